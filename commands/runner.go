@@ -1,0 +1,165 @@
+// Package commands is the application side of writes: one handler per
+// command, each loading an aggregate from its stream, asking the domain to
+// decide with the current time, and appending the events it recorded with the
+// version it loaded.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// EventStore is the slice of the event-store port that writes need.
+type EventStore interface {
+	Append(ctx context.Context, stream string, expected eventlog.ExpectedVersion, events []eventlog.Proposed) (eventlog.AppendResult, error)
+	ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error)
+}
+
+// Handler runs one kind of command.
+type Handler[C any] interface {
+	Handle(ctx context.Context, cmd C) (Result, error)
+}
+
+// Result says where a command's events landed. Position is the global
+// position of its last event (0 if it appended nothing); the HTTP layer waits
+// for projections to pass it before showing the next page.
+type Result struct {
+	Position uint64
+	Version  uint64
+	Appended int
+}
+
+// Meta is what every command carries besides its own fields. CommandID makes
+// the command idempotent: the event IDs derive from it, so a retried command
+// appends nothing new.
+type Meta struct {
+	CommandID     uuid.UUID
+	CorrelationID string
+	Actor         eventlog.Actor
+	SourceIP      string
+	UserAgent     string
+}
+
+// Aggregate is what the runner needs of a domain aggregate.
+type Aggregate interface {
+	Apply(eventlog.Event) error
+	Uncommitted() []eventlog.Event
+}
+
+// Runner is the load → decide → append loop shared by every handler.
+type Runner struct {
+	Store       EventStore
+	Registry    *eventlog.Registry
+	Now         func() time.Time
+	MaxAttempts int // on version conflicts; default 5
+}
+
+// ErrConflict is returned when the stream kept changing under the command.
+var ErrConflict = errors.New("commands: stream changed concurrently too many times")
+
+const readPage = 512
+
+// Execute loads the aggregate of stream, runs decide on it with the current
+// time, and appends what it recorded with the version it loaded. On a
+// version conflict it reloads and decides again, a bounded number of times.
+//
+// decide may record events and still return an error: the events are
+// appended and the error returned with the result. That is how a refused
+// login is both recorded (LoginFailed) and reported.
+func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
+	if meta.CommandID == uuid.Nil {
+		return Result{}, errors.New("commands: command has no ID")
+	}
+	attempts := r.MaxAttempts
+	if attempts <= 0 {
+		attempts = 5
+	}
+	for attempt := 0; attempt < attempts; attempt++ {
+		agg := newAggregate()
+		version, err := load(ctx, r, stream, agg)
+		if err != nil {
+			return Result{}, err
+		}
+		decideErr := decide(agg, r.Now().UTC())
+		events := agg.Uncommitted()
+		if len(events) == 0 {
+			return Result{Version: version}, decideErr
+		}
+		proposed, err := r.propose(meta, events)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err := r.Store.Append(ctx, stream, eventlog.Exactly(version), proposed)
+		var wrong *eventlog.WrongExpectedVersionError
+		if errors.As(err, &wrong) {
+			continue
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("commands: append to %s: %w", stream, err)
+		}
+		return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, decideErr
+	}
+	return Result{}, fmt.Errorf("%w: %s", ErrConflict, stream)
+}
+
+// load rebuilds agg from its stream and returns the stream's version.
+func load(ctx context.Context, r Runner, stream string, agg Aggregate) (uint64, error) {
+	var version uint64
+	for {
+		recs, err := r.Store.ReadStream(ctx, stream, version+1, eventlog.Forwards, readPage)
+		if err != nil {
+			return 0, fmt.Errorf("commands: read %s: %w", stream, err)
+		}
+		for _, rec := range recs {
+			env, err := r.Registry.Decode(rec)
+			if err != nil {
+				return 0, err
+			}
+			if err := agg.Apply(env.Event); err != nil {
+				return 0, fmt.Errorf("commands: replay %s at version %d: %w", stream, rec.Version, err)
+			}
+			version = rec.Version
+		}
+		if len(recs) < readPage {
+			return version, nil
+		}
+	}
+}
+
+func (r Runner) propose(meta Meta, events []eventlog.Event) ([]eventlog.Proposed, error) {
+	now := r.Now().UTC()
+	out := make([]eventlog.Proposed, len(events))
+	for i, e := range events {
+		typ, data, err := r.Registry.Encode(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = eventlog.Proposed{
+			ID:         EventID(meta.CommandID, i),
+			Type:       typ,
+			OccurredAt: now,
+			Data:       data,
+			Metadata: eventlog.Metadata{
+				CorrelationID: meta.CorrelationID,
+				CausationID:   meta.CommandID.String(),
+				Actor:         meta.Actor,
+				SourceIP:      meta.SourceIP,
+				UserAgent:     meta.UserAgent,
+			},
+		}
+	}
+	return out, nil
+}
+
+// EventID derives the i-th event ID of a command from the command ID, so that
+// a retried command proposes the same IDs and the store recognises it.
+func EventID(commandID uuid.UUID, i int) uuid.UUID {
+	return uuid.NewSHA1(commandID, []byte("event-"+strconv.Itoa(i)))
+}

@@ -1,0 +1,118 @@
+// Package projections is the read side: projectors turn events into read
+// models, and queries read only those read models. The ports the read side
+// consumes are declared here; adapters live in infra/readstore and
+// infra/eventstore.
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// EventLog is the slice of the event-store port the read side needs.
+type EventLog interface {
+	ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error)
+	Subscribe(ctx context.Context, after uint64, handle func(context.Context, eventlog.Record) error) error
+	LastPosition(ctx context.Context) (uint64, error)
+}
+
+// Doc is one read-model document. Version is the version of the source it
+// reflects (normally the stream version of the last event applied); a put
+// with a version not greater than the stored one is ignored, so delivering an
+// event twice changes nothing. Fields holds the values of the collection's
+// indexed fields (string or int64 only) that Find can filter and sort on;
+// Body is the whole document as JSON.
+type Doc struct {
+	ID      string
+	Version uint64
+	Fields  map[string]any
+	Body    json.RawMessage
+}
+
+// CollectionSpec declares a collection and the fields Find may use.
+type CollectionSpec struct {
+	Name    string
+	Indexes []string
+}
+
+// Query finds documents by equality on indexed fields, sorted by one indexed
+// field (ties broken by ID), a page at a time. After is the opaque cursor
+// from the previous Page.Next ("" for the first page).
+type Query struct {
+	Collection string
+	Where      map[string]any
+	SortBy     string // "" sorts by ID
+	Desc       bool
+	Limit      int
+	After      string
+}
+
+// Page is one page of a Find. Next is "" on the last page.
+type Page struct {
+	Docs []Doc
+	Next string
+}
+
+// Errors of the read-store port.
+var (
+	ErrUnknownCollection = errors.New("projections: unknown collection")
+	ErrUnindexedField    = errors.New("projections: field is not indexed")
+	ErrBadCursor         = errors.New("projections: invalid page cursor")
+)
+
+// Reader is what queries need of a read store.
+type Reader interface {
+	Get(ctx context.Context, collection, id string) (Doc, bool, error)
+	Find(ctx context.Context, q Query) (Page, error)
+}
+
+// Batch is a projector's unit of work: the puts of several events and the
+// checkpoint after them, committed together (SQLite: one transaction; Mongo:
+// puts first, checkpoint last — idempotent puts make a replay harmless).
+// Get sees the batch's own uncommitted puts.
+type Batch interface {
+	Get(ctx context.Context, collection, id string) (Doc, bool, error)
+	Put(ctx context.Context, collection string, doc Doc) error
+	Delete(ctx context.Context, collection, id string) error
+}
+
+// ReadStore is the whole read-store port, implemented by every adapter and
+// checked by one contract suite.
+type ReadStore interface {
+	Reader
+
+	// Ensure creates collections and their indexes if missing.
+	Ensure(ctx context.Context, specs ...CollectionSpec) error
+
+	// Write runs fn as one batch for projector and, if fn succeeds, stores
+	// checkpoint as the projector's position with it.
+	Write(ctx context.Context, projector string, checkpoint uint64, fn func(Batch) error) error
+
+	// Checkpoint returns a projector's stored position (0: none).
+	Checkpoint(ctx context.Context, projector string) (uint64, error)
+
+	// BeginRebuild creates empty shadow copies of the collections; writes
+	// through the returned store go to the shadows (and to a shadow
+	// checkpoint for projector) while readers of this store still see the
+	// live collections. SwapRebuild replaces the live collections and the
+	// checkpoint with the shadows atomically (as far as the backend can).
+	BeginRebuild(ctx context.Context, projector string, specs ...CollectionSpec) (ReadStore, error)
+	SwapRebuild(ctx context.Context, projector string, specs ...CollectionSpec) error
+
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Projector turns events into read-model documents. Project is called for
+// every event whose type is in Handles, in log order, inside a batch; it must
+// be deterministic and free of side effects other than batch writes, so that
+// a rebuild equals the live result.
+type Projector interface {
+	Name() string
+	Handles() []string
+	Collections() []CollectionSpec
+	Project(ctx context.Context, b Batch, env eventlog.Envelope) error
+}
