@@ -1,0 +1,572 @@
+// Package payment is the payment aggregate: an advance (Pendahuluan) or a
+// claim (Tuntutan) paid to a member of staff, and the status moves the
+// finance system drives it through, from Diterima to paid or cancelled.
+// Stream: payment-<paymentID>.
+package payment
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// Zone is Malaysia time (UTC+8, no daylight saving): dates the domain fills
+// in itself are dates in Melaka, not in UTC.
+var Zone = time.FixedZone("MYT", 8*60*60)
+
+// Limits of a payment's fields.
+const (
+	MaxAmountSen      int64 = 1_000_000_000_000 // RM 10 billion: far above any real payment, far below int64 overflow
+	MaxVoucherNo            = 32
+	MaxReference            = 64
+	MaxDescription          = 500
+	MaxReason               = 500
+	MaxInstrumentNo         = 32 // EFT, cheque or bank draft number
+	maxIDLength             = 64
+	dateLayout              = "2006-01-02"
+	earliestYear            = 1990
+	amendableMaxStatusIndex = 2 // Diterima, Dalam Proses, Diluluskan
+)
+
+// Module is the kind of payment: an advance or a claim.
+type Module string
+
+const (
+	Pendahuluan Module = "pendahuluan"
+	Tuntutan    Module = "tuntutan"
+)
+
+// Modules lists the modules in the order the portal offers them.
+func Modules() []Module { return []Module{Pendahuluan, Tuntutan} }
+
+// Label is the portal's name of the module.
+func (m Module) Label() string {
+	switch m {
+	case Pendahuluan:
+		return "Pendahuluan"
+	case Tuntutan:
+		return "Tuntutan"
+	}
+	return string(m)
+}
+
+// Valid reports whether m is a known module.
+func (m Module) Valid() bool { return m == Pendahuluan || m == Tuntutan }
+
+// Type is the sub-type of a payment within its module.
+type Type string
+
+const (
+	PendahuluanDiri       Type = "pendahuluan-diri"
+	PendahuluanPerjalanan Type = "pendahuluan-perjalanan"
+	PendahuluanPelbagai   Type = "pendahuluan-pelbagai"
+	TuntutanPerjalanan    Type = "tuntutan-perjalanan"
+	TuntutanLebihMasa     Type = "tuntutan-lebih-masa"
+	TuntutanPelbagai      Type = "tuntutan-pelbagai"
+)
+
+var types = []struct {
+	t      Type
+	module Module
+	label  string
+}{
+	{PendahuluanDiri, Pendahuluan, "Pendahuluan Diri"},
+	{PendahuluanPerjalanan, Pendahuluan, "Pendahuluan Perjalanan"},
+	{PendahuluanPelbagai, Pendahuluan, "Pendahuluan Pelbagai"},
+	{TuntutanPerjalanan, Tuntutan, "Tuntutan Perjalanan"},
+	{TuntutanLebihMasa, Tuntutan, "Tuntutan Lebih Masa"},
+	{TuntutanPelbagai, Tuntutan, "Tuntutan Pelbagai"},
+}
+
+// Types lists the payment types of a module.
+func Types(m Module) []Type {
+	var out []Type
+	for _, t := range types {
+		if t.module == m {
+			out = append(out, t.t)
+		}
+	}
+	return out
+}
+
+// Module is the module a type belongs to ("" if the type is unknown).
+func (t Type) Module() Module {
+	for _, x := range types {
+		if x.t == t {
+			return x.module
+		}
+	}
+	return ""
+}
+
+// Label is the portal's name of the type.
+func (t Type) Label() string {
+	for _, x := range types {
+		if x.t == t {
+			return x.label
+		}
+	}
+	return string(t)
+}
+
+// Status is where a payment is in its processing.
+type Status string
+
+const (
+	Diterima          Status = "diterima"
+	DalamProses       Status = "dalam-proses"
+	Diluluskan        Status = "diluluskan"
+	DihantarKeBank    Status = "dihantar-ke-bank"
+	DiterimaOlehBank  Status = "diterima-oleh-bank"
+	GagalDiprosesBank Status = "gagal-diproses-bank"
+	Dikeluarkan       Status = "dikeluarkan"
+	Dibatalkan        Status = "dibatalkan"
+)
+
+var statuses = []struct {
+	s     Status
+	label string
+	next  []Status
+}{
+	{Diterima, "Diterima", []Status{DalamProses, Dibatalkan}},
+	{DalamProses, "Dalam Proses", []Status{Diluluskan, Dibatalkan}},
+	{Diluluskan, "Diluluskan", []Status{DihantarKeBank, Dikeluarkan, Dibatalkan}},
+	{DihantarKeBank, "Dihantar ke Bank", []Status{DiterimaOlehBank, GagalDiprosesBank, Dikeluarkan, Dibatalkan}},
+	// A payment the bank refused can be sent again (after the account is
+	// corrected), paid by cheque instead, or cancelled.
+	{GagalDiprosesBank, "Gagal Diproses Bank", []Status{DihantarKeBank, Dikeluarkan, Dibatalkan}},
+	{DiterimaOlehBank, "Diterima oleh Bank", nil},
+	{Dikeluarkan, "Dikeluarkan", nil},
+	{Dibatalkan, "Dibatalkan", nil},
+}
+
+// Statuses lists every status in processing order.
+func Statuses() []Status {
+	out := make([]Status, len(statuses))
+	for i, s := range statuses {
+		out[i] = s.s
+	}
+	return out
+}
+
+// Label is the portal's name of the status.
+func (s Status) Label() string {
+	for _, x := range statuses {
+		if x.s == s {
+			return x.label
+		}
+	}
+	return string(s)
+}
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { return slices.Contains(Statuses(), s) }
+
+// Next lists the statuses a payment in status s may legally move to.
+func (s Status) Next() []Status {
+	for _, x := range statuses {
+		if x.s == s {
+			return slices.Clone(x.next)
+		}
+	}
+	return nil
+}
+
+// Paid reports whether the money has left: by EFT or by cheque/bank draft.
+func (s Status) Paid() bool { return s == DiterimaOlehBank || s == Dikeluarkan }
+
+// Final reports whether no move is possible from s.
+func (s Status) Final() bool { return len(s.Next()) == 0 }
+
+// Errors of the payment aggregate.
+var (
+	ErrIllegalMove     = errors.New("payment: illegal status move")
+	ErrNotRecorded     = errors.New("payment: no such payment")
+	ErrAlreadyRecorded = errors.New("payment: already recorded with different details (amend it instead)")
+	ErrNotAmendable    = errors.New("payment: cannot be amended once sent to the bank, paid or cancelled")
+	ErrInvalid         = errors.New("payment: invalid input")
+)
+
+// IllegalMoveError refuses a status move, naming the current status and the
+// moves that are allowed from it.
+type IllegalMoveError struct {
+	PaymentID string
+	From      Status
+	To        Status
+	Allowed   []Status
+}
+
+func (e *IllegalMoveError) Error() string {
+	allowed := "none (the status is final)"
+	if len(e.Allowed) > 0 {
+		labels := make([]string, len(e.Allowed))
+		for i, s := range e.Allowed {
+			labels[i] = s.Label()
+		}
+		allowed = strings.Join(labels, ", ")
+	}
+	return fmt.Sprintf("payment: illegal status move from %s to %s; allowed moves from %s: %s",
+		e.From.Label(), e.To.Label(), e.From.Label(), allowed)
+}
+
+// Is makes errors.Is(err, ErrIllegalMove) true.
+func (e *IllegalMoveError) Is(target error) bool { return target == ErrIllegalMove }
+
+// FieldError names the input field that is wrong and why. Field names are
+// the JSON names of the payment's fields.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return "payment: " + e.Field + ": " + e.Reason }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+=-]*$`)
+
+// ValidateID checks a payment ID (the finance system's own identifier).
+func ValidateID(id string) error {
+	if id == "" {
+		return fieldErr("payment_id", "is required")
+	}
+	if len(id) > maxIDLength || !idPattern.MatchString(id) {
+		return fieldErr("payment_id", "must be 1 to %d letters, digits or ._:@+=- and start with a letter or digit", maxIDLength)
+	}
+	return nil
+}
+
+// Stream is the event stream of payment id.
+func Stream(id string) string { return "payment-" + id }
+
+// Details are what the finance system says about a payment.
+type Details struct {
+	Module       Module `json:"module"`
+	Type         Type   `json:"type"`
+	VoucherNo    string `json:"voucher_no"`
+	VoucherDate  string `json:"voucher_date"`
+	Reference    string `json:"reference,omitempty"`
+	Description  string `json:"description"`
+	AmountSen    int64  `json:"amount_sen"`
+	PayeeIC      string `json:"payee_ic"`
+	ReceivedDate string `json:"received_date"`
+}
+
+// Normalize checks d and returns it cleaned: text trimmed, the IC without
+// dashes, the received date defaulted to today in Melaka.
+func (d Details) Normalize(now time.Time) (Details, error) {
+	if !d.Module.Valid() {
+		return d, fieldErr("module", "must be one of pendahuluan, tuntutan")
+	}
+	if d.Type == "" {
+		return d, fieldErr("type", "is required")
+	}
+	if m := d.Type.Module(); m == "" {
+		return d, fieldErr("type", "unknown payment type %q; one of %s", d.Type, typeList())
+	} else if m != d.Module {
+		return d, fieldErr("type", "%s belongs to module %s, not %s", d.Type, m, d.Module)
+	}
+	var err error
+	if d.VoucherNo, err = text("voucher_no", d.VoucherNo, MaxVoucherNo, true); err != nil {
+		return d, err
+	}
+	if d.VoucherDate, err = date("voucher_date", d.VoucherDate, now, true); err != nil {
+		return d, err
+	}
+	if d.Reference, err = text("reference", d.Reference, MaxReference, false); err != nil {
+		return d, err
+	}
+	if d.Description, err = text("description", d.Description, MaxDescription, true); err != nil {
+		return d, err
+	}
+	if err := amount("amount_sen", d.AmountSen); err != nil {
+		return d, err
+	}
+	if d.PayeeIC, err = NormalizeIC(d.PayeeIC); err != nil {
+		return d, &FieldError{Field: "payee_ic", Reason: err.Error()}
+	}
+	if d.ReceivedDate == "" {
+		d.ReceivedDate = now.In(Zone).Format(dateLayout)
+	} else if d.ReceivedDate, err = date("received_date", d.ReceivedDate, now, true); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+func typeList() string {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = string(t.t)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Change is a requested status move with what the target status needs.
+type Change struct {
+	To          Status `json:"status"`
+	Date        string `json:"date"`                   // when the move happened; default today in Melaka
+	EFTNo       string `json:"eft_no,omitempty"`       // Diterima oleh Bank
+	ChequeNo    string `json:"cheque_no,omitempty"`    // Dikeluarkan: cheque or bank draft number
+	PaymentDate string `json:"payment_date,omitempty"` // Diterima oleh Bank, Dikeluarkan
+	Reason      string `json:"reason,omitempty"`       // Gagal Diproses Bank, Dibatalkan
+}
+
+// Normalize checks c against what its target status requires and forbids.
+func (c Change) Normalize(now time.Time) (Change, error) {
+	if c.To == "" {
+		return c, fieldErr("status", "is required")
+	}
+	if !c.To.Valid() {
+		names := make([]string, len(statuses))
+		for i, s := range statuses {
+			names[i] = string(s.s)
+		}
+		return c, fieldErr("status", "unknown status %q; one of %s", c.To, strings.Join(names, ", "))
+	}
+	var err error
+	if c.Date == "" {
+		c.Date = now.In(Zone).Format(dateLayout)
+	} else if c.Date, err = date("date", c.Date, now, true); err != nil {
+		return c, err
+	}
+	need := map[string]bool{}
+	switch c.To {
+	case DiterimaOlehBank:
+		need["eft_no"], need["payment_date"] = true, true
+	case Dikeluarkan:
+		need["cheque_no"], need["payment_date"] = true, true
+	case GagalDiprosesBank, Dibatalkan:
+		need["reason"] = true
+	}
+	if c.EFTNo, err = instrument("eft_no", c.EFTNo, c.To, need["eft_no"]); err != nil {
+		return c, err
+	}
+	if c.ChequeNo, err = instrument("cheque_no", c.ChequeNo, c.To, need["cheque_no"]); err != nil {
+		return c, err
+	}
+	if strings.TrimSpace(c.PaymentDate) != "" && !need["payment_date"] {
+		return c, fieldErr("payment_date", "is only given when the status is %s or %s", DiterimaOlehBank, Dikeluarkan)
+	}
+	if need["payment_date"] {
+		if c.PaymentDate, err = date("payment_date", c.PaymentDate, now, true); err != nil {
+			return c, err
+		}
+	}
+	if strings.TrimSpace(c.Reason) != "" && !need["reason"] {
+		return c, fieldErr("reason", "is only given when the status is %s or %s", GagalDiprosesBank, Dibatalkan)
+	}
+	if need["reason"] {
+		if c.Reason, err = text("reason", c.Reason, MaxReason, true); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func instrument(field, v string, to Status, required bool) (string, error) {
+	v = strings.TrimSpace(v)
+	if !required {
+		if v != "" {
+			return "", fieldErr(field, "is not given when the status is %s", to)
+		}
+		return "", nil
+	}
+	return text(field, v, MaxInstrumentNo, true)
+}
+
+// Events of the payment aggregate. CommandID is the command that caused the
+// event: a repeat of the same command finds it and changes nothing.
+
+// Recorded: the finance system registered a payment; its status is Diterima.
+type Recorded struct {
+	PaymentID string `json:"payment_id"`
+	CommandID string `json:"command_id"`
+	Details
+}
+
+func (Recorded) EventType() string { return "payment.Recorded.v1" }
+
+// Amended: the finance system corrected a payment's details before it left
+// for the bank.
+type Amended struct {
+	PaymentID string `json:"payment_id"`
+	CommandID string `json:"command_id"`
+	Reason    string `json:"reason,omitempty"`
+	Details
+}
+
+func (Amended) EventType() string { return "payment.Amended.v1" }
+
+// StatusChanged: the payment moved from one status to another.
+type StatusChanged struct {
+	PaymentID string `json:"payment_id"`
+	CommandID string `json:"command_id"`
+	From      Status `json:"from"`
+	Change
+}
+
+func (StatusChanged) EventType() string { return "payment.StatusChanged.v1" }
+
+// Register adds the payment events to reg.
+func Register(reg *eventlog.Registry) {
+	eventlog.Register[Recorded](reg)
+	eventlog.Register[Amended](reg)
+	eventlog.Register[StatusChanged](reg)
+}
+
+// Payment is the aggregate.
+type Payment struct {
+	eventlog.Changes
+	id       string
+	details  Details
+	status   Status
+	commands map[string]struct{}
+}
+
+// New returns an empty payment, ready to replay its stream.
+func New() *Payment { return &Payment{commands: map[string]struct{}{}} }
+
+func (p *Payment) ID() string       { return p.id }
+func (p *Payment) Recorded() bool   { return p.id != "" }
+func (p *Payment) Status() Status   { return p.status }
+func (p *Payment) Details() Details { return p.details }
+
+func (p *Payment) seen(cmd uuid.UUID) bool {
+	_, ok := p.commands[cmd.String()]
+	return ok
+}
+
+// Record registers the payment. Recording the same details again (a retried
+// or re-submitted request) changes nothing; different details are refused
+// (they are an amendment).
+func (p *Payment) Record(id string, cmd uuid.UUID, d Details, now time.Time) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	if p.seen(cmd) {
+		return nil
+	}
+	d, err := d.Normalize(now)
+	if err != nil {
+		return err
+	}
+	if p.Recorded() {
+		if sameDetails(p.details, d) {
+			return nil
+		}
+		return ErrAlreadyRecorded
+	}
+	return p.record(Recorded{PaymentID: id, CommandID: cmd.String(), Details: d})
+}
+
+// sameDetails compares ignoring a defaulted received date, so a re-submitted
+// record without one on a later day is still recognised as the same.
+func sameDetails(have, want Details) bool {
+	want.ReceivedDate = have.ReceivedDate
+	return have == want
+}
+
+// Amend replaces the payment's details while it is still with the
+// department (Diterima, Dalam Proses, Diluluskan). The payee and the module
+// cannot change: that is a different payment.
+func (p *Payment) Amend(cmd uuid.UUID, d Details, reason string, now time.Time) error {
+	if !p.Recorded() {
+		return ErrNotRecorded
+	}
+	if p.seen(cmd) {
+		return nil
+	}
+	if d.ReceivedDate == "" {
+		d.ReceivedDate = p.details.ReceivedDate
+	}
+	d, err := d.Normalize(now)
+	if err != nil {
+		return err
+	}
+	if d.PayeeIC != p.details.PayeeIC {
+		return fieldErr("payee_ic", "cannot change on an amendment; cancel this payment and record a new one")
+	}
+	if d.Module != p.details.Module {
+		return fieldErr("module", "cannot change on an amendment; cancel this payment and record a new one")
+	}
+	if reason, err = text("reason", reason, MaxReason, false); err != nil {
+		return err
+	}
+	if d == p.details {
+		return nil
+	}
+	if slices.Index(Statuses(), p.status) > amendableMaxStatusIndex {
+		return fmt.Errorf("%w (status is %s)", ErrNotAmendable, p.status.Label())
+	}
+	return p.record(Amended{PaymentID: p.id, CommandID: cmd.String(), Reason: reason, Details: d})
+}
+
+// ChangeStatus moves the payment to c.To if that move is legal from its
+// current status; otherwise it returns an *IllegalMoveError.
+func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
+	if !p.Recorded() {
+		return ErrNotRecorded
+	}
+	if p.seen(cmd) {
+		return nil
+	}
+	c, err := c.Normalize(now)
+	if err != nil {
+		return err
+	}
+	allowed := p.status.Next()
+	if !slices.Contains(allowed, c.To) {
+		return &IllegalMoveError{PaymentID: p.id, From: p.status, To: c.To, Allowed: allowed}
+	}
+	return p.record(StatusChanged{PaymentID: p.id, CommandID: cmd.String(), From: p.status, Change: c})
+}
+
+func (p *Payment) record(e eventlog.Event) error {
+	if err := p.Apply(e); err != nil {
+		return err
+	}
+	p.Changes.Add(e)
+	return nil
+}
+
+// Apply rebuilds state from one event.
+func (p *Payment) Apply(e eventlog.Event) error {
+	if p.commands == nil {
+		p.commands = map[string]struct{}{}
+	}
+	switch e := e.(type) {
+	case Recorded:
+		if p.Recorded() {
+			return fmt.Errorf("payment: %s recorded twice", e.PaymentID)
+		}
+		p.id, p.details, p.status = e.PaymentID, e.Details, Diterima
+		p.commands[e.CommandID] = struct{}{}
+	case Amended:
+		if !p.Recorded() {
+			return ErrNotRecorded
+		}
+		p.details = e.Details
+		p.commands[e.CommandID] = struct{}{}
+	case StatusChanged:
+		if !p.Recorded() {
+			return ErrNotRecorded
+		}
+		p.status = e.To
+		p.commands[e.CommandID] = struct{}{}
+	default:
+		return fmt.Errorf("payment: unknown event %T", e)
+	}
+	return nil
+}

@@ -1,0 +1,377 @@
+package payment_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/payment"
+)
+
+var now = time.Date(2025, 3, 10, 2, 0, 0, 0, time.UTC)
+
+func details() payment.Details {
+	return payment.Details{
+		Module:      payment.Tuntutan,
+		Type:        payment.TuntutanPerjalanan,
+		VoucherNo:   "BV-2025-000123",
+		VoucherDate: "2025-03-01",
+		Reference:   "TP/2025/77",
+		Description: "Tuntutan perjalanan ke Kuala Lumpur",
+		AmountSen:   123456,
+		PayeeIC:     "880101-04-5678",
+	}
+}
+
+func cmd(n int) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(n), byte(n >> 8)}) }
+
+// change returns a valid change to status s.
+func change(s payment.Status) payment.Change {
+	c := payment.Change{To: s, Date: "2025-03-05"}
+	switch s {
+	case payment.DiterimaOlehBank:
+		c.EFTNo, c.PaymentDate = "EFT0001", "2025-03-06"
+	case payment.Dikeluarkan:
+		c.ChequeNo, c.PaymentDate = "CHQ-55", "2025-03-06"
+	case payment.GagalDiprosesBank, payment.Dibatalkan:
+		c.Reason = "Akaun bank tidak sah"
+	}
+	return c
+}
+
+// pathTo lists the moves from Diterima to s.
+var pathTo = map[payment.Status][]payment.Status{
+	payment.Diterima:          nil,
+	payment.DalamProses:       {payment.DalamProses},
+	payment.Diluluskan:        {payment.DalamProses, payment.Diluluskan},
+	payment.DihantarKeBank:    {payment.DalamProses, payment.Diluluskan, payment.DihantarKeBank},
+	payment.DiterimaOlehBank:  {payment.DalamProses, payment.Diluluskan, payment.DihantarKeBank, payment.DiterimaOlehBank},
+	payment.GagalDiprosesBank: {payment.DalamProses, payment.Diluluskan, payment.DihantarKeBank, payment.GagalDiprosesBank},
+	payment.Dikeluarkan:       {payment.DalamProses, payment.Diluluskan, payment.Dikeluarkan},
+	payment.Dibatalkan:        {payment.Dibatalkan},
+}
+
+// given replays the events of a payment that reached status s.
+func given(t *testing.T, s payment.Status) *payment.Payment {
+	t.Helper()
+	d, err := details().Normalize(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := []eventlog.Event{payment.Recorded{PaymentID: "P1", CommandID: cmd(0).String(), Details: d}}
+	from := payment.Diterima
+	for i, to := range pathTo[s] {
+		c, err := change(to).Normalize(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, payment.StatusChanged{PaymentID: "P1", CommandID: cmd(100 + i).String(), From: from, Change: c})
+		from = to
+	}
+	p := payment.New()
+	for _, e := range events {
+		if err := p.Apply(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.Status() != s {
+		t.Fatalf("given: status %s, want %s", p.Status(), s)
+	}
+	return p
+}
+
+func TestRecord(t *testing.T) {
+	p := payment.New()
+	if err := p.Record("P1", cmd(1), details(), now); err != nil {
+		t.Fatal(err)
+	}
+	ev := p.Uncommitted()
+	if len(ev) != 1 {
+		t.Fatalf("events: %v", ev)
+	}
+	rec := ev[0].(payment.Recorded)
+	if rec.PayeeIC != "880101045678" || rec.ReceivedDate != "2025-03-10" || rec.CommandID != cmd(1).String() {
+		t.Fatalf("recorded: %+v", rec)
+	}
+	if p.Status() != payment.Diterima {
+		t.Fatalf("status %s", p.Status())
+	}
+}
+
+func TestRecordRepeatIsNoOp(t *testing.T) {
+	p := given(t, payment.Diterima)
+	// Same command again, and the same details under another command.
+	for _, c := range []uuid.UUID{cmd(0), cmd(7)} {
+		if err := p.Record("P1", c, details(), now.Add(48*time.Hour)); err != nil {
+			t.Fatalf("repeat %v: %v", c, err)
+		}
+	}
+	if n := len(p.Uncommitted()); n != 0 {
+		t.Fatalf("repeat recorded %d events", n)
+	}
+	d := details()
+	d.AmountSen++
+	if err := p.Record("P1", cmd(8), d, now); !errors.Is(err, payment.ErrAlreadyRecorded) {
+		t.Fatalf("different details: %v", err)
+	}
+}
+
+func TestRecordValidation(t *testing.T) {
+	cases := []struct {
+		field string
+		edit  func(*payment.Details)
+	}{
+		{"module", func(d *payment.Details) { d.Module = "gaji" }},
+		{"type", func(d *payment.Details) { d.Type = "" }},
+		{"type", func(d *payment.Details) { d.Type = "pendahuluan-diri" }}, // wrong module
+		{"type", func(d *payment.Details) { d.Type = "tuntutan-hiburan" }},
+		{"voucher_no", func(d *payment.Details) { d.VoucherNo = "  " }},
+		{"voucher_no", func(d *payment.Details) { d.VoucherNo = strings.Repeat("9", 33) }},
+		{"voucher_date", func(d *payment.Details) { d.VoucherDate = "01/03/2025" }},
+		{"voucher_date", func(d *payment.Details) { d.VoucherDate = "2025-02-30" }},
+		{"voucher_date", func(d *payment.Details) { d.VoucherDate = "2027-01-01" }},
+		{"voucher_date", func(d *payment.Details) { d.VoucherDate = "1989-12-31" }},
+		{"description", func(d *payment.Details) { d.Description = "" }},
+		{"description", func(d *payment.Details) { d.Description = "a\x00b" }},
+		{"amount_sen", func(d *payment.Details) { d.AmountSen = 0 }},
+		{"amount_sen", func(d *payment.Details) { d.AmountSen = -5 }},
+		{"amount_sen", func(d *payment.Details) { d.AmountSen = payment.MaxAmountSen + 1 }},
+		{"payee_ic", func(d *payment.Details) { d.PayeeIC = "" }},
+		{"payee_ic", func(d *payment.Details) { d.PayeeIC = "88010104567" }},
+		{"payee_ic", func(d *payment.Details) { d.PayeeIC = "881301045678" }}, // month 13
+		{"payee_ic", func(d *payment.Details) { d.PayeeIC = "880101175678" }}, // place code 17
+		{"payee_ic", func(d *payment.Details) { d.PayeeIC = "8801010456-78" }},
+		{"received_date", func(d *payment.Details) { d.ReceivedDate = "yesterday" }},
+	}
+	for _, c := range cases {
+		d := details()
+		c.edit(&d)
+		p := payment.New()
+		err := p.Record("P1", cmd(1), d, now)
+		var fe *payment.FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || fe.Reason == "" {
+			t.Errorf("%s: got %v", c.field, err)
+		}
+		if !errors.Is(err, payment.ErrInvalid) {
+			t.Errorf("%s: not ErrInvalid: %v", c.field, err)
+		}
+		if len(p.Uncommitted()) != 0 {
+			t.Errorf("%s: recorded despite error", c.field)
+		}
+	}
+	for _, id := range []string{"", "-x", "a/b", strings.Repeat("x", 65)} {
+		if err := payment.New().Record(id, cmd(1), details(), now); err == nil {
+			t.Errorf("id %q accepted", id)
+		}
+	}
+}
+
+func TestICForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"880101-04-5678": "880101045678",
+		"880101045678":   "880101045678",
+		" 000229015555 ": "000229015555", // 2000 was a leap year
+		"991231995555":   "991231995555",
+	} {
+		got, err := payment.NormalizeIC(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %q %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"010229015555", "880100045678", "880101005678", "880101695678", "880101955678", "88-0101-045678"} {
+		if _, err := payment.NormalizeIC(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+// TestEveryMove tries every target status from every status: the legal ones
+// record exactly one StatusChanged, the others an *IllegalMoveError naming
+// the current status and the allowed moves.
+func TestEveryMove(t *testing.T) {
+	legal := map[payment.Status][]payment.Status{
+		payment.Diterima:          {payment.DalamProses, payment.Dibatalkan},
+		payment.DalamProses:       {payment.Diluluskan, payment.Dibatalkan},
+		payment.Diluluskan:        {payment.DihantarKeBank, payment.Dikeluarkan, payment.Dibatalkan},
+		payment.DihantarKeBank:    {payment.DiterimaOlehBank, payment.GagalDiprosesBank, payment.Dikeluarkan, payment.Dibatalkan},
+		payment.GagalDiprosesBank: {payment.DihantarKeBank, payment.Dikeluarkan, payment.Dibatalkan},
+		payment.DiterimaOlehBank:  nil,
+		payment.Dikeluarkan:       nil,
+		payment.Dibatalkan:        nil,
+	}
+	for _, from := range payment.Statuses() {
+		for _, to := range payment.Statuses() {
+			p := given(t, from)
+			err := p.ChangeStatus(cmd(9), change(to), now)
+			if slices.Contains(legal[from], to) {
+				if err != nil {
+					t.Errorf("%s → %s: %v", from, to, err)
+					continue
+				}
+				ev := p.Uncommitted()
+				if len(ev) != 1 || ev[0].(payment.StatusChanged).From != from || ev[0].(payment.StatusChanged).To != to || p.Status() != to {
+					t.Errorf("%s → %s: events %+v", from, to, ev)
+				}
+				continue
+			}
+			var ill *payment.IllegalMoveError
+			if !errors.As(err, &ill) || !errors.Is(err, payment.ErrIllegalMove) {
+				t.Errorf("%s → %s: got %v, want illegal move", from, to, err)
+				continue
+			}
+			if ill.From != from || ill.To != to || !slices.Equal(ill.Allowed, legal[from]) {
+				t.Errorf("%s → %s: error %+v", from, to, ill)
+			}
+			if !strings.Contains(err.Error(), from.Label()) {
+				t.Errorf("%s → %s: message does not name the current status: %s", from, to, err)
+			}
+			for _, a := range legal[from] {
+				if !strings.Contains(err.Error(), a.Label()) {
+					t.Errorf("%s → %s: message does not name allowed %s: %s", from, to, a, err)
+				}
+			}
+			if len(p.Uncommitted()) != 0 || p.Status() != from {
+				t.Errorf("%s → %s: state changed despite refusal", from, to)
+			}
+		}
+	}
+}
+
+func TestChangeFieldsPerStatus(t *testing.T) {
+	cases := []struct {
+		from  payment.Status
+		c     payment.Change
+		field string
+	}{
+		{payment.DihantarKeBank, payment.Change{To: payment.DiterimaOlehBank, PaymentDate: "2025-03-06"}, "eft_no"},
+		{payment.DihantarKeBank, payment.Change{To: payment.DiterimaOlehBank, EFTNo: "E1"}, "payment_date"},
+		{payment.Diluluskan, payment.Change{To: payment.Dikeluarkan, PaymentDate: "2025-03-06"}, "cheque_no"},
+		{payment.DihantarKeBank, payment.Change{To: payment.GagalDiprosesBank}, "reason"},
+		{payment.Diterima, payment.Change{To: payment.Dibatalkan, Reason: "  "}, "reason"},
+		{payment.Diterima, payment.Change{To: payment.DalamProses, EFTNo: "E1"}, "eft_no"},
+		{payment.Diterima, payment.Change{To: payment.DalamProses, Reason: "why"}, "reason"},
+		{payment.Diterima, payment.Change{To: payment.DalamProses, PaymentDate: "2025-03-01"}, "payment_date"},
+		{payment.DihantarKeBank, payment.Change{To: payment.DiterimaOlehBank, EFTNo: "E1", ChequeNo: "C1", PaymentDate: "2025-03-06"}, "cheque_no"},
+		{payment.Diterima, payment.Change{To: "lulus"}, "status"},
+		{payment.Diterima, payment.Change{}, "status"},
+		{payment.Diterima, payment.Change{To: payment.DalamProses, Date: "2025-13-01"}, "date"},
+	}
+	for _, c := range cases {
+		p := given(t, c.from)
+		err := p.ChangeStatus(cmd(9), c.c, now)
+		var fe *payment.FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field {
+			t.Errorf("%+v: got %v, want field %s", c.c, err, c.field)
+		}
+	}
+}
+
+func TestChangeDefaultsDateAndRepeatIsNoOp(t *testing.T) {
+	p := given(t, payment.Diterima)
+	late := time.Date(2025, 3, 10, 17, 0, 0, 0, time.UTC) // 01:00 on the 11th in Melaka
+	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses}, late); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Uncommitted()[0].(payment.StatusChanged).Date; got != "2025-03-11" {
+		t.Fatalf("default date %s", got)
+	}
+	// The same command again, even after further moves, is a no-op.
+	if err := p.ChangeStatus(cmd(10), change(payment.Diluluskan), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses}, late); err != nil {
+		t.Fatalf("repeat: %v", err)
+	}
+	if len(p.Uncommitted()) != 2 || p.Status() != payment.Diluluskan {
+		t.Fatalf("repeat changed state: %d events, %s", len(p.Uncommitted()), p.Status())
+	}
+}
+
+func TestNotRecorded(t *testing.T) {
+	p := payment.New()
+	if err := p.ChangeStatus(cmd(1), change(payment.DalamProses), now); !errors.Is(err, payment.ErrNotRecorded) {
+		t.Fatal(err)
+	}
+	if err := p.Amend(cmd(1), details(), "", now); !errors.Is(err, payment.ErrNotRecorded) {
+		t.Fatal(err)
+	}
+}
+
+func TestAmend(t *testing.T) {
+	p := given(t, payment.Diluluskan)
+	d := details()
+	d.AmountSen = 99900
+	d.Type = payment.TuntutanLebihMasa
+	if err := p.Amend(cmd(20), d, "Amaun dibetulkan", now); err != nil {
+		t.Fatal(err)
+	}
+	ev := p.Uncommitted()
+	if len(ev) != 1 || ev[0].(payment.Amended).AmountSen != 99900 || ev[0].(payment.Amended).ReceivedDate != "2025-03-10" {
+		t.Fatalf("%+v", ev)
+	}
+	if p.Details().AmountSen != 99900 {
+		t.Fatal("state not amended")
+	}
+	// Same details again under another command: nothing to record.
+	if err := p.Amend(cmd(21), d, "", now); err != nil || len(p.Uncommitted()) != 1 {
+		t.Fatalf("identical amendment: %v, %d events", err, len(p.Uncommitted()))
+	}
+	d2 := d
+	d2.PayeeIC = "900202-05-1234"
+	var fe *payment.FieldError
+	if err := p.Amend(cmd(22), d2, "", now); !errors.As(err, &fe) || fe.Field != "payee_ic" {
+		t.Fatalf("payee change: %v", err)
+	}
+	d3 := d
+	d3.Module, d3.Type = payment.Pendahuluan, payment.PendahuluanDiri
+	if err := p.Amend(cmd(23), d3, "", now); !errors.As(err, &fe) || fe.Field != "module" {
+		t.Fatalf("module change: %v", err)
+	}
+}
+
+func TestAmendRefusedOnceAtTheBank(t *testing.T) {
+	for _, s := range []payment.Status{payment.DihantarKeBank, payment.DiterimaOlehBank, payment.GagalDiprosesBank, payment.Dikeluarkan, payment.Dibatalkan} {
+		p := given(t, s)
+		d := details()
+		d.AmountSen = 1
+		if err := p.Amend(cmd(20), d, "", now); !errors.Is(err, payment.ErrNotAmendable) {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestApplyRefusesUnknownEvents(t *testing.T) {
+	type other struct{ payment.Recorded }
+	if err := payment.New().Apply(other{}); err == nil {
+		t.Fatal("unknown event applied")
+	}
+	if err := payment.New().Apply(payment.StatusChanged{}); !errors.Is(err, payment.ErrNotRecorded) {
+		t.Fatal("status change before record applied")
+	}
+}
+
+func TestEventsRoundTripThroughRegistry(t *testing.T) {
+	reg := eventlog.NewRegistry()
+	payment.Register(reg)
+	p := given(t, payment.Diterima)
+	if err := p.ChangeStatus(cmd(5), change(payment.Dibatalkan), now); err != nil {
+		t.Fatal(err)
+	}
+	e := p.Uncommitted()[0]
+	typ, data, err := reg.Encode(e)
+	if err != nil || typ != "payment.StatusChanged.v1" {
+		t.Fatal(typ, err)
+	}
+	env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
+	if err != nil || env.Event != e {
+		t.Fatalf("%v %+v", err, env.Event)
+	}
+	if !strings.Contains(string(data), `"status":"dibatalkan"`) || !strings.Contains(string(data), `"from":"diterima"`) {
+		t.Fatalf("data %s", data)
+	}
+}
