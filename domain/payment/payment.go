@@ -23,16 +23,16 @@ var Zone = time.FixedZone("MYT", 8*60*60)
 
 // Limits of a payment's fields.
 const (
-	MaxAmountSen      int64 = 1_000_000_000_000 // RM 10 billion: far above any real payment, far below int64 overflow
-	MaxVoucherNo            = 32
-	MaxReference            = 64
-	MaxDescription          = 500
-	MaxReason               = 500
-	MaxInstrumentNo         = 32 // EFT, cheque or bank draft number
-	maxIDLength             = 64
-	dateLayout              = "2006-01-02"
-	earliestYear            = 1990
-	amendableMaxStatusIndex = 2 // Diterima, Dalam Proses, Diluluskan
+	MaxAmountSen            int64 = 1_000_000_000_000 // RM 10 billion: far above any real payment, far below int64 overflow
+	MaxVoucherNo                  = 32
+	MaxReference                  = 64
+	MaxDescription                = 500
+	MaxReason                     = 500
+	MaxInstrumentNo               = 32 // EFT, cheque or bank draft number
+	maxIDLength                   = 64
+	dateLayout                    = "2006-01-02"
+	earliestYear                  = 1990
+	amendableMaxStatusIndex       = 2 // Diterima, Dalam Proses, Diluluskan
 )
 
 // Module is the kind of payment: an advance or a claim.
