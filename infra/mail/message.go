@@ -1,0 +1,190 @@
+// Package mail delivers the portal's e-mail: an SMTP sender (smtp:// with
+// STARTTLS, smtps:// with implicit TLS) built on github.com/wneessen/go-mail,
+// an outbox sender that writes RFC 5322 .eml files when no SMTP server is
+// configured, a reader of that outbox for the demo mailbox page, the
+// bilingual (Malay, then English) messages of the account flow, and the
+// side-effect consumer that turns account events into sent mail.
+package mail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	netmail "net/mail"
+	"strings"
+	"time"
+	"unicode"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Address is a mailbox: a display name and an e-mail address.
+type Address struct {
+	Name  string
+	Email string
+}
+
+// String formats the address as in a header ("Name <a@b>").
+func (a Address) String() string {
+	return (&netmail.Address{Name: a.Name, Address: a.Email}).String()
+}
+
+// IsZero reports an unset address.
+func (a Address) IsZero() bool { return a.Name == "" && a.Email == "" }
+
+// Message is one e-mail, transport-neutral: the SMTP sender and the outbox
+// write exactly the same RFC 5322 bytes for it.
+type Message struct {
+	// MessageID is the Message-ID without angle brackets. The consumer
+	// derives it from the event ID, so a retry after a crash sends a mail
+	// the receiving side can recognise as the same one.
+	MessageID string
+	Date      time.Time
+	From      Address
+	ReplyTo   Address // optional
+	To        Address
+	Subject   string
+	Text      string // plain-text body (required)
+	HTML      string // optional HTML alternative
+}
+
+// Errors of the package. A Sender wraps ErrRejected when the server refused
+// the message for good (an unknown recipient): retrying would not help.
+var (
+	ErrInvalidMessage = errors.New("mail: invalid message")
+	ErrRejected       = errors.New("mail: rejected by the mail server")
+	ErrNotFound       = errors.New("mail: message not found")
+)
+
+// Sender delivers one message. Implementations are safe for concurrent use.
+// A nil error means the message was handed over (to the SMTP server, or
+// durably written to the outbox).
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Validate checks every field a sender relies on; the error names the field
+// and the reason.
+func (m Message) Validate() error {
+	bad := func(field, reason string) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidMessage, field, reason)
+	}
+	if err := validMessageID(m.MessageID); err != nil {
+		return bad("message_id", err.Error())
+	}
+	if m.Date.IsZero() {
+		return bad("date", "missing")
+	}
+	if err := validAddress(m.From, true); err != nil {
+		return bad("from", err.Error())
+	}
+	if !m.ReplyTo.IsZero() {
+		if err := validAddress(m.ReplyTo, true); err != nil {
+			return bad("reply_to", err.Error())
+		}
+	}
+	if err := validAddress(m.To, true); err != nil {
+		return bad("to", err.Error())
+	}
+	if strings.TrimSpace(m.Subject) == "" {
+		return bad("subject", "missing")
+	}
+	if hasControl(m.Subject, false) {
+		return bad("subject", "contains control characters")
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		return bad("text", "missing")
+	}
+	return nil
+}
+
+func validMessageID(id string) error {
+	left, right, ok := strings.Cut(id, "@")
+	if !ok || left == "" || right == "" || strings.Contains(right, "@") {
+		return errors.New("want local@domain")
+	}
+	for _, r := range id {
+		if r <= ' ' || r > '~' || r == '<' || r == '>' {
+			return errors.New("only printable ASCII without spaces or angle brackets")
+		}
+	}
+	if len(id) > 200 {
+		return errors.New("longer than 200 characters")
+	}
+	return nil
+}
+
+func validAddress(a Address, required bool) error {
+	if a.Email == "" {
+		if required {
+			return errors.New("e-mail address missing")
+		}
+		return nil
+	}
+	if hasControl(a.Name, false) {
+		return errors.New("name contains control characters")
+	}
+	parsed, err := netmail.ParseAddress(a.Email)
+	if err != nil || parsed.Address != a.Email || parsed.Name != "" {
+		return fmt.Errorf("%q is not a plain e-mail address", a.Email)
+	}
+	return nil
+}
+
+// hasControl reports control characters (CR and LF would inject headers).
+func hasControl(s string, allowNewlines bool) bool {
+	for _, r := range s {
+		if allowNewlines && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// build turns a Message into a go-mail message: UTF-8, quoted-printable,
+// text/plain with an optional text/html alternative.
+func build(m Message) (*gomail.Msg, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	g := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := g.FromFormat(m.From.Name, m.From.Email); err != nil {
+		return nil, fmt.Errorf("%w: from: %v", ErrInvalidMessage, err)
+	}
+	if err := g.AddToFormat(m.To.Name, m.To.Email); err != nil {
+		return nil, fmt.Errorf("%w: to: %v", ErrInvalidMessage, err)
+	}
+	if !m.ReplyTo.IsZero() {
+		if err := g.ReplyToFormat(m.ReplyTo.Name, m.ReplyTo.Email); err != nil {
+			return nil, fmt.Errorf("%w: reply_to: %v", ErrInvalidMessage, err)
+		}
+	}
+	g.Subject(m.Subject)
+	g.SetMessageIDWithValue(m.MessageID)
+	g.SetDateWithValue(m.Date)
+	// Automatic mail: ask auto-responders (out-of-office) not to answer it.
+	g.SetGenHeader("Auto-Submitted", "auto-generated")
+	g.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
+	g.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		g.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
+	return g, nil
+}
+
+// Render returns the RFC 5322 bytes of m, as the outbox stores them.
+func Render(m Message) ([]byte, error) {
+	g, err := build(m)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := g.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("mail: render %s: %w", m.MessageID, err)
+	}
+	return buf.Bytes(), nil
+}

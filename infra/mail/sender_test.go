@@ -1,0 +1,368 @@
+package mail_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/infra/mail"
+)
+
+func testComposer() mail.Composer {
+	return mail.Composer{
+		From:      mail.Address{Name: "Portal iSPEKS", Email: "no-reply@ispeks.melaka.gov.my"},
+		ReplyTo:   mail.Address{Name: "Meja Bantuan iSPEKS", Email: "helpdesk@melaka.gov.my"},
+		PortalURL: "https://ispeks.example.test/eispeks/main",
+		Helpdesk:  []mail.Contact{{Name: "En. Contoh Pentadbir", Phone: "06-2300000"}},
+	}
+}
+
+var aminah = mail.Recipient{Name: "Aminah binti Yusof", UserID: "850101045566", Email: "kewangan@melaka.gov.my"}
+
+// composed stamps a composed message with an ID and a date; a compose
+// error is a bug in the test's input.
+func composed(m mail.Message, err error) mail.Message {
+	if err != nil {
+		panic(err)
+	}
+	m.MessageID = testComposer().MessageID(uuid.New())
+	m.Date = time.Date(2026, 3, 2, 1, 30, 0, 0, time.UTC)
+	return m
+}
+
+func smtpURL(scheme, user, pass, addr, query string) string {
+	u := url.URL{Scheme: scheme, User: url.UserPassword(user, pass), Host: addr, RawQuery: query}
+	return u.String()
+}
+
+func TestSMTPSenderSTARTTLSAndImplicitTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	expires := time.Date(2026, 3, 3, 1, 30, 0, 0, time.UTC) // 09:30 MYT
+	for _, tc := range []struct {
+		name     string
+		scheme   string
+		implicit bool
+	}{{"starttls", "smtp", false}, {"implicit", "smtps", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startSMTP(t, pki, tc.implicit, "")
+			sender, err := mail.NewSMTPSender(smtpURL(tc.scheme, srv.user, srv.pass, srv.Addr, ""), pki.client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := composed(testComposer().Registration(aminah, "Kx7-pQ2m-Wd9z", expires))
+			if err := sender.Send(context.Background(), msg); err != nil {
+				t.Fatal(err)
+			}
+			got := srv.wait(t, 1)[0]
+			if !got.TLS || got.Authed != srv.user {
+				t.Fatalf("TLS=%v authed=%q: the mail must travel over TLS after AUTH", got.TLS, got.Authed)
+			}
+			if len(got.To) != 1 || got.To[0] != aminah.Email {
+				t.Fatalf("envelope recipients %v", got.To)
+			}
+			if got.From != "no-reply@ispeks.melaka.gov.my" {
+				t.Fatalf("envelope sender %q", got.From)
+			}
+			p := parseMail(t, got.Data)
+			if p.To.Address != aminah.Email || p.To.Name != aminah.Name {
+				t.Fatalf("To: %v", p.To)
+			}
+			if p.ReplyTo == nil || p.ReplyTo.Address != "helpdesk@melaka.gov.my" {
+				t.Fatalf("Reply-To: %v", p.ReplyTo)
+			}
+			if p.Header.Get("Message-Id") != "<"+msg.MessageID+">" {
+				t.Fatalf("Message-ID %q, want <%s>", p.Header.Get("Message-Id"), msg.MessageID)
+			}
+			if !strings.Contains(p.Subject, aminah.Name) {
+				t.Fatalf("subject %q does not name the person", p.Subject)
+			}
+			for _, want := range []string{aminah.Name, "ID Pengguna: " + aminah.UserID, "User ID: " + aminah.UserID, "Kx7-pQ2m-Wd9z", "03/03/2026 09:30", "Login", "Aktif"} {
+				if !strings.Contains(p.Text, want) {
+					t.Errorf("text body lacks %q", want)
+				}
+			}
+			if i, j := strings.Index(p.Text, "Pendaftaran anda"), strings.Index(p.Text, "Your registration"); i < 0 || j < 0 || i > j {
+				t.Errorf("want Malay first, then English")
+			}
+			if !strings.Contains(p.HTML, "Kx7-pQ2m-Wd9z") || !strings.Contains(p.HTML, aminah.UserID) {
+				t.Errorf("HTML body lacks the temporary password or user ID")
+			}
+		})
+	}
+}
+
+func TestSMTPSenderRefusesWrongCredentialsAndUnknownCA(t *testing.T) {
+	pki := newTestPKI(t)
+	srv := startSMTP(t, pki, false, "")
+	msg := composed(testComposer().AccountLocked(aminah, time.Now(), 3))
+
+	bad, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, "wrong", srv.Addr, ""), pki.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bad.Send(context.Background(), msg)
+	if err == nil || errors.Is(err, mail.ErrRejected) {
+		t.Fatalf("wrong password: err = %v, want a retryable error", err)
+	}
+	if strings.Contains(err.Error(), "wrong") {
+		t.Fatalf("error leaks the password: %v", err)
+	}
+	untrusted, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := untrusted.Send(context.Background(), msg); err == nil {
+		t.Fatal("a self-signed certificate the client does not trust must be refused")
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("%d messages delivered, want 0", n)
+	}
+}
+
+func TestSMTPSenderPermanentRejection(t *testing.T) {
+	pki := newTestPKI(t)
+	srv := startSMTP(t, pki, false, "")
+	srv.rejectRcpt = aminah.Email
+	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), pki.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sender.Send(context.Background(), composed(testComposer().AccountLocked(aminah, time.Now(), 3)))
+	if !errors.Is(err, mail.ErrRejected) {
+		t.Fatalf("err = %v, want ErrRejected", err)
+	}
+}
+
+func TestParseSMTPURL(t *testing.T) {
+	good := map[string]mail.SMTPConfig{
+		"smtp://relay.melaka.gov.my":                 {Host: "relay.melaka.gov.my", Port: 587, StartTLS: "opportunistic", Auth: "auto", Timeout: 30 * time.Second},
+		"smtp://u:p%40ss@relay:25":                   {Host: "relay", Port: 25, StartTLS: "required", Username: "u", Password: "p@ss", Auth: "auto", Timeout: 30 * time.Second},
+		"smtps://u:p@relay?auth=plain&timeout=5s":    {Host: "relay", Port: 465, Implicit: true, Username: "u", Password: "p", Auth: "plain", Timeout: 5 * time.Second},
+		"smtp://relay:2525?starttls=off&helo=portal": {Host: "relay", Port: 2525, StartTLS: "off", Auth: "auto", Timeout: 30 * time.Second, HELO: "portal"},
+	}
+	for raw, want := range good {
+		got, err := mail.ParseSMTPURL(raw)
+		if err != nil {
+			t.Errorf("%s: %v", raw, err)
+			continue
+		}
+		if got != want {
+			t.Errorf("%s: got %+v, want %+v", raw, got, want)
+		}
+	}
+	bad := map[string]string{
+		"http://relay":                   "scheme",
+		"smtp://":                        "host missing",
+		"smtp://relay:0":                 "port",
+		"smtp://relay:99999":             "port",
+		"smtp://u:pw@relay?starttls=off": "in clear",
+		"smtp://u:pw@relay?starttls=opportunistic": "in clear",
+		"smtps://relay?starttls=required":          "starttls",
+		"smtp://relay?auth=cram":                   "auth",
+		"smtp://relay?timeout=-1s":                 "timeout",
+		"smtp://relay?tls=1":                       "unknown parameter(s) tls",
+		"smtp://relay/path":                        "path",
+	}
+	for raw, want := range bad {
+		_, err := mail.ParseSMTPURL(raw)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to mention %q", raw, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("%s: error echoes the password: %v", raw, err)
+		}
+	}
+	c, _ := mail.ParseSMTPURL("smtp://u:secret@relay:587")
+	if strings.Contains(c.Redacted(), "secret") {
+		t.Errorf("Redacted() shows the password: %s", c.Redacted())
+	}
+}
+
+func TestOutboxAtomicIdempotentAndMailbox(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	ob, err := mail.NewOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testComposer()
+	base := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	var msgs []mail.Message
+	for i := 0; i < 20; i++ {
+		to := mail.Recipient{Name: fmt.Sprintf("Staf %02d", i), UserID: fmt.Sprintf("8501010455%02d", i), Email: "jabatan@melaka.gov.my"}
+		m, err := c.Registration(to, fmt.Sprintf("temp-%02d-xyz", i), base.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.MessageID = c.MessageID(uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(i)}))
+		m.Date = base.Add(time.Duration(i) * time.Minute)
+		msgs = append(msgs, m)
+	}
+	// Concurrent writers and a concurrent reader: the reader must never see
+	// a half-written file.
+	ctx := context.Background()
+	box := mail.NewMailbox(dir, nil)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	readerErr := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				readerErr <- nil
+				return
+			default:
+			}
+			list, err := box.List(ctx)
+			if err != nil {
+				readerErr <- err
+				return
+			}
+			for _, e := range list {
+				full, err := box.Get(ctx, e.ID)
+				if err != nil {
+					readerErr <- fmt.Errorf("get %s: %w", e.ID, err)
+					return
+				}
+				if !strings.Contains(full.Text, "Kata laluan sementara") {
+					readerErr <- fmt.Errorf("message %s read half-written", e.ID)
+					return
+				}
+			}
+		}
+	}()
+	for _, m := range msgs {
+		wg.Add(2)
+		for k := 0; k < 2; k++ { // each message sent twice: still one file
+			go func() {
+				defer wg.Done()
+				if err := ob.Send(ctx, m); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-readerErr; err != nil {
+		t.Fatal(err)
+	}
+
+	files, _ := os.ReadDir(dir)
+	if len(files) != len(msgs) {
+		names := []string{}
+		for _, f := range files {
+			names = append(names, f.Name())
+		}
+		t.Fatalf("%d files in outbox, want %d (no temporaries, no duplicates): %v", len(files), len(msgs), names)
+	}
+	for _, f := range files {
+		info, _ := f.Info()
+		if info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is readable by others: %v", f.Name(), info.Mode())
+		}
+	}
+	list, err := box.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != len(msgs) {
+		t.Fatalf("mailbox lists %d, want %d", len(list), len(msgs))
+	}
+	if list[0].To.Name != "Staf 19" || list[len(list)-1].To.Name != "Staf 00" {
+		t.Fatalf("want newest first, got %q .. %q", list[0].To.Name, list[len(list)-1].To.Name)
+	}
+	got, err := box.Get(ctx, list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MessageID != msgs[19].MessageID || got.To.Email != "jabatan@melaka.gov.my" || got.From.Email != "no-reply@ispeks.melaka.gov.my" {
+		t.Fatalf("header mismatch: %+v", got.MailboxEntry)
+	}
+	if !strings.Contains(got.Text, "temp-19-xyz") || !strings.Contains(got.Text, "850101045519") || !strings.Contains(got.HTML, "temp-19-xyz") {
+		t.Fatalf("bodies lack the temporary password or the user ID")
+	}
+	if !got.Date.Equal(msgs[19].Date) {
+		t.Fatalf("date %v, want %v", got.Date, msgs[19].Date)
+	}
+	for _, id := range []string{"../../etc/passwd", "", list[0].ID + "x", "20260302T010000Z-0000000000000000"} {
+		if _, err := box.Get(ctx, id); !errors.Is(err, mail.ErrNotFound) {
+			t.Errorf("Get(%q): %v, want ErrNotFound", id, err)
+		}
+	}
+	// A stray temporary file (crash between write and rename) is not listed.
+	if err := os.WriteFile(filepath.Join(dir, ".tmp-123.eml"), []byte("From: half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := box.List(ctx); len(again) != len(msgs) {
+		t.Fatalf("temporary file listed")
+	}
+}
+
+func TestMessageValidation(t *testing.T) {
+	c := testComposer()
+	if _, err := c.Registration(mail.Recipient{Name: "A", UserID: "1", Email: "not an address"}, "x", time.Now()); !errors.Is(err, mail.ErrInvalidMessage) || !strings.Contains(err.Error(), "email") {
+		t.Errorf("bad e-mail: %v", err)
+	}
+	if _, err := c.Registration(mail.Recipient{Name: "A\r\nBcc: x@y.z", UserID: "1", Email: "a@b.c"}, "x", time.Now()); !errors.Is(err, mail.ErrInvalidMessage) {
+		t.Errorf("header injection in name: %v", err)
+	}
+	if _, err := c.ForgotPassword(aminah, "", time.Now()); err == nil || !strings.Contains(err.Error(), "temporary password") {
+		t.Errorf("empty temp password: %v", err)
+	}
+	if _, err := c.AdminTemporaryPassword(aminah, "x", time.Time{}); err == nil || !strings.Contains(err.Error(), "expires") {
+		t.Errorf("no expiry: %v", err)
+	}
+	m, err := c.AccountLocked(aminah, time.Now(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "message_id") {
+		t.Errorf("message without ID: %v", err)
+	}
+	ob, _ := mail.NewOutbox(t.TempDir())
+	if err := ob.Send(context.Background(), m); !errors.Is(err, mail.ErrInvalidMessage) {
+		t.Errorf("outbox accepted an invalid message: %v", err)
+	}
+}
+
+func TestComposedMailsNamePersonAndUserID(t *testing.T) {
+	c := testComposer()
+	exp := time.Date(2026, 5, 1, 16, 0, 0, 0, time.UTC) // 02/05/2026 00:00 MYT
+	cases := map[string]func() (mail.Message, error){
+		"registration": func() (mail.Message, error) { return c.Registration(aminah, "T3mp-Pass-001", exp) },
+		"forgot":       func() (mail.Message, error) { return c.ForgotPassword(aminah, "T3mp-Pass-001", exp) },
+		"admin":        func() (mail.Message, error) { return c.AdminTemporaryPassword(aminah, "T3mp-Pass-001", exp) },
+		"locked":       func() (mail.Message, error) { return c.AccountLocked(aminah, exp, 3) },
+	}
+	for name, f := range cases {
+		m, err := f()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, want := range []string{"Kepada: " + aminah.Name, "ID Pengguna: " + aminah.UserID, "To: " + aminah.Name, "User ID: " + aminah.UserID, "06-2300000"} {
+			if !strings.Contains(m.Text, want) {
+				t.Errorf("%s: text lacks %q", name, want)
+			}
+		}
+		hasSecret := strings.Contains(m.Text, "T3mp-Pass-001") || strings.Contains(m.HTML, "T3mp-Pass-001")
+		if hasSecret != (name != "locked") {
+			t.Errorf("%s: contains temporary password = %v", name, hasSecret)
+		}
+		if name != "locked" && !strings.Contains(m.Text, "02/05/2026 00:00") {
+			t.Errorf("%s: expiry not shown in Malaysia time", name)
+		}
+	}
+	forgot, _ := c.ForgotPassword(aminah, "x-y-z", exp)
+	if !strings.Contains(forgot.Text, "Kata laluan semasa anda masih boleh digunakan") || !strings.Contains(forgot.Text, "current password keeps working") {
+		t.Errorf("forgot-password mail must say the current password still works")
+	}
+}

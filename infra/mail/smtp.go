@@ -1,0 +1,238 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// SMTPConfig is a parsed SMTP URL.
+//
+//	smtp://user:pass@host:587            STARTTLS, required because there are credentials
+//	smtp://host:25                       STARTTLS when the server offers it
+//	smtp://host:25?starttls=required     refuse a server without STARTTLS
+//	smtps://user:pass@host:465           implicit TLS
+//
+// Query parameters: starttls=required|opportunistic|off (smtp:// only),
+// auth=auto|plain|login (default auto: the strongest mechanism offered),
+// timeout=DURATION (default 30s), helo=NAME.
+type SMTPConfig struct {
+	Host     string
+	Port     int
+	Implicit bool // smtps://
+	StartTLS string
+	Username string
+	Password string
+	Auth     string
+	Timeout  time.Duration
+	HELO     string
+}
+
+// ParseSMTPURL parses and checks an smtp:// or smtps:// URL. Errors name the
+// part of the URL that is wrong and never echo the password.
+func ParseSMTPURL(raw string) (SMTPConfig, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return SMTPConfig{}, errors.New("mail: smtp url: not a URL")
+	}
+	var c SMTPConfig
+	switch u.Scheme {
+	case "smtp":
+		c.Port = gomail.DefaultPortTLS
+	case "smtps":
+		c.Implicit = true
+		c.Port = gomail.DefaultPortSSL
+	default:
+		return SMTPConfig{}, fmt.Errorf("mail: smtp url: scheme %q: want smtp or smtps", u.Scheme)
+	}
+	c.Host = u.Hostname()
+	if c.Host == "" {
+		return SMTPConfig{}, errors.New("mail: smtp url: host missing")
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return SMTPConfig{}, fmt.Errorf("mail: smtp url: port %q: want 1-65535", p)
+		}
+		c.Port = n
+	}
+	if u.Path != "" && u.Path != "/" {
+		return SMTPConfig{}, errors.New("mail: smtp url: path not allowed")
+	}
+	if u.User != nil {
+		c.Username = u.User.Username()
+		c.Password, _ = u.User.Password()
+		if c.Username == "" {
+			return SMTPConfig{}, errors.New("mail: smtp url: user name empty")
+		}
+	}
+	q := u.Query()
+	var unknown []string
+	for k := range q {
+		switch k {
+		case "starttls", "auth", "timeout", "helo":
+		default:
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return SMTPConfig{}, fmt.Errorf("mail: smtp url: unknown parameter(s) %s", strings.Join(unknown, ", "))
+	}
+	c.StartTLS = q.Get("starttls")
+	switch {
+	case c.Implicit && c.StartTLS != "":
+		return SMTPConfig{}, errors.New("mail: smtp url: starttls: not used with smtps (TLS from the start)")
+	case c.Implicit:
+	case c.StartTLS == "" && c.Username != "":
+		// Credentials never travel in clear.
+		c.StartTLS = "required"
+	case c.StartTLS == "":
+		c.StartTLS = "opportunistic"
+	case c.StartTLS == "required", c.StartTLS == "opportunistic":
+	case c.StartTLS == "off":
+		if c.Username != "" {
+			return SMTPConfig{}, errors.New("mail: smtp url: starttls=off with a user name would send the password in clear; use STARTTLS or smtps")
+		}
+	default:
+		return SMTPConfig{}, fmt.Errorf("mail: smtp url: starttls %q: want required, opportunistic or off", c.StartTLS)
+	}
+	if c.StartTLS == "opportunistic" && c.Username != "" {
+		return SMTPConfig{}, errors.New("mail: smtp url: starttls=opportunistic with a user name could send the password in clear; use required")
+	}
+	c.Auth = q.Get("auth")
+	switch c.Auth {
+	case "":
+		c.Auth = "auto"
+	case "auto", "plain", "login":
+	default:
+		return SMTPConfig{}, fmt.Errorf("mail: smtp url: auth %q: want auto, plain or login", c.Auth)
+	}
+	c.Timeout = 30 * time.Second
+	if t := q.Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			return SMTPConfig{}, fmt.Errorf("mail: smtp url: timeout %q: want a positive duration such as 30s", t)
+		}
+		c.Timeout = d
+	}
+	c.HELO = q.Get("helo")
+	return c, nil
+}
+
+// Redacted is the URL for logs: no password.
+func (c SMTPConfig) Redacted() string {
+	scheme := "smtp"
+	if c.Implicit {
+		scheme = "smtps"
+	}
+	user := ""
+	if c.Username != "" {
+		user = c.Username + ":xxxxx@"
+	}
+	return fmt.Sprintf("%s://%s%s:%d", scheme, user, c.Host, c.Port)
+}
+
+// SMTPSender sends through an SMTP server, one connection per message (the
+// portal sends a few mails a minute; a fresh connection cannot go stale).
+type SMTPSender struct {
+	cfg SMTPConfig
+	tls *tls.Config
+}
+
+// NewSMTPSender returns a sender for the URL. tlsConfig may be nil (system
+// roots, server name from the URL); tests pass one trusting their own CA.
+func NewSMTPSender(rawURL string, tlsConfig *tls.Config) (*SMTPSender, error) {
+	cfg, err := ParseSMTPURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var tc *tls.Config
+	if tlsConfig != nil {
+		tc = tlsConfig.Clone()
+	} else {
+		tc = &tls.Config{}
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = cfg.Host
+	}
+	if tc.MinVersion == 0 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	return &SMTPSender{cfg: cfg, tls: tc}, nil
+}
+
+// Config returns the parsed configuration (for a redacted start-up log).
+func (s *SMTPSender) Config() SMTPConfig { return s.cfg }
+
+func (s *SMTPSender) client() (*gomail.Client, error) {
+	opts := []gomail.Option{
+		gomail.WithPort(s.cfg.Port),
+		gomail.WithTimeout(s.cfg.Timeout),
+		gomail.WithTLSConfig(s.tls),
+	}
+	if s.cfg.Implicit {
+		opts = append(opts, gomail.WithSSL())
+	} else {
+		switch s.cfg.StartTLS {
+		case "required":
+			opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+		case "opportunistic":
+			opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+		default:
+			opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+		}
+	}
+	if s.cfg.HELO != "" {
+		opts = append(opts, gomail.WithHELO(s.cfg.HELO))
+	}
+	if s.cfg.Username != "" {
+		auth := gomail.SMTPAuthAutoDiscover
+		switch s.cfg.Auth {
+		case "plain":
+			auth = gomail.SMTPAuthPlain
+		case "login":
+			auth = gomail.SMTPAuthLogin
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
+	}
+	return gomail.NewClient(s.cfg.Host, opts...)
+}
+
+// Send delivers m. A permanent refusal of the recipient or the content
+// (5xx) is wrapped in ErrRejected; anything else (server down, 4xx,
+// TLS or auth trouble the operator can fix) is worth retrying.
+func (s *SMTPSender) Send(ctx context.Context, m Message) error {
+	g, err := build(m)
+	if err != nil {
+		return err
+	}
+	c, err := s.client()
+	if err != nil {
+		return fmt.Errorf("mail: smtp client: %w", err)
+	}
+	if err := c.DialAndSendWithContext(ctx, g); err != nil {
+		if g.IsDelivered() {
+			// The server accepted the DATA; only the goodbye (RSET/QUIT)
+			// failed. Sending again would deliver twice.
+			return nil
+		}
+		var se *gomail.SendError
+		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
+			switch se.Reason {
+			case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+				return fmt.Errorf("%w: %v", ErrRejected, err)
+			}
+		}
+		return fmt.Errorf("mail: smtp send to %s:%d: %w", s.cfg.Host, s.cfg.Port, err)
+	}
+	return nil
+}
