@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
 // Zone is Malaysia time (UTC+8, no daylight saving): dates the domain fills
@@ -274,7 +275,7 @@ func (d Details) Normalize(now time.Time) (Details, error) {
 		return d, fieldErr("type", "is required")
 	}
 	if m := d.Type.Module(); m == "" {
-		return d, fieldErr("type", "unknown payment type %q; one of %s", d.Type, typeList())
+		return d, fieldErr("type", "unknown payment type %q; one of %s", clip(string(d.Type)), typeList())
 	} else if m != d.Module {
 		return d, fieldErr("type", "%s belongs to module %s, not %s", d.Type, m, d.Module)
 	}
@@ -294,9 +295,11 @@ func (d Details) Normalize(now time.Time) (Details, error) {
 	if err := amount("amount_sen", d.AmountSen); err != nil {
 		return d, err
 	}
-	if d.PayeeIC, err = NormalizeIC(d.PayeeIC); err != nil {
-		return d, &FieldError{Field: "payee_ic", Reason: err.Error()}
+	ic, err := mykad.Parse(d.PayeeIC)
+	if err != nil {
+		return d, &FieldError{Field: "payee_ic", Reason: icReason(err)}
 	}
+	d.PayeeIC = ic.String()
 	if d.ReceivedDate == "" {
 		d.ReceivedDate = now.In(Zone).Format(dateLayout)
 	} else if d.ReceivedDate, err = date("received_date", d.ReceivedDate, now, true); err != nil {
@@ -333,7 +336,7 @@ func (c Change) Normalize(now time.Time) (Change, error) {
 		for i, s := range statuses {
 			names[i] = string(s.s)
 		}
-		return c, fieldErr("status", "unknown status %q; one of %s", c.To, strings.Join(names, ", "))
+		return c, fieldErr("status", "unknown status %q; one of %s", clip(string(c.To)), strings.Join(names, ", "))
 	}
 	var err error
 	if c.Date == "" {

@@ -171,25 +171,6 @@ func TestRecordValidation(t *testing.T) {
 	}
 }
 
-func TestICForms(t *testing.T) {
-	for in, want := range map[string]string{
-		"880101-04-5678": "880101045678",
-		"880101045678":   "880101045678",
-		" 000229015555 ": "000229015555", // 2000 was a leap year
-		"991231995555":   "991231995555",
-	} {
-		got, err := payment.NormalizeIC(in)
-		if err != nil || got != want {
-			t.Errorf("%q: %q %v", in, got, err)
-		}
-	}
-	for _, in := range []string{"010229015555", "880100045678", "880101005678", "880101695678", "880101955678", "88-0101-045678"} {
-		if _, err := payment.NormalizeIC(in); err == nil {
-			t.Errorf("%q accepted", in)
-		}
-	}
-}
-
 // TestEveryMove tries every target status from every status: the legal ones
 // record exactly one StatusChanged, the others an *IllegalMoveError naming
 // the current status and the allowed moves.
