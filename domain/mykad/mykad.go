@@ -1,0 +1,207 @@
+// Package mykad parses and validates Malaysian identity card numbers (MyKad),
+// which are also the portal's user IDs.
+//
+// A number is 12 digits, YYMMDD-PB-###G: a date of birth, a place-of-birth
+// code and a serial whose last digit encodes sex. There is no checksum, so
+// validation is the date and the place-of-birth code from the national list.
+// Numbers are accepted with or without the two dashes and stored without.
+package mykad
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Errors of Parse. Each says what is wrong in words a form can show.
+var (
+	ErrEmpty  = errors.New("mykad: IC number is empty")
+	ErrFormat = errors.New("mykad: IC number must be 12 digits, as YYMMDD-PB-###G or YYMMDDPB###G")
+	ErrDate   = errors.New("mykad: IC number does not start with a valid date of birth (YYMMDD)")
+	ErrPlace  = errors.New("mykad: IC number has an invalid place-of-birth code (digits 7-8)")
+)
+
+// IC is a validated IC number: 12 ASCII digits, no dashes. The zero value is
+// not valid; get one from Parse.
+//
+// IC implements slog.LogValuer with the masked form, so an IC passed to a
+// logger never appears in clear.
+type IC string
+
+// maxInput bounds the work done on hostile input; a formatted number with
+// surrounding blanks is far shorter.
+const maxInput = 64
+
+// Parse validates s and returns it without dashes. Leading and trailing
+// spaces are ignored; dashes must be both present at the usual places or
+// both absent.
+func Parse(s string) (IC, error) {
+	if len(s) > maxInput {
+		return "", ErrFormat
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ErrEmpty
+	}
+	var digits string
+	switch len(s) {
+	case 12:
+		digits = s
+	case 14:
+		if s[6] != '-' || s[9] != '-' {
+			return "", ErrFormat
+		}
+		digits = s[:6] + s[7:9] + s[10:]
+	default:
+		return "", ErrFormat
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return "", ErrFormat
+		}
+	}
+	if !validDate(digits[:6]) {
+		return "", ErrDate
+	}
+	if !ValidPlaceCode(digits[6:8]) {
+		return "", ErrPlace
+	}
+	return IC(digits), nil
+}
+
+// MustParse is Parse for constants in tests and demo data; it panics on an
+// invalid number.
+func MustParse(s string) IC {
+	ic, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return ic
+}
+
+// Valid reports whether s is a valid IC number in either accepted form.
+func Valid(s string) bool {
+	_, err := Parse(s)
+	return err == nil
+}
+
+// String returns the 12 digits without dashes (the stored form and user ID).
+func (ic IC) String() string { return string(ic) }
+
+// Formatted returns the number as YYMMDD-PB-###G.
+func (ic IC) Formatted() string {
+	if len(ic) != 12 {
+		return string(ic)
+	}
+	return string(ic[:6]) + "-" + string(ic[6:8]) + "-" + string(ic[8:])
+}
+
+// Masked returns the number with its serial hidden (YYMMDD-PB-****), for
+// pages and logs that must not show the whole number.
+func (ic IC) Masked() string { return Mask(string(ic)) }
+
+// LogValue makes slog print the masked number.
+func (ic IC) LogValue() slog.Value { return slog.StringValue(ic.Masked()) }
+
+// PlaceCode returns the two-digit place-of-birth code.
+func (ic IC) PlaceCode() string {
+	if len(ic) != 12 {
+		return ""
+	}
+	return string(ic[6:8])
+}
+
+// BirthDate returns the date of birth. The two-digit year is taken as the
+// latest year not after asOf's year (so "79" is 1979 and "05" is 2005 when
+// asOf is in 2026), which is right for anyone alive and employed.
+func (ic IC) BirthDate(asOf time.Time) time.Time {
+	if len(ic) != 12 {
+		return time.Time{}
+	}
+	yy := int(ic[0]-'0')*10 + int(ic[1]-'0')
+	mm := int(ic[2]-'0')*10 + int(ic[3]-'0')
+	dd := int(ic[4]-'0')*10 + int(ic[5]-'0')
+	year := asOf.Year()/100*100 + yy
+	if year > asOf.Year() {
+		year -= 100
+	}
+	// 29 February of a two-digit year valid only in the other century
+	// (e.g. "000229" resolved to 1900) is moved to the century that has it.
+	if mm == 2 && dd == 29 && !leap(year) {
+		year += 100
+	}
+	return time.Date(year, time.Month(mm), dd, 0, 0, 0, 0, time.UTC)
+}
+
+// Mask hides the serial of an IC number for display and logs:
+// "791117-04-****". Anything that is not a 12-digit or dashed 14-character
+// number is masked whole, so a malformed input never leaks either.
+func Mask(s string) string {
+	switch {
+	case len(s) == 12 && allDigits(s):
+		return s[:6] + "-" + s[6:8] + "-****"
+	case len(s) == 14 && s[6] == '-' && s[9] == '-' && allDigits(s[:6]+s[7:9]+s[10:]):
+		return s[:10] + "****"
+	default:
+		return "************"
+	}
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// validDate accepts YYMMDD if it is a calendar date in 19YY or 20YY.
+func validDate(s string) bool {
+	yy := int(s[0]-'0')*10 + int(s[1]-'0')
+	mm := int(s[2]-'0')*10 + int(s[3]-'0')
+	dd := int(s[4]-'0')*10 + int(s[5]-'0')
+	if mm < 1 || mm > 12 || dd < 1 {
+		return false
+	}
+	return dd <= daysIn(mm, 1900+yy) || dd <= daysIn(mm, 2000+yy)
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if leap(year) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	default:
+		return 31
+	}
+}
+
+func leap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+// ValidPlaceCode reports whether a two-digit code is on the national
+// place-of-birth list: 01–16 (states), 21–59 (states, later series),
+// 60–68 and 71–72, 74–79, 82–93 (abroad and unknown), 98, 99.
+// Invalid: 00, 17–20, 69, 70, 73, 80, 81, 94–97.
+func ValidPlaceCode(code string) bool {
+	if len(code) != 2 || !allDigits(code) {
+		return false
+	}
+	n := int(code[0]-'0')*10 + int(code[1]-'0')
+	switch {
+	case n >= 1 && n <= 16,
+		n >= 21 && n <= 59,
+		n >= 60 && n <= 68,
+		n == 71 || n == 72,
+		n >= 74 && n <= 79,
+		n >= 82 && n <= 93,
+		n == 98 || n == 99:
+		return true
+	}
+	return false
+}
