@@ -1,0 +1,298 @@
+// Package watermilllog is a Watermill message.Subscriber over the event log
+// (the event-store port, so it works with every event-store adapter), plus a
+// small Publisher that appends Watermill messages to the log.
+//
+// The topic of a subscription is the consumer's name: every topic sees the
+// whole log, in log order, starting after the consumer's stored checkpoint.
+// Delivery is one message at a time: the next event is sent only after the
+// previous one was acked; a nack sends the same event again after a backoff
+// that grows with every consecutive nack. Delivery is at least once: after a
+// restart the consumer resumes from its stored checkpoint, so events it had
+// acked but not yet checkpointed come again.
+package watermilllog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// Log is the slice of the event-store port the subscriber reads. Both
+// eventstore.Store and projections.EventLog satisfy it.
+type Log interface {
+	Subscribe(ctx context.Context, after uint64, handle func(context.Context, eventlog.Record) error) error
+}
+
+// Checkpoints tells where a consumer resumes: the position of the last event
+// it has durably processed (0: from the start of the log).
+type Checkpoints interface {
+	Checkpoint(ctx context.Context, consumer string) (uint64, error)
+}
+
+// CheckpointSaver stores a consumer's position. When the subscriber is given
+// one, every ack stores the acked event's position before the next event is
+// sent (side-effect consumers). Projectors leave it out: they store their
+// checkpoint in the same transaction as the batch it belongs to.
+type CheckpointSaver interface {
+	SaveCheckpoint(ctx context.Context, consumer string, position uint64) error
+}
+
+// Errors of the subscriber.
+var (
+	ErrClosed            = errors.New("watermilllog: subscriber closed")
+	ErrAlreadySubscribed = errors.New("watermilllog: consumer already has a subscription")
+	ErrEmptyTopic        = errors.New("watermilllog: topic (consumer name) is empty")
+)
+
+// SubscriberConfig configures a Subscriber. Log is required.
+type SubscriberConfig struct {
+	Log Log
+
+	// Checkpoints gives the resume position of each consumer. Nil: every
+	// subscription starts at the beginning of the log.
+	Checkpoints Checkpoints
+
+	// Commit, when set, stores the position of every acked event.
+	Commit CheckpointSaver
+
+	// Filter, when set, decides which records a topic receives; the others
+	// are passed over (they still count as consumed).
+	Filter func(topic string, rec eventlog.Record) bool
+
+	// NackBackoff is the wait before the first redelivery of a nacked event;
+	// it doubles with every further nack of the same event up to
+	// MaxNackBackoff. Defaults 100 ms and 10 s.
+	NackBackoff    time.Duration
+	MaxNackBackoff time.Duration
+
+	// ReconnectBackoff is the first wait before a dropped subscription is
+	// opened again (doubling up to MaxReconnectBackoff). Defaults 100 ms, 5 s.
+	ReconnectBackoff    time.Duration
+	MaxReconnectBackoff time.Duration
+
+	Logger *slog.Logger
+}
+
+// Subscriber is a Watermill subscriber over the event log.
+type Subscriber struct {
+	cfg SubscriberConfig
+
+	mu     sync.Mutex
+	closed bool
+	active map[string]*subscription
+	wg     sync.WaitGroup
+}
+
+type subscription struct {
+	topic   string
+	cancel  context.CancelFunc
+	restart atomic.Bool
+}
+
+var _ message.Subscriber = (*Subscriber)(nil)
+
+// NewSubscriber checks the configuration and returns a subscriber.
+func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
+	if cfg.Log == nil {
+		return nil, errors.New("watermilllog: SubscriberConfig.Log is required")
+	}
+	if cfg.NackBackoff <= 0 {
+		cfg.NackBackoff = 100 * time.Millisecond
+	}
+	if cfg.MaxNackBackoff < cfg.NackBackoff {
+		cfg.MaxNackBackoff = max(10*time.Second, cfg.NackBackoff)
+	}
+	if cfg.ReconnectBackoff <= 0 {
+		cfg.ReconnectBackoff = 100 * time.Millisecond
+	}
+	if cfg.MaxReconnectBackoff < cfg.ReconnectBackoff {
+		cfg.MaxReconnectBackoff = max(5*time.Second, cfg.ReconnectBackoff)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Subscriber{cfg: cfg, active: map[string]*subscription{}}, nil
+}
+
+// Subscribe starts delivering the log to consumer topic. There is at most one
+// subscription per consumer name on a Subscriber at a time. The channel is
+// closed when ctx ends or the subscriber is closed.
+func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if topic == "" {
+		return nil, ErrEmptyTopic
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if _, dup := s.active[topic]; dup {
+		return nil, fmt.Errorf("%w: %q", ErrAlreadySubscribed, topic)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	sub := &subscription{topic: topic, cancel: cancel}
+	s.active[topic] = sub
+	out := make(chan *message.Message)
+	s.wg.Add(1)
+	go s.run(ctx, sub, out)
+	return out, nil
+}
+
+// Restart makes the subscription of topic drop its place and resume from the
+// consumer's stored checkpoint before it sends the next event. The projector
+// engine uses it when its collections were swapped under it by a rebuild. It
+// reports whether topic had a subscription.
+func (s *Subscriber) Restart(topic string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, ok := s.active[topic]
+	if ok {
+		sub.restart.Store(true)
+	}
+	return ok
+}
+
+// Close ends every subscription and waits until their channels are closed.
+func (s *Subscriber) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for _, sub := range s.active {
+		sub.cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+var errRestart = errors.New("watermilllog: restart from checkpoint")
+
+func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *message.Message) {
+	defer s.wg.Done()
+	defer func() {
+		sub.cancel()
+		s.mu.Lock()
+		delete(s.active, sub.topic)
+		s.mu.Unlock()
+		close(out)
+	}()
+	log := s.cfg.Logger.With("consumer", sub.topic)
+
+	var (
+		delivered  uint64 // position of the last event acked (or filtered out) in this run
+		fromStored = true // resume exactly at the stored checkpoint
+		wait       = s.cfg.ReconnectBackoff
+	)
+	for ctx.Err() == nil {
+		from, err := s.resumeAt(ctx, sub.topic, delivered, fromStored)
+		if err == nil {
+			fromStored = false
+			delivered = from
+			err = s.cfg.Log.Subscribe(ctx, from, func(hctx context.Context, rec eventlog.Record) error {
+				if sub.restart.Swap(false) {
+					return errRestart
+				}
+				if s.cfg.Filter == nil || s.cfg.Filter(sub.topic, rec) {
+					if err := s.deliver(ctx, sub.topic, rec, out); err != nil {
+						return err
+					}
+				}
+				delivered = rec.Position
+				wait = s.cfg.ReconnectBackoff
+				return nil
+			})
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, errRestart) {
+			log.Info("resuming from stored checkpoint")
+			fromStored = true
+			continue
+		}
+		log.Warn("event log subscription dropped; reconnecting", "after", delivered, "wait", wait, "err", err)
+		if !sleep(ctx, wait) {
+			return
+		}
+		wait = min(2*wait, s.cfg.MaxReconnectBackoff)
+	}
+}
+
+// resumeAt is where a (re)subscription starts: the stored checkpoint on the
+// first start and after Restart, otherwise the later of the stored checkpoint
+// and what this run already delivered.
+func (s *Subscriber) resumeAt(ctx context.Context, topic string, delivered uint64, fromStored bool) (uint64, error) {
+	if s.cfg.Checkpoints == nil {
+		if fromStored {
+			return 0, nil
+		}
+		return delivered, nil
+	}
+	cp, err := s.cfg.Checkpoints.Checkpoint(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("watermilllog: read checkpoint of %q: %w", topic, err)
+	}
+	if fromStored {
+		return cp, nil
+	}
+	return max(cp, delivered), nil
+}
+
+// deliver sends rec and waits for its ack; on a nack it sends a fresh copy
+// after a growing backoff. It returns only after an ack or when ctx ends.
+func (s *Subscriber) deliver(ctx context.Context, topic string, rec eventlog.Record, out chan<- *message.Message) error {
+	wait := s.cfg.NackBackoff
+	for {
+		mctx, mcancel := context.WithCancel(ctx)
+		msg := NewMessage(mctx, rec)
+		select {
+		case out <- msg:
+		case <-ctx.Done():
+			mcancel()
+			return ctx.Err()
+		}
+		select {
+		case <-msg.Acked():
+			mcancel()
+			if s.cfg.Commit != nil {
+				if err := s.cfg.Commit.SaveCheckpoint(ctx, topic, rec.Position); err != nil {
+					// The next ack stores a later position; until then a
+					// restart only repeats events, it never skips one.
+					s.cfg.Logger.Error("store consumer checkpoint", "consumer", topic, "position", rec.Position, "err", err)
+				}
+			}
+			return nil
+		case <-msg.Nacked():
+			mcancel()
+			if !sleep(ctx, wait) {
+				return ctx.Err()
+			}
+			wait = min(2*wait, s.cfg.MaxNackBackoff)
+		case <-ctx.Done():
+			mcancel()
+			return ctx.Err()
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/infra/watermilllog"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// ConsumerFunc handles one event for a side-effect consumer (sending mail,
+// publishing downstream). env.Event is nil when the event's type is not
+// registered (a downstream publisher may forward the raw record; others
+// ignore it). An error makes the same event come again after a backoff,
+// until it succeeds: nothing is skipped.
+type ConsumerFunc func(ctx context.Context, env eventlog.Envelope) error
+
+// Consumers that ever started are recorded in this collection; the record is
+// what tells a first start (begin at the log head) from a restart.
+const consumerCollection = "consumers"
+
+var consumerSpec = projections.CollectionSpec{Name: consumerCollection}
+
+type consumerBody struct {
+	Name         string    `json:"name"`
+	StartedAt    uint64    `json:"started_at_position"`
+	FirstStarted time.Time `json:"first_started"`
+}
+
+// RunConsumer runs a side-effect consumer until ctx ends. On its first start
+// ever it begins at the current log head (and stores that as its
+// checkpoint), so a new install or a rebuild never re-sends old mail; later
+// starts resume after the last event it acknowledged. Delivery is at least
+// once: an event handled just before a crash may come again, so handlers
+// should be idempotent by event ID. An event whose data cannot be decoded is
+// recorded as a dead letter and passed over.
+func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFunc) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 63 characters", name)
+	}
+	if _, clash := e.runners[name]; clash || name == deadLetterWriter {
+		return fmt.Errorf("engine: consumer name %q is taken by a projector", name)
+	}
+	e.cmu.Lock()
+	if e.consumers[name] {
+		e.cmu.Unlock()
+		return fmt.Errorf("engine: consumer %q is already running", name)
+	}
+	e.consumers[name] = true
+	e.cmu.Unlock()
+	defer func() {
+		e.cmu.Lock()
+		delete(e.consumers, name)
+		e.cmu.Unlock()
+	}()
+
+	if err := e.cfg.Store.Ensure(ctx, deadLetterSpec, consumerSpec); err != nil {
+		return fmt.Errorf("engine: ensure collections: %w", err)
+	}
+	if err := e.startAtHead(ctx, name); err != nil {
+		return err
+	}
+	cps := watermilllog.ReadStoreCheckpoints{Store: e.cfg.Store}
+	sub, err := watermilllog.NewSubscriber(watermilllog.SubscriberConfig{
+		Log:            e.cfg.Log,
+		Checkpoints:    cps,
+		Commit:         cps,
+		NackBackoff:    e.cfg.ConsumerBackoff,
+		MaxNackBackoff: e.cfg.ConsumerMaxBackoff,
+		Logger:         e.log,
+	})
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: e.cfg.ShutdownTimeout}, watermill.NewSlogLogger(e.log))
+	if err != nil {
+		return err
+	}
+	log := e.log.With("consumer", name)
+	h := router.AddConsumerHandler(name, name, sub, func(msg *message.Message) error {
+		rec, ok := watermilllog.RecordFromMessage(msg)
+		if !ok {
+			return fmt.Errorf("engine: message %s carries no event-log record", msg.UUID)
+		}
+		env, err := e.cfg.Registry.Decode(rec)
+		var unknown *eventlog.UnknownTypeError
+		switch {
+		case errors.As(err, &unknown):
+			env = eventlog.Envelope{Record: rec}
+		case err != nil:
+			_, dlErr := e.recordDeadLetter(msg.Context(), name, rec, err.Error())
+			return dlErr
+		}
+		if err := handle(msg.Context(), env); err != nil {
+			log.Warn("consumer failed; the event will come again", "event_id", rec.ID, "type", rec.Type, "err", err)
+			return err
+		}
+		return nil
+	})
+	// Quick retries first; after them the nack makes the subscriber send
+	// the event again with a growing backoff, without end.
+	h.AddMiddleware(middleware.Retry{
+		MaxRetries:      e.cfg.MaxRetries,
+		InitialInterval: e.cfg.RetryInitial,
+		MaxInterval:     e.cfg.RetryMax,
+		Multiplier:      2,
+	}.Middleware, middleware.Recoverer)
+	return router.Run(ctx)
+}
+
+// startAtHead records a consumer's first start and its checkpoint at the log
+// head in one batch; on later starts it does nothing.
+func (e *Engine) startAtHead(ctx context.Context, name string) error {
+	_, seen, err := e.cfg.Store.Get(ctx, consumerCollection, name)
+	if err != nil {
+		return fmt.Errorf("engine: consumer %s: %w", name, err)
+	}
+	if seen {
+		return nil
+	}
+	head, err := e.cfg.Log.LastPosition(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: consumer %s: read log head: %w", name, err)
+	}
+	body, err := json.Marshal(consumerBody{Name: name, StartedAt: head, FirstStarted: e.cfg.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	err = e.cfg.Store.Write(ctx, name, head, func(b projections.Batch) error {
+		return b.Put(ctx, consumerCollection, projections.Doc{ID: name, Version: 1, Body: body})
+	})
+	if err != nil {
+		return fmt.Errorf("engine: consumer %s: record first start: %w", name, err)
+	}
+	e.log.Info("consumer starts at the log head", "consumer", name, "position", head)
+	return nil
+}
+
+func (e *Engine) consumerNames(ctx context.Context) ([]string, error) {
+	var names []string
+	q := projections.Query{Collection: consumerCollection, Limit: 500}
+	for {
+		page, err := e.cfg.Store.Find(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("engine: list consumers: %w", err)
+		}
+		for _, d := range page.Docs {
+			names = append(names, d.ID)
+		}
+		if page.Next == "" {
+			return names, nil
+		}
+		q.After = page.Next
+	}
+}

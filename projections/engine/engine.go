@@ -1,0 +1,377 @@
+// Package engine is the projector runtime: a Watermill Router runs every
+// projections.Projector as its own handler on its own subscription to the
+// event log (infra/watermilllog), with Recoverer, exponential-backoff Retry
+// and a poison queue that records dead letters in the read store. It batches
+// each projector's writes (commit every N events or T ms, whichever comes
+// first, with the checkpoint in the same read-store batch), exports lag and
+// position to Prometheus, answers read-your-writes waits (WaitFor), rebuilds
+// a projector into shadow collections while the live one keeps serving, and
+// runs side-effect consumers that start at the log head (RunConsumer).
+//
+// Correctness rests on three things: a checkpoint is only ever written in the
+// batch that holds the writes of the events before it, so a crash at any
+// point replays from the last commit; projector writes are put-if-newer, so a
+// replayed event changes nothing; and the same handler chain projects live and
+// during a rebuild, so both reach the same read model.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/infra/watermilllog"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// Config configures an Engine. Log, Store and Registry are required.
+type Config struct {
+	Log        projections.EventLog
+	Store      projections.ReadStore
+	Registry   *eventlog.Registry
+	Projectors []projections.Projector
+
+	// Metrics is where the engine registers its gauges and counters (nil:
+	// not exported).
+	Metrics *prometheus.Registry
+	Logger  *slog.Logger
+	// Now stamps dead letters (default time.Now).
+	Now func() time.Time
+
+	// BatchSize and BatchDelay: a live projector commits every BatchSize
+	// events or BatchDelay after the first uncommitted event, whichever
+	// comes first. Defaults 1000 and 10 ms.
+	BatchSize  int
+	BatchDelay time.Duration
+	// RebuildBatchSize is the commit size of a rebuild (default 20000);
+	// RebuildPage the number of events read per log read (default 2000).
+	RebuildBatchSize int
+	RebuildPage      int
+	// CacheSize bounds the documents a projector keeps cached between
+	// commits (default 100000).
+	CacheSize int
+
+	// MaxRetries, RetryInitial and RetryMax shape the Retry middleware: an
+	// event is tried 1+MaxRetries times with exponential backoff before it
+	// becomes a dead letter. Defaults 3, 20 ms, 1 s. RetryMax also caps the
+	// wait between attempts to commit to a failing store.
+	MaxRetries   int
+	RetryInitial time.Duration
+	RetryMax     time.Duration
+
+	// WaitTimeout bounds WaitFor (default 3 s).
+	WaitTimeout time.Duration
+	// ShutdownTimeout bounds the final commits on shutdown (default 10 s).
+	ShutdownTimeout time.Duration
+	// HeadInterval is how often the log head is read for the lag gauge
+	// (default 1 s).
+	HeadInterval time.Duration
+	// ConsumerBackoff and ConsumerMaxBackoff: a side-effect consumer's
+	// failing event is sent again after ConsumerBackoff, doubling up to
+	// ConsumerMaxBackoff, until it succeeds. Defaults 1 s and 1 min.
+	ConsumerBackoff    time.Duration
+	ConsumerMaxBackoff time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	setDefault(&c.BatchSize, 1000)
+	setDefault(&c.BatchDelay, 10*time.Millisecond)
+	setDefault(&c.RebuildBatchSize, 20000)
+	setDefault(&c.RebuildPage, 2000)
+	setDefault(&c.CacheSize, 100000)
+	if c.MaxRetries < 0 {
+		c.MaxRetries = 0
+	} else if c.MaxRetries == 0 {
+		c.MaxRetries = 3
+	}
+	setDefault(&c.RetryInitial, 20*time.Millisecond)
+	setDefault(&c.RetryMax, time.Second)
+	setDefault(&c.WaitTimeout, 3*time.Second)
+	setDefault(&c.ShutdownTimeout, 10*time.Second)
+	setDefault(&c.HeadInterval, time.Second)
+	setDefault(&c.ConsumerBackoff, time.Second)
+	setDefault(&c.ConsumerMaxBackoff, time.Minute)
+}
+
+func setDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+// Errors of the engine.
+var (
+	ErrUnknownProjector = errors.New("engine: unknown projector")
+	ErrNotCaughtUp      = errors.New("engine: projectors did not reach the position in time")
+	ErrAlreadyRunning   = errors.New("engine: already running")
+)
+
+// Engine runs projectors and consumers.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	direct  map[string]bool // directly registered type names
+
+	runners map[string]*runner // live runners by projector name
+	order   []string
+
+	running atomic.Bool
+
+	cmu       sync.Mutex
+	consumers map[string]bool
+}
+
+// Projector and consumer names become collection names and checkpoint keys.
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// New checks the configuration and the projectors' declarations.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Log == nil || cfg.Store == nil || cfg.Registry == nil {
+		return nil, errors.New("engine: Config.Log, Config.Store and Config.Registry are required")
+	}
+	cfg.defaults()
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("engine: register metrics: %w", err)
+	}
+	e := &Engine{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		metrics:   m,
+		direct:    map[string]bool{},
+		runners:   map[string]*runner{},
+		consumers: map[string]bool{},
+	}
+	for _, t := range cfg.Registry.Types() {
+		e.direct[t] = true
+	}
+	colls := map[string]string{deadLetterCollection: "engine", consumerCollection: "engine"}
+	for _, p := range cfg.Projectors {
+		name := p.Name()
+		if !namePattern.MatchString(name) {
+			return nil, fmt.Errorf("engine: projector name %q: want lower-case letters, digits and _, starting with a letter, at most 63 characters", name)
+		}
+		if _, dup := e.runners[name]; dup {
+			return nil, fmt.Errorf("engine: projector name %q used twice", name)
+		}
+		if len(p.Handles()) == 0 {
+			return nil, fmt.Errorf("engine: projector %s handles no event types", name)
+		}
+		for _, t := range p.Handles() {
+			if !cfg.Registry.Known(t) {
+				return nil, fmt.Errorf("engine: projector %s handles %q, which is not registered", name, t)
+			}
+		}
+		for _, c := range append(p.Collections(), genSpec(name)) {
+			if owner, taken := colls[c.Name]; taken {
+				return nil, fmt.Errorf("engine: projector %s declares collection %q, which belongs to %s", name, c.Name, owner)
+			}
+			colls[c.Name] = name
+		}
+		e.runners[name] = newRunner(e, p, cfg.Store, false)
+		e.order = append(e.order, name)
+	}
+	return e, nil
+}
+
+func genSpec(projector string) projections.CollectionSpec {
+	return projections.CollectionSpec{Name: genCollection(projector)}
+}
+
+// ensure creates every collection the engine and its projectors use.
+func (e *Engine) ensure(ctx context.Context) error {
+	specs := []projections.CollectionSpec{deadLetterSpec, consumerSpec}
+	for _, name := range e.order {
+		specs = append(specs, e.runners[name].p.Collections()...)
+		specs = append(specs, genSpec(name))
+	}
+	if err := e.cfg.Store.Ensure(ctx, specs...); err != nil {
+		return fmt.Errorf("engine: ensure collections: %w", err)
+	}
+	return nil
+}
+
+// Projectors lists the projector names in configuration order.
+func (e *Engine) Projectors() []string { return append([]string(nil), e.order...) }
+
+// Run runs every projector until ctx ends, then commits what each has
+// consumed and returns. It returns early only if the store cannot be set up.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	if err := e.ensure(ctx); err != nil {
+		return err
+	}
+	for _, name := range e.order {
+		if err := e.runners[name].load(ctx); err != nil {
+			return err
+		}
+	}
+	sub, err := watermilllog.NewSubscriber(watermilllog.SubscriberConfig{
+		Log:         e.cfg.Log,
+		Checkpoints: e.cfg.Store,
+		Logger:      e.log,
+	})
+	if err != nil {
+		return err
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: e.cfg.ShutdownTimeout}, watermill.NewSlogLogger(e.log))
+	if err != nil {
+		return err
+	}
+	for _, name := range e.order {
+		r := e.runners[name]
+		mws, err := r.middlewares()
+		if err != nil {
+			return err
+		}
+		r.restart = func() { sub.Restart(name) }
+		h := router.AddConsumerHandler(name, name, sub, r.handler)
+		h.AddMiddleware(mws...)
+	}
+
+	var wg sync.WaitGroup
+	bg, stopBg := context.WithCancel(ctx)
+	for _, name := range e.order {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.runners[name].flusher(bg) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); e.watchHead(bg) }()
+
+	runErr := router.Run(ctx)
+	stopBg()
+	wg.Wait()
+	_ = sub.Close()
+	for _, name := range e.order {
+		if err := e.runners[name].finalCommit(); err != nil {
+			e.log.Error("final commit of projector", "projector", name, "err", err)
+			runErr = errors.Join(runErr, err)
+		}
+	}
+	return runErr
+}
+
+func (e *Engine) watchHead(ctx context.Context) {
+	t := time.NewTicker(e.cfg.HeadInterval)
+	defer t.Stop()
+	for {
+		if head, err := e.cfg.Log.LastPosition(ctx); err == nil {
+			e.metrics.setHead(head)
+		} else if ctx.Err() == nil {
+			e.log.Warn("read event-log head for projector lag", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// WaitFor returns when every named projector (all, if none are named) has
+// committed past position, or ErrNotCaughtUp after Config.WaitTimeout. It
+// waits on commit notifications, not by polling. Projectors run by another
+// process cannot be waited for here.
+func (e *Engine) WaitFor(ctx context.Context, position uint64, projectors ...string) error {
+	if len(projectors) == 0 {
+		projectors = e.order
+	}
+	runners := make([]*runner, 0, len(projectors))
+	for _, name := range projectors {
+		r, ok := e.runners[name]
+		if !ok {
+			return fmt.Errorf("%w: %q", ErrUnknownProjector, name)
+		}
+		runners = append(runners, r)
+	}
+	bound, cancel := context.WithTimeout(ctx, e.cfg.WaitTimeout)
+	defer cancel()
+	for _, r := range runners {
+		for {
+			ch := r.changedCh()
+			if r.loaded.Load() && r.committed.Load() >= position {
+				break
+			}
+			select {
+			case <-ch:
+			case <-bound.Done():
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("%w: %s is at %d, waiting for %d (bound %s)", ErrNotCaughtUp, r.name, r.committed.Load(), position, e.cfg.WaitTimeout)
+			}
+		}
+	}
+	return nil
+}
+
+// Status is the state of one projector or consumer.
+type Status struct {
+	Name        string
+	Kind        string // "projector" or "consumer"
+	Checkpoint  uint64
+	Head        uint64
+	Lag         uint64
+	DeadLetters []DeadLetter
+}
+
+// Status reports every projector and every consumer that ever started, with
+// their stored checkpoints, the log head, lag and dead letters (at most
+// deadLetterLimit each; 0: all). It reads the stores, so it works from a
+// process that runs no projector (the CLI).
+func (e *Engine) Status(ctx context.Context, deadLetterLimit int) ([]Status, error) {
+	if err := e.ensure(ctx); err != nil {
+		return nil, err
+	}
+	head, err := e.cfg.Log.LastPosition(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read log head: %w", err)
+	}
+	consumers, err := e.consumerNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Status
+	add := func(name, kind string) error {
+		cp, err := e.cfg.Store.Checkpoint(ctx, name)
+		if err != nil {
+			return fmt.Errorf("engine: checkpoint of %s: %w", name, err)
+		}
+		dls, err := e.DeadLetters(ctx, name, deadLetterLimit)
+		if err != nil {
+			return err
+		}
+		out = append(out, Status{Name: name, Kind: kind, Checkpoint: cp, Head: head, Lag: head - min(cp, head), DeadLetters: dls})
+		return nil
+	}
+	for _, name := range e.order {
+		if err := add(name, "projector"); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range consumers {
+		if err := add(name, "consumer"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// The overlay is a projector's write-behind batch. Events are projected one at
+// a time into a staging layer over it (so a failing event leaves no trace),
+// the staging is merged when the event succeeds, and a commit writes the
+// overlay's changed documents and the checkpoint of the last event in one
+// read-store batch. Between commits the overlay also caches documents, so a
+// document touched by many events is read from the store once and written
+// once per commit.
+//
+// Reads that miss the overlay go to the store outside the batch transaction.
+// That is safe because a projector is the only writer of its collections; a
+// rebuild swapping the collections under a live projector is detected at
+// commit (see runner.generation).
+
+type docKey struct{ coll, id string }
+
+type entry struct {
+	doc     projections.Doc
+	present bool // the document exists (false: absent or deleted)
+	dirty   bool // differs from the store; the next commit writes it
+	deleted bool // deleted since the last commit: the commit deletes before it puts
+}
+
+type overlay struct {
+	reader projections.Reader
+	colls  map[string]bool
+	m      map[docKey]*entry
+	dirty  int
+}
+
+func newOverlay(reader projections.Reader, colls map[string]bool) *overlay {
+	return &overlay{reader: reader, colls: colls, m: map[docKey]*entry{}}
+}
+
+// lookup returns the visible state of a document, reading it through from the
+// store (and caching it) on a miss.
+func (o *overlay) lookup(ctx context.Context, k docKey) (*entry, error) {
+	if e, ok := o.m[k]; ok {
+		return e, nil
+	}
+	doc, ok, err := o.reader.Get(ctx, k.coll, k.id)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry{doc: doc, present: ok}
+	o.m[k] = e
+	return e, nil
+}
+
+// writes returns the dirty entries in a stable order (stable so a commit's
+// statements, and so its lock order on backends that have row locks, do not
+// depend on map iteration).
+func (o *overlay) writes() []docKey {
+	keys := make([]docKey, 0, o.dirty)
+	for k, e := range o.m {
+		if e.dirty {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b docKey) int {
+		if a.coll != b.coll {
+			if a.coll < b.coll {
+				return -1
+			}
+			return 1
+		}
+		switch {
+		case a.id < b.id:
+			return -1
+		case a.id > b.id:
+			return 1
+		}
+		return 0
+	})
+	return keys
+}
+
+// apply writes the dirty entries into a store batch.
+func (o *overlay) apply(ctx context.Context, b projections.Batch, keys []docKey) error {
+	for _, k := range keys {
+		e := o.m[k]
+		if e.deleted {
+			if err := b.Delete(ctx, k.coll, k.id); err != nil {
+				return fmt.Errorf("delete %s/%s: %w", k.coll, k.id, err)
+			}
+		}
+		if e.present {
+			if err := b.Put(ctx, k.coll, e.doc); err != nil {
+				return fmt.Errorf("put %s/%s: %w", k.coll, k.id, err)
+			}
+		}
+	}
+	return nil
+}
+
+// committed marks the written entries clean and, when the cache has grown past
+// limit entries, drops it (everything in it is in the store now).
+func (o *overlay) committed(keys []docKey, limit int) {
+	for _, k := range keys {
+		e := o.m[k]
+		e.dirty, e.deleted = false, false
+	}
+	o.dirty = 0
+	if len(o.m) > limit {
+		o.m = map[docKey]*entry{}
+	}
+}
+
+// reset forgets everything, committed or not.
+func (o *overlay) reset() {
+	o.m = map[docKey]*entry{}
+	o.dirty = 0
+}
+
+// staging is the projections.Batch one event is projected into.
+type staging struct {
+	o      *overlay
+	writes map[docKey]*entry
+}
+
+var _ projections.Batch = (*staging)(nil)
+
+func newStaging(o *overlay) *staging { return &staging{o: o} }
+
+func (s *staging) check(coll, id string) error {
+	if !s.o.colls[coll] {
+		return fmt.Errorf("%w: %q is not one of the projector's collections", projections.ErrUnknownCollection, coll)
+	}
+	if id == "" {
+		return fmt.Errorf("projections: document in %q has an empty ID", coll)
+	}
+	return nil
+}
+
+func (s *staging) visible(ctx context.Context, k docKey) (*entry, error) {
+	if e, ok := s.writes[k]; ok {
+		return e, nil
+	}
+	return s.o.lookup(ctx, k)
+}
+
+func (s *staging) Get(ctx context.Context, coll, id string) (projections.Doc, bool, error) {
+	if err := s.check(coll, id); err != nil {
+		return projections.Doc{}, false, err
+	}
+	e, err := s.visible(ctx, docKey{coll, id})
+	if err != nil || !e.present {
+		return projections.Doc{}, false, err
+	}
+	doc := e.doc
+	doc.Fields = maps.Clone(doc.Fields)
+	return doc, true, nil
+}
+
+// Put follows the store's rule: a version not greater than the visible one
+// is ignored.
+func (s *staging) Put(ctx context.Context, coll string, doc projections.Doc) error {
+	if err := s.check(coll, doc.ID); err != nil {
+		return err
+	}
+	k := docKey{coll, doc.ID}
+	cur, err := s.visible(ctx, k)
+	if err != nil {
+		return err
+	}
+	if cur.present && doc.Version <= cur.doc.Version {
+		return nil
+	}
+	doc.Fields = maps.Clone(doc.Fields)
+	doc.Body = append([]byte(nil), doc.Body...)
+	s.stage(k, &entry{doc: doc, present: true, dirty: true, deleted: cur.deleted})
+	return nil
+}
+
+func (s *staging) Delete(ctx context.Context, coll, id string) error {
+	if err := s.check(coll, id); err != nil {
+		return err
+	}
+	s.stage(docKey{coll, id}, &entry{dirty: true, deleted: true})
+	return nil
+}
+
+func (s *staging) stage(k docKey, e *entry) {
+	if s.writes == nil {
+		s.writes = map[docKey]*entry{}
+	}
+	s.writes[k] = e
+}
+
+// merge moves a successful event's writes into the overlay.
+func (s *staging) merge() {
+	for k, e := range s.writes {
+		if old, ok := s.o.m[k]; ok {
+			e.deleted = e.deleted || old.deleted
+			if !old.dirty {
+				s.o.dirty++
+			}
+		} else {
+			s.o.dirty++
+		}
+		s.o.m[k] = e
+	}
+}

@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/infra/watermilllog"
+)
+
+// RebuildResult tells what a rebuild did.
+type RebuildResult struct {
+	Projector   string
+	Events      uint64 // events read from the log
+	Checkpoint  uint64 // position the swapped-in collections reflect
+	DeadLetters int    // events dead-lettered during the rebuild
+	Pruned      int    // old dead letters removed because their events now projected fine
+	Duration    time.Duration
+}
+
+// Rebuild replays the whole log into shadow collections of one projector
+// while the live collections keep serving, catches up to the log head and
+// swaps the shadows in. A live projector (in this process or another) notices
+// the swap at its next commit and continues from the rebuilt checkpoint. Only
+// the projector runs: no consumer sees the replay, so no side effect repeats.
+// progress, if not nil, gets a progress bar.
+func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (RebuildResult, error) {
+	live, ok := e.runners[name]
+	if !ok {
+		return RebuildResult{}, fmt.Errorf("%w: %q", ErrUnknownProjector, name)
+	}
+	start := time.Now()
+	if err := e.ensure(ctx); err != nil {
+		return RebuildResult{}, err
+	}
+	specs := append(live.p.Collections(), genSpec(name))
+	shadow, err := e.cfg.Store.BeginRebuild(ctx, name, specs...)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("engine: begin rebuild of %s: %w", name, err)
+	}
+	r := newRunner(e, live.p, shadow, true)
+	r.newGen = uuid.NewString()
+	mws, err := r.middlewares()
+	if err != nil {
+		return RebuildResult{}, err
+	}
+	h := compose(func(msg *message.Message) ([]*message.Message, error) { return nil, r.project(msg) }, mws)
+
+	head, err := e.cfg.Log.LastPosition(ctx)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("engine: read log head: %w", err)
+	}
+	bar := newBar(progress, name, head)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages, readErr := e.readAhead(ctx)
+	var events uint64
+	for page := range pages {
+		for _, rec := range page {
+			if _, err := h(watermilllog.NewMessage(ctx, rec)); err != nil {
+				return RebuildResult{}, fmt.Errorf("engine: rebuild %s at position %d: %w", name, rec.Position, err)
+			}
+		}
+		events += uint64(len(page))
+		if bar != nil {
+			last := page[len(page)-1].Position
+			if int64(last) > bar.GetMax64() {
+				bar.ChangeMax64(int64(last))
+			}
+			_ = bar.Set64(int64(last))
+		}
+	}
+	if err := <-readErr; err != nil {
+		return RebuildResult{}, fmt.Errorf("engine: rebuild %s: read log: %w", name, err)
+	}
+	r.mu.Lock()
+	err = r.commitLocked(ctx)
+	checkpoint := r.pos
+	r.mu.Unlock()
+	if err != nil {
+		return RebuildResult{}, err
+	}
+	if err := e.cfg.Store.SwapRebuild(ctx, name, specs...); err != nil {
+		return RebuildResult{}, fmt.Errorf("engine: swap rebuilt collections of %s: %w", name, err)
+	}
+	if bar != nil {
+		_ = bar.Finish()
+		_, _ = fmt.Fprintln(progress)
+	}
+	pruned, err := e.pruneDeadLetters(ctx, name, checkpoint, r.deadLetters)
+	if err != nil {
+		return RebuildResult{}, err
+	}
+	res := RebuildResult{
+		Projector: name, Events: events, Checkpoint: checkpoint,
+		DeadLetters: len(r.deadLetters), Pruned: pruned, Duration: time.Since(start),
+	}
+	e.log.Info("projector rebuilt", "projector", name, "events", events, "checkpoint", checkpoint,
+		"dead_letters", res.DeadLetters, "took", res.Duration)
+	return res, nil
+}
+
+// readAhead reads the log in pages on its own goroutine, so reading and
+// projecting overlap, until a read comes back empty (caught up with the head).
+func (e *Engine) readAhead(ctx context.Context) (<-chan []eventlog.Record, <-chan error) {
+	pages := make(chan []eventlog.Record, 4)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		var after uint64
+		for {
+			page, err := e.cfg.Log.ReadAll(ctx, after, e.cfg.RebuildPage)
+			if err != nil {
+				errc <- err
+				return
+			}
+			if len(page) == 0 {
+				errc <- nil
+				return
+			}
+			after = page[len(page)-1].Position
+			select {
+			case pages <- page:
+			case <-ctx.Done():
+				errc <- ctx.Err()
+				return
+			}
+		}
+	}()
+	return pages, errc
+}
+
+func newBar(w io.Writer, name string, head uint64) *progressbar.ProgressBar {
+	if w == nil {
+		return nil
+	}
+	return progressbar.NewOptions64(int64(max(head, 1)),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("rebuild "+name),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("events"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetWidth(30),
+	)
+}
+

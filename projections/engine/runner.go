@@ -1,0 +1,421 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/infra/watermilllog"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// runner drives one projector into one store: the live collections (through
+// the Router) or the shadow collections of a rebuild (fed directly).
+type runner struct {
+	e       *Engine
+	p       projections.Projector
+	name    string
+	store   projections.ReadStore
+	rebuild bool
+	log     *slog.Logger
+
+	batchSize  int
+	batchDelay time.Duration
+
+	handles map[string]bool
+
+	mu           sync.Mutex
+	ov           *overlay
+	pos          uint64 // position of the last event consumed (projected or passed over)
+	pending      int    // events consumed since the last commit
+	firstPending time.Time
+	gen          string // generation of the collections this runner writes (see generation)
+	newGen       string // rebuild only: generation to stamp on the first commit
+	unknown      map[string]bool
+	deadLetters  []string // rebuild only: IDs of the dead letters it recorded
+	// swapped is set when a commit found the collections swapped by a
+	// rebuild; the handler path then restarts the subscription (see
+	// bookkeeping).
+	swapped bool
+
+	committed atomic.Uint64
+	loaded    atomic.Bool // committed holds the stored checkpoint
+
+	nmu     sync.Mutex
+	changed chan struct{} // closed and replaced after every commit
+
+	due     chan struct{} // a first pending event arrived: commit within batchDelay
+	restart func()       // makes the subscription resume from the stored checkpoint (live only)
+}
+
+func newRunner(e *Engine, p projections.Projector, store projections.ReadStore, rebuild bool) *runner {
+	r := &runner{
+		e:       e,
+		p:       p,
+		name:    p.Name(),
+		store:   store,
+		rebuild: rebuild,
+		log:     e.log.With("projector", p.Name()),
+		handles: map[string]bool{},
+		unknown: map[string]bool{},
+		changed: make(chan struct{}),
+		due:     make(chan struct{}, 1),
+	}
+	for _, t := range p.Handles() {
+		r.handles[t] = true
+	}
+	colls := map[string]bool{}
+	for _, c := range p.Collections() {
+		colls[c.Name] = true
+	}
+	r.ov = newOverlay(store, colls)
+	if rebuild {
+		r.batchSize = e.cfg.RebuildBatchSize
+	} else {
+		r.batchSize, r.batchDelay = e.cfg.BatchSize, e.cfg.BatchDelay
+	}
+	return r
+}
+
+// The generation document lives in a per-projector engine collection that is
+// rebuilt and swapped together with the projector's own collections. Every
+// live commit checks, inside its transaction, that the generation is still
+// the one the runner started with; a rebuild stamps a new one. So a live
+// projector never commits over collections a rebuild swapped in (possibly
+// from another process): it drops its overlay and resumes from the swapped-in
+// checkpoint instead.
+const generationID = "generation"
+
+func genCollection(projector string) string { return "engine_gen_" + projector }
+
+type genBody struct {
+	Generation string `json:"generation"`
+}
+
+var errSwapped = errors.New("engine: collections were swapped by a rebuild")
+
+func readGeneration(ctx context.Context, get func(ctx context.Context, coll, id string) (projections.Doc, bool, error), projector string) (string, error) {
+	doc, ok, err := get(ctx, genCollection(projector), generationID)
+	if err != nil || !ok {
+		return "", err
+	}
+	var b genBody
+	if err := json.Unmarshal(doc.Body, &b); err != nil {
+		return "", fmt.Errorf("engine: generation of %s: %w", projector, err)
+	}
+	return b.Generation, nil
+}
+
+// load reads the stored checkpoint and generation before the first event.
+func (r *runner) load(ctx context.Context) error {
+	cp, err := r.store.Checkpoint(ctx, r.name)
+	if err != nil {
+		return fmt.Errorf("engine: checkpoint of %s: %w", r.name, err)
+	}
+	gen, err := readGeneration(ctx, r.store.Get, r.name)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.pos, r.gen = cp, gen
+	r.mu.Unlock()
+	r.committed.Store(cp)
+	r.loaded.Store(true)
+	r.notify()
+	return nil
+}
+
+func (r *runner) notify() {
+	r.nmu.Lock()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.nmu.Unlock()
+}
+
+func (r *runner) changedCh() <-chan struct{} {
+	r.nmu.Lock()
+	defer r.nmu.Unlock()
+	return r.changed
+}
+
+// permanentError marks a failure retrying cannot fix (undecodable data).
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// project is the Watermill handler: decode the event and project it into a
+// staging layer; merge it into the overlay only if the projector succeeded.
+func (r *runner) project(msg *message.Message) error {
+	rec, ok := watermilllog.RecordFromMessage(msg)
+	if !ok {
+		return permanentError{fmt.Errorf("engine: message %s carries no event-log record", msg.UUID)}
+	}
+	// Events of directly registered types the projector does not handle are
+	// not even decoded. Others may be upcast into a handled type.
+	if !r.handles[rec.Type] && r.e.direct[rec.Type] {
+		return nil
+	}
+	env, err := r.e.cfg.Registry.Decode(rec)
+	var unknown *eventlog.UnknownTypeError
+	if errors.As(err, &unknown) {
+		r.skipUnknown(rec.Type)
+		return nil
+	}
+	if err != nil {
+		return permanentError{err}
+	}
+	if !r.handles[env.Type] {
+		return nil
+	}
+	ctx := msg.Context()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := newStaging(r.ov)
+	if err := r.p.Project(ctx, st, env); err != nil {
+		return fmt.Errorf("project %s %s (position %d): %w", env.Type, env.ID, env.Position, err)
+	}
+	st.merge()
+	return nil
+}
+
+// skipUnknown passes over an event whose type is not registered: no
+// projector can handle a type the registry does not know, and recording one
+// dead letter per projector per such event would bury the real failures. It
+// logs once per type and counts every one.
+func (r *runner) skipUnknown(typ string) {
+	r.e.metrics.unknown.WithLabelValues(r.name, typ).Inc()
+	r.mu.Lock()
+	first := !r.unknown[typ]
+	r.unknown[typ] = true
+	r.mu.Unlock()
+	if first {
+		r.log.Warn("passing over events of an unregistered type", "type", typ)
+	}
+}
+
+// consumed records that the event at position is done with (projected,
+// passed over or dead-lettered), and commits when the batch is full.
+func (r *runner) consumed(ctx context.Context, position uint64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pos = max(r.pos, position)
+	r.e.metrics.seen(position)
+	if r.pending == 0 {
+		r.firstPending = time.Now()
+		select {
+		case r.due <- struct{}{}:
+		default:
+		}
+	}
+	r.pending++
+	if r.pending < r.batchSize {
+		return nil
+	}
+	// A full batch is committed before the next event is taken, retrying a
+	// failing store with backoff: the events stay in the overlay meanwhile.
+	wait := r.e.cfg.RetryInitial
+	for {
+		err := r.commitLocked(ctx)
+		if err == nil {
+			if r.swapped {
+				r.swapped = false
+				r.restart()
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.log.Error("commit projector batch; retrying", "wait", wait, "err", err)
+		r.mu.Unlock()
+		ok := sleep(ctx, wait)
+		r.mu.Lock()
+		if !ok {
+			return ctx.Err()
+		}
+		wait = min(2*wait, r.e.cfg.RetryMax)
+	}
+}
+
+// commitLocked writes the overlay's changes and the checkpoint in one batch.
+func (r *runner) commitLocked(ctx context.Context) error {
+	if r.pending == 0 && r.ov.dirty == 0 && r.newGen == "" {
+		return nil
+	}
+	checkpoint := r.pos
+	keys := r.ov.writes()
+	start := time.Now()
+	err := r.store.Write(ctx, r.name, checkpoint, func(b projections.Batch) error {
+		if r.newGen != "" {
+			body, _ := json.Marshal(genBody{Generation: r.newGen})
+			if err := b.Put(ctx, genCollection(r.name), projections.Doc{ID: generationID, Version: 1, Body: body}); err != nil {
+				return fmt.Errorf("stamp generation: %w", err)
+			}
+		} else if !r.rebuild {
+			gen, err := readGeneration(ctx, b.Get, r.name)
+			if err != nil {
+				return err
+			}
+			if gen != r.gen {
+				return errSwapped
+			}
+		}
+		return r.ov.apply(ctx, b, keys)
+	})
+	if errors.Is(err, errSwapped) {
+		return r.swappedLocked(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("engine: commit %s at %d: %w", r.name, checkpoint, err)
+	}
+	r.ov.committed(keys, r.e.cfg.CacheSize)
+	if r.newGen != "" {
+		r.gen, r.newGen = r.newGen, ""
+	}
+	r.pending = 0
+	r.committed.Store(checkpoint)
+	r.e.metrics.committed(r.name, checkpoint, r.rebuild, time.Since(start))
+	r.notify()
+	return nil
+}
+
+// swappedLocked follows a rebuild that swapped the collections: forget the
+// overlay and take the swapped-in checkpoint. The subscription is restarted
+// from that checkpoint by the handler path, never by the flusher: only the
+// handler knows which delivered event came before the restart and must be
+// dropped (see bookkeeping).
+func (r *runner) swappedLocked(ctx context.Context) error {
+	cp, err := r.store.Checkpoint(ctx, r.name)
+	if err != nil {
+		return fmt.Errorf("engine: checkpoint of %s after a swap: %w", r.name, err)
+	}
+	gen, err := readGeneration(ctx, r.store.Get, r.name)
+	if err != nil {
+		return err
+	}
+	r.log.Info("collections swapped by a rebuild; resuming from its checkpoint", "checkpoint", cp)
+	r.ov.reset()
+	r.pending, r.pos, r.gen, r.swapped = 0, cp, gen, true
+	r.committed.Store(cp)
+	r.e.metrics.committed(r.name, cp, false, 0)
+	r.notify()
+	return nil
+}
+
+// flusher commits a batch batchDelay after its first event even when the
+// batch is not full, and keeps retrying a failing commit.
+func (r *runner) flusher(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.due:
+		}
+		for {
+			r.mu.Lock()
+			wait := r.batchDelay - time.Since(r.firstPending)
+			r.mu.Unlock()
+			if wait > 0 && !sleep(ctx, wait) {
+				return
+			}
+			r.mu.Lock()
+			err := r.commitLocked(ctx)
+			r.mu.Unlock()
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			r.log.Error("commit projector batch; retrying", "err", err)
+			if !sleep(ctx, r.e.cfg.RetryMax) {
+				return
+			}
+		}
+	}
+}
+
+// finalCommit commits what is left at shutdown, with its own short deadline.
+func (r *runner) finalCommit() error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.e.cfg.ShutdownTimeout)
+	defer cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.commitLocked(ctx)
+}
+
+// middlewares are the engine's Watermill middleware for this runner, outermost
+// first: consumed bookkeeping and batch commits; dead letters for what still
+// fails after retries; exponential-backoff retries; panic recovery.
+func (r *runner) middlewares() ([]message.HandlerMiddleware, error) {
+	poison, err := middleware.PoisonQueueWithFilter(deadLetterPublisher{r: r}, deadLetterCollection, func(err error) bool {
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	})
+	if err != nil {
+		return nil, err
+	}
+	retry := middleware.Retry{
+		MaxRetries:      r.e.cfg.MaxRetries,
+		InitialInterval: r.e.cfg.RetryInitial,
+		MaxInterval:     r.e.cfg.RetryMax,
+		Multiplier:      2,
+		ShouldRetry: func(p middleware.RetryParams) bool {
+			var perm permanentError
+			return !errors.As(p.Err, &perm)
+		},
+	}
+	return []message.HandlerMiddleware{r.bookkeeping, poison, retry.Middleware, middleware.Recoverer}, nil
+}
+
+func (r *runner) handler(msg *message.Message) error { return r.project(msg) }
+
+// compose applies middlewares (outermost first) the way the Router does, for
+// the rebuild, which feeds its runner directly.
+func compose(h message.HandlerFunc, mws []message.HandlerMiddleware) message.HandlerFunc {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+func (r *runner) bookkeeping(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		r.mu.Lock()
+		swapped := r.swapped
+		r.swapped = false
+		r.mu.Unlock()
+		if swapped {
+			// This event was delivered before the restart: drop it. The
+			// subscription resumes from the swapped-in checkpoint once it is
+			// acked, and sends it again if the rebuild had not reached it.
+			r.restart()
+			return nil, nil
+		}
+		if _, err := h(msg); err != nil {
+			return nil, err
+		}
+		rec, _ := watermilllog.RecordFromMessage(msg)
+		return nil, r.consumed(msg.Context(), rec.Position)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
