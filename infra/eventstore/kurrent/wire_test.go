@@ -224,7 +224,7 @@ func success(revision, pos uint64) *api.AppendResp {
 
 func wrongVersion(current uint64) *api.AppendResp {
 	return &api.AppendResp{Result: &api.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: &api.AppendResp_WrongExpectedVersion{
-		CurrentRevisionOption: &api.AppendResp_WrongExpectedVersion_CurrentRevision{CurrentRevision: current},
+		CurrentRevisionOption:  &api.AppendResp_WrongExpectedVersion_CurrentRevision{CurrentRevision: current},
 		ExpectedRevisionOption: &api.AppendResp_WrongExpectedVersion_ExpectedNoStream{ExpectedNoStream: &shared.Empty{}},
 	}}}
 }
