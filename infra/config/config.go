@@ -1,0 +1,248 @@
+// Package config reads iSPEKS configuration from flags and ISPEKS_*
+// environment variables. A flag given on the command line wins over the
+// environment, which wins over the default. The mode (embedded or servers)
+// is chosen only by URLs here, never by code edits.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Helpdesk is one helpdesk contact shown on error pages.
+type Helpdesk struct {
+	Name  string
+	Phone string
+}
+
+// Config is the whole configuration of the binary.
+type Config struct {
+	DataDir         string
+	Listen          string
+	BaseURL         string
+	EventStoreURL   string // "sqlite:" (data/events.db), "sqlite:/path.db" or "esdb://…"
+	ReadStoreURL    string // "sqlite:" (data/views.db), "sqlite:/path.db" or "mongodb://…"
+	MongoDatabase   string
+	SMTPURL         string // "" → .eml files in data/outbox
+	MailFrom        string
+	NATSURL         string // "" → no JetStream publishing
+	KeyFile         string // AES-GCM/HMAC master key; created on first start
+	LockThreshold   int
+	EmailDomains    []string
+	Helpdesk        []Helpdesk
+	SecureCookies   bool
+	LogLevel        string
+	LogFormat       string
+	ReadYourWrites  time.Duration
+	ShutdownGrace   time.Duration
+	LoginPerIPRate  float64 // login attempts per second per IP
+	LoginPerIPBurst int
+	Demo            bool
+
+	envErrs []error // malformed ISPEKS_* values, reported by Resolve
+}
+
+// DefaultHelpdesk is the manual's list of Pentadbir Sistem contacts.
+var DefaultHelpdesk = []Helpdesk{
+	{"En. Mohd Fadzlezam Bin Sulaiman", "06-2307290"},
+	{"Pn. Noorazlinda binti Jumaat", "06-2307353"},
+	{"Pn. Norasikin binti Salam", "06-2307594"},
+	{"En. Amirudin bin Zainal", "06-2307353"},
+}
+
+// Bind declares the flags of cfg on fs with their environment variables.
+// Call Resolve after the flags are parsed.
+func Bind(fs *pflag.FlagSet, cfg *Config) {
+	fs.StringVar(&cfg.DataDir, "data", env("ISPEKS_DATA_DIR", "data"), "data directory (event store, read models, outbox, key file) [ISPEKS_DATA_DIR]")
+	fs.StringVar(&cfg.Listen, "listen", env("ISPEKS_LISTEN", "127.0.0.1:8080"), "HTTP listen address [ISPEKS_LISTEN]")
+	fs.StringVar(&cfg.BaseURL, "base-url", env("ISPEKS_BASE_URL", ""), "public URL of the portal, used in e-mails (default http://<listen>) [ISPEKS_BASE_URL]")
+	fs.StringVar(&cfg.EventStoreURL, "event-store", env("ISPEKS_EVENT_STORE", "sqlite:"), "event store: sqlite: (data/events.db), sqlite:PATH or esdb://… [ISPEKS_EVENT_STORE]")
+	fs.StringVar(&cfg.ReadStoreURL, "read-store", env("ISPEKS_READ_STORE", "sqlite:"), "read models: sqlite: (data/views.db), sqlite:PATH or mongodb://… [ISPEKS_READ_STORE]")
+	fs.StringVar(&cfg.MongoDatabase, "mongo-database", env("ISPEKS_MONGO_DATABASE", "ispeks"), "MongoDB database name [ISPEKS_MONGO_DATABASE]")
+	fs.StringVar(&cfg.SMTPURL, "smtp", env("ISPEKS_SMTP_URL", ""), "smtp://user:pass@host:587 or smtps://…:465; empty writes .eml files to data/outbox [ISPEKS_SMTP_URL]")
+	fs.StringVar(&cfg.MailFrom, "mail-from", env("ISPEKS_MAIL_FROM", "iSPEKS <no-reply@ispeks.melaka.gov.my>"), "From address of e-mails [ISPEKS_MAIL_FROM]")
+	fs.StringVar(&cfg.NATSURL, "nats", env("ISPEKS_NATS_URL", ""), "nats://host:4222 to publish events to NATS JetStream; empty: off [ISPEKS_NATS_URL]")
+	fs.StringVar(&cfg.KeyFile, "key-file", env("ISPEKS_KEY_FILE", ""), "master key file (default data/master.key, created 0600 on first start) [ISPEKS_KEY_FILE]")
+	fs.IntVar(&cfg.LockThreshold, "lock-after", envInt(cfg, "ISPEKS_LOCK_AFTER", 3), "consecutive wrong passwords that lock an account [ISPEKS_LOCK_AFTER]")
+	fs.StringSliceVar(&cfg.EmailDomains, "email-domains", envList("ISPEKS_EMAIL_DOMAINS", []string{"melaka.gov.my"}), "official e-mail domains allowed [ISPEKS_EMAIL_DOMAINS]")
+	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", envBool(cfg, "ISPEKS_SECURE_COOKIES", false), "mark cookies Secure (set behind TLS) [ISPEKS_SECURE_COOKIES]")
+	fs.StringVar(&cfg.LogLevel, "log-level", env("ISPEKS_LOG_LEVEL", "info"), "debug, info, warn or error [ISPEKS_LOG_LEVEL]")
+	fs.StringVar(&cfg.LogFormat, "log-format", env("ISPEKS_LOG_FORMAT", "text"), "text or json [ISPEKS_LOG_FORMAT]")
+	fs.DurationVar(&cfg.ReadYourWrites, "read-your-writes", envDuration(cfg, "ISPEKS_READ_YOUR_WRITES", 2*time.Second), "how long a page waits for projections to reach the user's own action [ISPEKS_READ_YOUR_WRITES]")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", envDuration(cfg, "ISPEKS_SHUTDOWN_GRACE", 10*time.Second), "time to finish requests on SIGTERM [ISPEKS_SHUTDOWN_GRACE]")
+	fs.Float64Var(&cfg.LoginPerIPRate, "login-rate", envFloat(cfg, "ISPEKS_LOGIN_RATE", 1), "login attempts per second allowed per client IP [ISPEKS_LOGIN_RATE]")
+	fs.IntVar(&cfg.LoginPerIPBurst, "login-burst", envInt(cfg, "ISPEKS_LOGIN_BURST", 10), "burst of login attempts allowed per client IP [ISPEKS_LOGIN_BURST]")
+}
+
+// Resolve fills derived values and checks the configuration. Every error
+// names the flag and the reason.
+func (c *Config) Resolve() error {
+	errs := append([]error(nil), c.envErrs...)
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data: must not be empty"))
+	}
+	if c.KeyFile == "" {
+		c.KeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Listen
+	}
+	if _, _, err := c.EventStore(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, _, err := c.ReadStore(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--smtp: %q is not smtp://host:port or smtps://host:port", redact(c.SMTPURL)))
+		}
+	}
+	if c.NATSURL != "" {
+		u, err := url.Parse(c.NATSURL)
+		if err != nil || u.Scheme != "nats" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--nats: %q is not nats://host:port", c.NATSURL))
+		}
+	}
+	if c.LockThreshold < 1 || c.LockThreshold > 20 {
+		errs = append(errs, fmt.Errorf("--lock-after: %d is outside 1..20", c.LockThreshold))
+	}
+	if len(c.EmailDomains) == 0 {
+		errs = append(errs, errors.New("--email-domains: at least one domain is needed"))
+	}
+	for i, d := range c.EmailDomains {
+		c.EmailDomains[i] = strings.ToLower(strings.TrimSpace(d))
+	}
+	if c.LoginPerIPRate <= 0 || c.LoginPerIPBurst < 1 {
+		errs = append(errs, errors.New("--login-rate and --login-burst: must be positive"))
+	}
+	if len(c.Helpdesk) == 0 {
+		c.Helpdesk = DefaultHelpdesk
+		if v := os.Getenv("ISPEKS_HELPDESK"); v != "" {
+			hd, err := ParseHelpdesk(v)
+			if err != nil {
+				errs = append(errs, err)
+			} else {
+				c.Helpdesk = hd
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Store kinds returned by EventStore and ReadStore.
+const (
+	KindSQLite  = "sqlite"
+	KindKurrent = "esdb"
+	KindMongo   = "mongodb"
+)
+
+// EventStore returns the kind and the path or URL of the event store.
+func (c *Config) EventStore() (kind, target string, err error) {
+	return storeURL("--event-store", c.EventStoreURL, filepath.Join(c.DataDir, "events.db"), KindKurrent)
+}
+
+// ReadStore returns the kind and the path or URL of the read store.
+func (c *Config) ReadStore() (kind, target string, err error) {
+	return storeURL("--read-store", c.ReadStoreURL, filepath.Join(c.DataDir, "views.db"), KindMongo)
+}
+
+func storeURL(flag, raw, defaultPath, serverKind string) (string, string, error) {
+	switch {
+	case raw == "sqlite:" || raw == "":
+		return KindSQLite, defaultPath, nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		return KindSQLite, strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//"), nil
+	case strings.HasPrefix(raw, serverKind+"://") || (serverKind == KindKurrent && strings.HasPrefix(raw, "esdb+discover://")) ||
+		(serverKind == KindMongo && strings.HasPrefix(raw, "mongodb+srv://")):
+		if _, err := url.Parse(raw); err != nil {
+			return "", "", fmt.Errorf("%s: %q is not a valid URL: %v", flag, redact(raw), err)
+		}
+		return serverKind, raw, nil
+	default:
+		return "", "", fmt.Errorf("%s: %q: want sqlite:, sqlite:PATH or %s://…", flag, redact(raw), serverKind)
+	}
+}
+
+// ParseHelpdesk reads "Name=06-1234567;Name 2=06-7654321".
+func ParseHelpdesk(s string) ([]Helpdesk, error) {
+	var out []Helpdesk
+	for _, part := range strings.Split(s, ";") {
+		name, phone, ok := strings.Cut(part, "=")
+		name, phone = strings.TrimSpace(name), strings.TrimSpace(phone)
+		if !ok || name == "" || phone == "" {
+			return nil, fmt.Errorf("ISPEKS_HELPDESK: %q is not Name=phone", part)
+		}
+		out = append(out, Helpdesk{Name: name, Phone: phone})
+	}
+	return out, nil
+}
+
+// redact hides a password in a URL so it can be shown in an error or a log.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Redact is redact for callers that log configured URLs.
+func Redact(raw string) string { return redact(raw) }
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(c *Config, key string, def int) int {
+	return parseEnv(c, key, def, strconv.Atoi)
+}
+
+func envFloat(c *Config, key string, def float64) float64 {
+	return parseEnv(c, key, def, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
+}
+
+func envBool(c *Config, key string, def bool) bool {
+	return parseEnv(c, key, def, strconv.ParseBool)
+}
+
+func envDuration(c *Config, key string, def time.Duration) time.Duration {
+	return parseEnv(c, key, def, time.ParseDuration)
+}
+
+// parseEnv reads a typed variable; a malformed value is an error, not a
+// silent fall-back to the default.
+func parseEnv[T any](c *Config, key string, def T, parse func(string) (T, error)) T {
+	raw, ok := os.LookupEnv(key)
+	if !ok || raw == "" {
+		return def
+	}
+	v, err := parse(raw)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Errorf("%s: %q is not valid: %v", key, raw, err))
+		return def
+	}
+	return v
+}
+
+func envList(key string, def []string) []string {
+	if v := os.Getenv(key); v != "" {
+		return strings.Split(v, ",")
+	}
+	return def
+}
