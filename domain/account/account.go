@@ -1,0 +1,820 @@
+// Package account is the portal account of one staff member: registration,
+// temporary passwords, two-step login with lockout, activation, password
+// changes, profile, TOTP, roles and helpdesk checks. Stream
+// "account-<userID>", where the user ID is the IC number (digits only).
+//
+// The aggregate decides on state rebuilt from its own stream, never on a
+// read model. It does no hashing or sealing itself: command handlers pass in
+// hashes and sealed values, and a Verify function for checking a typed
+// secret against the hashes the aggregate chooses, so the domain stays free
+// of I/O and keys while every rule stays here.
+package account
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/mykad"
+)
+
+// Errors of the account aggregate. The web layer maps them to the manual's
+// messages: ErrNotRegistrable → "Pengguna Tidak Dapat Didaftarkan, Sila
+// Hubungi Pentadbir Sistem"; ErrWrongPassword → "Kata Laluan Tidak Tepat";
+// ErrLocked → the lockout notice.
+var (
+	ErrInvalid                  = errors.New("account: invalid input")
+	ErrNotRegistrable           = errors.New("account: not registrable")
+	ErrAlreadyRegistered        = errors.New("account: already registered")
+	ErrNotFound                 = errors.New("account: not found")
+	ErrWrongPassword            = errors.New("account: wrong password")
+	ErrLocked                   = errors.New("account: locked")
+	ErrTemporaryPasswordExpired = errors.New("account: temporary password expired")
+	ErrNotActivated             = errors.New("account: not activated")
+	ErrAlreadyActivated         = errors.New("account: already activated")
+	ErrTemporaryLoginRequired   = errors.New("account: log in with the temporary password first")
+	ErrSecondFactorPending      = errors.New("account: second factor not given yet")
+	ErrWrongCode                = errors.New("account: wrong code")
+	ErrCodeReused               = errors.New("account: code already used")
+	ErrTOTPNotEnabled           = errors.New("account: TOTP not enabled")
+	ErrTOTPAlreadyEnabled       = errors.New("account: TOTP already enabled")
+	ErrNoPendingEnrolment       = errors.New("account: no TOTP enrolment in progress")
+	ErrNotLocked                = errors.New("account: not locked")
+	ErrOwnAdminRole             = errors.New("account: an administrator cannot remove their own admin role")
+	ErrTooSoon                  = errors.New("account: a temporary password was issued moments ago")
+	ErrCorrupt                  = errors.New("account: event does not fit the account's history")
+)
+
+// Policy constants.
+const (
+	DefaultLockThreshold = 3
+	TemporaryPasswordTTL = 24 * time.Hour
+	// ForgotCooldown stops "Lupa Kata Laluan" from flooding a mailbox: a
+	// new temporary password is not issued while one made less than this
+	// long ago is still unused.
+	ForgotCooldown    = 2 * time.Minute
+	RecoveryCodeCount = 10
+)
+
+// Stream is the event stream of the account of userID.
+func Stream(userID mykad.IC) string { return "account-" + userID.String() }
+
+// Status of an account.
+type Status string
+
+const (
+	StatusNone       Status = ""
+	StatusRegistered Status = "registered" // awaiting activation
+	StatusActive     Status = "active"
+)
+
+// Verify checks the secret the person typed against the given PHC hashes and
+// returns the index of the one that matches, or -1. Implementations compute
+// the hash once per distinct salt; handlers memoise it so a retried decision
+// does not hash again.
+type Verify func(encoded ...string) (int, error)
+
+// CodeCheck opens a sealed TOTP secret and checks the typed code against it
+// at the current time (±1 step), returning the matching time step.
+type CodeCheck func(sealedSecret string) (step uint64, ok bool, err error)
+
+type tempPassword struct {
+	id       string
+	hash     string
+	issuedAt time.Time
+	expires  time.Time
+}
+
+type recoveryCode struct {
+	hash string
+	used bool
+}
+
+// Account is the aggregate. The zero value is an unregistered user ID.
+type Account struct {
+	eventlog.Changes
+
+	userID string
+	name   string
+	email  string
+	status Status
+
+	locked bool
+	failed int
+
+	passwordHash  string
+	adminStrength bool
+	temp          *tempPassword
+	// pendingReset: the last login used a temporary password; a new
+	// password must be set (activation or reset) before anything else.
+	pendingReset bool
+	// secondFactorPending: the last password login awaits its TOTP or
+	// recovery code.
+	secondFactorPending bool
+
+	questionID   string
+	answerHash   string
+	imageID      string
+	sealedPhrase string
+
+	phone  string
+	office string
+
+	totpPending  string
+	totpSecret   string
+	totpLastStep uint64
+	recovery     []recoveryCode
+
+	roles     []Role
+	lastLogin time.Time
+}
+
+// New returns an empty aggregate, for commands.Execute.
+func New() *Account { return &Account{} }
+
+// Exists reports whether the user ID is registered.
+func (a *Account) Exists() bool           { return a.status != StatusNone }
+func (a *Account) UserID() string         { return a.userID }
+func (a *Account) Name() string           { return a.name }
+func (a *Account) Email() string          { return a.email }
+func (a *Account) Status() Status         { return a.status }
+func (a *Account) Locked() bool           { return a.locked }
+func (a *Account) FailedAttempts() int    { return a.failed }
+func (a *Account) Roles() []Role          { return slices.Clone(a.roles) }
+func (a *Account) HasRole(r Role) bool    { return slices.Contains(a.roles, r) }
+func (a *Account) TOTPEnabled() bool      { return a.totpSecret != "" }
+func (a *Account) LastLogin() time.Time   { return a.lastLogin }
+func (a *Account) Profile() Profile       { return Profile{Phone: a.phone, Office: a.office, Email: a.email} }
+func (a *Account) SecurityImage() string  { return a.imageID }
+func (a *Account) SealedPhrase() string   { return a.sealedPhrase }
+func (a *Account) SecretQuestion() string { return a.questionID }
+
+// PasswordHash is the current password's hash ("" before activation and
+// after a login with a temporary password). A temporary password issued
+// while it exists is hashed with the same salt and parameters, so a login
+// costs one hash whatever the account's state.
+func (a *Account) PasswordHash() string { return a.passwordHash }
+
+// Privileged reports an admin or auditor role: TOTP is required and
+// passwords need at least 12 characters.
+func (a *Account) Privileged() bool { return len(a.roles) > 0 }
+
+// MinPasswordLength is the policy's minimum for this account.
+func (a *Account) MinPasswordLength() int {
+	if a.Privileged() {
+		return MinAdminPassword
+	}
+	return MinPassword
+}
+
+// RecoveryCodesLeft counts unused recovery codes.
+func (a *Account) RecoveryCodesLeft() int {
+	n := 0
+	for _, c := range a.recovery {
+		if !c.used {
+			n++
+		}
+	}
+	return n
+}
+
+// TOTPSecret returns the sealed secret in force, or the pending one if pending
+// is true.
+func (a *Account) TOTPSecret(pending bool) string {
+	if pending {
+		return a.totpPending
+	}
+	return a.totpSecret
+}
+
+// Credentials lists the hashes a login password is checked against, current
+// password first, then the outstanding temporary password (even expired, so
+// the person can be told it expired). Handlers verify against exactly this
+// list, before deciding, to keep the cost of an attempt the same for every
+// account state.
+func (a *Account) Credentials() []string {
+	var out []string
+	if a.passwordHash != "" {
+		out = append(out, a.passwordHash)
+	}
+	if a.temp != nil {
+		out = append(out, a.temp.hash)
+	}
+	return out
+}
+
+// TemporaryPassword is a freshly made temporary password as the handler
+// prepared it: an ID, its argon2id hash and the password sealed with
+// TempPasswordAAD(userID, ID).
+type TemporaryPassword struct {
+	ID     string
+	Hash   string
+	Sealed string
+}
+
+func (t TemporaryPassword) check() error {
+	if t.ID == "" || t.Hash == "" || t.Sealed == "" {
+		return fmt.Errorf("%w: temporary password without ID, hash or sealed value", ErrInvalid)
+	}
+	return nil
+}
+
+// Register opens the account of a person found in the employee master with
+// a matching official e-mail (the handler checks the master) and issues the
+// first temporary password.
+func (a *Account) Register(userID mykad.IC, name, email string, temp TemporaryPassword, now time.Time) error {
+	if a.Exists() {
+		return ErrAlreadyRegistered
+	}
+	if len(userID) != 12 || name == "" || email == "" {
+		return fmt.Errorf("%w: registration needs user ID, name and e-mail", ErrInvalid)
+	}
+	if err := temp.check(); err != nil {
+		return err
+	}
+	if err := a.record(Registered{UserID: userID.String(), Name: name, Email: email}); err != nil {
+		return err
+	}
+	return a.record(a.tempIssued(temp, TempRegistration, now))
+}
+
+func (a *Account) tempIssued(t TemporaryPassword, reason TempReason, now time.Time) TemporaryPasswordIssued {
+	return TemporaryPasswordIssued{
+		UserID: a.userID, TempID: t.ID, Hash: t.Hash, Sealed: t.Sealed,
+		IssuedAt: now, ExpiresAt: now.Add(TemporaryPasswordTTL),
+		Reason: reason, Name: a.name, Email: a.email,
+	}
+}
+
+// IssueTemporaryPassword makes a new temporary password ("Lupa Kata Laluan"
+// or an administrator's). It replaces an earlier unused one; the current
+// password keeps working until the new one is used. A forgotten-password
+// request on a locked account, or within ForgotCooldown of the last one,
+// issues nothing (ErrLocked / ErrTooSoon: the handler answers the same
+// either way).
+func (a *Account) IssueTemporaryPassword(temp TemporaryPassword, reason TempReason, now time.Time) error {
+	if !a.Exists() {
+		return ErrNotFound
+	}
+	if err := temp.check(); err != nil {
+		return err
+	}
+	switch reason {
+	case TempForgot:
+		if a.locked {
+			return ErrLocked
+		}
+		if a.temp != nil && now.Before(a.temp.issuedAt.Add(ForgotCooldown)) {
+			return ErrTooSoon
+		}
+	case TempAdmin:
+	default:
+		return fmt.Errorf("%w: temporary password reason %q", ErrInvalid, reason)
+	}
+	return a.record(a.tempIssued(temp, reason, now))
+}
+
+// LoginOutcome tells the web layer where a successful password step leads.
+type LoginOutcome struct {
+	UserID    string
+	Temporary bool // the temporary password was used
+	// MustActivate: first login; the activation page ("Aktif") comes next.
+	MustActivate bool
+	// MustChangePassword: a temporary password was used on an active
+	// account, or a privileged account's password is below the admin
+	// policy; the change-password page comes next.
+	MustChangePassword bool
+	// SecondFactorRequired: ask for a TOTP or recovery code before
+	// anything else.
+	SecondFactorRequired bool
+	// MustEnrolSecondFactor: an admin or auditor without TOTP must enrol
+	// before reaching any page.
+	MustEnrolSecondFactor bool
+	Roles                 []Role
+}
+
+// LogIn decides a password attempt. verify is called once with
+// Credentials(). A locked account refuses every attempt with ErrLocked,
+// whether or not the password was right, and records the attempt. A wrong
+// password counts towards the lock (threshold consecutive failures; <= 0
+// means DefaultLockThreshold); the failure that reaches it locks the account,
+// ends its sessions and returns ErrLocked. Success resets the count.
+func (a *Account) LogIn(verify Verify, threshold int, now time.Time) (LoginOutcome, error) {
+	if !a.Exists() {
+		return LoginOutcome{}, ErrNotFound
+	}
+	creds := a.Credentials()
+	idx, err := verify(creds...)
+	if err != nil {
+		return LoginOutcome{}, err
+	}
+	if a.locked {
+		return LoginOutcome{}, a.refuseLocked()
+	}
+	if idx < 0 || idx >= len(creds) {
+		return LoginOutcome{}, a.fail(FailWrongPassword, threshold, ErrWrongPassword)
+	}
+	ev := LoginSucceeded{UserID: a.userID, SecondFactorRequired: a.TOTPEnabled(), At: now}
+	if a.passwordHash == "" || idx == 1 { // the temporary password matched
+		if !now.Before(a.temp.expires) {
+			if err := a.record(LoginFailed{UserID: a.userID, Reason: FailTemporaryExpired, Consecutive: a.failed}); err != nil {
+				return LoginOutcome{}, err
+			}
+			return LoginOutcome{}, ErrTemporaryPasswordExpired
+		}
+		ev.Temporary, ev.TempID = true, a.temp.id
+	}
+	if err := a.record(ev); err != nil {
+		return LoginOutcome{}, err
+	}
+	out := LoginOutcome{
+		UserID:               a.userID,
+		Temporary:            ev.Temporary,
+		SecondFactorRequired: ev.SecondFactorRequired,
+		Roles:                a.Roles(),
+	}
+	switch {
+	case ev.Temporary && a.status == StatusRegistered:
+		out.MustActivate = true
+	case ev.Temporary:
+		out.MustChangePassword = true
+	case a.Privileged() && !a.adminStrength:
+		out.MustChangePassword = true
+	}
+	out.MustEnrolSecondFactor = a.Privileged() && !a.TOTPEnabled()
+	return out, nil
+}
+
+// refuseLocked records an attempt on a locked account and refuses it.
+func (a *Account) refuseLocked() error {
+	if err := a.record(LoginFailed{UserID: a.userID, Reason: FailLocked, Consecutive: a.failed}); err != nil {
+		return err
+	}
+	return ErrLocked
+}
+
+// fail records a failed attempt and locks the account when it reaches the
+// threshold; otherwise it returns notLocked.
+func (a *Account) fail(reason FailReason, threshold int, notLocked error) error {
+	if threshold <= 0 {
+		threshold = DefaultLockThreshold
+	}
+	n := a.failed + 1
+	if err := a.record(LoginFailed{UserID: a.userID, Reason: reason, Consecutive: n}); err != nil {
+		return err
+	}
+	if n < threshold {
+		return notLocked
+	}
+	if err := a.record(AccountLocked{UserID: a.userID, FailedAttempts: n, Name: a.name, Email: a.email}); err != nil {
+		return err
+	}
+	if err := a.record(SessionsEnded{UserID: a.userID, Reason: EndLocked}); err != nil {
+		return err
+	}
+	return ErrLocked
+}
+
+// NewPassword is a password that passed CheckPassword, hashed by the handler.
+// AdminStrength: it had at least MinAdminPassword characters.
+type NewPassword struct {
+	Hash          string
+	AdminStrength bool
+}
+
+func (a *Account) checkStrength(np NewPassword) error {
+	if np.Hash == "" {
+		return fmt.Errorf("%w: new password without hash", ErrInvalid)
+	}
+	if a.Privileged() && !np.AdminStrength {
+		return FieldErrors{fieldErr("password", "too_short", "must be at least %d characters for administrators and auditors", MinAdminPassword)}
+	}
+	return nil
+}
+
+// Activation is the checked activation form, hashed and sealed by the
+// handler: password hash, question ID, hash of NormalizeAnswer(answer),
+// image ID, phrase sealed with PhraseAAD.
+type Activation struct {
+	Password     NewPassword
+	QuestionID   string
+	AnswerHash   string
+	ImageID      string
+	SealedPhrase string
+}
+
+// Activate completes the first login ("Aktif"): only after a login with the
+// temporary password, on an account not yet active and not locked.
+func (a *Account) Activate(act Activation, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case a.status == StatusActive:
+		return ErrAlreadyActivated
+	case a.locked:
+		return ErrLocked
+	case !a.pendingReset:
+		return ErrTemporaryLoginRequired
+	case a.secondFactorPending:
+		return ErrSecondFactorPending
+	}
+	if err := a.checkStrength(act.Password); err != nil {
+		return err
+	}
+	var e errs
+	if _, ok := SecretQuestionByID(act.QuestionID); !ok {
+		e.add(fieldErr("question", "unknown_choice", "is not one of the offered questions"))
+	}
+	if !ValidSecurityImage(act.ImageID) {
+		e.add(fieldErr("image", "unknown_choice", "is not one of the gallery's images"))
+	}
+	if err := e.err(); err != nil {
+		return err
+	}
+	if act.AnswerHash == "" || act.SealedPhrase == "" {
+		return fmt.Errorf("%w: activation without answer hash or sealed phrase", ErrInvalid)
+	}
+	return a.record(Activated{
+		UserID: a.userID, PasswordHash: act.Password.Hash, AdminStrength: act.Password.AdminStrength,
+		SecretQuestion: act.QuestionID, SecretAnswerHash: act.AnswerHash,
+		SecurityImage: act.ImageID, SealedPhrase: act.SealedPhrase,
+	})
+}
+
+// ResetPassword sets a new password after a login with a temporary password
+// on an active account (no old password: the temporary one was the proof).
+// Every session of the account ends; the web layer gives the current one a
+// new token.
+func (a *Account) ResetPassword(np NewPassword, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case a.status != StatusActive:
+		return ErrNotActivated
+	case a.locked:
+		return ErrLocked
+	case !a.pendingReset:
+		return ErrTemporaryLoginRequired
+	case a.secondFactorPending:
+		return ErrSecondFactorPending
+	}
+	if err := a.checkStrength(np); err != nil {
+		return err
+	}
+	return a.changed(np, ViaReset)
+}
+
+// ChangePassword is Tukar Kata Laluan: verify is called with the current
+// password's hash and must match the old password typed. A wrong old
+// password counts as a failed attempt (and may lock the account).
+func (a *Account) ChangePassword(verify Verify, np NewPassword, threshold int, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case a.status != StatusActive:
+		return ErrNotActivated
+	case a.locked:
+		return ErrLocked
+	}
+	if err := a.checkStrength(np); err != nil {
+		return err
+	}
+	if ok, err := a.verifyCurrent(verify); err != nil {
+		return err
+	} else if !ok {
+		return a.fail(FailWrongCurrentPassword, threshold, ErrWrongPassword)
+	}
+	return a.changed(np, ViaChange)
+}
+
+func (a *Account) verifyCurrent(verify Verify) (bool, error) {
+	if a.passwordHash == "" {
+		return false, nil
+	}
+	idx, err := verify(a.passwordHash)
+	return idx == 0, err
+}
+
+func (a *Account) changed(np NewPassword, via ChangeVia) error {
+	if err := a.record(PasswordChanged{UserID: a.userID, PasswordHash: np.Hash, AdminStrength: np.AdminStrength, Via: via}); err != nil {
+		return err
+	}
+	return a.record(SessionsEnded{UserID: a.userID, Reason: EndPasswordChanged})
+}
+
+// UpdateProfile is Kemaskini Maklumat Pengguna with a profile that passed
+// CheckProfile. Changing the e-mail needs the current password (verify is
+// called with its hash only then); a wrong one counts as a failed attempt.
+// An unchanged profile records nothing.
+func (a *Account) UpdateProfile(p Profile, verify Verify, threshold int, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case a.status != StatusActive:
+		return ErrNotActivated
+	case a.locked:
+		return ErrLocked
+	}
+	if p == a.Profile() {
+		return nil
+	}
+	if p.Email != a.email {
+		if ok, err := a.verifyCurrent(verify); err != nil {
+			return err
+		} else if !ok {
+			return a.fail(FailWrongCurrentPassword, threshold, ErrWrongPassword)
+		}
+	}
+	return a.record(ProfileUpdated{UserID: a.userID, Phone: p.Phone, Office: p.Office, Email: p.Email})
+}
+
+// StartTOTPEnrolment records a new sealed TOTP secret, pending until
+// confirmed. Starting again replaces a pending secret.
+func (a *Account) StartTOTPEnrolment(sealedSecret string, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case a.status != StatusActive:
+		return ErrNotActivated
+	case a.locked:
+		return ErrLocked
+	case a.TOTPEnabled():
+		return ErrTOTPAlreadyEnabled
+	case sealedSecret == "":
+		return fmt.Errorf("%w: empty TOTP secret", ErrInvalid)
+	}
+	return a.record(TOTPEnrolmentStarted{UserID: a.userID, SealedSecret: sealedSecret})
+}
+
+// ConfirmTOTP puts the pending secret in force once a code from the
+// authenticator matches it, with RecoveryCodeCount keyed hashes of recovery
+// codes. A wrong code records nothing (the person is logged in and setting
+// up, not logging in).
+func (a *Account) ConfirmTOTP(check CodeCheck, recoveryHashes []string, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case a.locked:
+		return ErrLocked
+	case a.TOTPEnabled():
+		return ErrTOTPAlreadyEnabled
+	case a.totpPending == "":
+		return ErrNoPendingEnrolment
+	case len(recoveryHashes) != RecoveryCodeCount || slices.Contains(recoveryHashes, ""):
+		return fmt.Errorf("%w: need %d recovery code hashes", ErrInvalid, RecoveryCodeCount)
+	}
+	step, ok, err := check(a.totpPending)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrWrongCode
+	}
+	return a.record(TOTPEnabled{UserID: a.userID, Step: step, RecoveryCodeHashes: slices.Clone(recoveryHashes)})
+}
+
+// VerifyTOTP is the second step of a login (or a step-up check). A code is
+// accepted once: a code of a time step not later than the last accepted one
+// is refused as reused. Wrong and reused codes count towards the lock.
+func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) error {
+	if err := a.secondFactorPrelude(); err != nil {
+		return err
+	}
+	if a.locked {
+		return a.refuseLocked()
+	}
+	step, ok, err := check(a.totpSecret)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
+	}
+	if step <= a.totpLastStep {
+		return a.fail(FailSecondFactorReused, threshold, ErrCodeReused)
+	}
+	return a.record(TOTPCodeAccepted{UserID: a.userID, Step: step})
+}
+
+// UseRecoveryCode accepts an unused recovery code in place of a TOTP code.
+// codeHash is the keyed hash of the normalised code.
+func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time) error {
+	if err := a.secondFactorPrelude(); err != nil {
+		return err
+	}
+	if a.locked {
+		return a.refuseLocked()
+	}
+	found, reused := -1, false
+	for i, c := range a.recovery {
+		// Every code is compared, in constant time, whatever matches.
+		if codeHash != "" && subtle.ConstantTimeCompare([]byte(c.hash), []byte(codeHash)) == 1 {
+			if c.used {
+				reused = true
+			} else if found < 0 {
+				found = i
+			}
+		}
+	}
+	switch {
+	case found >= 0:
+		return a.record(RecoveryCodeUsed{UserID: a.userID, Index: found})
+	case reused:
+		return a.fail(FailSecondFactorReused, threshold, ErrCodeReused)
+	default:
+		return a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
+	}
+}
+
+func (a *Account) secondFactorPrelude() error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case !a.TOTPEnabled():
+		return ErrTOTPNotEnabled
+	}
+	return nil
+}
+
+// DisableTOTP switches TOTP off (an administrator's reset after a lost
+// phone, with a reason) and ends the account's sessions. Admins and
+// auditors must enrol again at their next login.
+func (a *Account) DisableTOTP(reason string, now time.Time) error {
+	if !a.Exists() {
+		return ErrNotFound
+	}
+	if !a.TOTPEnabled() && a.totpPending == "" {
+		return ErrTOTPNotEnabled
+	}
+	r, err := CheckReason(reason)
+	if err != nil {
+		return err
+	}
+	if err := a.record(TOTPDisabled{UserID: a.userID, Reason: r}); err != nil {
+		return err
+	}
+	return a.record(SessionsEnded{UserID: a.userID, Reason: EndTOTPDisabled})
+}
+
+// Unlock is the administrator's unlock, with a reason.
+func (a *Account) Unlock(reason string, now time.Time) error {
+	if !a.Exists() {
+		return ErrNotFound
+	}
+	r, err := CheckReason(reason)
+	if err != nil {
+		return err
+	}
+	if !a.locked {
+		return ErrNotLocked
+	}
+	return a.record(AccountUnlocked{UserID: a.userID, Reason: r})
+}
+
+// GrantRole adds a role; granting a role held already records nothing.
+func (a *Account) GrantRole(role Role, now time.Time) error {
+	if !a.Exists() {
+		return ErrNotFound
+	}
+	if !role.Valid() {
+		return fieldErr("role", "unknown_choice", "must be admin or auditor")
+	}
+	if a.HasRole(role) {
+		return nil
+	}
+	return a.record(RoleGranted{UserID: a.userID, Role: role})
+}
+
+// RevokeRole removes a role and ends the account's sessions (they carried
+// the role). by is the acting administrator's user ID: nobody removes their
+// own admin role, so the last administrator cannot lock everyone out by
+// mistake.
+func (a *Account) RevokeRole(role Role, by string, now time.Time) error {
+	if !a.Exists() {
+		return ErrNotFound
+	}
+	if !role.Valid() {
+		return fieldErr("role", "unknown_choice", "must be admin or auditor")
+	}
+	if !a.HasRole(role) {
+		return nil
+	}
+	if role == RoleAdmin && by == a.userID {
+		return ErrOwnAdminRole
+	}
+	if err := a.record(RoleRevoked{UserID: a.userID, Role: role}); err != nil {
+		return err
+	}
+	return a.record(SessionsEnded{UserID: a.userID, Reason: EndRoleRevoked})
+}
+
+// CheckSecretAnswer is the helpdesk's check of a caller: verify is called
+// with the stored answer hash. The verdict is recorded and returned; the
+// answer itself is never revealed.
+func (a *Account) CheckSecretAnswer(verify Verify, now time.Time) (bool, error) {
+	switch {
+	case !a.Exists():
+		return false, ErrNotFound
+	case a.status != StatusActive || a.answerHash == "":
+		return false, ErrNotActivated
+	}
+	idx, err := verify(a.answerHash)
+	if err != nil {
+		return false, err
+	}
+	ok := idx == 0
+	return ok, a.record(SecretAnswerChecked{UserID: a.userID, Verified: ok})
+}
+
+// EndSessions ends every session of the account (e.g. "log out everywhere").
+func (a *Account) EndSessions(reason SessionsEndReason, now time.Time) error {
+	if !a.Exists() {
+		return ErrNotFound
+	}
+	return a.record(SessionsEnded{UserID: a.userID, Reason: reason})
+}
+
+func (a *Account) record(ev eventlog.Event) error {
+	if err := a.Apply(ev); err != nil {
+		return err
+	}
+	a.Add(ev)
+	return nil
+}
+
+// Apply rebuilds state from one event and refuses events that do not fit.
+func (a *Account) Apply(ev eventlog.Event) error {
+	if _, ok := ev.(Registered); !ok && !a.Exists() {
+		return fmt.Errorf("%w: %s before account.Registered", ErrCorrupt, ev.EventType())
+	}
+	switch ev := ev.(type) {
+	case Registered:
+		if a.Exists() {
+			return fmt.Errorf("%w: registered twice", ErrCorrupt)
+		}
+		a.userID, a.name, a.email, a.status = ev.UserID, ev.Name, ev.Email, StatusRegistered
+	case TemporaryPasswordIssued:
+		a.temp = &tempPassword{id: ev.TempID, hash: ev.Hash, issuedAt: ev.IssuedAt, expires: ev.ExpiresAt}
+	case LoginSucceeded:
+		a.failed = 0
+		a.lastLogin = ev.At
+		a.secondFactorPending = ev.SecondFactorRequired
+		if ev.Temporary {
+			// Using the temporary password cancels the old password:
+			// whoever knew it can no longer get in.
+			a.temp, a.passwordHash, a.adminStrength, a.pendingReset = nil, "", false, true
+		}
+	case LoginFailed:
+		a.failed = ev.Consecutive
+	case AccountLocked:
+		a.locked, a.failed = true, ev.FailedAttempts
+	case AccountUnlocked:
+		a.locked, a.failed = false, 0
+	case Activated:
+		a.status = StatusActive
+		a.passwordHash, a.adminStrength, a.pendingReset = ev.PasswordHash, ev.AdminStrength, false
+		a.questionID, a.answerHash = ev.SecretQuestion, ev.SecretAnswerHash
+		a.imageID, a.sealedPhrase = ev.SecurityImage, ev.SealedPhrase
+	case PasswordChanged:
+		// An outstanding temporary password dies with the old password:
+		// it was hashed with the old password's salt.
+		a.passwordHash, a.adminStrength, a.pendingReset, a.temp = ev.PasswordHash, ev.AdminStrength, false, nil
+	case ProfileUpdated:
+		a.phone, a.office, a.email = ev.Phone, ev.Office, ev.Email
+	case TOTPEnrolmentStarted:
+		a.totpPending = ev.SealedSecret
+	case TOTPEnabled:
+		if a.totpPending == "" {
+			return fmt.Errorf("%w: TOTP enabled without an enrolment", ErrCorrupt)
+		}
+		a.totpSecret, a.totpPending, a.totpLastStep = a.totpPending, "", ev.Step
+		a.recovery = make([]recoveryCode, len(ev.RecoveryCodeHashes))
+		for i, h := range ev.RecoveryCodeHashes {
+			a.recovery[i] = recoveryCode{hash: h}
+		}
+	case TOTPCodeAccepted:
+		a.totpLastStep, a.secondFactorPending = ev.Step, false
+	case RecoveryCodeUsed:
+		if ev.Index < 0 || ev.Index >= len(a.recovery) {
+			return fmt.Errorf("%w: recovery code %d of %d", ErrCorrupt, ev.Index, len(a.recovery))
+		}
+		a.recovery[ev.Index].used, a.secondFactorPending = true, false
+	case TOTPDisabled:
+		a.totpSecret, a.totpPending, a.totpLastStep, a.recovery, a.secondFactorPending = "", "", 0, nil, false
+	case RoleGranted:
+		if !a.HasRole(ev.Role) {
+			a.roles = append(a.roles, ev.Role)
+			slices.Sort(a.roles)
+		}
+	case RoleRevoked:
+		a.roles = slices.DeleteFunc(a.roles, func(r Role) bool { return r == ev.Role })
+	case SecretAnswerChecked, SessionsEnded:
+		// Recorded for the audit trail and the session store; no state.
+	default:
+		return fmt.Errorf("account: cannot apply event %T (%s)", ev, ev.EventType())
+	}
+	return nil
+}

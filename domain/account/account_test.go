@@ -1,0 +1,560 @@
+package account
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/mykad"
+)
+
+// Given-when-then tests of every command of the aggregate. Hashing and
+// sealing are the handlers' business; here a "hash" is the text "h:" + the
+// secret, and verify is the matching check, so each test reads plainly.
+
+var (
+	t0  = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	uid = mykad.MustParse("791117-04-5671")
+	id  = uid.String()
+)
+
+func hash(s string) string { return "h:" + s }
+
+// typed returns the Verify of a person who typed secret, counting calls.
+func typed(secret string, calls *int) Verify {
+	return func(encoded ...string) (int, error) {
+		if calls != nil {
+			*calls++
+		}
+		for i, e := range encoded {
+			if e == hash(secret) {
+				return i, nil
+			}
+		}
+		return -1, nil
+	}
+}
+
+func temp(n string) TemporaryPassword {
+	return TemporaryPassword{ID: "t" + n, Hash: hash("temp" + n), Sealed: "sealed-temp" + n}
+}
+
+func registered() []eventlog.Event {
+	return []eventlog.Event{
+		Registered{UserID: id, Name: "Siti Aminah binti Omar", Email: "siti@melaka.gov.my"},
+		TemporaryPasswordIssued{UserID: id, TempID: "t1", Hash: hash("temp1"), Sealed: "sealed-temp1", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempRegistration, Name: "Siti Aminah binti Omar", Email: "siti@melaka.gov.my"},
+	}
+}
+
+func activated() []eventlog.Event {
+	return append(registered(),
+		LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0.Add(time.Minute)},
+		Activated{UserID: id, PasswordHash: hash("correct horse"), SecretQuestion: "haiwan-peliharaan", SecretAnswerHash: hash("comot"), SecurityImage: "wau", SealedPhrase: "sealed-phrase"},
+	)
+}
+
+func with(base []eventlog.Event, more ...eventlog.Event) []eventlog.Event {
+	return append(append([]eventlog.Event(nil), base...), more...)
+}
+
+func given(t *testing.T, events []eventlog.Event) *Account {
+	t.Helper()
+	a := New()
+	for _, ev := range events {
+		if err := a.Apply(ev); err != nil {
+			t.Fatalf("given %s: %v", ev.EventType(), err)
+		}
+	}
+	return a
+}
+
+func then(t *testing.T, a *Account, err, wantErr error, want ...eventlog.Event) {
+	t.Helper()
+	if wantErr == nil && err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+	if wantErr != nil && !errors.Is(err, wantErr) {
+		t.Fatalf("error = %v, want %v", err, wantErr)
+	}
+	got := a.Uncommitted()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("events:\n got  %+v\n want %+v", got, want)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	a := New()
+	err := a.Register(uid, "Siti Aminah binti Omar", "siti@melaka.gov.my", temp("1"), t0)
+	then(t, a, err, nil, registered()...)
+	if a.Status() != StatusRegistered || len(a.Credentials()) != 1 {
+		t.Fatalf("state after Register: %s, %d credentials", a.Status(), len(a.Credentials()))
+	}
+}
+
+func TestRegisterTwiceRefused(t *testing.T) {
+	a := given(t, registered())
+	then(t, a, a.Register(uid, "X", "x@melaka.gov.my", temp("2"), t0), ErrAlreadyRegistered)
+}
+
+func TestRegisterNeedsSealedTemporaryPassword(t *testing.T) {
+	a := New()
+	then(t, a, a.Register(uid, "X", "x@melaka.gov.my", TemporaryPassword{ID: "t", Hash: "h"}, t0), ErrInvalid)
+}
+
+func TestFirstLoginWithTemporaryPasswordLeadsToActivation(t *testing.T) {
+	a := given(t, registered())
+	calls := 0
+	out, err := a.LogIn(typed("temp1", &calls), 3, t0.Add(time.Hour))
+	then(t, a, err, nil, LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0.Add(time.Hour)})
+	if !out.MustActivate || out.MustChangePassword || out.SecondFactorRequired || !out.Temporary {
+		t.Fatalf("outcome %+v", out)
+	}
+	if calls != 1 {
+		t.Fatalf("verify called %d times, want 1", calls)
+	}
+}
+
+func TestTemporaryPasswordWorksOnce(t *testing.T) {
+	a := given(t, with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}))
+	_, err := a.LogIn(typed("temp1", nil), 3, t0.Add(time.Hour))
+	then(t, a, err, ErrWrongPassword, LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1})
+}
+
+func TestExpiredTemporaryPassword(t *testing.T) {
+	a := given(t, registered())
+	_, err := a.LogIn(typed("temp1", nil), 3, t0.Add(24*time.Hour))
+	then(t, a, err, ErrTemporaryPasswordExpired, LoginFailed{UserID: id, Reason: FailTemporaryExpired, Consecutive: 0})
+}
+
+func TestActivate(t *testing.T) {
+	a := given(t, with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}))
+	act := Activation{Password: NewPassword{Hash: hash("correct horse")}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau", SealedPhrase: "sealed-phrase"}
+	then(t, a, a.Activate(act, t0), nil, activated()[3])
+	if a.Status() != StatusActive {
+		t.Fatal("not active")
+	}
+}
+
+func TestActivateRefusals(t *testing.T) {
+	act := Activation{Password: NewPassword{Hash: hash("correct horse")}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau", SealedPhrase: "s"}
+	cases := []struct {
+		name  string
+		given []eventlog.Event
+		act   Activation
+		want  error
+	}{
+		{"unregistered", nil, act, ErrNotFound},
+		{"without temporary login", registered(), act, ErrTemporaryLoginRequired},
+		{"already active", activated(), act, ErrAlreadyActivated},
+		{"locked", with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}, AccountLocked{UserID: id, FailedAttempts: 3}), act, ErrLocked},
+		{"unknown image", with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}), func() Activation { x := act; x.ImageID = "nope"; return x }(), ErrInvalid},
+		{"admin with short password", with(registered(), RoleGranted{UserID: id, Role: RoleAdmin}, LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}), act, ErrInvalid},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := given(t, c.given)
+			then(t, a, a.Activate(c.act, t0), c.want)
+		})
+	}
+}
+
+func TestLoginWithPassword(t *testing.T) {
+	a := given(t, with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2}))
+	out, err := a.LogIn(typed("correct horse", nil), 3, t0.Add(time.Hour))
+	then(t, a, err, nil, LoginSucceeded{UserID: id, At: t0.Add(time.Hour)})
+	if out.MustActivate || out.MustChangePassword || out.SecondFactorRequired || out.Temporary {
+		t.Fatalf("outcome %+v", out)
+	}
+	if a.FailedAttempts() != 0 {
+		t.Fatal("count not reset by success")
+	}
+}
+
+func TestTwoWrongThenRightResetsCount(t *testing.T) {
+	a := given(t, activated())
+	for i := 1; i <= 2; i++ {
+		if _, err := a.LogIn(typed("wrong", nil), 3, t0); !errors.Is(err, ErrWrongPassword) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if _, err := a.LogIn(typed("correct horse", nil), 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	then(t, a, nil, nil,
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1},
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2},
+		LoginSucceeded{UserID: id, At: t0})
+}
+
+func TestThirdFailureLocksAndEndsSessions(t *testing.T) {
+	a := given(t, with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2}))
+	_, err := a.LogIn(typed("wrong", nil), 3, t0)
+	then(t, a, err, ErrLocked,
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3, Name: "Siti Aminah binti Omar", Email: "siti@melaka.gov.my"},
+		SessionsEnded{UserID: id, Reason: EndLocked})
+}
+
+func TestThresholdIsConfigurable(t *testing.T) {
+	a := given(t, with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2}))
+	_, err := a.LogIn(typed("wrong", nil), 5, t0)
+	then(t, a, err, ErrWrongPassword, LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 3})
+}
+
+func TestLockedRefusesRightAndWrongAlike(t *testing.T) {
+	locked := with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 3}, AccountLocked{UserID: id, FailedAttempts: 3})
+	for _, pw := range []string{"correct horse", "wrong"} {
+		a := given(t, locked)
+		calls := 0
+		out, err := a.LogIn(typed(pw, &calls), 3, t0)
+		then(t, a, err, ErrLocked, LoginFailed{UserID: id, Reason: FailLocked, Consecutive: 3})
+		if !reflect.DeepEqual(out, LoginOutcome{}) || calls != 1 {
+			t.Fatalf("%s: outcome %+v, %d verifications", pw, out, calls)
+		}
+	}
+}
+
+func TestVerifyErrorRecordsNothing(t *testing.T) {
+	a := given(t, activated())
+	boom := errors.New("context canceled")
+	_, err := a.LogIn(func(...string) (int, error) { return -1, boom }, 3, t0)
+	then(t, a, err, boom)
+}
+
+func TestLoginOnUnknownAccount(t *testing.T) {
+	a := New()
+	_, err := a.LogIn(typed("x", nil), 3, t0)
+	then(t, a, err, ErrNotFound)
+}
+
+func TestForgotPasswordKeepsCurrentPasswordUntilUsed(t *testing.T) {
+	a := given(t, activated())
+	then(t, a, a.IssueTemporaryPassword(temp("2"), TempForgot, t0.Add(time.Hour)), nil,
+		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "sealed-temp2", IssuedAt: t0.Add(time.Hour), ExpiresAt: t0.Add(25 * time.Hour), Reason: TempForgot, Name: "Siti Aminah binti Omar", Email: "siti@melaka.gov.my"})
+	// The old password still works and leads home.
+	b := given(t, with(activated(), a.Uncommitted()...))
+	out, err := b.LogIn(typed("correct horse", nil), 3, t0.Add(2*time.Hour))
+	if err != nil || out.MustChangePassword {
+		t.Fatalf("old password after forgot: %+v, %v", out, err)
+	}
+	// The temporary one works too, leads to a password change, and
+	// cancels the old password.
+	c := given(t, with(activated(), a.Uncommitted()...))
+	out, err = c.LogIn(typed("temp2", nil), 3, t0.Add(2*time.Hour))
+	if err != nil || !out.MustChangePassword || out.MustActivate {
+		t.Fatalf("temp password on active account: %+v, %v", out, err)
+	}
+	if _, err := c.LogIn(typed("correct horse", nil), 3, t0.Add(3*time.Hour)); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("old password after the temporary one was used: %v", err)
+	}
+}
+
+func TestForgotPasswordRefusals(t *testing.T) {
+	a := New()
+	then(t, a, a.IssueTemporaryPassword(temp("2"), TempForgot, t0), ErrNotFound)
+	a = given(t, with(activated(), AccountLocked{UserID: id, FailedAttempts: 3}))
+	then(t, a, a.IssueTemporaryPassword(temp("2"), TempForgot, t0), ErrLocked)
+	a = given(t, registered())
+	then(t, a, a.IssueTemporaryPassword(temp("2"), TempForgot, t0.Add(time.Minute)), ErrTooSoon)
+	// An administrator may issue at any time, even to a locked account.
+	a = given(t, with(activated(), AccountLocked{UserID: id, FailedAttempts: 3}))
+	if err := a.IssueTemporaryPassword(temp("2"), TempAdmin, t0); err != nil || len(a.Uncommitted()) != 1 {
+		t.Fatalf("admin issue on locked account: %v", err)
+	}
+}
+
+func TestNewTemporaryPasswordReplacesUnusedOne(t *testing.T) {
+	a := given(t, registered())
+	if err := a.IssueTemporaryPassword(temp("2"), TempForgot, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.LogIn(typed("temp1", nil), 3, t0.Add(2*time.Hour)); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("replaced temporary password: %v", err)
+	}
+}
+
+func TestResetPasswordAfterTemporaryLogin(t *testing.T) {
+	base := with(activated(), TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot})
+	a := given(t, with(base, LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", At: t0}))
+	then(t, a, a.ResetPassword(NewPassword{Hash: hash("new password")}, t0), nil,
+		PasswordChanged{UserID: id, PasswordHash: hash("new password"), Via: ViaReset},
+		SessionsEnded{UserID: id, Reason: EndPasswordChanged})
+	a = given(t, base)
+	then(t, a, a.ResetPassword(NewPassword{Hash: hash("new password")}, t0), ErrTemporaryLoginRequired)
+}
+
+func TestChangePassword(t *testing.T) {
+	a := given(t, activated())
+	then(t, a, a.ChangePassword(typed("correct horse", nil), NewPassword{Hash: hash("battery staple")}, 3, t0), nil,
+		PasswordChanged{UserID: id, PasswordHash: hash("battery staple"), Via: ViaChange},
+		SessionsEnded{UserID: id, Reason: EndPasswordChanged})
+}
+
+func TestChangePasswordWrongOldCounts(t *testing.T) {
+	a := given(t, with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2}))
+	err := a.ChangePassword(typed("wrong", nil), NewPassword{Hash: hash("battery staple")}, 3, t0)
+	then(t, a, err, ErrLocked,
+		LoginFailed{UserID: id, Reason: FailWrongCurrentPassword, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3, Name: "Siti Aminah binti Omar", Email: "siti@melaka.gov.my"},
+		SessionsEnded{UserID: id, Reason: EndLocked})
+}
+
+func TestChangePasswordRefusals(t *testing.T) {
+	a := given(t, registered())
+	then(t, a, a.ChangePassword(typed("temp1", nil), NewPassword{Hash: "h"}, 3, t0), ErrNotActivated)
+	a = given(t, with(activated(), AccountLocked{UserID: id, FailedAttempts: 3}))
+	then(t, a, a.ChangePassword(typed("correct horse", nil), NewPassword{Hash: "h"}, 3, t0), ErrLocked)
+	a = given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAuditor}))
+	then(t, a, a.ChangePassword(typed("correct horse", nil), NewPassword{Hash: "h"}, 3, t0), ErrInvalid)
+}
+
+func TestPasswordChangeCancelsOutstandingTemporaryPassword(t *testing.T) {
+	a := given(t, with(activated(),
+		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot},
+		PasswordChanged{UserID: id, PasswordHash: hash("battery staple"), Via: ViaChange}))
+	if got := a.Credentials(); !reflect.DeepEqual(got, []string{hash("battery staple")}) {
+		t.Fatalf("credentials %v", got)
+	}
+}
+
+func TestUpdateProfile(t *testing.T) {
+	a := given(t, activated())
+	calls := 0
+	p := Profile{Phone: "06-2307290", Office: "Aras 3, Seri Negeri", Email: "siti@melaka.gov.my"}
+	then(t, a, a.UpdateProfile(p, typed("unused", &calls), 3, t0), nil, ProfileUpdated{UserID: id, Phone: p.Phone, Office: p.Office, Email: p.Email})
+	if calls != 0 {
+		t.Fatal("password checked although the e-mail did not change")
+	}
+	// Unchanged: nothing.
+	b := given(t, with(activated(), a.Uncommitted()...))
+	then(t, b, b.UpdateProfile(p, typed("unused", nil), 3, t0), nil)
+	// E-mail change needs the current password.
+	p.Email = "siti.aminah@jkr.melaka.gov.my"
+	c := given(t, with(activated(), a.Uncommitted()...))
+	then(t, c, c.UpdateProfile(p, typed("wrong", nil), 3, t0), ErrWrongPassword, LoginFailed{UserID: id, Reason: FailWrongCurrentPassword, Consecutive: 1})
+	d := given(t, with(activated(), a.Uncommitted()...))
+	then(t, d, d.UpdateProfile(p, typed("correct horse", nil), 3, t0), nil, ProfileUpdated{UserID: id, Phone: p.Phone, Office: p.Office, Email: p.Email})
+	if d.Email() != "siti.aminah@jkr.melaka.gov.my" {
+		t.Fatal("e-mail not updated")
+	}
+}
+
+// codeAt is a CodeCheck for a person who typed a code valid at step (ok) for
+// the secret "sealed-totp".
+func codeAt(step uint64, ok bool) CodeCheck {
+	return func(sealed string) (uint64, bool, error) {
+		if sealed != "sealed-totp" {
+			return 0, false, errors.New("wrong secret consulted: " + sealed)
+		}
+		return step, ok, nil
+	}
+}
+
+func hashes(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = hash("rc" + string(rune('a'+i)))
+	}
+	return out
+}
+
+func totpOn() []eventlog.Event {
+	return with(activated(),
+		TOTPEnrolmentStarted{UserID: id, SealedSecret: "sealed-totp"},
+		TOTPEnabled{UserID: id, Step: 100, RecoveryCodeHashes: hashes(10)})
+}
+
+func TestTOTPEnrolment(t *testing.T) {
+	a := given(t, activated())
+	then(t, a, a.StartTOTPEnrolment("sealed-totp", t0), nil, TOTPEnrolmentStarted{UserID: id, SealedSecret: "sealed-totp"})
+	b := given(t, with(activated(), a.Uncommitted()...))
+	then(t, b, b.ConfirmTOTP(codeAt(100, false), hashes(10), t0), ErrWrongCode)
+	then(t, b, b.ConfirmTOTP(codeAt(100, true), hashes(9), t0), ErrInvalid)
+	then(t, b, b.ConfirmTOTP(codeAt(100, true), hashes(10), t0), nil, TOTPEnabled{UserID: id, Step: 100, RecoveryCodeHashes: hashes(10)})
+	if !b.TOTPEnabled() || b.RecoveryCodesLeft() != 10 {
+		t.Fatal("TOTP not enabled")
+	}
+	c := given(t, totpOn())
+	then(t, c, c.StartTOTPEnrolment("x", t0), ErrTOTPAlreadyEnabled)
+	d := given(t, activated())
+	then(t, d, d.ConfirmTOTP(codeAt(100, true), hashes(10), t0), ErrNoPendingEnrolment)
+}
+
+func TestLoginWithTOTPNeedsSecondFactor(t *testing.T) {
+	a := given(t, totpOn())
+	out, err := a.LogIn(typed("correct horse", nil), 3, t0)
+	then(t, a, err, nil, LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0})
+	if !out.SecondFactorRequired {
+		t.Fatal("second factor not required")
+	}
+}
+
+func TestVerifyTOTPCodeAcceptedOnce(t *testing.T) {
+	a := given(t, totpOn())
+	then(t, a, a.VerifyTOTP(codeAt(101, true), 3, t0), nil, TOTPCodeAccepted{UserID: id, Step: 101})
+	b := given(t, with(totpOn(), a.Uncommitted()...))
+	then(t, b, b.VerifyTOTP(codeAt(101, true), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+	// The confirming code cannot be replayed either.
+	c := given(t, totpOn())
+	then(t, c, c.VerifyTOTP(codeAt(100, true), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+}
+
+func TestWrongTOTPCountsTowardsLock(t *testing.T) {
+	a := given(t, with(totpOn(), LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 2}))
+	then(t, a, a.VerifyTOTP(codeAt(0, false), 3, t0), ErrLocked,
+		LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3, Name: "Siti Aminah binti Omar", Email: "siti@melaka.gov.my"},
+		SessionsEnded{UserID: id, Reason: EndLocked})
+	b := given(t, activated())
+	then(t, b, b.VerifyTOTP(codeAt(5, true), 3, t0), ErrTOTPNotEnabled)
+}
+
+func TestRecoveryCodes(t *testing.T) {
+	a := given(t, totpOn())
+	then(t, a, a.UseRecoveryCode(hash("rcc"), 3, t0), nil, RecoveryCodeUsed{UserID: id, Index: 2})
+	b := given(t, with(totpOn(), a.Uncommitted()...))
+	if b.RecoveryCodesLeft() != 9 {
+		t.Fatalf("left %d", b.RecoveryCodesLeft())
+	}
+	then(t, b, b.UseRecoveryCode(hash("rcc"), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+	c := given(t, totpOn())
+	then(t, c, c.UseRecoveryCode(hash("nope"), 3, t0), ErrWrongCode, LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 1})
+	d := given(t, totpOn())
+	then(t, d, d.UseRecoveryCode("", 3, t0), ErrWrongCode, LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 1})
+}
+
+func TestSecondFactorPendingBlocksReset(t *testing.T) {
+	a := given(t, with(totpOn(),
+		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot},
+		LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0}))
+	then(t, a, a.ResetPassword(NewPassword{Hash: "h"}, t0), ErrSecondFactorPending)
+	if err := a.VerifyTOTP(codeAt(150, true), 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ResetPassword(NewPassword{Hash: "h"}, t0); err != nil {
+		t.Fatalf("reset after second factor: %v", err)
+	}
+}
+
+func TestDisableTOTP(t *testing.T) {
+	a := given(t, totpOn())
+	then(t, a, a.DisableTOTP("telefon hilang", t0), nil, TOTPDisabled{UserID: id, Reason: "telefon hilang"}, SessionsEnded{UserID: id, Reason: EndTOTPDisabled})
+	b := given(t, activated())
+	then(t, b, b.DisableTOTP("x", t0), ErrTOTPNotEnabled)
+	c := given(t, totpOn())
+	then(t, c, c.DisableTOTP("  ", t0), ErrInvalid)
+}
+
+func TestPrivilegedAccountsMustUseTOTPAndStrongPasswords(t *testing.T) {
+	a := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}))
+	out, err := a.LogIn(typed("correct horse", nil), 3, t0)
+	if err != nil || !out.MustEnrolSecondFactor || !out.MustChangePassword || !reflect.DeepEqual(out.Roles, []Role{RoleAdmin}) {
+		t.Fatalf("admin login outcome %+v, %v", out, err)
+	}
+	if a.MinPasswordLength() != 12 {
+		t.Fatal("admin minimum length")
+	}
+}
+
+func TestUnlock(t *testing.T) {
+	a := given(t, with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 3}, AccountLocked{UserID: id, FailedAttempts: 3}))
+	then(t, a, a.Unlock("", t0), ErrInvalid)
+	then(t, a, a.Unlock(strings.Repeat("x", 501), t0), ErrInvalid)
+	then(t, a, a.Unlock(" pemanggil disahkan ", t0), nil, AccountUnlocked{UserID: id, Reason: "pemanggil disahkan"})
+	if a.Locked() || a.FailedAttempts() != 0 {
+		t.Fatal("still locked")
+	}
+	b := given(t, activated())
+	then(t, b, b.Unlock("x", t0), ErrNotLocked)
+	c := New()
+	then(t, c, c.Unlock("x", t0), ErrNotFound)
+}
+
+func TestRoles(t *testing.T) {
+	a := given(t, activated())
+	then(t, a, a.GrantRole("root", t0), ErrInvalid)
+	then(t, a, a.GrantRole(RoleAuditor, t0), nil, RoleGranted{UserID: id, Role: RoleAuditor})
+	b := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAuditor}))
+	then(t, b, b.GrantRole(RoleAuditor, t0), nil) // held already: nothing
+	then(t, b, b.RevokeRole(RoleAuditor, "800101141234", t0), nil, RoleRevoked{UserID: id, Role: RoleAuditor}, SessionsEnded{UserID: id, Reason: EndRoleRevoked})
+	c := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}))
+	then(t, c, c.RevokeRole(RoleAdmin, id, t0), ErrOwnAdminRole)
+	d := given(t, activated())
+	then(t, d, d.RevokeRole(RoleAdmin, "800101141234", t0), nil)
+}
+
+func TestCheckSecretAnswer(t *testing.T) {
+	a := given(t, activated())
+	ok, err := a.CheckSecretAnswer(typed("comot", nil), t0)
+	then(t, a, err, nil, SecretAnswerChecked{UserID: id, Verified: true})
+	if !ok {
+		t.Fatal("right answer not verified")
+	}
+	b := given(t, activated())
+	ok, err = b.CheckSecretAnswer(typed("tompok", nil), t0)
+	then(t, b, err, nil, SecretAnswerChecked{UserID: id, Verified: false})
+	if ok {
+		t.Fatal("wrong answer verified")
+	}
+	c := given(t, registered())
+	_, err = c.CheckSecretAnswer(typed("comot", nil), t0)
+	then(t, c, err, ErrNotActivated)
+}
+
+func TestEndSessions(t *testing.T) {
+	a := given(t, activated())
+	then(t, a, a.EndSessions(EndRequested, t0), nil, SessionsEnded{UserID: id, Reason: EndRequested})
+}
+
+func TestApplyRefusesEventsThatDoNotFit(t *testing.T) {
+	if err := New().Apply(LoginFailed{UserID: id}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("event before Registered: %v", err)
+	}
+	a := given(t, registered())
+	if err := a.Apply(Registered{UserID: id}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("registered twice: %v", err)
+	}
+	if err := a.Apply(TOTPEnabled{UserID: id}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("TOTP enabled without enrolment: %v", err)
+	}
+	if err := a.Apply(RecoveryCodeUsed{UserID: id, Index: 3}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("recovery code out of range: %v", err)
+	}
+	type alien struct{ eventlog.Event }
+	if err := a.Apply(alien{Registered{}}); err == nil {
+		t.Error("unknown event applied")
+	}
+}
+
+func TestRegistryRoundTrip(t *testing.T) {
+	reg := eventlog.NewRegistry()
+	Register(reg)
+	all := with(totpOn(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1}, AccountLocked{UserID: id, FailedAttempts: 3, Name: "n", Email: "e"},
+		AccountUnlocked{UserID: id, Reason: "r"}, PasswordChanged{UserID: id, PasswordHash: "h", Via: ViaChange}, ProfileUpdated{UserID: id, Phone: "1"},
+		TOTPCodeAccepted{UserID: id, Step: 5}, RecoveryCodeUsed{UserID: id, Index: 1}, TOTPDisabled{UserID: id, Reason: "r"}, RoleGranted{UserID: id, Role: RoleAdmin},
+		RoleRevoked{UserID: id, Role: RoleAdmin}, SecretAnswerChecked{UserID: id, Verified: true}, SessionsEnded{UserID: id, Reason: EndLocked})
+	seen := map[string]bool{}
+	for _, ev := range all {
+		typ, data, err := reg.Encode(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(env.Event, ev) {
+			t.Errorf("%s round trip:\n got  %+v\n want %+v", typ, env.Event, ev)
+		}
+		seen[typ] = true
+	}
+	if len(seen) != len(reg.Types()) {
+		t.Errorf("round-tripped %d of %d registered types", len(seen), len(reg.Types()))
+	}
+}

@@ -1,0 +1,98 @@
+package account
+
+// SecretQuestion is one question offered at activation ("Soalan dan Jawapan
+// Rahsia"). The account stores only its ID; the texts live here so that
+// rewording a question does not touch stored events.
+type SecretQuestion struct {
+	ID string
+	MS string // Bahasa Melayu
+	EN string
+}
+
+var secretQuestions = []SecretQuestion{
+	{"sekolah-rendah", "Apakah nama sekolah rendah pertama anda?", "What was the name of your first primary school?"},
+	{"kawan-zaman-kanak", "Siapakah nama kawan baik anda semasa kanak-kanak?", "What was the name of your best friend as a child?"},
+	{"bandar-lahir-ibu", "Di bandar manakah ibu anda dilahirkan?", "In which town was your mother born?"},
+	{"haiwan-peliharaan", "Apakah nama haiwan peliharaan pertama anda?", "What was the name of your first pet?"},
+	{"guru-kegemaran", "Siapakah nama guru kegemaran anda?", "What was the name of your favourite teacher?"},
+	{"makanan-kegemaran", "Apakah makanan kegemaran anda semasa kecil?", "What was your favourite food as a child?"},
+	{"jalan-rumah-pertama", "Apakah nama jalan rumah pertama anda?", "What was the name of the street of your first home?"},
+	{"kerja-pertama", "Di manakah tempat kerja pertama anda?", "Where was your first job?"},
+}
+
+// SecretQuestions lists the questions offered at activation, in display
+// order.
+func SecretQuestions() []SecretQuestion {
+	return append([]SecretQuestion(nil), secretQuestions...)
+}
+
+// SecretQuestionByID finds a question.
+func SecretQuestionByID(id string) (SecretQuestion, bool) {
+	for _, q := range secretQuestions {
+		if q.ID == id {
+			return q, true
+		}
+	}
+	return SecretQuestion{}, false
+}
+
+// SecurityImage is one picture of the security-image gallery ("Imej
+// Online"). The web layer ships one original SVG per ID
+// (e.g. static/security-images/<ID>.svg) and shows Label as its alt text.
+type SecurityImage struct {
+	ID    string
+	Label string // Malay alt text
+}
+
+var securityImages = []SecurityImage{
+	{"bunga-raya", "Bunga raya merah"},
+	{"perahu-layar", "Perahu layar di laut"},
+	{"rumah-melaka", "Rumah tradisional Melaka"},
+	{"kincir-air", "Kincir air"},
+	{"pokok-kelapa", "Pokok kelapa di pantai"},
+	{"kucing-oren", "Kucing oren"},
+	{"rusa", "Rusa"},
+	{"bulan-sabit", "Bulan sabit dan bintang"},
+	{"gunung", "Gunung dan matahari"},
+	{"wau", "Wau bulan"},
+	{"gasing", "Gasing"},
+	{"ketupat", "Ketupat"},
+	{"penyu", "Penyu"},
+	{"kapal-terbang", "Kapal terbang kertas"},
+	{"payung", "Payung biru"},
+	{"basikal", "Basikal"},
+}
+
+// SecurityImages lists the gallery in display order.
+func SecurityImages() []SecurityImage {
+	return append([]SecurityImage(nil), securityImages...)
+}
+
+// ValidSecurityImage reports whether id is in the gallery.
+func ValidSecurityImage(id string) bool {
+	for _, im := range securityImages {
+		if im.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Decoy phrases are built from two word lists so that there are many of them
+// and they read like phrases people choose. A decoy is picked by an HMAC of
+// the user ID (infra/security), so the same unknown ID always shows the same
+// decoy.
+var (
+	decoyNouns = []string{"Bunga", "Pantai", "Kucing", "Langit", "Hujan", "Perahu", "Bulan", "Pelangi", "Taman", "Sungai", "Burung", "Angin", "Embun", "Kopi", "Buku", "Pagi", "Senja", "Rama-rama", "Ombak", "Teh", "Lampu", "Jambatan", "Kebun", "Layang-layang"}
+	decoyAdjs  = []string{"Biru", "Merah", "Tenang", "Indah", "Ceria", "Harum", "Damai", "Kecil", "Putih", "Hijau", "Manis", "Redup", "Jingga", "Sunyi", "Riang", "Lembut", "Emas", "Ungu", "Segar", "Terang"}
+)
+
+// DecoyPhraseCount is how many decoy phrases there are.
+func DecoyPhraseCount() int { return len(decoyNouns) * len(decoyAdjs) }
+
+// DecoyPhrase returns decoy phrase i (0 <= i < DecoyPhraseCount()).
+func DecoyPhrase(i int) string {
+	n := DecoyPhraseCount()
+	i = ((i % n) + n) % n
+	return decoyNouns[i/len(decoyAdjs)] + " " + decoyAdjs[i%len(decoyAdjs)]
+}

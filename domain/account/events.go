@@ -1,0 +1,281 @@
+package account
+
+import (
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// Register adds the account events to the registry.
+func Register(reg *eventlog.Registry) {
+	eventlog.Register[Registered](reg)
+	eventlog.Register[TemporaryPasswordIssued](reg)
+	eventlog.Register[LoginSucceeded](reg)
+	eventlog.Register[LoginFailed](reg)
+	eventlog.Register[AccountLocked](reg)
+	eventlog.Register[AccountUnlocked](reg)
+	eventlog.Register[Activated](reg)
+	eventlog.Register[PasswordChanged](reg)
+	eventlog.Register[ProfileUpdated](reg)
+	eventlog.Register[TOTPEnrolmentStarted](reg)
+	eventlog.Register[TOTPEnabled](reg)
+	eventlog.Register[TOTPCodeAccepted](reg)
+	eventlog.Register[RecoveryCodeUsed](reg)
+	eventlog.Register[TOTPDisabled](reg)
+	eventlog.Register[RoleGranted](reg)
+	eventlog.Register[RoleRevoked](reg)
+	eventlog.Register[SecretAnswerChecked](reg)
+	eventlog.Register[SessionsEnded](reg)
+}
+
+// Every account event carries the user ID (the IC number, digits only) so a
+// reader never has to parse stream names. Secrets are never in clear:
+// passwords and the secret answer are argon2id PHC strings, the temporary
+// password, secret phrase and TOTP secret are sealed (AES-GCM, see the AAD
+// helpers), recovery codes are keyed hashes.
+
+// Registered: a person in the employee master registered (Pendaftaran).
+type Registered struct {
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+}
+
+// Reasons a temporary password was issued. They equal the mailer's kinds.
+type TempReason string
+
+const (
+	TempRegistration TempReason = "registration"
+	TempForgot       TempReason = "forgot_password"
+	TempAdmin        TempReason = "admin_issued"
+)
+
+// TemporaryPasswordIssued: a temporary password was made. The mail consumer
+// opens Sealed with the sealer and TempPasswordAAD(UserID, TempID) and mails
+// it to Email, naming Name and UserID (mailboxes may be shared). Hash is what
+// a login is checked against. It expires at ExpiresAt (24 h), works once,
+// and replaces any earlier unused temporary password; the account's current
+// password keeps working until this one is used.
+type TemporaryPasswordIssued struct {
+	UserID    string     `json:"user_id"`
+	TempID    string     `json:"temp_id"`
+	Hash      string     `json:"hash"`
+	Sealed    string     `json:"sealed"`
+	IssuedAt  time.Time  `json:"issued_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	Reason    TempReason `json:"reason"`
+	Name      string     `json:"name"`
+	Email     string     `json:"email"`
+}
+
+// AAD is the associated data Sealed was sealed with.
+func (e TemporaryPasswordIssued) AAD() []byte { return TempPasswordAAD(e.UserID, e.TempID) }
+
+// LoginSucceeded: the password step of a login passed. Temporary says it was
+// the temporary password TempID (which is now used up, and which cancelled
+// the previous password). SecondFactorRequired says a TOTP or recovery code
+// must follow before the login is complete.
+type LoginSucceeded struct {
+	UserID               string    `json:"user_id"`
+	Temporary            bool      `json:"temporary,omitempty"`
+	TempID               string    `json:"temp_id,omitempty"`
+	SecondFactorRequired bool      `json:"second_factor_required,omitempty"`
+	At                   time.Time `json:"at"`
+}
+
+// Why an attempt failed.
+type FailReason string
+
+const (
+	FailWrongPassword        FailReason = "wrong_password"
+	FailLocked               FailReason = "account_locked"
+	FailTemporaryExpired     FailReason = "temporary_password_expired"
+	FailWrongSecondFactor    FailReason = "wrong_second_factor"
+	FailSecondFactorReused   FailReason = "second_factor_reused"
+	FailWrongCurrentPassword FailReason = "wrong_current_password"
+)
+
+// LoginFailed: an attempt was refused. Consecutive is the count of
+// consecutive failures after it (it does not grow while the account is
+// locked, nor for an expired temporary password).
+type LoginFailed struct {
+	UserID      string     `json:"user_id"`
+	Reason      FailReason `json:"reason"`
+	Consecutive int        `json:"consecutive"`
+}
+
+// AccountLocked: too many consecutive failures. Only an administrator
+// unlocks. Name and Email let the mailer warn the owner.
+type AccountLocked struct {
+	UserID         string `json:"user_id"`
+	FailedAttempts int    `json:"failed_attempts"`
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+}
+
+// AccountUnlocked: an administrator (the event's actor) unlocked the account.
+type AccountUnlocked struct {
+	UserID string `json:"user_id"`
+	Reason string `json:"reason"`
+}
+
+// Activated: the person set a password, secret question and answer,
+// security image and secret phrase ("Aktif").
+type Activated struct {
+	UserID           string `json:"user_id"`
+	PasswordHash     string `json:"password_hash"`
+	AdminStrength    bool   `json:"admin_strength,omitempty"`
+	SecretQuestion   string `json:"secret_question"`
+	SecretAnswerHash string `json:"secret_answer_hash"`
+	SecurityImage    string `json:"security_image"`
+	SealedPhrase     string `json:"sealed_phrase"`
+}
+
+// How a password was changed.
+type ChangeVia string
+
+const (
+	ViaChange ChangeVia = "change" // Tukar Kata Laluan, with the old password
+	ViaReset  ChangeVia = "reset"  // after a login with a temporary password
+)
+
+// PasswordChanged: a new password. AdminStrength records that it met the
+// admin policy (at least 12 characters), since the hash cannot tell.
+type PasswordChanged struct {
+	UserID        string    `json:"user_id"`
+	PasswordHash  string    `json:"password_hash"`
+	AdminStrength bool      `json:"admin_strength,omitempty"`
+	Via           ChangeVia `json:"via"`
+}
+
+// ProfileUpdated: Kemaskini Maklumat Pengguna. The whole profile.
+type ProfileUpdated struct {
+	UserID string `json:"user_id"`
+	Phone  string `json:"phone"`
+	Office string `json:"office"`
+	Email  string `json:"email"`
+}
+
+// TOTPEnrolmentStarted: a TOTP secret was generated and shown as a QR code;
+// it is not in force until confirmed with a code.
+type TOTPEnrolmentStarted struct {
+	UserID       string `json:"user_id"`
+	SealedSecret string `json:"sealed_secret"`
+}
+
+// TOTPEnabled: the pending secret was confirmed with the code of time step
+// Step (so that code cannot be used again), and ten recovery codes were
+// issued (keyed hashes, each usable once).
+type TOTPEnabled struct {
+	UserID             string   `json:"user_id"`
+	Step               uint64   `json:"step"`
+	RecoveryCodeHashes []string `json:"recovery_code_hashes"`
+}
+
+// TOTPCodeAccepted: the code of time step Step was accepted; no code of that
+// step or an earlier one is accepted again.
+type TOTPCodeAccepted struct {
+	UserID string `json:"user_id"`
+	Step   uint64 `json:"step"`
+}
+
+// RecoveryCodeUsed: recovery code number Index was used (once).
+type RecoveryCodeUsed struct {
+	UserID string `json:"user_id"`
+	Index  int    `json:"index"`
+}
+
+// TOTPDisabled: TOTP was switched off (an administrator's reset after a lost
+// phone). Recovery codes go with it.
+type TOTPDisabled struct {
+	UserID string `json:"user_id"`
+	Reason string `json:"reason"`
+}
+
+// Roles beyond plain staff.
+type Role string
+
+const (
+	RoleAdmin   Role = "admin"
+	RoleAuditor Role = "auditor"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleAuditor }
+
+// RoleGranted / RoleRevoked: an administrator (or the bootstrap CLI) changed
+// the account's roles.
+type RoleGranted struct {
+	UserID string `json:"user_id"`
+	Role   Role   `json:"role"`
+}
+
+type RoleRevoked struct {
+	UserID string `json:"user_id"`
+	Role   Role   `json:"role"`
+}
+
+// SecretAnswerChecked: the helpdesk checked a caller's answer to the secret
+// question. Only the verdict is recorded; the answer is never shown.
+type SecretAnswerChecked struct {
+	UserID   string `json:"user_id"`
+	Verified bool   `json:"verified"`
+}
+
+// Why every session of an account was ended.
+type SessionsEndReason string
+
+const (
+	EndLocked          SessionsEndReason = "locked"
+	EndPasswordChanged SessionsEndReason = "password_changed"
+	EndRoleRevoked     SessionsEndReason = "role_revoked"
+	EndTOTPDisabled    SessionsEndReason = "totp_disabled"
+	EndRequested       SessionsEndReason = "requested"
+)
+
+// SessionsEnded: every session of the account must end (the web layer's
+// session store acts on it; the command that records it also says so in its
+// outcome). After a password change the session that made the change gets
+// a new token and carries on.
+type SessionsEnded struct {
+	UserID string            `json:"user_id"`
+	Reason SessionsEndReason `json:"reason"`
+}
+
+func (Registered) EventType() string              { return "account.Registered.v1" }
+func (TemporaryPasswordIssued) EventType() string { return "account.TemporaryPasswordIssued.v1" }
+func (LoginSucceeded) EventType() string          { return "account.LoginSucceeded.v1" }
+func (LoginFailed) EventType() string             { return "account.LoginFailed.v1" }
+func (AccountLocked) EventType() string           { return "account.AccountLocked.v1" }
+func (AccountUnlocked) EventType() string         { return "account.AccountUnlocked.v1" }
+func (Activated) EventType() string               { return "account.Activated.v1" }
+func (PasswordChanged) EventType() string         { return "account.PasswordChanged.v1" }
+func (ProfileUpdated) EventType() string          { return "account.ProfileUpdated.v1" }
+func (TOTPEnrolmentStarted) EventType() string    { return "account.TOTPEnrolmentStarted.v1" }
+func (TOTPEnabled) EventType() string             { return "account.TOTPEnabled.v1" }
+func (TOTPCodeAccepted) EventType() string        { return "account.TOTPCodeAccepted.v1" }
+func (RecoveryCodeUsed) EventType() string        { return "account.RecoveryCodeUsed.v1" }
+func (TOTPDisabled) EventType() string            { return "account.TOTPDisabled.v1" }
+func (RoleGranted) EventType() string             { return "account.RoleGranted.v1" }
+func (RoleRevoked) EventType() string             { return "account.RoleRevoked.v1" }
+func (SecretAnswerChecked) EventType() string     { return "account.SecretAnswerChecked.v1" }
+func (SessionsEnded) EventType() string           { return "account.SessionsEnded.v1" }
+
+// Associated data for sealed values: binding each ciphertext to its account
+// and purpose means a sealed value copied into another event or account
+// does not open.
+
+// TempPasswordAAD is the AAD of TemporaryPasswordIssued.Sealed.
+func TempPasswordAAD(userID, tempID string) []byte {
+	return []byte("ispeks/account/" + userID + "/temporary-password/" + tempID)
+}
+
+// PhraseAAD is the AAD of Activated.SealedPhrase.
+func PhraseAAD(userID string) []byte {
+	return []byte("ispeks/account/" + userID + "/secret-phrase")
+}
+
+// TOTPSecretAAD is the AAD of TOTPEnrolmentStarted.SealedSecret.
+func TOTPSecretAAD(userID string) []byte {
+	return []byte("ispeks/account/" + userID + "/totp-secret")
+}

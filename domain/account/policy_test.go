@@ -1,0 +1,170 @@
+package account
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func fieldCodes(err error) map[string]string {
+	out := map[string]string{}
+	var fes FieldErrors
+	if errors.As(err, &fes) {
+		for _, fe := range fes {
+			out[fe.Field] = fe.Code
+		}
+	}
+	return out
+}
+
+func TestPasswordPolicy(t *testing.T) {
+	cases := []struct {
+		pw, confirm string
+		min         int
+		field, code string
+	}{
+		{"", "", 8, "password", "required"},
+		{"Kuih7!", "Kuih7!", 8, "password", "too_short"},
+		{"kuih lapis sedap", "kuih lapis sedap", 8, "", ""},
+		{"kuih lapis", "kuih lapis", 12, "password", "too_short"},
+		{"kuih lapis sedap", "kuih lapis sedap", 12, "", ""},
+		{strings.Repeat("a", 129), strings.Repeat("a", 129), 8, "password", "too_long"},
+		{strings.Repeat("ab", 5000), "", 8, "password", "too_long"},
+		{"password", "password", 8, "password", "common"},
+		{"Password2024!", "Password2024!", 8, "password", "common"},
+		{"KATALALUAN", "KATALALUAN", 8, "password", "common"},
+		{"sayang123", "sayang123", 8, "password", "common"},
+		{"12345678", "12345678", 8, "password", "common"},
+		{"zzzzzzzzz", "zzzzzzzzz", 8, "password", "common"},
+		{"ic791117045671", "ic791117045671", 8, "password", "contains_user_id"},
+		{"791117-04-5671x", "791117-04-5671x", 8, "password", "contains_user_id"},
+		{"kuih\x00lapis sedap", "kuih\x00lapis sedap", 8, "password", "control_character"},
+		{"kuih\nlapis sedap", "kuih\nlapis sedap", 8, "password", "control_character"},
+		{"kuih lapis sedap", "kuih lapis sedaq", 8, "confirm_password", "mismatch"},
+		{"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8", "", 8, "password", "invalid"},
+		// No composition rules: a long all-lower-case phrase is fine, and
+		// so is Unicode.
+		{"nasi lemak pagi ini", "nasi lemak pagi ini", 8, "", ""},
+		{"ｋｕｉｈ ｌａｐｉｓ", "ｋｕｉｈ ｌａｐｉｓ", 8, "", ""},
+	}
+	for _, c := range cases {
+		err := CheckPassword(c.pw, c.confirm, id, c.min)
+		codes := fieldCodes(err)
+		if c.field == "" {
+			if err != nil {
+				t.Errorf("CheckPassword(%.20q) = %v, want ok", c.pw, err)
+			}
+			continue
+		}
+		if codes[c.field] != c.code {
+			t.Errorf("CheckPassword(%.20q): %v, want %s/%s", c.pw, err, c.field, c.code)
+		}
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("CheckPassword(%.20q) error is not ErrInvalid", c.pw)
+		}
+		if len(c.pw) > 100 && strings.Contains(err.Error(), c.pw[:50]) {
+			t.Errorf("error echoes the password")
+		}
+	}
+}
+
+func TestNormalizePasswordMakesWidthsEqual(t *testing.T) {
+	if NormalizePassword("ｋｕｉｈ") != NormalizePassword("kuih") {
+		t.Fatal("NFKC not applied")
+	}
+}
+
+func TestCommonListShipsAboutAThousand(t *testing.T) {
+	if n := CommonPasswordCount(); n < 1000 {
+		t.Fatalf("common-password list has %d entries", n)
+	}
+	for _, pw := range []string{"qwerty123", "iloveyou", "trustno1", "passw0rd", "Welcome123"} {
+		if !IsCommonPassword(pw) {
+			t.Errorf("%s not refused", pw)
+		}
+	}
+	if IsCommonPassword("nasi lemak pagi ini") {
+		t.Error("a good phrase refused")
+	}
+}
+
+func validForm() ActivationForm {
+	return ActivationForm{Password: "kuih lapis sedap", ConfirmPassword: "kuih lapis sedap", QuestionID: "haiwan-peliharaan", Answer: "  Comot ", ImageID: "wau", Phrase: "  Pantai  Klebang waktu senja "}
+}
+
+func TestCheckActivation(t *testing.T) {
+	f, err := CheckActivation(validForm(), id, MinPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Phrase != "Pantai Klebang waktu senja" {
+		t.Errorf("phrase %q", f.Phrase)
+	}
+	bad := ActivationForm{Password: "short", ConfirmPassword: "short", QuestionID: "nope", Answer: strings.Repeat("x", 10000), ImageID: "", Phrase: "a\x07b"}
+	_, err = CheckActivation(bad, id, MinPassword)
+	want := map[string]string{"password": "too_short", "question": "unknown_choice", "answer": "too_long", "image": "required", "phrase": "control_character"}
+	got := fieldCodes(err)
+	for f, c := range want {
+		if got[f] != c {
+			t.Errorf("field %s: %q, want %q (%v)", f, got[f], c, err)
+		}
+	}
+	f2 := validForm()
+	f2.Answer = id
+	if fieldCodes(func() error { _, e := CheckActivation(f2, id, MinPassword); return e }())["answer"] != "contains_user_id" {
+		t.Error("IC number accepted as the secret answer")
+	}
+}
+
+func TestNormalizeAnswer(t *testing.T) {
+	if NormalizeAnswer("  Sekolah   Kebangsaan\tBukit Baru ") != "sekolah kebangsaan bukit baru" {
+		t.Fatal(NormalizeAnswer("  Sekolah   Kebangsaan\tBukit Baru "))
+	}
+}
+
+func TestCheckProfile(t *testing.T) {
+	allowed := []string{"melaka.gov.my"}
+	p, err := CheckProfile(Profile{Phone: " +606-230 7290 ", Office: " Aras 3 ", Email: "Siti@Melaka.gov.my"}, allowed)
+	if err != nil || p.Phone != "+606-230 7290" || p.Office != "Aras 3" || p.Email != "siti@melaka.gov.my" {
+		t.Fatalf("%+v, %v", p, err)
+	}
+	_, err = CheckProfile(Profile{Phone: "call me", Office: strings.Repeat("o", 201), Email: "siti@gmail.com"}, allowed)
+	got := fieldCodes(err)
+	want := map[string]string{"phone": "invalid", "office": "too_long", "email": "domain_not_allowed"}
+	for f, c := range want {
+		if got[f] != c {
+			t.Errorf("field %s: %q, want %q (%v)", f, got[f], c, err)
+		}
+	}
+	if _, err := CheckProfile(Profile{Email: ""}, allowed); fieldCodes(err)["email"] != "required" {
+		t.Errorf("empty e-mail: %v", err)
+	}
+}
+
+func TestCatalogues(t *testing.T) {
+	if len(SecurityImages()) < 12 {
+		t.Fatalf("gallery has %d images, the issue asks for at least 12", len(SecurityImages()))
+	}
+	seen := map[string]bool{}
+	for _, im := range SecurityImages() {
+		if seen[im.ID] || !ValidSecurityImage(im.ID) || im.Label == "" {
+			t.Errorf("image %+v", im)
+		}
+		seen[im.ID] = true
+	}
+	for _, q := range SecretQuestions() {
+		if got, ok := SecretQuestionByID(q.ID); !ok || got != q || q.MS == "" || q.EN == "" {
+			t.Errorf("question %+v", q)
+		}
+	}
+	phrases := map[string]bool{}
+	for i := 0; i < DecoyPhraseCount(); i++ {
+		phrases[DecoyPhrase(i)] = true
+	}
+	if len(phrases) != DecoyPhraseCount() || DecoyPhraseCount() < 400 {
+		t.Fatalf("%d distinct decoy phrases of %d", len(phrases), DecoyPhraseCount())
+	}
+	if DecoyPhrase(-1) != DecoyPhrase(DecoyPhraseCount()-1) {
+		t.Error("negative index not wrapped")
+	}
+}
