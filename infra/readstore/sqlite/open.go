@@ -1,0 +1,237 @@
+// Package sqlite is the SQLite read-store adapter (projections.ReadStore).
+//
+// Layout: one table per collection, "c_<name>" (id TEXT PRIMARY KEY, version,
+// body BLOB, then one column "f_<field>" per indexed field, each indexed
+// together with id so that equality, sort and keyset pagination walk an
+// index). A rebuild writes into "s_<name>" and SwapRebuild drops the live
+// table and renames the shadow in one transaction. _collections records the
+// declared indexes (so a second process knows them without Ensure) and
+// _checkpoints the projectors' positions, live and shadow.
+//
+// The file runs in WAL mode with synchronous=NORMAL: read models are
+// rebuildable from the log, so a power cut may lose the last commits but
+// never corrupts, and the projector replays what was lost from its
+// checkpoint, which commits with the batch. One writer connection serialises
+// batches; a small pool of read-only connections serves queries.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
+	"github.com/melaka-gov/ispeks/projections"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store is a read store over one SQLite file. The value returned by Open
+// reads and writes the live collections; BeginRebuild returns a Store over
+// the shadows.
+type Store struct {
+	c         *core
+	shadow    bool
+	projector string          // shadow only: whose rebuild
+	names     map[string]bool // shadow only: the rebuild's collections
+}
+
+var _ projections.ReadStore = (*Store)(nil)
+
+type core struct {
+	path string
+	w    *sql.DB // one connection: SQLite has one writer anyway
+	r    *sql.DB // read-only pool
+	log  *slog.Logger
+
+	mu   sync.RWMutex
+	live map[string]rskit.Spec
+	shad map[string]shadowSpec
+
+	// Reader statements are prepared once and reused; writer statements
+	// are prepared per batch inside its transaction (the writer's one
+	// connection is busy with the transaction, so it cannot prepare outside).
+	rstmts stmtCache
+
+	closed atomic.Bool
+}
+
+type shadowSpec struct {
+	rskit.Spec
+	projector string
+}
+
+// Open opens (creating if missing) the read store at path, normally
+// data/views.db, and its parent directory.
+func Open(ctx context.Context, path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: path %q: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: create directory for %s: %w", abs, err)
+	}
+	c := &core{path: abs, log: slog.Default().With("component", "readstore/sqlite")}
+
+	c.w, err = sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: open %s: %w", abs, err)
+	}
+	c.w.SetMaxOpenConns(1)
+	c.w.SetMaxIdleConns(1)
+	c.w.SetConnMaxLifetime(0)
+	c.w.SetConnMaxIdleTime(0)
+	if _, err := c.w.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		c.w.Close()
+		return nil, fmt.Errorf("readstore/sqlite: open %s: set WAL mode: %w", abs, err)
+	}
+	if _, err := c.w.ExecContext(ctx, schema); err != nil {
+		c.w.Close()
+		return nil, fmt.Errorf("readstore/sqlite: open %s: create schema: %w", abs, err)
+	}
+
+	c.r, err = sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		c.w.Close()
+		return nil, fmt.Errorf("readstore/sqlite: open %s: %w", abs, err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	c.r.SetMaxOpenConns(n)
+	c.r.SetMaxIdleConns(n)
+	c.r.SetConnMaxLifetime(0)
+	c.r.SetConnMaxIdleTime(0)
+
+	if err := c.reload(ctx); err != nil {
+		c.close()
+		return nil, err
+	}
+	return &Store{c: c}, nil
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS _collections (
+	name      TEXT    NOT NULL,
+	shadow    INTEGER NOT NULL,
+	indexes   TEXT    NOT NULL,
+	projector TEXT    NOT NULL DEFAULT '',
+	PRIMARY KEY (name, shadow)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _checkpoints (
+	projector TEXT    NOT NULL,
+	shadow    INTEGER NOT NULL,
+	position  INTEGER NOT NULL,
+	PRIMARY KEY (projector, shadow)
+) WITHOUT ROWID;`
+
+// dsn builds the connection string; the path is escaped so '?', '#' and '%'
+// in a directory name are not read as URI syntax.
+func dsn(abs string, readOnly bool) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	q := []string{"_pragma=busy_timeout(10000)", "_pragma=cache_size(-32768)", "_pragma=temp_store(MEMORY)"}
+	if readOnly {
+		q = append(q, "_pragma=query_only(1)")
+	} else {
+		// Read models are rebuildable: NORMAL is durable enough and much
+		// faster in WAL mode. IMMEDIATE: a batch takes the write lock up
+		// front instead of failing to upgrade a read lock later.
+		q = append(q, "_pragma=synchronous(NORMAL)", "_txlock=immediate")
+	}
+	return "file:" + esc + "?" + strings.Join(q, "&")
+}
+
+// Ping checks the file answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.c.closed.Load() {
+		return errClosed
+	}
+	var one int
+	if err := s.c.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("readstore/sqlite: ping %s: %w", s.c.path, err)
+	}
+	return nil
+}
+
+// Close closes the file. A shadow store's Close does nothing: the shadow
+// shares the live store's connections.
+func (s *Store) Close() error {
+	if s.shadow {
+		return nil
+	}
+	if s.c.closed.Swap(true) {
+		return nil
+	}
+	return s.c.close()
+}
+
+func (c *core) close() error {
+	c.rstmts.closeAll()
+	var errs []string
+	if c.r != nil {
+		if err := c.r.Close(); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if err := c.w.Close(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("readstore/sqlite: close %s: %s", c.path, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+var errClosed = fmt.Errorf("readstore/sqlite: store is closed")
+
+// stmtCache keeps prepared statements by SQL text. Query shapes are bounded
+// by the declared fields, but the cache is capped anyway; past the cap a
+// statement is prepared for one use.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+const maxCachedStmts = 1024
+
+// get returns a prepared statement and whether the caller must close it.
+func (sc *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, bool, error) {
+	sc.mu.Lock()
+	st, ok := sc.m[query]
+	sc.mu.Unlock()
+	if ok {
+		return st, false, nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, false, err
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if prev, ok := sc.m[query]; ok {
+		st.Close()
+		return prev, false, nil
+	}
+	if len(sc.m) >= maxCachedStmts {
+		return st, true, nil
+	}
+	if sc.m == nil {
+		sc.m = map[string]*sql.Stmt{}
+	}
+	sc.m[query] = st
+	return st, false, nil
+}
+
+func (sc *stmtCache) closeAll() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for _, st := range sc.m {
+		st.Close()
+	}
+	sc.m = nil
+}

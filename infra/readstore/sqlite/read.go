@@ -1,0 +1,249 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// selectCols is the column list every read returns, in scan order.
+func selectCols(sp rskit.Spec) string {
+	var b strings.Builder
+	b.WriteString("id, version, body")
+	for _, f := range sp.Fields {
+		b.WriteString(", " + col(f))
+	}
+	return b.String()
+}
+
+// scanDocs reads rows of selectCols.
+func scanDocs(rows *sql.Rows, sp rskit.Spec, into []projections.Doc) ([]projections.Doc, error) {
+	defer rows.Close()
+	vals := make([]any, len(sp.Fields))
+	for rows.Next() {
+		var d projections.Doc
+		var version int64
+		var body []byte
+		dest := make([]any, 0, 3+len(vals))
+		dest = append(dest, &d.ID, &version, &body)
+		for i := range vals {
+			vals[i] = nil
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		d.Version = uint64(version)
+		d.Body = body
+		d.Fields = make(map[string]any, len(vals))
+		for i, v := range vals {
+			switch x := v.(type) {
+			case nil:
+			case int64, string:
+				d.Fields[sp.Fields[i]] = x
+			case []byte: // not written by this adapter, but keep it readable
+				d.Fields[sp.Fields[i]] = string(x)
+			default:
+				return nil, fmt.Errorf("field %q holds %T", sp.Fields[i], v)
+			}
+		}
+		into = append(into, d)
+	}
+	return into, rows.Err()
+}
+
+// Get returns one document.
+func (s *Store) Get(ctx context.Context, collection, id string) (projections.Doc, bool, error) {
+	if s.c.closed.Load() {
+		return projections.Doc{}, false, errClosed
+	}
+	return s.get(ctx, nil, collection, id)
+}
+
+// get reads through the batch's transaction when b is set, else through the
+// reader pool.
+func (s *Store) get(ctx context.Context, b *batch, collection, id string) (projections.Doc, bool, error) {
+	for attempt := 0; ; attempt++ {
+		sp, err := s.spec(ctx, collection)
+		if err != nil {
+			return projections.Doc{}, false, err
+		}
+		if err := rskit.CheckID(collection, id); err != nil {
+			return projections.Doc{}, false, err
+		}
+		q := "SELECT " + selectCols(sp) + " FROM " + table(collection, s.shadow) + " WHERE id = ?"
+		docs, err := s.query(ctx, b, sp, q, nil, id)
+		if err != nil && attempt == 0 && staleSchema(err) {
+			if err := s.c.reload(ctx); err != nil {
+				return projections.Doc{}, false, err
+			}
+			continue
+		}
+		if err != nil {
+			return projections.Doc{}, false, fmt.Errorf("readstore/sqlite: get %s/%s: %w", collection, id, err)
+		}
+		if len(docs) == 0 {
+			return projections.Doc{}, false, nil
+		}
+		return docs[0], true, nil
+	}
+}
+
+// query runs a read through the batch's transaction or a cached reader
+// statement.
+func (s *Store) query(ctx context.Context, b *batch, sp rskit.Spec, q string, into []projections.Doc, args ...any) ([]projections.Doc, error) {
+	var st *sql.Stmt
+	var err error
+	if b != nil {
+		st, err = b.stmt(ctx, q)
+	} else {
+		var once bool
+		st, once, err = s.c.rstmts.get(ctx, s.c.r, q)
+		if once {
+			defer st.Close()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanDocs(rows, sp, into)
+}
+
+// Find returns one page of a query. A sort by a field runs as up to two
+// index range scans, absent values (NULL) and present ones, in the order
+// the direction puts them (absent first ascending, last descending, as in
+// MongoDB); each scan seeks straight to the cursor, so a deep page costs
+// the same as the first.
+func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page, error) {
+	if s.c.closed.Load() {
+		return projections.Page{}, errClosed
+	}
+	need := make([]string, 0, len(q.Where)+1)
+	for k := range q.Where {
+		need = append(need, k)
+	}
+	need = append(need, q.SortBy)
+	for attempt := 0; ; attempt++ {
+		sp, err := s.spec(ctx, q.Collection, need...)
+		if err != nil {
+			return projections.Page{}, err
+		}
+		plan, err := rskit.PlanQuery(sp, q)
+		if err != nil {
+			return projections.Page{}, err
+		}
+		page, err := s.find(ctx, plan)
+		if err != nil && attempt == 0 && staleSchema(err) {
+			if err := s.c.reload(ctx); err != nil {
+				return projections.Page{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return projections.Page{}, fmt.Errorf("readstore/sqlite: find in %s: %w", q.Collection, err)
+		}
+		return page, nil
+	}
+}
+
+type segment int
+
+const (
+	segAll     segment = iota // sort by id: one scan
+	segNull                   // sort field absent
+	segPresent                // sort field present
+)
+
+func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error) {
+	var segs []segment
+	switch {
+	case p.SortBy == "":
+		segs = []segment{segAll}
+	case p.Desc:
+		segs = []segment{segPresent, segNull}
+	default:
+		segs = []segment{segNull, segPresent}
+	}
+	// Skip the segments the cursor is already past.
+	if p.After != nil && p.SortBy != "" {
+		cur := segPresent
+		if p.After.Key == nil {
+			cur = segNull
+		}
+		for segs[0] != cur {
+			segs = segs[1:]
+		}
+	}
+
+	want := p.Limit + 1 // one more tells whether there is a next page
+	var docs []projections.Doc
+	for i, seg := range segs {
+		q, args := buildFind(p, s.shadow, seg, i == 0 && p.After != nil, want-len(docs))
+		var err error
+		docs, err = s.query(ctx, nil, p.Spec, q, docs, args...)
+		if err != nil {
+			return projections.Page{}, err
+		}
+		if len(docs) >= want {
+			break
+		}
+	}
+	page := projections.Page{Docs: docs}
+	if len(docs) > p.Limit {
+		page.Docs = docs[:p.Limit]
+		last := page.Docs[p.Limit-1]
+		page.Next = p.Next(last.ID, last.Fields[p.SortBy])
+	}
+	return page, nil
+}
+
+func buildFind(p rskit.Plan, shadow bool, seg segment, withCursor bool, limit int) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, len(p.Where)+3)
+	b.WriteString("SELECT " + selectCols(p.Spec) + " FROM " + table(p.Spec.Name, shadow) + " WHERE 1")
+	for _, c := range p.Where {
+		if c.Value == nil {
+			b.WriteString(" AND " + col(c.Field) + " IS NULL")
+			continue
+		}
+		b.WriteString(" AND " + col(c.Field) + " = ?")
+		args = append(args, c.Value)
+	}
+	cmp, dir := ">", "ASC"
+	if p.Desc {
+		cmp, dir = "<", "DESC"
+	}
+	switch seg {
+	case segAll:
+		if withCursor {
+			b.WriteString(" AND id " + cmp + " ?")
+			args = append(args, p.After.ID)
+		}
+		b.WriteString(" ORDER BY id " + dir)
+	case segNull:
+		b.WriteString(" AND " + col(p.SortBy) + " IS NULL")
+		if withCursor {
+			b.WriteString(" AND id " + cmp + " ?")
+			args = append(args, p.After.ID)
+		}
+		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + ", id " + dir)
+	case segPresent:
+		b.WriteString(" AND " + col(p.SortBy) + " IS NOT NULL")
+		if withCursor {
+			b.WriteString(" AND (" + col(p.SortBy) + ", id) " + cmp + " (?, ?)")
+			args = append(args, p.After.Key, p.After.ID)
+		}
+		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + ", id " + dir)
+	}
+	b.WriteString(" LIMIT ?")
+	args = append(args, limit)
+	return b.String(), args
+}

@@ -1,0 +1,154 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// Write runs fn in one transaction and stores checkpoint in the same one: a
+// crash leaves either the whole batch with its checkpoint or neither.
+func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, fn func(projections.Batch) error) error {
+	if s.c.closed.Load() {
+		return errClosed
+	}
+	if err := rskit.CheckProjector(projector); err != nil {
+		return err
+	}
+	if checkpoint > math.MaxInt64 {
+		return fmt.Errorf("%w: projector %q: checkpoint %d does not fit in int64", rskit.ErrInvalid, projector, checkpoint)
+	}
+	tx, err := s.c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("readstore/sqlite: write %s: begin: %w", projector, err)
+	}
+	b := &batch{s: s, tx: tx, stmts: map[string]*sql.Stmt{}}
+	defer func() {
+		for _, st := range b.stmts {
+			st.Close()
+		}
+		_ = tx.Rollback() // no-op after Commit
+	}()
+	if err := fn(b); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO _checkpoints (projector, shadow, position) VALUES (?, ?, ?)
+		ON CONFLICT (projector, shadow) DO UPDATE SET position = excluded.position`, projector, boolInt(s.shadow), int64(checkpoint))
+	if err != nil {
+		return fmt.Errorf("readstore/sqlite: write %s: checkpoint: %w", projector, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("readstore/sqlite: write %s: commit: %w", projector, err)
+	}
+	return nil
+}
+
+// Checkpoint returns the projector's stored position (the shadow one on a
+// shadow store).
+func (s *Store) Checkpoint(ctx context.Context, projector string) (uint64, error) {
+	if s.c.closed.Load() {
+		return 0, errClosed
+	}
+	if err := rskit.CheckProjector(projector); err != nil {
+		return 0, err
+	}
+	var pos int64
+	err := s.c.r.QueryRowContext(ctx, "SELECT position FROM _checkpoints WHERE projector = ? AND shadow = ?", projector, boolInt(s.shadow)).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("readstore/sqlite: checkpoint of %s: %w", projector, err)
+	}
+	return uint64(pos), nil
+}
+
+// batch runs its statements in the Write's transaction, so Get sees the
+// batch's own puts and deletes.
+type batch struct {
+	s     *Store
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // prepared in tx, closed with it
+}
+
+func (b *batch) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := b.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := b.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	b.stmts[q] = st
+	return st, nil
+}
+
+func (b *batch) Get(ctx context.Context, collection, id string) (projections.Doc, bool, error) {
+	return b.s.get(ctx, b, collection, id)
+}
+
+// Put stores doc unless the stored version is the same or newer. All indexed
+// columns are written, so a newer put replaces the whole document.
+func (b *batch) Put(ctx context.Context, collection string, doc projections.Doc) error {
+	need := make([]string, 0, len(doc.Fields))
+	for k := range doc.Fields {
+		need = append(need, k)
+	}
+	sp, err := b.s.spec(ctx, collection, need...)
+	if err != nil {
+		return err
+	}
+	fields, err := rskit.Doc(sp, doc)
+	if err != nil {
+		return err
+	}
+	tbl := table(collection, b.s.shadow)
+	var q strings.Builder
+	q.WriteString("INSERT INTO " + tbl + " (id, version, body")
+	for _, f := range sp.Fields {
+		q.WriteString(", " + col(f))
+	}
+	q.WriteString(") VALUES (?, ?, ?" + strings.Repeat(", ?", len(sp.Fields)) + ") ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body")
+	for _, f := range sp.Fields {
+		q.WriteString(", " + col(f) + " = excluded." + col(f))
+	}
+	q.WriteString(" WHERE excluded.version > " + tbl + ".version")
+
+	args := make([]any, 0, 3+len(sp.Fields))
+	args = append(args, doc.ID, int64(doc.Version), []byte(doc.Body))
+	for _, f := range sp.Fields {
+		args = append(args, fields[f]) // nil when absent
+	}
+	st, err := b.stmt(ctx, q.String())
+	if err != nil {
+		return fmt.Errorf("readstore/sqlite: put %s/%s: %w", collection, doc.ID, err)
+	}
+	if _, err := st.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("readstore/sqlite: put %s/%s: %w", collection, doc.ID, err)
+	}
+	return nil
+}
+
+// Delete removes a document; deleting a missing one is not an error.
+func (b *batch) Delete(ctx context.Context, collection, id string) error {
+	if _, err := b.s.spec(ctx, collection); err != nil {
+		return err
+	}
+	if err := rskit.CheckID(collection, id); err != nil {
+		return err
+	}
+	st, err := b.stmt(ctx, "DELETE FROM "+table(collection, b.s.shadow)+" WHERE id = ?")
+	if err != nil {
+		return fmt.Errorf("readstore/sqlite: delete %s/%s: %w", collection, id, err)
+	}
+	if _, err := st.ExecContext(ctx, id); err != nil {
+		return fmt.Errorf("readstore/sqlite: delete %s/%s: %w", collection, id, err)
+	}
+	return nil
+}
