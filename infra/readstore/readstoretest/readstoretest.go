@@ -665,15 +665,21 @@ func testInvalidInput(t *testing.T, open Open) {
 		err  error
 		word string
 	}{
-		"empty id":         {putErr(doc("", 1, nil, `{}`)), "id"},
-		"empty body":       {putErr(doc("x", 1, nil, ``)), "body"},
-		"body not JSON":    {putErr(doc("x", 1, nil, `{"a":`)), "JSON"},
-		"float field":      {putErr(doc("x", 1, map[string]any{"grade": 4.5}, `{}`)), "grade"},
-		"bool field":       {putErr(doc("x", 1, map[string]any{"grade": true}, `{}`)), "grade"},
-		"version too big":  {putErr(doc("x", 1<<63, nil, `{}`)), "version"},
-		"negative limit":   {func() error { _, err := s.Find(ctx, projections.Query{Collection: "staff", Limit: -1}); return err }(), "limit"},
-		"huge limit":       {func() error { _, err := s.Find(ctx, projections.Query{Collection: "staff", Limit: 1 << 20}); return err }(), "limit"},
-		"float in where":   {func() error { _, err := s.Find(ctx, projections.Query{Collection: "staff", Where: map[string]any{"grade": 1.5}}); return err }(), "grade"},
+		"empty id":        {putErr(doc("", 1, nil, `{}`)), "id"},
+		"empty body":      {putErr(doc("x", 1, nil, ``)), "body"},
+		"body not JSON":   {putErr(doc("x", 1, nil, `{"a":`)), "JSON"},
+		"float field":     {putErr(doc("x", 1, map[string]any{"grade": 4.5}, `{}`)), "grade"},
+		"bool field":      {putErr(doc("x", 1, map[string]any{"grade": true}, `{}`)), "grade"},
+		"version too big": {putErr(doc("x", 1<<63, nil, `{}`)), "version"},
+		"negative limit":  {func() error { _, err := s.Find(ctx, projections.Query{Collection: "staff", Limit: -1}); return err }(), "limit"},
+		"huge limit": {func() error {
+			_, err := s.Find(ctx, projections.Query{Collection: "staff", Limit: 1 << 20})
+			return err
+		}(), "limit"},
+		"float in where": {func() error {
+			_, err := s.Find(ctx, projections.Query{Collection: "staff", Where: map[string]any{"grade": 1.5}})
+			return err
+		}(), "grade"},
 		"bad spec name":    {s.Ensure(ctx, projections.CollectionSpec{Name: "Bad Name"}), "Bad Name"},
 		"bad index name":   {s.Ensure(ctx, projections.CollectionSpec{Name: "ok", Indexes: []string{"a.b"}}), "a.b"},
 		"bad projector":    {s.Write(ctx, "", 1, func(projections.Batch) error { return nil }), "projector"},
