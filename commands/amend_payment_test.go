@@ -1,0 +1,55 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/payment"
+)
+
+func TestAmendPayment(t *testing.T) {
+	f := newFinance(t)
+	ctx := context.Background()
+	rec := commands.RecordPaymentHandler{Runner: f.runner, Payees: f.payees}
+	move := commands.ChangePaymentStatusHandler{Runner: f.runner}
+	h := commands.AmendPaymentHandler{Runner: f.runner}
+	f.given(func() (commands.Result, error) {
+		return rec.Handle(ctx, commands.RecordPayment{Meta: finMeta("r1"), PaymentID: "P1", Details: finPayment()})
+	})
+
+	d := finPayment()
+	d.AmountSen = 175000
+	d.Reference = "PD/2025/9"
+	res, err := h.Handle(ctx, commands.AmendPayment{Meta: finMeta("a1"), PaymentID: "P1", Details: d, Reason: "Amaun dipinda"})
+	if err != nil || res.Appended != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	ev := f.events("payment-P1")
+	am := ev[1].Event.(payment.Amended)
+	if am.AmountSen != 175000 || am.Reference != "PD/2025/9" || am.Reason != "Amaun dipinda" || am.ReceivedDate != "2025-03-10" {
+		t.Fatalf("%+v", am)
+	}
+	// Repeat: nothing.
+	if res, err := h.Handle(ctx, commands.AmendPayment{Meta: finMeta("a1"), PaymentID: "P1", Details: d}); err != nil || res.Appended != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+
+	// Once at the bank, amendments are refused.
+	for i, s := range []payment.Status{payment.DalamProses, payment.Diluluskan, payment.DihantarKeBank} {
+		f.given(func() (commands.Result, error) {
+			return move.Handle(ctx, commands.ChangePaymentStatus{Meta: finMeta("m" + string(rune('0'+i))), PaymentID: "P1", Change: payment.Change{To: s}})
+		})
+	}
+	d.AmountSen = 1
+	if _, err := h.Handle(ctx, commands.AmendPayment{Meta: finMeta("a2"), PaymentID: "P1", Details: d}); !errors.Is(err, payment.ErrNotAmendable) {
+		t.Fatal(err)
+	}
+	if _, err := h.Handle(ctx, commands.AmendPayment{Meta: finMeta("a3"), PaymentID: "P9", Details: d}); !errors.Is(err, payment.ErrNotRecorded) {
+		t.Fatal(err)
+	}
+	if n := len(f.events("payment-P1")); n != 5 {
+		t.Fatalf("%d events", n)
+	}
+}
