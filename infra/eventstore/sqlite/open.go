@@ -1,0 +1,313 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	sqlitedrv "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// The file marks itself in two places: SQLite's application_id header field
+// (so `file` and other tools can tell) and the ispeks_meta table (format name
+// and schema version, read on every open).
+const (
+	formatName    = "ispeks-eventstore"
+	schemaVersion = 1
+	applicationID = 0x69535045 // "iSPE"
+)
+
+var schema = []string{
+	`CREATE TABLE ispeks_meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	) WITHOUT ROWID`,
+	// position: global, 1-based, gap-free (assigned by the writer).
+	// version: 1-based inside the stream.
+	// id: the 16 bytes of the event UUID.
+	// occurred_at: RFC 3339 with nanoseconds, UTC (the form the hash covers).
+	// data, metadata: JSON as written (metadata carries prev and hash).
+	// batch: position of the first event of the append that wrote this row,
+	// so a retried append can be answered with the original result.
+	`CREATE TABLE events (
+		position    INTEGER PRIMARY KEY,
+		stream      TEXT    NOT NULL,
+		version     INTEGER NOT NULL,
+		id          BLOB    NOT NULL UNIQUE,
+		type        TEXT    NOT NULL,
+		occurred_at TEXT    NOT NULL,
+		data        BLOB    NOT NULL,
+		metadata    BLOB    NOT NULL,
+		batch       INTEGER NOT NULL,
+		UNIQUE (stream, version)
+	)`,
+	`PRAGMA application_id = ` + strconv.Itoa(applicationID),
+}
+
+// Open opens the event store in the SQLite file at path, creating the file
+// (not its directory) if it does not exist. A file that exists but is not an
+// iSPEKS event store gives an error wrapping eventlog.ErrNotEventStore and is
+// left untouched.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if path == "" {
+		return nil, errors.New("eventstore/sqlite: open: path is empty")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore/sqlite: open %s: %w", path, err)
+	}
+	if err := checkLocation(abs); err != nil {
+		return nil, err
+	}
+
+	wdb, err := sql.Open("sqlite", dsn(abs, opts, false))
+	if err != nil {
+		return nil, fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	fail := func(err error) (*Store, error) {
+		wdb.Close()
+		return nil, err
+	}
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		return fail(openError(abs, err))
+	}
+	if err := prepareFile(ctx, conn, abs); err != nil {
+		conn.Close()
+		return fail(err)
+	}
+	w, err := newWriter(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return fail(fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err))
+	}
+
+	rdb, err := sql.Open("sqlite", dsn(abs, opts, true))
+	if err != nil {
+		w.close()
+		return fail(fmt.Errorf("eventstore/sqlite: open %s for reading: %w", abs, err))
+	}
+	rdb.SetMaxOpenConns(opts.ReadConns)
+	rdb.SetMaxIdleConns(opts.ReadConns)
+	rdb.SetConnMaxLifetime(0)
+	rdb.SetConnMaxIdleTime(0)
+	r, err := prepareReads(ctx, rdb)
+	if err != nil {
+		rdb.Close()
+		w.close()
+		return fail(fmt.Errorf("eventstore/sqlite: open %s for reading: %w", abs, err))
+	}
+
+	s := &Store{
+		path:       abs,
+		opts:       opts,
+		log:        opts.Logger,
+		wdb:        wdb,
+		w:          w,
+		rdb:        rdb,
+		r:          r,
+		reqs:       make(chan *appendReq, 1024),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	s.watch.store = s
+	last, err := s.LastPosition(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.head.Store(last)
+	go s.runWriter()
+	s.log.Info("event store opened", "path", abs, "last_position", last)
+	return s, nil
+}
+
+// dsn builds the connection string. The path goes in a file: URI, escaped so
+// that '?', '#' and '%' in a directory name cannot be read as URI syntax.
+func dsn(abs string, opts Options, readOnly bool) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	q := []string{
+		"_pragma=busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")",
+	}
+	if readOnly {
+		q = append(q, "_pragma=query_only(1)")
+	} else {
+		// synchronous=FULL: a commit is on disk when Append returns.
+		q = append(q, "_pragma=synchronous(FULL)", "_pragma=cache_size(-16384)")
+	}
+	return "file:" + esc + "?" + strings.Join(q, "&")
+}
+
+// checkLocation turns the usual reasons a database cannot be opened into
+// messages an operator can act on, before SQLite reports "unable to open
+// database file".
+func checkLocation(abs string) error {
+	dir := filepath.Dir(abs)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("eventstore/sqlite: open %s: data directory %s does not exist (create it first)", abs, dir)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("eventstore/sqlite: open %s: data directory %s is not accessible: %w", abs, dir, err)
+	case err != nil:
+		return fmt.Errorf("eventstore/sqlite: open %s: data directory %s: %w", abs, dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("eventstore/sqlite: open %s: %s is not a directory", abs, dir)
+	}
+	// SQLite creates the -wal and -shm files beside the database, so the
+	// directory must be readable and writable even when the file exists.
+	d, err := os.Open(dir)
+	if err == nil {
+		_, err = d.Readdirnames(1)
+		d.Close()
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("eventstore/sqlite: open %s: data directory %s is not readable: %w", abs, dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".ispeks-write-probe-*")
+	if err != nil {
+		return fmt.Errorf("eventstore/sqlite: open %s: data directory %s is not writable: %w", abs, dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+
+	fi, err = os.Stat(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err)
+	case fi.IsDir():
+		return fmt.Errorf("eventstore/sqlite: open %s: it is a directory, not a file", abs)
+	case fi.Size() == 0:
+		return nil // an empty file is an empty database: it becomes a store
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return fmt.Errorf("eventstore/sqlite: open %s: file is not readable: %w", abs, err)
+	}
+	defer f.Close()
+	header := make([]byte, 16)
+	if _, err := io.ReadFull(f, header); err != nil || !bytes.Equal(header, []byte("SQLite format 3\x00")) {
+		return fmt.Errorf("%w: %s is not an SQLite database", eventlog.ErrNotEventStore, abs)
+	}
+	return nil
+}
+
+// prepareFile checks that the file is an event store of a schema this code
+// understands, or makes an empty database one, then switches it to WAL. The
+// check comes first so that another application's database is never
+// converted to WAL or given tables.
+func prepareFile(ctx context.Context, conn *sql.Conn, abs string) error {
+	// IMMEDIATE: two processes opening a new file at once must not both
+	// create the schema.
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return openError(abs, err)
+	}
+	rollback := func(err error) error {
+		conn.ExecContext(context.Background(), "ROLLBACK")
+		return err
+	}
+	var tables []string
+	rows, err := conn.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name")
+	if err != nil {
+		return rollback(openError(abs, err))
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return rollback(openError(abs, err))
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Close(); err != nil {
+		return rollback(openError(abs, err))
+	}
+	if err := rows.Err(); err != nil {
+		return rollback(openError(abs, err))
+	}
+
+	if len(tables) == 0 {
+		for _, stmt := range schema {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return rollback(fmt.Errorf("eventstore/sqlite: create schema in %s: %w", abs, err))
+			}
+		}
+		if _, err := conn.ExecContext(ctx, "INSERT INTO ispeks_meta(key, value) VALUES ('format', ?), ('schema_version', ?)",
+			formatName, strconv.Itoa(schemaVersion)); err != nil {
+			return rollback(fmt.Errorf("eventstore/sqlite: create schema in %s: %w", abs, err))
+		}
+	} else {
+		meta := map[string]string{}
+		rows, err := conn.QueryContext(ctx, "SELECT key, value FROM ispeks_meta")
+		if err != nil {
+			return rollback(fmt.Errorf("%w: %s is an SQLite database without the iSPEKS meta table (tables: %s)",
+				eventlog.ErrNotEventStore, abs, strings.Join(tables, ", ")))
+		}
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				rows.Close()
+				return rollback(fmt.Errorf("%w: %s: unreadable meta table: %v", eventlog.ErrNotEventStore, abs, err))
+			}
+			meta[k] = v
+		}
+		rows.Close()
+		if meta["format"] != formatName {
+			return rollback(fmt.Errorf("%w: %s has format %q, want %q", eventlog.ErrNotEventStore, abs, meta["format"], formatName))
+		}
+		v, err := strconv.Atoi(meta["schema_version"])
+		if err != nil || v < 1 {
+			return rollback(fmt.Errorf("%w: %s has schema version %q", eventlog.ErrNotEventStore, abs, meta["schema_version"]))
+		}
+		if v > schemaVersion {
+			return rollback(fmt.Errorf("eventstore/sqlite: %s has schema version %d, newer than this program understands (%d): upgrade the program", abs, v, schemaVersion))
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return rollback(openError(abs, err))
+	}
+
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return openError(abs, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("eventstore/sqlite: %s: could not switch to WAL journal mode (got %q)", abs, mode)
+	}
+	return nil
+}
+
+// openError names the file and recognises SQLite's "not a database".
+func openError(abs string, err error) error {
+	var se *sqlitedrv.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB {
+		return fmt.Errorf("%w: %s: %v", eventlog.ErrNotEventStore, abs, err)
+	}
+	return fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err)
+}
+
+func isConstraint(err error) bool {
+	var se *sqlitedrv.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}

@@ -1,0 +1,217 @@
+// Package sqlite is the embedded event store: one SQLite file (normally
+// data/events.db) in WAL mode with synchronous=FULL.
+//
+// One writer goroutine owns the only write connection. Concurrent Append calls
+// queue for it; it takes everything pending (bounded), checks and inserts each
+// request inside one BEGIN IMMEDIATE transaction and commits once, so many
+// appends share one fsync (group commit). Versions and positions are computed
+// inside that transaction from the database itself, so another process (a CLI
+// import, a second server by mistake) writing the same file cannot make them
+// collide. Reads use a separate pool of read-only connections, which WAL lets
+// run beside the writer.
+//
+// Global positions are the table's INTEGER PRIMARY KEY: strictly increasing
+// and gap-free, because they are assigned explicitly and rows are never
+// deleted once committed.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/melaka-gov/ispeks/infra/eventstore"
+)
+
+var _ eventstore.Store = (*Store)(nil)
+
+// ErrClosed is returned by calls on a closed store and by subscriptions that
+// end because the store was closed.
+var ErrClosed = errors.New("eventstore/sqlite: store is closed")
+
+// Options tune a store. The zero value is the production setting.
+type Options struct {
+	// BusyTimeout is how long a write waits for another process holding the
+	// file's write lock. Default 10s.
+	BusyTimeout time.Duration
+	// ReadConns is the size of the read connection pool. Default 4.
+	ReadConns int
+	// MaxGroupEvents bounds how many events one group commit takes before it
+	// commits (a single append larger than this still commits whole).
+	// Default 8192.
+	MaxGroupEvents int
+	// PollInterval is how often live subscriptions look for commits made by
+	// other processes (commits by this store wake them at once). Default 2ms.
+	PollInterval time.Duration
+	// SubscribePage is how many events a subscription reads per query.
+	// Default 1000.
+	SubscribePage int
+	// Logger receives operational messages (never event contents). Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = 4
+	}
+	if o.MaxGroupEvents <= 0 {
+		o.MaxGroupEvents = 8192
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Millisecond
+	}
+	if o.SubscribePage <= 0 {
+		o.SubscribePage = 1000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Store is the SQLite event store. It is safe for concurrent use.
+type Store struct {
+	path string
+	opts Options
+	log  *slog.Logger
+
+	wdb *sql.DB // exactly one connection, owned by the writer goroutine
+	w   *writer
+	rdb *sql.DB // read-only pool
+	r   readStmts
+
+	// mu orders Append's hand-over to the writer against Close, so that
+	// every request the writer can receive arrives before it stops.
+	mu         sync.RWMutex
+	closed     bool
+	reqs       chan *appendReq
+	stop       chan struct{} // closed by Close: writer drains and exits
+	done       chan struct{} // closed by Close: subscriptions end
+	writerDone chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+
+	commits notifier      // broadcast after every commit of this store
+	head    atomic.Uint64 // last position this process knows to be committed
+	watch   watcher       // notices commits of other processes
+}
+
+// Path is the database file the store uses.
+func (s *Store) Path() string { return s.path }
+
+// LastPosition is the position of the last event in the log (0: empty).
+func (s *Store) LastPosition(ctx context.Context) (uint64, error) {
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	var last int64
+	if err := s.r.last.QueryRowContext(ctx).Scan(&last); err != nil {
+		return 0, fmt.Errorf("eventstore/sqlite: last position: %w", err)
+	}
+	return uint64(last), nil
+}
+
+// Ping checks that the file can be read and the writer is running.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	select {
+	case <-s.writerDone:
+		return errors.New("eventstore/sqlite: writer has stopped")
+	default:
+	}
+	if _, err := s.LastPosition(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Close stops accepting appends, commits the ones already queued, ends the
+// subscriptions and closes the file. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.stop)
+		close(s.done)
+		s.mu.Unlock()
+		<-s.writerDone
+		s.watch.stopAll()
+		var errs []error
+		if err := s.w.close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.wdb.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.r.close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.rdb.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("eventstore/sqlite: close %s: %w", s.path, err)
+		}
+	})
+	return s.closeErr
+}
+
+func (s *Store) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// notifier is a broadcast: wait returns a channel that is closed by the next
+// broadcast. Taking the channel before looking for new events means no
+// broadcast can be missed in between.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (n *notifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+func (n *notifier) broadcast() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+}
+
+// raiseHead records that the log reaches at least last and reports whether
+// that is news.
+func (s *Store) raiseHead(last uint64) bool {
+	for {
+		known := s.head.Load()
+		if last <= known {
+			return false
+		}
+		if s.head.CompareAndSwap(known, last) {
+			return true
+		}
+	}
+}

@@ -1,0 +1,428 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/infra/eventstore"
+	"github.com/melaka-gov/ispeks/infra/eventstore/eventstoretest"
+	"github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+)
+
+// tamper rewrites one stored event's data with plain SQL, as someone with
+// access to the file could.
+func tamper(path string) func(context.Context, eventlog.Record) error {
+	return func(ctx context.Context, rec eventlog.Record) error {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		res, err := db.ExecContext(ctx, `UPDATE events SET data = json_set(data, '$.tampered', 1) WHERE position = ?`, rec.Position)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("tamper changed %d rows", n)
+		}
+		return nil
+	}
+}
+
+func TestContract(t *testing.T) {
+	eventstoretest.Run(t, eventstoretest.Harness{
+		New: func(t *testing.T) eventstoretest.Backend {
+			path := filepath.Join(t.TempDir(), "events.db")
+			return eventstoretest.Backend{
+				Open: func(ctx context.Context) (eventstore.Store, error) {
+					return sqlite.Open(ctx, path, sqlite.Options{})
+				},
+				Tamper: tamper(path),
+			}
+		},
+		GapFreePositions: true,
+	})
+}
+
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func proposed(n int) []eventlog.Proposed {
+	out := make([]eventlog.Proposed, n)
+	for i := range out {
+		out[i] = eventlog.Proposed{
+			ID:         uuid.New(),
+			Type:       "test.Happened.v1",
+			OccurredAt: time.Now().UTC(),
+			Data:       json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)),
+			Metadata:   eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "test"}},
+		}
+	}
+	return out
+}
+
+func TestOpenRefusesFilesThatAreNotEventStores(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("Tuntutan perjalanan bulan Mac\n"), 0o600)
+
+	// Another application's SQLite database: must not be touched (no WAL
+	// switch, no tables added).
+	other := filepath.Join(dir, "other.db")
+	db, err := sql.Open("sqlite", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE payroll (ic TEXT, salary INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	wrongFormat := filepath.Join(dir, "wrongformat.db")
+	db, _ = sql.Open("sqlite", wrongFormat)
+	db.Exec(`CREATE TABLE ispeks_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`)
+	db.Exec(`INSERT INTO ispeks_meta VALUES ('format', 'ispeks-readmodels'), ('schema_version', '1')`)
+	db.Close()
+
+	for _, path := range []string{text, other, wrongFormat} {
+		before, _ := os.ReadFile(path)
+		_, err := sqlite.Open(ctx, path, sqlite.Options{})
+		if !errors.Is(err, eventlog.ErrNotEventStore) {
+			t.Errorf("open %s: %v, want eventlog.ErrNotEventStore", filepath.Base(path), err)
+			continue
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("error %q does not name the file", err)
+		}
+		after, _ := os.ReadFile(path)
+		if !bytes.Equal(before, after) {
+			t.Errorf("open of %s changed the file", filepath.Base(path))
+		}
+		if _, err := os.Stat(path + "-wal"); err == nil {
+			t.Errorf("open of %s left a WAL file", filepath.Base(path))
+		}
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	st := open(t, path)
+	st.Close()
+	db, _ := sql.Open("sqlite", path)
+	if _, err := db.Exec(`UPDATE ispeks_meta SET value = '99' WHERE key = 'schema_version'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("open of a store with schema version 99: %v, want an error saying it is newer", err)
+	}
+}
+
+func TestOpenEmptyFileBecomesStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := open(t, path)
+	if _, err := st.Append(context.Background(), "test-1", eventlog.NoStream(), proposed(1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenBadLocations(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain")
+	os.WriteFile(file, []byte("x"), 0o600)
+	os.Mkdir(filepath.Join(dir, "adir.db"), 0o700)
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{filepath.Join(dir, "missing", "events.db"), "does not exist"},
+		{filepath.Join(file, "events.db"), "not a directory"},
+		{filepath.Join(dir, "adir.db"), "is a directory"},
+		{"", "path is empty"},
+	} {
+		_, err := sqlite.Open(ctx, tc.path, sqlite.Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("open %q: %v, want an error saying %q", tc.path, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("open created the missing data directory")
+	}
+}
+
+func TestOpenUnreadableDir(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("running as root: directory permissions are not enforced, so an unreadable directory cannot be made; run the tests as an ordinary user to check this")
+	}
+	dir := filepath.Join(t.TempDir(), "locked")
+	os.Mkdir(dir, 0o700)
+	path := filepath.Join(dir, "events.db")
+	st := open(t, path)
+	st.Close()
+	if err := os.Chmod(dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	_, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err == nil || !strings.Contains(err.Error(), "not accessible") && !strings.Contains(err.Error(), "not readable") {
+		t.Fatalf("open in an unreadable directory: %v, want a clear error", err)
+	}
+	os.Chmod(dir, 0o500) // readable, not writable
+	_, err = sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err == nil || !strings.Contains(err.Error(), "not writable") {
+		t.Fatalf("open in a read-only directory: %v, want an error saying it is not writable", err)
+	}
+}
+
+// Two stores on one file stand in for two processes: each has its own
+// connections, so SQLite's locking and the in-transaction version checks
+// are what keeps them apart.
+func TestTwoProcessesOnOneFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	a, b := open(t, path), open(t, path)
+
+	// b's subscription must see a's commits: no in-process signal connects
+	// them, only the poll.
+	got := make(chan eventlog.Record, 100)
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	subDone := make(chan error, 1)
+	go func() {
+		subDone <- b.Subscribe(subCtx, 0, func(_ context.Context, r eventlog.Record) error {
+			got <- r
+			return nil
+		})
+	}()
+
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	errc := make(chan error, 2*writers)
+	for i := 0; i < writers; i++ {
+		for _, st := range []*sqlite.Store{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := 0; k < each; k++ {
+					for {
+						recs, err := st.ReadStream(ctx, "shared-1", 0, eventlog.Backwards, 1)
+						if err != nil {
+							errc <- err
+							return
+						}
+						var v uint64
+						if len(recs) > 0 {
+							v = recs[0].Version
+						}
+						_, err = st.Append(ctx, "shared-1", eventlog.Exactly(v), proposed(1))
+						var wev *eventlog.WrongExpectedVersionError
+						if errors.As(err, &wev) {
+							continue
+						}
+						if err != nil {
+							errc <- err
+							return
+						}
+						break
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	total := 2 * writers * each
+	all, err := a.ReadAll(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != total {
+		t.Fatalf("log has %d events, want %d", len(all), total)
+	}
+	for i, r := range all {
+		if r.Position != uint64(i+1) || r.Version != uint64(i+1) {
+			t.Fatalf("record %d: position %d version %d", i, r.Position, r.Version)
+		}
+	}
+	if br := eventlog.VerifyStream(all); br != nil {
+		t.Fatalf("chain across two writers: %v", br)
+	}
+	// The one from a alone, appended after b's subscription caught up.
+	res, err := a.Append(ctx, "solo-1", eventlog.NoStream(), proposed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for seen := 0; ; {
+		select {
+		case r := <-got:
+			seen++
+			if r.Position != uint64(seen) {
+				t.Fatalf("subscription delivered position %d as number %d", r.Position, seen)
+			}
+			if r.Position == res.LastPosition {
+				return
+			}
+		case err := <-subDone:
+			t.Fatalf("subscription ended: %v", err)
+		case <-deadline:
+			t.Fatalf("subscription on b never saw position %d written through a", res.LastPosition)
+		}
+	}
+}
+
+// One bad request in a group must not take the others down with it, nor
+// leave any of its own rows behind.
+func TestFailingRequestDoesNotPoisonGroup(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "events.db"))
+	taken := proposed(1)
+	if _, err := st.Append(ctx, "owner-1", eventlog.NoStream(), taken); err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			evs := proposed(3)
+			if i%4 == 0 {
+				evs[2].ID = taken[0].ID // already stored in owner-1
+			}
+			_, errs[i] = st.Append(ctx, fmt.Sprintf("group-%d", i), eventlog.NoStream(), evs)
+		}()
+	}
+	wg.Wait()
+	good := 0
+	for i, err := range errs {
+		if i%4 == 0 {
+			if !errors.Is(err, eventlog.ErrInvalidEvent) || !strings.Contains(err.Error(), "owner-1") {
+				t.Errorf("append %d with a taken event ID: %v, want ErrInvalidEvent naming owner-1", i, err)
+			}
+			recs, _ := st.ReadStream(ctx, fmt.Sprintf("group-%d", i), 1, eventlog.Forwards, 10)
+			if len(recs) != 0 {
+				t.Errorf("failed append %d left %d events", i, len(recs))
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("append %d: %v", i, err)
+		}
+		good++
+	}
+	all, err := st.ReadAll(ctx, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1+3*good {
+		t.Fatalf("log has %d events, want %d", len(all), 1+3*good)
+	}
+	for i, r := range all {
+		if r.Position != uint64(i+1) {
+			t.Fatalf("gap: record %d has position %d", i, r.Position)
+		}
+	}
+}
+
+func TestRetryOfDifferentShapeReturnsOriginalResult(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "events.db"))
+	st.Append(ctx, "noise-1", eventlog.NoStream(), proposed(2))
+	evs := proposed(3)
+	orig, err := st.Append(ctx, "cmd-1", eventlog.NoStream(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Append(ctx, "noise-1", eventlog.Exactly(2), proposed(2))
+	st.Append(ctx, "cmd-1", eventlog.Exactly(3), proposed(1))
+	// A command that decided differently the second time: same first ID,
+	// one event fewer. The original append's extent is what counts.
+	got, err := st.Append(ctx, "cmd-1", eventlog.Exactly(4), evs[:2])
+	if err != nil || got != orig {
+		t.Fatalf("retry: %+v, %v; want %+v", got, err, orig)
+	}
+	if _, err := st.Append(ctx, "other-1", eventlog.NoStream(), evs); !errors.Is(err, eventlog.ErrInvalidEvent) {
+		t.Fatalf("append of stored IDs to another stream: %v, want ErrInvalidEvent", err)
+	}
+}
+
+func TestCloseWithAppendsInFlight(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := map[string]bool{}
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; ; k++ {
+				s := fmt.Sprintf("inflight-%d", i)
+				_, err := st.Append(ctx, s, eventlog.Exactly(uint64(k)), proposed(1))
+				if errors.Is(err, sqlite.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("append: %v", err)
+					return
+				}
+				mu.Lock()
+				ok[fmt.Sprintf("%s/%d", s, k+1)] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	st2 := open(t, path)
+	all, err := st2.ReadAll(ctx, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(ok) {
+		t.Fatalf("after close the log has %d events, %d appends reported success", len(all), len(ok))
+	}
+	for _, r := range all {
+		if !ok[fmt.Sprintf("%s/%d", r.Stream, r.Version)] {
+			t.Errorf("%s version %d stored but its append did not report success", r.Stream, r.Version)
+		}
+	}
+}
