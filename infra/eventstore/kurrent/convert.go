@@ -10,6 +10,8 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
@@ -203,6 +205,18 @@ func chained(stream string, current uint64, prev string, events []eventlog.Propo
 func isWrongExpectedVersion(err error) bool {
 	var esErr *esdb.Error
 	return errors.As(err, &esErr) && esErr.Code() == esdb.ErrorCodeWrongExpectedVersion
+}
+
+// ErrAppendTooLarge reports an append KurrentDB refused for its size. The
+// server limits a whole append to its MaxAppendSize (1 MiB by default, 16 MiB
+// at most), while iSPEKS allows up to 1 MiB per event and many events per
+// append; raise the server's setting.
+var ErrAppendTooLarge = errors.New("kurrent: append larger than the server's MaxAppendSize (raise it on the server, up to 16 MiB)")
+
+// isAppendTooLarge recognises the server's refusal by its status and text;
+// the client has no error code for it.
+func isAppendTooLarge(err error) bool {
+	return err != nil && status.Code(err) == codes.InvalidArgument && strings.Contains(err.Error(), "Maximum Append Size")
 }
 
 // isNotFound reports a read of a stream that does not exist.

@@ -234,6 +234,9 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected eventlog
 	if isWrongExpectedVersion(err) {
 		return eventlog.AppendResult{}, s.conflict(ctx, stream, expected, err)
 	}
+	if isAppendTooLarge(err) {
+		return eventlog.AppendResult{}, fmt.Errorf("%w: %d events to %q: %v", ErrAppendTooLarge, len(events), stream, err)
+	}
 	if err != nil {
 		return eventlog.AppendResult{}, fmt.Errorf("kurrent: append to %q: %w", stream, err)
 	}
@@ -280,6 +283,9 @@ func (s *Store) appendBehind(ctx context.Context, stream string, expected eventl
 	_, err = s.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: revisionFor(want)}, data...)
 	if isWrongExpectedVersion(err) {
 		return eventlog.AppendResult{}, &eventlog.WrongExpectedVersionError{Stream: stream, Expected: expected, Actual: current}
+	}
+	if isAppendTooLarge(err) {
+		return eventlog.AppendResult{}, fmt.Errorf("%w: %d events to %q: %v", ErrAppendTooLarge, len(events), stream, err)
 	}
 	if err != nil {
 		return eventlog.AppendResult{}, fmt.Errorf("kurrent: append to %q: %w", stream, err)

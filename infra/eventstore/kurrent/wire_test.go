@@ -50,6 +50,7 @@ type peer struct {
 	subs    []*api.ReadReq
 
 	onAppend    func(call appendCall) *api.AppendResp
+	appendErr   error // answered instead of onAppend when set
 	onSubscribe func(n int, req *api.ReadReq, srv api.Streams_ReadServer) error
 }
 
@@ -202,7 +203,11 @@ func (p *peer) Append(srv api.Streams_AppendServer) error {
 	}
 	p.mu.Lock()
 	p.appends = append(p.appends, call)
+	appendErr := p.appendErr
 	p.mu.Unlock()
+	if appendErr != nil {
+		return appendErr
+	}
 	if p.onAppend == nil {
 		return status.Error(codes.Unimplemented, "no appends scripted")
 	}
@@ -380,6 +385,22 @@ func TestWireAnyIsSentAsExactRevisionsAndRetried(t *testing.T) {
 		if c.opts.GetAny() != nil || c.opts.GetNoStream() == nil {
 			t.Errorf("call %d sent %v, want no stream (the version the chain was built on), never any", i, c.opts.GetExpectedStreamRevision())
 		}
+	}
+}
+
+func TestWireAppendRefusedForItsSizeNamesTheServerSetting(t *testing.T) {
+	p := &peer{appendErr: status.Error(codes.InvalidArgument, "Maximum Append Size of 1048576 Exceeded.")}
+	s := startPeer(t, p)
+	_, err := s.Append(context.Background(), "account-u1", eventlog.NoStream(), proposed(2))
+	if !errors.Is(err, ErrAppendTooLarge) {
+		t.Fatalf("err = %v, want ErrAppendTooLarge", err)
+	}
+	// Other refusals are not mistaken for it.
+	p.mu.Lock()
+	p.appendErr = status.Error(codes.InvalidArgument, "something else")
+	p.mu.Unlock()
+	if _, err := s.Append(context.Background(), "account-u2", eventlog.NoStream(), proposed(1)); err == nil || errors.Is(err, ErrAppendTooLarge) {
+		t.Fatalf("err = %v, want a plain error", err)
 	}
 }
 
