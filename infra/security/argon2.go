@@ -1,0 +1,282 @@
+// Package security holds the portal's cryptography: argon2id password
+// hashing under a concurrency limit, AES-GCM sealing of secrets that must be
+// recoverable (temporary passwords for the mailer, secret phrases, TOTP
+// secrets), keyed hashes (decoys for unknown user IDs, login-probe streams,
+// recovery codes), random temporary passwords and recovery codes, and TOTP.
+//
+// It implements the ports that commands/ and projections/ declare; nothing
+// here decides policy.
+package security
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2Params are the argon2id cost parameters. They are stored in every
+// hash (PHC string), so raising them later leaves old hashes verifiable.
+type Argon2Params struct {
+	MemoryKiB uint32
+	Time      uint32
+	Threads   uint8
+	SaltLen   uint32
+	KeyLen    uint32
+}
+
+// DefaultArgon2Params is the policy of DESIGN.md (OWASP's argon2id
+// minimum): m=19 MiB, t=2, p=1, 16-byte salt, 32-byte key.
+func DefaultArgon2Params() Argon2Params {
+	return Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
+
+// ErrMalformedHash reports a stored hash that is not an argon2id PHC string
+// this package can verify.
+var ErrMalformedHash = errors.New("security: malformed argon2id hash")
+
+// Argon2 hashes and verifies passwords. At most Concurrency hashes run at
+// once; the rest wait (or give up when their context ends), so a storm of
+// logins cannot take every core from the queries.
+type Argon2 struct {
+	params Argon2Params
+	sem    chan struct{}
+
+	dummyOnce sync.Once
+	dummy     string
+
+	hashes atomic.Uint64
+}
+
+// NewArgon2 returns a hasher with params, running at most concurrency hashes
+// at once (<= 0: GOMAXPROCS).
+func NewArgon2(params Argon2Params, concurrency int) *Argon2 {
+	if concurrency <= 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	if params.SaltLen == 0 {
+		params.SaltLen = 16
+	}
+	if params.KeyLen == 0 {
+		params.KeyLen = 32
+	}
+	if params.Threads == 0 {
+		params.Threads = 1
+	}
+	return &Argon2{params: params, sem: make(chan struct{}, concurrency)}
+}
+
+// Params returns the parameters new hashes get.
+func (h *Argon2) Params() Argon2Params { return h.params }
+
+// Concurrency is the number of hashes allowed at once.
+func (h *Argon2) Concurrency() int { return cap(h.sem) }
+
+// Computed counts the hashes computed so far (for metrics and tests).
+func (h *Argon2) Computed() uint64 { return h.hashes.Load() }
+
+type phc struct {
+	p    Argon2Params
+	salt []byte
+	key  []byte
+}
+
+func (x phc) String() string {
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, x.p.MemoryKiB, x.p.Time, x.p.Threads, b64.EncodeToString(x.salt), b64.EncodeToString(x.key))
+}
+
+// parsePHC reads "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" and refuses
+// parameters far outside anything this portal would set, so a tampered hash
+// cannot make a login allocate gigabytes.
+func parsePHC(s string) (phc, error) {
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return phc{}, ErrMalformedHash
+	}
+	var m, t, p uint64
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return phc{}, ErrMalformedHash
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return phc{}, ErrMalformedHash
+		}
+		switch k {
+		case "m":
+			m = n
+		case "t":
+			t = n
+		case "p":
+			p = n
+		default:
+			return phc{}, ErrMalformedHash
+		}
+	}
+	if m < 8 || m > 1<<20 || t < 1 || t > 64 || p < 1 || p > 16 {
+		return phc{}, fmt.Errorf("%w: parameters m=%d t=%d p=%d out of range", ErrMalformedHash, m, t, p)
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil || len(salt) < 8 || len(salt) > 64 {
+		return phc{}, ErrMalformedHash
+	}
+	key, err := b64.DecodeString(parts[5])
+	if err != nil || len(key) < 16 || len(key) > 64 {
+		return phc{}, ErrMalformedHash
+	}
+	return phc{p: Argon2Params{MemoryKiB: uint32(m), Time: uint32(t), Threads: uint8(p), SaltLen: uint32(len(salt)), KeyLen: uint32(len(key))}, salt: salt, key: key}, nil
+}
+
+func (h *Argon2) acquire(ctx context.Context) error {
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Argon2) release() { <-h.sem }
+
+func (h *Argon2) derive(ctx context.Context, password string, p Argon2Params, salt []byte) ([]byte, error) {
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer h.release()
+	h.hashes.Add(1)
+	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen), nil
+}
+
+// Hash returns a PHC string of password with a fresh random salt.
+func (h *Argon2) Hash(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("security: salt: %w", err)
+	}
+	key, err := h.derive(ctx, password, h.params, salt)
+	if err != nil {
+		return "", err
+	}
+	return phc{p: h.params, salt: salt, key: key}.String(), nil
+}
+
+// HashSharingSalt hashes password with the salt and parameters of existing,
+// so that one derivation later checks a typed password against both (a
+// temporary password issued while a current password exists). existing ""
+// means a fresh salt.
+func (h *Argon2) HashSharingSalt(ctx context.Context, password, existing string) (string, error) {
+	if existing == "" {
+		return h.Hash(ctx, password)
+	}
+	x, err := parsePHC(existing)
+	if err != nil {
+		return "", err
+	}
+	key, err := h.derive(ctx, password, x.p, x.salt)
+	if err != nil {
+		return "", err
+	}
+	return phc{p: x.p, salt: x.salt, key: key}.String(), nil
+}
+
+// Match checks password against each encoded hash and returns the index of
+// the first that matches, or -1. It derives one key per distinct salt and
+// parameters (one derivation when the hashes share a salt) and compares in
+// constant time. With no hashes it returns -1 without hashing: callers that
+// need even timing pass DummyHash.
+func (h *Argon2) Match(ctx context.Context, password string, encoded ...string) (int, error) {
+	parsed := make([]phc, len(encoded))
+	for i, e := range encoded {
+		x, err := parsePHC(e)
+		if err != nil {
+			return -1, err
+		}
+		parsed[i] = x
+	}
+	derived := map[string][]byte{}
+	found := -1
+	for i, x := range parsed {
+		k := x.p.cacheKey(x.salt)
+		key, ok := derived[k]
+		if !ok {
+			var err error
+			if key, err = h.derive(ctx, password, x.p, x.salt); err != nil {
+				return -1, err
+			}
+			derived[k] = key
+		}
+		if subtle.ConstantTimeCompare(key, x.key) == 1 && found < 0 {
+			found = i
+		}
+	}
+	return found, nil
+}
+
+func (p Argon2Params) cacheKey(salt []byte) string {
+	return fmt.Sprintf("%d/%d/%d/%d/%x", p.MemoryKiB, p.Time, p.Threads, p.KeyLen, salt)
+}
+
+// Verify reports whether password matches encoded.
+func (h *Argon2) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	i, err := h.Match(ctx, password, encoded)
+	return i == 0, err
+}
+
+// DummyHash is a hash of a random password with the current parameters,
+// made once: checking a password against it costs what checking a real one
+// costs, and never matches. Logins on unknown IDs use it so that their
+// timing equals a real account's.
+func (h *Argon2) DummyHash() string {
+	h.dummyOnce.Do(func() {
+		pw := make([]byte, 32)
+		salt := make([]byte, h.params.SaltLen)
+		_, _ = rand.Read(pw)
+		_, _ = rand.Read(salt)
+		key := argon2.IDKey(pw, salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+		h.dummy = phc{p: h.params, salt: salt, key: key}.String()
+	})
+	return h.dummy
+}
+
+// Rate measures the raw argon2id rate with these parameters: as many
+// goroutines as GOMAXPROCS hashing for d, outside the concurrency limit.
+// It returns hashes per second. `ispeks bench login` prints it beside the
+// login rate.
+func (h *Argon2) Rate(ctx context.Context, d time.Duration) (float64, error) {
+	workers := runtime.GOMAXPROCS(0)
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	salt := make([]byte, h.params.SaltLen)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				argon2.IDKey([]byte("benchmark password"), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if n.Load() == 0 {
+		return 0, errors.New("security: rate: no hash finished in the time given")
+	}
+	return float64(n.Load()) / elapsed.Seconds(), nil
+}
