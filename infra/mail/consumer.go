@@ -1,0 +1,137 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// ConsumerName is the side-effect consumer's name (its checkpoint key).
+const ConsumerName = "mailer"
+
+// OpenFunc opens a sealed secret (AES-GCM) with its associated data. The
+// composition root passes the sealer's Open method.
+type OpenFunc func(sealed string, aad []byte) ([]byte, error)
+
+// Directory finds a person's name and e-mail when an event does not carry
+// them. Optional.
+type Directory interface {
+	Recipient(ctx context.Context, userID string) (Recipient, bool, error)
+}
+
+// Consumer turns account events into mail. It is run as a side-effect
+// consumer of the event log (projections/engine RunConsumer), which starts
+// at the log head on first install, so a rebuild or a new install never
+// re-sends old mail, and which delivers a failed event again with a growing
+// backoff: Handle returns an error for anything worth retrying (SMTP server
+// down, 4xx, TLS or auth trouble) so the checkpoint never moves past an
+// unsent mail. A message refused for good (unknown recipient, invalid data)
+// is logged and passed over, since retrying cannot help and would hold up
+// every later mail.
+//
+// Each mail's Message-ID derives from the event ID, so a mail re-sent after
+// a crash (at-least-once delivery) is recognisably the same mail, and the
+// outbox replaces its file instead of adding a second one.
+type Consumer struct {
+	Sender    Sender
+	Composer  Composer
+	Open      OpenFunc
+	Directory Directory // optional
+	Log       *slog.Logger
+}
+
+// Handles lists the event types the consumer acts on.
+func (c *Consumer) Handles() []string {
+	return []string{account.TemporaryPasswordIssued{}.EventType(), account.AccountLocked{}.EventType()}
+}
+
+// Handle processes one event; its signature is engine.ConsumerFunc.
+func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
+	log := c.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	var (
+		msg  Message
+		kind string
+		err  error
+	)
+	switch ev := env.Event.(type) {
+	case account.TemporaryPasswordIssued:
+		kind = string(ev.Reason)
+		msg, err = c.tempPassword(ctx, ev)
+	case account.AccountLocked:
+		kind = "account_locked"
+		var to Recipient
+		if to, err = c.recipient(ctx, ev.UserID, ev.Name, ev.Email); err == nil {
+			msg, err = c.Composer.AccountLocked(to, env.OccurredAt, ev.FailedAttempts)
+		}
+	default:
+		return nil
+	}
+	// Logs carry the event ID and the kind, never the user ID (an IC number)
+	// or the temporary password.
+	if err != nil {
+		if errors.Is(err, ErrInvalidMessage) {
+			log.ErrorContext(ctx, "mailer: cannot compose mail; passed over", "event_id", env.ID, "kind", kind, "err", err)
+			return nil
+		}
+		return fmt.Errorf("mailer: event %s: %w", env.ID, err)
+	}
+	msg.MessageID = c.Composer.MessageID(env.ID)
+	msg.Date = env.OccurredAt
+	if err := c.Sender.Send(ctx, msg); err != nil {
+		if errors.Is(err, ErrRejected) || errors.Is(err, ErrInvalidMessage) {
+			log.ErrorContext(ctx, "mailer: mail refused for good; passed over", "event_id", env.ID, "kind", kind, "err", err)
+			return nil
+		}
+		return fmt.Errorf("mailer: send for event %s: %w", env.ID, err)
+	}
+	log.InfoContext(ctx, "mailer: mail sent", "event_id", env.ID, "kind", kind, "message_id", msg.MessageID)
+	return nil
+}
+
+func (c *Consumer) tempPassword(ctx context.Context, ev account.TemporaryPasswordIssued) (Message, error) {
+	to, err := c.recipient(ctx, ev.UserID, ev.Name, ev.Email)
+	if err != nil {
+		return Message{}, err
+	}
+	if c.Open == nil {
+		return Message{}, errors.New("no sealer configured")
+	}
+	clear, err := c.Open(ev.Sealed, ev.AAD())
+	if err != nil {
+		// A wrong or missing key is an operator's fix away: retry rather
+		// than lose the mail.
+		return Message{}, fmt.Errorf("open temporary password: %w", err)
+	}
+	kind := TempPasswordKind(ev.Reason)
+	return c.Composer.TemporaryPassword(kind, to, string(clear), ev.ExpiresAt)
+}
+
+// recipient uses the event's name and e-mail, or asks the directory.
+func (c *Consumer) recipient(ctx context.Context, userID, name, email string) (Recipient, error) {
+	to := Recipient{Name: name, UserID: userID, Email: email}
+	if (to.Name == "" || to.Email == "") && c.Directory != nil {
+		found, ok, err := c.Directory.Recipient(ctx, userID)
+		if err != nil {
+			return Recipient{}, fmt.Errorf("look up recipient: %w", err)
+		}
+		if ok {
+			if to.Name == "" {
+				to.Name = found.Name
+			}
+			if to.Email == "" {
+				to.Email = found.Email
+			}
+		}
+	}
+	if to.Email == "" {
+		return Recipient{}, fmt.Errorf("%w: recipient email: none in the event or the directory", ErrInvalidMessage)
+	}
+	return to, nil
+}
