@@ -2,12 +2,7 @@ package mail_test
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
-	"errors"
-	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -23,45 +18,21 @@ import (
 	evsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 	"github.com/melaka-gov/ispeks/infra/mail"
 	rssqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
+	"github.com/melaka-gov/ispeks/infra/security"
 	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
-// aesGCM seals and opens like the portal's sealer: AES-256-GCM, nonce
-// prepended, base64.
-type aesGCM struct{ aead cipher.AEAD }
-
-func newAESGCM(t *testing.T) aesGCM {
+func newTestSealer(t *testing.T) *security.Sealer {
 	t.Helper()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	master := make([]byte, 32)
+	if _, err := rand.Read(master); err != nil {
 		t.Fatal(err)
 	}
-	block, err := aes.NewCipher(key)
+	s, err := security.NewSealer(master)
 	if err != nil {
 		t.Fatal(err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aesGCM{aead}
-}
-
-func (s aesGCM) Seal(t *testing.T, clear string, aad []byte) string {
-	nonce := make([]byte, s.aead.NonceSize())
-	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawStdEncoding.EncodeToString(s.aead.Seal(nonce, nonce, []byte(clear), aad))
-}
-
-func (s aesGCM) Open(sealed string, aad []byte) ([]byte, error) {
-	raw, err := base64.RawStdEncoding.DecodeString(sealed)
-	if err != nil || len(raw) < s.aead.NonceSize() {
-		return nil, errors.New("malformed sealed value")
-	}
-	n := s.aead.NonceSize()
-	return s.aead.Open(nil, raw[:n], raw[n:], aad)
+	return s
 }
 
 // countingSender counts the attempts of a real sender.
@@ -82,7 +53,7 @@ type mailRig struct {
 	events *evsqlite.Store
 	views  *rssqlite.Store
 	reg    *eventlog.Registry
-	seal   aesGCM
+	seal   *security.Sealer
 	now    time.Time
 }
 
@@ -102,7 +73,7 @@ func newMailRig(t *testing.T) *mailRig {
 	t.Cleanup(func() { _ = views.Close() })
 	reg := eventlog.NewRegistry()
 	account.Register(reg)
-	return &mailRig{t: t, events: events, views: views, reg: reg, seal: newAESGCM(t), now: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)}
+	return &mailRig{t: t, events: events, views: views, reg: reg, seal: newTestSealer(t), now: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)}
 }
 
 // run starts the consumer; the returned stop waits for it to end.
@@ -193,7 +164,11 @@ func (r *mailRig) issue(userID, name, email, temp string, reason account.TempRea
 		UserID: userID, TempID: uuid.NewString(), Hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
 		IssuedAt: r.now, ExpiresAt: r.now.Add(24 * time.Hour), Reason: reason, Name: name, Email: email,
 	}
-	ev.Sealed = r.seal.Seal(r.t, temp, ev.AAD())
+	sealed, err := r.seal.Seal([]byte(temp), ev.AAD())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ev.Sealed = sealed
 	return ev, r.append("account-"+userID, ev)
 }
 
