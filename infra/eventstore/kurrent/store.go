@@ -113,15 +113,13 @@ func redactURL(connectionString string) string {
 
 // clientLogger routes the client library's log lines to slog. Its error level
 // includes routine events (a subscription dropped because its context ended),
-// so they are warnings here.
+// so they are warnings here; its info and warning lines narrate discovery
+// attempts whose outcome the adapter reports anyway, so they are debug.
 func clientLogger(log *slog.Logger) esdb.LoggingFunc {
 	return func(level esdb.LogLevel, format string, args ...any) {
 		lvl := slog.LevelDebug
-		switch level {
-		case esdb.LogError, esdb.LogWarn:
+		if level == esdb.LogError {
 			lvl = slog.LevelWarn
-		case esdb.LogInfo:
-			lvl = slog.LevelInfo
 		}
 		log.Log(context.Background(), lvl, "kurrentdb client: "+fmt.Sprintf(format, args...))
 	}

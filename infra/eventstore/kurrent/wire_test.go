@@ -729,3 +729,22 @@ func TestOpenRefusesBadConnectionStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenReportsAnUnreachableServerWithoutItsPassword(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := Open(ctx, "esdb://admin:s3cr3t@"+addr+"?tls=false")
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("Open succeeded with no server")
+	}
+	if !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error %q should name %s and not the password", err, addr)
+	}
+}
