@@ -25,7 +25,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "", "directory for the SQLite files (required)")
 	uriFile := flag.String("uri-file", "", "write the mongodb:// URI here once listening")
-	level := flag.String("log-level", "warn", "log level: debug, info, warn, error")
+	level := flag.String("log-level", "error", "log level: debug, info, warn, error")
 	flag.Parse()
 
 	if err := run(*listen, *dir, *uriFile, *level); err != nil {

@@ -443,7 +443,7 @@ func cmpInt(a, b int64) int {
 
 func testPagination(t *testing.T, open Open) {
 	s := opened(t, open, staff)
-	const n = 157
+	const n = 100 // ids are a permutation: gcd(37, n) = 1
 	var docs []projections.Doc
 	type fields struct {
 		dept  any
@@ -513,9 +513,14 @@ func testPagination(t *testing.T, open Open) {
 		{"dept=JAS grade=42 by name desc", projections.Query{SortBy: "name", Desc: true, Where: map[string]any{"dept": "JAS", "grade": 42}}, func(f fields) bool { return f.dept == "JAS" && f.grade == int64(42) }},
 		{"name absent by grade desc", projections.Query{SortBy: "grade", Desc: true, Where: map[string]any{"name": nil}}, func(f fields) bool { return f.name == nil }},
 	}
-	for _, c := range cases {
+	for i, c := range cases {
 		want := expect(c.q.SortBy, c.q.Desc, c.filter)
-		for _, limit := range []int{1, 7, 20, 1000} {
+		limits := []int{7, 30, 1000}
+		if i%3 == 0 {
+			// Pages of one doc cost a query each; a few cases suffice.
+			limits = append(limits, 1)
+		}
+		for _, limit := range limits {
 			q := c.q
 			q.Collection = "staff"
 			q.Limit = limit

@@ -1,0 +1,271 @@
+package mongo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+const (
+	fID   = "_id"
+	fVer  = "_v"
+	fBody = "_body"
+)
+
+// encode builds the stored document; absent fields are left out, so they
+// sort and match as null, like NULL in the SQLite adapter.
+func encode(sp rskit.Spec, d projections.Doc, fields map[string]any) bson.D {
+	out := make(bson.D, 0, 3+len(fields))
+	out = append(out, bson.E{Key: fID, Value: d.ID}, bson.E{Key: fVer, Value: int64(d.Version)}, bson.E{Key: fBody, Value: string(d.Body)})
+	for _, f := range sp.Fields {
+		if v, ok := fields[f]; ok {
+			out = append(out, bson.E{Key: f, Value: v})
+		}
+	}
+	return out
+}
+
+// decode reads a stored document.
+func decode(sp rskit.Spec, raw bson.Raw) (projections.Doc, error) {
+	var d projections.Doc
+	id, ok := raw.Lookup(fID).StringValueOK()
+	if !ok {
+		return d, fmt.Errorf("document without a string _id")
+	}
+	d.ID = id
+	v, ok := raw.Lookup(fVer).AsInt64OK()
+	if !ok || v < 0 {
+		return d, fmt.Errorf("document %q: bad %s", id, fVer)
+	}
+	d.Version = uint64(v)
+	body, ok := raw.Lookup(fBody).StringValueOK()
+	if !ok {
+		return d, fmt.Errorf("document %q: bad %s", id, fBody)
+	}
+	d.Body = json.RawMessage(body)
+	d.Fields = make(map[string]any, len(sp.Fields))
+	for _, f := range sp.Fields {
+		rv, err := raw.LookupErr(f)
+		if err != nil {
+			continue // absent
+		}
+		switch rv.Type {
+		case bson.TypeNull:
+		case bson.TypeString:
+			d.Fields[f] = rv.StringValue()
+		case bson.TypeInt64, bson.TypeInt32:
+			d.Fields[f] = rv.AsInt64()
+		case bson.TypeDouble: // not written by this adapter; accept whole numbers
+			x := rv.Double()
+			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+				return d, fmt.Errorf("document %q: field %q holds %v", id, f, x)
+			}
+			d.Fields[f] = int64(x)
+		default:
+			return d, fmt.Errorf("document %q: field %q holds BSON %s", id, f, rv.Type)
+		}
+	}
+	return d, nil
+}
+
+// Get returns one document.
+func (s *Store) Get(ctx context.Context, collection, id string) (projections.Doc, bool, error) {
+	if s.c.closed.Load() {
+		return projections.Doc{}, false, errClosed
+	}
+	rc, err := s.resolve(ctx, collection)
+	if err != nil {
+		return projections.Doc{}, false, err
+	}
+	if err := rskit.CheckID(collection, id); err != nil {
+		return projections.Doc{}, false, err
+	}
+	return getDoc(ctx, rc, id)
+}
+
+func getDoc(ctx context.Context, rc resolved, id string) (projections.Doc, bool, error) {
+	raw, err := rc.coll.FindOne(ctx, bson.D{{Key: fID, Value: id}}).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return projections.Doc{}, false, nil
+	}
+	if err != nil {
+		return projections.Doc{}, false, fmt.Errorf("readstore/mongo: get %s/%s: %w", rc.spec.Name, id, err)
+	}
+	d, err := decode(rc.spec, raw)
+	if err != nil {
+		return projections.Doc{}, false, fmt.Errorf("readstore/mongo: get %s/%s: %w", rc.spec.Name, id, err)
+	}
+	return d, true, nil
+}
+
+// kind ranks values as MongoDB sorts them: null (or absent), numbers, strings.
+type kind int
+
+const (
+	kNull kind = iota
+	kNumber
+	kString
+)
+
+func kindOf(v any) kind {
+	switch v.(type) {
+	case nil:
+		return kNull
+	case int64:
+		return kNumber
+	default:
+		return kString
+	}
+}
+
+// Find returns one page of a query. A sort by a field runs as one query per
+// BSON type bracket the field can hold (null, numbers, strings), in sort
+// order: MongoDB's range operators only match their own bracket, so each
+// query is a plain index range that starts at the cursor.
+func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page, error) {
+	if s.c.closed.Load() {
+		return projections.Page{}, errClosed
+	}
+	need := make([]string, 0, len(q.Where)+1)
+	for k := range q.Where {
+		need = append(need, k)
+	}
+	need = append(need, q.SortBy)
+	rc, err := s.resolve(ctx, q.Collection, need...)
+	if err != nil {
+		return projections.Page{}, err
+	}
+	p, err := rskit.PlanQuery(rc.spec, q)
+	if err != nil {
+		return projections.Page{}, err
+	}
+
+	dir := 1
+	if p.Desc {
+		dir = -1
+	}
+	var where bson.A
+	for _, c := range p.Where {
+		where = append(where, bson.D{{Key: c.Field, Value: c.Value}})
+	}
+
+	type segment struct {
+		filter bson.D
+		sort   bson.D
+	}
+	var segs []segment
+	if p.SortBy == "" {
+		f := bson.D{}
+		if p.After != nil {
+			f = bson.D{{Key: fID, Value: bson.D{{Key: gt(dir), Value: p.After.ID}}}}
+		}
+		segs = append(segs, segment{f, bson.D{{Key: fID, Value: dir}}})
+	} else {
+		kinds := []kind{kNull, kNumber, kString}
+		if p.Desc {
+			kinds = []kind{kString, kNumber, kNull}
+		}
+		if p.After != nil {
+			for kinds[0] != kindOf(p.After.Key) {
+				kinds = kinds[1:]
+			}
+		}
+		for i, k := range kinds {
+			segs = append(segs, segment{
+				filter: bracket(p.SortBy, k, dir, i == 0 && p.After != nil, p.After),
+				sort:   bson.D{{Key: p.SortBy, Value: dir}, {Key: fID, Value: dir}},
+			})
+		}
+	}
+
+	want := p.Limit + 1 // one more tells whether there is a next page
+	var docs []projections.Doc
+	for _, seg := range segs {
+		conds := append(bson.A{}, where...)
+		if len(seg.filter) > 0 {
+			conds = append(conds, seg.filter)
+		}
+		filter := bson.D{}
+		if len(conds) > 0 {
+			filter = bson.D{{Key: "$and", Value: conds}}
+		}
+		opts := options.Find().SetSort(seg.sort).SetLimit(int64(want - len(docs)))
+		cur, err := rc.coll.Find(ctx, filter, opts)
+		if err != nil {
+			return projections.Page{}, fmt.Errorf("readstore/mongo: find in %s: %w", q.Collection, err)
+		}
+		for cur.Next(ctx) {
+			d, err := decode(rc.spec, cur.Current)
+			if err != nil {
+				cur.Close(ctx)
+				return projections.Page{}, fmt.Errorf("readstore/mongo: find in %s: %w", q.Collection, err)
+			}
+			docs = append(docs, d)
+		}
+		err = cur.Err()
+		cur.Close(ctx)
+		if err != nil {
+			return projections.Page{}, fmt.Errorf("readstore/mongo: find in %s: %w", q.Collection, err)
+		}
+		if len(docs) >= want {
+			break
+		}
+	}
+	page := projections.Page{Docs: docs}
+	if len(docs) > p.Limit {
+		page.Docs = docs[:p.Limit]
+		last := page.Docs[p.Limit-1]
+		page.Next = p.Next(last.ID, last.Fields[p.SortBy])
+	}
+	return page, nil
+}
+
+func gt(dir int) string {
+	if dir < 0 {
+		return "$lt"
+	}
+	return "$gt"
+}
+
+func gte(dir int) string {
+	if dir < 0 {
+		return "$lte"
+	}
+	return "$gte"
+}
+
+// bracket is the filter for one type bracket of the sort field, starting
+// after the cursor when withCursor is set.
+func bracket(field string, k kind, dir int, withCursor bool, after *rskit.Cursor) bson.D {
+	if withCursor {
+		if k == kNull {
+			return bson.D{{Key: field, Value: nil}, {Key: fID, Value: bson.D{{Key: gt(dir), Value: after.ID}}}}
+		}
+		// The range on the field uses the index; the $or only sorts out
+		// the ties at the cursor's own value.
+		return bson.D{
+			{Key: field, Value: bson.D{{Key: gte(dir), Value: after.Key}}},
+			{Key: "$or", Value: bson.A{
+				bson.D{{Key: field, Value: bson.D{{Key: gt(dir), Value: after.Key}}}},
+				bson.D{{Key: fID, Value: bson.D{{Key: gt(dir), Value: after.ID}}}},
+			}},
+		}
+	}
+	switch k {
+	case kNull:
+		return bson.D{{Key: field, Value: nil}}
+	case kNumber:
+		return bson.D{{Key: field, Value: bson.D{{Key: "$gte", Value: int64(math.MinInt64)}}}}
+	default:
+		return bson.D{{Key: field, Value: bson.D{{Key: "$gte", Value: ""}}}}
+	}
+}

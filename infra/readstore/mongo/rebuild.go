@@ -1,0 +1,132 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// BeginRebuild gives each collection a new, empty shadow generation and the
+// projector a new shadow checkpoint, dropping the shadows of an earlier,
+// unfinished rebuild. The returned Store reads and writes only the shadows;
+// this Store keeps serving the live generations.
+func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...projections.CollectionSpec) (projections.ReadStore, error) {
+	if s.c.closed.Load() {
+		return nil, errClosed
+	}
+	if s.shadow {
+		return nil, fmt.Errorf("readstore/mongo: BeginRebuild on a shadow store (rebuild of %q)", s.projector)
+	}
+	if err := rskit.CheckProjector(projector); err != nil {
+		return nil, err
+	}
+	parsed, err := rskit.ParseSpecs(specs)
+	if err != nil {
+		return nil, err
+	}
+	if len(parsed) == 0 {
+		return nil, fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
+	}
+	var stale []string  // abandoned shadow collections
+	var staleCP []string // abandoned shadow checkpoint
+	gens := map[string]int64{}
+	var cpGen int64
+	_, err = s.c.update(ctx, func(cat *catalog) error {
+		stale, staleCP = stale[:0], staleCP[:0]
+		for _, sp := range parsed {
+			if old, ok := cat.Shadow[sp.Name]; ok {
+				stale = append(stale, physical(sp.Name, old.Gen))
+			}
+			gens[sp.Name] = cat.NextGen
+			cat.Shadow[sp.Name] = entry{Gen: cat.NextGen, Indexes: sp.Entries(), Projector: projector}
+			cat.NextGen++
+		}
+		if old, ok := cat.CPShadow[projector]; ok {
+			staleCP = append(staleCP, cpID(projector, old))
+		}
+		cpGen = cat.NextGen
+		cat.CPShadow[projector] = cpGen
+		cat.NextGen++
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range stale {
+		if err := s.c.db.Collection(name).Drop(ctx); err != nil {
+			return nil, fmt.Errorf("readstore/mongo: begin rebuild of %s: drop abandoned shadow %s: %w", projector, name, err)
+		}
+	}
+	for _, id := range staleCP {
+		if _, err := s.c.db.Collection(checkpointColl).DeleteOne(ctx, bson.D{{Key: fID, Value: id}}); err != nil {
+			return nil, fmt.Errorf("readstore/mongo: begin rebuild of %s: %w", projector, err)
+		}
+	}
+	for _, sp := range parsed {
+		if err := createIndexes(ctx, s.c.db.Collection(physical(sp.Name, gens[sp.Name])), sp); err != nil {
+			return nil, err
+		}
+	}
+	s.c.collect(ctx)
+	s.c.log.Info("rebuild started", "projector", projector, "collections", len(parsed))
+	return &Store{c: s.c, shadow: true, projector: projector, gens: gens, cpGen: cpGen}, nil
+}
+
+// SwapRebuild makes the shadows and the shadow checkpoint live with one
+// compare-and-swap of the catalog document. Readers in this process switch
+// at once, those in other processes within CatalogTTL; the old generations
+// are dropped after DropDelay.
+func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...projections.CollectionSpec) error {
+	if s.c.closed.Load() {
+		return errClosed
+	}
+	if s.shadow {
+		return fmt.Errorf("readstore/mongo: SwapRebuild on a shadow store: call it on the live store")
+	}
+	if err := rskit.CheckProjector(projector); err != nil {
+		return err
+	}
+	parsed, err := rskit.ParseSpecs(specs)
+	if err != nil {
+		return err
+	}
+	if len(parsed) == 0 {
+		return fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
+	}
+	_, err = s.c.update(ctx, func(cat *catalog) error {
+		now := time.Now()
+		for _, sp := range parsed {
+			sh, ok := cat.Shadow[sp.Name]
+			if !ok {
+				return fmt.Errorf("readstore/mongo: swap rebuild of %s: collection %q has no rebuild in progress", projector, sp.Name)
+			}
+			if sh.Projector != projector {
+				return fmt.Errorf("readstore/mongo: swap rebuild of %s: the shadow of %q belongs to the rebuild of %q", projector, sp.Name, sh.Projector)
+			}
+			if old, ok := cat.Live[sp.Name]; ok {
+				cat.Retired = append(cat.Retired, retired{Collection: physical(sp.Name, old.Gen), At: now})
+			}
+			cat.Live[sp.Name] = entry{Gen: sh.Gen, Indexes: sh.Indexes}
+			delete(cat.Shadow, sp.Name)
+		}
+		cp, ok := cat.CPShadow[projector]
+		if !ok {
+			return fmt.Errorf("readstore/mongo: swap rebuild of %s: no rebuild in progress for this projector", projector)
+		}
+		cat.Retired = append(cat.Retired, retired{Checkpoint: cpID(projector, cat.CPLive[projector]), At: now})
+		cat.CPLive[projector] = cp
+		delete(cat.CPShadow, projector)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.c.log.Info("rebuild swapped in", "projector", projector, "collections", len(parsed))
+	s.c.collectLater()
+	return nil
+}
