@@ -32,7 +32,7 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 	if len(parsed) == 0 {
 		return nil, fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
 	}
-	var stale []string  // abandoned shadow collections
+	var stale []string   // abandoned shadow collections
 	var staleCP []string // abandoned shadow checkpoint
 	gens := map[string]int64{}
 	var cpGen int64
