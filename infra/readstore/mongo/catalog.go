@@ -345,7 +345,9 @@ func (c *core) collect(ctx context.Context) {
 		return nil
 	})
 	if err != nil {
-		c.log.Warn("collect retired collections", "err", err)
+		if ctx.Err() == nil { // not just the store closing; the next collect retries
+			c.log.Warn("collect retired collections", "err", err)
+		}
 		return
 	}
 	c.log.Info("dropped retired generations", "count", len(due))

@@ -1,0 +1,87 @@
+package mongo_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	rsmongo "github.com/melaka-gov/ispeks/infra/readstore/mongo"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// After a swap the old generation stays readable for DropDelay, then goes.
+func TestSwappedOutGenerationIsDropped(t *testing.T) {
+	uri := mongoURI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db := "rs_gc_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	admin, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Disconnect(context.Background())
+	defer admin.Database(db).Drop(context.Background())
+
+	s, err := rsmongo.OpenWith(ctx, uri, db, rsmongo.Options{CatalogTTL: 10 * time.Millisecond, DropDelay: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	spec := projections.CollectionSpec{Name: "things", Indexes: []string{"k"}}
+	if err := s.Ensure(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	names := func() []string {
+		n, err := admin.Database(db).ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(n)
+		return n
+	}
+	if got := names(); !slices.Contains(got, "things__g1") {
+		t.Fatalf("collections after Ensure: %q", got)
+	}
+	shadow, err := s.BeginRebuild(ctx, "p", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shadow.Write(ctx, "p", 3, func(b projections.Batch) error {
+		return b.Put(ctx, "things", projections.Doc{ID: "x", Version: 1, Body: []byte(`{}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SwapRebuild(ctx, "p", spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); !slices.Contains(got, "things__g1") || !slices.Contains(got, "things__g2") {
+		t.Fatalf("right after the swap both generations should exist: %q", got)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for slices.Contains(names(), "things__g1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("old generation not dropped: %q", names())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ok, err := s.Get(ctx, "things", "x"); err != nil || !ok {
+		t.Fatalf("live doc after collection: %v %v", ok, err)
+	}
+	var cps []bson.M
+	cur, err := admin.Database(db).Collection("_ispeks_checkpoints").Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cur.All(ctx, &cps); err != nil {
+		t.Fatal(err)
+	}
+	if len(cps) != 1 || cps[0]["_id"] != "p@3" {
+		t.Fatalf("checkpoint documents after collection: %v", cps)
+	}
+}
