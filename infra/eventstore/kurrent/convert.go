@@ -39,7 +39,8 @@ func versionOf(eventNumber uint64) uint64 { return eventNumber + 1 }
 // event appended through the gRPC API is its own implicit transaction record,
 // so its commit and prepare positions are equal and unique; positions are
 // strictly increasing in $all order but sparse (byte offsets in the
-// transaction log, not a counter). A uint64 position p therefore maps back to
+// transaction log, not a counter). A uint64 position p maps back to the
+// exact pair remembered for it (positions.go), or else to
 // esdb.Position{Commit: p, Prepare: p}. Only events written long ago with the
 // legacy TCP explicit transactions have commit != prepare; Subscribe keeps the
 // exact pair of the last delivered event internally, so a resubscription
@@ -58,14 +59,15 @@ func positionOf(p esdb.Position) uint64 {
 	return p.Commit
 }
 
-// allFrom is where a read or subscription of $all starts for "after p".
-// Reads from a Position are inclusive and subscriptions exclusive; callers
-// drop what they have already seen with notAfter.
-func allFrom(after uint64) esdb.AllPosition {
-	if after == 0 {
+// allStart is where a read or subscription of $all starts: at the exact
+// position of an event (see startAfter), or at the beginning. Reads from a
+// position include the event at it and subscriptions exclude it; callers drop
+// what they have already seen with notAfter.
+func allStart(p esdb.Position, fromStart bool) esdb.AllPosition {
+	if fromStart {
 		return esdb.Start{}
 	}
-	return esdb.Position{Commit: after, Prepare: after}
+	return p
 }
 
 // notAfter reports whether position a is at or before b in $all order

@@ -48,13 +48,11 @@ func TestPositionEncoding(t *testing.T) {
 	if got := positionOf(esdb.Position{Commit: math.MaxUint64, Prepare: math.MaxUint64}); got != 0 {
 		t.Errorf("positionOf(no position) = %d, want 0 (unknown)", got)
 	}
-	if got := allFrom(0); !reflect.DeepEqual(got, esdb.AllPosition(esdb.Start{})) {
-		t.Errorf("allFrom(0) = %#v, want Start", got)
+	if got := allStart(esdb.Position{Commit: 5, Prepare: 5}, true); !reflect.DeepEqual(got, esdb.AllPosition(esdb.Start{})) {
+		t.Errorf("allStart(fromStart) = %#v, want Start", got)
 	}
-	// Our position p maps back to the pair (p, p): every gRPC append is its
-	// own implicit transaction, whose commit and prepare positions are equal.
-	if got := allFrom(9000); !reflect.DeepEqual(got, esdb.AllPosition(esdb.Position{Commit: 9000, Prepare: 9000})) {
-		t.Errorf("allFrom(9000) = %#v, want Position{9000, 9000}", got)
+	if got := allStart(esdb.Position{Commit: 9000, Prepare: 8000}, false); !reflect.DeepEqual(got, esdb.AllPosition(esdb.Position{Commit: 9000, Prepare: 8000})) {
+		t.Errorf("allStart = %#v, want the exact pair", got)
 	}
 	p := func(c, pr uint64) esdb.Position { return esdb.Position{Commit: c, Prepare: pr} }
 	order := []struct {
@@ -73,6 +71,34 @@ func TestPositionEncoding(t *testing.T) {
 		if got := notAfter(o.a, o.b); got != o.want {
 			t.Errorf("notAfter(%v, %v) = %v, want %v", o.a, o.b, got, o.want)
 		}
+	}
+}
+
+func TestPositionCacheKeepsExactPairsAndEvictsTheOldest(t *testing.T) {
+	c := newPositionCache(3)
+	// A legacy transaction event: commit and prepare differ; the pair is kept.
+	c.add(esdb.Position{Commit: 100, Prepare: 90})
+	c.add(esdb.Position{Commit: 200, Prepare: 200})
+	c.add(esdb.Position{Commit: math.MaxUint64, Prepare: math.MaxUint64}) // unknown: not kept
+	if p, ok := c.get(100); !ok || p != (esdb.Position{Commit: 100, Prepare: 90}) {
+		t.Errorf("get(100) = %v, %v", p, ok)
+	}
+	if _, ok := c.get(0); ok {
+		t.Error("an unknown position was cached")
+	}
+	c.add(esdb.Position{Commit: 200, Prepare: 200}) // again: no second slot
+	c.add(esdb.Position{Commit: 300, Prepare: 300})
+	c.add(esdb.Position{Commit: 400, Prepare: 400}) // evicts 100, the oldest
+	if _, ok := c.get(100); ok {
+		t.Error("the oldest entry was not evicted")
+	}
+	for _, k := range []uint64{200, 300, 400} {
+		if p, ok := c.get(k); !ok || p.Commit != k {
+			t.Errorf("get(%d) = %v, %v", k, p, ok)
+		}
+	}
+	if len(c.m) != 3 || len(c.ring) != 3 {
+		t.Errorf("cache holds %d entries in a ring of %d, want 3 and 3", len(c.m), len(c.ring))
 	}
 }
 

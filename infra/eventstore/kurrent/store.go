@@ -55,8 +55,9 @@ const (
 
 // Store is a KurrentDB event store. It is safe for concurrent use.
 type Store struct {
-	client *esdb.Client
-	log    *slog.Logger
+	client    *esdb.Client
+	log       *slog.Logger
+	positions *positionCache
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -76,7 +77,7 @@ func Open(ctx context.Context, connectionString string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kurrent: %s", redact(err, connectionString))
 	}
-	s := &Store{client: client, log: log, closed: make(chan struct{})}
+	s := &Store{client: client, log: log, positions: newPositionCache(positionCacheSize), closed: make(chan struct{})}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("kurrent: cannot reach the server at %s: %w", redactURL(connectionString), err)
@@ -249,6 +250,7 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected eventlog
 		// stored events to return exactly the original result.
 		return s.readBack(ctx, stream, target, events)
 	}
+	s.positions.add(esdb.Position{Commit: wr.CommitPosition, Prepare: wr.CommitPosition})
 	return res, nil
 }
 
@@ -393,6 +395,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from esdb.StreamP
 		if err != nil {
 			return nil, err
 		}
+		s.positions.add(ev.Event.Position)
 		recs = append(recs, rec)
 	}
 }
@@ -407,9 +410,13 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlo
 	if s.isClosed() {
 		return nil, ErrClosed
 	}
+	start, fromStart, err := s.startAfter(ctx, after)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]eventlog.Record, 0, min(limit, 1024))
-	from := allFrom(after)
-	seen, haveSeen := esdb.Position{Commit: after, Prepare: after}, after != 0
+	from := allStart(start, fromStart)
+	seen, haveSeen := start, !fromStart
 	for len(out) < limit {
 		// The read from a position includes the event at it, so ask for one
 		// more than is missing.
@@ -435,7 +442,7 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlo
 			}
 			seen, haveSeen = pos, true
 			fresh++
-			if isSystem(ev.Event) || len(out) >= limit {
+			if isSystem(ev.Event) || len(out) >= limit || positionOf(pos) <= after {
 				continue
 			}
 			rec, err := recordOf(ev.Event)
@@ -443,6 +450,7 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlo
 				rs.Close()
 				return nil, err
 			}
+			s.positions.add(pos)
 			out = append(out, rec)
 		}
 		rs.Close()
@@ -488,6 +496,7 @@ func (s *Store) LastPosition(ctx context.Context) (uint64, error) {
 			fresh++
 			if !isSystem(ev.Event) {
 				rs.Close()
+				s.positions.add(pos)
 				return positionOf(pos), nil
 			}
 		}
@@ -511,7 +520,6 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, handle func(context
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { // Close ends the subscription like the caller's ctx does
-
 		select {
 		case <-s.closed:
 			cancel()
@@ -519,10 +527,17 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, handle func(context
 		}
 	}()
 
-	from := allFrom(after)
+	start, fromStart, err := s.startAfter(ctx, after)
+	if err != nil {
+		if done := s.subscriptionOver(ctx, err); done != nil {
+			return done
+		}
+		return err
+	}
+	from := allStart(start, fromStart)
 	var last *esdb.Position
-	if after != 0 {
-		last = &esdb.Position{Commit: after, Prepare: after}
+	if !fromStart {
+		last = &start
 	}
 	backoff := minBackoff
 	for {
@@ -538,7 +553,7 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, handle func(context
 			backoff = min(2*backoff, maxBackoff)
 			continue
 		}
-		err = s.deliver(ctx, sub, &last, handle, &backoff)
+		err = s.deliver(ctx, sub, after, &last, handle, &backoff)
 		_ = sub.Close()
 		if err != nil {
 			return err
@@ -560,7 +575,7 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, handle func(context
 
 // deliver hands the subscription's events to handle until it drops (nil) or
 // handle fails, an event cannot be read, or the subscription is over (error).
-func (s *Store) deliver(ctx context.Context, sub *esdb.Subscription, last **esdb.Position, handle func(context.Context, eventlog.Record) error, backoff *time.Duration) error {
+func (s *Store) deliver(ctx context.Context, sub *esdb.Subscription, after uint64, last **esdb.Position, handle func(context.Context, eventlog.Record) error, backoff *time.Duration) error {
 	stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
 	defer stop()
 	for {
@@ -580,7 +595,7 @@ func (s *Store) deliver(ctx context.Context, sub *esdb.Subscription, last **esdb
 			if *last != nil && notAfter(pos, **last) {
 				continue // already delivered before a resubscription
 			}
-			if isSystem(ev) {
+			if isSystem(ev) || positionOf(pos) <= after {
 				*last = &pos
 				continue
 			}
@@ -588,6 +603,7 @@ func (s *Store) deliver(ctx context.Context, sub *esdb.Subscription, last **esdb
 			if err != nil {
 				return err
 			}
+			s.positions.add(pos)
 			if err := handle(ctx, rec); err != nil {
 				return err
 			}

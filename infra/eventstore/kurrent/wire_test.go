@@ -128,6 +128,10 @@ func (p *peer) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
 	opts := req.GetOptions()
 	if opts.GetSubscription() != nil {
 		p.mu.Lock()
+		if pos := opts.GetAll().GetPosition(); pos != nil && !p.isEventPosition(pos) {
+			p.mu.Unlock()
+			return status.Errorf(codes.Internal, "scripted peer: subscription from %d/%d, not the position of an event", pos.GetCommitPosition(), pos.GetPreparePosition())
+		}
 		p.subs = append(p.subs, req)
 		n := len(p.subs)
 		p.mu.Unlock()
@@ -158,6 +162,12 @@ func (p *peer) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
 		}
 	} else {
 		ao := opts.GetAll()
+		if pos := ao.GetPosition(); pos != nil && !p.isEventPosition(pos) {
+			p.mu.Unlock()
+			// What a real server does with a position inside a record is
+			// undefined; the adapter must never send one.
+			return status.Errorf(codes.Internal, "scripted peer: %d/%d is not the position of an event", pos.GetCommitPosition(), pos.GetPreparePosition())
+		}
 		for _, ev := range p.all {
 			switch {
 			case ao.GetStart() != nil, ao.GetEnd() != nil:
@@ -182,6 +192,16 @@ func (p *peer) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
 		}
 	}
 	return nil
+}
+
+// isEventPosition reports whether pos is exactly an event's; p.mu is held.
+func (p *peer) isEventPosition(pos *api.ReadReq_Options_Position) bool {
+	for _, ev := range p.all {
+		if ev.CommitPosition == pos.GetCommitPosition() && ev.PreparePosition == pos.GetPreparePosition() {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *peer) Append(srv api.Streams_AppendServer) error {
@@ -559,6 +579,13 @@ func TestWireReadAllAndLastPositionSkipSystemEvents(t *testing.T) {
 		{100, 2, []uint64{200, 300}}, // exclusive of after, across a system event
 		{200, 10, []uint64{300, 400}},
 		{400, 10, nil},
+		// Numbers that are not event positions ("just before 300") are
+		// resolved to the event before them, never sent to the server.
+		{299, 10, []uint64{300, 400}},
+		{150, 1, []uint64{200}},
+		{99, 1, []uint64{100}},
+		{5, 10, []uint64{100, 200, 300, 400}},
+		{450, 10, nil},
 	}
 	for _, c := range cases {
 		recs, err := s.ReadAll(ctx, c.after, c.limit)
@@ -573,15 +600,12 @@ func TestWireSubscribeResubscribesFromTheLastDeliveredPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := []*api.ReadResp_ReadEvent_RecordedEvent{
-		wireEvent("account-u1", 0, 1000, data[0]),
-		wireEvent("account-u1", 1, 1200, data[1]),
-		wireEvent("account-u1", 2, 1400, data[2]),
-	}
+	p := &peer{}
+	p.store("account-u1", 1000, data) // positions 1000, 1100, 1200
+	evs := p.all
 	confirm := func(srv api.Streams_ReadServer) error {
 		return srv.Send(&api.ReadResp{Content: &api.ReadResp_Confirmation{Confirmation: &api.ReadResp_SubscriptionConfirmation{SubscriptionId: "sub"}}})
 	}
-	p := &peer{}
 	p.onSubscribe = func(n int, req *api.ReadReq, srv api.Streams_ReadServer) error {
 		if err := confirm(srv); err != nil {
 			return err
@@ -619,8 +643,8 @@ func TestWireSubscribeResubscribesFromTheLastDeliveredPosition(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Subscribe returned %v, want context.Canceled", err)
 	}
-	if !slices.Equal(got, []uint64{1000, 1200, 1400}) {
-		t.Errorf("delivered %v, want each event once: [1000 1200 1400]", got)
+	if !slices.Equal(got, []uint64{1000, 1100, 1200}) {
+		t.Errorf("delivered %v, want each event once: [1000 1100 1200]", got)
 	}
 	p.mu.Lock()
 	subs := slices.Clone(p.subs)
@@ -632,8 +656,8 @@ func TestWireSubscribeResubscribesFromTheLastDeliveredPosition(t *testing.T) {
 		t.Errorf("first subscription from %v, want start", subs[0].GetOptions().GetAll())
 	}
 	pos := subs[1].GetOptions().GetAll().GetPosition()
-	if pos.GetCommitPosition() != 1200 || pos.GetPreparePosition() != 1200 {
-		t.Errorf("resubscribed from %v, want commit 1200 prepare 1200", pos)
+	if pos.GetCommitPosition() != 1100 || pos.GetPreparePosition() != 1100 {
+		t.Errorf("resubscribed from %v, want commit 1100 prepare 1100", pos)
 	}
 	for i, sub := range subs {
 		f := sub.GetOptions().GetFilter()
@@ -645,13 +669,18 @@ func TestWireSubscribeResubscribesFromTheLastDeliveredPosition(t *testing.T) {
 
 func TestWireSubscribeFromAPositionAndEndsOnAccessDeniedOrClose(t *testing.T) {
 	p := &peer{}
+	data, err := encodeAppend("account-u1", 0, "", proposed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.store("account-u1", 4242, data)
 	p.onSubscribe = func(n int, req *api.ReadReq, srv api.Streams_ReadServer) error {
 		return status.Error(codes.PermissionDenied, "no $all for you")
 	}
 	s := startPeer(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err := s.Subscribe(ctx, 4242, func(context.Context, eventlog.Record) error { return nil })
+	err = s.Subscribe(ctx, 4242, func(context.Context, eventlog.Record) error { return nil })
 	var esErr *esdb.Error
 	if !errors.As(err, &esErr) || esErr.Code() != esdb.ErrorCodeAccessDenied {
 		t.Fatalf("Subscribe err = %v, want access denied", err)
@@ -748,3 +777,62 @@ func TestOpenReportsAnUnreachableServerWithoutItsPassword(t *testing.T) {
 		t.Errorf("error %q should name %s and not the password", err, addr)
 	}
 }
+
+func TestWireSubscribeFromANumberThatIsNotAnEventPosition(t *testing.T) {
+	data, err := encodeAppend("account-u1", 0, "", proposed(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &peer{}
+	p.store("account-u1", 1000, data) // positions 1000, 1100, 1200
+	p.onSubscribe = func(n int, req *api.ReadReq, srv api.Streams_ReadServer) error {
+		if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_Confirmation{Confirmation: &api.ReadResp_SubscriptionConfirmation{SubscriptionId: "sub"}}}); err != nil {
+			return err
+		}
+		var from uint64 // exclusive, like the server; 0 with Start
+		if pos := req.GetOptions().GetAll().GetPosition(); pos != nil {
+			from = pos.GetCommitPosition()
+		}
+		p.mu.Lock()
+		evs := slices.Clone(p.all)
+		p.mu.Unlock()
+		for _, ev := range evs {
+			if ev.CommitPosition > from {
+				if err := send(srv, ev); err != nil {
+					return err
+				}
+			}
+		}
+		<-srv.Context().Done()
+		return nil
+	}
+	s := startPeer(t, p)
+	for _, c := range []struct {
+		after, first uint64
+		startAt      uint64 // the subscription's start position; 0: Start
+	}{
+		{1099, 1100, 1000}, // "just before 1100"
+		{1150, 1200, 1100},
+		{5, 1000, 0},
+		{1000, 1100, 1000},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var first uint64
+		err := s.Subscribe(ctx, c.after, func(_ context.Context, rec eventlog.Record) error {
+			first = rec.Position
+			return errEnough
+		})
+		cancel()
+		if !errors.Is(err, errEnough) || first != c.first {
+			t.Errorf("Subscribe(after %d) = first %d, %v; want first %d", c.after, first, err, c.first)
+		}
+		p.mu.Lock()
+		got := p.subs[len(p.subs)-1].GetOptions().GetAll().GetPosition().GetCommitPosition()
+		p.mu.Unlock()
+		if got != c.startAt {
+			t.Errorf("Subscribe(after %d) subscribed from %d, want %d", c.after, got, c.startAt)
+		}
+	}
+}
+
+var errEnough = errors.New("enough")
