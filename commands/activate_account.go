@@ -1,0 +1,74 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+)
+
+// ActivateAccount is the activation page ("Aktif") after the first login
+// with the temporary password.
+type ActivateAccount struct {
+	Meta   Meta
+	UserID string
+	Form   account.ActivationForm
+}
+
+// ActivateAccountHandler checks the form (password policy — 12 characters
+// for an account that already holds an admin or auditor role — question,
+// answer, image, phrase), hashes the password and the normalised answer,
+// seals the phrase and records account.Activated. Errors:
+// account.FieldErrors (every bad field: password, confirm_password,
+// question, answer, image, phrase), account.ErrTemporaryLoginRequired,
+// account.ErrAlreadyActivated, account.ErrLocked, account.ErrNotFound.
+type ActivateAccountHandler struct {
+	Runner   Runner
+	Security AccountSecurity
+}
+
+var _ Handler[ActivateAccount] = ActivateAccountHandler{}
+
+// Handle runs the command.
+func (h ActivateAccountHandler) Handle(ctx context.Context, cmd ActivateAccount) (Result, error) {
+	ic, err := parseUserID("user_id", cmd.UserID)
+	if err != nil {
+		return Result{}, err
+	}
+	pw := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizePassword(cmd.Form.Password)}
+	answer := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizeAnswer(cmd.Form.Answer)}
+	var sealedPhrase string
+	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
+		func(a *account.Account, now time.Time) error {
+			if !a.Exists() {
+				return account.ErrNotFound
+			}
+			form, err := account.CheckActivation(cmd.Form, ic.String(), a.MinPasswordLength())
+			if err != nil {
+				return err
+			}
+			pwHash, err := pw.get("")
+			if err != nil {
+				return err
+			}
+			answerHash, err := answer.get("")
+			if err != nil {
+				return err
+			}
+			if sealedPhrase == "" {
+				if sealedPhrase, err = h.Security.Sealer.Seal([]byte(form.Phrase), account.PhraseAAD(ic.String())); err != nil {
+					return err
+				}
+			}
+			return a.Activate(account.Activation{
+				Password:   account.NewPassword{Hash: pwHash, AdminStrength: adminStrength(form.Password)},
+				QuestionID: form.QuestionID, AnswerHash: answerHash,
+				ImageID: form.ImageID, SealedPhrase: sealedPhrase,
+			}, now)
+		})
+}
+
+// adminStrength: the password meets the admin policy's length.
+func adminStrength(pw string) bool {
+	return len([]rune(account.NormalizePassword(pw))) >= account.MinAdminPassword
+}

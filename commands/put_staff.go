@@ -1,0 +1,42 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/employee"
+)
+
+// PutStaff records or updates a staff record, whichever is needed: the
+// upsert of `ispeks import employees`, the admin CSV upload and
+// PUT /api/v1/employees/{ic}. A person who left service is recorded again
+// (rejoined).
+type PutStaff struct {
+	Meta    Meta
+	Details employee.Details
+}
+
+// PutStaffHandler runs PutStaff. An unchanged record appends nothing
+// (Result.Appended 0), so re-importing a file is harmless. Errors:
+// employee.FieldErrors (every bad field), ErrForbidden.
+type PutStaffHandler struct {
+	Runner Runner
+}
+
+var _ Handler[PutStaff] = PutStaffHandler{}
+
+// Handle runs the command.
+func (h PutStaffHandler) Handle(ctx context.Context, cmd PutStaff) (Result, error) {
+	d, ic, err := staffDetails(cmd.Details)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, true); err != nil {
+		return Result{}, err
+	}
+	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
+		func(e *employee.Employee, now time.Time) error {
+			_, err := e.Put(d, now)
+			return err
+		})
+}

@@ -1,0 +1,36 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/employee"
+)
+
+// UpdateStaff replaces the record of a person in service.
+type UpdateStaff struct {
+	Meta    Meta
+	Details employee.Details
+}
+
+// UpdateStaffHandler records employee.StaffUpdated (nothing when the record
+// is unchanged: Result.Appended is 0). Errors: employee.FieldErrors,
+// employee.ErrNotRecorded, employee.ErrLeftService, ErrForbidden.
+type UpdateStaffHandler struct {
+	Runner Runner
+}
+
+var _ Handler[UpdateStaff] = UpdateStaffHandler{}
+
+// Handle runs the command.
+func (h UpdateStaffHandler) Handle(ctx context.Context, cmd UpdateStaff) (Result, error) {
+	d, ic, err := staffDetails(cmd.Details)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, true); err != nil {
+		return Result{}, err
+	}
+	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
+		func(e *employee.Employee, now time.Time) error { return e.Update(d, now) })
+}
