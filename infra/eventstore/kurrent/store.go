@@ -527,20 +527,30 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, handle func(context
 		}
 	}()
 
-	start, fromStart, err := s.startAfter(ctx, after)
-	if err != nil {
-		if done := s.subscriptionOver(ctx, err); done != nil {
-			return done
-		}
-		return err
-	}
-	from := allStart(start, fromStart)
+	var from esdb.AllPosition
 	var last *esdb.Position
-	if !fromStart {
-		last = &start
-	}
 	backoff := minBackoff
 	for {
+		if from == nil {
+			// Resolved inside the retry loop: a server that is down when
+			// the subscription starts is waited for like a dropped one.
+			start, fromStart, err := s.startAfter(ctx, after)
+			if err != nil {
+				if done := s.subscriptionOver(ctx, err); done != nil {
+					return done
+				}
+				s.log.Warn("kurrentdb subscription cannot find its start, retrying", "after", after, "retry_in", backoff, "err", err)
+				if !sleep(ctx, backoff) {
+					return s.subscriptionOver(ctx, ctx.Err())
+				}
+				backoff = min(2*backoff, maxBackoff)
+				continue
+			}
+			from = allStart(start, fromStart)
+			if !fromStart {
+				last = &start
+			}
+		}
 		sub, err := s.client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: from, Filter: esdb.ExcludeSystemEventsFilter()})
 		if err != nil {
 			if done := s.subscriptionOver(ctx, err); done != nil {
