@@ -1,0 +1,221 @@
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// RequestIDHeader carries the request ID in and out.
+const RequestIDHeader = "X-Request-ID"
+
+const (
+	keyRequestID = "ispeks.request_id"
+	keyOrigBody  = "ispeks.orig_body"
+)
+
+type requestIDKey struct{}
+
+// RequestID gives every request an ID: the caller's X-Request-ID when it is
+// a plain token (a proxy's), otherwise a fresh random one. It is echoed in
+// the response, logged, and put in the request context (commands use it as
+// the correlation ID).
+func RequestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(RequestIDHeader)
+		if !validRequestID(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(keyRequestID, id)
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
+		c.Header(RequestIDHeader, id)
+		c.Next()
+	}
+}
+
+func validRequestID(s string) bool {
+	if len(s) < 8 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// RequestIDOf returns the request's ID ("" before RequestID ran).
+func RequestIDOf(c *gin.Context) string { return c.GetString(keyRequestID) }
+
+// RequestIDFromContext returns the request ID carried by ctx.
+func RequestIDFromContext(ctx context.Context) string {
+	s, _ := ctx.Value(requestIDKey{}).(string)
+	return s
+}
+
+// Route is the matched route template ("/api/v1/payments/:id"), never the
+// raw path: raw paths and queries may carry IC numbers. Unmatched requests
+// are "unmatched" so a scan of random URLs cannot blow up metric labels.
+func Route(c *gin.Context) string {
+	if p := c.FullPath(); p != "" {
+		return p
+	}
+	return "unmatched"
+}
+
+// quietRoutes are logged at debug level: probes hit them every few seconds.
+var quietRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// AccessLog writes one structured line per request: method, route template,
+// status, duration, size, client IP and request ID. No path, query, user ID
+// or form value is logged, because the user ID is the IC number.
+func AccessLog(log *slog.Logger) gin.HandlerFunc {
+	if log == nil {
+		log = slog.Default()
+	}
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := Route(c)
+		level := slog.LevelInfo
+		if quietRoutes[route] {
+			level = slog.LevelDebug
+		}
+		log.LogAttrs(c.Request.Context(), level, "http",
+			slog.String("request_id", RequestIDOf(c)),
+			slog.String("method", c.Request.Method),
+			slog.String("route", route),
+			slog.Int("status", c.Writer.Status()),
+			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int("bytes", max(c.Writer.Size(), 0)),
+			slog.String("ip", c.ClientIP()))
+	}
+}
+
+// ContentSecurityPolicy allows no script at all: no page needs one. Styles
+// and images come only from this origin (data: images for generated QR
+// codes); no framing, no plugins, forms post only here.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// SecurityHeaders sets the headers every response carries. Responses are
+// not cacheable unless a handler says otherwise (static assets do): pages
+// show personal data. secure reports whether the request came over TLS,
+// for HSTS.
+func SecurityHeaders(secure func(*http.Request) bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		// same-origin keeps Origin on our own POSTs (the CSRF check reads
+		// it) and sends nothing to other sites.
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		h.Set("Cache-Control", "no-store")
+		if secure != nil && secure(c.Request) {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		c.Next()
+	}
+}
+
+// DefaultBodyLimit is the request body limit unless a route sets its own.
+const DefaultBodyLimit = 1 << 20
+
+// BodyLimit caps the request body at n bytes; reading past it fails with
+// *http.MaxBytesError, which the ErrorMap answers with 413. Installed
+// globally with the default, and again on a route that needs another limit
+// (an upload, a streaming batch): the route's limit replaces the global one.
+// n <= 0 means no limit (the route must bound what it reads itself).
+func BodyLimit(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		orig, ok := c.Get(keyOrigBody)
+		if !ok {
+			orig = c.Request.Body
+			c.Set(keyOrigBody, orig)
+		}
+		body := orig.(io.ReadCloser)
+		if n > 0 && body != nil && body != http.NoBody {
+			body = http.MaxBytesReader(c.Writer, body, n)
+		}
+		c.Request.Body = body
+		c.Next()
+	}
+}
+
+// Proxies is the set of reverse proxies whose X-Forwarded-* headers are
+// believed.
+type Proxies struct{ nets []netip.Prefix }
+
+// ParseProxies reads CIDRs or single addresses.
+func ParseProxies(list []string) (Proxies, error) {
+	var p Proxies
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return Proxies{}, fmt.Errorf("httpx: trusted proxy %q: %w", s, err)
+			}
+			p.nets = append(p.nets, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		n, err := netip.ParsePrefix(s)
+		if err != nil {
+			return Proxies{}, fmt.Errorf("httpx: trusted proxy %q: %w", s, err)
+		}
+		p.nets = append(p.nets, n.Masked())
+	}
+	return p, nil
+}
+
+// Trusted reports whether the peer of r is a trusted proxy.
+func (p Proxies) Trusted(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, n := range p.nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// SecureRequest returns the test for "this request came over TLS": always
+// when force is set (TLS terminated by something that does not say so),
+// when the server itself terminated TLS, or when a trusted proxy says
+// X-Forwarded-Proto: https.
+func SecureRequest(force bool, proxies Proxies) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		if force || r.TLS != nil {
+			return true
+		}
+		return proxies.Trusted(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	}
+}

@@ -1,0 +1,170 @@
+// Package server assembles the portal's HTTP server: the Gin engine in
+// release mode with the shared middleware, health, readiness and metrics
+// endpoints, the session manager, the pages of package web and the JSON API
+// routes mounted by their owners.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/http/web"
+)
+
+// Config is the HTTP configuration.
+type Config struct {
+	// TrustedProxies are the reverse proxies (addresses or CIDRs) whose
+	// X-Forwarded-For / X-Forwarded-Proto are believed. Empty: none.
+	TrustedProxies []string
+	// SecureCookies forces Secure cookies and HSTS even when no trusted
+	// proxy says the request came over TLS.
+	SecureCookies bool
+	// BodyLimit caps request bodies (default 1 MiB); routes may set their
+	// own with httpx.BodyLimit.
+	BodyLimit int64
+	// ReadyTimeout bounds /readyz (default 2 s).
+	ReadyTimeout time.Duration
+	// LoginThrottle sizes the per-IP login throttle.
+	LoginThrottle httpx.ThrottleConfig
+	// Session is the session policy; Secure, IsAPI, LoginPath and TOTPPath
+	// are filled in here.
+	Session session.Config
+	// Web configures the pages (helpdesk contacts, demo mode, lockout
+	// threshold).
+	Web web.Config
+}
+
+// APIPrefix is where the JSON API lives; its errors are JSON.
+const APIPrefix = "/api/"
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Log *slog.Logger
+	// Metrics is the Prometheus registry /metrics serves; nil makes a
+	// private one. Never the global default registry.
+	Metrics httpx.Registry
+	// SessionStore holds sessions; nil is an in-memory store.
+	SessionStore session.Store
+	// Ready are the readiness checks of /readyz (stores reachable,
+	// projector lag under a bound).
+	Ready []httpx.Check
+	// ErrorRules are the flows' error tables (domain sentinel errors →
+	// status, code, message).
+	ErrorRules [][]httpx.Rule
+	// API mounts JSON API routes on the /api/v1 group.
+	API []func(api *gin.RouterGroup)
+	// Now is the clock (default time.Now); tests inject one.
+	Now func() time.Time
+}
+
+// Server is the assembled HTTP server.
+type Server struct {
+	Engine        *gin.Engine
+	Sessions      *session.Manager
+	Site          *web.Site
+	Errors        *httpx.ErrorMap
+	LoginThrottle *httpx.Throttle
+	Metrics       *httpx.Metrics
+	now           func() time.Time
+}
+
+// New builds the server.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Log == nil {
+		deps.Log = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = prometheus.NewRegistry()
+	}
+	if deps.SessionStore == nil {
+		deps.SessionStore = session.NewMemoryStore(0)
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = httpx.DefaultBodyLimit
+	}
+	proxies, err := httpx.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	secure := httpx.SecureRequest(cfg.SecureCookies, proxies)
+	isAPI := func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, APIPrefix) }
+
+	sc := cfg.Session
+	sc.Secure, sc.IsAPI = secure, isAPI
+	sc.LoginPath, sc.TOTPPath = web.PathLanding, web.PathLoginTOTP
+	sessions, err := session.NewManager(deps.SessionStore, sc, deps.Now)
+	if err != nil {
+		return nil, err
+	}
+	errs := httpx.NewErrorMap(append([][]httpx.Rule{web.Rules()}, deps.ErrorRules...)...)
+	throttle := httpx.NewThrottle(cfg.LoginThrottle, deps.Now)
+	site, err := web.NewSite(cfg.Web, web.Deps{Sessions: sessions, Errors: errs, Throttle: throttle, Log: deps.Log})
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := httpx.NewMetrics(deps.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
+	responder := &httpx.Responder{Map: errs, Pages: site, IsAPI: isAPI, Log: deps.Log}
+
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("server: trusted proxies: %w", err)
+	}
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	e.HTMLRender = site.HTMLRender()
+	e.Use(
+		httpx.RequestID(),
+		metrics.Middleware(),
+		httpx.AccessLog(deps.Log),
+		httpx.SecurityHeaders(secure),
+		responder.Recoverer(),
+		responder.Errors(),
+		httpx.BodyLimit(cfg.BodyLimit),
+		i18n.Middleware(isAPI, secure),
+		sessions.Load(),
+	)
+	e.NoRoute(func(c *gin.Context) { httpx.Abort(c, httpx.ErrNotFound) })
+	e.NoMethod(func(c *gin.Context) { httpx.Abort(c, httpx.ErrMethodNotAllowed) })
+
+	e.GET("/healthz", httpx.Healthz())
+	e.GET("/readyz", httpx.Readyz(deps.Log, cfg.ReadyTimeout, deps.Ready...))
+	e.GET("/metrics", metrics.Handler())
+
+	api := e.Group("/api/v1")
+	for _, mount := range deps.API {
+		mount(api)
+	}
+	site.Routes(e)
+	site.FillComing(e)
+
+	return &Server{Engine: e, Sessions: sessions, Site: site, Errors: errs, LoginThrottle: throttle, Metrics: metrics, now: deps.Now}, nil
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.Engine.ServeHTTP(w, r) }
+
+// Run serves on addr until ctx ends, then shuts down gracefully; it also
+// sweeps expired sessions meanwhile.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go session.Janitor(jctx, s.Sessions.Store(), time.Minute, s.now)
+	return httpx.Serve(ctx, addr, s)
+}

@@ -1,0 +1,433 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/http/httpx"
+)
+
+// Config is the session policy (DESIGN.md "Security policy").
+type Config struct {
+	CookieName      string        // default "ispeks_session"
+	CSRFCookieName  string        // default "ispeks_csrf" (forms before a session exists)
+	IdleTimeout     time.Duration // default 30 min
+	AbsoluteTimeout time.Duration // default 12 h
+	// PendingTimeout bounds a half-finished login (user ID entered,
+	// activation form open); default 30 min.
+	PendingTimeout time.Duration
+	// Secure says whether a request came over TLS (cookies get Secure).
+	// Default: r.TLS != nil. Use httpx.SecureRequest for proxies.
+	Secure func(*http.Request) bool
+	// IsAPI marks JSON requests: they get 401/403 JSON instead of redirects.
+	IsAPI func(*http.Request) bool
+	// CSRFKey signs pre-session CSRF tokens; 32 random bytes if empty
+	// (tokens then do not survive a restart, like sessions).
+	CSRFKey []byte
+	// LoginPath is where RequireLogin sends people (default "/").
+	LoginPath string
+	// TOTPPath is where RequireTOTP sends a logged-in admin or auditor who
+	// has not yet given a code in this session.
+	TOTPPath string
+}
+
+// Identity is who logs in.
+type Identity struct {
+	UserID     string
+	Name       string
+	Department string
+	Roles      []string
+	// TOTPVerified is true when the login itself included a TOTP code.
+	TOTPVerified bool
+}
+
+// Manager runs sessions over a Store.
+type Manager struct {
+	store Store
+	cfg   Config
+	now   func() time.Time
+}
+
+// NewManager makes a manager; now is the clock (time.Now in production).
+func NewManager(store Store, cfg Config, now func() time.Time) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("session: nil store")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = "ispeks_session"
+	}
+	if cfg.CSRFCookieName == "" {
+		cfg.CSRFCookieName = "ispeks_csrf"
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.AbsoluteTimeout <= 0 {
+		cfg.AbsoluteTimeout = 12 * time.Hour
+	}
+	if cfg.PendingTimeout <= 0 {
+		cfg.PendingTimeout = 30 * time.Minute
+	}
+	if cfg.Secure == nil {
+		cfg.Secure = func(r *http.Request) bool { return r.TLS != nil }
+	}
+	if cfg.IsAPI == nil {
+		cfg.IsAPI = func(*http.Request) bool { return false }
+	}
+	if cfg.LoginPath == "" {
+		cfg.LoginPath = "/"
+	}
+	if cfg.TOTPPath == "" {
+		cfg.TOTPPath = cfg.LoginPath
+	}
+	switch {
+	case len(cfg.CSRFKey) == 0:
+		cfg.CSRFKey = make([]byte, 32)
+		_, _ = rand.Read(cfg.CSRFKey)
+	case len(cfg.CSRFKey) < 16:
+		return nil, errors.New("session: CSRF key shorter than 16 bytes")
+	}
+	return &Manager{store: store, cfg: cfg, now: now}, nil
+}
+
+// Config returns the effective policy.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Store returns the store.
+func (m *Manager) Store() Store { return m.store }
+
+const ctxKey = "ispeks.session"
+
+// loaded is the per-request view of the session.
+type loaded struct {
+	key     string
+	s       Session
+	ok      bool
+	expired bool   // a session cookie was presented but had timed out
+	csrf    string // pre-session CSRF token issued in this request
+}
+
+func state(c *gin.Context) *loaded {
+	if v, ok := c.Get(ctxKey); ok {
+		if l, ok := v.(*loaded); ok {
+			return l
+		}
+	}
+	l := &loaded{}
+	c.Set(ctxKey, l)
+	return l
+}
+
+// Current returns the request's session, pending or active.
+func Current(c *gin.Context) (Session, bool) {
+	l := state(c)
+	return l.s, l.ok
+}
+
+// User returns the request's session if it is a completed login.
+func User(c *gin.Context) (Session, bool) {
+	l := state(c)
+	if l.ok && l.s.LoggedIn() {
+		return l.s, true
+	}
+	return Session{}, false
+}
+
+// Expired reports whether the request presented a session that had timed
+// out (the login page then says "Sesi anda telah tamat").
+func Expired(c *gin.Context) bool { return state(c).expired }
+
+func newToken() string {
+	var b [32]byte // 256 bits
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("session: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func keyOf(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// validToken rejects anything that cannot be one of our tokens before it
+// reaches the store.
+func validToken(t string) bool {
+	if len(t) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(t)
+	return err == nil
+}
+
+func (m *Manager) deadline(s Session, now time.Time) time.Time {
+	abs := s.CreatedAt.Add(m.cfg.AbsoluteTimeout)
+	if s.State == StatePending {
+		abs = s.CreatedAt.Add(m.cfg.PendingTimeout)
+	}
+	idle := now.Add(m.cfg.IdleTimeout)
+	if idle.Before(abs) {
+		return idle
+	}
+	return abs
+}
+
+// Load reads the session cookie, refuses a timed-out session (ending it
+// and clearing the cookie) and extends the idle deadline of a live one.
+// Install it on every route that may use a session.
+func (m *Manager) Load() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		l := state(c)
+		ck, err := c.Request.Cookie(m.cfg.CookieName)
+		if err != nil || !validToken(ck.Value) {
+			c.Next()
+			return
+		}
+		ctx := c.Request.Context()
+		key := keyOf(ck.Value)
+		s, ok, err := m.store.Get(ctx, key)
+		if err != nil {
+			httpx.Abort(c, fmt.Errorf("session: load: %w", err))
+			return
+		}
+		now := m.now()
+		switch {
+		case !ok:
+			m.clearCookie(c)
+			l.expired = true
+		case !now.Before(s.ExpiresAt):
+			_ = m.store.Delete(ctx, key)
+			m.clearCookie(c)
+			l.expired = true
+		default:
+			// Touch at most once a minute: the idle deadline is kept to the
+			// minute without a store write on every request.
+			if now.Sub(s.LastSeen) >= time.Minute {
+				s, err = m.store.Update(ctx, key, func(s *Session) {
+					s.LastSeen = now
+					s.ExpiresAt = m.deadline(*s, now)
+				})
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					httpx.Abort(c, fmt.Errorf("session: touch: %w", err))
+					return
+				}
+				if err != nil { // ended by another request meanwhile
+					m.clearCookie(c)
+					l.expired = true
+					break
+				}
+			}
+			l.key, l.s, l.ok = key, s, true
+		}
+		c.Next()
+	}
+}
+
+func (m *Manager) setCookie(c *gin.Context, token string) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: m.cfg.CookieName, Value: token, Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: m.cfg.Secure(c.Request),
+	})
+}
+
+func (m *Manager) clearCookie(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: m.cfg.CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: m.cfg.Secure(c.Request),
+	})
+}
+
+// begin replaces the request's session (if any) by a new one under a new
+// token: a token is never carried across a change of who or what the
+// session is (fixation).
+func (m *Manager) begin(c *gin.Context, s Session) error {
+	ctx := c.Request.Context()
+	l := state(c)
+	if l.ok {
+		if err := m.store.Delete(ctx, l.key); err != nil {
+			return fmt.Errorf("session: end old: %w", err)
+		}
+	}
+	now := m.now()
+	s.CreatedAt, s.LastSeen = now, now
+	s.CSRF = newToken()
+	s.ExpiresAt = m.deadline(s, now)
+	token := newToken()
+	key := keyOf(token)
+	if err := m.store.Create(ctx, key, s); err != nil {
+		if errors.Is(err, ErrFull) {
+			return fmt.Errorf("%w: %w", httpx.ErrUnavailable, err)
+		}
+		return fmt.Errorf("session: create: %w", err)
+	}
+	m.setCookie(c, token)
+	l.key, l.s, l.ok, l.expired, l.csrf = key, s, true, false, ""
+	return nil
+}
+
+// StartPending begins a login in progress for userID at stage (a new token;
+// any previous session of this browser ends).
+func (m *Manager) StartPending(c *gin.Context, userID, stage string) error {
+	return m.begin(c, Session{State: StatePending, Stage: stage, UserID: userID})
+}
+
+// Login makes the request's browser logged in as id, under a new token.
+func (m *Manager) Login(c *gin.Context, id Identity) error {
+	return m.begin(c, Session{
+		State: StateActive, UserID: id.UserID, Name: id.Name, Department: id.Department,
+		Roles: id.Roles, TOTPVerified: id.TOTPVerified,
+	})
+}
+
+// Update changes the request's session atomically (e.g. a pending login
+// moving to the activation stage, or flow scratch values).
+func (m *Manager) Update(c *gin.Context, fn func(*Session)) error {
+	l := state(c)
+	if !l.ok {
+		return ErrNotFound
+	}
+	s, err := m.store.Update(c.Request.Context(), l.key, fn)
+	if err != nil {
+		return fmt.Errorf("session: update: %w", err)
+	}
+	l.s = s
+	return nil
+}
+
+// MarkTOTP records that the session's user gave a valid TOTP code. The
+// token is rotated: the session has gained privilege.
+func (m *Manager) MarkTOTP(c *gin.Context) error {
+	s, ok := User(c)
+	if !ok {
+		return ErrNotFound
+	}
+	s.TOTPVerified = true
+	createdAt := s.CreatedAt
+	if err := m.begin(c, s); err != nil {
+		return err
+	}
+	// Rotation must not extend the absolute lifetime.
+	return m.Update(c, func(s *Session) {
+		s.CreatedAt = createdAt
+		s.ExpiresAt = m.deadline(*s, m.now())
+	})
+}
+
+// Logout ends the request's session and clears its cookie.
+func (m *Manager) Logout(c *gin.Context) error {
+	l := state(c)
+	if l.ok {
+		if err := m.store.Delete(c.Request.Context(), l.key); err != nil {
+			return fmt.Errorf("session: logout: %w", err)
+		}
+	}
+	m.clearCookie(c)
+	l.key, l.s, l.ok, l.csrf = "", Session{}, false, ""
+	return nil
+}
+
+// EndAllFor ends every session of userID, pending or active (logout
+// everywhere, lockout, password change by an administrator).
+func (m *Manager) EndAllFor(ctx context.Context, userID string) (int, error) {
+	n, err := m.store.DeleteUser(ctx, userID, "")
+	if err != nil {
+		return n, fmt.Errorf("session: end all: %w", err)
+	}
+	return n, nil
+}
+
+// EndOthers ends every other session of the request's user, keeping this
+// one (the user changed their own password).
+func (m *Manager) EndOthers(c *gin.Context) (int, error) {
+	l := state(c)
+	if !l.ok || l.s.UserID == "" {
+		return 0, ErrNotFound
+	}
+	n, err := m.store.DeleteUser(c.Request.Context(), l.s.UserID, l.key)
+	if err != nil {
+		return n, fmt.Errorf("session: end others: %w", err)
+	}
+	return n, nil
+}
+
+// redirectToLogin sends a browser to the login page, saying why.
+func (m *Manager) redirectToLogin(c *gin.Context) {
+	target := m.cfg.LoginPath
+	if state(c).expired {
+		target += "?sesi=tamat"
+	}
+	c.Redirect(http.StatusSeeOther, target)
+	c.Abort()
+}
+
+// RequireLogin lets only completed logins through. Browsers are sent to
+// the login page; API requests get 401 JSON.
+func (m *Manager) RequireLogin() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, ok := User(c); ok {
+			c.Next()
+			return
+		}
+		if m.cfg.IsAPI(c.Request) {
+			httpx.Abort(c, httpx.ErrLoginRequired)
+			return
+		}
+		m.redirectToLogin(c)
+	}
+}
+
+// RequireRole lets through only logged-in users holding one of roles.
+// Anyone else logged in gets 404: staff are not told the admin and auditor
+// areas exist.
+func (m *Manager) RequireRole(roles ...string) gin.HandlerFunc {
+	login := m.RequireLogin()
+	return func(c *gin.Context) {
+		s, ok := User(c)
+		if !ok {
+			login(c)
+			return
+		}
+		if !s.HasRole(roles...) {
+			httpx.Abort(c, httpx.ErrNotFound)
+			return
+		}
+		c.Next()
+	}
+}
+
+// RequireTOTP lets through only sessions that gave a TOTP code. Install it
+// after RequireRole on admin and auditor areas. A browser is sent to the
+// TOTP page (GET) or refused (other methods).
+func (m *Manager) RequireTOTP() gin.HandlerFunc {
+	login := m.RequireLogin()
+	return func(c *gin.Context) {
+		s, ok := User(c)
+		if !ok {
+			login(c)
+			return
+		}
+		if s.TOTPVerified {
+			c.Next()
+			return
+		}
+		if !m.cfg.IsAPI(c.Request) && (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead) {
+			c.Redirect(http.StatusSeeOther, m.cfg.TOTPPath+"?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+			c.Abort()
+			return
+		}
+		httpx.Abort(c, httpx.ErrTOTPRequired)
+	}
+}

@@ -1,0 +1,260 @@
+// Package session keeps server-side login sessions for the portal's pages:
+// a random 256-bit token in the ispeks_session cookie names a record held
+// by a Store; the Manager creates, rotates and ends sessions, enforces the
+// idle and absolute timeouts, and provides the RequireLogin, RequireRole
+// and RequireTOTP middleware and the CSRF protection of forms.
+package session
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// State of a session.
+type State int
+
+const (
+	// StatePending: a login in progress (user ID entered, waiting for the
+	// password; or temporary password accepted, waiting for activation).
+	// Not logged in.
+	StatePending State = iota + 1
+	// StateActive: logged in.
+	StateActive
+)
+
+// Stages of a pending session.
+const (
+	StagePassword   = "password"   // user ID entered; the password page is next
+	StageActivation = "activation" // temporary password accepted; the Aktif form is next
+)
+
+// Roles beyond staff.
+const (
+	RoleAdmin   = "admin"
+	RoleAuditor = "auditor"
+)
+
+// Session is one session record. The cookie token is never stored: the
+// store is keyed by its SHA-256, so a dump of the store cannot be replayed.
+type Session struct {
+	State        State
+	Stage        string // pending sessions only
+	UserID       string // the IC number: never log it
+	Name         string
+	Department   string
+	Roles        []string
+	TOTPVerified bool
+	CSRF         string
+	CreatedAt    time.Time
+	LastSeen     time.Time
+	// ExpiresAt is the earlier of the idle and absolute deadlines, kept
+	// current by the Manager so a store can sweep without knowing policy.
+	ExpiresAt time.Time
+	// Values is small per-flow scratch space (e.g. which decoy image was
+	// shown). Keep it small and free of secrets.
+	Values map[string]string
+}
+
+// LoggedIn reports whether the session is a completed login.
+func (s Session) LoggedIn() bool { return s.State == StateActive }
+
+// HasRole reports whether the session holds any of roles.
+func (s Session) HasRole(roles ...string) bool {
+	for _, r := range roles {
+		if slices.Contains(s.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s Session) clone() Session {
+	s.Roles = slices.Clone(s.Roles)
+	s.Values = maps.Clone(s.Values)
+	return s
+}
+
+// ErrNotFound: no session under that key.
+var ErrNotFound = errors.New("session: not found")
+
+// ErrFull: the store holds as many sessions as it may.
+var ErrFull = errors.New("session: store full")
+
+// Store holds sessions by key (the token's hash). Implementations must be
+// safe for concurrent use.
+type Store interface {
+	Create(ctx context.Context, key string, s Session) error
+	Get(ctx context.Context, key string) (Session, bool, error)
+	// Update applies fn to the stored session atomically (no lost update
+	// between two requests of one user).
+	Update(ctx context.Context, key string, fn func(*Session)) (Session, error)
+	Delete(ctx context.Context, key string) error
+	// DeleteUser ends every session (pending or active) of userID except
+	// the one under keep ("" keeps none) and says how many ended.
+	DeleteUser(ctx context.Context, userID, keep string) (int, error)
+	// Sweep drops sessions whose ExpiresAt is before now.
+	Sweep(ctx context.Context, now time.Time) (int, error)
+}
+
+// MemoryStore keeps sessions in process memory.
+//
+// Sessions do not survive a restart: everyone logged in must log in again.
+// That is acceptable here because a session holds nothing that is not
+// rebuilt at the next login (identity, roles, a CSRF token), a restart is
+// rare and announced, and logging people out is the safe failure; it also
+// means no session secret ever touches disk. Running several instances
+// needs sticky routing or a shared Store implementation.
+type MemoryStore struct {
+	mu     sync.Mutex
+	byKey  map[string]Session
+	byUser map[string]map[string]struct{}
+	max    int
+}
+
+// NewMemoryStore makes a store that refuses new sessions (ErrFull) beyond
+// maxSessions (default 200 000), so a flood of half-finished logins cannot
+// exhaust memory.
+func NewMemoryStore(maxSessions int) *MemoryStore {
+	if maxSessions <= 0 {
+		maxSessions = 200_000
+	}
+	return &MemoryStore{byKey: map[string]Session{}, byUser: map[string]map[string]struct{}{}, max: maxSessions}
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+func (m *MemoryStore) index(key, userID string) {
+	if userID == "" {
+		return
+	}
+	set := m.byUser[userID]
+	if set == nil {
+		set = map[string]struct{}{}
+		m.byUser[userID] = set
+	}
+	set[key] = struct{}{}
+}
+
+func (m *MemoryStore) unindex(key, userID string) {
+	if set := m.byUser[userID]; set != nil {
+		delete(set, key)
+		if len(set) == 0 {
+			delete(m.byUser, userID)
+		}
+	}
+}
+
+// Create stores s under key.
+func (m *MemoryStore) Create(_ context.Context, key string, s Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.byKey[key]; ok {
+		m.unindex(key, old.UserID)
+	} else if len(m.byKey) >= m.max {
+		return ErrFull
+	}
+	m.byKey[key] = s.clone()
+	m.index(key, s.UserID)
+	return nil
+}
+
+// Get returns the session under key.
+func (m *MemoryStore) Get(_ context.Context, key string) (Session, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.byKey[key]
+	return s.clone(), ok, nil
+}
+
+// Update applies fn under the store's lock.
+func (m *MemoryStore) Update(_ context.Context, key string, fn func(*Session)) (Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.byKey[key]
+	if !ok {
+		return Session{}, ErrNotFound
+	}
+	s = s.clone()
+	oldUser := s.UserID
+	fn(&s)
+	if s.UserID != oldUser {
+		m.unindex(key, oldUser)
+		m.index(key, s.UserID)
+	}
+	m.byKey[key] = s
+	return s.clone(), nil
+}
+
+// Delete removes the session under key (no error if absent).
+func (m *MemoryStore) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.byKey[key]; ok {
+		m.unindex(key, s.UserID)
+		delete(m.byKey, key)
+	}
+	return nil
+}
+
+// DeleteUser removes every session of userID but keep.
+func (m *MemoryStore) DeleteUser(_ context.Context, userID, keep string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for key := range m.byUser[userID] {
+		if key == keep {
+			continue
+		}
+		delete(m.byKey, key)
+		m.unindex(key, userID)
+		n++
+	}
+	return n, nil
+}
+
+// Sweep removes expired sessions.
+func (m *MemoryStore) Sweep(_ context.Context, now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for key, s := range m.byKey {
+		if !s.ExpiresAt.After(now) {
+			m.unindex(key, s.UserID)
+			delete(m.byKey, key)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Len is the number of sessions held.
+func (m *MemoryStore) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byKey)
+}
+
+// Janitor sweeps store every interval until ctx ends. Expired sessions are
+// refused on use anyway; the janitor only returns their memory.
+func Janitor(ctx context.Context, store Store, every time.Duration, now func() time.Time) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	if now == nil {
+		now = time.Now
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = store.Sweep(ctx, now())
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/session"
+)
+
+// landing is the manual's first screen: ID Pengguna and Login, the
+// Pendaftaran button and the Lupa Kata Laluan link.
+func (s *Site) landing(c *gin.Context) {
+	if _, ok := session.User(c); ok {
+		c.Redirect(http.StatusSeeOther, PathHome)
+		return
+	}
+	p := Page{Title: "title.landing"}
+	switch {
+	case c.Query("sesi") == "tamat" || session.Expired(c):
+		p.Notice = "err.session_expired"
+	case c.Query("keluar") == "1":
+		p.Notice = "landing.logged_out"
+	}
+	s.Render(c, http.StatusOK, "landing", p)
+}
+
+// home is the page after login: the person's name and department (manual
+// step 10) and the menus.
+func (s *Site) home(c *gin.Context) {
+	s.Render(c, http.StatusOK, "home", Page{Title: "title.home"})
+}
+
+// logout ends every session of the account (DESIGN: "logout … end every
+// session of the account") and returns to the landing page.
+func (s *Site) logout(c *gin.Context) {
+	if u, ok := session.User(c); ok {
+		if _, err := s.deps.Sessions.EndAllFor(c.Request.Context(), u.UserID); err != nil {
+			httpx.Abort(c, err)
+			return
+		}
+	}
+	if err := s.deps.Sessions.Logout(c); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, PathLanding+"?keluar=1")
+}
+
+// coming stands in for a menu page whose flow is not built yet.
+func (s *Site) coming(c *gin.Context) {
+	s.Render(c, http.StatusOK, "coming", Page{Title: "title.coming"})
+}
+
+// The demo form shows the form pattern end to end: ReadForm's generic
+// checks, a "domain" validation error mapped through the error table to a
+// field, a form-level user error with the helpdesk box, and the gallery.
+var (
+	errDemoICDigits     = errors.New("demo: IC number must have 12 digits")
+	errDemoEmailDomain  = errors.New("demo: e-mail outside the allowed domains")
+	errDemoNotInMaster  = errors.New("demo: not in the employee master")
+	errDemoUnknownImage = errors.New("demo: unknown security image")
+)
+
+// Rules is the error table of the pages in this package. Each flow adds its
+// domain errors here (or in its own table passed to httpx.NewErrorMap).
+func Rules() []httpx.Rule {
+	return []httpx.Rule{
+		{Err: errDemoICDigits, Status: http.StatusUnprocessableEntity, Code: "demo.ic_digits",
+			Text: i18n.Text{MS: "No. Pengenalan mesti mempunyai 12 digit", EN: "The IC number must have 12 digits"}},
+		{Err: errDemoEmailDomain, Status: http.StatusUnprocessableEntity, Code: "demo.email_domain",
+			Text: i18n.Text{MS: "Emel mesti emel rasmi kerajaan (@melaka.gov.my)", EN: "The e-mail must be an official government address (@melaka.gov.my)"}},
+		{Err: errDemoNotInMaster, Status: http.StatusUnprocessableEntity, Code: "demo.not_registered", Key: "err.register_failed"},
+		{Err: errDemoUnknownImage, Status: http.StatusUnprocessableEntity, Code: "demo.image", Key: "err.choose_one"},
+	}
+}
+
+var demoFields = []Field{
+	{Name: "ic", Label: "label.ic", Required: true, Max: 14},
+	{Name: "email", Label: "label.email", Required: true, Max: 254},
+	{Name: "modul", Label: "label.modul", Required: true, Max: 20},
+	{Name: "image", Label: "label.security_image", Required: true, Max: 40},
+	{Name: "phrase", Label: "label.secret_phrase", Max: 64},
+}
+
+func (s *Site) demoForm(c *gin.Context) {
+	s.Render(c, http.StatusOK, "demo_form", Page{Title: "title.demo_form"})
+}
+
+func (s *Site) demoFormSubmit(c *gin.Context) {
+	f := ReadForm(c, demoFields...)
+	page := Page{Title: "title.demo_form", Form: f}
+	if !f.Valid() {
+		s.Invalid(c, "demo_form", page)
+		return
+	}
+	if err := demoValidate(f); err != nil {
+		s.Fail(c, "demo_form", page, err)
+		return
+	}
+	page.Form = NewForm(nil)
+	page.Notice = "demo.saved"
+	s.Render(c, http.StatusOK, "demo_form", page)
+}
+
+// demoValidate plays the domain: it returns the first error, tagged with
+// its field the way domain packages do.
+func demoValidate(f *Form) error {
+	ic := strings.ReplaceAll(f.Get("ic"), "-", "")
+	if len(ic) != 12 || strings.Trim(ic, "0123456789") != "" {
+		return &httpx.FieldError{Name: "ic", Err: errDemoICDigits}
+	}
+	if !strings.HasSuffix(strings.ToLower(f.Get("email")), "@melaka.gov.my") {
+		return &httpx.FieldError{Name: "email", Err: errDemoEmailDomain}
+	}
+	if _, ok := SecurityImageByID(f.Get("image")); !ok {
+		return &httpx.FieldError{Name: "image", Err: errDemoUnknownImage}
+	}
+	if strings.Trim(ic, "0") == "" {
+		return errDemoNotInMaster
+	}
+	return nil
+}

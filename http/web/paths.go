@@ -1,0 +1,87 @@
+package web
+
+import "github.com/melaka-gov/ispeks/http/session"
+
+// Paths of the portal's pages. Templates reach them by name through
+// View.URL (the names are the map keys below).
+const (
+	PathLanding        = "/"
+	PathLogin          = "/login"             // POST: user ID (step 1)
+	PathLoginPassword  = "/login/kata-laluan" // password (step 2), after the security image
+	PathLoginTOTP      = "/login/dua-faktor"  // TOTP code (admins, auditors, staff who enrolled)
+	PathActivate       = "/pengaktifan"       // the Aktif form after a temporary password
+	PathRegister       = "/pendaftaran"
+	PathForgot         = "/lupa-kata-laluan"
+	PathHome           = "/utama"
+	PathStatusBayaran  = "/permohonan/status-bayaran"
+	PathPenyataGaji    = "/penyata-gaji"
+	PathProfile        = "/tetapan-akaun/kemaskini-maklumat"
+	PathPassword       = "/tetapan-akaun/tukar-kata-laluan"
+	PathTwoFactor      = "/tetapan-akaun/dua-faktor"
+	PathLogout         = "/log-keluar" // POST only
+	PathAdmin          = "/pentadbir"
+	PathAdminImport    = "/pentadbir/import"
+	PathAudit          = "/audit"
+	PathAuditIntegrity = "/audit/integriti"
+	PathDemoForm       = "/demo/borang" // demo mode only
+	PathStatic         = "/static"
+)
+
+var namedPaths = map[string]string{
+	"landing": PathLanding, "login": PathLogin, "login_password": PathLoginPassword,
+	"login_totp": PathLoginTOTP, "activate": PathActivate, "register": PathRegister,
+	"forgot": PathForgot, "home": PathHome, "status_bayaran": PathStatusBayaran,
+	"penyata_gaji": PathPenyataGaji, "profile": PathProfile, "password": PathPassword,
+	"two_factor": PathTwoFactor, "logout": PathLogout, "admin": PathAdmin,
+	"admin_import": PathAdminImport, "audit": PathAudit, "audit_integrity": PathAuditIntegrity,
+	"demo_form": PathDemoForm,
+}
+
+// MenuItem is one entry of the logged-in menu. An item with Children is a
+// group (a <details> drop-down); one with POST is a form button (Log
+// Keluar changes state, so it is never a link).
+type MenuItem struct {
+	Label    string // catalog key
+	Path     string
+	Children []MenuItem
+	POST     bool
+	// Roles limits the item to these roles; empty means every user.
+	Roles []string
+}
+
+// menu is the manual's menu, plus the admin and auditor areas. Adding a
+// page to the menu is adding it here; until its handler exists the page
+// shows "Akan Datang" (FillComing).
+var menu = []MenuItem{
+	{Label: "nav.home", Path: PathHome},
+	{Label: "nav.permohonan", Children: []MenuItem{
+		{Label: "nav.status_bayaran", Path: PathStatusBayaran},
+	}},
+	{Label: "nav.penyata_gaji", Path: PathPenyataGaji},
+	{Label: "nav.tetapan_akaun", Children: []MenuItem{
+		{Label: "nav.kemaskini", Path: PathProfile},
+		{Label: "nav.tukar_kata_laluan", Path: PathPassword},
+		{Label: "nav.dua_faktor", Path: PathTwoFactor},
+	}},
+	{Label: "nav.pentadbir", Roles: []string{session.RoleAdmin}, Children: []MenuItem{
+		{Label: "nav.admin_accounts", Path: PathAdmin},
+		{Label: "nav.admin_import", Path: PathAdminImport},
+	}},
+	{Label: "nav.audit", Roles: []string{session.RoleAuditor}, Children: []MenuItem{
+		{Label: "nav.audit_history", Path: PathAudit},
+		{Label: "nav.audit_integrity", Path: PathAuditIntegrity},
+	}},
+	{Label: "nav.log_keluar", Path: PathLogout, POST: true},
+}
+
+// menuFor returns the menu items s may see.
+func menuFor(s session.Session) []MenuItem {
+	var out []MenuItem
+	for _, it := range menu {
+		if len(it.Roles) > 0 && !s.HasRole(it.Roles...) {
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
+}

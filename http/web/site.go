@@ -1,0 +1,224 @@
+// Package web is the portal's server-rendered pages: templates (embedded),
+// static assets, security images, the layout and menu, forms with per-field
+// errors, and the page handlers of each flow. Every page is rendered
+// through Site.Render; every failure goes through Site.Fail or httpx.Abort,
+// so errors look and map the same everywhere.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/render"
+
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/session"
+)
+
+// Config is the pages' configuration.
+type Config struct {
+	// Helpdesk is shown on every error page (default: the manual's four
+	// System Administrator lines).
+	Helpdesk []Contact
+	// Demo mounts the demo-only pages (a sample form).
+	Demo bool
+	// LockoutThreshold is the number of wrong passwords that locks an
+	// account (default 3); the lockout notice quotes it.
+	LockoutThreshold int
+}
+
+// Deps are the pages' collaborators. Flows add theirs here as their pages
+// are built (accounts commands and queries, payments queries, …).
+type Deps struct {
+	Sessions *session.Manager   // required
+	Errors   *httpx.ErrorMap    // required: the one error table
+	Throttle *httpx.Throttle    // login throttling (may be nil in tests)
+	Log      *slog.Logger
+}
+
+// Site renders pages and holds the handlers.
+type Site struct {
+	cfg    Config
+	deps   Deps
+	pages  *pages
+	assets map[string]string
+	static fs.FS
+}
+
+// NewSite parses the embedded templates and prepares the static files.
+func NewSite(cfg Config, deps Deps) (*Site, error) {
+	if deps.Sessions == nil || deps.Errors == nil {
+		return nil, errors.New("web: Sessions and Errors are required")
+	}
+	if deps.Log == nil {
+		deps.Log = slog.Default()
+	}
+	if len(cfg.Helpdesk) == 0 {
+		cfg.Helpdesk = DefaultHelpdesk()
+	}
+	if cfg.LockoutThreshold <= 0 {
+		cfg.LockoutThreshold = 3
+	}
+	p, err := parsePages(files)
+	if err != nil {
+		return nil, err
+	}
+	assets, err := hashAssets(files)
+	if err != nil {
+		return nil, err
+	}
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		return nil, err
+	}
+	return &Site{cfg: cfg, deps: deps, pages: p, assets: assets, static: static}, nil
+}
+
+// HTMLRender is the renderer to install on the Gin engine
+// (engine.HTMLRender = site.HTMLRender()).
+func (s *Site) HTMLRender() render.HTMLRender { return s.pages }
+
+// Sessions returns the session manager (for handlers of other packages).
+func (s *Site) Sessions() *session.Manager { return s.deps.Sessions }
+
+func (s *Site) asset(name string) string {
+	h, ok := s.assets[name]
+	if !ok {
+		panic("web: no static file " + name)
+	}
+	return PathStatic + "/" + name + "?v=" + h
+}
+
+// view builds what templates see from the handler's Page.
+func (s *Site) view(c *gin.Context, p Page) View {
+	v := View{
+		Page:      p,
+		Lang:      i18n.From(c),
+		Helpdesk:  s.cfg.Helpdesk,
+		Path:      c.Request.URL.Path,
+		RequestID: httpx.RequestIDOf(c),
+		site:      s,
+	}
+	v.LangURL = langURL(c.Request.URL, v.Lang.Other())
+	if u, ok := session.User(c); ok {
+		v.User = &u
+		v.Menu = menuFor(u)
+	}
+	v.CSRF = s.deps.Sessions.CSRFToken(c)
+	if v.Form == nil {
+		v.Form = NewForm(nil)
+	}
+	return v
+}
+
+// Render draws page name (templates/pages/NAME.html) with status.
+func (s *Site) Render(c *gin.Context, status int, name string, p Page) {
+	c.HTML(status, name, s.view(c, p))
+}
+
+// Fail shows err to the user in the right place. A user mistake tied to a
+// field goes beside that field; another user mistake (not registered, wrong
+// password, locked) goes in the box at the top of the form, with the
+// helpdesk contacts; a fault of ours goes to the "Sistem tidak dapat
+// diakses" page via the Errors middleware (logged, with an incident ID).
+// The form page is re-rendered with the error's status (422, 401, 423,
+// 429, …), never 200.
+func (s *Site) Fail(c *gin.Context, name string, p Page, err error) {
+	prob := s.deps.Errors.Map(err)
+	if !prob.UserError() || prob.Code == "csrf" {
+		httpx.Abort(c, err)
+		return
+	}
+	if p.Form == nil {
+		p.Form = NewForm(nil)
+	}
+	if prob.Field != "" {
+		p.Form.Fail(prob.Field, prob.Message)
+	} else {
+		p.Problem = &prob
+	}
+	if prob.RetryAfter > 0 {
+		c.Header("Retry-After", fmt.Sprint(int(prob.RetryAfter.Seconds()+0.999)))
+	}
+	s.Render(c, prob.Status, name, p)
+}
+
+// Invalid re-renders a form whose own checks failed (Form.Valid() false)
+// with 422.
+func (s *Site) Invalid(c *gin.Context, name string, p Page) {
+	s.Render(c, http.StatusUnprocessableEntity, name, p)
+}
+
+// RenderProblem implements httpx.ErrorPages: the error page, with the
+// helpdesk contacts and, for our faults, the incident ID.
+func (s *Site) RenderProblem(c *gin.Context, p httpx.Problem) {
+	s.Render(c, p.Status, "error", Page{Title: "title.error", Problem: &p})
+}
+
+// serveStatic serves the embedded static files with a year of caching:
+// every link to them carries the content hash (View.Asset).
+func (s *Site) serveStatic() gin.HandlerFunc {
+	fileServer := http.StripPrefix(PathStatic, http.FileServerFS(s.static))
+	return func(c *gin.Context) {
+		name := strings.TrimPrefix(c.Param("filepath"), "/")
+		if _, ok := s.assets[name]; !ok {
+			httpx.Abort(c, httpx.ErrNotFound) // no directory listings, no guessing
+			return
+		}
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		fileServer.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+// Routes mounts the pages on r. r must already carry the session loader;
+// Routes adds the CSRF check to the page group itself.
+func (s *Site) Routes(r gin.IRouter) {
+	r.GET(PathStatic+"/*filepath", s.serveStatic())
+	r.HEAD(PathStatic+"/*filepath", s.serveStatic())
+
+	pg := r.Group("", s.deps.Sessions.CSRF())
+	pg.GET(PathLanding, s.landing)
+	pg.POST(PathLogout, s.logout)
+
+	staff := pg.Group("", s.deps.Sessions.RequireLogin())
+	staff.GET(PathHome, s.home)
+
+	if s.cfg.Demo {
+		pg.GET(PathDemoForm, s.demoForm)
+		pg.POST(PathDemoForm, s.demoFormSubmit)
+	}
+}
+
+// FillComing registers an "Akan Datang" page for every menu path that has
+// no GET handler yet, behind the same guards the real page will have.
+// Call it after every flow has mounted its routes.
+func (s *Site) FillComing(e *gin.Engine) {
+	have := map[string]bool{}
+	for _, ri := range e.Routes() {
+		if ri.Method == http.MethodGet {
+			have[ri.Path] = true
+		}
+	}
+	m := s.deps.Sessions
+	var walk func(items []MenuItem, guards []gin.HandlerFunc)
+	walk = func(items []MenuItem, guards []gin.HandlerFunc) {
+		for _, it := range items {
+			g := guards
+			if len(it.Roles) > 0 {
+				g = []gin.HandlerFunc{m.RequireRole(it.Roles...), m.RequireTOTP()}
+			}
+			if it.Path != "" && !it.POST && !have[it.Path] {
+				e.GET(it.Path, append(append([]gin.HandlerFunc{}, g...), s.coming)...)
+				have[it.Path] = true
+			}
+			walk(it.Children, g)
+		}
+	}
+	walk(menu, []gin.HandlerFunc{m.RequireLogin()})
+}

@@ -1,0 +1,246 @@
+package web
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/session"
+)
+
+// Page is what a handler gives Site.Render: the page's own content. The
+// layout's shared parts (language, user, menu, CSRF token, helpdesk) are
+// added by Render.
+type Page struct {
+	Title string // catalog key of the page title (and its <h1> by default)
+	Form  *Form
+	// Problem is a form-level error shown in a box at the top of the form
+	// with the helpdesk contacts ("Pengguna Tidak Dapat Didaftarkan, …",
+	// "Kata Laluan Tidak Tepat", the lockout notice); on the error page it
+	// is the error itself.
+	Problem *httpx.Problem
+	// Notice is a catalog key of an information message ("Anda telah log
+	// keluar.").
+	Notice string
+	// Data is the page's own data (a table's rows, a slip).
+	Data any
+}
+
+// Contact is one helpdesk line.
+type Contact struct {
+	Name  string
+	Phone string
+}
+
+// DefaultHelpdesk is the manual's list of System Administrator contacts.
+func DefaultHelpdesk() []Contact {
+	return []Contact{
+		{"En. Mohd Fadzlezam Bin Sulaiman", "06-2307290"},
+		{"Pn. Noorazlinda binti Jumaat", "06-2307353"},
+		{"Pn. Norasikin binti Salam", "06-2307594"},
+		{"En. Amirudin bin Zainal", "06-2307353"},
+	}
+}
+
+// View is what templates see: the Page plus the layout's data. Its methods
+// are the templates' helpers ({{.T "key"}}, {{.URL "home"}},
+// {{template "field" .Field "ic" "label.ic" "text"}}).
+type View struct {
+	Page
+	Lang      i18n.Lang
+	User      *session.Session // nil unless logged in
+	CSRF      string
+	Helpdesk  []Contact
+	Path      string // the request path, for the menu's current item
+	LangURL   string // the toggle link
+	RequestID string
+	Menu      []MenuItem
+	site      *Site
+}
+
+// T returns a catalog text in the page's language.
+func (v View) T(key string) string { return i18n.T(v.Lang, key) }
+
+// Tf is T with fmt args.
+func (v View) Tf(key string, args ...any) string { return i18n.Tf(v.Lang, key, args...) }
+
+// Msg shows a two-language text in the page's language.
+func (v View) Msg(t i18n.Text) string { return t.In(v.Lang) }
+
+// URL returns the path of a named page (see namedPaths). An unknown name
+// panics at render time, which the template test catches.
+func (v View) URL(name string) string {
+	p, ok := namedPaths[name]
+	if !ok {
+		panic("web: no page named " + name)
+	}
+	return p
+}
+
+// Asset returns a static file's URL with its content hash, so it can be
+// cached for a year and still change when the file does.
+func (v View) Asset(name string) string { return v.site.asset(name) }
+
+// Current reports whether path is the page being shown (for
+// aria-current in the menu).
+func (v View) Current(path string) bool {
+	return path != "" && (v.Path == path || (path != "/" && strings.HasPrefix(v.Path, path+"/")))
+}
+
+// GroupCurrent reports whether any child of a menu group is current.
+func (v View) GroupCurrent(it MenuItem) bool {
+	for _, ch := range it.Children {
+		if v.Current(ch.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// RoleNames lists the logged-in user's roles in the page's language.
+func (v View) RoleNames() string {
+	if v.User == nil {
+		return ""
+	}
+	names := make([]string, len(v.User.Roles))
+	for i, r := range v.User.Roles {
+		names[i] = v.T("role." + r)
+	}
+	return strings.Join(names, ", ")
+}
+
+// HasRole reports whether the logged-in user holds role.
+func (v View) HasRole(role string) bool { return v.User != nil && v.User.HasRole(role) }
+
+// StatusTitle is the heading of an error page.
+func (v View) StatusTitle() string {
+	if v.Problem == nil {
+		return v.T("title.error")
+	}
+	return v.Msg(v.Problem.Message)
+}
+
+// FieldView is one input, ready for the "field" template: label, value,
+// hint and error, already in the page's language.
+type FieldView struct {
+	Name, ID, Label, Type, Value, Hint, Error string
+	Autocomplete, Inputmode                   string
+	Required                                  bool
+	MaxLength                                 int
+	Options                                   []OptionView // select only
+	RequiredText, ErrorPrefix                 string
+}
+
+// OptionView is one choice of a select.
+type OptionView struct {
+	Value, Label string
+	Selected     bool
+}
+
+// Field describes an input for the "field" template. labelKey is a catalog
+// key; typ is the input type ("text", "email", "password", "tel",
+// "select"). opts are "key=value" words: autocomplete=, inputmode=, hint=
+// (catalog key), maxlength=, and the bare word "required".
+func (v View) Field(name, labelKey, typ string, opts ...string) FieldView {
+	fv := FieldView{Name: name, ID: "f-" + name, Label: v.T(labelKey), Type: typ,
+		Value: v.Form.Shown(name), RequiredText: v.T("label.required"), ErrorPrefix: v.T("err.prefix")}
+	if msg, ok := v.Form.Error(name); ok {
+		fv.Error = v.Msg(msg)
+	}
+	for _, o := range opts {
+		k, val, _ := strings.Cut(o, "=")
+		switch k {
+		case "autocomplete":
+			fv.Autocomplete = val
+		case "inputmode":
+			fv.Inputmode = val
+		case "hint":
+			fv.Hint = v.T(val)
+		case "maxlength":
+			fv.MaxLength, _ = strconv.Atoi(val)
+		case "required":
+			fv.Required = true
+		default:
+			panic(fmt.Sprintf("web: field %s: unknown option %q", name, o))
+		}
+	}
+	return fv
+}
+
+// Select is Field for a drop-down; each option is "value|labelKey".
+func (v View) Select(name, labelKey string, options ...string) FieldView {
+	fv := v.Field(name, labelKey, "select", "required")
+	cur := v.Form.Shown(name)
+	for _, o := range options {
+		val, key, _ := strings.Cut(o, "|")
+		fv.Options = append(fv.Options, OptionView{Value: val, Label: v.T(key), Selected: val == cur})
+	}
+	return fv
+}
+
+// GalleryItem is one security image in the activation gallery.
+type GalleryItem struct {
+	ID, InputID, Name, URL string
+	Checked                bool
+}
+
+// GalleryView is the security-image chooser: a fieldset of radio buttons,
+// each labelled by its picture and name (keyboard: arrow keys move between
+// them, as for any radio group).
+type GalleryView struct {
+	Name, Legend, Hint, Error string
+	Items                     []GalleryItem
+}
+
+// Gallery builds the chooser for form field name.
+func (v View) Gallery(name string) GalleryView {
+	g := GalleryView{Name: name, Legend: v.T("label.security_image"), Hint: v.T("gallery.hint")}
+	if msg, ok := v.Form.Error(name); ok {
+		g.Error = v.Msg(msg)
+	}
+	cur := v.Form.Shown(name)
+	for _, img := range securityImages {
+		g.Items = append(g.Items, GalleryItem{
+			ID: img.ID, InputID: "f-" + name + "-" + img.ID, Name: img.Name.In(v.Lang),
+			URL: v.Asset(img.URLPath()), Checked: img.ID == cur,
+		})
+	}
+	return g
+}
+
+// ImageURL is the URL of one security image (the login page shows the
+// account's, or a decoy).
+func (v View) ImageURL(id string) string {
+	img, ok := SecurityImageByID(id)
+	if !ok {
+		return ""
+	}
+	return v.Asset(img.URLPath())
+}
+
+// ImageName is the name of one security image in the page's language.
+func (v View) ImageName(id string) string {
+	img, ok := SecurityImageByID(id)
+	if !ok {
+		return ""
+	}
+	return img.Name.In(v.Lang)
+}
+
+// FieldLabel is the label of a field problem for the summary.
+func (v View) FieldLabel(p FieldProblem) string {
+	if p.Label == "" {
+		return ""
+	}
+	return v.T(p.Label)
+}
+
+// langURL is the request URL with the language switched.
+func langURL(u *url.URL, to i18n.Lang) string {
+	q := u.Query()
+	q.Set(i18n.QueryParam, string(to))
+	return u.Path + "?" + q.Encode()
+}
