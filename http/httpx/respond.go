@@ -26,8 +26,8 @@ type ErrorPages interface {
 // Errors middleware answers once the chain has returned.
 type Responder struct {
 	Map   *ErrorMap
-	Pages ErrorPages                // nil: plain text pages (tests, tools)
-	IsAPI func(*http.Request) bool  // JSON answers for these requests
+	Pages ErrorPages               // nil: plain text pages (tests, tools)
+	IsAPI func(*http.Request) bool // JSON answers for these requests
 	Log   *slog.Logger
 }
 

@@ -36,9 +36,9 @@ type Config struct {
 // Deps are the pages' collaborators. Flows add theirs here as their pages
 // are built (accounts commands and queries, payments queries, …).
 type Deps struct {
-	Sessions *session.Manager   // required
-	Errors   *httpx.ErrorMap    // required: the one error table
-	Throttle *httpx.Throttle    // login throttling (may be nil in tests)
+	Sessions *session.Manager // required
+	Errors   *httpx.ErrorMap  // required: the one error table
+	Throttle *httpx.Throttle  // login throttling (may be nil in tests)
 	Log      *slog.Logger
 }
 
