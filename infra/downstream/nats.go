@@ -1,0 +1,191 @@
+package downstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// ConsumerName is the NATS publisher's consumer name (its checkpoint key).
+const ConsumerName = "downstream_nats"
+
+// NATSConfig configures the JetStream publisher.
+type NATSConfig struct {
+	URL string // nats://host:4222
+	// SubjectPrefix: events go to <prefix>.<category>, e.g.
+	// ispeks.events.payment. Default "ispeks.events".
+	SubjectPrefix string
+	// Stream is the JetStream stream holding <prefix>.>; created if
+	// missing. Default "ISPEKS_EVENTS".
+	Stream string
+	// MaxAge is how long JetStream keeps events (default 30 days).
+	MaxAge time.Duration
+	// DuplicateWindow is how long JetStream remembers message IDs to drop a
+	// re-published event (default 1 h; subscribers dedupe by ID beyond it).
+	DuplicateWindow time.Duration
+	// PublishTimeout bounds the wait for JetStream's ack (default 5 s);
+	// after it the event is retried.
+	PublishTimeout time.Duration
+	Filter         Filter // zero: DefaultFilter
+	Log            *slog.Logger
+}
+
+var (
+	subjectPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+	streamNamePattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+func (c *NATSConfig) defaults() error {
+	if c.URL == "" {
+		return errors.New("downstream: nats url: missing")
+	}
+	if c.SubjectPrefix == "" {
+		c.SubjectPrefix = "ispeks.events"
+	}
+	if !subjectPrefixPattern.MatchString(c.SubjectPrefix) {
+		return fmt.Errorf("downstream: subject prefix %q: want dot-separated tokens of letters, digits, _ and -", c.SubjectPrefix)
+	}
+	if c.Stream == "" {
+		c.Stream = "ISPEKS_EVENTS"
+	}
+	if !streamNamePattern.MatchString(c.Stream) {
+		return fmt.Errorf("downstream: stream name %q: want letters, digits, _ and -", c.Stream)
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 30 * 24 * time.Hour
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = time.Hour
+	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = 5 * time.Second
+	}
+	if c.Filter.Categories == nil && c.Filter.Types == nil {
+		c.Filter = DefaultFilter()
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return nil
+}
+
+// NATS publishes events to JetStream. Run its Handle as a side-effect
+// consumer (projections/engine RunConsumer with ConsumerName): it starts at
+// the log head on first install, and a publish that fails (NATS down, no
+// ack) returns an error so the event is published again later; the
+// checkpoint never passes an unpublished event. Delivery is at least once:
+// the Watermill message UUID and the JetStream Msg-Id are the event ID, so
+// JetStream drops a repeat inside its duplicate window and subscribers
+// dedupe by ID after it.
+type NATS struct {
+	cfg  NATSConfig
+	conn *nats.Conn
+	pub  message.Publisher
+}
+
+// NewNATS connects, makes sure the stream exists, and returns the
+// publisher. Close it on shutdown.
+func NewNATS(ctx context.Context, cfg NATSConfig) (*NATS, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	conn, err := nats.Connect(cfg.URL,
+		nats.Name("ispeks-downstream"),
+		nats.MaxReconnects(-1), // keep trying; the consumer retries meanwhile
+		nats.ReconnectWait(time.Second),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("downstream: connect to NATS: %w", err)
+	}
+	js, err := conn.JetStream(nats.Context(ctx))
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("downstream: JetStream: %w", err)
+	}
+	if err := ensureStream(js, cfg); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	pub, err := wmnats.NewPublisherWithNatsConn(conn, wmnats.PublisherPublishConfig{
+		Marshaler:         &wmnats.NATSMarshaler{},
+		SubjectCalculator: wmnats.DefaultSubjectCalculator,
+		JetStream: wmnats.JetStreamConfig{
+			TrackMsgId:     true,
+			PublishOptions: []nats.PubOpt{nats.AckWait(cfg.PublishTimeout)},
+		},
+	}, watermill.NewSlogLogger(cfg.Log))
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("downstream: watermill publisher: %w", err)
+	}
+	return &NATS{cfg: cfg, conn: conn, pub: pub}, nil
+}
+
+func ensureStream(js nats.JetStreamManager, cfg NATSConfig) error {
+	want := &nats.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "iSPEKS events for finance systems",
+		Subjects:    []string{cfg.SubjectPrefix + ".>"},
+		Storage:     nats.FileStorage,
+		Retention:   nats.LimitsPolicy,
+		MaxAge:      cfg.MaxAge,
+		Duplicates:  cfg.DuplicateWindow,
+	}
+	_, err := js.StreamInfo(cfg.Stream)
+	switch {
+	case errors.Is(err, nats.ErrStreamNotFound):
+		_, err = js.AddStream(want)
+	case err == nil:
+		_, err = js.UpdateStream(want)
+	}
+	if err != nil {
+		return fmt.Errorf("downstream: JetStream stream %s: %w", cfg.Stream, err)
+	}
+	return nil
+}
+
+// Subject is where an event of stream goes.
+func (n *NATS) Subject(stream string) string {
+	return n.cfg.SubjectPrefix + "." + Category(stream)
+}
+
+// Handle publishes one event (engine.ConsumerFunc). Events the filter does
+// not select are passed over.
+func (n *NATS) Handle(ctx context.Context, env eventlog.Envelope) error {
+	rec := env.Record
+	if !n.cfg.Filter.Allows(rec) {
+		return nil
+	}
+	payload, err := json.Marshal(Wire(rec))
+	if err != nil {
+		return fmt.Errorf("downstream: encode event %s: %w", rec.ID, err)
+	}
+	msg := message.NewMessage(rec.ID.String(), payload)
+	msg.SetContext(ctx)
+	msg.Metadata.Set("Ispeks-Type", rec.Type)
+	msg.Metadata.Set("Ispeks-Stream", rec.Stream)
+	msg.Metadata.Set("Ispeks-Position", strconv.FormatUint(rec.Position, 10))
+	if err := n.pub.Publish(n.Subject(rec.Stream), msg); err != nil {
+		return fmt.Errorf("downstream: publish event %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// Close closes the publisher and the connection.
+func (n *NATS) Close() error {
+	err := n.pub.Close()
+	n.conn.Close()
+	return err
+}
