@@ -1,0 +1,190 @@
+// Package eventfeed serves the event log to finance systems as a resumable
+// Server-Sent Events stream: GET /api/v1/events?after=POSITION. Each event
+// is one SSE message whose id is the event's global position and whose data
+// is the JSON of downstream.WireEvent; a client that reconnects with
+// Last-Event-ID (browsers and SSE libraries do it by themselves) resumes
+// right after the last event it received. Mount it behind apiauth with the
+// events:read scope: the events carry IC numbers.
+//
+// Query parameters: after (position to start after; default 0, the whole
+// log), limit (close the stream after that many events; default: stream
+// until the client leaves). Last-Event-ID, when present, wins over after.
+package eventfeed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/infra/downstream"
+)
+
+// Log is what the feed reads: the event store's catch-up-then-live
+// subscription.
+type Log interface {
+	Subscribe(ctx context.Context, after uint64, handle func(context.Context, eventlog.Record) error) error
+}
+
+// MaxLimit bounds the limit parameter.
+const MaxLimit = 100_000
+
+// Feed is the SSE handler's configuration.
+type Feed struct {
+	Events Log
+	// Filter selects the events; zero: downstream.DefaultFilter (employee,
+	// payment and statement events).
+	Filter downstream.Filter
+	// Heartbeat is how often an idle stream sends a comment so proxies keep
+	// it open (default 15 s).
+	Heartbeat time.Duration
+	// Stop, when closed, ends every open stream (server shutdown: the HTTP
+	// server lets requests finish, and a stream would never finish).
+	Stop   <-chan struct{}
+	Logger *slog.Logger // optional
+}
+
+var errDone = errors.New("eventfeed: limit reached")
+
+// Handler returns the Gin handler.
+func (f *Feed) Handler() gin.HandlerFunc {
+	filter := f.Filter
+	if filter.Categories == nil && filter.Types == nil {
+		filter = downstream.DefaultFilter()
+	}
+	beat := f.Heartbeat
+	if beat <= 0 {
+		beat = 15 * time.Second
+	}
+	log := f.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return func(c *gin.Context) {
+		after, limit, p, ok := params(c)
+		if !ok {
+			httpx.WriteJSONProblem(c, p)
+			c.Abort()
+			return
+		}
+		ctx, cancel := context.WithCancel(c.Request.Context())
+		defer cancel()
+		if f.Stop != nil {
+			go func() {
+				select {
+				case <-f.Stop:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+		}
+		// The server has no write timeout today; clear any a proxy layer
+		// might set, since a stream is long by design.
+		_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{})
+
+		h := c.Writer.Header()
+		h.Set("Content-Type", "text/event-stream; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+		c.Status(http.StatusOK)
+
+		var mu sync.Mutex // the heartbeat and the events share the writer
+		write := func(s string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, err := c.Writer.WriteString(s); err != nil {
+				return err
+			}
+			c.Writer.Flush()
+			return nil
+		}
+		if err := write("retry: 3000\n\n"); err != nil {
+			return
+		}
+		// The heartbeat must be gone before the handler returns: Gin
+		// reuses the writer for the next request.
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(beat)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if write(": keep-alive\n\n") != nil {
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+
+		sent := 0
+		err := f.Events.Subscribe(ctx, after, func(_ context.Context, rec eventlog.Record) error {
+			if !filter.Allows(rec) {
+				return nil
+			}
+			data, err := json.Marshal(downstream.Wire(rec))
+			if err != nil {
+				return err
+			}
+			if err := write(fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", rec.Position, rec.Type, data)); err != nil {
+				return err
+			}
+			sent++
+			if limit > 0 && sent >= limit {
+				return errDone
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errDone) && ctx.Err() == nil {
+			// The response has started: all that is left is to end the
+			// stream; the client reconnects with Last-Event-ID.
+			log.WarnContext(c.Request.Context(), "eventfeed: stream ended", "request_id", httpx.RequestIDOf(c), "err", err)
+		}
+	}
+}
+
+func params(c *gin.Context) (after uint64, limit int, p httpx.Problem, ok bool) {
+	bad := func(field, ms, en string) (uint64, int, httpx.Problem, bool) {
+		return 0, 0, httpx.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Field: field,
+			Message: i18n.Text{MS: ms, EN: en}}, false
+	}
+	if v := c.Query("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return bad("after", "after mesti nombor kedudukan (0 atau lebih).", "after must be a log position (0 or more).")
+		}
+		after = n
+	}
+	if v := c.GetHeader("Last-Event-ID"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return bad("Last-Event-ID", "Last-Event-ID mesti nombor kedudukan.", "Last-Event-ID must be a log position.")
+		}
+		after = n
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxLimit {
+			return bad("limit", fmt.Sprintf("limit mesti antara 1 dan %d.", MaxLimit), fmt.Sprintf("limit must be between 1 and %d.", MaxLimit))
+		}
+		limit = n
+	}
+	return after, limit, httpx.Problem{}, true
+}

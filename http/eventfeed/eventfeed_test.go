@@ -1,0 +1,253 @@
+package eventfeed_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/apiclient"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/http/apiauth"
+	"github.com/melaka-gov/ispeks/http/eventfeed"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/infra/downstream"
+	evsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+	rssqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
+	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/apiclients"
+	"github.com/melaka-gov/ispeks/projections/engine"
+)
+
+type sse struct {
+	ID    string
+	Event string
+	Data  string
+}
+
+// readSSE parses n messages (comments and the retry hint skipped).
+func readSSE(t *testing.T, sc *bufio.Scanner, n int) []sse {
+	t.Helper()
+	var out []sse
+	var cur sse
+	for len(out) < n && sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if cur.Data != "" {
+				out = append(out, cur)
+			}
+			cur = sse{}
+		case strings.HasPrefix(line, ":"), strings.HasPrefix(line, "retry:"):
+		case strings.HasPrefix(line, "id: "):
+			cur.ID = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			cur.Event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.Data = strings.TrimPrefix(line, "data: ")
+		default:
+			t.Fatalf("unexpected SSE line %q", line)
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("stream ended after %d of %d events: %v", len(out), n, sc.Err())
+	}
+	return out
+}
+
+type feedRig struct {
+	t      *testing.T
+	events *evsqlite.Store
+	srv    *httptest.Server
+	runner commands.Runner
+	eng    *engine.Engine
+	stop   chan struct{}
+}
+
+func newFeedRig(t *testing.T) *feedRig {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	events, err := evsqlite.Open(ctx, filepath.Join(dir, "events.db"), evsqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = events.Close() })
+	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = views.Close() })
+	reg := eventlog.NewRegistry()
+	apiclient.Register(reg)
+	employee.Register(reg)
+	eng, err := engine.New(engine.Config{Log: events, Store: views, Registry: reg, Projectors: []projections.Projector{apiclients.Projector{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(runCtx) }()
+
+	stop := make(chan struct{})
+	gin.SetMode(gin.ReleaseMode)
+	router := gin.New()
+	auth := apiauth.New(apiclients.Queries{Reader: views}, apiauth.Config{})
+	feed := &eventfeed.Feed{Events: events, Heartbeat: 50 * time.Millisecond, Stop: stop}
+	router.Group("/api/v1", auth.Middleware()).GET("/events", apiauth.RequireScope(apiclient.ScopeEventsRead), feed.Handler())
+	srv := httptest.NewServer(router)
+	t.Cleanup(func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		srv.Close()
+		cancel()
+		<-done
+	})
+	return &feedRig{t: t, events: events, srv: srv, eng: eng, stop: stop,
+		runner: commands.Runner{Store: events, Registry: reg, Now: time.Now}}
+}
+
+func (r *feedRig) client(id string, scopes ...string) string {
+	r.t.Helper()
+	cmd, err := commands.AddAPIClient{Meta: commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorAdmin, ID: "cli"}}, ClientID: id, Name: id, Scopes: scopes}.WithNewToken()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	res, err := commands.AddAPIClientHandler{Runner: r.runner}.Handle(context.Background(), cmd)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.eng.WaitFor(context.Background(), res.Position, "apiclients"); err != nil {
+		r.t.Fatal(err)
+	}
+	return cmd.Token
+}
+
+func (r *feedRig) staff(ic, name string) eventlog.Record {
+	r.t.Helper()
+	data, _ := json.Marshal(employee.StaffRecorded{IC: ic, Name: name, Email: "j@melaka.gov.my", Department: "D", Post: "P", StaffNumber: "S1"})
+	id := uuid.New()
+	stream := "employee-" + ic
+	if _, err := r.events.Append(context.Background(), stream, eventlog.Any(), []eventlog.Proposed{{
+		ID: id, Type: "employee.StaffRecorded.v1", OccurredAt: time.Now().UTC(), Data: data,
+		Metadata: eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorClient, ID: "payroll"}},
+	}}); err != nil {
+		r.t.Fatal(err)
+	}
+	recs, _ := r.events.ReadStream(context.Background(), stream, 0, eventlog.Backwards, 1)
+	return recs[0]
+}
+
+func (r *feedRig) get(ctx context.Context, query, token, lastID string) *http.Response {
+	r.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", r.srv.URL+"/api/v1/events"+query, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return resp
+}
+
+func TestFeedCatchUpResumeAndLive(t *testing.T) {
+	r := newFeedRig(t)
+	token := r.client("feed", apiclient.ScopeEventsRead)
+	e1 := r.staff("850101045566", "Aminah binti Yusof")
+	e2 := r.staff("900202055123", "Lim Wei Ming")
+	e3 := r.staff("880303035555", "Siva a/l Raman")
+
+	// Catch-up from the start: the three staff events, not the API client
+	// event (token hash) before them.
+	resp := r.get(context.Background(), "?after=0&limit=3", token, "")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("status %d, type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	got := readSSE(t, bufio.NewScanner(resp.Body), 3)
+	resp.Body.Close()
+	for i, want := range []eventlog.Record{e1, e2, e3} {
+		var w downstream.WireEvent
+		if err := json.Unmarshal([]byte(got[i].Data), &w); err != nil {
+			t.Fatal(err)
+		}
+		if got[i].ID != strconv.FormatUint(want.Position, 10) || got[i].Event != want.Type || w.ID != want.ID || w.Stream != want.Stream {
+			t.Fatalf("event %d: %+v, want position %d id %s", i, got[i], want.Position, want.ID)
+		}
+	}
+
+	// Resume after the second with Last-Event-ID (it wins over after=0).
+	resp = r.get(context.Background(), "?after=0&limit=1", token, got[1].ID)
+	again := readSSE(t, bufio.NewScanner(resp.Body), 1)
+	resp.Body.Close()
+	if again[0].ID != strconv.FormatUint(e3.Position, 10) {
+		t.Fatalf("resumed at %s, want %d", again[0].ID, e3.Position)
+	}
+
+	// Live: an open stream receives a new event as it is appended, and
+	// keeps the connection alive with heartbeats meanwhile.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp = r.get(ctx, "?after="+strconv.FormatUint(e3.Position, 10), token, "")
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	// Wait for a heartbeat so the subscription is surely open, then append.
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), ": keep-alive") {
+			break
+		}
+	}
+	e4 := r.staff("770404045777", "Tan Mei Ling")
+	live := readSSE(t, sc, 1)
+	if live[0].ID != strconv.FormatUint(e4.Position, 10) || !strings.Contains(live[0].Data, "Tan Mei Ling") {
+		t.Fatalf("live event %+v", live[0])
+	}
+	// Server shutdown ends open streams.
+	close(r.stop)
+	for sc.Scan() {
+	}
+}
+
+func TestFeedRefusals(t *testing.T) {
+	r := newFeedRig(t)
+	reader := r.client("feed", apiclient.ScopeEventsRead)
+	writer := r.client("payroll", apiclient.ScopePaymentsWrite)
+	cases := []struct {
+		name, query, token, lastID string
+		status                     int
+		code, field                string
+	}{
+		{"no token", "", "", "", 401, "auth.missing_token", ""},
+		{"wrong scope", "", writer, "", 403, "auth.insufficient_scope", ""},
+		{"bad after", "?after=-1", reader, "", 400, "invalid_parameter", "after"},
+		{"bad last id", "", reader, "abc", 400, "invalid_parameter", "Last-Event-ID"},
+		{"bad limit", "?limit=0", reader, "", 400, "invalid_parameter", "limit"},
+		{"huge limit", "?limit=1000001", reader, "", 400, "invalid_parameter", "limit"},
+	}
+	for _, tc := range cases {
+		resp := r.get(context.Background(), tc.query, tc.token, tc.lastID)
+		var je httpx.JSONError
+		err := json.NewDecoder(resp.Body).Decode(&je)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tc.status || je.Error.Code != tc.code || je.Error.Field != tc.field {
+			t.Errorf("%s: %d %+v (%v), want %d %s field %q", tc.name, resp.StatusCode, je, err, tc.status, tc.code, tc.field)
+		}
+	}
+}
