@@ -271,7 +271,7 @@ func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec)
 // that repeats several existing indexes.
 func createIndexes(ctx context.Context, coll *mongo.Collection, sp rskit.Spec) error {
 	var keys [][]string
-	for _, f := range sp.Fields {
+	for _, f := range sp.Singles {
 		keys = append(keys, []string{f})
 	}
 	keys = append(keys, sp.Compounds...)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
@@ -203,6 +204,11 @@ func ensureOne(ctx context.Context, tx *sql.Tx, want rskit.Spec, shadow bool) er
 		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+tbl+" ADD COLUMN "+col(f)); err != nil {
 			return fmt.Errorf("readstore/sqlite: ensure %q: add field %q: %w", want.Name, f, err)
 		}
+	}
+	for _, f := range merged.Singles {
+		if slices.Contains(have.Singles, f) {
+			continue
+		}
 		if err := createIndex(ctx, tx, want.Name, tbl, []string{f}); err != nil {
 			return err
 		}
@@ -232,7 +238,7 @@ func createCollection(ctx context.Context, tx *sql.Tx, sp rskit.Spec, shadow boo
 	if _, err := tx.ExecContext(ctx, b.String()); err != nil {
 		return fmt.Errorf("readstore/sqlite: create collection %q: %w", sp.Name, err)
 	}
-	for _, f := range sp.Fields {
+	for _, f := range sp.Singles {
 		if err := createIndex(ctx, tx, sp.Name, tbl, []string{f}); err != nil {
 			return err
 		}

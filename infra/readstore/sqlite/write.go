@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
@@ -28,7 +29,7 @@ func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, 
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: write %s: begin: %w", projector, err)
 	}
-	b := &batch{s: s, tx: tx, stmts: map[string]*sql.Stmt{}}
+	b := &batch{s: s, tx: tx, stmts: map[string]*sql.Stmt{}, puts: map[string]*putPlan{}}
 	defer func() {
 		for _, st := range b.stmts {
 			st.Close()
@@ -75,6 +76,7 @@ type batch struct {
 	s     *Store
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt // prepared in tx, closed with it
+	puts  map[string]*putPlan  // by collection
 }
 
 func (b *batch) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -108,24 +110,17 @@ func (b *batch) Put(ctx context.Context, collection string, doc projections.Doc)
 	if err != nil {
 		return err
 	}
-	tbl := table(collection, b.s.shadow)
-	var q strings.Builder
-	q.WriteString("INSERT INTO " + tbl + " (id, version, body")
-	for _, f := range sp.Fields {
-		q.WriteString(", " + col(f))
+	pp := b.puts[collection]
+	if pp == nil || !slices.Equal(pp.fields, sp.Fields) {
+		pp = &putPlan{fields: sp.Fields, sql: putSQL(table(collection, b.s.shadow), sp.Fields)}
+		b.puts[collection] = pp
 	}
-	q.WriteString(") VALUES (?, ?, ?" + strings.Repeat(", ?", len(sp.Fields)) + ") ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body")
-	for _, f := range sp.Fields {
-		q.WriteString(", " + col(f) + " = excluded." + col(f))
-	}
-	q.WriteString(" WHERE excluded.version > " + tbl + ".version")
-
 	args := make([]any, 0, 3+len(sp.Fields))
 	args = append(args, doc.ID, int64(doc.Version), []byte(doc.Body))
 	for _, f := range sp.Fields {
 		args = append(args, fields[f]) // nil when absent
 	}
-	st, err := b.stmt(ctx, q.String())
+	st, err := b.stmt(ctx, pp.sql)
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: put %s/%s: %w", collection, doc.ID, err)
 	}
@@ -133,6 +128,25 @@ func (b *batch) Put(ctx context.Context, collection string, doc projections.Doc)
 		return fmt.Errorf("readstore/sqlite: put %s/%s: %w", collection, doc.ID, err)
 	}
 	return nil
+}
+
+type putPlan struct {
+	fields []string
+	sql    string
+}
+
+func putSQL(tbl string, fields []string) string {
+	var q strings.Builder
+	q.WriteString("INSERT INTO " + tbl + " (id, version, body")
+	for _, f := range fields {
+		q.WriteString(", " + col(f))
+	}
+	q.WriteString(") VALUES (?, ?, ?" + strings.Repeat(", ?", len(fields)) + ") ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body")
+	for _, f := range fields {
+		q.WriteString(", " + col(f) + " = excluded." + col(f))
+	}
+	q.WriteString(" WHERE excluded.version > " + tbl + ".version")
+	return q.String()
 }
 
 // Delete removes a document; deleting a missing one is not an error.

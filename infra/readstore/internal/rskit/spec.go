@@ -57,13 +57,16 @@ func CheckProjector(name string) error {
 }
 
 // Spec is a parsed CollectionSpec. An Indexes entry is a field name, or
-// several joined by "+" ("staff_id+created"): every named field can be
-// filtered and sorted on, and a joined entry also gets one compound index
-// (fields in that order, then ID) for "equal on the first, sort by the
-// last" queries on big collections.
+// several joined by "+" ("staff_id+created"). Every named field can be
+// filtered and sorted on. Each entry is one index, its fields in order, then
+// ID: a single field serves "equal on it" and "sort by it"; a joined entry
+// serves "equal on the first, sort by the last" on big collections, and its
+// fields get no index of their own unless listed alone too (every index
+// slows every write).
 type Spec struct {
 	Name      string
-	Fields    []string   // sorted, unique
+	Fields    []string   // every field named, sorted, unique
+	Singles   []string   // fields listed alone, sorted, unique
 	Compounds [][]string // entries with two or more fields, in declared order
 }
 
@@ -83,6 +86,9 @@ func ParseSpec(cs projections.CollectionSpec) (Spec, error) {
 				s.Fields = append(s.Fields, f)
 			}
 		}
+		if len(parts) == 1 && !slices.Contains(s.Singles, parts[0]) {
+			s.Singles = append(s.Singles, parts[0])
+		}
 		if len(parts) > 1 {
 			seen := map[string]bool{}
 			for _, f := range parts {
@@ -97,6 +103,7 @@ func ParseSpec(cs projections.CollectionSpec) (Spec, error) {
 		}
 	}
 	slices.Sort(s.Fields)
+	slices.Sort(s.Singles)
 	return s, nil
 }
 
@@ -120,7 +127,7 @@ func ParseSpecs(css []projections.CollectionSpec) ([]Spec, error) {
 
 // Entries renders the spec back to CollectionSpec.Indexes form.
 func (s Spec) Entries() []string {
-	out := slices.Clone(s.Fields)
+	out := slices.Clone(s.Singles)
 	for _, c := range s.Compounds {
 		out = append(out, strings.Join(c, "+"))
 	}
@@ -130,13 +137,19 @@ func (s Spec) Entries() []string {
 // Merge returns s with the fields and compounds of o added (Ensure only ever
 // adds indexes, so an older binary's Ensure cannot drop a newer one's).
 func (s Spec) Merge(o Spec) Spec {
-	m := Spec{Name: s.Name, Fields: slices.Clone(s.Fields), Compounds: slices.Clone(s.Compounds)}
+	m := Spec{Name: s.Name, Fields: slices.Clone(s.Fields), Singles: slices.Clone(s.Singles), Compounds: slices.Clone(s.Compounds)}
 	for _, f := range o.Fields {
 		if !slices.Contains(m.Fields, f) {
 			m.Fields = append(m.Fields, f)
 		}
 	}
+	for _, f := range o.Singles {
+		if !slices.Contains(m.Singles, f) {
+			m.Singles = append(m.Singles, f)
+		}
+	}
 	slices.Sort(m.Fields)
+	slices.Sort(m.Singles)
 	for _, c := range o.Compounds {
 		if !slices.ContainsFunc(m.Compounds, func(x []string) bool { return slices.Equal(x, c) }) {
 			m.Compounds = append(m.Compounds, c)
@@ -147,7 +160,7 @@ func (s Spec) Merge(o Spec) Spec {
 
 // Equal reports whether two specs declare the same indexes.
 func (s Spec) Equal(o Spec) bool {
-	if s.Name != o.Name || !slices.Equal(s.Fields, o.Fields) || len(s.Compounds) != len(o.Compounds) {
+	if s.Name != o.Name || !slices.Equal(s.Fields, o.Fields) || !slices.Equal(s.Singles, o.Singles) || len(s.Compounds) != len(o.Compounds) {
 		return false
 	}
 	for _, c := range o.Compounds {
