@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -81,4 +82,14 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 		_ = d.Close()
 	}
 	return nil
+}
+
+// NewSender picks the transport from configuration: SMTP when smtpURL is
+// set (smtp:// or smtps://), otherwise the outbox in outboxDir. tlsConfig
+// may be nil (system roots).
+func NewSender(smtpURL, outboxDir string, tlsConfig *tls.Config) (Sender, error) {
+	if smtpURL != "" {
+		return NewSMTPSender(smtpURL, tlsConfig)
+	}
+	return NewOutbox(outboxDir)
 }

@@ -366,3 +366,24 @@ func TestComposedMailsNamePersonAndUserID(t *testing.T) {
 		t.Errorf("forgot-password mail must say the current password still works")
 	}
 }
+
+func TestNewSenderPicksTransport(t *testing.T) {
+	dir := t.TempDir()
+	s, err := mail.NewSender("", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.(*mail.Outbox); !ok {
+		t.Fatalf("no SMTP URL: %T, want the outbox", s)
+	}
+	s, err = mail.NewSender("smtps://u:p@relay.melaka.gov.my", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := s.(*mail.SMTPSender); !ok || !c.Config().Implicit {
+		t.Fatalf("smtps URL: %T", s)
+	}
+	if _, err := mail.NewSender("smtp://u:p@relay?starttls=off", dir, nil); err == nil {
+		t.Fatal("a password in clear was accepted")
+	}
+}
