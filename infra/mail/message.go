@@ -188,3 +188,13 @@ func Render(m Message) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// ParseAddress reads a configured address such as
+// "iSPEKS <no-reply@ispeks.melaka.gov.my>" or a bare address.
+func ParseAddress(s string) (Address, error) {
+	a, err := netmail.ParseAddress(s)
+	if err != nil {
+		return Address{}, fmt.Errorf("mail: address %q: %w", s, err)
+	}
+	return Address{Name: a.Name, Email: a.Address}, nil
+}

@@ -387,3 +387,13 @@ func TestNewSenderPicksTransport(t *testing.T) {
 		t.Fatal("a password in clear was accepted")
 	}
 }
+
+func TestParseAddress(t *testing.T) {
+	a, err := mail.ParseAddress("iSPEKS <no-reply@ispeks.melaka.gov.my>")
+	if err != nil || a != (mail.Address{Name: "iSPEKS", Email: "no-reply@ispeks.melaka.gov.my"}) {
+		t.Fatalf("%+v %v", a, err)
+	}
+	if _, err := mail.ParseAddress("not an address"); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}
