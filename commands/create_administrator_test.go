@@ -1,0 +1,78 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+)
+
+func TestCreateAdministratorBootstrap(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	staff := employee.Details{IC: "750101-04-5001", Name: "Mohd Fadzlezam bin Sulaiman", Email: "fadzlezam@melaka.gov.my", Department: "Jabatan Kewangan dan Perbendaharaan", Post: "Pegawai Teknologi Maklumat", StaffNumber: "JKPN-0001"}
+	// Only the system (CLI) or an administrator may.
+	if _, _, err := f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.user(adminIC), Staff: staff}); !errors.Is(err, commands.ErrForbidden) {
+		t.Fatalf("staff bootstrapping: %v", err)
+	}
+	created, _, err := f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.system(), Staff: staff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !created.StaffRecorded || created.UserID != adminIC || len(created.TemporaryPassword) != 14 {
+		t.Fatalf("created %+v", created)
+	}
+	mailed, _ := f.tempPassword(adminIC)
+	if mailed != created.TemporaryPassword {
+		t.Fatal("printed and mailed temporary passwords differ")
+	}
+	// The new administrator activates with a 12-character password and
+	// must enrol TOTP.
+	if _, err := f.logIn(adminIC, created.TemporaryPassword); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.h.Activate.Handle(ctx, commands.ActivateAccount{Meta: f.user(adminIC), UserID: adminIC, Form: activationForm("bunga melur")})
+	var fes account.FieldErrors
+	if !errors.As(err, &fes) || fes[0].Code != "too_short" {
+		t.Fatalf("admin with an 11-character password: %v", err)
+	}
+	f.ok(f.h.Activate.Handle(ctx, commands.ActivateAccount{Meta: f.user(adminIC), UserID: adminIC, Form: activationForm("pentadbir sistem melaka")}))
+	out, err := f.logIn(adminIC, "pentadbir sistem melaka")
+	if err != nil || !out.MustEnrolSecondFactor || out.MustChangePassword {
+		t.Fatalf("admin login: %+v %v", out, err)
+	}
+	// Running it again changes nothing.
+	again, res, err := f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.system(), Staff: staff})
+	if err != nil || res.Appended != 0 || again.TemporaryPassword != "" || again.StaffRecorded {
+		t.Fatalf("second run: %+v %+v %v", again, res, err)
+	}
+}
+
+func TestCreateAdministratorFromTheMaster(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	// An existing account gains the role; no new password.
+	created, _, err := f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.system(), Staff: employee.Details{IC: sitiIC, Email: "siti.aminah@melaka.gov.my"}})
+	if err != nil || created.TemporaryPassword != "" || created.StaffRecorded {
+		t.Fatalf("%+v %v", created, err)
+	}
+	// She must enrol TOTP before anything else.
+	out, err := f.logIn(sitiIC, sitiPassword)
+	if err != nil || !out.MustEnrolSecondFactor {
+		t.Fatalf("%+v %v", out, err)
+	}
+	// The master's e-mail decides.
+	if _, _, err := f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.system(), Staff: employee.Details{IC: nurulIC, Email: "nurul@melaka.gov.my"}}); !errors.Is(err, account.ErrNotRegistrable) {
+		t.Fatalf("other e-mail: %v", err)
+	}
+	// Not in the master and no details: every missing field is named.
+	_, _, err = f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.system(), Staff: employee.Details{IC: strangerIC, Email: "baru@melaka.gov.my"}})
+	var fes employee.FieldErrors
+	if !errors.As(err, &fes) || len(fes) != 4 {
+		t.Fatalf("missing details: %v", err)
+	}
+}

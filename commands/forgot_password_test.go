@@ -1,0 +1,80 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+)
+
+func TestForgotPassword(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	f.advance(time.Hour)
+	res := f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: "791117-04-5671"}))
+	if res.Appended != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	temp, ev := f.tempPassword(sitiIC)
+	if ev.Reason != account.TempForgot || !ev.ExpiresAt.Equal(f.clock().Add(24*time.Hour)) {
+		t.Fatalf("event %+v", ev)
+	}
+	// The current password keeps working until the temporary one is used,
+	out, err := f.logIn(sitiIC, sitiPassword)
+	if err != nil || out.MustChangePassword {
+		t.Fatalf("old password: %+v %v", out, err)
+	}
+	// the temporary one leads to a password change,
+	out, err = f.logIn(sitiIC, temp)
+	if err != nil || !out.MustChangePassword || out.MustActivate {
+		t.Fatalf("temporary password: %+v %v", out, err)
+	}
+	// and from then on the old one no longer works.
+	if _, err := f.logIn(sitiIC, sitiPassword); !errors.Is(err, account.ErrWrongPassword) {
+		t.Fatalf("old password after the temporary one was used: %v", err)
+	}
+}
+
+// Unknown ID, locked account, a second request within the cool-down: the
+// same answer (nil), one hash each, and nothing issued.
+func TestForgotPasswordAlwaysAnswersTheSame(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	f.activate(nurulIC, "pentadbiran.jkr@melaka.gov.my", "jalan raya melaka tengah")
+	for i := 0; i < 3; i++ {
+		_, _ = f.logIn(nurulIC, "salah")
+	}
+	f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC}))
+	for _, ic := range []string{strangerIC, nurulIC, sitiIC} {
+		before := f.hasher.Computed()
+		res, err := f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: ic})
+		if err != nil || res.Appended != 0 {
+			t.Fatalf("%s: %+v %v", ic, res, err)
+		}
+		if f.hasher.Computed()-before != 1 {
+			t.Fatalf("%s: %d hashes", ic, f.hasher.Computed()-before)
+		}
+	}
+	if n := len(f.events("account-" + strangerIC)); n != 0 {
+		t.Fatal("unknown ID got a stream")
+	}
+	// After the cool-down a new one is issued, replacing the unused one.
+	first, _ := f.tempPassword(sitiIC)
+	f.advance(account.ForgotCooldown)
+	f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC}))
+	second, _ := f.tempPassword(sitiIC)
+	if first == second {
+		t.Fatal("same temporary password twice")
+	}
+	if _, err := f.logIn(sitiIC, first); !errors.Is(err, account.ErrWrongPassword) {
+		t.Fatalf("replaced temporary password: %v", err)
+	}
+	if _, err := f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: "12"}); err == nil {
+		t.Fatal("malformed IC accepted")
+	}
+}

@@ -1,0 +1,42 @@
+package commands_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/employee"
+)
+
+func TestPutStaffIsAnIdempotentUpsert(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	d := newStaff()
+	put := func(d employee.Details) commands.Result {
+		return f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: d}))
+	}
+	if res := put(d); res.Appended != 1 {
+		t.Fatalf("new: %+v", res)
+	}
+	if res := put(d); res.Appended != 0 {
+		t.Fatalf("same again: %+v", res)
+	}
+	d.Department = "Jabatan Ketua Menteri"
+	if res := put(d); res.Appended != 1 {
+		t.Fatalf("changed: %+v", res)
+	}
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: d.IC, Date: "2026-02-01"}))
+	if res := put(d); res.Appended != 1 {
+		t.Fatalf("rejoined: %+v", res)
+	}
+	want := []string{"employee.StaffRecorded.v1", "employee.StaffUpdated.v1", "employee.StaffLeftService.v1", "employee.StaffRecorded.v1"}
+	got := f.types("employee-" + strangerIC)
+	if len(got) != len(want) {
+		t.Fatalf("events %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("events %v", got)
+		}
+	}
+}

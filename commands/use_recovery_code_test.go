@@ -1,0 +1,35 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+)
+
+func TestUseRecoveryCode(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	_, codes := enrolSiti(t, f)
+	use := func(code string) (int, error) {
+		left, _, err := f.h.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: f.user(sitiIC), UserID: sitiIC, Code: code})
+		return left, err
+	}
+	// Typed in lower case with spaces: still the code.
+	typed := strings.ToLower(strings.ReplaceAll(codes[3], "-", " "))
+	if left, err := use(typed); err != nil || left != 9 {
+		t.Fatalf("first use: %d left, %v", left, err)
+	}
+	if _, err := use(codes[3]); !errors.Is(err, account.ErrCodeReused) {
+		t.Fatalf("second use: %v", err)
+	}
+	if _, err := use("ZZZZZ-ZZZZZ"); !errors.Is(err, account.ErrWrongCode) {
+		t.Fatalf("unknown code: %v", err)
+	}
+	if _, err := use(strings.Repeat("A", 10240)); !errors.Is(err, account.ErrLocked) {
+		t.Fatalf("huge code (third failure): %v", err)
+	}
+}

@@ -1,0 +1,93 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/infra/security"
+)
+
+func TestVerifyTOTPAcceptsACodeOnce(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	secret, _ := enrolSiti(t, f)
+	verify := func(code string) error {
+		_, err := f.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: f.user(sitiIC), UserID: sitiIC, Code: code})
+		return err
+	}
+	// The code that confirmed the enrolment is spent already.
+	confirming, _ := security.TOTP{}.Code(secret, f.clock())
+	if err := verify(confirming); !errors.Is(err, account.ErrCodeReused) {
+		t.Fatalf("confirming code replayed: %v", err)
+	}
+	f.advance(30 * time.Second)
+	if _, err := f.logIn(sitiIC, sitiPassword); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := security.TOTP{}.Code(secret, f.clock())
+	if err := verify(code); err != nil {
+		t.Fatalf("fresh code: %v", err)
+	}
+	if err := verify(code); !errors.Is(err, account.ErrCodeReused) {
+		t.Fatalf("reused code: %v", err)
+	}
+	// Still inside the ±1 window 30 s later, and still refused.
+	f.advance(30 * time.Second)
+	if err := verify(code); !errors.Is(err, account.ErrCodeReused) {
+		t.Fatalf("reused code a step later: %v", err)
+	}
+}
+
+func TestVerifyTOTPConcurrentReplayAcceptedOnce(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	secret, _ := enrolSiti(t, f)
+	f.advance(30 * time.Second)
+	code, _ := security.TOTP{}.Code(secret, f.clock())
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, errs[i] = f.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: f.user(sitiIC), UserID: sitiIC, Code: code})
+		}(i)
+	}
+	wg.Wait()
+	accepted := 0
+	for _, err := range errs {
+		if err == nil {
+			accepted++
+		}
+	}
+	if accepted != 1 {
+		t.Fatalf("one code accepted %d times: %v", accepted, errs)
+	}
+}
+
+func TestVerifyTOTPWrongCodesLock(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	secret, _ := enrolSiti(t, f)
+	f.advance(5 * time.Minute)
+	right, _ := security.TOTP{}.Code(secret, f.clock())
+	wrong := "000000"
+	if wrong == right {
+		wrong = "999999"
+	}
+	var err error
+	for i := 0; i < 3; i++ {
+		_, err = f.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: f.user(sitiIC), UserID: sitiIC, Code: wrong})
+	}
+	if !errors.Is(err, account.ErrLocked) {
+		t.Fatalf("third wrong code: %v", err)
+	}
+	if _, err := f.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: f.user(sitiIC), UserID: sitiIC, Code: right}); !errors.Is(err, account.ErrLocked) {
+		t.Fatalf("right code on a locked account: %v", err)
+	}
+}
