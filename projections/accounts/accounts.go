@@ -1,0 +1,366 @@
+// Package accounts holds the read models of the account flow and the
+// queries over them: the employee master (find by IC or by name), the
+// account view admins and the login page read, and the recent login
+// attempts of an account or of an unknown user ID.
+//
+// Documents carry the global position of the last event applied as their
+// version, because an account document is fed by two streams (its own and
+// its employee record): positions order events across streams, stream
+// versions do not. A replayed event is therefore ignored by the store, and
+// each projector checks the main document's version before touching
+// derived documents, so a replay changes nothing.
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// Collections.
+const (
+	Employees     = "employees"      // ID = IC
+	EmployeeNames = "employee_names" // ID = "<key>|<IC>": word-prefix index of names
+	Accounts      = "accounts"       // ID = user ID (IC)
+	LoginAttempts = "login_attempts" // ID = zero-padded global position
+)
+
+// Employee is one staff record as the read side sees it.
+type Employee struct {
+	IC          string     `json:"ic"`
+	Name        string     `json:"name"`
+	Email       string     `json:"email"`
+	Department  string     `json:"department"`
+	Post        string     `json:"post"`
+	StaffNumber string     `json:"staff_number"`
+	InService   bool       `json:"in_service"`
+	LeftOn      string     `json:"left_on,omitempty"`
+	RecordedAt  time.Time  `json:"recorded_at"`
+	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
+}
+
+// Account statuses of the view. Locked overrides the others while it lasts
+// (Activated still says whether the account was activated).
+const (
+	StatusRegistered = "registered"
+	StatusActive     = "active"
+	StatusLocked     = "locked"
+)
+
+// Account is the account view: what the admin pages show, what the home
+// page greets with, and what the login page's first step reads.
+type Account struct {
+	UserID     string `json:"user_id"`
+	Name       string `json:"name"`
+	Department string `json:"department"`
+	Post       string `json:"post"`
+	Email      string `json:"email"`
+	Phone      string `json:"phone,omitempty"`
+	Office     string `json:"office,omitempty"`
+
+	Status         string   `json:"status"`
+	Activated      bool     `json:"activated"`
+	Locked         bool     `json:"locked"`
+	Roles          []string `json:"roles"`
+	TOTP           bool     `json:"totp"`
+	RecoveryLeft   int      `json:"recovery_codes_left,omitempty"`
+	FailedAttempts int      `json:"failed_attempts"`
+
+	RegisteredAt      time.Time  `json:"registered_at"`
+	ActivatedAt       *time.Time `json:"activated_at,omitempty"`
+	LastLogin         *time.Time `json:"last_login,omitempty"`
+	LastFailure       *time.Time `json:"last_failure,omitempty"`
+	LockedAt          *time.Time `json:"locked_at,omitempty"`
+	LastTempIssued    *time.Time `json:"last_temp_password_at,omitempty"`
+	LastTempReason    string     `json:"last_temp_password_reason,omitempty"`
+	SecurityImage     string     `json:"security_image,omitempty"`
+	SealedPhrase      string     `json:"sealed_phrase,omitempty"` // open with account.PhraseAAD
+	EmployeeInService bool       `json:"employee_in_service"`
+}
+
+// HasRole reports whether the account holds role.
+func (a Account) HasRole(role account.Role) bool { return slices.Contains(a.Roles, string(role)) }
+
+// Projector builds employees, employee_names and accounts. It handles the
+// employee events too, because the account view shows the name, department
+// and post from the master.
+type Projector struct{}
+
+var _ projections.Projector = Projector{}
+
+// Name is the projector's checkpoint name.
+func (Projector) Name() string { return "accounts" }
+
+// Handles lists the event types projected.
+func (Projector) Handles() []string {
+	return []string{
+		employee.StaffRecorded{}.EventType(), employee.StaffUpdated{}.EventType(), employee.StaffLeftService{}.EventType(),
+		account.Registered{}.EventType(), account.TemporaryPasswordIssued{}.EventType(),
+		account.LoginSucceeded{}.EventType(), account.LoginFailed{}.EventType(),
+		account.AccountLocked{}.EventType(), account.AccountUnlocked{}.EventType(),
+		account.Activated{}.EventType(), account.ProfileUpdated{}.EventType(),
+		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(), account.RecoveryCodeUsed{}.EventType(),
+		account.RoleGranted{}.EventType(), account.RoleRevoked{}.EventType(),
+	}
+}
+
+// Collections declares the collections and their indexes.
+func (Projector) Collections() []projections.CollectionSpec {
+	return []projections.CollectionSpec{
+		{Name: Employees, Indexes: []string{"email", "staff_number"}},
+		{Name: EmployeeNames, Indexes: []string{"key+name_lc"}},
+		{Name: Accounts, Indexes: []string{"status", "email"}},
+	}
+}
+
+// Project applies one event.
+func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlog.Envelope) error {
+	switch ev := env.Event.(type) {
+	case employee.StaffRecorded:
+		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
+			*e = Employee{IC: ev.IC, Name: ev.Name, Email: ev.Email, Department: ev.Department, Post: ev.Post, StaffNumber: ev.StaffNumber, InService: true, RecordedAt: env.OccurredAt}
+		})
+	case employee.StaffUpdated:
+		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
+			at := env.OccurredAt
+			e.IC, e.Name, e.Email, e.Department, e.Post, e.StaffNumber, e.UpdatedAt = ev.IC, ev.Name, ev.Email, ev.Department, ev.Post, ev.StaffNumber, &at
+		})
+	case employee.StaffLeftService:
+		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
+			e.InService, e.LeftOn = false, ev.Date
+		})
+	case account.Registered:
+		emp, _, err := getEmployee(ctx, b, ev.UserID)
+		if err != nil {
+			return err
+		}
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			*a = Account{UserID: ev.UserID, Name: ev.Name, Email: ev.Email, Department: emp.Department, Post: emp.Post,
+				Status: StatusRegistered, Roles: []string{}, RegisteredAt: env.OccurredAt, EmployeeInService: emp.InService}
+		})
+	case account.TemporaryPasswordIssued:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			at := env.OccurredAt
+			a.LastTempIssued, a.LastTempReason = &at, string(ev.Reason)
+		})
+	case account.LoginSucceeded:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			at := ev.At
+			a.LastLogin, a.FailedAttempts = &at, 0
+		})
+	case account.LoginFailed:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			at := env.OccurredAt
+			a.LastFailure, a.FailedAttempts = &at, ev.Consecutive
+		})
+	case account.AccountLocked:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			at := env.OccurredAt
+			a.Locked, a.LockedAt, a.FailedAttempts = true, &at, ev.FailedAttempts
+		})
+	case account.AccountUnlocked:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.Locked, a.LockedAt, a.FailedAttempts = false, nil, 0
+		})
+	case account.Activated:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			at := env.OccurredAt
+			a.Activated, a.ActivatedAt, a.SecurityImage, a.SealedPhrase = true, &at, ev.SecurityImage, ev.SealedPhrase
+		})
+	case account.ProfileUpdated:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.Phone, a.Office, a.Email = ev.Phone, ev.Office, ev.Email
+		})
+	case account.TOTPEnabled:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.TOTP, a.RecoveryLeft = true, len(ev.RecoveryCodeHashes)
+		})
+	case account.TOTPDisabled:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.TOTP, a.RecoveryLeft = false, 0
+		})
+	case account.RecoveryCodeUsed:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			if a.RecoveryLeft > 0 {
+				a.RecoveryLeft--
+			}
+		})
+	case account.RoleGranted:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			if !slices.Contains(a.Roles, string(ev.Role)) {
+				a.Roles = append(a.Roles, string(ev.Role))
+				slices.Sort(a.Roles)
+			}
+		})
+	case account.RoleRevoked:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.Roles = slices.DeleteFunc(a.Roles, func(r string) bool { return r == string(ev.Role) })
+		})
+	}
+	return fmt.Errorf("accounts: unexpected event %s", env.Type)
+}
+
+// putEmployee applies change to the employee document and keeps the name
+// index and the account view in step.
+func (p Projector) putEmployee(ctx context.Context, b projections.Batch, env eventlog.Envelope, ic string, change func(*Employee, bool)) error {
+	doc, exists, err := b.Get(ctx, Employees, ic)
+	if err != nil {
+		return err
+	}
+	if exists && doc.Version >= env.Position {
+		return nil // seen already
+	}
+	var e Employee
+	if exists {
+		if err := json.Unmarshal(doc.Body, &e); err != nil {
+			return fmt.Errorf("accounts: employee %s: %w", maskID(ic), err)
+		}
+	} else if env.Type != (employee.StaffRecorded{}).EventType() {
+		return fmt.Errorf("accounts: %s for an employee never recorded", env.Type)
+	}
+	oldName := e.Name
+	change(&e, exists)
+	// Derived documents first, the employee document last: on a store
+	// without transactions a crash in between replays the event, and the
+	// derived writes are idempotent.
+	if oldName != e.Name {
+		for _, key := range nameKeys(oldName) {
+			if err := b.Delete(ctx, EmployeeNames, key+"|"+ic); err != nil {
+				return err
+			}
+		}
+		for _, key := range nameKeys(e.Name) {
+			body, _ := json.Marshal(nameEntry{IC: ic, Name: e.Name})
+			if err := b.Put(ctx, EmployeeNames, projections.Doc{ID: key + "|" + ic, Version: env.Position,
+				Fields: map[string]any{"key": key, "name_lc": strings.ToLower(e.Name)}, Body: body}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := p.syncAccount(ctx, b, env, e); err != nil {
+		return err
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return b.Put(ctx, Employees, projections.Doc{ID: ic, Version: env.Position, Fields: map[string]any{"email": e.Email, "staff_number": e.StaffNumber}, Body: body})
+}
+
+// syncAccount copies the master's name, department and post to an existing
+// account view.
+func (p Projector) syncAccount(ctx context.Context, b projections.Batch, env eventlog.Envelope, e Employee) error {
+	doc, ok, err := b.Get(ctx, Accounts, e.IC)
+	if err != nil || !ok || doc.Version >= env.Position {
+		return err
+	}
+	return p.putAccount(ctx, b, env, e.IC, func(a *Account) {
+		a.Name, a.Department, a.Post, a.EmployeeInService = e.Name, e.Department, e.Post, e.InService
+	})
+}
+
+func getEmployee(ctx context.Context, r interface {
+	Get(context.Context, string, string) (projections.Doc, bool, error)
+}, ic string) (Employee, bool, error) {
+	doc, ok, err := r.Get(ctx, Employees, ic)
+	if err != nil || !ok {
+		return Employee{}, false, err
+	}
+	var e Employee
+	if err := json.Unmarshal(doc.Body, &e); err != nil {
+		return Employee{}, false, fmt.Errorf("accounts: employee %s: %w", maskID(ic), err)
+	}
+	return e, true, nil
+}
+
+func (p Projector) putAccount(ctx context.Context, b projections.Batch, env eventlog.Envelope, userID string, change func(*Account)) error {
+	doc, exists, err := b.Get(ctx, Accounts, userID)
+	if err != nil {
+		return err
+	}
+	if exists && doc.Version >= env.Position {
+		return nil
+	}
+	var a Account
+	if exists {
+		if err := json.Unmarshal(doc.Body, &a); err != nil {
+			return fmt.Errorf("accounts: account %s: %w", maskID(userID), err)
+		}
+	} else if env.Type != (account.Registered{}).EventType() {
+		return fmt.Errorf("accounts: %s for an account never registered", env.Type)
+	}
+	change(&a)
+	switch {
+	case a.Locked:
+		a.Status = StatusLocked
+	case a.Activated:
+		a.Status = StatusActive
+	default:
+		a.Status = StatusRegistered
+	}
+	if a.Roles == nil {
+		a.Roles = []string{}
+	}
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return b.Put(ctx, Accounts, projections.Doc{ID: userID, Version: env.Position, Fields: map[string]any{"status": a.Status, "email": a.Email}, Body: body})
+}
+
+// maskID shows only the date and place of an IC in errors.
+func maskID(ic string) string {
+	if len(ic) == 12 {
+		return ic[:6] + "-" + ic[6:8] + "-****"
+	}
+	return "?"
+}
+
+// nameEntry is the body of an employee_names document.
+type nameEntry struct {
+	IC   string `json:"ic"`
+	Name string `json:"name"`
+}
+
+// Name search: each word of a name (lower case; "bin", "binti", "a/l" and
+// the like left out) is indexed under its first 2, 3 and 5 letters. A query
+// looks up the longest prefix of its longest word and filters the rest.
+var nameStopWords = map[string]bool{"bin": true, "binti": true, "bt": true, "bte": true, "binte": true, "al": true, "ap": true, "anak": true}
+
+func nameWords(name string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if len([]rune(w)) < 2 || nameStopWords[w] || slices.Contains(out, w) {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+var prefixLens = []int{5, 3, 2}
+
+func nameKeys(name string) []string {
+	var keys []string
+	for _, w := range nameWords(name) {
+		r := []rune(w)
+		for _, n := range prefixLens {
+			if len(r) >= n {
+				k := fmt.Sprintf("p%d:%s", n, string(r[:n]))
+				if !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
+	return keys
+}
