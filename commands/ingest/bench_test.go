@@ -1,0 +1,47 @@
+package ingest_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/melaka-gov/ispeks/commands/ingest"
+	"testing"
+)
+
+// BenchmarkIngestStatements runs b.N monthly slips (a payroll run, one slip
+// per person for the first 30,000 ops, then further months) through the
+// whole ingestion path into a real SQLite event store: NDJSON decode,
+// validation, payee check, load, append with group commit. The input is
+// generated on the fly, so the batch is never held in memory.
+//
+//	go test ./commands/ingest -run XXX -bench IngestStatements -benchtime 30000x
+func BenchmarkIngestStatements(b *testing.B) {
+	const staff = 30000
+	r := newRig(b)
+	r.employees(b, min(b.N, staff))
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriterSize(pw, 256<<10)
+		for i := range b.N {
+			month := 1 + (i/staff)%12
+			fmt.Fprintln(w, slipLine(fmt.Sprintf("bench-%d", i), fmt.Sprintf("SG-%d-%d", month, i), testIC(i%staff), month))
+		}
+		w.Flush()
+		pw.Close()
+	}()
+	b.ResetTimer()
+	var bad int
+	sum, err := r.in.Run(context.Background(), pr, r.src, func(res ingest.Result) error {
+		if res.Outcome != "accepted" {
+			bad++
+		}
+		return nil
+	})
+	b.StopTimer()
+	if err != nil || bad != 0 || sum.Accepted != b.N {
+		b.Fatalf("%v: %+v (%d not accepted)", err, sum, bad)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "statements/s")
+}

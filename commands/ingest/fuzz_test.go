@@ -1,0 +1,68 @@
+package ingest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// FuzzDecodeLine: any input gives either a decoded line with a known kind,
+// a valid request ID and its body, or a FieldError — never a panic.
+func FuzzDecodeLine(f *testing.F) {
+	for _, seed := range []string{
+		`{"kind":"payment_status","request_id":"r1","change":{"payment_id":"P1","status":"dalam-proses"}}`,
+		`{"kind":"statement","request_id":"r1","statement":{"earnings":[{"name":"Gaji","amount_sen":1.5}],"totals":{"net_sen":"1"}}}`,
+		`{"kind":"payment","request_id":"r1","payment":{"amount_sen":-1e3}}`,
+		`{"kind":"x"}`, `[]`, `{`, `null`, `{"kind":"payment","request_id":"r","payment":{}} {}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w, err := decodeLine(b)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Reason == "" {
+				t.Fatalf("error %v is not a FieldError with a reason", err)
+			}
+			return
+		}
+		if w.Kind.object() == "" || !requestIDPattern.MatchString(w.RequestID) {
+			t.Fatalf("accepted %+v", w)
+		}
+		switch w.Kind {
+		case KindStatement:
+			_, _ = w.Statement.content("statement.")
+		case KindStatementCorrection:
+			_, _ = w.Correction.content("correction.")
+		case KindPayment:
+			_, _ = w.Payment.details("payment.")
+		case KindPaymentAmendment:
+			_, _ = w.Amendment.details("amendment.")
+		case KindPaymentStatus:
+			if w.Change == nil {
+				t.Fatal("no change")
+			}
+		}
+	})
+}
+
+func TestSenLiterals(t *testing.T) {
+	for lit, want := range map[string]string{
+		"150": "", "0": "", "1.0": "decimal", "1e3": "decimal", `"150"`: "string", "-5": "negative",
+		"99999999999999999999": "too large", "null": "required",
+	} {
+		var s sen
+		_ = s.UnmarshalJSON([]byte(lit))
+		_, err := s.get("x")
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", lit, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want %q", lit, err, want)
+		}
+	}
+	var missing sen
+	if _, err := missing.get("totals.net_sen"); err == nil || !strings.Contains(err.Error(), "totals.net_sen: is required") {
+		t.Errorf("missing: %v", err)
+	}
+}

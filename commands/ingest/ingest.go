@@ -1,0 +1,521 @@
+// Package ingest turns an NDJSON batch from a finance system (a payroll run,
+// a day's payment-status changes) into commands, independent of HTTP: the
+// API endpoint and `ispeks import` both call Ingester.Run.
+//
+// A batch streams: lines are read one at a time (each at most MaxLineBytes;
+// a longer one is refused and reading goes on at the next line), run with
+// bounded concurrency so the event store's group commit can batch their
+// fsyncs, and answered in input order as soon as each is done. Memory stays
+// bounded by Concurrency lines whatever the batch size.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/payment"
+	"github.com/melaka-gov/ispeks/domain/statement"
+)
+
+// Defaults of an Ingester.
+const (
+	DefaultConcurrency  = 64
+	DefaultMaxLineBytes = 1 << 20
+)
+
+// Ingester runs NDJSON batches through the command handlers.
+type Ingester struct {
+	Statements  commands.Handler[commands.IssueStatement]
+	Corrections commands.Handler[commands.CorrectStatement]
+	Payments    commands.Handler[commands.RecordPayment]
+	Amendments  commands.Handler[commands.AmendPayment]
+	Statuses    commands.Handler[commands.ChangePaymentStatus]
+
+	Concurrency  int // lines in flight; default 64
+	MaxLineBytes int // default 1 MiB
+	Logger       *slog.Logger
+}
+
+// New wires an Ingester to the real handlers over runner, checking payees
+// with payees (wrap it in a commands.PayeeCache for big batches).
+func New(runner commands.Runner, payees commands.PayeeDirectory) *Ingester {
+	return &Ingester{
+		Statements:  commands.IssueStatementHandler{Runner: runner, Payees: payees},
+		Corrections: commands.CorrectStatementHandler{Runner: runner},
+		Payments:    commands.RecordPaymentHandler{Runner: runner, Payees: payees},
+		Amendments:  commands.AmendPaymentHandler{Runner: runner},
+		Statuses:    commands.ChangePaymentStatusHandler{Runner: runner},
+	}
+}
+
+// Source is who sends a batch. Actor.ID is also the namespace of the batch's
+// request IDs: the same request ID from the same actor is the same command.
+type Source struct {
+	Actor         eventlog.Actor
+	CorrelationID string
+	SourceIP      string
+	UserAgent     string
+	// Allowed says whether the sender may send a kind of line (its scopes;
+	// see Kind.Scope). nil allows every kind.
+	Allowed func(Kind) bool
+}
+
+// Outcome of one line.
+type Outcome string
+
+const (
+	Accepted  Outcome = "accepted"  // new events appended
+	Duplicate Outcome = "duplicate" // already done: nothing appended
+	Rejected  Outcome = "rejected"  // bad line: fix it before sending again
+	Failed    Outcome = "failed"    // the server could not run it: send it again
+)
+
+// Codes of rejected and failed lines.
+const (
+	CodeMalformed    = "malformed"     // not one JSON object
+	CodeTooLong      = "line_too_long" // longer than MaxLineBytes
+	CodeInvalid      = "invalid"       // a field is wrong (Field, Reason)
+	CodeForbidden    = "forbidden"     // the sender lacks the kind's scope
+	CodeUnknownPayee = "unknown_payee" // IC not in the employee master
+	CodeIllegalMove  = "illegal_move"  // status move not allowed (CurrentStatus, Allowed)
+	CodeNotFound     = "not_found"     // no such payment / statement
+	CodeConflict     = "conflict"      // exists with different content, or not amendable
+	CodeInternal     = "internal"      // Failed: retry
+)
+
+// Result answers one line.
+type Result struct {
+	Line          int      `json:"line"`
+	RequestID     string   `json:"request_id,omitempty"`
+	Kind          Kind     `json:"kind,omitempty"`
+	Outcome       Outcome  `json:"result"`
+	Position      uint64   `json:"position,omitempty"`
+	Code          string   `json:"code,omitempty"`
+	Field         string   `json:"field,omitempty"`
+	Reason        string   `json:"reason,omitempty"`
+	CurrentStatus string   `json:"current_status,omitempty"`
+	Allowed       []string `json:"allowed,omitempty"`
+}
+
+// Summary counts a batch's outcomes.
+type Summary struct {
+	Lines        int    `json:"lines"`
+	Accepted     int    `json:"accepted"`
+	Duplicates   int    `json:"duplicates"`
+	Rejected     int    `json:"rejected"`
+	Failed       int    `json:"failed"`
+	LastPosition uint64 `json:"last_position"` // highest position appended (wait for projections to reach it)
+}
+
+func (s *Summary) add(r Result) {
+	s.Lines++
+	switch r.Outcome {
+	case Accepted:
+		s.Accepted++
+		s.LastPosition = max(s.LastPosition, r.Position)
+	case Duplicate:
+		s.Duplicates++
+	case Rejected:
+		s.Rejected++
+	default:
+		s.Failed++
+	}
+}
+
+// slot is one line on its way through a batch: decoded by a worker, given
+// its turn by the dispatcher (after the previous line for the same record),
+// run, and answered by the emitter in input order.
+type slot struct {
+	no      int
+	line    []byte
+	res     Result
+	key     string                 // the record's stream; "" when the line never reaches a command
+	decoded chan struct{}          // closed when key is known
+	ready   chan (<-chan struct{}) // the dispatcher sends the predecessor's done (nil: none)
+	done    chan struct{}
+}
+
+// Run reads r line by line and calls emit with each line's result, in
+// input order, as soon as it and every line before it are done. Lines about
+// the same payment or statement run one after another in input order (a
+// status change waits for the record before it); others run concurrently.
+// Blank lines are skipped (they still count in line numbers). Run returns
+// when r is exhausted, when ctx ends, or when emit or reading r fails; lines
+// already running finish, and their events stay (a re-sent batch finds them
+// as duplicates).
+func (in *Ingester) Run(ctx context.Context, r io.Reader, src Source, emit func(Result) error) (Summary, error) {
+	n := in.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	maxLine := in.MaxLineBytes
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLineBytes
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	jobs := make(chan *slot)
+	seq := make(chan *slot, n)   // to the dispatcher, in input order
+	order := make(chan *slot, n) // to the emitter, in input order
+	var workers sync.WaitGroup
+	for range n {
+		workers.Go(func() {
+			for s := range jobs {
+				in.work(ctx, src, s)
+			}
+		})
+	}
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		dispatch(seq, n)
+	}()
+
+	var sum Summary
+	emitted := make(chan error, 1)
+	go func() {
+		var err error
+		for s := range order {
+			<-s.done
+			if err != nil {
+				continue
+			}
+			sum.add(s.res)
+			if err = emit(s.res); err != nil {
+				cancel()
+			}
+		}
+		emitted <- err
+	}()
+
+	readErr := readLines(ctx, r, maxLine, func(no int, line []byte, tooLong bool) bool {
+		s := &slot{no: no, line: line, decoded: make(chan struct{}), ready: make(chan (<-chan struct{}), 1), done: make(chan struct{})}
+		select {
+		case order <- s:
+		case <-ctx.Done():
+			return false
+		}
+		if tooLong {
+			s.res = Result{Line: no, Outcome: Rejected, Code: CodeTooLong,
+				Reason: "the line is longer than " + sizeText(maxLine) + "; it was skipped and reading went on at the next line"}
+			close(s.done)
+			return true
+		}
+		seq <- s // never blocks for long: the dispatcher only waits on decoding
+		select {
+		case jobs <- s:
+			return true
+		case <-ctx.Done():
+			s.res = Result{Line: no, Outcome: Failed, Code: CodeInternal, Reason: "the batch was stopped before this line ran"}
+			close(s.decoded)
+			<-s.ready
+			close(s.done)
+			return false
+		}
+	})
+	close(jobs)
+	workers.Wait()
+	close(seq)
+	<-dispatched
+	close(order)
+	emitErr := <-emitted
+	switch {
+	case emitErr != nil:
+		return sum, emitErr
+	case readErr != nil:
+		return sum, readErr
+	}
+	return sum, ctx.Err()
+}
+
+// dispatch gives each line, in input order, the done channel of the last
+// earlier line about the same record, so lines about one record run in
+// order.
+func dispatch(seq <-chan *slot, n int) {
+	last := map[string]*slot{}
+	for s := range seq {
+		<-s.decoded
+		if s.key == "" {
+			s.ready <- nil
+			continue
+		}
+		var prev <-chan struct{}
+		if p, ok := last[s.key]; ok && !closed(p.done) {
+			prev = p.done
+		}
+		s.ready <- prev
+		last[s.key] = s
+		if len(last) > 4*n+64 {
+			// At most n+1 lines are unanswered: drop the finished ones.
+			for k, p := range last {
+				if closed(p.done) {
+					delete(last, k)
+				}
+			}
+		}
+	}
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// work decodes a line, waits for its turn, runs it and closes its done.
+func (in *Ingester) work(ctx context.Context, src Source, s *slot) {
+	run, res, prefix := in.prepare(ctx, src, s.no, s.line)
+	s.line = nil
+	if run != nil {
+		s.key = res.key
+	}
+	close(s.decoded)
+	if prev := <-s.ready; prev != nil {
+		<-prev
+	}
+	if run != nil {
+		out, err := run(ctx)
+		switch {
+		case err != nil:
+			res.Result = in.fail(ctx, res.Result, err, prefix)
+		case out.Appended == 0:
+			res.Outcome = Duplicate
+		default:
+			res.Outcome, res.Position = Accepted, out.Position
+		}
+	}
+	s.res = res.Result
+	close(s.done)
+}
+
+func sizeText(n int) string {
+	if n%(1<<20) == 0 {
+		return strconv.Itoa(n>>20) + " MiB"
+	}
+	return strconv.Itoa(n) + " bytes"
+}
+
+// readLines calls fn for every non-blank line of r, with a copy of the line
+// (without its line break) or with tooLong set when the line exceeds max
+// bytes; the rest of a long line is skipped without being held in memory.
+func readLines(ctx context.Context, r io.Reader, max int, fn func(no int, line []byte, tooLong bool) bool) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	for no := 1; ; no++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		buf = buf[:0]
+		tooLong := false
+		var err error
+		for {
+			var frag []byte
+			frag, err = br.ReadSlice('\n')
+			if !tooLong {
+				content := len(buf) + len(bytes.TrimRight(frag, "\r\n"))
+				if content > max {
+					tooLong, buf = true, buf[:0]
+				} else {
+					buf = append(buf, frag...)
+				}
+			}
+			if !errors.Is(err, bufio.ErrBufferFull) {
+				break
+			}
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		switch {
+		case tooLong:
+			if !fn(no, nil, true) {
+				return ctx.Err()
+			}
+		case len(bytes.TrimSpace(buf)) > 0:
+			line := bytes.Clone(bytes.TrimRight(buf, "\r\n"))
+			if !fn(no, line, false) {
+				return ctx.Err()
+			}
+		}
+		if err != nil { // io.EOF
+			return nil
+		}
+	}
+}
+
+type prepared struct {
+	Result
+	key string
+}
+
+// prepare decodes a line and converts it into a command ready to run. A
+// line that cannot run comes back with run nil and its result filled in.
+func (in *Ingester) prepare(ctx context.Context, src Source, no int, b []byte) (run func(context.Context) (commands.Result, error), res prepared, prefix string) {
+	res.Line = no
+	w, err := decodeLine(b)
+	if requestIDPattern.MatchString(w.RequestID) {
+		res.RequestID = w.RequestID
+	}
+	if w.Kind.object() != "" {
+		res.Kind = w.Kind
+	}
+	if err != nil {
+		res.Result = in.fail(ctx, res.Result, err, "")
+		return nil, res, ""
+	}
+	if src.Allowed != nil && !src.Allowed(w.Kind) {
+		res.Outcome, res.Code, res.Field = Rejected, CodeForbidden, "kind"
+		res.Reason = "this client may not send " + string(w.Kind) + " lines (scope " + w.Kind.Scope() + " is needed)"
+		return nil, res, ""
+	}
+	meta := commands.Meta{
+		CommandID:     commands.ClientCommandID(src.Actor.ID, w.RequestID),
+		CorrelationID: src.CorrelationID,
+		Actor:         src.Actor,
+		SourceIP:      src.SourceIP,
+		UserAgent:     src.UserAgent,
+	}
+	prefix = w.Kind.object() + "."
+	switch w.Kind {
+	case KindStatement:
+		c, cerr := w.Statement.content(prefix)
+		err = cerr
+		if err == nil {
+			cmd := commands.IssueStatement{Meta: meta, StatementID: w.Statement.StatementID, Content: c}
+			res.key = statement.Stream(cmd.StatementID)
+			run = func(ctx context.Context) (commands.Result, error) { return in.Statements.Handle(ctx, cmd) }
+		}
+	case KindStatementCorrection:
+		c, cerr := w.Correction.content(prefix)
+		err = cerr
+		if err == nil {
+			cmd := commands.CorrectStatement{Meta: meta, StatementID: w.Correction.StatementID, Content: c, Reason: w.Correction.Reason}
+			res.key = statement.Stream(cmd.StatementID)
+			run = func(ctx context.Context) (commands.Result, error) { return in.Corrections.Handle(ctx, cmd) }
+		}
+	case KindPayment:
+		d, cerr := w.Payment.details(prefix)
+		err = cerr
+		if err == nil {
+			cmd := commands.RecordPayment{Meta: meta, PaymentID: w.Payment.PaymentID, Details: d}
+			res.key = payment.Stream(cmd.PaymentID)
+			run = func(ctx context.Context) (commands.Result, error) { return in.Payments.Handle(ctx, cmd) }
+		}
+	case KindPaymentAmendment:
+		d, cerr := w.Amendment.details(prefix)
+		err = cerr
+		if err == nil {
+			cmd := commands.AmendPayment{Meta: meta, PaymentID: w.Amendment.PaymentID, Details: d, Reason: w.Amendment.Reason}
+			res.key = payment.Stream(cmd.PaymentID)
+			run = func(ctx context.Context) (commands.Result, error) { return in.Amendments.Handle(ctx, cmd) }
+		}
+	case KindPaymentStatus:
+		cmd := commands.ChangePaymentStatus{Meta: meta, PaymentID: w.Change.PaymentID, Change: w.Change.Change}
+		res.key = payment.Stream(cmd.PaymentID)
+		run = func(ctx context.Context) (commands.Result, error) { return in.Statuses.Handle(ctx, cmd) }
+	}
+	if err != nil {
+		res.Result = in.fail(ctx, res.Result, err, prefix)
+		return nil, res, prefix
+	}
+	return run, res, prefix
+}
+
+// fail turns a line's error into its result. Errors of the input are
+// Rejected with field and reason; anything else is Failed, logged under an
+// incident ID (without personal data) so the client can retry.
+func (in *Ingester) fail(ctx context.Context, res Result, err error, prefix string) Result {
+	res.Outcome, res.Code = Rejected, CodeInvalid
+	var (
+		fe   *FieldError
+		pfe  *payment.FieldError
+		sfe  *statement.FieldError
+		up   *commands.UnknownPayeeError
+		move *payment.IllegalMoveError
+	)
+	switch {
+	case errors.As(err, &fe):
+		res.Field, res.Reason = fe.Field, fe.Reason
+		if fe.Field == "" {
+			res.Code = CodeMalformed
+		}
+	case errors.As(err, &pfe):
+		res.Field, res.Reason = prefix+pfe.Field, pfe.Reason
+	case errors.As(err, &sfe):
+		res.Field, res.Reason = prefix+sfe.Field, sfe.Reason
+	case errors.As(err, &up):
+		res.Code, res.Field = CodeUnknownPayee, prefix+up.Field
+		res.Reason = "no employee with this IC number in the employee master (push the employee first)"
+	case errors.As(err, &move):
+		res.Code, res.Field = CodeIllegalMove, prefix+"status"
+		res.Reason = strings.TrimPrefix(move.Error(), "payment: ")
+		res.CurrentStatus = string(move.From)
+		res.Allowed = make([]string, len(move.Allowed))
+		for i, s := range move.Allowed {
+			res.Allowed[i] = string(s)
+		}
+	case errors.Is(err, payment.ErrNotRecorded):
+		res.Code, res.Field, res.Reason = CodeNotFound, prefix+"payment_id", "no payment with this ID (record it first)"
+	case errors.Is(err, statement.ErrNotIssued):
+		res.Code, res.Field, res.Reason = CodeNotFound, prefix+"statement_id", "no statement with this ID (issue it first)"
+	case errors.Is(err, payment.ErrAlreadyRecorded):
+		res.Code, res.Field, res.Reason = CodeConflict, prefix+"payment_id", "a payment with this ID is already recorded with different details (send a payment_amendment)"
+	case errors.Is(err, payment.ErrNotAmendable):
+		res.Code, res.Field, res.Reason = CodeConflict, prefix+"payment_id", strings.TrimPrefix(err.Error(), "payment: ")
+	case errors.Is(err, statement.ErrAlreadyIssued):
+		res.Code, res.Field, res.Reason = CodeConflict, prefix+"statement_id", "a statement with this ID is already issued with different content (send a statement_correction)"
+	case errors.Is(err, eventlog.ErrInvalidEvent) && strings.Contains(err.Error(), "already stored in stream"):
+		// The request ID's events exist on another record: the client used
+		// one request ID for two different lines.
+		res.Code, res.Field, res.Reason = CodeConflict, "request_id", "was already used for a different line; request IDs must be unique"
+	case errors.Is(err, eventlog.ErrEventTooLarge):
+		res.Field, res.Reason = prefix[:len(prefix)-1], "is too large to store (at most 1 MiB)"
+	default:
+		incident := uuid.NewString()
+		res.Outcome, res.Code, res.Field = Failed, CodeInternal, ""
+		res.Reason = "the server could not process this line (incident " + incident + "); send it again"
+		if ctx.Err() != nil {
+			res.Reason = "the batch was stopped before this line finished; send it again"
+		} else {
+			in.logger().ErrorContext(ctx, "ingest: line failed", "incident", incident, "line", res.Line, "kind", res.Kind, "error", scrub(err.Error()))
+		}
+	}
+	return res
+}
+
+func (in *Ingester) logger() *slog.Logger {
+	if in.Logger != nil {
+		return in.Logger
+	}
+	return slog.Default()
+}
+
+var icLike = regexp.MustCompile(`\d{6}-?\d{2}-?\d{4}`)
+
+// scrub hides anything shaped like an IC number (stream names carry them)
+// before an error message reaches a log.
+func scrub(s string) string { return icLike.ReplaceAllString(s, "************") }
+
+// WriteNDJSON returns an emit function that writes each result as one JSON
+// line to w.
+func WriteNDJSON(w io.Writer) func(Result) error {
+	enc := json.NewEncoder(w)
+	return func(r Result) error { return enc.Encode(r) }
+}

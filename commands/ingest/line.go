@@ -1,0 +1,327 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/melaka-gov/ispeks/domain/payment"
+	"github.com/melaka-gov/ispeks/domain/statement"
+)
+
+// Kind says what a line carries.
+type Kind string
+
+const (
+	KindStatement           Kind = "statement"            // issue a statement: object "statement"
+	KindStatementCorrection Kind = "statement_correction" // supersede one: object "correction"
+	KindPayment             Kind = "payment"              // record a payment: object "payment"
+	KindPaymentAmendment    Kind = "payment_amendment"    // amend one: object "amendment"
+	KindPaymentStatus       Kind = "payment_status"       // move its status: object "change"
+)
+
+// Kinds lists every kind of line.
+func Kinds() []Kind {
+	return []Kind{KindStatement, KindStatementCorrection, KindPayment, KindPaymentAmendment, KindPaymentStatus}
+}
+
+// Scope is the API client scope a kind of line needs.
+func (k Kind) Scope() string {
+	switch k {
+	case KindStatement, KindStatementCorrection:
+		return "statements:write"
+	default:
+		return "payments:write"
+	}
+}
+
+// object is the name of the member that carries a kind's body.
+func (k Kind) object() string {
+	switch k {
+	case KindStatement:
+		return "statement"
+	case KindStatementCorrection:
+		return "correction"
+	case KindPayment:
+		return "payment"
+	case KindPaymentAmendment:
+		return "amendment"
+	case KindPaymentStatus:
+		return "change"
+	}
+	return ""
+}
+
+// wire is one NDJSON line. Exactly the member named by Kind is present;
+// decoding is strict (unknown members refused), so the pointers tell which
+// member the client sent.
+type wire struct {
+	Kind       Kind             `json:"kind"`
+	RequestID  string           `json:"request_id"`
+	Statement  *statementInput  `json:"statement"`
+	Correction *correctionInput `json:"correction"`
+	Payment    *paymentInput    `json:"payment"`
+	Amendment  *amendmentInput  `json:"amendment"`
+	Change     *changeInput     `json:"change"`
+}
+
+type statementInput struct {
+	StatementID string             `json:"statement_id"`
+	Type        statement.Type     `json:"type"`
+	Period      statement.Period   `json:"period"`
+	Payee       statement.Payee    `json:"payee"`
+	Employer    statement.Employer `json:"employer"`
+	Earnings    []lineInput        `json:"earnings"`
+	Deductions  []lineInput        `json:"deductions"`
+	Totals      totalsInput        `json:"totals"`
+	PayDate     string             `json:"pay_date"`
+}
+
+type correctionInput struct {
+	statementInput
+	Reason string `json:"reason"`
+}
+
+type lineInput struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	AmountSen sen    `json:"amount_sen"`
+}
+
+type totalsInput struct {
+	EarningsSen   sen `json:"earnings_sen"`
+	DeductionsSen sen `json:"deductions_sen"`
+	NetSen        sen `json:"net_sen"`
+}
+
+type paymentInput struct {
+	PaymentID    string         `json:"payment_id"`
+	Module       payment.Module `json:"module"`
+	Type         payment.Type   `json:"type"`
+	VoucherNo    string         `json:"voucher_no"`
+	VoucherDate  string         `json:"voucher_date"`
+	Reference    string         `json:"reference"`
+	Description  string         `json:"description"`
+	AmountSen    sen            `json:"amount_sen"`
+	PayeeIC      string         `json:"payee_ic"`
+	ReceivedDate string         `json:"received_date"`
+}
+
+type amendmentInput struct {
+	paymentInput
+	Reason string `json:"reason"`
+}
+
+type changeInput struct {
+	PaymentID string `json:"payment_id"`
+	payment.Change
+}
+
+// sen is an amount of money in sen as it arrives: the JSON literal must be a
+// whole number. UnmarshalJSON never fails, so that the error can name the
+// field's full path (encoding/json does not annotate Unmarshaler errors).
+type sen struct {
+	v   int64
+	set bool
+	bad string
+}
+
+func (s *sen) UnmarshalJSON(b []byte) error {
+	s.set = true
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		s.bad = "is required (a whole number of sen)"
+	case b[0] == '"':
+		s.bad = "must be a JSON number of sen, not a string"
+	case bytes.ContainsAny(b, ".eE"):
+		s.bad = "must be a whole number of sen, without a decimal point or exponent (RM 15.50 is 1550)"
+	default:
+		v, err := strconv.ParseInt(string(b), 10, 64)
+		switch {
+		case err != nil && errors.Is(err, strconv.ErrRange):
+			s.bad = "is too large"
+		case err != nil:
+			s.bad = "must be a whole number of sen"
+		case v < 0:
+			s.bad = "must not be negative"
+		default:
+			s.v = v
+		}
+	}
+	return nil
+}
+
+func (s sen) get(path string) (int64, error) {
+	if !s.set {
+		return 0, &FieldError{Field: path, Reason: "is required (a whole number of sen)"}
+	}
+	if s.bad != "" {
+		return 0, &FieldError{Field: path, Reason: s.bad}
+	}
+	return s.v, nil
+}
+
+// FieldError is a line's input error that is not the domain's: the JSON
+// shape, the line envelope, money literals.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return "ingest: " + e.Reason
+	}
+	return "ingest: " + e.Field + ": " + e.Reason
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+=/-]{1,128}$`)
+
+// decodeLine decodes one line strictly and checks its envelope.
+func decodeLine(b []byte) (wire, error) {
+	var w wire
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return w, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return w, &FieldError{Reason: "malformed JSON: more than one value on the line (one JSON object per line)"}
+	}
+	if w.Kind == "" {
+		return w, &FieldError{Field: "kind", Reason: "is required; one of " + kindList()}
+	}
+	if w.Kind.object() == "" {
+		return w, &FieldError{Field: "kind", Reason: fmt.Sprintf("unknown kind %q; one of %s", clip(string(w.Kind)), kindList())}
+	}
+	if w.RequestID == "" {
+		return w, &FieldError{Field: "request_id", Reason: "is required (the client's unique ID for this line, so a re-sent line is recognised)"}
+	}
+	if !requestIDPattern.MatchString(w.RequestID) {
+		return w, &FieldError{Field: "request_id", Reason: "must be 1 to 128 letters, digits or ._:@+=/-"}
+	}
+	present := map[string]bool{
+		"statement": w.Statement != nil, "correction": w.Correction != nil, "payment": w.Payment != nil,
+		"amendment": w.Amendment != nil, "change": w.Change != nil,
+	}
+	want := w.Kind.object()
+	if !present[want] {
+		return w, &FieldError{Field: want, Reason: fmt.Sprintf("is required for kind %s", w.Kind)}
+	}
+	for _, name := range []string{"statement", "correction", "payment", "amendment", "change"} {
+		if name != want && present[name] {
+			return w, &FieldError{Field: name, Reason: fmt.Sprintf("is not expected for kind %s (send it on its own line)", w.Kind)}
+		}
+	}
+	return w, nil
+}
+
+func kindList() string {
+	names := make([]string, 0, 5)
+	for _, k := range Kinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+// jsonError turns encoding/json's errors into field and reason.
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return &FieldError{Reason: fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))}
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return &FieldError{Reason: "the line must be a JSON object"}
+		}
+		return &FieldError{Field: field, Reason: fmt.Sprintf("must be a JSON %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &FieldError{Reason: "malformed JSON: the line ends before the object does"}
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return &FieldError{Field: strings.Trim(name, `"`), Reason: "unknown field (see docs/payments.md for the line format)"}
+	}
+	return &FieldError{Reason: "malformed JSON: " + strings.TrimPrefix(msg, "json: ")}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "int", "int64", "int32", "uint64":
+		return "whole number"
+	case "slice":
+		return "array"
+	case "struct", "map", "ptr":
+		return "object"
+	}
+	return goKind
+}
+
+func clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	r := []rune(s)
+	if len(r) > 40 {
+		r = r[:40]
+	}
+	return string(r) + "…"
+}
+
+// content converts a statement body into the domain's content.
+func (s statementInput) content(prefix string) (statement.Content, error) {
+	c := statement.Content{
+		Type: s.Type, Period: s.Period, Payee: s.Payee, Employer: s.Employer, PayDate: s.PayDate,
+	}
+	var err error
+	if c.Earnings, err = convertLines(prefix+"earnings", s.Earnings); err != nil {
+		return c, err
+	}
+	if c.Deductions, err = convertLines(prefix+"deductions", s.Deductions); err != nil {
+		return c, err
+	}
+	if c.Totals.EarningsSen, err = s.Totals.EarningsSen.get(prefix + "totals.earnings_sen"); err != nil {
+		return c, err
+	}
+	if c.Totals.DeductionsSen, err = s.Totals.DeductionsSen.get(prefix + "totals.deductions_sen"); err != nil {
+		return c, err
+	}
+	if c.Totals.NetSen, err = s.Totals.NetSen.get(prefix + "totals.net_sen"); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func convertLines(path string, in []lineInput) ([]statement.Line, error) {
+	if len(in) > statement.MaxLines {
+		return nil, &FieldError{Field: path, Reason: fmt.Sprintf("has %d lines (at most %d)", len(in), statement.MaxLines)}
+	}
+	out := make([]statement.Line, len(in))
+	for i, l := range in {
+		v, err := l.AmountSen.get(fmt.Sprintf("%s[%d].amount_sen", path, i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = statement.Line{Code: l.Code, Name: l.Name, AmountSen: v}
+	}
+	return out, nil
+}
+
+func (p paymentInput) details(prefix string) (payment.Details, error) {
+	d := payment.Details{
+		Module: p.Module, Type: p.Type, VoucherNo: p.VoucherNo, VoucherDate: p.VoucherDate, Reference: p.Reference,
+		Description: p.Description, PayeeIC: p.PayeeIC, ReceivedDate: p.ReceivedDate,
+	}
+	var err error
+	d.AmountSen, err = p.AmountSen.get(prefix + "amount_sen")
+	return d, err
+}
