@@ -11,7 +11,7 @@ import (
 )
 
 func activationForm(pw string) account.ActivationForm {
-	return account.ActivationForm{Password: pw, ConfirmPassword: pw, QuestionID: "haiwan-peliharaan", Answer: "  Comot ", ImageID: "wau", Phrase: "Pantai Klebang waktu senja"}
+	return account.ActivationForm{Password: pw, ConfirmPassword: pw, QuestionID: "haiwan-peliharaan", Answer: "  Comot ", ImageID: "wau-bulan", Phrase: "Pantai Klebang waktu senja"}
 }
 
 func TestActivateAccount(t *testing.T) {

@@ -52,7 +52,7 @@ func registered() []eventlog.Event {
 func activated() []eventlog.Event {
 	return append(registered(),
 		LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0.Add(time.Minute)},
-		Activated{UserID: id, PasswordHash: hash("correct horse"), SecretQuestion: "haiwan-peliharaan", SecretAnswerHash: hash("comot"), SecurityImage: "wau", SealedPhrase: "sealed-phrase"},
+		Activated{UserID: id, PasswordHash: hash("correct horse"), SecretQuestion: "haiwan-peliharaan", SecretAnswerHash: hash("comot"), SecurityImage: "wau-bulan", SealedPhrase: "sealed-phrase"},
 	)
 }
 
@@ -134,7 +134,7 @@ func TestExpiredTemporaryPassword(t *testing.T) {
 
 func TestActivate(t *testing.T) {
 	a := given(t, with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}))
-	act := Activation{Password: NewPassword{Hash: hash("correct horse")}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau", SealedPhrase: "sealed-phrase"}
+	act := Activation{Password: NewPassword{Hash: hash("correct horse")}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau-bulan", SealedPhrase: "sealed-phrase"}
 	then(t, a, a.Activate(act, t0), nil, activated()[3])
 	if a.Status() != StatusActive {
 		t.Fatal("not active")
@@ -142,7 +142,7 @@ func TestActivate(t *testing.T) {
 }
 
 func TestActivateRefusals(t *testing.T) {
-	act := Activation{Password: NewPassword{Hash: hash("correct horse")}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau", SealedPhrase: "s"}
+	act := Activation{Password: NewPassword{Hash: hash("correct horse")}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau-bulan", SealedPhrase: "s"}
 	cases := []struct {
 		name  string
 		given []eventlog.Event

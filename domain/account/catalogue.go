@@ -38,29 +38,31 @@ func SecretQuestionByID(id string) (SecretQuestion, bool) {
 
 // SecurityImage is one picture of the security-image gallery ("Imej
 // Online"). The web layer ships one original SVG per ID
-// (e.g. static/security-images/<ID>.svg) and shows Label as its alt text.
+// (http/web/static/security/<ID>.svg) and its own bilingual names; the two
+// lists must hold the same IDs in the same order (decoys are picked by
+// index). Never reorder or remove an entry: accounts store the IDs.
 type SecurityImage struct {
 	ID    string
 	Label string // Malay alt text
 }
 
 var securityImages = []SecurityImage{
-	{"bunga-raya", "Bunga raya merah"},
-	{"perahu-layar", "Perahu layar di laut"},
-	{"rumah-melaka", "Rumah tradisional Melaka"},
-	{"kincir-air", "Kincir air"},
-	{"pokok-kelapa", "Pokok kelapa di pantai"},
-	{"kucing-oren", "Kucing oren"},
-	{"rusa", "Rusa"},
-	{"bulan-sabit", "Bulan sabit dan bintang"},
-	{"gunung", "Gunung dan matahari"},
-	{"wau", "Wau bulan"},
-	{"gasing", "Gasing"},
-	{"ketupat", "Ketupat"},
-	{"penyu", "Penyu"},
-	{"kapal-terbang", "Kapal terbang kertas"},
-	{"payung", "Payung biru"},
+	{"rumah-api", "Rumah Api"},
+	{"wau-bulan", "Wau Bulan"},
+	{"sampan", "Sampan"},
+	{"durian", "Durian"},
+	{"enggang", "Burung Enggang"},
+	{"kubah-masjid", "Kubah Masjid"},
+	{"pokok-getah", "Pokok Getah"},
+	{"teko", "Teko"},
 	{"basikal", "Basikal"},
+	{"belimbing", "Belimbing Besi"},
+	{"bulan-bintang", "Bulan dan Bintang"},
+	{"bunga-raya", "Bunga Raya"},
+	{"ketupat", "Ketupat"},
+	{"pokok-kelapa", "Pokok Kelapa"},
+	{"kucing", "Kucing"},
+	{"payung", "Payung"},
 }
 
 // SecurityImages lists the gallery in display order.

@@ -89,7 +89,7 @@ func TestCommonListShipsAboutAThousand(t *testing.T) {
 }
 
 func validForm() ActivationForm {
-	return ActivationForm{Password: "kuih lapis sedap", ConfirmPassword: "kuih lapis sedap", QuestionID: "haiwan-peliharaan", Answer: "  Comot ", ImageID: "wau", Phrase: "  Pantai  Klebang waktu senja "}
+	return ActivationForm{Password: "kuih lapis sedap", ConfirmPassword: "kuih lapis sedap", QuestionID: "haiwan-peliharaan", Answer: "  Comot ", ImageID: "wau-bulan", Phrase: "  Pantai  Klebang waktu senja "}
 }
 
 func TestCheckActivation(t *testing.T) {

@@ -128,7 +128,7 @@ func (w *world) activate(ic, email, pw string) {
 		w.t.Fatal(err)
 	}
 	w.must(w.h.Activate.Handle(ctx, commands.ActivateAccount{Meta: w.meta(eventlog.ActorUser, ic), UserID: ic, Form: account.ActivationForm{
-		Password: pw, ConfirmPassword: pw, QuestionID: "sekolah-rendah", Answer: "SK Bukit Baru", ImageID: "kucing-oren", Phrase: "Kucing oren di tingkap",
+		Password: pw, ConfirmPassword: pw, QuestionID: "sekolah-rendah", Answer: "SK Bukit Baru", ImageID: "kucing", Phrase: "Kucing oren di tingkap",
 	}}))
 }
 
@@ -271,7 +271,7 @@ func TestAccountView(t *testing.T) {
 	if a.Status != accounts.StatusLocked || !a.Locked || !a.Activated || a.FailedAttempts != 3 || a.LockedAt == nil || a.LastLogin == nil || a.TOTP || len(a.Roles) != 0 {
 		t.Fatalf("state %+v", a)
 	}
-	if a.SecurityImage != "kucing-oren" || a.SealedPhrase == "" {
+	if a.SecurityImage != "kucing" || a.SealedPhrase == "" {
 		t.Fatalf("security image/phrase %+v", a)
 	}
 	n, ok, _ := accounts.GetAccount(ctx, w.views, nurulIC)
@@ -449,7 +449,7 @@ func TestLoginChallenge(t *testing.T) {
 	ctx := context.Background()
 	project(t, w.events, w.views, w.reg, accounts.Projector{}, 100)
 	own, err := accounts.LoginChallenge(ctx, w.views, w.sealer, w.keyed, sitiIC)
-	if err != nil || own != (accounts.Challenge{ImageID: "kucing-oren", Phrase: "Kucing oren di tingkap"}) {
+	if err != nil || own != (accounts.Challenge{ImageID: "kucing", Phrase: "Kucing oren di tingkap"}) {
 		t.Fatalf("own challenge %+v %v", own, err)
 	}
 	// Unknown ID and a registered, not yet activated account: a decoy,
