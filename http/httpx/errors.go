@@ -124,7 +124,7 @@ func (m *ErrorMap) Add(rules ...Rule) {
 	m.rules = merged
 }
 
-var builtinRules = []Rule{
+var builtinRules = append(append([]Rule{}, jsonRules...), []Rule{
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "not_found", Key: "err.not_found"},
 	{Err: ErrMethodNotAllowed, Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Key: "err.method"},
 	{Err: ErrForbidden, Status: http.StatusForbidden, Code: "forbidden", Key: "err.forbidden"},
@@ -141,7 +141,7 @@ var builtinRules = []Rule{
 	// The client went away; nobody reads this answer, but it is not ours
 	// to log as a fault. 499 is nginx's "client closed request".
 	{Err: context.Canceled, Status: 499, Code: "client_closed", Key: "err.bad_request"},
-}
+}...)
 
 func isTooLarge(err error) bool {
 	var mb *http.MaxBytesError

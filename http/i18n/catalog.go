@@ -132,6 +132,8 @@ var catalog = map[string]Text{
 	"err.too_large":       {"Data yang dihantar terlalu besar", "The data sent is too large"},
 	"err.bad_request":     {"Permintaan tidak sah", "The request is not valid"},
 	"err.malformed_json":  {"JSON tidak sah", "Malformed JSON"},
+	"err.unknown_field":   {"Medan tidak dikenali", "Unknown field"},
+	"err.invalid_type":    {"Jenis nilai tidak sah", "The value has the wrong type"},
 	"err.method":          {"Kaedah permintaan tidak dibenarkan untuk halaman ini", "This request method is not allowed here"},
 	"err.login_required":  {"Sila log masuk untuk meneruskan", "Please log in to continue"},
 	"err.session_expired": {"Sesi anda telah tamat. Sila log masuk semula.", "Your session has ended. Please log in again."},

@@ -1,6 +1,11 @@
 package web
 
-import "github.com/melaka-gov/ispeks/http/session"
+import (
+	"net/url"
+	"strings"
+
+	"github.com/melaka-gov/ispeks/http/session"
+)
 
 // Paths of the portal's pages. Templates reach them by name through
 // View.URL (the names are the map keys below).
@@ -84,4 +89,19 @@ func menuFor(s session.Session) []MenuItem {
 		out = append(out, it)
 	}
 	return out
+}
+
+// LocalPath returns next if it is a path on this site ("/utama",
+// "/pentadbir?ic=…"), else fallback. Use it on every ?next= before
+// redirecting: a crafted link must not send a user to another site after
+// login.
+func LocalPath(next, fallback string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return fallback
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return fallback
+	}
+	return next
 }

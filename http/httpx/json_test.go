@@ -1,0 +1,57 @@
+package httpx
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+func TestDecodeJSON(t *testing.T) {
+	type payment struct {
+		Voucher string `json:"voucher"`
+		Amount  int64  `json:"amount_sen"`
+	}
+	m := NewErrorMap()
+	cases := []struct {
+		body   string
+		status int
+		code   string
+		field  string
+	}{
+		{`{"voucher":"V1","amount_sen":1250}`, 0, "", ""},
+		{`{"voucher":"V1","amount_sen":12.5}`, 400, "invalid_type", "amount_sen"},
+		{`{"voucher":"V1","amount_sen":"12"}`, 400, "invalid_type", "amount_sen"},
+		{`{"voucher":"V1","colour":"red"}`, 400, "unknown_field", "colour"},
+		{`{"voucher":"V1"} {"voucher":"V2"}`, 400, "bad_request", ""},
+		{`{"voucher":"V1"} x`, 400, "bad_request", ""},
+		{``, 400, "bad_request", ""},
+		{`{"voucher":`, 400, "malformed_json", ""},
+		{`[1,2]`, 400, "malformed_json", ""},
+		{`{"voucher":"` + strings.Repeat("x", 200) + `"}`, 413, "too_large", ""},
+	}
+	for _, c := range cases {
+		ctx, _ := gin.CreateTestContext(httptest.NewRecorder())
+		w := httptest.NewRecorder()
+		ctx.Request = httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+		ctx.Request.Body = http.MaxBytesReader(w, ctx.Request.Body, 100)
+		var p payment
+		err := DecodeJSON(ctx, &p)
+		if c.status == 0 {
+			if err != nil || p.Amount != 1250 {
+				t.Errorf("%s: %v %+v", c.body, err, p)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: accepted", c.body)
+			continue
+		}
+		pr := m.Map(err)
+		if pr.Status != c.status || pr.Code != c.code || pr.Field != c.field {
+			t.Errorf("%.40s: got %d %s %q, want %d %s %q (%v)", c.body, pr.Status, pr.Code, pr.Field, c.status, c.code, c.field, err)
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestMemoryStore(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(3)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	mk := func(user string, exp time.Duration) Session {
+		return Session{State: StateActive, UserID: user, Roles: []string{"admin"}, ExpiresAt: t0.Add(exp), Values: map[string]string{"k": "v"}}
+	}
+	if err := st.Create(ctx, "k1", mk("u1", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Create(ctx, "k2", mk("u1", time.Minute))
+	_ = st.Create(ctx, "k3", mk("u2", time.Hour))
+	if err := st.Create(ctx, "k4", mk("u3", time.Hour)); !errors.Is(err, ErrFull) {
+		t.Fatalf("4th session in a store of 3: %v", err)
+	}
+
+	// Values handed out are copies.
+	s, ok, _ := st.Get(ctx, "k1")
+	if !ok {
+		t.Fatal("k1 missing")
+	}
+	s.Roles[0] = "hacked"
+	s.Values["k"] = "hacked"
+	s2, _, _ := st.Get(ctx, "k1")
+	if s2.Roles[0] != "admin" || s2.Values["k"] != "v" {
+		t.Fatal("store shares slices/maps with callers")
+	}
+
+	// Update re-indexes a changed user (a pending session's user ID).
+	if _, err := st.Update(ctx, "k3", func(s *Session) { s.UserID = "u1" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(ctx, "nope", func(*Session) {}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("update of a missing key: %v", err)
+	}
+
+	n, _ := st.DeleteUser(ctx, "u1", "k1")
+	if n != 2 {
+		t.Fatalf("DeleteUser kept k1 and ended %d, want 2", n)
+	}
+	if _, ok, _ := st.Get(ctx, "k1"); !ok {
+		t.Fatal("kept session gone")
+	}
+	if _, ok, _ := st.Get(ctx, "k3"); ok {
+		t.Fatal("re-indexed session survived DeleteUser")
+	}
+
+	_ = st.Create(ctx, "k5", mk("u5", time.Minute))
+	n, _ = st.Sweep(ctx, t0.Add(2*time.Minute))
+	if n != 1 || st.Len() != 1 {
+		t.Fatalf("sweep removed %d, left %d", n, st.Len())
+	}
+}
+
+func TestMemoryStoreConcurrentUpdates(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(0)
+	_ = st.Create(ctx, "k", Session{State: StateActive, UserID: "u", Values: map[string]string{}})
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			_, _ = st.Update(ctx, "k", func(s *Session) { s.Values[fmt.Sprint(i)] = "x" })
+		})
+	}
+	wg.Wait()
+	s, _, _ := st.Get(ctx, "k")
+	if len(s.Values) != 50 {
+		t.Fatalf("lost updates: %d of 50 kept", len(s.Values))
+	}
+}
+
+func TestJanitorSweeps(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := NewMemoryStore(0)
+	_ = st.Create(ctx, "old", Session{UserID: "u", ExpiresAt: time.Unix(0, 0)})
+	done := make(chan struct{})
+	go func() { Janitor(ctx, st, time.Millisecond, nil); close(done) }()
+	for st.Len() != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+func TestTokens(t *testing.T) {
+	a, b := newToken(), newToken()
+	if a == b || !validToken(a) || len(a) != 43 {
+		t.Fatalf("tokens %q %q", a, b)
+	}
+	if validToken("short") || validToken(a[:42]+"!") {
+		t.Fatal("malformed token accepted")
+	}
+	if keyOf(a) == a || len(keyOf(a)) != 64 {
+		t.Fatal("key is not a hash of the token")
+	}
+}
