@@ -1,0 +1,207 @@
+package statements
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// ErrNotFound: no such statement for this person within its display
+// window. Someone else's statement is not found either.
+var ErrNotFound = errors.New("statements: not found")
+
+// Windows are how far back the portal shows statements, counted in months
+// back from the current month in Melaka (the current month included) for
+// slips, bonus and special aid, and in whole years before the current one
+// for annual statements.
+type Windows struct {
+	SlipMonths  int // default 18
+	AnnualYears int // default 7
+}
+
+// DefaultWindows: slips 18 months, annual statements 7 years.
+func DefaultWindows() Windows { return Windows{SlipMonths: 18, AnnualYears: 7} }
+
+var zone = time.FixedZone("MYT", 8*60*60)
+
+// cutoff is the earliest period end (YYYYMMDD) of type t shown at now.
+func (w Windows) cutoff(t statement.Type, now time.Time) int64 {
+	d := DefaultWindows()
+	if w.SlipMonths <= 0 {
+		w.SlipMonths = d.SlipMonths
+	}
+	if w.AnnualYears <= 0 {
+		w.AnnualYears = d.AnnualYears
+	}
+	now = now.In(zone)
+	if t.Annual() {
+		return int64((now.Year()-w.AnnualYears)*10000 + 1231)
+	}
+	first := time.Date(now.Year(), now.Month()-time.Month(w.SlipMonths-1), 1, 0, 0, 0, 0, time.UTC)
+	return int64(first.Year()*10000 + int(first.Month())*100 + 1)
+}
+
+// Queries read the statement views.
+type Queries struct {
+	Reader  projections.Reader
+	Windows Windows // zero value: DefaultWindows
+}
+
+// Page is one page of a person's statements.
+type Page struct {
+	Statements []Statement `json:"statements"`
+	Next       string      `json:"next,omitempty"` // cursor of the next page; "" on the last
+}
+
+// MaxPageSize bounds a page.
+const MaxPageSize = 100
+
+// ListByPayee returns the statements of type t of the person with IC ic,
+// latest period first, limit at a time (default 24), within the display
+// window at now. year 0 lists every year of the window. Each statement is
+// its latest revision. after is the Next of the previous page.
+func (q Queries) ListByPayee(ctx context.Context, ic string, t statement.Type, year int, limit int, after string, now time.Time) (Page, error) {
+	if !t.Valid() {
+		return Page{}, fmt.Errorf("statements: unknown statement type %q", t)
+	}
+	if limit <= 0 {
+		limit = 24
+	}
+	limit = min(limit, MaxPageSize)
+	cut := q.Windows.cutoff(t, now)
+	if year != 0 && int64(year)*10000+1231 < cut {
+		return Page{Statements: []Statement{}}, nil // the whole year is outside the window
+	}
+	where := map[string]any{"payee_ic": ic, "type": string(t)}
+	if year != 0 {
+		where["year"] = int64(year)
+	}
+	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Statements, Where: where, SortBy: "period_end", Desc: true, Limit: limit, After: after})
+	if err != nil {
+		return Page{}, err
+	}
+	out := Page{Statements: make([]Statement, 0, len(pg.Docs)), Next: pg.Next}
+	for _, d := range pg.Docs {
+		// Latest period first: the first one outside the window ends the list.
+		if end, _ := d.Fields["period_end"].(int64); end < cut {
+			out.Next = ""
+			break
+		}
+		var v Statement
+		if err := json.Unmarshal(d.Body, &v); err != nil {
+			return Page{}, fmt.Errorf("statements: statement %s: %w", d.ID, err)
+		}
+		out.Statements = append(out.Statements, v)
+	}
+	return out, nil
+}
+
+// Years lists the years that have a statement of type t for the person
+// within the window, latest first (for the year choice of the search form).
+func (q Queries) Years(ctx context.Context, ic string, t statement.Type, now time.Time) ([]int, error) {
+	var years []int
+	after := ""
+	for {
+		pg, err := q.ListByPayee(ctx, ic, t, 0, MaxPageSize, after, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range pg.Statements {
+			if len(years) == 0 || years[len(years)-1] != s.Period.Year {
+				years = append(years, s.Period.Year)
+			}
+		}
+		if pg.Next == "" {
+			return years, nil
+		}
+		after = pg.Next
+	}
+}
+
+// Get returns statement id if it belongs to the person with IC ic and is
+// within its display window at now; otherwise ErrNotFound.
+func (q Queries) Get(ctx context.Context, ic, id string, now time.Time) (Statement, error) {
+	v, ok, err := q.get(ctx, id)
+	if err != nil {
+		return Statement{}, err
+	}
+	if !ok || v.Payee.IC != ic || v.Period.End() < q.Windows.cutoff(v.Type, now) {
+		return Statement{}, ErrNotFound
+	}
+	return v, nil
+}
+
+func (q Queries) get(ctx context.Context, id string) (Statement, bool, error) {
+	if statement.ValidateID(id) != nil {
+		return Statement{}, false, nil
+	}
+	d, ok, err := q.Reader.Get(ctx, Statements, id)
+	if err != nil || !ok {
+		return Statement{}, false, err
+	}
+	var v Statement
+	if err := json.Unmarshal(d.Body, &v); err != nil {
+		return Statement{}, false, fmt.Errorf("statements: statement %s: %w", id, err)
+	}
+	return v, true, nil
+}
+
+// Verification is what the public check of a printed statement shows:
+// enough for a bank to confirm it is genuine, nothing more (the name is
+// masked, no IC).
+type Verification struct {
+	Document        string    `json:"document"` // type label, e.g. "Slip Gaji Bulanan"
+	Period          string    `json:"period"`
+	NameMasked      string    `json:"name_masked"`
+	NetSen          int64     `json:"net_sen"`
+	Revision        int       `json:"revision"`
+	CurrentRevision int       `json:"current_revision"`
+	Superseded      bool      `json:"superseded"` // a correction replaced this revision
+	IssuedAt        time.Time `json:"issued_at"`
+}
+
+// Verify looks up a verification code (in any case, with or without
+// dashes). ok is false when the code is unknown. A code of a revision that
+// a correction has replaced is found, marked Superseded.
+func (q Queries) Verify(ctx context.Context, code string) (Verification, bool, error) {
+	code = NormalizeCode(code)
+	if code == "" {
+		return Verification{}, false, nil
+	}
+	d, ok, err := q.Reader.Get(ctx, Codes, code)
+	if err != nil || !ok {
+		return Verification{}, false, err
+	}
+	var c codeDoc
+	if err := json.Unmarshal(d.Body, &c); err != nil {
+		return Verification{}, false, err
+	}
+	cur, ok, err := q.get(ctx, c.StatementID)
+	if err != nil || !ok {
+		return Verification{}, false, err
+	}
+	return Verification{
+		Document: c.Type.Label(), Period: c.PeriodLabel, NameMasked: MaskName(c.Name), NetSen: c.NetSen,
+		Revision: c.Revision, CurrentRevision: cur.Revision, Superseded: c.Revision < cur.Revision, IssuedAt: c.IssuedAt,
+	}, true, nil
+}
+
+// MaskName keeps the first word of a name and the initial of the others:
+// "Siti Nurhaliza binti Ahmad" → "Siti N*** b*** A***".
+func MaskName(name string) string {
+	words := strings.Fields(name)
+	for i, w := range words {
+		if i == 0 {
+			continue
+		}
+		r := []rune(w)
+		words[i] = string(r[0]) + "***"
+	}
+	return strings.Join(words, " ")
+}
