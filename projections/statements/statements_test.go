@@ -102,7 +102,9 @@ func (f *feed) issue(id string, c statement.Content) {
 }
 
 func (f *feed) correct(id string, c statement.Content, reason string) {
-	f.do(id, func(s *statement.Statement, cmd uuid.UUID, now time.Time) error { return s.Correct(cmd, c, reason, now) })
+	f.do(id, func(s *statement.Statement, cmd uuid.UUID, now time.Time) error {
+		return s.Correct(cmd, c, reason, now)
+	})
 }
 
 func ids(ss []statements.Statement) string {
