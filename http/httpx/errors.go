@@ -94,7 +94,36 @@ type Rule struct {
 // Anything unknown is a 500 "Sistem tidak dapat diakses": a user mistake
 // must therefore always have a rule (tests check each flow's errors).
 type ErrorMap struct {
-	rules []Rule
+	rules  []Rule
+	fields []FieldRule
+}
+
+// FieldRule maps validation errors that carry a field name and a stable
+// code as data (as the domain packages' FieldError structs do) to messages.
+// Extract recognises one error (not a tree: the map walks joined errors
+// itself).
+type FieldRule struct {
+	Extract func(err error) (field, code string, ok bool)
+	// Messages by code; a code not listed shows "Nilai tidak sah".
+	Messages map[string]i18n.Text
+	// Status defaults to 422.
+	Status int
+	// CodePrefix makes the stable API code: prefix + code
+	// ("account." + "too_short").
+	CodePrefix string
+}
+
+// AddFieldRules registers field rules. Not safe while serving.
+func (m *ErrorMap) AddFieldRules(rules ...FieldRule) {
+	for _, r := range rules {
+		if r.Extract == nil {
+			panic("httpx: field rule without Extract")
+		}
+		if r.Status == 0 {
+			r.Status = http.StatusUnprocessableEntity
+		}
+		m.fields = append(m.fields, r)
+	}
 }
 
 // NewErrorMap builds the map from the rule tables of every flow. Earlier
@@ -157,6 +186,11 @@ func isMalformedJSON(err error) bool {
 // Map turns err into the Problem to show. It never fails: an error nobody
 // registered is an internal fault (500).
 func (m *ErrorMap) Map(err error) Problem {
+	// Field rules first: a domain FieldError is more specific than any
+	// sentinel it also matches (e.g. account.ErrInvalid).
+	if fp, ok := m.firstField(err); ok {
+		return fp
+	}
 	var p Problem
 	matched := false
 	for _, r := range m.rules {
@@ -196,4 +230,80 @@ func (m *ErrorMap) Map(err error) Problem {
 	}
 	p.Internal = p.Status >= 500
 	return p
+}
+
+// fieldOf reads the field of one error (not its chain): a Field() method or
+// a registered FieldRule.
+func (m *ErrorMap) fieldOf(err error) (Problem, bool) {
+	for _, r := range m.fields {
+		if field, code, ok := r.Extract(err); ok {
+			msg, known := r.Messages[code]
+			if !known {
+				msg = i18n.Get("err.invalid")
+			}
+			return Problem{Status: r.Status, Code: r.CodePrefix + code, Message: msg, Field: field}, true
+		}
+	}
+	return Problem{}, false
+}
+
+// firstField finds the first error in err's tree that a FieldRule
+// recognises.
+func (m *ErrorMap) firstField(err error) (Problem, bool) {
+	if len(m.fields) == 0 {
+		return Problem{}, false
+	}
+	var found Problem
+	ok := false
+	walkErrors(err, func(e error) bool {
+		found, ok = m.fieldOf(e)
+		return !ok
+	})
+	return found, ok
+}
+
+// FieldProblems lists every field error in err's tree (errors.Join, a
+// domain's FieldErrors slice, wrapped errors), first per field, in order:
+// a form shows them all at once. Errors with a Field() method use the rule
+// table for their message, like Map.
+func (m *ErrorMap) FieldProblems(err error) []Problem {
+	var out []Problem
+	seen := map[string]bool{}
+	walkErrors(err, func(e error) bool {
+		p, ok := m.fieldOf(e)
+		if !ok {
+			if fe, isField := e.(interface{ Field() string }); isField && fe.Field() != "" {
+				p, ok = m.Map(e), true
+				p.Field = fe.Field()
+			}
+		}
+		if ok && p.UserError() && !seen[p.Field] {
+			seen[p.Field] = true
+			out = append(out, p)
+		}
+		return true
+	})
+	return out
+}
+
+// walkErrors visits err and everything it wraps, depth first, until visit
+// returns false.
+func walkErrors(err error, visit func(error) bool) bool {
+	if err == nil {
+		return true
+	}
+	if !visit(err) {
+		return false
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if !walkErrors(e, visit) {
+				return false
+			}
+		}
+	case interface{ Unwrap() error }:
+		return walkErrors(u.Unwrap(), visit)
+	}
+	return true
 }

@@ -161,3 +161,60 @@ func TestIncidentID(t *testing.T) {
 		t.Fatalf("only %d distinct IDs in 1000", len(seen))
 	}
 }
+
+// A domain validation error shaped like account.FieldError: field and code
+// as data, several joined in a slice type.
+type shapedFieldError struct{ F, Code, Reason string }
+
+func (e *shapedFieldError) Error() string        { return "account: " + e.F + ": " + e.Reason }
+func (e *shapedFieldError) Is(target error) bool { return target == errInvalid }
+
+type shapedFieldErrors []*shapedFieldError
+
+func (fe shapedFieldErrors) Error() string { return "account: several" }
+func (fe shapedFieldErrors) Unwrap() []error {
+	out := make([]error, len(fe))
+	for i, e := range fe {
+		out[i] = e
+	}
+	return out
+}
+
+var errInvalid = errors.New("account: invalid input")
+
+func TestFieldRules(t *testing.T) {
+	m := NewErrorMap([]Rule{{Err: errInvalid, Status: 400, Code: "account.invalid", Key: "err.invalid"}})
+	m.AddFieldRules(FieldRule{
+		Extract: func(err error) (string, string, bool) {
+			fe, ok := err.(*shapedFieldError)
+			if !ok {
+				return "", "", false
+			}
+			return fe.F, fe.Code, true
+		},
+		Messages:   map[string]i18n.Text{"too_short": {MS: "Terlalu pendek", EN: "Too short"}},
+		CodePrefix: "account.",
+	})
+	err := fmt.Errorf("activate: %w", shapedFieldErrors{
+		{F: "password", Code: "too_short", Reason: "at least 8 characters"},
+		{F: "phrase", Code: "weird", Reason: "?"},
+		{F: "password", Code: "common", Reason: "too common"},
+	})
+	p := m.Map(err)
+	if p.Status != 422 || p.Field != "password" || p.Code != "account.too_short" || p.Message.EN != "Too short" {
+		t.Fatalf("Map: %+v", p)
+	}
+	all := m.FieldProblems(errors.Join(err, &FieldError{Name: "email", Err: errBadDomain}))
+	if len(all) != 3 {
+		t.Fatalf("FieldProblems: %+v", all)
+	}
+	if all[1].Field != "phrase" || all[1].Code != "account.weird" || all[1].Message.MS != "Nilai tidak sah" {
+		t.Fatalf("unknown code: %+v", all[1])
+	}
+	if all[2].Field != "email" || all[2].Status != 422 {
+		t.Fatalf("Field() error in the same tree: %+v", all[2])
+	}
+	if got := m.FieldProblems(errLocked); len(got) != 0 {
+		t.Fatalf("no field in a plain sentinel: %+v", got)
+	}
+}

@@ -61,6 +61,9 @@ type Deps struct {
 	// ErrorRules are the flows' error tables (domain sentinel errors →
 	// status, code, message).
 	ErrorRules [][]httpx.Rule
+	// FieldRules map domain validation errors that carry field and code
+	// as data (account.FieldError, employee.FieldError).
+	FieldRules []httpx.FieldRule
 	// API mounts JSON API routes on the /api/v1 group.
 	API []func(api *gin.RouterGroup)
 	// Now is the clock (default time.Now); tests inject one.
@@ -110,6 +113,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	errs := httpx.NewErrorMap(append([][]httpx.Rule{web.Rules()}, deps.ErrorRules...)...)
+	errs.AddFieldRules(deps.FieldRules...)
 	throttle := httpx.NewThrottle(cfg.LoginThrottle, deps.Now)
 	site, err := web.NewSite(cfg.Web, web.Deps{Sessions: sessions, Errors: errs, Throttle: throttle, Log: deps.Log})
 	if err != nil {

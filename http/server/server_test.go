@@ -225,6 +225,14 @@ func TestUserMistakesAreNeverServerErrors(t *testing.T) {
 			t.Errorf("%s: page of %d bytes echoes the input", c.name, len(r.body))
 		}
 	}
+	// Several domain errors at once: every field marked in one answer.
+	two := with("ic", "123")
+	two.Set("email", "siti@gmail.com")
+	r0 := b.do("POST", "/demo/borang", two)
+	if r0.Code != 422 {
+		t.Fatalf("two bad fields: %d", r0.Code)
+	}
+	mustContain(t, "two bad fields", r0.body, `id="f-ic-error"`, `id="f-email-error"`, `href="#f-ic"`, `href="#f-email"`)
 	// A form-level user error: the box with the manual's words and the helpdesk.
 	r := b.do("POST", "/demo/borang", with("ic", "000000-00-0000"))
 	if r.Code != 422 {

@@ -107,18 +107,22 @@ func (s *Site) demoFormSubmit(c *gin.Context) {
 	s.Render(c, http.StatusOK, "demo_form", page)
 }
 
-// demoValidate plays the domain: it returns the first error, tagged with
-// its field the way domain packages do.
+// demoValidate plays the domain: it returns every field error at once,
+// each tagged with its field the way domain packages do.
 func demoValidate(f *Form) error {
+	var errs []error
 	ic := strings.ReplaceAll(f.Get("ic"), "-", "")
 	if len(ic) != 12 || strings.Trim(ic, "0123456789") != "" {
-		return &httpx.FieldError{Name: "ic", Err: errDemoICDigits}
+		errs = append(errs, &httpx.FieldError{Name: "ic", Err: errDemoICDigits})
 	}
 	if !strings.HasSuffix(strings.ToLower(f.Get("email")), "@melaka.gov.my") {
-		return &httpx.FieldError{Name: "email", Err: errDemoEmailDomain}
+		errs = append(errs, &httpx.FieldError{Name: "email", Err: errDemoEmailDomain})
 	}
 	if _, ok := SecurityImageByID(f.Get("image")); !ok {
-		return &httpx.FieldError{Name: "image", Err: errDemoUnknownImage}
+		errs = append(errs, &httpx.FieldError{Name: "image", Err: errDemoUnknownImage})
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	if strings.Trim(ic, "0") == "" {
 		return errDemoNotInMaster

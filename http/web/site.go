@@ -130,6 +130,17 @@ func (s *Site) Render(c *gin.Context, status int, name string, p Page) {
 // The form page is re-rendered with the error's status (422, 401, 423,
 // 429, …), never 200.
 func (s *Site) Fail(c *gin.Context, name string, p Page, err error) {
+	if fps := s.deps.Errors.FieldProblems(err); len(fps) > 0 {
+		// Every field error of the form at once (a domain's FieldErrors).
+		if p.Form == nil {
+			p.Form = NewForm(nil)
+		}
+		for _, fp := range fps {
+			p.Form.Fail(fp.Field, fp.Message)
+		}
+		s.Render(c, fps[0].Status, name, p)
+		return
+	}
 	prob := s.deps.Errors.Map(err)
 	if !prob.UserError() || prob.Code == "csrf" {
 		httpx.Abort(c, err)
