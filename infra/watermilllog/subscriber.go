@@ -38,9 +38,12 @@ type Checkpoints interface {
 }
 
 // CheckpointSaver stores a consumer's position. When the subscriber is given
-// one, every ack stores the acked event's position before the next event is
-// sent (side-effect consumers). Projectors leave it out: they store their
-// checkpoint in the same transaction as the batch it belongs to.
+// one, it stores the position of every acked event (side-effect consumers).
+// The save runs beside delivery: the next event does not wait for it, and
+// while one save is running, later acks coalesce into the next one; the last
+// acked position is saved when the subscription ends. Projectors leave it
+// out: they store their checkpoint in the same transaction as the batch it
+// belongs to.
 type CheckpointSaver interface {
 	SaveCheckpoint(ctx context.Context, consumer string, position uint64) error
 }
@@ -77,6 +80,10 @@ type SubscriberConfig struct {
 	// opened again (doubling up to MaxReconnectBackoff). Defaults 100 ms, 5 s.
 	ReconnectBackoff    time.Duration
 	MaxReconnectBackoff time.Duration
+
+	// AckGrace is how long a subscription that is ending waits for the
+	// in-flight message's ack (default 2 s).
+	AckGrace time.Duration
 
 	Logger *slog.Logger
 }
@@ -115,6 +122,9 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	}
 	if cfg.MaxReconnectBackoff < cfg.ReconnectBackoff {
 		cfg.MaxReconnectBackoff = max(5*time.Second, cfg.ReconnectBackoff)
+	}
+	if cfg.AckGrace <= 0 {
+		cfg.AckGrace = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -188,6 +198,11 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 		close(out)
 	}()
 	log := s.cfg.Logger.With("consumer", sub.topic)
+	var saved *saver
+	if s.cfg.Commit != nil {
+		saved = newSaver(s.cfg.Commit, sub.topic, log)
+		defer saved.stop(ctx)
+	}
 
 	var (
 		delivered  uint64 // position of the last event acked (or filtered out) in this run
@@ -204,8 +219,11 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 					return errRestart
 				}
 				if s.cfg.Filter == nil || s.cfg.Filter(sub.topic, rec) {
-					if err := s.deliver(ctx, sub.topic, rec, out); err != nil {
+					if err := s.deliver(ctx, rec, out); err != nil {
 						return err
+					}
+					if saved != nil {
+						saved.ack(rec.Position)
 					}
 				}
 				delivered = rec.Position
@@ -251,7 +269,7 @@ func (s *Subscriber) resumeAt(ctx context.Context, topic string, delivered uint6
 
 // deliver sends rec and waits for its ack; on a nack it sends a fresh copy
 // after a growing backoff. It returns only after an ack or when ctx ends.
-func (s *Subscriber) deliver(ctx context.Context, topic string, rec eventlog.Record, out chan<- *message.Message) error {
+func (s *Subscriber) deliver(ctx context.Context, rec eventlog.Record, out chan<- *message.Message) error {
 	wait := s.cfg.NackBackoff
 	for {
 		mctx, mcancel := context.WithCancel(ctx)
@@ -265,13 +283,6 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, rec eventlog.Rec
 		select {
 		case <-msg.Acked():
 			mcancel()
-			if s.cfg.Commit != nil {
-				if err := s.cfg.Commit.SaveCheckpoint(ctx, topic, rec.Position); err != nil {
-					// The next ack stores a later position; until then a
-					// restart only repeats events, it never skips one.
-					s.cfg.Logger.Error("store consumer checkpoint", "consumer", topic, "position", rec.Position, "err", err)
-				}
-			}
 			return nil
 		case <-msg.Nacked():
 			mcancel()
@@ -280,7 +291,18 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, rec eventlog.Rec
 			}
 			wait = min(2*wait, s.cfg.MaxNackBackoff)
 		case <-ctx.Done():
+			// Ending: the message's context ends now, but a handler that
+			// finishes anyway still gets its ack counted (and checkpointed),
+			// so a clean stop does not repeat a side effect.
 			mcancel()
+			grace := time.NewTimer(s.cfg.AckGrace)
+			defer grace.Stop()
+			select {
+			case <-msg.Acked():
+				return nil
+			case <-msg.Nacked():
+			case <-grace.C:
+			}
 			return ctx.Err()
 		}
 	}
@@ -295,4 +317,72 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// saver stores a subscription's acked positions on its own goroutine, always
+// the latest one, so many quick acks cost few writes.
+type saver struct {
+	cs     CheckpointSaver
+	name   string
+	log    *slog.Logger
+	mu     sync.Mutex
+	latest uint64
+	saved  uint64 // touched by loop, then by stop after loop ended
+	kick   chan struct{}
+	quit   chan struct{}
+	done   chan struct{}
+}
+
+func newSaver(cs CheckpointSaver, name string, log *slog.Logger) *saver {
+	sv := &saver{cs: cs, name: name, log: log, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go sv.loop()
+	return sv
+}
+
+func (sv *saver) ack(pos uint64) {
+	sv.mu.Lock()
+	sv.latest = pos
+	sv.mu.Unlock()
+	select {
+	case sv.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (sv *saver) loop() {
+	defer close(sv.done)
+	for {
+		select {
+		case <-sv.kick:
+		case <-sv.quit:
+			return
+		}
+		sv.save(context.Background())
+	}
+}
+
+// save stores the latest position if it is new. A failed save is logged and
+// left to the next ack: until then a restart only repeats events, it never
+// skips one.
+func (sv *saver) save(ctx context.Context) {
+	sv.mu.Lock()
+	pos := sv.latest
+	sv.mu.Unlock()
+	if pos == sv.saved {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sv.cs.SaveCheckpoint(ctx, sv.name, pos); err != nil {
+		sv.log.Error("store consumer checkpoint", "position", pos, "err", err)
+		return
+	}
+	sv.saved = pos
+}
+
+// stop ends the loop and saves the last acked position.
+func (sv *saver) stop(ctx context.Context) {
+	close(sv.quit)
+	<-sv.done
+	sv.save(context.WithoutCancel(ctx))
 }

@@ -44,7 +44,7 @@ type consumerBody struct {
 // recorded as a dead letter and passed over.
 func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFunc) error {
 	if !namePattern.MatchString(name) {
-		return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 63 characters", name)
+		return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 36 characters", name)
 	}
 	if _, clash := e.runners[name]; clash || name == deadLetterWriter {
 		return fmt.Errorf("engine: consumer name %q is taken by a projector", name)

@@ -139,7 +139,7 @@ type Engine struct {
 }
 
 // Projector and consumer names become collection names and checkpoint keys.
-var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,35}$`)
 
 // New checks the configuration and the projectors' declarations.
 func New(cfg Config) (*Engine, error) {
@@ -166,7 +166,7 @@ func New(cfg Config) (*Engine, error) {
 	for _, p := range cfg.Projectors {
 		name := p.Name()
 		if !namePattern.MatchString(name) {
-			return nil, fmt.Errorf("engine: projector name %q: want lower-case letters, digits and _, starting with a letter, at most 63 characters", name)
+			return nil, fmt.Errorf("engine: projector name %q: want lower-case letters, digits and _, starting with a letter, at most 36 characters", name)
 		}
 		if _, dup := e.runners[name]; dup {
 			return nil, fmt.Errorf("engine: projector name %q used twice", name)

@@ -152,4 +152,3 @@ func newBar(w io.Writer, name string, head uint64) *progressbar.ProgressBar {
 		progressbar.OptionSetWidth(30),
 	)
 }
-

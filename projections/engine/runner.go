@@ -54,7 +54,7 @@ type runner struct {
 	changed chan struct{} // closed and replaced after every commit
 
 	due     chan struct{} // a first pending event arrived: commit within batchDelay
-	restart func()       // makes the subscription resume from the stored checkpoint (live only)
+	restart func()        // makes the subscription resume from the stored checkpoint (live only)
 }
 
 func newRunner(e *Engine, p projections.Projector, store projections.ReadStore, rebuild bool) *runner {

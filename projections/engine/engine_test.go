@@ -1,0 +1,504 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/engine"
+)
+
+func TestLiveEqualsRebuildOnLargeLog(t *testing.T) {
+	n := 50000
+	if testing.Short() {
+		n = 5000
+	}
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 500)
+	g.fill(t, n/2, 100) // half before the projector starts: catch-up
+
+	reg := prometheus.NewRegistry()
+	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) { c.Metrics = reg })
+	run(t, e)
+	head := g.fill(t, n-n/2, 100) // half while it runs: live
+	if err := e.WaitFor(context.Background(), head, "ledger"); err != nil {
+		t.Fatal(err)
+	}
+	live := snapshot(t, views)
+	checkAgainstLog(t, log, live)
+	sameModel(t, "clean rebuild vs live", rebuildInto(t, dir, log), live)
+
+	if got := gauge(t, reg, "ispeks_projection_checkpoint"); got != float64(head) {
+		t.Errorf("checkpoint gauge = %v, want %d", got, head)
+	}
+	if got := gauge(t, reg, "ispeks_projection_lag_events"); got != 0 {
+		t.Errorf("lag gauge = %v, want 0", got)
+	}
+}
+
+// gauge returns the value of a metric family's only series.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.Metric) == 1 {
+			m := mf.Metric[0]
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s with one series not found", name)
+	return 0
+}
+
+// twiceLog delivers every event twice, back to back.
+type twiceLog struct{ projections.EventLog }
+
+func (l twiceLog) Subscribe(ctx context.Context, after uint64, handle func(context.Context, eventlog.Record) error) error {
+	return l.EventLog.Subscribe(ctx, after, func(ctx context.Context, rec eventlog.Record) error {
+		if err := handle(ctx, rec); err != nil {
+			return err
+		}
+		return handle(ctx, rec)
+	})
+}
+
+func (l twiceLog) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error) {
+	recs, err := l.EventLog.ReadAll(ctx, after, limit)
+	out := make([]eventlog.Record, 0, 2*len(recs))
+	for _, r := range recs {
+		out = append(out, r, r)
+	}
+	return out, err
+}
+
+func TestEveryEventDeliveredTwiceLeavesSameModel(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	g := newGen(log, 40)
+	head := g.fill(t, 3000, 25)
+	ref := rebuildInto(t, dir, log)
+	checkAgainstLog(t, log, ref)
+
+	// Live, every delivery doubled.
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	e := newEngine(t, twiceLog{log}, views, &ledgerProjector{}, func(c *engine.Config) { c.BatchSize = 64 })
+	stop := run(t, e)
+	if err := e.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	sameModel(t, "live, each event twice", ref, snapshot(t, views))
+
+	// The whole log again over the same read model (checkpoint reset).
+	if err := views.Write(context.Background(), "ledger", 0, func(projections.Batch) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	e = newEngine(t, log, views, &ledgerProjector{}, nil)
+	run(t, e)
+	if err := e.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	sameModel(t, "whole log replayed over itself", ref, snapshot(t, views))
+
+	// A rebuild fed every event twice.
+	views2 := openViews(t, filepath.Join(dir, "views2.db"))
+	e2 := newEngine(t, twiceLog{log}, views2, &ledgerProjector{}, func(c *engine.Config) { c.RebuildBatchSize = 100 })
+	if _, err := e2.Rebuild(context.Background(), "ledger", nil); err != nil {
+		t.Fatal(err)
+	}
+	sameModel(t, "rebuild, each event twice", ref, snapshot(t, views2))
+}
+
+// crashStore is the real read store until it is "dead": then every write
+// fails, as if the process had died before it.
+type crashStore struct {
+	projections.ReadStore
+	dead atomic.Bool
+}
+
+var errDead = errors.New("test: process died")
+
+func (c *crashStore) Write(ctx context.Context, projector string, checkpoint uint64, fn func(projections.Batch) error) error {
+	if c.dead.Load() {
+		return errDead
+	}
+	return c.ReadStore.Write(ctx, projector, checkpoint, fn)
+}
+
+func TestKilledMidBatchConvergesToRebuild(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	g := newGen(log, 60)
+	head := g.fill(t, 4000, 20)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	store := &crashStore{ReadStore: views}
+	const batch = 50
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	var lastCP uint64
+	for round := 0; round < 5; round++ {
+		p := &ledgerProjector{}
+		killAt := int64(batch*3 + 1 + rng.IntN(400)) // never on a batch boundary
+		if killAt%batch == 0 {
+			killAt++
+		}
+		var projected atomic.Int64
+		ctx, cancel := context.WithCancel(context.Background())
+		p.onProject = func(eventlog.Envelope) {
+			if projected.Add(1) == killAt {
+				store.dead.Store(true) // nothing more reaches the store...
+				cancel()               // ...and the engine stops between writes
+			}
+		}
+		e := newEngine(t, log, store, p, func(c *engine.Config) {
+			c.BatchSize = batch
+			c.BatchDelay = time.Hour // commits only by size: the kill is mid-batch
+		})
+		err := e.Run(ctx)
+		cancel()
+		if !errors.Is(err, errDead) {
+			t.Fatalf("round %d: Run = %v, want the dead store's error from the final commit", round, err)
+		}
+		store.dead.Store(false)
+		cp, err := views.Checkpoint(context.Background(), "ledger")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp <= lastCP || cp >= head {
+			t.Fatalf("round %d: checkpoint %d, want progress past %d and short of the head %d", round, cp, lastCP, head)
+		}
+		lastCP = cp
+	}
+
+	e := newEngine(t, log, views, &ledgerProjector{}, nil)
+	run(t, e)
+	if err := e.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	live := snapshot(t, views)
+	sameModel(t, "restarted after kills vs clean rebuild", rebuildInto(t, dir, log), live)
+	checkAgainstLog(t, log, live)
+}
+
+func TestDeadLetterRecordedAndProjectorMovesOn(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 10)
+	g.fill(t, 200, 10)
+	bad1 := g.appendTo(t, "acct-0001", poisoned{})
+	bad2 := g.appendTo(t, "acct-0002", poisoned{Panic: true})
+	after := g.appendTo(t, "acct-0001", deposited{Owner: "owner-1", Amount: 5})
+	head := g.fill(t, 100, 10)
+
+	p := &ledgerProjector{}
+	p.broken.Store(true)
+	e := newEngine(t, log, views, p, nil)
+	run(t, e)
+	if err := e.WaitFor(context.Background(), head); err != nil {
+		t.Fatalf("projector did not move on past the poisoned events: %v", err)
+	}
+
+	dls, err := e.DeadLetters(context.Background(), "ledger", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 2 {
+		t.Fatalf("%d dead letters, want 2: %+v", len(dls), dls)
+	}
+	if dls[0].Position != bad1.LastPosition || dls[0].Stream != "acct-0001" || dls[0].Type != "ledger.Poisoned.v1" ||
+		!strings.Contains(dls[0].Error, "cannot handle this event") || dls[0].EventID == "" {
+		t.Errorf("first dead letter = %+v", dls[0])
+	}
+	if dls[1].Position != bad2.LastPosition || !strings.Contains(dls[1].Error, "panic") {
+		t.Errorf("second dead letter = %+v", dls[1])
+	}
+	// The deposit after the poisoned event was projected.
+	doc, ok, err := views.Get(context.Background(), "ledger_balances", "acct-0001")
+	if err != nil || !ok {
+		t.Fatalf("balance of acct-0001: %v %v", ok, err)
+	}
+	if doc.Version < after.LastVersion {
+		t.Errorf("acct-0001 at version %d, want at least %d", doc.Version, after.LastVersion)
+	}
+
+	st, err := e.Status(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 1 || st[0].Name != "ledger" || st[0].Checkpoint != head || st[0].Lag != 0 || len(st[0].DeadLetters) != 2 {
+		t.Errorf("status = %+v", st)
+	}
+
+	// A rebuild with the bug still there records the same dead letters.
+	res, err := e.Rebuild(context.Background(), "ledger", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DeadLetters != 2 || res.Pruned != 0 {
+		t.Errorf("rebuild with the bug: %+v", res)
+	}
+	// Fixed: the rebuild projects them and drops their dead letters.
+	p.broken.Store(false)
+	res, err = e.Rebuild(context.Background(), "ledger", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DeadLetters != 0 || res.Pruned != 2 || res.Checkpoint != head {
+		t.Errorf("rebuild after the fix: %+v", res)
+	}
+	if dls, _ := e.DeadLetters(context.Background(), "ledger", 0); len(dls) != 0 {
+		t.Errorf("dead letters after the fixed rebuild: %+v", dls)
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+}
+
+func TestWaitFor(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	g.fill(t, 50, 10)
+	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) { c.WaitTimeout = 300 * time.Millisecond })
+	run(t, e)
+	ctx := context.Background()
+
+	// Read-your-writes: once WaitFor returns, the read model has the event.
+	res := g.appendTo(t, "acct-0042", deposited{Owner: "owner-x", Amount: 42})
+	if err := e.WaitFor(ctx, res.LastPosition, "ledger"); err != nil {
+		t.Fatal(err)
+	}
+	doc, ok, err := views.Get(ctx, "ledger_balances", "acct-0042")
+	if err != nil || !ok || doc.Version != res.LastVersion {
+		t.Fatalf("after WaitFor: %v %v %+v", ok, err, doc)
+	}
+
+	// A wait for a position not yet written returns when it is.
+	waited := make(chan error, 1)
+	go func() { waited <- e.WaitFor(ctx, res.LastPosition+1) }()
+	res2 := g.appendTo(t, "acct-0042", withdrawn{Amount: 2})
+	if err := <-waited; err != nil {
+		t.Fatalf("wait for the next position: %v", err)
+	}
+	if err := e.WaitFor(ctx, res2.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+
+	// Past the bound: an error naming the projector.
+	err = e.WaitFor(ctx, res2.LastPosition+100)
+	if !errors.Is(err, engine.ErrNotCaughtUp) || !strings.Contains(err.Error(), "ledger") {
+		t.Fatalf("wait beyond the head = %v, want ErrNotCaughtUp", err)
+	}
+	if err := e.WaitFor(ctx, 1, "nope"); !errors.Is(err, engine.ErrUnknownProjector) {
+		t.Fatalf("unknown projector = %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := e.WaitFor(cctx, res2.LastPosition+100); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled wait = %v", err)
+	}
+}
+
+func TestConsumerStartsAtHeadAndRetries(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	oldHead := g.fill(t, 100, 10) // history a new mailer must not send again
+	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) {
+		c.ConsumerBackoff = 5 * time.Millisecond
+		c.ConsumerMaxBackoff = 20 * time.Millisecond
+	})
+
+	var mu sync.Mutex
+	var got []eventlog.Envelope
+	failures := map[uint64]int{}
+	received := make(chan struct{}, 100)
+	handler := func(ctx context.Context, env eventlog.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if d, ok := env.Event.(deposited); ok && d.Amount == 13 && failures[env.Position] < 2 {
+			failures[env.Position]++
+			return errors.New("smtp: 451 try again later")
+		}
+		got = append(got, env)
+		received <- struct{}{}
+		return nil
+	}
+	start := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.RunConsumer(ctx, "mailer", handler) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("RunConsumer: %v", err)
+			}
+		}
+	}
+	stop := start()
+	waitFor(t, func() bool { // the first start has recorded the head
+		_, ok, _ := views.Get(context.Background(), "consumers", "mailer")
+		return ok
+	})
+	if cp, _ := views.Checkpoint(context.Background(), "mailer"); cp != oldHead {
+		t.Fatalf("first start checkpoint = %d, want the head %d", cp, oldHead)
+	}
+	r1 := g.appendTo(t, "acct-0100", deposited{Owner: "o", Amount: 13}) // fails twice, then succeeds
+	r2 := g.appendTo(t, "acct-0100", withdrawn{Amount: 1})
+	<-received
+	<-received
+	stop()
+
+	// While it is down, more happens; the next start resumes, not at the head.
+	r3 := g.appendTo(t, "acct-0101", deposited{Owner: "o", Amount: 7})
+	stop = start()
+	<-received
+	stop()
+
+	mu.Lock()
+	defer mu.Unlock()
+	var positions []uint64
+	for _, env := range got {
+		positions = append(positions, env.Position)
+	}
+	want := []uint64{r1.LastPosition, r2.LastPosition, r3.LastPosition}
+	if len(positions) != len(want) || positions[0] != want[0] || positions[1] != want[1] || positions[2] != want[2] {
+		t.Fatalf("consumer saw positions %v, want %v (nothing before the first start's head %d)", positions, want, oldHead)
+	}
+	if failures[r1.LastPosition] != 2 {
+		t.Errorf("failing event tried %d times before success, want 2 failures", failures[r1.LastPosition])
+	}
+	st, err := e.Status(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, s := range st {
+		if s.Name == "mailer" && s.Kind == "consumer" && s.Checkpoint == r3.LastPosition {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("status does not show the mailer at %d: %+v", r3.LastPosition, st)
+	}
+}
+
+// waitFor polls a condition the code under test offers no notification for.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestUnregisteredTypeIsPassedOver(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 3)
+	g.fill(t, 30, 10)
+	raw := proposed(g.id(), deposited{Owner: "ghost", Amount: 1})
+	raw.Type = "ledger.FromTheFuture.v1"
+	if _, err := log.Append(context.Background(), "future-1", eventlog.NoStream(), []eventlog.Proposed{raw}); err != nil {
+		t.Fatal(err)
+	}
+	head := g.fill(t, 30, 10)
+	reg := prometheus.NewRegistry()
+	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) { c.Metrics = reg })
+	run(t, e)
+	if err := e.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+	if n := gauge(t, reg, "ispeks_projection_unknown_events_total"); n != 1 {
+		t.Fatalf("unknown-type counter = %v, want 1", n)
+	}
+	if dls, _ := e.DeadLetters(context.Background(), "ledger", 0); len(dls) != 0 {
+		t.Errorf("an unregistered type became a dead letter: %+v", dls)
+	}
+}
+
+// A rebuild run by another process (here: another Engine on the same files)
+// while the live projector serves and events keep coming.
+func TestRebuildWhileLiveServes(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 50)
+	g.fill(t, 5000, 50)
+	live := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) { c.BatchSize = 100 })
+	run(t, live)
+
+	var mu sync.Mutex // g is not safe for concurrent use
+	stopAppends := make(chan struct{})
+	appended := make(chan struct{})
+	go func() {
+		defer close(appended)
+		for i := 0; ; i++ {
+			select {
+			case <-stopAppends:
+				return
+			default:
+			}
+			mu.Lock()
+			g.appendTo(t, "acct-9000", deposited{Owner: "busy", Amount: int64(i)})
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+		}
+	}()
+
+	cli := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) { c.RebuildBatchSize = 500 })
+	var bar bytes.Buffer
+	res, err := cli.Rebuild(context.Background(), "ledger", &bar)
+	close(stopAppends)
+	<-appended
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(bar.String(), "rebuild ledger") {
+		t.Errorf("no progress bar in %q", bar.String())
+	}
+	if res.Events < 5000 {
+		t.Errorf("rebuild read %d events", res.Events)
+	}
+	mu.Lock()
+	head := g.fill(t, 500, 50)
+	mu.Unlock()
+	if err := live.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	snap := snapshot(t, views)
+	checkAgainstLog(t, log, snap)
+	sameModel(t, "live after a swap vs clean rebuild", rebuildInto(t, dir, log), snap)
+
+	var tot struct{ Events int }
+	_ = json.Unmarshal(snap["ledger_totals"][0].Body, &tot)
+	if tot.Events == 0 {
+		t.Fatal("empty totals")
+	}
+}
