@@ -86,7 +86,9 @@ func newPubSub(t *testing.T, consumer string) (message.Publisher, message.Subscr
 		// The suite nacks one message hundreds of times in a row.
 		NackBackoff:    time.Millisecond,
 		MaxNackBackoff: 20 * time.Millisecond,
-		Logger:         quietLogger(),
+		// The suite closes subscribers with messages never acked.
+		AckGrace: 10 * time.Millisecond,
+		Logger:   quietLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
