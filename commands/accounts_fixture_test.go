@@ -24,7 +24,7 @@ import (
 // with small parameters so the suite stays quick; the cost parameters
 // themselves are tested in infra/security), and a clock the test moves.
 type accts struct {
-	t      *testing.T
+	t      testing.TB
 	store  *sqlite.Store
 	reg    *eventlog.Registry
 	runner commands.Runner
@@ -49,7 +49,14 @@ const (
 	strangerIC = "820304105555"
 )
 
-func newAccts(t *testing.T) *accts {
+func newAccts(t testing.TB) *accts {
+	t.Helper()
+	return newAcctsWith(t, security.NewArgon2(security.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, 0))
+}
+
+// newAcctsWith builds the fixture around a given hasher (benchmarks use the
+// production parameters).
+func newAcctsWith(t testing.TB, hasher *security.Argon2) *accts {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), sqlite.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -72,7 +79,6 @@ func newAccts(t *testing.T) *accts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hasher := security.NewArgon2(security.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, 0)
 	f := &accts{t: t, store: store, reg: reg, sealer: sealer, keyed: keyed, hasher: hasher, now: acctT0}
 	f.runner = commands.Runner{Store: store, Registry: reg, Now: f.clock}
 	f.sec = commands.AccountSecurity{Hasher: hasher, Sealer: sealer, Keyed: keyed, TOTP: security.TOTP{}, Secrets: security.Generator{}}
