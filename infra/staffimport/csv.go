@@ -1,0 +1,266 @@
+package staffimport
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Columns of the employee-master CSV, by their canonical names (the JSON
+// names of employee.Details, which FieldError also uses).
+const (
+	ColIC          = "ic"
+	ColName        = "name"
+	ColEmail       = "email"
+	ColDepartment  = "department"
+	ColPost        = "post"
+	ColStaffNumber = "staff_number"
+)
+
+// Columns lists the required columns in the order a template file has them.
+func Columns() []string {
+	return []string{ColIC, ColName, ColEmail, ColDepartment, ColPost, ColStaffNumber}
+}
+
+// Header names accepted for each column, in Malay and English. They are
+// compared after headerKey (case, spaces and punctuation ignored), so
+// "No. Pengenalan", "no pengenalan" and "NO_PENGENALAN" are one name.
+var headerNames = map[string][]string{
+	ColIC: {"ic", "no ic", "ic no", "ic number", "nric", "no kp", "no k/p", "no kad pengenalan",
+		"nombor kad pengenalan", "kad pengenalan", "no pengenalan", "nombor pengenalan", "mykad", "no mykad",
+		"identity card number", "id pengguna", "user id"},
+	ColName: {"name", "nama", "full name", "nama penuh", "nama pegawai", "nama kakitangan", "staff name"},
+	ColEmail: {"email", "e-mail", "official email", "official e-mail", "email address", "emel", "e-mel",
+		"emel rasmi", "e-mel rasmi", "alamat emel", "alamat e-mel", "alamat emel rasmi"},
+	ColDepartment: {"department", "dept", "department name", "jabatan", "nama jabatan"},
+	ColPost:       {"post", "position", "designation", "job title", "jawatan", "nama jawatan"},
+	ColStaffNumber: {"staff number", "staff_number", "staff no", "staff id", "pay number", "pay no",
+		"payroll number", "staff/pay number", "employee number", "employee no", "no gaji", "nombor gaji",
+		"no pekerja", "nombor pekerja", "no staf", "nombor staf", "no pekerja/gaji", "no gaji/pekerja"},
+}
+
+var headerIndex = func() map[string]string {
+	m := map[string]string{}
+	for col, names := range headerNames {
+		for _, n := range names {
+			k := headerKey(n)
+			if other, dup := m[k]; dup && other != col {
+				panic("staffimport: header name " + n + " given for two columns")
+			}
+			m[k] = col
+		}
+	}
+	return m
+}()
+
+// headerKey reduces a header cell to lower-case letters and digits.
+func headerKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// FileError refuses a whole file: nothing of it is imported.
+type FileError struct {
+	Line   int // 0 when the problem is not at one place
+	Reason string
+}
+
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("staffimport: line %d: %s", e.Line, e.Reason)
+	}
+	return "staffimport: " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrFile) true.
+func (e *FileError) Is(target error) bool { return target == ErrFile }
+
+// ErrFile matches every *FileError.
+var ErrFile = errors.New("staffimport: file refused")
+
+func fileErr(line int, format string, args ...any) error {
+	return &FileError{Line: line, Reason: fmt.Sprintf(format, args...)}
+}
+
+// header maps the file's columns to the canonical ones.
+type header struct {
+	index   map[string]int    // canonical column → position in the record
+	written map[string]string // canonical column → the header as the file wrote it
+	width   int               // cells in the header row
+	ignored []string          // headers of columns the import does not read
+}
+
+func readHeader(cells []string) (header, error) {
+	h := header{index: map[string]int{}, written: map[string]string{}, width: len(cells)}
+	for i, cell := range cells {
+		name := strings.TrimSpace(cell)
+		col, ok := headerIndex[headerKey(name)]
+		if !ok {
+			if name != "" {
+				h.ignored = append(h.ignored, clip(name))
+			}
+			continue
+		}
+		if j, dup := h.index[col]; dup {
+			return h, fileErr(1, "columns %d (%q) and %d (%q) are both the %s column; keep one",
+				j+1, clip(h.written[col]), i+1, clip(name), col)
+		}
+		h.index[col], h.written[col] = i, name
+	}
+	var missing []string
+	for _, col := range Columns() {
+		if _, ok := h.index[col]; !ok {
+			missing = append(missing, fmt.Sprintf("%s (e.g. %q)", col, headerNames[col][0]))
+		}
+	}
+	if len(missing) > 0 {
+		return h, fileErr(1, "the header row lacks the column(s) %s; the header must name the columns %s",
+			strings.Join(missing, ", "), strings.Join(Columns(), ", "))
+	}
+	return h, nil
+}
+
+// column returns the header as the file wrote it, for reports.
+func (h header) column(col string) string {
+	if w, ok := h.written[col]; ok {
+		return w
+	}
+	return col
+}
+
+// sniffDelimiter picks the delimiter of the header line: a comma unless the
+// line has none and has semicolons (Excel in some locales) or tabs.
+func sniffDelimiter(data []byte) rune {
+	line := data
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		line = data[:i]
+	}
+	switch {
+	case bytes.IndexByte(line, ',') >= 0:
+		return ','
+	case bytes.IndexByte(line, ';') >= 0:
+		return ';'
+	case bytes.IndexByte(line, '\t') >= 0:
+		return '\t'
+	}
+	return ','
+}
+
+var (
+	bomUTF8    = []byte{0xEF, 0xBB, 0xBF}
+	bomUTF16LE = []byte{0xFF, 0xFE}
+	bomUTF16BE = []byte{0xFE, 0xFF}
+)
+
+// stripBOM removes a UTF-8 byte-order mark (Excel's "CSV UTF-8" writes one)
+// and refuses UTF-16, which Excel's "Unicode text" writes.
+func stripBOM(data []byte) ([]byte, error) {
+	switch {
+	case bytes.HasPrefix(data, bomUTF8):
+		return data[len(bomUTF8):], nil
+	case bytes.HasPrefix(data, bomUTF16LE), bytes.HasPrefix(data, bomUTF16BE):
+		return nil, fileErr(0, "the file is UTF-16 text; save it as \"CSV UTF-8 (Comma delimited)\"")
+	}
+	return data, nil
+}
+
+// record is one data row as read from the file.
+type record struct {
+	line  int // first line of the row in the file (the header is line 1)
+	cells []string
+	err   *Problem // the row could not be read as CSV
+}
+
+// readRecords parses data (BOM already stripped) and returns the header and
+// the data rows. Rows whose cells are all blank are skipped (spreadsheets
+// export trailing empty rows). A syntax error is the row's problem, not the
+// file's, unless it is in the header.
+func readRecords(data []byte, maxRows int) (header, []record, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return header{}, nil, fileErr(0, "the file is empty; it needs a header row and one row per person")
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = sniffDelimiter(data)
+	cr.FieldsPerRecord = -1 // a row of the wrong width is reported per row
+	cr.ReuseRecord = false
+	first, err := cr.Read()
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return header{}, nil, fileErr(pe.StartLine, "the header row is not valid CSV: %v", pe.Err)
+		}
+		return header{}, nil, fileErr(1, "the header row cannot be read: %v", err)
+	}
+	h, err := readHeader(first)
+	if err != nil {
+		return h, nil, err
+	}
+	var rows []record
+	for {
+		cells, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return h, nil, fileErr(line, "the file cannot be read: %v", err)
+			}
+			reason := "is not valid CSV: " + pe.Err.Error()
+			if pe.Line > pe.StartLine {
+				reason += fmt.Sprintf(" (lines %d to %d were read as this one row: look for a quote that is never closed)", pe.StartLine, pe.Line)
+			}
+			rows = append(rows, record{line: pe.StartLine, err: &Problem{Code: "malformed", Reason: reason}})
+		} else {
+			if blank(cells) {
+				continue
+			}
+			rows = append(rows, record{line: line, cells: cells})
+		}
+		if len(rows) > maxRows {
+			return h, nil, fileErr(0, "the file has more than %d rows; split it", maxRows)
+		}
+	}
+	return h, rows, nil
+}
+
+func blank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens a value echoed in a report, so a hostile 10 kB cell never
+// fills the screen, and replaces control characters, so a cell cannot send
+// escape sequences to the terminal that shows the report.
+func clip(s string) string {
+	const max = 40
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return '?'
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max]) + "…"
+}

@@ -1,0 +1,128 @@
+package staffimport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// ErrIncomplete: the file was read but some rows are not in the master
+// (rejected or failed). The CLI exits non-zero on it after the report.
+var ErrIncomplete = errors.New("staffimport: some rows were not imported")
+
+// Deps is what Run needs from the composition root.
+type Deps struct {
+	Runner commands.Runner
+	Config Config
+	// Actor is who the events name; default the system actor "cli:import".
+	Actor eventlog.Actor
+}
+
+// Run imports the CSV file r for `ispeks import employees FILE.csv`:
+// it lands the valid rows, writes the report to out (counts, then every row
+// not imported with its field and reason) and calls progress as rows land
+// (see ProgressBar). The error is nil when every row is in the master,
+// wraps ErrIncomplete when some rows are not, and is the file's or the
+// store's error when nothing could be done.
+func Run(ctx context.Context, deps Deps, r io.Reader, out io.Writer, progress func(Progress)) (Report, error) {
+	actor := deps.Actor
+	if actor.Kind == "" {
+		actor = eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:import"}
+	}
+	rep, err := New(deps.Runner, deps.Config).Import(ctx, r, Source{Actor: actor}, progress)
+	if err != nil {
+		if errors.Is(err, ErrFile) {
+			fmt.Fprintf(out, "File refused, nothing imported: %s\n", strings.TrimPrefix(err.Error(), "staffimport: "))
+			return rep, err
+		}
+		if rep.Results == nil {
+			return rep, err
+		}
+	}
+	if werr := rep.WriteText(out); werr != nil && err == nil {
+		err = werr
+	}
+	if err == nil && !rep.Complete() {
+		err = fmt.Errorf("%w: %d rejected, %d failed", ErrIncomplete, rep.Rejected, rep.Failed)
+	}
+	return rep, err
+}
+
+// WriteText writes the report for a terminal: the counts, then a table of
+// the rows not imported (row, IC masked, column, reason).
+func (r Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Employee master import: %d row(s) read (file SHA-256 %.16s…)\n", r.Rows, r.Digest)
+	fmt.Fprintf(&b, "  new:       %d\n  updated:   %d\n  unchanged: %d\n  rejected:  %d\n  failed:    %d\n",
+		r.Created, r.Updated, r.Unchanged, r.Rejected, r.Failed)
+	if len(r.IgnoredColumns) > 0 {
+		fmt.Fprintf(&b, "Columns not read: %s\n", strings.Join(r.IgnoredColumns, ", "))
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	bad := r.NotImported()
+	if len(bad) == 0 {
+		_, err := io.WriteString(w, "Every row is in the employee master.\n")
+		return err
+	}
+	fmt.Fprintln(w, "Rows not imported (row = line in the file; fix them and import the file again —")
+	fmt.Fprintln(w, "rows already imported are not repeated):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROW\tIC\tFIELD\tREASON")
+	for _, res := range bad {
+		for _, p := range res.Problems {
+			field := p.Column
+			if field == "" {
+				field = p.Field
+			}
+			if field == "" {
+				field = "(row)"
+			}
+			ic := res.IC
+			if ic == "" {
+				ic = "-"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", res.Row, ic, clip(field), p.Reason)
+		}
+	}
+	return tw.Flush()
+}
+
+// ProgressBar returns a progress callback drawing a bar on w (the CLI
+// passes os.Stderr) and a finish function to call after Run. The bar is
+// made on the first call, when the number of rows is known.
+func ProgressBar(w io.Writer) (progress func(Progress), finish func()) {
+	var bar *progressbar.ProgressBar
+	progress = func(p Progress) {
+		if bar == nil {
+			bar = progressbar.NewOptions(p.Total,
+				progressbar.OptionSetWriter(w),
+				progressbar.OptionSetDescription("employees"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("rows"),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionFullWidth(),
+			)
+		}
+		_ = bar.Set(p.Done)
+	}
+	finish = func() {
+		if bar != nil {
+			_ = bar.Finish()
+			fmt.Fprintln(w)
+		}
+	}
+	return progress, finish
+}

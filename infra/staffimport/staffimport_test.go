@@ -1,0 +1,465 @@
+package staffimport_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+	"github.com/melaka-gov/ispeks/infra/staffimport"
+)
+
+type rig struct {
+	t      *testing.T
+	store  *sqlite.Store
+	reg    *eventlog.Registry
+	runner commands.Runner
+	im     *staffimport.Importer
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), sqlite.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	reg := eventlog.NewRegistry()
+	employee.Register(reg)
+	runner := commands.Runner{Store: store, Registry: reg, Now: func() time.Time { return time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC) }}
+	im := staffimport.New(runner, staffimport.Config{Logger: slog.New(slog.DiscardHandler)})
+	return &rig{t: t, store: store, reg: reg, runner: runner, im: im}
+}
+
+var cli = staffimport.Source{Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:test"}}
+
+func (r *rig) importCSV(csv string) (staffimport.Report, error) {
+	r.t.Helper()
+	return r.im.Import(context.Background(), strings.NewReader(csv), cli, nil)
+}
+
+func (r *rig) head() uint64 {
+	r.t.Helper()
+	p, err := r.store.LastPosition(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return p
+}
+
+// staff returns the employee aggregate's view of ic, rebuilt from its stream.
+func (r *rig) staff(ic string) (employee.Details, []eventlog.Envelope) {
+	r.t.Helper()
+	recs, err := r.store.ReadStream(context.Background(), "employee-"+ic, 1, eventlog.Forwards, 100)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	e := employee.New()
+	var envs []eventlog.Envelope
+	for _, rec := range recs {
+		env, err := r.reg.Decode(rec)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if err := e.Apply(env.Event); err != nil {
+			r.t.Fatal(err)
+		}
+		envs = append(envs, env)
+	}
+	return e.Details(), envs
+}
+
+func result(t *testing.T, rep staffimport.Report, row int) staffimport.RowResult {
+	t.Helper()
+	for _, res := range rep.Results {
+		if res.Row == row {
+			return res
+		}
+	}
+	t.Fatalf("no result for row %d in %+v", row, rep.Results)
+	return staffimport.RowResult{}
+}
+
+func wantProblem(t *testing.T, rep staffimport.Report, row int, field, code string) staffimport.Problem {
+	t.Helper()
+	res := result(t, rep, row)
+	if res.Outcome != staffimport.Rejected {
+		t.Fatalf("row %d: outcome %s, want rejected (%+v)", row, res.Outcome, res.Problems)
+	}
+	for _, p := range res.Problems {
+		if p.Field == field && p.Code == code {
+			if p.Reason == "" {
+				t.Fatalf("row %d: problem %s/%s has no reason", row, field, code)
+			}
+			return p
+		}
+	}
+	t.Fatalf("row %d: no problem %s/%s in %+v", row, field, code, res.Problems)
+	return staffimport.Problem{}
+}
+
+// good is a clean file with Malay headers, CRLF line ends, a UTF-8 BOM,
+// quoting (a comma and a doubled quote inside values) and an extra column.
+const good = "\uFEFFNo. Pengenalan,Nama,E-mel Rasmi,Jabatan,Jawatan,No. Gaji,Telefon\r\n" +
+	"791117-04-5671,Siti Aminah binti Omar,Siti.Aminah@MELAKA.gov.my,Jabatan Kewangan dan Perbendaharaan,Pegawai Kewangan,JKPN-0042,06-2345678\r\n" +
+	"850203145432,\"Lim, Mei Ling\",pentadbiran.jkr@melaka.gov.my,Jabatan Kerja Raya,Pembantu Tadbir,JKR-1001,\r\n" +
+	"900512015123,\"Rajesh a/l Muthu \"\"Raj\"\"\",pentadbiran.jkr@melaka.gov.my,Jabatan Kerja Raya,  Juruteknik  ,JKR-1002,\r\n" +
+	",,,,,,\r\n"
+
+func TestImportGoodFile(t *testing.T) {
+	r := newRig(t)
+	var calls []staffimport.Progress
+	rep, err := r.im.Import(context.Background(), strings.NewReader(good), cli, func(p staffimport.Progress) { calls = append(calls, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows != 3 || rep.Created != 3 || !rep.Complete() {
+		t.Fatalf("report %+v", rep)
+	}
+	if !slices.Equal(rep.IgnoredColumns, []string{"Telefon"}) {
+		t.Fatalf("ignored columns %v", rep.IgnoredColumns)
+	}
+	if rep.LastPosition != r.head() {
+		t.Fatalf("last position %d, log head %d", rep.LastPosition, r.head())
+	}
+	for i, res := range rep.Results {
+		if res.Row != i+2 || res.Outcome != staffimport.Created || res.Position == 0 {
+			t.Fatalf("row %d: %+v", i+2, res)
+		}
+	}
+	if got := rep.Results[0].IC; got != "791117-04-****" {
+		t.Fatalf("report IC %q, want masked", got)
+	}
+	last := calls[len(calls)-1]
+	if last.Done != 3 || last.Total != 3 || len(calls) != 4 {
+		t.Fatalf("progress calls %+v", calls)
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i].Done < calls[i-1].Done {
+			t.Fatalf("progress went backwards: %+v", calls)
+		}
+	}
+
+	d, envs := r.staff("791117045671")
+	want := employee.Details{IC: "791117045671", Name: "Siti Aminah binti Omar", Email: "siti.aminah@melaka.gov.my",
+		Department: "Jabatan Kewangan dan Perbendaharaan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
+	if d != want {
+		t.Fatalf("stored %+v\nwant   %+v", d, want)
+	}
+	if len(envs) != 1 || envs[0].Metadata.Actor != cli.Actor || envs[0].Metadata.CorrelationID != "import-"+rep.Digest[:16] {
+		t.Fatalf("event metadata %+v", envs[0].Metadata)
+	}
+	if d, _ := r.staff("850203145432"); d.Name != "Lim, Mei Ling" {
+		t.Fatalf("quoted comma: name %q", d.Name)
+	}
+	if d, _ := r.staff("900512015123"); d.Name != `Rajesh a/l Muthu "Raj"` || d.Post != "Juruteknik" {
+		t.Fatalf("doubled quote / trimming: %+v", d)
+	}
+}
+
+func TestReimportAppendsNothing(t *testing.T) {
+	r := newRig(t)
+	if _, err := r.importCSV(good); err != nil {
+		t.Fatal(err)
+	}
+	before := r.head()
+	rep, err := r.importCSV(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.head() != before || rep.Unchanged != 3 || rep.Created+rep.Updated != 0 || rep.LastPosition != 0 {
+		t.Fatalf("re-import appended: head %d→%d, report %+v", before, r.head(), rep)
+	}
+}
+
+func TestUpdateAndBackAgain(t *testing.T) {
+	r := newRig(t)
+	a := "ic,name,email,department,post,staff_number\n" +
+		"791117045671,Siti Aminah binti Omar,siti.aminah@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,JKPN-0042\n" +
+		"850203145432,Nurul Huda binti Rahman,nurul@melaka.gov.my,Jabatan Kerja Raya,Pembantu Tadbir,JKR-1001\n"
+	b := strings.Replace(a, "Pegawai Kewangan", "Penolong Pegawai Kewangan", 1)
+	for i, file := range []string{a, b, a} {
+		rep, err := r.importCSV(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCreated, wantUpdated := 0, 1
+		if i == 0 {
+			wantCreated, wantUpdated = 2, 0
+		}
+		if rep.Created != wantCreated || rep.Updated != wantUpdated {
+			t.Fatalf("import %d: %+v", i, rep)
+		}
+	}
+	// The third import is file A again: its row must land although file A
+	// landed once before (command IDs include the stream version seen).
+	d, envs := r.staff("791117045671")
+	if d.Post != "Pegawai Kewangan" || len(envs) != 3 {
+		t.Fatalf("after A, B, A: post %q, %d events", d.Post, len(envs))
+	}
+	if _, envs := r.staff("850203145432"); len(envs) != 1 {
+		t.Fatalf("unchanged person got %d events", len(envs))
+	}
+}
+
+func TestBadRows(t *testing.T) {
+	r := newRig(t)
+	long := strings.Repeat("x", 10_000)
+	csv := "ic,name,email,department,post,staff_number\n" +
+		"791117045671,Siti Aminah binti Omar,siti.aminah@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,JKPN-0042\n" + // 2 good
+		"791117175671,Bad Place,bad.place@melaka.gov.my,Jabatan Kewangan,Kerani,K-1\n" + // 3 place code 17
+		"791317045671,Bad Date,bad.date@melaka.gov.my,Jabatan Kewangan,Kerani,K-2\n" + // 4 month 13
+		"12345,Short,short@melaka.gov.my,Jabatan Kewangan,Kerani,K-3\n" + // 5 not 12 digits
+		"850203145432,Gmail User,someone@gmail.com,Jabatan Kerja Raya,Kerani,K-4\n" + // 6 domain
+		"900512015123," + long + ",long@melaka.gov.my,Jabatan Kerja Raya,Kerani,K-5\n" + // 7 10 kB field
+		"880808045555,Bell Ringer,bell@melaka.gov.my,Jabatan\aKerja Raya,Kerani,K-6\n" + // 8 control character
+		"770707045555,Dup One,dup1@melaka.gov.my,Jabatan Kerja Raya,Kerani,K-7\n" + // 9 duplicate IC …
+		"770707-04-5555,Dup Two,dup2@melaka.gov.my,Jabatan Kerja Raya,Kerani,K-8\n" + // 10 … written with dashes
+		"660606045555,Too,many,cells,here,K-9,extra\n" + // 11 field count
+		"550505045555,,,Jabatan Kerja Raya,Kerani,K-10\n" + // 12 required name and email
+		"800101045555,Not An Email,not-an-email,Jabatan Kerja Raya,Kerani,K-11\n" // 13 invalid email
+	rep, err := r.importCSV(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows != 12 || rep.Created != 1 || rep.Rejected != 11 {
+		t.Fatalf("report %+v", rep)
+	}
+	wantProblem(t, rep, 3, "ic", "invalid_place_code")
+	wantProblem(t, rep, 4, "ic", "invalid_date")
+	wantProblem(t, rep, 5, "ic", "invalid")
+	p := wantProblem(t, rep, 6, "email", "domain_not_allowed")
+	if !strings.Contains(p.Reason, "gmail.com") || !strings.Contains(p.Reason, "melaka.gov.my") {
+		t.Fatalf("domain reason %q", p.Reason)
+	}
+	wantProblem(t, rep, 7, "name", "too_long")
+	wantProblem(t, rep, 8, "department", "control_character")
+	d9 := wantProblem(t, rep, 9, "ic", "duplicate_ic")
+	wantProblem(t, rep, 10, "ic", "duplicate_ic")
+	if !strings.Contains(d9.Reason, "9, 10") {
+		t.Fatalf("duplicate reason %q", d9.Reason)
+	}
+	wantProblem(t, rep, 11, "", "field_count")
+	wantProblem(t, rep, 12, "name", "required")
+	wantProblem(t, rep, 12, "email", "required")
+	wantProblem(t, rep, 13, "email", "invalid")
+
+	// Only the good row landed: one stream, one event.
+	if r.head() != 1 {
+		t.Fatalf("log head %d, want 1", r.head())
+	}
+	for _, ic := range []string{"850203145432", "900512015123", "880808045555", "770707045555", "550505045555"} {
+		if _, envs := r.staff(ic); len(envs) != 0 {
+			t.Fatalf("rejected row of %s landed", ic)
+		}
+	}
+
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"rejected:  11", "invalid place-of-birth code", "gmail.com is not an official e-mail domain", "is longer than 150 characters"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("report text lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, long[:100]) || strings.Contains(text, "\a") || strings.Contains(text, "770707045555") {
+		t.Fatalf("report echoes a long value, a control character or an IC in clear:\n%s", text)
+	}
+}
+
+func TestFileRefusedLandsNothing(t *testing.T) {
+	cases := map[string]struct {
+		csv  string
+		want string
+	}{
+		"missing column":   {"ic,name,email,department,post\n791117045671,Siti,siti@melaka.gov.my,JK,PK\n", "staff_number"},
+		"duplicate column": {"ic,name,email,department,jabatan,post,staff_number\n", "both the department column"},
+		"empty":            {"", "empty"},
+		"utf-16":           {"\xff\xfei\x00c\x00", "UTF-16"},
+		"header only bad":  {"\"ic,name\n", "header row"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t)
+			rep, err := r.importCSV(tc.csv)
+			var fe *staffimport.FileError
+			if !errors.As(err, &fe) || !errors.Is(err, staffimport.ErrFile) {
+				t.Fatalf("err %v, want a FileError", err)
+			}
+			if !strings.Contains(fe.Reason, tc.want) {
+				t.Fatalf("reason %q lacks %q", fe.Reason, tc.want)
+			}
+			if r.head() != 0 || rep.Created != 0 {
+				t.Fatalf("refused file landed something: head %d", r.head())
+			}
+		})
+	}
+}
+
+func TestTooLargeFileRefused(t *testing.T) {
+	r := newRig(t)
+	r.im.Config.MaxBytes = 200
+	_, err := r.importCSV(good + strings.Repeat("x", 300))
+	if !errors.Is(err, staffimport.ErrFile) || !strings.Contains(err.Error(), "larger than 200 bytes") {
+		t.Fatalf("err %v", err)
+	}
+	if r.head() != 0 {
+		t.Fatal("landed")
+	}
+}
+
+func TestEnglishHeadersSemicolonsAndOrder(t *testing.T) {
+	r := newRig(t)
+	csv := "Staff/Pay Number;Official E-mail;Name;IC;Post;Department\n" +
+		"JKR-77;ali@jkr.melaka.gov.my;Ali bin Abu;791117-04-5671;Jurutera;Jabatan Kerja Raya\n"
+	rep, err := r.importCSV(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Created != 1 {
+		t.Fatalf("%+v", rep)
+	}
+	d, _ := r.staff("791117045671")
+	if d.StaffNumber != "JKR-77" || d.Email != "ali@jkr.melaka.gov.my" || d.Department != "Jabatan Kerja Raya" {
+		t.Fatalf("%+v", d)
+	}
+}
+
+func TestUnclosedQuoteIsReportedWithItsSpan(t *testing.T) {
+	r := newRig(t)
+	csv := "ic,name,email,department,post,staff_number\n" +
+		"791117045671,Siti Aminah binti Omar,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,JKPN-0042\n" +
+		"850203145432,\"Nurul Huda,nurul@melaka.gov.my,Jabatan Kerja Raya,Kerani,K-1\n" +
+		"900512015123,Hafiz bin Ismail,hafiz@melaka.gov.my,Jabatan Kerja Raya,Juruteknik,K-2\n"
+	rep, err := r.importCSV(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := wantProblem(t, rep, 3, "", "malformed")
+	if !strings.Contains(p.Reason, "lines 3 to") {
+		t.Fatalf("reason %q does not name the span", p.Reason)
+	}
+	if rep.Created != 1 || rep.Rejected != 1 {
+		t.Fatalf("%+v", rep)
+	}
+}
+
+func TestForbiddenActorLandsNothing(t *testing.T) {
+	r := newRig(t)
+	user := staffimport.Source{Actor: eventlog.Actor{Kind: eventlog.ActorUser, ID: "791117045671"}}
+	rep, err := r.im.Import(context.Background(), strings.NewReader(good), user, nil)
+	if !errors.Is(err, commands.ErrForbidden) {
+		t.Fatalf("err %v, want ErrForbidden", err)
+	}
+	if r.head() != 0 || rep.Failed != 3 {
+		t.Fatalf("head %d, report %+v", r.head(), rep)
+	}
+}
+
+func TestCancelledImportReportsRowsNotSaved(t *testing.T) {
+	r := newRig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := r.im.Import(ctx, strings.NewReader(good), cli, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	if rep.Failed != 3 || r.head() != 0 {
+		t.Fatalf("report %+v head %d", rep, r.head())
+	}
+}
+
+// bigFile makes n valid rows with distinct IC numbers.
+func bigFile(n int) string {
+	var b strings.Builder
+	b.WriteString("ic,name,email,department,post,staff_number\n")
+	for i := range n {
+		ic := fmt.Sprintf("%02d%02d%02d04%04d", 60+i%40, 1+i%12, 1+i%28, i)
+		fmt.Fprintf(&b, "%s,Pegawai %d,pegawai%d@melaka.gov.my,Jabatan %d,Kerani,S-%d\n", ic, i, i, i%20, i)
+	}
+	return b.String()
+}
+
+func TestManyRowsConcurrently(t *testing.T) {
+	r := newRig(t)
+	n := 400
+	if testing.Short() {
+		n = 100
+	}
+	rep, err := r.importCSV(bigFile(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Created != n || r.head() != uint64(n) {
+		t.Fatalf("created %d, head %d, want %d", rep.Created, r.head(), n)
+	}
+	rep, err = r.importCSV(bigFile(n))
+	if err != nil || rep.Unchanged != n || r.head() != uint64(n) {
+		t.Fatalf("re-import: %v %+v head %d", err, rep, r.head())
+	}
+}
+
+func TestRunPrintsReport(t *testing.T) {
+	r := newRig(t)
+	csv := "No. KP,Nama,Emel,Jabatan,Jawatan,No. Pekerja\n" +
+		"791117045671,Siti Aminah binti Omar,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,JKPN-0042\n" +
+		"791117175671,Bad Place,bad@melaka.gov.my,Jabatan Kewangan,Kerani,K-1\n"
+	var out bytes.Buffer
+	var last staffimport.Progress
+	rep, err := staffimport.Run(context.Background(), staffimport.Deps{Runner: r.runner}, strings.NewReader(csv), &out, func(p staffimport.Progress) { last = p })
+	if !errors.Is(err, staffimport.ErrIncomplete) {
+		t.Fatalf("err %v, want ErrIncomplete", err)
+	}
+	if rep.Created != 1 || last != (staffimport.Progress{Done: 2, Total: 2}) {
+		t.Fatalf("report %+v progress %+v", rep, last)
+	}
+	text := out.String()
+	if !strings.Contains(text, "3    791117-17-****  No. KP  IC number has an invalid place-of-birth code") {
+		t.Fatalf("report:\n%s", text)
+	}
+	_, envs := r.staff("791117045671")
+	if envs[0].Metadata.Actor != (eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:import"}) {
+		t.Fatalf("actor %+v", envs[0].Metadata.Actor)
+	}
+
+	out.Reset()
+	_, err = staffimport.Run(context.Background(), staffimport.Deps{Runner: r.runner}, strings.NewReader("name\nx\n"), &out, nil)
+	if !errors.Is(err, staffimport.ErrFile) || !strings.Contains(out.String(), "nothing imported") {
+		t.Fatalf("err %v, out %q", err, out.String())
+	}
+}
+
+func BenchmarkImport(b *testing.B) {
+	file := bigFile(2000)
+	for b.Loop() {
+		b.StopTimer()
+		store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "events.db"), sqlite.Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		reg := eventlog.NewRegistry()
+		employee.Register(reg)
+		im := staffimport.New(commands.Runner{Store: store, Registry: reg, Now: time.Now}, staffimport.Config{})
+		b.StartTimer()
+		rep, err := im.Import(context.Background(), strings.NewReader(file), cli, nil)
+		if err != nil || rep.Created != 2000 {
+			b.Fatal(err, rep.Created)
+		}
+		b.StopTimer()
+		store.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
