@@ -6,9 +6,12 @@ package commands
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -102,11 +105,11 @@ func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggre
 			continue
 		}
 		if err != nil {
-			return Result{}, fmt.Errorf("commands: append to %s: %w", stream, err)
+			return Result{}, fmt.Errorf("commands: append to %s: %w", StreamLabel(stream), err)
 		}
 		return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, decideErr
 	}
-	return Result{}, fmt.Errorf("%w: %s", ErrConflict, stream)
+	return Result{}, fmt.Errorf("%w: %s", ErrConflict, StreamLabel(stream))
 }
 
 // load rebuilds agg from its stream and returns the stream's version.
@@ -115,7 +118,7 @@ func load(ctx context.Context, r Runner, stream string, agg Aggregate) (uint64, 
 	for {
 		recs, err := r.Store.ReadStream(ctx, stream, version+1, eventlog.Forwards, readPage)
 		if err != nil {
-			return 0, fmt.Errorf("commands: read %s: %w", stream, err)
+			return 0, fmt.Errorf("commands: read %s: %w", StreamLabel(stream), err)
 		}
 		for _, rec := range recs {
 			env, err := r.Registry.Decode(rec)
@@ -123,7 +126,7 @@ func load(ctx context.Context, r Runner, stream string, agg Aggregate) (uint64, 
 				return 0, err
 			}
 			if err := agg.Apply(env.Event); err != nil {
-				return 0, fmt.Errorf("commands: replay %s at version %d: %w", stream, rec.Version, err)
+				return 0, fmt.Errorf("commands: replay %s at version %d: %w", StreamLabel(stream), rec.Version, err)
 			}
 			version = rec.Version
 		}
@@ -162,4 +165,16 @@ func (r Runner) propose(meta Meta, events []eventlog.Event) ([]eventlog.Proposed
 // a retried command proposes the same IDs and the store recognises it.
 func EventID(commandID uuid.UUID, i int) uuid.UUID {
 	return uuid.NewSHA1(commandID, []byte("event-"+strconv.Itoa(i)))
+}
+
+// StreamLabel names a stream in errors and logs without its ID, which is
+// often an IC number (personal data): the category and a short digest are
+// enough to find it again in the log.
+func StreamLabel(stream string) string {
+	category, id, ok := strings.Cut(stream, "-")
+	if !ok {
+		return "stream"
+	}
+	sum := sha256.Sum256([]byte(id))
+	return category + "-#" + hex.EncodeToString(sum[:4])
 }
