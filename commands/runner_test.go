@@ -462,7 +462,7 @@ func TestRunnerReportsAStoredEventTheAggregateRefuses(t *testing.T) {
 		t.Fatalf("err = %v, want the aggregate's replay error %v", err, errTallyNotOpen)
 	}
 	// The stream is named by its label: stream IDs are often IC numbers.
-	if msg := err.Error(); !strings.Contains(msg, StreamLabel(s)) || strings.Contains(msg, s) || !strings.Contains(msg, "version 1") {
+	if msg := err.Error(); !strings.Contains(msg, commands.StreamLabel(s)) || strings.Contains(msg, s) || !strings.Contains(msg, "version 1") {
 		t.Errorf("error %q does not name the stream label and version, or shows the stream ID", msg)
 	}
 }
