@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,14 +22,18 @@ import (
 const (
 	catalogColl    = "_ispeks_catalog"
 	checkpointColl = "_ispeks_checkpoints"
-	catalogID      = "catalog"
 )
 
-// catalog is the one document that says which physical collection and which
-// checkpoint document are live. Every change is a compare-and-swap on Rev.
+// catalog says which physical collection and which checkpoint document are
+// live. It is stored as a chain of immutable revisions, one document each,
+// _id "rev:<zero-padded number>", and the highest is current. A change
+// inserts the next revision: the unique _id makes that a compare-and-swap
+// that holds on any Mongo-wire server, including FerretDB, whose
+// conditional updates are not atomic against each other.
 type catalog struct {
 	ID       string           `bson:"_id"`
 	Rev      int64            `bson:"rev"`
+	At       time.Time        `bson:"at"`
 	NextGen  int64            `bson:"next_gen"`
 	Live     map[string]entry `bson:"live"`
 	Shadow   map[string]entry `bson:"shadow"`
@@ -36,6 +41,16 @@ type catalog struct {
 	CPShadow map[string]int64 `bson:"cp_shadow"` // projector → shadow checkpoint generation
 	Retired  []retired        `bson:"retired"`   // to drop once nobody reads them
 }
+
+func revID(rev int64) string { return fmt.Sprintf("rev:%019d", rev) }
+
+// Old revisions are pruned once they are both this old and this far behind:
+// a writer that read a revision that long ago cannot still be about to
+// insert its successor.
+const (
+	keepRevs   = 10
+	keepRevFor = 24 * time.Hour
+)
 
 type entry struct {
 	Gen       int64    `bson:"gen"`
@@ -85,8 +100,9 @@ func (c *core) catalog(ctx context.Context, fresh bool) (*catalog, error) {
 		return cat, nil
 	}
 	start := time.Now()
-	cat = &catalog{ID: catalogID, NextGen: 1}
-	err := c.db.Collection(catalogColl).FindOne(ctx, bson.D{{Key: "_id", Value: catalogID}}).Decode(cat)
+	cat = &catalog{NextGen: 1}
+	opts := options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})
+	err := c.db.Collection(catalogColl).FindOne(ctx, bson.D{}, opts).Decode(cat)
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, fmt.Errorf("readstore/mongo: read catalog: %w", err)
 	}
@@ -104,9 +120,12 @@ func (c *core) setCatalog(cat *catalog, at time.Time) {
 	}
 }
 
-// update applies change to a fresh catalog and stores it if nobody changed
-// it meanwhile, retrying on a conflict. change may be called several times.
+// update applies change to the current catalog and inserts the result as
+// the next revision, retrying when another writer got there first; change
+// may be called several times. A change that changes nothing writes nothing.
 func (c *core) update(ctx context.Context, change func(*catalog) error) (*catalog, error) {
+	c.updMu.Lock() // fewer lost races between this process's own writers
+	defer c.updMu.Unlock()
 	coll := c.db.Collection(catalogColl)
 	for attempt := 0; attempt < 50; attempt++ {
 		cur, err := c.catalog(ctx, true)
@@ -117,25 +136,31 @@ func (c *core) update(ctx context.Context, change func(*catalog) error) (*catalo
 		if err := change(next); err != nil {
 			return nil, err
 		}
+		if reflect.DeepEqual(next, cur.clone()) {
+			return cur, nil
+		}
 		next.Rev = cur.Rev + 1
+		next.ID = revID(next.Rev)
+		next.At = time.Now().UTC().Truncate(time.Millisecond)
 		start := time.Now()
-		if cur.Rev == 0 {
-			_, err = coll.InsertOne(ctx, next)
-			if mongo.IsDuplicateKeyError(err) {
-				continue // another process created it first
-			}
-		} else {
-			var res *mongo.UpdateResult
-			res, err = coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: catalogID}, {Key: "rev", Value: cur.Rev}}, next)
-			if err == nil && res.MatchedCount == 0 {
-				time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
-				continue
-			}
+		_, err = coll.InsertOne(ctx, next)
+		if mongo.IsDuplicateKeyError(err) {
+			time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+			continue // another writer inserted this revision first
 		}
 		if err != nil {
 			return nil, fmt.Errorf("readstore/mongo: update catalog: %w", err)
 		}
 		c.setCatalog(next, start)
+		if next.Rev > keepRevs {
+			_, err := coll.DeleteMany(ctx, bson.D{
+				{Key: "_id", Value: bson.D{{Key: "$lt", Value: revID(next.Rev - keepRevs)}}},
+				{Key: "at", Value: bson.D{{Key: "$lt", Value: time.Now().Add(-keepRevFor)}}},
+			})
+			if err != nil {
+				c.log.Warn("prune old catalog revisions", "err", err)
+			}
+		}
 		return next, nil
 	}
 	return nil, fmt.Errorf("readstore/mongo: update catalog: too many concurrent changes")

@@ -9,14 +9,16 @@
 // start with "_", so they never clash with the adapter's own.
 //
 // Collections are generations: the logical collection "staff" lives in a
-// physical collection "staff__g<N>", and one catalog document
-// (_ispeks_catalog/"catalog") maps names to generations, records the
-// declared indexes, the shadow generations of rebuilds in progress, and which
-// checkpoint document is each projector's live one. SwapRebuild is one
-// compare-and-swap of that document, so readers switch from the old
-// collections and checkpoint to the new ones at once; the old generation is
-// dropped after a delay, when readers in other processes, which re-read the
-// catalog every CatalogTTL, have moved on.
+// physical collection "staff__g<N>", and the catalog (_ispeks_catalog, a
+// chain of revision documents, the highest current) maps names to
+// generations, records the declared indexes, the shadow generations of
+// rebuilds in progress, and which checkpoint document (_ispeks_checkpoints,
+// "<projector>@<generation>") is each projector's live one. SwapRebuild
+// inserts one new revision, so readers switch from the old collections and
+// checkpoint to the new ones at once; the old generation is dropped after a
+// delay, when readers in other processes, which re-read the catalog every
+// CatalogTTL, have moved on. (renameCollection with dropTarget would swap one
+// collection at a time only, and FerretDB lacks dropTarget.)
 //
 // Write applies a batch's puts and deletes as one unordered bulk write per
 // collection, then stores the checkpoint. A crash between the two replays
@@ -74,6 +76,7 @@ type core struct {
 	log    *slog.Logger
 
 	mu       sync.Mutex
+	updMu    sync.Mutex // serialises this process's catalog changes
 	cat      *catalog
 	loadedAt time.Time
 
