@@ -18,8 +18,15 @@ import (
 //
 //	go test ./commands/ingest -run XXX -bench IngestStatements -benchtime 30000x
 func BenchmarkIngestStatements(b *testing.B) {
+	for _, c := range []int{64, 256, 1024} {
+		b.Run(fmt.Sprintf("concurrency-%d", c), func(b *testing.B) { benchIngest(b, c) })
+	}
+}
+
+func benchIngest(b *testing.B, concurrency int) {
 	const staff = 30000
 	r := newRig(b)
+	r.in.Concurrency = concurrency
 	r.employees(b, min(b.N, staff))
 	pr, pw := io.Pipe()
 	go func() {

@@ -2,8 +2,13 @@ package ingest
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/payment"
+	"github.com/melaka-gov/ispeks/domain/statement"
 )
 
 // FuzzDecodeLine: any input gives either a decoded line with a known kind,
@@ -64,5 +69,50 @@ func TestSenLiterals(t *testing.T) {
 	var missing sen
 	if _, err := missing.get("totals.net_sen"); err == nil || !strings.Contains(err.Error(), "totals.net_sen: is required") {
 		t.Errorf("missing: %v", err)
+	}
+}
+
+// TestDocumentedLinesDecode keeps docs/payments.md honest: every example
+// line there decodes and converts without error.
+func TestDocumentedLinesDecode(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/payments.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		if !strings.HasPrefix(line, `{"kind":`) {
+			continue
+		}
+		n++
+		w, err := decodeLine([]byte(line))
+		if err == nil {
+			now := time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC)
+			switch w.Kind {
+			case KindStatement:
+				var c statement.Content
+				if c, err = w.Statement.content("statement."); err == nil {
+					_, err = c.Normalize(now)
+				}
+			case KindStatementCorrection:
+				var c statement.Content
+				if c, err = w.Correction.content("correction."); err == nil {
+					_, err = c.Normalize(now)
+				}
+			case KindPayment:
+				var d payment.Details
+				if d, err = w.Payment.details("payment."); err == nil {
+					_, err = d.Normalize(now)
+				}
+			case KindPaymentStatus:
+				_, err = w.Change.Change.Normalize(now)
+			}
+		}
+		if err != nil {
+			t.Errorf("%v: %s", err, line)
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d example lines found", n)
 	}
 }
