@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,7 +60,26 @@ func testIC(i int) string {
 // employees puts the first n test ICs into the employee master.
 func (r *rig) employees(tb testing.TB, n int) {
 	tb.Helper()
+	// Concurrent appends share the store's group commits: seeding a
+	// Melaka-sized master takes seconds, not minutes.
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 64 {
+		wg.Go(func() {
+			for i := range next {
+				r.employee(tb, i)
+			}
+		})
+	}
 	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+func (r *rig) employee(tb testing.TB, i int) {
+	{
 		ic := testIC(i)
 		data, _ := json.Marshal(employee.StaffRecorded{IC: ic, Name: "Staf " + ic, Email: "staf@melaka.gov.my", Department: "JKPNM", Post: "Pegawai", StaffNumber: "S" + ic})
 		_, err := r.store.Append(context.Background(), "employee-"+ic, eventlog.NoStream(), []eventlog.Proposed{{
@@ -67,7 +87,7 @@ func (r *rig) employees(tb testing.TB, n int) {
 			Metadata: eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "test"}},
 		}})
 		if err != nil {
-			tb.Fatal(err)
+			tb.Error(err)
 		}
 	}
 }
