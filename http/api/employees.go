@@ -1,0 +1,222 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+)
+
+// EmployeeInput is the body of PUT /employees/{ic}: the whole record (the
+// IC number is the path's).
+type EmployeeInput struct {
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	Department  string `json:"department"`
+	Post        string `json:"post"`
+	StaffNumber string `json:"staff_number"`
+}
+
+// Results of a write.
+const (
+	ResultCreated     = "created"
+	ResultUpdated     = "updated"
+	ResultUnchanged   = "unchanged"
+	ResultLeftService = "left_service"
+)
+
+// EmployeeResult answers PUT /employees/{ic}: 201 created, 200 updated or
+// unchanged. Position is the log position of the event (0 when unchanged);
+// Version the record's stream version.
+type EmployeeResult struct {
+	Result   string           `json:"result"`
+	Position uint64           `json:"position,omitempty"`
+	Version  uint64           `json:"version"`
+	Employee employee.Details `json:"employee"`
+}
+
+// LeftServiceInput is the body of POST /employees/{ic}/left-service.
+type LeftServiceInput struct {
+	Date   string `json:"date"`
+	Reason string `json:"reason"`
+}
+
+// LeftServiceResult answers POST /employees/{ic}/left-service.
+type LeftServiceResult struct {
+	Result   string `json:"result"`
+	Position uint64 `json:"position,omitempty"`
+	Version  uint64 `json:"version"`
+	IC       string `json:"ic"`
+	Date     string `json:"date"`
+}
+
+func (h *handlers) putEmployee(c *gin.Context) {
+	if !h.jsonBody(c) {
+		return
+	}
+	var in EmployeeInput
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	d, err := employee.Details{IC: c.Param("ic"), Name: in.Name, Email: in.Email,
+		Department: in.Department, Post: in.Post, StaffNumber: in.StaffNumber}.Validate()
+	fields, _ := employeeFields(err)
+	if err != nil && fields == nil {
+		h.fail(c, err)
+		return
+	}
+	if !hasField(fields, "email") {
+		if email, ferr := employee.NormalizeEmail("email", in.Email); ferr == nil && !employee.DomainAllowed(email, h.domains) {
+			fields = append(fields, FieldProblem{Field: "email", Code: "domain_not_allowed",
+				Reason: fmt.Sprintf("%s is not an official e-mail domain", employee.EmailDomain(email))})
+		}
+	}
+	if len(fields) > 0 {
+		h.invalid(c, fields)
+		return
+	}
+	meta, ok := h.commandMeta(c, "PUT /employees/"+d.IC, digestOf(d.Name, d.Email, d.Department, d.Post, d.StaffNumber))
+	if !ok {
+		return
+	}
+	res, err := h.put.Handle(c.Request.Context(), commands.PutStaff{Meta: meta, Details: d})
+	if err != nil {
+		h.commandError(c, err)
+		return
+	}
+	out := EmployeeResult{Result: ResultUnchanged, Version: res.Version, Employee: d}
+	status := http.StatusOK
+	if res.Appended > 0 {
+		out.Position = res.Position
+		out.Result = ResultUpdated
+		if h.eventAt(c.Request.Context(), employee.Stream(mykad.IC(d.IC)), res.Version) == (employee.StaffRecorded{}).EventType() {
+			out.Result, status = ResultCreated, http.StatusCreated
+			c.Header("Location", c.Request.URL.Path)
+		}
+	}
+	c.JSON(status, out)
+}
+
+func (h *handlers) leftService(c *gin.Context) {
+	if !h.jsonBody(c) {
+		return
+	}
+	var in LeftServiceInput
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ic, err := mykad.Parse(c.Param("ic"))
+	if err != nil {
+		h.invalid(c, []FieldProblem{icProblem(err)})
+		return
+	}
+	meta, ok := h.commandMeta(c, "POST /employees/"+ic.String()+"/left-service", digestOf(in.Date, in.Reason))
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	res, err := h.left.Handle(ctx, commands.StaffLeftService{Meta: meta, IC: ic.String(), Date: in.Date, Reason: in.Reason})
+	switch {
+	case errors.Is(err, employee.ErrNotRecorded):
+		h.problem(c, http.StatusNotFound, "employee.not_found", "ic", i18n.Text{
+			MS: "Tiada rekod pekerja dengan No. Kad Pengenalan ini.",
+			EN: "There is no staff record with this IC number.",
+		})
+		return
+	case errors.Is(err, employee.ErrLeftService):
+		on, lerr := h.leftOn(ctx, ic)
+		if lerr != nil {
+			h.fail(c, lerr)
+			return
+		}
+		if on == in.Date {
+			// A repeat of the move that is already recorded.
+			c.JSON(http.StatusOK, LeftServiceResult{Result: ResultUnchanged, Version: res.Version, IC: ic.String(), Date: on})
+			return
+		}
+		h.problem(c, http.StatusConflict, "employee.left_service", "date", i18n.Text{
+			MS: "Pekerja ini telah keluar perkhidmatan pada " + on + ".",
+			EN: "This member of staff already left service on " + on + ".",
+		})
+		return
+	case err != nil:
+		h.commandError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, LeftServiceResult{Result: ResultLeftService, Position: res.Position, Version: res.Version, IC: ic.String(), Date: in.Date})
+}
+
+// commandError answers an error a command returned.
+func (h *handlers) commandError(c *gin.Context, err error) {
+	if fields, ok := employeeFields(err); ok {
+		h.invalid(c, fields)
+		return
+	}
+	if errors.Is(err, commands.ErrForbidden) {
+		h.problem(c, http.StatusForbidden, "forbidden", "", i18n.Get("err.forbidden"))
+		return
+	}
+	h.fail(c, err)
+}
+
+// leftOn rebuilds the staff record and returns the date it left service.
+func (h *handlers) leftOn(ctx context.Context, ic mykad.IC) (string, error) {
+	e := employee.New()
+	var from uint64 = 1
+	for {
+		recs, err := h.store.ReadStream(ctx, employee.Stream(ic), from, eventlog.Forwards, 256)
+		if err != nil {
+			return "", err
+		}
+		for _, rec := range recs {
+			env, err := h.reg.Decode(rec)
+			if err != nil {
+				return "", err
+			}
+			if err := e.Apply(env.Event); err != nil {
+				return "", err
+			}
+			from = rec.Version + 1
+		}
+		if len(recs) < 256 {
+			return e.LeftOn(), nil
+		}
+	}
+}
+
+func icProblem(err error) FieldProblem {
+	code := "invalid"
+	switch {
+	case errors.Is(err, mykad.ErrEmpty):
+		code = "required"
+	case errors.Is(err, mykad.ErrDate):
+		code = "invalid_date"
+	case errors.Is(err, mykad.ErrPlace):
+		code = "invalid_place_code"
+	}
+	msg := err.Error()
+	if len(msg) > 7 && msg[:7] == "mykad: " {
+		msg = msg[7:]
+	}
+	return FieldProblem{Field: "ic", Code: code, Reason: msg}
+}
+
+func hasField(fs []FieldProblem, field string) bool {
+	for _, f := range fs {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}
