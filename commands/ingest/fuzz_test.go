@@ -116,3 +116,17 @@ func TestDocumentedLinesDecode(t *testing.T) {
 		t.Fatalf("only %d example lines found", n)
 	}
 }
+
+// BenchmarkDecodeLine measures the strict decode and conversion of one slip line.
+func BenchmarkDecodeLine(b *testing.B) {
+	line := []byte(`{"kind":"statement","request_id":"gaji-2025-02-000001","statement":{"statement_id":"SG-2025-02-000001","type":"slip-gaji-bulanan","period":{"year":2025,"month":2},"payee":{"ic":"880101045678","name":"Siti Nurhaliza binti Ahmad","staff_no":"MLK00123","department":"Jabatan Kewangan dan Perbendaharaan Negeri Melaka","post":"Pegawai Kewangan","grade":"WA41"},"employer":{"name":"Kerajaan Negeri Melaka"},"earnings":[{"code":"0001","name":"Gaji Pokok","amount_sen":456789},{"name":"ITKA","amount_sen":30000},{"name":"ITP","amount_sen":25000},{"name":"COLA","amount_sen":35000}],"deductions":[{"name":"PCB","amount_sen":21000},{"name":"KWSP","amount_sen":50246},{"name":"PERKESO","amount_sen":1475},{"name":"Zakat","amount_sen":5000}],"totals":{"earnings_sen":546789,"deductions_sen":77721,"net_sen":469068},"pay_date":"2025-02-25"}}`)
+	for b.Loop() {
+		w, err := decodeLine(line)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.Statement.content("statement."); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -149,6 +149,11 @@ func TestBatchAnswersEveryLineInOrder(t *testing.T) {
 		/* 18 */ changeLine("r18", "P404", `"status":"dalam-proses"`),
 		/* 19 */ `{"kind":"statement","request_id":"r 19","statement":{}}`,
 		/* 20 */ slipLine("r20", "S20", ic1, 2) + " {}",
+		/* 21 */ strings.Replace(slipLine("r21", "S21", ic1, 3), `"kind":"statement",`, `"kind":"statement","kind":"payment",`, 1),
+		/* 22 */ strings.Replace(slipLine("r22", "S22", ic1, 4), `"kind":`, `"Kind":`, 1),
+		/* 23 */ strings.Replace(slipLine("r23", "S23", ic1, 5), `"year":2025`, `"year":"2025"`, 1),
+		/* 24 */ strings.Replace(slipLine("r24", "S24", ic1, 6), `"month":6`, `"month":6.5`, 1),
+		/* 25 */ strings.Replace(slipLine("r25", "S25", ic1, 7), `"earnings":[`, `"earnings":[{"name":"Elaun","amount_sen":1e2},`, 1),
 	}
 	results, sum := r.run(t, strings.Join(lines, "\n")+"\n")
 
@@ -166,7 +171,7 @@ func TestBatchAnswersEveryLineInOrder(t *testing.T) {
 		{4, ingest.Accepted, "", "", ""},
 		{5, ingest.Rejected, ingest.CodeIllegalMove, "change.status", "Dalam Proses"},
 		{6, ingest.Rejected, ingest.CodeMalformed, "", "malformed JSON"},
-		{7, ingest.Rejected, ingest.CodeInvalid, "salary_scale", "unknown field"},
+		{7, ingest.Rejected, ingest.CodeInvalid, "statement.payee.salary_scale", "unknown field"},
 		{8, ingest.Rejected, ingest.CodeInvalid, "statement.earnings[0].amount_sen", "whole number of sen"},
 		{9, ingest.Rejected, ingest.CodeInvalid, "statement.deductions[0].amount_sen", "negative"},
 		{10, ingest.Rejected, ingest.CodeInvalid, "statement.totals.net_sen", "285025"},
@@ -179,6 +184,11 @@ func TestBatchAnswersEveryLineInOrder(t *testing.T) {
 		{18, ingest.Rejected, ingest.CodeNotFound, "change.payment_id", "no payment"},
 		{19, ingest.Rejected, ingest.CodeInvalid, "request_id", "letters"},
 		{20, ingest.Rejected, ingest.CodeMalformed, "", "one JSON object per line"},
+		{21, ingest.Rejected, ingest.CodeInvalid, "kind", "twice"},
+		{22, ingest.Rejected, ingest.CodeInvalid, "Kind", "unknown field"},
+		{23, ingest.Rejected, ingest.CodeInvalid, "statement.period.year", "not a string"},
+		{24, ingest.Rejected, ingest.CodeInvalid, "statement.period.month", "whole number"},
+		{25, ingest.Rejected, ingest.CodeInvalid, "statement.earnings[0].amount_sen", "exponent"},
 	}
 	if len(results) != len(wants) {
 		t.Fatalf("%d results, want %d: %+v", len(results), len(wants), results)
@@ -195,7 +205,7 @@ func TestBatchAnswersEveryLineInOrder(t *testing.T) {
 	if results[0].RequestID != "r1" || results[0].Kind != ingest.KindStatement || results[0].Position == 0 {
 		t.Errorf("%+v", results[0])
 	}
-	if sum.Lines != 19 || sum.Accepted != 4 || sum.Duplicates != 1 || sum.Rejected != 14 || sum.Failed != 0 || sum.LastPosition != results[3].Position {
+	if sum.Lines != 24 || sum.Accepted != 4 || sum.Duplicates != 1 || sum.Rejected != 19 || sum.Failed != 0 || sum.LastPosition != results[3].Position {
 		t.Errorf("summary %+v", sum)
 	}
 	// Nothing half-written: the rejected lines left no stream behind.

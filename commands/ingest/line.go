@@ -2,13 +2,15 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/domain/statement"
@@ -182,16 +184,14 @@ func (e *FieldError) Error() string {
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+=/-]{1,128}$`)
 
-// decodeLine decodes one line strictly and checks its envelope.
+// decodeLine decodes one line strictly: unknown or duplicate member names,
+// member names in another case, invalid UTF-8 and anything after the
+// object are refused (go-json-experiment/json, the encoding/json/v2
+// candidate, with RejectUnknownMembers).
 func decodeLine(b []byte) (wire, error) {
 	var w wire
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
+	if err := json.Unmarshal(b, &w, json.RejectUnknownMembers(true)); err != nil {
 		return w, jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return w, &FieldError{Reason: "malformed JSON: more than one value on the line (one JSON object per line)"}
 	}
 	if w.Kind == "" {
 		return w, &FieldError{Field: "kind", Reason: "is required; one of " + kindList()}
@@ -229,27 +229,83 @@ func kindList() string {
 	return strings.Join(names, ", ")
 }
 
-// jsonError turns encoding/json's errors into field and reason.
+// jsonError turns the decoder's errors into field and reason.
 func jsonError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syn *jsontext.SyntacticError
+	var sem *json.SemanticError
 	switch {
 	case errors.As(err, &syn):
-		return &FieldError{Reason: fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))}
-	case errors.As(err, &typ):
-		field := typ.Field
+		field := fieldPath(string(syn.JSONPointer))
+		if errors.Is(syn.Err, jsontext.ErrDuplicateName) {
+			return &FieldError{Field: field, Reason: "appears twice in one object"}
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return &FieldError{Reason: "malformed JSON: the line ends before the object does"}
+		}
+		msg := syn.Error()
+		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "jsontext:") {
+			msg = msg[i+2:]
+		}
+		if strings.Contains(msg, "after top-level value") {
+			return &FieldError{Reason: "malformed JSON: more than one value on the line (one JSON object per line)"}
+		}
+		return &FieldError{Reason: fmt.Sprintf("malformed JSON at byte %d: %s", syn.ByteOffset, msg)}
+	case errors.As(err, &sem):
+		field := fieldPath(string(sem.JSONPointer))
+		if errors.Is(sem.Err, json.ErrUnknownName) {
+			return &FieldError{Field: field, Reason: "unknown field (see docs/payments.md for the line format)"}
+		}
 		if field == "" {
 			return &FieldError{Reason: "the line must be a JSON object"}
 		}
-		return &FieldError{Field: field, Reason: fmt.Sprintf("must be a JSON %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)}
+		want := "value of another type"
+		if sem.GoType != nil {
+			want = jsonKind(sem.GoType.Kind().String())
+		}
+		got := "another type"
+		switch sem.JSONKind {
+		case '"':
+			got = "a string"
+		case '0':
+			got = "a number"
+			if want == "whole number" {
+				return &FieldError{Field: field, Reason: "must be a whole number"}
+			}
+		case '{':
+			got = "an object"
+		case '[':
+			got = "an array"
+		case 't', 'f':
+			got = "true/false"
+		case 'n':
+			got = "null"
+		}
+		return &FieldError{Field: field, Reason: fmt.Sprintf("must be a JSON %s, not %s", want, got)}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return &FieldError{Reason: "malformed JSON: the line ends before the object does"}
 	}
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return &FieldError{Field: strings.Trim(name, `"`), Reason: "unknown field (see docs/payments.md for the line format)"}
+	return &FieldError{Reason: "malformed JSON"}
+}
+
+// fieldPath turns a JSON pointer into the dotted path errors name:
+// "/statement/earnings/2/amount_sen" → "statement.earnings[2].amount_sen".
+func fieldPath(ptr string) string {
+	if ptr == "" {
+		return ""
 	}
-	return &FieldError{Reason: "malformed JSON: " + strings.TrimPrefix(msg, "json: ")}
+	var b strings.Builder
+	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		if _, err := strconv.Atoi(tok); err == nil && b.Len() > 0 {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(clip(tok))
+	}
+	return b.String()
 }
 
 func jsonKind(goKind string) string {
