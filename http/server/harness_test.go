@@ -49,7 +49,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *server.Server
 	clk  *clock
 	logs *syncBuffer
@@ -59,7 +59,7 @@ type harness struct {
 // newHarness builds the real server. Test-only routes: /test/login logs the
 // browser in (the accounts flow will own real logins), /test/pending starts
 // a pending login, /test/panic panics.
-func newHarness(t *testing.T, mutate func(*server.Config, *server.Deps)) *harness {
+func newHarness(t testing.TB, mutate func(*server.Config, *server.Deps)) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: &clock{t: time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	cfg := server.Config{Web: web.Config{Demo: true}, TrustedProxies: []string{"10.0.0.0/8"}}

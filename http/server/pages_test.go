@@ -11,10 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gin-gonic/gin"
 	"golang.org/x/net/html"
 
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/server"
+	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/http/web"
 )
 
@@ -291,4 +293,30 @@ func fsWalk(fn func(name string, data []byte)) error {
 func catalogHas(k string) bool {
 	_, ok := i18n.Lookup(k)
 	return ok
+}
+
+// TestLayoutCacheIsPerUser: the cached layout never shows one person's name
+// to another, escapes what it fills in, and leaves no marker behind.
+func TestLayoutCacheIsPerUser(t *testing.T) {
+	h := newHarness(t, nil)
+	h.srv.Engine.GET("/test/login-as", func(c *gin.Context) {
+		_ = h.srv.Sessions.Login(c, session.Identity{UserID: c.Query("user"), Name: c.Query("name"), Department: c.Query("dept")})
+		c.String(200, "ok")
+	})
+	a, b := h.browser(), h.browser()
+	a.get("/test/login-as?user=1&name=" + url.QueryEscape("Ahmad <b>bin</b> Ali") + "&dept=JKN")
+	b.get("/test/login-as?user=2&name=" + url.QueryEscape("Mei Ling & co") + "&dept=" + url.QueryEscape(`"PTJ"`))
+	pa, pb := a.get("/utama").body, b.get("/utama").body
+	mustContain(t, "user A", pa, "Ahmad &lt;b&gt;bin&lt;/b&gt; Ali", ">JKN<")
+	mustNotContain(t, "user A", pa, "Mei Ling", "<b>bin</b>", "@@ispeks")
+	mustContain(t, "user B", pb, "Mei Ling &amp; co", "&#34;PTJ&#34;")
+	mustNotContain(t, "user B", pb, "Ahmad", "@@ispeks")
+	// Each page's logout form carries its own session's token.
+	ta, tb := csrfRe.FindStringSubmatch(pa)[1], csrfRe.FindStringSubmatch(pb)[1]
+	if ta == tb {
+		t.Fatal("two sessions got the same CSRF token from the cached layout")
+	}
+	// The language link follows the page, query included and escaped.
+	p := a.get(`/utama?x=1&y="2"`).body
+	mustContain(t, "lang link", p, `href="/utama?lang=en&amp;x=1&amp;y=%222%22"`)
 }

@@ -29,7 +29,8 @@ func FS() fs.FS { return files }
 // layout and partials cloned, then the page's own file), so every page can
 // define its own "content" block.
 type pages struct {
-	sets map[string]*template.Template
+	sets  map[string]*template.Template
+	frags *fragments
 }
 
 var _ render.HTMLRender = (*pages)(nil)
@@ -48,7 +49,11 @@ func parsePages(fsys fs.FS) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{sets: map[string]*template.Template{}}
+	fragT, err := base.Clone()
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{sets: map[string]*template.Template{}, frags: &fragments{t: fragT}}
 	for _, file := range names {
 		name := strings.TrimSuffix(path.Base(file), ".html")
 		t, err := base.Clone()
@@ -65,7 +70,7 @@ func parsePages(fsys fs.FS) (*pages, error) {
 
 // Instance implements render.HTMLRender.
 func (p *pages) Instance(name string, data any) render.Render {
-	return htmlPage{t: p.sets[name], name: name, data: data}
+	return htmlPage{t: p.sets[name], frags: p.frags, name: name, data: data}
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -73,9 +78,10 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // htmlPage renders into a buffer first: a template error then becomes a
 // clean error page instead of half a page.
 type htmlPage struct {
-	t    *template.Template
-	name string
-	data any
+	t     *template.Template
+	frags *fragments
+	name  string
+	data  any
 }
 
 func (h htmlPage) Render(w http.ResponseWriter) error {
@@ -85,7 +91,17 @@ func (h htmlPage) Render(w http.ResponseWriter) error {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
-	if err := h.t.ExecuteTemplate(buf, "page", h.data); err != nil {
+	v, ok := h.data.(*View)
+	if !ok {
+		return fmt.Errorf("web: page %s rendered without a *View", h.name)
+	}
+	if err := h.frags.render(buf, "page-top", v); err != nil {
+		return fmt.Errorf("web: render %s: %w", h.name, err)
+	}
+	if err := h.t.ExecuteTemplate(buf, "content", v); err != nil {
+		return fmt.Errorf("web: render %s: %w", h.name, err)
+	}
+	if err := h.frags.render(buf, "page-bottom", v); err != nil {
 		return fmt.Errorf("web: render %s: %w", h.name, err)
 	}
 	h.WriteContentType(w)

@@ -96,8 +96,8 @@ func (s *Site) asset(name string) string {
 }
 
 // view builds what templates see from the handler's Page.
-func (s *Site) view(c *gin.Context, p Page) View {
-	v := View{
+func (s *Site) view(c *gin.Context, p Page) *View {
+	v := &View{
 		Page:      p,
 		Lang:      i18n.From(c),
 		Helpdesk:  s.cfg.Helpdesk,

@@ -62,17 +62,17 @@ type View struct {
 }
 
 // T returns a catalog text in the page's language.
-func (v View) T(key string) string { return i18n.T(v.Lang, key) }
+func (v *View) T(key string) string { return i18n.T(v.Lang, key) }
 
 // Tf is T with fmt args.
-func (v View) Tf(key string, args ...any) string { return i18n.Tf(v.Lang, key, args...) }
+func (v *View) Tf(key string, args ...any) string { return i18n.Tf(v.Lang, key, args...) }
 
 // Msg shows a two-language text in the page's language.
-func (v View) Msg(t i18n.Text) string { return t.In(v.Lang) }
+func (v *View) Msg(t i18n.Text) string { return t.In(v.Lang) }
 
 // URL returns the path of a named page (see namedPaths). An unknown name
 // panics at render time, which the template test catches.
-func (v View) URL(name string) string {
+func (v *View) URL(name string) string {
 	p, ok := namedPaths[name]
 	if !ok {
 		panic("web: no page named " + name)
@@ -82,16 +82,16 @@ func (v View) URL(name string) string {
 
 // Asset returns a static file's URL with its content hash, so it can be
 // cached for a year and still change when the file does.
-func (v View) Asset(name string) string { return v.site.asset(name) }
+func (v *View) Asset(name string) string { return v.site.asset(name) }
 
 // Current reports whether path is the page being shown (for
 // aria-current in the menu).
-func (v View) Current(path string) bool {
+func (v *View) Current(path string) bool {
 	return path != "" && (v.Path == path || (path != "/" && strings.HasPrefix(v.Path, path+"/")))
 }
 
 // GroupCurrent reports whether any child of a menu group is current.
-func (v View) GroupCurrent(it MenuItem) bool {
+func (v *View) GroupCurrent(it MenuItem) bool {
 	for _, ch := range it.Children {
 		if v.Current(ch.Path) {
 			return true
@@ -101,7 +101,7 @@ func (v View) GroupCurrent(it MenuItem) bool {
 }
 
 // RoleNames lists the logged-in user's roles in the page's language.
-func (v View) RoleNames() string {
+func (v *View) RoleNames() string {
 	if v.User == nil {
 		return ""
 	}
@@ -113,10 +113,10 @@ func (v View) RoleNames() string {
 }
 
 // HasRole reports whether the logged-in user holds role.
-func (v View) HasRole(role string) bool { return v.User != nil && v.User.HasRole(role) }
+func (v *View) HasRole(role string) bool { return v.User != nil && v.User.HasRole(role) }
 
 // StatusTitle is the heading of an error page.
-func (v View) StatusTitle() string {
+func (v *View) StatusTitle() string {
 	if v.Problem == nil {
 		return v.T("title.error")
 	}
@@ -144,7 +144,7 @@ type OptionView struct {
 // key; typ is the input type ("text", "email", "password", "tel",
 // "select"). opts are "key=value" words: autocomplete=, inputmode=, hint=
 // (catalog key), maxlength=, and the bare word "required".
-func (v View) Field(name, labelKey, typ string, opts ...string) FieldView {
+func (v *View) Field(name, labelKey, typ string, opts ...string) FieldView {
 	fv := FieldView{Name: name, ID: "f-" + name, Label: v.T(labelKey), Type: typ,
 		Value: v.Form.Shown(name), RequiredText: v.T("label.required"), ErrorPrefix: v.T("err.prefix")}
 	if msg, ok := v.Form.Error(name); ok {
@@ -171,7 +171,7 @@ func (v View) Field(name, labelKey, typ string, opts ...string) FieldView {
 }
 
 // Select is Field for a drop-down; each option is "value|labelKey".
-func (v View) Select(name, labelKey string, options ...string) FieldView {
+func (v *View) Select(name, labelKey string, options ...string) FieldView {
 	fv := v.Field(name, labelKey, "select", "required")
 	cur := v.Form.Shown(name)
 	for _, o := range options {
@@ -196,7 +196,7 @@ type GalleryView struct {
 }
 
 // Gallery builds the chooser for form field name.
-func (v View) Gallery(name string) GalleryView {
+func (v *View) Gallery(name string) GalleryView {
 	g := GalleryView{Name: name, Legend: v.T("label.security_image"), Hint: v.T("gallery.hint")}
 	if msg, ok := v.Form.Error(name); ok {
 		g.Error = v.Msg(msg)
@@ -213,7 +213,7 @@ func (v View) Gallery(name string) GalleryView {
 
 // ImageURL is the URL of one security image (the login page shows the
 // account's, or a decoy).
-func (v View) ImageURL(id string) string {
+func (v *View) ImageURL(id string) string {
 	img, ok := SecurityImageByID(id)
 	if !ok {
 		return ""
@@ -222,7 +222,7 @@ func (v View) ImageURL(id string) string {
 }
 
 // ImageName is the name of one security image in the page's language.
-func (v View) ImageName(id string) string {
+func (v *View) ImageName(id string) string {
 	img, ok := SecurityImageByID(id)
 	if !ok {
 		return ""
@@ -231,7 +231,7 @@ func (v View) ImageName(id string) string {
 }
 
 // FieldLabel is the label of a field problem for the summary.
-func (v View) FieldLabel(p FieldProblem) string {
+func (v *View) FieldLabel(p FieldProblem) string {
 	if p.Label == "" {
 		return ""
 	}
@@ -242,5 +242,5 @@ func (v View) FieldLabel(p FieldProblem) string {
 func langURL(u *url.URL, to i18n.Lang) string {
 	q := u.Query()
 	q.Set(i18n.QueryParam, string(to))
-	return u.Path + "?" + q.Encode()
+	return u.EscapedPath() + "?" + q.Encode()
 }

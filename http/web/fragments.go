@@ -1,0 +1,134 @@
+package web
+
+import (
+	"bytes"
+	"html/template"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// The layout halves ("page-top", "page-bottom") are the same for every
+// request with one page title, language, login state, role set and current
+// menu item. Rendering them through html/template costs several times more
+// than a small page's own content (every action is a few reflective
+// calls), so each is rendered once per such key, with markers standing in
+// for the few values that differ per request (the user's name and
+// department, the language link, the CSRF token of the logout form); the
+// markers are then replaced by the escaped values.
+type fragments struct {
+	t     *template.Template // layout templates only
+	mu    sync.Mutex         // html/template executes its escaper once, on first use
+	cache sync.Map           // key → string
+}
+
+// Markers: plain words so that html/template leaves them unchanged in text
+// and in attribute values.
+const (
+	markCSRF    = "@@ispeks-csrf@@"
+	markName    = "@@ispeks-name@@"
+	markDept    = "@@ispeks-dept@@"
+	markLangURL = "@@ispeks-langurl@@"
+)
+
+// menuCurrent is the menu path the request path belongs to ("" if none):
+// the only part of the path the layout depends on.
+func menuCurrent(path string) string {
+	best := ""
+	var walk func([]MenuItem)
+	walk = func(items []MenuItem) {
+		for _, it := range items {
+			if it.Path != "" && (path == it.Path || (it.Path != "/" && strings.HasPrefix(path, it.Path+"/"))) && len(it.Path) > len(best) {
+				best = it.Path
+			}
+			walk(it.Children)
+		}
+	}
+	walk(menu)
+	return best
+}
+
+// render writes layout template name for v into w.
+func (f *fragments) render(w *bytes.Buffer, name string, v *View) error {
+	cur := menuCurrent(v.Path)
+	var roles []string
+	if v.User != nil {
+		roles = slices.Clone(v.User.Roles)
+		slices.Sort(roles)
+	}
+	logged := "0"
+	if v.User != nil {
+		logged = "1"
+	}
+	key := strings.Join([]string{name, string(v.Lang), logged, strings.Join(roles, ","), cur, v.Title}, "|")
+	cached, ok := f.cache.Load(key)
+	if !ok {
+		fv := *v
+		fv.CSRF, fv.LangURL, fv.Path = markCSRF, markLangURL, cur
+		if v.User != nil {
+			u := *v.User
+			u.Name, u.Department, u.UserID, u.Roles = markName, markDept, "", roles
+			fv.User = &u
+		}
+		var buf bytes.Buffer
+		f.mu.Lock()
+		err := f.t.ExecuteTemplate(&buf, name, &fv)
+		f.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		cached = split(buf.String())
+		f.cache.Store(key, cached)
+	}
+	name0, dept := "", ""
+	if v.User != nil {
+		name0, dept = v.User.Name, v.User.Department
+	}
+	for _, p := range cached.([]piece) {
+		switch p.mark {
+		case markCSRF:
+			template.HTMLEscape(w, []byte(v.CSRF))
+		case markName:
+			template.HTMLEscape(w, []byte(name0))
+		case markDept:
+			template.HTMLEscape(w, []byte(dept))
+		case markLangURL:
+			template.HTMLEscape(w, []byte(v.LangURL))
+		default:
+			w.WriteString(p.text)
+		}
+	}
+	return nil
+}
+
+// piece is literal text, or a marker to fill in.
+type piece struct {
+	text string
+	mark string
+}
+
+var markers = []string{markCSRF, markName, markDept, markLangURL}
+
+// split cuts rendered HTML at its markers.
+func split(s string) []piece {
+	var out []piece
+	for {
+		i := strings.Index(s, "@@ispeks-")
+		if i < 0 {
+			return append(out, piece{text: s})
+		}
+		found := ""
+		for _, m := range markers {
+			if strings.HasPrefix(s[i:], m) {
+				found = m
+			}
+		}
+		if found == "" { // not ours: keep the text as is
+			out = append(out, piece{text: s[:i+2]})
+			s = s[i+2:]
+			continue
+		}
+		out = append(out, piece{text: s[:i]}, piece{mark: found})
+		s = s[i+len(found):]
+	}
+}
