@@ -159,7 +159,9 @@ type demoStatement struct {
 	content statement.Content
 }
 
-func ymd(y int, m time.Month, d int) string { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Format("2006-01-02") }
+func ymd(y int, m time.Month, d int) string {
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+}
 
 // slipMonthly is the Slip Gaji Bulanan of a month, paid on the 25th.
 func (m member) slipMonthly(y int, mo time.Month) demoStatement {
