@@ -40,7 +40,7 @@ func (r Renderer) Payment(w io.Writer, p payments.Payment, payee Payee, generate
 		[2]string{"Tarikh Baucar", dmy(p.VoucherDate)},
 		[2]string{"No. Rujukan", p.Reference},
 		[2]string{"Keterangan", p.Description},
-		[2]string{"Amaun (RM)", ringgit(p.AmountSen)},
+		[2]string{"Amaun (RM)", Ringgit(p.AmountSen)},
 		[2]string{"Tarikh Terima", dmy(p.ReceivedDate)},
 		[2]string{"Status Semasa", p.StatusLabel},
 		[2]string{"Tarikh Status", dmy(p.StatusDate)},

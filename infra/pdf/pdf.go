@@ -269,8 +269,9 @@ func tr(s string) string {
 	return b.String()
 }
 
-// ringgit formats sen as ringgit with thousands separators: 123456 → "1,234.56".
-func ringgit(sen int64) string {
+// Ringgit formats sen as ringgit with thousands separators: 123456 →
+// "1,234.56" (for the HTML slip too, so both print money alike).
+func Ringgit(sen int64) string {
 	neg := sen < 0
 	if neg {
 		sen = -sen
