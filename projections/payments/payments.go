@@ -118,15 +118,20 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	default:
 		return fmt.Errorf("payments: unexpected event %s", env.Type)
 	}
-	doc, exists, err := b.Get(ctx, Payments, id)
-	if err != nil {
-		return err
-	}
-	if exists && doc.Version >= env.Version {
-		return nil // seen already
-	}
 	var v Payment
-	if exists {
+	if _, first := env.Event.(payment.Recorded); !first {
+		// The first event of its stream needs no read: if the document is
+		// there already, the store ignores the put (its version is not newer).
+		doc, exists, err := b.Get(ctx, Payments, id)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("payments: %s: %s before the payment was recorded", id, env.Type)
+		}
+		if doc.Version >= env.Version {
+			return nil // seen already
+		}
 		if err := json.Unmarshal(doc.Body, &v); err != nil {
 			return fmt.Errorf("payments: payment %s: %w", id, err)
 		}
@@ -143,15 +148,9 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 			return err
 		}
 	case payment.Amended:
-		if !exists {
-			return fmt.Errorf("payments: %s amended before it was recorded", id)
-		}
 		v.setDetails(ev.Details)
 		v.Amended++
 	case payment.StatusChanged:
-		if !exists {
-			return fmt.Errorf("payments: %s changed status before it was recorded", id)
-		}
 		v.setStatus(StatusEntry{Status: ev.To, Date: ev.Date, At: env.OccurredAt, EFTNo: ev.EFTNo, ChequeNo: ev.ChequeNo, PaymentDate: ev.PaymentDate, Reason: ev.Reason})
 	}
 	v.UpdatedAt = env.OccurredAt

@@ -103,25 +103,25 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	default:
 		return fmt.Errorf("statements: unexpected event %s", env.Type)
 	}
-	doc, exists, err := b.Get(ctx, Statements, id)
-	if err != nil {
-		return err
-	}
-	if exists && doc.Version >= env.Version {
-		return nil // seen already
-	}
 	var v Statement
-	if exists {
-		if err := json.Unmarshal(doc.Body, &v); err != nil {
-			return fmt.Errorf("statements: statement %s: %w", id, err)
-		}
-	}
 	switch ev := env.Event.(type) {
 	case statement.Issued:
+		// The first event of its stream needs no read: if the document is
+		// there already, the store ignores this put (its version is not newer).
 		v = Statement{ID: id, Revision: 1, Content: ev.Content, IssuedAt: env.OccurredAt}
 	case statement.Corrected:
+		doc, exists, err := b.Get(ctx, Statements, id)
+		if err != nil {
+			return err
+		}
 		if !exists {
 			return fmt.Errorf("statements: %s corrected before it was issued", id)
+		}
+		if doc.Version >= env.Version {
+			return nil // seen already
+		}
+		if err := json.Unmarshal(doc.Body, &v); err != nil {
+			return fmt.Errorf("statements: statement %s: %w", id, err)
 		}
 		at := env.OccurredAt
 		v.Revision, v.Content, v.CorrectedAt = ev.Revision, ev.Content, &at

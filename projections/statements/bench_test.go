@@ -1,0 +1,61 @@
+package statements_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/infra/readstore/sqlite"
+	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/statements"
+)
+
+// BenchmarkProjectStatements projects b.N issued slips into a real SQLite
+// read store, 500 events a batch as the projector engine commits them.
+//
+//	go test ./projections/statements -run XXX -bench Project -benchtime 20000x
+func BenchmarkProjectStatements(b *testing.B) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "views.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	proj := statements.Projector{Key: key}
+	if err := store.Ensure(context.Background(), proj.Collections()...); err != nil {
+		b.Fatal(err)
+	}
+	envs := make([]eventlog.Envelope, b.N)
+	at := time.Date(2026, 2, 25, 0, 0, 0, 0, time.UTC)
+	for i := range envs {
+		ic := fmt.Sprintf("%s01%04d", time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/10000).Format("060102"), i%10000)
+		c, err := content(ic, statement.SlipGajiBulanan, statement.Period{Year: 2026, Month: 1}, 300000).Normalize(now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		id := fmt.Sprintf("SG-2026-01-%06d", i)
+		envs[i] = eventlog.Envelope{Record: eventlog.Record{ID: uuid.New(), Stream: statement.Stream(id), Version: 1, Position: uint64(i + 1),
+			Type: statement.Issued{}.EventType(), OccurredAt: at}, Event: statement.Issued{StatementID: id, CommandID: uuid.NewString(), Content: c}}
+	}
+	b.ResetTimer()
+	for start := 0; start < len(envs); start += 500 {
+		batch := envs[start:min(start+500, len(envs))]
+		err := store.Write(context.Background(), proj.Name(), batch[len(batch)-1].Position, func(tx projections.Batch) error {
+			for _, env := range batch {
+				if err := proj.Project(context.Background(), tx, env); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
