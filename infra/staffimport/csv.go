@@ -211,11 +211,10 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return h, nil, fileErr(line, "the file cannot be read: %v", err)
+				return h, nil, fileErr(0, "the file cannot be read: %v", err)
 			}
 			reason := "is not valid CSV: " + pe.Err.Error()
 			if pe.Line > pe.StartLine {
@@ -226,6 +225,8 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 			if blank(cells) {
 				continue
 			}
+			// FieldPos is only defined after a successful Read.
+			line, _ := cr.FieldPos(0)
 			rows = append(rows, record{line: line, cells: cells})
 		}
 		if len(rows) > maxRows {

@@ -463,3 +463,31 @@ func BenchmarkImport(b *testing.B) {
 	}
 	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+func TestBareQuoteRejectsOnlyItsRow(t *testing.T) {
+	r := newRig(t)
+	csv := "ic,name,email,department,post,staff_number\n" +
+		"850203145432,Nurul \"Huda\" Rahman,nurul@melaka.gov.my,Jabatan Kerja Raya,Kerani,K-1\n" +
+		"900512015123,Hafiz bin Ismail,hafiz@melaka.gov.my,Jabatan Kerja Raya,Juruteknik,K-2\n"
+	rep, err := r.importCSV(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, rep, 2, "", "malformed")
+	if res := result(t, rep, 3); res.Outcome != staffimport.Created {
+		t.Fatalf("row after the bad one: %+v", res)
+	}
+}
+
+func TestProgressBarDraws(t *testing.T) {
+	r := newRig(t)
+	var out bytes.Buffer
+	progress, finish := staffimport.ProgressBar(&out)
+	if _, err := r.im.Import(context.Background(), strings.NewReader(good), cli, progress); err != nil {
+		t.Fatal(err)
+	}
+	finish()
+	if !strings.Contains(out.String(), "employees") || !strings.Contains(out.String(), "3/3") {
+		t.Fatalf("bar output %q", out.String())
+	}
+}
