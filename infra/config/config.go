@@ -43,8 +43,11 @@ type Config struct {
 	LogFormat       string
 	ReadYourWrites  time.Duration
 	ShutdownGrace   time.Duration
-	LoginPerIPRate  float64 // login attempts per second per IP
+	LoginPerIPEvery time.Duration // one more login attempt per IP is earned this often
 	LoginPerIPBurst int
+	TrustedProxies  []string
+	APIRateBurst    int
+	APIRateEvery    time.Duration
 	Demo            bool
 
 	envErrs []error // malformed ISPEKS_* values, reported by Resolve
@@ -78,8 +81,11 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.LogFormat, "log-format", env("ISPEKS_LOG_FORMAT", "text"), "text or json [ISPEKS_LOG_FORMAT]")
 	fs.DurationVar(&cfg.ReadYourWrites, "read-your-writes", envDuration(cfg, "ISPEKS_READ_YOUR_WRITES", 2*time.Second), "how long a page waits for projections to reach the user's own action [ISPEKS_READ_YOUR_WRITES]")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", envDuration(cfg, "ISPEKS_SHUTDOWN_GRACE", 10*time.Second), "time to finish requests on SIGTERM [ISPEKS_SHUTDOWN_GRACE]")
-	fs.Float64Var(&cfg.LoginPerIPRate, "login-rate", envFloat(cfg, "ISPEKS_LOGIN_RATE", 1), "login attempts per second allowed per client IP [ISPEKS_LOGIN_RATE]")
-	fs.IntVar(&cfg.LoginPerIPBurst, "login-burst", envInt(cfg, "ISPEKS_LOGIN_BURST", 10), "burst of login attempts allowed per client IP [ISPEKS_LOGIN_BURST]")
+	fs.DurationVar(&cfg.LoginPerIPEvery, "login-every", envDuration(cfg, "ISPEKS_LOGIN_EVERY", 3*time.Second), "per client IP, one more login attempt is allowed this often [ISPEKS_LOGIN_EVERY]")
+	fs.IntVar(&cfg.LoginPerIPBurst, "login-burst", envInt(cfg, "ISPEKS_LOGIN_BURST", 20), "login attempts a client IP may make at once (a department may share one address) [ISPEKS_LOGIN_BURST]")
+	fs.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", envList("ISPEKS_TRUSTED_PROXIES", nil), "reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed [ISPEKS_TRUSTED_PROXIES]")
+	fs.IntVar(&cfg.APIRateBurst, "api-burst", envInt(cfg, "ISPEKS_API_BURST", 200), "requests an API client may make at once [ISPEKS_API_BURST]")
+	fs.DurationVar(&cfg.APIRateEvery, "api-every", envDuration(cfg, "ISPEKS_API_EVERY", 5*time.Millisecond), "an API client earns one more request this often [ISPEKS_API_EVERY]")
 }
 
 // Resolve fills derived values and checks the configuration. Every error
@@ -122,8 +128,11 @@ func (c *Config) Resolve() error {
 	for i, d := range c.EmailDomains {
 		c.EmailDomains[i] = strings.ToLower(strings.TrimSpace(d))
 	}
-	if c.LoginPerIPRate <= 0 || c.LoginPerIPBurst < 1 {
-		errs = append(errs, errors.New("--login-rate and --login-burst: must be positive"))
+	if c.LoginPerIPEvery <= 0 || c.LoginPerIPBurst < 1 {
+		errs = append(errs, errors.New("--login-every and --login-burst: must be positive"))
+	}
+	if c.APIRateEvery <= 0 || c.APIRateBurst < 1 {
+		errs = append(errs, errors.New("--api-every and --api-burst: must be positive"))
 	}
 	if len(c.Helpdesk) == 0 {
 		c.Helpdesk = DefaultHelpdesk
@@ -211,10 +220,6 @@ func env(key, def string) string {
 
 func envInt(c *Config, key string, def int) int {
 	return parseEnv(c, key, def, strconv.Atoi)
-}
-
-func envFloat(c *Config, key string, def float64) float64 {
-	return parseEnv(c, key, def, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
 }
 
 func envBool(c *Config, key string, def bool) bool {

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/infra/eventstore"
+	"github.com/melaka-gov/ispeks/infra/security"
+	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/accounts"
+	"github.com/melaka-gov/ispeks/projections/apiclients"
+	"github.com/melaka-gov/ispeks/projections/engine"
+)
+
+// app is everything the subcommands share, opened from the configuration:
+// the stores, the registry, the projector engine and the command runner.
+type app struct {
+	cli      *cli
+	events   eventstore.Store
+	views    projections.ReadStore
+	registry *eventlog.Registry
+	engine   *engine.Engine
+	runner   commands.Runner
+	metrics  *prometheus.Registry
+	closers  []func() error
+
+	// Security and the account handlers built on it.
+	hasher   *security.Argon2
+	sealer   *security.Sealer
+	keyed    *security.Keyed
+	accounts commands.AccountHandlers
+}
+
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		_ = a.closers[i]()
+	}
+}
+
+func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, error) {
+	a := &app{cli: c, registry: newRegistry(), metrics: metrics}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+	var err error
+	if a.events, err = openEventStore(ctx, &c.cfg); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.events.Close)
+	if a.views, err = openReadStore(ctx, &c.cfg); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.views.Close)
+	a.runner = commands.Runner{Store: a.events, Registry: a.registry, Now: time.Now}
+	if err := a.openSecurity(); err != nil {
+		return nil, err
+	}
+	a.engine, err = engine.New(engine.Config{
+		Log:        a.events,
+		Store:      a.views,
+		Registry:   a.registry,
+		Projectors: a.projectors(),
+		Metrics:    metrics,
+		Logger:     c.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+// projectors lists every read model of the product.
+func (a *app) projectors() []projections.Projector {
+	return []projections.Projector{
+		accounts.Projector{},
+		accounts.AttemptsProjector{},
+		apiclients.Projector{},
+	}
+}
+
+// catchUp runs the projectors until they have applied the whole log as it
+// stands now, for CLI commands that read a read model right after writing
+// (the portal process, if it runs, projects the same events idempotently).
+func (a *app) catchUp(ctx context.Context) error {
+	head, err := a.events.LastPosition(ctx)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.engine.Run(runCtx) }()
+	for {
+		err = a.engine.WaitFor(ctx, head)
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		// A long log takes longer than one WaitFor bound: keep waiting
+		// while the engine is still running.
+		select {
+		case runErr := <-done:
+			stop()
+			return runErr
+		default:
+		}
+	}
+	stop()
+	if runErr := <-done; runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	return err
+}
+
+// openSecurity loads (or, on first start, creates) the master key and builds
+// the password hasher, the sealer for recoverable secrets, keyed hashes and
+// the account handlers that use them.
+func (a *app) openSecurity() error {
+	cfg := &a.cli.cfg
+	if err := prepareDataDir(filepath.Dir(cfg.KeyFile)); err != nil {
+		return err
+	}
+	master, err := security.LoadOrCreateMasterKey(cfg.KeyFile)
+	if err != nil {
+		return fmt.Errorf("--key-file: %w", err)
+	}
+	if a.sealer, err = security.NewSealer(master); err != nil {
+		return err
+	}
+	if a.keyed, err = security.NewKeyed(master); err != nil {
+		return err
+	}
+	a.hasher = security.NewArgon2(security.DefaultArgon2Params(), 0)
+	a.accounts = commands.NewAccountHandlers(a.runner, commands.AccountSecurity{
+		Hasher:  a.hasher,
+		Sealer:  a.sealer,
+		Keyed:   a.keyed,
+		TOTP:    security.TOTP{},
+		Secrets: security.Generator{},
+	}, commands.AccountPolicy{LockThreshold: cfg.LockThreshold, AllowedDomains: cfg.EmailDomains})
+	return nil
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/projections/apiclients"
+)
+
+// cliActor is who the CLI acts as: the operator at the server's console.
+func cliMeta() commands.Meta {
+	user := os.Getenv("USER")
+	if user == "" {
+		user = "console"
+	}
+	return commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:" + user}}
+}
+
+func (c *cli) clientsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "clients", Short: "API clients of finance systems: add, list, revoke"}
+	var scopes []string
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Add a client and print its bearer token once (only its hash is stored)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			add, err := commands.AddAPIClient{Meta: cliMeta(), Name: args[0], Scopes: scopes}.WithNewToken()
+			if err != nil {
+				return err
+			}
+			if _, err := (commands.AddAPIClientHandler{Runner: a.runner}).Handle(cmd.Context(), add); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "client %s added with scopes %s; the token is shown once:\n", add.ClientID, strings.Join(scopes, ","))
+			fmt.Println(add.Token)
+			return nil
+		},
+	}
+	add.Flags().StringSliceVar(&scopes, "scopes", nil, "employees:write, payments:write, statements:write, events:read")
+	_ = add.MarkFlagRequired("scopes")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List clients with their scopes and whether they are revoked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.catchUp(cmd.Context()); err != nil {
+				return err
+			}
+			clients, err := apiclients.Queries{Reader: a.views}.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tNAME\tSCOPES\tADDED\tSTATUS")
+			for _, cl := range clients {
+				status := "active"
+				if cl.Revoked {
+					status = "revoked: " + cl.RevokedReason
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, strings.Join(cl.Scopes, ","), cl.AddedAt.Format("2006-01-02"), status)
+			}
+			return w.Flush()
+		},
+	}
+	var reason string
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a client's token",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			_, err = commands.RevokeAPIClientHandler{Runner: a.runner}.Handle(cmd.Context(),
+				commands.RevokeAPIClient{Meta: cliMeta(), ClientID: args[0], Reason: reason})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("client %s revoked\n", args[0])
+			return nil
+		},
+	}
+	revoke.Flags().StringVar(&reason, "reason", "", "why the client is revoked (recorded in the event)")
+	_ = revoke.MarkFlagRequired("reason")
+	cmd.AddCommand(add, list, revoke)
+	return cmd
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/melaka-gov/ispeks/infra/config"
+	"github.com/melaka-gov/ispeks/infra/downstream"
+	"github.com/melaka-gov/ispeks/infra/mail"
+)
+
+func (a *app) outboxDir() string { return filepath.Join(a.cli.cfg.DataDir, "outbox") }
+
+// runConsumers runs the side-effect consumers (e-mail, and NATS publishing
+// when configured) until ctx ends. Each starts at the log head on its first
+// run, so neither a rebuild nor a fresh install sends old mail again.
+func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
+	cfg := &a.cli.cfg
+	sender, err := mail.NewSender(cfg.SMTPURL, a.outboxDir(), nil)
+	if err != nil {
+		return fmt.Errorf("--smtp %s: %w", config.Redact(cfg.SMTPURL), err)
+	}
+	from, err := mail.ParseAddress(cfg.MailFrom)
+	if err != nil {
+		return fmt.Errorf("--mail-from: %w", err)
+	}
+	helpdesk := make([]mail.Contact, len(cfg.Helpdesk))
+	for i, h := range cfg.Helpdesk {
+		helpdesk[i] = mail.Contact{Name: h.Name, Phone: h.Phone}
+	}
+	mailer := &mail.Consumer{
+		Sender:   sender,
+		Composer: mail.Composer{From: from, PortalURL: cfg.BaseURL, Helpdesk: helpdesk},
+		Open:     a.sealer.Open,
+		Log:      a.cli.log,
+	}
+	g.Go(func() error { return a.engine.RunConsumer(ctx, mail.ConsumerName, mailer.Handle) })
+
+	if cfg.NATSURL != "" {
+		pub, err := downstream.NewNATS(ctx, downstream.NATSConfig{URL: cfg.NATSURL})
+		if err != nil {
+			return fmt.Errorf("--nats %s: %w", cfg.NATSURL, err)
+		}
+		a.closers = append(a.closers, pub.Close)
+		g.Go(func() error { return a.engine.RunConsumer(ctx, downstream.ConsumerName, pub.Handle) })
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/http/apiauth"
+	"github.com/melaka-gov/ispeks/http/eventfeed"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/server"
+	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/http/web"
+	"github.com/melaka-gov/ispeks/projections/apiclients"
+)
+
+// maxReadyLag is how far behind the log a projector may be before /readyz
+// says the portal is not ready (pages would show stale data).
+const maxReadyLag = 10_000
+
+// httpHandler assembles the portal's HTTP server: pages, the JSON API, health
+// and metrics. The returned stop function ends long-lived event streams on
+// shutdown (the server waits for requests, and a stream never finishes).
+func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
+	cfg := &a.cli.cfg
+	helpdesk := make([]web.Contact, len(cfg.Helpdesk))
+	for i, h := range cfg.Helpdesk {
+		helpdesk[i] = web.Contact{Name: h.Name, Phone: h.Phone}
+	}
+	auth := apiauth.New(apiclients.Queries{Reader: a.views}, apiauth.Config{
+		RateBurst: cfg.APIRateBurst, RateEvery: cfg.APIRateEvery, Log: a.cli.log,
+	})
+	feed := &eventfeed.Feed{Events: a.events, Stop: ctx.Done(), Logger: a.cli.log}
+
+	srv, err := server.New(server.Config{
+		TrustedProxies: cfg.TrustedProxies,
+		SecureCookies:  cfg.SecureCookies,
+		LoginThrottle:  httpx.ThrottleConfig{Burst: cfg.LoginPerIPBurst, Every: cfg.LoginPerIPEvery},
+		Web:            web.Config{Helpdesk: helpdesk, Demo: cfg.Demo, LockoutThreshold: cfg.LockThreshold},
+	}, server.Deps{
+		Log:     a.cli.log,
+		Metrics: a.metrics,
+		Ready: []httpx.Check{
+			{Name: "event_store", Run: a.events.Ping},
+			{Name: "read_store", Run: a.views.Ping},
+			httpx.LagCheck("projectors", a.maxLag, maxReadyLag),
+		},
+		API: []func(*gin.RouterGroup){
+			func(api *gin.RouterGroup) {
+				api.GET("/events", auth.Middleware(), apiauth.RequireScope("events:read"), feed.Handler())
+			},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	go session.Janitor(ctx, srv.Sessions.Store(), time.Minute, nil)
+	return srv, nil
+}
+
+// maxLag is the largest lag of any projector.
+func (a *app) maxLag(ctx context.Context) (uint64, error) {
+	st, err := a.engine.Status(ctx, 1)
+	if err != nil {
+		return 0, err
+	}
+	var lag uint64
+	for _, s := range st {
+		if s.Kind == "projector" && s.Lag > lag {
+			lag = s.Lag
+		}
+	}
+	return lag, nil
+}
+
+var _ http.Handler = (*server.Server)(nil)

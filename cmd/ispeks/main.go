@@ -1,0 +1,82 @@
+// Command ispeks is the one iSPEKS binary: the portal (serve), the read side
+// on its own (projectors), projections status and rebuilds, imports,
+// administration, API clients, audit and benchmarks.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/melaka-gov/ispeks/infra/config"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "ispeks:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	err := root.ExecuteContext(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil // SIGINT/SIGTERM: a clean stop
+	}
+	return err
+}
+
+// cli carries the configuration every subcommand shares.
+type cli struct {
+	cfg config.Config
+	log *slog.Logger
+}
+
+func newRootCmd() *cobra.Command {
+	c := &cli{}
+	root := &cobra.Command{
+		Use:           "ispeks",
+		Short:         "iSPEKS — staff self-service finance portal of the Melaka state government",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.cfg.Resolve(); err != nil {
+				return fmt.Errorf("configuration: %w", err)
+			}
+			c.log = newLogger(c.cfg.LogLevel, c.cfg.LogFormat)
+			slog.SetDefault(c.log)
+			return nil
+		},
+	}
+	config.Bind(root.PersistentFlags(), &c.cfg)
+	root.AddCommand(
+		c.serveCmd(),
+		c.projectorsCmd(),
+		c.projectionsCmd(),
+		c.benchCmd(),
+		c.auditCmd(),
+		c.clientsCmd(),
+	)
+	return root
+}
+
+func newLogger(level, format string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

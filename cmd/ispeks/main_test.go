@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// execute runs the binary's command tree in-process with args.
+func execute(ctx context.Context, args ...string) error {
+	root := newRootCmd()
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestServeAnswersHealthzAndCreatesTheEventStore(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- execute(ctx, "serve", "--data", dir, "--listen", addr, "--log-level", "warn") }()
+
+	deadline := time.Now().Add(20 * time.Second)
+	var resp *http.Response
+	var err error
+	for time.Now().Before(deadline) {
+		resp, err = http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("healthz never answered: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz status %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
+		t.Fatalf("events.db not created: %v", err)
+	}
+	resp, err = http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("readyz status %d", resp.StatusCode)
+	}
+
+	cancel() // what SIGTERM does through signal.NotifyContext
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop after its context ended")
+	}
+}
+
+func TestServeRefusesBadConfigurationClearly(t *testing.T) {
+	dir := t.TempDir()
+	notAStore := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notAStore, []byte("this is not a database, just a text file of some length........"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := filepath.Join(dir, "ro")
+	if err := os.Mkdir(readOnly, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad event store URL", []string{"--event-store", "postgres://db"}, "--event-store"},
+		{"bad read store URL", []string{"--read-store", "redis://x"}, "--read-store"},
+		{"a file that is not an event store", []string{"--event-store", "sqlite:" + notAStore}, "not an iSPEKS event store"},
+		{"a data dir that is a file", []string{"--data", notAStore}, "data directory"},
+	}
+	if os.Geteuid() != 0 { // root can write anywhere
+		cases = append(cases, struct {
+			name string
+			args []string
+			want string
+		}{"an unwritable data dir", []string{"--data", filepath.Join(readOnly, "data")}, "data directory"})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"serve", "--data", filepath.Join(dir, "d"), "--listen", "127.0.0.1:0", "--log-level", "error"}, tc.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := execute(ctx, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/melaka-gov/ispeks/projections/engine"
+)
+
+func (c *cli) projectorsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "projectors",
+		Short: "Run only the projectors (the read side), e.g. in their own process against KurrentDB and MongoDB",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer app.Close()
+			c.log.Info("projectors running", "projectors", app.engine.Projectors())
+			return app.engine.Run(cmd.Context())
+		},
+	}
+}
+
+func (c *cli) projectionsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "projections", Short: "Inspect and rebuild read models"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "status",
+		Short: "Each projector's checkpoint, the log head, the lag, and dead letters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer app.Close()
+			return printStatus(cmd.Context(), app.engine)
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rebuild NAME",
+		Short: "Rebuild one projector's read model into shadow collections and swap it in (the portal keeps serving the old one meanwhile)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			app, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer app.Close()
+			res, err := app.engine.Rebuild(cmd.Context(), args[0], os.Stderr)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("rebuilt %s: %+v\n", args[0], res)
+			return nil
+		},
+	})
+	return cmd
+}
+
+func printStatus(ctx context.Context, e *engine.Engine) error {
+	st, err := e.Status(ctx, 20)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PROJECTOR\tCHECKPOINT\tHEAD\tLAG\tDEAD LETTERS")
+	for _, s := range st {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\n", s.Name, s.Checkpoint, s.Head, s.Lag, len(s.DeadLetters))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, s := range st {
+		for _, d := range s.DeadLetters {
+			fmt.Printf("dead letter %s: %+v\n", s.Name, d)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/melaka-gov/ispeks/http/httpx"
+)
+
+func (c *cli) serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the portal: web pages, JSON API, projectors and e-mail",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.serve(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&c.cfg.Demo, "demo", false, "load demo staff, payments and statements, and show the demo mailbox at /demo/mailbox")
+	return cmd
+}
+
+func (c *cli) serve(ctx context.Context) error {
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := c.openApp(ctx, metrics)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	handler, err := a.httpHandler(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", c.cfg.Listen, err)
+	}
+	c.log.Info("iSPEKS portal listening", "addr", "http://"+ln.Addr().String(), "demo", c.cfg.Demo)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(runCtx)
+	g.Go(func() error { return a.engine.Run(gctx) })
+	if err := a.runConsumers(gctx, g); err != nil {
+		cancel()
+		_ = g.Wait()
+		return err
+	}
+	g.Go(func() error { return httpx.ServeListener(gctx, ln, handler, c.cfg.ShutdownGrace) })
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	c.log.Info("iSPEKS portal stopped")
+	return err
+}

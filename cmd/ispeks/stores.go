@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/melaka-gov/ispeks/infra/config"
+	"github.com/melaka-gov/ispeks/infra/eventstore"
+	"github.com/melaka-gov/ispeks/infra/eventstore/kurrent"
+	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+	rmongo "github.com/melaka-gov/ispeks/infra/readstore/mongo"
+	rsqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// prepareDataDir makes the data directory and checks it can be written, so a
+// bad --data fails at start with one clear line rather than deep in a store.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, errors.Unwrap(err))
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+func openEventStore(ctx context.Context, cfg *config.Config) (eventstore.Store, error) {
+	kind, target, err := cfg.EventStore()
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case config.KindKurrent:
+		s, err := kurrent.Open(ctx, target)
+		if err != nil {
+			return nil, fmt.Errorf("event store %s: %w", config.Redact(target), err)
+		}
+		return s, nil
+	default:
+		if err := prepareDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		s, err := esqlite.Open(ctx, target, esqlite.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("event store: %w", err)
+		}
+		return s, nil
+	}
+}
+
+func openReadStore(ctx context.Context, cfg *config.Config) (projections.ReadStore, error) {
+	kind, target, err := cfg.ReadStore()
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case config.KindMongo:
+		s, err := rmongo.Open(ctx, target, cfg.MongoDatabase)
+		if err != nil {
+			return nil, fmt.Errorf("read store %s: %w", config.Redact(target), err)
+		}
+		return s, nil
+	default:
+		if err := prepareDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		s, err := rsqlite.Open(ctx, target)
+		if err != nil {
+			return nil, fmt.Errorf("read store: %w", err)
+		}
+		return s, nil
+	}
+}
