@@ -4,8 +4,8 @@ import (
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/apiclient"
 	"github.com/melaka-gov/ispeks/domain/employee"
-	"github.com/melaka-gov/ispeks/domain/loginprobe"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/loginprobe"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/domain/statement"
 )
