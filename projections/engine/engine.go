@@ -49,8 +49,8 @@ type Config struct {
 	Now func() time.Time
 
 	// BatchSize and BatchDelay: a live projector commits every BatchSize
-	// events or BatchDelay after the first uncommitted event, whichever
-	// comes first. Defaults 1000 and 10 ms.
+	// events, and otherwise at most BatchDelay after an event arrived (at
+	// once if the previous commit is older than that). Defaults 1000, 5 ms.
 	BatchSize  int
 	BatchDelay time.Duration
 	// RebuildBatchSize is the commit size of a rebuild (default 20000);
@@ -91,7 +91,7 @@ func (c *Config) defaults() {
 		c.Now = time.Now
 	}
 	setDefault(&c.BatchSize, 1000)
-	setDefault(&c.BatchDelay, 10*time.Millisecond)
+	setDefault(&c.BatchDelay, 5*time.Millisecond)
 	setDefault(&c.RebuildBatchSize, 20000)
 	setDefault(&c.RebuildPage, 2000)
 	setDefault(&c.CacheSize, 100000)

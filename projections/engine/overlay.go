@@ -35,18 +35,27 @@ type overlay struct {
 	reader projections.Reader
 	colls  map[string]bool
 	m      map[docKey]*entry
-	dirty  int
+	dirty  []docKey // keys of the dirty entries, each once
+	// complete means m holds every document of the collections (a rebuild
+	// into empty shadows that has not dropped its cache yet), so a miss is
+	// an absent document and needs no read.
+	complete bool
 }
 
-func newOverlay(reader projections.Reader, colls map[string]bool) *overlay {
-	return &overlay{reader: reader, colls: colls, m: map[docKey]*entry{}}
+func newOverlay(reader projections.Reader, colls map[string]bool, complete bool) *overlay {
+	return &overlay{reader: reader, colls: colls, m: map[docKey]*entry{}, complete: complete}
 }
+
+var absent = &entry{}
 
 // lookup returns the visible state of a document, reading it through from the
 // store (and caching it) on a miss.
 func (o *overlay) lookup(ctx context.Context, k docKey) (*entry, error) {
 	if e, ok := o.m[k]; ok {
 		return e, nil
+	}
+	if o.complete {
+		return absent, nil
 	}
 	doc, ok, err := o.reader.Get(ctx, k.coll, k.id)
 	if err != nil {
@@ -59,14 +68,9 @@ func (o *overlay) lookup(ctx context.Context, k docKey) (*entry, error) {
 
 // writes returns the dirty entries in a stable order (stable so a commit's
 // statements, and so its lock order on backends that have row locks, do not
-// depend on map iteration).
+// depend on the order events touched them).
 func (o *overlay) writes() []docKey {
-	keys := make([]docKey, 0, o.dirty)
-	for k, e := range o.m {
-		if e.dirty {
-			keys = append(keys, k)
-		}
-	}
+	keys := slices.Clone(o.dirty)
 	slices.SortFunc(keys, func(a, b docKey) int {
 		if a.coll != b.coll {
 			if a.coll < b.coll {
@@ -109,20 +113,26 @@ func (o *overlay) committed(keys []docKey, limit int) {
 	for _, k := range keys {
 		e := o.m[k]
 		e.dirty, e.deleted = false, false
+		if !e.present {
+			delete(o.m, k) // a committed delete needs no cache entry
+		}
 	}
-	o.dirty = 0
+	o.dirty = o.dirty[:0]
 	if len(o.m) > limit {
 		o.m = map[docKey]*entry{}
+		o.complete = false
 	}
 }
 
 // reset forgets everything, committed or not.
 func (o *overlay) reset() {
 	o.m = map[docKey]*entry{}
-	o.dirty = 0
+	o.dirty = o.dirty[:0]
+	o.complete = false
 }
 
-// staging is the projections.Batch one event is projected into.
+// staging is the projections.Batch one event is projected into. A runner
+// reuses one for every event (begin clears it).
 type staging struct {
 	o      *overlay
 	writes map[docKey]*entry
@@ -130,7 +140,10 @@ type staging struct {
 
 var _ projections.Batch = (*staging)(nil)
 
-func newStaging(o *overlay) *staging { return &staging{o: o} }
+func (s *staging) begin(o *overlay) {
+	s.o = o
+	clear(s.writes)
+}
 
 func (s *staging) check(coll, id string) error {
 	if !s.o.colls[coll] {
@@ -200,14 +213,14 @@ func (s *staging) stage(k docKey, e *entry) {
 // merge moves a successful event's writes into the overlay.
 func (s *staging) merge() {
 	for k, e := range s.writes {
-		if old, ok := s.o.m[k]; ok {
+		old, ok := s.o.m[k]
+		if ok {
 			e.deleted = e.deleted || old.deleted
-			if !old.dirty {
-				s.o.dirty++
-			}
-		} else {
-			s.o.dirty++
+		}
+		if !ok || !old.dirty {
+			s.o.dirty = append(s.o.dirty, k)
 		}
 		s.o.m[k] = e
 	}
+	clear(s.writes)
 }

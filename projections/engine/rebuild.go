@@ -60,17 +60,22 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages, readErr := e.readAhead(ctx)
+	pages, readErr := e.readAhead(ctx, r.decode)
 	var events uint64
 	for page := range pages {
-		for _, rec := range page {
-			if _, err := h(watermilllog.NewMessage(ctx, rec)); err != nil {
+		for i, rec := range page.recs {
+			// A bare message: the chain needs the record and the decoded
+			// event from its context, not the metadata the subscriber sets
+			// for other consumers.
+			msg := message.NewMessage(rec.ID.String(), message.Payload(rec.Data))
+			msg.SetContext(context.WithValue(watermilllog.ContextWithRecord(ctx, rec), decodedKey{}, &page.decoded[i]))
+			if _, err := h(msg); err != nil {
 				return RebuildResult{}, fmt.Errorf("engine: rebuild %s at position %d: %w", name, rec.Position, err)
 			}
 		}
-		events += uint64(len(page))
+		events += uint64(len(page.recs))
 		if bar != nil {
-			last := page[len(page)-1].Position
+			last := page.recs[len(page.recs)-1].Position
 			if int64(last) > bar.GetMax64() {
 				bar.ChangeMax64(int64(last))
 			}
@@ -107,27 +112,37 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 	return res, nil
 }
 
-// readAhead reads the log in pages on its own goroutine, so reading and
-// projecting overlap, until a read comes back empty (caught up with the head).
-func (e *Engine) readAhead(ctx context.Context) (<-chan []eventlog.Record, <-chan error) {
-	pages := make(chan []eventlog.Record, 4)
+type page struct {
+	recs    []eventlog.Record
+	decoded []decoded
+}
+
+// readAhead reads and decodes the log in pages on its own goroutine, so that
+// reading and decoding overlap with projecting, until a read comes back empty
+// (caught up with the head).
+func (e *Engine) readAhead(ctx context.Context, decode func(eventlog.Record) decoded) (<-chan page, <-chan error) {
+	pages := make(chan page, 4)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(pages)
 		var after uint64
 		for {
-			page, err := e.cfg.Log.ReadAll(ctx, after, e.cfg.RebuildPage)
+			recs, err := e.cfg.Log.ReadAll(ctx, after, e.cfg.RebuildPage)
 			if err != nil {
 				errc <- err
 				return
 			}
-			if len(page) == 0 {
+			if len(recs) == 0 {
 				errc <- nil
 				return
 			}
-			after = page[len(page)-1].Position
+			after = recs[len(recs)-1].Position
+			p := page{recs: recs, decoded: make([]decoded, len(recs))}
+			for i, rec := range recs {
+				p.decoded[i] = decode(rec)
+			}
 			select {
-			case pages <- page:
+			case pages <- p:
 			case <-ctx.Done():
 				errc <- ctx.Err()
 				return

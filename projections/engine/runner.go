@@ -35,9 +35,10 @@ type runner struct {
 
 	mu           sync.Mutex
 	ov           *overlay
+	st           staging
 	pos          uint64 // position of the last event consumed (projected or passed over)
 	pending      int    // events consumed since the last commit
-	firstPending time.Time
+	lastCommit   time.Time
 	gen          string // generation of the collections this runner writes (see generation)
 	newGen       string // rebuild only: generation to stamp on the first commit
 	unknown      map[string]bool
@@ -77,7 +78,8 @@ func newRunner(e *Engine, p projections.Projector, store projections.ReadStore, 
 	for _, c := range p.Collections() {
 		colls[c.Name] = true
 	}
-	r.ov = newOverlay(store, colls)
+	// A rebuild starts from empty shadows and is their only writer.
+	r.ov = newOverlay(store, colls, rebuild)
 	if rebuild {
 		r.batchSize = e.cfg.RebuildBatchSize
 	} else {
@@ -153,34 +155,65 @@ type permanentError struct{ err error }
 func (p permanentError) Error() string { return p.err.Error() }
 func (p permanentError) Unwrap() error { return p.err }
 
-// project is the Watermill handler: decode the event and project it into a
-// staging layer; merge it into the overlay only if the projector succeeded.
-func (r *runner) project(msg *message.Message) error {
-	rec, ok := watermilllog.RecordFromMessage(msg)
-	if !ok {
-		return permanentError{fmt.Errorf("engine: message %s carries no event-log record", msg.UUID)}
-	}
-	// Events of directly registered types the projector does not handle are
-	// not even decoded. Others may be upcast into a handled type.
+// decoded is an event made ready for a projector: decoded, or passed over.
+type decoded struct {
+	env     eventlog.Envelope
+	skip    bool // not for this projector
+	unknown bool // unregistered type
+	err     error
+}
+
+type decodedKey struct{}
+
+// decode decodes rec for this projector. Events of directly registered types
+// the projector does not handle are not even decoded; others may be upcast
+// into a handled type. It touches no runner state, so a rebuild runs it on
+// its read-ahead goroutine.
+func (r *runner) decode(rec eventlog.Record) decoded {
 	if !r.handles[rec.Type] && r.e.direct[rec.Type] {
-		return nil
+		return decoded{skip: true}
 	}
 	env, err := r.e.cfg.Registry.Decode(rec)
 	var unknown *eventlog.UnknownTypeError
-	if errors.As(err, &unknown) {
+	switch {
+	case errors.As(err, &unknown):
+		return decoded{unknown: true}
+	case err != nil:
+		return decoded{err: err}
+	case !r.handles[env.Type]:
+		return decoded{skip: true}
+	}
+	return decoded{env: env}
+}
+
+// project is the Watermill handler: decode the event (unless the message
+// carries it decoded already) and project it into a staging layer; merge it
+// into the overlay only if the projector succeeded.
+func (r *runner) project(msg *message.Message) error {
+	ctx := msg.Context()
+	rec, ok := watermilllog.RecordFromContext(ctx)
+	if !ok {
+		return permanentError{fmt.Errorf("engine: message %s carries no event-log record", msg.UUID)}
+	}
+	d, ok := ctx.Value(decodedKey{}).(*decoded)
+	if !ok {
+		dd := r.decode(rec)
+		d = &dd
+	}
+	switch {
+	case d.unknown:
 		r.skipUnknown(rec.Type)
 		return nil
-	}
-	if err != nil {
-		return permanentError{err}
-	}
-	if !r.handles[env.Type] {
+	case d.skip:
 		return nil
+	case d.err != nil:
+		return permanentError{d.err}
 	}
-	ctx := msg.Context()
+	env := d.env
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := newStaging(r.ov)
+	st := &r.st
+	st.begin(r.ov)
 	if err := r.p.Project(ctx, st, env); err != nil {
 		return fmt.Errorf("project %s %s (position %d): %w", env.Type, env.ID, env.Position, err)
 	}
@@ -211,7 +244,6 @@ func (r *runner) consumed(ctx context.Context, position uint64) error {
 	r.pos = max(r.pos, position)
 	r.e.metrics.seen(position)
 	if r.pending == 0 {
-		r.firstPending = time.Now()
 		select {
 		case r.due <- struct{}{}:
 		default:
@@ -249,7 +281,7 @@ func (r *runner) consumed(ctx context.Context, position uint64) error {
 
 // commitLocked writes the overlay's changes and the checkpoint in one batch.
 func (r *runner) commitLocked(ctx context.Context) error {
-	if r.pending == 0 && r.ov.dirty == 0 && r.newGen == "" {
+	if r.pending == 0 && len(r.ov.dirty) == 0 && r.newGen == "" {
 		return nil
 	}
 	checkpoint := r.pos
@@ -279,6 +311,7 @@ func (r *runner) commitLocked(ctx context.Context) error {
 		return fmt.Errorf("engine: commit %s at %d: %w", r.name, checkpoint, err)
 	}
 	r.ov.committed(keys, r.e.cfg.CacheSize)
+	r.lastCommit = time.Now()
 	if r.newGen != "" {
 		r.gen, r.newGen = r.newGen, ""
 	}
@@ -312,8 +345,11 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 	return nil
 }
 
-// flusher commits a batch batchDelay after its first event even when the
-// batch is not full, and keeps retrying a failing commit.
+// flusher commits a batch that is not full: at once when the previous commit
+// is at least batchDelay old (a quiet log: each event is visible about a
+// millisecond after it was appended), else when it becomes so (a busy log:
+// at most one commit per batchDelay). So no event waits longer than
+// batchDelay for its commit. It keeps retrying a failing commit.
 func (r *runner) flusher(ctx context.Context) {
 	for {
 		select {
@@ -323,7 +359,7 @@ func (r *runner) flusher(ctx context.Context) {
 		}
 		for {
 			r.mu.Lock()
-			wait := r.batchDelay - time.Since(r.firstPending)
+			wait := r.batchDelay - time.Since(r.lastCommit)
 			r.mu.Unlock()
 			if wait > 0 && !sleep(ctx, wait) {
 				return
