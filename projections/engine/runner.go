@@ -33,16 +33,16 @@ type runner struct {
 
 	handles map[string]bool
 
-	mu           sync.Mutex
-	ov           *overlay
-	st           staging
-	pos          uint64 // position of the last event consumed (projected or passed over)
-	pending      int    // events consumed since the last commit
-	lastCommit   time.Time
-	gen          string // generation of the collections this runner writes (see generation)
-	newGen       string // rebuild only: generation to stamp on the first commit
-	unknown      map[string]bool
-	deadLetters  []string // rebuild only: IDs of the dead letters it recorded
+	mu          sync.Mutex
+	ov          *overlay
+	st          staging
+	pos         uint64 // position of the last event consumed (projected or passed over)
+	pending     int    // events consumed since the last commit
+	lastCommit  time.Time
+	gen         string // generation of the collections this runner writes (see generation)
+	newGen      string // rebuild only: generation to stamp on the first commit
+	unknown     map[string]bool
+	deadLetters []string // rebuild only: IDs of the dead letters it recorded
 	// swapped is set when a commit found the collections swapped by a
 	// rebuild; the handler path then restarts the subscription (see
 	// bookkeeping).
