@@ -75,16 +75,20 @@ type Account struct {
 	RecoveryLeft   int      `json:"recovery_codes_left,omitempty"`
 	FailedAttempts int      `json:"failed_attempts"`
 
-	RegisteredAt      time.Time  `json:"registered_at"`
-	ActivatedAt       *time.Time `json:"activated_at,omitempty"`
-	LastLogin         *time.Time `json:"last_login,omitempty"`
-	LastFailure       *time.Time `json:"last_failure,omitempty"`
-	LockedAt          *time.Time `json:"locked_at,omitempty"`
-	LastTempIssued    *time.Time `json:"last_temp_password_at,omitempty"`
-	LastTempReason    string     `json:"last_temp_password_reason,omitempty"`
-	SecurityImage     string     `json:"security_image,omitempty"`
-	SealedPhrase      string     `json:"sealed_phrase,omitempty"` // open with account.PhraseAAD
-	EmployeeInService bool       `json:"employee_in_service"`
+	RegisteredAt   time.Time  `json:"registered_at"`
+	ActivatedAt    *time.Time `json:"activated_at,omitempty"`
+	LastLogin      *time.Time `json:"last_login,omitempty"`
+	LastFailure    *time.Time `json:"last_failure,omitempty"`
+	LockedAt       *time.Time `json:"locked_at,omitempty"`
+	LastTempIssued *time.Time `json:"last_temp_password_at,omitempty"`
+	LastTempReason string     `json:"last_temp_password_reason,omitempty"`
+	SecurityImage  string     `json:"security_image,omitempty"`
+	SealedPhrase   string     `json:"sealed_phrase,omitempty"` // open with account.PhraseAAD
+	// SecretQuestion is the ID of the question chosen at activation
+	// (account.SecretQuestionByID): the helpdesk asks it before checking
+	// the caller's answer. The answer itself is only in the log, hashed.
+	SecretQuestion    string `json:"secret_question,omitempty"`
+	EmployeeInService bool   `json:"employee_in_service"`
 }
 
 // HasRole reports whether the account holds role.
@@ -175,6 +179,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			at := env.OccurredAt
 			a.Activated, a.ActivatedAt, a.SecurityImage, a.SealedPhrase = true, &at, ev.SecurityImage, ev.SealedPhrase
+			a.SecretQuestion = ev.SecretQuestion
 		})
 	case account.ProfileUpdated:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {

@@ -271,8 +271,8 @@ func TestAccountView(t *testing.T) {
 	if a.Status != accounts.StatusLocked || !a.Locked || !a.Activated || a.FailedAttempts != 3 || a.LockedAt == nil || a.LastLogin == nil || a.TOTP || len(a.Roles) != 0 {
 		t.Fatalf("state %+v", a)
 	}
-	if a.SecurityImage != "kucing" || a.SealedPhrase == "" {
-		t.Fatalf("security image/phrase %+v", a)
+	if a.SecurityImage != "kucing" || a.SealedPhrase == "" || a.SecretQuestion != "sekolah-rendah" {
+		t.Fatalf("security image/phrase/question %+v", a)
 	}
 	n, ok, _ := accounts.GetAccount(ctx, w.views, nurulIC)
 	if !ok || n.Status != accounts.StatusRegistered || n.Activated || n.Name != "Nurul Hidayah binti Rahman" || n.LastTempReason != "registration" {
