@@ -66,6 +66,9 @@ type Deps struct {
 	FieldRules []httpx.FieldRule
 	// API mounts JSON API routes on the /api/v1 group.
 	API []func(api *gin.RouterGroup)
+	// Web are the pages' flow collaborators (web.Deps.Accounts, …);
+	// Sessions, Errors, Throttle and Log are filled in by New.
+	Web web.Deps
 	// Now is the clock (default time.Now); tests inject one.
 	Now func() time.Time
 }
@@ -115,7 +118,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	errs := httpx.NewErrorMap(append([][]httpx.Rule{web.Rules()}, deps.ErrorRules...)...)
 	errs.AddFieldRules(deps.FieldRules...)
 	throttle := httpx.NewThrottle(cfg.LoginThrottle, deps.Now)
-	site, err := web.NewSite(cfg.Web, web.Deps{Sessions: sessions, Errors: errs, Throttle: throttle, Log: deps.Log})
+	wd := deps.Web
+	wd.Sessions, wd.Errors, wd.Throttle, wd.Log = sessions, errs, throttle, deps.Log
+	site, err := web.NewSite(cfg.Web, wd)
 	if err != nil {
 		return nil, err
 	}

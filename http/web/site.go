@@ -40,6 +40,9 @@ type Deps struct {
 	Errors   *httpx.ErrorMap  // required: the one error table
 	Throttle *httpx.Throttle  // login throttling (may be nil in tests)
 	Log      *slog.Logger
+	// Accounts: the staff account pages (account_deps.go); zero leaves
+	// them out.
+	Accounts AccountDeps
 }
 
 // Site renders pages and holds the handlers.
@@ -65,6 +68,16 @@ func NewSite(cfg Config, deps Deps) (*Site, error) {
 	if cfg.LockoutThreshold <= 0 {
 		cfg.LockoutThreshold = 3
 	}
+	if deps.Accounts.enabled() {
+		if err := deps.Accounts.check(cfg.Demo); err != nil {
+			return nil, err
+		}
+		deps.Accounts = deps.Accounts.withDefaults()
+	}
+	// The account errors map the same on every page (admin pages run
+	// account commands too).
+	deps.Errors.Add(AccountRules()...)
+	deps.Errors.AddFieldRules(AccountFieldRules()...)
 	p, err := parsePages(files)
 	if err != nil {
 		return nil, err
@@ -199,6 +212,7 @@ func (s *Site) Routes(r gin.IRouter) {
 
 	staff := pg.Group("", s.deps.Sessions.RequireLogin())
 	staff.GET(PathHome, s.home)
+	s.accountRoutes(pg, staff)
 
 	if s.cfg.Demo {
 		pg.GET(PathDemoForm, s.demoForm)

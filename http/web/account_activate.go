@@ -1,0 +1,152 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/session"
+)
+
+// acctNewPasswordFields are a new password and its confirmation. The limits
+// here only stop absurd input early; the policy itself (length, common
+// passwords, the IC) is the domain's, so the message is the same
+// everywhere.
+var acctNewPasswordFields = []Field{
+	{Name: "password", Label: "label.password_new", Required: true, Secret: true, Max: 4 * account.MaxPassword},
+	{Name: "confirm_password", Label: "label.password_confirm", Required: true, Secret: true, Max: 4 * account.MaxPassword},
+}
+
+var acctActivateFields = append(append([]Field{}, acctNewPasswordFields...),
+	Field{Name: "question", Label: "label.secret_question", Required: true, Max: 40},
+	Field{Name: "answer", Label: "label.secret_answer", Required: true, Secret: true, Max: account.MaxAnswer},
+	Field{Name: "image", Label: "label.security_image", Required: true, Max: 40},
+	Field{Name: "phrase", Label: "label.secret_phrase", Required: true, Max: account.MaxPhrase},
+)
+
+// acctActivateData is the activation page: the secret questions as a select.
+type acctActivateData struct {
+	UserID   string
+	Question FieldView
+}
+
+func (s *Site) activatePage(c *gin.Context, userID string, f *Form) Page {
+	if f == nil {
+		f = NewForm(nil)
+	}
+	lang := i18n.From(c)
+	q := FieldView{Name: "question", ID: "f-question", Label: i18n.T(lang, "label.secret_question"), Type: "select",
+		Required: true, RequiredText: i18n.T(lang, "label.required"), ErrorPrefix: i18n.T(lang, "err.prefix")}
+	if msg, ok := f.Error("question"); ok {
+		q.Error = msg.In(lang)
+	}
+	cur := f.Shown("question")
+	for _, sq := range account.SecretQuestions() {
+		q.Options = append(q.Options, OptionView{Value: sq.ID, Label: i18n.Text{MS: sq.MS, EN: sq.EN}.In(lang), Selected: sq.ID == cur})
+	}
+	return Page{Title: "acct.title.activate", Form: f, Data: &acctActivateData{UserID: acctFormatID(userID), Question: q}}
+}
+
+// activateForm is manual step 9: Maklumat Kata Laluan, Soalan dan Jawapan
+// Rahsia, Imej Online and Frasa Rahsia, then "Aktif".
+func (s *Site) activateForm(c *gin.Context) {
+	sess, ok := acctPending(c, session.StageActivation)
+	if !ok {
+		acctRestart(c)
+		return
+	}
+	s.Render(c, http.StatusOK, "account_activate", s.activatePage(c, sess.UserID, nil))
+}
+
+func (s *Site) activate(c *gin.Context) {
+	sess, ok := acctPending(c, session.StageActivation)
+	if !ok {
+		acctRestart(c)
+		return
+	}
+	f := ReadForm(c, acctActivateFields...)
+	if !f.Valid() {
+		s.Invalid(c, "account_activate", s.activatePage(c, sess.UserID, f))
+		return
+	}
+	res, err := s.deps.Accounts.Commands.Activate.Handle(c.Request.Context(), commands.ActivateAccount{
+		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID,
+		Form: account.ActivationForm{
+			Password: f.Get("password"), ConfirmPassword: f.Get("confirm_password"),
+			QuestionID: f.Get("question"), Answer: f.Get("answer"), ImageID: f.Get("image"), Phrase: f.Get("phrase"),
+		},
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrLocked):
+		s.acctLocked(c, sess.UserID)
+		return
+	case errors.Is(err, account.ErrAlreadyActivated), errors.Is(err, account.ErrTemporaryLoginRequired):
+		// Activated meanwhile in another tab: log in again.
+		_ = s.deps.Sessions.Logout(c)
+		acctRestart(c)
+		return
+	default:
+		s.failForm(c, "account_activate", s.activatePage(c, sess.UserID, f), err)
+		return
+	}
+	s.acctWait(c, res)
+	s.completeLogin(c, sess.UserID, false, false)
+}
+
+// acctResetData is the new-password page after a temporary password.
+type acctResetData struct{ UserID, Action string }
+
+// resetForm asks for a new password after a login with a temporary
+// password on an active account (after Lupa Kata Laluan).
+func (s *Site) resetForm(c *gin.Context) {
+	sess, ok := acctPending(c, acctStageReset)
+	if !ok {
+		acctRestart(c)
+		return
+	}
+	s.Render(c, http.StatusOK, "account_reset", Page{Title: "acct.title.reset", Data: &acctResetData{UserID: acctFormatID(sess.UserID), Action: PathLoginReset}})
+}
+
+func (s *Site) reset(c *gin.Context) {
+	sess, ok := acctPending(c, acctStageReset)
+	if !ok {
+		acctRestart(c)
+		return
+	}
+	f := ReadForm(c, acctNewPasswordFields...)
+	page := Page{Title: "acct.title.reset", Form: f, Data: &acctResetData{UserID: acctFormatID(sess.UserID), Action: PathLoginReset}}
+	if !f.Valid() {
+		s.Invalid(c, "account_reset", page)
+		return
+	}
+	res, err := s.deps.Accounts.Commands.ResetPassword.Handle(c.Request.Context(), commands.ResetPassword{
+		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, NewPassword: f.Get("password"), ConfirmPassword: f.Get("confirm_password"),
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrLocked):
+		s.acctLocked(c, sess.UserID)
+		return
+	case errors.Is(err, account.ErrTemporaryLoginRequired):
+		_ = s.deps.Sessions.Logout(c)
+		acctRestart(c)
+		return
+	default:
+		s.failForm(c, "account_reset", page, err)
+		return
+	}
+	s.acctWait(c, res)
+	// The password changed: every other session of the account ends;
+	// this one continues under a new token (completeLogin).
+	if _, err := s.deps.Sessions.EndAllFor(c.Request.Context(), sess.UserID); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	s.completeLogin(c, sess.UserID, sess.Values[acctValTOTP] == "1", false)
+}

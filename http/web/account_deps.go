@@ -1,0 +1,200 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/infra/mail"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// AccountDeps are the collaborators of the staff account pages
+// (registration, the two-step login, activation, forgotten password,
+// Tetapan Akaun, the demo mailbox). The zero value leaves those pages out
+// (the menu then shows "Akan Datang"); a partly filled one is refused by
+// NewSite.
+type AccountDeps struct {
+	// Commands are the account command handlers
+	// (AccountCommandsFrom(commands.NewAccountHandlers(…))).
+	Commands AccountCommands
+	// Views reads the accounts projections (projections/accounts).
+	Views projections.Reader
+	// Sealer opens the secret phrase shown at login and seals the TOTP
+	// secret carried between the enrolment page and its confirmation
+	// (infra/security Sealer).
+	Sealer AccountSealer
+	// Decoys picks the decoy image and phrase of an unknown ID
+	// (infra/security Keyed).
+	Decoys DecoyPicker
+	// WaitFor waits until the projections the next page reads have
+	// reached position (read-your-writes). It is called after every
+	// command, bounded by WaitTimeout; on timeout the page proceeds.
+	WaitFor     func(ctx context.Context, position uint64) error
+	WaitTimeout time.Duration // default 2 s
+	// Mailbox is the outbox reader of /demo/mailbox (demo mode only).
+	Mailbox DemoMailbox
+	// AllowedDomains are the official e-mail domains (default
+	// melaka.gov.my); the same list the commands are given, here only for
+	// the pages' hints.
+	AllowedDomains []string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// AccountCommands are the handlers the account pages run. The handlers of
+// package commands satisfy these interfaces.
+type AccountCommands struct {
+	Register        commands.Handler[commands.RegisterAccount]
+	LogIn           LoginRunner
+	Activate        commands.Handler[commands.ActivateAccount]
+	ForgotPassword  commands.Handler[commands.ForgotPassword]
+	ResetPassword   commands.Handler[commands.ResetPassword]
+	ChangePassword  commands.Handler[commands.ChangePassword]
+	UpdateProfile   commands.Handler[commands.UpdateProfile]
+	EnrolTOTP       TOTPEnroller
+	ConfirmTOTP     TOTPConfirmer
+	VerifyTOTP      commands.Handler[commands.VerifyTOTP]
+	UseRecoveryCode RecoveryCodeUser
+}
+
+// LoginRunner runs the password step and says where it leads.
+type LoginRunner interface {
+	LogIn(ctx context.Context, cmd commands.LogIn) (account.LoginOutcome, commands.Result, error)
+}
+
+// TOTPEnroller starts a TOTP enrolment and returns the secret to show.
+type TOTPEnroller interface {
+	Enrol(ctx context.Context, cmd commands.EnrolTOTP) (commands.TOTPEnrolment, commands.Result, error)
+}
+
+// TOTPConfirmer confirms an enrolment and returns the recovery codes.
+type TOTPConfirmer interface {
+	Confirm(ctx context.Context, cmd commands.ConfirmTOTP) ([]string, commands.Result, error)
+}
+
+// RecoveryCodeUser accepts a recovery code and says how many are left.
+type RecoveryCodeUser interface {
+	Use(ctx context.Context, cmd commands.UseRecoveryCode) (int, commands.Result, error)
+}
+
+// AccountSealer seals and opens secrets bound to associated data.
+type AccountSealer interface {
+	Seal(plaintext, aad []byte) (string, error)
+	Open(sealed string, aad []byte) ([]byte, error)
+}
+
+// DecoyPicker picks the decoy image and phrase of an ID without an
+// activated account, the same every time for one ID.
+type DecoyPicker interface {
+	DecoyIndexes(userID string, nImages, nPhrases int) (image, phrase int)
+}
+
+// DemoMailbox reads the outbox (infra/mail Mailbox).
+type DemoMailbox interface {
+	List(ctx context.Context) ([]mail.MailboxEntry, error)
+	Get(ctx context.Context, id string) (mail.MailboxMessage, error)
+}
+
+// AccountCommandsFrom takes the handlers the pages need from the full set.
+func AccountCommandsFrom(h commands.AccountHandlers) AccountCommands {
+	return AccountCommands{
+		Register: h.Register, LogIn: h.LogIn, Activate: h.Activate,
+		ForgotPassword: h.ForgotPassword, ResetPassword: h.ResetPassword,
+		ChangePassword: h.ChangePassword, UpdateProfile: h.UpdateProfile,
+		EnrolTOTP: h.EnrolTOTP, ConfirmTOTP: h.ConfirmTOTP, VerifyTOTP: h.VerifyTOTP,
+		UseRecoveryCode: h.UseRecoveryCode,
+	}
+}
+
+// enabled reports whether the account pages are wired at all (anything
+// set); check then says what is missing.
+func (d AccountDeps) enabled() bool {
+	c := d.Commands
+	return c.Register != nil || c.LogIn != nil || c.Activate != nil || c.ForgotPassword != nil ||
+		c.ResetPassword != nil || c.ChangePassword != nil || c.UpdateProfile != nil ||
+		c.EnrolTOTP != nil || c.ConfirmTOTP != nil || c.VerifyTOTP != nil || c.UseRecoveryCode != nil ||
+		d.Views != nil || d.Sealer != nil || d.Decoys != nil || d.WaitFor != nil || d.Mailbox != nil
+}
+
+// check lists what a wired AccountDeps lacks.
+func (d AccountDeps) check(demo bool) error {
+	var missing []string
+	c := d.Commands
+	for name, ok := range map[string]bool{
+		"Commands.Register": c.Register != nil, "Commands.LogIn": c.LogIn != nil,
+		"Commands.Activate": c.Activate != nil, "Commands.ForgotPassword": c.ForgotPassword != nil,
+		"Commands.ResetPassword": c.ResetPassword != nil, "Commands.ChangePassword": c.ChangePassword != nil,
+		"Commands.UpdateProfile": c.UpdateProfile != nil, "Commands.EnrolTOTP": c.EnrolTOTP != nil,
+		"Commands.ConfirmTOTP": c.ConfirmTOTP != nil, "Commands.VerifyTOTP": c.VerifyTOTP != nil,
+		"Commands.UseRecoveryCode": c.UseRecoveryCode != nil, "Views": d.Views != nil,
+		"Sealer": d.Sealer != nil, "Decoys": d.Decoys != nil, "WaitFor": d.WaitFor != nil,
+		"Mailbox (demo mode)": d.Mailbox != nil || !demo,
+	} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return errors.New("web: AccountDeps lacks " + strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (d AccountDeps) withDefaults() AccountDeps {
+	if d.WaitTimeout <= 0 {
+		d.WaitTimeout = 2 * time.Second
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if len(d.AllowedDomains) == 0 {
+		d.AllowedDomains = []string{commands.DefaultAllowedDomain}
+	}
+	return d
+}
+
+// acctMeta is the command metadata of a request: a fresh command ID (a
+// browser's resubmission is a new attempt), the request ID as correlation,
+// the actor (the logged-in or logging-in person, else anonymous), the
+// client's address and user agent.
+func acctMeta(c *gin.Context, userID string) commands.Meta {
+	actor := eventlog.Actor{Kind: eventlog.ActorAnonymous}
+	if userID != "" {
+		actor = eventlog.Actor{Kind: eventlog.ActorUser, ID: userID}
+	}
+	ua := c.Request.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return commands.Meta{
+		CommandID: uuid.New(), CorrelationID: httpx.RequestIDOf(c), Actor: actor,
+		SourceIP: c.ClientIP(), UserAgent: ua,
+	}
+}
+
+// wait is read-your-writes after a command: the next page must not be older
+// than the person's own action. It is bounded; if the projections lag, the
+// page proceeds anyway (logged), because refusing the person their next
+// page would be worse than showing it a moment stale.
+func (s *Site) acctWait(c *gin.Context, res commands.Result) {
+	a := s.deps.Accounts
+	if res.Position == 0 || a.WaitFor == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), a.WaitTimeout)
+	defer cancel()
+	if err := a.WaitFor(ctx, res.Position); err != nil {
+		s.deps.Log.WarnContext(c.Request.Context(), "read-your-writes wait gave up", "position", res.Position, "err", err)
+	}
+}

@@ -1,0 +1,383 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/projections/accounts"
+)
+
+// Paths of the account pages not in paths.go.
+const (
+	PathLoginReset       = "/login/kata-laluan-baru"          // new password after a temporary one (active account)
+	PathTwoFactorStart   = "/tetapan-akaun/dua-faktor/mula"   // POST: start TOTP enrolment
+	PathTwoFactorConfirm = "/tetapan-akaun/dua-faktor/sahkan" // POST: confirm it with a code
+	PathDemoMailbox      = "/demo/mailbox"                    // demo mode only
+)
+
+// Stages of a acctPending login beyond session.StagePassword and
+// session.StageActivation.
+const (
+	acctStageTOTP  = "totp"  // password accepted; the TOTP or recovery code is next
+	acctStageReset = "reset" // temporary password accepted on an active account; a new password is next
+)
+
+// Values of a acctPending session.
+const (
+	acctValAfter = "after" // what follows the TOTP step: acctAfterReset, acctAfterChange or ""
+	acctValTOTP  = "totp"  // "1": the TOTP step was passed before the reset page
+
+	acctAfterReset  = "reset"
+	acctAfterChange = "change"
+)
+
+// accountRoutes mounts the account pages (when wired).
+func (s *Site) accountRoutes(pg, staff gin.IRoutes) {
+	if !s.deps.Accounts.enabled() {
+		return
+	}
+	pg.POST(PathLogin, s.loginID)
+	pg.GET(PathLoginPassword, s.loginPasswordForm)
+	pg.POST(PathLoginPassword, s.loginPassword)
+	pg.GET(PathLoginTOTP, s.loginTOTPForm)
+	pg.POST(PathLoginTOTP, s.loginTOTP)
+	pg.GET(PathActivate, s.activateForm)
+	pg.POST(PathActivate, s.activate)
+	pg.GET(PathLoginReset, s.resetForm)
+	pg.POST(PathLoginReset, s.reset)
+	pg.GET(PathRegister, s.registerForm)
+	pg.POST(PathRegister, s.register)
+	pg.GET(PathForgot, s.forgotForm)
+	pg.POST(PathForgot, s.forgot)
+
+	staff.GET(PathProfile, s.profileForm)
+	staff.POST(PathProfile, s.profile)
+	staff.GET(PathPassword, s.passwordForm)
+	staff.POST(PathPassword, s.password)
+	staff.GET(PathTwoFactor, s.twoFactor)
+	staff.POST(PathTwoFactorStart, s.twoFactorStart)
+	staff.POST(PathTwoFactorConfirm, s.twoFactorConfirm)
+
+	if s.cfg.Demo && s.deps.Accounts.Mailbox != nil {
+		pg.GET(PathDemoMailbox, s.mailbox)
+		pg.GET(PathDemoMailbox+"/:id", s.mailboxMessage)
+	}
+}
+
+// acctPending returns the request's login in progress at stage.
+func acctPending(c *gin.Context, stage string) (session.Session, bool) {
+	sess, ok := session.Current(c)
+	if !ok || sess.State != session.StatePending || sess.Stage != stage || sess.UserID == "" {
+		return session.Session{}, false
+	}
+	return sess, true
+}
+
+// acctRestart sends a browser whose login in progress is gone (timed out,
+// ended by a lock) back to the first step.
+func acctRestart(c *gin.Context) {
+	target := PathLanding
+	if session.Expired(c) {
+		target += "?sesi=tamat"
+	}
+	c.Redirect(http.StatusSeeOther, target)
+}
+
+// acctFormatID shows a user ID the way it is printed on the card.
+func acctFormatID(userID string) string {
+	if ic, err := mykad.Parse(userID); err == nil {
+		return ic.Formatted()
+	}
+	return userID
+}
+
+var acctLoginIDFields = []Field{{Name: "user_id", Label: "label.user_id", Required: true, Max: 14}}
+
+// loginID is step 1 (manual step 7): the user ID, then the page with the
+// security image. Nothing is looked up here and nothing differs between
+// IDs: every well-formed ID gets a acctPending login.
+func (s *Site) loginID(c *gin.Context) {
+	f := ReadForm(c, acctLoginIDFields...)
+	page := Page{Title: "title.landing", Form: f}
+	if !f.Valid() {
+		s.Invalid(c, "landing", page)
+		return
+	}
+	ic, err := acctParseIC("user_id", f.Get("user_id"))
+	if err != nil {
+		s.failForm(c, "landing", page, err)
+		return
+	}
+	if err := s.deps.Sessions.StartPending(c, ic.String(), session.StagePassword); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, PathLoginPassword)
+}
+
+// acctPasswordData is the password step's page: the ID typed, its security
+// image and phrase (or the decoys), and the outcome of a wrong attempt.
+type acctPasswordData struct {
+	UserID    string
+	ImageID   string
+	Phrase    string
+	Wrong     bool // "Kata Laluan Tidak Tepat"
+	Threshold int
+}
+
+func (s *Site) passwordPage(c *gin.Context, userID string, f *Form) Page {
+	a := s.deps.Accounts
+	ch, err := accounts.LoginChallenge(c.Request.Context(), a.Views, a.Sealer, a.Decoys, userID)
+	if err != nil {
+		// The decoy is shown; the person will not recognise it and stop.
+		s.deps.Log.ErrorContext(c.Request.Context(), "login challenge", "err", err)
+	}
+	if f == nil {
+		f = NewForm(nil)
+	}
+	return Page{Title: "acct.title.password", Form: f, Data: &acctPasswordData{
+		UserID: acctFormatID(userID), ImageID: ch.ImageID, Phrase: ch.Phrase, Threshold: s.cfg.LockoutThreshold,
+	}}
+}
+
+func (s *Site) loginPasswordForm(c *gin.Context) {
+	sess, ok := acctPending(c, session.StagePassword)
+	if !ok {
+		acctRestart(c)
+		return
+	}
+	s.Render(c, http.StatusOK, "account_password", s.passwordPage(c, sess.UserID, nil))
+}
+
+var acctPasswordFields = []Field{{Name: "password", Label: "label.password", Required: true, Secret: true, Max: 4 * account.MaxPassword}}
+
+// loginPassword is step 2 (manual step 8). Every answer about the password
+// is the same for a real ID and an unknown one, and a locked account gets
+// the lock notice whether the password was right or not.
+func (s *Site) loginPassword(c *gin.Context) {
+	sess, ok := acctPending(c, session.StagePassword)
+	if !ok {
+		acctRestart(c)
+		return
+	}
+	page := s.passwordPage(c, sess.UserID, nil)
+	if s.deps.Throttle != nil {
+		if err := s.deps.Throttle.Check(c); err != nil {
+			s.Fail(c, "account_password", page, err)
+			return
+		}
+	}
+	f := ReadForm(c, acctPasswordFields...)
+	page.Form = f
+	if !f.Valid() {
+		s.Invalid(c, "account_password", page)
+		return
+	}
+	out, res, err := s.deps.Accounts.Commands.LogIn.LogIn(c.Request.Context(),
+		commands.LogIn{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Password: f.Get("password")})
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrLocked):
+		s.acctLocked(c, sess.UserID)
+		return
+	case errors.Is(err, account.ErrWrongPassword):
+		page.Data.(*acctPasswordData).Wrong = true
+		s.Render(c, http.StatusUnauthorized, "account_password", page)
+		return
+	default:
+		s.failForm(c, "account_password", page, err)
+		return
+	}
+	s.acctWait(c, res)
+	s.afterPassword(c, sess.UserID, out)
+}
+
+// afterPassword leads a successful password step on: the second factor,
+// activation, a new password, or the home page.
+func (s *Site) afterPassword(c *gin.Context, userID string, out account.LoginOutcome) {
+	switch {
+	case out.SecondFactorRequired:
+		after := ""
+		if out.MustChangePassword {
+			after = acctAfterChange
+			if out.Temporary {
+				after = acctAfterReset
+			}
+		}
+		s.startPending(c, userID, acctStageTOTP, map[string]string{acctValAfter: after}, PathLoginTOTP)
+	case out.MustActivate:
+		s.startPending(c, userID, session.StageActivation, nil, PathActivate)
+	case out.MustChangePassword && out.Temporary:
+		s.startPending(c, userID, acctStageReset, nil, PathLoginReset)
+	default:
+		s.completeLogin(c, userID, false, out.MustChangePassword)
+	}
+}
+
+// startPending moves the login on to its next stage under a new token.
+func (s *Site) startPending(c *gin.Context, userID, stage string, values map[string]string, next string) {
+	m := s.deps.Sessions
+	if err := m.StartPending(c, userID, stage); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	if len(values) > 0 {
+		if err := m.Update(c, func(s *session.Session) { s.Values = values }); err != nil {
+			httpx.Abort(c, err)
+			return
+		}
+	}
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+// completeLogin logs the browser in as userID under a new token, with the
+// name, department and roles of the account view, and sends it home — or,
+// for an administrator or auditor without TOTP, to the enrolment page, and
+// for one whose password is below the administrators' policy, to Tukar
+// Kata Laluan.
+func (s *Site) completeLogin(c *gin.Context, userID string, totpVerified, mustChange bool) {
+	v, _, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, userID)
+	if err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	id := session.Identity{UserID: userID, Name: v.Name, Department: v.Department, Roles: v.Roles, TOTPVerified: totpVerified}
+	if err := s.deps.Sessions.Login(c, id); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	switch {
+	case len(v.Roles) > 0 && !v.TOTP:
+		c.Redirect(http.StatusSeeOther, PathTwoFactor+"?wajib=1")
+	case mustChange:
+		c.Redirect(http.StatusSeeOther, PathPassword+"?wajib=1")
+	default:
+		c.Redirect(http.StatusSeeOther, PathHome)
+	}
+}
+
+// locked answers an attempt on a locked account (or an unknown ID past the
+// threshold): every session of the ID ends, this browser's too, and the
+// page is the same whatever was typed.
+func (s *Site) acctLocked(c *gin.Context, userID string) {
+	if _, err := s.deps.Sessions.EndAllFor(c.Request.Context(), userID); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	if err := s.deps.Sessions.Logout(c); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	s.Render(c, http.StatusLocked, "account_locked", Page{Title: "err.locked_title", Data: s.cfg.LockoutThreshold})
+}
+
+// acctTOTPData is the second-factor page.
+type acctTOTPData struct {
+	Next string // step-up only
+}
+
+var acctTOTPFields = []Field{{Name: "code", Label: "acct.label.code", Required: true, Max: 32}}
+
+// loginTOTPForm asks for the 6-digit code (or a recovery code): after the
+// password of an account with TOTP, or when a logged-in administrator or
+// auditor opens a page that needs it (RequireTOTP sends them here).
+func (s *Site) loginTOTPForm(c *gin.Context) {
+	if _, ok := acctPending(c, acctStageTOTP); ok {
+		s.Render(c, http.StatusOK, "account_totp", Page{Title: "acct.title.totp", Data: &acctTOTPData{}})
+		return
+	}
+	u, ok := session.User(c)
+	if !ok {
+		acctRestart(c)
+		return
+	}
+	next := LocalPath(c.Query("next"), PathHome)
+	if u.TOTPVerified {
+		c.Redirect(http.StatusSeeOther, next)
+		return
+	}
+	v, _, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, u.UserID)
+	if err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	if !v.TOTP {
+		c.Redirect(http.StatusSeeOther, PathTwoFactor+"?wajib=1")
+		return
+	}
+	s.Render(c, http.StatusOK, "account_totp", Page{Title: "acct.title.totp", Data: &acctTOTPData{Next: next}})
+}
+
+func (s *Site) loginTOTP(c *gin.Context) {
+	sess, isPending := acctPending(c, acctStageTOTP)
+	u, loggedIn := session.User(c)
+	switch {
+	case isPending:
+	case loggedIn && !u.TOTPVerified:
+		sess = u
+	default:
+		acctRestart(c)
+		return
+	}
+	data := &acctTOTPData{}
+	if !isPending {
+		data.Next = LocalPath(c.PostForm("next"), PathHome)
+	}
+	page := Page{Title: "acct.title.totp", Data: data}
+	if s.deps.Throttle != nil {
+		if err := s.deps.Throttle.Check(c); err != nil {
+			s.Fail(c, "account_totp", page, err)
+			return
+		}
+	}
+	f := ReadForm(c, acctTOTPFields...)
+	page.Form = f
+	if !f.Valid() {
+		s.Invalid(c, "account_totp", page)
+		return
+	}
+	code := strings.Join(strings.Fields(f.Get("code")), "")
+	ctx := c.Request.Context()
+	var res commands.Result
+	var err error
+	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
+		res, err = s.deps.Accounts.Commands.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code})
+	} else {
+		_, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code})
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrLocked):
+		s.acctLocked(c, sess.UserID)
+		return
+	case errors.Is(err, account.ErrWrongCode), errors.Is(err, account.ErrCodeReused):
+		s.Fail(c, "account_totp", page, &httpx.FieldError{Name: "code", Err: err})
+		return
+	default:
+		s.failForm(c, "account_totp", page, err)
+		return
+	}
+	s.acctWait(c, res)
+	if !isPending {
+		if err := s.deps.Sessions.MarkTOTP(c); err != nil {
+			httpx.Abort(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, data.Next)
+		return
+	}
+	switch sess.Values[acctValAfter] {
+	case acctAfterReset:
+		s.startPending(c, sess.UserID, acctStageReset, map[string]string{acctValTOTP: "1"}, PathLoginReset)
+	default:
+		s.completeLogin(c, sess.UserID, true, sess.Values[acctValAfter] == acctAfterChange)
+	}
+}

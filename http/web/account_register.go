@@ -1,0 +1,138 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/http/httpx"
+)
+
+var acctRegisterFields = []Field{
+	{Name: "ic", Label: "label.ic", Required: true, Max: 14},
+	{Name: "email", Label: "label.email", Required: true, Max: 254},
+}
+
+// acctRegisterData is what the registration pages show besides the form.
+type acctRegisterData struct {
+	Domains  string // "@melaka.gov.my" for the hint
+	Already  bool   // ErrAlreadyRegistered: point to Lupa Kata Laluan
+	UserID   string // on success
+	Email    string
+	Expires  string // on success: when the temporary password expires
+	TTLHours int
+}
+
+func (s *Site) registerPage(f *Form) Page {
+	if f == nil {
+		f = NewForm(nil)
+	}
+	return Page{Title: "acct.title.register", Form: f, Data: &acctRegisterData{Domains: acctDomains(s.deps.Accounts.AllowedDomains)}}
+}
+
+// acctDomains writes the allowed domains for a hint: "@melaka.gov.my".
+func acctDomains(domains []string) string { return "@" + strings.Join(domains, ", @") }
+
+// registerForm is Pendaftaran (manual steps 3–4): No. Pengenalan and Emel
+// Rasmi Kerajaan, then "Hantar".
+func (s *Site) registerForm(c *gin.Context) {
+	s.Render(c, http.StatusOK, "account_register", s.registerPage(nil))
+}
+
+func (s *Site) register(c *gin.Context) {
+	f := ReadForm(c, acctRegisterFields...)
+	page := s.registerPage(f)
+	if !f.Valid() {
+		s.Invalid(c, "account_register", page)
+		return
+	}
+	// Registration says whether an IC is in the employee master, so it is
+	// throttled like a login.
+	if s.deps.Throttle != nil {
+		if err := s.deps.Throttle.Check(c); err != nil {
+			s.Fail(c, "account_register", page, err)
+			return
+		}
+	}
+	res, err := s.deps.Accounts.Commands.Register.Handle(c.Request.Context(), commands.RegisterAccount{
+		Meta: acctMeta(c, ""), IC: f.Get("ic"), Email: f.Get("email"),
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrAlreadyRegistered):
+		page.Data.(*acctRegisterData).Already = true
+		s.Render(c, http.StatusConflict, "account_register", page)
+		return
+	default:
+		// Field errors beside the fields; "Pengguna Tidak Dapat
+		// Didaftarkan, Sila Hubungi Pentadbir Sistem" in the box with
+		// the helpdesk lines.
+		s.failForm(c, "account_register", page, err)
+		return
+	}
+	s.acctWait(c, res)
+	ic, _ := acctParseIC("ic", f.Get("ic"))
+	d := page.Data.(*acctRegisterData)
+	d.UserID, d.Email = acctFormatID(ic.String()), strings.ToLower(f.Get("email"))
+	d.TTLHours = int(account.TemporaryPasswordTTL / time.Hour)
+	d.Expires = acctTime(s.deps.Accounts.Now().Add(account.TemporaryPasswordTTL))
+	// The answer is the page itself, not a redirect: the user ID it names
+	// must not travel in a URL.
+	s.Render(c, http.StatusOK, "account_registered", Page{Title: "acct.title.registered", Data: d})
+}
+
+// acctMYT is Malaysia time (UTC+8, no daylight saving), fixed so the
+// pages do not depend on the host's time-zone database.
+var acctMYT = time.FixedZone("MYT", 8*3600)
+
+func acctTime(t time.Time) string { return t.In(acctMYT).Format("02/01/2006 15:04") }
+
+var acctForgotFields = []Field{{Name: "ic", Label: "label.ic", Required: true, Max: 14}}
+
+// forgotForm is Lupa Kata Laluan: the IC number, then "Hantar".
+func (s *Site) forgotForm(c *gin.Context) {
+	p := Page{Title: "acct.title.forgot"}
+	if c.Query("hantar") == "1" {
+		p.Notice = "acct.forgot.sent"
+	}
+	s.Render(c, http.StatusOK, "account_forgot", p)
+}
+
+// forgot answers every well-formed IC the same way: whether a temporary
+// password was issued (active account, not locked, none issued in the last
+// two minutes) is never shown.
+func (s *Site) forgot(c *gin.Context) {
+	f := ReadForm(c, acctForgotFields...)
+	page := Page{Title: "acct.title.forgot", Form: f}
+	if !f.Valid() {
+		s.Invalid(c, "account_forgot", page)
+		return
+	}
+	if _, err := acctParseIC("ic", f.Get("ic")); err != nil {
+		s.failForm(c, "account_forgot", page, err)
+		return
+	}
+	if s.deps.Throttle != nil {
+		if err := s.deps.Throttle.Check(c); err != nil {
+			s.Fail(c, "account_forgot", page, err)
+			return
+		}
+	}
+	// No read-your-writes wait here: the next page reads nothing, and a
+	// wait only when a password was issued would tell by its timing.
+	_, err := s.deps.Accounts.Commands.ForgotPassword.Handle(c.Request.Context(), commands.ForgotPassword{Meta: acctMeta(c, ""), IC: f.Get("ic")})
+	if err != nil {
+		if len(acctFieldErrors(err)) > 0 {
+			s.failForm(c, "account_forgot", page, err)
+			return
+		}
+		httpx.Abort(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, PathForgot+"?hantar=1")
+}
