@@ -66,17 +66,27 @@ func (c *PayeeCache) Known(ctx context.Context, ic string) (bool, error) {
 	if err != nil || !ok {
 		return ok, err
 	}
+	c.Remember(ic)
+	return true, nil
+}
+
+// Remember records IC numbers known to be employees, for instance the
+// whole master read from the employees read model at start-up, so that a
+// payroll run does not read one employee stream per slip. Only positive
+// knowledge goes in: employees are never removed from the master.
+func (c *PayeeCache) Remember(ics ...string) {
 	max := c.Max
 	if max <= 0 {
 		max = 200_000
 	}
 	c.mu.Lock()
-	if c.known == nil || len(c.known) >= max {
-		c.known = make(map[string]struct{}, 1024) // start over rather than track recency
+	defer c.mu.Unlock()
+	for _, ic := range ics {
+		if c.known == nil || len(c.known) >= max {
+			c.known = make(map[string]struct{}, 1024) // start over rather than track recency
+		}
+		c.known[ic] = struct{}{}
 	}
-	c.known[ic] = struct{}{}
-	c.mu.Unlock()
-	return true, nil
 }
 
 func checkPayee(ctx context.Context, d PayeeDirectory, ic, field string) error {

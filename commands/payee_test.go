@@ -54,3 +54,18 @@ func TestClientCommandID(t *testing.T) {
 		t.Fatal("collision")
 	}
 }
+
+func TestPayeeCacheRemember(t *testing.T) {
+	f := newFinance(t)
+	counting := &countingPayees{next: f.payees}
+	cache := &commands.PayeeCache{Next: counting}
+	cache.Remember(finIC, "900202051234")
+	for _, ic := range []string{finIC, "900202051234"} {
+		if ok, err := cache.Known(context.Background(), ic); !ok || err != nil {
+			t.Fatal(ic, ok, err)
+		}
+	}
+	if n := counting.calls.Load(); n != 0 {
+		t.Fatalf("remembered ICs looked up %d times", n)
+	}
+}
