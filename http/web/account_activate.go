@@ -29,17 +29,18 @@ var acctActivateFields = append(append([]Field{}, acctNewPasswordFields...),
 	Field{Name: "phrase", Label: "label.secret_phrase", Required: true, Max: account.MaxPhrase},
 )
 
-// acctActivateData is the activation page: the secret questions as a select.
+// acctActivateData is the activation page: the secret questions as a
+// select, built when the page is drawn (after the form's errors are in).
 type acctActivateData struct {
-	UserID   string
-	Question FieldView
+	UserID string
+	lang   i18n.Lang
+	form   *Form
 }
 
-func (s *Site) activatePage(c *gin.Context, userID string, f *Form) Page {
-	if f == nil {
-		f = NewForm(nil)
-	}
-	lang := i18n.From(c)
+// Question is the secret-question select; the questions' words live with
+// the domain (account.SecretQuestions), not in the catalog.
+func (d *acctActivateData) Question() FieldView {
+	lang, f := d.lang, d.form
 	q := FieldView{Name: "question", ID: "f-question", Label: i18n.T(lang, "label.secret_question"), Type: "select",
 		Required: true, RequiredText: i18n.T(lang, "label.required"), ErrorPrefix: i18n.T(lang, "err.prefix")}
 	if msg, ok := f.Error("question"); ok {
@@ -49,7 +50,14 @@ func (s *Site) activatePage(c *gin.Context, userID string, f *Form) Page {
 	for _, sq := range account.SecretQuestions() {
 		q.Options = append(q.Options, OptionView{Value: sq.ID, Label: i18n.Text{MS: sq.MS, EN: sq.EN}.In(lang), Selected: sq.ID == cur})
 	}
-	return Page{Title: "acct.title.activate", Form: f, Data: &acctActivateData{UserID: acctFormatID(userID), Question: q}}
+	return q
+}
+
+func (s *Site) activatePage(c *gin.Context, userID string, f *Form) Page {
+	if f == nil {
+		f = NewForm(nil)
+	}
+	return Page{Title: "acct.title.activate", Form: f, Data: &acctActivateData{UserID: acctFormatID(userID), lang: i18n.From(c), form: f}}
 }
 
 // activateForm is manual step 9: Maklumat Kata Laluan, Soalan dan Jawapan

@@ -1,0 +1,347 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var tenKB = strings.Repeat("x", 10*1024)
+
+// badInput is one refused submission: the field and its message must be on
+// the page, the status 422, and the event log unchanged.
+type badInput struct {
+	name  string
+	form  url.Values
+	field string
+	msg   string
+}
+
+func (w *world) refuse(t *testing.T, b *browser, page, action string, cases []badInput) {
+	t.Helper()
+	for _, c := range cases {
+		before := w.head()
+		r := b.post(page, action, c.form)
+		if r.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s %s: status %d, want 422", action, c.name, r.Code)
+			continue
+		}
+		mustContain(t, action+" "+c.name, r.body, `id="f-`+c.field+`-error"`, c.msg)
+		if strings.Contains(r.body, tenKB[:300]) {
+			t.Errorf("%s %s: the 10 kB value was echoed back", action, c.name)
+		}
+		if w.head() != before {
+			t.Errorf("%s %s: events were appended", action, c.name)
+		}
+	}
+}
+
+func vals(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+func TestRegistrationMessages(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	w.refuse(t, b, "/pendaftaran", "/pendaftaran", []badInput{
+		{"malformed IC", vals("ic", "7911170456", "email", "siti.aminah@melaka.gov.my"), "ic", "No. Pengenalan mesti 12 digit"},
+		{"IC with a bad date", vals("ic", "791317045671", "email", "siti.aminah@melaka.gov.my"), "ic", "6 digit pertama mesti tarikh lahir"},
+		{"IC with a bad place code", vals("ic", "791117005671", "email", "siti.aminah@melaka.gov.my"), "ic", "kod tempat lahir"},
+		{"wrong domain", vals("ic", sitiIC, "email", "siti.aminah@gmail.com"), "email", "Emel mesti emel rasmi kerajaan (@melaka.gov.my)"},
+		{"malformed e-mail", vals("ic", sitiIC, "email", "siti aminah@melaka"), "email", "Alamat emel tidak sah"},
+		{"10 kB IC", vals("ic", tenKB, "email", "siti.aminah@melaka.gov.my"), "ic", "Terlalu panjang: maksimum 14 aksara"},
+		{"10 kB e-mail", vals("ic", sitiIC, "email", tenKB+"@melaka.gov.my"), "email", "Terlalu panjang: maksimum 254 aksara"},
+		{"control character", vals("ic", "791117\x0045671", "email", "siti.aminah@melaka.gov.my"), "ic", "Mengandungi aksara yang tidak dibenarkan"},
+		{"right-to-left override", vals("ic", sitiIC, "email", "siti\u202e@melaka.gov.my"), "email", "Mengandungi aksara yang tidak dibenarkan"},
+		{"empty", vals("ic", "", "email", ""), "ic", "Sila isi ruangan ini"},
+	})
+
+	// Not in the master, or the e-mail is not the master's: the manual's
+	// message with the helpdesk lines; nothing recorded.
+	for _, f := range []url.Values{
+		vals("ic", unknownIC, "email", "someone@melaka.gov.my"),
+		vals("ic", sitiIC, "email", "other.person@melaka.gov.my"),
+	} {
+		before := w.head()
+		r := b.post("/pendaftaran", "/pendaftaran", f)
+		if r.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("not registrable: %d", r.Code)
+		}
+		mustContain(t, "not registrable", r.body, "Pengguna Tidak Dapat Didaftarkan, Sila Hubungi Pentadbir Sistem",
+			"En. Mohd Fadzlezam Bin Sulaiman", "06-2307290", "Pn. Noorazlinda binti Jumaat", "Pn. Norasikin binti Salam", "06-2307594", "En. Amirudin bin Zainal")
+		if w.head() != before {
+			t.Fatal("a refused registration appended events")
+		}
+	}
+
+	// Success, then again: already registered, pointing to Lupa Kata Laluan.
+	w.register(b, master[0])
+	r := b.post("/pendaftaran", "/pendaftaran", vals("ic", sitiIC, "email", "siti.aminah@melaka.gov.my"))
+	if r.Code != http.StatusConflict {
+		t.Fatalf("already registered: %d", r.Code)
+	}
+	mustContain(t, "already registered", r.body, "ID Pengguna ini telah didaftarkan", `href="/lupa-kata-laluan"`)
+}
+
+func TestLoginFormMessages(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	w.refuse(t, b, "/", "/login", []badInput{
+		{"malformed ID", vals("user_id", "12345"), "user_id", "No. Pengenalan mesti 12 digit"},
+		{"bad date", vals("user_id", "791399045671"), "user_id", "tarikh lahir"},
+		{"10 kB", vals("user_id", tenKB), "user_id", "Terlalu panjang"},
+		{"control character", vals("user_id", "791117\n045671"), "user_id", "Mengandungi aksara yang tidak dibenarkan"},
+		{"empty", vals("user_id", ""), "user_id", "Sila isi ruangan ini"},
+	})
+	b.enterID(sitiIC)
+	w.refuse(t, b, "/login/kata-laluan", "/login/kata-laluan", []badInput{
+		{"empty password", vals("password", ""), "password", "Sila isi ruangan ini"},
+		{"10 kB password", vals("password", tenKB), "password", "Terlalu panjang"},
+		{"control character", vals("password", "abc\x07def"), "password", "Mengandungi aksara yang tidak dibenarkan"},
+	})
+	// The password page without a user ID step goes back to the start.
+	if r := w.browser().get("/login/kata-laluan"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/" {
+		t.Fatalf("password page without step 1: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := w.browser().get("/pengaktifan"); r.Code != http.StatusSeeOther {
+		t.Fatalf("activation without a temporary login: %d", r.Code)
+	}
+}
+
+func TestActivationMessages(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	temp := w.register(b, master[0])
+	b.enterID(sitiIC)
+	if r := b.enterPassword(temp); r.Header().Get("Location") != "/pengaktifan" {
+		t.Fatalf("temporary password: %d", r.Code)
+	}
+	good := func(kv ...string) url.Values {
+		v := vals("password", password, "confirm_password", password, "question", "kerja-pertama",
+			"answer", "Pejabat Pos Ayer Keroh", "image", "teko", "phrase", "Teh Tarik Kurang Manis")
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	w.refuse(t, b, "/pengaktifan", "/pengaktifan", []badInput{
+		{"mismatched confirmation", good("confirm_password", password+"x"), "confirm_password", "Tidak sama dengan Kata Laluan Baru"},
+		{"short password", good("password", "pendek", "confirm_password", "pendek"), "password", "sekurang-kurangnya 8 aksara"},
+		{"common password", good("password", "password123", "confirm_password", "password123"), "password", "terlalu biasa"},
+		{"password with the IC", good("password", "x"+sitiIC, "confirm_password", "x"+sitiIC), "password", "tidak boleh mengandungi No. Pengenalan"},
+		{"10 kB password", good("password", tenKB, "confirm_password", tenKB), "password", "Terlalu panjang"},
+		{"no question", good("question", ""), "question", "Sila isi ruangan ini"},
+		{"unknown question", good("question", "warna-kegemaran"), "question", "Sila pilih satu soalan rahsia"},
+		{"short answer", good("answer", "a"), "answer", "Jawapan rahsia mesti sekurang-kurangnya 2 aksara"},
+		{"answer is the IC", good("answer", sitiIC), "answer", "Jawapan rahsia tidak boleh mengandungi No. Pengenalan"},
+		{"no image", good("image", ""), "image", "Sila isi ruangan ini"},
+		{"unknown image", good("image", "gajah"), "image", "Sila pilih satu imej"},
+		{"short phrase", good("phrase", "ab"), "phrase", "Frasa rahsia mesti 4 hingga 60 aksara"},
+		{"10 kB phrase", good("phrase", tenKB), "phrase", "Terlalu panjang"},
+		{"control character in the answer", good("answer", "Cikgu\x1bRosnah"), "answer", "Mengandungi aksara yang tidak dibenarkan"},
+	})
+	// Several errors at once: each beside its field.
+	r := b.post("/pengaktifan", "/pengaktifan", good("confirm_password", "lain", "image", "gajah", "phrase", "ab"))
+	mustContain(t, "several errors", r.body, `id="f-confirm_password-error"`, `id="f-image-error"`, `id="f-phrase-error"`, "Terdapat masalah pada borang")
+	mustNotContain(t, "several errors", r.body, password) // passwords are never echoed
+	if r := b.post("/pengaktifan", "/pengaktifan", good()); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("activation: %d %s", r.Code, r.body)
+	}
+}
+
+// TestForgotPassword: the same answer for every IC; an active account gets
+// a mail; the temporary password leads to a new password; the old one
+// keeps working until then and not after.
+func TestForgotPassword(t *testing.T) {
+	w := newWorld(t)
+	other := w.activeUser(master[0]) // a session the reset must end
+	registered := w.browser()
+	w.register(registered, master[3]) // registered, not activated
+
+	var pages []string
+	for _, ic := range []string{sitiIC, unknownIC, aminIC, "850203-14-5432"} {
+		b := w.browser()
+		page := b.get("/lupa-kata-laluan")
+		mustContain(t, "forgot form", page.body, "Lupa Kata Laluan", "No. Pengenalan", ">Hantar<")
+		r := b.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", ic))
+		if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/lupa-kata-laluan?hantar=1" {
+			t.Fatalf("forgot %s: %d %s", ic, r.Code, r.Header().Get("Location"))
+		}
+		sent := b.follow(r)
+		mustContain(t, "forgot answer", sent.body, "Permintaan anda telah diterima")
+		pages = append(pages, normal(sent.body))
+	}
+	for i := range pages {
+		if pages[i] != pages[0] {
+			t.Fatalf("forgot-password answer %d differs", i)
+		}
+	}
+	w.refuse(t, w.browser(), "/lupa-kata-laluan", "/lupa-kata-laluan", []badInput{
+		{"malformed IC", vals("ic", "abc"), "ic", "No. Pengenalan mesti 12 digit"},
+		{"10 kB", vals("ic", tenKB), "ic", "Terlalu panjang"},
+		{"control character", vals("ic", "7911170\t45671"), "ic", "Mengandungi aksara yang tidak dibenarkan"},
+	})
+
+	b := w.browser()
+	temp := w.mailFor(b, sitiIC, "kata laluan sementara baharu", 0)
+	// The current password still works until the temporary one is used.
+	w.browser().login(sitiIC, password)
+
+	b.enterID(sitiIC)
+	r := b.enterPassword(temp)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/kata-laluan-baru" {
+		t.Fatalf("temporary password on an active account: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	mustContain(t, "reset page", b.follow(r).body, "Tetapkan Kata Laluan Baru", "Kata Laluan Baru", "Sah Kata Laluan Baru", ">Simpan<")
+	w.refuse(t, b, "/login/kata-laluan-baru", "/login/kata-laluan-baru", []badInput{
+		{"mismatch", vals("password", "Bunga Raya Kembang 9", "confirm_password", "Bunga Raya Kembang"), "confirm_password", "Tidak sama dengan Kata Laluan Baru"},
+		{"short", vals("password", "abc", "confirm_password", "abc"), "password", "sekurang-kurangnya 8 aksara"},
+		{"10 kB", vals("password", tenKB, "confirm_password", tenKB), "password", "Terlalu panjang"},
+	})
+	r = b.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", vals("password", "Bunga Raya Kembang 9", "confirm_password", "Bunga Raya Kembang 9"))
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+		t.Fatalf("reset: %d %s %s", r.Code, r.Header().Get("Location"), r.body)
+	}
+	mustContain(t, "home after reset", b.follow(r).body, "Siti Aminah binti Omar")
+	if r := other.get("/utama"); r.Code != http.StatusSeeOther {
+		t.Fatalf("another session survived the password reset: %d", r.Code)
+	}
+	o := w.browser()
+	o.enterID(sitiIC)
+	if r := o.enterPassword(password); r.Code != http.StatusUnauthorized {
+		t.Fatalf("old password after the reset: %d", r.Code)
+	}
+	w.browser().login(sitiIC, "Bunga Raya Kembang 9")
+}
+
+// TestExpiredTemporaryPassword: the right temporary password after 24 h
+// points to Lupa Kata Laluan.
+func TestExpiredTemporaryPassword(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	temp := w.register(b, master[0])
+	w.clk.Add(25 * time.Hour)
+	b.enterID(sitiIC)
+	r := b.enterPassword(temp)
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("expired temporary password: %d", r.Code)
+	}
+	mustContain(t, "expired", r.body, "Kata laluan sementara telah tamat tempoh", "Lupa Kata Laluan")
+}
+
+func TestProfile(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	page := b.get("/tetapan-akaun/kemaskini-maklumat")
+	mustContain(t, "profile", page.body, "Kemaskini Maklumat Pengguna", "Siti Aminah binti Omar", "Jabatan Kewangan dan Perbendaharaan Negeri Melaka",
+		`value="siti.aminah@melaka.gov.my"`, "No. Telefon", "Pejabat", ">Simpan<")
+	base := func(kv ...string) url.Values {
+		v := vals("phone", "06-2307290", "office", "Aras 3, Seri Negeri", "email", "siti.aminah@melaka.gov.my")
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	const p = "/tetapan-akaun/kemaskini-maklumat"
+	w.refuse(t, b, p, p, []badInput{
+		{"bad phone", base("phone", "12ab"), "phone", "No. telefon mesti 7 hingga 15 digit"},
+		{"short phone", base("phone", "123"), "phone", "No. telefon mesti 7 hingga 15 digit"},
+		{"wrong domain", base("email", "siti@yahoo.com", "current_password", password), "email", "Emel mesti emel rasmi kerajaan (@melaka.gov.my)"},
+		{"10 kB office", base("office", tenKB), "office", "Terlalu panjang"},
+		{"control character", base("office", "Aras\x003"), "office", "Mengandungi aksara yang tidak dibenarkan"},
+		{"e-mail change without the password", base("email", "siti.omar@melaka.gov.my"), "current_password", "Sila masukkan kata laluan semasa untuk menukar emel"},
+	})
+	r := b.post(p, p, base())
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.Code, r.body)
+	}
+	saved := b.follow(r)
+	mustContain(t, "saved", saved.body, "Maklumat anda telah dikemaskini.", `value="06-2307290"`, `value="Aras 3, Seri Negeri"`)
+	// A wrong current password on an e-mail change counts as a failure.
+	r = b.post(p, p, base("email", "siti.omar@melaka.gov.my", "current_password", "salah"))
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong current password: %d", r.Code)
+	}
+	mustContain(t, "wrong current password", r.body, `id="f-current_password-error"`, "Kata Laluan Tidak Tepat")
+	if v := w.accountView(sitiIC); v.FailedAttempts != 1 || v.Email != "siti.aminah@melaka.gov.my" {
+		t.Fatalf("after a wrong current password: %+v", v)
+	}
+	r = b.post(p, p, base("email", "siti.omar@melaka.gov.my", "current_password", password))
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("e-mail change: %d %s", r.Code, r.body)
+	}
+	mustContain(t, "e-mail changed", b.follow(r).body, `value="siti.omar@melaka.gov.my"`)
+}
+
+func TestChangePassword(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	other := w.browser()
+	other.login(sitiIC, password)
+	const p = "/tetapan-akaun/tukar-kata-laluan"
+	page := b.get(p)
+	mustContain(t, "change password", page.body, "Tukar Kata Laluan", "Kata Laluan Lama", "Kata Laluan Baru", "Sah Kata Laluan Baru", ">Simpan<")
+	const np = "Ombak Pantai Klebang 4"
+	w.refuse(t, b, p, p, []badInput{
+		{"mismatch", vals("old_password", password, "password", np, "confirm_password", np+"!"), "confirm_password", "Tidak sama dengan Kata Laluan Baru"},
+		{"short", vals("old_password", password, "password", "abc12", "confirm_password", "abc12"), "password", "sekurang-kurangnya 8 aksara"},
+		{"10 kB", vals("old_password", password, "password", tenKB, "confirm_password", tenKB), "password", "Terlalu panjang"},
+		{"no old password", vals("old_password", "", "password", np, "confirm_password", np), "old_password", "Sila isi ruangan ini"},
+		{"control character", vals("old_password", password, "password", "abc\x00defgh", "confirm_password", "abc\x00defgh"), "password", "Mengandungi aksara yang tidak dibenarkan"},
+	})
+	r := b.post(p, p, vals("old_password", "salah", "password", np, "confirm_password", np))
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong old password: %d", r.Code)
+	}
+	mustContain(t, "wrong old password", r.body, `id="f-old_password-error"`, "Kata Laluan Tidak Tepat")
+	r = b.post(p, p, vals("old_password", password, "password", np, "confirm_password", np))
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("change: %d %s", r.Code, r.body)
+	}
+	mustContain(t, "changed", b.follow(r).body, "Kata laluan anda telah ditukar.")
+	if r := b.get("/utama"); r.Code != 200 {
+		t.Fatalf("this session ended with the change: %d", r.Code)
+	}
+	if r := other.get("/utama"); r.Code != http.StatusSeeOther {
+		t.Fatalf("the other session survived the change: %d", r.Code)
+	}
+	w.browser().login(sitiIC, np)
+}
+
+func TestTOTPFormMessages(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	sealed := regexp.MustCompile(`name="sealed" value="([^"]+)"`).FindStringSubmatch(r.body)
+	if sealed == nil {
+		t.Fatalf("enrolment page: %d", r.Code)
+	}
+	w.refuse(t, b, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", []badInput{
+		{"empty code", vals("code", "", "sealed", sealed[1]), "code", "Sila isi ruangan ini"},
+		{"10 kB code", vals("code", tenKB, "sealed", sealed[1]), "code", "Terlalu panjang"},
+		{"control character", vals("code", "12\x0034", "sealed", sealed[1]), "code", "Mengandungi aksara yang tidak dibenarkan"},
+	})
+}
+
+// TestDemoMailboxOnlyInDemoMode: without demo mode there is no mailbox.
+func TestDemoMailboxOnlyInDemoMode(t *testing.T) {
+	w := newWorldWith(t, worldOpts{demo: false})
+	b := w.browser()
+	if r := b.get("/demo/mailbox"); r.Code != http.StatusNotFound {
+		t.Fatalf("mailbox outside demo mode: %d", r.Code)
+	}
+	d := newWorld(t)
+	if r := d.browser().get("/demo/mailbox/../../events.db"); r.Code != http.StatusNotFound {
+		t.Fatalf("path trick: %d", r.Code)
+	}
+	if r := d.browser().get("/demo/mailbox/20260101T000000Z-0000000000000000"); r.Code != http.StatusNotFound {
+		t.Fatalf("unknown mail: %d", r.Code)
+	}
+}

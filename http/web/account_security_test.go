@@ -1,0 +1,389 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/infra/security"
+)
+
+const lockNotice = "Akaun anda akan disekat sekiranya percubaan log masuk melebihi 3 kali. Sila hubungi Pentadbir Sistem."
+
+// TestTwoWrongThenRight: two wrong passwords, then the right one, logs in
+// and resets the count (three more wrong ones are needed to lock).
+func TestTwoWrongThenRight(t *testing.T) {
+	w := newWorld(t)
+	w.activeUser(master[0])
+	b := w.browser()
+	b.enterID(sitiIC)
+	for i := range 2 {
+		r := b.enterPassword("salah-" + string(rune('a'+i)))
+		if r.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong %d: %d", i+1, r.Code)
+		}
+		mustContain(t, "wrong password", r.body, "Kata Laluan Tidak Tepat", `href="/lupa-kata-laluan"`, "Lupa Kata Laluan", lockNotice)
+	}
+	if got := w.accountView(sitiIC).FailedAttempts; got != 2 {
+		t.Fatalf("failed attempts %d, want 2", got)
+	}
+	r := b.enterPassword(password)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+		t.Fatalf("right password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	mustContain(t, "home", b.follow(r).body, "Siti Aminah binti Omar")
+	if v := w.accountView(sitiIC); v.FailedAttempts != 0 || v.Locked {
+		t.Fatalf("after success: failed %d locked %v", v.FailedAttempts, v.Locked)
+	}
+	// Two more wrong ones still do not lock: the count started again.
+	o := w.browser()
+	o.enterID(sitiIC)
+	o.enterPassword("salah-x")
+	o.enterPassword("salah-y")
+	if r := o.enterPassword(password); r.Code != http.StatusSeeOther {
+		t.Fatalf("count was not reset: %d", r.Code)
+	}
+}
+
+// attempt runs both login steps for id in a fresh browser and returns the
+// password step's answer.
+func attempt(w *world, id, pw string) result {
+	b := w.browser()
+	b.enterID(id)
+	return b.enterPassword(pw)
+}
+
+// TestLockoutIsTheSameForEveryAttempt: three wrong passwords lock the
+// account; from then on the right password and a wrong one get the same
+// lock notice, byte for byte (modulo CSRF token and request ID), the
+// account's sessions end, and an unknown ID behaves the same way.
+func TestLockoutIsTheSameForEveryAttempt(t *testing.T) {
+	w := newWorld(t)
+	logged := w.activeUser(master[0]) // a session that the lock must end
+	if r := logged.get("/utama"); r.Code != 200 {
+		t.Fatalf("home before the lock: %d", r.Code)
+	}
+
+	run := func(id string) []result {
+		var out []result
+		for _, pw := range []string{"salah-1", "salah-2", "salah-3", password, "salah-4", password} {
+			out = append(out, attempt(w, id, pw))
+		}
+		return out
+	}
+	real := run(sitiIC)
+	unknown := run(unknownIC)
+
+	for who, rs := range map[string][]result{"real": real, "unknown": unknown} {
+		for i, r := range rs[:2] {
+			if r.Code != http.StatusUnauthorized || !strings.Contains(r.body, "Kata Laluan Tidak Tepat") {
+				t.Errorf("%s attempt %d: %d", who, i+1, r.Code)
+			}
+		}
+		for i, r := range rs[2:] {
+			if r.Code != http.StatusLocked {
+				t.Errorf("%s attempt %d: %d, want 423", who, i+3, r.Code)
+			}
+			mustContain(t, who+" lock notice", r.body, "ID Pengguna Dikunci / Disekat", lockNotice, "En. Mohd Fadzlezam Bin Sulaiman (<a href=\"tel:06-2307290\">06-2307290</a>)")
+			mustNotContain(t, who+" lock notice", r.body, "Kata Laluan Tidak Tepat", `type="password"`)
+		}
+		// From the lock on, right or wrong password: the same page.
+		want := normal(rs[2].body)
+		for i, r := range rs[3:] {
+			if normal(r.body) != want {
+				t.Errorf("%s attempt %d differs from the locking attempt", who, i+4)
+			}
+			if !sameHeaders(r, rs[2]) {
+				t.Errorf("%s attempt %d: headers differ: %v / %v", who, i+4, r.Header(), rs[2].Header())
+			}
+		}
+	}
+	// Unknown and real: identical through the lock. Before it, the pages
+	// differ only by what was typed and its image and phrase.
+	for i := range real {
+		a, u := strip(real[i].body, sitiIC), strip(unknown[i].body, unknownIC)
+		if real[i].Code != unknown[i].Code || a != u {
+			t.Errorf("attempt %d: real %d and unknown %d differ", i+1, real[i].Code, unknown[i].Code)
+		}
+	}
+	if normal(real[5].body) != normal(unknown[5].body) {
+		t.Error("lock pages of a real and an unknown ID differ")
+	}
+	// The account is locked and its session ended.
+	if v := w.accountView(sitiIC); !v.Locked {
+		t.Fatal("account not locked")
+	}
+	if r := logged.get("/utama"); r.Code != http.StatusSeeOther {
+		t.Fatalf("session survived the lock: %d", r.Code)
+	}
+	// Forgot password on a locked account answers the same and issues
+	// nothing; the account stays locked.
+	before := w.head()
+	f := w.browser().post("/lupa-kata-laluan", "/lupa-kata-laluan", url.Values{"ic": {sitiIC}})
+	if f.Code != http.StatusSeeOther {
+		t.Fatalf("forgot on a locked account: %d", f.Code)
+	}
+	if w.head() != before {
+		t.Fatal("forgot password issued something for a locked account")
+	}
+}
+
+func sameHeaders(a, b result) bool {
+	for _, h := range []string{"Content-Type", "Cache-Control", "Retry-After", "Content-Security-Policy"} {
+		if a.Header().Get(h) != b.Header().Get(h) {
+			return false
+		}
+	}
+	ca, cb := a.Result().Cookies(), b.Result().Cookies()
+	if len(ca) != len(cb) {
+		return false
+	}
+	for i := range ca {
+		if ca[i].Name != cb[i].Name || ca[i].MaxAge != cb[i].MaxAge {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	secImgRe = regexp.MustCompile(`<img src="/static/security/[a-z-]+\.svg\?v=[0-9a-f]+" alt="[^"]*"`)
+	phraseRe = regexp.MustCompile(`Frasa Rahsia: <strong>[^<]+</strong>`)
+)
+
+// strip removes what the person typed and what depends on it (the ID, its
+// image and phrase, the CSRF token, request IDs) from a page.
+func strip(body, id string) string {
+	body = normal(body)
+	body = strings.ReplaceAll(body, id[:6]+"-"+id[6:8]+"-"+id[8:], "ID")
+	body = secImgRe.ReplaceAllString(body, "IMG")
+	return phraseRe.ReplaceAllString(body, "PHRASE")
+}
+
+// TestNewTokenAndCookieFlags: each login step issues a new session token;
+// the cookie is HttpOnly, SameSite=Lax, Path=/, and Secure behind TLS.
+func TestNewTokenAndCookieFlags(t *testing.T) {
+	w := newWorld(t)
+	w.activeUser(master[0])
+	b := w.browser()
+	b.remote = "10.1.2.3:5000" // a trusted proxy
+	b.headers["X-Forwarded-Proto"] = "https"
+	b.headers["X-Forwarded-For"] = "198.51.100.7"
+	r := b.post("/", "/login", url.Values{"user_id": {sitiIC}})
+	pending := cookie(t, r, "ispeks_session")
+	b.follow(r)
+	r = b.enterPassword(password)
+	active := cookie(t, r, "ispeks_session")
+	if pending.Value == active.Value {
+		t.Fatal("login kept the pending session's token")
+	}
+	for _, c := range []*http.Cookie{pending, active} {
+		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || !c.Secure {
+			t.Errorf("cookie flags: %+v", c)
+		}
+	}
+	// Without TLS: not Secure, otherwise the same.
+	p := w.browser()
+	r = p.post("/", "/login", url.Values{"user_id": {sitiIC}})
+	if c := cookie(t, r, "ispeks_session"); c.Secure || !c.HttpOnly {
+		t.Errorf("plain HTTP cookie: %+v", c)
+	}
+}
+
+func cookie(t *testing.T, r result, name string) *http.Cookie {
+	t.Helper()
+	for _, c := range r.Result().Cookies() {
+		if c.Name == name && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie set (%d)", name, r.Code)
+	return nil
+}
+
+// TestCSRFRefused: every account form refuses a POST without the token,
+// and nothing is appended.
+func TestCSRFRefused(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	anon := w.browser()
+	anon.get("/") // has a CSRF cookie, but sends no token
+	before := w.head()
+	for _, c := range []struct {
+		b    *browser
+		path string
+		form url.Values
+	}{
+		{anon, "/login", url.Values{"user_id": {sitiIC}}},
+		{anon, "/pendaftaran", url.Values{"ic": {aminIC}, "email": {"amin.yusof@melaka.gov.my"}}},
+		{anon, "/lupa-kata-laluan", url.Values{"ic": {sitiIC}}},
+		{b, "/tetapan-akaun/kemaskini-maklumat", url.Values{"phone": {"06-2307290"}, "email": {"siti.aminah@melaka.gov.my"}}},
+		{b, "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {password}, "password": {"Bunga Raya Kembang 9"}, "confirm_password": {"Bunga Raya Kembang 9"}}},
+		{b, "/tetapan-akaun/dua-faktor/mula", url.Values{}},
+		{b, "/log-keluar", url.Values{}},
+	} {
+		r := c.b.do("POST", c.path, c.form)
+		if r.Code != http.StatusForbidden {
+			t.Errorf("%s without token: %d", c.path, r.Code)
+		}
+		mustContain(t, c.path, r.body, "Borang ini telah tamat tempoh atau tidak sah")
+	}
+	// A wrong token is refused too.
+	r := b.do("POST", "/tetapan-akaun/tukar-kata-laluan", url.Values{"csrf_token": {"x"}, "old_password": {password}})
+	if r.Code != http.StatusForbidden {
+		t.Errorf("wrong token: %d", r.Code)
+	}
+	if w.head() != before {
+		t.Fatal("a refused POST appended events")
+	}
+	if r := b.get("/utama"); r.Code != 200 {
+		t.Fatalf("logout without a token logged out: %d", r.Code)
+	}
+}
+
+// TestStaffCannotReachAdminPages: a logged-in staff member gets 404 on the
+// administrator and auditor areas, and their menu does not show them.
+func TestStaffCannotReachAdminPages(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	home := b.get("/utama")
+	mustNotContain(t, "staff menu", home.body, `href="/pentadbir"`, `href="/audit"`)
+	for _, p := range []string{"/pentadbir", "/pentadbir/import", "/audit", "/audit/integriti"} {
+		if r := b.get(p); r.Code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", p, r.Code)
+		}
+	}
+	for _, p := range []string{"/pentadbir", "/pentadbir/import"} {
+		r := b.post("/utama", p, url.Values{})
+		if r.Code != http.StatusNotFound && r.Code != http.StatusMethodNotAllowed {
+			t.Errorf("POST %s: %d", p, r.Code)
+		}
+	}
+}
+
+// TestLoginThrottle: the password step is throttled per client address;
+// another address is not affected.
+func TestLoginThrottle(t *testing.T) {
+	w := newWorldWith(t, worldOpts{demo: true, throttle: httpx.ThrottleConfig{Burst: 2, Every: time.Hour}})
+	b := w.browser()
+	b.enterID(unknownIC)
+	before := w.head()
+	b.enterPassword("a1")
+	b.enterPassword("a2")
+	mid := w.head()
+	r := b.enterPassword("a3")
+	if r.Code != http.StatusTooManyRequests || r.Header().Get("Retry-After") == "" {
+		t.Fatalf("3rd attempt from one address: %d", r.Code)
+	}
+	mustContain(t, "throttled", r.body, "Terlalu banyak percubaan")
+	if w.head() != mid || mid == before {
+		t.Fatal("a throttled attempt was recorded (or the allowed ones were not)")
+	}
+	o := w.browser()
+	o.remote = "192.0.2.99:1"
+	o.enterID("830405105556")
+	if r := o.enterPassword("b1"); r.Code != http.StatusUnauthorized {
+		t.Fatalf("another address: %d", r.Code)
+	}
+}
+
+// TestTOTP: enrolment on Tetapan Akaun (QR code, secret, confirmation,
+// ten recovery codes shown once), then a login asks for the code; a code
+// is accepted once; a recovery code works once.
+func TestTOTP(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	page := b.get("/tetapan-akaun/dua-faktor")
+	mustContain(t, "two-factor page", page.body, "Aktifkan Dua Faktor")
+	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	if r.Code != 200 {
+		t.Fatalf("start enrolment: %d %s", r.Code, r.body)
+	}
+	mustContain(t, "enrolment", r.body, `src="data:image/png;base64,`, "Kunci rahsia", `name="sealed"`)
+	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no secret on the page")
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	sealed := regexp.MustCompile(`name="sealed" value="([^"]+)"`).FindStringSubmatch(r.body)[1]
+	totp := security.TOTP{}
+
+	// A wrong code: the error, and the same QR code again; nothing recorded.
+	before := w.head()
+	r = b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {"000000"}, "sealed": {sealed}})
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong confirmation code: %d", r.Code)
+	}
+	mustContain(t, "wrong confirmation", r.body, "Kod tidak tepat", `src="data:image/png;base64,`, m[1])
+	if w.head() != before {
+		t.Fatal("a wrong confirmation code was recorded")
+	}
+	code, _ := totp.Code(secret, w.clk.Now())
+	r = b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}, "sealed": {sealed}})
+	if r.Code != 200 {
+		t.Fatalf("confirm: %d %s", r.Code, r.body)
+	}
+	codes := regexp.MustCompile(`<code>([0-9A-Z]{5}-[0-9A-Z]{5})</code>`).FindAllStringSubmatch(r.body, -1)
+	if len(codes) != 10 {
+		t.Fatalf("%d recovery codes shown", len(codes))
+	}
+	mustContain(t, "enabled", r.body, "Dua faktor telah diaktifkan.", "Kod Pemulihan")
+	if again := b.get("/tetapan-akaun/dua-faktor"); strings.Contains(again.body, codes[0][1]) || !strings.Contains(again.body, "Dua faktor aktif") {
+		t.Fatal("recovery codes shown again, or the page does not say two-factor is on")
+	}
+
+	// Login: password, then the code. The code used to confirm is spent.
+	l := w.browser()
+	l.enterID(sitiIC)
+	r = l.enterPassword(password)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("password with TOTP on: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	mustContain(t, "totp page", l.follow(r).body, "Pengesahan Dua Faktor", "Kod Pengesahan")
+	r = l.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}})
+	if r.Code != http.StatusUnauthorized || !strings.Contains(r.body, "Kod ini telah digunakan") {
+		t.Fatalf("reused code: %d", r.Code)
+	}
+	if l.get("/utama").Code != http.StatusSeeOther {
+		t.Fatal("a reused code logged in")
+	}
+	w.clk.Add(30 * time.Second)
+	code2, _ := totp.Code(secret, w.clk.Now())
+	r = l.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code2}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+		t.Fatalf("fresh code: %d %s %s", r.Code, r.Header().Get("Location"), r.body)
+	}
+	// The same fresh code again, in another login: refused.
+	l2 := w.browser()
+	l2.enterID(sitiIC)
+	l2.enterPassword(password)
+	if r := l2.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code2}}); r.Code != http.StatusUnauthorized {
+		t.Fatalf("code reused in a second login: %d", r.Code)
+	}
+	// A recovery code works once (typed in lower case with spaces).
+	rc := strings.ToLower(strings.ReplaceAll(codes[3][1], "-", " "))
+	if r := l2.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {rc}}); r.Code != http.StatusSeeOther {
+		t.Fatalf("recovery code: %d %s", r.Code, r.body)
+	}
+	l3 := w.browser()
+	l3.enterID(sitiIC)
+	l3.enterPassword(password)
+	if r := l3.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {codes[3][1]}}); r.Code != http.StatusUnauthorized {
+		t.Fatalf("recovery code used twice: %d", r.Code)
+	}
+	// The reused recovery code was one failure (the password step before
+	// it reset the count); two wrong codes more lock the account.
+	r = l3.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {"123456"}})
+	if r.Code != http.StatusUnauthorized || !strings.Contains(r.body, "Kod tidak tepat") {
+		t.Fatalf("wrong code: %d", r.Code)
+	}
+	r = l3.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {"654321"}})
+	if r.Code != http.StatusLocked {
+		t.Fatalf("third failed second factor: %d", r.Code)
+	}
+	mustContain(t, "locked by codes", r.body, lockNotice)
+}
