@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"testing"
 )
@@ -21,15 +22,26 @@ import (
 //	go test ./commands/ingest -run XXX -bench IngestStatements -benchtime 30000x
 func BenchmarkIngestStatements(b *testing.B) {
 	for _, c := range []int{64, 256, 1024} {
-		b.Run(fmt.Sprintf("concurrency-%d", c), func(b *testing.B) { benchIngest(b, c) })
+		b.Run(fmt.Sprintf("concurrency-%d", c), func(b *testing.B) { benchIngest(b, c, false) })
 	}
+	// The payee check answered from a cache warmed with the master (as the
+	// composition root can do from the employees read model).
+	b.Run("concurrency-256-warm-payees", func(b *testing.B) { benchIngest(b, 256, true) })
 }
 
-func benchIngest(b *testing.B, concurrency int) {
+func benchIngest(b *testing.B, concurrency int, warm bool) {
 	const staff = 30000
 	r := newRig(b)
 	r.in.Concurrency = concurrency
 	r.employees(b, min(b.N, staff))
+	if warm {
+		cache := &commands.PayeeCache{Next: commands.EmployeeStreams{Store: r.store}}
+		for i := range min(b.N, staff) {
+			cache.Remember(testIC(i))
+		}
+		r.in = ingest.New(r.runner, cache)
+		r.in.Concurrency = concurrency
+	}
 	pr, pw := io.Pipe()
 	go func() {
 		w := bufio.NewWriterSize(pw, 256<<10)

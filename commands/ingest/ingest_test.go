@@ -28,9 +28,10 @@ import (
 var testNow = time.Date(2025, 3, 10, 2, 0, 0, 0, time.UTC)
 
 type rig struct {
-	store *sqlite.Store
-	in    *ingest.Ingester
-	src   ingest.Source
+	store  *sqlite.Store
+	runner commands.Runner
+	in     *ingest.Ingester
+	src    ingest.Source
 }
 
 func newRig(tb testing.TB) *rig {
@@ -45,9 +46,10 @@ func newRig(tb testing.TB) *rig {
 	statement.Register(reg)
 	runner := commands.Runner{Store: store, Registry: reg, Now: func() time.Time { return testNow }}
 	return &rig{
-		store: store,
-		in:    ingest.New(runner, &commands.PayeeCache{Next: commands.EmployeeStreams{Store: store}}),
-		src:   ingest.Source{Actor: eventlog.Actor{Kind: eventlog.ActorClient, ID: "payroll"}, CorrelationID: "batch-1"},
+		store:  store,
+		runner: runner,
+		in:     ingest.New(runner, &commands.PayeeCache{Next: commands.EmployeeStreams{Store: store}}),
+		src:    ingest.Source{Actor: eventlog.Actor{Kind: eventlog.ActorClient, ID: "payroll"}, CorrelationID: "batch-1"},
 	}
 }
 
