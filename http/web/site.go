@@ -43,6 +43,7 @@ type Deps struct {
 	// Accounts: the staff account pages (account_deps.go); zero leaves
 	// them out.
 	Accounts AccountDeps
+	Admin    AdminDeps // administrator and auditor pages (admin_deps.go); zero leaves them out
 }
 
 // Site renders pages and holds the handlers.
@@ -213,6 +214,7 @@ func (s *Site) Routes(r gin.IRouter) {
 	staff := pg.Group("", s.deps.Sessions.RequireLogin())
 	staff.GET(PathHome, s.home)
 	s.accountRoutes(pg, staff)
+	s.adminRoutes(r, pg)
 
 	if s.cfg.Demo {
 		pg.GET(PathDemoForm, s.demoForm)

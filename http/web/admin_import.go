@@ -1,0 +1,131 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/infra/staffimport"
+)
+
+// The employee-master upload: the same CSV `ispeks import employees`
+// reads, checked row by row by infra/staffimport. Valid rows land (each
+// through PutStaff with the administrator as actor); the page lists every
+// row not imported with its column and reason.
+
+type adminImportData struct {
+	Available bool
+	MaxMB     int64
+	Columns   []string
+	Report    *staffimport.Report
+	FileName  string
+	Problems  []adminImportProblem
+}
+
+type adminImportProblem struct {
+	Row                int
+	IC, Column, Reason string
+	// Message is the code's wording when the catalog has one; Reason is
+	// the import's own explanation (English, as the CLI prints it).
+	Message    i18n.Text
+	OutcomeKey string
+}
+
+func (s *Site) adminImportPage() (Page, *adminImportData) {
+	d := &adminImportData{Available: s.deps.Admin.Importer != nil, MaxMB: s.deps.Admin.MaxUpload >> 20, Columns: staffimport.Columns()}
+	return Page{Title: "title.admin_import", Data: d, Form: NewForm(nil)}, d
+}
+
+func (s *Site) adminImportForm(c *gin.Context) {
+	page, _ := s.adminImportPage()
+	s.Render(c, http.StatusOK, "admin_import", page)
+}
+
+// adminImport lands an uploaded file. A file refused as a whole (no header,
+// a missing column, too big, not UTF-8) is an error beside the file field
+// and nothing lands.
+func (s *Site) adminImport(c *gin.Context) {
+	page, d := s.adminImportPage()
+	if !d.Available {
+		httpx.Abort(c, httpx.ErrNotFound)
+		return
+	}
+	fh, err := c.FormFile("file")
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			httpx.Abort(c, err)
+			return
+		}
+		page.Form.FailKey("file", "admin.import.choose_file")
+		s.Invalid(c, "admin_import", page)
+		return
+	}
+	d.FileName = fh.Filename
+	if len([]rune(d.FileName)) > 120 {
+		d.FileName = string([]rune(d.FileName)[:120]) + "…"
+	}
+	if fh.Size == 0 {
+		page.Form.FailKey("file", "admin.import.empty")
+		s.Invalid(c, "admin_import", page)
+		return
+	}
+	f, err := fh.Open()
+	if err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	defer f.Close()
+	m := adminMeta(c)
+	rep, err := s.deps.Admin.Importer.Import(c.Request.Context(), f, staffimport.Source{Actor: m.Actor, SourceIP: m.SourceIP, UserAgent: m.UserAgent}, nil)
+	switch {
+	case errors.Is(err, staffimport.ErrFile):
+		page.Form.Fail("file", i18n.Text{MS: i18n.T(i18n.MS, "admin.import.refused") + " " + adminFileReason(err), EN: i18n.T(i18n.EN, "admin.import.refused") + " " + adminFileReason(err)})
+		s.Invalid(c, "admin_import", page)
+		return
+	case errors.Is(err, commands.ErrForbidden):
+		s.adminFail(c, "admin_import", page, err)
+		return
+	case err != nil && rep.Results == nil:
+		httpx.Abort(c, err)
+		return
+	}
+	// Rows that landed stay landed even when the import was cut short;
+	// the report says which did not.
+	s.adminWait(c, rep.LastPosition)
+	d.Report = &rep
+	for _, res := range rep.NotImported() {
+		for _, p := range res.Problems {
+			col := p.Column
+			if col == "" {
+				col = p.Field
+			}
+			pr := adminImportProblem{Row: res.Row, IC: res.IC, Column: col, Reason: p.Reason,
+				OutcomeKey: "admin.import.outcome." + string(res.Outcome)}
+			if t, ok := i18n.Lookup("admin.c." + p.Code); ok {
+				pr.Message = t
+			}
+			d.Problems = append(d.Problems, pr)
+		}
+	}
+	status := http.StatusOK
+	if !rep.Complete() {
+		status = http.StatusUnprocessableEntity
+	}
+	s.Render(c, status, "admin_import", page)
+}
+
+// adminFileReason is the import's reason for refusing a file (English, as the
+// CLI prints it; it names the line and the problem).
+func adminFileReason(err error) string {
+	var fe *staffimport.FileError
+	if errors.As(err, &fe) {
+		return strings.TrimPrefix(fe.Error(), "staffimport: ")
+	}
+	return ""
+}

@@ -1,0 +1,467 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/projections/accounts"
+	"github.com/melaka-gov/ispeks/projections/audit"
+)
+
+// TestAdminAndAuditorAreasAreGuarded: staff and auditors get 404 on the
+// admin pages (they are not told the area exists), staff and admins get
+// 404 on the auditor pages, a privileged session without TOTP is sent to
+// the TOTP step (or refused for a POST), and nobody logged out gets in.
+func TestAdminAndAuditorAreasAreGuarded(t *testing.T) {
+	p := newAdminPortal(t)
+	adminPages := []string{"/pentadbir", "/pentadbir?q=siti", "/pentadbir/akaun-dikunci", admAccountURL(admSitiIC), "/pentadbir/import"}
+	auditPages := []string{"/audit", "/audit?ic=" + admSitiIC, "/audit/keadaan?ic=" + admSitiIC + "&pada=2026-03-02T10:00", "/audit/eksport.csv?ic=" + admSitiIC, "/audit/integriti?ic=" + admSitiIC}
+	head := p.logHead()
+
+	staff := p.newBrowser().as(admSitiIC, "", false)
+	staffTOTP := p.newBrowser().as(admSitiIC, "", true)
+	auditor := p.auditor()
+	admin := p.admin()
+	for _, b := range []*admBrowser{staff, staffTOTP, auditor} {
+		for _, pg := range adminPages {
+			if r := b.get(pg); r.code != http.StatusNotFound {
+				t.Errorf("%s as non-admin: %d", pg, r.code)
+			}
+		}
+	}
+	for _, b := range []*admBrowser{staff, staffTOTP, admin} {
+		for _, pg := range auditPages {
+			if r := b.get(pg); r.code != http.StatusNotFound {
+				t.Errorf("%s as non-auditor: %d", pg, r.code)
+			}
+		}
+	}
+	// A staff member's POST to an admin action, even with their own
+	// valid CSRF token, is a 404 and changes nothing.
+	tok := staff.csrf("/utama")
+	for _, act := range []string{"buka-kunci", "kata-laluan-sementara", "semak-jawapan", "peranan", "set-semula-totp"} {
+		r := staff.post(admAccountURL(admSitiIC)+"/"+act, url.Values{"csrf_token": {tok}, "reason": {"x"}, "answer": {"Comot"}, "role": {"admin"}, "op": {"grant"}})
+		if r.code != http.StatusNotFound {
+			t.Errorf("staff POST %s: %d", act, r.code)
+		}
+	}
+	if r := staff.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, "a.csv", []byte("ic,name\n")); r.code != http.StatusNotFound {
+		t.Errorf("staff upload: %d", r.code)
+	}
+
+	// Admin and auditor sessions without a TOTP code go to the TOTP step.
+	noTOTP := p.newBrowser().as(admAdminIC, "admin", false)
+	r := noTOTP.get(admAccountURL(admSitiIC))
+	if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/login/dua-faktor?next="+url.QueryEscape(admAccountURL(admSitiIC)) {
+		t.Fatalf("admin without TOTP: %d %q", r.code, r.hdr.Get("Location"))
+	}
+	if r := noTOTP.post(admAccountURL(admSitiIC)+"/kata-laluan-sementara", url.Values{"csrf_token": {noTOTP.csrf("/utama")}}); r.code != http.StatusForbidden {
+		t.Fatalf("admin POST without TOTP: %d", r.code)
+	}
+	audNoTOTP := p.newBrowser().as(admAuditorIC, "auditor", false)
+	if r := audNoTOTP.get("/audit?ic=" + admSitiIC); r.code != http.StatusSeeOther || !strings.HasPrefix(r.hdr.Get("Location"), "/login/dua-faktor?next=") {
+		t.Fatalf("auditor without TOTP: %d %q", r.code, r.hdr.Get("Location"))
+	}
+	anon := p.newBrowser()
+	for _, pg := range append(adminPages, auditPages...) {
+		if r := anon.get(pg); r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/" {
+			t.Errorf("%s logged out: %d %q", pg, r.code, r.hdr.Get("Location"))
+		}
+	}
+	if p.logHead() != head {
+		t.Fatal("refused requests appended events")
+	}
+	// The menus: each role sees its own area only.
+	home := admin.get("/utama").body
+	admContain(t, "admin menu", home, `href="/pentadbir"`, `href="/pentadbir/import"`)
+	admNotContain(t, "admin menu", home, `href="/audit"`)
+	home = auditor.get("/utama").body
+	admContain(t, "auditor menu", home, `href="/audit"`, `href="/audit/integriti"`)
+	admNotContain(t, "auditor menu", home, `href="/pentadbir"`, "Status Bayaran</a></li>\n<li><a href=\"/pentadbir")
+}
+
+func TestAdminSearch(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+
+	r := b.get("/pentadbir")
+	if r.code != 200 {
+		t.Fatalf("search page %d", r.code)
+	}
+	admContain(t, "search form", r.body, `name="q"`, "Cari Akaun")
+
+	r = b.get("/pentadbir?q=" + url.QueryEscape("791117-04-5671"))
+	admContain(t, "IC search", r.body, "Siti Aminah binti Omar", "791117-04-5671", "Aktif", `href="/pentadbir/akaun/791117045671"`)
+	r = b.get("/pentadbir?q=" + url.QueryEscape("ha ismail"))
+	admContain(t, "name search", r.body, "Hafiz bin Ismail", "Belum mendaftar")
+	admNotContain(t, "name search", r.body, "Siti Aminah")
+	r = b.get("/pentadbir?q=" + url.QueryEscape("nurul"))
+	admContain(t, "registered only", r.body, "Nurul Huda binti Rahman", "Berdaftar (belum diaktifkan)")
+	r = b.get("/pentadbir?q=zzzz")
+	admContain(t, "no match", r.body, "Tiada kakitangan ditemui.")
+
+	// Bad input: the field says why, nothing is searched.
+	for q, want := range map[string]string{
+		"791317-04-5671":           "tarikh lahir yang sah",
+		"791117-18-5671":           "Kod tempat lahir",
+		"79111704567":              "12 digit",
+		"":                         "Sila isi ruangan ini",
+		"s":                        "Terlalu pendek",
+		strings.Repeat("a", 10240): "maksimum 100 aksara",
+		"siti\x00":                 "aksara yang tidak dibenarkan",
+	} {
+		r := b.get("/pentadbir?q=" + url.QueryEscape(q))
+		if r.code != http.StatusUnprocessableEntity {
+			t.Errorf("q=%.20q: %d", q, r.code)
+		}
+		admContain(t, "bad query "+q[:min(len(q), 12)], r.body, want, `aria-invalid="true"`)
+		admNotContain(t, "bad query", r.body, strings.Repeat("a", 101))
+	}
+	// English.
+	r = b.get("/pentadbir?lang=en&q=791317045671")
+	admContain(t, "English", r.body, "does not start with a valid date of birth")
+}
+
+func TestAdminUnlock(t *testing.T) {
+	p := newAdminPortal(t)
+	p.lock(admSitiIC)
+	b := p.admin()
+
+	r := b.get("/pentadbir/akaun-dikunci")
+	admContain(t, "locked list", r.body, "Siti Aminah binti Omar", admAccountURL(admSitiIC))
+	admNotContain(t, "locked list", r.body, "Nurul Huda")
+
+	page := b.get(admAccountURL(admSitiIC))
+	admContain(t, "account page", page.body, "Dikunci", "Buka Kunci Akaun", "Kata laluan salah", "<td>Gagal</td>", "<td>Dikunci</td>", "192.0.2.7")
+	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
+	before := len(p.stream(admSitiIC))
+	head := p.logHead()
+
+	// Bad input changes nothing.
+	for name, form := range map[string]url.Values{
+		"missing reason": {"csrf_token": {tok}},
+		"blank reason":   {"csrf_token": {tok}, "reason": {"   "}},
+		"10 kB reason":   {"csrf_token": {tok}, "reason": {strings.Repeat("x", 10240)}},
+		"control chars":  {"csrf_token": {tok}, "reason": {"ok\x07"}},
+	} {
+		r := b.post(admAccountURL(admSitiIC)+"/buka-kunci", form)
+		if r.code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d", name, r.code)
+		}
+		admContain(t, name, r.body, `id="f-reason-error"`, "Dikunci")
+		admNotContain(t, name, r.body, strings.Repeat("x", 501))
+	}
+	if r := b.post(admAccountURL(admSitiIC)+"/buka-kunci", url.Values{"reason": {"tiada token"}}); r.code != http.StatusForbidden {
+		t.Errorf("no CSRF: %d", r.code)
+	}
+	if r := b.post("/pentadbir/akaun/791317045671/buka-kunci", url.Values{"csrf_token": {tok}, "reason": {"x"}}); r.code != http.StatusNotFound {
+		t.Errorf("malformed IC in the path: %d", r.code)
+	}
+	if p.logHead() != head || len(p.stream(admSitiIC)) != before {
+		t.Fatal("refused unlocks appended events")
+	}
+
+	r = b.post(admAccountURL(admSitiIC)+"/buka-kunci", url.Values{"csrf_token": {tok}, "reason": {"Pemanggil disahkan melalui jawapan rahsia"}})
+	if r.code != http.StatusSeeOther || r.hdr.Get("Location") != admAccountURL(admSitiIC)+"?selesai=buka-kunci" {
+		t.Fatalf("unlock: %d %q", r.code, r.hdr.Get("Location"))
+	}
+	envs := p.stream(admSitiIC)
+	last := envs[len(envs)-1]
+	ev, ok := last.Event.(account.AccountUnlocked)
+	if !ok || ev.Reason != "Pemanggil disahkan melalui jawapan rahsia" || last.Metadata.Actor != (eventlog.Actor{Kind: eventlog.ActorAdmin, ID: admAdminIC}) || last.Metadata.SourceIP != "192.0.2.10" {
+		t.Fatalf("unlock event %+v %+v", last.Event, last.Metadata)
+	}
+	// Read-your-writes: the page after the redirect shows the new state.
+	page = b.get(r.hdr.Get("Location"))
+	admContain(t, "after unlock", page.body, "Akaun telah dibuka kunci.", "<strong>Aktif</strong>", "Dibuka kunci", "Pemanggil disahkan")
+	admNotContain(t, "after unlock", page.body, "Buka Kunci Akaun")
+	if err := p.login(admSitiIC, admSitiPW); err != nil {
+		t.Fatalf("Siti after unlock: %v", err)
+	}
+	// Unlocking again is explained, and appends nothing.
+	head = p.logHead()
+	r = b.post(admAccountURL(admSitiIC)+"/buka-kunci", url.Values{"csrf_token": {tok}, "reason": {"lagi"}})
+	if r.code != http.StatusConflict {
+		t.Fatalf("unlock twice: %d", r.code)
+	}
+	admContain(t, "unlock twice", r.body, "Akaun ini tidak dikunci.")
+	if p.logHead() != head {
+		t.Fatal("second unlock appended")
+	}
+}
+
+func TestAdminTemporaryPassword(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	page := b.get(admAccountURL(admSitiIC))
+	admContain(t, "account page", page.body, "Kata Laluan Sementara Baru", "siti.aminah@melaka.gov.my")
+	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
+	r := b.post(admAccountURL(admSitiIC)+"/kata-laluan-sementara", url.Values{"csrf_token": {tok}})
+	if r.code != http.StatusSeeOther {
+		t.Fatalf("issue: %d %s", r.code, r.body)
+	}
+	envs := p.stream(admSitiIC)
+	last := envs[len(envs)-1]
+	ev, ok := last.Event.(account.TemporaryPasswordIssued)
+	if !ok || ev.Reason != account.TempAdmin || last.Metadata.Actor.ID != admAdminIC || last.Metadata.Actor.Kind != eventlog.ActorAdmin {
+		t.Fatalf("event %+v %+v", last.Event, last.Metadata)
+	}
+	temp := p.tempPassword(admSitiIC)
+	page = b.get(r.hdr.Get("Location"))
+	admContain(t, "after issue", page.body, "Kata laluan sementara baru telah dikeluarkan", "oleh Pentadbir Sistem")
+	admNotContain(t, "after issue", page.body, temp, ev.Sealed)
+	// The old password still works until the temporary one is used.
+	if err := p.login(admSitiIC, admSitiPW); err != nil {
+		t.Fatal(err)
+	}
+	// Someone not registered has no account to act on.
+	r = b.post(admAccountURL(admHafizIC)+"/kata-laluan-sementara", url.Values{"csrf_token": {tok}})
+	if r.code != http.StatusNotFound {
+		t.Fatalf("unregistered: %d", r.code)
+	}
+	admContain(t, "unregistered", r.body, "belum mendaftar")
+}
+
+func TestAdminVerifiesSecretAnswer(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	page := b.get(admAccountURL(admSitiIC))
+	admContain(t, "question shown", page.body, "Apakah nama haiwan peliharaan pertama anda?")
+	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
+
+	r := b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"  COMOT "}})
+	if r.code != http.StatusOK {
+		t.Fatalf("check: %d", r.code)
+	}
+	admContain(t, "match", r.body, "Keputusan semakan: Sepadan")
+	admNotContain(t, "match", r.body, "COMOT", "Tidak sepadan")
+	r = b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"Tompok"}})
+	admContain(t, "no match", r.body, "Keputusan semakan: Tidak sepadan")
+	admNotContain(t, "no match", r.body, "Tompok", "Comot")
+
+	var verdicts []bool
+	for _, e := range p.stream(admSitiIC) {
+		if ev, ok := e.Event.(account.SecretAnswerChecked); ok {
+			verdicts = append(verdicts, ev.Verified)
+			if e.Metadata.Actor != (eventlog.Actor{Kind: eventlog.ActorAdmin, ID: admAdminIC}) {
+				t.Errorf("actor %+v", e.Metadata.Actor)
+			}
+		}
+	}
+	if len(verdicts) != 2 || !verdicts[0] || verdicts[1] {
+		t.Fatalf("recorded verdicts %v", verdicts)
+	}
+
+	head := p.logHead()
+	r = b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {""}})
+	if r.code != http.StatusUnprocessableEntity {
+		t.Fatalf("empty answer: %d", r.code)
+	}
+	admContain(t, "empty answer", r.body, `id="f-answer-error"`)
+	r = b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {strings.Repeat("j", 10240)}})
+	if r.code != http.StatusUnprocessableEntity || strings.Contains(r.body, strings.Repeat("j", 50)) {
+		t.Fatalf("10 kB answer: %d", r.code)
+	}
+	// Nurul has not activated: no answer to check.
+	r = b.post(admAccountURL(admNurulIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"apa-apa"}})
+	if r.code != http.StatusConflict {
+		t.Fatalf("not activated: %d", r.code)
+	}
+	admContain(t, "not activated", r.body, "tiada jawapan rahsia untuk disemak")
+	if p.logHead() != head {
+		t.Fatal("refused checks appended")
+	}
+}
+
+func TestAdminRoles(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	siti := p.newBrowser().as(admSitiIC, "", false)
+	tok := b.csrf(admAccountURL(admSitiIC))
+
+	r := b.post(admAccountURL(admSitiIC)+"/peranan", url.Values{"csrf_token": {tok}, "role": {"auditor"}, "op": {"grant"}})
+	if r.code != http.StatusSeeOther {
+		t.Fatalf("grant: %d %s", r.code, r.body)
+	}
+	envs := p.stream(admSitiIC)
+	if ev, ok := envs[len(envs)-1].Event.(account.RoleGranted); !ok || ev.Role != account.RoleAuditor || envs[len(envs)-1].Metadata.Actor.ID != admAdminIC {
+		t.Fatalf("grant event %+v", envs[len(envs)-1])
+	}
+	page := b.get(r.hdr.Get("Location"))
+	admContain(t, "after grant", page.body, "Peranan telah diberi", "Tarik balik peranan: Juruaudit", "Beri peranan: Pentadbir Sistem")
+
+	r = b.post(admAccountURL(admSitiIC)+"/peranan", url.Values{"csrf_token": {tok}, "role": {"auditor"}, "op": {"revoke"}})
+	if r.code != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.code)
+	}
+	envs = p.stream(admSitiIC)
+	if _, ok := envs[len(envs)-2].Event.(account.RoleRevoked); !ok {
+		t.Fatalf("revoke events %+v", envs[len(envs)-2:])
+	}
+	if _, ok := envs[len(envs)-1].Event.(account.SessionsEnded); !ok {
+		t.Fatalf("revoke events %+v", envs[len(envs)-2:])
+	}
+	// Siti's session carried the role: it has ended.
+	if r := siti.get("/utama"); r.code != http.StatusSeeOther {
+		t.Fatalf("Siti's session after revoke: %d", r.code)
+	}
+
+	// Nobody removes their own admin role: no button, and a forged POST
+	// is refused with the reason.
+	own := b.get(admAccountURL(admAdminIC))
+	admContain(t, "own page", own.body, "Anda tidak boleh menarik balik peranan Pentadbir Sistem anda sendiri.")
+	admNotContain(t, "own page", own.body, "Tarik balik peranan: Pentadbir Sistem")
+	head := p.logHead()
+	r = b.post(admAccountURL(admAdminIC)+"/peranan", url.Values{"csrf_token": {tok}, "role": {"admin"}, "op": {"revoke"}})
+	if r.code != http.StatusConflict {
+		t.Fatalf("own admin role: %d", r.code)
+	}
+	for _, bad := range []url.Values{
+		{"csrf_token": {tok}, "role": {"superuser"}, "op": {"grant"}},
+		{"csrf_token": {tok}, "role": {""}, "op": {"grant"}},
+		{"csrf_token": {tok}, "role": {strings.Repeat("r", 10240)}, "op": {"grant"}},
+	} {
+		if r := b.post(admAccountURL(admSitiIC)+"/peranan", bad); r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, `href="#f-role"`) {
+			t.Errorf("role %.10q: %d", bad.Get("role"), r.code)
+		}
+	}
+	if r := b.post(admAccountURL(admSitiIC)+"/peranan", url.Values{"csrf_token": {tok}, "role": {"admin"}, "op": {"delete"}}); r.code != http.StatusBadRequest {
+		t.Errorf("unknown op: %d", r.code)
+	}
+	if p.logHead() != head {
+		t.Fatal("refused role changes appended")
+	}
+}
+
+// An administrator whose role was removed after they logged in is refused
+// by the command (it checks the log, not the session).
+func TestAdminRoleCheckedOnTheLog(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.newBrowser().as(admSitiIC, "admin", true) // a session claiming a role the log does not give
+	tok := b.csrf(admAccountURL(admNurulIC))
+	head := p.logHead()
+	r := b.post(admAccountURL(admNurulIC)+"/kata-laluan-sementara", url.Values{"csrf_token": {tok}})
+	if r.code != http.StatusForbidden {
+		t.Fatalf("forged admin: %d", r.code)
+	}
+	admContain(t, "forged admin", r.body, "Anda tidak dibenarkan melakukan tindakan ini")
+	if p.logHead() != head {
+		t.Fatal("appended")
+	}
+}
+
+func TestAdminResetTOTPNeedsTOTP(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	tok := b.csrf(admAccountURL(admSitiIC))
+	head := p.logHead()
+	r := b.post(admAccountURL(admSitiIC)+"/set-semula-totp", url.Values{"csrf_token": {tok}, "totp_reason": {"telefon hilang"}})
+	if r.code != http.StatusConflict {
+		t.Fatalf("TOTP not on: %d", r.code)
+	}
+	admContain(t, "TOTP not on", r.body, "Dua faktor tidak aktif pada akaun ini.")
+	r = b.post(admAccountURL(admSitiIC)+"/set-semula-totp", url.Values{"csrf_token": {tok}})
+	if r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, `href="#f-totp_reason"`) {
+		t.Fatalf("no reason: %d", r.code)
+	}
+	if p.logHead() != head {
+		t.Fatal("appended")
+	}
+}
+
+func TestAdminImport(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	page := b.get("/pentadbir/import")
+	admContain(t, "import page", page.body, `enctype="multipart/form-data"`, `type="file"`, "staff_number")
+	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
+
+	csv := "No. Pengenalan,Nama,E-mel Rasmi,Jabatan,Jawatan,No. Gaji\r\n" +
+		"880808-08-5577,Amin bin Yusof,amin.yusof@melaka.gov.my,Jabatan Pertanian,Pegawai Pertanian,JPN-0101\r\n" +
+		"791317-04-0001,Orang Salah,salah@melaka.gov.my,Jabatan Pertanian,Kerani,JPN-0102\r\n" +
+		"920101-04-5012,Aishah binti Karim,aishah@gmail.com,Jabatan Pertanian,Kerani,JPN-0103\r\n" +
+		"930202-04-5034,Kumar a/l Raju,kumar.raju@melaka.gov.my,Jabatan Pertanian,Pemandu,JPN-0104\r\n"
+	r := b.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, "induk.csv", []byte(csv))
+	if r.code != http.StatusUnprocessableEntity {
+		t.Fatalf("partly bad file: %d", r.code)
+	}
+	admContain(t, "report", r.body, "Laporan muat naik: induk.csv", "Sebahagian baris tidak disimpan",
+		"<td class=\"num\">3</td>", "<td class=\"num\">4</td>", "No. Pengenalan", "E-mel Rasmi", "Emel bukan emel rasmi kerajaan")
+	people, _, err := accounts.FindPeople(t.Context(), p.views, "amin yusof", 10)
+	if err != nil || len(people) != 1 {
+		t.Fatalf("imported row not in the master: %v %v", people, err)
+	}
+	if people, _, _ := accounts.FindPeople(t.Context(), p.views, "aishah", 10); len(people) != 0 {
+		t.Fatal("a rejected row landed")
+	}
+	recs, _ := p.events.ReadStream(t.Context(), "employee-930202045034", 1, eventlog.Forwards, 10)
+	if len(recs) != 1 || recs[0].Metadata.Actor != (eventlog.Actor{Kind: eventlog.ActorAdmin, ID: admAdminIC}) {
+		t.Fatalf("imported row's event %+v", recs)
+	}
+
+	head := p.logHead()
+	for name, c := range map[string]struct {
+		file, content string
+		want          string
+	}{
+		"no file":     {"", "", "Sila pilih fail CSV"},
+		"empty":       {"kosong.csv", "", "Fail ini kosong"},
+		"no header":   {"x.csv", "\r\n\r\n", "Fail ditolak; tiada data disimpan:"},
+		"missing col": {"x.csv", "nama,emel\nSiti,siti@melaka.gov.my\n", "Fail ditolak"},
+	} {
+		r := b.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, c.file, []byte(c.content))
+		if r.code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d", name, r.code)
+		}
+		admContain(t, name, r.body, c.want, `id="f-file-error"`)
+	}
+	if r := b.upload("/pentadbir/import", nil, "induk.csv", []byte(csv)); r.code != http.StatusForbidden {
+		t.Errorf("upload without CSRF: %d", r.code)
+	}
+	if p.logHead() != head {
+		t.Fatal("refused uploads appended")
+	}
+	// The same file again appends nothing.
+	r = b.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, "induk.csv", []byte(csv))
+	if p.logHead() != head {
+		t.Fatal("re-import appended")
+	}
+	admContain(t, "re-import", r.body, "Tiada perubahan")
+}
+
+// TestAdminCatalogKeys: every key the admin and auditor pages build at run
+// time exists in both languages.
+func TestAdminCatalogKeys(t *testing.T) {
+	var keys []string
+	for _, k := range audit.Kinds() {
+		keys = append(keys, "audit.kind."+string(k))
+	}
+	for _, o := range []string{accounts.OutcomePasswordAccepted, accounts.OutcomeSecondFactorAccepted, accounts.OutcomeFailed, accounts.OutcomeLocked, accounts.OutcomeUnlocked} {
+		keys = append(keys, "admin.outcome."+o)
+	}
+	for _, d := range []string{
+		string(account.FailWrongPassword), string(account.FailLocked), string(account.FailTemporaryExpired),
+		string(account.FailWrongSecondFactor), string(account.FailSecondFactorReused), string(account.FailWrongCurrentPassword),
+		string(account.TempRegistration), string(account.TempForgot), string(account.TempAdmin),
+		string(account.ViaChange), string(account.ViaReset), string(account.RoleAdmin), string(account.RoleAuditor),
+		string(account.EndLocked), string(account.EndPasswordChanged), string(account.EndRoleRevoked),
+		string(account.EndTOTPDisabled), string(account.EndRequested),
+		"totp", "recovery_code", "unknown_user_id", "unknown_user_id_locked", "while_locked", "temporary", "verified", "not_verified",
+	} {
+		keys = append(keys, "detail."+d)
+	}
+	for _, o := range []string{"created", "updated", "unchanged", "rejected", "failed"} {
+		keys = append(keys, "admin.import.outcome."+o)
+	}
+	for _, k := range keys {
+		txt, ok := i18n.Lookup(k)
+		if !ok || txt.MS == "" || txt.EN == "" {
+			t.Errorf("catalog lacks %s", k)
+		}
+	}
+}

@@ -1,0 +1,238 @@
+package web_test
+
+import (
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/projections/audit"
+)
+
+// auditStory: two attempts on Hafiz's ID while it has no account; Siti
+// locked by three wrong passwords; the right password refused while
+// locked; the administrator unlocks through the admin page; Siti logs in.
+// Returns when the lock and the unlock happened.
+func auditStory(t *testing.T, p *adminPortal) (lockedAt, unlockedAt time.Time) {
+	t.Helper()
+	for range 2 {
+		if err := p.login(admHafizIC, "teka"); !errors.Is(err, account.ErrWrongPassword) {
+			t.Fatal(err)
+		}
+	}
+	p.advance(time.Hour)
+	p.lock(admSitiIC)
+	lockedAt = p.clock().Add(-time.Minute) // lock() advances a minute after each attempt
+	p.advance(time.Hour)
+	if err := p.login(admSitiIC, admSitiPW); !errors.Is(err, account.ErrLocked) {
+		t.Fatal(err)
+	}
+	p.advance(time.Hour)
+	unlockedAt = p.clock()
+	b := p.admin()
+	tok := b.csrf(admAccountURL(admSitiIC))
+	if r := b.post(admAccountURL(admSitiIC)+"/buka-kunci", url.Values{"csrf_token": {tok}, "reason": {"=cmd|' /C calc'!A0 disahkan"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("unlock: %d", r.code)
+	}
+	p.advance(time.Hour)
+	if err := p.login(admSitiIC, admSitiPW); err != nil {
+		t.Fatal(err)
+	}
+	return lockedAt, unlockedAt
+}
+
+// inOrder reports whether subs appear in body in that order.
+func inOrder(body string, subs ...string) bool {
+	at := 0
+	for _, s := range subs {
+		i := strings.Index(body[at:], s)
+		if i < 0 {
+			return false
+		}
+		at += i + len(s)
+	}
+	return true
+}
+
+func TestAuditTimeline(t *testing.T) {
+	p := newAdminPortal(t)
+	auditStory(t, p)
+	b := p.auditor()
+	head := p.logHead()
+
+	r := b.get("/audit")
+	admContain(t, "blank form", r.body, `name="ic"`, `name="dari"`, `name="hingga"`, `name="semua"`)
+	r = b.get("/audit?ic=" + url.QueryEscape("791117-04-5671"))
+	if r.code != http.StatusOK {
+		t.Fatalf("timeline: %d", r.code)
+	}
+	tbody := r.body[strings.Index(r.body, "<tbody>"):]
+	if !inOrder(tbody, "Log masuk berjaya", "Log masuk gagal", "Kata laluan salah", "Log masuk gagal", "Log masuk gagal",
+		"<strong>Akaun dikunci</strong>", "Log masuk gagal", "Akaun dikunci", "<strong>Akaun dibuka kunci</strong>", "disahkan", "admin 750101-04-5001", "Log masuk berjaya") {
+		t.Fatalf("timeline out of order:\n%s", tbody)
+	}
+	admContain(t, "timeline", r.body, "Integriti sah: sejarah tidak diubah", "Dikunci; Cubaan gagal berturut-turut: 3", "192.0.2.10", "/audit/eksport.csv?", "/audit/keadaan?ic=791117045671")
+	admNotContain(t, "login only", r.body, "Pendaftaran</td>", "Kata laluan sementara dikeluarkan")
+	if strings.Count(tbody, "Log masuk gagal") != 4 {
+		t.Fatalf("%d failures shown", strings.Count(tbody, "Log masuk gagal"))
+	}
+
+	all := b.get("/audit?semua=1&ic=" + admSitiIC)
+	admContain(t, "every event", all.body, "Pendaftaran", "Kata laluan sementara dikeluarkan", "Akaun diaktifkan", "Semua sesi ditamatkan", `name="semua" value="1" checked`)
+
+	// Hafiz's attempts before he had an account come from the login probe.
+	hz := b.get("/audit?ic=" + admHafizIC)
+	admContain(t, "probe", hz.body, "Cubaan gagal (ID tidak wujud)", "ID ini tidak mempunyai akaun")
+
+	// A date window: the day before shows nothing.
+	day := admT0.In(audit.Zone).AddDate(0, 0, -1).Format("2006-01-02")
+	none := b.get("/audit?ic=" + admSitiIC + "&dari=" + day + "&hingga=" + day)
+	admContain(t, "empty window", none.body, "Tiada peristiwa dalam tempoh ini.")
+
+	// Bad input: field messages, nothing read or written.
+	for q, want := range map[string]string{
+		"ic=791317045671":                  "tarikh lahir yang sah",
+		"ic=":                              "Sila isi ruangan ini",
+		"ic=" + strings.Repeat("7", 10240): "maksimum 20 aksara",
+		"ic=791117045671&dari=2026-02-30":  "Tarikh tidak sah",
+		"ic=791117045671&dari=2026-03-05&hingga=2026-03-01": "Tarikh akhir mesti selepas tarikh mula",
+	} {
+		r := b.get("/audit?" + q)
+		if r.code != http.StatusUnprocessableEntity {
+			t.Errorf("%.40s: %d", q, r.code)
+		}
+		admContain(t, q[:min(len(q), 30)], r.body, want)
+		admNotContain(t, "echo", r.body, strings.Repeat("7", 21))
+	}
+	if r := b.get("/audit/eksport.csv?ic=791317045671"); r.code != http.StatusUnprocessableEntity || strings.HasPrefix(r.hdr.Get("Content-Type"), "text/csv") {
+		t.Fatalf("export with a bad IC: %d %s", r.code, r.hdr.Get("Content-Type"))
+	}
+	if p.logHead() != head {
+		t.Fatal("auditor pages appended events")
+	}
+}
+
+func TestAuditStateAsOf(t *testing.T) {
+	p := newAdminPortal(t)
+	lockedAt, unlockedAt := auditStory(t, p)
+	b := p.auditor()
+	at := func(tm time.Time) string { return url.QueryEscape(tm.In(audit.Zone).Format("2006-01-02T15:04")) }
+
+	r := b.get("/audit/keadaan")
+	admContain(t, "blank form", r.body, `type="datetime-local"`, `name="pada"`)
+
+	// Between the lock and the unlock: locked, three failures.
+	between := lockedAt.Add(time.Hour)
+	r = b.get("/audit/keadaan?ic=" + admSitiIC + "&pada=" + at(between))
+	if r.code != http.StatusOK {
+		t.Fatalf("as of: %d", r.code)
+	}
+	admContain(t, "between", r.body, "<strong>Dikunci</strong>", "<dt>Dikunci</dt><dd><strong>Ya</strong></dd>", "<dt>Cubaan gagal berturut-turut</dt><dd>3</dd>", "Integriti sah")
+	// After the unlock: active again, nothing failed.
+	r = b.get("/audit/keadaan?ic=" + admSitiIC + "&pada=" + at(unlockedAt.Add(30*time.Minute)))
+	admContain(t, "after unlock", r.body, "<strong>Aktif</strong>", "<dt>Dikunci</dt><dd><strong>Tidak</strong></dd>", "<dt>Cubaan gagal berturut-turut</dt><dd>0</dd>", "Akaun dibuka kunci")
+	// Before registration: no account; Hafiz's probe is shown.
+	r = b.get("/audit/keadaan?ic=" + admSitiIC + "&pada=" + at(admT0.Add(-24*time.Hour)))
+	admContain(t, "before", r.body, "<strong>Belum mendaftar</strong>")
+	r = b.get("/audit/keadaan?ic=" + admHafizIC + "&pada=" + at(admT0.Add(30*time.Minute)))
+	admContain(t, "probe", r.body, "Sebelum mendaftar", "2 cubaan direkodkan, 2 gagal berturut-turut")
+
+	for q, want := range map[string]string{
+		"ic=" + admSitiIC + "&pada=semalam":                       "Tarikh dan masa tidak sah",
+		"ic=" + admSitiIC + "&pada=":                              "Sila isi ruangan ini",
+		"ic=791117-18-5671&pada=2026-03-02T10:00":                 "Kod tempat lahir",
+		"ic=" + admSitiIC + "&pada=" + strings.Repeat("2", 10240): "maksimum 19 aksara",
+	} {
+		r := b.get("/audit/keadaan?" + q)
+		if r.code != http.StatusUnprocessableEntity {
+			t.Errorf("%.40s: %d", q, r.code)
+		}
+		admContain(t, q[:min(len(q), 30)], r.body, want)
+	}
+}
+
+func TestAuditExportCSV(t *testing.T) {
+	p := newAdminPortal(t)
+	auditStory(t, p)
+	b := p.auditor()
+	r := b.get("/audit/eksport.csv?ic=" + url.QueryEscape("791117-04-5671"))
+	if r.code != http.StatusOK || r.hdr.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.HasPrefix(r.hdr.Get("Content-Disposition"), `attachment; filename="audit-791117045671-`) {
+		t.Fatalf("export: %d %v", r.code, r.hdr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rows[0], audit.CSVHeader) {
+		t.Fatalf("header %v", rows[0])
+	}
+	kind, note, actor, link := slices.Index(audit.CSVHeader, "kind"), slices.Index(audit.CSVHeader, "note"), slices.Index(audit.CSVHeader, "actor_id"), slices.Index(audit.CSVHeader, "integrity")
+	var kinds []string
+	for _, row := range rows[1:] {
+		kinds = append(kinds, row[kind])
+		if row[link] != "ok" {
+			t.Errorf("row %v", row)
+		}
+		if row[kind] == "unlocked" && (row[actor] != admAdminIC || !strings.HasPrefix(row[note], "'=cmd")) {
+			t.Errorf("unlock row %v (formula must be defused)", row)
+		}
+	}
+	if !slices.Equal(kinds, []string{"login_succeeded", "login_failed", "login_failed", "login_failed", "locked", "login_failed", "unlocked", "login_succeeded"}) {
+		t.Fatalf("kinds %v", kinds)
+	}
+	all := b.get("/audit/eksport.csv?semua=1&ic=" + admSitiIC)
+	if n := strings.Count(all.body, "\n"); n <= len(rows) {
+		t.Fatalf("every event: %d lines, login only %d", n, len(rows))
+	}
+}
+
+func TestAuditIntegrityFindsTampering(t *testing.T) {
+	p := newAdminPortal(t)
+	auditStory(t, p)
+	b := p.auditor()
+	r := b.get("/audit/integriti?ic=" + admSitiIC)
+	if r.code != http.StatusOK {
+		t.Fatalf("check: %d", r.code)
+	}
+	admContain(t, "untouched", r.body, "Integriti sah: sejarah tidak diubah", "account-"+admSitiIC, "ispeks audit verify")
+
+	// Someone with the database file rewrites the unlock's reason.
+	var version uint64
+	for _, e := range p.stream(admSitiIC) {
+		if _, ok := e.Event.(account.AccountUnlocked); ok {
+			version = e.Version
+		}
+	}
+	db, err := sql.Open("sqlite", filepath.Join(p.dir, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Exec(`UPDATE events SET data = CAST(replace(CAST(data AS TEXT), 'disahkan', 'DIBENARKAN') AS BLOB) WHERE stream = ? AND version = ?`, "account-"+admSitiIC, version)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("tamper: %v %d", err, n)
+	}
+	db.Close()
+
+	r = b.get("/audit/integriti?ic=" + admSitiIC)
+	admContain(t, "tampered", r.body, "Integriti rosak: sejarah telah diubah", "Pautan pertama yang rosak", "Versi "+itoa(version), "hash does not match")
+	admNotContain(t, "tampered", r.body, "Integriti sah")
+	tl := b.get("/audit?semua=1&ic=" + admSitiIC)
+	admContain(t, "timeline marks it", tl.body, "Integriti rosak", "<strong>Rosak</strong>", "Tidak dapat disemak", "DIBENARKAN")
+	// Other people's streams are intact.
+	admContain(t, "others", b.get("/audit/integriti?ic="+admNurulIC).body, "Integriti sah")
+	if r := b.get("/audit/integriti?ic=12345"); r.code != http.StatusUnprocessableEntity {
+		t.Fatalf("bad IC: %d", r.code)
+	}
+}
+
+func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
