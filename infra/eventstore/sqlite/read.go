@@ -3,52 +3,100 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
 
-const columns = "position, stream, version, id, type, occurred_at, data, metadata"
+const columns = "position, stream, version, id, type, occurred_at, data, metadata, prev, hash"
 
-type readStmts struct {
-	all, fwd, back, last *sql.Stmt
+const numColumns = 10
+
+// reader is one read-only connection with its statements; the store keeps a
+// fixed pool of them.
+type reader struct {
+	conn                       *sql.Conn
+	all, span, fwd, back, last rawStmt
+	dest                       []driver.Value
 }
 
-func prepareReads(ctx context.Context, db *sql.DB) (readStmts, error) {
-	var r readStmts
-	for _, p := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&r.all, "SELECT " + columns + " FROM events WHERE position > ? ORDER BY position LIMIT ?"},
-		{&r.fwd, "SELECT " + columns + " FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?"},
-		{&r.back, "SELECT " + columns + " FROM events WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?"},
-		{&r.last, "SELECT coalesce(max(position), 0) FROM events"},
-	} {
-		st, err := db.PrepareContext(ctx, p.sql)
-		if err != nil {
-			r.close()
-			return r, fmt.Errorf("prepare %q: %w", p.sql, err)
-		}
-		*p.dst = st
+func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{conn: conn, dest: make([]driver.Value, numColumns)}
+	err = prepareRaw(ctx, conn, []*rawStmt{&r.all, &r.span, &r.fwd, &r.back, &r.last}, []string{
+		"SELECT " + columns + " FROM events WHERE position > ? ORDER BY position LIMIT ?",
+		"SELECT " + columns + " FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
+		"SELECT " + columns + " FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
+		"SELECT " + columns + " FROM events WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?",
+		"SELECT coalesce(max(position), 0) FROM events",
+	})
+	if err != nil {
+		r.close()
+		return nil, err
 	}
 	return r, nil
 }
 
-func (r readStmts) close() error {
+func (r *reader) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{r.all, r.fwd, r.back, r.last} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	r.conn.Raw(func(any) error {
+		for _, st := range []*rawStmt{&r.all, &r.span, &r.fwd, &r.back, &r.last} {
+			errs = append(errs, st.close())
 		}
-	}
+		return nil
+	})
+	errs = append(errs, r.conn.Close())
 	return errors.Join(errs...)
+}
+
+// withReader runs f with a reader from the pool.
+func (s *Store) withReader(ctx context.Context, f func(*reader) error) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	var r *reader
+	select {
+	case r = <-s.readers:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+	defer func() { s.readers <- r }()
+	return r.conn.Raw(func(any) error { return f(r) })
+}
+
+// LastPosition is the position of the last event in the log (0: empty).
+func (s *Store) LastPosition(ctx context.Context) (uint64, error) {
+	var last int64
+	err := s.withReader(ctx, func(r *reader) error {
+		if _, err := r.last.queryRow(ctx, nil, r.dest[:1]); err != nil {
+			return err
+		}
+		var err error
+		last, err = colInt(r.dest[0], "max(position)")
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrClosed) {
+			return 0, err
+		}
+		return 0, fmt.Errorf("eventstore/sqlite: last position: %w", err)
+	}
+	return uint64(last), nil
 }
 
 // ReadStream reads up to limit events of stream from version from
@@ -60,27 +108,31 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 	if limit <= 0 {
 		return nil, fmt.Errorf("eventstore/sqlite: read %s: limit %d: must be at least 1", stream, limit)
 	}
-	if s.isClosed() {
-		return nil, ErrClosed
-	}
-	var rows *sql.Rows
-	var err error
-	switch dir {
-	case eventlog.Forwards:
-		rows, err = s.r.fwd.QueryContext(ctx, stream, clampInt64(from), limit)
-	case eventlog.Backwards:
-		if from == 0 {
-			from = math.MaxInt64
+	var recs []eventlog.Record
+	err := s.withReader(ctx, func(r *reader) error {
+		var rows driver.Rows
+		var err error
+		switch dir {
+		case eventlog.Forwards:
+			rows, err = r.fwd.query(ctx, args(stream, clampInt64(from), int64(limit)))
+		case eventlog.Backwards:
+			if from == 0 {
+				from = math.MaxInt64
+			}
+			rows, err = r.back.query(ctx, args(stream, clampInt64(from), int64(limit)))
+		default:
+			return fmt.Errorf("unknown direction %d", dir)
 		}
-		rows, err = s.r.back.QueryContext(ctx, stream, clampInt64(from), limit)
-	default:
-		return nil, fmt.Errorf("eventstore/sqlite: read %s: unknown direction %d", stream, dir)
-	}
+		if err != nil {
+			return err
+		}
+		recs, err = scanRecords(rows, r.dest, limit, nil)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("eventstore/sqlite: read %s: %w", stream, err)
-	}
-	recs, err := scanRecords(rows, limit)
-	if err != nil {
+		if errors.Is(err, ErrClosed) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("eventstore/sqlite: read %s: %w", stream, err)
 	}
 	return recs, nil
@@ -92,18 +144,96 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlo
 	if limit <= 0 {
 		return nil, fmt.Errorf("eventstore/sqlite: read all: limit %d: must be at least 1", limit)
 	}
-	if s.isClosed() {
-		return nil, ErrClosed
+	var recs []eventlog.Record
+	var err error
+	if limit >= splitMin && after < math.MaxInt64/2 && s.head.Load() > after+uint64(limit/2) {
+		recs, err = s.readAllSplit(ctx, after, limit)
+	} else {
+		err = s.withReader(ctx, func(r *reader) error {
+			rows, err := r.all.query(ctx, args(int64(after), int64(limit)))
+			if err != nil {
+				return err
+			}
+			recs, err = scanRecords(rows, r.dest, limit, nil)
+			return err
+		})
 	}
-	rows, err := s.r.all.QueryContext(ctx, clampInt64(after), limit)
 	if err != nil {
-		return nil, fmt.Errorf("eventstore/sqlite: read all after %d: %w", after, err)
-	}
-	recs, err := scanRecords(rows, limit)
-	if err != nil {
+		if errors.Is(err, ErrClosed) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("eventstore/sqlite: read all after %d: %w", after, err)
 	}
 	return recs, nil
+}
+
+// splitMin is the smallest ReadAll that is split over two connections.
+const splitMin = 512
+
+// readAllSplit reads a large page as two halves on two connections at once,
+// so that reading the log uses both cores. Positions are gap-free, so the
+// first half is exactly the positions (after, after+limit/2]; the second
+// half starts after it. (Were a row ever deleted by hand, the page would
+// only come back shorter, never out of order or skipping an event.) Without
+// a second connection free it reads the page on one.
+func (s *Store) readAllSplit(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error) {
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	half := limit / 2
+	var r2 *reader
+	select {
+	case r2 = <-s.readers:
+	default:
+	}
+	type part struct {
+		recs []eventlog.Record
+		err  error
+	}
+	second := make(chan part, 1)
+	if r2 != nil {
+		go func() {
+			defer func() { s.readers <- r2 }()
+			var p part
+			p.err = r2.conn.Raw(func(any) error {
+				rows, err := r2.all.query(ctx, args(int64(after)+int64(half), int64(limit-half)))
+				if err != nil {
+					return err
+				}
+				p.recs, err = scanRecords(rows, r2.dest, limit-half, nil)
+				return err
+			})
+			second <- p
+		}()
+	}
+	var recs []eventlog.Record
+	err := s.withReader(ctx, func(r *reader) error {
+		if r2 == nil { // no second connection: the whole page here
+			rows, err := r.all.query(ctx, args(int64(after), int64(limit)))
+			if err != nil {
+				return err
+			}
+			recs, err = scanRecords(rows, r.dest, limit, nil)
+			return err
+		}
+		rows, err := r.span.query(ctx, args(int64(after), int64(after)+int64(half), int64(half)))
+		if err != nil {
+			return err
+		}
+		recs, err = scanRecords(rows, r.dest, half, make([]eventlog.Record, 0, limit))
+		return err
+	})
+	if r2 == nil {
+		return recs, err
+	}
+	p := <-second
+	if err != nil {
+		return nil, err
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return append(recs, p.recs...), nil
 }
 
 func clampInt64(v uint64) int64 {
@@ -113,44 +243,73 @@ func clampInt64(v uint64) int64 {
 	return int64(v)
 }
 
-func scanRecords(rows *sql.Rows, limit int) ([]eventlog.Record, error) {
+// scanRecords decodes rows into recs (allocated when nil).
+func scanRecords(rows driver.Rows, dest []driver.Value, limit int, recs []eventlog.Record) ([]eventlog.Record, error) {
 	defer rows.Close()
-	recs := make([]eventlog.Record, 0, min(limit, 1024))
-	var (
-		pos, ver int64
-		stream   string
-		id       sql.RawBytes
-		typ, at  string
-		data     []byte
-		meta     sql.RawBytes
-	)
-	for rows.Next() {
-		if err := rows.Scan(&pos, &stream, &ver, &id, &typ, &at, &data, &meta); err != nil {
+	if recs == nil {
+		recs = make([]eventlog.Record, 0, min(limit, 1024))
+	}
+	for {
+		err := rows.Next(dest)
+		if errors.Is(err, io.EOF) {
+			return recs, nil
+		}
+		if err != nil {
 			return nil, err
 		}
-		rec := eventlog.Record{
-			Position: uint64(pos),
-			Stream:   stream,
-			Version:  uint64(ver),
-			Type:     typ,
-			Data:     json.RawMessage(data),
-		}
-		uid, err := uuid.FromBytes(id)
+		rec, err := decodeRow(dest)
 		if err != nil {
-			return nil, fmt.Errorf("event at position %d: bad ID: %w", pos, err)
-		}
-		rec.ID = uid
-		if rec.OccurredAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
-			return nil, fmt.Errorf("event at position %d: bad occurred_at: %w", pos, err)
-		}
-		if err := json.Unmarshal(meta, &rec.Metadata); err != nil {
-			return nil, fmt.Errorf("event at position %d: bad metadata: %w", pos, err)
+			return nil, err
 		}
 		recs = append(recs, rec)
-		data = nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+}
+
+// decodeRow turns one row (in the order of columns) into a record.
+func decodeRow(d []driver.Value) (eventlog.Record, error) {
+	var rec eventlog.Record
+	pos, err := colInt(d[0], "position")
+	if err != nil {
+		return rec, err
 	}
-	return recs, nil
+	bad := func(err error) (eventlog.Record, error) {
+		return eventlog.Record{}, fmt.Errorf("event at position %d: %w", pos, err)
+	}
+	rec.Position = uint64(pos)
+	var (
+		errs           [9]error
+		ver, at        int64
+		id, data, meta []byte
+		prev, hash     []byte
+	)
+	rec.Stream, errs[0] = colString(d[1], "stream")
+	ver, errs[1] = colInt(d[2], "version")
+	rec.Version = uint64(ver)
+	id, errs[2] = colBytes(d[3], "id")
+	rec.Type, errs[3] = colString(d[4], "type")
+	at, errs[4] = colInt(d[5], "occurred_at")
+	data, errs[5] = colBytes(d[6], "data")
+	meta, errs[6] = colBytes(d[7], "metadata")
+	prev, errs[7] = colBytes(d[8], "prev")
+	hash, errs[8] = colBytes(d[9], "hash")
+	if err := errors.Join(errs[:]...); err != nil {
+		return bad(err)
+	}
+	if err := decodeMeta(meta, &rec.Metadata); err != nil {
+		return bad(fmt.Errorf("metadata: %w", err))
+	}
+	m := &rec.Metadata
+	if rec.ID, err = uuid.FromBytes(id); err != nil {
+		return bad(fmt.Errorf("event ID: %w", err))
+	}
+	rec.OccurredAt = time.Unix(0, at).UTC()
+	rec.Data = json.RawMessage(data)
+	// Both hex strings in one allocation.
+	buf := make([]byte, hex.EncodedLen(len(prev)+len(hash)))
+	hex.Encode(buf, prev)
+	hex.Encode(buf[hex.EncodedLen(len(prev)):], hash)
+	both := unsafe.String(unsafe.SliceData(buf), len(buf))
+	m.Prev = both[:hex.EncodedLen(len(prev))]
+	m.Hash = both[hex.EncodedLen(len(prev)):]
+	return rec, nil
 }

@@ -84,10 +84,11 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	wdb *sql.DB // exactly one connection, owned by the writer goroutine
-	w   *writer
-	rdb *sql.DB // read-only pool
-	r   readStmts
+	wdb     *sql.DB   // the writer's and the checkpointer's connections
+	w       *writer   // owned by the writer goroutine
+	ckpt    *sql.Conn // owned by the checkpointer goroutine
+	rdb     *sql.DB   // read-only connections, handed out through readers
+	readers chan *reader
 
 	// mu orders Append's hand-over to the writer against Close, so that
 	// every request the writer can receive arrives before it stops.
@@ -95,11 +96,15 @@ type Store struct {
 	closed     bool
 	reqs       chan *appendReq
 	stop       chan struct{} // closed by Close: writer drains and exits
-	done       chan struct{} // closed by Close: subscriptions end
+	done       chan struct{} // closed by Close: reads and subscriptions end
 	writerDone chan struct{}
+	ckptKick   chan struct{} // a commit happened
+	ckptDone   chan struct{}
+	ckptUrgent atomic.Bool // the WAL is too long: the writer checkpoints
 	closeOnce  sync.Once
 	closeErr   error
 
+	heads   headCache     // guesses at stream heads for encodeAppend
 	commits notifier      // broadcast after every commit of this store
 	head    atomic.Uint64 // last position this process knows to be committed
 	watch   watcher       // notices commits of other processes
@@ -107,18 +112,6 @@ type Store struct {
 
 // Path is the database file the store uses.
 func (s *Store) Path() string { return s.path }
-
-// LastPosition is the position of the last event in the log (0: empty).
-func (s *Store) LastPosition(ctx context.Context) (uint64, error) {
-	if s.isClosed() {
-		return 0, ErrClosed
-	}
-	var last int64
-	if err := s.r.last.QueryRowContext(ctx).Scan(&last); err != nil {
-		return 0, fmt.Errorf("eventstore/sqlite: last position: %w", err)
-	}
-	return uint64(last), nil
-}
 
 // Ping checks that the file can be read and the writer is running.
 func (s *Store) Ping(ctx context.Context) error {
@@ -146,25 +139,37 @@ func (s *Store) Close() error {
 		close(s.done)
 		s.mu.Unlock()
 		<-s.writerDone
+		<-s.ckptDone
 		s.watch.stopAll()
-		var errs []error
-		if err := s.w.close(); err != nil {
-			errs = append(errs, err)
-		}
-		if err := s.wdb.Close(); err != nil {
-			errs = append(errs, err)
-		}
-		if err := s.r.close(); err != nil {
-			errs = append(errs, err)
-		}
-		if err := s.rdb.Close(); err != nil {
-			errs = append(errs, err)
-		}
-		if err := errors.Join(errs...); err != nil {
+		if err := s.closeConns(true); err != nil {
 			s.closeErr = fmt.Errorf("eventstore/sqlite: close %s: %w", s.path, err)
 		}
 	})
 	return s.closeErr
+}
+
+// closeConns closes every connection. With wait it first takes back every
+// reader, waiting for reads in progress; a failed Open passes false (the
+// pool may not be full).
+func (s *Store) closeConns(wait bool) error {
+	var errs []error
+	if s.w != nil {
+		errs = append(errs, s.w.close())
+	}
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.Close())
+	}
+	if wait {
+		for i := 0; i < cap(s.readers); i++ {
+			errs = append(errs, (<-s.readers).close())
+		}
+	} else {
+		for len(s.readers) > 0 {
+			errs = append(errs, (<-s.readers).close())
+		}
+	}
+	errs = append(errs, s.wdb.Close(), s.rdb.Close())
+	return errors.Join(errs...)
 }
 
 func (s *Store) isClosed() bool {

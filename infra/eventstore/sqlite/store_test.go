@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func tamper(path string) func(context.Context, eventlog.Record) error {
 			return err
 		}
 		defer db.Close()
-		res, err := db.ExecContext(ctx, `UPDATE events SET data = json_set(data, '$.tampered', 1) WHERE position = ?`, rec.Position)
+		res, err := db.ExecContext(ctx, `UPDATE events SET data = CAST('{"tampered":true}' AS BLOB) WHERE position = ?`, rec.Position)
 		if err != nil {
 			return err
 		}
@@ -42,13 +43,15 @@ func tamper(path string) func(context.Context, eventlog.Record) error {
 	}
 }
 
+var quiet = slog.New(slog.DiscardHandler)
+
 func TestContract(t *testing.T) {
 	eventstoretest.Run(t, eventstoretest.Harness{
 		New: func(t *testing.T) eventstoretest.Backend {
 			path := filepath.Join(t.TempDir(), "events.db")
 			return eventstoretest.Backend{
 				Open: func(ctx context.Context) (eventstore.Store, error) {
-					return sqlite.Open(ctx, path, sqlite.Options{})
+					return sqlite.Open(ctx, path, sqlite.Options{Logger: quiet})
 				},
 				Tamper: tamper(path),
 			}
@@ -59,7 +62,7 @@ func TestContract(t *testing.T) {
 
 func open(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{Logger: quiet})
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
@@ -108,7 +111,7 @@ func TestOpenRefusesFilesThatAreNotEventStores(t *testing.T) {
 
 	for _, path := range []string{text, other, wrongFormat} {
 		before, _ := os.ReadFile(path)
-		_, err := sqlite.Open(ctx, path, sqlite.Options{})
+		_, err := sqlite.Open(ctx, path, sqlite.Options{Logger: quiet})
 		if !errors.Is(err, eventlog.ErrNotEventStore) {
 			t.Errorf("open %s: %v, want eventlog.ErrNotEventStore", filepath.Base(path), err)
 			continue
@@ -135,7 +138,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	_, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	_, err := sqlite.Open(context.Background(), path, sqlite.Options{Logger: quiet})
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("open of a store with schema version 99: %v, want an error saying it is newer", err)
 	}
@@ -166,7 +169,7 @@ func TestOpenBadLocations(t *testing.T) {
 		{filepath.Join(dir, "adir.db"), "is a directory"},
 		{"", "path is empty"},
 	} {
-		_, err := sqlite.Open(ctx, tc.path, sqlite.Options{})
+		_, err := sqlite.Open(ctx, tc.path, sqlite.Options{Logger: quiet})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("open %q: %v, want an error saying %q", tc.path, err, tc.want)
 		}
@@ -189,12 +192,12 @@ func TestOpenUnreadableDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	_, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	_, err := sqlite.Open(context.Background(), path, sqlite.Options{Logger: quiet})
 	if err == nil || !strings.Contains(err.Error(), "not accessible") && !strings.Contains(err.Error(), "not readable") {
 		t.Fatalf("open in an unreadable directory: %v, want a clear error", err)
 	}
 	os.Chmod(dir, 0o500) // readable, not writable
-	_, err = sqlite.Open(context.Background(), path, sqlite.Options{})
+	_, err = sqlite.Open(context.Background(), path, sqlite.Options{Logger: quiet})
 	if err == nil || !strings.Contains(err.Error(), "not writable") {
 		t.Fatalf("open in a read-only directory: %v, want an error saying it is not writable", err)
 	}
@@ -380,7 +383,7 @@ func TestRetryOfDifferentShapeReturnsOriginalResult(t *testing.T) {
 func TestCloseWithAppendsInFlight(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,4 +428,69 @@ func TestCloseWithAppendsInFlight(t *testing.T) {
 			t.Errorf("%s version %d stored but its append did not report success", r.Stream, r.Version)
 		}
 	}
+}
+
+// Large ReadAll pages are read as two halves on two connections; the result
+// must be the same as reading in small pages, also when a row has been
+// deleted behind the store's back.
+func TestReadAllLargePagesMatchSmallPages(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	st := open(t, path)
+	for i := 0; i < 26; i++ {
+		if _, err := st.Append(ctx, fmt.Sprintf("page-%d", i%5), eventlog.Any(), proposed(100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readAll := func(limit int) []eventlog.Record {
+		var out []eventlog.Record
+		var pos uint64
+		for {
+			recs, err := st.ReadAll(ctx, pos, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) == 0 {
+				return out
+			}
+			out = append(out, recs...)
+			pos = recs[len(recs)-1].Position
+		}
+	}
+	same := func(a, b []eventlog.Record) {
+		t.Helper()
+		if len(a) != len(b) {
+			t.Fatalf("%d records against %d", len(a), len(b))
+		}
+		for i := range a {
+			if a[i].Position != b[i].Position || a[i].ID != b[i].ID || a[i].Metadata != b[i].Metadata {
+				t.Fatalf("record %d differs: position %d vs %d", i, a[i].Position, b[i].Position)
+			}
+		}
+	}
+	small := readAll(7)
+	if len(small) != 2600 {
+		t.Fatalf("read %d events, want 2600", len(small))
+	}
+	same(readAll(1000), small)
+	same(readAll(513), small)
+
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM events WHERE position IN (300, 1200)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	holed := readAll(1000)
+	if len(holed) != 2598 {
+		t.Fatalf("read %d events after deleting 2, want 2598", len(holed))
+	}
+	for i := 1; i < len(holed); i++ {
+		if holed[i].Position <= holed[i-1].Position {
+			t.Fatalf("positions out of order at %d", i)
+		}
+	}
+	same(holed, readAll(9))
 }

@@ -1,12 +1,16 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
+	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +25,8 @@ type appendReq struct {
 	expected eventlog.ExpectedVersion
 	events   []eventlog.Proposed
 	reply    chan appendReply // buffered: the writer never blocks on it
+	enc      *encoded         // sealed by the caller on a guessed head; nil if no guess
+	head     []byte           // set by the writer: hash of the last event appended
 }
 
 type appendReply struct {
@@ -28,11 +34,24 @@ type appendReply struct {
 	err error
 }
 
+// Occurred-at times are stored as Unix nanoseconds, which cover the years
+// 1678 to 2262; the store accepts a comfortable range inside that.
+var (
+	minOccurred = time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxOccurred = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // Append writes events to one stream if expected matches (see
 // eventstore.Store). It returns once the events are durable on disk.
 func (s *Store) Append(ctx context.Context, stream string, expected eventlog.ExpectedVersion, events []eventlog.Proposed) (eventlog.AppendResult, error) {
 	if err := eventlog.ValidateAppend(stream, events); err != nil {
 		return eventlog.AppendResult{}, err
+	}
+	for _, e := range events {
+		if e.OccurredAt.Before(minOccurred) || !e.OccurredAt.Before(maxOccurred) {
+			return eventlog.AppendResult{}, fmt.Errorf("%w: %s occurred at %s, outside the years 1700 to 2199 the store keeps",
+				eventlog.ErrInvalidEvent, e.Type, e.OccurredAt.UTC().Format(time.RFC3339))
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return eventlog.AppendResult{}, err
@@ -45,6 +64,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventlog.Exp
 		// while the writer still reads the request.
 		events: append([]eventlog.Proposed(nil), events...),
 		reply:  make(chan appendReply, 1),
+	}
+	// Hashing and encoding happen here, on the caller's goroutine, when the
+	// stream's head can be guessed; the writer checks the guess.
+	if base, prev, ok := s.heads.guess(stream, expected); ok {
+		req.enc = encodeAppend(stream, base, prev, req.events)
 	}
 	s.mu.RLock()
 	if s.closed {
@@ -67,64 +91,68 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventlog.Exp
 	}
 }
 
-// writer holds the write connection and its prepared statements. Only the
-// writer goroutine touches it after Open.
+// writer holds the write connection and its statements. Only the writer
+// goroutine touches it after Open, and only inside conn.Raw.
 type writer struct {
-	conn    *sql.Conn
-	begin   *sql.Stmt
-	commit  *sql.Stmt
-	abort   *sql.Stmt
-	maxPos  *sql.Stmt
-	findID  *sql.Stmt
-	batch   *sql.Stmt
-	head    *sql.Stmt
-	insert  *sql.Stmt
-	undo    *sql.Stmt
-	stmts   []*sql.Stmt
-	metaBuf []byte
+	conn                                *sql.Conn
+	begin, commit, rollback, maxPos     rawStmt
+	lookup, findID, batch, insert, undo rawStmt
+	checkpoint                          rawStmt
+	ins                                 []driver.NamedValue
+	dest                                []driver.Value
+	meta                                []byte // reused: the driver copies what it binds
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
-	w := &writer{conn: conn}
-	for _, p := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&w.begin, "BEGIN IMMEDIATE"},
-		{&w.commit, "COMMIT"},
-		{&w.abort, "ROLLBACK"},
-		{&w.maxPos, "SELECT coalesce(max(position), 0) FROM events"},
-		{&w.findID, "SELECT stream, batch FROM events WHERE id = ?"},
-		{&w.batch, "SELECT min(version), max(version), max(position) FROM events WHERE position >= ?1 AND position < ?1 + ?2 AND batch = ?1"},
-		{&w.head, "SELECT version, metadata FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1"},
-		{&w.insert, "INSERT INTO events (position, stream, version, id, type, occurred_at, data, metadata, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
-		{&w.undo, "DELETE FROM events WHERE position >= ?"},
-	} {
-		st, err := conn.PrepareContext(ctx, p.sql)
-		if err != nil {
-			w.close()
-			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
-		}
-		*p.dst = st
-		w.stmts = append(w.stmts, st)
+	w := &writer{conn: conn, ins: args(make([]driver.Value, 11)...), dest: make([]driver.Value, 4)}
+	err := prepareRaw(ctx, conn,
+		[]*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.lookup, &w.findID, &w.batch, &w.insert, &w.undo, &w.checkpoint},
+		[]string{
+			"BEGIN IMMEDIATE",
+			"COMMIT",
+			"ROLLBACK",
+			"SELECT coalesce(max(position), 0) FROM events",
+			`SELECT i.stream, i.batch, h.version, h.hash FROM (SELECT 1)
+				LEFT JOIN events AS i ON i.id = ?1
+				LEFT JOIN (SELECT version, hash FROM events WHERE stream = ?2 ORDER BY version DESC LIMIT 1) AS h`,
+			"SELECT stream, batch FROM events WHERE id = ?",
+			"SELECT min(version), max(version), max(position) FROM events WHERE position >= ? AND position < ? AND batch = ?",
+			InsertSQL,
+			"DELETE FROM events WHERE position >= ?",
+			"PRAGMA wal_checkpoint(PASSIVE)",
+		})
+	if err != nil {
+		w.close()
+		return nil, err
 	}
 	return w, nil
 }
 
 func (w *writer) close() error {
 	var errs []error
-	for _, st := range w.stmts {
-		errs = append(errs, st.Close())
-	}
+	w.conn.Raw(func(any) error {
+		for _, st := range []*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.lookup, &w.findID, &w.batch, &w.insert, &w.undo, &w.checkpoint} {
+			errs = append(errs, st.close())
+		}
+		return nil
+	})
 	errs = append(errs, w.conn.Close())
 	return errors.Join(errs...)
 }
+
+// maxSettleYields bounds how long the writer lets just-answered callers come
+// back before it commits without them.
+const maxSettleYields = 64
+
+// settleWait bounds the wait for callers answered by the last commit.
+const settleWait = 300 * time.Microsecond
 
 // runWriter is the single writer goroutine: it takes every request pending
 // (up to MaxGroupEvents events) and commits them together.
 func (s *Store) runWriter() {
 	defer close(s.writerDone)
 	group := make([]*appendReq, 0, 256)
+	prevReqs := 0
 	for {
 		var first *appendReq
 		select {
@@ -134,7 +162,7 @@ func (s *Store) runWriter() {
 			for {
 				select {
 				case r := <-s.reqs:
-					s.commitGroup([]*appendReq{r})
+					s.runGroup([]*appendReq{r})
 				default:
 					return
 				}
@@ -142,18 +170,55 @@ func (s *Store) runWriter() {
 		}
 		group = append(group[:0], first)
 		n := len(first.events)
-	fill:
-		for n < s.opts.MaxGroupEvents {
+		// Take what is queued; then yield so that callers answered by the
+		// last commit can queue their next append, and take those too. The
+		// yields cost microseconds; a commit without them costs an fsync.
+		for yields := 0; n < s.opts.MaxGroupEvents; {
 			select {
 			case r := <-s.reqs:
 				group = append(group, r)
 				n += len(r.events)
+				continue
 			default:
-				break fill
+			}
+			if yields == maxSettleYields {
+				break
+			}
+			yields++
+			runtime.Gosched()
+			if len(s.reqs) == 0 {
+				break
 			}
 		}
-		s.commitGroup(group)
+		// Fewer callers than last time: some are likely still on their way
+		// back. Wait a little for them, far less than the fsync they save.
+		if len(group) < prevReqs {
+			deadline := time.Now().Add(settleWait)
+			for len(group) < prevReqs && n < s.opts.MaxGroupEvents && time.Now().Before(deadline) {
+				select {
+				case r := <-s.reqs:
+					group = append(group, r)
+					n += len(r.events)
+				default:
+					runtime.Gosched()
+				}
+			}
+		}
+		prevReqs = len(group)
+		s.runGroup(group)
 		clear(group)
+	}
+}
+
+func (s *Store) runGroup(group []*appendReq) {
+	err := s.w.conn.Raw(func(any) error {
+		s.commitGroup(group)
+		return nil
+	})
+	if err != nil { // the connection itself is gone
+		for _, r := range group {
+			r.reply <- appendReply{err: fmt.Errorf("eventstore/sqlite: append: %w", err)}
+		}
 	}
 }
 
@@ -180,13 +245,21 @@ func (s *Store) commitGroup(group []*appendReq) {
 		}
 	}
 	w := s.w
-	if _, err := w.begin.ExecContext(ctx); err != nil {
+	s.checkpointInline(ctx)
+	if err := w.begin.exec(ctx, nil); err != nil {
 		failAll(fmt.Errorf("begin: %w", err))
 		return
 	}
-	var last int64
-	if err := w.maxPos.QueryRowContext(ctx).Scan(&last); err != nil {
-		w.abort.ExecContext(ctx)
+	// Positions come from the file, not from memory: another process may
+	// have appended since our last commit.
+	if _, err := w.maxPos.queryRow(ctx, nil, w.dest[:1]); err != nil {
+		w.rollback.exec(ctx, nil)
+		failAll(err)
+		return
+	}
+	last, err := colInt(w.dest[0], "max(position)")
+	if err != nil {
+		w.rollback.exec(ctx, nil)
 		failAll(err)
 		return
 	}
@@ -195,19 +268,28 @@ func (s *Store) commitGroup(group []*appendReq) {
 	for i, r := range live {
 		res, err, fatal := s.applyOne(ctx, r, &next)
 		if fatal != nil {
-			w.abort.ExecContext(ctx)
+			w.rollback.exec(ctx, nil)
 			failAll(fatal)
 			return
 		}
 		replies[i] = appendReply{res: res, err: err}
 	}
-	if _, err := w.commit.ExecContext(ctx); err != nil {
-		w.abort.ExecContext(ctx)
+	if err := w.commit.exec(ctx, nil); err != nil {
+		w.rollback.exec(ctx, nil)
 		failAll(fmt.Errorf("commit: %w", err))
 		return
 	}
 	s.raiseHead(next - 1)
 	s.commits.broadcast()
+	for i, r := range live {
+		if replies[i].err == nil && r.head != nil {
+			s.heads.set(r.stream, replies[i].res.LastVersion, r.head)
+		}
+	}
+	select {
+	case s.ckptKick <- struct{}{}:
+	default:
+	}
 	for i, r := range live {
 		r.reply <- replies[i]
 	}
@@ -218,100 +300,273 @@ func (s *Store) commitGroup(group []*appendReq) {
 // transaction can no longer be trusted.
 func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res eventlog.AppendResult, reqErr, fatal error) {
 	w := s.w
-	// Idempotent retry: the first event is already stored.
-	var otherStream string
-	var batch int64
-	switch err := w.findID.QueryRowContext(ctx, r.events[0].ID[:]).Scan(&otherStream, &batch); {
-	case err == nil:
-		if otherStream != r.stream {
-			return res, fmt.Errorf("%w: event ID %s is already stored in stream %q", eventlog.ErrInvalidEvent, r.events[0].ID, otherStream), nil
-		}
-		var first, lastV, lastP int64
-		if err := w.batch.QueryRowContext(ctx, batch, eventlog.MaxBatchEvents).Scan(&first, &lastV, &lastP); err != nil {
-			return res, nil, fmt.Errorf("original result of %s: %w", r.stream, err)
-		}
-		return eventlog.AppendResult{FirstVersion: uint64(first), LastVersion: uint64(lastV), LastPosition: uint64(lastP)}, nil, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return res, nil, fmt.Errorf("look up event ID: %w", err)
+	dest := w.dest
+	// One query answers both questions: is the first event already stored
+	// (an idempotent retry), and where does the stream stand.
+	if _, err := w.lookup.queryRow(ctx, args(r.events[0].ID[:], r.stream), dest[:4]); err != nil {
+		return res, nil, fmt.Errorf("look up %s: %w", r.stream, err)
 	}
-
+	if dest[0] != nil {
+		return s.original(ctx, r, dest)
+	}
 	var version uint64
-	var prev string
-	var headVersion int64
-	var headMeta []byte
-	switch err := w.head.QueryRowContext(ctx, r.stream).Scan(&headVersion, &headMeta); {
-	case err == nil:
-		version = uint64(headVersion)
-		var m struct {
-			Hash string `json:"hash"`
+	var prev []byte
+	if dest[2] != nil {
+		v, err := colInt(dest[2], "version")
+		if err != nil {
+			return res, nil, fmt.Errorf("head of %s: %w", r.stream, err)
 		}
-		if err := json.Unmarshal(headMeta, &m); err != nil {
-			return res, nil, fmt.Errorf("metadata of %s version %d: %w", r.stream, version, err)
+		if prev, err = colBytes(dest[3], "hash"); err != nil {
+			return res, nil, fmt.Errorf("head of %s: %w", r.stream, err)
 		}
-		prev = m.Hash
-	case !errors.Is(err, sql.ErrNoRows):
-		return res, nil, fmt.Errorf("read head of %s: %w", r.stream, err)
+		version = uint64(v)
 	}
 	if !r.expected.Matches(version) {
 		return res, &eventlog.WrongExpectedVersionError{Stream: r.stream, Expected: r.expected, Actual: version}, nil
 	}
+	firstPos := *next
+	if firstPos > math.MaxInt64-uint64(len(r.events)) {
+		return res, nil, errors.New("log position overflow")
+	}
+	enc := r.enc
+	if enc == nil || enc.base != version || !bytes.Equal(enc.prev, prev) {
+		// The caller's guess at the stream's head was wrong or missing.
+		enc = encodeAppend(r.stream, version, prev, r.events)
+	}
 
-	recs := make([]eventlog.Record, len(r.events))
-	for i, p := range r.events {
+	a := w.ins
+	for i := range enc.rows {
+		row := &enc.rows[i]
+		p := &r.events[i]
+		a[0].Value = int64(firstPos) + int64(i)
+		a[1].Value = r.stream
+		a[2].Value = int64(version) + int64(i) + 1
+		a[3].Value = p.ID[:]
+		a[4].Value = p.Type
+		a[5].Value = row.occurred
+		a[6].Value = []byte(p.Data)
+		a[7].Value = row.meta
+		a[8].Value = row.prev
+		a[9].Value = row.hash
+		a[10].Value = int64(firstPos)
+		err := w.insert.exec(ctx, a)
+		if err == nil {
+			continue
+		}
+		if !isConstraint(err) {
+			return res, nil, fmt.Errorf("insert into %s: %w", r.stream, err)
+		}
+		// A constraint failure undoes only its own statement: remove the
+		// rows this request already inserted so nothing half-written stays.
+		if uerr := w.undo.exec(ctx, args(int64(firstPos))); uerr != nil {
+			return res, nil, fmt.Errorf("undo failed append to %s: %w", r.stream, uerr)
+		}
+		return res, s.explainConflict(ctx, p.ID, err), nil
+	}
+	n := uint64(len(enc.rows))
+	*next += n
+	r.head = enc.rows[n-1].hash
+	return eventlog.AppendResult{
+		FirstVersion: version + 1,
+		LastVersion:  version + n,
+		LastPosition: firstPos + n - 1,
+	}, nil, nil
+}
+
+// encoded is an append chained onto a stream head and encoded for insert:
+// everything but positions, which only the writer can assign.
+type encoded struct {
+	base uint64 // the stream version it was chained onto
+	prev []byte // that version's hash (empty for a new stream)
+	rows []encodedRow
+}
+
+type encodedRow struct {
+	occurred   int64
+	meta       []byte
+	prev, hash []byte
+}
+
+// encodeAppend seals events as versions base+1.. of stream after the event
+// with hash prev. It is pure computation: callers run it on their own
+// goroutines when they can guess the head, so the writer mostly only
+// compares and inserts.
+func encodeAppend(stream string, base uint64, prev []byte, events []eventlog.Proposed) *encoded {
+	recs := make([]eventlog.Record, len(events))
+	for i, p := range events {
 		recs[i] = eventlog.Record{
 			ID:         p.ID,
-			Stream:     r.stream,
-			Version:    version + uint64(i) + 1,
-			Position:   *next + uint64(i),
+			Stream:     stream,
+			Version:    base + uint64(i) + 1,
 			Type:       p.Type,
 			OccurredAt: p.OccurredAt.UTC(),
 			Data:       p.Data,
 			Metadata:   p.Metadata,
 		}
 	}
-	eventlog.Chain(prev, recs)
+	eventlog.Chain(hex.EncodeToString(prev), recs)
+	enc := &encoded{base: base, prev: nonNil(prev), rows: make([]encodedRow, len(recs))}
+	// One buffer for all hashes, one for all metadata.
+	hashes := make([]byte, 32*len(recs))
+	var meta []byte
+	ends := make([]int, len(recs))
+	for i := range recs {
+		hex.Decode(hashes[32*i:32*i+32], []byte(recs[i].Metadata.Hash))
+		meta = appendMeta(meta, &recs[i].Metadata)
+		ends[i] = len(meta)
+	}
+	start := 0
+	for i := range recs {
+		row := &enc.rows[i]
+		row.occurred = recs[i].OccurredAt.UnixNano()
+		row.meta = meta[start:ends[i]:ends[i]]
+		start = ends[i]
+		row.hash = hashes[32*i : 32*i+32 : 32*i+32]
+		if i == 0 {
+			row.prev = enc.prev
+		} else {
+			row.prev = enc.rows[i-1].hash
+		}
+	}
+	return enc
+}
 
-	firstPos := *next
-	if firstPos > math.MaxInt64-uint64(len(recs)) {
-		return res, nil, errors.New("log position overflow")
+// nonNil keeps an empty prev an empty BLOB rather than NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
 	}
-	for _, rec := range recs {
-		meta, err := json.Marshal(rec.Metadata)
-		if err != nil {
-			return res, nil, fmt.Errorf("encode metadata: %w", err)
-		}
-		_, err = w.insert.ExecContext(ctx,
-			int64(rec.Position), rec.Stream, int64(rec.Version), rec.ID[:], rec.Type,
-			rec.OccurredAt.Format(time.RFC3339Nano), []byte(rec.Data), meta, int64(firstPos))
-		if err == nil {
-			continue
-		}
-		if !isConstraint(err) {
-			return res, nil, fmt.Errorf("insert into %s: %w", rec.Stream, err)
-		}
-		// A constraint failure undoes only its own statement: remove the
-		// rows this request already inserted so nothing half-written stays.
-		if _, uerr := w.undo.ExecContext(ctx, int64(firstPos)); uerr != nil {
-			return res, nil, fmt.Errorf("undo failed append to %s: %w", rec.Stream, uerr)
-		}
-		return res, s.explainConflict(ctx, rec.ID, err), nil
+	return b
+}
+
+// original answers a retried append whose first event is stored (dest holds
+// its stream and batch): the result of the append that stored it.
+func (s *Store) original(ctx context.Context, r *appendReq, dest []driver.Value) (res eventlog.AppendResult, reqErr, fatal error) {
+	stream, err := colString(dest[0], "stream")
+	if err != nil {
+		return res, nil, err
 	}
-	*next += uint64(len(recs))
-	return eventlog.AppendResult{
-		FirstVersion: recs[0].Version,
-		LastVersion:  recs[len(recs)-1].Version,
-		LastPosition: recs[len(recs)-1].Position,
-	}, nil, nil
+	batch, err := colInt(dest[1], "batch")
+	if err != nil {
+		return res, nil, err
+	}
+	if stream != r.stream {
+		return res, fmt.Errorf("%w: event ID %s is already stored in stream %q", eventlog.ErrInvalidEvent, r.events[0].ID, stream), nil
+	}
+	// One append's events have consecutive positions, at most
+	// MaxBatchEvents of them, all marked with the first one's position.
+	if _, err := s.w.batch.queryRow(ctx, args(batch, batch+eventlog.MaxBatchEvents, batch), dest[:3]); err != nil {
+		return res, nil, fmt.Errorf("original result of %s: %w", r.stream, err)
+	}
+	first, err1 := colInt(dest[0], "version")
+	lastV, err2 := colInt(dest[1], "version")
+	lastP, err3 := colInt(dest[2], "position")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return res, nil, fmt.Errorf("original result of %s: %w", r.stream, err)
+	}
+	return eventlog.AppendResult{FirstVersion: uint64(first), LastVersion: uint64(lastV), LastPosition: uint64(lastP)}, nil, nil
 }
 
 // explainConflict turns a constraint failure on insert into an error that
 // names the event. Versions were checked in the transaction, so a duplicate
 // event ID is the only expected cause.
 func (s *Store) explainConflict(ctx context.Context, id uuid.UUID, cause error) error {
-	var stream string
-	var batch int64
-	if err := s.w.findID.QueryRowContext(ctx, id[:]).Scan(&stream, &batch); err == nil {
-		return fmt.Errorf("%w: event ID %s is already stored in stream %q", eventlog.ErrInvalidEvent, id, stream)
+	dest := make([]driver.Value, 2)
+	if found, err := s.w.findID.queryRow(ctx, args(id[:]), dest); err == nil && found {
+		if stream, err := colString(dest[0], "stream"); err == nil {
+			return fmt.Errorf("%w: event ID %s is already stored in stream %q", eventlog.ErrInvalidEvent, id, stream)
+		}
 	}
 	return fmt.Errorf("%w: %v", eventlog.ErrInvalidEvent, cause)
+}
+
+// runCheckpointer copies committed WAL frames into the database file in the
+// background, so that commits pay only for appending to the WAL and its
+// fsync. It runs PASSIVE checkpoints (they never block the writer or
+// readers) at most every checkpointEvery while commits happen: a page
+// changed many times in that span is copied once. Under a write load that
+// never pauses, a passive checkpoint may never catch up and the WAL would
+// only grow; past walLimitFrames the writer checkpoints inline before its
+// next transaction, which lets the WAL start over.
+func (s *Store) runCheckpointer() {
+	defer close(s.ckptDone)
+	for {
+		select {
+		case <-s.ckptKick:
+		case <-s.stop:
+			return
+		}
+		t := time.NewTimer(checkpointEvery)
+		select {
+		case <-t.C:
+		case <-s.stop:
+			t.Stop()
+			return
+		}
+		var busy, logFrames, done int64
+		if err := s.ckpt.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
+			s.log.Warn("event store: checkpoint failed", "path", s.path, "err", err)
+			continue
+		}
+		if logFrames > walLimitFrames {
+			s.ckptUrgent.Store(true)
+		}
+	}
+}
+
+const (
+	checkpointEvery = 250 * time.Millisecond
+	walLimitFrames  = 16384 // 32 MiB of 2 KiB pages
+)
+
+// checkpointInline is the writer's own checkpoint when the WAL has grown
+// past walLimitFrames; no commit runs meanwhile, so it completes.
+func (s *Store) checkpointInline(ctx context.Context) {
+	if !s.ckptUrgent.Swap(false) {
+		return
+	}
+	if _, err := s.w.checkpoint.queryRow(ctx, nil, s.w.dest[:3]); err != nil {
+		s.log.Warn("event store: inline checkpoint failed", "path", s.path, "err", err)
+	}
+}
+
+// headCache remembers the last version and hash of recently appended
+// streams. It is only a guess for encodeAppend: the writer checks every
+// guess against the file, so a stale entry (another process appended) costs
+// a re-encode, never a wrong chain.
+type headCache struct {
+	mu sync.Mutex
+	m  map[string]streamHead
+}
+
+type streamHead struct {
+	version uint64
+	hash    []byte
+}
+
+const headCacheMax = 1 << 16
+
+func (c *headCache) guess(stream string, exp eventlog.ExpectedVersion) (uint64, []byte, bool) {
+	if exp.IsNoStream() {
+		return 0, nil, true
+	}
+	c.mu.Lock()
+	h, ok := c.m[stream]
+	c.mu.Unlock()
+	if !ok {
+		return 0, nil, false
+	}
+	if v, exact := exp.Exact(); exact && v != h.version {
+		return 0, nil, false
+	}
+	return h.version, h.hash, true
+}
+
+func (c *headCache) set(stream string, version uint64, hash []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= headCacheMax {
+		c.m = make(map[string]streamHead) // crude bound; guesses only
+	}
+	c.m[stream] = streamHead{version: version, hash: hash}
 }
