@@ -17,6 +17,8 @@ import (
 	"github.com/melaka-gov/ispeks/projections/accounts"
 	"github.com/melaka-gov/ispeks/projections/apiclients"
 	"github.com/melaka-gov/ispeks/projections/engine"
+	"github.com/melaka-gov/ispeks/projections/payments"
+	"github.com/melaka-gov/ispeks/projections/statements"
 )
 
 // app is everything the subcommands share, opened from the configuration:
@@ -35,6 +37,7 @@ type app struct {
 	hasher   *security.Argon2
 	sealer   *security.Sealer
 	keyed    *security.Keyed
+	docKey   []byte // HMAC key of document verification codes (/sahkan)
 	accounts commands.AccountHandlers
 }
 
@@ -86,6 +89,8 @@ func (a *app) projectors() []projections.Projector {
 		accounts.Projector{},
 		accounts.AttemptsProjector{},
 		apiclients.Projector{},
+		payments.Projector{Key: a.docKey},
+		statements.Projector{Key: a.docKey},
 	}
 }
 
@@ -137,6 +142,9 @@ func (a *app) openSecurity() error {
 		return err
 	}
 	if a.keyed, err = security.NewKeyed(master); err != nil {
+		return err
+	}
+	if a.docKey, err = security.DeriveKey(master, "document-verification"); err != nil {
 		return err
 	}
 	a.hasher = security.NewArgon2(security.DefaultArgon2Params(), 0)

@@ -25,7 +25,7 @@ func (c *cli) auditCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("integrity verified: %d events, every stream's hash chain intact\n", n)
+			fmt.Fprintf(cmd.OutOrStdout(), "integrity verified: %d events, every stream's hash chain intact\n", n)
 			return nil
 		},
 	})

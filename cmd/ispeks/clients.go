@@ -44,8 +44,8 @@ func (c *cli) clientsCmd() *cobra.Command {
 			if _, err := (commands.AddAPIClientHandler{Runner: a.runner}).Handle(cmd.Context(), add); err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "client %s added with scopes %s; the token is shown once:\n", add.ClientID, strings.Join(scopes, ","))
-			fmt.Println(add.Token)
+			fmt.Fprintf(cmd.ErrOrStderr(), "client %s added with scopes %s; the token is shown once:\n", add.ClientID, strings.Join(scopes, ","))
+			fmt.Fprintln(cmd.OutOrStdout(), add.Token)
 			return nil
 		},
 	}
@@ -69,7 +69,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tNAME\tSCOPES\tADDED\tSTATUS")
 			for _, cl := range clients {
 				status := "active"
@@ -97,7 +97,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("client %s revoked\n", args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "client %s revoked\n", args[0])
 			return nil
 		},
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/http/api"
 	"github.com/melaka-gov/ispeks/http/apiauth"
 	"github.com/melaka-gov/ispeks/http/eventfeed"
 	"github.com/melaka-gov/ispeks/http/httpx"
@@ -48,8 +49,9 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 			httpx.LagCheck("projectors", a.maxLag, maxReadyLag),
 		},
 		API: []func(*gin.RouterGroup){
-			func(api *gin.RouterGroup) {
-				api.GET("/events", auth.Middleware(), apiauth.RequireScope("events:read"), feed.Handler())
+			api.Mounter(api.Deps{Runner: a.runner, Auth: auth.Middleware(), AllowedDomains: cfg.EmailDomains, Log: a.cli.log}),
+			func(rg *gin.RouterGroup) {
+				rg.GET("/events", auth.Middleware(), apiauth.RequireScope("events:read"), feed.Handler())
 			},
 		},
 	})

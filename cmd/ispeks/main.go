@@ -65,6 +65,8 @@ func newRootCmd() *cobra.Command {
 		c.benchCmd(),
 		c.auditCmd(),
 		c.clientsCmd(),
+		c.adminCmd(),
+		c.importCmd(),
 	)
 	return root
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -14,9 +15,19 @@ import (
 
 // execute runs the binary's command tree in-process with args.
 func execute(ctx context.Context, args ...string) error {
+	_, err := executeOut(ctx, args...)
+	return err
+}
+
+// executeOut is execute returning what the command printed on stdout.
+func executeOut(ctx context.Context, args ...string) (string, error) {
 	root := newRootCmd()
 	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
 }
 
 func freeAddr(t *testing.T) string {

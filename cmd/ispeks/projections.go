@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 
@@ -41,7 +42,7 @@ func (c *cli) projectionsCmd() *cobra.Command {
 				return err
 			}
 			defer app.Close()
-			return printStatus(cmd.Context(), app.engine)
+			return printStatus(cmd.Context(), app.engine, cmd.OutOrStdout())
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
@@ -58,19 +59,19 @@ func (c *cli) projectionsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("rebuilt %s: %+v\n", args[0], res)
+			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt %s: %+v\n", args[0], res)
 			return nil
 		},
 	})
 	return cmd
 }
 
-func printStatus(ctx context.Context, e *engine.Engine) error {
+func printStatus(ctx context.Context, e *engine.Engine, out io.Writer) error {
 	st, err := e.Status(ctx, 20)
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PROJECTOR\tCHECKPOINT\tHEAD\tLAG\tDEAD LETTERS")
 	for _, s := range st {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\n", s.Name, s.Checkpoint, s.Head, s.Lag, len(s.DeadLetters))
@@ -80,7 +81,7 @@ func printStatus(ctx context.Context, e *engine.Engine) error {
 	}
 	for _, s := range st {
 		for _, d := range s.DeadLetters {
-			fmt.Printf("dead letter %s: %+v\n", s.Name, d)
+			fmt.Fprintf(out, "dead letter %s: %+v\n", s.Name, d)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/infra/demo"
 )
 
 func (c *cli) serveCmd() *cobra.Command {
@@ -35,6 +36,12 @@ func (c *cli) serve(ctx context.Context) error {
 		return err
 	}
 	defer a.Close()
+	if c.cfg.Demo {
+		// Load logs what it loaded; a second start appends nothing.
+		if _, err := demo.Load(ctx, demo.Deps{Runner: a.runner, Logger: c.log}); err != nil {
+			return fmt.Errorf("--demo: %w", err)
+		}
+	}
 
 	handler, err := a.httpHandler(ctx)
 	if err != nil {

@@ -101,3 +101,8 @@ func derive(master []byte, purpose string) ([]byte, error) {
 	}
 	return hkdf.Key(sha256.New, master, nil, "ispeks/"+purpose, 32)
 }
+
+// DeriveKey derives a 32-byte key for one purpose from the master key
+// (HKDF-SHA256), e.g. the HMAC key of document verification codes, so every
+// component has its own key and the master key never leaves this package.
+func DeriveKey(master []byte, purpose string) ([]byte, error) { return derive(master, purpose) }

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/mykad"
+)
+
+// adminCmd is the console side of the Pentadbir Sistem: bootstrap the first
+// administrator, unlock, issue a temporary password, grant and remove roles.
+// The console operator is recorded as the actor (system, cli:<user>).
+func (c *cli) adminCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "admin", Short: "Administration from the server console (bootstrap, unlock, temporary password, roles)"}
+
+	var staff employee.Details
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Bootstrap an administrator: records the staff member if needed, registers the account and grants the admin role",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			out, _, err := a.accounts.CreateAdministrator.Create(cmd.Context(), commands.CreateAdministrator{Meta: cliMeta(), Staff: staff})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "administrator %s ready (admin role granted)\n", mykad.Mask(out.UserID))
+			if out.TemporaryPassword != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "temporary password (also e-mailed; valid until %s; shown once):\n", out.ExpiresAt.Local().Format("2006-01-02 15:04"))
+				fmt.Fprintln(cmd.OutOrStdout(), out.TemporaryPassword)
+				fmt.Fprintln(cmd.ErrOrStderr(), "log in with it, activate with a password of at least 12 characters, then enrol two-factor authentication")
+			}
+			return nil
+		},
+	}
+	create.Flags().StringVar(&staff.IC, "ic", "", "IC number (the user ID)")
+	create.Flags().StringVar(&staff.Email, "email", "", "official e-mail")
+	create.Flags().StringVar(&staff.Name, "name", "", "full name (needed if the person is not in the employee master)")
+	create.Flags().StringVar(&staff.Department, "department", "", "department (needed if not in the employee master)")
+	create.Flags().StringVar(&staff.Post, "post", "", "post (needed if not in the employee master)")
+	create.Flags().StringVar(&staff.StaffNumber, "staff-number", "", "staff/pay number (needed if not in the employee master)")
+	_ = create.MarkFlagRequired("ic")
+	_ = create.MarkFlagRequired("email")
+
+	var ic, reason string
+	unlock := &cobra.Command{
+		Use:   "unlock",
+		Short: "Unlock a locked account (reason required)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := a.accounts.UnlockAccount.Handle(cmd.Context(), commands.UnlockAccount{Meta: cliMeta(), UserID: ic, Reason: reason}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "account %s unlocked\n", mykad.Mask(ic))
+			return nil
+		},
+	}
+	unlock.Flags().StringVar(&ic, "ic", "", "IC number of the account")
+	unlock.Flags().StringVar(&reason, "reason", "", "why it is unlocked (recorded)")
+	_ = unlock.MarkFlagRequired("ic")
+	_ = unlock.MarkFlagRequired("reason")
+
+	tempPassword := &cobra.Command{
+		Use:   "temporary-password",
+		Short: "Issue a new temporary password; it is e-mailed to the account's address, never shown here",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := a.accounts.IssueTemporaryPassword.Handle(cmd.Context(), commands.IssueTemporaryPassword{Meta: cliMeta(), UserID: ic}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "temporary password issued to %s; the portal's mailer sends it\n", mykad.Mask(ic))
+			return nil
+		},
+	}
+	tempPassword.Flags().StringVar(&ic, "ic", "", "IC number of the account")
+	_ = tempPassword.MarkFlagRequired("ic")
+
+	var role string
+	var remove bool
+	roleCmd := &cobra.Command{
+		Use:   "role",
+		Short: "Grant (or with --remove, remove) the admin or auditor role",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r := account.Role(role)
+			if r != account.RoleAdmin && r != account.RoleAuditor {
+				return fmt.Errorf("--role: %q is not admin or auditor", role)
+			}
+			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if remove {
+				_, err = a.accounts.RevokeRole.Handle(cmd.Context(), commands.RevokeRole{Meta: cliMeta(), UserID: ic, Role: r})
+			} else {
+				_, err = a.accounts.GrantRole.Handle(cmd.Context(), commands.GrantRole{Meta: cliMeta(), UserID: ic, Role: r})
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "role %s %s for %s\n", role, map[bool]string{false: "granted", true: "removed"}[remove], mykad.Mask(ic))
+			return nil
+		},
+	}
+	roleCmd.Flags().StringVar(&ic, "ic", "", "IC number of the account")
+	roleCmd.Flags().StringVar(&role, "role", "", "admin or auditor")
+	roleCmd.Flags().BoolVar(&remove, "remove", false, "remove the role instead of granting it")
+	_ = roleCmd.MarkFlagRequired("ic")
+	_ = roleCmd.MarkFlagRequired("role")
+
+	cmd.AddCommand(create, unlock, tempPassword, roleCmd)
+	return cmd
+}
