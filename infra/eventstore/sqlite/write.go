@@ -94,28 +94,26 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventlog.Exp
 // writer holds the write connection and its statements. Only the writer
 // goroutine touches it after Open, and only inside conn.Raw.
 type writer struct {
-	conn                                *sql.Conn
-	begin, commit, rollback, maxPos     rawStmt
-	lookup, findID, batch, insert, undo rawStmt
-	checkpoint                          rawStmt
-	ins                                 []driver.NamedValue
-	dest                                []driver.Value
-	meta                                []byte // reused: the driver copies what it binds
+	conn                              *sql.Conn
+	begin, commit, rollback, maxPos   rawStmt
+	findID, head, batch, insert, undo rawStmt
+	checkpoint                        rawStmt
+	ins                               []driver.NamedValue
+	dest                              []driver.Value
+	meta                              []byte // reused: the driver copies what it binds
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 	w := &writer{conn: conn, ins: args(make([]driver.Value, 11)...), dest: make([]driver.Value, 4)}
 	err := prepareRaw(ctx, conn,
-		[]*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.lookup, &w.findID, &w.batch, &w.insert, &w.undo, &w.checkpoint},
+		[]*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.findID, &w.head, &w.batch, &w.insert, &w.undo, &w.checkpoint},
 		[]string{
 			"BEGIN IMMEDIATE",
 			"COMMIT",
 			"ROLLBACK",
 			"SELECT coalesce(max(position), 0) FROM events",
-			`SELECT i.stream, i.batch, h.version, h.hash FROM (SELECT 1)
-				LEFT JOIN events AS i ON i.id = ?1
-				LEFT JOIN (SELECT version, hash FROM events WHERE stream = ?2 ORDER BY version DESC LIMIT 1) AS h`,
 			"SELECT stream, batch FROM events WHERE id = ?",
+			"SELECT version, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1",
 			"SELECT min(version), max(version), max(position) FROM events WHERE position >= ? AND position < ? AND batch = ?",
 			InsertSQL,
 			"DELETE FROM events WHERE position >= ?",
@@ -131,7 +129,7 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 func (w *writer) close() error {
 	var errs []error
 	w.conn.Raw(func(any) error {
-		for _, st := range []*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.lookup, &w.findID, &w.batch, &w.insert, &w.undo, &w.checkpoint} {
+		for _, st := range []*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.findID, &w.head, &w.batch, &w.insert, &w.undo, &w.checkpoint} {
 			errs = append(errs, st.close())
 		}
 		return nil
@@ -301,22 +299,26 @@ func (s *Store) commitGroup(group []*appendReq) {
 func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res eventlog.AppendResult, reqErr, fatal error) {
 	w := s.w
 	dest := w.dest
-	// One query answers both questions: is the first event already stored
-	// (an idempotent retry), and where does the stream stand.
-	if _, err := w.lookup.queryRow(ctx, args(r.events[0].ID[:], r.stream), dest[:4]); err != nil {
-		return res, nil, fmt.Errorf("look up %s: %w", r.stream, err)
+	// Idempotent retry: the first event is already stored.
+	found, err := w.findID.queryRow(ctx, args(r.events[0].ID[:]), dest[:2])
+	if err != nil {
+		return res, nil, fmt.Errorf("look up event ID: %w", err)
 	}
-	if dest[0] != nil {
+	if found {
 		return s.original(ctx, r, dest)
 	}
 	var version uint64
 	var prev []byte
-	if dest[2] != nil {
-		v, err := colInt(dest[2], "version")
+	found, err = w.head.queryRow(ctx, args(r.stream), dest[:2])
+	if err != nil {
+		return res, nil, fmt.Errorf("read head of %s: %w", r.stream, err)
+	}
+	if found {
+		v, err := colInt(dest[0], "version")
 		if err != nil {
 			return res, nil, fmt.Errorf("head of %s: %w", r.stream, err)
 		}
-		if prev, err = colBytes(dest[3], "hash"); err != nil {
+		if prev, err = colBytes(dest[1], "hash"); err != nil {
 			return res, nil, fmt.Errorf("head of %s: %w", r.stream, err)
 		}
 		version = uint64(v)

@@ -125,7 +125,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (Report, error) {
 		return rep, fmt.Errorf("storebench: temp dir: %w", err)
 	}
 	rep.Dir = dir
-	if !cfg.Keep && os.Getenv("XKEEP") == "" {
+	if !cfg.Keep {
 		defer os.RemoveAll(dir)
 	}
 	fmt.Fprintf(w, "iSPEKS event store benchmark: SQLite (modernc.org/sqlite), WAL, synchronous=FULL\n")
