@@ -341,6 +341,13 @@ var catalog = map[string]Text{
 	"audit.kind.sessions_ended":            {"Semua sesi ditamatkan", "All sessions ended"},
 	"audit.kind.unknown_id_attempt_failed": {"Cubaan gagal (ID tidak wujud)", "Failed attempt (unknown ID)"},
 	"audit.kind.unknown_id_locked":         {"ID tidak wujud dikunci", "Unknown ID locked"},
+	"audit.actor.user":                     {"Pengguna", "User"},
+	"audit.actor.admin":                    {"Pentadbir Sistem", "Administrator"},
+	"audit.actor.client":                   {"Sistem kewangan", "Finance system"},
+	"audit.actor.system":                   {"Sistem", "System"},
+	"audit.actor.anonymous":                {"Tanpa log masuk", "Not logged in"},
+	"audit.actor.other":                    {"Lain-lain", "Other"},
+	"audit.failed_short":                   {"Gagal berturut-turut", "Consecutive failures"},
 	"audit.kind.unreadable":                {"Peristiwa tidak dapat dibaca", "Unreadable event"},
 
 	// Error messages. Those quoted from the manual are word for word.

@@ -241,8 +241,9 @@ type adminAccountData struct {
 }
 
 type adminAttemptRow struct {
-	At, OutcomeKey, DetailKey, Note, SourceIP, Actor string
-	Consecutive                                      int
+	At, OutcomeKey, DetailKey, Note, SourceIP string
+	ActorKey, ActorID                         string
+	Consecutive                               int
 }
 
 // adminDone are the notices shown after an action (?selesai=…).
@@ -311,10 +312,8 @@ func (s *Site) adminAccountPage(c *gin.Context, ic string) (Page, error) {
 		}
 		for _, a := range attempts {
 			row := adminAttemptRow{At: adminTime(a.At), OutcomeKey: "admin.outcome." + a.Outcome,
-				SourceIP: a.SourceIP, Consecutive: a.Consecutive, Actor: a.Actor.Kind}
-			if a.Actor.ID != "" {
-				row.Actor += " " + adminFormatIC(a.Actor.ID)
-			}
+				SourceIP: a.SourceIP, Consecutive: a.Consecutive}
+			row.ActorKey, row.ActorID = auditActor(a.Actor)
 			if a.Outcome == accounts.OutcomeUnlocked {
 				row.Note = a.Reason // typed by the administrator
 			} else if a.Reason != "" {

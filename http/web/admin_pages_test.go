@@ -455,6 +455,9 @@ func TestAdminCatalogKeys(t *testing.T) {
 	} {
 		keys = append(keys, "detail."+d)
 	}
+	for _, a := range []string{eventlog.ActorUser, eventlog.ActorAdmin, eventlog.ActorClient, eventlog.ActorSystem, eventlog.ActorAnonymous, "other"} {
+		keys = append(keys, "audit.actor."+a)
+	}
 	for _, o := range []string{"created", "updated", "unchanged", "rejected", "failed"} {
 		keys = append(keys, "admin.import.outcome."+o)
 	}

@@ -95,7 +95,8 @@ type auditHistoryData struct {
 type auditRow struct {
 	Position                        uint64
 	At, KindKey, DetailKey, Note    string
-	Actor, SourceIP, UserAgent      string
+	ActorKey, ActorID, SourceIP     string
+	UserAgent                       string
 	StatusKey, StreamKey, Version   string
 	Consecutive, Failed             int
 	Locked, Broken, Unchecked, Bold bool
@@ -126,18 +127,24 @@ func auditIntegrityOf(in audit.Integrity) auditIntegrityView {
 	return v
 }
 
-func auditActor(a eventlog.Actor) string {
-	if a.ID == "" {
-		return a.Kind
+// auditActor names who caused an event: the kind in the page's words and
+// the ID (an IC number shown formatted; a client or component as is).
+func auditActor(a eventlog.Actor) (key, id string) {
+	switch a.Kind {
+	case eventlog.ActorUser, eventlog.ActorAdmin, eventlog.ActorClient, eventlog.ActorSystem, eventlog.ActorAnonymous:
+		key = "audit.actor." + a.Kind
+	default:
+		key = "audit.actor.other"
 	}
-	return a.Kind + " " + adminFormatIC(a.ID)
+	return key, adminFormatIC(a.ID)
 }
 
 func auditRowOf(e audit.Entry) auditRow {
 	r := auditRow{Position: e.Position, At: adminTime(e.At), KindKey: "audit.kind." + string(e.Kind), Note: e.Note,
-		Actor: auditActor(e.Actor), SourceIP: e.SourceIP, UserAgent: e.UserAgent, Consecutive: e.Consecutive,
+		SourceIP: e.SourceIP, UserAgent: e.UserAgent, Consecutive: e.Consecutive,
 		Failed: e.After.Failed, Locked: e.After.Locked, Broken: e.Link == audit.LinkBroken, Unchecked: e.Link == audit.LinkUnchecked,
 		StreamKey: "audit.stream.account"}
+	r.ActorKey, r.ActorID = auditActor(e.Actor)
 	if e.Detail != "" {
 		r.DetailKey = "detail." + e.Detail
 	}

@@ -78,10 +78,10 @@ func TestAuditTimeline(t *testing.T) {
 	}
 	tbody := r.body[strings.Index(r.body, "<tbody>"):]
 	if !inOrder(tbody, "Log masuk berjaya", "Log masuk gagal", "Kata laluan salah", "Log masuk gagal", "Log masuk gagal",
-		"<strong>Akaun dikunci</strong>", "Log masuk gagal", "Akaun dikunci", "<strong>Akaun dibuka kunci</strong>", "disahkan", "admin 750101-04-5001", "Log masuk berjaya") {
+		"<strong>Akaun dikunci</strong>", "Log masuk gagal", "Akaun dikunci", "<strong>Akaun dibuka kunci</strong>", "disahkan", "Pentadbir Sistem 750101-04-5001", "Log masuk berjaya") {
 		t.Fatalf("timeline out of order:\n%s", tbody)
 	}
-	admContain(t, "timeline", r.body, "Integriti sah: sejarah tidak diubah", "Dikunci; Cubaan gagal berturut-turut: 3", "192.0.2.10", "/audit/eksport.csv?", "/audit/keadaan?ic=791117045671")
+	admContain(t, "timeline", r.body, "Integriti sah: sejarah tidak diubah", "Dikunci<br><small>Gagal berturut-turut: 3</small>", "192.0.2.10", "/audit/eksport.csv?", "/audit/keadaan?ic=791117045671")
 	admNotContain(t, "login only", r.body, "Pendaftaran</td>", "Kata laluan sementara dikeluarkan")
 	if strings.Count(tbody, "Log masuk gagal") != 4 {
 		t.Fatalf("%d failures shown", strings.Count(tbody, "Log masuk gagal"))
@@ -137,10 +137,10 @@ func TestAuditStateAsOf(t *testing.T) {
 	if r.code != http.StatusOK {
 		t.Fatalf("as of: %d", r.code)
 	}
-	admContain(t, "between", r.body, "<strong>Dikunci</strong>", "<dt>Dikunci</dt><dd><strong>Ya</strong></dd>", "<dt>Cubaan gagal berturut-turut</dt><dd>3</dd>", "Integriti sah")
+	admContain(t, "between", r.body, "<strong>Dikunci</strong>", `<th scope="row">Dikunci</th><td><strong>Ya</strong></td>`, `<th scope="row">Cubaan gagal berturut-turut</th><td>3</td>`, "Integriti sah")
 	// After the unlock: active again, nothing failed.
 	r = b.get("/audit/keadaan?ic=" + admSitiIC + "&pada=" + at(unlockedAt.Add(30*time.Minute)))
-	admContain(t, "after unlock", r.body, "<strong>Aktif</strong>", "<dt>Dikunci</dt><dd><strong>Tidak</strong></dd>", "<dt>Cubaan gagal berturut-turut</dt><dd>0</dd>", "Akaun dibuka kunci")
+	admContain(t, "after unlock", r.body, "<strong>Aktif</strong>", `<th scope="row">Dikunci</th><td><strong>Tidak</strong></td>`, `<th scope="row">Cubaan gagal berturut-turut</th><td>0</td>`, "Akaun dibuka kunci")
 	// Before registration: no account; Hafiz's probe is shown.
 	r = b.get("/audit/keadaan?ic=" + admSitiIC + "&pada=" + at(admT0.Add(-24*time.Hour)))
 	admContain(t, "before", r.body, "<strong>Belum mendaftar</strong>")
