@@ -293,13 +293,13 @@ func testConcurrentOneStream(t *testing.T, c *check) {
 	}
 }
 
-// testConcurrentRetryOneStream: 64 goroutines each append 2 events to one
+// testConcurrentRetryOneStream: 16 goroutines each append 4 events to one
 // stream, re-reading the version after every conflict, as the command
-// runner does. All 128 land, each version once.
+// runner does. All 64 land, each version once.
 func testConcurrentRetryOneStream(t *testing.T, c *check) {
 	st := c.open(t)
 	s := stream("ctretry")
-	const writers, each = 64, 2
+	const writers, each = 16, 4
 	ids := make(chan uuid.UUID, writers*each)
 	errc := make(chan error, writers)
 	var wg sync.WaitGroup
