@@ -173,9 +173,13 @@ const splitMin = 512
 // readAllSplit reads a large page as two halves on two connections at once,
 // so that reading the log uses both cores. Positions are gap-free, so the
 // first half is exactly the positions (after, after+limit/2]; the second
-// half starts after it. (Were a row ever deleted by hand, the page would
-// only come back shorter, never out of order or skipping an event.) Without
-// a second connection free it reads the page on one.
+// half starts after it. The two halves read two snapshots, which is safe
+// only because the caller checked that the store's head (raised only after
+// a commit) is past the first half: every event of the first half was
+// committed before either snapshot began, so neither half can miss one.
+// (Were a row ever deleted by hand, the page would only come back shorter,
+// never out of order or skipping an event.) Without a second connection
+// free it reads the page on one.
 func (s *Store) readAllSplit(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error) {
 	if s.isClosed() {
 		return nil, ErrClosed

@@ -97,16 +97,24 @@ type writer struct {
 	conn                              *sql.Conn
 	begin, commit, rollback, maxPos   rawStmt
 	findID, head, batch, insert, undo rawStmt
+	dataVersion                       rawStmt
 	checkpoint                        rawStmt
 	ins                               []driver.NamedValue
 	dest                              []driver.Value
 	meta                              []byte // reused: the driver copies what it binds
+
+	// heads is the writer's exact knowledge of stream heads it wrote,
+	// including rows of the open transaction. It is trusted only while no
+	// other connection has committed (PRAGMA data_version unchanged) and is
+	// dropped on every rollback.
+	heads    map[string]streamHead
+	lastSeen int64 // data_version when heads was last known good
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
-	w := &writer{conn: conn, ins: args(make([]driver.Value, 11)...), dest: make([]driver.Value, 4)}
+	w := &writer{conn: conn, ins: args(make([]driver.Value, 11)...), dest: make([]driver.Value, 4), heads: map[string]streamHead{}}
 	err := prepareRaw(ctx, conn,
-		[]*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.findID, &w.head, &w.batch, &w.insert, &w.undo, &w.checkpoint},
+		[]*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.findID, &w.head, &w.batch, &w.insert, &w.undo, &w.checkpoint, &w.dataVersion},
 		[]string{
 			"BEGIN IMMEDIATE",
 			"COMMIT",
@@ -118,6 +126,7 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 			InsertSQL,
 			"DELETE FROM events WHERE position >= ?",
 			"PRAGMA wal_checkpoint(PASSIVE)",
+			"PRAGMA data_version",
 		})
 	if err != nil {
 		w.close()
@@ -129,7 +138,7 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 func (w *writer) close() error {
 	var errs []error
 	w.conn.Raw(func(any) error {
-		for _, st := range []*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.findID, &w.head, &w.batch, &w.insert, &w.undo, &w.checkpoint} {
+		for _, st := range []*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.findID, &w.head, &w.batch, &w.insert, &w.undo, &w.checkpoint, &w.dataVersion} {
 			errs = append(errs, st.close())
 		}
 		return nil
@@ -248,16 +257,21 @@ func (s *Store) commitGroup(group []*appendReq) {
 		failAll(fmt.Errorf("begin: %w", err))
 		return
 	}
+	if err := w.checkOthers(ctx); err != nil {
+		w.abort(ctx)
+		failAll(err)
+		return
+	}
 	// Positions come from the file, not from memory: another process may
 	// have appended since our last commit.
 	if _, err := w.maxPos.queryRow(ctx, nil, w.dest[:1]); err != nil {
-		w.rollback.exec(ctx, nil)
+		w.abort(ctx)
 		failAll(err)
 		return
 	}
 	last, err := colInt(w.dest[0], "max(position)")
 	if err != nil {
-		w.rollback.exec(ctx, nil)
+		w.abort(ctx)
 		failAll(err)
 		return
 	}
@@ -266,14 +280,14 @@ func (s *Store) commitGroup(group []*appendReq) {
 	for i, r := range live {
 		res, err, fatal := s.applyOne(ctx, r, &next)
 		if fatal != nil {
-			w.rollback.exec(ctx, nil)
+			w.abort(ctx)
 			failAll(fatal)
 			return
 		}
 		replies[i] = appendReply{res: res, err: err}
 	}
 	if err := w.commit.exec(ctx, nil); err != nil {
-		w.rollback.exec(ctx, nil)
+		w.abort(ctx)
 		failAll(fmt.Errorf("commit: %w", err))
 		return
 	}
@@ -307,21 +321,9 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 	if found {
 		return s.original(ctx, r, dest)
 	}
-	var version uint64
-	var prev []byte
-	found, err = w.head.queryRow(ctx, args(r.stream), dest[:2])
+	version, prev, err := s.streamHead(ctx, r.stream)
 	if err != nil {
-		return res, nil, fmt.Errorf("read head of %s: %w", r.stream, err)
-	}
-	if found {
-		v, err := colInt(dest[0], "version")
-		if err != nil {
-			return res, nil, fmt.Errorf("head of %s: %w", r.stream, err)
-		}
-		if prev, err = colBytes(dest[1], "hash"); err != nil {
-			return res, nil, fmt.Errorf("head of %s: %w", r.stream, err)
-		}
-		version = uint64(v)
+		return res, nil, err
 	}
 	if !r.expected.Matches(version) {
 		return res, &eventlog.WrongExpectedVersionError{Stream: r.stream, Expected: r.expected, Actual: version}, nil
@@ -368,6 +370,10 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 	n := uint64(len(enc.rows))
 	*next += n
 	r.head = enc.rows[n-1].hash
+	if len(w.heads) >= headCacheMax {
+		clear(w.heads)
+	}
+	w.heads[r.stream] = streamHead{version: version + n, hash: r.head}
 	return eventlog.AppendResult{
 		FirstVersion: version + 1,
 		LastVersion:  version + n,
@@ -431,6 +437,31 @@ func encodeAppend(stream string, base uint64, prev []byte, events []eventlog.Pro
 		}
 	}
 	return enc
+}
+
+// streamHead is the version and hash of the last event of stream (0 and
+// nil for a new stream) as the open transaction sees it.
+func (s *Store) streamHead(ctx context.Context, stream string) (uint64, []byte, error) {
+	w := s.w
+	if h, ok := w.heads[stream]; ok {
+		return h.version, h.hash, nil
+	}
+	found, err := w.head.queryRow(ctx, args(stream), w.dest[:2])
+	if err != nil || !found {
+		if err != nil {
+			err = fmt.Errorf("read head of %s: %w", stream, err)
+		}
+		return 0, nil, err
+	}
+	v, err := colInt(w.dest[0], "version")
+	if err != nil {
+		return 0, nil, fmt.Errorf("head of %s: %w", stream, err)
+	}
+	hash, err := colBytes(w.dest[1], "hash")
+	if err != nil {
+		return 0, nil, fmt.Errorf("head of %s: %w", stream, err)
+	}
+	return uint64(v), hash, nil
 }
 
 // nonNil keeps an empty prev an empty BLOB rather than NULL.
@@ -571,4 +602,29 @@ func (c *headCache) set(stream string, version uint64, hash []byte) {
 		c.m = make(map[string]streamHead) // crude bound; guesses only
 	}
 	c.m[stream] = streamHead{version: version, hash: hash}
+}
+
+// abort rolls the open transaction back and forgets heads it may have
+// recorded.
+func (w *writer) abort(ctx context.Context) {
+	w.rollback.exec(ctx, nil)
+	clear(w.heads)
+}
+
+// checkOthers forgets the known heads if another connection (another
+// process) has committed since this one last looked. Called with the write
+// lock held, so nothing can commit between the check and the inserts.
+func (w *writer) checkOthers(ctx context.Context) error {
+	if _, err := w.dataVersion.queryRow(ctx, nil, w.dest[:1]); err != nil {
+		return fmt.Errorf("data version: %w", err)
+	}
+	v, err := colInt(w.dest[0], "data_version")
+	if err != nil {
+		return err
+	}
+	if v != w.lastSeen {
+		clear(w.heads)
+		w.lastSeen = v
+	}
+	return nil
 }
