@@ -78,16 +78,18 @@ func (s *Site) activate(c *gin.Context) {
 		return
 	}
 	f := ReadForm(c, acctActivateFields...)
+	form := account.ActivationForm{
+		Password: f.Get("password"), ConfirmPassword: f.Get("confirm_password"),
+		QuestionID: f.Get("question"), Answer: f.Get("answer"), ImageID: f.Get("image"), Phrase: f.Get("phrase"),
+	}
 	if !f.Valid() {
+		_, err := account.CheckActivation(form, sess.UserID, account.MinPassword)
+		s.acctPrecheck(f, err)
 		s.Invalid(c, "account_activate", s.activatePage(c, sess.UserID, f))
 		return
 	}
 	res, err := s.deps.Accounts.Commands.Activate.Handle(c.Request.Context(), commands.ActivateAccount{
-		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID,
-		Form: account.ActivationForm{
-			Password: f.Get("password"), ConfirmPassword: f.Get("confirm_password"),
-			QuestionID: f.Get("question"), Answer: f.Get("answer"), ImageID: f.Get("image"), Phrase: f.Get("phrase"),
-		},
+		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Form: form,
 	})
 	switch {
 	case err == nil:
@@ -130,6 +132,7 @@ func (s *Site) reset(c *gin.Context) {
 	f := ReadForm(c, acctNewPasswordFields...)
 	page := Page{Title: "acct.title.reset", Form: f, Data: &acctResetData{UserID: acctFormatID(sess.UserID), Action: PathLoginReset}}
 	if !f.Valid() {
+		s.acctPrecheck(f, account.CheckPassword(f.Get("password"), f.Get("confirm_password"), sess.UserID, account.MinPassword))
 		s.Invalid(c, "account_reset", page)
 		return
 	}

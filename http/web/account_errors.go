@@ -145,6 +145,16 @@ func (s *Site) failForm(c *gin.Context, name string, p Page, err error) {
 	s.Render(c, http.StatusUnprocessableEntity, name, p)
 }
 
+// acctPrecheck adds the domain's own checks (err, from account.Check…) to a
+// form that already failed the generic ones, so the page names every
+// problem at once instead of one round at a time. The generic error of a
+// field, if any, stays first.
+func (s *Site) acctPrecheck(f *Form, err error) {
+	for _, fe := range acctFieldErrors(err) {
+		f.Fail(fe.Field, acctFieldMessage(fe.Field, fe.Code, s.deps.Accounts.AllowedDomains))
+	}
+}
+
 // acctParseIC reads an IC number typed into field, or returns the field error
 // the domain would (so the form says the same as the command).
 func acctParseIC(field, s string) (mykad.IC, error) {

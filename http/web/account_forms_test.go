@@ -62,6 +62,8 @@ func TestRegistrationMessages(t *testing.T) {
 		{"right-to-left override", vals("ic", sitiIC, "email", "siti\u202e@melaka.gov.my"), "email", "Mengandungi aksara yang tidak dibenarkan"},
 		{"empty", vals("ic", "", "email", ""), "ic", "Sila isi ruangan ini"},
 	})
+	r := b.post("/pendaftaran", "/pendaftaran", vals("ic", "", "email", "siti@gmail.com"))
+	mustContain(t, "empty IC and wrong domain", r.body, `id="f-ic-error"`, "Emel mesti emel rasmi kerajaan (@melaka.gov.my)")
 
 	// Not in the master, or the e-mail is not the master's: the manual's
 	// message with the helpdesk lines; nothing recorded.
@@ -83,7 +85,7 @@ func TestRegistrationMessages(t *testing.T) {
 
 	// Success, then again: already registered, pointing to Lupa Kata Laluan.
 	w.register(b, master[0])
-	r := b.post("/pendaftaran", "/pendaftaran", vals("ic", sitiIC, "email", "siti.aminah@melaka.gov.my"))
+	r = b.post("/pendaftaran", "/pendaftaran", vals("ic", sitiIC, "email", "siti.aminah@melaka.gov.my"))
 	if r.Code != http.StatusConflict {
 		t.Fatalf("already registered: %d", r.Code)
 	}
@@ -151,6 +153,9 @@ func TestActivationMessages(t *testing.T) {
 	r := b.post("/pengaktifan", "/pengaktifan", good("confirm_password", "lain", "image", "gajah", "phrase", "ab"))
 	mustContain(t, "several errors", r.body, `id="f-confirm_password-error"`, `id="f-image-error"`, `id="f-phrase-error"`, "Terdapat masalah pada borang")
 	mustNotContain(t, "several errors", r.body, password) // passwords are never echoed
+	// A missing field does not hide the other fields' problems.
+	r = b.post("/pengaktifan", "/pengaktifan", good("password", "pendek", "confirm_password", "pendek", "image", "", "phrase", "ab"))
+	mustContain(t, "missing and bad fields", r.body, "sekurang-kurangnya 8 aksara", `id="f-image-error"`, "Frasa rahsia mesti 4 hingga 60 aksara")
 	if r := b.post("/pengaktifan", "/pengaktifan", good()); r.Header().Get("Location") != "/utama" {
 		t.Fatalf("activation: %d %s", r.Code, r.body)
 	}

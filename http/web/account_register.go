@@ -48,6 +48,12 @@ func (s *Site) register(c *gin.Context) {
 	f := ReadForm(c, acctRegisterFields...)
 	page := s.registerPage(f)
 	if !f.Valid() {
+		if _, err := acctParseIC("ic", f.Get("ic")); err != nil {
+			s.acctPrecheck(f, err)
+		}
+		if _, fe := account.CheckEmail("email", f.Get("email"), s.deps.Accounts.AllowedDomains); fe != nil {
+			s.acctPrecheck(f, fe)
+		}
 		s.Invalid(c, "account_register", page)
 		return
 	}

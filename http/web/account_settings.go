@@ -68,6 +68,8 @@ func (s *Site) profile(c *gin.Context) {
 		return
 	}
 	if !f.Valid() {
+		_, err := account.CheckProfile(account.Profile{Phone: f.Get("phone"), Office: f.Get("office"), Email: f.Get("email")}, s.deps.Accounts.AllowedDomains)
+		s.acctPrecheck(f, err)
 		s.Invalid(c, "account_profile", page)
 		return
 	}
@@ -113,6 +115,7 @@ func (s *Site) password(c *gin.Context) {
 	f := ReadForm(c, acctChangePasswordFields...)
 	page := Page{Title: "nav.tukar_kata_laluan", Form: f}
 	if !f.Valid() {
+		s.acctPrecheck(f, account.CheckPassword(f.Get("password"), f.Get("confirm_password"), u.UserID, account.MinPassword))
 		s.Invalid(c, "account_change_password", page)
 		return
 	}
