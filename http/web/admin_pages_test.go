@@ -9,6 +9,8 @@ import (
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/server"
+	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/projections/accounts"
 	"github.com/melaka-gov/ispeks/projections/audit"
 )
@@ -82,7 +84,23 @@ func TestAdminAndAuditorAreasAreGuarded(t *testing.T) {
 	admNotContain(t, "admin menu", home, `href="/audit"`)
 	home = auditor.get("/utama").body
 	admContain(t, "auditor menu", home, `href="/audit"`, `href="/audit/integriti"`)
-	admNotContain(t, "auditor menu", home, `href="/pentadbir"`, "Status Bayaran</a></li>\n<li><a href=\"/pentadbir")
+	admNotContain(t, "auditor menu", home, `href="/pentadbir"`)
+}
+
+// TestAdminDepsPartlyWiredRefused: a half-wired admin area stops the
+// server at start-up, naming what is missing, instead of serving pages
+// that fail later.
+func TestAdminDepsPartlyWiredRefused(t *testing.T) {
+	p := newAdminPortal(t)
+	defer func() {
+		r := recover()
+		msg, _ := r.(error)
+		if msg == nil || !strings.Contains(msg.Error(), "AdminDeps lacks Commands.GrantRole") || !strings.Contains(msg.Error(), "WaitFor") {
+			t.Fatalf("recovered %v", r)
+		}
+	}()
+	_, _ = server.New(server.Config{}, server.Deps{Web: web.Deps{Admin: web.AdminDeps{Views: p.views}}})
+	t.Fatal("server.New accepted a half-wired admin area")
 }
 
 func TestAdminSearch(t *testing.T) {
