@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"os"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,7 +67,31 @@ func TestConsoleCommands(t *testing.T) {
 	if _, err := executeOut(ctx, "--data", dir, "admin", "role", "--ic", "800101141234", "--role", "superuser"); err == nil || !strings.Contains(err.Error(), "--role") {
 		t.Fatalf("bad role accepted: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
+	hist := run("audit", "history", "--ic", "800101-14-1234", "--all")
+	if !strings.Contains(hist, "RoleGranted") && !strings.Contains(hist, "role") {
+		t.Fatalf("audit history lacks the role grant:\n%s", hist)
+	}
+	if _, err := executeOut(ctx, "--data", dir, "audit", "state", "--ic", "800101141234", "--at", "yesterday"); err == nil || !strings.Contains(err.Error(), "--at") {
+		t.Fatalf("bad --at accepted: %v", err)
+	}
+
+	// An auditor does not trust the database: change one stored event with
+	// plain SQL and the verification names the broken link.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "events.db"))
+	if err != nil {
 		t.Fatal(err)
+	}
+	res, err := db.Exec(`UPDATE events SET data = CAST(replace(CAST(data AS TEXT), 'Siti Pentadbir', 'Siti Penyamar') AS BLOB)
+		WHERE position = (SELECT min(position) FROM events WHERE CAST(data AS TEXT) LIKE '%Siti Pentadbir%')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("tampered %d rows, want 1", n)
+	}
+	db.Close()
+	_, err = executeOut(ctx, "--data", dir, "--log-level", "error", "audit", "verify")
+	if err == nil || !strings.Contains(err.Error(), "integrity broken") {
+		t.Fatalf("tampered log verified: %v", err)
 	}
 }

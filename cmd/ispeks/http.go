@@ -14,7 +14,9 @@ import (
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/http/web"
+	"github.com/melaka-gov/ispeks/infra/staffimport"
 	"github.com/melaka-gov/ispeks/projections/apiclients"
+	"github.com/melaka-gov/ispeks/projections/audit"
 )
 
 // maxReadyLag is how far behind the log a projector may be before /readyz
@@ -41,6 +43,15 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		LoginThrottle:  httpx.ThrottleConfig{Burst: cfg.LoginPerIPBurst, Every: cfg.LoginPerIPEvery},
 		Web:            web.Config{Helpdesk: helpdesk, Demo: cfg.Demo, LockoutThreshold: cfg.LockThreshold},
 	}, server.Deps{
+		Web: web.Deps{
+			Admin: web.AdminDeps{
+				Commands: web.AdminCommandsFrom(a.accounts),
+				Views:    a.views,
+				WaitFor:  a.waitFor,
+				Importer: staffimport.New(a.runner, staffimport.Config{AllowedDomains: cfg.EmailDomains, Logger: a.cli.log}),
+				Audit:    audit.New(a.events, a.registry, a.keyed.ProbeKey),
+			},
+		},
 		Log:     a.cli.log,
 		Metrics: a.metrics,
 		Ready: []httpx.Check{
@@ -60,6 +71,13 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 	}
 	go session.Janitor(ctx, srv.Sessions.Store(), time.Minute, nil)
 	return srv, nil
+}
+
+// waitFor is read-your-writes for pages: it returns when every projector has
+// applied the command's last event, or an error after the engine's bound
+// (the page then shows what it has).
+func (a *app) waitFor(ctx context.Context, position uint64) error {
+	return a.engine.WaitFor(ctx, position)
 }
 
 // maxLag is the largest lag of any projector.
