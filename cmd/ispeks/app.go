@@ -69,12 +69,13 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 		return nil, err
 	}
 	a.engine, err = engine.New(engine.Config{
-		Log:        a.events,
-		Store:      a.views,
-		Registry:   a.registry,
-		Projectors: a.projectors(),
-		Metrics:    metrics,
-		Logger:     c.log,
+		Log:         a.events,
+		Store:       a.views,
+		Registry:    a.registry,
+		Projectors:  a.projectors(),
+		Metrics:     metrics,
+		Logger:      c.log,
+		WaitTimeout: c.cfg.ReadYourWrites,
 	})
 	if err != nil {
 		return nil, err
