@@ -10,7 +10,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
-	"github.com/melaka-gov/ispeks/infra/watermilllog"
 	"github.com/melaka-gov/ispeks/projections"
 )
 
@@ -84,7 +83,7 @@ var _ message.Publisher = deadLetterPublisher{}
 
 func (p deadLetterPublisher) Publish(_ string, msgs ...*message.Message) error {
 	for _, msg := range msgs {
-		rec, ok := watermilllog.RecordFromMessage(msg)
+		rec, ok := recordOf(msg)
 		if !ok {
 			return fmt.Errorf("engine: poisoned message %s carries no event-log record", msg.UUID)
 		}

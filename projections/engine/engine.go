@@ -60,6 +60,11 @@ type Config struct {
 	// CacheSize bounds the documents a projector keeps cached between
 	// commits (default 100000).
 	CacheSize int
+	// CatchUpThreshold: a projector that starts more than this many events
+	// behind the log head first projects the backlog straight from the log
+	// in pages (as a rebuild does, into its live collections), then its
+	// subscription takes over (default 1000).
+	CatchUpThreshold int
 
 	// MaxRetries, RetryInitial and RetryMax shape the Retry middleware: an
 	// event is tried 1+MaxRetries times with exponential backoff before it
@@ -95,6 +100,7 @@ func (c *Config) defaults() {
 	setDefault(&c.RebuildBatchSize, 20000)
 	setDefault(&c.RebuildPage, 2000)
 	setDefault(&c.CacheSize, 100000)
+	setDefault(&c.CatchUpThreshold, 1000)
 	if c.MaxRetries < 0 {
 		c.MaxRetries = 0
 	} else if c.MaxRetries == 0 {
@@ -120,6 +126,7 @@ var (
 	ErrUnknownProjector = errors.New("engine: unknown projector")
 	ErrNotCaughtUp      = errors.New("engine: projectors did not reach the position in time")
 	ErrAlreadyRunning   = errors.New("engine: already running")
+	ErrRebuilding       = errors.New("engine: a rebuild of this projector is already running")
 )
 
 // Engine runs projectors and consumers.
@@ -134,8 +141,9 @@ type Engine struct {
 
 	running atomic.Bool
 
-	cmu       sync.Mutex
-	consumers map[string]bool
+	cmu        sync.Mutex
+	consumers  map[string]bool // consumers running in this process
+	rebuilding map[string]bool // projectors being rebuilt by this process
 }
 
 // Projector and consumer names become collection names and checkpoint keys.
@@ -152,12 +160,13 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("engine: register metrics: %w", err)
 	}
 	e := &Engine{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		metrics:   m,
-		direct:    map[string]bool{},
-		runners:   map[string]*runner{},
-		consumers: map[string]bool{},
+		cfg:        cfg,
+		log:        cfg.Logger,
+		metrics:    m,
+		direct:     map[string]bool{},
+		runners:    map[string]*runner{},
+		consumers:  map[string]bool{},
+		rebuilding: map[string]bool{},
 	}
 	for _, t := range cfg.Registry.Types() {
 		e.direct[t] = true
@@ -221,8 +230,15 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	for _, name := range e.order {
-		if err := e.runners[name].load(ctx); err != nil {
+		r := e.runners[name]
+		if err := r.load(ctx); err != nil {
 			return err
+		}
+		if err := e.catchUp(ctx, r); err != nil {
+			if ctx.Err() != nil {
+				return r.finalCommit()
+			}
+			return fmt.Errorf("engine: catch up %s: %w", name, err)
 		}
 	}
 	sub, err := watermilllog.NewSubscriber(watermilllog.SubscriberConfig{
@@ -268,6 +284,56 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	return runErr
+}
+
+// catchUp projects a long backlog straight from the log, through the same
+// middleware chain the Router runs, in rebuild-sized batches. The one-event
+// hand-over of a subscription costs a few goroutine switches per event; paging
+// a backlog avoids them, so a projector that was down for long is back at the
+// head quickly.
+func (e *Engine) catchUp(ctx context.Context, r *runner) error {
+	head, err := e.cfg.Log.LastPosition(ctx)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	from := r.pos
+	r.mu.Unlock()
+	if head <= from+uint64(e.cfg.CatchUpThreshold) {
+		return nil
+	}
+	e.log.Info("projector catching up", "projector", r.name, "from", from, "head", head)
+	mws, err := r.middlewares()
+	if err != nil {
+		return err
+	}
+	h := compose(func(msg *message.Message) ([]*message.Message, error) { return nil, r.project(msg) }, mws)
+	// A rebuild swapped in meanwhile (seen at a commit): start over from
+	// its checkpoint.
+	rewind := false
+	r.restart = func() { rewind = true }
+	r.batchSize = e.cfg.RebuildBatchSize
+	defer func() { r.restart, r.batchSize = nil, e.cfg.BatchSize }()
+	for {
+		rewind = false
+		if _, err := e.replay(ctx, r, from, h, func() bool { return rewind }, nil); err != nil {
+			return err
+		}
+		if !rewind {
+			break
+		}
+		r.mu.Lock()
+		from = r.pos
+		r.mu.Unlock()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.commitLocked(ctx); err != nil {
+		return err
+	}
+	// The subscription starts from the stored checkpoint anyway.
+	r.swapped = false
+	return nil
 }
 
 func (e *Engine) watchHead(ctx context.Context) {

@@ -99,9 +99,12 @@ func TestEveryEventDeliveredTwiceLeavesSameModel(t *testing.T) {
 	ref := rebuildInto(t, dir, log)
 	checkAgainstLog(t, log, ref)
 
-	// Live, every delivery doubled.
+	// Live through the subscription, every delivery doubled.
 	views := openViews(t, filepath.Join(dir, "views.db"))
-	e := newEngine(t, twiceLog{log}, views, &ledgerProjector{}, func(c *engine.Config) { c.BatchSize = 64 })
+	e := newEngine(t, twiceLog{log}, views, &ledgerProjector{}, func(c *engine.Config) {
+		c.BatchSize = 64
+		c.CatchUpThreshold = 1 << 30
+	})
 	stop := run(t, e)
 	if err := e.WaitFor(context.Background(), head); err != nil {
 		t.Fatal(err)
@@ -146,6 +149,11 @@ func (c *crashStore) Write(ctx context.Context, projector string, checkpoint uin
 }
 
 func TestKilledMidBatchConvergesToRebuild(t *testing.T) {
+	t.Run("subscription", func(t *testing.T) { testKilledMidBatch(t, 1<<30) })
+	t.Run("paged catch-up", func(t *testing.T) { testKilledMidBatch(t, 1) })
+}
+
+func testKilledMidBatch(t *testing.T, catchUpThreshold int) {
 	dir := t.TempDir()
 	log := openEvents(t, dir)
 	g := newGen(log, 60)
@@ -172,7 +180,9 @@ func TestKilledMidBatchConvergesToRebuild(t *testing.T) {
 		}
 		e := newEngine(t, log, store, p, func(c *engine.Config) {
 			c.BatchSize = batch
-			c.BatchDelay = time.Hour // commits only by size: the kill is mid-batch
+			c.RebuildBatchSize = batch // the catch-up's batch
+			c.BatchDelay = time.Hour   // commits by size only: the kill is mid-batch
+			c.CatchUpThreshold = catchUpThreshold
 		})
 		err := e.Run(ctx)
 		cancel()
@@ -501,4 +511,42 @@ func TestRebuildWhileLiveServes(t *testing.T) {
 	if tot.Events == 0 {
 		t.Fatal("empty totals")
 	}
+}
+
+// A rebuild swaps the collections while a live projector is paging through
+// its backlog: its next commit sees the swap, and it drops its uncommitted
+// work and goes on from the rebuilt checkpoint.
+func TestSwapDuringCatchUp(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 30)
+	head := g.fill(t, 3000, 30)
+
+	cli := newEngine(t, log, views, &ledgerProjector{}, nil)
+	var projected atomic.Int64
+	p := &ledgerProjector{}
+	swapped := make(chan uint64, 1)
+	p.onProject = func(eventlog.Envelope) {
+		if projected.Add(1) == 1500 { // mid catch-up, between two commits
+			if _, err := cli.Rebuild(context.Background(), "ledger", nil); err != nil {
+				t.Errorf("rebuild: %v", err)
+			}
+			swapped <- g.fill(t, 2000, 25) // more log after the rebuilt checkpoint
+		}
+	}
+	live := newEngine(t, log, views, p, func(c *engine.Config) { c.RebuildBatchSize = 400 })
+	run(t, live)
+	head = <-swapped
+	if err := live.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	// The rebuild went to the head; the live projector continued from its
+	// checkpoint instead of projecting the rest of its backlog.
+	if n := projected.Load(); n >= 4500 {
+		t.Fatalf("live projector projected %d events: it did not take the swapped-in checkpoint", n)
+	}
+	snap := snapshot(t, views)
+	checkAgainstLog(t, log, snap)
+	sameModel(t, "caught up across a swap vs clean rebuild", rebuildInto(t, dir, log), snap)
 }

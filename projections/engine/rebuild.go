@@ -11,7 +11,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
-	"github.com/melaka-gov/ispeks/infra/watermilllog"
 )
 
 // RebuildResult tells what a rebuild did.
@@ -35,6 +34,18 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 	if !ok {
 		return RebuildResult{}, fmt.Errorf("%w: %q", ErrUnknownProjector, name)
 	}
+	e.cmu.Lock()
+	if e.rebuilding[name] {
+		e.cmu.Unlock()
+		return RebuildResult{}, fmt.Errorf("%w: %s", ErrRebuilding, name)
+	}
+	e.rebuilding[name] = true
+	e.cmu.Unlock()
+	defer func() {
+		e.cmu.Lock()
+		delete(e.rebuilding, name)
+		e.cmu.Unlock()
+	}()
 	start := time.Now()
 	if err := e.ensure(ctx); err != nil {
 		return RebuildResult{}, err
@@ -58,32 +69,16 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 	}
 	bar := newBar(progress, name, head)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pages, readErr := e.readAhead(ctx, r.decode)
-	var events uint64
-	for page := range pages {
-		for i, rec := range page.recs {
-			// A bare message: the chain needs the record and the decoded
-			// event from its context, not the metadata the subscriber sets
-			// for other consumers.
-			msg := message.NewMessage(rec.ID.String(), message.Payload(rec.Data))
-			msg.SetContext(context.WithValue(watermilllog.ContextWithRecord(ctx, rec), decodedKey{}, &page.decoded[i]))
-			if _, err := h(msg); err != nil {
-				return RebuildResult{}, fmt.Errorf("engine: rebuild %s at position %d: %w", name, rec.Position, err)
-			}
-		}
-		events += uint64(len(page.recs))
+	events, err := e.replay(ctx, r, 0, h, nil, func(last uint64) {
 		if bar != nil {
-			last := page.recs[len(page.recs)-1].Position
 			if int64(last) > bar.GetMax64() {
 				bar.ChangeMax64(int64(last))
 			}
 			_ = bar.Set64(int64(last))
 		}
-	}
-	if err := <-readErr; err != nil {
-		return RebuildResult{}, fmt.Errorf("engine: rebuild %s: read log: %w", name, err)
+	})
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("engine: rebuild %s: %w", name, err)
 	}
 	r.mu.Lock()
 	err = r.commitLocked(ctx)
@@ -117,15 +112,49 @@ type page struct {
 	decoded []decoded
 }
 
+// replay feeds the log after position after through h, page by page, until a
+// read comes back empty (caught up with the head) or stop reports true. It
+// is how a rebuild, and a live projector with a long backlog, project without
+// a subscription's one-at-a-time hand-over. progress gets the position of
+// each page's last event.
+func (e *Engine) replay(ctx context.Context, r *runner, after uint64, h message.HandlerFunc, stop func() bool, progress func(uint64)) (uint64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages, readErr := e.readAhead(ctx, after, r.decode)
+	var events uint64
+	for page := range pages {
+		for i, rec := range page.recs {
+			// A bare message: the chain needs the record and the decoded
+			// event from its context, not the metadata the subscriber sets
+			// for other consumers.
+			msg := message.NewMessage(rec.ID.String(), message.Payload(rec.Data))
+			msg.SetContext(context.WithValue(ctx, decodedKey{}, &page.decoded[i]))
+			if _, err := h(msg); err != nil {
+				return events, fmt.Errorf("at position %d: %w", rec.Position, err)
+			}
+			events++
+			if stop != nil && stop() {
+				return events, nil
+			}
+		}
+		if progress != nil {
+			progress(page.recs[len(page.recs)-1].Position)
+		}
+	}
+	if err := <-readErr; err != nil {
+		return events, fmt.Errorf("read log: %w", err)
+	}
+	return events, nil
+}
+
 // readAhead reads and decodes the log in pages on its own goroutine, so that
 // reading and decoding overlap with projecting, until a read comes back empty
 // (caught up with the head).
-func (e *Engine) readAhead(ctx context.Context, decode func(eventlog.Record) decoded) (<-chan page, <-chan error) {
+func (e *Engine) readAhead(ctx context.Context, after uint64, decode func(eventlog.Record) decoded) (<-chan page, <-chan error) {
 	pages := make(chan page, 4)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(pages)
-		var after uint64
 		for {
 			recs, err := e.cfg.Log.ReadAll(ctx, after, e.cfg.RebuildPage)
 			if err != nil {

@@ -156,7 +156,10 @@ func (p permanentError) Error() string { return p.err.Error() }
 func (p permanentError) Unwrap() error { return p.err }
 
 // decoded is an event made ready for a projector: decoded, or passed over.
+// A rebuild attaches it to its messages (decodedKey), record included, so the
+// message context needs nothing else.
 type decoded struct {
+	rec     eventlog.Record
 	env     eventlog.Envelope
 	skip    bool // not for this projector
 	unknown bool // unregistered type
@@ -171,19 +174,27 @@ type decodedKey struct{}
 // its read-ahead goroutine.
 func (r *runner) decode(rec eventlog.Record) decoded {
 	if !r.handles[rec.Type] && r.e.direct[rec.Type] {
-		return decoded{skip: true}
+		return decoded{rec: rec, skip: true}
 	}
 	env, err := r.e.cfg.Registry.Decode(rec)
 	var unknown *eventlog.UnknownTypeError
 	switch {
 	case errors.As(err, &unknown):
-		return decoded{unknown: true}
+		return decoded{rec: rec, unknown: true}
 	case err != nil:
-		return decoded{err: err}
+		return decoded{rec: rec, err: err}
 	case !r.handles[env.Type]:
-		return decoded{skip: true}
+		return decoded{rec: rec, skip: true}
 	}
-	return decoded{env: env}
+	return decoded{rec: rec, env: env}
+}
+
+// recordOf returns the log record a message carries.
+func recordOf(msg *message.Message) (eventlog.Record, bool) {
+	if d, ok := msg.Context().Value(decodedKey{}).(*decoded); ok {
+		return d.rec, true
+	}
+	return watermilllog.RecordFromMessage(msg)
 }
 
 // project is the Watermill handler: decode the event (unless the message
@@ -191,15 +202,16 @@ func (r *runner) decode(rec eventlog.Record) decoded {
 // into the overlay only if the projector succeeded.
 func (r *runner) project(msg *message.Message) error {
 	ctx := msg.Context()
-	rec, ok := watermilllog.RecordFromContext(ctx)
-	if !ok {
-		return permanentError{fmt.Errorf("engine: message %s carries no event-log record", msg.UUID)}
-	}
 	d, ok := ctx.Value(decodedKey{}).(*decoded)
 	if !ok {
+		rec, ok := watermilllog.RecordFromContext(ctx)
+		if !ok {
+			return permanentError{fmt.Errorf("engine: message %s carries no event-log record", msg.UUID)}
+		}
 		dd := r.decode(rec)
 		d = &dd
 	}
+	rec := &d.rec
 	switch {
 	case d.unknown:
 		r.skipUnknown(rec.Type)
@@ -440,7 +452,7 @@ func (r *runner) bookkeeping(h message.HandlerFunc) message.HandlerFunc {
 		if _, err := h(msg); err != nil {
 			return nil, err
 		}
-		rec, _ := watermilllog.RecordFromMessage(msg)
+		rec, _ := recordOf(msg)
 		return nil, r.consumed(msg.Context(), rec.Position)
 	}
 }

@@ -265,6 +265,7 @@ func lagPhase(ctx context.Context, store *eventsqlite.Store, eng *engine.Engine,
 	}
 	total := int(cfg.Duration.Seconds() * float64(cfg.Rate))
 	jobs := make(chan int, total)
+	run := uuid.NewString()[:8] // fresh streams, also when the log is reused
 	// Appenders in parallel: a durable append takes about an fsync, longer
 	// than the gap between two events at 1000/s.
 	for worker := 0; worker < 16; worker++ {
@@ -273,7 +274,8 @@ func lagPhase(ctx context.Context, store *eventsqlite.Store, eng *engine.Engine,
 			defer wg.Done()
 			for i := range jobs {
 				ev := statusEvent(cfg.Payments+i, 0)
-				res, err := store.Append(ctx, "payment-live-"+strconv.Itoa(i), eventlog.NoStream(), []eventlog.Proposed{ev})
+				ev.ID = uuid.New()
+				res, err := store.Append(ctx, "payment-live"+run+"-"+strconv.Itoa(i), eventlog.NoStream(), []eventlog.Proposed{ev})
 				if err != nil {
 					fail(err)
 					continue
