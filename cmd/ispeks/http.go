@@ -14,6 +14,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/http/web"
+	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/infra/staffimport"
 	"github.com/melaka-gov/ispeks/projections/apiclients"
 	"github.com/melaka-gov/ispeks/projections/audit"
@@ -35,6 +36,12 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 	auth := apiauth.New(apiclients.Queries{Reader: a.views}, apiauth.Config{
 		RateBurst: cfg.APIRateBurst, RateEvery: cfg.APIRateEvery, Log: a.cli.log,
 	})
+	// The demo mailbox shows the outbox, which holds temporary passwords:
+	// demo mode only.
+	var mailbox web.DemoMailbox // a nil interface, not a nil pointer, outside demo mode
+	if cfg.Demo {
+		mailbox = mail.NewMailbox(a.outboxDir(), a.cli.log)
+	}
 	feed := &eventfeed.Feed{Events: a.events, Stop: ctx.Done(), Logger: a.cli.log}
 
 	srv, err := server.New(server.Config{
@@ -44,6 +51,16 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		Web:            web.Config{Helpdesk: helpdesk, Demo: cfg.Demo, LockoutThreshold: cfg.LockThreshold},
 	}, server.Deps{
 		Web: web.Deps{
+			Accounts: web.AccountDeps{
+				Commands:       web.AccountCommandsFrom(a.accounts),
+				Views:          a.views,
+				Sealer:         a.sealer,
+				Decoys:         a.keyed,
+				WaitFor:        a.waitFor,
+				Mailbox:        mailbox,
+				AllowedDomains: cfg.EmailDomains,
+				Now:            time.Now,
+			},
 			Admin: web.AdminDeps{
 				Commands: web.AdminCommandsFrom(a.accounts),
 				Views:    a.views,
