@@ -44,6 +44,8 @@ type Deps struct {
 	// them out.
 	Accounts AccountDeps
 	Admin    AdminDeps // administrator and auditor pages (admin_deps.go); zero leaves them out
+	// Payments: Status Bayaran, Penyata Gaji, /sahkan (payments_deps.go).
+	Payments PaymentDeps
 }
 
 // Site renders pages and holds the handlers.
@@ -215,6 +217,7 @@ func (s *Site) Routes(r gin.IRouter) {
 	staff.GET(PathHome, s.home)
 	s.accountRoutes(pg, staff)
 	s.adminRoutes(r, pg)
+	s.paymentRoutes(pg, staff)
 
 	if s.cfg.Demo {
 		pg.GET(PathDemoForm, s.demoForm)

@@ -1,0 +1,226 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/http/web"
+	"github.com/melaka-gov/ispeks/projections/payments"
+)
+
+// The manual's section A walked through: the Jenis Modul form, Semak, the
+// list newest first, the row's icon to "Maklumat terperinci" with the
+// status history, and Cetak (the PDF shown inline, MuatTurun as a file).
+func TestPaymentStatusWalkthrough(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+
+	form := b.get(web.PathStatusBayaran)
+	if form.code != http.StatusOK {
+		t.Fatalf("form: %d", form.code)
+	}
+	payHas(t, "form", form.body, "Jenis Modul", `<option value="pendahuluan"`, `<option value="tuntutan"`, ">Semak<")
+	payHasNot(t, "form", form.body, "Akan Datang", "Senarai Pertanyaan Status Bayaran")
+
+	list := b.get(web.PathStatusBayaran + "?modul=tuntutan")
+	if list.code != http.StatusOK {
+		t.Fatalf("list: %d", list.code)
+	}
+	payHas(t, "claims", list.body, "Senarai Pertanyaan Status Bayaran", "BV-2026-000300", "Tuntutan lebih masa Februari", "450.75",
+		"Gagal Diproses Bank", "20/02/2026", `href="/permohonan/status-bayaran/PAY-S-CLM"`, `aria-label="Lihat maklumat terperinci baucar BV-2026-000300"`)
+	payHasNot(t, "claims", list.body, "BV-2026-000101", "PAY-N-001", "PAY-A-001")
+
+	detail := b.get("/permohonan/status-bayaran/PAY-S-001")
+	if detail.code != http.StatusOK {
+		t.Fatalf("detail: %d", detail.code)
+	}
+	payHas(t, "detail", detail.body, "Maklumat terperinci", "BV-2026-000101", "PP/2026/101", "Pendahuluan perjalanan ke Putrajaya",
+		"1,234.50", "Diterima oleh Bank", "EFT20260110-7781", "10/01/2026", "Sejarah Status",
+		"Diterima", "Dalam Proses", "Diluluskan", "Dihantar ke Bank",
+		`href="/permohonan/status-bayaran/PAY-S-001/laporan.pdf"`, `href="/permohonan/status-bayaran/PAY-S-001/laporan.pdf?muat-turun=1"`,
+		">Cetak<", ">MuatTurun<", payCode("PAY-S-001"))
+	// The history is in order, one row per move.
+	hist := detail.body[strings.Index(detail.body, "Sejarah Status"):]
+	order := []string{">Diterima<", ">Dalam Proses<", ">Diluluskan<", ">Dihantar ke Bank<", ">Diterima oleh Bank<"}
+	last := -1
+	for _, s := range order {
+		i := strings.Index(hist, s)
+		if i <= last {
+			t.Fatalf("history out of order at %s", s)
+		}
+		last = i
+	}
+
+	doc := b.get("/permohonan/status-bayaran/PAY-S-001/laporan.pdf")
+	if doc.code != http.StatusOK || doc.hdr.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("pdf: %d %s", doc.code, doc.hdr.Get("Content-Type"))
+	}
+	if cd := doc.hdr.Get("Content-Disposition"); !strings.HasPrefix(cd, "inline;") || !strings.Contains(cd, "status-bayaran-BV-2026-000101.pdf") {
+		t.Errorf("inline: Content-Disposition %q", cd)
+	}
+	if cc := doc.hdr.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("a PDF of personal data must not be cached: %q", cc)
+	}
+	text := pdfText(t, doc.raw)
+	payHas(t, "pdf", text, "Kerajaan Negeri Melaka", "LAPORAN STATUS BAYARAN", "Siti Aminah binti Omar", "791117-04-5672",
+		"Jabatan Kewangan dan Perbendaharaan", "BV-2026-000101", "PP/2026/101", "1,234.50", "Diterima oleh Bank", "EFT20260110-7781",
+		"Pendahuluan Perjalanan", "Dijana pada 10/03/2026 10:00", "Kod pengesahan: "+payCode("PAY-S-001"))
+
+	save := b.get("/permohonan/status-bayaran/PAY-S-001/laporan.pdf?muat-turun=1")
+	if cd := save.hdr.Get("Content-Disposition"); save.code != http.StatusOK || !strings.HasPrefix(cd, "attachment;") {
+		t.Errorf("download: %d %q", save.code, cd)
+	}
+}
+
+// Newest first, a page at a time; Bil. runs on across pages.
+func TestPaymentListPages(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	first := b.get(web.PathStatusBayaran + "?modul=pendahuluan")
+	voucherRe := regexp.MustCompile(`mono">(BV-2026-0001\d\d)<`)
+	vouchers := cells(voucherRe, first.body)
+	want := []string{"BV-2026-000107", "BV-2026-000106", "BV-2026-000105", "BV-2026-000104", "BV-2026-000103"}
+	if strings.Join(vouchers, " ") != strings.Join(want, " ") {
+		t.Fatalf("page 1: %v, want %v", vouchers, want)
+	}
+	next := regexp.MustCompile(`href="(/permohonan/status-bayaran\?[^"]+)" rel="next"`).FindStringSubmatch(first.body)
+	if next == nil {
+		t.Fatalf("no next link:\n%s", clipBody(first.body))
+	}
+	second := b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	vouchers = cells(voucherRe, second.body)
+	if strings.Join(vouchers, " ") != "BV-2026-000102 BV-2026-000101" {
+		t.Fatalf("page 2: %v", vouchers)
+	}
+	payHas(t, "page 2", second.body, `<td class="num">6</td>`, `<td class="num">7</td>`, "Halaman pertama")
+	payHasNot(t, "page 2", second.body, `rel="next"`)
+
+	bad := b.get(web.PathStatusBayaran + "?modul=pendahuluan&selepas=" + url.QueryEscape("not-a-cursor"))
+	if bad.code != http.StatusBadRequest {
+		t.Errorf("forged cursor: %d", bad.code)
+	}
+}
+
+// Empty results say so; a module that is not one of the two is refused
+// beside the field.
+func TestPaymentListEmptyAndInvalid(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.as(payNurulIC, "Nurul Huda binti Rahman", "")
+	empty := b.get(web.PathStatusBayaran + "?modul=tuntutan")
+	if empty.code != http.StatusOK {
+		t.Fatalf("empty: %d", empty.code)
+	}
+	payHas(t, "empty", empty.body, "Senarai Pertanyaan Status Bayaran", "Tiada rekod bayaran bagi modul ini.")
+	payHasNot(t, "empty", empty.body, "<table")
+
+	for _, q := range []string{"", "gaji", "<script>"} {
+		bad := b.get(web.PathStatusBayaran + "?modul=" + url.QueryEscape(q))
+		if bad.code != http.StatusUnprocessableEntity {
+			t.Errorf("modul=%q: %d", q, bad.code)
+		}
+		payHas(t, "invalid module", bad.body, "Sila pilih satu", `aria-invalid="true"`)
+		payHasNot(t, "invalid module", bad.body, "<script>")
+	}
+}
+
+// Staff reach only their own payments, statements and PDFs: anyone else's
+// ID is 404, exactly like an ID that does not exist. Roles add nothing.
+func TestOtherPeoplesRecordsAreNotFound(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	siti := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	admin := p.as(payAdminIC, "Mohd Fadzlezam bin Sulaiman", "admin")
+	auditor := p.as(payNurulIC, "Nurul Huda binti Rahman", "auditor")
+	cases := []struct {
+		who  *payBrowser
+		name string
+		path string
+	}{
+		{siti, "Nurul's payment", "/permohonan/status-bayaran/PAY-N-001"},
+		{siti, "Nurul's payment PDF", "/permohonan/status-bayaran/PAY-N-001/laporan.pdf"},
+		{siti, "Nurul's payment PDF download", "/permohonan/status-bayaran/PAY-N-001/laporan.pdf?muat-turun=1"},
+		{siti, "Nurul's slip", "/penyata-gaji/SG-2026-01-N"},
+		{siti, "Nurul's slip PDF", "/penyata-gaji/SG-2026-01-N/dokumen.pdf"},
+		{siti, "no such payment", "/permohonan/status-bayaran/PAY-X-999"},
+		{siti, "no such statement", "/penyata-gaji/SG-9999"},
+		{siti, "an ID that cannot be one", "/permohonan/status-bayaran/" + url.PathEscape("../../etc")},
+		{siti, "own slip outside the display window", "/penyata-gaji/SG-2024-01-S"},
+		{siti, "own slip outside the window, PDF", "/penyata-gaji/SG-2024-01-S/dokumen.pdf"},
+		{admin, "administrator: Siti's payment", "/permohonan/status-bayaran/PAY-S-001"},
+		{admin, "administrator: Siti's slip", "/penyata-gaji/SG-2026-01-S/dokumen.pdf"},
+		{auditor, "auditor: Siti's payment PDF", "/permohonan/status-bayaran/PAY-S-001/laporan.pdf"},
+		{auditor, "auditor: Siti's slip", "/penyata-gaji/SG-2026-01-S"},
+	}
+	for _, c := range cases {
+		r := c.who.get(c.path)
+		if r.code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", c.name, r.code)
+			continue
+		}
+		payHas(t, c.name, r.body, "Halaman tidak dijumpai")
+		payHasNot(t, c.name, r.body, "BV-2026-000900", "BV-2026-000101", "Pendahuluan diri Nurul", "456,789", "Gaji Pokok")
+	}
+	// An administrator or auditor who is also staff sees their own, and
+	// nobody else's in the lists either.
+	own := admin.get(web.PathStatusBayaran + "?modul=tuntutan")
+	payHas(t, "admin's own claims", own.body, "BV-2026-000500")
+	payHasNot(t, "admin's own claims", own.body, "BV-2026-000300", "BV-2026-000900")
+	mine := auditor.get(web.PathStatusBayaran + "?modul=pendahuluan")
+	payHas(t, "auditor's own", mine.body, "BV-2026-000900")
+	payHasNot(t, "auditor's own", mine.body, "BV-2026-0001")
+	if r := admin.get("/permohonan/status-bayaran/PAY-A-001"); r.code != http.StatusOK {
+		t.Errorf("admin's own payment: %d", r.code)
+	}
+}
+
+// Nobody sees anything without logging in: the pages send the browser to
+// the login page.
+func TestPaymentPagesNeedLogin(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.browser()
+	for _, path := range []string{
+		web.PathStatusBayaran, web.PathStatusBayaran + "?modul=pendahuluan", "/permohonan/status-bayaran/PAY-S-001",
+		"/permohonan/status-bayaran/PAY-S-001/laporan.pdf", web.PathPenyataGaji, "/penyata-gaji/SG-2026-01-S",
+		"/penyata-gaji/SG-2026-01-S/dokumen.pdf",
+	} {
+		r := b.get(path)
+		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/" {
+			t.Errorf("%s: %d %s", path, r.code, r.hdr.Get("Location"))
+		}
+		payHasNot(t, path, r.body, "BV-2026", "Siti")
+	}
+}
+
+// The English toggle translates the pages' words; the manual's Malay is
+// the default.
+func TestPaymentPagesInEnglish(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	list := b.get(web.PathStatusBayaran + "?modul=tuntutan&lang=en")
+	payHas(t, "english list", list.body, "Payment Status Enquiry List", "Failed at the Bank", "Voucher No.", "Amount (RM)")
+	detail := b.get("/permohonan/status-bayaran/PAY-S-001")
+	payHas(t, "english detail (cookie)", detail.body, "Details", "Status History", "Received by the Bank", ">Print<", ">Download<")
+	stmts := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-bulanan")
+	payHas(t, "english statements", stmts.body, "Document List", "Monthly Pay Slip", "February 2026", "Corrected (revision 2)")
+	back := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-bulanan&lang=ms")
+	payHas(t, "malay again", back.body, "Senarai Dokumen", "Februari 2026", "Dibetulkan (semakan ke-2)")
+}
+
+func cells(re *regexp.Regexp, body string) []string {
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// payCode is the printed verification code of a payment.
+func payCode(id string) string { return payments.FormatCode(payments.Code(payKey, id)) }

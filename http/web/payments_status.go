@@ -1,0 +1,221 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/domain/payment"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/infra/pdf"
+	"github.com/melaka-gov/ispeks/projections/payments"
+)
+
+// The manual's section A: Permohonan › Status Bayaran → Jenis Modul →
+// Semak → "Senarai Pertanyaan Status Bayaran" → the row's icon →
+// "Maklumat terperinci" → Cetak (the PDF, shown in the browser, with
+// MuatTurun beside it).
+
+// paymentListData is the Status Bayaran page: the form, and after Semak
+// the list.
+type paymentListData struct {
+	Searched    bool
+	ModuleLabel string
+	Rows        []paymentRow
+	NextURL     string
+	FirstURL    string // set on a later page
+}
+
+// paymentRow is one row of "Senarai Pertanyaan Status Bayaran", formatted.
+type paymentRow struct {
+	No          int
+	URL         string
+	VoucherNo   string
+	Reference   string
+	Description string
+	Amount      string
+	Status      string
+	StatusCode  string
+	Date        string
+	ViewLabel   string
+}
+
+// paymentList is the Jenis Modul form and, once a module is chosen, the
+// person's payments of that module, newest first, a page at a time.
+func (s *Site) paymentList(c *gin.Context) {
+	d := s.deps.Payments
+	u, _ := session.User(c)
+	l := i18n.From(c)
+	mod, asked := c.GetQuery("modul")
+	f := NewForm(map[string]string{"modul": mod})
+	data := &paymentListData{}
+	page := Page{Title: "nav.status_bayaran", Form: f, Data: data}
+	if !asked {
+		s.Render(c, http.StatusOK, "payments_status", page)
+		return
+	}
+	m := payment.Module(mod)
+	if !m.Valid() {
+		f.labels["modul"] = "label.modul"
+		f.FailKey("modul", "err.choose_one")
+		s.Invalid(c, "payments_status", page)
+		return
+	}
+	after, ok := cursorParam(c)
+	if !ok {
+		httpx.Abort(c, httpx.ErrBadRequest)
+		return
+	}
+	start := startParam(c)
+	pg, err := d.Payments.ListByPayee(c.Request.Context(), u.UserID, m, d.PageSize, after)
+	if err != nil {
+		listFailed(c, err)
+		return
+	}
+	data.Searched = true
+	data.ModuleLabel = i18n.T(l, "modul."+string(m))
+	data.Rows = make([]paymentRow, len(pg.Payments))
+	for i, p := range pg.Payments {
+		data.Rows[i] = paymentRow{
+			No: start + i, URL: pathWith(PathPaymentDetail, "id", p.ID),
+			VoucherNo: p.VoucherNo, Reference: p.Reference, Description: p.Description,
+			Amount: ringgit(p.AmountSen), Status: statusLabel(l, p.Status), StatusCode: string(p.Status),
+			Date:      dmy(p.VoucherDate),
+			ViewLabel: i18n.Tf(l, "pay.view_label", p.VoucherNo),
+		}
+	}
+	q := url.Values{"modul": {string(m)}}
+	if pg.Next != "" {
+		next := url.Values{"modul": {string(m)}, queryAfter: {pg.Next}, "mula": {strconv.Itoa(start + len(pg.Payments))}}
+		data.NextURL = PathStatusBayaran + "?" + next.Encode()
+	}
+	if after != "" {
+		data.FirstURL = PathStatusBayaran + "?" + q.Encode()
+	}
+	s.Render(c, http.StatusOK, "payments_status", page)
+}
+
+// statusLabel is a payment status in the page's language.
+func statusLabel(l i18n.Lang, st payment.Status) string {
+	if txt, ok := i18n.Lookup("pay.status." + string(st)); ok {
+		return txt.In(l)
+	}
+	return st.Label()
+}
+
+// paymentDetailData is "Maklumat terperinci".
+type paymentDetailData struct {
+	Heading     string
+	Details     []kv
+	History     []historyRow
+	Code        string
+	VerifyURL   string
+	PrintURL    string
+	DownloadURL string
+	BackURL     string
+}
+
+type historyRow struct {
+	No      int
+	Status  string
+	Date    string
+	Details string
+}
+
+// paymentDetail is one payment with its status history. Someone else's
+// payment is not found (404), like one that does not exist.
+func (s *Site) paymentDetail(c *gin.Context) {
+	p, ok := s.ownPayment(c)
+	if !ok {
+		return
+	}
+	l := i18n.From(c)
+	base := pathWith(PathPaymentDetail, "id", p.ID)
+	data := &paymentDetailData{
+		Heading: p.TypeLabel + " — " + p.VoucherNo,
+		Details: kvs(
+			kv{Label: "label.modul", Value: i18n.T(l, "modul."+string(p.Module))},
+			kv{Label: "pay.label.type", Value: p.TypeLabel},
+			kv{Label: "pay.col.voucher", Value: p.VoucherNo, Mono: true},
+			kv{Label: "pay.label.voucher_date", Value: dmy(p.VoucherDate)},
+			kv{Label: "pay.col.reference", Value: p.Reference, Mono: true},
+			kv{Label: "pay.col.description", Value: p.Description},
+			kv{Label: "pay.col.amount", Value: ringgit(p.AmountSen)},
+			kv{Label: "pay.label.received", Value: dmy(p.ReceivedDate)},
+			kv{Label: "pay.col.status", Value: statusLabel(l, p.Status)},
+			kv{Label: "pay.label.status_date", Value: dmy(p.StatusDate)},
+			kv{Label: "pay.label.eft", Value: p.EFTNo, Mono: true},
+			kv{Label: "pay.label.cheque", Value: p.ChequeNo, Mono: true},
+			kv{Label: "pay.label.payment_date", Value: dmy(p.PaymentDate)},
+			kv{Label: "pay.label.reason", Value: p.Reason},
+		),
+		Code:        payments.FormatCode(p.Code),
+		VerifyURL:   pathWith(PathVerifyCode, "code", payments.FormatCode(p.Code)),
+		PrintURL:    base + "/laporan.pdf",
+		DownloadURL: base + "/laporan.pdf?" + queryDownload + "=1",
+		BackURL:     PathStatusBayaran + "?" + url.Values{"modul": {string(p.Module)}}.Encode(),
+	}
+	for i, h := range p.History {
+		data.History = append(data.History, historyRow{No: i + 1, Status: statusLabel(l, h.Status), Date: dmy(h.Date), Details: historyDetails(l, h)})
+	}
+	s.Render(c, http.StatusOK, "payments_detail", Page{Title: "heading.maklumat_terperinci", Data: data})
+}
+
+// historyDetails is what a status entry carries besides status and date.
+func historyDetails(l i18n.Lang, h payments.StatusEntry) string {
+	var parts []string
+	if h.EFTNo != "" {
+		parts = append(parts, i18n.T(l, "pay.label.eft")+" "+h.EFTNo)
+	}
+	if h.ChequeNo != "" {
+		parts = append(parts, i18n.T(l, "pay.label.cheque")+" "+h.ChequeNo)
+	}
+	if h.PaymentDate != "" {
+		parts = append(parts, i18n.T(l, "pay.label.payment_date")+" "+dmy(h.PaymentDate))
+	}
+	if h.Reason != "" {
+		parts = append(parts, i18n.T(l, "pay.label.reason")+": "+h.Reason)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// paymentPDF is the "Cetak" report: drawn whole before anything is sent,
+// so a failure shows "Laporan tidak dapat dipaparkan" instead of half a
+// file.
+func (s *Site) paymentPDF(c *gin.Context) {
+	p, ok := s.ownPayment(c)
+	if !ok {
+		return
+	}
+	u, _ := session.User(c)
+	d := s.deps.Payments
+	var buf bytes.Buffer
+	if err := d.Reports.Payment(&buf, p, pdf.Payee{Name: u.Name, Department: u.Department}, d.Now()); err != nil {
+		reportFailed(c, "payment report", err)
+		return
+	}
+	sendPDF(c, &buf, fileName("status-bayaran", p.VoucherNo))
+}
+
+// ownPayment reads the payment named in the path if it is the logged-in
+// person's; otherwise it answers 404 and returns false.
+func (s *Site) ownPayment(c *gin.Context) (payments.Payment, bool) {
+	u, _ := session.User(c)
+	p, err := s.deps.Payments.Payments.Get(c.Request.Context(), u.UserID, c.Param("id"))
+	switch {
+	case errors.Is(err, payments.ErrNotFound):
+		httpx.Abort(c, httpx.ErrNotFound)
+		return p, false
+	case err != nil:
+		httpx.Abort(c, err)
+		return p, false
+	}
+	return p, true
+}

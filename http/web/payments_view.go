@@ -1,0 +1,182 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/infra/pdf"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// Helpers shared by the payment, statement and verification pages. Rows
+// are formatted here, once, so that each table row costs the template only
+// a few plain field prints.
+
+// escapeSegment escapes a value for one path segment (payment and
+// statement IDs may hold ':', '@', '+', '=').
+func escapeSegment(v string) string { return url.PathEscape(v) }
+
+// ringgit prints sen as "1,234.56".
+func ringgit(sen int64) string { return pdf.Ringgit(sen) }
+
+// dmy prints an ISO date as DD/MM/YYYY ("" stays "").
+func dmy(iso string) string {
+	if iso == "" {
+		return ""
+	}
+	t, err := time.Parse(time.DateOnly, iso)
+	if err != nil {
+		return iso
+	}
+	return t.Format("02/01/2006")
+}
+
+var monthsEN = [...]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
+
+// periodLabel is a statement's period in the page's language: "Januari
+// 2025" / "January 2025", "06/01/2025 - 12/01/2025", "Tahun 2024" / "Year
+// 2024".
+func periodLabel(l i18n.Lang, p statement.Period) string {
+	if l != i18n.EN || p.From != "" {
+		return p.Label()
+	}
+	if p.Month >= 1 && p.Month <= 12 {
+		return monthsEN[p.Month-1] + " " + strconv.Itoa(p.Year)
+	}
+	return "Year " + strconv.Itoa(p.Year)
+}
+
+// typeLabel is a statement type's name in the page's language.
+func typeLabel(l i18n.Lang, t statement.Type) string {
+	if txt, ok := i18n.Lookup("stmt.type." + string(t)); ok {
+		return txt.In(l)
+	}
+	return t.Label()
+}
+
+// netKey is the catalog key of a statement's net line: "Gaji Bersih" on
+// pay slips, "Pendapatan Bersih" on Borang EC, "Jumlah Bersih" elsewhere
+// (as on the PDF).
+func netKey(t statement.Type) string {
+	switch t {
+	case statement.SlipGajiBulanan, statement.SlipGajiMingguan, statement.SlipGajiSambilan:
+		return "stmt.net.slip"
+	case statement.PenyataPendapatanTahunan:
+		return "stmt.net.annual"
+	}
+	return "stmt.net.other"
+}
+
+// cursorParam reads the next-page cursor. ok is false for one that cannot
+// be a cursor (too long, control characters): the request is refused
+// rather than passed to the store.
+func cursorParam(c *gin.Context) (string, bool) {
+	v := c.Query(queryAfter)
+	if len(v) > maxCursor {
+		return "", false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x21 || v[i] > 0x7e {
+			return "", false
+		}
+	}
+	return v, true
+}
+
+// startParam is the row number the page starts at (1 on the first page;
+// carried in the "next" link so that Bil. runs on across pages).
+func startParam(c *gin.Context) int {
+	n, err := strconv.Atoi(c.Query("mula"))
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 1
+	}
+	return n
+}
+
+// listFailed answers a failed list query: a forged cursor is a bad
+// request, anything else our fault.
+func listFailed(c *gin.Context, err error) {
+	if errors.Is(err, projections.ErrBadCursor) {
+		httpx.Abort(c, httpx.ErrBadRequest)
+		return
+	}
+	httpx.Abort(c, err)
+}
+
+// reportFailed shows "Laporan tidak dapat dipaparkan" with an incident ID
+// and the helpdesk contacts; the responder logs the incident beside the
+// error (IC numbers redacted). The wrapped error names only the kind of
+// document, never whose it is.
+func reportFailed(c *gin.Context, kind string, err error) {
+	httpx.Abort(c, fmt.Errorf("%w: %s: %w", httpx.ErrReport, kind, err))
+}
+
+// pdfCSP replaces the pages' policy on a PDF: a browser's PDF viewer is
+// an embedded plugin document, which object-src 'none' would block. The
+// PDF can still not be framed by anyone.
+const pdfCSP = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// sendPDF answers with a rendered PDF: shown in the browser (inline) so
+// the person sees it before printing, or saved (attachment) with
+// ?muat-turun=1.
+func sendPDF(c *gin.Context, doc *bytes.Buffer, filename string) {
+	disp := "inline"
+	if c.Query(queryDownload) == "1" {
+		disp = "attachment"
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": filename}))
+	h.Set("Content-Security-Policy", pdfCSP)
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Content-Length", strconv.Itoa(doc.Len()))
+	c.Data(http.StatusOK, "application/pdf", doc.Bytes())
+}
+
+// fileName keeps a PDF's file name to letters, digits, '.', '-' and '_'.
+func fileName(parts ...string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('-')
+		}
+		for _, r := range p {
+			switch {
+			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+				b.WriteRune(r)
+			default:
+				b.WriteByte('_')
+			}
+		}
+	}
+	return b.String() + ".pdf"
+}
+
+// kv is one "label: value" line of a details list.
+type kv struct {
+	Label string // catalog key
+	Value string
+	Mono  bool // codes and numbers set in a fixed-width face
+}
+
+// kvs drops the lines without a value.
+func kvs(lines ...kv) []kv {
+	out := lines[:0]
+	for _, l := range lines {
+		if strings.TrimSpace(l.Value) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}

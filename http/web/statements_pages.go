@@ -1,0 +1,339 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/projections/statements"
+)
+
+// The manual's section B: Penyata Gaji → Urusniaga (Bantuan Khas / Bonus,
+// Penyata Pendapatan Tahunan, Slip Gaji Bulanan / Mingguan / Sambilan) →
+// Cari → "Senarai Dokumen" → MuatTurun (the PDF shown in the browser
+// before printing, with a download beside it). Each document also has an
+// HTML view, for phones without a PDF reader.
+
+// urusniagaOrder is the manual's order of the Urusniaga choices.
+var urusniagaOrder = []statement.Type{
+	statement.BantuanKhas, statement.Bonus, statement.PenyataPendapatanTahunan,
+	statement.SlipGajiBulanan, statement.SlipGajiMingguan, statement.SlipGajiSambilan,
+}
+
+// statementListData is the Penyata Gaji page.
+type statementListData struct {
+	TypeField FieldView
+	YearField FieldView
+	Window    string
+	Searched  bool
+	TypeLabel string
+	Rows      []statementRow
+	NextURL   string
+	FirstURL  string
+}
+
+// statementRow is one row of "Senarai Dokumen", formatted.
+type statementRow struct {
+	No        int
+	Period    string
+	PayDate   string
+	Net       string
+	Revised   string // "Dibetulkan (semakan ke-2)" or ""
+	ViewURL   string
+	PDFURL    string
+	SaveURL   string
+	ViewLabel string
+	PDFLabel  string
+}
+
+// statementList is the Urusniaga form and, after Cari, the person's
+// documents of that type (latest period first, latest revision only,
+// within the display window).
+func (s *Site) statementList(c *gin.Context) {
+	d := s.deps.Payments
+	u, _ := session.User(c)
+	l := i18n.From(c)
+	now := d.Now()
+	typ, asked := c.GetQuery("urusniaga")
+	yearRaw := c.Query("tahun")
+	f := NewForm(map[string]string{"urusniaga": typ, "tahun": yearRaw})
+	f.labels["urusniaga"], f.labels["tahun"] = "label.urusniaga", "stmt.label.year"
+	data := &statementListData{Window: i18n.Tf(l, "stmt.window", d.Windows.SlipMonths, d.Windows.AnnualYears)}
+	page := Page{Title: "nav.penyata_gaji", Form: f, Data: data}
+	years := s.windowYears(now)
+	t := statement.Type(typ)
+	year := 0
+	if asked {
+		if !t.Valid() {
+			f.FailKey("urusniaga", "err.choose_one")
+		}
+		if yearRaw != "" {
+			y, err := strconv.Atoi(yearRaw)
+			if err != nil || !containsInt(years, y) {
+				f.FailKey("tahun", "err.choose_one")
+			}
+			year = y
+		}
+	}
+	data.TypeField, data.YearField = s.statementFields(l, f, years)
+	if !asked {
+		s.Render(c, http.StatusOK, "statements_list", page)
+		return
+	}
+	if !f.Valid() {
+		s.Invalid(c, "statements_list", page)
+		return
+	}
+	after, ok := cursorParam(c)
+	if !ok {
+		httpx.Abort(c, httpx.ErrBadRequest)
+		return
+	}
+	start := startParam(c)
+	pg, err := d.Statements.ListByPayee(c.Request.Context(), u.UserID, t, year, d.PageSize, after, now)
+	if err != nil {
+		listFailed(c, err)
+		return
+	}
+	data.Searched = true
+	data.TypeLabel = typeLabel(l, t)
+	data.Rows = make([]statementRow, len(pg.Statements))
+	for i, st := range pg.Statements {
+		base := pathWith(PathStatementView, "id", st.ID)
+		period := periodLabel(l, st.Period)
+		r := statementRow{
+			No: start + i, Period: period, PayDate: dmy(st.PayDate), Net: ringgit(st.Totals.NetSen),
+			ViewURL: base, PDFURL: base + "/dokumen.pdf", SaveURL: base + "/dokumen.pdf?" + queryDownload + "=1",
+			ViewLabel: i18n.Tf(l, "stmt.view_label", period), PDFLabel: i18n.Tf(l, "stmt.pdf_label", period),
+		}
+		if st.Revision > 1 {
+			r.Revised = i18n.Tf(l, "stmt.revised", st.Revision)
+		}
+		data.Rows[i] = r
+	}
+	q := url.Values{"urusniaga": {string(t)}}
+	if year != 0 {
+		q.Set("tahun", strconv.Itoa(year))
+	}
+	if pg.Next != "" {
+		next := url.Values{queryAfter: {pg.Next}, "mula": {strconv.Itoa(start + len(pg.Statements))}}
+		for k, v := range q {
+			next[k] = v
+		}
+		data.NextURL = PathPenyataGaji + "?" + next.Encode()
+	}
+	if after != "" {
+		data.FirstURL = PathPenyataGaji + "?" + q.Encode()
+	}
+	s.Render(c, http.StatusOK, "statements_list", page)
+}
+
+// windowYears are the years the display windows reach back to, latest
+// first (the year choice of the form).
+func (s *Site) windowYears(now time.Time) []int {
+	w := s.deps.Payments.Windows
+	now = now.In(melakaZone)
+	first := time.Date(now.Year(), now.Month()-time.Month(w.SlipMonths-1), 1, 0, 0, 0, 0, time.UTC).Year()
+	first = min(first, now.Year()-w.AnnualYears)
+	var out []int
+	for y := now.Year(); y >= first; y-- {
+		out = append(out, y)
+	}
+	return out
+}
+
+var melakaZone = time.FixedZone("MYT", 8*60*60)
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// statementFields builds the Urusniaga and Tahun drop-downs.
+func (s *Site) statementFields(l i18n.Lang, f *Form, years []int) (FieldView, FieldView) {
+	tf := FieldView{Name: "urusniaga", ID: "f-urusniaga", Label: i18n.T(l, "label.urusniaga"), Type: "select",
+		Required: true, RequiredText: i18n.T(l, "label.required"), ErrorPrefix: i18n.T(l, "err.prefix")}
+	if msg, ok := f.Error("urusniaga"); ok {
+		tf.Error = msg.In(l)
+	}
+	for _, t := range urusniagaOrder {
+		tf.Options = append(tf.Options, OptionView{Value: string(t), Label: typeLabel(l, t), Selected: f.Get("urusniaga") == string(t)})
+	}
+	yf := FieldView{Name: "tahun", ID: "f-tahun", Label: i18n.T(l, "stmt.label.year"), Type: "select",
+		Hint: i18n.T(l, "stmt.hint.year"), ErrorPrefix: i18n.T(l, "err.prefix")}
+	if msg, ok := f.Error("tahun"); ok {
+		yf.Error = msg.In(l)
+	}
+	for _, y := range years {
+		v := strconv.Itoa(y)
+		yf.Options = append(yf.Options, OptionView{Value: v, Label: v, Selected: f.Get("tahun") == v})
+	}
+	return tf, yf
+}
+
+// slipData is the HTML view of one statement.
+type slipData struct {
+	Title       string
+	Period      string
+	Employer    []kv
+	Employee    []kv
+	Lines       []slipLine // earnings and deductions side by side
+	Earnings    string
+	Deductions  string
+	NetLabel    string
+	Net         string
+	Revision    string // the correction note, or ""
+	Corrections []string
+	Code        string
+	VerifyURL   string
+	PDFURL      string
+	SaveURL     string
+	BackURL     string
+}
+
+// slipLine is one row of the earnings / deductions table; either side may
+// be empty.
+type slipLine struct {
+	Earning, EarningAmount     string
+	Deduction, DeductionAmount string
+}
+
+// statementView is the HTML slip: every field of the PDF, laid out for a
+// phone.
+func (s *Site) statementView(c *gin.Context) {
+	st, ok := s.ownStatement(c)
+	if !ok {
+		return
+	}
+	l := i18n.From(c)
+	base := pathWith(PathStatementView, "id", st.ID)
+	p, e := st.Payee, st.Employer
+	data := &slipData{
+		Title:  typeLabel(l, st.Type),
+		Period: periodLabel(l, st.Period),
+		Employer: kvs(
+			kv{Label: "stmt.label.employer", Value: e.Name},
+			kv{Label: "stmt.label.paying_dept", Value: e.Department},
+			kv{Label: "stmt.label.address", Value: e.Address},
+			kv{Label: "stmt.label.employer_no", Value: e.EmployerNo, Mono: true},
+		),
+		Employee: kvs(
+			kv{Label: "label.name", Value: p.Name},
+			kv{Label: "label.ic", Value: formatIC(p.IC), Mono: true},
+			kv{Label: "stmt.label.staff_no", Value: p.StaffNo, Mono: true},
+			kv{Label: "stmt.label.pay_no", Value: p.PayNo, Mono: true},
+			kv{Label: "label.department", Value: p.Department},
+			kv{Label: "stmt.label.post", Value: p.Post},
+			kv{Label: "stmt.label.grade", Value: p.Grade},
+			kv{Label: "stmt.label.bank", Value: p.BankName},
+			kv{Label: "stmt.label.bank_account", Value: p.BankAccount, Mono: true},
+			kv{Label: "stmt.label.tax_no", Value: p.TaxNo, Mono: true},
+			kv{Label: "stmt.label.epf_no", Value: p.EPFNo, Mono: true},
+			kv{Label: "stmt.col.period", Value: periodLabel(l, st.Period)},
+			kv{Label: "stmt.col.pay_date", Value: dmy(st.PayDate)},
+			kv{Label: "stmt.label.document_no", Value: st.ID, Mono: true},
+		),
+		Earnings:   ringgit(st.Totals.EarningsSen),
+		Deductions: ringgit(st.Totals.DeductionsSen),
+		NetLabel:   i18n.T(l, netKey(st.Type)),
+		Net:        ringgit(st.Totals.NetSen),
+		Code:       statements.FormatCode(st.Code),
+		VerifyURL:  pathWith(PathVerifyCode, "code", statements.FormatCode(st.Code)),
+		PDFURL:     base + "/dokumen.pdf",
+		SaveURL:    base + "/dokumen.pdf?" + queryDownload + "=1",
+		BackURL:    PathPenyataGaji + "?" + url.Values{"urusniaga": {string(st.Type)}}.Encode(),
+	}
+	for i := range max(len(st.Earnings), len(st.Deductions)) {
+		var ln slipLine
+		if i < len(st.Earnings) {
+			ln.Earning, ln.EarningAmount = lineName(st.Earnings[i]), ringgit(st.Earnings[i].AmountSen)
+		}
+		if i < len(st.Deductions) {
+			ln.Deduction, ln.DeductionAmount = lineName(st.Deductions[i]), ringgit(st.Deductions[i].AmountSen)
+		}
+		data.Lines = append(data.Lines, ln)
+	}
+	if st.Revision > 1 {
+		data.Revision = i18n.Tf(l, "stmt.corrected_note", st.Revision)
+		for _, cr := range st.Corrections {
+			data.Corrections = append(data.Corrections, fmt.Sprintf("%s %s: %s",
+				i18n.Tf(l, "stmt.revision_n", cr.Revision), cr.At.In(melakaZone).Format("02/01/2006"), cr.Reason))
+		}
+	}
+	s.Render(c, http.StatusOK, "statements_slip", Page{Title: "stmt.title.slip", Data: data})
+}
+
+func lineName(ln statement.Line) string {
+	if ln.Code != "" {
+		return ln.Code + " " + ln.Name
+	}
+	return ln.Name
+}
+
+// formatIC prints 12 digits as YYMMDD-PB-###G.
+func formatIC(ic string) string {
+	if len(ic) != 12 {
+		return ic
+	}
+	return ic[:6] + "-" + ic[6:8] + "-" + ic[8:]
+}
+
+// statementPDF is the MuatTurun document, drawn whole before anything is
+// sent.
+func (s *Site) statementPDF(c *gin.Context) {
+	st, ok := s.ownStatement(c)
+	if !ok {
+		return
+	}
+	d := s.deps.Payments
+	var buf bytes.Buffer
+	if err := d.Reports.Statement(&buf, st, d.Now()); err != nil {
+		reportFailed(c, "statement", err)
+		return
+	}
+	sendPDF(c, &buf, statementFileName(st))
+}
+
+// statementFileName: "slip-gaji-bulanan-2025-02.pdf",
+// "slip-gaji-mingguan-2025-01-06.pdf", "penyata-pendapatan-tahunan-2024.pdf".
+func statementFileName(st statements.Statement) string {
+	p := st.Period
+	switch {
+	case p.From != "":
+		return fileName(string(st.Type), p.From)
+	case p.Month != 0:
+		return fileName(string(st.Type), fmt.Sprintf("%04d-%02d", p.Year, p.Month))
+	}
+	return fileName(string(st.Type), strconv.Itoa(p.Year))
+}
+
+// ownStatement reads the statement named in the path if it is the
+// logged-in person's and within its display window; otherwise 404.
+func (s *Site) ownStatement(c *gin.Context) (statements.Statement, bool) {
+	d := s.deps.Payments
+	u, _ := session.User(c)
+	st, err := d.Statements.Get(c.Request.Context(), u.UserID, c.Param("id"), d.Now())
+	switch {
+	case errors.Is(err, statements.ErrNotFound):
+		httpx.Abort(c, httpx.ErrNotFound)
+		return st, false
+	case err != nil:
+		httpx.Abort(c, err)
+		return st, false
+	}
+	return st, true
+}

@@ -1,0 +1,196 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/http/server"
+	"github.com/melaka-gov/ispeks/http/web"
+	"github.com/melaka-gov/ispeks/projections/payments"
+	"github.com/melaka-gov/ispeks/projections/statements"
+)
+
+// The manual's section B walked through: Urusniaga, Cari, "Senarai
+// Dokumen" latest period first with only the latest revision, MuatTurun
+// (the PDF inline, a download beside it) and the HTML view.
+func TestStatementWalkthrough(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+
+	form := b.get(web.PathPenyataGaji)
+	if form.code != http.StatusOK {
+		t.Fatalf("form: %d", form.code)
+	}
+	payHas(t, "form", form.body, "Urusniaga", ">Cari<", "Bantuan Khas", "Bonus", "Penyata Pendapatan Tahunan (Borang EC)",
+		"Slip Gaji Bulanan", "Slip Gaji Mingguan", "Slip Gaji Sambilan", `<option value="2026"`, `<option value="2019"`,
+		"18 bulan terakhir", "7 tahun terakhir")
+	payHasNot(t, "form", form.body, "Senarai Dokumen", "Akan Datang")
+	// The manual's order of the choices.
+	order := []string{"bantuan-khas", "bonus", "penyata-pendapatan-tahunan", "slip-gaji-bulanan", "slip-gaji-mingguan", "slip-gaji-sambilan"}
+	got := cells(regexp.MustCompile(`<option value="([a-z-]+)"`), form.body)
+	if strings.Join(got, " ") != strings.Join(order, " ") {
+		t.Errorf("Urusniaga choices %v, want %v", got, order)
+	}
+
+	list := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-bulanan&tahun=")
+	if list.code != http.StatusOK {
+		t.Fatalf("list: %d", list.code)
+	}
+	periods := cells(regexp.MustCompile(`<td>([A-Za-z]+ \d{4})`), list.body)
+	if strings.Join(periods, ",") != "Februari 2026,Januari 2026,Disember 2025" {
+		t.Errorf("periods %v: latest first, window applied", periods)
+	}
+	payHas(t, "list", list.body, "Senarai Dokumen", "Dibetulkan (semakan ke-2)", "25/02/2026",
+		`href="/penyata-gaji/SG-2026-02-S/dokumen.pdf" target="_blank"`, `href="/penyata-gaji/SG-2026-02-S/dokumen.pdf?muat-turun=1" download`,
+		`href="/penyata-gaji/SG-2026-02-S"`, ">MuatTurun<")
+	payHasNot(t, "list", list.body, "Januari 2024", "SG-2026-01-N", "Bonus</td>")
+	// The corrected slip shows its latest net pay: 4,567.89 + 300 + 350 -
+	// 210.50 - 502.46 (KWSP) - 50 (zakat).
+	payHas(t, "corrected net", list.body, "4,454.93")
+
+	byYear := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-bulanan&tahun=2025")
+	periods = cells(regexp.MustCompile(`<td>([A-Za-z]+ \d{4})`), byYear.body)
+	if strings.Join(periods, ",") != "Disember 2025" {
+		t.Errorf("year 2025: %v", periods)
+	}
+
+	view := b.get("/penyata-gaji/SG-2026-02-S")
+	if view.code != http.StatusOK {
+		t.Fatalf("view: %d", view.code)
+	}
+	payHas(t, "html slip", view.body, "Slip Gaji Bulanan", "Februari 2026", "Siti Aminah binti Omar", "791117-04-5672", "JKPN-0042",
+		"G-JKPN-0042", "Pegawai Kewangan", "WA41", "Bank Islam", "0401-2345-6789", "SG 1234567890", "KWSP-778899",
+		"Kerajaan Negeri Melaka", "E 0123456-7", "Seri Negeri", "0001 Gaji Pokok", "4,567.89", "ITKA", "300.00", "COLA", "350.00",
+		"PCB", "210.50", "KWSP", "502.46", "Zakat", "50.00", "Jumlah Pendapatan", "5,217.89", "Jumlah Potongan", "762.96",
+		"Gaji Bersih", "RM 4,454.93", "semakan ke-2", "Potongan zakat tertinggal", statements.FormatCode(statements.Code(payKey, "SG-2026-02-S", 2)),
+		`<meta name="viewport" content="width=device-width, initial-scale=1">`)
+
+	doc := b.get("/penyata-gaji/SG-2026-02-S/dokumen.pdf")
+	if doc.code != http.StatusOK || doc.hdr.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("pdf: %d %s %s", doc.code, doc.hdr.Get("Content-Type"), clipBody(doc.body))
+	}
+	if cd := doc.hdr.Get("Content-Disposition"); !strings.HasPrefix(cd, "inline;") || !strings.Contains(cd, "slip-gaji-bulanan-2026-02.pdf") {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+	text := pdfText(t, doc.raw)
+	payHas(t, "pdf", text, "Kerajaan Negeri Melaka", "SLIP GAJI BULANAN", "Bagi Tempoh: Februari 2026", "Siti Aminah binti Omar",
+		"791117-04-5672", "JKPN-0042", "Pegawai Kewangan", "Gaji Pokok", "4,567.89", "Zakat", "50.00", "Jumlah Pendapatan", "5,217.89",
+		"Jumlah Potongan", "762.96", "Gaji Bersih", "RM 4,454.93", "semakan ke-2", "Potongan zakat tertinggal",
+		"Kod pengesahan: "+statements.FormatCode(statements.Code(payKey, "SG-2026-02-S", 2)), "Dijana pada 10/03/2026 10:00")
+	save := b.get("/penyata-gaji/SG-2026-02-S/dokumen.pdf?muat-turun=1")
+	if cd := save.hdr.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
+		t.Errorf("download: %q", cd)
+	}
+
+	annual := b.get(web.PathPenyataGaji + "?urusniaga=penyata-pendapatan-tahunan")
+	payHas(t, "annual", annual.body, "Tahun 2025", `/penyata-gaji/EC-2025-S"`)
+	ec := b.get("/penyata-gaji/EC-2025-S")
+	payHas(t, "annual view", ec.body, "Penyata Pendapatan Tahunan (Borang EC)", "Pendapatan Bersih")
+	ecText := pdfText(t, b.get("/penyata-gaji/EC-2025-S/dokumen.pdf").raw)
+	payHas(t, "annual pdf", ecText, "PENYATA PENDAPATAN TAHUNAN (BORANG EC)", "Tahun 2025", "Pendapatan Bersih")
+}
+
+// Empty results say so plainly; bad choices are refused beside their
+// fields.
+func TestStatementListEmptyAndInvalid(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	for _, q := range []string{"urusniaga=slip-gaji-mingguan", "urusniaga=bantuan-khas", "urusniaga=slip-gaji-bulanan&tahun=2019"} {
+		r := b.get(web.PathPenyataGaji + "?" + q)
+		if r.code != http.StatusOK {
+			t.Fatalf("%s: %d", q, r.code)
+		}
+		payHas(t, q, r.body, "Senarai Dokumen", "Tiada rekod bagi urusniaga ini.")
+		payHasNot(t, q, r.body, "<table")
+	}
+	for _, q := range []string{"urusniaga=", "urusniaga=gaji", "urusniaga=slip-gaji-bulanan&tahun=1999", "urusniaga=slip-gaji-bulanan&tahun=dua"} {
+		r := b.get(web.PathPenyataGaji + "?" + q)
+		if r.code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d", q, r.code)
+		}
+		payHas(t, q, r.body, "Sila pilih satu", `aria-invalid="true"`, "Terdapat masalah pada borang")
+		payHasNot(t, q, r.body, "Senarai Dokumen")
+	}
+	if r := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-bulanan&selepas=" + url.QueryEscape("\x01")); r.code != http.StatusBadRequest {
+		t.Errorf("control character in the cursor: %d", r.code)
+	}
+}
+
+// When a PDF cannot be produced the person sees "Laporan tidak dapat
+// dipaparkan" with an incident ID and the helpdesk, and the incident is
+// logged without personal data.
+func TestReportCannotBeProduced(t *testing.T) {
+	p := newPayPortal(t, payOptions{reports: failingReports{}})
+	p.fixtures()
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	incidentRe := regexp.MustCompile(`class="incident">([0-9A-Z]{4}-[0-9A-Z]{4})<`)
+	for _, path := range []string{"/permohonan/status-bayaran/PAY-S-001/laporan.pdf", "/penyata-gaji/SG-2026-02-S/dokumen.pdf?muat-turun=1"} {
+		r := b.get(path)
+		if r.code != http.StatusInternalServerError {
+			t.Fatalf("%s: %d", path, r.code)
+		}
+		if ct := r.hdr.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || r.hdr.Get("Content-Disposition") != "" {
+			t.Errorf("%s: the failure is a page, not a file: %s %q", path, ct, r.hdr.Get("Content-Disposition"))
+		}
+		payHas(t, path, r.body, "Laporan tidak dapat dipaparkan", "ID Insiden", "En. Mohd Fadzlezam Bin Sulaiman", "06-2307290",
+			"Pn. Noorazlinda binti Jumaat", "Pn. Norasikin binti Salam", "En. Amirudin bin Zainal")
+		m := incidentRe.FindStringSubmatch(r.body)
+		if m == nil {
+			t.Fatalf("%s: no incident ID on the page", path)
+		}
+		logs := p.logs.String()
+		var line string
+		for _, l := range strings.Split(logs, "\n") {
+			if strings.Contains(l, m[1]) {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Fatalf("incident %s not logged:\n%s", m[1], logs)
+		}
+		payHas(t, "incident log", line, "report_failed", "font Helvetica")
+		payHasNot(t, "incident log", line, paySitiIC, "791117-04-5672", "Siti", "BV-2026", "SG-2026")
+	}
+	// The pages themselves still work.
+	if r := b.get("/penyata-gaji/SG-2026-02-S"); r.code != http.StatusOK {
+		t.Errorf("html view with a broken renderer: %d", r.code)
+	}
+}
+
+// A partly wired PaymentDeps is a start-up error, not half an area; a
+// zero one leaves the menu's "Akan Datang" in place.
+func TestPaymentDepsWiring(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	site, err := web.NewSite(web.Config{}, web.Deps{Sessions: p.srv.Sessions, Errors: p.srv.Errors,
+		Payments: web.PaymentDeps{Payments: payments.Queries{Reader: p.views}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			r := recover()
+			err, _ := r.(error)
+			if err == nil || !strings.Contains(err.Error(), "PaymentDeps lacks Reports, Statements") {
+				t.Errorf("partly wired: panic %v", r)
+			}
+		}()
+		site.Routes(gin.New())
+	}()
+
+	off, err := server.New(server.Config{}, server.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range off.Engine.Routes() {
+		if strings.HasPrefix(rt.Path, web.PathVerify) || strings.Contains(rt.Path, ":id") && strings.HasPrefix(rt.Path, web.PathPenyataGaji) {
+			t.Errorf("unwired, yet %s %s is mounted", rt.Method, rt.Path)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/domain/payment"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+)
+
+// The public verification page: a bank (or anyone holding a printed slip
+// or payment report) types the code printed on it, or follows the address
+// printed beside it, and learns whether the portal issued it. It shows
+// only what is needed to compare with the paper: the document type, the
+// period, the masked name or IC number, the amount; a corrected statement's
+// old code says it was superseded. No login; look-ups are throttled per
+// client address.
+
+// verifyData is the verification page.
+type verifyData struct {
+	Looked     bool
+	Found      bool
+	Superseded string // the superseded note, or ""
+	Code       string
+	Details    []kv
+}
+
+// verifyForm is /sahkan: the code form, or the answer to ?kod=.
+func (s *Site) verifyForm(c *gin.Context) {
+	code, asked := c.GetQuery("kod")
+	if !asked {
+		f := NewForm(nil)
+		s.Render(c, http.StatusOK, "verify", Page{Title: "verify.title", Form: f, Data: &verifyData{}})
+		return
+	}
+	s.verifyLookup(c, code)
+}
+
+// verifyCode is /sahkan/{code}, the address printed on every document.
+func (s *Site) verifyCode(c *gin.Context) { s.verifyLookup(c, c.Param("code")) }
+
+func (s *Site) verifyLookup(c *gin.Context, raw string) {
+	d := s.deps.Payments
+	if err := d.VerifyThrottle.Check(c); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	// The code is a capability to see a masked summary: keep it out of
+	// search engines and other sites' logs.
+	c.Header("X-Robots-Tag", "noindex, nofollow")
+	if len(raw) > 64 {
+		raw = raw[:64]
+	}
+	f := NewForm(map[string]string{"kod": raw})
+	data := &verifyData{Looked: true, Code: raw}
+	page := Page{Title: "verify.title", Form: f, Data: data}
+	l := i18n.From(c)
+	ctx := c.Request.Context()
+	st, ok, err := d.Statements.Verify(ctx, raw)
+	if err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	if ok {
+		data.Found = true
+		data.Details = kvs(
+			kv{Label: "verify.document", Value: stmtDocLabel(l, st.Document)},
+			kv{Label: "stmt.col.period", Value: st.Period},
+			kv{Label: "label.name", Value: st.NameMasked},
+			kv{Label: "verify.net", Value: ringgit(st.NetSen)},
+			kv{Label: "verify.revision", Value: itoa(st.Revision)},
+			kv{Label: "verify.issued", Value: st.IssuedAt.In(melakaZone).Format("02/01/2006")},
+		)
+		if st.Superseded {
+			data.Superseded = i18n.Tf(l, "verify.superseded_txt", st.Revision, st.CurrentRevision)
+		}
+		s.Render(c, http.StatusOK, "verify", page)
+		return
+	}
+	p, ok, err := d.Payments.Verify(ctx, raw)
+	if err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	if !ok {
+		s.Render(c, http.StatusNotFound, "verify", page)
+		return
+	}
+	data.Found = true
+	data.Details = kvs(
+		kv{Label: "verify.document", Value: i18n.T(l, "verify.doc.payment")},
+		kv{Label: "pay.label.type", Value: p.Type},
+		kv{Label: "pay.col.voucher", Value: p.VoucherNo, Mono: true},
+		kv{Label: "verify.payee_ic", Value: p.PayeeMasked, Mono: true},
+		kv{Label: "pay.col.amount", Value: ringgit(p.AmountSen)},
+		kv{Label: "pay.col.status", Value: payStatusLabel(l, p.Status)},
+		kv{Label: "pay.label.status_date", Value: dmy(p.StatusDate)},
+	)
+	s.Render(c, http.StatusOK, "verify", page)
+}
+
+// stmtDocLabel translates a statement type's Malay label (what Verify
+// returns) when the page is in English.
+func stmtDocLabel(l i18n.Lang, label string) string {
+	for _, t := range urusniagaOrder {
+		if t.Label() == label {
+			return typeLabel(l, t)
+		}
+	}
+	return label
+}
+
+// payStatusLabel translates a payment status's Malay label (what Verify
+// returns) when the page is in English.
+func payStatusLabel(l i18n.Lang, label string) string {
+	for _, st := range payment.Statuses() {
+		if st.Label() == label {
+			return statusLabel(l, st)
+		}
+	}
+	return label
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// VerifyURL is the address of the public verification page (its form's
+// action).
+func (v *View) VerifyURL() string { return PathVerify }

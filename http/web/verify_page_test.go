@@ -1,0 +1,109 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/web"
+	"github.com/melaka-gov/ispeks/projections/statements"
+)
+
+// /sahkan/{code}, with no login: a real code is confirmed with only what
+// is needed to compare with the paper; a corrected statement's earlier code
+// says it was superseded; a forged code is not recognised.
+func TestVerifyPage(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	bank := p.browser() // not logged in
+
+	// The code as printed on the PDF and the HTML slip.
+	siti := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	printed := regexp.MustCompile(`Kod pengesahan: ([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})`).FindStringSubmatch(pdfText(t, siti.get("/penyata-gaji/SG-2026-01-S/dokumen.pdf").raw))
+	if printed == nil {
+		t.Fatal("no code on the PDF")
+	}
+	ok := bank.get("/sahkan/" + printed[1])
+	if ok.code != http.StatusOK {
+		t.Fatalf("genuine: %d", ok.code)
+	}
+	payHas(t, "genuine", ok.body, "Dokumen ini sah", "Slip Gaji Bulanan", "Januari 2026", "Siti A*** b*** O***", "4,504.93")
+	payHasNot(t, "genuine", ok.body, "Siti Aminah", paySitiIC, "791117-04", "JKPN-0042", "Gaji Pokok", "telah digantikan")
+	if ok.hdr.Get("X-Robots-Tag") == "" || !strings.Contains(ok.hdr.Get("Cache-Control"), "no-store") {
+		t.Errorf("verification answers must be neither indexed nor cached: %v", ok.hdr)
+	}
+	// Typed by hand: lower case, spaces, no dashes, through the form.
+	typed := strings.ToLower(strings.ReplaceAll(printed[1], "-", " "))
+	if r := bank.get(web.PathVerify + "?kod=" + url.QueryEscape(typed)); r.code != http.StatusOK || !strings.Contains(r.body, "Dokumen ini sah") {
+		t.Errorf("typed code: %d", r.code)
+	}
+
+	// Revision 1 of the corrected February slip.
+	old := bank.get("/sahkan/" + statements.FormatCode(statements.Code(payKey, "SG-2026-02-S", 1)))
+	payHas(t, "superseded", old.body, "Dokumen ini telah digantikan", "semakan ke-1", "ke-2", "Februari 2026")
+	payHasNot(t, "superseded", old.body, "Dokumen ini sah<")
+	cur := bank.get("/sahkan/" + statements.FormatCode(statements.Code(payKey, "SG-2026-02-S", 2)))
+	payHas(t, "current revision", cur.body, "Dokumen ini sah", "4,454.93")
+
+	// A payment report's code.
+	pay := bank.get("/sahkan/" + payCode("PAY-S-001"))
+	payHas(t, "payment", pay.body, "Dokumen ini sah", "Laporan Status Bayaran", "Pendahuluan Perjalanan", "BV-2026-000101",
+		"791117-04-****", "1,234.50", "Diterima oleh Bank", "10/01/2026")
+	payHasNot(t, "payment", pay.body, paySitiIC, "Siti", "EFT20260110")
+
+	// Forged and malformed codes.
+	forged := statements.FormatCode(statements.Code([]byte("another key, another portal!!"), "SG-2026-01-S", 1))
+	for _, code := range []string{forged, "AAAA-BBBB-CCCC-DDDD", "not-a-code", strings.Repeat("A", 300)} {
+		r := bank.get("/sahkan/" + url.PathEscape(code))
+		if r.code != http.StatusNotFound {
+			t.Errorf("%q: %d", code, r.code)
+		}
+		payHas(t, "unknown", r.body, "Kod pengesahan tidak dikenali")
+		payHasNot(t, "unknown", r.body, "Dokumen ini sah")
+	}
+
+	en := bank.get("/sahkan/" + printed[1] + "?lang=en")
+	payHas(t, "english", en.body, "This document is genuine", "Monthly Pay Slip", "Net Amount (RM)")
+
+	form := p.browser().get(web.PathVerify)
+	payHas(t, "form", form.body, "Kod Pengesahan", `name="kod"`, `action="/sahkan"`)
+	payHasNot(t, "form", form.body, "tidak dikenali", "Dokumen ini sah")
+}
+
+// Look-ups are throttled per client address, so codes cannot be tried in
+// bulk; another address is not affected, and the bucket refills.
+func TestVerifyThrottle(t *testing.T) {
+	var now time.Time
+	clock := func() time.Time { return now }
+	now = payT0
+	p := newPayPortal(t, payOptions{throttle: httpx.NewThrottle(httpx.ThrottleConfig{Burst: 3, Every: time.Minute}, clock)})
+	p.fixtures()
+	a, other := p.browser(), p.browser()
+	other.remote = "198.51.100.7:5000"
+	for i := range 3 {
+		if r := a.get("/sahkan/AAAA-BBBB-CCCC-DDD" + string(rune('A'+i))); r.code != http.StatusNotFound {
+			t.Fatalf("try %d: %d", i+1, r.code)
+		}
+	}
+	r := a.get("/sahkan/" + payCode("PAY-S-001"))
+	if r.code != http.StatusTooManyRequests || r.hdr.Get("Retry-After") == "" {
+		t.Fatalf("4th: %d %v", r.code, r.hdr)
+	}
+	payHas(t, "throttled", r.body, "Terlalu banyak percubaan")
+	payHasNot(t, "throttled", r.body, "Dokumen ini sah")
+	if r := other.get("/sahkan/" + payCode("PAY-S-001")); r.code != http.StatusOK {
+		t.Errorf("another address: %d", r.code)
+	}
+	// The empty form does not count.
+	if r := a.get(web.PathVerify); r.code != http.StatusOK {
+		t.Errorf("form while throttled: %d", r.code)
+	}
+	now = now.Add(time.Minute)
+	if r := a.get("/sahkan/" + payCode("PAY-S-001")); r.code != http.StatusOK {
+		t.Errorf("after a minute: %d", r.code)
+	}
+}
