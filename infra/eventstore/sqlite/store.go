@@ -1,18 +1,27 @@
 // Package sqlite is the embedded event store: one SQLite file (normally
-// data/events.db) in WAL mode with synchronous=FULL.
+// data/events.db, whose directory the caller creates) in WAL mode with
+// synchronous=FULL.
 //
-// One writer goroutine owns the only write connection. Concurrent Append calls
-// queue for it; it takes everything pending (bounded), checks and inserts each
-// request inside one BEGIN IMMEDIATE transaction and commits once, so many
-// appends share one fsync (group commit). Versions and positions are computed
-// inside that transaction from the database itself, so another process (a CLI
-// import, a second server by mistake) writing the same file cannot make them
-// collide. Reads use a separate pool of read-only connections, which WAL lets
-// run beside the writer.
+// Writes: one writer goroutine owns the only write connection. Concurrent
+// Append calls queue for it; it takes everything pending (bounded by
+// Options.MaxGroupEvents), checks and inserts each request inside one
+// BEGIN IMMEDIATE transaction and commits once, so the appends share one
+// fsync (group commit). A request that fails its own checks is undone alone;
+// the others commit. Versions and positions are computed inside that
+// transaction from the file itself, so another process writing the same
+// file (a CLI import) cannot make them collide. Hashing and encoding happen
+// on the callers' goroutines against a guessed stream head, which the
+// writer checks; a background connection checkpoints the WAL so commits
+// only append to it.
+//
+// Reads use a pool of read-only, memory-mapped connections beside the
+// writer; a large ReadAll page is read as two halves on two connections.
+// Subscriptions are woken by this store's commits at once and poll for
+// other processes' commits every few milliseconds.
 //
 // Global positions are the table's INTEGER PRIMARY KEY: strictly increasing
-// and gap-free, because they are assigned explicitly and rows are never
-// deleted once committed.
+// and gap-free, because they are assigned explicitly in commit order and
+// rows are never deleted.
 package sqlite
 
 import (

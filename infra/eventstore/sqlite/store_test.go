@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -493,4 +494,48 @@ func TestReadAllLargePagesMatchSmallPages(t *testing.T) {
 		}
 	}
 	same(holed, readAll(9))
+}
+
+// Close ends every goroutine the store started (writer, checkpointer,
+// subscription poller, split readers).
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	ctx := context.Background()
+	before := runtime.NumGoroutine()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"), sqlite.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := st.Append(ctx, "leak-1", eventlog.Any(), proposed(500)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.ReadAll(ctx, 0, 1000); err != nil {
+		t.Fatal(err)
+	}
+	subDone := make(chan error, 1)
+	seen := make(chan struct{}, 2000)
+	go func() {
+		subDone <- st.Subscribe(ctx, 0, func(context.Context, eventlog.Record) error {
+			seen <- struct{}{}
+			return nil
+		})
+	}()
+	for i := 0; i < 1500; i++ {
+		<-seen
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-subDone; !errors.Is(err, sqlite.ErrClosed) {
+		t.Errorf("subscription ended with %v, want ErrClosed", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines after close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
 }
