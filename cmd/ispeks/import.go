@@ -3,11 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/infra/staffimport"
 )
 
@@ -48,5 +53,59 @@ func (c *cli) importCmd() *cobra.Command {
 			return nil
 		},
 	})
+	var quiet bool
+	statementsCmd := &cobra.Command{
+		Use:   "statements FILE.ndjson",
+		Short: "Ingest a payroll run or payment moves: one JSON object a line; prints one NDJSON result a line (accepted, duplicate, rejected with field and reason); re-sending appends nothing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			info, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			bar := progressbar.NewOptions64(info.Size(),
+				progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionShowBytes(true),
+				progressbar.OptionSetDescription("ingest"), progressbar.OptionThrottle(100*time.Millisecond))
+			emit := ingest.WriteNDJSON(cmd.OutOrStdout())
+			if quiet {
+				write := emit
+				emit = func(r ingest.Result) error {
+					if r.Outcome == ingest.Rejected || r.Outcome == ingest.Failed {
+						return write(r)
+					}
+					return nil
+				}
+			}
+			payees := &commands.PayeeCache{Next: commands.EmployeeStreams{Store: a.events}}
+			sum, err := ingest.New(a.runner, payees).Run(cmd.Context(), io.TeeReader(f, bar), ingest.Source{
+				Actor: cliMeta().Actor,
+			}, emit)
+			_ = bar.Finish()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "\n%d lines: %d accepted, %d duplicate, %d rejected, %d failed\n",
+				sum.Lines, sum.Accepted, sum.Duplicates, sum.Rejected, sum.Failed)
+			if err := a.catchUp(cmd.Context()); err != nil {
+				return err
+			}
+			if sum.Rejected+sum.Failed > 0 {
+				return fmt.Errorf("%d lines were not ingested (listed above); fix them and send the file again", sum.Rejected+sum.Failed)
+			}
+			return nil
+		},
+	}
+	statementsCmd.Flags().BoolVar(&quiet, "only-problems", false, "print only rejected and failed lines")
+	cmd.AddCommand(statementsCmd)
 	return cmd
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestImportCommands loads the employee master from CSV, then a payroll line
+// and a bad line from NDJSON, through the binary's commands and real files.
+func TestImportCommands(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	csv := write("staff.csv", "No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n"+
+		"880101-04-5678,Siti Nurhaliza binti Ahmad,siti.nurhaliza@melaka.gov.my,Jabatan Kewangan dan Perbendaharaan Negeri Melaka,Pegawai Kewangan,MLK00123\n"+
+		"881301-04-5678,Bad Date,bad@melaka.gov.my,Jabatan Kewangan,Kerani,MLK00124\n")
+	base := []string{"--data", dir, "--log-level", "error"}
+
+	out, err := executeOut(ctx, append(base, "import", "employees", csv)...)
+	if err == nil || !strings.Contains(err.Error(), "not imported") {
+		t.Fatalf("import with a bad row: err %v", err)
+	}
+	if !strings.Contains(out, "3") || strings.Contains(out, "881301045678") {
+		t.Fatalf("report should name row 3 and mask the IC:\n%s", out)
+	}
+
+	ndjson := write("run.ndjson", `{"kind":"statement","request_id":"gaji-2025-02-000001","statement":{"statement_id":"SG-2025-02-000001","type":"slip-gaji-bulanan","period":{"year":2025,"month":2},"payee":{"ic":"880101045678","name":"Siti Nurhaliza binti Ahmad","staff_no":"MLK00123","department":"Jabatan Kewangan dan Perbendaharaan Negeri Melaka","post":"Pegawai Kewangan","grade":"WA41"},"employer":{"name":"Kerajaan Negeri Melaka"},"earnings":[{"code":"0001","name":"Gaji Pokok","amount_sen":456789},{"name":"ITKA","amount_sen":30000}],"deductions":[{"name":"PCB","amount_sen":21000},{"name":"KWSP","amount_sen":50246}],"totals":{"earnings_sen":486789,"deductions_sen":71246,"net_sen":415543},"pay_date":"2025-02-25"}}
+{"kind":"statement","request_id":"gaji-2025-02-000002","statement":{"statement_id":"SG-2025-02-000002","type":"slip-gaji-bulanan","period":{"year":2025,"month":2},"payee":{"ic":"880101045678","name":"Siti","staff_no":"MLK00123","department":"JKPNM","post":"Pegawai Kewangan","grade":"WA41"},"employer":{"name":"Kerajaan Negeri Melaka"},"earnings":[{"name":"Gaji Pokok","amount_sen":1000.5}],"deductions":[],"totals":{"earnings_sen":1000,"deductions_sen":0,"net_sen":1000},"pay_date":"2025-02-25"}}
+`)
+	out, err = executeOut(ctx, append(base, "import", "statements", ndjson)...)
+	if err == nil || !strings.Contains(err.Error(), "1 lines were not ingested") {
+		t.Fatalf("ingest with a bad line: err %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"result":"accepted"`) || !strings.Contains(lines[1], `"result":"rejected"`) {
+		t.Fatalf("per-line results:\n%s", out)
+	}
+	// Sending the same file again appends nothing: the good line is a duplicate.
+	out, _ = executeOut(ctx, append(base, "import", "statements", ndjson)...)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.Contains(lines[0], `"result":"duplicate"`) {
+		t.Fatalf("second run printed:\n%s", out)
+	}
+	out, _ = executeOut(ctx, append(base, "import", "statements", "--only-problems", ndjson)...)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || !strings.Contains(lines[0], `"result":"rejected"`) {
+		t.Fatalf("--only-problems printed:\n%s", out)
+	}
+}
