@@ -67,7 +67,13 @@ type Runner struct {
 // ErrConflict is returned when the stream kept changing under the command.
 var ErrConflict = errors.New("commands: stream changed concurrently too many times")
 
-const readPage = 512
+// Most streams are short (a payment, a statement, an employee), so the first
+// read asks for a small page and later reads for bigger ones: stores size
+// their result buffers by the limit.
+const (
+	firstReadPage = 32
+	readPage      = 512
+)
 
 // Execute loads the aggregate of stream, runs decide on it with the current
 // time, and appends what it recorded with the version it loaded. On a
@@ -115,8 +121,9 @@ func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggre
 // load rebuilds agg from its stream and returns the stream's version.
 func load(ctx context.Context, r Runner, stream string, agg Aggregate) (uint64, error) {
 	var version uint64
+	limit := firstReadPage
 	for {
-		recs, err := r.Store.ReadStream(ctx, stream, version+1, eventlog.Forwards, readPage)
+		recs, err := r.Store.ReadStream(ctx, stream, version+1, eventlog.Forwards, limit)
 		if err != nil {
 			return 0, fmt.Errorf("commands: read %s: %w", StreamLabel(stream), err)
 		}
@@ -130,9 +137,10 @@ func load(ctx context.Context, r Runner, stream string, agg Aggregate) (uint64, 
 			}
 			version = rec.Version
 		}
-		if len(recs) < readPage {
+		if len(recs) < limit {
 			return version, nil
 		}
+		limit = readPage
 	}
 }
 
