@@ -19,32 +19,32 @@ import (
 // marshal it.
 func appendMeta(b []byte, m *eventlog.Metadata) []byte {
 	b = append(b, '{')
-	first := true
-	field := func(key, val string, omitEmpty bool) {
-		if omitEmpty && val == "" {
-			return
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, key...)
-		b = appendJSONString(b, val)
-	}
-	field(`"correlation_id":`, m.CorrelationID, true)
-	field(`"causation_id":`, m.CausationID, true)
-	if !first {
+	sep := false
+	b, sep = appendField(b, sep, `"correlation_id":`, m.CorrelationID, true)
+	b, sep = appendField(b, sep, `"causation_id":`, m.CausationID, true)
+	if sep {
 		b = append(b, ',')
 	}
-	first = true
 	b = append(b, `"actor":{`...)
-	field(`"kind":`, m.Actor.Kind, false)
-	field(`"id":`, m.Actor.ID, true)
+	b, sep = appendField(b, false, `"kind":`, m.Actor.Kind, false)
+	b, _ = appendField(b, sep, `"id":`, m.Actor.ID, true)
 	b = append(b, '}')
-	first = false
-	field(`"source_ip":`, m.SourceIP, true)
-	field(`"user_agent":`, m.UserAgent, true)
+	b, _ = appendField(b, true, `"source_ip":`, m.SourceIP, true)
+	b, _ = appendField(b, true, `"user_agent":`, m.UserAgent, true)
 	return append(b, '}')
+}
+
+// appendField appends one "key":value pair, preceded by a comma when sep;
+// it reports whether the next field needs a comma.
+func appendField(b []byte, sep bool, key, val string, omitEmpty bool) ([]byte, bool) {
+	if omitEmpty && val == "" {
+		return b, sep
+	}
+	if sep {
+		b = append(b, ',')
+	}
+	b = append(b, key...)
+	return appendJSONString(b, val), true
 }
 
 // appendJSONString quotes s. Strings that encoding/json would escape take
