@@ -41,7 +41,10 @@ type Config struct {
 	SingleEvents int
 	// BatchSize is the number of events per batched append. Default 100.
 	BatchSize int
-	// BatchWriters is the number of concurrent batch writers. Default 4.
+	// BatchWriters is the number of concurrent batch writers. Default 16:
+	// batched appends come from importers, and a lone importer that waits
+	// for each batch to be durable is bound by fsync latency, not by the
+	// store; several at once let group commit fill its transactions.
 	BatchWriters int
 	// BatchEvents is how many events the batched phase appends. Default
 	// 200000.
@@ -69,7 +72,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Writers, 64)
 	def(&c.SingleEvents, 30000)
 	def(&c.BatchSize, 100)
-	def(&c.BatchWriters, 4)
+	def(&c.BatchWriters, 16)
 	def(&c.BatchEvents, 200000)
 	def(&c.RawEvents, c.BatchEvents)
 	def(&c.RawTxRows, 10000)
