@@ -112,6 +112,10 @@ var catalog = map[string]Text{
 	"coming.body":          {"Halaman ini sedang dibangunkan dan akan tersedia tidak lama lagi.", "This page is being built and will be available soon."},
 	"demo.intro":           {"Borang contoh yang menunjukkan ruangan, mesej ralat dan galeri imej. Hanya dalam mod demo.", "A sample form showing fields, error messages and the image gallery. Demo mode only."},
 	"demo.saved":           {"Borang diterima. Tiada data disimpan dalam mod demo.", "Form accepted. Nothing is stored in demo mode."},
+	"demo.hint.title":      {"Demo", "Demo"},
+	"demo.hint.text":       {"Cuba portal sebagai salah seorang kakitangan demo: klik Pendaftaran, masukkan No. Pengenalan dan emelnya, kemudian baca kata laluan sementara di Peti Masuk Demo.", "Try the portal as one of the demo staff: click Registration, enter their IC number and e-mail, then read the temporary password in the Demo Mailbox."},
+	"demo.hint.shared":     {"peti emel dikongsi", "shared mailbox"},
+	"demo.hint.mailbox":    {"Buka Peti Masuk Demo", "Open the Demo Mailbox"},
 
 	// Administrator (Pentadbir Sistem) and auditor pages
 	// (http/web/admin_*.go, audit_*.go).

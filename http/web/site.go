@@ -31,6 +31,7 @@ type Config struct {
 	// LockoutThreshold is the number of wrong passwords that locks an
 	// account (default 3); the lockout notice quotes it.
 	LockoutThreshold int
+	DemoStaff        []DemoPerson // demo mode: staff the landing page suggests to register as (demo_hint.go)
 }
 
 // Deps are the pages' collaborators. Flows add theirs here as their pages
