@@ -378,7 +378,9 @@ type failingReports struct{}
 
 var errNoFont = errors.New("pdf: font Helvetica could not be loaded")
 
-func (failingReports) Payment(io.Writer, payments.Payment, pdf.Payee, time.Time) error { return errNoFont }
+func (failingReports) Payment(io.Writer, payments.Payment, pdf.Payee, time.Time) error {
+	return errNoFont
+}
 func (failingReports) Statement(io.Writer, statements.Statement, time.Time) error {
 	return errNoFont
 }

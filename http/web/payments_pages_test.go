@@ -82,7 +82,7 @@ func TestPaymentListPages(t *testing.T) {
 	p.fixtures()
 	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
 	first := b.get(web.PathStatusBayaran + "?modul=pendahuluan")
-	voucherRe := regexp.MustCompile(`mono">(BV-2026-0001\d\d)<`)
+	voucherRe := regexp.MustCompile(`cell-main">(BV-2026-0001\d\d)<`)
 	vouchers := cells(voucherRe, first.body)
 	want := []string{"BV-2026-000107", "BV-2026-000106", "BV-2026-000105", "BV-2026-000104", "BV-2026-000103"}
 	if strings.Join(vouchers, " ") != strings.Join(want, " ") {
@@ -97,7 +97,7 @@ func TestPaymentListPages(t *testing.T) {
 	if strings.Join(vouchers, " ") != "BV-2026-000102 BV-2026-000101" {
 		t.Fatalf("page 2: %v", vouchers)
 	}
-	payHas(t, "page 2", second.body, `<td class="num">6</td>`, `<td class="num">7</td>`, "Halaman pertama")
+	payHas(t, "page 2", second.body, `<td class="num cell-no">6</td>`, `<td class="num cell-no">7</td>`, "Halaman pertama")
 	payHasNot(t, "page 2", second.body, `rel="next"`)
 
 	bad := b.get(web.PathStatusBayaran + "?modul=pendahuluan&selepas=" + url.QueryEscape("not-a-cursor"))

@@ -174,7 +174,7 @@ func (s *Site) statementFields(l i18n.Lang, f *Form, years []int) (FieldView, Fi
 		tf.Options = append(tf.Options, OptionView{Value: string(t), Label: typeLabel(l, t), Selected: f.Get("urusniaga") == string(t)})
 	}
 	yf := FieldView{Name: "tahun", ID: "f-tahun", Label: i18n.T(l, "stmt.label.year"), Type: "select",
-		Hint: i18n.T(l, "stmt.hint.year"), ErrorPrefix: i18n.T(l, "err.prefix")}
+		ErrorPrefix: i18n.T(l, "err.prefix")}
 	if msg, ok := f.Error("tahun"); ok {
 		yf.Error = msg.In(l)
 	}
@@ -187,29 +187,28 @@ func (s *Site) statementFields(l i18n.Lang, f *Form, years []int) (FieldView, Fi
 
 // slipData is the HTML view of one statement.
 type slipData struct {
-	Title       string
-	Period      string
-	Employer    []kv
-	Employee    []kv
-	Lines       []slipLine // earnings and deductions side by side
-	Earnings    string
-	Deductions  string
-	NetLabel    string
-	Net         string
-	Revision    string // the correction note, or ""
-	Corrections []string
-	Code        string
-	VerifyURL   string
-	PDFURL      string
-	SaveURL     string
-	BackURL     string
+	Title          string
+	Period         string
+	Employer       []kv
+	Employee       []kv
+	EarningLines   []slipLine
+	DeductionLines []slipLine
+	Earnings       string
+	Deductions     string
+	NetLabel       string
+	Net            string
+	Revision       string // the correction note, or ""
+	Corrections    []string
+	Code           string
+	VerifyURL      string
+	PDFURL         string
+	SaveURL        string
+	BackURL        string
 }
 
-// slipLine is one row of the earnings / deductions table; either side may
-// be empty.
+// slipLine is one earnings or deduction line.
 type slipLine struct {
-	Earning, EarningAmount     string
-	Deduction, DeductionAmount string
+	Name, Amount string
 }
 
 // statementView is the HTML slip: every field of the PDF, laid out for a
@@ -257,15 +256,11 @@ func (s *Site) statementView(c *gin.Context) {
 		SaveURL:    base + "/dokumen.pdf?" + queryDownload + "=1",
 		BackURL:    PathPenyataGaji + "?" + url.Values{"urusniaga": {string(st.Type)}}.Encode(),
 	}
-	for i := range max(len(st.Earnings), len(st.Deductions)) {
-		var ln slipLine
-		if i < len(st.Earnings) {
-			ln.Earning, ln.EarningAmount = lineName(st.Earnings[i]), ringgit(st.Earnings[i].AmountSen)
-		}
-		if i < len(st.Deductions) {
-			ln.Deduction, ln.DeductionAmount = lineName(st.Deductions[i]), ringgit(st.Deductions[i].AmountSen)
-		}
-		data.Lines = append(data.Lines, ln)
+	for _, ln := range st.Earnings {
+		data.EarningLines = append(data.EarningLines, slipLine{Name: lineName(ln), Amount: ringgit(ln.AmountSen)})
+	}
+	for _, ln := range st.Deductions {
+		data.DeductionLines = append(data.DeductionLines, slipLine{Name: lineName(ln), Amount: ringgit(ln.AmountSen)})
 	}
 	if st.Revision > 1 {
 		data.Revision = i18n.Tf(l, "stmt.corrected_note", st.Revision)
