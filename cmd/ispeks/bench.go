@@ -48,6 +48,6 @@ func (c *cli) benchCmd() *cobra.Command {
 	projectionsBench.Flags().DurationVar(&pb.Duration, "duration", 30*time.Second, "length of the lag phase")
 	projectionsBench.Flags().StringVar(&pb.Dir, "dir", "", "keep the generated log here and reuse it on the next run (default a temporary dir)")
 
-	cmd.AddCommand(eventstore, projectionsBench)
+	cmd.AddCommand(eventstore, projectionsBench, c.benchLoginCmd(), c.benchQueriesCmd())
 	return cmd
 }

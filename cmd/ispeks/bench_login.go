@@ -1,0 +1,542 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/commands/ingest"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/infra/config"
+)
+
+// loginBenchConfig sizes `ispeks bench login`.
+type loginBenchConfig struct {
+	Accounts      int           // activated accounts the right-password clients log in to
+	Clients       int           // concurrent right-password clients
+	StormAccounts int           // accounts the wrong-password storm hits (they lock; attempts go on)
+	StormClients  int           // concurrent wrong-password clients
+	QueryClients  int           // logged-in clients asking for their payment status meanwhile
+	QueryPath     string        // the status query
+	Duration      time.Duration // each measured phase
+	Warmup        time.Duration // before each phase, not counted
+	RateFor       time.Duration // each raw argon2id measurement
+	Dir           string
+	CPUProfile    string
+}
+
+// loginBenchResult is what the table shows.
+type loginBenchResult struct {
+	RawBefore, RawAfter float64 // raw argon2id hashes/s
+	Logins              loadResult
+	QueriesAlone        loadResult
+	QueriesStorm        loadResult
+	Storm               loadResult
+	HasherLimit         int
+	Hashes              uint64 // derivations during the login phase
+}
+
+func (r loginBenchResult) raw() float64 { return (r.RawBefore + r.RawAfter) / 2 }
+
+func (c *cli) benchLoginCmd() *cobra.Command {
+	var cfg loginBenchConfig
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Logins/s through the two-step login pages beside the raw argon2id rate; status-query p50/p99 during a wrong-password storm",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := c.benchLogin(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Accounts, "accounts", 64, "activated accounts the right-password clients log in to (at least --clients, so no two clients share one)")
+	f.IntVar(&cfg.Clients, "clients", 32, "concurrent clients logging in with the right password")
+	f.IntVar(&cfg.StormAccounts, "storm-accounts", 64, "accounts the wrong-password storm hits")
+	f.IntVar(&cfg.StormClients, "storm-clients", 32, "concurrent clients sending wrong passwords")
+	f.IntVar(&cfg.QueryClients, "query-clients", 4, "logged-in clients asking for their payment status during the storm")
+	f.StringVar(&cfg.QueryPath, "query", "/permohonan/status-bayaran?modul=tuntutan", "the status query (a page or /api/v1/me/… path of the logged-in user)")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each measured phase")
+	f.DurationVar(&cfg.Warmup, "warmup", time.Second, "load before each phase that is not counted")
+	f.DurationVar(&cfg.RateFor, "rate-for", 5*time.Second, "length of each raw argon2id measurement (one before, one after the logins)")
+	f.StringVar(&cfg.Dir, "dir", "", "data directory of the bench (default a temporary one, removed afterwards)")
+	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phases to this file")
+	return cmd
+}
+
+func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progress io.Writer) (loginBenchResult, error) {
+	var res loginBenchResult
+	switch {
+	case cfg.Clients < 1 || cfg.StormClients < 1 || cfg.QueryClients < 1:
+		return res, errors.New("--clients, --storm-clients and --query-clients: must be at least 1")
+	case cfg.Accounts < cfg.Clients:
+		return res, fmt.Errorf("--accounts: %d is fewer than --clients %d (logins on one account queue behind each other)", cfg.Accounts, cfg.Clients)
+	case cfg.StormAccounts < 1:
+		return res, errors.New("--storm-accounts: must be at least 1")
+	case cfg.Duration <= 0 || cfg.RateFor <= 0 || cfg.Warmup < 0:
+		return res, errors.New("--duration and --rate-for: must be positive; --warmup: not negative")
+	case !strings.HasPrefix(cfg.QueryPath, "/"):
+		return res, fmt.Errorf("--query: %q is not a path", cfg.QueryPath)
+	}
+	if cfg.Dir != "" {
+		// The accounts are made afresh: a directory from an earlier run
+		// would answer "already registered".
+		if entries, err := os.ReadDir(cfg.Dir); err == nil && len(entries) > 0 {
+			return res, fmt.Errorf("--dir %s: must be empty or new", cfg.Dir)
+		}
+	}
+	loadBefore := loadAverage()
+	// The per-IP login throttle is raised for the bench: every client
+	// comes from 127.0.0.1, and the storm must reach the password check
+	// (with the default 20 then one every 3 s it would measure the
+	// throttle, not the logins).
+	rig, err := c.startBenchRig(ctx, cfg.Dir, rigOptions{Logs: progress, Tune: func(k *config.Config) {
+		k.LoginPerIPBurst, k.LoginPerIPEvery = 1<<30, time.Nanosecond
+	}})
+	if err != nil {
+		return res, err
+	}
+	defer rig.Close()
+	a := rig.app
+	res.HasherLimit = a.hasher.Concurrency()
+
+	queryUsers := cfg.QueryClients
+	total := cfg.Accounts + cfg.StormAccounts + queryUsers
+	fmt.Fprintf(progress, "bench login: creating %d activated accounts (register → temporary password → activate; production argon2id)…\n", total)
+	t0 := time.Now()
+	users, err := benchAccounts(ctx, a, total)
+	if err != nil {
+		return res, err
+	}
+	fmt.Fprintf(progress, "bench login: accounts ready in %s\n", time.Since(t0).Round(time.Millisecond))
+	good := users[:cfg.Accounts]
+	storm := users[cfg.Accounts : cfg.Accounts+cfg.StormAccounts]
+	queriers := users[cfg.Accounts+cfg.StormAccounts:]
+
+	// The query users get payments to look at, through the ingestion path.
+	vouchers, err := benchPayments(ctx, a, queriers)
+	if err != nil {
+		return res, err
+	}
+	if err := rig.catchUp(ctx); err != nil {
+		return res, err
+	}
+
+	tr := benchTransport(cfg.Clients + cfg.StormClients + cfg.QueryClients)
+	defer tr.CloseIdleConnections()
+
+	// Query clients log in once through the pages; their sessions are then
+	// reused for every query.
+	qclients := make([]*http.Client, len(queriers))
+	for i, u := range queriers {
+		b := newBenchBrowser(rig.base, tr)
+		if err := b.login(ctx, u.ic, benchPassword); err != nil {
+			return res, fmt.Errorf("query user login: %w", err)
+		}
+		body, err := b.get(ctx, cfg.QueryPath)
+		if err != nil {
+			return res, fmt.Errorf("--query %s: %w", cfg.QueryPath, err)
+		}
+		if !strings.Contains(body, vouchers[i]) {
+			return res, fmt.Errorf("--query %s: the answer does not list the user's payment %s (is the status query wired into the server?)", cfg.QueryPath, vouchers[i])
+		}
+		qclients[i] = b.client
+	}
+	query := func(ctx context.Context, w int, _ *rand.Rand) error {
+		return getOK(ctx, qclients[w%len(qclients)], rig.base+cfg.QueryPath)
+	}
+
+	stopProfile, err := startCPUProfile(cfg.CPUProfile)
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
+
+	fmt.Fprintln(progress, "bench login: raw argon2id rate…")
+	if res.RawBefore, err = a.hasher.Rate(ctx, cfg.RateFor); err != nil {
+		return res, err
+	}
+
+	fmt.Fprintf(progress, "bench login: %d clients logging in with the right password for %s…\n", cfg.Clients, cfg.Duration)
+	var mu sync.Mutex
+	next := make([]int, cfg.Clients)
+	hashes0 := a.hasher.Computed()
+	res.Logins, err = runLoad(ctx, "logins", cfg.Clients, cfg.Warmup, cfg.Duration, func(ctx context.Context, w int, _ *rand.Rand) error {
+		// Client w takes accounts w, w+clients, …: no two clients share an
+		// account (logins on one account queue in the handler).
+		mu.Lock()
+		i := (w + next[w]*cfg.Clients) % len(good)
+		next[w]++
+		mu.Unlock()
+		return newBenchBrowser(rig.base, tr).login(ctx, good[i].ic, benchPassword)
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Hashes = a.hasher.Computed() - hashes0
+
+	if res.RawAfter, err = a.hasher.Rate(ctx, cfg.RateFor); err != nil {
+		return res, err
+	}
+
+	fmt.Fprintf(progress, "bench login: %d status queries alone for %s…\n", cfg.QueryClients, cfg.Duration)
+	if res.QueriesAlone, err = runLoad(ctx, "queries alone", cfg.QueryClients, cfg.Warmup, cfg.Duration, query); err != nil {
+		return res, err
+	}
+
+	fmt.Fprintf(progress, "bench login: %d status queries during a storm of %d wrong-password clients for %s…\n", cfg.QueryClients, cfg.StormClients, cfg.Duration)
+	stormCtx, stopStorm := context.WithCancel(ctx)
+	stormDone := make(chan error, 1)
+	go func() {
+		r, err := runLoad(stormCtx, "storm", cfg.StormClients, cfg.Warmup, cfg.Duration+cfg.Warmup, func(ctx context.Context, _ int, rnd *rand.Rand) error {
+			return newBenchBrowser(rig.base, tr).wrongLogin(ctx, storm[rnd.IntN(len(storm))].ic)
+		})
+		res.Storm = r
+		stormDone <- err
+	}()
+	// The queries start once the storm is running and end before it does.
+	sleep(ctx, cfg.Warmup)
+	res.QueriesStorm, err = runLoad(ctx, "queries during the storm", cfg.QueryClients, cfg.Warmup/2, cfg.Duration, query)
+	stormErr := <-stormDone
+	stopStorm()
+	if err != nil {
+		return res, err
+	}
+	if stormErr != nil {
+		return res, stormErr
+	}
+	stopProfile()
+
+	printLoginTable(out, cfg, res, loadBefore, loadAverage(), a.hasher.Params().MemoryKiB, a.hasher.Params().Time)
+	return res, nil
+}
+
+func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, loadBefore, loadAfter string, memKiB, iters uint32) {
+	fmt.Fprintf(out, "ispeks bench login — one run on %s\n", machine())
+	fmt.Fprintf(out, "argon2id m=%d KiB t=%d p=1 (production); hasher concurrency limit %d; load average before %s, after %s\n",
+		memKiB, iters, r.HasherLimit, loadBefore, loadAfter)
+	fmt.Fprintf(out, "per-IP login throttle raised for the bench (all clients are 127.0.0.1); logs at warn level\n\n")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measure\tvalue\ttarget")
+	fmt.Fprintf(tw, "raw argon2id rate, %d goroutines (before / after)\t%.1f / %.1f hashes/s\t\n", r.HasherLimit, r.RawBefore, r.RawAfter)
+	fmt.Fprintf(tw, "logins/s, right password, %d clients (5 requests each)\t%.1f logins/s\t\n", cfg.Clients, r.Logins.Rate())
+	ratio := r.Logins.Rate() / r.raw()
+	fmt.Fprintf(tw, "  ratio to the raw argon2id rate\t%s\t≥ 90%% %s\n", pct(r.Logins.Rate(), r.raw()), verdict(ratio >= 0.9))
+	fmt.Fprintf(tw, "  argon2id derivations per login\t%.2f\t\n", float64(r.Hashes)/float64(max(r.Logins.Requests, 1)))
+	fmt.Fprintf(tw, "  login time p50 / p99\t%s / %s\t\n", ms(r.Logins.P(50)), ms(r.Logins.P(99)))
+	fmt.Fprintf(tw, "status query %s alone, %d clients: p50 / p99\t%s / %s (%.0f req/s)\t\n", cfg.QueryPath, cfg.QueryClients,
+		ms(r.QueriesAlone.P(50)), ms(r.QueriesAlone.P(99)), r.QueriesAlone.Rate())
+	fmt.Fprintf(tw, "status query during the storm: p50 / p99\t%s / %s (%.0f req/s)\t\n",
+		ms(r.QueriesStorm.P(50)), ms(r.QueriesStorm.P(99)), r.QueriesStorm.Rate())
+	fmt.Fprintf(tw, "wrong-password storm, %d clients on %d accounts\t%.1f attempts/s\t\n", cfg.StormClients, cfg.StormAccounts, r.Storm.Rate())
+	tw.Flush()
+}
+
+// benchPassword is every bench account's password (it passes the policy).
+const benchPassword = "Jambatan Merah Sungai 7"
+
+type benchUser struct{ ic string }
+
+// benchIC is a distinct valid IC number for every i (born from 1970 on,
+// place code 01).
+func benchIC(i int) string {
+	d := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/10000)
+	return fmt.Sprintf("%s01%04d", d.Format("060102"), i%10000)
+}
+
+func benchMeta(actor eventlog.Actor) commands.Meta {
+	return commands.Meta{CommandID: uuid.New(), CorrelationID: "bench", Actor: actor}
+}
+
+var benchSystem = eventlog.Actor{Kind: eventlog.ActorSystem, ID: "bench"}
+
+// benchAccounts makes n activated staff accounts through the real commands:
+// the employee record, registration (which issues a temporary password,
+// read back from its event and unsealed as the mailer does), a login with
+// it, and activation.
+func benchAccounts(ctx context.Context, a *app, n int) ([]benchUser, error) {
+	users := make([]benchUser, n)
+	g := make(chan int)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range g {
+				ic := benchIC(i)
+				if err := benchAccount(ctx, a, ic, i); err != nil {
+					select {
+					case errc <- fmt.Errorf("account %d: %w", i, err):
+					default:
+					}
+					continue
+				}
+				users[i] = benchUser{ic: ic}
+			}
+		})
+	}
+	for i := range n {
+		g <- i
+	}
+	close(g)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return nil, err
+	default:
+	}
+	return users, nil
+}
+
+func benchAccount(ctx context.Context, a *app, ic string, i int) error {
+	h := a.accounts
+	if _, err := h.PutStaff.Handle(ctx, commands.PutStaff{Meta: benchMeta(benchSystem), Details: employee.Details{
+		IC: ic, Name: fmt.Sprintf("Staf Ujian %d", i), Email: fmt.Sprintf("staf%d@%s", i, a.cli.cfg.EmailDomains[0]),
+		Department: "Jabatan Kewangan dan Perbendaharaan Negeri Melaka", Post: "Pembantu Tadbir", StaffNumber: fmt.Sprintf("MLK%05d", i),
+	}}); err != nil {
+		return fmt.Errorf("employee record: %w", err)
+	}
+	if _, err := h.Register.Handle(ctx, commands.RegisterAccount{Meta: benchMeta(eventlog.Actor{Kind: eventlog.ActorAnonymous}),
+		IC: ic, Email: fmt.Sprintf("staf%d@%s", i, a.cli.cfg.EmailDomains[0])}); err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	temp, err := benchTemporaryPassword(ctx, a, ic)
+	if err != nil {
+		return err
+	}
+	user := eventlog.Actor{Kind: eventlog.ActorUser, ID: ic}
+	out, _, err := h.LogIn.LogIn(ctx, commands.LogIn{Meta: benchMeta(user), UserID: ic, Password: temp})
+	if err != nil {
+		return fmt.Errorf("log in with the temporary password: %w", err)
+	}
+	if !out.MustActivate {
+		return errors.New("log in with the temporary password: activation not asked for")
+	}
+	images := account.SecurityImages()
+	if _, err := h.Activate.Handle(ctx, commands.ActivateAccount{Meta: benchMeta(user), UserID: ic, Form: account.ActivationForm{
+		Password: benchPassword, ConfirmPassword: benchPassword, QuestionID: account.SecretQuestions()[0].ID,
+		Answer: "Sekolah Kebangsaan Bukit Baru", ImageID: images[i%len(images)].ID, Phrase: "Kopi pagi di Bandar Hilir",
+	}}); err != nil {
+		return fmt.Errorf("activate: %w", err)
+	}
+	return nil
+}
+
+// benchTemporaryPassword reads the account's latest temporary password from
+// its stream and unseals it, as the mail consumer does.
+func benchTemporaryPassword(ctx context.Context, a *app, ic string) (string, error) {
+	id, err := mykad.Parse(ic)
+	if err != nil {
+		return "", err
+	}
+	recs, err := a.events.ReadStream(ctx, account.Stream(id), 1, eventlog.Forwards, 100)
+	if err != nil {
+		return "", err
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		env, err := a.registry.Decode(recs[i])
+		if err != nil {
+			return "", err
+		}
+		if ev, ok := env.Event.(account.TemporaryPasswordIssued); ok {
+			pw, err := a.sealer.Open(ev.Sealed, ev.AAD())
+			if err != nil {
+				return "", fmt.Errorf("unseal the temporary password: %w", err)
+			}
+			return string(pw), nil
+		}
+	}
+	return "", errors.New("no temporary password in the account's stream")
+}
+
+// benchPayments gives every user ten claims in various statuses through
+// the ingestion path and returns one voucher number per user to look for.
+func benchPayments(ctx context.Context, a *app, users []benchUser) ([]string, error) {
+	var b strings.Builder
+	vouchers := make([]string, len(users))
+	moves := []string{
+		`"status":"dalam-proses"`, `"status":"diluluskan"`, `"status":"dihantar-ke-bank"`,
+		`"status":"diterima-oleh-bank","eft_no":"EFT%06d","payment_date":"2025-03-08"`,
+	}
+	for u, usr := range users {
+		for k := range 10 {
+			id := fmt.Sprintf("BL-%d-%d", u, k)
+			if k == 0 {
+				vouchers[u] = "BV-" + id
+			}
+			fmt.Fprintf(&b, `{"kind":"payment","request_id":"%s-0","payment":{"payment_id":%q,"module":"tuntutan","type":"tuntutan-perjalanan",`+
+				`"voucher_no":"BV-%s","voucher_date":"2025-03-%02d","description":"Tuntutan perjalanan ke Kuala Lumpur","amount_sen":%d,"payee_ic":%q}}`+"\n",
+				id, id, id, 1+k, 10000+k*1550, usr.ic)
+			for m := range k % (len(moves) + 1) {
+				body := moves[m]
+				if strings.Contains(body, "%06d") {
+					body = fmt.Sprintf(body, u*100+k)
+				}
+				fmt.Fprintf(&b, `{"kind":"payment_status","request_id":"%s-%d","change":{"payment_id":%q,%s,"date":"2025-03-%02d"}}`+"\n", id, m+1, id, body, 2+k+m)
+			}
+		}
+	}
+	in := ingest.New(a.runner, &commands.PayeeCache{Next: commands.EmployeeStreams{Store: a.events}})
+	sum, err := in.Run(ctx, strings.NewReader(b.String()), ingest.Source{Actor: eventlog.Actor{Kind: eventlog.ActorClient, ID: "bench"}}, func(r ingest.Result) error {
+		if r.Outcome != ingest.Accepted {
+			return fmt.Errorf("payment line %d: %s %s %s %s", r.Line, r.Outcome, r.Code, r.Field, r.Reason)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if sum.Accepted != sum.Lines {
+		return nil, fmt.Errorf("payments: %d of %d lines accepted", sum.Accepted, sum.Lines)
+	}
+	return vouchers, nil
+}
+
+// benchBrowser is one browser: a keep-alive client with its own cookie jar
+// that does not follow redirects (each step is checked).
+type benchBrowser struct {
+	base   string
+	client *http.Client
+}
+
+func newBenchBrowser(base string, tr http.RoundTripper) *benchBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &benchBrowser{base: base, client: &http.Client{Transport: tr, Jar: jar, CheckRedirect: noRedirect, Timeout: time.Minute}}
+}
+
+var benchCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// get fetches a page and returns its body; anything but 200 is an error.
+func (b *benchBrowser) get(ctx context.Context, path string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+path, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+	}
+	return string(body), nil
+}
+
+// csrf fetches a page and returns its forms' CSRF token.
+func (b *benchBrowser) csrf(ctx context.Context, path string) (string, error) {
+	body, err := b.get(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	m := benchCSRF.FindStringSubmatch(body)
+	if m == nil {
+		return "", fmt.Errorf("GET %s: no CSRF token", path)
+	}
+	return m[1], nil
+}
+
+// post submits a form and returns the status and Location.
+func (b *benchBrowser) post(ctx context.Context, path string, form url.Values) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	drain(resp)
+	return resp.StatusCode, resp.Header.Get("Location"), nil
+}
+
+// toPasswordPage is login step 1 as a browser does it: the landing page
+// (for its CSRF token), the user ID, the password page with the security
+// image (for the pending session's token). It returns that token.
+func (b *benchBrowser) toPasswordPage(ctx context.Context, ic string) (string, error) {
+	tok, err := b.csrf(ctx, "/")
+	if err != nil {
+		return "", err
+	}
+	st, loc, err := b.post(ctx, "/login", url.Values{"user_id": {ic}, "csrf_token": {tok}})
+	if err != nil {
+		return "", err
+	}
+	if st != http.StatusSeeOther || loc != "/login/kata-laluan" {
+		return "", fmt.Errorf("POST /login: %d → %q", st, loc)
+	}
+	return b.csrf(ctx, "/login/kata-laluan")
+}
+
+// login runs both steps with the right password and opens the home page.
+func (b *benchBrowser) login(ctx context.Context, ic, password string) error {
+	tok, err := b.toPasswordPage(ctx, ic)
+	if err != nil {
+		return err
+	}
+	st, loc, err := b.post(ctx, "/login/kata-laluan", url.Values{"password": {password}, "csrf_token": {tok}})
+	if err != nil {
+		return err
+	}
+	if st != http.StatusSeeOther || loc != "/utama" {
+		return fmt.Errorf("POST /login/kata-laluan: %d → %q", st, loc)
+	}
+	_, err = b.get(ctx, "/utama")
+	return err
+}
+
+// wrongLogin runs both steps with a wrong password: "Kata Laluan Tidak
+// Tepat" (401) or, once the account is locked, the lock notice (423).
+func (b *benchBrowser) wrongLogin(ctx context.Context, ic string) error {
+	tok, err := b.toPasswordPage(ctx, ic)
+	if err != nil {
+		return err
+	}
+	st, _, err := b.post(ctx, "/login/kata-laluan", url.Values{"password": {"salah sama sekali 99"}, "csrf_token": {tok}})
+	if err != nil {
+		return err
+	}
+	if st != http.StatusUnauthorized && st != http.StatusLocked {
+		return fmt.Errorf("wrong password: %d", st)
+	}
+	return nil
+}
+
+// getOK fetches url and wants 200.
+func getOK(ctx context.Context, c *http.Client, target string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", target, resp.StatusCode)
+	}
+	return nil
+}

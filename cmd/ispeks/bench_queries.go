@@ -1,0 +1,645 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/spf13/cobra"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/commands/ingest"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/http/server"
+	"github.com/melaka-gov/ispeks/http/session"
+)
+
+// queriesBenchConfig sizes `ispeks bench queries`.
+type queriesBenchConfig struct {
+	Staff       int           // employees (each gets Slips monthly slips)
+	Slips       int           // monthly slips per person, the latest ending last month
+	Payments    int           // payments, spread over the staff
+	Moves       int           // status changes per payment (0–4)
+	Conns       int           // concurrent keep-alive connections per query phase
+	Duration    time.Duration // each measured query phase
+	Warmup      time.Duration // load before each phase, not counted
+	Concurrency int           // ingestion lines in flight (0: the ingester's default)
+	// ProjectWhileIngesting runs the projectors during ingestion, as
+	// `serve` does; false starts them afterwards (ingestion alone).
+	ProjectWhileIngesting bool
+	Dir                   string // keep the dataset here and reuse it
+	CPUProfile            string // query phases
+	IngestCPU             string // ingestion
+	Now                   func() time.Time
+}
+
+// The constant-JSON baseline route, added to the server for the bench only.
+const benchConstPath = "/api/v1/bench/const"
+
+// queriesBenchResult is what the table shows.
+type queriesBenchResult struct {
+	Reused          bool
+	Employees       time.Duration
+	Statements      int
+	StatementsTime  time.Duration
+	StatementsCPU   time.Duration // process CPU time during the slips
+	PaymentLines    int
+	PaymentsTime    time.Duration
+	PaymentsCPU     time.Duration
+	CatchUp         time.Duration // after the last line until the projections had it all
+	Events          uint64
+	Phases          []loadResult
+	StatusJSONPath  string
+	StatementsPath  string
+	ConstIdx        int
+	StatusJSONIdx   int
+	StatementPgIdx  int
+	StatusPageIdx   int
+	PDFIdx          int
+	LoadBefore      string
+	LoadAfterIngest string
+	LoadAfter       string
+}
+
+func (c *cli) benchQueriesCmd() *cobra.Command {
+	var cfg queriesBenchConfig
+	cmd := &cobra.Command{
+		Use:   "queries",
+		Short: "Ingest a Melaka-sized dataset through the real ingestion path, then measure the status JSON query, the statement list page and PDFs beside a constant-JSON route",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := c.benchQueries(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Staff, "staff", 30_000, "employees in the master")
+	f.IntVar(&cfg.Slips, "slips", 24, "monthly pay slips per person (the latest for last month)")
+	f.IntVar(&cfg.Payments, "payments", 100_000, "payments, spread over the staff")
+	f.IntVar(&cfg.Moves, "moves", 4, "status changes per payment (0–4: Dalam Proses, Diluluskan, Dihantar ke Bank, Diterima oleh Bank)")
+	f.IntVar(&cfg.Conns, "conns", 64, "concurrent keep-alive connections in each query phase")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each measured query phase")
+	f.DurationVar(&cfg.Warmup, "warmup", time.Second, "load before each phase that is not counted")
+	f.IntVar(&cfg.Concurrency, "ingest-concurrency", 0, "ingestion lines in flight (0: the ingester's default, as the API uses)")
+	f.BoolVar(&cfg.ProjectWhileIngesting, "project-while-ingesting", true, "run the projectors during ingestion as the portal does (false: ingestion alone, projections afterwards)")
+	f.StringVar(&cfg.Dir, "dir", "", "keep the generated dataset here and reuse it on the next run with the same sizes (default a temporary dir, removed)")
+	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the query phases to this file")
+	f.StringVar(&cfg.IngestCPU, "ingest-cpuprofile", "", "write a CPU profile of the ingestion to this file")
+	return cmd
+}
+
+// datasetMark records what a kept --dir holds.
+type datasetMark struct {
+	Staff, Slips, Payments, Moves int
+	Until                         string // the last slip month, YYYY-MM
+}
+
+func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, progress io.Writer) (queriesBenchResult, error) {
+	var res queriesBenchResult
+	switch {
+	case cfg.Staff < 2 || cfg.Slips < 0 || (cfg.Payments != 0 && cfg.Payments < 2):
+		return res, errors.New("--staff: at least 2; --slips: not negative; --payments: 0 or at least 2")
+	case cfg.Moves < 0 || cfg.Moves > len(benchMoves):
+		return res, fmt.Errorf("--moves: %d is outside 0..%d", cfg.Moves, len(benchMoves))
+	case cfg.Conns < 1 || cfg.Duration <= 0 || cfg.Warmup < 0:
+		return res, errors.New("--conns: at least 1; --duration: positive; --warmup: not negative")
+	case cfg.Slips < 1 && cfg.Payments < 1:
+		return res, errors.New("--slips or --payments: something to query is needed")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	res.LoadBefore = loadAverage()
+	now := cfg.Now().In(melaka)
+	lastMonth := time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, time.UTC)
+	mark := datasetMark{Staff: cfg.Staff, Slips: cfg.Slips, Payments: cfg.Payments, Moves: cfg.Moves, Until: lastMonth.Format("2006-01")}
+
+	if cfg.Dir != "" {
+		if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+			return res, fmt.Errorf("--dir: %w", err)
+		}
+		old, err := os.ReadFile(filepath.Join(cfg.Dir, "bench-queries.json"))
+		switch {
+		case err == nil:
+			var m datasetMark
+			if json.Unmarshal(old, &m) != nil || m != mark {
+				return res, fmt.Errorf("--dir %s holds a dataset of other sizes (%s); use another directory or empty it", cfg.Dir, strings.TrimSpace(string(old)))
+			}
+			res.Reused = true
+		case !errors.Is(err, os.ErrNotExist):
+			return res, fmt.Errorf("--dir: %w", err)
+		default:
+			if entries, _ := os.ReadDir(cfg.Dir); len(entries) > 0 {
+				return res, fmt.Errorf("--dir %s is not empty and holds no bench dataset", cfg.Dir)
+			}
+		}
+	}
+
+	rig, err := c.startBenchRig(ctx, cfg.Dir, rigOptions{Logs: progress, DeferEngine: true, Hook: func(s *server.Server) {
+		s.Engine.GET(benchConstPath, func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok", "n": 42}) })
+	}})
+	if err != nil {
+		return res, err
+	}
+	defer rig.Close()
+	a := rig.app
+
+	staff := make([]benchStaff, cfg.Staff)
+	for i := range staff {
+		staff[i] = newBenchStaff(i)
+	}
+
+	if !res.Reused {
+		if err := benchDataset(ctx, rig, cfg, staff, lastMonth, &res, progress); err != nil {
+			return res, err
+		}
+		if cfg.Dir != "" {
+			b, _ := json.Marshal(mark)
+			if err := os.WriteFile(filepath.Join(cfg.Dir, "bench-queries.json"), b, 0o640); err != nil {
+				return res, err
+			}
+		}
+	} else {
+		fmt.Fprintf(progress, "bench queries: reusing the dataset in %s; projections catching up…\n", cfg.Dir)
+		t0 := time.Now()
+		if err := rig.catchUp(ctx); err != nil {
+			return res, err
+		}
+		res.CatchUp = time.Since(t0)
+	}
+	if res.Events, err = a.events.LastPosition(ctx); err != nil {
+		return res, err
+	}
+	res.LoadAfterIngest = loadAverage()
+
+	// Every person gets a session through the session manager (as a login
+	// would leave it); each request picks a random person.
+	cookies, err := benchSessions(rig.srv, staff)
+	if err != nil {
+		return res, err
+	}
+	tr := benchTransport(cfg.Conns)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, CheckRedirect: noRedirect, Timeout: time.Minute}
+
+	// What each phase asks for, checked once before it is measured.
+	// The default display window is 18 months with this one: last month
+	// and the 16 before it.
+	slipMonths := min(cfg.Slips, 17)
+	statusJSON := "/api/v1/me/payments?module=tuntutan"
+	statusPage := "/permohonan/status-bayaran?modul=tuntutan"
+	stmtPage := "/penyata-gaji?urusniaga=slip-gaji-bulanan"
+	res.StatusJSONPath, res.StatementsPath = statusJSON, stmtPage
+	type phase struct {
+		name   string
+		check  func(ctx context.Context) error
+		target func(rnd *rand.Rand) (path string, cookie string)
+		idx    *int
+	}
+	person := func(rnd *rand.Rand) int { return rnd.IntN(len(staff)) }
+	withPayments := func(rnd *rand.Rand) int {
+		// People with a claim (payments go round the staff; odd ones are claims).
+		n := min(cfg.Payments, len(staff))
+		for {
+			i := rnd.IntN(n)
+			if benchModule(i) == "tuntutan" {
+				return i
+			}
+		}
+	}
+	phases := []phase{
+		{name: "constant JSON route " + benchConstPath, idx: &res.ConstIdx,
+			target: func(*rand.Rand) (string, string) { return benchConstPath, "" }},
+	}
+	if cfg.Payments > 0 {
+		phases = append(phases,
+			phase{name: "status list JSON " + statusJSON, idx: &res.StatusJSONIdx,
+				check: func(ctx context.Context) error {
+					return benchCheck(ctx, client, rig.base+statusJSON, cookies[1], benchPaymentID(1))
+				},
+				target: func(rnd *rand.Rand) (string, string) { i := withPayments(rnd); return statusJSON, cookies[i] }},
+			phase{name: "status list page " + statusPage, idx: &res.StatusPageIdx,
+				check: func(ctx context.Context) error {
+					return benchCheck(ctx, client, rig.base+statusPage, cookies[1], "BV-"+benchPaymentID(1))
+				},
+				target: func(rnd *rand.Rand) (string, string) { i := withPayments(rnd); return statusPage, cookies[i] }},
+		)
+	}
+	if cfg.Slips > 0 {
+		phases = append(phases,
+			phase{name: "statement list page " + stmtPage, idx: &res.StatementPgIdx,
+				check: func(ctx context.Context) error {
+					return benchCheck(ctx, client, rig.base+stmtPage, cookies[0], "/penyata-gaji/"+benchSlipID(lastMonth, 0)+"/dokumen.pdf")
+				},
+				target: func(rnd *rand.Rand) (string, string) { return stmtPage, cookies[person(rnd)] }},
+			phase{name: "statement PDF /penyata-gaji/:id/dokumen.pdf", idx: &res.PDFIdx,
+				check: func(ctx context.Context) error {
+					return benchCheck(ctx, client, rig.base+"/penyata-gaji/"+benchSlipID(lastMonth, 0)+"/dokumen.pdf", cookies[0], "%PDF-")
+				},
+				target: func(rnd *rand.Rand) (string, string) {
+					i := person(rnd)
+					month := lastMonth.AddDate(0, -rnd.IntN(slipMonths), 0)
+					return "/penyata-gaji/" + benchSlipID(month, i) + "/dokumen.pdf", cookies[i]
+				}},
+		)
+	}
+	for _, p := range phases {
+		if p.check == nil {
+			continue
+		}
+		if err := p.check(ctx); err != nil {
+			return res, fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+
+	stopProfile, err := startCPUProfile(cfg.CPUProfile)
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
+	for _, p := range phases {
+		fmt.Fprintf(progress, "bench queries: %s, %d connections, %s…\n", p.name, cfg.Conns, cfg.Duration)
+		r, err := runLoad(ctx, p.name, cfg.Conns, cfg.Warmup, cfg.Duration, func(ctx context.Context, _ int, rnd *rand.Rand) error {
+			path, cookie := p.target(rnd)
+			return benchGet(ctx, client, rig.base+path, cookie)
+		})
+		if err != nil {
+			return res, err
+		}
+		*p.idx = len(res.Phases) + 1
+		res.Phases = append(res.Phases, r)
+	}
+	stopProfile()
+	res.LoadAfter = loadAverage()
+	printQueriesTable(out, cfg, res)
+	return res, nil
+}
+
+// melaka is the time zone of pay periods and display windows.
+var melaka = time.FixedZone("MYT", 8*60*60)
+
+// benchStaff is one generated member of staff.
+type benchStaff struct {
+	IC, Name, Email, Dept, Post, StaffNo, Grade string
+	Basic                                       int64 // sen
+}
+
+var (
+	benchDepts = []string{
+		"Jabatan Kewangan dan Perbendaharaan Negeri Melaka", "Jabatan Kerja Raya Negeri Melaka",
+		"Jabatan Pendidikan Negeri Melaka", "Pejabat Setiausaha Kerajaan Negeri Melaka",
+		"Jabatan Pertanian Negeri Melaka", "Jabatan Kebajikan Masyarakat Negeri Melaka",
+	}
+	benchPosts  = []string{"Pembantu Tadbir", "Pegawai Kewangan", "Jurutera", "Penolong Pegawai Tadbir", "Pemandu"}
+	benchGrades = []string{"N19", "WA41", "J41", "N29", "H11"}
+	benchNames  = []string{"Nurul Aina binti Hassan", "Mohd Faizal bin Ahmad", "Tan Mei Ling", "Siti Aminah binti Omar", "Rajesh a/l Kumar", "Hafiz bin Ismail"}
+)
+
+func newBenchStaff(i int) benchStaff {
+	return benchStaff{
+		IC: benchIC(i), Name: fmt.Sprintf("%s %d", benchNames[i%len(benchNames)], i),
+		Email: fmt.Sprintf("staf%d@melaka.gov.my", i), Dept: benchDepts[i%len(benchDepts)],
+		Post: benchPosts[i%len(benchPosts)], Grade: benchGrades[i%len(benchGrades)],
+		StaffNo: fmt.Sprintf("MLK%05d", i), Basic: 180000 + int64(i%97)*2500,
+	}
+}
+
+func benchSlipID(month time.Time, i int) string {
+	return fmt.Sprintf("SG-%s-%06d", month.Format("2006-01"), i)
+}
+
+func benchPaymentID(p int) string { return fmt.Sprintf("PAY-%07d", p) }
+
+// benchModule: payments alternate advances and claims.
+func benchModule(p int) string {
+	if p%2 == 0 {
+		return "pendahuluan"
+	}
+	return "tuntutan"
+}
+
+var benchMoves = []string{
+	`"status":"dalam-proses"`, `"status":"diluluskan"`, `"status":"dihantar-ke-bank"`,
+	`"status":"diterima-oleh-bank","eft_no":"EFT%07d","payment_date":"%s"`,
+}
+
+// benchDataset puts the employee master in through the PutStaff handler
+// (as the import does) and then the slips and payments through the NDJSON
+// ingester (the code behind POST /api/v1/ingest and `ispeks import
+// statements`), with the projectors running as under `serve`.
+func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, staff []benchStaff, lastMonth time.Time, res *queriesBenchResult, progress io.Writer) error {
+	a := rig.app
+	fmt.Fprintf(progress, "bench queries: %d employees…\n", len(staff))
+	t0 := time.Now()
+	next := make(chan int)
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for i := range next {
+				s := staff[i]
+				_, err := a.accounts.PutStaff.Handle(ctx, commands.PutStaff{Meta: benchMeta(benchSystem), Details: employee.Details{
+					IC: s.IC, Name: s.Name, Email: s.Email, Department: s.Dept, Post: s.Post, StaffNumber: s.StaffNo,
+				}})
+				if err != nil {
+					failed.CompareAndSwap(nil, &err)
+				}
+			}
+		})
+	}
+	for i := range staff {
+		if failed.Load() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if p := failed.Load(); p != nil {
+		return fmt.Errorf("employee master: %w", *p)
+	}
+	res.Employees = time.Since(t0)
+	if cfg.ProjectWhileIngesting {
+		// The master's projections first, so the slips are measured with
+		// the projectors keeping up with them alone.
+		if err := rig.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+
+	stop, err := startCPUProfile(cfg.IngestCPU)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	src := ingest.Source{Actor: eventlog.Actor{Kind: eventlog.ActorClient, ID: "bench-payroll"}, CorrelationID: "bench"}
+	newIngester := func() *ingest.Ingester {
+		in := ingest.New(a.runner, &commands.PayeeCache{Next: commands.EmployeeStreams{Store: a.events}})
+		in.Concurrency = cfg.Concurrency
+		in.Logger = a.cli.log
+		return in
+	}
+	if cfg.Slips > 0 {
+		res.Statements = len(staff) * cfg.Slips
+		fmt.Fprintf(progress, "bench queries: %d monthly slips through the ingester…\n", res.Statements)
+		t0 = time.Now()
+		cpu0 := processCPU()
+		if err := benchIngest(ctx, newIngester(), src, res.Statements, func(w *bufio.Writer) {
+			// A payroll run a month, oldest first.
+			for m := cfg.Slips - 1; m >= 0; m-- {
+				month := lastMonth.AddDate(0, -m, 0)
+				for i := range staff {
+					writeSlip(w, staff[i], i, month)
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		res.StatementsTime, res.StatementsCPU = time.Since(t0), processCPU()-cpu0
+		fmt.Fprintf(progress, "bench queries: %.0f statements/s\n", float64(res.Statements)/res.StatementsTime.Seconds())
+	}
+	if cfg.Payments > 0 {
+		res.PaymentLines = cfg.Payments * (1 + cfg.Moves)
+		fmt.Fprintf(progress, "bench queries: %d payments with %d status changes each (%d lines)…\n", cfg.Payments, cfg.Moves, res.PaymentLines)
+		t0 = time.Now()
+		cpu0 := processCPU()
+		if err := benchIngest(ctx, newIngester(), src, res.PaymentLines, func(w *bufio.Writer) {
+			// Blocks of a day's work: the records, then each status move of
+			// the block, so no line waits long for the one before it on the
+			// same payment.
+			const block = 1000
+			for b := 0; b < cfg.Payments; b += block {
+				end := min(b+block, cfg.Payments)
+				for p := b; p < end; p++ {
+					writePayment(w, staff[p%len(staff)], p, lastMonth)
+				}
+				for m := range cfg.Moves {
+					for p := b; p < end; p++ {
+						writeMove(w, p, m, lastMonth)
+					}
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		res.PaymentsTime, res.PaymentsCPU = time.Since(t0), processCPU()-cpu0
+		fmt.Fprintf(progress, "bench queries: %.0f payment lines/s\n", float64(res.PaymentLines)/res.PaymentsTime.Seconds())
+	}
+	stop()
+	fmt.Fprintln(progress, "bench queries: waiting for the projections…")
+	t0 = time.Now()
+	if err := rig.catchUp(ctx); err != nil {
+		return err
+	}
+	res.CatchUp = time.Since(t0)
+	return nil
+}
+
+// benchIngest streams what gen writes through the ingester (never holding
+// the batch) and wants every line accepted.
+func benchIngest(ctx context.Context, in *ingest.Ingester, src ingest.Source, lines int, gen func(*bufio.Writer)) error {
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriterSize(pw, 256<<10)
+		gen(w)
+		pw.CloseWithError(w.Flush())
+	}()
+	defer pr.Close()
+	var bad *ingest.Result
+	sum, err := in.Run(ctx, pr, src, func(r ingest.Result) error {
+		if r.Outcome != ingest.Accepted && bad == nil {
+			bad = &r
+			return fmt.Errorf("line %d: %s %s %s: %s", r.Line, r.Outcome, r.Code, r.Field, r.Reason)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	if sum.Accepted != lines {
+		return fmt.Errorf("ingest: %d of %d lines accepted", sum.Accepted, lines)
+	}
+	return nil
+}
+
+func writeSlip(w *bufio.Writer, s benchStaff, i int, month time.Time) {
+	itka, cola := int64(30000), int64(35000)
+	earn := s.Basic + itka + cola
+	pcb := (s.Basic - 150000) / 10
+	kwsp := earn * 11 / 100
+	perkeso := int64(1475)
+	ded := pcb + kwsp + perkeso
+	id := benchSlipID(month, i)
+	payDate := time.Date(month.Year(), month.Month(), 25, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+	fmt.Fprintf(w, `{"kind":"statement","request_id":"gaji-%s","statement":{"statement_id":%q,"type":"slip-gaji-bulanan",`+
+		`"period":{"year":%d,"month":%d},"payee":{"ic":%q,"name":%q,"staff_no":%q,"department":%q,"post":%q,"grade":%q},`+
+		`"employer":{"name":"Kerajaan Negeri Melaka"},"earnings":[{"code":"0001","name":"Gaji Pokok","amount_sen":%d},`+
+		`{"name":"ITKA","amount_sen":%d},{"name":"COLA","amount_sen":%d}],"deductions":[{"name":"PCB","amount_sen":%d},`+
+		`{"name":"KWSP","amount_sen":%d},{"name":"PERKESO","amount_sen":%d}],`+
+		`"totals":{"earnings_sen":%d,"deductions_sen":%d,"net_sen":%d},"pay_date":%q}}`+"\n",
+		id, id, month.Year(), int(month.Month()), s.IC, s.Name, s.StaffNo, s.Dept, s.Post, s.Grade,
+		s.Basic, itka, cola, pcb, kwsp, perkeso, earn, ded, earn-ded, payDate)
+}
+
+func writePayment(w *bufio.Writer, s benchStaff, p int, lastMonth time.Time) {
+	id := benchPaymentID(p)
+	mod := benchModule(p)
+	typ := mod + "-perjalanan"
+	day := lastMonth.AddDate(0, 0, p%28).Format("2006-01-02")
+	fmt.Fprintf(w, `{"kind":"payment","request_id":"%s-0","payment":{"payment_id":%q,"module":%q,"type":%q,`+
+		`"voucher_no":"BV-%s","voucher_date":%q,"reference":"TP/%d","description":"Perjalanan rasmi ke Kuala Lumpur","amount_sen":%d,"payee_ic":%q}}`+"\n",
+		id, id, mod, typ, id, day, p, 20000+int64(p%500)*150, s.IC)
+}
+
+func writeMove(w *bufio.Writer, p, m int, lastMonth time.Time) {
+	id := benchPaymentID(p)
+	day := lastMonth.AddDate(0, 0, p%28+m+1).Format("2006-01-02")
+	body := benchMoves[m]
+	if strings.Contains(body, "%07d") {
+		body = fmt.Sprintf(body, p, day)
+	}
+	fmt.Fprintf(w, `{"kind":"payment_status","request_id":"%s-%d","change":{"payment_id":%q,%s,"date":%q}}`+"\n", id, m+1, id, body, day)
+}
+
+// benchSessions logs every person in through the session manager (what a
+// completed login leaves) and returns each one's Cookie header.
+func benchSessions(srv *server.Server, staff []benchStaff) ([]string, error) {
+	name := srv.Sessions.Config().CookieName
+	cookies := make([]string, len(staff))
+	for i, s := range staff {
+		w := httptest.NewRecorder()
+		c, _ := gin.CreateTestContext(w)
+		c.Request = httptest.NewRequest(http.MethodPost, "/login/kata-laluan", nil)
+		if err := srv.Sessions.Login(c, session.Identity{UserID: s.IC, Name: s.Name, Department: s.Dept}); err != nil {
+			return nil, fmt.Errorf("session: %w", err)
+		}
+		for _, ck := range w.Result().Cookies() {
+			if ck.Name == name {
+				cookies[i] = name + "=" + ck.Value
+			}
+		}
+		if cookies[i] == "" {
+			return nil, errors.New("session: the manager set no cookie")
+		}
+	}
+	return cookies, nil
+}
+
+// benchGet fetches target with cookie and wants 200; the body is read in
+// full (a PDF too).
+func benchGet(ctx context.Context, c *http.Client, target, cookie string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", req.URL.Path, resp.StatusCode)
+	}
+	return nil
+}
+
+// benchCheck fetches target once and wants 200 and want in the body, so a
+// phase never measures an error page or an empty list.
+func benchCheck(ctx context.Context, c *http.Client, target, cookie, want string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Cookie", cookie)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d (is it wired into the server?)", req.URL.RequestURI(), resp.StatusCode)
+	}
+	if !strings.Contains(string(body), want) {
+		return fmt.Errorf("GET %s: the answer does not contain %q (is it wired into the server?)", req.URL.RequestURI(), want)
+	}
+	return nil
+}
+
+func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResult) {
+	fmt.Fprintf(out, "ispeks bench queries — one run on %s\n", machine())
+	fmt.Fprintf(out, "dataset: %d staff, %d monthly slips each, %d payments with %d status changes (%d events)", cfg.Staff, cfg.Slips, cfg.Payments, cfg.Moves, r.Events)
+	if r.Reused {
+		fmt.Fprint(out, ", reused from --dir")
+	}
+	fmt.Fprintf(out, "\nload average: before %s, after ingestion %s, after the queries %s\n", r.LoadBefore, r.LoadAfterIngest, r.LoadAfter)
+	fmt.Fprintf(out, "queries: %d keep-alive connections, %s per phase after %s warm-up, load generator in the same process; logs at warn level\n\n", cfg.Conns, cfg.Duration, cfg.Warmup)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measure\tvalue\tp50\tp99\ttarget")
+	if !r.Reused {
+		fmt.Fprintf(tw, "employee master (PutStaff, 64 at once)\t%.0f records/s\t\t\t\n", float64(cfg.Staff)/r.Employees.Seconds())
+		with := "projectors running"
+		if !cfg.ProjectWhileIngesting {
+			with = "projectors stopped"
+		}
+		if r.Statements > 0 {
+			rate := float64(r.Statements) / r.StatementsTime.Seconds()
+			fmt.Fprintf(tw, "ingestion, monthly slips (%s)\t%.0f statements/s\t\t\t≥ 20000/s %s\n", with, rate, verdict(rate >= 20000))
+			fmt.Fprintf(tw, "  process CPU per statement\t%.0f µs\t\t\t\n", float64(r.StatementsCPU.Microseconds())/float64(r.Statements))
+		}
+		if r.PaymentLines > 0 {
+			fmt.Fprintf(tw, "ingestion, payments and status changes (%s)\t%.0f lines/s\t\t\t\n", with, float64(r.PaymentLines)/r.PaymentsTime.Seconds())
+			fmt.Fprintf(tw, "  process CPU per line\t%.0f µs\t\t\t\n", float64(r.PaymentsCPU.Microseconds())/float64(r.PaymentLines))
+		}
+	}
+	fmt.Fprintf(tw, "projections caught up after the last line\t%s\t\t\t\n", r.CatchUp.Round(time.Millisecond))
+	var base loadResult
+	if r.ConstIdx > 0 {
+		base = r.Phases[r.ConstIdx-1]
+	}
+	for i, p := range r.Phases {
+		target := ""
+		switch i + 1 {
+		case r.ConstIdx:
+			target = "(baseline)"
+		case r.StatusJSONIdx, r.StatementPgIdx:
+			ok := p.Rate() >= base.Rate()/2 && p.P(99) <= 15*time.Millisecond
+			target = fmt.Sprintf("≥ 50%% of baseline, p99 ≤ 15 ms: %s %s", pct(p.Rate(), base.Rate()), verdict(ok))
+		case r.StatusPageIdx:
+			target = pct(p.Rate(), base.Rate()) + " of baseline"
+		case r.PDFIdx:
+			target = "≥ 200 documents/s " + verdict(p.Rate() >= 200)
+		}
+		unit := "req/s"
+		if i+1 == r.PDFIdx {
+			unit = "documents/s"
+		}
+		errs := ""
+		if p.Errors > 0 {
+			errs = fmt.Sprintf(" (%d errors)", p.Errors)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f %s%s\t%s\t%s\t%s\n", p.Name, p.Rate(), unit, errs, ms(p.P(50)), ms(p.P(99)), target)
+	}
+	tw.Flush()
+}
