@@ -1,0 +1,183 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/commands/ingest"
+	"github.com/melaka-gov/ispeks/http/apiauth"
+	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/i18n"
+)
+
+// NDJSONType is the media type of a batch and of its answer.
+const NDJSONType = "application/x-ndjson"
+
+// flushLines and flushAfter pace the answer: results are flushed to the
+// client every so many lines, and at most so long after they were written,
+// so a client streaming a large batch sees its results as they come
+// without a write per line.
+const (
+	flushLines = 256
+	flushAfter = 50 * time.Millisecond
+)
+
+// ndjsonOut writes the answer's lines: from the ingester's emitter and
+// from a ticker that flushes what waits, so results never sit in the
+// buffer while the client pauses.
+type ndjsonOut struct {
+	mu      sync.Mutex
+	bw      *bufio.Writer
+	enc     *json.Encoder
+	rc      *http.ResponseController
+	c       *gin.Context
+	pending int
+	started bool
+	err     error
+}
+
+// write encodes v as one line; flush forces it out.
+func (o *ndjsonOut) write(v any, flush bool) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return o.err
+	}
+	if !o.started {
+		o.c.Status(http.StatusOK)
+		o.started = true
+	}
+	if o.err = o.enc.Encode(v); o.err != nil {
+		return o.err
+	}
+	o.pending++
+	if flush || o.pending >= flushLines {
+		o.flushLocked()
+	}
+	return o.err
+}
+
+func (o *ndjsonOut) flushLocked() {
+	if o.pending == 0 || o.err != nil {
+		return
+	}
+	if o.err = o.bw.Flush(); o.err == nil {
+		o.err = o.rc.Flush()
+	}
+	o.pending = 0
+}
+
+// flushEvery flushes waiting lines every d until stop is called (stop is
+// idempotent and waits for the ticker to end).
+func (o *ndjsonOut) flushEvery(d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				o.mu.Lock()
+				o.flushLocked()
+				o.mu.Unlock()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-ended
+	}
+}
+
+// BatchSummary is the last line of a batch's answer.
+type BatchSummary struct {
+	Summary ingest.Summary `json:"summary"`
+}
+
+// batchError is the last line when the batch could not be read to its end
+// (too large, the connection dropped): the lines answered before it stand.
+type batchError struct {
+	Error    errorDetail    `json:"error"`
+	Summary  ingest.Summary `json:"summary"`
+	Complete bool           `json:"complete"`
+}
+
+// ingest is POST /ingest: an NDJSON batch of statements, corrections,
+// payments, amendments and status moves (docs/payments.md), read and
+// answered line by line as it streams, so a month's slips never sit in
+// memory. Each line needs its own scope (statement* lines statements:write,
+// payment* lines payments:write); a line the client may not send is
+// refused as forbidden and the batch goes on. The answer is NDJSON: one
+// result per line in input order, then {"summary":{…}}.
+func (w *writer) ingest(c *gin.Context) {
+	mt, _, _ := strings.Cut(c.GetHeader("Content-Type"), ";")
+	switch strings.ToLower(strings.TrimSpace(mt)) {
+	case NDJSONType, "application/ndjson", "application/jsonl":
+	default:
+		writeProblem(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type", i18n.Text{
+			MS: "Kelompok mesti NDJSON (Content-Type: application/x-ndjson), satu objek JSON setiap baris.",
+			EN: "A batch must be NDJSON (Content-Type: application/x-ndjson), one JSON object per line.",
+		})
+		return
+	}
+	// HTTP/1.1: go on reading the request while the answer is written, so
+	// results stream back before the client has sent its last line.
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.EnableFullDuplex() // not supported by every writer (tests); HTTP/2 needs none
+	h := c.Writer.Header()
+	h.Set("Content-Type", NDJSONType)
+	h.Set("Cache-Control", "no-store")
+
+	out := &ndjsonOut{bw: bufio.NewWriterSize(c.Writer, 64<<10), rc: rc, c: c}
+	out.enc = json.NewEncoder(out.bw)
+	out.enc.SetEscapeHTML(false)
+	stop := out.flushEvery(flushAfter)
+	defer stop()
+	emit := func(r ingest.Result) error { return out.write(r, false) }
+	client, _ := apiauth.FromGin(c)
+	t0 := time.Now()
+	sum, err := w.batch.Run(c.Request.Context(), c.Request.Body, w.source(c), emit)
+	log := w.log.With("request_id", httpx.RequestIDOf(c), "client", client.ID, "lines", sum.Lines,
+		"accepted", sum.Accepted, "duplicates", sum.Duplicates, "rejected", sum.Rejected, "failed", sum.Failed,
+		"ms", time.Since(t0).Milliseconds())
+	if err != nil {
+		var mb *http.MaxBytesError
+		tooLarge := errors.As(err, &mb)
+		stop()
+		if !out.started && tooLarge {
+			w.resp.Respond(c, err) // 413 before any line was answered
+			return
+		}
+		if c.Request.Context().Err() != nil || errors.Is(err, context.Canceled) {
+			log.WarnContext(c.Request.Context(), "api: batch stopped: the client went away", "err", err)
+			return
+		}
+		detail := errorDetail{Code: "batch_incomplete", Message: bilingual(c,
+			"Kelompok tidak dapat dibaca hingga akhir; baris yang telah dijawab kekal. Hantar semula kelompok: baris yang siap akan dijawab duplicate.",
+			"the batch could not be read to its end; the lines answered stand. Send the batch again: the lines already done answer duplicate.")}
+		if tooLarge {
+			detail.Code = "too_large"
+			detail.Message = bilingual(c, "Kelompok melebihi had saiz; pecahkan kepada beberapa kelompok.",
+				"the batch is over the size limit; split it into several batches.")
+		}
+		_ = out.write(batchError{Error: detail, Summary: sum}, true)
+		log.WarnContext(c.Request.Context(), "api: batch incomplete", "code", detail.Code, "err", httpx.Redact(err.Error()))
+		return
+	}
+	stop()
+	_ = out.write(BatchSummary{Summary: sum}, true)
+	log.InfoContext(c.Request.Context(), "api: batch ingested")
+}

@@ -1,0 +1,264 @@
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/commands/ingest"
+	"github.com/melaka-gov/ispeks/http/api"
+)
+
+// batchLine is one line of a batch's answer: a line's result, the summary
+// or the incomplete-batch error.
+type batchLine struct {
+	ingest.Result
+	Summary  *ingest.Summary `json:"summary"`
+	Error    *finErrDetail   `json:"error"`
+	Complete *bool           `json:"complete"`
+}
+
+type finErrDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// send posts a batch over real HTTP and reads the NDJSON answer.
+func send(t *testing.T, url, token string, body io.Reader) (int, http.Header, []batchLine) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url+"/api/v1/ingest", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", api.NDJSONType)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []batchLine
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l batchLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("answer line %q: %v", sc.Text(), err)
+		}
+		out = append(out, l)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+func line(kind, rid, member, body string) string {
+	return `{"kind":"` + kind + `","request_id":"` + rid + `","` + member + `":` + body + "}\n"
+}
+
+// A mixed batch over real HTTP: each line answered in order with its
+// outcome, field and reason; blank lines skipped; a 10 MB line refused and
+// reading goes on; a re-sent batch appends nothing new.
+func TestIngestBatch(t *testing.T) {
+	f := newFin(t, finOptions{})
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	slip := slipBody("SG-2026-01-B", 1)
+	bad := strings.Replace(slipBody("SG-2026-01-X", 1), `"net_sen":415543`, `"net_sen":415500`, 1)
+	var b strings.Builder
+	b.WriteString(line("payment", "b-1", "payment", payBody))                                                           // 1
+	b.WriteString(line("payment_status", "b-2", "change", `{"payment_id":"PAY-000123","status":"dalam-proses"}`))       // 2
+	b.WriteString(line("statement", "b-3", "statement", slip))                                                          // 3
+	b.WriteString(line("statement", "b-4", "statement", bad))                                                           // 4
+	b.WriteString(`{"kind":"payment","request_id":"b-5",` + "\n")                                                       // 5
+	b.WriteString("\n")                                                                                                 // 6
+	b.WriteString(`{"kind":"statement","request_id":"b-7","statement":{"x":"` + strings.Repeat("y", 10<<20) + "\"}}\n") // 7
+	b.WriteString(line("payment_status", "b-8", "change", `{"payment_id":"PAY-000123","status":"diterima-oleh-bank","eft_no":"E","payment_date":"2026-03-05"}`))
+	b.WriteString(line("statement", "b-9", "statement", strings.Replace(slipBody("SG-2026-01-Y", 1), finSiti, finNoOne, 1)))
+	b.WriteString(line("payment", "b-10", "payment", strings.Replace(strings.Replace(payBody, "45050", "450.50", 1), "PAY-000123", "PAY-F", 1)))
+	b.WriteString(line("payment", "b-11", "payment", strings.Replace(payBody, `"amount_sen"`, `"amaun_sen"`, 1)))
+	batch := b.String()
+
+	status, hdr, out := send(t, ts.URL, f.both, strings.NewReader(batch))
+	if status != http.StatusOK || hdr.Get("Content-Type") != api.NDJSONType {
+		t.Fatalf("status %d %s", status, hdr.Get("Content-Type"))
+	}
+	if len(out) != 11 {
+		t.Fatalf("%d answer lines, want 10 results and the summary: %+v", len(out), out)
+	}
+	want := []struct {
+		line          int
+		outcome, code string
+		field         string
+	}{
+		{1, "accepted", "", ""},
+		{2, "accepted", "", ""},
+		{3, "accepted", "", ""},
+		{4, "rejected", "invalid", "statement.totals.net_sen"},
+		{5, "rejected", "malformed", ""},
+		{7, "rejected", "line_too_long", ""},
+		{8, "rejected", "illegal_move", "change.status"},
+		{9, "rejected", "unknown_payee", "statement.payee.ic"},
+		{10, "rejected", "invalid", "payment.amount_sen"},
+		{11, "rejected", "invalid", "payment.amaun_sen"},
+	}
+	for i, w := range want {
+		r := out[i]
+		if r.Line != w.line || string(r.Outcome) != w.outcome || r.Code != w.code || r.Field != w.field {
+			t.Errorf("line %d: %+v, want %+v", w.line, r.Result, w)
+		}
+		if r.Outcome == ingest.Rejected && r.Reason == "" {
+			t.Errorf("line %d: no reason", w.line)
+		}
+	}
+	if out[6].CurrentStatus != "dalam-proses" || strings.Join(out[6].Allowed, ",") != "diluluskan,dibatalkan" {
+		t.Errorf("illegal move: %+v", out[6].Result)
+	}
+	sum := out[10].Summary
+	if sum == nil || sum.Lines != 10 || sum.Accepted != 3 || sum.Rejected != 7 || sum.LastPosition != f.head() {
+		t.Fatalf("summary %+v (head %d)", sum, f.head())
+	}
+
+	// Re-sent: nothing new.
+	head := f.head()
+	_, _, again := send(t, ts.URL, f.both, strings.NewReader(batch))
+	if f.head() != head {
+		t.Fatalf("a re-sent batch appended: %d → %d", head, f.head())
+	}
+	if s := again[len(again)-1].Summary; s == nil || s.Duplicates != 3 || s.Accepted != 0 || s.Rejected != 7 {
+		t.Fatalf("re-sent summary %+v", s)
+	}
+	// No personal data in the log.
+	if logs := f.logs.String(); strings.Contains(logs, finSiti) || strings.Contains(logs, "Siti Aminah") {
+		t.Fatalf("personal data in the log")
+	}
+}
+
+// Scopes: each line needs its kind's scope; the request needs one of them.
+func TestIngestScopesAndRefusals(t *testing.T) {
+	f := newFin(t, finOptions{})
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	batch := line("payment", "s-1", "payment", payBody) + line("statement", "s-2", "statement", slipBody("SG-S-1", 1))
+	_, _, out := send(t, ts.URL, f.stmtOnly, strings.NewReader(batch))
+	if len(out) != 3 || out[0].Code != "forbidden" || out[0].Field != "kind" || out[1].Outcome != ingest.Accepted {
+		t.Fatalf("statements-only client: %+v", out)
+	}
+	head := f.head()
+	w := f.do("POST", "/api/v1/ingest", f.feeder, api.NDJSONType, batch, nil, nil)
+	wantErr(t, "events:read only", w, http.StatusForbidden, "auth.insufficient_scope", "")
+	w = f.do("POST", "/api/v1/ingest", "", api.NDJSONType, batch, nil, nil)
+	wantErr(t, "no token", w, http.StatusUnauthorized, "auth.missing_token", "")
+	w = f.do("POST", "/api/v1/ingest", f.both, "application/json", batch, nil, nil)
+	wantErr(t, "JSON, not NDJSON", w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type")
+	if f.head() != head {
+		t.Fatal("refused batches appended")
+	}
+	// An empty batch is answered with an empty summary.
+	_, _, out = send(t, ts.URL, f.both, strings.NewReader(""))
+	if len(out) != 1 || out[0].Summary == nil || out[0].Summary.Lines != 0 {
+		t.Fatalf("empty batch: %+v", out)
+	}
+}
+
+// The batch streams: results come back while the client is still sending
+// (HTTP/1.1 full duplex), and a whole batch lands.
+func TestIngestStreams(t *testing.T) {
+	f := newFin(t, finOptions{})
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	const n = 1200
+	pr, pw := io.Pipe()
+	firstSeen := make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if i == n/2 {
+				// Half the batch is sent: wait until results come back
+				// before sending the rest.
+				select {
+				case <-firstSeen:
+				case <-time.After(30 * time.Second):
+					wrote <- fmt.Errorf("no result came back while the batch was still being sent")
+					pw.CloseWithError(io.ErrUnexpectedEOF)
+					return
+				}
+			}
+			id := fmt.Sprintf("SG-ST-%05d", i)
+			if _, err := io.WriteString(pw, line("statement", "st-"+id, "statement", slipBody(id, 1+i%2))); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/ingest", pr)
+	req.Header.Set("Content-Type", api.NDJSONType)
+	req.Header.Set("Authorization", "Bearer "+f.stmtOnly)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	results, once := 0, false
+	var last batchLine
+	for sc.Scan() {
+		if !once {
+			close(firstSeen)
+			once = true
+		}
+		last = batchLine{}
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatal(err)
+		}
+		if last.Summary == nil {
+			results++
+			if last.Outcome != ingest.Accepted || last.Line != results {
+				t.Fatalf("result %+v", last.Result)
+			}
+		}
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if results != n || last.Summary == nil || last.Summary.Accepted != n {
+		t.Fatalf("%d results, last %+v", results, last)
+	}
+}
+
+// Over the batch limit: the lines read are answered and stand, then a last
+// line says the batch is incomplete; a batch over the limit from its first
+// line is a plain 413.
+func TestIngestTooLarge(t *testing.T) {
+	f := newFin(t, finOptions{maxBatch: 16 << 10})
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	var b bytes.Buffer
+	for i := 0; b.Len() < 40<<10; i++ {
+		id := fmt.Sprintf("SG-TL-%03d", i)
+		b.WriteString(line("statement", "tl-"+id, "statement", slipBody(id, 1)))
+	}
+	status, _, out := send(t, ts.URL, f.both, bytes.NewReader(b.Bytes()))
+	if status != http.StatusOK || len(out) < 2 {
+		t.Fatalf("%d %+v", status, out)
+	}
+	end := out[len(out)-1]
+	if end.Error == nil || end.Error.Code != "too_large" || end.Complete == nil || *end.Complete || end.Summary == nil {
+		t.Fatalf("last line %+v", end)
+	}
+	if end.Summary.Accepted == 0 || end.Summary.Accepted != len(out)-1 {
+		t.Fatalf("summary %+v for %d results", end.Summary, len(out)-1)
+	}
+	one := line("statement", "tl-big", "statement", strings.Replace(slipBody("SG-TL-BIG", 1), "Gaji Pokok", strings.Repeat("G", 20<<10), 1))
+	w := f.do("POST", "/api/v1/ingest", f.both, api.NDJSONType, one, nil, nil)
+	wantErr(t, "first line over the limit", w, http.StatusRequestEntityTooLarge, "too_large", "")
+}
