@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,10 +15,14 @@ import (
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/http/web"
+	"github.com/melaka-gov/ispeks/infra/demo"
 	"github.com/melaka-gov/ispeks/infra/mail"
+	"github.com/melaka-gov/ispeks/infra/pdf"
 	"github.com/melaka-gov/ispeks/infra/staffimport"
 	"github.com/melaka-gov/ispeks/projections/apiclients"
 	"github.com/melaka-gov/ispeks/projections/audit"
+	"github.com/melaka-gov/ispeks/projections/payments"
+	"github.com/melaka-gov/ispeks/projections/statements"
 )
 
 // maxReadyLag is how far behind the log a projector may be before /readyz
@@ -48,7 +53,10 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		TrustedProxies: cfg.TrustedProxies,
 		SecureCookies:  cfg.SecureCookies,
 		LoginThrottle:  httpx.ThrottleConfig{Burst: cfg.LoginPerIPBurst, Every: cfg.LoginPerIPEvery},
-		Web:            web.Config{Helpdesk: helpdesk, Demo: cfg.Demo, LockoutThreshold: cfg.LockThreshold},
+		Web: web.Config{Helpdesk: helpdesk, Demo: cfg.Demo, LockoutThreshold: cfg.LockThreshold,
+			DemoStaff: web.DemoPeople(demo.Staff(), func(p demo.Person) web.DemoPerson {
+				return web.DemoPerson{Name: p.Name, IC: p.IC, Email: p.Email}
+			})},
 	}, server.Deps{
 		Web: web.Deps{
 			Accounts: web.AccountDeps{
@@ -60,6 +68,12 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 				Mailbox:        mailbox,
 				AllowedDomains: cfg.EmailDomains,
 				Now:            time.Now,
+			},
+			Payments: web.PaymentDeps{
+				Payments:   payments.Queries{Reader: a.views},
+				Statements: statements.Queries{Reader: a.views},
+				Reports:    pdf.Renderer{VerifyURL: strings.TrimSuffix(cfg.BaseURL, "/") + "/sahkan/", QR: true},
+				Now:        time.Now,
 			},
 			Admin: web.AdminDeps{
 				Commands: web.AdminCommandsFrom(a.accounts),
