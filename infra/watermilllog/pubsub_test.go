@@ -110,6 +110,11 @@ func TestPubSub(t *testing.T) {
 			GuaranteedOrderWithSingleSubscriber: true,
 			Persistent:                          true,
 			NewSubscriberReceivesOldMessages:    false,
+			// Under the race detector the suite's big runs (50 subscribers
+			// of 5,000 messages, 10,000 single publishes, each a durable
+			// append) take minutes on a 2-core machine; they run in full
+			// without it.
+			ForceShort: raceEnabled,
 		},
 		func(t *testing.T) (message.Publisher, message.Subscriber) { return newPubSub(t, "") },
 		newPubSub,

@@ -1,0 +1,5 @@
+//go:build !race
+
+package watermilllog_test
+
+const raceEnabled = false
