@@ -390,6 +390,18 @@ func (e *Engine) WaitFor(ctx context.Context, position uint64, projectors ...str
 	return nil
 }
 
+// Lags returns, without I/O, how many positions each projector run by this
+// engine is behind the latest log head it knows (for /readyz).
+func (e *Engine) Lags() map[string]uint64 {
+	head := e.metrics.headPos.Load()
+	out := make(map[string]uint64, len(e.order))
+	for _, name := range e.order {
+		cp := e.runners[name].committed.Load()
+		out[name] = head - min(cp, head)
+	}
+	return out
+}
+
 // Status is the state of one projector or consumer.
 type Status struct {
 	Name        string

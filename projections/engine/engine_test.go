@@ -50,6 +50,9 @@ func TestLiveEqualsRebuildOnLargeLog(t *testing.T) {
 	if got := gauge(t, reg, "ispeks_projection_lag_events"); got != 0 {
 		t.Errorf("lag gauge = %v, want 0", got)
 	}
+	if lags := e.Lags(); len(lags) != 1 || lags["ledger"] != 0 {
+		t.Errorf("lags = %v", lags)
+	}
 }
 
 // gauge returns the value of a metric family's only series.
