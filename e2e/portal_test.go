@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -33,6 +34,11 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		skipReason = "the browser walkthrough is not short"
+		return m.Run() // no build either
+	}
 	var err error
 	if chromium, err = exec.LookPath("chromium"); err != nil {
 		// The walkthrough needs a real browser; scripts/test installs it.

@@ -33,9 +33,6 @@ const (
 // Kata Laluan, the English toggle, and the lockout after three wrong
 // passwords. It ends the portal with SIGTERM and wants a clean exit.
 func TestWalkthrough(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the browser walkthrough is not short")
-	}
 	started := time.Now()
 	p := startPortal(t)
 	b := newBrowser(t, p.URL)
