@@ -126,3 +126,21 @@ func TestServeRefusesBadConfigurationClearly(t *testing.T) {
 		})
 	}
 }
+
+func TestBaseURLIsTheRealListeningAddress(t *testing.T) {
+	cases := map[string]string{
+		"127.0.0.1:43127": "http://127.0.0.1:43127",
+		"0.0.0.0:8080":    "http://localhost:8080",
+		"[::]:8080":       "http://localhost:8080",
+		"[::1]:9000":      "http://[::1]:9000",
+	}
+	for addr, want := range cases {
+		tcp, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := baseURLOf(tcp); got != want {
+			t.Errorf("baseURLOf(%s) = %s, want %s", addr, got, want)
+		}
+	}
+}

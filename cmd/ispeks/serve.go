@@ -43,13 +43,17 @@ func (c *cli) serve(ctx context.Context) error {
 		}
 	}
 
-	handler, err := a.httpHandler(ctx)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", c.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", c.cfg.Listen, err)
+	}
+	defer ln.Close()
+	if c.cfg.BaseURL == "" {
+		c.cfg.BaseURL = baseURLOf(ln.Addr())
+	}
+	handler, err := a.httpHandler(ctx)
+	if err != nil {
+		return err
 	}
 	c.log.Info("iSPEKS portal listening", "addr", "http://"+ln.Addr().String(), "demo", c.cfg.Demo)
 
@@ -69,4 +73,18 @@ func (c *cli) serve(ctx context.Context) error {
 	}
 	c.log.Info("iSPEKS portal stopped")
 	return err
+}
+
+// baseURLOf is the portal's address when --base-url is not given: the one it
+// really listens on (port 0 picks a free port), with "localhost" for a
+// wildcard host, which no browser can open.
+func baseURLOf(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -66,7 +66,7 @@ var DefaultHelpdesk = []Helpdesk{
 func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.DataDir, "data", env("ISPEKS_DATA_DIR", "data"), "data directory (event store, read models, outbox, key file) [ISPEKS_DATA_DIR]")
 	fs.StringVar(&cfg.Listen, "listen", env("ISPEKS_LISTEN", "127.0.0.1:8080"), "HTTP listen address [ISPEKS_LISTEN]")
-	fs.StringVar(&cfg.BaseURL, "base-url", env("ISPEKS_BASE_URL", ""), "public URL of the portal, used in e-mails (default http://<listen>) [ISPEKS_BASE_URL]")
+	fs.StringVar(&cfg.BaseURL, "base-url", env("ISPEKS_BASE_URL", ""), "public URL of the portal, used in e-mails and PDF verification links (default: http:// and the address serve listens on) [ISPEKS_BASE_URL]")
 	fs.StringVar(&cfg.EventStoreURL, "event-store", env("ISPEKS_EVENT_STORE", "sqlite:"), "event store: sqlite: (data/events.db), sqlite:PATH or esdb://… [ISPEKS_EVENT_STORE]")
 	fs.StringVar(&cfg.ReadStoreURL, "read-store", env("ISPEKS_READ_STORE", "sqlite:"), "read models: sqlite: (data/views.db), sqlite:PATH or mongodb://… [ISPEKS_READ_STORE]")
 	fs.StringVar(&cfg.MongoDatabase, "mongo-database", env("ISPEKS_MONGO_DATABASE", "ispeks"), "MongoDB database name [ISPEKS_MONGO_DATABASE]")
@@ -97,9 +97,6 @@ func (c *Config) Resolve() error {
 	}
 	if c.KeyFile == "" {
 		c.KeyFile = filepath.Join(c.DataDir, "master.key")
-	}
-	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.Listen
 	}
 	if _, _, err := c.EventStore(); err != nil {
 		errs = append(errs, err)
