@@ -312,20 +312,16 @@ func (s *Store) commitGroup(group []*appendReq) {
 // transaction can no longer be trusted.
 func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res eventlog.AppendResult, reqErr, fatal error) {
 	w := s.w
-	dest := w.dest
-	// Idempotent retry: the first event is already stored.
-	found, err := w.findID.queryRow(ctx, args(r.events[0].ID[:]), dest[:2])
-	if err != nil {
-		return res, nil, fmt.Errorf("look up event ID: %w", err)
-	}
-	if found {
-		return s.original(ctx, r, dest)
-	}
 	version, prev, err := s.streamHead(ctx, r.stream)
 	if err != nil {
 		return res, nil, err
 	}
 	if !r.expected.Matches(version) {
+		// A retry may arrive with an expected version that has gone stale
+		// (its own first attempt moved the stream on).
+		if res, reqErr, fatal, retry := s.retried(ctx, r); retry {
+			return res, reqErr, fatal
+		}
 		return res, &eventlog.WrongExpectedVersionError{Stream: r.stream, Expected: r.expected, Actual: version}, nil
 	}
 	firstPos := *next
@@ -362,8 +358,15 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 		}
 		// A constraint failure undoes only its own statement: remove the
 		// rows this request already inserted so nothing half-written stays.
-		if uerr := w.undo.exec(ctx, args(int64(firstPos))); uerr != nil {
-			return res, nil, fmt.Errorf("undo failed append to %s: %w", r.stream, uerr)
+		if i > 0 {
+			if uerr := w.undo.exec(ctx, args(int64(firstPos))); uerr != nil {
+				return res, nil, fmt.Errorf("undo failed append to %s: %w", r.stream, uerr)
+			}
+		} else if res, reqErr, fatal, retry := s.retried(ctx, r); retry {
+			// The first event is stored already: an idempotent retry. Not
+			// looked up beforehand because retries are rare and the
+			// unique index finds them anyway.
+			return res, reqErr, fatal
 		}
 		return res, s.explainConflict(ctx, p.ID, err), nil
 	}
@@ -470,6 +473,22 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// retried reports whether r's first event is already stored and, if so,
+// answers r: with the result of the append that stored it when that was in
+// the same stream, with an error otherwise.
+func (s *Store) retried(ctx context.Context, r *appendReq) (res eventlog.AppendResult, reqErr, fatal error, retry bool) {
+	dest := s.w.dest
+	found, err := s.w.findID.queryRow(ctx, args(r.events[0].ID[:]), dest[:2])
+	if err != nil {
+		return res, nil, fmt.Errorf("look up event ID: %w", err), true
+	}
+	if !found {
+		return res, nil, nil, false
+	}
+	res, reqErr, fatal = s.original(ctx, r, dest)
+	return res, reqErr, fatal, true
 }
 
 // original answers a retried append whose first event is stored (dest holds
