@@ -539,3 +539,65 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Errorf("%d goroutines after close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// Another process holding the write lock longer than BusyTimeout fails the
+// appends waiting for it with a clear error and leaves nothing behind; once
+// the lock is free the store carries on where the file stands.
+func TestWriteLockHeldElsewhere(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: quiet, BusyTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Append(ctx, "lock-1", eventlog.NoStream(), proposed(2)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Append(ctx, "lock-1", eventlog.Exactly(2), proposed(1))
+	if err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("append while another process holds the write lock: %v, want a lock error", err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	res, err := st.Append(ctx, "lock-1", eventlog.Exactly(2), proposed(1))
+	if err != nil || res.LastVersion != 3 || res.LastPosition != 3 {
+		t.Fatalf("append after the lock was released: %+v, %v", res, err)
+	}
+	recs, _ := st.ReadStream(ctx, "lock-1", 1, eventlog.Forwards, 10)
+	if br := eventlog.VerifyStream(recs); br != nil || len(recs) != 3 {
+		t.Fatalf("stream after the failed append: %d events, %v", len(recs), br)
+	}
+}
+
+func TestAppendWithEndedContext(t *testing.T) {
+	st := open(t, filepath.Join(t.TempDir(), "events.db"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := st.Append(ctx, "ctx-1", eventlog.NoStream(), proposed(1)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("append with a cancelled context: %v", err)
+	}
+	if last, _ := st.LastPosition(context.Background()); last != 0 {
+		t.Errorf("cancelled append stored something: last position %d", last)
+	}
+	_, err := st.Append(context.Background(), "ctx-1", eventlog.NoStream(), []eventlog.Proposed{{
+		ID: uuid.New(), Type: "test.Happened.v1", OccurredAt: time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), Data: json.RawMessage(`{}`),
+	}})
+	if !errors.Is(err, eventlog.ErrInvalidEvent) || !strings.Contains(err.Error(), "1500") {
+		t.Errorf("event from the year 1500: %v, want ErrInvalidEvent naming the time", err)
+	}
+}
