@@ -75,6 +75,7 @@ var payT0 = time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
 type payOptions struct {
 	reports  web.ReportRenderer // default: the real renderer
 	throttle *httpx.Throttle
+	pageSize int // default 5
 }
 
 func newPayPortal(t testing.TB, opt payOptions) *payPortal {
@@ -110,6 +111,9 @@ func newPayPortal(t testing.TB, opt payOptions) *payPortal {
 		p.views.Close()
 		p.events.Close()
 	})
+	if opt.pageSize == 0 {
+		opt.pageSize = 5
+	}
 	reports := opt.reports
 	if reports == nil {
 		reports = pdf.Renderer{VerifyURL: "https://ispeks.melaka.gov.my/sahkan/"}
@@ -122,7 +126,7 @@ func newPayPortal(t testing.TB, opt payOptions) *payPortal {
 			Statements:     statements.Queries{Reader: p.views},
 			Reports:        reports,
 			VerifyThrottle: opt.throttle,
-			PageSize:       5,
+			PageSize:       opt.pageSize,
 			Now:            p.clock,
 		}},
 	})

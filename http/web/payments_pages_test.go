@@ -3,10 +3,14 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/melaka-gov/ispeks/domain/payment"
+	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/projections/payments"
 )
@@ -224,3 +228,58 @@ func cells(re *regexp.Regexp, body string) []string {
 
 // payCode is the printed verification code of a payment.
 func payCode(id string) string { return payments.FormatCode(payments.Code(payKey, id)) }
+
+// What the finance system sends is shown as text, never as markup, in the
+// rows drawn in Go and on the detail page alike.
+func TestPaymentTextIsEscaped(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.staff(paySiti)
+	p.pay("PAY-X-1", payment.Details{Module: payment.Tuntutan, Type: payment.TuntutanPelbagai, VoucherNo: `BV<b>1</b>`, VoucherDate: "2026-02-01",
+		Reference: `R"onmouseover="alert(1)`, Description: `<script>alert('x')</script> & sebagainya`, AmountSen: 100, PayeeIC: paySitiIC})
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	for _, path := range []string{web.PathStatusBayaran + "?modul=tuntutan", "/permohonan/status-bayaran/PAY-X-1"} {
+		r := b.get(path)
+		if r.code != http.StatusOK {
+			t.Fatalf("%s: %d", path, r.code)
+		}
+		payHas(t, path, r.body, "&lt;script&gt;alert(", "BV&lt;b&gt;1&lt;/b&gt;", "&amp; sebagainya", "R&#34;onmouseover=&#34;alert(1)")
+		payHasNot(t, path, r.body, "<script>", "<b>1</b>", `"onmouseover="`)
+	}
+}
+
+// Every catalog key the payment pages use from Go exists in both
+// languages (the template keys are checked by http/server's test).
+func TestPaymentCatalogKeys(t *testing.T) {
+	src := ""
+	for _, f := range []string{"payments_deps.go", "payments_view.go", "payments_status.go", "statements_pages.go", "verify_page.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src += string(b)
+	}
+	keys := regexp.MustCompile(`"((?:pay|stmt|verify|label|err|modul|btn|heading|nav)\.[a-z_.]+)"`).FindAllStringSubmatch(src, -1)
+	if len(keys) < 40 {
+		t.Fatalf("only %d keys found: the pattern is broken", len(keys))
+	}
+	var all []string
+	for _, k := range keys {
+		all = append(all, k[1])
+	}
+	for _, st := range payment.Statuses() {
+		all = append(all, "pay.status."+string(st))
+	}
+	for _, ty := range statement.Types() {
+		all = append(all, "stmt.type."+string(ty))
+	}
+	all = append(all, "stmt.net.slip", "stmt.net.annual", "stmt.net.other", "modul.pendahuluan", "modul.tuntutan")
+	for _, k := range all {
+		if strings.HasSuffix(k, ".") {
+			continue // a prefix the code completes
+		}
+		txt, ok := i18n.Lookup(k)
+		if !ok || txt.MS == "" || txt.EN == "" {
+			t.Errorf("catalog lacks %s", k)
+		}
+	}
+}

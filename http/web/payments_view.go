@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html/template"
 	"mime"
 	"net/http"
 	"net/url"
@@ -179,4 +180,18 @@ func kvs(lines ...kv) []kv {
 		}
 	}
 	return out
+}
+
+// htmlBuf builds trusted HTML from fixed markup and escaped values: raw
+// takes only the markup written in this package, text escapes everything
+// else (element content and double-quoted attribute values alike).
+type htmlBuf struct{ strings.Builder }
+
+func (b *htmlBuf) raw(markup string) { b.WriteString(markup) }
+func (b *htmlBuf) text(v string)     { b.WriteString(template.HTMLEscapeString(v)) }
+func (b *htmlBuf) int(n int)         { b.WriteString(strconv.Itoa(n)) }
+
+// html hands the result to a template, which inserts it as it is.
+func (b *htmlBuf) html() template.HTML {
+	return template.HTML(b.String()) //nolint:gosec // every value went through text()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,23 +38,53 @@ type statementListData struct {
 	Window    string
 	Searched  bool
 	TypeLabel string
-	Rows      []statementRow
+	Count     int
+	Rows      template.HTML // the table's rows, drawn by statementRows
 	NextURL   string
 	FirstURL  string
 }
 
-// statementRow is one row of "Senarai Dokumen", formatted.
-type statementRow struct {
-	No        int
-	Period    string
-	PayDate   string
-	Net       string
-	Revised   string // "Dibetulkan (semakan ke-2)" or ""
-	ViewURL   string
-	PDFURL    string
-	SaveURL   string
-	ViewLabel string
-	PDFLabel  string
+// statementRows draws the rows of "Senarai Dokumen" (in Go rather than in
+// the template, for the reason given at paymentRows).
+func statementRows(l i18n.Lang, start int, list []statements.Statement) template.HTML {
+	var b htmlBuf
+	b.Grow(len(list) * 700)
+	view, pdfText, save := i18n.T(l, "stmt.view"), i18n.T(l, "btn.muat_turun"), i18n.T(l, "stmt.save")
+	for i, st := range list {
+		base := pathWith(PathStatementView, "id", st.ID)
+		period := periodLabel(l, st.Period)
+		b.raw(`<tr><td class="num cell-no">`)
+		b.int(start + i)
+		b.raw(`</td><td class="cell-main">`)
+		b.text(period)
+		if st.Revision > 1 {
+			b.raw(`<span class="revised">`)
+			b.text(i18n.Tf(l, "stmt.revised", st.Revision))
+			b.raw(`</span>`)
+		}
+		b.raw(`</td><td class="nowrap">`)
+		b.text(dmy(st.PayDate))
+		b.raw(`</td><td class="num cell-amount">`)
+		b.text(ringgit(st.Totals.NetSen))
+		b.raw(`</td><td><span class="row-actions"><a class="row-link" href="`)
+		b.text(base)
+		b.raw(`/dokumen.pdf" target="_blank" rel="noopener" aria-label="`)
+		b.text(i18n.Tf(l, "stmt.pdf_label", period))
+		b.raw(`">`)
+		b.text(pdfText)
+		b.raw(`</a><a href="`)
+		b.text(base)
+		b.raw(`/dokumen.pdf?` + queryDownload + `=1" download>`)
+		b.text(save)
+		b.raw(`</a><a href="`)
+		b.text(base)
+		b.raw(`" aria-label="`)
+		b.text(i18n.Tf(l, "stmt.view_label", period))
+		b.raw(`">`)
+		b.text(view)
+		b.raw("</a></span></td></tr>\n")
+	}
+	return b.html()
 }
 
 // statementList is the Urusniaga form and, after Cari, the person's
@@ -107,20 +138,8 @@ func (s *Site) statementList(c *gin.Context) {
 	}
 	data.Searched = true
 	data.TypeLabel = typeLabel(l, t)
-	data.Rows = make([]statementRow, len(pg.Statements))
-	for i, st := range pg.Statements {
-		base := pathWith(PathStatementView, "id", st.ID)
-		period := periodLabel(l, st.Period)
-		r := statementRow{
-			No: start + i, Period: period, PayDate: dmy(st.PayDate), Net: ringgit(st.Totals.NetSen),
-			ViewURL: base, PDFURL: base + "/dokumen.pdf", SaveURL: base + "/dokumen.pdf?" + queryDownload + "=1",
-			ViewLabel: i18n.Tf(l, "stmt.view_label", period), PDFLabel: i18n.Tf(l, "stmt.pdf_label", period),
-		}
-		if st.Revision > 1 {
-			r.Revised = i18n.Tf(l, "stmt.revised", st.Revision)
-		}
-		data.Rows[i] = r
-	}
+	data.Count = len(pg.Statements)
+	data.Rows = statementRows(l, start, pg.Statements)
 	q := url.Values{"urusniaga": {string(t)}}
 	if year != 0 {
 		q.Set("tahun", strconv.Itoa(year))

@@ -1,0 +1,82 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/infra/demo"
+	"github.com/melaka-gov/ispeks/projections/statements"
+)
+
+// The issue 5 comparison: the statement list page (a person's 18 monthly
+// slips, 20 to a page) and the payment status list against a constant
+// JSON route, through the whole middleware stack, over the real SQLite
+// read store with the demo data. Run with -cpu to match the bench command:
+//
+//	go test ./http/web -run '^$' -bench 'Pay' -benchtime 3s
+func payBench(b *testing.B) (*payPortal, []*http.Cookie) {
+	p := newPayPortal(b, payOptions{pageSize: 20})
+	sum, err := demo.Load(context.Background(), demo.Deps{Runner: p.runner})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.eng.WaitFor(context.Background(), sum.LastPosition); err != nil {
+		b.Fatal(err)
+	}
+	p.srv.Engine.GET("/api/v1/const", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok", "n": 42}) })
+	siti := demo.Staff()[0]
+	page, err := statements.Queries{Reader: p.views}.ListByPayee(context.Background(), siti.IC, statement.SlipGajiBulanan, 0, 20, "", p.clock())
+	if err != nil || len(page.Statements) < 15 {
+		b.Fatalf("demo slips: %v %d", err, len(page.Statements))
+	}
+	br := p.as(siti.IC, siti.Name, "")
+	var cookies []*http.Cookie
+	for _, c := range br.cookies {
+		cookies = append(cookies, &http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return p, cookies
+}
+
+func runPayBench(b *testing.B, p *payPortal, target string, cookies []*http.Cookie) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := httptest.NewRequest("GET", target, nil)
+			for _, c := range cookies {
+				r.AddCookie(c)
+			}
+			w := httptest.NewRecorder()
+			p.srv.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatalf("%s: %d", target, w.Code)
+			}
+		}
+	})
+}
+
+func BenchmarkPayConstJSON(b *testing.B) {
+	p, _ := payBench(b)
+	runPayBench(b, p, "/api/v1/const", nil)
+}
+
+func BenchmarkPayStatementListPage(b *testing.B) {
+	p, cookies := payBench(b)
+	runPayBench(b, p, "/penyata-gaji?urusniaga=slip-gaji-bulanan", cookies)
+}
+
+func BenchmarkPayStatusListPage(b *testing.B) {
+	p, cookies := payBench(b)
+	runPayBench(b, p, "/permohonan/status-bayaran?modul=tuntutan", cookies)
+}
+
+func BenchmarkPaySlipPage(b *testing.B) {
+	p, cookies := payBench(b)
+	page, _ := statements.Queries{Reader: p.views}.ListByPayee(context.Background(), demo.Staff()[0].IC, statement.SlipGajiBulanan, 0, 1, "", p.clock())
+	runPayBench(b, p, "/penyata-gaji/"+page.Statements[0].ID, cookies)
+}
