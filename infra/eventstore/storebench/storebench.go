@@ -20,7 +20,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
@@ -132,7 +131,12 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (Report, error) {
 		defer os.RemoveAll(dir)
 	}
 	fmt.Fprintf(w, "iSPEKS event store benchmark: SQLite (modernc.org/sqlite), WAL, synchronous=FULL\n")
-	fmt.Fprintf(w, "%s/%s, %d CPUs, %s, files in %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), dir)
+	fmt.Fprintf(w, "%s/%s, %d CPUs, %s, files in %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), dir)
+	// Other work on the machine changes every number below; say how busy it was.
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Fprintf(w, "load average before the run: %s\n", strings.Join(strings.Fields(string(la))[:3], " "))
+	}
+	fmt.Fprintln(w)
 
 	storePath := filepath.Join(dir, "events.db")
 	st, err := sqlite.Open(ctx, storePath, sqlite.Options{Logger: slog.New(slog.DiscardHandler)})
@@ -164,18 +168,15 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (Report, error) {
 		}
 		return "MISSED"
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tevents\tseconds\tevents/s\ttarget\t\t")
+	const rowFmt = "%-48s %8s %8s %10s  %-26s %s\n"
+	fmt.Fprintf(w, rowFmt, "phase", "events", "seconds", "events/s", "target", "")
 	row := func(p Phase, target, v string) {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%s\t%s\t\n", p.Name, p.Events, p.Duration.Seconds(), p.PerSecond, target, v)
+		fmt.Fprintf(w, rowFmt, p.Name, fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.Duration.Seconds()), fmt.Sprintf("%.0f", p.PerSecond), target, v)
 	}
 	row(rep.Single, fmt.Sprintf("≥ %d", TargetSingle), verdict(rep.SingleOK))
 	row(rep.Batched, fmt.Sprintf("≥ %.0f%% of raw = %.0f", TargetBatchedRatio*100, TargetBatchedRatio*rep.Raw.PerSecond), verdict(rep.BatchedOK))
 	row(rep.Raw, "(yardstick)", "")
 	row(rep.ReadAll, fmt.Sprintf("≥ %d", TargetReadAll), verdict(rep.ReadAllOK))
-	if err := tw.Flush(); err != nil {
-		return rep, err
-	}
 	fmt.Fprintf(w, "\nbatched / raw bulk insert = %.0f%%; single appends = %.1fx target; read-all = %.1fx target\n",
 		rep.BatchedRatio*100, rep.Single.PerSecond/TargetSingle, rep.ReadAll.PerSecond/TargetReadAll)
 	return rep, nil
