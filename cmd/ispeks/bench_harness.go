@@ -48,6 +48,7 @@ type rigOptions struct {
 	Logs        io.Writer            // warnings and errors (default stderr)
 	Tune        func(*config.Config) // configuration changes for the bench
 	Hook        func(*server.Server) // routes to add before serving
+	Prepare     func(*app)           // changes to the app before the server is built
 	DeferEngine bool                 // the projectors start at startEngine, not at once
 }
 
@@ -103,6 +104,9 @@ func (c *cli) startBenchRig(ctx context.Context, dir string, o rigOptions) (*ben
 	if err := a.runConsumers(gctx, g); err != nil {
 		r.Close()
 		return nil, err
+	}
+	if o.Prepare != nil {
+		o.Prepare(a)
 	}
 	if r.srv, err = a.httpHandler(gctx); err != nil {
 		r.Close()
@@ -229,6 +233,8 @@ type loadResult struct {
 	FirstErr error
 	Elapsed  time.Duration
 	Sorted   []time.Duration
+	CPU      time.Duration // process CPU time (server, load generator, everything) in the window
+	Counted  uint64        // the counter's growth in the window (see runLoad)
 }
 
 func (r loadResult) Rate() float64 {
@@ -241,11 +247,12 @@ func (r loadResult) Rate() float64 {
 func (r loadResult) P(p float64) time.Duration { return percentile(r.Sorted, p) }
 
 // runLoad runs conns workers, each calling op back to back, for warmup
-// (not counted) and then d (measured). op gets its worker number and a
+// (not counted) and then d (measured: the ops that finish in it). op gets its worker number and a
 // private random source. An op error is counted; more than a handful of
 // them, or more than 1% of all ops, fails the phase — a measurement of
-// failures would be meaningless.
-func runLoad(ctx context.Context, name string, conns int, warmup, d time.Duration, op func(ctx context.Context, worker int, rnd *rand.Rand) error) (loadResult, error) {
+// failures would be meaningless. counter (optional) is read when the
+// measured window opens and closes (e.g. argon2id derivations).
+func runLoad(ctx context.Context, name string, conns int, warmup, d time.Duration, counter func() uint64, op func(ctx context.Context, worker int, rnd *rand.Rand) error) (loadResult, error) {
 	res := loadResult{Name: name, Conns: conns}
 	var (
 		all      latencies
@@ -264,10 +271,12 @@ func runLoad(ctx context.Context, name string, conns int, warmup, d time.Duratio
 			rnd := rand.New(rand.NewPCG(uint64(w)+1, uint64(time.Now().UnixNano())))
 			local := make([]time.Duration, 0, 4096)
 			for !stop.Load() && ctx.Err() == nil {
-				counted := measure.Load()
 				t0 := time.Now()
 				err := op(ctx, w, rnd)
 				el := time.Since(t0)
+				// An op counts when it finishes inside the window, wherever
+				// it started: that is the steady-state rate.
+				counted := measure.Load()
 				if stop.Load() {
 					break // finished after the window: not counted
 				}
@@ -286,12 +295,15 @@ func runLoad(ctx context.Context, name string, conns int, warmup, d time.Duratio
 			all.add(local)
 		}()
 	}
+	if counter == nil {
+		counter = func() uint64 { return 0 }
+	}
 	sleep(ctx, warmup)
 	measure.Store(true)
-	start := time.Now()
+	start, cpu0, n0 := time.Now(), processCPU(), counter()
 	sleep(ctx, d)
 	stop.Store(true)
-	res.Elapsed = time.Since(start)
+	res.Elapsed, res.CPU, res.Counted = time.Since(start), processCPU()-cpu0, counter()-n0
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return res, err

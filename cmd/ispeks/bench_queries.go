@@ -274,7 +274,7 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 	defer stopProfile()
 	for _, p := range phases {
 		fmt.Fprintf(progress, "bench queries: %s, %d connections, %s…\n", p.name, cfg.Conns, cfg.Duration)
-		r, err := runLoad(ctx, p.name, cfg.Conns, cfg.Warmup, cfg.Duration, func(ctx context.Context, _ int, rnd *rand.Rand) error {
+		r, err := runLoad(ctx, p.name, cfg.Conns, cfg.Warmup, cfg.Duration, nil, func(ctx context.Context, _ int, rnd *rand.Rand) error {
 			path, cookie := p.target(rnd)
 			return benchGet(ctx, client, rig.base+path, cookie)
 		})
