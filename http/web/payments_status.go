@@ -159,7 +159,7 @@ func (s *Site) paymentDetail(c *gin.Context) {
 	base := pathWith(PathPaymentDetail, "id", p.ID)
 	data := &paymentDetailData{
 		Heading: p.TypeLabel + " — " + p.VoucherNo,
-		Details: kvs(
+		Details: kvs(l,
 			kv{Label: "label.modul", Value: i18n.T(l, "modul."+string(p.Module))},
 			kv{Label: "pay.label.type", Value: p.TypeLabel},
 			kv{Label: "pay.col.voucher", Value: p.VoucherNo, Mono: true},

@@ -166,17 +166,19 @@ func fileName(parts ...string) string {
 
 // kv is one "label: value" line of a details list.
 type kv struct {
-	Label string // catalog key
+	Label string // a catalog key; kvs puts the text in its place
 	Value string
 	Mono  bool // codes and numbers set in a fixed-width face
 }
 
-// kvs drops the lines without a value.
-func kvs(lines ...kv) []kv {
+// kvs drops the lines without a value and puts each label in the page's
+// language (here, once, rather than a template call per line).
+func kvs(l i18n.Lang, lines ...kv) []kv {
 	out := lines[:0]
-	for _, l := range lines {
-		if strings.TrimSpace(l.Value) != "" {
-			out = append(out, l)
+	for _, ln := range lines {
+		if strings.TrimSpace(ln.Value) != "" {
+			ln.Label = i18n.T(l, ln.Label)
+			out = append(out, ln)
 		}
 	}
 	return out

@@ -243,13 +243,13 @@ func (s *Site) statementView(c *gin.Context) {
 	data := &slipData{
 		Title:  typeLabel(l, st.Type),
 		Period: periodLabel(l, st.Period),
-		Employer: kvs(
+		Employer: kvs(l,
 			kv{Label: "stmt.label.employer", Value: e.Name},
 			kv{Label: "stmt.label.paying_dept", Value: e.Department},
 			kv{Label: "stmt.label.address", Value: e.Address},
 			kv{Label: "stmt.label.employer_no", Value: e.EmployerNo, Mono: true},
 		),
-		Employee: kvs(
+		Employee: kvs(l,
 			kv{Label: "label.name", Value: p.Name},
 			kv{Label: "label.ic", Value: formatIC(p.IC), Mono: true},
 			kv{Label: "stmt.label.staff_no", Value: p.StaffNo, Mono: true},

@@ -66,7 +66,7 @@ func (s *Site) verifyLookup(c *gin.Context, raw string) {
 	}
 	if ok {
 		data.Found = true
-		data.Details = kvs(
+		data.Details = kvs(l,
 			kv{Label: "verify.document", Value: stmtDocLabel(l, st.Document)},
 			kv{Label: "stmt.col.period", Value: st.Period},
 			kv{Label: "label.name", Value: st.NameMasked},
@@ -90,7 +90,7 @@ func (s *Site) verifyLookup(c *gin.Context, raw string) {
 		return
 	}
 	data.Found = true
-	data.Details = kvs(
+	data.Details = kvs(l,
 		kv{Label: "verify.document", Value: i18n.T(l, "verify.doc.payment")},
 		kv{Label: "pay.label.type", Value: p.Type},
 		kv{Label: "pay.col.voucher", Value: p.VoucherNo, Mono: true},
