@@ -39,6 +39,9 @@ type app struct {
 	keyed    *security.Keyed
 	docKey   []byte // HMAC key of document verification codes (/sahkan)
 	accounts commands.AccountHandlers
+	// payees remembers which IC numbers are in the employee master, so a
+	// payroll run does not read one employee stream per slip.
+	payees *commands.PayeeCache
 }
 
 func (a *app) Close() {
@@ -65,6 +68,7 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 	}
 	a.closers = append(a.closers, a.views.Close)
 	a.runner = commands.Runner{Store: a.events, Registry: a.registry, Now: time.Now}
+	a.payees = &commands.PayeeCache{Next: commands.EmployeeStreams{Store: a.events}}
 	if err := a.openSecurity(); err != nil {
 		return nil, err
 	}

@@ -47,6 +47,9 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 	if cfg.Demo {
 		mailbox = mail.NewMailbox(a.outboxDir(), a.cli.log)
 	}
+	paymentViews := payments.Queries{Reader: a.views}
+	statementViews := statements.Queries{Reader: a.views}
+	reports := pdf.Renderer{VerifyURL: strings.TrimSuffix(cfg.BaseURL, "/") + "/sahkan/", QR: true}
 	feed := &eventfeed.Feed{Events: a.events, Stop: ctx.Done(), Logger: a.cli.log}
 
 	srv, err := server.New(server.Config{
@@ -70,9 +73,9 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 				Now:            time.Now,
 			},
 			Payments: web.PaymentDeps{
-				Payments:   payments.Queries{Reader: a.views},
-				Statements: statements.Queries{Reader: a.views},
-				Reports:    pdf.Renderer{VerifyURL: strings.TrimSuffix(cfg.BaseURL, "/") + "/sahkan/", QR: true},
+				Payments:   paymentViews,
+				Statements: statementViews,
+				Reports:    reports,
 				Now:        time.Now,
 			},
 			Admin: web.AdminDeps{
@@ -91,7 +94,10 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 			httpx.LagCheck("projectors", a.maxLag, maxReadyLag),
 		},
 		API: []func(*gin.RouterGroup){
-			api.Mounter(api.Deps{Runner: a.runner, Auth: auth.Middleware(), AllowedDomains: cfg.EmailDomains, Log: a.cli.log}),
+			api.Mounter(api.Deps{Runner: a.runner, Auth: auth.Middleware(), AllowedDomains: cfg.EmailDomains, Log: a.cli.log,
+				SpecFragments: api.PaymentsSpecFragments()}),
+			api.PaymentsMounter(api.PaymentsDeps{Runner: a.runner, Auth: auth.Middleware(), Payees: a.payees, Log: a.cli.log}),
+			api.MeMounter(api.MeDeps{Payments: paymentViews, Statements: statementViews, Reports: reports}),
 			func(rg *gin.RouterGroup) {
 				rg.GET("/events", auth.Middleware(), apiauth.RequireScope("events:read"), feed.Handler())
 			},

@@ -11,7 +11,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/infra/staffimport"
 )
@@ -86,8 +85,7 @@ func (c *cli) importCmd() *cobra.Command {
 					return nil
 				}
 			}
-			payees := &commands.PayeeCache{Next: commands.EmployeeStreams{Store: a.events}}
-			sum, err := ingest.New(a.runner, payees).Run(cmd.Context(), io.TeeReader(f, bar), ingest.Source{
+			sum, err := ingest.New(a.runner, a.payees).Run(cmd.Context(), io.TeeReader(f, bar), ingest.Source{
 				Actor: cliMeta().Actor,
 			}, emit)
 			_ = bar.Finish()
