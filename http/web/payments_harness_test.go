@@ -25,6 +25,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/http/api"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/session"
@@ -76,6 +77,8 @@ type payOptions struct {
 	reports  web.ReportRenderer // default: the real renderer
 	throttle *httpx.Throttle
 	pageSize int // default 5
+	windows  statements.Windows // default: statements.DefaultWindows()
+	api      bool               // mount the /api/v1/me endpoints too
 }
 
 func newPayPortal(t testing.TB, opt payOptions) *payPortal {
@@ -118,17 +121,24 @@ func newPayPortal(t testing.TB, opt payOptions) *payPortal {
 	if reports == nil {
 		reports = pdf.Renderer{VerifyURL: "https://ispeks.melaka.gov.my/sahkan/"}
 	}
+	payQ, stmtQ := payments.Queries{Reader: p.views}, statements.Queries{Reader: p.views, Windows: opt.windows}
+	var mounts []func(*gin.RouterGroup)
+	if opt.api {
+		mounts = append(mounts, api.MeMounter(api.MeDeps{Payments: payQ, Statements: stmtQ, Reports: reports, Now: p.clock}))
+	}
 	p.srv, err = server.New(server.Config{}, server.Deps{
 		Log: slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now: p.clock,
 		Web: web.Deps{Payments: web.PaymentDeps{
-			Payments:       payments.Queries{Reader: p.views},
-			Statements:     statements.Queries{Reader: p.views},
+			Payments:       payQ,
+			Statements:     stmtQ,
 			Reports:        reports,
+			Windows:        opt.windows,
 			VerifyThrottle: opt.throttle,
 			PageSize:       opt.pageSize,
 			Now:            p.clock,
 		}},
+		API: mounts,
 	})
 	if err != nil {
 		t.Fatal(err)

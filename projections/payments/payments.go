@@ -21,11 +21,13 @@ import (
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/internal/listrow"
 )
 
 // Collections.
 const (
-	Payments = "payments"      // ID = payment ID
+	Payments = "payments"      // ID = payment ID: the whole view
+	Rows     = "payment_rows"  // ID = payment ID: the list row only (rowLayout)
 	Codes    = "payment_codes" // ID = verification code (16 characters, no dashes)
 )
 
@@ -88,11 +90,13 @@ func (Projector) Handles() []string {
 	return []string{payment.Recorded{}.EventType(), payment.Amended{}.EventType(), payment.StatusChanged{}.EventType()}
 }
 
-// Collections declares the collections and their indexes: a person's
-// payments of one module newest first, and of every module newest first.
+// Collections declares the collections and their indexes. The lists read
+// the slim rows (a person's payments of one module newest first, and of
+// every module newest first); the whole view is read one at a time by ID.
 func (Projector) Collections() []projections.CollectionSpec {
 	return []projections.CollectionSpec{
-		{Name: Payments, Indexes: []string{"payee_ic+module+sort", "payee_ic+sort"}},
+		{Name: Payments},
+		{Name: Rows, Indexes: []string{"payee_ic+module+sort", "payee_ic+sort"}},
 		{Name: Codes},
 	}
 }
@@ -158,9 +162,42 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	if err != nil {
 		return err
 	}
-	return b.Put(ctx, Payments, projections.Doc{ID: id, Version: env.Version, Fields: map[string]any{
+	// The row before the view, with the same version: a replay after a
+	// crash in between finds the view old and writes both again.
+	if err := b.Put(ctx, Rows, projections.Doc{ID: id, Version: env.Version, Fields: map[string]any{
 		"payee_ic": v.PayeeIC, "module": string(v.Module), "sort": sortKey(v),
-	}, Body: body})
+	}, Body: encodeRow(v)}); err != nil {
+		return err
+	}
+	return b.Put(ctx, Payments, projections.Doc{ID: id, Version: env.Version, Body: body})
+}
+
+// rowLayout is the version of the list row's layout: a change of fields
+// bumps it, and a store holding older rows answers listrow.ErrLayout until
+// the projection is rebuilt.
+const rowLayout = 1
+
+// encodeRow is the list row: what the status list shows of a payment, in
+// a fixed order (decodeRow). Labels are not stored: they follow from the
+// codes.
+func encodeRow(v Payment) []byte {
+	return listrow.NewWriter(rowLayout, 160+len(v.Description)).
+		Str(v.ID).Str(string(v.Module)).Str(string(v.Type)).Str(v.VoucherNo).Str(v.VoucherDate).
+		Str(v.Reference).Str(v.Description).Int(v.AmountSen).Str(v.ReceivedDate).Str(string(v.Status)).Str(v.StatusDate).
+		Str(v.Code).Bytes()
+}
+
+// decodeRow reads a list row into the fields of a Payment it holds.
+func decodeRow(body []byte, payeeIC string) (Payment, error) {
+	r := listrow.NewReader(body, rowLayout)
+	v := Payment{ID: r.Str(), Module: payment.Module(r.Str()), Type: payment.Type(r.Str()), VoucherNo: r.Str(),
+		VoucherDate: r.Str(), Reference: r.Str(), Description: r.Str(), AmountSen: r.Int(), ReceivedDate: r.Str(),
+		Status: payment.Status(r.Str()), StatusDate: r.Str(), Code: r.Str(), PayeeIC: payeeIC}
+	if err := r.Err(); err != nil {
+		return Payment{}, err
+	}
+	v.ModuleLabel, v.TypeLabel, v.StatusLabel = v.Module.Label(), v.Type.Label(), v.Status.Label()
+	return v, nil
 }
 
 func (v *Payment) setDetails(d payment.Details) {

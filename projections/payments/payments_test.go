@@ -256,12 +256,46 @@ func TestRebuildEqualsLive(t *testing.T) {
 	for _, env := range f.log {
 		g.project(env)
 	}
-	for _, id := range []string{"P1", "P2"} {
-		a, _, _ := f.store.Get(context.Background(), payments.Payments, id)
-		b, _, _ := g.store.Get(context.Background(), payments.Payments, id)
-		if string(a.Body) != string(b.Body) || a.Version != b.Version {
-			t.Errorf("%s: live %s\nrebuilt %s", id, a.Body, b.Body)
+	for _, coll := range []string{payments.Payments, payments.Rows} {
+		for _, id := range []string{"P1", "P2"} {
+			a, okA, _ := f.store.Get(context.Background(), coll, id)
+			b, okB, _ := g.store.Get(context.Background(), coll, id)
+			if !okA || !okB || string(a.Body) != string(b.Body) || a.Version != b.Version || fmt.Sprint(a.Fields) != fmt.Sprint(b.Fields) {
+				t.Errorf("%s/%s: live %s %v\nrebuilt %s %v", coll, id, a.Body, a.Fields, b.Body, b.Fields)
+			}
 		}
+	}
+}
+
+// TestListRowMatchesView: the list's slim row says what the whole view
+// says of every field it carries, after amendments and status moves, and
+// with text that needs escaping.
+func TestListRowMatchesView(t *testing.T) {
+	f := newFeed(t)
+	f.record("P1", icA, payment.Tuntutan, payment.TuntutanPerjalanan, "2025-02-01", 100)
+	f.do("P1", func(p *payment.Payment, cmd uuid.UUID, now time.Time) error {
+		d := p.Details()
+		d.AmountSen, d.Description, d.Reference = 250, `Tuntutan "Kursus" \ Ayer Keroh — ✓ <b>&</b>`, `REF\2025/01`
+		return p.Amend(cmd, d, "amaun salah", now)
+	})
+	f.move("P1", payment.Change{To: payment.DalamProses, Date: "2025-02-03"})
+	q := payments.Queries{Reader: f.store}
+	full, err := q.Get(context.Background(), icA, "P1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := q.ListByPayee(context.Background(), icA, payment.Tuntutan, 10, "")
+	if err != nil || len(pg.Payments) != 1 {
+		t.Fatalf("%v %+v", err, pg)
+	}
+	want := full
+	want.EFTNo, want.ChequeNo, want.PaymentDate, want.Reason = "", "", "", ""
+	want.History, want.Amended, want.RecordedAt, want.UpdatedAt = nil, 0, time.Time{}, time.Time{}
+	if got := pg.Payments[0]; fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Fatalf("row  %+v\nview %+v", got, want)
+	}
+	if want.AmountSen != 250 || want.Status != payment.DalamProses || want.StatusLabel != "Dalam Proses" {
+		t.Fatalf("view %+v", want)
 	}
 }
 

@@ -32,6 +32,13 @@ const MaxPageSize = 100
 // ListByPayee returns the payments of the person with IC ic, newest first,
 // limit at a time (default 20). module "" lists every module. after is the
 // Next of the previous page.
+//
+// A list payment carries what the status list shows: ID, module, type,
+// voucher number and date, reference, description, amount, received date,
+// current status and its date, the verification code and the payee's IC
+// (and the labels).
+// The status details (EFT and cheque numbers, payment date, reason), the
+// history and the timestamps are left empty: Get has them.
 func (q Queries) ListByPayee(ctx context.Context, ic string, module payment.Module, limit int, after string) (Page, error) {
 	if module != "" && !module.Valid() {
 		return Page{}, fmt.Errorf("payments: unknown module %q", module)
@@ -44,17 +51,15 @@ func (q Queries) ListByPayee(ctx context.Context, ic string, module payment.Modu
 	if module != "" {
 		where["module"] = string(module)
 	}
-	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Payments, Where: where, SortBy: "sort", Desc: true, Limit: limit, After: after})
+	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "sort", Desc: true, Limit: limit, After: after})
 	if err != nil {
 		return Page{}, err
 	}
-	out := Page{Payments: make([]Payment, 0, len(pg.Docs)), Next: pg.Next}
-	for _, d := range pg.Docs {
-		var v Payment
-		if err := json.Unmarshal(d.Body, &v); err != nil {
+	out := Page{Payments: make([]Payment, len(pg.Docs)), Next: pg.Next}
+	for i, d := range pg.Docs {
+		if out.Payments[i], err = decodeRow(d.Body, ic); err != nil {
 			return Page{}, fmt.Errorf("payments: payment %s: %w", d.ID, err)
 		}
-		out.Payments = append(out.Payments, v)
 	}
 	return out, nil
 }
