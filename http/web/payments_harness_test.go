@@ -76,7 +76,7 @@ var payT0 = time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
 type payOptions struct {
 	reports  web.ReportRenderer // default: the real renderer
 	throttle *httpx.Throttle
-	pageSize int // default 5
+	pageSize int                // default 5
 	windows  statements.Windows // default: statements.DefaultWindows()
 	api      bool               // mount the /api/v1/me endpoints too
 }
