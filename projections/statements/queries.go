@@ -66,6 +66,11 @@ const MaxPageSize = 100
 // latest period first, limit at a time (default 24), within the display
 // window at now. year 0 lists every year of the window. Each statement is
 // its latest revision. after is the Next of the previous page.
+//
+// A list statement carries what the lists show: ID, revision, type,
+// period, pay date, totals, verification code, the payee's IC and the
+// labels. The rest (payee and employer details, lines, issue and
+// correction times) is left empty: Get has it.
 func (q Queries) ListByPayee(ctx context.Context, ic string, t statement.Type, year int, limit int, after string, now time.Time) (Page, error) {
 	if !t.Valid() {
 		return Page{}, fmt.Errorf("statements: unknown statement type %q", t)
@@ -82,7 +87,7 @@ func (q Queries) ListByPayee(ctx context.Context, ic string, t statement.Type, y
 	if year != 0 {
 		where["year"] = int64(year)
 	}
-	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Statements, Where: where, SortBy: "period_end", Desc: true, Limit: limit, After: after})
+	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "period_end", Desc: true, Limit: limit, After: after})
 	if err != nil {
 		return Page{}, err
 	}
@@ -93,8 +98,8 @@ func (q Queries) ListByPayee(ctx context.Context, ic string, t statement.Type, y
 			out.Next = ""
 			break
 		}
-		var v Statement
-		if err := json.Unmarshal(d.Body, &v); err != nil {
+		v, err := decodeRow(d.Body, ic)
+		if err != nil {
 			return Page{}, fmt.Errorf("statements: statement %s: %w", d.ID, err)
 		}
 		out.Statements = append(out.Statements, v)

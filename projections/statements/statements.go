@@ -22,11 +22,13 @@ import (
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/internal/listrow"
 )
 
 // Collections.
 const (
-	Statements = "statements"      // ID = statement ID
+	Statements = "statements"      // ID = statement ID: the whole view
+	Rows       = "statement_rows"  // ID = statement ID: the list row only (rowLayout)
 	Codes      = "statement_codes" // ID = verification code of one revision
 )
 
@@ -67,12 +69,14 @@ func (Projector) Handles() []string {
 	return []string{statement.Issued{}.EventType(), statement.Corrected{}.EventType()}
 }
 
-// Collections declares the collections and their indexes: a person's
-// statements of one type and year, latest period first. A list of every
-// year uses the same index's prefix and sorts the person's few documents.
+// Collections declares the collections and their indexes. The lists read
+// the slim rows: a person's statements of one type and year, latest period
+// first; a list of every year uses the same index's prefix and sorts the
+// person's few rows. The whole view is read one at a time by ID.
 func (Projector) Collections() []projections.CollectionSpec {
 	return []projections.CollectionSpec{
-		{Name: Statements, Indexes: []string{"payee_ic+type+year+period_end"}},
+		{Name: Statements},
+		{Name: Rows, Indexes: []string{"payee_ic+type+year+period_end"}},
 		{Name: Codes},
 	}
 }
@@ -143,9 +147,46 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	if err != nil {
 		return err
 	}
-	return b.Put(ctx, Statements, projections.Doc{ID: id, Version: env.Version, Fields: map[string]any{
+	// The row before the view, with the same version: a replay after a
+	// crash in between finds the view old and writes both again.
+	if err := b.Put(ctx, Rows, projections.Doc{ID: id, Version: env.Version, Fields: map[string]any{
 		"payee_ic": v.Payee.IC, "type": string(v.Type), "year": int64(v.Period.Year), "period_end": v.Period.End(),
-	}, Body: body})
+	}, Body: encodeRow(v)}); err != nil {
+		return err
+	}
+	return b.Put(ctx, Statements, projections.Doc{ID: id, Version: env.Version, Body: body})
+}
+
+// rowLayout is the version of the list row's layout: a change of fields
+// bumps it, and a store holding older rows answers listrow.ErrLayout until
+// the projection is rebuilt.
+const rowLayout = 1
+
+// encodeRow is the list row: what "Senarai Dokumen" and the JSON list show
+// of a statement, in a fixed order (decodeRow). Labels are not stored: they
+// follow from type and period.
+func encodeRow(v Statement) []byte {
+	p := v.Period
+	return listrow.NewWriter(rowLayout, 160).
+		Str(v.ID).Int(int64(v.Revision)).Str(string(v.Type)).Int(int64(p.Year)).Int(int64(p.Month)).Str(p.From).Str(p.To).
+		Str(v.PayDate).Int(v.Totals.EarningsSen).Int(v.Totals.DeductionsSen).Int(v.Totals.NetSen).Str(v.Code).Bytes()
+}
+
+// decodeRow reads a list row into the fields of a Statement it holds.
+func decodeRow(body []byte, payeeIC string) (Statement, error) {
+	r := listrow.NewReader(body, rowLayout)
+	var v Statement
+	v.ID, v.Revision, v.Type = r.Str(), int(r.Int()), statement.Type(r.Str())
+	v.Period = statement.Period{Year: int(r.Int()), Month: int(r.Int()), From: r.Str(), To: r.Str()}
+	v.PayDate = r.Str()
+	v.Totals = statement.Totals{EarningsSen: r.Int(), DeductionsSen: r.Int(), NetSen: r.Int()}
+	v.Code = r.Str()
+	if err := r.Err(); err != nil {
+		return Statement{}, err
+	}
+	v.Payee.IC = payeeIC
+	v.TypeLabel, v.PeriodLabel = v.Type.Label(), v.Period.Label()
+	return v, nil
 }
 
 // Code is the verification code of one revision of a statement: an HMAC of

@@ -218,8 +218,12 @@ func TestCorrectionSupersedes(t *testing.T) {
 		t.Fatalf("%v %+v", err, pg)
 	}
 	s := pg.Statements[0]
-	if s.Revision != 2 || s.Totals.NetSen != 329900 || len(s.Earnings) != 2 || len(s.Corrections) != 1 || s.Corrections[0].Reason != "Elaun tertinggal" || s.CorrectedAt == nil {
-		t.Fatalf("%+v", s)
+	if s.Revision != 2 || s.Totals.NetSen != 329900 {
+		t.Fatalf("list: %+v", s)
+	}
+	if full, err := q.Get(context.Background(), icA, "S1", now); err != nil || full.Revision != 2 || full.Code != s.Code || len(full.Earnings) != 2 ||
+		len(full.Corrections) != 1 || full.Corrections[0].Reason != "Elaun tertinggal" || full.CorrectedAt == nil {
+		t.Fatalf("view: %v %+v", err, full)
 	}
 	if s.Code == first.Code {
 		t.Fatal("a correction kept the old code")
@@ -268,7 +272,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	for _, env := range f.log {
 		g.project(env)
 	}
-	for _, coll := range []string{statements.Statements, statements.Codes} {
+	for _, coll := range []string{statements.Statements, statements.Rows, statements.Codes} {
 		a, err := f.store.Find(context.Background(), projections.Query{Collection: coll, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
@@ -278,9 +282,43 @@ func TestRebuildEqualsLive(t *testing.T) {
 			t.Fatalf("%s: %d vs %d docs", coll, len(a.Docs), len(b.Docs))
 		}
 		for i := range a.Docs {
-			if a.Docs[i].ID != b.Docs[i].ID || string(a.Docs[i].Body) != string(b.Docs[i].Body) || a.Docs[i].Version != b.Docs[i].Version {
+			if a.Docs[i].ID != b.Docs[i].ID || string(a.Docs[i].Body) != string(b.Docs[i].Body) || a.Docs[i].Version != b.Docs[i].Version ||
+				fmt.Sprint(a.Docs[i].Fields) != fmt.Sprint(b.Docs[i].Fields) {
 				t.Errorf("%s %s differs", coll, a.Docs[i].ID)
 			}
+		}
+	}
+}
+
+// TestListRowMatchesView: a list's slim row says what the whole view says
+// of every field it carries, for monthly, weekly and annual periods and
+// after a correction.
+func TestListRowMatchesView(t *testing.T) {
+	f := newFeed(t)
+	c := content(icA, statement.SlipGajiBulanan, statement.Period{Year: 2026, Month: 2}, 300000)
+	f.issue("M1", c)
+	c.Totals = statement.Totals{EarningsSen: 300000, DeductionsSen: 200, NetSen: 299800}
+	c.Deductions = []statement.Line{{Name: "PCB", AmountSen: 200}}
+	f.correct("M1", c, "Potongan")
+	f.issue("W1", content(icA, statement.SlipGajiMingguan, statement.Period{From: "2026-03-02", To: "2026-03-08"}, 90000))
+	f.issue("EC", content(icA, statement.PenyataPendapatanTahunan, statement.Period{Year: 2025}, 5000000))
+	q := statements.Queries{Reader: f.store}
+	for _, c := range []struct {
+		id string
+		t  statement.Type
+	}{{"M1", statement.SlipGajiBulanan}, {"W1", statement.SlipGajiMingguan}, {"EC", statement.PenyataPendapatanTahunan}} {
+		full, err := q.Get(context.Background(), icA, c.id, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := q.ListByPayee(context.Background(), icA, c.t, 0, 10, "", now)
+		if err != nil || len(pg.Statements) != 1 {
+			t.Fatalf("%s: %v %+v", c.id, err, pg)
+		}
+		want := statements.Statement{ID: full.ID, Revision: full.Revision, TypeLabel: full.TypeLabel, PeriodLabel: full.PeriodLabel, Code: full.Code}
+		want.Type, want.Period, want.PayDate, want.Totals, want.Payee.IC = full.Type, full.Period, full.PayDate, full.Totals, full.Payee.IC
+		if got := pg.Statements[0]; fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Errorf("row  %+v\nview %+v", got, want)
 		}
 	}
 }
