@@ -378,6 +378,14 @@ func machine() string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
+// us is CPU time per operation in microseconds.
+func us(cpu time.Duration, n int) string {
+	if n <= 0 || cpu <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(n))
+}
+
 func pct(a, b float64) string {
 	if b == 0 {
 		return "n/a"

@@ -428,7 +428,7 @@ func benchPayments(ctx context.Context, a *app, users []benchUser) ([]string, er
 			}
 		}
 	}
-	in := ingest.New(a.runner, &commands.PayeeCache{Next: commands.EmployeeStreams{Store: a.events}})
+	in := ingest.New(a.runner, a.payees)
 	sum, err := in.Run(ctx, strings.NewReader(b.String()), ingest.Source{Actor: eventlog.Actor{Kind: eventlog.ActorClient, ID: "bench"}}, func(r ingest.Result) error {
 		if r.Outcome != ingest.Accepted {
 			return fmt.Errorf("payment line %d: %s %s %s %s", r.Line, r.Outcome, r.Code, r.Field, r.Reason)

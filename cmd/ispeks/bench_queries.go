@@ -43,7 +43,7 @@ type queriesBenchConfig struct {
 	// `serve` does; false starts them afterwards (ingestion alone).
 	ProjectWhileIngesting bool
 	Dir                   string // keep the dataset here and reuse it
-	CPUProfile            string // query phases
+	CPUProfile            string // query phases: PREFIX-<phase>.pprof
 	IngestCPU             string // ingestion
 	Now                   func() time.Time
 }
@@ -98,7 +98,7 @@ func (c *cli) benchQueriesCmd() *cobra.Command {
 	f.IntVar(&cfg.Concurrency, "ingest-concurrency", 0, "ingestion lines in flight (0: the ingester's default, as the API uses)")
 	f.BoolVar(&cfg.ProjectWhileIngesting, "project-while-ingesting", true, "run the projectors during ingestion as the portal does (false: ingestion alone, projections afterwards)")
 	f.StringVar(&cfg.Dir, "dir", "", "keep the generated dataset here and reuse it on the next run with the same sizes (default a temporary dir, removed)")
-	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the query phases to this file")
+	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of each query phase to PREFIX-<phase>.pprof")
 	f.StringVar(&cfg.IngestCPU, "ingest-cpuprofile", "", "write a CPU profile of the ingestion to this file")
 	return cmd
 }
@@ -206,6 +206,7 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 	stmtPage := "/penyata-gaji?urusniaga=slip-gaji-bulanan"
 	res.StatusJSONPath, res.StatementsPath = statusJSON, stmtPage
 	type phase struct {
+		short  string // file name part of its CPU profile
 		name   string
 		check  func(ctx context.Context) error
 		target func(rnd *rand.Rand) (path string, cookie string)
@@ -223,17 +224,17 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 		}
 	}
 	phases := []phase{
-		{name: "constant JSON route " + benchConstPath, idx: &res.ConstIdx,
+		{short: "const", name: "constant JSON route " + benchConstPath, idx: &res.ConstIdx,
 			target: func(*rand.Rand) (string, string) { return benchConstPath, "" }},
 	}
 	if cfg.Payments > 0 {
 		phases = append(phases,
-			phase{name: "status list JSON " + statusJSON, idx: &res.StatusJSONIdx,
+			phase{short: "status-json", name: "status list JSON " + statusJSON, idx: &res.StatusJSONIdx,
 				check: func(ctx context.Context) error {
 					return benchCheck(ctx, client, rig.base+statusJSON, cookies[1], benchPaymentID(1))
 				},
 				target: func(rnd *rand.Rand) (string, string) { i := withPayments(rnd); return statusJSON, cookies[i] }},
-			phase{name: "status list page " + statusPage, idx: &res.StatusPageIdx,
+			phase{short: "status-page", name: "status list page " + statusPage, idx: &res.StatusPageIdx,
 				check: func(ctx context.Context) error {
 					return benchCheck(ctx, client, rig.base+statusPage, cookies[1], "BV-"+benchPaymentID(1))
 				},
@@ -242,12 +243,12 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 	}
 	if cfg.Slips > 0 {
 		phases = append(phases,
-			phase{name: "statement list page " + stmtPage, idx: &res.StatementPgIdx,
+			phase{short: "statement-page", name: "statement list page " + stmtPage, idx: &res.StatementPgIdx,
 				check: func(ctx context.Context) error {
 					return benchCheck(ctx, client, rig.base+stmtPage, cookies[0], "/penyata-gaji/"+benchSlipID(lastMonth, 0)+"/dokumen.pdf")
 				},
 				target: func(rnd *rand.Rand) (string, string) { return stmtPage, cookies[person(rnd)] }},
-			phase{name: "statement PDF /penyata-gaji/:id/dokumen.pdf", idx: &res.PDFIdx,
+			phase{short: "pdf", name: "statement PDF /penyata-gaji/:id/dokumen.pdf", idx: &res.PDFIdx,
 				check: func(ctx context.Context) error {
 					return benchCheck(ctx, client, rig.base+"/penyata-gaji/"+benchSlipID(lastMonth, 0)+"/dokumen.pdf", cookies[0], "%PDF-")
 				},
@@ -267,24 +268,27 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 		}
 	}
 
-	stopProfile, err := startCPUProfile(cfg.CPUProfile)
-	if err != nil {
-		return res, err
-	}
-	defer stopProfile()
 	for _, p := range phases {
 		fmt.Fprintf(progress, "bench queries: %s, %d connections, %s…\n", p.name, cfg.Conns, cfg.Duration)
+		profile := ""
+		if cfg.CPUProfile != "" {
+			profile = cfg.CPUProfile + "-" + p.short + ".pprof"
+		}
+		stopProfile, err := startCPUProfile(profile)
+		if err != nil {
+			return res, err
+		}
 		r, err := runLoad(ctx, p.name, cfg.Conns, cfg.Warmup, cfg.Duration, nil, func(ctx context.Context, _ int, rnd *rand.Rand) error {
 			path, cookie := p.target(rnd)
 			return benchGet(ctx, client, rig.base+path, cookie)
 		})
+		stopProfile()
 		if err != nil {
 			return res, err
 		}
 		*p.idx = len(res.Phases) + 1
 		res.Phases = append(res.Phases, r)
 	}
-	stopProfile()
 	res.LoadAfter = loadAverage()
 	printQueriesTable(out, cfg, res)
 	return res, nil
@@ -389,7 +393,8 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 	defer stop()
 	src := ingest.Source{Actor: eventlog.Actor{Kind: eventlog.ActorClient, ID: "bench-payroll"}, CorrelationID: "bench"}
 	newIngester := func() *ingest.Ingester {
-		in := ingest.New(a.runner, &commands.PayeeCache{Next: commands.EmployeeStreams{Store: a.events}})
+		// As POST /api/v1/ingest builds it: the app's shared payee cache.
+		in := ingest.New(a.runner, a.payees)
 		in.Concurrency = cfg.Concurrency
 		in.Logger = a.cli.log
 		return in
@@ -594,26 +599,27 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 		fmt.Fprint(out, ", reused from --dir")
 	}
 	fmt.Fprintf(out, "\nload average: before %s, after ingestion %s, after the queries %s\n", r.LoadBefore, r.LoadAfterIngest, r.LoadAfter)
-	fmt.Fprintf(out, "queries: %d keep-alive connections, %s per phase after %s warm-up, load generator in the same process; logs at warn level\n\n", cfg.Conns, cfg.Duration, cfg.Warmup)
+	fmt.Fprintf(out, "queries: %d keep-alive connections, %s per phase after %s warm-up, load generator in the same process; logs at warn level\n", cfg.Conns, cfg.Duration, cfg.Warmup)
+	fmt.Fprintf(out, "CPU/req: process CPU time (server, projectors, load generator) per request or line — on two idle cores the rate would be about 2 s / CPU/req\n\n")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "measure\tvalue\tp50\tp99\ttarget")
+	fmt.Fprintln(tw, "measure\tvalue\tp50\tp99\tCPU/req\ttarget")
 	if !r.Reused {
-		fmt.Fprintf(tw, "employee master (PutStaff, 64 at once)\t%.0f records/s\t\t\t\n", float64(cfg.Staff)/r.Employees.Seconds())
+		fmt.Fprintf(tw, "employee master (PutStaff, 64 at once)\t%.0f records/s\t\t\t\t\n", float64(cfg.Staff)/r.Employees.Seconds())
 		with := "projectors running"
 		if !cfg.ProjectWhileIngesting {
 			with = "projectors stopped"
 		}
 		if r.Statements > 0 {
 			rate := float64(r.Statements) / r.StatementsTime.Seconds()
-			fmt.Fprintf(tw, "ingestion, monthly slips (%s)\t%.0f statements/s\t\t\t≥ 20000/s %s\n", with, rate, verdict(rate >= 20000))
-			fmt.Fprintf(tw, "  process CPU per statement\t%.0f µs\t\t\t\n", float64(r.StatementsCPU.Microseconds())/float64(r.Statements))
+			fmt.Fprintf(tw, "ingestion, monthly slips (%s)\t%.0f statements/s\t\t\t%s\t≥ 20000/s %s\n", with, rate,
+				us(r.StatementsCPU, r.Statements), verdict(rate >= 20000))
 		}
 		if r.PaymentLines > 0 {
-			fmt.Fprintf(tw, "ingestion, payments and status changes (%s)\t%.0f lines/s\t\t\t\n", with, float64(r.PaymentLines)/r.PaymentsTime.Seconds())
-			fmt.Fprintf(tw, "  process CPU per line\t%.0f µs\t\t\t\n", float64(r.PaymentsCPU.Microseconds())/float64(r.PaymentLines))
+			fmt.Fprintf(tw, "ingestion, payments and status changes (%s)\t%.0f lines/s\t\t\t%s\t\n", with,
+				float64(r.PaymentLines)/r.PaymentsTime.Seconds(), us(r.PaymentsCPU, r.PaymentLines))
 		}
 	}
-	fmt.Fprintf(tw, "projections caught up after the last line\t%s\t\t\t\n", r.CatchUp.Round(time.Millisecond))
+	fmt.Fprintf(tw, "projections caught up after the last line\t%s\t\t\t\t\n", r.CatchUp.Round(time.Millisecond))
 	var base loadResult
 	if r.ConstIdx > 0 {
 		base = r.Phases[r.ConstIdx-1]
@@ -639,7 +645,7 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 		if p.Errors > 0 {
 			errs = fmt.Sprintf(" (%d errors)", p.Errors)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f %s%s\t%s\t%s\t%s\n", p.Name, p.Rate(), unit, errs, ms(p.P(50)), ms(p.P(99)), target)
+		fmt.Fprintf(tw, "%s\t%.0f %s%s\t%s\t%s\t%s\t%s\n", p.Name, p.Rate(), unit, errs, ms(p.P(50)), ms(p.P(99)), us(p.CPU, p.Requests), target)
 	}
 	tw.Flush()
 }

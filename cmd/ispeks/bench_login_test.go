@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchRow finds the table row starting with label and returns the numbers
+// on it (after the label), so a test can say they are there and positive.
+func benchRow(t *testing.T, table, label string) []float64 {
+	t.Helper()
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, label) {
+			continue
+		}
+		var nums []float64
+		for _, m := range regexp.MustCompile(`\d+(?:\.\d+)?`).FindAllString(line[len(label):], -1) {
+			f, err := strconv.ParseFloat(m, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nums = append(nums, f)
+		}
+		return nums
+	}
+	t.Fatalf("no row %q in the table:\n%s", label, table)
+	return nil
+}
+
+// positive fails unless the row has at least n numbers and the first n are
+// above zero. It says nothing about how fast anything was.
+func positive(t *testing.T, table, label string, n int) {
+	t.Helper()
+	nums := benchRow(t, table, label)
+	if len(nums) < n {
+		t.Fatalf("row %q: want %d numbers, got %v", label, n, nums)
+	}
+	for i, v := range nums[:n] {
+		if v <= 0 {
+			t.Errorf("row %q: number %d is %v, want > 0", label, i+1, v)
+		}
+	}
+}
+
+// TestBenchLoginPrintsItsTable runs `ispeks bench login` end to end with
+// tiny sizes: accounts made through the real commands with production
+// argon2id, logins through the real pages over loopback, the storm and the
+// status queries. It checks the table's rows and that the numbers are
+// there; it never judges a speed.
+func TestBenchLoginPrintsItsTable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := executeOut(ctx, "bench", "login", "--data", t.TempDir(), "--log-level", "warn",
+		"--accounts", "2", "--clients", "2", "--storm-accounts", "1", "--storm-clients", "2", "--query-clients", "1",
+		"--duration", "1s", "--warmup", "100ms", "--rate-for", "300ms")
+	if err != nil {
+		t.Fatalf("bench login: %v\n%s", err, out)
+	}
+	positive(t, out, "raw argon2id rate", 3) // goroutines, before, after
+	positive(t, out, "logins/s, right password", 3)
+	positive(t, out, "  ratio to the raw argon2id rate", 1)
+	positive(t, out, "  CPU per login / per raw hash", 3)
+	positive(t, out, "  argon2id derivations per login", 1)
+	positive(t, out, "  login time p50 / p99", 2)
+	positive(t, out, "status query during the storm: p50 / p99", 3)
+	positive(t, out, "wrong-password storm", 3)
+	if !strings.Contains(out, "hasher concurrency limit") {
+		t.Errorf("the table does not name the hasher's concurrency limit:\n%s", out)
+	}
+}
+
+func TestBenchLoginRefusesBadSizes(t *testing.T) {
+	for _, args := range [][]string{
+		{"--accounts", "2", "--clients", "4"},
+		{"--clients", "0"},
+		{"--duration", "0s"},
+		{"--query", "status"},
+	} {
+		_, err := executeOut(context.Background(), append([]string{"bench", "login", "--data", t.TempDir()}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "--") {
+			t.Errorf("%v: want an error naming the flag, got %v", args, err)
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchQueriesPrintsItsTable runs `ispeks bench queries` end to end
+// with a tiny dataset: employees, slips and payments through the real
+// ingester, projections, sessions from the session manager, and every
+// query phase over loopback. It checks the table's rows and that the
+// numbers are there; it never judges a speed.
+func TestBenchQueriesPrintsItsTable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := executeOut(ctx, "bench", "queries", "--data", t.TempDir(), "--log-level", "warn",
+		"--staff", "40", "--slips", "3", "--payments", "60", "--conns", "4",
+		"--duration", "300ms", "--warmup", "50ms")
+	if err != nil {
+		t.Fatalf("bench queries: %v\n%s", err, out)
+	}
+	positive(t, out, "employee master", 2)          // "64 at once", rate
+	positive(t, out, "ingestion, monthly slips", 2) // rate, CPU per statement
+	positive(t, out, "ingestion, payments and status changes", 2)
+	positive(t, out, "constant JSON route", 5) // path's "1", rate, p50, p99, CPU/req
+	positive(t, out, "status list JSON", 6)    // path's "1", rate, p50, p99, CPU/req, % of baseline
+	positive(t, out, "status list page", 5)
+	positive(t, out, "statement list page", 5)
+	positive(t, out, "statement PDF", 4)
+	if !strings.Contains(out, "40 staff, 3 monthly slips each, 60 payments") {
+		t.Errorf("the table does not describe the dataset:\n%s", out)
+	}
+}
+
+// TestBenchQueriesReusesItsDataset runs twice on one --dir: the second run
+// finds the dataset and ingests nothing; other sizes on that dir are refused.
+func TestBenchQueriesReusesItsDataset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the bench twice")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	args := []string{"bench", "queries", "--data", t.TempDir(), "--dir", dir, "--staff", "10", "--slips", "1", "--payments", "10",
+		"--moves", "1", "--conns", "2", "--duration", "100ms", "--warmup", "0s"}
+	if out, err := executeOut(ctx, args...); err != nil {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	out, err := executeOut(ctx, args...)
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "reused from --dir") || strings.Contains(out, "ingestion,") {
+		t.Errorf("second run did not reuse the dataset:\n%s", out)
+	}
+	other := append(append([]string(nil), args...), "--staff", "11")
+	if _, err := executeOut(ctx, other...); err == nil || !strings.Contains(err.Error(), "other sizes") {
+		t.Errorf("other sizes on the same --dir: want a refusal, got %v", err)
+	}
+}
