@@ -70,13 +70,13 @@ func (Projector) Handles() []string {
 }
 
 // Collections declares the collections and their indexes. The lists read
-// the slim rows: a person's statements of one type and year, latest period
-// first; a list of every year uses the same index's prefix and sorts the
-// person's few rows. The whole view is read one at a time by ID.
+// the slim rows: a person's statements of one type, latest period first,
+// of every year or of one, each an index seek that stops at the page's
+// end (no sort). The whole view is read one at a time by ID.
 func (Projector) Collections() []projections.CollectionSpec {
 	return []projections.CollectionSpec{
 		{Name: Statements},
-		{Name: Rows, Indexes: []string{"payee_ic+type+year+period_end"}},
+		{Name: Rows, Indexes: []string{"payee_ic+type+period_end", "payee_ic+type+year+period_end"}},
 		{Name: Codes},
 	}
 }
