@@ -23,12 +23,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		Use:   "create",
 		Short: "Bootstrap an administrator: records the staff member if needed, registers the account and grants the admin role",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			out, _, err := a.accounts.CreateAdministrator.Create(cmd.Context(), commands.CreateAdministrator{Meta: cliMeta(), Staff: staff})
 			if err != nil {
 				return err
@@ -40,7 +35,7 @@ func (c *cli) adminCmd() *cobra.Command {
 				fmt.Fprintln(cmd.ErrOrStderr(), "log in with it, activate with a password of at least 12 characters, then enrol two-factor authentication")
 			}
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&staff.IC, "ic", "", "IC number (the user ID)")
 	create.Flags().StringVar(&staff.Email, "email", "", "official e-mail")
@@ -56,18 +51,13 @@ func (c *cli) adminCmd() *cobra.Command {
 		Use:   "unlock",
 		Short: "Unlock a locked account (reason required)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if _, err := a.accounts.UnlockAccount.Handle(cmd.Context(), commands.UnlockAccount{Meta: cliMeta(), UserID: ic, Reason: reason}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "account %s unlocked\n", mykad.Mask(ic))
 			return nil
-		},
+		}),
 	}
 	unlock.Flags().StringVar(&ic, "ic", "", "IC number of the account")
 	unlock.Flags().StringVar(&reason, "reason", "", "why it is unlocked (recorded)")
@@ -78,18 +68,13 @@ func (c *cli) adminCmd() *cobra.Command {
 		Use:   "temporary-password",
 		Short: "Issue a new temporary password; it is e-mailed to the account's address, never shown here",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if _, err := a.accounts.IssueTemporaryPassword.Handle(cmd.Context(), commands.IssueTemporaryPassword{Meta: cliMeta(), UserID: ic}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "temporary password issued to %s; the portal's mailer sends it\n", mykad.Mask(ic))
 			return nil
-		},
+		}),
 	}
 	tempPassword.Flags().StringVar(&ic, "ic", "", "IC number of the account")
 	_ = tempPassword.MarkFlagRequired("ic")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
@@ -161,4 +162,16 @@ func (a *app) openSecurity() error {
 		Secrets: security.Generator{},
 	}, commands.AccountPolicy{LockThreshold: cfg.LockThreshold, AllowedDomains: cfg.EmailDomains})
 	return nil
+}
+
+// withApp opens the app for one console command and closes it afterwards.
+func (c *cli) withApp(run func(cmd *cobra.Command, args []string, a *app) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return run(cmd, args, a)
+	}
 }

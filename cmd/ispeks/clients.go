@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/melaka-gov/ispeks/commands"
@@ -31,12 +30,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 		Use:   "add NAME",
 		Short: "Add a client and print its bearer token once (only its hash is stored)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, args []string, a *app) error {
 			add, err := commands.AddAPIClient{Meta: cliMeta(), Name: args[0], Scopes: scopes}.WithNewToken()
 			if err != nil {
 				return err
@@ -47,7 +41,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 			fmt.Fprintf(cmd.ErrOrStderr(), "client %s added with scopes %s; the token is shown once:\n", add.ClientID, strings.Join(scopes, ","))
 			fmt.Fprintln(cmd.OutOrStdout(), add.Token)
 			return nil
-		},
+		}),
 	}
 	add.Flags().StringSliceVar(&scopes, "scopes", nil, "employees:write, payments:write, statements:write, events:read")
 	_ = add.MarkFlagRequired("scopes")
@@ -56,12 +50,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List clients with their scopes and whether they are revoked",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if err := a.catchUp(cmd.Context()); err != nil {
 				return err
 			}
@@ -79,27 +68,22 @@ func (c *cli) clientsCmd() *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, strings.Join(cl.Scopes, ","), cl.AddedAt.Format("2006-01-02"), status)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	var reason string
 	revoke := &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a client's token",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			_, err = commands.RevokeAPIClientHandler{Runner: a.runner}.Handle(cmd.Context(),
+		RunE: c.withApp(func(cmd *cobra.Command, args []string, a *app) error {
+			_, err := commands.RevokeAPIClientHandler{Runner: a.runner}.Handle(cmd.Context(),
 				commands.RevokeAPIClient{Meta: cliMeta(), ClientID: args[0], Reason: reason})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "client %s revoked\n", args[0])
 			return nil
-		},
+		}),
 	}
 	revoke.Flags().StringVar(&reason, "reason", "", "why the client is revoked (recorded in the event)")
 	_ = revoke.MarkFlagRequired("reason")

@@ -7,7 +7,6 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/melaka-gov/ispeks/projections/engine"
@@ -18,15 +17,10 @@ func (c *cli) projectorsCmd() *cobra.Command {
 		Use:   "projectors",
 		Short: "Run only the projectors (the read side), e.g. in their own process against KurrentDB and MongoDB",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer app.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, _ []string, app *app) error {
 			c.log.Info("projectors running", "projectors", app.engine.Projectors())
 			return app.engine.Run(cmd.Context())
-		},
+		}),
 	}
 }
 
@@ -36,32 +30,22 @@ func (c *cli) projectionsCmd() *cobra.Command {
 		Use:   "status",
 		Short: "Each projector's checkpoint, the log head, the lag, and dead letters",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer app.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, _ []string, app *app) error {
 			return printStatus(cmd.Context(), app.engine, cmd.OutOrStdout())
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "rebuild NAME",
 		Short: "Rebuild one projector's read model into shadow collections and swap it in (the portal keeps serving the old one meanwhile)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
-			if err != nil {
-				return err
-			}
-			defer app.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, args []string, app *app) error {
 			res, err := app.engine.Rebuild(cmd.Context(), args[0], os.Stderr)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt %s: %+v\n", args[0], res)
 			return nil
-		},
+		}),
 	})
 	return cmd
 }
