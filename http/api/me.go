@@ -292,7 +292,7 @@ func (m *me) payments(c *gin.Context) {
 	for i, p := range pg.Payments {
 		out.Payments[i] = mePayment(p)
 	}
-	c.JSON(http.StatusOK, out)
+	writeJSON(c, out.appendJSON)
 }
 
 // ownPayment reads the path's payment if it is the caller's; else 404.
@@ -379,7 +379,7 @@ func (m *me) statements(c *gin.Context) {
 	for i, s := range pg.Statements {
 		out.Statements[i] = meStatement(s)
 	}
-	c.JSON(http.StatusOK, out)
+	writeJSON(c, out.appendJSON)
 }
 
 // ownStatement reads the path's statement if it is the caller's and within
