@@ -46,6 +46,7 @@ func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML 
 	var b htmlBuf
 	b.Grow(len(list) * 900)
 	view := i18n.T(l, "pay.view")
+	viewLabel := newTextf(l, "pay.view_label")
 	for i, p := range list {
 		b.raw(`<tr><td class="num cell-no">`)
 		b.int(start + i)
@@ -56,17 +57,17 @@ func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML 
 		b.raw(`</td><td>`)
 		b.text(p.Description)
 		b.raw(`</td><td class="num cell-amount">`)
-		b.text(ringgit(p.AmountSen))
+		b.ringgit(p.AmountSen)
 		b.raw(`</td><td><span class="status status--`)
 		b.text(string(p.Status))
 		b.raw(`">`)
 		b.text(statusLabel(l, p.Status))
 		b.raw(`</span></td><td class="nowrap">`)
-		b.text(dmy(p.VoucherDate))
-		b.raw(`</td><td><a class="row-link" href="`)
-		b.text(pathWith(PathPaymentDetail, "id", p.ID))
+		b.dmy(p.VoucherDate)
+		b.raw(`</td><td><a class="row-link" href="` + PathStatusBayaran + `/`)
+		b.text(escapeSegment(p.ID))
 		b.raw(`" aria-label="`)
-		b.text(i18n.Tf(l, "pay.view_label", p.VoucherNo))
+		b.textf(viewLabel, p.VoucherNo)
 		b.raw(`">` + searchIcon)
 		b.text(view)
 		b.raw("</a></td></tr>\n")
@@ -123,11 +124,25 @@ func (s *Site) paymentList(c *gin.Context) {
 
 // statusLabel is a payment status in the page's language.
 func statusLabel(l i18n.Lang, st payment.Status) string {
-	if txt, ok := i18n.Lookup("pay.status." + string(st)); ok {
+	key, ok := statusKeys[st]
+	if !ok {
+		key = "pay.status." + string(st)
+	}
+	if txt, ok := i18n.Lookup(key); ok {
 		return txt.In(l)
 	}
 	return st.Label()
 }
+
+// statusKeys are the catalog keys of the statuses, built once rather than
+// per list row.
+var statusKeys = func() map[payment.Status]string {
+	m := map[payment.Status]string{}
+	for _, s := range payment.Statuses() {
+		m[s] = "pay.status." + string(s)
+	}
+	return m
+}()
 
 // paymentDetailData is "Maklumat terperinci".
 type paymentDetailData struct {

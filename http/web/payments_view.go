@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -191,7 +192,75 @@ type htmlBuf struct{ strings.Builder }
 
 func (b *htmlBuf) raw(markup string) { b.WriteString(markup) }
 func (b *htmlBuf) text(v string)     { b.WriteString(template.HTMLEscapeString(v)) }
-func (b *htmlBuf) int(n int)         { b.WriteString(strconv.Itoa(n)) }
+
+// The writers below print straight into the buffer what the helper of the
+// same name returns (ringgit, dmy, i18n.Tf): a list row calls each a few
+// times, and the string each would allocate is garbage at once.
+
+func (b *htmlBuf) int(n int) {
+	var d [20]byte
+	b.Write(strconv.AppendInt(d[:0], int64(n), 10))
+}
+
+// ringgit writes sen as ringgit() does: "1,234.56".
+func (b *htmlBuf) ringgit(sen int64) {
+	if sen == math.MinInt64 {
+		b.WriteString(ringgit(sen))
+		return
+	}
+	if sen < 0 {
+		b.WriteByte('-')
+		sen = -sen
+	}
+	var d [20]byte
+	digits := strconv.AppendInt(d[:0], sen/100, 10)
+	for i, c := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(c)
+	}
+	frac := sen % 100
+	b.WriteByte('.')
+	b.WriteByte(byte('0' + frac/10))
+	b.WriteByte(byte('0' + frac%10))
+}
+
+// dmy writes an ISO date as dmy() does (escaped, as it may be anything).
+func (b *htmlBuf) dmy(iso string) {
+	t, err := time.Parse(time.DateOnly, iso)
+	if iso == "" || err != nil {
+		b.text(iso)
+		return
+	}
+	var d [16]byte
+	b.Write(t.AppendFormat(d[:0], "02/01/2006"))
+}
+
+// textf writes i18n.Tf(l, key, arg) escaped, for a text with one %s.
+type textf struct {
+	pre, post string // the text around its %s
+	format    string // when it is not that simple
+}
+
+func newTextf(l i18n.Lang, key string) textf {
+	f := i18n.T(l, key)
+	pre, post, ok := strings.Cut(f, "%s")
+	if !ok || strings.Contains(pre, "%") || strings.Contains(post, "%") {
+		return textf{format: f}
+	}
+	return textf{pre: pre, post: post}
+}
+
+func (b *htmlBuf) textf(f textf, arg string) {
+	if f.format != "" {
+		b.text(fmt.Sprintf(f.format, arg))
+		return
+	}
+	b.text(f.pre)
+	b.text(arg)
+	b.text(f.post)
+}
 
 // html hands the result to a template, which inserts it as it is.
 func (b *htmlBuf) html() template.HTML {

@@ -160,16 +160,17 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 // rowLayout is the version of the list row's layout: a change of fields
 // bumps it, and a store holding older rows answers listrow.ErrLayout until
 // the projection is rebuilt.
-const rowLayout = 1
+const rowLayout = 2
 
 // encodeRow is the list row: what "Senarai Dokumen" and the JSON list show
-// of a statement, in a fixed order (decodeRow). Labels are not stored: they
-// follow from type and period.
+// of a statement, in a fixed order (decodeRow). The period's label is
+// stored (formatting it costs more than reading it); the type's label is a
+// constant.
 func encodeRow(v Statement) []byte {
 	p := v.Period
-	return listrow.NewWriter(rowLayout, 160).
+	return listrow.NewWriter(rowLayout, 192).
 		Str(v.ID).Int(int64(v.Revision)).Str(string(v.Type)).Int(int64(p.Year)).Int(int64(p.Month)).Str(p.From).Str(p.To).
-		Str(v.PayDate).Int(v.Totals.EarningsSen).Int(v.Totals.DeductionsSen).Int(v.Totals.NetSen).Str(v.Code).Bytes()
+		Str(v.PeriodLabel).Str(v.PayDate).Int(v.Totals.EarningsSen).Int(v.Totals.DeductionsSen).Int(v.Totals.NetSen).Str(v.Code).Bytes()
 }
 
 // decodeRow reads a list row into the fields of a Statement it holds.
@@ -178,14 +179,14 @@ func decodeRow(body []byte, payeeIC string) (Statement, error) {
 	var v Statement
 	v.ID, v.Revision, v.Type = r.Str(), int(r.Int()), statement.Type(r.Str())
 	v.Period = statement.Period{Year: int(r.Int()), Month: int(r.Int()), From: r.Str(), To: r.Str()}
-	v.PayDate = r.Str()
+	v.PeriodLabel, v.PayDate = r.Str(), r.Str()
 	v.Totals = statement.Totals{EarningsSen: r.Int(), DeductionsSen: r.Int(), NetSen: r.Int()}
 	v.Code = r.Str()
 	if err := r.Err(); err != nil {
 		return Statement{}, err
 	}
 	v.Payee.IC = payeeIC
-	v.TypeLabel, v.PeriodLabel = v.Type.Label(), v.Period.Label()
+	v.TypeLabel = v.Type.Label()
 	return v, nil
 }
 
