@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -46,6 +47,9 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 		delete(e.rebuilding, name)
 		e.cmu.Unlock()
 	}()
+	if e.cfg.RebuildGCPercent > 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(e.cfg.RebuildGCPercent))
+	}
 	start := time.Now()
 	if err := e.ensure(ctx); err != nil {
 		return RebuildResult{}, err
@@ -107,9 +111,12 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 	return res, nil
 }
 
+// page is a slice of the log made ready for a runner off its goroutine: the
+// records, decoded, wrapped in messages.
 type page struct {
-	recs    []eventlog.Record
+	last    uint64 // position of the last record
 	decoded []decoded
+	msgs    []*message.Message
 }
 
 // replay feeds the log after position after through h, page by page, until a
@@ -123,14 +130,9 @@ func (e *Engine) replay(ctx context.Context, r *runner, after uint64, h message.
 	pages, readErr := e.readAhead(ctx, after, r.decode)
 	var events uint64
 	for page := range pages {
-		for i, rec := range page.recs {
-			// A bare message: the chain needs the record and the decoded
-			// event from its context, not the metadata the subscriber sets
-			// for other consumers.
-			msg := message.NewMessage(rec.ID.String(), message.Payload(rec.Data))
-			msg.SetContext(context.WithValue(ctx, decodedKey{}, &page.decoded[i]))
+		for i, msg := range page.msgs {
 			if _, err := h(msg); err != nil {
-				return events, fmt.Errorf("at position %d: %w", rec.Position, err)
+				return events, fmt.Errorf("at position %d: %w", page.decoded[i].env.Position, err)
 			}
 			events++
 			if stop != nil && stop() {
@@ -138,7 +140,7 @@ func (e *Engine) replay(ctx context.Context, r *runner, after uint64, h message.
 			}
 		}
 		if progress != nil {
-			progress(page.recs[len(page.recs)-1].Position)
+			progress(page.last)
 		}
 	}
 	if err := <-readErr; err != nil {
@@ -147,8 +149,8 @@ func (e *Engine) replay(ctx context.Context, r *runner, after uint64, h message.
 	return events, nil
 }
 
-// readAhead reads and decodes the log in pages on its own goroutine, so that
-// reading and decoding overlap with projecting, until a read comes back empty
+// readAhead reads, decodes and wraps the log in pages on its own goroutine,
+// so that this work overlaps with projecting, until a read comes back empty
 // (caught up with the head).
 func (e *Engine) readAhead(ctx context.Context, after uint64, decode func(eventlog.Record) decoded) (<-chan page, <-chan error) {
 	pages := make(chan page, 4)
@@ -166,9 +168,15 @@ func (e *Engine) readAhead(ctx context.Context, after uint64, decode func(eventl
 				return
 			}
 			after = recs[len(recs)-1].Position
-			p := page{recs: recs, decoded: make([]decoded, len(recs))}
+			p := page{last: after, decoded: make([]decoded, len(recs)), msgs: make([]*message.Message, len(recs))}
 			for i, rec := range recs {
 				p.decoded[i] = decode(rec)
+				// A bare message: the chain needs the record and the
+				// decoded event from its context, not the metadata the
+				// subscriber sets for other consumers.
+				msg := message.NewMessage(rec.ID.String(), message.Payload(rec.Data))
+				msg.SetContext(context.WithValue(ctx, decodedKey{}, &p.decoded[i]))
+				p.msgs[i] = msg
 			}
 			select {
 			case pages <- p:

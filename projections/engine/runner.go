@@ -155,11 +155,10 @@ type permanentError struct{ err error }
 func (p permanentError) Error() string { return p.err.Error() }
 func (p permanentError) Unwrap() error { return p.err }
 
-// decoded is an event made ready for a projector: decoded, or passed over.
-// A rebuild attaches it to its messages (decodedKey), record included, so the
-// message context needs nothing else.
+// decoded is an event made ready for a projector: decoded (env.Event set),
+// or passed over (only env.Record set). A rebuild attaches it to its messages
+// (decodedKey), record included, so the message context needs nothing else.
 type decoded struct {
-	rec     eventlog.Record
 	env     eventlog.Envelope
 	skip    bool // not for this projector
 	unknown bool // unregistered type
@@ -173,26 +172,29 @@ type decodedKey struct{}
 // into a handled type. It touches no runner state, so a rebuild runs it on
 // its read-ahead goroutine.
 func (r *runner) decode(rec eventlog.Record) decoded {
+	raw := eventlog.Envelope{Record: rec}
 	if !r.handles[rec.Type] && r.e.direct[rec.Type] {
-		return decoded{rec: rec, skip: true}
+		return decoded{env: raw, skip: true}
 	}
 	env, err := r.e.cfg.Registry.Decode(rec)
 	var unknown *eventlog.UnknownTypeError
 	switch {
 	case errors.As(err, &unknown):
-		return decoded{rec: rec, unknown: true}
+		return decoded{env: raw, unknown: true}
 	case err != nil:
-		return decoded{rec: rec, err: err}
+		return decoded{env: raw, err: err}
 	case !r.handles[env.Type]:
-		return decoded{rec: rec, skip: true}
+		return decoded{env: raw, skip: true}
 	}
-	return decoded{rec: rec, env: env}
+	// Decode upcasts Type and Data; the record's position and identity are
+	// what the engine needs, and they are unchanged.
+	return decoded{env: env}
 }
 
 // recordOf returns the log record a message carries.
 func recordOf(msg *message.Message) (eventlog.Record, bool) {
 	if d, ok := msg.Context().Value(decodedKey{}).(*decoded); ok {
-		return d.rec, true
+		return d.env.Record, true
 	}
 	return watermilllog.RecordFromMessage(msg)
 }
@@ -211,10 +213,9 @@ func (r *runner) project(msg *message.Message) error {
 		dd := r.decode(rec)
 		d = &dd
 	}
-	rec := &d.rec
 	switch {
 	case d.unknown:
-		r.skipUnknown(rec.Type)
+		r.skipUnknown(d.env.Type)
 		return nil
 	case d.skip:
 		return nil

@@ -79,8 +79,13 @@ type Report struct {
 	Appended       int // events appended in the lag phase
 	LagP50, LagP99 time.Duration
 	LagMax         time.Duration
-	PeakRSS        uint64 // bytes (VmHWM)
+	PeakRSS        uint64 // bytes (VmHWM): includes file pages the stores map
+	PeakAnonRSS    uint64 // bytes: peak of RssAnon, sampled every 50 ms
 }
+
+// RebuildGCPercent is the engine.Config.RebuildGCPercent the bench rebuilds
+// with, the setting meant for `ispeks projections rebuild`.
+const RebuildGCPercent = 400
 
 // Targets of issue 3.
 const (
@@ -104,6 +109,8 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{LagRate: cfg.Rate, LagDuration: cfg.Duration}
+	stopSampling := sampleAnonRSS(&rep.PeakAnonRSS)
+	defer stopSampling()
 
 	events, err := eventsqlite.Open(ctx, filepath.Join(dir, "events.db"), eventsqlite.Options{Logger: cfg.Logger})
 	if err != nil {
@@ -136,6 +143,8 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (Report, error) {
 	eng, err := engine.New(engine.Config{
 		Log: events, Store: views, Registry: Registry(), Projectors: []projections.Projector{Projector{}},
 		Logger: cfg.Logger,
+		// As `ispeks projections rebuild` runs it: a process of its own.
+		RebuildGCPercent: RebuildGCPercent,
 	})
 	if err != nil {
 		return rep, err
@@ -151,7 +160,8 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (Report, error) {
 	if err := lagPhase(ctx, events, eng, cfg, &rep); err != nil {
 		return rep, fmt.Errorf("projbench: lag phase: %w", err)
 	}
-	rep.PeakRSS = peakRSS()
+	stopSampling()
+	rep.PeakRSS = procStatus("VmHWM")
 	printReport(w, rep)
 	return rep, nil
 }
@@ -325,14 +335,15 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// peakRSS reads the process's peak resident set size (VmHWM, Linux).
-func peakRSS() uint64 {
+// procStatus reads a size field (VmHWM, RssAnon, …) of /proc/self/status in
+// bytes (0 where there is no such file: not Linux).
+func procStatus(field string) uint64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			if err == nil {
 				return kb * 1024
@@ -340,6 +351,38 @@ func peakRSS() uint64 {
 		}
 	}
 	return 0
+}
+
+// sampleAnonRSS keeps *peak at the highest RssAnon seen until stop is
+// called. VmHWM alone would mostly show the event store's memory-mapped file
+// pages, which the kernel can drop at will; RssAnon is the process's own.
+func sampleAnonRSS(peak *uint64) (stop func()) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	var mu sync.Mutex
+	go func() {
+		defer close(done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			v := procStatus("RssAnon")
+			mu.Lock()
+			*peak = max(*peak, v)
+			mu.Unlock()
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+		})
+	}
 }
 
 func printReport(w io.Writer, r Report) {
@@ -350,7 +393,7 @@ func printReport(w io.Writer, r Report) {
 		}
 		return "MISSED"
 	}
-	fmt.Fprintf(tw, "projection bench\t\t\t\n")
+	fmt.Fprintf(tw, "projection bench: projector %s (1 read + 1 write per event, 3 indexed fields), SQLite event and read stores, rebuild with GOGC=%d\t\t\t\n", ProjectorName, RebuildGCPercent)
 	fmt.Fprintf(tw, "metric\tvalue\ttarget\tresult\n")
 	if r.Generated > 0 {
 		fmt.Fprintf(tw, "log generated\t%s events in %.1f s\t\t\n", thousands(r.Generated), r.GenerateTime.Seconds())
@@ -362,6 +405,7 @@ func printReport(w io.Writer, r Report) {
 	fmt.Fprintf(tw, "projection lag p99\t%s\t<= %s\t%s\n", ms(r.LagP99), ms(TargetLagP99), verdict(r.LagP99 <= TargetLagP99))
 	fmt.Fprintf(tw, "projection lag max\t%s\t\t\n", ms(r.LagMax))
 	fmt.Fprintf(tw, "peak RSS (VmHWM)\t%.0f MiB\t\t\n", float64(r.PeakRSS)/(1<<20))
+	fmt.Fprintf(tw, "  of it anonymous (peak RssAnon)\t%.0f MiB\t\t\n", float64(r.PeakAnonRSS)/(1<<20))
 	tw.Flush()
 }
 

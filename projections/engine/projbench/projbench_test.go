@@ -24,7 +24,7 @@ func TestSmallRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	if rep.Events != 3000 || rep.Generated != 3000 || rep.Appended != 200 || rep.RebuildRate <= 0 ||
-		rep.LagP50 <= 0 || rep.LagP99 < rep.LagP50 || rep.LagMax < rep.LagP99 || rep.PeakRSS == 0 {
+		rep.LagP50 <= 0 || rep.LagP99 < rep.LagP50 || rep.LagMax < rep.LagP99 || rep.PeakRSS == 0 || rep.PeakAnonRSS == 0 {
 		t.Fatalf("report = %+v", rep)
 	}
 	for _, want := range []string{"rebuild throughput", "projection lag p99", "peak RSS"} {
