@@ -393,7 +393,7 @@ func printReport(w io.Writer, r Report) {
 		}
 		return "MISSED"
 	}
-	fmt.Fprintf(tw, "projection bench: projector %s (1 read + 1 write per event, 3 indexed fields), SQLite event and read stores, rebuild with GOGC=%d\t\t\t\n", ProjectorName, RebuildGCPercent)
+	fmt.Fprintf(w, "projection bench: projector %s (1 read + 1 write per event, 3 indexed fields),\nSQLite event and read stores, rebuild with GOGC=%d\n\n", ProjectorName, RebuildGCPercent)
 	fmt.Fprintf(tw, "metric\tvalue\ttarget\tresult\n")
 	if r.Generated > 0 {
 		fmt.Fprintf(tw, "log generated\t%s events in %.1f s\t\t\n", thousands(r.Generated), r.GenerateTime.Seconds())
