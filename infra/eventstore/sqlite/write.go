@@ -151,8 +151,10 @@ func (w *writer) close() error {
 // back before it commits without them.
 const maxSettleYields = 64
 
-// settleWait bounds the wait for callers answered by the last commit.
-const settleWait = 300 * time.Microsecond
+// settleWait bounds the wait for callers answered by the last commit. Under
+// CPU contention they need a while to come back; waiting for them beats
+// paying an fsync for a half-empty group.
+const settleWait = time.Millisecond
 
 // runWriter is the single writer goroutine: it takes every request pending
 // (up to MaxGroupEvents events) and commits them together.
@@ -200,16 +202,19 @@ func (s *Store) runWriter() {
 		// Fewer callers than last time: some are likely still on their way
 		// back. Wait a little for them, far less than the fsync they save.
 		if len(group) < prevReqs {
-			deadline := time.Now().Add(settleWait)
-			for len(group) < prevReqs && n < s.opts.MaxGroupEvents && time.Now().Before(deadline) {
+			// Blocking, not spinning: the callers need the CPU to get here.
+			timer := time.NewTimer(settleWait)
+		wait:
+			for len(group) < prevReqs && n < s.opts.MaxGroupEvents {
 				select {
 				case r := <-s.reqs:
 					group = append(group, r)
 					n += len(r.events)
-				default:
-					runtime.Gosched()
+				case <-timer.C:
+					break wait
 				}
 			}
+			timer.Stop()
 		}
 		prevReqs = len(group)
 		s.runGroup(group)
