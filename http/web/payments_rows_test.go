@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"testing"
@@ -44,6 +45,41 @@ func TestRowWritersMatchHelpers(t *testing.T) {
 				if b.String() != want.String() {
 					t.Errorf("%s %s %q: %q, want %q", l, key, arg, b.String(), want.String())
 				}
+			}
+		}
+	}
+}
+
+// TestSearchFieldsAsTemplate: the cached search fields of the statement
+// list are what the page template draws without them, byte for byte.
+func TestSearchFieldsAsTemplate(t *testing.T) {
+	pg, err := parsePages(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets, err := hashAssets(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Site{pages: pg, assets: assets, deps: Deps{Payments: PaymentDeps{}.withDefaults()}}
+	for _, l := range []i18n.Lang{i18n.MS, i18n.EN} {
+		f := NewForm(map[string]string{"urusniaga": "bonus", "tahun": "2025"})
+		years := []int{2026, 2025, 2024}
+		tf, yf := s.statementFields(l, f, years)
+		data := &statementListData{TypeField: tf, YearField: yf}
+		v := &View{Page: Page{Form: f, Data: data}, Lang: l, site: s}
+		var plain, cached bytes.Buffer
+		if err := s.pages.sets["statements_list"].ExecuteTemplate(&plain, "content", v); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // a miss, then a hit
+			data.Fields = s.searchFields(l, "bonus", "2025", years, tf, yf)
+			cached.Reset()
+			if err := s.pages.sets["statements_list"].ExecuteTemplate(&cached, "content", v); err != nil {
+				t.Fatal(err)
+			}
+			if data.Fields == "" || cached.String() != plain.String() {
+				t.Fatalf("%s: cached fields differ:\n%s\n---\n%s", l, cached.String(), plain.String())
 			}
 		}
 	}

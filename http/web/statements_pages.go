@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -35,6 +36,7 @@ var urusniagaOrder = []statement.Type{
 type statementListData struct {
 	TypeField FieldView
 	YearField FieldView
+	Fields    template.HTML // the two fields drawn already (searchFields), or
 	Window    string
 	Searched  bool
 	TypeLabel string
@@ -141,6 +143,7 @@ func (s *Site) statementList(c *gin.Context) {
 		return
 	}
 	data.Searched = true
+	data.Fields = s.searchFields(l, typ, yearRaw, years, data.TypeField, data.YearField)
 	data.TypeLabel = typeLabel(l, t)
 	data.Count = len(pg.Statements)
 	data.Rows = statementRows(l, start, pg.Statements)
@@ -160,6 +163,45 @@ func (s *Site) statementList(c *gin.Context) {
 	}
 	s.Render(c, http.StatusOK, "statements_list", page)
 }
+
+// searchFields draws the Urusniaga and Tahun fields of a valid search
+// through the shared "field" partial once per language, choice and year
+// range, and keeps the result: the two drop-downs are most of the page's
+// template work, and after a valid search they are the same for everyone
+// who chose the same. typ and yearRaw were validated against the few
+// possible values, so the cache stays small. "" (an error) draws them
+// through the page template.
+func (s *Site) searchFields(l i18n.Lang, typ, yearRaw string, years []int, tf, yf FieldView) template.HTML {
+	if len(years) == 0 {
+		return ""
+	}
+	key := searchFieldsKey{p: s.pages, k: string(l) + "|" + typ + "|" + yearRaw + "|" + strconv.Itoa(years[0]) + "|" + strconv.Itoa(years[len(years)-1])}
+	if h, ok := searchFieldsCache.Load(key); ok {
+		return h.(template.HTML)
+	}
+	var buf bytes.Buffer
+	f := s.pages.frags
+	f.mu.Lock() // as fragments.render: the first execution escapes the templates
+	err := f.t.ExecuteTemplate(&buf, "field", tf)
+	if err == nil {
+		buf.WriteString("\n  ") // as between the two in the page template
+		err = f.t.ExecuteTemplate(&buf, "field", yf)
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return "" // the page template draws them and reports the error
+	}
+	h := template.HTML(buf.String()) //nolint:gosec // html/template output
+	searchFieldsCache.Store(key, h)
+	return h
+}
+
+type searchFieldsKey struct {
+	p *pages
+	k string
+}
+
+var searchFieldsCache sync.Map // searchFieldsKey → template.HTML
 
 // windowYears are the years the display windows reach back to, latest
 // first (the year choice of the form).
