@@ -328,6 +328,26 @@ func runLoad(ctx context.Context, name string, conns int, warmup, d time.Duratio
 	return res, nil
 }
 
+// mergeLoads puts phases of the same kind together: their counts, times
+// and samples add up.
+func mergeLoads(ls []loadResult) loadResult {
+	var m loadResult
+	for _, l := range ls {
+		m.Name, m.Conns = l.Name, l.Conns
+		m.Requests += l.Requests
+		m.Errors += l.Errors
+		if m.FirstErr == nil {
+			m.FirstErr = l.FirstErr
+		}
+		m.Elapsed += l.Elapsed
+		m.CPU += l.CPU
+		m.Counted += l.Counted
+		m.Sorted = append(m.Sorted, l.Sorted...)
+	}
+	slices.Sort(m.Sorted)
+	return m
+}
+
 func sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
