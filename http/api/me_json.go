@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -27,20 +28,34 @@ func writeJSON(c *gin.Context, appendTo func([]byte) []byte) {
 	}
 }
 
-// jsonString appends s as json.Marshal writes it: plain printable ASCII
-// as is, anything else (escapes, HTML characters, non-ASCII) through
-// encoding/json itself.
+// jsonString appends s as json.Marshal writes it: printable ASCII other
+// than the characters it escapes, and valid UTF-8 other than U+2028 and
+// U+2029, as is; a string with anything else goes through encoding/json
+// itself.
 func jsonString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return marshalString(b, s)
+			}
+			i++
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			return marshalString(b, s)
+		}
+		i += size
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+func marshalString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
 }
 
 // jsonKey appends an object member's key, after a comma unless it is the

@@ -12,7 +12,7 @@ import (
 // (quotes, HTML characters, control characters, non-ASCII, invalid UTF-8),
 // omitted optional fields, empty and nil lists.
 func TestListJSONIsMarshalOutput(t *testing.T) {
-	odd := []string{"", "plain", `q"uote \ back`, "<b>&amp;</b>", "tab\tline\n\x01\x7f", "Kuala Lumpur — RM5 ✓", "bad\xffutf8", "line\u2028sep"}
+	odd := []string{"", "plain", `q"uote \ back`, "<b>&amp;</b>", "tab\tline\n\x01\x7f", "Kuala Lumpur — RM5 ✓", "bad\xffutf8", "line\u2028sep", "é\u2029", "Ringgit Malaysia é ü 中"}
 	var pays []MePayment
 	var stmts []MeStatement
 	for i, s := range odd {
