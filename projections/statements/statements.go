@@ -71,12 +71,15 @@ func (Projector) Handles() []string {
 
 // Collections declares the collections and their indexes. The lists read
 // the slim rows: a person's statements of one type, latest period first,
-// of every year or of one, each an index seek that stops at the page's
-// end (no sort). The whole view is read one at a time by ID.
+// of every year or of one (year filtered within the same index, since a
+// year is a range of period ends), each an index seek that stops at the
+// page's end; only rows with equal period ends are sorted, by ID. One index
+// rather than two keeps each projected statement one B-tree write cheaper.
+// The whole view is read one at a time by ID.
 func (Projector) Collections() []projections.CollectionSpec {
 	return []projections.CollectionSpec{
 		{Name: Statements},
-		{Name: Rows, Indexes: []string{"payee_ic+type+period_end", "payee_ic+type+year+period_end"}},
+		{Name: Rows, Indexes: []string{"payee_ic+type+period_end+year"}},
 		{Name: Codes},
 	}
 }
