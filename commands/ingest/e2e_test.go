@@ -82,16 +82,25 @@ func TestFromBatchToPDF(t *testing.T) {
 	}
 	pq := payments.Queries{Reader: views}
 	pays, err := pq.ListByPayee(ctx, ic, payment.Tuntutan, 10, "")
-	if err != nil || len(pays.Payments) != 1 || pays.Payments[0].Status != payment.Dibatalkan || len(pays.Payments[0].History) != 3 {
+	if err != nil || len(pays.Payments) != 1 || pays.Payments[0].Status != payment.Dibatalkan {
 		t.Fatalf("%v %+v", err, pays)
+	}
+	// The list carries slim rows; the detail has the whole status history.
+	detail, err := pq.Get(ctx, ic, pays.Payments[0].ID)
+	if err != nil || len(detail.History) != 3 {
+		t.Fatalf("%v %+v", err, detail)
 	}
 
 	rend := pdf.Renderer{VerifyURL: "https://ispeks.melaka.gov.my/sahkan/"}
 	var slipPDF, payPDF bytes.Buffer
-	if err := rend.Statement(&slipPDF, list.Statements[0], now); err != nil {
+	slip, err := sq.Get(ctx, ic, list.Statements[0].ID, now)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rend.Payment(&payPDF, pays.Payments[0], pdf.Payee{Name: "Nurul Aina binti Hassan"}, now); err != nil {
+	if err := rend.Statement(&slipPDF, slip, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := rend.Payment(&payPDF, detail, pdf.Payee{Name: "Nurul Aina binti Hassan"}, now); err != nil {
 		t.Fatal(err)
 	}
 	slipText := pdftotext(t, slipPDF.Bytes())
