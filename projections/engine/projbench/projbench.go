@@ -85,7 +85,7 @@ type Report struct {
 
 // RebuildGCPercent is the engine.Config.RebuildGCPercent the bench rebuilds
 // with, the setting meant for `ispeks projections rebuild`.
-const RebuildGCPercent = 400
+const RebuildGCPercent = 200
 
 // Targets of issue 3.
 const (
