@@ -319,8 +319,8 @@ func (e *Engine) catchUp(ctx context.Context, r *runner) error {
 	// its checkpoint.
 	rewind := false
 	r.restart = func() { rewind = true }
-	r.batchSize = e.cfg.RebuildBatchSize
-	defer func() { r.restart, r.batchSize = nil, e.cfg.BatchSize }()
+	r.batchSize, r.paged = e.cfg.RebuildBatchSize, true
+	defer func() { r.restart, r.batchSize, r.paged = nil, e.cfg.BatchSize, false }()
 	for {
 		rewind = false
 		if _, err := e.replay(ctx, r, from, h, func() bool { return rewind }, nil); err != nil {

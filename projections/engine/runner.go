@@ -30,6 +30,7 @@ type runner struct {
 
 	batchSize  int
 	batchDelay time.Duration
+	paged      bool // fed a page at a time (rebuild, catch-up): commit by size only
 
 	handles map[string]bool
 
@@ -81,7 +82,7 @@ func newRunner(e *Engine, p projections.Projector, store projections.ReadStore, 
 	// A rebuild starts from empty shadows and is their only writer.
 	r.ov = newOverlay(store, colls, rebuild)
 	if rebuild {
-		r.batchSize = e.cfg.RebuildBatchSize
+		r.batchSize, r.paged = e.cfg.RebuildBatchSize, true
 	} else {
 		r.batchSize, r.batchDelay = e.cfg.BatchSize, e.cfg.BatchDelay
 	}
@@ -263,11 +264,13 @@ func (r *runner) consumed(ctx context.Context, position uint64) error {
 		}
 	}
 	r.pending++
-	if r.pending < r.batchSize {
+	if r.pending < r.batchSize && (r.paged || time.Since(r.lastCommit) < r.batchDelay) {
 		return nil
 	}
-	// A full batch is committed before the next event is taken, retrying a
-	// failing store with backoff: the events stay in the overlay meanwhile.
+	// A full batch, or a live event after a quiet spell (commit it now
+	// rather than hand it to the flusher).
+	// It is committed before the next event is taken, retrying a failing
+	// store with backoff: the events stay in the overlay meanwhile.
 	wait := r.e.cfg.RetryInitial
 	for {
 		err := r.commitLocked(ctx)
@@ -358,11 +361,11 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 	return nil
 }
 
-// flusher commits a batch that is not full: at once when the previous commit
-// is at least batchDelay old (a quiet log: each event is visible about a
-// millisecond after it was appended), else when it becomes so (a busy log:
-// at most one commit per batchDelay). So no event waits longer than
-// batchDelay for its commit. It keeps retrying a failing commit.
+// flusher commits a batch that is not full once its events have waited
+// batchDelay since the previous commit (an event after a quiet spell is
+// committed at once by consumed; a busy log gets at most one commit per
+// batchDelay). So no event waits longer than batchDelay for its commit. It
+// keeps retrying a failing commit.
 func (r *runner) flusher(ctx context.Context) {
 	for {
 		select {
