@@ -555,3 +555,51 @@ func TestSwapDuringCatchUp(t *testing.T) {
 	checkAgainstLog(t, log, snap)
 	sameModel(t, "caught up across a swap vs clean rebuild", rebuildInto(t, dir, log), snap)
 }
+
+// A fault that clears within the retries costs nothing; one that outlasts
+// them makes a dead letter. MaxRetries 3: four attempts in all.
+func TestTransientFailureIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 2)
+	soon := g.appendTo(t, "acct-0001", deposited{Owner: "o", Amount: 1})
+	never := g.appendTo(t, "acct-0002", deposited{Owner: "o", Amount: 2})
+	head := g.appendTo(t, "acct-0001", deposited{Owner: "o", Amount: 3}).LastPosition
+
+	var mu sync.Mutex
+	attempts := map[uint64]int{}
+	p := &ledgerProjector{fail: func(env eventlog.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts[env.Position]++
+		switch {
+		case env.Position == soon.LastPosition && attempts[env.Position] <= 3:
+			return errors.New("read store busy")
+		case env.Position == never.LastPosition:
+			return errors.New("still broken")
+		}
+		return nil
+	}}
+	e := newEngine(t, log, views, p, func(c *engine.Config) { c.MaxRetries = 3 })
+	run(t, e)
+	if err := e.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if attempts[soon.LastPosition] != 4 || attempts[never.LastPosition] != 4 {
+		t.Errorf("attempts = %v, want 4 for both failing events", attempts)
+	}
+	mu.Unlock()
+	dls, err := e.DeadLetters(context.Background(), "ledger", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || dls[0].Position != never.LastPosition || !strings.Contains(dls[0].Error, "still broken") {
+		t.Fatalf("dead letters = %+v, want only the event that never succeeded", dls)
+	}
+	doc, ok, err := views.Get(context.Background(), "ledger_balances", "acct-0001")
+	if err != nil || !ok || doc.Version != 2 {
+		t.Fatalf("acct-0001 = %+v %v %v: the event that succeeded on its 4th attempt is missing", doc, ok, err)
+	}
+}

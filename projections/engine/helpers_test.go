@@ -74,6 +74,8 @@ type ledgerProjector struct {
 	// onProject, if set, runs before each projected event (tests use it to
 	// kill the engine mid-batch).
 	onProject func(env eventlog.Envelope)
+	// fail, if set, can fail an attempt (a transient fault).
+	fail func(env eventlog.Envelope) error
 }
 
 type balance struct {
@@ -104,6 +106,11 @@ func (p *ledgerProjector) Collections() []projections.CollectionSpec {
 func (p *ledgerProjector) Project(ctx context.Context, b projections.Batch, env eventlog.Envelope) error {
 	if p.onProject != nil {
 		p.onProject(env)
+	}
+	if p.fail != nil {
+		if err := p.fail(env); err != nil {
+			return err
+		}
 	}
 	if ev, ok := env.Event.(poisoned); ok && p.broken.Load() {
 		if ev.Panic {
