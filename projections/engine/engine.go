@@ -8,6 +8,14 @@
 // a projector into shadow collections while the live one keeps serving, and
 // runs side-effect consumers that start at the log head (RunConsumer).
 //
+// Events a projector does not handle still advance its checkpoint. Events
+// of a type the registry does not know are passed over too, with one log
+// line per type and the ispeks_projection_unknown_events_total counter, not
+// as dead letters: no projector can handle a type that is not registered,
+// and one dead letter per projector per such event would bury real
+// failures. An event of a handled type whose data does not decode is a dead
+// letter (without retries: retrying cannot fix it).
+//
 // Correctness rests on three things: a checkpoint is only ever written in the
 // batch that holds the writes of the events before it, so a crash at any
 // point replays from the last commit; projector writes are put-if-newer, so a
