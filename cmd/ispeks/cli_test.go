@@ -61,6 +61,12 @@ func TestConsoleCommands(t *testing.T) {
 			t.Fatalf("projections status lacks %s:\n%s", name, status)
 		}
 	}
+	if out := run("projections", "rebuild", "accounts"); !strings.Contains(out, "rebuilt accounts") {
+		t.Fatalf("projections rebuild: %q", out)
+	}
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "projections", "rebuild", "nosuch"); err == nil {
+		t.Fatal("rebuild of an unknown projector succeeded")
+	}
 	if out := run("audit", "verify"); !strings.Contains(out, "integrity verified") {
 		t.Fatalf("audit verify: %q", out)
 	}

@@ -39,6 +39,8 @@ func run() error {
 type cli struct {
 	cfg config.Config
 	log *slog.Logger
+
+	rebuildGCPercent int // set by `projections rebuild` only
 }
 
 func newRootCmd() *cobra.Command {

@@ -35,9 +35,10 @@ func (c *cli) projectionsCmd() *cobra.Command {
 		}),
 	})
 	cmd.AddCommand(&cobra.Command{
-		Use:   "rebuild NAME",
-		Short: "Rebuild one projector's read model into shadow collections and swap it in (the portal keeps serving the old one meanwhile)",
-		Args:  cobra.ExactArgs(1),
+		Use:    "rebuild NAME",
+		PreRun: func(*cobra.Command, []string) { c.rebuildGCPercent = 200 },
+		Short:  "Rebuild one projector's read model into shadow collections and swap it in (the portal keeps serving the old one meanwhile)",
+		Args:   cobra.ExactArgs(1),
 		RunE: c.withApp(func(cmd *cobra.Command, args []string, app *app) error {
 			res, err := app.engine.Rebuild(cmd.Context(), args[0], os.Stderr)
 			if err != nil {
