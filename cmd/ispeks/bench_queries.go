@@ -64,8 +64,6 @@ type queriesBenchResult struct {
 	CatchUp         time.Duration // after the last line until the projections had it all
 	Events          uint64
 	Phases          []loadResult
-	StatusJSONPath  string
-	StatementsPath  string
 	ConstIdx        int
 	StatusJSONIdx   int
 	StatementPgIdx  int
@@ -204,7 +202,6 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 	statusJSON := "/api/v1/me/payments?module=tuntutan"
 	statusPage := "/permohonan/status-bayaran?modul=tuntutan"
 	stmtPage := "/penyata-gaji?urusniaga=slip-gaji-bulanan"
-	res.StatusJSONPath, res.StatementsPath = statusJSON, stmtPage
 	type phase struct {
 		short  string // file name part of its CPU profile
 		name   string
