@@ -18,9 +18,9 @@ import (
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
 
-const columns = "position, stream, version, id, type, occurred_at, data, metadata, prev, hash"
+const columns = "position, stream, version, id, type, occurred_at, data, metadata, chain"
 
-const numColumns = 10
+const numColumns = 9
 
 // reader is one read-only connection with its statements; the store keeps a
 // fixed pool of them.
@@ -281,10 +281,10 @@ func decodeRow(d []driver.Value) (eventlog.Record, error) {
 	}
 	rec.Position = uint64(pos)
 	var (
-		errs           [9]error
+		errs           [8]error
 		ver, at        int64
 		id, data, meta []byte
-		prev, hash     []byte
+		chain          []byte
 	)
 	rec.Stream, errs[0] = colString(d[1], "stream")
 	ver, errs[1] = colInt(d[2], "version")
@@ -294,26 +294,26 @@ func decodeRow(d []driver.Value) (eventlog.Record, error) {
 	at, errs[4] = colInt(d[5], "occurred_at")
 	data, errs[5] = colBytes(d[6], "data")
 	meta, errs[6] = colBytes(d[7], "metadata")
-	prev, errs[7] = colBytes(d[8], "prev")
-	hash, errs[8] = colBytes(d[9], "hash")
+	chain, errs[7] = colBytes(d[8], "chain")
 	if err := errors.Join(errs[:]...); err != nil {
 		return bad(err)
 	}
 	if err := decodeMeta(meta, &rec.Metadata); err != nil {
 		return bad(fmt.Errorf("metadata: %w", err))
 	}
-	m := &rec.Metadata
 	if rec.ID, err = uuid.FromBytes(id); err != nil {
 		return bad(fmt.Errorf("event ID: %w", err))
 	}
+	if len(chain) != 32 && len(chain) != 64 {
+		return bad(fmt.Errorf("integrity chain is %d bytes, want 32 or 64", len(chain)))
+	}
 	rec.OccurredAt = time.Unix(0, at).UTC()
 	rec.Data = json.RawMessage(data)
-	// Both hex strings in one allocation.
-	buf := make([]byte, hex.EncodedLen(len(prev)+len(hash)))
-	hex.Encode(buf, prev)
-	hex.Encode(buf[hex.EncodedLen(len(prev)):], hash)
+	// Prev and hash as hex in one allocation.
+	buf := make([]byte, hex.EncodedLen(len(chain)))
+	hex.Encode(buf, chain)
 	both := unsafe.String(unsafe.SliceData(buf), len(buf))
-	m.Prev = both[:hex.EncodedLen(len(prev))]
-	m.Hash = both[hex.EncodedLen(len(prev)):]
+	rec.Metadata.Prev = both[:len(both)-64]
+	rec.Metadata.Hash = both[len(both)-64:]
 	return rec, nil
 }

@@ -112,7 +112,7 @@ type writer struct {
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
-	w := &writer{conn: conn, ins: args(make([]driver.Value, 11)...), dest: make([]driver.Value, 4), heads: map[string]streamHead{}}
+	w := &writer{conn: conn, ins: args(make([]driver.Value, 10)...), dest: make([]driver.Value, 4), heads: map[string]streamHead{}}
 	err := prepareRaw(ctx, conn,
 		[]*rawStmt{&w.begin, &w.commit, &w.rollback, &w.maxPos, &w.findID, &w.head, &w.batch, &w.insert, &w.undo, &w.checkpoint, &w.dataVersion},
 		[]string{
@@ -121,7 +121,7 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 			"ROLLBACK",
 			"SELECT coalesce(max(position), 0) FROM events",
 			"SELECT stream, batch FROM events WHERE id = ?",
-			"SELECT version, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1",
+			"SELECT version, chain FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1",
 			"SELECT min(version), max(version), max(position) FROM events WHERE position >= ? AND position < ? AND batch = ?",
 			InsertSQL,
 			"DELETE FROM events WHERE position >= ?",
@@ -351,9 +351,8 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 		a[5].Value = row.occurred
 		a[6].Value = []byte(p.Data)
 		a[7].Value = row.meta
-		a[8].Value = row.prev
-		a[9].Value = row.hash
-		a[10].Value = int64(firstPos)
+		a[8].Value = row.chain
+		a[9].Value = int64(firstPos)
 		err := w.insert.exec(ctx, a)
 		if err == nil {
 			continue
@@ -377,7 +376,7 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 	}
 	n := uint64(len(enc.rows))
 	*next += n
-	r.head = enc.rows[n-1].hash
+	r.head = enc.rows[n-1].hash()
 	if len(w.heads) >= headCacheMax {
 		clear(w.heads)
 	}
@@ -398,10 +397,12 @@ type encoded struct {
 }
 
 type encodedRow struct {
-	occurred   int64
-	meta       []byte
-	prev, hash []byte
+	occurred int64
+	meta     []byte
+	chain    []byte // prev (absent for a stream's first event) and hash
 }
+
+func (r *encodedRow) hash() []byte { return r.chain[len(r.chain)-32:] }
 
 // encodeAppend seals events as versions base+1.. of stream after the event
 // with hash prev. It is pure computation: callers run it on their own
@@ -421,13 +422,16 @@ func encodeAppend(stream string, base uint64, prev []byte, events []eventlog.Pro
 		}
 	}
 	eventlog.Chain(hex.EncodeToString(prev), recs)
-	enc := &encoded{base: base, prev: nonNil(prev), rows: make([]encodedRow, len(recs))}
-	// One buffer for all hashes, one for all metadata.
-	hashes := make([]byte, 32*len(recs))
+	enc := &encoded{base: base, prev: prev, rows: make([]encodedRow, len(recs))}
+	// links is prev, hash 1, hash 2, ...: each row's chain column is the
+	// window of its prev and its hash.
+	p := len(prev)
+	links := make([]byte, p+32*len(recs))
+	copy(links, prev)
 	var meta []byte
 	ends := make([]int, len(recs))
 	for i := range recs {
-		hex.Decode(hashes[32*i:32*i+32], []byte(recs[i].Metadata.Hash))
+		hex.Decode(links[p+32*i:p+32*i+32], []byte(recs[i].Metadata.Hash))
 		meta = appendMeta(meta, &recs[i].Metadata)
 		ends[i] = len(meta)
 	}
@@ -437,12 +441,8 @@ func encodeAppend(stream string, base uint64, prev []byte, events []eventlog.Pro
 		row.occurred = recs[i].OccurredAt.UnixNano()
 		row.meta = meta[start:ends[i]:ends[i]]
 		start = ends[i]
-		row.hash = hashes[32*i : 32*i+32 : 32*i+32]
-		if i == 0 {
-			row.prev = enc.prev
-		} else {
-			row.prev = enc.rows[i-1].hash
-		}
+		from := max(0, p+32*(i-1))
+		row.chain = links[from : p+32*i+32 : p+32*i+32]
 	}
 	return enc
 }
@@ -465,19 +465,14 @@ func (s *Store) streamHead(ctx context.Context, stream string) (uint64, []byte, 
 	if err != nil {
 		return 0, nil, fmt.Errorf("head of %s: %w", stream, err)
 	}
-	hash, err := colBytes(w.dest[1], "hash")
+	chain, err := colBytes(w.dest[1], "chain")
 	if err != nil {
 		return 0, nil, fmt.Errorf("head of %s: %w", stream, err)
 	}
-	return uint64(v), hash, nil
-}
-
-// nonNil keeps an empty prev an empty BLOB rather than NULL.
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
+	if len(chain) < 32 {
+		return 0, nil, fmt.Errorf("head of %s: integrity chain is %d bytes", stream, len(chain))
 	}
-	return b
+	return uint64(v), chain[len(chain)-32:], nil
 }
 
 // retried reports whether r's first event is already stored and, if so,

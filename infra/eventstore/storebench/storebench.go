@@ -324,14 +324,10 @@ func raw(ctx context.Context, path string, cfg Config) (Phase, error) {
 		eventlog.Chain(prev[s], recs)
 		m := recs[0].Metadata
 		prev[s] = m.Hash
-		p, _ := hex.DecodeString(m.Prev)
-		h, _ := hex.DecodeString(m.Hash)
-		if p == nil {
-			p = []byte{}
-		}
+		chain, _ := hex.DecodeString(m.Prev + m.Hash)
+		meta, _ := json.Marshal(eventlog.Metadata{CorrelationID: m.CorrelationID, CausationID: m.CausationID, Actor: m.Actor, SourceIP: m.SourceIP, UserAgent: m.UserAgent})
 		batch := int64(i/cfg.BatchSize*cfg.BatchSize + 1)
-		rows[i] = []any{int64(i + 1), s, version[s], e.ID[:], e.Type, e.OccurredAt.UnixNano(), []byte(e.Data),
-			m.CorrelationID, m.CausationID, m.Actor.Kind, m.Actor.ID, m.SourceIP, m.UserAgent, p, h, batch}
+		rows[i] = []any{int64(i + 1), s, version[s], e.ID[:], e.Type, e.OccurredAt.UnixNano(), []byte(e.Data), meta, chain, batch}
 	}
 
 	conn, err := db.Conn(ctx)
@@ -361,7 +357,39 @@ func raw(ctx context.Context, path string, cfg Config) (Phase, error) {
 		}
 	}
 	d := time.Since(t0)
+	if err := checkRaw(ctx, path, len(rows)); err != nil {
+		return Phase{}, err
+	}
 	return phase(fmt.Sprintf("raw SQLite bulk insert, %d rows/transaction", cfg.RawTxRows), len(rows), d), nil
+}
+
+// checkRaw reads the yardstick's rows back through the store: they must be
+// complete, well-formed events with a valid chain, so that the comparison
+// is between like rows.
+func checkRaw(ctx context.Context, path string, want int) error {
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	last, err := st.LastPosition(ctx)
+	if err != nil {
+		return err
+	}
+	if last != uint64(want) {
+		return fmt.Errorf("storebench: raw insert stored %d rows, want %d", last, want)
+	}
+	recs, err := st.ReadAll(ctx, 0, 1000)
+	if err != nil {
+		return fmt.Errorf("storebench: raw rows do not read back: %w", err)
+	}
+	v := eventlog.NewChainVerifier()
+	for _, r := range recs {
+		if b := v.Add(r); b != nil {
+			return fmt.Errorf("storebench: raw rows are not like the store's: %w", b)
+		}
+	}
+	return nil
 }
 
 // readAll reads the whole log written by the other phases, page by page.
