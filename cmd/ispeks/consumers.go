@@ -37,7 +37,7 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 		Open:     a.sealer.Open,
 		Log:      a.cli.log,
 	}
-	g.Go(func() error { return a.engine.RunConsumer(ctx, mail.ConsumerName, mailer.Handle) })
+	g.Go(func() error { return a.engine.RunConsumer(ctx, mail.ConsumerName, mailer.Handle, mailer.Handles()...) })
 
 	if cfg.NATSURL != "" {
 		pub, err := downstream.NewNATS(ctx, downstream.NATSConfig{URL: cfg.NATSURL})

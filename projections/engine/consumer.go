@@ -41,8 +41,10 @@ type consumerBody struct {
 // starts resume after the last event it acknowledged. Delivery is at least
 // once: an event handled just before a crash may come again, so handlers
 // should be idempotent by event ID. An event whose data cannot be decoded is
-// recorded as a dead letter and passed over.
-func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFunc) error {
+// recorded as a dead letter and passed over. When types are given, only
+// events of those types reach handle; the rest are passed over undecoded
+// (the mailer wants two account events out of the whole log).
+func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFunc, types ...string) error {
 	if !namePattern.MatchString(name) {
 		return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 36 characters", name)
 	}
@@ -69,10 +71,19 @@ func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFu
 		return err
 	}
 	cps := watermilllog.ReadStoreCheckpoints{Store: e.cfg.Store}
+	var filter func(string, eventlog.Record) bool
+	if len(types) > 0 {
+		wanted := make(map[string]bool, len(types))
+		for _, t := range types {
+			wanted[t] = true
+		}
+		filter = func(_ string, rec eventlog.Record) bool { return wanted[rec.Type] }
+	}
 	sub, err := watermilllog.NewSubscriber(watermilllog.SubscriberConfig{
 		Log:            e.cfg.Log,
 		Checkpoints:    cps,
 		Commit:         cps,
+		Filter:         filter,
 		NackBackoff:    e.cfg.ConsumerBackoff,
 		MaxNackBackoff: e.cfg.ConsumerMaxBackoff,
 		Logger:         e.log,

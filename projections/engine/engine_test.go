@@ -603,3 +603,41 @@ func TestTransientFailureIsRetried(t *testing.T) {
 		t.Fatalf("acct-0001 = %+v %v %v: the event that succeeded on its 4th attempt is missing", doc, ok, err)
 	}
 }
+
+func TestConsumerWithTypesSeesOnlyThose(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	e := newEngine(t, log, views, &ledgerProjector{}, nil)
+
+	received := make(chan eventlog.Envelope, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- e.RunConsumer(ctx, "withdrawals", func(_ context.Context, env eventlog.Envelope) error {
+			received <- env
+			return nil
+		}, withdrawn{}.EventType())
+	}()
+	waitFor(t, func() bool {
+		_, ok, _ := views.Get(context.Background(), "consumers", "withdrawals")
+		return ok
+	})
+	g.appendTo(t, "acct-0200", deposited{Owner: "o", Amount: 5})
+	w1 := g.appendTo(t, "acct-0200", withdrawn{Amount: 2})
+	g.appendTo(t, "acct-0200", deposited{Owner: "o", Amount: 9})
+	w2 := g.appendTo(t, "acct-0200", withdrawn{Amount: 3})
+	// Delivery is in log order, so a deposit let through would arrive
+	// between the two withdrawals.
+	for _, want := range []uint64{w1.LastPosition, w2.LastPosition} {
+		env := <-received
+		if env.Position != want || env.Type != (withdrawn{}).EventType() {
+			t.Fatalf("consumer got %s at %d, want the withdrawal at %d", env.Type, env.Position, want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
