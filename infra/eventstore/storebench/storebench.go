@@ -46,7 +46,7 @@ type Config struct {
 	// store; several at once let group commit fill its transactions.
 	BatchWriters int
 	// BatchEvents is how many events the batched phase appends. Default
-	// 200000.
+	// 160000.
 	BatchEvents int
 	// RawEvents is how many rows the raw SQLite phase inserts. Default
 	// BatchEvents.
@@ -72,7 +72,7 @@ func (c Config) withDefaults() Config {
 	def(&c.SingleEvents, 30000)
 	def(&c.BatchSize, 100)
 	def(&c.BatchWriters, 16)
-	def(&c.BatchEvents, 200000)
+	def(&c.BatchEvents, 160000)
 	def(&c.RawEvents, c.BatchEvents)
 	def(&c.RawTxRows, 10000)
 	def(&c.ReadPage, 1000)
