@@ -154,7 +154,7 @@ func (c *cli) benchLoginCmd() *cobra.Command {
 	f.IntVar(&cfg.StormClients, "storm-clients", 32, "concurrent clients sending wrong passwords")
 	f.IntVar(&cfg.QueryClients, "query-clients", 4, "logged-in clients asking for their payment status during the storm")
 	f.StringVar(&cfg.QueryPath, "query", "/permohonan/status-bayaran?modul=tuntutan", "the status query (a page or /api/v1/me/… path of the logged-in user)")
-	f.IntVar(&cfg.HasherLimit, "hasher-limit", 0, "argon2id derivations allowed at once (0: as the portal runs it, GOMAXPROCS)")
+	f.IntVar(&cfg.HasherLimit, "hasher-limit", 0, "argon2id derivations allowed at once (0: as the portal runs it, GOMAXPROCS-1 but at least 1)")
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each measured phase (each login round)")
 	f.IntVar(&cfg.Rounds, "rounds", 3, "login rounds, each between two raw argon2id measurements (the machine may be shared: the table shows the median)")
 	f.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "load before each phase that is not counted (longer than one login under full load)")
