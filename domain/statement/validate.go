@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
 // zone is Malaysia time: "now" for period checks is a date in Melaka.
@@ -230,23 +229,9 @@ func (c Content) checkTotals() error {
 }
 
 func text(field, v string, max int, required bool) (string, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		if required {
-			return "", fieldErr(field, "is required")
-		}
-		return "", nil
-	}
-	if !utf8.ValidString(v) {
-		return "", fieldErr(field, "is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(v); n > max {
-		return "", fieldErr(field, "is %d characters long (at most %d)", n, max)
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return "", fieldErr(field, "contains a control character")
-		}
+	v, reason := textfield.Check(v, max, required)
+	if reason != "" {
+		return "", fieldErr(field, "%s", reason)
 	}
 	return v, nil
 }

@@ -1,0 +1,31 @@
+package textfield
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheck(t *testing.T) {
+	cases := []struct {
+		in       string
+		max      int
+		required bool
+		want     string
+		reason   string
+	}{
+		{"  Gaji Pokok ", 20, true, "Gaji Pokok", ""},
+		{"", 20, false, "", ""},
+		{"   ", 20, true, "", "is required"},
+		{"\xff\xfe", 20, true, "", "is not valid UTF-8"},
+		{strings.Repeat("é", 21), 20, true, "", "is 21 characters long (at most 20)"},
+		{strings.Repeat("é", 20), 20, true, strings.Repeat("é", 20), ""},
+		{"a\x00b", 20, true, "", "contains a control character"},
+		{"baris\nkedua", 20, true, "", "contains a control character"},
+	}
+	for _, c := range cases {
+		got, reason := Check(c.in, c.max, c.required)
+		if got != c.want || reason != c.reason {
+			t.Errorf("Check(%q, %d, %v) = %q, %q; want %q, %q", c.in, c.max, c.required, got, reason, c.want, c.reason)
+		}
+	}
+}
