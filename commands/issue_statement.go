@@ -37,7 +37,7 @@ func (h IssueStatementHandler) Handle(ctx context.Context, cmd IssueStatement) (
 	if err := checkPayee(ctx, h.Payees, c.Payee.IC, "payee.ic"); err != nil {
 		return Result{}, err
 	}
-	return Execute(ctx, h.Runner, statement.Stream(cmd.StatementID), statement.New, cmd.Meta,
+	return ExecuteCreate(ctx, h.Runner, statement.Stream(cmd.StatementID), statement.New, cmd.Meta,
 		func(s *statement.Statement, now time.Time) error {
 			return s.Issue(cmd.StatementID, cmd.Meta.CommandID, c, now)
 		})

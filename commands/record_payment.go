@@ -38,7 +38,7 @@ func (h RecordPaymentHandler) Handle(ctx context.Context, cmd RecordPayment) (Re
 	if err := checkPayee(ctx, h.Payees, d.PayeeIC, "payee_ic"); err != nil {
 		return Result{}, err
 	}
-	return Execute(ctx, h.Runner, payment.Stream(cmd.PaymentID), payment.New, cmd.Meta,
+	return ExecuteCreate(ctx, h.Runner, payment.Stream(cmd.PaymentID), payment.New, cmd.Meta,
 		func(p *payment.Payment, now time.Time) error {
 			return p.Record(cmd.PaymentID, cmd.Meta.CommandID, cmd.Details, now)
 		})

@@ -118,6 +118,43 @@ func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggre
 	return Result{}, fmt.Errorf("%w: %s", ErrConflict, StreamLabel(stream))
 }
 
+// ExecuteCreate is Execute for commands that nearly always start a new
+// stream — a payroll run's slips, a finance system's new payments. It
+// decides on a fresh aggregate and appends expecting an empty stream, so the
+// common case reads nothing. When the stream exists (a correction, a
+// re-sent batch) or the fresh decision fails, it falls back to Execute,
+// which decides on the stored state. A repeat of the very same command is
+// recognised by its event IDs and appends nothing (Appended 0).
+func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
+	if meta.CommandID == uuid.Nil {
+		return Result{}, errors.New("commands: command has no ID")
+	}
+	agg := newAggregate()
+	if err := decide(agg, r.Now().UTC()); err != nil || len(agg.Uncommitted()) == 0 {
+		// A refusal on an empty stream may be an answer the stored state
+		// would change (the same statement again is a duplicate, not new).
+		return Execute(ctx, r, stream, newAggregate, meta, decide)
+	}
+	events := agg.Uncommitted()
+	proposed, err := r.propose(meta, events)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := r.Store.Append(ctx, stream, eventlog.Exactly(0), proposed)
+	var wrong *eventlog.WrongExpectedVersionError
+	switch {
+	case errors.As(err, &wrong):
+		return Execute(ctx, r, stream, newAggregate, meta, decide)
+	case err != nil:
+		return Result{}, fmt.Errorf("commands: append to %s: %w", StreamLabel(stream), err)
+	case res.Replayed:
+		// This very command was stored before: nothing new (no position,
+		// as Execute answers a repeat).
+		return Result{Version: res.LastVersion}, nil
+	}
+	return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, nil
+}
+
 // load rebuilds agg from its stream and returns the stream's version.
 func load(ctx context.Context, r Runner, stream string, agg Aggregate) (uint64, error) {
 	var version uint64

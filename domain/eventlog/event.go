@@ -180,6 +180,10 @@ type AppendResult struct {
 	FirstVersion uint64
 	LastVersion  uint64
 	LastPosition uint64
+	// Replayed says nothing was written: the events were stored by an
+	// earlier append (an idempotent retry). Callers that skipped reading the
+	// stream need it to tell a duplicate from a new write.
+	Replayed bool
 }
 
 // Direction of a stream read.

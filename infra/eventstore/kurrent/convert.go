@@ -259,7 +259,7 @@ func originalResult(found stored, evs []stored) (res eventlog.AppendResult, last
 	first, last := found.batchRange()
 	for _, e := range evs {
 		if e.Version == last {
-			return eventlog.AppendResult{FirstVersion: first, LastVersion: last, LastPosition: e.Position}, last, true
+			return eventlog.AppendResult{FirstVersion: first, LastVersion: last, LastPosition: e.Position, Replayed: true}, last, true
 		}
 	}
 	return eventlog.AppendResult{}, last, false

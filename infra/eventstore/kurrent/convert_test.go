@@ -264,7 +264,7 @@ func TestOriginalResultOfARetriedAppend(t *testing.T) {
 		t.Fatalf("findID(v2) = %+v, %v", found, ok)
 	}
 	res, _, ok := originalResult(found, tail)
-	want := eventlog.AppendResult{FirstVersion: 2, LastVersion: 4, LastPosition: 400}
+	want := eventlog.AppendResult{FirstVersion: 2, LastVersion: 4, LastPosition: 400, Replayed: true}
 	if !ok || res != want {
 		t.Errorf("original result of the append holding v2 = %+v, %v; want %+v", res, ok, want)
 	}
@@ -273,7 +273,7 @@ func TestOriginalResultOfARetriedAppend(t *testing.T) {
 	if res, _, ok := originalResult(v3, tail); !ok || res != want {
 		t.Errorf("original result via v3 = %+v, %v; want %+v", res, ok, want)
 	}
-	if res, _, ok := originalResult(v5, tail); !ok || res != (eventlog.AppendResult{FirstVersion: 5, LastVersion: 5, LastPosition: 500}) {
+	if res, _, ok := originalResult(v5, tail); !ok || res != (eventlog.AppendResult{FirstVersion: 5, LastVersion: 5, LastPosition: 500, Replayed: true}) {
 		t.Errorf("original result of v5 = %+v, %v", res, ok)
 	}
 	// The original's last event is not among those read: the caller must read it.

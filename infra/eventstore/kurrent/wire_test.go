@@ -439,7 +439,7 @@ func TestWireRetriedAppendReturnsTheOriginalResultWithoutWriting(t *testing.T) {
 	}
 	p.store("account-u1", 1200, later)
 
-	want := eventlog.AppendResult{FirstVersion: 1, LastVersion: 2, LastPosition: 1100}
+	want := eventlog.AppendResult{FirstVersion: 1, LastVersion: 2, LastPosition: 1100, Replayed: true}
 	// With the original expected version (KurrentDB's own idempotency case)
 	// and with the version reloaded after it (a repeated command, which
 	// KurrentDB would append again).
@@ -473,7 +473,7 @@ func TestWireRetryOlderThanTheWindowIsLeftToKurrentDBAndReadBack(t *testing.T) {
 	p.onAppend = func(call appendCall) *api.AppendResp { return success(1, 0) }
 	s := startPeer(t, p)
 	res, err := s.Append(context.Background(), "account-u1", eventlog.NoStream(), events)
-	if want := (eventlog.AppendResult{FirstVersion: 1, LastVersion: 2, LastPosition: 1100}); err != nil || res != want {
+	if want := (eventlog.AppendResult{FirstVersion: 1, LastVersion: 2, LastPosition: 1100, Replayed: true}); err != nil || res != want {
 		t.Fatalf("retry = %+v, %v; want %+v read back from the stream", res, err, want)
 	}
 	if c := p.appendCalls(); len(c) != 1 || c[0].opts.GetNoStream() == nil {

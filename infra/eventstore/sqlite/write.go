@@ -317,9 +317,22 @@ func (s *Store) commitGroup(group []*appendReq) {
 // transaction can no longer be trusted.
 func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res eventlog.AppendResult, reqErr, fatal error) {
 	w := s.w
-	version, prev, err := s.streamHead(ctx, r.stream)
-	if err != nil {
-		return res, nil, err
+	// An append that creates its stream (a payroll run is thousands of them)
+	// inserts without looking the head up: the unique (stream, version)
+	// index refuses it if the stream exists, and only then is the head read.
+	want, exact := r.expected.Exact()
+	creates := r.expected.IsNoStream() || (exact && want == 0)
+	var (
+		version uint64
+		prev    []byte
+		err     error
+	)
+	if h, ok := w.heads[r.stream]; ok {
+		version, prev = h.version, h.hash
+	} else if !creates {
+		if version, prev, err = s.streamHead(ctx, r.stream); err != nil {
+			return res, nil, err
+		}
 	}
 	if !r.expected.Matches(version) {
 		// A retry may arrive with an expected version that has gone stale
@@ -371,6 +384,15 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 			// looked up beforehand because retries are rare and the
 			// unique index finds them anyway.
 			return res, reqErr, fatal
+		} else if creates && version == 0 {
+			// The head was not read: the stream may exist.
+			actual, _, herr := s.streamHead(ctx, r.stream)
+			if herr != nil {
+				return res, nil, herr
+			}
+			if actual != 0 {
+				return res, &eventlog.WrongExpectedVersionError{Stream: r.stream, Expected: r.expected, Actual: actual}, nil
+			}
 		}
 		return res, s.explainConflict(ctx, p.ID, err), nil
 	}
@@ -516,7 +538,7 @@ func (s *Store) original(ctx context.Context, r *appendReq, dest []driver.Value)
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return res, nil, fmt.Errorf("original result of %s: %w", r.stream, err)
 	}
-	return eventlog.AppendResult{FirstVersion: uint64(first), LastVersion: uint64(lastV), LastPosition: uint64(lastP)}, nil, nil
+	return eventlog.AppendResult{FirstVersion: uint64(first), LastVersion: uint64(lastV), LastPosition: uint64(lastP), Replayed: true}, nil, nil
 }
 
 // explainConflict turns a constraint failure on insert into an error that
