@@ -365,3 +365,45 @@ func maxPosition(rs []ingest.Result) uint64 {
 	}
 	return m
 }
+
+// concurrencyProbe wraps the real statement handler and records how many
+// lines run at once.
+type concurrencyProbe struct {
+	next      commands.Handler[commands.IssueStatement]
+	mu        sync.Mutex
+	now, most int
+}
+
+func (p *concurrencyProbe) Handle(ctx context.Context, cmd commands.IssueStatement) (commands.Result, error) {
+	p.mu.Lock()
+	p.now++
+	p.most = max(p.most, p.now)
+	p.mu.Unlock()
+	time.Sleep(time.Millisecond) // long enough for the reader to offer more lines
+	defer func() { p.mu.Lock(); p.now--; p.mu.Unlock() }()
+	return p.next.Handle(ctx, cmd)
+}
+
+func TestBytesInFlightBoundTheLinesRunningAtOnce(t *testing.T) {
+	r := newRig(t)
+	r.employees(t, 10)
+	probe := &concurrencyProbe{next: r.in.Statements}
+	r.in.Statements = probe
+	var b strings.Builder
+	longest := 0
+	for i := range 40 {
+		line := slipLine(fmt.Sprintf("b-%d", i), fmt.Sprintf("SG-B-%d", i), testIC(i%10), 1+i%12)
+		longest = max(longest, len(line))
+		fmt.Fprintln(&b, line)
+	}
+	// Room for two lines, however many workers there are.
+	r.in.Concurrency, r.in.MaxLineBytes, r.in.MaxBytesInFlight = 64, longest+1, 2*longest+1
+
+	_, sum := r.run(t, b.String())
+	if sum.Accepted != 40 {
+		t.Fatalf("summary %+v, want every line accepted", sum)
+	}
+	if probe.most > 2 || probe.most < 1 {
+		t.Errorf("%d lines ran at once, want at most 2 (the bytes in flight allow two)", probe.most)
+	}
+}
