@@ -193,10 +193,12 @@ func ensureOne(ctx context.Context, tx *sql.Tx, want rskit.Spec, shadow bool) er
 		return err
 	}
 	merged := have.Merge(want)
-	if merged.Equal(have) {
-		return nil
-	}
 	tbl := table(want.Name, shadow)
+	if merged.Equal(have) {
+		// A store written by an older version may lack the covering form
+		// of its compound indexes: bring them up to date.
+		return ensureCovering(ctx, tx, merged, tbl)
+	}
 	for _, f := range merged.Fields {
 		if have.Has(f) {
 			continue
@@ -209,14 +211,13 @@ func ensureOne(ctx context.Context, tx *sql.Tx, want rskit.Spec, shadow bool) er
 		if slices.Contains(have.Singles, f) {
 			continue
 		}
-		if err := createIndex(ctx, tx, want.Name, tbl, []string{f}); err != nil {
+		if err := createIndex(ctx, tx, want.Name, tbl, []string{col(f), "id"}); err != nil {
 			return err
 		}
 	}
-	for _, cmp := range merged.Compounds[len(have.Compounds):] {
-		if err := createIndex(ctx, tx, want.Name, tbl, cmp); err != nil {
-			return err
-		}
+	// New compounds, and the covering ones that now lack a new field.
+	if err := ensureCovering(ctx, tx, merged, tbl); err != nil {
+		return err
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE _collections SET indexes = ? WHERE name = ? AND shadow = ?", encodeSpec(merged), want.Name, boolInt(shadow))
 	if err != nil {
@@ -239,30 +240,118 @@ func createCollection(ctx context.Context, tx *sql.Tx, sp rskit.Spec, shadow boo
 		return fmt.Errorf("readstore/sqlite: create collection %q: %w", sp.Name, err)
 	}
 	for _, f := range sp.Singles {
-		if err := createIndex(ctx, tx, sp.Name, tbl, []string{f}); err != nil {
+		if err := createIndex(ctx, tx, sp.Name, tbl, []string{col(f), "id"}); err != nil {
 			return err
 		}
 	}
 	for _, cmp := range sp.Compounds {
-		if err := createIndex(ctx, tx, sp.Name, tbl, cmp); err != nil {
+		if err := createIndex(ctx, tx, sp.Name, tbl, coveringCols(sp, cmp)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// createIndex indexes fields then id, so that ties sort by id inside the
-// index. Index names carry a random suffix because a shadow table keeps its
-// index names when it is renamed to live, and the next shadow must not clash.
-func createIndex(ctx context.Context, tx *sql.Tx, name, tbl string, fields []string) error {
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	ix := `"ix_` + name + "_" + strings.Join(fields, "_") + "_" + hex.EncodeToString(rnd[:]) + `"`
-	cols := make([]string, 0, len(fields)+1)
-	for _, f := range fields {
+// coveringCols is the column list of the index of compound cmp: its fields,
+// id, then the whole document (version, body, the other fields). A compound
+// serves a per-owner list (one person's statements, newest first), which
+// reads a page of whole documents: with the documents inside the index such
+// a page is one seek and a run of neighbouring index entries, instead of one
+// random read of the table per document (a few dozen page reads per list on
+// a large store). Single-field indexes stay narrow: they serve occasional
+// listings, and each covering index stores the body once more.
+func coveringCols(sp rskit.Spec, cmp []string) []string {
+	cols := make([]string, 0, len(sp.Fields)+3)
+	for _, f := range cmp {
 		cols = append(cols, col(f))
 	}
-	cols = append(cols, "id")
+	cols = append(cols, "id", "version", "body")
+	for _, f := range sp.Fields {
+		if !slices.Contains(cmp, f) {
+			cols = append(cols, col(f))
+		}
+	}
+	return cols
+}
+
+// ensureCovering gives every compound of sp its covering index (creating it
+// where missing) and drops the indexes it replaces: the narrow form written
+// by earlier versions (fields, id) and covering ones that lack a field added
+// since. Run by Ensure, so an existing data dir is migrated on start (one
+// CREATE INDEX per compound: seconds for a million documents).
+func ensureCovering(ctx context.Context, tx *sql.Tx, sp rskit.Spec, tbl string) error {
+	have, err := indexCols(ctx, tx, strings.Trim(tbl, `"`))
+	if err != nil {
+		return fmt.Errorf("readstore/sqlite: ensure %q: %w", sp.Name, err)
+	}
+	for _, cmp := range sp.Compounds {
+		want := bare(coveringCols(sp, cmp))
+		narrow := append(slices.Clone(want[:len(cmp)]), "id")
+		found := false
+		for name, cols := range have {
+			switch {
+			case slices.Equal(cols, want):
+				found = true
+			case slices.Equal(cols, narrow) || (len(cols) >= len(narrow)+2 && slices.Equal(cols[:len(narrow)+2], want[:len(narrow)+2])):
+				if _, err := tx.ExecContext(ctx, `DROP INDEX "`+name+`"`); err != nil {
+					return fmt.Errorf("readstore/sqlite: ensure %q: drop index %s: %w", sp.Name, name, err)
+				}
+				delete(have, name)
+			}
+		}
+		if !found {
+			if err := createIndex(ctx, tx, sp.Name, tbl, coveringCols(sp, cmp)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// bare strips the quotes of column names.
+func bare(cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = strings.Trim(c, `"`)
+	}
+	return out
+}
+
+// indexCols lists the explicit indexes of table tbl with their columns.
+func indexCols(ctx context.Context, tx *sql.Tx, tbl string) (map[string][]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT il.name, ii.name FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii
+		WHERE il.origin = 'c' ORDER BY il.name, ii.seqno`, tbl)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var ix string
+		var c sql.NullString
+		if err := rows.Scan(&ix, &c); err != nil {
+			return nil, err
+		}
+		out[ix] = append(out[ix], c.String)
+	}
+	return out, rows.Err()
+}
+
+// createIndex indexes cols, which end with id (ties sort by id inside the
+// index) or, for a covering index, with id and the rest of the document.
+// Index names carry a random suffix because a shadow table keeps its index
+// names when it is renamed to live, and the next shadow must not clash.
+func createIndex(ctx context.Context, tx *sql.Tx, name, tbl string, cols []string) error {
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	var fields []string
+	for _, c := range cols {
+		if c == "id" {
+			break
+		}
+		fields = append(fields, strings.TrimSuffix(strings.TrimPrefix(c, `"f_`), `"`))
+	}
+	ix := `"ix_` + name + "_" + strings.Join(fields, "_") + "_" + hex.EncodeToString(rnd[:]) + `"`
 	if _, err := tx.ExecContext(ctx, "CREATE INDEX "+ix+" ON "+tbl+" ("+strings.Join(cols, ", ")+")"); err != nil {
 		return fmt.Errorf("readstore/sqlite: index %q on %s: %w", name, strings.Join(fields, "+"), err)
 	}

@@ -3,7 +3,9 @@
 // Layout: one table per collection, "c_<name>" (id TEXT PRIMARY KEY, version,
 // body BLOB, then one column "f_<field>" per indexed field, each indexed
 // together with id so that equality, sort and keyset pagination walk an
-// index). A rebuild writes into "s_<name>" and SwapRebuild drops the live
+// index). A compound index also carries the rest of the document (covering):
+// it serves the per-owner lists, whose page is then one run of index
+// entries; Ensure migrates a store written with the narrow form. A rebuild writes into "s_<name>" and SwapRebuild drops the live
 // table and renames the shadow in one transaction. _collections records the
 // declared indexes (so a second process knows them without Ensure) and
 // _checkpoints the projectors' positions, live and shadow.

@@ -24,16 +24,17 @@ func selectCols(sp rskit.Spec) string {
 func scanDocs(rows *sql.Rows, sp rskit.Spec, into []projections.Doc) ([]projections.Doc, error) {
 	defer rows.Close()
 	vals := make([]any, len(sp.Fields))
+	var d projections.Doc
+	var version int64
+	var body []byte
+	dest := make([]any, 0, 3+len(vals))
+	dest = append(dest, &d.ID, &version, &body)
+	for i := range vals {
+		dest = append(dest, &vals[i])
+	}
 	for rows.Next() {
-		var d projections.Doc
-		var version int64
-		var body []byte
-		dest := make([]any, 0, 3+len(vals))
-		dest = append(dest, &d.ID, &version, &body)
-		for i := range vals {
-			vals[i] = nil
-			dest = append(dest, &vals[i])
-		}
+		d, body = projections.Doc{}, nil
+		clear(vals)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -160,6 +161,7 @@ const (
 	segAll     segment = iota // sort by id: one scan
 	segNull                   // sort field absent
 	segPresent                // sort field present
+	segBoth                   // both, first page: SQLite sorts NULL first, as MongoDB sorts absent values
 )
 
 func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error) {
@@ -167,6 +169,10 @@ func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error
 	switch {
 	case p.SortBy == "":
 		segs = []segment{segAll}
+	case p.After == nil:
+		// A first page needs no cursor condition, so one index scan
+		// covers both segments in the order the direction puts them.
+		segs = []segment{segBoth}
 	case p.Desc:
 		segs = []segment{segPresent, segNull}
 	default:
@@ -228,6 +234,8 @@ func buildFind(p rskit.Plan, shadow bool, seg segment, withCursor bool, limit in
 			args = append(args, p.After.ID)
 		}
 		b.WriteString(" ORDER BY id " + dir)
+	case segBoth:
+		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + ", id " + dir)
 	case segNull:
 		b.WriteString(" AND " + col(p.SortBy) + " IS NULL")
 		if withCursor {
