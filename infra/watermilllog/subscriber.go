@@ -70,6 +70,12 @@ type SubscriberConfig struct {
 	// are passed over (they still count as consumed).
 	Filter func(topic string, rec eventlog.Record) bool
 
+	// Passed, when set, is told of every record Filter passes over, in log
+	// order between the deliveries around it, so a consumer that keeps its
+	// own checkpoint can move it on without a message per record. An error
+	// ends the subscription as a failed delivery would.
+	Passed func(ctx context.Context, topic string, position uint64) error
+
 	// NackBackoff is the wait before the first redelivery of a nacked event;
 	// it doubles with every further nack of the same event up to
 	// MaxNackBackoff. Defaults 100 ms and 10 s.
@@ -224,6 +230,10 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 					}
 					if saved != nil {
 						saved.ack(rec.Position)
+					}
+				} else if s.cfg.Passed != nil {
+					if err := s.cfg.Passed(hctx, sub.topic, rec.Position); err != nil {
+						return err
 					}
 				}
 				delivered = rec.Position

@@ -468,6 +468,25 @@ func compose(h message.HandlerFunc, mws []message.HandlerMiddleware) message.Han
 	return h
 }
 
+// wants says whether events of type typ must reach the projector: the types
+// it handles and any type the registry may upcast into one (not directly
+// registered). decode passes over the others anyway.
+func (r *runner) wants(typ string) bool { return r.handles[typ] || !r.e.direct[typ] }
+
+// passed is bookkeeping for an event the subscription filtered out (see
+// wants): consumed without a message, in log order.
+func (r *runner) passed(ctx context.Context, position uint64) error {
+	r.mu.Lock()
+	swapped := r.swapped
+	r.swapped = false
+	r.mu.Unlock()
+	if swapped {
+		r.restart() // as bookkeeping does: resume from the swapped-in checkpoint
+		return nil
+	}
+	return r.consumed(ctx, position)
+}
+
 func (r *runner) bookkeeping(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		r.mu.Lock()
