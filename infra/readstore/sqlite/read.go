@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
@@ -11,19 +12,46 @@ import (
 )
 
 // selectCols is the column list every read returns, in scan order.
-func selectCols(sp rskit.Spec) string {
+func selectCols(sp rskit.Spec) string { return colList(sp.Fields) }
+
+func colList(fields []string) string {
 	var b strings.Builder
 	b.WriteString("id, version, body")
-	for _, f := range sp.Fields {
+	for _, f := range fields {
 		b.WriteString(", " + col(f))
 	}
 	return b.String()
 }
 
-// scanDocs reads rows of selectCols.
-func scanDocs(rows *sql.Rows, sp rskit.Spec, into []projections.Doc) ([]projections.Doc, error) {
+// shape is what a read selects: the field columns in scan order, and the
+// fields every row has the same value of (an equality condition of the
+// query), which need not be read per row.
+type shape struct {
+	fields []string
+	fixed  []rskit.Cond
+}
+
+func fullShape(sp rskit.Spec) shape { return shape{fields: sp.Fields} }
+
+// findShape leaves out the fields a Find's plan fixes by equality.
+func findShape(p rskit.Plan) shape {
+	var sh shape
+	for _, f := range p.Spec.Fields {
+		i := slices.IndexFunc(p.Where, func(c rskit.Cond) bool { return c.Field == f })
+		switch {
+		case i < 0:
+			sh.fields = append(sh.fields, f)
+		case p.Where[i].Value != nil: // an absent (nil) one stays absent
+			sh.fixed = append(sh.fixed, p.Where[i])
+		}
+	}
+	return sh
+}
+
+// scanDocs reads rows of colList(sh.fields).
+func scanDocs(rows *sql.Rows, sh shape, into []projections.Doc) ([]projections.Doc, error) {
 	defer rows.Close()
-	vals := make([]any, len(sp.Fields))
+	vals := make([]any, len(sh.fields))
 	var d projections.Doc
 	var version int64
 	var body []byte
@@ -40,16 +68,19 @@ func scanDocs(rows *sql.Rows, sp rskit.Spec, into []projections.Doc) ([]projecti
 		}
 		d.Version = uint64(version)
 		d.Body = body
-		d.Fields = make(map[string]any, len(vals))
+		d.Fields = make(map[string]any, len(vals)+len(sh.fixed))
+		for _, c := range sh.fixed {
+			d.Fields[c.Field] = c.Value
+		}
 		for i, v := range vals {
 			switch x := v.(type) {
 			case nil:
 			case int64, string:
-				d.Fields[sp.Fields[i]] = x
+				d.Fields[sh.fields[i]] = x
 			case []byte: // not written by this adapter, but keep it readable
-				d.Fields[sp.Fields[i]] = string(x)
+				d.Fields[sh.fields[i]] = string(x)
 			default:
-				return nil, fmt.Errorf("field %q holds %T", sp.Fields[i], v)
+				return nil, fmt.Errorf("field %q holds %T", sh.fields[i], v)
 			}
 		}
 		into = append(into, d)
@@ -77,7 +108,7 @@ func (s *Store) get(ctx context.Context, b *batch, collection, id string) (proje
 			return projections.Doc{}, false, err
 		}
 		q := "SELECT " + selectCols(sp) + " FROM " + table(collection, s.shadow) + " WHERE id = ?"
-		docs, err := s.query(ctx, b, sp, q, nil, id)
+		docs, err := s.query(ctx, b, fullShape(sp), q, nil, id)
 		if err != nil && attempt == 0 && staleSchema(err) {
 			if err := s.c.reload(ctx); err != nil {
 				return projections.Doc{}, false, err
@@ -96,7 +127,7 @@ func (s *Store) get(ctx context.Context, b *batch, collection, id string) (proje
 
 // query runs a read through the batch's transaction or a cached reader
 // statement.
-func (s *Store) query(ctx context.Context, b *batch, sp rskit.Spec, q string, into []projections.Doc, args ...any) ([]projections.Doc, error) {
+func (s *Store) query(ctx context.Context, b *batch, sh shape, q string, into []projections.Doc, args ...any) ([]projections.Doc, error) {
 	var st *sql.Stmt
 	var err error
 	if b != nil {
@@ -115,7 +146,7 @@ func (s *Store) query(ctx context.Context, b *batch, sp rskit.Spec, q string, in
 	if err != nil {
 		return nil, err
 	}
-	return scanDocs(rows, sp, into)
+	return scanDocs(rows, sh, into)
 }
 
 // Find returns one page of a query. A sort by a field runs as up to two
@@ -190,11 +221,12 @@ func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error
 	}
 
 	want := p.Limit + 1 // one more tells whether there is a next page
-	var docs []projections.Doc
+	sh := findShape(p)
+	docs := make([]projections.Doc, 0, min(want, 128))
 	for i, seg := range segs {
-		q, args := buildFind(p, s.shadow, seg, i == 0 && p.After != nil, want-len(docs))
+		q, args := buildFind(p, sh, s.shadow, seg, i == 0 && p.After != nil, want-len(docs))
 		var err error
-		docs, err = s.query(ctx, nil, p.Spec, q, docs, args...)
+		docs, err = s.query(ctx, nil, sh, q, docs, args...)
 		if err != nil {
 			return projections.Page{}, err
 		}
@@ -211,10 +243,10 @@ func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error
 	return page, nil
 }
 
-func buildFind(p rskit.Plan, shadow bool, seg segment, withCursor bool, limit int) (string, []any) {
+func buildFind(p rskit.Plan, sh shape, shadow bool, seg segment, withCursor bool, limit int) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, len(p.Where)+3)
-	b.WriteString("SELECT " + selectCols(p.Spec) + " FROM " + table(p.Spec.Name, shadow) + " WHERE 1")
+	b.WriteString("SELECT " + colList(sh.fields) + " FROM " + table(p.Spec.Name, shadow) + " WHERE 1")
 	for _, c := range p.Where {
 		if c.Value == nil {
 			b.WriteString(" AND " + col(c.Field) + " IS NULL")
