@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"html/template"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/melaka-gov/ispeks/http/i18n"
@@ -73,7 +75,7 @@ func TestSearchFieldsAsTemplate(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 2 { // a miss, then a hit
-			data.Fields = s.searchFields(l, "bonus", "2025", years, tf, yf)
+			data.Fields, _ = s.searchFields(l, "bonus", "2025", years, tf, yf)
 			cached.Reset()
 			if err := s.pages.sets["statements_list"].ExecuteTemplate(&cached, "content", v); err != nil {
 				t.Fatal(err)
@@ -81,6 +83,78 @@ func TestSearchFieldsAsTemplate(t *testing.T) {
 			if data.Fields == "" || cached.String() != plain.String() {
 				t.Fatalf("%s: cached fields differ:\n%s\n---\n%s", l, cached.String(), plain.String())
 			}
+		}
+	}
+}
+
+// TestCachedContentAsTemplate: the statement list drawn from its cached
+// content is the page template's output byte for byte, for every shape
+// of result (rows or none, pager links or not), twice (a miss, then a hit).
+func TestCachedContentAsTemplate(t *testing.T) {
+	pg, err := parsePages(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets, err := hashAssets(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Site{pages: pg, assets: assets, deps: Deps{Payments: PaymentDeps{}.withDefaults()}}
+	h := htmlPage{t: pg.sets["statements_list"], p: pg, name: "statements_list"}
+	years := []int{2026, 2025, 2024}
+	for _, l := range []i18n.Lang{i18n.MS, i18n.EN} {
+		for shape := range 8 {
+			f := NewForm(map[string]string{"urusniaga": "bonus"})
+			tf, yf := s.statementFields(l, f, years)
+			data := &statementListData{TypeField: tf, YearField: yf, Window: "18 bulan <&>", Searched: true, TypeLabel: "Bonus & \"Khas\""}
+			data.Fields, data.fieldsKey = s.searchFields(l, "bonus", "", years, tf, yf)
+			if shape&1 != 0 {
+				data.Count = 2
+				data.Rows = `<tr><td>1</td></tr>` + "\n" + `<tr><td>&amp;</td></tr>`
+			}
+			if shape&2 != 0 {
+				data.NextURL = PathPenyataGaji + "?lepas=a%2Bb+c&mula=21&urusniaga=bonus&x=<\"'>é"
+			}
+			if shape&4 != 0 {
+				data.FirstURL = PathPenyataGaji + "?urusniaga=bonus&tahun=2025"
+			}
+			v := &View{Page: Page{Form: f, Data: data}, Lang: l, site: s}
+			var plain bytes.Buffer
+			if err := h.t.ExecuteTemplate(&plain, "content", v); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				var cached bytes.Buffer
+				if err := h.content(&cached, v); err != nil {
+					t.Fatal(err)
+				}
+				if cached.String() != plain.String() {
+					t.Fatalf("%s shape %d: cached content differs:\n%s\n---\n%s", l, shape, cached.String(), plain.String())
+				}
+			}
+		}
+	}
+	if n := 0; true {
+		pg.content.Range(func(any, any) bool { n++; return true })
+		if n != 16 {
+			t.Fatalf("%d cached contents, want 16", n)
+		}
+	}
+}
+
+// TestAttrURL: an href written by attrURL is what html/template writes.
+func TestAttrURL(t *testing.T) {
+	tpl := template.Must(template.New("a").Parse(`<a href="{{.}}">`))
+	for _, u := range []string{"/penyata-gaji?urusniaga=bonus&tahun=2025", "/p?lepas=a%2Bb+c%zz", "/x y/\"'<>\x00\x7f\xff", "/é?q=ü#frag",
+		"/a!#$*,:;=?@[]-._~", "/a%41", "/a%4", "/a%", "/%41b", "javascript:alert(1)", "https://example.com/?a=b&c", "//evil.example/x", "", "/"} {
+		var want bytes.Buffer
+		if err := tpl.Execute(&want, u); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		attrURL(&got, u)
+		if w := strings.TrimSuffix(strings.TrimPrefix(want.String(), `<a href="`), `">`); got.String() != w {
+			t.Errorf("attrURL(%q) = %q, want %q", u, got.String(), w)
 		}
 	}
 }

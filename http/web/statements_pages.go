@@ -44,6 +44,60 @@ type statementListData struct {
 	Rows      template.HTML // the table's rows, drawn by statementRows
 	NextURL   string
 	FirstURL  string
+	fieldsKey string // searchFields' key of Fields
+}
+
+// Markers of the cached content of a search (cachedContent).
+const (
+	markRows  = "@@ispeks-rows@@"
+	markNext  = "@@ispeks-next@@"
+	markFirst = "@@ispeks-first@@"
+)
+
+var statementListMarks = []string{markRows, markNext, markFirst}
+
+// contentKey: after a valid search, the page differs between people only
+// in its rows and pager links.
+func (d *statementListData) contentKey() string {
+	if !d.Searched || d.Fields == "" || d.fieldsKey == "" {
+		return ""
+	}
+	bits := []byte("000")
+	if d.Count > 0 {
+		bits[0] = '1'
+	}
+	if d.NextURL != "" {
+		bits[1] = '1'
+	}
+	if d.FirstURL != "" {
+		bits[2] = '1'
+	}
+	return "statements|" + d.fieldsKey + "|" + d.Window + "|" + d.TypeLabel + "|" + string(bits)
+}
+
+func (d *statementListData) withMarkers() any {
+	m := *d
+	m.Rows = markRows
+	if m.NextURL != "" {
+		m.NextURL = markNext
+	}
+	if m.FirstURL != "" {
+		m.FirstURL = markFirst
+	}
+	return &m
+}
+
+func (d *statementListData) marks() []string { return statementListMarks }
+
+func (d *statementListData) fill(w *bytes.Buffer, mark string) {
+	switch mark {
+	case markRows:
+		w.WriteString(string(d.Rows))
+	case markNext:
+		attrURL(w, d.NextURL)
+	case markFirst:
+		attrURL(w, d.FirstURL)
+	}
 }
 
 // statementRows draws the rows of "Senarai Dokumen" (in Go rather than in
@@ -143,7 +197,7 @@ func (s *Site) statementList(c *gin.Context) {
 		return
 	}
 	data.Searched = true
-	data.Fields = s.searchFields(l, typ, yearRaw, years, data.TypeField, data.YearField)
+	data.Fields, data.fieldsKey = s.searchFields(l, typ, yearRaw, years, data.TypeField, data.YearField)
 	data.TypeLabel = typeLabel(l, t)
 	data.Count = len(pg.Statements)
 	data.Rows = statementRows(l, start, pg.Statements)
@@ -171,13 +225,13 @@ func (s *Site) statementList(c *gin.Context) {
 // who chose the same. typ and yearRaw were validated against the few
 // possible values, so the cache stays small. "" (an error) draws them
 // through the page template.
-func (s *Site) searchFields(l i18n.Lang, typ, yearRaw string, years []int, tf, yf FieldView) template.HTML {
+func (s *Site) searchFields(l i18n.Lang, typ, yearRaw string, years []int, tf, yf FieldView) (template.HTML, string) {
 	if len(years) == 0 {
-		return ""
+		return "", ""
 	}
 	key := searchFieldsKey{p: s.pages, k: string(l) + "|" + typ + "|" + yearRaw + "|" + strconv.Itoa(years[0]) + "|" + strconv.Itoa(years[len(years)-1])}
 	if h, ok := searchFieldsCache.Load(key); ok {
-		return h.(template.HTML)
+		return h.(template.HTML), key.k
 	}
 	var buf bytes.Buffer
 	f := s.pages.frags
@@ -189,11 +243,11 @@ func (s *Site) searchFields(l i18n.Lang, typ, yearRaw string, years []int, tf, y
 	}
 	f.mu.Unlock()
 	if err != nil {
-		return "" // the page template draws them and reports the error
+		return "", "" // the page template draws them and reports the error
 	}
 	h := template.HTML(buf.String()) //nolint:gosec // html/template output
 	searchFieldsCache.Store(key, h)
-	return h
+	return h, key.k
 }
 
 type searchFieldsKey struct {
