@@ -31,6 +31,14 @@ type Log interface {
 	Subscribe(ctx context.Context, after uint64, handle func(context.Context, eventlog.Record) error) error
 }
 
+// ExceptLog is a Log that can pass over event types itself, as the SQLite
+// event store does inside SQLite: a consumer of a few types then does not
+// read the others out of the store at all. passed is told how far the log
+// was read whenever that is past the last event delivered.
+type ExceptLog interface {
+	SubscribeExcept(ctx context.Context, after uint64, skip []string, handle func(context.Context, eventlog.Record) error, passed func(context.Context, uint64) error) error
+}
+
 // Checkpoints tells where a consumer resumes: the position of the last event
 // it has durably processed (0: from the start of the log).
 type Checkpoints interface {
@@ -70,10 +78,16 @@ type SubscriberConfig struct {
 	// are passed over (they still count as consumed).
 	Filter func(topic string, rec eventlog.Record) bool
 
-	// Passed, when set, is told of every record Filter passes over, in log
-	// order between the deliveries around it, so a consumer that keeps its
-	// own checkpoint can move it on without a message per record. An error
-	// ends the subscription as a failed delivery would.
+	// Skip, when set, names event types a topic has no use for. They are
+	// passed over like records Filter refuses, by the log itself when it is
+	// an ExceptLog.
+	Skip func(topic string) []string
+
+	// Passed, when set, is told of records passed over (by Filter or Skip),
+	// in log order between the deliveries around them, so a consumer that
+	// keeps its own checkpoint can move it on without a message per record.
+	// For a run of passed records it may be told only the last position.
+	// An error ends the subscription as a failed delivery would.
 	Passed func(ctx context.Context, topic string, position uint64) error
 
 	// NackBackoff is the wait before the first redelivery of a nacked event;
@@ -210,6 +224,17 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 		defer saved.stop(ctx)
 	}
 
+	var skip []string
+	if s.cfg.Skip != nil {
+		skip = s.cfg.Skip(sub.topic)
+	}
+	skipped := make(map[string]bool, len(skip))
+	for _, t := range skip {
+		skipped[t] = true
+	}
+	exceptLog, byLog := s.cfg.Log.(ExceptLog)
+	byLog = byLog && len(skip) > 0
+
 	var (
 		delivered  uint64 // position of the last event acked (or filtered out) in this run
 		fromStored = true // resume exactly at the stored checkpoint
@@ -220,11 +245,11 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 		if err == nil {
 			fromStored = false
 			delivered = from
-			err = s.cfg.Log.Subscribe(ctx, from, func(hctx context.Context, rec eventlog.Record) error {
+			handle := func(hctx context.Context, rec eventlog.Record) error {
 				if sub.restart.Swap(false) {
 					return errRestart
 				}
-				if s.cfg.Filter == nil || s.cfg.Filter(sub.topic, rec) {
+				if !skipped[rec.Type] && (s.cfg.Filter == nil || s.cfg.Filter(sub.topic, rec)) {
 					if err := s.deliver(ctx, rec, out); err != nil {
 						return err
 					}
@@ -239,7 +264,23 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 				delivered = rec.Position
 				wait = s.cfg.ReconnectBackoff
 				return nil
-			})
+			}
+			if byLog {
+				err = exceptLog.SubscribeExcept(ctx, from, skip, handle, func(hctx context.Context, pos uint64) error {
+					if sub.restart.Swap(false) {
+						return errRestart
+					}
+					if s.cfg.Passed != nil {
+						if err := s.cfg.Passed(hctx, sub.topic, pos); err != nil {
+							return err
+						}
+					}
+					delivered = pos
+					return nil
+				})
+			} else {
+				err = s.cfg.Log.Subscribe(ctx, from, handle)
+			}
 		}
 		if ctx.Err() != nil {
 			return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -472,6 +473,19 @@ func compose(h message.HandlerFunc, mws []message.HandlerMiddleware) message.Han
 // it handles and any type the registry may upcast into one (not directly
 // registered). decode passes over the others anyway.
 func (r *runner) wants(typ string) bool { return r.handles[typ] || !r.e.direct[typ] }
+
+// skips lists the registered types the projector has no use for (the
+// complement of wants among the registry's direct types).
+func (r *runner) skips() []string {
+	var out []string
+	for t := range r.e.direct {
+		if !r.handles[t] {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // passed is bookkeeping for an event the subscription filtered out (see
 // wants): consumed without a message, in log order.

@@ -27,6 +27,7 @@ const numColumns = 9
 type reader struct {
 	conn                       *sql.Conn
 	all, span, fwd, back, last rawStmt
+	except                     rawStmt // span without some types (SubscribeExcept)
 	dest                       []driver.Value
 }
 
@@ -36,12 +37,15 @@ func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
 		return nil, err
 	}
 	r := &reader{conn: conn, dest: make([]driver.Value, numColumns)}
-	err = prepareRaw(ctx, conn, []*rawStmt{&r.all, &r.span, &r.fwd, &r.back, &r.last}, []string{
+	err = prepareRaw(ctx, conn, []*rawStmt{&r.all, &r.span, &r.fwd, &r.back, &r.last, &r.except}, []string{
 		"SELECT " + columns + " FROM events WHERE position > ? ORDER BY position LIMIT ?",
 		"SELECT " + columns + " FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
 		"SELECT " + columns + " FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
 		"SELECT " + columns + " FROM events WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?",
 		"SELECT coalesce(max(position), 0) FROM events",
+		// The type list is one JSON array: one prepared statement for any
+		// number of types.
+		"SELECT " + columns + " FROM events WHERE position > ? AND position <= ? AND type NOT IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?",
 	})
 	if err != nil {
 		r.close()
@@ -53,7 +57,7 @@ func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
 func (r *reader) close() error {
 	var errs []error
 	r.conn.Raw(func(any) error {
-		for _, st := range []*rawStmt{&r.all, &r.span, &r.fwd, &r.back, &r.last} {
+		for _, st := range []*rawStmt{&r.all, &r.span, &r.fwd, &r.back, &r.last, &r.except} {
 			errs = append(errs, st.close())
 		}
 		return nil
