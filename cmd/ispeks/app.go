@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -157,11 +156,13 @@ func (a *app) openSecurity() error {
 	if a.docKey, err = security.DeriveKey(master, "document-verification"); err != nil {
 		return err
 	}
-	// One core is kept free of password hashing, so a storm of logins
-	// (right or wrong) cannot starve the pages: measured with bench login,
-	// a limit of GOMAXPROCS-1 kept status-page p99 under a wrong-password
-	// storm at a third of what a limit of GOMAXPROCS gave.
-	a.hasher = security.NewArgon2(security.DefaultArgon2Params(), max(1, runtime.GOMAXPROCS(0)-1))
+	// Every core may hash (the full argon2id rate); the pages stay
+	// responsive because the first derivation raises GOMAXPROCS by as many
+	// Ps as derivations run at once (a request never waits for a P behind
+	// a derivation) and sets GOGC (argon2id's 19 MiB per hash would start
+	// a collection every hash or two). Measured with bench login.
+	a.hasher = security.NewArgon2(security.DefaultArgon2Params(), 0)
+	a.hasher.Tune(security.Argon2Tuning{SpareProcs: true, GCPercent: cfg.GCPercent})
 	a.accounts = commands.NewAccountHandlers(a.runner, commands.AccountSecurity{
 		Hasher:  a.hasher,
 		Sealer:  a.sealer,

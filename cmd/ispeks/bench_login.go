@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -41,7 +40,8 @@ type loginBenchConfig struct {
 	StormClients  int           // concurrent wrong-password clients
 	QueryClients  int           // logged-in clients asking for their payment status meanwhile
 	QueryPath     string        // the status query
-	HasherLimit   int           // argon2id derivations at once (0: as the portal runs, GOMAXPROCS)
+	HasherLimit   int           // argon2id derivations at once (0: as the portal runs, one per core)
+	NoSpareProcs  bool          // do not raise GOMAXPROCS for the hasher (to compare)
 	Duration      time.Duration // each measured phase (each login round)
 	Rounds        int           // login rounds, each between two raw argon2id measurements
 	Warmup        time.Duration // before each phase, not counted
@@ -61,6 +61,8 @@ type loginBenchResult struct {
 	QueriesStorm loadResult
 	Storm        loadResult
 	HasherLimit  int
+	Cores        int // goroutines of the raw rate
+	Tuning       security.Argon2Tuning
 	OneRaw       float64 // raw argon2id hashes/s in one goroutine (0: not measured)
 }
 
@@ -154,7 +156,8 @@ func (c *cli) benchLoginCmd() *cobra.Command {
 	f.IntVar(&cfg.StormClients, "storm-clients", 32, "concurrent clients sending wrong passwords")
 	f.IntVar(&cfg.QueryClients, "query-clients", 4, "logged-in clients asking for their payment status during the storm")
 	f.StringVar(&cfg.QueryPath, "query", "/permohonan/status-bayaran?modul=tuntutan", "the status query (a page or /api/v1/me/… path of the logged-in user)")
-	f.IntVar(&cfg.HasherLimit, "hasher-limit", 0, "argon2id derivations allowed at once (0: as the portal runs it, GOMAXPROCS-1 but at least 1)")
+	f.IntVar(&cfg.HasherLimit, "hasher-limit", 0, "argon2id derivations allowed at once (0: as the portal runs it, one per core, with as many spare Ps for the pages)")
+	f.BoolVar(&cfg.NoSpareProcs, "no-spare-procs", false, "do not raise GOMAXPROCS by the hasher limit on the first hash, as the portal does (to compare)")
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each measured phase (each login round)")
 	f.IntVar(&cfg.Rounds, "rounds", 3, "login rounds, each between two raw argon2id measurements (the machine may be shared: the table shows the median)")
 	f.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "load before each phase that is not counted (longer than one login under full load)")
@@ -197,10 +200,13 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	rig, err := c.startBenchRig(ctx, cfg.Dir, rigOptions{Logs: progress, Tune: func(k *config.Config) {
 		k.LoginPerIPBurst, k.LoginPerIPEvery = 1<<30, time.Nanosecond
 	}, Prepare: func(a *app) {
-		if cfg.HasherLimit > 0 {
+		if cfg.HasherLimit > 0 || cfg.NoSpareProcs {
 			// The same handlers as openSecurity wires, over a hasher with
 			// another limit (to see what the limit does).
+			tuning := a.hasher.Tuning()
+			tuning.SpareProcs = !cfg.NoSpareProcs
 			a.hasher = security.NewArgon2(a.hasher.Params(), cfg.HasherLimit)
+			a.hasher.Tune(tuning)
 			k := &a.cli.cfg
 			a.accounts = commands.NewAccountHandlers(a.runner, commands.AccountSecurity{
 				Hasher: a.hasher, Sealer: a.sealer, Keyed: a.keyed, TOTP: security.TOTP{}, Secrets: security.Generator{},
@@ -212,7 +218,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	}
 	defer rig.Close()
 	a := rig.app
-	res.HasherLimit = a.hasher.Concurrency()
+	res.HasherLimit, res.Cores, res.Tuning = a.hasher.Concurrency(), a.hasher.Cores(), a.hasher.Tuning()
 
 	queryUsers := cfg.QueryClients
 	total := cfg.Accounts + cfg.StormAccounts + queryUsers
@@ -266,7 +272,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		return res, err
 	}
 	res.Raw = append(res.Raw, raw)
-	if runtime.GOMAXPROCS(0) > 1 {
+	if a.hasher.Cores() > 1 {
 		// What one goroutine hashes: argon2id is memory-bound, so a lower
 		// hasher limit may cost less than it seems.
 		if res.OneRaw, err = rawRateIn(ctx, a.hasher.Params(), 1, cfg.RateFor); err != nil {
@@ -342,6 +348,15 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	fmt.Fprintf(out, "ispeks bench login — one run on %s\n", machine())
 	fmt.Fprintf(out, "argon2id m=%d KiB t=%d p=1 (production); hasher concurrency limit %d; load average before %s, after %s\n",
 		memKiB, iters, r.HasherLimit, loadBefore, loadAfter)
+	spare := "no spare Ps"
+	if r.Tuning.SpareProcs {
+		spare = fmt.Sprintf("GOMAXPROCS raised %d → %d on the first hash", r.Cores, r.Cores+r.HasherLimit)
+	}
+	gogc := "GOGC as Go's"
+	if r.Tuning.GCPercent > 0 {
+		gogc = fmt.Sprintf("GOGC %d (--gc-percent)", r.Tuning.GCPercent)
+	}
+	fmt.Fprintf(out, "serving process: %s, %s\n", spare, gogc)
 	fmt.Fprintf(out, "per-IP login throttle raised for the bench (all clients are 127.0.0.1); logs at warn level; load generator in the same process\n")
 	fmt.Fprintf(out, "%d login rounds of %s, each between two raw argon2id measurements of %s; ratios are per round, the median decides\n\n", len(r.Rounds), cfg.Duration, cfg.RateFor)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -351,7 +366,7 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	for i, m := range r.Raw {
 		rates[i], cpus[i] = fmt.Sprintf("%.1f", m.Rate), ms(m.CPU)
 	}
-	fmt.Fprintf(tw, "raw argon2id rate, %d goroutines, each measurement\t%s hashes/s\t\n", runtime.GOMAXPROCS(0), strings.Join(rates, " / "))
+	fmt.Fprintf(tw, "raw argon2id rate, %d goroutines (one per core), each measurement\t%s hashes/s\t\n", r.Cores, strings.Join(rates, " / "))
 	if r.OneRaw > 0 {
 		fmt.Fprintf(tw, "raw argon2id rate, 1 goroutine (once)\t%.1f hashes/s\t\n", r.OneRaw)
 	}

@@ -31,7 +31,7 @@ func TestDefaultsAreEmbedded(t *testing.T) {
 	if kind != KindSQLite || path != "data/views.db" {
 		t.Fatalf("read store = %s %s", kind, path)
 	}
-	if cfg.KeyFile != "data/master.key" || cfg.LockThreshold != 3 || len(cfg.Helpdesk) != 4 {
+	if cfg.KeyFile != "data/master.key" || cfg.LockThreshold != 3 || len(cfg.Helpdesk) != 4 || cfg.GCPercent != 400 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -56,6 +56,7 @@ func TestBadValuesNameTheFlag(t *testing.T) {
 		"--smtp":        {"--smtp", "http://mail"},
 		"--lock-after":  {"--lock-after", "0"},
 		"--nats":        {"--nats", "tcp://x"},
+		"--gc-percent":  {"--gc-percent", "10"},
 	}
 	for flag, args := range cases {
 		_, err := parse(t, args...)

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,10 @@ var ErrMalformedHash = errors.New("security: malformed argon2id hash")
 type Argon2 struct {
 	params Argon2Params
 	sem    chan struct{}
+	cores  int // GOMAXPROCS (before any spare Ps) when made: the raw rate uses this many
+
+	tuning   Argon2Tuning
+	tuneOnce sync.Once
 
 	dummyOnce sync.Once
 	dummy     string
@@ -59,10 +64,11 @@ type Argon2 struct {
 }
 
 // NewArgon2 returns a hasher with params, running at most concurrency hashes
-// at once (<= 0: GOMAXPROCS).
+// at once (<= 0: one per core, i.e. GOMAXPROCS before any spare Ps).
 func NewArgon2(params Argon2Params, concurrency int) *Argon2 {
+	cores := processCores()
 	if concurrency <= 0 {
-		concurrency = runtime.GOMAXPROCS(0)
+		concurrency = cores
 	}
 	if params.SaltLen == 0 {
 		params.SaltLen = 16
@@ -73,7 +79,78 @@ func NewArgon2(params Argon2Params, concurrency int) *Argon2 {
 	if params.Threads == 0 {
 		params.Threads = 1
 	}
-	return &Argon2{params: params, sem: make(chan struct{}, concurrency)}
+	return &Argon2{params: params, sem: make(chan struct{}, concurrency), cores: cores}
+}
+
+// spare remembers GOMAXPROCS from before a hasher first raised it, so that
+// hashers made later (a test process opens many) count the real cores and
+// raising stays idempotent instead of compounding.
+var spare struct {
+	sync.Mutex
+	cores int // 0: no hasher has raised GOMAXPROCS
+}
+
+// processCores is GOMAXPROCS as it was before any hasher raised it.
+func processCores() int {
+	spare.Lock()
+	defer spare.Unlock()
+	if spare.cores > 0 {
+		return spare.cores
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// raiseProcs makes GOMAXPROCS at least the cores plus n.
+func raiseProcs(n int) {
+	spare.Lock()
+	defer spare.Unlock()
+	if spare.cores == 0 {
+		spare.cores = runtime.GOMAXPROCS(0)
+	}
+	if want := spare.cores + n; runtime.GOMAXPROCS(0) < want {
+		runtime.GOMAXPROCS(want)
+	}
+}
+
+// Argon2Tuning is how a serving process makes room for password hashing.
+// It is applied once, on the first derivation, so a process that never
+// hashes (a CLI command, a query bench) keeps the runtime as it was.
+type Argon2Tuning struct {
+	// SpareProcs raises GOMAXPROCS by the hasher's concurrency. A
+	// derivation holds its P (the Go scheduler's slot) for ~20 ms of
+	// memory-bound work; with as many extra Ps as derivations run at once,
+	// a page request always finds a P at once and the kernel time-shares
+	// the cores, instead of the request queueing behind a derivation for a
+	// whole Go time slice. So the limit can be every core (the full hash
+	// rate) without starving the pages.
+	SpareProcs bool
+	// GCPercent, if > 0, is set as the garbage collector's GOGC. Each
+	// derivation allocates MemoryKiB of fresh memory, which at the
+	// default GOGC 100 starts a collection every one or two hashes (each
+	// marks the whole live heap and makes page requests assist).
+	GCPercent int
+}
+
+// Tune sets how the process is tuned on the first derivation (see
+// Argon2Tuning). Call it before the hasher is used.
+func (h *Argon2) Tune(t Argon2Tuning) { h.tuning = t }
+
+// Tuning returns what Tune set.
+func (h *Argon2) Tuning() Argon2Tuning { return h.tuning }
+
+// Cores is the GOMAXPROCS the hasher was made under (before SpareProcs):
+// the raw rate runs this many goroutines.
+func (h *Argon2) Cores() int { return h.cores }
+
+func (h *Argon2) applyTuning() {
+	h.tuneOnce.Do(func() {
+		if h.tuning.SpareProcs {
+			raiseProcs(cap(h.sem))
+		}
+		if h.tuning.GCPercent > 0 {
+			debug.SetGCPercent(h.tuning.GCPercent)
+		}
+	})
 }
 
 // Params returns the parameters new hashes get.
@@ -156,6 +233,7 @@ func (h *Argon2) derive(ctx context.Context, password string, p Argon2Params, sa
 		return nil, err
 	}
 	defer h.release()
+	h.applyTuning()
 	h.hashes.Add(1)
 	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen), nil
 }
@@ -251,12 +329,13 @@ func (h *Argon2) DummyHash() string {
 	return h.dummy
 }
 
-// Rate measures the raw argon2id rate with these parameters: as many
-// goroutines as GOMAXPROCS hashing for d, outside the concurrency limit.
+// Rate measures the raw argon2id rate with these parameters: one goroutine
+// per core (GOMAXPROCS when the hasher was made, not the spare Ps Tune may
+// add) hashing for d, outside the concurrency limit.
 // It returns hashes per second. `ispeks bench login` prints it beside the
 // login rate.
 func (h *Argon2) Rate(ctx context.Context, d time.Duration) (float64, error) {
-	workers := runtime.GOMAXPROCS(0)
+	workers := h.cores
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var n atomic.Int64
