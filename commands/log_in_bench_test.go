@@ -54,3 +54,31 @@ func BenchmarkLogInCorrectPassword(b *testing.B) {
 	b.ReportMetric(raw, "raw-hashes/s")
 	b.ReportMetric(100*rate/raw, "%-of-raw")
 }
+
+// BenchmarkLogInStreamLength: one login on an account whose stream already
+// holds n earlier logins, with a cheap hasher so that what is left is the
+// replay of the stream (each login replays the whole stream, which grows by
+// one event per login). Compare n=10 with n=1000 for the cost per replayed
+// event.
+func BenchmarkLogInStreamLength(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("history-%d", n), func(b *testing.B) {
+			f := newAcctsWith(b, security.NewArgon2(security.Argon2Params{MemoryKiB: 8, Time: 1, Threads: 1}, 0))
+			f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+			ctx := context.Background()
+			login := func() {
+				if _, _, err := f.h.LogIn.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: sitiPassword}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range n {
+				login()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				login()
+			}
+		})
+	}
+}
