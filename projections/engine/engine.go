@@ -335,9 +335,10 @@ func (e *Engine) catchUp(ctx context.Context, r *runner) error {
 	// A rebuild swapped in meanwhile (seen at a commit): start over from
 	// its checkpoint.
 	rewind := false
+	live := r.restart // nil at start-up; the subscription's restart when live
 	r.restart = func() { rewind = true }
 	r.batchSize, r.paged = e.cfg.RebuildBatchSize, true
-	defer func() { r.restart, r.batchSize, r.paged = nil, e.cfg.BatchSize, false }()
+	defer func() { r.restart, r.batchSize, r.paged = live, e.cfg.BatchSize, false }()
 	for {
 		rewind = false
 		if _, err := e.replay(ctx, r, from, h, func() bool { return rewind }, nil); err != nil {

@@ -58,6 +58,8 @@ type runner struct {
 
 	due     chan struct{} // a first pending event arrived: commit within batchDelay
 	restart func()        // makes the subscription resume from the stored checkpoint (live only)
+
+	catching atomic.Bool // a catch-up is feeding this runner (no nested catch-up)
 }
 
 func newRunner(e *Engine, p projections.Projector, store projections.ReadStore, rebuild bool) *runner {
@@ -518,8 +520,30 @@ func (r *runner) bookkeeping(h message.HandlerFunc) message.HandlerFunc {
 			return nil, err
 		}
 		rec, _ := recordOf(msg)
-		return nil, r.consumed(msg.Context(), rec.Position)
+		if err := r.consumed(msg.Context(), rec.Position); err != nil {
+			return nil, err
+		}
+		return nil, r.catchUpIfBehind(msg.Context(), rec.Position)
 	}
+}
+
+// catchUpIfBehind switches a live projector that has fallen far behind the
+// head (a payroll run arriving faster than events are handed over one at a
+// time) to the paged catch-up, then resumes its subscription from the
+// checkpoint the catch-up committed.
+func (r *runner) catchUpIfBehind(ctx context.Context, position uint64) error {
+	if r.rebuild || r.restart == nil || r.catching.Load() ||
+		r.e.metrics.headPos.Load() <= position+uint64(r.e.cfg.CatchUpThreshold) {
+		return nil
+	}
+	r.catching.Store(true)
+	defer r.catching.Store(false)
+	resume := r.restart
+	if err := r.e.catchUp(ctx, r); err != nil {
+		return err
+	}
+	resume()
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
