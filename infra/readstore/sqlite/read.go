@@ -142,7 +142,18 @@ func (s *Store) query(ctx context.Context, b *batch, sh shape, q string, into []
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(ctx, args...)
+	qctx := ctx
+	if b == nil {
+		// A read of a page takes a fraction of a millisecond: a cancelled
+		// request is not worth interrupting, and a cancellable context
+		// costs database/sql a goroutine and the driver an interrupt
+		// watcher per query.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		qctx = context.WithoutCancel(ctx)
+	}
+	rows, err := st.QueryContext(qctx, args...)
 	if err != nil {
 		return nil, err
 	}
