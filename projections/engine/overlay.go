@@ -29,6 +29,13 @@ type entry struct {
 	present bool // the document exists (false: absent or deleted)
 	dirty   bool // differs from the store; the next commit writes it
 	deleted bool // deleted since the last commit: the commit deletes before it puts
+	// blind: put without reading the store first (most puts are of a
+	// document's first version, which the store cannot hold yet; reading
+	// it anyway cost a query per put). The store may hold a newer version,
+	// which the commit then keeps (a put never replaces a newer version),
+	// so a Get reads the store before trusting a blind entry, and the
+	// commit drops blind entries from the cache.
+	blind bool
 }
 
 type overlay struct {
@@ -113,8 +120,10 @@ func (o *overlay) committed(keys []docKey, limit int) {
 	for _, k := range keys {
 		e := o.m[k]
 		e.dirty, e.deleted = false, false
-		if !e.present {
-			delete(o.m, k) // a committed delete needs no cache entry
+		if !e.present || e.blind {
+			// A committed delete needs no cache entry; after a blind put
+			// the store holds it or a newer version, unknown which.
+			delete(o.m, k)
 		}
 	}
 	o.dirty = o.dirty[:0]
@@ -162,11 +171,45 @@ func (s *staging) visible(ctx context.Context, k docKey) (*entry, error) {
 	return s.o.lookup(ctx, k)
 }
 
+// staged is the entry the event or the batch holds already (nil: none),
+// without reading the store.
+func (s *staging) staged(k docKey) *entry {
+	if e, ok := s.writes[k]; ok {
+		return e
+	}
+	if e, ok := s.o.m[k]; ok {
+		return e
+	}
+	if s.o.complete {
+		return absent
+	}
+	return nil
+}
+
+// resolve settles a blind entry against the store: a stored version at
+// least as new wins (the commit's put of e would be ignored), else e is
+// what the store will hold after the commit.
+func (s *staging) resolve(ctx context.Context, k docKey, e *entry) error {
+	doc, ok, err := s.o.reader.Get(ctx, k.coll, k.id)
+	if err != nil {
+		return err
+	}
+	if ok && doc.Version >= e.doc.Version {
+		e.doc = doc
+	}
+	e.blind = false
+	return nil
+}
+
 func (s *staging) Get(ctx context.Context, coll, id string) (projections.Doc, bool, error) {
 	if err := s.check(coll, id); err != nil {
 		return projections.Doc{}, false, err
 	}
-	e, err := s.visible(ctx, docKey{coll, id})
+	k := docKey{coll, id}
+	e, err := s.visible(ctx, k)
+	if err == nil && e.blind {
+		err = s.resolve(ctx, k, e)
+	}
 	if err != nil || !e.present {
 		return projections.Doc{}, false, err
 	}
@@ -182,16 +225,16 @@ func (s *staging) Put(ctx context.Context, coll string, doc projections.Doc) err
 		return err
 	}
 	k := docKey{coll, doc.ID}
-	cur, err := s.visible(ctx, k)
-	if err != nil {
-		return err
+	cur := s.staged(k)
+	if cur == nil { // unknown here: put blind rather than read the store
+		cur = &entry{blind: true}
 	}
 	if cur.present && doc.Version <= cur.doc.Version {
 		return nil
 	}
 	doc.Fields = maps.Clone(doc.Fields)
 	doc.Body = append([]byte(nil), doc.Body...)
-	s.stage(k, &entry{doc: doc, present: true, dirty: true, deleted: cur.deleted})
+	s.stage(k, &entry{doc: doc, present: true, dirty: true, deleted: cur.deleted, blind: cur.blind})
 	return nil
 }
 
