@@ -3,7 +3,11 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
@@ -42,6 +46,11 @@ type LogInHandler struct {
 	// Share one *KeyedLocks between all LogInHandler values; nil leaves
 	// concurrent attempts to the version check and its retries.
 	Locks *KeyedLocks
+	// Accounts, if set, keeps each account as of the version a login last
+	// saw, so a login reads only the events appended since instead of
+	// replaying a stream that grows by one event per login. Share one
+	// between all LogInHandler values; nil replays the whole stream.
+	Accounts *AccountCache
 }
 
 var _ Handler[LogIn] = LogInHandler{}
@@ -74,7 +83,7 @@ func (h LogInHandler) LogIn(ctx context.Context, cmd LogIn) (account.LoginOutcom
 	}
 	check := newSecretCheck(ctx, h.Security.Hasher, account.NormalizePassword(cmd.Password))
 	var out account.LoginOutcome
-	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
+	res, err := h.Accounts.execute(ctx, h.Runner, account.Stream(ic), cmd.Meta,
 		func(a *account.Account, now time.Time) error {
 			if !a.Exists() {
 				return errNoAccount
@@ -109,4 +118,155 @@ func (h LogInHandler) LogIn(ctx context.Context, cmd LogIn) (account.LoginOutcom
 		err = account.ErrLocked
 	}
 	return account.LoginOutcome{}, res, err
+}
+
+// AccountCache holds accounts as of a stream version for LogInHandler. A
+// cached state is only ever a prefix of the stream (streams are append-only),
+// so catching up from its version gives exactly the state a full replay
+// gives: lock counts and temporary passwords behave the same. Another
+// process or handler appending to the stream is caught up on the next login.
+type AccountCache struct {
+	mu      sync.Mutex
+	max     int
+	entries map[string]cachedAccount
+}
+
+type cachedAccount struct {
+	acc     *account.Account
+	version uint64
+}
+
+// NewAccountCache keeps up to max accounts (<= 0: 10,000, a few MB); past
+// that an arbitrary one is dropped, and its next login replays its stream.
+func NewAccountCache(max int) *AccountCache {
+	if max <= 0 {
+		max = 10_000
+	}
+	return &AccountCache{max: max, entries: map[string]cachedAccount{}}
+}
+
+// Len is the number of accounts held (for tests).
+func (c *AccountCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// get returns a copy of stream's cached account and its version, or a new
+// account at version 0.
+func (c *AccountCache) get(stream string) (*account.Account, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[stream]
+	if !ok {
+		return account.New(), 0
+	}
+	return e.acc.Clone(), e.version
+}
+
+// put stores a copy of acc as stream's state at version, unless a newer
+// state is held (two processes' handlers are not serialised).
+func (c *AccountCache) put(stream string, acc *account.Account, version uint64) {
+	if !acc.Exists() {
+		return // unknown IDs go to probe streams; keep the cache to accounts
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[stream]; ok && e.version >= version {
+		return
+	}
+	if _, ok := c.entries[stream]; !ok && len(c.entries) >= c.max {
+		for k := range c.entries {
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[stream] = cachedAccount{acc: acc.Clone(), version: version}
+}
+
+func (c *AccountCache) drop(stream string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, stream)
+}
+
+// execute is Execute for an account stream, starting from the cached state
+// when there is one. Without a cache it is Execute.
+func (c *AccountCache) execute(ctx context.Context, r Runner, stream string, meta Meta, decide func(*account.Account, time.Time) error) (Result, error) {
+	if c == nil {
+		return Execute(ctx, r, stream, account.New, meta, decide)
+	}
+	if meta.CommandID == uuid.Nil {
+		return Result{}, errors.New("commands: command has no ID")
+	}
+	attempts := r.MaxAttempts
+	if attempts <= 0 {
+		attempts = 5
+	}
+	for attempt := 0; attempt < attempts; attempt++ {
+		agg, version := c.get(stream)
+		version, err := catchUp(ctx, r, stream, agg, version)
+		if err != nil {
+			return Result{}, err
+		}
+		before := agg.Clone() // the state at version, whatever decide does
+		decideErr := decide(agg, r.Now().UTC())
+		events := agg.Uncommitted()
+		if len(events) == 0 {
+			c.put(stream, before, version)
+			return Result{Version: version}, decideErr
+		}
+		proposed, err := r.propose(meta, events)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err := r.Store.Append(ctx, stream, eventlog.Exactly(version), proposed)
+		var wrong *eventlog.WrongExpectedVersionError
+		if errors.As(err, &wrong) {
+			// Another writer got in first: catch up from there. If the
+			// cached version is ahead of the stream (a store swapped under
+			// a running process), the next attempt replays from scratch.
+			c.put(stream, before, version)
+			if wrong.Actual < version {
+				c.drop(stream)
+			}
+			continue
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("commands: append to %s: %w", StreamLabel(stream), err)
+		}
+		if !res.Replayed && res.LastVersion == version+uint64(len(events)) {
+			c.put(stream, agg, res.LastVersion) // exactly our events follow version
+		} else {
+			c.put(stream, before, version) // a repeat: the next login catches up
+		}
+		return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, decideErr
+	}
+	return Result{}, fmt.Errorf("%w: %s", ErrConflict, StreamLabel(stream))
+}
+
+// catchUp applies stream's events after version to agg and returns the
+// stream's version (load, from a version other than 0).
+func catchUp(ctx context.Context, r Runner, stream string, agg *account.Account, version uint64) (uint64, error) {
+	limit := firstReadPage
+	for {
+		recs, err := r.Store.ReadStream(ctx, stream, version+1, eventlog.Forwards, limit)
+		if err != nil {
+			return 0, fmt.Errorf("commands: read %s: %w", StreamLabel(stream), err)
+		}
+		for _, rec := range recs {
+			env, err := r.Registry.Decode(rec)
+			if err != nil {
+				return 0, err
+			}
+			if err := agg.Apply(env.Event); err != nil {
+				return 0, fmt.Errorf("commands: replay %s at version %d: %w", StreamLabel(stream), rec.Version, err)
+			}
+			version = rec.Version
+		}
+		if len(recs) < limit {
+			return version, nil
+		}
+		limit = readPage
+	}
 }

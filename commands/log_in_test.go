@@ -16,163 +16,177 @@ import (
 )
 
 func TestLogInFirstTimeWithTemporaryPassword(t *testing.T) {
-	f := newAccts(t)
-	f.register(sitiIC, "siti.aminah@melaka.gov.my")
-	temp, _ := f.tempPassword(sitiIC)
-	out, err := f.logIn("791117-04-5671", temp)
-	if err != nil || !out.MustActivate || !out.Temporary || out.SecondFactorRequired {
-		t.Fatalf("outcome %+v, %v", out, err)
-	}
-	// One use only.
-	if _, err := f.logIn(sitiIC, temp); !errors.Is(err, account.ErrWrongPassword) {
-		t.Fatalf("second use of the temporary password: %v", err)
-	}
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		f.register(sitiIC, "siti.aminah@melaka.gov.my")
+		temp, _ := f.tempPassword(sitiIC)
+		out, err := f.logIn("791117-04-5671", temp)
+		if err != nil || !out.MustActivate || !out.Temporary || out.SecondFactorRequired {
+			t.Fatalf("outcome %+v, %v", out, err)
+		}
+		// One use only.
+		if _, err := f.logIn(sitiIC, temp); !errors.Is(err, account.ErrWrongPassword) {
+			t.Fatalf("second use of the temporary password: %v", err)
+		}
+	})
 }
 
 func TestLogInExpiredTemporaryPassword(t *testing.T) {
-	f := newAccts(t)
-	f.register(sitiIC, "siti.aminah@melaka.gov.my")
-	temp, _ := f.tempPassword(sitiIC)
-	f.advance(24*time.Hour + time.Second)
-	if _, err := f.logIn(sitiIC, temp); !errors.Is(err, account.ErrTemporaryPasswordExpired) {
-		t.Fatalf("expired temporary password: %v", err)
-	}
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		f.register(sitiIC, "siti.aminah@melaka.gov.my")
+		temp, _ := f.tempPassword(sitiIC)
+		f.advance(24*time.Hour + time.Second)
+		if _, err := f.logIn(sitiIC, temp); !errors.Is(err, account.ErrTemporaryPasswordExpired) {
+			t.Fatalf("expired temporary password: %v", err)
+		}
+	})
 }
 
 func TestLogInTwoWrongThenRightResetsCount(t *testing.T) {
-	f := newAccts(t)
-	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
-	for i := 0; i < 2; i++ {
-		if _, err := f.logIn(sitiIC, "salah kata laluan"); !errors.Is(err, account.ErrWrongPassword) {
-			t.Fatalf("wrong password %d: %v", i+1, err)
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+		for i := 0; i < 2; i++ {
+			if _, err := f.logIn(sitiIC, "salah kata laluan"); !errors.Is(err, account.ErrWrongPassword) {
+				t.Fatalf("wrong password %d: %v", i+1, err)
+			}
 		}
-	}
-	out, err := f.logIn(sitiIC, sitiPassword)
-	if err != nil || out.MustActivate || out.MustChangePassword {
-		t.Fatalf("right password: %+v %v", out, err)
-	}
-	evs := f.events("account-" + sitiIC)
-	tail := evs[len(evs)-3:]
-	if tail[0].Event.(account.LoginFailed).Consecutive != 1 || tail[1].Event.(account.LoginFailed).Consecutive != 2 {
-		t.Fatalf("failures %+v", tail)
-	}
-	if _, ok := tail[2].Event.(account.LoginSucceeded); !ok {
-		t.Fatalf("last event %s", tail[2].Type)
-	}
-	// The count starts again: two more wrong ones do not lock.
-	for i := 0; i < 2; i++ {
-		if _, err := f.logIn(sitiIC, "salah lagi"); !errors.Is(err, account.ErrWrongPassword) {
-			t.Fatalf("after reset, wrong %d: %v", i+1, err)
+		out, err := f.logIn(sitiIC, sitiPassword)
+		if err != nil || out.MustActivate || out.MustChangePassword {
+			t.Fatalf("right password: %+v %v", out, err)
 		}
-	}
+		evs := f.events("account-" + sitiIC)
+		tail := evs[len(evs)-3:]
+		if tail[0].Event.(account.LoginFailed).Consecutive != 1 || tail[1].Event.(account.LoginFailed).Consecutive != 2 {
+			t.Fatalf("failures %+v", tail)
+		}
+		if _, ok := tail[2].Event.(account.LoginSucceeded); !ok {
+			t.Fatalf("last event %s", tail[2].Type)
+		}
+		// The count starts again: two more wrong ones do not lock.
+		for i := 0; i < 2; i++ {
+			if _, err := f.logIn(sitiIC, "salah lagi"); !errors.Is(err, account.ErrWrongPassword) {
+				t.Fatalf("after reset, wrong %d: %v", i+1, err)
+			}
+		}
+	})
 }
 
 func TestLogInThreeWrongLocksAndThenEverythingGetsTheLockNotice(t *testing.T) {
-	f := newAccts(t)
-	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
-	want := []error{account.ErrWrongPassword, account.ErrWrongPassword, account.ErrLocked}
-	for i, w := range want {
-		if _, err := f.logIn(sitiIC, "salah kata laluan"); !errors.Is(err, w) {
-			t.Fatalf("attempt %d: %v, want %v", i+1, err, w)
-		}
-	}
-	evs := f.events("account-" + sitiIC)
-	if got := evs[len(evs)-2:]; got[0].Type != "account.AccountLocked.v1" || got[1].Type != "account.SessionsEnded.v1" {
-		t.Fatalf("lock events %s %s", got[0].Type, got[1].Type)
-	}
-	// From now on: the right password and a wrong one get the same
-	// answer, an empty outcome, and the same event.
-	for _, pw := range []string{sitiPassword, "salah kata laluan", sitiPassword} {
-		out, err := f.logIn(sitiIC, pw)
-		if !errors.Is(err, account.ErrLocked) || !reflect.DeepEqual(out, account.LoginOutcome{}) {
-			t.Fatalf("locked account, password %q: %+v %v", pw[:4], out, err)
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+		want := []error{account.ErrWrongPassword, account.ErrWrongPassword, account.ErrLocked}
+		for i, w := range want {
+			if _, err := f.logIn(sitiIC, "salah kata laluan"); !errors.Is(err, w) {
+				t.Fatalf("attempt %d: %v, want %v", i+1, err, w)
+			}
 		}
 		evs := f.events("account-" + sitiIC)
-		last := evs[len(evs)-1].Event
-		if last != (account.LoginFailed{UserID: sitiIC, Reason: account.FailLocked, Consecutive: 3}) {
-			t.Fatalf("recorded %+v", last)
+		if got := evs[len(evs)-2:]; got[0].Type != "account.AccountLocked.v1" || got[1].Type != "account.SessionsEnded.v1" {
+			t.Fatalf("lock events %s %s", got[0].Type, got[1].Type)
 		}
-	}
+		// From now on: the right password and a wrong one get the same
+		// answer, an empty outcome, and the same event.
+		for _, pw := range []string{sitiPassword, "salah kata laluan", sitiPassword} {
+			out, err := f.logIn(sitiIC, pw)
+			if !errors.Is(err, account.ErrLocked) || !reflect.DeepEqual(out, account.LoginOutcome{}) {
+				t.Fatalf("locked account, password %q: %+v %v", pw[:4], out, err)
+			}
+			evs := f.events("account-" + sitiIC)
+			last := evs[len(evs)-1].Event
+			if last != (account.LoginFailed{UserID: sitiIC, Reason: account.FailLocked, Consecutive: 3}) {
+				t.Fatalf("recorded %+v", last)
+			}
+		}
+	})
 }
 
 func TestLogInLockThresholdFromConfiguration(t *testing.T) {
-	f := newAccts(t)
-	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
-	h := f.h.LogIn
-	h.Policy.LockThreshold = 5
-	for i := 1; i <= 5; i++ {
-		_, _, err := h.LogIn(context.Background(), commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: "salah"})
-		want := account.ErrWrongPassword
-		if i == 5 {
-			want = account.ErrLocked
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+		h := f.h.LogIn
+		h.Policy.LockThreshold = 5
+		for i := 1; i <= 5; i++ {
+			_, _, err := h.LogIn(context.Background(), commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: "salah"})
+			want := account.ErrWrongPassword
+			if i == 5 {
+				want = account.ErrLocked
+			}
+			if !errors.Is(err, want) {
+				t.Fatalf("attempt %d: %v", i, err)
+			}
 		}
-		if !errors.Is(err, want) {
-			t.Fatalf("attempt %d: %v", i, err)
-		}
-	}
+	})
 }
 
 // An unknown ID and a real one answer the same, attempt for attempt, through
 // the lock and after it, and each attempt costs one hash.
 func TestLogInUnknownIDIsIndistinguishable(t *testing.T) {
-	f := newAccts(t)
-	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
-	for i := 0; i < 5; i++ {
-		before := f.hasher.Computed()
-		outReal, errReal := f.logIn(sitiIC, "salah kata laluan")
-		mid := f.hasher.Computed()
-		outFake, errFake := f.logIn(strangerIC, "salah kata laluan")
-		after := f.hasher.Computed()
-		if !reflect.DeepEqual(outReal, outFake) || errReal != errFake {
-			t.Fatalf("attempt %d: real %+v %v, unknown %+v %v", i+1, outReal, errReal, outFake, errFake)
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+		for i := 0; i < 5; i++ {
+			before := f.hasher.Computed()
+			outReal, errReal := f.logIn(sitiIC, "salah kata laluan")
+			mid := f.hasher.Computed()
+			outFake, errFake := f.logIn(strangerIC, "salah kata laluan")
+			after := f.hasher.Computed()
+			if !reflect.DeepEqual(outReal, outFake) || errReal != errFake {
+				t.Fatalf("attempt %d: real %+v %v, unknown %+v %v", i+1, outReal, errReal, outFake, errFake)
+			}
+			if mid-before != 1 || after-mid != 1 {
+				t.Fatalf("attempt %d: %d hashes for the real ID, %d for the unknown", i+1, mid-before, after-mid)
+			}
 		}
-		if mid-before != 1 || after-mid != 1 {
-			t.Fatalf("attempt %d: %d hashes for the real ID, %d for the unknown", i+1, mid-before, after-mid)
+		// The unknown ID's attempts are on its probe stream, not an account.
+		if n := len(f.events("account-" + strangerIC)); n != 0 {
+			t.Fatalf("an account stream appeared for an unknown ID (%d events)", n)
 		}
-	}
-	// The unknown ID's attempts are on its probe stream, not an account.
-	if n := len(f.events("account-" + strangerIC)); n != 0 {
-		t.Fatalf("an account stream appeared for an unknown ID (%d events)", n)
-	}
-	probe := "loginprobe-" + f.keyed.ProbeKey(strangerIC)
-	evs := f.events(probe)
-	if len(evs) != 6 { // 3 failures, the lock, 2 while locked
-		t.Fatalf("probe events %v", f.types(probe))
-	}
-	if _, ok := evs[3].Event.(loginprobe.Locked); !ok {
-		t.Fatalf("4th probe event %s", evs[3].Type)
-	}
-	for _, e := range evs {
-		if strings.Contains(string(e.Data), strangerIC) || strings.Contains(e.Stream, strangerIC) {
-			t.Fatal("probe stream carries the typed ID in clear")
+		probe := "loginprobe-" + f.keyed.ProbeKey(strangerIC)
+		evs := f.events(probe)
+		if len(evs) != 6 { // 3 failures, the lock, 2 while locked
+			t.Fatalf("probe events %v", f.types(probe))
 		}
-		if e.Metadata.Actor.Kind != eventlog.ActorAnonymous {
-			t.Fatalf("probe actor %+v", e.Metadata.Actor)
+		if _, ok := evs[3].Event.(loginprobe.Locked); !ok {
+			t.Fatalf("4th probe event %s", evs[3].Type)
 		}
-	}
+		for _, e := range evs {
+			if strings.Contains(string(e.Data), strangerIC) || strings.Contains(e.Stream, strangerIC) {
+				t.Fatal("probe stream carries the typed ID in clear")
+			}
+			if e.Metadata.Actor.Kind != eventlog.ActorAnonymous {
+				t.Fatalf("probe actor %+v", e.Metadata.Actor)
+			}
+		}
+	})
 }
 
 func TestLogInBadInputChangesNothing(t *testing.T) {
-	f := newAccts(t)
-	ctx := context.Background()
-	before, _ := f.store.LastPosition(ctx)
-	for _, c := range []struct{ id, pw, field string }{
-		{"", "x", "user_id"},
-		{"79111704567", "x", "user_id"},
-		{"791117-04-5671\x00", "x", "user_id"},
-		{strings.Repeat("7", 10240), "x", "user_id"},
-		{sitiIC, "", "password"},
-		{sitiIC, strings.Repeat("p", 10240), "password"},
-	} {
-		_, err := f.logIn(c.id, c.pw)
-		var fe *account.FieldError
-		if !errors.As(err, &fe) || fe.Field != c.field {
-			t.Errorf("LogIn(%.16q): %v, want field %s", c.id, err, c.field)
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		ctx := context.Background()
+		before, _ := f.store.LastPosition(ctx)
+		for _, c := range []struct{ id, pw, field string }{
+			{"", "x", "user_id"},
+			{"79111704567", "x", "user_id"},
+			{"791117-04-5671\x00", "x", "user_id"},
+			{strings.Repeat("7", 10240), "x", "user_id"},
+			{sitiIC, "", "password"},
+			{sitiIC, strings.Repeat("p", 10240), "password"},
+		} {
+			_, err := f.logIn(c.id, c.pw)
+			var fe *account.FieldError
+			if !errors.As(err, &fe) || fe.Field != c.field {
+				t.Errorf("LogIn(%.16q): %v, want field %s", c.id, err, c.field)
+			}
 		}
-	}
-	if after, _ := f.store.LastPosition(ctx); after != before {
-		t.Fatal("bad input appended events")
-	}
+		if after, _ := f.store.LastPosition(ctx); after != before {
+			t.Fatal("bad input appended events")
+		}
+	})
 }
 
 // 50 concurrent logins on one account, one of them with the right
@@ -181,84 +195,144 @@ func TestLogInBadInputChangesNothing(t *testing.T) {
 // succeeds after it. Run with the in-process queue (as wired) and without it
 // (the version check alone must keep the rule).
 func TestLogInFiftyConcurrentAttempts(t *testing.T) {
-	for _, queued := range []bool{true, false} {
-		name := "version check only"
-		if queued {
-			name = "queued"
-		}
-		t.Run(name, func(t *testing.T) {
-			f := newAccts(t)
-			f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
-			h := f.h.LogIn
-			if !queued {
-				h.Locks = nil
-				h.Runner.MaxAttempts = 100
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		for _, queued := range []bool{true, false} {
+			name := "version check only"
+			if queued {
+				name = "queued"
 			}
-			var wg sync.WaitGroup
-			errs := make([]error, 50)
-			start := make(chan struct{})
-			for i := 0; i < 50; i++ {
-				wg.Add(1)
-				go func(i int) {
-					defer wg.Done()
-					pw := "salah kata laluan"
-					if i == 25 {
-						pw = sitiPassword
-					}
-					<-start
-					_, _, errs[i] = h.LogIn(context.Background(), commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: pw})
-				}(i)
-			}
-			close(start)
-			wg.Wait()
+			t.Run(name, func(t *testing.T) {
+				f := newAccts(t)
+				f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+				h := f.h.LogIn
+				if !queued {
+					h.Locks = nil
+					h.Runner.MaxAttempts = 100
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, 50)
+				start := make(chan struct{})
+				for i := 0; i < 50; i++ {
+					wg.Add(1)
+					go func(i int) {
+						defer wg.Done()
+						pw := "salah kata laluan"
+						if i == 25 {
+							pw = sitiPassword
+						}
+						<-start
+						_, _, errs[i] = h.LogIn(context.Background(), commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: pw})
+					}(i)
+				}
+				close(start)
+				wg.Wait()
 
-			failedBefore, locked, successAfter, recorded := 0, false, 0, 0
-			for _, e := range f.events("account-" + sitiIC) {
-				switch ev := e.Event.(type) {
-				case account.LoginFailed:
-					recorded++
-					if !locked && ev.Reason == account.FailWrongPassword {
-						failedBefore++
-					}
-				case account.AccountLocked:
-					locked = true
-				case account.LoginSucceeded:
-					if locked {
-						successAfter++
-					}
-					// The right password got in before the lock: the
-					// count starts again, as it should.
-					failedBefore = 0
-					if !ev.Temporary {
+				failedBefore, locked, successAfter, recorded := 0, false, 0, 0
+				for _, e := range f.events("account-" + sitiIC) {
+					switch ev := e.Event.(type) {
+					case account.LoginFailed:
 						recorded++
+						if !locked && ev.Reason == account.FailWrongPassword {
+							failedBefore++
+						}
+					case account.AccountLocked:
+						locked = true
+					case account.LoginSucceeded:
+						if locked {
+							successAfter++
+						}
+						// The right password got in before the lock: the
+						// count starts again, as it should.
+						failedBefore = 0
+						if !ev.Temporary {
+							recorded++
+						}
 					}
 				}
-			}
-			if failedBefore > 3 || successAfter != 0 {
-				t.Fatalf("%d failures before the lock, %d successes after it", failedBefore, successAfter)
-			}
-			// The right password either got in before the lock, or met
-			// the lock; nobody saw anything else.
-			for i, err := range errs {
-				if err != nil && !errors.Is(err, account.ErrWrongPassword) && !errors.Is(err, account.ErrLocked) && !errors.Is(err, commands.ErrConflict) {
-					t.Fatalf("attempt %d: %v", i, err)
+				if failedBefore > 3 || successAfter != 0 {
+					t.Fatalf("%d failures before the lock, %d successes after it", failedBefore, successAfter)
 				}
-			}
-			if queued && recorded != 50 {
-				t.Fatalf("queued: %d of 50 attempts recorded", recorded)
-			}
-			if !locked {
-				t.Fatal("50 attempts with 49 wrong passwords did not lock the account")
-			}
-		})
-	}
+				// The right password either got in before the lock, or met
+				// the lock; nobody saw anything else.
+				for i, err := range errs {
+					if err != nil && !errors.Is(err, account.ErrWrongPassword) && !errors.Is(err, account.ErrLocked) && !errors.Is(err, commands.ErrConflict) {
+						t.Fatalf("attempt %d: %v", i, err)
+					}
+				}
+				if queued && recorded != 50 {
+					t.Fatalf("queued: %d of 50 attempts recorded", recorded)
+				}
+				if !locked {
+					t.Fatal("50 attempts with 49 wrong passwords did not lock the account")
+				}
+			})
+		}
+	})
 }
 
 func TestLogInWithTOTPAsksForSecondFactor(t *testing.T) {
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		f.makeAdmin()
+		out, err := f.logIn(adminIC, "pentadbir sistem melaka")
+		if err != nil || !out.SecondFactorRequired || out.MustEnrolSecondFactor || out.MustChangePassword || !reflect.DeepEqual(out.Roles, []account.Role{account.RoleAdmin}) {
+			t.Fatalf("admin login: %+v %v", out, err)
+		}
+	})
+}
+
+// eachReplay runs a login test twice: replaying the account's whole stream,
+// and from an AccountCache as the portal runs it.
+func eachReplay(t *testing.T, test func(t *testing.T, newAccts func(testing.TB) *accts)) {
+	t.Run("replay", func(t *testing.T) { test(t, newAccts) })
+	t.Run("cached", func(t *testing.T) {
+		test(t, func(tb testing.TB) *accts {
+			f := newAccts(tb)
+			f.h.LogIn.Accounts = commands.NewAccountCache(0)
+			return f
+		})
+	})
+}
+
+// TestLogInCacheCatchesUpWithOtherWriters: given a portal process whose
+// cache holds Siti's account, when another process (its own handler and
+// cache, the same store) records two wrong passwords and a forgot-password
+// issues a temporary password, then the first process's next wrong
+// password is the third failure and locks the account, and a cache never
+// holds unknown IDs.
+func TestLogInCacheCatchesUpWithOtherWriters(t *testing.T) {
 	f := newAccts(t)
-	f.makeAdmin()
-	out, err := f.logIn(adminIC, "pentadbir sistem melaka")
-	if err != nil || !out.SecondFactorRequired || out.MustEnrolSecondFactor || out.MustChangePassword || !reflect.DeepEqual(out.Roles, []account.Role{account.RoleAdmin}) {
-		t.Fatalf("admin login: %+v %v", out, err)
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	ctx := context.Background()
+	portal := f.h.LogIn
+	portal.Accounts = commands.NewAccountCache(0)
+	other := f.h.LogIn
+	other.Accounts, other.Locks = commands.NewAccountCache(0), &commands.KeyedLocks{}
+	logIn := func(h commands.LogInHandler, pw string) error {
+		_, _, err := h.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: pw})
+		return err
+	}
+	if err := logIn(portal, sitiPassword); err != nil {
+		t.Fatal(err)
+	}
+	if portal.Accounts.Len() != 1 {
+		t.Fatalf("cache holds %d accounts after one login", portal.Accounts.Len())
+	}
+	for range 2 {
+		if err := logIn(other, "salah sama sekali"); !errors.Is(err, account.ErrWrongPassword) {
+			t.Fatalf("other process, wrong password: %v", err)
+		}
+	}
+	if err := logIn(portal, "salah lagi sekali"); !errors.Is(err, account.ErrLocked) {
+		t.Fatalf("third failure, counted across processes: %v, want the lock", err)
+	}
+	if err := logIn(portal, sitiPassword); !errors.Is(err, account.ErrLocked) {
+		t.Fatalf("right password on the locked account: %v", err)
+	}
+	if _, _, err := portal.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: nurulIC, Password: "apa-apa sahaja"}); !errors.Is(err, account.ErrWrongPassword) {
+		t.Fatalf("unknown ID: %v", err)
+	}
+	if portal.Accounts.Len() != 1 {
+		t.Fatalf("cache holds %d accounts, want only Siti's", portal.Accounts.Len())
 	}
 }

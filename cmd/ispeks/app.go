@@ -170,6 +170,9 @@ func (a *app) openSecurity() error {
 		TOTP:    security.TOTP{},
 		Secrets: security.Generator{},
 	}, commands.AccountPolicy{LockThreshold: cfg.LockThreshold, AllowedDomains: cfg.EmailDomains})
+	// A login then reads only the events since the account's last login,
+	// not a stream that grows by one event per login.
+	a.accounts.LogIn.Accounts = commands.NewAccountCache(0)
 	return nil
 }
 

@@ -211,6 +211,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 			a.accounts = commands.NewAccountHandlers(a.runner, commands.AccountSecurity{
 				Hasher: a.hasher, Sealer: a.sealer, Keyed: a.keyed, TOTP: security.TOTP{}, Secrets: security.Generator{},
 			}, commands.AccountPolicy{LockThreshold: k.LockThreshold, AllowedDomains: k.EmailDomains})
+			a.accounts.LogIn.Accounts = commands.NewAccountCache(0)
 		}
 	}})
 	if err != nil {

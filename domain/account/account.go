@@ -135,6 +135,22 @@ type Account struct {
 // New returns an empty aggregate, for commands.Execute.
 func New() *Account { return &Account{} }
 
+// Clone returns a deep copy of the state without the recorded (uncommitted)
+// events: a cached account that a later command may change without
+// touching the cache. Every reference field (temp, recovery, roles) is
+// copied; TestCloneCopiesEveryReference fails when a new one is added.
+func (a *Account) Clone() *Account {
+	c := *a
+	c.Changes = eventlog.Changes{}
+	if a.temp != nil {
+		t := *a.temp
+		c.temp = &t
+	}
+	c.recovery = slices.Clone(a.recovery)
+	c.roles = slices.Clone(a.roles)
+	return &c
+}
+
 // Exists reports whether the user ID is registered.
 func (a *Account) Exists() bool           { return a.status != StatusNone }
 func (a *Account) UserID() string         { return a.userID }
