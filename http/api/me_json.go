@@ -21,6 +21,8 @@ var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &
 func writeJSON(c *gin.Context, appendTo func([]byte) []byte) {
 	bp := jsonBufs.Get().(*[]byte)
 	b := appendTo((*bp)[:0])
+	// The length up front: the answer goes out in one write, not in chunks.
+	c.Header("Content-Length", strconv.Itoa(len(b)))
 	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
 	if cap(b) <= 256<<10 { // keep no giant buffer alive
 		*bp = b

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -218,6 +219,8 @@ func (h htmlPage) Render(w http.ResponseWriter) error {
 		return fmt.Errorf("web: render %s: %w", h.name, err)
 	}
 	h.WriteContentType(w)
+	// The length up front: the page goes out in one write, not in chunks.
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	_, err := w.Write(buf.Bytes())
 	return err
 }
