@@ -176,7 +176,10 @@ func (s *Site) statementList(c *gin.Context) {
 			year = y
 		}
 	}
-	data.TypeField, data.YearField = s.statementFields(l, f, years)
+	fields := func() (FieldView, FieldView) { return s.statementFields(l, f, years) }
+	if !asked || !f.Valid() {
+		data.TypeField, data.YearField = fields()
+	}
 	if !asked {
 		s.Render(c, http.StatusOK, "statements_list", page)
 		return
@@ -197,7 +200,12 @@ func (s *Site) statementList(c *gin.Context) {
 		return
 	}
 	data.Searched = true
-	data.Fields, data.fieldsKey = s.searchFields(l, typ, yearRaw, years, data.TypeField, data.YearField)
+	// The drop-downs are drawn once per choice (searchFields); built here
+	// only when that fails and the template draws them.
+	data.Fields, data.fieldsKey = s.searchFields(l, typ, yearRaw, years, fields)
+	if data.Fields == "" {
+		data.TypeField, data.YearField = fields()
+	}
 	data.TypeLabel = typeLabel(l, t)
 	data.Count = len(pg.Statements)
 	data.Rows = statementRows(l, start, pg.Statements)
@@ -225,7 +233,7 @@ func (s *Site) statementList(c *gin.Context) {
 // who chose the same. typ and yearRaw were validated against the few
 // possible values, so the cache stays small. "" (an error) draws them
 // through the page template.
-func (s *Site) searchFields(l i18n.Lang, typ, yearRaw string, years []int, tf, yf FieldView) (template.HTML, string) {
+func (s *Site) searchFields(l i18n.Lang, typ, yearRaw string, years []int, fields func() (FieldView, FieldView)) (template.HTML, string) {
 	if len(years) == 0 {
 		return "", ""
 	}
@@ -233,6 +241,7 @@ func (s *Site) searchFields(l i18n.Lang, typ, yearRaw string, years []int, tf, y
 	if h, ok := searchFieldsCache.Load(key); ok {
 		return h.(template.HTML), key.k
 	}
+	tf, yf := fields()
 	var buf bytes.Buffer
 	f := s.pages.frags
 	f.mu.Lock() // as fragments.render: the first execution escapes the templates
