@@ -388,7 +388,26 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	fmt.Fprintf(tw, "status query during the storm: p50 / p99\t%s / %s (%.0f req/s)\t\n",
 		ms(r.QueriesStorm.P(50)), ms(r.QueriesStorm.P(99)), r.QueriesStorm.Rate())
 	fmt.Fprintf(tw, "wrong-password storm, %d clients on %d accounts\t%.1f attempts/s\t\n", cfg.StormClients, cfg.StormAccounts, r.Storm.Rate())
+	// GOGC trades memory for collector work: show what it cost.
+	fmt.Fprintf(tw, "peak resident memory of the process (whole run, load generator included)\t%s\t\n", peakRSS())
 	tw.Flush()
+}
+
+// peakRSS is the process's peak resident set (Linux VmHWM), or "n/a".
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "n/a"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kib int
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kib); err == nil {
+				return fmt.Sprintf("%d MiB", kib/1024)
+			}
+		}
+	}
+	return "n/a"
 }
 
 func joinRates(ls []loadResult) string {
