@@ -57,10 +57,14 @@ type core struct {
 	live map[string]rskit.Spec
 	shad map[string]shadowSpec
 
-	// Reader statements are prepared once and reused; writer statements
-	// are prepared per batch inside its transaction (the writer's one
-	// connection is busy with the transaction, so it cannot prepare outside).
+	// Reader statements are prepared once and reused. A writer statement
+	// is prepared inside the first batch that needs it (the writer's one
+	// connection is busy with the transaction, so it cannot prepare
+	// outside), then once more on the connection after that batch, so that
+	// later batches reuse it (a live projector commits every event or few,
+	// and preparing each time was a visible part of a login's CPU).
 	rstmts stmtCache
+	wstmts stmtCache
 
 	closed atomic.Bool
 }
@@ -174,6 +178,7 @@ func (s *Store) Close() error {
 
 func (c *core) close() error {
 	c.rstmts.closeAll()
+	c.wstmts.closeAll()
 	var errs []string
 	if c.r != nil {
 		if err := c.r.Close(); err != nil {
@@ -227,6 +232,13 @@ func (sc *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.St
 	}
 	sc.m[query] = st
 	return st, false, nil
+}
+
+// lookup returns the cached statement for query, or nil.
+func (sc *stmtCache) lookup(query string) *sql.Stmt {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.m[query]
 }
 
 func (sc *stmtCache) closeAll() {

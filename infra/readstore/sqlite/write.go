@@ -35,12 +35,21 @@ func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, 
 			st.Close()
 		}
 		_ = tx.Rollback() // no-op after Commit
+		// The connection is free again: keep what this batch had to
+		// prepare for the next ones.
+		for _, q := range b.fresh {
+			if st, closeIt, err := s.c.wstmts.get(context.WithoutCancel(ctx), s.c.w, q); err == nil && closeIt {
+				st.Close() // cache full: nothing to keep
+			}
+		}
 	}()
 	if err := fn(b); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO _checkpoints (projector, shadow, position) VALUES (?, ?, ?)
-		ON CONFLICT (projector, shadow) DO UPDATE SET position = excluded.position`, projector, boolInt(s.shadow), int64(checkpoint))
+	st, err := b.stmt(ctx, checkpointSQL)
+	if err == nil {
+		_, err = st.ExecContext(ctx, projector, boolInt(s.shadow), int64(checkpoint))
+	}
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: write %s: checkpoint: %w", projector, err)
 	}
@@ -49,6 +58,9 @@ func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, 
 	}
 	return nil
 }
+
+const checkpointSQL = `INSERT INTO _checkpoints (projector, shadow, position) VALUES (?, ?, ?)
+	ON CONFLICT (projector, shadow) DO UPDATE SET position = excluded.position`
 
 // Checkpoint returns the projector's stored position (the shadow one on a
 // shadow store).
@@ -75,17 +87,26 @@ func (s *Store) Checkpoint(ctx context.Context, projector string) (uint64, error
 type batch struct {
 	s     *Store
 	tx    *sql.Tx
-	stmts map[string]*sql.Stmt // prepared in tx, closed with it
+	stmts map[string]*sql.Stmt // bound to tx, closed with it
 	puts  map[string]*putPlan  // by collection
+	fresh []string             // statements prepared in tx, to keep after it
 }
 
 func (b *batch) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := b.stmts[q]; ok {
 		return st, nil
 	}
-	st, err := b.tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if kept := b.s.c.wstmts.lookup(q); kept != nil {
+		// Prepared on the writer's one connection already: database/sql
+		// reuses it for the transaction without preparing again.
+		st = b.tx.StmtContext(ctx, kept)
+	} else {
+		var err error
+		if st, err = b.tx.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		b.fresh = append(b.fresh, q)
 	}
 	b.stmts[q] = st
 	return st, nil
