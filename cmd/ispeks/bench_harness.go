@@ -94,6 +94,7 @@ func (c *cli) startBenchRig(ctx context.Context, dir string, o rigOptions) (*ben
 		return nil, err
 	}
 	r.app = a
+	a.hasher.ApplyTuning() // as serve does: the runtime the portal really runs with
 	runCtx, cancel := context.WithCancel(ctx)
 	r.cancel = cancel
 	g, gctx := errgroup.WithContext(runCtx)

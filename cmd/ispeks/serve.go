@@ -36,6 +36,9 @@ func (c *cli) serve(ctx context.Context) error {
 		return err
 	}
 	defer a.Close()
+	// Tuned for password hashing from the first request, not from the
+	// first login: the pages then behave the same before and after it.
+	a.hasher.ApplyTuning()
 	if c.cfg.Demo {
 		// Load logs what it loaded; a second start appends nothing.
 		if _, err := demo.Load(ctx, demo.Deps{Runner: a.runner, Logger: c.log}); err != nil {

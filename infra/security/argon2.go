@@ -142,7 +142,10 @@ func (h *Argon2) Tuning() Argon2Tuning { return h.tuning }
 // the raw rate runs this many goroutines.
 func (h *Argon2) Cores() int { return h.cores }
 
-func (h *Argon2) applyTuning() {
+// ApplyTuning applies what Tune set now, once per hasher; the first
+// derivation applies it anyway. The serving process calls it at start, so
+// it runs tuned from its first request rather than from its first login.
+func (h *Argon2) ApplyTuning() {
 	h.tuneOnce.Do(func() {
 		if h.tuning.SpareProcs {
 			raiseProcs(cap(h.sem))
@@ -233,7 +236,7 @@ func (h *Argon2) derive(ctx context.Context, password string, p Argon2Params, sa
 		return nil, err
 	}
 	defer h.release()
-	h.applyTuning()
+	h.ApplyTuning()
 	h.hashes.Add(1)
 	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen), nil
 }
