@@ -97,7 +97,7 @@ func (c *cli) benchQueriesCmd() *cobra.Command {
 	f.BoolVar(&cfg.ProjectWhileIngesting, "project-while-ingesting", true, "run the projectors during ingestion as the portal does (false: ingestion alone, projections afterwards)")
 	f.StringVar(&cfg.Dir, "dir", "", "keep the generated dataset here and reuse it on the next run with the same sizes (default a temporary dir, removed)")
 	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of each query phase to PREFIX-<phase>.pprof")
-	f.StringVar(&cfg.IngestCPU, "ingest-cpuprofile", "", "write a CPU profile of the ingestion to this file")
+	f.StringVar(&cfg.IngestCPU, "ingest-cpuprofile", "", "write a CPU profile of the ingestion, until the projections caught up, to this file")
 	return cmd
 }
 
@@ -442,13 +442,13 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 		res.PaymentsTime, res.PaymentsCPU = time.Since(t0), processCPU()-cpu0
 		fmt.Fprintf(progress, "bench queries: %.0f payment lines/s\n", float64(res.PaymentLines)/res.PaymentsTime.Seconds())
 	}
-	stop()
 	fmt.Fprintln(progress, "bench queries: waiting for the projections…")
 	t0 = time.Now()
 	if err := rig.catchUp(ctx); err != nil {
 		return err
 	}
 	res.CatchUp = time.Since(t0)
+	stop() // the profile covers the projections' catching up too
 	return nil
 }
 

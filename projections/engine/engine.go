@@ -337,8 +337,15 @@ func (e *Engine) catchUp(ctx context.Context, r *runner) error {
 	rewind := false
 	live := r.restart // nil at start-up; the subscription's restart when live
 	r.restart = func() { rewind = true }
+	// Under the lock: a live runner's flusher reads paged.
+	r.mu.Lock()
 	r.batchSize, r.paged = e.cfg.RebuildBatchSize, true
-	defer func() { r.restart, r.batchSize, r.paged = live, e.cfg.BatchSize, false }()
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.restart, r.batchSize, r.paged = live, e.cfg.BatchSize, false
+		r.mu.Unlock()
+	}()
 	for {
 		rewind = false
 		if _, err := e.replay(ctx, r, from, h, func() bool { return rewind }, nil); err != nil {

@@ -384,6 +384,13 @@ func (r *runner) flusher(ctx context.Context) {
 				return
 			}
 			r.mu.Lock()
+			if r.paged {
+				// A catch-up is feeding the runner: it commits by size
+				// and at its end. Committing every batchDelay here would
+				// write each document once per few events.
+				r.mu.Unlock()
+				break
+			}
 			err := r.commitLocked(ctx)
 			r.mu.Unlock()
 			if err == nil {
