@@ -205,7 +205,7 @@ func (c *AccountCache) execute(ctx context.Context, r Runner, stream string, met
 	}
 	for attempt := 0; attempt < attempts; attempt++ {
 		agg, version := c.get(stream)
-		version, err := catchUp(ctx, r, stream, agg, version)
+		version, err := loadFrom(ctx, r, stream, agg, version)
 		if err != nil {
 			return Result{}, err
 		}
@@ -243,30 +243,4 @@ func (c *AccountCache) execute(ctx context.Context, r Runner, stream string, met
 		return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, decideErr
 	}
 	return Result{}, fmt.Errorf("%w: %s", ErrConflict, StreamLabel(stream))
-}
-
-// catchUp applies stream's events after version to agg and returns the
-// stream's version (load, from a version other than 0).
-func catchUp(ctx context.Context, r Runner, stream string, agg *account.Account, version uint64) (uint64, error) {
-	limit := firstReadPage
-	for {
-		recs, err := r.Store.ReadStream(ctx, stream, version+1, eventlog.Forwards, limit)
-		if err != nil {
-			return 0, fmt.Errorf("commands: read %s: %w", StreamLabel(stream), err)
-		}
-		for _, rec := range recs {
-			env, err := r.Registry.Decode(rec)
-			if err != nil {
-				return 0, err
-			}
-			if err := agg.Apply(env.Event); err != nil {
-				return 0, fmt.Errorf("commands: replay %s at version %d: %w", StreamLabel(stream), rec.Version, err)
-			}
-			version = rec.Version
-		}
-		if len(recs) < limit {
-			return version, nil
-		}
-		limit = readPage
-	}
 }

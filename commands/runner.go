@@ -157,7 +157,12 @@ func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, ne
 
 // load rebuilds agg from its stream and returns the stream's version.
 func load(ctx context.Context, r Runner, stream string, agg Aggregate) (uint64, error) {
-	var version uint64
+	return loadFrom(ctx, r, stream, agg, 0)
+}
+
+// loadFrom applies the events of stream after version to agg (which holds
+// the state as of version) and returns the stream's version.
+func loadFrom(ctx context.Context, r Runner, stream string, agg Aggregate, version uint64) (uint64, error) {
 	limit := firstReadPage
 	for {
 		recs, err := r.Store.ReadStream(ctx, stream, version+1, eventlog.Forwards, limit)
