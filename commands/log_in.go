@@ -197,50 +197,32 @@ func (c *AccountCache) execute(ctx context.Context, r Runner, stream string, met
 		return Execute(ctx, r, stream, account.New, meta, decide)
 	}
 	if meta.CommandID == uuid.Nil {
-		return Result{}, errors.New("commands: command has no ID")
+		return Result{}, errCommandWithoutID
 	}
-	attempts := r.MaxAttempts
-	if attempts <= 0 {
-		attempts = 5
-	}
-	for attempt := 0; attempt < attempts; attempt++ {
+	for range r.attempts() {
 		agg, version := c.get(stream)
 		version, err := loadFrom(ctx, r, stream, agg, version)
 		if err != nil {
 			return Result{}, err
 		}
 		before := agg.Clone() // the state at version, whatever decide does
-		decideErr := decide(agg, r.Now().UTC())
-		events := agg.Uncommitted()
-		if len(events) == 0 {
-			c.put(stream, before, version)
-			return Result{Version: version}, decideErr
-		}
-		proposed, err := r.propose(meta, events)
-		if err != nil {
-			return Result{}, err
-		}
-		res, err := r.Store.Append(ctx, stream, eventlog.Exactly(version), proposed)
-		var wrong *eventlog.WrongExpectedVersionError
-		if errors.As(err, &wrong) {
+		res, stored, conflict, err := decideAndAppend(ctx, r, stream, agg, version, meta, decide)
+		switch {
+		case conflict != nil:
 			// Another writer got in first: catch up from there. If the
 			// cached version is ahead of the stream (a store swapped under
 			// a running process), the next attempt replays from scratch.
 			c.put(stream, before, version)
-			if wrong.Actual < version {
+			if conflict.Actual < version {
 				c.drop(stream)
 			}
 			continue
+		case res.Appended > 0 && !stored.Replayed && stored.LastVersion == version+uint64(res.Appended):
+			c.put(stream, agg, stored.LastVersion) // exactly our events follow version
+		default:
+			c.put(stream, before, version) // nothing new, a repeat or a failed append: the next login catches up
 		}
-		if err != nil {
-			return Result{}, fmt.Errorf("commands: append to %s: %w", StreamLabel(stream), err)
-		}
-		if !res.Replayed && res.LastVersion == version+uint64(len(events)) {
-			c.put(stream, agg, res.LastVersion) // exactly our events follow version
-		} else {
-			c.put(stream, before, version) // a repeat: the next login catches up
-		}
-		return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, decideErr
+		return res, err
 	}
 	return Result{}, fmt.Errorf("%w: %s", ErrConflict, StreamLabel(stream))
 }

@@ -84,38 +84,58 @@ const (
 // login is both recorded (LoginFailed) and reported.
 func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
 	if meta.CommandID == uuid.Nil {
-		return Result{}, errors.New("commands: command has no ID")
+		return Result{}, errCommandWithoutID
 	}
-	attempts := r.MaxAttempts
-	if attempts <= 0 {
-		attempts = 5
-	}
-	for attempt := 0; attempt < attempts; attempt++ {
+	for range r.attempts() {
 		agg := newAggregate()
 		version, err := load(ctx, r, stream, agg)
 		if err != nil {
 			return Result{}, err
 		}
-		decideErr := decide(agg, r.Now().UTC())
-		events := agg.Uncommitted()
-		if len(events) == 0 {
-			return Result{Version: version}, decideErr
-		}
-		proposed, err := r.propose(meta, events)
-		if err != nil {
-			return Result{}, err
-		}
-		res, err := r.Store.Append(ctx, stream, eventlog.Exactly(version), proposed)
-		var wrong *eventlog.WrongExpectedVersionError
-		if errors.As(err, &wrong) {
+		res, _, conflict, err := decideAndAppend(ctx, r, stream, agg, version, meta, decide)
+		if conflict != nil {
 			continue
 		}
-		if err != nil {
-			return Result{}, fmt.Errorf("commands: append to %s: %w", StreamLabel(stream), err)
-		}
-		return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, decideErr
+		return res, err
 	}
 	return Result{}, fmt.Errorf("%w: %s", ErrConflict, StreamLabel(stream))
+}
+
+var errCommandWithoutID = errors.New("commands: command has no ID")
+
+// attempts is how many times a command is decided on a conflict.
+func (r Runner) attempts() int {
+	if r.MaxAttempts <= 0 {
+		return 5
+	}
+	return r.MaxAttempts
+}
+
+// decideAndAppend is one turn of the load → decide → append loop: decide on
+// agg, which holds the stream at version, and append what it recorded
+// expecting that version. It returns the command's result with decide's
+// error (or the append's), the store's answer (zero when nothing was
+// appended), and the conflict when the stream moved on meanwhile (then the
+// caller loads again).
+func decideAndAppend[A Aggregate](ctx context.Context, r Runner, stream string, agg A, version uint64, meta Meta, decide func(agg A, now time.Time) error) (Result, eventlog.AppendResult, *eventlog.WrongExpectedVersionError, error) {
+	decideErr := decide(agg, r.Now().UTC())
+	events := agg.Uncommitted()
+	if len(events) == 0 {
+		return Result{Version: version}, eventlog.AppendResult{}, nil, decideErr
+	}
+	proposed, err := r.propose(meta, events)
+	if err != nil {
+		return Result{}, eventlog.AppendResult{}, nil, err
+	}
+	stored, err := r.Store.Append(ctx, stream, eventlog.Exactly(version), proposed)
+	var wrong *eventlog.WrongExpectedVersionError
+	if errors.As(err, &wrong) {
+		return Result{}, eventlog.AppendResult{}, wrong, err
+	}
+	if err != nil {
+		return Result{}, eventlog.AppendResult{}, nil, fmt.Errorf("commands: append to %s: %w", StreamLabel(stream), err)
+	}
+	return Result{Position: stored.LastPosition, Version: stored.LastVersion, Appended: len(events)}, stored, nil, decideErr
 }
 
 // ExecuteCreate is Execute for commands that nearly always start a new
@@ -127,7 +147,7 @@ func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggre
 // recognised by its event IDs and appends nothing (Appended 0).
 func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
 	if meta.CommandID == uuid.Nil {
-		return Result{}, errors.New("commands: command has no ID")
+		return Result{}, errCommandWithoutID
 	}
 	agg := newAggregate()
 	if err := decide(agg, r.Now().UTC()); err != nil || len(agg.Uncommitted()) == 0 {
