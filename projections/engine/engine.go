@@ -265,7 +265,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		Checkpoints: e.cfg.Store,
 		Logger:      e.log,
 		Skip:        func(topic string) []string { return e.runners[topic].skips() },
-		Filter:      func(topic string, rec eventlog.Record) bool { return e.runners[topic].wants(rec.Type) },
 		Passed: func(ctx context.Context, topic string, position uint64) error {
 			return e.runners[topic].passed(ctx, position)
 		},

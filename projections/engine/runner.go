@@ -478,13 +478,10 @@ func compose(h message.HandlerFunc, mws []message.HandlerMiddleware) message.Han
 	return h
 }
 
-// wants says whether events of type typ must reach the projector: the types
-// it handles and any type the registry may upcast into one (not directly
-// registered). decode passes over the others anyway.
-func (r *runner) wants(typ string) bool { return r.handles[typ] || !r.e.direct[typ] }
-
-// skips lists the registered types the projector has no use for (the
-// complement of wants among the registry's direct types).
+// skips lists the registered types the projector has no use for: directly
+// registered types it does not handle. Types it handles, types the registry
+// may upcast into one, and unregistered types (counted by skipUnknown) still
+// reach it.
 func (r *runner) skips() []string {
 	var out []string
 	for t := range r.e.direct {
