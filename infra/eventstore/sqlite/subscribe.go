@@ -48,6 +48,10 @@ func (s *Store) SubscribeExcept(ctx context.Context, after uint64, skip []string
 		return err
 	}
 	list := string(b) // text: SQLite reads a BLOB argument of json_each as JSONB
+	skipSet := make(map[string]struct{}, len(skip))
+	for _, t := range skip {
+		skipSet[t] = struct{}{}
+	}
 	page := s.opts.SubscribePage
 	return s.subscribe(ctx, after, func(pos uint64) ([]eventlog.Record, uint64, bool, error) {
 		// Read up to the committed head known now: every position up to it
@@ -56,6 +60,9 @@ func (s *Store) SubscribeExcept(ctx context.Context, after uint64, skip []string
 		head := s.head.Load()
 		if head <= pos {
 			return nil, pos, false, nil
+		}
+		if s.recent.allSkipped(pos, head, skipSet) {
+			return nil, head, false, nil
 		}
 		var recs []eventlog.Record
 		err := s.withReader(ctx, func(r *reader) error {

@@ -109,6 +109,8 @@ type writer struct {
 	// dropped on every rollback.
 	heads    map[string]streamHead
 	lastSeen int64 // data_version when heads was last known good
+
+	types []string // types of the open transaction's events, in position order
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
@@ -281,6 +283,8 @@ func (s *Store) commitGroup(group []*appendReq) {
 		return
 	}
 	next := uint64(last) + 1
+	first := next
+	w.types = w.types[:0]
 	replies := make([]appendReply, len(live))
 	for i, r := range live {
 		res, err, fatal := s.applyOne(ctx, r, &next)
@@ -296,6 +300,7 @@ func (s *Store) commitGroup(group []*appendReq) {
 		failAll(fmt.Errorf("commit: %w", err))
 		return
 	}
+	s.recent.record(first, w.types) // before the head moves: a woken subscription may look
 	s.raiseHead(next - 1)
 	s.commits.broadcast()
 	for i, r := range live {
@@ -398,6 +403,9 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 	}
 	n := uint64(len(enc.rows))
 	*next += n
+	for i := range r.events {
+		w.types = append(w.types, r.events[i].Type)
+	}
 	r.head = enc.rows[n-1].hash()
 	if len(w.heads) >= headCacheMax {
 		clear(w.heads)
