@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"time"
 )
 
@@ -16,32 +15,89 @@ import (
 // Fields are length-prefixed so no two different events hash alike by moving
 // bytes from one field to the next.
 func Seal(rec Record) string {
-	h := sha256.New()
 	meta := rec.Metadata
 	meta.Hash = ""
-	metaJSON, err := json.Marshal(meta)
-	if err != nil {
-		panic(err) // Metadata is plain strings: marshalling cannot fail
-	}
-	writeField(h, []byte("ispeks.event.v1"))
-	writeField(h, []byte(meta.Prev))
-	writeField(h, []byte(rec.Stream))
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], rec.Version)
-	writeField(h, v[:])
-	writeField(h, rec.ID[:])
-	writeField(h, []byte(rec.Type))
-	writeField(h, []byte(rec.OccurredAt.UTC().Format(time.RFC3339Nano)))
-	writeField(h, rec.Data)
-	writeField(h, metaJSON)
-	return hex.EncodeToString(h.Sum(nil))
+	// One buffer hashed at once: the fields written one by one into a
+	// hash.Hash each escaped to the heap (every event is sealed on append
+	// and again on every audit).
+	var stack [2048]byte
+	b := stack[:0]
+	b = appendField(b, "ispeks.event.v1")
+	b = appendField(b, meta.Prev)
+	b = appendField(b, rec.Stream)
+	b = binary.BigEndian.AppendUint64(b, 8)
+	b = binary.BigEndian.AppendUint64(b, rec.Version)
+	b = appendField(b, rec.ID[:])
+	b = appendField(b, rec.Type)
+	var ts [64]byte
+	b = appendField(b, rec.OccurredAt.UTC().AppendFormat(ts[:0], time.RFC3339Nano))
+	b = appendField(b, rec.Data)
+	b = binary.BigEndian.AppendUint64(b, 0) // the metadata's length, set below
+	at := len(b)
+	b = appendMetaJSON(b, &meta)
+	binary.BigEndian.PutUint64(b[at-8:at], uint64(len(b)-at))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
-func writeField(h hash.Hash, b []byte) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-	h.Write(n[:])
-	h.Write(b)
+// appendField appends b length-prefixed.
+func appendField[T ~string | ~[]byte](dst []byte, b T) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+// appendMetaJSON appends m as encoding/json marshals it. Values it would
+// escape (quotes, control characters, <>&, anything not ASCII) take
+// encoding/json itself, so the bytes are always the same.
+func appendMetaJSON(b []byte, m *Metadata) []byte {
+	for _, s := range [...]string{m.CorrelationID, m.CausationID, m.Actor.Kind, m.Actor.ID, m.SourceIP, m.UserAgent, m.Prev, m.Hash} {
+		if !plainJSON(s) {
+			out, err := json.Marshal(m)
+			if err != nil {
+				panic(err) // Metadata is plain strings: marshalling cannot fail
+			}
+			return append(b, out...)
+		}
+	}
+	b = append(b, '{')
+	sep := false
+	b, sep = appendMember(b, sep, `"correlation_id":`, m.CorrelationID, true)
+	b, sep = appendMember(b, sep, `"causation_id":`, m.CausationID, true)
+	if sep {
+		b = append(b, ',')
+	}
+	b = append(b, `"actor":{`...)
+	b, sep = appendMember(b, false, `"kind":`, m.Actor.Kind, false)
+	b, _ = appendMember(b, sep, `"id":`, m.Actor.ID, true)
+	b = append(b, '}')
+	b, _ = appendMember(b, true, `"source_ip":`, m.SourceIP, true)
+	b, _ = appendMember(b, true, `"user_agent":`, m.UserAgent, true)
+	b, _ = appendMember(b, true, `"prev":`, m.Prev, true)
+	b, _ = appendMember(b, true, `"hash":`, m.Hash, true)
+	return append(b, '}')
+}
+
+func appendMember(b []byte, sep bool, key, val string, omitEmpty bool) ([]byte, bool) {
+	if omitEmpty && val == "" {
+		return b, sep
+	}
+	if sep {
+		b = append(b, ',')
+	}
+	b = append(b, key...)
+	b = append(b, '"')
+	b = append(b, val...)
+	return append(b, '"'), true
+}
+
+// plainJSON reports whether encoding/json writes s between quotes as it is.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Chain fills in Prev and Hash of events about to be appended to a stream

