@@ -176,19 +176,21 @@ func lines(field string, ls []Line, required bool) ([]Line, error) {
 	}
 	out := make([]Line, len(ls))
 	for i, l := range ls {
-		at := fmt.Sprintf("%s[%d]", field, i)
-		var err error
-		if l.Code, err = text(at+".code", l.Code, 16, false); err != nil {
-			return nil, err
+		// The field's path is only spelled out for an error: formatting it
+		// for every line of every slip cost more than checking the line.
+		at := func(member string) string { return fmt.Sprintf("%s[%d].%s", field, i, member) }
+		var reason string
+		if l.Code, reason = textfield.Check(l.Code, 16, false); reason != "" {
+			return nil, fieldErr(at("code"), "%s", reason)
 		}
-		if l.Name, err = text(at+".name", l.Name, 80, true); err != nil {
-			return nil, err
+		if l.Name, reason = textfield.Check(l.Name, 80, true); reason != "" {
+			return nil, fieldErr(at("name"), "%s", reason)
 		}
 		switch {
 		case l.AmountSen < 0:
-			return nil, fieldErr(at+".amount_sen", "must not be negative")
+			return nil, fieldErr(at("amount_sen"), "must not be negative")
 		case l.AmountSen > MaxLineSen:
-			return nil, fieldErr(at+".amount_sen", "is larger than %d sen", MaxLineSen)
+			return nil, fieldErr(at("amount_sen"), "is larger than %d sen", MaxLineSen)
 		}
 		out[i] = l
 	}
