@@ -125,35 +125,26 @@ func (s *Store) get(ctx context.Context, b *batch, collection, id string) (proje
 	}
 }
 
-// query runs a read through the batch's transaction or a cached reader
-// statement.
+// query runs a read through the batch's transaction, or, outside a batch,
+// on a pooled reader connection (rawQuery).
 func (s *Store) query(ctx context.Context, b *batch, sh shape, q string, into []projections.Doc, args ...any) ([]projections.Doc, error) {
-	var st *sql.Stmt
-	var err error
-	if b != nil {
-		st, err = b.stmt(ctx, q)
-	} else {
-		var once bool
-		st, once, err = s.c.rstmts.get(ctx, s.c.r, q)
-		if once {
-			defer st.Close()
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	qctx := ctx
 	if b == nil {
 		// A read of a page takes a fraction of a millisecond: a cancelled
-		// request is not worth interrupting, and a cancellable context
-		// costs database/sql a goroutine and the driver an interrupt
-		// watcher per query.
+		// request is not worth interrupting, only not starting.
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		qctx = context.WithoutCancel(ctx)
+		nv, err := namedArgs(args)
+		if err != nil {
+			return nil, err
+		}
+		return s.c.rawQuery(ctx, sh, q, into, nv)
 	}
-	rows, err := st.QueryContext(qctx, args...)
+	st, err := b.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,270 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"weak"
+
+	"modernc.org/sqlite"
+
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// The read path of pages talks to the driver directly: a small pool of
+// read-only driver connections, each keeping its prepared statements by SQL
+// text. database/sql's per-query work (connection and statement lookup,
+// the Rows wrapper and its locks, Scan's conversions) cost about as much
+// as SQLite's own work for a page of a dozen rows. Every query still runs in
+// its own read transaction on the file, so it sees every commit before it,
+// another process's too.
+
+// rawPool is the set of idle reader connections of one store.
+type rawPool struct {
+	dsn  string
+	idle chan *rawConn
+	size int
+}
+
+// rawConn is one driver connection and its statements. It is used by one
+// goroutine at a time (checked out of the pool).
+type rawConn struct {
+	c     driver.Conn
+	stmts map[string]driver.Stmt
+	dest  []driver.Value
+}
+
+// maxRawStmts bounds the statements kept per connection: query shapes are
+// bounded by the declared fields, but a connection past the bound drops
+// them all and starts again rather than growing.
+const maxRawStmts = 256
+
+var (
+	rawDriver sqlite.Driver
+	// rawPools maps a store's core to its pool without keeping the core
+	// alive: the pool's connections are closed when the core is collected
+	// (Store.Close closes the database/sql handles; the idle driver
+	// connections follow once the store is gone).
+	rawPools sync.Map // weak.Pointer[core] → *rawPool
+)
+
+// raw returns the store's reader pool, making it on first use.
+func (c *core) raw() *rawPool {
+	wp := weak.Make(c)
+	if p, ok := rawPools.Load(wp); ok {
+		return p.(*rawPool)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	p := &rawPool{dsn: dsn(c.path, true), idle: make(chan *rawConn, n), size: n}
+	if prev, loaded := rawPools.LoadOrStore(wp, p); loaded {
+		return prev.(*rawPool)
+	}
+	runtime.AddCleanup(c, func(p *rawPool) {
+		rawPools.Delete(wp)
+		p.drain()
+	}, p)
+	return p
+}
+
+// get checks a connection out, opening one when none is idle. More than
+// size may be open at a moment; only size are kept.
+func (p *rawPool) get() (*rawConn, error) {
+	select {
+	case rc := <-p.idle:
+		return rc, nil
+	default:
+	}
+	dc, err := rawDriver.Open(p.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &rawConn{c: dc, stmts: map[string]driver.Stmt{}}, nil
+}
+
+// put returns a connection; broken ones (bad is set) and extras are closed.
+func (p *rawPool) put(rc *rawConn, bad bool) {
+	if !bad {
+		select {
+		case p.idle <- rc:
+			return
+		default:
+		}
+	}
+	rc.close()
+}
+
+func (p *rawPool) drain() {
+	for {
+		select {
+		case rc := <-p.idle:
+			rc.close()
+		default:
+			return
+		}
+	}
+}
+
+func (rc *rawConn) close() {
+	for _, st := range rc.stmts {
+		_ = st.Close()
+	}
+	rc.stmts = nil
+	_ = rc.c.Close()
+}
+
+func (rc *rawConn) stmt(ctx context.Context, q string) (driver.Stmt, error) {
+	if st, ok := rc.stmts[q]; ok {
+		return st, nil
+	}
+	if len(rc.stmts) >= maxRawStmts {
+		for k, st := range rc.stmts {
+			_ = st.Close()
+			delete(rc.stmts, k)
+		}
+	}
+	st, err := rc.c.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rc.stmts[q] = st
+	return st, nil
+}
+
+// rawQuery runs q on a pooled connection and appends its rows, read as
+// scanDocs reads them, to into.
+func (c *core) rawQuery(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue) ([]projections.Doc, error) {
+	p := c.raw()
+	rc, err := p.get()
+	if err != nil {
+		return nil, err
+	}
+	into, err = rc.query(ctx, sh, q, into, args)
+	// A connection whose statement failed is closed rather than reused:
+	// the failure may be the connection's (its statements are cheap to
+	// prepare again), and a closed store keeps nothing.
+	p.put(rc, err != nil || c.closed.Load())
+	return into, err
+}
+
+func (rc *rawConn) query(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue) ([]projections.Doc, error) {
+	st, err := rc.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	// Not ctx: a cancellable context costs the driver an interrupt watcher
+	// per query, and a page's read takes a fraction of a millisecond.
+	rows, err := st.(driver.StmtQueryContext).QueryContext(context.Background(), args)
+	if err != nil {
+		return nil, err
+	}
+	into, err = readDocs(rows, sh, into, &rc.dest)
+	if cerr := rows.Close(); err == nil && cerr != nil {
+		return nil, cerr
+	}
+	return into, err
+}
+
+// readDocs reads rows of colList(sh.fields) as documents.
+func readDocs(rows driver.Rows, sh shape, into []projections.Doc, buf *[]driver.Value) ([]projections.Doc, error) {
+	n := 3 + len(sh.fields)
+	if cap(*buf) < n {
+		*buf = make([]driver.Value, n)
+	}
+	dest := (*buf)[:n]
+	for {
+		clear(dest)
+		err := rows.Next(dest)
+		if errors.Is(err, io.EOF) {
+			return into, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var d projections.Doc
+		if d.ID, err = colString(dest[0], "id"); err != nil {
+			return nil, err
+		}
+		v, ok := dest[1].(int64)
+		if !ok {
+			return nil, fmt.Errorf("column version holds %T", dest[1])
+		}
+		d.Version = uint64(v)
+		if d.Body, err = colBytes(dest[2], "body"); err != nil {
+			return nil, err
+		}
+		d.Fields = make(map[string]any, len(sh.fields)+len(sh.fixed))
+		for _, c := range sh.fixed {
+			d.Fields[c.Field] = c.Value
+		}
+		for i, f := range sh.fields {
+			switch x := dest[3+i].(type) {
+			case nil:
+			case int64, string:
+				d.Fields[f] = x
+			case []byte: // not written by this adapter, but keep it readable
+				d.Fields[f] = string(x)
+			default:
+				return nil, fmt.Errorf("field %q holds %T", f, x)
+			}
+		}
+		into = append(into, d)
+	}
+}
+
+// Column conversions that accept what SQLite may hand back for a column
+// (a row changed by hand may hold TEXT where BLOB was written).
+
+func colString(v driver.Value, name string) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	}
+	return "", fmt.Errorf("column %s holds %T, want text", name, v)
+}
+
+func colBytes(v driver.Value, name string) ([]byte, error) {
+	switch x := v.(type) {
+	case []byte:
+		return x, nil
+	case string:
+		return []byte(x), nil
+	case nil: // an empty BLOB
+		return nil, nil
+	}
+	return nil, fmt.Errorf("column %s holds %T, want bytes", name, v)
+}
+
+// namedArgs converts query arguments to driver values (the types the read
+// path binds: strings, integers; nil stays nil).
+func namedArgs(vals []any) ([]driver.NamedValue, error) {
+	out := make([]driver.NamedValue, len(vals))
+	for i, v := range vals {
+		switch x := v.(type) {
+		case nil, int64, string, []byte, float64, bool:
+			out[i].Value = x
+		case int:
+			out[i].Value = int64(x)
+		case int32:
+			out[i].Value = int64(x)
+		case uint64:
+			if x > 1<<63-1 {
+				return nil, fmt.Errorf("argument %d: %d overflows an integer", i+1, x)
+			}
+			out[i].Value = int64(x)
+		default:
+			dv, err := driver.DefaultParameterConverter.ConvertValue(v)
+			if err != nil {
+				return nil, fmt.Errorf("argument %d: %w", i+1, err)
+			}
+			out[i].Value = dv
+		}
+		out[i].Ordinal = i + 1
+	}
+	return out, nil
+}

@@ -1,0 +1,70 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// The pooled reader connections keep their statements, yet every read sees
+// what another process committed since the connection's last read (a second
+// Store on the same file stands in for `ispeks projectors`).
+func TestPooledReadsSeeOtherWritersCommits(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "views.db")
+	reader, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	writer, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	if err := writer.Ensure(ctx, projections.CollectionSpec{Name: "things", Indexes: []string{"owner+rank"}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(id string, version uint64, rank int64) {
+		t.Helper()
+		err := writer.Write(ctx, "p", version, func(b projections.Batch) error {
+			return b.Put(ctx, "things", projections.Doc{ID: id, Version: version, Body: []byte(`{"v":` + id + `}`), Fields: map[string]any{"owner": "o", "rank": rank}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func() projections.Page {
+		t.Helper()
+		pg, err := reader.Find(ctx, projections.Query{Collection: "things", Where: map[string]any{"owner": "o"}, SortBy: "rank", Desc: true, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pg
+	}
+	put("1", 1, 10)
+	if pg := find(); len(pg.Docs) != 1 || pg.Docs[0].ID != "1" || pg.Docs[0].Fields["rank"] != int64(10) || pg.Docs[0].Fields["owner"] != "o" {
+		t.Fatalf("first read: %+v", pg.Docs)
+	}
+	if len(reader.c.raw().idle) == 0 {
+		t.Fatal("no reader connection went back to the pool")
+	}
+	put("2", 2, 20)
+	pg := find()
+	if len(pg.Docs) != 2 || pg.Docs[0].ID != "2" || string(pg.Docs[0].Body) != `{"v":2}` || pg.Docs[0].Version != 2 {
+		t.Fatalf("read after the other store's commit: %+v", pg.Docs)
+	}
+	doc, ok, err := reader.Get(ctx, "things", "2")
+	if err != nil || !ok || doc.Version != 2 {
+		t.Fatalf("get after the other store's commit: %+v %v %v", doc, ok, err)
+	}
+
+	if err := reader.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Find(ctx, projections.Query{Collection: "things", Limit: 1}); err == nil {
+		t.Fatal("find on a closed store succeeded")
+	}
+}
