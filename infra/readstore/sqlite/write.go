@@ -90,6 +90,8 @@ type batch struct {
 	stmts map[string]*sql.Stmt // bound to tx, closed with it
 	puts  map[string]*putPlan  // by collection
 	fresh []string             // statements prepared in tx, to keep after it
+	need  []string             // Put's scratch: the fields a document names
+	args  []any                // Put's scratch: the statement's arguments
 }
 
 func (b *batch) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -119,9 +121,13 @@ func (b *batch) Get(ctx context.Context, collection, id string) (projections.Doc
 // Put stores doc unless the stored version is the same or newer. All indexed
 // columns are written, so a newer put replaces the whole document.
 func (b *batch) Put(ctx context.Context, collection string, doc projections.Doc) error {
-	need := make([]string, 0, len(doc.Fields))
-	for k := range doc.Fields {
-		need = append(need, k)
+	var need []string
+	if len(doc.Fields) > 0 {
+		need = b.need[:0]
+		for k := range doc.Fields {
+			need = append(need, k)
+		}
+		b.need = need
 	}
 	sp, err := b.s.spec(ctx, collection, need...)
 	if err != nil {
@@ -136,11 +142,13 @@ func (b *batch) Put(ctx context.Context, collection string, doc projections.Doc)
 		pp = &putPlan{fields: sp.Fields, sql: putSQL(table(collection, b.s.shadow), sp.Fields)}
 		b.puts[collection] = pp
 	}
-	args := make([]any, 0, 3+len(sp.Fields))
-	args = append(args, doc.ID, int64(doc.Version), []byte(doc.Body))
+	// The arguments' slice is the batch's, reused: database/sql copies
+	// what it binds.
+	args := append(b.args[:0], doc.ID, int64(doc.Version), []byte(doc.Body))
 	for _, f := range sp.Fields {
 		args = append(args, fields[f]) // nil when absent
 	}
+	defer func() { clear(args); b.args = args[:0] }()
 	st, err := b.stmt(ctx, pp.sql)
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: put %s/%s: %w", collection, doc.ID, err)
