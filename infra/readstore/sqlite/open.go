@@ -147,7 +147,11 @@ func dsn(abs string, readOnly bool) string {
 		// Read models are rebuildable: NORMAL is durable enough and much
 		// faster in WAL mode. IMMEDIATE: a batch takes the write lock up
 		// front instead of failing to upgrade a read lock later.
-		q = append(q, "_pragma=synchronous(NORMAL)", "_txlock=immediate")
+		// wal_autocheckpoint 16384 pages (64 MiB) instead of 1,000: a
+		// projector catching up rewrites the same B-tree pages commit after
+		// commit, and a checkpoint copies each page once however often it
+		// changed (projecting slips: ~8 % less CPU, ~18 % less time).
+		q = append(q, "_pragma=synchronous(NORMAL)", "_pragma=wal_autocheckpoint(16384)", "_txlock=immediate")
 	}
 	return "file:" + esc + "?" + strings.Join(q, "&")
 }
