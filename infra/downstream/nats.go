@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/melaka-gov/ispeks/infra/watermilllog"
 	"github.com/nats-io/nats.go"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
@@ -125,7 +125,7 @@ func NewNATS(ctx context.Context, cfg NATSConfig) (*NATS, error) {
 			TrackMsgId:     true,
 			PublishOptions: []nats.PubOpt{nats.AckWait(cfg.PublishTimeout)},
 		},
-	}, watermill.NewSlogLogger(cfg.Log))
+	}, watermilllog.Logger(cfg.Log))
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("downstream: watermill publisher: %w", err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
@@ -92,7 +91,7 @@ func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFu
 		return err
 	}
 	defer sub.Close()
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: e.cfg.ShutdownTimeout}, watermill.NewSlogLogger(e.log))
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: e.cfg.ShutdownTimeout}, watermilllog.Logger(e.log))
 	if err != nil {
 		return err
 	}
