@@ -30,6 +30,13 @@ func TestRowWritersMatchHelpers(t *testing.T) {
 			t.Errorf("dmy(%q): %q, want %q", iso, b.String(), want.String())
 		}
 	}
+	for _, v := range []string{"", "plain", `<a href="x">&'</a>`, "a\x00b", "é<", "&&", ">", "\xff'"} {
+		var b htmlBuf
+		b.text(v)
+		if b.String() != template.HTMLEscapeString(v) {
+			t.Errorf("text(%q): %q, want %q", v, b.String(), template.HTMLEscapeString(v))
+		}
+	}
 	for _, n := range []int{0, 1, -5, 1234567} {
 		var b htmlBuf
 		b.int(n)
@@ -156,5 +163,61 @@ func TestAttrURL(t *testing.T) {
 		if w := strings.TrimSuffix(strings.TrimPrefix(want.String(), `<a href="`), `">`); got.String() != w {
 			t.Errorf("attrURL(%q) = %q, want %q", u, got.String(), w)
 		}
+	}
+}
+
+// TestPaymentListCachedContentAsTemplate: the payment status list drawn
+// from its cached content is the page template's output byte for byte, per
+// module, language and shape of result, on a miss and on a hit.
+func TestPaymentListCachedContentAsTemplate(t *testing.T) {
+	pg, err := parsePages(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets, err := hashAssets(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Site{pages: pg, assets: assets, deps: Deps{Payments: PaymentDeps{}.withDefaults()}}
+	h := htmlPage{t: pg.sets["payments_status"], p: pg, name: "payments_status"}
+	for _, l := range []i18n.Lang{i18n.MS, i18n.EN} {
+		for _, mod := range []string{"tuntutan", "pendahuluan"} {
+			for shape := range 8 {
+				f := NewForm(map[string]string{"modul": mod})
+				data := &paymentListData{Searched: true, module: mod, ModuleLabel: i18n.T(l, "modul."+mod)}
+				if shape&1 != 0 {
+					data.Count = 2
+					data.Rows = `<tr><td>1</td></tr>` + "\n" + `<tr><td>&amp;</td></tr>`
+				}
+				if shape&2 != 0 {
+					data.NextURL = PathStatusBayaran + "?lepas=a%2Bb+c&mula=21&modul=" + mod + "&x=<\"'>é"
+				}
+				if shape&4 != 0 {
+					data.FirstURL = PathStatusBayaran + "?modul=" + mod
+				}
+				v := &View{Page: Page{Form: f, Data: data}, Lang: l, site: s}
+				var plain bytes.Buffer
+				if err := h.t.ExecuteTemplate(&plain, "content", v); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(plain.String(), `value="`+mod+`" selected`) {
+					t.Fatalf("%s %s: the template did not select the module:\n%s", l, mod, plain.String())
+				}
+				for range 2 {
+					var cached bytes.Buffer
+					if err := h.content(&cached, v); err != nil {
+						t.Fatal(err)
+					}
+					if cached.String() != plain.String() {
+						t.Fatalf("%s %s shape %d: cached content differs:\n%s\n---\n%s", l, mod, shape, cached.String(), plain.String())
+					}
+				}
+			}
+		}
+	}
+	n := 0
+	pg.content.Range(func(any, any) bool { n++; return true })
+	if n != 32 {
+		t.Fatalf("%d cached contents, want 32", n)
 	}
 }

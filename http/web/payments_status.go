@@ -33,6 +33,51 @@ type paymentListData struct {
 	Rows        template.HTML // the table's rows, drawn by paymentRows
 	NextURL     string
 	FirstURL    string // set on a later page
+	module      string // the valid module searched ("" before a search)
+}
+
+// contentKey: after a valid search, the page differs between people only
+// in its rows and pager links (cachedContent, as statementListData).
+func (d *paymentListData) contentKey() string {
+	if !d.Searched || d.module == "" {
+		return ""
+	}
+	bits := []byte("000")
+	if d.Count > 0 {
+		bits[0] = '1'
+	}
+	if d.NextURL != "" {
+		bits[1] = '1'
+	}
+	if d.FirstURL != "" {
+		bits[2] = '1'
+	}
+	return "payments|" + d.module + "|" + d.ModuleLabel + "|" + string(bits)
+}
+
+func (d *paymentListData) withMarkers() any {
+	m := *d
+	m.Rows = markRows
+	if m.NextURL != "" {
+		m.NextURL = markNext
+	}
+	if m.FirstURL != "" {
+		m.FirstURL = markFirst
+	}
+	return &m
+}
+
+func (d *paymentListData) marks() []string { return statementListMarks }
+
+func (d *paymentListData) fill(w *bytes.Buffer, mark string) {
+	switch mark {
+	case markRows:
+		w.WriteString(string(d.Rows))
+	case markNext:
+		attrURL(w, d.NextURL)
+	case markFirst:
+		attrURL(w, d.FirstURL)
+	}
 }
 
 // searchIcon is the row's "view" icon (a magnifier), drawn inline.
@@ -108,6 +153,7 @@ func (s *Site) paymentList(c *gin.Context) {
 		return
 	}
 	data.Searched = true
+	data.module = string(m)
 	data.ModuleLabel = i18n.T(l, "modul."+string(m))
 	data.Count = len(pg.Payments)
 	data.Rows = paymentRows(l, start, pg.Payments)

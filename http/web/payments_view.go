@@ -191,7 +191,35 @@ func kvs(l i18n.Lang, lines ...kv) []kv {
 type htmlBuf struct{ strings.Builder }
 
 func (b *htmlBuf) raw(markup string) { b.WriteString(markup) }
-func (b *htmlBuf) text(v string)     { b.WriteString(template.HTMLEscapeString(v)) }
+
+// text writes v escaped as template.HTMLEscapeString escapes it, straight
+// into the buffer (no string per escaped value, no character-set scan).
+func (b *htmlBuf) text(v string) {
+	last := 0
+	for i := 0; i < len(v); i++ {
+		var esc string
+		switch v[i] {
+		case 0:
+			esc = "\uFFFD"
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		default:
+			continue
+		}
+		b.WriteString(v[last:i])
+		b.WriteString(esc)
+		last = i + 1
+	}
+	b.WriteString(v[last:])
+}
 
 // The writers below print straight into the buffer what the helper of the
 // same name returns (ringgit, dmy, i18n.Tf): a list row calls each a few
