@@ -137,12 +137,18 @@ func (rc *rawConn) stmt(ctx context.Context, q string) (driver.Stmt, error) {
 // rawQuery runs q on a pooled connection and appends its rows, read as
 // scanDocs reads them, to into.
 func (c *core) rawQuery(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue) ([]projections.Doc, error) {
+	return c.rawQueryUntil(ctx, sh, q, into, args, nil)
+}
+
+// rawQueryUntil is rawQuery that stops before the row for which stop (if
+// set) says so, given the documents read so far and the row's values.
+func (c *core) rawQueryUntil(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue, stop stopFunc) ([]projections.Doc, error) {
 	p := c.raw()
 	rc, err := p.get()
 	if err != nil {
 		return nil, err
 	}
-	into, err = rc.query(ctx, sh, q, into, args)
+	into, err = rc.query(ctx, sh, q, into, args, stop)
 	// A connection whose statement failed is closed rather than reused:
 	// the failure may be the connection's (its statements are cheap to
 	// prepare again), and a closed store keeps nothing.
@@ -150,7 +156,9 @@ func (c *core) rawQuery(ctx context.Context, sh shape, q string, into []projecti
 	return into, err
 }
 
-func (rc *rawConn) query(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue) ([]projections.Doc, error) {
+type stopFunc func(docs []projections.Doc, next []driver.Value) bool
+
+func (rc *rawConn) query(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue, stop stopFunc) ([]projections.Doc, error) {
 	st, err := rc.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -161,7 +169,7 @@ func (rc *rawConn) query(ctx context.Context, sh shape, q string, into []project
 	if err != nil {
 		return nil, err
 	}
-	into, err = readDocs(rows, sh, into, &rc.dest)
+	into, err = readDocs(rows, sh, into, &rc.dest, stop)
 	if cerr := rows.Close(); err == nil && cerr != nil {
 		return nil, cerr
 	}
@@ -169,7 +177,7 @@ func (rc *rawConn) query(ctx context.Context, sh shape, q string, into []project
 }
 
 // readDocs reads rows of colList(sh.fields) as documents.
-func readDocs(rows driver.Rows, sh shape, into []projections.Doc, buf *[]driver.Value) ([]projections.Doc, error) {
+func readDocs(rows driver.Rows, sh shape, into []projections.Doc, buf *[]driver.Value, stop stopFunc) ([]projections.Doc, error) {
 	n := 3 + len(sh.fields)
 	if cap(*buf) < n {
 		*buf = make([]driver.Value, n)
@@ -183,6 +191,9 @@ func readDocs(rows driver.Rows, sh shape, into []projections.Doc, buf *[]driver.
 		}
 		if err != nil {
 			return nil, err
+		}
+		if stop != nil && stop(into, dest) {
+			return into, nil
 		}
 		var d projections.Doc
 		if d.ID, err = colString(dest[0], "id"); err != nil {

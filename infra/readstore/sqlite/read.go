@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"slices"
 	"strings"
@@ -225,10 +226,16 @@ func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error
 	want := p.Limit + 1 // one more tells whether there is a next page
 	sh := findShape(p)
 	docs := make([]projections.Doc, 0, min(want, 128))
+	mid := middleFields(p)
 	for i, seg := range segs {
-		q, args := buildFind(p, sh, s.shadow, seg, i == 0 && p.After != nil, want-len(docs))
 		var err error
-		docs, err = s.query(ctx, nil, sh, q, docs, args...)
+		if g := slices.Index(sh.fields, p.SortBy); len(mid) > 0 && g >= 0 && (seg == segBoth || seg == segPresent) {
+			q, args := buildFind(p, sh, s.shadow, seg, i == 0 && p.After != nil, -1, mid)
+			docs, err = s.queryGroups(ctx, sh, q, docs, args, want-len(docs), g, p.Desc)
+		} else {
+			q, args := buildFind(p, sh, s.shadow, seg, i == 0 && p.After != nil, want-len(docs), nil)
+			docs, err = s.query(ctx, nil, sh, q, docs, args...)
+		}
 		if err != nil {
 			return projections.Page{}, err
 		}
@@ -245,7 +252,89 @@ func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error
 	return page, nil
 }
 
-func buildFind(p rskit.Plan, sh shape, shadow bool, seg segment, withCursor bool, limit int) (string, []any) {
+// middleFields are the fields a compound index holds between the sort
+// field and id, when the query fixes every field before the sort field by
+// equality: that index then returns rows in the order (sort, middle
+// fields, id), and ordering by (sort, id) alone costs SQLite a temporary
+// B-tree per query to re-sort each run of equal sort values (the
+// statement lists: payee_ic+type+period_end+year, sorted by period_end).
+// Such a query asks for the index's order instead and re-sorts those runs
+// by id itself (queryGroups).
+func middleFields(p rskit.Plan) []string {
+	if p.SortBy == "" {
+		return nil
+	}
+	for _, c := range p.Spec.Compounds {
+		k := slices.Index(c, p.SortBy)
+		if k < 0 || k == len(c)-1 {
+			continue
+		}
+		fixed := true
+		for _, f := range c[:k] {
+			if !slices.ContainsFunc(p.Where, func(w rskit.Cond) bool { return w.Field == f }) {
+				fixed = false
+				break
+			}
+		}
+		if fixed {
+			return c[k+1:]
+		}
+	}
+	return nil
+}
+
+// queryGroups runs q, whose rows come ordered by the sort field (column g
+// of sh) and then by other columns, and appends the first want of them in
+// the order (sort field, id): it reads until want rows are in and the run
+// of equal sort values the last one belongs to has ended, then sorts each
+// run by id.
+func (s *Store) queryGroups(ctx context.Context, sh shape, q string, into []projections.Doc, args []any, want, g int, desc bool) ([]projections.Doc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	nv, err := namedArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	base := len(into)
+	stop := func(docs []projections.Doc, next []driver.Value) bool {
+		n := len(docs) - base
+		return n >= want && !sameValue(docs[len(docs)-1].Fields[sh.fields[g]], next[3+g])
+	}
+	into, err = s.c.rawQueryUntil(ctx, sh, q, into, nv, stop)
+	if err != nil {
+		return nil, err
+	}
+	got := into[base:]
+	for i := 0; i < len(got); {
+		j := i + 1
+		for j < len(got) && sameValue(got[j].Fields[sh.fields[g]], got[i].Fields[sh.fields[g]]) {
+			j++
+		}
+		run := got[i:j]
+		slices.SortFunc(run, func(a, b projections.Doc) int {
+			if desc {
+				return strings.Compare(b.ID, a.ID)
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		i = j
+	}
+	return into[:base+min(len(got), want)], nil
+}
+
+// sameValue compares field values as SQLite's index groups them (nil is
+// an absent value; a []byte column reads as its string).
+func sameValue(a, b any) bool {
+	if x, ok := b.([]byte); ok {
+		b = string(x)
+	}
+	return a == b
+}
+
+// buildFind builds a page's query; limit < 0 leaves out the LIMIT, and mid
+// lists fields to order by between the sort field and id (middleFields).
+func buildFind(p rskit.Plan, sh shape, shadow bool, seg segment, withCursor bool, limit int, mid []string) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, len(p.Where)+3)
 	b.WriteString("SELECT " + colList(sh.fields) + " FROM " + table(p.Spec.Name, shadow) + " WHERE 1")
@@ -261,6 +350,10 @@ func buildFind(p rskit.Plan, sh shape, shadow bool, seg segment, withCursor bool
 	if p.Desc {
 		cmp, dir = "<", "DESC"
 	}
+	var then string // the middle fields' part of the ORDER BY
+	for _, f := range mid {
+		then += ", " + col(f) + " " + dir
+	}
 	switch seg {
 	case segAll:
 		if withCursor {
@@ -269,23 +362,25 @@ func buildFind(p rskit.Plan, sh shape, shadow bool, seg segment, withCursor bool
 		}
 		b.WriteString(" ORDER BY id " + dir)
 	case segBoth:
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + ", id " + dir)
+		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
 	case segNull:
 		b.WriteString(" AND " + col(p.SortBy) + " IS NULL")
 		if withCursor {
 			b.WriteString(" AND id " + cmp + " ?")
 			args = append(args, p.After.ID)
 		}
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + ", id " + dir)
+		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
 	case segPresent:
 		b.WriteString(" AND " + col(p.SortBy) + " IS NOT NULL")
 		if withCursor {
 			b.WriteString(" AND (" + col(p.SortBy) + ", id) " + cmp + " (?, ?)")
 			args = append(args, p.After.Key, p.After.ID)
 		}
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + ", id " + dir)
+		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
 	}
-	b.WriteString(" LIMIT ?")
-	args = append(args, limit)
+	if limit >= 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, limit)
+	}
 	return b.String(), args
 }
