@@ -32,8 +32,9 @@ type paymentListData struct {
 	Count       int
 	Rows        template.HTML // the table's rows, drawn by paymentRows
 	NextURL     string
-	FirstURL    string // set on a later page
-	module      string // the valid module searched ("" before a search)
+	FirstURL    string         // set on a later page
+	module      string         // the valid module searched ("" before a search)
+	rows        func(*htmlBuf) // as statementListData.rows
 }
 
 // contentKey: after a valid search, the page differs between people only
@@ -72,6 +73,10 @@ func (d *paymentListData) marks() []string { return statementListMarks }
 func (d *paymentListData) fill(w *bytes.Buffer, mark string) {
 	switch mark {
 	case markRows:
+		if d.rows != nil && d.Rows == "" {
+			d.rows((*htmlBuf)(w))
+			return
+		}
 		w.WriteString(string(d.Rows))
 	case markNext:
 		attrURL(w, d.NextURL)
@@ -90,6 +95,19 @@ const searchIcon = `<svg class="icon" aria-hidden="true" focusable="false" viewB
 func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML {
 	var b htmlBuf
 	b.Grow(len(list) * 900)
+	writePaymentRows(&b, l, start, list)
+	return b.html()
+}
+
+func (d *paymentListData) materialize() {
+	if d.rows != nil && d.Rows == "" {
+		var b htmlBuf
+		d.rows(&b)
+		d.Rows = b.html()
+	}
+}
+
+func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Payment) {
 	view := i18n.T(l, "pay.view")
 	viewLabel := newTextf(l, "pay.view_label")
 	for i, p := range list {
@@ -117,7 +135,6 @@ func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML 
 		b.text(view)
 		b.raw("</a></td></tr>\n")
 	}
-	return b.html()
 }
 
 // paymentList is the Jenis Modul form and, once a module is chosen, the
@@ -156,7 +173,7 @@ func (s *Site) paymentList(c *gin.Context) {
 	data.module = string(m)
 	data.ModuleLabel = i18n.T(l, "modul."+string(m))
 	data.Count = len(pg.Payments)
-	data.Rows = paymentRows(l, start, pg.Payments)
+	data.rows = func(b *htmlBuf) { writePaymentRows(b, l, start, pg.Payments) }
 	q := url.Values{"modul": {string(m)}}
 	if pg.Next != "" {
 		next := url.Values{"modul": {string(m)}, queryAfter: {pg.Next}, "mula": {strconv.Itoa(start + len(pg.Payments))}}

@@ -188,7 +188,18 @@ func kvs(l i18n.Lang, lines ...kv) []kv {
 // htmlBuf builds trusted HTML from fixed markup and escaped values: raw
 // takes only the markup written in this package, text escapes everything
 // else (element content and double-quoted attribute values alike).
-type htmlBuf struct{ strings.Builder }
+//
+// It is a bytes.Buffer under another name, so that the rows of a list can
+// be written straight into the page's buffer ((*htmlBuf)(buf)) instead of
+// into a string of their own that the page then copies.
+type htmlBuf bytes.Buffer
+
+func (b *htmlBuf) buf() *bytes.Buffer   { return (*bytes.Buffer)(b) }
+func (b *htmlBuf) WriteString(s string) { b.buf().WriteString(s) }
+func (b *htmlBuf) writeByte(c byte)     { b.buf().WriteByte(c) }
+func (b *htmlBuf) Write(p []byte)       { b.buf().Write(p) }
+func (b *htmlBuf) Grow(n int)           { b.buf().Grow(n) }
+func (b *htmlBuf) String() string       { return b.buf().String() }
 
 func (b *htmlBuf) raw(markup string) { b.WriteString(markup) }
 
@@ -237,21 +248,21 @@ func (b *htmlBuf) ringgit(sen int64) {
 		return
 	}
 	if sen < 0 {
-		b.WriteByte('-')
+		b.writeByte('-')
 		sen = -sen
 	}
 	var d [20]byte
 	digits := strconv.AppendInt(d[:0], sen/100, 10)
 	for i, c := range digits {
 		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
+			b.writeByte(',')
 		}
-		b.WriteByte(c)
+		b.writeByte(c)
 	}
 	frac := sen % 100
-	b.WriteByte('.')
-	b.WriteByte(byte('0' + frac/10))
-	b.WriteByte(byte('0' + frac%10))
+	b.writeByte('.')
+	b.writeByte(byte('0' + frac/10))
+	b.writeByte(byte('0' + frac%10))
 }
 
 // dmy writes an ISO date as dmy() does (escaped, as it may be anything).

@@ -147,6 +147,9 @@ func (h htmlPage) content(buf *bytes.Buffer, v *View) error {
 			return nil
 		}
 	}
+	if m, ok := v.Data.(interface{ materialize() }); ok {
+		m.materialize() // the template needs the values fill would write
+	}
 	return h.t.ExecuteTemplate(buf, "content", v)
 }
 

@@ -42,6 +42,9 @@ type statementListData struct {
 	TypeLabel string
 	Count     int
 	Rows      template.HTML // the table's rows, drawn by statementRows
+	// rows writes Rows into the page's buffer when the content comes from
+	// the cache (fill); the template's path sets Rows from it first.
+	rows      func(*htmlBuf)
 	NextURL   string
 	FirstURL  string
 	fieldsKey string // searchFields' key of Fields
@@ -92,6 +95,10 @@ func (d *statementListData) marks() []string { return statementListMarks }
 func (d *statementListData) fill(w *bytes.Buffer, mark string) {
 	switch mark {
 	case markRows:
+		if d.rows != nil && d.Rows == "" {
+			d.rows((*htmlBuf)(w))
+			return
+		}
 		w.WriteString(string(d.Rows))
 	case markNext:
 		attrURL(w, d.NextURL)
@@ -105,6 +112,19 @@ func (d *statementListData) fill(w *bytes.Buffer, mark string) {
 func statementRows(l i18n.Lang, start int, list []statements.Statement) template.HTML {
 	var b htmlBuf
 	b.Grow(len(list) * 700)
+	writeStatementRows(&b, l, start, list)
+	return b.html()
+}
+
+func (d *statementListData) materialize() {
+	if d.rows != nil && d.Rows == "" {
+		var b htmlBuf
+		d.rows(&b)
+		d.Rows = b.html()
+	}
+}
+
+func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.Statement) {
 	view, pdfText, save := i18n.T(l, "stmt.view"), i18n.T(l, "btn.muat_turun"), i18n.T(l, "stmt.save")
 	pdfLabel, viewLabel := newTextf(l, "stmt.pdf_label"), newTextf(l, "stmt.view_label")
 	for i, st := range list {
@@ -144,7 +164,6 @@ func statementRows(l i18n.Lang, start int, list []statements.Statement) template
 		b.text(view)
 		b.raw("</a></span></td></tr>\n")
 	}
-	return b.html()
 }
 
 // statementList is the Urusniaga form and, after Cari, the person's
@@ -208,7 +227,7 @@ func (s *Site) statementList(c *gin.Context) {
 	}
 	data.TypeLabel = typeLabel(l, t)
 	data.Count = len(pg.Statements)
-	data.Rows = statementRows(l, start, pg.Statements)
+	data.rows = func(b *htmlBuf) { writeStatementRows(b, l, start, pg.Statements) }
 	q := url.Values{"urusniaga": {string(t)}}
 	if year != 0 {
 		q.Set("tahun", strconv.Itoa(year))
