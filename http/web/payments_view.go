@@ -267,6 +267,16 @@ func (b *htmlBuf) ringgit(sen int64) {
 
 // dmy writes an ISO date as dmy() does (escaped, as it may be anything).
 func (b *htmlBuf) dmy(iso string) {
+	if isoDate(iso) {
+		// The common case without time.Parse and Format: the same digits
+		// in another order.
+		b.WriteString(iso[8:10])
+		b.writeByte('/')
+		b.WriteString(iso[5:7])
+		b.writeByte('/')
+		b.WriteString(iso[0:4])
+		return
+	}
 	t, err := time.Parse(time.DateOnly, iso)
 	if iso == "" || err != nil {
 		b.text(iso)
@@ -274,6 +284,35 @@ func (b *htmlBuf) dmy(iso string) {
 	}
 	var d [16]byte
 	b.Write(t.AppendFormat(d[:0], "02/01/2006"))
+}
+
+// isoDate reads a valid YYYY-MM-DD date, as time.Parse(time.DateOnly)
+// accepts it.
+func isoDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	num := func(t string) (int, bool) {
+		n := 0
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(t[i]-'0')
+		}
+		return n, true
+	}
+	y, oky := num(s[0:4])
+	m, okm := num(s[5:7])
+	d, okd := num(s[8:10])
+	if !oky || !okm || !okd || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return d <= days
 }
 
 // textf writes i18n.Tf(l, key, arg) escaped, for a text with one %s.
