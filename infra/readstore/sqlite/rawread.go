@@ -52,6 +52,15 @@ var (
 	rawPools sync.Map // weak.Pointer[core] → *rawPool
 )
 
+// readerMmap has the readers read the file through a memory map (SQLite
+// caps it at 2 GiB; the WAL is read as before): a page that is not in a
+// connection's own cache is then read from the OS's cache in place rather
+// than copied in by a read call. With a store larger than the readers'
+// caches (30,000 people's statements), a person's list misses them on most
+// pages; a million-document store's lists took about a tenth less CPU.
+// The map is address space over the OS's page cache, not memory of ours.
+const readerMmap = "&_pragma=mmap_size(2147483648)"
+
 // raw returns the store's reader pool, making it on first use.
 func (c *core) raw() *rawPool {
 	wp := weak.Make(c)
@@ -59,7 +68,7 @@ func (c *core) raw() *rawPool {
 		return p.(*rawPool)
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
-	p := &rawPool{dsn: dsn(c.path, true), idle: make(chan *rawConn, n), size: n}
+	p := &rawPool{dsn: dsn(c.path, true) + readerMmap, idle: make(chan *rawConn, n), size: n}
 	if prev, loaded := rawPools.LoadOrStore(wp, p); loaded {
 		return prev.(*rawPool)
 	}

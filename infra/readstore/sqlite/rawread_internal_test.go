@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"path/filepath"
 	"testing"
 
@@ -51,6 +52,25 @@ func TestPooledReadsSeeOtherWritersCommits(t *testing.T) {
 	if len(reader.c.raw().idle) == 0 {
 		t.Fatal("no reader connection went back to the pool")
 	}
+	// The pooled readers read the file through a memory map.
+	rc, err := reader.c.raw().get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := rc.stmt(ctx, "PRAGMA mmap_size")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]driver.Value, 1)
+	if err := rows.Next(v); err != nil || v[0] == int64(0) {
+		t.Fatalf("mmap_size of a pooled reader: %v %v", v[0], err)
+	}
+	rows.Close()
+	reader.c.raw().put(rc, false)
 	put("2", 2, 20)
 	pg := find()
 	if len(pg.Docs) != 2 || pg.Docs[0].ID != "2" || string(pg.Docs[0].Body) != `{"v":2}` || pg.Docs[0].Version != 2 {
