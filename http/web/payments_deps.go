@@ -62,6 +62,8 @@ type PaymentQueries interface {
 // StatementQueries reads statements (projections/statements Queries).
 type StatementQueries interface {
 	ListByPayee(ctx context.Context, ic string, t statement.Type, year, limit int, after string, now time.Time) (statements.Page, error)
+	// ListByPayeeInto is ListByPayee into a reused slice (the list page's).
+	ListByPayeeInto(ctx context.Context, ic string, t statement.Type, year, limit int, after string, now time.Time, buf []statements.Statement) (statements.Page, error)
 	Get(ctx context.Context, ic, id string, now time.Time) (statements.Statement, error)
 	Verify(ctx context.Context, code string) (statements.Verification, bool, error)
 }

@@ -213,10 +213,20 @@ func (s *Site) statementList(c *gin.Context) {
 		return
 	}
 	start := startParam(c)
-	pg, err := d.Statements.ListByPayee(c.Request.Context(), u.UserID, t, year, d.PageSize, after, now)
+	buf := statementBufs.Get().(*[]statements.Statement)
+	defer func() {
+		// The page is written by now (Render is synchronous); drop what the
+		// statements point to before the slice waits for the next request.
+		clear((*buf)[:cap(*buf)])
+		statementBufs.Put(buf)
+	}()
+	pg, err := d.Statements.ListByPayeeInto(c.Request.Context(), u.UserID, t, year, d.PageSize, after, now, (*buf)[:0])
 	if err != nil {
 		listFailed(c, err)
 		return
+	}
+	if cap(pg.Statements) <= statements.MaxPageSize {
+		*buf = pg.Statements[:0]
 	}
 	data.Searched = true
 	// The drop-downs are drawn once per choice (searchFields); built here
@@ -277,6 +287,10 @@ func (s *Site) searchFields(l i18n.Lang, typ, yearRaw string, years []int, field
 	searchFieldsCache.Store(key, h)
 	return h, key.k
 }
+
+// statementBufs are the list page's statement slices, reused between
+// requests (statements.Queries.ListByPayeeInto).
+var statementBufs = sync.Pool{New: func() any { b := make([]statements.Statement, 0, 32); return &b }}
 
 type searchFieldsKey struct {
 	p *pages
