@@ -52,7 +52,7 @@ func menuCurrent(path string) string {
 func (f *fragments) render(w *bytes.Buffer, name string, v *View) error {
 	cur := menuCurrent(v.Path)
 	var roles []string
-	if v.User != nil {
+	if v.User != nil && len(v.User.Roles) > 0 {
 		roles = slices.Clone(v.User.Roles)
 		slices.Sort(roles)
 	}
@@ -84,16 +84,17 @@ func (f *fragments) render(w *bytes.Buffer, name string, v *View) error {
 	if v.User != nil {
 		name0, dept = v.User.Name, v.User.Department
 	}
+	hb := (*htmlBuf)(w) // escapes as template.HTMLEscape, without a []byte copy
 	for _, p := range cached.([]piece) {
 		switch p.mark {
 		case markCSRF:
-			template.HTMLEscape(w, []byte(v.CSRF))
+			hb.text(v.CSRF)
 		case markName:
-			template.HTMLEscape(w, []byte(name0))
+			hb.text(name0)
 		case markDept:
-			template.HTMLEscape(w, []byte(dept))
+			hb.text(dept)
 		case markLangURL:
-			template.HTMLEscape(w, []byte(v.LangURL))
+			hb.text(v.LangURL)
 		default:
 			w.WriteString(p.text)
 		}
