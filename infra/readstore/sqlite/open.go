@@ -66,6 +66,8 @@ type core struct {
 	rstmts stmtCache
 	wstmts stmtCache
 
+	rawp *rawPool // the page reads' connections (rawread.go)
+
 	closed atomic.Bool
 }
 
@@ -84,7 +86,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: create directory for %s: %w", abs, err)
 	}
-	c := &core{path: abs, log: slog.Default().With("component", "readstore/sqlite")}
+	c := &core{path: abs, log: slog.Default().With("component", "readstore/sqlite"), rawp: newRawPool(abs)}
 
 	c.w, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
@@ -181,6 +183,7 @@ func (s *Store) Close() error {
 }
 
 func (c *core) close() error {
+	c.rawp.drain()
 	c.rstmts.closeAll()
 	c.wstmts.closeAll()
 	var errs []string

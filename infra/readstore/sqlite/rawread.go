@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
-	"weak"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 
@@ -25,9 +24,10 @@ import (
 
 // rawPool is the set of idle reader connections of one store.
 type rawPool struct {
-	dsn  string
-	idle chan *rawConn
-	size int
+	dsn    string
+	idle   chan *rawConn
+	size   int
+	closed atomic.Bool
 }
 
 // rawConn is one driver connection and its statements. It is used by one
@@ -43,14 +43,7 @@ type rawConn struct {
 // them all and starts again rather than growing.
 const maxRawStmts = 256
 
-var (
-	rawDriver sqlite.Driver
-	// rawPools maps a store's core to its pool without keeping the core
-	// alive: the pool's connections are closed when the core is collected
-	// (Store.Close closes the database/sql handles; the idle driver
-	// connections follow once the store is gone).
-	rawPools sync.Map // weak.Pointer[core] → *rawPool
-)
+var rawDriver sqlite.Driver
 
 // readerMmap has the readers read the file through a memory map (SQLite
 // caps it at 2 GiB; the WAL is read as before): a page that is not in a
@@ -61,23 +54,14 @@ var (
 // The map is address space over the OS's page cache, not memory of ours.
 const readerMmap = "&_pragma=mmap_size(2147483648)"
 
-// raw returns the store's reader pool, making it on first use.
-func (c *core) raw() *rawPool {
-	wp := weak.Make(c)
-	if p, ok := rawPools.Load(wp); ok {
-		return p.(*rawPool)
-	}
+// newRawPool is the reader pool of the store at path.
+func newRawPool(path string) *rawPool {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
-	p := &rawPool{dsn: dsn(c.path, true) + readerMmap, idle: make(chan *rawConn, n), size: n}
-	if prev, loaded := rawPools.LoadOrStore(wp, p); loaded {
-		return prev.(*rawPool)
-	}
-	runtime.AddCleanup(c, func(p *rawPool) {
-		rawPools.Delete(wp)
-		p.drain()
-	}, p)
-	return p
+	return &rawPool{dsn: dsn(path, true) + readerMmap, idle: make(chan *rawConn, n), size: n}
 }
+
+// raw returns the store's reader pool.
+func (c *core) raw() *rawPool { return c.rawp }
 
 // get checks a connection out, opening one when none is idle. More than
 // size may be open at a moment; only size are kept.
@@ -96,7 +80,7 @@ func (p *rawPool) get() (*rawConn, error) {
 
 // put returns a connection; broken ones (bad is set) and extras are closed.
 func (p *rawPool) put(rc *rawConn, bad bool) {
-	if !bad {
+	if !bad && !p.closed.Load() {
 		select {
 		case p.idle <- rc:
 			return
@@ -106,7 +90,10 @@ func (p *rawPool) put(rc *rawConn, bad bool) {
 	rc.close()
 }
 
+// drain closes the idle connections for good: the store is closing, and
+// a connection put back after this is closed instead of kept.
 func (p *rawPool) drain() {
+	p.closed.Store(true)
 	for {
 		select {
 		case rc := <-p.idle:
