@@ -22,11 +22,17 @@ import (
 // its own read transaction on the file, so it sees every commit before it,
 // another process's too.
 
-// rawPool is the set of idle reader connections of one store.
+// rawPool is the reader connections of one store: at most size open, and
+// a query waits for one rather than opening more. Opening a connection
+// reads the schema and prepares statements again (a millisecond of CPU);
+// under 64 concurrent requests an unbounded pool opened and closed one per
+// request past size, which cost more than the queries.
 type rawPool struct {
 	dsn    string
 	idle   chan *rawConn
+	slots  chan struct{} // one per connection checked out or being opened
 	size   int
+	opened atomic.Int64 // connections opened so far (tests)
 	closed atomic.Bool
 }
 
@@ -57,15 +63,20 @@ const readerMmap = "&_pragma=mmap_size(2147483648)"
 // newRawPool is the reader pool of the store at path.
 func newRawPool(path string) *rawPool {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
-	return &rawPool{dsn: dsn(path, true) + readerMmap, idle: make(chan *rawConn, n), size: n}
+	return &rawPool{dsn: dsn(path, true) + readerMmap, idle: make(chan *rawConn, n), slots: make(chan struct{}, n), size: n}
 }
 
 // raw returns the store's reader pool.
 func (c *core) raw() *rawPool { return c.rawp }
 
-// get checks a connection out, opening one when none is idle. More than
-// size may be open at a moment; only size are kept.
-func (p *rawPool) get() (*rawConn, error) {
+// get checks a connection out: an idle one, else a new one while fewer
+// than size are open, else it waits for one to be put back.
+func (p *rawPool) get(ctx context.Context) (*rawConn, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	select {
 	case rc := <-p.idle:
 		return rc, nil
@@ -73,21 +84,25 @@ func (p *rawPool) get() (*rawConn, error) {
 	}
 	dc, err := rawDriver.Open(p.dsn)
 	if err != nil {
+		<-p.slots
 		return nil, err
 	}
+	p.opened.Add(1)
 	return &rawConn{c: dc, stmts: map[string]driver.Stmt{}}, nil
 }
 
-// put returns a connection; broken ones (bad is set) and extras are closed.
+// put returns a connection; a broken one (bad is set), or any once the
+// store is closing, is closed instead.
 func (p *rawPool) put(rc *rawConn, bad bool) {
-	if !bad && !p.closed.Load() {
-		select {
-		case p.idle <- rc:
-			return
-		default:
+	if bad || p.closed.Load() {
+		rc.close()
+	} else {
+		p.idle <- rc // never blocks: at most size are checked out
+		if p.closed.Load() {
+			p.drain() // Close drained between the check and the send
 		}
 	}
-	rc.close()
+	<-p.slots
 }
 
 // drain closes the idle connections for good: the store is closing, and
@@ -140,7 +155,7 @@ func (c *core) rawQuery(ctx context.Context, sh shape, q string, into []projecti
 // set) says so, given the documents read so far and the row's values.
 func (c *core) rawQueryUntil(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue, stop stopFunc) ([]projections.Doc, error) {
 	p := c.raw()
-	rc, err := p.get()
+	rc, err := p.get(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/melaka-gov/ispeks/projections"
@@ -53,7 +55,7 @@ func TestPooledReadsSeeOtherWritersCommits(t *testing.T) {
 		t.Fatal("no reader connection went back to the pool")
 	}
 	// The pooled readers read the file through a memory map.
-	rc, err := reader.c.raw().get()
+	rc, err := reader.c.raw().get(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,5 +88,54 @@ func TestPooledReadsSeeOtherWritersCommits(t *testing.T) {
 	}
 	if _, err := reader.Find(ctx, projections.Query{Collection: "things", Limit: 1}); err == nil {
 		t.Fatal("find on a closed store succeeded")
+	}
+}
+
+// Many concurrent page reads share the pool's few connections: none is
+// opened past the pool's size (opening one reads the schema again and cost
+// more than the queries when an unbounded pool opened one per request).
+func TestPooledReadsOpenAtMostThePoolsSize(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ensure(ctx, projections.CollectionSpec{Name: "things", Indexes: []string{"owner+rank"}}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Write(ctx, "p", 1, func(b projections.Batch) error {
+		return b.Put(ctx, "things", projections.Doc{ID: "a", Version: 1, Body: []byte(`{}`), Fields: map[string]any{"owner": "o", "rank": int64(1)}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.c.raw()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 64 {
+		wg.Go(func() {
+			for range 20 {
+				pg, err := s.Find(ctx, projections.Query{Collection: "things", Where: map[string]any{"owner": "o"}, SortBy: "rank", Limit: 5})
+				if err == nil && len(pg.Docs) != 1 {
+					err = fmt.Errorf("want 1 document, got %d", len(pg.Docs))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := p.opened.Load(); n < 1 || n > int64(p.size) {
+		t.Errorf("%d reader connections opened for 1,280 reads; the pool holds %d", n, p.size)
+	}
+	if len(p.idle) != int(p.opened.Load()) {
+		t.Errorf("%d connections idle after the reads, %d opened", len(p.idle), p.opened.Load())
 	}
 }
