@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -70,19 +71,34 @@ func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFu
 		return err
 	}
 	cps := watermilllog.ReadStoreCheckpoints{Store: e.cfg.Store}
-	var filter func(string, eventlog.Record) bool
+	var (
+		filter func(string, eventlog.Record) bool
+		skip   func(string) []string
+	)
 	if len(types) > 0 {
 		wanted := make(map[string]bool, len(types))
 		for _, t := range types {
 			wanted[t] = true
 		}
 		filter = func(_ string, rec eventlog.Record) bool { return wanted[rec.Type] }
+		// The registered types it does not want are passed over by the log
+		// itself, unread (the filter still guards against the rest): the
+		// mailer no longer reads every login event of the portal.
+		var others []string
+		for t := range e.direct {
+			if !wanted[t] {
+				others = append(others, t)
+			}
+		}
+		slices.Sort(others)
+		skip = func(string) []string { return others }
 	}
 	sub, err := watermilllog.NewSubscriber(watermilllog.SubscriberConfig{
 		Log:            e.cfg.Log,
 		Checkpoints:    cps,
 		Commit:         cps,
 		Filter:         filter,
+		Skip:           skip,
 		NackBackoff:    e.cfg.ConsumerBackoff,
 		MaxNackBackoff: e.cfg.ConsumerMaxBackoff,
 		Logger:         e.log,
