@@ -1,28 +1,48 @@
 package sqlite
 
-import "sync"
+import (
+	"database/sql/driver"
+	"sync"
 
-// recentCapacity is how many of its last committed events a store remembers
-// the types of: a few group commits' worth.
-const recentCapacity = 8192
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
 
-// recentTypes remembers the types of the events this store committed last,
-// by position. Every commit wakes every subscription; one that skips all the
-// types just committed (the accounts projector during a payroll run, the
-// statements projector during logins) learns so here instead of asking
-// SQLite, which was about 2 % of a login's CPU.
-type recentTypes struct {
-	mu    sync.RWMutex
-	types [recentCapacity]string // types[p % recentCapacity] is the type at position p
-	from  uint64                 // every position in [from, last] is remembered; 0: none
-	last  uint64
+// recentCapacity is how many of its last committed events a store keeps in
+// memory: a few group commits' worth (a payroll run commits ~1,000 a time).
+const recentCapacity = 4096
+
+// recentRow is a committed event as the writer inserted it: the columns of
+// its row, so that a record built from it is the one a read of the row
+// would give (decodeRow makes both).
+type recentRow struct {
+	stream   string
+	version  int64
+	id       []byte
+	typ      string
+	occurred int64
+	data     []byte // a copy: the caller's slice is not ours to keep
+	meta     []byte
+	chain    []byte
 }
 
-// record remembers the types of the events at positions first, first+1, …
-// (one commit). A gap before first means another process committed in
-// between: what came before it is forgotten.
-func (r *recentTypes) record(first uint64, types []string) {
-	if len(types) == 0 {
+// recent keeps the events this store committed last, by position. Every
+// commit wakes every live subscription; each used to ask SQLite for what
+// was new. Now a subscription takes what it wants from here, and one that
+// wants none of it (the accounts projector during a payroll run, the
+// statements projector during logins) only moves on. Commits by other
+// processes are not here: a subscription that reaches one reads the file.
+type recent struct {
+	mu   sync.RWMutex
+	rows [recentCapacity]recentRow // rows[p % recentCapacity] is the event at position p
+	from uint64                    // every position in [from, last] is here; 0: none
+	last uint64
+}
+
+// record keeps the events at positions first, first+1, … (one commit). A
+// gap before first means another process committed in between: what came
+// before it is dropped.
+func (r *recent) record(first uint64, rows []recentRow) {
+	if len(rows) == 0 {
 		return
 	}
 	r.mu.Lock()
@@ -30,27 +50,41 @@ func (r *recentTypes) record(first uint64, types []string) {
 	if r.from == 0 || first != r.last+1 {
 		r.from = first
 	}
-	for i, t := range types {
-		r.types[(first+uint64(i))%recentCapacity] = t
+	for i := range rows {
+		r.rows[(first+uint64(i))%recentCapacity] = rows[i]
 	}
-	r.last = first + uint64(len(types)) - 1
+	r.last = first + uint64(len(rows)) - 1
 	if r.last-r.from >= recentCapacity {
 		r.from = r.last - recentCapacity + 1
 	}
 }
 
-// allSkipped reports whether every event at positions after..through is
-// remembered and of a type in skip. false means "ask SQLite".
-func (r *recentTypes) allSkipped(after, through uint64, skip map[string]struct{}) bool {
+// read returns the events at positions after+1 … through whose types are
+// not in skip, and whether it could: false means some of those positions
+// are not here (older, or another process's), and the caller reads the
+// file instead.
+func (r *recent) read(after, through uint64, skip map[string]struct{}) ([]eventlog.Record, bool, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.from == 0 || after+1 < r.from || through > r.last || through <= after {
-		return false
+		return nil, false, nil
 	}
+	var (
+		recs []eventlog.Record
+		dest [9]driver.Value
+	)
 	for p := after + 1; p <= through; p++ {
-		if _, ok := skip[r.types[p%recentCapacity]]; !ok {
-			return false
+		row := &r.rows[p%recentCapacity]
+		if _, skipped := skip[row.typ]; skipped {
+			continue
 		}
+		dest = [9]driver.Value{int64(p), row.stream, row.version, row.id, row.typ, row.occurred,
+			append([]byte(nil), row.data...), row.meta, row.chain}
+		rec, err := decodeRow(dest[:])
+		if err != nil {
+			return nil, false, err
+		}
+		recs = append(recs, rec)
 	}
-	return true
+	return recs, true, nil
 }

@@ -1,36 +1,68 @@
 package sqlite
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
-func TestRecentTypesAnswersOnlyForWhatItSaw(t *testing.T) {
+func recentRows(types ...string) []recentRow {
+	rows := make([]recentRow, len(types))
+	for i, t := range types {
+		chain := bytes.Repeat([]byte{byte(i + 1)}, 32)
+		rows[i] = recentRow{stream: "s", version: int64(i + 1), id: bytes.Repeat([]byte{byte(i)}, 16), typ: t,
+			occurred: 1_700_000_000_000_000_000, data: []byte(`{"i":1}`), meta: []byte(`{"actor":{"kind":"system"}}`), chain: chain}
+	}
+	return rows
+}
+
+func TestRecentAnswersOnlyForWhatItHolds(t *testing.T) {
 	skip := map[string]struct{}{"s.Skipped.v1": {}}
-	var r recentTypes
-	if r.allSkipped(0, 1, skip) {
+	var r recent
+	if _, ok, _ := r.read(0, 1, skip); ok {
 		t.Fatal("nothing recorded yet, but answered")
 	}
-	r.record(1, []string{"s.Skipped.v1", "s.Skipped.v1", "s.Kept.v1", "s.Skipped.v1"})
+	r.record(1, recentRows("s.Skipped.v1", "s.Skipped.v1", "s.Kept.v1", "s.Skipped.v1"))
 	for _, c := range []struct {
 		after, through uint64
-		want           bool
+		ok             bool
+		kept           []uint64
 	}{
-		{0, 2, true},  // 1 and 2 skipped
-		{0, 3, false}, // 3 is kept
-		{3, 4, true},  // 4 skipped
-		{3, 5, false}, // 5 not committed by this store (yet)
-		{4, 4, false}, // an empty range is the caller's business
+		{0, 2, true, nil},         // 1 and 2 skipped
+		{0, 3, true, []uint64{3}}, // 3 is kept
+		{2, 4, true, []uint64{3}}, // 4 skipped
+		{3, 5, false, nil},        // 5 not committed by this store (yet)
+		{4, 4, false, nil},        // an empty range is the caller's business
 	} {
-		if got := r.allSkipped(c.after, c.through, skip); got != c.want {
-			t.Errorf("allSkipped(%d, %d) = %v, want %v", c.after, c.through, got, c.want)
+		recs, ok, err := r.read(c.after, c.through, skip)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if ok != c.ok || len(recs) != len(c.kept) {
+			t.Errorf("read(%d, %d) = %d records, %v; want %d, %v", c.after, c.through, len(recs), ok, len(c.kept), c.ok)
+			continue
+		}
+		for i, rec := range recs {
+			if rec.Position != c.kept[i] || rec.Type != "s.Kept.v1" || rec.Version != 3 || string(rec.Data) != `{"i":1}` ||
+				rec.Metadata.Actor.Kind != "system" || len(rec.Metadata.Hash) != 64 || len(rec.Metadata.Prev) != 0 {
+				t.Errorf("read(%d, %d): record %+v", c.after, c.through, rec)
+			}
+		}
+	}
+	// Each reader gets its own copy of the data.
+	a, _, _ := r.read(2, 3, skip)
+	b, _, _ := r.read(2, 3, skip)
+	a[0].Data[0] = 'X'
+	if b[0].Data[0] != '{' {
+		t.Error("two readers share one data slice")
 	}
 
 	// Another process committed 5..9: this store's next commit starts at 10,
 	// and nothing before it can be answered any more.
-	r.record(10, []string{"s.Skipped.v1"})
-	if r.allSkipped(3, 10, skip) {
+	r.record(10, recentRows("s.Skipped.v1"))
+	if _, ok, _ := r.read(3, 10, skip); ok {
 		t.Error("answered across positions another process wrote")
 	}
-	if !r.allSkipped(9, 10, skip) {
+	if _, ok, _ := r.read(9, 10, skip); !ok {
 		t.Error("did not answer for its own commit after the gap")
 	}
 
@@ -39,11 +71,11 @@ func TestRecentTypesAnswersOnlyForWhatItSaw(t *testing.T) {
 	for i := range many {
 		many[i] = "s.Skipped.v1"
 	}
-	r.record(11, many)
-	if r.allSkipped(9, 11, skip) {
+	r.record(11, recentRows(many...))
+	if _, ok, _ := r.read(9, 11, skip); ok {
 		t.Error("answered for a position the ring has overwritten")
 	}
-	if !r.allSkipped(11, 10+recentCapacity, skip) {
+	if _, ok, _ := r.read(11, 10+recentCapacity, skip); !ok {
 		t.Error("did not answer within the ring")
 	}
 }

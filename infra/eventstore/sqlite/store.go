@@ -119,7 +119,7 @@ type Store struct {
 	heads   headCache     // guesses at stream heads for encodeAppend
 	commits notifier      // broadcast after every commit of this store
 	head    atomic.Uint64 // last position this process knows to be committed
-	recent  recentTypes   // types of this store's last commits, for SubscribeExcept
+	recent  recent        // this store's last commits, for live subscriptions
 	watch   watcher       // notices commits of other processes
 }
 

@@ -25,6 +25,12 @@ func (s *Store) Subscribe(ctx context.Context, after uint64, handle func(context
 func (s *Store) readPage(ctx context.Context) func(pos uint64) ([]eventlog.Record, uint64, bool, error) {
 	page := s.opts.SubscribePage
 	return func(pos uint64) ([]eventlog.Record, uint64, bool, error) {
+		// A live subscription takes this store's last commits from memory.
+		if head := s.head.Load(); head > pos {
+			if recs, ok, err := s.recent.read(pos, head, nil); ok || err != nil {
+				return recs, head, false, err
+			}
+		}
 		recs, err := s.ReadAll(ctx, pos, page)
 		if len(recs) > 0 {
 			pos = recs[len(recs)-1].Position
@@ -61,8 +67,8 @@ func (s *Store) SubscribeExcept(ctx context.Context, after uint64, skip []string
 		if head <= pos {
 			return nil, pos, false, nil
 		}
-		if s.recent.allSkipped(pos, head, skipSet) {
-			return nil, head, false, nil
+		if recs, ok, err := s.recent.read(pos, head, skipSet); ok || err != nil {
+			return recs, head, false, err
 		}
 		var recs []eventlog.Record
 		err := s.withReader(ctx, func(r *reader) error {

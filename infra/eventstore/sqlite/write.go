@@ -110,7 +110,7 @@ type writer struct {
 	heads    map[string]streamHead
 	lastSeen int64 // data_version when heads was last known good
 
-	types []string // types of the open transaction's events, in position order
+	committed []recentRow // the open transaction's events, in position order
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
@@ -284,7 +284,8 @@ func (s *Store) commitGroup(group []*appendReq) {
 	}
 	next := uint64(last) + 1
 	first := next
-	w.types = w.types[:0]
+	clear(w.committed) // drop the references of the last group
+	w.committed = w.committed[:0]
 	replies := make([]appendReply, len(live))
 	for i, r := range live {
 		res, err, fatal := s.applyOne(ctx, r, &next)
@@ -300,7 +301,7 @@ func (s *Store) commitGroup(group []*appendReq) {
 		failAll(fmt.Errorf("commit: %w", err))
 		return
 	}
-	s.recent.record(first, w.types) // before the head moves: a woken subscription may look
+	s.recent.record(first, w.committed) // before the head moves: a woken subscription may look
 	s.raiseHead(next - 1)
 	s.commits.broadcast()
 	for i, r := range live {
@@ -403,8 +404,12 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 	}
 	n := uint64(len(enc.rows))
 	*next += n
-	for i := range r.events {
-		w.types = append(w.types, r.events[i].Type)
+	for i := range enc.rows {
+		p, row := &r.events[i], &enc.rows[i]
+		w.committed = append(w.committed, recentRow{
+			stream: r.stream, version: int64(version) + int64(i) + 1, id: append([]byte(nil), p.ID[:]...), typ: p.Type,
+			occurred: row.occurred, data: append([]byte(nil), p.Data...), meta: row.meta, chain: row.chain,
+		})
 	}
 	r.head = enc.rows[n-1].hash()
 	if len(w.heads) >= headCacheMax {
