@@ -64,21 +64,31 @@ func (r *recent) record(first uint64, rows []recentRow) {
 // are not here (older, or another process's), and the caller reads the
 // file instead.
 func (r *recent) read(after, through uint64, skip map[string]struct{}) ([]eventlog.Record, bool, error) {
+	// The wanted rows are copied out under the lock (their slices are never
+	// written again) and decoded after it, so the writer's next record
+	// never waits for a subscriber's decoding.
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	if r.from == 0 || after+1 < r.from || through > r.last || through <= after {
+		r.mu.RUnlock()
 		return nil, false, nil
 	}
-	var (
-		recs []eventlog.Record
-		dest [9]driver.Value
-	)
+	type wanted struct {
+		pos uint64
+		row recentRow
+	}
+	var rows []wanted
 	for p := after + 1; p <= through; p++ {
 		row := &r.rows[p%recentCapacity]
-		if _, skipped := skip[row.typ]; skipped {
-			continue
+		if _, skipped := skip[row.typ]; !skipped {
+			rows = append(rows, wanted{p, *row})
 		}
-		dest = [9]driver.Value{int64(p), row.stream, row.version, row.id, row.typ, row.occurred,
+	}
+	r.mu.RUnlock()
+
+	recs := make([]eventlog.Record, 0, len(rows))
+	for _, w := range rows {
+		row := &w.row
+		dest := [9]driver.Value{int64(w.pos), row.stream, row.version, row.id, row.typ, row.occurred,
 			append([]byte(nil), row.data...), row.meta, row.chain}
 		rec, err := decodeRow(dest[:])
 		if err != nil {

@@ -72,6 +72,9 @@ func (c *core) raw() *rawPool { return c.rawp }
 // get checks a connection out: an idle one, else a new one while fewer
 // than size are open, else it waits for one to be put back.
 func (p *rawPool) get(ctx context.Context) (*rawConn, error) {
+	if p.closed.Load() {
+		return nil, errClosed
+	}
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
