@@ -9,7 +9,12 @@ import (
 
 // recentCapacity is how many of its last committed events a store keeps in
 // memory: a few group commits' worth (a payroll run commits ~1,000 a time).
-const recentCapacity = 4096
+// The data of an event larger than recentMaxData is not kept (only its
+// type), which bounds the ring at 32 MiB of event data.
+const (
+	recentCapacity = 4096
+	recentMaxData  = 8 << 10
+)
 
 // recentRow is a committed event as the writer inserted it: the columns of
 // its row, so that a record built from it is the one a read of the row
@@ -23,6 +28,19 @@ type recentRow struct {
 	data     []byte // a copy: the caller's slice is not ours to keep
 	meta     []byte
 	chain    []byte
+	dropped  bool // data larger than recentMaxData: a reader wanting it reads the file
+}
+
+// newRecentRow keeps what the writer inserted for the event at version of
+// stream.
+func newRecentRow(stream string, version int64, p *eventlog.Proposed, occurred int64, meta, chain []byte) recentRow {
+	row := recentRow{stream: stream, version: version, id: append([]byte(nil), p.ID[:]...), typ: p.Type, occurred: occurred, meta: meta, chain: chain}
+	if len(p.Data) > recentMaxData {
+		row.dropped = true
+	} else {
+		row.data = append([]byte(nil), p.Data...)
+	}
+	return row
 }
 
 // recent keeps the events this store committed last, by position. Every
@@ -80,6 +98,10 @@ func (r *recent) read(after, through uint64, skip map[string]struct{}) ([]eventl
 	for p := after + 1; p <= through; p++ {
 		row := &r.rows[p%recentCapacity]
 		if _, skipped := skip[row.typ]; !skipped {
+			if row.dropped {
+				r.mu.RUnlock()
+				return nil, false, nil
+			}
 			rows = append(rows, wanted{p, *row})
 		}
 	}

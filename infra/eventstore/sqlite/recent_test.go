@@ -3,7 +3,13 @@ package sqlite
 import (
 	"bytes"
 	"testing"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
+
+func eventlogProposed(typ string, data []byte) eventlog.Proposed {
+	return eventlog.Proposed{Type: typ, Data: data}
+}
 
 func recentRows(types ...string) []recentRow {
 	rows := make([]recentRow, len(types))
@@ -77,5 +83,24 @@ func TestRecentAnswersOnlyForWhatItHolds(t *testing.T) {
 	}
 	if _, ok, _ := r.read(11, 10+recentCapacity, skip); !ok {
 		t.Error("did not answer within the ring")
+	}
+}
+
+// An event too large to keep is answered from memory only to readers that
+// skip its type; one that wants it reads the file.
+func TestRecentKeepsNoLargeData(t *testing.T) {
+	var r recent
+	big := eventlogProposed("s.Big.v1", make([]byte, recentMaxData+1))
+	small := eventlogProposed("s.Small.v1", []byte(`{}`))
+	chain := bytes.Repeat([]byte{1}, 32)
+	r.record(1, []recentRow{
+		newRecentRow("s", 1, &big, 1, []byte(`{"actor":{}}`), chain),
+		newRecentRow("s", 2, &small, 1, []byte(`{"actor":{}}`), chain),
+	})
+	if recs, ok, err := r.read(0, 2, map[string]struct{}{"s.Big.v1": {}}); err != nil || !ok || len(recs) != 1 || recs[0].Type != "s.Small.v1" {
+		t.Errorf("skipping the large one: %d records, %v, %v", len(recs), ok, err)
+	}
+	if _, ok, _ := r.read(0, 2, nil); ok {
+		t.Error("answered with an event whose data it did not keep")
 	}
 }

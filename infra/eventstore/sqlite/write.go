@@ -406,10 +406,7 @@ func (s *Store) applyOne(ctx context.Context, r *appendReq, next *uint64) (res e
 	*next += n
 	for i := range enc.rows {
 		p, row := &r.events[i], &enc.rows[i]
-		w.committed = append(w.committed, recentRow{
-			stream: r.stream, version: int64(version) + int64(i) + 1, id: append([]byte(nil), p.ID[:]...), typ: p.Type,
-			occurred: row.occurred, data: append([]byte(nil), p.Data...), meta: row.meta, chain: row.chain,
-		})
+		w.committed = append(w.committed, newRecentRow(r.stream, int64(version)+int64(i)+1, p, row.occurred, row.meta, row.chain))
 	}
 	r.head = enc.rows[n-1].hash()
 	if len(w.heads) >= headCacheMax {
