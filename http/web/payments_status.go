@@ -30,11 +30,8 @@ type paymentListData struct {
 	Searched    bool
 	ModuleLabel string
 	Count       int
-	Rows        template.HTML // the table's rows, drawn by paymentRows
-	NextURL     string
-	FirstURL    string         // set on a later page
-	module      string         // the valid module searched ("" before a search)
-	rows        func(*htmlBuf) // as statementListData.rows
+	listRows           // drawn by writePaymentRows
+	module      string // the valid module searched ("" before a search)
 }
 
 // contentKey: after a valid search, the page differs between people only
@@ -58,31 +55,8 @@ func (d *paymentListData) contentKey() string {
 
 func (d *paymentListData) withMarkers() any {
 	m := *d
-	m.Rows = markRows
-	if m.NextURL != "" {
-		m.NextURL = markNext
-	}
-	if m.FirstURL != "" {
-		m.FirstURL = markFirst
-	}
+	m.listRows = d.listRows.marked()
 	return &m
-}
-
-func (d *paymentListData) marks() []string { return statementListMarks }
-
-func (d *paymentListData) fill(w *bytes.Buffer, mark string) {
-	switch mark {
-	case markRows:
-		if d.rows != nil && d.Rows == "" {
-			d.rows((*htmlBuf)(w))
-			return
-		}
-		w.WriteString(string(d.Rows))
-	case markNext:
-		attrURL(w, d.NextURL)
-	case markFirst:
-		attrURL(w, d.FirstURL)
-	}
 }
 
 // searchIcon is the row's "view" icon (a magnifier), drawn inline.
@@ -97,14 +71,6 @@ func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML 
 	b.Grow(len(list) * 900)
 	writePaymentRows(&b, l, start, list)
 	return b.html()
-}
-
-func (d *paymentListData) materialize() {
-	if d.rows != nil && d.Rows == "" {
-		var b htmlBuf
-		d.rows(&b)
-		d.Rows = b.html()
-	}
 }
 
 func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Payment) {

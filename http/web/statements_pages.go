@@ -41,23 +41,9 @@ type statementListData struct {
 	Searched  bool
 	TypeLabel string
 	Count     int
-	Rows      template.HTML // the table's rows, drawn by statementRows
-	// rows writes Rows into the page's buffer when the content comes from
-	// the cache (fill); the template's path sets Rows from it first.
-	rows      func(*htmlBuf)
-	NextURL   string
-	FirstURL  string
+	listRows         // drawn by writeStatementRows
 	fieldsKey string // searchFields' key of Fields
 }
-
-// Markers of the cached content of a search (cachedContent).
-const (
-	markRows  = "@@ispeks-rows@@"
-	markNext  = "@@ispeks-next@@"
-	markFirst = "@@ispeks-first@@"
-)
-
-var statementListMarks = []string{markRows, markNext, markFirst}
 
 // contentKey: after a valid search, the page differs between people only
 // in its rows and pager links.
@@ -80,31 +66,8 @@ func (d *statementListData) contentKey() string {
 
 func (d *statementListData) withMarkers() any {
 	m := *d
-	m.Rows = markRows
-	if m.NextURL != "" {
-		m.NextURL = markNext
-	}
-	if m.FirstURL != "" {
-		m.FirstURL = markFirst
-	}
+	m.listRows = d.listRows.marked()
 	return &m
-}
-
-func (d *statementListData) marks() []string { return statementListMarks }
-
-func (d *statementListData) fill(w *bytes.Buffer, mark string) {
-	switch mark {
-	case markRows:
-		if d.rows != nil && d.Rows == "" {
-			d.rows((*htmlBuf)(w))
-			return
-		}
-		w.WriteString(string(d.Rows))
-	case markNext:
-		attrURL(w, d.NextURL)
-	case markFirst:
-		attrURL(w, d.FirstURL)
-	}
 }
 
 // statementRows draws the rows of "Senarai Dokumen" (in Go rather than in
@@ -114,14 +77,6 @@ func statementRows(l i18n.Lang, start int, list []statements.Statement) template
 	b.Grow(len(list) * 700)
 	writeStatementRows(&b, l, start, list)
 	return b.html()
-}
-
-func (d *statementListData) materialize() {
-	if d.rows != nil && d.Rows == "" {
-		var b htmlBuf
-		d.rows(&b)
-		d.Rows = b.html()
-	}
 }
 
 func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.Statement) {

@@ -1,0 +1,65 @@
+package web
+
+import (
+	"bytes"
+	"html/template"
+)
+
+// Markers of the cached content of a list page (cachedContent).
+const (
+	markRows  = "@@ispeks-rows@@"
+	markNext  = "@@ispeks-next@@"
+	markFirst = "@@ispeks-first@@"
+)
+
+var listMarks = []string{markRows, markNext, markFirst}
+
+// listRows is what a list page whose content is cached (the statement list,
+// the payment status list) fills in per request: its rows and pager links.
+// Embedded in the page's data, it gives the cachedContent methods they share.
+type listRows struct {
+	Rows template.HTML // the table's rows, when drawn through the template
+	// rows writes the rows into the page's buffer when the content comes
+	// from the cache (fill); the template's path sets Rows from it first
+	// (materialize).
+	rows     func(*htmlBuf)
+	NextURL  string
+	FirstURL string // set on a later page
+}
+
+// marked is l with markers for the values that differ between requests.
+func (l listRows) marked() listRows {
+	l.Rows = markRows
+	if l.NextURL != "" {
+		l.NextURL = markNext
+	}
+	if l.FirstURL != "" {
+		l.FirstURL = markFirst
+	}
+	return l
+}
+
+func (l *listRows) marks() []string { return listMarks }
+
+func (l *listRows) fill(w *bytes.Buffer, mark string) {
+	switch mark {
+	case markRows:
+		if l.rows != nil && l.Rows == "" {
+			l.rows((*htmlBuf)(w))
+			return
+		}
+		w.WriteString(string(l.Rows))
+	case markNext:
+		attrURL(w, l.NextURL)
+	case markFirst:
+		attrURL(w, l.FirstURL)
+	}
+}
+
+func (l *listRows) materialize() {
+	if l.rows != nil && l.Rows == "" {
+		var b htmlBuf
+		l.rows(&b)
+		l.Rows = b.html()
+	}
+}
