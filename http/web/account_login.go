@@ -168,17 +168,21 @@ func (s *Site) loginPassword(c *gin.Context) {
 		acctRestart(c)
 		return
 	}
-	page := s.passwordPage(c, sess.UserID, nil)
+	// The page (the image and phrase, a read and an unsealing) is drawn
+	// only when it is shown again: never after the right password. Every
+	// answer that shows it draws it the same way for a real ID and an
+	// unknown one.
+	var f *Form
+	page := func() Page { return s.passwordPage(c, sess.UserID, f) }
 	if s.deps.Throttle != nil {
 		if err := s.deps.Throttle.Check(c); err != nil {
-			s.Fail(c, "account_password", page, err)
+			s.Fail(c, "account_password", page(), err)
 			return
 		}
 	}
-	f := ReadForm(c, acctPasswordFields...)
-	page.Form = f
+	f = ReadForm(c, acctPasswordFields...)
 	if !f.Valid() {
-		s.Invalid(c, "account_password", page)
+		s.Invalid(c, "account_password", page())
 		return
 	}
 	out, res, err := s.deps.Accounts.Commands.LogIn.LogIn(c.Request.Context(),
@@ -189,11 +193,12 @@ func (s *Site) loginPassword(c *gin.Context) {
 		s.acctLocked(c, sess.UserID)
 		return
 	case errors.Is(err, account.ErrWrongPassword):
-		page.Data.(*acctPasswordData).Wrong = true
-		s.Render(c, http.StatusUnauthorized, "account_password", page)
+		p := page()
+		p.Data.(*acctPasswordData).Wrong = true
+		s.Render(c, http.StatusUnauthorized, "account_password", p)
 		return
 	default:
-		s.failForm(c, "account_password", page, err)
+		s.failForm(c, "account_password", page(), err)
 		return
 	}
 	s.acctWait(c, res)
