@@ -51,7 +51,7 @@ func (q Queries) ListByPayee(ctx context.Context, ic string, module payment.Modu
 	if module != "" {
 		where["module"] = string(module)
 	}
-	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "sort", Desc: true, Limit: limit, After: after})
+	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "sort", Desc: true, Limit: limit, After: after, BodyOnly: true})
 	if err != nil {
 		return Page{}, err
 	}
