@@ -74,3 +74,19 @@ func TestRejectsOtherLayouts(t *testing.T) {
 		}
 	}
 }
+
+func TestReaderDoesNotCopyTheBody(t *testing.T) {
+	w := NewWriter(1, 64)
+	w.Str("Mac 2026")
+	w.Int(12345)
+	body := w.Bytes()
+	allocs := testing.AllocsPerRun(100, func() {
+		r := NewReader(body, 1)
+		if r.Str() != "Mac 2026" || r.Int() != 12345 || r.Err() != nil {
+			t.Fatal("row misread")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("reading a row allocates %v times", allocs)
+	}
+}
