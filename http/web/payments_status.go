@@ -74,7 +74,7 @@ func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML 
 }
 
 func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Payment) {
-	view := i18n.T(l, "pay.view")
+	view := escapeText(i18n.T(l, "pay.view")) // the same on every row
 	viewLabel := newTextf(l, "pay.view_label")
 	for i, p := range list {
 		b.raw(`<tr><td class="num cell-no">`)
@@ -98,7 +98,7 @@ func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Paymen
 		b.raw(`" aria-label="`)
 		b.textf(viewLabel, p.VoucherNo)
 		b.raw(`">` + searchIcon)
-		b.text(view)
+		b.raw(view)
 		b.raw("</a></td></tr>\n")
 	}
 }

@@ -205,31 +205,43 @@ func (b *htmlBuf) raw(markup string) { b.WriteString(markup) }
 
 // text writes v escaped as template.HTMLEscapeString escapes it, straight
 // into the buffer (no string per escaped value, no character-set scan).
+// Most values need no escape: a table lookup per byte finds the next one
+// that does, and the run before it goes out in one write.
 func (b *htmlBuf) text(v string) {
 	last := 0
 	for i := 0; i < len(v); i++ {
-		var esc string
-		switch v[i] {
-		case 0:
-			esc = "\uFFFD"
-		case '"':
-			esc = "&#34;"
-		case '\'':
-			esc = "&#39;"
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		default:
+		if !htmlSpecial[v[i]] {
 			continue
 		}
 		b.WriteString(v[last:i])
-		b.WriteString(esc)
+		b.WriteString(htmlEscapes[v[i]])
 		last = i + 1
 	}
 	b.WriteString(v[last:])
+}
+
+// htmlEscapes are the replacements of the bytes text escapes.
+var htmlEscapes = [256]string{0: "\uFFFD", '"': "&#34;", '\'': "&#39;", '&': "&amp;", '<': "&lt;", '>': "&gt;"}
+
+var htmlSpecial = func() (t [256]bool) {
+	for c, e := range htmlEscapes {
+		t[c] = e != ""
+	}
+	return t
+}()
+
+// escapeText is v as text writes it (v itself when nothing needs escaping).
+func escapeText(v string) string {
+	i := 0
+	for i < len(v) && !htmlSpecial[v[i]] {
+		i++
+	}
+	if i == len(v) {
+		return v
+	}
+	var b htmlBuf
+	b.text(v)
+	return b.String()
 }
 
 // The writers below print straight into the buffer what the helper of the
@@ -317,7 +329,7 @@ func isoDate(s string) bool {
 
 // textf writes i18n.Tf(l, key, arg) escaped, for a text with one %s.
 type textf struct {
-	pre, post string // the text around its %s
+	pre, post string // the text around its %s, escaped already
 	format    string // when it is not that simple
 }
 
@@ -327,7 +339,7 @@ func newTextf(l i18n.Lang, key string) textf {
 	if !ok || strings.Contains(pre, "%") || strings.Contains(post, "%") {
 		return textf{format: f}
 	}
-	return textf{pre: pre, post: post}
+	return textf{pre: escapeText(pre), post: escapeText(post)}
 }
 
 func (b *htmlBuf) textf(f textf, arg string) {
@@ -335,9 +347,9 @@ func (b *htmlBuf) textf(f textf, arg string) {
 		b.text(fmt.Sprintf(f.format, arg))
 		return
 	}
-	b.text(f.pre)
+	b.raw(f.pre)
 	b.text(arg)
-	b.text(f.post)
+	b.raw(f.post)
 }
 
 // html hands the result to a template, which inserts it as it is.

@@ -80,11 +80,12 @@ func statementRows(l i18n.Lang, start int, list []statements.Statement) template
 }
 
 func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.Statement) {
-	view, pdfText, save := i18n.T(l, "stmt.view"), i18n.T(l, "btn.muat_turun"), i18n.T(l, "stmt.save")
+	// The same texts on every row: escaped once.
+	view, pdfText, save := escapeText(i18n.T(l, "stmt.view")), escapeText(i18n.T(l, "btn.muat_turun")), escapeText(i18n.T(l, "stmt.save"))
 	pdfLabel, viewLabel := newTextf(l, "stmt.pdf_label"), newTextf(l, "stmt.view_label")
 	for i, st := range list {
-		id := escapeSegment(st.ID)
-		period := st.PeriodLabel // the Malay label, which the list rows carry
+		id := escapeText(escapeSegment(st.ID)) // written three times
+		period := st.PeriodLabel               // the Malay label, which the list rows carry
 		if period == "" || (l == i18n.EN && st.Period.From == "") {
 			period = periodLabel(l, st.Period)
 		}
@@ -102,21 +103,21 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 		b.raw(`</td><td class="num cell-amount">`)
 		b.ringgit(st.Totals.NetSen)
 		b.raw(`</td><td><span class="row-actions"><a class="row-link" href="` + PathPenyataGaji + `/`)
-		b.text(id)
+		b.raw(id)
 		b.raw(`/dokumen.pdf" target="_blank" rel="noopener" aria-label="`)
 		b.textf(pdfLabel, period)
 		b.raw(`">`)
-		b.text(pdfText)
+		b.raw(pdfText)
 		b.raw(`</a><a href="` + PathPenyataGaji + `/`)
-		b.text(id)
+		b.raw(id)
 		b.raw(`/dokumen.pdf?` + queryDownload + `=1" download>`)
-		b.text(save)
+		b.raw(save)
 		b.raw(`</a><a href="` + PathPenyataGaji + `/`)
-		b.text(id)
+		b.raw(id)
 		b.raw(`" aria-label="`)
 		b.textf(viewLabel, period)
 		b.raw(`">`)
-		b.text(view)
+		b.raw(view)
 		b.raw("</a></span></td></tr>\n")
 	}
 }
