@@ -188,8 +188,18 @@ func (r *Reader) num() int64 {
 	if r.i < len(r.s) && r.s[r.i] == '-' {
 		r.i++
 	}
+	digits := r.i
+	var n int64
 	for r.i < len(r.s) && r.s[r.i] >= '0' && r.s[r.i] <= '9' {
+		n = n*10 + int64(r.s[r.i]-'0')
 		r.i++
+	}
+	// Up to 18 digits cannot overflow: the common case needs no parse.
+	if d := r.i - digits; d > 0 && d <= 18 {
+		if start != digits {
+			n = -n
+		}
+		return n
 	}
 	n, err := strconv.ParseInt(r.s[start:r.i], 10, 64)
 	if err != nil {
