@@ -400,21 +400,42 @@ func sameValue(a, b any) bool {
 
 // buildFind builds a page's query; limit < 0 leaves out the LIMIT, and mid
 // lists fields to order by between the sort field and id (middleFields).
+// It runs for every page read, so it writes the text piece by piece into
+// one buffer rather than concatenating strings.
 func buildFind(p rskit.Plan, sh shape, shadow bool, seg segment, withCursor bool, limit int, mid []string) (string, []any) {
 	var b strings.Builder
+	b.Grow(256)
+	w := func(parts ...string) {
+		for _, s := range parts {
+			b.WriteString(s)
+		}
+	}
+	// f writes a field's column ("f_name", quoted).
+	f := func(field string) { w(`"f_`, field, `"`) }
 	args := make([]any, 0, len(p.Where)+3)
-	b.WriteString("SELECT " + colList(sh) + " FROM " + table(p.Spec.Name, shadow) + " WHERE 1")
+	w("SELECT id, ")
+	if !sh.lean {
+		w("version, ")
+	}
+	w("body")
+	for _, x := range sh.fields {
+		w(", ")
+		f(x)
+	}
+	w(" FROM ", table(p.Spec.Name, shadow), " WHERE 1")
 	for _, c := range p.Where {
+		w(" AND ")
+		f(c.Field)
 		if c.Value == nil {
-			b.WriteString(" AND " + col(c.Field) + " IS NULL")
+			w(" IS NULL")
 			continue
 		}
-		b.WriteString(" AND " + col(c.Field) + " = ?")
+		w(" = ?")
 		args = append(args, c.Value)
 	}
-	cmp, dir := ">", "ASC"
+	cmp, dir := ">", " ASC"
 	if p.Desc {
-		cmp, dir = "<", "DESC"
+		cmp, dir = "<", " DESC"
 	}
 	// A bound on the sort field, for the segments of present values (an
 	// absent one is below every bound: find leaves segNull out of a
@@ -422,43 +443,58 @@ func buildFind(p rskit.Plan, sh shape, shadow bool, seg segment, withCursor bool
 	// orders integers before text, as the sort does, so one comparison
 	// serves both kinds of bound.
 	if p.Bound != nil && (seg == segBoth || seg == segPresent) {
-		bcmp := "<="
+		w(" AND ")
+		f(p.SortBy)
 		if p.Desc {
-			bcmp = ">="
+			w(" >= ?")
+		} else {
+			w(" <= ?")
 		}
-		b.WriteString(" AND " + col(p.SortBy) + " " + bcmp + " ?")
 		args = append(args, p.Bound)
 	}
-	var then string // the middle fields' part of the ORDER BY
-	for _, f := range mid {
-		then += ", " + col(f) + " " + dir
+	orderBy := func() {
+		w(" ORDER BY ")
+		f(p.SortBy)
+		w(dir)
+		for _, x := range mid {
+			w(", ")
+			f(x)
+			w(dir)
+		}
+		w(", id", dir)
 	}
 	switch seg {
 	case segAll:
 		if withCursor {
-			b.WriteString(" AND id " + cmp + " ?")
+			w(" AND id ", cmp, " ?")
 			args = append(args, p.After.ID)
 		}
-		b.WriteString(" ORDER BY id " + dir)
+		w(" ORDER BY id", dir)
 	case segBoth:
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
+		orderBy()
 	case segNull:
-		b.WriteString(" AND " + col(p.SortBy) + " IS NULL")
+		w(" AND ")
+		f(p.SortBy)
+		w(" IS NULL")
 		if withCursor {
-			b.WriteString(" AND id " + cmp + " ?")
+			w(" AND id ", cmp, " ?")
 			args = append(args, p.After.ID)
 		}
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
+		orderBy()
 	case segPresent:
-		b.WriteString(" AND " + col(p.SortBy) + " IS NOT NULL")
+		w(" AND ")
+		f(p.SortBy)
+		w(" IS NOT NULL")
 		if withCursor {
-			b.WriteString(" AND (" + col(p.SortBy) + ", id) " + cmp + " (?, ?)")
+			w(" AND (")
+			f(p.SortBy)
+			w(", id) ", cmp, " (?, ?)")
 			args = append(args, p.After.Key, p.After.ID)
 		}
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
+		orderBy()
 	}
 	if limit >= 0 {
-		b.WriteString(" LIMIT ?")
+		w(" LIMIT ?")
 		args = append(args, limit)
 	}
 	return b.String(), args
