@@ -57,7 +57,7 @@ func (q Queries) ListByPayee(ctx context.Context, ic string, module payment.Modu
 	}
 	out := Page{Payments: make([]Payment, len(pg.Docs)), Next: pg.Next}
 	for i, d := range pg.Docs {
-		if out.Payments[i], err = decodeRow(d.Body, ic); err != nil {
+		if err := decodeRow(&out.Payments[i], d.Body, ic); err != nil {
 			return Page{}, fmt.Errorf("payments: payment %s: %w", d.ID, err)
 		}
 	}

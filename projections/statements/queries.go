@@ -108,11 +108,10 @@ func (q Queries) ListByPayeeInto(ctx context.Context, ic string, t statement.Typ
 	}
 	out := Page{Statements: buf[:0], Next: pg.Next}
 	for _, d := range pg.Docs {
-		v, err := decodeRow(d.Body, ic)
-		if err != nil {
+		out.Statements = append(out.Statements, Statement{})
+		if err := decodeRow(&out.Statements[len(out.Statements)-1], d.Body, ic); err != nil {
 			return Page{}, fmt.Errorf("statements: statement %s: %w", d.ID, err)
 		}
-		out.Statements = append(out.Statements, v)
 	}
 	return out, nil
 }
