@@ -714,6 +714,26 @@ func testBound(t *testing.T, open Open) {
 		}
 	}
 
+	// A sort field the filter fixes is bounded as any other.
+	for _, c := range []struct {
+		k     any
+		desc  bool
+		bound any
+	}{{int64(2), true, int64(1)}, {int64(2), true, int64(3)}, {int64(2), false, int64(1)}, {int64(2), false, "a"}, {nil, true, int64(-5)}, {nil, false, int64(-5)}} {
+		var want []string
+		for _, r := range rows {
+			if r.k == c.k && withinBound(r.k, c.bound, c.desc) {
+				want = append(want, r.id)
+			}
+		}
+		slices.Sort(want)
+		if c.desc {
+			slices.Reverse(want)
+		}
+		q := projections.Query{Collection: "bounded", Where: map[string]any{"k": c.k}, SortBy: "k", Desc: c.desc, Bound: c.bound, Limit: 3}
+		equalIDs(t, fmt.Sprintf("k=%#v desc=%v bound=%#v", c.k, c.desc, c.bound), findAll(t, s, q), want)
+	}
+
 	ctx := ctxFor(t)
 	if _, err := s.Find(ctx, projections.Query{Collection: "bounded", Bound: int64(1)}); err == nil || !strings.Contains(err.Error(), "bound") {
 		t.Errorf("a bound without a sort field: err = %v", err)
