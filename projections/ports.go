@@ -48,6 +48,22 @@ type Query struct {
 	Desc       bool
 	Limit      int
 	After      string
+
+	// Bound, when not nil, ends the sorted result at a sort value (a string
+	// or an integer, like a Where value; it needs SortBy): only documents
+	// that sort no later than one whose sort field equals Bound are
+	// found. Descending that is a sort value >= Bound, ascending <= Bound,
+	// in the sort order: absent values below every value (outside a
+	// descending bound, inside an ascending one), integers below strings.
+	// Page.Next is "" once no further document lies within the bound, so a
+	// caller with a window (the statement lists) reads no row beyond it. A
+	// cursor stays valid under another Bound (a window that moved on).
+	Bound any
+
+	// BodyOnly asks for the documents' ID and Body alone: Version is 0 and
+	// Fields nil. For a caller that reads only the body, it spares the
+	// store reading the indexed fields and building a map per document.
+	BodyOnly bool
 }
 
 // Page is one page of a Find. Next is "" on the last page.

@@ -38,7 +38,10 @@ func menuCurrent(path string) string {
 	var walk func([]MenuItem)
 	walk = func(items []MenuItem) {
 		for _, it := range items {
-			if it.Path != "" && (path == it.Path || (it.Path != "/" && strings.HasPrefix(path, it.Path+"/"))) && len(it.Path) > len(best) {
+			// path is it.Path or below it (no it.Path+"/" built: every
+			// page runs this twice).
+			under := it.Path != "/" && len(path) > len(it.Path) && path[len(it.Path)] == '/' && strings.HasPrefix(path, it.Path)
+			if it.Path != "" && (path == it.Path || under) && len(it.Path) > len(best) {
 				best = it.Path
 			}
 			walk(it.Children)

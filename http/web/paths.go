@@ -1,8 +1,10 @@
 package web
 
 import (
+	"math/bits"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/melaka-gov/ispeks/http/session"
 )
@@ -79,17 +81,32 @@ var menu = []MenuItem{
 	{Label: "nav.log_keluar", Path: PathLogout, POST: true},
 }
 
-// menuFor returns the menu items s may see.
+// menuFor returns the menu items s may see. Every page builds its menu,
+// and few sets of items exist (one per combination of the roles the menu
+// names): each is built once and shared, read-only.
 func menuFor(s session.Session) []MenuItem {
-	var out []MenuItem
-	for _, it := range menu {
-		if len(it.Roles) > 0 && !s.HasRole(it.Roles...) {
-			continue
+	var mask uint64 // bit i: menu[i] is shown
+	for i, it := range menu {
+		if len(it.Roles) == 0 || s.HasRole(it.Roles...) {
+			mask |= 1 << i
 		}
-		out = append(out, it)
 	}
+	if m, ok := menuSets.Load(mask); ok {
+		return m.([]MenuItem)
+	}
+	out := make([]MenuItem, 0, bits.OnesCount64(mask))
+	for i, it := range menu {
+		if mask&(1<<i) != 0 {
+			out = append(out, it)
+		}
+	}
+	menuSets.Store(mask, out)
 	return out
 }
+
+// menuSets holds menuFor's results by their mask (menu has at most 64
+// items: TestMenuFor).
+var menuSets sync.Map
 
 // LocalPath returns next if it is a path on this site ("/utama",
 // "/pentadbir?ic=…"), else fallback. Use it on every ?next= before

@@ -38,6 +38,9 @@ func TestRowWritersMatchHelpers(t *testing.T) {
 		if b.String() != template.HTMLEscapeString(v) {
 			t.Errorf("text(%q): %q, want %q", v, b.String(), template.HTMLEscapeString(v))
 		}
+		if e := escapeText(v); e != template.HTMLEscapeString(v) {
+			t.Errorf("escapeText(%q): %q, want %q", v, e, template.HTMLEscapeString(v))
+		}
 	}
 	for _, n := range []int{0, 1, -5, 1234567} {
 		var b htmlBuf

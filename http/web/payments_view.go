@@ -196,7 +196,6 @@ type htmlBuf bytes.Buffer
 
 func (b *htmlBuf) buf() *bytes.Buffer   { return (*bytes.Buffer)(b) }
 func (b *htmlBuf) WriteString(s string) { b.buf().WriteString(s) }
-func (b *htmlBuf) writeByte(c byte)     { b.buf().WriteByte(c) }
 func (b *htmlBuf) Write(p []byte)       { b.buf().Write(p) }
 func (b *htmlBuf) Grow(n int)           { b.buf().Grow(n) }
 func (b *htmlBuf) String() string       { return b.buf().String() }
@@ -205,85 +204,97 @@ func (b *htmlBuf) raw(markup string) { b.WriteString(markup) }
 
 // text writes v escaped as template.HTMLEscapeString escapes it, straight
 // into the buffer (no string per escaped value, no character-set scan).
-func (b *htmlBuf) text(v string) {
+func (b *htmlBuf) text(v string) { b.Write(appendText(b.buf().AvailableBuffer(), v)) }
+
+// appendText appends v escaped as text writes it. Most values need no
+// escape: a table lookup per byte finds the next one that does, and the
+// run before it is appended at once. The append functions build a whole
+// list row in the page buffer's free space (AvailableBuffer), which one
+// Write then keeps: cheaper than a buffer write per piece.
+func appendText(dst []byte, v string) []byte {
 	last := 0
 	for i := 0; i < len(v); i++ {
-		var esc string
-		switch v[i] {
-		case 0:
-			esc = "\uFFFD"
-		case '"':
-			esc = "&#34;"
-		case '\'':
-			esc = "&#39;"
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		default:
+		if !htmlSpecial[v[i]] {
 			continue
 		}
-		b.WriteString(v[last:i])
-		b.WriteString(esc)
+		dst = append(dst, v[last:i]...)
+		dst = append(dst, htmlEscapes[v[i]]...)
 		last = i + 1
 	}
-	b.WriteString(v[last:])
+	return append(dst, v[last:]...)
+}
+
+// htmlEscapes are the replacements of the bytes text escapes.
+var htmlEscapes = [256]string{0: "\uFFFD", '"': "&#34;", '\'': "&#39;", '&': "&amp;", '<': "&lt;", '>': "&gt;"}
+
+var htmlSpecial = func() (t [256]bool) {
+	for c, e := range htmlEscapes {
+		t[c] = e != ""
+	}
+	return t
+}()
+
+// escapeText is v as text writes it (v itself when nothing needs escaping).
+func escapeText(v string) string {
+	i := 0
+	for i < len(v) && !htmlSpecial[v[i]] {
+		i++
+	}
+	if i == len(v) {
+		return v
+	}
+	var b htmlBuf
+	b.text(v)
+	return b.String()
 }
 
 // The writers below print straight into the buffer what the helper of the
 // same name returns (ringgit, dmy, i18n.Tf): a list row calls each a few
 // times, and the string each would allocate is garbage at once.
 
-func (b *htmlBuf) int(n int) {
-	var d [20]byte
-	b.Write(strconv.AppendInt(d[:0], int64(n), 10))
-}
+func (b *htmlBuf) int(n int) { b.Write(strconv.AppendInt(b.buf().AvailableBuffer(), int64(n), 10)) }
 
 // ringgit writes sen as ringgit() does: "1,234.56".
-func (b *htmlBuf) ringgit(sen int64) {
+func (b *htmlBuf) ringgit(sen int64) { b.Write(appendRinggit(b.buf().AvailableBuffer(), sen)) }
+
+func appendRinggit(dst []byte, sen int64) []byte {
 	if sen == math.MinInt64 {
-		b.WriteString(ringgit(sen))
-		return
+		return append(dst, ringgit(sen)...)
 	}
 	if sen < 0 {
-		b.writeByte('-')
+		dst = append(dst, '-')
 		sen = -sen
 	}
 	var d [20]byte
 	digits := strconv.AppendInt(d[:0], sen/100, 10)
 	for i, c := range digits {
 		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.writeByte(',')
+			dst = append(dst, ',')
 		}
-		b.writeByte(c)
+		dst = append(dst, c)
 	}
 	frac := sen % 100
-	b.writeByte('.')
-	b.writeByte(byte('0' + frac/10))
-	b.writeByte(byte('0' + frac%10))
+	return append(dst, '.', byte('0'+frac/10), byte('0'+frac%10))
 }
 
 // dmy writes an ISO date as dmy() does (escaped, as it may be anything).
-func (b *htmlBuf) dmy(iso string) {
+func (b *htmlBuf) dmy(iso string) { b.Write(appendDmy(b.buf().AvailableBuffer(), iso)) }
+
+func appendDmy(dst []byte, iso string) []byte {
 	if isoDate(iso) {
 		// The common case without time.Parse and Format: the same digits
 		// in another order.
-		b.WriteString(iso[8:10])
-		b.writeByte('/')
-		b.WriteString(iso[5:7])
-		b.writeByte('/')
-		b.WriteString(iso[0:4])
-		return
+		dst = append(dst, iso[8:10]...)
+		dst = append(dst, '/')
+		dst = append(dst, iso[5:7]...)
+		dst = append(dst, '/')
+		return append(dst, iso[0:4]...)
 	}
 	t, err := time.Parse(time.DateOnly, iso)
 	if iso == "" || err != nil {
-		b.text(iso)
-		return
+		return appendText(dst, iso)
 	}
-	var d [16]byte
-	b.Write(t.AppendFormat(d[:0], "02/01/2006"))
+	return t.AppendFormat(dst, "02/01/2006")
 }
 
 // isoDate reads a valid YYYY-MM-DD date, as time.Parse(time.DateOnly)
@@ -317,7 +328,7 @@ func isoDate(s string) bool {
 
 // textf writes i18n.Tf(l, key, arg) escaped, for a text with one %s.
 type textf struct {
-	pre, post string // the text around its %s
+	pre, post string // the text around its %s, escaped already
 	format    string // when it is not that simple
 }
 
@@ -327,17 +338,18 @@ func newTextf(l i18n.Lang, key string) textf {
 	if !ok || strings.Contains(pre, "%") || strings.Contains(post, "%") {
 		return textf{format: f}
 	}
-	return textf{pre: pre, post: post}
+	return textf{pre: escapeText(pre), post: escapeText(post)}
 }
 
-func (b *htmlBuf) textf(f textf, arg string) {
+func (b *htmlBuf) textf(f textf, arg string) { b.Write(f.append(b.buf().AvailableBuffer(), arg)) }
+
+func (f textf) append(dst []byte, arg string) []byte {
 	if f.format != "" {
-		b.text(fmt.Sprintf(f.format, arg))
-		return
+		return appendText(dst, fmt.Sprintf(f.format, arg))
 	}
-	b.text(f.pre)
-	b.text(arg)
-	b.text(f.post)
+	dst = append(dst, f.pre...)
+	dst = appendText(dst, arg)
+	return append(dst, f.post...)
 }
 
 // html hands the result to a template, which inserts it as it is.

@@ -80,44 +80,47 @@ func statementRows(l i18n.Lang, start int, list []statements.Statement) template
 }
 
 func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.Statement) {
-	view, pdfText, save := i18n.T(l, "stmt.view"), i18n.T(l, "btn.muat_turun"), i18n.T(l, "stmt.save")
+	// The same texts on every row: escaped once.
+	view, pdfText, save := escapeText(i18n.T(l, "stmt.view")), escapeText(i18n.T(l, "btn.muat_turun")), escapeText(i18n.T(l, "stmt.save"))
 	pdfLabel, viewLabel := newTextf(l, "stmt.pdf_label"), newTextf(l, "stmt.view_label")
 	for i, st := range list {
-		id := escapeSegment(st.ID)
-		period := st.PeriodLabel // the Malay label, which the list rows carry
+		id := escapeText(escapeSegment(st.ID)) // written three times
+		period := st.PeriodLabel               // the Malay label, which the list rows carry
 		if period == "" || (l == i18n.EN && st.Period.From == "") {
 			period = periodLabel(l, st.Period)
 		}
-		b.raw(`<tr><td class="num cell-no">`)
-		b.int(start + i)
-		b.raw(`</td><td class="cell-main">`)
-		b.text(period)
+		r := b.buf().AvailableBuffer() // the row, appended in place (appendText)
+		r = append(r, `<tr><td class="num cell-no">`...)
+		r = strconv.AppendInt(r, int64(start+i), 10)
+		r = append(r, `</td><td class="cell-main">`...)
+		r = appendText(r, period)
 		if st.Revision > 1 {
-			b.raw(`<span class="revised">`)
-			b.text(i18n.Tf(l, "stmt.revised", st.Revision))
-			b.raw(`</span>`)
+			r = append(r, `<span class="revised">`...)
+			r = appendText(r, i18n.Tf(l, "stmt.revised", st.Revision))
+			r = append(r, `</span>`...)
 		}
-		b.raw(`</td><td class="nowrap">`)
-		b.dmy(st.PayDate)
-		b.raw(`</td><td class="num cell-amount">`)
-		b.ringgit(st.Totals.NetSen)
-		b.raw(`</td><td><span class="row-actions"><a class="row-link" href="` + PathPenyataGaji + `/`)
-		b.text(id)
-		b.raw(`/dokumen.pdf" target="_blank" rel="noopener" aria-label="`)
-		b.textf(pdfLabel, period)
-		b.raw(`">`)
-		b.text(pdfText)
-		b.raw(`</a><a href="` + PathPenyataGaji + `/`)
-		b.text(id)
-		b.raw(`/dokumen.pdf?` + queryDownload + `=1" download>`)
-		b.text(save)
-		b.raw(`</a><a href="` + PathPenyataGaji + `/`)
-		b.text(id)
-		b.raw(`" aria-label="`)
-		b.textf(viewLabel, period)
-		b.raw(`">`)
-		b.text(view)
-		b.raw("</a></span></td></tr>\n")
+		r = append(r, `</td><td class="nowrap">`...)
+		r = appendDmy(r, st.PayDate)
+		r = append(r, `</td><td class="num cell-amount">`...)
+		r = appendRinggit(r, st.Totals.NetSen)
+		r = append(r, `</td><td><span class="row-actions"><a class="row-link" href="`+PathPenyataGaji+`/`...)
+		r = append(r, id...)
+		r = append(r, `/dokumen.pdf" target="_blank" rel="noopener" aria-label="`...)
+		r = pdfLabel.append(r, period)
+		r = append(r, `">`...)
+		r = append(r, pdfText...)
+		r = append(r, `</a><a href="`+PathPenyataGaji+`/`...)
+		r = append(r, id...)
+		r = append(r, `/dokumen.pdf?`+queryDownload+`=1" download>`...)
+		r = append(r, save...)
+		r = append(r, `</a><a href="`+PathPenyataGaji+`/`...)
+		r = append(r, id...)
+		r = append(r, `" aria-label="`...)
+		r = viewLabel.append(r, period)
+		r = append(r, `">`...)
+		r = append(r, view...)
+		r = append(r, "</a></span></td></tr>\n"...)
+		b.Write(r)
 	}
 }
 

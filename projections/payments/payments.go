@@ -187,17 +187,18 @@ func encodeRow(v Payment) []byte {
 		Str(v.Code).Bytes()
 }
 
-// decodeRow reads a list row into the fields of a Payment it holds.
-func decodeRow(body []byte, payeeIC string) (Payment, error) {
+// decodeRow reads a list row into the fields of a Payment it holds, in
+// place: v (zero) is the element of the page's slice.
+func decodeRow(v *Payment, body []byte, payeeIC string) error {
 	r := listrow.NewReader(body, rowLayout)
-	v := Payment{ID: r.Str(), Module: payment.Module(r.Str()), Type: payment.Type(r.Str()), VoucherNo: r.Str(),
-		VoucherDate: r.Str(), Reference: r.Str(), Description: r.Str(), AmountSen: r.Int(), ReceivedDate: r.Str(),
-		Status: payment.Status(r.Str()), StatusDate: r.Str(), Code: r.Str(), PayeeIC: payeeIC}
+	v.ID, v.Module, v.Type, v.VoucherNo = r.Str(), payment.Module(r.Str()), payment.Type(r.Str()), r.Str()
+	v.VoucherDate, v.Reference, v.Description, v.AmountSen, v.ReceivedDate = r.Str(), r.Str(), r.Str(), r.Int(), r.Str()
+	v.Status, v.StatusDate, v.Code, v.PayeeIC = payment.Status(r.Str()), r.Str(), r.Str(), payeeIC
 	if err := r.Err(); err != nil {
-		return Payment{}, err
+		return err
 	}
 	v.ModuleLabel, v.TypeLabel, v.StatusLabel = v.Module.Label(), v.Type.Label(), v.Status.Label()
-	return v, nil
+	return nil
 }
 
 func (v *Payment) setDetails(d payment.Details) {

@@ -51,13 +51,13 @@ func (q Queries) ListByPayee(ctx context.Context, ic string, module payment.Modu
 	if module != "" {
 		where["module"] = string(module)
 	}
-	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "sort", Desc: true, Limit: limit, After: after})
+	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "sort", Desc: true, Limit: limit, After: after, BodyOnly: true})
 	if err != nil {
 		return Page{}, err
 	}
 	out := Page{Payments: make([]Payment, len(pg.Docs)), Next: pg.Next}
 	for i, d := range pg.Docs {
-		if out.Payments[i], err = decodeRow(d.Body, ic); err != nil {
+		if err := decodeRow(&out.Payments[i], d.Body, ic); err != nil {
 			return Page{}, fmt.Errorf("payments: payment %s: %w", d.ID, err)
 		}
 	}

@@ -95,7 +95,11 @@ func (q Queries) ListByPayeeInto(ctx context.Context, ic string, t statement.Typ
 	if year != 0 {
 		where["year"] = int64(year)
 	}
-	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "period_end", Desc: true, Limit: limit, After: after})
+	// Latest period first: the window's first period end bounds the list,
+	// so the store reads no row before it (a person's older slips were
+	// read only to be dropped here), and only the bodies.
+	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "period_end", Desc: true,
+		Limit: limit, After: after, Bound: cut, BodyOnly: true})
 	if err != nil {
 		return Page{}, err
 	}
@@ -104,16 +108,10 @@ func (q Queries) ListByPayeeInto(ctx context.Context, ic string, t statement.Typ
 	}
 	out := Page{Statements: buf[:0], Next: pg.Next}
 	for _, d := range pg.Docs {
-		// Latest period first: the first one outside the window ends the list.
-		if end, _ := d.Fields["period_end"].(int64); end < cut {
-			out.Next = ""
-			break
-		}
-		v, err := decodeRow(d.Body, ic)
-		if err != nil {
+		out.Statements = append(out.Statements, Statement{})
+		if err := decodeRow(&out.Statements[len(out.Statements)-1], d.Body, ic); err != nil {
 			return Page{}, fmt.Errorf("statements: statement %s: %w", d.ID, err)
 		}
-		out.Statements = append(out.Statements, v)
 	}
 	return out, nil
 }

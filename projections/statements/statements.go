@@ -176,21 +176,22 @@ func encodeRow(v Statement) []byte {
 		Str(v.PeriodLabel).Str(v.PayDate).Int(v.Totals.EarningsSen).Int(v.Totals.DeductionsSen).Int(v.Totals.NetSen).Str(v.Code).Bytes()
 }
 
-// decodeRow reads a list row into the fields of a Statement it holds.
-func decodeRow(body []byte, payeeIC string) (Statement, error) {
+// decodeRow reads a list row into the fields of a Statement it holds, in
+// place: v (zero) is the element of the page's slice, as a Statement is
+// half a kilobyte to copy.
+func decodeRow(v *Statement, body []byte, payeeIC string) error {
 	r := listrow.NewReader(body, rowLayout)
-	var v Statement
 	v.ID, v.Revision, v.Type = r.Str(), int(r.Int()), statement.Type(r.Str())
 	v.Period = statement.Period{Year: int(r.Int()), Month: int(r.Int()), From: r.Str(), To: r.Str()}
 	v.PeriodLabel, v.PayDate = r.Str(), r.Str()
 	v.Totals = statement.Totals{EarningsSen: r.Int(), DeductionsSen: r.Int(), NetSen: r.Int()}
 	v.Code = r.Str()
 	if err := r.Err(); err != nil {
-		return Statement{}, err
+		return err
 	}
 	v.Payee.IC = payeeIC
 	v.TypeLabel = v.Type.Label()
-	return v, nil
+	return nil
 }
 
 // Code is the verification code of one revision of a statement: an HMAC of

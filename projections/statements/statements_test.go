@@ -147,6 +147,26 @@ func TestMonthlySlipsWindowYearAndPages(t *testing.T) {
 	if all[0].PeriodLabel != "Mac 2026" || all[0].TypeLabel != "Slip Gaji Bulanan" || all[0].Totals.NetSen != 300029-100 {
 		t.Fatalf("%+v", all[0])
 	}
+	// A page that ends at the window's first month is the last one,
+	// though older slips exist.
+	for _, size := range []int{6, 18} {
+		var got []statements.Statement
+		after := ""
+		for pages := 1; ; pages++ {
+			pg, err := q.ListByPayee(ctx, icA, statement.SlipGajiBulanan, 0, size, after, now)
+			if err != nil || len(pg.Statements) != size || pages > 18/size {
+				t.Fatalf("pages of %d: page %d: %v %s", size, pages, err, ids(pg.Statements))
+			}
+			got = append(got, pg.Statements...)
+			if pg.Next == "" {
+				break
+			}
+			after = pg.Next
+		}
+		if ids(got) != ids(all) {
+			t.Fatalf("pages of %d: %s", size, ids(got))
+		}
+	}
 	y, err := q.ListByPayee(ctx, icA, statement.SlipGajiBulanan, 2024, 50, "", now)
 	if err != nil || ids(y.Statements) != "M202412,M202411,M202410" || y.Next != "" {
 		t.Fatalf("2024: %v %s", err, ids(y.Statements))

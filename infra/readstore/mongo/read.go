@@ -36,45 +36,65 @@ func encode(sp rskit.Spec, d projections.Doc, fields map[string]any) bson.D {
 
 // decode reads a stored document.
 func decode(sp rskit.Spec, raw bson.Raw) (projections.Doc, error) {
+	d, err := decodeBody(raw)
+	if err != nil {
+		return d, err
+	}
+	v, ok := raw.Lookup(fVer).AsInt64OK()
+	if !ok || v < 0 {
+		return d, fmt.Errorf("document %q: bad %s", d.ID, fVer)
+	}
+	d.Version = uint64(v)
+	d.Fields = make(map[string]any, len(sp.Fields))
+	for _, f := range sp.Fields {
+		x, err := fieldOf(raw, d.ID, f)
+		if err != nil {
+			return d, err
+		}
+		if x != nil {
+			d.Fields[f] = x
+		}
+	}
+	return d, nil
+}
+
+// decodeBody reads a stored document's ID and body alone (Query.BodyOnly).
+func decodeBody(raw bson.Raw) (projections.Doc, error) {
 	var d projections.Doc
 	id, ok := raw.Lookup(fID).StringValueOK()
 	if !ok {
 		return d, fmt.Errorf("document without a string _id")
 	}
 	d.ID = id
-	v, ok := raw.Lookup(fVer).AsInt64OK()
-	if !ok || v < 0 {
-		return d, fmt.Errorf("document %q: bad %s", id, fVer)
-	}
-	d.Version = uint64(v)
 	body, ok := raw.Lookup(fBody).StringValueOK()
 	if !ok {
 		return d, fmt.Errorf("document %q: bad %s", id, fBody)
 	}
 	d.Body = json.RawMessage(body)
-	d.Fields = make(map[string]any, len(sp.Fields))
-	for _, f := range sp.Fields {
-		rv, err := raw.LookupErr(f)
-		if err != nil {
-			continue // absent
-		}
-		switch rv.Type {
-		case bson.TypeNull:
-		case bson.TypeString:
-			d.Fields[f] = rv.StringValue()
-		case bson.TypeInt64, bson.TypeInt32:
-			d.Fields[f] = rv.AsInt64()
-		case bson.TypeDouble: // not written by this adapter; accept whole numbers
-			x := rv.Double()
-			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
-				return d, fmt.Errorf("document %q: field %q holds %v", id, f, x)
-			}
-			d.Fields[f] = int64(x)
-		default:
-			return d, fmt.Errorf("document %q: field %q holds BSON %s", id, f, rv.Type)
-		}
-	}
 	return d, nil
+}
+
+// fieldOf reads the indexed field f of a stored document: nil when absent.
+func fieldOf(raw bson.Raw, id, f string) (any, error) {
+	rv, err := raw.LookupErr(f)
+	if err != nil {
+		return nil, nil // absent
+	}
+	switch rv.Type {
+	case bson.TypeNull:
+		return nil, nil
+	case bson.TypeString:
+		return rv.StringValue(), nil
+	case bson.TypeInt64, bson.TypeInt32:
+		return rv.AsInt64(), nil
+	case bson.TypeDouble: // not written by this adapter; accept whole numbers
+		x := rv.Double()
+		if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+			return nil, fmt.Errorf("document %q: field %q holds %v", id, f, x)
+		}
+		return int64(x), nil
+	}
+	return nil, fmt.Errorf("document %q: field %q holds BSON %s", id, f, rv.Type)
 }
 
 // Get returns one document.
@@ -180,8 +200,19 @@ func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page
 			}
 		}
 		for i, k := range kinds {
+			f := bracket(p.SortBy, k, dir, i == 0 && p.After != nil, p.After)
+			if p.Bound != nil {
+				// The brackets after the bound's own lie beyond it; its
+				// own ends at the bound (a range in one bracket, as the
+				// operators compare).
+				if kb := kindOf(p.Bound); k == kb {
+					f = append(f, bson.E{Key: "$and", Value: bson.A{bson.D{{Key: p.SortBy, Value: bson.D{{Key: gte(-dir), Value: p.Bound}}}}}})
+				} else if (k > kb) != p.Desc {
+					break
+				}
+			}
 			segs = append(segs, segment{
-				filter: bracket(p.SortBy, k, dir, i == 0 && p.After != nil, p.After),
+				filter: f,
 				sort:   bson.D{{Key: p.SortBy, Value: dir}, {Key: fID, Value: dir}},
 			})
 		}
@@ -189,6 +220,14 @@ func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page
 
 	want := p.Limit + 1 // one more tells whether there is a next page
 	var docs []projections.Doc
+	var keys []any // each doc's sort value (a BodyOnly doc has no Fields)
+	var proj bson.D
+	if p.BodyOnly {
+		proj = bson.D{{Key: fID, Value: 1}, {Key: fBody, Value: 1}}
+		if p.SortBy != "" {
+			proj = append(proj, bson.E{Key: p.SortBy, Value: 1})
+		}
+	}
 	for _, seg := range segs {
 		conds := append(bson.A{}, where...)
 		if len(seg.filter) > 0 {
@@ -199,17 +238,31 @@ func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page
 			filter = bson.D{{Key: "$and", Value: conds}}
 		}
 		opts := options.Find().SetSort(seg.sort).SetLimit(int64(want - len(docs)))
+		if proj != nil {
+			opts.SetProjection(proj)
+		}
 		cur, err := rc.coll.Find(ctx, filter, opts)
 		if err != nil {
 			return projections.Page{}, fmt.Errorf("readstore/mongo: find in %s: %w", q.Collection, err)
 		}
 		for cur.Next(ctx) {
-			d, err := decode(rc.spec, cur.Current)
+			var d projections.Doc
+			var key any
+			if p.BodyOnly {
+				d, err = decodeBody(cur.Current)
+				if err == nil && p.SortBy != "" {
+					key, err = fieldOf(cur.Current, d.ID, p.SortBy)
+				}
+			} else {
+				d, err = decode(rc.spec, cur.Current)
+				key = d.Fields[p.SortBy]
+			}
 			if err != nil {
 				cur.Close(ctx)
 				return projections.Page{}, fmt.Errorf("readstore/mongo: find in %s: %w", q.Collection, err)
 			}
 			docs = append(docs, d)
+			keys = append(keys, key)
 		}
 		err = cur.Err()
 		cur.Close(ctx)
@@ -223,8 +276,7 @@ func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page
 	page := projections.Page{Docs: docs}
 	if len(docs) > p.Limit {
 		page.Docs = docs[:p.Limit]
-		last := page.Docs[p.Limit-1]
-		page.Next = p.Next(last.ID, last.Fields[p.SortBy])
+		page.Next = p.Next(page.Docs[p.Limit-1].ID, keys[p.Limit-1])
 	}
 	return page, nil
 }

@@ -37,6 +37,8 @@ func Run(t *testing.T, open Open) {
 		{"SortTiesByID", testSort},
 		{"Pagination", testPagination},
 		{"CompoundIndex", testCompound},
+		{"Bound", testBound},
+		{"BodyOnly", testBodyOnly},
 		{"ErrUnknownCollection", testUnknownCollection},
 		{"ErrUnindexedField", testUnindexed},
 		{"ErrBadCursor", testBadCursor},
@@ -571,6 +573,214 @@ func testCompound(t *testing.T, open Open) {
 	}
 	if p := find(t, s, projections.Query{Collection: "payments", Where: map[string]any{"status": "paid"}, Limit: 1000}); len(p.Docs) != 30 {
 		t.Fatalf("status=paid: %d docs", len(p.Docs))
+	}
+}
+
+// bounded holds a sort field k of every kind (absent, integers with ties,
+// strings), under a compound index that puts m between k and id (the
+// shape of the statement lists) and an index of its own.
+var bounded = projections.CollectionSpec{Name: "bounded", Indexes: []string{"g+k+m", "k"}}
+
+type boundedRow struct {
+	id   string
+	g    string
+	k    any
+	m    int64
+	body string
+}
+
+func seedBounded(t *testing.T, s projections.ReadStore) []boundedRow {
+	const n = 60
+	var rows []boundedRow
+	var docs []projections.Doc
+	for i := range n {
+		r := boundedRow{id: fmt.Sprintf("r%02d", (i*7)%n), g: []string{"A", "B"}[i%2], m: int64((n - i) % 4), body: fmt.Sprintf(`{"i":%d}`, i)}
+		switch {
+		case i%6 == 0: // absent
+		case i%6 == 1:
+			r.k = fmt.Sprintf("s%d", i%4)
+		default:
+			r.k = int64(i%9 - 3)
+		}
+		f := map[string]any{"g": r.g, "m": r.m}
+		if r.k != nil {
+			f["k"] = r.k
+		}
+		rows = append(rows, r)
+		docs = append(docs, doc(r.id, uint64(i+1), f, r.body))
+	}
+	put(t, s, "bounded", docs...)
+	return rows
+}
+
+// withinBound reports whether key sorts no later than bound in the
+// direction: the model of Query.Bound.
+func withinBound(key, bound any, desc bool) bool {
+	if b, ok := bound.(int); ok {
+		bound = int64(b)
+	}
+	if key == bound {
+		return true
+	}
+	// less with equal ids compares the keys alone.
+	return less(row{key: key}, row{key: bound}, desc)
+}
+
+func testBound(t *testing.T, open Open) {
+	s := opened(t, open, bounded)
+	rows := seedBounded(t, s)
+	expect := func(g string, desc bool, bound any) []string {
+		var rs []row
+		for _, r := range rows {
+			if (g == "" || r.g == g) && (bound == nil || withinBound(r.k, bound, desc)) {
+				rs = append(rs, row{id: r.id, key: r.k})
+			}
+		}
+		slices.SortFunc(rs, func(a, b row) int {
+			if less(a, b, desc) {
+				return -1
+			}
+			return 1
+		})
+		out := make([]string, len(rs))
+		for i, r := range rs {
+			out[i] = r.id
+		}
+		return out
+	}
+	bounds := []any{int64(-4), int64(-3), 0, int64(2), int64(5), "", "s1", "s2", "zz"}
+	for _, g := range []string{"", "A"} {
+		for _, desc := range []bool{false, true} {
+			for bi, bound := range bounds {
+				for _, bodyOnly := range []bool{false, true} {
+					want := expect(g, desc, bound)
+					q := projections.Query{Collection: "bounded", SortBy: "k", Desc: desc, Bound: bound, BodyOnly: bodyOnly}
+					if g != "" {
+						q.Where = map[string]any{"g": g}
+					}
+					name := fmt.Sprintf("g=%q desc=%v bound=%#v bodyOnly=%v", g, desc, bound, bodyOnly)
+					limits := []int{4, 1000}
+					if bi%3 == 0 && !bodyOnly {
+						// Pages of one doc cost a query each; a few cases suffice.
+						limits = append(limits, 1)
+					}
+					for _, limit := range limits {
+						q.Limit = limit
+						equalIDs(t, fmt.Sprintf("%s limit %d", name, limit), findAll(t, s, q), want)
+					}
+					// A page that ends at the bound is the last one,
+					// though documents lie beyond it.
+					if len(want) > 0 {
+						q.Limit = len(want)
+						p := find(t, s, q)
+						equalIDs(t, name+" one page to the bound", ids(p), want)
+						if p.Next != "" {
+							t.Fatalf("%s: a page ending at the bound has Next %q", name, p.Next)
+						}
+					}
+				}
+			}
+		}
+	}
+
+	// A cursor of the unbounded query continues under a bound: from
+	// within it to the bound's end, from beyond it to nothing.
+	for _, desc := range []bool{false, true} {
+		for _, bound := range []any{int64(1), "s1"} {
+			all := expect("", desc, nil)
+			in := expect("", desc, bound)
+			q := projections.Query{Collection: "bounded", SortBy: "k", Desc: desc, Limit: 1}
+			for i := range all {
+				p := find(t, s, q)
+				if len(p.Docs) != 1 || p.Docs[0].ID != all[i] {
+					t.Fatalf("desc=%v unbounded page %d: %q, want %q", desc, i, ids(p), all[i])
+				}
+				if p.Next == "" {
+					break
+				}
+				bq := q
+				bq.After, bq.Bound, bq.Limit = p.Next, bound, 1000
+				var rest []string
+				if i+1 < len(in) {
+					rest = in[i+1:]
+				}
+				got := find(t, s, bq)
+				equalIDs(t, fmt.Sprintf("desc=%v bound=%#v after %s", desc, bound, all[i]), ids(got), rest)
+				if got.Next != "" {
+					t.Fatalf("desc=%v bound=%#v after %s: Next %q on the last page", desc, bound, all[i], got.Next)
+				}
+				q.After = p.Next
+			}
+		}
+	}
+
+	// A sort field the filter fixes is bounded as any other.
+	for _, c := range []struct {
+		k     any
+		desc  bool
+		bound any
+	}{{int64(2), true, int64(1)}, {int64(2), true, int64(3)}, {int64(2), false, int64(1)}, {int64(2), false, "a"}, {nil, true, int64(-5)}, {nil, false, int64(-5)}} {
+		var want []string
+		for _, r := range rows {
+			if r.k == c.k && withinBound(r.k, c.bound, c.desc) {
+				want = append(want, r.id)
+			}
+		}
+		slices.Sort(want)
+		if c.desc {
+			slices.Reverse(want)
+		}
+		q := projections.Query{Collection: "bounded", Where: map[string]any{"k": c.k}, SortBy: "k", Desc: c.desc, Bound: c.bound, Limit: 3}
+		equalIDs(t, fmt.Sprintf("k=%#v desc=%v bound=%#v", c.k, c.desc, c.bound), findAll(t, s, q), want)
+	}
+
+	ctx := ctxFor(t)
+	if _, err := s.Find(ctx, projections.Query{Collection: "bounded", Bound: int64(1)}); err == nil || !strings.Contains(err.Error(), "bound") {
+		t.Errorf("a bound without a sort field: err = %v", err)
+	}
+	if _, err := s.Find(ctx, projections.Query{Collection: "bounded", SortBy: "k", Bound: 1.5}); err == nil || !strings.Contains(err.Error(), "bound") {
+		t.Errorf("a float bound: err = %v", err)
+	}
+}
+
+func testBodyOnly(t *testing.T, open Open) {
+	s := opened(t, open, bounded)
+	rows := seedBounded(t, s)
+	body := map[string]string{}
+	for _, r := range rows {
+		body[r.id] = r.body
+	}
+	for _, q := range []projections.Query{
+		{SortBy: "k", Desc: true},
+		{SortBy: "k", Where: map[string]any{"g": "B"}},
+		{SortBy: "k", Desc: true, Where: map[string]any{"g": "A", "k": int64(2)}},
+		{Where: map[string]any{"g": "A"}},
+	} {
+		q.Collection = "bounded"
+		q.Limit = 5
+		full := findAll(t, s, q)
+		lean := q
+		lean.BodyOnly = true
+		var got []string
+		for pages := 0; ; pages++ {
+			p := find(t, s, lean)
+			for _, d := range p.Docs {
+				if d.Fields != nil || d.Version != 0 || string(d.Body) != body[d.ID] {
+					t.Fatalf("%+v: BodyOnly doc %+v", lean, d)
+				}
+				got = append(got, d.ID)
+			}
+			if p.Next == "" || pages > 100 {
+				break
+			}
+			lean.After = p.Next
+		}
+		equalIDs(t, fmt.Sprintf("%+v BodyOnly", q), got, full)
+	}
+	// Without BodyOnly the docs are whole.
+	p := find(t, s, projections.Query{Collection: "bounded", Where: map[string]any{"g": "A"}, SortBy: "k", Limit: 1})
+	if len(p.Docs) != 1 || p.Docs[0].Version == 0 || p.Docs[0].Fields["g"] != "A" {
+		t.Fatalf("full doc: %+v", p.Docs)
 	}
 }
 

@@ -150,49 +150,50 @@ func (rc *rawConn) stmt(ctx context.Context, q string) (driver.Stmt, error) {
 
 // rawQuery runs q on a pooled connection and appends its rows, read as
 // scanDocs reads them, to into.
-func (c *core) rawQuery(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue) ([]projections.Doc, error) {
+func (c *core) rawQuery(ctx context.Context, sh shape, q string, into *found, args []driver.NamedValue) error {
 	return c.rawQueryUntil(ctx, sh, q, into, args, nil)
 }
 
 // rawQueryUntil is rawQuery that stops before the row for which stop (if
-// set) says so, given the documents read so far and the row's values.
-func (c *core) rawQueryUntil(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue, stop stopFunc) ([]projections.Doc, error) {
+// set) says so, given what was read so far and the row's values.
+func (c *core) rawQueryUntil(ctx context.Context, sh shape, q string, into *found, args []driver.NamedValue, stop stopFunc) error {
 	p := c.raw()
 	rc, err := p.get(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	into, err = rc.query(ctx, sh, q, into, args, stop)
+	err = rc.query(ctx, sh, q, into, args, stop)
 	// A connection whose statement failed is closed rather than reused:
 	// the failure may be the connection's (its statements are cheap to
 	// prepare again), and a closed store keeps nothing.
 	p.put(rc, err != nil || c.closed.Load())
-	return into, err
+	return err
 }
 
-type stopFunc func(docs []projections.Doc, next []driver.Value) bool
+type stopFunc func(f *found, next []driver.Value) bool
 
-func (rc *rawConn) query(ctx context.Context, sh shape, q string, into []projections.Doc, args []driver.NamedValue, stop stopFunc) ([]projections.Doc, error) {
+func (rc *rawConn) query(ctx context.Context, sh shape, q string, into *found, args []driver.NamedValue, stop stopFunc) error {
 	st, err := rc.stmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Not ctx: a cancellable context costs the driver an interrupt watcher
 	// per query, and a page's read takes a fraction of a millisecond.
 	rows, err := st.(driver.StmtQueryContext).QueryContext(context.Background(), args)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	into, err = readDocs(rows, sh, into, &rc.dest, stop)
+	err = readDocs(rows, sh, into, &rc.dest, stop)
 	if cerr := rows.Close(); err == nil && cerr != nil {
-		return nil, cerr
+		return cerr
 	}
-	return into, err
+	return err
 }
 
-// readDocs reads rows of colList(sh.fields) as documents.
-func readDocs(rows driver.Rows, sh shape, into []projections.Doc, buf *[]driver.Value, stop stopFunc) ([]projections.Doc, error) {
-	n := 3 + len(sh.fields)
+// readDocs reads rows of colList(sh) as documents.
+func readDocs(rows driver.Rows, sh shape, into *found, buf *[]driver.Value, stop stopFunc) error {
+	base := sh.base()
+	n := base + len(sh.fields)
 	if cap(*buf) < n {
 		*buf = make([]driver.Value, n)
 	}
@@ -201,42 +202,49 @@ func readDocs(rows driver.Rows, sh shape, into []projections.Doc, buf *[]driver.
 		clear(dest)
 		err := rows.Next(dest)
 		if errors.Is(err, io.EOF) {
-			return into, nil
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if stop != nil && stop(into, dest) {
-			return into, nil
+			return nil
 		}
 		var d projections.Doc
 		if d.ID, err = colString(dest[0], "id"); err != nil {
-			return nil, err
+			return err
 		}
-		v, ok := dest[1].(int64)
-		if !ok {
-			return nil, fmt.Errorf("column version holds %T", dest[1])
+		if d.Body, err = colBytes(dest[base-1], "body"); err != nil {
+			return err
 		}
-		d.Version = uint64(v)
-		if d.Body, err = colBytes(dest[2], "body"); err != nil {
-			return nil, err
+		if sh.key >= 0 {
+			k, err := fieldValue(sh.fields[sh.key], dest[base+sh.key])
+			if err != nil {
+				return err
+			}
+			into.keys = append(into.keys, k)
 		}
-		d.Fields = make(map[string]any, len(sh.fields)+len(sh.fixed))
-		for _, c := range sh.fixed {
-			d.Fields[c.Field] = c.Value
-		}
-		for i, f := range sh.fields {
-			switch x := dest[3+i].(type) {
-			case nil:
-			case int64, string:
-				d.Fields[f] = x
-			case []byte: // not written by this adapter, but keep it readable
-				d.Fields[f] = string(x)
-			default:
-				return nil, fmt.Errorf("field %q holds %T", f, x)
+		if !sh.lean {
+			v, ok := dest[1].(int64)
+			if !ok {
+				return fmt.Errorf("column version holds %T", dest[1])
+			}
+			d.Version = uint64(v)
+			d.Fields = make(map[string]any, len(sh.fields)+len(sh.fixed))
+			for _, c := range sh.fixed {
+				d.Fields[c.Field] = c.Value
+			}
+			for i, f := range sh.fields {
+				x, err := fieldValue(f, dest[base+i])
+				if err != nil {
+					return err
+				}
+				if x != nil {
+					d.Fields[f] = x
+				}
 			}
 		}
-		into = append(into, d)
+		into.docs = append(into.docs, d)
 	}
 }
 

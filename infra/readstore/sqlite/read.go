@@ -13,12 +13,18 @@ import (
 )
 
 // selectCols is the column list every read returns, in scan order.
-func selectCols(sp rskit.Spec) string { return colList(sp.Fields) }
+func selectCols(sp rskit.Spec) string { return colList(fullShape(sp)) }
 
-func colList(fields []string) string {
+// colList is the columns a read of shape sh selects: id, version (unless
+// lean), body, then sh's fields.
+func colList(sh shape) string {
 	var b strings.Builder
-	b.WriteString("id, version, body")
-	for _, f := range fields {
+	if sh.lean {
+		b.WriteString("id, body")
+	} else {
+		b.WriteString("id, version, body")
+	}
+	for _, f := range sh.fields {
 		b.WriteString(", " + col(f))
 	}
 	return b.String()
@@ -30,17 +36,37 @@ func colList(fields []string) string {
 type shape struct {
 	fields []string
 	fixed  []rskit.Cond
+	// lean reads id and body alone besides fields, and builds no Fields
+	// (Query.BodyOnly); fields is then at most the sort field.
+	lean bool
+	// key is the index in fields of the sort field, whose value of each
+	// row a read keeps in found.keys (-1: none kept).
+	key int
 }
 
-func fullShape(sp rskit.Spec) shape { return shape{fields: sp.Fields} }
+// base is the number of columns before the fields.
+func (sh shape) base() int {
+	if sh.lean {
+		return 2
+	}
+	return 3
+}
 
-// findShape leaves out the fields a Find's plan fixes by equality.
+func fullShape(sp rskit.Spec) shape { return shape{fields: sp.Fields, key: -1} }
+
+// findShape leaves out the fields a Find's plan fixes by equality, and all
+// but the sort field for a BodyOnly query.
 func findShape(p rskit.Plan) shape {
-	var sh shape
+	sh := shape{lean: p.BodyOnly, key: -1}
 	for _, f := range p.Spec.Fields {
 		i := slices.IndexFunc(p.Where, func(c rskit.Cond) bool { return c.Field == f })
 		switch {
 		case i < 0:
+			if f == p.SortBy {
+				sh.key = len(sh.fields)
+			} else if p.BodyOnly {
+				continue
+			}
 			sh.fields = append(sh.fields, f)
 		case p.Where[i].Value != nil: // an absent (nil) one stays absent
 			sh.fixed = append(sh.fixed, p.Where[i])
@@ -49,9 +75,32 @@ func findShape(p rskit.Plan) shape {
 	return sh
 }
 
-// scanDocs reads rows of colList(sh.fields).
-func scanDocs(rows *sql.Rows, sh shape, into []projections.Doc) ([]projections.Doc, error) {
+// found is what a read collects: the documents and, when its shape keeps
+// the sort field (shape.key), each one's value of it (nil: absent), which
+// a lean document does not carry in Fields.
+type found struct {
+	docs []projections.Doc
+	keys []any
+}
+
+// fieldValue checks a field column's value: nil (absent), an integer or
+// a string.
+func fieldValue(f string, v any) (any, error) {
+	switch x := v.(type) {
+	case nil, int64, string:
+		return x, nil
+	case []byte: // not written by this adapter, but keep it readable
+		return string(x), nil
+	}
+	return nil, fmt.Errorf("field %q holds %T", f, v)
+}
+
+// scanDocs reads rows of colList(sh) of a full (not lean) shape.
+func scanDocs(rows *sql.Rows, sh shape, into *found) error {
 	defer rows.Close()
+	if sh.lean {
+		return fmt.Errorf("lean read in a batch") // find never reads through a batch
+	}
 	vals := make([]any, len(sh.fields))
 	var d projections.Doc
 	var version int64
@@ -65,7 +114,7 @@ func scanDocs(rows *sql.Rows, sh shape, into []projections.Doc) ([]projections.D
 		d, body = projections.Doc{}, nil
 		clear(vals)
 		if err := rows.Scan(dest...); err != nil {
-			return nil, err
+			return err
 		}
 		d.Version = uint64(version)
 		d.Body = body
@@ -74,19 +123,20 @@ func scanDocs(rows *sql.Rows, sh shape, into []projections.Doc) ([]projections.D
 			d.Fields[c.Field] = c.Value
 		}
 		for i, v := range vals {
-			switch x := v.(type) {
-			case nil:
-			case int64, string:
+			x, err := fieldValue(sh.fields[i], v)
+			if err != nil {
+				return err
+			}
+			if x != nil {
 				d.Fields[sh.fields[i]] = x
-			case []byte: // not written by this adapter, but keep it readable
-				d.Fields[sh.fields[i]] = string(x)
-			default:
-				return nil, fmt.Errorf("field %q holds %T", sh.fields[i], v)
 			}
 		}
-		into = append(into, d)
+		if sh.key >= 0 {
+			into.keys = append(into.keys, d.Fields[sh.fields[sh.key]])
+		}
+		into.docs = append(into.docs, d)
 	}
-	return into, rows.Err()
+	return rows.Err()
 }
 
 // Get returns one document.
@@ -109,7 +159,8 @@ func (s *Store) get(ctx context.Context, b *batch, collection, id string) (proje
 			return projections.Doc{}, false, err
 		}
 		q := "SELECT " + selectCols(sp) + " FROM " + table(collection, s.shadow) + " WHERE id = ?"
-		docs, err := s.query(ctx, b, fullShape(sp), q, nil, id)
+		var f found
+		err = s.query(ctx, b, fullShape(sp), q, &f, id)
 		if err != nil && attempt == 0 && staleSchema(err) {
 			if err := s.c.reload(ctx); err != nil {
 				return projections.Doc{}, false, err
@@ -119,35 +170,35 @@ func (s *Store) get(ctx context.Context, b *batch, collection, id string) (proje
 		if err != nil {
 			return projections.Doc{}, false, fmt.Errorf("readstore/sqlite: get %s/%s: %w", collection, id, err)
 		}
-		if len(docs) == 0 {
+		if len(f.docs) == 0 {
 			return projections.Doc{}, false, nil
 		}
-		return docs[0], true, nil
+		return f.docs[0], true, nil
 	}
 }
 
 // query runs a read through the batch's transaction, or, outside a batch,
-// on a pooled reader connection (rawQuery).
-func (s *Store) query(ctx context.Context, b *batch, sh shape, q string, into []projections.Doc, args ...any) ([]projections.Doc, error) {
+// on a pooled reader connection (rawQuery), and appends its rows to into.
+func (s *Store) query(ctx context.Context, b *batch, sh shape, q string, into *found, args ...any) error {
 	if b == nil {
 		// A read of a page takes a fraction of a millisecond: a cancelled
 		// request is not worth interrupting, only not starting.
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		nv, err := namedArgs(args)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		return s.c.rawQuery(ctx, sh, q, into, nv)
 	}
 	st, err := b.stmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	return scanDocs(rows, sh, into)
 }
@@ -203,9 +254,10 @@ func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error
 	switch {
 	case p.SortBy == "":
 		segs = []segment{segAll}
-	case p.After == nil:
+	case p.After == nil && (p.Bound == nil || p.Desc):
 		// A first page needs no cursor condition, so one index scan
-		// covers both segments in the order the direction puts them.
+		// covers both segments in the order the direction puts them (a
+		// descending bound leaves the absent values out by itself).
 		segs = []segment{segBoth}
 	case p.Desc:
 		segs = []segment{segPresent, segNull}
@@ -222,32 +274,44 @@ func (s *Store) find(ctx context.Context, p rskit.Plan) (projections.Page, error
 			segs = segs[1:]
 		}
 	}
+	// Absent values sort after every value descending: outside a bound.
+	if p.Bound != nil && p.Desc && segs[len(segs)-1] == segNull {
+		segs = segs[:len(segs)-1]
+	}
 
 	want := p.Limit + 1 // one more tells whether there is a next page
 	sh := findShape(p)
-	docs := make([]projections.Doc, 0, min(want, 128))
+	f := found{docs: make([]projections.Doc, 0, min(want, 128))}
+	if sh.key >= 0 {
+		f.keys = make([]any, 0, min(want, 128))
+	}
 	mid := middleFields(p)
 	for i, seg := range segs {
 		var err error
-		if g := slices.Index(sh.fields, p.SortBy); len(mid) > 0 && g >= 0 && (seg == segBoth || seg == segPresent) {
+		if len(mid) > 0 && sh.key >= 0 && (seg == segBoth || seg == segPresent) {
 			q, args := buildFind(p, sh, s.shadow, seg, i == 0 && p.After != nil, -1, mid)
-			docs, err = s.queryGroups(ctx, sh, q, docs, args, want-len(docs), g, p.Desc)
+			err = s.queryGroups(ctx, sh, q, &f, args, want-len(f.docs), p.Desc)
 		} else {
-			q, args := buildFind(p, sh, s.shadow, seg, i == 0 && p.After != nil, want-len(docs), nil)
-			docs, err = s.query(ctx, nil, sh, q, docs, args...)
+			q, args := buildFind(p, sh, s.shadow, seg, i == 0 && p.After != nil, want-len(f.docs), nil)
+			err = s.query(ctx, nil, sh, q, &f, args...)
 		}
 		if err != nil {
 			return projections.Page{}, err
 		}
-		if len(docs) >= want {
+		if len(f.docs) >= want {
 			break
 		}
 	}
-	page := projections.Page{Docs: docs}
-	if len(docs) > p.Limit {
-		page.Docs = docs[:p.Limit]
-		last := page.Docs[p.Limit-1]
-		page.Next = p.Next(last.ID, last.Fields[p.SortBy])
+	page := projections.Page{Docs: f.docs}
+	if len(f.docs) > p.Limit {
+		page.Docs = f.docs[:p.Limit]
+		var key any // the sort field fixed by equality, or absent
+		if sh.key >= 0 {
+			key = f.keys[p.Limit-1]
+		} else if i := slices.IndexFunc(p.Where, func(c rskit.Cond) bool { return c.Field == p.SortBy }); i >= 0 {
+			key = p.Where[i].Value
+		}
+		page.Next = p.Next(page.Docs[p.Limit-1].ID, key)
 	}
 	return page, nil
 }
@@ -283,36 +347,36 @@ func middleFields(p rskit.Plan) []string {
 	return nil
 }
 
-// queryGroups runs q, whose rows come ordered by the sort field (column g
-// of sh) and then by other columns, and appends the first want of them in
-// the order (sort field, id): it reads until want rows are in and the run
-// of equal sort values the last one belongs to has ended, then sorts each
-// run by id.
-func (s *Store) queryGroups(ctx context.Context, sh shape, q string, into []projections.Doc, args []any, want, g int, desc bool) ([]projections.Doc, error) {
+// queryGroups runs q, whose rows come ordered by the sort field (column
+// sh.key of sh) and then by other columns, and appends the first want of
+// them in the order (sort field, id): it reads until want rows are in and
+// the run of equal sort values the last one belongs to has ended, then
+// sorts each run by id.
+func (s *Store) queryGroups(ctx context.Context, sh shape, q string, into *found, args []any, want int, desc bool) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	nv, err := namedArgs(args)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	base := len(into)
-	stop := func(docs []projections.Doc, next []driver.Value) bool {
-		n := len(docs) - base
-		return n >= want && !sameValue(docs[len(docs)-1].Fields[sh.fields[g]], next[3+g])
+	base := len(into.docs)
+	col := sh.base() + sh.key
+	stop := func(f *found, next []driver.Value) bool {
+		n := len(f.docs) - base
+		return n >= want && !sameValue(f.keys[len(f.keys)-1], next[col])
 	}
-	into, err = s.c.rawQueryUntil(ctx, sh, q, into, nv, stop)
-	if err != nil {
-		return nil, err
+	if err := s.c.rawQueryUntil(ctx, sh, q, into, nv, stop); err != nil {
+		return err
 	}
-	got := into[base:]
+	got, keys := into.docs[base:], into.keys[base:]
 	for i := 0; i < len(got); {
 		j := i + 1
-		for j < len(got) && sameValue(got[j].Fields[sh.fields[g]], got[i].Fields[sh.fields[g]]) {
+		for j < len(got) && sameValue(keys[j], keys[i]) {
 			j++
 		}
-		run := got[i:j]
-		slices.SortFunc(run, func(a, b projections.Doc) int {
+		// The run's keys are equal: only its documents move.
+		slices.SortFunc(got[i:j], func(a, b projections.Doc) int {
 			if desc {
 				return strings.Compare(b.ID, a.ID)
 			}
@@ -320,7 +384,9 @@ func (s *Store) queryGroups(ctx context.Context, sh shape, q string, into []proj
 		})
 		i = j
 	}
-	return into[:base+min(len(got), want)], nil
+	n := base + min(len(got), want)
+	into.docs, into.keys = into.docs[:n], into.keys[:n]
+	return nil
 }
 
 // sameValue compares field values as SQLite's index groups them (nil is
@@ -334,52 +400,101 @@ func sameValue(a, b any) bool {
 
 // buildFind builds a page's query; limit < 0 leaves out the LIMIT, and mid
 // lists fields to order by between the sort field and id (middleFields).
+// It runs for every page read, so it writes the text piece by piece into
+// one buffer rather than concatenating strings.
 func buildFind(p rskit.Plan, sh shape, shadow bool, seg segment, withCursor bool, limit int, mid []string) (string, []any) {
 	var b strings.Builder
+	b.Grow(256)
+	w := func(parts ...string) {
+		for _, s := range parts {
+			b.WriteString(s)
+		}
+	}
+	// f writes a field's column ("f_name", quoted).
+	f := func(field string) { w(`"f_`, field, `"`) }
 	args := make([]any, 0, len(p.Where)+3)
-	b.WriteString("SELECT " + colList(sh.fields) + " FROM " + table(p.Spec.Name, shadow) + " WHERE 1")
+	w("SELECT id, ")
+	if !sh.lean {
+		w("version, ")
+	}
+	w("body")
+	for _, x := range sh.fields {
+		w(", ")
+		f(x)
+	}
+	w(" FROM ", table(p.Spec.Name, shadow), " WHERE 1")
 	for _, c := range p.Where {
+		w(" AND ")
+		f(c.Field)
 		if c.Value == nil {
-			b.WriteString(" AND " + col(c.Field) + " IS NULL")
+			w(" IS NULL")
 			continue
 		}
-		b.WriteString(" AND " + col(c.Field) + " = ?")
+		w(" = ?")
 		args = append(args, c.Value)
 	}
-	cmp, dir := ">", "ASC"
+	cmp, dir := ">", " ASC"
 	if p.Desc {
-		cmp, dir = "<", "DESC"
+		cmp, dir = "<", " DESC"
 	}
-	var then string // the middle fields' part of the ORDER BY
-	for _, f := range mid {
-		then += ", " + col(f) + " " + dir
+	// A bound on the sort field, for the segments of present values (an
+	// absent one is below every bound: find leaves segNull out of a
+	// descending bound and keeps it whole in an ascending one). SQLite
+	// orders integers before text, as the sort does, so one comparison
+	// serves both kinds of bound.
+	if p.Bound != nil && (seg == segBoth || seg == segPresent) {
+		w(" AND ")
+		f(p.SortBy)
+		if p.Desc {
+			w(" >= ?")
+		} else {
+			w(" <= ?")
+		}
+		args = append(args, p.Bound)
+	}
+	orderBy := func() {
+		w(" ORDER BY ")
+		f(p.SortBy)
+		w(dir)
+		for _, x := range mid {
+			w(", ")
+			f(x)
+			w(dir)
+		}
+		w(", id", dir)
 	}
 	switch seg {
 	case segAll:
 		if withCursor {
-			b.WriteString(" AND id " + cmp + " ?")
+			w(" AND id ", cmp, " ?")
 			args = append(args, p.After.ID)
 		}
-		b.WriteString(" ORDER BY id " + dir)
+		w(" ORDER BY id", dir)
 	case segBoth:
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
+		orderBy()
 	case segNull:
-		b.WriteString(" AND " + col(p.SortBy) + " IS NULL")
+		w(" AND ")
+		f(p.SortBy)
+		w(" IS NULL")
 		if withCursor {
-			b.WriteString(" AND id " + cmp + " ?")
+			w(" AND id ", cmp, " ?")
 			args = append(args, p.After.ID)
 		}
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
+		orderBy()
 	case segPresent:
-		b.WriteString(" AND " + col(p.SortBy) + " IS NOT NULL")
+		w(" AND ")
+		f(p.SortBy)
+		w(" IS NOT NULL")
 		if withCursor {
-			b.WriteString(" AND (" + col(p.SortBy) + ", id) " + cmp + " (?, ?)")
+			w(" AND (")
+			f(p.SortBy)
+			w(", id) ", cmp, " (?, ?)")
 			args = append(args, p.After.Key, p.After.ID)
 		}
-		b.WriteString(" ORDER BY " + col(p.SortBy) + " " + dir + then + ", id " + dir)
+		orderBy()
 	}
 	if limit >= 0 {
-		b.WriteString(" LIMIT ?")
+		w(" LIMIT ?")
 		args = append(args, limit)
 	}
 	return b.String(), args

@@ -74,3 +74,41 @@ func TestRejectsOtherLayouts(t *testing.T) {
 		}
 	}
 }
+
+func TestReaderDoesNotCopyTheBody(t *testing.T) {
+	w := NewWriter(1, 64)
+	w.Str("Mac 2026")
+	w.Int(12345)
+	body := w.Bytes()
+	allocs := testing.AllocsPerRun(100, func() {
+		r := NewReader(body, 1)
+		if r.Str() != "Mac 2026" || r.Int() != 12345 || r.Err() != nil {
+			t.Fatal("row misread")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("reading a row allocates %v times", allocs)
+	}
+}
+
+func TestIntsAtEveryLength(t *testing.T) {
+	// Up to 18 digits are read without strconv; 19 with it.
+	for n, v := int64(1), 0; v < 19; v++ {
+		for _, x := range []int64{n - 1, n, -n, -(n - 1), n*10 - 1, -(n*10 - 1)} {
+			w := NewWriter(1, 32)
+			w.Int(x)
+			r := NewReader(w.Bytes(), 1)
+			if got := r.Int(); got != x || r.Err() != nil {
+				t.Fatalf("%d read as %d (%v)", x, got, r.Err())
+			}
+		}
+		n *= 10
+	}
+	for _, bad := range []string{`[1,-]`, `[1,]`, `[1,99999999999999999999]`, `[1,--1]`} {
+		r := NewReader([]byte(bad), 1)
+		r.Int()
+		if !errors.Is(r.Err(), ErrLayout) {
+			t.Errorf("%s: %v", bad, r.Err())
+		}
+	}
+}

@@ -307,11 +307,14 @@ type Plan struct {
 	Desc   bool
 	Limit  int
 	After  *Cursor // nil on the first page
+	// Bound is Query.Bound normalized (int64 or string; nil: none).
+	Bound    any
+	BodyOnly bool
 }
 
 // PlanQuery validates q against s.
 func PlanQuery(s Spec, q projections.Query) (Plan, error) {
-	p := Plan{Spec: s, SortBy: q.SortBy, Desc: q.Desc, Limit: q.Limit}
+	p := Plan{Spec: s, SortBy: q.SortBy, Desc: q.Desc, Limit: q.Limit, BodyOnly: q.BodyOnly}
 	for k, v := range q.Where {
 		if !s.Has(k) {
 			return Plan{}, Unindexed(s.Name, k, "filter")
@@ -325,6 +328,16 @@ func PlanQuery(s Spec, q projections.Query) (Plan, error) {
 	slices.SortFunc(p.Where, func(a, b Cond) int { return strings.Compare(a.Field, b.Field) })
 	if p.SortBy != "" && !s.Has(p.SortBy) {
 		return Plan{}, Unindexed(s.Name, p.SortBy, "sort")
+	}
+	if q.Bound != nil {
+		if p.SortBy == "" {
+			return Plan{}, invalid("query on %q: a bound needs a sort field", s.Name)
+		}
+		b, err := Value(p.SortBy, q.Bound)
+		if err != nil {
+			return Plan{}, fmt.Errorf("query on %q: bound: %w", s.Name, err)
+		}
+		p.Bound = b
 	}
 	switch {
 	case p.Limit < 0:
