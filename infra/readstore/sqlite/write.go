@@ -143,20 +143,28 @@ func (b *batch) Put(ctx context.Context, collection string, doc projections.Doc)
 	if err != nil {
 		return err
 	}
-	fields, err := rskit.Doc(sp, doc)
-	if err != nil {
-		return err
-	}
 	pp := b.puts[collection]
 	if pp == nil || !slices.Equal(pp.fields, sp.Fields) {
 		pp = &putPlan{fields: sp.Fields, sql: putSQL(table(collection, b.s.shadow), sp.Fields)}
 		b.puts[collection] = pp
 	}
 	// The arguments' slice is the batch's, reused: database/sql copies
-	// what it binds.
+	// what it binds. A field's value goes straight to its place (nil when
+	// absent), without a map of the fields in between.
 	args := append(b.args[:0], doc.ID, int64(doc.Version), []byte(doc.Body))
-	for _, f := range sp.Fields {
-		args = append(args, fields[f]) // nil when absent
+	base := len(args)
+	for range sp.Fields {
+		args = append(args, nil)
+	}
+	err = rskit.EachField(sp, doc, func(f string, v any) {
+		if i, ok := slices.BinarySearch(sp.Fields, f); ok {
+			args[base+i] = v
+		}
+	})
+	if err != nil {
+		clear(args)
+		b.args = args[:0]
+		return err
 	}
 	defer func() { clear(args); b.args = args[:0] }()
 	st, err := b.stmt(ctx, pp.sql)
