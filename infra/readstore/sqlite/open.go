@@ -146,10 +146,16 @@ const pageSize = 8192
 // in a directory name are not read as URI syntax.
 func dsn(abs string, readOnly bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	q := []string{"_pragma=busy_timeout(10000)", "_pragma=cache_size(-32768)", "_pragma=temp_store(MEMORY)"}
+	q := []string{"_pragma=busy_timeout(10000)", "_pragma=temp_store(MEMORY)"}
 	if readOnly {
-		q = append(q, "_pragma=query_only(1)")
+		q = append(q, "_pragma=cache_size(-32768)", "_pragma=query_only(1)")
 	} else {
+		// The writer's cache is 128 MiB, the readers' 32: a projector
+		// writes all over the per-payee list index, which outgrows 32 MiB
+		// with a few hundred thousand slips, and a commit then reads pages
+		// back and spills dirty ones to the WAL early. Projecting 600,000
+		// slips: ~9 % less CPU per slip (256 MiB did no better).
+		q = append(q, "_pragma=cache_size(-131072)")
 		// Read models are rebuildable: NORMAL is durable enough and much
 		// faster in WAL mode. IMMEDIATE: a batch takes the write lock up
 		// front instead of failing to upgrade a read lock later.

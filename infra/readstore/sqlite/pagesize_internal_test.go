@@ -9,13 +9,30 @@ import (
 	"github.com/melaka-gov/ispeks/projections"
 )
 
-func pageSizeOf(t *testing.T, db *sql.DB) int {
+func pragmaOf(t *testing.T, db *sql.DB, name string) int {
 	t.Helper()
 	var n int
-	if err := db.QueryRow("PRAGMA page_size").Scan(&n); err != nil {
+	if err := db.QueryRow("PRAGMA " + name).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func pageSizeOf(t *testing.T, db *sql.DB) int { return pragmaOf(t, db, "page_size") }
+
+// The writer, which projectors keep busy, has the larger page cache.
+func TestWriterCacheIsLargerThanReaders(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "views.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := pragmaOf(t, s.c.w, "cache_size"); got != -131072 {
+		t.Errorf("writer cache_size %d, want -131072 (128 MiB)", got)
+	}
+	if got := pragmaOf(t, s.c.r, "cache_size"); got != -32768 {
+		t.Errorf("reader cache_size %d, want -32768 (32 MiB)", got)
+	}
 }
 
 // A new store gets 8 KiB pages (cheaper to project into); one created
