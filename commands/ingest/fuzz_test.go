@@ -3,6 +3,8 @@ package ingest
 import (
 	"errors"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +33,7 @@ func FuzzDecodeLine(f *testing.F) {
 			}
 			return
 		}
-		if w.Kind.object() == "" || !requestIDPattern.MatchString(w.RequestID) {
+		if w.Kind.object() == "" || !requestIDPattern.MatchString(w.RequestID) || !validRequestID(w.RequestID) {
 			t.Fatalf("accepted %+v", w)
 		}
 		switch w.Kind {
@@ -55,20 +57,42 @@ func TestSenLiterals(t *testing.T) {
 	for lit, want := range map[string]string{
 		"150": "", "0": "", "1.0": "decimal", "1e3": "decimal", `"150"`: "string", "-5": "negative",
 		"99999999999999999999": "too large", "null": "required",
+		// Around the fast path's 18 digits, and a leading zero (one JSON never sends).
+		"123456789012345678": "", "1234567890123456789": "", "9223372036854775808": "too large", "007": "",
 	} {
 		var s sen
 		_ = s.UnmarshalJSON([]byte(lit))
-		_, err := s.get("x")
+		_, err := s.get(func() string { return "x" })
 		switch {
 		case want == "" && err != nil:
 			t.Errorf("%s: %v", lit, err)
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%s: %v, want %q", lit, err, want)
 		}
+		if n, err := strconv.ParseInt(lit, 10, 64); want == "" && (err != nil || n != s.v) {
+			t.Errorf("%s: got %d, want %d (%v)", lit, s.v, n, err)
+		}
 	}
 	var missing sen
-	if _, err := missing.get("totals.net_sen"); err == nil || !strings.Contains(err.Error(), "totals.net_sen: is required") {
+	if _, err := missing.get(at("", "totals.net_sen")); err == nil || !strings.Contains(err.Error(), "totals.net_sen: is required") {
 		t.Errorf("missing: %v", err)
+	}
+}
+
+// requestIDPattern is the documented request ID rule that validRequestID
+// implements without a regexp.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+=/-]{1,128}$`)
+
+func TestValidRequestIDFollowsThePattern(t *testing.T) {
+	ids := []string{"", "a", "gaji-2025-02-000001", "A.b_c:d@e+f=g/h-9", "x y", "é", "a\x00", "a#", "[", "`", "{", "~",
+		strings.Repeat("a", 128), strings.Repeat("a", 129)}
+	for c := 0; c < 256; c++ {
+		ids = append(ids, string([]byte{byte(c)}), "id"+string([]byte{byte(c)}))
+	}
+	for _, id := range ids {
+		if got, want := validRequestID(id), requestIDPattern.MatchString(id); got != want {
+			t.Errorf("%q: %v, want %v", id, got, want)
+		}
 	}
 }
 

@@ -390,7 +390,7 @@ type prepared struct {
 func (in *Ingester) prepare(ctx context.Context, src Source, no int, b []byte) (run func(context.Context) (commands.Result, error), res prepared, prefix string) {
 	res.Line = no
 	w, err := decodeLine(b)
-	if requestIDPattern.MatchString(w.RequestID) {
+	if validRequestID(w.RequestID) {
 		res.RequestID = w.RequestID
 	}
 	if w.Kind.object() != "" {

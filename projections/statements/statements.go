@@ -8,6 +8,7 @@
 package statements
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -15,8 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
@@ -138,7 +141,8 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	v.Code = Code(p.Key, id, v.Revision)
 	// The code document first, the statement last: on a store without
 	// transactions a crash in between replays the event harmlessly.
-	cbody, err := json.Marshal(codeDoc{StatementID: id, Revision: v.Revision, Type: v.Type, PeriodLabel: v.PeriodLabel,
+	// Pointers to json.Marshal: a value would be copied to the heap first.
+	cbody, err := json.Marshal(&codeDoc{StatementID: id, Revision: v.Revision, Type: v.Type, PeriodLabel: v.PeriodLabel,
 		Name: v.Payee.Name, NetSen: v.Totals.NetSen, IssuedAt: env.OccurredAt})
 	if err != nil {
 		return err
@@ -146,7 +150,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	if err := b.Put(ctx, Codes, projections.Doc{ID: v.Code, Version: 1, Body: cbody}); err != nil {
 		return err
 	}
-	body, err := json.Marshal(v)
+	body, err := json.Marshal(&v)
 	if err != nil {
 		return err
 	}
@@ -198,10 +202,38 @@ func decodeRow(v *Statement, body []byte, payeeIC string) error {
 // its identity under key, 80 bits in base32, so a code cannot be guessed or
 // derived from the statement ID.
 func Code(key []byte, statementID string, revision int) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("ispeks/statement\x00" + statementID + "\x00" + strconv.Itoa(revision)))
-	return base32.StdEncoding.EncodeToString(m.Sum(nil)[:10])
+	m := macs.get(key)
+	defer macs.put(m)
+	msg := make([]byte, 0, 64)
+	msg = append(msg, "ispeks/statement\x00"...)
+	msg = append(msg, statementID...)
+	msg = append(msg, 0)
+	msg = strconv.AppendInt(msg, int64(revision), 10)
+	m.h.Write(msg)
+	var sum [sha256.Size]byte
+	return base32.StdEncoding.EncodeToString(m.h.Sum(sum[:0])[:10])
 }
+
+// macs keeps keyed HMACs for Code (one per slip projected): a new one costs
+// two SHA-256 states and the key's pads, a Reset one nothing.
+var macs macPool
+
+type keyedMAC struct {
+	key []byte
+	h   hash.Hash
+}
+
+type macPool struct{ p sync.Pool }
+
+func (mp *macPool) get(key []byte) *keyedMAC {
+	if m, ok := mp.p.Get().(*keyedMAC); ok && bytes.Equal(m.key, key) {
+		m.h.Reset()
+		return m
+	}
+	return &keyedMAC{key: bytes.Clone(key), h: hmac.New(sha256.New, key)}
+}
+
+func (mp *macPool) put(m *keyedMAC) { mp.p.Put(m) }
 
 // FormatCode groups a code in fours for print: ABCD-EFGH-IJKL-MNOP.
 func FormatCode(code string) string {

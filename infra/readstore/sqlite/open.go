@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,21 +139,40 @@ CREATE TABLE IF NOT EXISTS _checkpoints (
 	PRIMARY KEY (projector, shadow)
 ) WITHOUT ROWID;`
 
+// pageSize is the page size of a new read store (see dsn).
+const pageSize = 8192
+
 // dsn builds the connection string; the path is escaped so '?', '#' and '%'
 // in a directory name are not read as URI syntax.
 func dsn(abs string, readOnly bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	q := []string{"_pragma=busy_timeout(10000)", "_pragma=cache_size(-32768)", "_pragma=temp_store(MEMORY)"}
+	q := []string{"_pragma=busy_timeout(10000)", "_pragma=temp_store(MEMORY)"}
 	if readOnly {
-		q = append(q, "_pragma=query_only(1)")
+		q = append(q, "_pragma=cache_size(-32768)", "_pragma=query_only(1)")
 	} else {
+		// The writer's cache is 128 MiB, the readers' 32: a projector
+		// writes all over the per-payee list index, which outgrows 32 MiB
+		// with a few hundred thousand slips, and a commit then reads pages
+		// back and spills dirty ones to the WAL early. Projecting 600,000
+		// slips: ~9 % less CPU per slip (256 MiB did no better).
+		q = append(q, "_pragma=cache_size(-131072)")
 		// Read models are rebuildable: NORMAL is durable enough and much
 		// faster in WAL mode. IMMEDIATE: a batch takes the write lock up
 		// front instead of failing to upgrade a read lock later.
-		// wal_autocheckpoint 16384 pages (64 MiB) instead of 1,000: a
-		// projector catching up rewrites the same B-tree pages commit after
-		// commit, and a checkpoint copies each page once however often it
-		// changed (projecting slips: ~8 % less CPU, ~18 % less time).
+		// wal_autocheckpoint 16384 pages (128 MiB; 64 MiB in a store with
+		// 4 KiB pages) instead of 1,000: a projector catching up rewrites
+		// the same B-tree pages commit after commit, and a checkpoint
+		// copies each page once however often it changed (projecting
+		// slips: ~8 % less CPU, ~18 % less time).
+		// page_size(8192) acts only on a new, empty file (a store created
+		// with another size keeps it and works as before; deleting views.db
+		// rebuilds it from the log with the new size). Projecting slips as
+		// payroll runs come (a month for every payee, so the per-payee list
+		// index is written all over) took ~16 % less CPU than with 4 KiB
+		// pages: fewer WAL frames (two syscalls each), fewer pages to
+		// balance and checkpoint. Reads by ID and per-owner pages measured
+		// the same; 16 KiB pages wrote faster still but read 30 % slower.
+		q = append([]string{"_pragma=page_size(" + strconv.Itoa(pageSize) + ")"}, q...)
 		q = append(q, "_pragma=synchronous(NORMAL)", "_pragma=wal_autocheckpoint(16384)", "_txlock=immediate")
 	}
 	return "file:" + esc + "?" + strings.Join(q, "&")
