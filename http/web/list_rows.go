@@ -27,6 +27,23 @@ type listRows struct {
 	FirstURL string // set on a later page
 }
 
+// shape is the part of a cached content's key that says which of the
+// list's optional parts show: rows (or the "none found" text), the next
+// link, the first-page link.
+func (l *listRows) shape(hasRows bool) string {
+	bits := []byte("000")
+	if hasRows {
+		bits[0] = '1'
+	}
+	if l.NextURL != "" {
+		bits[1] = '1'
+	}
+	if l.FirstURL != "" {
+		bits[2] = '1'
+	}
+	return string(bits)
+}
+
 // marked is l with markers for the values that differ between requests.
 func (l listRows) marked() listRows {
 	l.Rows = markRows

@@ -67,15 +67,7 @@ func TestRowWritersMatchHelpers(t *testing.T) {
 // TestSearchFieldsAsTemplate: the cached search fields of the statement
 // list are what the page template draws without them, byte for byte.
 func TestSearchFieldsAsTemplate(t *testing.T) {
-	pg, err := parsePages(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assets, err := hashAssets(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Site{pages: pg, assets: assets, deps: Deps{Payments: PaymentDeps{}.withDefaults()}}
+	s, _ := cachedContentSite(t)
 	for _, l := range []i18n.Lang{i18n.MS, i18n.EN} {
 		f := NewForm(map[string]string{"urusniaga": "bonus", "tahun": "2025"})
 		years := []int{2026, 2025, 2024}
@@ -99,10 +91,10 @@ func TestSearchFieldsAsTemplate(t *testing.T) {
 	}
 }
 
-// TestCachedContentAsTemplate: the statement list drawn from its cached
-// content is the page template's output byte for byte, for every shape
-// of result (rows or none, pager links or not), twice (a miss, then a hit).
-func TestCachedContentAsTemplate(t *testing.T) {
+// cachedContentSite is a Site over the real templates and assets, for the
+// tests that compare a list's cached content with its template.
+func cachedContentSite(t *testing.T) (*Site, *pages) {
+	t.Helper()
 	pg, err := parsePages(files)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +103,14 @@ func TestCachedContentAsTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Site{pages: pg, assets: assets, deps: Deps{Payments: PaymentDeps{}.withDefaults()}}
+	return &Site{pages: pg, assets: assets, deps: Deps{Payments: PaymentDeps{}.withDefaults()}}, pg
+}
+
+// TestCachedContentAsTemplate: the statement list drawn from its cached
+// content is the page template's output byte for byte, for every shape
+// of result (rows or none, pager links or not), twice (a miss, then a hit).
+func TestCachedContentAsTemplate(t *testing.T) {
+	s, pg := cachedContentSite(t)
 	h := htmlPage{t: pg.sets["statements_list"], p: pg, name: "statements_list"}
 	years := []int{2026, 2025, 2024}
 	for _, l := range []i18n.Lang{i18n.MS, i18n.EN} {
@@ -188,15 +187,7 @@ func TestAttrURL(t *testing.T) {
 // from its cached content is the page template's output byte for byte, per
 // module, language and shape of result, on a miss and on a hit.
 func TestPaymentListCachedContentAsTemplate(t *testing.T) {
-	pg, err := parsePages(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assets, err := hashAssets(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Site{pages: pg, assets: assets, deps: Deps{Payments: PaymentDeps{}.withDefaults()}}
+	s, pg := cachedContentSite(t)
 	h := htmlPage{t: pg.sets["payments_status"], p: pg, name: "payments_status"}
 	for _, l := range []i18n.Lang{i18n.MS, i18n.EN} {
 		for _, mod := range []string{"tuntutan", "pendahuluan"} {

@@ -40,17 +40,7 @@ func (d *paymentListData) contentKey() string {
 	if !d.Searched || d.module == "" {
 		return ""
 	}
-	bits := []byte("000")
-	if d.Count > 0 {
-		bits[0] = '1'
-	}
-	if d.NextURL != "" {
-		bits[1] = '1'
-	}
-	if d.FirstURL != "" {
-		bits[2] = '1'
-	}
-	return "payments|" + d.module + "|" + d.ModuleLabel + "|" + string(bits)
+	return "payments|" + d.module + "|" + d.ModuleLabel + "|" + d.listRows.shape(d.Count > 0)
 }
 
 func (d *paymentListData) withMarkers() any {

@@ -51,17 +51,7 @@ func (d *statementListData) contentKey() string {
 	if !d.Searched || d.Fields == "" || d.fieldsKey == "" {
 		return ""
 	}
-	bits := []byte("000")
-	if d.Count > 0 {
-		bits[0] = '1'
-	}
-	if d.NextURL != "" {
-		bits[1] = '1'
-	}
-	if d.FirstURL != "" {
-		bits[2] = '1'
-	}
-	return "statements|" + d.fieldsKey + "|" + d.Window + "|" + d.TypeLabel + "|" + string(bits)
+	return "statements|" + d.fieldsKey + "|" + d.Window + "|" + d.TypeLabel + "|" + d.listRows.shape(d.Count > 0)
 }
 
 func (d *statementListData) withMarkers() any {
