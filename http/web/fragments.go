@@ -80,7 +80,7 @@ func (f *fragments) render(w *bytes.Buffer, name string, v *View) error {
 		if err != nil {
 			return err
 		}
-		cached = split(buf.String())
+		cached = split(squeezeSpace(buf.String()))
 		f.cache.Store(key, cached)
 	}
 	name0, dept := "", ""
@@ -135,4 +135,37 @@ func split(s string) []piece {
 		out = append(out, piece{text: s[:i]}, piece{mark: found})
 		s = s[i+len(found):]
 	}
+}
+
+// squeezeSpace drops the templates' indentation and blank lines from HTML
+// that is drawn once and sent many times: each run of white space that
+// holds a line break becomes that line break alone. A browser shows the
+// page the same (white space between words and tags collapses anyway);
+// HTML with preformatted text is left as it is.
+func squeezeSpace(s string) string {
+	if strings.Contains(s, "<pre") || strings.Contains(s, "<textarea") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		j, newline := i, false
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r') {
+			newline = newline || s[j] == '\n'
+			j++
+		}
+		if newline {
+			b.WriteByte('\n')
+		} else {
+			b.WriteString(s[i:j])
+		}
+		i = j
+	}
+	return b.String()
 }

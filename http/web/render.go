@@ -104,7 +104,7 @@ func (h htmlPage) cachedPieces(v *View, cc cachedContent, key string) ([]piece, 
 	if err := h.t.ExecuteTemplate(&buf, "content", &mv); err != nil {
 		return nil, err
 	}
-	pcs := splitAt(buf.String(), cc.marks())
+	pcs := splitAt(squeezeSpace(buf.String()), cc.marks())
 	h.p.content.Store(key, pcs)
 	return pcs, nil
 }

@@ -72,47 +72,57 @@ func statementRows(l i18n.Lang, start int, list []statements.Statement) template
 func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.Statement) {
 	// The same texts on every row: escaped once.
 	view, pdfText, save := escapeText(i18n.T(l, "stmt.view")), escapeText(i18n.T(l, "btn.muat_turun")), escapeText(i18n.T(l, "stmt.save"))
-	pdfLabel, viewLabel := newTextf(l, "stmt.pdf_label"), newTextf(l, "stmt.view_label")
 	for i, st := range list {
 		id := escapeText(escapeSegment(st.ID)) // written three times
 		period := st.PeriodLabel               // the Malay label, which the list rows carry
 		if period == "" || (l == i18n.EN && st.Period.From == "") {
 			period = periodLabel(l, st.Period)
 		}
+		// The cells are styled by position (data-table--docs) and each link
+		// is described by its row's period cell (d<n>) rather than labelled
+		// with a sentence of its own: the rows are most of the page's bytes.
 		r := b.buf().AvailableBuffer() // the row, appended in place (appendText)
-		r = append(r, `<tr><td class="num cell-no">`...)
+		r = append(r, `<tr><td>`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
-		r = append(r, `</td><td class="cell-main">`...)
+		r = append(r, `</td><td id="d`...)
+		r = strconv.AppendInt(r, int64(start+i), 10)
+		r = append(r, `">`...)
 		r = appendText(r, period)
 		if st.Revision > 1 {
 			r = append(r, `<span class="revised">`...)
 			r = appendText(r, i18n.Tf(l, "stmt.revised", st.Revision))
 			r = append(r, `</span>`...)
 		}
-		r = append(r, `</td><td class="nowrap">`...)
+		r = append(r, `</td><td>`...)
 		r = appendDmy(r, st.PayDate)
-		r = append(r, `</td><td class="num cell-amount">`...)
+		r = append(r, `</td><td>`...)
 		r = appendRinggit(r, st.Totals.NetSen)
 		r = append(r, `</td><td><span class="row-actions"><a class="row-link" href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)
-		r = append(r, `/dokumen.pdf" target="_blank" rel="noopener" aria-label="`...)
-		r = pdfLabel.append(r, period)
-		r = append(r, `">`...)
+		r = append(r, `/dokumen.pdf" target="_blank" rel="noopener" aria-describedby="d`...)
+		r = strconv.AppendInt(r, int64(start+i), 10)
+		r = append(r, ` `+stmtPDFNoteID+`">`...)
 		r = append(r, pdfText...)
 		r = append(r, `</a><a href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)
-		r = append(r, `/dokumen.pdf?`+queryDownload+`=1" download>`...)
+		r = append(r, `/dokumen.pdf?`+queryDownload+`=1" download aria-describedby="d`...)
+		r = strconv.AppendInt(r, int64(start+i), 10)
+		r = append(r, `">`...)
 		r = append(r, save...)
 		r = append(r, `</a><a href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)
-		r = append(r, `" aria-label="`...)
-		r = viewLabel.append(r, period)
+		r = append(r, `" aria-describedby="d`...)
+		r = strconv.AppendInt(r, int64(start+i), 10)
 		r = append(r, `">`...)
 		r = append(r, view...)
 		r = append(r, "</a></span></td></tr>\n"...)
 		b.Write(r)
 	}
 }
+
+// stmtPDFNoteID is the hidden note "PDF, opens in a new window" of the
+// document list, which every MuatTurun link names in its description.
+const stmtPDFNoteID = "d-pdf"
 
 // statementList is the Urusniaga form and, after Cari, the person's
 // documents of that type (latest period first, latest revision only,

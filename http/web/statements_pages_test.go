@@ -42,7 +42,7 @@ func TestStatementWalkthrough(t *testing.T) {
 	if list.code != http.StatusOK {
 		t.Fatalf("list: %d", list.code)
 	}
-	periods := cells(regexp.MustCompile(`cell-main">([A-Za-z]+ \d{4})`), list.body)
+	periods := cells(regexp.MustCompile(`<td id="d\d+">([A-Za-z]+ \d{4})`), list.body)
 	if strings.Join(periods, ",") != "Februari 2026,Januari 2026,Disember 2025" {
 		t.Errorf("periods %v: latest first, window applied", periods)
 	}
@@ -55,7 +55,7 @@ func TestStatementWalkthrough(t *testing.T) {
 	payHas(t, "corrected net", list.body, "4,454.93")
 
 	byYear := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-bulanan&tahun=2025")
-	periods = cells(regexp.MustCompile(`cell-main">([A-Za-z]+ \d{4})`), byYear.body)
+	periods = cells(regexp.MustCompile(`<td id="d\d+">([A-Za-z]+ \d{4})`), byYear.body)
 	if strings.Join(periods, ",") != "Disember 2025" {
 		t.Errorf("year 2025: %v", periods)
 	}
