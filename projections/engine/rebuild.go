@@ -149,16 +149,27 @@ func (e *Engine) replay(ctx context.Context, r *runner, after uint64, h message.
 	return events, nil
 }
 
+// cachedReader is a log that answers a read close behind its own last
+// commits from memory (the SQLite store): a projector catching up during a
+// payroll run reads what was just appended without reading the file back.
+type cachedReader interface {
+	ReadAllCached(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error)
+}
+
 // readAhead reads, decodes and wraps the log in pages on its own goroutine,
 // so that this work overlaps with projecting, until a read comes back empty
 // (caught up with the head).
 func (e *Engine) readAhead(ctx context.Context, after uint64, decode func(eventlog.Record) decoded) (<-chan page, <-chan error) {
 	pages := make(chan page, 4)
 	errc := make(chan error, 1)
+	read := e.cfg.Log.ReadAll
+	if c, ok := e.cfg.Log.(cachedReader); ok {
+		read = c.ReadAllCached
+	}
 	go func() {
 		defer close(pages)
 		for {
-			recs, err := e.cfg.Log.ReadAll(ctx, after, e.cfg.RebuildPage)
+			recs, err := read(ctx, after, e.cfg.RebuildPage)
 			if err != nil {
 				errc <- err
 				return

@@ -51,6 +51,22 @@ func TestLiveRecordsFromMemoryEqualTheFile(t *testing.T) {
 	if err != nil || len(stored) != len(cases) {
 		t.Fatalf("read back %d records: %v", len(stored), err)
 	}
+	// ReadAllCached close behind the head takes them from memory too.
+	for _, after := range []uint64{0, 1, uint64(len(cases)) - 1} {
+		for _, limit := range []int{1, 2, 100} {
+			mem, err := st.ReadAllCached(ctx, after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := stored[after:min(len(stored), int(after)+limit)]
+			if !reflect.DeepEqual(mem, want) {
+				t.Errorf("ReadAllCached(%d, %d) from memory differs from the file:\n memory %+v\n file   %+v", after, limit, mem, want)
+			}
+		}
+	}
+	if recs, err := st.ReadAllCached(ctx, uint64(len(cases)), 10); err != nil || len(recs) != 0 {
+		t.Errorf("ReadAllCached at the head: %d records, %v", len(recs), err)
+	}
 	for _, want := range stored {
 		select {
 		case r := <-got:
