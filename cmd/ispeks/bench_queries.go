@@ -36,8 +36,9 @@ type queriesBenchConfig struct {
 	Payments    int           // payments, spread over the staff
 	Moves       int           // status changes per payment (0–4)
 	Conns       int           // concurrent keep-alive connections per query phase
-	Duration    time.Duration // each measured query phase
-	Warmup      time.Duration // load before each phase, not counted
+	Duration    time.Duration // each route's measured time, over all its slices
+	Warmup      time.Duration // load before each route's slices, not counted (split as Duration is)
+	Rounds      int           // slices each route is measured in, alternating with the constant route
 	Concurrency int           // ingestion lines in flight (0: the ingester's default)
 	// ProjectWhileIngesting runs the projectors during ingestion, as
 	// `serve` does; false starts them afterwards (ingestion alone).
@@ -53,27 +54,45 @@ const benchConstPath = "/api/v1/bench/const"
 
 // queriesBenchResult is what the table shows.
 type queriesBenchResult struct {
-	Reused          bool
-	Employees       time.Duration
-	Statements      int
-	StatementsTime  time.Duration
-	StatementsCPU   time.Duration // process CPU time during the slips
-	PaymentLines    int
-	PaymentsTime    time.Duration
-	PaymentsCPU     time.Duration
-	CatchUp         time.Duration // after the last line until the projections had it all
-	Events          uint64
-	Phases          []loadResult
-	ConstIdx        int
-	ConstAgainIdx   int // the constant route once more after the others: the baseline is the mean of both
-	StatusJSONIdx   int
-	StatementPgIdx  int
-	StatusPageIdx   int
-	PDFIdx          int
+	Reused         bool
+	Employees      time.Duration
+	Statements     int
+	StatementsTime time.Duration
+	StatementsCPU  time.Duration // process CPU time during the slips
+	PaymentLines   int
+	PaymentsTime   time.Duration
+	PaymentsCPU    time.Duration
+	CatchUp        time.Duration // after the last line until the projections had it all
+	Events         uint64
+	// Const is every slice of the constant route merged; ConstRates are
+	// the slices' rates in order (one before each round, one after the last).
+	Const           loadResult
+	ConstRates      []float64
+	Routes          []routeResult
 	LoadBefore      string
 	LoadAfterIngest string
 	LoadAfter       string
 }
+
+// routeResult is one measured route: its slices merged, and its rate in
+// each round over the constant route's around it.
+type routeResult struct {
+	loadResult
+	Kind   routeKind
+	Ratios []float64
+}
+
+// routeKind says which target a route is judged by.
+type routeKind int
+
+const (
+	routeTarget routeKind = iota // ≥ 50 % of the constant route, p99 ≤ 15 ms
+	routeShown                   // its ratio shown, no target
+	routePDF                     // ≥ 200 documents/s
+)
+
+// Ratio is the median of the route's per-round ratios.
+func (r routeResult) Ratio() float64 { return median(r.Ratios) }
 
 func (c *cli) benchQueriesCmd() *cobra.Command {
 	var cfg queriesBenchConfig
@@ -92,8 +111,9 @@ func (c *cli) benchQueriesCmd() *cobra.Command {
 	f.IntVar(&cfg.Payments, "payments", 100_000, "payments, spread over the staff")
 	f.IntVar(&cfg.Moves, "moves", 4, "status changes per payment (0–4: Dalam Proses, Diluluskan, Dihantar ke Bank, Diterima oleh Bank)")
 	f.IntVar(&cfg.Conns, "conns", 64, "concurrent keep-alive connections in each query phase")
-	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each measured query phase")
-	f.DurationVar(&cfg.Warmup, "warmup", time.Second, "load before each phase that is not counted")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of each route, over all its slices")
+	f.DurationVar(&cfg.Warmup, "warmup", time.Second, "load of each route that is not counted, over all its slices")
+	f.IntVar(&cfg.Rounds, "rounds", 5, "slices each route is measured in, alternating with the constant route; a route's ratio is the median over the rounds")
 	f.IntVar(&cfg.Concurrency, "ingest-concurrency", 0, "ingestion lines in flight (0: the ingester's default, as the API uses)")
 	f.BoolVar(&cfg.ProjectWhileIngesting, "project-while-ingesting", true, "run the projectors during ingestion as the portal does (false: ingestion alone, projections afterwards)")
 	f.StringVar(&cfg.Dir, "dir", "", "keep the generated dataset here and reuse it on the next run with the same sizes (default a temporary dir, removed)")
@@ -115,8 +135,8 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 		return res, errors.New("--staff: at least 2; --slips: not negative; --payments: 0 or at least 2")
 	case cfg.Moves < 0 || cfg.Moves > len(benchMoves):
 		return res, fmt.Errorf("--moves: %d is outside 0..%d", cfg.Moves, len(benchMoves))
-	case cfg.Conns < 1 || cfg.Duration <= 0 || cfg.Warmup < 0:
-		return res, errors.New("--conns: at least 1; --duration: positive; --warmup: not negative")
+	case cfg.Conns < 1 || cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.Rounds < 1:
+		return res, errors.New("--conns: at least 1; --duration: positive; --warmup: not negative; --rounds: at least 1")
 	case cfg.Slips < 1 && cfg.Payments < 1:
 		return res, errors.New("--slips or --payments: something to query is needed")
 	}
@@ -204,11 +224,11 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 	statusPage := "/permohonan/status-bayaran?modul=tuntutan"
 	stmtPage := "/penyata-gaji?urusniaga=slip-gaji-bulanan"
 	type phase struct {
-		short  string // file name part of its CPU profile
+		short  string // file name part of its CPU profiles
 		name   string
+		kind   routeKind
 		check  func(ctx context.Context) error
 		target func(rnd *rand.Rand) (path string, cookie string)
-		idx    *int
 	}
 	person := func(rnd *rand.Rand) int { return rnd.IntN(len(staff)) }
 	withPayments := func(rnd *rand.Rand) int {
@@ -221,18 +241,17 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 			}
 		}
 	}
-	phases := []phase{
-		{short: "const", name: "constant JSON route " + benchConstPath, idx: &res.ConstIdx,
-			target: func(*rand.Rand) (string, string) { return benchConstPath, "" }},
-	}
+	constant := phase{short: "const", name: "constant JSON route " + benchConstPath,
+		target: func(*rand.Rand) (string, string) { return benchConstPath, "" }}
+	var phases []phase
 	if cfg.Payments > 0 {
 		phases = append(phases,
-			phase{short: "status-json", name: "status list JSON " + statusJSON, idx: &res.StatusJSONIdx,
+			phase{short: "status-json", name: "status list JSON " + statusJSON, kind: routeTarget,
 				check: func(ctx context.Context) error {
 					return benchCheck(ctx, client, rig.base+statusJSON, cookies[1], benchPaymentID(1))
 				},
 				target: func(rnd *rand.Rand) (string, string) { i := withPayments(rnd); return statusJSON, cookies[i] }},
-			phase{short: "status-page", name: "status list page " + statusPage, idx: &res.StatusPageIdx,
+			phase{short: "status-page", name: "status list page " + statusPage, kind: routeShown,
 				check: func(ctx context.Context) error {
 					return benchCheck(ctx, client, rig.base+statusPage, cookies[1], "BV-"+benchPaymentID(1))
 				},
@@ -241,12 +260,12 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 	}
 	if cfg.Slips > 0 {
 		phases = append(phases,
-			phase{short: "statement-page", name: "statement list page " + stmtPage, idx: &res.StatementPgIdx,
+			phase{short: "statement-page", name: "statement list page " + stmtPage, kind: routeTarget,
 				check: func(ctx context.Context) error {
 					return benchCheck(ctx, client, rig.base+stmtPage, cookies[0], "/penyata-gaji/"+benchSlipID(lastMonth, 0)+"/dokumen.pdf")
 				},
 				target: func(rnd *rand.Rand) (string, string) { return stmtPage, cookies[person(rnd)] }},
-			phase{short: "pdf", name: "statement PDF /penyata-gaji/:id/dokumen.pdf", idx: &res.PDFIdx,
+			phase{short: "pdf", name: "statement PDF /penyata-gaji/:id/dokumen.pdf", kind: routePDF,
 				check: func(ctx context.Context) error {
 					return benchCheck(ctx, client, rig.base+"/penyata-gaji/"+benchSlipID(lastMonth, 0)+"/dokumen.pdf", cookies[0], "%PDF-")
 				},
@@ -257,41 +276,65 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 				}},
 		)
 	}
-	// The constant route once more at the end: on a shared VM the rate of
-	// the same route drifts by several per cent over a few minutes, and the
-	// mean of a measurement before and after the others is a fairer
-	// baseline for all of them than the first alone.
-	phases = append(phases, phase{short: "const-again", name: "constant JSON route again " + benchConstPath, idx: &res.ConstAgainIdx,
-		target: func(*rand.Rand) (string, string) { return benchConstPath, "" }})
 	for _, p := range phases {
-		if p.check == nil {
-			continue
-		}
 		if err := p.check(ctx); err != nil {
 			return res, fmt.Errorf("%s: %w", p.name, err)
 		}
 	}
 
-	for _, p := range phases {
-		fmt.Fprintf(progress, "bench queries: %s, %d connections, %s…\n", p.name, cfg.Conns, cfg.Duration)
+	// Each route is measured in slices that alternate with the constant
+	// route: a round is the constant route, then every route once, and a
+	// last slice of the constant route closes. On a shared VM the same
+	// route's rate drifted by up to a third within one run; a route's
+	// ratio in a round compares it with the constant route's slices just
+	// before and after that round, and the median of the rounds is judged.
+	slice, warm := cfg.Duration/time.Duration(cfg.Rounds), cfg.Warmup/time.Duration(cfg.Rounds)
+	run := func(p phase, round int) (loadResult, error) {
 		profile := ""
 		if cfg.CPUProfile != "" {
-			profile = cfg.CPUProfile + "-" + p.short + ".pprof"
+			profile = fmt.Sprintf("%s-%s-%d.pprof", cfg.CPUProfile, p.short, round+1)
 		}
 		stopProfile, err := startCPUProfile(profile)
 		if err != nil {
-			return res, err
+			return loadResult{}, err
 		}
-		r, err := runLoad(ctx, p.name, cfg.Conns, cfg.Warmup, cfg.Duration, nil, func(ctx context.Context, _ int, rnd *rand.Rand) error {
+		defer stopProfile()
+		return runLoad(ctx, p.name, cfg.Conns, warm, slice, nil, func(ctx context.Context, _ int, rnd *rand.Rand) error {
 			path, cookie := p.target(rnd)
 			return benchGet(ctx, client, rig.base+path, cookie)
 		})
-		stopProfile()
+	}
+	fmt.Fprintf(progress, "bench queries: %d rounds of the constant route and %d routes, %s each after %s, %d connections…\n",
+		cfg.Rounds, len(phases), slice, warm, cfg.Conns)
+	var consts []loadResult
+	measured := make([][]loadResult, len(phases))
+	for round := 0; round <= cfg.Rounds; round++ {
+		c, err := run(constant, round)
 		if err != nil {
 			return res, err
 		}
-		*p.idx = len(res.Phases) + 1
-		res.Phases = append(res.Phases, r)
+		consts = append(consts, c)
+		if round == cfg.Rounds {
+			break
+		}
+		for i, p := range phases {
+			r, err := run(p, round)
+			if err != nil {
+				return res, err
+			}
+			measured[i] = append(measured[i], r)
+		}
+	}
+	res.Const = mergeLoads(consts)
+	for _, c := range consts {
+		res.ConstRates = append(res.ConstRates, c.Rate())
+	}
+	for i, p := range phases {
+		rr := routeResult{loadResult: mergeLoads(measured[i]), Kind: p.kind}
+		for round, r := range measured[i] {
+			rr.Ratios = append(rr.Ratios, r.Rate()/((consts[round].Rate()+consts[round+1].Rate())/2))
+		}
+		res.Routes = append(res.Routes, rr)
 	}
 	res.LoadAfter = loadAverage()
 	printQueriesTable(out, cfg, res)
@@ -596,23 +639,6 @@ func benchCheck(ctx context.Context, c *http.Client, target, cookie, want string
 	return nil
 }
 
-// baseline is the constant route's rate: the mean of its measurements
-// before and after the other phases.
-func (r queriesBenchResult) baseline() float64 {
-	var sum float64
-	n := 0
-	for _, i := range []int{r.ConstIdx, r.ConstAgainIdx} {
-		if i > 0 {
-			sum += r.Phases[i-1].Rate()
-			n++
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	return sum / float64(n)
-}
-
 func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResult) {
 	fmt.Fprintf(out, "ispeks bench queries — one run on %s\n", machine())
 	fmt.Fprintf(out, "dataset: %d staff, %d monthly slips each, %d payments with %d status changes (%d events)", cfg.Staff, cfg.Slips, cfg.Payments, cfg.Moves, r.Events)
@@ -620,50 +646,56 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 		fmt.Fprint(out, ", reused from --dir")
 	}
 	fmt.Fprintf(out, "\nload average: before %s, after ingestion %s, after the queries %s\n", r.LoadBefore, r.LoadAfterIngest, r.LoadAfter)
-	fmt.Fprintf(out, "queries: %d keep-alive connections, %s per phase after %s warm-up, load generator in the same process; logs at warn level\n", cfg.Conns, cfg.Duration, cfg.Warmup)
+	fmt.Fprintf(out, "queries: %d keep-alive connections; each route %s in %d slices after %s warm-up, alternating with the constant route; load generator in the same process; logs at warn level\n",
+		cfg.Conns, cfg.Duration, cfg.Rounds, cfg.Warmup)
+	fmt.Fprintf(out, "ratio: a route's rate in a round over the mean of the constant route's slices before and after that round; the median of the rounds is judged\n")
 	fmt.Fprintf(out, "CPU/req: process CPU time (server, projectors, load generator) per request or line — on two idle cores the rate would be about 2 s / CPU/req\n\n")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "measure\tvalue\tp50\tp99\tCPU/req\ttarget")
+	fmt.Fprintln(tw, "measure\tvalue\tp50\tp99\tCPU/req\tratio per round\ttarget")
 	if !r.Reused {
-		fmt.Fprintf(tw, "employee master (PutStaff, 64 at once)\t%.0f records/s\t\t\t\t\n", float64(cfg.Staff)/r.Employees.Seconds())
+		fmt.Fprintf(tw, "employee master (PutStaff, 64 at once)\t%.0f records/s\t\t\t\t\t\n", float64(cfg.Staff)/r.Employees.Seconds())
 		with := "projectors running"
 		if !cfg.ProjectWhileIngesting {
 			with = "projectors stopped"
 		}
 		if r.Statements > 0 {
 			rate := float64(r.Statements) / r.StatementsTime.Seconds()
-			fmt.Fprintf(tw, "ingestion, monthly slips (%s)\t%.0f statements/s\t\t\t%s\t≥ 20000/s %s\n", with, rate,
+			fmt.Fprintf(tw, "ingestion, monthly slips (%s)\t%.0f statements/s\t\t\t%s\t\t≥ 20000/s %s\n", with, rate,
 				us(r.StatementsCPU, r.Statements), verdict(rate >= 20000))
 		}
 		if r.PaymentLines > 0 {
-			fmt.Fprintf(tw, "ingestion, payments and status changes (%s)\t%.0f lines/s\t\t\t%s\t\n", with,
+			fmt.Fprintf(tw, "ingestion, payments and status changes (%s)\t%.0f lines/s\t\t\t%s\t\t\n", with,
 				float64(r.PaymentLines)/r.PaymentsTime.Seconds(), us(r.PaymentsCPU, r.PaymentLines))
 		}
 	}
-	fmt.Fprintf(tw, "projections caught up after the last line\t%s\t\t\t\t\n", r.CatchUp.Round(time.Millisecond))
-	base := r.baseline()
-	for i, p := range r.Phases {
-		target := ""
-		switch i + 1 {
-		case r.ConstIdx, r.ConstAgainIdx:
-			target = fmt.Sprintf("(baseline: mean %.0f req/s)", base)
-		case r.StatusJSONIdx, r.StatementPgIdx:
-			ok := p.Rate() >= base/2 && p.P(99) <= 15*time.Millisecond
-			target = fmt.Sprintf("≥ 50%% of baseline, p99 ≤ 15 ms: %s %s", pct(p.Rate(), base), verdict(ok))
-		case r.StatusPageIdx:
-			target = pct(p.Rate(), base) + " of baseline"
-		case r.PDFIdx:
-			target = "≥ 200 documents/s " + verdict(p.Rate() >= 200)
+	fmt.Fprintf(tw, "projections caught up after the last line\t%s\t\t\t\t\t\n", r.CatchUp.Round(time.Millisecond))
+	c := r.Const
+	rates := make([]string, len(r.ConstRates))
+	for i, x := range r.ConstRates {
+		rates[i] = fmt.Sprintf("%.0f", x)
+	}
+	fmt.Fprintf(tw, "%s\t%.0f req/s\t%s\t%s\t%s\t%s req/s\t(the baseline)\n", c.Name, c.Rate(), ms(c.P(50)), ms(c.P(99)), us(c.CPU, c.Requests), strings.Join(rates, " "))
+	for _, p := range r.Routes {
+		ratios := make([]string, len(p.Ratios))
+		for i, x := range p.Ratios {
+			ratios[i] = fmt.Sprintf("%.0f", 100*x)
 		}
-		unit := "req/s"
-		if i+1 == r.PDFIdx {
-			unit = "documents/s"
+		perRound := strings.Join(ratios, " ") + " % → " + pctOf(p.Ratio())
+		target, unit := "", "req/s"
+		switch p.Kind {
+		case routeTarget:
+			target = "≥ 50% of the constant route, p99 ≤ 15 ms: " + verdict(p.Ratio() >= 0.5 && p.P(99) <= 15*time.Millisecond)
+		case routeShown:
+			target = "(no target)"
+		case routePDF:
+			target, unit = "≥ 200 documents/s "+verdict(p.Rate() >= 200), "documents/s"
+			perRound = "" // judged by its own rate
 		}
 		errs := ""
 		if p.Errors > 0 {
 			errs = fmt.Sprintf(" (%d errors)", p.Errors)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f %s%s\t%s\t%s\t%s\t%s\n", p.Name, p.Rate(), unit, errs, ms(p.P(50)), ms(p.P(99)), us(p.CPU, p.Requests), target)
+		fmt.Fprintf(tw, "%s\t%.0f %s%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Rate(), unit, errs, ms(p.P(50)), ms(p.P(99)), us(p.CPU, p.Requests), perRound, target)
 	}
 	tw.Flush()
 }
