@@ -41,10 +41,13 @@ const (
 	PenyataPendapatanTahunan Type = "penyata-pendapatan-tahunan"
 )
 
-var typeLabels = []struct {
+// typeLabel is a statement type with the portal's name of it.
+type typeLabel struct {
 	t     Type
 	label string
-}{
+}
+
+var typeLabels = []typeLabel{
 	{SlipGajiBulanan, "Slip Gaji Bulanan"},
 	{SlipGajiMingguan, "Slip Gaji Mingguan"},
 	{SlipGajiSambilan, "Slip Gaji Sambilan"},
@@ -63,7 +66,9 @@ func Types() []Type {
 }
 
 // Valid reports whether t is a known type.
-func (t Type) Valid() bool { return slices.Contains(Types(), t) }
+func (t Type) Valid() bool {
+	return slices.ContainsFunc(typeLabels, func(x typeLabel) bool { return x.t == t })
+}
 
 // Label is the portal's name of the type.
 func (t Type) Label() string {
