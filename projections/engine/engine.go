@@ -5,8 +5,10 @@
 // each projector's writes (commit every N events or T ms, whichever comes
 // first, with the checkpoint in the same read-store batch), exports lag and
 // position to Prometheus, answers read-your-writes waits (WaitFor), rebuilds
-// a projector into shadow collections while the live one keeps serving, and
-// runs side-effect consumers that start at the log head (RunConsumer).
+// a projector into shadow collections while the live one keeps serving (by
+// hand, or on start when its read model's layout changed: see
+// projections.Layouter), and runs side-effect consumers that start at the log
+// head (RunConsumer).
 //
 // Events a projector does not handle still advance its checkpoint. Events
 // of a type the registry does not know are passed over too, with one log

@@ -378,10 +378,10 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("collections swapped by a rebuild; resuming from its checkpoint", "checkpoint", cp)
-	if want := layoutOf(r.p); g.Layout != want {
+	if l, ok := r.p.(projections.Layouter); ok && g.Layout != l.Layout() {
 		// A build with another layout rebuilt them; this process goes on
 		// projecting into them until its next start rebuilds them again.
-		r.log.Warn("collections swapped in by a rebuild of another layout", "stored", g.Layout, "want", want)
+		r.log.Warn("collections swapped in by a rebuild of another layout", "stored", g.Layout, "want", l.Layout())
 	}
 	r.ov.reset()
 	r.pending, r.pos, r.gen, r.layout, r.swapped = 0, cp, g.Generation, g.Layout, true
