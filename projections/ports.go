@@ -132,3 +132,16 @@ type Projector interface {
 	Collections() []CollectionSpec
 	Project(ctx context.Context, b Batch, env eventlog.Envelope) error
 }
+
+// Layouter is a Projector whose read model has a layout version: the shape of
+// the documents and collections it writes. The engine stores the version
+// with the projector's collections; when it starts and finds another one (a
+// build with a different layout wrote them), it rebuilds the projector
+// before projecting live, because projecting on top of documents of another
+// shape would leave a mix of both. Raise the version whenever a change to
+// Project or Collections changes what an already projected log produces. A
+// projector that does not implement Layouter has layout 0 and is never
+// rebuilt automatically.
+type Layouter interface {
+	Layout() int
+}

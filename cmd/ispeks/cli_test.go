@@ -56,7 +56,7 @@ func TestConsoleCommands(t *testing.T) {
 	}
 
 	status := run("projections", "status")
-	for _, name := range []string{"accounts", "login_attempts", "apiclients"} {
+	for _, name := range []string{"accounts", "login_attempts", "apiclients", "LAYOUT"} {
 		if !strings.Contains(status, name) {
 			t.Fatalf("projections status lacks %s:\n%s", name, status)
 		}

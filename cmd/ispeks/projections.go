@@ -57,9 +57,9 @@ func printStatus(ctx context.Context, e *engine.Engine, out io.Writer) error {
 		return err
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "PROJECTOR\tCHECKPOINT\tHEAD\tLAG\tDEAD LETTERS")
+	fmt.Fprintln(w, "PROJECTOR\tCHECKPOINT\tHEAD\tLAG\tDEAD LETTERS\tLAYOUT")
 	for _, s := range st {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\n", s.Name, s.Checkpoint, s.Head, s.Lag, len(s.DeadLetters))
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\n", s.Name, s.Checkpoint, s.Head, s.Lag, len(s.DeadLetters), layoutColumn(s))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -70,4 +70,17 @@ func printStatus(ctx context.Context, e *engine.Engine, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// layoutColumn shows a projector's stored layout, and the one its next start
+// rebuilds it to when they differ; a consumer has none.
+func layoutColumn(s engine.Status) string {
+	switch {
+	case s.Kind != "projector":
+		return "-"
+	case s.Layout != s.WantLayout:
+		return fmt.Sprintf("%d (rebuilds to %d at next start)", s.Layout, s.WantLayout)
+	default:
+		return fmt.Sprint(s.Layout)
+	}
 }

@@ -5,8 +5,10 @@
 // each projector's writes (commit every N events or T ms, whichever comes
 // first, with the checkpoint in the same read-store batch), exports lag and
 // position to Prometheus, answers read-your-writes waits (WaitFor), rebuilds
-// a projector into shadow collections while the live one keeps serving, and
-// runs side-effect consumers that start at the log head (RunConsumer).
+// a projector into shadow collections while the live one keeps serving (by
+// hand, or on start when its read model's layout changed: see
+// projections.Layouter), and runs side-effect consumers that start at the log
+// head (RunConsumer).
 //
 // Events a projector does not handle still advance its checkpoint. Events
 // of a type the registry does not know are passed over too, with one log
@@ -235,7 +237,9 @@ func (e *Engine) ensure(ctx context.Context) error {
 func (e *Engine) Projectors() []string { return append([]string(nil), e.order...) }
 
 // Run runs every projector until ctx ends, then commits what each has
-// consumed and returns. It returns early only if the store cannot be set up.
+// consumed and returns. A projector whose stored layout differs from the one
+// it declares (projections.Layouter) is rebuilt first. It returns early only
+// if the store cannot be set up or such a rebuild fails.
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
@@ -248,6 +252,15 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err := r.load(ctx); err != nil {
 			return err
 		}
+		if err := e.relayout(ctx, r); err != nil {
+			if ctx.Err() != nil {
+				return nil // shut down mid-rebuild: the live collections are untouched
+			}
+			return fmt.Errorf("engine: rebuild %s for its layout: %w", name, err)
+		}
+		// Only now may WaitFor answer: before a rebuild, the checkpoint
+		// is that of collections about to be replaced.
+		r.ready()
 		if err := e.catchUp(ctx, r); err != nil {
 			if ctx.Err() != nil {
 				return r.finalCommit()
@@ -306,6 +319,32 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	return runErr
+}
+
+// relayout rebuilds a loaded runner's collections if they were written with
+// another layout than its projector declares, and loads the rebuilt ones. A
+// store no rebuild has written yet has layout 0, so a fresh store of a
+// Layouter is rebuilt too: cheap on an empty log, and it stamps the layout.
+// The rebuild is the one `ispeks projections rebuild` runs: it projects into
+// shadow collections while readers keep the old ones, and no consumer sees
+// its replay.
+func (e *Engine) relayout(ctx context.Context, r *runner) error {
+	l, ok := r.p.(projections.Layouter)
+	if !ok {
+		return nil
+	}
+	want := l.Layout()
+	r.mu.Lock()
+	stored := r.layout
+	r.mu.Unlock()
+	if stored == want {
+		return nil
+	}
+	e.log.Info("projector layout changed; rebuilding", "projector", r.name, "stored", stored, "want", want)
+	if _, err := e.Rebuild(ctx, r.name, nil); err != nil {
+		return err
+	}
+	return r.load(ctx)
 }
 
 // catchUp projects a long backlog straight from the log, through the same
@@ -440,6 +479,10 @@ type Status struct {
 	Head        uint64
 	Lag         uint64
 	DeadLetters []DeadLetter
+	// Layout is the layout version stored with a projector's collections,
+	// WantLayout the one the projector declares (both 0 for a consumer):
+	// when they differ, the projector is rebuilt at its next start.
+	Layout, WantLayout int
 }
 
 // Status reports every projector and every consumer that ever started, with
@@ -459,25 +502,31 @@ func (e *Engine) Status(ctx context.Context, deadLetterLimit int) ([]Status, err
 		return nil, err
 	}
 	var out []Status
-	add := func(name, kind string) error {
+	add := func(name, kind string) (*Status, error) {
 		cp, err := e.cfg.Store.Checkpoint(ctx, name)
 		if err != nil {
-			return fmt.Errorf("engine: checkpoint of %s: %w", name, err)
+			return nil, fmt.Errorf("engine: checkpoint of %s: %w", name, err)
 		}
 		dls, err := e.DeadLetters(ctx, name, deadLetterLimit)
 		if err != nil {
-			return err
-		}
-		out = append(out, Status{Name: name, Kind: kind, Checkpoint: cp, Head: head, Lag: head - min(cp, head), DeadLetters: dls})
-		return nil
-	}
-	for _, name := range e.order {
-		if err := add(name, "projector"); err != nil {
 			return nil, err
 		}
+		out = append(out, Status{Name: name, Kind: kind, Checkpoint: cp, Head: head, Lag: head - min(cp, head), DeadLetters: dls})
+		return &out[len(out)-1], nil
+	}
+	for _, name := range e.order {
+		st, err := add(name, "projector")
+		if err != nil {
+			return nil, err
+		}
+		g, err := readGeneration(ctx, e.cfg.Store.Get, name)
+		if err != nil {
+			return nil, err
+		}
+		st.Layout, st.WantLayout = g.Layout, layoutOf(e.runners[name].p)
 	}
 	for _, name := range consumers {
-		if err := add(name, "consumer"); err != nil {
+		if _, err := add(name, "consumer"); err != nil {
 			return nil, err
 		}
 	}

@@ -42,6 +42,7 @@ type runner struct {
 	pending     int    // events consumed since the last commit
 	lastCommit  time.Time
 	gen         string // generation of the collections this runner writes (see generation)
+	layout      int    // layout stamped with that generation (see projections.Layouter)
 	newGen      string // rebuild only: generation to stamp on the first commit
 	unknown     map[string]bool
 	deadLetters []string // rebuild only: IDs of the dead letters it recorded
@@ -99,45 +100,66 @@ func newRunner(e *Engine, p projections.Projector, store projections.ReadStore, 
 // projector never commits over collections a rebuild swapped in (possibly
 // from another process): it drops its overlay and resumes from the swapped-in
 // checkpoint instead.
+//
+// The document also holds the layout version of the projector that wrote the
+// collections (see projections.Layouter). Only a rebuild stamps it, because
+// only a rebuild writes every document anew: live commits leave it as it is.
 const generationID = "generation"
 
 func genCollection(projector string) string { return "engine_gen_" + projector }
 
 type genBody struct {
 	Generation string `json:"generation"`
+	Layout     int    `json:"layout,omitempty"`
 }
 
 var errSwapped = errors.New("engine: collections were swapped by a rebuild")
 
-func readGeneration(ctx context.Context, get func(ctx context.Context, coll, id string) (projections.Doc, bool, error), projector string) (string, error) {
+// readGeneration returns the stored generation document (zero if none: a
+// store no rebuild has written to).
+func readGeneration(ctx context.Context, get func(ctx context.Context, coll, id string) (projections.Doc, bool, error), projector string) (genBody, error) {
 	doc, ok, err := get(ctx, genCollection(projector), generationID)
 	if err != nil || !ok {
-		return "", err
+		return genBody{}, err
 	}
 	var b genBody
 	if err := json.Unmarshal(doc.Body, &b); err != nil {
-		return "", fmt.Errorf("engine: generation of %s: %w", projector, err)
+		return genBody{}, fmt.Errorf("engine: generation of %s: %w", projector, err)
 	}
-	return b.Generation, nil
+	return b, nil
 }
 
-// load reads the stored checkpoint and generation before the first event.
+// layoutOf is the layout version p declares; 0 if it declares none.
+func layoutOf(p projections.Projector) int {
+	if l, ok := p.(projections.Layouter); ok {
+		return l.Layout()
+	}
+	return 0
+}
+
+// load reads the stored checkpoint, generation and layout before the first
+// event. It does not yet let WaitFor answer from the checkpoint (see ready):
+// the collections may be about to be rebuilt.
 func (r *runner) load(ctx context.Context) error {
 	cp, err := r.store.Checkpoint(ctx, r.name)
 	if err != nil {
 		return fmt.Errorf("engine: checkpoint of %s: %w", r.name, err)
 	}
-	gen, err := readGeneration(ctx, r.store.Get, r.name)
+	g, err := readGeneration(ctx, r.store.Get, r.name)
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	r.pos, r.gen = cp, gen
+	r.pos, r.gen, r.layout = cp, g.Generation, g.Layout
 	r.mu.Unlock()
 	r.committed.Store(cp)
+	return nil
+}
+
+// ready lets WaitFor answer from the loaded checkpoint.
+func (r *runner) ready() {
 	r.loaded.Store(true)
 	r.notify()
-	return nil
 }
 
 func (r *runner) notify() {
@@ -308,16 +330,16 @@ func (r *runner) commitLocked(ctx context.Context) error {
 	start := time.Now()
 	err := r.store.Write(ctx, r.name, checkpoint, func(b projections.Batch) error {
 		if r.newGen != "" {
-			body, _ := json.Marshal(genBody{Generation: r.newGen})
+			body, _ := json.Marshal(genBody{Generation: r.newGen, Layout: layoutOf(r.p)})
 			if err := b.Put(ctx, genCollection(r.name), projections.Doc{ID: generationID, Version: 1, Body: body}); err != nil {
 				return fmt.Errorf("stamp generation: %w", err)
 			}
 		} else if !r.rebuild {
-			gen, err := readGeneration(ctx, b.Get, r.name)
+			g, err := readGeneration(ctx, b.Get, r.name)
 			if err != nil {
 				return err
 			}
-			if gen != r.gen {
+			if g.Generation != r.gen {
 				return errSwapped
 			}
 		}
@@ -351,13 +373,18 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("engine: checkpoint of %s after a swap: %w", r.name, err)
 	}
-	gen, err := readGeneration(ctx, r.store.Get, r.name)
+	g, err := readGeneration(ctx, r.store.Get, r.name)
 	if err != nil {
 		return err
 	}
 	r.log.Info("collections swapped by a rebuild; resuming from its checkpoint", "checkpoint", cp)
+	if l, ok := r.p.(projections.Layouter); ok && g.Layout != l.Layout() {
+		// A build with another layout rebuilt them; this process goes on
+		// projecting into them until its next start rebuilds them again.
+		r.log.Warn("collections swapped in by a rebuild of another layout", "stored", g.Layout, "want", l.Layout())
+	}
 	r.ov.reset()
-	r.pending, r.pos, r.gen, r.swapped = 0, cp, gen, true
+	r.pending, r.pos, r.gen, r.layout, r.swapped = 0, cp, g.Generation, g.Layout, true
 	r.committed.Store(cp)
 	r.e.metrics.committed(r.name, cp, false, 0)
 	r.notify()

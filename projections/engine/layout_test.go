@@ -1,0 +1,435 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/engine"
+)
+
+// layoutLedger is the ledger projector with a layout version. Layout 2 adds
+// a collection: one document per account stream, which only a replay of the
+// whole log can fill for streams projected before the upgrade.
+type layoutLedger struct {
+	ledgerProjector
+	layout    int
+	projected atomic.Int64 // Project calls
+}
+
+var _ projections.Layouter = (*layoutLedger)(nil)
+
+func (p *layoutLedger) Layout() int { return p.layout }
+
+func (p *layoutLedger) Collections() []projections.CollectionSpec {
+	c := p.ledgerProjector.Collections()
+	if p.layout >= 2 {
+		c = append(c, projections.CollectionSpec{Name: "ledger_streams"})
+	}
+	return c
+}
+
+func (p *layoutLedger) Project(ctx context.Context, b projections.Batch, env eventlog.Envelope) error {
+	p.projected.Add(1)
+	if err := p.ledgerProjector.Project(ctx, b, env); err != nil {
+		return err
+	}
+	if p.layout < 2 {
+		return nil
+	}
+	return b.Put(ctx, "ledger_streams", projections.Doc{
+		ID: env.Stream, Version: env.Version, Body: fmt.Appendf(nil, `{"layout":2,"position":%d}`, env.Position),
+	})
+}
+
+// generation reads the engine's generation document of the ledger projector
+// (its format is the engine's: the test pins what a store holds).
+func generation(t *testing.T, r projections.Reader) (gen string, layout int, ok bool) {
+	t.Helper()
+	doc, ok, err := r.Get(context.Background(), "engine_gen_ledger", "generation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		return "", 0, false
+	}
+	var b struct {
+		Generation string `json:"generation"`
+		Layout     int    `json:"layout"`
+	}
+	if err := json.Unmarshal(doc.Body, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Generation, b.Layout, true
+}
+
+// ledgerStatus is the engine's Status of the ledger projector.
+func ledgerStatus(t *testing.T, e *engine.Engine) engine.Status {
+	t.Helper()
+	st, err := e.Status(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Name == "ledger" && s.Kind == "projector" {
+			return s
+		}
+	}
+	t.Fatalf("no ledger projector in status %+v", st)
+	return engine.Status{}
+}
+
+func TestLayoutChangeRebuildsOnStart(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	ctx := context.Background()
+	g := newGen(log, 20)
+	head1 := g.fill(t, 300, 10)
+
+	// An older build: layout 1. A read store no rebuild has written counts
+	// as layout 0, so its first start rebuilds and stamps layout 1.
+	v1 := &layoutLedger{layout: 1}
+	e1 := newEngine(t, log, views, v1, nil)
+	stop := run(t, e1)
+	if err := e1.WaitFor(ctx, head1); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	gen1, layout, ok := generation(t, views)
+	if !ok || layout != 1 {
+		t.Fatalf("after the first start: generation document %v, layout %d; want layout 1", ok, layout)
+	}
+	if st := ledgerStatus(t, e1); st.Layout != 1 || st.WantLayout != 1 {
+		t.Fatalf("status after the first start: layout %d, want %d; want 1 and 1", st.Layout, st.WantLayout)
+	}
+	head2 := g.fill(t, 60, 10) // while no engine runs
+
+	// The new build: layout 2. Its engine rebuilds before it projects live;
+	// WaitFor does not answer from the old collections' checkpoint (head1)
+	// meanwhile.
+	v2 := &layoutLedger{layout: 2}
+	e2 := newEngine(t, log, views, v2, nil)
+	stop = run(t, e2)
+	if err := e2.WaitFor(ctx, head1); err != nil {
+		t.Fatal(err)
+	}
+	snap := snapshot(t, views)
+	streams := streamDocs(t, views)
+	if len(streams) != len(snap["ledger_balances"]) {
+		t.Fatalf("WaitFor answered with %d layout-2 stream documents for %d accounts: before the rebuild was swapped in",
+			len(streams), len(snap["ledger_balances"]))
+	}
+	if err := e2.WaitFor(ctx, head2); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+
+	snap = snapshot(t, views)
+	checkAgainstLog(t, log, snap)
+	streams = streamDocs(t, views)
+	if len(streams) != len(snap["ledger_balances"]) {
+		t.Fatalf("%d layout-2 stream documents, want one per account (%d)", len(streams), len(snap["ledger_balances"]))
+	}
+	for i, d := range streams {
+		if b := snap["ledger_balances"][i]; d.ID != b.ID || d.Version != b.Version || !strings.Contains(string(d.Body), `"layout":2`) {
+			t.Fatalf("stream document %s v%d %s, balance %s v%d", d.ID, d.Version, d.Body, b.ID, b.Version)
+		}
+	}
+	_, wantProjected := expected(t, log)
+	if n := v2.projected.Load(); n != int64(wantProjected.Events) {
+		t.Errorf("layout 2 projected %d events, want the whole log's %d (one replay)", n, wantProjected.Events)
+	}
+	gen2, layout, _ := generation(t, views)
+	if layout != 2 || gen2 == gen1 {
+		t.Errorf("after the layout change: generation %q layout %d; want layout 2 and a new generation (was %q)", gen2, layout, gen1)
+	}
+	if cp, err := views.Checkpoint(ctx, "ledger"); err != nil || cp != head2 {
+		t.Errorf("checkpoint %d (%v), want the head %d", cp, err, head2)
+	}
+	if st := ledgerStatus(t, e2); st.Layout != 2 || st.WantLayout != 2 || st.Checkpoint != head2 || st.Lag != 0 {
+		t.Errorf("status after the layout change: %+v", st)
+	}
+
+	// The same layout again: no rebuild, only the new event is projected,
+	// into the same generation.
+	v2again := &layoutLedger{layout: 2}
+	e3 := newEngine(t, log, views, v2again, nil)
+	stop = run(t, e3)
+	res := g.appendTo(t, "acct-0003", deposited{Owner: "o", Amount: 3})
+	if err := e3.WaitFor(ctx, res.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if n := v2again.projected.Load(); n != 1 {
+		t.Errorf("a start with an unchanged layout projected %d events, want 1 (no rebuild)", n)
+	}
+	if gen, layout, _ := generation(t, views); gen != gen2 || layout != 2 {
+		t.Errorf("a start with an unchanged layout: generation %q layout %d, want %q and 2", gen, layout, gen2)
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+	if d, ok, err := views.Get(ctx, "ledger_streams", "acct-0003"); err != nil || !ok || d.Version != res.LastVersion {
+		t.Errorf("stream document after the live event: %v %v %+v", ok, err, d)
+	}
+}
+
+// streamDocs reads every document of layout 2's extra collection, in ID order.
+func streamDocs(t *testing.T, r projections.Reader) []projections.Doc {
+	t.Helper()
+	var out []projections.Doc
+	q := projections.Query{Collection: "ledger_streams", Limit: 1000}
+	for {
+		page, err := r.Find(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, page.Docs...)
+		if page.Next == "" {
+			return out
+		}
+		q.After = page.Next
+	}
+}
+
+// A projector that declares no layout behaves as before layouts existed:
+// never rebuilt on start, whatever layout the store holds.
+func TestProjectorWithoutLayoutIsNotRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	ctx := context.Background()
+	g := newGen(log, 10)
+	head := g.fill(t, 200, 10)
+
+	var projected atomic.Int64
+	plain := func() *ledgerProjector {
+		return &ledgerProjector{onProject: func(eventlog.Envelope) { projected.Add(1) }}
+	}
+	e := newEngine(t, log, views, plain(), nil)
+	stop := run(t, e)
+	if err := e.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	_, tot := expected(t, log)
+	if n := projected.Load(); n != int64(tot.Events) {
+		t.Fatalf("first start projected %d events, want %d", n, tot.Events)
+	}
+	if _, _, ok := generation(t, views); ok {
+		t.Error("a live start without a layout wrote a generation document")
+	}
+	if st := ledgerStatus(t, e); st.Layout != 0 || st.WantLayout != 0 {
+		t.Errorf("status: layout %d, want %d; want 0 and 0", st.Layout, st.WantLayout)
+	}
+
+	// A store stamped with a layout (by a build whose projector declared
+	// one) is not rebuilt by a projector that declares none.
+	v1 := &layoutLedger{layout: 1}
+	if _, err := newEngine(t, log, views, v1, nil).Rebuild(ctx, "ledger", nil); err != nil {
+		t.Fatal(err)
+	}
+	gen, _, _ := generation(t, views)
+	projected.Store(0)
+	e = newEngine(t, log, views, plain(), nil)
+	stop = run(t, e)
+	res := g.appendTo(t, "acct-0001", withdrawn{Amount: 1})
+	if err := e.WaitFor(ctx, res.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if n := projected.Load(); n != 1 {
+		t.Errorf("restart projected %d events, want 1 (no rebuild)", n)
+	}
+	if g2, layout, _ := generation(t, views); g2 != gen || layout != 1 {
+		t.Errorf("generation %q layout %d after the restart, want %q and 1 untouched", g2, layout, gen)
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+}
+
+// A fresh store and an empty log: the start rebuilds nothing into empty
+// shadows, which stamps the layout, and live projection goes on from there.
+func TestEmptyStoreGetsLayoutStamped(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	ctx := context.Background()
+	p := &layoutLedger{layout: 3}
+	e := newEngine(t, log, views, p, nil)
+	stop := run(t, e)
+	if err := e.WaitFor(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, layout, ok := generation(t, views); !ok || layout != 3 {
+		t.Fatalf("empty store after start: generation document %v, layout %d; want layout 3", ok, layout)
+	}
+	g := newGen(log, 1)
+	res := g.appendTo(t, "acct-0000", deposited{Owner: "o", Amount: 9})
+	if err := e.WaitFor(ctx, res.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	checkAgainstLog(t, log, snapshot(t, views))
+	if n := p.projected.Load(); n != 1 {
+		t.Errorf("projected %d events, want 1", n)
+	}
+	if st := ledgerStatus(t, e); st.Layout != 3 || st.Checkpoint != res.LastPosition {
+		t.Errorf("status: %+v", st)
+	}
+}
+
+// A side-effect consumer runs on its own checkpoint: the replay of a
+// layout rebuild never reaches it, only the events appended while it runs.
+func TestConsumerDoesNotSeeLayoutRebuild(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	ctx := context.Background()
+	g := newGen(log, 10)
+	oldHead := g.fill(t, 200, 10)
+
+	var mu sync.Mutex
+	var seen []uint64
+	handle := func(_ context.Context, env eventlog.Envelope) error {
+		mu.Lock()
+		seen = append(seen, env.Position)
+		mu.Unlock()
+		return nil
+	}
+	// start runs an engine with projector p and the mailer consumer, appends
+	// n events, and stops both once the projector and the consumer have
+	// committed them.
+	var want []uint64
+	start := func(p projections.Projector, n int) {
+		t.Helper()
+		e := newEngine(t, log, views, p, nil)
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.RunConsumer(cctx, "mailer", handle) }()
+		stop := run(t, e)
+		waitFor(t, func() bool { // the first start has recorded the head
+			_, ok, _ := views.Get(ctx, "consumers", "mailer")
+			return ok
+		})
+		var head uint64
+		for i := range n {
+			head = g.appendTo(t, fmt.Sprintf("acct-%04d", i), deposited{Owner: "o", Amount: 1}).LastPosition
+			want = append(want, head)
+		}
+		if err := e.WaitFor(ctx, head); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool {
+			cp, err := views.Checkpoint(ctx, "mailer")
+			return err == nil && cp >= head
+		})
+		stop()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("RunConsumer: %v", err)
+		}
+	}
+	start(&layoutLedger{layout: 1}, 5)
+	v2 := &layoutLedger{layout: 2}
+	start(v2, 3) // rebuilds on start: replays the whole log
+
+	_, tot := expected(t, log)
+	if n := v2.projected.Load(); n != int64(tot.Events) {
+		t.Fatalf("layout 2 projected %d events, want the whole log's %d", n, tot.Events)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(seen, want) {
+		t.Fatalf("consumer saw positions %v, want only %v (nothing up to %d, nothing twice)", seen, want, oldHead)
+	}
+}
+
+// failingLog fails every read of the log after its head was read.
+type failingLog struct{ projections.EventLog }
+
+var errLogDown = errors.New("event log down")
+
+func (failingLog) ReadAll(context.Context, uint64, int) ([]eventlog.Record, error) {
+	return nil, errLogDown
+}
+
+func TestLayoutRebuildFailureStopsRun(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	newGen(log, 3).fill(t, 30, 10)
+	e := newEngine(t, failingLog{log}, views, &layoutLedger{layout: 1}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.Run(ctx)
+	if !errors.Is(err, errLogDown) || !strings.Contains(err.Error(), "ledger") {
+		t.Fatalf("Run with a failing layout rebuild = %v, want the log's error naming the projector", err)
+	}
+	if _, _, ok := generation(t, views); ok {
+		t.Error("a failed rebuild stamped a generation")
+	}
+}
+
+// blockingLog blocks reads of the log until their context ends, after
+// telling entered.
+type blockingLog struct {
+	projections.EventLog
+	entered chan struct{}
+}
+
+func (l blockingLog) ReadAll(ctx context.Context, _ uint64, _ int) ([]eventlog.Record, error) {
+	select {
+	case l.entered <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Shutting down during a layout rebuild is a shutdown, not a failure: Run
+// returns nil and the live collections stay as they were, to be rebuilt at
+// the next start.
+func TestShutdownDuringLayoutRebuild(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	ctx := context.Background()
+	head := newGen(log, 3).fill(t, 30, 10)
+	e1 := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
+	stop := run(t, e1)
+	if err := e1.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	gen1, _, _ := generation(t, views)
+
+	bl := blockingLog{EventLog: log, entered: make(chan struct{}, 1)}
+	e2 := newEngine(t, bl, views, &layoutLedger{layout: 2}, nil)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e2.Run(rctx) }()
+	select {
+	case <-bl.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the start did not rebuild: no log read in 10s")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run cancelled during the layout rebuild = %v, want nil", err)
+	}
+	if gen, layout, _ := generation(t, views); gen != gen1 || layout != 1 {
+		t.Errorf("after a cancelled rebuild: generation %q layout %d, want %q and 1", gen, layout, gen1)
+	}
+	if cp, _ := views.Checkpoint(ctx, "ledger"); cp != head {
+		t.Errorf("checkpoint %d after a cancelled rebuild, want %d", cp, head)
+	}
+}
