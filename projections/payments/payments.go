@@ -80,7 +80,15 @@ type Projector struct {
 	Key []byte
 }
 
-var _ projections.Projector = Projector{}
+var (
+	_ projections.Projector = Projector{}
+	_ projections.Layouter  = Projector{}
+)
+
+// Layout is the version of the list rows' layout: a store written with
+// another one is rebuilt when the portal starts, rather than answering
+// listrow.ErrLayout until someone rebuilds it by hand.
+func (Projector) Layout() int { return rowLayout }
 
 // Name is the projector's checkpoint name.
 func (Projector) Name() string { return "payments" }
