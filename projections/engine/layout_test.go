@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	eventsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+	readsqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/engine"
 )
@@ -54,6 +56,12 @@ func (p *layoutLedger) Project(ctx context.Context, b projections.Batch, env eve
 
 // generation reads the engine's generation document of the ledger projector
 // (its format is the engine's: the test pins what a store holds).
+// openStores opens an event store and a read store in a new directory.
+func openStores(t *testing.T) (*eventsqlite.Store, *readsqlite.Store) {
+	dir := t.TempDir()
+	return openEvents(t, dir), openViews(t, filepath.Join(dir, "views.db"))
+}
+
 func generation(t *testing.T, r projections.Reader) (gen string, layout int, ok bool) {
 	t.Helper()
 	doc, ok, err := r.Get(context.Background(), "engine_gen_ledger", "generation")
@@ -90,9 +98,7 @@ func ledgerStatus(t *testing.T, e *engine.Engine) engine.Status {
 }
 
 func TestLayoutChangeRebuildsOnStart(t *testing.T) {
-	dir := t.TempDir()
-	log := openEvents(t, dir)
-	views := openViews(t, filepath.Join(dir, "views.db"))
+	log, views := openStores(t)
 	ctx := context.Background()
 	g := newGen(log, 20)
 	head1 := g.fill(t, 300, 10)
@@ -204,9 +210,7 @@ func streamDocs(t *testing.T, r projections.Reader) []projections.Doc {
 // A projector that declares no layout behaves as before layouts existed:
 // never rebuilt on start, whatever layout the store holds.
 func TestProjectorWithoutLayoutIsNotRebuilt(t *testing.T) {
-	dir := t.TempDir()
-	log := openEvents(t, dir)
-	views := openViews(t, filepath.Join(dir, "views.db"))
+	log, views := openStores(t)
 	ctx := context.Background()
 	g := newGen(log, 10)
 	head := g.fill(t, 200, 10)
@@ -259,9 +263,7 @@ func TestProjectorWithoutLayoutIsNotRebuilt(t *testing.T) {
 // A fresh store and an empty log: the start rebuilds nothing into empty
 // shadows, which stamps the layout, and live projection goes on from there.
 func TestEmptyStoreGetsLayoutStamped(t *testing.T) {
-	dir := t.TempDir()
-	log := openEvents(t, dir)
-	views := openViews(t, filepath.Join(dir, "views.db"))
+	log, views := openStores(t)
 	ctx := context.Background()
 	p := &layoutLedger{layout: 3}
 	e := newEngine(t, log, views, p, nil)
@@ -290,9 +292,7 @@ func TestEmptyStoreGetsLayoutStamped(t *testing.T) {
 // A side-effect consumer runs on its own checkpoint: the replay of a
 // layout rebuild never reaches it, only the events appended while it runs.
 func TestConsumerDoesNotSeeLayoutRebuild(t *testing.T) {
-	dir := t.TempDir()
-	log := openEvents(t, dir)
-	views := openViews(t, filepath.Join(dir, "views.db"))
+	log, views := openStores(t)
 	ctx := context.Background()
 	g := newGen(log, 10)
 	oldHead := g.fill(t, 200, 10)
@@ -363,9 +363,7 @@ func (failingLog) ReadAll(context.Context, uint64, int) ([]eventlog.Record, erro
 }
 
 func TestLayoutRebuildFailureStopsRun(t *testing.T) {
-	dir := t.TempDir()
-	log := openEvents(t, dir)
-	views := openViews(t, filepath.Join(dir, "views.db"))
+	log, views := openStores(t)
 	newGen(log, 3).fill(t, 30, 10)
 	e := newEngine(t, failingLog{log}, views, &layoutLedger{layout: 1}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -399,9 +397,7 @@ func (l blockingLog) ReadAll(ctx context.Context, _ uint64, _ int) ([]eventlog.R
 // returns nil and the live collections stay as they were, to be rebuilt at
 // the next start.
 func TestShutdownDuringLayoutRebuild(t *testing.T) {
-	dir := t.TempDir()
-	log := openEvents(t, dir)
-	views := openViews(t, filepath.Join(dir, "views.db"))
+	log, views := openStores(t)
 	ctx := context.Background()
 	head := newGen(log, 3).fill(t, 30, 10)
 	e1 := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
