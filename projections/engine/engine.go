@@ -335,12 +335,16 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 	}
 	want := l.Layout()
 	r.mu.Lock()
-	stored := r.layout
+	stored, fresh := r.layout, r.layout == 0 && r.pos == 0
 	r.mu.Unlock()
 	if stored == want {
 		return nil
 	}
-	e.log.Info("projector layout changed; rebuilding", "projector", r.name, "stored", stored, "want", want)
+	msg := "projector layout changed; rebuilding"
+	if fresh {
+		msg = "projector has no layout stored yet (a new read store); rebuilding to record it"
+	}
+	e.log.Info(msg, "projector", r.name, "stored", stored, "want", want)
 	if _, err := e.Rebuild(ctx, r.name, nil); err != nil {
 		return err
 	}
