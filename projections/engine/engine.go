@@ -27,8 +27,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"log/slog"
 	"regexp"
 	"sync"
@@ -340,15 +342,129 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 	if stored == want {
 		return nil
 	}
+	// Processes that start together (serve, projectors, a CLI command)
+	// would each rebuild, and a second rebuild drops the first one's
+	// shadow collections: one takes the claim, the others wait for its swap.
+	owner, waiting := uuid.NewString(), false
+	for {
+		won, err := e.claimRelayout(ctx, r.name, want, owner)
+		if err != nil {
+			return err
+		}
+		if won {
+			break
+		}
+		if !waiting {
+			e.log.Info("another process is rebuilding the projector for its layout; waiting for its swap", "projector", r.name, "want", want)
+			waiting = true
+		}
+		if !sleep(ctx, relayoutPoll) {
+			return ctx.Err()
+		}
+		g, err := readGeneration(ctx, e.cfg.Store.Get, r.name)
+		if err != nil {
+			return err
+		}
+		if g.Layout == want {
+			return r.load(ctx)
+		}
+	}
 	msg := "projector layout changed; rebuilding"
 	if fresh {
 		msg = "projector has no layout stored yet (a new read store); rebuilding to record it"
 	}
 	e.log.Info(msg, "projector", r.name, "stored", stored, "want", want)
 	if _, err := e.Rebuild(ctx, r.name, nil); err != nil {
+		// Let the next start, or another process, try at once rather than
+		// after the claim has aged out.
+		e.releaseRelayout(context.WithoutCancel(ctx), r.name, owner)
 		return err
 	}
 	return r.load(ctx)
+}
+
+// releaseRelayout gives up owner's claim after a failed rebuild.
+func (e *Engine) releaseRelayout(ctx context.Context, name, owner string) {
+	coll := genCollection(name)
+	err := e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
+		d, ok, err := b.Get(ctx, coll, relayoutClaimID)
+		if err != nil || !ok {
+			return err
+		}
+		var c relayoutClaim
+		if json.Unmarshal(d.Body, &c) != nil || c.Owner != owner {
+			return nil
+		}
+		body, err := json.Marshal(relayoutClaim{})
+		if err != nil {
+			return err
+		}
+		return b.Put(ctx, coll, projections.Doc{ID: relayoutClaimID, Version: d.Version + 1, Body: body})
+	})
+	if err != nil {
+		e.log.Warn("could not give up the layout claim; it ages out", "projector", name, "ttl", relayoutClaimTTL, "err", err)
+	}
+}
+
+// relayoutClaim is held, in the projector's live generation collection, by
+// the process rebuilding the projector for a new layout. The rebuild's swap
+// replaces that collection and so drops the claim; a claim older than
+// relayoutClaimTTL is a crashed process's and may be taken over.
+type relayoutClaim struct {
+	Owner  string    `json:"owner"`
+	Layout int       `json:"layout"`
+	At     time.Time `json:"at"`
+}
+
+const (
+	relayoutClaimID  = "relayout-claim"
+	relayoutClaimTTL = 30 * time.Minute
+	relayoutPoll     = 500 * time.Millisecond
+	// relayoutWriter names the batches that write claims: a store keeps a
+	// checkpoint per writer, and this one's stays 0.
+	relayoutWriter = "engine_relayout"
+)
+
+// claimRelayout takes the claim to rebuild projector name for layout want
+// unless another process holds a live one, and reports whether owner holds
+// it. On SQLite the batch is one transaction; on a store whose batches are
+// not, the put's version (one above the claim read) makes it a
+// compare-and-set, and the read after it tells who won.
+func (e *Engine) claimRelayout(ctx context.Context, name string, want int, owner string) (bool, error) {
+	coll := genCollection(name)
+	read := func(get func(context.Context, string, string) (projections.Doc, bool, error)) (relayoutClaim, uint64, bool, error) {
+		d, ok, err := get(ctx, coll, relayoutClaimID)
+		if err != nil || !ok {
+			return relayoutClaim{}, 0, false, err
+		}
+		var c relayoutClaim
+		if err := json.Unmarshal(d.Body, &c); err != nil {
+			return relayoutClaim{}, 0, false, fmt.Errorf("engine: layout claim of %s: %w", name, err)
+		}
+		return c, d.Version, true, nil
+	}
+	err := e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
+		c, version, held, err := read(b.Get)
+		if err != nil {
+			return err
+		}
+		if held && c.Owner != owner && c.Layout == want && e.cfg.Now().Sub(c.At) < relayoutClaimTTL {
+			return nil // another process's, live
+		}
+		body, err := json.Marshal(relayoutClaim{Owner: owner, Layout: want, At: e.cfg.Now()})
+		if err != nil {
+			return err
+		}
+		return b.Put(ctx, coll, projections.Doc{ID: relayoutClaimID, Version: version + 1, Body: body})
+	})
+	if err != nil {
+		return false, fmt.Errorf("engine: claim the layout rebuild of %s: %w", name, err)
+	}
+	c, _, held, err := read(e.cfg.Store.Get)
+	if err != nil {
+		return false, err
+	}
+	return held && c.Owner == owner, nil
 }
 
 // catchUp projects a long backlog straight from the log, through the same

@@ -54,14 +54,14 @@ func (p *layoutLedger) Project(ctx context.Context, b projections.Batch, env eve
 	})
 }
 
-// generation reads the engine's generation document of the ledger projector
-// (its format is the engine's: the test pins what a store holds).
 // openStores opens an event store and a read store in a new directory.
 func openStores(t *testing.T) (*eventsqlite.Store, *readsqlite.Store) {
 	dir := t.TempDir()
 	return openEvents(t, dir), openViews(t, filepath.Join(dir, "views.db"))
 }
 
+// generation reads the engine's generation document of the ledger projector
+// (its format is the engine's: the test pins what a store holds).
 func generation(t *testing.T, r projections.Reader) (gen string, layout int, ok bool) {
 	t.Helper()
 	doc, ok, err := r.Get(context.Background(), "engine_gen_ledger", "generation")
@@ -375,6 +375,9 @@ func TestLayoutRebuildFailureStopsRun(t *testing.T) {
 	if _, _, ok := generation(t, views); ok {
 		t.Error("a failed rebuild stamped a generation")
 	}
+	if c := layoutClaim(t, views); c.Owner != "" {
+		t.Errorf("a failed rebuild kept its claim: %+v", c)
+	}
 }
 
 // blockingLog blocks reads of the log until their context ends, after
@@ -427,5 +430,101 @@ func TestShutdownDuringLayoutRebuild(t *testing.T) {
 	}
 	if cp, _ := views.Checkpoint(ctx, "ledger"); cp != head {
 		t.Errorf("checkpoint %d after a cancelled rebuild, want %d", cp, head)
+	}
+}
+
+// claim is the engine's layout claim document, as a store holds it.
+type claim struct {
+	Owner  string    `json:"owner"`
+	Layout int       `json:"layout"`
+	At     time.Time `json:"at"`
+}
+
+func layoutClaim(t *testing.T, r projections.Reader) claim {
+	t.Helper()
+	doc, ok, err := r.Get(context.Background(), "engine_gen_ledger", "relayout-claim")
+	if err != nil || !ok {
+		t.Fatalf("layout claim: %v (found %v)", err, ok)
+	}
+	var c claim
+	if err := json.Unmarshal(doc.Body, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// putClaim writes another process's claim to rebuild the ledger for layout.
+func putClaim(t *testing.T, views projections.ReadStore, layout int, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if err := views.Ensure(ctx, projections.CollectionSpec{Name: "engine_gen_ledger"}); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(claim{Owner: "another process", Layout: layout, At: at})
+	err := views.Write(ctx, "test_claims", 0, func(b projections.Batch) error {
+		return b.Put(ctx, "engine_gen_ledger", projections.Doc{ID: "relayout-claim", Version: 1, Body: body})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two processes that start a new layout together rebuild it once: the one
+// that finds another's live claim waits for that rebuild's swap and goes
+// on from it, projecting nothing of the replay itself.
+func TestLayoutRebuildOfAnotherProcessIsAwaited(t *testing.T) {
+	log, views := openStores(t)
+	ctx := context.Background()
+	head := newGen(log, 10).fill(t, 100, 10)
+	putClaim(t, views, 2, time.Now())
+
+	waiter := &layoutLedger{layout: 2}
+	e := newEngine(t, log, views, waiter, nil)
+	stop := run(t, e)
+	defer stop()
+	time.Sleep(1200 * time.Millisecond) // a few of its polls
+	if n := waiter.projected.Load(); n != 0 {
+		t.Fatalf("the waiting process projected %d events while another held the claim", n)
+	}
+	if _, layout, _ := generation(t, views); layout != 0 {
+		t.Fatalf("layout %d stamped while the claim's holder had not swapped", layout)
+	}
+	// The holder's rebuild swaps in layout 2 (and drops the claim with its
+	// collection).
+	holder := &layoutLedger{layout: 2}
+	if _, err := newEngine(t, log, views, holder, nil).Rebuild(ctx, "ledger", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	if n := waiter.projected.Load(); n != 0 {
+		t.Errorf("the waiting process rebuilt as well: %d events projected", n)
+	}
+	if _, tot := expected(t, log); holder.projected.Load() != int64(tot.Events) {
+		t.Errorf("the holder projected %d events, want %d", holder.projected.Load(), tot.Events)
+	}
+	if st := ledgerStatus(t, e); st.Layout != 2 || st.Checkpoint != head {
+		t.Errorf("status: %+v", st)
+	}
+}
+
+// A claim older than its time to live is a crashed process's: the next
+// start takes it over and rebuilds.
+func TestStaleLayoutClaimIsTakenOver(t *testing.T) {
+	log, views := openStores(t)
+	ctx := context.Background()
+	head := newGen(log, 10).fill(t, 100, 10)
+	putClaim(t, views, 2, time.Now().Add(-time.Hour))
+
+	p := &layoutLedger{layout: 2}
+	e := newEngine(t, log, views, p, nil)
+	stop := run(t, e)
+	defer stop()
+	if err := e.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	if _, layout, _ := generation(t, views); layout != 2 || p.projected.Load() == 0 {
+		t.Errorf("after a stale claim: layout %d, %d events projected", layout, p.projected.Load())
 	}
 }
