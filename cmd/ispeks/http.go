@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -92,6 +93,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 			{Name: "event_store", Run: a.events.Ping},
 			{Name: "read_store", Run: a.views.Ping},
 			httpx.LagCheck("projectors", a.maxLag, maxReadyLag),
+			{Name: "projector_layouts", Run: a.layoutsCurrent},
 		},
 		API: []func(*gin.RouterGroup){
 			api.Mounter(api.Deps{Runner: a.runner, Auth: auth.Middleware(), AllowedDomains: cfg.EmailDomains, Log: a.cli.log,
@@ -130,6 +132,22 @@ func (a *app) maxLag(ctx context.Context) (uint64, error) {
 		}
 	}
 	return lag, nil
+}
+
+// layoutsCurrent fails while a projector's stored layout is not the one it
+// declares: it is being rebuilt (or will be at the next start), and its
+// live collections are not the ones this code reads.
+func (a *app) layoutsCurrent(ctx context.Context) error {
+	st, err := a.engine.Status(ctx, 1)
+	if err != nil {
+		return err
+	}
+	for _, s := range st {
+		if s.Kind == "projector" && s.Layout != s.WantLayout {
+			return fmt.Errorf("projector %s: read model of layout %d, rebuilding to %d", s.Name, s.Layout, s.WantLayout)
+		}
+	}
+	return nil
 }
 
 var _ http.Handler = (*server.Server)(nil)

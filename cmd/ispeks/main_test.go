@@ -67,13 +67,21 @@ func TestServeAnswersHealthzAndCreatesTheEventStore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
 		t.Fatalf("events.db not created: %v", err)
 	}
-	resp, err = http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		t.Fatal(err)
+	// Ready once the projectors have recorded their layouts (a new store's
+	// first start rebuilds each, briefly).
+	ready := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err = http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ready = resp.StatusCode; ready == http.StatusOK {
+			break
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("readyz status %d", resp.StatusCode)
+	if ready != http.StatusOK {
+		t.Fatalf("readyz status %d", ready)
 	}
 
 	cancel() // what SIGTERM does through signal.NotifyContext
