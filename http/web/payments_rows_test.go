@@ -50,7 +50,7 @@ func TestRowWritersMatchHelpers(t *testing.T) {
 		}
 	}
 	for _, l := range []i18n.Lang{i18n.MS, i18n.EN} {
-		for _, key := range []string{"stmt.pdf_label", "stmt.view_label", "pay.view_label", "stmt.revised"} {
+		for _, key := range []string{"pay.view_label", "stmt.revised"} {
 			for _, arg := range []string{"Mac 2026", `<a href="x">&</a>`, "100%"} {
 				var b htmlBuf
 				b.textf(newTextf(l, key), arg)

@@ -78,9 +78,10 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 		if period == "" || (l == i18n.EN && st.Period.From == "") {
 			period = periodLabel(l, st.Period)
 		}
-		// The cells are styled by position (data-table--docs) and each link
-		// is described by its row's period cell (d<n>) rather than labelled
-		// with a sentence of its own: the rows are most of the page's bytes.
+		// The cells are styled by position (data-table--docs), and each
+		// link is named by its text and its row's period cell (d<n>), the
+		// texts standing once on the page (d-mt, d-sv, d-vw), rather than
+		// by a sentence of its own: the rows are most of the page's bytes.
 		r := b.buf().AvailableBuffer() // the row, appended in place (appendText)
 		r = append(r, `<tr><td>`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
@@ -99,19 +100,19 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 		r = appendRinggit(r, st.Totals.NetSen)
 		r = append(r, `</td><td><span class="row-actions"><a class="row-link" href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)
-		r = append(r, `/dokumen.pdf" target="_blank" rel="noopener" aria-describedby="d`...)
+		r = append(r, `/dokumen.pdf" target="_blank" rel="noopener" aria-labelledby="d-mt d`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
-		r = append(r, ` `+stmtPDFNoteID+`">`...)
+		r = append(r, `" aria-describedby="`+stmtPDFNoteID+`">`...)
 		r = append(r, pdfText...)
 		r = append(r, `</a><a href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)
-		r = append(r, `/dokumen.pdf?`+queryDownload+`=1" download aria-describedby="d`...)
+		r = append(r, `/dokumen.pdf?`+queryDownload+`=1" download aria-labelledby="d-sv d`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
 		r = append(r, `">`...)
 		r = append(r, save...)
 		r = append(r, `</a><a href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)
-		r = append(r, `" aria-describedby="d`...)
+		r = append(r, `" aria-labelledby="d-vw d`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
 		r = append(r, `">`...)
 		r = append(r, view...)
@@ -121,7 +122,8 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 }
 
 // stmtPDFNoteID is the hidden note "PDF, opens in a new window" of the
-// document list, which every MuatTurun link names in its description.
+// document list, the description of every MuatTurun link (the template
+// holds it with the links' hidden texts).
 const stmtPDFNoteID = "d-pdf"
 
 // statementList is the Urusniaga form and, after Cari, the person's

@@ -50,6 +50,26 @@ func TestStatementWalkthrough(t *testing.T) {
 		`href="/penyata-gaji/SG-2026-02-S/dokumen.pdf" target="_blank"`, `href="/penyata-gaji/SG-2026-02-S/dokumen.pdf?muat-turun=1" download`,
 		`href="/penyata-gaji/SG-2026-02-S"`, ">MuatTurun<")
 	payHasNot(t, "list", list.body, "Januari 2024", "SG-2026-01-N", "Bonus</td>")
+	// Each link is named by its text and its row's period, and every id a
+	// name or description refers to stands on the page.
+	payHas(t, "link names", list.body, `<td id="d1">Februari 2026`, `aria-labelledby="d-mt d1" aria-describedby="d-pdf">MuatTurun<`,
+		`aria-labelledby="d-sv d1">Simpan PDF<`, `aria-labelledby="d-vw d1">Lihat<`, `<span id="d-mt" hidden>MuatTurun</span>`,
+		`<span id="d-pdf" hidden>PDF, dibuka dalam tetingkap baharu</span>`)
+	pageIDs := map[string]bool{}
+	for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(list.body, -1) {
+		pageIDs[m[1]] = true
+	}
+	refs := regexp.MustCompile(`aria-(?:labelledby|describedby)="([^"]+)"`).FindAllStringSubmatch(list.body, -1)
+	if len(refs) < 9 {
+		t.Fatalf("%d aria references in a list of three slips", len(refs))
+	}
+	for _, m := range refs {
+		for _, id := range strings.Fields(m[1]) {
+			if !pageIDs[id] {
+				t.Errorf("aria reference to %q, which is not on the page", id)
+			}
+		}
+	}
 	// The corrected slip shows its latest net pay: 4,567.89 + 300 + 350 -
 	// 210.50 - 502.46 (KWSP) - 50 (zakat).
 	payHas(t, "corrected net", list.body, "4,454.93")
