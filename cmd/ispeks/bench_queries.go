@@ -117,7 +117,7 @@ func (c *cli) benchQueriesCmd() *cobra.Command {
 	f.IntVar(&cfg.Concurrency, "ingest-concurrency", 0, "ingestion lines in flight (0: the ingester's default, as the API uses)")
 	f.BoolVar(&cfg.ProjectWhileIngesting, "project-while-ingesting", true, "run the projectors during ingestion as the portal does (false: ingestion alone, projections afterwards)")
 	f.StringVar(&cfg.Dir, "dir", "", "keep the generated dataset here and reuse it on the next run with the same sizes (default a temporary dir, removed)")
-	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of each query phase to PREFIX-<phase>.pprof")
+	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of each slice to PREFIX-<route>-<round>.pprof (go tool pprof merges several)")
 	f.StringVar(&cfg.IngestCPU, "ingest-cpuprofile", "", "write a CPU profile of the ingestion, until the projections caught up, to this file")
 	return cmd
 }
@@ -137,6 +137,8 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 		return res, fmt.Errorf("--moves: %d is outside 0..%d", cfg.Moves, len(benchMoves))
 	case cfg.Conns < 1 || cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.Rounds < 1:
 		return res, errors.New("--conns: at least 1; --duration: positive; --warmup: not negative; --rounds: at least 1")
+	case cfg.Duration/time.Duration(cfg.Rounds) < time.Millisecond:
+		return res, fmt.Errorf("--duration %s in --rounds %d leaves less than a millisecond a slice", cfg.Duration, cfg.Rounds)
 	case cfg.Slips < 1 && cfg.Payments < 1:
 		return res, errors.New("--slips or --payments: something to query is needed")
 	}

@@ -63,3 +63,24 @@ func TestBenchQueriesReusesItsDataset(t *testing.T) {
 		t.Errorf("other sizes on the same --dir: want a refusal, got %v", err)
 	}
 }
+
+// TestBenchQueriesRefusesBadSizes: each bad flag is named before any work.
+func TestBenchQueriesRefusesBadSizes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--staff", "1"}, "--staff"},
+		{[]string{"--moves", "5"}, "--moves"},
+		{[]string{"--rounds", "0"}, "--rounds"},
+		{[]string{"--duration", "3ns", "--rounds", "5"}, "less than a millisecond"},
+		{[]string{"--slips", "0", "--payments", "0"}, "something to query"},
+	} {
+		args := append([]string{"bench", "queries", "--data", t.TempDir()}, c.args...)
+		if _, err := executeOut(ctx, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error naming %q", c.args, err, c.want)
+		}
+	}
+}
