@@ -9,11 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
-	"github.com/melaka-gov/ispeks/infra/config"
 )
 
 // BenchmarkIngestSlipsWithProjectors is the ingestion phase of `ispeks bench
@@ -27,16 +24,7 @@ import (
 //	go test ./cmd/ispeks -run XXX -bench IngestSlipsWithProjectors -benchtime 1x
 func BenchmarkIngestSlipsWithProjectors(b *testing.B) {
 	staffN, months := envInt("ISPEKS_BENCH_STAFF", 20000), envInt("ISPEKS_BENCH_SLIPS", 5)
-	var cfg config.Config
-	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
-	config.Bind(fs, &cfg)
-	if err := fs.Parse([]string{"--data", b.TempDir(), "--log-level", "warn"}); err != nil {
-		b.Fatal(err)
-	}
-	if err := cfg.Resolve(); err != nil {
-		b.Fatal(err)
-	}
-	c := &cli{cfg: cfg, log: newLogger("warn", "text")}
+	c := quietCLI(b)
 	ctx := context.Background()
 	for range b.N {
 		rig, err := c.startBenchRig(ctx, b.TempDir(), rigOptions{Logs: os.Stderr, DeferEngine: true})

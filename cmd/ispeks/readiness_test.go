@@ -10,11 +10,10 @@ import (
 	"github.com/melaka-gov/ispeks/infra/config"
 )
 
-// TestReadinessWaitsForLayouts: /readyz's layout check fails while a
-// projector's read model is not of the layout it declares (a new store, or
-// one written by an older build, before the engine's rebuild) and passes
-// once the engine has run.
-func TestReadinessWaitsForLayouts(t *testing.T) {
+// quietCLI is the CLI with the default configuration, logging warnings
+// only, its data in a temporary directory.
+func quietCLI(t testing.TB) *cli {
+	t.Helper()
 	var cfg config.Config
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	config.Bind(fs, &cfg)
@@ -24,7 +23,15 @@ func TestReadinessWaitsForLayouts(t *testing.T) {
 	if err := cfg.Resolve(); err != nil {
 		t.Fatal(err)
 	}
-	c := &cli{cfg: cfg, log: newLogger("warn", "text")}
+	return &cli{cfg: cfg, log: newLogger("warn", "text")}
+}
+
+// TestReadinessWaitsForLayouts: /readyz's layout check fails while a
+// projector's read model is not of the layout it declares (a new store, or
+// one written by an older build, before the engine's rebuild) and passes
+// once the engine has run.
+func TestReadinessWaitsForLayouts(t *testing.T) {
+	c := quietCLI(t)
 	ctx := context.Background()
 	rig, err := c.startBenchRig(ctx, t.TempDir(), rigOptions{DeferEngine: true})
 	if err != nil {
