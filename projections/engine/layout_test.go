@@ -60,6 +60,14 @@ func openStores(t *testing.T) (*eventsqlite.Store, *readsqlite.Store) {
 	return openEvents(t, dir), openViews(t, filepath.Join(dir, "views.db"))
 }
 
+// seededStores is openStores with 200 ledger events on 10 accounts
+// appended, and the log's head.
+func seededStores(t *testing.T) (*eventsqlite.Store, *readsqlite.Store, *ledgerGen, uint64) {
+	log, views := openStores(t)
+	g := newGen(log, 10)
+	return log, views, g, g.fill(t, 200, 10)
+}
+
 // generation reads the engine's generation document of the ledger projector
 // (its format is the engine's: the test pins what a store holds).
 func generation(t *testing.T, r projections.Reader) (gen string, layout int, ok bool) {
@@ -210,10 +218,8 @@ func streamDocs(t *testing.T, r projections.Reader) []projections.Doc {
 // A projector that declares no layout behaves as before layouts existed:
 // never rebuilt on start, whatever layout the store holds.
 func TestProjectorWithoutLayoutIsNotRebuilt(t *testing.T) {
-	log, views := openStores(t)
+	log, views, g, head := seededStores(t)
 	ctx := context.Background()
-	g := newGen(log, 10)
-	head := g.fill(t, 200, 10)
 
 	var projected atomic.Int64
 	plain := func() *ledgerProjector {
@@ -292,10 +298,8 @@ func TestEmptyStoreGetsLayoutStamped(t *testing.T) {
 // A side-effect consumer runs on its own checkpoint: the replay of a
 // layout rebuild never reaches it, only the events appended while it runs.
 func TestConsumerDoesNotSeeLayoutRebuild(t *testing.T) {
-	log, views := openStores(t)
+	log, views, g, oldHead := seededStores(t)
 	ctx := context.Background()
-	g := newGen(log, 10)
-	oldHead := g.fill(t, 200, 10)
 
 	var mu sync.Mutex
 	var seen []uint64
