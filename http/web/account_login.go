@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -132,6 +134,37 @@ type acctPasswordData struct {
 	Wrong     bool // "Kata Laluan Tidak Tepat"
 	Threshold int
 }
+
+// The password page is drawn once per security image, message and
+// language (cachedPieces), the user ID and phrase filled in per request:
+// every login shows it, and through the template it cost more than the
+// rest of its request. A real and an unknown ID are drawn alike (their
+// images come from one gallery).
+const (
+	markUserID = "@@ispeks-userid@@"
+	markPhrase = "@@ispeks-phrase@@"
+)
+
+func (d *acctPasswordData) contentKey() string {
+	return "password|" + d.ImageID + "|" + strconv.FormatBool(d.Wrong) + "|" + strconv.Itoa(d.Threshold)
+}
+
+func (d *acctPasswordData) withMarkers() any {
+	m := *d
+	m.UserID, m.Phrase = markUserID, markPhrase
+	return &m
+}
+
+func (d *acctPasswordData) fill(w *bytes.Buffer, mark string) {
+	switch mark {
+	case markUserID:
+		(*htmlBuf)(w).text(d.UserID)
+	case markPhrase:
+		(*htmlBuf)(w).text(d.Phrase)
+	}
+}
+
+func (d *acctPasswordData) marks() []string { return []string{markUserID, markPhrase} }
 
 func (s *Site) passwordPage(c *gin.Context, userID string, f *Form) Page {
 	a := s.deps.Accounts

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,13 +101,43 @@ func (h htmlPage) cachedPieces(v *View, cc cachedContent, key string) ([]piece, 
 	}
 	mv := *v
 	mv.Data = cc.withMarkers()
+	// The request's own values a content block may show (a form's CSRF
+	// token, the user's name and department) are markers too, as in the
+	// layout (fragments): what is cached belongs to no one.
+	mv.CSRF = markCSRF
+	if v.User != nil {
+		u := *v.User
+		u.Name, u.Department, u.UserID = markName, markDept, ""
+		mv.User = &u
+	}
 	var buf bytes.Buffer
 	if err := h.t.ExecuteTemplate(&buf, "content", &mv); err != nil {
 		return nil, err
 	}
-	pcs := splitAt(squeezeSpace(buf.String()), cc.marks())
+	pcs := splitAt(squeezeSpace(buf.String()), append(slices.Clip(cc.marks()), markCSRF, markName, markDept))
 	h.p.content.Store(key, pcs)
 	return pcs, nil
+}
+
+// fillView writes the value of one of the view's own markers (see
+// cachedPieces), escaped as the template would; false for other markers.
+func fillView(w *bytes.Buffer, v *View, mark string) bool {
+	hb := (*htmlBuf)(w)
+	switch mark {
+	case markCSRF:
+		hb.text(v.CSRF)
+	case markName, markDept:
+		if v.User != nil {
+			if mark == markName {
+				hb.text(v.User.Name)
+			} else {
+				hb.text(v.User.Department)
+			}
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // splitAt cuts s at each occurrence of marks.
@@ -139,7 +170,9 @@ func (h htmlPage) content(buf *bytes.Buffer, v *View) error {
 			}
 			for _, p := range pcs {
 				if p.mark != "" {
-					cc.fill(buf, p.mark)
+					if !fillView(buf, v, p.mark) {
+						cc.fill(buf, p.mark)
+					}
 				} else {
 					buf.WriteString(p.text)
 				}
