@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/melaka-gov/ispeks/projections/engine"
-
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
 // Live events a projector does not handle never reach it as messages, yet
@@ -53,5 +54,68 @@ func TestLiveEventsAProjectorDoesNotHandleStillMoveItsCheckpoint(t *testing.T) {
 	}
 	if cp != last.LastPosition {
 		t.Errorf("stored checkpoint %d after stop, want the last passed-over position %d", cp, last.LastPosition)
+	}
+}
+
+// countingStore is a real read store that counts the batches written for
+// each projector.
+type countingStore struct {
+	projections.ReadStore
+	mu     sync.Mutex
+	writes map[string]int
+}
+
+func (c *countingStore) Write(ctx context.Context, projector string, checkpoint uint64, fn func(projections.Batch) error) error {
+	c.mu.Lock()
+	c.writes[projector]++
+	c.mu.Unlock()
+	return c.ReadStore.Write(ctx, projector, checkpoint, fn)
+}
+
+func (c *countingStore) count(projector string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes[projector]
+}
+
+// Events a projector passes over, arriving one at a time after quiet
+// spells (a login's events, for the payments projector), are waited for
+// at once but cost no transaction each: the stored checkpoint follows
+// within a tenth of a second, a few batches for them all.
+func TestPassedOverEventsCommitTheCheckpointLazily(t *testing.T) {
+	log, views := openStores(t)
+	store := &countingStore{ReadStore: views, writes: map[string]int{}}
+	e := newEngine(t, log, store, &ledgerProjector{}, nil)
+	stop := run(t, e)
+	defer stop()
+	ctx := context.Background()
+	g := newGen(log, 1)
+	dep := g.appendTo(t, "acct-0001", deposited{Owner: "o", Amount: 5})
+	if err := e.WaitFor(ctx, dep.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	before := store.count("ledger")
+	var last eventlog.AppendResult
+	for i := range 100 {
+		last = g.appendTo(t, fmt.Sprintf("note-%d", i), noted{Text: "x"})
+		if err := e.WaitFor(ctx, last.LastPosition); err != nil {
+			t.Fatalf("waiting for passed-over event %d: %v", i, err)
+		}
+		time.Sleep(6 * time.Millisecond) // a quiet spell: more than BatchDelay
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		cp, err := views.Checkpoint(ctx, "ledger")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp == last.LastPosition {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stored checkpoint %d, want %d", cp, last.LastPosition)
+		}
+	}
+	if n := store.count("ledger") - before; n > 30 {
+		t.Errorf("%d batches for 100 passed-over events, want a few", n)
 	}
 }
