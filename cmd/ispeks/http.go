@@ -22,6 +22,7 @@ import (
 	"github.com/melaka-gov/ispeks/infra/staffimport"
 	"github.com/melaka-gov/ispeks/projections/apiclients"
 	"github.com/melaka-gov/ispeks/projections/audit"
+	"github.com/melaka-gov/ispeks/projections/engine"
 	"github.com/melaka-gov/ispeks/projections/payments"
 	"github.com/melaka-gov/ispeks/projections/statements"
 )
@@ -92,8 +93,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		Ready: []httpx.Check{
 			{Name: "event_store", Run: a.events.Ping},
 			{Name: "read_store", Run: a.views.Ping},
-			httpx.LagCheck("projectors", a.maxLag, maxReadyLag),
-			{Name: "projector_layouts", Run: a.layoutsCurrent},
+			httpx.LagCheck("projectors", a.readyLag, maxReadyLag),
 		},
 		API: []func(*gin.RouterGroup){
 			api.Mounter(api.Deps{Runner: a.runner, Auth: auth.Middleware(), AllowedDomains: cfg.EmailDomains, Log: a.cli.log,
@@ -125,29 +125,33 @@ func (a *app) maxLag(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var lag uint64
-	for _, s := range st {
-		if s.Kind == "projector" && s.Lag > lag {
-			lag = s.Lag
-		}
-	}
-	return lag, nil
+	return projectorLag(st), nil
 }
 
-// layoutsCurrent fails while a projector's stored layout is not the one it
-// declares: it is being rebuilt (or will be at the next start), and its
-// live collections are not the ones this code reads.
-func (a *app) layoutsCurrent(ctx context.Context) error {
+func projectorLag(st []engine.Status) uint64 {
+	var lag uint64
+	for _, s := range st {
+		if s.Kind == "projector" {
+			lag = max(lag, s.Lag)
+		}
+	}
+	return lag
+}
+
+// readyLag is maxLag for /readyz, which also fails while a projector's read
+// model is not of the layout it declares: it is being rebuilt (or will be at
+// the next start), and its live collections are not the ones this code reads.
+func (a *app) readyLag(ctx context.Context) (uint64, error) {
 	st, err := a.engine.Status(ctx, 1)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, s := range st {
 		if s.Kind == "projector" && s.Layout != s.WantLayout {
-			return fmt.Errorf("projector %s: read model of layout %d, rebuilding to %d", s.Name, s.Layout, s.WantLayout)
+			return 0, fmt.Errorf("projector %s: read model of layout %d, rebuilding to %d", s.Name, s.Layout, s.WantLayout)
 		}
 	}
-	return nil
+	return projectorLag(st), nil
 }
 
 var _ http.Handler = (*server.Server)(nil)

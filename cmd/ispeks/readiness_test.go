@@ -26,7 +26,7 @@ func quietCLI(t testing.TB) *cli {
 	return &cli{cfg: cfg, log: newLogger("warn", "text")}
 }
 
-// TestReadinessWaitsForLayouts: /readyz's layout check fails while a
+// TestReadinessWaitsForLayouts: /readyz's projectors check fails while a
 // projector's read model is not of the layout it declares (a new store, or
 // one written by an older build, before the engine's rebuild) and passes
 // once the engine has run.
@@ -38,14 +38,14 @@ func TestReadinessWaitsForLayouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rig.Close()
-	err = rig.app.layoutsCurrent(ctx)
+	_, err = rig.app.readyLag(ctx)
 	if err == nil || !strings.Contains(err.Error(), "rebuilding to") {
 		t.Fatalf("before the engine ran: %v, want a projector named as rebuilding", err)
 	}
 	if err := rig.catchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := rig.app.layoutsCurrent(ctx); err != nil {
-		t.Fatalf("after the engine ran: %v", err)
+	if lag, err := rig.app.readyLag(ctx); err != nil || lag != 0 {
+		t.Fatalf("after the engine ran: lag %d, %v", lag, err)
 	}
 }

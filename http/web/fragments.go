@@ -83,26 +83,36 @@ func (f *fragments) render(w *bytes.Buffer, name string, v *View) error {
 		cached = split(squeezeSpace(buf.String()))
 		f.cache.Store(key, cached)
 	}
-	name0, dept := "", ""
-	if v.User != nil {
-		name0, dept = v.User.Name, v.User.Department
-	}
-	hb := (*htmlBuf)(w) // escapes as template.HTMLEscape, without a []byte copy
 	for _, p := range cached.([]piece) {
-		switch p.mark {
-		case markCSRF:
-			hb.text(v.CSRF)
-		case markName:
-			hb.text(name0)
-		case markDept:
-			hb.text(dept)
-		case markLangURL:
-			hb.text(v.LangURL)
-		default:
+		if p.mark == "" || !fillView(w, v, p.mark) {
 			w.WriteString(p.text)
 		}
 	}
 	return nil
+}
+
+// fillView writes the value of one of the view's own markers (the layout's,
+// and those of a cached content block: see cachedPieces), escaped as the
+// template would; false for any other marker.
+func fillView(w *bytes.Buffer, v *View, mark string) bool {
+	hb := (*htmlBuf)(w) // escapes as template.HTMLEscape, without a []byte copy
+	switch mark {
+	case markCSRF:
+		hb.text(v.CSRF)
+	case markLangURL:
+		hb.text(v.LangURL)
+	case markName:
+		if v.User != nil {
+			hb.text(v.User.Name)
+		}
+	case markDept:
+		if v.User != nil {
+			hb.text(v.User.Department)
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // piece is literal text, or a marker to fill in.

@@ -119,27 +119,6 @@ func (h htmlPage) cachedPieces(v *View, cc cachedContent, key string) ([]piece, 
 	return pcs, nil
 }
 
-// fillView writes the value of one of the view's own markers (see
-// cachedPieces), escaped as the template would; false for other markers.
-func fillView(w *bytes.Buffer, v *View, mark string) bool {
-	hb := (*htmlBuf)(w)
-	switch mark {
-	case markCSRF:
-		hb.text(v.CSRF)
-	case markName, markDept:
-		if v.User != nil {
-			if mark == markName {
-				hb.text(v.User.Name)
-			} else {
-				hb.text(v.User.Department)
-			}
-		}
-	default:
-		return false
-	}
-	return true
-}
-
 // splitAt cuts s at each occurrence of marks.
 func splitAt(s string, marks []string) []piece {
 	var out []piece

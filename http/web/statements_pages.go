@@ -80,8 +80,9 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 		}
 		// The cells are styled by position (data-table--docs), and each
 		// link is named by its text and its row's period cell (d<n>), the
-		// texts standing once on the page (d-mt, d-sv, d-vw), rather than
-		// by a sentence of its own: the rows are most of the page's bytes.
+		// texts standing once on the page (d-mt, d-sv, d-vw; d-pdf is the
+		// "new window" note), rather than by a sentence of its own: the rows
+		// are most of the page's bytes. The template holds those texts.
 		r := b.buf().AvailableBuffer() // the row, appended in place (appendText)
 		r = append(r, `<tr><td>`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
@@ -102,7 +103,7 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 		r = append(r, id...)
 		r = append(r, `/dokumen.pdf" target="_blank" rel="noopener" aria-labelledby="d-mt d`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
-		r = append(r, `" aria-describedby="`+stmtPDFNoteID+`">`...)
+		r = append(r, `" aria-describedby="d-pdf">`...)
 		r = append(r, pdfText...)
 		r = append(r, `</a><a href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)
@@ -120,11 +121,6 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 		b.Write(r)
 	}
 }
-
-// stmtPDFNoteID is the hidden note "PDF, opens in a new window" of the
-// document list, the description of every MuatTurun link (the template
-// holds it with the links' hidden texts).
-const stmtPDFNoteID = "d-pdf"
 
 // statementList is the Urusniaga form and, after Cari, the person's
 // documents of that type (latest period first, latest revision only,

@@ -387,19 +387,15 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 func (e *Engine) releaseRelayout(ctx context.Context, name, owner string) {
 	coll := genCollection(name)
 	err := e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
-		d, ok, err := b.Get(ctx, coll, relayoutClaimID)
-		if err != nil || !ok {
+		c, version, held, err := readClaim(ctx, b.Get, name)
+		if err != nil || !held || c.Owner != owner {
 			return err
-		}
-		var c relayoutClaim
-		if json.Unmarshal(d.Body, &c) != nil || c.Owner != owner {
-			return nil
 		}
 		body, err := json.Marshal(relayoutClaim{})
 		if err != nil {
 			return err
 		}
-		return b.Put(ctx, coll, projections.Doc{ID: relayoutClaimID, Version: d.Version + 1, Body: body})
+		return b.Put(ctx, coll, projections.Doc{ID: relayoutClaimID, Version: version + 1, Body: body})
 	})
 	if err != nil {
 		e.log.Warn("could not give up the layout claim; it ages out", "projector", name, "ttl", relayoutClaimTTL, "err", err)
@@ -432,19 +428,8 @@ const (
 // compare-and-set, and the read after it tells who won.
 func (e *Engine) claimRelayout(ctx context.Context, name string, want int, owner string) (bool, error) {
 	coll := genCollection(name)
-	read := func(get func(context.Context, string, string) (projections.Doc, bool, error)) (relayoutClaim, uint64, bool, error) {
-		d, ok, err := get(ctx, coll, relayoutClaimID)
-		if err != nil || !ok {
-			return relayoutClaim{}, 0, false, err
-		}
-		var c relayoutClaim
-		if err := json.Unmarshal(d.Body, &c); err != nil {
-			return relayoutClaim{}, 0, false, fmt.Errorf("engine: layout claim of %s: %w", name, err)
-		}
-		return c, d.Version, true, nil
-	}
 	err := e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
-		c, version, held, err := read(b.Get)
+		c, version, held, err := readClaim(ctx, b.Get, name)
 		if err != nil {
 			return err
 		}
@@ -460,11 +445,24 @@ func (e *Engine) claimRelayout(ctx context.Context, name string, want int, owner
 	if err != nil {
 		return false, fmt.Errorf("engine: claim the layout rebuild of %s: %w", name, err)
 	}
-	c, _, held, err := read(e.cfg.Store.Get)
+	c, _, held, err := readClaim(ctx, e.cfg.Store.Get, name)
 	if err != nil {
 		return false, err
 	}
 	return held && c.Owner == owner, nil
+}
+
+// readClaim reads projector name's layout claim and its version (held:
+// there is one).
+func readClaim(ctx context.Context, get func(context.Context, string, string) (projections.Doc, bool, error), name string) (c relayoutClaim, version uint64, held bool, err error) {
+	d, ok, err := get(ctx, genCollection(name), relayoutClaimID)
+	if err != nil || !ok {
+		return relayoutClaim{}, 0, false, err
+	}
+	if err := json.Unmarshal(d.Body, &c); err != nil {
+		return relayoutClaim{}, 0, false, fmt.Errorf("engine: layout claim of %s: %w", name, err)
+	}
+	return c, d.Version, true, nil
 }
 
 // catchUp projects a long backlog straight from the log, through the same
