@@ -19,6 +19,7 @@ import (
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/payments"
 	"github.com/melaka-gov/ispeks/projections/statements"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // TestFromBatchToPDF runs the whole path: an NDJSON batch into the real
@@ -104,7 +105,7 @@ func TestFromBatchToPDF(t *testing.T) {
 		t.Fatal(err)
 	}
 	slipText := pdftotext(t, slipPDF.Bytes())
-	for _, want := range []string{"SLIP GAJI BULANAN", "Februari 2025", "Nurul Aina binti Hassan", "2,850.25", "Kod pengesahan: " + statements.FormatCode(list.Statements[0].Code)} {
+	for _, want := range []string{"SLIP GAJI BULANAN", "Februari 2025", "Nurul Aina binti Hassan", "2,850.25", "Kod pengesahan: " + verifycode.Format(list.Statements[0].Code)} {
 		if !strings.Contains(slipText, want) {
 			t.Errorf("slip: %q missing:\n%s", want, slipText)
 		}

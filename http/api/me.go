@@ -23,6 +23,7 @@ import (
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/payments"
 	"github.com/melaka-gov/ispeks/projections/statements"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // The logged-in staff member's own payments and statements as JSON (and
@@ -322,7 +323,7 @@ func (m *me) payment(c *gin.Context) {
 	c.JSON(http.StatusOK, MePaymentDetail{
 		MePayment: mePayment(p), ReceivedDate: p.ReceivedDate, EFTNo: p.EFTNo, ChequeNo: p.ChequeNo,
 		PaymentDate: p.PaymentDate, Reason: p.Reason, Amended: p.Amended, History: hist,
-		VerificationCode: payments.FormatCode(p.Code),
+		VerificationCode: verifycode.Format(p.Code),
 	})
 }
 
@@ -413,7 +414,7 @@ func (m *me) statement(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, MeStatementDetail{
 		MeStatement: meStatement(s), Payee: s.Payee, Employer: s.Employer, Earnings: s.Earnings, Deductions: ded,
-		IssuedAt: s.IssuedAt, CorrectedAt: s.CorrectedAt, Corrections: corr, VerificationCode: statements.FormatCode(s.Code),
+		IssuedAt: s.IssuedAt, CorrectedAt: s.CorrectedAt, Corrections: corr, VerificationCode: verifycode.Format(s.Code),
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/melaka-gov/ispeks/infra/pdf"
 	"github.com/melaka-gov/ispeks/projections/payments"
 	"github.com/melaka-gov/ispeks/projections/statements"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // meData: Siti has two claims (one paid) and an advance, three slips and a
@@ -71,7 +72,7 @@ func TestMeEndpoints(t *testing.T) {
 	}
 
 	d := finDecode[api.MePaymentDetail](t, get("/api/v1/me/payments/PAY-S-1", siti))
-	if d.EFTNo != "EFT-S-1" || len(d.History) != 5 || d.VerificationCode != payments.FormatCode(payments.Code(finKey, "PAY-S-1")) {
+	if d.EFTNo != "EFT-S-1" || len(d.History) != 5 || d.VerificationCode != verifycode.Format(payments.Code(finKey, "PAY-S-1")) {
 		t.Fatalf("detail %+v", d)
 	}
 	doc := get("/api/v1/me/payments/PAY-S-1/pdf", siti)
@@ -99,7 +100,7 @@ func TestMeEndpoints(t *testing.T) {
 		t.Fatalf("bonus: %+v", b)
 	}
 	sd := finDecode[api.MeStatementDetail](t, get("/api/v1/me/statements/SG-S-01", siti))
-	if sd.Payee.Name != "Siti Aminah binti Omar" || len(sd.Earnings) != 2 || sd.VerificationCode != statements.FormatCode(statements.Code(finKey, "SG-S-01", 1)) {
+	if sd.Payee.Name != "Siti Aminah binti Omar" || len(sd.Earnings) != 2 || sd.VerificationCode != verifycode.Format(statements.Code(finKey, "SG-S-01", 1)) {
 		t.Fatalf("statement %+v", sd)
 	}
 	sdoc := get("/api/v1/me/statements/SG-S-01/pdf", siti)

@@ -13,6 +13,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/projections/payments"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // The manual's section A walked through: the Jenis Modul form, Semak, the
@@ -227,7 +228,7 @@ func cells(re *regexp.Regexp, body string) []string {
 }
 
 // payCode is the printed verification code of a payment.
-func payCode(id string) string { return payments.FormatCode(payments.Code(payKey, id)) }
+func payCode(id string) string { return verifycode.Format(payments.Code(payKey, id)) }
 
 // What the finance system sends is shown as text, never as markup, in the
 // rows drawn in Go and on the detail page alike.

@@ -14,6 +14,7 @@ import (
 	"github.com/melaka-gov/ispeks/infra/demo"
 	"github.com/melaka-gov/ispeks/projections/payments"
 	"github.com/melaka-gov/ispeks/projections/statements"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // TestPaymentScreenshots draws the payment and statement pages with the
@@ -67,8 +68,8 @@ func TestPaymentScreenshots(t *testing.T) {
 		{"slip-phone", "/penyata-gaji/" + url.PathEscape(slipID), "390,2600"},
 		{"statement-empty", "/penyata-gaji?urusniaga=slip-gaji-mingguan", "1280,900"},
 		{"status-list-en", "/permohonan/status-bayaran?modul=pendahuluan&lang=en", "1280,1200"},
-		{"verify", "/sahkan/" + statements.FormatCode(slips.Statements[0].Code) + "?lang=ms", "1280,1100"},
-		{"verify-phone", "/sahkan/" + statements.FormatCode(slips.Statements[0].Code), "390,1400"},
+		{"verify", "/sahkan/" + verifycode.Format(slips.Statements[0].Code) + "?lang=ms", "1280,1100"},
+		{"verify-phone", "/sahkan/" + verifycode.Format(slips.Statements[0].Code), "390,1400"},
 		{"verify-unknown", "/sahkan/AAAA-BBBB-CCCC-DDDD", "390,1200"},
 	}
 	for _, s := range shots {

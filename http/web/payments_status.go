@@ -17,6 +17,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/infra/pdf"
 	"github.com/melaka-gov/ispeks/projections/payments"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // The manual's section A: Permohonan › Status Bayaran → Jenis Modul →
@@ -211,8 +212,8 @@ func (s *Site) paymentDetail(c *gin.Context) {
 			kv{Label: "pay.label.payment_date", Value: dmy(p.PaymentDate)},
 			kv{Label: "pay.label.reason", Value: p.Reason},
 		),
-		Code:        payments.FormatCode(p.Code),
-		VerifyURL:   pathWith(PathVerifyCode, "code", payments.FormatCode(p.Code)),
+		Code:        verifycode.Format(p.Code),
+		VerifyURL:   pathWith(PathVerifyCode, "code", verifycode.Format(p.Code)),
 		PrintURL:    base + "/laporan.pdf",
 		DownloadURL: base + "/laporan.pdf?" + queryDownload + "=1",
 		BackURL:     PathStatusBayaran + "?" + url.Values{"modul": {string(p.Module)}}.Encode(),

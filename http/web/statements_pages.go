@@ -18,6 +18,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/projections/statements"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // The manual's section B: Penyata Gaji → Urusniaga (Bantuan Khas / Bonus,
@@ -367,8 +368,8 @@ func (s *Site) statementView(c *gin.Context) {
 		Deductions: ringgit(st.Totals.DeductionsSen),
 		NetLabel:   i18n.T(l, netKey(st.Type)),
 		Net:        ringgit(st.Totals.NetSen),
-		Code:       statements.FormatCode(st.Code),
-		VerifyURL:  pathWith(PathVerifyCode, "code", statements.FormatCode(st.Code)),
+		Code:       verifycode.Format(st.Code),
+		VerifyURL:  pathWith(PathVerifyCode, "code", verifycode.Format(st.Code)),
 		PDFURL:     base + "/dokumen.pdf",
 		SaveURL:    base + "/dokumen.pdf?" + queryDownload + "=1",
 		BackURL:    PathPenyataGaji + "?" + url.Values{"urusniaga": {string(st.Type)}}.Encode(),

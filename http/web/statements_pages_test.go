@@ -13,6 +13,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/projections/payments"
 	"github.com/melaka-gov/ispeks/projections/statements"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // The manual's section B walked through: Urusniaga, Cari, "Senarai
@@ -88,7 +89,7 @@ func TestStatementWalkthrough(t *testing.T) {
 		"G-JKPN-0042", "Pegawai Kewangan", "WA41", "Bank Islam", "0401-2345-6789", "SG 1234567890", "KWSP-778899",
 		"Kerajaan Negeri Melaka", "E 0123456-7", "Seri Negeri", "0001 Gaji Pokok", "4,567.89", "ITKA", "300.00", "COLA", "350.00",
 		"PCB", "210.50", "KWSP", "502.46", "Zakat", "50.00", "Jumlah Pendapatan", "5,217.89", "Jumlah Potongan", "762.96",
-		"Gaji Bersih", "RM 4,454.93", "semakan ke-2", "Potongan zakat tertinggal", statements.FormatCode(statements.Code(payKey, "SG-2026-02-S", 2)),
+		"Gaji Bersih", "RM 4,454.93", "semakan ke-2", "Potongan zakat tertinggal", verifycode.Format(statements.Code(payKey, "SG-2026-02-S", 2)),
 		`<meta name="viewport" content="width=device-width, initial-scale=1">`)
 
 	doc := b.get("/penyata-gaji/SG-2026-02-S/dokumen.pdf")
@@ -102,7 +103,7 @@ func TestStatementWalkthrough(t *testing.T) {
 	payHas(t, "pdf", text, "Kerajaan Negeri Melaka", "SLIP GAJI BULANAN", "Bagi Tempoh: Februari 2026", "Siti Aminah binti Omar",
 		"791117-04-5672", "JKPN-0042", "Pegawai Kewangan", "Gaji Pokok", "4,567.89", "Zakat", "50.00", "Jumlah Pendapatan", "5,217.89",
 		"Jumlah Potongan", "762.96", "Gaji Bersih", "RM 4,454.93", "semakan ke-2", "Potongan zakat tertinggal",
-		"Kod pengesahan: "+statements.FormatCode(statements.Code(payKey, "SG-2026-02-S", 2)), "Dijana pada 10/03/2026 10:00")
+		"Kod pengesahan: "+verifycode.Format(statements.Code(payKey, "SG-2026-02-S", 2)), "Dijana pada 10/03/2026 10:00")
 	save := b.get("/penyata-gaji/SG-2026-02-S/dokumen.pdf?muat-turun=1")
 	if cd := save.hdr.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
 		t.Errorf("download: %q", cd)

@@ -11,6 +11,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/projections/statements"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // /sahkan/{code}, with no login: a real code is confirmed with only what
@@ -43,10 +44,10 @@ func TestVerifyPage(t *testing.T) {
 	}
 
 	// Revision 1 of the corrected February slip.
-	old := bank.get("/sahkan/" + statements.FormatCode(statements.Code(payKey, "SG-2026-02-S", 1)))
+	old := bank.get("/sahkan/" + verifycode.Format(statements.Code(payKey, "SG-2026-02-S", 1)))
 	payHas(t, "superseded", old.body, "Dokumen ini telah digantikan", "semakan ke-1", "ke-2", "Februari 2026")
 	payHasNot(t, "superseded", old.body, "Dokumen ini sah<")
-	cur := bank.get("/sahkan/" + statements.FormatCode(statements.Code(payKey, "SG-2026-02-S", 2)))
+	cur := bank.get("/sahkan/" + verifycode.Format(statements.Code(payKey, "SG-2026-02-S", 2)))
 	payHas(t, "current revision", cur.body, "Dokumen ini sah", "4,454.93")
 
 	// A payment report's code.
@@ -56,7 +57,7 @@ func TestVerifyPage(t *testing.T) {
 	payHasNot(t, "payment", pay.body, paySitiIC, "Siti", "EFT20260110")
 
 	// Forged and malformed codes.
-	forged := statements.FormatCode(statements.Code([]byte("another key, another portal!!"), "SG-2026-01-S", 1))
+	forged := verifycode.Format(statements.Code([]byte("another key, another portal!!"), "SG-2026-01-S", 1))
 	for _, code := range []string{forged, "AAAA-BBBB-CCCC-DDDD", "not-a-code", strings.Repeat("A", 300)} {
 		r := bank.get("/sahkan/" + url.PathEscape(code))
 		if r.code != http.StatusNotFound {

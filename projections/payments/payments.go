@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
@@ -235,38 +234,4 @@ func Code(key []byte, paymentID string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("ispeks/payment\x00" + paymentID))
 	return base32.StdEncoding.EncodeToString(m.Sum(nil)[:10])
-}
-
-// FormatCode groups a code in fours for print: ABCD-EFGH-IJKL-MNOP.
-func FormatCode(code string) string {
-	var b strings.Builder
-	for i, r := range code {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte('-')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// NormalizeCode undoes FormatCode and the ways people type a code (lower
-// case, spaces); it returns "" for anything that cannot be a code.
-func NormalizeCode(s string) string {
-	if len(s) > 64 {
-		return ""
-	}
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		switch {
-		case r == '-' || r == ' ':
-		case (r >= 'A' && r <= 'Z') || (r >= '2' && r <= '7'):
-			b.WriteRune(r)
-		default:
-			return ""
-		}
-	}
-	if b.Len() != 16 {
-		return ""
-	}
-	return b.String()
 }

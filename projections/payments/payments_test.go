@@ -16,6 +16,7 @@ import (
 	"github.com/melaka-gov/ispeks/infra/readstore/sqlite"
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/payments"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 var key = []byte("0123456789abcdef0123456789abcdef")
@@ -223,7 +224,7 @@ func TestVerify(t *testing.T) {
 	if p.Code != payments.Code(key, "P1") || len(p.Code) != 16 {
 		t.Fatalf("code %q", p.Code)
 	}
-	for _, typed := range []string{p.Code, payments.FormatCode(p.Code), strings.ToLower(payments.FormatCode(p.Code))} {
+	for _, typed := range []string{p.Code, verifycode.Format(p.Code), strings.ToLower(verifycode.Format(p.Code))} {
 		v, ok, err := q.Verify(context.Background(), typed)
 		if err != nil || !ok || v.Status != "Dalam Proses" || v.AmountSen != 45050 || v.PayeeMasked != "880101-04-****" || v.VoucherNo != "BV-P1" {
 			t.Fatalf("%q: %v %v %+v", typed, ok, err, v)

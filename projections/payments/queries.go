@@ -9,6 +9,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // ErrNotFound: no such payment for this person. A payment of someone else
@@ -114,7 +115,7 @@ type Verification struct {
 // Verify looks up a verification code (in any case, with or without
 // dashes). ok is false when the code is unknown.
 func (q Queries) Verify(ctx context.Context, code string) (Verification, bool, error) {
-	code = NormalizeCode(code)
+	code = verifycode.Normalize(code)
 	if code == "" {
 		return Verification{}, false, nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // ErrNotFound: no such statement for this person within its display
@@ -184,7 +185,7 @@ type Verification struct {
 // dashes). ok is false when the code is unknown. A code of a revision that
 // a correction has replaced is found, marked Superseded.
 func (q Queries) Verify(ctx context.Context, code string) (Verification, bool, error) {
-	code = NormalizeCode(code)
+	code = verifycode.Normalize(code)
 	if code == "" {
 		return Verification{}, false, nil
 	}

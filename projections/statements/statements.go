@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"hash"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -242,37 +241,3 @@ func (mp *macPool) get(key []byte) *keyedMAC {
 }
 
 func (mp *macPool) put(m *keyedMAC) { mp.p.Put(m) }
-
-// FormatCode groups a code in fours for print: ABCD-EFGH-IJKL-MNOP.
-func FormatCode(code string) string {
-	var b strings.Builder
-	for i, r := range code {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte('-')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// NormalizeCode undoes FormatCode and the ways people type a code (lower
-// case, spaces); it returns "" for anything that cannot be a code.
-func NormalizeCode(s string) string {
-	if len(s) > 64 {
-		return ""
-	}
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		switch {
-		case r == '-' || r == ' ':
-		case (r >= 'A' && r <= 'Z') || (r >= '2' && r <= '7'):
-			b.WriteRune(r)
-		default:
-			return ""
-		}
-	}
-	if b.Len() != 16 {
-		return ""
-	}
-	return b.String()
-}

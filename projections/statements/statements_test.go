@@ -16,6 +16,7 @@ import (
 	"github.com/melaka-gov/ispeks/infra/readstore/sqlite"
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/statements"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 var key = []byte("0123456789abcdef0123456789abcdef")
@@ -249,7 +250,7 @@ func TestCorrectionSupersedes(t *testing.T) {
 		t.Fatal("a correction kept the old code")
 	}
 	// The old printout still verifies, as superseded; the new one as current.
-	old, ok, err := q.Verify(context.Background(), statements.FormatCode(first.Code))
+	old, ok, err := q.Verify(context.Background(), verifycode.Format(first.Code))
 	if err != nil || !ok || !old.Superseded || old.Revision != 1 || old.CurrentRevision != 2 || old.NetSen != 299900 {
 		t.Fatalf("old: %v %v %+v", ok, err, old)
 	}

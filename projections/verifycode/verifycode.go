@@ -1,0 +1,61 @@
+// Package verifycode is the printed form of the verification codes on
+// payment and statement reports (/sahkan/{code}): 16 base32 characters,
+// printed in groups of four, typed back by a bank clerk in whatever case
+// and spacing. The codes themselves are HMACs made by the payments and
+// statements projections; this package only writes and reads them.
+package verifycode
+
+import "strings"
+
+// Len is the number of characters in a code (80 bits of base32).
+const Len = 16
+
+// maxTyped bounds what Normalize reads: a code with a dash or a space
+// between every character is 31 long, so anything past this is not one.
+const maxTyped = 64
+
+// Format groups a code in fours for print: ABCD-EFGH-IJKL-MNOP.
+func Format(code string) string {
+	var b strings.Builder
+	b.Grow(len(code) + len(code)/4)
+	for i := 0; i < len(code); i++ {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(code[i])
+	}
+	return b.String()
+}
+
+// Normalize undoes Format and the ways people type a code (lower case,
+// spaces, dashes anywhere); it returns "" for anything that cannot be a
+// code. Only ASCII counts: a letter that upper-cases to one of the
+// alphabet's (Turkish dotless ı, long ſ) is not taken for it.
+func Normalize(s string) string {
+	if len(s) > maxTyped {
+		return ""
+	}
+	var out [Len]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '-' || c == ' ':
+			continue
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		case c >= 'A' && c <= 'Z', c >= '2' && c <= '7':
+		default:
+			return ""
+		}
+		if n == Len {
+			return ""
+		}
+		out[n] = c
+		n++
+	}
+	if n != Len {
+		return ""
+	}
+	return string(out[:])
+}
