@@ -42,7 +42,7 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 	if cfg.NATSURL != "" {
 		pub, err := downstream.NewNATS(ctx, downstream.NATSConfig{URL: cfg.NATSURL})
 		if err != nil {
-			return fmt.Errorf("--nats %s: %w", cfg.NATSURL, err)
+			return fmt.Errorf("--nats %s: %w", config.Redact(cfg.NATSURL), err)
 		}
 		a.closers = append(a.closers, pub.Close)
 		g.Go(func() error { return a.engine.RunConsumer(ctx, downstream.ConsumerName, pub.Handle) })

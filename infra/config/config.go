@@ -117,7 +117,7 @@ func (c *Config) Resolve() error {
 	if c.NATSURL != "" {
 		u, err := url.Parse(c.NATSURL)
 		if err != nil || u.Scheme != "nats" || u.Host == "" {
-			errs = append(errs, fmt.Errorf("--nats: %q is not nats://host:port", c.NATSURL))
+			errs = append(errs, fmt.Errorf("--nats: %q is not nats://host:port", redact(c.NATSURL)))
 		}
 	}
 	if c.LockThreshold < 1 || c.LockThreshold > 20 {
@@ -178,7 +178,7 @@ func storeURL(flag, raw, defaultPath, serverKind string) (string, string, error)
 	case strings.HasPrefix(raw, serverKind+"://") || (serverKind == KindKurrent && strings.HasPrefix(raw, "esdb+discover://")) ||
 		(serverKind == KindMongo && strings.HasPrefix(raw, "mongodb+srv://")):
 		if _, err := url.Parse(raw); err != nil {
-			return "", "", fmt.Errorf("%s: %q is not a valid URL: %v", flag, redact(raw), err)
+			return "", "", fmt.Errorf("%s: %q is not a valid URL: %v", flag, redact(raw), urlReason(err))
 		}
 		return serverKind, raw, nil
 	default:
@@ -200,16 +200,48 @@ func ParseHelpdesk(s string) ([]Helpdesk, error) {
 	return out, nil
 }
 
-// redact hides a password in a URL so it can be shown in an error or a log.
+// redact hides a password in a URL so it can be shown in an error or a log:
+// everything from the first ':' after the scheme to the last '@' becomes
+// "xxxxx". It reads the text rather than url.Parse's result, because the
+// passwords people type break URLs in ways that move the password out of
+// url.URL.User: a space or a stray % (Parse fails, and its error repeats the
+// URL), a '/' (read as port and path), a '#' (read as the fragment). Masking
+// too much, where an '@' stands in a path or query, only shortens a message.
 func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	at := strings.LastIndexByte(raw, '@')
+	if at < 0 {
 		return raw
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	start := 0
+	if i := strings.Index(raw[:at], "://"); i > 0 && isScheme(raw[:i]) {
+		start = i + len("://")
 	}
-	return u.String()
+	colon := strings.IndexByte(raw[start:at], ':')
+	if colon < 0 {
+		return raw // a user name alone
+	}
+	return raw[:start+colon+1] + "xxxxx" + raw[at:]
+}
+
+// isScheme: a letter, then letters, digits, '+', '-' or '.' (RFC 3986).
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// urlReason is why url.Parse refused a URL, without the URL (which
+// url.Error repeats, password and all).
+func urlReason(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err
+	}
+	return errors.New("not a URL")
 }
 
 // Redact is redact for callers that log configured URLs.
