@@ -2,6 +2,7 @@ package account
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -39,4 +40,35 @@ func FuzzCheckProfile(f *testing.F) {
 			t.Fatalf("checked profile %+v changes or fails again: %v", p, err)
 		}
 	})
+}
+
+// FuzzNormalizeAnswer: an answer read out at the helpdesk compares equal
+// however its letters' case and spacing were typed, and the normal form is
+// its own normal form (what was stored matches when typed again as shown).
+func FuzzNormalizeAnswer(f *testing.F) {
+	for _, s := range []string{"Kuih Lapis", "  kuih   lapis ", "ｋｕｉｈ\tｌａｐｉｓ", "İstanbul", "ß", "\u00a0x\u3000y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, a string) {
+		n := NormalizeAnswer(a)
+		if NormalizeAnswer(n) != n {
+			t.Fatalf("NormalizeAnswer(%q) = %q, whose own form is %q", a, n, NormalizeAnswer(n))
+		}
+		if strings.TrimSpace(n) != n || strings.Contains(n, "  ") {
+			t.Fatalf("NormalizeAnswer(%q) = %q keeps outer or doubled spaces", a, n)
+		}
+		if up := asciiUpper(a); NormalizeAnswer(up) != n {
+			t.Fatalf("%q and %q differ: %q, %q", a, up, n, NormalizeAnswer(up))
+		}
+	})
+}
+
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }

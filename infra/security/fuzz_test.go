@@ -2,6 +2,7 @@ package security
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,3 +59,34 @@ func FuzzTOTPMatch(f *testing.F) {
 }
 
 var fixedNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// FuzzNormalizeRecoveryCode: a recovery code matches however it is typed
+// (case, spaces, dashes, the letters people take for 0 and 1), and the
+// normal form of anything typed is its own normal form.
+func FuzzNormalizeRecoveryCode(f *testing.F) {
+	for _, s := range []string{"7KQ2M-9XZ4B", "7kq2m 9xz4b", "OIL0-1", "ı", "\t-\t"} {
+		f.Add(s, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+	}
+	f.Fuzz(func(t *testing.T, typed string, raw []byte) {
+		n := NormalizeRecoveryCode(typed)
+		if NormalizeRecoveryCode(n) != n || strings.ContainsAny(n, " -\t") {
+			t.Fatalf("NormalizeRecoveryCode(%q) = %q, whose own form is %q", typed, n, NormalizeRecoveryCode(n))
+		}
+		// A code as Generator makes them (10 characters of the alphabet,
+		// printed in two groups), typed lower case with spaces, or with
+		// O for 0 and l for 1.
+		code := make([]byte, 10)
+		for i := range code {
+			var c byte
+			if i < len(raw) {
+				c = raw[i]
+			}
+			code[i] = recoveryAlphabet[int(c)%len(recoveryAlphabet)]
+		}
+		printed := string(code[:5]) + "-" + string(code[5:])
+		sloppy := strings.NewReplacer("0", "O", "1", "l").Replace(strings.ToLower(string(code[:5]) + "  " + string(code[5:])))
+		if NormalizeRecoveryCode(printed) != string(code) || NormalizeRecoveryCode(sloppy) != string(code) {
+			t.Fatalf("code %s: printed %q → %q, typed %q → %q", code, printed, NormalizeRecoveryCode(printed), sloppy, NormalizeRecoveryCode(sloppy))
+		}
+	})
+}
