@@ -77,9 +77,19 @@ type shadowSpec struct {
 	projector string
 }
 
+// Options tune a Store; the zero value takes the defaults.
+type Options struct {
+	// Logger receives operational messages (rebuilds begun and swapped in,
+	// collections dropped by a swap). Default slog.Default().
+	Logger *slog.Logger
+}
+
 // Open opens (creating if missing) the read store at path, normally
 // data/views.db, and its parent directory.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: path %q: %w", path, err)
@@ -87,7 +97,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: create directory for %s: %w", abs, err)
 	}
-	c := &core{path: abs, log: slog.Default().With("component", "readstore/sqlite"), rawp: newRawPool(abs)}
+	c := &core{path: abs, log: opts.Logger.With("component", "readstore/sqlite"), rawp: newRawPool(abs)}
 
 	c.w, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
