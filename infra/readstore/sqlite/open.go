@@ -6,9 +6,12 @@
 // index). A compound index also carries the rest of the document (covering):
 // it serves the per-owner lists, whose page is then one run of index
 // entries; Ensure migrates a store written with the narrow form. A rebuild writes into "s_<name>" and SwapRebuild drops the live
-// table and renames the shadow in one transaction. _collections records the
-// declared indexes (so a second process knows them without Ensure) and
-// _checkpoints the projectors' positions, live and shadow.
+// table and renames the shadow in one transaction, dropping too the live
+// tables of the same projector that it no longer declares. _collections
+// records the declared indexes (so a second process knows them without
+// Ensure) and the projector whose rebuild created a shadow or swapped in a
+// live table (empty for a table created by Ensure), and _checkpoints the
+// projectors' positions, live and shadow.
 //
 // The file runs in WAL mode with synchronous=NORMAL: read models are
 // rebuildable from the log, so a power cut may lose the last commits but
