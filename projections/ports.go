@@ -115,6 +115,11 @@ type ReadStore interface {
 	// checkpoint for projector) while readers of this store still see the
 	// live collections. SwapRebuild replaces the live collections and the
 	// checkpoint with the shadows atomically (as far as the backend can).
+	// The swapped-in collections belong to projector from then on, and the
+	// swap drops those of its collections that specs no longer names (a
+	// new layout that gives a collection up), which then read as unknown;
+	// collections created by Ensure alone have no owner and are never
+	// dropped this way.
 	BeginRebuild(ctx context.Context, projector string, specs ...CollectionSpec) (ReadStore, error)
 	SwapRebuild(ctx context.Context, projector string, specs ...CollectionSpec) error
 

@@ -64,7 +64,7 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 		return nil, err
 	}
 	a.closers = append(a.closers, a.events.Close)
-	if a.views, err = openReadStore(ctx, &c.cfg); err != nil {
+	if a.views, err = openReadStore(ctx, &c.cfg, c.log); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.views.Close)

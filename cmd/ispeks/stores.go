@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/melaka-gov/ispeks/infra/config"
@@ -53,14 +54,16 @@ func openEventStore(ctx context.Context, cfg *config.Config) (eventstore.Store, 
 	}
 }
 
-func openReadStore(ctx context.Context, cfg *config.Config) (projections.ReadStore, error) {
+// openReadStore opens the configured read store; its operational messages
+// (rebuilds, dropped collections) go to log.
+func openReadStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (projections.ReadStore, error) {
 	kind, target, err := cfg.ReadStore()
 	if err != nil {
 		return nil, err
 	}
 	switch kind {
 	case config.KindMongo:
-		s, err := rmongo.Open(ctx, target, cfg.MongoDatabase)
+		s, err := rmongo.OpenWith(ctx, target, cfg.MongoDatabase, rmongo.Options{Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("read store %s: %w", config.Redact(target), err)
 		}
@@ -69,7 +72,7 @@ func openReadStore(ctx context.Context, cfg *config.Config) (projections.ReadSto
 		if err := prepareDataDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
-		s, err := rsqlite.Open(ctx, target)
+		s, err := rsqlite.Open(ctx, target, rsqlite.Options{Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("read store: %w", err)
 		}

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +44,7 @@ func TestFromBatchToPDF(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	views, err := readsqlite.Open(ctx, filepath.Join(t.TempDir(), "views.db"))
+	views, err := readsqlite.Open(ctx, filepath.Join(t.TempDir(), "views.db"), readsqlite.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = events.Close() })
-	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"))
+	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"), rssqlite.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func newFin(t *testing.T, opt finOptions) *fin {
 	if f.events, err = evsqlite.Open(ctx, filepath.Join(dir, "events.db"), evsqlite.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
-	if f.views, err = rssqlite.Open(ctx, filepath.Join(dir, "views.db")); err != nil {
+	if f.views, err = rssqlite.Open(ctx, filepath.Join(dir, "views.db"), rssqlite.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
 	f.reg = eventlog.NewRegistry()

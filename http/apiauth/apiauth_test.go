@@ -58,7 +58,7 @@ func newRig(t *testing.T, cfg apiauth.Config) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = events.Close() })
-	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"))
+	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"), rssqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func newFeedRig(t *testing.T) *feedRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = events.Close() })
-	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"))
+	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"), rssqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

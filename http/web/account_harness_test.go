@@ -116,7 +116,7 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.events.Close() })
-	if w.views, err = readsqlite.Open(ctx, filepath.Join(dir, "views.db")); err != nil {
+	if w.views, err = readsqlite.Open(ctx, filepath.Join(dir, "views.db"), readsqlite.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.views.Close() })

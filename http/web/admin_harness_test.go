@@ -83,7 +83,7 @@ func newAdminPortal(t *testing.T) *adminPortal {
 	if p.events, err = eventsqlite.Open(ctx, filepath.Join(p.dir, "events.db"), eventsqlite.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
-	if p.views, err = readsqlite.Open(ctx, filepath.Join(p.dir, "views.db")); err != nil {
+	if p.views, err = readsqlite.Open(ctx, filepath.Join(p.dir, "views.db"), readsqlite.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
 	p.reg = eventlog.NewRegistry()

@@ -91,7 +91,7 @@ func newPayPortal(t testing.TB, opt payOptions) *payPortal {
 	if p.events, err = eventsqlite.Open(ctx, filepath.Join(dir, "events.db"), eventsqlite.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
-	if p.views, err = readsqlite.Open(ctx, filepath.Join(dir, "views.db")); err != nil {
+	if p.views, err = readsqlite.Open(ctx, filepath.Join(dir, "views.db"), readsqlite.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
 	p.reg = eventlog.NewRegistry()

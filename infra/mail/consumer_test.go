@@ -66,7 +66,7 @@ func newMailRig(t *testing.T) *mailRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = events.Close() })
-	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"))
+	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"), rssqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ type env struct {
 
 // openCheckpoints keeps checkpoints in a real SQLite read store.
 func openCheckpoints(t *testing.T, dir string) watermilllog.ReadStoreCheckpoints {
-	rs, err := readstore.Open(context.Background(), filepath.Join(dir, "views.db"))
+	rs, err := readstore.Open(context.Background(), filepath.Join(dir, "views.db"), readstore.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { es.Close() })
-	vs, err := readsqlite.Open(ctx, filepath.Join(dir, "views.db"))
+	vs, err := readsqlite.Open(ctx, filepath.Join(dir, "views.db"), readsqlite.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestProjectionLiveTwiceAndRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer events.Close()
-	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"))
+	views, err := rssqlite.Open(ctx, filepath.Join(dir, "views.db"), rssqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

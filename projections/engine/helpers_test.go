@@ -199,7 +199,7 @@ func openEvents(t testing.TB, dir string) *eventsqlite.Store {
 
 func openViews(t testing.TB, path string) *readsqlite.Store {
 	t.Helper()
-	s, err := readsqlite.Open(context.Background(), path)
+	s, err := readsqlite.Open(context.Background(), path, readsqlite.Options{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // versions of documents the store has newer.)
 func TestBlindPutKeepsNewerStoredVersion(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "views.db"))
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "views.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ type feed struct {
 
 func newFeed(t *testing.T) *feed {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "views.db"))
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "views.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

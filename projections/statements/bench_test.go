@@ -27,7 +27,7 @@ import (
 //
 //	go test ./projections/statements -run XXX -bench Project -benchtime 20000x
 func BenchmarkProjectStatements(b *testing.B) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "views.db"))
+	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "views.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

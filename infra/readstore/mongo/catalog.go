@@ -53,9 +53,12 @@ const (
 )
 
 type entry struct {
-	Gen       int64    `bson:"gen"`
-	Indexes   []string `bson:"indexes"`
-	Projector string   `bson:"projector,omitempty"` // shadows: whose rebuild
+	Gen     int64    `bson:"gen"`
+	Indexes []string `bson:"indexes"`
+	// Projector is, for a shadow, whose rebuild it is; for a live
+	// collection, whose rebuild swapped it in (empty: unknown, i.e. made by
+	// Ensure alone or swapped in by a binary that did not record it).
+	Projector string `bson:"projector,omitempty"`
 }
 
 type retired struct {

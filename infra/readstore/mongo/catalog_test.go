@@ -3,14 +3,11 @@ package mongo_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	rsmongo "github.com/melaka-gov/ispeks/infra/readstore/mongo"
 	"github.com/melaka-gov/ispeks/projections"
@@ -19,19 +16,13 @@ import (
 // Two stores (as two processes would) change the catalog at the same time:
 // no change is lost, and an Ensure that changes nothing writes nothing.
 func TestConcurrentCatalogChanges(t *testing.T) {
-	uri := mongoURI(t)
+	uri, db, admin := scratchDB(t, "rs_cat_")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	db := "rs_cat_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	admin, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Disconnect(context.Background())
-	defer admin.Database(db).Drop(context.Background())
 
 	var stores [2]*rsmongo.Store
 	for i := range stores {
+		var err error
 		if stores[i], err = rsmongo.OpenWith(ctx, uri, db, rsmongo.Options{CatalogTTL: time.Millisecond}); err != nil {
 			t.Fatal(err)
 		}

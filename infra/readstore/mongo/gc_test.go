@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	rsmongo "github.com/melaka-gov/ispeks/infra/readstore/mongo"
 	"github.com/melaka-gov/ispeks/projections"
@@ -18,16 +16,9 @@ import (
 // After a swap the old generation stays for DropDelay, for readers still on
 // it, and is dropped after that by whichever store collects next.
 func TestSwappedOutGenerationIsDropped(t *testing.T) {
-	uri := mongoURI(t)
+	uri, db, admin := scratchDB(t, "rs_gc_")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db := "rs_gc_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	admin, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Disconnect(context.Background())
-	defer admin.Database(db).Drop(context.Background())
 
 	// A delay no test run reaches: the old generation must still be there.
 	s, err := rsmongo.OpenWith(ctx, uri, db, rsmongo.Options{CatalogTTL: 10 * time.Millisecond, DropDelay: time.Hour})
@@ -94,5 +85,46 @@ func TestSwappedOutGenerationIsDropped(t *testing.T) {
 	}
 	if len(cps) != 1 || cps[0]["_id"] != "p@3" {
 		t.Fatalf("checkpoint documents after collection: %v", cps)
+	}
+}
+
+// A collection the projector's new layout no longer declares is retired by
+// the swap like an old generation, and dropped once DropDelay has passed.
+func TestUndeclaredCollectionIsDropped(t *testing.T) {
+	uri, db, admin := scratchDB(t, "rs_gcu_")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	s, err := rsmongo.OpenWith(ctx, uri, db, rsmongo.Options{CatalogTTL: 10 * time.Millisecond, DropDelay: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	kept := projections.CollectionSpec{Name: "kept", Indexes: []string{"k"}}
+	gone := projections.CollectionSpec{Name: "gone", Indexes: []string{"k"}}
+	for _, specs := range [][]projections.CollectionSpec{{kept, gone}, {kept}} {
+		if _, err := s.BeginRebuild(ctx, "p", specs...); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SwapRebuild(ctx, "p", specs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		names, err := admin.Database(db).ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "gone__g") }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the undeclared collection is still there after 10 s: %q", names)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, _, err := s.Get(ctx, "kept", "x"); err != nil {
+		t.Fatalf("the kept collection: %v", err)
 	}
 }

@@ -13,10 +13,12 @@
 // chain of revision documents, the highest current) maps names to
 // generations, records the declared indexes, the shadow generations of
 // rebuilds in progress, and which checkpoint document (_ispeks_checkpoints,
-// "<projector>@<generation>") is each projector's live one. SwapRebuild
-// inserts one new revision, so readers switch from the old collections and
-// checkpoint to the new ones at once; the old generation is dropped after a
-// delay, when readers in other processes, which re-read the catalog every
+// "<projector>@<generation>") is each projector's live one, and which
+// projector's rebuild swapped each live collection in. SwapRebuild inserts
+// one new revision, so readers switch from the old collections and
+// checkpoint to the new ones at once (and lose the projector's collections
+// it no longer declares); the old generations are dropped after a delay,
+// when readers in other processes, which re-read the catalog every
 // CatalogTTL, have moved on. (renameCollection with dropTarget would swap one
 // collection at a time only, and FerretDB lacks dropTarget.)
 //

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -81,6 +82,14 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 // compare-and-swap of the catalog document. Readers in this process switch
 // at once, those in other processes within CatalogTTL; the old generations
 // are dropped after DropDelay.
+//
+// The live entries remember the projector, and the same catalog change
+// retires every live collection an earlier swap of this projector brought in
+// that specs no longer names (dropped after DropDelay like an old
+// generation): a projector whose new layout gives up a collection leaves no
+// orphan behind. A collection whose owner is unknown (made by Ensure alone,
+// or swapped in by a binary that did not record owners) is left alone,
+// since another projector may use it.
 func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...projections.CollectionSpec) error {
 	if s.c.closed.Load() {
 		return errClosed
@@ -98,9 +107,12 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	if len(parsed) == 0 {
 		return fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
 	}
+	var dropped []string
 	_, err = s.c.update(ctx, func(cat *catalog) error {
 		now := time.Now()
+		names := map[string]bool{}
 		for _, sp := range parsed {
+			names[sp.Name] = true
 			sh, ok := cat.Shadow[sp.Name]
 			if !ok {
 				return fmt.Errorf("readstore/mongo: swap rebuild of %s: collection %q has no rebuild in progress", projector, sp.Name)
@@ -111,8 +123,17 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 			if old, ok := cat.Live[sp.Name]; ok {
 				cat.Retired = append(cat.Retired, retired{Collection: physical(sp.Name, old.Gen), At: now})
 			}
-			cat.Live[sp.Name] = entry{Gen: sh.Gen, Indexes: sh.Indexes}
+			cat.Live[sp.Name] = entry{Gen: sh.Gen, Indexes: sh.Indexes, Projector: projector}
 			delete(cat.Shadow, sp.Name)
+		}
+		// Ownerless entries (Projector "") never match: see above.
+		dropped = dropped[:0]
+		for name, e := range cat.Live {
+			if e.Projector == projector && !names[name] {
+				cat.Retired = append(cat.Retired, retired{Collection: physical(name, e.Gen), At: now})
+				delete(cat.Live, name)
+				dropped = append(dropped, name)
+			}
 		}
 		cp, ok := cat.CPShadow[projector]
 		if !ok {
@@ -125,6 +146,10 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	})
 	if err != nil {
 		return err
+	}
+	slices.Sort(dropped)
+	for _, name := range dropped {
+		s.c.log.Info("dropped a collection the projector no longer declares", "collection", name, "projector", projector)
 	}
 	s.c.log.Info("rebuild swapped in", "projector", projector, "collections", len(parsed))
 	s.c.collectLater()

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,24 @@ func mongoURI(t *testing.T) string {
 			"(or eval \"$(scripts/start-ferretdb)\" first, or point " + uriEnv + " at a MongoDB, e.g. mongodb://127.0.0.1:27017/)")
 	}
 	return uri
+}
+
+// scratchDB returns the test server's URI, a new database name beginning
+// with prefix, and a client of the server; the database is dropped when the
+// test ends.
+func scratchDB(t *testing.T, prefix string) (uri, db string, admin *mongo.Client) {
+	t.Helper()
+	uri = mongoURI(t)
+	db = prefix + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	admin, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = admin.Database(db).Drop(context.Background())
+		_ = admin.Disconnect(context.Background())
+	})
+	return uri, db, admin
 }
 
 func TestContract(t *testing.T) {

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 		{"RebuildShadowInvisible", testRebuildInvisible},
 		{"RebuildSwap", testRebuildSwap},
 		{"RebuildSeenByOtherInstance", testRebuildOtherInstance},
+		{"RebuildDropsUndeclared", testRebuildDropsUndeclared},
 		{"Reopen", testReopen},
 		{"ConcurrentReadersAndWriter", testConcurrent},
 	}
@@ -784,16 +785,22 @@ func testBodyOnly(t *testing.T, open Open) {
 	}
 }
 
+// checkUnknown fails t unless err is ErrUnknownCollection naming name.
+func checkUnknown(t *testing.T, what, name string, err error) {
+	t.Helper()
+	if !errors.Is(err, projections.ErrUnknownCollection) {
+		t.Errorf("%s: err = %v, want ErrUnknownCollection", what, err)
+	} else if !strings.Contains(err.Error(), name) {
+		t.Errorf("%s: error %q does not name the collection", what, err)
+	}
+}
+
 func testUnknownCollection(t *testing.T, open Open) {
 	s := opened(t, open, staff)
 	ctx := ctxFor(t)
 	check := func(what string, err error) {
 		t.Helper()
-		if !errors.Is(err, projections.ErrUnknownCollection) {
-			t.Errorf("%s: err = %v, want ErrUnknownCollection", what, err)
-		} else if !strings.Contains(err.Error(), "nosuch") {
-			t.Errorf("%s: error %q does not name the collection", what, err)
-		}
+		checkUnknown(t, what, "nosuch", err)
 	}
 	_, _, err := s.Get(ctx, "nosuch", "x")
 	check("Get", err)
@@ -1307,6 +1314,80 @@ func testRebuildOtherInstance(t *testing.T, open Open) {
 		p := find(t, other, projections.Query{Collection: "staff", Where: map[string]any{"dept": "N"}})
 		return hasNew && len(p.Docs) == 1 && checkpoint(t, other, "proj") == 20
 	})
+}
+
+// A new layout of projector "p" gives up a collection: its swap drops it (it
+// then reads as unknown, in this instance, in one opened before and in one
+// opened after) and rebuilds the one it keeps, while the collections of
+// another projector and one created by Ensure alone (no owner) stay.
+func testRebuildDropsUndeclared(t *testing.T, open Open) {
+	spec := func(name string) projections.CollectionSpec {
+		return projections.CollectionSpec{Name: name, Indexes: []string{"k"}}
+	}
+	kept, gone, theirs, plain := spec("kept"), spec("gone"), spec("theirs"), spec("plain")
+	s := opened(t, open, plain)
+	other := opened(t, open) // a second process, running through the swaps
+	ctx := ctxFor(t)
+	put(t, s, "plain", doc("x", 1, map[string]any{"k": "v"}, `{}`))
+	// rebuild rebuilds projector with specs and swaps them in, each holding
+	// one document "d<cp>", with checkpoint cp.
+	rebuild := func(projector string, cp uint64, specs ...projections.CollectionSpec) {
+		t.Helper()
+		shadow, err := s.BeginRebuild(ctx, projector, specs...)
+		if err != nil {
+			t.Fatalf("BeginRebuild(%s): %v", projector, err)
+		}
+		t.Cleanup(func() { _ = shadow.Close() })
+		for _, sp := range specs {
+			putCP(t, shadow, projector, cp, sp.Name, doc(fmt.Sprintf("d%d", cp), cp, map[string]any{"k": "v"}, fmt.Sprintf(`{"cp":%d}`, cp)))
+		}
+		if err := s.SwapRebuild(ctx, projector, specs...); err != nil {
+			t.Fatalf("SwapRebuild(%s): %v", projector, err)
+		}
+	}
+	rebuild("q", 1, theirs)
+	rebuild("p", 2, kept, gone)
+	for _, r := range []projections.ReadStore{s, other} {
+		mustGet(t, r, "gone", "d2")
+		mustGet(t, r, "kept", "d2")
+	}
+
+	rebuild("p", 3, kept) // the new layout: "gone" is no longer declared
+	untouched := func(r projections.ReadStore) {
+		t.Helper()
+		equalIDs(t, "kept after the new layout's swap", findAll(t, r, projections.Query{Collection: "kept"}), []string{"d3"})
+		equalIDs(t, "another projector's collection", findAll(t, r, projections.Query{Collection: "theirs"}), []string{"d1"})
+		equalIDs(t, "a collection created by Ensure", findAll(t, r, projections.Query{Collection: "plain"}), []string{"x"})
+		if cp := checkpoint(t, r, "p"); cp != 3 {
+			t.Fatalf("checkpoint of p = %d, want 3", cp)
+		}
+		if cp := checkpoint(t, r, "q"); cp != 1 {
+			t.Fatalf("checkpoint of q = %d, want 1", cp)
+		}
+	}
+	_, _, err := s.Get(ctx, "gone", "d2")
+	checkUnknown(t, "Get of the dropped collection", "gone", err)
+	_, err = s.Find(ctx, projections.Query{Collection: "gone"})
+	checkUnknown(t, "Find in the dropped collection", "gone", err)
+	err = s.Write(ctx, "p", 4, func(b projections.Batch) error { return b.Put(ctx, "gone", doc("y", 1, nil, `{}`)) })
+	checkUnknown(t, "Batch.Put to the dropped collection", "gone", err)
+	untouched(s)
+
+	// The instance that was running learns of the drop; one opened now
+	// knows at once.
+	eventually(t, "second instance sees the drop", func() bool {
+		_, _, err := other.Get(ctx, "gone", "d2")
+		return errors.Is(err, projections.ErrUnknownCollection)
+	})
+	untouched(other)
+	fresh := opened(t, open)
+	_, _, err = fresh.Get(ctx, "gone", "d2")
+	checkUnknown(t, "Get of the dropped collection in a new instance", "gone", err)
+	untouched(fresh)
+
+	// A later layout may declare the name again: it starts empty.
+	rebuild("p", 5, kept, gone)
+	equalIDs(t, "a dropped collection declared again", findAll(t, s, projections.Query{Collection: "gone"}), []string{"d5"})
 }
 
 func testReopen(t *testing.T, open Open) {

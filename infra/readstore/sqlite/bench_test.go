@@ -51,7 +51,7 @@ func big(b *testing.B) (*sqlite.Store, int) {
 			return
 		}
 		ctx := context.Background()
-		bigStore, bigErr = sqlite.Open(ctx, filepath.Join(dir, "views.db"))
+		bigStore, bigErr = sqlite.Open(ctx, filepath.Join(dir, "views.db"), sqlite.Options{})
 		if bigErr != nil {
 			return
 		}
@@ -86,7 +86,7 @@ func big(b *testing.B) (*sqlite.Store, int) {
 // of 1000 as a rebuild writes (reported as docs/s).
 func BenchmarkPut(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "views.db"))
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "views.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

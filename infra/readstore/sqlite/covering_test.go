@@ -64,7 +64,7 @@ func indexes(t *testing.T, s *Store, tbl string) map[string][]string {
 func TestCoveringCompoundIndex(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "views.db")
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestCoveringCompoundIndex(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = Open(ctx, path)
+	s, err = Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // them, and SQLite needs no temporary B-tree for it.
 func TestSortByCompoundFieldWithFieldsAfterIt(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"))
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

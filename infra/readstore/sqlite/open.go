@@ -6,9 +6,12 @@
 // index). A compound index also carries the rest of the document (covering):
 // it serves the per-owner lists, whose page is then one run of index
 // entries; Ensure migrates a store written with the narrow form. A rebuild writes into "s_<name>" and SwapRebuild drops the live
-// table and renames the shadow in one transaction. _collections records the
-// declared indexes (so a second process knows them without Ensure) and
-// _checkpoints the projectors' positions, live and shadow.
+// table and renames the shadow in one transaction, dropping too the live
+// tables of the same projector that it no longer declares. _collections
+// records the declared indexes (so a second process knows them without
+// Ensure) and the projector whose rebuild created a shadow or swapped in a
+// live table (empty for a table created by Ensure), and _checkpoints the
+// projectors' positions, live and shadow.
 //
 // The file runs in WAL mode with synchronous=NORMAL: read models are
 // rebuildable from the log, so a power cut may lose the last commits but
@@ -77,9 +80,19 @@ type shadowSpec struct {
 	projector string
 }
 
+// Options tune a Store; the zero value takes the defaults.
+type Options struct {
+	// Logger receives operational messages (rebuilds begun and swapped in,
+	// collections dropped by a swap). Default slog.Default().
+	Logger *slog.Logger
+}
+
 // Open opens (creating if missing) the read store at path, normally
 // data/views.db, and its parent directory.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: path %q: %w", path, err)
@@ -87,7 +100,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: create directory for %s: %w", abs, err)
 	}
-	c := &core{path: abs, log: slog.Default().With("component", "readstore/sqlite"), rawp: newRawPool(abs)}
+	c := &core{path: abs, log: opts.Logger.With("component", "readstore/sqlite"), rawp: newRawPool(abs)}
 
 	c.w, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {

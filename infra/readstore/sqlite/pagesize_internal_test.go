@@ -22,7 +22,7 @@ func pageSizeOf(t *testing.T, db *sql.DB) int { return pragmaOf(t, db, "page_siz
 
 // The writer, which projectors keep busy, has the larger page cache.
 func TestWriterCacheIsLargerThanReaders(t *testing.T) {
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "views.db"))
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "views.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestPageSizeOfNewAndExistingStores(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	fresh, err := Open(ctx, filepath.Join(dir, "new.db"))
+	fresh, err := Open(ctx, filepath.Join(dir, "new.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestPageSizeOfNewAndExistingStores(t *testing.T) {
 	}
 	old.Close()
 
-	s, err := Open(ctx, oldPath)
+	s, err := Open(ctx, oldPath, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,12 +17,12 @@ import (
 func TestPooledReadsSeeOtherWritersCommits(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "views.db")
-	reader, err := Open(ctx, path)
+	reader, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	writer, err := Open(ctx, path)
+	writer, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestPooledReadsSeeOtherWritersCommits(t *testing.T) {
 // more than the queries when an unbounded pool opened one per request).
 func TestPooledReadsOpenAtMostThePoolsSize(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"))
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

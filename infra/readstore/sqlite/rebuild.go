@@ -68,6 +68,14 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 // the shadows in one transaction: readers see the old state or the new one,
 // never a mix. Prepared statements of other connections re-prepare against
 // the renamed tables by themselves.
+//
+// The swapped-in tables remember the projector (_collections.projector), and
+// the same transaction drops every live table an earlier swap of this
+// projector brought in that specs no longer names: a projector whose new
+// layout gives up a collection leaves no orphan behind. A table whose owner
+// is unknown (an empty projector: created by Ensure alone, or swapped in by
+// a binary that did not record owners) is left alone, since another
+// projector may use it.
 func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...projections.CollectionSpec) error {
 	if s.c.closed.Load() {
 		return errClosed
@@ -90,7 +98,9 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 		return fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
 	}
 	defer tx.Rollback()
+	names := map[string]bool{}
 	for _, sp := range parsed {
+		names[sp.Name] = true
 		var owner string
 		err := tx.QueryRowContext(ctx, "SELECT projector FROM _collections WHERE name = ? AND shadow = 1", sp.Name).Scan(&owner)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -113,9 +123,13 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 		if _, err := tx.ExecContext(ctx, "DELETE FROM _collections WHERE name = ? AND shadow = 0", sp.Name); err != nil {
 			return fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE _collections SET shadow = 0, projector = '' WHERE name = ? AND shadow = 1", sp.Name); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE _collections SET shadow = 0 WHERE name = ? AND shadow = 1", sp.Name); err != nil {
 			return fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
 		}
+	}
+	dropped, err := dropUndeclared(ctx, tx, projector, names)
+	if err != nil {
+		return err
 	}
 	// The shadow's checkpoint becomes the live one; none means 0.
 	if _, err := tx.ExecContext(ctx, "DELETE FROM _checkpoints WHERE projector = ? AND shadow = 0", projector); err != nil {
@@ -127,6 +141,45 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("readstore/sqlite: swap rebuild of %s: commit: %w", projector, err)
 	}
+	for _, name := range dropped {
+		s.c.log.Info("dropped a collection the projector no longer declares", "collection", name, "projector", projector)
+	}
 	s.c.log.Info("rebuild swapped in", "projector", projector, "collections", len(parsed))
 	return s.c.reload(ctx)
+}
+
+// dropUndeclared drops, inside the swap's transaction, the live tables owned
+// by projector that are not in keep, and returns their names. Tables of an
+// unknown owner (empty projector) are never touched: those of stores written
+// before owners were recorded, and those created by Ensure without a rebuild.
+func dropUndeclared(ctx context.Context, tx *sql.Tx, projector string, keep map[string]bool) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM _collections WHERE shadow = 0 AND projector = ? ORDER BY name", projector)
+	if err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
+	}
+	var drop []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
+		}
+		if !keep[name] {
+			drop = append(drop, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
+	}
+	for _, name := range drop {
+		_, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+table(name, false))
+		if err == nil {
+			_, err = tx.ExecContext(ctx, "DELETE FROM _collections WHERE name = ? AND shadow = 0", name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("readstore/sqlite: swap rebuild of %s: drop collection %q it no longer declares: %w", projector, name, err)
+		}
+	}
+	return drop, nil
 }

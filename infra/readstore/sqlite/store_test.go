@@ -17,7 +17,7 @@ func TestContract(t *testing.T) {
 	readstoretest.Run(t, func(t *testing.T) projections.ReadStore {
 		// Same test, same file: the suite reopens and runs a second instance.
 		path := filepath.Join(base, unsafe.ReplaceAllString(t.Name(), "_"), "views.db")
-		s, err := sqlite.Open(context.Background(), path)
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

@@ -13,7 +13,7 @@ import (
 // checkpoints still land.
 func TestWriterStatementsAreKeptAcrossBatches(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"))
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (Report, error) {
 			return rep, err
 		}
 	}
-	views, err := readsqlite.Open(ctx, viewsPath)
+	views, err := readsqlite.Open(ctx, viewsPath, readsqlite.Options{Logger: cfg.Logger})
 	if err != nil {
 		return rep, err
 	}

@@ -1,0 +1,111 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/infra/readstore/sqlite"
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// The swap of a projector's new layout drops the table it no longer declares
+// from the file itself: a new Store on the same path (another process) does
+// not know the collection, and the table and its catalog row are gone. A
+// live table without an owner, as a store written by an older binary has
+// them, is left alone.
+func TestSwapDropsUndeclaredTable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "views.db")
+	quiet := sqlite.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s, err := sqlite.Open(ctx, path, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+
+	spec := func(name string) projections.CollectionSpec { return projections.CollectionSpec{Name: name} }
+	kept, gone, legacy := spec("kept"), spec("gone"), spec("legacy")
+	rebuild := func(specs ...projections.CollectionSpec) {
+		t.Helper()
+		shadow, err := s.BeginRebuild(ctx, "p", specs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = shadow.Write(ctx, "p", 1, func(b projections.Batch) error {
+			for _, sp := range specs {
+				if err := b.Put(ctx, sp.Name, projections.Doc{ID: "d", Version: 1, Body: []byte(`{}`)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SwapRebuild(ctx, "p", specs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuild(kept, gone, legacy)
+	// As a binary that did not record owners would have left it.
+	if _, err := raw.ExecContext(ctx, "UPDATE _collections SET projector = '' WHERE name = 'legacy'"); err != nil {
+		t.Fatal(err)
+	}
+	rebuild(kept)
+
+	other, err := sqlite.Open(ctx, path, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, _, err := other.Get(ctx, "gone", "d"); !errors.Is(err, projections.ErrUnknownCollection) {
+		t.Fatalf("Get of the dropped collection in a new Store: %v, want ErrUnknownCollection", err)
+	}
+	for _, name := range []string{"kept", "legacy"} {
+		if _, ok, err := other.Get(ctx, name, "d"); err != nil || !ok {
+			t.Fatalf("Get(%s) in a new Store: %v %v", name, ok, err)
+		}
+	}
+
+	tables := column(t, raw, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")
+	if want := []string{"c_kept", "c_legacy"}; !slices.Equal(tables, want) {
+		t.Fatalf("tables after the swap: %q, want %q", tables, want)
+	}
+	catalog := column(t, raw, "SELECT name || ':' || shadow || ':' || projector FROM _collections ORDER BY name")
+	if want := []string{"kept:0:p", "legacy:0:"}; !slices.Equal(catalog, want) {
+		t.Fatalf("_collections after the swap: %q, want %q", catalog, want)
+	}
+}
+
+// column returns the one text column of query's rows.
+func column(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
