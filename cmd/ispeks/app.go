@@ -60,7 +60,7 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 		}
 	}()
 	var err error
-	if a.events, err = openEventStore(ctx, &c.cfg); err != nil {
+	if a.events, err = openEventStore(ctx, &c.cfg, c.log); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.events.Close)

@@ -20,7 +20,7 @@ func (c *cli) auditCmd() *cobra.Command {
 		Short: "Re-hash every event and check each stream's chain; reports the first broken link",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := openEventStore(cmd.Context(), &c.cfg)
+			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
 			if err != nil {
 				return err
 			}
@@ -40,7 +40,7 @@ func (c *cli) auditCmd() *cobra.Command {
 		Short: "Replay one person's login and lockout history from the event log, with each event's integrity verdict",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := openEventStore(cmd.Context(), &c.cfg)
+			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
 			if err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ func (c *cli) auditCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--at: %q is not YYYY-MM-DDTHH:MM (Malaysia time)", at)
 			}
-			store, err := openEventStore(cmd.Context(), &c.cfg)
+			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
 			if err != nil {
 				return err
 			}

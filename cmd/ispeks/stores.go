@@ -30,7 +30,9 @@ func prepareDataDir(dir string) error {
 	return os.Remove(probe.Name())
 }
 
-func openEventStore(ctx context.Context, cfg *config.Config) (eventstore.Store, error) {
+// openEventStore opens the configured event store; its operational
+// messages go to log.
+func openEventStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (eventstore.Store, error) {
 	kind, target, err := cfg.EventStore()
 	if err != nil {
 		return nil, err
@@ -46,7 +48,7 @@ func openEventStore(ctx context.Context, cfg *config.Config) (eventstore.Store, 
 		if err := prepareDataDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
-		s, err := esqlite.Open(ctx, target, esqlite.Options{})
+		s, err := esqlite.Open(ctx, target, esqlite.Options{Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("event store: %w", err)
 		}
