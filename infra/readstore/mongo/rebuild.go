@@ -39,6 +39,14 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 	var cpGen int64
 	_, err = s.c.update(ctx, func(cat *catalog) error {
 		stale, staleCP = stale[:0], staleCP[:0]
+		// An earlier rebuild of this projector that never swapped may have
+		// left shadows of collections the projector has since given up.
+		for name, e := range cat.Shadow {
+			if e.Projector == projector && !slices.ContainsFunc(parsed, func(sp rskit.Spec) bool { return sp.Name == name }) {
+				stale = append(stale, physical(name, e.Gen))
+				delete(cat.Shadow, name)
+			}
+		}
 		for _, sp := range parsed {
 			if old, ok := cat.Shadow[sp.Name]; ok {
 				stale = append(stale, physical(sp.Name, old.Gen))

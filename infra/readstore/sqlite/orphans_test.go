@@ -15,7 +15,7 @@ import (
 )
 
 // The swap of a projector's new layout drops the table it no longer declares
-// from the file itself: a new Store on the same path (another process) does
+// from the file itself, and its rebuild drops what an abandoned rebuild left: a new Store on the same path (another process) does
 // not know the collection, and the table and its catalog row are gone. A
 // live table without an owner, as a store written by an older binary has
 // them, is left alone.
@@ -60,6 +60,11 @@ func TestSwapDropsUndeclaredTable(t *testing.T) {
 	rebuild(kept, gone, legacy)
 	// As a binary that did not record owners would have left it.
 	if _, err := raw.ExecContext(ctx, "UPDATE _collections SET projector = '' WHERE name = 'legacy'"); err != nil {
+		t.Fatal(err)
+	}
+	// An abandoned rebuild: its shadows, one of a collection never swapped
+	// in, are dropped by the next rebuild, which does not declare them.
+	if _, err := s.BeginRebuild(ctx, "p", kept, gone, spec("never")); err != nil {
 		t.Fatal(err)
 	}
 	rebuild(kept)

@@ -38,6 +38,14 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 	names := map[string]bool{}
 	for _, sp := range parsed {
 		names[sp.Name] = true
+	}
+	// An earlier rebuild of this projector that never swapped may have left
+	// shadows of collections the projector has since given up.
+	abandoned, err := dropUndeclared(ctx, tx, projector, names, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, sp := range parsed {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+table(sp.Name, true)); err != nil {
 			return nil, fmt.Errorf("readstore/sqlite: begin rebuild of %s: drop old shadow of %q: %w", projector, sp.Name, err)
 		}
@@ -59,6 +67,9 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 	}
 	if err := s.c.reload(ctx); err != nil {
 		return nil, err
+	}
+	for _, name := range abandoned {
+		s.c.log.Info("dropped an abandoned rebuild's shadow of a collection the projector no longer declares", "collection", name, "projector", projector)
 	}
 	s.c.log.Info("rebuild started", "projector", projector, "collections", len(parsed))
 	return &Store{c: s.c, shadow: true, projector: projector, names: names}, nil
@@ -127,7 +138,7 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 			return fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
 		}
 	}
-	dropped, err := dropUndeclared(ctx, tx, projector, names)
+	dropped, err := dropUndeclared(ctx, tx, projector, names, false)
 	if err != nil {
 		return err
 	}
@@ -148,21 +159,25 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	return s.c.reload(ctx)
 }
 
-// dropUndeclared drops, inside the swap's transaction, the live tables owned
-// by projector that are not in keep, and returns their names. Tables of an
-// unknown owner (empty projector) are never touched: those of stores written
-// before owners were recorded, and those created by Ensure without a rebuild.
-func dropUndeclared(ctx context.Context, tx *sql.Tx, projector string, keep map[string]bool) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT name FROM _collections WHERE shadow = 0 AND projector = ? ORDER BY name", projector)
+// dropUndeclared drops, inside the caller's transaction, the live tables
+// (or, with shadow, the shadow tables) owned by projector that are not in
+// keep, and returns their names. Tables of an unknown owner (empty
+// projector) are never touched: those of stores written before owners were
+// recorded, and those created by Ensure without a rebuild.
+func dropUndeclared(ctx context.Context, tx *sql.Tx, projector string, keep map[string]bool, shadow bool) ([]string, error) {
+	fail := func(err error) ([]string, error) {
+		return nil, fmt.Errorf("readstore/sqlite: rebuild of %s: drop the collections it no longer declares: %w", projector, err)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM _collections WHERE shadow = ? AND projector = ? ORDER BY name", shadow, projector)
 	if err != nil {
-		return nil, fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
+		return fail(err)
 	}
 	var drop []string
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
+			return fail(err)
 		}
 		if !keep[name] {
 			drop = append(drop, name)
@@ -170,15 +185,15 @@ func dropUndeclared(ctx context.Context, tx *sql.Tx, projector string, keep map[
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)
+		return fail(err)
 	}
 	for _, name := range drop {
-		_, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+table(name, false))
+		_, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+table(name, shadow))
 		if err == nil {
-			_, err = tx.ExecContext(ctx, "DELETE FROM _collections WHERE name = ? AND shadow = 0", name)
+			_, err = tx.ExecContext(ctx, "DELETE FROM _collections WHERE name = ? AND shadow = ?", name, shadow)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("readstore/sqlite: swap rebuild of %s: drop collection %q it no longer declares: %w", projector, name, err)
+			return fail(fmt.Errorf("%q: %w", name, err))
 		}
 	}
 	return drop, nil
