@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -317,6 +318,7 @@ func TestHostileInputEveryRoute(t *testing.T) {
 	reads := s.requests.Load()
 	t.Logf("reads: %d requests in %s", reads, time.Since(t0).Round(time.Millisecond))
 	s.writes(ctx, routes, callers, valid, bad)
+	s.apiBodies(ctx, t, callers[3], fx)
 	t.Logf("%d routes, %d callers: %d reading and %d writing requests in %s", len(routes), len(callers), reads, s.requests.Load()-reads, time.Since(t0).Round(time.Millisecond))
 
 	t.Logf("answers (caller, method, status → count): %v", s.statuses)
@@ -704,7 +706,7 @@ func hostileNothingWritten(ctx context.Context, t *testing.T, rig *benchRig, aft
 		}
 		for _, r := range recs {
 			counts[r.Type]++
-			example[r.Type] = r.Stream
+			example[r.Type] = r.Stream + " " + clip(string(r.Data), 300)
 			after = r.Position
 		}
 		if len(recs) < 1000 {
@@ -714,7 +716,184 @@ func hostileNothingWritten(ctx context.Context, t *testing.T, rig *benchRig, aft
 	t.Logf("events the sweep caused: %v", counts)
 	for typ, n := range counts {
 		if _, ok := hostileAllowedEvents[typ]; !ok {
-			t.Errorf("the sweep wrote %d %s events (stream %s, …): a bad input changed something", n, typ, example[typ])
+			t.Errorf("the sweep wrote %d %s events (e.g. %s): a bad input changed something", n, typ, example[typ])
+		}
+	}
+}
+
+// hostileInvalidUTF8 stands for invalid UTF-8 in a marshalled body
+// (encoding/json would turn the bytes into U+FFFD).
+const hostileInvalidUTF8 = "HOSTILE-INVALID-UTF8"
+
+// hostileLeafValues replace one field of a valid API body: each must be
+// refused whatever the field.
+var hostileLeafValues = []struct {
+	name string
+	v    any
+}{
+	{"10kB of a", strings.Repeat("a", 10<<10)},
+	{"NUL", "a\x00b"},
+	{"control characters", "\x01\x1b[31m\r\n\u202e"},
+	{"invalid UTF-8", hostileInvalidUTF8},
+	{"negative number", json.Number("-1")},
+	{"huge number", json.Number("1e40")},
+	{"object", map[string]any{"$ne": 1}},
+}
+
+// apiBodies sends the API client, for every write the OpenAPI document
+// describes with an example body, that example with one field at a time
+// replaced by each hostile value (the IDs in it made the fixture's, so
+// the handlers go as far as they can): the handlers' field checks and the
+// domain's, not only the decoder's.
+func (s *hostileSweep) apiBodies(ctx context.Context, t *testing.T, api *hostileCaller, fx hostileFixture) {
+	t.Helper()
+	resp, raw, err := api.do(ctx, s.base, hostileRequest{method: http.MethodGet, path: server.APIPrefix + "v1/openapi.json"}, "")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"` // method → operation, and the path's parameters
+	}
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	bodies := 0
+	for p, ops := range spec.Paths {
+		route := server.APIPrefix + "v1" + regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllString(p, ":$1")
+		path := fill(route, url.PathEscape(fx.ownFor(route)))
+		for method, rawOp := range ops {
+			var op struct {
+				RequestBody struct {
+					Content map[string]struct {
+						Example json.RawMessage `json:"example"`
+					} `json:"content"`
+				} `json:"requestBody"`
+			}
+			if method == "parameters" || json.Unmarshal(rawOp, &op) != nil {
+				continue
+			}
+			for ct, media := range op.RequestBody.Content {
+				if len(media.Example) == 0 {
+					continue
+				}
+				bodies++
+				for _, b := range hostileMutations(media.Example, ct, fx) {
+					r := hostileRequest{method: strings.ToUpper(method), route: route, path: path, input: b.name, body: b.body, contentType: ct}
+					resp, body, err := api.do(ctx, s.base, r, "")
+					s.check(api.who, r, resp, body, err)
+				}
+			}
+		}
+	}
+	if bodies < 5 {
+		t.Fatalf("openapi.json: %d example bodies, want the writes' (at least 5)", bodies)
+	}
+}
+
+type hostileMutation struct {
+	name string
+	body []byte
+}
+
+// hostileMutations are an example body (a JSON object, or NDJSON lines as
+// a JSON string) with one leaf at a time replaced by each hostile value.
+func hostileMutations(example json.RawMessage, contentType string, fx hostileFixture) []hostileMutation {
+	var lines []string
+	if strings.Contains(contentType, "ndjson") {
+		var s string
+		if json.Unmarshal(example, &s) != nil {
+			return nil
+		}
+		lines = strings.Split(strings.TrimSpace(s), "\n")
+	} else {
+		lines = []string{string(example)}
+	}
+	ids := map[string]string{"ic": fx.ownIC, "payee_ic": fx.ownIC, "payment_id": fx.ownPayment, "statement_id": fx.ownStatement}
+	var out []hostileMutation
+	for _, line := range lines {
+		var leaves [][]any
+		var probe any
+		if json.Unmarshal([]byte(line), &probe) != nil {
+			continue
+		}
+		hostileLeaves(probe, nil, &leaves)
+		for _, leaf := range leaves {
+			for _, hv := range hostileLeafValues {
+				v := hostileDecode(line)
+				hostileSet(v, nil, ids) // the fixture's IDs
+				hostileSetLeaf(v, leaf, hv.v)
+				b, _ := json.Marshal(v)
+				b = bytes.ReplaceAll(b, []byte(hostileInvalidUTF8), []byte("\xff\xfe"))
+				out = append(out, hostileMutation{name: fmt.Sprintf("JSON field %v %s", leaf, hv.name), body: append(b, '\n')})
+			}
+		}
+	}
+	return out
+}
+
+func hostileDecode(s string) any {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var v any
+	_ = d.Decode(&v)
+	return v
+}
+
+// hostileLeaves collects the paths (keys and indexes) of v's leaves.
+func hostileLeaves(v any, path []any, out *[][]any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			hostileLeaves(e, append(slices.Clone(path), k), out)
+		}
+	case []any:
+		for i, e := range x {
+			hostileLeaves(e, append(slices.Clone(path), i), out)
+		}
+	default:
+		*out = append(*out, path)
+	}
+}
+
+// hostileSet replaces the values of the keys in ids wherever they are.
+func hostileSet(v any, _ []any, ids map[string]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if id, ok := ids[k]; ok {
+				if _, str := e.(string); str {
+					x[k] = id
+					continue
+				}
+			}
+			hostileSet(e, nil, ids)
+		}
+	case []any:
+		for _, e := range x {
+			hostileSet(e, nil, ids)
+		}
+	}
+}
+
+// hostileSetLeaf sets the leaf at path to x.
+func hostileSetLeaf(v any, path []any, x any) {
+	for i, p := range path {
+		last := i == len(path)-1
+		switch k := p.(type) {
+		case string:
+			m := v.(map[string]any)
+			if last {
+				m[k] = x
+				return
+			}
+			v = m[k]
+		case int:
+			a := v.([]any)
+			if last {
+				a[k] = x
+				return
+			}
+			v = a[k]
 		}
 	}
 }
