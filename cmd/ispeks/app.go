@@ -161,8 +161,17 @@ func (a *app) openSecurity() error {
 	// Ps as derivations run at once (a request never waits for a P behind
 	// a derivation) and sets GOGC (argon2id's 19 MiB per hash would start
 	// a collection every hash or two). Measured with bench login.
-	a.hasher = security.NewArgon2(security.DefaultArgon2Params(), 0)
-	a.hasher.Tune(security.Argon2Tuning{SpareProcs: true, GCPercent: cfg.GCPercent})
+	h := security.NewArgon2(security.DefaultArgon2Params(), 0)
+	h.Tune(security.Argon2Tuning{SpareProcs: true, GCPercent: cfg.GCPercent})
+	a.useHasher(h)
+	return nil
+}
+
+// useHasher makes h the password hasher and builds the account handlers
+// over it (the benches and tests swap in a hasher of other limits or cost).
+func (a *app) useHasher(h *security.Argon2) {
+	cfg := &a.cli.cfg
+	a.hasher = h
 	a.accounts = commands.NewAccountHandlers(a.runner, commands.AccountSecurity{
 		Hasher:  a.hasher,
 		Sealer:  a.sealer,
@@ -173,7 +182,6 @@ func (a *app) openSecurity() error {
 	// A login then reads only the events since the account's last login,
 	// not a stream that grows by one event per login.
 	a.accounts.LogIn.Accounts = commands.NewAccountCache(0)
-	return nil
 }
 
 // withApp opens the app for one console command and closes it afterwards.

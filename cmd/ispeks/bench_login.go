@@ -208,13 +208,9 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 			// another limit (to see what the limit does).
 			tuning := a.hasher.Tuning()
 			tuning.SpareProcs = !cfg.NoSpareProcs
-			a.hasher = security.NewArgon2(a.hasher.Params(), cfg.HasherLimit)
-			a.hasher.Tune(tuning)
-			k := &a.cli.cfg
-			a.accounts = commands.NewAccountHandlers(a.runner, commands.AccountSecurity{
-				Hasher: a.hasher, Sealer: a.sealer, Keyed: a.keyed, TOTP: security.TOTP{}, Secrets: security.Generator{},
-			}, commands.AccountPolicy{LockThreshold: k.LockThreshold, AllowedDomains: k.EmailDomains})
-			a.accounts.LogIn.Accounts = commands.NewAccountCache(0)
+			h := security.NewArgon2(a.hasher.Params(), cfg.HasherLimit)
+			h.Tune(tuning)
+			a.useHasher(h)
 		}
 	}})
 	if err != nil {

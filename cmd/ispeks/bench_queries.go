@@ -573,25 +573,32 @@ func writeMove(w *bufio.Writer, p, m int, lastMonth time.Time) {
 // benchSessions logs every person in through the session manager (what a
 // completed login leaves) and returns each one's Cookie header.
 func benchSessions(srv *server.Server, staff []benchStaff) ([]string, error) {
-	name := srv.Sessions.Config().CookieName
 	cookies := make([]string, len(staff))
 	for i, s := range staff {
-		w := httptest.NewRecorder()
-		c, _ := gin.CreateTestContext(w)
-		c.Request = httptest.NewRequest(http.MethodPost, "/login/kata-laluan", nil)
-		if err := srv.Sessions.Login(c, session.Identity{UserID: s.IC, Name: s.Name, Department: s.Dept}); err != nil {
-			return nil, fmt.Errorf("session: %w", err)
-		}
-		for _, ck := range w.Result().Cookies() {
-			if ck.Name == name {
-				cookies[i] = name + "=" + ck.Value
-			}
-		}
-		if cookies[i] == "" {
-			return nil, errors.New("session: the manager set no cookie")
+		var err error
+		if cookies[i], err = benchSession(srv, session.Identity{UserID: s.IC, Name: s.Name, Department: s.Dept}); err != nil {
+			return nil, err
 		}
 	}
 	return cookies, nil
+}
+
+// benchSession logs id in through the session manager and returns the
+// Cookie header of its session.
+func benchSession(srv *server.Server, id session.Identity) (string, error) {
+	name := srv.Sessions.Config().CookieName
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodPost, "/login/kata-laluan", nil)
+	if err := srv.Sessions.Login(c, id); err != nil {
+		return "", fmt.Errorf("session: %w", err)
+	}
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == name {
+			return name + "=" + ck.Value, nil
+		}
+	}
+	return "", errors.New("session: the manager set no cookie")
 }
 
 // benchGet fetches target with cookie and wants 200; the body is read in

@@ -1,11 +1,13 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -16,28 +18,39 @@ var (
 	ErrJSONType     = errors.New("httpx: JSON value of the wrong type")
 )
 
+// ErrInvalidUTF8 is DecodeJSON's answer to a body that is not UTF-8 (JSON
+// text must be): encoding/json would turn the bad bytes into U+FFFD and
+// the domain's own UTF-8 checks would never see them.
+var ErrInvalidUTF8 = errors.New("httpx: JSON text is not valid UTF-8")
+
 // jsonRules are the messages of DecodeJSON's errors; NewErrorMap includes
 // them.
 var jsonRules = []Rule{
 	{Err: ErrUnknownField, Status: http.StatusBadRequest, Code: "unknown_field", Key: "err.unknown_field"},
 	{Err: ErrJSONType, Status: http.StatusBadRequest, Code: "invalid_type", Key: "err.invalid_type"},
+	{Err: ErrInvalidUTF8, Status: http.StatusBadRequest, Code: "malformed_json", Key: "err.malformed_json"},
 }
 
 // DecodeJSON reads exactly one JSON object from the request body into v.
-// Unknown fields, values of the wrong type, trailing data and an empty
-// body are refused with an error the ErrorMap answers with 400 (naming the
-// field where there is one); a body over the limit with 413. API handlers
-// use it instead of c.ShouldBindJSON so every endpoint refuses bad input
-// the same way.
+// Unknown fields, values of the wrong type, trailing data, bytes that are
+// not UTF-8 and an empty body are refused with an error the ErrorMap
+// answers with 400 (naming the field where there is one); a body over the
+// limit with 413. API handlers use it instead of c.ShouldBindJSON so every
+// endpoint refuses bad input the same way. The body is read whole (it is
+// bounded by BodyLimit) to check its encoding before anything is decoded.
 func DecodeJSON(c *gin.Context, v any) error {
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return err // over the limit (*http.MaxBytesError), or the client left
+	}
+	if !utf8.Valid(body) {
+		return ErrInvalidUTF8
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
-		var mb *http.MaxBytesError
 		switch {
-		case errors.As(err, &mb):
-			return err
 		case errors.Is(err, io.EOF):
 			return errors.Join(ErrBadRequest, errors.New("empty body"))
 		case errors.As(err, &te) && te.Field != "":

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -22,6 +23,7 @@ func TestDecodeJSON(t *testing.T) {
 		field  string
 	}{
 		{`{"voucher":"V1","amount_sen":1250}`, 0, "", ""},
+		{`{"voucher":"Bayaran ✓ é","amount_sen":1250}`, 0, "", ""},
 		{`{"voucher":"V1","amount_sen":12.5}`, 400, "invalid_type", "amount_sen"},
 		{`{"voucher":"V1","amount_sen":"12"}`, 400, "invalid_type", "amount_sen"},
 		{`{"voucher":"V1","colour":"red"}`, 400, "unknown_field", "colour"},
@@ -31,6 +33,11 @@ func TestDecodeJSON(t *testing.T) {
 		{`{"voucher":`, 400, "malformed_json", ""},
 		{`[1,2]`, 400, "malformed_json", ""},
 		{`{"voucher":"` + strings.Repeat("x", 200) + `"}`, 413, "too_large", ""},
+		// Not UTF-8: encoding/json would store "\uFFFD\uFFFD" and answer
+		// 200; the bytes in a value, in a name, and cut in the middle.
+		{"{\"voucher\":\"V\xff\xfe1\",\"amount_sen\":1250}", 400, "malformed_json", ""},
+		{"{\"vou\xc3cher\":\"V1\",\"amount_sen\":1250}", 400, "malformed_json", ""},
+		{"{\"voucher\":\"Bayaran \xe2\x9c\",\"amount_sen\":1250}", 400, "malformed_json", ""},
 	}
 	for _, c := range cases {
 		ctx, _ := gin.CreateTestContext(httptest.NewRecorder())
@@ -40,7 +47,7 @@ func TestDecodeJSON(t *testing.T) {
 		var p payment
 		err := DecodeJSON(ctx, &p)
 		if c.status == 0 {
-			if err != nil || p.Amount != 1250 {
+			if err != nil || p.Amount != 1250 || !utf8.ValidString(p.Voucher) {
 				t.Errorf("%s: %v %+v", c.body, err, p)
 			}
 			continue
