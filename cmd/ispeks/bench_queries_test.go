@@ -17,7 +17,7 @@ func TestBenchQueriesPrintsItsTable(t *testing.T) {
 	defer cancel()
 	out, err := executeOut(ctx, "bench", "queries", "--data", t.TempDir(), "--log-level", "warn",
 		"--staff", "40", "--slips", "3", "--payments", "60", "--conns", "4",
-		"--duration", "300ms", "--warmup", "50ms", "--rounds", "2")
+		"--duration", "400ms", "--warmup", "300ms", "--rounds", "2") // slices of 200 ms after 150 ms of warm-up: long enough for a first PDF under the load of a full test run
 	if err != nil {
 		t.Fatalf("bench queries: %v\n%s", err, out)
 	}
@@ -47,7 +47,10 @@ func TestBenchQueriesReusesItsDataset(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	args := []string{"bench", "queries", "--data", t.TempDir(), "--dir", dir, "--staff", "10", "--slips", "1", "--payments", "10",
-		"--moves", "1", "--conns", "2", "--duration", "100ms", "--warmup", "0s"}
+		"--moves", "1", "--conns", "2", "--rounds", "1", "--duration", "400ms", "--warmup", "300ms"}
+	// One slice a route, after a warm-up: under the load of the other
+	// packages' tests a first PDF took longer than a 20 ms slice, and a
+	// slice in which no request finishes fails the run.
 	if out, err := executeOut(ctx, args...); err != nil {
 		t.Fatalf("first run: %v\n%s", err, out)
 	}
