@@ -56,6 +56,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 
 	srv, err := server.New(server.Config{
 		TrustedProxies: cfg.TrustedProxies,
+		MetricsFrom:    cfg.MetricsFrom,
 		SecureCookies:  cfg.SecureCookies,
 		LoginThrottle:  httpx.ThrottleConfig{Burst: cfg.LoginPerIPBurst, Every: cfg.LoginPerIPEvery},
 		Web: web.Config{Helpdesk: helpdesk, Demo: cfg.Demo, LockoutThreshold: cfg.LockThreshold,

@@ -159,13 +159,18 @@ func BodyLimit(n int64) gin.HandlerFunc {
 	}
 }
 
+// Networks is a set of addresses and CIDRs (trusted proxies, the clients
+// allowed to read /metrics).
+type Networks struct{ nets []netip.Prefix }
+
 // Proxies is the set of reverse proxies whose X-Forwarded-* headers are
 // believed.
-type Proxies struct{ nets []netip.Prefix }
+type Proxies = Networks
 
-// ParseProxies reads CIDRs or single addresses.
-func ParseProxies(list []string) (Proxies, error) {
-	var p Proxies
+// ParseNetworks reads CIDRs or single addresses; what names the list in
+// errors ("trusted proxy").
+func ParseNetworks(what string, list []string) (Networks, error) {
+	var p Networks
 	for _, s := range list {
 		s = strings.TrimSpace(s)
 		if s == "" {
@@ -174,26 +179,26 @@ func ParseProxies(list []string) (Proxies, error) {
 		if !strings.Contains(s, "/") {
 			a, err := netip.ParseAddr(s)
 			if err != nil {
-				return Proxies{}, fmt.Errorf("httpx: trusted proxy %q: %w", s, err)
+				return Networks{}, fmt.Errorf("httpx: %s %q: %w", what, s, err)
 			}
-			p.nets = append(p.nets, netip.PrefixFrom(a, a.BitLen()))
+			p.nets = append(p.nets, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 			continue
 		}
 		n, err := netip.ParsePrefix(s)
 		if err != nil {
-			return Proxies{}, fmt.Errorf("httpx: trusted proxy %q: %w", s, err)
+			return Networks{}, fmt.Errorf("httpx: %s %q: %w", what, s, err)
 		}
 		p.nets = append(p.nets, n.Masked())
 	}
 	return p, nil
 }
 
-// Trusted reports whether the peer of r is a trusted proxy.
-func (p Proxies) Trusted(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+// ParseProxies reads the trusted proxies' CIDRs or single addresses.
+func ParseProxies(list []string) (Proxies, error) { return ParseNetworks("trusted proxy", list) }
+
+// Contains reports whether the address host (an IP, without port) is in
+// the set.
+func (p Networks) Contains(host string) bool {
 	a, err := netip.ParseAddr(host)
 	if err != nil {
 		return false
@@ -205,6 +210,29 @@ func (p Proxies) Trusted(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// Trusted reports whether the peer of r is a trusted proxy.
+func (p Proxies) Trusted(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return p.Contains(host)
+}
+
+// OnlyFrom lets a request through only when its client, as resolved
+// through the trusted proxies (gin's ClientIP), is in allowed; any other
+// gets the 404 of an unknown path, so the route does not say it exists.
+// /metrics uses it: its series name routes and show the runtime's state.
+func OnlyFrom(allowed Networks) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !allowed.Contains(c.ClientIP()) {
+			Abort(c, ErrNotFound)
+			return
+		}
+		c.Next()
+	}
 }
 
 // SecureRequest returns the test for "this request came over TLS": always

@@ -26,6 +26,10 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (addresses or CIDRs) whose
 	// X-Forwarded-For / X-Forwarded-Proto are believed. Empty: none.
 	TrustedProxies []string
+	// MetricsFrom are the clients (addresses or CIDRs, as resolved through
+	// TrustedProxies) that may read /metrics; others get 404. Empty:
+	// loopback only (DefaultMetricsFrom).
+	MetricsFrom []string
 	// SecureCookies forces Secure cookies and HSTS even when no trusted
 	// proxy says the request came over TLS.
 	SecureCookies bool
@@ -43,6 +47,9 @@ type Config struct {
 	// threshold).
 	Web web.Config
 }
+
+// DefaultMetricsFrom lets only a scraper on the same host read /metrics.
+var DefaultMetricsFrom = []string{"127.0.0.0/8", "::1"}
 
 // APIPrefix is where the JSON API lives; its errors are JSON.
 const APIPrefix = "/api/"
@@ -105,6 +112,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(cfg.MetricsFrom) == 0 {
+		cfg.MetricsFrom = DefaultMetricsFrom
+	}
+	scrapers, err := httpx.ParseNetworks("metrics client", cfg.MetricsFrom)
+	if err != nil {
+		return nil, err
+	}
 	secure := httpx.SecureRequest(cfg.SecureCookies, proxies)
 	isAPI := func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, APIPrefix) }
 
@@ -154,7 +168,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	e.GET("/healthz", httpx.Healthz())
 	e.GET("/readyz", httpx.Readyz(deps.Log, cfg.ReadyTimeout, deps.Ready...))
-	e.GET("/metrics", metrics.Handler())
+	e.GET("/metrics", httpx.OnlyFrom(scrapers), metrics.Handler())
 
 	api := e.Group("/api/v1")
 	for _, mount := range deps.API {

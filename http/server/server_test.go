@@ -48,6 +48,19 @@ func TestHealthReadyMetrics(t *testing.T) {
 	}
 
 	b.get("/tiada/791117045678")
+	// /metrics answers a scraper on this host only (DefaultMetricsFrom);
+	// anyone else, directly or through a trusted proxy, gets the 404 of
+	// an unknown path, even claiming to be local behind the proxy.
+	r = b.get("/metrics")
+	if r.Code != 404 || strings.Contains(r.body, "ispeks_") {
+		t.Fatalf("metrics from 192.0.2.10: %d %.200s", r.Code, r.body)
+	}
+	b.remote, b.headers["X-Forwarded-For"] = "10.0.0.1:443", "127.0.0.1, 192.0.2.10"
+	if r = b.get("/metrics"); r.Code != 404 {
+		t.Fatalf("metrics through the proxy for 192.0.2.10: %d", r.Code)
+	}
+	delete(b.headers, "X-Forwarded-For")
+	b.remote = "127.0.0.1:40000"
 	r = b.get("/metrics")
 	if r.Code != 200 {
 		t.Fatalf("metrics: %d", r.Code)
@@ -58,6 +71,15 @@ func TestHealthReadyMetrics(t *testing.T) {
 		`route="unmatched",status="404"`,
 		`ispeks_http_requests_in_flight`)
 	mustNotContain(t, "metrics", r.body, "791117045678", "/tiada")
+
+	// A configured network may read it.
+	h2 := newHarness(t, func(c *server.Config, _ *server.Deps) { c.MetricsFrom = []string{"192.0.2.0/24"} })
+	if r := h2.browser().get("/metrics"); r.Code != 200 || !strings.Contains(r.body, "ispeks_") {
+		t.Fatalf("metrics from an allowed network: %d", r.Code)
+	}
+	if _, err := server.New(server.Config{MetricsFrom: []string{"prometheus.local"}}, server.Deps{}); err == nil {
+		t.Fatal("a host name in MetricsFrom was accepted")
+	}
 }
 
 // mountAPI is how a flow mounts JSON routes; these stand in for domain

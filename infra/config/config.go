@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -46,6 +47,7 @@ type Config struct {
 	LoginPerIPEvery time.Duration // one more login attempt per IP is earned this often
 	LoginPerIPBurst int
 	TrustedProxies  []string
+	MetricsFrom     []string // clients that may read /metrics (empty: loopback)
 	APIRateBurst    int
 	APIRateEvery    time.Duration
 	// GCPercent is the GOGC a process gets once it hashes passwords (0:
@@ -87,6 +89,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.DurationVar(&cfg.LoginPerIPEvery, "login-every", envDuration(cfg, "ISPEKS_LOGIN_EVERY", 3*time.Second), "per client IP, one more login attempt is allowed this often [ISPEKS_LOGIN_EVERY]")
 	fs.IntVar(&cfg.LoginPerIPBurst, "login-burst", envInt(cfg, "ISPEKS_LOGIN_BURST", 20), "login attempts a client IP may make at once (a department may share one address) [ISPEKS_LOGIN_BURST]")
 	fs.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", envList("ISPEKS_TRUSTED_PROXIES", nil), "reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed [ISPEKS_TRUSTED_PROXIES]")
+	fs.StringSliceVar(&cfg.MetricsFrom, "metrics-from", envList("ISPEKS_METRICS_FROM", []string{"127.0.0.0/8", "::1"}), "clients (addresses or CIDRs, seen through --trusted-proxies) that may read /metrics; others get 404 [ISPEKS_METRICS_FROM]")
 	fs.IntVar(&cfg.APIRateBurst, "api-burst", envInt(cfg, "ISPEKS_API_BURST", 200), "requests an API client may make at once [ISPEKS_API_BURST]")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", envInt(cfg, "ISPEKS_GC_PERCENT", 400), "GOGC of the process once it hashes passwords (each argon2id hash allocates 19 MiB; higher trades memory for fewer collections); 0 leaves Go's [ISPEKS_GC_PERCENT]")
 	fs.DurationVar(&cfg.APIRateEvery, "api-every", envDuration(cfg, "ISPEKS_API_EVERY", 5*time.Millisecond), "an API client earns one more request this often [ISPEKS_API_EVERY]")
@@ -107,6 +110,16 @@ func (c *Config) Resolve() error {
 	}
 	if _, _, err := c.ReadStore(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, l := range []struct {
+		flag string
+		list []string
+	}{{"--trusted-proxies", c.TrustedProxies}, {"--metrics-from", c.MetricsFrom}} {
+		for _, v := range l.list {
+			if !addressOrCIDR(strings.TrimSpace(v)) {
+				errs = append(errs, fmt.Errorf("%s: %q is not an IP address or CIDR", l.flag, v))
+			}
+		}
 	}
 	if c.SMTPURL != "" {
 		u, err := url.Parse(c.SMTPURL)
@@ -198,6 +211,15 @@ func ParseHelpdesk(s string) ([]Helpdesk, error) {
 		out = append(out, Helpdesk{Name: name, Phone: phone})
 	}
 	return out, nil
+}
+
+func addressOrCIDR(s string) bool {
+	if strings.Contains(s, "/") {
+		_, err := netip.ParsePrefix(s)
+		return err == nil
+	}
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }
 
 // redact hides a password in a URL so it can be shown in an error or a log:

@@ -51,12 +51,14 @@ func TestServerURLs(t *testing.T) {
 
 func TestBadValuesNameTheFlag(t *testing.T) {
 	cases := map[string][]string{
-		"--event-store": {"--event-store", "postgres://x"},
-		"--read-store":  {"--read-store", "esdb://x"},
-		"--smtp":        {"--smtp", "http://mail"},
-		"--lock-after":  {"--lock-after", "0"},
-		"--nats":        {"--nats", "tcp://x"},
-		"--gc-percent":  {"--gc-percent", "10"},
+		"--event-store":     {"--event-store", "postgres://x"},
+		"--read-store":      {"--read-store", "esdb://x"},
+		"--smtp":            {"--smtp", "http://mail"},
+		"--lock-after":      {"--lock-after", "0"},
+		"--nats":            {"--nats", "tcp://x"},
+		"--gc-percent":      {"--gc-percent", "10"},
+		"--trusted-proxies": {"--trusted-proxies", "10.0.0.1,proxy.local"},
+		"--metrics-from":    {"--metrics-from", "10.0.0.0/33"},
 	}
 	for flag, args := range cases {
 		_, err := parse(t, args...)
