@@ -40,8 +40,13 @@ var jsonRules = []Rule{
 // bounded by BodyLimit) to check its encoding before anything is decoded.
 func DecodeJSON(c *gin.Context, v any) error {
 	body, err := io.ReadAll(c.Request.Body)
+	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+		return err // 413
+	}
 	if err != nil {
-		return err // over the limit (*http.MaxBytesError), or the client left
+		// The client stopped sending: not the server's failure (a 500 in
+		// the log), and the answer may never arrive.
+		return errors.Join(ErrBadRequest, errors.New("body not received whole"))
 	}
 	if !utf8.Valid(body) {
 		return ErrInvalidUTF8

@@ -1,10 +1,12 @@
 package httpx
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -60,5 +62,14 @@ func TestDecodeJSON(t *testing.T) {
 		if pr.Status != c.status || pr.Code != c.code || pr.Field != c.field {
 			t.Errorf("%.40s: got %d %s %q, want %d %s %q (%v)", c.body, pr.Status, pr.Code, pr.Field, c.status, c.code, c.field, err)
 		}
+	}
+
+	// A client that stops sending halfway is answered 400, not logged as
+	// the server's 500.
+	ctx, _ := gin.CreateTestContext(httptest.NewRecorder())
+	ctx.Request = httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader(`{"voucher":"V`), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	var p payment
+	if pr := m.Map(DecodeJSON(ctx, &p)); pr.Status != 400 || pr.Code != "bad_request" {
+		t.Errorf("a body cut off by the client: %d %s", pr.Status, pr.Code)
 	}
 }
