@@ -191,7 +191,9 @@ func storeURL(flag, raw, defaultPath, serverKind string) (string, string, error)
 	case strings.HasPrefix(raw, serverKind+"://") || (serverKind == KindKurrent && strings.HasPrefix(raw, "esdb+discover://")) ||
 		(serverKind == KindMongo && strings.HasPrefix(raw, "mongodb+srv://")):
 		if _, err := url.Parse(raw); err != nil {
-			return "", "", fmt.Errorf("%s: %q is not a valid URL: %v", flag, redact(raw), urlReason(err))
+			// Not url.Parse's reason: it quotes the part it refused, which
+			// is often the password ("invalid port \":hunter2\"").
+			return "", "", fmt.Errorf("%s: %q is not a valid URL (a %% or a character such as ':', '/', '#', '@' or a space in the user name or password must be percent-encoded)", flag, redact(raw))
 		}
 		return serverKind, raw, nil
 	default:
@@ -222,13 +224,15 @@ func addressOrCIDR(s string) bool {
 	return err == nil
 }
 
-// redact hides a password in a URL so it can be shown in an error or a log:
-// everything from the first ':' after the scheme to the last '@' becomes
-// "xxxxx". It reads the text rather than url.Parse's result, because the
-// passwords people type break URLs in ways that move the password out of
-// url.URL.User: a space or a stray % (Parse fails, and its error repeats the
-// URL), a '/' (read as port and path), a '#' (read as the fragment). Masking
-// too much, where an '@' stands in a path or query, only shortens a message.
+// redact hides the user info of a URL (a password, or a token given as
+// the user name, as nats://TOKEN@host allows) so it can be shown in an error
+// or a log: everything from the scheme to the last '@' becomes "xxxxx". It
+// reads the text rather than url.Parse's result, because the passwords
+// people type break URLs in ways that move the password out of
+// url.URL.User: a space or a stray % (Parse fails, and its error repeats
+// the URL), a '/' (read as port and path), a '#' (read as the fragment).
+// Masking too much, where an '@' stands in a path or query, only shortens
+// a message.
 func redact(raw string) string {
 	at := strings.LastIndexByte(raw, '@')
 	if at < 0 {
@@ -238,11 +242,7 @@ func redact(raw string) string {
 	if i := strings.Index(raw[:at], "://"); i > 0 && isScheme(raw[:i]) {
 		start = i + len("://")
 	}
-	colon := strings.IndexByte(raw[start:at], ':')
-	if colon < 0 {
-		return raw // a user name alone
-	}
-	return raw[:start+colon+1] + "xxxxx" + raw[at:]
+	return raw[:start] + "xxxxx" + raw[at:]
 }
 
 // isScheme: a letter, then letters, digits, '+', '-' or '.' (RFC 3986).
@@ -255,15 +255,6 @@ func isScheme(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// urlReason is why url.Parse refused a URL, without the URL (which
-// url.Error repeats, password and all).
-func urlReason(err error) error {
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		return ue.Err
-	}
-	return errors.New("not a URL")
 }
 
 // Redact is redact for callers that log configured URLs.
