@@ -725,6 +725,10 @@ func hostileNothingWritten(ctx context.Context, t *testing.T, rig *benchRig, aft
 // (encoding/json would turn the bytes into U+FFFD).
 const hostileInvalidUTF8 = "HOSTILE-INVALID-UTF8"
 
+// hostileLoneSurrogate stands for the escape of half a UTF-16 pair
+// (valid UTF-8 text that encoding/json also decodes to U+FFFD).
+const hostileLoneSurrogate = "HOSTILE-LONE-SURROGATE"
+
 // hostileLeafValues replace one field of a valid API body: each must be
 // refused whatever the field.
 var hostileLeafValues = []struct {
@@ -735,6 +739,7 @@ var hostileLeafValues = []struct {
 	{"NUL", "a\x00b"},
 	{"control characters", "\x01\x1b[31m\r\n\u202e"},
 	{"invalid UTF-8", hostileInvalidUTF8},
+	{"lone surrogate", hostileLoneSurrogate},
 	{"negative number", json.Number("-1")},
 	{"huge number", json.Number("1e40")},
 	{"object", map[string]any{"$ne": 1}},
@@ -824,6 +829,7 @@ func hostileMutations(example json.RawMessage, contentType string, fx hostileFix
 				hostileSetLeaf(v, leaf, hv.v)
 				b, _ := json.Marshal(v)
 				b = bytes.ReplaceAll(b, []byte(hostileInvalidUTF8), []byte("\xff\xfe"))
+				b = bytes.ReplaceAll(b, []byte(hostileLoneSurrogate), []byte(`A\ud800B`))
 				out = append(out, hostileMutation{name: fmt.Sprintf("JSON field %v %s", leaf, hv.name), body: append(b, '\n')})
 			}
 		}

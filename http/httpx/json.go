@@ -48,7 +48,7 @@ func DecodeJSON(c *gin.Context, v any) error {
 		// the log), and the answer may never arrive.
 		return errors.Join(ErrBadRequest, errors.New("body not received whole"))
 	}
-	if !utf8.Valid(body) {
+	if !utf8.Valid(body) || hasLoneSurrogate(body) {
 		return ErrInvalidUTF8
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -70,4 +70,62 @@ func DecodeJSON(c *gin.Context, v any) error {
 		return errors.Join(ErrBadRequest, errors.New("data after the JSON object"))
 	}
 	return nil
+}
+
+// hasLoneSurrogate reports a \uD800–\uDFFF escape that is not half of a
+// pair (a high one followed at once by an escaped low one): the text is
+// valid UTF-8, yet encoding/json turns the escape into U+FFFD, as it does
+// bad bytes. Escapes stand only inside strings; an escaped backslash is
+// skipped whole, so "\\ud800" is no escape.
+func hasLoneSurrogate(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if i+1 >= len(b) || b[i+1] != 'u' {
+			i++ // a two-byte escape, or the end
+			continue
+		}
+		r, ok := hex4(b, i+2)
+		if !ok {
+			i++ // malformed: the decoder says so
+			continue
+		}
+		i += 5
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true // a low half first
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+6 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+				return true
+			}
+			lo, ok := hex4(b, i+3)
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads four hex digits at b[at:].
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }

@@ -40,6 +40,13 @@ func TestDecodeJSON(t *testing.T) {
 		{"{\"voucher\":\"V\xff\xfe1\",\"amount_sen\":1250}", 400, "malformed_json", ""},
 		{"{\"vou\xc3cher\":\"V1\",\"amount_sen\":1250}", 400, "malformed_json", ""},
 		{"{\"voucher\":\"Bayaran \xe2\x9c\",\"amount_sen\":1250}", 400, "malformed_json", ""},
+		// Valid UTF-8 whose escapes name half a UTF-16 pair: U+FFFD too.
+		{`{"voucher":"A\ud800B","amount_sen":1250}`, 400, "malformed_json", ""},
+		{`{"voucher":"A\udc00","amount_sen":1250}`, 400, "malformed_json", ""},
+		{`{"voucher":"A\uD83D\u0041","amount_sen":1250}`, 400, "malformed_json", ""},
+		{`{"voucher":"A\ud83d","amount_sen":1250}`, 400, "malformed_json", ""},
+		// A whole pair, an escaped backslash before "ud800", other escapes.
+		{`{"voucher":"\ud83d\ude00 \\ud800 \" \u00e9 \n","amount_sen":1250}`, 0, "", ""},
 	}
 	for _, c := range cases {
 		ctx, _ := gin.CreateTestContext(httptest.NewRecorder())
@@ -49,7 +56,7 @@ func TestDecodeJSON(t *testing.T) {
 		var p payment
 		err := DecodeJSON(ctx, &p)
 		if c.status == 0 {
-			if err != nil || p.Amount != 1250 || !utf8.ValidString(p.Voucher) {
+			if err != nil || p.Amount != 1250 || !utf8.ValidString(p.Voucher) || strings.ContainsRune(p.Voucher, utf8.RuneError) {
 				t.Errorf("%s: %v %+v", c.body, err, p)
 			}
 			continue
@@ -72,4 +79,26 @@ func TestDecodeJSON(t *testing.T) {
 	if pr := m.Map(DecodeJSON(ctx, &p)); pr.Status != 400 || pr.Code != "bad_request" {
 		t.Errorf("a body cut off by the client: %d %s", pr.Status, pr.Code)
 	}
+}
+
+// FuzzDecodeJSON: what DecodeJSON accepts holds no U+FFFD that the client
+// did not send as such: bad bytes and half surrogate pairs are refused,
+// not turned into replacement characters.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"voucher":"V1"}`, `{"voucher":"A\ud800B"}`, `{"voucher":"\ud83d\ude00"}`, "{\"voucher\":\"\xff\"}", `{"voucher":"\\ud800"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		ctx, _ := gin.CreateTestContext(httptest.NewRecorder())
+		ctx.Request = httptest.NewRequest("POST", "/", strings.NewReader(body))
+		var v struct {
+			Voucher string `json:"voucher"`
+		}
+		if DecodeJSON(ctx, &v) != nil {
+			return
+		}
+		if strings.ContainsRune(v.Voucher, utf8.RuneError) && !strings.ContainsRune(body, utf8.RuneError) && !strings.Contains(strings.ToLower(body), `\ufffd`) {
+			t.Fatalf("%q decoded to %q", body, v.Voucher)
+		}
+	})
 }
