@@ -213,21 +213,28 @@ func (p Networks) Contains(host string) bool {
 }
 
 // Trusted reports whether the peer of r is a trusted proxy.
-func (p Proxies) Trusted(r *http.Request) bool {
+func (p Proxies) Trusted(r *http.Request) bool { return p.Contains(peer(r)) }
+
+// peer is the address of the connection's other end, without port.
+func peer(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		host = r.RemoteAddr
+		return r.RemoteAddr
 	}
-	return p.Contains(host)
+	return host
 }
 
-// OnlyFrom lets a request through only when its client, as resolved
-// through the trusted proxies (gin's ClientIP), is in allowed; any other
-// gets the 404 of an unknown path, so the route does not say it exists.
-// /metrics uses it: its series name routes and show the runtime's state.
+// OnlyFrom lets a request through only when it comes straight from an
+// address in allowed: a request that names a forwarded client at all
+// (X-Forwarded-For, X-Real-IP, Forwarded) came through a proxy, which may
+// be one on this host that --trusted-proxies does not list, or one that
+// passes a client's own header on. Any other gets the 404 of an unknown
+// path. /metrics uses it: its series name every route and show the
+// runtime's state, and a scraper connects directly.
 func OnlyFrom(allowed Networks) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if !allowed.Contains(c.ClientIP()) {
+		h := c.Request.Header
+		if h.Get("X-Forwarded-For") != "" || h.Get("X-Real-Ip") != "" || h.Get("Forwarded") != "" || !allowed.Contains(peer(c.Request)) {
 			Abort(c, ErrNotFound)
 			return
 		}

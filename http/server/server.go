@@ -26,8 +26,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (addresses or CIDRs) whose
 	// X-Forwarded-For / X-Forwarded-Proto are believed. Empty: none.
 	TrustedProxies []string
-	// MetricsFrom are the clients (addresses or CIDRs, as resolved through
-	// TrustedProxies) that may read /metrics; others get 404. Empty:
+	// MetricsFrom are the addresses or CIDRs that may read /metrics,
+	// connecting directly (not through a proxy); others get 404. Empty:
 	// loopback only (DefaultMetricsFrom).
 	MetricsFrom []string
 	// SecureCookies forces Secure cookies and HSTS even when no trusted
@@ -168,7 +168,19 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	e.GET("/healthz", httpx.Healthz())
 	e.GET("/readyz", httpx.Readyz(deps.Log, cfg.ReadyTimeout, deps.Ready...))
-	e.GET("/metrics", httpx.OnlyFrom(scrapers), metrics.Handler())
+	// Every method and the trailing-slash form are routed here, so that a
+	// client /metrics refuses gets the same 404 from each (gin would
+	// answer 405 or a redirect, which says the route exists).
+	onlyScrapers := httpx.OnlyFrom(scrapers)
+	e.Any("/metrics", onlyScrapers, func(c *gin.Context) {
+		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+			c.Header("Allow", "GET, HEAD")
+			httpx.Abort(c, httpx.ErrMethodNotAllowed)
+			return
+		}
+		c.Next()
+	}, metrics.Handler())
+	e.Any("/metrics/", onlyScrapers, func(c *gin.Context) { httpx.Abort(c, httpx.ErrNotFound) })
 
 	api := e.Group("/api/v1")
 	for _, mount := range deps.API {

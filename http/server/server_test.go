@@ -55,12 +55,36 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if r.Code != 404 || strings.Contains(r.body, "ispeks_") {
 		t.Fatalf("metrics from 192.0.2.10: %d %.200s", r.Code, r.body)
 	}
-	b.remote, b.headers["X-Forwarded-For"] = "10.0.0.1:443", "127.0.0.1, 192.0.2.10"
-	if r = b.get("/metrics"); r.Code != 404 {
-		t.Fatalf("metrics through the proxy for 192.0.2.10: %d", r.Code)
+	unknown := b.get("/metricz")
+	for _, target := range []string{"/metrics/", "/metrics?x=1"} {
+		if r := b.get(target); r.Code != 404 || strings.Contains(r.body, "ispeks_") || r.Header().Get("Content-Type") != unknown.Header().Get("Content-Type") {
+			t.Fatalf("GET %s from 192.0.2.10: %d", target, r.Code)
+		}
 	}
-	delete(b.headers, "X-Forwarded-For")
+	for _, method := range []string{"HEAD", "POST", "OPTIONS"} {
+		if r := b.do(method, "/metrics", nil); r.Code != 404 {
+			t.Fatalf("%s /metrics from 192.0.2.10: %d", method, r.Code)
+		}
+	}
+	// Through a proxy, trusted (10.0.0.1) or not (one on this host), even
+	// naming a local client: refused.
+	for _, via := range []struct{ remote, header, value string }{
+		{"10.0.0.1:443", "X-Forwarded-For", "127.0.0.1, 192.0.2.10"},
+		{"10.0.0.1:443", "X-Forwarded-For", "127.0.0.1"},
+		{"127.0.0.1:443", "X-Forwarded-For", "192.0.2.10"},
+		{"127.0.0.1:443", "X-Real-IP", "192.0.2.10"},
+		{"127.0.0.1:443", "Forwarded", "for=192.0.2.10"},
+	} {
+		b.remote, b.headers[via.header] = via.remote, via.value
+		if r = b.get("/metrics"); r.Code != 404 {
+			t.Fatalf("metrics via %s with %s: %s: %d", via.remote, via.header, via.value, r.Code)
+		}
+		delete(b.headers, via.header)
+	}
 	b.remote = "127.0.0.1:40000"
+	if r := b.do("POST", "/metrics", nil); r.Code != 405 || r.Header().Get("Allow") != "GET, HEAD" {
+		t.Fatalf("POST /metrics from this host: %d %q", r.Code, r.Header().Get("Allow"))
+	}
 	r = b.get("/metrics")
 	if r.Code != 200 {
 		t.Fatalf("metrics: %d", r.Code)
