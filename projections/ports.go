@@ -36,6 +36,11 @@ type Doc struct {
 type CollectionSpec struct {
 	Name    string
 	Indexes []string
+	// Owner, when set, is the projector that declares the collection now:
+	// Ensure records it, so that another projector's rebuild that gives the
+	// collection up (see SwapRebuild) does not drop it after it moved. The
+	// engine sets it; a projector's own declarations leave it empty.
+	Owner string
 }
 
 // Query finds documents by equality on indexed fields, sorted by one indexed
@@ -100,7 +105,8 @@ type Batch interface {
 type ReadStore interface {
 	Reader
 
-	// Ensure creates collections and their indexes if missing.
+	// Ensure creates collections and their indexes if missing, and records
+	// a spec's Owner as the live collection's owner.
 	Ensure(ctx context.Context, specs ...CollectionSpec) error
 
 	// Write runs fn as one batch for projector and, if fn succeeds, stores
@@ -118,8 +124,12 @@ type ReadStore interface {
 	// The swapped-in collections belong to projector from then on, and the
 	// swap drops those of its collections that specs no longer names (a
 	// new layout that gives a collection up), which then read as unknown;
-	// collections created by Ensure alone have no owner and are never
-	// dropped this way.
+	// a collection another projector has since declared (Ensure with its
+	// Owner) is that one's, and a collection created by Ensure without an
+	// owner is never dropped this way. A process still running an older
+	// binary that reads a dropped collection gets ErrUnknownCollection: an
+	// upgrade that changes a projector's layout replaces that projector's
+	// older processes anyway (their rows no longer match).
 	BeginRebuild(ctx context.Context, projector string, specs ...CollectionSpec) (ReadStore, error)
 	SwapRebuild(ctx context.Context, projector string, specs ...CollectionSpec) error
 

@@ -226,7 +226,13 @@ func genSpec(projector string) projections.CollectionSpec {
 func (e *Engine) ensure(ctx context.Context) error {
 	specs := []projections.CollectionSpec{deadLetterSpec, consumerSpec}
 	for _, name := range e.order {
-		specs = append(specs, e.runners[name].p.Collections()...)
+		// Each collection is recorded as its projector's: a collection
+		// that moved from one projector to another is the new one's, and
+		// the old one's next rebuild does not drop it.
+		for _, sp := range e.runners[name].p.Collections() {
+			sp.Owner = name
+			specs = append(specs, sp)
+		}
 		specs = append(specs, genSpec(name))
 	}
 	if err := e.cfg.Store.Ensure(ctx, specs...); err != nil {

@@ -260,7 +260,7 @@ func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec)
 			case s.shadow && (!ok || e.Gen != s.gens[sp.Name]):
 				return fmt.Errorf("readstore/mongo: ensure %q: the rebuild of %q was restarted or swapped in meanwhile", sp.Name, s.projector)
 			case !ok:
-				e = entry{Gen: cat.NextGen, Indexes: sp.Entries()}
+				e = entry{Gen: cat.NextGen, Indexes: sp.Entries(), Projector: sp.Owner}
 				cat.NextGen++
 			default:
 				have, err := rskit.ParseSpec(projections.CollectionSpec{Name: sp.Name, Indexes: e.Indexes})
@@ -268,6 +268,11 @@ func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec)
 					return fmt.Errorf("readstore/mongo: catalog entry of %q is corrupt: %w", sp.Name, err)
 				}
 				e.Indexes = have.Merge(sp).Entries()
+				if !s.shadow && sp.Owner != "" {
+					// The collection may have moved to another projector:
+					// the earlier owner's rebuild must not drop it.
+					e.Projector = sp.Owner
+				}
 			}
 			m[sp.Name] = e
 		}

@@ -1319,12 +1319,13 @@ func testRebuildOtherInstance(t *testing.T, open Open) {
 // A new layout of projector "p" gives up a collection: its swap drops it (it
 // then reads as unknown, in this instance, in one opened before and in one
 // opened after) and rebuilds the one it keeps, while the collections of
-// another projector and one created by Ensure alone (no owner) stay.
+// another projector, one that moved to another projector (Ensure with that
+// one as Owner) and one created by Ensure alone (no owner) stay.
 func testRebuildDropsUndeclared(t *testing.T, open Open) {
 	spec := func(name string) projections.CollectionSpec {
 		return projections.CollectionSpec{Name: name, Indexes: []string{"k"}}
 	}
-	kept, gone, theirs, plain := spec("kept"), spec("gone"), spec("theirs"), spec("plain")
+	kept, gone, theirs, plain, moved := spec("kept"), spec("gone"), spec("theirs"), spec("plain"), spec("moved")
 	s := opened(t, open, plain)
 	other := opened(t, open) // a second process, running through the swaps
 	ctx := ctxFor(t)
@@ -1346,10 +1347,16 @@ func testRebuildDropsUndeclared(t *testing.T, open Open) {
 		}
 	}
 	rebuild("q", 1, theirs)
-	rebuild("p", 2, kept, gone)
+	rebuild("p", 2, kept, gone, moved)
 	for _, r := range []projections.ReadStore{s, other} {
 		mustGet(t, r, "gone", "d2")
 		mustGet(t, r, "kept", "d2")
+	}
+	// A new release gives "moved" to projector q, whose start ensures it.
+	movedToQ := moved
+	movedToQ.Owner = "q"
+	if err := s.Ensure(ctx, movedToQ); err != nil {
+		t.Fatal(err)
 	}
 
 	rebuild("p", 3, kept) // the new layout: "gone" is no longer declared
@@ -1358,6 +1365,7 @@ func testRebuildDropsUndeclared(t *testing.T, open Open) {
 		equalIDs(t, "kept after the new layout's swap", findAll(t, r, projections.Query{Collection: "kept"}), []string{"d3"})
 		equalIDs(t, "another projector's collection", findAll(t, r, projections.Query{Collection: "theirs"}), []string{"d1"})
 		equalIDs(t, "a collection created by Ensure", findAll(t, r, projections.Query{Collection: "plain"}), []string{"x"})
+		equalIDs(t, "a collection that moved to another projector", findAll(t, r, projections.Query{Collection: "moved"}), []string{"d2"})
 		if cp := checkpoint(t, r, "p"); cp != 3 {
 			t.Fatalf("checkpoint of p = %d, want 3", cp)
 		}

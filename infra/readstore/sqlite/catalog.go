@@ -173,13 +173,13 @@ func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec)
 }
 
 func ensureOne(ctx context.Context, tx *sql.Tx, want rskit.Spec, shadow bool) error {
-	var indexes string
-	err := tx.QueryRowContext(ctx, "SELECT indexes FROM _collections WHERE name = ? AND shadow = ?", want.Name, boolInt(shadow)).Scan(&indexes)
+	var indexes, owner string
+	err := tx.QueryRowContext(ctx, "SELECT indexes, projector FROM _collections WHERE name = ? AND shadow = ?", want.Name, boolInt(shadow)).Scan(&indexes, &owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		if err := createCollection(ctx, tx, want, shadow); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO _collections (name, shadow, indexes) VALUES (?, ?, ?)", want.Name, boolInt(shadow), encodeSpec(want))
+		_, err = tx.ExecContext(ctx, "INSERT INTO _collections (name, shadow, indexes, projector) VALUES (?, ?, ?, ?)", want.Name, boolInt(shadow), encodeSpec(want), want.Owner)
 		if err != nil {
 			return fmt.Errorf("readstore/sqlite: ensure %q: %w", want.Name, err)
 		}
@@ -187,6 +187,13 @@ func ensureOne(ctx context.Context, tx *sql.Tx, want rskit.Spec, shadow bool) er
 	}
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: ensure %q: %w", want.Name, err)
+	}
+	if !shadow && want.Owner != "" && owner != want.Owner {
+		// The collection moved to another projector (or its owner was
+		// not recorded yet): the earlier owner's rebuild must not drop it.
+		if _, err := tx.ExecContext(ctx, "UPDATE _collections SET projector = ? WHERE name = ? AND shadow = 0", want.Owner, want.Name); err != nil {
+			return fmt.Errorf("readstore/sqlite: ensure %q: owner: %w", want.Name, err)
+		}
 	}
 	have, err := decodeSpec(want.Name, indexes)
 	if err != nil {

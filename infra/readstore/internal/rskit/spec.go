@@ -67,6 +67,7 @@ func CheckProjector(name string) error {
 // slows every write).
 type Spec struct {
 	Name      string
+	Owner     string     // the declaring projector, "" for none (CollectionSpec.Owner)
 	Fields    []string   // every field named, sorted, unique
 	Singles   []string   // fields listed alone, sorted, unique
 	Compounds [][]string // entries with two or more fields, in declared order
@@ -77,7 +78,12 @@ func ParseSpec(cs projections.CollectionSpec) (Spec, error) {
 	if err := CheckName("collection", cs.Name); err != nil {
 		return Spec{}, err
 	}
-	s := Spec{Name: cs.Name}
+	if cs.Owner != "" {
+		if err := CheckProjector(cs.Owner); err != nil {
+			return Spec{}, err
+		}
+	}
+	s := Spec{Name: cs.Name, Owner: cs.Owner}
 	for _, entry := range cs.Indexes {
 		parts := strings.Split(entry, "+")
 		for _, f := range parts {
