@@ -296,7 +296,11 @@ func parseEnv[T any](c *Config, key string, def T, parse func(string) (T, error)
 
 func envList(key string, def []string) []string {
 	if v := os.Getenv(key); v != "" {
-		return strings.Split(v, ",")
+		parts := strings.Split(v, ",")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i]) // "a, b" as a person writes it
+		}
+		return parts
 	}
 	return def
 }

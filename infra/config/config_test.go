@@ -181,3 +181,15 @@ func FuzzResolveHidesPasswords(f *testing.F) {
 		}
 	})
 }
+
+// A list in the environment may be written with spaces after the commas.
+func TestEnvironmentListsAreTrimmed(t *testing.T) {
+	t.Setenv("ISPEKS_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2 ,192.168.0.0/16")
+	cfg, err := parse(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.TrustedProxies, "|"); got != "10.0.0.1|10.0.0.2|192.168.0.0/16" {
+		t.Fatalf("trusted proxies %q", got)
+	}
+}

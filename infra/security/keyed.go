@@ -67,9 +67,14 @@ func (k *Keyed) RecoveryCodeHash(code string) string {
 
 // NormalizeRecoveryCode upper-cases a typed code and drops spaces and
 // dashes, and maps the letters people confuse onto the alphabet's digits.
+// Only ASCII letters change case: a letter that upper-cases to one of the
+// alphabet's (dotless ı, long ſ) stays itself and does not match.
 func NormalizeRecoveryCode(code string) string {
 	var b strings.Builder
-	for _, r := range strings.ToUpper(code) {
+	for _, r := range code {
+		if r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
 		switch {
 		case r == ' ' || r == '-' || r == '\t':
 			continue

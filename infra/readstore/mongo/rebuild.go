@@ -34,16 +34,18 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 		return nil, fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
 	}
 	var stale []string   // abandoned shadow collections
+	var given []string   // of them, those of collections the projector no longer declares
 	var staleCP []string // abandoned shadow checkpoint
 	gens := map[string]int64{}
 	var cpGen int64
 	_, err = s.c.update(ctx, func(cat *catalog) error {
-		stale, staleCP = stale[:0], staleCP[:0]
+		stale, staleCP, given = stale[:0], staleCP[:0], given[:0]
 		// An earlier rebuild of this projector that never swapped may have
 		// left shadows of collections the projector has since given up.
 		for name, e := range cat.Shadow {
 			if e.Projector == projector && !slices.ContainsFunc(parsed, func(sp rskit.Spec) bool { return sp.Name == name }) {
 				stale = append(stale, physical(name, e.Gen))
+				given = append(given, name)
 				delete(cat.Shadow, name)
 			}
 		}
@@ -82,6 +84,9 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 		}
 	}
 	s.c.collect(ctx)
+	for _, name := range given {
+		s.c.log.Info("dropped an abandoned rebuild's shadow of a collection the projector no longer declares", "collection", name, "projector", projector)
+	}
 	s.c.log.Info("rebuild started", "projector", projector, "collections", len(parsed))
 	return &Store{c: s.c, shadow: true, projector: projector, gens: gens, cpGen: cpGen}, nil
 }

@@ -15,10 +15,11 @@ import (
 )
 
 // The swap of a projector's new layout drops the table it no longer declares
-// from the file itself, and its rebuild drops what an abandoned rebuild left: a new Store on the same path (another process) does
-// not know the collection, and the table and its catalog row are gone. A
-// live table without an owner, as a store written by an older binary has
-// them, is left alone.
+// from the file itself, and its rebuild drops what an abandoned rebuild
+// left: a new Store on the same path (another process) does not know the
+// collection, and the tables and their catalog rows are gone. A live table
+// without an owner, as a store written by an older binary has them, is left
+// alone.
 func TestSwapDropsUndeclaredTable(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "views.db")
