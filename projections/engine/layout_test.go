@@ -532,3 +532,67 @@ func TestStaleLayoutClaimIsTakenOver(t *testing.T) {
 		t.Errorf("after a stale claim: layout %d, %d events projected", layout, p.projected.Load())
 	}
 }
+
+// givingUp is layoutLedger at layout 3, which no longer keeps layout 2's
+// stream documents.
+type givingUp struct{ layoutLedger }
+
+func (p *givingUp) Collections() []projections.CollectionSpec { return p.ledgerProjector.Collections() }
+func (p *givingUp) Project(ctx context.Context, b projections.Batch, env eventlog.Envelope) error {
+	return p.ledgerProjector.Project(ctx, b, env)
+}
+
+// adopter is another projector that took layout 2's stream documents over
+// (it projects nothing new: the test only asks whose they are).
+type adopter struct{}
+
+func (adopter) Name() string      { return "streams" }
+func (adopter) Handles() []string { return []string{"ledger.Deposited.v1"} }
+func (adopter) Collections() []projections.CollectionSpec {
+	return []projections.CollectionSpec{{Name: "ledger_streams"}}
+}
+func (adopter) Project(context.Context, projections.Batch, eventlog.Envelope) error { return nil }
+
+// A new layout that gives a collection up drops it when its rebuild is
+// swapped in — unless the new build gave the collection to another
+// projector, which the engine's start recorded as its owner.
+func TestLayoutThatGivesUpACollection(t *testing.T) {
+	for _, moved := range []bool{false, true} {
+		t.Run(map[bool]string{false: "dropped", true: "moved to another projector"}[moved], func(t *testing.T) {
+			log, views, _, head := seededStores(t)
+			ctx := context.Background()
+			e2 := newEngine(t, log, views, &layoutLedger{layout: 2}, nil)
+			stop := run(t, e2)
+			if err := e2.WaitFor(ctx, head); err != nil {
+				t.Fatal(err)
+			}
+			stop()
+			before := len(streamDocs(t, views))
+
+			e3 := newEngine(t, log, views, &givingUp{layoutLedger{layout: 3}}, func(c *engine.Config) {
+				if moved {
+					c.Projectors = append(c.Projectors, adopter{})
+				}
+			})
+			stop = run(t, e3)
+			if err := e3.WaitFor(ctx, head); err != nil {
+				t.Fatal(err)
+			}
+			stop()
+			if _, layout, _ := generation(t, views); layout != 3 {
+				t.Fatalf("layout %d after the start, want 3 (rebuilt)", layout)
+			}
+			_, err := views.Find(ctx, projections.Query{Collection: "ledger_streams"})
+			switch {
+			case moved && err != nil:
+				t.Fatalf("the collection another projector took over: %v", err)
+			case moved:
+				if n := len(streamDocs(t, views)); n != before || n == 0 {
+					t.Fatalf("%d stream documents after the swap, want the %d before it", n, before)
+				}
+			case !errors.Is(err, projections.ErrUnknownCollection):
+				t.Fatalf("the collection layout 3 gave up: %v, want ErrUnknownCollection", err)
+			}
+		})
+	}
+}
