@@ -265,7 +265,13 @@ type hostileFixture struct {
 	ownIC, otherIC, adminIC      string
 	ownPayment, otherPayment     string
 	ownStatement, otherStatement string
+	sentPayment                  string // the staff member's payment sent to the bank
 	token                        string // the API client's bearer token
+}
+
+// ids are the fixture's IDs by the JSON field names the API bodies use.
+func (f hostileFixture) ids() map[string]string {
+	return map[string]string{"ic": f.ownIC, "payee_ic": f.ownIC, "payment_id": f.ownPayment, "statement_id": f.ownStatement}
 }
 
 // pathValues are the values a route's parameters get: real IDs (the
@@ -331,7 +337,7 @@ func TestHostileInputEveryRoute(t *testing.T) {
 	reads := s.requests.Load()
 	t.Logf("reads: %d requests in %s", reads, time.Since(t0).Round(time.Millisecond))
 	s.writes(ctx, routes, callers, valid, bad)
-	s.apiBodies(ctx, t, callers[3], fx)
+	baselines := s.apiBodies(ctx, t, callers[3], fx)
 	t.Logf("%d routes, %d callers: %d reading and %d writing requests in %s", len(routes), len(callers), reads, s.requests.Load()-reads, time.Since(t0).Round(time.Millisecond))
 
 	t.Logf("answers (caller, method, status → count): %v", s.statuses)
@@ -348,6 +354,23 @@ func TestHostileInputEveryRoute(t *testing.T) {
 		t.Errorf("%d responses broke the rule (no 5xx, no internals shown, no empty page):\n%s\nserver log:\n%s", n, b.String(), logTail(logPath, 4000))
 	}
 	hostileNothingWritten(ctx, t, rig, head0)
+
+	// Each example the mutations started from, with the fixture's IDs,
+	// is itself accepted: so the mutations were refused for their hostile
+	// field, not for something else in the body. (Sent last: these write.)
+	for _, r := range baselines {
+		resp, body, err := callers[3].do(ctx, s.base, r, "")
+		if err != nil || resp.StatusCode >= 300 {
+			t.Errorf("%s %s, the OpenAPI example with the fixture's IDs: %v %.300s", r.method, r.path, statusOf(resp), body)
+		}
+	}
+}
+
+func statusOf(resp *http.Response) any {
+	if resp == nil {
+		return "no response"
+	}
+	return resp.StatusCode
 }
 
 // logTail is the end of the server's log file, for a failure message.
@@ -391,7 +414,7 @@ func hostileSetUp(ctx context.Context, t *testing.T, rig *benchRig) hostileFixtu
 	}
 	return hostileFixture{
 		ownIC: users[0].ic, otherIC: users[1].ic, adminIC: users[2].ic,
-		ownPayment: "BL-0-0", otherPayment: "BL-1-0",
+		ownPayment: "BL-0-0", otherPayment: "BL-1-0", sentPayment: "BL-0-3", // benchPayments: k%5 moves
 		ownStatement: benchSlipID(month, 0), otherStatement: benchSlipID(month, 1),
 		token: add.Token,
 	}
@@ -750,7 +773,7 @@ var hostileLeafValues = []struct {
 // replaced by each hostile value (the IDs in it made the fixture's, so
 // the handlers go as far as they can): the handlers' field checks and the
 // domain's, not only the decoder's.
-func (s *hostileSweep) apiBodies(ctx context.Context, t *testing.T, api *hostileCaller, fx hostileFixture) {
+func (s *hostileSweep) apiBodies(ctx context.Context, t *testing.T, api *hostileCaller, fx hostileFixture) (baselines []hostileRequest) {
 	t.Helper()
 	resp, raw, err := api.do(ctx, s.base, hostileRequest{method: http.MethodGet, path: server.APIPrefix + "v1/openapi.json"}, "")
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -765,7 +788,18 @@ func (s *hostileSweep) apiBodies(ctx context.Context, t *testing.T, api *hostile
 	bodies := 0
 	for p, ops := range spec.Paths {
 		route := server.APIPrefix + "v1" + regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllString(p, ":$1")
-		path := fill(route, url.PathEscape(fx.ownFor(route)))
+		// The IDs that make the example itself acceptable (the baseline
+		// below): a status move the example names is legal from the
+		// payment that was sent to the bank; a new statement needs an ID
+		// not issued yet (the example's own).
+		ids, id := fx.ids(), fx.ownFor(route)
+		switch {
+		case strings.HasSuffix(route, "/status"):
+			ids["payment_id"], id = fx.sentPayment, fx.sentPayment
+		case route == server.APIPrefix+"v1/statements":
+			delete(ids, "statement_id")
+		}
+		path := fill(route, url.PathEscape(id))
 		for method, rawOp := range ops {
 			var op struct {
 				RequestBody struct {
@@ -782,7 +816,8 @@ func (s *hostileSweep) apiBodies(ctx context.Context, t *testing.T, api *hostile
 					continue
 				}
 				bodies++
-				for _, b := range hostileMutations(media.Example, ct, fx) {
+				baselines = append(baselines, hostileRequest{method: strings.ToUpper(method), route: route, path: path, input: "the example", body: hostileBaseline(media.Example, ct, ids), contentType: ct})
+				for _, b := range hostileMutations(media.Example, ct, ids) {
 					r := hostileRequest{method: strings.ToUpper(method), route: route, path: path, input: b.name, body: b.body, contentType: ct}
 					resp, body, err := api.do(ctx, s.base, r, "")
 					s.check(api.who, r, resp, body, err)
@@ -793,6 +828,27 @@ func (s *hostileSweep) apiBodies(ctx context.Context, t *testing.T, api *hostile
 	if bodies < 5 {
 		t.Fatalf("openapi.json: %d example bodies, want the writes' (at least 5)", bodies)
 	}
+	return baselines
+}
+
+// hostileBaseline is an example body with the fixture's IDs, unmutated.
+func hostileBaseline(example json.RawMessage, contentType string, ids map[string]string) []byte {
+	lines := []string{string(example)}
+	if strings.Contains(contentType, "ndjson") {
+		var s string
+		if json.Unmarshal(example, &s) != nil {
+			return nil
+		}
+		lines = strings.Split(strings.TrimSpace(s), "\n")
+	}
+	var out []byte
+	for _, line := range lines {
+		v := hostileDecode(line)
+		hostileSet(v, nil, ids)
+		b, _ := json.Marshal(v)
+		out = append(append(out, b...), '\n')
+	}
+	return out
 }
 
 type hostileMutation struct {
@@ -802,7 +858,7 @@ type hostileMutation struct {
 
 // hostileMutations are an example body (a JSON object, or NDJSON lines as
 // a JSON string) with one leaf at a time replaced by each hostile value.
-func hostileMutations(example json.RawMessage, contentType string, fx hostileFixture) []hostileMutation {
+func hostileMutations(example json.RawMessage, contentType string, ids map[string]string) []hostileMutation {
 	var lines []string
 	if strings.Contains(contentType, "ndjson") {
 		var s string
@@ -813,7 +869,6 @@ func hostileMutations(example json.RawMessage, contentType string, fx hostileFix
 	} else {
 		lines = []string{string(example)}
 	}
-	ids := map[string]string{"ic": fx.ownIC, "payee_ic": fx.ownIC, "payment_id": fx.ownPayment, "statement_id": fx.ownStatement}
 	var out []hostileMutation
 	for _, line := range lines {
 		var leaves [][]any
