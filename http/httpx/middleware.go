@@ -181,7 +181,8 @@ func ParseNetworks(what string, list []string) (Networks, error) {
 			if err != nil {
 				return Networks{}, fmt.Errorf("httpx: %s %q: %w", what, s, err)
 			}
-			p.nets = append(p.nets, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			a = a.Unmap()
+			p.nets = append(p.nets, netip.PrefixFrom(a, a.BitLen()))
 			continue
 		}
 		n, err := netip.ParsePrefix(s)

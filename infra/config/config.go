@@ -47,7 +47,7 @@ type Config struct {
 	LoginPerIPEvery time.Duration // one more login attempt per IP is earned this often
 	LoginPerIPBurst int
 	TrustedProxies  []string
-	MetricsFrom     []string // clients that may read /metrics (empty: loopback)
+	MetricsFrom     []string // clients that may read /metrics (empty: loopback, server.DefaultMetricsFrom)
 	APIRateBurst    int
 	APIRateEvery    time.Duration
 	// GCPercent is the GOGC a process gets once it hashes passwords (0:
@@ -89,7 +89,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.DurationVar(&cfg.LoginPerIPEvery, "login-every", envDuration(cfg, "ISPEKS_LOGIN_EVERY", 3*time.Second), "per client IP, one more login attempt is allowed this often [ISPEKS_LOGIN_EVERY]")
 	fs.IntVar(&cfg.LoginPerIPBurst, "login-burst", envInt(cfg, "ISPEKS_LOGIN_BURST", 20), "login attempts a client IP may make at once (a department may share one address) [ISPEKS_LOGIN_BURST]")
 	fs.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", envList("ISPEKS_TRUSTED_PROXIES", nil), "reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed [ISPEKS_TRUSTED_PROXIES]")
-	fs.StringSliceVar(&cfg.MetricsFrom, "metrics-from", envList("ISPEKS_METRICS_FROM", []string{"127.0.0.0/8", "::1"}), "addresses or CIDRs that may read /metrics, connecting directly (a request through a proxy is refused); others get 404 [ISPEKS_METRICS_FROM]")
+	fs.StringSliceVar(&cfg.MetricsFrom, "metrics-from", envList("ISPEKS_METRICS_FROM", nil), "addresses or CIDRs that may read /metrics, connecting directly (a request through a proxy is refused); others get 404; none given: loopback (127.0.0.0/8, ::1) [ISPEKS_METRICS_FROM]")
 	fs.IntVar(&cfg.APIRateBurst, "api-burst", envInt(cfg, "ISPEKS_API_BURST", 200), "requests an API client may make at once [ISPEKS_API_BURST]")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", envInt(cfg, "ISPEKS_GC_PERCENT", 400), "GOGC of the process once it hashes passwords (each argon2id hash allocates 19 MiB; higher trades memory for fewer collections); 0 leaves Go's [ISPEKS_GC_PERCENT]")
 	fs.DurationVar(&cfg.APIRateEvery, "api-every", envDuration(cfg, "ISPEKS_API_EVERY", 5*time.Millisecond), "an API client earns one more request this often [ISPEKS_API_EVERY]")

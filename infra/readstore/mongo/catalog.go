@@ -56,8 +56,9 @@ type entry struct {
 	Gen     int64    `bson:"gen"`
 	Indexes []string `bson:"indexes"`
 	// Projector is, for a shadow, whose rebuild it is; for a live
-	// collection, whose rebuild swapped it in (empty: unknown, i.e. made by
-	// Ensure alone or swapped in by a binary that did not record it).
+	// collection, the projector that swapped it in or last declared it
+	// (Ensure with an Owner); empty: unknown (Ensure without an Owner, or a
+	// binary that did not record it).
 	Projector string `bson:"projector,omitempty"`
 }
 

@@ -97,12 +97,13 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 // are dropped after DropDelay.
 //
 // The live entries remember the projector, and the same catalog change
-// retires every live collection an earlier swap of this projector brought in
-// that specs no longer names (dropped after DropDelay like an old
-// generation): a projector whose new layout gives up a collection leaves no
-// orphan behind. A collection whose owner is unknown (made by Ensure alone,
-// or swapped in by a binary that did not record owners) is left alone,
-// since another projector may use it.
+// retires every live collection this projector owns (swapped in or last
+// declared by it through Ensure's Owner) that specs no longer names
+// (dropped after DropDelay like an old generation): a projector whose new
+// layout gives up a collection leaves no orphan behind. A collection whose
+// owner is unknown (made by Ensure without an Owner, or written by a binary
+// that did not record owners) is left alone, since another projector may
+// use it.
 func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...projections.CollectionSpec) error {
 	if s.c.closed.Load() {
 		return errClosed

@@ -405,6 +405,21 @@ type row struct {
 	key any // nil, int64 or string
 }
 
+// sortedIDs are the rows' IDs in the order a sorted Find returns them.
+func sortedIDs(rows []row, desc bool) []string {
+	slices.SortFunc(rows, func(a, b row) int {
+		if less(a, b, desc) {
+			return -1
+		}
+		return 1
+	})
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.id
+	}
+	return out
+}
+
 func less(a, b row, desc bool) bool {
 	rank := func(v any) int {
 		switch v.(type) {
@@ -489,17 +504,7 @@ func testPagination(t *testing.T, open Open) {
 			}
 			rows = append(rows, r)
 		}
-		slices.SortFunc(rows, func(a, b row) int {
-			if less(a, b, desc) {
-				return -1
-			}
-			return 1
-		})
-		out := make([]string, len(rows))
-		for i, r := range rows {
-			out[i] = r.id
-		}
-		return out
+		return sortedIDs(rows, desc)
 	}
 	cases := []struct {
 		name   string
@@ -637,17 +642,7 @@ func testBound(t *testing.T, open Open) {
 				rs = append(rs, row{id: r.id, key: r.k})
 			}
 		}
-		slices.SortFunc(rs, func(a, b row) int {
-			if less(a, b, desc) {
-				return -1
-			}
-			return 1
-		})
-		out := make([]string, len(rs))
-		for i, r := range rs {
-			out[i] = r.id
-		}
-		return out
+		return sortedIDs(rs, desc)
 	}
 	bounds := []any{int64(-4), int64(-3), 0, int64(2), int64(5), "", "s1", "s2", "zz"}
 	for _, g := range []string{"", "A"} {

@@ -81,12 +81,12 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 // the renamed tables by themselves.
 //
 // The swapped-in tables remember the projector (_collections.projector), and
-// the same transaction drops every live table an earlier swap of this
-// projector brought in that specs no longer names: a projector whose new
-// layout gives up a collection leaves no orphan behind. A table whose owner
-// is unknown (an empty projector: created by Ensure alone, or swapped in by
-// a binary that did not record owners) is left alone, since another
-// projector may use it.
+// the same transaction drops every live table this projector owns (swapped
+// in or last declared by it through Ensure's Owner) that specs no longer
+// names: a projector whose new layout gives up a collection leaves no
+// orphan behind. A table whose owner is unknown (an empty projector: created
+// by Ensure without an Owner, or written by a binary that did not record
+// owners) is left alone, since another projector may use it.
 func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...projections.CollectionSpec) error {
 	if s.c.closed.Load() {
 		return errClosed
@@ -163,12 +163,12 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 // (or, with shadow, the shadow tables) owned by projector that are not in
 // keep, and returns their names. Tables of an unknown owner (empty
 // projector) are never touched: those of stores written before owners were
-// recorded, and those created by Ensure without a rebuild.
+// recorded, and those created by Ensure without an Owner.
 func dropUndeclared(ctx context.Context, tx *sql.Tx, projector string, keep map[string]bool, shadow bool) ([]string, error) {
 	fail := func(err error) ([]string, error) {
 		return nil, fmt.Errorf("readstore/sqlite: rebuild of %s: drop the collections it no longer declares: %w", projector, err)
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT name FROM _collections WHERE shadow = ? AND projector = ? ORDER BY name", shadow, projector)
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM _collections WHERE shadow = ? AND projector = ? ORDER BY name", boolInt(shadow), projector)
 	if err != nil {
 		return fail(err)
 	}
@@ -190,7 +190,7 @@ func dropUndeclared(ctx context.Context, tx *sql.Tx, projector string, keep map[
 	for _, name := range drop {
 		_, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+table(name, shadow))
 		if err == nil {
-			_, err = tx.ExecContext(ctx, "DELETE FROM _collections WHERE name = ? AND shadow = ?", name, shadow)
+			_, err = tx.ExecContext(ctx, "DELETE FROM _collections WHERE name = ? AND shadow = ?", name, boolInt(shadow))
 		}
 		if err != nil {
 			return fail(fmt.Errorf("%q: %w", name, err))
