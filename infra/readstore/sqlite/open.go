@@ -100,7 +100,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: create directory for %s: %w", abs, err)
 	}
-	c := &core{path: abs, log: opts.Logger.With("component", "readstore/sqlite"), rawp: newRawPool(abs)}
+	c := &core{path: abs, log: opts.Logger.With("component", "readstore/sqlite"), rawp: newRawPool(abs, readerMmapBytes)}
 
 	c.w, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 
 	"modernc.org/sqlite"
@@ -51,19 +52,29 @@ const maxRawStmts = 256
 
 var rawDriver sqlite.Driver
 
-// readerMmap has the readers read the file through a memory map (SQLite
-// caps it at 2 GiB; the WAL is read as before): a page that is not in a
-// connection's own cache is then read from the OS's cache in place rather
-// than copied in by a read call. With a store larger than the readers'
-// caches (30,000 people's statements), a person's list misses them on most
-// pages; a million-document store's lists took about a tenth less CPU.
-// The map is address space over the OS's page cache, not memory of ours.
-const readerMmap = "&_pragma=mmap_size(2147483648)"
+// The readers read the file with pread, into their own page caches, and do
+// not memory-map it. SQLite drops a connection's cache and unmaps its map
+// whenever another connection has committed since its last read, and a
+// projector commits every few milliseconds while events arrive (a login
+// is one): the map then cost a new mmap call and a page fault for every
+// page the next query touched, where pread costs one call per page. On
+// this project's 2-core VM (where a fault costs several µs) one person's
+// page, with a writer committing every 5 ms: 1.5 GB store (30,000 staff's
+// slips) 230–340 µs of CPU mapped, 117–122 µs with pread; 200,000 documents
+// (BenchmarkReadsWhileProjecting) 116–120 µs and 101–102 µs. With no writer
+// the map saved ~10 % on the small store and nothing measurable on the big
+// one.
+const readerMmapBytes = 0
 
-// newRawPool is the reader pool of the store at path.
-func newRawPool(path string) *rawPool {
+// newRawPool is the reader pool of the store at path; mmapBytes > 0 maps
+// that much of the file (the benchmark's comparison only).
+func newRawPool(path string, mmapBytes int64) *rawPool {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
-	return &rawPool{dsn: dsn(path, true) + readerMmap, idle: make(chan *rawConn, n), slots: make(chan struct{}, n), size: n}
+	d := dsn(path, true)
+	if mmapBytes > 0 {
+		d += "&_pragma=mmap_size(" + strconv.FormatInt(mmapBytes, 10) + ")"
+	}
+	return &rawPool{dsn: d, idle: make(chan *rawConn, n), slots: make(chan struct{}, n), size: n}
 }
 
 // raw returns the store's reader pool.
