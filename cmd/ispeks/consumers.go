@@ -7,9 +7,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/melaka-gov/ispeks/infra/config"
 	"github.com/melaka-gov/ispeks/infra/downstream"
 	"github.com/melaka-gov/ispeks/infra/mail"
+	"github.com/melaka-gov/ispeks/infra/redact"
 )
 
 func (a *app) outboxDir() string { return filepath.Join(a.cli.cfg.DataDir, "outbox") }
@@ -21,7 +21,7 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 	cfg := &a.cli.cfg
 	sender, err := mail.NewSender(cfg.SMTPURL, a.outboxDir(), nil)
 	if err != nil {
-		return fmt.Errorf("--smtp %s: %w", config.Redact(cfg.SMTPURL), err)
+		return fmt.Errorf("--smtp %s: %w", redact.URL(cfg.SMTPURL), err)
 	}
 	from, err := mail.ParseAddress(cfg.MailFrom)
 	if err != nil {
@@ -42,7 +42,7 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 	if cfg.NATSURL != "" {
 		pub, err := downstream.NewNATS(ctx, downstream.NATSConfig{URL: cfg.NATSURL})
 		if err != nil {
-			return fmt.Errorf("--nats %s: %w", config.Redact(cfg.NATSURL), err)
+			return fmt.Errorf("--nats %s: %w", redact.URL(cfg.NATSURL), err)
 		}
 		a.closers = append(a.closers, pub.Close)
 		g.Go(func() error { return a.engine.RunConsumer(ctx, downstream.ConsumerName, pub.Handle) })

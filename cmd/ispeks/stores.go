@@ -13,6 +13,7 @@ import (
 	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 	rmongo "github.com/melaka-gov/ispeks/infra/readstore/mongo"
 	rsqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
+	"github.com/melaka-gov/ispeks/infra/redact"
 	"github.com/melaka-gov/ispeks/projections"
 )
 
@@ -41,7 +42,7 @@ func openEventStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	case config.KindKurrent:
 		s, err := kurrent.Open(ctx, target)
 		if err != nil {
-			return nil, fmt.Errorf("event store %s: %w", config.Redact(target), err)
+			return nil, fmt.Errorf("event store %s: %w", redact.URL(target), err)
 		}
 		return s, nil
 	default:
@@ -67,7 +68,7 @@ func openReadStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (p
 	case config.KindMongo:
 		s, err := rmongo.OpenWith(ctx, target, cfg.MongoDatabase, rmongo.Options{Logger: log})
 		if err != nil {
-			return nil, fmt.Errorf("read store %s: %w", config.Redact(target), err)
+			return nil, fmt.Errorf("read store %s: %w", redact.URL(target), err)
 		}
 		return s, nil
 	default:

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/melaka-gov/ispeks/infra/redact"
 )
 
 // Helpdesk is one helpdesk contact shown on error pages.
@@ -124,13 +126,13 @@ func (c *Config) Resolve() error {
 	if c.SMTPURL != "" {
 		u, err := url.Parse(c.SMTPURL)
 		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("--smtp: %q is not smtp://host:port or smtps://host:port", redact(c.SMTPURL)))
+			errs = append(errs, fmt.Errorf("--smtp: %q is not smtp://host:port or smtps://host:port", redact.URL(c.SMTPURL)))
 		}
 	}
 	if c.NATSURL != "" {
 		u, err := url.Parse(c.NATSURL)
 		if err != nil || u.Scheme != "nats" || u.Host == "" {
-			errs = append(errs, fmt.Errorf("--nats: %q is not nats://host:port", redact(c.NATSURL)))
+			errs = append(errs, fmt.Errorf("--nats: %q is not nats://host:port", redact.URL(c.NATSURL)))
 		}
 	}
 	if c.LockThreshold < 1 || c.LockThreshold > 20 {
@@ -193,11 +195,11 @@ func storeURL(flag, raw, defaultPath, serverKind string) (string, string, error)
 		if _, err := url.Parse(raw); err != nil {
 			// Not url.Parse's reason: it quotes the part it refused, which
 			// is often the password ("invalid port \":hunter2\"").
-			return "", "", fmt.Errorf("%s: %q is not a valid URL (a %% or a character such as ':', '/', '#', '@' or a space in the user name or password must be percent-encoded)", flag, redact(raw))
+			return "", "", fmt.Errorf("%s: %q is not a valid URL (a %% or a character such as ':', '/', '#', '@' or a space in the user name or password must be percent-encoded)", flag, redact.URL(raw))
 		}
 		return serverKind, raw, nil
 	default:
-		return "", "", fmt.Errorf("%s: %q: want sqlite:, sqlite:PATH or %s://…", flag, redact(raw), serverKind)
+		return "", "", fmt.Errorf("%s: %q: want sqlite:, sqlite:PATH or %s://…", flag, redact.URL(raw), serverKind)
 	}
 }
 
@@ -223,42 +225,6 @@ func addressOrCIDR(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil
 }
-
-// redact hides the user info of a URL (a password, or a token given as
-// the user name, as nats://TOKEN@host allows) so it can be shown in an error
-// or a log: everything from the scheme to the last '@' becomes "xxxxx". It
-// reads the text rather than url.Parse's result, because the passwords
-// people type break URLs in ways that move the password out of
-// url.URL.User: a space or a stray % (Parse fails, and its error repeats
-// the URL), a '/' (read as port and path), a '#' (read as the fragment).
-// Masking too much, where an '@' stands in a path or query, only shortens
-// a message.
-func redact(raw string) string {
-	at := strings.LastIndexByte(raw, '@')
-	if at < 0 {
-		return raw
-	}
-	start := 0
-	if i := strings.Index(raw[:at], "://"); i > 0 && isScheme(raw[:i]) {
-		start = i + len("://")
-	}
-	return raw[:start] + "xxxxx" + raw[at:]
-}
-
-// isScheme: a letter, then letters, digits, '+', '-' or '.' (RFC 3986).
-func isScheme(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// Redact is redact for callers that log configured URLs.
-func Redact(raw string) string { return redact(raw) }
 
 func env(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok {

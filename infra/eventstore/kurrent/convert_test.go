@@ -293,14 +293,11 @@ func TestOriginalResultOfARetriedAppend(t *testing.T) {
 
 func TestRedactKeepsCredentialsOutOfErrors(t *testing.T) {
 	const conn = "esdb://admin:s3cr3t-pw@db.example:2113?tls=false&bogus"
-	msg := redact(errors.New(`parse "`+conn+`": invalid, password s3cr3t-pw`), conn)
+	msg := scrubError(errors.New(`parse "`+conn+`": invalid, password s3cr3t-pw`), conn)
 	if strings.Contains(msg, "s3cr3t-pw") || strings.Contains(msg, "admin:") {
 		t.Errorf("redacted message still has credentials: %q", msg)
 	}
-	if got := redactURL(conn); got != "esdb://db.example:2113" {
-		t.Errorf("redactURL = %q", got)
-	}
-	if got := redactURL("::::"); strings.Contains(got, "::::") {
-		t.Errorf("redactURL of garbage = %q", got)
+	if !strings.Contains(msg, "esdb://xxxxx@db.example:2113") {
+		t.Errorf("redacted message lost where it connected to: %q", msg)
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/infra/eventstore"
+	"github.com/melaka-gov/ispeks/infra/redact"
 )
 
 var _ eventstore.Store = (*Store)(nil)
@@ -69,47 +70,37 @@ type Store struct {
 func Open(ctx context.Context, connectionString string) (*Store, error) {
 	cfg, err := esdb.ParseConnectionString(connectionString)
 	if err != nil {
-		return nil, fmt.Errorf("kurrent: invalid connection string: %s", redact(err, connectionString))
+		return nil, fmt.Errorf("kurrent: invalid connection string: %s", scrubError(err, connectionString))
 	}
 	log := slog.Default().With("component", "kurrentdb")
 	cfg.Logger = clientLogger(log)
 	client, err := esdb.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kurrent: %s", redact(err, connectionString))
+		return nil, fmt.Errorf("kurrent: %s", scrubError(err, connectionString))
 	}
 	s := &Store{client: client, log: log, positions: newPositionCache(positionCacheSize), closed: make(chan struct{})}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("kurrent: cannot reach the server at %s: %w", redactURL(connectionString), err)
+		return nil, fmt.Errorf("kurrent: cannot reach the server at %s: %w", redact.URL(connectionString), err)
 	}
 	return s, nil
 }
 
-// redact removes the connection string, and any password in it, from an
+// scrubError removes the connection string, and any password in it, from an
 // error message: url.Parse errors quote the whole string.
-func redact(err error, connectionString string) string {
+func scrubError(err error, connectionString string) string {
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err
 	}
 	msg := err.Error()
-	msg = strings.ReplaceAll(msg, connectionString, redactURL(connectionString))
+	msg = strings.ReplaceAll(msg, connectionString, redact.URL(connectionString))
 	if u, perr := url.Parse(connectionString); perr == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			msg = strings.ReplaceAll(msg, pw, "xxxxx")
 		}
 	}
 	return msg
-}
-
-// redactURL is the connection string with its user info and query hidden,
-// fit for an error message.
-func redactURL(connectionString string) string {
-	u, err := url.Parse(connectionString)
-	if err != nil || u.Host == "" {
-		return "(unparsable connection string)"
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 // clientLogger routes the client library's log lines to slog. Its error level

@@ -40,6 +40,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
+	"github.com/melaka-gov/ispeks/infra/redact"
 	"github.com/melaka-gov/ispeks/projections"
 )
 
@@ -123,23 +124,13 @@ func OpenWith(ctx context.Context, uri, database string, o Options) (*Store, err
 	}
 	if err := client.Ping(ctx, readpref.Primary()); err != nil {
 		c.close()
-		return nil, fmt.Errorf("readstore/mongo: ping %s: %w", redact(uri), err)
+		return nil, fmt.Errorf("readstore/mongo: ping %s: %w", redact.URL(uri), err)
 	}
 	if _, err := c.catalog(ctx, true); err != nil {
 		c.close()
 		return nil, err
 	}
 	return &Store{c: c}, nil
-}
-
-// redact drops the user info from a URI for error messages.
-func redact(uri string) string {
-	if i := strings.Index(uri, "://"); i >= 0 {
-		if j := strings.LastIndex(uri, "@"); j > i {
-			return uri[:i+3] + "…@" + uri[j+1:]
-		}
-	}
-	return uri
 }
 
 // Ping checks the server answers.
