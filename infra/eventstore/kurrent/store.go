@@ -81,7 +81,8 @@ func Open(ctx context.Context, connectionString string) (*Store, error) {
 	s := &Store{client: client, log: log, positions: newPositionCache(positionCacheSize), closed: make(chan struct{})}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("kurrent: cannot reach the server at %s: %w", redact.URL(connectionString), err)
+		// The caller names the server (redacted): this message would repeat it.
+		return nil, fmt.Errorf("kurrent: cannot reach the server: %w", err)
 	}
 	return s, nil
 }

@@ -40,7 +40,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
-	"github.com/melaka-gov/ispeks/infra/redact"
 	"github.com/melaka-gov/ispeks/projections"
 )
 
@@ -124,7 +123,8 @@ func OpenWith(ctx context.Context, uri, database string, o Options) (*Store, err
 	}
 	if err := client.Ping(ctx, readpref.Primary()); err != nil {
 		c.close()
-		return nil, fmt.Errorf("readstore/mongo: ping %s: %w", redact.URL(uri), err)
+		// The caller names the server (redacted): this message would repeat it.
+		return nil, fmt.Errorf("readstore/mongo: ping: %w", err)
 	}
 	if _, err := c.catalog(ctx, true); err != nil {
 		c.close()
