@@ -121,6 +121,7 @@ func TestWalkthrough(t *testing.T) {
 	b.want("main .lead", sitiDept)
 	b.want("header .who", sitiName, sitiDept)
 	b.want("nav.nav .nav-bar", "Permohonan", "Penyata Gaji", "Tetapan Akaun", "Log Keluar")
+	b.want("main .alert--info", "Ini log masuk pertama anda.")
 	b.shot("home")
 
 	// Log Keluar, and in again: the password page now shows the chosen
@@ -138,6 +139,7 @@ func TestWalkthrough(t *testing.T) {
 	b.fill("f-password", firstPass)
 	b.click("Login", chromedp.CSS(`main form button[type="submit"]`), 200)
 	b.wantPath("/utama")
+	b.want("main .alert--info", "Log masuk terakhir anda sebelum ini:")
 
 	b.payments()
 	b.statements()

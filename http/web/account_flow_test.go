@@ -60,7 +60,7 @@ func TestManualWalkthrough(t *testing.T) {
 		t.Fatalf("activate: %d %s %s", r.Code, r.Header().Get("Location"), r.body)
 	}
 	home := b.follow(r)
-	mustContain(t, "home", home.body, "Siti Aminah binti Omar", "Jabatan Kewangan dan Perbendaharaan Negeri Melaka",
+	mustContain(t, "home", home.body, "Siti Aminah binti Omar", "Jabatan Kewangan dan Perbendaharaan Negeri Melaka", "Ini log masuk pertama anda.",
 		"Permohonan", "Status Bayaran", "Penyata Gaji", "Tetapan Akaun", "Kemaskini Maklumat Pengguna", "Tukar Kata Laluan", "Log Keluar")
 	mustNotContain(t, "home", home.body, "Pentadbir Sistem</summary>")
 

@@ -19,6 +19,8 @@ const lockNotice = "Akaun anda akan disekat sekiranya percubaan log masuk melebi
 func TestTwoWrongThenRight(t *testing.T) {
 	w := newWorld(t)
 	w.activeUser(master[0])
+	activated := w.clk.Now() // the activation's login
+	w.clk.Add(26 * time.Hour)
 	b := w.browser()
 	b.enterID(sitiIC)
 	for i := range 2 {
@@ -35,7 +37,10 @@ func TestTwoWrongThenRight(t *testing.T) {
 	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
 		t.Fatalf("right password: %d %s", r.Code, r.Header().Get("Location"))
 	}
-	mustContain(t, "home", b.follow(r).body, "Siti Aminah binti Omar")
+	// Home names the login before this one and the two failures since.
+	mustContain(t, "home", b.follow(r).body, "Siti Aminah binti Omar",
+		"Log masuk terakhir anda sebelum ini: <strong>"+activated.In(time.FixedZone("MYT", 8*3600)).Format("02/01/2006 15:04")+"</strong>",
+		"Cubaan log masuk yang gagal sejak itu: 2.", "Jika bukan anda:")
 	if v := w.accountView(sitiIC); v.FailedAttempts != 0 || v.Locked {
 		t.Fatalf("after success: failed %d locked %v", v.FailedAttempts, v.Locked)
 	}

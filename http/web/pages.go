@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -11,6 +12,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/projections/accounts"
 )
 
 // landing is the manual's first screen: ID Pengguna and Login, the
@@ -43,10 +45,76 @@ func (staticContent) fill(*bytes.Buffer, string) {}
 func (staticContent) marks() []string            { return nil }
 
 // home is the page after login: the person's name and department (manual
-// step 10) and the menus.
+// step 10), the menus, and when they last logged in before and how many
+// attempts failed in between, so a login or guesses that were not theirs
+// do not go unnoticed. The note is left out, and the failure logged, if
+// the account view cannot be read: the menus matter more.
 func (s *Site) home(c *gin.Context) {
-	s.Render(c, http.StatusOK, "home", Page{Title: "title.home", Data: staticContent("home")})
+	d := &homeData{}
+	if u, ok := session.User(c); ok && s.deps.Accounts.Views != nil {
+		v, found, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, u.UserID)
+		switch {
+		case err != nil:
+			s.deps.Log.ErrorContext(c.Request.Context(), "home: account view", "err", err)
+		case found && v.PreviousLogin == nil:
+			d.First = true
+		case found:
+			d.Previous = acctTime(*v.PreviousLogin)
+			if v.FailedBeforeLogin > 0 {
+				d.Failed = strconv.Itoa(v.FailedBeforeLogin)
+			}
+		}
+	}
+	s.Render(c, http.StatusOK, "home", Page{Title: "title.home", Data: d})
 }
+
+// homeData is the home page's login note. The page is drawn once per
+// language and kind of note (cachedPieces; every login shows it), the
+// times and counts filled in per request.
+type homeData struct {
+	First    bool   // no login before this one
+	Previous string // the login before this one, Malaysia time ("" unknown)
+	Failed   string // failed attempts between that login and this one ("" none)
+}
+
+const (
+	markPrevious = "@@ispeks-previous@@"
+	markFailed   = "@@ispeks-failed@@"
+)
+
+func (d *homeData) contentKey() string {
+	switch {
+	case d.First:
+		return "home|first"
+	case d.Previous == "":
+		return "home|none"
+	case d.Failed == "":
+		return "home|previous"
+	}
+	return "home|previous|failed"
+}
+
+func (d *homeData) withMarkers() any {
+	m := *d
+	if m.Previous != "" {
+		m.Previous = markPrevious
+	}
+	if m.Failed != "" {
+		m.Failed = markFailed
+	}
+	return &m
+}
+
+func (d *homeData) fill(w *bytes.Buffer, mark string) {
+	switch mark {
+	case markPrevious:
+		(*htmlBuf)(w).text(d.Previous)
+	case markFailed:
+		(*htmlBuf)(w).text(d.Failed)
+	}
+}
+
+func (d *homeData) marks() []string { return []string{markPrevious, markFailed} }
 
 // logout ends every session of the account (DESIGN: "logout … end every
 // session of the account") and returns to the landing page.

@@ -75,15 +75,24 @@ type Account struct {
 	RecoveryLeft   int      `json:"recovery_codes_left,omitempty"`
 	FailedAttempts int      `json:"failed_attempts"`
 
-	RegisteredAt   time.Time  `json:"registered_at"`
-	ActivatedAt    *time.Time `json:"activated_at,omitempty"`
-	LastLogin      *time.Time `json:"last_login,omitempty"`
-	LastFailure    *time.Time `json:"last_failure,omitempty"`
-	LockedAt       *time.Time `json:"locked_at,omitempty"`
-	LastTempIssued *time.Time `json:"last_temp_password_at,omitempty"`
-	LastTempReason string     `json:"last_temp_password_reason,omitempty"`
-	SecurityImage  string     `json:"security_image,omitempty"`
-	SealedPhrase   string     `json:"sealed_phrase,omitempty"` // open with account.PhraseAAD
+	RegisteredAt time.Time  `json:"registered_at"`
+	ActivatedAt  *time.Time `json:"activated_at,omitempty"`
+	LastLogin    *time.Time `json:"last_login,omitempty"`
+	LastFailure  *time.Time `json:"last_failure,omitempty"`
+	// PreviousLogin is the successful login before LastLogin, and
+	// FailedBeforeLogin the failed attempts between the two: every
+	// LoginFailed (passwords, codes, attempts on a locked account), not
+	// reset by an unlock. The home page shows them so a person notices a
+	// login or guesses that were not theirs. FailedSinceLogin counts the
+	// failures since LastLogin.
+	PreviousLogin     *time.Time `json:"previous_login,omitempty"`
+	FailedBeforeLogin int        `json:"failed_before_login,omitempty"`
+	FailedSinceLogin  int        `json:"failed_since_login,omitempty"`
+	LockedAt          *time.Time `json:"locked_at,omitempty"`
+	LastTempIssued    *time.Time `json:"last_temp_password_at,omitempty"`
+	LastTempReason    string     `json:"last_temp_password_reason,omitempty"`
+	SecurityImage     string     `json:"security_image,omitempty"`
+	SealedPhrase      string     `json:"sealed_phrase,omitempty"` // open with account.PhraseAAD
 	// SecretQuestion is the ID of the question chosen at activation
 	// (account.SecretQuestionByID): the helpdesk asks it before checking
 	// the caller's answer. The answer itself is only in the log, hashed.
@@ -103,6 +112,11 @@ var _ projections.Projector = Projector{}
 
 // Name is the projector's checkpoint name.
 func (Projector) Name() string { return "accounts" }
+
+// Layout is the version of the documents' shape (projections.Layouter):
+// 1 added the previous login and the failures before and since the last
+// one, so a read model projected before is rebuilt to fill them in.
+func (Projector) Layout() int { return 1 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
@@ -159,12 +173,14 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	case account.LoginSucceeded:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			at := ev.At
+			a.PreviousLogin, a.FailedBeforeLogin, a.FailedSinceLogin = a.LastLogin, a.FailedSinceLogin, 0
 			a.LastLogin, a.FailedAttempts = &at, 0
 		})
 	case account.LoginFailed:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			at := env.OccurredAt
 			a.LastFailure, a.FailedAttempts = &at, ev.Consecutive
+			a.FailedSinceLogin++
 		})
 	case account.AccountLocked:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {

@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -296,6 +297,57 @@ func TestAccountView(t *testing.T) {
 	adm, _, _ := accounts.GetAccount(ctx, w.views, "900512015123")
 	if !adm.HasRole(account.RoleAdmin) || adm.Status != accounts.StatusRegistered {
 		t.Fatalf("admin %+v", adm)
+	}
+}
+
+// TestAccountViewLoginHistory: the view keeps the login before the latest
+// one and the failed attempts between the two (the home page shows them),
+// counting attempts on a locked account and not reset by an unlock.
+func TestAccountViewLoginHistory(t *testing.T) {
+	w := newWorld(t)
+	start := w.now
+	w.scenario() // Siti: activation login at start, a wrong password, a login at +1m, three wrong (locked)
+	ctx := context.Background()
+	project(t, w.events, w.views, w.reg, accounts.Projector{}, 3)
+	a, _, _ := accounts.GetAccount(ctx, w.views, sitiIC)
+	at := func(p *time.Time) string {
+		if p == nil {
+			return "none"
+		}
+		return p.UTC().Format(time.RFC3339)
+	}
+	check := func(when string, last, prev time.Time, before, since int) {
+		t.Helper()
+		if at(a.LastLogin) != at(&last) || at(a.PreviousLogin) != at(&prev) || a.FailedBeforeLogin != before || a.FailedSinceLogin != since {
+			t.Fatalf("%s: last %s previous %s, failed before %d since %d; want %s %s %d %d", when,
+				at(a.LastLogin), at(a.PreviousLogin), a.FailedBeforeLogin, a.FailedSinceLogin, at(&last), at(&prev), before, since)
+		}
+	}
+	check("after the scenario", start.Add(time.Minute), start, 1, 3)
+
+	// The right password on the locked account is refused and counted.
+	w.now = w.now.Add(time.Minute)
+	if err := w.logIn(sitiIC, "kuih lapis sedap sekali"); !errors.Is(err, account.ErrLocked) {
+		t.Fatalf("login while locked: %v", err)
+	}
+	w.must(w.h.CreateAdministrator.Handle(ctx, commands.CreateAdministrator{Meta: w.meta(eventlog.ActorSystem, "cli"), Staff: employee.Details{IC: "900512015123", Email: "fadzlezam@melaka.gov.my"}}))
+	w.must(w.h.UnlockAccount.Handle(ctx, commands.UnlockAccount{Meta: w.meta(eventlog.ActorSystem, "cli"), UserID: sitiIC, Reason: "disahkan"}))
+	project(t, w.events, w.views, w.reg, accounts.Projector{}, 3)
+	a, _, _ = accounts.GetAccount(ctx, w.views, sitiIC)
+	check("after the unlock", start.Add(time.Minute), start, 1, 4)
+
+	w.now = w.now.Add(time.Hour)
+	if err := w.logIn(sitiIC, "kuih lapis sedap sekali"); err != nil {
+		t.Fatal(err)
+	}
+	project(t, w.events, w.views, w.reg, accounts.Projector{}, 3)
+	a, _, _ = accounts.GetAccount(ctx, w.views, sitiIC)
+	check("after the next login", w.now, start.Add(time.Minute), 4, 0)
+
+	// A first login has no previous one.
+	n, _, _ := accounts.GetAccount(ctx, w.views, "900512015123")
+	if n.PreviousLogin != nil || n.FailedBeforeLogin != 0 {
+		t.Fatalf("administrator before any login: %+v", n)
 	}
 }
 
