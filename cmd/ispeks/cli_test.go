@@ -70,6 +70,21 @@ func TestConsoleCommands(t *testing.T) {
 	if out := run("audit", "verify"); !strings.Contains(out, "integrity verified") {
 		t.Fatalf("audit verify: %q", out)
 	}
+	// A backup while nothing else runs: the copy verifies on its own, and
+	// a second backup never overwrites it.
+	backup := filepath.Join(t.TempDir(), "backup")
+	if out := run("backup", backup); !strings.Contains(out, "every stream's hash chain intact") || !strings.Contains(out, "master.key") {
+		t.Fatalf("backup: %q", out)
+	}
+	if out := run("audit", "verify", "--event-store", "sqlite:"+filepath.Join(backup, "events.db")); !strings.Contains(out, "integrity verified") {
+		t.Fatalf("audit verify of the backup: %q", out)
+	}
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "backup", backup); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("second backup into %s: %v", backup, err)
+	}
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "--event-store", "esdb://admin:changeit@127.0.0.1:1", "backup", backup+"-kurrent"); err == nil || !strings.Contains(err.Error(), "KurrentDB's own tools") || strings.Contains(err.Error(), "changeit") {
+		t.Fatalf("backup of a KurrentDB store: %v", err)
+	}
 	if _, err := executeOut(ctx, "--data", dir, "admin", "role", "--ic", "800101141234", "--role", "superuser"); err == nil || !strings.Contains(err.Error(), "--role") {
 		t.Fatalf("bad role accepted: %v", err)
 	}

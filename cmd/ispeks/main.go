@@ -69,6 +69,7 @@ func newRootCmd() *cobra.Command {
 		c.clientsCmd(),
 		c.adminCmd(),
 		c.importCmd(),
+		c.backupCmd(),
 	)
 	return root
 }

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/melaka-gov/ispeks/infra/config"
+	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+)
+
+// backupCmd copies the embedded event log while the portal runs. The log is
+// the only thing to back up: the read models are rebuilt from it, and the
+// master key must be kept apart from the data it protects.
+func (c *cli) backupCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup DIR",
+		Short: "Copy the event log, consistent as of one moment, to DIR/events.db while the portal runs, and verify the copy's hash chains",
+		Long: `Copy the embedded event log (the SQLite file of --event-store) to DIR/events.db while
+the portal keeps running: the copy is the log as of one moment, compacted, readable by its
+owner only. The copy's hash chains are then verified, as 'audit verify' does.
+
+Not copied, on purpose: the read models (views.db), which the portal rebuilds from the log,
+and the master key (--key-file), which must be kept apart from the data it protects:
+without it the sealed secret phrases, TOTP secrets and temporary passwords in the log
+cannot be opened.
+
+To restore: stop the portal; replace the data directory's events.db with the copy and
+delete events.db-wal, events.db-shm and views.db (with its -wal and -shm); start the portal
+with the same master key. The read models are rebuilt from the log.
+
+A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			kind, _, err := c.cfg.EventStore()
+			if err != nil {
+				return err
+			}
+			if kind == config.KindKurrent {
+				return fmt.Errorf("backup: the event store is KurrentDB: back it up with KurrentDB's own tools (a file copy of its database directory taken as its documentation describes, or a disk snapshot)")
+			}
+			dir := args[0]
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("backup: %w", err)
+			}
+			dest := filepath.Join(dir, "events.db")
+			store, err := openEventStore(ctx, &c.cfg, c.log)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			es, ok := store.(*esqlite.Store)
+			if !ok {
+				return fmt.Errorf("backup: the event store %T cannot be backed up by this command", store)
+			}
+			start := time.Now()
+			b, err := es.BackupTo(ctx, dest)
+			if err != nil {
+				return fmt.Errorf("backup: %w", err)
+			}
+			copied, err := esqlite.Open(ctx, b.Path, esqlite.Options{Logger: c.log})
+			if err != nil {
+				return fmt.Errorf("backup: open the copy %s: %w", b.Path, err)
+			}
+			n, verr := verifyLog(ctx, copied)
+			if err := copied.Close(); err != nil && verr == nil {
+				verr = err
+			}
+			if verr != nil {
+				return fmt.Errorf("backup: the copy %s failed verification after %d events (keep the previous backup): %w", b.Path, n, verr)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "backup: %d events (up to position %d) in %s, %.1f MB, every stream's hash chain intact, in %s\n",
+				n, b.LastPosition, b.Path, float64(b.Bytes)/1e6, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(out, "not copied: the read models (rebuilt from the log on start) and the master key %s: keep a copy of the key apart from this backup\n", c.cfg.KeyFile)
+			return nil
+		},
+	}
+}
