@@ -144,6 +144,12 @@ func TestWalkthrough(t *testing.T) {
 	b.payments()
 	b.statements()
 
+	// Tetapan Akaun › Aktiviti Log Masuk: both logins, newest first.
+	b.menu("Tetapan Akaun", "Aktiviti Log Masuk", "/tetapan-akaun/aktiviti-log-masuk")
+	b.want("main table tbody tr:first-child", "Kata laluan diterima")
+	b.want("main table tbody tr:last-child", "Kata laluan diterima", "dengan kata laluan sementara")
+	b.shot("activity")
+
 	// Tetapan Akaun › Tukar Kata Laluan.
 	b.menu("Tetapan Akaun", "Tukar Kata Laluan", "/tetapan-akaun/tukar-kata-laluan")
 	b.fill("f-old_password", firstPass)

@@ -67,6 +67,7 @@ func (s *Site) accountRoutes(pg, staff gin.IRoutes) {
 	staff.GET(PathTwoFactor, s.twoFactor)
 	staff.POST(PathTwoFactorStart, s.twoFactorStart)
 	staff.POST(PathTwoFactorConfirm, s.twoFactorConfirm)
+	staff.GET(PathActivity, s.activity)
 
 	if s.cfg.Demo && s.deps.Accounts.Mailbox != nil {
 		pg.GET(PathDemoMailbox, s.mailbox)

@@ -25,6 +25,7 @@ const (
 	PathProfile        = "/tetapan-akaun/kemaskini-maklumat"
 	PathPassword       = "/tetapan-akaun/tukar-kata-laluan"
 	PathTwoFactor      = "/tetapan-akaun/dua-faktor"
+	PathActivity       = "/tetapan-akaun/aktiviti-log-masuk"
 	PathLogout         = "/log-keluar" // POST only
 	PathAdmin          = "/pentadbir"
 	PathAdminImport    = "/pentadbir/import"
@@ -39,7 +40,7 @@ var namedPaths = map[string]string{
 	"login_totp": PathLoginTOTP, "activate": PathActivate, "register": PathRegister,
 	"forgot": PathForgot, "home": PathHome, "status_bayaran": PathStatusBayaran,
 	"penyata_gaji": PathPenyataGaji, "profile": PathProfile, "password": PathPassword,
-	"two_factor": PathTwoFactor, "logout": PathLogout, "admin": PathAdmin,
+	"two_factor": PathTwoFactor, "activity": PathActivity, "logout": PathLogout, "admin": PathAdmin,
 	"admin_import": PathAdminImport, "audit": PathAudit, "audit_integrity": PathAuditIntegrity,
 	"demo_form": PathDemoForm,
 }
@@ -69,6 +70,7 @@ var menu = []MenuItem{
 		{Label: "nav.kemaskini", Path: PathProfile},
 		{Label: "nav.tukar_kata_laluan", Path: PathPassword},
 		{Label: "nav.dua_faktor", Path: PathTwoFactor},
+		{Label: "nav.aktiviti", Path: PathActivity},
 	}},
 	{Label: "nav.pentadbir", Roles: []string{session.RoleAdmin}, Children: []MenuItem{
 		{Label: "nav.admin_accounts", Path: PathAdmin},
