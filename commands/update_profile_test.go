@@ -22,7 +22,7 @@ func TestUpdateProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := f.events("account-" + sitiIC)
-	if evs[len(evs)-1].Event != (account.ProfileUpdated{UserID: sitiIC, Phone: p.Phone, Office: p.Office, Email: p.Email}) {
+	if evs[len(evs)-1].Event != (account.ProfileUpdated{UserID: sitiIC, Phone: p.Phone, Office: p.Office, Email: p.Email, Name: "Siti Aminah binti Omar"}) {
 		t.Fatalf("event %+v", evs[len(evs)-1].Event)
 	}
 	// Unchanged: nothing.
@@ -40,6 +40,10 @@ func TestUpdateProfile(t *testing.T) {
 	}
 	if _, err := update(p, sitiPassword); err != nil {
 		t.Fatal(err)
+	}
+	evs = f.events("account-" + sitiIC)
+	if ev, ok := evs[len(evs)-1].Event.(account.ProfileUpdated); !ok || ev.Email != p.Email || ev.PreviousEmail != "siti.aminah@melaka.gov.my" {
+		t.Fatalf("e-mail change: %+v", evs[len(evs)-1].Event)
 	}
 	bad := account.Profile{Phone: "telefon saya", Office: strings.Repeat("x", 10240), Email: "siti@yahoo.com"}
 	n := len(f.events("account-" + sitiIC))

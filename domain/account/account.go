@@ -515,7 +515,7 @@ func (a *Account) verifyCurrent(verify Verify) (bool, error) {
 }
 
 func (a *Account) changed(np NewPassword, via ChangeVia) error {
-	if err := a.record(PasswordChanged{UserID: a.userID, PasswordHash: np.Hash, AdminStrength: np.AdminStrength, Via: via}); err != nil {
+	if err := a.record(PasswordChanged{UserID: a.userID, PasswordHash: np.Hash, AdminStrength: np.AdminStrength, Via: via, Name: a.name, Email: a.email}); err != nil {
 		return err
 	}
 	return a.record(SessionsEnded{UserID: a.userID, Reason: EndPasswordChanged})
@@ -544,7 +544,11 @@ func (a *Account) UpdateProfile(p Profile, verify Verify, threshold int, now tim
 			return a.fail(FailWrongCurrentPassword, threshold, ErrWrongPassword)
 		}
 	}
-	return a.record(ProfileUpdated{UserID: a.userID, Phone: p.Phone, Office: p.Office, Email: p.Email})
+	ev := ProfileUpdated{UserID: a.userID, Phone: p.Phone, Office: p.Office, Email: p.Email, Name: a.name}
+	if p.Email != a.email {
+		ev.PreviousEmail = a.email
+	}
+	return a.record(ev)
 }
 
 // StartTOTPEnrolment records a new sealed TOTP secret, pending until
@@ -589,7 +593,7 @@ func (a *Account) ConfirmTOTP(check CodeCheck, recoveryHashes []string, now time
 	if !ok {
 		return ErrWrongCode
 	}
-	return a.record(TOTPEnabled{UserID: a.userID, Step: step, RecoveryCodeHashes: slices.Clone(recoveryHashes)})
+	return a.record(TOTPEnabled{UserID: a.userID, Step: step, RecoveryCodeHashes: slices.Clone(recoveryHashes), Name: a.name, Email: a.email})
 }
 
 // VerifyTOTP is the second step of a login (or a step-up check). A code is
@@ -669,7 +673,7 @@ func (a *Account) DisableTOTP(reason string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := a.record(TOTPDisabled{UserID: a.userID, Reason: r}); err != nil {
+	if err := a.record(TOTPDisabled{UserID: a.userID, Reason: r, Name: a.name, Email: a.email}); err != nil {
 		return err
 	}
 	return a.record(SessionsEnded{UserID: a.userID, Reason: EndTOTPDisabled})

@@ -21,6 +21,11 @@ var (
 	id  = uid.String()
 )
 
+const (
+	sitiName  = "Siti Aminah binti Omar"
+	sitiEmail = "siti@melaka.gov.my"
+)
+
 func hash(s string) string { return "h:" + s }
 
 // typed returns the Verify of a person who typed secret, counting calls.
@@ -44,7 +49,7 @@ func temp(n string) TemporaryPassword {
 
 func registered() []eventlog.Event {
 	return []eventlog.Event{
-		Registered{UserID: id, Name: "Siti Aminah binti Omar", Email: "siti@melaka.gov.my"},
+		Registered{UserID: id, Name: sitiName, Email: sitiEmail},
 		TemporaryPasswordIssued{UserID: id, TempID: "t1", Hash: hash("temp1"), Sealed: "sealed-temp1", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempRegistration, Name: "Siti Aminah binti Omar", Email: "siti@melaka.gov.my"},
 	}
 }
@@ -283,7 +288,7 @@ func TestResetPasswordAfterTemporaryLogin(t *testing.T) {
 	base := with(activated(), TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot})
 	a := given(t, with(base, LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", At: t0}))
 	then(t, a, a.ResetPassword(NewPassword{Hash: hash("new password")}, t0), nil,
-		PasswordChanged{UserID: id, PasswordHash: hash("new password"), Via: ViaReset},
+		PasswordChanged{UserID: id, PasswordHash: hash("new password"), Via: ViaReset, Name: sitiName, Email: sitiEmail},
 		SessionsEnded{UserID: id, Reason: EndPasswordChanged})
 	a = given(t, base)
 	then(t, a, a.ResetPassword(NewPassword{Hash: hash("new password")}, t0), ErrTemporaryLoginRequired)
@@ -292,7 +297,7 @@ func TestResetPasswordAfterTemporaryLogin(t *testing.T) {
 func TestChangePassword(t *testing.T) {
 	a := given(t, activated())
 	then(t, a, a.ChangePassword(typed("correct horse", nil), NewPassword{Hash: hash("battery staple")}, 3, t0), nil,
-		PasswordChanged{UserID: id, PasswordHash: hash("battery staple"), Via: ViaChange},
+		PasswordChanged{UserID: id, PasswordHash: hash("battery staple"), Via: ViaChange, Name: sitiName, Email: sitiEmail},
 		SessionsEnded{UserID: id, Reason: EndPasswordChanged})
 }
 
@@ -317,7 +322,7 @@ func TestChangePasswordRefusals(t *testing.T) {
 func TestPasswordChangeCancelsOutstandingTemporaryPassword(t *testing.T) {
 	a := given(t, with(activated(),
 		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot},
-		PasswordChanged{UserID: id, PasswordHash: hash("battery staple"), Via: ViaChange}))
+		PasswordChanged{UserID: id, PasswordHash: hash("battery staple"), Via: ViaChange, Name: sitiName, Email: sitiEmail}))
 	if got := a.Credentials(); !reflect.DeepEqual(got, []string{hash("battery staple")}) {
 		t.Fatalf("credentials %v", got)
 	}
@@ -327,7 +332,7 @@ func TestUpdateProfile(t *testing.T) {
 	a := given(t, activated())
 	calls := 0
 	p := Profile{Phone: "06-2307290", Office: "Aras 3, Seri Negeri", Email: "siti@melaka.gov.my"}
-	then(t, a, a.UpdateProfile(p, typed("unused", &calls), 3, t0), nil, ProfileUpdated{UserID: id, Phone: p.Phone, Office: p.Office, Email: p.Email})
+	then(t, a, a.UpdateProfile(p, typed("unused", &calls), 3, t0), nil, ProfileUpdated{UserID: id, Phone: p.Phone, Office: p.Office, Email: p.Email, Name: sitiName})
 	if calls != 0 {
 		t.Fatal("password checked although the e-mail did not change")
 	}
@@ -339,7 +344,8 @@ func TestUpdateProfile(t *testing.T) {
 	c := given(t, with(activated(), a.Uncommitted()...))
 	then(t, c, c.UpdateProfile(p, typed("wrong", nil), 3, t0), ErrWrongPassword, LoginFailed{UserID: id, Reason: FailWrongCurrentPassword, Consecutive: 1})
 	d := given(t, with(activated(), a.Uncommitted()...))
-	then(t, d, d.UpdateProfile(p, typed("correct horse", nil), 3, t0), nil, ProfileUpdated{UserID: id, Phone: p.Phone, Office: p.Office, Email: p.Email})
+	// The event names the address it changed from: the mailer tells it.
+	then(t, d, d.UpdateProfile(p, typed("correct horse", nil), 3, t0), nil, ProfileUpdated{UserID: id, Phone: p.Phone, Office: p.Office, Email: p.Email, PreviousEmail: sitiEmail, Name: sitiName})
 	if d.Email() != "siti.aminah@jkr.melaka.gov.my" {
 		t.Fatal("e-mail not updated")
 	}
@@ -367,7 +373,7 @@ func hashes(n int) []string {
 func totpOn() []eventlog.Event {
 	return with(activated(),
 		TOTPEnrolmentStarted{UserID: id, SealedSecret: "sealed-totp"},
-		TOTPEnabled{UserID: id, Step: 100, RecoveryCodeHashes: hashes(10)})
+		TOTPEnabled{UserID: id, Step: 100, RecoveryCodeHashes: hashes(10), Name: sitiName, Email: sitiEmail})
 }
 
 func TestTOTPEnrolment(t *testing.T) {
@@ -376,7 +382,7 @@ func TestTOTPEnrolment(t *testing.T) {
 	b := given(t, with(activated(), a.Uncommitted()...))
 	then(t, b, b.ConfirmTOTP(codeAt(100, false), hashes(10), t0), ErrWrongCode)
 	then(t, b, b.ConfirmTOTP(codeAt(100, true), hashes(9), t0), ErrInvalid)
-	then(t, b, b.ConfirmTOTP(codeAt(100, true), hashes(10), t0), nil, TOTPEnabled{UserID: id, Step: 100, RecoveryCodeHashes: hashes(10)})
+	then(t, b, b.ConfirmTOTP(codeAt(100, true), hashes(10), t0), nil, TOTPEnabled{UserID: id, Step: 100, RecoveryCodeHashes: hashes(10), Name: sitiName, Email: sitiEmail})
 	if !b.TOTPEnabled() || b.RecoveryCodesLeft() != 10 {
 		t.Fatal("TOTP not enabled")
 	}
@@ -444,7 +450,7 @@ func TestSecondFactorPendingBlocksReset(t *testing.T) {
 
 func TestDisableTOTP(t *testing.T) {
 	a := given(t, totpOn())
-	then(t, a, a.DisableTOTP("telefon hilang", t0), nil, TOTPDisabled{UserID: id, Reason: "telefon hilang"}, SessionsEnded{UserID: id, Reason: EndTOTPDisabled})
+	then(t, a, a.DisableTOTP("telefon hilang", t0), nil, TOTPDisabled{UserID: id, Reason: "telefon hilang", Name: sitiName, Email: sitiEmail}, SessionsEnded{UserID: id, Reason: EndTOTPDisabled})
 	b := given(t, activated())
 	then(t, b, b.DisableTOTP("x", t0), ErrTOTPNotEnabled)
 	c := given(t, totpOn())

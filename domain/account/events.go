@@ -146,6 +146,10 @@ type PasswordChanged struct {
 	PasswordHash  string    `json:"password_hash"`
 	AdminStrength bool      `json:"admin_strength,omitempty"`
 	Via           ChangeVia `json:"via"`
+	// Name and Email address the security notice the mailer sends (absent
+	// in events written before it did).
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
 }
 
 // ProfileUpdated: Kemaskini Maklumat Pengguna. The whole profile.
@@ -154,6 +158,10 @@ type ProfileUpdated struct {
 	Phone  string `json:"phone"`
 	Office string `json:"office"`
 	Email  string `json:"email"`
+	// PreviousEmail is the address the e-mail changed from (empty when it
+	// did not change); the mailer tells that address. Name addresses it.
+	PreviousEmail string `json:"previous_email,omitempty"`
+	Name          string `json:"name,omitempty"`
 }
 
 // TOTPEnrolmentStarted: a TOTP secret was generated and shown as a QR code;
@@ -170,6 +178,8 @@ type TOTPEnabled struct {
 	UserID             string   `json:"user_id"`
 	Step               uint64   `json:"step"`
 	RecoveryCodeHashes []string `json:"recovery_code_hashes"`
+	Name               string   `json:"name,omitempty"`  // for the mailer's notice
+	Email              string   `json:"email,omitempty"` // for the mailer's notice
 }
 
 // TOTPCodeAccepted: the code of time step Step was accepted; no code of that
@@ -190,6 +200,8 @@ type RecoveryCodeUsed struct {
 type TOTPDisabled struct {
 	UserID string `json:"user_id"`
 	Reason string `json:"reason"`
+	Name   string `json:"name,omitempty"`  // for the mailer's notice
+	Email  string `json:"email,omitempty"` // for the mailer's notice
 }
 
 // Roles beyond plain staff.

@@ -318,6 +318,10 @@ func TestChangePassword(t *testing.T) {
 		t.Fatalf("the other session survived the change: %d", r.Code)
 	}
 	w.browser().login(sitiIC, np)
+	// The change is mailed to the person (the demo mailbox shows the outbox).
+	w.eventually("the password-changed notice", func() bool {
+		return strings.Contains(b.get("/demo/mailbox").body, "kata laluan ditukar / password changed — Siti Aminah binti Omar")
+	})
 }
 
 func TestTOTPFormMessages(t *testing.T) {

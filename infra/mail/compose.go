@@ -222,6 +222,81 @@ func (c Composer) AccountLocked(to Recipient, lockedAt time.Time, failures int) 
 	return c.compose(to, "iSPEKS: akaun disekat / account locked", ms, en, false)
 }
 
+// The security notices: a change to how the account is reached or proved
+// is mailed to the person (OWASP ASVS: users are told after a change of
+// their credentials or e-mail address), so a change they did not make does
+// not go unnoticed.
+
+// PasswordChanged: the password was changed with Tukar Kata Laluan, or set
+// after a login with a temporary password (reset).
+func (c Composer) PasswordChanged(to Recipient, at time.Time, reset bool) (Message, error) {
+	msHow, enHow := "", ""
+	if reset {
+		msHow, enHow = " selepas log masuk dengan kata laluan sementara", " after a login with a temporary password"
+	}
+	return c.notice(to, at, "iSPEKS: kata laluan ditukar / password changed",
+		func(when string) (string, string) {
+			return "Kata laluan akaun anda di Portal iSPEKS telah ditukar pada " + when + " (waktu Malaysia)" + msHow + ". Semua sesi lain akaun anda telah ditamatkan.",
+				"The password of your iSPEKS Portal account was changed at " + when + " (Malaysia time)" + enHow + ". Every other session of your account was ended."
+		}, notYouChanged)
+}
+
+// EmailChanged goes to the address the account had before: it names the
+// new address partly hidden, so a shared mailbox learns that it changed but
+// not where to.
+func (c Composer) EmailChanged(to Recipient, at time.Time, newEmail string) (Message, error) {
+	masked := MaskEmail(newEmail)
+	return c.notice(to, at, "iSPEKS: alamat e-mel ditukar / e-mail address changed",
+		func(when string) (string, string) {
+			return "Alamat e-mel akaun anda di Portal iSPEKS telah ditukar daripada alamat ini kepada " + masked + " pada " + when + " (waktu Malaysia). E-mel portal untuk akaun ini tidak akan dihantar ke alamat ini lagi.",
+				"The e-mail address of your iSPEKS Portal account was changed from this address to " + masked + " at " + when + " (Malaysia time). The portal's mail for this account will no longer come here."
+		}, notYouChanged)
+}
+
+// TwoFactorChanged: TOTP was switched on by the person, or off (an
+// administrator's reset).
+func (c Composer) TwoFactorChanged(to Recipient, at time.Time, enabled bool) (Message, error) {
+	if enabled {
+		return c.notice(to, at, "iSPEKS: dua faktor diaktifkan / two-factor turned on",
+			func(when string) (string, string) {
+				return "Pengesahan dua faktor (kod TOTP) telah diaktifkan untuk akaun anda di Portal iSPEKS pada " + when + " (waktu Malaysia). Log masuk seterusnya memerlukan kod daripada aplikasi pengesah anda.",
+					"Two-factor authentication (TOTP codes) was turned on for your iSPEKS Portal account at " + when + " (Malaysia time). Your next logins need a code from your authenticator app."
+			}, [2]string{"Jika bukan anda yang mengaktifkannya, hubungi Pentadbir Sistem dengan segera.", "If you did not turn it on, contact the system administrator at once."})
+	}
+	return c.notice(to, at, "iSPEKS: dua faktor dimatikan / two-factor turned off",
+		func(when string) (string, string) {
+			return "Pengesahan dua faktor (kod TOTP) untuk akaun anda di Portal iSPEKS telah dimatikan oleh Pentadbir Sistem pada " + when + " (waktu Malaysia). Semua sesi akaun anda telah ditamatkan; anda boleh mendaftarkannya semula di Tetapan Akaun.",
+				"Two-factor authentication (TOTP codes) for your iSPEKS Portal account was turned off by the system administrator at " + when + " (Malaysia time). Every session of your account was ended; you can enrol again under Account Settings."
+		}, [2]string{"Jika anda tidak meminta perkara ini, hubungi Pentadbir Sistem dengan segera.", "If you did not ask for this, contact the system administrator at once."})
+}
+
+// notYouChanged is a notice's last paragraph, Malay and English.
+var notYouChanged = [2]string{"Jika bukan anda yang menukarnya, hubungi Pentadbir Sistem dengan segera.", "If you did not change it, contact the system administrator at once."}
+
+// notice composes a security notice: what changed and when (what gets the
+// time shown to the reader), then what to do if it was not the person.
+func (c Composer) notice(to Recipient, at time.Time, subject string, what func(when string) (ms, en string), notYou [2]string) (Message, error) {
+	if err := checkRecipient(to); err != nil {
+		return Message{}, err
+	}
+	if at.IsZero() {
+		return Message{}, fmt.Errorf("%w: time of the change: missing", ErrInvalidMessage)
+	}
+	ms, en := what(c.when(at))
+	return c.compose(to, subject, []block{para(ms), para(notYou[0])}, []block{para(en), para(notYou[1])}, false)
+}
+
+// MaskEmail hides all of an address's local part but its first character:
+// "siti.aminah@jkr.melaka.gov.my" → "s***@jkr.melaka.gov.my".
+func MaskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "***"
+	}
+	r := []rune(local)
+	return string(r[0]) + "***@" + domain
+}
+
 func checkRecipient(to Recipient) error {
 	switch {
 	case strings.TrimSpace(to.Name) == "":

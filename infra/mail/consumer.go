@@ -46,7 +46,11 @@ type Consumer struct {
 
 // Handles lists the event types the consumer acts on.
 func (c *Consumer) Handles() []string {
-	return []string{account.TemporaryPasswordIssued{}.EventType(), account.AccountLocked{}.EventType()}
+	return []string{
+		account.TemporaryPasswordIssued{}.EventType(), account.AccountLocked{}.EventType(),
+		account.PasswordChanged{}.EventType(), account.ProfileUpdated{}.EventType(),
+		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(),
+	}
 }
 
 // Handle processes one event; its signature is engine.ConsumerFunc.
@@ -70,6 +74,40 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 		if to, err = c.recipient(ctx, ev.UserID, ev.Name, ev.Email); err == nil {
 			msg, err = c.Composer.AccountLocked(to, env.OccurredAt, ev.FailedAttempts)
 		}
+	case account.PasswordChanged:
+		// Written before the notices existed (no address in it): the
+		// consumer starts at the log head, so only a replay meets one.
+		if ev.Email == "" {
+			return nil
+		}
+		kind = "password_changed"
+		msg, err = c.notice(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
+			return c.Composer.PasswordChanged(to, env.OccurredAt, ev.Via == account.ViaReset)
+		})
+	case account.ProfileUpdated:
+		if ev.PreviousEmail == "" || ev.PreviousEmail == ev.Email {
+			return nil // phone or office only
+		}
+		kind = "email_changed"
+		msg, err = c.notice(ctx, ev.UserID, ev.Name, ev.PreviousEmail, func(to Recipient) (Message, error) {
+			return c.Composer.EmailChanged(to, env.OccurredAt, ev.Email)
+		})
+	case account.TOTPEnabled:
+		if ev.Email == "" {
+			return nil
+		}
+		kind = "totp_enabled"
+		msg, err = c.notice(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
+			return c.Composer.TwoFactorChanged(to, env.OccurredAt, true)
+		})
+	case account.TOTPDisabled:
+		if ev.Email == "" {
+			return nil
+		}
+		kind = "totp_disabled"
+		msg, err = c.notice(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
+			return c.Composer.TwoFactorChanged(to, env.OccurredAt, false)
+		})
 	default:
 		return nil
 	}
@@ -111,6 +149,15 @@ func (c *Consumer) tempPassword(ctx context.Context, ev account.TemporaryPasswor
 	}
 	kind := TempPasswordKind(ev.Reason)
 	return c.Composer.TemporaryPassword(kind, to, string(clear), ev.ExpiresAt)
+}
+
+// notice composes a security notice for the person the event names.
+func (c *Consumer) notice(ctx context.Context, userID, name, email string, compose func(Recipient) (Message, error)) (Message, error) {
+	to, err := c.recipient(ctx, userID, name, email)
+	if err != nil {
+		return Message{}, err
+	}
+	return compose(to)
 }
 
 // recipient uses the event's name and e-mail, or asks the directory.

@@ -172,7 +172,10 @@ func (r *mailRig) issue(userID, name, email, temp string, reason account.TempRea
 	return ev, r.append("account-"+userID, ev)
 }
 
-func TestConsumerMailsRegistrationAndForgotPasswordOverSMTP(t *testing.T) {
+// newSMTPMailRig is a mail rig and an SMTP server inside the test
+// (STARTTLS, AUTH) with a sender to it.
+func newSMTPMailRig(t *testing.T) (*mailRig, *smtpServer, mail.Sender) {
+	t.Helper()
 	rig := newMailRig(t)
 	pki := newTestPKI(t)
 	srv := startSMTP(t, pki, false, "")
@@ -180,6 +183,11 @@ func TestConsumerMailsRegistrationAndForgotPasswordOverSMTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rig, srv, sender
+}
+
+func TestConsumerMailsRegistrationAndForgotPasswordOverSMTP(t *testing.T) {
+	rig, srv, sender := newSMTPMailRig(t)
 
 	// Before the consumer's first start: history it must never mail.
 	rig.issue("700101015001", "Orang Lama", "lama@melaka.gov.my", "old-temp-0001", account.TempRegistration)
@@ -234,6 +242,54 @@ func TestConsumerMailsRegistrationAndForgotPasswordOverSMTP(t *testing.T) {
 	locked := parseMail(t, all[2].Data)
 	if !strings.Contains(locked.Text, "disekat") || !strings.Contains(locked.Text, "850101045566") || strings.Contains(locked.Text, "Temp") {
 		t.Errorf("lock notice: %q", locked.Text)
+	}
+}
+
+// TestConsumerMailsSecurityNotices: a password change, an e-mail change (to
+// the old address, the new one partly hidden), and TOTP switched on and off
+// each mail the person over SMTP; a phone-only profile change and a
+// password change written before the notices existed mail nothing.
+func TestConsumerMailsSecurityNotices(t *testing.T) {
+	rig, srv, sender := newSMTPMailRig(t)
+	rig.run(sender)
+	const ic, name = "850101045566", "Aminah binti Yusof"
+	stream := "account-" + ic
+	rig.append(stream, account.PasswordChanged{UserID: ic, PasswordHash: "$argon2id$old", Via: account.ViaChange}) // before the notices: no address
+	rig.append(stream, account.PasswordChanged{UserID: ic, PasswordHash: "$argon2id$x", Via: account.ViaChange, Name: name, Email: "kewangan@melaka.gov.my"})
+	rig.append(stream, account.ProfileUpdated{UserID: ic, Phone: "06-2307290", Email: "kewangan@melaka.gov.my", Name: name})
+	rig.append(stream, account.ProfileUpdated{UserID: ic, Phone: "06-2307290", Email: "aminah.yusof@jkr.melaka.gov.my", PreviousEmail: "kewangan@melaka.gov.my", Name: name})
+	rig.append(stream, account.TOTPEnabled{UserID: ic, Step: 1, RecoveryCodeHashes: []string{"h"}, Name: name, Email: "aminah.yusof@jkr.melaka.gov.my"})
+	last := rig.append(stream, account.TOTPDisabled{UserID: ic, Reason: "telefon hilang", Name: name, Email: "aminah.yusof@jkr.melaka.gov.my"})
+	rig.waitCheckpoint(last.Position)
+	got := srv.wait(t, 4)
+	if len(got) != 4 {
+		t.Fatalf("%d mails, want 4", len(got))
+	}
+	want := []struct {
+		to, subject string
+		has         []string
+	}{
+		{"kewangan@melaka.gov.my", "kata laluan ditukar", []string{"Kata laluan akaun anda di Portal iSPEKS telah ditukar pada 02/03/2026 09:00", "ID Pengguna: " + ic}},
+		{"kewangan@melaka.gov.my", "alamat e-mel ditukar", []string{"kepada a***@jkr.melaka.gov.my", "tidak akan dihantar ke alamat ini lagi"}},
+		{"aminah.yusof@jkr.melaka.gov.my", "dua faktor diaktifkan", []string{"telah diaktifkan"}},
+		{"aminah.yusof@jkr.melaka.gov.my", "dua faktor dimatikan", []string{"dimatikan oleh Pentadbir Sistem"}},
+	}
+	for i, w := range want {
+		p := parseMail(t, got[i].Data)
+		if got[i].To[0] != w.to || p.To.Address != w.to || p.To.Name != name {
+			t.Errorf("mail %d: to %v / %v, want %s", i, got[i].To, p.To, w.to)
+		}
+		if !strings.Contains(p.Subject, w.subject) || !strings.Contains(p.Subject, name) {
+			t.Errorf("mail %d: subject %q", i, p.Subject)
+		}
+		for _, h := range append(w.has, "hubungi Pentadbir Sistem", "contact the system administrator") {
+			if !strings.Contains(p.Text, h) {
+				t.Errorf("mail %d lacks %q:\n%s", i, h, p.Text)
+			}
+		}
+		if i == 1 && strings.Contains(p.Text, "aminah.yusof@") {
+			t.Errorf("the e-mail change notice shows the new address in full:\n%s", p.Text)
+		}
 	}
 }
 
