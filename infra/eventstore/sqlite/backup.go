@@ -39,15 +39,22 @@ func (s *Store) BackupTo(ctx context.Context, dest string) (Backup, error) {
 	if abs == s.path {
 		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: that is the store itself", abs)
 	}
-	switch _, err := os.Lstat(abs); {
-	case err == nil:
-		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: %w", abs, os.ErrExist)
-	case !errors.Is(err, os.ErrNotExist):
+	// The file is made empty first, owner-only and only if it does not
+	// exist (VACUUM INTO fills an empty file and keeps its mode), so the
+	// copy is never readable by others while it is written, and an
+	// existing file is never overwritten.
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: %w", abs, errors.Unwrap(err))
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(abs)
 		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: %w", abs, err)
 	}
 	// mode=ro rather than the readers' query_only, which refuses VACUUM INTO.
 	db, err := sql.Open("sqlite", readOnlyURI(s.path)+"&_pragma=busy_timeout("+strconv.FormatInt(s.opts.BusyTimeout.Milliseconds(), 10)+")")
 	if err != nil {
+		os.Remove(abs)
 		return Backup{}, fmt.Errorf("eventstore/sqlite: backup: %w", err)
 	}
 	defer db.Close()
@@ -64,12 +71,8 @@ func (s *Store) BackupTo(ctx context.Context, dest string) (Backup, error) {
 	return b, nil
 }
 
-// inspectCopy makes the copy at abs its owner's alone and reads what it
-// holds.
+// inspectCopy reads what the copy at abs holds.
 func inspectCopy(ctx context.Context, abs string) (Backup, error) {
-	if err := os.Chmod(abs, 0o600); err != nil {
-		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: %w", abs, err)
-	}
 	db, err := sql.Open("sqlite", readOnlyURI(abs))
 	if err != nil {
 		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: %w", abs, err)
