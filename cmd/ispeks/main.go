@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/melaka-gov/ispeks/infra/config"
+	"github.com/melaka-gov/ispeks/infra/redact"
 )
 
 func main() {
@@ -80,8 +81,11 @@ func newLogger(level, format string) *slog.Logger {
 		lv = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		h = slog.NewJSONHandler(os.Stderr, opts)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	// IC numbers never reach the log, whatever message or error carries
+	// one (an adapter's error names the document, and many IDs are ICs).
+	return slog.New(redact.Handler(h))
 }

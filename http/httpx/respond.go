@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/infra/redact"
 )
 
 // ErrorPages draws an HTML error page for a Problem (package web implements
@@ -176,9 +176,7 @@ func NewIncidentID() string {
 	return string(out)
 }
 
-// icPattern matches a MyKad number with or without dashes.
-var icPattern = regexp.MustCompile(`\b\d{6}-?\d{2}-?\d{4}\b`)
-
-// Redact hides IC numbers in text bound for the log. Error strings should
-// not carry personal data in the first place; this is the safety net.
-func Redact(s string) string { return icPattern.ReplaceAllString(s, "[IC]") }
+// Redact hides IC numbers in text bound for the log (redact.IC). Error
+// strings should not carry personal data in the first place; this is the
+// safety net, as is the process logger's redact.Handler.
+func Redact(s string) string { return redact.IC(s) }

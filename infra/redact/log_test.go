@@ -1,0 +1,57 @@
+package redact_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/infra/redact"
+)
+
+func TestIC(t *testing.T) {
+	for in, want := range map[string]string{
+		"readstore/sqlite: get accounts/791117045671: busy": "readstore/sqlite: get accounts/[IC]: busy",
+		"user 791117-04-5671 and 850203145432":              "user [IC] and [IC]",
+		"position 1234567890123 of 42":                      "position 1234567890123 of 42", // 13 digits: not an IC
+		"no personal data":                                  "no personal data",
+	} {
+		if got := redact.IC(in); got != want {
+			t.Errorf("IC(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+type person struct{ IC, Name string }
+
+// TestHandler: no IC number reaches the wrapped handler, whatever carries
+// it — the message, a string, an error, a struct, a group, an attribute
+// added with With — and everything else arrives unchanged.
+func TestHandler(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		var h slog.Handler = slog.NewTextHandler(&buf, nil)
+		if format == "json" {
+			h = slog.NewJSONHandler(&buf, nil)
+		}
+		log := slog.New(redact.Handler(h)).With("who", "791117045671").WithGroup("req")
+		log.Error("login of 850203-14-5432 failed",
+			"err", fmt.Errorf("accounts: %w", errors.New("readstore/sqlite: get accounts/900512015123: database is locked")),
+			"subject", person{IC: "880808085577", Name: "Amin"},
+			slog.Group("g", "ic", "820304105555", "n", 7),
+			"position", 1234567890123, "status", 200, "route", "/utama")
+		out := buf.String()
+		for _, ic := range []string{"791117045671", "850203-14-5432", "900512015123", "880808085577", "820304105555"} {
+			if strings.Contains(out, ic) {
+				t.Errorf("%s: %s reached the log: %s", format, ic, out)
+			}
+		}
+		for _, keep := range []string{"database is locked", "Amin", "1234567890123", "200", "/utama", "[IC]"} {
+			if !strings.Contains(out, keep) {
+				t.Errorf("%s: %q lost: %s", format, keep, out)
+			}
+		}
+	}
+}
