@@ -18,7 +18,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/domain/statement"
 )
@@ -514,7 +514,7 @@ func (in *Ingester) fail(ctx context.Context, res Result, err error, prefix stri
 		if ctx.Err() != nil {
 			res.Reason = "the batch was stopped before this line finished; send it again"
 		} else {
-			in.logger().ErrorContext(ctx, "ingest: line failed", "incident", incident, "line", res.Line, "kind", res.Kind, "error", scrub(err.Error()))
+			in.logger().ErrorContext(ctx, "ingest: line failed", "incident", incident, "line", res.Line, "kind", res.Kind, "error", mykad.Redact(err.Error())) // stream names carry IC numbers
 		}
 	}
 	return res
@@ -526,12 +526,6 @@ func (in *Ingester) logger() *slog.Logger {
 	}
 	return slog.Default()
 }
-
-var icLike = regexp.MustCompile(`\d{6}-?\d{2}-?\d{4}`)
-
-// scrub hides anything shaped like an IC number (stream names carry them)
-// before an error message reaches a log.
-func scrub(s string) string { return icLike.ReplaceAllString(s, "************") }
 
 // WriteNDJSON returns an emit function that writes each result as one JSON
 // line to w.

@@ -10,6 +10,7 @@ package mykad
 import (
 	"errors"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -146,6 +147,19 @@ func Mask(s string) string {
 	default:
 		return "************"
 	}
+}
+
+// shaped matches anything shaped like an IC number, with or without dashes
+// (valid or not: a malformed one is personal data too).
+var shaped = regexp.MustCompile(`\b\d{6}-?\d{2}-?\d{4}\b`)
+
+// Redact replaces everything shaped like an IC number in s by "[IC]": for
+// text bound for a log, such as an error that names a stream or document.
+func Redact(s string) string {
+	if !shaped.MatchString(s) {
+		return s
+	}
+	return shaped.ReplaceAllString(s, "[IC]")
 }
 
 func allDigits(s string) bool {

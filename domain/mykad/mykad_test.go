@@ -163,3 +163,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"readstore/sqlite: get accounts/791117045671: busy":   "readstore/sqlite: get accounts/[IC]: busy",
+		"employee 791117-04-5678 and 800101015555 not found":  "employee [IC] and [IC] not found",
+		"stream employee-791117045671, order 12345":           "stream employee-[IC], order 12345",
+		"position 1234567890123 of 42 (13 digits: not an IC)": "position 1234567890123 of 42 (13 digits: not an IC)",
+		"no personal data": "no personal data",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/melaka-gov/ispeks/commands/ingest"
+	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/http/apiauth"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
@@ -174,7 +175,7 @@ func (w *writer) ingest(c *gin.Context) {
 				"the batch is over the size limit; split it into several batches.")
 		}
 		_ = out.write(batchError{Error: detail, Summary: sum}, true)
-		log.WarnContext(c.Request.Context(), "api: batch incomplete", "code", detail.Code, "err", httpx.Redact(err.Error()))
+		log.WarnContext(c.Request.Context(), "api: batch incomplete", "code", detail.Code, "err", mykad.Redact(err.Error()))
 		return
 	}
 	stop()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
 // Check is one readiness check: a store is reachable, a projector is not
@@ -87,7 +89,7 @@ func Readyz(log *slog.Logger, timeout time.Duration, checks ...Check) gin.Handle
 				}
 				rep.Status = "unavailable"
 				log.LogAttrs(ctx, slog.LevelWarn, "readiness check failed",
-					slog.String("check", ch.Name), slog.String("err", Redact(err.Error())))
+					slog.String("check", ch.Name), slog.String("err", mykad.Redact(err.Error())))
 			})
 		}
 		wg.Wait()

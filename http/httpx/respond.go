@@ -11,8 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/http/i18n"
-	"github.com/melaka-gov/ispeks/infra/redact"
 )
 
 // ErrorPages draws an HTML error page for a Problem (package web implements
@@ -49,7 +49,7 @@ func (r *Responder) Respond(c *gin.Context, err error) {
 			slog.String("request_id", RequestIDOf(c)),
 			slog.String("route", Route(c)),
 			slog.String("code", p.Code),
-			slog.String("err", Redact(err.Error())))
+			slog.String("err", mykad.Redact(err.Error())))
 	} else {
 		r.logger().LogAttrs(c.Request.Context(), slog.LevelDebug, "request refused",
 			slog.String("request_id", RequestIDOf(c)),
@@ -116,7 +116,7 @@ func (r *Responder) Errors() gin.HandlerFunc {
 			// went out: nothing left to tell the user, but ops must know.
 			r.logger().LogAttrs(c.Request.Context(), slog.LevelError, "error after response started",
 				slog.String("request_id", RequestIDOf(c)), slog.String("route", Route(c)),
-				slog.String("err", Redact(err.Error())))
+				slog.String("err", mykad.Redact(err.Error())))
 			return
 		}
 		r.Respond(c, err)
@@ -142,8 +142,8 @@ func (r *Responder) Recoverer() gin.HandlerFunc {
 				slog.String("incident", p.Incident),
 				slog.String("request_id", RequestIDOf(c)),
 				slog.String("route", Route(c)),
-				slog.String("panic", Redact(fmt.Sprint(rec))),
-				slog.String("stack", Redact(string(debug.Stack()))))
+				slog.String("panic", mykad.Redact(fmt.Sprint(rec))),
+				slog.String("stack", mykad.Redact(string(debug.Stack()))))
 			c.Abort()
 			r.Write(c, p)
 		}()
@@ -175,8 +175,3 @@ func NewIncidentID() string {
 	}
 	return string(out)
 }
-
-// Redact hides IC numbers in text bound for the log (redact.IC). Error
-// strings should not carry personal data in the first place; this is the
-// safety net, as is the process logger's redact.Handler.
-func Redact(s string) string { return redact.IC(s) }

@@ -4,23 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"regexp"
+
+	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
-// icPattern matches a MyKad number with or without dashes.
-var icPattern = regexp.MustCompile(`\b\d{6}-?\d{2}-?\d{4}\b`)
-
-// IC hides the IC numbers in s. Error strings should not carry personal
-// data in the first place (adapters' messages name document IDs, and many
-// IDs are IC numbers); this is the safety net.
-func IC(s string) string {
-	if !icPattern.MatchString(s) {
-		return s
-	}
-	return icPattern.ReplaceAllString(s, "[IC]")
-}
-
-// Handler wraps h so that no IC number reaches it: in the message, in a
+// Handler wraps h so that no IC number (mykad.Redact) reaches it: in the message, in a
 // string attribute, or in any other value as it would print (an error, a
 // Stringer, a struct). A value that holds one is logged as its redacted
 // text. Attributes added with WithAttrs are redacted once, when added.
@@ -31,7 +19,7 @@ type handler struct{ next slog.Handler }
 func (h handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
 func (h handler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, IC(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, mykad.Redact(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(attr(a))
 		return true
@@ -53,7 +41,7 @@ func attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, IC(v.String()))
+		return slog.String(a.Key, mykad.Redact(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		out := make([]any, len(g))
@@ -62,8 +50,8 @@ func attr(a slog.Attr) slog.Attr {
 		}
 		return slog.Group(a.Key, out...)
 	case slog.KindAny:
-		if s := fmt.Sprint(v.Any()); icPattern.MatchString(s) {
-			return slog.String(a.Key, IC(s))
+		if s := fmt.Sprint(v.Any()); mykad.Redact(s) != s {
+			return slog.String(a.Key, mykad.Redact(s))
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}

@@ -1,7 +1,7 @@
 // Package redact keeps secrets and personal data out of messages and logs:
 // URL hides the secrets of configured URLs (store, SMTP and NATS addresses)
 // before they reach an error message or a log, the same way wherever one
-// shows; IC and Handler keep IC numbers out of the process log.
+// shows; Handler keeps IC numbers out of the process log.
 package redact
 
 import "strings"
