@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 )
 
 // Backup describes a copy BackupTo made.
@@ -89,9 +88,5 @@ func inspectCopy(ctx context.Context, abs string) (Backup, error) {
 	return Backup{Path: abs, LastPosition: uint64(last), Bytes: fi.Size()}, nil
 }
 
-// readOnlyURI opens the file at abs read-only (SQLITE_OPEN_READONLY), its
-// path escaped as in DSN.
-func readOnlyURI(abs string) string {
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	return "file:" + esc + "?mode=ro"
-}
+// readOnlyURI opens the file at abs read-only (SQLITE_OPEN_READONLY).
+func readOnlyURI(abs string) string { return fileURI(abs) + "?mode=ro" }

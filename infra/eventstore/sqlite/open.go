@@ -163,11 +163,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 }
 
 // DSN is the connection string the store uses for the file at abs (for the
-// benchmark's yardstick, which must write under the same settings). The path
-// goes in a file: URI, escaped so that '?', '#' and '%' in a directory name
-// cannot be read as URI syntax.
+// benchmark's yardstick, which must write under the same settings).
 func DSN(abs string, busyTimeout time.Duration, readOnly bool) string {
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
 	q := []string{
 		"_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
 	}
@@ -190,7 +187,13 @@ func DSN(abs string, busyTimeout time.Duration, readOnly bool) string {
 		// the size stays.
 		q = append(q, "_pragma=synchronous(FULL)", "_pragma=cache_size(-32768)")
 	}
-	return "file:" + esc + "?" + strings.Join(q, "&")
+	return fileURI(abs) + "?" + strings.Join(q, "&")
+}
+
+// fileURI is the file: URI of the file at abs, escaped so that '?', '#' and
+// '%' in a directory name cannot be read as URI syntax.
+func fileURI(abs string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
 }
 
 // checkLocation turns the usual reasons a database cannot be opened into
