@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -195,22 +194,18 @@ const (
 	Backwards
 )
 
-var streamPattern = regexp.MustCompile(`^[a-z][a-z0-9]*-[A-Za-z0-9._:@+=-]+$`)
-
 // ValidateStream checks a stream name: "<category>-<id>", lower-case category,
 // no '$' (KurrentDB reserves it), at most MaxStreamLength characters.
 func ValidateStream(stream string) error {
-	if len(stream) == 0 || len(stream) > MaxStreamLength || !streamPattern.MatchString(stream) {
+	if len(stream) == 0 || len(stream) > MaxStreamLength || !validStream(stream) {
 		return fmt.Errorf("%w: %q (want category-id, letters, digits and ._:@+=- only, at most %d characters)", ErrInvalidStream, stream, MaxStreamLength)
 	}
 	return nil
 }
 
-var typePattern = regexp.MustCompile(`^[a-z][a-z0-9]*\.[A-Z][A-Za-z0-9]*\.v[1-9][0-9]*$`)
-
 // ValidateType checks an event type name: "<context>.<Name>.v<N>".
 func ValidateType(name string) error {
-	if !typePattern.MatchString(name) {
+	if !validType(name) {
 		return fmt.Errorf("%w: type name %q is not of the form context.Name.vN", ErrInvalidEvent, name)
 	}
 	return nil

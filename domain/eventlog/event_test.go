@@ -3,6 +3,7 @@ package eventlog_test
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -247,4 +248,18 @@ func typeRule(s string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzIsEntityID checks IsEntityID against the rule statement and payment
+// IDs were held to as a regexp: ^[A-Za-z0-9][A-Za-z0-9._:@+=-]*$.
+func FuzzIsEntityID(f *testing.F) {
+	for _, s := range []string{"SG-2026-01", "", "-a", ".a", "a b", "a\u00e9", "A:b@c+d=e.f_g", "a\x00", "a\n"} {
+		f.Add(s)
+	}
+	rule := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+=-]*$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := eventlog.IsEntityID(s), rule.MatchString(s); got != want {
+			t.Fatalf("IsEntityID(%q) = %v, rule says %v", s, got, want)
+		}
+	})
 }

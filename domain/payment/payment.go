@@ -7,7 +7,6 @@ package payment
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -236,14 +235,12 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+=-]*$`)
-
 // ValidateID checks a payment ID (the finance system's own identifier).
 func ValidateID(id string) error {
 	if id == "" {
 		return fieldErr("payment_id", "is required")
 	}
-	if len(id) > maxIDLength || !idPattern.MatchString(id) {
+	if len(id) > maxIDLength || !eventlog.IsEntityID(id) {
 		return fieldErr("payment_id", "must be 1 to %d letters, digits or ._:@+=- and start with a letter or digit", maxIDLength)
 	}
 	return nil

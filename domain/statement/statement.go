@@ -7,7 +7,6 @@ package statement
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"time"
 
@@ -217,14 +216,12 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+=-]*$`)
-
 // ValidateID checks a statement ID (the payroll system's document number).
 func ValidateID(id string) error {
 	if id == "" {
 		return fieldErr("statement_id", "is required")
 	}
-	if len(id) > maxIDLength || !idPattern.MatchString(id) {
+	if len(id) > maxIDLength || !eventlog.IsEntityID(id) {
 		return fieldErr("statement_id", "must be 1 to %d letters, digits or ._:@+=- and start with a letter or digit", maxIDLength)
 	}
 	return nil
