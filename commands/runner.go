@@ -219,6 +219,7 @@ func (r Runner) propose(meta Meta, events []eventlog.Event) ([]eventlog.Proposed
 			Type:       typ,
 			OccurredAt: now,
 			Data:       data,
+			Event:      e,
 			Metadata: eventlog.Metadata{
 				CorrelationID: meta.CorrelationID,
 				CausationID:   meta.CommandID.String(),

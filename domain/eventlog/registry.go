@@ -119,6 +119,11 @@ func (r *Registry) Encode(e Event) (string, json.RawMessage, error) {
 // integrity chain is verified on the stored record, not on the envelope.
 func (r *Registry) Decode(rec Record) (Envelope, error) {
 	name, data := rec.Type, rec.Data
+	if rec.Decoded != nil && rec.Decoded.EventType() == name {
+		if _, current := r.factories[name]; current {
+			return Envelope{Record: rec, Event: rec.Decoded}, nil
+		}
+	}
 	for hops := 0; ; hops++ {
 		if _, ok := r.factories[name]; ok {
 			break

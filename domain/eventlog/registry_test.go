@@ -223,3 +223,27 @@ func ExampleRegistry_Decode() {
 	fmt.Println(env.Type, env.Event, err)
 	// Output: claim.Submitted.v3 {TK-9 150 MYR} <nil>
 }
+
+// A record that carries its decoded event (served from the appending
+// store's memory) is not decoded again; a carried value of another type
+// than the record's, or a record whose type needs upcasting, is.
+func TestRegistryDecodeUsesTheCarriedEvent(t *testing.T) {
+	reg := newRegistry()
+	rec := record("account.LoginFailed.v1", `{"user_id":"u-1","reason":"from the file"}`)
+	rec.Decoded = loginFailed{UserID: "u-1", Reason: "carried"}
+	env, err := reg.Decode(rec)
+	if err != nil || env.Event != (loginFailed{UserID: "u-1", Reason: "carried"}) || env.Position != 7 {
+		t.Fatalf("carried event: %#v, %v", env.Event, err)
+	}
+
+	rec.Decoded = claimV3{ClaimID: "other"}
+	if env, err := reg.Decode(rec); err != nil || env.Event != (loginFailed{UserID: "u-1", Reason: "from the file"}) {
+		t.Fatalf("a carried value of another type was used: %#v, %v", env.Event, err)
+	}
+
+	old := record("claim.Submitted.v2", `{"claim_id":"TK-2","amount_sen":5}`)
+	old.Decoded = claimV3{ClaimID: "carried"} // cannot happen, but must not skip the upcast
+	if env, err := reg.Decode(old); err != nil || env.Event != (claimV3{ClaimID: "TK-2", AmountSen: 5, Currency: "MYR"}) {
+		t.Fatalf("upcast record: %#v, %v", env.Event, err)
+	}
+}

@@ -30,7 +30,8 @@ type recentRow struct {
 	data     []byte // a copy: the caller's slice is not ours to keep
 	meta     []byte
 	chain    []byte
-	dropped  bool // data larger than recentMaxData: a reader wanting it reads the file
+	event    eventlog.Event // the proposer's value of data, if it gave one (Record.Decoded)
+	dropped  bool           // data larger than recentMaxData: a reader wanting it reads the file
 }
 
 // newRecentRow keeps what the writer inserted for the event at version of
@@ -41,6 +42,7 @@ func newRecentRow(stream string, version int64, p *eventlog.Proposed, occurred i
 		row.dropped = true
 	} else {
 		row.data = append([]byte(nil), p.Data...)
+		row.event = p.Event
 	}
 	return row
 }
@@ -118,6 +120,7 @@ func (r *recent) read(after, through uint64, skip map[string]struct{}) ([]eventl
 		if err != nil {
 			return nil, false, err
 		}
+		rec.Decoded = row.event
 		recs = append(recs, rec)
 	}
 	return recs, true, nil

@@ -104,3 +104,35 @@ func TestRecentKeepsNoLargeData(t *testing.T) {
 		t.Error("answered with an event whose data it did not keep")
 	}
 }
+
+type recentEvent struct{ N int }
+
+func (recentEvent) EventType() string { return "s.Small.v1" }
+
+// A record served from memory carries the proposer's event value, so a
+// projector in this process need not decode its JSON again; a record whose
+// data was too large to keep carries nothing (it is read from the file).
+func TestRecentHandsBackTheProposedEvent(t *testing.T) {
+	var r recent
+	small := eventlogProposed("s.Small.v1", []byte(`{"N":7}`))
+	small.Event = recentEvent{N: 7}
+	bare := eventlogProposed("s.Small.v1", []byte(`{"N":8}`))
+	big := eventlogProposed("s.Small.v1", make([]byte, recentMaxData+1))
+	big.Event = recentEvent{N: 9}
+	chain := bytes.Repeat([]byte{1}, 32)
+	r.record(1, []recentRow{
+		newRecentRow("s", 1, &small, 1, []byte(`{"actor":{}}`), chain),
+		newRecentRow("s", 2, &bare, 1, []byte(`{"actor":{}}`), chain),
+		newRecentRow("s", 3, &big, 1, []byte(`{"actor":{}}`), chain),
+	})
+	recs, ok, err := r.read(0, 2, nil)
+	if err != nil || !ok || len(recs) != 2 {
+		t.Fatalf("read: %d records, %v, %v", len(recs), ok, err)
+	}
+	if recs[0].Decoded != (recentEvent{N: 7}) || recs[1].Decoded != nil {
+		t.Errorf("decoded values %v, %v; want {7} and none", recs[0].Decoded, recs[1].Decoded)
+	}
+	if row := r.rows[3%recentCapacity]; row.event != nil {
+		t.Errorf("kept the event of data it dropped: %v", row.event)
+	}
+}
