@@ -1,7 +1,8 @@
 // Package statements is the read side of statements ("Urusniaga"): one
 // document per statement holding its latest revision, listed per payee by
-// type and year within display windows, and a verification-code index so
-// a printed slip can be checked by a bank.
+// type and year within display windows, and found by its verification code
+// so a printed slip can be checked by a bank (the codes of revisions a
+// correction replaced are kept beside it).
 //
 // A statement document is fed by one stream, so its version is the stream
 // version of the last event applied: a replayed event is ignored.
@@ -29,9 +30,9 @@ import (
 
 // Collections.
 const (
-	Statements = "statements"      // ID = statement ID: the whole view
+	Statements = "statements"      // ID = statement ID: the whole view, indexed by its current code
 	Rows       = "statement_rows"  // ID = statement ID: the list row only (rowLayout)
-	Codes      = "statement_codes" // ID = verification code of one revision
+	Codes      = "statement_codes" // ID = verification code of a revision a correction replaced
 )
 
 // Correction is one superseded revision's note.
@@ -69,7 +70,14 @@ var (
 // Layout is the version of the list rows' layout: a store written with
 // another one is rebuilt when the portal starts, rather than answering
 // listrow.ErrLayout until someone rebuilds it by hand.
-func (Projector) Layout() int { return rowLayout }
+func (Projector) Layout() int { return layout }
+
+// layout is the version of the projector's documents as a whole: 2 with
+// the list rows of rowLayout 2; 3 since the current revision's code is an
+// index of the statement itself rather than a document of its own (a
+// payroll run wrote one document fewer per slip, and its projections
+// finished seconds sooner).
+const layout = 3
 
 // Name is the projector's checkpoint name.
 func (Projector) Name() string { return "statements" }
@@ -85,17 +93,18 @@ func (Projector) Handles() []string {
 // year is a range of period ends), each an index seek that stops at the
 // page's end; only rows with equal period ends are sorted, by ID. One index
 // rather than two keeps each projected statement one B-tree write cheaper.
-// The whole view is read one at a time by ID.
+// The whole view is read one at a time by ID, or by its code for the
+// public check (a narrow index).
 func (Projector) Collections() []projections.CollectionSpec {
 	return []projections.CollectionSpec{
-		{Name: Statements},
+		{Name: Statements, Indexes: []string{"code"}},
 		{Name: Rows, Indexes: []string{"payee_ic+type+period_end+year"}},
 		{Name: Codes},
 	}
 }
 
-// codeDoc is what a verification code points at: the revision it was
-// printed from, with what the public check shows of it.
+// codeDoc is what the code of a replaced revision points at: that
+// revision, with what the public check shows of it.
 type codeDoc struct {
 	StatementID string         `json:"statement_id"`
 	Revision    int            `json:"revision"`
@@ -140,23 +149,24 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		if err := json.Unmarshal(doc.Body, &v); err != nil {
 			return fmt.Errorf("statements: statement %s: %w", id, err)
 		}
+		// The replaced revision's code stays checkable, marked superseded.
+		// Its document first: after a crash before the statement's put the
+		// event is replayed, and this put is then ignored (version 1).
+		// Pointers to json.Marshal: a value would be copied to the heap first.
+		cbody, err := json.Marshal(&codeDoc{StatementID: id, Revision: v.Revision, Type: v.Type, PeriodLabel: v.PeriodLabel,
+			Name: v.Payee.Name, NetSen: v.Totals.NetSen, IssuedAt: v.RevisedAt()})
+		if err != nil {
+			return err
+		}
+		if err := b.Put(ctx, Codes, projections.Doc{ID: v.Code, Version: 1, Body: cbody}); err != nil {
+			return err
+		}
 		at := env.OccurredAt
 		v.Revision, v.Content, v.CorrectedAt = ev.Revision, ev.Content, &at
 		v.Corrections = append(v.Corrections, Correction{Revision: ev.Revision, At: at, Reason: ev.Reason})
 	}
 	v.TypeLabel, v.PeriodLabel = v.Type.Label(), v.Period.Label()
 	v.Code = Code(p.Key, id, v.Revision)
-	// The code document first, the statement last: on a store without
-	// transactions a crash in between replays the event harmlessly.
-	// Pointers to json.Marshal: a value would be copied to the heap first.
-	cbody, err := json.Marshal(&codeDoc{StatementID: id, Revision: v.Revision, Type: v.Type, PeriodLabel: v.PeriodLabel,
-		Name: v.Payee.Name, NetSen: v.Totals.NetSen, IssuedAt: env.OccurredAt})
-	if err != nil {
-		return err
-	}
-	if err := b.Put(ctx, Codes, projections.Doc{ID: v.Code, Version: 1, Body: cbody}); err != nil {
-		return err
-	}
 	body, err := json.Marshal(&v)
 	if err != nil {
 		return err
@@ -168,7 +178,16 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	}, Body: encodeRow(v)}); err != nil {
 		return err
 	}
-	return b.Put(ctx, Statements, projections.Doc{ID: id, Version: env.Version, Body: body})
+	return b.Put(ctx, Statements, projections.Doc{ID: id, Version: env.Version, Fields: map[string]any{"code": v.Code}, Body: body})
+}
+
+// RevisedAt is when the statement's current revision was made: its
+// correction, or its issue.
+func (v Statement) RevisedAt() time.Time {
+	if v.CorrectedAt != nil {
+		return *v.CorrectedAt
+	}
+	return v.IssuedAt
 }
 
 // rowLayout is the version of the list row's layout: a change of fields
