@@ -200,10 +200,7 @@ func (q Queries) Verify(ctx context.Context, code string) (Verification, bool, e
 		if err := json.Unmarshal(pg.Docs[0].Body, &v); err != nil {
 			return Verification{}, false, fmt.Errorf("statements: statement %s: %w", pg.Docs[0].ID, err)
 		}
-		return Verification{
-			Document: v.Type.Label(), Period: v.PeriodLabel, NameMasked: MaskName(v.Payee.Name), NetSen: v.Totals.NetSen,
-			Revision: v.Revision, CurrentRevision: v.Revision, IssuedAt: v.RevisedAt(),
-		}, true, nil
+		return v.summary().verification(v.Revision), true, nil
 	}
 	d, ok, err := q.Reader.Get(ctx, Codes, code)
 	if err != nil || !ok {
@@ -217,10 +214,16 @@ func (q Queries) Verify(ctx context.Context, code string) (Verification, bool, e
 	if err != nil || !ok {
 		return Verification{}, false, err
 	}
+	return c.verification(cur.Revision), true, nil
+}
+
+// verification is the public check of revision c of a statement whose
+// current revision is current.
+func (c codeDoc) verification(current int) Verification {
 	return Verification{
 		Document: c.Type.Label(), Period: c.PeriodLabel, NameMasked: MaskName(c.Name), NetSen: c.NetSen,
-		Revision: c.Revision, CurrentRevision: cur.Revision, Superseded: c.Revision < cur.Revision, IssuedAt: c.IssuedAt,
-	}, true, nil
+		Revision: c.Revision, CurrentRevision: current, Superseded: c.Revision < current, IssuedAt: c.IssuedAt,
+	}
 }
 
 // MaskName keeps the first word of a name and the initial of the others:

@@ -67,9 +67,9 @@ var (
 	_ projections.Layouter  = Projector{}
 )
 
-// Layout is the version of the list rows' layout: a store written with
-// another one is rebuilt when the portal starts, rather than answering
-// listrow.ErrLayout until someone rebuilds it by hand.
+// Layout is the version of the projector's documents: a store written
+// with another one is rebuilt when the portal starts, rather than answering
+// listrow.ErrLayout or missing codes until someone rebuilds it by hand.
 func (Projector) Layout() int { return layout }
 
 // layout is the version of the projector's documents as a whole: 2 with
@@ -103,8 +103,8 @@ func (Projector) Collections() []projections.CollectionSpec {
 	}
 }
 
-// codeDoc is what the code of a replaced revision points at: that
-// revision, with what the public check shows of it.
+// codeDoc is what the public check shows of one revision: the document
+// the code of a replaced revision points at.
 type codeDoc struct {
 	StatementID string         `json:"statement_id"`
 	Revision    int            `json:"revision"`
@@ -153,8 +153,8 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		// Its document first: after a crash before the statement's put the
 		// event is replayed, and this put is then ignored (version 1).
 		// Pointers to json.Marshal: a value would be copied to the heap first.
-		cbody, err := json.Marshal(&codeDoc{StatementID: id, Revision: v.Revision, Type: v.Type, PeriodLabel: v.PeriodLabel,
-			Name: v.Payee.Name, NetSen: v.Totals.NetSen, IssuedAt: v.RevisedAt()})
+		replaced := v.summary()
+		cbody, err := json.Marshal(&replaced)
 		if err != nil {
 			return err
 		}
@@ -181,13 +181,15 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	return b.Put(ctx, Statements, projections.Doc{ID: id, Version: env.Version, Fields: map[string]any{"code": v.Code}, Body: body})
 }
 
-// RevisedAt is when the statement's current revision was made: its
-// correction, or its issue.
-func (v Statement) RevisedAt() time.Time {
+// summary is what the public check shows of the statement's current
+// revision, made when it was issued or corrected.
+func (v Statement) summary() codeDoc {
+	at := v.IssuedAt
 	if v.CorrectedAt != nil {
-		return *v.CorrectedAt
+		at = *v.CorrectedAt
 	}
-	return v.IssuedAt
+	return codeDoc{StatementID: v.ID, Revision: v.Revision, Type: v.Type, PeriodLabel: v.PeriodLabel,
+		Name: v.Payee.Name, NetSen: v.Totals.NetSen, IssuedAt: at}
 }
 
 // rowLayout is the version of the list row's layout: a change of fields

@@ -242,7 +242,8 @@ func TestCorrectionSupersedes(t *testing.T) {
 	if s.Revision != 2 || s.Totals.NetSen != 329900 {
 		t.Fatalf("list: %+v", s)
 	}
-	if full, err := q.Get(context.Background(), icA, "S1", now); err != nil || full.Revision != 2 || full.Code != s.Code || len(full.Earnings) != 2 ||
+	full, err := q.Get(context.Background(), icA, "S1", now)
+	if err != nil || full.Revision != 2 || full.Code != s.Code || len(full.Earnings) != 2 ||
 		len(full.Corrections) != 1 || full.Corrections[0].Reason != "Elaun tertinggal" || full.CorrectedAt == nil {
 		t.Fatalf("view: %v %+v", err, full)
 	}
@@ -251,12 +252,15 @@ func TestCorrectionSupersedes(t *testing.T) {
 	}
 	// The old printout still verifies, as superseded; the new one as current.
 	old, ok, err := q.Verify(context.Background(), verifycode.Format(first.Code))
-	if err != nil || !ok || !old.Superseded || old.Revision != 1 || old.CurrentRevision != 2 || old.NetSen != 299900 {
+	if err != nil || !ok || !old.Superseded || old.Revision != 1 || old.CurrentRevision != 2 || old.NetSen != 299900 ||
+		!old.IssuedAt.Equal(first.IssuedAt) {
 		t.Fatalf("old: %v %v %+v", ok, err, old)
 	}
+	// Each revision is dated when it was made: the current one at its correction.
 	cur, ok, err := q.Verify(context.Background(), strings.ToLower(s.Code))
 	if err != nil || !ok || cur.Superseded || cur.NetSen != 329900 || cur.NameMasked != "Siti N*** b*** A***" ||
-		cur.Document != "Slip Gaji Bulanan" || cur.Period != "Februari 2026" {
+		cur.Document != "Slip Gaji Bulanan" || cur.Period != "Februari 2026" || cur.Revision != 2 || cur.CurrentRevision != 2 ||
+		!cur.IssuedAt.Equal(*full.CorrectedAt) || cur.IssuedAt.Equal(old.IssuedAt) {
 		t.Fatalf("current: %v %v %+v", ok, err, cur)
 	}
 	if _, ok, _ := q.Verify(context.Background(), statements.Code([]byte("another key, same length........"), "S1", 2)); ok {
