@@ -69,9 +69,9 @@ const MaxPageSize = 100
 // its latest revision. after is the Next of the previous page.
 //
 // A list statement carries what the lists show: ID, revision, type,
-// period, pay date, totals, verification code, the payee's IC and the
-// labels. The rest (payee and employer details, lines, issue and
-// correction times) is left empty: Get has it.
+// period, pay date, totals, the payee's IC and the labels. The rest (payee
+// and employer details, lines, issue and correction times, verification
+// code) is left empty: Get has it.
 func (q Queries) ListByPayee(ctx context.Context, ic string, t statement.Type, year int, limit int, after string, now time.Time) (Page, error) {
 	return q.ListByPayeeInto(ctx, ic, t, year, limit, after, now, nil)
 }
@@ -110,7 +110,7 @@ func (q Queries) ListByPayeeInto(ctx context.Context, ic string, t statement.Typ
 	out := Page{Statements: buf[:0], Next: pg.Next}
 	for _, d := range pg.Docs {
 		out.Statements = append(out.Statements, Statement{})
-		if err := decodeRow(&out.Statements[len(out.Statements)-1], d.Body, ic); err != nil {
+		if err := decodeRow(&out.Statements[len(out.Statements)-1], d.ID, t, d.Body, ic); err != nil {
 			return Page{}, fmt.Errorf("statements: statement %s: %w", d.ID, err)
 		}
 	}
