@@ -30,15 +30,18 @@ func (h IssueStatementHandler) Handle(ctx context.Context, cmd IssueStatement) (
 	if err := statement.ValidateID(cmd.StatementID); err != nil {
 		return Result{}, err
 	}
-	c, err := cmd.Content.Normalize(h.Runner.Now())
+	// Field errors first: they are cheaper than the payee look-up and tell
+	// the client everything wrong with the input itself. The content is
+	// checked once, here, for both.
+	k, err := cmd.Content.Check(h.Runner.Now())
 	if err != nil {
 		return Result{}, err
 	}
-	if err := checkPayee(ctx, h.Payees, c.Payee.IC, "payee.ic"); err != nil {
+	if err := checkPayee(ctx, h.Payees, k.PayeeIC(), "payee.ic"); err != nil {
 		return Result{}, err
 	}
 	return ExecuteCreate(ctx, h.Runner, statement.Stream(cmd.StatementID), statement.New, cmd.Meta,
-		func(s *statement.Statement, now time.Time) error {
-			return s.Issue(cmd.StatementID, cmd.Meta.CommandID, c, now)
+		func(s *statement.Statement, _ time.Time) error {
+			return s.IssueChecked(cmd.StatementID, cmd.Meta.CommandID, k)
 		})
 }

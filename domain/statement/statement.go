@@ -291,10 +291,25 @@ func (s *Statement) Issue(id string, cmd uuid.UUID, c Content, now time.Time) er
 	if s.seen(cmd) {
 		return nil
 	}
-	c, err := c.Normalize(now)
+	k, err := c.Check(now)
 	if err != nil {
 		return err
 	}
+	return s.IssueChecked(id, cmd, k)
+}
+
+// IssueChecked is Issue with content Check has already accepted.
+func (s *Statement) IssueChecked(id string, cmd uuid.UUID, k Checked) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	if s.seen(cmd) {
+		return nil
+	}
+	if k.c.Type == "" {
+		return fieldErr("type", "is required") // a zero Checked, not one Check made
+	}
+	c := k.c
 	if s.Issued() {
 		if s.content.Equal(c) {
 			return nil

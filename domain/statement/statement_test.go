@@ -68,6 +68,40 @@ func TestIssue(t *testing.T) {
 	}
 }
 
+// TestIssueChecked: given content Check accepted, when the statement is
+// issued with it, then it records what Issue records; a Checked that Check
+// did not make (the zero value) is refused, and Check refuses what
+// Normalize refuses.
+func TestIssueChecked(t *testing.T) {
+	k, err := slip().Check(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.PayeeIC() != "880101045678" {
+		t.Fatalf("payee IC %q", k.PayeeIC())
+	}
+	viaCheck, viaIssue := statement.New(), statement.New()
+	if err := viaCheck.IssueChecked("S1", cmd(1), k); err != nil {
+		t.Fatal(err)
+	}
+	if err := viaIssue.Issue("S1", cmd(1), slip(), now); err != nil {
+		t.Fatal(err)
+	}
+	a, b := viaCheck.Uncommitted(), viaIssue.Uncommitted()
+	if len(a) != 1 || len(b) != 1 || !a[0].(statement.Issued).Content.Equal(b[0].(statement.Issued).Content) {
+		t.Fatalf("IssueChecked %+v, Issue %+v", a, b)
+	}
+	var fe *statement.FieldError
+	if err := statement.New().IssueChecked("S2", cmd(2), statement.Checked{}); !errors.As(err, &fe) || fe.Field != "type" {
+		t.Fatalf("zero Checked: %v", err)
+	}
+	bad := slip()
+	bad.Totals.NetSen++
+	if _, err := bad.Check(now); !errors.As(err, &fe) || fe.Field != "totals.net_sen" {
+		t.Fatalf("bad totals: %v", err)
+	}
+}
+
 func TestIssueRepeatIsNoOp(t *testing.T) {
 	s := issued(t)
 	for _, c := range []uuid.UUID{cmd(0), cmd(5)} {

@@ -12,6 +12,25 @@ import (
 // zone is Malaysia time: "now" for period checks is a date in Melaka.
 var zone = time.FixedZone("MYT", 8*60*60)
 
+// Checked is content that Check found valid, cleaned as Normalize cleans
+// it. Only Check makes one and nothing outside the package can change it,
+// so IssueChecked does not check it again: a command that must look at the
+// content before the statement decides (the payee's IC, against the
+// employee master) checks it once, not twice.
+type Checked struct{ c Content }
+
+// Check is Normalize with its result sealed for IssueChecked.
+func (c Content) Check(now time.Time) (Checked, error) {
+	n, err := c.Normalize(now)
+	if err != nil {
+		return Checked{}, err
+	}
+	return Checked{c: n}, nil
+}
+
+// PayeeIC is the checked content's payee IC number (without dashes).
+func (k Checked) PayeeIC() string { return k.c.Payee.IC }
+
 // Normalize checks c and returns it cleaned: text trimmed, the IC without
 // dashes, a weekly slip's year and month taken from its last day. Totals
 // must equal the lines; money is integer sen and never negative.
