@@ -64,12 +64,28 @@ type loginBenchResult struct {
 	Cores        int // goroutines of the raw rate
 	Tuning       security.Argon2Tuning
 	OneRaw       float64 // raw argon2id hashes/s in one goroutine (0: not measured)
+	LoginKernel  kernel  // per login, all rounds (warm-up included)
 }
 
 // rawMeasure is one raw argon2id measurement.
 type rawMeasure struct {
 	Rate float64       // hashes/s
 	CPU  time.Duration // process CPU time per hash
+	kernel
+}
+
+// kernel is the system CPU time and the minor page faults per hash (or
+// per login) of a phase.
+type kernel struct {
+	Sys    time.Duration
+	Faults float64
+}
+
+// kernelSince is the kernel's share since (sys0, faults0), over n hashes.
+func kernelSince(sys0 time.Duration, faults0 int64, n float64) kernel {
+	sys, faults := kernelShare()
+	n = max(n, 1)
+	return kernel{Sys: time.Duration(float64(sys-sys0) / n), Faults: float64(faults-faults0) / n}
 }
 
 // wallRatio is round i's logins/s over the mean of the raw rates around it.
@@ -130,12 +146,13 @@ func rawRateIn(ctx context.Context, p security.Argon2Params, n int, d time.Durat
 // rawRate measures the raw argon2id rate and the CPU time one hash took.
 func rawRate(ctx context.Context, a *app, d time.Duration) (rawMeasure, error) {
 	cpu0, t0 := processCPU(), time.Now()
+	sys0, faults0 := kernelShare()
 	rate, err := a.hasher.Rate(ctx, d)
 	if err != nil {
 		return rawMeasure{}, err
 	}
 	hashes := rate * time.Since(t0).Seconds()
-	return rawMeasure{Rate: rate, CPU: time.Duration(float64(processCPU()-cpu0) / max(hashes, 1))}, nil
+	return rawMeasure{Rate: rate, CPU: time.Duration(float64(processCPU()-cpu0) / max(hashes, 1)), kernel: kernelSince(sys0, faults0, hashes)}, nil
 }
 
 func (c *cli) benchLoginCmd() *cobra.Command {
@@ -290,6 +307,8 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		mu.Unlock()
 		return newBenchBrowser(rig.base, tr).login(ctx, good[i].ic, benchPassword)
 	}
+	loginSys, loginFaults := time.Duration(0), int64(0)
+	loginHashes := uint64(0)
 	for round := range cfg.Rounds {
 		fmt.Fprintf(progress, "bench login: round %d/%d, %d clients logging in with the right password for %s…\n", round+1, cfg.Rounds, cfg.Clients, cfg.Duration)
 		profile := ""
@@ -300,7 +319,11 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		if err != nil {
 			return res, err
 		}
+		sys0, faults0 := kernelShare()
+		hashes0 := a.hasher.Computed()
 		r, err := runLoad(ctx, "logins", cfg.Clients, cfg.Warmup, cfg.Duration, a.hasher.Computed, login)
+		sys1, faults1 := kernelShare()
+		loginSys, loginFaults, loginHashes = loginSys+sys1-sys0, loginFaults+faults1-faults0, loginHashes+a.hasher.Computed()-hashes0
 		stopProfile()
 		if err != nil {
 			return res, err
@@ -312,6 +335,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		res.Raw = append(res.Raw, raw)
 	}
 	res.Logins = mergeLoads(res.Rounds)
+	res.LoginKernel = kernel{Sys: time.Duration(float64(loginSys) / float64(max(loginHashes, 1))), Faults: float64(loginFaults) / float64(max(loginHashes, 1))}
 
 	fmt.Fprintf(progress, "bench login: %d status queries alone for %s…\n", cfg.QueryClients, cfg.Duration)
 	if res.QueriesAlone, err = runLoad(ctx, "queries alone", cfg.QueryClients, cfg.Warmup, cfg.Duration, nil, query); err != nil {
@@ -380,6 +404,15 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	// time per operation much less so.
 	fmt.Fprintf(tw, "  CPU per raw hash / CPU per login, each round\t%s → median %s\t≥ 90%% %s\n", joinPct(cpuRatios), pctOf(median(cpuRatios)), verdict(median(cpuRatios) >= 0.9))
 	fmt.Fprintf(tw, "  CPU per login (all rounds) / per raw hash (each measurement)\t%s / %s\t\n", ms(perOp(r.Logins)), strings.Join(cpus, " / "))
+	kernels := make([]string, len(r.Raw))
+	for i, m := range r.Raw {
+		kernels[i] = fmt.Sprintf("%s, %.0f", ms(m.Sys), m.Faults)
+	}
+	// The Go runtime hands freed heap back to the kernel (MADV_DONTNEED),
+	// and the next 19 MiB block array faults its pages in again: on this
+	// VM that is system time the hash itself pays, and more of it while the
+	// pages run beside a hash (see docs/benchmarks.md, session 10).
+	fmt.Fprintf(tw, "  system CPU and page faults per login / per raw hash\t%s, %.0f / %s\t\n", ms(r.LoginKernel.Sys), r.LoginKernel.Faults, strings.Join(kernels, " / "))
 	fmt.Fprintf(tw, "  argon2id derivations per login\t%.2f\t\n", float64(r.Logins.Counted)/float64(max(r.Logins.Requests, 1)))
 	fmt.Fprintf(tw, "  login time p50 / p99\t%s / %s\t\n", ms(r.Logins.P(50)), ms(r.Logins.P(99)))
 	fmt.Fprintf(tw, "status query %s alone, %d clients: p50 / p99\t%s / %s (%.0f req/s)\t\n", cfg.QueryPath, cfg.QueryClients,

@@ -68,6 +68,11 @@ func TestBenchLoginPrintsItsTable(t *testing.T) {
 	positive(t, out, "  ratio to the raw rate around it", 2)      // the round's, the median
 	positive(t, out, "  CPU per raw hash / CPU per login", 2)     // the round's, the median
 	positive(t, out, "  CPU per login (all rounds) / per raw", 3) // login, raw before, raw after
+	// System time and page faults per login, raw before, raw after (either
+	// may be 0 in a short phase, not all three times).
+	if nums := benchRow(t, out, "  system CPU and page faults per login"); len(nums) != 6 || nums[0]+nums[2]+nums[4] <= 0 {
+		t.Errorf("system CPU and page faults: want time and faults per login, raw before and raw after, got %v", nums)
+	}
 	positive(t, out, "  argon2id derivations per login", 1)
 	positive(t, out, "  login time p50 / p99", 2)
 	positive(t, out, "status query during the storm: p50 / p99", 3)
