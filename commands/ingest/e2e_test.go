@@ -106,7 +106,7 @@ func TestFromBatchToPDF(t *testing.T) {
 		t.Fatal(err)
 	}
 	slipText := pdftotext(t, slipPDF.Bytes())
-	for _, want := range []string{"SLIP GAJI BULANAN", "Februari 2025", "Nurul Aina binti Hassan", "2,850.25", "Kod pengesahan: " + verifycode.Format(list.Statements[0].Code)} {
+	for _, want := range []string{"SLIP GAJI BULANAN", "Februari 2025", "Nurul Aina binti Hassan", "2,850.25", "Kod pengesahan: " + verifycode.Format(slip.Code)} {
 		if !strings.Contains(slipText, want) {
 			t.Errorf("slip: %q missing:\n%s", want, slipText)
 		}
@@ -118,7 +118,7 @@ func TestFromBatchToPDF(t *testing.T) {
 		}
 	}
 	// The printed code verifies.
-	v, ok, err := sq.Verify(ctx, list.Statements[0].Code)
+	v, ok, err := sq.Verify(ctx, slip.Code)
 	if err != nil || !ok || v.NetSen != 285025 || v.Superseded {
 		t.Fatalf("%v %v %+v", ok, err, v)
 	}

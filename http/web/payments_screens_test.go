@@ -54,6 +54,10 @@ func TestPaymentScreenshots(t *testing.T) {
 		t.Fatalf("demo slips: %v", err)
 	}
 	slipID := slips.Statements[0].ID
+	slip, err := statements.Queries{Reader: p.views}.Get(ctx, siti.IC, slipID, p.clock())
+	if err != nil {
+		t.Fatalf("demo slip: %v", err)
+	}
 	paidID := paid.ID
 	ts := httptest.NewServer(p.srv)
 	defer ts.Close()
@@ -68,8 +72,8 @@ func TestPaymentScreenshots(t *testing.T) {
 		{"slip-phone", "/penyata-gaji/" + url.PathEscape(slipID), "390,2600"},
 		{"statement-empty", "/penyata-gaji?urusniaga=slip-gaji-mingguan", "1280,900"},
 		{"status-list-en", "/permohonan/status-bayaran?modul=pendahuluan&lang=en", "1280,1200"},
-		{"verify", "/sahkan/" + verifycode.Format(slips.Statements[0].Code) + "?lang=ms", "1280,1100"},
-		{"verify-phone", "/sahkan/" + verifycode.Format(slips.Statements[0].Code), "390,1400"},
+		{"verify", "/sahkan/" + verifycode.Format(slip.Code) + "?lang=ms", "1280,1100"},
+		{"verify-phone", "/sahkan/" + verifycode.Format(slip.Code), "390,1400"},
 		{"verify-unknown", "/sahkan/AAAA-BBBB-CCCC-DDDD", "390,1200"},
 	}
 	for _, s := range shots {
