@@ -290,7 +290,7 @@ func TestListRowMatchesView(t *testing.T) {
 		t.Fatalf("%v %+v", err, pg)
 	}
 	want := full
-	want.EFTNo, want.ChequeNo, want.PaymentDate, want.Reason = "", "", "", ""
+	want.EFTNo, want.ChequeNo, want.PaymentDate, want.Reason, want.ReceivedDate, want.Code = "", "", "", "", "", ""
 	want.History, want.Amended, want.RecordedAt, want.UpdatedAt = nil, 0, time.Time{}, time.Time{}
 	if got := pg.Payments[0]; fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("row  %+v\nview %+v", got, want)

@@ -34,12 +34,12 @@ const MaxPageSize = 100
 // limit at a time (default 20). module "" lists every module. after is the
 // Next of the previous page.
 //
-// A list payment carries what the status list shows: ID, module, type,
-// voucher number and date, reference, description, amount, received date,
-// current status and its date, the verification code and the payee's IC
-// (and the labels).
-// The status details (EFT and cheque numbers, payment date, reason), the
-// history and the timestamps are left empty: Get has them.
+// A list payment carries what the status lists show: ID, module, type,
+// voucher number and date, reference, description, amount, current status
+// and its date and the payee's IC (and the labels). The received date, the
+// status details (EFT and cheque numbers, payment date, reason), the
+// history, the timestamps and the verification code are left empty: Get
+// has them.
 func (q Queries) ListByPayee(ctx context.Context, ic string, module payment.Module, limit int, after string) (Page, error) {
 	if module != "" && !module.Valid() {
 		return Page{}, fmt.Errorf("payments: unknown module %q", module)
@@ -58,7 +58,7 @@ func (q Queries) ListByPayee(ctx context.Context, ic string, module payment.Modu
 	}
 	out := Page{Payments: make([]Payment, len(pg.Docs)), Next: pg.Next}
 	for i, d := range pg.Docs {
-		if err := decodeRow(&out.Payments[i], d.Body, ic); err != nil {
+		if err := decodeRow(&out.Payments[i], d.ID, d.Body, ic); err != nil {
 			return Page{}, fmt.Errorf("payments: payment %s: %w", d.ID, err)
 		}
 	}
