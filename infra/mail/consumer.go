@@ -70,10 +70,9 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 		msg, err = c.tempPassword(ctx, ev)
 	case account.AccountLocked:
 		kind = "account_locked"
-		var to Recipient
-		if to, err = c.recipient(ctx, ev.UserID, ev.Name, ev.Email); err == nil {
-			msg, err = c.Composer.AccountLocked(to, env.OccurredAt, ev.FailedAttempts)
-		}
+		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
+			return c.Composer.AccountLocked(to, env.OccurredAt, ev.FailedAttempts)
+		})
 	case account.PasswordChanged:
 		// Written before the notices existed (no address in it): the
 		// consumer starts at the log head, so only a replay meets one.
@@ -81,7 +80,7 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 			return nil
 		}
 		kind = "password_changed"
-		msg, err = c.notice(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
+		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
 			return c.Composer.PasswordChanged(to, env.OccurredAt, ev.Via == account.ViaReset)
 		})
 	case account.ProfileUpdated:
@@ -89,7 +88,7 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 			return nil // phone or office only
 		}
 		kind = "email_changed"
-		msg, err = c.notice(ctx, ev.UserID, ev.Name, ev.PreviousEmail, func(to Recipient) (Message, error) {
+		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.PreviousEmail, func(to Recipient) (Message, error) {
 			return c.Composer.EmailChanged(to, env.OccurredAt, ev.Email)
 		})
 	case account.TOTPEnabled:
@@ -97,7 +96,7 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 			return nil
 		}
 		kind = "totp_enabled"
-		msg, err = c.notice(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
+		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
 			return c.Composer.TwoFactorChanged(to, env.OccurredAt, true)
 		})
 	case account.TOTPDisabled:
@@ -105,7 +104,7 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 			return nil
 		}
 		kind = "totp_disabled"
-		msg, err = c.notice(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
+		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
 			return c.Composer.TwoFactorChanged(to, env.OccurredAt, false)
 		})
 	default:
@@ -151,8 +150,9 @@ func (c *Consumer) tempPassword(ctx context.Context, ev account.TemporaryPasswor
 	return c.Composer.TemporaryPassword(kind, to, string(clear), ev.ExpiresAt)
 }
 
-// notice composes a security notice for the person the event names.
-func (c *Consumer) notice(ctx context.Context, userID, name, email string, compose func(Recipient) (Message, error)) (Message, error) {
+// mailTo composes a mail to the person the event names (the event's name
+// and address, or the directory's).
+func (c *Consumer) mailTo(ctx context.Context, userID, name, email string, compose func(Recipient) (Message, error)) (Message, error) {
 	to, err := c.recipient(ctx, userID, name, email)
 	if err != nil {
 		return Message{}, err
