@@ -794,8 +794,11 @@ func (a *Account) Apply(ev eventlog.Event) error {
 	case AccountUnlocked:
 		a.locked, a.failed = false, 0
 	case Activated:
+		// A temporary password issued after the temporary login (Lupa
+		// Kata Laluan, an administrator's) dies here as it does with
+		// PasswordChanged: the new password is the only way in.
 		a.status = StatusActive
-		a.passwordHash, a.adminStrength, a.pendingReset = ev.PasswordHash, ev.AdminStrength, false
+		a.passwordHash, a.adminStrength, a.pendingReset, a.temp = ev.PasswordHash, ev.AdminStrength, false, nil
 		a.questionID, a.answerHash = ev.SecretQuestion, ev.SecretAnswerHash
 		a.imageID, a.sealedPhrase = ev.SecurityImage, ev.SealedPhrase
 	case PasswordChanged:

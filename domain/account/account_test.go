@@ -328,6 +328,22 @@ func TestPasswordChangeCancelsOutstandingTemporaryPassword(t *testing.T) {
 	}
 }
 
+// A temporary password issued between the temporary login and "Aktif"
+// (Lupa Kata Laluan, or an administrator's) dies with activation, as it
+// does with a password change: otherwise it stays a second way in, hashed
+// with its own salt so a login costs two derivations.
+func TestActivationCancelsOutstandingTemporaryPassword(t *testing.T) {
+	a := given(t, with(registered(),
+		LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0},
+		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot},
+		Activated{UserID: id, PasswordHash: hash("correct horse"), SecretQuestion: "haiwan-peliharaan", SecretAnswerHash: hash("comot"), SecurityImage: "wau-bulan", SealedPhrase: "p"}))
+	if got := a.Credentials(); !reflect.DeepEqual(got, []string{hash("correct horse")}) {
+		t.Fatalf("credentials %v", got)
+	}
+	_, err := a.LogIn(typed("temp2", nil), 3, t0.Add(time.Hour))
+	then(t, a, err, ErrWrongPassword, LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1})
+}
+
 func TestUpdateProfile(t *testing.T) {
 	a := given(t, activated())
 	calls := 0
