@@ -317,7 +317,9 @@ type LoginOutcome struct {
 // whether or not the password was right, and records the attempt. A wrong
 // password counts towards the lock (threshold consecutive failures; <= 0
 // means DefaultLockThreshold); the failure that reaches it locks the account,
-// ends its sessions and returns ErrLocked. Success resets the count.
+// ends its sessions and returns ErrLocked. A completed login resets the
+// count: the password alone, or with TOTP on, the accepted code after it
+// (wrong passwords and wrong codes are one run).
 func (a *Account) LogIn(verify Verify, threshold int, now time.Time) (LoginOutcome, error) {
 	if !a.Exists() {
 		return LoginOutcome{}, ErrNotFound
@@ -779,7 +781,12 @@ func (a *Account) Apply(ev eventlog.Event) error {
 	case TemporaryPasswordIssued:
 		a.temp = &tempPassword{id: ev.TempID, hash: ev.Hash, issuedAt: ev.IssuedAt, expires: ev.ExpiresAt}
 	case LoginSucceeded:
-		a.failed = 0
+		// With TOTP on, the login is complete only once the code is
+		// accepted: a right password alone must not end the run of
+		// failures, or whoever knows it could guess codes without end.
+		if !ev.SecondFactorRequired {
+			a.failed = 0
+		}
 		a.lastLogin = ev.At
 		a.secondFactorPending = ev.SecondFactorRequired
 		if ev.Temporary {
@@ -819,12 +826,12 @@ func (a *Account) Apply(ev eventlog.Event) error {
 			a.recovery[i] = recoveryCode{hash: h}
 		}
 	case TOTPCodeAccepted:
-		a.totpLastStep, a.secondFactorPending = ev.Step, false
+		a.totpLastStep, a.secondFactorPending, a.failed = ev.Step, false, 0
 	case RecoveryCodeUsed:
 		if ev.Index < 0 || ev.Index >= len(a.recovery) {
 			return fmt.Errorf("%w: recovery code %d of %d", ErrCorrupt, ev.Index, len(a.recovery))
 		}
-		a.recovery[ev.Index].used, a.secondFactorPending = true, false
+		a.recovery[ev.Index].used, a.secondFactorPending, a.failed = true, false, 0
 	case TOTPDisabled:
 		a.totpSecret, a.totpPending, a.totpLastStep, a.recovery, a.secondFactorPending = "", "", 0, nil, false
 	case RoleGranted:

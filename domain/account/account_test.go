@@ -437,6 +437,71 @@ func TestWrongTOTPCountsTowardsLock(t *testing.T) {
 	then(t, b, b.VerifyTOTP(codeAt(5, true), 3, t0), ErrTOTPNotEnabled)
 }
 
+// A right password does not end the run of failures while the second
+// factor is still owed: someone who knows the password cannot re-enter it
+// between wrong codes to keep the count below the lock.
+func TestWrongCodesLockAcrossPasswordReentries(t *testing.T) {
+	a := given(t, totpOn())
+	for _, step := range []func() error{
+		func() error { _, err := a.LogIn(typed("correct horse", nil), 3, t0); return err },
+		func() error { return a.VerifyTOTP(codeAt(0, false), 3, t0) },
+		func() error { return a.UseRecoveryCode(hash("nope"), 3, t0) },
+		func() error { _, err := a.LogIn(typed("correct horse", nil), 3, t0); return err },
+	} {
+		if err := step(); err != nil && !errors.Is(err, ErrWrongCode) {
+			t.Fatal(err)
+		}
+	}
+	if a.FailedAttempts() != 2 {
+		t.Fatalf("failed attempts after re-entering the password: %d, want 2", a.FailedAttempts())
+	}
+	then(t, a, a.VerifyTOTP(codeAt(0, false), 3, t0), ErrLocked,
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0},
+		LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 1},
+		LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 2},
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0},
+		LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3, Name: sitiName, Email: sitiEmail},
+		SessionsEnded{UserID: id, Reason: EndLocked})
+}
+
+// Wrong passwords and wrong codes are one run: two wrong passwords, the
+// right one, then one wrong code locks at the threshold of 3.
+func TestPasswordAndCodeFailuresShareOneCount(t *testing.T) {
+	a := given(t, with(totpOn(),
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1},
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2},
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0}))
+	then(t, a, a.UseRecoveryCode(hash("nope"), 3, t0), ErrLocked,
+		LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3, Name: sitiName, Email: sitiEmail},
+		SessionsEnded{UserID: id, Reason: EndLocked})
+}
+
+// The count ends with a completed login: the accepted TOTP or recovery
+// code after the password, or the password alone without TOTP.
+func TestCompletedSecondFactorResetsCount(t *testing.T) {
+	owed := with(totpOn(),
+		LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 2},
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0})
+	for name, ev := range map[string]eventlog.Event{
+		"totp":     TOTPCodeAccepted{UserID: id, Step: 101},
+		"recovery": RecoveryCodeUsed{UserID: id, Index: 0},
+	} {
+		a := given(t, owed)
+		if a.FailedAttempts() != 2 {
+			t.Fatalf("%s: count %d while the second factor is owed, want 2", name, a.FailedAttempts())
+		}
+		if a = given(t, with(owed, ev)); a.FailedAttempts() != 0 {
+			t.Fatalf("%s: count %d after the code was accepted", name, a.FailedAttempts())
+		}
+	}
+	if a := given(t, with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2},
+		LoginSucceeded{UserID: id, At: t0})); a.FailedAttempts() != 0 {
+		t.Fatalf("count %d after a password login without TOTP", a.FailedAttempts())
+	}
+}
+
 func TestRecoveryCodes(t *testing.T) {
 	a := given(t, totpOn())
 	then(t, a, a.UseRecoveryCode(hash("rcc"), 3, t0), nil, RecoveryCodeUsed{UserID: id, Index: 2})

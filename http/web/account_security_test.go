@@ -380,8 +380,9 @@ func TestTOTP(t *testing.T) {
 	if r := l3.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {codes[3][1]}}); r.Code != http.StatusUnauthorized {
 		t.Fatalf("recovery code used twice: %d", r.Code)
 	}
-	// The reused recovery code was one failure (the password step before
-	// it reset the count); two wrong codes more lock the account.
+	// The reused recovery code was one failure (the recovery code accepted
+	// before it ended the last run; the password step does not); two wrong
+	// codes more lock the account.
 	r = l3.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {"123456"}})
 	if r.Code != http.StatusUnauthorized || !strings.Contains(r.body, "Kod tidak tepat") {
 		t.Fatalf("wrong code: %d", r.Code)
@@ -391,4 +392,76 @@ func TestTOTP(t *testing.T) {
 		t.Fatalf("third failed second factor: %d", r.Code)
 	}
 	mustContain(t, "locked by codes", r.body, lockNotice)
+}
+
+// enableTOTP turns TOTP on for the logged-in browser b through Tetapan
+// Akaun.
+func enableTOTP(t *testing.T, w *world, b *browser) {
+	t.Helper()
+	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("start enrolment: %d, no secret on the page", r.Code)
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != 200 {
+		t.Fatalf("confirm: %d", r.Code)
+	}
+}
+
+// TestWrongCodesLockAcrossPasswordReentries: someone who knows the password
+// cannot guess codes without end by typing the password again after every
+// two wrong codes. The right password does not end the run of failures
+// while the code is owed; the third wrong code (TOTP or recovery) locks the
+// account and shows the lock notice, and the right password is refused from
+// then on.
+func TestWrongCodesLockAcrossPasswordReentries(t *testing.T) {
+	w := newWorld(t)
+	owner := w.activeUser(master[0])
+	enableTOTP(t, w, owner)
+	w.clk.Add(time.Minute)
+	passwordStep := func() *browser {
+		t.Helper()
+		a := w.browser()
+		a.enterID(sitiIC)
+		if r := a.enterPassword(password); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/dua-faktor" {
+			t.Fatalf("password step: %d %s", r.Code, r.Header().Get("Location"))
+		}
+		return a
+	}
+	a := passwordStep()
+	for _, guess := range []string{"000000", "ABCDE-FGHJK"} { // a TOTP code, then a recovery code
+		r := a.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {guess}})
+		if r.Code != http.StatusUnauthorized || !strings.Contains(r.body, "Kod tidak tepat") {
+			t.Fatalf("wrong code %s: %d", guess, r.Code)
+		}
+	}
+	a = passwordStep()
+	if v := w.accountView(sitiIC); v.FailedAttempts != 2 || v.Locked {
+		t.Fatalf("after the password again: failed %d locked %v, want 2 and not locked", v.FailedAttempts, v.Locked)
+	}
+	r := a.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {"111111"}})
+	if r.Code != http.StatusLocked {
+		t.Fatalf("third wrong code: %d, want 423", r.Code)
+	}
+	mustContain(t, "locked by codes", r.body, "ID Pengguna Dikunci / Disekat", lockNotice)
+	if v := w.accountView(sitiIC); v.FailedAttempts != 3 || !v.Locked {
+		t.Fatalf("after the third wrong code: failed %d locked %v", v.FailedAttempts, v.Locked)
+	}
+	if r := owner.get("/utama"); r.Code != http.StatusSeeOther {
+		t.Fatalf("the owner's session survived the lock: %d", r.Code)
+	}
+	// The right password: the lock notice, and no code step after it.
+	w.clk.Add(time.Minute)
+	b := w.browser()
+	b.enterID(sitiIC)
+	r = b.enterPassword(password)
+	if r.Code != http.StatusLocked {
+		t.Fatalf("right password on the locked account: %d", r.Code)
+	}
+	mustContain(t, "locked, right password", r.body, lockNotice)
+	if r := b.get("/login/dua-faktor"); r.Code != http.StatusSeeOther || r.Header().Get("Location") == "/utama" {
+		t.Fatalf("the code step is open after a refused password: %d %s", r.Code, r.Header().Get("Location"))
+	}
 }

@@ -115,8 +115,10 @@ func (Projector) Name() string { return "accounts" }
 
 // Layout is the version of the documents' shape (projections.Layouter):
 // 1 added the previous login and the failures before and since the last
-// one, so a read model projected before is rebuilt to fill them in.
-func (Projector) Layout() int { return 1 }
+// one, so a read model projected before is rebuilt to fill them in; 2 keeps
+// failed_attempts counting until the second factor is accepted (as the
+// aggregate does), so a stored view is recounted.
+func (Projector) Layout() int { return 2 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
@@ -126,7 +128,8 @@ func (Projector) Handles() []string {
 		account.LoginSucceeded{}.EventType(), account.LoginFailed{}.EventType(),
 		account.AccountLocked{}.EventType(), account.AccountUnlocked{}.EventType(),
 		account.Activated{}.EventType(), account.ProfileUpdated{}.EventType(),
-		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(), account.RecoveryCodeUsed{}.EventType(),
+		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(),
+		account.TOTPCodeAccepted{}.EventType(), account.RecoveryCodeUsed{}.EventType(),
 		account.RoleGranted{}.EventType(), account.RoleRevoked{}.EventType(),
 	}
 }
@@ -174,7 +177,12 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			at := ev.At
 			a.PreviousLogin, a.FailedBeforeLogin, a.FailedSinceLogin = a.LastLogin, a.FailedSinceLogin, 0
-			a.LastLogin, a.FailedAttempts = &at, 0
+			a.LastLogin = &at
+			// The consecutive count is the aggregate's: it ends only
+			// with a completed login, the code too when TOTP is on.
+			if !ev.SecondFactorRequired {
+				a.FailedAttempts = 0
+			}
 		})
 	case account.LoginFailed:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
@@ -209,11 +217,16 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			a.TOTP, a.RecoveryLeft = false, 0
 		})
+	case account.TOTPCodeAccepted:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.FailedAttempts = 0
+		})
 	case account.RecoveryCodeUsed:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			if a.RecoveryLeft > 0 {
 				a.RecoveryLeft--
 			}
+			a.FailedAttempts = 0
 		})
 	case account.RoleGranted:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {

@@ -351,6 +351,85 @@ func TestAccountViewLoginHistory(t *testing.T) {
 	}
 }
 
+// TestAccountViewCountsUntilSecondFactor: with TOTP on, the failed-attempts
+// count the administrators see is the aggregate's: a right password does not
+// reset it while the code is owed, the accepted code does, and three wrong
+// codes across password re-entries lock the account.
+func TestAccountViewCountsUntilSecondFactor(t *testing.T) {
+	w := newWorld(t)
+	w.scenario()
+	ctx := context.Background()
+	const pw = "durian musang king"
+	w.staff("860606065666", "Lim Mei Ling", "mei.ling@melaka.gov.my", "Pejabat Tanah dan Galian", "Penolong Pegawai Tanah", "PTG-0310")
+	lim := "860606065666"
+	w.activate(lim, "mei.ling@melaka.gov.my", pw)
+	me := w.meta(eventlog.ActorUser, lim)
+	enr, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: me, UserID: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func() string {
+		c, err := security.TOTP{}.Code(enr.Secret, w.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if _, _, err := w.h.ConfirmTOTP.Confirm(ctx, commands.ConfirmTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: code()}); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(c string) error {
+		_, err := w.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: c})
+		return err
+	}
+	failed := func(when string, want int) {
+		t.Helper()
+		project(t, w.events, w.views, w.reg, accounts.Projector{}, 5)
+		a, _, _ := accounts.GetAccount(ctx, w.views, lim)
+		if a.FailedAttempts != want {
+			t.Fatalf("%s: failed attempts %d, want %d", when, a.FailedAttempts, want)
+		}
+	}
+	w.now = w.now.Add(time.Minute)
+	if err := w.logIn(lim, pw); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"000000", "111111"} {
+		if err := verify(c); !errors.Is(err, account.ErrWrongCode) {
+			t.Fatalf("wrong code: %v", err)
+		}
+	}
+	if err := w.logIn(lim, pw); err != nil {
+		t.Fatal(err)
+	}
+	failed("after the password again", 2)
+	w.now = w.now.Add(time.Minute)
+	if err := verify(code()); err != nil {
+		t.Fatal(err)
+	}
+	failed("after the accepted code", 0)
+
+	w.now = w.now.Add(time.Minute)
+	for _, step := range []func() error{
+		func() error { return w.logIn(lim, pw) },
+		func() error { return verify("222222") },
+		func() error { return verify("333333") },
+		func() error { return w.logIn(lim, pw) },
+	} {
+		if err := step(); err != nil && !errors.Is(err, account.ErrWrongCode) {
+			t.Fatal(err)
+		}
+	}
+	if err := verify("444444"); !errors.Is(err, account.ErrLocked) {
+		t.Fatalf("third wrong code across password re-entries: %v, want locked", err)
+	}
+	failed("locked", 3)
+	a, _, _ := accounts.GetAccount(ctx, w.views, lim)
+	if !a.Locked || a.Status != accounts.StatusLocked {
+		t.Fatalf("view not locked: %+v", a)
+	}
+}
+
 func TestEmployeeSearch(t *testing.T) {
 	w := newWorld(t)
 	w.scenario()
