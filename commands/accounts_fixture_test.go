@@ -25,6 +25,7 @@ import (
 // themselves are tested in infra/security), and a clock the test moves.
 type accts struct {
 	t      testing.TB
+	path   string // the event store's file
 	store  *sqlite.Store
 	reg    *eventlog.Registry
 	runner commands.Runner
@@ -58,7 +59,8 @@ func newAccts(t testing.TB) *accts {
 // production parameters).
 func newAcctsWith(t testing.TB, hasher *security.Argon2) *accts {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), sqlite.Options{Logger: slog.New(slog.DiscardHandler)})
+	path := filepath.Join(t.TempDir(), "events.db")
+	store, err := sqlite.Open(context.Background(), path, sqlite.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func newAcctsWith(t testing.TB, hasher *security.Argon2) *accts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &accts{t: t, store: store, reg: reg, sealer: sealer, keyed: keyed, hasher: hasher, now: acctT0}
+	f := &accts{t: t, path: path, store: store, reg: reg, sealer: sealer, keyed: keyed, hasher: hasher, now: acctT0}
 	f.runner = commands.Runner{Store: store, Registry: reg, Now: f.clock}
 	f.sec = commands.AccountSecurity{Hasher: hasher, Sealer: sealer, Keyed: keyed, TOTP: security.TOTP{}, Secrets: security.Generator{}}
 	f.h = commands.NewAccountHandlers(f.runner, f.sec, commands.AccountPolicy{})

@@ -105,10 +105,11 @@ func (h LogInHandler) LogIn(ctx context.Context, cmd LogIn) (account.LoginOutcom
 	if err != nil {
 		return account.LoginOutcome{}, Result{}, err
 	}
+	// The probe stream is keyed by an HMAC so the log never holds the tried
+	// ID in clear; the caller's actor is the person logging in, named by
+	// that very ID, so it is replaced, not kept.
 	meta := subCommand(cmd.Meta, "loginprobe")
-	if meta.Actor.Kind == "" {
-		meta.Actor = eventlog.Actor{Kind: eventlog.ActorAnonymous}
-	}
+	meta.Actor = eventlog.Actor{Kind: eventlog.ActorAnonymous}
 	res, err = Execute(ctx, h.Runner, stream, func() *loginprobe.Probe { return loginprobe.New(key) }, meta,
 		func(p *loginprobe.Probe, now time.Time) error { return p.Fail(h.Policy.threshold(), now) })
 	switch {

@@ -2,6 +2,8 @@ package commands_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -160,6 +162,59 @@ func TestLogInUnknownIDIsIndistinguishable(t *testing.T) {
 			if e.Metadata.Actor.Kind != eventlog.ActorAnonymous {
 				t.Fatalf("probe actor %+v", e.Metadata.Actor)
 			}
+		}
+	})
+}
+
+// The login page names the person logging in by the ID they typed. On an
+// unknown ID that actor must not reach the log: the probe stream is keyed
+// by an HMAC precisely to keep the tried ID (an IC number) out of it. Read
+// from the SQLite file itself, every column of the stored events.
+func TestLogInUnknownIDKeepsTheTypedIDOutOfTheLog(t *testing.T) {
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		const dashed = "820304-10-5555" // strangerIC as a person may type it
+		for _, typed := range []string{strangerIC, dashed} {
+			_, _, err := f.h.LogIn.LogIn(context.Background(), commands.LogIn{Meta: f.user(typed), UserID: typed, Password: "teka"})
+			if !errors.Is(err, account.ErrWrongPassword) {
+				t.Fatalf("login on %s: %v", typed, err)
+			}
+		}
+		db, err := sql.Open("sqlite", "file:"+f.path+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Query(`SELECT stream, type, CAST(data AS TEXT), CAST(metadata AS TEXT), hex(id), hex(chain) FROM events WHERE stream LIKE 'loginprobe-%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var stream, typ, data, metadata, id, chain string
+			if err := rows.Scan(&stream, &typ, &data, &metadata, &id, &chain); err != nil {
+				t.Fatal(err)
+			}
+			n++
+			for _, col := range []string{stream, typ, data, metadata, id, chain} {
+				if strings.Contains(col, strangerIC) || strings.Contains(col, dashed) {
+					t.Fatalf("%s on %s holds the typed ID in clear: %s", typ, stream, col)
+				}
+			}
+			var m eventlog.Metadata
+			if err := json.Unmarshal([]byte(metadata), &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Actor != (eventlog.Actor{Kind: eventlog.ActorAnonymous}) {
+				t.Fatalf("probe actor %+v, want anonymous", m.Actor)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Fatalf("%d probe events stored, want 2", n)
 		}
 	})
 }

@@ -166,8 +166,9 @@ func (d AccountDeps) withDefaults() AccountDeps {
 
 // acctMeta is the command metadata of a request: a fresh command ID (a
 // browser's resubmission is a new attempt), the request ID as correlation,
-// the actor (the logged-in or logging-in person, else anonymous), the
-// client's address and user agent.
+// the actor (the logged-in or logging-in person, else anonymous; LogIn
+// records attempts on an ID without an account anonymously, so the typed ID
+// stays out of the log), the client's address and user agent.
 func acctMeta(c *gin.Context, userID string) commands.Meta {
 	actor := eventlog.Actor{Kind: eventlog.ActorAnonymous}
 	if userID != "" {

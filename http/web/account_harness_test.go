@@ -54,6 +54,7 @@ func (c *clock) Add(d time.Duration) {
 
 type world struct {
 	t      *testing.T
+	dir    string // events.db and views.db
 	srv    *server.Server
 	events *eventsqlite.Store
 	views  *readsqlite.Store
@@ -109,7 +110,7 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	w := &world{t: t, clk: &clock{t: time.Date(2026, 5, 4, 1, 0, 0, 0, time.UTC)}, outbox: filepath.Join(dir, "outbox"), logs: &syncBuffer{}}
+	w := &world{t: t, dir: dir, clk: &clock{t: time.Date(2026, 5, 4, 1, 0, 0, 0, time.UTC)}, outbox: filepath.Join(dir, "outbox"), logs: &syncBuffer{}}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var err error
 	if w.events, err = eventsqlite.Open(ctx, filepath.Join(dir, "events.db"), eventsqlite.Options{Logger: quiet}); err != nil {

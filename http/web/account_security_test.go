@@ -1,8 +1,12 @@
 package web_test
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -464,4 +468,91 @@ func TestWrongCodesLockAcrossPasswordReentries(t *testing.T) {
 	if r := b.get("/login/dua-faktor"); r.Code != http.StatusSeeOther || r.Header().Get("Location") == "/utama" {
 		t.Fatalf("the code step is open after a refused password: %d %s", r.Code, r.Header().Get("Location"))
 	}
+}
+
+// TestUnknownIDStaysOutOfTheStores: the login page names the person
+// logging in by the ID they typed; on an unknown ID that name must not
+// reach the event log (the probe stream is keyed by an HMAC to keep it
+// out) nor the read models. Every column of every table of both SQLite
+// files is read after the projections caught up.
+func TestUnknownIDStaysOutOfTheStores(t *testing.T) {
+	w := newWorld(t)
+	const dashed = "820304-10-5555" // unknownIC as a person may type it
+	for _, typed := range []string{dashed, unknownIC} {
+		b := w.browser()
+		b.enterID(typed)
+		if r := b.enterPassword("bukan kata laluan"); r.Code != http.StatusUnauthorized {
+			t.Fatalf("%s: %d", typed, r.Code)
+		}
+	}
+	probes := 0
+	for _, name := range []string{"events.db", "views.db"} {
+		if name == "views.db" {
+			if err := w.eng.WaitFor(context.Background(), w.head()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for where, cell := range sqliteCells(t, filepath.Join(w.dir, name)) {
+			if strings.Contains(cell, unknownIC) || strings.Contains(cell, dashed) {
+				t.Errorf("%s %s holds the typed ID in clear: %.300s", name, where, cell)
+			}
+			if strings.HasPrefix(cell, "loginprobe-") {
+				probes++
+			}
+		}
+	}
+	if probes != 2 {
+		t.Fatalf("%d probe events found, want 2", probes)
+	}
+}
+
+// sqliteCells reads every cell of every table of the SQLite file at path,
+// as text, keyed by "table row column".
+func sqliteCells(t *testing.T, path string) map[string]string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	var tables []string
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	out := map[string]string{}
+	for _, table := range tables {
+		rows, err := db.QueryContext(ctx, `SELECT * FROM "`+table+`"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for i := 0; rows.Next(); i++ {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for j := range vals {
+				ptrs[j] = &vals[j]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for j, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				out[fmt.Sprintf("%s row %d %s", table, i, cols[j])] = fmt.Sprint(v)
+			}
+		}
+		rows.Close()
+	}
+	return out
 }

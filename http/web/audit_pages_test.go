@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/csv"
 	"errors"
@@ -15,7 +16,9 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/projections/audit"
 )
 
@@ -236,3 +239,35 @@ func TestAuditIntegrityFindsTampering(t *testing.T) {
 }
 
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// TestAuditProbeRowsNameNoActor: the login page names the person logging in
+// by the typed ID (as acctMeta does); on an ID without an account the
+// attempts are recorded anonymously, so the auditor's timeline and export
+// name nobody for them, not the ID in clear.
+func TestAuditProbeRowsNameNoActor(t *testing.T) {
+	p := newAdminPortal(t)
+	for range 2 {
+		_, res, err := p.h.LogIn.LogIn(context.Background(), commands.LogIn{Meta: p.meta(eventlog.ActorUser, admHafizIC), UserID: admHafizIC, Password: "teka"})
+		if !errors.Is(err, account.ErrWrongPassword) {
+			t.Fatal(err)
+		}
+		p.caughtUp(res.Position)
+	}
+	b := p.auditor()
+	r := b.get("/audit?ic=" + admHafizIC)
+	tbody := r.body[strings.Index(r.body, "<tbody>"):]
+	if strings.Count(tbody, "Cubaan gagal (ID tidak wujud)") != 2 || strings.Count(tbody, "Tanpa log masuk") != 2 {
+		t.Fatalf("probe rows:\n%s", tbody)
+	}
+	admNotContain(t, "probe rows", tbody, "Pengguna 900512-01-5123", "Pengguna 900512015123")
+	rows, err := csv.NewReader(strings.NewReader(b.get("/audit/eksport.csv?ic=" + admHafizIC).body)).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("export: %d rows, %v", len(rows), err)
+	}
+	kind, id := slices.Index(rows[0], "actor_kind"), slices.Index(rows[0], "actor_id")
+	for _, row := range rows[1:] {
+		if row[kind] != eventlog.ActorAnonymous || row[id] != "" {
+			t.Fatalf("exported actor %s %q", row[kind], row[id])
+		}
+	}
+}
