@@ -33,10 +33,19 @@ func date(field, v string, now time.Time, required bool) (string, error) {
 	if t.Year() < earliestYear {
 		return "", fieldErr(field, "is before %d", earliestYear)
 	}
-	if limit := now.In(Zone).AddDate(1, 0, 0); t.After(limit) {
+	if t.After(yearAhead(now)) {
 		return "", fieldErr(field, "is more than a year in the future")
 	}
 	return v, nil
+}
+
+// yearAhead is the latest date accepted at now: today's date in Melaka a
+// year on, as a date (midnight UTC, how time.Parse reads one). Comparing
+// the parsed date with the instant instead made the answer depend on the
+// hour: a date refused at 04:00 was accepted at 10:00 the same day.
+func yearAhead(now time.Time) time.Time {
+	y, m, d := now.In(Zone).Date()
+	return time.Date(y+1, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 func amount(field string, v int64) error {

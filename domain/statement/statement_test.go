@@ -334,3 +334,29 @@ func TestRegistryRoundTrip(t *testing.T) {
 		t.Fatalf("round trip differs: %s", data)
 	}
 }
+
+// "More than a year in the future" is a question about calendar dates in
+// Melaka: every hour of 10 March 2025 there (UTC+8, which starts on 9 March
+// in UTC) accepts a pay date of 10 March 2026 and refuses 11 March 2026.
+func TestYearAheadIsTheMelakaDate(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2025, 3, 9, 16, 0, 0, 0, time.UTC),   // 00:00 MYT
+		time.Date(2025, 3, 9, 20, 0, 0, 0, time.UTC),   // 04:00 MYT
+		time.Date(2025, 3, 9, 23, 59, 0, 0, time.UTC),  // 07:59 MYT
+		time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC),   // 08:00 MYT
+		time.Date(2025, 3, 10, 2, 0, 0, 0, time.UTC),   // 10:00 MYT
+		time.Date(2025, 3, 10, 15, 59, 0, 0, time.UTC), // 23:59 MYT
+	} {
+		hour := at.Add(8 * time.Hour).Format("15:04")
+		c := slip()
+		c.PayDate = "2026-03-10"
+		if _, err := c.Normalize(at); err != nil {
+			t.Errorf("%s MYT: a year ahead to the day refused: %v", hour, err)
+		}
+		c.PayDate = "2026-03-11"
+		var fe *statement.FieldError
+		if _, err := c.Normalize(at); !errors.As(err, &fe) || fe.Field != "pay_date" {
+			t.Errorf("%s MYT: a year and a day ahead: %v, want a pay_date error", hour, err)
+		}
+	}
+}
