@@ -458,12 +458,13 @@ func (p *Payment) Record(id string, cmd uuid.UUID, d Details, now time.Time) err
 	if p.seen(cmd) {
 		return nil
 	}
+	defaulted := d.ReceivedDate == "" // Normalize fills in today's
 	d, err := d.Normalize(now)
 	if err != nil {
 		return err
 	}
 	if p.Recorded() {
-		if sameDetails(p.details, d) {
+		if sameDetails(p.details, d, defaulted) {
 			return nil
 		}
 		return ErrAlreadyRecorded
@@ -471,10 +472,15 @@ func (p *Payment) Record(id string, cmd uuid.UUID, d Details, now time.Time) err
 	return p.record(Recorded{PaymentID: id, CommandID: cmd.String(), Details: d})
 }
 
-// sameDetails compares ignoring a defaulted received date, so a re-submitted
-// record without one on a later day is still recognised as the same.
-func sameDetails(have, want Details) bool {
-	want.ReceivedDate = have.ReceivedDate
+// sameDetails compares the details of a repeated record. A received date
+// the request left out (defaulted to that day's) is ignored, so a
+// re-submission without one on a later day is still recognised as the
+// same; one the request gave counts like any other field (a different one
+// is a conflict, never silently dropped).
+func sameDetails(have, want Details, defaulted bool) bool {
+	if defaulted {
+		want.ReceivedDate = have.ReceivedDate
+	}
 	return have == want
 }
 

@@ -381,3 +381,33 @@ func TestYearAheadIsTheMelakaDate(t *testing.T) {
 		}
 	}
 }
+
+// Given a payment recorded with an explicit received date, when a new
+// request records it again with another explicit date, then it is refused
+// as a conflict (not answered duplicate with the date dropped); a request
+// that leaves the date out is still the same payment on a later day.
+func TestRecordAgainWithOtherReceivedDate(t *testing.T) {
+	p := payment.New()
+	d := details()
+	d.ReceivedDate = "2025-03-02"
+	if err := p.Record("P1", cmd(1), d, now); err != nil {
+		t.Fatal(err)
+	}
+	n := len(p.Uncommitted())
+	other := d
+	other.ReceivedDate = "2025-03-08"
+	if err := p.Record("P1", cmd(2), other, now); !errors.Is(err, payment.ErrAlreadyRecorded) {
+		t.Fatalf("other received date: %v, want %v", err, payment.ErrAlreadyRecorded)
+	}
+	if err := p.Record("P1", cmd(3), d, now.Add(72*time.Hour)); err != nil {
+		t.Fatalf("same explicit date again: %v", err)
+	}
+	left := d
+	left.ReceivedDate = ""
+	if err := p.Record("P1", cmd(4), left, now.Add(72*time.Hour)); err != nil {
+		t.Fatalf("date left out, three days later: %v", err)
+	}
+	if len(p.Uncommitted()) != n || p.Details().ReceivedDate != "2025-03-02" {
+		t.Fatalf("events %d → %d, received date %s", n, len(p.Uncommitted()), p.Details().ReceivedDate)
+	}
+}
