@@ -149,6 +149,21 @@ func Mask(s string) string {
 	}
 }
 
+// MaskPublic shows only the last four digits, "******-**-5671": for what a
+// third party sees (the public /sahkan check of a printed document). Mask's
+// first eight digits are the birth date and the place of birth, which only
+// the person, staff who hold the record or the operator may see.
+func MaskPublic(s string) string {
+	switch {
+	case len(s) == 12 && allDigits(s):
+		return "******-**-" + s[8:]
+	case len(s) == 14 && s[6] == '-' && s[9] == '-' && allDigits(s[:6]+s[7:9]+s[10:]):
+		return "******-**-" + s[10:]
+	default:
+		return "************"
+	}
+}
+
 // shaped matches anything shaped like an IC number, with or without dashes
 // (valid or not: a malformed one is personal data too).
 var shaped = regexp.MustCompile(`\b\d{6}-?\d{2}-?\d{4}\b`)

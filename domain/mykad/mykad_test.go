@@ -121,6 +121,20 @@ func TestMask(t *testing.T) {
 	}
 }
 
+func TestMaskPublicShowsNoBirthDate(t *testing.T) {
+	for in, want := range map[string]string{
+		"791117045671":   "******-**-5671",
+		"791117-04-5671": "******-**-5671",
+		"7911170456":     "************",
+		"79111704567x":   "************",
+		"":               "************",
+	} {
+		if got := MaskPublic(in); got != want {
+			t.Errorf("MaskPublic(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestLogValueIsMasked(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))

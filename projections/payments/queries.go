@@ -101,7 +101,10 @@ func (q Queries) History(ctx context.Context, ic, id string) ([]StatusEntry, err
 }
 
 // Verification is what the public check of a printed payment report shows:
-// enough to confirm it is genuine, nothing more (the IC is masked).
+// enough to confirm it is genuine, nothing more. The payment's record has
+// no name, so the payee is the IC's last four digits only (never the birth
+// date and place the first eight are); a statement's check shows its masked
+// name and no IC digits.
 type Verification struct {
 	Document    string `json:"document"` // "Status Bayaran"
 	Type        string `json:"type"`     // e.g. "Tuntutan Perjalanan"
@@ -133,6 +136,6 @@ func (q Queries) Verify(ctx context.Context, code string) (Verification, bool, e
 	}
 	return Verification{
 		Document: "Status Bayaran", Type: v.TypeLabel, VoucherNo: v.VoucherNo, AmountSen: v.AmountSen,
-		Status: v.StatusLabel, StatusDate: v.StatusDate, PayeeMasked: mykad.Mask(v.PayeeIC),
+		Status: v.StatusLabel, StatusDate: v.StatusDate, PayeeMasked: mykad.MaskPublic(v.PayeeIC),
 	}, true, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/statement"
@@ -221,21 +220,7 @@ func (q Queries) Verify(ctx context.Context, code string) (Verification, bool, e
 // current revision is current.
 func (c codeDoc) verification(current int) Verification {
 	return Verification{
-		Document: c.Type.Label(), Period: c.PeriodLabel, NameMasked: MaskName(c.Name), NetSen: c.NetSen,
+		Document: c.Type.Label(), Period: c.PeriodLabel, NameMasked: verifycode.MaskName(c.Name), NetSen: c.NetSen,
 		Revision: c.Revision, CurrentRevision: current, Superseded: c.Revision < current, IssuedAt: c.IssuedAt,
 	}
-}
-
-// MaskName keeps the first word of a name and the initial of the others:
-// "Siti Nurhaliza binti Ahmad" → "Siti N*** b*** A***".
-func MaskName(name string) string {
-	words := strings.Fields(name)
-	for i, w := range words {
-		if i == 0 {
-			continue
-		}
-		r := []rune(w)
-		words[i] = string(r[0]) + "***"
-	}
-	return strings.Join(words, " ")
 }

@@ -2,10 +2,14 @@
 // payment and statement reports (/sahkan/{code}): 16 base32 characters,
 // printed in groups of four, typed back by a bank clerk in whatever case
 // and spacing. The codes themselves are HMACs made by the payments and
-// statements projections; this package only writes and reads them.
+// statements projections; this package only writes and reads them, and
+// masks the name both checks show (MaskName).
 package verifycode
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Len is the number of characters in a code (80 bits of base32).
 const Len = 16
@@ -58,4 +62,20 @@ func Normalize(s string) string {
 		return ""
 	}
 	return string(out[:])
+}
+
+// MaskName is a name as the public check shows it: the initial of each
+// word, "Siti Nurhaliza binti Ahmad" → "S*** N*** b*** A***". Anyone holding
+// a code sees it, so it must confirm the paper's name without telling a
+// stranger who the person is: a whole first name (the old form) was most of
+// that. Connectors (bin, binti, a/l, a/p) are masked like any word: they
+// would tell the person's sex and add nothing a clerk comparing with the
+// paper needs.
+func MaskName(name string) string {
+	words := strings.Fields(name)
+	for i, w := range words {
+		r, _ := utf8.DecodeRuneInString(w)
+		words[i] = string(r) + "***"
+	}
+	return strings.Join(words, " ")
 }

@@ -59,3 +59,20 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// A public check shows a name's initials only: no whole word, not even a
+// one-word name's.
+func TestMaskName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Siti Nurhaliza binti Ahmad": "S*** N*** b*** A***",
+		"Ravi":                       "R***",
+		"Tan  Ah Kow":                "T*** A*** K***",
+		"Muthu a/l Rajan":            "M*** a*** R***",
+		"Élodie Ñúñez":               "É*** Ñ***",
+		"":                           "",
+	} {
+		if got := verifycode.MaskName(in); got != want {
+			t.Errorf("MaskName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
