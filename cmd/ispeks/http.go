@@ -50,7 +50,10 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		mailbox = mail.NewMailbox(a.outboxDir(), a.cli.log)
 	}
 	paymentViews := payments.Queries{Reader: a.views}
-	statementViews := statements.Queries{Reader: a.views}
+	// One value for the queries (lists, views, PDFs, /api/v1/me) and the
+	// pages (the year choice, the "how far back" line).
+	windows := statements.Windows{SlipMonths: cfg.SlipMonths, AnnualYears: cfg.AnnualYears}
+	statementViews := statements.Queries{Reader: a.views, Windows: windows}
 	reports := pdf.Renderer{VerifyURL: strings.TrimSuffix(cfg.BaseURL, "/") + "/sahkan/", QR: true}
 	feed := &eventfeed.Feed{Events: a.events, Stop: ctx.Done(), Logger: a.cli.log}
 
@@ -79,6 +82,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 				Payments:   paymentViews,
 				Statements: statementViews,
 				Reports:    reports,
+				Windows:    windows,
 				Now:        time.Now,
 			},
 			Admin: web.AdminDeps{

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -39,7 +40,8 @@ type PaymentDeps struct {
 	Reports ReportRenderer
 	// Windows are the display windows the statement queries use (default
 	// statements.DefaultWindows()): the search form offers the years they
-	// cover and says how far back documents go.
+	// cover and says how far back documents go. When Statements is a
+	// statements.Queries its Windows must be the same (checked at start).
 	Windows statements.Windows
 	// VerifyThrottle limits /sahkan look-ups per client address (default
 	// 20 at once, then one every 3 s). Codes are 80-bit HMACs and cannot be
@@ -97,17 +99,16 @@ func (d PaymentDeps) check() error {
 		slices.Sort(missing)
 		return errors.New("web: PaymentDeps lacks " + strings.Join(missing, ", "))
 	}
+	// The form would offer years, and say "18 months", that the queries
+	// then do not show (or hide ones they do).
+	if q, ok := d.Statements.(statements.Queries); ok && q.Windows.WithDefaults() != d.Windows.WithDefaults() {
+		return fmt.Errorf("web: PaymentDeps.Windows %+v differ from the statement queries' %+v", d.Windows.WithDefaults(), q.Windows.WithDefaults())
+	}
 	return nil
 }
 
 func (d PaymentDeps) withDefaults() PaymentDeps {
-	def := statements.DefaultWindows()
-	if d.Windows.SlipMonths <= 0 {
-		d.Windows.SlipMonths = def.SlipMonths
-	}
-	if d.Windows.AnnualYears <= 0 {
-		d.Windows.AnnualYears = def.AnnualYears
-	}
+	d.Windows = d.Windows.WithDefaults()
 	if d.Now == nil {
 		d.Now = time.Now
 	}

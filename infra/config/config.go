@@ -52,6 +52,12 @@ type Config struct {
 	MetricsFrom     []string // clients that may read /metrics (empty: loopback, server.DefaultMetricsFrom)
 	APIRateBurst    int
 	APIRateEvery    time.Duration
+	// SlipMonths and AnnualYears are the display windows of statements:
+	// slips, bonus and special aid of the last SlipMonths months (the
+	// current one included), annual statements of the last AnnualYears
+	// years (projections/statements Windows).
+	SlipMonths  int
+	AnnualYears int
 	// GCPercent is the GOGC a process gets once it hashes passwords (0:
 	// leave Go's, i.e. the GOGC environment variable or 100).
 	GCPercent int
@@ -59,6 +65,12 @@ type Config struct {
 
 	envErrs []error // malformed ISPEKS_* values, reported by Resolve
 }
+
+// The largest display windows accepted: 50 years, as months and as years.
+const (
+	MaxSlipMonths  = 600
+	MaxAnnualYears = 50
+)
 
 // DefaultHelpdesk is the manual's list of Pentadbir Sistem contacts.
 var DefaultHelpdesk = []Helpdesk{
@@ -94,6 +106,8 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.StringSliceVar(&cfg.MetricsFrom, "metrics-from", envList("ISPEKS_METRICS_FROM", nil), "addresses or CIDRs that may read /metrics, connecting directly (a request through a proxy is refused); others get 404; none given: loopback (127.0.0.0/8, ::1) [ISPEKS_METRICS_FROM]")
 	fs.IntVar(&cfg.APIRateBurst, "api-burst", envInt(cfg, "ISPEKS_API_BURST", 200), "requests an API client may make at once [ISPEKS_API_BURST]")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", envInt(cfg, "ISPEKS_GC_PERCENT", 400), "GOGC of the process once it hashes passwords (each argon2id hash allocates 19 MiB; higher trades memory for fewer collections); 0 leaves Go's [ISPEKS_GC_PERCENT]")
+	fs.IntVar(&cfg.SlipMonths, "slip-months", envInt(cfg, "ISPEKS_SLIP_MONTHS", 18), "months of pay slips (monthly, weekly, part-time), bonus and special aid statements shown, the current month included [ISPEKS_SLIP_MONTHS]")
+	fs.IntVar(&cfg.AnnualYears, "annual-years", envInt(cfg, "ISPEKS_ANNUAL_YEARS", 7), "years of annual statements (Borang EC) shown before the current year [ISPEKS_ANNUAL_YEARS]")
 	fs.DurationVar(&cfg.APIRateEvery, "api-every", envDuration(cfg, "ISPEKS_API_EVERY", 5*time.Millisecond), "an API client earns one more request this often [ISPEKS_API_EVERY]")
 }
 
@@ -152,6 +166,15 @@ func (c *Config) Resolve() error {
 	}
 	if c.APIRateEvery <= 0 || c.APIRateBurst < 1 {
 		errs = append(errs, errors.New("--api-every and --api-burst: must be positive"))
+	}
+	// A window of 0 would hide every document; the upper bounds catch a
+	// unit mistake (days or years typed as months) and keep the window's
+	// first date a real one.
+	if c.SlipMonths < 1 || c.SlipMonths > MaxSlipMonths {
+		errs = append(errs, fmt.Errorf("--slip-months: %d is outside 1..%d", c.SlipMonths, MaxSlipMonths))
+	}
+	if c.AnnualYears < 1 || c.AnnualYears > MaxAnnualYears {
+		errs = append(errs, fmt.Errorf("--annual-years: %d is outside 1..%d", c.AnnualYears, MaxAnnualYears))
 	}
 	if len(c.Helpdesk) == 0 {
 		c.Helpdesk = DefaultHelpdesk

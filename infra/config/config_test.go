@@ -59,12 +59,52 @@ func TestBadValuesNameTheFlag(t *testing.T) {
 		"--gc-percent":      {"--gc-percent", "10"},
 		"--trusted-proxies": {"--trusted-proxies", "10.0.0.1,proxy.local"},
 		"--metrics-from":    {"--metrics-from", "10.0.0.0/33"},
+		"--slip-months":     {"--slip-months", "0"},
+		"--annual-years":    {"--annual-years", "-1"},
 	}
 	for flag, args := range cases {
 		_, err := parse(t, args...)
 		if err == nil || !strings.Contains(err.Error(), flag) {
 			t.Errorf("%v: error %v does not name %s", args, err, flag)
 		}
+	}
+}
+
+// The display windows: 18 months and 7 years unless set; 0, negative and
+// absurd values refused naming the flag; the environment read like the
+// other settings.
+func TestDisplayWindows(t *testing.T) {
+	cfg, err := parse(t)
+	if err != nil || cfg.SlipMonths != 18 || cfg.AnnualYears != 7 {
+		t.Fatalf("defaults: %d months, %d years, %v", cfg.SlipMonths, cfg.AnnualYears, err)
+	}
+	if cfg, err = parse(t, "--slip-months", "600", "--annual-years", "1"); err != nil || cfg.SlipMonths != 600 || cfg.AnnualYears != 1 {
+		t.Fatalf("bounds: %v", err)
+	}
+	for _, args := range [][]string{
+		{"--slip-months", "0"}, {"--slip-months", "-3"}, {"--slip-months", "601"}, {"--slip-months", "1000000000000"},
+		{"--annual-years", "0"}, {"--annual-years", "-7"}, {"--annual-years", "51"},
+	} {
+		_, err := parse(t, args...)
+		if err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%v: error %v does not name %s", args, err, args[0])
+		}
+	}
+	t.Setenv("ISPEKS_SLIP_MONTHS", "6")
+	t.Setenv("ISPEKS_ANNUAL_YEARS", "3")
+	if cfg, err = parse(t); err != nil || cfg.SlipMonths != 6 || cfg.AnnualYears != 3 {
+		t.Fatalf("environment: %+v %v", cfg, err)
+	}
+	if cfg, err = parse(t, "--slip-months", "12"); err != nil || cfg.SlipMonths != 12 {
+		t.Fatalf("the flag wins over the environment: %v", err)
+	}
+	t.Setenv("ISPEKS_SLIP_MONTHS", "18m")
+	if _, err := parse(t); err == nil || !strings.Contains(err.Error(), "ISPEKS_SLIP_MONTHS") {
+		t.Fatalf("malformed ISPEKS_SLIP_MONTHS: %v", err)
+	}
+	t.Setenv("ISPEKS_SLIP_MONTHS", "0")
+	if _, err := parse(t); err == nil || !strings.Contains(err.Error(), "--slip-months") {
+		t.Fatalf("ISPEKS_SLIP_MONTHS=0: %v", err)
 	}
 }
 

@@ -30,8 +30,8 @@ func DefaultWindows() Windows { return Windows{SlipMonths: 18, AnnualYears: 7} }
 
 var zone = time.FixedZone("MYT", 8*60*60)
 
-// cutoff is the earliest period end (YYYYMMDD) of type t shown at now.
-func (w Windows) cutoff(t statement.Type, now time.Time) int64 {
+// WithDefaults fills a window left 0 (or negative) with the default's.
+func (w Windows) WithDefaults() Windows {
 	d := DefaultWindows()
 	if w.SlipMonths <= 0 {
 		w.SlipMonths = d.SlipMonths
@@ -39,6 +39,12 @@ func (w Windows) cutoff(t statement.Type, now time.Time) int64 {
 	if w.AnnualYears <= 0 {
 		w.AnnualYears = d.AnnualYears
 	}
+	return w
+}
+
+// cutoff is the earliest period end (YYYYMMDD) of type t shown at now.
+func (w Windows) cutoff(t statement.Type, now time.Time) int64 {
+	w = w.WithDefaults()
 	now = now.In(zone)
 	if t.Annual() {
 		return int64((now.Year()-w.AnnualYears)*10000 + 1231)
