@@ -192,6 +192,10 @@ var (
 	ErrAlreadyRecorded = errors.New("payment: already recorded with different details (amend it instead)")
 	ErrNotAmendable    = errors.New("payment: cannot be amended once sent to the bank, paid or cancelled")
 	ErrInvalid         = errors.New("payment: invalid input")
+	// ErrCommandReused: the command ID (a client's request ID) already
+	// recorded a different change. Answering it as a repeat would tell the
+	// client a change happened that never did.
+	ErrCommandReused = errors.New("payment: request ID already used for a different change")
 )
 
 // IllegalMoveError refuses a status move, naming the current status and the
@@ -429,34 +433,32 @@ func Register(reg *eventlog.Registry) {
 // Payment is the aggregate.
 type Payment struct {
 	eventlog.Changes
-	id       string
-	details  Details
-	status   Status
-	commands map[string]struct{}
+	id      string
+	details Details
+	status  Status
+	// commands holds, per command ID, the event it recorded: a command
+	// with a known ID is a repeat only if it asks for that same change.
+	commands map[string]eventlog.Event
 }
 
 // New returns an empty payment, ready to replay its stream.
-func New() *Payment { return &Payment{commands: map[string]struct{}{}} }
+func New() *Payment { return &Payment{commands: map[string]eventlog.Event{}} }
 
 func (p *Payment) ID() string       { return p.id }
 func (p *Payment) Recorded() bool   { return p.id != "" }
 func (p *Payment) Status() Status   { return p.status }
 func (p *Payment) Details() Details { return p.details }
 
-func (p *Payment) seen(cmd uuid.UUID) bool {
-	_, ok := p.commands[cmd.String()]
-	return ok
-}
-
 // Record registers the payment. Recording the same details again (a retried
 // or re-submitted request) changes nothing; different details are refused
-// (they are an amendment).
+// (they are an amendment), and so is a command ID that recorded something
+// else (ErrCommandReused).
 func (p *Payment) Record(id string, cmd uuid.UUID, d Details, now time.Time) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
-	if p.seen(cmd) {
-		return nil
+	if prev, ok := p.commands[cmd.String()]; ok {
+		return repeatRecord(prev, id, d, now)
 	}
 	defaulted := d.ReceivedDate == "" // Normalize fills in today's
 	d, err := d.Normalize(now)
@@ -486,18 +488,31 @@ func sameDetails(have, want Details, defaulted bool) bool {
 
 // Amend replaces the payment's details while it is still with the
 // department (Diterima, Dalam Proses, Diluluskan). The payee and the module
-// cannot change: that is a different payment.
+// cannot change: that is a different payment. A received date left out
+// keeps the current one.
 func (p *Payment) Amend(cmd uuid.UUID, d Details, reason string, now time.Time) error {
+	return p.AmendWith(cmd, func(base Details) Details {
+		out := d
+		if out.ReceivedDate == "" {
+			out.ReceivedDate = base.ReceivedDate
+		}
+		return out
+	}, reason, now)
+}
+
+// AmendWith is Amend with the new details made from the current ones by
+// change (a merge patch): made here, on the state the command decides on,
+// so a retry after a concurrent write merges onto that write, never onto a
+// stale copy. A repeat of the command applies change to the details it
+// recorded: the same change leaves them as they are.
+func (p *Payment) AmendWith(cmd uuid.UUID, change func(base Details) Details, reason string, now time.Time) error {
 	if !p.Recorded() {
 		return ErrNotRecorded
 	}
-	if p.seen(cmd) {
-		return nil
+	if prev, ok := p.commands[cmd.String()]; ok {
+		return repeatAmend(prev, change, reason, now)
 	}
-	if d.ReceivedDate == "" {
-		d.ReceivedDate = p.details.ReceivedDate
-	}
-	d, err := d.Normalize(now)
+	d, err := change(p.details).Normalize(now)
 	if err != nil {
 		return err
 	}
@@ -525,8 +540,8 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 	if !p.Recorded() {
 		return ErrNotRecorded
 	}
-	if p.seen(cmd) {
-		return nil
+	if prev, ok := p.commands[cmd.String()]; ok {
+		return repeatChange(prev, c, now)
 	}
 	c, err := c.Normalize(now)
 	if err != nil {
@@ -550,7 +565,7 @@ func (p *Payment) record(e eventlog.Event) error {
 // Apply rebuilds state from one event.
 func (p *Payment) Apply(e eventlog.Event) error {
 	if p.commands == nil {
-		p.commands = map[string]struct{}{}
+		p.commands = map[string]eventlog.Event{}
 	}
 	switch e := e.(type) {
 	case Recorded:
@@ -558,21 +573,76 @@ func (p *Payment) Apply(e eventlog.Event) error {
 			return fmt.Errorf("payment: %s recorded twice", e.PaymentID)
 		}
 		p.id, p.details, p.status = e.PaymentID, e.Details, Diterima
-		p.commands[e.CommandID] = struct{}{}
+		p.commands[e.CommandID] = e
 	case Amended:
 		if !p.Recorded() {
 			return ErrNotRecorded
 		}
 		p.details = e.Details
-		p.commands[e.CommandID] = struct{}{}
+		p.commands[e.CommandID] = e
 	case StatusChanged:
 		if !p.Recorded() {
 			return ErrNotRecorded
 		}
 		p.status = e.To
-		p.commands[e.CommandID] = struct{}{}
+		p.commands[e.CommandID] = e
 	default:
 		return fmt.Errorf("payment: unknown event %T", e)
 	}
 	return nil
+}
+
+// A repeat is compared with the event its command ID recorded, field by
+// field, leaving out what the state filled in (the status moved from) and
+// filling in what the request left to a default (the received date, the
+// move's date) from that event, so a retry on a later day is still the same.
+// A repeat that fails Normalize cannot be the change that was recorded.
+
+func repeatRecord(prev eventlog.Event, id string, d Details, now time.Time) error {
+	r, ok := prev.(Recorded)
+	if !ok || r.PaymentID != id {
+		return ErrCommandReused
+	}
+	if d.ReceivedDate == "" {
+		d.ReceivedDate = r.ReceivedDate
+	}
+	return sameOrReused(d, r.Details, now)
+}
+
+func repeatAmend(prev eventlog.Event, change func(Details) Details, reason string, now time.Time) error {
+	a, ok := prev.(Amended)
+	if !ok {
+		return ErrCommandReused
+	}
+	if r, err := text("reason", reason, MaxReason, false); err != nil || r != a.Reason {
+		return ErrCommandReused
+	}
+	return sameOrReused(change(a.Details), a.Details, now)
+}
+
+func sameOrReused(d, recorded Details, now time.Time) error {
+	if d == recorded {
+		return nil
+	}
+	if n, err := d.Normalize(now); err == nil && n == recorded {
+		return nil
+	}
+	return ErrCommandReused
+}
+
+func repeatChange(prev eventlog.Event, c Change, now time.Time) error {
+	s, ok := prev.(StatusChanged)
+	if !ok {
+		return ErrCommandReused
+	}
+	if c.Date == "" {
+		c.Date = s.Date
+	}
+	if c == s.Change {
+		return nil
+	}
+	if n, err := c.Normalize(now); err == nil && n == s.Change {
+		return nil
+	}
+	return ErrCommandReused
 }

@@ -198,6 +198,10 @@ var (
 	ErrNotIssued     = errors.New("statement: no such statement")
 	ErrAlreadyIssued = errors.New("statement: already issued with different content (send a correction instead)")
 	ErrInvalid       = errors.New("statement: invalid input")
+	// ErrCommandReused: the command ID (a client's request ID) already
+	// recorded a different change. Answering it as a repeat would tell the
+	// client a correction happened that never did.
+	ErrCommandReused = errors.New("statement: request ID already used for a different change")
 )
 
 // FieldError names the input field that is wrong and why, by its JSON path
@@ -266,30 +270,32 @@ type Statement struct {
 	id       string
 	revision int
 	content  Content
-	commands map[string]struct{}
+	// commands holds, per command ID, the event it recorded: a command
+	// with a known ID is a repeat only if it asks for that same change.
+	commands map[string]eventlog.Event
 }
 
 // New returns an empty statement, ready to replay its stream.
-func New() *Statement { return &Statement{commands: map[string]struct{}{}} }
+func New() *Statement { return &Statement{commands: map[string]eventlog.Event{}} }
 
 func (s *Statement) ID() string       { return s.id }
 func (s *Statement) Issued() bool     { return s.id != "" }
 func (s *Statement) Revision() int    { return s.revision }
 func (s *Statement) Content() Content { return s.content }
 
-func (s *Statement) seen(cmd uuid.UUID) bool {
-	_, ok := s.commands[cmd.String()]
-	return ok
-}
-
 // Issue records the statement. Issuing the same content again (a retried or
-// re-submitted request) changes nothing; different content is refused.
+// re-submitted request) changes nothing; different content is refused, and
+// so is a command ID that recorded something else (ErrCommandReused).
 func (s *Statement) Issue(id string, cmd uuid.UUID, c Content, now time.Time) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
-	if s.seen(cmd) {
-		return nil
+	if prev, ok := s.commands[cmd.String()]; ok {
+		is, ok := prev.(Issued)
+		if !ok || is.StatementID != id {
+			return ErrCommandReused
+		}
+		return sameOrReused(c, is.Content, now)
 	}
 	k, err := c.Check(now)
 	if err != nil {
@@ -303,8 +309,11 @@ func (s *Statement) IssueChecked(id string, cmd uuid.UUID, k Checked) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
-	if s.seen(cmd) {
-		return nil
+	if prev, ok := s.commands[cmd.String()]; ok {
+		if is, ok := prev.(Issued); ok && is.StatementID == id && is.Content.Equal(k.c) {
+			return nil
+		}
+		return ErrCommandReused
 	}
 	if k.c.Type == "" {
 		return fieldErr("type", "is required") // a zero Checked, not one Check made
@@ -326,8 +335,12 @@ func (s *Statement) Correct(cmd uuid.UUID, c Content, reason string, now time.Ti
 	if !s.Issued() {
 		return ErrNotIssued
 	}
-	if s.seen(cmd) {
-		return nil
+	if prev, ok := s.commands[cmd.String()]; ok {
+		co, ok := prev.(Corrected)
+		if r, err := text("reason", reason, MaxReason, true); !ok || err != nil || r != co.Reason {
+			return ErrCommandReused
+		}
+		return sameOrReused(c, co.Content, now)
 	}
 	c, err := c.Normalize(now)
 	if err != nil {
@@ -359,7 +372,7 @@ func (s *Statement) record(e eventlog.Event) error {
 // Apply rebuilds state from one event.
 func (s *Statement) Apply(e eventlog.Event) error {
 	if s.commands == nil {
-		s.commands = map[string]struct{}{}
+		s.commands = map[string]eventlog.Event{}
 	}
 	switch e := e.(type) {
 	case Issued:
@@ -367,7 +380,7 @@ func (s *Statement) Apply(e eventlog.Event) error {
 			return fmt.Errorf("statement: %s issued twice", e.StatementID)
 		}
 		s.id, s.revision, s.content = e.StatementID, 1, e.Content
-		s.commands[e.CommandID] = struct{}{}
+		s.commands[e.CommandID] = e
 	case Corrected:
 		if !s.Issued() {
 			return ErrNotIssued
@@ -376,9 +389,23 @@ func (s *Statement) Apply(e eventlog.Event) error {
 			return fmt.Errorf("statement: %s correction has revision %d after revision %d", s.id, e.Revision, s.revision)
 		}
 		s.revision, s.content = e.Revision, e.Content
-		s.commands[e.CommandID] = struct{}{}
+		s.commands[e.CommandID] = e
 	default:
 		return fmt.Errorf("statement: unknown event %T", e)
 	}
 	return nil
+}
+
+// sameOrReused compares a repeated command's content with what its command
+// ID recorded (the revision, a position, is left out): the same is a no-op,
+// anything else ErrCommandReused. Content that no longer passes Normalize
+// cannot be what was recorded.
+func sameOrReused(c, recorded Content, now time.Time) error {
+	if c.Equal(recorded) {
+		return nil
+	}
+	if n, err := c.Normalize(now); err == nil && n.Equal(recorded) {
+		return nil
+	}
+	return ErrCommandReused
 }

@@ -263,7 +263,7 @@ func TestCorrect(t *testing.T) {
 		t.Fatalf("%+v", cor)
 	}
 	// The same command again changes nothing; so does the same content.
-	if err := s.Correct(cmd(2), c, "x", now); err != nil {
+	if err := s.Correct(cmd(2), c, "Kenaikan gaji tertunggak", now); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Correct(cmd(3), c, "again", now); err != nil {

@@ -1,0 +1,124 @@
+package payment_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/payment"
+)
+
+// A command ID that already recorded a change is a repeat only when it asks
+// for that same change; anything else under it is ErrCommandReused and
+// records nothing (the client would otherwise believe it happened).
+
+func TestRecordUnderAUsedCommandID(t *testing.T) {
+	p := given(t, payment.Diterima) // recorded by cmd(0)
+	d := details()
+	d.AmountSen++
+	if err := p.Record("P1", cmd(0), d, now); !errors.Is(err, payment.ErrCommandReused) {
+		t.Fatalf("other details under the record's ID: %v", err)
+	}
+	if err := p.ChangeStatus(cmd(9), change(payment.DalamProses), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Record("P1", cmd(9), details(), now); !errors.Is(err, payment.ErrCommandReused) {
+		t.Fatalf("record under a status move's ID: %v", err)
+	}
+	// The very same record, days later and without a received date: a repeat.
+	if err := p.Record("P1", cmd(0), details(), now.Add(72*time.Hour)); err != nil {
+		t.Fatalf("repeat: %v", err)
+	}
+	if n := len(p.Uncommitted()); n != 1 {
+		t.Fatalf("%d events, want only the move", n)
+	}
+}
+
+func TestAmendUnderAUsedCommandID(t *testing.T) {
+	p := given(t, payment.DalamProses)
+	d := details()
+	d.AmountSen = 99900
+	if err := p.Amend(cmd(20), d, "Amaun dibetulkan", now); err != nil {
+		t.Fatal(err)
+	}
+	later := details()
+	later.Description = "Diubah kemudian"
+	if err := p.Amend(cmd(21), later, "", now); err != nil {
+		t.Fatal(err)
+	}
+	// The first amendment again, after the second: a repeat, not a revert.
+	if err := p.Amend(cmd(20), d, "Amaun dibetulkan", now.Add(24*time.Hour)); err != nil {
+		t.Fatalf("repeat: %v", err)
+	}
+	other := d
+	other.AmountSen = 5
+	for name, try := range map[string]func() error{
+		"other details":   func() error { return p.Amend(cmd(20), other, "Amaun dibetulkan", now) },
+		"other reason":    func() error { return p.Amend(cmd(20), d, "Sebab lain", now) },
+		"the record's ID": func() error { return p.Amend(cmd(0), d, "", now) },
+		"a move's ID":     func() error { return p.Amend(cmd(100), d, "", now) },
+	} {
+		if err := try(); !errors.Is(err, payment.ErrCommandReused) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if n := len(p.Uncommitted()); n != 2 || p.Details().Description != "Diubah kemudian" {
+		t.Fatalf("%d events, details %+v", n, p.Details())
+	}
+}
+
+func TestAmendWithMergesOntoTheCurrentDetails(t *testing.T) {
+	p := given(t, payment.Diterima)
+	other := details()
+	other.Description = "Dibetulkan oleh sistem lain"
+	if err := p.Amend(cmd(20), other, "", now); err != nil {
+		t.Fatal(err)
+	}
+	amount := func(d payment.Details) payment.Details { d.AmountSen = 2000; return d }
+	if err := p.AmendWith(cmd(21), amount, "", now); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Details(); got.AmountSen != 2000 || got.Description != "Dibetulkan oleh sistem lain" {
+		t.Fatalf("merged onto a stale base: %+v", got)
+	}
+	// Repeated after yet another amendment, the same patch is a repeat ...
+	third := p.Details()
+	third.VoucherNo = "BV-9"
+	if err := p.Amend(cmd(22), third, "", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AmendWith(cmd(21), amount, "", now); err != nil {
+		t.Fatalf("repeated patch: %v", err)
+	}
+	// ... and another patch under its ID is not.
+	if err := p.AmendWith(cmd(21), func(d payment.Details) payment.Details { d.AmountSen = 3000; return d }, "", now); !errors.Is(err, payment.ErrCommandReused) {
+		t.Fatalf("other patch under the same ID: %v", err)
+	}
+	if n := len(p.Uncommitted()); n != 3 || p.Details().AmountSen != 2000 {
+		t.Fatalf("%d events, amount %d", n, p.Details().AmountSen)
+	}
+}
+
+func TestChangeStatusUnderAUsedCommandID(t *testing.T) {
+	p := given(t, payment.Diterima)
+	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses}, now); err != nil {
+		t.Fatal(err)
+	}
+	cancel := payment.Change{To: payment.Dibatalkan, Reason: "Silap"}
+	if err := p.ChangeStatus(cmd(9), cancel, now); !errors.Is(err, payment.ErrCommandReused) {
+		t.Fatalf("cancellation under the earlier move's ID: %v", err)
+	}
+	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses, Date: "2025-03-01"}, now); !errors.Is(err, payment.ErrCommandReused) {
+		t.Fatalf("same move, other date: %v", err)
+	}
+	if err := p.ChangeStatus(cmd(0), cancel, now); !errors.Is(err, payment.ErrCommandReused) {
+		t.Fatalf("move under the record's ID: %v", err)
+	}
+	// The same move again, the next day and still without a date: a repeat.
+	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses}, now.Add(24*time.Hour)); err != nil {
+		t.Fatalf("repeat: %v", err)
+	}
+	if n := len(p.Uncommitted()); n != 1 || p.Status() != payment.DalamProses {
+		t.Fatalf("%d events, status %s", n, p.Status())
+	}
+}
