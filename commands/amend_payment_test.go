@@ -32,8 +32,14 @@ func TestAmendPayment(t *testing.T) {
 		t.Fatalf("%+v", am)
 	}
 	// Repeat: nothing.
-	if res, err := h.Handle(ctx, commands.AmendPayment{Meta: finMeta("a1"), PaymentID: "P1", Details: d}); err != nil || res.Appended != 0 {
+	if res, err := h.Handle(ctx, commands.AmendPayment{Meta: finMeta("a1"), PaymentID: "P1", Details: d, Reason: "Amaun dipinda"}); err != nil || res.Appended != 0 {
 		t.Fatalf("%+v %v", res, err)
+	}
+	// Its request ID with other details: refused, nothing appended.
+	other := d
+	other.AmountSen = 99
+	if res, err := h.Handle(ctx, commands.AmendPayment{Meta: finMeta("a1"), PaymentID: "P1", Details: other, Reason: "Amaun dipinda"}); !errors.Is(err, payment.ErrCommandReused) || res.Appended != 0 {
+		t.Fatalf("reused request ID: %+v %v", res, err)
 	}
 
 	// Once at the bank, amendments are refused.

@@ -56,6 +56,11 @@ func TestChangePaymentStatus(t *testing.T) {
 	if err != nil || res.Appended != 0 {
 		t.Fatalf("repeat: %+v %v", res, err)
 	}
+	// Its request ID with another move: refused, not taken for the repeat.
+	res, err = h.Handle(ctx, commands.ChangePaymentStatus{Meta: finMeta("sa"), PaymentID: "P1", Change: payment.Change{To: payment.Dibatalkan, Reason: "Silap"}})
+	if !errors.Is(err, payment.ErrCommandReused) || res.Appended != 0 {
+		t.Fatalf("reused request ID: %+v %v", res, err)
+	}
 
 	// When: an illegal move from the final status.
 	_, err = h.Handle(ctx, commands.ChangePaymentStatus{Meta: finMeta("sz"), PaymentID: "P1", Change: payment.Change{To: payment.Dibatalkan, Reason: "x"}})

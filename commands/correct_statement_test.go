@@ -37,8 +37,12 @@ func TestCorrectStatement(t *testing.T) {
 	if ev[0].Event.(statement.Issued).Totals.NetSen != 410000 {
 		t.Fatal("history lost")
 	}
-	if res, err := h.Handle(ctx, commands.CorrectStatement{Meta: finMeta("c1"), StatementID: "S1", Content: c, Reason: "x"}); err != nil || res.Appended != 0 {
+	if res, err := h.Handle(ctx, commands.CorrectStatement{Meta: finMeta("c1"), StatementID: "S1", Content: c, Reason: "Potongan zakat tertinggal"}); err != nil || res.Appended != 0 {
 		t.Fatalf("repeat: %+v %v", res, err)
+	}
+	// Its request ID with another reason or content: refused, nothing appended.
+	if res, err := h.Handle(ctx, commands.CorrectStatement{Meta: finMeta("c1"), StatementID: "S1", Content: c, Reason: "x"}); !errors.Is(err, statement.ErrCommandReused) || res.Appended != 0 {
+		t.Fatalf("reused request ID: %+v %v", res, err)
 	}
 	if _, err := h.Handle(ctx, commands.CorrectStatement{Meta: finMeta("c2"), StatementID: "S404", Content: c, Reason: "x"}); !errors.Is(err, statement.ErrNotIssued) {
 		t.Fatal(err)

@@ -39,6 +39,10 @@ func TestIssueStatement(t *testing.T) {
 	if _, err := h.Handle(ctx, commands.IssueStatement{Meta: finMeta("i3"), StatementID: "SG-2025-02-1", Content: c}); !errors.Is(err, statement.ErrAlreadyIssued) {
 		t.Fatal(err)
 	}
+	// And under the first request's ID it is not taken for its repeat.
+	if res, err := h.Handle(ctx, commands.IssueStatement{Meta: finMeta("i1"), StatementID: "SG-2025-02-1", Content: c}); !errors.Is(err, statement.ErrCommandReused) || res.Appended != 0 {
+		t.Fatalf("reused request ID: %+v %v", res, err)
+	}
 	if n := len(f.events("statement-SG-2025-02-1")); n != 1 {
 		t.Fatalf("%d events", n)
 	}

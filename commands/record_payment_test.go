@@ -41,6 +41,10 @@ func TestRecordPayment(t *testing.T) {
 	if _, err := h.Handle(ctx, commands.RecordPayment{Meta: finMeta("r2"), PaymentID: "P1", Details: d}); !errors.Is(err, payment.ErrAlreadyRecorded) {
 		t.Fatal(err)
 	}
+	// And under the first request's ID they are not taken for its repeat.
+	if res, err := h.Handle(ctx, commands.RecordPayment{Meta: finMeta("r1"), PaymentID: "P1", Details: d}); !errors.Is(err, payment.ErrCommandReused) || res.Appended != 0 {
+		t.Fatalf("reused request ID: %+v %v", res, err)
+	}
 	if n := len(f.events("payment-P1")); n != 1 {
 		t.Fatalf("%d events after repeat", n)
 	}

@@ -143,8 +143,9 @@ func decideAndAppend[A Aggregate](ctx context.Context, r Runner, stream string, 
 // decides on a fresh aggregate and appends expecting an empty stream, so the
 // common case reads nothing. When the stream exists (a correction, a
 // re-sent batch) or the fresh decision fails, it falls back to Execute,
-// which decides on the stored state. A repeat of the very same command is
-// recognised by its event IDs and appends nothing (Appended 0).
+// which decides on the stored state. So does a command whose event IDs are
+// already stored: only the stored state tells a repeat of the very same
+// command (appends nothing, Appended 0) from its ID reused for other content.
 func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
 	if meta.CommandID == uuid.Nil {
 		return Result{}, errCommandWithoutID
@@ -168,9 +169,10 @@ func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, ne
 	case err != nil:
 		return Result{}, fmt.Errorf("commands: append to %s: %w", StreamLabel(stream), err)
 	case res.Replayed:
-		// This very command was stored before: nothing new (no position,
-		// as Execute answers a repeat).
-		return Result{Version: res.LastVersion}, nil
+		// This command ID was stored before; the store compared IDs, not
+		// content, so the aggregate decides (no position on a repeat, as
+		// Execute answers one).
+		return Execute(ctx, r, stream, newAggregate, meta, decide)
 	}
 	return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, nil
 }

@@ -74,6 +74,27 @@ func TestExecuteCreateRepeatOfTheSameCommandAppendsNothing(t *testing.T) {
 	}
 }
 
+// The store recognises a command by its event IDs, not by its content: a
+// command ID used again for something else must be decided on the stored
+// state, not answered as a repeat.
+func TestExecuteCreateCommandIDUsedAgainForOtherContentIsDecidedOnTheStoredState(t *testing.T) {
+	f := newRunnerFixture(t)
+	_, r := f.counted()
+	m := runnerMeta("payroll")
+	if _, err := commands.ExecuteCreate(f.ctx, r, "tally-reuse", newTally, m, openTally(10)); err != nil {
+		t.Fatal(err)
+	}
+	last := f.lastPosition()
+
+	_, err := commands.ExecuteCreate(f.ctx, r, "tally-reuse", newTally, m, openTally(99))
+	if !errors.Is(err, errTallyOpen) {
+		t.Fatalf("err = %v, want %v from the stored state", err, errTallyOpen)
+	}
+	if p := f.lastPosition(); p != last {
+		t.Errorf("last position moved from %d to %d", last, p)
+	}
+}
+
 func TestExecuteCreateOnAnExistingStreamDecidesOnTheStoredState(t *testing.T) {
 	f := newRunnerFixture(t)
 	f.open("tally-old", 10)

@@ -55,6 +55,7 @@ var (
 type tally struct {
 	eventlog.Changes
 	open     bool
+	owner    string
 	limit    int
 	total    int
 	refusals int
@@ -68,7 +69,7 @@ func (a *tally) Apply(e eventlog.Event) error {
 		if a.open {
 			return errTallyOpen
 		}
-		a.open, a.limit = true, e.Limit
+		a.open, a.owner, a.limit = true, e.Owner, e.Limit
 	case tallyAdded:
 		if !a.open {
 			return errTallyNotOpen
@@ -92,6 +93,9 @@ func (a *tally) record(e eventlog.Event) error {
 
 func (a *tally) Open(owner string, limit int, _ time.Time) error {
 	if a.open {
+		if a.owner == owner && a.limit == limit {
+			return nil // the same open again: a repeat, like a re-sent record
+		}
 		return errTallyOpen
 	}
 	return a.record(tallyOpened{Owner: owner, Limit: limit})

@@ -407,3 +407,44 @@ func TestBytesInFlightBoundTheLinesRunningAtOnce(t *testing.T) {
 		t.Errorf("%d lines ran at once, want at most 2 (the bytes in flight allow two)", probe.most)
 	}
 }
+
+// A request ID is one change: sent again with the same line it is a
+// duplicate; sent with another change to the same record it is refused on
+// request_id, and nothing is written (the client must not believe that the
+// cancellation or correction happened).
+func TestRequestIDUsedAgainForAnotherChange(t *testing.T) {
+	r := newRig(t)
+	r.employees(t, 1)
+	slip := slipLine("i1", "S1", testIC(0), 1)
+	correction := strings.Replace(slip, `"kind":"statement","request_id":"i1","statement":`, `"kind":"statement_correction","request_id":"i1","correction":`, 1)
+	correction = strings.Replace(correction, `"grade":"N19"`, `"grade":"N22"`, 1)
+	correction = strings.Replace(correction, `"net_sen":285025}`, `"net_sen":285025},"reason":"Gred dinaikkan"`, 1)
+	in := strings.Join([]string{
+		paymentLine("p1", "P1", testIC(0)),
+		changeLine("s1", "P1", `"status":"dalam-proses"`),
+		changeLine("s1", "P1", `"status":"dibatalkan","reason":"Permohonan ditarik balik"`),
+		changeLine("s1", "P1", `"status":"dalam-proses"`),
+		strings.Replace(paymentLine("p1", "P1", testIC(0)), "45000", "46000", 1),
+		slip,
+		correction,
+		slip,
+	}, "\n") + "\n"
+	res, _ := r.run(t, in)
+	want := []ingest.Outcome{ingest.Accepted, ingest.Accepted, ingest.Rejected, ingest.Duplicate, ingest.Rejected, ingest.Accepted, ingest.Rejected, ingest.Duplicate}
+	for i, w := range want {
+		got := res[i]
+		if got.Outcome != w {
+			t.Errorf("line %d: %+v, want %s", i+1, got, w)
+			continue
+		}
+		if w == ingest.Rejected && (got.Code != ingest.CodeConflict || got.Field != "request_id" || !strings.Contains(got.Reason, "already used for a different change")) {
+			t.Errorf("line %d: %+v, want a conflict on request_id", i+1, got)
+		}
+	}
+	for stream, n := range map[string]int{"payment-P1": 2, "statement-S1": 1} {
+		recs, err := r.store.ReadStream(context.Background(), stream, 1, eventlog.Forwards, 10)
+		if err != nil || len(recs) != n {
+			t.Errorf("%s: %d events (%v), want %d", stream, len(recs), err, n)
+		}
+	}
+}
