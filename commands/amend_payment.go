@@ -14,6 +14,10 @@ type AmendPayment struct {
 	PaymentID string
 	Details   payment.Details
 	Reason    string
+	// Patch, when set, makes the new details from the current ones (a
+	// merge patch; Details is then unused). It runs on the state the
+	// command decides on, so a concurrent amendment is merged, not undone.
+	Patch func(current payment.Details) payment.Details
 }
 
 // AmendPaymentHandler runs AmendPayment.
@@ -31,6 +35,9 @@ func (h AmendPaymentHandler) Handle(ctx context.Context, cmd AmendPayment) (Resu
 	}
 	return Execute(ctx, h.Runner, payment.Stream(cmd.PaymentID), payment.New, cmd.Meta,
 		func(p *payment.Payment, now time.Time) error {
+			if cmd.Patch != nil {
+				return p.AmendWith(cmd.Meta.CommandID, cmd.Patch, cmd.Reason, now)
+			}
 			return p.Amend(cmd.Meta.CommandID, cmd.Details, cmd.Reason, now)
 		})
 }

@@ -78,6 +78,11 @@ type Source struct {
 	// Allowed says whether the sender may send a kind of line (its scopes;
 	// see Kind.Scope). nil allows every kind.
 	Allowed func(Kind) bool
+	// AmendmentIsPatch makes a payment_amendment line's amendment a JSON
+	// merge patch (RFC 7396) of the current details: the members sent
+	// replace the current ones, null clears one, the rest stay. It is
+	// merged on the state the command decides on (PATCH /payments/{id}).
+	AmendmentIsPatch bool
 }
 
 // Outcome of one line.
@@ -439,10 +444,15 @@ func (in *Ingester) prepare(ctx context.Context, src Source, no int, b []byte) (
 			run = func(ctx context.Context) (commands.Result, error) { return in.Payments.Handle(ctx, cmd) }
 		}
 	case KindPaymentAmendment:
-		d, cerr := w.Amendment.details(prefix)
-		err = cerr
+		var d payment.Details
+		var patch func(payment.Details) payment.Details
+		if src.AmendmentIsPatch {
+			patch, err = w.Amendment.patch(prefix, b)
+		} else {
+			d, err = w.Amendment.details(prefix)
+		}
 		if err == nil {
-			cmd := commands.AmendPayment{Meta: meta, PaymentID: w.Amendment.PaymentID, Details: d, Reason: w.Amendment.Reason}
+			cmd := commands.AmendPayment{Meta: meta, PaymentID: w.Amendment.PaymentID, Details: d, Reason: w.Amendment.Reason, Patch: patch}
 			res.key = payment.Stream(cmd.PaymentID)
 			run = func(ctx context.Context) (commands.Result, error) { return in.Amendments.Handle(ctx, cmd) }
 		}

@@ -416,6 +416,55 @@ func convertLines(path string, in []lineInput) ([]statement.Line, error) {
 	return out, nil
 }
 
+// patch converts a merge-patch amendment (line b, already decoded strictly
+// into a) into the change it makes to the current details: only the
+// members sent replace theirs (null clears one; a cleared received date
+// keeps the current one, as a full amendment without one does).
+func (a amendmentInput) patch(prefix string, b []byte) (func(payment.Details) payment.Details, error) {
+	var members struct {
+		Amendment map[string]jsontext.Value `json:"amendment"`
+	}
+	if err := json.Unmarshal(b, &members); err != nil {
+		return nil, jsonError(err)
+	}
+	sent := func(name string) bool { _, ok := members.Amendment[name]; return ok }
+	p := a.paymentInput
+	var amount int64
+	if sent("amount_sen") {
+		var err error
+		if amount, err = p.AmountSen.get(at(prefix, "amount_sen")); err != nil {
+			return nil, err
+		}
+	}
+	return func(d payment.Details) payment.Details {
+		base := d.ReceivedDate
+		set := func(name string, to *string, v string) {
+			if sent(name) {
+				*to = v
+			}
+		}
+		set("voucher_no", &d.VoucherNo, p.VoucherNo)
+		set("voucher_date", &d.VoucherDate, p.VoucherDate)
+		set("reference", &d.Reference, p.Reference)
+		set("description", &d.Description, p.Description)
+		set("payee_ic", &d.PayeeIC, p.PayeeIC)
+		set("received_date", &d.ReceivedDate, p.ReceivedDate)
+		if sent("module") {
+			d.Module = p.Module
+		}
+		if sent("type") {
+			d.Type = p.Type
+		}
+		if sent("amount_sen") {
+			d.AmountSen = amount
+		}
+		if d.ReceivedDate == "" {
+			d.ReceivedDate = base
+		}
+		return d
+	}, nil
+}
+
 func (p paymentInput) details(prefix string) (payment.Details, error) {
 	d := payment.Details{
 		Module: p.Module, Type: p.Type, VoucherNo: p.VoucherNo, VoucherDate: p.VoucherDate, Reference: p.Reference,
