@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/domain/apiclient"
-	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/http/apiauth"
 	"github.com/melaka-gov/ispeks/http/httpx"
@@ -55,8 +53,7 @@ const (
 
 // PaymentsDeps are the collaborators of the payment and statement writes.
 type PaymentsDeps struct {
-	// Runner runs the commands (its Store is also read, to merge a PATCH
-	// with the payment's current details).
+	// Runner runs the commands.
 	Runner commands.Runner
 	// Payees checks that a payee is in the employee master (default: a
 	// commands.PayeeCache over the employee streams of Runner.Store).
@@ -103,8 +100,6 @@ func PaymentsMounter(deps PaymentsDeps) func(*gin.RouterGroup) {
 type writer struct {
 	one      *ingest.Ingester // single writes: one line at a time
 	batch    *ingest.Ingester
-	store    commands.EventStore
-	reg      *eventlog.Registry
 	maxBody  int64
 	maxBatch int64
 	resp     *httpx.Responder
@@ -131,7 +126,7 @@ func newWriter(d PaymentsDeps) *writer {
 	batch := ingest.New(d.Runner, d.Payees)
 	batch.Concurrency, batch.MaxLineBytes, batch.Logger = d.Concurrency, d.MaxLine, d.Log
 	return &writer{
-		one: one, batch: batch, store: d.Runner.Store, reg: d.Runner.Registry,
+		one: one, batch: batch,
 		maxBody: d.MaxBody, maxBatch: d.MaxBatch, log: d.Log,
 		resp: &httpx.Responder{Map: httpx.NewErrorMap(), IsAPI: func(*http.Request) bool { return true }, Log: d.Log},
 	}
@@ -169,6 +164,7 @@ type single struct {
 	idField string // "payment_id" or "statement_id"
 	id      string // from the path; "" when the body carries it
 	created bool   // 201 when accepted
+	patch   bool   // the body is a merge patch of the payment's details
 	status  string // a status move's target, echoed back
 }
 
@@ -287,10 +283,12 @@ func withPathID(c *gin.Context, m map[string]jsontext.Value, field, id string) b
 }
 
 // requestID is the line's request ID: from the Idempotency-Key (or the
-// caller's own X-Request-ID), scoped to the operation and the exact body so
-// that a key reused for a different request is a different command; a
-// fresh one when the client sent no key.
-func requestID(c *gin.Context, op string, canonical []byte) (string, bool) {
+// caller's own X-Request-ID), scoped to the operation (the client scopes
+// it too: commands.ClientCommandID); a fresh one when the client sent no
+// key. The body is left out on purpose: the same key with another body is
+// the same command, which the payment or statement refuses as a reused
+// key (422 idempotency_key_reused) instead of running it as a new one.
+func requestID(c *gin.Context, op string) (string, bool) {
 	key := c.GetHeader(IdempotencyKeyHeader)
 	if key == "" {
 		if rid := c.GetHeader(httpx.RequestIDHeader); rid != "" && rid == httpx.RequestIDOf(c) {
@@ -307,7 +305,7 @@ func requestID(c *gin.Context, op string, canonical []byte) (string, bool) {
 		return "api." + uuid.NewString(), true
 	}
 	h := sha256.New()
-	for _, p := range [][]byte{[]byte(op), canonical, []byte(key)} {
+	for _, p := range [][]byte{[]byte(op), []byte(key)} {
 		h.Write(p)
 		h.Write([]byte{0})
 	}
@@ -316,7 +314,7 @@ func requestID(c *gin.Context, op string, canonical []byte) (string, bool) {
 
 // run wraps the body as one NDJSON line, runs it through the ingester and
 // answers with what the line's result says.
-func (w *writer) run(c *gin.Context, s single, body map[string]jsontext.Value, idemBody []byte) {
+func (w *writer) run(c *gin.Context, s single, body map[string]jsontext.Value) {
 	if s.id != "" && !withPathID(c, body, s.idField, s.id) {
 		return
 	}
@@ -325,10 +323,7 @@ func (w *writer) run(c *gin.Context, s single, body map[string]jsontext.Value, i
 		w.resp.Respond(c, err)
 		return
 	}
-	if idemBody == nil {
-		idemBody = canonical
-	}
-	rid, ok := requestID(c, s.op, idemBody)
+	rid, ok := requestID(c, s.op)
 	if !ok {
 		return
 	}
@@ -339,8 +334,10 @@ func (w *writer) run(c *gin.Context, s single, body map[string]jsontext.Value, i
 		w.resp.Respond(c, err)
 		return
 	}
+	src := w.source(c)
+	src.AmendmentIsPatch = s.patch
 	var res ingest.Result
-	if _, err := w.one.Run(c.Request.Context(), bytes.NewReader(line), w.source(c), func(r ingest.Result) error {
+	if _, err := w.one.Run(c.Request.Context(), bytes.NewReader(line), src, func(r ingest.Result) error {
 		res = r
 		return nil
 	}); err != nil {
@@ -418,6 +415,13 @@ func (w *writer) answer(c *gin.Context, s single, id string, r ingest.Result) {
 		c.JSON(http.StatusNotFound, errorBody{Error: errorDetail{Code: "not_found", Field: field, Message: bilingual(c,
 			"Tiada rekod dengan ID ini; rekodkan dahulu.", r.Reason)}})
 	case ingest.CodeConflict:
+		if r.Field == "request_id" {
+			// The key (the line's request ID) already named another change.
+			c.JSON(http.StatusUnprocessableEntity, errorBody{Error: errorDetail{Code: "idempotency_key_reused", Field: IdempotencyKeyHeader,
+				Message: bilingual(c, "Idempotency-Key ini telah digunakan untuk permintaan lain; tiada apa-apa diubah. Gunakan kunci baharu untuk perubahan baharu.",
+					"this Idempotency-Key was already used for a different request; nothing was changed (use a new key for a new change)")}})
+			return
+		}
 		c.JSON(http.StatusConflict, errorBody{Error: errorDetail{Code: "conflict", Field: field, Message: bilingual(c,
 			"Rekod ini tidak boleh diubah begini.", r.Reason)}})
 	case ingest.CodeUnknownPayee:
@@ -479,7 +483,7 @@ func (w *writer) recordPayment(c *gin.Context) {
 	if !ok {
 		return
 	}
-	w.run(c, single{op: "POST /payments", kind: ingest.KindPayment, member: "payment", idField: "payment_id", created: true}, m, nil)
+	w.run(c, single{op: "POST /payments", kind: ingest.KindPayment, member: "payment", idField: "payment_id", created: true}, m)
 }
 
 func (w *writer) amendPayment(c *gin.Context) {
@@ -488,42 +492,21 @@ func (w *writer) amendPayment(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	w.run(c, single{op: "PUT /payments/" + id, kind: ingest.KindPaymentAmendment, member: "amendment", idField: "payment_id", id: id}, m, nil)
+	w.run(c, single{op: "PUT /payments/" + id, kind: ingest.KindPaymentAmendment, member: "amendment", idField: "payment_id", id: id}, m)
 }
 
 // patchPayment amends a payment with a JSON merge patch (RFC 7396) of its
 // details: the members sent replace the current ones, null removes an
-// optional one (reference), and the rest stay. The merged details are then
-// checked as a whole, exactly as a PUT.
+// optional one (reference), and the rest stay. The patch is merged inside
+// the command, on the details it decides on (an amendment landing meanwhile
+// is kept, not reverted), and the result is checked as a whole, as a PUT.
 func (w *writer) patchPayment(c *gin.Context) {
 	patch, ok := w.readObject(c, mergePatchContent)
 	if !ok {
 		return
 	}
 	id := c.Param("id")
-	current, found, err := w.currentDetails(c.Request.Context(), id)
-	if err != nil {
-		w.resp.Respond(c, err)
-		return
-	}
-	if !found {
-		c.JSON(http.StatusNotFound, errorBody{Error: errorDetail{Code: "not_found", Field: "payment_id",
-			Message: bilingual(c, "Tiada bayaran dengan ID ini.", "no payment with this ID (record it first)")}})
-		return
-	}
-	canonPatch, err := json.Marshal(patch, json.Deterministic(true))
-	if err != nil {
-		w.resp.Respond(c, err)
-		return
-	}
-	for k, v := range patch {
-		if v.Kind() == 'n' {
-			delete(current, k)
-			continue
-		}
-		current[k] = v
-	}
-	w.run(c, single{op: "PATCH /payments/" + id, kind: ingest.KindPaymentAmendment, member: "amendment", idField: "payment_id", id: id}, current, canonPatch)
+	w.run(c, single{op: "PATCH /payments/" + id, kind: ingest.KindPaymentAmendment, member: "amendment", idField: "payment_id", id: id, patch: true}, patch)
 }
 
 // mergePatchContent accepts application/merge-patch+json (and plain JSON).
@@ -541,47 +524,6 @@ func mergePatchContent(c *gin.Context) bool {
 	return false
 }
 
-// currentDetails rebuilds the payment from its stream and returns its
-// details as JSON members (the base of a merge patch).
-func (w *writer) currentDetails(ctx context.Context, id string) (map[string]jsontext.Value, bool, error) {
-	if payment.ValidateID(id) != nil {
-		return nil, false, nil
-	}
-	p := payment.New()
-	var from uint64 = 1
-	for {
-		recs, err := w.store.ReadStream(ctx, payment.Stream(id), from, eventlog.Forwards, 256)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, rec := range recs {
-			env, err := w.reg.Decode(rec)
-			if err != nil {
-				return nil, false, err
-			}
-			if err := p.Apply(env.Event); err != nil {
-				return nil, false, err
-			}
-			from = rec.Version + 1
-		}
-		if len(recs) < 256 {
-			break
-		}
-	}
-	if !p.Recorded() {
-		return nil, false, nil
-	}
-	b, err := json.Marshal(p.Details())
-	if err != nil {
-		return nil, false, err
-	}
-	var m map[string]jsontext.Value
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, false, err
-	}
-	return m, true, nil
-}
-
 func (w *writer) changeStatus(c *gin.Context) {
 	m, ok := w.readObject(c, jsonContent)
 	if !ok {
@@ -592,7 +534,7 @@ func (w *writer) changeStatus(c *gin.Context) {
 	if raw, ok := m["status"]; ok {
 		_ = json.Unmarshal(raw, &to)
 	}
-	w.run(c, single{op: "POST /payments/" + id + "/status", kind: ingest.KindPaymentStatus, member: "change", idField: "payment_id", id: id, status: to}, m, nil)
+	w.run(c, single{op: "POST /payments/" + id + "/status", kind: ingest.KindPaymentStatus, member: "change", idField: "payment_id", id: id, status: to}, m)
 }
 
 // requireAnyScope lets through a client holding one of scopes (the batch

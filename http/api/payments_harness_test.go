@@ -79,6 +79,9 @@ const (
 type finOptions struct {
 	maxBatch int64
 	reports  api.MeReports
+	// writeStore wraps the event store the payment and statement writes
+	// run on (to step in between a command's read and its append).
+	writeStore func(commands.EventStore) commands.EventStore
 }
 
 func newFin(t *testing.T, opt finOptions) *fin {
@@ -118,6 +121,10 @@ func newFin(t *testing.T, opt finOptions) *fin {
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	auth := apiauth.New(apiclients.Queries{Reader: f.views}, apiauth.Config{RateBurst: 100_000, Log: quiet})
 	reports := opt.reports
+	writes := f.runner
+	if opt.writeStore != nil {
+		writes.Store = opt.writeStore(f.events)
+	}
 	if reports == nil {
 		reports = pdf.Renderer{VerifyURL: "https://ispeks.melaka.gov.my/sahkan/"}
 	}
@@ -125,7 +132,7 @@ func newFin(t *testing.T, opt finOptions) *fin {
 		Log: log, Now: f.clock,
 		API: []func(*gin.RouterGroup){
 			api.Mounter(api.Deps{Runner: f.runner, Auth: auth.Middleware(), Log: log, SpecFragments: api.PaymentsSpecFragments()}),
-			api.PaymentsMounter(api.PaymentsDeps{Runner: f.runner, Auth: auth.Middleware(), Log: log, MaxBatch: opt.maxBatch}),
+			api.PaymentsMounter(api.PaymentsDeps{Runner: writes, Auth: auth.Middleware(), Log: log, MaxBatch: opt.maxBatch}),
 			api.MeMounter(api.MeDeps{Payments: payments.Queries{Reader: f.views}, Statements: statements.Queries{Reader: f.views},
 				Reports: reports, Now: f.clock}),
 		},

@@ -13,7 +13,7 @@ func (w *writer) issueStatement(c *gin.Context) {
 	if !ok {
 		return
 	}
-	w.run(c, single{op: "POST /statements", kind: ingest.KindStatement, member: "statement", idField: "statement_id", created: true}, m, nil)
+	w.run(c, single{op: "POST /statements", kind: ingest.KindStatement, member: "statement", idField: "statement_id", created: true}, m)
 }
 
 // correctStatement is POST /statements/{id}/corrections: the whole new
@@ -25,5 +25,5 @@ func (w *writer) correctStatement(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	w.run(c, single{op: "POST /statements/" + id + "/corrections", kind: ingest.KindStatementCorrection, member: "correction", idField: "statement_id", id: id}, m, nil)
+	w.run(c, single{op: "POST /statements/" + id + "/corrections", kind: ingest.KindStatementCorrection, member: "correction", idField: "statement_id", id: id}, m)
 }
