@@ -6,6 +6,7 @@
 package session
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"maps"
@@ -96,6 +97,10 @@ type Store interface {
 	// DeleteUser ends every session (pending or active) of userID except
 	// the one under keep ("" keeps none) and says how many ended.
 	DeleteUser(ctx context.Context, userID, keep string) (int, error)
+	// DeleteUserBefore ends every session of userID created before t (an
+	// event recorded at t ended them; a session begun after it, e.g. the
+	// one that changed the password, stays).
+	DeleteUserBefore(ctx context.Context, userID string, t time.Time) (int, error)
 	// Sweep drops sessions whose ExpiresAt is before now.
 	Sweep(ctx context.Context, now time.Time) (int, error)
 }
@@ -108,57 +113,90 @@ type Store interface {
 // rare and announced, and logging people out is the safe failure; it also
 // means no session secret ever touches disk. Running several instances
 // needs sticky routing or a shared Store implementation.
+//
+// Logins in progress (pending sessions) are capped apart from logged-in
+// ones: anyone may start one by typing a user ID, so when they reach their
+// cap the oldest gives way, and they never take a logged-in session's place.
 type MemoryStore struct {
-	mu     sync.Mutex
-	byKey  map[string]Session
-	byUser map[string]map[string]struct{}
-	max    int
+	mu         sync.Mutex
+	byKey      map[string]Session
+	byUser     map[string]map[string]struct{}
+	pending    *list.List               // keys of pending sessions, oldest first
+	pendingAt  map[string]*list.Element // key → its place in pending
+	max        int                      // logged-in sessions
+	maxPending int
 }
 
-// NewMemoryStore makes a store that refuses new sessions (ErrFull) beyond
-// maxSessions (default 200 000), so a flood of half-finished logins cannot
-// exhaust memory.
+// NewMemoryStore makes a store that refuses new logged-in sessions
+// (ErrFull) beyond maxSessions (default 200 000), so memory stays bounded,
+// and holds at most a quarter of that (at least 1) logins in progress,
+// dropping the oldest one to make room: a flood of half-finished logins
+// neither exhausts memory nor keeps anyone from logging in.
 func NewMemoryStore(maxSessions int) *MemoryStore {
 	if maxSessions <= 0 {
 		maxSessions = 200_000
 	}
-	return &MemoryStore{byKey: map[string]Session{}, byUser: map[string]map[string]struct{}{}, max: maxSessions}
+	return &MemoryStore{
+		byKey: map[string]Session{}, byUser: map[string]map[string]struct{}{},
+		pending: list.New(), pendingAt: map[string]*list.Element{},
+		max: maxSessions, maxPending: max(1, maxSessions/4),
+	}
 }
 
 var _ Store = (*MemoryStore)(nil)
 
-func (m *MemoryStore) index(key, userID string) {
-	if userID == "" {
+func (m *MemoryStore) index(key string, s Session) {
+	if s.State == StatePending {
+		m.pendingAt[key] = m.pending.PushBack(key)
+	}
+	if s.UserID == "" {
 		return
 	}
-	set := m.byUser[userID]
+	set := m.byUser[s.UserID]
 	if set == nil {
 		set = map[string]struct{}{}
-		m.byUser[userID] = set
+		m.byUser[s.UserID] = set
 	}
 	set[key] = struct{}{}
 }
 
-func (m *MemoryStore) unindex(key, userID string) {
-	if set := m.byUser[userID]; set != nil {
+func (m *MemoryStore) unindex(key string, s Session) {
+	if el, ok := m.pendingAt[key]; ok {
+		m.pending.Remove(el)
+		delete(m.pendingAt, key)
+	}
+	if set := m.byUser[s.UserID]; set != nil {
 		delete(set, key)
 		if len(set) == 0 {
-			delete(m.byUser, userID)
+			delete(m.byUser, s.UserID)
 		}
 	}
 }
 
-// Create stores s under key.
+// remove deletes the session under key (present) with its indexes.
+func (m *MemoryStore) remove(key string, s Session) {
+	m.unindex(key, s)
+	delete(m.byKey, key)
+}
+
+// Create stores s under key. A pending session past the pending cap takes
+// the oldest one's place; a logged-in one past the cap is refused.
 func (m *MemoryStore) Create(_ context.Context, key string, s Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if old, ok := m.byKey[key]; ok {
-		m.unindex(key, old.UserID)
-	} else if len(m.byKey) >= m.max {
+		m.remove(key, old)
+	}
+	if s.State == StatePending {
+		for len(m.pendingAt) >= m.maxPending {
+			oldest := m.pending.Front().Value.(string)
+			m.remove(oldest, m.byKey[oldest])
+		}
+	} else if len(m.byKey)-len(m.pendingAt) >= m.max {
 		return ErrFull
 	}
 	m.byKey[key] = s.clone()
-	m.index(key, s.UserID)
+	m.index(key, s)
 	return nil
 }
 
@@ -178,12 +216,12 @@ func (m *MemoryStore) Update(_ context.Context, key string, fn func(*Session)) (
 	if !ok {
 		return Session{}, ErrNotFound
 	}
+	old := s
 	s = s.clone()
-	oldUser := s.UserID
 	fn(&s)
-	if s.UserID != oldUser {
-		m.unindex(key, oldUser)
-		m.index(key, s.UserID)
+	if s.UserID != old.UserID || s.State != old.State {
+		m.unindex(key, old)
+		m.index(key, s)
 	}
 	m.byKey[key] = s
 	return s.clone(), nil
@@ -194,8 +232,7 @@ func (m *MemoryStore) Delete(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s, ok := m.byKey[key]; ok {
-		m.unindex(key, s.UserID)
-		delete(m.byKey, key)
+		m.remove(key, s)
 	}
 	return nil
 }
@@ -209,9 +246,22 @@ func (m *MemoryStore) DeleteUser(_ context.Context, userID, keep string) (int, e
 		if key == keep {
 			continue
 		}
-		delete(m.byKey, key)
-		m.unindex(key, userID)
+		m.remove(key, m.byKey[key])
 		n++
+	}
+	return n, nil
+}
+
+// DeleteUserBefore removes every session of userID created before t.
+func (m *MemoryStore) DeleteUserBefore(_ context.Context, userID string, t time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for key := range m.byUser[userID] {
+		if s := m.byKey[key]; s.CreatedAt.Before(t) {
+			m.remove(key, s)
+			n++
+		}
 	}
 	return n, nil
 }
@@ -223,12 +273,18 @@ func (m *MemoryStore) Sweep(_ context.Context, now time.Time) (int, error) {
 	n := 0
 	for key, s := range m.byKey {
 		if !s.ExpiresAt.After(now) {
-			m.unindex(key, s.UserID)
-			delete(m.byKey, key)
+			m.remove(key, s)
 			n++
 		}
 	}
 	return n, nil
+}
+
+// Pending is the number of logins in progress held.
+func (m *MemoryStore) Pending() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pendingAt)
 }
 
 // Len is the number of sessions held.

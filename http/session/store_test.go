@@ -63,6 +63,63 @@ func TestMemoryStore(t *testing.T) {
 	}
 }
 
+// Logins in progress cannot crowd out logged-in sessions: past their cap
+// (a quarter of the store's) the oldest one gives way.
+func TestMemoryStorePendingCap(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(8) // 8 logged in, 2 pending
+	pending := Session{State: StatePending, Stage: StagePassword, UserID: "p"}
+	for i := range 5 {
+		if err := st.Create(ctx, fmt.Sprint("p", i), pending); err != nil {
+			t.Fatalf("pending %d: %v", i, err)
+		}
+	}
+	if st.Pending() != 2 || st.Len() != 2 {
+		t.Fatalf("pending %d, held %d; want the newest 2", st.Pending(), st.Len())
+	}
+	for _, k := range []string{"p0", "p1", "p2"} {
+		if _, ok, _ := st.Get(ctx, k); ok {
+			t.Fatalf("%s survived: the oldest pending must give way", k)
+		}
+	}
+	for i := range 8 {
+		if err := st.Create(ctx, fmt.Sprint("a", i), Session{State: StateActive, UserID: "u"}); err != nil {
+			t.Fatalf("logged-in %d beside full pending: %v", i, err)
+		}
+	}
+	if err := st.Create(ctx, "a8", Session{State: StateActive, UserID: "u"}); !errors.Is(err, ErrFull) {
+		t.Fatalf("9th logged-in session: %v", err)
+	}
+	// A pending session that becomes a login leaves the pending count.
+	if _, err := st.Update(ctx, "p4", func(s *Session) { s.State = StateActive }); err != nil {
+		t.Fatal(err)
+	}
+	if st.Pending() != 1 {
+		t.Fatalf("pending %d after one logged in", st.Pending())
+	}
+	if n, _ := st.DeleteUser(ctx, "p", ""); n != 2 || st.Pending() != 0 {
+		t.Fatalf("DeleteUser ended %d, pending left %d", n, st.Pending())
+	}
+}
+
+// DeleteUserBefore ends only the sessions begun before the moment given.
+func TestMemoryStoreDeleteUserBefore(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(0)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	_ = st.Create(ctx, "old", Session{State: StateActive, UserID: "u", CreatedAt: t0})
+	_ = st.Create(ctx, "new", Session{State: StateActive, UserID: "u", CreatedAt: t0.Add(time.Second)})
+	_ = st.Create(ctx, "other", Session{State: StateActive, UserID: "v", CreatedAt: t0})
+	if n, _ := st.DeleteUserBefore(ctx, "u", t0.Add(time.Second)); n != 1 {
+		t.Fatalf("ended %d, want 1", n)
+	}
+	for k, want := range map[string]bool{"old": false, "new": true, "other": true} {
+		if _, ok, _ := st.Get(ctx, k); ok != want {
+			t.Errorf("%s held: %v, want %v", k, ok, want)
+		}
+	}
+}
+
 func TestMemoryStoreConcurrentUpdates(t *testing.T) {
 	ctx := context.Background()
 	st := NewMemoryStore(0)

@@ -23,6 +23,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/loginprobe"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/server"
+	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/http/web"
 	eventsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 	"github.com/melaka-gov/ispeks/infra/mail"
@@ -102,6 +103,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 type worldOpts struct {
 	demo     bool
 	throttle httpx.ThrottleConfig
+	store    session.Store // nil: the server's default
 }
 
 func newWorld(t *testing.T) *world { return newWorldWith(t, worldOpts{demo: true}) }
@@ -200,9 +202,10 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 		LoginThrottle:  throttle,
 		Web:            web.Config{Demo: o.demo, LockoutThreshold: 3},
 	}, server.Deps{
-		Log: slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now: w.clk.Now,
-		Web: web.Deps{Accounts: deps},
+		Log:          slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:          w.clk.Now,
+		SessionStore: o.store,
+		Web:          web.Deps{Accounts: deps},
 	})
 	if err != nil {
 		t.Fatal(err)

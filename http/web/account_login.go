@@ -36,6 +36,9 @@ const (
 const (
 	acctValAfter = "after" // what follows the TOTP step: acctAfterReset, acctAfterChange or ""
 	acctValTOTP  = "totp"  // "1": the TOTP step was passed before the reset page
+	// acctValPaid "1": the user-ID step took a throttle token, which pays
+	// for the first password attempt, so a login costs one token as before.
+	acctValPaid = "paid"
 
 	acctAfterReset  = "reset"
 	acctAfterChange = "change"
@@ -106,10 +109,20 @@ var acctLoginIDFields = []Field{{Name: "user_id", Label: "label.user_id", Requir
 
 // loginID is step 1 (manual step 7): the user ID, then the page with the
 // security image. Nothing is looked up here and nothing differs between
-// IDs: every well-formed ID gets a acctPending login.
+// IDs: every well-formed ID gets a acctPending login. It takes a token of
+// the per-IP login throttle: each step makes a server-side session, and
+// an unthrottled client could otherwise fill the store and cycle through
+// IDs at will.
 func (s *Site) loginID(c *gin.Context) {
+	page := Page{Title: "title.landing"}
+	if s.deps.Throttle != nil {
+		if err := s.deps.Throttle.Check(c); err != nil {
+			s.Fail(c, "landing", page, err)
+			return
+		}
+	}
 	f := ReadForm(c, acctLoginIDFields...)
-	page := Page{Title: "title.landing", Form: f}
+	page.Form = f
 	if !f.Valid() {
 		s.Invalid(c, "landing", page)
 		return
@@ -119,11 +132,24 @@ func (s *Site) loginID(c *gin.Context) {
 		s.failForm(c, "landing", page, err)
 		return
 	}
-	if err := s.deps.Sessions.StartPending(c, ic.String(), session.StagePassword); err != nil {
-		httpx.Abort(c, err)
-		return
+	paid := map[string]string(nil)
+	if s.deps.Throttle != nil {
+		paid = map[string]string{acctValPaid: "1"}
 	}
-	c.Redirect(http.StatusSeeOther, PathLoginPassword)
+	s.startPending(c, ic.String(), session.StagePassword, paid, PathLoginPassword)
+}
+
+// acctTakePaid spends the token the user-ID step took, once (under the
+// store's lock: two posts of one page cannot both use it).
+func (s *Site) acctTakePaid(c *gin.Context) bool {
+	paid := false
+	err := s.deps.Sessions.Update(c, func(s *session.Session) {
+		if s.Values[acctValPaid] == "1" {
+			paid = true
+			delete(s.Values, acctValPaid)
+		}
+	})
+	return err == nil && paid
 }
 
 // acctPasswordData is the password step's page: the ID typed, its security
@@ -208,7 +234,7 @@ func (s *Site) loginPassword(c *gin.Context) {
 	// unknown one.
 	var f *Form
 	page := func() Page { return s.passwordPage(c, sess.UserID, f) }
-	if s.deps.Throttle != nil {
+	if s.deps.Throttle != nil && !s.acctTakePaid(c) {
 		if err := s.deps.Throttle.Check(c); err != nil {
 			s.Fail(c, "account_password", page(), err)
 			return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/infra/security"
 )
 
@@ -298,6 +299,77 @@ func TestLoginThrottle(t *testing.T) {
 	if r := o.enterPassword("b1"); r.Code != http.StatusUnauthorized {
 		t.Fatalf("another address: %d", r.Code)
 	}
+}
+
+// TestUserIDStepThrottled: the user-ID step takes a token of the per-IP
+// login throttle (it makes a server-side session): a flood of IDs from one
+// address gets the Malay notice on the landing page and starts no session.
+// That token pays for the first password attempt, so a login still costs
+// one token.
+func TestUserIDStepThrottled(t *testing.T) {
+	store := session.NewMemoryStore(0)
+	w := newWorldWith(t, worldOpts{demo: true, store: store, throttle: httpx.ThrottleConfig{Burst: 3, Every: time.Hour}})
+	u := w.activeUser(master[0])
+	u.remote = "198.51.100.7:1234"
+	u.post("/utama", "/log-keluar", nil)
+	// Two logins from one address of a 3-token bucket: a login (user ID,
+	// then password) takes one token.
+	u.login(sitiIC, password)
+	u.post("/utama", "/log-keluar", nil)
+	u.login(sitiIC, password)
+
+	atk := w.browser()
+	atk.remote = "203.0.113.9:5555"
+	tok := atk.csrf("/")
+	var r result
+	for i := range 10 {
+		r = atk.do("POST", "/login", url.Values{"user_id": {unknownIC}, "csrf_token": {tok}})
+		delete(atk.cookies, "ispeks_session") // never presents the pending session
+		if r.Code != http.StatusSeeOther {
+			if i != 3 {
+				t.Fatalf("attempt %d throttled, want the 4th", i+1)
+			}
+			break
+		}
+	}
+	if r.Code != http.StatusTooManyRequests || r.Header().Get("Retry-After") == "" {
+		t.Fatalf("flood of user IDs from one address: %d", r.Code)
+	}
+	mustContain(t, "throttled user-ID step", r.body, "Terlalu banyak percubaan. Sila cuba lagi selepas", `name="user_id"`)
+	if store.Pending() != 3 {
+		t.Fatalf("%d logins in progress after 3 allowed steps", store.Pending())
+	}
+	// A real user behind the same address waits too.
+	u.post("/utama", "/log-keluar", nil)
+	u.remote = atk.remote
+	if r := u.post("/", "/login", url.Values{"user_id": {sitiIC}}); r.Code != http.StatusTooManyRequests {
+		t.Fatalf("user-ID step from the throttled address: %d", r.Code)
+	}
+}
+
+// TestLoginsInProgressCannotFillTheStore: with the logins in progress at
+// their cap (a quarter of the store), a new user-ID step drops the oldest
+// one, and a real user still logs in.
+func TestLoginsInProgressCannotFillTheStore(t *testing.T) {
+	store := session.NewMemoryStore(40) // 10 logins in progress
+	w := newWorldWith(t, worldOpts{demo: true, store: store})
+	w.activeUser(master[0])
+	atk := w.browser()
+	tok := atk.csrf("/")
+	for i := range 60 {
+		atk.remote = fmt.Sprintf("203.0.113.%d:5555", i+1) // many addresses: the throttle does not help
+		r := atk.do("POST", "/login", url.Values{"user_id": {unknownIC}, "csrf_token": {tok}})
+		delete(atk.cookies, "ispeks_session")
+		if r.Code != http.StatusSeeOther {
+			t.Fatalf("user-ID step %d: %d", i, r.Code)
+		}
+	}
+	if store.Pending() != 10 {
+		t.Fatalf("%d logins in progress, want the cap of 10", store.Pending())
+	}
+	v := w.browser()
+	v.remote = "198.51.100.7:1234"
+	mustContain(t, "victim home", v.login(sitiIC, password).body, "Siti Aminah binti Omar")
 }
 
 // TestTOTP: enrolment on Tetapan Akaun (QR code, secret, confirmation,
