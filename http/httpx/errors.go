@@ -28,9 +28,11 @@ var (
 	ErrCSRF             = errors.New("httpx: missing or invalid CSRF token")
 	ErrLoginRequired    = errors.New("httpx: login required")
 	ErrTOTPRequired     = errors.New("httpx: two-factor verification required")
-	ErrBadRequest       = errors.New("httpx: bad request")
-	ErrTooManyAttempts  = errors.New("httpx: too many attempts")
-	ErrUnavailable      = errors.New("httpx: service unavailable")
+	// ErrPasswordChangeRequired: the session must change its password first.
+	ErrPasswordChangeRequired = errors.New("httpx: password change required")
+	ErrBadRequest             = errors.New("httpx: bad request")
+	ErrTooManyAttempts        = errors.New("httpx: too many attempts")
+	ErrUnavailable            = errors.New("httpx: service unavailable")
 	// ErrReport is for a report (PDF) that could not be produced: the user
 	// sees the manual's "Laporan tidak dapat dipaparkan" with an incident ID.
 	ErrReport = errors.New("httpx: report could not be produced")
@@ -160,6 +162,7 @@ var builtinRules = append(append([]Rule{}, jsonRules...), []Rule{
 	{Err: ErrCSRF, Status: http.StatusForbidden, Code: "csrf", Key: "err.csrf"},
 	{Err: ErrLoginRequired, Status: http.StatusUnauthorized, Code: "login_required", Key: "err.login_required"},
 	{Err: ErrTOTPRequired, Status: http.StatusForbidden, Code: "totp_required", Key: "err.totp_required"},
+	{Err: ErrPasswordChangeRequired, Status: http.StatusForbidden, Code: "password_change_required", Key: "acct.password.must_change"},
 	{Err: ErrTooManyAttempts, Status: http.StatusTooManyRequests, Code: "too_many_attempts", Key: "err.too_many"},
 	{Err: ErrBadRequest, Status: http.StatusBadRequest, Code: "bad_request", Key: "err.bad_request"},
 	{Err: ErrUnavailable, Status: http.StatusServiceUnavailable, Code: "unavailable", Key: "err.unavailable"},

@@ -125,6 +125,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	sc := cfg.Session
 	sc.Secure, sc.IsAPI = secure, isAPI
 	sc.LoginPath, sc.TOTPPath = web.PathLanding, web.PathLoginTOTP
+	sc.PasswordPath = web.PathPassword + "?wajib=1" // with the notice why
 	sessions, err := session.NewManager(deps.SessionStore, sc, deps.Now)
 	if err != nil {
 		return nil, err
@@ -162,6 +163,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		httpx.BodyLimit(cfg.BodyLimit),
 		i18n.Middleware(isAPI, secure),
 		sessions.Load(),
+		sessions.PasswordChangeFirst(web.OpenBeforePasswordChange),
 	)
 	e.NoRoute(func(c *gin.Context) { httpx.Abort(c, httpx.ErrNotFound) })
 	e.NoMethod(func(c *gin.Context) { httpx.Abort(c, httpx.ErrMethodNotAllowed) })

@@ -39,6 +39,9 @@ type Config struct {
 	// TOTPPath is where RequireTOTP sends a logged-in admin or auditor who
 	// has not yet given a code in this session.
 	TOTPPath string
+	// PasswordPath is where PasswordChangeFirst sends a session that must
+	// change its password before anything else.
+	PasswordPath string
 }
 
 // Identity is who logs in.
@@ -49,6 +52,10 @@ type Identity struct {
 	Roles      []string
 	// TOTPVerified is true when the login itself included a TOTP code.
 	TOTPVerified bool
+	// MustChangePassword: the password is below the policy of the
+	// account's roles; PasswordChangeFirst holds the session to the
+	// change-password page until a new login (the change makes one).
+	MustChangePassword bool
 }
 
 // Manager runs sessions over a Store.
@@ -92,6 +99,9 @@ func NewManager(store Store, cfg Config, now func() time.Time) (*Manager, error)
 	}
 	if cfg.TOTPPath == "" {
 		cfg.TOTPPath = cfg.LoginPath
+	}
+	if cfg.PasswordPath == "" {
+		cfg.PasswordPath = cfg.LoginPath
 	}
 	switch {
 	case len(cfg.CSRFKey) == 0:
@@ -288,7 +298,7 @@ func (m *Manager) StartPending(c *gin.Context, userID, stage string) error {
 func (m *Manager) Login(c *gin.Context, id Identity) error {
 	return m.begin(c, Session{
 		State: StateActive, UserID: id.UserID, Name: id.Name, Department: id.Department,
-		Roles: id.Roles, TOTPVerified: id.TOTPVerified,
+		Roles: id.Roles, TOTPVerified: id.TOTPVerified, MustChangePassword: id.MustChangePassword,
 	})
 }
 
@@ -405,6 +415,27 @@ func (m *Manager) RequireRole(roles ...string) gin.HandlerFunc {
 			return
 		}
 		c.Next()
+	}
+}
+
+// PasswordChangeFirst holds a session marked MustChangePassword to the
+// requests allow lets through (the change-password page and what leads to
+// it); any other page sends the browser to PasswordPath (303), and an API
+// request gets 403. A redirect after the login alone would not do: the
+// person could open any other page instead. Install it after Load, before
+// the routes.
+func (m *Manager) PasswordChangeFirst(allow func(*http.Request) bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s, ok := User(c); !ok || !s.MustChangePassword || allow(c.Request) {
+			c.Next()
+			return
+		}
+		if m.cfg.IsAPI(c.Request) {
+			httpx.Abort(c, httpx.ErrPasswordChangeRequired)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, m.cfg.PasswordPath)
+		c.Abort()
 	}
 }
 

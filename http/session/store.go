@@ -49,9 +49,12 @@ type Session struct {
 	Department   string
 	Roles        []string
 	TOTPVerified bool
-	CSRF         string
-	CreatedAt    time.Time
-	LastSeen     time.Time
+	// MustChangePassword: only the change-password page and the steps
+	// before it open (Manager.PasswordChangeFirst).
+	MustChangePassword bool
+	CSRF               string
+	CreatedAt          time.Time
+	LastSeen           time.Time
 	// ExpiresAt is the earlier of the idle and absolute deadlines, kept
 	// current by the Manager so a store can sweep without knowing policy.
 	ExpiresAt time.Time

@@ -307,14 +307,16 @@ func (s *Site) startPending(c *gin.Context, userID, stage string, values map[str
 // name, department and roles of the account view, and sends it home — or,
 // for an administrator or auditor without TOTP, to the enrolment page, and
 // for one whose password is below the administrators' policy, to Tukar
-// Kata Laluan.
+// Kata Laluan; the session then opens nothing else until the password is
+// changed (session.Manager.PasswordChangeFirst), enrolment or not.
 func (s *Site) completeLogin(c *gin.Context, userID string, totpVerified, mustChange bool) {
 	v, _, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, userID)
 	if err != nil {
 		httpx.Abort(c, err)
 		return
 	}
-	id := session.Identity{UserID: userID, Name: v.Name, Department: v.Department, Roles: v.Roles, TOTPVerified: totpVerified}
+	id := session.Identity{UserID: userID, Name: v.Name, Department: v.Department, Roles: v.Roles,
+		TOTPVerified: totpVerified, MustChangePassword: mustChange}
 	if err := s.deps.Sessions.Login(c, id); err != nil {
 		httpx.Abort(c, err)
 		return

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/infra/security"
 )
@@ -84,6 +85,94 @@ func TestAdministratorMustEnrolTOTP(t *testing.T) {
 	mustContain(t, "admin home", home.body, "Amin bin Yusof", "Pentadbir Sistem")
 	if r := n.get("/pentadbir"); r.Code != 200 {
 		t.Fatalf("admin area after the code: %d", r.Code)
+	}
+}
+
+// TestWeakAdminPasswordMustBeChanged: a staff member with an 11-character
+// password is made an administrator. At the next logins the session opens
+// only Tukar Kata Laluan and the two-factor steps before it (every other
+// page sends the browser there, with the notice) until the password meets
+// the administrators' 12 characters.
+func TestWeakAdminPasswordMustBeChanged(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	temp := w.register(b, master[0])
+	const weak = "Teh O Limau" // 11 characters: the staff policy only
+	b.enterID(sitiIC)
+	if r := b.enterPassword(temp); r.Header().Get("Location") != "/pengaktifan" {
+		t.Fatalf("temporary password: %d", r.Code)
+	}
+	r := b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {weak}, "confirm_password": {weak}, "question": {"guru-kegemaran"},
+		"answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Pagi Melaka"}})
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("activate: %d %s", r.Code, r.body)
+	}
+	if _, err := w.h.GrantRole.Handle(context.Background(), commands.GrantRole{Meta: sysMeta(), UserID: sitiIC, Role: account.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	w.accountView(sitiIC)
+	const change = "/tetapan-akaun/tukar-kata-laluan?wajib=1"
+	held := func(who *browser, when string) {
+		t.Helper()
+		for _, p := range []string{"/pentadbir", "/utama", "/tetapan-akaun/kemaskini-maklumat", "/"} {
+			if r := who.get(p); r.Code != http.StatusSeeOther || r.Header().Get("Location") != change {
+				t.Errorf("%s: GET %s: %d %s, want the change-password page", when, p, r.Code, r.Header().Get("Location"))
+			}
+		}
+		r := who.post("/tetapan-akaun/tukar-kata-laluan", "/tetapan-akaun/kemaskini-maklumat", url.Values{"email": {master[0].Email}})
+		if r.Code != http.StatusSeeOther || r.Header().Get("Location") != change {
+			t.Errorf("%s: POST profile: %d %s", when, r.Code, r.Header().Get("Location"))
+		}
+		page := who.get(change)
+		if page.Code != http.StatusOK {
+			t.Fatalf("%s: change page: %d", when, page.Code)
+		}
+		mustContain(t, when, page.body, "Sila tukar kata laluan anda sebelum meneruskan", "12 aksara")
+	}
+
+	// First login as an administrator: enrolment comes first (and is open),
+	// the rest waits for the new password.
+	w.clk.Add(time.Minute)
+	a := w.browser()
+	a.enterID(sitiIC)
+	if r := a.enterPassword(weak); r.Header().Get("Location") != "/tetapan-akaun/dua-faktor?wajib=1" {
+		t.Fatalf("first admin login: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	held(a, "before enrolment")
+	enrol := a.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	secret := strings.ReplaceAll(regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(enrol.body)[1], " ", "")
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := a.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != 200 {
+		t.Fatalf("confirm: %d", r.Code)
+	}
+	held(a, "after enrolment")
+	if r := a.post("/tetapan-akaun/tukar-kata-laluan", "/log-keluar", nil); r.Code != http.StatusSeeOther {
+		t.Fatalf("log out while held: %d", r.Code)
+	}
+
+	// The next login: the code, then the same hold.
+	w.clk.Add(time.Minute)
+	n := w.browser()
+	n.enterID(sitiIC)
+	n.enterPassword(weak)
+	code, _ = security.TOTP{}.Code(secret, w.clk.Now())
+	if r := n.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}}); r.Header().Get("Location") != change {
+		t.Fatalf("after the code: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	held(n, "second login")
+	// Another 11-character password is refused and the hold stays.
+	r = n.post(change, "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {weak}, "password": {"Teh C Limau"}, "confirm_password": {"Teh C Limau"}})
+	if r.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("a weak new password: %d", r.Code)
+	}
+	held(n, "after a refused change")
+	const strong = "Teh O Limau Ais Kurang Manis"
+	r = n.post(change, "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {weak}, "password": {strong}, "confirm_password": {strong}})
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("change: %d %s", r.Code, r.body)
+	}
+	if r := n.get("/pentadbir"); r.Code != http.StatusOK {
+		t.Fatalf("admin area after the change: %d %s", r.Code, r.Header().Get("Location"))
 	}
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"math/bits"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -34,6 +35,21 @@ const (
 	PathDemoForm       = "/demo/borang" // demo mode only
 	PathStatic         = "/static"
 )
+
+// openBeforePasswordChange are the pages a session that must change its
+// password may open: Tukar Kata Laluan, the two-factor enrolment and code
+// steps an administrator or auditor goes through first, and Log Keluar.
+var openBeforePasswordChange = map[string]bool{
+	PathPassword: true, PathTwoFactor: true, PathTwoFactorStart: true, PathTwoFactorConfirm: true,
+	PathLoginTOTP: true, PathLogout: true,
+}
+
+// OpenBeforePasswordChange is session.Manager.PasswordChangeFirst's list:
+// those pages and the static files they use.
+func OpenBeforePasswordChange(r *http.Request) bool {
+	p := r.URL.Path
+	return openBeforePasswordChange[p] || strings.HasPrefix(p, PathStatic+"/")
+}
 
 var namedPaths = map[string]string{
 	"landing": PathLanding, "login": PathLogin, "login_password": PathLoginPassword,
