@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/melaka-gov/ispeks/http/server"
+	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/infra/downstream"
 	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/infra/redact"
@@ -47,5 +49,25 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 		a.closers = append(a.closers, pub.Close)
 		g.Go(func() error { return a.engine.RunConsumer(ctx, downstream.ConsumerName, pub.Handle) })
 	}
+	return nil
+}
+
+// runSessionEnder ends this process's sessions that an account event ended,
+// whichever process recorded it (the console's `admin role --remove`, the
+// unlock and reset commands, another portal instance). A follower, not a
+// consumer: the sessions are in this process's memory, so each serving
+// process must see every event from its own start, with no checkpoint
+// shared through the read store.
+// It starts at the log head as it is before the portal serves a request, so
+// no session can miss an event recorded after it began.
+func (a *app) runSessionEnder(ctx context.Context, g *errgroup.Group, srv *server.Server) error {
+	head, err := a.events.LastPosition(ctx)
+	if err != nil {
+		return fmt.Errorf("session follower: %w", err)
+	}
+	ender := web.SessionEnder{Sessions: srv.Sessions}
+	g.Go(func() error {
+		return a.engine.RunFollower(ctx, web.SessionEnderName, head, ender.Handle, ender.Handles()...)
+	})
 	return nil
 }

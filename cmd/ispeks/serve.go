@@ -64,6 +64,11 @@ func (c *cli) serve(ctx context.Context) error {
 	defer cancel()
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return a.engine.Run(gctx) })
+	if err := a.runSessionEnder(gctx, g, handler); err != nil {
+		cancel()
+		_ = g.Wait()
+		return err
+	}
 	if err := a.runConsumers(gctx, g); err != nil {
 		cancel()
 		_ = g.Wait()

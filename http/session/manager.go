@@ -359,6 +359,18 @@ func (m *Manager) EndAllFor(ctx context.Context, userID string) (int, error) {
 	return n, nil
 }
 
+// EndAllBefore ends every session of userID begun before t: what an event
+// recorded at t (a lock, a password change, a role revoked) ended, read
+// back from the log. Sessions begun after it stay: the one that changed
+// the password, a login after the unlock.
+func (m *Manager) EndAllBefore(ctx context.Context, userID string, t time.Time) (int, error) {
+	n, err := m.store.DeleteUserBefore(ctx, userID, t)
+	if err != nil {
+		return n, fmt.Errorf("session: end all before: %w", err)
+	}
+	return n, nil
+}
+
 // EndOthers ends every other session of the request's user, keeping this
 // one (the user changed their own password).
 func (m *Manager) EndOthers(c *gin.Context) (int, error) {

@@ -210,6 +210,14 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The portal's session follower, as cmd/ispeks runs it.
+	ender := web.SessionEnder{Sessions: w.srv.Sessions}
+	start := w.head()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = w.eng.RunFollower(runCtx, web.SessionEnderName, start, ender.Handle, ender.Handles()...)
+	}()
 	return w
 }
 

@@ -120,6 +120,7 @@ func newAdminPortal(t *testing.T) *adminPortal {
 
 	p.srv, err = server.New(server.Config{}, server.Deps{
 		Log: quiet,
+		Now: p.clock, // the sessions' clock is the events' one, as in the portal
 		Web: web.Deps{Admin: web.AdminDeps{
 			Commands: web.AdminCommandsFrom(p.h),
 			Views:    p.views,
@@ -132,6 +133,19 @@ func newAdminPortal(t *testing.T) *adminPortal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The portal's session follower, as cmd/ispeks runs it.
+	ender := web.SessionEnder{Sessions: p.srv.Sessions}
+	from := p.logHead()
+	followed := make(chan error, 1)
+	go func() {
+		followed <- p.eng.RunFollower(ctx, web.SessionEnderName, from, ender.Handle, ender.Handles()...)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-followed; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("session follower: %v", err)
+		}
+	})
 	// Test-only login: the session a completed login would give.
 	p.srv.Engine.GET("/test/login", func(c *gin.Context) {
 		var roles []string

@@ -1,16 +1,23 @@
 package web_test
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/web"
+	eventsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+	"github.com/melaka-gov/ispeks/infra/security"
 	"github.com/melaka-gov/ispeks/projections/accounts"
 	"github.com/melaka-gov/ispeks/projections/audit"
 )
@@ -370,6 +377,58 @@ func TestAdminRoleCheckedOnTheLog(t *testing.T) {
 	admContain(t, "forged admin", r.body, "Anda tidak dibenarkan melakukan tindakan ini")
 	if p.logHead() != head {
 		t.Fatal("appended")
+	}
+}
+
+// TestConsoleRevokeEndsSessions: `ispeks admin role --remove` runs in the
+// console, another process writing the same event log. The portal follows
+// the log: the revoked auditor's and administrator's sessions end within
+// the read-your-writes bound (2 s by default); another person's stays.
+func TestConsoleRevokeEndsSessions(t *testing.T) {
+	p := newAdminPortal(t)
+	aud, adm, staff := p.auditor(), p.admin(), p.newBrowser().as(admSitiIC, "", false)
+	for who, b := range map[string]*admBrowser{"auditor": aud, "admin": adm, "staff": staff} {
+		if r := b.get(map[string]string{"auditor": "/audit", "admin": "/pentadbir", "staff": "/utama"}[who]); r.code != http.StatusOK {
+			t.Fatalf("%s before: %d", who, r.code)
+		}
+	}
+	p.advance(time.Second) // the console acts after the logins
+
+	// The console: its own handle on the event file, its own handlers.
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	console, err := eventsqlite.Open(ctx, filepath.Join(p.dir, "events.db"), eventsqlite.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	h := commands.NewAccountHandlers(commands.Runner{Store: console, Registry: p.reg, Now: p.clock}, commands.AccountSecurity{
+		Hasher: security.NewArgon2(security.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, 0),
+		Sealer: p.sealer, Keyed: p.keyed, TOTP: security.TOTP{}, Secrets: security.Generator{},
+	}, commands.AccountPolicy{})
+	for ic, role := range map[string]account.Role{admAuditorIC: account.RoleAuditor, admAdminIC: account.RoleAdmin} {
+		res, err := h.RevokeRole.Handle(ctx, commands.RevokeRole{Meta: p.meta(eventlog.ActorSystem, "cli:ops"), UserID: ic, Role: role})
+		if err != nil || res.Appended == 0 {
+			t.Fatalf("console revoke %s: %v %+v", role, err, res)
+		}
+	}
+
+	deadline := time.Now().Add(2 * time.Second)
+	for who, path := range map[string]string{"auditor": "/audit", "admin": "/pentadbir"} {
+		b := map[string]*admBrowser{"auditor": aud, "admin": adm}[who]
+		for {
+			r := b.get(path)
+			if r.code == http.StatusSeeOther && r.hdr.Get("Location") == "/?sesi=tamat" {
+				break
+			}
+			if r.code != http.StatusOK || time.Now().After(deadline) {
+				t.Fatalf("%s after the console's revoke: %d %s", who, r.code, r.hdr.Get("Location"))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if r := staff.get("/utama"); r.code != http.StatusOK {
+		t.Fatalf("another person's session: %d", r.code)
 	}
 }
 

@@ -45,6 +45,30 @@ type consumerBody struct {
 // events of those types reach handle; the rest are passed over undecoded
 // (the mailer wants two account events out of the whole log).
 func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFunc, types ...string) error {
+	return e.runConsumer(ctx, name, handle, nil, types)
+}
+
+// RunFollower runs a consumer whose effects live only in this process (the
+// in-memory session store): it handles the events after position from (the
+// log head when the process started serving: LastPosition before the
+// listener) and stores no checkpoint, so every process that runs it sees
+// every later event, however many run side by side on one read store, and
+// a restart does not replay what happened while it was down (nothing of
+// that process survived it). Otherwise it is RunConsumer: retries, dead
+// letters, types.
+func (e *Engine) RunFollower(ctx context.Context, name string, from uint64, handle ConsumerFunc, types ...string) error {
+	return e.runConsumer(ctx, name, handle, &from, types)
+}
+
+// fromPosition is a follower's resume position: where it started, also
+// after the subscription reconnects (its handler must bear seeing an event
+// again).
+type fromPosition uint64
+
+func (p fromPosition) Checkpoint(context.Context, string) (uint64, error) { return uint64(p), nil }
+
+// runConsumer runs a durable consumer (from nil) or a follower.
+func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFunc, from *uint64, types []string) error {
 	if !namePattern.MatchString(name) {
 		return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 36 characters", name)
 	}
@@ -67,10 +91,19 @@ func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFu
 	if err := e.cfg.Store.Ensure(ctx, deadLetterSpec, consumerSpec); err != nil {
 		return fmt.Errorf("engine: ensure collections: %w", err)
 	}
-	if err := e.startAtHead(ctx, name); err != nil {
-		return err
+	var (
+		cps    watermilllog.Checkpoints
+		commit watermilllog.CheckpointSaver
+	)
+	if from == nil {
+		if err := e.startAtHead(ctx, name); err != nil {
+			return err
+		}
+		rs := watermilllog.ReadStoreCheckpoints{Store: e.cfg.Store}
+		cps, commit = rs, rs
+	} else {
+		cps = fromPosition(*from)
 	}
-	cps := watermilllog.ReadStoreCheckpoints{Store: e.cfg.Store}
 	var (
 		filter func(string, eventlog.Record) bool
 		skip   func(string) []string
@@ -96,7 +129,7 @@ func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFu
 	sub, err := watermilllog.NewSubscriber(watermilllog.SubscriberConfig{
 		Log:            e.cfg.Log,
 		Checkpoints:    cps,
-		Commit:         cps,
+		Commit:         commit,
 		Filter:         filter,
 		Skip:           skip,
 		NackBackoff:    e.cfg.ConsumerBackoff,

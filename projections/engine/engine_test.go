@@ -641,3 +641,39 @@ func TestConsumerWithTypesSeesOnlyThose(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFollowerStartsWhereTold: a follower handles the events after the
+// position it is given, at every start, and stores nothing: two processes
+// on one read store each see every event.
+func TestFollowerStartsWhereTold(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	head := g.fill(t, 20, 4)
+	e := newEngine(t, log, views, &ledgerProjector{}, nil)
+
+	received := make(chan uint64, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- e.RunFollower(ctx, "sessions", head, func(_ context.Context, env eventlog.Envelope) error {
+			received <- env.Position
+			return nil
+		})
+	}()
+	r := g.appendTo(t, "acct-0100", deposited{Owner: "o", Amount: 3})
+	if got := <-received; got != r.LastPosition {
+		t.Fatalf("follower saw %d first, want %d (nothing up to %d)", got, r.LastPosition, head)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("RunFollower: %v", err)
+	}
+	if _, ok, _ := views.Get(context.Background(), "consumers", "sessions"); ok {
+		t.Error("a follower recorded itself as a consumer")
+	}
+	if cp, _ := views.Checkpoint(context.Background(), "sessions"); cp != 0 {
+		t.Errorf("a follower stored a checkpoint: %d", cp)
+	}
+}
