@@ -122,6 +122,10 @@ type subscription struct {
 	topic   string
 	cancel  context.CancelFunc
 	restart atomic.Bool
+	// stopRead ends the current read of the log (guarded by
+	// Subscriber.mu), so that Restart takes effect while the subscription
+	// waits for new events, not only when the next one arrives.
+	stopRead context.CancelFunc
 }
 
 var _ message.Subscriber = (*Subscriber)(nil)
@@ -177,15 +181,19 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 }
 
 // Restart makes the subscription of topic drop its place and resume from the
-// consumer's stored checkpoint before it sends the next event. The projector
-// engine uses it when its collections were swapped under it by a rebuild. It
-// reports whether topic had a subscription.
+// consumer's stored checkpoint at once: a message in flight is still waited
+// for (its ack), but a subscription waiting for new events does not wait for
+// one. The projector engine uses it when its collections were swapped under
+// it by a rebuild. It reports whether topic had a subscription.
 func (s *Subscriber) Restart(topic string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub, ok := s.active[topic]
 	if ok {
 		sub.restart.Store(true)
+		if sub.stopRead != nil {
+			sub.stopRead()
+		}
 	}
 	return ok
 }
@@ -241,11 +249,23 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 		wait       = s.cfg.ReconnectBackoff
 	)
 	for ctx.Err() == nil {
+		// The log is read under rctx, which Restart ends; deliveries and
+		// acks go on under ctx, so a restart never cuts a handler short
+		// (the next event is only sent after its ack, so one in flight
+		// is always waited for).
+		rctx, stopRead := context.WithCancel(ctx)
+		s.mu.Lock()
+		sub.stopRead = stopRead
+		s.mu.Unlock()
+		// A Restart before stopRead was stored left only the flag.
+		if sub.restart.Swap(false) {
+			fromStored = true
+		}
 		from, err := s.resumeAt(ctx, sub.topic, delivered, fromStored)
 		if err == nil {
 			fromStored = false
 			delivered = from
-			handle := func(hctx context.Context, rec eventlog.Record) error {
+			handle := func(_ context.Context, rec eventlog.Record) error {
 				if sub.restart.Swap(false) {
 					return errRestart
 				}
@@ -257,7 +277,7 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 						saved.ack(rec.Position)
 					}
 				} else if s.cfg.Passed != nil {
-					if err := s.cfg.Passed(hctx, sub.topic, rec.Position); err != nil {
+					if err := s.cfg.Passed(ctx, sub.topic, rec.Position); err != nil {
 						return err
 					}
 				}
@@ -266,12 +286,12 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 				return nil
 			}
 			if byLog {
-				err = exceptLog.SubscribeExcept(ctx, from, skip, handle, func(hctx context.Context, pos uint64) error {
+				err = exceptLog.SubscribeExcept(rctx, from, skip, handle, func(_ context.Context, pos uint64) error {
 					if sub.restart.Swap(false) {
 						return errRestart
 					}
 					if s.cfg.Passed != nil {
-						if err := s.cfg.Passed(hctx, sub.topic, pos); err != nil {
+						if err := s.cfg.Passed(ctx, sub.topic, pos); err != nil {
 							return err
 						}
 					}
@@ -279,13 +299,14 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 					return nil
 				})
 			} else {
-				err = s.cfg.Log.Subscribe(ctx, from, handle)
+				err = s.cfg.Log.Subscribe(rctx, from, handle)
 			}
 		}
+		stopRead()
 		if ctx.Err() != nil {
 			return
 		}
-		if errors.Is(err, errRestart) {
+		if errors.Is(err, errRestart) || sub.restart.Swap(false) {
 			log.Info("resuming from stored checkpoint")
 			fromStored = true
 			continue

@@ -254,6 +254,45 @@ func TestRestartResumesFromStoredCheckpoint(t *testing.T) {
 	}
 }
 
+// A Restart while the subscription waits for new events takes effect at once:
+// the projector engine restarts after a rebuild swapped its collections, and
+// on a quiet log no further event would come to carry the restart.
+func TestRestartWhileIdleResumesAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		skip []string // non-empty: the store's own pass-over (SubscribeExcept)
+	}{{"subscribe", nil}, {"subscribe except", []string{"account.Closed.v1"}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			store, cps := openStore(t)
+			appendEvents(t, store, "account-a1", 0, 10, "")
+			sub, _ := watermilllog.NewSubscriber(watermilllog.SubscriberConfig{
+				Log: store, Checkpoints: cps, AckGrace: 10 * time.Millisecond, Logger: quietLogger(),
+				Skip: func(string) []string { return tc.skip },
+			})
+			defer sub.Close()
+			ch, _ := sub.Subscribe(context.Background(), "proj")
+			for i := 0; i < 10; i++ {
+				receive(t, ch).Ack()
+			}
+			if err := cps.SaveCheckpoint(context.Background(), "proj", 7); err != nil {
+				t.Fatal(err)
+			}
+			if !sub.Restart("proj") {
+				t.Fatal("Restart found no subscription")
+			}
+			select {
+			case msg := <-ch:
+				if got := msg.Metadata.Get(watermilllog.MetaPosition); got != "8" {
+					t.Fatalf("after restart got position %s, want 8", got)
+				}
+				msg.Ack()
+			case <-time.After(2 * time.Second):
+				t.Fatal("no event within 2s of a Restart on a quiet log: the restart waits for a new event")
+			}
+		})
+	}
+}
+
 func TestPublishedMessageRoundTrips(t *testing.T) {
 	store, cps := openStore(t)
 	pub, _ := watermilllog.NewPublisher(watermilllog.PublisherConfig{Log: store})
