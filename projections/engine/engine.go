@@ -99,6 +99,11 @@ type Config struct {
 	// HeadInterval is how often the log head is read for the lag gauge
 	// (default 1 s).
 	HeadInterval time.Duration
+	// SwapCheckInterval is how often a live projector with nothing to
+	// commit looks whether a rebuild (of another process) swapped its
+	// collections (default 1 s). A projector with events to commit notices
+	// at that commit.
+	SwapCheckInterval time.Duration
 	// ConsumerBackoff and ConsumerMaxBackoff: a side-effect consumer's
 	// failing event is sent again after ConsumerBackoff, doubling up to
 	// ConsumerMaxBackoff, until it succeeds. Defaults 1 s and 1 min.
@@ -129,6 +134,7 @@ func (c *Config) defaults() {
 	setDefault(&c.WaitTimeout, 3*time.Second)
 	setDefault(&c.ShutdownTimeout, 10*time.Second)
 	setDefault(&c.HeadInterval, time.Second)
+	setDefault(&c.SwapCheckInterval, time.Second)
 	setDefault(&c.ConsumerBackoff, time.Second)
 	setDefault(&c.ConsumerMaxBackoff, time.Minute)
 }
@@ -496,10 +502,10 @@ func (e *Engine) catchUp(ctx context.Context, r *runner) error {
 	// A rebuild swapped in meanwhile (seen at a commit): start over from
 	// its checkpoint.
 	rewind := false
+	// Under the lock: a live runner's flusher reads paged and restart.
+	r.mu.Lock()
 	live := r.restart // nil at start-up; the subscription's restart when live
 	r.restart = func() { rewind = true }
-	// Under the lock: a live runner's flusher reads paged.
-	r.mu.Lock()
 	r.batchSize, r.paged = e.cfg.RebuildBatchSize, true
 	r.mu.Unlock()
 	defer func() {

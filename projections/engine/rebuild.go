@@ -27,7 +27,9 @@ type RebuildResult struct {
 // Rebuild replays the whole log into shadow collections of one projector
 // while the live collections keep serving, catches up to the log head and
 // swaps the shadows in. A live projector (in this process or another) notices
-// the swap at its next commit and continues from the rebuilt checkpoint. Only
+// the swap at its next commit, or within Config.SwapCheckInterval when it has
+// nothing to commit, and continues from the rebuilt checkpoint (projecting
+// again what it had committed into the replaced collections after it). Only
 // the projector runs: no consumer sees the replay, so no side effect repeats.
 // progress, if not nil, gets a progress bar.
 func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (RebuildResult, error) {

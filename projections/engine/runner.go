@@ -46,10 +46,16 @@ type runner struct {
 	newGen      string // rebuild only: generation to stamp on the first commit
 	unknown     map[string]bool
 	deadLetters []string // rebuild only: IDs of the dead letters it recorded
-	// swapped is set when a commit found the collections swapped by a
-	// rebuild; the handler path then restarts the subscription (see
+	// swapped is set when the runner found the collections swapped by a
+	// rebuild: the event the subscription may have in flight was sent
+	// before its restart, and the next handler call drops it (see
 	// bookkeeping).
 	swapped bool
+	// epoch counts the swaps the runner followed. An event whose handling
+	// began in an earlier epoch is not projected nor counted: it came
+	// before the subscription's restart, which sends it again if the
+	// rebuild had not reached it.
+	epoch uint64
 	// lazy: pos moved past events the projector passes over while nothing
 	// else waited to be written, and the stored checkpoint is behind it;
 	// it is written lazyCheckpointDelay after lazySince (see passed).
@@ -104,7 +110,8 @@ func newRunner(e *Engine, p projections.Projector, store projections.ReadStore, 
 // the one the runner started with; a rebuild stamps a new one. So a live
 // projector never commits over collections a rebuild swapped in (possibly
 // from another process): it drops its overlay and resumes from the swapped-in
-// checkpoint instead.
+// checkpoint instead. A runner with nothing to commit reads the document every
+// SwapCheckInterval, so it follows a swap on a quiet log too.
 //
 // The document also holds the layout version of the projector that wrote the
 // collections (see projections.Layouter). Only a rebuild stamps it, because
@@ -256,6 +263,9 @@ func (r *runner) project(msg *message.Message) error {
 	env := d.env
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if ep, ok := ctx.Value(epochKey{}).(uint64); ok && ep != r.epoch {
+		return nil // a swap came between bookkeeping and now: see consumed
+	}
 	st := &r.st
 	st.begin(r.ov)
 	if err := r.p.Project(ctx, st, env); err != nil {
@@ -281,10 +291,23 @@ func (r *runner) skipUnknown(typ string) {
 }
 
 // consumed records that the event at position is done with (projected,
-// passed over or dead-lettered), and commits when the batch is full.
-func (r *runner) consumed(ctx context.Context, position uint64) error {
+// passed over or dead-lettered), and commits when the batch is full. epoch is
+// the runner's epoch when its handling began.
+func (r *runner) consumed(ctx context.Context, position, epoch uint64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if epoch != r.epoch {
+		// The runner followed a swap (noticed by the flusher) while this
+		// event was handled: it came before the subscription's restart.
+		// Counting it would move the position past events the rebuild
+		// had not reached. This was the event in flight, so the next one
+		// comes from the restarted subscription.
+		r.swapped = false
+		if r.restart != nil {
+			r.restart()
+		}
+		return nil
+	}
 	r.pos = max(r.pos, position)
 	r.e.metrics.seen(position)
 	if r.pending == 0 {
@@ -369,10 +392,12 @@ func (r *runner) commitLocked(ctx context.Context) error {
 }
 
 // swappedLocked follows a rebuild that swapped the collections: forget the
-// overlay and take the swapped-in checkpoint. The subscription is restarted
-// from that checkpoint by the handler path, never by the flusher: only the
-// handler knows which delivered event came before the restart and must be
-// dropped (see bookkeeping).
+// overlay and take the swapped-in checkpoint, also when it is behind what
+// this runner had committed into the old collections (a rebuild that read the
+// log's end just before a live commit): those events are projected again.
+// The caller restarts the subscription from that checkpoint; the event it
+// may have in flight is dropped by the handler path (see bookkeeping and the
+// epoch check in consumed).
 func (r *runner) swappedLocked(ctx context.Context) error {
 	cp, err := r.store.Checkpoint(ctx, r.name)
 	if err != nil {
@@ -390,6 +415,7 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 	}
 	r.ov.reset()
 	r.pending, r.pos, r.gen, r.layout, r.swapped, r.lazy = 0, cp, g.Generation, g.Layout, true, false
+	r.epoch++
 	r.committed.Store(cp)
 	r.e.metrics.committed(r.name, cp, false, 0)
 	r.notify()
@@ -400,12 +426,19 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 // batchDelay since the previous commit (an event after a quiet spell is
 // committed at once by consumed; a busy log gets at most one commit per
 // batchDelay). So no event waits longer than batchDelay for its commit. It
-// keeps retrying a failing commit.
+// keeps retrying a failing commit. While nothing waits to be committed, it
+// looks every SwapCheckInterval whether a rebuild swapped the collections
+// (see checkSwap).
 func (r *runner) flusher(ctx context.Context) {
+	tick := time.NewTicker(r.e.cfg.SwapCheckInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			r.checkSwap(ctx)
+			continue
 		case <-r.due:
 		}
 		for {
@@ -440,7 +473,9 @@ func (r *runner) flusher(ctx context.Context) {
 				break
 			}
 			err := r.commitLocked(ctx)
+			restart := r.restartIfSwappedLocked()
 			r.mu.Unlock()
+			restart()
 			if err == nil {
 				break
 			}
@@ -453,6 +488,58 @@ func (r *runner) flusher(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// restartIfSwappedLocked returns what restarts the subscription if the
+// runner just followed a swap outside the handler path (a no-op otherwise).
+// swapped stays set: the event the subscription may have in flight is still
+// dropped by the handler. Left to the handler path alone, the restart waited
+// for the next event, which on a quiet log may not come for hours.
+func (r *runner) restartIfSwappedLocked() func() {
+	if !r.swapped || r.paged || r.restart == nil {
+		return func() {}
+	}
+	return r.restart
+}
+
+// checkSwap follows a rebuild (possibly by another process) that swapped the
+// collections while this runner has nothing to commit: otherwise only its
+// next commit would notice, and until then it would answer WaitFor for
+// events it had committed into the replaced collections, and on a quiet log
+// that is indefinitely. One read of the generation document per interval.
+func (r *runner) checkSwap(ctx context.Context) {
+	r.mu.Lock()
+	busy := r.pending > 0 || len(r.ov.dirty) > 0 || r.lazy || r.paged || r.swapped || r.rebuild
+	gen := r.gen
+	r.mu.Unlock()
+	if busy {
+		return // the commit on its way checks the generation
+	}
+	g, err := readGeneration(ctx, r.store.Get, r.name)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("read projector generation", "err", err)
+		}
+		return
+	}
+	if g.Generation == gen {
+		return
+	}
+	r.mu.Lock()
+	if r.pending > 0 || len(r.ov.dirty) > 0 || r.lazy || r.paged || r.swapped || r.gen != gen {
+		r.mu.Unlock()
+		return // events arrived meanwhile, or a commit followed the swap
+	}
+	err = r.swappedLocked(ctx)
+	restart := r.restartIfSwappedLocked()
+	r.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("follow swapped collections", "err", err)
+		}
+		return
+	}
+	restart()
 }
 
 // finalCommit commits what is left at shutdown, with its own short deadline.
@@ -545,7 +632,7 @@ func (r *runner) skips() []string {
 // wants): consumed without a message, in log order.
 func (r *runner) passed(ctx context.Context, position uint64) error {
 	r.mu.Lock()
-	swapped := r.swapped
+	swapped, epoch := r.swapped, r.epoch
 	r.swapped = false
 	if !swapped && r.pending == 0 && len(r.ov.dirty) == 0 && r.newGen == "" && !r.paged && !r.rebuild {
 		// Nothing of this projector's waits to be written, so its read
@@ -575,7 +662,7 @@ func (r *runner) passed(ctx context.Context, position uint64) error {
 		r.restart() // as bookkeeping does: resume from the swapped-in checkpoint
 		return nil
 	}
-	return r.consumed(ctx, position)
+	return r.consumed(ctx, position, epoch)
 }
 
 // lazyCheckpointDelay bounds how long a stored checkpoint may stay behind
@@ -583,10 +670,14 @@ func (r *runner) passed(ctx context.Context, position uint64) error {
 // well inside /readyz's lag bound).
 const lazyCheckpointDelay = 100 * time.Millisecond
 
+// epochKey holds, in a live message's context, the runner's epoch when its
+// handling began (see runner.epoch).
+type epochKey struct{}
+
 func (r *runner) bookkeeping(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		r.mu.Lock()
-		swapped := r.swapped
+		swapped, epoch := r.swapped, r.epoch
 		r.swapped = false
 		r.mu.Unlock()
 		if swapped {
@@ -596,11 +687,14 @@ func (r *runner) bookkeeping(h message.HandlerFunc) message.HandlerFunc {
 			r.restart()
 			return nil, nil
 		}
+		if !r.rebuild { // a rebuild's collections are never swapped under it
+			msg.SetContext(context.WithValue(msg.Context(), epochKey{}, epoch))
+		}
 		if _, err := h(msg); err != nil {
 			return nil, err
 		}
 		rec, _ := recordOf(msg)
-		if err := r.consumed(msg.Context(), rec.Position); err != nil {
+		if err := r.consumed(msg.Context(), rec.Position, epoch); err != nil {
 			return nil, err
 		}
 		return nil, r.catchUpIfBehind(msg.Context(), rec.Position)
