@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,24 +18,58 @@ import (
 
 func (c *cli) auditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Auditor tools: verify the log's integrity, replay a person's login history, an account's state as of a time"}
-	cmd.AddCommand(&cobra.Command{
+	var expectHead string
+	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Re-hash every event and check each stream's chain; reports the first broken link",
-		Args:  cobra.NoArgs,
+		Short: "Re-hash every event and check each stream's chain and the log's positions; reports the first broken link and prints the head",
+		Long: `Re-hash every event and check each stream's chain; on the embedded SQLite log also that
+positions run 1, 2, 3 … without a gap, so an event removed from the log (even the last of its
+stream) is reported with the missing positions.
+
+The chains are unkeyed SHA-256: someone who can rewrite the database file can change an event and
+re-seal its stream, or remove the log's last events, and the log still verifies. What shows that
+is a head kept outside the database: verify prints the head (the last position, its event's hash
+and a digest over every event up to it); record it elsewhere, and a later
+'audit verify --head POSITION:DIGEST' checks that the log up to that position is unchanged. A
+backup kept elsewhere serves as well.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var expect *eventlog.LogHead
+			if expectHead != "" {
+				h, err := parseHead(expectHead)
+				if err != nil {
+					return err
+				}
+				expect = &h
+			}
 			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			n, err := verifyLog(cmd.Context(), store)
+			head, err := verifyLog(cmd.Context(), store, expect)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "integrity verified: %d events, every stream's hash chain intact\n", n)
+			out := cmd.OutOrStdout()
+			positions := ""
+			switch {
+			case head.Events == 0:
+			case contiguous(store):
+				positions = fmt.Sprintf(", positions 1–%d without gaps", head.Position)
+			default:
+				positions = fmt.Sprintf(", positions up to %d (not contiguous in this store: only a recorded head shows a removed event)", head.Position)
+			}
+			fmt.Fprintf(out, "integrity verified: %d events, every stream's hash chain intact%s\n", head.Events, positions)
+			if expect != nil {
+				fmt.Fprintf(out, "the log up to position %d matches the recorded head\n", expect.Position)
+			}
+			writeHead(out, head)
 			return nil
 		},
-	})
+	}
+	verify.Flags().StringVar(&expectHead, "head", "", "a head recorded earlier, POSITION:DIGEST: check that the log up to it is unchanged")
+	cmd.AddCommand(verify)
 	var ic, at string
 	var all, csv bool
 	history := &cobra.Command{
@@ -121,24 +158,65 @@ type logReader interface {
 	ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error)
 }
 
+// contiguous reports whether the log's positions have no gaps.
+func contiguous(log logReader) bool {
+	c, ok := log.(eventstore.ContiguousPositions)
+	return ok && c.ContiguousPositions()
+}
+
 // verifyLog reads the whole log in order and checks every stream's chain
 // without trusting the database: hashes are recomputed from the stored bytes.
-func verifyLog(ctx context.Context, log logReader) (uint64, error) {
-	v := eventlog.NewChainVerifier()
+// On a store whose positions have no gaps it also checks that none is
+// missing. If expect is not nil (a head recorded by an earlier run), the log
+// must hold its position with the same digest. It returns the log's head.
+func verifyLog(ctx context.Context, log logReader, expect *eventlog.LogHead) (eventlog.LogHead, error) {
+	v := eventlog.NewLogVerifier(contiguous(log))
 	var after uint64
 	for {
 		recs, err := log.ReadAll(ctx, after, 5000)
 		if err != nil {
-			return v.Verified(), err
+			return v.Head(), err
 		}
 		for _, r := range recs {
+			if expect != nil && r.Position > expect.Position && v.Head().Position < expect.Position {
+				return v.Head(), fmt.Errorf("audit: the log has no event at position %d of the recorded head (the next is %d): events were removed", expect.Position, r.Position)
+			}
 			if broken := v.Add(r); broken != nil {
-				return v.Verified(), broken
+				return v.Head(), broken
+			}
+			if expect != nil && r.Position == expect.Position {
+				if got := v.Head().Digest; got != expect.Digest {
+					return v.Head(), fmt.Errorf("audit: the log up to position %d does not match the recorded head (digest %s, recorded %s): events up to it were changed and their streams re-sealed, or removed", expect.Position, got, expect.Digest)
+				}
 			}
 			after = r.Position
 		}
 		if len(recs) == 0 {
-			return v.Verified(), nil
+			if expect != nil && v.Head().Position < expect.Position {
+				return v.Head(), fmt.Errorf("audit: the log ends at position %d, before the recorded head at %d: events were removed from its end", v.Head().Position, expect.Position)
+			}
+			return v.Head(), nil
 		}
 	}
+}
+
+// writeHead prints the head for the auditor to record outside the database.
+func writeHead(w io.Writer, h eventlog.LogHead) {
+	if h.Events == 0 {
+		fmt.Fprintln(w, "head: the log is empty")
+		return
+	}
+	fmt.Fprintf(w, "head: position %d, event hash %s\n", h.Position, h.Hash)
+	fmt.Fprintf(w, "head digest: %d:%s\n", h.Position, h.Digest)
+	fmt.Fprintln(w, "keep the head digest outside this database: 'ispeks audit verify --head POSITION:DIGEST' later shows whether the log up to it was changed and re-sealed or cut short")
+}
+
+// parseHead reads a head recorded as POSITION:DIGEST.
+func parseHead(s string) (eventlog.LogHead, error) {
+	pos, digest, ok := strings.Cut(strings.TrimSpace(s), ":")
+	n, err := strconv.ParseUint(pos, 10, 64)
+	if !ok || err != nil || n == 0 || len(digest) != 64 || strings.Trim(digest, "0123456789abcdef") != "" {
+		return eventlog.LogHead{}, fmt.Errorf("--head: %q is not POSITION:DIGEST as 'audit verify' prints it (a position from 1 and 64 lower-case hex digits)", s)
+	}
+	return eventlog.LogHead{Position: n, Digest: digest}, nil
 }

@@ -66,16 +66,17 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if err != nil {
 				return fmt.Errorf("backup: open the copy %s: %w", b.Path, err)
 			}
-			n, verr := verifyLog(ctx, copied)
+			head, verr := verifyLog(ctx, copied, nil)
 			if err := copied.Close(); err != nil && verr == nil {
 				verr = err
 			}
 			if verr != nil {
-				return fmt.Errorf("backup: the copy %s failed verification after %d events (keep the previous backup): %w", b.Path, n, verr)
+				return fmt.Errorf("backup: the copy %s failed verification after %d events (keep the previous backup): %w", b.Path, head.Events, verr)
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "backup: %d events (up to position %d) in %s, %.1f MB, every stream's hash chain intact, in %s\n",
-				n, b.LastPosition, b.Path, float64(b.Bytes)/1e6, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(out, "backup: %d events (up to position %d) in %s, %.1f MB, every stream's hash chain intact, no position missing, in %s\n",
+				head.Events, b.LastPosition, b.Path, float64(b.Bytes)/1e6, time.Since(start).Round(time.Millisecond))
+			writeHead(out, head)
 			fmt.Fprintf(out, "not copied: the read models (rebuilt from the log on start) and the master key %s: keep a copy of the key apart from this backup\n", c.cfg.KeyFile)
 			return nil
 		},

@@ -128,10 +128,32 @@ func (b *BrokenLink) Error() string {
 
 // ChainVerifier checks integrity over records fed to it in log order, across
 // any number of streams. It keeps only the last hash and version per stream.
+//
+// The chains are unkeyed SHA-256: they show an event changed or removed in
+// the middle of its stream, but someone who can rewrite the store can re-seal
+// a stream from the changed event on. What detects that is a head recorded
+// outside the store (see LogHead) or a backup kept elsewhere.
 type ChainVerifier struct {
 	last    map[string]string
 	version map[string]uint64
 	count   uint64
+
+	log        bool // fed a whole log from its first event (NewLogVerifier)
+	contiguous bool
+	head       LogHead
+}
+
+// LogHead is where a whole-log verification ended: the last event's position
+// and hash, and Digest, which folds the hash of every event up to it in log
+// order (SHA-256 of the previous digest and the event's hash). Recorded
+// outside the store, it lets a later verification show the log up to that
+// position is the same: an event changed and its stream re-sealed, or events
+// removed from the log's end, give another digest or no such position.
+type LogHead struct {
+	Events   uint64
+	Position uint64
+	Hash     string
+	Digest   string
 }
 
 // NewChainVerifier returns a verifier that has seen nothing.
@@ -139,11 +161,35 @@ func NewChainVerifier() *ChainVerifier {
 	return &ChainVerifier{last: map[string]string{}, version: map[string]uint64{}}
 }
 
+// NewLogVerifier returns a verifier for a whole log fed from its first event
+// in log order; it keeps the log's head (Head). contiguous: the store
+// promises positions 1, 2, 3 … without gaps, so a missing position is a
+// removed event, even the last of its stream, which the chains alone cannot
+// show.
+func NewLogVerifier(contiguous bool) *ChainVerifier {
+	c := NewChainVerifier()
+	c.log, c.contiguous = true, contiguous
+	return c
+}
+
+// Head is the head of the log verified so far (NewLogVerifier only).
+func (c *ChainVerifier) Head() LogHead { return c.head }
+
 // Add checks one record and returns the broken link if it fails.
 func (c *ChainVerifier) Add(rec Record) *BrokenLink {
 	c.count++
 	broken := func(reason string) *BrokenLink {
 		return &BrokenLink{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, EventID: rec.ID.String(), Reason: reason}
+	}
+	if c.contiguous && rec.Position != c.head.Position+1 {
+		if rec.Position <= c.head.Position {
+			return broken(fmt.Sprintf("position %d follows position %d (out of order)", rec.Position, c.head.Position))
+		}
+		missing := fmt.Sprintf("position %d is", c.head.Position+1)
+		if rec.Position > c.head.Position+2 {
+			missing = fmt.Sprintf("positions %d–%d are", c.head.Position+1, rec.Position-1)
+		}
+		return broken(missing + " missing from the log (removed: the store's positions have no gaps)")
 	}
 	if want := c.version[rec.Stream] + 1; rec.Version != want {
 		return broken(fmt.Sprintf("version %d follows version %d (an event is missing or out of place)", rec.Version, want-1))
@@ -156,7 +202,19 @@ func (c *ChainVerifier) Add(rec Record) *BrokenLink {
 	}
 	c.last[rec.Stream] = rec.Metadata.Hash
 	c.version[rec.Stream] = rec.Version
+	if c.log {
+		c.head = LogHead{Events: c.head.Events + 1, Position: rec.Position, Hash: rec.Metadata.Hash, Digest: foldDigest(c.head.Digest, rec.Metadata.Hash)}
+	}
 	return nil
+}
+
+// foldDigest is the next LogHead digest: SHA-256 over the previous digest
+// and the event's hash, both as hex text.
+func foldDigest(digest, hash string) string {
+	var b [128]byte
+	in := append(append(b[:0], digest...), hash...)
+	sum := sha256.Sum256(in)
+	return hex.EncodeToString(sum[:])
 }
 
 // Verified is how many records Add has accepted or refused so far.

@@ -3,6 +3,7 @@ package eventlog_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +192,72 @@ func TestChainVerifierAcrossInterleavedStreams(t *testing.T) {
 	c := chained("claim-c", 2, 1)
 	if br := eventlog.NewChainVerifier().Add(c[1]); br == nil || br.Version != 2 {
 		t.Errorf("verifier accepted version 2 of a stream it never saw start: %v", br)
+	}
+}
+
+// A log verifier over a store without gaps reports a missing position, with
+// the range, even where every stream's chain is intact (a stream's last
+// event removed); it keeps the head, whose digest covers every event.
+func TestLogVerifierPositionsAndHead(t *testing.T) {
+	a := chained("account-a", 3, 1)  // positions 1–3
+	b := chained("account-b", 2, 10) // renumbered below
+	b[0].Position, b[1].Position = 4, 5
+	log := []eventlog.Record{a[0], a[1], a[2], b[0], b[1]}
+
+	v := eventlog.NewLogVerifier(true)
+	for _, r := range log {
+		if broken := v.Add(r); broken != nil {
+			t.Fatalf("intact log: %v", broken)
+		}
+	}
+	h := v.Head()
+	if h.Events != 5 || h.Position != 5 || h.Hash != b[1].Metadata.Hash || len(h.Digest) != 64 {
+		t.Fatalf("head %+v", h)
+	}
+	again := eventlog.NewLogVerifier(true)
+	for _, r := range log {
+		again.Add(r)
+	}
+	if again.Head() != h {
+		t.Fatal("the same log gave another head")
+	}
+
+	for _, tc := range []struct {
+		name string
+		drop []int // indexes into log
+		want string
+		at   uint64
+	}{
+		{"stream's last event", []int{2}, "position 3 is missing", 4},
+		{"a run", []int{1, 2, 3}, "positions 2–4 are missing", 5},
+		{"the first", []int{0}, "position 1 is missing", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := eventlog.NewLogVerifier(true)
+			var broken *eventlog.BrokenLink
+			for i, r := range log {
+				if slices.Contains(tc.drop, i) {
+					continue
+				}
+				if broken = v.Add(r); broken != nil {
+					break
+				}
+			}
+			if broken == nil || broken.Position != tc.at || !strings.Contains(broken.Error(), tc.want) {
+				t.Fatalf("got %v, want %q at position %d", broken, tc.want, tc.at)
+			}
+		})
+	}
+
+	// A store with sparse positions (KurrentDB): gaps are not errors, and a
+	// stream's removed last event goes unnoticed but for the head.
+	sparse := eventlog.NewLogVerifier(false)
+	for _, r := range []eventlog.Record{a[0], a[1], b[0], b[1]} {
+		if broken := sparse.Add(r); broken != nil {
+			t.Fatalf("sparse log: %v", broken)
+		}
+	}
+	if sparse.Head().Digest == h.Digest {
+		t.Fatal("a log without position 3 has the full log's digest")
 	}
 }

@@ -46,3 +46,10 @@ type Store interface {
 	// Close releases the store; Subscribe calls in progress return.
 	Close() error
 }
+
+// ContiguousPositions is implemented by a store whose positions are 1, 2, 3 …
+// with no gaps (the SQLite store; KurrentDB's are sparse). Verifying such a
+// log also shows an event removed from it, even the last of its stream.
+type ContiguousPositions interface {
+	ContiguousPositions() bool
+}

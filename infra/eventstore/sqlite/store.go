@@ -37,7 +37,10 @@ import (
 	"github.com/melaka-gov/ispeks/infra/eventstore"
 )
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store               = (*Store)(nil)
+	_ eventstore.ContiguousPositions = (*Store)(nil)
+)
 
 // ErrClosed is returned by calls on a closed store and by subscriptions that
 // end because the store was closed.
@@ -125,6 +128,10 @@ type Store struct {
 
 // Path is the database file the store uses.
 func (s *Store) Path() string { return s.path }
+
+// ContiguousPositions reports that positions have no gaps (see the package
+// comment), so `audit verify` shows a removed event by its missing position.
+func (s *Store) ContiguousPositions() bool { return true }
 
 // Ping checks that the file can be read and the writer is running.
 func (s *Store) Ping(ctx context.Context) error {

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+)
+
+// verifyFixture writes a small log to DIR/events.db: account-a has 3 events
+// (positions 1–3), account-b 1 (position 4), account-c 1 (position 5).
+func verifyFixture(t *testing.T) (dir string) {
+	t.Helper()
+	ctx := context.Background()
+	dir = t.TempDir()
+	st, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ev := func(i int) eventlog.Proposed {
+		return eventlog.Proposed{ID: uuid.New(), Type: "account.LoginFailed.v1", OccurredAt: time.Date(2025, 1, 1, 0, 0, i, 0, time.UTC),
+			Data: []byte(fmt.Sprintf(`{"n":%d}`, i)), Metadata: eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorUser, ID: "u"}}}
+	}
+	evs := []eventlog.Proposed{ev(1), ev(2), ev(3)}
+	if _, err := st.Append(ctx, "account-a", eventlog.NoStream(), evs); err != nil {
+		t.Fatal(err)
+	}
+	for i, stream := range []string{"account-b", "account-c"} {
+		if _, err := st.Append(ctx, stream, eventlog.NoStream(), []eventlog.Proposed{ev(4 + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func tamper(t *testing.T, dir, query string, args ...any) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(query, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func auditVerify(dir string, args ...string) (string, error) {
+	return executeOut(context.Background(), append([]string{"--data", dir, "--log-level", "error", "audit", "verify"}, args...)...)
+}
+
+var headDigest = regexp.MustCompile(`head digest: (\d+:[0-9a-f]{64})`)
+
+// The embedded log's positions have no gaps, so an event removed from it is
+// reported, also the last of its stream, which the stream's chain alone
+// cannot show.
+func TestAuditVerifyReportsARemovedEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		positions string // removed
+		want      string
+	}{
+		{"middle of a stream", "2", "position 2 is missing"},
+		{"last of a stream", "3", "position 3 is missing"},
+		{"a run", "2, 3, 4", "positions 2–4 are missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := verifyFixture(t)
+			tamper(t, dir, "DELETE FROM events WHERE position IN ("+tc.positions+")")
+			_, err := auditVerify(dir)
+			if err == nil || !strings.Contains(err.Error(), "integrity broken") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("audit verify with positions %s removed: %v, want %q", tc.positions, err, tc.want)
+			}
+		})
+	}
+}
+
+// An intact log passes and prints its head; the head, recorded, passes again
+// as the log grows, and shows what the chains cannot: the log's last events
+// removed, or an event changed and its stream re-sealed.
+func TestAuditVerifyPrintsAndChecksTheHead(t *testing.T) {
+	dir := verifyFixture(t)
+	out, err := auditVerify(dir)
+	if err != nil {
+		t.Fatalf("intact log: %v", err)
+	}
+	if !strings.Contains(out, "integrity verified: 5 events") || !strings.Contains(out, "positions 1–5 without gaps") || !strings.Contains(out, "head: position 5, event hash ") {
+		t.Fatalf("audit verify printed %q", out)
+	}
+	m := headDigest.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no head digest in %q", out)
+	}
+	head := m[1]
+	if out, err := auditVerify(dir, "--head", head); err != nil || !strings.Contains(out, "matches the recorded head") {
+		t.Fatalf("verify against its own head: %q, %v", out, err)
+	}
+	if _, err := auditVerify(dir, "--head", "5:nothex"); err == nil || !strings.Contains(err.Error(), "POSITION:DIGEST") {
+		t.Fatalf("bad --head accepted: %v", err)
+	}
+
+	t.Run("log's last event removed", func(t *testing.T) {
+		dir := verifyFixture(t)
+		out, _ := auditVerify(dir)
+		head := headDigest.FindStringSubmatch(out)[1]
+		tamper(t, dir, "DELETE FROM events WHERE position = 5")
+		if _, err := auditVerify(dir); err != nil {
+			t.Fatalf("without a head the cut log verifies (nothing shows it): %v", err)
+		}
+		if _, err := auditVerify(dir, "--head", head); err == nil || !strings.Contains(err.Error(), "ends at position 4") {
+			t.Fatalf("cut log against the recorded head: %v", err)
+		}
+	})
+
+	t.Run("event changed and re-sealed", func(t *testing.T) {
+		dir := verifyFixture(t)
+		out, _ := auditVerify(dir)
+		head := headDigest.FindStringSubmatch(out)[1]
+		// Rewrite account-a's second event and re-seal it and the one after
+		// it, as anyone who can write the file can: the chain is unkeyed.
+		ctx := context.Background()
+		st, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := st.ReadStream(ctx, "account-a", 1, eventlog.Forwards, 10)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs[1].Data = []byte(`{"n":9}`)
+		eventlog.Chain(recs[0].Metadata.Hash, recs[1:])
+		for _, r := range recs[1:] {
+			prev, _ := hex.DecodeString(r.Metadata.Prev)
+			h, _ := hex.DecodeString(r.Metadata.Hash)
+			tamper(t, dir, "UPDATE events SET data = ?, chain = ? WHERE position = ?", []byte(r.Data), append(prev, h...), r.Position)
+		}
+		if _, err := auditVerify(dir); err != nil {
+			t.Fatalf("without a head the re-sealed log verifies (the documented limit): %v", err)
+		}
+		if _, err := auditVerify(dir, "--head", head); err == nil || !strings.Contains(err.Error(), "does not match the recorded head") {
+			t.Fatalf("re-sealed log against the recorded head: %v", err)
+		}
+	})
+}
+
+// backup checks its copy as audit verify does: a gap in the log fails it.
+func TestBackupRefusesALogWithAGap(t *testing.T) {
+	dir := verifyFixture(t)
+	tamper(t, dir, "DELETE FROM events WHERE position = 3")
+	_, err := executeOut(context.Background(), "--data", dir, "--log-level", "error", "backup", filepath.Join(t.TempDir(), "b"))
+	if err == nil || !strings.Contains(err.Error(), "failed verification") || !strings.Contains(err.Error(), "position 3 is missing") {
+		t.Fatalf("backup of a log with position 3 removed: %v", err)
+	}
+}
