@@ -152,16 +152,13 @@ func build(m Message) (*gomail.Msg, error) {
 		return nil, err
 	}
 	g := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	if err := g.FromFormat(m.From.Name, m.From.Email); err != nil {
-		return nil, fmt.Errorf("%w: from: %v", ErrInvalidMessage, err)
-	}
-	if err := g.AddToFormat(m.To.Name, m.To.Email); err != nil {
-		return nil, fmt.Errorf("%w: to: %v", ErrInvalidMessage, err)
-	}
+	// Validate checked the addresses; net/mail quotes and encodes the names
+	// (go-mail's *Format methods paste a name between double quotes, so a
+	// name with a quote or ending in a backslash would not parse).
+	g.FromMailAddress(&netmail.Address{Name: m.From.Name, Address: m.From.Email})
+	g.AddToMailAddress(&netmail.Address{Name: m.To.Name, Address: m.To.Email})
 	if !m.ReplyTo.IsZero() {
-		if err := g.ReplyToFormat(m.ReplyTo.Name, m.ReplyTo.Email); err != nil {
-			return nil, fmt.Errorf("%w: reply_to: %v", ErrInvalidMessage, err)
-		}
+		g.ReplyToMailAddress(&netmail.Address{Name: m.ReplyTo.Name, Address: m.ReplyTo.Email})
 	}
 	g.Subject(m.Subject)
 	g.SetMessageIDWithValue(m.MessageID)

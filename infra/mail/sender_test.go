@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/infra/mail"
 )
 
@@ -139,6 +140,59 @@ func TestSMTPSenderPermanentRejection(t *testing.T) {
 	err = sender.Send(context.Background(), composed(testComposer().AccountLocked(aminah, time.Now(), 3)))
 	if !errors.Is(err, mail.ErrRejected) {
 		t.Fatalf("err = %v, want ErrRejected", err)
+	}
+}
+
+// TestNamesTheMasterAcceptsAreMailable: go-mail's *Format methods paste the
+// name between double quotes, so a name with a quote or a trailing
+// backslash made the mail unsendable (and a temporary password lost).
+func TestNamesTheMasterAcceptsAreMailable(t *testing.T) {
+	pki := newTestPKI(t)
+	srv := startSMTP(t, pki, false, "")
+	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), pki.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "outbox")
+	ob, err := mail.NewOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{
+		"Siti Nur'aini binti Abdul", `Chong Wei "Ah Keat"`, `Ahmad bin Ali\`, "Dato' Siti, Hajah",
+		"Nur \"Aina\" binti Ali", "Ramasamy a/l Muthu (Sami)", "Zoë Tan; Jabatan <Kewangan>", "陈伟明",
+	}
+	for i, name := range names {
+		d, err := employee.Details{IC: "850101045566", Name: name, Email: "kongsi@melaka.gov.my", Department: "D", Post: "P", StaffNumber: "S1"}.Validate()
+		if err != nil {
+			t.Fatalf("the master refuses %q: %v", name, err)
+		}
+		to := mail.Recipient{Name: d.Name, UserID: d.IC, Email: d.Email}
+		m := composed(testComposer().Registration(to, "Temp-1234-abcd", time.Now().Add(24*time.Hour)))
+		if err := ob.Send(context.Background(), m); err != nil {
+			t.Errorf("outbox, name %q: %v", name, err)
+		}
+		if err := sender.Send(context.Background(), m); err != nil {
+			t.Errorf("smtp, name %q: %v", name, err)
+			continue
+		}
+		got := srv.wait(t, i+1)[i]
+		if p := parseMail(t, got.Data); p.To.Name != d.Name || p.To.Address != d.Email {
+			t.Errorf("smtp, name %q: To %q <%s>", name, p.To.Name, p.To.Address)
+		}
+	}
+	list, err := mail.NewMailbox(dir, nil).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range list {
+		seen[e.To.Name] = true
+	}
+	for _, name := range names {
+		if !seen[name] {
+			t.Errorf("outbox: no mail to %q (have %v)", name, seen)
+		}
 	}
 }
 
