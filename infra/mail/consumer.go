@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
 // ConsumerName is the side-effect consumer's name (its checkpoint key).
@@ -31,7 +35,12 @@ type Directory interface {
 // down, 4xx, TLS or auth trouble) so the checkpoint never moves past an
 // unsent mail. A message refused for good (unknown recipient, invalid data)
 // is logged and passed over, since retrying cannot help and would hold up
-// every later mail.
+// every later mail. A mail the server refuses for now (ErrDeferred: a full
+// mailbox, greylisting) is retried the same way, but only for DeferFor: then
+// it is parked as a dead letter of the consumer (`ispeks projections
+// status` lists it, by event ID and reason) and later mail goes on, since
+// one full shared mailbox must not stop every registration. A server-wide
+// failure is never parked.
 //
 // Each mail's Message-ID derives from the event ID, so a mail re-sent after
 // a crash (at-least-once delivery) is recognisably the same mail, and the
@@ -42,7 +51,26 @@ type Consumer struct {
 	Open      OpenFunc
 	Directory Directory // optional
 	Log       *slog.Logger
+	// DeferFor bounds how long a recipient refused for now holds up later
+	// mail (default DefaultDeferFor). Now is the clock (default time.Now).
+	DeferFor time.Duration
+	Now      func() time.Time
+
+	mu       sync.Mutex
+	refusing map[string]refusalSpan // by lower-case address
 }
+
+// DefaultDeferFor is how long a temporarily refused recipient is retried
+// (with the engine's backoff, up to a minute apart) before the mail is
+// parked: long enough for greylisting and a brief outage of one mailbox,
+// short against the temporary password's 24 hours.
+const DefaultDeferFor = 15 * time.Minute
+
+// refusalSpan is when an address was first and last refused for now.
+// Keyed by address, not event: once a shared mailbox has refused for
+// DeferFor, its next mails are parked at their first refusal instead of
+// each waiting DeferFor again.
+type refusalSpan struct{ first, last time.Time }
 
 // Handles lists the event types the consumer acts on.
 func (c *Consumer) Handles() []string {
@@ -126,8 +154,14 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 			log.ErrorContext(ctx, "mailer: mail refused for good; passed over", "event_id", env.ID, "kind", kind, "err", err)
 			return nil
 		}
+		if errors.Is(err, ErrDeferred) {
+			if d, park := c.refused(msg.To.Email); park {
+				return engine.Park(fmt.Sprintf("%s mail: recipient refused for now for %s, parked: %v", kind, d.Round(time.Second), err))
+			}
+		}
 		return fmt.Errorf("mailer: send for event %s: %w", env.ID, err)
 	}
+	c.delivered(msg.To.Email)
 	log.InfoContext(ctx, "mailer: mail sent", "event_id", env.ID, "kind", kind, "message_id", msg.MessageID)
 	return nil
 }
@@ -181,4 +215,38 @@ func (c *Consumer) recipient(ctx context.Context, userID, name, email string) (R
 		return Recipient{}, fmt.Errorf("%w: recipient email: none in the event or the directory", ErrInvalidMessage)
 	}
 	return to, nil
+}
+
+// refused notes a temporary refusal of address and reports whether the
+// mail should be parked: the address has been refusing for DeferFor. A
+// refusal long after the last one starts the span anew.
+func (c *Consumer) refused(address string) (time.Duration, bool) {
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	limit := c.DeferFor
+	if limit <= 0 {
+		limit = DefaultDeferFor
+	}
+	key := strings.ToLower(address)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refusing == nil {
+		c.refusing = map[string]refusalSpan{}
+	}
+	span, ok := c.refusing[key]
+	if !ok || now.Sub(span.last) > limit {
+		span = refusalSpan{first: now}
+	}
+	span.last = now
+	c.refusing[key] = span
+	return now.Sub(span.first), now.Sub(span.first) >= limit
+}
+
+// delivered forgets an address's refusals.
+func (c *Consumer) delivered(address string) {
+	c.mu.Lock()
+	delete(c.refusing, strings.ToLower(address))
+	c.mu.Unlock()
 }

@@ -1,8 +1,10 @@
 package mail_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/account"
@@ -55,6 +58,26 @@ type mailRig struct {
 	reg    *eventlog.Registry
 	seal   *security.Sealer
 	now    time.Time
+	eng    *engine.Engine // the last one run
+	logs   *syncBuffer    // everything the engine and the consumer logged
+}
+
+// syncBuffer is a log sink the engine's goroutines may write concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newMailRig(t *testing.T) *mailRig {
@@ -73,14 +96,17 @@ func newMailRig(t *testing.T) *mailRig {
 	t.Cleanup(func() { _ = views.Close() })
 	reg := eventlog.NewRegistry()
 	account.Register(reg)
-	return &mailRig{t: t, events: events, views: views, reg: reg, seal: newTestSealer(t), now: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)}
+	return &mailRig{t: t, events: events, views: views, reg: reg, seal: newTestSealer(t), now: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC), logs: &syncBuffer{}}
 }
 
-// run starts the consumer; the returned stop waits for it to end.
-func (r *mailRig) run(sender mail.Sender) (stop func()) {
+// run starts the consumer (configure may adjust it); the returned stop
+// waits for it to end.
+func (r *mailRig) run(sender mail.Sender, configure ...func(*mail.Consumer)) (stop func()) {
 	r.t.Helper()
+	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng, err := engine.New(engine.Config{
-		Log: r.events, Store: r.views, Registry: r.reg,
+		Logger: logger,
+		Log:    r.events, Store: r.views, Registry: r.reg,
 		MaxRetries: 1, RetryInitial: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
 		ConsumerBackoff: 20 * time.Millisecond, ConsumerMaxBackoff: 100 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second,
@@ -88,7 +114,11 @@ func (r *mailRig) run(sender mail.Sender) (stop func()) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	c := &mail.Consumer{Sender: sender, Composer: testComposer(), Open: r.seal.Open}
+	c := &mail.Consumer{Sender: sender, Composer: testComposer(), Open: r.seal.Open, Log: logger}
+	for _, f := range configure {
+		f(c)
+	}
+	r.eng = eng
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- eng.RunConsumer(ctx, mail.ConsumerName, c.Handle) }()
@@ -308,7 +338,9 @@ func TestConsumerRetriesWhileSMTPIsDownThenDeliversExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	sender := &countingSender{Sender: smtpSender}
-	rig.run(sender)
+	// However short the bound for a refused recipient, a server that is
+	// down is waited for: no mail is parked.
+	rig.run(sender, func(c *mail.Consumer) { c.DeferFor = time.Millisecond })
 	_, rec := rig.issue("850101045566", "Aminah binti Yusof", "aminah@melaka.gov.my", "Down-Temp-1234", account.TempRegistration)
 
 	// Several failed attempts, and the checkpoint stays before the event.
@@ -338,6 +370,89 @@ func TestConsumerRetriesWhileSMTPIsDownThenDeliversExactlyOnce(t *testing.T) {
 	all := srv.wait(t, 2)
 	if len(all) != 2 || !strings.Contains(parseMail(t, all[1].Data).Text, "Next-Temp-5678") {
 		t.Fatalf("want exactly the two mails in order, got %d", len(all))
+	}
+	if dls, err := rig.eng.DeadLetters(context.Background(), mail.ConsumerName, 0); err != nil || len(dls) != 0 {
+		t.Fatalf("dead letters %v (%v), want none: the server was down, no recipient refused", dls, err)
+	}
+}
+
+// perRecipient counts a real sender's attempts per recipient.
+type perRecipient struct {
+	mail.Sender
+	mu       sync.Mutex
+	attempts map[string]int
+}
+
+func (p *perRecipient) Send(ctx context.Context, m mail.Message) error {
+	p.mu.Lock()
+	p.attempts[m.To.Email]++
+	p.mu.Unlock()
+	return p.Sender.Send(ctx, m)
+}
+
+func (p *perRecipient) count(email string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.attempts[email]
+}
+
+// TestConsumerParksMailToAFullMailboxAndMailsEveryoneElse: a shared mailbox
+// answering "452 4.2.2 Mailbox full" is retried for DeferFor, then its mail
+// is parked as a dead letter (event ID and reason, no address) and the
+// others' mail goes out; a further mail to the still-full mailbox is parked
+// at its first refusal instead of holding everyone up again. Nothing the
+// engine or the consumer logged names an address.
+func TestConsumerParksMailToAFullMailboxAndMailsEveryoneElse(t *testing.T) {
+	rig, srv, smtpSender := newSMTPMailRig(t)
+	const full = "kewangan@melaka.gov.my"
+	srv.refuse(full, 452, smtp.EnhancedCode{4, 2, 2}, "Mailbox full")
+	sender := &perRecipient{Sender: smtpSender, attempts: map[string]int{}}
+	const deferFor = 1500 * time.Millisecond
+	rig.run(sender, func(c *mail.Consumer) { c.DeferFor = deferFor })
+
+	start := time.Now()
+	_, parked := rig.issue("850101045566", "Aminah binti Yusof", full, "Full-Temp-0001", account.TempRegistration)
+	rig.issue("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "Next-Temp-5678", account.TempRegistration)
+	first := srv.wait(t, 1)
+	if waited := time.Since(start); waited < deferFor {
+		t.Errorf("the next mail went after %v, before the full mailbox was given up on (%v)", waited, deferFor)
+	}
+	if p := parseMail(t, first[0].Data); p.To.Address != "lim@melaka.gov.my" || !strings.Contains(p.Text, "Next-Temp-5678") {
+		t.Fatalf("first delivered mail: to %s", p.To.Address)
+	}
+	if n := sender.count(full); n < 2 {
+		t.Errorf("the full mailbox was tried %d times, want retries before parking", n)
+	}
+
+	before := sender.count(full)
+	_, again := rig.issue("850101045566", "Aminah binti Yusof", full, "Fgt-Temp-0002", account.TempForgot)
+	last := rig.append("account-900202055123", account.AccountLocked{UserID: "900202055123", FailedAttempts: 3, Name: "Lim Wei Ming", Email: "lim@melaka.gov.my"})
+	srv.wait(t, 2)
+	rig.waitCheckpoint(last.Position)
+	if n := sender.count(full) - before; n != 1 {
+		t.Errorf("the second mail to the full mailbox was tried %d times, want 1 (it has refused for %v already)", n, deferFor)
+	}
+
+	dls, err := rig.eng.DeadLetters(context.Background(), mail.ConsumerName, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 2 || dls[0].EventID != parked.ID.String() || dls[1].EventID != again.ID.String() {
+		t.Fatalf("dead letters %+v, want the two mails to the full mailbox", dls)
+	}
+	for _, dl := range dls {
+		if !strings.Contains(dl.Error, "Mailbox full") || strings.Contains(dl.Error, "@") {
+			t.Errorf("dead letter reason %q: want the server's reason and no address", dl.Error)
+		}
+	}
+	logs := rig.logs.String()
+	if !strings.Contains(logs, parked.ID.String()) {
+		t.Errorf("the log does not name the parked event %s", parked.ID)
+	}
+	for _, secret := range []string{"kewangan@", "lim@", "850101045566", "Full-Temp-0001"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log contains %q:\n%s", secret, logs)
+		}
 	}
 }
 

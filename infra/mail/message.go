@@ -50,10 +50,13 @@ type Message struct {
 }
 
 // Errors of the package. A Sender wraps ErrRejected when the server refused
-// the message for good (an unknown recipient): retrying would not help.
+// the message for good (an unknown recipient): retrying would not help; and
+// ErrDeferred when it refused this recipient or message for now (a full
+// mailbox): a later try may pass, but other mails need not wait for it.
 var (
 	ErrInvalidMessage = errors.New("mail: invalid message")
 	ErrRejected       = errors.New("mail: rejected by the mail server")
+	ErrDeferred       = errors.New("mail: refused for now by the mail server")
 	ErrNotFound       = errors.New("mail: message not found")
 )
 

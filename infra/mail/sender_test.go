@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/employee"
@@ -140,6 +141,46 @@ func TestSMTPSenderPermanentRejection(t *testing.T) {
 	err = sender.Send(context.Background(), composed(testComposer().AccountLocked(aminah, time.Now(), 3)))
 	if !errors.Is(err, mail.ErrRejected) {
 		t.Fatalf("err = %v, want ErrRejected", err)
+	}
+}
+
+// TestSMTPSenderTellsARefusedRecipientFromServerTrouble: a 4xx answer to
+// RCPT concerns that one mail (ErrDeferred), except 421 and 4.3.x, which
+// the whole server gives; no error names the address, though go-mail and
+// the server both put it in theirs.
+func TestSMTPSenderTellsARefusedRecipientFromServerTrouble(t *testing.T) {
+	pki := newTestPKI(t)
+	srv := startSMTP(t, pki, false, "")
+	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), pki.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		code               int
+		enhanced           smtp.EnhancedCode
+		text               string
+		deferred, rejected bool
+	}{
+		{452, smtp.EnhancedCode{4, 2, 2}, "Mailbox full", true, false},
+		{450, smtp.EnhancedCode{4, 7, 1}, "Greylisted, try again later", true, false},
+		{550, smtp.EnhancedCode{5, 1, 1}, "No such user", false, true},
+		{421, smtp.EnhancedCode{4, 3, 0}, "Service not available", false, false},
+		{451, smtp.EnhancedCode{4, 3, 0}, "Mail system trouble", false, false},
+	} {
+		srv.refuse(aminah.Email, c.code, c.enhanced, c.text)
+		err := sender.Send(context.Background(), composed(testComposer().AccountLocked(aminah, time.Now(), 3)))
+		if err == nil {
+			t.Fatalf("%d: sent", c.code)
+		}
+		if errors.Is(err, mail.ErrDeferred) != c.deferred || errors.Is(err, mail.ErrRejected) != c.rejected {
+			t.Errorf("%d %v: err = %v, want deferred %v, rejected %v", c.code, c.enhanced, err, c.deferred, c.rejected)
+		}
+		if strings.Contains(err.Error(), "@") || !strings.Contains(err.Error(), c.text) {
+			t.Errorf("%d: error %q: want the server's reason without an address", c.code, err)
+		}
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("%d messages delivered, want 0", n)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -208,8 +209,11 @@ func (s *SMTPSender) client() (*gomail.Client, error) {
 }
 
 // Send delivers m. A permanent refusal of the recipient or the content
-// (5xx) is wrapped in ErrRejected; anything else (server down, 4xx,
-// TLS or auth trouble the operator can fix) is worth retrying.
+// (5xx at RCPT or DATA) is wrapped in ErrRejected; a temporary refusal of
+// them (4xx there: a full mailbox, greylisting) in ErrDeferred; anything
+// else (server down, 421, TLS or auth trouble the operator can fix) is a
+// server-wide failure, worth retrying as it is. Errors carry no e-mail
+// address: go-mail's names the recipients, and servers often echo them.
 func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	g, err := build(m)
 	if err != nil {
@@ -217,7 +221,7 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	}
 	c, err := s.client()
 	if err != nil {
-		return fmt.Errorf("mail: smtp client: %w", err)
+		return fmt.Errorf("mail: smtp client: %s", redactAddresses(err.Error()))
 	}
 	if err := c.DialAndSendWithContext(ctx, g); err != nil {
 		if g.IsDelivered() {
@@ -225,14 +229,62 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 			// failed. Sending again would deliver twice.
 			return nil
 		}
-		var se *gomail.SendError
-		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
-			switch se.Reason {
-			case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
-				return fmt.Errorf("%w: %v", ErrRejected, err)
-			}
+		text := redactAddresses(err.Error())
+		switch recipientRefusal(err) {
+		case refusedForGood:
+			return fmt.Errorf("%w: %s", ErrRejected, text)
+		case refusedForNow:
+			return fmt.Errorf("%w: %s", ErrDeferred, text)
 		}
-		return fmt.Errorf("mail: smtp send to %s:%d: %w", s.cfg.Host, s.cfg.Port, err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("mail: smtp send to %s:%d: %w (%s)", s.cfg.Host, s.cfg.Port, ctx.Err(), text)
+		}
+		return fmt.Errorf("mail: smtp send to %s:%d: %s", s.cfg.Host, s.cfg.Port, text)
 	}
 	return nil
+}
+
+type refusal int
+
+const (
+	notRefused refusal = iota
+	refusedForGood
+	refusedForNow
+)
+
+// recipientRefusal tells a refusal of this one mail (its recipient or its
+// content) from a failure of the whole server. Only the answers to RCPT
+// and DATA concern the mail; among them 421 (service closing) and 4.3.x
+// (mail system full or down) are the server's own trouble and would fail
+// every mail alike.
+func recipientRefusal(err error) refusal {
+	var se *gomail.SendError
+	if !errors.As(err, &se) {
+		return notRefused
+	}
+	switch se.Reason {
+	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+	default:
+		return notRefused
+	}
+	code := se.ErrorCode()
+	switch {
+	case code >= 500 && code < 600 && !se.IsTemp():
+		return refusedForGood
+	case code == 421 || strings.HasPrefix(se.EnhancedStatusCode(), "4.3."):
+		return notRefused
+	case code >= 400 && code < 500:
+		return refusedForNow
+	}
+	return notRefused
+}
+
+// addressLike matches anything shaped like an e-mail address (the
+// recipient, also as a server echoes it in its answer).
+var addressLike = regexp.MustCompile(`[^\s<>@"',;:()\[\]]+@[^\s<>"',;:()\[\]]+`)
+
+// redactAddresses replaces e-mail addresses in an error text, so the text
+// can go into logs and dead letters.
+func redactAddresses(s string) string {
+	return addressLike.ReplaceAllString(s, "[address]")
 }

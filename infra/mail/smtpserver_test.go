@@ -86,6 +86,23 @@ type smtpServer struct {
 	arrived  chan struct{}
 	// rejectRcpt makes RCPT TO fail permanently for this address.
 	rejectRcpt string
+	// refusals answer RCPT TO for an address with an SMTP error (refuse).
+	refusals map[string]*smtp.SMTPError
+}
+
+// refuse makes RCPT TO for address fail with code and enhanced code, the
+// server echoing the address as Postfix does; code 0 accepts it again.
+func (s *smtpServer) refuse(address string, code int, enhanced smtp.EnhancedCode, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refusals == nil {
+		s.refusals = map[string]*smtp.SMTPError{}
+	}
+	if code == 0 {
+		delete(s.refusals, address)
+		return
+	}
+	s.refusals[address] = &smtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: "<" + address + ">: " + text}
 }
 
 func startSMTP(t *testing.T, pki testPKI, implicitTLS bool, addr string) *smtpServer {
@@ -181,6 +198,12 @@ func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if x.s.rejectRcpt != "" && to == x.s.rejectRcpt {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+	}
+	x.s.mu.Lock()
+	refusal := x.s.refusals[to]
+	x.s.mu.Unlock()
+	if refusal != nil {
+		return refusal
 	}
 	x.to = append(x.to, to)
 	return nil

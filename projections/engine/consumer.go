@@ -20,8 +20,20 @@ import (
 // publishing downstream). env.Event is nil when the event's type is not
 // registered (a downstream publisher may forward the raw record; others
 // ignore it). An error makes the same event come again after a backoff,
-// until it succeeds: nothing is skipped.
+// until it succeeds: nothing is skipped, unless the error is a Park.
 type ConsumerFunc func(ctx context.Context, env eventlog.Envelope) error
+
+// parkError is a consumer's decision to give up on one event.
+type parkError struct{ reason string }
+
+func (p *parkError) Error() string { return "engine: event parked: " + p.reason }
+
+// Park is what a ConsumerFunc returns to give up on one event it has tried
+// long enough (a mailbox that stays full): the event is recorded as a dead
+// letter with reason (listed by `ispeks projections status`) and the
+// checkpoint moves on, so one recipient cannot hold up every later event.
+// reason goes into the log and the read store: no personal data in it.
+func Park(reason string) error { return &parkError{reason: reason} }
 
 // Consumers that ever started are recorded in this collection; the record is
 // what tells a first start (begin at the log head) from a restart.
@@ -41,7 +53,8 @@ type consumerBody struct {
 // starts resume after the last event it acknowledged. Delivery is at least
 // once: an event handled just before a crash may come again, so handlers
 // should be idempotent by event ID. An event whose data cannot be decoded is
-// recorded as a dead letter and passed over. When types are given, only
+// recorded as a dead letter and passed over, and so is one handle parks
+// (Park). When types are given, only
 // events of those types reach handle; the rest are passed over undecoded
 // (the mailer wants two account events out of the whole log).
 func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFunc, types ...string) error {
@@ -160,6 +173,10 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 			return dlErr
 		}
 		if err := handle(msg.Context(), env); err != nil {
+			if p := (*parkError)(nil); errors.As(err, &p) {
+				_, dlErr := e.recordDeadLetter(msg.Context(), name, rec, p.reason)
+				return dlErr
+			}
 			log.Warn("consumer failed; the event will come again", "event_id", rec.ID, "type", rec.Type, "err", err)
 			return err
 		}
