@@ -13,6 +13,7 @@ import (
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/infra/eventstore"
+	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/infra/security"
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/accounts"
@@ -86,6 +87,14 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 		RebuildGCPercent: c.rebuildGCPercent,
 	})
 	if err != nil {
+		return nil, err
+	}
+	// The mailer's starting point is fixed when the stores are first set
+	// up, by whichever command opens them first: on a fresh install that is
+	// before anything is appended, so the mails of `admin create` or
+	// `admin temporary-password` run before the first serve are sent by it.
+	// An existing install keeps its checkpoint.
+	if err := a.engine.RecordConsumerStarts(ctx, mail.ConsumerName); err != nil {
 		return nil, err
 	}
 	ok = true

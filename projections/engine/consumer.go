@@ -48,8 +48,9 @@ type consumerBody struct {
 }
 
 // RunConsumer runs a side-effect consumer until ctx ends. On its first start
-// ever it begins at the current log head (and stores that as its
-// checkpoint), so a new install or a rebuild never re-sends old mail; later
+// ever (unless RecordConsumerStarts recorded an earlier start) it begins at
+// the current log head (and stores that as its checkpoint), so a new
+// install or a rebuild never re-sends old mail; later
 // starts resume after the last event it acknowledged. Delivery is at least
 // once: an event handled just before a crash may come again, so handlers
 // should be idempotent by event ID. An event whose data cannot be decoded is
@@ -191,6 +192,28 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 		Multiplier:      2,
 	}.Middleware, middleware.Recoverer)
 	return router.Run(ctx)
+}
+
+// RecordConsumerStarts records the starting point of each named durable
+// consumer that has none yet: the log head as it is now. The composition
+// root calls it whenever it opens the stores, so on a fresh data directory
+// a consumer's start is position 0, before anything a console command
+// appends (`ispeks admin create` before the first `serve` is mailed), while
+// an install whose log predates the consumer still starts at its head and
+// never sends old mail. A recorded start is never changed.
+func (e *Engine) RecordConsumerStarts(ctx context.Context, names ...string) error {
+	if err := e.cfg.Store.Ensure(ctx, deadLetterSpec, consumerSpec); err != nil {
+		return fmt.Errorf("engine: ensure collections: %w", err)
+	}
+	for _, name := range names {
+		if !namePattern.MatchString(name) {
+			return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 36 characters", name)
+		}
+		if err := e.startAtHead(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startAtHead records a consumer's first start and its checkpoint at the log

@@ -677,3 +677,59 @@ func TestFollowerStartsWhereTold(t *testing.T) {
 		t.Errorf("a follower stored a checkpoint: %d", cp)
 	}
 }
+
+// TestConsumerStartRecordedBeforeFirstRun: a start recorded when the stores
+// were set up (an empty log) makes the first run handle what was appended
+// since, e.g. by a console command before the first serve; a second record
+// changes nothing, and a parked event becomes a dead letter while the
+// checkpoint moves on.
+func TestConsumerStartRecordedBeforeFirstRun(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	e := newEngine(t, log, views, &ledgerProjector{}, nil)
+	ctx := context.Background()
+	if err := e.RecordConsumerStarts(ctx, "mailer"); err != nil {
+		t.Fatal(err)
+	}
+	before := g.appendTo(t, "acct-0300", deposited{Owner: "o", Amount: 5}) // before the first run
+	if err := e.RecordConsumerStarts(ctx, "mailer"); err != nil {          // the next console command
+		t.Fatal(err)
+	}
+	if cp, _ := views.Checkpoint(ctx, "mailer"); cp != 0 {
+		t.Fatalf("a second record moved the start to %d", cp)
+	}
+	parked := g.appendTo(t, "acct-0300", withdrawn{Amount: 99})
+	after := g.appendTo(t, "acct-0300", withdrawn{Amount: 1})
+
+	received := make(chan uint64, 10)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.RunConsumer(runCtx, "mailer", func(_ context.Context, env eventlog.Envelope) error {
+			if w, ok := env.Event.(withdrawn); ok && w.Amount == 99 {
+				return engine.Park("recipient refused for now")
+			}
+			received <- env.Position
+			return nil
+		})
+	}()
+	for _, want := range []uint64{before.LastPosition, after.LastPosition} {
+		if got := <-received; got != want {
+			t.Fatalf("consumer saw %d, want %d", got, want)
+		}
+	}
+	waitFor(t, func() bool {
+		cp, _ := views.Checkpoint(ctx, "mailer")
+		return cp == after.LastPosition
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	dls, err := e.DeadLetters(ctx, "mailer", 0)
+	if err != nil || len(dls) != 1 || dls[0].Position != parked.LastPosition || dls[0].Error != "recipient refused for now" {
+		t.Fatalf("dead letters %+v (%v), want the parked event", dls, err)
+	}
+}

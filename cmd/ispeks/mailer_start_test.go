@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/infra/mail"
+)
+
+// serveInBackground runs `serve` on dir until the returned stop is called.
+func serveInBackground(t *testing.T, ctx context.Context, dir string) (stop func()) {
+	t.Helper()
+	addr := freeAddr(t)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- execute(sctx, "serve", "--data", dir, "--listen", addr, "--log-level", "error") }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve not ready: %v", <-done)
+		}
+	}
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
+}
+
+// waitForOutbox waits until the outbox holds n mails and returns them.
+func waitForOutbox(t *testing.T, dir string, n int) []mail.MailboxEntry {
+	t.Helper()
+	box := mail.NewMailbox(filepath.Join(dir, "outbox"), nil)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		list, err := box.List(context.Background())
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if len(list) >= n {
+			return list
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox holds %d mails, want %d", len(list), n)
+		}
+	}
+}
+
+// TestAdminCreateBeforeTheFirstServeIsMailed: on a fresh data directory
+// `admin create` (which says the temporary password is also e-mailed) runs
+// before the portal ever served; the first serve mails it. Neither a
+// restart nor a rebuild sends it again: after the outbox is emptied, the
+// next serve mails only what is new.
+func TestAdminCreateBeforeTheFirstServeIsMailed(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := []string{"--data", dir, "--log-level", "error"}
+	if _, err := executeOut(ctx, append(base, "admin", "create", "--ic", "800101-14-1234",
+		"--email", "pentadbir@melaka.gov.my", "--name", "Siti Pentadbir", "--department", "Jabatan Kewangan",
+		"--post", "Pegawai", "--staff-number", "A0001")...); err != nil {
+		t.Fatal(err)
+	}
+
+	stop := serveInBackground(t, ctx, dir)
+	first := waitForOutbox(t, dir, 1)
+	stop()
+	if len(first) != 1 || first[0].To.Email != "pentadbir@melaka.gov.my" {
+		t.Fatalf("outbox after the first serve: %+v", first)
+	}
+	if err := os.Remove(filepath.Join(dir, "outbox", first[0].ID+".eml")); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := executeOut(ctx, append(base, "projections", "rebuild", "accounts")...); err != nil {
+		t.Fatal(err)
+	}
+	stop = serveInBackground(t, ctx, dir)
+	defer stop()
+	if _, err := executeOut(ctx, append(base, "admin", "temporary-password", "--ic", "800101141234")...); err != nil {
+		t.Fatal(err)
+	}
+	// Mail goes out in log order: had the first mail been sent again, it
+	// would be in the outbox before this one.
+	again := waitForOutbox(t, dir, 1)
+	if len(again) != 1 {
+		t.Fatalf("outbox after restart and rebuild: %d mails, want only the new one", len(again))
+	}
+	m, err := mail.NewMailbox(filepath.Join(dir, "outbox"), nil).Get(ctx, again[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "Pentadbir Sistem telah mengeluarkan") {
+		t.Fatalf("the mail after the restart is not the new temporary password:\n%s", m.Text)
+	}
+}
