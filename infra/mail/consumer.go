@@ -29,8 +29,9 @@ type Directory interface {
 
 // Consumer turns account events into mail. It is run as a side-effect
 // consumer of the event log (projections/engine RunConsumer), which starts
-// at the log head on first install, so a rebuild or a new install never
-// re-sends old mail, and which delivers a failed event again with a growing
+// where the data directory's first opening recorded (RecordConsumerStarts:
+// the log head then) and keeps its checkpoint, so a rebuild or a restart
+// never re-sends old mail, and which delivers a failed event again with a growing
 // backoff: Handle returns an error for anything worth retrying (SMTP server
 // down, 4xx, TLS or auth trouble) so the checkpoint never moves past an
 // unsent mail. A message refused for good (unknown recipient, invalid data)
