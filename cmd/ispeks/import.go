@@ -15,6 +15,11 @@ import (
 	"github.com/melaka-gov/ispeks/infra/staffimport"
 )
 
+// cliRequestNamespace is the namespace of request IDs in files imported from
+// the console (commands.ClientCommandID). It has a colon, which no API
+// client ID has, so a client's requests never share it.
+const cliRequestNamespace = ":cli"
+
 func (c *cli) importCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "import", Short: "Load data files: the employee master (CSV), statements and payment moves (NDJSON)"}
 	cmd.AddCommand(&cobra.Command{
@@ -85,8 +90,11 @@ func (c *cli) importCmd() *cobra.Command {
 					return nil
 				}
 			}
+			// Request IDs are scoped to the console as a whole, not to
+			// the operator: the same file sent again by someone else (or
+			// by cron, with USER unset) is the same commands.
 			sum, err := ingest.New(a.runner, a.payees).Run(cmd.Context(), io.TeeReader(f, bar), ingest.Source{
-				Actor: cliMeta().Actor,
+				Actor: cliMeta().Actor, Namespace: cliRequestNamespace,
 			}, emit)
 			_ = bar.Finish()
 			if err != nil {

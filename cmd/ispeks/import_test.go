@@ -56,3 +56,45 @@ func TestImportCommands(t *testing.T) {
 		t.Fatalf("--only-problems printed:\n%s", out)
 	}
 }
+
+// TestImportResentByAnotherOperator: request IDs in a console import belong
+// to the console, not to whoever ran it, so the same files sent again by
+// another operator (or by cron, with USER unset) append nothing: the
+// statements come back duplicate, the employee master unchanged.
+func TestImportResentByAnotherOperator(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := []string{"--data", dir, "--log-level", "error"}
+	csv := write("staff.csv", "No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n"+
+		"880101-04-5678,Siti Nurhaliza binti Ahmad,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,MLK00123\n")
+	nd := write("run.ndjson", `{"kind":"payment","request_id":"p-1","payment":{"payment_id":"P1","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P1","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}
+{"kind":"payment_status","request_id":"p-2","change":{"payment_id":"P1","status":"dalam-proses"}}
+`)
+	t.Setenv("USER", "alice")
+	if _, err := executeOut(ctx, append(base, "import", "employees", csv)...); err != nil {
+		t.Fatal(err)
+	}
+	out, err := executeOut(ctx, append(base, "import", "statements", nd)...)
+	if err != nil || strings.Count(out, `"result":"accepted"`) != 2 {
+		t.Fatalf("alice's import: %v\n%s", err, out)
+	}
+	for _, user := range []string{"bob", ""} {
+		t.Setenv("USER", user)
+		out, err := executeOut(ctx, append(base, "import", "employees", csv)...)
+		if err != nil || !strings.Contains(out, "unchanged: 1") {
+			t.Errorf("employees again as %q: %v\n%s", user, err, out)
+		}
+		out, err = executeOut(ctx, append(base, "import", "statements", nd)...)
+		if err != nil || strings.Count(out, `"result":"duplicate"`) != 2 {
+			t.Errorf("statements again as %q: %v\n%s", user, err, out)
+		}
+	}
+}

@@ -69,9 +69,15 @@ func New(runner commands.Runner, payees commands.PayeeDirectory) *Ingester {
 }
 
 // Source is who sends a batch. Actor.ID is also the namespace of the batch's
-// request IDs: the same request ID from the same actor is the same command.
+// request IDs (unless Namespace is set): the same request ID from the same
+// actor is the same command.
 type Source struct {
-	Actor         eventlog.Actor
+	Actor eventlog.Actor
+	// Namespace, when set, replaces Actor.ID as the namespace of request
+	// IDs. The console sets one fixed namespace so a file re-sent by another
+	// operator is the same commands (duplicates), while Actor still records
+	// who ran it.
+	Namespace     string
 	CorrelationID string
 	SourceIP      string
 	UserAgent     string
@@ -83,6 +89,13 @@ type Source struct {
 	// replace the current ones, null clears one, the rest stay. It is
 	// merged on the state the command decides on (PATCH /payments/{id}).
 	AmendmentIsPatch bool
+}
+
+func (s Source) namespace() string {
+	if s.Namespace != "" {
+		return s.Namespace
+	}
+	return s.Actor.ID
 }
 
 // Outcome of one line.
@@ -411,7 +424,7 @@ func (in *Ingester) prepare(ctx context.Context, src Source, no int, b []byte) (
 		return nil, res, ""
 	}
 	meta := commands.Meta{
-		CommandID:     commands.ClientCommandID(src.Actor.ID, w.RequestID),
+		CommandID:     commands.ClientCommandID(src.namespace(), w.RequestID),
 		CorrelationID: src.CorrelationID,
 		Actor:         src.Actor,
 		SourceIP:      src.SourceIP,
