@@ -39,8 +39,11 @@ type WireEvent struct {
 }
 
 // WireMetadata is the part of the metadata shared downstream: who and why,
-// and the integrity hashes so a subscriber can check the chain. Source IP
-// and user agent stay inside.
+// and the chain links. Source IP and user agent stay inside, and the seal
+// (eventlog.Seal) covers them, so a subscriber cannot recompute Hash: it can
+// check that each event's Prev is the Hash of the previous event of its
+// stream (Version one lower), which shows a gap or a reordering in what it
+// received. Recomputing the hashes is `ispeks audit verify`, on the log.
 type WireMetadata struct {
 	CorrelationID string         `json:"correlation_id,omitempty"`
 	CausationID   string         `json:"causation_id,omitempty"`
