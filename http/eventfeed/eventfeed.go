@@ -9,6 +9,12 @@
 // Query parameters: after (position to start after; default 0, the whole
 // log), limit (close the stream after that many events; default: stream
 // until the client leaves). Last-Event-ID, when present, wins over after.
+//
+// The token is checked when the stream opens, and the stream ends when the
+// client may no longer read: at once when the stream reaches the client's
+// own revocation in the log (nothing after it is sent), and otherwise when
+// a re-check of the client against the read model, every RecheckEvery,
+// finds it revoked or without the events:read scope.
 package eventfeed
 
 import (
@@ -24,7 +30,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/domain/apiclient"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/http/apiauth"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/infra/downstream"
@@ -50,11 +58,24 @@ type Feed struct {
 	Heartbeat time.Duration
 	// Stop, when closed, ends every open stream (server shutdown: the HTTP
 	// server lets requests finish, and a stream would never finish).
-	Stop   <-chan struct{}
-	Logger *slog.Logger // optional
+	Stop <-chan struct{}
+	// Clients re-checks an open stream's client (apiclients.Queries): the
+	// stream ends once it is revoked or lacks events:read. Required.
+	Clients apiauth.Clients
+	// RecheckEvery is how old the last check may be before the next event
+	// is sent, and how often an idle stream is checked (default 5 s).
+	RecheckEvery time.Duration
+	Logger       *slog.Logger // optional
 }
 
-var errDone = errors.New("eventfeed: limit reached")
+var (
+	errDone    = errors.New("eventfeed: limit reached")
+	errRevoked = errors.New("eventfeed: client may no longer read events")
+)
+
+// revokedType is the event that ends a stream of its client when the stream
+// reaches it.
+var revokedType = apiclient.Revoked{}.EventType()
 
 // Handler returns the Gin handler.
 func (f *Feed) Handler() gin.HandlerFunc {
@@ -66,14 +87,30 @@ func (f *Feed) Handler() gin.HandlerFunc {
 	if beat <= 0 {
 		beat = 15 * time.Second
 	}
+	recheck := f.RecheckEvery
+	if recheck <= 0 {
+		recheck = 5 * time.Second
+	}
 	log := f.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if f.Clients == nil {
+		panic("eventfeed: Feed.Clients is required") // a programming error in route setup
 	}
 	return func(c *gin.Context) {
 		after, limit, p, ok := params(c)
 		if !ok {
 			httpx.WriteJSONProblem(c, p)
+			c.Abort()
+			return
+		}
+		client, ok := apiauth.FromGin(c)
+		if !ok {
+			// Mounted without apiauth: nobody to re-check, so nothing
+			// is served (the events carry IC numbers).
+			httpx.WriteJSONProblem(c, httpx.Problem{Status: http.StatusUnauthorized, Code: "auth.missing_token",
+				Message: i18n.Text{MS: "Token pelanggan API diperlukan.", EN: "An API client token is required."}})
 			c.Abort()
 			return
 		}
@@ -98,6 +135,28 @@ func (f *Feed) Handler() gin.HandlerFunc {
 		h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 		c.Status(http.StatusOK)
 
+		// allowed re-reads the client when the last check is older than
+		// recheck; a read model that cannot be read ends the stream too
+		// (the client reconnects and is checked again).
+		var checkMu sync.Mutex
+		checked := time.Now()
+		allowed := func() error {
+			checkMu.Lock()
+			defer checkMu.Unlock()
+			if time.Since(checked) < recheck {
+				return nil
+			}
+			cur, found, err := f.Clients.Get(ctx, client.ID)
+			if err != nil {
+				return fmt.Errorf("eventfeed: re-check client: %w", err)
+			}
+			if !found || cur.Revoked || !cur.HasScope(apiclient.ScopeEventsRead) {
+				return errRevoked
+			}
+			checked = time.Now()
+			return nil
+		}
+
 		var mu sync.Mutex // the heartbeat and the events share the writer
 		write := func(s string) error {
 			mu.Lock()
@@ -116,11 +175,14 @@ func (f *Feed) Handler() gin.HandlerFunc {
 		var wg sync.WaitGroup
 		defer wg.Wait()
 		defer cancel()
+		var endedBy error // why the idle check ended the stream
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			t := time.NewTicker(beat)
 			defer t.Stop()
+			check := time.NewTicker(recheck)
+			defer check.Stop()
 			for {
 				select {
 				case <-ctx.Done():
@@ -130,14 +192,28 @@ func (f *Feed) Handler() gin.HandlerFunc {
 						cancel()
 						return
 					}
+				case <-check.C:
+					if err := allowed(); err != nil {
+						endedBy = err
+						cancel()
+						return
+					}
 				}
 			}
 		}()
 
 		sent := 0
 		err := f.Events.Subscribe(ctx, after, func(_ context.Context, rec eventlog.Record) error {
+			// The log orders the revocation before every event appended
+			// after it, whatever the read model's lag.
+			if rec.Type == revokedType && rec.Stream == apiclient.Stream(client.ID) {
+				return errRevoked
+			}
 			if !filter.Allows(rec) {
 				return nil
+			}
+			if err := allowed(); err != nil {
+				return err
 			}
 			data, err := json.Marshal(downstream.Wire(rec))
 			if err != nil {
@@ -152,7 +228,16 @@ func (f *Feed) Handler() gin.HandlerFunc {
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, errDone) && ctx.Err() == nil {
+		stopped := ctx.Err() != nil // the client left, or the server stops
+		cancel()
+		wg.Wait() // endedBy is written by the heartbeat goroutine
+		if endedBy != nil {
+			err, stopped = endedBy, false
+		}
+		switch {
+		case errors.Is(err, errRevoked):
+			log.InfoContext(c.Request.Context(), "eventfeed: stream ended, the client may no longer read events", "request_id", httpx.RequestIDOf(c), "client", client.ID)
+		case err != nil && !errors.Is(err, errDone) && !stopped:
 			// The response has started: all that is left is to end the
 			// stream; the client reconnects with Last-Event-ID.
 			log.WarnContext(c.Request.Context(), "eventfeed: stream ended", "request_id", httpx.RequestIDOf(c), "err", err)

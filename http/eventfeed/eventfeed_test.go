@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,11 +70,17 @@ func readSSE(t *testing.T, sc *bufio.Scanner, n int) []sse {
 type feedRig struct {
 	t      *testing.T
 	events *evsqlite.Store
+	views  *rssqlite.Store
+	reg    *eventlog.Registry
 	srv    *httptest.Server
 	runner commands.Runner
 	eng    *engine.Engine
+	halt   func() // stops eng
 	stop   chan struct{}
 }
+
+// RecheckEvery of the rig's feed.
+const recheckEvery = 200 * time.Millisecond
 
 func newFeedRig(t *testing.T) *feedRig {
 	t.Helper()
@@ -92,21 +99,17 @@ func newFeedRig(t *testing.T) *feedRig {
 	reg := eventlog.NewRegistry()
 	apiclient.Register(reg)
 	employee.Register(reg)
-	eng, err := engine.New(engine.Config{Log: events, Store: views, Registry: reg, Projectors: []projections.Projector{apiclients.Projector{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- eng.Run(runCtx) }()
-
 	stop := make(chan struct{})
 	gin.SetMode(gin.ReleaseMode)
 	router := gin.New()
 	auth := apiauth.New(apiclients.Queries{Reader: views}, apiauth.Config{})
-	feed := &eventfeed.Feed{Events: events, Heartbeat: 50 * time.Millisecond, Stop: stop}
+	feed := &eventfeed.Feed{Events: events, Clients: apiclients.Queries{Reader: views},
+		Heartbeat: 50 * time.Millisecond, RecheckEvery: recheckEvery, Stop: stop}
 	router.Group("/api/v1", auth.Middleware()).GET("/events", apiauth.RequireScope(apiclient.ScopeEventsRead), feed.Handler())
 	srv := httptest.NewServer(router)
+	r := &feedRig{t: t, events: events, views: views, reg: reg, srv: srv, stop: stop,
+		runner: commands.Runner{Store: events, Registry: reg, Now: time.Now}}
+	r.startEngine()
 	t.Cleanup(func() {
 		select {
 		case <-stop:
@@ -114,11 +117,23 @@ func newFeedRig(t *testing.T) *feedRig {
 			close(stop)
 		}
 		srv.Close()
-		cancel()
-		<-done
+		r.halt()
 	})
-	return &feedRig{t: t, events: events, srv: srv, eng: eng, stop: stop,
-		runner: commands.Runner{Store: events, Registry: reg, Now: time.Now}}
+	return r
+}
+
+// startEngine runs the apiclients projector until halt (or the test's end).
+func (r *feedRig) startEngine() {
+	r.t.Helper()
+	eng, err := engine.New(engine.Config{Log: r.events, Store: r.views, Registry: r.reg, Projectors: []projections.Projector{apiclients.Projector{}}})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	var once sync.Once
+	r.eng, r.halt = eng, func() { once.Do(func() { cancel(); <-done }) }
 }
 
 func (r *feedRig) client(id string, scopes ...string) string {
@@ -250,4 +265,119 @@ func TestFeedRefusals(t *testing.T) {
 			t.Errorf("%s: %d %+v (%v), want %d %s field %q", tc.name, resp.StatusCode, je, err, tc.status, tc.code, tc.field)
 		}
 	}
+}
+
+func (r *feedRig) revoke(id string) commands.Result {
+	r.t.Helper()
+	res, err := commands.RevokeAPIClientHandler{Runner: r.runner}.Handle(context.Background(), commands.RevokeAPIClient{
+		Meta:     commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorAdmin, ID: "cli"}},
+		ClientID: id, Reason: "token leaked",
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return res
+}
+
+// readUntilEnd reads the rest of a stream and returns its events; the test
+// fails if the stream is still open after within.
+func readUntilEnd(t *testing.T, sc *bufio.Scanner, within time.Duration) []sse {
+	t.Helper()
+	type result struct {
+		events []sse
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var out []sse
+		var cur sse
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if cur.Data != "" {
+					out = append(out, cur)
+				}
+				cur = sse{}
+			case strings.HasPrefix(line, "id: "):
+				cur.ID = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "data: "):
+				cur.Data = strings.TrimPrefix(line, "data: ")
+			}
+		}
+		done <- result{out, sc.Err()}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			t.Fatalf("stream broke instead of ending: %v", res.err)
+		}
+		return res.events
+	case <-time.After(within):
+		t.Fatalf("stream still open %v later", within)
+		return nil
+	}
+}
+
+// TestFeedEndsAtTheClientsRevocation: an open stream reaches the client's
+// revocation in the log and ends there; an event appended after it is
+// never sent, however far the read model lags. A new request is refused.
+func TestFeedEndsAtTheClientsRevocation(t *testing.T) {
+	r := newFeedRig(t)
+	token := r.client("leaky", apiclient.ScopeEventsRead)
+	r.staff("900101141234", "Before Revoke")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	resp := r.get(ctx, "", token, "")
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	readSSE(t, sc, 1)
+
+	res := r.revoke("leaky")
+	after := r.staff("900202145678", "After Revoke")
+	if after.Position <= res.Position {
+		t.Fatalf("staff event at %d, revocation at %d", after.Position, res.Position)
+	}
+	if got := readUntilEnd(t, sc, 5*time.Second); len(got) != 0 {
+		t.Fatalf("revoked client received %v", got)
+	}
+
+	if err := r.eng.WaitFor(context.Background(), res.Position, "apiclients"); err != nil {
+		t.Fatal(err)
+	}
+	again := r.get(ctx, "", token, "")
+	again.Body.Close()
+	if again.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("new request after revocation: HTTP %d", again.StatusCode)
+	}
+}
+
+// TestFeedRechecksTheClient: a stream opened after its client's revocation
+// (the read model had not applied it yet, so the token passed) is checked
+// again while idle and ends within RecheckEvery of the read model saying
+// revoked.
+func TestFeedRechecksTheClient(t *testing.T) {
+	r := newFeedRig(t)
+	token := r.client("late", apiclient.ScopeEventsRead)
+	r.halt() // the read model stops at "not revoked"
+	res := r.revoke("late")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	resp := r.get(ctx, "?after="+strconv.FormatUint(res.Position, 10), token, "")
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HTTP %d: the read model should still let the token pass", resp.StatusCode)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), ": keep-alive") {
+	}
+	r.startEngine()
+	start := time.Now()
+	got := readUntilEnd(t, sc, 5*time.Second)
+	if len(got) != 0 {
+		t.Fatalf("revoked client received %v", got)
+	}
+	t.Logf("stream ended %v after the projector restarted", time.Since(start))
 }
