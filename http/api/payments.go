@@ -283,11 +283,12 @@ func withPathID(c *gin.Context, m map[string]jsontext.Value, field, id string) b
 }
 
 // requestID is the line's request ID: from the Idempotency-Key (or the
-// caller's own X-Request-ID), scoped to the operation (the client scopes
-// it too: commands.ClientCommandID); a fresh one when the client sent no
-// key. The body is left out on purpose: the same key with another body is
-// the same command, which the payment or statement refuses as a reused
-// key (422 idempotency_key_reused) instead of running it as a new one.
+// caller's own X-Request-ID), scoped to the operation and so to its record
+// (the client scopes it too: commands.ClientCommandID); a fresh one when
+// the client sent no key. The body is left out on purpose: the same key
+// with another body on the same record is the same command, which the
+// payment or statement refuses as a reused key (422 idempotency_key_reused)
+// instead of running it as a new one.
 func requestID(c *gin.Context, op string) (string, bool) {
 	key := c.GetHeader(IdempotencyKeyHeader)
 	if key == "" {
@@ -323,7 +324,18 @@ func (w *writer) run(c *gin.Context, s single, body map[string]jsontext.Value) {
 		w.resp.Respond(c, err)
 		return
 	}
-	rid, ok := requestID(c, s.op)
+	// A key names one request on one record. A creating request's record
+	// is in its body: without it in the scope, the key reused for another
+	// new record would be the same command, and so the same event ID in a
+	// second stream, which KurrentDB (idempotent per stream) would store
+	// and the NATS publisher (dedup by event ID) would drop.
+	op := s.op
+	if s.created {
+		var rec string
+		_ = json.Unmarshal(body[s.idField], &rec) // missing or bad: the line is rejected anyway
+		op += "/" + rec
+	}
+	rid, ok := requestID(c, op)
 	if !ok {
 		return
 	}
