@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
@@ -89,34 +90,50 @@ func (c *NATSConfig) defaults() error {
 // the Watermill message UUID and the JetStream Msg-Id are the event ID, so
 // JetStream drops a repeat inside its duplicate window and subscribers
 // dedupe by ID after it.
+//
+// NATS need not be up when the portal starts: the connection is retried in
+// the background, and the stream is created or checked by the first
+// publish, so until NATS is reachable each publish fails and is retried
+// like any other.
 type NATS struct {
 	cfg  NATSConfig
 	conn *nats.Conn
+	js   nats.JetStreamManager
 	pub  message.Publisher
+
+	streamMu sync.Mutex
+	streamOK bool // the stream has been created or checked on this connection's server
 }
 
-// NewNATS connects, makes sure the stream exists, and returns the
-// publisher. Close it on shutdown.
+// NewNATS connects (in the background if NATS is not reachable yet) and
+// returns the publisher. Close it on shutdown.
 func NewNATS(ctx context.Context, cfg NATSConfig) (*NATS, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	log := cfg.Log
 	conn, err := nats.Connect(cfg.URL,
 		nats.Name("ispeks-downstream"),
-		nats.MaxReconnects(-1), // keep trying; the consumer retries meanwhile
+		nats.RetryOnFailedConnect(true), // NATS down at start: serve anyway, connect later
+		nats.MaxReconnects(-1),          // keep trying; the consumer retries meanwhile
 		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("downstream: NATS disconnected; publishing waits", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { log.Info("downstream: NATS reconnected") }),
+		nats.ConnectHandler(func(*nats.Conn) { log.Info("downstream: NATS connected") }),
 	)
 	if err != nil {
+		// A URL that cannot be used at all; an unreachable server is
+		// retried instead.
 		return nil, fmt.Errorf("downstream: connect to NATS: %w", err)
 	}
-	js, err := conn.JetStream(nats.Context(ctx))
+	js, err := conn.JetStream()
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("downstream: JetStream: %w", err)
-	}
-	if err := ensureStream(js, cfg); err != nil {
-		conn.Close()
-		return nil, err
 	}
 	pub, err := wmnats.NewPublisherWithNatsConn(conn, wmnats.PublisherPublishConfig{
 		Marshaler:         &wmnats.NATSMarshaler{},
@@ -130,10 +147,35 @@ func NewNATS(ctx context.Context, cfg NATSConfig) (*NATS, error) {
 		conn.Close()
 		return nil, fmt.Errorf("downstream: watermill publisher: %w", err)
 	}
-	return &NATS{cfg: cfg, conn: conn, pub: pub}, nil
+	n := &NATS{cfg: cfg, conn: conn, js: js, pub: pub}
+	if conn.IsConnected() {
+		// Subscribers find the stream before the first event goes out;
+		// a failure here is retried by the first publish.
+		if err := n.ensureStream(ctx); err != nil {
+			log.Warn("downstream: JetStream stream not ready; publishing will retry", "err", err)
+		}
+	}
+	return n, nil
 }
 
-func ensureStream(js nats.JetStreamManager, cfg NATSConfig) error {
+// ensureStream creates or updates the stream once; until that succeeds
+// (NATS not reachable yet) every publish tries it first.
+func (n *NATS) ensureStream(ctx context.Context) error {
+	n.streamMu.Lock()
+	defer n.streamMu.Unlock()
+	if n.streamOK {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.PublishTimeout)
+	defer cancel()
+	if err := ensureStream(ctx, n.js, n.cfg); err != nil {
+		return err
+	}
+	n.streamOK = true
+	return nil
+}
+
+func ensureStream(ctx context.Context, js nats.JetStreamManager, cfg NATSConfig) error {
 	want := &nats.StreamConfig{
 		Name:        cfg.Stream,
 		Description: "iSPEKS events for finance systems",
@@ -143,12 +185,12 @@ func ensureStream(js nats.JetStreamManager, cfg NATSConfig) error {
 		MaxAge:      cfg.MaxAge,
 		Duplicates:  cfg.DuplicateWindow,
 	}
-	_, err := js.StreamInfo(cfg.Stream)
+	_, err := js.StreamInfo(cfg.Stream, nats.Context(ctx))
 	switch {
 	case errors.Is(err, nats.ErrStreamNotFound):
-		_, err = js.AddStream(want)
+		_, err = js.AddStream(want, nats.Context(ctx))
 	case err == nil:
-		_, err = js.UpdateStream(want)
+		_, err = js.UpdateStream(want, nats.Context(ctx))
 	}
 	if err != nil {
 		return fmt.Errorf("downstream: JetStream stream %s: %w", cfg.Stream, err)
@@ -168,6 +210,9 @@ func (n *NATS) Handle(ctx context.Context, env eventlog.Envelope) error {
 	if !n.cfg.Filter.Allows(rec) {
 		return nil
 	}
+	if err := n.ensureStream(ctx); err != nil {
+		return err
+	}
 	payload, err := json.Marshal(Wire(rec))
 	if err != nil {
 		return fmt.Errorf("downstream: encode event %s: %w", rec.ID, err)
@@ -178,6 +223,11 @@ func (n *NATS) Handle(ctx context.Context, env eventlog.Envelope) error {
 	msg.Metadata.Set("Ispeks-Stream", rec.Stream)
 	msg.Metadata.Set("Ispeks-Position", strconv.FormatUint(rec.Position, 10))
 	if err := n.pub.Publish(n.Subject(rec.Stream), msg); err != nil {
+		// The server may have come back without the stream (a new one,
+		// its storage lost): check it again before the retry.
+		n.streamMu.Lock()
+		n.streamOK = false
+		n.streamMu.Unlock()
 		return fmt.Errorf("downstream: publish event %s: %w", rec.ID, err)
 	}
 	return nil

@@ -287,3 +287,67 @@ func TestNATSDownThenUpDeliversEachEventOnce(t *testing.T) {
 		t.Fatalf("stream holds %d messages, want 2", info.State.Msgs)
 	}
 }
+
+// TestNATSDownAtStartCatchesUp: the publisher is created while nothing
+// listens on the NATS port; publishing fails and is retried without the
+// checkpoint passing the event, and once a server comes up on that port the
+// stream is created and the event is delivered once.
+func TestNATSDownAtStartCatchesUp(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("nats-server binary not installed (apt-get install nats-server)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	srv := &natsProcess{t: t, bin: bin, port: port, dir: t.TempDir()}
+	t.Cleanup(srv.stop)
+
+	r := newRig(t)
+	pub, err := downstream.NewNATS(context.Background(), downstream.NATSConfig{URL: srv.url(), PublishTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("NATS down at start: %v", err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+	h := &countingHandle{h: pub.Handle}
+	r.runConsumer(downstream.ConsumerName, h.Handle)
+	first := r.append("employee-850101045566", "employee.StaffRecorded.v1", staff("850101045566", "Aminah binti Yusof"))
+	deadline := time.Now().Add(30 * time.Second)
+	for h.calls.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d publish attempts while NATS is down, want retries", h.calls.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if cp, _ := r.views.Checkpoint(context.Background(), downstream.ConsumerName); cp >= first.Position {
+		t.Fatalf("checkpoint %d passed the unpublished event at %d", cp, first.Position)
+	}
+
+	startNATSProcess(t, srv)
+	for {
+		cp, _ := r.views.Checkpoint(context.Background(), downstream.ConsumerName)
+		if cp >= first.Position {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("consumer did not acknowledge the event")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	nc, err := nats.Connect(srv.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := nc.JetStream()
+	info, err := js.StreamInfo("ISPEKS_EVENTS")
+	if err != nil || info.State.Msgs != 1 {
+		t.Fatalf("stream: %+v, %v; want it created holding 1 message", info, err)
+	}
+	if m, _ := receive(t, subscribe(t, srv.url(), "ispeks.events.employee")); m.UUID != first.ID.String() {
+		t.Fatalf("got %s, want %s", m.UUID, first.ID)
+	}
+}
