@@ -17,8 +17,11 @@ import (
 func (a *app) outboxDir() string { return filepath.Join(a.cli.cfg.DataDir, "outbox") }
 
 // runConsumers runs the side-effect consumers (e-mail, and NATS publishing
-// when configured) until ctx ends. Each starts at the log head on its first
-// run, so neither a rebuild nor a fresh install sends old mail again.
+// when configured) until ctx ends. Each resumes from its own checkpoint, so
+// a rebuild sends nothing again. The mailer's first position is recorded when
+// the data directory is set up (openApp), so mail of a command run before the
+// first serve goes out; NATS publishing starts at the log head on its first
+// run (subscribers read older events from the HTTP feed).
 func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 	cfg := &a.cli.cfg
 	sender, err := mail.NewSender(cfg.SMTPURL, a.outboxDir(), nil)
