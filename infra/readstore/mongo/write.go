@@ -70,7 +70,7 @@ func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, 
 	if err != nil {
 		return err
 	}
-	b := &batch{s: s, colls: map[string]*pending{}}
+	b := &batch{s: s, cat: cat, colls: map[string]*pending{}}
 	if err := fn(b); err != nil {
 		return err
 	}
@@ -100,6 +100,7 @@ func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, 
 // batch buffers a Write's changes, reduced to one operation per document.
 type batch struct {
 	s     *Store
+	cat   *catalog // the revision the whole batch resolves against
 	colls map[string]*pending
 }
 
@@ -121,9 +122,18 @@ func (b *batch) coll(ctx context.Context, name string, need ...string) (*pending
 	if p, ok := b.colls[name]; ok && hasAll(p.rc.spec, need) {
 		return p, nil
 	}
-	rc, err := b.s.resolve(ctx, name, need...)
-	if err != nil {
-		return nil, err
+	var rc resolved
+	if e, ok := b.s.lookup(b.cat, name); ok {
+		spec, err := rskit.ParseSpec(projections.CollectionSpec{Name: name, Indexes: e.Indexes})
+		if err == nil && hasAll(spec, need) {
+			rc = resolved{spec: spec, coll: b.s.c.db.Collection(physical(name, e.Gen))}
+		}
+	}
+	if rc.coll == nil {
+		var err error
+		if rc, err = b.s.resolve(ctx, name, need...); err != nil {
+			return nil, err
+		}
 	}
 	p, ok := b.colls[name]
 	if !ok {
@@ -235,25 +245,26 @@ func (p *pending) flush(ctx context.Context) error {
 				SetUpsert(true))
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		_, err := p.rc.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	// Ordered, continuing after each duplicate-key error ("ignored"): a
+	// server may stop an unordered bulk write at its first error too
+	// (FerretDB 1.x does), so do not rely on it going on.
+	retried := map[int]bool{}
+	for start := 0; start < len(models); {
+		_, err := p.rc.coll.BulkWrite(ctx, models[start:], options.BulkWrite().SetOrdered(true))
 		if err == nil {
 			return nil
 		}
 		var bwe mongo.BulkWriteException
-		if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) != 1 || bwe.WriteErrors[0].Code != 11000 {
 			return fmt.Errorf("%s: %w", p.rc.spec.Name, err)
 		}
-		var retry []mongo.WriteModel
-		for _, we := range bwe.WriteErrors {
-			if we.Code != 11000 { // DuplicateKey
-				return fmt.Errorf("%s: %w", p.rc.spec.Name, err)
-			}
-			retry = append(retry, models[we.Index])
+		i := start + bwe.WriteErrors[0].Index
+		if !retried[i] { // a concurrent insert of an older version: once more
+			retried[i] = true
+			start = i
+			continue
 		}
-		if len(retry) == 0 || attempt == 1 {
-			return nil // the stored documents are the same or newer
-		}
-		models = retry
+		start = i + 1
 	}
+	return nil
 }

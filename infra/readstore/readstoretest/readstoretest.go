@@ -33,6 +33,8 @@ func Run(t *testing.T, open Open) {
 		{"BodyRoundtrip", testBodyRoundtrip},
 		{"PutIfNewer", testPutIfNewer},
 		{"Delete", testDelete},
+		{"StalePutDoesNotBlockOthers", testStalePutDoesNotBlockOthers},
+		{"DeleteThenOlderPutInLaterBatch", testDeleteThenOlderPut},
 		{"FindEquality", testFindEquality},
 		{"SortTiesByID", testSort},
 		{"Pagination", testPagination},
@@ -1479,5 +1481,45 @@ func testConcurrent(t *testing.T, open Open) {
 	}
 	if cp := checkpoint(t, s, "proj"); cp != writes {
 		t.Fatalf("checkpoint = %d, want %d", cp, writes)
+	}
+}
+
+// A batch whose put is older than the stored document (a replay) still
+// applies its other puts, whatever their order by id.
+func testStalePutDoesNotBlockOthers(t *testing.T, open Open) {
+	s := opened(t, open, staff)
+	put(t, s, "staff", doc("a", 5, map[string]any{"dept": "A"}, `{"v":5}`))
+	put(t, s, "staff",
+		doc("a", 4, map[string]any{"dept": "old"}, `{"v":4}`), // stale: ignored
+		doc("b", 1, map[string]any{"dept": "B"}, `{"v":1}`),
+		doc("c", 1, map[string]any{"dept": "C"}, `{"v":1}`))
+	for _, id := range []string{"b", "c"} {
+		if _, ok := get(t, s, "staff", id); !ok {
+			t.Errorf("put of %q after a stale put of \"a\" in the same batch was lost", id)
+		}
+	}
+	if d := mustGet(t, s, "staff", "a"); d.Version != 5 {
+		t.Errorf("a = %+v", d)
+	}
+}
+
+// Deleting, then (another batch) putting an older version brings the document back on both adapters.
+func testDeleteThenOlderPut(t *testing.T, open Open) {
+	s := opened(t, open, staff)
+	put(t, s, "staff", doc("a", 5, nil, `{"v":5}`))
+	err := s.Write(ctxFor(t), "seed", 0, func(b projections.Batch) error {
+		if err := b.Put(ctxFor(t), "staff", doc("a", 3, nil, `{"v":3}`)); err != nil {
+			return err
+		}
+		if err := b.Delete(ctxFor(t), "staff", "a"); err != nil {
+			return err
+		}
+		return b.Put(ctxFor(t), "staff", doc("a", 2, nil, `{"v":2}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mustGet(t, s, "staff", "a"); d.Version != 2 {
+		t.Errorf("a = %+v", d)
 	}
 }
