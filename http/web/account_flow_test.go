@@ -144,3 +144,39 @@ func TestAccountPagesInEnglish(t *testing.T) {
 	mustContain(t, "wrong password (en)", r.body, "Incorrect Password", "Forgot Password",
 		"Your account will be blocked if login attempts exceed 3 times. Please contact the System Administrator.")
 }
+
+// langToggleRe finds the layout's language toggle link.
+var langToggleRe = regexp.MustCompile(`official-bar__lang" href="([^"]*)"`)
+
+// langToggle returns the toggle link of a page, unescaped.
+func langToggle(t *testing.T, what, body string) string {
+	t.Helper()
+	m := langToggleRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("%s: no language toggle", what)
+	}
+	return strings.ReplaceAll(m[1], "&amp;", "&")
+}
+
+// TestLanguageToggleStaysOnSite: the server does not clean paths, so a
+// crafted link shows the 404 page with the path as typed; its toggle must
+// not lead to another site.
+func TestLanguageToggleStaysOnSite(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	for _, target := range []string{"//evil.example/x", "//evil.example", "/%2F%2Fevil.example/x", "/%2f%2Fevil.example", "/\\evil.example/x", "/%5Cevil.example/x"} {
+		r := b.get(target)
+		link := langToggle(t, target, r.body)
+		if !strings.HasPrefix(link, "/") || strings.HasPrefix(link, "//") || strings.HasPrefix(link, "/\\") {
+			t.Errorf("%s (%d): toggle %q leaves the site", target, r.Code, link)
+		}
+		if u, err := url.Parse(link); err != nil || u.Host != "" || u.Query().Get("lang") != "en" {
+			t.Errorf("%s: toggle %q is not a local ?lang=en link", target, link)
+		}
+	}
+	// An ordinary page keeps its path and query.
+	r := b.get("/pendaftaran?x=1")
+	if link := langToggle(t, "register", r.body); link != "/pendaftaran?lang=en&x=1" {
+		t.Errorf("register: toggle %q", link)
+	}
+}

@@ -238,9 +238,16 @@ func (v *View) FieldLabel(p FieldProblem) string {
 	return v.T(p.Label)
 }
 
-// langURL is the request URL with the language switched.
+// langURL is the request URL with the language switched. The server does
+// not clean paths, so a crafted link (//evil.example/x, /%2F%2Fevil.example)
+// reaches the 404 page as is: the toggle stays on this site, the landing
+// page if the path could be read as another host.
 func langURL(u *url.URL, to i18n.Lang) string {
 	q := u.Query()
 	q.Set(i18n.QueryParam, string(to))
-	return u.EscapedPath() + "?" + q.Encode()
+	p := u.EscapedPath()
+	if LocalPath(u.Path, "") == "" || LocalPath(p, "") == "" {
+		p = PathLanding
+	}
+	return p + "?" + q.Encode()
 }
