@@ -180,3 +180,55 @@ func TestLanguageToggleStaysOnSite(t *testing.T) {
 		t.Errorf("register: toggle %q", link)
 	}
 }
+
+// TestRefusedFormTogglesOnItsPage: every page drawn in answer to a POST has
+// a toggle that opens a page (200, or a redirect to one), never the
+// POST-only action (a 405): the login's user-ID step toggles on the
+// landing page, the two-factor steps on Dua Faktor.
+func TestRefusedFormTogglesOnItsPage(t *testing.T) {
+	w := newWorld(t)
+	staff := w.activeUser(master[0])
+	anon := w.browser()
+	opens := func(b *browser, what, body string) {
+		t.Helper()
+		link := langToggle(t, what, body)
+		g := b.get(link)
+		if g.Code == http.StatusSeeOther || g.Code == http.StatusFound {
+			g = b.follow(g)
+		}
+		if g.Code != http.StatusOK {
+			t.Errorf("%s: toggle %s → %d", what, link, g.Code)
+		}
+	}
+	for _, c := range []struct {
+		b            *browser
+		page, action string
+		form         url.Values
+		toggle       string // the toggle's path, if not the action's
+	}{
+		{anon, "/", "/login", url.Values{"user_id": {"12"}}, "/"},
+		{anon, "/pendaftaran", "/pendaftaran", url.Values{"ic": {"12"}, "email": {"x"}}, ""},
+		{anon, "/lupa-kata-laluan", "/lupa-kata-laluan", url.Values{"ic": {"12"}}, ""},
+		{staff, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil, "/tetapan-akaun/dua-faktor"},
+		{staff, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {"000000"}}, "/tetapan-akaun/dua-faktor"},
+		{staff, "/tetapan-akaun/kemaskini-maklumat", "/tetapan-akaun/kemaskini-maklumat", url.Values{"phone": {"abc"}}, ""},
+		{staff, "/tetapan-akaun/tukar-kata-laluan", "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {"salah"}}, ""},
+	} {
+		r := c.b.post(c.page, c.action, c.form)
+		what := "POST " + c.action
+		if r.Code == http.StatusSeeOther {
+			t.Fatalf("%s: redirected, want a page", what)
+		}
+		want := c.toggle
+		if want == "" {
+			want = c.action
+		}
+		if link := langToggle(t, what, r.body); !strings.HasPrefix(link, want+"?") {
+			t.Errorf("%s: toggle %q, want on %s", what, link, want)
+		}
+		opens(c.b, what, r.body)
+	}
+	// The password step refused: its own page (GET) again.
+	anon.enterID(sitiIC)
+	opens(anon, "wrong password", anon.enterPassword("salah").body)
+}

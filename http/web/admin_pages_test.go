@@ -545,3 +545,42 @@ func TestAdminCatalogKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminRefusedFormTogglesOnAccountPage: a page drawn in answer to one
+// of an account's POST-only actions toggles the language on the account
+// page, not on the action (a GET there is a 405): a refused form, the
+// answer check's result.
+func TestAdminRefusedFormTogglesOnAccountPage(t *testing.T) {
+	p := newAdminPortal(t)
+	p.lock(admSitiIC)
+	a := p.admin()
+	tok := a.csrf(admAccountURL(admSitiIC))
+	for _, c := range []struct {
+		action, page string
+		form         url.Values
+	}{
+		{admAccountURL(admSitiIC) + "/buka-kunci", admAccountURL(admSitiIC), url.Values{"reason": {""}}},
+		{admAccountURL(admSitiIC) + "/semak-jawapan", admAccountURL(admSitiIC), url.Values{"answer": {"salah"}}},
+		{admAccountURL(admSitiIC) + "/peranan", admAccountURL(admSitiIC), url.Values{"role": {"root"}, "op": {"grant"}}},
+		{admAccountURL(admNurulIC) + "/buka-kunci", admAccountURL(admNurulIC), url.Values{"reason": {"tidak dikunci"}}},
+		{admAccountURL(admNurulIC) + "/set-semula-totp", admAccountURL(admNurulIC), url.Values{"totp_reason": {"x"}}},
+		{admAccountURL(admHafizIC) + "/kata-laluan-sementara", admAccountURL(admHafizIC), url.Values{}},
+	} {
+		c.form.Set("csrf_token", tok)
+		r := a.post(c.action, c.form)
+		if r.code == http.StatusSeeOther {
+			t.Fatalf("POST %s: redirected, want a page", c.action)
+		}
+		m := langToggleRe.FindStringSubmatch(r.body)
+		if m == nil {
+			t.Fatalf("POST %s: no toggle", c.action)
+		}
+		link := strings.ReplaceAll(m[1], "&amp;", "&")
+		if want := c.page + "?lang="; !strings.HasPrefix(link, want) {
+			t.Errorf("POST %s: toggle %q, want %q", c.action, link, want)
+		}
+		if g := a.get(link); g.code != http.StatusOK {
+			t.Errorf("POST %s: toggle %s → %d", c.action, link, g.code)
+		}
+	}
+}

@@ -122,7 +122,7 @@ func (s *Site) view(c *gin.Context, p Page) *View {
 		RequestID: httpx.RequestIDOf(c),
 		site:      s,
 	}
-	v.LangURL = langURL(c.Request.URL, v.Lang.Other())
+	v.LangURL = langURL(togglePath(c.Request), c.Request.URL.Query(), v.Lang.Other())
 	if u, ok := session.User(c); ok {
 		v.User = &u
 		v.Menu = menuFor(u)

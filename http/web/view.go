@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -238,16 +240,45 @@ func (v *View) FieldLabel(p FieldProblem) string {
 	return v.T(p.Label)
 }
 
-// langURL is the request URL with the language switched. The server does
-// not clean paths, so a crafted link (//evil.example/x, /%2F%2Fevil.example)
-// reaches the 404 page as is: the toggle stays on this site, the landing
-// page if the path could be read as another host.
-func langURL(u *url.URL, to i18n.Lang) string {
-	q := u.Query()
-	q.Set(i18n.QueryParam, string(to))
-	p := u.EscapedPath()
-	if LocalPath(u.Path, "") == "" || LocalPath(p, "") == "" {
+// langURL is the toggle link: the page's GET path (togglePath) with the
+// request's query and the language switched. The server does not clean
+// paths, so a crafted link (//evil.example/x, /%2F%2Fevil.example) reaches
+// the 404 page as is: the toggle stays on this site, the landing page if
+// the path could be read as another host.
+func langURL(p string, query url.Values, to i18n.Lang) string {
+	query.Set(i18n.QueryParam, string(to))
+	dec, err := url.PathUnescape(p)
+	if err != nil || LocalPath(p, "") == "" || LocalPath(dec, "") == "" {
 		p = PathLanding
 	}
-	return p + "?" + q.Encode()
+	return p + "?" + query.Encode()
+}
+
+// formPages are the POST-only actions whose form is on another page.
+var formPages = map[string]string{
+	PathLogin:            PathLanding,
+	PathLogout:           PathLanding,
+	PathTwoFactorStart:   PathTwoFactor,
+	PathTwoFactorConfirm: PathTwoFactor,
+}
+
+// adminActions are the POST-only actions of an account's admin page.
+var adminActions = []string{actUnlock, actTemp, actVerify, actRole, actTOTP}
+
+// togglePath is the page the language toggle reloads: the request's path,
+// except that a page drawn in answer to a POST-only action (a refused
+// form, the QR code of Dua Faktor) toggles on its form's GET page. A
+// link back to the action would be a GET on it, a 405.
+func togglePath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if page, ok := formPages[r.URL.Path]; ok {
+		return page
+	}
+	prefix := strings.TrimSuffix(PathAdminAccount, ":ic")
+	if rest, ok := strings.CutPrefix(p, prefix); ok {
+		if ic, act, ok := strings.Cut(rest, "/"); ok && ic != "" && slices.Contains(adminActions, act) {
+			return prefix + ic
+		}
+	}
+	return p
 }
