@@ -112,8 +112,11 @@ type Account struct {
 	// password must be set (activation or reset) before anything else.
 	pendingReset bool
 	// secondFactorPending: the last password login awaits its TOTP or
-	// recovery code.
+	// recovery code; pendingLoginAt is its time, which becomes lastLogin
+	// only once the code is accepted (a right password alone is not a
+	// login).
 	secondFactorPending bool
+	pendingLoginAt      time.Time
 
 	questionID   string
 	answerHash   string
@@ -651,6 +654,16 @@ func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time)
 	}
 }
 
+// completeLogin ends the password login awaiting its second factor: its
+// time becomes the last login. A code accepted with no login pending (a
+// step-up check) changes no login time.
+func (a *Account) completeLogin() {
+	if a.secondFactorPending && !a.pendingLoginAt.IsZero() {
+		a.lastLogin = a.pendingLoginAt
+	}
+	a.secondFactorPending, a.pendingLoginAt = false, time.Time{}
+}
+
 func (a *Account) secondFactorPrelude() error {
 	switch {
 	case !a.Exists():
@@ -784,10 +797,11 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// With TOTP on, the login is complete only once the code is
 		// accepted: a right password alone must not end the run of
 		// failures, or whoever knows it could guess codes without end.
-		if !ev.SecondFactorRequired {
-			a.failed = 0
+		if ev.SecondFactorRequired {
+			a.pendingLoginAt = ev.At
+		} else {
+			a.failed, a.lastLogin, a.pendingLoginAt = 0, ev.At, time.Time{}
 		}
-		a.lastLogin = ev.At
 		a.secondFactorPending = ev.SecondFactorRequired
 		if ev.Temporary {
 			// Using the temporary password cancels the old password:
@@ -826,14 +840,17 @@ func (a *Account) Apply(ev eventlog.Event) error {
 			a.recovery[i] = recoveryCode{hash: h}
 		}
 	case TOTPCodeAccepted:
-		a.totpLastStep, a.secondFactorPending, a.failed = ev.Step, false, 0
+		a.totpLastStep, a.failed = ev.Step, 0
+		a.completeLogin()
 	case RecoveryCodeUsed:
 		if ev.Index < 0 || ev.Index >= len(a.recovery) {
 			return fmt.Errorf("%w: recovery code %d of %d", ErrCorrupt, ev.Index, len(a.recovery))
 		}
-		a.recovery[ev.Index].used, a.secondFactorPending, a.failed = true, false, 0
+		a.recovery[ev.Index].used, a.failed = true, 0
+		a.completeLogin()
 	case TOTPDisabled:
-		a.totpSecret, a.totpPending, a.totpLastStep, a.recovery, a.secondFactorPending = "", "", 0, nil, false
+		a.totpSecret, a.totpPending, a.totpLastStep, a.recovery = "", "", 0, nil
+		a.secondFactorPending, a.pendingLoginAt = false, time.Time{}
 	case RoleGranted:
 		if !a.HasRole(ev.Role) {
 			a.roles = append(a.roles, ev.Role)

@@ -645,3 +645,29 @@ func TestRegistryRoundTrip(t *testing.T) {
 		t.Errorf("round-tripped %d of %d registered types", len(seen), len(reg.Types()))
 	}
 }
+
+// With TOTP on, a right password is not yet a login: the last login moves
+// only when the code (or a recovery code) is accepted, to the password
+// step's time. An abandoned code step leaves the owner's last login as it
+// was; a code checked with no login pending moves nothing.
+func TestLastLoginWaitsForTheSecondFactor(t *testing.T) {
+	t1, t2, t3 := t0.Add(time.Hour), t0.Add(2*time.Hour), t0.Add(3*time.Hour)
+	a := given(t, with(totpOn(),
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t1},
+		TOTPCodeAccepted{UserID: id, Step: 200},
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t2}, // abandoned
+	))
+	if !a.LastLogin().Equal(t1) {
+		t.Fatalf("last login after an abandoned code step: %v, want %v", a.LastLogin(), t1)
+	}
+	b := given(t, with(totpOn(),
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t1},
+		TOTPCodeAccepted{UserID: id, Step: 200},
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t3},
+		RecoveryCodeUsed{UserID: id, Index: 0},
+		TOTPCodeAccepted{UserID: id, Step: 300}, // no login pending
+	))
+	if !b.LastLogin().Equal(t3) {
+		t.Fatalf("last login after a recovery code: %v, want %v", b.LastLogin(), t3)
+	}
+}

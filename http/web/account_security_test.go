@@ -628,3 +628,52 @@ func sqliteCells(t *testing.T, path string) map[string]string {
 	}
 	return out
 }
+
+// TestHomeIgnoresAbandonedCodeStep: with TOTP on, someone with the
+// password but not the phone (a wrong password, the right one, no code)
+// has not logged in: the owner's next home page names the owner's own
+// previous login and counts the stranger's wrong password.
+func TestHomeIgnoresAbandonedCodeStep(t *testing.T) {
+	w := newWorld(t)
+	owner := w.activeUser(master[0])
+	r := owner.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no secret on the page")
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := owner.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != http.StatusOK {
+		t.Fatalf("confirm: %d", r.Code)
+	}
+	fullLogin := func() result {
+		t.Helper()
+		b := w.browser()
+		b.enterID(sitiIC)
+		b.enterPassword(password)
+		c, _ := security.TOTP{}.Code(secret, w.clk.Now())
+		r := b.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {c}})
+		if r.Code != http.StatusSeeOther {
+			t.Fatalf("code step: %d %s", r.Code, r.body)
+		}
+		return b.follow(r)
+	}
+	w.clk.Add(10 * time.Minute)
+	t1 := w.clk.Now()
+	fullLogin()
+
+	w.clk.Add(2 * time.Hour)
+	s := w.browser()
+	s.enterID(sitiIC)
+	s.enterPassword("salah-satu")
+	s.enterID(sitiIC)
+	if r := s.enterPassword(password); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("password step: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	w.clk.Add(2 * time.Hour)
+	home := fullLogin()
+	mustContain(t, "home", home.body,
+		"Log masuk terakhir anda sebelum ini: <strong>"+t1.In(time.FixedZone("MYT", 8*3600)).Format("02/01/2006 15:04")+"</strong>",
+		"Cubaan log masuk yang gagal sejak itu: 1.")
+}

@@ -88,16 +88,36 @@ type Account struct {
 	PreviousLogin     *time.Time `json:"previous_login,omitempty"`
 	FailedBeforeLogin int        `json:"failed_before_login,omitempty"`
 	FailedSinceLogin  int        `json:"failed_since_login,omitempty"`
-	LockedAt          *time.Time `json:"locked_at,omitempty"`
-	LastTempIssued    *time.Time `json:"last_temp_password_at,omitempty"`
-	LastTempReason    string     `json:"last_temp_password_reason,omitempty"`
-	SecurityImage     string     `json:"security_image,omitempty"`
-	SealedPhrase      string     `json:"sealed_phrase,omitempty"` // open with account.PhraseAAD
+	// PendingLogin is the time of a right password whose TOTP or
+	// recovery code is still owed: it becomes LastLogin only when the
+	// code is accepted, so a stranger with the password but not the
+	// phone neither shows as the owner's login nor hides the failures.
+	PendingLogin   *time.Time `json:"pending_login,omitempty"`
+	LockedAt       *time.Time `json:"locked_at,omitempty"`
+	LastTempIssued *time.Time `json:"last_temp_password_at,omitempty"`
+	LastTempReason string     `json:"last_temp_password_reason,omitempty"`
+	SecurityImage  string     `json:"security_image,omitempty"`
+	SealedPhrase   string     `json:"sealed_phrase,omitempty"` // open with account.PhraseAAD
 	// SecretQuestion is the ID of the question chosen at activation
 	// (account.SecretQuestionByID): the helpdesk asks it before checking
 	// the caller's answer. The answer itself is only in the log, hashed.
 	SecretQuestion    string `json:"secret_question,omitempty"`
 	EmployeeInService bool   `json:"employee_in_service"`
+}
+
+// completeLogin records a completed login at at: the last one becomes
+// the previous, the failures since it the failures before this one.
+func (a *Account) completeLogin(at time.Time) {
+	a.PreviousLogin, a.FailedBeforeLogin, a.FailedSinceLogin = a.LastLogin, a.FailedSinceLogin, 0
+	a.LastLogin, a.PendingLogin, a.FailedAttempts = &at, nil, 0
+}
+
+// completePendingLogin completes the password login awaiting the code just
+// accepted; a code checked with no login pending (a step-up) moves nothing.
+func (a *Account) completePendingLogin() {
+	if a.PendingLogin != nil {
+		a.completeLogin(*a.PendingLogin)
+	}
 }
 
 // HasRole reports whether the account holds role.
@@ -117,8 +137,9 @@ func (Projector) Name() string { return "accounts" }
 // 1 added the previous login and the failures before and since the last
 // one, so a read model projected before is rebuilt to fill them in; 2 keeps
 // failed_attempts counting until the second factor is accepted (as the
-// aggregate does), so a stored view is recounted.
-func (Projector) Layout() int { return 2 }
+// aggregate does), so a stored view is recounted; 3 moves the last login
+// only when that second factor is accepted (pending_login until then).
+func (Projector) Layout() int { return 3 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
@@ -176,13 +197,13 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	case account.LoginSucceeded:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			at := ev.At
-			a.PreviousLogin, a.FailedBeforeLogin, a.FailedSinceLogin = a.LastLogin, a.FailedSinceLogin, 0
-			a.LastLogin = &at
-			// The consecutive count is the aggregate's: it ends only
-			// with a completed login, the code too when TOTP is on.
-			if !ev.SecondFactorRequired {
-				a.FailedAttempts = 0
+			// As in the aggregate, the login is complete only with
+			// the code too when TOTP is on.
+			if ev.SecondFactorRequired {
+				a.PendingLogin = &at
+				return
 			}
+			a.completeLogin(at)
 		})
 	case account.LoginFailed:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
@@ -215,11 +236,12 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		})
 	case account.TOTPDisabled:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
-			a.TOTP, a.RecoveryLeft = false, 0
+			a.TOTP, a.RecoveryLeft, a.PendingLogin = false, 0, nil
 		})
 	case account.TOTPCodeAccepted:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			a.FailedAttempts = 0
+			a.completePendingLogin()
 		})
 	case account.RecoveryCodeUsed:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
@@ -227,6 +249,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 				a.RecoveryLeft--
 			}
 			a.FailedAttempts = 0
+			a.completePendingLogin()
 		})
 	case account.RoleGranted:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {

@@ -608,3 +608,78 @@ func make32(b byte) []byte {
 	}
 	return k
 }
+
+// TestAccountViewLoginWaitsForSecondFactor: with TOTP on, a right password
+// whose code step is abandoned is not a login: the last login stays the
+// owner's, the failures since it are kept, and the owner's next completed
+// login names the one before it and counts the stranger's wrong password.
+func TestAccountViewLoginWaitsForSecondFactor(t *testing.T) {
+	w := newWorld(t)
+	w.scenario()
+	ctx := context.Background()
+	const pw = "durian musang king"
+	w.staff("860606065666", "Lim Mei Ling", "mei.ling@melaka.gov.my", "Pejabat Tanah dan Galian", "Penolong Pegawai Tanah", "PTG-0310")
+	lim := "860606065666"
+	w.activate(lim, "mei.ling@melaka.gov.my", pw)
+	enr, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func() string {
+		c, err := security.TOTP{}.Code(enr.Secret, w.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if _, _, err := w.h.ConfirmTOTP.Confirm(ctx, commands.ConfirmTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: code()}); err != nil {
+		t.Fatal(err)
+	}
+	fullLogin := func() time.Time {
+		t.Helper()
+		w.now = w.now.Add(time.Hour)
+		at := w.now
+		if err := w.logIn(lim, pw); err != nil {
+			t.Fatal(err)
+		}
+		w.now = w.now.Add(30 * time.Second)
+		if _, err := w.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: code()}); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	view := func() accounts.Account {
+		t.Helper()
+		project(t, w.events, w.views, w.reg, accounts.Projector{}, 6)
+		a, _, err := accounts.GetAccount(ctx, w.views, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	same := func(p *time.Time, want time.Time) bool { return p != nil && p.Equal(want) }
+
+	t1 := fullLogin()
+	// Someone with the password, not the phone: a wrong password, the
+	// right one, then no code.
+	w.now = w.now.Add(time.Hour)
+	if err := w.logIn(lim, "bukan kata laluan"); !errors.Is(err, account.ErrWrongPassword) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := w.logIn(lim, pw); err != nil {
+		t.Fatal(err)
+	}
+	t2 := w.now
+	a := view()
+	if !same(a.LastLogin, t1) || !same(a.PendingLogin, t2) || a.FailedSinceLogin != 1 || a.FailedAttempts != 1 {
+		t.Fatalf("after the abandoned code step: last %v pending %v, failed since %d, attempts %d; want %v %v 1 1",
+			a.LastLogin, a.PendingLogin, a.FailedSinceLogin, a.FailedAttempts, t1, t2)
+	}
+
+	t3 := fullLogin()
+	a = view()
+	if !same(a.LastLogin, t3) || !same(a.PreviousLogin, t1) || a.FailedBeforeLogin != 1 || a.FailedSinceLogin != 0 || a.PendingLogin != nil {
+		t.Fatalf("after the owner's login: last %v previous %v pending %v, failed before %d since %d; want %v %v nil 1 0",
+			a.LastLogin, a.PreviousLogin, a.PendingLogin, a.FailedBeforeLogin, a.FailedSinceLogin, t3, t1)
+	}
+}
