@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -108,7 +107,7 @@ backup kept elsewhere serves as well.`,
 		Short: "The state of an account as of a moment (replays its events up to then)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			when, err := time.ParseInLocation("2006-01-02T15:04", at, audit.Zone)
+			when, err := audit.ParseAsOf(at)
 			if err != nil {
 				return fmt.Errorf("--at: %q is not YYYY-MM-DDTHH:MM (Malaysia time)", at)
 			}
@@ -129,7 +128,7 @@ backup kept elsewhere serves as well.`,
 		},
 	}
 	state.Flags().StringVar(&ic, "ic", "", "IC number (user ID)")
-	state.Flags().StringVar(&at, "at", "", "moment, YYYY-MM-DDTHH:MM in Malaysia time")
+	state.Flags().StringVar(&at, "at", "", "moment, YYYY-MM-DDTHH:MM in Malaysia time (the whole minute: its events are in)")
 	_ = state.MarkFlagRequired("ic")
 	_ = state.MarkFlagRequired("at")
 	cmd.AddCommand(history, state)

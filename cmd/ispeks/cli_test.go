@@ -116,3 +116,36 @@ func TestConsoleCommands(t *testing.T) {
 		t.Fatalf("tampered log verified: %v", err)
 	}
 }
+
+// TestAuditStateAtTheWholeMinute: `audit state --at` typed to the minute
+// includes that minute's events, as the web's Keadaan Akaun page does
+// (audit.ParseAsOf): an event at 07:37:51 is "at 07:37".
+func TestAuditStateAtTheWholeMinute(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := executeOut(ctx, "--data", dir, "--log-level", "error", "audit", "history", "--ic", "800101141234", "--all", "--csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last event's time, Malaysia time, typed to the minute.
+	rows := strings.Split(strings.TrimSpace(hist), "\n")
+	last := strings.Split(rows[len(rows)-1], ",")
+	minute := strings.Replace(last[5][:16], " ", "T", 1)
+	out, err := executeOut(ctx, "--data", dir, "--log-level", "error", "audit", "state", "--ic", "800101141234", "--at", minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "not registered") || !strings.Contains(out, "events applied:  3") || !strings.Contains(out, "roles:           admin") {
+		t.Fatalf("state as of %s, the minute of the events (%s):\n%s", minute, last[5], out)
+	}
+	// With seconds, the moment is that second exactly.
+	before := strings.Replace(last[5], " ", "T", 1)[:16] + ":00"
+	if out, _ := executeOut(ctx, "--data", dir, "--log-level", "error", "audit", "state", "--ic", "800101141234", "--at", before); !strings.Contains(out, "not registered") {
+		t.Fatalf("state as of %s, before the events:\n%s", before, out)
+	}
+}

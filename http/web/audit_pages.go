@@ -249,17 +249,13 @@ type auditStateData struct {
 	HistoryURL string
 }
 
-// auditAtLayouts are what a datetime-local input sends (with or without
-// seconds).
-var auditAtLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
-
 // auditState is the account of a user ID as of a chosen date and time
 // (Malaysia time), rebuilt by replaying the aggregate up to then.
 func (s *Site) auditState(c *gin.Context) {
 	data := &auditStateData{}
 	page := Page{Title: "title.audit_state", Data: data}
 	if _, asked := c.GetQuery("ic"); !asked {
-		now := s.deps.Admin.Now().In(audit.Zone).Format(auditAtLayouts[0])
+		now := s.deps.Admin.Now().In(audit.Zone).Format(audit.AsOfLayouts[0])
 		page.Form = NewForm(map[string]string{"ic": c.Query("ic"), "pada": now})
 		s.Render(c, http.StatusOK, "audit_state", page)
 		return
@@ -270,22 +266,13 @@ func (s *Site) auditState(c *gin.Context) {
 	var at time.Time
 	if _, bad := f.Error("pada"); !bad {
 		var err error
-		for _, layout := range auditAtLayouts {
-			if at, err = time.ParseInLocation(layout, f.Get("pada"), audit.Zone); err == nil {
-				break
-			}
-		}
-		if err != nil {
+		if at, err = audit.ParseAsOf(f.Get("pada")); err != nil {
 			f.FailKey("pada", "audit.err.datetime")
 		}
 	}
 	if !f.Valid() {
 		s.Invalid(c, "audit_state", page)
 		return
-	}
-	if f.Get("pada") != "" && len(f.Get("pada")) == len(auditAtLayouts[0]) {
-		// A time typed to the minute means the whole minute.
-		at = at.Add(time.Minute - time.Nanosecond)
 	}
 	st, err := s.deps.Admin.Audit.AsOf(c.Request.Context(), id, at)
 	if err != nil {

@@ -271,3 +271,18 @@ func TestAuditProbeRowsNameNoActor(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditStateMinuteIsWhole: a moment typed to the minute includes that
+// minute's events (audit.ParseAsOf, as `ispeks audit state --at`): the
+// lock at 09:02:30 is in the state as of 09:02; typed with seconds, the
+// moment is that second.
+func TestAuditStateMinuteIsWhole(t *testing.T) {
+	p := newAdminPortal(t)
+	p.advance(30 * time.Second)
+	p.lock(admSitiIC) // failures at 09:00:30, 09:01:30 and 09:02:30 MYT, locked at the third
+	b := p.auditor()
+	r := b.get("/audit/keadaan?ic=" + admSitiIC + "&pada=2026-03-02T09:02")
+	admContain(t, "09:02", r.body, `<th scope="row">Dikunci</th><td><strong>Ya</strong></td>`, `<th scope="row">Cubaan gagal berturut-turut</th><td>3</td>`)
+	r = b.get("/audit/keadaan?ic=" + admSitiIC + "&pada=" + url.QueryEscape("2026-03-02T09:02:29"))
+	admContain(t, "09:02:29", r.body, `<th scope="row">Dikunci</th><td><strong>Tidak</strong></td>`, `<th scope="row">Cubaan gagal berturut-turut</th><td>2</td>`)
+}

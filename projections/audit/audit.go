@@ -35,6 +35,35 @@ type StreamReader interface {
 // and how typed date-times are read.
 var Zone = time.FixedZone("MYT", 8*60*60)
 
+// ErrAsOf: a typed moment is neither YYYY-MM-DDTHH:MM nor with seconds.
+var ErrAsOf = errors.New("audit: not YYYY-MM-DDTHH:MM (Malaysia time)")
+
+// AsOfLayouts are the accepted forms of a typed moment, Malaysia time: to
+// the minute (what a datetime-local input sends), or with seconds.
+var AsOfLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
+
+// ParseAsOf reads the moment of a state-as-of query (AsOf), typed in
+// Malaysia time. A moment typed to the minute means the whole minute, as
+// an auditor reads it: an event at 07:37:51 is "at 07:37", so it is in the
+// state as of 07:37. The web page and `ispeks audit state --at` both read
+// the moment here, so they agree.
+func ParseAsOf(s string) (time.Time, error) {
+	for i, layout := range AsOfLayouts {
+		if len(s) != len(layout) {
+			continue
+		}
+		at, err := time.ParseInLocation(layout, s, Zone)
+		if err != nil {
+			continue
+		}
+		if i == 0 {
+			at = at.Add(time.Minute - time.Nanosecond)
+		}
+		return at, nil
+	}
+	return time.Time{}, fmt.Errorf("%w: %q", ErrAsOf, s)
+}
+
 // ErrUserID: the user ID is not a valid IC number. It wraps the mykad
 // error, which says what is wrong.
 var ErrUserID = errors.New("audit: user ID is not a valid IC number")

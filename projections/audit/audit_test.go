@@ -487,3 +487,23 @@ func TestIntegrityFindsTampering(t *testing.T) {
 		t.Fatalf("deleted event: %+v", b)
 	}
 }
+
+// TestParseAsOf: a moment typed to the minute is the whole minute (its
+// last nanosecond, Malaysia time); with seconds, that second; anything
+// else is ErrAsOf.
+func TestParseAsOf(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"2026-03-02T09:02":    time.Date(2026, 3, 2, 1, 2, 59, 999999999, time.UTC),
+		"2026-03-02T09:02:29": time.Date(2026, 3, 2, 1, 2, 29, 0, time.UTC),
+	} {
+		got, err := audit.ParseAsOf(in)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseAsOf(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "semalam", "2026-03-02", "2026-03-02 09:02", "2026-03-02T09:02:29.5", "2026-02-30T09:02", "2026-03-02T9:02"} {
+		if _, err := audit.ParseAsOf(in); !errors.Is(err, audit.ErrAsOf) {
+			t.Errorf("ParseAsOf(%q): %v, want ErrAsOf", in, err)
+		}
+	}
+}
