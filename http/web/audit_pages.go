@@ -68,7 +68,9 @@ func auditFilter(c *gin.Context) (*Form, string, audit.Filter) {
 	filter.From = day("dari")
 	if to := day("hingga"); !to.IsZero() {
 		filter.To = to.AddDate(0, 0, 1)
-		if !filter.From.IsZero() && filter.To.Before(filter.From) {
+		// The days compared, not the end of the range: "hingga" the day
+		// before "dari" ends exactly where the range starts.
+		if !filter.From.IsZero() && to.Before(filter.From) {
 			f.FailKey("hingga", "audit.err.date_order")
 		}
 	}

@@ -109,6 +109,8 @@ func TestAuditTimeline(t *testing.T) {
 		"ic=" + strings.Repeat("7", 10240): "maksimum 20 aksara",
 		"ic=791117045671&dari=2026-02-30":  "Tarikh tidak sah",
 		"ic=791117045671&dari=2026-03-05&hingga=2026-03-01": "Tarikh akhir mesti selepas tarikh mula",
+		// One day before "dari": still the wrong order, not an empty table.
+		"ic=791117045671&dari=2026-03-03&hingga=2026-03-02": "Tarikh akhir mesti selepas tarikh mula",
 	} {
 		r := b.get("/audit?" + q)
 		if r.code != http.StatusUnprocessableEntity {
