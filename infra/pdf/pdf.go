@@ -160,6 +160,10 @@ type cell struct {
 	align  string // "L" (default), "R", "C"
 	border string
 	fill   bool
+	// fit keeps the text on one line, set smaller if it must be: an amount
+	// wrapped inside its digits ("1,000,000,000.0" over "0") reads as
+	// another amount.
+	fit bool
 }
 
 // row prints cells side by side; each wraps within its width and the row
@@ -167,9 +171,19 @@ type cell struct {
 func (d *doc) row(cells []cell) {
 	f := d.f
 	lines := make([][]string, len(cells))
+	sizes := make([]float64, len(cells))
 	n := 1
 	for i, c := range cells {
 		f.SetFont("Helvetica", c.style, 9)
+		sizes[i] = 9
+		if c.fit {
+			text := tr(c.text)
+			lines[i] = []string{text}
+			if w, room := f.GetStringWidth(text), c.w-2*f.GetCellMargin(); w > room {
+				sizes[i] = 9 * room / w
+			}
+			continue
+		}
 		lines[i] = splitText(f, tr(c.text), c.w-2)
 		if len(lines[i]) == 0 {
 			lines[i] = []string{""}
@@ -183,7 +197,7 @@ func (d *doc) row(cells []cell) {
 	}
 	x, y := f.GetX(), f.GetY()
 	for i, c := range cells {
-		f.SetFont("Helvetica", c.style, 9)
+		f.SetFont("Helvetica", c.style, sizes[i])
 		align := c.align
 		if align == "" {
 			align = "L"

@@ -203,3 +203,19 @@ func TestSameInputSameBytes(t *testing.T) {
 		t.Fatal("rendering is not deterministic")
 	}
 }
+
+// The largest amounts a statement may carry (RM 1 billion a line, 60
+// lines) stay on one line in their column: wrapped inside the digits they
+// would read as another amount.
+func TestLargestAmountsStayWhole(t *testing.T) {
+	s := slip()
+	s.Earnings, s.Deductions = nil, []statement.Line{{Name: "PCB", AmountSen: 0}}
+	for range statement.MaxLines {
+		s.Earnings = append(s.Earnings, statement.Line{Name: "Gaji", AmountSen: statement.MaxLineSen})
+	}
+	net := statement.MaxLineSen * statement.MaxLines
+	s.Totals = statement.Totals{EarningsSen: net, NetSen: net}
+	text := pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Statement(w, s, generated) })
+	expect(t, text, "Gaji 1,000,000,000.00 PCB 0.00", "Jumlah Pendapatan 60,000,000,000.00 Jumlah Potongan 0.00",
+		"Gaji Bersih RM 60,000,000,000.00")
+}

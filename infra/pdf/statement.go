@@ -51,7 +51,7 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 	half := bodyW / 2
 	nameW, amtW := half-28, 28.0
 	head := func(text string) []cell {
-		return []cell{{w: nameW, text: text, style: "B", border: "1", fill: true}, {w: amtW, text: "RM", style: "B", align: "R", border: "1", fill: true}}
+		return []cell{{w: nameW, text: text, style: "B", border: "1", fill: true}, {w: amtW, text: "RM", style: "B", align: "R", border: "1", fill: true, fit: true}}
 	}
 	d.f.SetFillColor(240, 240, 240)
 	d.row(append(head("Pendapatan"), head("Potongan")...))
@@ -64,7 +64,7 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 				if side[i].Code != "" {
 					name = side[i].Code + "  " + name
 				}
-				cells = append(cells, cell{w: nameW, text: name, border: "1"}, cell{w: amtW, text: Ringgit(side[i].AmountSen), align: "R", border: "1"})
+				cells = append(cells, cell{w: nameW, text: name, border: "1"}, cell{w: amtW, text: Ringgit(side[i].AmountSen), align: "R", border: "1", fit: true})
 			} else {
 				cells = append(cells, cell{w: nameW, border: "1"}, cell{w: amtW, border: "1"})
 			}
@@ -72,12 +72,12 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 		d.row(cells)
 	}
 	d.row([]cell{
-		{w: nameW, text: "Jumlah Pendapatan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.EarningsSen), style: "B", align: "R", border: "1"},
-		{w: nameW, text: "Jumlah Potongan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.DeductionsSen), style: "B", align: "R", border: "1"},
+		{w: nameW, text: "Jumlah Pendapatan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.EarningsSen), style: "B", align: "R", border: "1", fit: true},
+		{w: nameW, text: "Jumlah Potongan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.DeductionsSen), style: "B", align: "R", border: "1", fit: true},
 	})
 	d.f.Ln(2)
 	d.f.SetFillColor(225, 232, 240)
-	d.row([]cell{{w: bodyW - 40, text: netLabel(s.Type), style: "B", border: "1", fill: true}, {w: 40, text: "RM " + Ringgit(s.Totals.NetSen), style: "B", align: "R", border: "1", fill: true}})
+	d.row([]cell{{w: bodyW - 40, text: netLabel(s.Type), style: "B", border: "1", fill: true}, {w: 40, text: "RM " + Ringgit(s.Totals.NetSen), style: "B", align: "R", border: "1", fill: true, fit: true}})
 
 	if s.Revision > 1 {
 		d.section("Pembetulan")
