@@ -6,7 +6,8 @@
 //
 // Text is set in the PDF core fonts, whose encoding is Windows-1252: names
 // with Latin accents print as they are, other letters are transliterated
-// (ā → a) and anything else becomes "?".
+// (ā → a), lookalike punctuation takes the code page's (ʼ → ’), invisible
+// marks are dropped and anything else (Chinese, Tamil, Jawi) becomes "?".
 package pdf
 
 import (
@@ -238,9 +239,22 @@ var cp1252 = func() map[rune]byte {
 	return m
 }()
 
+// fold prints runes the code page lacks, or that fpdf mishandles, as the
+// code page's bytes for what they stand for. The modifier apostrophes are how some keyboards
+// type the hamzah in names (Ja'afar, Qur'ani); the hyphens and minus come
+// from word processors. The ellipsis is in the code page, but fpdf's line
+// breaking takes its byte (0x85, NEXT LINE in Unicode) for a space and
+// drops it where a line wraps.
+var fold = map[rune]string{
+	'\u02BC': "\x92", '\u02BB': "\x91", '\u02B9': "'", '\u2032': "'", '\u2033': "\"", // ’ ‘ ' ' "
+	'\u2010': "-", '\u2011': "-", '\u2012': "\x96", '\u2212': "-", '\u2015': "\x97", // - - – - —
+	'\u2026': "...",
+}
+
 // tr turns UTF-8 text into the core fonts' Windows-1252 bytes. A rune the
-// code page lacks is printed without its accents if that helps (ā → a),
-// else as "?"; control characters become spaces.
+// code page lacks is printed as its lookalike (fold), without its accents
+// if that helps (ā → a), else as "?"; control characters and other spaces
+// become spaces, invisible format characters are dropped.
 func tr(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -259,6 +273,14 @@ func tr(s string) string {
 			b.WriteByte(' ')
 		case r < 0x80:
 			b.WriteRune(r)
+		case unicode.Is(unicode.Cf, r):
+			// Invisible marks pasted in with a name (zero-width space,
+			// byte-order mark, soft hyphen): nothing to print, and "?" in
+			// the middle of a name would be wrong.
+		case fold[r] != "":
+			b.WriteString(fold[r])
+		case unicode.Is(unicode.Zs, r) && r != 0xA0:
+			b.WriteByte(' ')
 		default:
 			if c, ok := cp1252[r]; ok {
 				b.WriteByte(c)

@@ -219,3 +219,18 @@ func TestLargestAmountsStayWhole(t *testing.T) {
 	expect(t, text, "Gaji 1,000,000,000.00 PCB 0.00", "Jumlah Pendapatan 60,000,000,000.00 Jumlah Potongan 0.00",
 		"Gaji Bersih RM 60,000,000,000.00")
 }
+
+// Names and texts pasted from word processors and phones: lookalike
+// apostrophes and hyphens print as the code page's, invisible marks are
+// dropped, and an ellipsis survives a line wrap.
+func TestLookalikesAndInvisibleMarks(t *testing.T) {
+	s := slip()
+	s.Payee.Name = "\uFEFFNur\u200BAini Ja\u02BCafar binti Abd\u2011Rahman\u00AD"
+	s.Payee.Post = "Pegawai\u202FKewangan \u2212 Gred\u2010WA41"
+	s.Employer.Address = strings.Repeat("ab ", 25) + "Seri…Negeri Ayer Keroh"
+	text := pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Statement(w, s, generated) })
+	expect(t, text, "NurAini Ja’afar binti Abd-Rahman No.", "Pegawai Kewangan - Gred-WA41", "Seri...Negeri")
+	if strings.Contains(text, "?") {
+		t.Errorf("a \"?\" in the PDF text:\n%s", text)
+	}
+}
