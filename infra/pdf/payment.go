@@ -54,7 +54,7 @@ func (r Renderer) Payment(w io.Writer, p payments.Payment, payee Payee, generate
 	d.section("Sejarah Status")
 	d.f.SetFillColor(240, 240, 240)
 	widths := []float64{12, 48, 28, bodyW - 88}
-	d.row([]cell{
+	d.tableHead([]cell{
 		{w: widths[0], text: "Bil", style: "B", border: "1", fill: true, align: "C"},
 		{w: widths[1], text: "Status", style: "B", border: "1", fill: true},
 		{w: widths[2], text: "Tarikh", style: "B", border: "1", fill: true},
@@ -68,6 +68,7 @@ func (r Renderer) Payment(w io.Writer, p payments.Payment, payee Payee, generate
 			{w: widths[3], text: details(h), border: "1"},
 		})
 	}
+	d.endTable()
 	return d.output(w)
 }
 

@@ -58,7 +58,20 @@ const (
 // doc is one document being drawn.
 type doc struct {
 	f *fpdf.Fpdf
+	// head is the heading row of the table being drawn, repeated at the
+	// top of each page the table runs on to (nil outside tables).
+	head []cell
 }
+
+// tableHead draws a table's heading row and repeats it on every page the
+// table continues on, until endTable.
+func (d *doc) tableHead(cells []cell) {
+	d.head = nil
+	d.row(cells)
+	d.head = cells
+}
+
+func (d *doc) endTable() { d.head = nil }
 
 func (r Renderer) newDoc(title string, generatedAt time.Time, code string) (*doc, error) {
 	if code == "" {
@@ -195,6 +208,11 @@ func (d *doc) row(cells []cell) {
 	_, pageH := f.GetPageSize()
 	if f.GetY()+h > pageH-footerH {
 		f.AddPage()
+		if head := d.head; head != nil {
+			d.head = nil
+			d.row(head)
+			d.head = head
+		}
 	}
 	x, y := f.GetX(), f.GetY()
 	for i, c := range cells {

@@ -2,6 +2,7 @@ package pdf_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,5 +233,46 @@ func TestLookalikesAndInvisibleMarks(t *testing.T) {
 	expect(t, text, "NurAini Ja’afar binti Abd-Rahman No.", "Pegawai Kewangan - Gred-WA41", "Seri...Negeri")
 	if strings.Contains(text, "?") {
 		t.Errorf("a \"?\" in the PDF text:\n%s", text)
+	}
+}
+
+// A table that runs on to another page repeats its heading there: a page
+// of lines without "Pendapatan" and "Potongan" over them does not say
+// which column is which.
+func TestTableHeadingOnEveryPage(t *testing.T) {
+	s := slip()
+	s.Earnings, s.Deductions = nil, nil
+	s.Totals = statement.Totals{}
+	for i := range statement.MaxLines {
+		s.Earnings = append(s.Earnings, statement.Line{Name: "Elaun tambahan yang panjang namanya, bahagian " + string(rune('A'+i%26)), AmountSen: 100})
+		s.Deductions = append(s.Deductions, statement.Line{Name: "Potongan", AmountSen: 1})
+		s.Totals.EarningsSen += 100
+		s.Totals.DeductionsSen++
+	}
+	s.Totals.NetSen = s.Totals.EarningsSen - s.Totals.DeductionsSen
+	text := pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Statement(w, s, generated) })
+	pages := 0
+	for i, page := range strings.Split(text, "\f") {
+		if !strings.Contains(page, "Elaun tambahan") {
+			continue
+		}
+		pages++
+		if !strings.Contains(strings.Join(strings.Fields(page), " "), "Pendapatan RM Potongan RM") {
+			t.Errorf("page %d of the lines has no table heading:\n%s", i+1, page)
+		}
+	}
+	if pages < 2 {
+		t.Fatalf("the lines fill %d page(s); the test wants them to run on", pages)
+	}
+
+	p := payments.Payment{ID: "PAY-1", VoucherNo: "BV-1", Code: "ZYXWVUTSRQPONMLK"}
+	for i := range 60 {
+		p.History = append(p.History, payments.StatusEntry{Label: "Gagal Diproses Bank", Date: "2025-02-05", Reason: fmt.Sprintf("Akaun tidak aktif (%d)", i)})
+	}
+	text = pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Payment(w, p, pdf.Payee{Name: "Ahmad"}, generated) })
+	for i, page := range strings.Split(text, "\f") {
+		if strings.Contains(page, "Akaun tidak aktif") && !strings.Contains(strings.Join(strings.Fields(page), " "), "Bil Status Tarikh Butiran") {
+			t.Errorf("page %d of the history has no table heading:\n%s", i+1, page)
+		}
 	}
 }

@@ -54,7 +54,7 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 		return []cell{{w: nameW, text: text, style: "B", border: "1", fill: true}, {w: amtW, text: "RM", style: "B", align: "R", border: "1", fill: true, fit: true}}
 	}
 	d.f.SetFillColor(240, 240, 240)
-	d.row(append(head("Pendapatan"), head("Potongan")...))
+	d.tableHead(append(head("Pendapatan"), head("Potongan")...))
 	n := max(len(s.Earnings), len(s.Deductions))
 	for i := range n {
 		var cells []cell
@@ -71,6 +71,7 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 		}
 		d.row(cells)
 	}
+	d.endTable()
 	d.row([]cell{
 		{w: nameW, text: "Jumlah Pendapatan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.EarningsSen), style: "B", align: "R", border: "1", fit: true},
 		{w: nameW, text: "Jumlah Potongan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.DeductionsSen), style: "B", align: "R", border: "1", fit: true},
