@@ -18,7 +18,8 @@ type Payee struct {
 
 // Payment renders the payment status report: "Maklumat terperinci" and the
 // status history.
-func (r Renderer) Payment(w io.Writer, p payments.Payment, payee Payee, generatedAt time.Time) error {
+func (r Renderer) Payment(w io.Writer, p payments.Payment, payee Payee, generatedAt time.Time) (err error) {
+	defer recoverRender(&err)
 	d, err := r.newDoc("Status Bayaran "+p.VoucherNo, generatedAt, p.Code)
 	if err != nil {
 		return err

@@ -45,6 +45,18 @@ type Renderer struct {
 // ErrNoCode: a document without a verification code cannot be printed.
 var ErrNoCode = errors.New("pdf: document has no verification code")
 
+// ErrRender: the PDF library failed while drawing (a panic inside it). The
+// page then says "Laporan tidak dapat dipaparkan" with an incident ID, as
+// for any report failure, not the generic "Sistem tidak dapat diakses".
+var ErrRender = errors.New("pdf: rendering failed")
+
+// recoverRender turns a panic while drawing into ErrRender in *err.
+func recoverRender(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%w: %v", ErrRender, p)
+	}
+}
+
 // Page geometry in millimetres (A4 portrait).
 const (
 	pageW   = 210.0

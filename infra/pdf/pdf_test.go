@@ -2,6 +2,7 @@ package pdf_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -274,5 +275,25 @@ func TestTableHeadingOnEveryPage(t *testing.T) {
 		if strings.Contains(page, "Akaun tidak aktif") && !strings.Contains(strings.Join(strings.Fields(page), " "), "Bil Status Tarikh Butiran") {
 			t.Errorf("page %d of the history has no table heading:\n%s", i+1, page)
 		}
+	}
+}
+
+// panickyWriter stands for a failure deep inside the PDF library: its Write
+// panics instead of returning an error.
+type panickyWriter struct{}
+
+func (panickyWriter) Write([]byte) (int, error) { panic("broken writer") }
+
+// A panic while a report is drawn is ErrRender, so the page says "Laporan
+// tidak dapat dipaparkan" with an incident ID rather than the generic error.
+func TestRenderPanicIsAnError(t *testing.T) {
+	err := (pdf.Renderer{}).Statement(panickyWriter{}, slip(), generated)
+	if !errors.Is(err, pdf.ErrRender) {
+		t.Fatalf("statement: %v, want ErrRender", err)
+	}
+	p := payments.Payment{ID: "PAY-1", VoucherNo: "BV-1", PayeeIC: "880101045678", Code: "ZYXWVUTSRQPONMLK"}
+	err = (pdf.Renderer{}).Payment(panickyWriter{}, p, pdf.Payee{Name: "Ahmad"}, generated)
+	if !errors.Is(err, pdf.ErrRender) {
+		t.Fatalf("payment: %v, want ErrRender", err)
 	}
 }

@@ -12,7 +12,8 @@ import (
 
 // Statement renders a statement (its latest revision, as the projection
 // holds it) to w.
-func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt time.Time) error {
+func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt time.Time) (err error) {
+	defer recoverRender(&err)
 	title := strings.ToUpper(s.Type.Label())
 	d, err := r.newDoc(s.Type.Label()+" "+s.Period.Label(), generatedAt, s.Code)
 	if err != nil {
