@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,7 +167,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		sessions.PasswordChangeFirst(web.OpenBeforePasswordChange),
 	)
 	e.NoRoute(func(c *gin.Context) { httpx.Abort(c, httpx.ErrNotFound) })
-	e.NoMethod(func(c *gin.Context) { httpx.Abort(c, httpx.ErrMethodNotAllowed) })
+	e.NoMethod(func(c *gin.Context) {
+		// Gin has set Allow to the route's methods; ServeHTTP answers HEAD
+		// wherever GET is.
+		h := c.Writer.Header()
+		if allow := h.Get("Allow"); slices.Contains(strings.Split(allow, ", "), http.MethodGet) &&
+			!slices.Contains(strings.Split(allow, ", "), http.MethodHead) {
+			h.Set("Allow", allow+", "+http.MethodHead)
+		}
+		if c.Request.Method == http.MethodOptions {
+			c.Status(http.StatusNoContent)
+			return
+		}
+		httpx.Abort(c, httpx.ErrMethodNotAllowed)
+	})
 
 	e.GET("/healthz", httpx.Healthz())
 	e.GET("/readyz", httpx.Readyz(deps.Log, cfg.ReadyTimeout, deps.Ready...))
@@ -194,8 +208,30 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return &Server{Engine: e, Sessions: sessions, Site: site, Errors: errs, LoginThrottle: throttle, Metrics: metrics, now: deps.Now}, nil
 }
 
-// ServeHTTP makes the server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.Engine.ServeHTTP(w, r) }
+// ServeHTTP makes the server an http.Handler. A HEAD request is answered as
+// the GET of the same URL without the body: Gin routes HEAD only where it
+// is registered, and monitors and link checkers send it to pages and
+// /healthz. The access log and metrics then show it as a GET.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		g := r.WithContext(r.Context())
+		g.Method = http.MethodGet
+		r, w = g, headWriter{w}
+	}
+	s.Engine.ServeHTTP(w, r)
+}
+
+// headWriter drops the body of a HEAD answer (net/http does too, but not
+// every http.ResponseWriter is net/http's).
+type headWriter struct{ http.ResponseWriter }
+
+func (h headWriter) Write(p []byte) (int, error)       { return len(p), nil }
+func (h headWriter) WriteString(s string) (int, error) { return len(s), nil }
+func (h headWriter) Unwrap() http.ResponseWriter       { return h.ResponseWriter }
+
+// Flush is there because Gin's writer asserts http.Flusher (a stream
+// flushes).
+func (h headWriter) Flush() { _ = http.NewResponseController(h.ResponseWriter).Flush() }
 
 // Run serves on addr until ctx ends, then shuts down gracefully; it also
 // sweeps expired sessions meanwhile.

@@ -686,3 +686,35 @@ func TestMethodAndStatic(t *testing.T) {
 	landing := b.get("/").body
 	mustContain(t, "asset links", landing, `/static/app.css?v=`)
 }
+
+// TestHeadAndOptions: HEAD is answered wherever GET is (monitors probe
+// pages and /healthz with it), without a body; OPTIONS lists the methods.
+func TestHeadAndOptions(t *testing.T) {
+	h := newHarness(t, nil)
+	h.srv.Engine.POST("/test/post-only", func(c *gin.Context) { c.String(200, "posted") })
+	b := h.browser()
+	for _, p := range []string{"/", "/healthz", "/readyz"} {
+		get, head := b.get(p), b.do("HEAD", p, nil)
+		if head.Code != 200 || head.body != "" {
+			t.Errorf("HEAD %s: %d, body %q", p, head.Code, head.body)
+		}
+		for _, k := range []string{"Content-Type", "Cache-Control", "Content-Security-Policy"} {
+			if head.Header().Get(k) != get.Header().Get(k) {
+				t.Errorf("HEAD %s: %s %q, GET has %q", p, k, head.Header().Get(k), get.Header().Get(k))
+			}
+		}
+		opt := b.do("OPTIONS", p, nil)
+		if opt.Code != 204 || opt.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("OPTIONS %s: %d Allow %q", p, opt.Code, opt.Header().Get("Allow"))
+		}
+	}
+	if r := b.do("HEAD", "/test/post-only", nil); r.Code != 405 || r.body != "" || r.Header().Get("Allow") != "POST" {
+		t.Errorf("HEAD on a POST route: %d Allow %q body %q", r.Code, r.Header().Get("Allow"), r.body)
+	}
+	if r := b.do("HEAD", "/nope", nil); r.Code != 404 || r.body != "" {
+		t.Errorf("HEAD /nope: %d %q", r.Code, r.body)
+	}
+	if r := b.do("DELETE", "/", nil); r.Code != 405 || r.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("DELETE /: %d Allow %q", r.Code, r.Header().Get("Allow"))
+	}
+}
