@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"net/url"
 	"os"
@@ -136,6 +137,29 @@ func (c *Config) Resolve() error {
 				errs = append(errs, fmt.Errorf("%s: %q is not an IP address or CIDR", l.flag, v))
 			}
 		}
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format: %q is not text or json", c.LogFormat))
+	}
+	if c.BaseURL != "" {
+		// It is put in e-mails and PDF verification links: a relative or
+		// non-web address would send staff nowhere.
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("--base-url: %q is not http(s)://host[:port][/path]", redact.URL(c.BaseURL)))
+		}
+	}
+	// Zero would cut off every request in flight at shutdown (and the
+	// engine reads a zero wait as its own default): both must be positive.
+	if c.ShutdownGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-grace: %s must be positive", c.ShutdownGrace))
+	}
+	if c.ReadYourWrites <= 0 {
+		errs = append(errs, fmt.Errorf("--read-your-writes: %s must be positive", c.ReadYourWrites))
 	}
 	if c.SMTPURL != "" {
 		u, err := url.Parse(c.SMTPURL)

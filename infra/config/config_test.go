@@ -51,16 +51,21 @@ func TestServerURLs(t *testing.T) {
 
 func TestBadValuesNameTheFlag(t *testing.T) {
 	cases := map[string][]string{
-		"--event-store":     {"--event-store", "postgres://x"},
-		"--read-store":      {"--read-store", "esdb://x"},
-		"--smtp":            {"--smtp", "http://mail"},
-		"--lock-after":      {"--lock-after", "0"},
-		"--nats":            {"--nats", "tcp://x"},
-		"--gc-percent":      {"--gc-percent", "10"},
-		"--trusted-proxies": {"--trusted-proxies", "10.0.0.1,proxy.local"},
-		"--metrics-from":    {"--metrics-from", "10.0.0.0/33"},
-		"--slip-months":     {"--slip-months", "0"},
-		"--annual-years":    {"--annual-years", "-1"},
+		"--event-store":      {"--event-store", "postgres://x"},
+		"--read-store":       {"--read-store", "esdb://x"},
+		"--smtp":             {"--smtp", "http://mail"},
+		"--lock-after":       {"--lock-after", "0"},
+		"--nats":             {"--nats", "tcp://x"},
+		"--gc-percent":       {"--gc-percent", "10"},
+		"--trusted-proxies":  {"--trusted-proxies", "10.0.0.1,proxy.local"},
+		"--metrics-from":     {"--metrics-from", "10.0.0.0/33"},
+		"--slip-months":      {"--slip-months", "0"},
+		"--annual-years":     {"--annual-years", "-1"},
+		"--log-level":        {"--log-level", "verbose"},
+		"--log-format":       {"--log-format", "jsn"},
+		"--base-url":         {"--base-url", "portal.melaka.gov.my"},
+		"--shutdown-grace":   {"--shutdown-grace", "0s"},
+		"--read-your-writes": {"--read-your-writes", "-1s"},
 	}
 	for flag, args := range cases {
 		_, err := parse(t, args...)
@@ -191,5 +196,27 @@ func TestEnvironmentListsAreTrimmed(t *testing.T) {
 	}
 	if got := strings.Join(cfg.TrustedProxies, "|"); got != "10.0.0.1|10.0.0.2|192.168.0.0/16" {
 		t.Fatalf("trusted proxies %q", got)
+	}
+}
+
+// TestLoggingAndTimingValues: a mistyped log level or format, a base URL
+// that is not a web address, or a zero grace are refused, not silently
+// replaced; the forms people use are accepted.
+func TestLoggingAndTimingValues(t *testing.T) {
+	cfg, err := parse(t, "--log-level", "WARN", "--log-format", "json", "--base-url", "https://ispeks.melaka.gov.my/portal/",
+		"--shutdown-grace", "30s", "--read-your-writes", "500ms")
+	if err != nil || cfg.LogLevel != "WARN" || cfg.BaseURL != "https://ispeks.melaka.gov.my/portal/" {
+		t.Fatalf("good values: %v %+v", err, cfg)
+	}
+	for _, bad := range []string{"ftp://host", "https://", "/portal", "https://u:pw@host", "https://host/?a=1"} {
+		if _, err := parse(t, "--base-url", bad); err == nil || !strings.Contains(err.Error(), "--base-url") {
+			t.Errorf("--base-url %s: %v", bad, err)
+		} else if strings.Contains(err.Error(), "pw@") {
+			t.Errorf("--base-url error shows the password: %v", err)
+		}
+	}
+	t.Setenv("ISPEKS_LOG_FORMAT", "JSON ")
+	if _, err := parse(t); err == nil || !strings.Contains(err.Error(), "--log-format") {
+		t.Errorf("ISPEKS_LOG_FORMAT=JSON: %v", err)
 	}
 }
