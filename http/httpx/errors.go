@@ -156,6 +156,8 @@ func (m *ErrorMap) Add(rules ...Rule) {
 }
 
 var builtinRules = append(append([]Rule{}, jsonRules...), []Rule{
+	// Before ErrBadRequest: a form parser joins the two.
+	{Err: ErrBodyTimeout, Status: http.StatusRequestTimeout, Code: "body_timeout", Key: "err.body_timeout"},
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "not_found", Key: "err.not_found"},
 	{Err: ErrMethodNotAllowed, Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Key: "err.method"},
 	{Err: ErrForbidden, Status: http.StatusForbidden, Code: "forbidden", Key: "err.forbidden"},

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -138,11 +140,26 @@ func SecurityHeaders(secure func(*http.Request) bool) gin.HandlerFunc {
 // DefaultBodyLimit is the request body limit unless a route sets its own.
 const DefaultBodyLimit = 1 << 20
 
+// The server sets no ReadTimeout (a batch upload streams for minutes), so
+// BodyLimit bounds how long a body may take instead: bodyTimeBase plus the
+// limit at bodyMinRate (1 MiB: about a minute; the 256 MiB batch: over two
+// hours), counted from the start of the request. A client that trickles its body byte by byte to hold connections
+// open is cut off then, with 408.
+var bodyTimeBase = 30 * time.Second
+
+const bodyMinRate = 32 << 10 // bytes per second
+
+// ErrBodyTimeout: the request body did not arrive within its time (408).
+var ErrBodyTimeout = errors.New("httpx: request body not received in time")
+
 // BodyLimit caps the request body at n bytes; reading past it fails with
-// *http.MaxBytesError, which the ErrorMap answers with 413. Installed
-// globally with the default, and again on a route that needs another limit
-// (an upload, a streaming batch): the route's limit replaces the global one.
-// n <= 0 means no limit (the route must bound what it reads itself).
+// *http.MaxBytesError, which the ErrorMap answers with 413. It also bounds
+// the time the body may take to arrive (bodyTimeBase + n at bodyMinRate);
+// past that a read fails with ErrBodyTimeout (408). Installed globally with
+// the default, and again on a route that needs another limit (an upload, a
+// streaming batch): the route's limit and time replace the global ones.
+// n <= 0 means no limit and no time bound (the route must bound what it
+// reads itself).
 func BodyLimit(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		orig, ok := c.Get(keyOrigBody)
@@ -151,12 +168,42 @@ func BodyLimit(n int64) gin.HandlerFunc {
 			c.Set(keyOrigBody, orig)
 		}
 		body := orig.(io.ReadCloser)
-		if n > 0 && body != nil && body != http.NoBody {
-			body = http.MaxBytesReader(c.Writer, body, n)
+		if body != nil && body != http.NoBody {
+			// Set here, not at the first read: a handler that never reads
+			// the body leaves net/http to discard it, under this bound too.
+			// Errors: only test recorders cannot set deadlines.
+			rc := http.NewResponseController(c.Writer)
+			if n > 0 {
+				_ = rc.SetReadDeadline(time.Now().Add(bodyTimeBase + time.Duration(n/bodyMinRate)*time.Second))
+				body = http.MaxBytesReader(c.Writer, &timedBody{ReadCloser: body, rc: rc}, n)
+			} else {
+				_ = rc.SetReadDeadline(time.Time{}) // the global one's
+			}
 		}
 		c.Request.Body = body
 		c.Next()
 	}
+}
+
+// timedBody clears the read deadline once the body has ended: net/http then
+// reads the connection in the background to notice a client going away, and
+// a deadline left set would cancel a request still being processed.
+type timedBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	switch {
+	case err == io.EOF:
+		_ = b.rc.SetReadDeadline(time.Time{})
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The deadline stays: net/http would otherwise wait, with no
+		// bound, for the rest of the body before sending the 408.
+		err = fmt.Errorf("%w: %w", ErrBodyTimeout, err)
+	}
+	return n, err
 }
 
 // Networks is a set of addresses and CIDRs (trusted proxies, the clients

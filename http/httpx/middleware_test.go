@@ -186,3 +186,63 @@ func TestServeGraceful(t *testing.T) {
 		t.Fatalf("ServeListener: %v", err)
 	}
 }
+
+// TestBodyTimeout: a client that sends its headers and then trickles (or
+// withholds) its body is answered 408 once the body's time is up, instead
+// of holding the connection for ever; a body that arrived in time leaves
+// the request alive however long the handler then works.
+func TestBodyTimeout(t *testing.T) {
+	old := bodyTimeBase
+	bodyTimeBase = 300 * time.Millisecond
+	defer func() { bodyTimeBase = old }()
+
+	e := gin.New()
+	resp := &Responder{Map: NewErrorMap(), IsAPI: func(*http.Request) bool { return true }}
+	e.Use(resp.Errors(), BodyLimit(1000))
+	e.POST("/read", func(c *gin.Context) {
+		b, err := io.ReadAll(c.Request.Body)
+		if err != nil {
+			Abort(c, err)
+			return
+		}
+		time.Sleep(2 * bodyTimeBase) // past the deadline the body had
+		if err := c.Request.Context().Err(); err != nil {
+			Abort(c, err)
+			return
+		}
+		c.String(200, "%d", len(b))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeListener(ctx, ln, e, 5*time.Second) }()
+	defer func() { cancel(); <-done }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "POST /read HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nten bytes.")
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status := make([]byte, 12)
+	if _, err := io.ReadFull(conn, status); err != nil {
+		t.Fatalf("trickled body: no answer: %v", err)
+	}
+	if got := string(status); got != "HTTP/1.1 408" {
+		t.Fatalf("trickled body: %q", got)
+	}
+
+	r, err := http.Post("http://"+ln.Addr().String()+"/read", "text/plain", strings.NewReader(strings.Repeat("x", 500)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 200 || string(b) != "500" {
+		t.Fatalf("body in time, slow handler: %d %s", r.StatusCode, b)
+	}
+}

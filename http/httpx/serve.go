@@ -32,7 +32,8 @@ func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, grace t
 	srv := &http.Server{
 		Handler: h,
 		// No ReadTimeout/WriteTimeout: batch uploads stream for minutes and
-		// PDFs may take a while; slow-header clients are cut off here.
+		// PDFs may take a while; slow-header clients are cut off here, and
+		// slow bodies by BodyLimit (a time bound per limit).
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

@@ -385,6 +385,7 @@ var catalog = map[string]Text{
 	"err.csrf":            {"Borang ini telah tamat tempoh atau tidak sah. Sila muat semula halaman dan hantar semula.", "This form has expired or is not valid. Please reload the page and submit it again."},
 	"err.too_many":        {"Terlalu banyak percubaan. Sila cuba lagi selepas %d minit.", "Too many attempts. Please try again in %d minutes."},
 	"err.too_large":       {"Data yang dihantar terlalu besar", "The data sent is too large"},
+	"err.body_timeout":    {"Data yang dihantar tidak diterima dalam masa yang ditetapkan. Sila cuba lagi.", "The data sent did not arrive in time. Please try again."},
 	"err.bad_request":     {"Permintaan tidak sah", "The request is not valid"},
 	"err.malformed_json":  {"JSON tidak sah", "Malformed JSON"},
 	"err.unknown_field":   {"Medan tidak dikenali", "Unknown field"},
