@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -69,9 +70,21 @@ func (m *Metrics) Middleware() gin.HandlerFunc {
 		m.inFlight.Inc()
 		defer m.inFlight.Dec()
 		c.Next()
-		m.duration.WithLabelValues(Route(c), c.Request.Method, strconv.Itoa(c.Writer.Status())).
+		m.duration.WithLabelValues(Route(c), MethodLabel(c.Request.Method), strconv.Itoa(c.Writer.Status())).
 			Observe(time.Since(start).Seconds())
 	}
+}
+
+// MethodLabel is the method as a metric label: the standard ones, else
+// "other". net/http accepts any token as a method, and a client sending a
+// new one per request would otherwise make a new series each time.
+func MethodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // Handler serves the registry in the Prometheus text format.

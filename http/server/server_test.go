@@ -718,3 +718,34 @@ func TestHeadAndOptions(t *testing.T) {
 		t.Errorf("DELETE /: %d Allow %q", r.Code, r.Header().Get("Allow"))
 	}
 }
+
+// TestMetricsMethodLabelIsBounded: made-up methods share one "other"
+// series, so a client cannot grow the metrics without bound.
+func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	for i := range 50 {
+		b.do(fmt.Sprintf("X%d", i), "/", nil)
+	}
+	b.get("/")
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods := map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != "ispeks_http_request_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" {
+					methods[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	if len(methods) != 2 || !methods["GET"] || !methods["other"] {
+		t.Fatalf("method labels: %v", methods)
+	}
+}
