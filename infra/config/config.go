@@ -132,8 +132,11 @@ func (c *Config) Resolve() error {
 		flag string
 		list []string
 	}{{"--trusted-proxies", c.TrustedProxies}, {"--metrics-from", c.MetricsFrom}} {
-		for _, v := range l.list {
-			if !addressOrCIDR(strings.TrimSpace(v)) {
+		for i, v := range l.list {
+			// Trimmed in place: Gin, which reads the trusted proxies too,
+			// refuses " 10.0.0.2" from "--trusted-proxies '10.0.0.1, 10.0.0.2'".
+			l.list[i] = strings.TrimSpace(v)
+			if !addressOrCIDR(l.list[i]) {
 				errs = append(errs, fmt.Errorf("%s: %q is not an IP address or CIDR", l.flag, v))
 			}
 		}

@@ -197,6 +197,15 @@ func TestEnvironmentListsAreTrimmed(t *testing.T) {
 	if got := strings.Join(cfg.TrustedProxies, "|"); got != "10.0.0.1|10.0.0.2|192.168.0.0/16" {
 		t.Fatalf("trusted proxies %q", got)
 	}
+	// The same list typed as a flag, as a person writes it.
+	t.Setenv("ISPEKS_TRUSTED_PROXIES", "")
+	cfg, err = parse(t, "--trusted-proxies", "10.0.0.1, 10.0.0.2", "--metrics-from", "127.0.0.1, ::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(append(cfg.TrustedProxies, cfg.MetricsFrom...), "|"); got != "10.0.0.1|10.0.0.2|127.0.0.1|::1" {
+		t.Fatalf("flag lists %q", got)
+	}
 }
 
 // TestLoggingAndTimingValues: a mistyped log level or format, a base URL
