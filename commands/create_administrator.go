@@ -78,8 +78,9 @@ func (h CreateAdministratorHandler) Create(ctx context.Context, cmd CreateAdmini
 		if err != nil {
 			return out, Result{}, err
 		}
-		if _, err := Execute(ctx, h.Runner, employee.Stream(ic), employee.New, subCommand(cmd.Meta, "employee"),
-			func(e *employee.Employee, now time.Time) error { return e.Record(d, now) }); err != nil {
+		sub := subCommand(cmd.Meta, "employee")
+		if _, err := Execute(ctx, h.Runner, employee.Stream(ic), employee.New, sub,
+			func(e *employee.Employee, now time.Time) error { return e.Record(sub.CommandID, d, now) }); err != nil {
 			return out, Result{}, err
 		}
 		out.StaffRecorded = true

@@ -36,7 +36,7 @@ func (h PutStaffHandler) Handle(ctx context.Context, cmd PutStaff) (Result, erro
 	}
 	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
 		func(e *employee.Employee, now time.Time) error {
-			_, err := e.Put(d, now)
+			_, err := e.Put(cmd.Meta.CommandID, d, now)
 			return err
 		})
 }

@@ -34,7 +34,7 @@ func (h RecordStaffHandler) Handle(ctx context.Context, cmd RecordStaff) (Result
 		return Result{}, err
 	}
 	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
-		func(e *employee.Employee, now time.Time) error { return e.Record(d, now) })
+		func(e *employee.Employee, now time.Time) error { return e.Record(cmd.Meta.CommandID, d, now) })
 }
 
 // staffDetails validates before any I/O, so bad input never reaches the log.

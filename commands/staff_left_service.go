@@ -38,5 +38,7 @@ func (h StaffLeftServiceHandler) Handle(ctx context.Context, cmd StaffLeftServic
 		return Result{}, err
 	}
 	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
-		func(e *employee.Employee, now time.Time) error { return e.LeaveService(cmd.Date, cmd.Reason, now) })
+		func(e *employee.Employee, now time.Time) error {
+			return e.LeaveService(cmd.Meta.CommandID, cmd.Date, cmd.Reason, now)
+		})
 }

@@ -32,5 +32,5 @@ func (h UpdateStaffHandler) Handle(ctx context.Context, cmd UpdateStaff) (Result
 		return Result{}, err
 	}
 	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
-		func(e *employee.Employee, now time.Time) error { return e.Update(d, now) })
+		func(e *employee.Employee, now time.Time) error { return e.Update(cmd.Meta.CommandID, d, now) })
 }

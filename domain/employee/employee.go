@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 )
@@ -19,6 +21,10 @@ var (
 	ErrAlreadyRecorded = errors.New("employee: staff record already exists")
 	ErrLeftService     = errors.New("employee: staff has left service")
 	ErrWrongStream     = errors.New("employee: event belongs to another staff record")
+	// ErrCommandReused: the command ID (a finance system's Idempotency-Key)
+	// already recorded a different change to this record. Answering it as a
+	// repeat would tell the client a change happened that never did.
+	ErrCommandReused = errors.New("employee: request ID already used for a different change")
 )
 
 // Stream is the event stream of the staff member with IC number ic (digits).
@@ -40,6 +46,10 @@ type StaffRecorded struct {
 	Department  string `json:"department"`
 	Post        string `json:"post"`
 	StaffNumber string `json:"staff_number"`
+	// CommandID is the command that recorded it, so a repeat can be told
+	// from the same ID reused for another change (absent in events stored
+	// before it was kept, and when the command had no ID).
+	CommandID string `json:"command_id,omitempty"`
 }
 
 // StaffUpdated replaces the record's fields with new values (the whole
@@ -51,6 +61,10 @@ type StaffUpdated struct {
 	Department  string `json:"department"`
 	Post        string `json:"post"`
 	StaffNumber string `json:"staff_number"`
+	// CommandID is the command that recorded it, so a repeat can be told
+	// from the same ID reused for another change (absent in events stored
+	// before it was kept, and when the command had no ID).
+	CommandID string `json:"command_id,omitempty"`
 }
 
 // StaffLeftService: the person left government service on Date
@@ -59,6 +73,8 @@ type StaffLeftService struct {
 	IC     string `json:"ic"`
 	Date   string `json:"date"`
 	Reason string `json:"reason,omitempty"`
+	// CommandID: as in StaffRecorded.
+	CommandID string `json:"command_id,omitempty"`
 }
 
 func (StaffRecorded) EventType() string    { return "employee.StaffRecorded.v1" }
@@ -75,6 +91,9 @@ type Employee struct {
 	recorded bool
 	left     bool
 	leftOn   string
+	// commands holds, per command ID, the event it recorded: a command
+	// with a known ID is a repeat only if it asks for that same change.
+	commands map[string]eventlog.Event
 }
 
 // New returns an empty aggregate, for commands.Execute.
@@ -93,11 +112,15 @@ func (e *Employee) Details() Details { return e.details }
 func (e *Employee) LeftOn() string { return e.leftOn }
 
 // Record enters a person into the master. A person who left service may be
-// recorded again (they rejoined).
-func (e *Employee) Record(d Details, now time.Time) error {
+// recorded again (they rejoined). A repeat of command cmd changes nothing;
+// cmd reused for another change is ErrCommandReused.
+func (e *Employee) Record(cmd uuid.UUID, d Details, now time.Time) error {
 	d, err := d.Validate()
 	if err != nil {
 		return err
+	}
+	if prev, ok := e.known(cmd); ok {
+		return repeatDetails(prev, d)
 	}
 	if e.InService() {
 		return ErrAlreadyRecorded
@@ -105,15 +128,21 @@ func (e *Employee) Record(d Details, now time.Time) error {
 	if e.recorded && e.ic != d.IC {
 		return ErrWrongStream
 	}
-	return e.record(StaffRecorded(d.event()))
+	ev := d.event()
+	ev.CommandID = commandID(cmd)
+	return e.record(ev)
 }
 
 // Update replaces the record of a person in service. Updating to the same
-// values records nothing.
-func (e *Employee) Update(d Details, now time.Time) error {
+// values records nothing. A repeat of command cmd changes nothing; cmd
+// reused for another change is ErrCommandReused.
+func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 	d, err := d.Validate()
 	if err != nil {
 		return err
+	}
+	if prev, ok := e.known(cmd); ok {
+		return repeatDetails(prev, d)
 	}
 	switch {
 	case !e.recorded:
@@ -125,24 +154,27 @@ func (e *Employee) Update(d Details, now time.Time) error {
 	case e.details == d:
 		return nil
 	}
-	return e.record(StaffUpdated(d.event()))
+	ev := StaffUpdated(d.event())
+	ev.CommandID = commandID(cmd)
+	return e.record(ev)
 }
 
 // Put records or updates, whichever is needed: the upsert the CSV import and
 // the finance API use. It reports whether anything changed.
-func (e *Employee) Put(d Details, now time.Time) (changed bool, err error) {
+func (e *Employee) Put(cmd uuid.UUID, d Details, now time.Time) (changed bool, err error) {
 	before := len(e.Uncommitted())
 	if e.InService() {
-		err = e.Update(d, now)
+		err = e.Update(cmd, d, now)
 	} else {
-		err = e.Record(d, now)
+		err = e.Record(cmd, d, now)
 	}
 	return len(e.Uncommitted()) > before, err
 }
 
 // LeaveService records that the person left service on date (YYYY-MM-DD, not
-// later than a year from now).
-func (e *Employee) LeaveService(date, reason string, now time.Time) error {
+// later than a year from now). A repeat of command cmd changes nothing; cmd
+// reused for another change is ErrCommandReused.
+func (e *Employee) LeaveService(cmd uuid.UUID, date, reason string, now time.Time) error {
 	date, err := validDate("date", date, now)
 	if err != nil {
 		return err
@@ -151,13 +183,64 @@ func (e *Employee) LeaveService(date, reason string, now time.Time) error {
 	if ferr != nil {
 		return ferr
 	}
+	if prev, ok := e.known(cmd); ok {
+		if l, isLeft := prev.(StaffLeftService); isLeft && l.Date == date && l.Reason == reason {
+			return nil
+		}
+		return ErrCommandReused
+	}
 	switch {
 	case !e.recorded:
 		return ErrNotRecorded
 	case e.left:
 		return ErrLeftService
 	}
-	return e.record(StaffLeftService{IC: e.ic, Date: date, Reason: reason})
+	return e.record(StaffLeftService{IC: e.ic, Date: date, Reason: reason, CommandID: commandID(cmd)})
+}
+
+// known returns the event command cmd recorded, if it recorded one here.
+func (e *Employee) known(cmd uuid.UUID) (eventlog.Event, bool) {
+	if cmd == uuid.Nil {
+		return nil, false
+	}
+	prev, ok := e.commands[cmd.String()]
+	return prev, ok
+}
+
+// repeatDetails answers a record or update whose command already recorded
+// prev: the same record again is a repeat (nothing to record), anything
+// else reuses the ID.
+func repeatDetails(prev eventlog.Event, d Details) error {
+	var got Details
+	switch p := prev.(type) {
+	case StaffRecorded:
+		got = detailsOf(p.IC, p.Name, p.Email, p.Department, p.Post, p.StaffNumber)
+	case StaffUpdated:
+		got = detailsOf(p.IC, p.Name, p.Email, p.Department, p.Post, p.StaffNumber)
+	default:
+		return ErrCommandReused
+	}
+	if got != d {
+		return ErrCommandReused
+	}
+	return nil
+}
+
+func commandID(cmd uuid.UUID) string {
+	if cmd == uuid.Nil {
+		return ""
+	}
+	return cmd.String()
+}
+
+func (e *Employee) remember(cmd string, ev eventlog.Event) {
+	if cmd == "" {
+		return
+	}
+	if e.commands == nil {
+		e.commands = map[string]eventlog.Event{}
+	}
+	e.commands[cmd] = ev
 }
 
 func (e *Employee) record(ev eventlog.Event) error {
@@ -177,16 +260,19 @@ func (e *Employee) Apply(ev eventlog.Event) error {
 		}
 		e.ic, e.recorded, e.left, e.leftOn = ev.IC, true, false, ""
 		e.details = detailsOf(ev.IC, ev.Name, ev.Email, ev.Department, ev.Post, ev.StaffNumber)
+		e.remember(ev.CommandID, ev)
 	case StaffUpdated:
 		if !e.recorded || e.ic != ev.IC {
 			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
 		}
 		e.details = detailsOf(ev.IC, ev.Name, ev.Email, ev.Department, ev.Post, ev.StaffNumber)
+		e.remember(ev.CommandID, ev)
 	case StaffLeftService:
 		if !e.recorded || e.ic != ev.IC {
 			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
 		}
 		e.left, e.leftOn = true, ev.Date
+		e.remember(ev.CommandID, ev)
 	default:
 		return fmt.Errorf("employee: cannot apply event %T (%s)", ev, ev.EventType())
 	}

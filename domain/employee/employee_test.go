@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
 
@@ -48,18 +50,18 @@ func scenario(t *testing.T, given []eventlog.Event, when func(*Employee) error, 
 }
 
 func TestRecordNormalises(t *testing.T) {
-	scenario(t, nil, func(e *Employee) error { return e.Record(details(), now) },
+	scenario(t, nil, func(e *Employee) error { return e.Record(uuid.Nil, details(), now) },
 		[]eventlog.Event{recorded()}, nil)
 }
 
 func TestRecordTwiceRefused(t *testing.T) {
-	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Record(details(), now) }, nil, ErrAlreadyRecorded)
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Record(uuid.Nil, details(), now) }, nil, ErrAlreadyRecorded)
 }
 
 func TestRecordAfterLeavingRejoins(t *testing.T) {
 	given := []eventlog.Event{recorded(), StaffLeftService{IC: ic, Date: "2025-12-31"}}
 	scenario(t, given, func(e *Employee) error {
-		if err := e.Record(details(), now); err != nil {
+		if err := e.Record(uuid.Nil, details(), now); err != nil {
 			return err
 		}
 		if !e.InService() {
@@ -74,32 +76,32 @@ func TestUpdate(t *testing.T) {
 	d.Post = "Penolong Akauntan"
 	want := StaffUpdated(recorded())
 	want.Post = "Penolong Akauntan"
-	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(d, now) }, []eventlog.Event{want}, nil)
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, d, now) }, []eventlog.Event{want}, nil)
 }
 
 func TestUpdateUnchangedRecordsNothing(t *testing.T) {
-	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(details(), now) }, nil, nil)
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, details(), now) }, nil, nil)
 }
 
 func TestUpdateRefusals(t *testing.T) {
-	scenario(t, nil, func(e *Employee) error { return e.Update(details(), now) }, nil, ErrNotRecorded)
+	scenario(t, nil, func(e *Employee) error { return e.Update(uuid.Nil, details(), now) }, nil, ErrNotRecorded)
 	scenario(t, []eventlog.Event{recorded(), StaffLeftService{IC: ic, Date: "2025-12-31"}},
-		func(e *Employee) error { return e.Update(details(), now) }, nil, ErrLeftService)
+		func(e *Employee) error { return e.Update(uuid.Nil, details(), now) }, nil, ErrLeftService)
 	other := details()
 	other.IC = "800101-14-1234"
-	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(other, now) }, nil, ErrWrongStream)
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, other, now) }, nil, ErrWrongStream)
 }
 
 func TestPutIsAnUpsert(t *testing.T) {
 	scenario(t, nil, func(e *Employee) error {
-		changed, err := e.Put(details(), now)
+		changed, err := e.Put(uuid.Nil, details(), now)
 		if !changed {
 			t.Error("first Put reported no change")
 		}
 		return err
 	}, []eventlog.Event{recorded()}, nil)
 	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error {
-		changed, err := e.Put(details(), now)
+		changed, err := e.Put(uuid.Nil, details(), now)
 		if changed {
 			t.Error("identical Put reported a change")
 		}
@@ -108,13 +110,13 @@ func TestPutIsAnUpsert(t *testing.T) {
 }
 
 func TestLeaveService(t *testing.T) {
-	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.LeaveService("2026-02-28", " bersara ", now) },
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.LeaveService(uuid.Nil, "2026-02-28", " bersara ", now) },
 		[]eventlog.Event{StaffLeftService{IC: ic, Date: "2026-02-28", Reason: "bersara"}}, nil)
-	scenario(t, nil, func(e *Employee) error { return e.LeaveService("2026-02-28", "", now) }, nil, ErrNotRecorded)
+	scenario(t, nil, func(e *Employee) error { return e.LeaveService(uuid.Nil, "2026-02-28", "", now) }, nil, ErrNotRecorded)
 	scenario(t, []eventlog.Event{recorded(), StaffLeftService{IC: ic, Date: "2025-12-31"}},
-		func(e *Employee) error { return e.LeaveService("2026-02-28", "", now) }, nil, ErrLeftService)
+		func(e *Employee) error { return e.LeaveService(uuid.Nil, "2026-02-28", "", now) }, nil, ErrLeftService)
 	for _, bad := range []string{"", "28/02/2026", "2026-02-30", "2028-01-01", "1900-01-01"} {
-		scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.LeaveService(bad, "", now) }, nil, ErrInvalid)
+		scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.LeaveService(uuid.Nil, bad, "", now) }, nil, ErrInvalid)
 	}
 }
 
@@ -146,7 +148,7 @@ func TestValidationNamesEveryBadField(t *testing.T) {
 	}
 	// Nothing recorded for an invalid record.
 	e := New()
-	if err := e.Record(d, now); !errors.Is(err, ErrInvalid) || len(e.Uncommitted()) != 0 {
+	if err := e.Record(uuid.Nil, d, now); !errors.Is(err, ErrInvalid) || len(e.Uncommitted()) != 0 {
 		t.Fatalf("Record of bad details: %v, %d events", err, len(e.Uncommitted()))
 	}
 }

@@ -18,8 +18,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -218,10 +216,12 @@ func (h *handlers) jsonBody(c *gin.Context) bool {
 
 // commandMeta builds the command's metadata: the client as actor, the
 // request ID as correlation ID, and a command ID from the idempotency key
-// when the client sent one. op and digest scope the key to this exact
-// request, so a key reused for a different request is a different command
-// rather than a silent no-op.
-func (h *handlers) commandMeta(c *gin.Context, op string, digest []byte) (commands.Meta, bool) {
+// when the client sent one. op scopes the key to this operation on this
+// record. The body is left out on purpose, as for payments: the same key
+// with another body is the same command, which the staff record refuses as
+// a reused key (422 idempotency_key_reused) instead of running it as a new
+// change.
+func (h *handlers) commandMeta(c *gin.Context, op string) (commands.Meta, bool) {
 	actor := apiauth.Actor(c)
 	key := c.GetHeader(IdempotencyKeyHeader)
 	if key == "" {
@@ -238,7 +238,7 @@ func (h *handlers) commandMeta(c *gin.Context, op string, digest []byte) (comman
 	}
 	id := uuid.New()
 	if key != "" {
-		id = commands.ClientCommandID(actor.ID, op+"\n"+hex.EncodeToString(digest)+"\n"+key)
+		id = commands.ClientCommandID(actor.ID, op+"\n"+key)
 	}
 	ua := c.Request.UserAgent()
 	if len(ua) > 256 {
@@ -253,6 +253,15 @@ func (h *handlers) commandMeta(c *gin.Context, op string, digest []byte) (comman
 	}, true
 }
 
+// keyReused answers a command refused because its Idempotency-Key already
+// named another change to the record, as the payments endpoints do.
+func (h *handlers) keyReused(c *gin.Context) {
+	h.problem(c, http.StatusUnprocessableEntity, "idempotency_key_reused", IdempotencyKeyHeader, i18n.Text{
+		MS: "Idempotency-Key ini telah digunakan untuk permintaan lain; tiada apa-apa diubah. Gunakan kunci baharu untuk perubahan baharu.",
+		EN: "this Idempotency-Key was already used for a different request; nothing was changed (use a new key for a new change)",
+	})
+}
+
 func validKey(k string) bool {
 	if len(k) == 0 || len(k) > maxKey {
 		return false
@@ -265,13 +274,27 @@ func validKey(k string) bool {
 	return true
 }
 
-func digestOf(parts ...string) []byte {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+// original returns the first event command cmd appended to stream, if it
+// did: a repeat of a stored command answers as the command did (created,
+// updated), not as "unchanged". Employee streams are short.
+func (h *handlers) original(ctx context.Context, stream string, cmd uuid.UUID) (eventlog.Record, bool) {
+	id := commands.EventID(cmd, 0)
+	var from uint64 = 1
+	for {
+		recs, err := h.store.ReadStream(ctx, stream, from, eventlog.Forwards, 256)
+		if err != nil {
+			return eventlog.Record{}, false
+		}
+		for _, rec := range recs {
+			if rec.ID == id {
+				return rec, true
+			}
+			from = rec.Version + 1
+		}
+		if len(recs) < 256 {
+			return eventlog.Record{}, false
+		}
 	}
-	return h.Sum(nil)
 }
 
 // eventAt returns the type of the event at version v of stream ("" if it

@@ -270,9 +270,11 @@ func TestPutEmployeeCreateRepeatUpdate(t *testing.T) {
 	if w.Code != http.StatusOK || decode[api.EmployeeResult](t, w).Result != api.ResultUnchanged || r.head() != head {
 		t.Fatalf("repeat: %d %s, head %d→%d", w.Code, w.Body, head, r.head())
 	}
-	// A retry of the first request with its request ID: same command, no-op.
+	// A retry of the first request with its request ID: same command, no-op,
+	// answered as the first was (201 created, its position).
+	createdAt := res.Position
 	w = r.do("PUT", sitiPath, r.writer, sitiBody, map[string]string{"X-Request-ID": "req-create-0001"})
-	if w.Code != http.StatusOK || r.head() != head {
+	if res := decode[api.EmployeeResult](t, w); w.Code != http.StatusCreated || res.Result != api.ResultCreated || res.Position != createdAt || r.head() != head {
 		t.Fatalf("retry: %d %s", w.Code, w.Body)
 	}
 
@@ -283,17 +285,60 @@ func TestPutEmployeeCreateRepeatUpdate(t *testing.T) {
 	if w.Code != http.StatusOK || res.Result != api.ResultUpdated || res.Employee.Post != "Penolong Akauntan" || res.Version != 2 {
 		t.Fatalf("update: %d %s", w.Code, w.Body)
 	}
-	// Its retry with the same key and body appends nothing.
+	// Its retry with the same key and body appends nothing and answers as
+	// the update did.
 	head = r.head()
 	w = r.do("PUT", "/api/v1/employees/"+sitiIC, r.writer, upd, map[string]string{api.IdempotencyKeyHeader: "upd-1"})
-	if w.Code != http.StatusOK || decode[api.EmployeeResult](t, w).Result != api.ResultUnchanged || r.head() != head {
+	if res := decode[api.EmployeeResult](t, w); w.Code != http.StatusOK || res.Result != api.ResultUpdated || res.Position != head || r.head() != head {
 		t.Fatalf("keyed retry: %d %s", w.Code, w.Body)
 	}
-	// The same key on a different body is a different request, not a
-	// silent no-op.
+	// The same key on a different body is refused as a reused key, as the
+	// payments endpoints do: nothing changes.
 	w = r.do("PUT", "/api/v1/employees/"+sitiIC, r.writer, sitiBody, map[string]string{api.IdempotencyKeyHeader: "upd-1"})
-	if w.Code != http.StatusOK || decode[api.EmployeeResult](t, w).Result != api.ResultUpdated || len(r.stream(sitiIC)) != 3 {
-		t.Fatalf("key reused on another body: %d %s", w.Code, w.Body)
+	wantError(t, w, http.StatusUnprocessableEntity, "idempotency_key_reused", api.IdempotencyKeyHeader)
+	if len(r.stream(sitiIC)) != 2 || r.head() != head {
+		t.Fatalf("key reused on another body wrote: %d events", len(r.stream(sitiIC)))
+	}
+	// A late retry of the update after a later change is still a repeat:
+	// the later change stands.
+	later := strings.Replace(sitiBody, "Pegawai Kewangan", "Akauntan", 1)
+	if w := r.do("PUT", "/api/v1/employees/"+sitiIC, r.writer, later, map[string]string{api.IdempotencyKeyHeader: "upd-2"}); w.Code != http.StatusOK {
+		t.Fatalf("later update: %d %s", w.Code, w.Body)
+	}
+	head = r.head()
+	w = r.do("PUT", "/api/v1/employees/"+sitiIC, r.writer, upd, map[string]string{api.IdempotencyKeyHeader: "upd-1"})
+	if w.Code != http.StatusOK || r.head() != head || len(r.stream(sitiIC)) != 3 {
+		t.Fatalf("late retry: %d %s, %d events", w.Code, w.Body, len(r.stream(sitiIC)))
+	}
+}
+
+func TestLeftServiceKeyReusedForAnotherDate(t *testing.T) {
+	r := newRig(t)
+	if w := r.do("PUT", sitiPath, r.writer, sitiBody, nil); w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	path := sitiPath + "/left-service"
+	key := map[string]string{api.IdempotencyKeyHeader: "left-1"}
+	w := r.do("POST", path, r.writer, `{"date":" 2025-12-31","reason":"Bersara"}`, key)
+	first := decode[api.LeftServiceResult](t, w)
+	if w.Code != 200 || first.Result != api.ResultLeftService || first.Date != "2025-12-31" {
+		t.Fatalf("left: %d %s", w.Code, w.Body)
+	}
+	// The retry (with the same untrimmed date) answers as the first did.
+	head := r.head()
+	w = r.do("POST", path, r.writer, `{"date":" 2025-12-31","reason":"Bersara"}`, key)
+	if res := decode[api.LeftServiceResult](t, w); w.Code != 200 || res != first || r.head() != head {
+		t.Fatalf("retry: %d %s", w.Code, w.Body)
+	}
+	// Without the key, the same date again is "unchanged", not a conflict.
+	w = r.do("POST", path, r.writer, `{"date":" 2025-12-31"}`, nil)
+	if w.Code != 200 || decode[api.LeftServiceResult](t, w).Result != api.ResultUnchanged {
+		t.Fatalf("same date again: %d %s", w.Code, w.Body)
+	}
+	w = r.do("POST", path, r.writer, `{"date":"2026-01-31"}`, key)
+	wantError(t, w, http.StatusUnprocessableEntity, "idempotency_key_reused", api.IdempotencyKeyHeader)
+	if r.head() != head {
+		t.Fatal("a reused key wrote")
 	}
 }
 

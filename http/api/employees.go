@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -85,21 +86,33 @@ func (h *handlers) putEmployee(c *gin.Context) {
 		h.invalid(c, fields)
 		return
 	}
-	meta, ok := h.commandMeta(c, "PUT /employees/"+d.IC, digestOf(d.Name, d.Email, d.Department, d.Post, d.StaffNumber))
+	meta, ok := h.commandMeta(c, "PUT /employees/"+d.IC)
 	if !ok {
 		return
 	}
-	res, err := h.put.Handle(c.Request.Context(), commands.PutStaff{Meta: meta, Details: d})
+	ctx := c.Request.Context()
+	stream := employee.Stream(mykad.IC(d.IC))
+	res, err := h.put.Handle(ctx, commands.PutStaff{Meta: meta, Details: d})
 	if err != nil {
 		h.commandError(c, err)
 		return
 	}
 	out := EmployeeResult{Result: ResultUnchanged, Version: res.Version, Employee: d}
 	status := http.StatusOK
-	if res.Appended > 0 {
+	typ := ""
+	switch {
+	case res.Appended > 0:
 		out.Position = res.Position
+		typ = h.eventAt(ctx, stream, res.Version)
+	default:
+		// A retry of a stored request answers as the request did.
+		if rec, ok := h.original(ctx, stream, meta.CommandID); ok {
+			out.Position, typ = rec.Position, rec.Type
+		}
+	}
+	if out.Position > 0 {
 		out.Result = ResultUpdated
-		if h.eventAt(c.Request.Context(), employee.Stream(mykad.IC(d.IC)), res.Version) == (employee.StaffRecorded{}).EventType() {
+		if typ == (employee.StaffRecorded{}).EventType() {
 			out.Result, status = ResultCreated, http.StatusCreated
 			c.Header("Location", c.Request.URL.Path)
 		}
@@ -121,7 +134,7 @@ func (h *handlers) leftService(c *gin.Context) {
 		h.invalid(c, []FieldProblem{icProblem(err)})
 		return
 	}
-	meta, ok := h.commandMeta(c, "POST /employees/"+ic.String()+"/left-service", digestOf(in.Date, in.Reason))
+	meta, ok := h.commandMeta(c, "POST /employees/"+ic.String()+"/left-service")
 	if !ok {
 		return
 	}
@@ -140,7 +153,7 @@ func (h *handlers) leftService(c *gin.Context) {
 			h.fail(c, lerr)
 			return
 		}
-		if on == in.Date {
+		if on == strings.TrimSpace(in.Date) {
 			// A repeat of the move that is already recorded.
 			c.JSON(http.StatusOK, LeftServiceResult{Result: ResultUnchanged, Version: res.Version, IC: ic.String(), Date: on})
 			return
@@ -154,13 +167,24 @@ func (h *handlers) leftService(c *gin.Context) {
 		h.commandError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, LeftServiceResult{Result: ResultLeftService, Position: res.Position, Version: res.Version, IC: ic.String(), Date: in.Date})
+	pos := res.Position
+	if res.Appended == 0 {
+		// A retry of the stored request: its date is the recorded one.
+		if rec, ok := h.original(ctx, employee.Stream(ic), meta.CommandID); ok {
+			pos = rec.Position
+		}
+	}
+	c.JSON(http.StatusOK, LeftServiceResult{Result: ResultLeftService, Position: pos, Version: res.Version, IC: ic.String(), Date: strings.TrimSpace(in.Date)})
 }
 
 // commandError answers an error a command returned.
 func (h *handlers) commandError(c *gin.Context, err error) {
 	if fields, ok := employeeFields(err); ok {
 		h.invalid(c, fields)
+		return
+	}
+	if errors.Is(err, employee.ErrCommandReused) {
+		h.keyReused(c)
 		return
 	}
 	if errors.Is(err, commands.ErrForbidden) {

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/payment"
 )
@@ -109,6 +110,11 @@ func Load(ctx context.Context, deps Deps) (Summary, error) {
 	for _, m := range staff {
 		jobs = append(jobs, func(ctx context.Context) error {
 			res, err := put.Handle(ctx, commands.PutStaff{Meta: meta("staff/" + m.IC), Details: m.Details()})
+			if errors.Is(err, employee.ErrCommandReused) {
+				// An earlier start loaded this person with other demo
+				// data: already loaded, leave it as it is.
+				err = nil
+			}
 			if err != nil {
 				return fmt.Errorf("demo: staff %s: %w", m.StaffNumber, err)
 			}
