@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
 )
 
 // ForgotPassword is Lupa Kata Laluan: the IC number only.
@@ -19,8 +20,13 @@ type ForgotPassword struct {
 // account exists and is not locked, a new temporary password is issued and
 // mailed (24 h, one use); the current password keeps working until it is
 // used. Nothing is issued for an unknown ID, a locked account (the
-// administrator unlocks), or within two minutes of the last one. Every call
-// costs one argon2id hash, so timing says nothing either.
+// administrator unlocks), within two minutes of the last one, or for a
+// person the employee master says left service: their official mailbox is
+// closed or handed on (and may be shared), so a temporary password mailed
+// there could open their slips to someone else. They keep logging in with
+// their own password, and the helpdesk can still help them. Every call
+// costs one employee-stream read and one argon2id hash, so timing says
+// nothing either.
 type ForgotPasswordHandler struct {
 	Runner   Runner
 	Security AccountSecurity
@@ -35,6 +41,12 @@ func (h ForgotPasswordHandler) Handle(ctx context.Context, cmd ForgotPassword) (
 	if err != nil {
 		return Result{}, err
 	}
+	// Read for every IC, so a leaver's answer costs what anyone's does.
+	emp := employee.New()
+	if _, err := load(ctx, h.Runner, employee.Stream(ic), emp); err != nil {
+		return Result{}, err
+	}
+	left := emp.Recorded() && !emp.InService()
 	var temp *account.TemporaryPassword
 	var tempFor string
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
@@ -46,11 +58,17 @@ func (h ForgotPasswordHandler) Handle(ctx context.Context, cmd ForgotPassword) (
 				}
 				temp, tempFor = &t, a.PasswordHash()
 			}
+			if left {
+				return errLeftService
+			}
 			return a.IssueTemporaryPassword(*temp, account.TempForgot, now)
 		})
 	switch {
-	case errors.Is(err, account.ErrNotFound), errors.Is(err, account.ErrLocked), errors.Is(err, account.ErrTooSoon):
+	case errors.Is(err, account.ErrNotFound), errors.Is(err, account.ErrLocked), errors.Is(err, account.ErrTooSoon), errors.Is(err, errLeftService):
 		return res, nil
 	}
 	return res, err
 }
+
+// errLeftService: the person left service; answered like any other refusal.
+var errLeftService = errors.New("commands: staff has left service")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
 )
 
 func TestForgotPassword(t *testing.T) {
@@ -76,5 +77,33 @@ func TestForgotPasswordAlwaysAnswersTheSame(t *testing.T) {
 	}
 	if _, err := f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: "12"}); err == nil {
 		t.Fatal("malformed IC accepted")
+	}
+}
+
+// A person who left service gets the same answer and nothing is issued:
+// their official mailbox may be closed, handed on or shared. Their own
+// password still opens their slips and statements.
+func TestForgotPasswordIssuesNothingAfterLeavingService(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: sitiIC, Date: "2026-01-31", Reason: "Bersara"}))
+	f.advance(time.Hour)
+	before := f.hasher.Computed()
+	res, err := f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC})
+	if err != nil || res.Appended != 0 {
+		t.Fatalf("forgot after leaving: %+v %v", res, err)
+	}
+	if f.hasher.Computed()-before != 1 {
+		t.Fatalf("%d hashes, want 1 like any other answer", f.hasher.Computed()-before)
+	}
+	if out, err := f.logIn(sitiIC, sitiPassword); err != nil || out.MustChangePassword {
+		t.Fatalf("own password after leaving: %+v %v", out, err)
+	}
+	// Rejoined: Lupa Kata Laluan works again.
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: employee.Details{IC: sitiIC, Name: "Siti Aminah binti Omar",
+		Email: "siti.aminah@melaka.gov.my", Department: "Jabatan Kewangan dan Perbendaharaan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}}))
+	if res := f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC})); res.Appended != 1 {
+		t.Fatalf("forgot after rejoining: %+v", res)
 	}
 }
