@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 )
@@ -225,6 +226,15 @@ func authorizeAdmin(ctx context.Context, r Runner, meta Meta, allowClients bool)
 			return err
 		}
 		if !admin.HasRole(account.RoleAdmin) || admin.Locked() || admin.Status() != account.StatusActive {
+			return ErrForbidden
+		}
+		// An administrator who left service keeps their account for their
+		// own slips, not the powers of the post.
+		emp := employee.New()
+		if _, err := load(ctx, r, employee.Stream(ic), emp); err != nil {
+			return err
+		}
+		if emp.Recorded() && !emp.InService() {
 			return ErrForbidden
 		}
 		return nil

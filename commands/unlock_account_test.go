@@ -7,6 +7,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
 
@@ -55,4 +56,26 @@ func TestUnlockAccount(t *testing.T) {
 	if err := unlock(f.admin(), "lagi"); !errors.Is(err, account.ErrNotLocked) {
 		t.Fatalf("unlock of an unlocked account: %v", err)
 	}
+}
+
+// An administrator who left service keeps their account (their own slips)
+// but no longer acts as administrator; rejoined, they do again.
+func TestAdministratorWhoLeftServiceCannotAct(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.makeAdmin()
+	lockSiti(t, f)
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: adminIC, Date: "2026-01-31", Reason: "Bertukar ke Putrajaya"}))
+	unlock := commands.UnlockAccount{Meta: f.admin(), UserID: sitiIC, Reason: "Pemanggil disahkan"}
+	if _, err := f.h.UnlockAccount.Handle(ctx, unlock); !errors.Is(err, commands.ErrForbidden) {
+		t.Fatalf("unlock by an administrator who left service: %v", err)
+	}
+	if _, err := f.h.IssueTemporaryPassword.Handle(ctx, commands.IssueTemporaryPassword{Meta: f.admin(), UserID: sitiIC}); !errors.Is(err, commands.ErrForbidden) {
+		t.Fatalf("temporary password by an administrator who left service: %v", err)
+	}
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: employee.Details{
+		IC: adminIC, Name: "Mohd Fadzlezam bin Sulaiman", Email: "fadzlezam@melaka.gov.my", Department: "Jabatan Kewangan dan Perbendaharaan", Post: "Pegawai Teknologi Maklumat", StaffNumber: "JKPN-0001",
+	}}))
+	unlock.Meta = f.admin()
+	f.ok(f.h.UnlockAccount.Handle(ctx, unlock))
 }

@@ -315,14 +315,20 @@ func (s *Site) completeLogin(c *gin.Context, userID string, totpVerified, mustCh
 		httpx.Abort(c, err)
 		return
 	}
-	id := session.Identity{UserID: userID, Name: v.Name, Department: v.Department, Roles: v.Roles,
+	roles := v.Roles
+	if !v.EmployeeInService {
+		// Someone who left service still sees their own slips and
+		// statements, but no longer holds the powers of a post.
+		roles = nil
+	}
+	id := session.Identity{UserID: userID, Name: v.Name, Department: v.Department, Roles: roles,
 		TOTPVerified: totpVerified, MustChangePassword: mustChange}
 	if err := s.deps.Sessions.Login(c, id); err != nil {
 		httpx.Abort(c, err)
 		return
 	}
 	switch {
-	case len(v.Roles) > 0 && !v.TOTP:
+	case len(roles) > 0 && !v.TOTP:
 		c.Redirect(http.StatusSeeOther, PathTwoFactor+"?wajib=1")
 	case mustChange:
 		c.Redirect(http.StatusSeeOther, PathPassword+"?wajib=1")

@@ -289,3 +289,54 @@ func checkAccessible(t *testing.T, name, page string) {
 		}
 	}
 }
+
+// TestAdministratorWhoLeftServiceLogsInAsStaff: an administrator who left
+// service still logs in (their own slips and statements) but the session
+// holds no role: the admin area stays closed.
+func TestAdministratorWhoLeftServiceLogsInAsStaff(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	created, _, err := w.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{
+		Meta: sysMeta(), Staff: employee.Details{IC: aminIC, Email: "amin.yusof@melaka.gov.my"},
+	})
+	if err != nil {
+		t.Fatalf("create administrator: %v", err)
+	}
+	b := w.browser()
+	b.enterID(aminIC)
+	b.enterPassword(created.TemporaryPassword)
+	const adminPW = "Kopi Susu Ais Limau"
+	if r := b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {adminPW}, "confirm_password": {adminPW}, "question": {"kerja-pertama"},
+		"answer": {"Bandar Hilir"}, "image": {"payung"}, "phrase": {"Payung Kuning Hujan"}}); r.Code != http.StatusSeeOther {
+		t.Fatalf("activate: %d", r.Code)
+	}
+	enrol := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	secret := strings.ReplaceAll(regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(enrol.body)[1], " ", "")
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != 200 {
+		t.Fatalf("confirm: %d", r.Code)
+	}
+
+	if _, err := w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: sysMeta(), IC: aminIC, Date: "2026-01-31", Reason: "Bersara"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := w.accountView(aminIC); v.EmployeeInService {
+		t.Fatal("view still in service")
+	}
+	w.clk.Add(time.Minute)
+	n := w.browser()
+	n.enterID(aminIC)
+	if r := n.enterPassword(adminPW); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("password step: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	code, _ = security.TOTP{}.Code(secret, w.clk.Now())
+	if r := n.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}}); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("code: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	home := n.get("/utama")
+	mustContain(t, "home of a leaver", home.body, "Amin bin Yusof")
+	mustNotContain(t, "home of a leaver", home.body, "Peranan: Pentadbir Sistem", `href="/pentadbir`)
+	if r := n.get("/pentadbir"); r.Code == http.StatusOK {
+		t.Fatalf("admin area after leaving service: %d", r.Code)
+	}
+}
