@@ -432,6 +432,43 @@ func TestConsoleRevokeEndsSessions(t *testing.T) {
 	}
 }
 
+// TestLeavingServiceEndsSessions: an administrator who left service (the
+// finance system's employee master, another process) loses the session
+// that held the role; another person's session stays.
+func TestLeavingServiceEndsSessions(t *testing.T) {
+	p := newAdminPortal(t)
+	adm, staff := p.admin(), p.newBrowser().as(admSitiIC, "", false)
+	if r := adm.get("/pentadbir"); r.code != http.StatusOK {
+		t.Fatalf("admin before: %d", r.code)
+	}
+	p.advance(time.Second)
+
+	ctx := context.Background()
+	console, err := eventsqlite.Open(ctx, filepath.Join(p.dir, "events.db"), eventsqlite.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	leave := commands.StaffLeftServiceHandler{Runner: commands.Runner{Store: console, Registry: p.reg, Now: p.clock}}
+	if _, err := leave.Handle(ctx, commands.StaffLeftService{Meta: p.meta(eventlog.ActorSystem, "cli:ops"), IC: admAdminIC, Date: "2026-01-31", Reason: "bersara"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		r := adm.get("/pentadbir")
+		if r.code == http.StatusSeeOther && r.hdr.Get("Location") == "/?sesi=tamat" {
+			break
+		}
+		if r.code != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("admin after leaving service: %d %s", r.code, r.hdr.Get("Location"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := staff.get("/utama"); r.code != http.StatusOK {
+		t.Fatalf("another person's session: %d", r.code)
+	}
+}
+
 func TestAdminResetTOTPNeedsTOTP(t *testing.T) {
 	p := newAdminPortal(t)
 	b := p.admin()
