@@ -28,14 +28,20 @@ func TestHandler(t *testing.T) {
 			"err", fmt.Errorf("accounts: %w", errors.New("readstore/sqlite: get accounts/900512015123: database is locked")),
 			"subject", person{IC: "880808085577", Name: "Amin"},
 			slog.Group("g", "ic", "820304105555", "n", 7),
-			"position", 1234567890123, "status", 200, "route", "/utama")
+			"position", 1234567890123, "status", 200, "route", "/utama",
+			"mailerr", errors.New("smtp: 452 4.2.2 mailbox full: siti.aminah@melaka.gov.my, kewangan+ops@jkptg.melaka.gov.my"))
 		out := buf.String()
 		for _, ic := range []string{"791117045671", "850203-14-5432", "900512015123", "880808085577", "820304105555"} {
 			if strings.Contains(out, ic) {
 				t.Errorf("%s: %s reached the log: %s", format, ic, out)
 			}
 		}
-		for _, keep := range []string{"database is locked", "Amin", "1234567890123", "200", "/utama", "[IC]"} {
+		for _, mail := range []string{"siti.aminah@melaka.gov.my", "kewangan+ops@jkptg.melaka.gov.my", "siti.aminah", "kewangan+ops"} {
+			if strings.Contains(out, mail) {
+				t.Errorf("%s: %s reached the log: %s", format, mail, out)
+			}
+		}
+		for _, keep := range []string{"database is locked", "Amin", "1234567890123", "200", "/utama", "[IC]", "mailbox full", "[e-mel]"} {
 			if !strings.Contains(out, keep) {
 				t.Errorf("%s: %q lost: %s", format, keep, out)
 			}
