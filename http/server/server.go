@@ -211,27 +211,47 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // ServeHTTP makes the server an http.Handler. A HEAD request is answered as
 // the GET of the same URL without the body: Gin routes HEAD only where it
 // is registered, and monitors and link checkers send it to pages and
-// /healthz. The access log and metrics then show it as a GET.
+// /healthz. The access log and metrics then show it as a GET. The request's
+// context ends as soon as the handler starts its body (or flushes): a
+// streaming GET (the event feed) would otherwise go on writing into nothing,
+// holding the keep-alive connection whose next request then waits for ever.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		g := r.WithContext(r.Context())
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		g := r.WithContext(ctx)
 		g.Method = http.MethodGet
-		r, w = g, headWriter{w}
+		r, w = g, headWriter{ResponseWriter: w, bodyStarted: cancel}
 	}
 	s.Engine.ServeHTTP(w, r)
 }
 
 // headWriter drops the body of a HEAD answer (net/http does too, but not
-// every http.ResponseWriter is net/http's).
-type headWriter struct{ http.ResponseWriter }
+// every http.ResponseWriter is net/http's) and ends the request's context
+// once the body starts: nothing after the headers reaches the client.
+type headWriter struct {
+	http.ResponseWriter
+	bodyStarted context.CancelFunc
+}
 
-func (h headWriter) Write(p []byte) (int, error)       { return len(p), nil }
-func (h headWriter) WriteString(s string) (int, error) { return len(s), nil }
-func (h headWriter) Unwrap() http.ResponseWriter       { return h.ResponseWriter }
+func (h headWriter) Write(p []byte) (int, error) {
+	h.bodyStarted()
+	return len(p), nil
+}
+
+func (h headWriter) WriteString(s string) (int, error) {
+	h.bodyStarted()
+	return len(s), nil
+}
+
+func (h headWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // Flush is there because Gin's writer asserts http.Flusher (a stream
-// flushes).
-func (h headWriter) Flush() { _ = http.NewResponseController(h.ResponseWriter).Flush() }
+// flushes): the headers go out, and the stream's context ends.
+func (h headWriter) Flush() {
+	_ = http.NewResponseController(h.ResponseWriter).Flush()
+	h.bodyStarted()
+}
 
 // Run serves on addr until ctx ends, then shuts down gracefully; it also
 // sweeps expired sessions meanwhile.
