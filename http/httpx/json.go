@@ -43,6 +43,9 @@ func DecodeJSON(c *gin.Context, v any) error {
 	if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
 		return err // 413
 	}
+	if errors.Is(err, ErrBodyTimeout) {
+		return err // 408, as for a form
+	}
 	if err != nil {
 		// The client stopped sending: not the server's failure (a 500 in
 		// the log), and the answer may never arrive.

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -78,6 +79,14 @@ func TestDecodeJSON(t *testing.T) {
 	var p payment
 	if pr := m.Map(DecodeJSON(ctx, &p)); pr.Status != 400 || pr.Code != "bad_request" {
 		t.Errorf("a body cut off by the client: %d %s", pr.Status, pr.Code)
+	}
+
+	// A body that did not arrive in its time (BodyLimit's deadline) is
+	// 408, as on a form, not 400.
+	ctx, _ = gin.CreateTestContext(httptest.NewRecorder())
+	ctx.Request = httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader(`{"voucher":"V`), iotest.ErrReader(fmt.Errorf("%w: i/o timeout", ErrBodyTimeout))))
+	if pr := m.Map(DecodeJSON(ctx, &p)); pr.Status != http.StatusRequestTimeout || pr.Code != "body_timeout" {
+		t.Errorf("a body past its time: %d %s", pr.Status, pr.Code)
 	}
 }
 
