@@ -59,16 +59,13 @@ func (h ForgotPasswordHandler) Handle(ctx context.Context, cmd ForgotPassword) (
 				temp, tempFor = &t, a.PasswordHash()
 			}
 			if left {
-				return errLeftService
+				return employee.ErrLeftService
 			}
 			return a.IssueTemporaryPassword(*temp, account.TempForgot, now)
 		})
 	switch {
-	case errors.Is(err, account.ErrNotFound), errors.Is(err, account.ErrLocked), errors.Is(err, account.ErrTooSoon), errors.Is(err, errLeftService):
+	case errors.Is(err, account.ErrNotFound), errors.Is(err, account.ErrLocked), errors.Is(err, account.ErrTooSoon), errors.Is(err, employee.ErrLeftService):
 		return res, nil
 	}
 	return res, err
 }
-
-// errLeftService: the person left service; answered like any other refusal.
-var errLeftService = errors.New("commands: staff has left service")
