@@ -221,7 +221,7 @@ func (h *handlers) jsonBody(c *gin.Context) bool {
 // with another body is the same command, which the staff record refuses as
 // a reused key (422 idempotency_key_reused) instead of running it as a new
 // change.
-func (h *handlers) commandMeta(c *gin.Context, op string) (commands.Meta, bool) {
+func (h *handlers) commandMeta(c *gin.Context, op string) (meta commands.Meta, keyed, ok bool) {
 	actor := apiauth.Actor(c)
 	key := c.GetHeader(IdempotencyKeyHeader)
 	if key == "" {
@@ -234,7 +234,7 @@ func (h *handlers) commandMeta(c *gin.Context, op string) (commands.Meta, bool) 
 			MS: "Idempotency-Key mesti 1 hingga 255 aksara ASCII yang boleh dicetak.",
 			EN: "Idempotency-Key must be 1 to 255 printable ASCII characters.",
 		})
-		return commands.Meta{}, false
+		return commands.Meta{}, false, false
 	}
 	id := uuid.New()
 	if key != "" {
@@ -250,7 +250,7 @@ func (h *handlers) commandMeta(c *gin.Context, op string) (commands.Meta, bool) 
 		Actor:         actor,
 		SourceIP:      c.ClientIP(),
 		UserAgent:     strings.ToValidUTF8(ua, "?"),
-	}, true
+	}, key != "", true
 }
 
 // keyReused answers a command refused because its Idempotency-Key already

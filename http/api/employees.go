@@ -86,7 +86,7 @@ func (h *handlers) putEmployee(c *gin.Context) {
 		h.invalid(c, fields)
 		return
 	}
-	meta, ok := h.commandMeta(c, "PUT /employees/"+d.IC)
+	meta, keyed, ok := h.commandMeta(c, "PUT /employees/"+d.IC)
 	if !ok {
 		return
 	}
@@ -104,8 +104,10 @@ func (h *handlers) putEmployee(c *gin.Context) {
 	case res.Appended > 0:
 		out.Position = res.Position
 		typ = h.eventAt(ctx, stream, res.Version)
-	default:
-		// A retry of a stored request answers as the request did.
+	case keyed:
+		// A retry of a stored request answers as the request did (without
+		// a key the command ID is new: nothing to look for, and an
+		// unchanged upsert of a bulk sync reads no stream).
 		if rec, ok := h.original(ctx, stream, meta.CommandID); ok {
 			out.Position, typ = rec.Position, rec.Type
 		}
@@ -134,7 +136,7 @@ func (h *handlers) leftService(c *gin.Context) {
 		h.invalid(c, []FieldProblem{icProblem(err)})
 		return
 	}
-	meta, ok := h.commandMeta(c, "POST /employees/"+ic.String()+"/left-service")
+	meta, keyed, ok := h.commandMeta(c, "POST /employees/"+ic.String()+"/left-service")
 	if !ok {
 		return
 	}
@@ -168,7 +170,7 @@ func (h *handlers) leftService(c *gin.Context) {
 		return
 	}
 	pos := res.Position
-	if res.Appended == 0 {
+	if res.Appended == 0 && keyed {
 		// A retry of the stored request: its date is the recorded one.
 		if rec, ok := h.original(ctx, employee.Stream(ic), meta.CommandID); ok {
 			pos = rec.Position
