@@ -62,8 +62,8 @@ type Feed struct {
 	// Clients re-checks an open stream's client (apiclients.Queries): the
 	// stream ends once it is revoked or lacks events:read. Required.
 	Clients apiauth.Clients
-	// RecheckEvery is how old the last check may be before the next event
-	// is sent, and how often an idle stream is checked (default 5 s).
+	// RecheckEvery is how often an open stream re-checks its client against
+	// the read model, busy or idle (default 5 s).
 	RecheckEvery time.Duration
 	Logger       *slog.Logger // optional
 }
@@ -135,17 +135,10 @@ func (f *Feed) Handler() gin.HandlerFunc {
 		h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 		c.Status(http.StatusOK)
 
-		// allowed re-reads the client when the last check is older than
-		// recheck; a read model that cannot be read ends the stream too
-		// (the client reconnects and is checked again).
-		var checkMu sync.Mutex
-		checked := time.Now()
+		// allowed re-reads the client (every recheck, busy or idle); a read
+		// model that cannot be read ends the stream too (the client
+		// reconnects and is checked again).
 		allowed := func() error {
-			checkMu.Lock()
-			defer checkMu.Unlock()
-			if time.Since(checked) < recheck {
-				return nil
-			}
 			cur, found, err := f.Clients.Get(ctx, client.ID)
 			if err != nil {
 				return fmt.Errorf("eventfeed: re-check client: %w", err)
@@ -153,7 +146,6 @@ func (f *Feed) Handler() gin.HandlerFunc {
 			if !found || cur.Revoked || !cur.HasScope(apiclient.ScopeEventsRead) {
 				return errRevoked
 			}
-			checked = time.Now()
 			return nil
 		}
 
@@ -211,9 +203,6 @@ func (f *Feed) Handler() gin.HandlerFunc {
 			}
 			if !filter.Allows(rec) {
 				return nil
-			}
-			if err := allowed(); err != nil {
-				return err
 			}
 			data, err := json.Marshal(downstream.Wire(rec))
 			if err != nil {
