@@ -35,8 +35,8 @@ type Directory interface {
 // backoff: Handle returns an error for anything worth retrying (SMTP server
 // down, 4xx, TLS or auth trouble) so the checkpoint never moves past an
 // unsent mail. A message refused for good (unknown recipient, invalid data)
-// is logged and passed over, since retrying cannot help and would hold up
-// every later mail. A mail the server refuses for now (ErrDeferred: a full
+// is parked at once as a dead letter of the consumer, since retrying cannot
+// help and would hold up every later mail. A mail the server refuses for now (ErrDeferred: a full
 // mailbox, greylisting) is retried the same way, but only for DeferFor: then
 // it is parked as a dead letter of the consumer (`ispeks projections
 // status` lists it, by event ID and reason) and later mail goes on, since
@@ -143,8 +143,7 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 	// or the temporary password.
 	if err != nil {
 		if errors.Is(err, ErrInvalidMessage) {
-			log.ErrorContext(ctx, "mailer: cannot compose mail; passed over", "event_id", env.ID, "kind", kind, "err", err)
-			return nil
+			return engine.Park(fmt.Sprintf("%s mail: cannot be composed: %v", kind, err))
 		}
 		return fmt.Errorf("mailer: event %s: %w", env.ID, err)
 	}
@@ -152,8 +151,9 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 	msg.Date = env.OccurredAt
 	if err := c.Sender.Send(ctx, msg); err != nil {
 		if errors.Is(err, ErrRejected) || errors.Is(err, ErrInvalidMessage) {
-			log.ErrorContext(ctx, "mailer: mail refused for good; passed over", "event_id", env.ID, "kind", kind, "err", err)
-			return nil
+			// Parked like a mail refused for too long, so every mail not
+			// sent is a dead letter an administrator finds in one place.
+			return engine.Park(fmt.Sprintf("%s mail: refused for good: %v", kind, err))
 		}
 		if errors.Is(err, ErrDeferred) {
 			if d, park := c.refused(msg.To.Email); park {

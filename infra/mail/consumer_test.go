@@ -456,6 +456,29 @@ func TestConsumerParksMailToAFullMailboxAndMailsEveryoneElse(t *testing.T) {
 	}
 }
 
+// TestConsumerParksMailRefusedForGood: a mail the server refuses for good
+// (550, no such user) is parked at once as a dead letter, as one refused
+// for too long is, and the next mail goes out.
+func TestConsumerParksMailRefusedForGood(t *testing.T) {
+	rig, srv, smtpSender := newSMTPMailRig(t)
+	const gone = "bekas.pegawai@melaka.gov.my"
+	srv.refuse(gone, 550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+	rig.run(smtpSender)
+	_, refused := rig.issue("850101045566", "Aminah binti Yusof", gone, "Gone-Temp-0001", account.TempForgot)
+	_, last := rig.issue("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "Next-Temp-5678", account.TempRegistration)
+	if got := srv.wait(t, 1); parseMail(t, got[0].Data).To.Address != "lim@melaka.gov.my" {
+		t.Fatalf("delivered: %s", parseMail(t, got[0].Data).To.Address)
+	}
+	rig.waitCheckpoint(last.Position)
+	dls, err := rig.eng.DeadLetters(context.Background(), mail.ConsumerName, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || dls[0].EventID != refused.ID.String() || !strings.Contains(dls[0].Error, "No such user") || strings.Contains(dls[0].Error, "@") {
+		t.Fatalf("dead letters %+v, want the refused mail, with the reason and no address", dls)
+	}
+}
+
 func TestConsumerOutboxAndPassOverRefusedMail(t *testing.T) {
 	rig := newMailRig(t)
 	dir := filepath.Join(t.TempDir(), "outbox")
@@ -464,9 +487,9 @@ func TestConsumerOutboxAndPassOverRefusedMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	rig.run(ob)
-	// No e-mail in the event and no directory: refused for good, passed
-	// over; the next mail still goes out.
-	rig.issue("850101045566", "Tanpa Emel", "", "No-Mail-0000", account.TempRegistration)
+	// No e-mail in the event and no directory: it cannot be sent, so it is
+	// parked (a dead letter); the next mail still goes out.
+	_, noMail := rig.issue("850101045566", "Tanpa Emel", "", "No-Mail-0000", account.TempRegistration)
 	rig.issue("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "Outbox-Temp-42", account.TempAdmin)
 	box := mail.NewMailbox(dir, nil)
 	deadline := time.Now().Add(10 * time.Second)
@@ -482,6 +505,9 @@ func TestConsumerOutboxAndPassOverRefusedMail(t *testing.T) {
 	}
 	if len(list) != 1 || list[0].To.Email != "lim@melaka.gov.my" {
 		t.Fatalf("outbox: %+v", list)
+	}
+	if dls, err := rig.eng.DeadLetters(context.Background(), mail.ConsumerName, 0); err != nil || len(dls) != 1 || dls[0].EventID != noMail.ID.String() {
+		t.Fatalf("dead letters %+v (%v), want the mail without an address", dls, err)
 	}
 	m, err := box.Get(context.Background(), list[0].ID)
 	if err != nil {
