@@ -54,7 +54,12 @@ func TestLeaveServiceWithReusedCommandIDRefused(t *testing.T) {
 
 func TestEventWithoutCommandIDStillReplays(t *testing.T) {
 	// Events stored before the command ID was kept carry none: they replay,
-	// and a command never matches them.
+	// and a command never matches them, so a change is recorded under its
+	// own ID rather than refused as a reuse.
+	d := details()
+	d.Post = "Akauntan"
+	want := StaffUpdated(recorded())
+	want.Post, want.CommandID = "Akauntan", cmdA.String()
 	scenario(t, []eventlog.Event{recorded()},
-		func(e *Employee) error { _, err := e.Put(cmdA, details(), now); return err }, nil, nil)
+		func(e *Employee) error { _, err := e.Put(cmdA, d, now); return err }, []eventlog.Event{want}, nil)
 }
