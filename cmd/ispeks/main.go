@@ -85,7 +85,8 @@ func newLogger(level, format string) *slog.Logger {
 	if format == "json" {
 		h = slog.NewJSONHandler(os.Stderr, opts)
 	}
-	// IC numbers never reach the log, whatever message or error carries
-	// one (an adapter's error names the document, and many IDs are ICs).
+	// IC numbers and e-mail addresses never reach the log, whatever message
+	// or error carries one (an adapter's error names the document, and many
+	// IDs are ICs; a mail library's error names its recipients).
 	return slog.New(redact.Handler(h))
 }
