@@ -524,10 +524,8 @@ func (in *Ingester) fail(ctx context.Context, res Result, err error, prefix stri
 		res.Code, res.Field, res.Reason = CodeConflict, prefix+"payment_id", strings.TrimPrefix(err.Error(), "payment: ")
 	case errors.Is(err, statement.ErrAlreadyIssued):
 		res.Code, res.Field, res.Reason = CodeConflict, prefix+"statement_id", "a statement with this ID is already issued with different content (send a statement_correction)"
-	case errors.Is(err, payment.ErrCommandReused):
-		res.Code, res.Field, res.Reason = CodeConflict, "request_id", "was already used for a different change to this payment; nothing was changed (send a new request ID for a new change)"
-	case errors.Is(err, statement.ErrCommandReused):
-		res.Code, res.Field, res.Reason = CodeConflict, "request_id", "was already used for a different change to this statement; nothing was changed (send a new request ID for a new change)"
+	case errors.Is(err, eventlog.ErrCommandReused):
+		res.Code, res.Field, res.Reason = CodeConflict, "request_id", "was already used for a different change to this record; nothing was changed (send a new request ID for a new change)"
 	case errors.Is(err, eventlog.ErrInvalidEvent) && strings.Contains(err.Error(), "already stored in stream"):
 		// The request ID's events exist on another record: the client used
 		// one request ID for two different lines.

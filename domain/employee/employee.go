@@ -22,9 +22,9 @@ var (
 	ErrLeftService     = errors.New("employee: staff has left service")
 	ErrWrongStream     = errors.New("employee: event belongs to another staff record")
 	// ErrCommandReused: the command ID (a finance system's Idempotency-Key)
-	// already recorded a different change to this record. Answering it as a
-	// repeat would tell the client a change happened that never did.
-	ErrCommandReused = errors.New("employee: request ID already used for a different change")
+	// already recorded a different change to this record
+	// (eventlog.ErrCommandReused).
+	ErrCommandReused = eventlog.CommandReused("employee")
 )
 
 // Stream is the event stream of the staff member with IC number ic (digits).

@@ -115,6 +115,24 @@ var (
 	ErrNotEventStore  = errors.New("eventlog: file is not an iSPEKS event store")
 )
 
+// ErrCommandReused: a command ID (a client's request ID or Idempotency-Key)
+// that already recorded a different change to its aggregate. Answering it
+// as a repeat would tell the client a change happened that never did. Each
+// aggregate has its own sentinel (CommandReused), worded for its package;
+// errors.Is finds this one through any of them.
+var ErrCommandReused = errors.New("eventlog: request ID already used for a different change")
+
+// CommandReused is an aggregate's sentinel for ErrCommandReused, its message
+// prefixed by the aggregate's package ("payment").
+func CommandReused(pkg string) error { return commandReused(pkg) }
+
+type commandReused string
+
+func (e commandReused) Error() string {
+	return string(e) + ": request ID already used for a different change"
+}
+func (commandReused) Is(target error) bool { return target == ErrCommandReused }
+
 // WrongExpectedVersionError reports an append whose expected version did not
 // match the stream. Actual is the stream's current version (0: no stream).
 type WrongExpectedVersionError struct {

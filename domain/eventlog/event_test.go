@@ -3,6 +3,7 @@ package eventlog_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -262,4 +263,21 @@ func FuzzIsEntityID(f *testing.F) {
 			t.Fatalf("IsEntityID(%q) = %v, rule says %v", s, got, want)
 		}
 	})
+}
+
+// TestCommandReused: each aggregate's sentinel is found by errors.Is as
+// itself and as eventlog.ErrCommandReused, not as another aggregate's, and
+// names its package.
+func TestCommandReused(t *testing.T) {
+	pay, st := eventlog.CommandReused("payment"), eventlog.CommandReused("statement")
+	wrapped := fmt.Errorf("commands: %w", pay)
+	if !errors.Is(wrapped, pay) || !errors.Is(wrapped, eventlog.ErrCommandReused) {
+		t.Fatalf("%v: not found as itself or as ErrCommandReused", wrapped)
+	}
+	if errors.Is(wrapped, st) || errors.Is(errors.New("payment: other"), eventlog.ErrCommandReused) {
+		t.Fatal("matched another aggregate's sentinel, or an unrelated error matched ErrCommandReused")
+	}
+	if got := pay.Error(); got != "payment: request ID already used for a different change" {
+		t.Fatalf("message %q", got)
+	}
 }

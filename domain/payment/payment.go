@@ -193,9 +193,8 @@ var (
 	ErrNotAmendable    = errors.New("payment: cannot be amended once sent to the bank, paid or cancelled")
 	ErrInvalid         = errors.New("payment: invalid input")
 	// ErrCommandReused: the command ID (a client's request ID) already
-	// recorded a different change. Answering it as a repeat would tell the
-	// client a change happened that never did.
-	ErrCommandReused = errors.New("payment: request ID already used for a different change")
+	// recorded a different change (eventlog.ErrCommandReused).
+	ErrCommandReused = eventlog.CommandReused("payment")
 )
 
 // IllegalMoveError refuses a status move, naming the current status and the

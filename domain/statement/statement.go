@@ -199,9 +199,9 @@ var (
 	ErrAlreadyIssued = errors.New("statement: already issued with different content (send a correction instead)")
 	ErrInvalid       = errors.New("statement: invalid input")
 	// ErrCommandReused: the command ID (a client's request ID) already
-	// recorded a different change. Answering it as a repeat would tell the
-	// client a correction happened that never did.
-	ErrCommandReused = errors.New("statement: request ID already used for a different change")
+	// recorded a different change, e.g. another correction
+	// (eventlog.ErrCommandReused).
+	ErrCommandReused = eventlog.CommandReused("statement")
 )
 
 // FieldError names the input field that is wrong and why, by its JSON path

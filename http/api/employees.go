@@ -185,7 +185,7 @@ func (h *handlers) commandError(c *gin.Context, err error) {
 		h.invalid(c, fields)
 		return
 	}
-	if errors.Is(err, employee.ErrCommandReused) {
+	if errors.Is(err, eventlog.ErrCommandReused) {
 		h.keyReused(c)
 		return
 	}

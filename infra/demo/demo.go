@@ -23,9 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/commands"
-	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
-	"github.com/melaka-gov/ispeks/domain/payment"
 )
 
 // Actor is who the demo's events name.
@@ -110,7 +108,7 @@ func Load(ctx context.Context, deps Deps) (Summary, error) {
 	for _, m := range staff {
 		jobs = append(jobs, func(ctx context.Context) error {
 			res, err := put.Handle(ctx, commands.PutStaff{Meta: meta("staff/" + m.IC), Details: m.Details()})
-			if errors.Is(err, employee.ErrCommandReused) {
+			if errors.Is(err, eventlog.ErrCommandReused) {
 				// An earlier start loaded this person with other demo
 				// data: already loaded, leave it as it is.
 				err = nil
@@ -139,7 +137,7 @@ func Load(ctx context.Context, deps Deps) (Summary, error) {
 			// ID, and is refused as reused. That payment, or that move, is
 			// already loaded: leave it as it is.
 			res, err := record.Handle(ctx, commands.RecordPayment{Meta: meta("payment/" + p.id + "/record"), PaymentID: p.id, Details: p.details})
-			if errors.Is(err, payment.ErrCommandReused) {
+			if errors.Is(err, eventlog.ErrCommandReused) {
 				err = nil
 			}
 			if err != nil {
@@ -148,7 +146,7 @@ func Load(ctx context.Context, deps Deps) (Summary, error) {
 			note(res)
 			for k, c := range p.moves {
 				res, err := move.Handle(ctx, commands.ChangePaymentStatus{Meta: meta(fmt.Sprintf("payment/%s/move/%d", p.id, k)), PaymentID: p.id, Change: c})
-				if errors.Is(err, payment.ErrCommandReused) {
+				if errors.Is(err, eventlog.ErrCommandReused) {
 					err = nil
 				}
 				if err != nil {
