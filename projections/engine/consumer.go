@@ -83,8 +83,8 @@ func (p fromPosition) Checkpoint(context.Context, string) (uint64, error) { retu
 
 // runConsumer runs a durable consumer (from nil) or a follower.
 func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFunc, from *uint64, types []string) error {
-	if !namePattern.MatchString(name) {
-		return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 36 characters", name)
+	if err := checkConsumerName(name); err != nil {
+		return err
 	}
 	if _, clash := e.runners[name]; clash || name == deadLetterWriter {
 		return fmt.Errorf("engine: consumer name %q is taken by a projector", name)
@@ -206,12 +206,21 @@ func (e *Engine) RecordConsumerStarts(ctx context.Context, names ...string) erro
 		return fmt.Errorf("engine: ensure collections: %w", err)
 	}
 	for _, name := range names {
-		if !namePattern.MatchString(name) {
-			return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 36 characters", name)
+		if err := checkConsumerName(name); err != nil {
+			return err
 		}
 		if err := e.startAtHead(ctx, name); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkConsumerName: a consumer's name is also its checkpoint's and its
+// dead letters' key.
+func checkConsumerName(name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("engine: consumer name %q: want lower-case letters, digits and _, starting with a letter, at most 36 characters", name)
 	}
 	return nil
 }
