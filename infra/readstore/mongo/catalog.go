@@ -208,20 +208,31 @@ func (s *Store) resolve(ctx context.Context, name string, need ...string) (resol
 		if err != nil {
 			return resolved{}, err
 		}
-		e, ok := s.lookup(cat, name)
-		if ok {
-			spec, err := rskit.ParseSpec(projections.CollectionSpec{Name: name, Indexes: e.Indexes})
-			if err != nil {
-				return resolved{}, fmt.Errorf("readstore/mongo: catalog entry of %q is corrupt: %w", name, err)
-			}
-			if hasAll(spec, need) || fresh {
-				return resolved{spec: spec, coll: s.c.db.Collection(physical(name, e.Gen))}, nil
-			}
+		rc, ok, err := s.resolveIn(cat, name)
+		if err != nil {
+			return resolved{}, err
+		}
+		if ok && (hasAll(rc.spec, need) || fresh) {
+			return rc, nil
 		}
 		if fresh {
 			return resolved{}, rskit.Unknown(name)
 		}
 	}
+}
+
+// resolveIn is name's collection as catalog revision cat has it (ok false:
+// not in it).
+func (s *Store) resolveIn(cat *catalog, name string) (rc resolved, ok bool, err error) {
+	e, ok := s.lookup(cat, name)
+	if !ok {
+		return resolved{}, false, nil
+	}
+	spec, err := rskit.ParseSpec(projections.CollectionSpec{Name: name, Indexes: e.Indexes})
+	if err != nil {
+		return resolved{}, false, fmt.Errorf("readstore/mongo: catalog entry of %q is corrupt: %w", name, err)
+	}
+	return resolved{spec: spec, coll: s.c.db.Collection(physical(name, e.Gen))}, true, nil
 }
 
 func hasAll(sp rskit.Spec, fields []string) bool {

@@ -122,15 +122,13 @@ func (b *batch) coll(ctx context.Context, name string, need ...string) (*pending
 	if p, ok := b.colls[name]; ok && hasAll(p.rc.spec, need) {
 		return p, nil
 	}
-	var rc resolved
-	if e, ok := b.s.lookup(b.cat, name); ok {
-		spec, err := rskit.ParseSpec(projections.CollectionSpec{Name: name, Indexes: e.Indexes})
-		if err == nil && hasAll(spec, need) {
-			rc = resolved{spec: spec, coll: b.s.c.db.Collection(physical(name, e.Gen))}
-		}
+	// The batch's own catalog revision first (see Write), the store's
+	// (refreshed) only for a collection or field it lacks.
+	rc, ok, err := b.s.resolveIn(b.cat, name)
+	if err != nil {
+		return nil, err
 	}
-	if rc.coll == nil {
-		var err error
+	if !ok || !hasAll(rc.spec, need) {
 		if rc, err = b.s.resolve(ctx, name, need...); err != nil {
 			return nil, err
 		}
