@@ -26,8 +26,8 @@ var (
 // IC is a validated IC number: 12 ASCII digits, no dashes. The zero value is
 // not valid; get one from Parse.
 //
-// IC implements slog.LogValuer with the masked form, so an IC passed to a
-// logger never appears in clear.
+// IC implements slog.LogValuer with the last four digits only, so an IC
+// passed to a logger never appears in clear, nor its birth date and place.
 type IC string
 
 // maxInput bounds the work done on hostile input; a formatted number with
@@ -99,11 +99,13 @@ func (ic IC) Formatted() string {
 }
 
 // Masked returns the number with its serial hidden (YYMMDD-PB-****), for
-// pages and logs that must not show the whole number.
+// pages and consoles of people who hold the record (the person, an
+// administrator, the operator) that must not show the whole number. Logs
+// get MaskPublic's form: birth date and place are personal data too.
 func (ic IC) Masked() string { return Mask(string(ic)) }
 
-// LogValue makes slog print the masked number.
-func (ic IC) LogValue() slog.Value { return slog.StringValue(ic.Masked()) }
+// LogValue makes slog print the number as MaskPublic does.
+func (ic IC) LogValue() slog.Value { return slog.StringValue(MaskPublic(string(ic))) }
 
 // PlaceCode returns the two-digit place-of-birth code.
 func (ic IC) PlaceCode() string {
@@ -165,8 +167,9 @@ func MaskPublic(s string) string {
 }
 
 // shaped matches anything shaped like an IC number, with or without dashes
-// (valid or not: a malformed one is personal data too).
-var shaped = regexp.MustCompile(`\b\d{6}-?\d{2}-?\d{4}\b`)
+// (valid or not: a malformed one is personal data too), and Mask's form
+// (YYMMDD-PB-****), which still holds the birth date and place.
+var shaped = regexp.MustCompile(`\b\d{6}-?\d{2}-?(?:\d{4}\b|\*{4})`)
 
 // Redact replaces everything shaped like an IC number in s by "[IC]": for
 // text bound for a log, such as an error that names a stream or document.
