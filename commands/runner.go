@@ -40,8 +40,8 @@ type Result struct {
 }
 
 // Meta is what every command carries besides its own fields. CommandID makes
-// the command idempotent: the event IDs derive from it, so a retried command
-// appends nothing new.
+// the command idempotent: the event IDs derive from it and the stream, so a
+// retried command appends nothing new.
 type Meta struct {
 	CommandID     uuid.UUID
 	CorrelationID string
@@ -123,7 +123,7 @@ func decideAndAppend[A Aggregate](ctx context.Context, r Runner, stream string, 
 	if len(events) == 0 {
 		return Result{Version: version}, eventlog.AppendResult{}, nil, decideErr
 	}
-	proposed, err := r.propose(meta, events)
+	proposed, err := r.propose(meta, stream, events)
 	if err != nil {
 		return Result{}, eventlog.AppendResult{}, nil, err
 	}
@@ -157,7 +157,7 @@ func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, ne
 		return Execute(ctx, r, stream, newAggregate, meta, decide)
 	}
 	events := agg.Uncommitted()
-	proposed, err := r.propose(meta, events)
+	proposed, err := r.propose(meta, stream, events)
 	if err != nil {
 		return Result{}, err
 	}
@@ -208,7 +208,7 @@ func loadFrom(ctx context.Context, r Runner, stream string, agg Aggregate, versi
 	}
 }
 
-func (r Runner) propose(meta Meta, events []eventlog.Event) ([]eventlog.Proposed, error) {
+func (r Runner) propose(meta Meta, stream string, events []eventlog.Event) ([]eventlog.Proposed, error) {
 	now := r.Now().UTC()
 	out := make([]eventlog.Proposed, len(events))
 	for i, e := range events {
@@ -217,7 +217,7 @@ func (r Runner) propose(meta Meta, events []eventlog.Event) ([]eventlog.Proposed
 			return nil, err
 		}
 		out[i] = eventlog.Proposed{
-			ID:         EventID(meta.CommandID, i),
+			ID:         EventID(meta.CommandID, stream, i),
 			Type:       typ,
 			OccurredAt: now,
 			Data:       data,
@@ -234,10 +234,21 @@ func (r Runner) propose(meta Meta, events []eventlog.Event) ([]eventlog.Proposed
 	return out, nil
 }
 
-// EventID derives the i-th event ID of a command from the command ID, so that
-// a retried command proposes the same IDs and the store recognises it.
-func EventID(commandID uuid.UUID, i int) uuid.UUID {
-	return uuid.NewSHA1(commandID, []byte("event-"+strconv.Itoa(i)))
+// EventID derives the i-th event ID of a command on stream from the command
+// ID, so that a retried command proposes the same IDs and the store
+// recognises it. The stream is part of it because one command ID may land on
+// two records (a client's request ID is unique per record, not per client):
+// an event ID is unique in the whole log, which the SQLite store enforces
+// and KurrentDB, the NATS publisher (Msg-Id) and every consumer keyed by
+// event ID take for granted. Events stored before the stream was part of it
+// keep their old IDs (SHA1 of "event-<i>"); that needs no second lookup
+// because a repeated client request is recognised by the command ID that
+// payment, statement and employee events record, not by event IDs, and
+// commands with other IDs are not repeated across an upgrade.
+func EventID(commandID uuid.UUID, stream string, i int) uuid.UUID {
+	// The index is digits only, so the separator keeps (i, stream) pairs
+	// apart, and the names differ from the old "event-<i>".
+	return uuid.NewSHA1(commandID, []byte("event-"+strconv.Itoa(i)+"\x00"+stream))
 }
 
 // StreamLabel names a stream in errors and logs without its ID, which is

@@ -238,7 +238,7 @@ func TestRunnerAppendsWithTheLoadedVersionAndEnvelope(t *testing.T) {
 	if rec.Type != "tally.Added.v1" || rec.Version != 2 || rec.Position != res.Position {
 		t.Errorf("stored %s version %d position %d", rec.Type, rec.Version, rec.Position)
 	}
-	if rec.ID != commands.EventID(m.CommandID, 0) {
+	if rec.ID != commands.EventID(m.CommandID, s, 0) {
 		t.Errorf("event ID %s, want the one derived from the command ID", rec.ID)
 	}
 	if !rec.OccurredAt.Equal(runnerNow) {
@@ -517,5 +517,79 @@ func TestRunnerRefusesACommandWithoutID(t *testing.T) {
 	}
 	if p := f.lastPosition(); p != 0 {
 		t.Errorf("last position %d, want 0", p)
+	}
+}
+
+// One command ID may land on two records (a finance client's request ID is
+// unique per record): each stream's events get IDs of their own, so the log
+// never holds one event ID twice (the SQLite store would refuse the second
+// append, KurrentDB would store it and the NATS publisher drop it), and a
+// repeat on either stream is still recognised.
+func TestRunnerOneCommandIDOnTwoStreamsGivesEachItsOwnEventIDs(t *testing.T) {
+	f := newRunnerFixture(t)
+	m := runnerMeta("payroll")
+	streams := []string{"tally-a", "tally-b"}
+	for _, s := range streams {
+		if _, err := commands.ExecuteCreate(f.ctx, f.runner, s, newTally, m, openTally(10)); err != nil {
+			t.Fatalf("open %s: %v", s, err)
+		}
+	}
+	n := runnerMeta("payroll")
+	for _, s := range streams {
+		if res, err := f.increase(s, n, 2); err != nil || res.Appended != 1 {
+			t.Fatalf("increase %s: %+v, %v", s, res, err)
+		}
+	}
+	last := f.lastPosition()
+	for _, s := range streams {
+		if _, err := commands.ExecuteCreate(f.ctx, f.runner, s, newTally, m, openTally(10)); err != nil {
+			t.Errorf("open %s again: %v", s, err)
+		}
+		if _, err := f.increase(s, n, 2); err != nil {
+			t.Errorf("increase %s again: %v", s, err)
+		}
+	}
+	if p := f.lastPosition(); p != last {
+		t.Errorf("last position moved from %d to %d: a repeat appended", last, p)
+	}
+	recs, err := f.store.ReadAll(f.ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uuid.UUID]string{}
+	for _, rec := range recs {
+		if other, dup := seen[rec.ID]; dup {
+			t.Errorf("event ID %s in %s and %s", rec.ID, other, rec.Stream)
+		}
+		seen[rec.ID] = rec.Stream
+		// Each command here records one event: index 0.
+		if want := commands.EventID(uuid.MustParse(rec.Metadata.CausationID), rec.Stream, 0); rec.ID != want {
+			t.Errorf("%s version %d: event ID %s, want %s", rec.Stream, rec.Version, rec.ID, want)
+		}
+	}
+	if len(recs) != 4 {
+		t.Errorf("%d events in the log, want 4 (open and increase on each stream)", len(recs))
+	}
+}
+
+func TestEventIDDependsOnTheStream(t *testing.T) {
+	cmd := uuid.MustParse("3b8c6a52-0f27-4c9e-9d0b-6c1f2a7e5d44")
+	ids := map[uuid.UUID]string{
+		// The derivation of events stored before the stream was part of it.
+		uuid.NewSHA1(cmd, []byte("event-0")): "old derivation",
+	}
+	for _, c := range []struct {
+		stream string
+		i      int
+	}{{"payment-P1", 0}, {"payment-P2", 0}, {"payment-P1", 1}, {"payment-P11", 0}, {"payment-P1", 10}, {"", 0}} {
+		id := commands.EventID(cmd, c.stream, c.i)
+		name := fmt.Sprintf("%s #%d", c.stream, c.i)
+		if other, dup := ids[id]; dup {
+			t.Errorf("%s and %s derive the same event ID %s", other, name, id)
+		}
+		ids[id] = name
+		if again := commands.EventID(cmd, c.stream, c.i); again != id {
+			t.Errorf("%s: %s, then %s", name, id, again)
+		}
 	}
 }

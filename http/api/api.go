@@ -276,9 +276,12 @@ func validKey(k string) bool {
 
 // original returns the first event command cmd appended to stream, if it
 // did: a repeat of a stored command answers as the command did (created,
-// updated), not as "unchanged". Employee streams are short.
+// updated), not as "unchanged". Employee streams are short. The event is
+// found by its causation (the command ID), not by commands.EventID: events
+// stored before the stream was part of the event ID have IDs of the old
+// derivation.
 func (h *handlers) original(ctx context.Context, stream string, cmd uuid.UUID) (eventlog.Record, bool) {
-	id := commands.EventID(cmd, 0)
+	id := cmd.String()
 	var from uint64 = 1
 	for {
 		recs, err := h.store.ReadStream(ctx, stream, from, eventlog.Forwards, 256)
@@ -286,7 +289,7 @@ func (h *handlers) original(ctx context.Context, stream string, cmd uuid.UUID) (
 			return eventlog.Record{}, false
 		}
 		for _, rec := range recs {
-			if rec.ID == id {
+			if rec.Metadata.CausationID == id {
 				return rec, true
 			}
 			from = rec.Version + 1

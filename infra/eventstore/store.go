@@ -18,7 +18,10 @@ type Store interface {
 	// fills in the integrity chain (eventlog.Chain) and returns
 	// *eventlog.WrongExpectedVersionError on a conflict. An append whose
 	// first event ID is already stored in that stream returns the original
-	// result and appends nothing (idempotent retry).
+	// result and appends nothing (idempotent retry). An event ID stored in
+	// another stream is where the adapters differ: SQLite refuses it
+	// (ErrInvalidEvent), KurrentDB stores it again. The command runner never
+	// sends one: commands.EventID derives event IDs from the stream too.
 	Append(ctx context.Context, stream string, expected eventlog.ExpectedVersion, events []eventlog.Proposed) (eventlog.AppendResult, error)
 
 	// ReadStream reads up to limit events of a stream starting at version
