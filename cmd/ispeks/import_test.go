@@ -98,3 +98,37 @@ func TestImportResentByAnotherOperator(t *testing.T) {
 		}
 	}
 }
+
+// TestImportOneRequestIDOnTwoRecords: a request ID is unique per record, so
+// a file that uses one on two payments lands both (before, the event store
+// refused one of them as a request ID reused), and the file sent again is
+// two duplicates.
+func TestImportOneRequestIDOnTwoRecords(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := []string{"--data", dir, "--log-level", "error"}
+	csv := write("staff.csv", "No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n"+
+		"880101-04-5678,Siti Nurhaliza binti Ahmad,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,MLK00123\n")
+	nd := write("run.ndjson", `{"kind":"payment","request_id":"bv-1","payment":{"payment_id":"P1","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P1","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}
+{"kind":"payment","request_id":"bv-1","payment":{"payment_id":"P2","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P2","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":46000,"payee_ic":"880101045678"}}
+`)
+	if _, err := executeOut(ctx, append(base, "import", "employees", csv)...); err != nil {
+		t.Fatal(err)
+	}
+	out, err := executeOut(ctx, append(base, "import", "statements", nd)...)
+	if err != nil || strings.Count(out, `"result":"accepted"`) != 2 {
+		t.Fatalf("first import: %v\n%s", err, out)
+	}
+	out, err = executeOut(ctx, append(base, "import", "statements", nd)...)
+	if err != nil || strings.Count(out, `"result":"duplicate"`) != 2 {
+		t.Fatalf("the file again: %v\n%s", err, out)
+	}
+}

@@ -70,7 +70,8 @@ func New(runner commands.Runner, payees commands.PayeeDirectory) *Ingester {
 
 // Source is who sends a batch. Actor.ID is also the namespace of the batch's
 // request IDs (unless Namespace is set): the same request ID from the same
-// actor is the same command.
+// actor on the same record is the same command; on another record it is
+// another request (commands.ClientCommandID).
 type Source struct {
 	Actor eventlog.Actor
 	// Namespace, when set, replaces Actor.ID as the namespace of request
@@ -526,10 +527,6 @@ func (in *Ingester) fail(ctx context.Context, res Result, err error, prefix stri
 		res.Code, res.Field, res.Reason = CodeConflict, prefix+"statement_id", "a statement with this ID is already issued with different content (send a statement_correction)"
 	case errors.Is(err, eventlog.ErrCommandReused):
 		res.Code, res.Field, res.Reason = CodeConflict, "request_id", "was already used for a different change to this record; nothing was changed (send a new request ID for a new change)"
-	case errors.Is(err, eventlog.ErrInvalidEvent) && strings.Contains(err.Error(), "already stored in stream"):
-		// The request ID's events exist on another record: the client used
-		// one request ID for two different lines.
-		res.Code, res.Field, res.Reason = CodeConflict, "request_id", "was already used for a different line; request IDs must be unique"
 	case errors.Is(err, eventlog.ErrEventTooLarge):
 		res.Field, res.Reason = prefix[:len(prefix)-1], "is too large to store (at most 1 MiB)"
 	default:

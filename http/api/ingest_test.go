@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -139,6 +140,57 @@ func TestIngestBatch(t *testing.T) {
 	// No personal data in the log.
 	if logs := f.logs.String(); strings.Contains(logs, finSiti) || strings.Contains(logs, "Siti Aminah") {
 		t.Fatalf("personal data in the log")
+	}
+}
+
+// One request_id on two statements and on two payments: a request ID is
+// unique per record, so each line is its own request, accepted with event
+// IDs of its own (before, the SQLite store refused whichever line committed
+// second as a conflict on request_id, and KurrentDB stored one event ID in
+// two streams). The batch sent again is all duplicates.
+func TestIngestOneRequestIDOnTwoRecords(t *testing.T) {
+	f := newFin(t, finOptions{})
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	var b strings.Builder
+	b.WriteString(line("statement", "sama-1", "statement", slipBody("SG-2026-01-P", 1)))
+	b.WriteString(line("statement", "sama-1", "statement", slipBody("SG-2026-01-Q", 1)))
+	b.WriteString(line("payment", "sama-2", "payment", payBody))
+	b.WriteString(line("payment", "sama-2", "payment", strings.Replace(payBody, "PAY-000123", "PAY-000124", 1)))
+	batch := b.String()
+	from := f.head()
+
+	_, _, out := send(t, ts.URL, f.both, strings.NewReader(batch))
+	if len(out) != 5 {
+		t.Fatalf("%d answer lines, want 4 results and the summary: %+v", len(out), out)
+	}
+	for _, r := range out[:4] {
+		if r.Outcome != ingest.Accepted {
+			t.Errorf("line %d: %+v, want accepted", r.Line, r.Result)
+		}
+	}
+	recs, err := f.events.ReadAll(context.Background(), from, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 4 {
+		t.Fatalf("%d events appended, want 4", len(recs))
+	}
+	ids := map[string]bool{}
+	for _, rec := range recs {
+		ids[rec.ID.String()] = true
+	}
+	if len(ids) != 4 {
+		t.Errorf("%d distinct event IDs among 4 events", len(ids))
+	}
+
+	head := f.head()
+	_, _, again := send(t, ts.URL, f.both, strings.NewReader(batch))
+	if f.head() != head {
+		t.Fatalf("a re-sent batch appended: %d → %d", head, f.head())
+	}
+	if s := again[len(again)-1].Summary; s == nil || s.Duplicates != 4 {
+		t.Fatalf("re-sent summary %+v, want 4 duplicates", s)
 	}
 }
 
