@@ -325,10 +325,10 @@ func (w *writer) run(c *gin.Context, s single, body map[string]jsontext.Value) {
 		return
 	}
 	// A key names one request on one record. A creating request's record
-	// is in its body: without it in the scope, the key reused for another
-	// new record would be the same command, and so the same event ID in a
-	// second stream, which KurrentDB (idempotent per stream) would store
-	// and the NATS publisher (dedup by event ID) would drop.
+	// is in its body, and in the scope: the key reused for another new
+	// record is another command. (Its events would get IDs of their own
+	// anyway, commands.EventID takes the stream; the scope stays because
+	// the commands already stored were derived with it.)
 	op := s.op
 	if s.created {
 		var rec string
