@@ -229,12 +229,13 @@ func authorizeAdmin(ctx context.Context, r Runner, meta Meta, allowClients bool)
 			return ErrForbidden
 		}
 		// An administrator who left service keeps their account for their
-		// own slips, not the powers of the post.
+		// own slips, not the powers of the post; one whose leaving date is
+		// still ahead holds the post until then.
 		emp := employee.New()
 		if _, err := load(ctx, r, employee.Stream(ic), emp); err != nil {
 			return err
 		}
-		if emp.Recorded() && !emp.InService() {
+		if emp.Recorded() && !emp.InService(r.Now()) {
 			return ErrForbidden
 		}
 		return nil

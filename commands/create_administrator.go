@@ -88,7 +88,7 @@ func (h CreateAdministratorHandler) Create(ctx context.Context, cmd CreateAdmini
 		if _, err := load(ctx, h.Runner, employee.Stream(ic), emp); err != nil {
 			return out, Result{}, err
 		}
-	case !emp.InService():
+	case !emp.InService(h.Runner.Now()):
 		return out, Result{}, fmt.Errorf("%w: the employee master says this person left service on %s", account.ErrNotRegistrable, emp.LeftOn())
 	case emp.Details().Email != email:
 		return out, Result{}, fmt.Errorf("%w: the employee master has another e-mail for this IC number", account.ErrNotRegistrable)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
@@ -74,5 +75,21 @@ func TestCreateAdministratorFromTheMaster(t *testing.T) {
 	var fes employee.FieldErrors
 	if !errors.As(err, &fes) || len(fes) != 4 {
 		t.Fatalf("missing details: %v", err)
+	}
+}
+
+// The console may make someone whose leaving date is ahead an
+// administrator (they hold their post until then), not once it has come.
+func TestCreateAdministratorUntilTheLeavingDate(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: sitiIC, Date: "2026-03-03", Reason: "Bersara"}))
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: hafizIC, Date: "2026-03-03", Reason: "Bersara"}))
+	if _, _, err := f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.system(), Staff: employee.Details{IC: sitiIC, Email: "siti.aminah@melaka.gov.my"}}); err != nil {
+		t.Fatalf("before the leaving date: %v", err)
+	}
+	f.advance(15 * time.Hour)
+	if _, _, err := f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.system(), Staff: employee.Details{IC: hafizIC, Email: "pentadbiran.jkr@melaka.gov.my"}}); !errors.Is(err, account.ErrNotRegistrable) {
+		t.Fatalf("on the leaving date: %v", err)
 	}
 }

@@ -21,7 +21,8 @@ type ForgotPassword struct {
 // mailed (24 h, one use); the current password keeps working until it is
 // used. Nothing is issued for an unknown ID, a locked account (the
 // administrator unlocks), within two minutes of the last one, or for a
-// person the employee master says left service: their official mailbox is
+// person the employee master says left service (from their leaving date
+// on: before it they are still in service): their official mailbox is
 // closed or handed on (and may be shared), so a temporary password mailed
 // there could open their slips to someone else. They keep logging in with
 // their own password, and the helpdesk can still help them. Every call
@@ -46,7 +47,6 @@ func (h ForgotPasswordHandler) Handle(ctx context.Context, cmd ForgotPassword) (
 	if _, err := load(ctx, h.Runner, employee.Stream(ic), emp); err != nil {
 		return Result{}, err
 	}
-	left := emp.Recorded() && !emp.InService()
 	var temp *account.TemporaryPassword
 	var tempFor string
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
@@ -58,7 +58,7 @@ func (h ForgotPasswordHandler) Handle(ctx context.Context, cmd ForgotPassword) (
 				}
 				temp, tempFor = &t, a.PasswordHash()
 			}
-			if left {
+			if emp.Recorded() && !emp.InService(now) {
 				return employee.ErrLeftService
 			}
 			return a.IssueTemporaryPassword(*temp, account.TempForgot, now)

@@ -107,3 +107,20 @@ func TestForgotPasswordIssuesNothingAfterLeavingService(t *testing.T) {
 		t.Fatalf("forgot after rejoining: %+v", res)
 	}
 }
+
+// Lupa Kata Laluan still mails someone whose leaving date is ahead (their
+// official mailbox is theirs until then), and nothing from that date on.
+func TestForgotPasswordUntilTheLeavingDate(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: sitiIC, Date: "2026-03-03", Reason: "Bersara"}))
+	f.advance(time.Hour)
+	if res := f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC})); res.Appended != 1 {
+		t.Fatalf("forgot before the leaving date: %+v", res)
+	}
+	f.advance(14 * time.Hour)
+	if res := f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC})); res.Appended != 0 {
+		t.Fatalf("forgot on the leaving date: %+v", res)
+	}
+}

@@ -2,7 +2,10 @@ package commands_test
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/employee"
@@ -38,5 +41,29 @@ func TestPutStaffIsAnIdempotentUpsert(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("events %v", got)
 		}
+	}
+}
+
+// Given a leaving date ahead, the nightly import's put updates the record
+// (the person is still in service) and the date stands; from the date on,
+// a put records them again (rejoined).
+func TestPutStaffBeforeTheLeavingDateUpdates(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	d := newStaff()
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: d}))
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: d.IC, Date: "2026-03-03", Reason: "Bersara"}))
+	d.Post = "Pegawai Tanah"
+	if res := f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: d})); res.Appended != 1 {
+		t.Fatalf("put before the date: %+v", res)
+	}
+	if _, err := f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: d.IC, Date: "2026-03-03", Reason: "Bersara"}); !errors.Is(err, employee.ErrLeftService) {
+		t.Fatalf("the leaving date after the put: %v, want it still recorded", err)
+	}
+	f.advance(15 * time.Hour)
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: d}))
+	want := []string{"employee.StaffRecorded.v1", "employee.StaffLeftService.v1", "employee.StaffUpdated.v1", "employee.StaffRecorded.v1"}
+	if got := f.types("employee-" + strangerIC); !reflect.DeepEqual(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
 	}
 }

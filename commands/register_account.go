@@ -43,17 +43,21 @@ func (h RegisterAccountHandler) Handle(ctx context.Context, cmd RegisterAccount)
 		return Result{}, fe
 	}
 	// The master decides who may register: read from its stream, not from
-	// a read model.
+	// a read model. Someone whose leaving date is still ahead is in
+	// service and may.
 	emp := employee.New()
 	if _, err := load(ctx, h.Runner, employee.Stream(ic), emp); err != nil {
 		return Result{}, err
 	}
-	if !emp.InService() || emp.Details().Email != email {
+	if emp.Details().Email != email {
 		return Result{}, account.ErrNotRegistrable
 	}
 	var temp *account.TemporaryPassword
 	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
+			if !emp.InService(now) {
+				return account.ErrNotRegistrable
+			}
 			if a.Exists() {
 				return account.ErrAlreadyRegistered
 			}

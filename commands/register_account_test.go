@@ -104,3 +104,20 @@ func TestRegisterTwice(t *testing.T) {
 		t.Fatalf("%d events after a refused registration", n)
 	}
 }
+
+// Someone whose leaving date is ahead is still in service and may
+// register; once the date has begun in Melaka, they may not.
+func TestRegisterUntilTheLeavingDate(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	for _, ic := range []string{hafizIC, nurulIC} {
+		f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: ic, Date: "2026-03-03", Reason: "bersara"}))
+	}
+	if res := f.ok(f.h.Register.Handle(ctx, commands.RegisterAccount{Meta: f.anon(), IC: hafizIC, Email: "pentadbiran.jkr@melaka.gov.my"})); res.Appended == 0 {
+		t.Fatal("registration before the leaving date recorded nothing")
+	}
+	f.advance(15 * time.Hour)
+	if _, err := f.h.Register.Handle(ctx, commands.RegisterAccount{Meta: f.anon(), IC: nurulIC, Email: "pentadbiran.jkr@melaka.gov.my"}); !errors.Is(err, account.ErrNotRegistrable) {
+		t.Fatalf("registration on the leaving date: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
@@ -78,4 +79,19 @@ func TestAdministratorWhoLeftServiceCannotAct(t *testing.T) {
 	}}))
 	unlock.Meta = f.admin()
 	f.ok(f.h.UnlockAccount.Handle(ctx, unlock))
+}
+
+// An administrator whose leaving date is ahead holds the post, and acts,
+// until the date begins in Melaka.
+func TestAdministratorActsUntilTheLeavingDate(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.makeAdmin()
+	lockSiti(t, f)
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: adminIC, Date: "2026-03-03", Reason: "Bersara"}))
+	f.ok(f.h.UnlockAccount.Handle(ctx, commands.UnlockAccount{Meta: f.admin(), UserID: sitiIC, Reason: "Pemanggil disahkan"}))
+	f.advance(15 * time.Hour)
+	if _, err := f.h.IssueTemporaryPassword.Handle(ctx, commands.IssueTemporaryPassword{Meta: f.admin(), UserID: sitiIC}); !errors.Is(err, commands.ErrForbidden) {
+		t.Fatalf("an administrator on their leaving date: %v", err)
+	}
 }

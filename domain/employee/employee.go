@@ -67,8 +67,13 @@ type StaffUpdated struct {
 	CommandID string `json:"command_id,omitempty"`
 }
 
-// StaffLeftService: the person left government service on Date
-// (YYYY-MM-DD). Their record stays; they can no longer register.
+// StaffLeftService: the person leaves government service on Date
+// (YYYY-MM-DD, a calendar date in Melaka). Finance systems report a
+// retirement or resignation ahead of time, so Date may be later than the
+// event: until Date the person is still in service (InService), from Date
+// on they are a leaver. Their record stays; a leaver can no longer
+// register. A later StaffLeftService while the date is still ahead moves
+// it.
 type StaffLeftService struct {
 	IC     string `json:"ic"`
 	Date   string `json:"date"`
@@ -102,14 +107,29 @@ func New() *Employee { return &Employee{} }
 // Recorded reports whether the person is in the master (even if they left).
 func (e *Employee) Recorded() bool { return e.recorded }
 
-// InService reports whether the person is in the master and has not left.
-func (e *Employee) InService() bool { return e.recorded && !e.left }
+// InService reports whether the person is in the master at now and has not
+// left by then: a leaving date still ahead (in Melaka) leaves them in
+// service, with the powers of their post, until that date begins.
+func (e *Employee) InService(now time.Time) bool {
+	return e.recorded && !(e.left && HasLeft(e.leftOn, now))
+}
 
 // Details returns the current record (zero if not recorded).
 func (e *Employee) Details() Details { return e.details }
 
-// LeftOn returns the date the person left service ("" if in service).
+// LeftOn returns the recorded leaving date ("" if none), which may still be
+// ahead: InService says whether it has come.
 func (e *Employee) LeftOn() string { return e.leftOn }
+
+// ServiceEnds returns the moment a recorded leaving date begins in Melaka
+// (midnight there), the end of the person's service; zero if no leaving
+// date is recorded.
+func (e *Employee) ServiceEnds() time.Time {
+	if !e.left {
+		return time.Time{}
+	}
+	return ServiceEndsAt(e.leftOn)
+}
 
 // Record enters a person into the master. A person who left service may be
 // recorded again (they rejoined). A repeat of command cmd changes nothing;
@@ -122,7 +142,7 @@ func (e *Employee) Record(cmd uuid.UUID, d Details, now time.Time) error {
 	if prev, ok := e.known(cmd); ok {
 		return repeatDetails(prev, d)
 	}
-	if e.InService() {
+	if e.InService(now) {
 		return ErrAlreadyRecorded
 	}
 	if e.recorded && e.ic != d.IC {
@@ -133,8 +153,9 @@ func (e *Employee) Record(cmd uuid.UUID, d Details, now time.Time) error {
 	return e.record(ev)
 }
 
-// Update replaces the record of a person in service. Updating to the same
-// values records nothing. A repeat of command cmd changes nothing; cmd
+// Update replaces the record of a person in service at now (a leaving date
+// still ahead keeps them in service, and keeps that date). Updating to the
+// same values records nothing. A repeat of command cmd changes nothing; cmd
 // reused for another change is ErrCommandReused.
 func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 	d, err := d.Validate()
@@ -147,7 +168,7 @@ func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 	switch {
 	case !e.recorded:
 		return ErrNotRecorded
-	case e.left:
+	case !e.InService(now):
 		return ErrLeftService
 	case e.ic != d.IC:
 		return ErrWrongStream
@@ -160,10 +181,14 @@ func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 }
 
 // Put records or updates, whichever is needed: the upsert the CSV import and
-// the finance API use. It reports whether anything changed.
+// the finance API use. It reports whether anything changed. A person whose
+// leaving date is still ahead is in service: Put updates their record and
+// the date stands (the master still lists them until they go, and a nightly
+// import must not cancel a retirement reported in advance). From the date
+// on, Put records them again: they rejoined.
 func (e *Employee) Put(cmd uuid.UUID, d Details, now time.Time) (changed bool, err error) {
 	before := len(e.Uncommitted())
-	if e.InService() {
+	if e.InService(now) {
 		err = e.Update(cmd, d, now)
 	} else {
 		err = e.Record(cmd, d, now)
@@ -171,9 +196,12 @@ func (e *Employee) Put(cmd uuid.UUID, d Details, now time.Time) (changed bool, e
 	return len(e.Uncommitted()) > before, err
 }
 
-// LeaveService records that the person left service on date (YYYY-MM-DD, not
-// later than a year from now). A repeat of command cmd changes nothing; cmd
-// reused for another change is ErrCommandReused.
+// LeaveService records that the person leaves service on date (YYYY-MM-DD,
+// not later than a year from now in Melaka). While a recorded date is still
+// ahead, another date replaces it (the same date again is ErrLeftService,
+// as for someone who already left: nothing new to record). A repeat of
+// command cmd changes nothing; cmd reused for another change is
+// ErrCommandReused.
 func (e *Employee) LeaveService(cmd uuid.UUID, date, reason string, now time.Time) error {
 	date, err := validDate("date", date, now)
 	if err != nil {
@@ -192,7 +220,7 @@ func (e *Employee) LeaveService(cmd uuid.UUID, date, reason string, now time.Tim
 	switch {
 	case !e.recorded:
 		return ErrNotRecorded
-	case e.left:
+	case !e.InService(now), e.left && e.leftOn == date:
 		return ErrLeftService
 	}
 	return e.record(StaffLeftService{IC: e.ic, Date: date, Reason: reason, CommandID: commandID(cmd)})

@@ -64,7 +64,7 @@ func TestRecordAfterLeavingRejoins(t *testing.T) {
 		if err := e.Record(uuid.Nil, details(), now); err != nil {
 			return err
 		}
-		if !e.InService() {
+		if !e.InService(now) {
 			t.Fatal("rejoined staff not in service")
 		}
 		return nil

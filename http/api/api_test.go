@@ -591,3 +591,38 @@ func TestSpecFragments(t *testing.T) {
 		}
 	}
 }
+
+// TestLeavingDateAhead: a finance system reports a retirement a month
+// ahead. Until that date the person is in service: a PUT of their record
+// (the nightly master) updates it and leaves the date in place, and a later
+// report moves the date; the same date again is unchanged.
+func TestLeavingDateAhead(t *testing.T) {
+	r := newRig(t)
+	path := sitiPath + "/left-service"
+	ahead := time.Now().In(employee.Zone).AddDate(0, 1, 0).Format(time.DateOnly)
+	if w := r.do("PUT", sitiPath, r.writer, sitiBody, nil); w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	w := r.do("POST", path, r.writer, `{"date":"`+ahead+`","reason":"Bersara"}`, nil)
+	if w.Code != 200 || decode[api.LeftServiceResult](t, w).Result != api.ResultLeftService {
+		t.Fatalf("left: %d %s", w.Code, w.Body)
+	}
+	changed := strings.Replace(sitiBody, `"post":"`, `"post":"Ketua `, 1)
+	if changed == sitiBody {
+		t.Fatal("the body has no post to change")
+	}
+	w = r.do("PUT", sitiPath, r.writer, changed, nil)
+	if w.Code != 200 || decode[api.EmployeeResult](t, w).Result != api.ResultUpdated {
+		t.Fatalf("put before the leaving date: %d %s, want updated", w.Code, w.Body)
+	}
+	head := r.head()
+	w = r.do("POST", path, r.writer, `{"date":"`+ahead+`","reason":"Bersara"}`, nil)
+	if w.Code != 200 || decode[api.LeftServiceResult](t, w).Result != api.ResultUnchanged || r.head() != head {
+		t.Fatalf("the same date after the put: %d %s, want unchanged", w.Code, w.Body)
+	}
+	later := time.Now().In(employee.Zone).AddDate(0, 2, 0).Format(time.DateOnly)
+	w = r.do("POST", path, r.writer, `{"date":"`+later+`"}`, nil)
+	if res := decode[api.LeftServiceResult](t, w); w.Code != 200 || res.Result != api.ResultLeftService || res.Date != later {
+		t.Fatalf("date moved: %d %s", w.Code, w.Body)
+	}
+}
