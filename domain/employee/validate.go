@@ -231,8 +231,18 @@ func validDate(field, v string, now time.Time) (string, error) {
 	if t.Year() < 1950 {
 		return "", fieldErr(field, "invalid", "is before 1950")
 	}
-	if t.After(now.AddDate(1, 0, 0)) {
+	if t.After(yearAhead(now)) {
 		return "", fieldErr(field, "invalid", "is more than a year in the future")
 	}
 	return v, nil
+}
+
+// yearAhead is the latest date accepted at now: today's date in Melaka a
+// year on, as a date (midnight UTC, how time.Parse reads one), as payment
+// and statement dates are checked. Comparing the parsed date with the
+// instant made the answer depend on the hour: in the first eight hours of a
+// Melaka day (still the day before in UTC) the date a year on was refused.
+func yearAhead(now time.Time) time.Time {
+	y, m, d := now.In(Zone).Date()
+	return time.Date(y+1, m, d, 0, 0, 0, 0, time.UTC)
 }
