@@ -56,6 +56,9 @@ type Identity struct {
 	// account's roles; PasswordChangeFirst holds the session to the
 	// change-password page until a new login (the change makes one).
 	MustChangePassword bool
+	// ValidUntil, when set, ends the session at that moment whatever its
+	// activity (Session.ValidUntil).
+	ValidUntil time.Time
 }
 
 // Manager runs sessions over a Store.
@@ -189,10 +192,14 @@ func (m *Manager) deadline(s Session, now time.Time) time.Time {
 		abs = s.CreatedAt.Add(m.cfg.PendingTimeout)
 	}
 	idle := now.Add(m.cfg.IdleTimeout)
-	if idle.Before(abs) {
-		return idle
+	end := abs
+	if idle.Before(end) {
+		end = idle
 	}
-	return abs
+	if !s.ValidUntil.IsZero() && s.ValidUntil.Before(end) {
+		end = s.ValidUntil
+	}
+	return end
 }
 
 // Load reads the session cookie, refuses a timed-out session (ending it
@@ -299,6 +306,7 @@ func (m *Manager) Login(c *gin.Context, id Identity) error {
 	return m.begin(c, Session{
 		State: StateActive, UserID: id.UserID, Name: id.Name, Department: id.Department,
 		Roles: id.Roles, TOTPVerified: id.TOTPVerified, MustChangePassword: id.MustChangePassword,
+		ValidUntil: id.ValidUntil,
 	})
 }
 
@@ -367,6 +375,27 @@ func (m *Manager) EndAllBefore(ctx context.Context, userID string, t time.Time) 
 	n, err := m.store.DeleteUserBefore(ctx, userID, t)
 	if err != nil {
 		return n, fmt.Errorf("session: end all before: %w", err)
+	}
+	return n, nil
+}
+
+// EndAllAt makes every session of userID begun before t end at until (an
+// event recorded at t said the holder's roles lapse then: a leaving date
+// still ahead), or ends them now if until has come. A session begun after
+// t was opened knowing it and carries its own ValidUntil. Each session's
+// idle and absolute deadlines still apply; until replaces an earlier one
+// (a leaving date moved later).
+func (m *Manager) EndAllAt(ctx context.Context, userID string, t, until time.Time) (int, error) {
+	if !until.After(m.now()) {
+		return m.EndAllBefore(ctx, userID, t)
+	}
+	n, err := m.store.UpdateUserBefore(ctx, userID, t, func(s *Session) {
+		s.ValidUntil = until
+		// LastSeen is when the idle deadline was last moved on.
+		s.ExpiresAt = m.deadline(*s, s.LastSeen)
+	})
+	if err != nil {
+		return n, fmt.Errorf("session: end all at: %w", err)
 	}
 	return n, nil
 }

@@ -55,8 +55,13 @@ type Session struct {
 	CSRF               string
 	CreatedAt          time.Time
 	LastSeen           time.Time
-	// ExpiresAt is the earlier of the idle and absolute deadlines, kept
-	// current by the Manager so a store can sweep without knowing policy.
+	// ValidUntil, when set, is a moment the session must not outlive
+	// whatever its activity: the start of its holder's leaving date, from
+	// which they no longer hold the roles the session was opened with.
+	ValidUntil time.Time
+	// ExpiresAt is the earlier of the idle and absolute deadlines (and
+	// ValidUntil), kept current by the Manager so a store can sweep
+	// without knowing policy.
 	ExpiresAt time.Time
 	// Values is small per-flow scratch space (e.g. which decoy image was
 	// shown). Keep it small and free of secrets.
@@ -104,6 +109,9 @@ type Store interface {
 	// event recorded at t ended them; a session begun after it, e.g. the
 	// one that changed the password, stays).
 	DeleteUserBefore(ctx context.Context, userID string, t time.Time) (int, error)
+	// UpdateUserBefore applies fn to every session of userID created
+	// before t, each atomically, and says how many it changed.
+	UpdateUserBefore(ctx context.Context, userID string, t time.Time, fn func(*Session)) (int, error)
 	// Sweep drops sessions whose ExpiresAt is before now.
 	Sweep(ctx context.Context, now time.Time) (int, error)
 }
@@ -265,6 +273,27 @@ func (m *MemoryStore) DeleteUserBefore(_ context.Context, userID string, t time.
 			m.remove(key, s)
 			n++
 		}
+	}
+	return n, nil
+}
+
+// UpdateUserBefore applies fn to every session of userID created before t.
+func (m *MemoryStore) UpdateUserBefore(_ context.Context, userID string, t time.Time, fn func(*Session)) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for key := range m.byUser[userID] {
+		s := m.byKey[key]
+		if !s.CreatedAt.Before(t) {
+			continue
+		}
+		changed := s.clone()
+		fn(&changed)
+		// The user and state are what the indexes hold: fn may not move
+		// a session to another user.
+		changed.UserID, changed.State = s.UserID, s.State
+		m.byKey[key] = changed
+		n++
 	}
 	return n, nil
 }

@@ -120,6 +120,33 @@ func TestMemoryStoreDeleteUserBefore(t *testing.T) {
 	}
 }
 
+// UpdateUserBefore changes only the sessions of that user begun before
+// the moment given, and cannot move one to another user.
+func TestMemoryStoreUpdateUserBefore(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(0)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	until := t0.Add(time.Hour)
+	_ = st.Create(ctx, "old", Session{State: StateActive, UserID: "u", CreatedAt: t0})
+	_ = st.Create(ctx, "new", Session{State: StateActive, UserID: "u", CreatedAt: t0.Add(time.Second)})
+	_ = st.Create(ctx, "other", Session{State: StateActive, UserID: "v", CreatedAt: t0})
+	n, _ := st.UpdateUserBefore(ctx, "u", t0.Add(time.Second), func(s *Session) { s.ValidUntil, s.UserID = until, "v" })
+	if n != 1 {
+		t.Fatalf("changed %d, want 1", n)
+	}
+	for k, want := range map[string]time.Time{"old": until, "new": {}, "other": {}} {
+		if s, _, _ := st.Get(ctx, k); !s.ValidUntil.Equal(want) {
+			t.Errorf("%s: ValidUntil %v, want %v", k, s.ValidUntil, want)
+		}
+	}
+	if s, _, _ := st.Get(ctx, "old"); s.UserID != "u" {
+		t.Errorf("moved to user %q", s.UserID)
+	}
+	if n, _ := st.DeleteUser(ctx, "u", ""); n != 2 {
+		t.Errorf("the user's index holds %d sessions, want 2", n)
+	}
+}
+
 func TestMemoryStoreConcurrentUpdates(t *testing.T) {
 	ctx := context.Background()
 	st := NewMemoryStore(0)
