@@ -193,7 +193,7 @@ func (f *accts) activate(ic, email, password string) {
 
 func (f *accts) logIn(ic, password string) (account.LoginOutcome, error) {
 	out, _, err := f.h.LogIn.LogIn(context.Background(), commands.LogIn{Meta: f.anon(), UserID: ic, Password: password})
-	return out, err
+	return out.LoginOutcome, err
 }
 
 // makeAdmin bootstraps adminIC as an active administrator with TOTP, and

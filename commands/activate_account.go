@@ -31,18 +31,27 @@ var _ Handler[ActivateAccount] = ActivateAccountHandler{}
 
 // Handle runs the command.
 func (h ActivateAccountHandler) Handle(ctx context.Context, cmd ActivateAccount) (Result, error) {
+	_, res, err := h.Activate(ctx, cmd)
+	return res, err
+}
+
+// Activate runs the command and returns what the session of the login the
+// activation completes gets.
+func (h ActivateAccountHandler) Activate(ctx context.Context, cmd ActivateAccount) (LoginGrant, Result, error) {
 	ic, err := parseUserID("user_id", cmd.UserID)
 	if err != nil {
-		return Result{}, err
+		return LoginGrant{}, Result{}, err
 	}
 	pw := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizePassword(cmd.Form.Password)}
 	answer := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizeAnswer(cmd.Form.Answer)}
 	var sealedPhrase string
-	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
+	var seed grantSeed
+	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
 			if !a.Exists() {
 				return account.ErrNotFound
 			}
+			seed.see(a, now)
 			form, err := account.CheckActivation(cmd.Form, ic.String(), a.MinPasswordLength())
 			if err != nil {
 				return err
@@ -66,6 +75,11 @@ func (h ActivateAccountHandler) Handle(ctx context.Context, cmd ActivateAccount)
 				ImageID: form.ImageID, SealedPhrase: sealedPhrase,
 			}, now)
 		})
+	if err != nil {
+		return LoginGrant{}, res, err
+	}
+	g, err := seed.grant(ctx, h.Runner, ic)
+	return g, res, err
 }
 
 // adminStrength: the password meets the admin policy's length.

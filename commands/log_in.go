@@ -65,45 +65,58 @@ func (h LogInHandler) Handle(ctx context.Context, cmd LogIn) (Result, error) {
 	return res, err
 }
 
+// LoginOutput is a successful password step: where it leads (activation,
+// password change, second factor, TOTP enrolment next), and what the
+// session gets if the login completes with it.
+type LoginOutput struct {
+	account.LoginOutcome
+	Grant LoginGrant
+}
+
 // LogIn runs the command and returns the outcome of a successful password
-// step (activation, password change, second factor, TOTP enrolment next).
-func (h LogInHandler) LogIn(ctx context.Context, cmd LogIn) (account.LoginOutcome, Result, error) {
+// step.
+func (h LogInHandler) LogIn(ctx context.Context, cmd LogIn) (LoginOutput, Result, error) {
 	ic, err := parseUserID("user_id", cmd.UserID)
 	if err != nil {
-		return account.LoginOutcome{}, Result{}, err
+		return LoginOutput{}, Result{}, err
 	}
 	switch {
 	case cmd.Password == "":
-		return account.LoginOutcome{}, Result{}, &account.FieldError{Field: "password", Code: "required", Reason: "is required"}
+		return LoginOutput{}, Result{}, &account.FieldError{Field: "password", Code: "required", Reason: "is required"}
 	case len(cmd.Password) > 4*account.MaxPassword:
-		return account.LoginOutcome{}, Result{}, &account.FieldError{Field: "password", Code: "too_long", Reason: "is longer than any password can be"}
+		return LoginOutput{}, Result{}, &account.FieldError{Field: "password", Code: "too_long", Reason: "is longer than any password can be"}
 	}
 	if h.Locks != nil {
 		defer h.Locks.Lock(ic.String())()
 	}
 	check := newSecretCheck(ctx, h.Security.Hasher, account.NormalizePassword(cmd.Password))
-	var out account.LoginOutcome
+	var out LoginOutput
+	var seed grantSeed
 	res, err := h.Accounts.execute(ctx, h.Runner, account.Stream(ic), cmd.Meta,
 		func(a *account.Account, now time.Time) error {
 			if !a.Exists() {
 				return errNoAccount
 			}
 			var err error
-			out, err = a.LogIn(check.Verify, h.Policy.threshold(), now)
+			out.LoginOutcome, err = a.LogIn(check.Verify, h.Policy.threshold(), now)
+			seed.see(a, now)
 			return err
 		})
+	if err == nil {
+		out.Grant, err = seed.grant(ctx, h.Runner, ic)
+	}
 	if !errors.Is(err, errNoAccount) {
 		return out, res, err
 	}
 	// No account: spend the same hash a real account would, then count
 	// the attempt on the ID's probe stream.
 	if _, err := check.Verify(); err != nil {
-		return account.LoginOutcome{}, Result{}, err
+		return LoginOutput{}, Result{}, err
 	}
 	key := h.Security.Keyed.ProbeKey(ic.String())
 	stream, err := loginprobe.Stream(key)
 	if err != nil {
-		return account.LoginOutcome{}, Result{}, err
+		return LoginOutput{}, Result{}, err
 	}
 	// The probe stream is keyed by an HMAC so the log never holds the tried
 	// ID in clear; the caller's actor is the person logging in, named by
@@ -118,7 +131,7 @@ func (h LogInHandler) LogIn(ctx context.Context, cmd LogIn) (account.LoginOutcom
 	case errors.Is(err, loginprobe.ErrLocked):
 		err = account.ErrLocked
 	}
-	return account.LoginOutcome{}, res, err
+	return LoginOutput{}, res, err
 }
 
 // AccountCache holds accounts as of a stream version for LogInHandler. A

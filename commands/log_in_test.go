@@ -15,6 +15,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/loginprobe"
+	"github.com/melaka-gov/ispeks/infra/security"
 )
 
 func TestLogInFirstTimeWithTemporaryPassword(t *testing.T) {
@@ -389,5 +390,62 @@ func TestLogInCacheCatchesUpWithOtherWriters(t *testing.T) {
 	}
 	if portal.Accounts.Len() != 1 {
 		t.Fatalf("cache holds %d accounts, want only Siti's", portal.Accounts.Len())
+	}
+}
+
+// The commands that complete a login say what its session holds, from the
+// account's and the employee master's streams: the roles, none once the
+// role is revoked or the person has left service, and until when a leaving
+// date still ahead lets them hold it.
+func TestLoginGrantFollowsTheStreams(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	secret := f.makeAdmin()
+	f.advance(time.Minute)
+	grantAt := func(what string) commands.LoginGrant {
+		t.Helper()
+		out, _, err := f.h.LogIn.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: adminIC, Password: "pentadbir sistem melaka"})
+		if err != nil || !out.SecondFactorRequired {
+			t.Fatalf("%s: password step %+v %v", what, out, err)
+		}
+		code, _ := security.TOTP{}.Code(secret, f.clock())
+		g, _, err := f.h.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: f.user(adminIC), UserID: adminIC, Code: code})
+		if err != nil {
+			t.Fatalf("%s: code: %v", what, err)
+		}
+		if !reflect.DeepEqual(g, out.Grant) {
+			t.Errorf("%s: the code's grant %+v, the password's %+v", what, g, out.Grant)
+		}
+		f.advance(time.Minute)
+		return g
+	}
+	if g := grantAt("in service"); !reflect.DeepEqual(g.Roles, []account.Role{account.RoleAdmin}) || !g.SecondFactor || !g.ServiceEnds.IsZero() {
+		t.Fatalf("in service: %+v", g)
+	}
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: adminIC, Date: "2026-03-03", Reason: "Bersara"}))
+	if g := grantAt("leaving date ahead"); len(g.Roles) != 1 || !g.ServiceEnds.Equal(time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)) {
+		t.Fatalf("leaving date ahead: %+v", g)
+	}
+	f.advance(15 * time.Hour)
+	if g := grantAt("on the leaving date"); len(g.Roles) != 0 || !g.ServiceEnds.IsZero() {
+		t.Fatalf("on the leaving date: %+v", g)
+	}
+}
+
+// A role revoked is gone from the next login's grant at once: nothing
+// waits for a read model.
+func TestLoginGrantWithoutARevokedRole(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	f.ok(f.h.GrantRole.Handle(ctx, commands.GrantRole{Meta: f.system(), UserID: sitiIC, Role: account.RoleAuditor}))
+	out, _, err := f.h.LogIn.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: sitiPassword})
+	if err != nil || len(out.Grant.Roles) != 1 || out.Grant.SecondFactor {
+		t.Fatalf("with the role: %+v %v", out, err)
+	}
+	f.ok(f.h.RevokeRole.Handle(ctx, commands.RevokeRole{Meta: f.system(), UserID: sitiIC, Role: account.RoleAuditor}))
+	out, _, err = f.h.LogIn.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: sitiPassword})
+	if err != nil || len(out.Grant.Roles) != 0 {
+		t.Fatalf("after the revoke: %+v %v", out, err)
 	}
 }

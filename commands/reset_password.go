@@ -30,16 +30,25 @@ var _ Handler[ResetPassword] = ResetPasswordHandler{}
 
 // Handle runs the command.
 func (h ResetPasswordHandler) Handle(ctx context.Context, cmd ResetPassword) (Result, error) {
+	_, res, err := h.Reset(ctx, cmd)
+	return res, err
+}
+
+// Reset runs the command and returns what the session of the login the new
+// password completes gets.
+func (h ResetPasswordHandler) Reset(ctx context.Context, cmd ResetPassword) (LoginGrant, Result, error) {
 	ic, err := parseUserID("user_id", cmd.UserID)
 	if err != nil {
-		return Result{}, err
+		return LoginGrant{}, Result{}, err
 	}
 	newHash := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizePassword(cmd.NewPassword)}
-	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
+	var seed grantSeed
+	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
 			if !a.Exists() {
 				return account.ErrNotFound
 			}
+			seed.see(a, now)
 			if err := account.CheckPassword(cmd.NewPassword, cmd.ConfirmPassword, ic.String(), a.MinPasswordLength()); err != nil {
 				return err
 			}
@@ -49,4 +58,9 @@ func (h ResetPasswordHandler) Handle(ctx context.Context, cmd ResetPassword) (Re
 			}
 			return a.ResetPassword(account.NewPassword{Hash: hash, AdminStrength: adminStrength(cmd.NewPassword)}, now)
 		})
+	if err != nil {
+		return LoginGrant{}, res, err
+	}
+	g, err := seed.grant(ctx, h.Runner, ic)
+	return g, res, err
 }

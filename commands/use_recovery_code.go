@@ -31,22 +31,34 @@ func (h UseRecoveryCodeHandler) Handle(ctx context.Context, cmd UseRecoveryCode)
 	return res, err
 }
 
-// Use runs the command and returns how many recovery codes are left.
-func (h UseRecoveryCodeHandler) Use(ctx context.Context, cmd UseRecoveryCode) (int, Result, error) {
+// RecoveryCodeUsed is an accepted recovery code: how many are left, and
+// what the session of the login it completes gets.
+type RecoveryCodeUsed struct {
+	Left  int
+	Grant LoginGrant
+}
+
+// Use runs the command.
+func (h UseRecoveryCodeHandler) Use(ctx context.Context, cmd UseRecoveryCode) (RecoveryCodeUsed, Result, error) {
 	ic, err := parseUserID("user_id", cmd.UserID)
 	if err != nil {
-		return 0, Result{}, err
+		return RecoveryCodeUsed{}, Result{}, err
 	}
 	hash := ""
 	if len(cmd.Code) <= 64 {
 		hash = h.Security.Keyed.RecoveryCodeHash(cmd.Code)
 	}
-	left := 0
+	var out RecoveryCodeUsed
+	var seed grantSeed
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
 			err := a.UseRecoveryCode(hash, h.Policy.threshold(), now)
-			left = a.RecoveryCodesLeft()
+			out.Left = a.RecoveryCodesLeft()
+			seed.see(a, now)
 			return err
 		})
-	return left, res, err
+	if err == nil {
+		out.Grant, err = seed.grant(ctx, h.Runner, ic)
+	}
+	return out, res, err
 }

@@ -15,8 +15,8 @@ func TestUseRecoveryCode(t *testing.T) {
 	ctx := context.Background()
 	_, codes := enrolSiti(t, f)
 	use := func(code string) (int, error) {
-		left, _, err := f.h.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: f.user(sitiIC), UserID: sitiIC, Code: code})
-		return left, err
+		used, _, err := f.h.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: f.user(sitiIC), UserID: sitiIC, Code: code})
+		return used.Left, err
 	}
 	// Typed in lower case with spaces: still the code.
 	typed := strings.ToLower(strings.ReplaceAll(codes[3], "-", " "))

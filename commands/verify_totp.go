@@ -27,12 +27,26 @@ var _ Handler[VerifyTOTP] = VerifyTOTPHandler{}
 
 // Handle runs the command.
 func (h VerifyTOTPHandler) Handle(ctx context.Context, cmd VerifyTOTP) (Result, error) {
+	_, res, err := h.Verify(ctx, cmd)
+	return res, err
+}
+
+// Verify runs the command and returns what the session of the login this
+// code completes gets.
+func (h VerifyTOTPHandler) Verify(ctx context.Context, cmd VerifyTOTP) (LoginGrant, Result, error) {
 	ic, err := parseUserID("user_id", cmd.UserID)
 	if err != nil {
-		return Result{}, err
+		return LoginGrant{}, Result{}, err
 	}
-	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
+	var seed grantSeed
+	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
+			seed.see(a, now)
 			return a.VerifyTOTP(h.Security.totpCheck(ic.String(), cmd.Code, now), h.Policy.threshold(), now)
 		})
+	if err != nil {
+		return LoginGrant{}, res, err
+	}
+	g, err := seed.grant(ctx, h.Runner, ic)
+	return g, res, err
 }

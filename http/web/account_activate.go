@@ -88,7 +88,7 @@ func (s *Site) activate(c *gin.Context) {
 		s.Invalid(c, "account_activate", s.activatePage(c, sess.UserID, f))
 		return
 	}
-	res, err := s.deps.Accounts.Commands.Activate.Handle(c.Request.Context(), commands.ActivateAccount{
+	grant, res, err := s.deps.Accounts.Commands.Activate.Activate(c.Request.Context(), commands.ActivateAccount{
 		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Form: form,
 	})
 	switch {
@@ -106,7 +106,7 @@ func (s *Site) activate(c *gin.Context) {
 		return
 	}
 	s.acctWait(c, res)
-	s.completeLogin(c, sess.UserID, false, false)
+	s.completeLogin(c, sess.UserID, grant, false, false)
 }
 
 // acctResetData is the new-password page after a temporary password.
@@ -136,7 +136,7 @@ func (s *Site) reset(c *gin.Context) {
 		s.Invalid(c, "account_reset", page)
 		return
 	}
-	res, err := s.deps.Accounts.Commands.ResetPassword.Handle(c.Request.Context(), commands.ResetPassword{
+	grant, res, err := s.deps.Accounts.Commands.ResetPassword.Reset(c.Request.Context(), commands.ResetPassword{
 		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, NewPassword: f.Get("password"), ConfirmPassword: f.Get("confirm_password"),
 	})
 	switch {
@@ -159,5 +159,5 @@ func (s *Site) reset(c *gin.Context) {
 		httpx.Abort(c, err)
 		return
 	}
-	s.completeLogin(c, sess.UserID, sess.Values[acctValTOTP] == "1", false)
+	s.completeLogin(c, sess.UserID, grant, sess.Values[acctValTOTP] == "1", false)
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/commands"
-	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/infra/mail"
@@ -56,20 +55,40 @@ type AccountDeps struct {
 type AccountCommands struct {
 	Register        commands.Handler[commands.RegisterAccount]
 	LogIn           LoginRunner
-	Activate        commands.Handler[commands.ActivateAccount]
+	Activate        Activator
 	ForgotPassword  commands.Handler[commands.ForgotPassword]
-	ResetPassword   commands.Handler[commands.ResetPassword]
+	ResetPassword   PasswordResetter
 	ChangePassword  commands.Handler[commands.ChangePassword]
 	UpdateProfile   commands.Handler[commands.UpdateProfile]
 	EnrolTOTP       TOTPEnroller
 	ConfirmTOTP     TOTPConfirmer
-	VerifyTOTP      commands.Handler[commands.VerifyTOTP]
+	VerifyTOTP      TOTPVerifier
 	UseRecoveryCode RecoveryCodeUser
 }
 
+// The commands that can complete a login return the session's
+// commands.LoginGrant: roles and service decided on the aggregates, never
+// on the read model, which may not yet show a role just revoked.
+
 // LoginRunner runs the password step and says where it leads.
 type LoginRunner interface {
-	LogIn(ctx context.Context, cmd commands.LogIn) (account.LoginOutcome, commands.Result, error)
+	LogIn(ctx context.Context, cmd commands.LogIn) (commands.LoginOutput, commands.Result, error)
+}
+
+// Activator activates an account (completing its first login).
+type Activator interface {
+	Activate(ctx context.Context, cmd commands.ActivateAccount) (commands.LoginGrant, commands.Result, error)
+}
+
+// PasswordResetter sets the new password after a temporary one
+// (completing that login).
+type PasswordResetter interface {
+	Reset(ctx context.Context, cmd commands.ResetPassword) (commands.LoginGrant, commands.Result, error)
+}
+
+// TOTPVerifier checks a TOTP code (completing a login, or a step-up).
+type TOTPVerifier interface {
+	Verify(ctx context.Context, cmd commands.VerifyTOTP) (commands.LoginGrant, commands.Result, error)
 }
 
 // TOTPEnroller starts a TOTP enrolment and returns the secret to show.
@@ -82,9 +101,9 @@ type TOTPConfirmer interface {
 	Confirm(ctx context.Context, cmd commands.ConfirmTOTP) ([]string, commands.Result, error)
 }
 
-// RecoveryCodeUser accepts a recovery code and says how many are left.
+// RecoveryCodeUser accepts a recovery code in place of a TOTP code.
 type RecoveryCodeUser interface {
-	Use(ctx context.Context, cmd commands.UseRecoveryCode) (int, commands.Result, error)
+	Use(ctx context.Context, cmd commands.UseRecoveryCode) (commands.RecoveryCodeUsed, commands.Result, error)
 }
 
 // AccountSealer seals and opens secrets bound to associated data.

@@ -46,7 +46,8 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -60,12 +61,17 @@ type world struct {
 	events *eventsqlite.Store
 	views  *readsqlite.Store
 	eng    *engine.Engine
+	reg    *eventlog.Registry
 	h      commands.AccountHandlers
 	sealer *security.Sealer
 	keyed  *security.Keyed
 	clk    *clock
 	outbox string
 	logs   *syncBuffer
+	// holdProjectors stops the projectors (not the mailer, not the
+	// session follower): the read models stay as they are, as when the
+	// projector process lags behind the log.
+	holdProjectors func()
 }
 
 // Staff of the tests: in the employee master, in service. Nurul and Hafiz
@@ -104,6 +110,9 @@ type worldOpts struct {
 	demo     bool
 	throttle httpx.ThrottleConfig
 	store    session.Store // nil: the server's default
+	// waitTimeout bounds the pages' read-your-writes wait (default 2 s):
+	// short for a test that holds the projectors back.
+	waitTimeout time.Duration
 }
 
 func newWorld(t *testing.T) *world { return newWorldWith(t, worldOpts{demo: true}) }
@@ -127,6 +136,7 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 	account.Register(reg)
 	employee.Register(reg)
 	loginprobe.Register(reg)
+	w.reg = reg
 	key := make([]byte, security.MasterKeySize)
 	for i := range key {
 		key[i] = byte(i*13 + 1)
@@ -154,8 +164,11 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
+	projCtx, holdProjectors := context.WithCancel(runCtx)
+	projDone := make(chan struct{})
+	w.holdProjectors = func() { holdProjectors(); <-projDone }
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = w.eng.Run(runCtx) }()
+	go func() { defer wg.Done(); defer close(projDone); _ = w.eng.Run(projCtx) }()
 
 	// The mailer writes to the outbox the demo mailbox reads. It starts at
 	// the log head, so wait for its first start before anything is mailed.
@@ -191,8 +204,9 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 	deps := web.AccountDeps{
 		Commands: web.AccountCommandsFrom(w.h),
 		Views:    w.views, Sealer: w.sealer, Decoys: w.keyed,
-		WaitFor: func(ctx context.Context, pos uint64) error { return w.eng.WaitFor(ctx, pos) },
-		Now:     w.clk.Now,
+		WaitFor:     func(ctx context.Context, pos uint64) error { return w.eng.WaitFor(ctx, pos) },
+		WaitTimeout: o.waitTimeout,
+		Now:         w.clk.Now,
 	}
 	if o.demo {
 		deps.Mailbox = mail.NewMailbox(w.outbox, quiet)

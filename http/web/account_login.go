@@ -267,7 +267,7 @@ func (s *Site) loginPassword(c *gin.Context) {
 
 // afterPassword leads a successful password step on: the second factor,
 // activation, a new password, or the home page.
-func (s *Site) afterPassword(c *gin.Context, userID string, out account.LoginOutcome) {
+func (s *Site) afterPassword(c *gin.Context, userID string, out commands.LoginOutput) {
 	switch {
 	case out.SecondFactorRequired:
 		after := ""
@@ -283,7 +283,7 @@ func (s *Site) afterPassword(c *gin.Context, userID string, out account.LoginOut
 	case out.MustChangePassword && out.Temporary:
 		s.startPending(c, userID, acctStageReset, nil, PathLoginReset)
 	default:
-		s.completeLogin(c, userID, false, out.MustChangePassword)
+		s.completeLogin(c, userID, out.Grant, false, out.MustChangePassword)
 	}
 }
 
@@ -304,31 +304,42 @@ func (s *Site) startPending(c *gin.Context, userID, stage string, values map[str
 }
 
 // completeLogin logs the browser in as userID under a new token, with the
-// name, department and roles of the account view, and sends it home — or,
-// for an administrator or auditor without TOTP, to the enrolment page, and
-// for one whose password is below the administrators' policy, to Tukar
-// Kata Laluan; the session then opens nothing else until the password is
-// changed (session.Manager.PasswordChangeFirst), enrolment or not.
-func (s *Site) completeLogin(c *gin.Context, userID string, totpVerified, mustChange bool) {
+// roles of grant (what the command that completed the login decided on the
+// account's and the employee master's streams: the read model may not yet
+// show a role just revoked) and the name and department of the account
+// view, and sends it home — or, for an administrator or auditor without
+// TOTP, to the enrolment page, and for one whose password is below the
+// administrators' policy, to Tukar Kata Laluan; the session then opens
+// nothing else until the password is changed
+// (session.Manager.PasswordChangeFirst), enrolment or not.
+//
+// Someone who left service logs in without roles (grant has none): they
+// still see their own slips and statements, not the powers of a post.
+// Someone whose leaving date is still ahead holds their roles until it: the
+// session carries the date as ValidUntil and ends when it begins. The
+// session checks that itself, at every request, rather than something
+// scheduled to end it then: a timer lives in one process's memory, has to
+// be armed again for each login and after a restart, and a late one leaves
+// the roles in place; a deadline in the session cannot be missed, and the
+// store's sweep drops the session as it does any expired one.
+func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.LoginGrant, totpVerified, mustChange bool) {
 	v, _, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, userID)
 	if err != nil {
 		httpx.Abort(c, err)
 		return
 	}
-	roles := v.Roles
-	if !v.EmployeeInService {
-		// Someone who left service still sees their own slips and
-		// statements, but no longer holds the powers of a post.
-		roles = nil
+	var roles []string
+	for _, r := range grant.Roles {
+		roles = append(roles, string(r))
 	}
 	id := session.Identity{UserID: userID, Name: v.Name, Department: v.Department, Roles: roles,
-		TOTPVerified: totpVerified, MustChangePassword: mustChange}
+		TOTPVerified: totpVerified, MustChangePassword: mustChange, ValidUntil: grant.ServiceEnds}
 	if err := s.deps.Sessions.Login(c, id); err != nil {
 		httpx.Abort(c, err)
 		return
 	}
 	switch {
-	case len(roles) > 0 && !v.TOTP:
+	case len(roles) > 0 && !grant.SecondFactor:
 		c.Redirect(http.StatusSeeOther, PathTwoFactor+"?wajib=1")
 	case mustChange:
 		c.Redirect(http.StatusSeeOther, PathPassword+"?wajib=1")
@@ -420,11 +431,14 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	code := strings.Join(strings.Fields(f.Get("code")), "")
 	ctx := c.Request.Context()
 	var res commands.Result
+	var grant commands.LoginGrant
 	var err error
 	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
-		res, err = s.deps.Accounts.Commands.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code})
+		grant, res, err = s.deps.Accounts.Commands.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code})
 	} else {
-		_, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code})
+		var used commands.RecoveryCodeUsed
+		used, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code})
+		grant = used.Grant
 	}
 	switch {
 	case err == nil:
@@ -451,6 +465,6 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	case acctAfterReset:
 		s.startPending(c, sess.UserID, acctStageReset, map[string]string{acctValTOTP: "1"}, PathLoginReset)
 	default:
-		s.completeLogin(c, sess.UserID, true, sess.Values[acctValAfter] == acctAfterChange)
+		s.completeLogin(c, sess.UserID, grant, true, sess.Values[acctValAfter] == acctAfterChange)
 	}
 }

@@ -1,0 +1,56 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/mykad"
+)
+
+// LoginGrant is what the session of a completed login holds, decided on the
+// aggregates by the command that completes the login (the password step,
+// the TOTP or recovery code, activation, the new password after a temporary
+// one): the roles the account's stream holds as that command decided, and
+// from the employee master's stream whether the person is in service. The
+// accounts read model lags the log: a login right after `ispeks admin role
+// --remove` or a leave, read from it, got the role the log had already
+// taken away.
+type LoginGrant struct {
+	// Roles the session holds: the account's, none once the person has left
+	// service (the powers go with the post; their own slips stay).
+	Roles []account.Role
+	// SecondFactor: TOTP is on (a role holder without it must enrol
+	// before anything else).
+	SecondFactor bool
+	// ServiceEnds is the first moment of a leaving date still ahead
+	// (midnight in Melaka), zero when none is recorded: the session must
+	// end then, since from then on the person is a leaver.
+	ServiceEnds time.Time
+}
+
+// grantSeed is what the deciding command saw of the account, kept for the
+// grant (decide may run again after a conflict: the last run counts).
+type grantSeed struct {
+	roles []account.Role
+	totp  bool
+	now   time.Time
+}
+
+func (s *grantSeed) see(a *account.Account, now time.Time) {
+	s.roles, s.totp, s.now = a.Roles(), a.TOTPEnabled(), now
+}
+
+// grant completes the seed with the employee master as of the decision.
+func (s grantSeed) grant(ctx context.Context, r Runner, ic mykad.IC) (LoginGrant, error) {
+	emp := employee.New()
+	if _, err := load(ctx, r, employee.Stream(ic), emp); err != nil {
+		return LoginGrant{}, err
+	}
+	g := LoginGrant{SecondFactor: s.totp}
+	if emp.InService(s.now) {
+		g.Roles, g.ServiceEnds = s.roles, emp.ServiceEnds()
+	}
+	return g, nil
+}
