@@ -179,6 +179,7 @@ var catalog = map[string]Text{
 	"admin.status.active":                  {"Aktif", "Active"},
 	"admin.status.locked":                  {"Dikunci", "Locked"},
 	"admin.not_in_service":                 {"Tidak lagi dalam perkhidmatan", "No longer in service"},
+	"admin.leaving_on":                     {"Akan keluar perkhidmatan pada", "Leaving service on"},
 	"admin.yes":                            {"Ya", "Yes"},
 	"admin.no":                             {"Tidak", "No"},
 	"admin.not_yet":                        {"Belum", "Not yet"},

@@ -320,7 +320,7 @@ func TestAdministratorWhoLeftServiceLogsInAsStaff(t *testing.T) {
 	if _, err := w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: sysMeta(), IC: aminIC, Date: "2026-01-31", Reason: "Bersara"}); err != nil {
 		t.Fatal(err)
 	}
-	if v := w.accountView(aminIC); v.EmployeeInService {
+	if v := w.accountView(aminIC); v.EmployeeInService(w.clk.Now()) {
 		t.Fatal("view still in service")
 	}
 	w.clk.Add(time.Minute)

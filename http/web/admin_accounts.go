@@ -118,6 +118,7 @@ type adminSearchData struct {
 type adminPersonRow struct {
 	Name, IC, Department, Post, StatusKey, URL string
 	InService, Locked                          bool
+	LeavesOn                                   string // a leaving date still ahead
 }
 
 var adminSearchFields = []Field{{Name: "q", Label: "admin.label.query", Required: true, Max: 100}}
@@ -151,10 +152,14 @@ func (s *Site) adminSearch(c *gin.Context) {
 		return
 	}
 	data.Searched, data.Truncated = true, truncated
+	now := s.deps.Admin.Now()
 	for _, p := range people {
 		row := adminPersonRow{Name: p.Employee.Name, IC: adminFormatIC(p.Employee.IC), Department: p.Employee.Department,
-			Post: p.Employee.Post, InService: p.Employee.InService, URL: adminAccountURL(p.Employee.IC),
+			Post: p.Employee.Post, InService: p.Employee.InService(now), URL: adminAccountURL(p.Employee.IC),
 			StatusKey: adminStatusKey(p.Account)}
+		if row.InService {
+			row.LeavesOn = p.Employee.LeftOn
+		}
 		row.Locked = p.Account != nil && p.Account.Locked
 		data.People = append(data.People, row)
 	}
@@ -225,14 +230,18 @@ func (s *Site) adminLocked(c *gin.Context) {
 type adminAccountData struct {
 	IC, ICFormatted string
 	Employee        accounts.Employee
-	Account         *accounts.Account
-	StatusKey       string
-	Roles           []string
-	Grantable       []string
-	Question        i18n.Text
-	TempReasonKey   string
-	Times           struct{ Registered, Activated, LastLogin, LastFailure, Locked, LastTemp string }
-	Attempts        []adminAttemptRow
+	// InService is the master's answer now; LeavesOn a leaving date
+	// still ahead (the person holds their post until then).
+	InService     bool
+	LeavesOn      string
+	Account       *accounts.Account
+	StatusKey     string
+	Roles         []string
+	Grantable     []string
+	Question      i18n.Text
+	TempReasonKey string
+	Times         struct{ Registered, Activated, LastLogin, LastFailure, Locked, LastTemp string }
+	Attempts      []adminAttemptRow
 	// Verdict of a secret-answer check just made: "match" or "nomatch".
 	Verdict string
 	// Self: the administrator is looking at their own account.
@@ -282,6 +291,9 @@ func (s *Site) adminAccountPage(c *gin.Context, ic string) (Page, error) {
 	d := &adminAccountData{IC: ic, ICFormatted: adminFormatIC(ic), Employee: emp}
 	if !inMaster {
 		d.Employee = accounts.Employee{IC: ic, Name: acc.Name, Email: acc.Email, Department: acc.Department, Post: acc.Post}
+	}
+	if d.InService = inMaster && emp.InService(s.deps.Admin.Now()); d.InService {
+		d.LeavesOn = emp.LeftOn
 	}
 	base := adminAccountURL(ic)
 	d.URLs.Unlock, d.URLs.Temp, d.URLs.Verify = base+"/"+actUnlock, base+"/"+actTemp, base+"/"+actVerify

@@ -621,3 +621,27 @@ func TestAdminRefusedFormTogglesOnAccountPage(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountPagesShowALeavingDateAhead: a leaving date reported ahead of
+// time leaves the person in service on the account page and in the search
+// until the date begins in Melaka, with the date shown; from then on the
+// pages say they are no longer in service.
+func TestAccountPagesShowALeavingDateAhead(t *testing.T) {
+	p := newAdminPortal(t)
+	ctx := context.Background()
+	res := p.ok(p.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: p.meta(eventlog.ActorSystem, "test"), IC: admHafizIC, Date: "2026-03-03", Reason: "bersara"}))
+	p.caughtUp(res.Position)
+
+	adm := p.admin()
+	page := adm.get(admAccountURL(admHafizIC))
+	admContain(t, "account page before the date", page.body, "Dalam perkhidmatan", "Ya — Akan keluar perkhidmatan pada 2026-03-03")
+	admNotContain(t, "account page before the date", page.body, "Tidak lagi dalam perkhidmatan")
+	found := adm.get("/pentadbir?q=hafiz")
+	admContain(t, "search before the date", found.body, "(Akan keluar perkhidmatan pada 2026-03-03)")
+	admNotContain(t, "search before the date", found.body, "Tidak lagi dalam perkhidmatan")
+
+	p.advance(15 * time.Hour) // 00:00 on 3 March in Melaka
+	adm = p.admin()
+	admContain(t, "account page on the date", adm.get(admAccountURL(admHafizIC)).body, "Tidak lagi dalam perkhidmatan 2026-03-03")
+	admContain(t, "search on the date", adm.get("/pentadbir?q=hafiz").body, "(Tidak lagi dalam perkhidmatan)")
+}

@@ -36,17 +36,23 @@ const (
 
 // Employee is one staff record as the read side sees it.
 type Employee struct {
-	IC          string     `json:"ic"`
-	Name        string     `json:"name"`
-	Email       string     `json:"email"`
-	Department  string     `json:"department"`
-	Post        string     `json:"post"`
-	StaffNumber string     `json:"staff_number"`
-	InService   bool       `json:"in_service"`
-	LeftOn      string     `json:"left_on,omitempty"`
-	RecordedAt  time.Time  `json:"recorded_at"`
-	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
+	IC          string `json:"ic"`
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	Department  string `json:"department"`
+	Post        string `json:"post"`
+	StaffNumber string `json:"staff_number"`
+	// LeftOn is the recorded leaving date (YYYY-MM-DD, "" for none),
+	// which may still be ahead: InService compares it with the time
+	// asked about, so the view never says "left" before the date.
+	LeftOn     string     `json:"left_on,omitempty"`
+	RecordedAt time.Time  `json:"recorded_at"`
+	UpdatedAt  *time.Time `json:"updated_at,omitempty"`
 }
+
+// InService reports whether the person is in service at now: no leaving
+// date, or one still ahead in Melaka (employee.HasLeft).
+func (e Employee) InService(now time.Time) bool { return !employee.HasLeft(e.LeftOn, now) }
 
 // Account statuses of the view. Locked overrides the others while it lasts
 // (Activated still says whether the account was activated).
@@ -101,8 +107,17 @@ type Account struct {
 	// SecretQuestion is the ID of the question chosen at activation
 	// (account.SecretQuestionByID): the helpdesk asks it before checking
 	// the caller's answer. The answer itself is only in the log, hashed.
-	SecretQuestion    string `json:"secret_question,omitempty"`
-	EmployeeInService bool   `json:"employee_in_service"`
+	SecretQuestion string `json:"secret_question,omitempty"`
+	// EmployeeLeftOn is the master's leaving date for this person ("" for
+	// none), stored rather than an in-service flag so the answer follows
+	// the clock (EmployeeInService).
+	EmployeeLeftOn string `json:"employee_left_on,omitempty"`
+}
+
+// EmployeeInService reports whether the master says the person is in
+// service at now (a leaving date still ahead: yes, until it begins).
+func (a Account) EmployeeInService(now time.Time) bool {
+	return !employee.HasLeft(a.EmployeeLeftOn, now)
 }
 
 // completeLogin records a completed login at at: the last one becomes
@@ -138,8 +153,11 @@ func (Projector) Name() string { return "accounts" }
 // one, so a read model projected before is rebuilt to fill them in; 2 keeps
 // failed_attempts counting until the second factor is accepted (as the
 // aggregate does), so a stored view is recounted; 3 moves the last login
-// only when that second factor is accepted (pending_login until then).
-func (Projector) Layout() int { return 3 }
+// only when that second factor is accepted (pending_login until then); 4
+// keeps the leaving date instead of an in-service flag (employee left_on,
+// account employee_left_on), so a date still ahead reads as in service
+// until it comes.
+func (Projector) Layout() int { return 4 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
@@ -169,7 +187,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	switch ev := env.Event.(type) {
 	case employee.StaffRecorded:
 		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
-			*e = Employee{IC: ev.IC, Name: ev.Name, Email: ev.Email, Department: ev.Department, Post: ev.Post, StaffNumber: ev.StaffNumber, InService: true, RecordedAt: env.OccurredAt}
+			*e = Employee{IC: ev.IC, Name: ev.Name, Email: ev.Email, Department: ev.Department, Post: ev.Post, StaffNumber: ev.StaffNumber, RecordedAt: env.OccurredAt}
 		})
 	case employee.StaffUpdated:
 		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
@@ -178,7 +196,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		})
 	case employee.StaffLeftService:
 		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
-			e.InService, e.LeftOn = false, ev.Date
+			e.LeftOn = ev.Date
 		})
 	case account.Registered:
 		emp, _, err := getEmployee(ctx, b, ev.UserID)
@@ -187,7 +205,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		}
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			*a = Account{UserID: ev.UserID, Name: ev.Name, Email: ev.Email, Department: emp.Department, Post: emp.Post,
-				Status: StatusRegistered, Roles: []string{}, RegisteredAt: env.OccurredAt, EmployeeInService: emp.InService}
+				Status: StatusRegistered, Roles: []string{}, RegisteredAt: env.OccurredAt, EmployeeLeftOn: emp.LeftOn}
 		})
 	case account.TemporaryPasswordIssued:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
@@ -321,7 +339,7 @@ func (p Projector) syncAccount(ctx context.Context, b projections.Batch, env eve
 		return err
 	}
 	return p.putAccount(ctx, b, env, e.IC, func(a *Account) {
-		a.Name, a.Department, a.Post, a.EmployeeInService = e.Name, e.Department, e.Post, e.InService
+		a.Name, a.Department, a.Post, a.EmployeeLeftOn = e.Name, e.Department, e.Post, e.LeftOn
 	})
 }
 

@@ -473,7 +473,7 @@ func TestEmployeeSearch(t *testing.T) {
 		t.Fatalf("by name, not registered: %+v %v", people, err)
 	}
 	e, ok, _ := accounts.GetEmployee(ctx, w.views, nurulIC)
-	if !ok || !e.InService || e.UpdatedAt == nil || e.Email != "pentadbiran.jkr@melaka.gov.my" {
+	if !ok || !e.InService(w.now) || e.UpdatedAt == nil || e.Email != "pentadbiran.jkr@melaka.gov.my" {
 		t.Fatalf("employee %+v", e)
 	}
 }
@@ -681,5 +681,45 @@ func TestAccountViewLoginWaitsForSecondFactor(t *testing.T) {
 	if !same(a.LastLogin, t3) || !same(a.PreviousLogin, t1) || a.FailedBeforeLogin != 1 || a.FailedSinceLogin != 0 || a.PendingLogin != nil {
 		t.Fatalf("after the owner's login: last %v previous %v pending %v, failed before %d since %d; want %v %v nil 1 0",
 			a.LastLogin, a.PreviousLogin, a.PendingLogin, a.FailedBeforeLogin, a.FailedSinceLogin, t3, t1)
+	}
+}
+
+// TestInServiceIsAskedOfTheClock: the views keep the leaving date, not a
+// flag set when the event arrived: someone whose date is still ahead reads
+// as in service (the admin pages, the login's view) until the date begins
+// in Melaka, and as a leaver from then on, without another event.
+func TestInServiceIsAskedOfTheClock(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
+	w.activate(sitiIC, "siti.aminah@melaka.gov.my", "kuih lapis sedap sekali")
+	w.must(w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: w.meta(eventlog.ActorSystem, "import"), IC: sitiIC, Date: "2026-03-05", Reason: "bersara"}))
+	project(t, w.events, w.views, w.reg, accounts.Projector{}, 10)
+
+	dateBegins := time.Date(2026, 3, 4, 16, 0, 0, 0, time.UTC) // 00:00 on 5 March in Melaka
+	a, _, err := accounts.GetAccount(ctx, w.views, sitiIC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := accounts.GetEmployee(ctx, w.views, sitiIC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for at, want := range map[time.Time]bool{w.now: true, dateBegins.Add(-time.Second): true, dateBegins: false} {
+		if a.EmployeeInService(at) != want || e.InService(at) != want {
+			t.Errorf("at %s: account view in service %v, employee %v, want %v", at, a.EmployeeInService(at), e.InService(at), want)
+		}
+	}
+	if a.EmployeeLeftOn != "2026-03-05" || e.LeftOn != "2026-03-05" {
+		t.Errorf("leaving date: account %q, employee %q", a.EmployeeLeftOn, e.LeftOn)
+	}
+
+	// Rejoined after the date: in service again, no date.
+	w.now = dateBegins.Add(time.Hour)
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
+	project(t, w.events, w.views, w.reg, accounts.Projector{}, 10)
+	a, _, _ = accounts.GetAccount(ctx, w.views, sitiIC)
+	if !a.EmployeeInService(w.now) || a.EmployeeLeftOn != "" {
+		t.Errorf("rejoined: %+v", a)
 	}
 }
