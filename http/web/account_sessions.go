@@ -20,7 +20,13 @@ import (
 // It also ends the sessions of someone who left service
 // (employee.StaffLeftService): a login after that opens a session without
 // the roles of the post, but a session opened before it would keep them
-// until it expired.
+// until it expired. A leaving date still ahead ends nothing yet: the person
+// holds the post until then, so their sessions are made to end when the
+// date begins (session.Manager.EndAllAt), as a login in the meantime does
+// with its own (completeLogin). The deadline goes into the sessions rather
+// than into a timer here: this follower starts at the log head, so after a
+// restart it would never see the event again, while the sessions themselves
+// check it at every request.
 //
 // Only sessions begun before the event's time end: the page that changed
 // a password logs its own browser in again after the event, and the
@@ -38,18 +44,27 @@ func (SessionEnder) Handles() []string {
 }
 
 // Handle ends the sessions of an account.SessionsEnded or an
-// employee.StaffLeftService (the user ID is the IC); other events pass.
+// employee.StaffLeftService (the user ID is the IC; a leaving date still
+// ahead sets when they end); other events pass.
 func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
-	var userID string
 	switch ev := env.Event.(type) {
 	case account.SessionsEnded:
-		userID = ev.UserID
+		if ev.UserID == "" {
+			return nil
+		}
+		_, err := e.Sessions.EndAllBefore(ctx, ev.UserID, env.OccurredAt)
+		return err
 	case employee.StaffLeftService:
-		userID = ev.IC
+		if ev.IC == "" {
+			return nil
+		}
+		ends := employee.ServiceEndsAt(ev.Date)
+		if ends.IsZero() { // not a date: the event says they left
+			_, err := e.Sessions.EndAllBefore(ctx, ev.IC, env.OccurredAt)
+			return err
+		}
+		_, err := e.Sessions.EndAllAt(ctx, ev.IC, env.OccurredAt, ends)
+		return err
 	}
-	if userID == "" {
-		return nil
-	}
-	_, err := e.Sessions.EndAllBefore(ctx, userID, env.OccurredAt)
-	return err
+	return nil
 }

@@ -136,9 +136,11 @@ func (s *Site) password(c *gin.Context) {
 		return
 	}
 	s.acctWait(c, res)
-	// The password changed: this session continues under a new token,
-	// every other one of the account ends.
-	if err := s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: u.Name, Department: u.Department, Roles: u.Roles, TOTPVerified: u.TOTPVerified}); err != nil {
+	// The password changed: this session continues under a new token (and
+	// its end: a leaving date still ahead), every other one of the account
+	// ends.
+	if err := s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: u.Name, Department: u.Department, Roles: u.Roles,
+		TOTPVerified: u.TOTPVerified, ValidUntil: u.ValidUntil}); err != nil {
 		httpx.Abort(c, err)
 		return
 	}

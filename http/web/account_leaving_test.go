@@ -1,0 +1,153 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/infra/security"
+)
+
+// myt is a moment of 2026 in Melaka.
+func myt(month time.Month, day, hour, minute, sec int) time.Time {
+	return time.Date(2026, month, day, hour, minute, sec, 0, employee.Zone)
+}
+
+// loginWithCode logs in through both steps of an account with TOTP and
+// returns the answer to the code.
+func (b *browser) loginWithCode(id, pw, secret string) result {
+	b.w.t.Helper()
+	b.enterID(id)
+	if r := b.enterPassword(pw); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/dua-faktor" {
+		b.w.t.Fatalf("password step: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	code, _ := security.TOTP{}.Code(secret, b.w.clk.Now())
+	return b.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}})
+}
+
+// forgotIssues runs Lupa Kata Laluan for ic and reports whether it
+// recorded anything (the page answers the same either way).
+func (w *world) forgotIssues(ic string) bool {
+	w.t.Helper()
+	head := w.head()
+	r := w.browser().post("/lupa-kata-laluan", "/lupa-kata-laluan", url.Values{"ic": {ic}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/lupa-kata-laluan?hantar=1" {
+		w.t.Fatalf("forgot password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	return w.head() != head
+}
+
+// TestLeavingDateAheadTakesEffectOnTheDate: the finance system reports on
+// the evening of 4 May that an administrator retires on 5 May. Until that
+// date begins in Melaka they hold their post: the session they had keeps
+// its role, a new login gets it, Lupa Kata Laluan still mails them, and
+// someone else with a date ahead may still register. At 00:00 on 5 May
+// both sessions end (though still within their idle and absolute
+// deadlines), and from then on they log in as a leaver: their own pages,
+// no role, no Lupa Kata Laluan.
+func TestLeavingDateAheadTakesEffectOnTheDate(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	amin, siti, hafiz := master[3], master[0], master[2]
+	w.clk.Set(myt(time.May, 4, 22, 40, 0))
+	sitiB := w.activeUser(siti)
+	_, secret, _ := w.roleHolder(amin, true, true)
+
+	before := w.browser() // logged in before the leave is reported
+	if r := before.loginWithCode(amin.IC, grantPW, secret); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("login: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := before.get("/pentadbir"); r.Code != http.StatusOK {
+		t.Fatalf("admin area: %d", r.Code)
+	}
+	w.clk.Add(time.Second) // the report comes after that login
+	for _, ic := range []string{amin.IC, hafiz.IC} {
+		if _, err := w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: sysMeta(), IC: ic, Date: "2026-05-05", Reason: "Bersara"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A leave already past for Siti, after those: once her session has
+	// ended, the portal's follower has handled the leaves before it.
+	if _, err := w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: sysMeta(), IC: siti.IC, Date: "2026-05-01", Reason: "Meletak jawatan"}); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("Siti's session ended", func() bool { return sitiB.get("/utama").Header().Get("Location") == "/?sesi=tamat" })
+	if r := before.get("/pentadbir"); r.Code != http.StatusOK {
+		t.Fatalf("admin area after a leave reported for tomorrow: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	w.clk.Add(time.Minute)
+	after := w.browser() // logged in after the leave is reported, before the date
+	if r := after.loginWithCode(amin.IC, grantPW, secret); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("login before the date: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := after.get("/pentadbir"); r.Code != http.StatusOK {
+		t.Fatalf("admin area of a login before the date: %d", r.Code)
+	}
+	if !w.forgotIssues(amin.IC) {
+		t.Fatal("Lupa Kata Laluan issued nothing before the leaving date")
+	}
+	w.register(w.browser(), hafiz) // fails the test unless registered
+
+	// Both sessions stay in use up to the last second of 4 May.
+	for _, at := range []time.Time{myt(time.May, 4, 23, 0, 0), myt(time.May, 4, 23, 20, 0), myt(time.May, 4, 23, 40, 0), myt(time.May, 4, 23, 59, 59)} {
+		w.clk.Set(at)
+		for name, b := range map[string]*browser{"before": before, "after": after} {
+			if r := b.get("/pentadbir"); r.Code != http.StatusOK {
+				t.Fatalf("session opened %s the report, at %s: %d %s", name, at.Format("15:04:05"), r.Code, r.Header().Get("Location"))
+			}
+		}
+	}
+	w.clk.Set(myt(time.May, 5, 0, 0, 0))
+	for name, b := range map[string]*browser{"before": before, "after": after} {
+		if r := b.get("/pentadbir"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=tamat" {
+			t.Fatalf("session opened %s the report, on the leaving date: %d %s", name, r.Code, r.Header().Get("Location"))
+		}
+	}
+
+	leaver := w.browser()
+	if r := leaver.loginWithCode(amin.IC, grantPW, secret); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("login on the leaving date: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := leaver.get("/pentadbir"); r.Code == http.StatusOK {
+		t.Fatal("a leaver's session holds the admin role")
+	}
+	home := leaver.get("/utama")
+	mustContain(t, "a leaver's home", home.body, amin.Name)
+	mustNotContain(t, "a leaver's home", home.body, `href="/pentadbir`)
+	w.clk.Add(time.Hour)
+	if w.forgotIssues(amin.IC) {
+		t.Fatal("Lupa Kata Laluan issued a temporary password to a leaver")
+	}
+}
+
+// TestPasswordChangeKeepsTheLeavingDate: someone whose leaving date is
+// ahead registers and activates (they are still in service), then changes
+// their password: the session continues under a new token, and still ends
+// when the date begins.
+func TestPasswordChangeKeepsTheLeavingDate(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	w.clk.Set(myt(time.May, 4, 23, 30, 0))
+	if _, err := w.h.StaffLeftService.Handle(context.Background(), commands.StaffLeftService{Meta: sysMeta(), IC: siti.IC, Date: "2026-05-05", Reason: "Bersara"}); err != nil {
+		t.Fatal(err)
+	}
+	b := w.activeUser(siti)
+	const newPW = "Asam Pedas Ikan Pari"
+	r := b.post("/tetapan-akaun/tukar-kata-laluan", "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {password}, "password": {newPW}, "confirm_password": {newPW}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/tetapan-akaun/tukar-kata-laluan?disimpan=1" {
+		t.Fatalf("change password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	w.clk.Set(myt(time.May, 4, 23, 59, 59))
+	if r := b.get("/utama"); r.Code != http.StatusOK {
+		t.Fatalf("before the date: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	w.clk.Set(myt(time.May, 5, 0, 0, 0))
+	if r := b.get("/utama"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=tamat" {
+		t.Fatalf("on the leaving date: %d %s", r.Code, r.Header().Get("Location"))
+	}
+}
