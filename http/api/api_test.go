@@ -494,10 +494,16 @@ func TestLeftService(t *testing.T) {
 	w = r.do("POST", path, r.writer, `{"date":"2026-01-31"}`, nil)
 	wantError(t, w, http.StatusConflict, "employee.left_service", "date")
 
-	// Rejoining is a PUT: recorded again, 201.
-	w = r.do("PUT", sitiPath, r.writer, sitiBody, nil)
-	if w.Code != 201 || decode[api.EmployeeResult](t, w).Result != api.ResultCreated {
+	// Rejoining is a PUT: recorded again, 200 (the record existed) and
+	// said apart from a new person, also to a keyed retry.
+	key := map[string]string{"Idempotency-Key": "rejoin-1"}
+	w = r.do("PUT", sitiPath, r.writer, sitiBody, key)
+	if w.Code != 200 || decode[api.EmployeeResult](t, w).Result != api.ResultRejoined || w.Header().Get("Location") != "" {
 		t.Fatalf("rejoin: %d %s", w.Code, w.Body)
+	}
+	w = r.do("PUT", sitiPath, r.writer, sitiBody, key)
+	if w.Code != 200 || decode[api.EmployeeResult](t, w).Result != api.ResultRejoined {
+		t.Fatalf("rejoin retried: %d %s", w.Code, w.Body)
 	}
 	if recs := r.stream(sitiIC); len(recs) != 3 || recs[1].Metadata.Actor.ID != r.writeID {
 		t.Fatalf("stream %+v", recs)

@@ -30,6 +30,7 @@ type EmployeeInput struct {
 // Results of a write.
 const (
 	ResultCreated     = "created"
+	ResultRejoined    = "rejoined" // recorded again after leaving service
 	ResultUpdated     = "updated"
 	ResultUnchanged   = "unchanged"
 	ResultLeftService = "left_service"
@@ -99,25 +100,31 @@ func (h *handlers) putEmployee(c *gin.Context) {
 	}
 	out := EmployeeResult{Result: ResultUnchanged, Version: res.Version, Employee: d}
 	status := http.StatusOK
-	typ := ""
+	typ, version := "", uint64(0)
 	switch {
 	case res.Appended > 0:
-		out.Position = res.Position
+		out.Position, version = res.Position, res.Version
 		typ = h.eventAt(ctx, stream, res.Version)
 	case keyed:
 		// A retry of a stored request answers as the request did (without
 		// a key the command ID is new: nothing to look for, and an
 		// unchanged upsert of a bulk sync reads no stream).
 		if rec, ok := h.original(ctx, stream, meta.CommandID); ok {
-			out.Position, typ = rec.Position, rec.Type
+			out.Position, typ, version = rec.Position, rec.Type, rec.Version
 		}
 	}
-	if out.Position > 0 {
+	switch {
+	case out.Position == 0:
+	case typ != (employee.StaffRecorded{}).EventType():
 		out.Result = ResultUpdated
-		if typ == (employee.StaffRecorded{}).EventType() {
-			out.Result, status = ResultCreated, http.StatusCreated
-			c.Header("Location", c.Request.URL.Path)
-		}
+	case version > 1:
+		// Recorded again on a stream that had left service: the record
+		// existed, so 200, and said apart so a sync that brings a leaver
+		// back is noticed.
+		out.Result = ResultRejoined
+	default:
+		out.Result, status = ResultCreated, http.StatusCreated
+		c.Header("Location", c.Request.URL.Path)
 	}
 	c.JSON(status, out)
 }

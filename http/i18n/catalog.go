@@ -264,6 +264,8 @@ var catalog = map[string]Text{
 	"admin.import.incomplete":              {"Sebahagian baris tidak disimpan. Betulkan baris di bawah dan muat naik semula fail (baris yang telah disimpan tidak akan berulang).", "Some rows were not saved. Fix the rows below and upload the file again (rows already saved are not repeated)."},
 	"admin.import.unavailable":             {"Muat naik tidak tersedia di sini. Gunakan arahan ispeks import employees.", "Upload is not available here. Use the command ispeks import employees."},
 	"admin.import.outcome.created":         {"Baru", "New"},
+	"admin.import.outcome.rejoined":        {"Kembali berkhidmat", "Back in service"},
+	"admin.import.rejoined_note":           {"Kakitangan berikut telah keluar perkhidmatan dan kini kembali dalam data induk. Pastikan setiap seorang memang kembali berkhidmat (fail lama akan mengembalikan mereka).", "These staff had left service and are back in the master. Check each has really rejoined (an old file brings leavers back)."},
 	"admin.import.outcome.updated":         {"Dikemaskini", "Updated"},
 	"admin.import.outcome.unchanged":       {"Tiada perubahan", "Unchanged"},
 	"admin.import.outcome.rejected":        {"Ditolak", "Rejected"},

@@ -645,3 +645,30 @@ func TestAccountPagesShowALeavingDateAhead(t *testing.T) {
 	admContain(t, "account page on the date", adm.get(admAccountURL(admHafizIC)).body, "Tidak lagi dalam perkhidmatan 2026-03-03")
 	admContain(t, "search on the date", adm.get("/pentadbir?q=hafiz").body, "(Tidak lagi dalam perkhidmatan)")
 }
+
+// TestAdminImportReportsLeaversBack: an uploaded file that still lists
+// someone who left service brings them back, and the report counts and
+// names those rows apart (an old file would otherwise reinstate leavers
+// unnoticed).
+func TestAdminImportReportsLeaversBack(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	leave := commands.StaffLeftServiceHandler{Runner: commands.Runner{Store: p.events, Registry: p.reg, Now: p.clock}}
+	if _, err := leave.Handle(t.Context(), commands.StaffLeftService{Meta: p.meta(eventlog.ActorSystem, "cli:ops"), IC: admNurulIC, Date: "2026-01-31", Reason: "bersara"}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/pentadbir/import")
+	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
+	csv := "No. Pengenalan,Nama,E-mel Rasmi,Jabatan,Jawatan,No. Gaji\r\n" +
+		"880808-08-5577,Amin bin Yusof,amin.yusof@melaka.gov.my,Jabatan Pertanian,Pegawai Pertanian,JPN-0101\r\n" +
+		"850203-14-5432,Nurul Huda binti Rahman,nurul.huda@melaka.gov.my,Jabatan Kerja Raya,Pembantu Tadbir,JKR-1001\r\n"
+	r := b.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, "lama.csv", []byte(csv))
+	if r.code != http.StatusOK {
+		t.Fatalf("upload: %d", r.code)
+	}
+	admContain(t, "report", r.body, "Kembali berkhidmat</th><td class=\"num\">1</td>", "Baru</th><td class=\"num\">1</td>",
+		"telah keluar perkhidmatan dan kini kembali", "Baris 3: <span class=\"nowrap\">850203-14-****</span>")
+	if strings.Contains(r.body, "850203145432") || strings.Contains(r.body, "850203-14-5432") {
+		t.Fatal("the page shows the whole IC number")
+	}
+}

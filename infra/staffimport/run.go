@@ -62,10 +62,16 @@ func Run(ctx context.Context, deps Deps, r io.Reader, out io.Writer, progress fu
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Employee master import: %d row(s) read (file SHA-256 %.16s…)\n", r.Rows, r.Digest)
-	fmt.Fprintf(&b, "  new:       %d\n  updated:   %d\n  unchanged: %d\n  rejected:  %d\n  failed:    %d\n",
-		r.Created, r.Updated, r.Unchanged, r.Rejected, r.Failed)
+	fmt.Fprintf(&b, "  new:       %d\n  rejoined:  %d\n  updated:   %d\n  unchanged: %d\n  rejected:  %d\n  failed:    %d\n",
+		r.Created, r.Rejoined, r.Updated, r.Unchanged, r.Rejected, r.Failed)
 	if len(r.IgnoredColumns) > 0 {
 		fmt.Fprintf(&b, "Columns not read: %s\n", strings.Join(r.IgnoredColumns, ", "))
+	}
+	if back := r.Rejoins(); len(back) > 0 {
+		b.WriteString("Back in service (they had left; check each was meant — an old file brings leavers back):\n")
+		for _, res := range back {
+			fmt.Fprintf(&b, "  row %d  %s\n", res.Row, res.IC)
+		}
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err

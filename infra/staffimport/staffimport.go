@@ -90,7 +90,8 @@ type Source struct {
 type Outcome string
 
 const (
-	Created   Outcome = "created"   // the person entered the master (or re-entered it)
+	Created   Outcome = "created"   // the person entered the master
+	Rejoined  Outcome = "rejoined"  // the person had left service and is in the master again: reported apart, so a stale file that brings a leaver back is noticed
 	Updated   Outcome = "updated"   // the record changed
 	Unchanged Outcome = "unchanged" // the master already says this: nothing appended
 	Rejected  Outcome = "rejected"  // the row is wrong: fix it and import again
@@ -121,6 +122,7 @@ type Report struct {
 	Digest         string      `json:"sha256"`
 	Rows           int         `json:"rows"`
 	Created        int         `json:"created"`
+	Rejoined       int         `json:"rejoined"`
 	Updated        int         `json:"updated"`
 	Unchanged      int         `json:"unchanged"`
 	Rejected       int         `json:"rejected"`
@@ -246,6 +248,8 @@ func (rep *Report) count(res RowResult) {
 	switch res.Outcome {
 	case Created:
 		rep.Created++
+	case Rejoined:
+		rep.Rejoined++
 	case Updated:
 		rep.Updated++
 	case Unchanged:
@@ -487,18 +491,34 @@ func (im *Importer) one(ctx context.Context, cfg Config, src Source, digest [32]
 		res.Outcome = Unchanged
 		return res, nil
 	}
-	// The event this row appended says whether the person is new.
+	// The event this row appended says whether the person is new, or back
+	// after leaving service (recorded again on a stream that had events).
 	recs, err := im.Streams.ReadStream(ctx, stream, out.Version, eventlog.Forwards, 1)
 	if err != nil || len(recs) == 0 {
 		res.Outcome = Updated // it landed; only the label is unsure
 		return res, nil
 	}
-	if recs[0].Type == (employee.StaffRecorded{}).EventType() {
-		res.Outcome = Created
-	} else {
+	switch {
+	case recs[0].Type != (employee.StaffRecorded{}).EventType():
 		res.Outcome = Updated
+	case recs[0].Version > 1:
+		res.Outcome = Rejoined
+	default:
+		res.Outcome = Created
 	}
 	return res, nil
+}
+
+// Rejoins returns the rows of people who had left service and are in the
+// master again, in file order: the operator should check each was meant.
+func (r Report) Rejoins() []RowResult {
+	var out []RowResult
+	for _, res := range r.Results {
+		if res.Outcome == Rejoined {
+			out = append(out, res)
+		}
+	}
+	return out
 }
 
 // redact keeps the row's IC number out of an error bound for the log.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
@@ -179,6 +181,40 @@ func TestReimportAppendsNothing(t *testing.T) {
 	}
 	if r.head() != before || rep.Unchanged != 3 || rep.Created+rep.Updated != 0 || rep.LastPosition != 0 {
 		t.Fatalf("re-import appended: head %d→%d, report %+v", before, r.head(), rep)
+	}
+}
+
+// TestLeaverInFileIsReportedRejoined: a file that still lists someone who
+// left service brings them back (they may have rejoined), and the report
+// says so apart from new people, with the row, so an old file is noticed.
+func TestLeaverInFileIsReportedRejoined(t *testing.T) {
+	r := newRig(t)
+	if _, err := r.importCSV(good); err != nil {
+		t.Fatal(err)
+	}
+	left := commands.StaffLeftServiceHandler{Runner: r.runner}
+	if _, err := left.Handle(context.Background(), commands.StaffLeftService{
+		Meta: commands.Meta{CommandID: uuid.New(), Actor: cli.Actor}, IC: "791117045671", Date: "2026-02-27"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.importCSV(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rejoined != 1 || rep.Created != 0 || rep.Unchanged != 2 {
+		t.Fatalf("report %+v", rep)
+	}
+	if res := result(t, rep, 2); res.Outcome != staffimport.Rejoined || res.IC != "791117-04-****" {
+		t.Fatalf("row 2: %+v", res)
+	}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"rejoined:  1", "Back in service", "row 2  791117-04-****"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("report text lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 
