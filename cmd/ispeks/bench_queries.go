@@ -23,6 +23,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/commands/ingest"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/server"
@@ -146,7 +147,7 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 		cfg.Now = time.Now
 	}
 	res.LoadBefore = loadAverage()
-	now := cfg.Now().In(melaka)
+	now := cfg.Now().In(calendar.Melaka)
 	lastMonth := time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, time.UTC)
 	mark := datasetMark{Staff: cfg.Staff, Slips: cfg.Slips, Payments: cfg.Payments, Moves: cfg.Moves, Until: lastMonth.Format("2006-01")}
 
@@ -342,9 +343,6 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 	printQueriesTable(out, cfg, res)
 	return res, nil
 }
-
-// melaka is the time zone of pay periods and display windows.
-var melaka = time.FixedZone("MYT", 8*60*60)
 
 // benchStaff is one generated member of staff.
 type benchStaff struct {

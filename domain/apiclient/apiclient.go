@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
 // Scopes a client can hold.
@@ -88,7 +89,7 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 	for _, s := range scopes {
 		s = strings.TrimSpace(s)
 		if !ValidScope(s) {
-			return nil, fieldErr("scopes", "unknown scope %q; one of %s", clip(s), strings.Join(Scopes(), ", "))
+			return nil, fieldErr("scopes", "unknown scope %q; one of %s", textfield.Clip(s), strings.Join(Scopes(), ", "))
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
@@ -96,13 +97,6 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
 
 func hasControl(s string) bool {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
 
@@ -38,7 +39,7 @@ func TestInServiceUntilTheLeavingDateInMelaka(t *testing.T) {
 		time.Date(2026, 3, 4, 15, 0, 0, 0, time.UTC): true,
 	} {
 		if got := e.InService(at); got != want {
-			t.Errorf("InService(%s) = %v, want %v", at.In(Zone).Format(time.DateTime), got, want)
+			t.Errorf("InService(%s) = %v, want %v", at.In(calendar.Melaka).Format(time.DateTime), got, want)
 		}
 	}
 	if !e.ServiceEnds().Equal(leavingStarts) || e.LeftOn() != leavingDate {

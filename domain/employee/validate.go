@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
@@ -214,35 +215,13 @@ func DomainAllowed(email string, allowed []string) bool {
 	return false
 }
 
-const dateLayout = "2006-01-02"
-
 func validDate(field, v string, now time.Time) (string, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return "", fieldErr(field, "required", "is required (YYYY-MM-DD)")
+	date, reason := calendar.Check(v, now, 1950, true)
+	switch {
+	case reason == "":
+		return date, nil
+	case strings.TrimSpace(v) == "":
+		return "", fieldErr(field, "required", "%s", reason)
 	}
-	if len(v) != len(dateLayout) {
-		return "", fieldErr(field, "invalid", "must be a date written YYYY-MM-DD")
-	}
-	t, err := time.Parse(dateLayout, v)
-	if err != nil {
-		return "", fieldErr(field, "invalid", "must be a date written YYYY-MM-DD")
-	}
-	if t.Year() < 1950 {
-		return "", fieldErr(field, "invalid", "is before 1950")
-	}
-	if t.After(yearAhead(now)) {
-		return "", fieldErr(field, "invalid", "is more than a year in the future")
-	}
-	return v, nil
-}
-
-// yearAhead is the latest date accepted at now: today's date in Melaka a
-// year on, as a date (midnight UTC, how time.Parse reads one), as payment
-// and statement dates are checked. Comparing the parsed date with the
-// instant made the answer depend on the hour: in the first eight hours of a
-// Melaka day (still the day before in UTC) the date a year on was refused.
-func yearAhead(now time.Time) time.Time {
-	y, m, d := now.In(Zone).Date()
-	return time.Date(y+1, m, d, 0, 0, 0, 0, time.UTC)
+	return "", fieldErr(field, "invalid", "%s", reason)
 }

@@ -13,13 +13,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
-
-// Zone is Malaysia time (UTC+8, no daylight saving): dates the domain fills
-// in itself are dates in Melaka, not in UTC.
-var Zone = time.FixedZone("MYT", 8*60*60)
 
 // Limits of a payment's fields.
 const (
@@ -275,7 +273,7 @@ func (d Details) Normalize(now time.Time) (Details, error) {
 		return d, fieldErr("type", "is required")
 	}
 	if m := d.Type.Module(); m == "" {
-		return d, fieldErr("type", "unknown payment type %q; one of %s", clip(string(d.Type)), typeList())
+		return d, fieldErr("type", "unknown payment type %q; one of %s", textfield.Clip(string(d.Type)), typeList())
 	} else if m != d.Module {
 		return d, fieldErr("type", "%s belongs to module %s, not %s", d.Type, m, d.Module)
 	}
@@ -301,7 +299,7 @@ func (d Details) Normalize(now time.Time) (Details, error) {
 	}
 	d.PayeeIC = ic.String()
 	if d.ReceivedDate == "" {
-		d.ReceivedDate = now.In(Zone).Format(dateLayout)
+		d.ReceivedDate = calendar.Today(now)
 	} else if d.ReceivedDate, err = date("received_date", d.ReceivedDate, now, true); err != nil {
 		return d, err
 	}
@@ -336,11 +334,11 @@ func (c Change) Normalize(now time.Time) (Change, error) {
 		for i, s := range statuses {
 			names[i] = string(s.s)
 		}
-		return c, fieldErr("status", "unknown status %q; one of %s", clip(string(c.To)), strings.Join(names, ", "))
+		return c, fieldErr("status", "unknown status %q; one of %s", textfield.Clip(string(c.To)), strings.Join(names, ", "))
 	}
 	var err error
 	if c.Date == "" {
-		c.Date = now.In(Zone).Format(dateLayout)
+		c.Date = calendar.Today(now)
 	} else if c.Date, err = date("date", c.Date, now, true); err != nil {
 		return c, err
 	}

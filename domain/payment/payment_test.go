@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/payment"
 )
@@ -372,12 +373,12 @@ func TestYearAheadIsTheMelakaDate(t *testing.T) {
 		d := details()
 		d.VoucherDate = "2026-03-10"
 		if _, err := d.Normalize(at); err != nil {
-			t.Errorf("%s MYT: a year ahead to the day refused: %v", at.In(payment.Zone).Format("15:04"), err)
+			t.Errorf("%s MYT: a year ahead to the day refused: %v", at.In(calendar.Melaka).Format("15:04"), err)
 		}
 		d.VoucherDate = "2026-03-11"
 		var fe *payment.FieldError
 		if _, err := d.Normalize(at); !errors.As(err, &fe) || fe.Field != "voucher_date" {
-			t.Errorf("%s MYT: a year and a day ahead: %v, want a voucher_date error", at.In(payment.Zone).Format("15:04"), err)
+			t.Errorf("%s MYT: a year and a day ahead: %v, want a voucher_date error", at.In(calendar.Melaka).Format("15:04"), err)
 		}
 	}
 }

@@ -5,12 +5,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/domain/textfield"
 )
-
-// zone is Malaysia time: "now" for period checks is a date in Melaka.
-var zone = time.FixedZone("MYT", 8*60*60)
 
 // Checked is content that Check found valid, cleaned as Normalize cleans
 // it. Only Check makes one and nothing outside the package can change it,
@@ -43,7 +41,7 @@ func (c Content) Normalize(now time.Time) (Content, error) {
 		for _, t := range Types() {
 			names = append(names, string(t))
 		}
-		return c, fieldErr("type", "unknown statement type %q; one of %s", clip(string(c.Type)), strings.Join(names, ", "))
+		return c, fieldErr("type", "unknown statement type %q; one of %s", textfield.Clip(string(c.Type)), strings.Join(names, ", "))
 	}
 	var err error
 	if c.Period, err = c.Period.normalize(c.Type, now); err != nil {
@@ -71,7 +69,7 @@ func (c Content) Normalize(now time.Time) (Content, error) {
 }
 
 func (p Period) normalize(t Type, now time.Time) (Period, error) {
-	thisYear := now.In(zone).Year()
+	thisYear := now.In(calendar.Melaka).Year()
 	year := func(y int) error {
 		if y == 0 {
 			return fieldErr("period.year", "is required")
@@ -258,43 +256,9 @@ func text(field, v string, max int, required bool) (string, error) {
 }
 
 func date(field, v string, now time.Time, required bool) (string, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		if required {
-			return "", fieldErr(field, "is required (YYYY-MM-DD)")
-		}
-		return "", nil
-	}
-	t, err := time.Parse(dateLayout, v)
-	if err != nil {
-		return "", fieldErr(field, "must be a date written YYYY-MM-DD, got %q", clip(v))
-	}
-	if t.Year() < earliestYear {
-		return "", fieldErr(field, "is before %d", earliestYear)
-	}
-	if t.After(yearAhead(now)) {
-		return "", fieldErr(field, "is more than a year in the future")
+	v, reason := calendar.Check(v, now, earliestYear, required)
+	if reason != "" {
+		return "", fieldErr(field, "%s", reason)
 	}
 	return v, nil
-}
-
-// yearAhead is the latest date accepted at now: today's date in Melaka a
-// year on, as a date (midnight UTC, how time.Parse reads one). Comparing
-// the parsed date with the instant instead made the answer depend on the
-// hour: a date refused at 04:00 was accepted at 10:00 the same day.
-func yearAhead(now time.Time) time.Time {
-	y, m, d := now.In(zone).Date()
-	return time.Date(y+1, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-// clip shortens an echoed input value so an error never carries a huge one.
-func clip(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	r := []rune(s)
-	if len(r) > 40 {
-		r = r[:40]
-	}
-	return string(r) + "…"
 }

@@ -33,3 +33,16 @@ func Check(v string, max int, required bool) (string, string) {
 	}
 	return v, ""
 }
+
+// Clip shortens an input value echoed in an error to 40 characters, so an
+// error never carries a huge one, nor half a character.
+func Clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	r := []rune(s)
+	if len(r) > 40 {
+		r = r[:40]
+	}
+	return string(r) + "…"
+}

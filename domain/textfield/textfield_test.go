@@ -29,3 +29,14 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestClip(t *testing.T) {
+	if got := Clip("pendek"); got != "pendek" {
+		t.Fatalf("short value changed: %q", got)
+	}
+	// 41 two-byte characters: cut at 40 characters, never inside one.
+	long := strings.Repeat("é", 41)
+	if got := Clip(long); got != strings.Repeat("é", 40)+"…" {
+		t.Fatalf("Clip = %q", got)
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/apiclient"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/api"
@@ -605,7 +606,7 @@ func TestSpecFragments(t *testing.T) {
 func TestLeavingDateAhead(t *testing.T) {
 	r := newRig(t)
 	path := sitiPath + "/left-service"
-	ahead := time.Now().In(employee.Zone).AddDate(0, 1, 0).Format(time.DateOnly)
+	ahead := time.Now().In(calendar.Melaka).AddDate(0, 1, 0).Format(time.DateOnly)
 	if w := r.do("PUT", sitiPath, r.writer, sitiBody, nil); w.Code != 201 {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
@@ -626,7 +627,7 @@ func TestLeavingDateAhead(t *testing.T) {
 	if w.Code != 200 || decode[api.LeftServiceResult](t, w).Result != api.ResultUnchanged || r.head() != head {
 		t.Fatalf("the same date after the put: %d %s, want unchanged", w.Code, w.Body)
 	}
-	later := time.Now().In(employee.Zone).AddDate(0, 2, 0).Format(time.DateOnly)
+	later := time.Now().In(calendar.Melaka).AddDate(0, 2, 0).Format(time.DateOnly)
 	w = r.do("POST", path, r.writer, `{"date":"`+later+`"}`, nil)
 	if res := decode[api.LeftServiceResult](t, w); w.Code != 200 || res.Result != api.ResultLeftService || res.Date != later {
 		t.Fatalf("date moved: %d %s", w.Code, w.Body)

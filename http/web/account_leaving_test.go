@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/commands"
-	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/infra/security"
 )
 
 // myt is a moment of 2026 in Melaka.
 func myt(month time.Month, day, hour, minute, sec int) time.Time {
-	return time.Date(2026, month, day, hour, minute, sec, 0, employee.Zone)
+	return time.Date(2026, month, day, hour, minute, sec, 0, calendar.Melaka)
 }
 
 // loginWithCode logs in through both steps of an account with TOTP and

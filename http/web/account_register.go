@@ -10,6 +10,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/http/httpx"
 )
 
@@ -92,11 +93,7 @@ func (s *Site) register(c *gin.Context) {
 	s.Render(c, http.StatusOK, "account_registered", Page{Title: "acct.title.registered", Data: d})
 }
 
-// acctMYT is Malaysia time (UTC+8, no daylight saving), fixed so the
-// pages do not depend on the host's time-zone database.
-var acctMYT = time.FixedZone("MYT", 8*3600)
-
-func acctTime(t time.Time) string { return t.In(acctMYT).Format("02/01/2006 15:04") }
+func acctTime(t time.Time) string { return t.In(calendar.Melaka).Format("02/01/2006 15:04") }
 
 var acctForgotFields = []Field{{Name: "ic", Label: "label.ic", Required: true, Max: 14}}
 

@@ -13,13 +13,13 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/accounts"
-	"github.com/melaka-gov/ispeks/projections/audit"
 )
 
 // The administrator's account pages: find a person by IC number or name,
@@ -33,7 +33,7 @@ func adminTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(audit.Zone).Format("02/01/2006 15:04:05")
+	return t.In(calendar.Melaka).Format("02/01/2006 15:04:05")
 }
 
 func adminTimePtr(t *time.Time) string {

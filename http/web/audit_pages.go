@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/projections/audit"
@@ -58,7 +59,7 @@ func auditFilter(c *gin.Context) (*Form, string, audit.Filter) {
 		if v == "" {
 			return time.Time{}
 		}
-		t, err := time.ParseInLocation(auditDateLayout, v, audit.Zone)
+		t, err := time.ParseInLocation(auditDateLayout, v, calendar.Melaka)
 		if err != nil {
 			f.FailKey(field, "audit.err.date")
 			return time.Time{}
@@ -232,7 +233,7 @@ func (s *Site) auditExport(c *gin.Context) {
 		httpx.Abort(c, err)
 		return
 	}
-	name := "audit-" + id + "-" + s.deps.Admin.Now().In(audit.Zone).Format("20060102-150405") + ".csv"
+	name := "audit-" + id + "-" + s.deps.Admin.Now().In(calendar.Melaka).Format("20060102-150405") + ".csv"
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
 	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
@@ -257,7 +258,7 @@ func (s *Site) auditState(c *gin.Context) {
 	data := &auditStateData{}
 	page := Page{Title: "title.audit_state", Data: data}
 	if _, asked := c.GetQuery("ic"); !asked {
-		now := s.deps.Admin.Now().In(audit.Zone).Format(audit.AsOfLayouts[0])
+		now := s.deps.Admin.Now().In(calendar.Melaka).Format(audit.AsOfLayouts[0])
 		page.Form = NewForm(map[string]string{"ic": c.Query("ic"), "pada": now})
 		s.Render(c, http.StatusOK, "audit_state", page)
 		return

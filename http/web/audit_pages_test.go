@@ -18,6 +18,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/projections/audit"
 )
@@ -98,7 +99,7 @@ func TestAuditTimeline(t *testing.T) {
 	admContain(t, "probe", hz.body, "Cubaan gagal (ID tidak wujud)", "ID ini tidak mempunyai akaun")
 
 	// A date window: the day before shows nothing.
-	day := admT0.In(audit.Zone).AddDate(0, 0, -1).Format("2006-01-02")
+	day := admT0.In(calendar.Melaka).AddDate(0, 0, -1).Format("2006-01-02")
 	none := b.get("/audit?ic=" + admSitiIC + "&dari=" + day + "&hingga=" + day)
 	admContain(t, "empty window", none.body, "Tiada peristiwa dalam tempoh ini.")
 
@@ -131,7 +132,7 @@ func TestAuditStateAsOf(t *testing.T) {
 	p := newAdminPortal(t)
 	lockedAt, unlockedAt := auditStory(t, p)
 	b := p.auditor()
-	at := func(tm time.Time) string { return url.QueryEscape(tm.In(audit.Zone).Format("2006-01-02T15:04")) }
+	at := func(tm time.Time) string { return url.QueryEscape(tm.In(calendar.Melaka).Format("2006-01-02T15:04")) }
 
 	r := b.get("/audit/keadaan")
 	admContain(t, "blank form", r.body, `type="datetime-local"`, `name="pada"`)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
@@ -260,7 +261,7 @@ var searchFieldsCache sync.Map // searchFieldsKey → template.HTML
 // first (the year choice of the form).
 func (s *Site) windowYears(now time.Time) []int {
 	w := s.deps.Payments.Windows
-	now = now.In(melakaZone)
+	now = now.In(calendar.Melaka)
 	first := time.Date(now.Year(), now.Month()-time.Month(w.SlipMonths-1), 1, 0, 0, 0, 0, time.UTC).Year()
 	first = min(first, now.Year()-w.AnnualYears)
 	var out []int
@@ -269,8 +270,6 @@ func (s *Site) windowYears(now time.Time) []int {
 	}
 	return out
 }
-
-var melakaZone = time.FixedZone("MYT", 8*60*60)
 
 func containsInt(list []int, v int) bool {
 	for _, x := range list {
@@ -384,7 +383,7 @@ func (s *Site) statementView(c *gin.Context) {
 		data.Revision = i18n.Tf(l, "stmt.corrected_note", st.Revision)
 		for _, cr := range st.Corrections {
 			data.Corrections = append(data.Corrections, fmt.Sprintf("%s %s: %s",
-				i18n.Tf(l, "stmt.revision_n", cr.Revision), cr.At.In(melakaZone).Format("02/01/2006"), cr.Reason))
+				i18n.Tf(l, "stmt.revision_n", cr.Revision), cr.At.In(calendar.Melaka).Format("02/01/2006"), cr.Reason))
 		}
 	}
 	s.Render(c, http.StatusOK, "statements_slip", Page{Title: "stmt.title.slip", Data: data})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
@@ -72,7 +73,7 @@ func (s *Site) verifyLookup(c *gin.Context, raw string) {
 			kv{Label: "label.name", Value: st.NameMasked},
 			kv{Label: "verify.net", Value: ringgit(st.NetSen)},
 			kv{Label: "verify.revision", Value: itoa(st.Revision)},
-			kv{Label: "verify.issued", Value: st.IssuedAt.In(melakaZone).Format("02/01/2006")},
+			kv{Label: "verify.issued", Value: st.IssuedAt.In(calendar.Melaka).Format("02/01/2006")},
 		)
 		if st.Superseded {
 			data.Superseded = i18n.Tf(l, "verify.superseded_txt", st.Revision, st.CurrentRevision)

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
 
@@ -59,9 +60,6 @@ func meta(name string) commands.Meta {
 	return commands.Meta{CommandID: commandID(name), CorrelationID: "demo", Actor: Actor}
 }
 
-// Melaka is Malaysia time, for "today".
-var melaka = time.FixedZone("MYT", 8*60*60)
-
 // Load puts the demo staff, then records the payments with their status
 // moves and issues the statements. It stops at the first error.
 func Load(ctx context.Context, deps Deps) (Summary, error) {
@@ -79,7 +77,7 @@ func Load(ctx context.Context, deps Deps) (Summary, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	t := now().In(melaka)
+	t := now().In(calendar.Melaka)
 	today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 
 	put := commands.PutStaffHandler{Runner: deps.Runner}

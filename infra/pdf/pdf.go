@@ -22,13 +22,12 @@ import (
 	"github.com/skip2/go-qrcode"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/melaka-gov/ispeks/domain/calendar"
 )
 
 // Header is the state government header on every page.
 const Header = "Kerajaan Negeri Melaka — Jabatan Kewangan dan Perbendaharaan Negeri Melaka"
-
-// Zone is Malaysia time, in which the generated time is printed.
-var Zone = time.FixedZone("MYT", 8*60*60)
 
 // Renderer renders documents. It is safe for concurrent use.
 type Renderer struct {
@@ -141,7 +140,7 @@ func (r Renderer) newDoc(title string, generatedAt time.Time, code string) (*doc
 		if verify != "" {
 			f.CellFormat(textW, 4, tr("Semak ketulenan dokumen di "+verify), "", 1, "L", false, 0, "")
 		}
-		f.CellFormat(textW, 4, tr("Dijana pada "+generatedAt.In(Zone).Format("02/01/2006 15:04:05")+" (waktu Malaysia)"), "", 1, "L", false, 0, "")
+		f.CellFormat(textW, 4, tr("Dijana pada "+generatedAt.In(calendar.Melaka).Format("02/01/2006 15:04:05")+" (waktu Malaysia)"), "", 1, "L", false, 0, "")
 		f.CellFormat(textW, 4, tr("Dokumen ini dicetak oleh komputer; tandatangan tidak diperlukan."), "", 1, "L", false, 0, "")
 		f.CellFormat(textW, 4, fmt.Sprintf("Muka surat %d/{nb}", f.PageNo()), "", 1, "L", false, 0, "")
 	})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/projections/statements"
 )
@@ -86,7 +87,7 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 		note := fmt.Sprintf("Dokumen ini ialah semakan ke-%d dan menggantikan semua versi terdahulu.", s.Revision)
 		d.kv([2]string{"Catatan", note})
 		for _, c := range s.Corrections {
-			d.kv([2]string{fmt.Sprintf("Semakan ke-%d", c.Revision), c.At.In(Zone).Format("02/01/2006") + ": " + c.Reason})
+			d.kv([2]string{fmt.Sprintf("Semakan ke-%d", c.Revision), c.At.In(calendar.Melaka).Format("02/01/2006") + ": " + c.Reason})
 		}
 	}
 	return d.output(w)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/loginprobe"
 	"github.com/melaka-gov/ispeks/domain/mykad"
@@ -30,10 +31,6 @@ import (
 type StreamReader interface {
 	ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error)
 }
-
-// Zone is Malaysia time (UTC+8, no daylight saving): how times are shown
-// and how typed date-times are read.
-var Zone = time.FixedZone("MYT", 8*60*60)
 
 // ErrAsOf: a typed moment is neither YYYY-MM-DDTHH:MM nor with seconds.
 var ErrAsOf = errors.New("audit: not YYYY-MM-DDTHH:MM (Malaysia time)")
@@ -52,7 +49,7 @@ func ParseAsOf(s string) (time.Time, error) {
 		if len(s) != len(layout) {
 			continue
 		}
-		at, err := time.ParseInLocation(layout, s, Zone)
+		at, err := time.ParseInLocation(layout, s, calendar.Melaka)
 		if err != nil {
 			continue
 		}

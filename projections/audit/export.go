@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/melaka-gov/ispeks/domain/calendar"
 )
 
 // CSVHeader is the first row of an export.
@@ -24,7 +26,7 @@ var CSVHeader = []string{
 func CSVRow(e Entry) []string {
 	row := []string{
 		strconv.FormatUint(e.Position, 10), e.Stream, strconv.FormatUint(e.Version, 10), e.EventID,
-		e.At.UTC().Format(time.RFC3339Nano), e.At.In(Zone).Format("2006-01-02 15:04:05"), e.Type, string(e.Kind),
+		e.At.UTC().Format(time.RFC3339Nano), e.At.In(calendar.Melaka).Format("2006-01-02 15:04:05"), e.Type, string(e.Kind),
 		e.Detail, e.Note, strconv.Itoa(e.Consecutive), e.Actor.Kind, e.Actor.ID, e.SourceIP, e.UserAgent,
 		e.After.Status, strconv.FormatBool(e.After.Locked), strconv.Itoa(e.After.Failed), e.Prev, e.Hash, string(e.Link),
 	}
@@ -93,7 +95,7 @@ func (t Timeline) WriteText(w io.Writer) error {
 		if e.Actor.ID != "" {
 			actor += ":" + e.Actor.ID
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%t\t%d\n", e.Position, e.At.In(Zone).Format("2006-01-02 15:04:05"),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%t\t%d\n", e.Position, e.At.In(calendar.Melaka).Format("2006-01-02 15:04:05"),
 			e.Kind, oneLine(detail), e.Consecutive, actor, e.SourceIP, e.After.Locked, e.After.Failed)
 	}
 	if err := tw.Flush(); err != nil {
@@ -119,18 +121,18 @@ func oneLine(s string) string {
 // WriteText writes a state for a terminal (`ispeks audit state`).
 func (st State) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "State as of %s (MYT)\n", st.At.In(Zone).Format("2006-01-02 15:04:05"))
+	fmt.Fprintf(&b, "State as of %s (MYT)\n", st.At.In(calendar.Melaka).Format("2006-01-02 15:04:05"))
 	if !st.Registered {
 		fmt.Fprintln(&b, "  account:         not registered")
 	} else {
 		fmt.Fprintf(&b, "  account status:  %s\n  locked:          %t\n  failed attempts: %d\n  roles:           %s\n  TOTP:            %t\n",
 			st.Status, st.Locked, st.FailedAttempts, strings.Join(st.Roles, ", "), st.TOTP)
 		if !st.LastLogin.IsZero() {
-			fmt.Fprintf(&b, "  last login:      %s\n", st.LastLogin.In(Zone).Format("2006-01-02 15:04:05"))
+			fmt.Fprintf(&b, "  last login:      %s\n", st.LastLogin.In(calendar.Melaka).Format("2006-01-02 15:04:05"))
 		}
 		fmt.Fprintf(&b, "  events applied:  %d\n", st.Events)
 		if st.Last != nil {
-			fmt.Fprintf(&b, "  last event:      %s at %s (position %d)\n", st.Last.Kind, st.Last.At.In(Zone).Format("2006-01-02 15:04:05"), st.Last.Position)
+			fmt.Fprintf(&b, "  last event:      %s at %s (position %d)\n", st.Last.Kind, st.Last.At.In(calendar.Melaka).Format("2006-01-02 15:04:05"), st.Last.Position)
 		}
 	}
 	if st.ProbeEvents > 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/verifycode"
@@ -28,8 +29,6 @@ type Windows struct {
 // DefaultWindows: slips 18 months, annual statements 7 years.
 func DefaultWindows() Windows { return Windows{SlipMonths: 18, AnnualYears: 7} }
 
-var zone = time.FixedZone("MYT", 8*60*60)
-
 // WithDefaults fills a window left 0 (or negative) with the default's.
 func (w Windows) WithDefaults() Windows {
 	d := DefaultWindows()
@@ -45,7 +44,7 @@ func (w Windows) WithDefaults() Windows {
 // cutoff is the earliest period end (YYYYMMDD) of type t shown at now.
 func (w Windows) cutoff(t statement.Type, now time.Time) int64 {
 	w = w.WithDefaults()
-	now = now.In(zone)
+	now = now.In(calendar.Melaka)
 	if t.Annual() {
 		return int64((now.Year()-w.AnnualYears)*10000 + 1231)
 	}
