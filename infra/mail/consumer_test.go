@@ -20,6 +20,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	evsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 	"github.com/melaka-gov/ispeks/infra/mail"
+	"github.com/melaka-gov/ispeks/infra/mail/mailtest"
 	rssqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
 	"github.com/melaka-gov/ispeks/infra/security"
 	"github.com/melaka-gov/ispeks/projections/engine"
@@ -204,12 +205,12 @@ func (r *mailRig) issue(userID, name, email, temp string, reason account.TempRea
 
 // newSMTPMailRig is a mail rig and an SMTP server inside the test
 // (STARTTLS, AUTH) with a sender to it.
-func newSMTPMailRig(t *testing.T) (*mailRig, *smtpServer, mail.Sender) {
+func newSMTPMailRig(t *testing.T) (*mailRig, *mailtest.Server, mail.Sender) {
 	t.Helper()
 	rig := newMailRig(t)
-	pki := newTestPKI(t)
-	srv := startSMTP(t, pki, false, "")
-	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), pki.client)
+	pki := mailtest.NewPKI(t)
+	srv := mailtest.Start(t, pki, false, "")
+	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.User, srv.Pass, srv.Addr, ""), pki.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestConsumerMailsRegistrationAndForgotPasswordOverSMTP(t *testing.T) {
 	_, regRec := rig.issue("850101045566", "Aminah binti Yusof", "kewangan@melaka.gov.my", "Reg-Temp-7Qx2", account.TempRegistration)
 	_, fgtRec := rig.issue("900202055123", "Lim Wei Ming", "kewangan@melaka.gov.my", "Fgt-Temp-9Kp4", account.TempForgot)
 
-	got := srv.wait(t, 2)
+	got := srv.Wait(t, 2)
 	checks := []struct {
 		rec          eventlog.Record
 		name, userID string
@@ -265,7 +266,7 @@ func TestConsumerMailsRegistrationAndForgotPasswordOverSMTP(t *testing.T) {
 	stop()
 	rig.run(sender)
 	rig.append("account-850101045566", account.AccountLocked{UserID: "850101045566", FailedAttempts: 3, Name: "Aminah binti Yusof", Email: "kewangan@melaka.gov.my"})
-	all := srv.wait(t, 3)
+	all := srv.Wait(t, 3)
 	if len(all) != 3 {
 		t.Fatalf("%d mails after restart, want 3 (nothing re-sent)", len(all))
 	}
@@ -291,7 +292,7 @@ func TestConsumerMailsSecurityNotices(t *testing.T) {
 	rig.append(stream, account.TOTPEnabled{UserID: ic, Step: 1, RecoveryCodeHashes: []string{"h"}, Name: name, Email: "aminah.yusof@jkr.melaka.gov.my"})
 	last := rig.append(stream, account.TOTPDisabled{UserID: ic, Reason: "telefon hilang", Name: name, Email: "aminah.yusof@jkr.melaka.gov.my"})
 	rig.waitCheckpoint(last.Position)
-	got := srv.wait(t, 4)
+	got := srv.Wait(t, 4)
 	if len(got) != 4 {
 		t.Fatalf("%d mails, want 4", len(got))
 	}
@@ -325,7 +326,7 @@ func TestConsumerMailsSecurityNotices(t *testing.T) {
 
 func TestConsumerRetriesWhileSMTPIsDownThenDeliversExactlyOnce(t *testing.T) {
 	rig := newMailRig(t)
-	pki := newTestPKI(t)
+	pki := mailtest.NewPKI(t)
 	// Reserve a port, then leave it closed: the server is down.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -333,7 +334,7 @@ func TestConsumerRetriesWhileSMTPIsDownThenDeliversExactlyOnce(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	smtpSender, err := mail.NewSMTPSender(smtpURL("smtp", "ispeks", "s3cret pass", addr, "timeout=2s"), pki.client)
+	smtpSender, err := mail.NewSMTPSender(smtpURL("smtp", "ispeks", "s3cret pass", addr, "timeout=2s"), pki.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,15 +360,15 @@ func TestConsumerRetriesWhileSMTPIsDownThenDeliversExactlyOnce(t *testing.T) {
 		t.Fatalf("checkpoint %d moved past the unsent mail at %d", cp, rec.Position)
 	}
 
-	srv := startSMTP(t, pki, false, addr) // the server comes up
-	first := srv.wait(t, 1)[0]
+	srv := mailtest.Start(t, pki, false, addr) // the server comes up
+	first := srv.Wait(t, 1)[0]
 	p := parseMail(t, first.Data)
 	if !strings.Contains(p.Text, "Down-Temp-1234") || p.Header.Get("Message-Id") != "<"+rec.ID.String()+"@ispeks.melaka.gov.my>" {
 		t.Fatalf("delivered mail: %q %q", p.Header.Get("Message-Id"), p.Text)
 	}
 	// A following event is mailed after it, and the first is not repeated.
 	rig.issue("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "Next-Temp-5678", account.TempForgot)
-	all := srv.wait(t, 2)
+	all := srv.Wait(t, 2)
 	if len(all) != 2 || !strings.Contains(parseMail(t, all[1].Data).Text, "Next-Temp-5678") {
 		t.Fatalf("want exactly the two mails in order, got %d", len(all))
 	}
@@ -405,7 +406,7 @@ func (p *perRecipient) count(email string) int {
 func TestConsumerParksMailToAFullMailboxAndMailsEveryoneElse(t *testing.T) {
 	rig, srv, smtpSender := newSMTPMailRig(t)
 	const full = "kewangan@melaka.gov.my"
-	srv.refuse(full, 452, smtp.EnhancedCode{4, 2, 2}, "Mailbox full")
+	srv.Refuse(full, 452, smtp.EnhancedCode{4, 2, 2}, "Mailbox full")
 	sender := &perRecipient{Sender: smtpSender, attempts: map[string]int{}}
 	const deferFor = 1500 * time.Millisecond
 	rig.run(sender, func(c *mail.Consumer) { c.DeferFor = deferFor })
@@ -413,7 +414,7 @@ func TestConsumerParksMailToAFullMailboxAndMailsEveryoneElse(t *testing.T) {
 	start := time.Now()
 	_, parked := rig.issue("850101045566", "Aminah binti Yusof", full, "Full-Temp-0001", account.TempRegistration)
 	rig.issue("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "Next-Temp-5678", account.TempRegistration)
-	first := srv.wait(t, 1)
+	first := srv.Wait(t, 1)
 	if waited := time.Since(start); waited < deferFor {
 		t.Errorf("the next mail went after %v, before the full mailbox was given up on (%v)", waited, deferFor)
 	}
@@ -427,7 +428,7 @@ func TestConsumerParksMailToAFullMailboxAndMailsEveryoneElse(t *testing.T) {
 	before := sender.count(full)
 	_, again := rig.issue("850101045566", "Aminah binti Yusof", full, "Fgt-Temp-0002", account.TempForgot)
 	last := rig.append("account-900202055123", account.AccountLocked{UserID: "900202055123", FailedAttempts: 3, Name: "Lim Wei Ming", Email: "lim@melaka.gov.my"})
-	srv.wait(t, 2)
+	srv.Wait(t, 2)
 	rig.waitCheckpoint(last.Position)
 	if n := sender.count(full) - before; n != 1 {
 		t.Errorf("the second mail to the full mailbox was tried %d times, want 1 (it has refused for %v already)", n, deferFor)
@@ -462,11 +463,11 @@ func TestConsumerParksMailToAFullMailboxAndMailsEveryoneElse(t *testing.T) {
 func TestConsumerParksMailRefusedForGood(t *testing.T) {
 	rig, srv, smtpSender := newSMTPMailRig(t)
 	const gone = "bekas.pegawai@melaka.gov.my"
-	srv.refuse(gone, 550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+	srv.Refuse(gone, 550, smtp.EnhancedCode{5, 1, 1}, "No such user")
 	rig.run(smtpSender)
 	_, refused := rig.issue("850101045566", "Aminah binti Yusof", gone, "Gone-Temp-0001", account.TempForgot)
 	_, last := rig.issue("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "Next-Temp-5678", account.TempRegistration)
-	if got := srv.wait(t, 1); parseMail(t, got[0].Data).To.Address != "lim@melaka.gov.my" {
+	if got := srv.Wait(t, 1); parseMail(t, got[0].Data).To.Address != "lim@melaka.gov.my" {
 		t.Fatalf("delivered: %s", parseMail(t, got[0].Data).To.Address)
 	}
 	rig.waitCheckpoint(last.Position)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/infra/mail"
+	"github.com/melaka-gov/ispeks/infra/mail/mailtest"
 )
 
 func testComposer() mail.Composer {
@@ -47,7 +48,7 @@ func smtpURL(scheme, user, pass, addr, query string) string {
 }
 
 func TestSMTPSenderSTARTTLSAndImplicitTLS(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := mailtest.NewPKI(t)
 	expires := time.Date(2026, 3, 3, 1, 30, 0, 0, time.UTC) // 09:30 MYT
 	for _, tc := range []struct {
 		name     string
@@ -55,8 +56,8 @@ func TestSMTPSenderSTARTTLSAndImplicitTLS(t *testing.T) {
 		implicit bool
 	}{{"starttls", "smtp", false}, {"implicit", "smtps", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startSMTP(t, pki, tc.implicit, "")
-			sender, err := mail.NewSMTPSender(smtpURL(tc.scheme, srv.user, srv.pass, srv.Addr, ""), pki.client)
+			srv := mailtest.Start(t, pki, tc.implicit, "")
+			sender, err := mail.NewSMTPSender(smtpURL(tc.scheme, srv.User, srv.Pass, srv.Addr, ""), pki.Client)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,8 +65,8 @@ func TestSMTPSenderSTARTTLSAndImplicitTLS(t *testing.T) {
 			if err := sender.Send(context.Background(), msg); err != nil {
 				t.Fatal(err)
 			}
-			got := srv.wait(t, 1)[0]
-			if !got.TLS || got.Authed != srv.user {
+			got := srv.Wait(t, 1)[0]
+			if !got.TLS || got.Authed != srv.User {
 				t.Fatalf("TLS=%v authed=%q: the mail must travel over TLS after AUTH", got.TLS, got.Authed)
 			}
 			if len(got.To) != 1 || got.To[0] != aminah.Email {
@@ -103,11 +104,11 @@ func TestSMTPSenderSTARTTLSAndImplicitTLS(t *testing.T) {
 }
 
 func TestSMTPSenderRefusesWrongCredentialsAndUnknownCA(t *testing.T) {
-	pki := newTestPKI(t)
-	srv := startSMTP(t, pki, false, "")
+	pki := mailtest.NewPKI(t)
+	srv := mailtest.Start(t, pki, false, "")
 	msg := composed(testComposer().AccountLocked(aminah, time.Now(), 3))
 
-	bad, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, "wrong", srv.Addr, ""), pki.client)
+	bad, err := mail.NewSMTPSender(smtpURL("smtp", srv.User, "wrong", srv.Addr, ""), pki.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestSMTPSenderRefusesWrongCredentialsAndUnknownCA(t *testing.T) {
 	if strings.Contains(err.Error(), "wrong") {
 		t.Fatalf("error leaks the password: %v", err)
 	}
-	untrusted, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), nil)
+	untrusted, err := mail.NewSMTPSender(smtpURL("smtp", srv.User, srv.Pass, srv.Addr, ""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +132,10 @@ func TestSMTPSenderRefusesWrongCredentialsAndUnknownCA(t *testing.T) {
 }
 
 func TestSMTPSenderPermanentRejection(t *testing.T) {
-	pki := newTestPKI(t)
-	srv := startSMTP(t, pki, false, "")
-	srv.rejectRcpt = aminah.Email
-	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), pki.client)
+	pki := mailtest.NewPKI(t)
+	srv := mailtest.Start(t, pki, false, "")
+	srv.Refuse(aminah.Email, 550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.User, srv.Pass, srv.Addr, ""), pki.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,9 +150,9 @@ func TestSMTPSenderPermanentRejection(t *testing.T) {
 // the whole server gives; no error names the address, though go-mail and
 // the server both put it in theirs.
 func TestSMTPSenderTellsARefusedRecipientFromServerTrouble(t *testing.T) {
-	pki := newTestPKI(t)
-	srv := startSMTP(t, pki, false, "")
-	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), pki.client)
+	pki := mailtest.NewPKI(t)
+	srv := mailtest.Start(t, pki, false, "")
+	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.User, srv.Pass, srv.Addr, ""), pki.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestSMTPSenderTellsARefusedRecipientFromServerTrouble(t *testing.T) {
 		{421, smtp.EnhancedCode{4, 3, 0}, "Service not available", false, false},
 		{451, smtp.EnhancedCode{4, 3, 0}, "Mail system trouble", false, false},
 	} {
-		srv.refuse(aminah.Email, c.code, c.enhanced, c.text)
+		srv.Refuse(aminah.Email, c.code, c.enhanced, c.text)
 		err := sender.Send(context.Background(), composed(testComposer().AccountLocked(aminah, time.Now(), 3)))
 		if err == nil {
 			t.Fatalf("%d: sent", c.code)
@@ -188,9 +189,9 @@ func TestSMTPSenderTellsARefusedRecipientFromServerTrouble(t *testing.T) {
 // name between double quotes, so a name with a quote or a trailing
 // backslash made the mail unsendable (and a temporary password lost).
 func TestNamesTheMasterAcceptsAreMailable(t *testing.T) {
-	pki := newTestPKI(t)
-	srv := startSMTP(t, pki, false, "")
-	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.user, srv.pass, srv.Addr, ""), pki.client)
+	pki := mailtest.NewPKI(t)
+	srv := mailtest.Start(t, pki, false, "")
+	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.User, srv.Pass, srv.Addr, ""), pki.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestNamesTheMasterAcceptsAreMailable(t *testing.T) {
 			t.Errorf("smtp, name %q: %v", name, err)
 			continue
 		}
-		got := srv.wait(t, i+1)[i]
+		got := srv.Wait(t, i+1)[i]
 		if p := parseMail(t, got.Data); p.To.Name != d.Name || p.To.Address != d.Email {
 			t.Errorf("smtp, name %q: To %q <%s>", name, p.To.Name, p.To.Address)
 		}
