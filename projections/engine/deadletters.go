@@ -47,6 +47,23 @@ func deadLetterID(projector string, rec eventlog.Record) string {
 // recordDeadLetter stores a dead letter. Recording the same event again for
 // the same projector changes nothing (first record wins).
 func (e *Engine) recordDeadLetter(ctx context.Context, projector string, rec eventlog.Record, reason string) (string, error) {
+	doc, reason, err := e.deadLetterDoc(projector, rec, reason)
+	if err != nil {
+		return "", err
+	}
+	err = e.cfg.Store.Write(ctx, deadLetterWriter, 0, func(b projections.Batch) error {
+		return b.Put(ctx, deadLetterCollection, doc)
+	})
+	if err != nil {
+		return "", fmt.Errorf("engine: record dead letter of %s for event %s: %w", projector, rec.ID, err)
+	}
+	e.deadLettered(projector, rec, reason)
+	return doc.ID, nil
+}
+
+// deadLetterDoc is the stored form of a dead letter (version 1: the first
+// record wins) and the reason as stored.
+func (e *Engine) deadLetterDoc(projector string, rec eventlog.Record, reason string) (projections.Doc, string, error) {
 	if len(reason) > maxErrorText {
 		reason = reason[:maxErrorText] + "…"
 	}
@@ -56,23 +73,74 @@ func (e *Engine) recordDeadLetter(ctx context.Context, projector string, rec eve
 	}
 	body, err := json.Marshal(dl)
 	if err != nil {
-		return "", err
+		return projections.Doc{}, "", err
 	}
-	id := deadLetterID(projector, rec)
-	err = e.cfg.Store.Write(ctx, deadLetterWriter, 0, func(b projections.Batch) error {
-		return b.Put(ctx, deadLetterCollection, projections.Doc{
-			ID:      id,
-			Version: 1,
-			Fields:  map[string]any{"projector": projector, "position": int64(rec.Position)},
-			Body:    body,
-		})
-	})
-	if err != nil {
-		return "", fmt.Errorf("engine: record dead letter of %s for event %s: %w", projector, rec.ID, err)
-	}
+	return projections.Doc{
+		ID:      deadLetterID(projector, rec),
+		Version: 1,
+		Fields:  map[string]any{"projector": projector, "position": int64(rec.Position)},
+		Body:    body,
+	}, reason, nil
+}
+
+func (e *Engine) deadLettered(projector string, rec eventlog.Record, reason string) {
 	e.metrics.deadLetters.WithLabelValues(projector).Inc()
 	e.log.Error("event dead-lettered", "projector", projector, "event_id", rec.ID, "type", rec.Type, "position", rec.Position, "err", reason)
-	return id, nil
+}
+
+// ClearDeadLetter deletes the dead letter of event eventID of a projector or
+// consumer: an operator dealt with it (the mailer's parked mail was sent
+// again, or is no longer worth sending). Clearing one that is not there
+// changes nothing.
+func (e *Engine) ClearDeadLetter(ctx context.Context, name, eventID string) error {
+	if err := e.cfg.Store.Ensure(ctx, deadLetterSpec); err != nil {
+		return fmt.Errorf("engine: ensure collections: %w", err)
+	}
+	err := e.cfg.Store.Write(ctx, deadLetterWriter, 0, func(b projections.Batch) error {
+		return b.Delete(ctx, deadLetterCollection, name+"/"+eventID)
+	})
+	if err != nil {
+		return fmt.Errorf("engine: clear dead letter of %s for event %s: %w", name, eventID, err)
+	}
+	return nil
+}
+
+// ReplaceDeadLetter records rec as a dead letter of name, with reason, in
+// place of the dead letter of event eventID, in one batch: when the resend
+// of a parked mail (the event rec records the resend) is refused again, the
+// mail stays one dead letter, now at the resend's position, and no reader
+// sees it as two or as none.
+func (e *Engine) ReplaceDeadLetter(ctx context.Context, name, eventID string, rec eventlog.Record, reason string) error {
+	if err := e.cfg.Store.Ensure(ctx, deadLetterSpec); err != nil {
+		return fmt.Errorf("engine: ensure collections: %w", err)
+	}
+	doc, reason, err := e.deadLetterDoc(name, rec, reason)
+	if err != nil {
+		return err
+	}
+	err = e.cfg.Store.Write(ctx, deadLetterWriter, 0, func(b projections.Batch) error {
+		// Put first: on a store whose batch is not one transaction, a
+		// stop between the two leaves both, never neither.
+		if err := b.Put(ctx, deadLetterCollection, doc); err != nil || doc.ID == name+"/"+eventID {
+			return err
+		}
+		return b.Delete(ctx, deadLetterCollection, name+"/"+eventID)
+	})
+	if err != nil {
+		return fmt.Errorf("engine: replace dead letter of %s for event %s: %w", name, eventID, err)
+	}
+	e.deadLettered(name, rec, reason)
+	return nil
+}
+
+// Checkpoint returns the position a projector or consumer has stored as
+// handled (0: none).
+func (e *Engine) Checkpoint(ctx context.Context, name string) (uint64, error) {
+	cp, err := e.cfg.Store.Checkpoint(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("engine: checkpoint of %s: %w", name, err)
+	}
+	return cp, nil
 }
 
 // deadLetterPublisher is the poison queue of Watermill's PoisonQueue

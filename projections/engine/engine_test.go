@@ -733,3 +733,61 @@ func TestConsumerStartRecordedBeforeFirstRun(t *testing.T) {
 		t.Fatalf("dead letters %+v (%v), want the parked event", dls, err)
 	}
 }
+
+// TestDeadLetterReplacedAndCleared: an operator's resend of a parked event
+// that is refused again leaves one dead letter, at the resend's event; once
+// it goes through, the dead letter is cleared. A consumer's checkpoint is
+// read through the engine.
+func TestDeadLetterReplacedAndCleared(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	e := newEngine(t, log, views, &ledgerProjector{}, nil)
+	ctx := context.Background()
+	if err := e.RecordConsumerStarts(ctx, "mailer"); err != nil {
+		t.Fatal(err)
+	}
+	parked := g.appendTo(t, "acct-0301", withdrawn{Amount: 99})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.RunConsumer(runCtx, "mailer", func(context.Context, eventlog.Envelope) error {
+			return engine.Park("refused for good")
+		})
+	}()
+	waitFor(t, func() bool {
+		cp, err := e.Checkpoint(ctx, "mailer")
+		return err == nil && cp == parked.LastPosition
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	dls, err := e.DeadLetters(ctx, "mailer", 0)
+	if err != nil || len(dls) != 1 {
+		t.Fatalf("dead letters %+v (%v), want the parked event", dls, err)
+	}
+
+	resend := g.appendTo(t, "acct-0301", noted{})
+	recs, err := log.ReadAll(ctx, resend.LastPosition-1, 1)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("read the resend event: %v %v", recs, err)
+	}
+	if err := e.ReplaceDeadLetter(ctx, "mailer", dls[0].EventID, recs[0], "refused again"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.DeadLetters(ctx, "mailer", 0)
+	if err != nil || len(again) != 1 || again[0].EventID != recs[0].ID.String() || again[0].Position != resend.LastPosition || again[0].Error != "refused again" {
+		t.Fatalf("dead letters after the replace %+v (%v), want only the resend's", again, err)
+	}
+	if err := e.ClearDeadLetter(ctx, "mailer", again[0].EventID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ClearDeadLetter(ctx, "mailer", again[0].EventID); err != nil {
+		t.Fatalf("clearing twice: %v", err)
+	}
+	if left, err := e.DeadLetters(ctx, "mailer", 0); err != nil || len(left) != 0 {
+		t.Fatalf("dead letters after the clear %+v (%v), want none", left, err)
+	}
+}
