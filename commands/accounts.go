@@ -287,6 +287,7 @@ type AccountHandlers struct {
 	UpdateStaff            UpdateStaffHandler
 	PutStaff               PutStaffHandler
 	StaffLeftService       StaffLeftServiceHandler
+	RequestMailResend      RequestMailResendHandler
 }
 
 // NewAccountHandlers wires every account handler; logins on one user ID are
@@ -315,5 +316,6 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		UpdateStaff:            UpdateStaffHandler{Runner: r},
 		PutStaff:               PutStaffHandler{Runner: r},
 		StaffLeftService:       StaffLeftServiceHandler{Runner: r},
+		RequestMailResend:      RequestMailResendHandler{Runner: r},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -46,6 +47,9 @@ var (
 	ErrOwnAdminRole             = errors.New("account: an administrator cannot remove their own admin role")
 	ErrTooSoon                  = errors.New("account: a temporary password was issued moments ago")
 	ErrCorrupt                  = errors.New("account: event does not fit the account's history")
+	ErrMailSuperseded           = errors.New("account: the temporary password in this mail was replaced or used since")
+	ErrMailExpired              = errors.New("account: the temporary password in this mail has expired")
+	ErrResendUnderWay           = errors.New("account: this mail is being sent again already")
 )
 
 // Policy constants.
@@ -133,6 +137,10 @@ type Account struct {
 
 	roles     []Role
 	lastLogin time.Time
+
+	// resends: when each parked mail (by the dead letter's event ID) was
+	// last recorded as sent again.
+	resends map[string]time.Time
 }
 
 // New returns an empty aggregate, for commands.Execute.
@@ -151,6 +159,7 @@ func (a *Account) Clone() *Account {
 	}
 	c.recovery = slices.Clone(a.recovery)
 	c.roles = slices.Clone(a.roles)
+	c.resends = maps.Clone(a.resends)
 	return &c
 }
 
@@ -772,6 +781,63 @@ func (a *Account) EndSessions(reason SessionsEndReason, now time.Time) error {
 	return a.record(SessionsEnded{UserID: a.userID, Reason: reason})
 }
 
+// MailResend is a mail the mailer parked (a dead letter) that an operator
+// has sent again.
+type MailResend struct {
+	// ParkedEventID is the dead letter's event: the mail's own event, or
+	// an earlier MailResendRequested whose send was refused again.
+	ParkedEventID string
+	// MailEventID and MailPosition are the event whose mail it is; Kind is
+	// the mailer's word for it (registration, account_locked, …).
+	MailEventID  string
+	MailPosition uint64
+	Kind         string
+	// TempID is the temporary password the mail carries ("" for a notice).
+	TempID string
+}
+
+// ResendLease is how long a recorded resend counts as under way. The
+// process that records it sends at once (one SMTP attempt is bounded by its
+// timeout, 30 s by default) and then clears or moves the dead letter; a dead
+// letter still there after this long was left by a process that stopped
+// mid-way, and may be sent again.
+const ResendLease = 10 * time.Minute
+
+// RequestMailResend records that the parked mail r is being sent again, by
+// the command's actor. A mail that carries a temporary password goes again
+// only while that password is the account's outstanding one and unexpired:
+// ErrMailSuperseded when a newer one replaced it, it was used, or a new
+// password cancelled it; ErrMailExpired once its 24 hours are over (sending
+// it would hand the person a password that no longer works). Notices (a
+// lock, a change of password, e-mail address or two-factor) tell of a past
+// change with its time and are always worth sending. ErrResendUnderWay when
+// the same dead letter's resend was recorded less than ResendLease ago:
+// across processes the stream's expected version lets one of two resends
+// through, and this turns the other away.
+func (a *Account) RequestMailResend(r MailResend, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case r.ParkedEventID == "" || r.MailEventID == "" || r.MailPosition == 0 || r.Kind == "":
+		return fmt.Errorf("%w: mail resend without the parked event, the mail's event or its kind", ErrInvalid)
+	}
+	if at, ok := a.resends[r.ParkedEventID]; ok && now.Sub(at) < ResendLease {
+		return ErrResendUnderWay
+	}
+	if r.TempID != "" {
+		switch {
+		case a.temp == nil || a.temp.id != r.TempID:
+			return ErrMailSuperseded
+		case !now.Before(a.temp.expires):
+			return ErrMailExpired
+		}
+	}
+	return a.record(MailResendRequested{
+		UserID: a.userID, ParkedEventID: r.ParkedEventID, MailEventID: r.MailEventID,
+		MailPosition: r.MailPosition, Kind: r.Kind, At: now,
+	})
+}
+
 func (a *Account) record(ev eventlog.Event) error {
 	if err := a.Apply(ev); err != nil {
 		return err
@@ -858,6 +924,11 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		}
 	case RoleRevoked:
 		a.roles = slices.DeleteFunc(a.roles, func(r Role) bool { return r == ev.Role })
+	case MailResendRequested:
+		if a.resends == nil {
+			a.resends = map[string]time.Time{}
+		}
+		a.resends[ev.ParkedEventID] = ev.At
 	case SecretAnswerChecked, SessionsEnded:
 		// Recorded for the audit trail and the session store; no state.
 	default:

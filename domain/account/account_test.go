@@ -599,6 +599,50 @@ func TestEndSessions(t *testing.T) {
 	then(t, a, a.EndSessions(EndRequested, t0), nil, SessionsEnded{UserID: id, Reason: EndRequested})
 }
 
+// TestRequestMailResend: a parked registration mail is sent again while its
+// temporary password is the outstanding one and unexpired; not once a newer
+// one replaced it, it was used, or it expired. A notice is always worth
+// sending. A second resend of the same dead letter is turned away while
+// the first counts as under way (ResendLease), and allowed after it (the
+// first process stopped before it cleared the dead letter).
+func TestRequestMailResend(t *testing.T) {
+	reg := MailResend{ParkedEventID: "ev-reg", MailEventID: "ev-reg", MailPosition: 2, Kind: "registration", TempID: "t1"}
+	a := given(t, registered())
+	then(t, a, a.RequestMailResend(reg, t0.Add(time.Hour)), nil,
+		MailResendRequested{UserID: id, ParkedEventID: "ev-reg", MailEventID: "ev-reg", MailPosition: 2, Kind: "registration", At: t0.Add(time.Hour)})
+
+	a = given(t, with(registered(), a.Uncommitted()...))
+	then(t, a, a.RequestMailResend(reg, t0.Add(time.Hour+ResendLease-time.Second)), ErrResendUnderWay)
+	if err := a.RequestMailResend(reg, t0.Add(time.Hour+ResendLease)); err != nil || len(a.Uncommitted()) != 1 {
+		t.Fatalf("resend after the lease: %v, %d events", err, len(a.Uncommitted()))
+	}
+	// The resend of a resend refused again is another dead letter.
+	again := reg
+	again.ParkedEventID = "ev-resend"
+	a = given(t, with(registered(), MailResendRequested{UserID: id, ParkedEventID: "ev-reg", MailEventID: "ev-reg", MailPosition: 2, Kind: "registration", At: t0}))
+	if err := a.RequestMailResend(again, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("resend of the refused resend: %v", err)
+	}
+
+	a = given(t, registered())
+	then(t, a, a.RequestMailResend(reg, t0.Add(24*time.Hour)), ErrMailExpired)
+	a = given(t, with(registered(), TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot}))
+	then(t, a, a.RequestMailResend(reg, t0.Add(time.Hour)), ErrMailSuperseded)
+	a = given(t, activated()) // t1 was used to activate
+	then(t, a, a.RequestMailResend(reg, t0.Add(time.Hour)), ErrMailSuperseded)
+
+	// A lock notice goes again however old: it names its own time.
+	locked := MailResend{ParkedEventID: "ev-lock", MailEventID: "ev-lock", MailPosition: 5, Kind: "account_locked"}
+	a = given(t, with(activated(), AccountLocked{UserID: id, FailedAttempts: 3}, AccountUnlocked{UserID: id, Reason: "r"}))
+	then(t, a, a.RequestMailResend(locked, t0.Add(30*24*time.Hour)), nil,
+		MailResendRequested{UserID: id, ParkedEventID: "ev-lock", MailEventID: "ev-lock", MailPosition: 5, Kind: "account_locked", At: t0.Add(30 * 24 * time.Hour)})
+
+	a = New()
+	then(t, a, a.RequestMailResend(locked, t0), ErrNotFound)
+	a = given(t, activated())
+	then(t, a, a.RequestMailResend(MailResend{ParkedEventID: "ev-lock"}, t0), ErrInvalid)
+}
+
 func TestApplyRefusesEventsThatDoNotFit(t *testing.T) {
 	if err := New().Apply(LoginFailed{UserID: id}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("event before Registered: %v", err)
@@ -625,7 +669,8 @@ func TestRegistryRoundTrip(t *testing.T) {
 	all := with(totpOn(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1}, AccountLocked{UserID: id, FailedAttempts: 3, Name: "n", Email: "e"},
 		AccountUnlocked{UserID: id, Reason: "r"}, PasswordChanged{UserID: id, PasswordHash: "h", Via: ViaChange}, ProfileUpdated{UserID: id, Phone: "1"},
 		TOTPCodeAccepted{UserID: id, Step: 5}, RecoveryCodeUsed{UserID: id, Index: 1}, TOTPDisabled{UserID: id, Reason: "r"}, RoleGranted{UserID: id, Role: RoleAdmin},
-		RoleRevoked{UserID: id, Role: RoleAdmin}, SecretAnswerChecked{UserID: id, Verified: true}, SessionsEnded{UserID: id, Reason: EndLocked})
+		RoleRevoked{UserID: id, Role: RoleAdmin}, SecretAnswerChecked{UserID: id, Verified: true}, SessionsEnded{UserID: id, Reason: EndLocked},
+		MailResendRequested{UserID: id, ParkedEventID: "p", MailEventID: "m", MailPosition: 3, Kind: "registration", At: t0})
 	seen := map[string]bool{}
 	for _, ev := range all {
 		typ, data, err := reg.Encode(ev)

@@ -13,7 +13,8 @@ import (
 func TestCloneIsIndependent(t *testing.T) {
 	events := with(totpOn(),
 		RoleGranted{UserID: id, Role: RoleAuditor},
-		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot})
+		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot},
+		MailResendRequested{UserID: id, ParkedEventID: "e1", MailEventID: "e1", MailPosition: 7, Kind: "account_locked", At: t0})
 	a := given(t, events)
 	if err := a.UseRecoveryCode(hash("rca"), 3, t0); err != nil { // a records an event
 		t.Fatal(err)
@@ -33,6 +34,9 @@ func TestCloneIsIndependent(t *testing.T) {
 	if _, err := c.LogIn(typed("salah", nil), 3, t0); err == nil {
 		t.Fatal("wrong password accepted")
 	}
+	if err := c.Apply(MailResendRequested{UserID: id, ParkedEventID: "e2", MailEventID: "e2", MailPosition: 9, Kind: "account_locked", At: t0}); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Apply(RoleRevoked{UserID: id, Role: RoleAuditor}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +53,7 @@ func TestCloneIsIndependent(t *testing.T) {
 // shares memory (pointer, slice, map…) that Clone does not copy: add it to
 // Clone, then here.
 func TestCloneCopiesEveryReference(t *testing.T) {
-	copied := map[string]bool{"Changes": true, "temp": true, "recovery": true, "roles": true}
+	copied := map[string]bool{"Changes": true, "temp": true, "recovery": true, "roles": true, "resends": true}
 	typ := reflect.TypeFor[Account]()
 	for i := range typ.NumField() {
 		f := typ.Field(i)

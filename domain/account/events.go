@@ -26,6 +26,7 @@ func Register(reg *eventlog.Registry) {
 	eventlog.Register[RoleRevoked](reg)
 	eventlog.Register[SecretAnswerChecked](reg)
 	eventlog.Register[SessionsEnded](reg)
+	eventlog.Register[MailResendRequested](reg)
 }
 
 // Every account event carries the user ID (the IC number, digits only) so a
@@ -254,6 +255,23 @@ type SessionsEnded struct {
 	Reason SessionsEndReason `json:"reason"`
 }
 
+// MailResendRequested: an operator (the event's actor) had a mail the
+// mailer had parked (a dead letter of the mailer) sent again. It is
+// recorded before the mail goes out, and its outcome is the dead letter:
+// cleared once the mail is sent, moved to this event when it is refused
+// again. ParkedEventID is the dead letter's event; MailEventID and
+// MailPosition the event whose mail it is (its Message-ID derives from that
+// event's ID, so the mail is recognisably the one that was parked); Kind
+// the mailer's word for the mail. No address and no secret.
+type MailResendRequested struct {
+	UserID        string    `json:"user_id"`
+	ParkedEventID string    `json:"parked_event_id"`
+	MailEventID   string    `json:"mail_event_id"`
+	MailPosition  uint64    `json:"mail_position"`
+	Kind          string    `json:"kind"`
+	At            time.Time `json:"at"`
+}
+
 func (Registered) EventType() string              { return "account.Registered.v1" }
 func (TemporaryPasswordIssued) EventType() string { return "account.TemporaryPasswordIssued.v1" }
 func (LoginSucceeded) EventType() string          { return "account.LoginSucceeded.v1" }
@@ -272,6 +290,7 @@ func (RoleGranted) EventType() string             { return "account.RoleGranted.
 func (RoleRevoked) EventType() string             { return "account.RoleRevoked.v1" }
 func (SecretAnswerChecked) EventType() string     { return "account.SecretAnswerChecked.v1" }
 func (SessionsEnded) EventType() string           { return "account.SessionsEnded.v1" }
+func (MailResendRequested) EventType() string     { return "account.MailResendRequested.v1" }
 
 // Associated data for sealed values: binding each ciphertext to its account
 // and purpose means a sealed value copied into another event or account

@@ -33,6 +33,7 @@ const (
 	KindRoleRevoked          Kind = "role_revoked"
 	KindSecretAnswerChecked  Kind = "secret_answer_checked"
 	KindSessionsEnded        Kind = "sessions_ended"
+	KindMailResent           Kind = "mail_resent"
 	KindProbeFailed          Kind = "unknown_id_attempt_failed"
 	KindProbeLocked          Kind = "unknown_id_locked"
 	// KindUnreadable: the event could not be decoded or does not fit the
@@ -46,7 +47,7 @@ func Kinds() []Kind {
 	return []Kind{KindRegistered, KindTemporaryPassword, KindLoginSucceeded, KindLoginFailed, KindLocked,
 		KindUnlocked, KindActivated, KindPasswordChanged, KindProfileUpdated, KindTOTPEnrolmentStarted,
 		KindTOTPEnabled, KindTOTPCodeAccepted, KindRecoveryCodeUsed, KindTOTPDisabled, KindRoleGranted,
-		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindProbeFailed, KindProbeLocked, KindUnreadable}
+		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindMailResent, KindProbeFailed, KindProbeLocked, KindUnreadable}
 }
 
 // Login reports whether the kind belongs to the login and lockout history
@@ -238,6 +239,8 @@ func describe(e *Entry, ev eventlog.Event) {
 		}
 	case account.SessionsEnded:
 		e.Kind, e.Detail = KindSessionsEnded, string(ev.Reason)
+	case account.MailResendRequested:
+		e.Kind, e.Detail = KindMailResent, ev.Kind
 	case loginprobe.AttemptFailed:
 		e.Kind, e.Consecutive = KindProbeFailed, ev.Consecutive
 		if ev.WhileLocked {
