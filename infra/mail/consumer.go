@@ -88,57 +88,12 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	var (
-		msg  Message
-		kind string
-		err  error
-	)
-	switch ev := env.Event.(type) {
-	case account.TemporaryPasswordIssued:
-		kind = string(ev.Reason)
-		msg, err = c.tempPassword(ctx, ev)
-	case account.AccountLocked:
-		kind = "account_locked"
-		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
-			return c.Composer.AccountLocked(to, env.OccurredAt, ev.FailedAttempts)
-		})
-	case account.PasswordChanged:
-		// Written before the notices existed (no address in it): the
-		// consumer starts at the log head, so only a replay meets one.
-		if ev.Email == "" {
-			return nil
-		}
-		kind = "password_changed"
-		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
-			return c.Composer.PasswordChanged(to, env.OccurredAt, ev.Via == account.ViaReset)
-		})
-	case account.ProfileUpdated:
-		if ev.PreviousEmail == "" || ev.PreviousEmail == ev.Email {
-			return nil // phone or office only
-		}
-		kind = "email_changed"
-		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.PreviousEmail, func(to Recipient) (Message, error) {
-			return c.Composer.EmailChanged(to, env.OccurredAt, ev.Email)
-		})
-	case account.TOTPEnabled:
-		if ev.Email == "" {
-			return nil
-		}
-		kind = "totp_enabled"
-		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
-			return c.Composer.TwoFactorChanged(to, env.OccurredAt, true)
-		})
-	case account.TOTPDisabled:
-		if ev.Email == "" {
-			return nil
-		}
-		kind = "totp_disabled"
-		msg, err = c.mailTo(ctx, ev.UserID, ev.Name, ev.Email, func(to Recipient) (Message, error) {
-			return c.Composer.TwoFactorChanged(to, env.OccurredAt, false)
-		})
-	default:
+	p, ok := c.plan(env)
+	if !ok {
 		return nil
 	}
+	kind := p.kind
+	msg, err := c.message(ctx, env, p)
 	// Logs carry the event ID and the kind, never the user ID (an IC number)
 	// or the temporary password.
 	if err != nil {
@@ -147,8 +102,6 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 		}
 		return fmt.Errorf("mailer: event %s: %w", env.ID, err)
 	}
-	msg.MessageID = c.Composer.MessageID(env.ID)
-	msg.Date = env.OccurredAt
 	if err := c.Sender.Send(ctx, msg); err != nil {
 		if errors.Is(err, ErrRejected) || errors.Is(err, ErrInvalidMessage) {
 			// Parked like a mail refused for too long, so every mail not
@@ -167,11 +120,87 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 	return nil
 }
 
-func (c *Consumer) tempPassword(ctx context.Context, ev account.TemporaryPasswordIssued) (Message, error) {
-	to, err := c.recipient(ctx, ev.UserID, ev.Name, ev.Email)
+// plan is the mail an event asks for: its kind (the word logs, dead
+// letters and the console use), the person as the event names them (the
+// directory fills in what it lacks), the temporary password it carries, and
+// how to compose it.
+type plan struct {
+	kind                string
+	userID, name, email string
+	tempID              string
+	compose             func(to Recipient) (Message, error)
+}
+
+// plan says which mail env asks for, if any. It is the one place that
+// decides what an event mails, for the mailer and for a resend of a parked
+// mail alike: an event written before the notices carried an address (a
+// PasswordChanged, TOTPEnabled or TOTPDisabled without Email) mails nothing,
+// nor does a profile change that kept the address.
+func (c *Consumer) plan(env eventlog.Envelope) (plan, bool) {
+	switch ev := env.Event.(type) {
+	case account.TemporaryPasswordIssued:
+		return plan{kind: string(ev.Reason), userID: ev.UserID, name: ev.Name, email: ev.Email, tempID: ev.TempID,
+			compose: func(to Recipient) (Message, error) { return c.tempPassword(to, ev) }}, true
+	case account.AccountLocked:
+		return plan{kind: "account_locked", userID: ev.UserID, name: ev.Name, email: ev.Email,
+			compose: func(to Recipient) (Message, error) {
+				return c.Composer.AccountLocked(to, env.OccurredAt, ev.FailedAttempts)
+			}}, true
+	case account.PasswordChanged:
+		// Written before the notices existed (no address in it): the
+		// consumer starts at the log head, so only a replay meets one.
+		if ev.Email == "" {
+			return plan{}, false
+		}
+		return plan{kind: "password_changed", userID: ev.UserID, name: ev.Name, email: ev.Email,
+			compose: func(to Recipient) (Message, error) {
+				return c.Composer.PasswordChanged(to, env.OccurredAt, ev.Via == account.ViaReset)
+			}}, true
+	case account.ProfileUpdated:
+		if ev.PreviousEmail == "" || ev.PreviousEmail == ev.Email {
+			return plan{}, false // phone or office only
+		}
+		return plan{kind: "email_changed", userID: ev.UserID, name: ev.Name, email: ev.PreviousEmail,
+			compose: func(to Recipient) (Message, error) {
+				return c.Composer.EmailChanged(to, env.OccurredAt, ev.Email)
+			}}, true
+	case account.TOTPEnabled:
+		if ev.Email == "" {
+			return plan{}, false
+		}
+		return plan{kind: "totp_enabled", userID: ev.UserID, name: ev.Name, email: ev.Email,
+			compose: func(to Recipient) (Message, error) {
+				return c.Composer.TwoFactorChanged(to, env.OccurredAt, true)
+			}}, true
+	case account.TOTPDisabled:
+		if ev.Email == "" {
+			return plan{}, false
+		}
+		return plan{kind: "totp_disabled", userID: ev.UserID, name: ev.Name, email: ev.Email,
+			compose: func(to Recipient) (Message, error) {
+				return c.Composer.TwoFactorChanged(to, env.OccurredAt, false)
+			}}, true
+	}
+	return plan{}, false
+}
+
+// message composes env's mail to the person p names, with the Message-ID
+// and date that derive from the event: the same bytes whenever it is sent.
+func (c *Consumer) message(ctx context.Context, env eventlog.Envelope, p plan) (Message, error) {
+	to, err := c.recipient(ctx, p.userID, p.name, p.email)
 	if err != nil {
 		return Message{}, err
 	}
+	msg, err := p.compose(to)
+	if err != nil {
+		return Message{}, err
+	}
+	msg.MessageID = c.Composer.MessageID(env.ID)
+	msg.Date = env.OccurredAt
+	return msg, nil
+}
+
+func (c *Consumer) tempPassword(to Recipient, ev account.TemporaryPasswordIssued) (Message, error) {
 	if c.Open == nil {
 		return Message{}, errors.New("no sealer configured")
 	}
@@ -183,16 +212,6 @@ func (c *Consumer) tempPassword(ctx context.Context, ev account.TemporaryPasswor
 	}
 	kind := TempPasswordKind(ev.Reason)
 	return c.Composer.TemporaryPassword(kind, to, string(clear), ev.ExpiresAt)
-}
-
-// mailTo composes a mail to the person the event names (the event's name
-// and address, or the directory's).
-func (c *Consumer) mailTo(ctx context.Context, userID, name, email string, compose func(Recipient) (Message, error)) (Message, error) {
-	to, err := c.recipient(ctx, userID, name, email)
-	if err != nil {
-		return Message{}, err
-	}
-	return compose(to)
 }
 
 // recipient uses the event's name and e-mail, or asks the directory.
