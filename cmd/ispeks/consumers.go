@@ -24,23 +24,9 @@ func (a *app) outboxDir() string { return filepath.Join(a.cli.cfg.DataDir, "outb
 // run (subscribers read older events from the HTTP feed).
 func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 	cfg := &a.cli.cfg
-	sender, err := mail.NewSender(cfg.SMTPURL, a.outboxDir(), nil)
+	mailer, err := a.newMailer()
 	if err != nil {
-		return fmt.Errorf("--smtp %s: %w", redact.URL(cfg.SMTPURL), err)
-	}
-	from, err := mail.ParseAddress(cfg.MailFrom)
-	if err != nil {
-		return fmt.Errorf("--mail-from: %w", err)
-	}
-	helpdesk := make([]mail.Contact, len(cfg.Helpdesk))
-	for i, h := range cfg.Helpdesk {
-		helpdesk[i] = mail.Contact{Name: h.Name, Phone: h.Phone}
-	}
-	mailer := &mail.Consumer{
-		Sender:   sender,
-		Composer: mail.Composer{From: from, PortalURL: cfg.BaseURL, Helpdesk: helpdesk},
-		Open:     a.sealer.Open,
-		Log:      a.cli.log,
+		return err
 	}
 	g.Go(func() error { return a.engine.RunConsumer(ctx, mail.ConsumerName, mailer.Handle, mailer.Handles()...) })
 
@@ -53,6 +39,32 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 		g.Go(func() error { return a.engine.RunConsumer(ctx, downstream.ConsumerName, pub.Handle) })
 	}
 	return nil
+}
+
+// newMailer builds the mailer from the configuration: the transport (SMTP,
+// or the outbox), the composer and the sealer that opens temporary
+// passwords. `ispeks mail resend` builds the same one, so a parked mail is
+// sent again exactly as the portal would have sent it.
+func (a *app) newMailer() (*mail.Consumer, error) {
+	cfg := &a.cli.cfg
+	sender, err := mail.NewSender(cfg.SMTPURL, a.outboxDir(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("--smtp %s: %w", redact.URL(cfg.SMTPURL), err)
+	}
+	from, err := mail.ParseAddress(cfg.MailFrom)
+	if err != nil {
+		return nil, fmt.Errorf("--mail-from: %w", err)
+	}
+	helpdesk := make([]mail.Contact, len(cfg.Helpdesk))
+	for i, h := range cfg.Helpdesk {
+		helpdesk[i] = mail.Contact{Name: h.Name, Phone: h.Phone}
+	}
+	return &mail.Consumer{
+		Sender:   sender,
+		Composer: mail.Composer{From: from, PortalURL: cfg.BaseURL, Helpdesk: helpdesk},
+		Open:     a.sealer.Open,
+		Log:      a.cli.log,
+	}, nil
 }
 
 // runSessionEnder ends this process's sessions that an account event ended,

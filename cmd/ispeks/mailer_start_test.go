@@ -12,13 +12,16 @@ import (
 	"github.com/melaka-gov/ispeks/infra/mail"
 )
 
-// serveInBackground runs `serve` on dir until the returned stop is called.
-func serveInBackground(t *testing.T, ctx context.Context, dir string) (stop func()) {
+// serveInBackground runs `serve` on dir (with flags) until the returned
+// stop is called.
+func serveInBackground(t *testing.T, ctx context.Context, dir string, flags ...string) (stop func()) {
 	t.Helper()
 	addr := freeAddr(t)
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- execute(sctx, "serve", "--data", dir, "--listen", addr, "--log-level", "error") }()
+	go func() {
+		done <- execute(sctx, append([]string{"serve", "--data", dir, "--listen", addr, "--log-level", "error"}, flags...)...)
+	}()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
 			resp.Body.Close()

@@ -71,6 +71,7 @@ func newRootCmd() *cobra.Command {
 		c.adminCmd(),
 		c.importCmd(),
 		c.backupCmd(),
+		c.mailCmd(),
 	)
 	return root
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/melaka-gov/ispeks/infra/mail/mailtest"
+)
+
+// TestMailParkedAndResend: the portal's mailer parks a temporary-password
+// mail the department's full mailbox refuses ("552 5.2.2 Mailbox full");
+// `mail parked` lists it with the address and IC masked and never the
+// password; once the mailbox accepts, `mail resend` — run while the portal
+// serves — delivers it exactly once through the same SMTP server, clears the
+// dead letter and records the resend in the account's history with the
+// console operator as actor. A second resend is a no-op that says so, and
+// the running portal sends nothing again; an unknown position is an error.
+func TestMailParkedAndResend(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const box = "kewangan@melaka.gov.my"
+	relay := mailtest.StartRelay(t)
+	relay.Refuse(box, 552, smtp.EnhancedCode{5, 2, 2}, "Mailbox full")
+	// The console is given the portal's configuration.
+	base := []string{"--data", dir, "--log-level", "error", "--smtp", "smtp://" + relay.Addr + "?starttls=off", "--base-url", "https://ispeks.example.test"}
+	run := func(args ...string) (string, error) { return executeOut(ctx, append(base, args...)...) }
+
+	out, err := run("admin", "create", "--ic", "800101-14-1234", "--email", box,
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	temp := lines[len(lines)-1]
+
+	// On a failure the test's context ends serve.
+	stop := serveInBackground(t, ctx, dir, base[4:]...)
+	var list string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if list, err = run("mail", "parked"); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(list, "no parked mail") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the mailer parked nothing")
+		}
+	}
+	row := regexp.MustCompile(`(?m)^(\d+)\s+(\S+)\s+800101-14-\*\*\*\*\s+k\*\*\*@melaka\.gov\.my\s.*Mailbox full`).FindStringSubmatch(list)
+	if row == nil {
+		t.Fatalf("mail parked:\n%s\nwant a row with the position, kind, masked IC and address, and the reason", list)
+	}
+	for _, secret := range []string{box, "800101141234", temp} {
+		if strings.Contains(list, secret) {
+			t.Fatalf("mail parked shows %q:\n%s", secret, list)
+		}
+	}
+	pos := row[1]
+
+	relay.Refuse(box, 0, smtp.EnhancedCode{}, "") // the department emptied its mailbox
+	out, err = run("mail", "resend", pos)
+	if err != nil || !strings.Contains(out, "position "+pos+": "+row[2]+" mail to k***@melaka.gov.my sent again") || !strings.Contains(out, "dead letter cleared") || strings.Contains(out, box) {
+		t.Fatalf("mail resend %s: %v\n%s", pos, err, out)
+	}
+	got := relay.Messages()
+	if len(got) != 1 || got[0].To[0] != box || !strings.Contains(string(got[0].Data), temp) || !strings.Contains(string(got[0].Data), "https://ispeks.example.test") {
+		t.Fatalf("relay received %d mails, want the resent temporary password once", len(got))
+	}
+
+	out, err = run("mail", "resend", pos)
+	if err != nil || !strings.Contains(out, "nothing to do") || !strings.Contains(out, "already resent by cli:") {
+		t.Fatalf("second mail resend %s: %v\n%s", pos, err, out)
+	}
+	if out, err := run("mail", "parked"); err != nil || !strings.Contains(out, "no parked mail") {
+		t.Fatalf("mail parked after the resend: %v\n%s", err, out)
+	}
+	if _, err := run("mail", "resend", "99999"); err == nil || !strings.Contains(err.Error(), "not sent") {
+		t.Fatalf("resend of an unknown position: %v", err)
+	}
+	if out, _ := run("mail", "resend", "99999"); !strings.Contains(out, "position 99999: mail: no parked mail at that position") {
+		t.Fatalf("resend of an unknown position printed:\n%s", out)
+	}
+	for _, bad := range [][]string{{"mail", "resend"}, {"mail", "resend", "abc"}, {"mail", "resend", "--all", pos}} {
+		if _, err := run(bad...); err == nil {
+			t.Fatalf("ispeks %s succeeded", strings.Join(bad, " "))
+		}
+	}
+	if out, err := run("mail", "resend", "--all"); err != nil || !strings.Contains(out, "no parked mail") {
+		t.Fatalf("mail resend --all with nothing parked: %v\n%s", err, out)
+	}
+
+	hist, err := run("audit", "history", "--ic", "800101141234", "--all")
+	if err != nil || !strings.Contains(hist, "mail_resent") {
+		t.Fatalf("audit history lacks the resend: %v\n%s", err, hist)
+	}
+	stop()
+	if n := len(relay.Messages()); n != 1 {
+		t.Fatalf("relay received %d mails in the end, want 1: the portal sent the parked mail again", n)
+	}
+}
