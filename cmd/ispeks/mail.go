@@ -100,10 +100,11 @@ func resendPositions(args []string, all bool) ([]uint64, error) {
 	return out, nil
 }
 
-// resendAll resends each position and prints what became of it. It fails
-// when any mail was not sent for a reason that is still there (refused
-// again, unknown position, an error); a no-op (already resent, under way)
-// and a mail no longer worth sending are not failures.
+// resendAll resends each position and prints what became of it; the
+// positions whose mail was not sent for a reason that is still there
+// (refused again, unknown position, an error) are its error. A no-op
+// (already resent, under way) and a mail no longer worth sending are not
+// failures.
 func resendAll(ctx context.Context, out io.Writer, rs *mail.Resender, via string, positions []uint64) error {
 	fmt.Fprintf(out, "sending through %s\n", via)
 	var failed []error
@@ -113,9 +114,7 @@ func resendAll(ctx context.Context, out io.Writer, rs *mail.Resender, via string
 			if errors.Is(err, mail.ErrNotParked) {
 				err = fmt.Errorf("%w (ispeks mail parked lists them)", err)
 			}
-			err = fmt.Errorf("position %d: %w", pos, err)
-			fmt.Fprintln(out, err)
-			failed = append(failed, err)
+			failed = append(failed, fmt.Errorf("position %d: %w", pos, err))
 			if ctx.Err() != nil {
 				break
 			}
@@ -135,13 +134,14 @@ func resendAll(ctx context.Context, out io.Writer, rs *mail.Resender, via string
 		case mail.NotWorthSending:
 			fmt.Fprintf(out, "position %d: %s not sent: %s; dead letter cleared\n", pos, what, res.Detail)
 		case mail.RefusedAgain:
-			err := fmt.Errorf("position %d: %s refused again: %s; parked again at position %d", pos, what, res.Detail, res.ParkedAt)
-			fmt.Fprintln(out, err)
-			failed = append(failed, err)
+			failed = append(failed, fmt.Errorf("position %d: %s refused again: %s; parked again at position %d", pos, what, res.Detail, res.ParkedAt))
 		}
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d parked mails not sent", len(failed), len(positions))
+	switch {
+	case len(failed) == 1 && len(positions) == 1:
+		return failed[0]
+	case len(failed) > 0:
+		return fmt.Errorf("%d of %d parked mails not sent:\n%w", len(failed), len(positions), errors.Join(failed...))
 	}
 	return nil
 }

@@ -81,11 +81,11 @@ func TestMailParkedAndResend(t *testing.T) {
 	if out, err := run("mail", "parked"); err != nil || !strings.Contains(out, "no parked mail") {
 		t.Fatalf("mail parked after the resend: %v\n%s", err, out)
 	}
-	if _, err := run("mail", "resend", "99999"); err == nil || !strings.Contains(err.Error(), "not sent") {
+	if _, err := run("mail", "resend", "99999"); err == nil || err.Error() != "position 99999: mail: no parked mail at that position (ispeks mail parked lists them)" {
 		t.Fatalf("resend of an unknown position: %v", err)
 	}
-	if out, _ := run("mail", "resend", "99999"); !strings.Contains(out, "position 99999: mail: no parked mail at that position") {
-		t.Fatalf("resend of an unknown position printed:\n%s", out)
+	if _, err := run("mail", "resend", "99998", pos); err == nil || !strings.Contains(err.Error(), "1 of 2 parked mails not sent") || !strings.Contains(err.Error(), "position 99998: mail: no parked mail") {
+		t.Fatalf("resend of an unknown and a resent position: %v", err)
 	}
 	for _, bad := range [][]string{{"mail", "resend"}, {"mail", "resend", "abc"}, {"mail", "resend", "--all", pos}} {
 		if _, err := run(bad...); err == nil {
