@@ -32,8 +32,8 @@ import (
 // process. The resend is recorded (Record: account.MailResendRequested, the
 // operator as actor) before the mail goes out, appended at the account
 // stream's expected version, so of two resends of one dead letter at once
-// (two consoles, or serve's and a console's) exactly one is recorded and
-// sends; the other is told it is under way (account.ErrResendUnderWay). The
+// (two operators' consoles) exactly one is recorded and sends; the other is
+// told it is under way (account.ErrResendUnderWay). The
 // running mailer never sends a parked mail again: its checkpoint has passed
 // it, and a resend waits until it has (an event parked but not yet
 // acknowledged would come to the mailer again after a restart). So one
