@@ -14,9 +14,9 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/infra/redact"
-	"github.com/melaka-gov/ispeks/projections/audit"
 )
 
 // mailCmd is the operator's side of the mail the mailer parked (a recipient
@@ -171,7 +171,7 @@ func printParked(out io.Writer, list []mail.ParkedMail, now time.Time) error {
 			note = "-"
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Position, kind, orDash(p.UserID), to,
-			p.ParkedAt.In(audit.Zone).Format("2006-01-02 15:04 MST"), note, p.Reason)
+			p.ParkedAt.In(calendar.Melaka).Format("2006-01-02 15:04 MST"), note, p.Reason)
 	}
 	return w.Flush()
 }

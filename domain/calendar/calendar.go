@@ -12,7 +12,8 @@ import (
 	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
-// Melaka is Malaysia time.
+// Melaka is Malaysia time. Malaysia has had no daylight saving since 1982,
+// so a fixed zone is exact and needs no tz database on the server.
 var Melaka = time.FixedZone("MYT", 8*60*60)
 
 // DateLayout is how dates are written in events, the API and files.

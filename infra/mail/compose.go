@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/calendar"
 )
 
 // Recipient is the person a mail is about and the mailbox it goes to.
@@ -38,10 +40,6 @@ type Composer struct {
 	// address's domain.
 	IDDomain string
 }
-
-// Malaysia has had no daylight saving since 1982, so a fixed zone is exact
-// and needs no tz database on the server.
-var malaysiaTime = time.FixedZone("MYT", 8*3600)
 
 // Validate checks the composer's configuration.
 func (c Composer) Validate() error {
@@ -328,7 +326,7 @@ func checkTemp(to Recipient, tempPassword string, expires time.Time) error {
 func (c Composer) when(t time.Time) string {
 	z := c.Zone
 	if z == nil {
-		z = malaysiaTime
+		z = calendar.Melaka
 	}
 	return t.In(z).Format("02/01/2006 15:04")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/projections/engine"
@@ -258,7 +259,7 @@ func (r *Resender) alreadyResent(ctx context.Context, position uint64, dls []eng
 	}
 	ev := prev.Event.(account.MailResendRequested)
 	res.Outcome, res.Kind, res.Resend = AlreadyResent, ev.Kind, prev.Position
-	res.Detail = fmt.Sprintf("resent by %s at %s (position %d)", prev.Metadata.Actor.ID, ev.At.In(malaysiaTime).Format("2006-01-02 15:04 MST"), prev.Position)
+	res.Detail = fmt.Sprintf("resent by %s at %s (position %d)", prev.Metadata.Actor.ID, ev.At.In(calendar.Melaka).Format("2006-01-02 15:04 MST"), prev.Position)
 	for _, dl := range dls {
 		if dl.EventID == prev.ID.String() {
 			res.ParkedAt = dl.Position
