@@ -380,6 +380,7 @@ var catalog = map[string]Text{
 	"err.lockout_warning": {"Akaun anda akan disekat sekiranya percubaan log masuk melebihi %d kali. Sila hubungi Pentadbir Sistem.", "Your account will be blocked if login attempts exceed %d times. Please contact the System Administrator."},
 	"err.locked_title":    {"ID Pengguna Dikunci / Disekat", "User ID Locked / Blocked"},
 	"err.locked":          {"ID Pengguna anda telah dikunci / disekat. Sila hubungi Pentadbir Sistem.", "Your User ID has been locked / blocked. Please contact the System Administrator."},
+	"err.counted_attempt": {"Setiap kesilapan di sini dikira sebagai percubaan log masuk yang gagal: ID Pengguna anda akan disekat setelah cukup %d kali kesilapan berturut-turut.", "Each mistake here counts as a failed login attempt: your User ID will be blocked after %d mistakes in a row."},
 	"err.forgot_hint":     {"Jika tidak pasti dengan kata laluan sebenar, klik Lupa Kata Laluan untuk mengelakkan ID Pengguna anda disekat.", "If you are not sure of your password, click Forgot Password so that your User ID is not blocked."},
 	"err.report":          {"Laporan tidak dapat dipaparkan", "The report cannot be displayed"},
 	"err.system":          {"Sistem tidak dapat diakses", "The system cannot be accessed"},

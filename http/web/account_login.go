@@ -446,6 +446,7 @@ func (s *Site) loginTOTP(c *gin.Context) {
 		s.acctLocked(c, sess.UserID)
 		return
 	case errors.Is(err, account.ErrWrongCode), errors.Is(err, account.ErrCodeReused):
+		page.LockWarning = true
 		s.Fail(c, "account_totp", page, &httpx.FieldError{Name: "code", Err: err})
 		return
 	default:

@@ -83,6 +83,7 @@ func (s *Site) profile(c *gin.Context) {
 		s.acctLocked(c, u.UserID)
 		return
 	case errors.Is(err, account.ErrWrongPassword):
+		page.LockWarning = true
 		s.Fail(c, "account_profile", page, &httpx.FieldError{Name: "current_password", Err: err})
 		return
 	default:
@@ -129,6 +130,7 @@ func (s *Site) password(c *gin.Context) {
 		s.acctLocked(c, u.UserID)
 		return
 	case errors.Is(err, account.ErrWrongPassword):
+		page.LockWarning = true
 		s.Fail(c, "account_change_password", page, &httpx.FieldError{Name: "old_password", Err: err})
 		return
 	default:

@@ -29,6 +29,12 @@ type Page struct {
 	Notice string
 	// Data is the page's own data (a table's rows, a slip).
 	Data any
+	// LockWarning: the form refused a wrong password or code that counts
+	// towards the lock (Tukar Kata Laluan, an e-mail change, the two-factor
+	// step), so the error summary says that the account locks after
+	// LockoutThreshold mistakes in a row; without it the third slip there
+	// locks the person out unwarned.
+	LockWarning bool
 }
 
 // Contact is one helpdesk line.
@@ -113,6 +119,10 @@ func (v *View) RoleNames() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// LockoutThreshold is the number of wrong passwords or codes in a row that
+// locks an account.
+func (v *View) LockoutThreshold() int { return v.site.cfg.LockoutThreshold }
 
 // HasRole reports whether the logged-in user holds role.
 func (v *View) HasRole(role string) bool { return v.User != nil && v.User.HasRole(role) }
