@@ -64,6 +64,18 @@ func TestRegistrationMessages(t *testing.T) {
 	})
 	r := b.post("/pendaftaran", "/pendaftaran", vals("ic", "", "email", "siti@gmail.com"))
 	mustContain(t, "empty IC and wrong domain", r.body, `id="f-ic-error"`, "Emel mesti emel rasmi kerajaan (@melaka.gov.my)")
+	// Both filled in and both wrong: both named at once.
+	before := w.head()
+	r = b.post("/pendaftaran", "/pendaftaran", vals("ic", "7911170456", "email", "siti@gmail.com"))
+	if r.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("wrong IC and wrong domain: %d", r.Code)
+	}
+	mustContain(t, "wrong IC and wrong domain", summaryOf(t, r.body), "No. Pengenalan: No. Pengenalan mesti 12 digit",
+		"Emel Rasmi Kerajaan: Emel mesti emel rasmi kerajaan (@melaka.gov.my)")
+	mustContain(t, "wrong IC and wrong domain", r.body, `id="f-ic-error"`, `id="f-email-error"`)
+	if w.head() != before {
+		t.Fatal("a refused registration appended events")
+	}
 
 	// Not in the master, or the e-mail is not the master's: the manual's
 	// message with the helpdesk lines; nothing recorded.

@@ -48,13 +48,16 @@ func (s *Site) registerForm(c *gin.Context) {
 func (s *Site) register(c *gin.Context) {
 	f := ReadForm(c, acctRegisterFields...)
 	page := s.registerPage(f)
+	// The domain's checks of both fields run before the command, which
+	// stops at the first: a wrong IC number and a wrong e-mail are named
+	// together, not one round at a time.
+	if _, err := acctParseIC("ic", f.Get("ic")); err != nil {
+		s.acctPrecheck(f, err)
+	}
+	if _, fe := account.CheckEmail("email", f.Get("email"), s.deps.Accounts.AllowedDomains); fe != nil {
+		s.acctPrecheck(f, fe)
+	}
 	if !f.Valid() {
-		if _, err := acctParseIC("ic", f.Get("ic")); err != nil {
-			s.acctPrecheck(f, err)
-		}
-		if _, fe := account.CheckEmail("email", f.Get("email"), s.deps.Accounts.AllowedDomains); fe != nil {
-			s.acctPrecheck(f, fe)
-		}
 		s.Invalid(c, "account_register", page)
 		return
 	}
