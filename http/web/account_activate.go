@@ -23,9 +23,9 @@ var acctNewPasswordFields = []Field{
 }
 
 var acctActivateFields = append(append([]Field{}, acctNewPasswordFields...),
-	Field{Name: "question", Label: "label.secret_question", Required: true, Max: 40},
+	Field{Name: "question", Label: "label.secret_question", Required: true, Max: 40, RequiredKey: "acct.f.question.required"},
 	Field{Name: "answer", Label: "label.secret_answer", Required: true, Secret: true, Max: account.MaxAnswer},
-	Field{Name: "image", Label: "label.security_image", Required: true, Max: 40},
+	Field{Name: "image", Label: "label.security_image", Required: true, Max: 40, RequiredKey: "acct.f.image.required"},
 	Field{Name: "phrase", Label: "label.secret_phrase", Required: true, Max: account.MaxPhrase},
 )
 

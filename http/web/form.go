@@ -23,6 +23,10 @@ type Field struct {
 	Secret bool
 	// Multiline allows line breaks (a reason, an address).
 	Multiline bool
+	// RequiredKey is the catalog key of the message when a required field
+	// is empty (default err.required, "Sila isi ruangan ini"): a choice
+	// the person did not make says so ("Sila pilih satu imej").
+	RequiredKey string
 }
 
 // DefaultMaxField is the default length limit of a field.
@@ -86,7 +90,11 @@ func ReadForm(c *gin.Context, fields ...Field) *Form {
 			f.Fail(fd.Name, i18n.Getf("err.too_long", max))
 			raw = truncate(raw, max) // never echo 10 kB back into the page
 		case raw == "" && fd.Required:
-			f.FailKey(fd.Name, "err.required")
+			key := fd.RequiredKey
+			if key == "" {
+				key = "err.required"
+			}
+			f.FailKey(fd.Name, key)
 		}
 		f.values[fd.Name] = raw
 	}
