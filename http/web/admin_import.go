@@ -85,7 +85,7 @@ func (s *Site) adminImport(c *gin.Context) {
 	rep, err := s.deps.Admin.Importer.Import(c.Request.Context(), f, staffimport.Source{Actor: m.Actor, SourceIP: m.SourceIP, UserAgent: m.UserAgent}, nil)
 	switch {
 	case errors.Is(err, staffimport.ErrFile):
-		page.Form.Fail("file", i18n.Text{MS: i18n.T(i18n.MS, "admin.import.refused") + " " + adminFileReason(err), EN: i18n.T(i18n.EN, "admin.import.refused") + " " + adminFileReason(err)})
+		page.Form.Fail("file", adminFileMessage(err))
 		s.Invalid(c, "admin_import", page)
 		return
 	case errors.Is(err, commands.ErrForbidden):
@@ -120,12 +120,32 @@ func (s *Site) adminImport(c *gin.Context) {
 	s.Render(c, status, "admin_import", page)
 }
 
-// adminFileReason is the import's reason for refusing a file (English, as the
-// CLI prints it; it names the line and the problem).
-func adminFileReason(err error) string {
+// adminFileMessage says why a file was refused, in both languages: the
+// catalog's wording of the refusal's code ("admin.import.file.<code>"),
+// after "Fail ditolak; tiada data disimpan:". A refusal without a wording
+// keeps the import's own reason (English, as the CLI prints it).
+func adminFileMessage(err error) i18n.Text {
 	var fe *staffimport.FileError
-	if errors.As(err, &fe) {
-		return strings.TrimPrefix(fe.Error(), "staffimport: ")
+	if !errors.As(err, &fe) {
+		return i18n.Get("admin.import.refused")
 	}
-	return ""
+	in := func(l i18n.Lang) string {
+		prefix := i18n.T(l, "admin.import.refused") + " "
+		key := "admin.import.file." + fe.Code
+		if _, ok := i18n.Lookup(key); !ok {
+			return prefix + strings.TrimPrefix(fe.Error(), "staffimport: ")
+		}
+		switch fe.Code {
+		case "missing_columns":
+			return prefix + i18n.Tf(l, key, strings.Join(fe.Columns, ", "), strings.Join(staffimport.Columns(), ", "))
+		case "duplicate_column":
+			return prefix + i18n.Tf(l, key, strings.Join(fe.Columns, ", "))
+		case "too_many_rows":
+			return prefix + i18n.Tf(l, key, fe.Limit)
+		case "too_large":
+			return prefix + i18n.Tf(l, key, (fe.Limit+1<<20-1)>>20)
+		}
+		return prefix + i18n.T(l, key)
+	}
+	return i18n.Text{MS: in(i18n.MS), EN: in(i18n.EN)}
 }

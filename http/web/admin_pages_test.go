@@ -525,15 +525,25 @@ func TestAdminImport(t *testing.T) {
 	}{
 		"no file":     {"", "", "Sila pilih fail CSV"},
 		"empty":       {"kosong.csv", "", "Fail ini kosong"},
-		"no header":   {"x.csv", "\r\n\r\n", "Fail ditolak; tiada data disimpan:"},
-		"missing col": {"x.csv", "nama,emel\nSiti,siti@melaka.gov.my\n", "Fail ditolak"},
+		"no header":   {"x.csv", "\r\n\r\n", "Fail ditolak; tiada data disimpan: fail ini kosong; ia perlu satu baris tajuk dan satu baris bagi setiap kakitangan."},
+		"missing col": {"x.csv", "nama,emel\nSiti,siti@melaka.gov.my\n", "Fail ditolak; tiada data disimpan: baris pertama (tajuk) tiada lajur ic, department, post, staff_number."},
+		"twice":       {"x.csv", "ic,name,email,department,jabatan,post,staff_number\n", "lajur department dinamakan lebih daripada sekali dalam baris pertama"},
+		"utf-16":      {"x.csv", "\xff\xfei\x00c\x00", "fail ini teks UTF-16. Simpan semula sebagai &#34;CSV UTF-8 (Comma delimited)&#34;."},
 	} {
 		r := b.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, c.file, []byte(c.content))
 		if r.code != http.StatusUnprocessableEntity {
 			t.Errorf("%s: %d", name, r.code)
 		}
 		admContain(t, name, r.body, c.want, `id="f-file-error"`)
+		// The refusal in the page's language: not the import's English
+		// reason on a Malay page.
+		admNotContain(t, name, r.body, "the header", "the file", "column", "UTF-16 text")
 	}
+	b.get("/pentadbir/import?lang=en")
+	r = b.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, "x.csv", []byte("nama,emel\nSiti,siti@melaka.gov.my\n"))
+	admContain(t, "missing col (English)", r.body, "File refused; nothing was saved: the first (header) row lacks the column(s) ic, department, post, staff_number. The first row must name the columns ic, name, email, department, post, staff_number.")
+	admNotContain(t, "missing col (English)", r.body, "tiada lajur")
+	b.get("/pentadbir/import?lang=ms")
 	if r := b.upload("/pentadbir/import", nil, "induk.csv", []byte(csv)); r.code != http.StatusForbidden {
 		t.Errorf("upload without CSRF: %d", r.code)
 	}

@@ -73,6 +73,16 @@ func headerKey(s string) string {
 type FileError struct {
 	Line   int // 0 when the problem is not at one place
 	Reason string
+	// Code names the refusal, stable, so that a page can word it in its
+	// own language: missing_columns, duplicate_column, utf16, empty,
+	// header_syntax, unreadable, too_many_rows, too_large.
+	Code string
+	// Columns are the canonical columns the refusal is about
+	// (missing_columns, duplicate_column).
+	Columns []string
+	// Limit is the bound the file went past: rows (too_many_rows) or
+	// bytes (too_large).
+	Limit int64
 }
 
 func (e *FileError) Error() string {
@@ -88,8 +98,8 @@ func (e *FileError) Is(target error) bool { return target == ErrFile }
 // ErrFile matches every *FileError.
 var ErrFile = errors.New("staffimport: file refused")
 
-func fileErr(line int, format string, args ...any) error {
-	return &FileError{Line: line, Reason: fmt.Sprintf(format, args...)}
+func fileErr(code string, line int, format string, args ...any) *FileError {
+	return &FileError{Code: code, Line: line, Reason: fmt.Sprintf(format, args...)}
 }
 
 // header maps the file's columns to the canonical ones.
@@ -112,20 +122,25 @@ func readHeader(cells []string) (header, error) {
 			continue
 		}
 		if j, dup := h.index[col]; dup {
-			return h, fileErr(1, "columns %d (%q) and %d (%q) are both the %s column; keep one",
+			fe := fileErr("duplicate_column", 1, "columns %d (%q) and %d (%q) are both the %s column; keep one",
 				j+1, clip(h.written[col]), i+1, clip(name), col)
+			fe.Columns = []string{col}
+			return h, fe
 		}
 		h.index[col], h.written[col] = i, name
 	}
-	var missing []string
+	var missing, cols []string
 	for _, col := range Columns() {
 		if _, ok := h.index[col]; !ok {
 			missing = append(missing, fmt.Sprintf("%s (e.g. %q)", col, headerNames[col][0]))
+			cols = append(cols, col)
 		}
 	}
 	if len(missing) > 0 {
-		return h, fileErr(1, "the header row lacks the column(s) %s; the header must name the columns %s",
+		fe := fileErr("missing_columns", 1, "the header row lacks the column(s) %s; the header must name the columns %s",
 			strings.Join(missing, ", "), strings.Join(Columns(), ", "))
+		fe.Columns = cols
+		return h, fe
 	}
 	return h, nil
 }
@@ -169,7 +184,7 @@ func stripBOM(data []byte) ([]byte, error) {
 	case bytes.HasPrefix(data, bomUTF8):
 		return data[len(bomUTF8):], nil
 	case bytes.HasPrefix(data, bomUTF16LE), bytes.HasPrefix(data, bomUTF16BE):
-		return nil, fileErr(0, "the file is UTF-16 text; save it as \"CSV UTF-8 (Comma delimited)\"")
+		return nil, fileErr("utf16", 0, "the file is UTF-16 text; save it as \"CSV UTF-8 (Comma delimited)\"")
 	}
 	return data, nil
 }
@@ -187,7 +202,7 @@ type record struct {
 // file's, unless it is in the header.
 func readRecords(data []byte, maxRows int) (header, []record, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return header{}, nil, fileErr(0, "the file is empty; it needs a header row and one row per person")
+		return header{}, nil, fileErr("empty", 0, "the file is empty; it needs a header row and one row per person")
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comma = sniffDelimiter(data)
@@ -197,9 +212,9 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return header{}, nil, fileErr(pe.StartLine, "the header row is not valid CSV: %v", pe.Err)
+			return header{}, nil, fileErr("header_syntax", pe.StartLine, "the header row is not valid CSV: %v", pe.Err)
 		}
-		return header{}, nil, fileErr(1, "the header row cannot be read: %v", err)
+		return header{}, nil, fileErr("unreadable", 1, "the header row cannot be read: %v", err)
 	}
 	h, err := readHeader(first)
 	if err != nil {
@@ -214,7 +229,7 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return h, nil, fileErr(0, "the file cannot be read: %v", err)
+				return h, nil, fileErr("unreadable", 0, "the file cannot be read: %v", err)
 			}
 			reason := "is not valid CSV: " + pe.Err.Error()
 			if pe.Line > pe.StartLine {
@@ -230,7 +245,9 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 			rows = append(rows, record{line: line, cells: cells})
 		}
 		if len(rows) > maxRows {
-			return h, nil, fileErr(0, "the file has more than %d rows; split it", maxRows)
+			fe := fileErr("too_many_rows", 0, "the file has more than %d rows; split it", maxRows)
+			fe.Limit = int64(maxRows)
+			return h, nil, fe
 		}
 	}
 	return h, rows, nil

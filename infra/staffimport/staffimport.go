@@ -177,7 +177,9 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, src Source, progres
 	sum := sha256.Sum256(data)
 	rep := Report{Digest: hex.EncodeToString(sum[:])}
 	if int64(len(data)) > cfg.MaxBytes {
-		return rep, fileErr(0, "the file is larger than %d bytes; split it", cfg.MaxBytes)
+		fe := fileErr("too_large", 0, "the file is larger than %d bytes; split it", cfg.MaxBytes)
+		fe.Limit = cfg.MaxBytes
+		return rep, fe
 	}
 	if data, err = stripBOM(data); err != nil {
 		return rep, err

@@ -319,12 +319,14 @@ func TestFileRefusedLandsNothing(t *testing.T) {
 	cases := map[string]struct {
 		csv  string
 		want string
+		code string
+		cols []string
 	}{
-		"missing column":   {"ic,name,email,department,post\n791117045671,Siti,siti@melaka.gov.my,JK,PK\n", "staff_number"},
-		"duplicate column": {"ic,name,email,department,jabatan,post,staff_number\n", "both the department column"},
-		"empty":            {"", "empty"},
-		"utf-16":           {"\xff\xfei\x00c\x00", "UTF-16"},
-		"header only bad":  {"\"ic,name\n", "header row"},
+		"missing column":   {"ic,name,email,department,post\n791117045671,Siti,siti@melaka.gov.my,JK,PK\n", "staff_number", "missing_columns", []string{"staff_number"}},
+		"duplicate column": {"ic,name,email,department,jabatan,post,staff_number\n", "both the department column", "duplicate_column", []string{"department"}},
+		"empty":            {"", "empty", "empty", nil},
+		"utf-16":           {"\xff\xfei\x00c\x00", "UTF-16", "utf16", nil},
+		"header only bad":  {"\"ic,name\n", "header row", "header_syntax", nil},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -336,6 +338,11 @@ func TestFileRefusedLandsNothing(t *testing.T) {
 			}
 			if !strings.Contains(fe.Reason, tc.want) {
 				t.Fatalf("reason %q lacks %q", fe.Reason, tc.want)
+			}
+			// The code and columns let a page word the refusal in its
+			// own language.
+			if fe.Code != tc.code || !slices.Equal(fe.Columns, tc.cols) {
+				t.Fatalf("code %q columns %v, want %q %v", fe.Code, fe.Columns, tc.code, tc.cols)
 			}
 			if r.head() != 0 || rep.Created != 0 {
 				t.Fatalf("refused file landed something: head %d", r.head())
@@ -350,6 +357,10 @@ func TestTooLargeFileRefused(t *testing.T) {
 	_, err := r.importCSV(good + strings.Repeat("x", 300))
 	if !errors.Is(err, staffimport.ErrFile) || !strings.Contains(err.Error(), "larger than 200 bytes") {
 		t.Fatalf("err %v", err)
+	}
+	var fe *staffimport.FileError
+	if !errors.As(err, &fe) || fe.Code != "too_large" || fe.Limit != 200 {
+		t.Fatalf("file error %+v, want too_large with the limit", fe)
 	}
 	if r.head() != 0 {
 		t.Fatal("landed")
