@@ -137,6 +137,8 @@ func TestActivationMessages(t *testing.T) {
 	if r := b.enterPassword(temp); r.Header().Get("Location") != "/pengaktifan" {
 		t.Fatalf("temporary password: %d", r.Code)
 	}
+	// Every field of the form is required, the picture gallery too.
+	mustContain(t, "activation page", b.get("/pengaktifan").body, `Imej Online <span class="field__req">(wajib)</span></legend>`)
 	good := func(kv ...string) url.Values {
 		v := vals("password", password, "confirm_password", password, "question", "kerja-pertama",
 			"answer", "Pejabat Pos Ayer Keroh", "image", "teko", "phrase", "Teh Tarik Kurang Manis")

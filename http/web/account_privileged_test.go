@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,8 +244,8 @@ func checkAccessible(t *testing.T, name, page string) {
 		t.Fatalf("%s: %v", name, err)
 	}
 	h1s := 0
-	labels, ids := map[string]bool{}, map[string]int{}
-	var controls []string
+	labels, ids, described := map[string]bool{}, map[string]int{}, map[string]bool{}
+	var controls, hints []string
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
@@ -254,6 +255,14 @@ func checkAccessible(t *testing.T, name, page string) {
 			}
 			if id, ok := attr["id"]; ok {
 				ids[id]++
+			}
+			for _, id := range strings.Fields(attr["aria-describedby"]) {
+				described[id] = true
+			}
+			// A field's hint must be read out with its control (or its
+			// group of radio buttons), so it needs an id a control names.
+			if slices.Contains(strings.Fields(attr["class"]), "field__hint") {
+				hints = append(hints, attr["id"])
 			}
 			switch n.Data {
 			case "h1":
@@ -286,6 +295,11 @@ func checkAccessible(t *testing.T, name, page string) {
 	for id, n := range ids {
 		if n > 1 {
 			t.Errorf("%s: id %q used %d times", name, id, n)
+		}
+	}
+	for _, id := range hints {
+		if id == "" || !described[id] {
+			t.Errorf("%s: hint %q is tied to no control (aria-describedby)", name, id)
 		}
 	}
 }

@@ -204,12 +204,13 @@ type GalleryItem struct {
 // them, as for any radio group).
 type GalleryView struct {
 	Name, Legend, Hint, Error string
+	RequiredText              string // "wajib": a security image must be chosen
 	Items                     []GalleryItem
 }
 
 // Gallery builds the chooser for form field name.
 func (v *View) Gallery(name string) GalleryView {
-	g := GalleryView{Name: name, Legend: v.T("label.security_image"), Hint: v.T("gallery.hint")}
+	g := GalleryView{Name: name, Legend: v.T("label.security_image"), Hint: v.T("gallery.hint"), RequiredText: v.T("label.required")}
 	if msg, ok := v.Form.Error(name); ok {
 		g.Error = v.Msg(msg)
 	}
