@@ -264,6 +264,11 @@ func checkAccessible(t *testing.T, name, page string) {
 			if slices.Contains(strings.Fields(attr["class"]), "field__hint") {
 				hints = append(hints, attr["id"])
 			}
+			// A name on a plain container is not read out (ARIA
+			// prohibits aria-label on a generic element).
+			if _, named := attr["aria-label"]; named && attr["role"] == "" && slices.Contains([]string{"div", "span", "p"}, n.Data) {
+				t.Errorf("%s: aria-label on a plain <%s> is not read out", name, n.Data)
+			}
 			switch n.Data {
 			case "h1":
 				h1s++
