@@ -890,10 +890,19 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		a.imageID, a.sealedPhrase = ev.SecurityImage, ev.SealedPhrase
 	case PasswordChanged:
 		// An outstanding temporary password dies with the old password:
-		// it was hashed with the old password's salt.
+		// it was hashed with the old password's salt. Every way to a new
+		// password proved the person (the current password, or a login
+		// with a temporary one), so it ends the run of failures as a
+		// completed login does: two slips at Tukar Kata Laluan followed by
+		// the right password must not leave them one mistake from a lock.
 		a.passwordHash, a.adminStrength, a.pendingReset, a.temp = ev.PasswordHash, ev.AdminStrength, false, nil
+		a.failed = 0
 	case ProfileUpdated:
 		a.phone, a.office, a.email = ev.Phone, ev.Office, ev.Email
+		if ev.PreviousEmail != "" {
+			// An e-mail change needed the current password: likewise.
+			a.failed = 0
+		}
 	case TOTPEnrolmentStarted:
 		a.totpPending = ev.SealedSecret
 	case TOTPEnabled:

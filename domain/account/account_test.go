@@ -310,6 +310,42 @@ func TestChangePasswordWrongOldCounts(t *testing.T) {
 		SessionsEnded{UserID: id, Reason: EndLocked})
 }
 
+// Two wrong old passwords, then the right one: the change proved the
+// person, so the run of failures ends with it (as a completed login ends
+// it); otherwise one later typo at the login page locked the account.
+// An e-mail change, which also proves the current password, likewise.
+func TestProvingTheCurrentPasswordEndsTheRunOfFailures(t *testing.T) {
+	slips := with(activated(),
+		LoginFailed{UserID: id, Reason: FailWrongCurrentPassword, Consecutive: 1},
+		LoginFailed{UserID: id, Reason: FailWrongCurrentPassword, Consecutive: 2})
+	a := given(t, slips)
+	if err := a.ChangePassword(typed("correct horse", nil), NewPassword{Hash: hash("battery staple")}, 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	a = given(t, with(slips, a.Uncommitted()...))
+	if a.FailedAttempts() != 0 {
+		t.Fatalf("after a password change: %d failures in the run", a.FailedAttempts())
+	}
+	_, err := a.LogIn(typed("typo", nil), 3, t0.Add(time.Hour))
+	then(t, a, err, ErrWrongPassword, LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1})
+
+	b := given(t, slips)
+	if err := b.UpdateProfile(Profile{Email: "siti.aminah@jkr.melaka.gov.my"}, typed("correct horse", nil), 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	if b = given(t, with(slips, b.Uncommitted()...)); b.FailedAttempts() != 0 {
+		t.Fatalf("after an e-mail change: %d failures in the run", b.FailedAttempts())
+	}
+	// A phone number alone proves nothing: the run stands.
+	c := given(t, slips)
+	if err := c.UpdateProfile(Profile{Phone: "06-2307290", Email: sitiEmail}, typed("unused", nil), 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	if c = given(t, with(slips, c.Uncommitted()...)); c.FailedAttempts() != 2 {
+		t.Fatalf("after a phone change: %d failures in the run, want 2", c.FailedAttempts())
+	}
+}
+
 func TestChangePasswordRefusals(t *testing.T) {
 	a := given(t, registered())
 	then(t, a, a.ChangePassword(typed("temp1", nil), NewPassword{Hash: "h"}, 3, t0), ErrNotActivated)

@@ -156,8 +156,9 @@ func (Projector) Name() string { return "accounts" }
 // only when that second factor is accepted (pending_login until then); 4
 // keeps the leaving date instead of an in-service flag (employee left_on,
 // account employee_left_on), so a date still ahead reads as in service
-// until it comes.
-func (Projector) Layout() int { return 4 }
+// until it comes; 5 ends the run of failures at a password change and an
+// e-mail change (both proved the current password), as the aggregate does.
+func (Projector) Layout() int { return 5 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
@@ -166,7 +167,7 @@ func (Projector) Handles() []string {
 		account.Registered{}.EventType(), account.TemporaryPasswordIssued{}.EventType(),
 		account.LoginSucceeded{}.EventType(), account.LoginFailed{}.EventType(),
 		account.AccountLocked{}.EventType(), account.AccountUnlocked{}.EventType(),
-		account.Activated{}.EventType(), account.ProfileUpdated{}.EventType(),
+		account.Activated{}.EventType(), account.ProfileUpdated{}.EventType(), account.PasswordChanged{}.EventType(),
 		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(),
 		account.TOTPCodeAccepted{}.EventType(), account.RecoveryCodeUsed{}.EventType(),
 		account.RoleGranted{}.EventType(), account.RoleRevoked{}.EventType(),
@@ -247,6 +248,13 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	case account.ProfileUpdated:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			a.Phone, a.Office, a.Email = ev.Phone, ev.Office, ev.Email
+			if ev.PreviousEmail != "" {
+				a.FailedAttempts = 0 // the current password was proved
+			}
+		})
+	case account.PasswordChanged:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.FailedAttempts = 0 // the person was proved (as in the aggregate)
 		})
 	case account.TOTPEnabled:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {

@@ -430,6 +430,40 @@ func TestAccountViewCountsUntilSecondFactor(t *testing.T) {
 	}
 }
 
+// TestAccountViewPasswordChangeEndsTheRun: the view counts as the
+// aggregate does: two wrong old passwords at Tukar Kata Laluan, then the
+// right one, leave no failures in the run.
+func TestAccountViewPasswordChangeEndsTheRun(t *testing.T) {
+	w := newWorld(t)
+	w.scenario()
+	ctx := context.Background()
+	const pw = "durian musang king"
+	lim := "860606065666"
+	w.staff(lim, "Lim Mei Ling", "mei.ling@melaka.gov.my", "Pejabat Tanah dan Galian", "Penolong Pegawai Tanah", "PTG-0310")
+	w.activate(lim, "mei.ling@melaka.gov.my", pw)
+	change := func(old string) error {
+		_, err := w.h.ChangePassword.Handle(ctx, commands.ChangePassword{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim,
+			OldPassword: old, NewPassword: "rambutan gading manis", ConfirmPassword: "rambutan gading manis"})
+		return err
+	}
+	for range 2 {
+		if err := change("salah sekali"); !errors.Is(err, account.ErrWrongPassword) {
+			t.Fatalf("wrong old password: %v", err)
+		}
+	}
+	project(t, w.events, w.views, w.reg, accounts.Projector{}, 5)
+	if a, _, _ := accounts.GetAccount(ctx, w.views, lim); a.FailedAttempts != 2 {
+		t.Fatalf("after two slips: %d failures", a.FailedAttempts)
+	}
+	if err := change(pw); err != nil {
+		t.Fatal(err)
+	}
+	project(t, w.events, w.views, w.reg, accounts.Projector{}, 5)
+	if a, _, _ := accounts.GetAccount(ctx, w.views, lim); a.FailedAttempts != 0 {
+		t.Fatalf("after the change: %d failures, want 0", a.FailedAttempts)
+	}
+}
+
 func TestEmployeeSearch(t *testing.T) {
 	w := newWorld(t)
 	w.scenario()
