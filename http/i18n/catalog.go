@@ -602,6 +602,7 @@ var catalog = map[string]Text{
 	"stmt.save":                            {"Simpan PDF", "Save PDF"},
 	"stmt.pdf_note":                        {"PDF, dibuka dalam tetingkap baharu", "PDF, opens in a new window"},
 	"stmt.none":                            {"Tiada rekod bagi urusniaga ini.", "There are no records for this transaction."},
+	"stmt.none_year":                       {"Tiada rekod bagi urusniaga ini pada tahun %d.", "There are no records for this transaction in %d."},
 	"stmt.revised":                         {"Dibetulkan (semakan ke-%d)", "Corrected (revision %d)"},
 	"stmt.title.slip":                      {"Paparan Dokumen", "Document View"},
 	"stmt.for_period":                      {"Bagi Tempoh:", "For the period:"},

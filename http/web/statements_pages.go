@@ -42,6 +42,7 @@ type statementListData struct {
 	Window    string
 	Searched  bool
 	TypeLabel string
+	Year      int // the year chosen, 0 for all in the window
 	Count     int
 	listRows         // drawn by writeStatementRows
 	fieldsKey string // searchFields' key of Fields
@@ -193,7 +194,7 @@ func (s *Site) statementList(c *gin.Context) {
 	if data.Fields == "" {
 		data.TypeField, data.YearField = fields()
 	}
-	data.TypeLabel = typeLabel(l, t)
+	data.TypeLabel, data.Year = typeLabel(l, t), year
 	data.Count = len(pg.Statements)
 	data.rows = func(b *htmlBuf) { writeStatementRows(b, l, start, pg.Statements) }
 	q := url.Values{"urusniaga": {string(t)}}

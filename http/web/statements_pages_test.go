@@ -123,12 +123,21 @@ func TestStatementListEmptyAndInvalid(t *testing.T) {
 	p := newPayPortal(t, payOptions{})
 	p.fixtures()
 	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
-	for _, q := range []string{"urusniaga=slip-gaji-mingguan", "urusniaga=bantuan-khas", "urusniaga=slip-gaji-bulanan&tahun=2019"} {
+	// With a year chosen, the answer names it: "none" must not read as
+	// "none at all" when only that year has none.
+	for _, c := range []struct{ q, want string }{
+		{"urusniaga=slip-gaji-mingguan", "Tiada rekod bagi urusniaga ini."},
+		{"urusniaga=bantuan-khas", "Tiada rekod bagi urusniaga ini."},
+		{"urusniaga=slip-gaji-bulanan&tahun=2019", "Tiada rekod bagi urusniaga ini pada tahun 2019."},
+		{"urusniaga=slip-gaji-bulanan&tahun=2019&lang=en", "There are no records for this transaction in 2019."},
+		{"urusniaga=slip-gaji-bulanan&tahun=2019&lang=ms", "Tiada rekod bagi urusniaga ini pada tahun 2019."},
+	} {
+		q, want := c.q, c.want
 		r := b.get(web.PathPenyataGaji + "?" + q)
 		if r.code != http.StatusOK {
 			t.Fatalf("%s: %d", q, r.code)
 		}
-		payHas(t, q, r.body, "Senarai Dokumen", "Tiada rekod bagi urusniaga ini.")
+		payHas(t, q, r.body, want)
 		payHasNot(t, q, r.body, "<table")
 	}
 	for _, q := range []string{"urusniaga=", "urusniaga=gaji", "urusniaga=slip-gaji-bulanan&tahun=1999", "urusniaga=slip-gaji-bulanan&tahun=dua"} {
