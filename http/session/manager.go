@@ -130,6 +130,7 @@ type loaded struct {
 	s       Session
 	ok      bool
 	expired bool   // a session cookie was presented but had timed out
+	was     string // the user of that timed-out session, when still known
 	csrf    string // pre-session CSRF token issued in this request
 }
 
@@ -228,7 +229,7 @@ func (m *Manager) Load() gin.HandlerFunc {
 		case !now.Before(s.ExpiresAt):
 			_ = m.store.Delete(ctx, key)
 			m.clearCookie(c)
-			l.expired = true
+			l.expired, l.was = true, s.UserID
 		default:
 			// Touch at most once a minute: the idle deadline is kept to the
 			// minute without a store write on every request.
@@ -414,12 +415,15 @@ func (m *Manager) EndOthers(c *gin.Context) (int, error) {
 	return n, nil
 }
 
-// redirectToLogin sends a browser to the login page, saying why.
+// redirectToLogin sends a browser to the login page, saying why, and
+// remembers the page it asked for (TakeReturn).
 func (m *Manager) redirectToLogin(c *gin.Context) {
 	target := m.cfg.LoginPath
-	if state(c).expired {
+	l := state(c)
+	if l.expired {
 		target += "?sesi=tamat"
 	}
+	m.rememberReturn(c, l.was)
 	c.Redirect(http.StatusSeeOther, target)
 	c.Abort()
 }

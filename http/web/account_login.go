@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -338,14 +339,28 @@ func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.Login
 		httpx.Abort(c, err)
 		return
 	}
+	back := returnPage(s.deps.Sessions.TakeReturn(c, userID))
 	switch {
 	case len(roles) > 0 && !grant.SecondFactor:
 		c.Redirect(http.StatusSeeOther, PathTwoFactor+"?wajib=1")
 	case mustChange:
 		c.Redirect(http.StatusSeeOther, PathPassword+"?wajib=1")
 	default:
-		c.Redirect(http.StatusSeeOther, PathHome)
+		c.Redirect(http.StatusSeeOther, back)
 	}
+}
+
+// returnPage is where a login ends: the page the browser asked for before
+// it was sent to log in (session.Manager.TakeReturn), if that is a page of
+// this site, else the home page. The path is checked as written and
+// decoded, as the language toggle's is.
+func returnPage(page string) string {
+	p, _, _ := strings.Cut(page, "?")
+	dec, err := url.PathUnescape(p)
+	if page == "" || err != nil || LocalPath(page, "") == "" || LocalPath(dec, "") == "" {
+		return PathHome
+	}
+	return page
 }
 
 // locked answers an attempt on a locked account (or an unknown ID past the

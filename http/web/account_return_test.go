@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+)
+
+// TestLoginReturnsToThePageAskedFor: a browser sent to log in (its session
+// timed out, or it followed a link) ends its login on the page it asked
+// for, not the home page; on a shared computer the next person to log in
+// goes home; a remembered page that is not a page of this site goes home.
+func TestLoginReturnsToThePageAskedFor(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	b := w.activeUser(siti)
+	w.activeUser(master[1])
+
+	const page = "/tetapan-akaun/aktiviti-log-masuk?halaman=1"
+	w.clk.Add(31 * time.Minute) // past the idle timeout
+	r := b.get(page)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=tamat" {
+		t.Fatalf("timed-out session: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	b.enterID(siti.IC)
+	if r := b.enterPassword(password); r.Code != http.StatusSeeOther || r.Header().Get("Location") != page {
+		t.Fatalf("login after the timeout: %d %s, want %s", r.Code, r.Header().Get("Location"), page)
+	}
+	// Used once: the next login goes home.
+	b.get("/log-keluar")
+	b = w.browser()
+	if r := b.login(siti.IC, password); r.Code != http.StatusOK {
+		t.Fatalf("next login: %d", r.Code)
+	}
+
+	// Siti's session times out on a shared computer; Nurul logs in there.
+	w.clk.Add(31 * time.Minute)
+	b.get(page)
+	b.login(master[1].IC, password) // fails unless it ends on /utama
+
+	// A link followed without a session: the login ends there.
+	n := w.browser()
+	if r := n.get("/tetapan-akaun/kemaskini-maklumat"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/" {
+		t.Fatalf("link without a session: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	n.enterID(master[1].IC)
+	if r := n.enterPassword(password); r.Header().Get("Location") != "/tetapan-akaun/kemaskini-maklumat" {
+		t.Fatalf("login after a link: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	// A remembered page that points off the site, however written, goes home.
+	for _, bad := range []string{"//evil.example/x", "/%2F%2Fevil.example", "/\\evil.example", "https://evil.example/"} {
+		e := w.browser()
+		e.cookies["ispeks_kembali"] = &http.Cookie{Name: "ispeks_kembali", Value: url.QueryEscape(bad)}
+		e.login(siti.IC, password) // fails unless it ends on /utama
+	}
+}
