@@ -13,6 +13,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
 // Kind says what a line carries.
@@ -236,7 +237,7 @@ func decodeLine(b []byte) (wire, error) {
 		return w, &FieldError{Field: "kind", Reason: "is required; one of " + kindList()}
 	}
 	if w.Kind.object() == "" {
-		return w, &FieldError{Field: "kind", Reason: fmt.Sprintf("unknown kind %q; one of %s", clip(string(w.Kind)), kindList())}
+		return w, &FieldError{Field: "kind", Reason: fmt.Sprintf("unknown kind %q; one of %s", textfield.Clip(string(w.Kind)), kindList())}
 	}
 	if w.RequestID == "" {
 		return w, &FieldError{Field: "request_id", Reason: "is required (the client's unique ID for this line, so a re-sent line is recognised)"}
@@ -347,7 +348,7 @@ func fieldPath(ptr string) string {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(clip(tok))
+		b.WriteString(textfield.Clip(tok))
 	}
 	return b.String()
 }
@@ -364,17 +365,6 @@ func jsonKind(goKind string) string {
 		return "object"
 	}
 	return goKind
-}
-
-func clip(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	r := []rune(s)
-	if len(r) > 40 {
-		r = r[:40]
-	}
-	return string(r) + "…"
 }
 
 // content converts a statement body into the domain's content.

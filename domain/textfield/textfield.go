@@ -34,15 +34,24 @@ func Check(v string, max int, required bool) (string, string) {
 	return v, ""
 }
 
-// Clip shortens an input value echoed in an error to 40 characters, so an
-// error never carries a huge one, nor half a character.
+// Clip shortens an input value echoed in an error or a report to 40
+// characters, so a hostile 10 kB value never fills a page or a screen,
+// nor is cut inside a character; control characters (line and paragraph
+// separators too) become '?' and invalid UTF-8 '\uFFFD', so an echoed
+// value cannot send escape sequences to the terminal that shows it.
 func Clip(s string) string {
-	if len(s) <= 40 {
+	const max = 40
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return '?'
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
-	r := []rune(s)
-	if len(r) > 40 {
-		r = r[:40]
-	}
-	return string(r) + "…"
+	return string([]rune(s)[:max]) + "…"
 }

@@ -39,4 +39,8 @@ func TestClip(t *testing.T) {
 	if got := Clip(long); got != strings.Repeat("é", 40)+"…" {
 		t.Fatalf("Clip = %q", got)
 	}
+	// Nothing that drives a terminal gets through.
+	if got := Clip("a\x1b[2Jb\u2028c\xffd"); got != "a?[2Jb?c\uFFFDd" {
+		t.Fatalf("Clip = %q", got)
+	}
 }

@@ -8,7 +8,8 @@ import (
 	"io"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
 // Columns of the employee-master CSV, by their canonical names (the JSON
@@ -117,13 +118,13 @@ func readHeader(cells []string) (header, error) {
 		col, ok := headerIndex[headerKey(name)]
 		if !ok {
 			if name != "" {
-				h.ignored = append(h.ignored, clip(name))
+				h.ignored = append(h.ignored, textfield.Clip(name))
 			}
 			continue
 		}
 		if j, dup := h.index[col]; dup {
 			fe := fileErr("duplicate_column", 1, "columns %d (%q) and %d (%q) are both the %s column; keep one",
-				j+1, clip(h.written[col]), i+1, clip(name), col)
+				j+1, textfield.Clip(h.written[col]), i+1, textfield.Clip(name), col)
 			fe.Columns = []string{col}
 			return h, fe
 		}
@@ -260,25 +261,4 @@ func blank(cells []string) bool {
 		}
 	}
 	return true
-}
-
-// clip shortens a value echoed in a report, so a hostile 10 kB cell never
-// fills the screen, and replaces control characters, so a cell cannot send
-// escape sequences to the terminal that shows the report.
-func clip(s string) string {
-	const max = 40
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return '?'
-		}
-		return r
-	}, s)
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max]) + "…"
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
 // ErrIncomplete: the file was read but some rows are not in the master
@@ -98,7 +99,7 @@ func (r Report) WriteText(w io.Writer) error {
 			if ic == "" {
 				ic = "-"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", res.Row, ic, clip(field), p.Reason)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", res.Row, ic, textfield.Clip(field), p.Reason)
 		}
 	}
 	return tw.Flush()

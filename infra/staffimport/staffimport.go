@@ -37,6 +37,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
 // Defaults of Config.
@@ -327,7 +328,7 @@ func (im *Importer) check(h header, rec record, domains []string) (RowResult, em
 	if err == nil || !hasField(res.Problems, ColEmail) {
 		if email, ferr := employee.NormalizeEmail(ColEmail, raw.Email); ferr == nil && !employee.DomainAllowed(email, domains) {
 			res.Problems = append(res.Problems, Problem{Field: ColEmail, Column: h.column(ColEmail), Code: "domain_not_allowed",
-				Reason: fmt.Sprintf("%s is not an official e-mail domain (allowed: %s)", clip(employee.EmailDomain(email)), strings.Join(domains, ", "))})
+				Reason: fmt.Sprintf("%s is not an official e-mail domain (allowed: %s)", textfield.Clip(employee.EmailDomain(email)), strings.Join(domains, ", "))})
 		}
 	}
 	if len(res.Problems) > 0 {
