@@ -287,6 +287,7 @@ type AccountHandlers struct {
 	UpdateStaff            UpdateStaffHandler
 	PutStaff               PutStaffHandler
 	StaffLeftService       StaffLeftServiceHandler
+	CancelLeaving          CancelLeavingHandler
 	RequestMailResend      RequestMailResendHandler
 }
 
@@ -316,6 +317,7 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		UpdateStaff:            UpdateStaffHandler{Runner: r},
 		PutStaff:               PutStaffHandler{Runner: r},
 		StaffLeftService:       StaffLeftServiceHandler{Runner: r},
+		CancelLeaving:          CancelLeavingHandler{Runner: r},
 		RequestMailResend:      RequestMailResendHandler{Runner: r},
 	}
 }

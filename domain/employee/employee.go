@@ -21,6 +21,8 @@ var (
 	ErrAlreadyRecorded = errors.New("employee: staff record already exists")
 	ErrLeftService     = errors.New("employee: staff has left service")
 	ErrWrongStream     = errors.New("employee: event belongs to another staff record")
+	// ErrNoLeavingDate: a cancellation found no leaving date to cancel.
+	ErrNoLeavingDate = errors.New("employee: no leaving date to cancel")
 	// ErrCommandReused: the command ID (a finance system's Idempotency-Key)
 	// already recorded a different change to this record
 	// (eventlog.ErrCommandReused).
@@ -35,6 +37,7 @@ func Register(reg *eventlog.Registry) {
 	eventlog.Register[StaffRecorded](reg)
 	eventlog.Register[StaffUpdated](reg)
 	eventlog.Register[StaffLeftService](reg)
+	eventlog.Register[LeavingCancelled](reg)
 }
 
 // StaffRecorded: a person entered the master (or re-entered it after leaving
@@ -82,9 +85,22 @@ type StaffLeftService struct {
 	CommandID string `json:"command_id,omitempty"`
 }
 
+// LeavingCancelled: the leaving date recorded for the person (Date, still
+// ahead when it was cancelled) no longer stands: a resignation withdrawn,
+// a retirement put off with no new date. They stay in service with no
+// leaving date; a later StaffLeftService records a new one.
+type LeavingCancelled struct {
+	IC     string `json:"ic"`
+	Date   string `json:"date"`
+	Reason string `json:"reason,omitempty"`
+	// CommandID: as in StaffRecorded.
+	CommandID string `json:"command_id,omitempty"`
+}
+
 func (StaffRecorded) EventType() string    { return "employee.StaffRecorded.v1" }
 func (StaffUpdated) EventType() string     { return "employee.StaffUpdated.v1" }
 func (StaffLeftService) EventType() string { return "employee.StaffLeftService.v1" }
+func (LeavingCancelled) EventType() string { return "employee.LeavingCancelled.v1" }
 
 // Employee is the staff-record aggregate. The zero value is a person not (yet)
 // in the master; rebuild it with Apply.
@@ -226,6 +242,34 @@ func (e *Employee) LeaveService(cmd uuid.UUID, date, reason string, now time.Tim
 	return e.record(StaffLeftService{IC: e.ic, Date: date, Reason: reason, CommandID: commandID(cmd)})
 }
 
+// CancelLeaving cancels a leaving date that is still ahead at now: the
+// person stays in service with no leaving date. Once the date has come
+// they have left (ErrLeftService: recording them again is a rejoin, not a
+// cancellation); with no date recorded there is nothing to cancel
+// (ErrNoLeavingDate). A repeat of command cmd changes nothing; cmd reused
+// for another change is ErrCommandReused.
+func (e *Employee) CancelLeaving(cmd uuid.UUID, reason string, now time.Time) error {
+	reason, ferr := text("reason", reason, maxReason, false)
+	if ferr != nil {
+		return ferr
+	}
+	if prev, ok := e.known(cmd); ok {
+		if c, isCancel := prev.(LeavingCancelled); isCancel && c.Reason == reason {
+			return nil
+		}
+		return ErrCommandReused
+	}
+	switch {
+	case !e.recorded:
+		return ErrNotRecorded
+	case !e.InService(now):
+		return ErrLeftService
+	case !e.left:
+		return ErrNoLeavingDate
+	}
+	return e.record(LeavingCancelled{IC: e.ic, Date: e.leftOn, Reason: reason, CommandID: commandID(cmd)})
+}
+
 // known returns the event command cmd recorded, if it recorded one here.
 func (e *Employee) known(cmd uuid.UUID) (eventlog.Event, bool) {
 	if cmd == uuid.Nil {
@@ -300,6 +344,12 @@ func (e *Employee) Apply(ev eventlog.Event) error {
 			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
 		}
 		e.left, e.leftOn = true, ev.Date
+		e.remember(ev.CommandID, ev)
+	case LeavingCancelled:
+		if !e.recorded || e.ic != ev.IC {
+			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+		}
+		e.left, e.leftOn = false, ""
 		e.remember(ev.CommandID, ev)
 	default:
 		return fmt.Errorf("employee: cannot apply event %T (%s)", ev, ev.EventType())
