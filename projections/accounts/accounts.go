@@ -157,13 +157,16 @@ func (Projector) Name() string { return "accounts" }
 // keeps the leaving date instead of an in-service flag (employee left_on,
 // account employee_left_on), so a date still ahead reads as in service
 // until it comes; 5 ends the run of failures at a password change and an
-// e-mail change (both proved the current password), as the aggregate does.
-func (Projector) Layout() int { return 5 }
+// e-mail change (both proved the current password), as the aggregate does;
+// 6 projects employee.LeavingCancelled (the leaving date cleared), so a view
+// whose projector passed over such events before it knew them is rebuilt.
+func (Projector) Layout() int { return 6 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
 	return []string{
 		employee.StaffRecorded{}.EventType(), employee.StaffUpdated{}.EventType(), employee.StaffLeftService{}.EventType(),
+		employee.LeavingCancelled{}.EventType(),
 		account.Registered{}.EventType(), account.TemporaryPasswordIssued{}.EventType(),
 		account.LoginSucceeded{}.EventType(), account.LoginFailed{}.EventType(),
 		account.AccountLocked{}.EventType(), account.AccountUnlocked{}.EventType(),
@@ -198,6 +201,10 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	case employee.StaffLeftService:
 		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
 			e.LeftOn = ev.Date
+		})
+	case employee.LeavingCancelled:
+		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
+			e.LeftOn = ""
 		})
 	case account.Registered:
 		emp, _, err := getEmployee(ctx, b, ev.UserID)

@@ -757,3 +757,63 @@ func TestInServiceIsAskedOfTheClock(t *testing.T) {
 		t.Errorf("rejoined: %+v", a)
 	}
 }
+
+// TestLeavingCancelledClearsTheDate: a retirement reported for 5 March is
+// cancelled on 2 March. The employee and the account views lose the date
+// (the admin pages no longer say "Akan keluar perkhidmatan pada …") and
+// read as in service past it; delivered twice, and rebuilt, they say the
+// same.
+func TestLeavingCancelledClearsTheDate(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
+	w.activate(sitiIC, "siti.aminah@melaka.gov.my", "kuih lapis sedap sekali")
+	w.must(w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: w.meta(eventlog.ActorSystem, "import"), IC: sitiIC, Date: "2026-03-05", Reason: "bersara"}))
+	p := accounts.Projector{}
+	project(t, w.events, w.views, w.reg, p, 10)
+	if a, _, _ := accounts.GetAccount(ctx, w.views, sitiIC); a.EmployeeLeftOn != "2026-03-05" {
+		t.Fatalf("before the cancel: account leaving date %q", a.EmployeeLeftOn)
+	}
+
+	w.now = w.now.Add(time.Hour)
+	w.must(w.h.CancelLeaving.Handle(ctx, commands.CancelLeaving{Meta: w.meta(eventlog.ActorClient, "payroll"), IC: sitiIC, Reason: "ditangguhkan"}))
+	if n := project(t, w.events, w.views, w.reg, p, 10); n != 1 {
+		t.Fatalf("projected %d events of the cancel, want 1", n)
+	}
+	dateBegins := time.Date(2026, 3, 4, 16, 0, 0, 0, time.UTC) // 00:00 on 5 March in Melaka
+	check := func(when string) {
+		t.Helper()
+		a, _, err := accounts.GetAccount(ctx, w.views, sitiIC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := accounts.GetEmployee(ctx, w.views, sitiIC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.EmployeeLeftOn != "" || e.LeftOn != "" || !a.EmployeeInService(dateBegins) || !e.InService(dateBegins.AddDate(0, 1, 0)) {
+			t.Fatalf("%s: account leaving date %q, employee %q", when, a.EmployeeLeftOn, e.LeftOn)
+		}
+		if a.Name != "Siti Aminah binti Omar" || e.Post != "Pegawai Kewangan" || !a.Activated {
+			t.Fatalf("%s: the rest of the views changed: %+v %+v", when, a, e)
+		}
+	}
+	check("after the cancel")
+	live := dump(t, w.views, p)
+	replayAll(t, w.events, w.views, w.reg, p)
+	if again := dump(t, w.views, p); !reflect.DeepEqual(live, again) {
+		t.Fatal("a replay changed the views")
+	}
+	shadow, err := w.views.BeginRebuild(ctx, p.Name(), p.Collections()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	project(t, w.events, shadow, w.reg, p, 1000)
+	if err := w.views.SwapRebuild(ctx, p.Name(), p.Collections()...); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := dump(t, w.views, p); !reflect.DeepEqual(live, rebuilt) {
+		t.Fatal("the rebuild differs from live")
+	}
+	check("rebuilt")
+}
