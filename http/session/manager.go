@@ -401,6 +401,26 @@ func (m *Manager) EndAllAt(ctx context.Context, userID string, t, until time.Tim
 	return n, nil
 }
 
+// ClearValidUntilBefore clears ValidUntil, the end that EndAllAt or the
+// login itself gave them, of every session of userID begun before t: an
+// event recorded at t cancelled the leaving date, so the holder keeps the
+// post past it. Their idle and absolute deadlines still apply. A session
+// begun after t was opened knowing it and carries no such end.
+func (m *Manager) ClearValidUntilBefore(ctx context.Context, userID string, t time.Time) (int, error) {
+	n, err := m.store.UpdateUserBefore(ctx, userID, t, func(s *Session) {
+		if s.ValidUntil.IsZero() {
+			return
+		}
+		s.ValidUntil = time.Time{}
+		// LastSeen is when the idle deadline was last moved on.
+		s.ExpiresAt = m.deadline(*s, s.LastSeen)
+	})
+	if err != nil {
+		return n, fmt.Errorf("session: clear valid-until before: %w", err)
+	}
+	return n, nil
+}
+
 // EndOthers ends every other session of the request's user, keeping this
 // one (the user changed their own password).
 func (m *Manager) EndOthers(c *gin.Context) (int, error) {

@@ -151,3 +151,73 @@ func TestPasswordChangeKeepsTheLeavingDate(t *testing.T) {
 		t.Fatalf("on the leaving date: %d %s", r.Code, r.Header().Get("Location"))
 	}
 }
+
+// TestCancelledLeavingKeepsTheSession: on the evening of 4 May an
+// administrator's retirement on 5 May is reported, then cancelled (the
+// retirement is put off). Sessions opened before the report and between
+// the report and the cancellation carried the date as their end; after the
+// cancellation they go on past midnight with the admin role, within their
+// idle and absolute deadlines, and a login on 5 May holds the role too.
+func TestCancelledLeavingKeepsTheSession(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	amin, siti := master[3], master[0]
+	w.clk.Set(myt(time.May, 4, 22, 40, 0))
+	sitiB := w.activeUser(siti)
+	_, secret, _ := w.roleHolder(amin, true, true)
+
+	before := w.browser() // logged in before the leave is reported
+	if r := before.loginWithCode(amin.IC, grantPW, secret); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("login: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	w.clk.Add(time.Second)
+	if _, err := w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: sysMeta(), IC: amin.IC, Date: "2026-05-05", Reason: "Bersara"}); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Add(time.Minute)
+	between := w.browser() // logged in after the report: the date is in its session
+	if r := between.loginWithCode(amin.IC, grantPW, secret); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("login after the report: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	w.clk.Add(time.Minute)
+	if _, err := w.h.CancelLeaving.Handle(ctx, commands.CancelLeaving{Meta: sysMeta(), IC: amin.IC, Reason: "Persaraan ditangguhkan"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := w.accountView(amin.IC); v.EmployeeLeftOn != "" {
+		t.Fatalf("account view after the cancel: leaving date %q", v.EmployeeLeftOn)
+	}
+	// A leave already past for Siti, after the cancel: once her session has
+	// ended, the portal's follower has handled the cancel before it.
+	if _, err := w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: sysMeta(), IC: siti.IC, Date: "2026-05-01", Reason: "Meletak jawatan"}); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("Siti's session ended", func() bool { return sitiB.get("/utama").Header().Get("Location") == "/?sesi=tamat" })
+
+	// Every 20 minutes, past the old date's midnight: the idle deadline
+	// never runs out, and the sessions keep the role.
+	for _, at := range []time.Time{myt(time.May, 4, 23, 0, 0), myt(time.May, 4, 23, 20, 0), myt(time.May, 4, 23, 40, 0),
+		myt(time.May, 4, 23, 59, 59), myt(time.May, 5, 0, 0, 0), myt(time.May, 5, 0, 20, 0), myt(time.May, 5, 0, 40, 0)} {
+		w.clk.Set(at)
+		for name, b := range map[string]*browser{"before the report": before, "between report and cancel": between} {
+			if r := b.get("/pentadbir"); r.Code != http.StatusOK {
+				t.Fatalf("session opened %s, at %s: %d %s", name, at.Format("2 Jan 15:04:05"), r.Code, r.Header().Get("Location"))
+			}
+		}
+	}
+	w.clk.Add(time.Minute)
+	later := w.browser()
+	if r := later.loginWithCode(amin.IC, grantPW, secret); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("login on the old date: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := later.get("/pentadbir"); r.Code != http.StatusOK {
+		t.Fatalf("admin area of a login on the old date: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	// The end the date gave them is gone, not the idle deadline.
+	w.clk.Set(myt(time.May, 5, 1, 10, 0))
+	for name, b := range map[string]*browser{"before the report": before, "between report and cancel": between} {
+		if r := b.get("/pentadbir"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=tamat" {
+			t.Fatalf("session opened %s, idle for 30 minutes: %d %s", name, r.Code, r.Header().Get("Location"))
+		}
+	}
+}

@@ -28,6 +28,12 @@ import (
 // restart it would never see the event again, while the sessions themselves
 // check it at every request.
 //
+// A leaving date cancelled (employee.LeavingCancelled) takes that end off
+// the sessions begun before the cancellation again
+// (session.Manager.ClearValidUntilBefore): the person keeps the post past
+// the date, so their sessions are not cut when it begins. Those begun
+// after it were opened without the date.
+//
 // Only sessions begun before the event's time end: the page that changed
 // a password logs its own browser in again after the event, and the
 // follower may see the event after that.
@@ -40,12 +46,14 @@ const SessionEnderName = "web_sessions"
 
 // Handles are the event types Handle acts on.
 func (SessionEnder) Handles() []string {
-	return []string{account.SessionsEnded{}.EventType(), employee.StaffLeftService{}.EventType()}
+	return []string{account.SessionsEnded{}.EventType(), employee.StaffLeftService{}.EventType(),
+		employee.LeavingCancelled{}.EventType()}
 }
 
 // Handle ends the sessions of an account.SessionsEnded or an
 // employee.StaffLeftService (the user ID is the IC; a leaving date still
-// ahead sets when they end); other events pass.
+// ahead sets when they end), and lifts that end on an
+// employee.LeavingCancelled; other events pass.
 func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
 	switch ev := env.Event.(type) {
 	case account.SessionsEnded:
@@ -64,6 +72,12 @@ func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
 			return err
 		}
 		_, err := e.Sessions.EndAllAt(ctx, ev.IC, env.OccurredAt, ends)
+		return err
+	case employee.LeavingCancelled:
+		if ev.IC == "" {
+			return nil
+		}
+		_, err := e.Sessions.ClearValidUntilBefore(ctx, ev.IC, env.OccurredAt)
 		return err
 	}
 	return nil

@@ -658,6 +658,28 @@ func TestAccountPagesShowALeavingDateAhead(t *testing.T) {
 	admContain(t, "search on the date", adm.get("/pentadbir?q=hafiz").body, "(Tidak lagi dalam perkhidmatan)")
 }
 
+// TestAccountPagesDropACancelledLeavingDate: Hafiz's retirement on 3 March
+// is cancelled on 2 March. The account page and the search no longer say
+// "Akan keluar perkhidmatan pada …", and on 3 March he is still in service.
+func TestAccountPagesDropACancelledLeavingDate(t *testing.T) {
+	p := newAdminPortal(t)
+	ctx := context.Background()
+	p.ok(p.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: p.meta(eventlog.ActorSystem, "test"), IC: admHafizIC, Date: "2026-03-03", Reason: "bersara"}))
+	res := p.ok(p.h.CancelLeaving.Handle(ctx, commands.CancelLeaving{Meta: p.meta(eventlog.ActorClient, "payroll"), IC: admHafizIC, Reason: "ditangguhkan"}))
+	p.caughtUp(res.Position)
+
+	for _, at := range []string{"before the old date", "on the old date"} {
+		adm := p.admin()
+		page := adm.get(admAccountURL(admHafizIC))
+		admContain(t, "account page "+at, page.body, "Dalam perkhidmatan")
+		admNotContain(t, "account page "+at, page.body, "Akan keluar perkhidmatan", "Tidak lagi dalam perkhidmatan")
+		found := adm.get("/pentadbir?q=hafiz")
+		admContain(t, "search "+at, found.body, "Hafiz")
+		admNotContain(t, "search "+at, found.body, "Akan keluar perkhidmatan", "Tidak lagi dalam perkhidmatan")
+		p.advance(15 * time.Hour) // 00:00 on 3 March in Melaka
+	}
+}
+
 // TestAdminImportReportsLeaversBack: an uploaded file that still lists
 // someone who left service brings them back, and the report counts and
 // names those rows apart (an old file would otherwise reinstate leavers
