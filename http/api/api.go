@@ -67,9 +67,10 @@ type Deps struct {
 
 // Mount adds the API's routes to rg (the /api/v1 group):
 //
-//	GET  /openapi.json                   the OpenAPI 3 document (no token needed)
-//	PUT  /employees/{ic}                 employees:write — record or update a staff record
-//	POST /employees/{ic}/left-service    employees:write — the person left service
+//	GET    /openapi.json                   the OpenAPI 3 document (no token needed)
+//	PUT    /employees/{ic}                 employees:write — record or update a staff record
+//	POST   /employees/{ic}/left-service    employees:write — the person leaves service (on a date, possibly ahead)
+//	DELETE /employees/{ic}/left-service    employees:write — cancel a leaving date still ahead
 //
 // It panics if the OpenAPI fragments do not merge (a programming error the
 // package's tests catch) or Auth is nil.
@@ -89,6 +90,7 @@ func Mount(rg *gin.RouterGroup, deps Deps) {
 	emp := rg.Group("/employees", deps.Auth, apiauth.RequireScope(apiclient.ScopeEmployeesWrite), httpx.BodyLimit(h.maxBody))
 	emp.PUT("/:ic", h.putEmployee)
 	emp.POST("/:ic/left-service", h.leftService)
+	emp.DELETE("/:ic/left-service", h.cancelLeaving)
 }
 
 // Mounter adapts Mount to server.Deps.API.
@@ -99,6 +101,7 @@ func Mounter(deps Deps) func(*gin.RouterGroup) {
 type handlers struct {
 	put     commands.Handler[commands.PutStaff]
 	left    commands.Handler[commands.StaffLeftService]
+	cancel  commands.Handler[commands.CancelLeaving]
 	store   commands.EventStore
 	reg     *eventlog.Registry
 	domains []string
@@ -120,13 +123,14 @@ func newHandlers(deps Deps) *handlers {
 	return &handlers{
 		put:     commands.PutStaffHandler{Runner: deps.Runner},
 		left:    commands.StaffLeftServiceHandler{Runner: deps.Runner},
+		cancel:  commands.CancelLeavingHandler{Runner: deps.Runner},
 		store:   deps.Runner.Store,
 		reg:     deps.Runner.Registry,
 		domains: deps.AllowedDomains,
 		maxBody: deps.MaxBody,
 		// The API's own responder: its answers do not depend on the
 		// server's error tables, and every error is JSON.
-		resp: &httpx.Responder{Map: httpx.NewErrorMap(), IsAPI: func(*http.Request) bool { return true }, Log: deps.Log},
+		resp: &httpx.Responder{Map: httpx.NewErrorMap(employeeRules), IsAPI: func(*http.Request) bool { return true }, Log: deps.Log},
 		log:  deps.Log,
 	}
 }
@@ -303,9 +307,15 @@ func (h *handlers) original(ctx context.Context, stream string, cmd uuid.UUID) (
 // eventAt returns the type of the event at version v of stream ("" if it
 // cannot be read).
 func (h *handlers) eventAt(ctx context.Context, stream string, v uint64) string {
+	rec, _ := h.recordAt(ctx, stream, v)
+	return rec.Type
+}
+
+// recordAt returns the event at version v of stream, if it can be read.
+func (h *handlers) recordAt(ctx context.Context, stream string, v uint64) (eventlog.Record, bool) {
 	recs, err := h.store.ReadStream(ctx, stream, v, eventlog.Forwards, 1)
 	if err != nil || len(recs) == 0 {
-		return ""
+		return eventlog.Record{}, false
 	}
-	return recs[0].Type
+	return recs[0], true
 }

@@ -34,6 +34,8 @@ const (
 	ResultUpdated     = "updated"
 	ResultUnchanged   = "unchanged"
 	ResultLeftService = "left_service"
+	// ResultLeavingCancelled: a leaving date still ahead was cancelled.
+	ResultLeavingCancelled = "leaving_cancelled"
 )
 
 // EmployeeResult answers PUT /employees/{ic}: 201 created, 200 updated or
@@ -59,6 +61,39 @@ type LeftServiceResult struct {
 	Version  uint64 `json:"version"`
 	IC       string `json:"ic"`
 	Date     string `json:"date"`
+}
+
+// CancelLeavingInput is the optional body of DELETE
+// /employees/{ic}/left-service.
+type CancelLeavingInput struct {
+	Reason string `json:"reason"`
+}
+
+// LeavingCancelledResult answers DELETE /employees/{ic}/left-service: Date
+// is the leaving date that was cancelled.
+type LeavingCancelledResult struct {
+	Result   string `json:"result"`
+	Position uint64 `json:"position"`
+	Version  uint64 `json:"version"`
+	IC       string `json:"ic"`
+	Date     string `json:"date"`
+}
+
+// employeeRules answer the employee master's refusals; the API's error map
+// holds them, so every endpoint says them alike.
+var employeeRules = []httpx.Rule{
+	{Err: employee.ErrNotRecorded, Status: http.StatusNotFound, Code: "employee.not_found", Field: "ic", Text: i18n.Text{
+		MS: "Tiada rekod pekerja dengan No. Kad Pengenalan ini.",
+		EN: "There is no staff record with this IC number.",
+	}},
+	{Err: employee.ErrNoLeavingDate, Status: http.StatusConflict, Code: "employee.no_leaving_date", Text: i18n.Text{
+		MS: "Tiada tarikh keluar perkhidmatan yang dijadualkan bagi pekerja ini; tiada apa-apa untuk dibatalkan.",
+		EN: "No leaving date is scheduled for this member of staff; there is nothing to cancel.",
+	}},
+	{Err: employee.ErrLeftService, Status: http.StatusConflict, Code: "employee.left_service", Text: i18n.Text{
+		MS: "Pekerja ini telah keluar perkhidmatan: tarikh yang telah tiba tidak boleh dibatalkan. Jika dia kembali berkhidmat, hantar semula rekodnya (PUT /employees/{ic}).",
+		EN: "This member of staff has already left service: a date that has come cannot be cancelled. If they rejoin, PUT their record again (PUT /employees/{ic}).",
+	}},
 }
 
 func (h *handlers) putEmployee(c *gin.Context) {
@@ -150,12 +185,6 @@ func (h *handlers) leftService(c *gin.Context) {
 	ctx := c.Request.Context()
 	res, err := h.left.Handle(ctx, commands.StaffLeftService{Meta: meta, IC: ic.String(), Date: in.Date, Reason: in.Reason})
 	switch {
-	case errors.Is(err, employee.ErrNotRecorded):
-		h.problem(c, http.StatusNotFound, "employee.not_found", "ic", i18n.Text{
-			MS: "Tiada rekod pekerja dengan No. Kad Pengenalan ini.",
-			EN: "There is no staff record with this IC number.",
-		})
-		return
 	case errors.Is(err, employee.ErrLeftService):
 		on, lerr := h.leftOn(ctx, ic)
 		if lerr != nil {
@@ -184,6 +213,60 @@ func (h *handlers) leftService(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, LeftServiceResult{Result: ResultLeftService, Position: pos, Version: res.Version, IC: ic.String(), Date: strings.TrimSpace(in.Date)})
+}
+
+// cancelLeaving cancels a leaving date still ahead. The body is optional
+// (a DELETE often has none): {"reason": …}.
+func (h *handlers) cancelLeaving(c *gin.Context) {
+	if !h.jsonBody(c) {
+		return
+	}
+	var in CancelLeavingInput
+	// Content-Length 0 or absent: no body. A chunked body is decoded.
+	if c.Request.ContentLength != 0 {
+		if err := httpx.DecodeJSON(c, &in); err != nil {
+			h.fail(c, err)
+			return
+		}
+	}
+	ic, err := mykad.Parse(c.Param("ic"))
+	if err != nil {
+		h.invalid(c, []FieldProblem{icProblem(err)})
+		return
+	}
+	meta, keyed, ok := h.commandMeta(c, "DELETE /employees/"+ic.String()+"/left-service")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	stream := employee.Stream(ic)
+	res, err := h.cancel.Handle(ctx, commands.CancelLeaving{Meta: meta, IC: ic.String(), Reason: in.Reason})
+	if err != nil {
+		h.commandError(c, err)
+		return
+	}
+	// The answer names the date cancelled, from the event: the one just
+	// appended, or for a retry of a stored request the one it appended.
+	var rec eventlog.Record
+	switch {
+	case res.Appended > 0:
+		rec, ok = h.recordAt(ctx, stream, res.Version)
+	case keyed:
+		rec, ok = h.original(ctx, stream, meta.CommandID)
+	default:
+		ok = false
+	}
+	var ev employee.LeavingCancelled
+	if ok {
+		env, derr := h.reg.Decode(rec)
+		ev, ok = env.Event.(employee.LeavingCancelled)
+		ok = ok && derr == nil
+	}
+	if !ok {
+		h.fail(c, errors.New("api: the cancellation just recorded is not in the record's stream"))
+		return
+	}
+	c.JSON(http.StatusOK, LeavingCancelledResult{Result: ResultLeavingCancelled, Position: rec.Position, Version: res.Version, IC: ic.String(), Date: ev.Date})
 }
 
 // commandError answers an error a command returned.

@@ -80,7 +80,9 @@ func (p Problem) UserError() bool { return p.Status >= 400 && p.Status < 500 }
 
 // Rule maps an error to a Problem. Err is matched with errors.Is; Match, if
 // set, is used instead (for error types). Message comes from the catalog
-// key Key, or Text when Key is empty.
+// key Key, or Text when Key is empty. Field names the input at fault when
+// the error cannot (a sentinel about the record a path names); an error
+// with a Field() method names its own.
 type Rule struct {
 	Err    error
 	Match  func(error) bool
@@ -88,6 +90,7 @@ type Rule struct {
 	Code   string
 	Key    string
 	Text   i18n.Text
+	Field  string
 }
 
 // ErrorMap is the one place where errors become HTTP statuses. Domain
@@ -200,7 +203,7 @@ func (m *ErrorMap) Map(err error) Problem {
 	matched := false
 	for _, r := range m.rules {
 		if (r.Match != nil && r.Match(err)) || (r.Match == nil && errors.Is(err, r.Err)) {
-			p = Problem{Status: r.Status, Code: r.Code, Message: r.Text}
+			p = Problem{Status: r.Status, Code: r.Code, Message: r.Text, Field: r.Field}
 			if r.Key != "" {
 				p.Message = i18n.Get(r.Key)
 			}

@@ -67,6 +67,20 @@ func TestMapFieldErrors(t *testing.T) {
 	}
 }
 
+// A rule may name the field a sentinel is about; an error that names its
+// own field wins.
+func TestRuleNamesTheField(t *testing.T) {
+	errGone := errors.New("employee: no staff record")
+	m := NewErrorMap([]Rule{{Err: errGone, Status: http.StatusNotFound, Code: "employee.not_found", Field: "ic",
+		Text: i18n.Text{MS: "Tiada rekod", EN: "No record"}}})
+	if p := m.Map(fmt.Errorf("put: %w", errGone)); p.Status != 404 || p.Field != "ic" {
+		t.Fatalf("sentinel: %+v", p)
+	}
+	if p := m.Map(domainFieldErr{"staff_ic", errGone}); p.Field != "staff_ic" {
+		t.Fatalf("error with its own field: %+v", p)
+	}
+}
+
 func TestMapBuiltins(t *testing.T) {
 	m := testMap()
 	cases := []struct {
