@@ -28,6 +28,7 @@ import (
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/domain/apiclient"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/server"
@@ -803,7 +804,10 @@ func (s *hostileSweep) apiBodies(ctx context.Context, t *testing.T, api *hostile
 			delete(ids, "statement_id")
 		}
 		path := fill(route, url.PathEscape(id))
-		for method, rawOp := range ops {
+		// Methods in one order too: DELETE …/left-service (cancel a
+		// leaving date) comes before its POST, whose example date is past.
+		for _, method := range slices.Sorted(maps.Keys(ops)) {
+			rawOp := ops[method]
 			var op struct {
 				RequestBody struct {
 					Content map[string]struct {
@@ -819,6 +823,12 @@ func (s *hostileSweep) apiBodies(ctx context.Context, t *testing.T, api *hostile
 					continue
 				}
 				bodies++
+				if method == "delete" && route == server.APIPrefix+"v1/employees/:ic/left-service" {
+					// A cancellation needs a leaving date still ahead.
+					ahead := time.Now().In(calendar.Melaka).AddDate(0, 1, 0).Format(time.DateOnly)
+					baselines = append(baselines, hostileRequest{method: http.MethodPost, route: route, path: path,
+						input: "a leaving date ahead, to cancel", body: []byte(`{"date":"` + ahead + `"}`), contentType: ct})
+				}
 				baselines = append(baselines, hostileRequest{method: strings.ToUpper(method), route: route, path: path, input: "the example", body: hostileBaseline(media.Example, ct, ids), contentType: ct})
 				for _, b := range hostileMutations(media.Example, ct, ids) {
 					r := hostileRequest{method: strings.ToUpper(method), route: route, path: path, input: b.name, body: b.body, contentType: ct}
