@@ -259,8 +259,9 @@ func (h *handlers) cancelLeaving(c *gin.Context) {
 	var ev employee.LeavingCancelled
 	if ok {
 		env, derr := h.reg.Decode(rec)
-		ev, ok = env.Event.(employee.LeavingCancelled)
-		ok = ok && derr == nil
+		if ev, ok = env.Event.(employee.LeavingCancelled); derr != nil {
+			ok = false
+		}
 	}
 	if !ok {
 		h.fail(c, errors.New("api: the cancellation just recorded is not in the record's stream"))
