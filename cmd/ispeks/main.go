@@ -52,6 +52,9 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.HasSubCommands() {
+				return nil // a group printing its help needs no configuration
+			}
 			if err := c.cfg.Resolve(); err != nil {
 				return fmt.Errorf("configuration: %w", err)
 			}
@@ -61,6 +64,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	config.Bind(root.PersistentFlags(), &c.cfg)
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		c.serveCmd(),
 		c.projectorsCmd(),
@@ -73,7 +77,37 @@ func newRootCmd() *cobra.Command {
 		c.backupCmd(),
 		c.mailCmd(),
 	)
+	for _, sub := range root.Commands() {
+		requireSubcommand(sub)
+	}
 	return root
+}
+
+// flagError is how a flag the command line got wrong is reported.
+func flagError(cmd *cobra.Command, err error) error {
+	// "ispeks admin unlok --ic …" stops at --ic, which the group does not
+	// know: the mistake is the subcommand before it.
+	if args := cmd.Flags().Args(); cmd.HasSubCommands() && len(args) > 0 {
+		return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return err
+}
+
+// requireSubcommand makes every command group (admin, audit, clients …)
+// refuse an argument that is none of its subcommands. Cobra would print the
+// group's help and exit 0 for "ispeks admin unlok", so a typo in a script
+// or a runbook would pass as done. The group alone still prints its help.
+func requireSubcommand(cmd *cobra.Command) {
+	if !cmd.HasSubCommands() {
+		return
+	}
+	if !cmd.Runnable() {
+		cmd.Args = cobra.NoArgs // "unknown command "unlok" for "ispeks admin""
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, sub := range cmd.Commands() {
+		requireSubcommand(sub)
+	}
 }
 
 func newLogger(level, format string) *slog.Logger {
