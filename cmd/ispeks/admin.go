@@ -51,7 +51,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		Use:   "unlock",
 		Short: "Unlock a locked account (reason required)",
 		Args:  cobra.NoArgs,
-		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
+		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if _, err := a.accounts.UnlockAccount.Handle(cmd.Context(), commands.UnlockAccount{Meta: cliMeta(), UserID: ic, Reason: reason}); err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		Use:   "temporary-password",
 		Short: "Issue a new temporary password; it is e-mailed to the account's address, never shown here",
 		Args:  cobra.NoArgs,
-		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
+		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if _, err := a.accounts.IssueTemporaryPassword.Handle(cmd.Context(), commands.IssueTemporaryPassword{Meta: cliMeta(), UserID: ic}); err != nil {
 				return err
 			}
@@ -89,6 +89,9 @@ func (c *cli) adminCmd() *cobra.Command {
 			r := account.Role(role)
 			if r != account.RoleAdmin && r != account.RoleAuditor {
 				return fmt.Errorf("--role: %q is not admin or auditor", role)
+			}
+			if err := requireLog(&c.cfg); err != nil {
+				return err
 			}
 			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
 			if err != nil {

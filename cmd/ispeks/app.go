@@ -193,6 +193,18 @@ func (a *app) useHasher(h *security.Argon2) {
 	a.accounts.LogIn.Accounts = commands.NewAccountCache(0)
 }
 
+// withExistingApp is withApp for a command that needs the data already
+// there (requireLog).
+func (c *cli) withExistingApp(run func(cmd *cobra.Command, args []string, a *app) error) func(*cobra.Command, []string) error {
+	open := c.withApp(run)
+	return func(cmd *cobra.Command, args []string) error {
+		if err := requireLog(&c.cfg); err != nil {
+			return err
+		}
+		return open(cmd, args)
+	}
+}
+
 // withApp opens the app for one console command and closes it afterwards.
 func (c *cli) withApp(run func(cmd *cobra.Command, args []string, a *app) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {

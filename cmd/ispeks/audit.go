@@ -41,6 +41,9 @@ backup kept elsewhere serves as well.`,
 				}
 				expect = &h
 			}
+			if err := requireLog(&c.cfg); err != nil {
+				return err
+			}
 			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
 			if err != nil {
 				return err
@@ -76,6 +79,9 @@ backup kept elsewhere serves as well.`,
 		Short: "Replay one person's login and lockout history from the event log, with each event's integrity verdict",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireLog(&c.cfg); err != nil {
+				return err
+			}
 			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
 			if err != nil {
 				return err
@@ -110,6 +116,9 @@ backup kept elsewhere serves as well.`,
 			when, err := audit.ParseAsOf(at)
 			if err != nil {
 				return fmt.Errorf("--at: %q is not YYYY-MM-DDTHH:MM (Malaysia time)", at)
+			}
+			if err := requireLog(&c.cfg); err != nil {
+				return err
 			}
 			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
 			if err != nil {

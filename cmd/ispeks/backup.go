@@ -43,6 +43,9 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if kind == config.KindKurrent {
 				return fmt.Errorf("backup: the event store is KurrentDB: back it up with KurrentDB's own tools (a file copy of its database directory taken as its documentation describes, or a disk snapshot)")
 			}
+			if err := requireLog(&c.cfg); err != nil {
+				return err
+			}
 			dir := args[0]
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return fmt.Errorf("backup: %w", err)

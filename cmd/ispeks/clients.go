@@ -50,7 +50,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List clients with their scopes and whether they are revoked",
 		Args:  cobra.NoArgs,
-		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
+		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if err := a.catchUp(cmd.Context()); err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 		Use:   "revoke ID",
 		Short: "Revoke a client's token",
 		Args:  cobra.ExactArgs(1),
-		RunE: c.withApp(func(cmd *cobra.Command, args []string, a *app) error {
+		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, a *app) error {
 			_, err := commands.RevokeAPIClientHandler{Runner: a.runner}.Handle(cmd.Context(),
 				commands.RevokeAPIClient{Meta: cliMeta(), ClientID: args[0], Reason: reason})
 			if err != nil {

@@ -30,7 +30,7 @@ func (c *cli) projectionsCmd() *cobra.Command {
 		Use:   "status",
 		Short: "Each projector's checkpoint, the log head, the lag, and dead letters",
 		Args:  cobra.NoArgs,
-		RunE: c.withApp(func(cmd *cobra.Command, _ []string, app *app) error {
+		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, app *app) error {
 			return printStatus(cmd.Context(), app.engine, cmd.OutOrStdout())
 		}),
 	})
@@ -39,7 +39,7 @@ func (c *cli) projectionsCmd() *cobra.Command {
 		PreRun: func(*cobra.Command, []string) { c.rebuildGCPercent = 200 },
 		Short:  "Rebuild one projector's read model into shadow collections and swap it in (the portal keeps serving the old one meanwhile)",
 		Args:   cobra.ExactArgs(1),
-		RunE: c.withApp(func(cmd *cobra.Command, args []string, app *app) error {
+		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, app *app) error {
 			res, err := app.engine.Rebuild(cmd.Context(), args[0], os.Stderr)
 			if err != nil {
 				return err

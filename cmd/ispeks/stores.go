@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 
@@ -29,6 +30,21 @@ func prepareDataDir(dir string) error {
 	}
 	probe.Close()
 	return os.Remove(probe.Name())
+}
+
+// requireLog refuses a console command that only reads or changes what is
+// there when the embedded event store the configuration names does not
+// exist: opening it would create an empty one, and "integrity verified: 0
+// events" or "no parked mail" from a mistyped --data reads as all clear.
+func requireLog(cfg *config.Config) error {
+	kind, target, err := cfg.EventStore()
+	if err != nil || kind != config.KindSQLite {
+		return err
+	}
+	if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no event store at %s: check --data or --event-store (only serve, projectors, admin create, clients add and import start a new one)", target)
+	}
+	return nil
 }
 
 // openEventStore opens the configured event store; its operational
