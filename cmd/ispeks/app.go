@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -71,7 +73,7 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 	a.closers = append(a.closers, a.views.Close)
 	a.runner = commands.Runner{Store: a.events, Registry: a.registry, Now: time.Now}
 	a.payees = &commands.PayeeCache{Next: commands.EmployeeStreams{Store: a.events}}
-	if err := a.openSecurity(); err != nil {
+	if err := a.openSecurity(ctx); err != nil {
 		return nil, err
 	}
 	a.engine, err = engine.New(engine.Config{
@@ -144,17 +146,17 @@ func (a *app) catchUp(ctx context.Context) error {
 	return err
 }
 
-// openSecurity loads (or, on first start, creates) the master key and builds
-// the password hasher, the sealer for recoverable secrets, keyed hashes and
-// the account handlers that use them.
-func (a *app) openSecurity() error {
+// openSecurity loads (or, on a new install, creates) the master key and
+// builds the password hasher, the sealer for recoverable secrets, keyed
+// hashes and the account handlers that use them.
+func (a *app) openSecurity(ctx context.Context) error {
 	cfg := &a.cli.cfg
 	if err := prepareDataDir(filepath.Dir(cfg.KeyFile)); err != nil {
 		return err
 	}
-	master, err := security.LoadOrCreateMasterKey(cfg.KeyFile)
+	master, err := loadMasterKey(ctx, cfg.KeyFile, a.events, true)
 	if err != nil {
-		return fmt.Errorf("--key-file: %w", err)
+		return err
 	}
 	if a.sealer, err = security.NewSealer(master); err != nil {
 		return err
@@ -174,6 +176,31 @@ func (a *app) openSecurity() error {
 	h.Tune(security.Argon2Tuning{SpareProcs: true, GCPercent: cfg.GCPercent})
 	a.useHasher(h)
 	return nil
+}
+
+// loadMasterKey reads the master key at path. It creates one only when
+// create is set and the log is still empty, i.e. on a new install: a log
+// that holds events was sealed with a key, and a new one in its place (a
+// backup restored without its key, a mistyped --key-file) would leave its
+// secret phrases, TOTP secrets and temporary passwords unreadable, and seal
+// new ones that the right key cannot open once it is put back.
+func loadMasterKey(ctx context.Context, path string, log interface {
+	LastPosition(context.Context) (uint64, error)
+}, create bool) ([]byte, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		last, err := log.LastPosition(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !create || last > 0 {
+			return nil, fmt.Errorf("--key-file: %s does not exist, and the event log (%d events) was sealed with the install's master key: put that key file there or point --key-file at it", path, last)
+		}
+	}
+	master, err := security.LoadOrCreateMasterKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("--key-file: %w", err)
+	}
+	return master, nil
 }
 
 // useHasher makes h the password hasher and builds the account handlers

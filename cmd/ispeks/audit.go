@@ -87,7 +87,7 @@ backup kept elsewhere serves as well.`,
 				return err
 			}
 			defer store.Close()
-			log, userID, err := c.auditLog(store, ic)
+			log, userID, err := c.auditLog(cmd.Context(), store, ic)
 			if err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ backup kept elsewhere serves as well.`,
 				return err
 			}
 			defer store.Close()
-			log, userID, err := c.auditLog(store, ic)
+			log, userID, err := c.auditLog(cmd.Context(), store, ic)
 			if err != nil {
 				return err
 			}
@@ -146,14 +146,16 @@ backup kept elsewhere serves as well.`,
 
 // auditLog builds the auditor's view of the log; the probe key (from the
 // master key) lets it include attempts made before the account existed.
-func (c *cli) auditLog(store eventstore.Store, ic string) (*audit.Log, string, error) {
+func (c *cli) auditLog(ctx context.Context, store eventstore.Store, ic string) (*audit.Log, string, error) {
 	userID, err := audit.ParseUserID(ic)
 	if err != nil {
 		return nil, "", fmt.Errorf("--ic: %w", err)
 	}
-	master, err := security.LoadOrCreateMasterKey(c.cfg.KeyFile)
+	// An audit never creates the key: one made up here would match none
+	// of the log's probe streams.
+	master, err := loadMasterKey(ctx, c.cfg.KeyFile, store, false)
 	if err != nil {
-		return nil, "", fmt.Errorf("--key-file: %w", err)
+		return nil, "", err
 	}
 	keyed, err := security.NewKeyed(master)
 	if err != nil {

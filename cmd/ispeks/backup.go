@@ -30,7 +30,8 @@ cannot be opened.
 
 To restore: stop the portal; replace the data directory's events.db with the copy and
 delete events.db-wal, events.db-shm and views.db (with its -wal and -shm); start the portal
-with the same master key. The read models are rebuilt from the log.
+with the same master key (without it, it refuses to start rather than make a new one). The
+read models are rebuilt from the log.
 
 A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 		Args: cobra.ExactArgs(1),

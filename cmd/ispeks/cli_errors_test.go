@@ -78,3 +78,57 @@ func TestReadingCommandsRefuseAMissingStore(t *testing.T) {
 		t.Fatalf("clients list: %v\n%s", err, out)
 	}
 }
+
+// TestNoNewMasterKeyForALogThatHasEvents: a log restored without its master
+// key (or a mistyped --key-file) is refused, naming the key file, and no new
+// key is made: one would leave the log's sealed secrets unreadable and seal
+// new ones the right key cannot open. The audit never makes one. With the
+// install's key the restored log works.
+func TestNoNewMasterKeyForALogThatHasEvents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	orig := t.TempDir()
+	if _, err := executeOut(ctx, "--data", orig, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup")
+	if _, err := executeOut(ctx, "--data", orig, "--log-level", "error", "backup", backup); err != nil {
+		t.Fatal(err)
+	}
+	restored := t.TempDir()
+	copyFile(t, filepath.Join(backup, "events.db"), filepath.Join(restored, "events.db"))
+	key := filepath.Join(restored, "master.key")
+	for _, args := range [][]string{
+		{"admin", "temporary-password", "--ic", "800101141234"},
+		{"audit", "history", "--ic", "800101141234"},
+		{"audit", "state", "--ic", "800101141234", "--at", "2099-01-01T00:00"},
+		{"projections", "status"},
+	} {
+		_, err := executeOut(ctx, append([]string{"--data", restored, "--log-level", "error"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "--key-file: "+key+" does not exist") {
+			t.Errorf("ispeks %s without the master key: %v", strings.Join(args, " "), err)
+		}
+		if _, err := os.Stat(key); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("ispeks %s made a new master key", strings.Join(args, " "))
+		}
+	}
+	withKey := []string{"--data", restored, "--log-level", "error", "--key-file", filepath.Join(orig, "master.key")}
+	if out, err := executeOut(ctx, append(withKey, "admin", "temporary-password", "--ic", "800101141234")...); err != nil || !strings.Contains(out, "temporary password issued") {
+		t.Fatalf("with the install's key: %v\n%s", err, out)
+	}
+	if out, err := executeOut(ctx, append(withKey, "audit", "history", "--ic", "800101141234", "--all")...); err != nil || !strings.Contains(out, "integrity: ok") {
+		t.Fatalf("audit history with the install's key: %v\n%s", err, out)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -93,7 +93,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.SMTPURL, "smtp", env("ISPEKS_SMTP_URL", ""), "smtp://user:pass@host:587 or smtps://…:465; empty writes .eml files to data/outbox [ISPEKS_SMTP_URL]")
 	fs.StringVar(&cfg.MailFrom, "mail-from", env("ISPEKS_MAIL_FROM", "iSPEKS <no-reply@ispeks.melaka.gov.my>"), "From address of e-mails [ISPEKS_MAIL_FROM]")
 	fs.StringVar(&cfg.NATSURL, "nats", env("ISPEKS_NATS_URL", ""), "nats://host:4222 to publish events to NATS JetStream; empty: off [ISPEKS_NATS_URL]")
-	fs.StringVar(&cfg.KeyFile, "key-file", env("ISPEKS_KEY_FILE", ""), "master key file (default data/master.key, created 0600 on first start) [ISPEKS_KEY_FILE]")
+	fs.StringVar(&cfg.KeyFile, "key-file", env("ISPEKS_KEY_FILE", ""), "master key file (default data/master.key, created 0600 on a new install's first start; never made anew for a log that holds events) [ISPEKS_KEY_FILE]")
 	fs.IntVar(&cfg.LockThreshold, "lock-after", envInt(cfg, "ISPEKS_LOCK_AFTER", 3), "consecutive wrong passwords that lock an account [ISPEKS_LOCK_AFTER]")
 	fs.StringSliceVar(&cfg.EmailDomains, "email-domains", envList("ISPEKS_EMAIL_DOMAINS", []string{"melaka.gov.my"}), "official e-mail domains allowed [ISPEKS_EMAIL_DOMAINS]")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", envBool(cfg, "ISPEKS_SECURE_COOKIES", false), "mark cookies Secure (set behind TLS) [ISPEKS_SECURE_COOKIES]")
