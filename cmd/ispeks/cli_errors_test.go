@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -130,5 +131,47 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStopSignalFailsABatchCommand: SIGINT or SIGTERM (the context runRoot
+// is given ends) is the clean stop of serve and projectors, exit status 0,
+// but an import, a backup or a rebuild it cuts short fails: cron must not
+// take a half-ingested payroll run for a finished one.
+func TestStopSignalFailsABatchCommand(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "run.ndjson")
+	if err := os.WriteFile(file, []byte(`{"kind":"payment","request_id":"r1","payment":{}}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stopped, stop := context.WithCancel(ctx)
+	stop() // the signal
+	run := func(args ...string) error {
+		root := newRootCmd()
+		root.SetArgs(append([]string{"--data", dir, "--log-level", "error"}, args...))
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		return runRoot(stopped, root)
+	}
+	for _, args := range [][]string{
+		{"import", "statements", file},
+		{"import", "employees", file},
+		{"backup", filepath.Join(t.TempDir(), "backup")},
+		{"projections", "rebuild", "accounts"},
+		{"audit", "verify"},
+	} {
+		if err := run(args...); err == nil || !strings.HasPrefix(err.Error(), strings.Join(args[:len(args)-1], " ")) || !strings.Contains(err.Error(), "interrupted") {
+			t.Errorf("ispeks %s stopped by a signal: %v, want an error saying it was interrupted", strings.Join(args, " "), err)
+		}
+	}
+	for _, args := range [][]string{{"projectors"}, {"serve", "--listen", "127.0.0.1:0"}} {
+		if err := run(args...); err != nil {
+			t.Errorf("ispeks %s stopped by a signal: %v, want a clean stop", strings.Join(args, " "), err)
+		}
 	}
 }

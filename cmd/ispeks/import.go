@@ -97,10 +97,11 @@ func (c *cli) importCmd() *cobra.Command {
 				Actor: cliMeta().Actor, Namespace: cliRequestNamespace,
 			}, emit)
 			_ = bar.Finish()
+			fmt.Fprintln(cmd.ErrOrStderr()) // the bar leaves its line open
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "\n%d lines: %d accepted, %d duplicate, %d rejected, %d failed\n",
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d lines: %d accepted, %d duplicate, %d rejected, %d failed\n",
 				sum.Lines, sum.Accepted, sum.Duplicates, sum.Rejected, sum.Failed)
 			if err := a.catchUp(cmd.Context()); err != nil {
 				return err

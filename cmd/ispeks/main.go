@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -28,12 +29,26 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd()
-	err := root.ExecuteContext(ctx)
-	if errors.Is(err, context.Canceled) {
-		return nil // SIGINT/SIGTERM: a clean stop
+	return runRoot(ctx, newRootCmd())
+}
+
+// untilStopped marks the commands that run until SIGINT or SIGTERM (serve,
+// projectors): for them the signal is the clean stop, exit status 0.
+const untilStopped = "ispeks/runs-until-stopped"
+
+// runRoot runs the command tree until ctx (the stop signals) ends. A signal
+// ends serve and projectors cleanly; any other command it cuts short fails,
+// so a script or cron job never takes a half-done import, backup or rebuild
+// for a finished one.
+func runRoot(ctx context.Context, root *cobra.Command) error {
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil || !errors.Is(err, context.Canceled) || ctx.Err() == nil {
+		return err
 	}
-	return err
+	if cmd.Annotations[untilStopped] != "" {
+		return nil
+	}
+	return fmt.Errorf("%s: interrupted by a stop signal before it finished; run it again", strings.TrimPrefix(cmd.CommandPath(), root.Name()+" "))
 }
 
 // cli carries the configuration every subcommand shares.

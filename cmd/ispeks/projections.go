@@ -14,9 +14,10 @@ import (
 
 func (c *cli) projectorsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "projectors",
-		Short: "Run only the projectors (the read side), e.g. in their own process against KurrentDB and MongoDB",
-		Args:  cobra.NoArgs,
+		Use:         "projectors",
+		Short:       "Run only the projectors (the read side), e.g. in their own process against KurrentDB and MongoDB",
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{untilStopped: "yes"},
 		RunE: c.withApp(func(cmd *cobra.Command, _ []string, app *app) error {
 			c.log.Info("projectors running", "projectors", app.engine.Projectors())
 			return app.engine.Run(cmd.Context())

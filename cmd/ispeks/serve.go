@@ -17,9 +17,10 @@ import (
 
 func (c *cli) serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the portal: web pages, JSON API, projectors and e-mail",
-		Args:  cobra.NoArgs,
+		Use:         "serve",
+		Short:       "Run the portal: web pages, JSON API, projectors and e-mail",
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{untilStopped: "yes"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.serve(cmd.Context())
 		},
