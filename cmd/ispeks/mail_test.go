@@ -18,7 +18,8 @@ import (
 // password; once the mailbox accepts, `mail resend` — run while the portal
 // serves — delivers it exactly once through the same SMTP server, clears the
 // dead letter and records the resend in the account's history with the
-// console operator as actor. A second resend is a no-op that says so, and
+// console operator as actor (projections status lists the dead letter
+// masked as well). A second resend is a no-op that says so, and
 // the running portal sends nothing again; an unknown position is an error.
 func TestMailParkedAndResend(t *testing.T) {
 	dir := t.TempDir()
@@ -63,6 +64,21 @@ func TestMailParkedAndResend(t *testing.T) {
 		}
 	}
 	pos := row[1]
+	// projections status counts and lists it too, as readably masked.
+	status, err := run("projections", "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^mailer\s+\d+\s+\d+\s+\d+\s+1\s`).MatchString(status) ||
+		!regexp.MustCompile(`(?m)^mailer\s+`+pos+`\s+account\.\S+\s+account-800101-14-\*\*\*\*\s.*Mailbox full`).MatchString(status) ||
+		!strings.Contains(status, "ispeks mail parked") {
+		t.Fatalf("projections status:\n%s\nwant the mailer's dead letter counted and listed, masked", status)
+	}
+	for _, secret := range []string{box, "800101141234", temp, "{"} {
+		if strings.Contains(status, secret) {
+			t.Fatalf("projections status shows %q:\n%s", secret, status)
+		}
+	}
 
 	relay.Refuse(box, 0, smtp.EnhancedCode{}, "") // the department emptied its mailbox
 	out, err = run("mail", "resend", pos)

@@ -5,10 +5,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
+	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
@@ -52,8 +58,12 @@ func (c *cli) projectionsCmd() *cobra.Command {
 	return cmd
 }
 
+// deadLettersShown is how many dead letters of each projector or consumer
+// status lists (the count column has them all).
+const deadLettersShown = 20
+
 func printStatus(ctx context.Context, e *engine.Engine, out io.Writer) error {
-	st, err := e.Status(ctx, 20)
+	st, err := e.Status(ctx, 0)
 	if err != nil {
 		return err
 	}
@@ -65,12 +75,61 @@ func printStatus(ctx context.Context, e *engine.Engine, out io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	return printDeadLetters(out, st)
+}
+
+// printDeadLetters lists the oldest dead letters of each projector and
+// consumer. Streams and errors are shown with IC numbers and e-mail
+// addresses masked: a stream is named after its person
+// ("account-800101141234") and an error may quote a document's ID.
+func printDeadLetters(out io.Writer, st []engine.Status) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	header, mailer := false, false
 	for _, s := range st {
-		for _, d := range s.DeadLetters {
-			fmt.Fprintf(out, "dead letter %s: %+v\n", s.Name, d)
+		for i, d := range s.DeadLetters {
+			if !header {
+				fmt.Fprintln(w, "\nDEAD LETTER OF\tPOSITION\tEVENT\tSTREAM\tRECORDED\tERROR")
+				header = true
+			}
+			if i == deadLettersShown {
+				fmt.Fprintf(w, "%s\t… %d more\t\t\t\t\n", s.Name, len(s.DeadLetters)-i)
+				break
+			}
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.Name, d.Position, d.Type, maskPersonal(d.Stream),
+				d.RecordedAt.In(calendar.Melaka).Format("2006-01-02 15:04 MST"), oneLine(maskPersonal(d.Error)))
 		}
+		mailer = mailer || (s.Name == mail.ConsumerName && len(s.DeadLetters) > 0)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if mailer {
+		fmt.Fprintln(out, "the mailer's dead letters are parked mails: 'ispeks mail parked' lists them, 'ispeks mail resend' sends them again")
 	}
 	return nil
+}
+
+// icLike and emailLike find what maskPersonal hides.
+var (
+	icLike    = regexp.MustCompile(`\b\d{6}-?\d{2}-?\d{4}\b`)
+	emailLike = regexp.MustCompile(`[^\s<>@"',;:()\[\]]+@[^\s<>"',;:()\[\]]+`)
+)
+
+// maskPersonal masks IC numbers (mykad.Mask, as the console shows them
+// elsewhere) and e-mail addresses (mail.MaskEmail) in text.
+func maskPersonal(s string) string {
+	s = icLike.ReplaceAllStringFunc(s, mykad.Mask)
+	return emailLike.ReplaceAllStringFunc(s, mail.MaskEmail)
+}
+
+// oneLine keeps a stored text on its table row.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // layoutColumn shows a projector's stored layout, and the one its next start
