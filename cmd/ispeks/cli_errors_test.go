@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,25 @@ func TestStopSignalFailsABatchCommand(t *testing.T) {
 		if err := run(args...); err != nil {
 			t.Errorf("ispeks %s stopped by a signal: %v, want a clean stop", strings.Join(args, " "), err)
 		}
+	}
+}
+
+// TestRebuildNamesItsProjectors: an unknown NAME is refused before anything
+// is opened, with the projectors one may name; a rebuild reports in words,
+// not as a Go struct.
+func TestRebuildNamesItsProjectors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	_, err := executeOut(ctx, "--data", filepath.Join(dir, "none"), "--log-level", "error", "projections", "rebuild", "mailer")
+	if err == nil || err.Error() != `NAME "mailer": no such projector; one of accounts, login_attempts, apiclients, payments, statements` {
+		t.Fatalf("rebuild mailer: %v", err)
+	}
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := executeOut(ctx, "--data", dir, "--log-level", "error", "projections", "rebuild", "apiclients")
+	if err != nil || !regexp.MustCompile(`^rebuilt apiclients: 1 events read, swapped in at position 1, 0 dead letters, 0 old ones cleared, in \S+\n$`).MatchString(out) {
+		t.Fatalf("rebuild apiclients: %v\n%q", err, out)
 	}
 }

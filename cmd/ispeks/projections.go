@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode"
 
 	"github.com/spf13/cobra"
@@ -41,21 +42,44 @@ func (c *cli) projectionsCmd() *cobra.Command {
 			return printStatus(cmd.Context(), app.engine, cmd.OutOrStdout())
 		}),
 	})
+	names := projectorNames()
 	cmd.AddCommand(&cobra.Command{
 		Use:    "rebuild NAME",
 		PreRun: func(*cobra.Command, []string) { c.rebuildGCPercent = 200 },
 		Short:  "Rebuild one projector's read model into shadow collections and swap it in (the portal keeps serving the old one meanwhile)",
-		Args:   cobra.ExactArgs(1),
+		Long: `Rebuild one projector's read model into shadow collections and swap it in; the portal keeps
+serving the old one meanwhile, and its projector follows the swap. NAME is one of
+` + strings.Join(names, ", ") + ` ('ispeks projections status' lists them).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+				return fmt.Errorf("give the NAME of one projector (%s): %w", strings.Join(names, ", "), err)
+			}
+			if !slices.Contains(names, args[0]) {
+				return fmt.Errorf("NAME %q: no such projector; one of %s", args[0], strings.Join(names, ", "))
+			}
+			return nil
+		},
 		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, app *app) error {
-			res, err := app.engine.Rebuild(cmd.Context(), args[0], os.Stderr)
+			res, err := app.engine.Rebuild(cmd.Context(), args[0], cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt %s: %+v\n", args[0], res)
+			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt %s: %d events read, swapped in at position %d, %d dead letters, %d old ones cleared, in %s\n",
+				res.Projector, res.Events, res.Checkpoint, res.DeadLetters, res.Pruned, res.Duration.Round(time.Millisecond))
 			return nil
 		}),
 	})
 	return cmd
+}
+
+// projectorNames lists the projectors by name, for the rebuild's help and
+// its check of NAME before anything is opened.
+func projectorNames() []string {
+	var names []string
+	for _, p := range (&app{}).projectors() {
+		names = append(names, p.Name())
+	}
+	return names
 }
 
 // deadLettersShown is how many dead letters of each projector or consumer
