@@ -22,7 +22,7 @@ func (c *cli) adminCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Bootstrap an administrator: records the staff member if needed, registers the account and grants the admin role",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			out, _, err := a.accounts.CreateAdministrator.Create(cmd.Context(), commands.CreateAdministrator{Meta: cliMeta(), Staff: staff})
 			if err != nil {
@@ -50,7 +50,7 @@ func (c *cli) adminCmd() *cobra.Command {
 	unlock := &cobra.Command{
 		Use:   "unlock",
 		Short: "Unlock a locked account (reason required)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if _, err := a.accounts.UnlockAccount.Handle(cmd.Context(), commands.UnlockAccount{Meta: cliMeta(), UserID: ic, Reason: reason}); err != nil {
 				return err
@@ -67,7 +67,7 @@ func (c *cli) adminCmd() *cobra.Command {
 	tempPassword := &cobra.Command{
 		Use:   "temporary-password",
 		Short: "Issue a new temporary password; it is e-mailed to the account's address, never shown here",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if _, err := a.accounts.IssueTemporaryPassword.Handle(cmd.Context(), commands.IssueTemporaryPassword{Meta: cliMeta(), UserID: ic}); err != nil {
 				return err
@@ -84,7 +84,7 @@ func (c *cli) adminCmd() *cobra.Command {
 	roleCmd := &cobra.Command{
 		Use:   "role",
 		Short: "Grant (or with --remove, remove) the admin or auditor role",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r := account.Role(role)
 			if r != account.RoleAdmin && r != account.RoleAuditor {

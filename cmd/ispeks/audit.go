@@ -31,7 +31,7 @@ is a head kept outside the database: verify prints the head (the last position, 
 and a digest over every event up to it); record it elsewhere, and a later
 'audit verify --head POSITION:DIGEST' checks that the log up to that position is unchanged. A
 backup kept elsewhere serves as well.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var expect *eventlog.LogHead
 			if expectHead != "" {
@@ -77,7 +77,7 @@ backup kept elsewhere serves as well.`,
 	history := &cobra.Command{
 		Use:   "history",
 		Short: "Replay one person's login and lockout history from the event log, with each event's integrity verdict",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireLog(&c.cfg); err != nil {
 				return err
@@ -111,7 +111,7 @@ backup kept elsewhere serves as well.`,
 	state := &cobra.Command{
 		Use:   "state",
 		Short: "The state of an account as of a moment (replays its events up to then)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			when, err := audit.ParseAsOf(at)
 			if err != nil {

@@ -34,7 +34,7 @@ with the same master key (without it, it refuses to start rather than make a new
 read models are rebuilt from the log.
 
 A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			kind, _, err := c.cfg.EventStore()

@@ -19,7 +19,7 @@ func (c *cli) benchCmd() *cobra.Command {
 	eventstore := &cobra.Command{
 		Use:   "eventstore",
 		Short: "SQLite event store: 64 concurrent single appends, batched appends, read-all, beside raw SQLite bulk inserts",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := storebench.Run(cmd.Context(), es, os.Stdout)
 			return err
@@ -35,7 +35,7 @@ func (c *cli) benchCmd() *cobra.Command {
 	projectionsBench := &cobra.Command{
 		Use:   "projections",
 		Short: "Rebuild throughput into SQLite, projection lag p50/p99 under a steady append rate, peak RSS",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pb.Progress = os.Stderr
 			pb.Logger = c.log

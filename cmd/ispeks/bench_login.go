@@ -160,7 +160,7 @@ func (c *cli) benchLoginCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Logins/s through the two-step login pages beside the raw argon2id rate; status-query p50/p99 during a wrong-password storm",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := c.benchLogin(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			return err

@@ -100,7 +100,7 @@ func (c *cli) benchQueriesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queries",
 		Short: "Ingest a Melaka-sized dataset through the real ingestion path, then measure the status JSON query, the statement list page and PDFs beside a constant-JSON route",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := c.benchQueries(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			return err

@@ -196,3 +196,34 @@ func TestRebuildNamesItsProjectors(t *testing.T) {
 		t.Fatalf("rebuild apiclients: %v\n%q", err, out)
 	}
 }
+
+// TestArgumentErrorsNameTheArgument: a missing or extra argument is one
+// line naming it and the usage, checked before any store is opened (so a
+// wrong command line never creates a data directory).
+func TestArgumentErrorsNameTheArgument(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "data")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"clients", "add", "--scopes", "events:read"}, "missing NAME (usage: ispeks clients add NAME --scopes SCOPE,… [flags])"},
+		{[]string{"clients", "revoke", "--reason", "retired"}, "missing ID (usage: ispeks clients revoke ID --reason TEXT [flags])"},
+		{[]string{"import", "employees"}, "missing FILE.csv (usage: ispeks import employees FILE.csv [flags])"},
+		{[]string{"import", "statements", "a.ndjson", "b.ndjson"}, `unexpected argument "b.ndjson": ispeks import statements takes FILE.ndjson only`},
+		{[]string{"backup"}, "missing DIR (usage: ispeks backup DIR [flags])"},
+		{[]string{"audit", "verify", "12:ab"}, `unexpected argument "12:ab": ispeks audit verify takes none`},
+		{[]string{"mail", "resend"}, "give the positions of the mails to send again"},
+		{[]string{"mail", "resend", "x"}, `POSITION "x": want a positive number`},
+		{[]string{"mail", "resend", "--all", "7"}, "give positions or --all, not both"},
+	} {
+		_, err := executeOut(ctx, append([]string{"--data", dir, "--log-level", "error"}, tc.args...)...)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ispeks %s: %v, want one line starting %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("ispeks %s created %s", strings.Join(tc.args, " "), dir)
+		}
+	}
+}

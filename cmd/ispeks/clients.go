@@ -27,9 +27,9 @@ func (c *cli) clientsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "clients", Short: "API clients of finance systems: add, list, revoke"}
 	var scopes []string
 	add := &cobra.Command{
-		Use:   "add NAME",
+		Use:   "add NAME --scopes SCOPE,…",
 		Short: "Add a client and print its bearer token once (only its hash is stored)",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("NAME"),
 		RunE: c.withApp(func(cmd *cobra.Command, args []string, a *app) error {
 			add, err := commands.AddAPIClient{Meta: cliMeta(), Name: args[0], Scopes: scopes}.WithNewToken()
 			if err != nil {
@@ -49,7 +49,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List clients with their scopes and whether they are revoked",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if err := a.catchUp(cmd.Context()); err != nil {
 				return err
@@ -72,9 +72,9 @@ func (c *cli) clientsCmd() *cobra.Command {
 	}
 	var reason string
 	revoke := &cobra.Command{
-		Use:   "revoke ID",
+		Use:   "revoke ID --reason TEXT",
 		Short: "Revoke a client's token",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("ID"),
 		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, a *app) error {
 			_, err := commands.RevokeAPIClientHandler{Runner: a.runner}.Handle(cmd.Context(),
 				commands.RevokeAPIClient{Meta: cliMeta(), ClientID: args[0], Reason: reason})

@@ -25,7 +25,7 @@ func (c *cli) importCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "employees FILE.csv",
 		Short: "Import the employee master: valid rows land, bad rows are listed (row, field, reason); re-importing appends nothing",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("FILE.csv"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
@@ -61,7 +61,7 @@ func (c *cli) importCmd() *cobra.Command {
 	statementsCmd := &cobra.Command{
 		Use:   "statements FILE.ndjson",
 		Short: "Ingest a payroll run or payment moves: one JSON object a line; prints one NDJSON result a line (accepted, duplicate, rejected with field and reason); re-sending appends nothing",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs("FILE.ndjson"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {

@@ -29,7 +29,7 @@ func (c *cli) mailCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "parked",
 		Short: "List the parked mails: position, kind, person (masked), when and why parked",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			rs, _, err := a.resender()
 			if err != nil {
@@ -52,6 +52,11 @@ give this command the portal's configuration. Each resend is recorded in the acc
 console operator as actor before the mail goes out. A sent mail's dead letter is cleared; a mail refused
 again is parked again at its resend's position. A temporary password that has expired or was replaced
 since is not sent (its dead letter is cleared): issue a new one with "ispeks admin temporary-password".`,
+		// Checked before anything is opened.
+		Args: func(_ *cobra.Command, args []string) error {
+			_, err := resendPositions(args, all)
+			return err
+		},
 		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, a *app) error {
 			positions, err := resendPositions(args, all)
 			if err != nil {

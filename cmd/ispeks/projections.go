@@ -23,7 +23,7 @@ func (c *cli) projectorsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:         "projectors",
 		Short:       "Run only the projectors (the read side), e.g. in their own process against KurrentDB and MongoDB",
-		Args:        cobra.NoArgs,
+		Args:        noArgs,
 		Annotations: map[string]string{untilStopped: "yes"},
 		RunE: c.withApp(func(cmd *cobra.Command, _ []string, app *app) error {
 			c.log.Info("projectors running", "projectors", app.engine.Projectors())
@@ -37,7 +37,7 @@ func (c *cli) projectionsCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
 		Short: "Each projector's checkpoint, the log head, the lag, and dead letters",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, app *app) error {
 			return printStatus(cmd.Context(), app.engine, cmd.OutOrStdout())
 		}),
@@ -51,8 +51,8 @@ func (c *cli) projectionsCmd() *cobra.Command {
 serving the old one meanwhile, and its projector follows the swap. NAME is one of
 ` + strings.Join(names, ", ") + ` ('ispeks projections status' lists them).`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if err := cobra.ExactArgs(1)(cmd, args); err != nil {
-				return fmt.Errorf("give the NAME of one projector (%s): %w", strings.Join(names, ", "), err)
+			if err := exactArgs("NAME")(cmd, args); err != nil {
+				return fmt.Errorf("%w; NAME is one of %s", err, strings.Join(names, ", "))
 			}
 			if !slices.Contains(names, args[0]) {
 				return fmt.Errorf("NAME %q: no such projector; one of %s", args[0], strings.Join(names, ", "))

@@ -19,7 +19,7 @@ func (c *cli) serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:         "serve",
 		Short:       "Run the portal: web pages, JSON API, projectors and e-mail",
-		Args:        cobra.NoArgs,
+		Args:        noArgs,
 		Annotations: map[string]string{untilStopped: "yes"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.serve(cmd.Context())
