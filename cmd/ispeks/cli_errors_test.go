@@ -227,3 +227,30 @@ func TestArgumentErrorsNameTheArgument(t *testing.T) {
 		}
 	}
 }
+
+// TestBadFlagValuesSayWhatIsWanted: a malformed number, switch or
+// duration, as a flag or as its ISPEKS_* variable, is named with what it
+// must be, not with the Go parser that refused it.
+func TestBadFlagValuesSayWhatIsWanted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lock-after", "abc"}, `--lock-after: "abc" is not a whole number`},
+		{[]string{"--read-your-writes", "5"}, `--read-your-writes: "5" is not a duration such as 500ms, 2s or 1m30s`},
+		{[]string{"--secure-cookies=maybe"}, `--secure-cookies: "maybe" is not true or false`},
+	} {
+		_, err := executeOut(ctx, append(append([]string{"--data", dir}, tc.args...), "projections", "status")...)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("ispeks %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	t.Setenv("ISPEKS_LOGIN_BURST", "twenty")
+	_, err := executeOut(ctx, "--data", dir, "projections", "status")
+	if err == nil || err.Error() != `configuration: ISPEKS_LOGIN_BURST: "twenty" is not a whole number` {
+		t.Errorf("ISPEKS_LOGIN_BURST=twenty: %v", err)
+	}
+}

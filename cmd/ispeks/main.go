@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/melaka-gov/ispeks/infra/config"
 	"github.com/melaka-gov/ispeks/infra/redact"
@@ -104,6 +105,14 @@ func flagError(cmd *cobra.Command, err error) error {
 	// know: the mistake is the subcommand before it.
 	if args := cmd.Flags().Args(); cmd.HasSubCommands() && len(args) > 0 {
 		return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	// pflag's own words name its parser ("strconv.ParseInt: parsing
+	// "abc": invalid syntax"); say what the flag wants instead.
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		if want := config.ValueKind(bad.GetFlag().Value.Type()); want != "" {
+			return fmt.Errorf("--%s: %q is not %s", bad.GetFlag().Name, bad.GetValue(), want)
+		}
 	}
 	return err
 }

@@ -284,27 +284,42 @@ func env(key, def string) string {
 }
 
 func envInt(c *Config, key string, def int) int {
-	return parseEnv(c, key, def, strconv.Atoi)
+	return parseEnv(c, key, def, "int", strconv.Atoi)
 }
 
 func envBool(c *Config, key string, def bool) bool {
-	return parseEnv(c, key, def, strconv.ParseBool)
+	return parseEnv(c, key, def, "bool", strconv.ParseBool)
 }
 
 func envDuration(c *Config, key string, def time.Duration) time.Duration {
-	return parseEnv(c, key, def, time.ParseDuration)
+	return parseEnv(c, key, def, "duration", time.ParseDuration)
+}
+
+// ValueKind says in words what a value of a flag type (pflag's Value.Type:
+// "int", "bool", "duration") must be, for an error that names the value
+// and not the parser ("strconv.Atoi: parsing …"); "" for another type.
+func ValueKind(flagType string) string {
+	switch flagType {
+	case "int":
+		return "a whole number"
+	case "bool":
+		return "true or false"
+	case "duration":
+		return "a duration such as 500ms, 2s or 1m30s"
+	}
+	return ""
 }
 
 // parseEnv reads a typed variable; a malformed value is an error, not a
 // silent fall-back to the default.
-func parseEnv[T any](c *Config, key string, def T, parse func(string) (T, error)) T {
+func parseEnv[T any](c *Config, key string, def T, kind string, parse func(string) (T, error)) T {
 	raw, ok := os.LookupEnv(key)
 	if !ok || raw == "" {
 		return def
 	}
 	v, err := parse(raw)
 	if err != nil {
-		c.envErrs = append(c.envErrs, fmt.Errorf("%s: %q is not valid: %v", key, raw, err))
+		c.envErrs = append(c.envErrs, fmt.Errorf("%s: %q is not %s", key, raw, ValueKind(kind)))
 		return def
 	}
 	return v
