@@ -8,6 +8,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 )
@@ -30,7 +31,7 @@ func (c *cli) adminCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "administrator %s ready (admin role granted)\n", mykad.Mask(out.UserID))
 			if out.TemporaryPassword != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "temporary password (also e-mailed; valid until %s; shown once):\n", out.ExpiresAt.Local().Format("2006-01-02 15:04"))
+				fmt.Fprintf(cmd.ErrOrStderr(), "temporary password (also e-mailed; valid until %s; shown once):\n", out.ExpiresAt.In(calendar.Melaka).Format("2006-01-02 15:04 MST"))
 				fmt.Fprintln(cmd.OutOrStdout(), out.TemporaryPassword)
 				fmt.Fprintln(cmd.ErrOrStderr(), "log in with it, activate with a password of at least 12 characters, then enrol two-factor authentication")
 			}

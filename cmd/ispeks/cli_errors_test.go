@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/melaka-gov/ispeks/domain/calendar"
 )
 
 // TestUnknownSubcommandFails: a mistyped subcommand of a group is an error
@@ -252,5 +255,40 @@ func TestBadFlagValuesSayWhatIsWanted(t *testing.T) {
 	_, err := executeOut(ctx, "--data", dir, "projections", "status")
 	if err == nil || err.Error() != `configuration: ISPEKS_LOGIN_BURST: "twenty" is not a whole number` {
 		t.Errorf("ISPEKS_LOGIN_BURST=twenty: %v", err)
+	}
+}
+
+// executeOutErr is executeOut returning stderr as well.
+func executeOutErr(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	root := newRootCmd()
+	root.SetArgs(args)
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	err = root.ExecuteContext(ctx)
+	return out.String(), errOut.String(), err
+}
+
+// TestAdminCreateSaysWhenThePasswordExpiresInMalaysiaTime: the temporary
+// password's expiry is Malaysia time, named so, as everywhere else on the
+// console, whatever zone the server runs in (UTC on most).
+func TestAdminCreateSaysWhenThePasswordExpiresInMalaysiaTime(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, stderr, err := executeOutErr(ctx, "--data", t.TempDir(), "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`valid until (\d{4}-\d\d-\d\d \d\d:\d\d) MYT;`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("admin create:\n%s\nwant the expiry in Malaysia time, named MYT", stderr)
+	}
+	until, err := time.ParseInLocation("2006-01-02 15:04", m[1], calendar.Melaka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(until); d < 23*time.Hour || d > 25*time.Hour {
+		t.Fatalf("the password expires %s from now (%s), want about a day", d, m[1])
 	}
 }
