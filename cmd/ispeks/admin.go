@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,7 +55,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if _, err := a.accounts.UnlockAccount.Handle(cmd.Context(), commands.UnlockAccount{Meta: cliMeta(), UserID: ic, Reason: reason}); err != nil {
-				return err
+				return accountError(ic, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "account %s unlocked\n", mykad.Mask(ic))
 			return nil
@@ -71,7 +72,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if _, err := a.accounts.IssueTemporaryPassword.Handle(cmd.Context(), commands.IssueTemporaryPassword{Meta: cliMeta(), UserID: ic}); err != nil {
-				return err
+				return accountError(ic, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "temporary password issued to %s; the portal's mailer sends it\n", mykad.Mask(ic))
 			return nil
@@ -99,15 +100,23 @@ func (c *cli) adminCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			var res commands.Result
 			if remove {
-				_, err = a.accounts.RevokeRole.Handle(cmd.Context(), commands.RevokeRole{Meta: cliMeta(), UserID: ic, Role: r})
+				res, err = a.accounts.RevokeRole.Handle(cmd.Context(), commands.RevokeRole{Meta: cliMeta(), UserID: ic, Role: r})
 			} else {
-				_, err = a.accounts.GrantRole.Handle(cmd.Context(), commands.GrantRole{Meta: cliMeta(), UserID: ic, Role: r})
+				res, err = a.accounts.GrantRole.Handle(cmd.Context(), commands.GrantRole{Meta: cliMeta(), UserID: ic, Role: r})
 			}
 			if err != nil {
-				return err
+				return accountError(ic, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "role %s %s for %s\n", role, map[bool]string{false: "granted", true: "removed"}[remove], mykad.Mask(ic))
+			switch {
+			case res.Appended == 0 && remove:
+				fmt.Fprintf(cmd.OutOrStdout(), "role %s: %s does not hold it; nothing recorded\n", role, mykad.Mask(ic))
+			case res.Appended == 0:
+				fmt.Fprintf(cmd.OutOrStdout(), "role %s: %s holds it already; nothing recorded\n", role, mykad.Mask(ic))
+			default:
+				fmt.Fprintf(cmd.OutOrStdout(), "role %s %s for %s\n", role, map[bool]string{false: "granted", true: "removed"}[remove], mykad.Mask(ic))
+			}
 			return nil
 		},
 	}
@@ -119,4 +128,17 @@ func (c *cli) adminCmd() *cobra.Command {
 
 	cmd.AddCommand(create, unlock, tempPassword, roleCmd)
 	return cmd
+}
+
+// accountError names the account (masked) an administration command could
+// not act on; "account: not found" alone leaves the operator to guess
+// whether the IC number was mistyped or the person never registered.
+func accountError(ic string, err error) error {
+	if errors.Is(err, account.ErrNotFound) {
+		return fmt.Errorf("--ic %s: %w: no account has this IC number (mistyped, or the person has not registered yet)", mykad.Mask(ic), err)
+	}
+	if errors.Is(err, account.ErrNotLocked) {
+		return fmt.Errorf("--ic %s: %w: nothing to unlock", mykad.Mask(ic), err)
+	}
+	return err
 }

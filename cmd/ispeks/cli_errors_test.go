@@ -292,3 +292,60 @@ func TestAdminCreateSaysWhenThePasswordExpiresInMalaysiaTime(t *testing.T) {
 		t.Fatalf("the password expires %s from now (%s), want about a day", d, m[1])
 	}
 }
+
+// TestAdministrationSaysWhatHappened: a blank --reason for a revocation is
+// refused (the flag is required because the reason is the record's), an
+// unknown account is named (masked) with why it may be unknown, and a
+// role held already (or not held) is reported as nothing done.
+func TestAdministrationSaysWhatHappened(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	run := func(args ...string) (string, error) {
+		return executeOut(ctx, append([]string{"--data", dir, "--log-level", "error"}, args...)...)
+	}
+	token, err := run("clients", "add", "Sistem Gaji", "--scopes", "events:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Split(token, "_")[1]
+	if _, err := run("clients", "revoke", id, "--reason", "  "); err == nil || !strings.HasPrefix(err.Error(), "--reason: must not be empty") {
+		t.Fatalf("revoke with a blank reason: %v", err)
+	}
+	if list, _ := run("clients", "list"); !strings.Contains(list, "active") {
+		t.Fatalf("the client was revoked without a reason:\n%s", list)
+	}
+
+	for _, args := range [][]string{
+		{"admin", "unlock", "--ic", "791117045672", "--reason", "identity checked"},
+		{"admin", "temporary-password", "--ic", "791117045672"},
+		{"admin", "role", "--ic", "791117045672", "--role", "auditor"},
+	} {
+		_, err := run(args...)
+		if err == nil || !strings.HasPrefix(err.Error(), "--ic 791117-04-****: account: not found: no account has this IC number") || strings.Contains(err.Error(), "791117045672") {
+			t.Errorf("ispeks %s: %v, want the masked IC named with the reason", strings.Join(args, " "), err)
+		}
+	}
+
+	if _, err := run("admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("admin", "unlock", "--ic", "800101141234", "--reason", "identity checked"); err == nil || err.Error() != "--ic 800101-14-****: account: not locked: nothing to unlock" {
+		t.Errorf("unlock of an account not locked: %v", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--role", "auditor"}, "role auditor granted for 800101-14-****\n"},
+		{[]string{"--role", "auditor"}, "role auditor: 800101-14-**** holds it already; nothing recorded\n"},
+		{[]string{"--role", "auditor", "--remove"}, "role auditor removed for 800101-14-****\n"},
+		{[]string{"--role", "auditor", "--remove"}, "role auditor: 800101-14-**** does not hold it; nothing recorded\n"},
+	} {
+		out, err := run(append([]string{"admin", "role", "--ic", "800101141234"}, tc.args...)...)
+		if err != nil || out != tc.want {
+			t.Errorf("admin role %s: %v, %q, want %q", strings.Join(tc.args, " "), err, out, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -75,6 +76,12 @@ func (c *cli) clientsCmd() *cobra.Command {
 		Use:   "revoke ID --reason TEXT",
 		Short: "Revoke a client's token",
 		Args:  exactArgs("ID"),
+		PreRunE: func(*cobra.Command, []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return errors.New("--reason: must not be empty: say why the client is revoked (it is recorded)")
+			}
+			return nil
+		},
 		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, a *app) error {
 			_, err := commands.RevokeAPIClientHandler{Runner: a.runner}.Handle(cmd.Context(),
 				commands.RevokeAPIClient{Meta: cliMeta(), ClientID: args[0], Reason: reason})
