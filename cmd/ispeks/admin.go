@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -28,7 +29,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			out, _, err := a.accounts.CreateAdministrator.Create(cmd.Context(), commands.CreateAdministrator{Meta: cliMeta(), Staff: staff})
 			if err != nil {
-				return err
+				return createFlagError(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "administrator %s ready (admin role granted)\n", mykad.Mask(out.UserID))
 			if out.TemporaryPassword != "" {
@@ -141,4 +142,47 @@ func accountError(ic string, err error) error {
 		return fmt.Errorf("--ic %s: %w: nothing to unlock", mykad.Mask(ic), err)
 	}
 	return err
+}
+
+// createFlags maps the fields admin create's errors name to its flags.
+var createFlags = map[string]string{
+	"ic": "--ic", "user_id": "--ic", "email": "--email", "name": "--name",
+	"department": "--department", "post": "--post", "staff_number": "--staff-number",
+}
+
+// createFlagError words admin create's field errors by its flags
+// ("--staff-number: is required", not "employee: staff_number: …"), and
+// says why the staff details are wanted when they are missing.
+func createFlagError(err error) error {
+	var fields, codes, reasons []string
+	var fe employee.FieldErrors
+	var one *account.FieldError
+	var oneStaff *employee.FieldError
+	switch {
+	case errors.As(err, &fe):
+		for _, f := range fe {
+			fields, codes, reasons = append(fields, f.Field), append(codes, f.Code), append(reasons, f.Reason)
+		}
+	case errors.As(err, &oneStaff):
+		fields, codes, reasons = []string{oneStaff.Field}, []string{oneStaff.Code}, []string{oneStaff.Reason}
+	case errors.As(err, &one):
+		fields, codes, reasons = []string{one.Field}, []string{one.Code}, []string{one.Reason}
+	default:
+		return err
+	}
+	parts := make([]string, len(fields))
+	missingStaff := false
+	for i, f := range fields {
+		flag, ok := createFlags[f]
+		if !ok {
+			return err
+		}
+		parts[i] = flag + ": " + reasons[i]
+		missingStaff = missingStaff || (codes[i] == "required" && f != "ic" && f != "email" && f != "user_id")
+	}
+	msg := strings.Join(parts, "; ")
+	if missingStaff {
+		msg += " (a person not yet in the employee master is recorded from --name, --department, --post and --staff-number)"
+	}
+	return errors.New(msg)
 }

@@ -349,3 +349,25 @@ func TestAdministrationSaysWhatHappened(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminCreateErrorsNameItsFlags: admin create's refusals name the flag
+// to fix ("--staff-number: is required"), not the domain's field names.
+func TestAdminCreateErrorsNameItsFlags(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ic", "800101141234", "--email", "siti@gmail.com"}, "--email: must be an official address (@melaka.gov.my)"},
+		{[]string{"--ic", "8001011412", "--email", "siti@melaka.gov.my"}, "--ic: IC number must be 12 digits"},
+		{[]string{"--ic", "800101141234", "--email", "siti@melaka.gov.my", "--name", "Siti", "--department", "JKR", "--post", "Kerani"},
+			"--staff-number: is required (a person not yet in the employee master is recorded from --name, --department, --post and --staff-number)"},
+	} {
+		_, err := executeOut(ctx, append([]string{"--data", dir, "--log-level", "error", "admin", "create"}, tc.args...)...)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("admin create %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+}
