@@ -141,8 +141,18 @@ func accountError(ic string, err error) error {
 	if errors.Is(err, account.ErrNotLocked) {
 		return fmt.Errorf("--ic %s: %w: nothing to unlock", mykad.Mask(ic), err)
 	}
+	// The handlers name their fields (user_id, reason); the operator typed
+	// flags.
+	var fe *account.FieldError
+	if errors.As(err, &fe) {
+		if flag, ok := adminFlags[fe.Field]; ok {
+			return fmt.Errorf("%s: %s", flag, fe.Reason)
+		}
+	}
 	return err
 }
+
+var adminFlags = map[string]string{"user_id": "--ic", "reason": "--reason", "role": "--role"}
 
 // createFlags maps the fields admin create's errors name to its flags.
 var createFlags = map[string]string{

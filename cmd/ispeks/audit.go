@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/infra/eventstore"
 	"github.com/melaka-gov/ispeks/infra/security"
 	"github.com/melaka-gov/ispeks/projections/audit"
@@ -149,6 +151,12 @@ backup kept elsewhere serves as well.`,
 func (c *cli) auditLog(ctx context.Context, store eventstore.Store, ic string) (*audit.Log, string, error) {
 	userID, err := audit.ParseUserID(ic)
 	if err != nil {
+		// mykad's reason alone, as the admin commands give it.
+		for _, reason := range []error{mykad.ErrEmpty, mykad.ErrFormat, mykad.ErrDate, mykad.ErrPlace} {
+			if errors.Is(err, reason) {
+				return nil, "", fmt.Errorf("--ic: %s", strings.TrimPrefix(reason.Error(), "mykad: "))
+			}
+		}
 		return nil, "", fmt.Errorf("--ic: %w", err)
 	}
 	// An audit never creates the key: one made up here would match none

@@ -371,3 +371,33 @@ func TestAdminCreateErrorsNameItsFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleFieldErrorsNameTheFlag: a bad --ic or a blank --reason is
+// named by the flag the operator typed, not by the handler's field name
+// ("account: user_id: …") or a chain of packages ("audit: … mykad: …").
+func TestConsoleFieldErrorsNameTheFlag(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
+		t.Fatal(err)
+	}
+	const badIC = "--ic: IC number must be 12 digits, as YYMMDD-PB-###G or YYMMDDPB###G"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"admin", "unlock", "--ic", "8001", "--reason", "identity checked"}, badIC},
+		{[]string{"admin", "temporary-password", "--ic", "8001"}, badIC},
+		{[]string{"admin", "role", "--ic", "8001", "--role", "admin"}, badIC},
+		{[]string{"audit", "history", "--ic", "8001"}, badIC},
+		{[]string{"audit", "state", "--ic", "991399141234", "--at", "2025-01-01T00:00"}, "--ic: IC number does not start with a valid date of birth (YYMMDD)"},
+		{[]string{"admin", "unlock", "--ic", "800101141234", "--reason", " "}, "--reason: is required"},
+	} {
+		_, err := executeOut(ctx, append([]string{"--data", dir, "--log-level", "error"}, tc.args...)...)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("ispeks %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+}
