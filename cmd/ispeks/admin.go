@@ -24,7 +24,7 @@ func (c *cli) adminCmd() *cobra.Command {
 	var staff employee.Details
 	create := &cobra.Command{
 		Use:   "create",
-		Short: "Bootstrap an administrator: records the staff member if needed, registers the account and grants the admin role",
+		Short: "Bootstrap an administrator: records the staff member if needed, registers the account, grants the admin role and prints the temporary password once",
 		Args:  noArgs,
 		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			out, _, err := a.accounts.CreateAdministrator.Create(cmd.Context(), commands.CreateAdministrator{Meta: cliMeta(), Staff: staff})

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/melaka-gov/ispeks/domain/calendar"
 )
 
@@ -399,5 +402,38 @@ func TestConsoleFieldErrorsNameTheFlag(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("ispeks %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
 		}
+	}
+}
+
+// TestHelpMarksRequiredFlags: every flag a command requires says so in its
+// --help, so the operator can tell them from the optional ones.
+func TestHelpMarksRequiredFlags(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	seen := 0
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+			if req := f.Annotations[cobra.BashCompOneRequiredFlag]; len(req) == 0 || req[0] != "true" {
+				return
+			}
+			seen++
+			path := strings.Fields(cmd.CommandPath())[1:]
+			help, err := executeOut(ctx, append(path, "--help")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := regexp.MustCompile(`(?m)^\s+--` + f.Name + `\s.*$`).FindString(help)
+			if !strings.HasSuffix(line, "(required)") {
+				t.Errorf("ispeks %s --help: the line of --%s is %q, want it marked (required)", strings.Join(path, " "), f.Name, line)
+			}
+		})
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
+	if seen < 10 {
+		t.Fatalf("only %d required flags found", seen)
 	}
 }

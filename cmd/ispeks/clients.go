@@ -44,7 +44,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 			return nil
 		}),
 	}
-	add.Flags().StringSliceVar(&scopes, "scopes", nil, "employees:write, payments:write, statements:write, events:read")
+	add.Flags().StringSliceVar(&scopes, "scopes", nil, "what the client may do, comma-separated: employees:write, payments:write, statements:write, events:read")
 	_ = add.MarkFlagRequired("scopes")
 
 	list := &cobra.Command{

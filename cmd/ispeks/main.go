@@ -95,8 +95,23 @@ func newRootCmd() *cobra.Command {
 	)
 	for _, sub := range root.Commands() {
 		requireSubcommand(sub)
+		markRequired(sub)
 	}
 	return root
+}
+
+// markRequired ends the help line of every required flag with
+// "(required)": cobra enforces them but its help does not tell them from
+// the optional ones.
+func markRequired(cmd *cobra.Command) {
+	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if req := f.Annotations[cobra.BashCompOneRequiredFlag]; len(req) > 0 && req[0] == "true" && !strings.HasSuffix(f.Usage, "(required)") {
+			f.Usage += " (required)"
+		}
+	})
+	for _, sub := range cmd.Commands() {
+		markRequired(sub)
+	}
 }
 
 // flagError is how a flag the command line got wrong is reported.
