@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,10 +49,15 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 				return err
 			}
 			dir := args[0]
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return fmt.Errorf("backup: %w", err)
-			}
 			dest := filepath.Join(dir, "events.db")
+			// Said before anything is opened; BackupTo refuses it again
+			// should another backup get there first.
+			if _, err := os.Lstat(dest); err == nil {
+				return fmt.Errorf("DIR %s: it holds an events.db already (an earlier backup, or the log itself), which is never overwritten: give a new directory", dir)
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("DIR %s: %w", dir, errors.Unwrap(err))
+			}
 			store, err := openEventStore(ctx, &c.cfg, c.log)
 			if err != nil {
 				return err

@@ -437,3 +437,28 @@ func TestHelpMarksRequiredFlags(t *testing.T) {
 		t.Fatalf("only %d required flags found", seen)
 	}
 }
+
+// TestBackupIntoAnUsedDirectoryIsRefusedPlainly: a DIR that holds an
+// events.db already (an earlier backup, the data directory itself) is
+// refused in one line naming it, before the store is opened.
+func TestBackupIntoAnUsedDirectoryIsRefusedPlainly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	used := t.TempDir()
+	if err := os.WriteFile(filepath.Join(used, "events.db"), []byte("an earlier backup"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{used, dir} {
+		_, err := executeOut(ctx, "--data", dir, "--log-level", "error", "backup", target)
+		if err == nil || err.Error() != "DIR "+target+": it holds an events.db already (an earlier backup, or the log itself), which is never overwritten: give a new directory" {
+			t.Errorf("backup %s: %v", target, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(used, "events.db")); string(b) != "an earlier backup" {
+		t.Fatal("the earlier backup was changed")
+	}
+}

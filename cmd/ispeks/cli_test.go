@@ -79,7 +79,7 @@ func TestConsoleCommands(t *testing.T) {
 	if out := run("audit", "verify", "--event-store", "sqlite:"+filepath.Join(backup, "events.db")); !strings.Contains(out, "integrity verified") {
 		t.Fatalf("audit verify of the backup: %q", out)
 	}
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "backup", backup); err == nil || !strings.Contains(err.Error(), "exists") {
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "backup", backup); err == nil || !strings.Contains(err.Error(), "never overwritten") {
 		t.Fatalf("second backup into %s: %v", backup, err)
 	}
 	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "--event-store", "esdb://admin:changeit@127.0.0.1:1", "backup", backup+"-kurrent"); err == nil || !strings.Contains(err.Error(), "KurrentDB's own tools") || strings.Contains(err.Error(), "changeit") {
