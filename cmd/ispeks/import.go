@@ -38,9 +38,12 @@ func (c *cli) importCmd() *cobra.Command {
 			}
 			defer a.Close()
 			progress, finish := staffimport.ProgressBar(cmd.ErrOrStderr())
+			// The operator is the actor, as of every console command
+			// (the rows' IDs come from the file, not from who sends it).
 			_, err = staffimport.Run(cmd.Context(), staffimport.Deps{
 				Runner: a.runner,
 				Config: staffimport.Config{AllowedDomains: c.cfg.EmailDomains, Logger: c.log},
+				Actor:  cliMeta().Actor,
 			}, f, cmd.OutOrStdout(), progress)
 			finish()
 			if err != nil && !errors.Is(err, staffimport.ErrIncomplete) {

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 )
 
 // TestImportCommands loads the employee master from CSV, then a payroll line
@@ -130,5 +133,45 @@ func TestImportOneRequestIDOnTwoRecords(t *testing.T) {
 	out, err = executeOut(ctx, append(base, "import", "statements", nd)...)
 	if err != nil || strings.Count(out, `"result":"duplicate"`) != 2 {
 		t.Fatalf("the file again: %v\n%s", err, out)
+	}
+}
+
+// TestImportEmployeesNamesTheOperator: the staff records an employee import
+// lands name the console operator as their actor (cli:<user>), as every
+// other console command's events do, not an anonymous "cli:import".
+func TestImportEmployeesNamesTheOperator(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	csv := filepath.Join(dir, "staff.csv")
+	if err := os.WriteFile(csv, []byte("No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n"+
+		"880101-04-5678,Siti Nurhaliza binti Ahmad,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,MLK00123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("USER", "alice")
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "import", "employees", csv); err != nil {
+		t.Fatal(err)
+	}
+	store, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	recs, err := store.ReadAll(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := 0
+	for _, r := range recs {
+		if !strings.HasPrefix(r.Type, "employee.") {
+			continue
+		}
+		staff++
+		if a := r.Metadata.Actor; a.Kind != eventlog.ActorSystem || a.ID != "cli:alice" {
+			t.Errorf("%s names %s:%s, want system:cli:alice", r.Type, a.Kind, a.ID)
+		}
+	}
+	if staff == 0 {
+		t.Fatal("no staff event in the log")
 	}
 }
