@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/melaka-gov/ispeks/domain/calendar"
+	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 )
 
 // TestUnknownSubcommandFails: a mistyped subcommand of a group is an error
@@ -460,5 +462,41 @@ func TestBackupIntoAnUsedDirectoryIsRefusedPlainly(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(used, "events.db")); string(b) != "an earlier backup" {
 		t.Fatal("the earlier backup was changed")
+	}
+}
+
+// TestConsoleActorIsThePersonAtTheConsole: an administrator who runs the
+// console as the service account (sudo -u ispeks …) is recorded, not the
+// account; with no USER set (cron, a systemd unit) the account the process
+// runs as is, not an anonymous "console".
+func TestConsoleActorIsThePersonAtTheConsole(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	me, err := user.Current()
+	if err != nil || me.Username == "" {
+		t.Skip("no user name for this process")
+	}
+	for _, tc := range []struct{ sudoUser, user, want string }{
+		{"alice", "ispeks", "cli:alice"},
+		{"", "", "cli:" + me.Username},
+	} {
+		t.Setenv("SUDO_USER", tc.sudoUser)
+		t.Setenv("USER", tc.user)
+		dir := t.TempDir()
+		if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+			t.Fatal(err)
+		}
+		store, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := store.ReadAll(ctx, 0, 10)
+		store.Close()
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("log: %v, %d events", err, len(recs))
+		}
+		if got := recs[0].Metadata.Actor.ID; got != tc.want {
+			t.Errorf("SUDO_USER=%q USER=%q: the actor is %q, want %q", tc.sudoUser, tc.user, got, tc.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 
@@ -15,13 +16,27 @@ import (
 	"github.com/melaka-gov/ispeks/projections/apiclients"
 )
 
-// cliActor is who the CLI acts as: the operator at the server's console.
+// cliMeta is a new command's metadata with the operator at the server's
+// console as its actor (system, cli:<user>).
 func cliMeta() commands.Meta {
-	user := os.Getenv("USER")
-	if user == "" {
-		user = "console"
+	return commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:" + consoleOperator()}}
+}
+
+// consoleOperator names who runs the console command: the person who ran
+// sudo (an administrator running it as the service account, sudo -u
+// ispeks, is that administrator, not the account), else the login user,
+// else the account the process runs as (cron and systemd may set no USER),
+// else "console".
+func consoleOperator() string {
+	for _, v := range []string{"SUDO_USER", "USER"} {
+		if name := os.Getenv(v); name != "" {
+			return name
+		}
 	}
-	return commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:" + user}}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "console"
 }
 
 func (c *cli) clientsCmd() *cobra.Command {
