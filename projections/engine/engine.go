@@ -288,7 +288,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	// most of the live projection cost during a payroll run).
 	sub, err := watermilllog.NewSubscriber(watermilllog.SubscriberConfig{
 		Log:         e.cfg.Log,
-		Checkpoints: e.cfg.Store,
+		Checkpoints: runnerPositions{e},
 		Logger:      e.log,
 		Skip:        func(topic string) []string { return e.runners[topic].skips() },
 		Passed: func(ctx context.Context, topic string, position uint64) error {
@@ -333,6 +333,25 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	return runErr
+}
+
+// runnerPositions tells a projector's subscription to start (and, after a
+// swap, to resume) where its runner is, not at the stored checkpoint read
+// once more: another process projecting the same read models (the portal
+// beside a console command's catch-up, a second portal) may have committed
+// past the runner's position in between, and the runner would then never be
+// given the events up to that checkpoint, nor WaitFor reach them. Those
+// events are projected again, idempotently (put-if-newer).
+type runnerPositions struct{ e *Engine }
+
+func (p runnerPositions) Checkpoint(_ context.Context, projector string) (uint64, error) {
+	r, ok := p.e.runners[projector]
+	if !ok {
+		return 0, fmt.Errorf("%w: %q", ErrUnknownProjector, projector)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pos, nil
 }
 
 // relayout rebuilds a loaded runner's collections if they were written with
@@ -530,7 +549,7 @@ func (e *Engine) catchUp(ctx context.Context, r *runner) error {
 	if err := r.commitLocked(ctx); err != nil {
 		return err
 	}
-	// The subscription starts from the stored checkpoint anyway.
+	// The subscription starts from the runner's position anyway.
 	r.swapped = false
 	return nil
 }
