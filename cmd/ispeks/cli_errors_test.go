@@ -37,6 +37,7 @@ func TestUnknownSubcommandFails(t *testing.T) {
 		{"mail", "list"},
 		{"import", "employee", "staff.csv"},
 		{"bench", "nosuch"},
+		{"completion", "tcsh"},
 	} {
 		_, err := executeOut(ctx, append([]string{"--data", dir, "--log-level", "error"}, args...)...)
 		if err == nil || !strings.Contains(err.Error(), `unknown command "`+args[1]+`"`) {

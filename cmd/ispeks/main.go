@@ -93,6 +93,8 @@ func newRootCmd() *cobra.Command {
 		c.backupCmd(),
 		c.mailCmd(),
 	)
+	// Added now rather than at Execute, so the walk below covers it too.
+	root.InitDefaultCompletionCmd()
 	for _, sub := range root.Commands() {
 		requireSubcommand(sub)
 		markRequired(sub)
