@@ -501,3 +501,36 @@ func TestConsoleActorIsThePersonAtTheConsole(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoRefusesARealInstallsLog: serve --demo on a data directory whose
+// log a real install wrote stops before it appends anything: the demo's
+// made-up staff, payments and statements would join the records for good,
+// and /demo/mailbox would show anyone the install's mail. A directory the
+// demo started is served again.
+func TestDemoRefusesARealInstallsLog(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	real := t.TempDir()
+	if _, err := executeOut(ctx, "--data", real, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := executeOut(ctx, "--data", real, "--log-level", "error", "audit", "verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Refused at once; without the check it would serve until this ends.
+	sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
+	err = execute(sctx, "serve", "--demo", "--data", real, "--listen", "127.0.0.1:0", "--log-level", "error")
+	scancel()
+	if err == nil || !strings.HasPrefix(err.Error(), "--demo: this data directory's event log holds an install's own records") {
+		t.Fatalf("serve --demo on a real install's log: %v", err)
+	}
+	if after, err := executeOut(ctx, "--data", real, "--log-level", "error", "audit", "verify"); err != nil || after != before {
+		t.Fatalf("the log changed:\n%s\n%s", before, after)
+	}
+
+	demoDir := t.TempDir()
+	serveInBackground(t, ctx, demoDir, "--demo")()
+	serveInBackground(t, ctx, demoDir, "--demo")() // a restart of the demo
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/infra/demo"
 )
@@ -25,7 +26,7 @@ func (c *cli) serveCmd() *cobra.Command {
 			return c.serve(cmd.Context())
 		},
 	}
-	cmd.Flags().BoolVar(&c.cfg.Demo, "demo", false, "load demo staff, payments and statements, and show the demo mailbox at /demo/mailbox")
+	cmd.Flags().BoolVar(&c.cfg.Demo, "demo", false, "load demo staff, payments and statements, and show the demo mailbox at /demo/mailbox (in a data directory of its own: a log a real install wrote is refused)")
 	return cmd
 }
 
@@ -41,6 +42,9 @@ func (c *cli) serve(ctx context.Context) error {
 	// first login: the pages then behave the same before and after it.
 	a.hasher.ApplyTuning()
 	if c.cfg.Demo {
+		if err := demoLogOnly(ctx, a.events); err != nil {
+			return err
+		}
 		// Load logs what it loaded; a second start appends nothing.
 		if _, err := demo.Load(ctx, demo.Deps{Runner: a.runner, Logger: c.log}); err != nil {
 			return fmt.Errorf("--demo: %w", err)
@@ -82,6 +86,25 @@ func (c *cli) serve(ctx context.Context) error {
 	}
 	c.log.Info("iSPEKS portal stopped")
 	return err
+}
+
+// demoLogOnly refuses --demo on a log that a real install wrote: one whose
+// first event is not the demo's. Demo staff, payments and statements would
+// join its records for good (the log is append-only), and /demo/mailbox
+// would show anyone the mail in its outbox, temporary passwords included.
+// An empty log, or one the demo started, is fine (a restart loads nothing
+// new).
+func demoLogOnly(ctx context.Context, events interface {
+	ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error)
+}) error {
+	first, err := events.ReadAll(ctx, 0, 1)
+	if err != nil {
+		return fmt.Errorf("--demo: %w", err)
+	}
+	if len(first) > 0 && first[0].Metadata.Actor != demo.Actor {
+		return errors.New("--demo: this data directory's event log holds an install's own records (its first event is not the demo's): demo data would join them for good and /demo/mailbox would show its mail; give the demo a data directory of its own")
+	}
+	return nil
 }
 
 // baseURLOf is the portal's address when --base-url is not given: the one it
