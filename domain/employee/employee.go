@@ -68,6 +68,11 @@ type StaffUpdated struct {
 	// from the same ID reused for another change (absent in events stored
 	// before it was kept, and when the command had no ID).
 	CommandID string `json:"command_id,omitempty"`
+	// PreviousEmail is the official e-mail the record had before, set only
+	// when this update changed it: the portal account's address follows
+	// the master from it (commands.EmailFollower). Events stored before it
+	// was kept have none, and are not followed.
+	PreviousEmail string `json:"previous_email,omitempty"`
 }
 
 // StaffLeftService: the person leaves government service on Date
@@ -191,8 +196,11 @@ func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 	case e.details == d:
 		return nil
 	}
-	ev := StaffUpdated(d.event())
+	ev := d.updated()
 	ev.CommandID = commandID(cmd)
+	if d.Email != e.details.Email {
+		ev.PreviousEmail = e.details.Email
+	}
 	return e.record(ev)
 }
 

@@ -24,6 +24,12 @@ func recorded() StaffRecorded {
 	return StaffRecorded{IC: ic, Name: "Siti Aminah binti Omar", Email: "siti.aminah@melaka.gov.my", Department: "Jabatan Kewangan dan Perbendaharaan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
 }
 
+// updated is recorded() as an update: the same record, nothing changed yet.
+func updated() StaffUpdated {
+	r := recorded()
+	return StaffUpdated{IC: r.IC, Name: r.Name, Email: r.Email, Department: r.Department, Post: r.Post, StaffNumber: r.StaffNumber}
+}
+
 // scenario: given events, when a command, then the recorded events or error.
 func scenario(t *testing.T, given []eventlog.Event, when func(*Employee) error, then []eventlog.Event, wantErr error) {
 	t.Helper()
@@ -74,7 +80,27 @@ func TestRecordAfterLeavingRejoins(t *testing.T) {
 func TestUpdate(t *testing.T) {
 	d := details()
 	d.Post = "Penolong Akauntan"
-	want := StaffUpdated(recorded())
+	want := updated()
+	want.Post = "Penolong Akauntan"
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, d, now) }, []eventlog.Event{want}, nil)
+}
+
+// Given a record, when the master moves the person to another official
+// mailbox, then the update names the address it changed from (the portal
+// account follows it from there); an update that keeps the address names
+// none.
+func TestUpdateOfTheEmailNamesThePreviousOne(t *testing.T) {
+	d := details()
+	d.Email, d.Department = "Kewangan.Ayer-Keroh@Melaka.gov.my", "Pejabat Daerah Melaka Tengah"
+	want := updated()
+	want.Email, want.Department, want.PreviousEmail = "kewangan.ayer-keroh@melaka.gov.my", "Pejabat Daerah Melaka Tengah", "siti.aminah@melaka.gov.my"
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, d, now) }, []eventlog.Event{want}, nil)
+	// Through Put as well (the import's and the API's upsert).
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { _, err := e.Put(uuid.Nil, d, now); return err }, []eventlog.Event{want}, nil)
+	// The same address in other letters is not a change.
+	d = details()
+	d.Email, d.Post = "SITI.AMINAH@melaka.gov.my", "Penolong Akauntan"
+	want = updated()
 	want.Post = "Penolong Akauntan"
 	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, d, now) }, []eventlog.Event{want}, nil)
 }
@@ -179,7 +205,7 @@ func TestDomainAllowed(t *testing.T) {
 
 func TestApplyRefusesUnknownAndOutOfOrderEvents(t *testing.T) {
 	e := New()
-	if err := e.Apply(StaffUpdated(recorded())); err == nil {
+	if err := e.Apply(updated()); err == nil {
 		t.Error("StaffUpdated before StaffRecorded applied")
 	}
 	type alien struct{ eventlog.Event }
@@ -191,7 +217,9 @@ func TestApplyRefusesUnknownAndOutOfOrderEvents(t *testing.T) {
 func TestRegisterRoundTrip(t *testing.T) {
 	reg := eventlog.NewRegistry()
 	Register(reg)
-	for _, ev := range []eventlog.Event{recorded(), StaffUpdated(recorded()), StaffLeftService{IC: ic, Date: "2026-01-01"}} {
+	moved := updated()
+	moved.Email, moved.PreviousEmail = "kewangan@melaka.gov.my", "siti.aminah@melaka.gov.my"
+	for _, ev := range []eventlog.Event{recorded(), updated(), moved, StaffLeftService{IC: ic, Date: "2026-01-01"}} {
 		typ, data, err := reg.Encode(ev)
 		if err != nil {
 			t.Fatal(err)

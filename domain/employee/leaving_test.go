@@ -60,7 +60,7 @@ func TestInServiceUntilTheLeavingDateInMelaka(t *testing.T) {
 func TestPutBeforeTheLeavingDateUpdatesAndKeepsTheDate(t *testing.T) {
 	d := details()
 	d.Post = "Penolong Akauntan"
-	want := StaffUpdated(recorded())
+	want := updated()
 	want.Post = "Penolong Akauntan"
 	scenario(t, []eventlog.Event{recorded(), leaving}, func(e *Employee) error {
 		changed, err := e.Put(uuid.Nil, d, now)

@@ -25,7 +25,7 @@ func TestPutRepeatedAfterALaterChangeRecordsNothing(t *testing.T) {
 	// Given the record put by cmdA, then changed by another command, when
 	// cmdA arrives again (a late retry), it is a repeat: the later change
 	// stands.
-	later := StaffUpdated(recorded())
+	later := updated()
 	later.Post = "Penolong Akauntan"
 	scenario(t, []eventlog.Event{recordedBy(cmdA), later},
 		func(e *Employee) error { _, err := e.Put(cmdA, details(), now); return err }, nil, nil)
@@ -58,7 +58,7 @@ func TestEventWithoutCommandIDStillReplays(t *testing.T) {
 	// own ID rather than refused as a reuse.
 	d := details()
 	d.Post = "Akauntan"
-	want := StaffUpdated(recorded())
+	want := updated()
 	want.Post, want.CommandID = "Akauntan", cmdA.String()
 	scenario(t, []eventlog.Event{recorded()},
 		func(e *Employee) error { _, err := e.Put(cmdA, d, now); return err }, []eventlog.Event{want}, nil)

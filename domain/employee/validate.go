@@ -80,6 +80,10 @@ func (d Details) event() StaffRecorded {
 	return StaffRecorded{IC: d.IC, Name: d.Name, Email: d.Email, Department: d.Department, Post: d.Post, StaffNumber: d.StaffNumber}
 }
 
+func (d Details) updated() StaffUpdated {
+	return StaffUpdated{IC: d.IC, Name: d.Name, Email: d.Email, Department: d.Department, Post: d.Post, StaffNumber: d.StaffNumber}
+}
+
 var staffNumberPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9/._-]*$`)
 
 // Validate checks every field and returns the record normalised: IC without
