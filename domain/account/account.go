@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
@@ -565,6 +566,26 @@ func (a *Account) UpdateProfile(p Profile, verify Verify, threshold int, now tim
 	return a.record(ev)
 }
 
+// FollowMasterEmail is the account's side of a change of the person's
+// official e-mail in the employee master, from `from` to `to`: an account
+// whose e-mail is still `from` follows to `to`, so the portal's mail (Lupa
+// Kata Laluan, an administrator's temporary password) reaches the mailbox
+// the master now names rather than one that may be closed or handed on.
+// An account whose owner chose another address keeps it (their choice),
+// and no account, or one already on `to`, records nothing: neither is an
+// error, since the master changes for everyone, registered or not. The
+// state of the account (locked, not yet activated) does not matter: the
+// address is where its mail goes in every state.
+func (a *Account) FollowMasterEmail(from, to string, now time.Time) error {
+	if from == "" || to == "" {
+		return fmt.Errorf("%w: the master's e-mail change needs both addresses", ErrInvalid)
+	}
+	if !a.Exists() || !strings.EqualFold(a.email, from) || strings.EqualFold(a.email, to) {
+		return nil
+	}
+	return a.record(EmailFollowedMaster{UserID: a.userID, Email: to, PreviousEmail: a.email, Name: a.name})
+}
+
 // StartTOTPEnrolment records a new sealed TOTP secret, pending until
 // confirmed. Starting again replaces a pending secret.
 func (a *Account) StartTOTPEnrolment(sealedSecret string, now time.Time) error {
@@ -903,6 +924,10 @@ func (a *Account) Apply(ev eventlog.Event) error {
 			// An e-mail change needed the current password: likewise.
 			a.failed = 0
 		}
+	case EmailFollowedMaster:
+		// Not the person's doing: the run of failures stands (contrast
+		// ProfileUpdated with a new e-mail, which proved the password).
+		a.email = ev.Email
 	case TOTPEnrolmentStarted:
 		a.totpPending = ev.SealedSecret
 	case TOTPEnabled:

@@ -403,6 +403,91 @@ func TestUpdateProfile(t *testing.T) {
 	}
 }
 
+// The employee master moves Siti from her address to the department's
+// new mailbox.
+const masterNewEmail = "kewangan.tengah@melaka.gov.my"
+
+// Given an account still on the master's old address, when the master's
+// e-mail changes, then the account follows to the new one.
+func TestFollowMasterEmailFollowsWhenStillTheOldAddress(t *testing.T) {
+	for name, history := range map[string][]eventlog.Event{
+		"activated":      activated(),
+		"not activated":  registered(),
+		"locked":         with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 3}, AccountLocked{UserID: id, FailedAttempts: 3, Name: sitiName, Email: sitiEmail}),
+		"other letters":  with(activated(), ProfileUpdated{UserID: id, Email: sitiEmail, Phone: "06-2307290", Name: sitiName}),
+		"owner chose it": with(activated(), ProfileUpdated{UserID: id, Email: "siti.lain@melaka.gov.my", PreviousEmail: sitiEmail, Name: sitiName}, ProfileUpdated{UserID: id, Email: sitiEmail, PreviousEmail: "siti.lain@melaka.gov.my", Name: sitiName}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := given(t, history)
+			from := sitiEmail
+			if name == "other letters" {
+				from = "Siti@Melaka.gov.my"
+			}
+			then(t, a, a.FollowMasterEmail(from, masterNewEmail, t0), nil,
+				EmailFollowedMaster{UserID: id, Email: masterNewEmail, PreviousEmail: sitiEmail, Name: sitiName})
+			if a.Email() != masterNewEmail || a.Profile().Email != masterNewEmail {
+				t.Fatalf("e-mail after following: %q", a.Email())
+			}
+		})
+	}
+}
+
+// Following the master proves nothing about the person: the run of failed
+// logins stands (an e-mail change of their own, which needs the current
+// password, ends it), and so does a lock.
+func TestFollowMasterEmailKeepsTheRunOfFailures(t *testing.T) {
+	slips := with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2})
+	a := given(t, slips)
+	if err := a.FollowMasterEmail(sitiEmail, masterNewEmail, t0); err != nil {
+		t.Fatal(err)
+	}
+	if a = given(t, with(slips, a.Uncommitted()...)); a.FailedAttempts() != 2 {
+		t.Fatalf("after following the master: %d failures in the run, want 2", a.FailedAttempts())
+	}
+	_, err := a.LogIn(typed("typo", nil), 3, t0.Add(time.Hour))
+	then(t, a, err, ErrLocked,
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3, Name: sitiName, Email: masterNewEmail},
+		SessionsEnded{UserID: id, Reason: EndLocked})
+}
+
+// Given an account whose owner chose another address (Kemaskini Maklumat
+// Pengguna), when the master's e-mail changes, then the account keeps the
+// owner's choice.
+func TestFollowMasterEmailKeepsTheOwnersChoice(t *testing.T) {
+	a := given(t, with(activated(), ProfileUpdated{UserID: id, Email: "siti.aminah@jkr.melaka.gov.my", PreviousEmail: sitiEmail, Name: sitiName}))
+	then(t, a, a.FollowMasterEmail(sitiEmail, masterNewEmail, t0), nil)
+	if a.Email() != "siti.aminah@jkr.melaka.gov.my" {
+		t.Fatalf("the owner's address was replaced by %q", a.Email())
+	}
+}
+
+// No account (the person never registered): nothing, and no error.
+func TestFollowMasterEmailWithoutAccount(t *testing.T) {
+	a := New()
+	then(t, a, a.FollowMasterEmail(sitiEmail, masterNewEmail, t0), nil)
+}
+
+// Given the account followed already, when the same change comes again (a
+// redelivered event), then nothing; likewise a change to the address the
+// account already has.
+func TestFollowMasterEmailRepeated(t *testing.T) {
+	a := given(t, activated())
+	if err := a.FollowMasterEmail(sitiEmail, masterNewEmail, t0); err != nil {
+		t.Fatal(err)
+	}
+	b := given(t, with(activated(), a.Uncommitted()...))
+	then(t, b, b.FollowMasterEmail(sitiEmail, masterNewEmail, t0.Add(time.Minute)), nil)
+	c := given(t, activated())
+	then(t, c, c.FollowMasterEmail(sitiEmail, sitiEmail, t0), nil)
+}
+
+func TestFollowMasterEmailNeedsBothAddresses(t *testing.T) {
+	a := given(t, activated())
+	then(t, a, a.FollowMasterEmail("", masterNewEmail, t0), ErrInvalid)
+	then(t, a, a.FollowMasterEmail(sitiEmail, "", t0), ErrInvalid)
+}
+
 // codeAt is a CodeCheck for a person who typed a code valid at step (ok) for
 // the secret "sealed-totp".
 func codeAt(step uint64, ok bool) CodeCheck {
@@ -706,7 +791,8 @@ func TestRegistryRoundTrip(t *testing.T) {
 		AccountUnlocked{UserID: id, Reason: "r"}, PasswordChanged{UserID: id, PasswordHash: "h", Via: ViaChange}, ProfileUpdated{UserID: id, Phone: "1"},
 		TOTPCodeAccepted{UserID: id, Step: 5}, RecoveryCodeUsed{UserID: id, Index: 1}, TOTPDisabled{UserID: id, Reason: "r"}, RoleGranted{UserID: id, Role: RoleAdmin},
 		RoleRevoked{UserID: id, Role: RoleAdmin}, SecretAnswerChecked{UserID: id, Verified: true}, SessionsEnded{UserID: id, Reason: EndLocked},
-		MailResendRequested{UserID: id, ParkedEventID: "p", MailEventID: "m", MailPosition: 3, Kind: "registration", At: t0})
+		MailResendRequested{UserID: id, ParkedEventID: "p", MailEventID: "m", MailPosition: 3, Kind: "registration", At: t0},
+		EmailFollowedMaster{UserID: id, Email: "kewangan@melaka.gov.my", PreviousEmail: sitiEmail, Name: sitiName})
 	seen := map[string]bool{}
 	for _, ev := range all {
 		typ, data, err := reg.Encode(ev)

@@ -27,6 +27,7 @@ func Register(reg *eventlog.Registry) {
 	eventlog.Register[SecretAnswerChecked](reg)
 	eventlog.Register[SessionsEnded](reg)
 	eventlog.Register[MailResendRequested](reg)
+	eventlog.Register[EmailFollowedMaster](reg)
 }
 
 // Every account event carries the user ID (the IC number, digits only) so a
@@ -165,6 +166,21 @@ type ProfileUpdated struct {
 	Name          string `json:"name,omitempty"`
 }
 
+// EmailFollowedMaster: the employee master moved the person's official
+// e-mail from PreviousEmail to Email while the account still had
+// PreviousEmail (its owner had not chosen another address), so the
+// account's e-mail followed: Lupa Kata Laluan and an administrator's
+// temporary password go to the new mailbox. Unlike a ProfileUpdated with a
+// new e-mail it proves nothing about the person (no password was given),
+// so it leaves the run of failed logins as it is. Name addresses the
+// mailer's notice to the new address.
+type EmailFollowedMaster struct {
+	UserID        string `json:"user_id"`
+	Email         string `json:"email"`
+	PreviousEmail string `json:"previous_email"`
+	Name          string `json:"name,omitempty"`
+}
+
 // TOTPEnrolmentStarted: a TOTP secret was generated and shown as a QR code;
 // it is not in force until confirmed with a code.
 type TOTPEnrolmentStarted struct {
@@ -291,6 +307,7 @@ func (RoleRevoked) EventType() string             { return "account.RoleRevoked.
 func (SecretAnswerChecked) EventType() string     { return "account.SecretAnswerChecked.v1" }
 func (SessionsEnded) EventType() string           { return "account.SessionsEnded.v1" }
 func (MailResendRequested) EventType() string     { return "account.MailResendRequested.v1" }
+func (EmailFollowedMaster) EventType() string     { return "account.EmailFollowedMaster.v1" }
 
 // Associated data for sealed values: binding each ciphertext to its account
 // and purpose means a sealed value copied into another event or account
