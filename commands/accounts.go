@@ -289,6 +289,7 @@ type AccountHandlers struct {
 	StaffLeftService       StaffLeftServiceHandler
 	CancelLeaving          CancelLeavingHandler
 	RequestMailResend      RequestMailResendHandler
+	FollowMasterEmail      FollowMasterEmailHandler
 }
 
 // NewAccountHandlers wires every account handler; logins on one user ID are
@@ -319,5 +320,6 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		StaffLeftService:       StaffLeftServiceHandler{Runner: r},
 		CancelLeaving:          CancelLeavingHandler{Runner: r},
 		RequestMailResend:      RequestMailResendHandler{Runner: r},
+		FollowMasterEmail:      FollowMasterEmailHandler{Runner: r},
 	}
 }

@@ -1,0 +1,94 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// EmailFollowerName is the email follower's name as a durable consumer of
+// the event log (its checkpoint and dead letters' key).
+const EmailFollowerName = "email_follower"
+
+// EmailFollowerActor is the actor of the account events the follower
+// records: the system, acting on the master's change (the event's
+// correlation ID is the master change's).
+var EmailFollowerActor = eventlog.Actor{Kind: eventlog.ActorSystem, ID: EmailFollowerName}
+
+// EmailFollower is the policy that keeps an account's e-mail on the
+// employee master's: for each employee.StaffUpdated that changed the
+// official e-mail (previous_email set) it runs FollowMasterEmail on the
+// person's account. It runs as a durable side-effect consumer of the log
+// (projections/engine RunConsumer under EmailFollowerName), so a change
+// recorded while no portal ran — `ispeks import employees` from the
+// console — is followed when one starts. Delivery is at least once: the
+// command ID derives from the event ID, so a redelivered event is the same
+// command and appends nothing. Its Handle has the signature of
+// engine.ConsumerFunc.
+type EmailFollower struct {
+	Follow FollowMasterEmailHandler
+	Log    *slog.Logger
+}
+
+// Handles lists the event types the follower acts on.
+func (EmailFollower) Handles() []string { return []string{employee.StaffUpdated{}.EventType()} }
+
+// followNamespace separates the follower's command IDs from any other
+// derived from the same event.
+var followNamespace = uuid.MustParse("0d3f4c52-8a1e-5b7c-9e2d-6f4a1b3c5d7e")
+
+// FollowCommandID is the command ID of following the master change in
+// event eventID.
+func FollowCommandID(eventID uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(followNamespace, eventID[:])
+}
+
+// Handle follows one master change. An error (a store that is down, a
+// stream that kept changing) makes the engine deliver the event again; an
+// event that names no valid person or address is logged and passed over,
+// since no retry could make it usable and it would hold up every later
+// change.
+func (f EmailFollower) Handle(ctx context.Context, env eventlog.Envelope) error {
+	ev, ok := env.Event.(employee.StaffUpdated)
+	// Events stored before previous_email was kept carry none: not
+	// followed (the account keeps what it had; the person or an
+	// administrator can still change it).
+	if !ok || ev.PreviousEmail == "" || ev.PreviousEmail == ev.Email {
+		return nil
+	}
+	log := f.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	meta := Meta{CommandID: FollowCommandID(env.ID), CorrelationID: env.Metadata.CorrelationID, Actor: EmailFollowerActor}
+	res, err := f.Follow.Handle(ctx, FollowMasterEmail{Meta: meta, UserID: ev.IC, PreviousEmail: ev.PreviousEmail, Email: ev.Email})
+	var afe *account.FieldError
+	var efe *employee.FieldError
+	field := ""
+	switch {
+	case errors.As(err, &afe):
+		field = afe.Field
+	case errors.As(err, &efe):
+		field = efe.Field
+	}
+	switch {
+	case field != "", errors.Is(err, account.ErrInvalid):
+		// The field, never its value (an IC or an address): the event ID
+		// finds it.
+		log.WarnContext(ctx, "email follower: master change not followed, its event is unusable", "event_id", env.ID, "field", field)
+		return nil
+	case err != nil:
+		return fmt.Errorf("email follower: event %s: %w", env.ID, err)
+	}
+	if res.Appended > 0 {
+		log.InfoContext(ctx, "email follower: account e-mail followed the employee master", "event_id", env.ID, "position", res.Position)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package commands_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// lastEvent is the last event of stream.
+func (f *accts) lastEvent(stream string) eventlog.Envelope {
+	f.t.Helper()
+	evs := f.events(stream)
+	if len(evs) == 0 {
+		f.t.Fatalf("%s is empty", stream)
+	}
+	return evs[len(evs)-1]
+}
+
+// Given Siti's account on the master's address, when the finance system
+// moves her to the department's new mailbox and the follower is handed
+// that StaffUpdated — twice, as an at-least-once delivery may — then her
+// account follows once, with the system as actor and the master change's
+// correlation ID.
+func TestEmailFollowerFollowsAMasterChangeOnce(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	put := meta(eventlog.ActorClient, "finance-sync")
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: put, Details: employee.Details{
+		IC: sitiIC, Name: "Siti Aminah binti Omar", Email: "kewangan.tengah@melaka.gov.my", Department: "Pejabat Daerah Melaka Tengah", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042",
+	}}))
+	change := f.lastEvent("employee-" + sitiIC)
+	if ev, ok := change.Event.(employee.StaffUpdated); !ok || ev.PreviousEmail != "siti.aminah@melaka.gov.my" {
+		t.Fatalf("master change %+v", change.Event)
+	}
+	follower := commands.EmailFollower{Follow: f.h.FollowMasterEmail, Log: slog.New(slog.DiscardHandler)}
+	n := len(f.events(f.accountStream(sitiIC)))
+	for range 2 {
+		if err := follower.Handle(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := f.events(f.accountStream(sitiIC))
+	if len(evs) != n+1 {
+		t.Fatalf("%d account events appended, want 1", len(evs)-n)
+	}
+	got := evs[n]
+	if got.Event != (account.EmailFollowedMaster{UserID: sitiIC, Email: "kewangan.tengah@melaka.gov.my", PreviousEmail: "siti.aminah@melaka.gov.my", Name: "Siti Aminah binti Omar"}) {
+		t.Fatalf("account event %+v", got.Event)
+	}
+	if got.Metadata.Actor != commands.EmailFollowerActor || got.Metadata.CorrelationID != put.CorrelationID ||
+		got.Metadata.CausationID != commands.FollowCommandID(change.ID).String() {
+		t.Fatalf("metadata %+v", got.Metadata)
+	}
+}
+
+// The follower acts only on an update that changed the e-mail and named
+// the address before: other updates, events stored before previous_email
+// was kept and other types change nothing; an event naming no valid
+// person is passed over (nil: a retry could not make it usable).
+func TestEmailFollowerLeavesOtherEventsAlone(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	n := len(f.events(f.accountStream(sitiIC)))
+	follower := commands.EmailFollower{Follow: f.h.FollowMasterEmail, Log: slog.New(slog.DiscardHandler)}
+	old := employee.StaffUpdated{IC: sitiIC, Name: "Siti Aminah binti Omar", Email: "kewangan@melaka.gov.my", Department: "Jabatan Kewangan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
+	bad := old
+	bad.IC, bad.PreviousEmail = "000000000000", "siti.aminah@melaka.gov.my"
+	for _, ev := range []eventlog.Event{
+		old, // stored before previous_email: not followed
+		employee.StaffRecorded{IC: sitiIC, Email: "kewangan@melaka.gov.my"},
+		account.ProfileUpdated{UserID: sitiIC, Email: "kewangan@melaka.gov.my", PreviousEmail: "siti.aminah@melaka.gov.my"},
+		bad,
+	} {
+		env := eventlog.Envelope{Record: eventlog.Record{ID: uuid.New(), Type: ev.EventType()}, Event: ev}
+		if err := follower.Handle(ctx, env); err != nil {
+			t.Fatalf("%s: %v", ev.EventType(), err)
+		}
+	}
+	if got := len(f.events(f.accountStream(sitiIC))); got != n {
+		t.Fatalf("%d account events appended, want none", got-n)
+	}
+	if got := follower.Handles(); len(got) != 1 || got[0] != "employee.StaffUpdated.v1" {
+		t.Fatalf("handles %v", got)
+	}
+}
