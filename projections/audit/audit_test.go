@@ -283,6 +283,46 @@ func TestTimelineReplaysLoginAndLockoutInOrder(t *testing.T) {
 	}
 }
 
+// The auditor's timeline shows the account's e-mail following the employee
+// master, by the system, apart from the login history; the run of failures
+// before it stands in its snapshot (following proved nothing), and the
+// account's state replays with it.
+func TestTimelineShowsTheEmailFollowingTheMaster(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.register(sitiIC, "siti.aminah@melaka.gov.my")
+	f.advance(time.Hour)
+	if err := f.login(sitiIC, "salah"); !errors.Is(err, account.ErrWrongPassword) {
+		t.Fatal(err)
+	}
+	f.advance(time.Minute)
+	f.ok(f.h.FollowMasterEmail.Handle(ctx, commands.FollowMasterEmail{Meta: f.meta(eventlog.ActorSystem, "email_follower"), UserID: sitiIC,
+		PreviousEmail: "siti.aminah@melaka.gov.my", Email: "kewangan.tengah@melaka.gov.my"}))
+	all, err := f.log.Timeline(ctx, sitiIC, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := all.Entries[len(all.Entries)-1]
+	if last.Kind != audit.KindEmailFollowed || last.Type != "account.EmailFollowedMaster.v1" || last.Actor.Kind != eventlog.ActorSystem ||
+		last.After.Failed != 1 || last.Link != audit.LinkOK || !all.Integrity.OK() {
+		t.Fatalf("last entry %+v", last)
+	}
+	if strings.Contains(last.Detail+last.Note, "@") {
+		t.Fatalf("the timeline shows an address: %+v", last)
+	}
+	login, err := f.log.Timeline(ctx, sitiIC, audit.Filter{LoginOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(kinds(login.Entries), audit.KindEmailFollowed) {
+		t.Fatal("the e-mail following the master is in the login history")
+	}
+	st, err := f.log.AsOf(ctx, sitiIC, f.clock())
+	if err != nil || st.Unfit != 0 || st.FailedAttempts != 1 || st.Last == nil || st.Last.Kind != audit.KindEmailFollowed {
+		t.Fatalf("state after following: %+v %v", st, err)
+	}
+}
+
 func TestTimelineFilterAndLimit(t *testing.T) {
 	f := newFixture(t)
 	s := f.story()

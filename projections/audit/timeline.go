@@ -34,6 +34,7 @@ const (
 	KindSecretAnswerChecked  Kind = "secret_answer_checked"
 	KindSessionsEnded        Kind = "sessions_ended"
 	KindMailResent           Kind = "mail_resent"
+	KindEmailFollowed        Kind = "email_followed_master" // the master's new e-mail, not the person's doing
 	KindProbeFailed          Kind = "unknown_id_attempt_failed"
 	KindProbeLocked          Kind = "unknown_id_locked"
 	// KindUnreadable: the event could not be decoded or does not fit the
@@ -47,7 +48,7 @@ func Kinds() []Kind {
 	return []Kind{KindRegistered, KindTemporaryPassword, KindLoginSucceeded, KindLoginFailed, KindLocked,
 		KindUnlocked, KindActivated, KindPasswordChanged, KindProfileUpdated, KindTOTPEnrolmentStarted,
 		KindTOTPEnabled, KindTOTPCodeAccepted, KindRecoveryCodeUsed, KindTOTPDisabled, KindRoleGranted,
-		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindMailResent, KindProbeFailed, KindProbeLocked, KindUnreadable}
+		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindMailResent, KindEmailFollowed, KindProbeFailed, KindProbeLocked, KindUnreadable}
 }
 
 // Login reports whether the kind belongs to the login and lockout history
@@ -241,6 +242,9 @@ func describe(e *Entry, ev eventlog.Event) {
 		e.Kind, e.Detail = KindSessionsEnded, string(ev.Reason)
 	case account.MailResendRequested:
 		e.Kind, e.Detail = KindMailResent, ev.Kind
+	case account.EmailFollowedMaster:
+		// No address: the timeline shows none of the profile's either.
+		e.Kind = KindEmailFollowed
 	case loginprobe.AttemptFailed:
 		e.Kind, e.Consecutive = KindProbeFailed, ev.Consecutive
 		if ev.WhileLocked {
