@@ -159,8 +159,11 @@ func (Projector) Name() string { return "accounts" }
 // until it comes; 5 ends the run of failures at a password change and an
 // e-mail change (both proved the current password), as the aggregate does;
 // 6 projects employee.LeavingCancelled (the leaving date cleared), so a view
-// whose projector passed over such events before it knew them is rebuilt.
-func (Projector) Layout() int { return 6 }
+// whose projector passed over such events before it knew them is rebuilt;
+// 7 projects account.EmailFollowedMaster (the account's e-mail following
+// the master's), likewise for a projector of an older build that passed
+// over those.
+func (Projector) Layout() int { return 7 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
@@ -174,6 +177,7 @@ func (Projector) Handles() []string {
 		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(),
 		account.TOTPCodeAccepted{}.EventType(), account.RecoveryCodeUsed{}.EventType(),
 		account.RoleGranted{}.EventType(), account.RoleRevoked{}.EventType(),
+		account.EmailFollowedMaster{}.EventType(),
 	}
 }
 
@@ -258,6 +262,10 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 			if ev.PreviousEmail != "" {
 				a.FailedAttempts = 0 // the current password was proved
 			}
+		})
+	case account.EmailFollowedMaster:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.Email = ev.Email // the run of failures stands: nothing was proved
 		})
 	case account.PasswordChanged:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {

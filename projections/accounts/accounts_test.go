@@ -464,6 +464,81 @@ func TestAccountViewPasswordChangeEndsTheRun(t *testing.T) {
 	}
 }
 
+// TestAccountViewFollowsTheMastersEmail: the master moves Siti and Nurul
+// to new mailboxes; Siti's account was still on the old address and
+// follows, Nurul had chosen her own and keeps it. The view shows each
+// account's address (the admin pages and the login page read it), keeps
+// Siti's run of failures (following proved nothing), and says the same
+// delivered twice and rebuilt.
+func TestAccountViewFollowsTheMastersEmail(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const nurulPW = "nasi lemak berlauk"
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
+	w.staff(nurulIC, "Nurul Huda binti Rahman", "pentadbiran.jkr@melaka.gov.my", "Jabatan Kerja Raya", "Pembantu Tadbir", "JKR-1001")
+	w.activate(sitiIC, "siti.aminah@melaka.gov.my", "kuih lapis sedap sekali")
+	w.activate(nurulIC, "pentadbiran.jkr@melaka.gov.my", nurulPW)
+	w.must(w.h.UpdateProfile.Handle(ctx, commands.UpdateProfile{Meta: w.meta(eventlog.ActorUser, nurulIC), UserID: nurulIC,
+		Profile: account.Profile{Email: "nurul.huda@jkr.melaka.gov.my"}, CurrentPassword: nurulPW}))
+	_ = w.logIn(sitiIC, "salah")
+	p := accounts.Projector{}
+	project(t, w.events, w.views, w.reg, p, 10)
+
+	w.now = w.now.Add(time.Hour)
+	follower := commands.EmailFollower{Follow: w.h.FollowMasterEmail, Log: slog.New(slog.DiscardHandler)}
+	for ic, to := range map[string]string{sitiIC: "kewangan.tengah@melaka.gov.my", nurulIC: "pentadbiran@jkr.melaka.gov.my"} {
+		e, _, _ := accounts.GetEmployee(ctx, w.views, ic)
+		w.staff(ic, e.Name, to, e.Department, e.Post, e.StaffNumber)
+		recs, err := w.events.ReadStream(ctx, "employee-"+ic, 0, eventlog.Backwards, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := w.reg.Decode(recs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := follower.Handle(ctx, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	project(t, w.events, w.views, w.reg, p, 10)
+	check := func(when string) {
+		t.Helper()
+		siti, _, err := accounts.GetAccount(ctx, w.views, sitiIC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nurul, _, err := accounts.GetAccount(ctx, w.views, nurulIC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if siti.Email != "kewangan.tengah@melaka.gov.my" || siti.FailedAttempts != 1 || siti.Status != accounts.StatusActive {
+			t.Fatalf("%s: Siti's account view %+v", when, siti)
+		}
+		if nurul.Email != "nurul.huda@jkr.melaka.gov.my" {
+			t.Fatalf("%s: Nurul's own address was replaced by %q", when, nurul.Email)
+		}
+	}
+	check("live")
+	live := dump(t, w.views, p)
+	replayAll(t, w.events, w.views, w.reg, p)
+	if again := dump(t, w.views, p); !reflect.DeepEqual(live, again) {
+		t.Fatal("a replay changed the views")
+	}
+	shadow, err := w.views.BeginRebuild(ctx, p.Name(), p.Collections()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	project(t, w.events, shadow, w.reg, p, 1000)
+	if err := w.views.SwapRebuild(ctx, p.Name(), p.Collections()...); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := dump(t, w.views, p); !reflect.DeepEqual(live, rebuilt) {
+		t.Fatal("the rebuild differs from live")
+	}
+	check("rebuilt")
+}
+
 func TestEmployeeSearch(t *testing.T) {
 	w := newWorld(t)
 	w.scenario()
