@@ -305,6 +305,7 @@ var catalog = map[string]Text{
 	"detail.totp_disabled":                 {"dua faktor diset semula", "two-factor reset"},
 	"detail.requested":                     {"atas permintaan", "on request"},
 	"detail.email_changed":                 {"e-mel ditukar", "e-mail changed"},
+	"detail.email_followed_master":         {"e-mel mengikut rekod kakitangan", "e-mail followed the staff record"},
 	"detail.totp_enabled":                  {"dua faktor diaktifkan", "two-factor enabled"},
 	"audit.history.intro":                  {"Sejarah log masuk dan sekatan sesuatu ID pengguna, dimainkan semula daripada log peristiwa, dengan semakan integriti setiap peristiwa.", "The login and lockout history of a user ID, replayed from the event log, with an integrity check of every event."},
 	"audit.history.for":                    {"Sejarah untuk", "History of"},

@@ -577,7 +577,7 @@ func TestAdminCatalogKeys(t *testing.T) {
 		string(account.EndTOTPDisabled), string(account.EndRequested),
 		"totp", "recovery_code", "unknown_user_id", "unknown_user_id_locked", "while_locked", "temporary", "verified", "not_verified",
 		// the mailer's kinds, the detail of a parked mail sent again
-		"account_locked", "password_changed", "email_changed", "totp_enabled", "totp_disabled",
+		"account_locked", "password_changed", "email_changed", "email_followed_master", "totp_enabled", "totp_disabled",
 	} {
 		keys = append(keys, "detail."+d)
 	}

@@ -251,6 +251,23 @@ func (c Composer) EmailChanged(to Recipient, at time.Time, newEmail string) (Mes
 		}, notYouChanged)
 }
 
+// EmailFollowedMaster goes to the account's new address when it followed a
+// change of the official e-mail in the employee master (the person did not
+// make it, HR did): it tells the new mailbox that the portal's mail for
+// this account now comes there, which is also the first proof the new
+// address works. Not to the old address: the master moved the person away
+// from it because it is closed or handed on (a renamed shared mailbox, the
+// department they left), so a notice there is lost or read by a stranger.
+// The old address is shown partly hidden.
+func (c Composer) EmailFollowedMaster(to Recipient, at time.Time, previousEmail string) (Message, error) {
+	masked := MaskEmail(previousEmail)
+	return c.notice(to, at, "iSPEKS: e-mel portal kini ke alamat ini / portal mail now comes here",
+		func(when string) (string, string) {
+			return "Alamat e-mel rasmi anda dalam rekod kakitangan telah ditukar. Mulai " + when + " (waktu Malaysia), e-mel Portal iSPEKS untuk akaun anda (Lupa Kata Laluan, notis keselamatan) dihantar ke alamat ini, bukan lagi ke " + masked + ". Anda boleh memilih alamat rasmi lain di Tetapan Akaun \u203a Kemaskini Maklumat Pengguna.",
+				"Your official e-mail address in the staff records was changed. From " + when + " (Malaysia time) the iSPEKS Portal's mail for your account (forgotten password, security notices) comes to this address instead of " + masked + ". You can choose another official address under Account Settings \u203a Update User Information."
+		}, [2]string{"Jika alamat ini bukan milik anda, hubungi Pentadbir Sistem dengan segera.", "If this address is not yours, contact the system administrator at once."})
+}
+
 // TwoFactorChanged: TOTP was switched on by the person, or off (an
 // administrator's reset).
 func (c Composer) TwoFactorChanged(to Recipient, at time.Time, enabled bool) (Message, error) {

@@ -79,6 +79,7 @@ func (c *Consumer) Handles() []string {
 		account.TemporaryPasswordIssued{}.EventType(), account.AccountLocked{}.EventType(),
 		account.PasswordChanged{}.EventType(), account.ProfileUpdated{}.EventType(),
 		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(),
+		account.EmailFollowedMaster{}.EventType(),
 	}
 }
 
@@ -163,6 +164,12 @@ func (c *Consumer) plan(env eventlog.Envelope) (plan, bool) {
 		return plan{kind: "email_changed", userID: ev.UserID, name: ev.Name, email: ev.PreviousEmail,
 			compose: func(to Recipient) (Message, error) {
 				return c.Composer.EmailChanged(to, env.OccurredAt, ev.Email)
+			}}, true
+	case account.EmailFollowedMaster:
+		// To the new address: see Composer.EmailFollowedMaster.
+		return plan{kind: "email_followed_master", userID: ev.UserID, name: ev.Name, email: ev.Email,
+			compose: func(to Recipient) (Message, error) {
+				return c.Composer.EmailFollowedMaster(to, env.OccurredAt, ev.PreviousEmail)
 			}}, true
 	case account.TOTPEnabled:
 		if ev.Email == "" {

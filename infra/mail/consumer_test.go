@@ -324,6 +324,39 @@ func TestConsumerMailsSecurityNotices(t *testing.T) {
 	}
 }
 
+// TestConsumerMailsTheNewAddressWhenTheEmailFollowedTheMaster: the
+// account's e-mail followed the employee master to the department's new
+// mailbox; a short notice goes over SMTP to that new address (the old one
+// may be closed or handed on), naming the old one partly hidden, and never
+// to the old one.
+func TestConsumerMailsTheNewAddressWhenTheEmailFollowedTheMaster(t *testing.T) {
+	rig, srv, sender := newSMTPMailRig(t)
+	rig.run(sender)
+	const ic, name = "850101045566", "Aminah binti Yusof"
+	rec := rig.append("account-"+ic, account.EmailFollowedMaster{UserID: ic, Email: "kewangan.tengah@melaka.gov.my", PreviousEmail: "aminah.yusof@jkr.melaka.gov.my", Name: name})
+	rig.waitCheckpoint(rec.Position)
+	got := srv.Wait(t, 1)
+	if len(got) != 1 || len(got[0].To) != 1 || got[0].To[0] != "kewangan.tengah@melaka.gov.my" {
+		t.Fatalf("mails %+v, want one to the new address", got)
+	}
+	p := parseMail(t, got[0].Data)
+	if p.To.Name != name || !strings.Contains(p.Subject, "e-mel portal kini ke alamat ini") || !strings.Contains(p.Subject, name) {
+		t.Errorf("to %v, subject %q", p.To, p.Subject)
+	}
+	if want := "<" + rec.ID.String() + "@ispeks.melaka.gov.my>"; p.Header.Get("Message-Id") != want {
+		t.Errorf("Message-ID %q, want %q", p.Header.Get("Message-Id"), want)
+	}
+	for _, h := range []string{"ID Pengguna: " + ic, "rekod kakitangan telah ditukar", "Mulai 02/03/2026 09:00", "bukan lagi ke a***@jkr.melaka.gov.my",
+		"Tetapan Akaun \u203a Kemaskini Maklumat Pengguna", "instead of a***@jkr.melaka.gov.my", "Jika alamat ini bukan milik anda", "If this address is not yours"} {
+		if !strings.Contains(p.Text, h) {
+			t.Errorf("notice lacks %q:\n%s", h, p.Text)
+		}
+	}
+	if strings.Contains(p.Text, "aminah.yusof@") || strings.Contains(p.HTML, "aminah.yusof@") {
+		t.Errorf("the notice shows the old address in full:\n%s", p.Text)
+	}
+}
+
 func TestConsumerRetriesWhileSMTPIsDownThenDeliversExactlyOnce(t *testing.T) {
 	rig := newMailRig(t)
 	pki := mailtest.NewPKI(t)

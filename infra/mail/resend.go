@@ -82,8 +82,8 @@ type ParkedMail struct {
 	EventID  string
 	// Kind is the mailer's word for the mail (registration,
 	// forgot_password, admin_issued, account_locked, password_changed,
-	// email_changed, totp_enabled, totp_disabled); "" when the event cannot
-	// be read.
+	// email_changed, email_followed_master, totp_enabled, totp_disabled);
+	// "" when the event cannot be read.
 	Kind     string
 	UserID   string // masked (YYMMDD-PB-****)
 	To       string // masked (s***@jkr.melaka.gov.my); "" when the event names none
