@@ -95,8 +95,11 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 	// up, by whichever command opens them first: on a fresh install that is
 	// before anything is appended, so the mails of `admin create` or
 	// `admin temporary-password` run before the first serve are sent by it.
-	// An existing install keeps its checkpoint.
-	if err := a.engine.RecordConsumerStarts(ctx, mail.ConsumerName); err != nil {
+	// An existing install keeps its checkpoint. The e-mail follower's
+	// likewise: a master change imported before the first serve is
+	// followed; on an install that predates it, it starts at the log head
+	// (older StaffUpdated events name no previous e-mail anyway).
+	if err := a.engine.RecordConsumerStarts(ctx, mail.ConsumerName, commands.EmailFollowerName); err != nil {
 		return nil, err
 	}
 	ok = true

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/infra/downstream"
@@ -16,12 +17,13 @@ import (
 
 func (a *app) outboxDir() string { return filepath.Join(a.cli.cfg.DataDir, "outbox") }
 
-// runConsumers runs the side-effect consumers (e-mail, and NATS publishing
-// when configured) until ctx ends. Each resumes from its own checkpoint, so
-// a rebuild sends nothing again. The mailer's first position is recorded when
-// the data directory is set up (openApp), so mail of a command run before the
-// first serve goes out; NATS publishing starts at the log head on its first
-// run (subscribers read older events from the HTTP feed).
+// runConsumers runs the side-effect consumers (e-mail, the e-mail follower,
+// and NATS publishing when configured) until ctx ends. Each resumes from its
+// own checkpoint, so a rebuild sends nothing again. The mailer's (and the
+// follower's) first position is recorded when the data directory is set up
+// (openApp), so mail of a command run before the first serve goes out; NATS
+// publishing starts at the log head on its first run (subscribers read older
+// events from the HTTP feed).
 func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 	cfg := &a.cli.cfg
 	mailer, err := a.newMailer()
@@ -29,6 +31,14 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 		return err
 	}
 	g.Go(func() error { return a.engine.RunConsumer(ctx, mail.ConsumerName, mailer.Handle, mailer.Handles()...) })
+	// An account's e-mail follows the employee master's (the Lupa Kata
+	// Laluan mail must reach the mailbox HR now names): a durable consumer
+	// like the mailer, so a change imported while no portal ran is
+	// followed at the next start.
+	follower := commands.EmailFollower{Follow: a.accounts.FollowMasterEmail, Log: a.cli.log}
+	g.Go(func() error {
+		return a.engine.RunConsumer(ctx, commands.EmailFollowerName, follower.Handle, follower.Handles()...)
+	})
 
 	if cfg.NATSURL != "" {
 		pub, err := downstream.NewNATS(ctx, downstream.NATSConfig{URL: cfg.NATSURL})
