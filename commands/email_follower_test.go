@@ -27,7 +27,8 @@ func (f *accts) lastEvent(stream string) eventlog.Envelope {
 // moves her to the department's new mailbox and the follower is handed
 // that StaffUpdated — twice, as an at-least-once delivery may — then her
 // account follows once, with the system as actor and the master change's
-// correlation ID.
+// correlation ID; and a redelivery after she went back to her old address
+// herself appends nothing (the event's command ran already).
 func TestEmailFollowerFollowsAMasterChangeOnce(t *testing.T) {
 	f := newAccts(t)
 	ctx := context.Background()
@@ -58,6 +59,19 @@ func TestEmailFollowerFollowsAMasterChangeOnce(t *testing.T) {
 	if got.Metadata.Actor != commands.EmailFollowerActor || got.Metadata.CorrelationID != put.CorrelationID ||
 		got.Metadata.CausationID != commands.FollowCommandID(change.ID).String() {
 		t.Fatalf("metadata %+v", got.Metadata)
+	}
+
+	// Siti then goes back to her old address herself; the same master
+	// change delivered once more is still the command that already ran
+	// (its ID derives from the event's): her choice stands.
+	f.ok(f.h.UpdateProfile.Handle(ctx, commands.UpdateProfile{Meta: f.user(sitiIC), UserID: sitiIC,
+		Profile: account.Profile{Email: "siti.aminah@melaka.gov.my"}, CurrentPassword: sitiPassword}))
+	n = len(f.events(f.accountStream(sitiIC)))
+	if err := follower.Handle(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	if evs := f.events(f.accountStream(sitiIC)); len(evs) != n {
+		t.Fatalf("a late redelivery appended %s over the owner's own choice", evs[len(evs)-1].Type)
 	}
 }
 
