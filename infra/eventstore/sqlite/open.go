@@ -235,6 +235,16 @@ func checkLocation(abs string) error {
 	fi, err = os.Stat(abs)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		// The log holds IC numbers and salaries: the file is the portal
+		// user's alone (SQLite gives the -wal and -shm files the
+		// database file's mode). Left to SQLite it would follow the umask.
+		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("eventstore/sqlite: open %s: create: %w", abs, err)
+		}
+		if f != nil {
+			f.Close()
+		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err)

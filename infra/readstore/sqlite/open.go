@@ -23,6 +23,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -99,6 +100,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: create directory for %s: %w", abs, err)
+	}
+	// The read models hold names, IC numbers and salaries: a new file is
+	// the portal user's alone (SQLite gives the -wal and -shm files the
+	// database file's mode); left to SQLite it would follow the umask.
+	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("readstore/sqlite: create %s: %w", abs, err)
 	}
 	c := &core{path: abs, log: opts.Logger.With("component", "readstore/sqlite"), rawp: newRawPool(abs, readerMmapBytes)}
 
