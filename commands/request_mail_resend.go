@@ -19,7 +19,8 @@ type RequestMailResend struct {
 // RequestMailResendHandler records account.MailResendRequested with the
 // operator as actor; the caller then sends the mail. Errors:
 // account.ErrMailSuperseded, account.ErrMailExpired (the mail's temporary
-// password no longer works: do not send it), account.ErrResendUnderWay,
+// password no longer works: do not send it), account.ErrMailAddressLeft
+// (the account's e-mail moved away from the mail's address), account.ErrResendUnderWay,
 // account.ErrNotFound, account.ErrInvalid, ErrForbidden.
 type RequestMailResendHandler struct {
 	Runner Runner

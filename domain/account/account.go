@@ -50,6 +50,7 @@ var (
 	ErrCorrupt                  = errors.New("account: event does not fit the account's history")
 	ErrMailSuperseded           = errors.New("account: the temporary password in this mail was replaced or used since")
 	ErrMailExpired              = errors.New("account: the temporary password in this mail has expired")
+	ErrMailAddressLeft          = errors.New("account: the temporary password in this mail is for an address the account no longer has")
 	ErrResendUnderWay           = errors.New("account: this mail is being sent again already")
 )
 
@@ -815,6 +816,9 @@ type MailResend struct {
 	Kind         string
 	// TempID is the temporary password the mail carries ("" for a notice).
 	TempID string
+	// Email is the address the mail goes to ("" when the event names none
+	// and the directory gives the account's).
+	Email string
 }
 
 // ResendLease is how long a recorded resend counts as under way. The
@@ -829,7 +833,9 @@ const ResendLease = 10 * time.Minute
 // only while that password is the account's outstanding one and unexpired:
 // ErrMailSuperseded when a newer one replaced it, it was used, or a new
 // password cancelled it; ErrMailExpired once its 24 hours are over (sending
-// it would hand the person a password that no longer works). Notices (a
+// it would hand the person a password that no longer works);
+// ErrMailAddressLeft when the account's e-mail is no longer the mail's
+// address (it would hand a working password to a mailbox the person left). Notices (a
 // lock, a change of password, e-mail address or two-factor) tell of a past
 // change with its time and are always worth sending. ErrResendUnderWay when
 // the same dead letter's resend was recorded less than ResendLease ago:
@@ -851,6 +857,11 @@ func (a *Account) RequestMailResend(r MailResend, now time.Time) error {
 			return ErrMailSuperseded
 		case !now.Before(a.temp.expires):
 			return ErrMailExpired
+		case r.Email != "" && !strings.EqualFold(r.Email, a.email):
+			// The e-mail moved since (the master's or the owner's change):
+			// the old mailbox may be closed or handed on to someone else,
+			// and a working password must not go there.
+			return ErrMailAddressLeft
 		}
 	}
 	return a.record(MailResendRequested{

@@ -134,7 +134,8 @@ const (
 	UnderWay ResendOutcome = "under_way"
 	// NotWorthSending: the mail's temporary password was replaced, used
 	// or has expired, so it would hand the person a password that does not
-	// work; nothing was sent and the dead letter is cleared, since no later
+	// work, or the account's e-mail has moved away from the mail's address,
+	// which may now be someone else's; nothing was sent and the dead letter is cleared, since no later
 	// resend can make it worth sending (issue a new temporary password).
 	NotWorthSending ResendOutcome = "not_worth_sending"
 	// RefusedAgain: the transport refused the mail again; the dead letter
@@ -196,13 +197,13 @@ func (r *Resender) Resend(ctx context.Context, position uint64) (ResendResult, e
 	res.To = MaskEmail(msg.To.Email)
 	resend, err := r.Record(ctx, m.plan.userID, account.MailResend{
 		ParkedEventID: dl.EventID, MailEventID: m.mail.ID.String(), MailPosition: m.mail.Position,
-		Kind: m.plan.kind, TempID: m.plan.tempID,
+		Kind: m.plan.kind, TempID: m.plan.tempID, Email: msg.To.Email,
 	})
 	// The bookkeeping after the record must happen even if the operator
 	// interrupts the send.
 	keep := context.WithoutCancel(ctx)
 	switch {
-	case errors.Is(err, account.ErrMailSuperseded), errors.Is(err, account.ErrMailExpired):
+	case errors.Is(err, account.ErrMailSuperseded), errors.Is(err, account.ErrMailExpired), errors.Is(err, account.ErrMailAddressLeft):
 		if err := r.DeadLetters.ClearDeadLetter(keep, ConsumerName, dl.EventID); err != nil {
 			return res, err
 		}

@@ -207,3 +207,36 @@ func TestResendWaitsForTheMailerToPassTheEvent(t *testing.T) {
 		t.Fatalf("resend ahead of the mailer: %v", err)
 	}
 }
+
+// TestResendDoesNotSendATemporaryPasswordToAnAddressTheAccountLeft: a
+// registration mail to a closed mailbox is parked; HR then moves the person
+// to a new official address and the account follows it (the same holds for
+// the owner's own change). The old address may be handed on to someone
+// else, so a resend must not take the still-valid temporary password there:
+// nothing is sent, the dead letter is cleared, and the operator is told to
+// issue a new one (which goes to the account's address now).
+func TestResendDoesNotSendATemporaryPasswordToAnAddressTheAccountLeft(t *testing.T) {
+	rig, srv, sender := newSMTPMailRig(t)
+	const old, moved = "bekas.pegawai@melaka.gov.my", "aminah.baru@melaka.gov.my"
+	srv.Refuse(old, 550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+	rig.run(sender)
+	parked := rig.register("850101045566", "Aminah binti Yusof", old, "Moved-Temp-0001")
+	follow := rig.append("account-850101045566", account.EmailFollowedMaster{UserID: "850101045566", Email: moved, PreviousEmail: old, Name: "Aminah binti Yusof"})
+	srv.Wait(t, 1) // the notice to the new address
+	rig.waitCheckpoint(follow.Position)
+
+	srv.Refuse(old, 0, smtp.EnhancedCode{}, "") // the old mailbox, handed on, accepts again
+	ctx := context.Background()
+	res, err := rig.resender(sender, func() time.Time { return rig.now.Add(time.Hour) }).Resend(ctx, parked.Position)
+	if err != nil || res.Outcome != mail.NotWorthSending {
+		t.Fatalf("resend after the account's e-mail moved: %+v, %v; want not worth sending", res, err)
+	}
+	for _, m := range srv.Messages() {
+		if m.To[0] == old {
+			t.Fatalf("the temporary password went to the address the account left")
+		}
+	}
+	if dls, err := rig.eng.DeadLetters(ctx, mail.ConsumerName, 0); err != nil || len(dls) != 0 {
+		t.Fatalf("dead letters left %+v (%v), want none", dls, err)
+	}
+}
