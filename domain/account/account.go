@@ -938,7 +938,10 @@ func (a *Account) Apply(ev eventlog.Event) error {
 	case EmailFollowedMaster:
 		// Not the person's doing: the run of failures stands (contrast
 		// ProfileUpdated with a new e-mail, which proved the password).
-		a.email = ev.Email
+		// An outstanding temporary password went to the old mailbox,
+		// which may be closed or read by someone else now: it dies here,
+		// and Lupa Kata Laluan sends a new one to the new address.
+		a.email, a.temp = ev.Email, nil
 	case TOTPEnrolmentStarted:
 		a.totpPending = ev.SealedSecret
 	case TOTPEnabled:

@@ -451,6 +451,35 @@ func TestFollowMasterEmailKeepsTheRunOfFailures(t *testing.T) {
 		SessionsEnded{UserID: id, Reason: EndLocked})
 }
 
+// Given a temporary password mailed to the old address (registration or
+// Lupa Kata Laluan), when the account follows the master to a new one,
+// then that password no longer opens the account: the old mailbox may be
+// someone else's now. Lupa Kata Laluan mails a new one at once.
+func TestFollowMasterEmailCancelsTheTemporaryPassword(t *testing.T) {
+	for name, history := range map[string][]eventlog.Event{
+		"registration": registered(),
+		"forgot": with(activated(), TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s",
+			IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := given(t, history)
+			if err := a.FollowMasterEmail(sitiEmail, masterNewEmail, t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			a = given(t, with(history, a.Uncommitted()...))
+			for _, temp := range []string{"temp1", "temp2"} {
+				if _, err := a.LogIn(typed(temp, nil), 3, t0.Add(2*time.Minute)); !errors.Is(err, ErrWrongPassword) {
+					t.Fatalf("temporary password %s after following the master: %v", temp, err)
+				}
+			}
+			b := given(t, with(history, EmailFollowedMaster{UserID: id, Email: masterNewEmail, PreviousEmail: sitiEmail, Name: sitiName}))
+			if err := b.IssueTemporaryPassword(TemporaryPassword{ID: "t3", Hash: hash("temp3"), Sealed: "s"}, TempForgot, t0.Add(3*time.Minute)); err != nil {
+				t.Fatalf("Lupa Kata Laluan right after: %v", err)
+			}
+		})
+	}
+}
+
 // Given an account whose owner chose another address (Kemaskini Maklumat
 // Pengguna), when the master's e-mail changes, then the account keeps the
 // owner's choice.
