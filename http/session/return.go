@@ -34,7 +34,9 @@ func (m *Manager) rememberReturn(c *gin.Context, userID string) {
 	if len(page) > maxReturn || !strings.HasPrefix(page, "/") || strings.HasPrefix(page, "//") {
 		return
 	}
-	v := url.QueryEscape(page)
+	// QueryEscape leaves dots, and a dot separates the page from its tie:
+	// a page with one in its path or query would read as tied to nobody.
+	v := strings.ReplaceAll(url.QueryEscape(page), ".", "%2E")
 	if userID != "" {
 		v += "." + m.returnMAC(userID)
 	}

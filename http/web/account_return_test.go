@@ -56,3 +56,27 @@ func TestLoginReturnsToThePageAskedFor(t *testing.T) {
 		e.login(siti.IC, password) // fails unless it ends on /utama
 	}
 }
+
+// TestLoginReturnsToAPageWithADot: a page whose address holds a dot (in
+// its path or query) is remembered and returned to like any other, tied to
+// the timed-out session's user or not.
+func TestLoginReturnsToAPageWithADot(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	b := w.activeUser(siti)
+
+	const page = "/tetapan-akaun/aktiviti-log-masuk?halaman=1&v=1.2"
+	w.clk.Add(31 * time.Minute)
+	b.get(page)
+	b.enterID(siti.IC)
+	if r := b.enterPassword(password); r.Header().Get("Location") != page {
+		t.Fatalf("login after the timeout: %d %s, want %s", r.Code, r.Header().Get("Location"), page)
+	}
+
+	n := w.browser()
+	n.get(page)
+	n.enterID(siti.IC)
+	if r := n.enterPassword(password); r.Header().Get("Location") != page {
+		t.Fatalf("login after a link: %d %s, want %s", r.Code, r.Header().Get("Location"), page)
+	}
+}
