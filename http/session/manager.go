@@ -443,7 +443,13 @@ func (m *Manager) redirectToLogin(c *gin.Context) {
 	if l.expired {
 		target += "?sesi=tamat"
 	}
-	m.rememberReturn(c, l.was)
+	// A session cookie whose session is gone (swept by the janitor within a
+	// minute of timing out, ended elsewhere, lost in a restart) cannot be
+	// tied to its user: its page is not remembered, or the next person at a
+	// shared computer would be sent to it.
+	if !l.expired || l.was != "" {
+		m.rememberReturn(c, l.was)
+	}
 	c.Redirect(http.StatusSeeOther, target)
 	c.Abort()
 }

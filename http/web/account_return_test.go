@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/melaka-gov/ispeks/http/session"
 )
 
 // TestLoginReturnsToThePageAskedFor: a browser sent to log in (its session
@@ -55,6 +58,27 @@ func TestLoginReturnsToThePageAskedFor(t *testing.T) {
 		e.cookies["ispeks_kembali"] = &http.Cookie{Name: "ispeks_kembali", Value: url.QueryEscape(bad)}
 		e.login(siti.IC, password) // fails unless it ends on /utama
 	}
+}
+
+// TestLoginReturnAfterSweepGoesHome: the session janitor drops a timed-out
+// session within a minute, long before its owner (or the next person at a
+// shared computer) asks for a page again. A page remembered then cannot be
+// tied to anyone, so it is not remembered: the next person goes home, not
+// to the page the last one was reading.
+func TestLoginReturnAfterSweepGoesHome(t *testing.T) {
+	store := session.NewMemoryStore(0)
+	w := newWorldWith(t, worldOpts{demo: true, store: store})
+	b := w.activeUser(master[0])
+	w.activeUser(master[1])
+
+	w.clk.Add(31 * time.Minute) // past the idle timeout
+	if _, err := store.Sweep(context.Background(), w.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.get("/tetapan-akaun/aktiviti-log-masuk"); r.Code != http.StatusSeeOther {
+		t.Fatalf("swept session: %d", r.Code)
+	}
+	b.login(master[1].IC, password) // fails unless it ends on /utama
 }
 
 // TestLoginReturnsToAPageWithADot: a page whose address holds a dot (in
