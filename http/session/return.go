@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
 // returnCookie remembers the page a browser asked for when it had to log
@@ -32,6 +34,11 @@ func (m *Manager) rememberReturn(c *gin.Context, userID string) {
 	}
 	page := r.URL.RequestURI()
 	if len(page) > maxReturn || !strings.HasPrefix(page, "/") || strings.HasPrefix(page, "//") {
+		return
+	}
+	if unescaped, err := url.PathUnescape(page); err != nil || mykad.Redact(unescaped) != unescaped {
+		// An administrator's page of an account (/pentadbir/akaun/<IC>):
+		// an IC number is not kept in a cookie, which proxies may log.
 		return
 	}
 	// QueryEscape leaves dots, and a dot separates the page from its tie:

@@ -104,3 +104,23 @@ func TestLoginReturnsToAPageWithADot(t *testing.T) {
 		t.Fatalf("login after a link: %d %s, want %s", r.Code, r.Header().Get("Location"), page)
 	}
 }
+
+// TestLoginReturnKeepsNoICInACookie: a page whose address holds an IC
+// number (an administrator's page of an account, /pentadbir/akaun/<IC>, or
+// any page given one) is not remembered: the cookie would carry the
+// number, and proxies may log cookies.
+func TestLoginReturnKeepsNoICInACookie(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	for _, page := range []string{"/tetapan-akaun/aktiviti-log-masuk?ic=791117045671", "/tetapan-akaun/kemaskini-maklumat?ic=791117-04-5671", "/tetapan-akaun/kemaskini-maklumat?ic=791117%2D04%2D5671"} {
+		r := b.get(page)
+		if r.Code != http.StatusSeeOther {
+			t.Fatalf("%s without a session: %d", page, r.Code)
+		}
+		for _, c := range r.Result().Cookies() {
+			if c.Name == "ispeks_kembali" {
+				t.Fatalf("%s: remembered in a cookie: %q", page, c.Value)
+			}
+		}
+	}
+}
