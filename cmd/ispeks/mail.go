@@ -42,7 +42,7 @@ func (c *cli) mailCmd() *cobra.Command {
 			return printParked(cmd.OutOrStdout(), list, time.Now())
 		}),
 	})
-	var all bool
+	var all, toOutbox bool
 	resend := &cobra.Command{
 		Use:   "resend POSITION… | --all",
 		Short: "Send parked mails again through the configured transport (--smtp, or the outbox); each resend is recorded with you as actor",
@@ -51,7 +51,10 @@ composer and the transport configured here (--smtp / ISPEKS_SMTP_URL, or the out
 give this command the portal's configuration. Each resend is recorded in the account's history with the
 console operator as actor before the mail goes out. A sent mail's dead letter is cleared; a mail refused
 again is parked again at its resend's position. A temporary password that has expired or was replaced
-since is not sent (its dead letter is cleared): issue a new one with "ispeks admin temporary-password".`,
+since is not sent (its dead letter is cleared): issue a new one with "ispeks admin temporary-password".
+Without --smtp it refuses, unless --to-outbox says the portal itself writes its mail to the outbox: a
+console that merely lacks the portal's SMTP settings would otherwise write the mail to a file, clear the
+dead letter and leave the person without it.`,
 		// Checked before anything is opened.
 		Args: func(_ *cobra.Command, args []string) error {
 			_, err := resendPositions(args, all)
@@ -61,6 +64,9 @@ since is not sent (its dead letter is cleared): issue a new one with "ispeks adm
 			positions, err := resendPositions(args, all)
 			if err != nil {
 				return err
+			}
+			if a.cli.cfg.SMTPURL == "" && !toOutbox {
+				return errors.New("no --smtp or ISPEKS_SMTP_URL here: give this command the portal's SMTP settings (a mail written to the outbox is not delivered, and its dead letter would be cleared), or --to-outbox if the portal itself writes its mail to the outbox")
 			}
 			rs, via, err := a.resender()
 			if err != nil {
@@ -83,6 +89,7 @@ since is not sent (its dead letter is cleared): issue a new one with "ispeks adm
 		}),
 	}
 	resend.Flags().BoolVar(&all, "all", false, "send every parked mail again, in log order")
+	resend.Flags().BoolVar(&toOutbox, "to-outbox", false, "with no --smtp: write the mails to the outbox, as a portal without SMTP does (otherwise refused)")
 	cmd.AddCommand(resend)
 	return cmd
 }

@@ -81,6 +81,16 @@ func TestMailParkedAndResend(t *testing.T) {
 	}
 
 	relay.Refuse(box, 0, smtp.EnhancedCode{}, "") // the department emptied its mailbox
+	// A console without the portal's SMTP settings refuses: it would write
+	// the mail to a file, clear the dead letter and leave the person
+	// without it. Nothing is recorded; the mail stays parked.
+	noSMTP := []string{"--data", dir, "--log-level", "error", "--base-url", "https://ispeks.example.test", "mail", "resend", pos}
+	if _, err := executeOut(ctx, noSMTP...); err == nil || !strings.Contains(err.Error(), "--to-outbox") {
+		t.Fatalf("mail resend without --smtp: %v, want a refusal naming --to-outbox", err)
+	}
+	if list, err := run("mail", "parked"); err != nil || !strings.Contains(list, pos) {
+		t.Fatalf("mail parked after the refused resend: %v\n%s", err, list)
+	}
 	out, err = run("mail", "resend", pos)
 	if err != nil || !strings.Contains(out, "position "+pos+": "+row[2]+" mail to k***@melaka.gov.my sent again") || !strings.Contains(out, "dead letter cleared") || strings.Contains(out, box) {
 		t.Fatalf("mail resend %s: %v\n%s", pos, err, out)
