@@ -534,3 +534,46 @@ func TestDemoRefusesARealInstallsLog(t *testing.T) {
 	serveInBackground(t, ctx, demoDir, "--demo")()
 	serveInBackground(t, ctx, demoDir, "--demo")() // a restart of the demo
 }
+
+// TestConsoleCommandsLogAtWarnUnlessToldOtherwise: serve and projectors
+// keep the configured level (their INFO log is their record); every other
+// command logs at warn unless --log-level or ISPEKS_LOG_LEVEL is given, so
+// its result is not buried under the stores' progress notes.
+func TestConsoleCommandsLogAtWarnUnlessToldOtherwise(t *testing.T) {
+	t.Setenv("ISPEKS_LOG_LEVEL", "") // as when it is not set
+	root := newRootCmd()
+	find := func(path ...string) *cobra.Command {
+		t.Helper()
+		cmd, _, err := root.Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	for _, c := range []struct {
+		path []string
+		want string
+	}{
+		{[]string{"serve"}, "info"},
+		{[]string{"projectors"}, "info"},
+		{[]string{"clients", "list"}, "warn"},
+		{[]string{"mail", "resend"}, "warn"},
+		{[]string{"import", "employees"}, "warn"},
+		{[]string{"bench", "queries"}, "warn"},
+	} {
+		if got := effectiveLogLevel(find(c.path...), "info"); got != c.want {
+			t.Errorf("%v: level %s, want %s", c.path, got, c.want)
+		}
+	}
+	list := find("clients", "list")
+	if err := list.Flags().Set("log-level", "info"); err != nil {
+		t.Fatal(err)
+	}
+	if got := effectiveLogLevel(list, "info"); got != "info" {
+		t.Errorf("clients list --log-level info: level %s", got)
+	}
+	t.Setenv("ISPEKS_LOG_LEVEL", "debug")
+	if got := effectiveLogLevel(find("audit", "verify"), "debug"); got != "debug" {
+		t.Errorf("audit verify with ISPEKS_LOG_LEVEL=debug: level %s", got)
+	}
+}

@@ -60,6 +60,29 @@ type cli struct {
 	rebuildGCPercent int // set by `projections rebuild` only
 }
 
+// effectiveLogLevel is the level configured, except that a console
+// command logs at warn unless a level was given (flag or ISPEKS_LOG_LEVEL):
+// an operator's command prints its result, and the stores' and
+// projectors' progress notes would bury it.
+func effectiveLogLevel(cmd *cobra.Command, configured string) string {
+	if consoleCommand(cmd) && !cmd.Flags().Changed("log-level") && os.Getenv("ISPEKS_LOG_LEVEL") == "" {
+		return "warn"
+	}
+	return configured
+}
+
+// consoleCommand reports whether cmd is an operator's one-off command
+// rather than a long-running process (serve, projectors), whose INFO log
+// is its record of what it did.
+func consoleCommand(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Parent() != nil && c.Parent().Parent() == nil {
+			return c.Name() != "serve" && c.Name() != "projectors"
+		}
+	}
+	return false
+}
+
 func newRootCmd() *cobra.Command {
 	c := &cli{}
 	root := &cobra.Command{
@@ -74,7 +97,7 @@ func newRootCmd() *cobra.Command {
 			if err := c.cfg.Resolve(); err != nil {
 				return fmt.Errorf("configuration: %w", err)
 			}
-			c.log = newLogger(c.cfg.LogLevel, c.cfg.LogFormat)
+			c.log = newLogger(effectiveLogLevel(cmd, c.cfg.LogLevel), c.cfg.LogFormat)
 			slog.SetDefault(c.log)
 			return nil
 		},

@@ -97,7 +97,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.LockThreshold, "lock-after", envInt(cfg, "ISPEKS_LOCK_AFTER", 3), "consecutive wrong passwords that lock an account [ISPEKS_LOCK_AFTER]")
 	fs.StringSliceVar(&cfg.EmailDomains, "email-domains", envList("ISPEKS_EMAIL_DOMAINS", []string{"melaka.gov.my"}), "official e-mail domains allowed [ISPEKS_EMAIL_DOMAINS]")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", envBool(cfg, "ISPEKS_SECURE_COOKIES", false), "mark cookies Secure (set behind TLS) [ISPEKS_SECURE_COOKIES]")
-	fs.StringVar(&cfg.LogLevel, "log-level", env("ISPEKS_LOG_LEVEL", "info"), "debug, info, warn or error [ISPEKS_LOG_LEVEL]")
+	fs.StringVar(&cfg.LogLevel, "log-level", env("ISPEKS_LOG_LEVEL", "info"), "debug, info, warn or error; console commands (all but serve and projectors) log at warn unless this is given [ISPEKS_LOG_LEVEL]")
 	fs.StringVar(&cfg.LogFormat, "log-format", env("ISPEKS_LOG_FORMAT", "text"), "text or json [ISPEKS_LOG_FORMAT]")
 	fs.DurationVar(&cfg.ReadYourWrites, "read-your-writes", envDuration(cfg, "ISPEKS_READ_YOUR_WRITES", 2*time.Second), "how long a page waits for projections to reach the user's own action [ISPEKS_READ_YOUR_WRITES]")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", envDuration(cfg, "ISPEKS_SHUTDOWN_GRACE", 10*time.Second), "time to finish requests on SIGTERM [ISPEKS_SHUTDOWN_GRACE]")
