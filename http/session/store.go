@@ -112,8 +112,16 @@ type Store interface {
 	// UpdateUserBefore applies fn to every session of userID created
 	// before t, each atomically, and says how many it changed.
 	UpdateUserBefore(ctx context.Context, userID string, t time.Time, fn func(*Session)) (int, error)
-	// Sweep drops sessions whose ExpiresAt is before now.
+	// Sweep drops sessions whose ExpiresAt is before now. Of a logged-in
+	// session that timed out (not one that reached its ValidUntil) it
+	// keeps who held it, for a while and bounded in number: TakeGone.
 	Sweep(ctx context.Context, now time.Time) (int, error)
+	// TakeGone returns, once, the user of the logged-in session that
+	// Sweep dropped under key for having timed out, if still kept at now.
+	// It never makes the session valid again: it only lets the page its
+	// browser asks for next be tied to that user (Manager.rememberReturn).
+	// DeleteUser and DeleteUserBefore forget it with the user's sessions.
+	TakeGone(ctx context.Context, key string, now time.Time) (string, bool, error)
 }
 
 // MemoryStore keeps sessions in process memory.
@@ -128,6 +136,12 @@ type Store interface {
 // Logins in progress (pending sessions) are capped apart from logged-in
 // ones: anyone may start one by typing a user ID, so when they reach their
 // cap the oldest gives way, and they never take a logged-in session's place.
+//
+// Of a logged-in session swept for having timed out it keeps, for GoneFor
+// and at most a quarter of maxSessions of them (the oldest gives way), only
+// its key and user (TakeGone): the janitor sweeps within a minute of the
+// timeout, long before the browser comes back, and without it the page
+// that browser asks for could not be tied to its user.
 type MemoryStore struct {
 	mu         sync.Mutex
 	byKey      map[string]Session
@@ -136,6 +150,21 @@ type MemoryStore struct {
 	pendingAt  map[string]*list.Element // key → its place in pending
 	max        int                      // logged-in sessions
 	maxPending int
+	gone       *list.List                     // of *tombstone, oldest first
+	goneAt     map[string]*list.Element       // key → its tombstone
+	goneOf     map[string]map[string]struct{} // user → keys of their tombstones
+	maxGone    int
+}
+
+// GoneFor is how long a swept session's user is kept after its timeout:
+// the life of the return cookie (Config.PendingTimeout's default).
+const GoneFor = 30 * time.Minute
+
+// tombstone is all that is kept of a swept session.
+type tombstone struct {
+	key, userID string
+	createdAt   time.Time // of the session: DeleteUserBefore
+	until       time.Time
 }
 
 // NewMemoryStore makes a store that refuses new logged-in sessions
@@ -151,6 +180,8 @@ func NewMemoryStore(maxSessions int) *MemoryStore {
 		byKey: map[string]Session{}, byUser: map[string]map[string]struct{}{},
 		pending: list.New(), pendingAt: map[string]*list.Element{},
 		max: maxSessions, maxPending: max(1, maxSessions/4),
+		gone: list.New(), goneAt: map[string]*list.Element{}, goneOf: map[string]map[string]struct{}{},
+		maxGone: max(1, maxSessions/4),
 	}
 }
 
@@ -188,6 +219,57 @@ func (m *MemoryStore) unindex(key string, s Session) {
 func (m *MemoryStore) remove(key string, s Session) {
 	m.unindex(key, s)
 	delete(m.byKey, key)
+}
+
+// bury keeps who held the logged-in session s, swept under key, until
+// GoneFor after its timeout; past the cap the oldest tombstone gives way.
+func (m *MemoryStore) bury(key string, s Session) {
+	if s.UserID == "" {
+		return
+	}
+	m.unbury(key)
+	for len(m.goneAt) >= m.maxGone {
+		m.unbury(m.gone.Front().Value.(*tombstone).key)
+	}
+	m.goneAt[key] = m.gone.PushBack(&tombstone{key: key, userID: s.UserID, createdAt: s.CreatedAt, until: s.ExpiresAt.Add(GoneFor)})
+	set := m.goneOf[s.UserID]
+	if set == nil {
+		set = map[string]struct{}{}
+		m.goneOf[s.UserID] = set
+	}
+	set[key] = struct{}{}
+}
+
+// unbury forgets the tombstone under key, if any.
+func (m *MemoryStore) unbury(key string) {
+	el, ok := m.goneAt[key]
+	if !ok {
+		return
+	}
+	ts := m.gone.Remove(el).(*tombstone)
+	delete(m.goneAt, key)
+	if set := m.goneOf[ts.userID]; set != nil {
+		delete(set, key)
+		if len(set) == 0 {
+			delete(m.goneOf, ts.userID)
+		}
+	}
+}
+
+// TakeGone returns and forgets the user of the session swept under key.
+func (m *MemoryStore) TakeGone(_ context.Context, key string, now time.Time) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	el, ok := m.goneAt[key]
+	if !ok {
+		return "", false, nil
+	}
+	ts := el.Value.(*tombstone)
+	m.unbury(key)
+	if !now.Before(ts.until) {
+		return "", false, nil
+	}
+	return ts.userID, true, nil
 }
 
 // Create stores s under key. A pending session past the pending cap takes
@@ -260,6 +342,11 @@ func (m *MemoryStore) DeleteUser(_ context.Context, userID, keep string) (int, e
 		m.remove(key, m.byKey[key])
 		n++
 	}
+	// A lock or a password change ends everything: nothing of the user's
+	// earlier sessions is left to tie a page to.
+	for key := range m.goneOf[userID] {
+		m.unbury(key)
+	}
 	return n, nil
 }
 
@@ -272,6 +359,11 @@ func (m *MemoryStore) DeleteUserBefore(_ context.Context, userID string, t time.
 		if s := m.byKey[key]; s.CreatedAt.Before(t) {
 			m.remove(key, s)
 			n++
+		}
+	}
+	for key := range m.goneOf[userID] {
+		if m.goneAt[key].Value.(*tombstone).createdAt.Before(t) {
+			m.unbury(key)
 		}
 	}
 	return n, nil
@@ -298,18 +390,37 @@ func (m *MemoryStore) UpdateUserBefore(_ context.Context, userID string, t time.
 	return n, nil
 }
 
-// Sweep removes expired sessions.
+// Sweep removes expired sessions, keeping a tombstone of each logged-in
+// one that timed out (idle or absolute; not one that reached ValidUntil,
+// which an event set), and forgets tombstones past their time.
 func (m *MemoryStore) Sweep(_ context.Context, now time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for el := m.gone.Front(); el != nil; {
+		next := el.Next()
+		if ts := el.Value.(*tombstone); !now.Before(ts.until) {
+			m.unbury(ts.key)
+		}
+		el = next
+	}
 	n := 0
 	for key, s := range m.byKey {
 		if !s.ExpiresAt.After(now) {
 			m.remove(key, s)
+			if s.LoggedIn() && (s.ValidUntil.IsZero() || s.ExpiresAt.Before(s.ValidUntil)) {
+				m.bury(key, s)
+			}
 			n++
 		}
 	}
 	return n, nil
+}
+
+// Gone is the number of tombstones of swept sessions held.
+func (m *MemoryStore) Gone() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.goneAt)
 }
 
 // Pending is the number of logins in progress held.

@@ -190,3 +190,95 @@ func TestTokens(t *testing.T) {
 		t.Fatal("key is not a hash of the token")
 	}
 }
+
+// A logged-in session swept for having timed out leaves its user, once and
+// for GoneFor; a login in progress, a session that reached its ValidUntil
+// and one deleted (logout) leave nothing.
+func TestMemoryStoreSweepKeepsWhoseSessionTimedOut(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(0)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	_ = st.Create(ctx, "idle", Session{State: StateActive, UserID: "u", ExpiresAt: t0})
+	_ = st.Create(ctx, "pending", Session{State: StatePending, UserID: "p", ExpiresAt: t0})
+	_ = st.Create(ctx, "left", Session{State: StateActive, UserID: "l", ExpiresAt: t0, ValidUntil: t0})
+	_ = st.Create(ctx, "out", Session{State: StateActive, UserID: "o", ExpiresAt: t0})
+	_ = st.Delete(ctx, "out")
+	if n, _ := st.Sweep(ctx, t0.Add(time.Minute)); n != 3 || st.Len() != 0 {
+		t.Fatalf("swept %d, %d left", n, st.Len())
+	}
+	if st.Gone() != 1 {
+		t.Fatalf("%d tombstones, want 1", st.Gone())
+	}
+	for _, k := range []string{"pending", "left", "out"} {
+		if u, ok, _ := st.TakeGone(ctx, k, t0.Add(time.Minute)); ok {
+			t.Errorf("%s: kept user %q", k, u)
+		}
+	}
+	if u, ok, _ := st.TakeGone(ctx, "idle", t0.Add(GoneFor-time.Second)); !ok || u != "u" {
+		t.Fatalf("idle: %q %v, want u", u, ok)
+	}
+	if _, ok, _ := st.TakeGone(ctx, "idle", t0.Add(time.Minute)); ok {
+		t.Fatal("a tombstone was read twice")
+	}
+
+	// Past GoneFor it is not told, and the next sweep forgets it.
+	_ = st.Create(ctx, "late", Session{State: StateActive, UserID: "u", ExpiresAt: t0})
+	_, _ = st.Sweep(ctx, t0.Add(time.Minute))
+	if _, ok, _ := st.TakeGone(ctx, "late", t0.Add(GoneFor)); ok {
+		t.Fatal("a tombstone was told past GoneFor")
+	}
+	_ = st.Create(ctx, "late", Session{State: StateActive, UserID: "u", ExpiresAt: t0})
+	_, _ = st.Sweep(ctx, t0.Add(time.Minute))
+	_, _ = st.Sweep(ctx, t0.Add(GoneFor))
+	if st.Gone() != 0 {
+		t.Fatalf("%d tombstones past GoneFor", st.Gone())
+	}
+}
+
+// Tombstones are capped at a quarter of the store's sessions, the oldest
+// giving way, however many sessions are swept.
+func TestMemoryStoreTombstonesCapped(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(40) // 10 tombstones
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		_ = st.Create(ctx, fmt.Sprint("k", i), Session{State: StateActive, UserID: fmt.Sprint("u", i), ExpiresAt: t0})
+		_, _ = st.Sweep(ctx, t0)
+		if st.Gone() > 10 {
+			t.Fatalf("after %d sweeps: %d tombstones", i+1, st.Gone())
+		}
+	}
+	if _, ok, _ := st.TakeGone(ctx, "k89", t0); ok {
+		t.Fatal("an old tombstone outlived the cap")
+	}
+	if u, ok, _ := st.TakeGone(ctx, "k99", t0); !ok || u != "u99" {
+		t.Fatalf("the newest tombstone: %q %v", u, ok)
+	}
+}
+
+// Ending a user's sessions (a lock, a password change, logout everywhere)
+// forgets their tombstones too; DeleteUserBefore only those of sessions
+// begun before its moment.
+func TestMemoryStoreDeleteUserForgetsTombstones(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(0)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	_ = st.Create(ctx, "a", Session{State: StateActive, UserID: "u", CreatedAt: t0, ExpiresAt: t0})
+	_ = st.Create(ctx, "b", Session{State: StateActive, UserID: "u", CreatedAt: t0.Add(time.Second), ExpiresAt: t0})
+	_ = st.Create(ctx, "v", Session{State: StateActive, UserID: "v", CreatedAt: t0, ExpiresAt: t0})
+	_, _ = st.Sweep(ctx, t0)
+	_, _ = st.DeleteUserBefore(ctx, "u", t0.Add(time.Second))
+	if _, ok, _ := st.TakeGone(ctx, "a", t0); ok {
+		t.Fatal("DeleteUserBefore left the tombstone of a session begun before it")
+	}
+	if st.Gone() != 2 {
+		t.Fatalf("%d tombstones, want 2 (b, v)", st.Gone())
+	}
+	_, _ = st.DeleteUser(ctx, "u", "")
+	if _, ok, _ := st.TakeGone(ctx, "b", t0); ok {
+		t.Fatal("DeleteUser left the user's tombstone")
+	}
+	if u, ok, _ := st.TakeGone(ctx, "v", t0); !ok || u != "v" {
+		t.Fatal("DeleteUser forgot another user's tombstone")
+	}
+}
