@@ -226,6 +226,13 @@ func (m *Manager) Load() gin.HandlerFunc {
 		case !ok:
 			m.clearCookie(c)
 			l.expired = true
+			// Swept by the janitor after timing out: the store may still
+			// know whose it was (once), so the page asked for can be tied
+			// to them. The session stays gone.
+			if l.was, _, err = m.store.TakeGone(ctx, key, now); err != nil {
+				httpx.Abort(c, fmt.Errorf("session: load: %w", err))
+				return
+			}
 		case !now.Before(s.ExpiresAt):
 			_ = m.store.Delete(ctx, key)
 			m.clearCookie(c)
@@ -443,10 +450,10 @@ func (m *Manager) redirectToLogin(c *gin.Context) {
 	if l.expired {
 		target += "?sesi=tamat"
 	}
-	// A session cookie whose session is gone (swept by the janitor within a
-	// minute of timing out, ended elsewhere, lost in a restart) cannot be
-	// tied to its user: its page is not remembered, or the next person at a
-	// shared computer would be sent to it.
+	// A session cookie whose session is gone and whose user the store no
+	// longer knows (ended elsewhere, lost in a restart, swept too long ago)
+	// cannot be tied to its user: its page is not remembered, or the next
+	// person at a shared computer would be sent to it.
 	if !l.expired || l.was != "" {
 		m.rememberReturn(c, l.was)
 	}

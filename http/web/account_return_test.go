@@ -60,25 +60,65 @@ func TestLoginReturnsToThePageAskedFor(t *testing.T) {
 	}
 }
 
-// TestLoginReturnAfterSweepGoesHome: the session janitor drops a timed-out
-// session within a minute, long before its owner (or the next person at a
-// shared computer) asks for a page again. A page remembered then cannot be
-// tied to anyone, so it is not remembered: the next person goes home, not
-// to the page the last one was reading.
-func TestLoginReturnAfterSweepGoesHome(t *testing.T) {
+// TestLoginReturnAfterSweep: the session janitor drops a timed-out session
+// within a minute, long before its owner comes back. The store keeps whose
+// it was (only that, once, for the return cookie's life), so the page asked
+// for then is still tied to them: they land on it; the next person at a
+// shared computer goes home; so does everyone once the user's sessions were
+// all ended (logout, which ends every session; a lock; a password change),
+// or when the browser comes back after the store has forgotten.
+func TestLoginReturnAfterSweep(t *testing.T) {
 	store := session.NewMemoryStore(0)
 	w := newWorldWith(t, worldOpts{demo: true, store: store})
-	b := w.activeUser(master[0])
-	w.activeUser(master[1])
+	siti, nurul := master[0], master[1]
+	b := w.activeUser(siti)
+	w.activeUser(nurul)
+	sweep := func() {
+		t.Helper()
+		if _, err := store.Sweep(context.Background(), w.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const page = "/tetapan-akaun/aktiviti-log-masuk?halaman=1"
+	timeOut := func(b *browser) {
+		t.Helper()
+		w.clk.Add(31 * time.Minute) // past the idle timeout
+		sweep()
+		if r := b.get(page); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=tamat" {
+			t.Fatalf("swept session: %d %s", r.Code, r.Header().Get("Location"))
+		}
+	}
 
-	w.clk.Add(31 * time.Minute) // past the idle timeout
-	if _, err := store.Sweep(context.Background(), w.clk.Now()); err != nil {
-		t.Fatal(err)
+	// Its owner logs in again: the login ends on the page.
+	timeOut(b)
+	b.enterID(siti.IC)
+	if r := b.enterPassword(password); r.Code != http.StatusSeeOther || r.Header().Get("Location") != page {
+		t.Fatalf("owner after the sweep: %d %s, want %s", r.Code, r.Header().Get("Location"), page)
 	}
-	if r := b.get("/tetapan-akaun/aktiviti-log-masuk"); r.Code != http.StatusSeeOther {
-		t.Fatalf("swept session: %d", r.Code)
-	}
-	b.login(master[1].IC, password) // fails unless it ends on /utama
+
+	// Someone else logs in on that browser: home.
+	timeOut(b)
+	b.login(nurul.IC, password) // fails unless it ends on /utama
+
+	// Siti logs out elsewhere (which ends all her sessions) before coming
+	// back to the timed-out browser: home.
+	b.post("/utama", "/log-keluar", nil)
+	b.login(siti.IC, password)
+	w.clk.Add(31 * time.Minute)
+	sweep()
+	o := w.browser()
+	o.login(siti.IC, password)
+	o.post("/utama", "/log-keluar", nil)
+	b.get(page)
+	b.login(siti.IC, password)
+
+	// The browser comes back after the store forgot the session: home.
+	w.clk.Add(31 * time.Minute)
+	sweep()
+	w.clk.Add(session.GoneFor)
+	sweep()
+	b.get(page)
+	b.login(siti.IC, password)
 }
 
 // TestLoginReturnsToAPageWithADot: a page whose address holds a dot (in
