@@ -520,22 +520,7 @@ func TestAccountViewFollowsTheMastersEmail(t *testing.T) {
 		}
 	}
 	check("live")
-	live := dump(t, w.views, p)
-	replayAll(t, w.events, w.views, w.reg, p)
-	if again := dump(t, w.views, p); !reflect.DeepEqual(live, again) {
-		t.Fatal("a replay changed the views")
-	}
-	shadow, err := w.views.BeginRebuild(ctx, p.Name(), p.Collections()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	project(t, w.events, shadow, w.reg, p, 1000)
-	if err := w.views.SwapRebuild(ctx, p.Name(), p.Collections()...); err != nil {
-		t.Fatal(err)
-	}
-	if rebuilt := dump(t, w.views, p); !reflect.DeepEqual(live, rebuilt) {
-		t.Fatal("the rebuild differs from live")
-	}
+	w.sameAfterReplayAndRebuild(p)
 	check("rebuilt")
 }
 
@@ -656,30 +641,38 @@ func TestLoginAttempts(t *testing.T) {
 func TestDeliveredTwiceAndRebuildEqualLive(t *testing.T) {
 	w := newWorld(t)
 	w.scenario()
-	ctx := context.Background()
 	for _, p := range []projections.Projector{accounts.Projector{}, accounts.AttemptsProjector{}} {
 		project(t, w.events, w.views, w.reg, p, 3)
-		live := dump(t, w.views, p)
-		replayAll(t, w.events, w.views, w.reg, p)
-		if again := dump(t, w.views, p); !reflect.DeepEqual(live, again) {
-			t.Fatalf("%s: replay changed the read model", p.Name())
-		}
-		shadow, err := w.views.BeginRebuild(ctx, p.Name(), p.Collections()...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		project(t, w.events, shadow, w.reg, p, 1000)
-		if err := w.views.SwapRebuild(ctx, p.Name(), p.Collections()...); err != nil {
-			t.Fatal(err)
-		}
-		if rebuilt := dump(t, w.views, p); !reflect.DeepEqual(live, rebuilt) {
-			for k, v := range live {
-				if rebuilt[k] != v {
-					t.Errorf("%s: %s live %s rebuilt %s", p.Name(), k, v, rebuilt[k])
-				}
+		w.sameAfterReplayAndRebuild(p)
+	}
+}
+
+// sameAfterReplayAndRebuild checks that p's views, as live projection left
+// them, stay the same when every event is delivered again, and that a
+// rebuild from scratch in other batch sizes equals them.
+func (w *world) sameAfterReplayAndRebuild(p projections.Projector) {
+	t, ctx := w.t, context.Background()
+	t.Helper()
+	live := dump(t, w.views, p)
+	replayAll(t, w.events, w.views, w.reg, p)
+	if again := dump(t, w.views, p); !reflect.DeepEqual(live, again) {
+		t.Fatalf("%s: a replay changed the views", p.Name())
+	}
+	shadow, err := w.views.BeginRebuild(ctx, p.Name(), p.Collections()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	project(t, w.events, shadow, w.reg, p, 1000)
+	if err := w.views.SwapRebuild(ctx, p.Name(), p.Collections()...); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := dump(t, w.views, p); !reflect.DeepEqual(live, rebuilt) {
+		for k, v := range live {
+			if rebuilt[k] != v {
+				t.Errorf("%s: %s live %s rebuilt %s", p.Name(), k, v, rebuilt[k])
 			}
-			t.Fatalf("%s: rebuild differs from live (%d vs %d docs)", p.Name(), len(live), len(rebuilt))
 		}
+		t.Fatalf("%s: the rebuild differs from live (%d vs %d docs)", p.Name(), len(live), len(rebuilt))
 	}
 }
 
@@ -874,21 +867,6 @@ func TestLeavingCancelledClearsTheDate(t *testing.T) {
 		}
 	}
 	check("after the cancel")
-	live := dump(t, w.views, p)
-	replayAll(t, w.events, w.views, w.reg, p)
-	if again := dump(t, w.views, p); !reflect.DeepEqual(live, again) {
-		t.Fatal("a replay changed the views")
-	}
-	shadow, err := w.views.BeginRebuild(ctx, p.Name(), p.Collections()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	project(t, w.events, shadow, w.reg, p, 1000)
-	if err := w.views.SwapRebuild(ctx, p.Name(), p.Collections()...); err != nil {
-		t.Fatal(err)
-	}
-	if rebuilt := dump(t, w.views, p); !reflect.DeepEqual(live, rebuilt) {
-		t.Fatal("the rebuild differs from live")
-	}
+	w.sameAfterReplayAndRebuild(p)
 	check("rebuilt")
 }
