@@ -37,8 +37,11 @@ type EmailFollower struct {
 	Log    *slog.Logger
 }
 
-// Handles lists the event types the follower acts on.
-func (EmailFollower) Handles() []string { return []string{employee.StaffUpdated{}.EventType()} }
+// Handles lists the event types the follower acts on: an update, and a
+// rejoin (recorded again after leaving) at another address.
+func (EmailFollower) Handles() []string {
+	return []string{employee.StaffUpdated{}.EventType(), employee.StaffRecorded{}.EventType()}
+}
 
 // followNamespace separates the follower's command IDs from any other
 // derived from the same event.
@@ -56,11 +59,19 @@ func FollowCommandID(eventID uuid.UUID) uuid.UUID {
 // since no retry could make it usable and it would hold up every later
 // change.
 func (f EmailFollower) Handle(ctx context.Context, env eventlog.Envelope) error {
-	ev, ok := env.Event.(employee.StaffUpdated)
+	var ev employee.StaffUpdated
+	switch e := env.Event.(type) {
+	case employee.StaffUpdated:
+		ev = e
+	case employee.StaffRecorded:
+		// A first record has no previous address; a rejoin at another
+		// one has.
+		ev = employee.StaffUpdated{IC: e.IC, Email: e.Email, PreviousEmail: e.PreviousEmail}
+	}
 	// Events stored before previous_email was kept carry none: not
 	// followed (the account keeps what it had; the person or an
 	// administrator can still change it).
-	if !ok || ev.PreviousEmail == "" || ev.PreviousEmail == ev.Email {
+	if ev.PreviousEmail == "" || ev.PreviousEmail == ev.Email {
 		return nil
 	}
 	log := f.Log

@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/google/uuid"
@@ -102,7 +103,32 @@ func TestEmailFollowerLeavesOtherEventsAlone(t *testing.T) {
 	if got := len(f.events(f.accountStream(sitiIC))); got != n {
 		t.Fatalf("%d account events appended, want none", got-n)
 	}
-	if got := follower.Handles(); len(got) != 1 || got[0] != "employee.StaffUpdated.v1" {
+	if got := follower.Handles(); !slices.Equal(got, []string{"employee.StaffUpdated.v1", "employee.StaffRecorded.v1"}) {
 		t.Fatalf("handles %v", got)
+	}
+}
+
+// TestEmailFollowerFollowsARejoinAtAnotherAddress: someone who left
+// service and is recorded again (a rejoin) at another official address is
+// followed as an update is; a first record is not (see above).
+func TestEmailFollowerFollowsARejoinAtAnotherAddress(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	first := f.events("employee-" + sitiIC)[0].Event.(employee.StaffRecorded)
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: sitiIC, Date: "2025-12-31", Reason: "Meletak jawatan"}))
+	back := employee.Details{IC: sitiIC, Name: first.Name, Email: "kewangan.baru@melaka.gov.my", Department: first.Department, Post: first.Post, StaffNumber: first.StaffNumber}
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: back}))
+	rejoin := f.lastEvent("employee-" + sitiIC)
+	if ev, ok := rejoin.Event.(employee.StaffRecorded); !ok || ev.PreviousEmail != "siti.aminah@melaka.gov.my" {
+		t.Fatalf("the rejoin %+v, want StaffRecorded naming the address before", rejoin.Event)
+	}
+	follower := commands.EmailFollower{Follow: f.h.FollowMasterEmail, Log: slog.New(slog.DiscardHandler)}
+	if err := follower.Handle(ctx, rejoin); err != nil {
+		t.Fatal(err)
+	}
+	got := f.lastEvent(f.accountStream(sitiIC)).Event
+	if got != (account.EmailFollowedMaster{UserID: sitiIC, Email: "kewangan.baru@melaka.gov.my", PreviousEmail: "siti.aminah@melaka.gov.my", Name: "Siti Aminah binti Omar"}) {
+		t.Fatalf("account event %+v, want the e-mail followed to the rejoin's address", got)
 	}
 }

@@ -53,6 +53,10 @@ type StaffRecorded struct {
 	// from the same ID reused for another change (absent in events stored
 	// before it was kept, and when the command had no ID).
 	CommandID string `json:"command_id,omitempty"`
+	// PreviousEmail is set on a rejoin (recorded again after leaving
+	// service) whose official e-mail differs from the one the record had:
+	// the portal account follows it as it follows an update's.
+	PreviousEmail string `json:"previous_email,omitempty"`
 }
 
 // StaffUpdated replaces the record's fields with new values (the whole
@@ -171,6 +175,9 @@ func (e *Employee) Record(cmd uuid.UUID, d Details, now time.Time) error {
 	}
 	ev := d.event()
 	ev.CommandID = commandID(cmd)
+	if e.recorded && d.Email != e.details.Email {
+		ev.PreviousEmail = e.details.Email // a rejoin at another address
+	}
 	return e.record(ev)
 }
 
