@@ -2,11 +2,9 @@ package commands
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/employee"
-	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
 // CancelLeaving cancels a person's leaving date while it is still ahead (a
@@ -30,14 +28,11 @@ var _ Handler[CancelLeaving] = CancelLeavingHandler{}
 
 // Handle runs the command.
 func (h CancelLeavingHandler) Handle(ctx context.Context, cmd CancelLeaving) (Result, error) {
-	ic, err := mykad.Parse(cmd.IC)
+	ic, err := staffIC(cmd.IC)
 	if err != nil {
-		return Result{}, &employee.FieldError{Field: "ic", Code: "invalid", Reason: strings.TrimPrefix(err.Error(), "mykad: ")}
-	}
-	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, true); err != nil {
 		return Result{}, err
 	}
-	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
+	return changeStaff(ctx, h.Runner, cmd.Meta, ic,
 		func(e *employee.Employee, now time.Time) error {
 			return e.CancelLeaving(cmd.Meta.CommandID, cmd.Reason, now)
 		})

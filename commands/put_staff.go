@@ -31,10 +31,7 @@ func (h PutStaffHandler) Handle(ctx context.Context, cmd PutStaff) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, true); err != nil {
-		return Result{}, err
-	}
-	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
+	return changeStaff(ctx, h.Runner, cmd.Meta, ic,
 		func(e *employee.Employee, now time.Time) error {
 			_, err := e.Put(cmd.Meta.CommandID, d, now)
 			return err

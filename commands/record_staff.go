@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/employee"
@@ -30,10 +31,7 @@ func (h RecordStaffHandler) Handle(ctx context.Context, cmd RecordStaff) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, true); err != nil {
-		return Result{}, err
-	}
-	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
+	return changeStaff(ctx, h.Runner, cmd.Meta, ic,
 		func(e *employee.Employee, now time.Time) error { return e.Record(cmd.Meta.CommandID, d, now) })
 }
 
@@ -44,4 +42,23 @@ func staffDetails(d employee.Details) (employee.Details, mykad.IC, error) {
 		return d, "", err
 	}
 	return d, mykad.IC(d.IC), nil
+}
+
+// staffIC parses the IC number naming a staff record, as a field error.
+func staffIC(raw string) (mykad.IC, error) {
+	ic, err := mykad.Parse(raw)
+	if err != nil {
+		return "", &employee.FieldError{Field: "ic", Code: "invalid", Reason: strings.TrimPrefix(err.Error(), "mykad: ")}
+	}
+	return ic, nil
+}
+
+// changeStaff runs decide on the staff record of ic, as every command on
+// the employee master does: only for an administrator, a finance system or
+// the console (authorizeAdmin), recorded with meta's actor.
+func changeStaff(ctx context.Context, r Runner, meta Meta, ic mykad.IC, decide func(*employee.Employee, time.Time) error) (Result, error) {
+	if err := authorizeAdmin(ctx, r, meta, true); err != nil {
+		return Result{}, err
+	}
+	return Execute(ctx, r, employee.Stream(ic), employee.New, meta, decide)
 }

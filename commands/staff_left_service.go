@@ -2,11 +2,9 @@ package commands
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/employee"
-	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
 // StaffLeftService records that a person left government service on Date
@@ -30,14 +28,11 @@ var _ Handler[StaffLeftService] = StaffLeftServiceHandler{}
 
 // Handle runs the command.
 func (h StaffLeftServiceHandler) Handle(ctx context.Context, cmd StaffLeftService) (Result, error) {
-	ic, err := mykad.Parse(cmd.IC)
+	ic, err := staffIC(cmd.IC)
 	if err != nil {
-		return Result{}, &employee.FieldError{Field: "ic", Code: "invalid", Reason: strings.TrimPrefix(err.Error(), "mykad: ")}
-	}
-	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, true); err != nil {
 		return Result{}, err
 	}
-	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
+	return changeStaff(ctx, h.Runner, cmd.Meta, ic,
 		func(e *employee.Employee, now time.Time) error {
 			return e.LeaveService(cmd.Meta.CommandID, cmd.Date, cmd.Reason, now)
 		})

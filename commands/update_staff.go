@@ -28,9 +28,6 @@ func (h UpdateStaffHandler) Handle(ctx context.Context, cmd UpdateStaff) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, true); err != nil {
-		return Result{}, err
-	}
-	return Execute(ctx, h.Runner, employee.Stream(ic), employee.New, cmd.Meta,
+	return changeStaff(ctx, h.Runner, cmd.Meta, ic,
 		func(e *employee.Employee, now time.Time) error { return e.Update(cmd.Meta.CommandID, d, now) })
 }

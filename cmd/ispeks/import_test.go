@@ -18,13 +18,7 @@ func TestImportCommands(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	csv := write("staff.csv", "No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n"+
 		"880101-04-5678,Siti Nurhaliza binti Ahmad,siti.nurhaliza@melaka.gov.my,Jabatan Kewangan dan Perbendaharaan Negeri Melaka,Pegawai Kewangan,MLK00123\n"+
 		"881301-04-5678,Bad Date,bad@melaka.gov.my,Jabatan Kewangan,Kerani,MLK00124\n")
@@ -68,16 +62,9 @@ func TestImportResentByAnotherOperator(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	base := []string{"--data", dir, "--log-level", "error"}
-	csv := write("staff.csv", "No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n"+
-		"880101-04-5678,Siti Nurhaliza binti Ahmad,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,MLK00123\n")
+	csv := write("staff.csv", oneStaffCSV)
 	nd := write("run.ndjson", `{"kind":"payment","request_id":"p-1","payment":{"payment_id":"P1","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P1","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}
 {"kind":"payment_status","request_id":"p-2","change":{"payment_id":"P1","status":"dalam-proses"}}
 `)
@@ -110,16 +97,9 @@ func TestImportOneRequestIDOnTwoRecords(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	base := []string{"--data", dir, "--log-level", "error"}
-	csv := write("staff.csv", "No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n"+
-		"880101-04-5678,Siti Nurhaliza binti Ahmad,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,MLK00123\n")
+	csv := write("staff.csv", oneStaffCSV)
 	nd := write("run.ndjson", `{"kind":"payment","request_id":"bv-1","payment":{"payment_id":"P1","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P1","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}
 {"kind":"payment","request_id":"bv-1","payment":{"payment_id":"P2","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P2","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":46000,"payee_ic":"880101045678"}}
 `)
@@ -143,11 +123,7 @@ func TestImportEmployeesNamesTheOperator(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	csv := filepath.Join(dir, "staff.csv")
-	if err := os.WriteFile(csv, []byte("No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n"+
-		"880101-04-5678,Siti Nurhaliza binti Ahmad,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,MLK00123\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	csv := fileWriter(t, dir)("staff.csv", oneStaffCSV)
 	t.Setenv("USER", "alice")
 	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "import", "employees", csv); err != nil {
 		t.Fatal(err)
@@ -173,5 +149,23 @@ func TestImportEmployeesNamesTheOperator(t *testing.T) {
 	}
 	if staff == 0 {
 		t.Fatal("no staff event in the log")
+	}
+}
+
+// oneStaffCSV is an employee master of one person, Siti (880101-04-5678),
+// whom the import tests' payments name.
+const oneStaffCSV = "No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n" +
+	"880101-04-5678,Siti Nurhaliza binti Ahmad,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,MLK00123\n"
+
+// fileWriter returns a function that writes a file into dir and returns
+// its path.
+func fileWriter(t *testing.T, dir string) func(name, body string) string {
+	return func(name, body string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
