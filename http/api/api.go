@@ -286,20 +286,35 @@ func validKey(k string) bool {
 // derivation.
 func (h *handlers) original(ctx context.Context, stream string, cmd uuid.UUID) (eventlog.Record, bool) {
 	id := cmd.String()
+	var found eventlog.Record
+	err := h.scan(ctx, stream, func(rec eventlog.Record) (bool, error) {
+		if rec.Metadata.CausationID == id {
+			found = rec
+			return true, nil
+		}
+		return false, nil
+	})
+	return found, err == nil && found.Position > 0
+}
+
+// scan calls fn with stream's events in order until fn says stop or
+// returns an error. Employee streams are short: a page or two.
+func (h *handlers) scan(ctx context.Context, stream string, fn func(eventlog.Record) (stop bool, err error)) error {
+	const page = 256
 	var from uint64 = 1
 	for {
-		recs, err := h.store.ReadStream(ctx, stream, from, eventlog.Forwards, 256)
+		recs, err := h.store.ReadStream(ctx, stream, from, eventlog.Forwards, page)
 		if err != nil {
-			return eventlog.Record{}, false
+			return err
 		}
 		for _, rec := range recs {
-			if rec.Metadata.CausationID == id {
-				return rec, true
+			if stop, err := fn(rec); stop || err != nil {
+				return err
 			}
 			from = rec.Version + 1
 		}
-		if len(recs) < 256 {
-			return eventlog.Record{}, false
+		if len(recs) < page {
+			return nil
 		}
 	}
 }

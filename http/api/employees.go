@@ -290,26 +290,14 @@ func (h *handlers) commandError(c *gin.Context, err error) {
 // leftOn rebuilds the staff record and returns the date it left service.
 func (h *handlers) leftOn(ctx context.Context, ic mykad.IC) (string, error) {
 	e := employee.New()
-	var from uint64 = 1
-	for {
-		recs, err := h.store.ReadStream(ctx, employee.Stream(ic), from, eventlog.Forwards, 256)
+	err := h.scan(ctx, employee.Stream(ic), func(rec eventlog.Record) (bool, error) {
+		env, err := h.reg.Decode(rec)
 		if err != nil {
-			return "", err
+			return true, err
 		}
-		for _, rec := range recs {
-			env, err := h.reg.Decode(rec)
-			if err != nil {
-				return "", err
-			}
-			if err := e.Apply(env.Event); err != nil {
-				return "", err
-			}
-			from = rec.Version + 1
-		}
-		if len(recs) < 256 {
-			return e.LeftOn(), nil
-		}
-	}
+		return false, e.Apply(env.Event)
+	})
+	return e.LeftOn(), err
 }
 
 func icProblem(err error) FieldProblem {
