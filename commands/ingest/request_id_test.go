@@ -2,13 +2,13 @@ package ingest_test
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/commands/commandstest"
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
@@ -83,20 +83,6 @@ func TestOneRequestIDOnTwoRecordsIsTwoRequests(t *testing.T) {
 	}
 }
 
-// legacyIDs stores events with the event IDs the runner derived before the
-// stream was part of them (SHA1 of the command ID and "event-<i>"), as a log
-// written by an older iSPEKS has them.
-type legacyIDs struct{ commands.EventStore }
-
-func (l legacyIDs) Append(ctx context.Context, stream string, expected eventlog.ExpectedVersion, events []eventlog.Proposed) (eventlog.AppendResult, error) {
-	out := make([]eventlog.Proposed, len(events))
-	for i, p := range events {
-		p.ID = uuid.NewSHA1(uuid.MustParse(p.Metadata.CausationID), []byte("event-"+strconv.Itoa(i)))
-		out[i] = p
-	}
-	return l.EventStore.Append(ctx, stream, expected, out)
-}
-
 // A batch accepted before the upgrade and sent again after it is all
 // duplicates: the payment and statement aggregates recognise a repeat by the
 // command ID recorded in the event, which did not change, not by the event
@@ -105,7 +91,7 @@ func TestBatchStoredWithOldEventIDsIsAllDuplicatesAfterTheUpgrade(t *testing.T) 
 	r := newRig(t)
 	r.employees(t, 2)
 	old := r.runner
-	old.Store = legacyIDs{r.store}
+	old.Store = commandstest.LegacyIDs{EventStore: r.store}
 	oldIngester := ingest.New(old, &commands.PayeeCache{Next: commands.EmployeeStreams{Store: r.store}})
 
 	slip := slipLine("i1", "S1", testIC(0), 1)

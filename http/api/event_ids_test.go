@@ -3,29 +3,16 @@ package api_test
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/commands/commandstest"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/api"
 )
-
-// legacyIDs stores events with the event IDs the runner derived before the
-// stream was part of them, as a log written by an older iSPEKS has them.
-type legacyIDs struct{ commands.EventStore }
-
-func (l legacyIDs) Append(ctx context.Context, stream string, expected eventlog.ExpectedVersion, events []eventlog.Proposed) (eventlog.AppendResult, error) {
-	out := make([]eventlog.Proposed, len(events))
-	for i, p := range events {
-		p.ID = uuid.NewSHA1(uuid.MustParse(p.Metadata.CausationID), []byte("event-"+strconv.Itoa(i)))
-		out[i] = p
-	}
-	return l.EventStore.Append(ctx, stream, expected, out)
-}
 
 // A keyed PUT stored before the upgrade (its event ID of the old
 // derivation) and retried after it still answers as it did: 201 created at
@@ -35,7 +22,7 @@ func TestPutRetriedAfterTheUpgradeAnswersAsStored(t *testing.T) {
 	r := newRig(t)
 	const key = "put-lama-1"
 	old := r.runner
-	old.Store = legacyIDs{r.events}
+	old.Store = commandstest.LegacyIDs{EventStore: r.events}
 	d := employee.Details{IC: sitiIC, Name: "Siti Aminah binti Omar", Email: "siti.aminah@melaka.gov.my",
 		Department: "Jabatan Kewangan dan Perbendaharaan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
 	// The command the API derives from the key (api.commandMeta).
