@@ -230,6 +230,36 @@ func dump(t *testing.T, r projections.Reader, p projections.Projector) map[strin
 	return out
 }
 
+// activeLim activates Lim Mei Ling's account (in the scenario's master,
+// not registered there) with password pw and returns her user ID.
+func (w *world) activeLim(pw string) string {
+	const lim = "860606065666"
+	w.activate(lim, "mei.ling@melaka.gov.my", pw)
+	return lim
+}
+
+// enrolTOTP turns two-factor on for userID and returns the code of the
+// world's current time.
+func (w *world) enrolTOTP(userID string) func() string {
+	w.t.Helper()
+	ctx := context.Background()
+	enr, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: w.meta(eventlog.ActorUser, userID), UserID: userID})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	code := func() string {
+		c, err := security.TOTP{}.Code(enr.Secret, w.now)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return c
+	}
+	if _, _, err := w.h.ConfirmTOTP.Confirm(ctx, commands.ConfirmTOTP{Meta: w.meta(eventlog.ActorUser, userID), UserID: userID, Code: code()}); err != nil {
+		w.t.Fatal(err)
+	}
+	return code
+}
+
 func (w *world) scenario() {
 	ctx := context.Background()
 	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
@@ -360,24 +390,8 @@ func TestAccountViewCountsUntilSecondFactor(t *testing.T) {
 	w.scenario()
 	ctx := context.Background()
 	const pw = "durian musang king"
-	w.staff("860606065666", "Lim Mei Ling", "mei.ling@melaka.gov.my", "Pejabat Tanah dan Galian", "Penolong Pegawai Tanah", "PTG-0310")
-	lim := "860606065666"
-	w.activate(lim, "mei.ling@melaka.gov.my", pw)
-	me := w.meta(eventlog.ActorUser, lim)
-	enr, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: me, UserID: lim})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := func() string {
-		c, err := security.TOTP{}.Code(enr.Secret, w.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	if _, _, err := w.h.ConfirmTOTP.Confirm(ctx, commands.ConfirmTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: code()}); err != nil {
-		t.Fatal(err)
-	}
+	lim := w.activeLim(pw)
+	code := w.enrolTOTP(lim)
 	verify := func(c string) error {
 		_, err := w.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: c})
 		return err
@@ -438,9 +452,7 @@ func TestAccountViewPasswordChangeEndsTheRun(t *testing.T) {
 	w.scenario()
 	ctx := context.Background()
 	const pw = "durian musang king"
-	lim := "860606065666"
-	w.staff(lim, "Lim Mei Ling", "mei.ling@melaka.gov.my", "Pejabat Tanah dan Galian", "Penolong Pegawai Tanah", "PTG-0310")
-	w.activate(lim, "mei.ling@melaka.gov.my", pw)
+	lim := w.activeLim(pw)
 	change := func(old string) error {
 		_, err := w.h.ChangePassword.Handle(ctx, commands.ChangePassword{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim,
 			OldPassword: old, NewPassword: "rambutan gading manis", ConfirmPassword: "rambutan gading manis"})
@@ -720,23 +732,8 @@ func TestAccountViewLoginWaitsForSecondFactor(t *testing.T) {
 	w.scenario()
 	ctx := context.Background()
 	const pw = "durian musang king"
-	w.staff("860606065666", "Lim Mei Ling", "mei.ling@melaka.gov.my", "Pejabat Tanah dan Galian", "Penolong Pegawai Tanah", "PTG-0310")
-	lim := "860606065666"
-	w.activate(lim, "mei.ling@melaka.gov.my", pw)
-	enr, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := func() string {
-		c, err := security.TOTP{}.Code(enr.Secret, w.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	if _, _, err := w.h.ConfirmTOTP.Confirm(ctx, commands.ConfirmTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: code()}); err != nil {
-		t.Fatal(err)
-	}
+	lim := w.activeLim(pw)
+	code := w.enrolTOTP(lim)
 	fullLogin := func() time.Time {
 		t.Helper()
 		w.now = w.now.Add(time.Hour)
