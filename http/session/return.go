@@ -41,11 +41,11 @@ func (m *Manager) rememberReturn(c *gin.Context, userID string) {
 		// an IC number is not kept in a cookie, which proxies may log.
 		return
 	}
-	// QueryEscape leaves dots, and a dot separates the page from its tie:
-	// a page with one in its path or query would read as tied to nobody.
-	v := strings.ReplaceAll(url.QueryEscape(page), ".", "%2E")
+	// QueryEscape escapes '|', so the page never holds the separator of
+	// its tie.
+	v := url.QueryEscape(page)
 	if userID != "" {
-		v += "." + m.returnMAC(userID)
+		v += "|" + m.returnMAC(userID)
 	}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: returnCookie, Value: v, Path: "/", MaxAge: int(m.cfg.PendingTimeout.Seconds()),
@@ -66,7 +66,7 @@ func (m *Manager) TakeReturn(c *gin.Context, userID string) string {
 		Name: returnCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: m.cfg.Secure(c.Request),
 	})
-	v, mac, tied := strings.Cut(ck.Value, ".")
+	v, mac, tied := strings.Cut(ck.Value, "|")
 	if tied && !hmac.Equal([]byte(mac), []byte(m.returnMAC(userID))) {
 		return ""
 	}
