@@ -80,6 +80,13 @@ func (m *Manager) CSRF() gin.HandlerFunc {
 			httpx.Abort(c, httpx.ErrCSRF)
 			return
 		}
+		// A multipart body past maxMultipartMemory is spooled to temporary
+		// files, parsed here or by the handler. net/http removes them only
+		// for the request it made, not for the copy the middleware passes
+		// on (with a request ID in its context): they go when the chain is
+		// done, or every large upload would leave a copy in the temporary
+		// directory.
+		defer func() { removeMultipart(c.Request) }()
 		token := c.GetHeader(CSRFHeader)
 		if token == "" {
 			if err := parseForm(c.Request); err != nil {
@@ -105,6 +112,14 @@ func (m *Manager) CSRF() gin.HandlerFunc {
 			return
 		}
 		c.Next()
+	}
+}
+
+// removeMultipart removes the temporary files of r's multipart form, if
+// it has one.
+func removeMultipart(r *http.Request) {
+	if r.MultipartForm != nil {
+		_ = r.MultipartForm.RemoveAll()
 	}
 }
 
