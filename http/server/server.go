@@ -153,6 +153,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
+	// Gin would answer a path with a trailing slash itself, before any
+	// middleware: a 301 without the security headers, the access log or
+	// metrics, its Location built from X-Forwarded-Prefix whoever sent
+	// it. NoRoute redirects instead (trailingSlash), through the chain.
+	e.RedirectTrailingSlash = false
 	e.HTMLRender = site.HTMLRender()
 	e.Use(
 		httpx.RequestID(),
@@ -166,7 +171,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		sessions.Load(),
 		sessions.PasswordChangeFirst(web.OpenBeforePasswordChange),
 	)
-	e.NoRoute(func(c *gin.Context) { httpx.Abort(c, httpx.ErrNotFound) })
+	var pages map[string]bool // the GET paths without parameters: set below, once mounted
+	e.NoRoute(func(c *gin.Context) {
+		if to, ok := trailingSlash(c.Request, pages); ok {
+			c.Redirect(http.StatusMovedPermanently, to)
+			return
+		}
+		httpx.Abort(c, httpx.ErrNotFound)
+	})
 	e.NoMethod(func(c *gin.Context) {
 		// Gin has set Allow to the route's methods; ServeHTTP answers HEAD
 		// wherever GET is.
@@ -204,8 +216,30 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	site.Routes(e)
 	site.FillComing(e)
+	pages = map[string]bool{}
+	for _, ri := range e.Routes() {
+		if ri.Method == http.MethodGet && !strings.ContainsAny(ri.Path, ":*") {
+			pages[ri.Path] = true
+		}
+	}
 
 	return &Server{Engine: e, Sessions: sessions, Site: site, Errors: errs, LoginThrottle: throttle, Metrics: metrics, now: deps.Now}, nil
+}
+
+// trailingSlash is where a GET of a page's path with a trailing slash
+// ("/utama/") goes: the page, with the query kept. Only paths of pages
+// (GET routes without parameters) are redirected, so nothing a client
+// writes can make the Location another host's ("//evil.example/").
+func trailingSlash(r *http.Request, pages map[string]bool) (string, bool) {
+	p := r.URL.Path
+	if r.Method != http.MethodGet || len(p) < 2 || p[len(p)-1] != '/' || !pages[p[:len(p)-1]] {
+		return "", false
+	}
+	to := p[:len(p)-1]
+	if r.URL.RawQuery != "" {
+		to += "?" + r.URL.RawQuery
+	}
+	return to, true
 }
 
 // ServeHTTP makes the server an http.Handler. A HEAD request is answered as

@@ -749,3 +749,31 @@ func TestMetricsMethodLabelIsBounded(t *testing.T) {
 		t.Fatalf("method labels: %v", methods)
 	}
 }
+
+// TestTrailingSlashThroughTheChain: a page's path with a trailing slash
+// goes to the page like any answer, with the security headers, a request
+// ID and a line in the access log, and its Location is never taken from a
+// header the client sent (Gin's own redirect built it from
+// X-Forwarded-Prefix, whoever sent it). A path that is no page is the 404.
+func TestTrailingSlashThroughTheChain(t *testing.T) {
+	h := apiHarness(t)
+	b := h.browser()
+	b.headers = map[string]string{"X-Forwarded-Prefix": "/jalan-lain"}
+	r := b.get("/utama/?lang=en")
+	if r.Code != http.StatusMovedPermanently || r.Header().Get("Location") != "/utama?lang=en" {
+		t.Fatalf("/utama/: %d %q", r.Code, r.Header().Get("Location"))
+	}
+	hd := r.Header()
+	if !strings.Contains(hd.Get("Content-Security-Policy"), "frame-ancestors 'none'") || hd.Get("Cache-Control") != "no-store" ||
+		hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("X-Request-Id") == "" {
+		t.Errorf("redirect without the security headers: %v", hd)
+	}
+	if !strings.Contains(h.logs.String(), "status=301") {
+		t.Error("redirect not in the access log")
+	}
+	for _, p := range []string{"//evil.example/", "/%2F%2Fevil.example/", "/nope/", "/utama//"} {
+		if r := b.get(p); r.Code != http.StatusNotFound || r.Header().Get("Location") != "" {
+			t.Errorf("%s: %d %q", p, r.Code, r.Header().Get("Location"))
+		}
+	}
+}
