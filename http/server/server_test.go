@@ -777,3 +777,23 @@ func TestTrailingSlashThroughTheChain(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicAssetsSetNoCookies: a static file is cacheable by anyone for a
+// year, so its answer must not set a cookie: a shared cache would hand the
+// clearing of a timed-out session (or a language) to everyone who loads
+// the stylesheet after it, logging them all out.
+func TestPublicAssetsSetNoCookies(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	b.login("u1", "", false)
+	h.clk.Add(31 * time.Minute) // the session times out
+	for _, p := range []string{"/static/app.css", "/static/app.css?lang=en"} {
+		r := b.get(p)
+		if r.Code != 200 || !strings.Contains(r.Header().Get("Cache-Control"), "public") {
+			t.Fatalf("%s: %d %v", p, r.Code, r.Header())
+		}
+		if sc := r.Header().Values("Set-Cookie"); len(sc) > 0 {
+			t.Errorf("%s: a public answer sets cookies: %q", p, sc)
+		}
+	}
+}

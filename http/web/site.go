@@ -200,6 +200,10 @@ func (s *Site) serveStatic() gin.HandlerFunc {
 			return
 		}
 		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		// Anyone's cache may keep this answer for a year: a cookie the
+		// middleware set on the way (clearing a timed-out session, a
+		// ?lang= choice) would go to everyone it is served to.
+		c.Writer.Header().Del("Set-Cookie")
 		fileServer.ServeHTTP(c.Writer, c.Request)
 	}
 }
