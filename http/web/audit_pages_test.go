@@ -85,7 +85,7 @@ func TestAuditTimeline(t *testing.T) {
 		"<strong>Akaun dikunci</strong>", "Log masuk gagal", "Akaun dikunci", "<strong>Akaun dibuka kunci</strong>", "disahkan", "Pentadbir Sistem 750101-04-5001", "Log masuk berjaya") {
 		t.Fatalf("timeline out of order:\n%s", tbody)
 	}
-	admContain(t, "timeline", r.body, "Integriti sah: sejarah tidak diubah", "Dikunci<br><small>Gagal berturut-turut: 3</small>", "192.0.2.10", "/audit/eksport.csv?", "/audit/keadaan?ic=791117045671")
+	admContain(t, "timeline", r.body, "Integriti sah: setiap peristiwa yang disimpan sepadan", "Dikunci<br><small>Gagal berturut-turut: 3</small>", "192.0.2.10", "/audit/eksport.csv?", "/audit/keadaan?ic=791117045671")
 	admNotContain(t, "login only", r.body, "Pendaftaran</td>", "Kata laluan sementara dikeluarkan")
 	if strings.Count(tbody, "Log masuk gagal") != 4 {
 		t.Fatalf("%d failures shown", strings.Count(tbody, "Log masuk gagal"))
@@ -210,7 +210,7 @@ func TestAuditIntegrityFindsTampering(t *testing.T) {
 	if r.code != http.StatusOK {
 		t.Fatalf("check: %d", r.code)
 	}
-	admContain(t, "untouched", r.body, "Integriti sah: sejarah tidak diubah", "account-"+admSitiIC, "ispeks audit verify")
+	admContain(t, "untouched", r.body, "Integriti sah: setiap peristiwa yang disimpan sepadan", "account-"+admSitiIC, "ispeks audit verify")
 
 	// Someone with the database file rewrites the unlock's reason.
 	var version uint64
@@ -239,6 +239,38 @@ func TestAuditIntegrityFindsTampering(t *testing.T) {
 	if r := b.get("/audit/integriti?ic=12345"); r.code != http.StatusUnprocessableEntity {
 		t.Fatalf("bad IC: %d", r.code)
 	}
+}
+
+// TestAuditIntegrityDoesNotVouchForARemovedLastEvent: a stream's chain
+// cannot show that its last events were cut off, so the per-person check
+// must not tell the auditor that history was not altered; it sends them to
+// `ispeks audit verify`, which sees the missing position.
+func TestAuditIntegrityDoesNotVouchForARemovedLastEvent(t *testing.T) {
+	p := newAdminPortal(t)
+	auditStory(t, p)
+	evs := p.stream(admSitiIC)
+	last := evs[len(evs)-1]
+	db, err := sql.Open("sqlite", filepath.Join(p.dir, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Exec(`DELETE FROM events WHERE position = ?`, last.Position)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("tamper: %v %d", err, n)
+	}
+	db.Close()
+
+	b := p.auditor()
+	r := b.get("/audit/integriti?ic=" + admSitiIC)
+	if r.code != http.StatusOK {
+		t.Fatalf("check: %d", r.code)
+	}
+	admNotContain(t, "last event removed", r.body, "sejarah tidak diubah")
+	admContain(t, "last event removed", r.body, "Integriti sah: setiap peristiwa yang disimpan sepadan",
+		"tidak dapat menunjukkan peristiwa terakhir aliran yang telah dibuang", "ispeks audit verify")
+	en := b.get("/audit/integriti?lang=en&ic=" + admSitiIC)
+	admNotContain(t, "last event removed (en)", en.body, "history has not been altered")
+	admContain(t, "last event removed (en)", en.body, "cannot show that a stream&#39;s last events were removed")
 }
 
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
