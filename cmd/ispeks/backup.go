@@ -21,7 +21,7 @@ func (c *cli) backupCmd() *cobra.Command {
 		Use:   "backup DIR",
 		Short: "Copy the event log, consistent as of one moment, to DIR/events.db while the portal runs, and verify the copy's hash chains",
 		Long: `Copy the embedded event log (the SQLite file of --event-store) to DIR/events.db while
-the portal keeps running: the copy is the log as of one moment, compacted, readable by its
+the portal keeps running (DIR is made if it does not exist; its parent must): the copy is the log as of one moment, compacted, readable by its
 owner only. The copy's hash chains are then verified, as 'audit verify' does.
 
 Not copied, on purpose: the read models (views.db), which the portal rebuilds from the log,
@@ -55,8 +55,18 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if _, err := os.Lstat(dest); err == nil {
 				return fmt.Errorf("DIR %s: it holds an events.db already (an earlier backup, or the log itself), which is never overwritten: give a new directory", dir)
 			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
+			// DIR itself is made (a new directory per backup is the
+			// usual way), its parents are not: a mistyped path
+			// (/srv/bakups/…) fails here instead of putting the
+			// backup where no one will look for it.
+			if parent := filepath.Dir(filepath.Clean(dir)); !isDir(parent) {
+				return fmt.Errorf("DIR %s: its parent directory %s does not exist (or is not a directory): check the path, or make the parent first", dir, parent)
+			}
+			if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 				return fmt.Errorf("DIR %s: %w", dir, errors.Unwrap(err))
+			}
+			if !isDir(dir) {
+				return fmt.Errorf("DIR %s: it is a file, not a directory", dir)
 			}
 			store, err := openEventStore(ctx, &c.cfg, c.log)
 			if err != nil {
@@ -91,4 +101,10 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			return nil
 		},
 	}
+}
+
+// isDir reports whether path is an existing directory.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }

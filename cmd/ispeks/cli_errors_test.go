@@ -577,3 +577,38 @@ func TestConsoleCommandsLogAtWarnUnlessToldOtherwise(t *testing.T) {
 		t.Errorf("audit verify with ISPEKS_LOG_LEVEL=debug: level %s", got)
 	}
 }
+
+// TestBackupToAMistypedPathIsRefused: DIR is made when missing, but not
+// its parents: a mistyped path fails, naming the missing parent, rather
+// than the backup landing in a tree nobody looks in. A DIR that is a file
+// is refused too. Nothing is made either way.
+func TestBackupToAMistypedPathIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	missing := filepath.Join(root, "bakups")
+	target := filepath.Join(missing, "2026-11-27")
+	_, err := executeOut(ctx, "--data", dir, "--log-level", "error", "backup", target)
+	if err == nil || err.Error() != "DIR "+target+": its parent directory "+missing+" does not exist (or is not a directory): check the path, or make the parent first" {
+		t.Errorf("backup %s: %v", target, err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the mistyped parent %s was made", missing)
+	}
+	file := filepath.Join(root, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "backup", file); err == nil || err.Error() != "DIR "+file+": it is a file, not a directory" {
+		t.Errorf("backup to a file: %v", err)
+	}
+	// A new DIR under an existing parent is made.
+	fresh := filepath.Join(root, "2026-11-27")
+	if out, err := executeOut(ctx, "--data", dir, "--log-level", "error", "backup", fresh); err != nil || !strings.Contains(out, "every stream's hash chain intact") {
+		t.Fatalf("backup to a new directory: %v\n%s", err, out)
+	}
+}
