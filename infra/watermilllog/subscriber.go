@@ -71,7 +71,10 @@ type SubscriberConfig struct {
 	// subscription starts at the beginning of the log.
 	Checkpoints Checkpoints
 
-	// Commit, when set, stores the position of every acked event.
+	// Commit, when set, stores the position of every acked event, and of
+	// records passed over (by Filter or Skip) within passedSaveEvery:
+	// a consumer that wants a few types has read past the rest, and its
+	// checkpoint (what `ispeks projections status` shows) says so.
 	Commit CheckpointSaver
 
 	// Filter, when set, decides which records a topic receives; the others
@@ -276,9 +279,14 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 					if saved != nil {
 						saved.ack(rec.Position)
 					}
-				} else if s.cfg.Passed != nil {
-					if err := s.cfg.Passed(ctx, sub.topic, rec.Position); err != nil {
-						return err
+				} else {
+					if saved != nil {
+						saved.pass(rec.Position)
+					}
+					if s.cfg.Passed != nil {
+						if err := s.cfg.Passed(ctx, sub.topic, rec.Position); err != nil {
+							return err
+						}
 					}
 				}
 				delivered = rec.Position
@@ -289,6 +297,9 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription, out chan<- *mes
 				err = exceptLog.SubscribeExcept(rctx, from, skip, handle, func(_ context.Context, pos uint64) error {
 					if sub.restart.Swap(false) {
 						return errRestart
+					}
+					if saved != nil {
+						saved.pass(pos)
 					}
 					if s.cfg.Passed != nil {
 						if err := s.cfg.Passed(ctx, sub.topic, pos); err != nil {
@@ -421,11 +432,27 @@ func (sv *saver) ack(pos uint64) {
 	}
 }
 
+// pass records that the subscription read past pos without delivering
+// anything (every earlier delivery was acked: deliveries wait for their
+// ack). Unlike ack it does not wake the loop: a run of passed-over records
+// during a payroll run costs a write every passedSaveEvery, not one each.
+func (sv *saver) pass(pos uint64) {
+	sv.mu.Lock()
+	sv.latest = max(sv.latest, pos)
+	sv.mu.Unlock()
+}
+
+// passedSaveEvery is how soon a position passed over is stored.
+const passedSaveEvery = time.Second
+
 func (sv *saver) loop() {
 	defer close(sv.done)
+	tick := time.NewTicker(passedSaveEvery)
+	defer tick.Stop()
 	for {
 		select {
 		case <-sv.kick:
+		case <-tick.C:
 		case <-sv.quit:
 			return
 		}

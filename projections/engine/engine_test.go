@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -789,5 +790,65 @@ func TestDeadLetterReplacedAndCleared(t *testing.T) {
 	}
 	if left, err := e.DeadLetters(ctx, "mailer", 0); err != nil || len(left) != 0 {
 		t.Fatalf("dead letters after the clear %+v (%v), want none", left, err)
+	}
+}
+
+// TestConsumerCheckpointFollowsPassedOverEvents: a consumer that wants a few
+// types (the mailer) has read past the events it has no use for; its stored
+// checkpoint, which `ispeks projections status` shows, follows, so the
+// status does not show a caught-up mailer hundreds of events behind, and a
+// restart does not read them again.
+func TestConsumerCheckpointFollowsPassedOverEvents(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	e := newEngine(t, log, views, &ledgerProjector{}, nil)
+
+	received := make(chan eventlog.Envelope, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- e.RunConsumer(ctx, "withdrawals", func(_ context.Context, env eventlog.Envelope) error {
+			received <- env
+			return nil
+		}, withdrawn{}.EventType())
+	}()
+	waitFor(t, func() bool {
+		_, ok, _ := views.Get(context.Background(), "consumers", "withdrawals")
+		return ok
+	})
+	w := g.appendTo(t, "acct-0300", withdrawn{Amount: 2})
+	if env := <-received; env.Position != w.LastPosition {
+		t.Fatalf("got %d, want %d", env.Position, w.LastPosition)
+	}
+	var last eventlog.AppendResult
+	for i := range 50 {
+		last = g.appendTo(t, fmt.Sprintf("acct-%04d", 301+i), deposited{Owner: "o", Amount: 5})
+	}
+	// While it runs, and after it stops.
+	waitFor(t, func() bool {
+		cp, _ := views.Checkpoint(context.Background(), "withdrawals")
+		return cp == last.LastPosition
+	})
+	tail := g.appendTo(t, "acct-0400", deposited{Owner: "o", Amount: 5})
+	time.Sleep(20 * time.Millisecond) // the subscription reads it
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.Status(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Name == "withdrawals" && (s.Checkpoint != tail.LastPosition || s.Lag != 0) {
+			t.Errorf("status of a consumer that read everything: checkpoint %d, lag %d; want %d, 0", s.Checkpoint, s.Lag, tail.LastPosition)
+		}
+	}
+	select {
+	case env := <-received:
+		t.Fatalf("a passed-over event reached the consumer: %s at %d", env.Type, env.Position)
+	default:
 	}
 }
