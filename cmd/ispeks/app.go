@@ -99,6 +99,12 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 	// likewise: a master change imported before the first serve is
 	// followed; on an install that predates it, it starts at the log head
 	// (older StaffUpdated events name no previous e-mail anyway).
+	if err := a.engine.CheckReadStore(ctx); err != nil {
+		if errors.Is(err, engine.ErrReadStoreAhead) {
+			return nil, fmt.Errorf("%w: the log was restored from a backup and the read models were kept; %s", err, readStoreReset(&c.cfg))
+		}
+		return nil, err
+	}
 	if err := a.engine.RecordConsumerStarts(ctx, mail.ConsumerName, commands.EmailFollowerName); err != nil {
 		return nil, err
 	}

@@ -612,3 +612,61 @@ func TestBackupToAMistypedPathIsRefused(t *testing.T) {
 		t.Fatalf("backup to a new directory: %v\n%s", err, out)
 	}
 }
+
+// TestRestoredLogWithKeptReadModelsIsRefused: the log restored from a
+// backup but views.db kept (a restore step skipped). The read models were
+// built from the longer log: they list API clients the log no longer
+// holds, and the events appended next take positions the projectors have
+// already passed, so they would never be projected nor their mail sent.
+// Every command stops and says what to delete; once it is deleted the read
+// models are rebuilt from the restored log.
+func TestRestoredLogWithKeptReadModelsIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	run := func(args ...string) (string, error) {
+		return executeOut(ctx, append([]string{"--data", dir, "--log-level", "error"}, args...)...)
+	}
+	if _, err := run("clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup")
+	if _, err := run("backup", backup); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Sistem Bayaran", "Sistem Lama"} {
+		if _, err := run("clients", "add", name, "--scopes", "events:read"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := run("projections", "rebuild", "apiclients"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("clients", "list"); err != nil || !strings.Contains(out, "Sistem Lama") {
+		t.Fatalf("before the restore: %v\n%s", err, out)
+	}
+
+	// The restore, views.db kept.
+	copyFile(t, filepath.Join(backup, "events.db"), filepath.Join(dir, "events.db"))
+	for _, f := range []string{"events.db-wal", "events.db-shm"} {
+		_ = os.Remove(filepath.Join(dir, f))
+	}
+	views := filepath.Join(dir, "views.db")
+	for _, args := range [][]string{{"clients", "list"}, {"projections", "status"}, {"clients", "add", "Sistem Baru", "--scopes", "events:read"}} {
+		out, err := run(args...)
+		if err == nil || !strings.Contains(err.Error(), "the read store is ahead of the event log: ") || !strings.Contains(err.Error(), "has processed up to position 3, the log ends at 1") ||
+			!strings.Contains(err.Error(), "delete "+views+" (with its -wal and -shm)") {
+			t.Errorf("ispeks %s on a restored log with the read models kept: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, f := range []string{"views.db", "views.db-wal", "views.db-shm"} {
+		_ = os.Remove(filepath.Join(dir, f))
+	}
+	if _, err := run("projections", "rebuild", "apiclients"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("clients", "list")
+	if err != nil || !strings.Contains(out, "Sistem Gaji") || strings.Contains(out, "Sistem Lama") || strings.Contains(out, "Sistem Baru") {
+		t.Fatalf("after deleting views.db: %v\n%s", err, out)
+	}
+}

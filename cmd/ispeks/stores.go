@@ -98,3 +98,17 @@ func openReadStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (p
 		return s, nil
 	}
 }
+
+// readStoreReset tells how to throw the read models away so they are
+// rebuilt from the log (the restore steps of README "Backup and restore").
+func readStoreReset(cfg *config.Config) string {
+	kind, target, err := cfg.ReadStore()
+	switch {
+	case err != nil:
+	case kind == config.KindMongo:
+		return fmt.Sprintf("stop every iSPEKS process, drop the MongoDB database %s and start again: the read models are rebuilt from the log", cfg.MongoDatabase)
+	default:
+		return fmt.Sprintf("stop every iSPEKS process, delete %s (with its -wal and -shm) and start again: the read models are rebuilt from the log", target)
+	}
+	return "delete the read store and start again: the read models are rebuilt from the log"
+}

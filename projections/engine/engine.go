@@ -151,6 +151,10 @@ var (
 	ErrNotCaughtUp      = errors.New("engine: projectors did not reach the position in time")
 	ErrAlreadyRunning   = errors.New("engine: already running")
 	ErrRebuilding       = errors.New("engine: a rebuild of this projector is already running")
+	// ErrReadStoreAhead: a checkpoint in the read store is past the log's
+	// last event, so the read models were built from a longer log (the log
+	// was restored from a backup and the read store kept).
+	ErrReadStoreAhead = errors.New("engine: the read store is ahead of the event log")
 )
 
 // Engine runs projectors and consumers.
@@ -243,6 +247,41 @@ func (e *Engine) ensure(ctx context.Context) error {
 	}
 	if err := e.cfg.Store.Ensure(ctx, specs...); err != nil {
 		return fmt.Errorf("engine: ensure collections: %w", err)
+	}
+	return nil
+}
+
+// CheckReadStore refuses a read store built from a longer log than the one
+// it is given: a projector or consumer checkpoint past the log's last event
+// (a log restored from a backup with the read store of the day kept). Left
+// running, the read models would show what the log no longer holds, and
+// every event appended up to the old checkpoint (their positions are given
+// out again) would be passed over: never projected, its mail never sent.
+// Checkpoints are read before the head, so a commit racing the check cannot
+// look ahead of it.
+func (e *Engine) CheckReadStore(ctx context.Context) error {
+	if err := e.ensure(ctx); err != nil {
+		return err
+	}
+	consumers, err := e.consumerNames(ctx)
+	if err != nil {
+		return err
+	}
+	names := append(append([]string(nil), e.order...), consumers...)
+	cps := make([]uint64, len(names))
+	for i, name := range names {
+		if cps[i], err = e.cfg.Store.Checkpoint(ctx, name); err != nil {
+			return fmt.Errorf("engine: checkpoint of %s: %w", name, err)
+		}
+	}
+	head, err := e.cfg.Log.LastPosition(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: read log head: %w", err)
+	}
+	for i, name := range names {
+		if cps[i] > head {
+			return fmt.Errorf("%w: %s has processed up to position %d, the log ends at %d", ErrReadStoreAhead, name, cps[i], head)
+		}
 	}
 	return nil
 }

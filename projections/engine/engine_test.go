@@ -852,3 +852,51 @@ func TestConsumerCheckpointFollowsPassedOverEvents(t *testing.T) {
 	default:
 	}
 }
+
+// TestReadStoreOfALongerLogIsRefused: a read store whose projector or
+// consumer has passed the log's last event was built from another, longer
+// log (one restored from a backup): CheckReadStore names it, so the portal
+// does not pass over the events appended next at positions it has seen.
+func TestReadStoreOfALongerLogIsRefused(t *testing.T) {
+	ctx := context.Background()
+	viewsPath := filepath.Join(t.TempDir(), "views.db")
+	views := openViews(t, viewsPath)
+
+	long := openEvents(t, t.TempDir())
+	g := newGen(long, 3)
+	var last eventlog.AppendResult
+	for i := range 5 {
+		last = g.appendTo(t, fmt.Sprintf("acct-%04d", i), deposited{Owner: "o", Amount: 1})
+	}
+	e := newEngine(t, long, views, &ledgerProjector{}, nil)
+	if err := e.CheckReadStore(ctx); err != nil {
+		t.Fatalf("the read store of this log: %v", err)
+	}
+	if err := e.RecordConsumerStarts(ctx, "mailer"); err != nil { // at the head, 5
+		t.Fatal(err)
+	}
+
+	short := openEvents(t, t.TempDir())
+	g2 := newGen(short, 3)
+	for i := range 2 {
+		g2.appendTo(t, fmt.Sprintf("acct-%04d", i), deposited{Owner: "o", Amount: 1})
+	}
+	e2 := newEngine(t, short, views, &ledgerProjector{}, nil)
+	err := e2.CheckReadStore(ctx)
+	if !errors.Is(err, engine.ErrReadStoreAhead) || !strings.Contains(err.Error(), "mailer has processed up to position "+fmt.Sprint(last.LastPosition)+", the log ends at 2") {
+		t.Fatalf("consumer past the log's end: %v", err)
+	}
+
+	// A projector past the end likewise.
+	views2 := openViews(t, filepath.Join(t.TempDir(), "views.db"))
+	e3 := newEngine(t, long, views2, &ledgerProjector{}, nil)
+	stop := run(t, e3)
+	if err := e3.WaitFor(ctx, last.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	e4 := newEngine(t, short, views2, &ledgerProjector{}, nil)
+	if err := e4.CheckReadStore(ctx); !errors.Is(err, engine.ErrReadStoreAhead) || !strings.Contains(err.Error(), "ledger has processed up to position "+fmt.Sprint(last.LastPosition)) {
+		t.Fatalf("projector past the log's end: %v", err)
+	}
+}
