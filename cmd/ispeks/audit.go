@@ -7,9 +7,12 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/melaka-gov/ispeks/domain/backup"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 	"github.com/melaka-gov/ispeks/infra/eventstore"
@@ -142,8 +145,79 @@ backup kept elsewhere serves as well.`,
 	state.Flags().StringVar(&at, "at", "", "moment, YYYY-MM-DDTHH:MM in Malaysia time (the whole minute: its events are in)")
 	_ = state.MarkFlagRequired("ic")
 	_ = state.MarkFlagRequired("at")
-	cmd.AddCommand(history, state)
+	backups := &cobra.Command{
+		Use:   "backups",
+		Short: "List the backups taken of the log (ispeks backup): when, by which operator, to where, and each copy's head",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireLog(&c.cfg); err != nil {
+				return err
+			}
+			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			return listBackups(cmd.Context(), store, newRegistry(), cmd.OutOrStdout())
+		},
+	}
+	cmd.AddCommand(history, state, backups)
 	return cmd
+}
+
+// listBackups prints the backup records of the log, oldest first, with the
+// integrity of their stream.
+func listBackups(ctx context.Context, store eventstore.Store, reg *eventlog.Registry, out io.Writer) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "POSITION\tTIME (MYT)\tOPERATOR\tEVENTS\tHEAD (audit verify --head)\tCOPY")
+	chain := eventlog.NewChainVerifier()
+	var broken *eventlog.BrokenLink
+	n := 0
+	for from := uint64(1); ; {
+		recs, err := store.ReadStream(ctx, backup.Stream, from, eventlog.Forwards, 500)
+		if errors.Is(err, eventlog.ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			n++
+			if broken == nil {
+				broken = chain.Add(r)
+			}
+			env, err := reg.Decode(r)
+			if err != nil {
+				return fmt.Errorf("audit: backup record at position %d: %w", r.Position, err)
+			}
+			t, ok := env.Event.(backup.Taken)
+			if !ok {
+				return fmt.Errorf("audit: backup record at position %d: unexpected %s", r.Position, r.Type)
+			}
+			head := "-"
+			if t.Events > 0 {
+				head = fmt.Sprintf("%d:%s", t.LastPosition, t.HeadDigest)
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", r.Position, r.OccurredAt.In(calendar.Melaka).Format("2006-01-02 15:04:05"),
+				r.Metadata.Actor.ID, t.Events, head, t.Path)
+			from = r.Version + 1
+		}
+		if len(recs) < 500 {
+			break
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case broken != nil:
+		return broken
+	case n == 0:
+		fmt.Fprintln(out, "no backup is recorded in the log (backups taken before iSPEKS recorded them are not listed)")
+	default:
+		fmt.Fprintf(out, "%d backups recorded; their records' hash chain is intact ('ispeks audit verify' checks the whole log)\n", n)
+	}
+	return nil
 }
 
 // auditLog builds the auditor's view of the log; the probe key (from the

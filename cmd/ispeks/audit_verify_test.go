@@ -166,3 +166,49 @@ func TestBackupRefusesALogWithAGap(t *testing.T) {
 		t.Fatalf("backup of a log with position 3 removed: %v", err)
 	}
 }
+
+// TestBackupIsRecordedWithTheOperator: a copy of the whole log (everyone's
+// personal data) leaves a trace auditors can list: when, which operator,
+// where to, and the copy's head. The record follows the copy (the copy
+// ends where it was made) and the log still verifies.
+func TestBackupIsRecordedWithTheOperator(t *testing.T) {
+	t.Setenv("SUDO_USER", "")
+	t.Setenv("USER", "aminah")
+	ctx := context.Background()
+	dir := verifyFixture(t)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := executeOut(ctx, append([]string{"--data", dir, "--log-level", "error"}, args...)...)
+		if err != nil {
+			t.Fatalf("ispeks %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	if out := run("audit", "backups"); !strings.Contains(out, "no backup is recorded in the log") {
+		t.Fatalf("before any backup: %s", out)
+	}
+	target := filepath.Join(t.TempDir(), "2026-11-27")
+	out := run("backup", target)
+	head := headDigest.FindStringSubmatch(out)
+	if head == nil || head[1][:2] != "5:" || !strings.Contains(out, "recorded in the log at position 6 with cli:aminah as the operator") {
+		t.Fatalf("backup: %s", out)
+	}
+	list := run("audit", "backups")
+	if !regexp.MustCompile(`(?m)^6 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +cli:aminah +5 +`+head[1]+` +`+regexp.QuoteMeta(filepath.Join(target, "events.db"))+`$`).MatchString(list) ||
+		!strings.Contains(list, "1 backups recorded; their records' hash chain is intact") {
+		t.Fatalf("audit backups:\n%s", list)
+	}
+	// The live log, record included, verifies and still matches the
+	// copy's head; the copy holds the log as it was copied.
+	if out := run("audit", "verify", "--head", head[1]); !strings.Contains(out, "integrity verified: 6 events") {
+		t.Fatalf("audit verify: %s", out)
+	}
+	if out := run("audit", "verify", "--event-store", "sqlite:"+filepath.Join(target, "events.db")); !strings.Contains(out, "integrity verified: 5 events") {
+		t.Fatalf("the copy: %s", out)
+	}
+	// A changed record is caught.
+	tamper(t, dir, `UPDATE events SET data = CAST(replace(CAST(data AS TEXT), '2026-11-27', '2026-11-28') AS BLOB) WHERE position = 6`)
+	if out, err := executeOut(ctx, "--data", dir, "--log-level", "error", "audit", "backups"); err == nil || !strings.Contains(err.Error(), "hash does not match") {
+		t.Fatalf("a changed record: %v\n%s", err, out)
+	}
+}

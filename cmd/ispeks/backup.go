@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/backup"
 	"github.com/melaka-gov/ispeks/infra/config"
 	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 )
@@ -22,7 +24,9 @@ func (c *cli) backupCmd() *cobra.Command {
 		Short: "Copy the event log, consistent as of one moment, to DIR/events.db while the portal runs, and verify the copy's hash chains",
 		Long: `Copy the embedded event log (the SQLite file of --event-store) to DIR/events.db while
 the portal keeps running (DIR is made if it does not exist; its parent must): the copy is the log as of one moment, compacted, readable by its
-owner only. The copy's hash chains are then verified, as 'audit verify' does.
+owner only. The copy's hash chains are then verified, as 'audit verify' does, and the
+backup is recorded in the log (backup.Taken.v1) with the operator as actor: 'ispeks audit
+backups' lists them.
 
 Not copied, on purpose: the read models (views.db), which the portal rebuilds from the log,
 and the master key (--key-file), which must be kept apart from the data it protects:
@@ -93,10 +97,21 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if verr != nil {
 				return fmt.Errorf("backup: the copy %s failed verification after %d events (keep the previous backup): %w", b.Path, head.Events, verr)
 			}
+			// Recorded once the copy verified, with the operator as actor:
+			// a copy of everyone's personal data is an action auditors ask
+			// about ('ispeks audit backups' lists them).
+			taken := backup.Taken{Path: b.Path, Events: head.Events, LastPosition: b.LastPosition, HeadDigest: head.Digest, Bytes: b.Bytes}
+			meta := cliMeta()
+			rec, err := commands.RecordBackupHandler{Runner: commands.Runner{Store: store, Registry: newRegistry(), Now: time.Now}}.
+				Handle(ctx, commands.RecordBackup{Meta: meta, Backup: taken})
+			if err != nil {
+				return fmt.Errorf("backup: the copy %s is complete and verified, but recording it in the log failed: %w", b.Path, err)
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "backup: %d events (up to position %d) in %s, %.1f MB, every stream's hash chain intact, no position missing, in %s\n",
 				head.Events, b.LastPosition, b.Path, float64(b.Bytes)/1e6, time.Since(start).Round(time.Millisecond))
 			writeHead(out, head)
+			fmt.Fprintf(out, "recorded in the log at position %d with %s as the operator ('ispeks audit backups' lists the backups taken)\n", rec.Position, meta.Actor.ID)
 			fmt.Fprintf(out, "not copied: the read models (rebuilt from the log on start) and the master key %s: keep a copy of the key apart from this backup\n", c.cfg.KeyFile)
 			return nil
 		},

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/apiclient"
+	"github.com/melaka-gov/ispeks/domain/backup"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/loginprobe"
@@ -16,6 +17,7 @@ func newRegistry() *eventlog.Registry {
 	reg := eventlog.NewRegistry()
 	account.Register(reg)
 	apiclient.Register(reg)
+	backup.Register(reg)
 	employee.Register(reg)
 	loginprobe.Register(reg)
 	payment.Register(reg)
