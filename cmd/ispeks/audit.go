@@ -30,9 +30,10 @@ func (c *cli) auditCmd() *cobra.Command {
 positions run 1, 2, 3 … without a gap, so an event removed from the log (even the last of its
 stream) is reported with the missing positions.
 
-The chains are unkeyed SHA-256: someone who can rewrite the database file can change an event and
-re-seal its stream, or remove the log's last events, and the log still verifies. What shows that
-is a head kept outside the database: verify prints the head (the last position, its event's hash
+The chains are unkeyed SHA-256 and a position is not sealed: someone who can rewrite the database
+file can change an event and re-seal its stream, put events of different streams in another order
+(each stream's own order stays), or remove the log's last events, and the log still verifies.
+What shows that is a head kept outside the database: verify prints the head (the last position, its event's hash
 and a digest over every event up to it); record it elsewhere, and a later
 'audit verify --head POSITION:DIGEST' checks that the log up to that position is unchanged. A
 backup kept elsewhere serves as well.`,
@@ -278,7 +279,7 @@ func verifyLog(ctx context.Context, log logReader, expect *eventlog.LogHead) (ev
 			}
 			if expect != nil && r.Position == expect.Position {
 				if got := v.Head().Digest; got != expect.Digest {
-					return v.Head(), fmt.Errorf("audit: the log up to position %d does not match the recorded head (digest %s, recorded %s): events up to it were changed and their streams re-sealed, or removed", expect.Position, got, expect.Digest)
+					return v.Head(), fmt.Errorf("audit: the log up to position %d does not match the recorded head (digest %s, recorded %s): events up to it were changed and their streams re-sealed, put in another order, or removed", expect.Position, got, expect.Digest)
 				}
 			}
 			after = r.Position
@@ -300,7 +301,7 @@ func writeHead(w io.Writer, h eventlog.LogHead) {
 	}
 	fmt.Fprintf(w, "head: position %d, event hash %s\n", h.Position, h.Hash)
 	fmt.Fprintf(w, "head digest: %d:%s\n", h.Position, h.Digest)
-	fmt.Fprintln(w, "keep the head digest outside this database: 'ispeks audit verify --head POSITION:DIGEST' later shows whether the log up to it was changed and re-sealed or cut short")
+	fmt.Fprintln(w, "keep the head digest outside this database: 'ispeks audit verify --head POSITION:DIGEST' later shows whether the log up to it was changed and re-sealed, reordered or cut short")
 }
 
 // parseHead reads a head recorded as POSITION:DIGEST.

@@ -155,6 +155,27 @@ func TestAuditVerifyPrintsAndChecksTheHead(t *testing.T) {
 			t.Fatalf("re-sealed log against the recorded head: %v", err)
 		}
 	})
+
+	t.Run("events of two streams put in another order", func(t *testing.T) {
+		// A position is not sealed: swapping account-b's event (4) with
+		// account-c's (5) keeps every chain and every position, and needs
+		// no re-seal. Only the recorded head shows it, and says so.
+		dir := verifyFixture(t)
+		out, _ := auditVerify(dir)
+		head := headDigest.FindStringSubmatch(out)[1]
+		tamper(t, dir, "UPDATE events SET position = 100 WHERE position = 4")
+		tamper(t, dir, "UPDATE events SET position = 4 WHERE position = 5")
+		tamper(t, dir, "UPDATE events SET position = 5 WHERE position = 100")
+		if _, err := auditVerify(dir); err != nil {
+			t.Fatalf("without a head the reordered log verifies (the documented limit): %v", err)
+		}
+		if _, err := auditVerify(dir, "--head", head); err == nil || !strings.Contains(err.Error(), "put in another order") {
+			t.Fatalf("reordered log against the recorded head: %v", err)
+		}
+		if help, _ := executeOut(context.Background(), "audit", "verify", "--help"); !strings.Contains(strings.Join(strings.Fields(help), " "), "put events of different streams in another order") {
+			t.Errorf("audit verify --help does not name the reordering it cannot see:\n%s", help)
+		}
+	})
 }
 
 // backup checks its copy as audit verify does: a gap in the log fails it.
