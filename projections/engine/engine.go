@@ -444,7 +444,7 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 		msg = "projector has no layout stored yet (a new read store); rebuilding to record it"
 	}
 	e.log.Info(msg, "projector", r.name, "stored", stored, "want", want)
-	if _, err := e.Rebuild(ctx, r.name, nil); err != nil {
+	if _, err := e.rebuild(ctx, r.name, nil); err != nil {
 		// Let the next start, or another process, try at once rather than
 		// after the claim has aged out.
 		e.releaseRelayout(context.WithoutCancel(ctx), r.name, owner)

@@ -480,7 +480,14 @@ func TestLayoutRebuildOfAnotherProcessIsAwaited(t *testing.T) {
 	log, views := openStores(t)
 	ctx := context.Background()
 	head := newGen(log, 10).fill(t, 100, 10)
-	putClaim(t, views, 2, time.Now())
+	// The holder's rebuild takes the claim and stops at its first event.
+	holder := &gatedLedger{layoutLedger: layoutLedger{layout: 2}, gate: make(chan struct{})}
+	rebuilt := make(chan error, 1)
+	go func() {
+		_, err := newEngine(t, log, views, holder, nil).Rebuild(ctx, "ledger", nil)
+		rebuilt <- err
+	}()
+	waitFor(t, func() bool { return holder.entered.Load() })
 
 	waiter := &layoutLedger{layout: 2}
 	e := newEngine(t, log, views, waiter, nil)
@@ -495,8 +502,8 @@ func TestLayoutRebuildOfAnotherProcessIsAwaited(t *testing.T) {
 	}
 	// The holder's rebuild swaps in layout 2 (and drops the claim with its
 	// collection).
-	holder := &layoutLedger{layout: 2}
-	if _, err := newEngine(t, log, views, holder, nil).Rebuild(ctx, "ledger", nil); err != nil {
+	close(holder.gate)
+	if err := <-rebuilt; err != nil {
 		t.Fatal(err)
 	}
 	if err := e.WaitFor(ctx, head); err != nil {
@@ -510,6 +517,60 @@ func TestLayoutRebuildOfAnotherProcessIsAwaited(t *testing.T) {
 	}
 	if st := ledgerStatus(t, e); st.Layout != 2 || st.Checkpoint != head {
 		t.Errorf("status: %+v", st)
+	}
+}
+
+// gatedLedger is layoutLedger whose first Project waits for gate to close:
+// a rebuild held in the middle.
+type gatedLedger struct {
+	layoutLedger
+	gate    chan struct{}
+	entered atomic.Bool
+}
+
+func (p *gatedLedger) Project(ctx context.Context, b projections.Batch, env eventlog.Envelope) error {
+	p.entered.Store(true)
+	<-p.gate
+	return p.layoutLedger.Project(ctx, b, env)
+}
+
+// Two rebuilds of one projector at once, in two processes (two consoles,
+// or a console beside a portal's layout rebuild): the second would drop
+// the shadow collections the first is filling, and the first would swap
+// in a model missing part of the log. The second is refused; the first
+// swaps in the whole model.
+func TestRebuildWhileAnotherProcessRebuildsIsRefused(t *testing.T) {
+	log, views := openStores(t)
+	ctx := context.Background()
+	head := newGen(log, 10).fill(t, 100, 10)
+	first := &gatedLedger{layoutLedger: layoutLedger{layout: 2}, gate: make(chan struct{})}
+	rebuilt := make(chan error, 1)
+	go func() {
+		_, err := newEngine(t, log, views, first, nil).Rebuild(ctx, "ledger", nil)
+		rebuilt <- err
+	}()
+	waitFor(t, func() bool { return first.entered.Load() })
+
+	second := &layoutLedger{layout: 2}
+	_, err := newEngine(t, log, views, second, nil).Rebuild(ctx, "ledger", nil)
+	if !errors.Is(err, engine.ErrRebuilding) || !strings.Contains(err.Error(), "another process") {
+		t.Errorf("a second rebuild while the first runs: %v", err)
+	}
+	close(first.gate)
+	if err := <-rebuilt; err != nil {
+		t.Fatalf("the first rebuild: %v", err)
+	}
+	if _, tot := expected(t, log); first.projected.Load() != int64(tot.Events) {
+		t.Errorf("the first rebuild projected %d events, want %d", first.projected.Load(), tot.Events)
+	}
+	e := newEngine(t, log, views, &layoutLedger{layout: 2}, nil)
+	if st := ledgerStatus(t, e); st.Layout != 2 || st.Checkpoint != head {
+		t.Errorf("status after the rebuild: %+v", st)
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+	// Once it has swapped in, the claim is gone: a rebuild runs again.
+	if _, err := newEngine(t, log, views, second, nil).Rebuild(ctx, "ledger", nil); err != nil {
+		t.Fatalf("a rebuild after the first swapped in: %v", err)
 	}
 }
 

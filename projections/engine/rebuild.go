@@ -32,11 +32,41 @@ type RebuildResult struct {
 // again what it had committed into the replaced collections after it). Only
 // the projector runs: no consumer sees the replay, so no side effect repeats.
 // progress, if not nil, gets a progress bar.
+//
+// A rebuild drops any earlier shadow of the projector's collections, so two
+// at once, in two processes (two consoles, or a console beside a portal
+// rebuilding for a new layout), would have the later one drop the shadow
+// the earlier one is filling, and the earlier one's swap would put a model
+// missing part of the log in place for good. So Rebuild takes the same
+// claim a layout rebuild takes, and refuses while another process holds it.
 func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (RebuildResult, error) {
 	live, ok := e.runners[name]
 	if !ok {
 		return RebuildResult{}, fmt.Errorf("%w: %q", ErrUnknownProjector, name)
 	}
+	if err := e.ensure(ctx); err != nil {
+		return RebuildResult{}, err
+	}
+	owner := uuid.NewString()
+	won, err := e.claimRelayout(ctx, name, layoutOf(live.p), owner)
+	if err != nil {
+		return RebuildResult{}, err
+	}
+	if !won {
+		return RebuildResult{}, fmt.Errorf("%w: %s, by another process (a console or a portal starting with a new layout): run it again once that one has swapped in", ErrRebuilding, name)
+	}
+	res, err := e.rebuild(ctx, name, progress)
+	if err != nil {
+		// The swap drops the claim with the collection it is in; a rebuild
+		// that failed gives it up, so a retry need not wait for it to age.
+		e.releaseRelayout(context.WithoutCancel(ctx), name, owner)
+	}
+	return res, err
+}
+
+// rebuild is Rebuild for a caller that holds the projector's claim.
+func (e *Engine) rebuild(ctx context.Context, name string, progress io.Writer) (RebuildResult, error) {
+	live := e.runners[name]
 	e.cmu.Lock()
 	if e.rebuilding[name] {
 		e.cmu.Unlock()
