@@ -82,7 +82,7 @@ backup kept elsewhere serves as well.`,
 	var all, csv bool
 	history := &cobra.Command{
 		Use:   "history",
-		Short: "Replay one person's login and lockout history from the event log, with each event's integrity verdict",
+		Short: "Replay one person's login and lockout history from the event log, with each event's integrity verdict (exit status 1 if it does not verify)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireLog(&c.cfg); err != nil {
@@ -99,14 +99,20 @@ backup kept elsewhere serves as well.`,
 			}
 			f := audit.Filter{LoginOnly: !all}
 			if csv {
-				_, err = log.ExportCSV(cmd.Context(), userID, f, cmd.OutOrStdout())
-				return err
+				in, err := log.ExportCSV(cmd.Context(), userID, f, cmd.OutOrStdout())
+				if err != nil {
+					return err
+				}
+				return brokenHistory(in)
 			}
 			tl, err := log.Timeline(cmd.Context(), userID, f)
 			if err != nil {
 				return err
 			}
-			return tl.WriteText(cmd.OutOrStdout())
+			if err := tl.WriteText(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			return brokenHistory(tl.Integrity)
 		},
 	}
 	history.Flags().StringVar(&ic, "ic", "", "IC number (user ID)")
@@ -116,7 +122,7 @@ backup kept elsewhere serves as well.`,
 
 	state := &cobra.Command{
 		Use:   "state",
-		Short: "The state of an account as of a moment (replays its events up to then)",
+		Short: "The state of an account as of a moment (replays its events up to then; exit status 1 if they do not verify)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			when, err := audit.ParseAsOf(at)
@@ -139,7 +145,10 @@ backup kept elsewhere serves as well.`,
 			if err != nil {
 				return err
 			}
-			return st.WriteText(cmd.OutOrStdout())
+			if err := st.WriteText(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			return brokenHistory(st.Integrity)
 		},
 	}
 	state.Flags().StringVar(&ic, "ic", "", "IC number (user ID)")
@@ -217,6 +226,16 @@ func listBackups(ctx context.Context, store eventstore.Store, reg *eventlog.Regi
 		fmt.Fprintln(out, "no backup is recorded in the log (backups taken before iSPEKS recorded them are not listed)")
 	default:
 		fmt.Fprintf(out, "%d backups recorded; their records' hash chain is intact ('ispeks audit verify' checks the whole log)\n", n)
+	}
+	return nil
+}
+
+// brokenHistory fails a replay whose streams do not verify: the history is
+// printed as stored, and the exit status (1) tells a script, as 'audit
+// verify' does, that it cannot be relied on.
+func brokenHistory(in audit.Integrity) error {
+	if b := in.FirstBroken(); b != nil {
+		return fmt.Errorf("audit: the history printed was altered after it was written: %w", b)
 	}
 	return nil
 }

@@ -233,3 +233,39 @@ func TestBackupIsRecordedWithTheOperator(t *testing.T) {
 		t.Fatalf("a changed record: %v\n%s", err, out)
 	}
 }
+
+// TestAuditReplayOfAlteredHistoryFails: 'audit history' and 'audit state'
+// still print what is stored, with the broken link, but exit 1, as 'audit
+// verify' does, so a script that keeps the replay does not take it for a
+// sound one.
+func TestAuditReplayOfAlteredHistoryFails(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	run := func(args ...string) (string, error) {
+		return executeOut(ctx, append([]string{"--data", dir, "--log-level", "error"}, args...)...)
+	}
+	if _, err := run("admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
+		t.Fatal(err)
+	}
+	replays := [][]string{
+		{"audit", "history", "--ic", "800101141234", "--all"},
+		{"audit", "history", "--ic", "800101141234", "--all", "--csv"},
+		{"audit", "state", "--ic", "800101141234", "--at", "2099-01-01T00:00"},
+	}
+	for _, args := range replays {
+		if _, err := run(args...); err != nil {
+			t.Fatalf("ispeks %s on an intact log: %v", strings.Join(args, " "), err)
+		}
+	}
+	tamper(t, dir, `UPDATE events SET data = CAST(replace(CAST(data AS TEXT), 'Siti', 'Sita') AS BLOB) WHERE stream = 'account-800101141234' AND version = 1`)
+	for _, args := range replays {
+		out, err := run(args...)
+		if err == nil || !strings.Contains(err.Error(), "altered after it was written") || !strings.Contains(err.Error(), "at version 1") {
+			t.Errorf("ispeks %s on an altered history: %v", strings.Join(args, " "), err)
+		}
+		if !strings.Contains(out, "role_granted") || !strings.Contains(out, "broken") {
+			t.Errorf("ispeks %s printed no replay with its verdict:\n%s", strings.Join(args, " "), out)
+		}
+	}
+}
