@@ -351,11 +351,20 @@ func sizeText(n int) string {
 	return strconv.Itoa(n) + " bytes"
 }
 
+// utf8BOM is the byte-order mark Windows tools (Excel's "CSV UTF-8",
+// Notepad, PowerShell 5) write at the start of a UTF-8 file.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // readLines calls fn for every non-blank line of r, with a copy of the line
 // (without its line break) or with tooLong set when the line exceeds max
 // bytes; the rest of a long line is skipped without being held in memory.
+// A byte-order mark at the start of r is skipped: it is not part of the
+// first line, which would otherwise be refused as malformed JSON.
 func readLines(ctx context.Context, r io.Reader, max int, fn func(no int, line []byte, tooLong bool) bool) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	}
 	var buf []byte
 	for no := 1; ; no++ {
 		if err := ctx.Err(); err != nil {

@@ -448,3 +448,23 @@ func TestRequestIDUsedAgainForAnotherChange(t *testing.T) {
 		}
 	}
 }
+
+// A batch saved by a Windows tool starts with a UTF-8 byte-order mark:
+// before, its first line was refused as malformed JSON ("invalid character
+// '\ufeff'") and the slip was missing from the run.
+func TestByteOrderMarkBeforeTheFirstLine(t *testing.T) {
+	r := newRig(t)
+	r.employees(t, 1)
+	res, sum := r.run(t, "\ufeff"+slipLine("r1", "S1", testIC(0), 1)+"\r\n\r\n"+slipLine("r2", "S2", testIC(0), 2)+"\r\n")
+	if len(res) != 2 || res[0].Outcome != ingest.Accepted || res[0].Line != 1 || res[1].Outcome != ingest.Accepted || res[1].Line != 3 {
+		t.Fatalf("%+v", res)
+	}
+	if sum.Accepted != 2 {
+		t.Fatalf("%+v", sum)
+	}
+	// Only at the start: a mark inside the batch is a malformed line.
+	res, _ = r.run(t, slipLine("r3", "S3", testIC(0), 3)+"\n\ufeff"+slipLine("r4", "S4", testIC(0), 4))
+	if len(res) != 2 || res[1].Code != ingest.CodeMalformed {
+		t.Fatalf("%+v", res)
+	}
+}
