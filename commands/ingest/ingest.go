@@ -120,6 +120,7 @@ const (
 	CodeNotFound     = "not_found"     // no such payment / statement
 	CodeConflict     = "conflict"      // exists with different content, or not amendable
 	CodeInternal     = "internal"      // Failed: retry
+	CodeBusy         = "busy"          // Failed: the record kept changing under the line (other requests at once); retry
 )
 
 // Result answers one line.
@@ -538,6 +539,12 @@ func (in *Ingester) fail(ctx context.Context, res Result, err error, prefix stri
 		res.Code, res.Field, res.Reason = CodeConflict, "request_id", "was already used for a different change to this record; nothing was changed (send a new request ID for a new change)"
 	case errors.Is(err, eventlog.ErrEventTooLarge):
 		res.Field, res.Reason = prefix[:len(prefix)-1], "is too large to store (at most 1 MiB)"
+	case errors.Is(err, commands.ErrConflict):
+		// Other requests kept changing the record while this one was
+		// decided: nothing of this line was written, and the server is not
+		// at fault, so no incident; the line is to be sent again.
+		res.Outcome, res.Code, res.Field = Failed, CodeBusy, ""
+		res.Reason = "the record was being changed by other requests at the same time; nothing was changed, send this line again"
 	default:
 		incident := uuid.NewString()
 		res.Outcome, res.Code, res.Field = Failed, CodeInternal, ""

@@ -45,6 +45,7 @@ type rig struct {
 	runner  commands.Runner
 	eng     *engine.Engine
 	router  *gin.Engine
+	auth    gin.HandlerFunc // the clients' middleware, for a router of a test's own
 	spec    *openapi3.T
 	writer  string // token with employees:write
 	reader  string // token with events:read only
@@ -89,7 +90,7 @@ func newRig(t *testing.T) *rig {
 	auth := apiauth.New(apiclients.Queries{Reader: views}, apiauth.Config{RateBurst: 10_000, Log: quiet})
 	api.Mount(router.Group("/api/v1"), api.Deps{Runner: r.runner, Auth: auth.Middleware(), Log: quiet,
 		AllowedDomains: []string{"melaka.gov.my"}})
-	r.router = router
+	r.router, r.auth = router, auth.Middleware()
 
 	r.writeID = "payroll"
 	r.writer = r.client("payroll", apiclient.ScopeEmployeesWrite)

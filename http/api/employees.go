@@ -82,6 +82,14 @@ type LeavingCancelledResult struct {
 // employeeRules answer the employee master's refusals; the API's error map
 // holds them, so every endpoint says them alike.
 var employeeRules = []httpx.Rule{
+	// Other requests kept changing the record while this one was decided
+	// (commands.Runner gives up after a few tries): nothing was written and
+	// nothing is at fault, so the client is told to send it again, not
+	// given a 500.
+	{Err: commands.ErrConflict, Status: http.StatusConflict, Code: "concurrent_change", Text: i18n.Text{
+		MS: "Rekod ini sedang diubah oleh permintaan lain pada masa yang sama; tiada apa-apa diubah. Hantar semula permintaan ini.",
+		EN: "The record was being changed by other requests at the same time; nothing was changed. Send this request again.",
+	}},
 	{Err: employee.ErrNotRecorded, Status: http.StatusNotFound, Code: "employee.not_found", Field: "ic", Text: i18n.Text{
 		MS: "Tiada rekod pekerja dengan No. Kad Pengenalan ini.",
 		EN: "There is no staff record with this IC number.",
@@ -283,6 +291,9 @@ func (h *handlers) commandError(c *gin.Context, err error) {
 	if errors.Is(err, commands.ErrForbidden) {
 		h.problem(c, http.StatusForbidden, "forbidden", "", i18n.Get("err.forbidden"))
 		return
+	}
+	if errors.Is(err, commands.ErrConflict) {
+		c.Header("Retry-After", "1") // 409 concurrent_change (employeeRules)
 	}
 	h.fail(c, err)
 }

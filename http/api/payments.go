@@ -408,6 +408,15 @@ func (w *writer) answer(c *gin.Context, s single, id string, r ingest.Result) {
 		c.JSON(http.StatusOK, out)
 		return
 	case ingest.Failed:
+		if r.Code == ingest.CodeBusy {
+			// Not a fault: concurrent requests on one record. Nothing was
+			// written; the same request again will be decided afresh.
+			c.Header("Retry-After", "1")
+			c.JSON(http.StatusConflict, errorBody{Error: errorDetail{Code: "concurrent_change", Message: bilingual(c,
+				"Rekod ini sedang diubah oleh permintaan lain pada masa yang sama; tiada apa-apa diubah. Hantar semula permintaan ini.",
+				"the record was being changed by other requests at the same time; nothing was changed, send this request again")}})
+			return
+		}
 		// The ingester logged it under its own incident ID (in the reason).
 		c.JSON(http.StatusInternalServerError, errorBody{Error: errorDetail{Code: "internal",
 			Message: i18n.Get("err.system").In(i18n.From(c)) + " (" + r.Reason + ")"}})

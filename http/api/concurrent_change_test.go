@@ -1,0 +1,129 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/payment"
+	"github.com/melaka-gov/ispeks/http/api"
+	"github.com/melaka-gov/ispeks/http/httpx"
+)
+
+// racer is the event store of a record that other requests keep changing:
+// every read of stream is followed by another change landing on it, so the
+// command's append never finds the version it read.
+type racer struct {
+	commands.EventStore
+	stream string
+	race   func()
+	raced  atomic.Int32
+}
+
+func (r *racer) ReadStream(ctx context.Context, stream string, from uint64, d eventlog.Direction, limit int) ([]eventlog.Record, error) {
+	recs, err := r.EventStore.ReadStream(ctx, stream, from, d, limit)
+	if stream == r.stream && r.race != nil {
+		r.raced.Add(1)
+		r.race()
+	}
+	return recs, err
+}
+
+// A payment that other requests keep changing meanwhile: the runner gives
+// up after its tries. Before, that was a 500 "internal" with an incident
+// logged as a server fault (and, in a batch, a failed/internal line); now
+// it is 409 concurrent_change with Retry-After, nothing written, and the
+// same request sent again once the record is quiet lands.
+func TestConcurrentChangesAreRetryableNotInternal(t *testing.T) {
+	rc := &racer{stream: payment.Stream("PAY-000123")}
+	f := newFin(t, finOptions{writeStore: func(s commands.EventStore) commands.EventStore { rc.EventStore = s; return rc }})
+	wantResult(t, "record", f.post("/api/v1/payments", f.payOnly, payBody), http.StatusCreated, "accepted")
+	n := 0
+	rc.race = func() {
+		n++
+		d := payment.Details{Module: payment.Tuntutan, Type: payment.TuntutanPerjalanan, VoucherNo: "BV-2026-000123", VoucherDate: "2026-03-01",
+			Description: fmt.Sprintf("Pindaan sistem lain %d", n), AmountSen: 45050, PayeeIC: finSiti}
+		meta := commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "other"}}
+		if _, err := (commands.AmendPaymentHandler{Runner: f.runner}).Handle(context.Background(), commands.AmendPayment{Meta: meta, PaymentID: "PAY-000123", Details: d}); err != nil {
+			t.Error(err)
+		}
+	}
+	key := map[string]string{"Idempotency-Key": "move-1"}
+	const move = `{"status":"dalam-proses"}`
+	w := f.do("POST", "/api/v1/payments/PAY-000123/status", f.payOnly, "", move, key, nil)
+	wantErr(t, "move while others change the payment", w, http.StatusConflict, "concurrent_change", "")
+	if w.Header().Get("Retry-After") == "" {
+		t.Errorf("no Retry-After: %v", w.Header())
+	}
+	if strings.Contains(f.logs.String(), "level=ERROR") {
+		t.Errorf("logged as a server fault:\n%s", f.logs)
+	}
+
+	line := `{"kind":"payment_status","request_id":"move-2","change":{"payment_id":"PAY-000123","status":"dibatalkan","reason":"Silap"}}` + "\n"
+	w = f.do("POST", "/api/v1/ingest", f.payOnly, "application/x-ndjson", line, nil, nil)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"result":"failed","code":"busy"`) || strings.Contains(w.Body.String(), "incident") {
+		t.Fatalf("batch line: %d %s", w.Code, w.Body)
+	}
+
+	rc.race = nil // the record is quiet: the same request lands
+	wantResult(t, "the move sent again", f.do("POST", "/api/v1/payments/PAY-000123/status", f.payOnly, "", move, key, nil), http.StatusOK, "accepted")
+	if rc.raced.Load() < 2 {
+		t.Fatal("the racer never ran")
+	}
+}
+
+// The employee master's PUT: a record other requests keep changing was a
+// 500 too; it is 409 concurrent_change, and the PUT sent again lands.
+func TestConcurrentChangesToAStaffRecord(t *testing.T) {
+	r := newRig(t)
+	if w := r.do("PUT", sitiPath, r.writer, sitiBody, nil); w.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	n := 0
+	rc := &racer{EventStore: r.events, stream: "employee-" + sitiIC}
+	rc.race = func() {
+		n++
+		d := employee.Details{IC: sitiIC, Name: "Siti Aminah binti Omar", Email: "siti.aminah@melaka.gov.my",
+			Department: "Jabatan Kewangan dan Perbendaharaan", Post: fmt.Sprintf("Jawatan %d", n), StaffNumber: "JKPN-0042"}
+		meta := commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "other"}}
+		if _, err := (commands.PutStaffHandler{Runner: r.runner}).Handle(context.Background(), commands.PutStaff{Meta: meta, Details: d}); err != nil {
+			t.Error(err)
+		}
+	}
+	racing := r.runner
+	racing.Store = rc
+	router := gin.New()
+	router.Use(httpx.RequestID())
+	api.Mount(router.Group("/api/v1"), api.Deps{Runner: racing, Auth: r.auth, Log: slog.New(slog.DiscardHandler), AllowedDomains: []string{"melaka.gov.my"}})
+	put := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("PUT", sitiPath, strings.NewReader(strings.Replace(sitiBody, "Pegawai Kewangan", "Penolong Akauntan", 1)))
+		req.Header.Set("Authorization", "Bearer "+r.writer)
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		router.ServeHTTP(w, req)
+		return w
+	}
+	w := put()
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), `"code":"concurrent_change"`) {
+		t.Fatalf("PUT while others change the record: %d %s", w.Code, w.Body)
+	}
+	if w.Header().Get("Retry-After") == "" {
+		t.Errorf("no Retry-After: %v", w.Header())
+	}
+	r.conforms(httptest.NewRequest("PUT", sitiPath, nil), "", w)
+	rc.race = nil
+	if w := put(); w.Code != http.StatusOK {
+		t.Fatalf("PUT sent again: %d %s", w.Code, w.Body)
+	}
+}
