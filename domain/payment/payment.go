@@ -544,6 +544,13 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// The date is when the move happened, and the payment is in its new
+	// status from now on: a date ahead would show staff a move (a payment
+	// "received by the bank") that has not happened. Checked here, not in
+	// Normalize, so a repeat of a move stored before is still its repeat.
+	if today := calendar.Today(now); c.Date > today {
+		return fieldErr("date", "is after today (%s): a status move is dated when it happened", today)
+	}
 	allowed := p.status.Next()
 	if !slices.Contains(allowed, c.To) {
 		return &IllegalMoveError{PaymentID: p.id, From: p.status, To: c.To, Allowed: allowed}

@@ -412,3 +412,22 @@ func TestRecordAgainWithOtherReceivedDate(t *testing.T) {
 		t.Fatalf("events %d → %d, received date %s", n, len(p.Uncommitted()), p.Details().ReceivedDate)
 	}
 }
+
+// A move dated ahead was recorded: staff saw "Diterima oleh Bank" on a day
+// still to come (any date up to a year ahead passed). Today in Melaka is
+// the latest a move may be dated; a repeat keeps answering as before.
+func TestChangeIsNotDatedAhead(t *testing.T) {
+	late := time.Date(2025, 3, 10, 17, 0, 0, 0, time.UTC) // 01:00 on the 11th in Melaka
+	for _, date := range []string{"2025-03-12", "2026-03-10"} {
+		p := given(t, payment.DihantarKeBank)
+		err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DiterimaOlehBank, Date: date, EFTNo: "E1", PaymentDate: "2025-03-10"}, late)
+		var fe *payment.FieldError
+		if !errors.As(err, &fe) || fe.Field != "date" || !strings.Contains(fe.Reason, "after today (2025-03-11)") || len(p.Uncommitted()) != 0 {
+			t.Errorf("%s: %v", date, err)
+		}
+	}
+	p := given(t, payment.DihantarKeBank)
+	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DiterimaOlehBank, Date: "2025-03-11", EFTNo: "E1", PaymentDate: "2025-03-10"}, late); err != nil {
+		t.Fatalf("today in Melaka: %v", err)
+	}
+}
