@@ -41,6 +41,7 @@ import (
 type rig struct {
 	t       *testing.T
 	events  *evsqlite.Store
+	views   *rssqlite.Store
 	reg     *eventlog.Registry
 	runner  commands.Runner
 	eng     *engine.Engine
@@ -79,7 +80,7 @@ func newRig(t *testing.T) *rig {
 	go func() { done <- eng.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	r := &rig{t: t, events: events, reg: reg, eng: eng,
+	r := &rig{t: t, events: events, views: views, reg: reg, eng: eng,
 		runner: commands.Runner{Store: events, Registry: reg, Now: time.Now}}
 
 	gin.SetMode(gin.ReleaseMode)

@@ -31,6 +31,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/http/api"
 	"github.com/melaka-gov/ispeks/http/apiauth"
+	"github.com/melaka-gov/ispeks/http/eventfeed"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/session"
@@ -135,6 +136,11 @@ func newFin(t *testing.T, opt finOptions) *fin {
 			api.PaymentsMounter(api.PaymentsDeps{Runner: writes, Auth: auth.Middleware(), Log: log, MaxBatch: opt.maxBatch}),
 			api.MeMounter(api.MeDeps{Payments: payments.Queries{Reader: f.views}, Statements: statements.Queries{Reader: f.views},
 				Reports: reports, Now: f.clock}),
+			// The event feed, as serve mounts it (cmd/ispeks/http.go).
+			func(rg *gin.RouterGroup) {
+				feed := &eventfeed.Feed{Events: f.events, Clients: apiclients.Queries{Reader: f.views}, Stop: ctx.Done(), Logger: quiet}
+				rg.GET("/events", auth.Middleware(), apiauth.RequireScope(apiclient.ScopeEventsRead), feed.Handler())
+			},
 		},
 	})
 	if err != nil {
