@@ -135,6 +135,9 @@ type Result struct {
 	Reason        string   `json:"reason,omitempty"`
 	CurrentStatus string   `json:"current_status,omitempty"`
 	Allowed       []string `json:"allowed,omitempty"`
+	// Incident is the ID a failed/internal line was logged under (also in
+	// Reason), for an answer that has a field of its own for it.
+	Incident string `json:"-"`
 }
 
 // Summary counts a batch's outcomes.
@@ -547,7 +550,7 @@ func (in *Ingester) fail(ctx context.Context, res Result, err error, prefix stri
 		res.Reason = "the record was being changed by other requests at the same time; nothing was changed, send this line again"
 	default:
 		incident := uuid.NewString()
-		res.Outcome, res.Code, res.Field = Failed, CodeInternal, ""
+		res.Outcome, res.Code, res.Field, res.Incident = Failed, CodeInternal, "", incident
 		res.Reason = "the server could not process this line (incident " + incident + "); send it again"
 		if ctx.Err() != nil {
 			res.Reason = "the batch was stopped before this line finished; send it again"

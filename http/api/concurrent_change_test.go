@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -125,5 +126,32 @@ func TestConcurrentChangesToAStaffRecord(t *testing.T) {
 	rc.race = nil
 	if w := put(); w.Code != http.StatusOK {
 		t.Fatalf("PUT sent again: %d %s", w.Code, w.Body)
+	}
+}
+
+// failingAppends is an event store whose appends fail the way a broken
+// disk makes SQLite fail.
+type failingAppends struct{ commands.EventStore }
+
+func (failingAppends) Append(context.Context, string, eventlog.ExpectedVersion, []eventlog.Proposed) (eventlog.AppendResult, error) {
+	return eventlog.AppendResult{}, errors.New("sqlite: database disk image is malformed (SQLITE_CORRUPT): INSERT INTO events")
+}
+
+// A write the server could not store answers 500 internal with the
+// incident in the error's incident field, as the API's document says of
+// every server fault, and the log has it. Before, the field was empty and
+// the ID sat inside a message about "this line" of a batch the client never
+// sent.
+func TestServerFaultOfAWriteGivesItsIncident(t *testing.T) {
+	f := newFin(t, finOptions{writeStore: func(s commands.EventStore) commands.EventStore { return failingAppends{s} }})
+	w := f.post("/api/v1/payments", f.payOnly, payBody)
+	e := wantErr(t, "record on a broken disk", w, http.StatusInternalServerError, "internal", "")
+	if e.Error.Incident == "" || !strings.Contains(f.logs.String(), e.Error.Incident) {
+		t.Fatalf("incident %q, not in the answer or not in the log:\n%s\n%s", e.Error.Incident, w.Body, f.logs)
+	}
+	for _, leak := range []string{"sqlite", "SQLITE", "INSERT", "line", finSiti} {
+		if strings.Contains(w.Body.String(), leak) {
+			t.Errorf("the answer says %q: %s", leak, w.Body)
+		}
 	}
 }

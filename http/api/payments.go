@@ -417,9 +417,10 @@ func (w *writer) answer(c *gin.Context, s single, id string, r ingest.Result) {
 				"the record was being changed by other requests at the same time; nothing was changed, send this request again")}})
 			return
 		}
-		// The ingester logged it under its own incident ID (in the reason).
+		// The ingester logged it under its own incident ID: given in the
+		// incident field, as every other server fault of the API gives it.
 		c.JSON(http.StatusInternalServerError, errorBody{Error: errorDetail{Code: "internal",
-			Message: i18n.Get("err.system").In(i18n.From(c)) + " (" + r.Reason + ")"}})
+			Message: i18n.Get("err.system").In(i18n.From(c)), Incident: r.Incident}})
 		return
 	}
 	switch r.Code {
