@@ -92,8 +92,16 @@ func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggre
 		if err != nil {
 			return Result{}, err
 		}
-		res, _, conflict, err := decideAndAppend(ctx, r, stream, agg, version, meta, decide)
+		res, stored, conflict, err := decideAndAppend(ctx, r, stream, agg, version, meta, decide)
 		if conflict != nil {
+			continue
+		}
+		if stored.Replayed && stored.LastVersion > version {
+			// This command's events were stored after the load (the same
+			// request on two connections at once, maybe with another
+			// body): the store compared event IDs, not content, so decide
+			// again on the stream that holds them, where the aggregate
+			// tells a repeat from an ID reused for another change.
 			continue
 		}
 		return res, err

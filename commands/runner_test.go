@@ -593,3 +593,37 @@ func TestEventIDDependsOnTheStream(t *testing.T) {
 		}
 	}
 }
+
+// The same command landing between this one's load and its append (one
+// request on two connections at once): the store answers the append as a
+// replay, having compared event IDs only. The runner decides again on the
+// stream that now holds the command, so an aggregate that remembers its
+// commands can tell a repeat from the ID reused for another change; before,
+// the answer was the other append's, whatever this one had asked for.
+func TestRunnerDecidesAgainWhenItsCommandLandedAfterTheLoad(t *testing.T) {
+	f := newRunnerFixture(t)
+	const s = "tally-t9"
+	f.open(s, 100)
+	m := runnerMeta("two-connections")
+	calls := 0
+	var seen []int
+	res, err := commands.Execute(f.ctx, f.runner, s, newTally, m, func(a *tally, now time.Time) error {
+		calls++
+		seen = append(seen, a.total)
+		if calls == 1 {
+			if _, err := f.increase(s, m, 7); err != nil { // the other connection, same command ID
+				return err
+			}
+		}
+		return a.Increase(7, now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || seen[1] != 7 {
+		t.Fatalf("decide ran %d times on totals %v, want twice, the second on the stored command", calls, seen)
+	}
+	if got := f.types(s); len(got) != 2 || res.Version != 2 {
+		t.Errorf("stream %v, result %+v: want one Added, the other connection's", got, res)
+	}
+}

@@ -155,3 +155,44 @@ func TestServerFaultOfAWriteGivesItsIncident(t *testing.T) {
 		}
 	}
 }
+
+// The same Idempotency-Key sent twice at once with two different bodies
+// (a client retrying a move it changed meanwhile, on a second connection):
+// both decided on the same state, and the second append found its event
+// IDs already stored by the first. The store answered that as an
+// idempotent retry and the second request was told "accepted" for a move
+// that was never recorded (the payment stayed dibatalkan while the client
+// believed dalam-proses). Now it is decided again on the stored state:
+// 422 idempotency_key_reused, and a true repeat is a duplicate.
+func TestSameKeyAtOnceWithAnotherBody(t *testing.T) {
+	rc := &racer{stream: payment.Stream("PAY-000123")}
+	f := newFin(t, finOptions{writeStore: func(s commands.EventStore) commands.EventStore { rc.EventStore = s; return rc }})
+	wantResult(t, "record", f.post("/api/v1/payments", f.payOnly, payBody), http.StatusCreated, "accepted")
+	key := map[string]string{"Idempotency-Key": "move-1"}
+	other := `{"status":"dibatalkan","reason":"Ditarik balik"}`
+	rc.race = func() {
+		rc.race = nil // once: the other connection lands between this one's read and append
+		w := f.do("POST", "/api/v1/payments/PAY-000123/status", f.payOnly, "", other, key, nil)
+		wantResult(t, "the other connection", w, http.StatusOK, "accepted")
+	}
+	w := f.do("POST", "/api/v1/payments/PAY-000123/status", f.payOnly, "", `{"status":"dalam-proses"}`, key, nil)
+	wantErr(t, "this connection, another body", w, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
+	if got := f.count(payment.Stream("PAY-000123")); got != 2 {
+		t.Fatalf("%d events, want the record and one move", got)
+	}
+
+	// The very same request at once is one move: accepted on one
+	// connection, duplicate on the other (before, both said accepted).
+	second := strings.Replace(payBody, "PAY-000123", "PAY-000124", 1)
+	wantResult(t, "record another", f.post("/api/v1/payments", f.payOnly, second), http.StatusCreated, "accepted")
+	rc.stream = payment.Stream("PAY-000124")
+	key = map[string]string{"Idempotency-Key": "move-2"}
+	rc.race = func() {
+		rc.race = nil
+		wantResult(t, "the other connection", f.do("POST", "/api/v1/payments/PAY-000124/status", f.payOnly, "", `{"status":"dalam-proses"}`, key, nil), http.StatusOK, "accepted")
+	}
+	wantResult(t, "this connection, the same body", f.do("POST", "/api/v1/payments/PAY-000124/status", f.payOnly, "", `{"status":"dalam-proses"}`, key, nil), http.StatusOK, "duplicate")
+	if got := f.count(payment.Stream("PAY-000124")); got != 2 {
+		t.Fatalf("%d events, want the record and one move", got)
+	}
+}
