@@ -159,7 +159,11 @@ func (w *writer) ingest(c *gin.Context) {
 		tooLarge := errors.As(err, &mb)
 		stop()
 		if !out.started && tooLarge {
-			w.resp.Respond(c, err) // 413 before any line was answered
+			// 413 before any line was answered: a JSON error, labelled
+			// so (the NDJSON type set above would stay, as Gin keeps a
+			// Content-Type already set).
+			h.Set("Content-Type", "application/json; charset=utf-8")
+			w.resp.Respond(c, err)
 			return
 		}
 		if c.Request.Context().Err() != nil || errors.Is(err, context.Canceled) {

@@ -313,4 +313,9 @@ func TestIngestTooLarge(t *testing.T) {
 	one := line("statement", "tl-big", "statement", strings.Replace(slipBody("SG-TL-BIG", 1), "Gaji Pokok", strings.Repeat("G", 20<<10), 1))
 	w := f.do("POST", "/api/v1/ingest", f.both, api.NDJSONType, one, nil, nil)
 	wantErr(t, "first line over the limit", w, http.StatusRequestEntityTooLarge, "too_large", "")
+	// A JSON error, said to be JSON (it was labelled application/x-ndjson,
+	// so a client reading the answer by its type took it for a batch).
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("413 answered as %q", ct)
+	}
 }

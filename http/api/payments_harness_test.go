@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -295,6 +296,13 @@ func (f *fin) conforms(req *http.Request, w *httptest.ResponseRecorder) {
 		f.t.Fatalf("%s %s answered %d, which the OpenAPI document does not list: %s", req.Method, tmpl, w.Code, w.Body)
 	}
 	ct := w.Header().Get("Content-Type")
+	// The answer's type is one the document gives for its status (the body
+	// itself is checked below for JSON only).
+	if resp := op.Responses.Status(w.Code).Value; len(resp.Content) > 0 && w.Body.Len() > 0 {
+		if mt, _, _ := mime.ParseMediaType(ct); resp.Content.Get(mt) == nil {
+			f.t.Fatalf("%s %s %d is %q, which the OpenAPI document does not give: %s", req.Method, tmpl, w.Code, ct, w.Body)
+		}
+	}
 	in := &openapi3filter.RequestValidationInput{
 		Request: req, PathParams: params,
 		Route: &routers.Route{Spec: f.spec, Path: tmpl, PathItem: item, Method: req.Method, Operation: op},
