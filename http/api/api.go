@@ -200,8 +200,27 @@ func employeeFields(err error) ([]FieldProblem, bool) {
 	return nil, false
 }
 
+// plainBody refuses a body sent with a content coding (gzip, deflate …):
+// bodies are read as they come, so a compressed one was taken for text: a
+// 400 malformed_json at best, and a compressed batch answered as thousands
+// of malformed "lines" cut wherever the compressed bytes held a newline.
+func plainBody(c *gin.Context) bool {
+	enc := strings.TrimSpace(c.GetHeader("Content-Encoding"))
+	if enc == "" || strings.EqualFold(enc, "identity") {
+		return true
+	}
+	writeProblem(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding", i18n.Text{
+		MS: "Kandungan permintaan yang dimampatkan (Content-Encoding) tidak disokong; hantar tanpa pemampatan.",
+		EN: "A compressed request body (Content-Encoding) is not supported; send it uncompressed.",
+	})
+	return false
+}
+
 // jsonBody refuses a body declared as something other than JSON.
 func (h *handlers) jsonBody(c *gin.Context) bool {
+	if !plainBody(c) {
+		return false
+	}
 	ct := c.GetHeader("Content-Type")
 	if ct == "" {
 		return true

@@ -134,6 +134,9 @@ func (w *writer) ingest(c *gin.Context) {
 		})
 		return
 	}
+	if !plainBody(c) {
+		return
+	}
 	// HTTP/1.1: go on reading the request while the answer is written, so
 	// results stream back before the client has sent its last line.
 	rc := http.NewResponseController(c.Writer)

@@ -171,7 +171,7 @@ type single struct {
 // readObject reads the body as one JSON object of members, refusing
 // malformed JSON, duplicate members and anything after the object.
 func (w *writer) readObject(c *gin.Context, contentOK func(*gin.Context) bool) (map[string]jsontext.Value, bool) {
-	if !contentOK(c) {
+	if !plainBody(c) || !contentOK(c) {
 		return nil, false
 	}
 	body, err := io.ReadAll(c.Request.Body)

@@ -1,10 +1,15 @@
 package api_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/melaka-gov/ispeks/http/api"
 )
 
 // The OpenAPI document and the router agree both ways, over the routes
@@ -69,5 +74,44 @@ func TestTokenCheckUnavailableIsDocumented(t *testing.T) {
 	}
 	if strings.Contains(strings.ToLower(w.Body.String()), "sql") {
 		t.Fatalf("the answer tells of the store: %s", w.Body)
+	}
+}
+
+// A client that compresses its bodies (Content-Encoding: gzip) is told so:
+// 415 on Content-Encoding, nothing written. Before, a compressed batch was
+// read as text and answered 200 with a "malformed" line for every stretch
+// of compressed bytes between two newline bytes, and a compressed JSON
+// write was a 400 malformed_json that did not say why.
+func TestCompressedBodiesAreRefused(t *testing.T) {
+	f := newFin(t, finOptions{})
+	var batch strings.Builder
+	for i := range 200 {
+		id := fmt.Sprintf("SG-GZ-%03d", i)
+		batch.WriteString(line("statement", "gz-"+id, "statement", slipBody(id, 1)))
+	}
+	gz := func(s string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		_, _ = zw.Write([]byte(s))
+		_ = zw.Close()
+		return b.String()
+	}
+	head := f.head()
+	enc := map[string]string{"Content-Encoding": "gzip"}
+	wantErr(t, "gzip batch", f.do("POST", "/api/v1/ingest", f.both, api.NDJSONType, gz(batch.String()), enc, nil),
+		http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding")
+	wantErr(t, "gzip payment", f.do("POST", "/api/v1/payments", f.payOnly, "", gz(payBody), enc, nil),
+		http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding")
+	if f.head() != head {
+		t.Fatal("something was written")
+	}
+	// identity is no coding at all.
+	wantResult(t, "identity", f.do("POST", "/api/v1/payments", f.payOnly, "", payBody, map[string]string{"Content-Encoding": "identity"}, nil),
+		http.StatusCreated, "accepted")
+
+	r := newRig(t)
+	w := r.do("PUT", sitiPath, r.writer, gz(sitiBody), enc)
+	if w.Code != http.StatusUnsupportedMediaType || !strings.Contains(w.Body.String(), `"field":"Content-Encoding"`) {
+		t.Fatalf("gzip employee: %d %s", w.Code, w.Body)
 	}
 }
