@@ -103,7 +103,8 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		API: []func(*gin.RouterGroup){
 			api.Mounter(api.Deps{Runner: a.runner, Auth: auth.Middleware(), AllowedDomains: cfg.EmailDomains, Log: a.cli.log,
 				SpecFragments: api.PaymentsSpecFragments()}),
-			api.PaymentsMounter(api.PaymentsDeps{Runner: a.runner, Auth: auth.Middleware(), Payees: a.payees, Log: a.cli.log}),
+			api.PaymentsMounter(api.PaymentsDeps{Runner: a.runner, Auth: auth.Middleware(), Payees: a.payees, Log: a.cli.log,
+				Clients: apiclients.Queries{Reader: a.views}}),
 			api.MeMounter(api.MeDeps{Payments: paymentViews, Statements: statementViews, Reports: reports}),
 			func(rg *gin.RouterGroup) {
 				rg.GET("/events", auth.Middleware(), apiauth.RequireScope("events:read"), feed.Handler())

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -103,6 +104,51 @@ func (o *ndjsonOut) flushEvery(d time.Duration) (stop func()) {
 	}
 }
 
+// watchClient re-reads the batch's client every w.recheck while the batch
+// runs and calls stop once it is revoked or gone (a client's scopes never
+// change). A read that fails is let pass: the batch goes on, and the next
+// check reads again. done ends the watch and waits for it; revoked says
+// whether it stopped the batch (call it after done).
+func (w *writer) watchClient(ctx context.Context, id string, stop func()) (done func(), revoked func() bool) {
+	if w.clients == nil {
+		return func() {}, func() bool { return false }
+	}
+	var gone atomic.Bool
+	quit := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(w.recheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				cur, found, err := w.clients.Get(ctx, id)
+				if err != nil {
+					if ctx.Err() == nil {
+						w.log.WarnContext(ctx, "api: batch: re-check client", "client", id, "err", err)
+					}
+					continue
+				}
+				if !found || cur.Revoked {
+					gone.Store(true)
+					stop()
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(quit) })
+		<-ended
+	}, gone.Load
+}
+
 // BatchSummary is the last line of a batch's answer.
 type BatchSummary struct {
 	Summary ingest.Summary `json:"summary"`
@@ -152,8 +198,12 @@ func (w *writer) ingest(c *gin.Context) {
 	defer stop()
 	emit := func(r ingest.Result) error { return out.write(r, false) }
 	client, _ := apiauth.FromGin(c)
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	defer cancel()
+	stopCheck, revoked := w.watchClient(ctx, client.ID, cancel)
 	t0 := time.Now()
-	sum, err := w.batch.Run(c.Request.Context(), c.Request.Body, w.source(c), emit)
+	sum, err := w.batch.Run(ctx, c.Request.Body, w.source(c), emit)
+	stopCheck()
 	log := w.log.With("request_id", httpx.RequestIDOf(c), "client", client.ID, "lines", sum.Lines,
 		"accepted", sum.Accepted, "duplicates", sum.Duplicates, "rejected", sum.Rejected, "failed", sum.Failed,
 		"ms", time.Since(t0).Milliseconds())
@@ -167,6 +217,16 @@ func (w *writer) ingest(c *gin.Context) {
 			// Content-Type already set).
 			h.Set("Content-Type", "application/json; charset=utf-8")
 			w.resp.Respond(c, err)
+			return
+		}
+		if revoked() {
+			// The lines answered stand (as in any incomplete batch); no
+			// line was started after the revocation was seen.
+			_ = out.write(batchError{Error: errorDetail{Code: "auth.token_revoked", Message: bilingual(c,
+				"Token pelanggan API ini telah dibatalkan semasa kelompok dihantar; baris yang telah dijawab kekal, baris selebihnya tidak dijalankan.",
+				"this API client's token was revoked while the batch was being sent; the lines answered stand, the rest were not run.")},
+				Summary: sum}, true)
+			log.WarnContext(c.Request.Context(), "api: batch stopped: the client was revoked")
 			return
 		}
 		if c.Request.Context().Err() != nil || errors.Is(err, context.Canceled) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/http/api"
 )
@@ -317,5 +318,82 @@ func TestIngestTooLarge(t *testing.T) {
 	// so a client reading the answer by its type took it for a batch).
 	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("413 answered as %q", ct)
+	}
+}
+
+// A batch streams for as long as its client sends (a 256 MiB batch may take
+// hours): revoking the client (a leaked token) stopped new requests but not
+// a batch already open, which went on writing payments. Now the batch
+// re-checks its client as the event feed does and stops within the
+// re-check interval: the lines answered stand, a last line says
+// auth.token_revoked, and lines sent after it are not run.
+func TestIngestStopsWhenItsClientIsRevoked(t *testing.T) {
+	f := newFin(t, finOptions{})
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/ingest", pr)
+	req.Header.Set("Content-Type", api.NDJSONType)
+	req.Header.Set("Authorization", "Bearer "+f.stmtOnly)
+	type answer struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		got <- answer{resp, err}
+	}()
+	write := func(i int) error {
+		id := fmt.Sprintf("SG-RV-%03d", i)
+		_, err := io.WriteString(pw, line("statement", "rv-"+id, "statement", slipBody(id, 1)))
+		return err
+	}
+	if err := write(0); err != nil {
+		t.Fatal(err)
+	}
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	defer a.resp.Body.Close()
+	sc := bufio.NewScanner(a.resp.Body)
+	if !sc.Scan() {
+		t.Fatalf("no answer to the first line: %v", sc.Err())
+	}
+	var first batchLine
+	if err := json.Unmarshal(sc.Bytes(), &first); err != nil || first.Outcome != ingest.Accepted {
+		t.Fatalf("first line %s (%v)", sc.Bytes(), err)
+	}
+
+	res, err := commands.RevokeAPIClientHandler{Runner: f.runner}.Handle(context.Background(), commands.RevokeAPIClient{
+		Meta: f.sys(), ClientID: "payroll-only", Reason: "token bocor"})
+	f.wait(res, err)
+	// Keep sending, as a client that does not know yet; the batch must end
+	// by itself.
+	go func() {
+		defer pw.Close()
+		for i := 1; i < 1000; i++ { // a second or more: many re-checks
+			if write(i) != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var last batchLine
+	for sc.Scan() {
+		last = batchLine{}
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if last.Error == nil || last.Error.Code != "auth.token_revoked" || last.Complete == nil || *last.Complete {
+		t.Fatalf("last line %+v", last)
+	}
+	stored := f.head()
+	time.Sleep(10 * finRecheck)
+	if f.head() != stored {
+		t.Fatal("lines were still written after the batch ended")
 	}
 }

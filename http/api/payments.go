@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	json "github.com/go-json-experiment/json"
@@ -69,7 +70,14 @@ type PaymentsDeps struct {
 	// Concurrency is the number of batch lines in flight (default
 	// ingest.DefaultConcurrency).
 	Concurrency int
-	Log         *slog.Logger
+	// Clients re-checks a batch's client while the batch streams
+	// (apiclients.Queries, as the token middleware reads): a batch stops
+	// within RecheckEvery (default 5 s) of its client being revoked, as an
+	// event feed does. nil: the client is checked when the batch opens
+	// only, and a batch streaming for hours outlives a revocation.
+	Clients      apiauth.Clients
+	RecheckEvery time.Duration
+	Log          *slog.Logger
 }
 
 // MountPayments adds the payment, statement and batch writes to rg (the
@@ -102,6 +110,8 @@ type writer struct {
 	batch    *ingest.Ingester
 	maxBody  int64
 	maxBatch int64
+	clients  apiauth.Clients
+	recheck  time.Duration
 	resp     *httpx.Responder
 	log      *slog.Logger
 }
@@ -116,6 +126,9 @@ func newWriter(d PaymentsDeps) *writer {
 	if d.MaxBatch <= 0 {
 		d.MaxBatch = DefaultMaxBatch
 	}
+	if d.RecheckEvery <= 0 {
+		d.RecheckEvery = 5 * time.Second
+	}
 	if d.Payees == nil {
 		d.Payees = &commands.PayeeCache{Next: commands.EmployeeStreams{Store: d.Runner.Store}}
 	}
@@ -127,7 +140,7 @@ func newWriter(d PaymentsDeps) *writer {
 	batch.Concurrency, batch.MaxLineBytes, batch.Logger = d.Concurrency, d.MaxLine, d.Log
 	return &writer{
 		one: one, batch: batch,
-		maxBody: d.MaxBody, maxBatch: d.MaxBatch, log: d.Log,
+		maxBody: d.MaxBody, maxBatch: d.MaxBatch, clients: d.Clients, recheck: d.RecheckEvery, log: d.Log,
 		resp: &httpx.Responder{Map: httpx.NewErrorMap(), IsAPI: func(*http.Request) bool { return true }, Log: d.Log},
 	}
 }

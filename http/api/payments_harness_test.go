@@ -71,6 +71,9 @@ type fin struct {
 
 var finKey = []byte("fin-test-document-verification-key")
 
+// finRecheck is how often a streaming batch re-checks its client.
+const finRecheck = 50 * time.Millisecond
+
 // The people: valid MyKad numbers in the employee master.
 const (
 	finSiti  = "791117045672"
@@ -134,7 +137,8 @@ func newFin(t *testing.T, opt finOptions) *fin {
 		Log: log, Now: f.clock,
 		API: []func(*gin.RouterGroup){
 			api.Mounter(api.Deps{Runner: f.runner, Auth: auth.Middleware(), Log: log, SpecFragments: api.PaymentsSpecFragments()}),
-			api.PaymentsMounter(api.PaymentsDeps{Runner: writes, Auth: auth.Middleware(), Log: log, MaxBatch: opt.maxBatch}),
+			api.PaymentsMounter(api.PaymentsDeps{Runner: writes, Auth: auth.Middleware(), Log: log, MaxBatch: opt.maxBatch,
+				Clients: apiclients.Queries{Reader: f.views}, RecheckEvery: finRecheck}),
 			api.MeMounter(api.MeDeps{Payments: payments.Queries{Reader: f.views}, Statements: statements.Queries{Reader: f.views},
 				Reports: reports, Now: f.clock}),
 			// The event feed, as serve mounts it (cmd/ispeks/http.go).
