@@ -356,8 +356,14 @@ func sizeText(n int) string {
 }
 
 // utf8BOM is the byte-order mark Windows tools (Excel's "CSV UTF-8",
-// Notepad, PowerShell 5) write at the start of a UTF-8 file.
+// Notepad) write at the start of a UTF-8 file.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// ErrUTF16 refuses a batch that starts with a UTF-16 byte-order mark (what
+// PowerShell 5's > and Out-File write): every line of it would be refused
+// as malformed, each for a NUL byte, so the batch is refused as a whole
+// before any line is read.
+var ErrUTF16 = errors.New("ingest: the batch is UTF-16 (it starts with a UTF-16 byte-order mark); send it as UTF-8")
 
 // readLines calls fn for every non-blank line of r, with a copy of the line
 // (without its line break) or with tooLong set when the line exceeds max
@@ -368,6 +374,8 @@ func readLines(ctx context.Context, r io.Reader, max int, fn func(no int, line [
 	br := bufio.NewReaderSize(r, 64<<10)
 	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
+	} else if len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF) {
+		return ErrUTF16
 	}
 	var buf []byte
 	for no := 1; ; no++ {

@@ -468,3 +468,21 @@ func TestByteOrderMarkBeforeTheFirstLine(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// PowerShell 5's > writes UTF-16LE with a byte-order mark: every line was
+// answered malformed (a NUL after each character), a run of rejections
+// that never said why. The batch is refused as a whole, before any line.
+func TestUTF16BatchIsRefusedAsAWhole(t *testing.T) {
+	r := newRig(t)
+	r.employees(t, 1)
+	text := slipLine("r1", "S1", testIC(0), 1) + "\r\n"
+	utf16 := []byte{0xFF, 0xFE}
+	for _, c := range text {
+		utf16 = append(utf16, byte(c), 0)
+	}
+	var got []ingest.Result
+	sum, err := r.in.Run(context.Background(), bytes.NewReader(utf16), r.src, func(x ingest.Result) error { got = append(got, x); return nil })
+	if !errors.Is(err, ingest.ErrUTF16) || len(got) != 0 || sum.Lines != 0 {
+		t.Fatalf("err %v, %d results, %+v", err, len(got), sum)
+	}
+}

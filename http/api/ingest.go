@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 	"github.com/melaka-gov/ispeks/http/apiauth"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
@@ -180,6 +182,17 @@ func (w *writer) ingest(c *gin.Context) {
 		})
 		return
 	}
+	if _, params, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err == nil {
+		switch cs := strings.ToLower(params["charset"]); cs {
+		case "", "utf-8", "utf8", "us-ascii":
+		default:
+			writeProblem(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type", i18n.Text{
+				MS: "Kelompok mesti dalam UTF-8 (charset=utf-8), bukan " + textfield.Clip(cs) + ".",
+				EN: "A batch must be UTF-8 (charset=utf-8), not " + textfield.Clip(cs) + ".",
+			})
+			return
+		}
+	}
 	if !plainBody(c) {
 		return
 	}
@@ -211,6 +224,14 @@ func (w *writer) ingest(c *gin.Context) {
 		var mb *http.MaxBytesError
 		tooLarge := errors.As(err, &mb)
 		stop()
+		if !out.started && errors.Is(err, ingest.ErrUTF16) {
+			h.Set("Content-Type", "application/json; charset=utf-8")
+			writeProblem(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type", i18n.Text{
+				MS: "Kelompok ini dalam UTF-16; hantar dalam UTF-8 (satu objek JSON setiap baris).",
+				EN: "The batch is in UTF-16; send it in UTF-8 (one JSON object per line).",
+			})
+			return
+		}
 		if !out.started && tooLarge {
 			// 413 before any line was answered: a JSON error, labelled
 			// so (the NDJSON type set above would stay, as Gin keeps a

@@ -115,3 +115,31 @@ func TestCompressedBodiesAreRefused(t *testing.T) {
 		t.Fatalf("gzip employee: %d %s", w.Code, w.Body)
 	}
 }
+
+// A batch that is not UTF-8 is refused as a whole with 415, nothing
+// written: a UTF-16 file (its byte-order mark) and a batch declared in
+// another charset. Before, the UTF-16 batch was answered 200 with every
+// line rejected malformed, and a declared charset was ignored.
+func TestBatchMustBeUTF8(t *testing.T) {
+	f := newFin(t, finOptions{})
+	text := line("statement", "u16-1", "statement", slipBody("SG-U16-1", 1))
+	utf16 := []byte{0xFF, 0xFE}
+	for _, c := range text {
+		utf16 = append(utf16, byte(c), 0)
+	}
+	head := f.head()
+	e := wantErr(t, "UTF-16 batch", f.do("POST", "/api/v1/ingest", f.both, api.NDJSONType, string(utf16), nil, nil),
+		http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type")
+	if !strings.Contains(e.Error.Message, "UTF-16") {
+		t.Errorf("message %q", e.Error.Message)
+	}
+	wantErr(t, "latin-1 batch", f.do("POST", "/api/v1/ingest", f.both, api.NDJSONType+"; charset=iso-8859-1", text, nil, nil),
+		http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type")
+	if f.head() != head {
+		t.Fatal("something was written")
+	}
+	w := f.do("POST", "/api/v1/ingest", f.both, api.NDJSONType+"; charset=UTF-8", text, nil, nil)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"result":"accepted"`) {
+		t.Fatalf("UTF-8 batch: %d %s", w.Code, w.Body)
+	}
+}
