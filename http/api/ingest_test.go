@@ -397,3 +397,73 @@ func TestIngestStopsWhenItsClientIsRevoked(t *testing.T) {
 		t.Fatal("lines were still written after the batch ended")
 	}
 }
+
+// Each batch bounds its own memory (lines and workers in flight), but a
+// client could stream any number of batches at once: 200 parallel uploads
+// (the rate limit's burst) held 200 times that. A client streams at most
+// api.DefaultMaxBatches; one more is 429 too_many_batches with
+// Retry-After, other clients are not affected, and a batch that ends makes
+// room.
+func TestIngestBatchesAtOncePerClient(t *testing.T) {
+	f := newFin(t, finOptions{})
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	type open struct {
+		pw   *io.PipeWriter
+		resp *http.Response
+	}
+	start := func(token string, i int) open {
+		t.Helper()
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", ts.URL+"/api/v1/ingest", pr)
+		req.Header.Set("Content-Type", api.NDJSONType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		go func() {
+			id := fmt.Sprintf("SG-PAR-%s-%d", token[:12], i)
+			_, _ = io.WriteString(pw, line("statement", "par-"+id, "statement", slipBody(id, 1)))
+		}()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return open{pw, resp}
+	}
+	var held []open
+	defer func() {
+		for _, o := range held {
+			o.pw.Close()
+			o.resp.Body.Close()
+		}
+	}()
+	for i := range api.DefaultMaxBatches {
+		o := start(f.stmtOnly, i)
+		held = append(held, o)
+		if o.resp.StatusCode != http.StatusOK {
+			t.Fatalf("batch %d: %d", i, o.resp.StatusCode)
+		}
+	}
+	w := f.do("POST", "/api/v1/ingest", f.stmtOnly, api.NDJSONType, line("statement", "par-x", "statement", slipBody("SG-PAR-X", 1)), nil, nil)
+	wantErr(t, "one batch too many", w, http.StatusTooManyRequests, "too_many_batches", "")
+	if w.Header().Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	if w := f.do("POST", "/api/v1/ingest", f.both, api.NDJSONType, line("statement", "par-y", "statement", slipBody("SG-PAR-Y", 1)), nil, nil); w.Code != http.StatusOK {
+		t.Fatalf("another client: %d %s", w.Code, w.Body)
+	}
+	// One batch ends: its answer ends with its summary, and there is room.
+	held[0].pw.Close()
+	if b, _ := io.ReadAll(held[0].resp.Body); !bytes.Contains(b, []byte(`"summary"`)) {
+		t.Fatalf("first batch answered %s", b)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w := f.do("POST", "/api/v1/ingest", f.stmtOnly, api.NDJSONType, line("statement", "par-z", "statement", slipBody("SG-PAR-Z", 1)), nil, nil)
+		if w.Code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after a batch ended: %d %s", w.Code, w.Body)
+		}
+		time.Sleep(10 * time.Millisecond) // the handler returns just after the answer's last byte
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,6 +51,10 @@ const (
 	// DefaultMaxBatch bounds an NDJSON batch: a month's 30,000 slips at
 	// about 2 KiB each is 60 MiB.
 	DefaultMaxBatch = 256 << 20
+	// DefaultMaxBatches bounds the batches one client streams at once: a
+	// batch already runs up to ingest.DefaultConcurrency lines at a time,
+	// so more batches in parallel add memory and goroutines, not speed.
+	DefaultMaxBatches = 4
 )
 
 // PaymentsDeps are the collaborators of the payment and statement writes.
@@ -77,7 +82,10 @@ type PaymentsDeps struct {
 	// only, and a batch streaming for hours outlives a revocation.
 	Clients      apiauth.Clients
 	RecheckEvery time.Duration
-	Log          *slog.Logger
+	// MaxBatches bounds the batches one client may stream at once
+	// (default DefaultMaxBatches); one more is 429 too_many_batches.
+	MaxBatches int
+	Log        *slog.Logger
 }
 
 // MountPayments adds the payment, statement and batch writes to rg (the
@@ -112,8 +120,12 @@ type writer struct {
 	maxBatch int64
 	clients  apiauth.Clients
 	recheck  time.Duration
-	resp     *httpx.Responder
-	log      *slog.Logger
+	// Batches streaming now, per client.
+	maxBatches int
+	bmu        sync.Mutex
+	batches    map[string]int
+	resp       *httpx.Responder
+	log        *slog.Logger
 }
 
 func newWriter(d PaymentsDeps) *writer {
@@ -129,6 +141,9 @@ func newWriter(d PaymentsDeps) *writer {
 	if d.RecheckEvery <= 0 {
 		d.RecheckEvery = 5 * time.Second
 	}
+	if d.MaxBatches <= 0 {
+		d.MaxBatches = DefaultMaxBatches
+	}
 	if d.Payees == nil {
 		d.Payees = &commands.PayeeCache{Next: commands.EmployeeStreams{Store: d.Runner.Store}}
 	}
@@ -141,6 +156,7 @@ func newWriter(d PaymentsDeps) *writer {
 	return &writer{
 		one: one, batch: batch,
 		maxBody: d.MaxBody, maxBatch: d.MaxBatch, clients: d.Clients, recheck: d.RecheckEvery, log: d.Log,
+		maxBatches: d.MaxBatches, batches: map[string]int{},
 		resp: &httpx.Responder{Map: httpx.NewErrorMap(), IsAPI: func(*http.Request) bool { return true }, Log: d.Log},
 	}
 }
