@@ -396,6 +396,7 @@ var catalog = map[string]Text{
 	"err.report":          {"Laporan tidak dapat dipaparkan", "The report cannot be displayed"},
 	"err.system":          {"Sistem tidak dapat diakses", "The system cannot be accessed"},
 	"err.system_txt":      {"Maaf, berlaku masalah pada sistem. Sila cuba sebentar lagi. Jika masalah berterusan, hubungi Pentadbir Sistem dan nyatakan ID Insiden.", "Sorry, the system has a problem. Please try again shortly. If it continues, contact the System Administrator and quote the Incident ID."},
+	"err.busy":            {"Rekod ini sedang dikemas kini. Tiada perubahan disimpan; sila cuba sebentar lagi.", "This record is being updated. Nothing was saved; please try again shortly."},
 	"err.unavailable":     {"Sistem tidak dapat diakses buat sementara waktu. Sila cuba sebentar lagi.", "The system is temporarily unavailable. Please try again shortly."},
 	"err.not_found":       {"Halaman tidak dijumpai", "Page not found"},
 	"err.not_found_txt":   {"Halaman yang anda cari tiada atau telah dipindahkan.", "The page you are looking for does not exist or has moved."},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/session"
@@ -157,6 +158,10 @@ func Rules() []httpx.Rule {
 			Text: i18n.Text{MS: "Emel mesti emel rasmi kerajaan (@melaka.gov.my)", EN: "The e-mail must be an official government address (@melaka.gov.my)"}},
 		{Err: errDemoNotInMaster, Status: http.StatusUnprocessableEntity, Code: "demo.not_registered", Key: "err.register_failed"},
 		{Err: errDemoUnknownImage, Status: http.StatusUnprocessableEntity, Code: "demo.image", Key: "err.choose_one"},
+		// The record kept changing under the command through all its
+		// retries: nothing was written, and trying again is the remedy,
+		// so it is not a fault with an incident.
+		{Err: commands.ErrConflict, Status: http.StatusConflict, Code: "concurrent_change", Key: "err.busy"},
 	}
 }
 
