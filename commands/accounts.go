@@ -290,6 +290,7 @@ type AccountHandlers struct {
 	CancelLeaving          CancelLeavingHandler
 	RequestMailResend      RequestMailResendHandler
 	FollowMasterEmail      FollowMasterEmailHandler
+	FollowMasterName       FollowMasterNameHandler
 }
 
 // NewAccountHandlers wires every account handler; logins on one user ID are
@@ -321,5 +322,6 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		CancelLeaving:          CancelLeavingHandler{Runner: r},
 		RequestMailResend:      RequestMailResendHandler{Runner: r},
 		FollowMasterEmail:      FollowMasterEmailHandler{Runner: r},
+		FollowMasterName:       FollowMasterNameHandler{Runner: r},
 	}
 }

@@ -91,6 +91,12 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 	if err != nil {
 		return nil, err
 	}
+	if err := a.engine.CheckReadStore(ctx); err != nil {
+		if errors.Is(err, engine.ErrReadStoreAhead) {
+			return nil, fmt.Errorf("%w: the log was restored from a backup and the read models were kept; %s", err, readStoreReset(&c.cfg))
+		}
+		return nil, err
+	}
 	// The mailer's starting point is fixed when the stores are first set
 	// up, by whichever command opens them first: on a fresh install that is
 	// before anything is appended, so the mails of `admin create` or
@@ -98,14 +104,11 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 	// An existing install keeps its checkpoint. The e-mail follower's
 	// likewise: a master change imported before the first serve is
 	// followed; on an install that predates it, it starts at the log head
-	// (older StaffUpdated events name no previous e-mail anyway).
-	if err := a.engine.CheckReadStore(ctx); err != nil {
-		if errors.Is(err, engine.ErrReadStoreAhead) {
-			return nil, fmt.Errorf("%w: the log was restored from a backup and the read models were kept; %s", err, readStoreReset(&c.cfg))
-		}
-		return nil, err
-	}
-	if err := a.engine.RecordConsumerStarts(ctx, mail.ConsumerName, commands.EmailFollowerName); err != nil {
+	// (older StaffUpdated events name no previous e-mail anyway). The name
+	// follower's the same way: on an install that predates it, a name HR
+	// corrected before the upgrade is followed at the person's next master
+	// change.
+	if err := a.engine.RecordConsumerStarts(ctx, mail.ConsumerName, commands.EmailFollowerName, commands.NameFollowerName); err != nil {
 		return nil, err
 	}
 	ok = true

@@ -17,10 +17,10 @@ import (
 
 func (a *app) outboxDir() string { return filepath.Join(a.cli.cfg.DataDir, "outbox") }
 
-// runConsumers runs the side-effect consumers (e-mail, the e-mail follower,
-// and NATS publishing when configured) until ctx ends. Each resumes from its
-// own checkpoint, so a rebuild sends nothing again. The mailer's (and the
-// follower's) first position is recorded when the data directory is set up
+// runConsumers runs the side-effect consumers (e-mail, the e-mail and name
+// followers, and NATS publishing when configured) until ctx ends. Each
+// resumes from its own checkpoint, so a rebuild sends nothing again. The
+// mailer's (and the followers') first position is recorded when the data directory is set up
 // (openApp), so mail of a command run before the first serve goes out; NATS
 // publishing starts at the log head on its first run (subscribers read older
 // events from the HTTP feed).
@@ -38,6 +38,12 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 	follower := commands.EmailFollower{Follow: a.accounts.FollowMasterEmail, Log: a.cli.log}
 	g.Go(func() error {
 		return a.engine.RunConsumer(ctx, commands.EmailFollowerName, follower.Handle, follower.Handles()...)
+	})
+	// Its name likewise: every mail greets the person by the account's
+	// copy of the master's name, which must follow HR's corrections.
+	names := commands.NameFollower{Follow: a.accounts.FollowMasterName, Log: a.cli.log}
+	g.Go(func() error {
+		return a.engine.RunConsumer(ctx, commands.NameFollowerName, names.Handle, names.Handles()...)
 	})
 
 	if cfg.NATSURL != "" {

@@ -587,6 +587,23 @@ func (a *Account) FollowMasterEmail(from, to string, now time.Time) error {
 	return a.record(EmailFollowedMaster{UserID: a.userID, Email: to, PreviousEmail: a.email, Name: a.name})
 }
 
+// FollowMasterName is the account's side of a correction of the person's
+// name in the employee master: the account takes the master's name, which
+// it copied at registration, so every later mail greets the person by it.
+// The person cannot change their name in the portal, so the master's is
+// always the right one. No account, or one that has the name already (a
+// redelivered change), records nothing. The state of the account does not
+// matter.
+func (a *Account) FollowMasterName(name string, now time.Time) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%w: the master's name change needs a name", ErrInvalid)
+	}
+	if !a.Exists() || a.name == name {
+		return nil
+	}
+	return a.record(NameFollowedMaster{UserID: a.userID, Name: name, PreviousName: a.name})
+}
+
 // StartTOTPEnrolment records a new sealed TOTP secret, pending until
 // confirmed. Starting again replaces a pending secret.
 func (a *Account) StartTOTPEnrolment(sealedSecret string, now time.Time) error {
@@ -942,6 +959,8 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// which may be closed or read by someone else now: it dies here,
 		// and Lupa Kata Laluan sends a new one to the new address.
 		a.email, a.temp = ev.Email, nil
+	case NameFollowedMaster:
+		a.name = ev.Name
 	case TOTPEnrolmentStarted:
 		a.totpPending = ev.SealedSecret
 	case TOTPEnabled:

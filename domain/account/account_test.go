@@ -517,6 +517,47 @@ func TestFollowMasterEmailNeedsBothAddresses(t *testing.T) {
 	then(t, a, a.FollowMasterEmail(sitiEmail, "", t0), ErrInvalid)
 }
 
+// HR corrects Siti's name in the employee master.
+const masterNewName = "Siti Aminah binti Omar Baki"
+
+// Given an account registered under the master's name, when HR corrects
+// the name, then the account follows, in any state, and the mails after it
+// (the lock notice, the password-changed notice) greet her by the new name.
+func TestFollowMasterNameFollows(t *testing.T) {
+	for name, history := range map[string][]eventlog.Event{
+		"activated":     activated(),
+		"not activated": registered(),
+		"locked":        with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 3}, AccountLocked{UserID: id, FailedAttempts: 3, Name: sitiName, Email: sitiEmail}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := given(t, history)
+			then(t, a, a.FollowMasterName(masterNewName, t0), nil,
+				NameFollowedMaster{UserID: id, Name: masterNewName, PreviousName: sitiName})
+			if a.Name() != masterNewName {
+				t.Fatalf("name after following: %q", a.Name())
+			}
+		})
+	}
+	a := given(t, with(activated(), NameFollowedMaster{UserID: id, Name: masterNewName, PreviousName: sitiName}))
+	_, err := a.LogIn(typed("typo", nil), 1, t0.Add(time.Hour))
+	then(t, a, err, ErrLocked,
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1},
+		AccountLocked{UserID: id, FailedAttempts: 1, Name: masterNewName, Email: sitiEmail},
+		SessionsEnded{UserID: id, Reason: EndLocked})
+}
+
+// The same name again (a redelivered change, or an update of another
+// field), or no account: nothing. No name: refused.
+func TestFollowMasterNameRepeatedOrRefused(t *testing.T) {
+	a := given(t, with(activated(), NameFollowedMaster{UserID: id, Name: masterNewName, PreviousName: sitiName}))
+	then(t, a, a.FollowMasterName(masterNewName, t0), nil)
+	b := given(t, activated())
+	then(t, b, b.FollowMasterName(sitiName, t0), nil)
+	c := New()
+	then(t, c, c.FollowMasterName(masterNewName, t0), nil)
+	then(t, b, b.FollowMasterName(" ", t0), ErrInvalid)
+}
+
 // codeAt is a CodeCheck for a person who typed a code valid at step (ok) for
 // the secret "sealed-totp".
 func codeAt(step uint64, ok bool) CodeCheck {
@@ -821,7 +862,8 @@ func TestRegistryRoundTrip(t *testing.T) {
 		TOTPCodeAccepted{UserID: id, Step: 5}, RecoveryCodeUsed{UserID: id, Index: 1}, TOTPDisabled{UserID: id, Reason: "r"}, RoleGranted{UserID: id, Role: RoleAdmin},
 		RoleRevoked{UserID: id, Role: RoleAdmin}, SecretAnswerChecked{UserID: id, Verified: true}, SessionsEnded{UserID: id, Reason: EndLocked},
 		MailResendRequested{UserID: id, ParkedEventID: "p", MailEventID: "m", MailPosition: 3, Kind: "registration", At: t0},
-		EmailFollowedMaster{UserID: id, Email: "kewangan@melaka.gov.my", PreviousEmail: sitiEmail, Name: sitiName})
+		EmailFollowedMaster{UserID: id, Email: "kewangan@melaka.gov.my", PreviousEmail: sitiEmail, Name: sitiName},
+		NameFollowedMaster{UserID: id, Name: masterNewName, PreviousName: sitiName})
 	seen := map[string]bool{}
 	for _, ev := range all {
 		typ, data, err := reg.Encode(ev)

@@ -28,6 +28,7 @@ func Register(reg *eventlog.Registry) {
 	eventlog.Register[SessionsEnded](reg)
 	eventlog.Register[MailResendRequested](reg)
 	eventlog.Register[EmailFollowedMaster](reg)
+	eventlog.Register[NameFollowedMaster](reg)
 }
 
 // Every account event carries the user ID (the IC number, digits only) so a
@@ -181,6 +182,18 @@ type EmailFollowedMaster struct {
 	Name          string `json:"name,omitempty"`
 }
 
+// NameFollowedMaster: the employee master corrected the person's name
+// (HR's CSV import, an administrator's upload, the finance system's PUT)
+// and the account's name, copied from the master at registration, followed
+// from PreviousName to Name, so the portal's mail greets the person by the
+// name HR now holds. No mail is sent for it, and it proves nothing about
+// the person.
+type NameFollowedMaster struct {
+	UserID       string `json:"user_id"`
+	Name         string `json:"name"`
+	PreviousName string `json:"previous_name"`
+}
+
 // TOTPEnrolmentStarted: a TOTP secret was generated and shown as a QR code;
 // it is not in force until confirmed with a code.
 type TOTPEnrolmentStarted struct {
@@ -308,6 +321,7 @@ func (SecretAnswerChecked) EventType() string     { return "account.SecretAnswer
 func (SessionsEnded) EventType() string           { return "account.SessionsEnded.v1" }
 func (MailResendRequested) EventType() string     { return "account.MailResendRequested.v1" }
 func (EmailFollowedMaster) EventType() string     { return "account.EmailFollowedMaster.v1" }
+func (NameFollowedMaster) EventType() string      { return "account.NameFollowedMaster.v1" }
 
 // Associated data for sealed values: binding each ciphertext to its account
 // and purpose means a sealed value copied into another event or account

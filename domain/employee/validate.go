@@ -165,6 +165,14 @@ func text(field, v string, max int, required bool) (string, *FieldError) {
 	return v, nil
 }
 
+// NormalizeName checks a person's name as Validate does (trimmed, inner
+// whitespace collapsed, no control characters, at most MaxName
+// characters) and returns it normalised. field names the input in the
+// error.
+func NormalizeName(field, v string) (string, *FieldError) {
+	return text(field, v, MaxName, true)
+}
+
 var domainPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
 
 // NormalizeEmail checks a bare e-mail address (no display name, no quoting)

@@ -374,6 +374,7 @@ var catalog = map[string]Text{
 	"audit.kind.sessions_ended":            {"Semua sesi ditamatkan", "All sessions ended"},
 	"audit.kind.mail_resent":               {"E-mel yang tertangguh dihantar semula", "Parked e-mail sent again"},
 	"audit.kind.email_followed_master":     {"E-mel mengikut rekod kakitangan", "E-mail followed the staff record"},
+	"audit.kind.name_followed_master":      {"Nama mengikut rekod kakitangan", "Name followed the staff record"},
 	"audit.kind.unknown_id_attempt_failed": {"Cubaan gagal (ID tidak wujud)", "Failed attempt (unknown ID)"},
 	"audit.kind.unknown_id_locked":         {"ID tidak wujud dikunci", "Unknown ID locked"},
 	"audit.actor.user":                     {"Pengguna", "User"},

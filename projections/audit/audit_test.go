@@ -323,6 +323,41 @@ func TestTimelineShowsTheEmailFollowingTheMaster(t *testing.T) {
 	}
 }
 
+// The auditor's timeline shows the account's name following the employee
+// master (an HR correction), by the system, apart from the login history,
+// with no name in it; the state replays with it.
+func TestTimelineShowsTheNameFollowingTheMaster(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.register(sitiIC, "siti.aminah@melaka.gov.my")
+	f.advance(time.Hour)
+	f.ok(f.h.FollowMasterName.Handle(ctx, commands.FollowMasterName{Meta: f.meta(eventlog.ActorSystem, "name_follower"), UserID: sitiIC,
+		Name: "Siti Aminah binti Omar Baki"}))
+	all, err := f.log.Timeline(ctx, sitiIC, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := all.Entries[len(all.Entries)-1]
+	if last.Kind != audit.KindNameFollowed || last.Type != "account.NameFollowedMaster.v1" || last.Actor.Kind != eventlog.ActorSystem ||
+		last.Link != audit.LinkOK || !all.Integrity.OK() {
+		t.Fatalf("last entry %+v", last)
+	}
+	if strings.Contains(last.Detail+last.Note, "Baki") {
+		t.Fatalf("the timeline shows the name: %+v", last)
+	}
+	login, err := f.log.Timeline(ctx, sitiIC, audit.Filter{LoginOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(kinds(login.Entries), audit.KindNameFollowed) {
+		t.Fatal("the name following the master is in the login history")
+	}
+	st, err := f.log.AsOf(ctx, sitiIC, f.clock())
+	if err != nil || st.Unfit != 0 || st.Last == nil || st.Last.Kind != audit.KindNameFollowed {
+		t.Fatalf("state after following: %+v %v", st, err)
+	}
+}
+
 func TestTimelineFilterAndLimit(t *testing.T) {
 	f := newFixture(t)
 	s := f.story()

@@ -35,6 +35,7 @@ const (
 	KindSessionsEnded        Kind = "sessions_ended"
 	KindMailResent           Kind = "mail_resent"
 	KindEmailFollowed        Kind = "email_followed_master" // the master's new e-mail, not the person's doing
+	KindNameFollowed         Kind = "name_followed_master"  // HR corrected the name in the master
 	KindProbeFailed          Kind = "unknown_id_attempt_failed"
 	KindProbeLocked          Kind = "unknown_id_locked"
 	// KindUnreadable: the event could not be decoded or does not fit the
@@ -48,7 +49,7 @@ func Kinds() []Kind {
 	return []Kind{KindRegistered, KindTemporaryPassword, KindLoginSucceeded, KindLoginFailed, KindLocked,
 		KindUnlocked, KindActivated, KindPasswordChanged, KindProfileUpdated, KindTOTPEnrolmentStarted,
 		KindTOTPEnabled, KindTOTPCodeAccepted, KindRecoveryCodeUsed, KindTOTPDisabled, KindRoleGranted,
-		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindMailResent, KindEmailFollowed, KindProbeFailed, KindProbeLocked, KindUnreadable}
+		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindMailResent, KindEmailFollowed, KindNameFollowed, KindProbeFailed, KindProbeLocked, KindUnreadable}
 }
 
 // Login reports whether the kind belongs to the login and lockout history
@@ -245,6 +246,10 @@ func describe(e *Entry, ev eventlog.Event) {
 	case account.EmailFollowedMaster:
 		// No address: the timeline shows none of the profile's either.
 		e.Kind = KindEmailFollowed
+	case account.NameFollowedMaster:
+		// No name either: the timeline carries no personal data beyond the
+		// user ID.
+		e.Kind = KindNameFollowed
 	case loginprobe.AttemptFailed:
 		e.Kind, e.Consecutive = KindProbeFailed, ev.Consecutive
 		if ev.WhileLocked {

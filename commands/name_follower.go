@@ -1,0 +1,99 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// NameFollowerName is the name follower's name as a durable consumer of the
+// event log (its checkpoint and dead letters' key).
+const NameFollowerName = "name_follower"
+
+// NameFollowerActor is the actor of the account events the name follower
+// records: the system, acting on the master's change (the event's
+// correlation ID is the master change's).
+var NameFollowerActor = eventlog.Actor{Kind: eventlog.ActorSystem, ID: NameFollowerName}
+
+// NameFollower is the policy that keeps an account's name on the employee
+// master's: the account copies the name at registration and every mail
+// (Lupa Kata Laluan, the lock notice, the password-changed notice…) greets
+// the person by the copy, so when HR corrects the name the copy must
+// follow. For each employee.StaffUpdated, and each StaffRecorded (a
+// rejoin), it runs FollowMasterName on the person's account. It runs as a
+// durable side-effect consumer of the log beside EmailFollower, so a
+// correction imported while no portal ran is followed when one starts.
+// Delivery is at least once: the command ID derives from the event ID, so
+// a redelivered event is the same command and appends nothing. Its Handle
+// has the signature of engine.ConsumerFunc.
+type NameFollower struct {
+	Follow FollowMasterNameHandler
+	Log    *slog.Logger
+}
+
+// Handles lists the event types the follower acts on.
+func (NameFollower) Handles() []string {
+	return []string{employee.StaffUpdated{}.EventType(), employee.StaffRecorded{}.EventType()}
+}
+
+// nameFollowNamespace separates the name follower's command IDs from the
+// e-mail follower's, derived from the same event.
+var nameFollowNamespace = uuid.MustParse("5b1e7c2a-3d94-5f08-8a6c-2e7d9b4f1a30")
+
+// FollowNameCommandID is the command ID of following the name in the master
+// change in event eventID.
+func FollowNameCommandID(eventID uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(nameFollowNamespace, eventID[:])
+}
+
+// Handle follows one master change. An error (a store that is down, a
+// stream that kept changing) makes the engine deliver the event again; an
+// event that names no valid person or name is logged and passed over,
+// since no retry could make it usable and it would hold up every later
+// change.
+func (f NameFollower) Handle(ctx context.Context, env eventlog.Envelope) error {
+	var ic, name string
+	switch e := env.Event.(type) {
+	case employee.StaffUpdated:
+		ic, name = e.IC, e.Name
+	case employee.StaffRecorded:
+		ic, name = e.IC, e.Name
+	default:
+		return nil
+	}
+	log := f.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	meta := Meta{CommandID: FollowNameCommandID(env.ID), CorrelationID: env.Metadata.CorrelationID, Actor: NameFollowerActor}
+	res, err := f.Follow.Handle(ctx, FollowMasterName{Meta: meta, UserID: ic, Name: name})
+	var afe *account.FieldError
+	var efe *employee.FieldError
+	field := ""
+	switch {
+	case errors.As(err, &afe):
+		field = afe.Field
+	case errors.As(err, &efe):
+		field = efe.Field
+	}
+	switch {
+	case field != "", errors.Is(err, account.ErrInvalid):
+		// The field, never its value (an IC or a name): the event ID
+		// finds it.
+		log.WarnContext(ctx, "name follower: master change not followed, its event is unusable", "event_id", env.ID, "field", field)
+		return nil
+	case err != nil:
+		return fmt.Errorf("name follower: event %s: %w", env.ID, err)
+	}
+	if res.Appended > 0 {
+		log.InfoContext(ctx, "name follower: account name followed the employee master", "event_id", env.ID, "position", res.Position)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// Given Siti's account, registered under the master's name, when the
+// finance system corrects her name and the follower is handed that
+// StaffUpdated — twice, as an at-least-once delivery may — then her
+// account takes the new name once, with the system as actor and the master
+// change's correlation ID, and the mail events after it (Lupa Kata Laluan)
+// carry the new name. A later correction back, then the first change
+// redelivered late, leaves the latest name (the first change's command ran
+// already).
+func TestNameFollowerFollowsAMasterChangeOnce(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	put := meta(eventlog.ActorClient, "finance-sync")
+	details := employee.Details{IC: sitiIC, Name: "Siti Aminah binti Omar Baki", Email: "siti.aminah@melaka.gov.my",
+		Department: "Pejabat Daerah Melaka Tengah", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: put, Details: details}))
+	change := f.lastEvent("employee-" + sitiIC)
+	if _, ok := change.Event.(employee.StaffUpdated); !ok {
+		t.Fatalf("master change %+v", change.Event)
+	}
+	follower := commands.NameFollower{Follow: f.h.FollowMasterName, Log: slog.New(slog.DiscardHandler)}
+	n := len(f.events(f.accountStream(sitiIC)))
+	for range 2 {
+		if err := follower.Handle(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := f.events(f.accountStream(sitiIC))
+	if len(evs) != n+1 {
+		t.Fatalf("%d account events appended, want 1", len(evs)-n)
+	}
+	got := evs[n]
+	if got.Event != (account.NameFollowedMaster{UserID: sitiIC, Name: "Siti Aminah binti Omar Baki", PreviousName: "Siti Aminah binti Omar"}) {
+		t.Fatalf("account event %+v", got.Event)
+	}
+	if got.Metadata.Actor != commands.NameFollowerActor || got.Metadata.CorrelationID != put.CorrelationID ||
+		got.Metadata.CausationID != commands.FollowNameCommandID(change.ID).String() {
+		t.Fatalf("metadata %+v", got.Metadata)
+	}
+	f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC}))
+	if tp, ok := f.lastEvent(f.accountStream(sitiIC)).Event.(account.TemporaryPasswordIssued); !ok || tp.Name != "Siti Aminah binti Omar Baki" {
+		t.Fatalf("Lupa Kata Laluan after the correction: %+v, want the new name", f.lastEvent(f.accountStream(sitiIC)).Event)
+	}
+
+	// HR corrects it again; the first change then comes late.
+	details.Name = "Siti Aminah binti Omar"
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: meta(eventlog.ActorClient, "finance-sync"), Details: details}))
+	if err := follower.Handle(ctx, f.lastEvent("employee-"+sitiIC)); err != nil {
+		t.Fatal(err)
+	}
+	n = len(f.events(f.accountStream(sitiIC)))
+	if err := follower.Handle(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	if evs := f.events(f.accountStream(sitiIC)); len(evs) != n {
+		t.Fatalf("a late redelivery appended %+v over the latest name", evs[len(evs)-1].Event)
+	}
+	if ev := f.lastEvent(f.accountStream(sitiIC)).Event; ev != (account.NameFollowedMaster{UserID: sitiIC, Name: "Siti Aminah binti Omar", PreviousName: "Siti Aminah binti Omar Baki"}) {
+		t.Fatalf("last account event %+v", ev)
+	}
+}
+
+// An update that leaves the name as it is, a first record (no account
+// yet), other types: nothing. A rejoin under another name is followed. An
+// event naming no valid person is passed over (nil: a retry could not
+// make it usable). Only the system or an administrator may run the
+// command.
+func TestNameFollowerOtherEventsAndRefusals(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	n := len(f.events(f.accountStream(sitiIC)))
+	follower := commands.NameFollower{Follow: f.h.FollowMasterName, Log: slog.New(slog.DiscardHandler)}
+	same := employee.StaffUpdated{IC: sitiIC, Name: "Siti Aminah binti Omar", Email: "kewangan@melaka.gov.my", Department: "Jabatan Kewangan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
+	bad := same
+	bad.IC, bad.Name = "000000000000", "Nama Lain"
+	for _, ev := range []eventlog.Event{
+		same,
+		employee.StaffRecorded{IC: hafizIC, Name: "Hafiz bin Rahman", Email: "hafiz@melaka.gov.my"},
+		account.ProfileUpdated{UserID: sitiIC, Email: "kewangan@melaka.gov.my"},
+		bad,
+	} {
+		env := eventlog.Envelope{Record: eventlog.Record{ID: uuid.New(), Type: ev.EventType()}, Event: ev}
+		if err := follower.Handle(ctx, env); err != nil {
+			t.Fatalf("%s: %v", ev.EventType(), err)
+		}
+	}
+	if got := len(f.events(f.accountStream(sitiIC))); got != n {
+		t.Fatalf("%d account events appended, want none", got-n)
+	}
+	if len(f.events(f.accountStream(hafizIC))) != 0 {
+		t.Fatal("an account stream was started for someone who never registered")
+	}
+	if got := follower.Handles(); !slices.Equal(got, []string{"employee.StaffUpdated.v1", "employee.StaffRecorded.v1"}) {
+		t.Fatalf("handles %v", got)
+	}
+
+	rejoin := employee.StaffRecorded{IC: sitiIC, Name: "Siti Aminah binti Omar Baki", Email: "siti.aminah@melaka.gov.my"}
+	if err := follower.Handle(ctx, eventlog.Envelope{Record: eventlog.Record{ID: uuid.New(), Type: rejoin.EventType()}, Event: rejoin}); err != nil {
+		t.Fatal(err)
+	}
+	if ev, ok := f.lastEvent(f.accountStream(sitiIC)).Event.(account.NameFollowedMaster); !ok || ev.Name != rejoin.Name {
+		t.Fatalf("rejoin under another name: %+v", f.lastEvent(f.accountStream(sitiIC)).Event)
+	}
+
+	run := func(m commands.Meta, ic, name string) error {
+		_, err := f.h.FollowMasterName.Handle(ctx, commands.FollowMasterName{Meta: m, UserID: ic, Name: name})
+		return err
+	}
+	if err := run(f.user(sitiIC), sitiIC, "Nama Sendiri"); !errors.Is(err, commands.ErrForbidden) {
+		t.Fatalf("the person themself: %v, want ErrForbidden", err)
+	}
+	if err := run(meta(eventlog.ActorClient, "finance-sync"), sitiIC, "Nama Klien"); !errors.Is(err, commands.ErrForbidden) {
+		t.Fatalf("a client: %v, want ErrForbidden", err)
+	}
+	var fe *employee.FieldError
+	if err := run(meta(eventlog.ActorSystem, commands.NameFollowerName), sitiIC, "Nama\nBaris"); !errors.As(err, &fe) || fe.Field != "name" {
+		t.Fatalf("a name with a line break: %v, want a field error on name", err)
+	}
+}
