@@ -113,6 +113,12 @@ func NewManager(store Store, cfg Config, now func() time.Time) (*Manager, error)
 	case len(cfg.CSRFKey) < 16:
 		return nil, errors.New("session: CSRF key shorter than 16 bytes")
 	}
+	// A timed-out session's user is kept as long as the page its browser
+	// asks for is (the return cookie), so the two agree whatever the
+	// configured PendingTimeout.
+	if k, ok := store.(GoneKeeper); ok {
+		k.KeepGoneFor(cfg.PendingTimeout)
+	}
 	return &Manager{store: store, cfg: cfg, now: now}, nil
 }
 

@@ -137,8 +137,8 @@ type Store interface {
 // ones: anyone may start one by typing a user ID, so when they reach their
 // cap the oldest gives way, and they never take a logged-in session's place.
 //
-// Of a logged-in session swept for having timed out it keeps, for GoneFor
-// and at most a quarter of maxSessions of them (the oldest gives way), only
+// Of a logged-in session swept for having timed out it keeps, for the
+// return cookie's life (KeepGoneFor; GoneFor by default) and at most a quarter of maxSessions of them (the oldest gives way), only
 // its key and user (TakeGone): the janitor sweeps within a minute of the
 // timeout, long before the browser comes back, and without it the page
 // that browser asks for could not be tied to its user.
@@ -154,11 +154,32 @@ type MemoryStore struct {
 	goneAt     map[string]*list.Element       // key → its tombstone
 	goneOf     map[string]map[string]struct{} // user → keys of their tombstones
 	maxGone    int
+	goneFor    time.Duration
 }
 
-// GoneFor is how long a swept session's user is kept after its timeout:
-// the life of the return cookie (Config.PendingTimeout's default).
+// GoneFor is how long a swept session's user is kept after its timeout
+// until the Manager says otherwise (KeepGoneFor): the life of the return
+// cookie, Config.PendingTimeout, whose default it is.
 const GoneFor = 30 * time.Minute
+
+// GoneKeeper is a Store that keeps the users of swept sessions for a
+// while (TakeGone). NewManager tells it how long: the return cookie's life
+// (Config.PendingTimeout), so the page remembered when the browser comes
+// back can be tied to its user for as long as that page is kept.
+type GoneKeeper interface {
+	KeepGoneFor(d time.Duration)
+}
+
+// KeepGoneFor sets how long a swept session's user is kept after its
+// timeout, for sessions swept from now on (GoneFor until called).
+func (m *MemoryStore) KeepGoneFor(d time.Duration) {
+	if d <= 0 {
+		d = GoneFor
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.goneFor = d
+}
 
 // tombstone is all that is kept of a swept session.
 type tombstone struct {
@@ -181,11 +202,14 @@ func NewMemoryStore(maxSessions int) *MemoryStore {
 		pending: list.New(), pendingAt: map[string]*list.Element{},
 		max: maxSessions, maxPending: max(1, maxSessions/4),
 		gone: list.New(), goneAt: map[string]*list.Element{}, goneOf: map[string]map[string]struct{}{},
-		maxGone: max(1, maxSessions/4),
+		maxGone: max(1, maxSessions/4), goneFor: GoneFor,
 	}
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store      = (*MemoryStore)(nil)
+	_ GoneKeeper = (*MemoryStore)(nil)
+)
 
 func (m *MemoryStore) index(key string, s Session) {
 	if s.State == StatePending {
@@ -222,7 +246,7 @@ func (m *MemoryStore) remove(key string, s Session) {
 }
 
 // bury keeps who held the logged-in session s, swept under key, until
-// GoneFor after its timeout; past the cap the oldest tombstone gives way.
+// goneFor after its timeout; past the cap the oldest tombstone gives way.
 func (m *MemoryStore) bury(key string, s Session) {
 	if s.UserID == "" {
 		return
@@ -231,7 +255,7 @@ func (m *MemoryStore) bury(key string, s Session) {
 	for len(m.goneAt) >= m.maxGone {
 		m.unbury(m.gone.Front().Value.(*tombstone).key)
 	}
-	m.goneAt[key] = m.gone.PushBack(&tombstone{key: key, userID: s.UserID, createdAt: s.CreatedAt, until: s.ExpiresAt.Add(GoneFor)})
+	m.goneAt[key] = m.gone.PushBack(&tombstone{key: key, userID: s.UserID, createdAt: s.CreatedAt, until: s.ExpiresAt.Add(m.goneFor)})
 	set := m.goneOf[s.UserID]
 	if set == nil {
 		set = map[string]struct{}{}

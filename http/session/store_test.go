@@ -235,6 +235,34 @@ func TestMemoryStoreSweepKeepsWhoseSessionTimedOut(t *testing.T) {
 	}
 }
 
+// The user of a swept session is kept as long as the return cookie lives
+// (Config.PendingTimeout), not a fixed 30 minutes: with a two-hour
+// PendingTimeout a browser back after 45 minutes is still tied to its
+// user; with ten minutes, one back after 15 is not.
+func TestTombstoneFollowsPendingTimeout(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		pending, back time.Duration
+		kept          bool
+	}{
+		{2 * time.Hour, 45 * time.Minute, true},
+		{2 * time.Hour, 2*time.Hour + time.Second, false},
+		{10 * time.Minute, 15 * time.Minute, false},
+		{0, GoneFor - time.Second, true}, // the default
+	} {
+		st := NewMemoryStore(0)
+		if _, err := NewManager(st, Config{PendingTimeout: c.pending}, nil); err != nil {
+			t.Fatal(err)
+		}
+		_ = st.Create(ctx, "idle", Session{State: StateActive, UserID: "u", ExpiresAt: t0})
+		_, _ = st.Sweep(ctx, t0.Add(time.Minute))
+		if u, ok, _ := st.TakeGone(ctx, "idle", t0.Add(c.back)); ok != c.kept || (ok && u != "u") {
+			t.Errorf("PendingTimeout %v, back after %v: kept %v (%q), want %v", c.pending, c.back, ok, u, c.kept)
+		}
+	}
+}
+
 // Tombstones are capped at a quarter of the store's sessions, the oldest
 // giving way, however many sessions are swept.
 func TestMemoryStoreTombstonesCapped(t *testing.T) {
