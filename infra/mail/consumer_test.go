@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -61,6 +62,7 @@ type mailRig struct {
 	now    time.Time
 	eng    *engine.Engine // the last one run
 	logs   *syncBuffer    // everything the engine and the consumer logged
+	dir    string         // of events.db and views.db
 }
 
 // syncBuffer is a log sink the engine's goroutines may write concurrently.
@@ -97,20 +99,27 @@ func newMailRig(t *testing.T) *mailRig {
 	t.Cleanup(func() { _ = views.Close() })
 	reg := eventlog.NewRegistry()
 	account.Register(reg)
-	return &mailRig{t: t, events: events, views: views, reg: reg, seal: newTestSealer(t), now: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC), logs: &syncBuffer{}}
+	return &mailRig{t: t, events: events, views: views, reg: reg, seal: newTestSealer(t), now: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC), logs: &syncBuffer{}, dir: dir}
 }
 
 // run starts the consumer (configure may adjust it); the returned stop
 // waits for it to end.
 func (r *mailRig) run(sender mail.Sender, configure ...func(*mail.Consumer)) (stop func()) {
 	r.t.Helper()
+	return r.runOn(r.events, r.views, sender, configure...)
+}
+
+// runOn is run over the given stores: the same files opened again stand
+// for another process on the same data directory.
+func (r *mailRig) runOn(events *evsqlite.Store, views *rssqlite.Store, sender mail.Sender, configure ...func(*mail.Consumer)) (stop func()) {
+	r.t.Helper()
 	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng, err := engine.New(engine.Config{
 		Logger: logger,
-		Log:    r.events, Store: r.views, Registry: r.reg,
+		Log:    events, Store: views, Registry: r.reg,
 		MaxRetries: 1, RetryInitial: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
 		ConsumerBackoff: 20 * time.Millisecond, ConsumerMaxBackoff: 100 * time.Millisecond,
-		ShutdownTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second, ConsumerLease: 300 * time.Millisecond,
 	})
 	if err != nil {
 		r.t.Fatal(err)
@@ -550,4 +559,71 @@ func TestConsumerOutboxAndPassOverRefusedMail(t *testing.T) {
 	if !strings.Contains(m.Text, "Outbox-Temp-42") || !strings.Contains(m.Text, "Pentadbir Sistem telah mengeluarkan") {
 		t.Fatalf("admin-issued mail: %q", m.Text)
 	}
+}
+
+// reopen opens the rig's event store and read store again, as another
+// process on the same data directory does.
+func (r *mailRig) reopen() (*evsqlite.Store, *rssqlite.Store) {
+	r.t.Helper()
+	ctx := context.Background()
+	events, err := evsqlite.Open(ctx, filepath.Join(r.dir, "events.db"), evsqlite.Options{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { _ = events.Close() })
+	views, err := rssqlite.Open(ctx, filepath.Join(r.dir, "views.db"), rssqlite.Options{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { _ = views.Close() })
+	return events, views
+}
+
+// TestTwoServeProcessesMailEachEventOnce: two portal processes on one data
+// directory (the same SQLite files opened twice) each run the mailer, as
+// every `serve` does. Each mail reaches the SMTP server once, not once per
+// process; when the process that sends stops, the other takes over and
+// the next mail still goes out, once.
+func TestTwoServeProcessesMailEachEventOnce(t *testing.T) {
+	rig := newMailRig(t)
+	srv := mailtest.StartRelay(t)
+	newSender := func() mail.Sender {
+		s, err := mail.NewSMTPSender("smtp://"+srv.Addr+"?starttls=off", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	stopA := rig.run(newSender())
+	events2, views2 := rig.reopen()
+	rig.runOn(events2, views2, newSender())
+
+	var last eventlog.Record
+	for i := range 6 {
+		_, last = rig.issue(fmt.Sprintf("8501010455%02d", i), "Aminah binti Yusof", fmt.Sprintf("staf%d@melaka.gov.my", i), fmt.Sprintf("Temp-%d-abcdef", i), account.TempRegistration)
+	}
+	rig.waitCheckpoint(last.Position)
+	time.Sleep(300 * time.Millisecond) // room for a second process's copies
+	if got := countTo(srv.Messages()); len(srv.Messages()) != 6 {
+		t.Fatalf("%d mails for 6 events: %v", len(srv.Messages()), got)
+	}
+
+	stopA()
+	_, last = rig.issue("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "Next-Temp-5678", account.TempForgot)
+	rig.waitCheckpoint(last.Position)
+	time.Sleep(300 * time.Millisecond)
+	got := countTo(srv.Messages())
+	if len(srv.Messages()) != 7 || got["lim@melaka.gov.my"] != 1 {
+		t.Fatalf("after one process stopped: %d mails: %v", len(srv.Messages()), got)
+	}
+}
+
+func countTo(ms []mailtest.Received) map[string]int {
+	n := map[string]int{}
+	for _, m := range ms {
+		for _, to := range m.To {
+			n[to]++
+		}
+	}
+	return n
 }

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/infra/watermilllog"
@@ -57,7 +59,11 @@ type consumerBody struct {
 // recorded as a dead letter and passed over, and so is one handle parks
 // (Park). When types are given, only
 // events of those types reach handle; the rest are passed over undecoded
-// (the mailer wants two account events out of the whole log).
+// (the mailer wants two account events out of the whole log). However
+// many processes run the same consumer on one read store (every `serve`),
+// one at a time handles the events: it holds the consumer's lease
+// (Config.ConsumerLease), the others stand by until it stops or its lease
+// runs out.
 func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFunc, types ...string) error {
 	return e.runConsumer(ctx, name, handle, nil, types)
 }
@@ -102,17 +108,177 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 		e.cmu.Unlock()
 	}()
 
-	if err := e.cfg.Store.Ensure(ctx, deadLetterSpec, consumerSpec); err != nil {
+	if err := e.cfg.Store.Ensure(ctx, deadLetterSpec, consumerSpec, consumerLeaseSpec); err != nil {
 		return fmt.Errorf("engine: ensure collections: %w", err)
 	}
+	if from != nil {
+		return e.consume(ctx, name, handle, from, types)
+	}
+	if err := e.startAtHead(ctx, name); err != nil {
+		return err
+	}
+	// Every `serve` process runs the durable consumers, on one read store:
+	// each would send every mail. One process at a time holds the
+	// consumer's lease and runs it; the others stand by and take over when
+	// it stops or its lease runs out (a crash).
+	owner, waiting := uuid.NewString(), false
+	for {
+		won, err := e.claimConsumer(ctx, name, owner)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			e.log.Warn("could not claim the consumer's lease; trying again", "consumer", name, "err", err)
+		case won:
+			if waiting {
+				e.log.Info("this process now runs the consumer", "consumer", name)
+			}
+			waiting = false
+			lost, err := e.runLeased(ctx, name, owner, handle, types)
+			if !lost || ctx.Err() != nil {
+				return err
+			}
+			e.log.Warn("the consumer's lease passed to another process; this one stands by", "consumer", name)
+		case !waiting:
+			e.log.Info("another process runs the consumer; this one stands by", "consumer", name)
+			waiting = true
+		}
+		if !sleep(ctx, e.cfg.ConsumerLease/3) {
+			return nil
+		}
+	}
+}
+
+// runLeased runs durable consumer name while owner holds its lease,
+// renewing it every third of its term, until ctx ends (then the lease is
+// given up, so a standing-by process takes over at once) or the lease is
+// lost (lost true: another process holds it, or it could not be renewed
+// before it ran out).
+func (e *Engine) runLeased(ctx context.Context, name, owner string, handle ConsumerFunc, types []string) (lost bool, err error) {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var gone atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		renewed := time.Now()
+		t := time.NewTicker(e.cfg.ConsumerLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+			held, err := e.claimConsumer(runCtx, name, owner)
+			switch {
+			case runCtx.Err() != nil:
+				return
+			case err == nil && held:
+				renewed = time.Now()
+				continue
+			case err != nil && time.Since(renewed) < e.cfg.ConsumerLease:
+				e.log.Warn("could not renew the consumer's lease; trying again", "consumer", name, "err", err)
+				continue
+			}
+			gone.Store(true)
+			cancel()
+			return
+		}
+	}()
+	err = e.consume(runCtx, name, handle, nil, types)
+	cancel()
+	<-done
+	if gone.Load() {
+		return true, nil
+	}
+	e.releaseConsumer(context.WithoutCancel(ctx), name, owner)
+	return false, err
+}
+
+// consumerLease says which process runs a durable consumer, until when.
+type consumerLease struct {
+	Owner string    `json:"owner"`
+	Until time.Time `json:"until"`
+}
+
+// Consumers' leases are kept in their own collection (not "consumers",
+// whose documents list the consumers), written as writer leaseWriter,
+// whose checkpoint stays 0.
+const (
+	consumerLeaseCollection = "consumer_leases"
+	leaseWriter             = "engine_lease"
+)
+
+var consumerLeaseSpec = projections.CollectionSpec{Name: consumerLeaseCollection}
+
+// claimConsumer takes or renews owner's lease on consumer name unless
+// another process holds a live one, and reports whether owner holds it.
+// As with the layout claim: on SQLite the batch is one transaction; on a
+// store whose batches are not, the put's version (one above the lease
+// read) makes it a compare-and-set, and the read after it tells who won.
+func (e *Engine) claimConsumer(ctx context.Context, name, owner string) (bool, error) {
+	err := e.cfg.Store.Write(ctx, leaseWriter, 0, func(b projections.Batch) error {
+		l, version, err := readLease(ctx, b.Get, name)
+		if err != nil {
+			return err
+		}
+		now := e.cfg.Now()
+		if l.Owner != "" && l.Owner != owner && now.Before(l.Until) {
+			return nil // another process's, live
+		}
+		body, err := json.Marshal(consumerLease{Owner: owner, Until: now.Add(e.cfg.ConsumerLease)})
+		if err != nil {
+			return err
+		}
+		return b.Put(ctx, consumerLeaseCollection, projections.Doc{ID: name, Version: version + 1, Body: body})
+	})
+	if err != nil {
+		return false, fmt.Errorf("engine: claim consumer %s: %w", name, err)
+	}
+	l, _, err := readLease(ctx, e.cfg.Store.Get, name)
+	if err != nil {
+		return false, err
+	}
+	return l.Owner == owner, nil
+}
+
+// releaseConsumer gives up owner's lease on consumer name, if it holds it.
+func (e *Engine) releaseConsumer(ctx context.Context, name, owner string) {
+	err := e.cfg.Store.Write(ctx, leaseWriter, 0, func(b projections.Batch) error {
+		l, version, err := readLease(ctx, b.Get, name)
+		if err != nil || l.Owner != owner {
+			return err
+		}
+		body, err := json.Marshal(consumerLease{})
+		if err != nil {
+			return err
+		}
+		return b.Put(ctx, consumerLeaseCollection, projections.Doc{ID: name, Version: version + 1, Body: body})
+	})
+	if err != nil {
+		e.log.Warn("could not give up the consumer's lease; it runs out", "consumer", name, "lease", e.cfg.ConsumerLease, "err", err)
+	}
+}
+
+func readLease(ctx context.Context, get func(context.Context, string, string) (projections.Doc, bool, error), name string) (l consumerLease, version uint64, err error) {
+	d, ok, err := get(ctx, consumerLeaseCollection, name)
+	if err != nil || !ok {
+		return consumerLease{}, 0, err
+	}
+	if err := json.Unmarshal(d.Body, &l); err != nil {
+		return consumerLease{}, 0, fmt.Errorf("engine: lease of consumer %s: %w", name, err)
+	}
+	return l, d.Version, nil
+}
+
+// consume runs a durable consumer (from nil) or a follower until ctx ends.
+func (e *Engine) consume(ctx context.Context, name string, handle ConsumerFunc, from *uint64, types []string) error {
 	var (
 		cps    watermilllog.Checkpoints
 		commit watermilllog.CheckpointSaver
 	)
 	if from == nil {
-		if err := e.startAtHead(ctx, name); err != nil {
-			return err
-		}
 		rs := watermilllog.ReadStoreCheckpoints{Store: e.cfg.Store}
 		cps, commit = rs, rs
 	} else {

@@ -109,6 +109,12 @@ type Config struct {
 	// ConsumerMaxBackoff, until it succeeds. Defaults 1 s and 1 min.
 	ConsumerBackoff    time.Duration
 	ConsumerMaxBackoff time.Duration
+	// ConsumerLease is the term of the lease by which one process at a
+	// time runs a durable consumer (RunConsumer) on a read store; the
+	// holder renews it every third of it, the others look that often
+	// whether it is free. A holder that stops gives it up at once; one
+	// that crashes is taken over when it runs out. Default 30 s.
+	ConsumerLease time.Duration
 }
 
 func (c *Config) defaults() {
@@ -137,6 +143,7 @@ func (c *Config) defaults() {
 	setDefault(&c.SwapCheckInterval, time.Second)
 	setDefault(&c.ConsumerBackoff, time.Second)
 	setDefault(&c.ConsumerMaxBackoff, time.Minute)
+	setDefault(&c.ConsumerLease, 30*time.Second)
 }
 
 func setDefault[T int | time.Duration](v *T, d T) {
@@ -199,7 +206,7 @@ func New(cfg Config) (*Engine, error) {
 	for _, t := range cfg.Registry.Types() {
 		e.direct[t] = true
 	}
-	colls := map[string]string{deadLetterCollection: "engine", consumerCollection: "engine"}
+	colls := map[string]string{deadLetterCollection: "engine", consumerCollection: "engine", consumerLeaseCollection: "engine"}
 	for _, p := range cfg.Projectors {
 		name := p.Name()
 		if !namePattern.MatchString(name) {

@@ -900,3 +900,65 @@ func TestReadStoreOfALongerLogIsRefused(t *testing.T) {
 		t.Fatalf("projector past the log's end: %v", err)
 	}
 }
+
+// TestConsumerWaitsForACrashedHoldersLease: a process that ran the mailer
+// crashed, leaving its lease (it could not give it up). Another process's
+// mailer stands by, handling nothing, while that lease runs; once it has
+// run out it takes over from the checkpoint and handles the event.
+func TestConsumerWaitsForACrashedHoldersLease(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) {
+		c.ConsumerLease = 60 * time.Millisecond
+		c.Now = clock
+	})
+	ctx := context.Background()
+	if err := e.RecordConsumerStarts(ctx, "mailer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := views.Ensure(ctx, projections.CollectionSpec{Name: "consumer_leases"}); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"owner": "crashed-process", "until": now.Add(30 * time.Second)})
+	if err := views.Write(ctx, "engine_lease", 0, func(b projections.Batch) error {
+		return b.Put(ctx, "consumer_leases", projections.Doc{ID: "mailer", Version: 1, Body: body})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ev := g.appendTo(t, "acct-0400", withdrawn{Amount: 7})
+
+	received := make(chan uint64, 10)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.RunConsumer(runCtx, "mailer", func(_ context.Context, env eventlog.Envelope) error {
+			received <- env.Position
+			return nil
+		})
+	}()
+	select {
+	case p := <-received:
+		t.Fatalf("handled %d while another process's lease ran", p)
+	case <-time.After(300 * time.Millisecond): // five lease terms of polling
+	}
+	mu.Lock()
+	now = now.Add(31 * time.Second)
+	mu.Unlock()
+	select {
+	case p := <-received:
+		if p != ev.LastPosition {
+			t.Fatalf("handled %d, want %d", p, ev.LastPosition)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lease ran out and the consumer did not take over")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
