@@ -131,7 +131,9 @@ func (r *mailRig) runOn(events *evsqlite.Store, views *rssqlite.Store, sender ma
 	r.eng = eng
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- eng.RunConsumer(ctx, mail.ConsumerName, c.Handle) }()
+	// As `serve` runs it: only the mail events reach it, so its checkpoint
+	// moves only with them.
+	go func() { done <- eng.RunConsumer(ctx, mail.ConsumerName, c.Handle, c.Handles()...) }()
 	// The first start records the consumer; wait for that so events
 	// appended afterwards are after its starting point.
 	deadline := time.Now().Add(10 * time.Second)

@@ -178,16 +178,22 @@ func (r *Resender) Resend(ctx context.Context, position uint64) (ResendResult, e
 	if dl == nil {
 		return r.alreadyResent(ctx, position, dls)
 	}
+	m, err := r.resolve(ctx, *dl)
+	if err != nil {
+		return res, err
+	}
+	// The mailer must have passed the mail's own event, or a restart would
+	// hand it the event again. The record of a resend refused again is no
+	// mail event: the mailer never mails it and, taking only mail events,
+	// never moves its checkpoint over it until some later mail (never, while
+	// the portal is stopped), so for such a dead letter the mail's event,
+	// passed long ago, is the one that counts.
 	cp, err := r.DeadLetters.Checkpoint(ctx, ConsumerName)
 	if err != nil {
 		return res, err
 	}
-	if cp < position {
+	if cp < m.mail.Position {
 		return res, ErrNotPassed
-	}
-	m, err := r.resolve(ctx, *dl)
-	if err != nil {
-		return res, err
 	}
 	res.Kind, res.To = m.plan.kind, maskOrNone(m.plan.email)
 	msg, err := r.Mailer.message(ctx, m.mail, m.plan)

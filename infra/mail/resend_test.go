@@ -190,6 +190,49 @@ func TestResendRefusedAgainThenExpired(t *testing.T) {
 	}
 }
 
+// TestResendRefusedAgainWhileThePortalIsStopped: a registration mail to a
+// closed mailbox is parked; the portal is stopped (maintenance), and the
+// operator's resend is refused again, which parks it at the resend's
+// record. Once the mailbox is open again, a resend of that record goes out
+// at once, exactly once: the mailer, stopped or with no mail to send, never
+// passes a resend's record (it is no mail event), and it never mails such
+// a record, so there is nothing to wait for.
+func TestResendRefusedAgainWhileThePortalIsStopped(t *testing.T) {
+	rig, srv, sender := newSMTPMailRig(t)
+	const closed = "pentadbiran@melaka.gov.my"
+	srv.Refuse(closed, 550, smtp.EnhancedCode{5, 1, 1}, "Mailbox disabled")
+	stop := rig.run(sender)
+	parked := rig.register("850101045566", "Aminah binti Yusof", closed, "Stop-Temp-0001")
+	rig.waitCheckpoint(parked.Position)
+	stop()
+
+	ctx := context.Background()
+	rs := rig.resender(sender, func() time.Time { return rig.now.Add(time.Hour) })
+	res, err := rs.Resend(ctx, parked.Position)
+	if err != nil || res.Outcome != mail.RefusedAgain {
+		t.Fatalf("resend to the closed mailbox: %+v, %v", res, err)
+	}
+	srv.Refuse(closed, 0, smtp.EnhancedCode{}, "") // the mailbox is open again
+	again, err := rs.Resend(ctx, res.ParkedAt)
+	if err != nil || again.Outcome != mail.Sent {
+		t.Fatalf("resend of the refused resend with the portal stopped: %+v, %v; want sent", again, err)
+	}
+	got := srv.Messages()
+	if len(got) != 1 || got[0].To[0] != closed || !strings.Contains(parseMail(t, got[0].Data).Text, "Stop-Temp-0001") {
+		t.Fatalf("%d mails delivered, want the registration once", len(got))
+	}
+	if dls, err := rig.eng.DeadLetters(ctx, mail.ConsumerName, 0); err != nil || len(dls) != 0 {
+		t.Fatalf("dead letters after the resend %+v (%v), want none", dls, err)
+	}
+	// The portal starts again: its mailer sends nothing more.
+	rig.run(sender)
+	next := rig.register("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "Lim-Temp-5678")
+	rig.waitCheckpoint(next.Position)
+	if n := len(srv.Messages()); n != 2 {
+		t.Fatalf("%d mails after the portal started again, want 2 (the resent one and Lim's)", n)
+	}
+}
+
 // TestResendWaitsForTheMailerToPassTheEvent: a dead letter ahead of the
 // mailer's checkpoint (recorded, not yet acknowledged: after a restart the
 // mailer would handle the event again) is not resent.
