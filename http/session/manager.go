@@ -434,6 +434,22 @@ func (m *Manager) ClearValidUntilBefore(ctx context.Context, userID string, t ti
 	return n, nil
 }
 
+// RenameBefore gives every logged-in session of userID begun before t the
+// name and department the employee master holds since t (HR corrected
+// them): the pages' greeting ("Selamat datang, …") shows the session's
+// copy, made at login. A session begun after t was opened with them.
+func (m *Manager) RenameBefore(ctx context.Context, userID string, t time.Time, name, department string) (int, error) {
+	n, err := m.store.UpdateUserBefore(ctx, userID, t, func(s *Session) {
+		if s.LoggedIn() {
+			s.Name, s.Department = name, department
+		}
+	})
+	if err != nil {
+		return n, fmt.Errorf("session: rename before: %w", err)
+	}
+	return n, nil
+}
+
 // EndOthers ends every other session of the request's user, keeping this
 // one (the user changed their own password).
 func (m *Manager) EndOthers(c *gin.Context) (int, error) {

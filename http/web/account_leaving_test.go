@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/calendar"
+	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/infra/security"
 )
 
@@ -220,4 +222,29 @@ func TestCancelledLeavingKeepsTheSession(t *testing.T) {
 			t.Fatalf("session opened %s, idle for 30 minutes: %d %s", name, r.Code, r.Header().Get("Location"))
 		}
 	}
+}
+
+// TestOpenSessionFollowsANameCorrection: Siti is logged in when HR
+// corrects her name and department in the employee master; the home page
+// of her open session greets her by the corrected name (and the header
+// names the new department) without a new login, as Tetapan Akaun does.
+func TestOpenSessionFollowsANameCorrection(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	siti := master[0]
+	b := w.activeUser(siti)
+	if r := b.get("/utama"); !strings.Contains(r.body, siti.Name) {
+		t.Fatalf("home before the correction does not greet %q", siti.Name)
+	}
+	w.clk.Add(time.Minute)
+	const name, dept = "Siti Aminah binti Omar Baki", "Pejabat Setiausaha Kerajaan Negeri Melaka"
+	if _, err := w.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: sysMeta(), Details: employee.Details{
+		IC: siti.IC, Name: name, Email: siti.Email, Department: dept, Post: "Pegawai", StaffNumber: "S-" + siti.IC[8:],
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the home page greets the corrected name", func() bool {
+		body := b.get("/utama").body
+		return strings.Contains(body, name) && strings.Contains(body, dept)
+	})
 }

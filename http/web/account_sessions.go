@@ -28,6 +28,11 @@ import (
 // restart it would never see the event again, while the sessions themselves
 // check it at every request.
 //
+// A correction of the person's name or department in the employee master
+// (employee.StaffUpdated) is given to their open sessions
+// (session.Manager.RenameBefore): the pages greet them by the session's
+// copy, made at login, and would show the old name until the next login.
+//
 // A leaving date cancelled (employee.LeavingCancelled) takes that end off
 // the sessions begun before the cancellation again
 // (session.Manager.ClearValidUntilBefore): the person keeps the post past
@@ -47,13 +52,14 @@ const SessionEnderName = "web_sessions"
 // Handles are the event types Handle acts on.
 func (SessionEnder) Handles() []string {
 	return []string{account.SessionsEnded{}.EventType(), employee.StaffLeftService{}.EventType(),
-		employee.LeavingCancelled{}.EventType()}
+		employee.LeavingCancelled{}.EventType(), employee.StaffUpdated{}.EventType()}
 }
 
 // Handle ends the sessions of an account.SessionsEnded or an
 // employee.StaffLeftService (the user ID is the IC; a leaving date still
-// ahead sets when they end), and lifts that end on an
-// employee.LeavingCancelled; other events pass.
+// ahead sets when they end), lifts that end on an
+// employee.LeavingCancelled, and renames them on an employee.StaffUpdated;
+// other events pass.
 func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
 	switch ev := env.Event.(type) {
 	case account.SessionsEnded:
@@ -78,6 +84,12 @@ func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
 			return nil
 		}
 		_, err := e.Sessions.ClearValidUntilBefore(ctx, ev.IC, env.OccurredAt)
+		return err
+	case employee.StaffUpdated:
+		if ev.IC == "" {
+			return nil
+		}
+		_, err := e.Sessions.RenameBefore(ctx, ev.IC, env.OccurredAt, ev.Name, ev.Department)
 		return err
 	}
 	return nil
