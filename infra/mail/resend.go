@@ -36,8 +36,9 @@ import (
 // (two operators' consoles) exactly one is recorded and sends; the other is
 // told it is under way (account.ErrResendUnderWay). The
 // running mailer never sends a parked mail again: its checkpoint has passed
-// it, and a resend waits until it has (an event parked but not yet
-// acknowledged would come to the mailer again after a restart). So one
+// it, and a resend waits until it has passed the mail's event (an event
+// parked but not yet acknowledged would come to the mailer again after a
+// restart). So one
 // resend request sends the mail at most once: after its record, then it
 // clears the dead letter, or, when the mail is refused again, moves the
 // dead letter to its record, which a new request may resend in turn.
