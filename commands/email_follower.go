@@ -34,7 +34,14 @@ var EmailFollowerActor = eventlog.Actor{Kind: eventlog.ActorSystem, ID: EmailFol
 // engine.ConsumerFunc.
 type EmailFollower struct {
 	Follow FollowMasterEmailHandler
-	Log    *slog.Logger
+	// FollowName, when set, first makes the account's name follow the
+	// same master change (the NameFollower's command, under its command
+	// ID, so whichever of the two runs it first records it and the other
+	// appends nothing): HR often changes the name and the address together
+	// (a married name), and the notice to the new address must greet the
+	// person by the new name.
+	FollowName *FollowMasterNameHandler
+	Log        *slog.Logger
 }
 
 // Handles lists the event types the follower acts on: an update, and a
@@ -66,7 +73,7 @@ func (f EmailFollower) Handle(ctx context.Context, env eventlog.Envelope) error 
 	case employee.StaffRecorded:
 		// A first record has no previous address; a rejoin at another
 		// one has.
-		ev = employee.StaffUpdated{IC: e.IC, Email: e.Email, PreviousEmail: e.PreviousEmail}
+		ev = employee.StaffUpdated{IC: e.IC, Name: e.Name, Email: e.Email, PreviousEmail: e.PreviousEmail}
 	}
 	// Events stored before previous_email was kept carry none: not
 	// followed (the account keeps what it had; the person or an
@@ -77,6 +84,12 @@ func (f EmailFollower) Handle(ctx context.Context, env eventlog.Envelope) error 
 	log := f.Log
 	if log == nil {
 		log = slog.Default()
+	}
+	if f.FollowName != nil {
+		name := NameFollower{Follow: *f.FollowName, Log: log}
+		if err := name.Handle(ctx, env); err != nil {
+			return fmt.Errorf("email follower: %w", err)
+		}
 	}
 	meta := Meta{CommandID: FollowCommandID(env.ID), CorrelationID: env.Metadata.CorrelationID, Actor: EmailFollowerActor}
 	res, err := f.Follow.Handle(ctx, FollowMasterEmail{Meta: meta, UserID: ev.IC, PreviousEmail: ev.PreviousEmail, Email: ev.Email})

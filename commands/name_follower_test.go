@@ -135,3 +135,39 @@ func TestNameFollowerOtherEventsAndRefusals(t *testing.T) {
 		t.Fatalf("a name with a line break: %v, want a field error on name", err)
 	}
 }
+
+// Given Siti's account, when HR changes her name and her official e-mail
+// in one update (a married name, a new mailbox), then the e-mail follower
+// makes the name follow first, so its notice to the new address greets
+// her by the new name; the name follower, handed the same change, appends
+// nothing (the same command).
+func TestEmailFollowerNamesTheNewNameWhenBothChange(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: meta(eventlog.ActorClient, "finance-sync"), Details: employee.Details{
+		IC: sitiIC, Name: "Siti Aminah binti Omar Baki", Email: "siti.baki@melaka.gov.my",
+		Department: "Pejabat Daerah Melaka Tengah", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042",
+	}}))
+	change := f.lastEvent("employee-" + sitiIC)
+	quiet := slog.New(slog.DiscardHandler)
+	n := len(f.events(f.accountStream(sitiIC)))
+	email := commands.EmailFollower{Follow: f.h.FollowMasterEmail, FollowName: &f.h.FollowMasterName, Log: quiet}
+	if err := email.Handle(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	names := commands.NameFollower{Follow: f.h.FollowMasterName, Log: quiet}
+	if err := names.Handle(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	evs := f.events(f.accountStream(sitiIC))[n:]
+	if len(evs) != 2 {
+		t.Fatalf("%d account events, want the name and the e-mail followed once each", len(evs))
+	}
+	if evs[0].Event != (account.NameFollowedMaster{UserID: sitiIC, Name: "Siti Aminah binti Omar Baki", PreviousName: "Siti Aminah binti Omar"}) {
+		t.Fatalf("first %+v", evs[0].Event)
+	}
+	if evs[1].Event != (account.EmailFollowedMaster{UserID: sitiIC, Email: "siti.baki@melaka.gov.my", PreviousEmail: "siti.aminah@melaka.gov.my", Name: "Siti Aminah binti Omar Baki"}) {
+		t.Fatalf("the e-mail notice's event %+v, want it to name the new name", evs[1].Event)
+	}
+}

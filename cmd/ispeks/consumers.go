@@ -35,7 +35,7 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 	// Laluan mail must reach the mailbox HR now names): a durable consumer
 	// like the mailer, so a change imported while no portal ran is
 	// followed at the next start.
-	follower := commands.EmailFollower{Follow: a.accounts.FollowMasterEmail, Log: a.cli.log}
+	follower := commands.EmailFollower{Follow: a.accounts.FollowMasterEmail, FollowName: &a.accounts.FollowMasterName, Log: a.cli.log}
 	g.Go(func() error {
 		return a.engine.RunConsumer(ctx, commands.EmailFollowerName, follower.Handle, follower.Handles()...)
 	})
