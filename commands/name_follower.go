@@ -26,8 +26,9 @@ var NameFollowerActor = eventlog.Actor{Kind: eventlog.ActorSystem, ID: NameFollo
 // master's: the account copies the name at registration and every mail
 // (Lupa Kata Laluan, the lock notice, the password-changed notice…) greets
 // the person by the copy, so when HR corrects the name the copy must
-// follow. For each employee.StaffUpdated, and each StaffRecorded (a
-// rejoin), it runs FollowMasterName on the person's account. It runs as a
+// follow. For each employee.StaffUpdated that changed the name
+// (previous_name set), and each StaffRecorded that did (a rejoin under
+// another name), it runs FollowMasterName on the person's account. It runs as a
 // durable side-effect consumer of the log beside EmailFollower, so a
 // correction imported while no portal ran is followed when one starts.
 // Delivery is at least once: the command ID derives from the event ID, so
@@ -59,13 +60,17 @@ func FollowNameCommandID(eventID uuid.UUID) uuid.UUID {
 // since no retry could make it usable and it would hold up every later
 // change.
 func (f NameFollower) Handle(ctx context.Context, env eventlog.Envelope) error {
-	var ic, name string
+	var ic, name, previous string
 	switch e := env.Event.(type) {
 	case employee.StaffUpdated:
-		ic, name = e.IC, e.Name
+		ic, name, previous = e.IC, e.Name, e.PreviousName
 	case employee.StaffRecorded:
-		ic, name = e.IC, e.Name
-	default:
+		ic, name, previous = e.IC, e.Name, e.PreviousName
+	}
+	// Only a change of the name: most updates (a new post, a department)
+	// keep it, and a first record has no account yet. Events stored before
+	// previous_name was kept carry none: not followed.
+	if previous == "" || previous == name {
 		return nil
 	}
 	log := f.Log

@@ -77,8 +77,8 @@ func TestNameFollowerFollowsAMasterChangeOnce(t *testing.T) {
 	}
 }
 
-// An update that leaves the name as it is, a first record (no account
-// yet), other types: nothing. A rejoin under another name is followed. An
+// An update that leaves the name as it is, one stored before previous_name
+// was kept, a first record (no account yet), other types: nothing. A rejoin under another name is followed. An
 // event naming no valid person is passed over (nil: a retry could not
 // make it usable). Only the system or an administrator may run the
 // command.
@@ -90,9 +90,12 @@ func TestNameFollowerOtherEventsAndRefusals(t *testing.T) {
 	follower := commands.NameFollower{Follow: f.h.FollowMasterName, Log: slog.New(slog.DiscardHandler)}
 	same := employee.StaffUpdated{IC: sitiIC, Name: "Siti Aminah binti Omar", Email: "kewangan@melaka.gov.my", Department: "Jabatan Kewangan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
 	bad := same
-	bad.IC, bad.Name = "000000000000", "Nama Lain"
+	bad.IC, bad.Name, bad.PreviousName = "000000000000", "Nama Lain", "Siti Aminah binti Omar"
+	old := same
+	old.Name = "Siti Aminah binti Omar Lama" // stored before previous_name was kept: not followed
 	for _, ev := range []eventlog.Event{
 		same,
+		old,
 		employee.StaffRecorded{IC: hafizIC, Name: "Hafiz bin Rahman", Email: "hafiz@melaka.gov.my"},
 		account.ProfileUpdated{UserID: sitiIC, Email: "kewangan@melaka.gov.my"},
 		bad,
@@ -112,7 +115,7 @@ func TestNameFollowerOtherEventsAndRefusals(t *testing.T) {
 		t.Fatalf("handles %v", got)
 	}
 
-	rejoin := employee.StaffRecorded{IC: sitiIC, Name: "Siti Aminah binti Omar Baki", Email: "siti.aminah@melaka.gov.my"}
+	rejoin := employee.StaffRecorded{IC: sitiIC, Name: "Siti Aminah binti Omar Baki", Email: "siti.aminah@melaka.gov.my", PreviousName: "Siti Aminah binti Omar"}
 	if err := follower.Handle(ctx, eventlog.Envelope{Record: eventlog.Record{ID: uuid.New(), Type: rejoin.EventType()}, Event: rejoin}); err != nil {
 		t.Fatal(err)
 	}

@@ -57,6 +57,10 @@ type StaffRecorded struct {
 	// service) whose official e-mail differs from the one the record had:
 	// the portal account follows it as it follows an update's.
 	PreviousEmail string `json:"previous_email,omitempty"`
+	// PreviousName is set on a rejoin whose name differs from the one the
+	// record had: the portal account's name follows it
+	// (commands.NameFollower).
+	PreviousName string `json:"previous_name,omitempty"`
 }
 
 // StaffUpdated replaces the record's fields with new values (the whole
@@ -77,6 +81,11 @@ type StaffUpdated struct {
 	// the master from it (commands.EmailFollower). Events stored before it
 	// was kept have none, and are not followed.
 	PreviousEmail string `json:"previous_email,omitempty"`
+	// PreviousName is the name the record had before, set only when this
+	// update changed it (HR corrected it): the portal account's name, which
+	// every mail greets the person by, follows it (commands.NameFollower).
+	// Events stored before it was kept have none, and are not followed.
+	PreviousName string `json:"previous_name,omitempty"`
 }
 
 // StaffLeftService: the person leaves government service on Date
@@ -178,6 +187,9 @@ func (e *Employee) Record(cmd uuid.UUID, d Details, now time.Time) error {
 	if e.recorded && d.Email != e.details.Email {
 		ev.PreviousEmail = e.details.Email // a rejoin at another address
 	}
+	if e.recorded && d.Name != e.details.Name {
+		ev.PreviousName = e.details.Name // a rejoin under another name
+	}
 	return e.record(ev)
 }
 
@@ -207,6 +219,9 @@ func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 	ev.CommandID = commandID(cmd)
 	if d.Email != e.details.Email {
 		ev.PreviousEmail = e.details.Email
+	}
+	if d.Name != e.details.Name {
+		ev.PreviousName = e.details.Name
 	}
 	return e.record(ev)
 }

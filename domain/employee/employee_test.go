@@ -105,6 +105,23 @@ func TestUpdateOfTheEmailNamesThePreviousOne(t *testing.T) {
 	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, d, now) }, []eventlog.Event{want}, nil)
 }
 
+// Given a record, when HR corrects the person's name, then the update
+// names the name it changed from (the portal account's name follows it);
+// so does a rejoin under another name. An update that keeps the name names
+// none (TestUpdate).
+func TestUpdateOfTheNameNamesThePreviousOne(t *testing.T) {
+	d := details()
+	d.Name = "Siti Aminah  binti Omar Baki"
+	want := updated()
+	want.Name, want.PreviousName = "Siti Aminah binti Omar Baki", recorded().Name
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, d, now) }, []eventlog.Event{want}, nil)
+	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { _, err := e.Put(uuid.Nil, d, now); return err }, []eventlog.Event{want}, nil)
+	back := recorded()
+	back.Name, back.PreviousName = "Siti Aminah binti Omar Baki", recorded().Name
+	scenario(t, []eventlog.Event{recorded(), StaffLeftService{IC: ic, Date: "2025-12-31"}},
+		func(e *Employee) error { return e.Record(uuid.Nil, d, now) }, []eventlog.Event{back}, nil)
+}
+
 func TestUpdateUnchangedRecordsNothing(t *testing.T) {
 	scenario(t, []eventlog.Event{recorded()}, func(e *Employee) error { return e.Update(uuid.Nil, details(), now) }, nil, nil)
 }
@@ -219,6 +236,7 @@ func TestRegisterRoundTrip(t *testing.T) {
 	Register(reg)
 	moved := updated()
 	moved.Email, moved.PreviousEmail = "kewangan@melaka.gov.my", "siti.aminah@melaka.gov.my"
+	moved.Name, moved.PreviousName = "Siti Aminah binti Omar Baki", moved.Name
 	for _, ev := range []eventlog.Event{recorded(), updated(), moved, StaffLeftService{IC: ic, Date: "2026-01-01"}} {
 		typ, data, err := reg.Encode(ev)
 		if err != nil {
