@@ -293,12 +293,13 @@ type AccountHandlers struct {
 	FollowMasterName       FollowMasterNameHandler
 }
 
-// NewAccountHandlers wires every account handler; logins on one user ID are
-// queued through one shared KeyedLocks.
+// NewAccountHandlers wires every account handler; logins and second-factor
+// codes on one user ID are queued through one shared KeyedLocks.
 func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) AccountHandlers {
+	locks := &KeyedLocks{}
 	return AccountHandlers{
 		Register:               RegisterAccountHandler{Runner: r, Security: sec, Policy: pol},
-		LogIn:                  LogInHandler{Runner: r, Security: sec, Policy: pol, Locks: &KeyedLocks{}},
+		LogIn:                  LogInHandler{Runner: r, Security: sec, Policy: pol, Locks: locks},
 		Activate:               ActivateAccountHandler{Runner: r, Security: sec},
 		ForgotPassword:         ForgotPasswordHandler{Runner: r, Security: sec},
 		ChangePassword:         ChangePasswordHandler{Runner: r, Security: sec, Policy: pol},
@@ -306,8 +307,8 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		UpdateProfile:          UpdateProfileHandler{Runner: r, Security: sec, Policy: pol},
 		EnrolTOTP:              EnrolTOTPHandler{Runner: r, Security: sec},
 		ConfirmTOTP:            ConfirmTOTPHandler{Runner: r, Security: sec},
-		VerifyTOTP:             VerifyTOTPHandler{Runner: r, Security: sec, Policy: pol},
-		UseRecoveryCode:        UseRecoveryCodeHandler{Runner: r, Security: sec, Policy: pol},
+		VerifyTOTP:             VerifyTOTPHandler{Runner: r, Security: sec, Policy: pol, Locks: locks},
+		UseRecoveryCode:        UseRecoveryCodeHandler{Runner: r, Security: sec, Policy: pol, Locks: locks},
 		UnlockAccount:          UnlockAccountHandler{Runner: r},
 		IssueTemporaryPassword: IssueTemporaryPasswordHandler{Runner: r, Security: sec},
 		VerifySecretAnswer:     VerifySecretAnswerHandler{Runner: r, Security: sec},

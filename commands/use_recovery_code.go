@@ -21,6 +21,11 @@ type UseRecoveryCodeHandler struct {
 	Runner   Runner
 	Security AccountSecurity
 	Policy   AccountPolicy
+	// Locks queues concurrent posts on one user ID in this process, as
+	// for logins: every refused post appends, so a form posted from
+	// several tabs would otherwise exhaust the conflict retries. Share
+	// the login's *KeyedLocks; nil leaves it to the version check.
+	Locks *KeyedLocks
 }
 
 var _ Handler[UseRecoveryCode] = UseRecoveryCodeHandler{}
@@ -47,6 +52,9 @@ func (h UseRecoveryCodeHandler) Use(ctx context.Context, cmd UseRecoveryCode) (R
 	hash := ""
 	if len(cmd.Code) <= 64 {
 		hash = h.Security.Keyed.RecoveryCodeHash(cmd.Code)
+	}
+	if h.Locks != nil {
+		defer h.Locks.Lock(ic.String())()
 	}
 	var out RecoveryCodeUsed
 	var seed grantSeed

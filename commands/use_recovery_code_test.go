@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/melaka-gov/ispeks/commands"
@@ -32,4 +33,35 @@ func TestUseRecoveryCode(t *testing.T) {
 	if _, err := use(strings.Repeat("A", 10240)); !errors.Is(err, account.ErrLocked) {
 		t.Fatalf("huge code (third failure): %v", err)
 	}
+}
+
+// A recovery-code form posted from eight tabs at once: the code works once,
+// and every other post gets an ordinary answer, never a version conflict.
+func TestUseRecoveryCodeConcurrentReplayAcceptedOnce(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	_, codes := enrolSiti(t, f)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	start := make(chan struct{})
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			_, _, errs[i] = f.h.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: f.user(sitiIC), UserID: sitiIC, Code: codes[0]})
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	accepted := 0
+	for _, err := range errs {
+		if err == nil {
+			accepted++
+		}
+	}
+	if accepted != 1 {
+		t.Fatalf("one recovery code accepted %d times: %v", accepted, errs)
+	}
+	checkOrdinarySecondFactorAnswers(t, errs)
 }

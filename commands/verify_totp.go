@@ -21,6 +21,11 @@ type VerifyTOTPHandler struct {
 	Runner   Runner
 	Security AccountSecurity
 	Policy   AccountPolicy
+	// Locks queues concurrent posts on one user ID in this process, as
+	// for logins: every refused post appends, so a form posted from
+	// several tabs would otherwise exhaust the conflict retries. Share
+	// the login's *KeyedLocks; nil leaves it to the version check.
+	Locks *KeyedLocks
 }
 
 var _ Handler[VerifyTOTP] = VerifyTOTPHandler{}
@@ -37,6 +42,9 @@ func (h VerifyTOTPHandler) Verify(ctx context.Context, cmd VerifyTOTP) (LoginGra
 	ic, err := parseUserID("user_id", cmd.UserID)
 	if err != nil {
 		return LoginGrant{}, Result{}, err
+	}
+	if h.Locks != nil {
+		defer h.Locks.Lock(ic.String())()
 	}
 	var seed grantSeed
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
