@@ -305,7 +305,7 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		ChangePassword:         ChangePasswordHandler{Runner: r, Security: sec, Policy: pol},
 		ResetPassword:          ResetPasswordHandler{Runner: r, Security: sec},
 		UpdateProfile:          UpdateProfileHandler{Runner: r, Security: sec, Policy: pol},
-		EnrolTOTP:              EnrolTOTPHandler{Runner: r, Security: sec},
+		EnrolTOTP:              EnrolTOTPHandler{Runner: r, Security: sec, Policy: pol},
 		ConfirmTOTP:            ConfirmTOTPHandler{Runner: r, Security: sec},
 		VerifyTOTP:             VerifyTOTPHandler{Runner: r, Security: sec, Policy: pol, Locks: locks},
 		UseRecoveryCode:        UseRecoveryCodeHandler{Runner: r, Security: sec, Policy: pol, Locks: locks},

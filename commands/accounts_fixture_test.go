@@ -214,7 +214,7 @@ func (f *accts) makeAdmin() string {
 	f.ok(f.h.Activate.Handle(ctx, commands.ActivateAccount{Meta: f.user(adminIC), UserID: adminIC, Form: account.ActivationForm{
 		Password: pw, ConfirmPassword: pw, QuestionID: "kerja-pertama", Answer: "Ayer Keroh", ImageID: "enggang", Phrase: "Penyu di Padang Kemunting",
 	}}))
-	enrol, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(adminIC), UserID: adminIC})
+	enrol, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(adminIC), UserID: adminIC, CurrentPassword: pw})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func enrolSiti(t *testing.T, f *accts) (string, []string) {
 	t.Helper()
 	ctx := context.Background()
 	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
-	enrol, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC})
+	enrol, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC, CurrentPassword: sitiPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestConfirmTOTP(t *testing.T) {
 	if _, err := f.h.ConfirmTOTP.Handle(ctx, commands.ConfirmTOTP{Meta: f.user(sitiIC), UserID: sitiIC, Code: "123456"}); !errors.Is(err, account.ErrNoPendingEnrolment) {
 		t.Fatalf("confirm without enrolment: %v", err)
 	}
-	enrol, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC})
+	enrol, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC, CurrentPassword: sitiPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestConfirmTOTP(t *testing.T) {
 	if enabled.Step != security.Step(f.clock()) {
 		t.Fatalf("step %d", enabled.Step)
 	}
-	if _, err := f.h.EnrolTOTP.Handle(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC}); !errors.Is(err, account.ErrTOTPAlreadyEnabled) {
+	if _, err := f.h.EnrolTOTP.Handle(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC, CurrentPassword: sitiPassword}); !errors.Is(err, account.ErrTOTPAlreadyEnabled) {
 		t.Fatalf("enrol again: %v", err)
 	}
 }

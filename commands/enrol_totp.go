@@ -8,10 +8,12 @@ import (
 	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
-// EnrolTOTP starts TOTP enrolment for the logged-in person.
+// EnrolTOTP starts TOTP enrolment for the logged-in person, who proves it
+// is them with the current password.
 type EnrolTOTP struct {
-	Meta   Meta
-	UserID string
+	Meta            Meta
+	UserID          string
+	CurrentPassword string
 }
 
 // TOTPEnrolment is what the enrolment page shows: the otpauth:// URL as a
@@ -24,11 +26,14 @@ type TOTPEnrolment struct {
 
 // EnrolTOTPHandler generates a secret and records
 // account.TOTPEnrolmentStarted; it is in force only after ConfirmTOTP.
-// Errors: account.ErrTOTPAlreadyEnabled, account.ErrNotActivated,
-// account.ErrLocked.
+// Errors: account.FieldErrors on "current_password" (required, too_long),
+// account.ErrWrongPassword / ErrLocked for a wrong current password (it
+// counts as a failed attempt), account.ErrTOTPAlreadyEnabled,
+// account.ErrNotActivated, account.ErrLocked.
 type EnrolTOTPHandler struct {
 	Runner   Runner
 	Security AccountSecurity
+	Policy   AccountPolicy
 }
 
 var _ Handler[EnrolTOTP] = EnrolTOTPHandler{}
@@ -45,6 +50,12 @@ func (h EnrolTOTPHandler) Enrol(ctx context.Context, cmd EnrolTOTP) (TOTPEnrolme
 	if err != nil {
 		return TOTPEnrolment{}, Result{}, err
 	}
+	switch {
+	case cmd.CurrentPassword == "":
+		return TOTPEnrolment{}, Result{}, account.FieldErrors{{Field: "current_password", Code: "required", Reason: "is required to enable two-factor"}}
+	case len(cmd.CurrentPassword) > 4*account.MaxPassword:
+		return TOTPEnrolment{}, Result{}, account.FieldErrors{{Field: "current_password", Code: "too_long", Reason: "is longer than any password can be"}}
+	}
 	// The authenticator app lists the account under the masked IC: enough
 	// for its owner, nothing for someone who sees the phone.
 	secret, url, err := h.Security.TOTP.Generate(mykad.Mask(ic.String()))
@@ -55,8 +66,11 @@ func (h EnrolTOTPHandler) Enrol(ctx context.Context, cmd EnrolTOTP) (TOTPEnrolme
 	if err != nil {
 		return TOTPEnrolment{}, Result{}, err
 	}
+	check := newSecretCheck(ctx, h.Security.Hasher, account.NormalizePassword(cmd.CurrentPassword))
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
-		func(a *account.Account, now time.Time) error { return a.StartTOTPEnrolment(sealed, now) })
+		func(a *account.Account, now time.Time) error {
+			return a.StartTOTPEnrolment(sealed, check.Verify, h.Policy.threshold(), now)
+		})
 	if err != nil {
 		return TOTPEnrolment{}, res, err
 	}

@@ -14,7 +14,7 @@ func TestEnrolTOTP(t *testing.T) {
 	f := newAccts(t)
 	ctx := context.Background()
 	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
-	enrol, res, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC})
+	enrol, res, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC, CurrentPassword: sitiPassword})
 	if err != nil || res.Appended != 1 {
 		t.Fatal(err)
 	}
@@ -32,7 +32,35 @@ func TestEnrolTOTP(t *testing.T) {
 	}
 	// Not before activation.
 	f.register(nurulIC, "pentadbiran.jkr@melaka.gov.my")
-	if _, err := f.h.EnrolTOTP.Handle(ctx, commands.EnrolTOTP{Meta: f.user(nurulIC), UserID: nurulIC}); !errors.Is(err, account.ErrNotActivated) {
+	if _, err := f.h.EnrolTOTP.Handle(ctx, commands.EnrolTOTP{Meta: f.user(nurulIC), UserID: nurulIC, CurrentPassword: "kata laluan sementara"}); !errors.Is(err, account.ErrNotActivated) {
 		t.Fatalf("enrol before activation: %v", err)
 	}
+}
+
+// A session alone does not enrol an authenticator (a stolen one would then
+// hold the account): the current password must come with it; none is a
+// field error that records nothing, a wrong one is a counted failure.
+func TestEnrolTOTPNeedsTheCurrentPassword(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	n := len(f.events("account-" + sitiIC))
+	for _, pw := range []string{"", strings.Repeat("p", 10240)} {
+		_, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC, CurrentPassword: pw})
+		var fes account.FieldErrors
+		if !errors.As(err, &fes) || fes[0].Field != "current_password" {
+			t.Fatalf("enrol with password of %d bytes: %v, want a current_password field error", len(pw), err)
+		}
+	}
+	if len(f.events("account-"+sitiIC)) != n {
+		t.Fatal("a refused enrolment recorded something")
+	}
+	if _, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC, CurrentPassword: "bukan kata laluan"}); !errors.Is(err, account.ErrWrongPassword) {
+		t.Fatalf("enrol with a wrong password: %v", err)
+	}
+	evs := f.events("account-" + sitiIC)
+	if lf, ok := evs[len(evs)-1].Event.(account.LoginFailed); !ok || lf.Reason != account.FailWrongCurrentPassword {
+		t.Fatalf("wrong password recorded as %s", evs[len(evs)-1].Type)
+	}
+	f.ok(f.h.EnrolTOTP.Handle(ctx, commands.EnrolTOTP{Meta: f.user(sitiIC), UserID: sitiIC, CurrentPassword: sitiPassword}))
 }

@@ -605,8 +605,11 @@ func (a *Account) FollowMasterName(name string, now time.Time) error {
 }
 
 // StartTOTPEnrolment records a new sealed TOTP secret, pending until
-// confirmed. Starting again replaces a pending secret.
-func (a *Account) StartTOTPEnrolment(sealedSecret string, now time.Time) error {
+// confirmed. Starting again replaces a pending secret. It needs the current
+// password (verify is called with its hash): whoever enrols the
+// authenticator holds the account's second factor, so a stolen session
+// alone must not (ASVS 5.0 V7.5.1). A wrong one counts as a failed attempt.
+func (a *Account) StartTOTPEnrolment(sealedSecret string, verify Verify, threshold int, now time.Time) error {
 	switch {
 	case !a.Exists():
 		return ErrNotFound
@@ -618,6 +621,11 @@ func (a *Account) StartTOTPEnrolment(sealedSecret string, now time.Time) error {
 		return ErrTOTPAlreadyEnabled
 	case sealedSecret == "":
 		return fmt.Errorf("%w: empty TOTP secret", ErrInvalid)
+	}
+	if ok, err := a.verifyCurrent(verify); err != nil {
+		return err
+	} else if !ok {
+		return a.fail(FailWrongCurrentPassword, threshold, ErrWrongPassword)
 	}
 	return a.record(TOTPEnrolmentStarted{UserID: a.userID, SealedSecret: sealedSecret})
 }

@@ -585,7 +585,7 @@ func totpOn() []eventlog.Event {
 
 func TestTOTPEnrolment(t *testing.T) {
 	a := given(t, activated())
-	then(t, a, a.StartTOTPEnrolment("sealed-totp", t0), nil, TOTPEnrolmentStarted{UserID: id, SealedSecret: "sealed-totp"})
+	then(t, a, a.StartTOTPEnrolment("sealed-totp", typed("correct horse", nil), 3, t0), nil, TOTPEnrolmentStarted{UserID: id, SealedSecret: "sealed-totp"})
 	b := given(t, with(activated(), a.Uncommitted()...))
 	then(t, b, b.ConfirmTOTP(codeAt(100, false), hashes(10), t0), ErrWrongCode)
 	then(t, b, b.ConfirmTOTP(codeAt(100, true), hashes(9), t0), ErrInvalid)
@@ -594,9 +594,22 @@ func TestTOTPEnrolment(t *testing.T) {
 		t.Fatal("TOTP not enabled")
 	}
 	c := given(t, totpOn())
-	then(t, c, c.StartTOTPEnrolment("x", t0), ErrTOTPAlreadyEnabled)
+	then(t, c, c.StartTOTPEnrolment("x", typed("correct horse", nil), 3, t0), ErrTOTPAlreadyEnabled)
 	d := given(t, activated())
 	then(t, d, d.ConfirmTOTP(codeAt(100, true), hashes(10), t0), ErrNoPendingEnrolment)
+}
+
+// A session alone does not enrol an authenticator: the current password
+// must come with it, and a wrong one counts towards the lock.
+func TestTOTPEnrolmentNeedsTheCurrentPassword(t *testing.T) {
+	a := given(t, with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1}))
+	then(t, a, a.StartTOTPEnrolment("sealed-totp", typed("wrong", nil), 3, t0), ErrWrongPassword,
+		LoginFailed{UserID: id, Reason: FailWrongCurrentPassword, Consecutive: 2})
+	b := given(t, with(activated(), LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2}))
+	then(t, b, b.StartTOTPEnrolment("sealed-totp", typed("wrong", nil), 3, t0), ErrLocked,
+		LoginFailed{UserID: id, Reason: FailWrongCurrentPassword, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3, Name: sitiName, Email: sitiEmail},
+		SessionsEnded{UserID: id, Reason: EndLocked})
 }
 
 func TestLoginWithTOTPNeedsSecondFactor(t *testing.T) {

@@ -445,6 +445,7 @@ var catalog = map[string]Text{
 	"acct.label.current_password": {"Kata Laluan Semasa", "Current Password"},
 	"acct.label.code":             {"Kod Pengesahan", "Verification Code"},
 	"acct.hint.current_password":  {"Diperlukan hanya jika anda menukar emel.", "Needed only if you change your e-mail."},
+	"acct.hint.totp_password":     {"Masukkan kata laluan semasa anda untuk mengesahkan bahawa anda pemilik akaun ini.", "Enter your current password to confirm that you own this account."},
 	"acct.hint.phone":             {"Contoh: 06-2307290 atau 012-3456789", "For example: 06-2307290 or 012-3456789"},
 	"acct.hint.password":          {"Sekurang-kurangnya 8 aksara (12 bagi Pentadbir Sistem dan Juruaudit). Beberapa perkataan yang mudah anda ingat sukar diteka orang lain.", "At least 8 characters (12 for System Administrators and Auditors). A few words you remember easily are hard for others to guess."},
 	"acct.hint.confirm":           {"Taip semula kata laluan baru.", "Type the new password again."},
@@ -545,6 +546,7 @@ var catalog = map[string]Text{
 	"acct.f.phone.too_long":            {"No. telefon mesti 7 hingga 15 digit; hanya ruang, sempang dan + di hadapan dibenarkan", "The phone number must have 7 to 15 digits; only spaces, dashes and a leading + are allowed"},
 	"acct.f.office.too_long":           {"Maksimum 200 aksara", "At most 200 characters"},
 	"acct.f.current_password.required": {"Sila masukkan kata laluan semasa untuk menukar emel", "Enter your current password to change your e-mail"},
+	"acct.f.totp_password.required":    {"Sila masukkan kata laluan semasa untuk mengaktifkan dua faktor", "Enter your current password to enable two-factor"},
 	"acct.f.old_password.required":     {"Sila masukkan Kata Laluan Lama", "Please enter your old password"},
 
 	// Payments and statements pages (http/web/payments_*.go,

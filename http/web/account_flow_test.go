@@ -209,7 +209,7 @@ func TestRefusedFormTogglesOnItsPage(t *testing.T) {
 		{anon, "/", "/login", url.Values{"user_id": {"12"}}, "/"},
 		{anon, "/pendaftaran", "/pendaftaran", url.Values{"ic": {"12"}, "email": {"x"}}, ""},
 		{anon, "/lupa-kata-laluan", "/lupa-kata-laluan", url.Values{"ic": {"12"}}, ""},
-		{staff, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil, "/tetapan-akaun/dua-faktor"},
+		{staff, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", url.Values{"current_password": {password}}, "/tetapan-akaun/dua-faktor"},
 		{staff, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {"000000"}}, "/tetapan-akaun/dua-faktor"},
 		{staff, "/tetapan-akaun/kemaskini-maklumat", "/tetapan-akaun/kemaskini-maklumat", url.Values{"phone": {"abc"}}, ""},
 		{staff, "/tetapan-akaun/tukar-kata-laluan", "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {"salah"}}, ""},

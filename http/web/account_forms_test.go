@@ -341,7 +341,32 @@ func TestChangePassword(t *testing.T) {
 func TestTOTPFormMessages(t *testing.T) {
 	w := newWorld(t)
 	b := w.activeUser(master[0])
-	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	const p = "/tetapan-akaun/dua-faktor"
+	mustContain(t, "two-factor page", b.get(p).body, `name="current_password"`, `autocomplete="current-password"`)
+	// A session alone does not enrol an authenticator (a stolen one would
+	// hold the account with it): the current password comes first.
+	w.refuse(t, b, p, p+"/mula", []badInput{
+		{"no password", nil, "current_password", "Sila masukkan kata laluan semasa untuk mengaktifkan dua faktor"},
+		{"10 kB password", vals("current_password", tenKB), "current_password", "Terlalu panjang"},
+	})
+	b.get(p + "?lang=en")
+	w.refuse(t, b, p, p+"/mula", []badInput{
+		{"no password (English)", nil, "current_password", "Enter your current password to enable two-factor"},
+	})
+	b.get(p + "?lang=ms")
+	r := b.post(p, p+"/mula", vals("current_password", "salah"))
+	if r.Code != http.StatusUnauthorized || strings.Contains(r.body, `name="sealed"`) {
+		t.Fatalf("wrong current password: %d", r.Code)
+	}
+	mustContain(t, "wrong current password", r.body, `id="f-current_password-error"`, "Kata Laluan Tidak Tepat",
+		"Setiap kesilapan di sini dikira sebagai percubaan log masuk yang gagal")
+	if v := w.accountView(sitiIC); v.FailedAttempts != 1 || v.TOTP {
+		t.Fatalf("after a wrong current password: %+v", v)
+	}
+	r = b.post(p, p+"/mula", vals("current_password", password))
+	if strings.Contains(r.body, password) {
+		t.Fatal("the enrolment page wrote the password back")
+	}
 	sealed := regexp.MustCompile(`name="sealed" value="([^"]+)"`).FindStringSubmatch(r.body)
 	if sealed == nil {
 		t.Fatalf("enrolment page: %d", r.Code)

@@ -52,7 +52,7 @@ func (w *world) roleHolder(s staff, activate, totp bool) (temp, secret string, c
 	if !totp {
 		return temp, "", nil
 	}
-	enrol, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: userMeta(s.IC), UserID: s.IC})
+	enrol, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: userMeta(s.IC), UserID: s.IC, CurrentPassword: grantPW})
 	if err != nil {
 		w.t.Fatal(err)
 	}

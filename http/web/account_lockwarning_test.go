@@ -53,7 +53,7 @@ func TestCountedMistakesWarnOfTheLock(t *testing.T) {
 
 	// The two-factor step of a login.
 	b.get("/utama?lang=ms")
-	enableTOTP(t, w, b)
+	enableTOTP(t, w, b, np)
 	w.clk.Add(time.Minute)
 	l := w.browser()
 	l.enterID(sitiIC)

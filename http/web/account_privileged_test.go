@@ -58,7 +58,7 @@ func TestAdministratorMustEnrolTOTP(t *testing.T) {
 	if r = b.follow(r); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/tetapan-akaun/dua-faktor?wajib=1" {
 		t.Fatalf("code page without TOTP: %d %s", r.Code, r.Header().Get("Location"))
 	}
-	enrol := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	enrol := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", adminPW))
 	secret := strings.ReplaceAll(regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(enrol.body)[1], " ", "")
 	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
 	if r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != 200 {
@@ -141,7 +141,7 @@ func TestWeakAdminPasswordMustBeChanged(t *testing.T) {
 		t.Fatalf("first admin login: %d %s", r.Code, r.Header().Get("Location"))
 	}
 	held(a, "before enrolment")
-	enrol := a.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	enrol := a.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", weak))
 	secret := strings.ReplaceAll(regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(enrol.body)[1], " ", "")
 	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
 	if r := a.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != 200 {
@@ -229,7 +229,7 @@ func TestAccountPagesAccessible(t *testing.T) {
 	pages["profile"] = b.get("/tetapan-akaun/kemaskini-maklumat").body
 	pages["change password"] = b.get("/tetapan-akaun/tukar-kata-laluan").body
 	pages["two-factor"] = b.get("/tetapan-akaun/dua-faktor").body
-	pages["two-factor enrol"] = b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil).body
+	pages["two-factor enrol"] = b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", password)).body
 	for range 3 {
 		pages["locked"] = attempt(w, unknownIC, "salah").body
 	}
@@ -330,7 +330,7 @@ func TestAdministratorWhoLeftServiceLogsInAsStaff(t *testing.T) {
 		"answer": {"Bandar Hilir"}, "image": {"payung"}, "phrase": {"Payung Kuning Hujan"}}); r.Code != http.StatusSeeOther {
 		t.Fatalf("activate: %d", r.Code)
 	}
-	enrol := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	enrol := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", adminPW))
 	secret := strings.ReplaceAll(regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(enrol.body)[1], " ", "")
 	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
 	if r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != 200 {

@@ -380,7 +380,7 @@ func TestTOTP(t *testing.T) {
 	b := w.activeUser(master[0])
 	page := b.get("/tetapan-akaun/dua-faktor")
 	mustContain(t, "two-factor page", page.body, "Aktifkan Dua Faktor")
-	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", password))
 	if r.Code != 200 {
 		t.Fatalf("start enrolment: %d %s", r.Code, r.body)
 	}
@@ -470,11 +470,11 @@ func TestTOTP(t *testing.T) {
 	mustContain(t, "locked by codes", r.body, lockNotice)
 }
 
-// enableTOTP turns TOTP on for the logged-in browser b through Tetapan
-// Akaun.
-func enableTOTP(t *testing.T, w *world, b *browser) {
+// enableTOTP turns TOTP on for the logged-in browser b, whose account's
+// password is pw, through Tetapan Akaun.
+func enableTOTP(t *testing.T, w *world, b *browser, pw string) {
 	t.Helper()
-	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", pw))
 	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(r.body)
 	if m == nil {
 		t.Fatalf("start enrolment: %d, no secret on the page", r.Code)
@@ -495,7 +495,7 @@ func enableTOTP(t *testing.T, w *world, b *browser) {
 func TestWrongCodesLockAcrossPasswordReentries(t *testing.T) {
 	w := newWorld(t)
 	owner := w.activeUser(master[0])
-	enableTOTP(t, w, owner)
+	enableTOTP(t, w, owner, password)
 	w.clk.Add(time.Minute)
 	passwordStep := func() *browser {
 		t.Helper()
@@ -636,7 +636,7 @@ func sqliteCells(t *testing.T, path string) map[string]string {
 func TestHomeIgnoresAbandonedCodeStep(t *testing.T) {
 	w := newWorld(t)
 	owner := w.activeUser(master[0])
-	r := owner.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", nil)
+	r := owner.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", password))
 	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(r.body)
 	if m == nil {
 		t.Fatalf("no secret on the page")

@@ -221,24 +221,45 @@ func acctGroupSecret(s string) string {
 	return string(out)
 }
 
+// Enrolling an authenticator takes the current password: with a session
+// alone (a stolen one) it would hand the account's second factor to whoever
+// holds the session.
+var acctTwoFactorStartFields = []Field{
+	{Name: "current_password", Label: "acct.label.current_password", Required: true, RequiredKey: "acct.f.totp_password.required", Secret: true, Max: 4 * account.MaxPassword},
+}
+
 func (s *Site) twoFactorStart(c *gin.Context) {
 	u, _ := session.User(c)
-	page, d, err := s.twoFactorPage(c, u, nil)
+	f := ReadForm(c, acctTwoFactorStartFields...)
+	page, d, err := s.twoFactorPage(c, u, f)
 	if err != nil {
 		httpx.Abort(c, err)
 		return
 	}
-	enr, res, err := s.deps.Accounts.Commands.EnrolTOTP.Enrol(c.Request.Context(), commands.EnrolTOTP{Meta: acctMeta(c, u.UserID), UserID: u.UserID})
+	if !f.Valid() {
+		s.Invalid(c, "account_two_factor", page)
+		return
+	}
+	enr, res, err := s.deps.Accounts.Commands.EnrolTOTP.Enrol(c.Request.Context(), commands.EnrolTOTP{
+		Meta: acctMeta(c, u.UserID), UserID: u.UserID, CurrentPassword: f.Get("current_password"),
+	})
 	switch {
 	case err == nil:
 	case errors.Is(err, account.ErrLocked):
 		s.acctLocked(c, u.UserID)
 		return
+	case errors.Is(err, account.ErrWrongPassword):
+		page.LockWarning = true
+		s.Fail(c, "account_two_factor", page, &httpx.FieldError{Name: "current_password", Err: err})
+		return
 	default:
-		s.Fail(c, "account_two_factor", page, err)
+		s.failForm(c, "account_two_factor", page, err)
 		return
 	}
 	s.acctWait(c, res)
+	// The QR page carries no form of this step: the password is not
+	// written back.
+	page.Form = nil
 	if err := s.showEnrolment(d, u.UserID, enr.Secret, enr.URL); err != nil {
 		httpx.Abort(c, err)
 		return

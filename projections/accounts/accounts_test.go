@@ -238,12 +238,12 @@ func (w *world) activeLim(pw string) string {
 	return lim
 }
 
-// enrolTOTP turns two-factor on for userID and returns the code of the
-// world's current time.
-func (w *world) enrolTOTP(userID string) func() string {
+// enrolTOTP turns two-factor on for userID (whose password is pw) and
+// returns the code of the world's current time.
+func (w *world) enrolTOTP(userID, pw string) func() string {
 	w.t.Helper()
 	ctx := context.Background()
-	enr, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: w.meta(eventlog.ActorUser, userID), UserID: userID})
+	enr, _, err := w.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: w.meta(eventlog.ActorUser, userID), UserID: userID, CurrentPassword: pw})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestAccountViewCountsUntilSecondFactor(t *testing.T) {
 	ctx := context.Background()
 	const pw = "durian musang king"
 	lim := w.activeLim(pw)
-	code := w.enrolTOTP(lim)
+	code := w.enrolTOTP(lim, pw)
 	verify := func(c string) error {
 		_, err := w.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: c})
 		return err
@@ -733,7 +733,7 @@ func TestAccountViewLoginWaitsForSecondFactor(t *testing.T) {
 	ctx := context.Background()
 	const pw = "durian musang king"
 	lim := w.activeLim(pw)
-	code := w.enrolTOTP(lim)
+	code := w.enrolTOTP(lim, pw)
 	fullLogin := func() time.Time {
 		t.Helper()
 		w.now = w.now.Add(time.Hour)
