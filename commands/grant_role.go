@@ -18,7 +18,9 @@ type GrantRole struct {
 // The account must then enrol TOTP at its next login, and its password
 // must meet the 12-character policy at the next change (the login outcome
 // asks for one). Errors: *account.FieldError on "role",
-// account.ErrNotFound, ErrForbidden.
+// account.ErrOwnRole (an administrator's own account: another
+// administrator, or the console, must grant it), account.ErrNotFound,
+// ErrForbidden.
 type GrantRoleHandler struct {
 	Runner Runner
 }
@@ -38,5 +40,5 @@ func (h GrantRoleHandler) Handle(ctx context.Context, cmd GrantRole) (Result, er
 		return Result{}, err
 	}
 	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
-		func(a *account.Account, now time.Time) error { return a.GrantRole(cmd.Role, now) })
+		func(a *account.Account, now time.Time) error { return a.GrantRole(cmd.Role, cmd.Meta.Actor.ID, now) })
 }

@@ -34,3 +34,25 @@ func TestGrantRole(t *testing.T) {
 		t.Fatalf("auditor login: %+v %v", out, err)
 	}
 }
+
+// DESIGN.md keeps the admin and auditor scopes apart and the auditor
+// watches the administrators: an administrator cannot make themselves
+// auditor, nor drop a role of their own, from the portal. Another
+// administrator can, and so can the console (bootstrap and recovery).
+func TestAdministratorCannotChangeTheirOwnRoles(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.makeAdmin()
+	n := len(f.events("account-" + adminIC))
+	if _, err := f.h.GrantRole.Handle(ctx, commands.GrantRole{Meta: f.admin(), UserID: adminIC, Role: account.RoleAuditor}); !errors.Is(err, account.ErrOwnRole) {
+		t.Fatalf("an administrator granting themselves the auditor role: %v", err)
+	}
+	if len(f.events("account-"+adminIC)) != n {
+		t.Fatal("a refused grant recorded something")
+	}
+	f.ok(f.h.GrantRole.Handle(ctx, commands.GrantRole{Meta: f.system(), UserID: adminIC, Role: account.RoleAuditor}))
+	if _, err := f.h.RevokeRole.Handle(ctx, commands.RevokeRole{Meta: f.admin(), UserID: adminIC, Role: account.RoleAuditor}); !errors.Is(err, account.ErrOwnRole) {
+		t.Fatalf("an administrator removing their own auditor role: %v", err)
+	}
+	f.ok(f.h.RevokeRole.Handle(ctx, commands.RevokeRole{Meta: f.system(), UserID: adminIC, Role: account.RoleAuditor}))
+}

@@ -16,8 +16,10 @@ type RevokeRole struct {
 
 // RevokeRoleHandler records account.RoleRevoked and account.SessionsEnded
 // (the account's sessions carried the role; end them). Nothing if the role
-// is not held. Errors: account.ErrOwnAdminRole, *account.FieldError on
-// "role", account.ErrNotFound, ErrForbidden.
+// is not held. Errors: account.ErrOwnAdminRole / account.ErrOwnRole (an
+// administrator's own account: another administrator, or the console, must
+// remove it), *account.FieldError on "role", account.ErrNotFound,
+// ErrForbidden.
 type RevokeRoleHandler struct {
 	Runner Runner
 }

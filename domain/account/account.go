@@ -46,6 +46,7 @@ var (
 	ErrNoPendingEnrolment       = errors.New("account: no TOTP enrolment in progress")
 	ErrNotLocked                = errors.New("account: not locked")
 	ErrOwnAdminRole             = errors.New("account: an administrator cannot remove their own admin role")
+	ErrOwnRole                  = errors.New("account: an administrator cannot grant or remove a role on their own account")
 	ErrTooSoon                  = errors.New("account: a temporary password was issued moments ago")
 	ErrCorrupt                  = errors.New("account: event does not fit the account's history")
 	ErrMailSuperseded           = errors.New("account: the temporary password in this mail was replaced or used since")
@@ -766,12 +767,18 @@ func (a *Account) Unlock(reason string, now time.Time) error {
 }
 
 // GrantRole adds a role; granting a role held already records nothing.
-func (a *Account) GrantRole(role Role, now time.Time) error {
+// by is the acting administrator's user ID: nobody grants a role to their
+// own account (an administrator making themselves auditor would watch
+// themselves; another administrator must do it, or the console).
+func (a *Account) GrantRole(role Role, by string, now time.Time) error {
 	if !a.Exists() {
 		return ErrNotFound
 	}
 	if !role.Valid() {
 		return fieldErr("role", "unknown_choice", "must be admin or auditor")
+	}
+	if by == a.userID {
+		return ErrOwnRole
 	}
 	if a.HasRole(role) {
 		return nil
@@ -780,9 +787,10 @@ func (a *Account) GrantRole(role Role, now time.Time) error {
 }
 
 // RevokeRole removes a role and ends the account's sessions (they carried
-// the role). by is the acting administrator's user ID: nobody removes their
-// own admin role, so the last administrator cannot lock everyone out by
-// mistake.
+// the role). by is the acting administrator's user ID: nobody removes a
+// role from their own account — not their admin role, so the last
+// administrator cannot lock everyone out by mistake (ErrOwnAdminRole), nor
+// any other (ErrOwnRole).
 func (a *Account) RevokeRole(role Role, by string, now time.Time) error {
 	if !a.Exists() {
 		return ErrNotFound
@@ -790,11 +798,14 @@ func (a *Account) RevokeRole(role Role, by string, now time.Time) error {
 	if !role.Valid() {
 		return fieldErr("role", "unknown_choice", "must be admin or auditor")
 	}
+	if by == a.userID {
+		if role == RoleAdmin {
+			return ErrOwnAdminRole
+		}
+		return ErrOwnRole
+	}
 	if !a.HasRole(role) {
 		return nil
-	}
-	if role == RoleAdmin && by == a.userID {
-		return ErrOwnAdminRole
 	}
 	if err := a.record(RoleRevoked{UserID: a.userID, Role: role}); err != nil {
 		return err

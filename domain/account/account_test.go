@@ -769,15 +769,29 @@ func TestUnlock(t *testing.T) {
 
 func TestRoles(t *testing.T) {
 	a := given(t, activated())
-	then(t, a, a.GrantRole("root", t0), ErrInvalid)
-	then(t, a, a.GrantRole(RoleAuditor, t0), nil, RoleGranted{UserID: id, Role: RoleAuditor})
+	then(t, a, a.GrantRole("root", "800101141234", t0), ErrInvalid)
+	then(t, a, a.GrantRole(RoleAuditor, "800101141234", t0), nil, RoleGranted{UserID: id, Role: RoleAuditor})
 	b := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAuditor}))
-	then(t, b, b.GrantRole(RoleAuditor, t0), nil) // held already: nothing
+	then(t, b, b.GrantRole(RoleAuditor, "800101141234", t0), nil) // held already: nothing
 	then(t, b, b.RevokeRole(RoleAuditor, "800101141234", t0), nil, RoleRevoked{UserID: id, Role: RoleAuditor}, SessionsEnded{UserID: id, Reason: EndRoleRevoked})
 	c := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}))
 	then(t, c, c.RevokeRole(RoleAdmin, id, t0), ErrOwnAdminRole)
 	d := given(t, activated())
 	then(t, d, d.RevokeRole(RoleAdmin, "800101141234", t0), nil)
+}
+
+// The auditor watches the administrators: an administrator who could make
+// themselves auditor (or drop a role of their own) would watch themselves.
+// Another administrator must; the console's actor is never an account.
+func TestNobodyGrantsOrRemovesTheirOwnRole(t *testing.T) {
+	a := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}))
+	then(t, a, a.GrantRole(RoleAuditor, id, t0), ErrOwnRole)
+	then(t, a, a.GrantRole(RoleAdmin, id, t0), ErrOwnRole)
+	b := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}, RoleGranted{UserID: id, Role: RoleAuditor}))
+	then(t, b, b.RevokeRole(RoleAuditor, id, t0), ErrOwnRole)
+	then(t, b, b.RevokeRole(RoleAdmin, id, t0), ErrOwnAdminRole)
+	c := given(t, activated())
+	then(t, c, c.GrantRole(RoleAuditor, "cli:pentadbir", t0), nil, RoleGranted{UserID: id, Role: RoleAuditor})
 }
 
 func TestCheckSecretAnswer(t *testing.T) {

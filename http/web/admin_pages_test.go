@@ -340,16 +340,30 @@ func TestAdminRoles(t *testing.T) {
 		t.Fatalf("Siti's session after revoke: %d", r.code)
 	}
 
-	// Nobody removes their own admin role: no button, and a forged POST
-	// is refused with the reason.
+	// Nobody grants or removes a role on their own account (the auditor
+	// watches the administrators: one who made themselves auditor would
+	// watch themselves): no button, and a forged POST is refused with the
+	// reason, in Malay and English.
 	own := b.get(admAccountURL(admAdminIC))
-	admContain(t, "own page", own.body, "Anda tidak boleh menarik balik peranan Pentadbir Sistem anda sendiri.")
-	admNotContain(t, "own page", own.body, "Tarik balik peranan: Pentadbir Sistem")
+	admContain(t, "own page", own.body, "Anda tidak boleh memberi atau menarik balik peranan pada akaun anda sendiri: Pentadbir Sistem lain perlu melakukannya.")
+	admNotContain(t, "own page", own.body, "Tarik balik peranan:", "Beri peranan:")
 	head := p.logHead()
 	r = b.post(admAccountURL(admAdminIC)+"/peranan", url.Values{"csrf_token": {tok}, "role": {"admin"}, "op": {"revoke"}})
 	if r.code != http.StatusConflict {
 		t.Fatalf("own admin role: %d", r.code)
 	}
+	r = b.post(admAccountURL(admAdminIC)+"/peranan", url.Values{"csrf_token": {tok}, "role": {"auditor"}, "op": {"grant"}})
+	if r.code != http.StatusConflict {
+		t.Fatalf("granting oneself the auditor role: %d", r.code)
+	}
+	admContain(t, "own auditor role", r.body, "Anda tidak boleh memberi atau menarik balik peranan pada akaun anda sendiri")
+	b.get(admAccountURL(admAdminIC) + "?lang=en")
+	r = b.post(admAccountURL(admAdminIC)+"/peranan", url.Values{"csrf_token": {tok}, "role": {"auditor"}, "op": {"grant"}})
+	if r.code != http.StatusConflict {
+		t.Fatalf("granting oneself the auditor role (English): %d", r.code)
+	}
+	admContain(t, "own auditor role (English)", r.body, "You cannot grant or remove a role on your own account: another administrator must.")
+	b.get(admAccountURL(admAdminIC) + "?lang=ms")
 	for _, bad := range []url.Values{
 		{"csrf_token": {tok}, "role": {"superuser"}, "op": {"grant"}},
 		{"csrf_token": {tok}, "role": {""}, "op": {"grant"}},
