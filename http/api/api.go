@@ -85,6 +85,10 @@ func Mount(rg *gin.RouterGroup, deps Deps) {
 	h := newHandlers(deps)
 	rg.GET("/openapi.json", func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=300")
+		// Anyone's cache may keep this answer: a cookie the middleware set
+		// on the way (clearing a timed-out session) would go to everyone
+		// it is served to.
+		c.Writer.Header().Del("Set-Cookie")
 		c.Data(http.StatusOK, "application/json; charset=utf-8", spec)
 	})
 	emp := rg.Group("/employees", deps.Auth, apiauth.RequireScope(apiclient.ScopeEmployeesWrite), httpx.BodyLimit(h.maxBody))
