@@ -168,17 +168,49 @@ func MaskPublic(s string) string {
 
 // shaped matches anything shaped like an IC number, with or without dashes
 // (valid or not: a malformed one is personal data too), and Mask's form
-// (YYMMDD-PB-****), which still holds the birth date and place.
-var shaped = regexp.MustCompile(`\b\d{6}-?\d{2}-?(?:\d{4}\b|\*{4})`)
+// (YYMMDD-PB-****), which still holds the birth date and place. Redact runs
+// it anchored at each run of digits and checks the neighbours itself: RE2
+// has no look-around, and \b would let an IC glued to a letter or '_'
+// ("SLIP_791117045671", "ic791117045671") through.
+var (
+	shaped   = regexp.MustCompile(`\d{6}-?\d{2}-?(?:\d{4}|\*{4})`)
+	shapedAt = regexp.MustCompile(`^\d{6}-?\d{2}-?(?:\d{4}|\*{4})`)
+)
 
 // Redact replaces everything shaped like an IC number in s by "[IC]": for
 // text bound for a log, such as an error that names a stream or document.
+// Whatever letters surround it, an IC is any such number not adjacent to
+// another digit (a longer number is something else).
 func Redact(s string) string {
 	if !shaped.MatchString(s) {
 		return s
 	}
-	return shaped.ReplaceAllString(s, "[IC]")
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) || i > 0 && isDigit(s[i-1]) {
+			continue
+		}
+		m := shapedAt.FindStringIndex(s[i:])
+		if m == nil {
+			continue
+		}
+		end := i + m[1]
+		if end < len(s) && isDigit(s[end]) && s[end-1] != '*' {
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString("[IC]")
+		last, i = end, end-1
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -188,6 +188,16 @@ func TestRedact(t *testing.T) {
 		"row 3: 791117-04-**** already left service":          "row 3: [IC] already left service",
 		"user ******-**-5671 logged in":                       "user ******-**-5671 logged in",
 		"no personal data":                                    "no personal data",
+		// Glued to a letter or '_' (a file name, a key): still an IC.
+		"open SLIP_791117045671.pdf":    "open SLIP_[IC].pdf",
+		"key ic791117045671 missing":    "key ic[IC] missing",
+		"id=IC791117-04-5671x":          "id=IC[IC]x",
+		"masked a791117-04-****b":       "masked a[IC]b",
+		"masked 791117-04-****5":        "masked [IC]5",
+		"two 791117045671_800101015555": "two [IC]_[IC]",
+		// Next to another digit: a longer number, not an IC.
+		"card 4791117045671 and 7911170456712": "card 4791117045671 and 7911170456712",
+		"x1791117-04-5671":                     "x1791117-04-5671",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

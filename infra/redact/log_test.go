@@ -29,9 +29,10 @@ func TestHandler(t *testing.T) {
 			"subject", person{IC: "880808085577", Name: "Amin"},
 			slog.Group("g", "ic", "820304105555", "n", 7),
 			"position", 1234567890123, "status", 200, "route", "/utama",
+			"file", "SLIP_860606065666.pdf", "key", "ic870707075777",
 			"mailerr", errors.New("smtp: 452 4.2.2 mailbox full: siti.aminah@melaka.gov.my, kewangan+ops@jkptg.melaka.gov.my"))
 		out := buf.String()
-		for _, ic := range []string{"791117045671", "850203-14-5432", "900512015123", "880808085577", "820304105555"} {
+		for _, ic := range []string{"791117045671", "850203-14-5432", "900512015123", "880808085577", "820304105555", "860606065666", "870707075777"} {
 			if strings.Contains(out, ic) {
 				t.Errorf("%s: %s reached the log: %s", format, ic, out)
 			}
@@ -41,7 +42,7 @@ func TestHandler(t *testing.T) {
 				t.Errorf("%s: %s reached the log: %s", format, mail, out)
 			}
 		}
-		for _, keep := range []string{"database is locked", "Amin", "1234567890123", "200", "/utama", "[IC]", "mailbox full", "[e-mel]"} {
+		for _, keep := range []string{"database is locked", "Amin", "1234567890123", "200", "/utama", "[IC]", "mailbox full", "[e-mel]", "SLIP_[IC].pdf", "ic[IC]"} {
 			if !strings.Contains(out, keep) {
 				t.Errorf("%s: %q lost: %s", format, keep, out)
 			}
