@@ -704,17 +704,16 @@ func (s *hostileSweep) writes(ctx context.Context, routes gin.RoutesInfo, caller
 // something, and fails the test. The streams are not compared as a whole:
 // these few are the correct answer to some of the sweep's requests.
 var hostileAllowedEvents = map[string]string{
-	// A wrong current password on the change-password or profile form is
-	// recorded as a guess, like a wrong password at login (the lock
-	// threshold is raised so the staff member is not locked out midway).
+	// A wrong current password on the change-password, profile or
+	// two-factor start form is recorded as a guess, like a wrong password
+	// at login (the lock threshold is raised so the staff member is not
+	// locked out midway).
 	"account.LoginFailed.v1": "a hostile current password is a wrong one",
 	// Log Keluar with a valid CSRF token logs out whatever the body: the
 	// staff caller then logs in again through the pages.
 	"account.LoginSucceeded.v1": "the staff caller's logins after Log Keluar",
-	// Starting TOTP enrolment reads no field: with a valid CSRF token any
-	// body is a correct request. It only stores a pending secret; nothing
-	// changes until a code confirms it.
-	"account.TOTPEnrolmentStarted.v1": "the two-factor page's start button needs no input",
+	// (Starting TOTP enrolment takes the current password: no hostile
+	// body starts one.)
 }
 
 // hostileNothingWritten reads what the sweep appended to the log and fails
