@@ -17,7 +17,8 @@ type ResetTOTP struct {
 
 // ResetTOTPHandler records account.TOTPDisabled and account.SessionsEnded.
 // Errors: *account.FieldError on "reason", account.ErrTOTPNotEnabled,
-// account.ErrNotFound, ErrForbidden.
+// account.ErrOwnTOTP (an administrator's own account), account.ErrNotFound,
+// ErrForbidden.
 type ResetTOTPHandler struct {
 	Runner Runner
 }
@@ -37,5 +38,7 @@ func (h ResetTOTPHandler) Handle(ctx context.Context, cmd ResetTOTP) (Result, er
 		return Result{}, err
 	}
 	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
-		func(a *account.Account, now time.Time) error { return a.DisableTOTP(cmd.Reason, now) })
+		func(a *account.Account, now time.Time) error {
+			return a.DisableTOTP(cmd.Reason, cmd.Meta.Actor.ID, now)
+		})
 }

@@ -16,10 +16,12 @@ import (
 )
 
 // adminCmd is the console side of the Pentadbir Sistem: bootstrap the first
-// administrator, unlock, issue a temporary password, grant and remove roles.
+// administrator, unlock, issue a temporary password, reset two-factor
+// (the way back in for a sole administrator who lost phone and recovery
+// codes: nobody resets their own on the portal), grant and remove roles.
 // The console operator is recorded as the actor (system, cli:<user>).
 func (c *cli) adminCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "admin", Short: "Administration from the server console (bootstrap, unlock, temporary password, roles)"}
+	cmd := &cobra.Command{Use: "admin", Short: "Administration from the server console (bootstrap, unlock, temporary password, two-factor reset, roles)"}
 
 	var staff employee.Details
 	create := &cobra.Command{
@@ -82,6 +84,23 @@ func (c *cli) adminCmd() *cobra.Command {
 	tempPassword.Flags().StringVar(&ic, "ic", "", "IC number of the account")
 	_ = tempPassword.MarkFlagRequired("ic")
 
+	totpReset := &cobra.Command{
+		Use:   "totp-reset",
+		Short: "Switch off an account's two-factor authentication after a lost phone (reason required; its sessions end, an admin or auditor enrols again at the next login)",
+		Args:  noArgs,
+		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
+			if _, err := a.accounts.ResetTOTP.Handle(cmd.Context(), commands.ResetTOTP{Meta: cliMeta(), UserID: ic, Reason: reason}); err != nil {
+				return accountError(ic, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "two-factor authentication of %s switched off; its sessions have ended\n", mykad.Mask(ic))
+			return nil
+		}),
+	}
+	totpReset.Flags().StringVar(&ic, "ic", "", "IC number of the account")
+	totpReset.Flags().StringVar(&reason, "reason", "", "why it is reset, e.g. how the caller was verified (recorded)")
+	_ = totpReset.MarkFlagRequired("ic")
+	_ = totpReset.MarkFlagRequired("reason")
+
 	var role string
 	var remove bool
 	roleCmd := &cobra.Command{
@@ -127,7 +146,7 @@ func (c *cli) adminCmd() *cobra.Command {
 	_ = roleCmd.MarkFlagRequired("ic")
 	_ = roleCmd.MarkFlagRequired("role")
 
-	cmd.AddCommand(create, unlock, tempPassword, roleCmd)
+	cmd.AddCommand(create, unlock, tempPassword, totpReset, roleCmd)
 	return cmd
 }
 
@@ -140,6 +159,9 @@ func accountError(ic string, err error) error {
 	}
 	if errors.Is(err, account.ErrNotLocked) {
 		return fmt.Errorf("--ic %s: %w: nothing to unlock", mykad.Mask(ic), err)
+	}
+	if errors.Is(err, account.ErrTOTPNotEnabled) {
+		return fmt.Errorf("--ic %s: %w: nothing to reset", mykad.Mask(ic), err)
 	}
 	// The handlers name their fields (user_id, reason); the operator typed
 	// flags.

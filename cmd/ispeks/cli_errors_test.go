@@ -325,6 +325,7 @@ func TestAdministrationSaysWhatHappened(t *testing.T) {
 	for _, args := range [][]string{
 		{"admin", "unlock", "--ic", "791117045672", "--reason", "identity checked"},
 		{"admin", "temporary-password", "--ic", "791117045672"},
+		{"admin", "totp-reset", "--ic", "791117045672", "--reason", "phone lost; caller verified"},
 		{"admin", "role", "--ic", "791117045672", "--role", "auditor"},
 	} {
 		_, err := run(args...)
@@ -339,6 +340,9 @@ func TestAdministrationSaysWhatHappened(t *testing.T) {
 	}
 	if _, err := run("admin", "unlock", "--ic", "800101141234", "--reason", "identity checked"); err == nil || err.Error() != "--ic 800101-14-****: account: not locked: nothing to unlock" {
 		t.Errorf("unlock of an account not locked: %v", err)
+	}
+	if _, err := run("admin", "totp-reset", "--ic", "800101141234", "--reason", "phone lost; caller verified"); err == nil || !strings.HasPrefix(err.Error(), "--ic 800101-14-****: account: ") || !strings.HasSuffix(err.Error(), ": nothing to reset") {
+		t.Errorf("totp-reset of an account without two-factor: %v", err)
 	}
 	for _, tc := range []struct {
 		args []string

@@ -47,6 +47,7 @@ var (
 	ErrNotLocked                = errors.New("account: not locked")
 	ErrOwnAdminRole             = errors.New("account: an administrator cannot remove their own admin role")
 	ErrOwnRole                  = errors.New("account: an administrator cannot grant or remove a role on their own account")
+	ErrOwnTOTP                  = errors.New("account: an administrator cannot reset the two-factor authentication of their own account")
 	ErrTooSoon                  = errors.New("account: a temporary password was issued moments ago")
 	ErrCorrupt                  = errors.New("account: event does not fit the account's history")
 	ErrMailSuperseded           = errors.New("account: the temporary password in this mail was replaced or used since")
@@ -733,10 +734,16 @@ func (a *Account) secondFactorPrelude() error {
 
 // DisableTOTP switches TOTP off (an administrator's reset after a lost
 // phone, with a reason) and ends the account's sessions. Admins and
-// auditors must enrol again at their next login.
-func (a *Account) DisableTOTP(reason string, now time.Time) error {
+// auditors must enrol again at their next login. by is the acting
+// administrator's user ID: nobody resets their own second factor
+// (ErrOwnTOTP) — a session taken over would otherwise trade the owner's
+// authenticator for its own; another administrator or the console must.
+func (a *Account) DisableTOTP(reason, by string, now time.Time) error {
 	if !a.Exists() {
 		return ErrNotFound
+	}
+	if by == a.userID {
+		return ErrOwnTOTP
 	}
 	if !a.TOTPEnabled() && a.totpPending == "" {
 		return ErrTOTPNotEnabled

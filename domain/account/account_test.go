@@ -735,11 +735,15 @@ func TestSecondFactorPendingBlocksReset(t *testing.T) {
 
 func TestDisableTOTP(t *testing.T) {
 	a := given(t, totpOn())
-	then(t, a, a.DisableTOTP("telefon hilang", t0), nil, TOTPDisabled{UserID: id, Reason: "telefon hilang", Name: sitiName, Email: sitiEmail}, SessionsEnded{UserID: id, Reason: EndTOTPDisabled})
+	then(t, a, a.DisableTOTP("telefon hilang", "880101015555", t0), nil, TOTPDisabled{UserID: id, Reason: "telefon hilang", Name: sitiName, Email: sitiEmail}, SessionsEnded{UserID: id, Reason: EndTOTPDisabled})
 	b := given(t, activated())
-	then(t, b, b.DisableTOTP("x", t0), ErrTOTPNotEnabled)
+	then(t, b, b.DisableTOTP("x", "880101015555", t0), ErrTOTPNotEnabled)
 	c := given(t, totpOn())
-	then(t, c, c.DisableTOTP("  ", t0), ErrInvalid)
+	then(t, c, c.DisableTOTP("  ", "880101015555", t0), ErrInvalid)
+	// An administrator's own second factor: another administrator, or the
+	// console, resets it.
+	d := given(t, with(totpOn(), RoleGranted{UserID: id, Role: RoleAdmin}))
+	then(t, d, d.DisableTOTP("telefon hilang", id, t0), ErrOwnTOTP)
 }
 
 func TestPrivilegedAccountsMustUseTOTPAndStrongPasswords(t *testing.T) {

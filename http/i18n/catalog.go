@@ -229,6 +229,7 @@ var catalog = map[string]Text{
 	"admin.err.not_locked":                 {"Akaun ini tidak dikunci.", "This account is not locked."},
 	"admin.err.own_admin_role":             {"Anda tidak boleh menarik balik peranan Pentadbir Sistem anda sendiri.", "You cannot remove your own administrator role."},
 	"admin.err.own_role":                   {"Anda tidak boleh memberi atau menarik balik peranan pada akaun anda sendiri: Pentadbir Sistem lain perlu melakukannya. Juruaudit memantau Pentadbir Sistem, jadi kedua-dua peranan diasingkan.", "You cannot grant or remove a role on your own account: another administrator must. Auditors watch the administrators, so the two roles are kept apart."},
+	"admin.err.own_totp":                   {"Anda tidak boleh menetapkan semula pengesahan dua faktor akaun anda sendiri: Pentadbir Sistem lain perlu melakukannya (atau konsol pelayan: ispeks admin totp-reset).", "You cannot reset the two-factor authentication of your own account: another administrator must (or the server console: ispeks admin totp-reset)."},
 	"admin.err.not_activated":              {"Akaun ini belum diaktifkan: tiada jawapan rahsia untuk disemak.", "This account is not activated: there is no secret answer to check."},
 	"admin.err.totp_not_enabled":           {"Dua faktor tidak aktif pada akaun ini.", "Two-factor is not on for this account."},
 	"admin.err.no_account":                 {"Kakitangan ini belum mendaftar di Portal iSPEKS.", "This staff member has not registered on the iSPEKS Portal."},

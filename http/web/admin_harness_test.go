@@ -229,6 +229,22 @@ func (p *adminPortal) register(ic, email string, activate bool) {
 	}
 }
 
+// enrolTOTP switches TOTP on for ic, whose password is pw.
+func (p *adminPortal) enrolTOTP(ic, pw string) {
+	p.t.Helper()
+	ctx := context.Background()
+	enrol, _, err := p.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: p.meta(eventlog.ActorUser, ic), UserID: ic, CurrentPassword: pw})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	code, _ := security.TOTP{}.Code(enrol.Secret, p.clock())
+	_, res, err := p.h.ConfirmTOTP.Confirm(ctx, commands.ConfirmTOTP{Meta: p.meta(eventlog.ActorUser, ic), UserID: ic, Code: code})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.caughtUp(res.Position)
+}
+
 // tempPassword opens the latest temporary password as the mailer does.
 func (p *adminPortal) tempPassword(ic string) string {
 	p.t.Helper()

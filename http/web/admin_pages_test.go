@@ -501,6 +501,18 @@ func TestAdminResetTOTPNeedsTOTP(t *testing.T) {
 	if r.code != http.StatusUnprocessableEntity || !strings.Contains(r.body, `href="#f-totp_reason"`) {
 		t.Fatalf("no reason: %d", r.code)
 	}
+	// Their own second factor: no form, and a forged POST is refused (a
+	// session taken over would trade the owner's authenticator for its own).
+	p.enrolTOTP(admAdminIC, "pentadbir sistem melaka")
+	head = p.logHead()
+	own := b.get(admAccountURL(admAdminIC))
+	admContain(t, "own page", own.body, "Anda tidak boleh menetapkan semula pengesahan dua faktor akaun anda sendiri", "ispeks admin totp-reset")
+	admNotContain(t, "own page", own.body, `name="totp_reason"`)
+	r = b.post(admAccountURL(admAdminIC)+"/set-semula-totp", url.Values{"csrf_token": {tok}, "totp_reason": {"telefon hilang"}})
+	if r.code != http.StatusConflict {
+		t.Fatalf("own TOTP reset: %d", r.code)
+	}
+	admContain(t, "own TOTP reset", r.body, "Pentadbir Sistem lain perlu melakukannya")
 	if p.logHead() != head {
 		t.Fatal("appended")
 	}
