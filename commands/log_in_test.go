@@ -416,6 +416,12 @@ func TestLoginGrantFollowsTheStreams(t *testing.T) {
 		if !reflect.DeepEqual(g, out.Grant) {
 			t.Errorf("%s: the code's grant %+v, the password's %+v", what, g, out.Grant)
 		}
+		// The session counts as begun when the login was decided: the time
+		// of the event that completed it, not when the page makes it.
+		envs := f.events("account-" + adminIC)
+		if last := envs[len(envs)-1]; !g.DecidedAt.Equal(last.OccurredAt) || g.DecidedAt.IsZero() {
+			t.Errorf("%s: decided at %v, the completing event %s at %v", what, g.DecidedAt, last.Type, last.OccurredAt)
+		}
 		f.advance(time.Minute)
 		return g
 	}

@@ -28,6 +28,11 @@ type LoginGrant struct {
 	// (midnight in Melaka), zero when none is recorded: the session must
 	// end then, since from then on the person is a leaver.
 	ServiceEnds time.Time
+	// DecidedAt is when the command decided (the time of its events): the
+	// session counts as begun then, so what the log records after it (a
+	// lock, a password change, a role removed) reaches the session even if
+	// it is made a moment later.
+	DecidedAt time.Time
 }
 
 // grantSeed is what the deciding command saw of the account, kept for the
@@ -48,7 +53,7 @@ func (s grantSeed) grant(ctx context.Context, r Runner, ic mykad.IC) (LoginGrant
 	if _, err := load(ctx, r, employee.Stream(ic), emp); err != nil {
 		return LoginGrant{}, err
 	}
-	g := LoginGrant{SecondFactor: s.totp}
+	g := LoginGrant{SecondFactor: s.totp, DecidedAt: s.now}
 	if emp.InService(s.now) {
 		g.Roles, g.ServiceEnds = s.roles, emp.ServiceEnds()
 	}

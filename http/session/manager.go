@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,14 +60,53 @@ type Identity struct {
 	// ValidUntil, when set, ends the session at that moment whatever its
 	// activity (Session.ValidUntil).
 	ValidUntil time.Time
+	// DecidedAt is when the command that completed the login decided (the
+	// time of its events); zero for a session that continues another. The
+	// session counts as begun then: an account change the log recorded
+	// after that decision reaches it, also when this process's follower
+	// read the change before the session was made (see Manager.late).
+	DecidedAt time.Time
 }
+
+// ErrOvertaken: the log ended the account's sessions (a lock, a password
+// change, a role removed) after the login was decided but before its
+// session was made; the login must start again.
+var ErrOvertaken = errors.New("session: the account's sessions were ended after this login was decided")
 
 // Manager runs sessions over a Store.
 type Manager struct {
 	store Store
 	cfg   Config
 	now   func() time.Time
+
+	lateMu sync.Mutex
+	late   map[string]lateNotice // by user ID
 }
+
+// lateNotice is what the log last said about a user's sessions begun
+// before a moment: that they ended (endedAt), and when they end now that a
+// leaving date was recorded or cancelled (changedAt: until, zero for no
+// end). A login decided before such a moment whose session is made after
+// the follower passed the event would otherwise miss it: the follower acts
+// on the sessions that exist when it reads the event. Kept lateFor, longer
+// than any login takes from its decision to its session.
+type lateNotice struct {
+	endedAt   time.Time
+	changedAt time.Time
+	until     time.Time
+}
+
+func (n lateNotice) latest() time.Time {
+	if n.changedAt.After(n.endedAt) {
+		return n.changedAt
+	}
+	return n.endedAt
+}
+
+const (
+	lateFor   = 10 * time.Minute
+	lateLimit = 4096 // notices kept before the old ones are dropped
+)
 
 // NewManager makes a manager; now is the clock (time.Now in production).
 func NewManager(store Store, cfg Config, now func() time.Time) (*Manager, error) {
@@ -119,7 +159,7 @@ func NewManager(store Store, cfg Config, now func() time.Time) (*Manager, error)
 	if k, ok := store.(GoneKeeper); ok {
 		k.KeepGoneFor(cfg.PendingTimeout)
 	}
-	return &Manager{store: store, cfg: cfg, now: now}, nil
+	return &Manager{store: store, cfg: cfg, now: now, late: map[string]lateNotice{}}, nil
 }
 
 // Config returns the effective policy.
@@ -293,7 +333,12 @@ func (m *Manager) begin(c *gin.Context, s Session) error {
 		}
 	}
 	now := m.now()
-	s.CreatedAt, s.LastSeen = now, now
+	// A login's session counts as begun when its login was decided (a
+	// moment ago), so what the log recorded after that ends it too.
+	if s.CreatedAt.IsZero() || s.CreatedAt.After(now) {
+		s.CreatedAt = now
+	}
+	s.LastSeen = now
 	s.CSRF = newToken()
 	s.ExpiresAt = m.deadline(s, now)
 	token := newToken()
@@ -316,12 +361,54 @@ func (m *Manager) StartPending(c *gin.Context, userID, stage string) error {
 }
 
 // Login makes the request's browser logged in as id, under a new token.
+// A login decided before the log ended the account's sessions gets
+// ErrOvertaken and no session; one decided before a leaving date was
+// recorded ends on that date.
 func (m *Manager) Login(c *gin.Context, id Identity) error {
+	if !id.DecidedAt.IsZero() {
+		if n, ok := m.lateNotice(id.UserID); ok {
+			if id.DecidedAt.Before(n.endedAt) {
+				return ErrOvertaken
+			}
+			if id.DecidedAt.Before(n.changedAt) {
+				id.ValidUntil = n.until
+			}
+		}
+	}
 	return m.begin(c, Session{
 		State: StateActive, UserID: id.UserID, Name: id.Name, Department: id.Department,
 		Roles: id.Roles, TOTPVerified: id.TOTPVerified, MustChangePassword: id.MustChangePassword,
-		ValidUntil: id.ValidUntil,
+		ValidUntil: id.ValidUntil, CreatedAt: id.DecidedAt,
 	})
+}
+
+// noteLate records, with fn, what an event said of userID's sessions begun
+// before its time.
+func (m *Manager) noteLate(userID string, fn func(*lateNotice)) {
+	m.lateMu.Lock()
+	defer m.lateMu.Unlock()
+	if len(m.late) >= lateLimit {
+		cut := m.now().Add(-lateFor)
+		for u, old := range m.late {
+			if old.latest().Before(cut) {
+				delete(m.late, u)
+			}
+		}
+	}
+	n := m.late[userID]
+	fn(&n)
+	m.late[userID] = n
+}
+
+func (m *Manager) lateNotice(userID string) (lateNotice, bool) {
+	m.lateMu.Lock()
+	defer m.lateMu.Unlock()
+	n, ok := m.late[userID]
+	if ok && n.latest().Before(m.now().Add(-lateFor)) {
+		delete(m.late, userID)
+		return lateNotice{}, false
+	}
+	return n, ok
 }
 
 // Update changes the request's session atomically (e.g. a pending login
@@ -386,6 +473,11 @@ func (m *Manager) EndAllFor(ctx context.Context, userID string) (int, error) {
 // back from the log. Sessions begun after it stay: the one that changed
 // the password, a login after the unlock.
 func (m *Manager) EndAllBefore(ctx context.Context, userID string, t time.Time) (int, error) {
+	m.noteLate(userID, func(n *lateNotice) {
+		if t.After(n.endedAt) {
+			n.endedAt = t
+		}
+	})
 	n, err := m.store.DeleteUserBefore(ctx, userID, t)
 	if err != nil {
 		return n, fmt.Errorf("session: end all before: %w", err)
@@ -403,6 +495,11 @@ func (m *Manager) EndAllAt(ctx context.Context, userID string, t, until time.Tim
 	if !until.After(m.now()) {
 		return m.EndAllBefore(ctx, userID, t)
 	}
+	m.noteLate(userID, func(n *lateNotice) {
+		if !t.Before(n.changedAt) {
+			n.changedAt, n.until = t, until
+		}
+	})
 	n, err := m.store.UpdateUserBefore(ctx, userID, t, func(s *Session) {
 		s.ValidUntil = until
 		// LastSeen is when the idle deadline was last moved on.
@@ -420,6 +517,11 @@ func (m *Manager) EndAllAt(ctx context.Context, userID string, t, until time.Tim
 // post past it. Their idle and absolute deadlines still apply. A session
 // begun after t was opened knowing it and carries no such end.
 func (m *Manager) ClearValidUntilBefore(ctx context.Context, userID string, t time.Time) (int, error) {
+	m.noteLate(userID, func(n *lateNotice) {
+		if !t.Before(n.changedAt) {
+			n.changedAt, n.until = t, time.Time{}
+		}
+	})
 	n, err := m.store.UpdateUserBefore(ctx, userID, t, func(s *Session) {
 		if s.ValidUntil.IsZero() {
 			return

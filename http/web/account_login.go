@@ -334,8 +334,15 @@ func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.Login
 		roles = append(roles, string(r))
 	}
 	id := session.Identity{UserID: userID, Name: v.Name, Department: v.Department, Roles: roles,
-		TOTPVerified: totpVerified, MustChangePassword: mustChange, ValidUntil: grant.ServiceEnds}
-	if err := s.deps.Sessions.Login(c, id); err != nil {
+		TOTPVerified: totpVerified, MustChangePassword: mustChange, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt}
+	if err := s.deps.Sessions.Login(c, id); errors.Is(err, session.ErrOvertaken) {
+		// Locked, password changed or a role removed between this login's
+		// decision and now: it does not stand; the person logs in again
+		// (and meets the lock if that is what happened).
+		_ = s.deps.Sessions.Logout(c)
+		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
+		return
+	} else if err != nil {
 		httpx.Abort(c, err)
 		return
 	}
