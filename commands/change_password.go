@@ -33,16 +33,26 @@ var _ Handler[ChangePassword] = ChangePasswordHandler{}
 
 // Handle runs the command.
 func (h ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) (Result, error) {
+	_, res, err := h.Change(ctx, cmd)
+	return res, err
+}
+
+// Change runs the command and returns the grant of the session that goes
+// on after it: the roles and leaving date as the change decided them on
+// the stream, not a copy of the old session's (a role removed a moment
+// before would be carried over).
+func (h ChangePasswordHandler) Change(ctx context.Context, cmd ChangePassword) (LoginGrant, Result, error) {
 	ic, err := parseUserID("user_id", cmd.UserID)
 	if err != nil {
-		return Result{}, err
+		return LoginGrant{}, Result{}, err
 	}
 	if cmd.OldPassword == "" {
-		return Result{}, account.FieldErrors{{Field: "old_password", Code: "required", Reason: "is required"}}
+		return LoginGrant{}, Result{}, account.FieldErrors{{Field: "old_password", Code: "required", Reason: "is required"}}
 	}
 	old := newSecretCheck(ctx, h.Security.Hasher, account.NormalizePassword(cmd.OldPassword))
 	newHash := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizePassword(cmd.NewPassword)}
-	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
+	var seed grantSeed
+	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
 			if !a.Exists() {
 				return account.ErrNotFound
@@ -54,6 +64,12 @@ func (h ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) (
 			if err != nil {
 				return err
 			}
+			seed.see(a, now)
 			return a.ChangePassword(old.Verify, account.NewPassword{Hash: hash, AdminStrength: adminStrength(cmd.NewPassword)}, h.Policy.threshold(), now)
 		})
+	if err != nil {
+		return LoginGrant{}, res, err
+	}
+	g, err := seed.grant(ctx, h.Runner, ic)
+	return g, res, err
 }

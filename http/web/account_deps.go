@@ -58,7 +58,7 @@ type AccountCommands struct {
 	Activate        Activator
 	ForgotPassword  commands.Handler[commands.ForgotPassword]
 	ResetPassword   PasswordResetter
-	ChangePassword  commands.Handler[commands.ChangePassword]
+	ChangePassword  PasswordChanger
 	UpdateProfile   commands.Handler[commands.UpdateProfile]
 	EnrolTOTP       TOTPEnroller
 	ConfirmTOTP     TOTPConfirmer
@@ -84,6 +84,12 @@ type Activator interface {
 // (completing that login).
 type PasswordResetter interface {
 	Reset(ctx context.Context, cmd commands.ResetPassword) (commands.LoginGrant, commands.Result, error)
+}
+
+// PasswordChanger is Tukar Kata Laluan; the session goes on after it with
+// the grant the change decided.
+type PasswordChanger interface {
+	Change(ctx context.Context, cmd commands.ChangePassword) (commands.LoginGrant, commands.Result, error)
 }
 
 // TOTPVerifier checks a TOTP code (completing a login, or a step-up).

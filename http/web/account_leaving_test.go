@@ -11,6 +11,7 @@ import (
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/infra/security"
 )
 
@@ -247,4 +248,34 @@ func TestOpenSessionFollowsANameCorrection(t *testing.T) {
 		body := b.get("/utama").body
 		return strings.Contains(body, name) && strings.Contains(body, dept)
 	})
+}
+
+// TestPasswordChangeTakesRolesFromTheLog: after Tukar Kata Laluan the
+// session goes on under a new token with the roles the change decided on
+// the account's stream, not a copy of the old session's: a role removed a
+// moment before the change (its end read by the follower between the
+// request's start and the new session) must not come back. Here the old
+// session holds a role the log does not give.
+func TestPasswordChangeTakesRolesFromTheLog(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	if _, err := w.srv.Sessions.Store().UpdateUserBefore(context.Background(), master[0].IC, w.clk.Now().Add(time.Hour), func(s *session.Session) {
+		s.Roles, s.TOTPVerified = []string{"admin"}, true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.get("/pentadbir"); r.Code != http.StatusOK {
+		t.Fatalf("the session holding the role: %d", r.Code)
+	}
+	const newPW = "Asam Pedas Ikan Pari"
+	r := b.post("/tetapan-akaun/tukar-kata-laluan", "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {password}, "password": {newPW}, "confirm_password": {newPW}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/tetapan-akaun/tukar-kata-laluan?disimpan=1" {
+		t.Fatalf("change password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := b.get("/utama"); r.Code != http.StatusOK {
+		t.Fatalf("home after the change: %d", r.Code)
+	}
+	if r := b.get("/pentadbir"); r.Code != http.StatusNotFound {
+		t.Fatalf("admin page after the change: %d, want 404 (the log gives no role)", r.Code)
+	}
 }

@@ -120,7 +120,7 @@ func (s *Site) password(c *gin.Context) {
 		s.Invalid(c, "account_change_password", page)
 		return
 	}
-	res, err := s.deps.Accounts.Commands.ChangePassword.Handle(c.Request.Context(), commands.ChangePassword{
+	grant, res, err := s.deps.Accounts.Commands.ChangePassword.Change(c.Request.Context(), commands.ChangePassword{
 		Meta: acctMeta(c, u.UserID), UserID: u.UserID, OldPassword: f.Get("old_password"),
 		NewPassword: f.Get("password"), ConfirmPassword: f.Get("confirm_password"),
 	})
@@ -138,11 +138,20 @@ func (s *Site) password(c *gin.Context) {
 		return
 	}
 	s.acctWait(c, res)
-	// The password changed: this session continues under a new token (and
-	// its end: a leaving date still ahead), every other one of the account
-	// ends.
-	if err := s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: u.Name, Department: u.Department, Roles: u.Roles,
-		TOTPVerified: u.TOTPVerified, ValidUntil: u.ValidUntil}); err != nil {
+	// The password changed: this session continues under a new token, with
+	// the roles and leaving date the change decided on the stream (not the
+	// old session's copy: a role removed a moment ago stays removed); every
+	// other session of the account ends.
+	var roles []string
+	for _, r := range grant.Roles {
+		roles = append(roles, string(r))
+	}
+	if err := s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: u.Name, Department: u.Department, Roles: roles,
+		TOTPVerified: u.TOTPVerified, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt}); errors.Is(err, session.ErrOvertaken) {
+		_ = s.deps.Sessions.Logout(c)
+		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
+		return
+	} else if err != nil {
 		httpx.Abort(c, err)
 		return
 	}
