@@ -276,6 +276,7 @@ type AccountHandlers struct {
 	ConfirmTOTP            ConfirmTOTPHandler
 	VerifyTOTP             VerifyTOTPHandler
 	UseRecoveryCode        UseRecoveryCodeHandler
+	ReplaceRecoveryCodes   ReplaceRecoveryCodesHandler
 	UnlockAccount          UnlockAccountHandler
 	IssueTemporaryPassword IssueTemporaryPasswordHandler
 	VerifySecretAnswer     VerifySecretAnswerHandler
@@ -309,6 +310,7 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		ConfirmTOTP:            ConfirmTOTPHandler{Runner: r, Security: sec},
 		VerifyTOTP:             VerifyTOTPHandler{Runner: r, Security: sec, Policy: pol, Locks: locks},
 		UseRecoveryCode:        UseRecoveryCodeHandler{Runner: r, Security: sec, Policy: pol, Locks: locks},
+		ReplaceRecoveryCodes:   ReplaceRecoveryCodesHandler{Runner: r, Security: sec, Policy: pol, Locks: locks},
 		UnlockAccount:          UnlockAccountHandler{Runner: r},
 		IssueTemporaryPassword: IssueTemporaryPasswordHandler{Runner: r, Security: sec},
 		VerifySecretAnswer:     VerifySecretAnswerHandler{Runner: r, Security: sec},

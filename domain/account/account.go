@@ -682,6 +682,36 @@ func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) erro
 	return a.record(TOTPCodeAccepted{UserID: a.userID, Step: step})
 }
 
+// ReplaceRecoveryCodes puts ten new recovery codes (keyed hashes) in place
+// of the earlier ones, used or not: the person ran low, or fears the
+// printed list was seen. A current code from the authenticator proves the
+// second factor (accepted once; wrong and reused codes count towards the
+// lock, as at login); the session alone does not.
+func (a *Account) ReplaceRecoveryCodes(check CodeCheck, recoveryHashes []string, threshold int, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case !a.TOTPEnabled():
+		return ErrTOTPNotEnabled
+	case len(recoveryHashes) != RecoveryCodeCount || slices.Contains(recoveryHashes, ""):
+		return fmt.Errorf("%w: need %d recovery code hashes", ErrInvalid, RecoveryCodeCount)
+	}
+	if a.locked {
+		return a.refuseLocked()
+	}
+	step, ok, err := check(a.totpSecret)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
+	}
+	if step <= a.totpLastStep {
+		return a.fail(FailSecondFactorReused, threshold, ErrCodeReused)
+	}
+	return a.record(RecoveryCodesReplaced{UserID: a.userID, Step: step, RecoveryCodeHashes: slices.Clone(recoveryHashes), Name: a.name, Email: a.email})
+}
+
 // UseRecoveryCode accepts an unused recovery code in place of a TOTP code.
 // codeHash is the keyed hash of the normalised code.
 func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time) error {
@@ -1007,6 +1037,15 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		}
 		a.recovery[ev.Index].used, a.failed = true, 0
 		a.completeLogin()
+	case RecoveryCodesReplaced:
+		if a.totpSecret == "" {
+			return fmt.Errorf("%w: recovery codes replaced without TOTP", ErrCorrupt)
+		}
+		a.totpLastStep = ev.Step
+		a.recovery = make([]recoveryCode, len(ev.RecoveryCodeHashes))
+		for i, h := range ev.RecoveryCodeHashes {
+			a.recovery[i] = recoveryCode{hash: h}
+		}
 	case TOTPDisabled:
 		a.totpSecret, a.totpPending, a.totpLastStep, a.recovery = "", "", 0, nil
 		a.secondFactorPending, a.pendingLoginAt = false, time.Time{}

@@ -583,6 +583,40 @@ func totpOn() []eventlog.Event {
 		TOTPEnabled{UserID: id, Step: 100, RecoveryCodeHashes: hashes(10), Name: sitiName, Email: sitiEmail})
 }
 
+// New recovery codes take a current authenticator code (accepted once;
+// wrong and reused ones count towards the lock) and replace every earlier
+// code, used or not.
+func TestReplaceRecoveryCodes(t *testing.T) {
+	fresh := make([]string, 10)
+	for i := range fresh {
+		fresh[i] = hash("new" + string(rune('a'+i)))
+	}
+	a := given(t, with(totpOn(), RecoveryCodeUsed{UserID: id, Index: 0}))
+	then(t, a, a.ReplaceRecoveryCodes(codeAt(101, true), fresh, 3, t0), nil,
+		RecoveryCodesReplaced{UserID: id, Step: 101, RecoveryCodeHashes: fresh, Name: sitiName, Email: sitiEmail})
+	if a.RecoveryCodesLeft() != 10 {
+		t.Fatalf("%d codes left after the replacement", a.RecoveryCodesLeft())
+	}
+	// An old code no longer works; a new one does; the code that made them
+	// is spent.
+	b := given(t, with(with(totpOn(), RecoveryCodeUsed{UserID: id, Index: 0}), a.Uncommitted()...))
+	then(t, b, b.UseRecoveryCode(hash("rcb"), 3, t0), ErrWrongCode, LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 1})
+	c := given(t, with(with(totpOn(), RecoveryCodeUsed{UserID: id, Index: 0}), a.Uncommitted()...))
+	then(t, c, c.UseRecoveryCode(hash("newc"), 3, t0), nil, RecoveryCodeUsed{UserID: id, Index: 2})
+	d := given(t, with(with(totpOn(), RecoveryCodeUsed{UserID: id, Index: 0}), a.Uncommitted()...))
+	then(t, d, d.ReplaceRecoveryCodes(codeAt(101, true), fresh, 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+
+	e := given(t, with(totpOn(), LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 2}))
+	then(t, e, e.ReplaceRecoveryCodes(codeAt(0, false), fresh, 3, t0), ErrLocked,
+		LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3, Name: sitiName, Email: sitiEmail},
+		SessionsEnded{UserID: id, Reason: EndLocked})
+	f := given(t, activated())
+	then(t, f, f.ReplaceRecoveryCodes(codeAt(5, true), fresh, 3, t0), ErrTOTPNotEnabled)
+	g := given(t, totpOn())
+	then(t, g, g.ReplaceRecoveryCodes(codeAt(101, true), fresh[:9], 3, t0), ErrInvalid)
+}
+
 func TestTOTPEnrolment(t *testing.T) {
 	a := given(t, activated())
 	then(t, a, a.StartTOTPEnrolment("sealed-totp", typed("correct horse", nil), 3, t0), nil, TOTPEnrolmentStarted{UserID: id, SealedSecret: "sealed-totp"})
@@ -894,7 +928,8 @@ func TestRegistryRoundTrip(t *testing.T) {
 		RoleRevoked{UserID: id, Role: RoleAdmin}, SecretAnswerChecked{UserID: id, Verified: true}, SessionsEnded{UserID: id, Reason: EndLocked},
 		MailResendRequested{UserID: id, ParkedEventID: "p", MailEventID: "m", MailPosition: 3, Kind: "registration", At: t0},
 		EmailFollowedMaster{UserID: id, Email: "kewangan@melaka.gov.my", PreviousEmail: sitiEmail, Name: sitiName},
-		NameFollowedMaster{UserID: id, Name: masterNewName, PreviousName: sitiName})
+		NameFollowedMaster{UserID: id, Name: masterNewName, PreviousName: sitiName},
+		RecoveryCodesReplaced{UserID: id, Step: 9, RecoveryCodeHashes: hashes(10), Name: sitiName, Email: sitiEmail})
 	seen := map[string]bool{}
 	for _, ev := range all {
 		typ, data, err := reg.Encode(ev)

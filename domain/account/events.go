@@ -29,6 +29,7 @@ func Register(reg *eventlog.Registry) {
 	eventlog.Register[MailResendRequested](reg)
 	eventlog.Register[EmailFollowedMaster](reg)
 	eventlog.Register[NameFollowedMaster](reg)
+	eventlog.Register[RecoveryCodesReplaced](reg)
 }
 
 // Every account event carries the user ID (the IC number, digits only) so a
@@ -225,6 +226,18 @@ type RecoveryCodeUsed struct {
 	Index  int    `json:"index"`
 }
 
+// RecoveryCodesReplaced: the person made ten new recovery codes (keyed
+// hashes), proving the authenticator with the code of time step Step (so
+// that code cannot be used again); the earlier codes, used or not, no
+// longer work.
+type RecoveryCodesReplaced struct {
+	UserID             string   `json:"user_id"`
+	Step               uint64   `json:"step"`
+	RecoveryCodeHashes []string `json:"recovery_code_hashes"`
+	Name               string   `json:"name,omitempty"`  // for the mailer's notice
+	Email              string   `json:"email,omitempty"` // for the mailer's notice
+}
+
 // TOTPDisabled: TOTP was switched off (an administrator's reset after a lost
 // phone). Recovery codes go with it.
 type TOTPDisabled struct {
@@ -322,6 +335,7 @@ func (SessionsEnded) EventType() string           { return "account.SessionsEnde
 func (MailResendRequested) EventType() string     { return "account.MailResendRequested.v1" }
 func (EmailFollowedMaster) EventType() string     { return "account.EmailFollowedMaster.v1" }
 func (NameFollowedMaster) EventType() string      { return "account.NameFollowedMaster.v1" }
+func (RecoveryCodesReplaced) EventType() string   { return "account.RecoveryCodesReplaced.v1" }
 
 // Associated data for sealed values: binding each ciphertext to its account
 // and purpose means a sealed value copied into another event or account

@@ -53,17 +53,18 @@ type AccountDeps struct {
 // AccountCommands are the handlers the account pages run. The handlers of
 // package commands satisfy these interfaces.
 type AccountCommands struct {
-	Register        commands.Handler[commands.RegisterAccount]
-	LogIn           LoginRunner
-	Activate        Activator
-	ForgotPassword  commands.Handler[commands.ForgotPassword]
-	ResetPassword   PasswordResetter
-	ChangePassword  PasswordChanger
-	UpdateProfile   commands.Handler[commands.UpdateProfile]
-	EnrolTOTP       TOTPEnroller
-	ConfirmTOTP     TOTPConfirmer
-	VerifyTOTP      TOTPVerifier
-	UseRecoveryCode RecoveryCodeUser
+	Register             commands.Handler[commands.RegisterAccount]
+	LogIn                LoginRunner
+	Activate             Activator
+	ForgotPassword       commands.Handler[commands.ForgotPassword]
+	ResetPassword        PasswordResetter
+	ChangePassword       PasswordChanger
+	UpdateProfile        commands.Handler[commands.UpdateProfile]
+	EnrolTOTP            TOTPEnroller
+	ConfirmTOTP          TOTPConfirmer
+	VerifyTOTP           TOTPVerifier
+	UseRecoveryCode      RecoveryCodeUser
+	ReplaceRecoveryCodes RecoveryCodesReplacer
 }
 
 // The commands that can complete a login return the session's
@@ -107,6 +108,12 @@ type TOTPConfirmer interface {
 	Confirm(ctx context.Context, cmd commands.ConfirmTOTP) ([]string, commands.Result, error)
 }
 
+// RecoveryCodesReplacer makes ten new recovery codes, proved with a current
+// TOTP code, and returns them to be shown once.
+type RecoveryCodesReplacer interface {
+	Replace(ctx context.Context, cmd commands.ReplaceRecoveryCodes) ([]string, commands.Result, error)
+}
+
 // RecoveryCodeUser accepts a recovery code in place of a TOTP code.
 type RecoveryCodeUser interface {
 	Use(ctx context.Context, cmd commands.UseRecoveryCode) (commands.RecoveryCodeUsed, commands.Result, error)
@@ -137,7 +144,7 @@ func AccountCommandsFrom(h commands.AccountHandlers) AccountCommands {
 		ForgotPassword: h.ForgotPassword, ResetPassword: h.ResetPassword,
 		ChangePassword: h.ChangePassword, UpdateProfile: h.UpdateProfile,
 		EnrolTOTP: h.EnrolTOTP, ConfirmTOTP: h.ConfirmTOTP, VerifyTOTP: h.VerifyTOTP,
-		UseRecoveryCode: h.UseRecoveryCode,
+		UseRecoveryCode: h.UseRecoveryCode, ReplaceRecoveryCodes: h.ReplaceRecoveryCodes,
 	}
 }
 
@@ -147,7 +154,7 @@ func (d AccountDeps) enabled() bool {
 	c := d.Commands
 	return c.Register != nil || c.LogIn != nil || c.Activate != nil || c.ForgotPassword != nil ||
 		c.ResetPassword != nil || c.ChangePassword != nil || c.UpdateProfile != nil ||
-		c.EnrolTOTP != nil || c.ConfirmTOTP != nil || c.VerifyTOTP != nil || c.UseRecoveryCode != nil ||
+		c.EnrolTOTP != nil || c.ConfirmTOTP != nil || c.VerifyTOTP != nil || c.UseRecoveryCode != nil || c.ReplaceRecoveryCodes != nil ||
 		d.Views != nil || d.Sealer != nil || d.Decoys != nil || d.WaitFor != nil || d.Mailbox != nil
 }
 
@@ -161,7 +168,8 @@ func (d AccountDeps) check(demo bool) error {
 		"Commands.ResetPassword": c.ResetPassword != nil, "Commands.ChangePassword": c.ChangePassword != nil,
 		"Commands.UpdateProfile": c.UpdateProfile != nil, "Commands.EnrolTOTP": c.EnrolTOTP != nil,
 		"Commands.ConfirmTOTP": c.ConfirmTOTP != nil, "Commands.VerifyTOTP": c.VerifyTOTP != nil,
-		"Commands.UseRecoveryCode": c.UseRecoveryCode != nil, "Views": d.Views != nil,
+		"Commands.UseRecoveryCode": c.UseRecoveryCode != nil, "Commands.ReplaceRecoveryCodes": c.ReplaceRecoveryCodes != nil,
+		"Views":  d.Views != nil,
 		"Sealer": d.Sealer != nil, "Decoys": d.Decoys != nil, "WaitFor": d.WaitFor != nil,
 		"Mailbox (demo mode)": d.Mailbox != nil || !demo,
 	} {

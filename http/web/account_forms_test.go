@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/melaka-gov/ispeks/infra/security"
 )
 
 var tenKB = strings.Repeat("x", 10*1024)
@@ -391,5 +393,67 @@ func TestDemoMailboxOnlyInDemoMode(t *testing.T) {
 	}
 	if r := d.browser().get("/demo/mailbox/20260101T000000Z-0000000000000000"); r.Code != http.StatusNotFound {
 		t.Fatalf("unknown mail: %d", r.Code)
+	}
+}
+
+// TestRecoveryCodesReplacedOnThePage: Dua Faktor with TOTP on offers ten
+// new recovery codes for a current authenticator code. Bad input changes
+// nothing; a wrong code counts towards the lock and says so; the right one
+// shows the new codes once, and the earlier ones are gone.
+func TestRecoveryCodesReplacedOnThePage(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	const p = "/tetapan-akaun/dua-faktor"
+	r := b.post(p, p+"/mula", vals("current_password", password))
+	secret := regexp.MustCompile(`<code class="secret">([^<]+)</code>`).FindStringSubmatch(r.body)
+	sealed := regexp.MustCompile(`name="sealed" value="([^"]+)"`).FindStringSubmatch(r.body)
+	if secret == nil || sealed == nil {
+		t.Fatalf("enrolment page: %d", r.Code)
+	}
+	key := strings.ReplaceAll(secret[1], " ", "")
+	code, _ := security.TOTP{}.Code(key, w.clk.Now())
+	r = b.post(p, p+"/sahkan", vals("code", code, "sealed", sealed[1]))
+	codeRe := regexp.MustCompile(`<li><code>([^<]+)</code></li>`)
+	first := codeRe.FindAllStringSubmatch(r.body, -1)
+	if r.Code != http.StatusOK || len(first) != 10 {
+		t.Fatalf("confirmation: %d, %d codes", r.Code, len(first))
+	}
+	w.clk.Add(time.Minute)
+	page := b.get(p)
+	mustContain(t, "two-factor page", page.body, "Kod Pemulihan Baharu", "Jana Kod Pemulihan Baharu", `action="/tetapan-akaun/dua-faktor/kod-pemulihan-baharu"`)
+	w.refuse(t, b, p, p+"/kod-pemulihan-baharu", []badInput{
+		{"empty code", vals("code", ""), "code", "Sila isi ruangan ini"},
+		{"10 kB code", vals("code", tenKB), "code", "Terlalu panjang"},
+		{"control character", vals("code", "12\x0034"), "code", "Mengandungi aksara yang tidak dibenarkan"},
+	})
+	r = b.post(p, p+"/kod-pemulihan-baharu", vals("code", "000000"))
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong code: %d", r.Code)
+	}
+	mustContain(t, "wrong code", r.body, `id="f-code-error"`, "Setiap kesilapan di sini dikira sebagai percubaan log masuk yang gagal")
+	if v := w.accountView(sitiIC); v.FailedAttempts != 1 || v.RecoveryLeft != 10 {
+		t.Fatalf("after a wrong code: %+v", v)
+	}
+	code, _ = security.TOTP{}.Code(key, w.clk.Now())
+	r = b.post(p, p+"/kod-pemulihan-baharu", vals("code", code))
+	fresh := codeRe.FindAllStringSubmatch(r.body, -1)
+	if r.Code != http.StatusOK || len(fresh) != 10 {
+		t.Fatalf("new codes: %d, %d codes", r.Code, len(fresh))
+	}
+	mustContain(t, "new codes", r.body, "Sepuluh kod pemulihan baharu telah dijana")
+	for _, f := range fresh {
+		for _, o := range first {
+			if f[1] == o[1] {
+				t.Fatalf("a new code is an old one: %s", f[1])
+			}
+		}
+	}
+	// Shown once: the page after it lists none.
+	if again := b.get(p); len(codeRe.FindAllString(again.body, -1)) != 0 {
+		t.Fatal("the two-factor page shows the codes again")
+	}
+	// The same code again is refused as reused.
+	if r := b.post(p, p+"/kod-pemulihan-baharu", vals("code", code)); r.Code != http.StatusUnauthorized {
+		t.Fatalf("the same code again: %d", r.Code)
 	}
 }

@@ -20,10 +20,11 @@ import (
 
 // Paths of the account pages not in paths.go.
 const (
-	PathLoginReset       = "/login/kata-laluan-baru"          // new password after a temporary one (active account)
-	PathTwoFactorStart   = "/tetapan-akaun/dua-faktor/mula"   // POST: start TOTP enrolment
-	PathTwoFactorConfirm = "/tetapan-akaun/dua-faktor/sahkan" // POST: confirm it with a code
-	PathDemoMailbox      = "/demo/mailbox"                    // demo mode only
+	PathLoginReset       = "/login/kata-laluan-baru"                        // new password after a temporary one (active account)
+	PathTwoFactorStart   = "/tetapan-akaun/dua-faktor/mula"                 // POST: start TOTP enrolment
+	PathTwoFactorConfirm = "/tetapan-akaun/dua-faktor/sahkan"               // POST: confirm it with a code
+	PathRecoveryCodes    = "/tetapan-akaun/dua-faktor/kod-pemulihan-baharu" // POST: new recovery codes, with a code
+	PathDemoMailbox      = "/demo/mailbox"                                  // demo mode only
 )
 
 // Stages of a acctPending login beyond session.StagePassword and
@@ -71,6 +72,7 @@ func (s *Site) accountRoutes(pg, staff gin.IRoutes) {
 	staff.GET(PathTwoFactor, s.twoFactor)
 	staff.POST(PathTwoFactorStart, s.twoFactorStart)
 	staff.POST(PathTwoFactorConfirm, s.twoFactorConfirm)
+	staff.POST(PathRecoveryCodes, s.recoveryCodesReplace)
 	staff.GET(PathActivity, s.activity)
 
 	if s.cfg.Demo && s.deps.Accounts.Mailbox != nil {

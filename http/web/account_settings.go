@@ -175,6 +175,7 @@ type acctTwoFactorData struct {
 	RecoveryCodes []string
 	StartURL      string
 	ConfirmURL    string
+	CodesURL      string // new recovery codes, when TOTP is on
 }
 
 func (s *Site) twoFactorPage(c *gin.Context, u session.Session, f *Form) (Page, *acctTwoFactorData, error) {
@@ -183,7 +184,7 @@ func (s *Site) twoFactorPage(c *gin.Context, u session.Session, f *Form) (Page, 
 		return Page{}, nil, err
 	}
 	d := &acctTwoFactorData{Enabled: v.TOTP, Required: len(v.Roles) > 0 && !v.TOTP, RecoveryLeft: v.RecoveryLeft,
-		StartURL: PathTwoFactorStart, ConfirmURL: PathTwoFactorConfirm}
+		StartURL: PathTwoFactorStart, ConfirmURL: PathTwoFactorConfirm, CodesURL: PathRecoveryCodes}
 	return Page{Title: "nav.dua_faktor", Form: f, Data: d}, d, nil
 }
 
@@ -326,6 +327,45 @@ func (s *Site) twoFactorConfirm(c *gin.Context) {
 	d = &acctTwoFactorData{Enabled: true, RecoveryLeft: len(codes), RecoveryCodes: codes}
 	// Shown once, in this answer only (responses are never cached).
 	s.Render(c, http.StatusOK, "account_two_factor", Page{Title: "nav.dua_faktor", Data: d, Notice: "acct.totp.enabled"})
+}
+
+// New recovery codes take a current code from the authenticator: the
+// session alone (a stolen one) must not get codes that pass the second
+// factor.
+var acctRecoveryCodesFields = []Field{{Name: "code", Label: "acct.label.code", Required: true, Max: 32}}
+
+func (s *Site) recoveryCodesReplace(c *gin.Context) {
+	u, _ := session.User(c)
+	f := ReadForm(c, acctRecoveryCodesFields...)
+	page, _, err := s.twoFactorPage(c, u, f)
+	if err != nil {
+		httpx.Abort(c, err)
+		return
+	}
+	if !f.Valid() {
+		s.Invalid(c, "account_two_factor", page)
+		return
+	}
+	codes, res, err := s.deps.Accounts.Commands.ReplaceRecoveryCodes.Replace(c.Request.Context(), commands.ReplaceRecoveryCodes{
+		Meta: acctMeta(c, u.UserID), UserID: u.UserID, Code: f.Get("code"),
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrLocked):
+		s.acctLocked(c, u.UserID)
+		return
+	case errors.Is(err, account.ErrWrongCode), errors.Is(err, account.ErrCodeReused):
+		page.LockWarning = true
+		s.Fail(c, "account_two_factor", page, &httpx.FieldError{Name: "code", Err: err})
+		return
+	default:
+		s.failForm(c, "account_two_factor", page, err)
+		return
+	}
+	s.acctWait(c, res)
+	d := &acctTwoFactorData{Enabled: true, RecoveryLeft: len(codes), RecoveryCodes: codes}
+	// Shown once, in this answer only (responses are never cached).
+	s.Render(c, http.StatusOK, "account_two_factor", Page{Title: "nav.dua_faktor", Data: d, Notice: "acct.totp.codes_replaced"})
 }
 
 func acctCutNUL(s string) (string, string, bool) {

@@ -285,6 +285,16 @@ func (c Composer) TwoFactorChanged(to Recipient, at time.Time, enabled bool) (Me
 		}, [2]string{"Jika anda tidak meminta perkara ini, hubungi Pentadbir Sistem dengan segera.", "If you did not ask for this, contact the system administrator at once."})
 }
 
+// RecoveryCodesReplaced is the notice that new recovery codes were made for
+// the account at at: the earlier ones no longer work.
+func (c Composer) RecoveryCodesReplaced(to Recipient, at time.Time) (Message, error) {
+	return c.notice(to, at, "iSPEKS: kod pemulihan baharu / new recovery codes",
+		func(when string) (string, string) {
+			return "Sepuluh kod pemulihan baharu bagi pengesahan dua faktor akaun anda di Portal iSPEKS telah dijana pada " + when + " (waktu Malaysia). Kod pemulihan yang lama tidak lagi boleh digunakan.",
+				"Ten new recovery codes for the two-factor authentication of your iSPEKS Portal account were made at " + when + " (Malaysia time). The earlier recovery codes no longer work."
+		}, [2]string{"Jika bukan anda yang menjananya, hubungi Pentadbir Sistem dengan segera.", "If you did not make them, contact the system administrator at once."})
+}
+
 // notYouChanged is a notice's last paragraph, Malay and English.
 var notYouChanged = [2]string{"Jika bukan anda yang menukarnya, hubungi Pentadbir Sistem dengan segera.", "If you did not change it, contact the system administrator at once."}
 

@@ -79,7 +79,7 @@ func (c *Consumer) Handles() []string {
 		account.TemporaryPasswordIssued{}.EventType(), account.AccountLocked{}.EventType(),
 		account.PasswordChanged{}.EventType(), account.ProfileUpdated{}.EventType(),
 		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(),
-		account.EmailFollowedMaster{}.EventType(),
+		account.RecoveryCodesReplaced{}.EventType(), account.EmailFollowedMaster{}.EventType(),
 	}
 }
 
@@ -178,6 +178,14 @@ func (c *Consumer) plan(env eventlog.Envelope) (plan, bool) {
 		return plan{kind: "totp_enabled", userID: ev.UserID, name: ev.Name, email: ev.Email,
 			compose: func(to Recipient) (Message, error) {
 				return c.Composer.TwoFactorChanged(to, env.OccurredAt, true)
+			}}, true
+	case account.RecoveryCodesReplaced:
+		if ev.Email == "" {
+			return plan{}, false
+		}
+		return plan{kind: "recovery_codes_replaced", userID: ev.UserID, name: ev.Name, email: ev.Email,
+			compose: func(to Recipient) (Message, error) {
+				return c.Composer.RecoveryCodesReplaced(to, env.OccurredAt)
 			}}, true
 	case account.TOTPDisabled:
 		if ev.Email == "" {

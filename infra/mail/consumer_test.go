@@ -288,8 +288,8 @@ func TestConsumerMailsRegistrationAndForgotPasswordOverSMTP(t *testing.T) {
 }
 
 // TestConsumerMailsSecurityNotices: a password change, an e-mail change (to
-// the old address, the new one partly hidden), and TOTP switched on and off
-// each mail the person over SMTP; a phone-only profile change and a
+// the old address, the new one partly hidden), TOTP switched on, new
+// recovery codes and TOTP switched off each mail the person over SMTP; a phone-only profile change and a
 // password change written before the notices existed mail nothing.
 func TestConsumerMailsSecurityNotices(t *testing.T) {
 	rig, srv, sender := newSMTPMailRig(t)
@@ -301,11 +301,12 @@ func TestConsumerMailsSecurityNotices(t *testing.T) {
 	rig.append(stream, account.ProfileUpdated{UserID: ic, Phone: "06-2307290", Email: "kewangan@melaka.gov.my", Name: name})
 	rig.append(stream, account.ProfileUpdated{UserID: ic, Phone: "06-2307290", Email: "aminah.yusof@jkr.melaka.gov.my", PreviousEmail: "kewangan@melaka.gov.my", Name: name})
 	rig.append(stream, account.TOTPEnabled{UserID: ic, Step: 1, RecoveryCodeHashes: []string{"h"}, Name: name, Email: "aminah.yusof@jkr.melaka.gov.my"})
+	rig.append(stream, account.RecoveryCodesReplaced{UserID: ic, Step: 2, RecoveryCodeHashes: []string{"h2"}, Name: name, Email: "aminah.yusof@jkr.melaka.gov.my"})
 	last := rig.append(stream, account.TOTPDisabled{UserID: ic, Reason: "telefon hilang", Name: name, Email: "aminah.yusof@jkr.melaka.gov.my"})
 	rig.waitCheckpoint(last.Position)
-	got := srv.Wait(t, 4)
-	if len(got) != 4 {
-		t.Fatalf("%d mails, want 4", len(got))
+	got := srv.Wait(t, 5)
+	if len(got) != 5 {
+		t.Fatalf("%d mails, want 5", len(got))
 	}
 	want := []struct {
 		to, subject string
@@ -314,6 +315,7 @@ func TestConsumerMailsSecurityNotices(t *testing.T) {
 		{"kewangan@melaka.gov.my", "kata laluan ditukar", []string{"Kata laluan akaun anda di Portal iSPEKS telah ditukar pada 02/03/2026 09:00", "ID Pengguna: " + ic}},
 		{"kewangan@melaka.gov.my", "alamat e-mel ditukar", []string{"kepada a***@jkr.melaka.gov.my", "tidak akan dihantar ke alamat ini lagi"}},
 		{"aminah.yusof@jkr.melaka.gov.my", "dua faktor diaktifkan", []string{"telah diaktifkan"}},
+		{"aminah.yusof@jkr.melaka.gov.my", "kod pemulihan baharu", []string{"Sepuluh kod pemulihan baharu", "Kod pemulihan yang lama tidak lagi boleh digunakan", "The earlier recovery codes no longer work"}},
 		{"aminah.yusof@jkr.melaka.gov.my", "dua faktor dimatikan", []string{"dimatikan oleh Pentadbir Sistem"}},
 	}
 	for i, w := range want {

@@ -83,7 +83,8 @@ type ParkedMail struct {
 	EventID  string
 	// Kind is the mailer's word for the mail (registration,
 	// forgot_password, admin_issued, account_locked, password_changed,
-	// email_changed, email_followed_master, totp_enabled, totp_disabled);
+	// email_changed, email_followed_master, totp_enabled, totp_disabled,
+	// recovery_codes_replaced);
 	// "" when the event cannot be read.
 	Kind     string
 	UserID   string // masked (YYMMDD-PB-****)

@@ -176,6 +176,7 @@ func (Projector) Handles() []string {
 		account.Activated{}.EventType(), account.ProfileUpdated{}.EventType(), account.PasswordChanged{}.EventType(),
 		account.TOTPEnabled{}.EventType(), account.TOTPDisabled{}.EventType(),
 		account.TOTPCodeAccepted{}.EventType(), account.RecoveryCodeUsed{}.EventType(),
+		account.RecoveryCodesReplaced{}.EventType(),
 		account.RoleGranted{}.EventType(), account.RoleRevoked{}.EventType(),
 		account.EmailFollowedMaster{}.EventType(),
 	}
@@ -274,6 +275,10 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	case account.TOTPEnabled:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			a.TOTP, a.RecoveryLeft = true, len(ev.RecoveryCodeHashes)
+		})
+	case account.RecoveryCodesReplaced:
+		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
+			a.RecoveryLeft = len(ev.RecoveryCodeHashes)
 		})
 	case account.TOTPDisabled:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {

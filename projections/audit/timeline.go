@@ -28,6 +28,7 @@ const (
 	KindTOTPEnabled          Kind = "totp_enabled"
 	KindTOTPCodeAccepted     Kind = "totp_code_accepted"
 	KindRecoveryCodeUsed     Kind = "recovery_code_used"
+	KindRecoveryCodesNew     Kind = "recovery_codes_replaced"
 	KindTOTPDisabled         Kind = "totp_disabled"
 	KindRoleGranted          Kind = "role_granted"
 	KindRoleRevoked          Kind = "role_revoked"
@@ -48,7 +49,7 @@ const (
 func Kinds() []Kind {
 	return []Kind{KindRegistered, KindTemporaryPassword, KindLoginSucceeded, KindLoginFailed, KindLocked,
 		KindUnlocked, KindActivated, KindPasswordChanged, KindProfileUpdated, KindTOTPEnrolmentStarted,
-		KindTOTPEnabled, KindTOTPCodeAccepted, KindRecoveryCodeUsed, KindTOTPDisabled, KindRoleGranted,
+		KindTOTPEnabled, KindTOTPCodeAccepted, KindRecoveryCodeUsed, KindRecoveryCodesNew, KindTOTPDisabled, KindRoleGranted,
 		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindMailResent, KindEmailFollowed, KindNameFollowed, KindProbeFailed, KindProbeLocked, KindUnreadable}
 }
 
@@ -228,6 +229,8 @@ func describe(e *Entry, ev eventlog.Event) {
 		e.Kind = KindTOTPCodeAccepted
 	case account.RecoveryCodeUsed:
 		e.Kind = KindRecoveryCodeUsed
+	case account.RecoveryCodesReplaced:
+		e.Kind = KindRecoveryCodesNew
 	case account.TOTPDisabled:
 		e.Kind, e.Note = KindTOTPDisabled, ev.Reason
 	case account.RoleGranted:
