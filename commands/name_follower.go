@@ -77,6 +77,17 @@ func (f NameFollower) Handle(ctx context.Context, env eventlog.Envelope) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	// The account takes the name the master holds now, not the one this
+	// event carried: the e-mail follower runs this same command for a
+	// later change that moved the address too, maybe before this follower
+	// reaches an earlier one, and a late run of the earlier change would
+	// put its name back for good (the later change's command is stored
+	// already, so its own run appends nothing).
+	if current, err := f.mastersName(ctx, ic); err != nil {
+		return fmt.Errorf("name follower: event %s: %w", env.ID, err)
+	} else if current != "" {
+		name = current
+	}
 	meta := Meta{CommandID: FollowNameCommandID(env.ID), CorrelationID: env.Metadata.CorrelationID, Actor: NameFollowerActor}
 	res, err := f.Follow.Handle(ctx, FollowMasterName{Meta: meta, UserID: ic, Name: name})
 	var afe *account.FieldError
@@ -101,4 +112,22 @@ func (f NameFollower) Handle(ctx context.Context, env eventlog.Envelope) error {
 		log.InfoContext(ctx, "name follower: account name followed the employee master", "event_id", env.ID, "position", res.Position)
 	}
 	return nil
+}
+
+// mastersName is the name the employee master holds now for ic ("" when
+// ic is not a valid IC or has no record: the event's own name is used, and
+// the command refuses what is unusable).
+func (f NameFollower) mastersName(ctx context.Context, ic string) (string, error) {
+	id, err := parseUserID("user_id", ic)
+	if err != nil {
+		return "", nil
+	}
+	emp := employee.New()
+	if _, err := load(ctx, f.Follow.Runner, employee.Stream(id), emp); err != nil {
+		return "", err
+	}
+	if !emp.Recorded() {
+		return "", nil
+	}
+	return emp.Details().Name, nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -115,11 +116,21 @@ func TestNameFollowerOtherEventsAndRefusals(t *testing.T) {
 		t.Fatalf("handles %v", got)
 	}
 
-	rejoin := employee.StaffRecorded{IC: sitiIC, Name: "Siti Aminah binti Omar Baki", Email: "siti.aminah@melaka.gov.my", PreviousName: "Siti Aminah binti Omar"}
-	if err := follower.Handle(ctx, eventlog.Envelope{Record: eventlog.Record{ID: uuid.New(), Type: rejoin.EventType()}, Event: rejoin}); err != nil {
+	// A rejoin: she left yesterday and HR records her again under another
+	// name (the follower takes the name the master holds).
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: meta(eventlog.ActorClient, "finance-sync"), IC: sitiIC,
+		Date: f.clock().Add(-24 * time.Hour).Format("2006-01-02"), Reason: "bersara"}))
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: meta(eventlog.ActorClient, "finance-sync"), Details: employee.Details{
+		IC: sitiIC, Name: "Siti Aminah binti Omar Baki", Email: "siti.aminah@melaka.gov.my",
+		Department: "Jabatan Kewangan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}}))
+	rejoined := f.lastEvent("employee-" + sitiIC)
+	if rejoin, ok := rejoined.Event.(employee.StaffRecorded); !ok || rejoin.PreviousName != "Siti Aminah binti Omar" {
+		t.Fatalf("rejoin %+v", rejoined.Event)
+	}
+	if err := follower.Handle(ctx, rejoined); err != nil {
 		t.Fatal(err)
 	}
-	if ev, ok := f.lastEvent(f.accountStream(sitiIC)).Event.(account.NameFollowedMaster); !ok || ev.Name != rejoin.Name {
+	if ev, ok := f.lastEvent(f.accountStream(sitiIC)).Event.(account.NameFollowedMaster); !ok || ev.Name != "Siti Aminah binti Omar Baki" {
 		t.Fatalf("rejoin under another name: %+v", f.lastEvent(f.accountStream(sitiIC)).Event)
 	}
 
@@ -172,5 +183,42 @@ func TestEmailFollowerNamesTheNewNameWhenBothChange(t *testing.T) {
 	}
 	if evs[1].Event != (account.EmailFollowedMaster{UserID: sitiIC, Email: "siti.baki@melaka.gov.my", PreviousEmail: "siti.aminah@melaka.gov.my", Name: "Siti Aminah binti Omar Baki"}) {
 		t.Fatalf("the e-mail notice's event %+v, want it to name the new name", evs[1].Event)
+	}
+}
+
+// Given Siti's account, when HR corrects her name twice in quick
+// succession (A→B, then B→C together with a new mailbox) and the e-mail
+// follower, which makes the name follow first, handles the second change
+// before the name follower has reached the first, then the account ends
+// on C, the master's name. Before, the name follower's late run of the
+// first change put B back, and its run of the second was the e-mail
+// follower's command already stored, so the account kept B for good and
+// every mail greeted her by a name HR had corrected.
+func TestNameFollowersInAnyOrderEndOnTheMastersName(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	details := employee.Details{IC: sitiIC, Name: "Siti Aminah binti Omar Baki", Email: "siti.aminah@melaka.gov.my",
+		Department: "Pejabat Daerah Melaka Tengah", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: meta(eventlog.ActorClient, "finance-sync"), Details: details}))
+	first := f.lastEvent("employee-" + sitiIC)
+	details.Name, details.Email = "Siti Aminah binti Omar Bakri", "siti.bakri@melaka.gov.my"
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: meta(eventlog.ActorClient, "finance-sync"), Details: details}))
+	second := f.lastEvent("employee-" + sitiIC)
+
+	quiet := slog.New(slog.DiscardHandler)
+	email := commands.EmailFollower{Follow: f.h.FollowMasterEmail, FollowName: &f.h.FollowMasterName, Log: quiet}
+	names := commands.NameFollower{Follow: f.h.FollowMasterName, Log: quiet}
+	for _, step := range []struct {
+		handle func(context.Context, eventlog.Envelope) error
+		env    eventlog.Envelope
+	}{{email.Handle, first}, {email.Handle, second}, {names.Handle, first}, {names.Handle, second}} {
+		if err := step.handle(ctx, step.env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC}))
+	if tp, ok := f.lastEvent(f.accountStream(sitiIC)).Event.(account.TemporaryPasswordIssued); !ok || tp.Name != details.Name {
+		t.Fatalf("Lupa Kata Laluan after both corrections greets %+v, want %q", f.lastEvent(f.accountStream(sitiIC)).Event, details.Name)
 	}
 }
