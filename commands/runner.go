@@ -86,7 +86,8 @@ func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggre
 	if meta.CommandID == uuid.Nil {
 		return Result{}, errCommandWithoutID
 	}
-	for range r.attempts() {
+	redecided := false
+	for attempt := 0; attempt < r.attempts(); attempt++ {
 		agg := newAggregate()
 		version, err := load(ctx, r, stream, agg)
 		if err != nil {
@@ -101,7 +102,13 @@ func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggre
 			// request on two connections at once, maybe with another
 			// body): the store compared event IDs, not content, so decide
 			// again on the stream that holds them, where the aggregate
-			// tells a repeat from an ID reused for another change.
+			// tells a repeat from an ID reused for another change. That
+			// is no conflict, so it takes no attempt (once: the next load
+			// holds those events, so they cannot land after it again).
+			if !redecided {
+				redecided = true
+				attempt--
+			}
 			continue
 		}
 		return res, err

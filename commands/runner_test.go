@@ -627,3 +627,32 @@ func TestRunnerDecidesAgainWhenItsCommandLandedAfterTheLoad(t *testing.T) {
 		t.Errorf("stream %v, result %+v: want one Added, the other connection's", got, res)
 	}
 }
+
+// The same, when the other connection's append lands on this command's
+// last attempt (the record was busy before): deciding again on the stream
+// that holds the command is not another conflict, so it does not use up
+// an attempt. Before, the runner gave up with ErrConflict — "nothing was
+// changed, send it again" — about a command that was stored.
+func TestRunnerDecidesAgainEvenOnItsLastAttempt(t *testing.T) {
+	f := newRunnerFixture(t)
+	f.runner.MaxAttempts = 1
+	const s = "tally-t10"
+	f.open(s, 100)
+	m := runnerMeta("two-connections")
+	calls := 0
+	res, err := commands.Execute(f.ctx, f.runner, s, newTally, m, func(a *tally, now time.Time) error {
+		calls++
+		if calls == 1 {
+			if _, err := f.increase(s, m, 7); err != nil { // the other connection, same command ID
+				return err
+			}
+		}
+		return a.Increase(7, now)
+	})
+	if err != nil {
+		t.Fatalf("the command stored by the other connection: %v, want its answer", err)
+	}
+	if calls != 2 || len(f.types(s)) != 2 || res.Version != 2 {
+		t.Fatalf("decide ran %d times, stream %v, result %+v", calls, f.types(s), res)
+	}
+}
