@@ -279,3 +279,36 @@ func TestPasswordChangeTakesRolesFromTheLog(t *testing.T) {
 		t.Fatalf("admin page after the change: %d, want 404 (the log gives no role)", r.Code)
 	}
 }
+
+// TestOpenSessionFollowsARejoinUnderAnotherName: Siti left service and
+// logs in as a leaver (her own slips); HR then records her again under her
+// married name (a rejoin: employee.StaffRecorded naming the previous
+// name). Her open session greets her by the new name, as after a
+// correction (before, only a StaffUpdated renamed sessions: the leaver's
+// session kept the old name until the next login).
+func TestOpenSessionFollowsARejoinUnderAnotherName(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	siti := master[0]
+	w.clk.Set(myt(time.May, 4, 9, 0, 0))
+	w.activeUser(siti)
+	if _, err := w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: sysMeta(), IC: siti.IC, Date: "2026-05-01", Reason: "Meletak jawatan"}); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Add(time.Minute)
+	leaver := w.browser()
+	if r := leaver.login(siti.IC, password); !strings.Contains(r.body, siti.Name) {
+		t.Fatalf("a leaver's home does not greet %q", siti.Name)
+	}
+	w.clk.Add(time.Minute)
+	const name, dept = "Siti Aminah binti Omar Baki", "Pejabat Setiausaha Kerajaan Negeri Melaka"
+	if _, err := w.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: sysMeta(), Details: employee.Details{
+		IC: siti.IC, Name: name, Email: siti.Email, Department: dept, Post: "Pegawai", StaffNumber: "S-" + siti.IC[8:],
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the leaver's open session greets the name she rejoined under", func() bool {
+		body := leaver.get("/utama").body
+		return strings.Contains(body, name) && strings.Contains(body, dept)
+	})
+}

@@ -29,9 +29,11 @@ import (
 // check it at every request.
 //
 // A correction of the person's name or department in the employee master
-// (employee.StaffUpdated) is given to their open sessions
-// (session.Manager.RenameBefore): the pages greet them by the session's
-// copy, made at login, and would show the old name until the next login.
+// (employee.StaffUpdated, or a StaffRecorded that records a leaver again:
+// a leaver may be logged in, for their own slips) is given to their open
+// sessions (session.Manager.RenameBefore): the pages greet them by the
+// session's copy, made at login, and would show the old name until the
+// next login.
 //
 // A leaving date cancelled (employee.LeavingCancelled) takes that end off
 // the sessions begun before the cancellation again
@@ -52,14 +54,14 @@ const SessionEnderName = "web_sessions"
 // Handles are the event types Handle acts on.
 func (SessionEnder) Handles() []string {
 	return []string{account.SessionsEnded{}.EventType(), employee.StaffLeftService{}.EventType(),
-		employee.LeavingCancelled{}.EventType(), employee.StaffUpdated{}.EventType()}
+		employee.LeavingCancelled{}.EventType(), employee.StaffUpdated{}.EventType(), employee.StaffRecorded{}.EventType()}
 }
 
 // Handle ends the sessions of an account.SessionsEnded or an
 // employee.StaffLeftService (the user ID is the IC; a leaving date still
 // ahead sets when they end), lifts that end on an
-// employee.LeavingCancelled, and renames them on an employee.StaffUpdated;
-// other events pass.
+// employee.LeavingCancelled, and renames them on an employee.StaffUpdated
+// or StaffRecorded (a first record has no sessions); other events pass.
 func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
 	switch ev := env.Event.(type) {
 	case account.SessionsEnded:
@@ -86,6 +88,12 @@ func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
 		_, err := e.Sessions.ClearValidUntilBefore(ctx, ev.IC, env.OccurredAt)
 		return err
 	case employee.StaffUpdated:
+		if ev.IC == "" {
+			return nil
+		}
+		_, err := e.Sessions.RenameBefore(ctx, ev.IC, env.OccurredAt, ev.Name, ev.Department)
+		return err
+	case employee.StaffRecorded:
 		if ev.IC == "" {
 			return nil
 		}
