@@ -122,8 +122,9 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 	// consumer's lease and runs it; the others stand by and take over when
 	// it stops or its lease runs out (a crash).
 	owner, waiting := uuid.NewString(), false
+	var seen leaseSighting
 	for {
-		won, err := e.claimConsumer(ctx, name, owner)
+		won, claimed, err := e.claimConsumer(ctx, name, owner, &seen)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -134,7 +135,7 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 				e.log.Info("this process now runs the consumer", "consumer", name)
 			}
 			waiting = false
-			lost, err := e.runLeased(ctx, name, owner, handle, types)
+			lost, err := e.runLeased(ctx, name, owner, handle, types, claimed)
 			if !lost || ctx.Err() != nil {
 				return err
 			}
@@ -153,31 +154,51 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 // renewing it every third of its term, until ctx ends (then the lease is
 // given up, so a standing-by process takes over at once) or the lease is
 // lost (lost true: another process holds it, or it could not be renewed
-// before it ran out).
-func (e *Engine) runLeased(ctx context.Context, name, owner string, handle ConsumerFunc, types []string) (lost bool, err error) {
+// in time).
+//
+// The holder stops handling a quarter of a term before its lease could
+// run out, counted on its own monotonic clock from the start of its last
+// successful claim: a standby takes over only after seeing the lease
+// unchanged for a whole term (claimConsumer), so the two never handle at
+// once, whatever their wall clocks say, and the quarter leaves an event in
+// flight time to finish.
+func (e *Engine) runLeased(ctx context.Context, name, owner string, handle ConsumerFunc, types []string, claimed time.Time) (lost bool, err error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var gone atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		renewed := time.Now()
-		t := time.NewTicker(e.cfg.ConsumerLease / 3)
+		term := e.cfg.ConsumerLease
+		valid := claimed.Add(term - term/4)
+		t := time.NewTicker(term / 3)
 		defer t.Stop()
 		for {
+			deadline := time.NewTimer(time.Until(valid))
 			select {
 			case <-runCtx.Done():
+				deadline.Stop()
+				return
+			case <-deadline.C:
+				e.log.Warn("could not renew the consumer's lease in time; this process stops running it", "consumer", name)
+				gone.Store(true)
+				cancel()
 				return
 			case <-t.C:
 			}
-			held, err := e.claimConsumer(runCtx, name, owner)
+			deadline.Stop()
+			// A renewal still going when the lease is no longer sure to be
+			// held is not waited for.
+			cctx, ccancel := context.WithDeadline(runCtx, valid)
+			held, at, err := e.claimConsumer(cctx, name, owner, nil)
+			ccancel()
 			switch {
 			case runCtx.Err() != nil:
 				return
 			case err == nil && held:
-				renewed = time.Now()
+				valid = at.Add(term - term/4)
 				continue
-			case err != nil && time.Since(renewed) < e.cfg.ConsumerLease:
+			case err != nil && time.Now().Before(valid):
 				e.log.Warn("could not renew the consumer's lease; trying again", "consumer", name, "err", err)
 				continue
 			}
@@ -212,35 +233,57 @@ const (
 
 var consumerLeaseSpec = projections.CollectionSpec{Name: consumerLeaseCollection}
 
+// leaseSighting is what a standing-by process last saw of another
+// process's lease: its version, and when (monotonic clock) it first saw it.
+type leaseSighting struct {
+	version uint64
+	since   time.Time
+}
+
 // claimConsumer takes or renews owner's lease on consumer name unless
-// another process holds a live one, and reports whether owner holds it.
-// As with the layout claim: on SQLite the batch is one transaction; on a
-// store whose batches are not, the put's version (one above the lease
-// read) makes it a compare-and-set, and the read after it tells who won.
-func (e *Engine) claimConsumer(ctx context.Context, name, owner string) (bool, error) {
+// another process holds a live one, and reports whether owner holds it and
+// when the claim started (the holder's lease is sure to last a term from
+// then). Another process's lease is live until it has run out by this
+// process's clock AND, when seen is given (a standby), this process has
+// seen it unchanged for a whole term: the holder renews it every third of
+// a term, so a wall clock that runs ahead of the holder's cannot take a
+// lease that is being renewed. As with the layout claim: on SQLite the
+// batch is one transaction; on a store whose batches are not, the put's
+// version (one above the lease read) makes it a compare-and-set, and the
+// read after it tells who won.
+func (e *Engine) claimConsumer(ctx context.Context, name, owner string, seen *leaseSighting) (bool, time.Time, error) {
+	started := time.Now()
 	err := e.cfg.Store.Write(ctx, leaseWriter, 0, func(b projections.Batch) error {
 		l, version, err := readLease(ctx, b.Get, name)
 		if err != nil {
 			return err
 		}
-		now := e.cfg.Now()
-		if l.Owner != "" && l.Owner != owner && now.Before(l.Until) {
-			return nil // another process's, live
+		if l.Owner != "" && l.Owner != owner {
+			stale := !e.cfg.Now().Before(l.Until)
+			if seen != nil {
+				if seen.version != version || seen.since.IsZero() {
+					*seen = leaseSighting{version: version, since: time.Now()}
+				}
+				stale = stale && time.Since(seen.since) >= e.cfg.ConsumerLease
+			}
+			if !stale {
+				return nil // another process's, live
+			}
 		}
-		body, err := json.Marshal(consumerLease{Owner: owner, Until: now.Add(e.cfg.ConsumerLease)})
+		body, err := json.Marshal(consumerLease{Owner: owner, Until: e.cfg.Now().Add(e.cfg.ConsumerLease)})
 		if err != nil {
 			return err
 		}
 		return b.Put(ctx, consumerLeaseCollection, projections.Doc{ID: name, Version: version + 1, Body: body})
 	})
 	if err != nil {
-		return false, fmt.Errorf("engine: claim consumer %s: %w", name, err)
+		return false, started, fmt.Errorf("engine: claim consumer %s: %w", name, err)
 	}
 	l, _, err := readLease(ctx, e.cfg.Store.Get, name)
 	if err != nil {
-		return false, err
+		return false, started, err
 	}
-	return l.Owner == owner, nil
+	return l.Owner == owner, started, nil
 }
 
 // releaseConsumer gives up owner's lease on consumer name, if it holds it.

@@ -962,3 +962,82 @@ func TestConsumerWaitsForACrashedHoldersLease(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConsumerLeaseIsNotTakenByAFastClock: two serve processes run the
+// mailer; the second's wall clock runs an hour ahead of the first's (no
+// NTP on one of them). The lease the first renews looks run out by the
+// second's clock, yet the second must not take it: it took over at once
+// and both sent the same mail until the first's next renewal. It stands
+// by, and every event is handled once, by the first.
+func TestConsumerLeaseIsNotTakenByAFastClock(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	const lease = 600 * time.Millisecond
+	a := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) { c.ConsumerLease = lease })
+	b := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) {
+		c.ConsumerLease = lease
+		c.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	})
+	ctx := context.Background()
+	if err := a.RecordConsumerStarts(ctx, "mailer"); err != nil {
+		t.Fatal(err)
+	}
+	type handled struct {
+		by  string
+		pos uint64
+	}
+	got := make(chan handled, 100)
+	runIt := func(e *engine.Engine, by string) func() {
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			done <- e.RunConsumer(runCtx, "mailer", func(_ context.Context, env eventlog.Envelope) error {
+				got <- handled{by, env.Position}
+				return nil
+			})
+		}()
+		return sync.OnceFunc(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	stopA := runIt(a, "a")
+	defer stopA()
+	first := g.appendTo(t, "acct-0500", withdrawn{Amount: 1})
+	select {
+	case h := <-got:
+		if h.by != "a" || h.pos != first.LastPosition {
+			t.Fatalf("handled %+v, want position %d by a", h, first.LastPosition)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first process did not handle the event")
+	}
+	stopB := runIt(b, "b")
+	defer stopB()
+	time.Sleep(lease / 2)
+	var want []uint64
+	for i := range 3 {
+		want = append(want, g.appendTo(t, "acct-0500", withdrawn{Amount: int64(i + 2)}).LastPosition)
+		time.Sleep(lease / 2)
+	}
+	time.Sleep(2 * lease)
+	stopB()
+	stopA()
+	close(got)
+	seen := map[uint64]int{}
+	for h := range got {
+		seen[h.pos]++
+		if h.by != "a" {
+			t.Errorf("position %d handled by the process with the fast clock, while the other held the lease", h.pos)
+		}
+	}
+	for _, p := range want {
+		if seen[p] != 1 {
+			t.Errorf("position %d handled %d times, want once", p, seen[p])
+		}
+	}
+}
