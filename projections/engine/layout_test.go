@@ -657,3 +657,25 @@ func TestLayoutThatGivesUpACollection(t *testing.T) {
 		})
 	}
 }
+
+// A rebuild whose process was killed (OOM, kill -9) leaves its claim,
+// which lapses after 30 minutes. The next rebuild is refused, and the
+// refusal says when the claim lapses: it only said to wait for the other
+// rebuild's swap, which never comes.
+func TestRebuildRefusedByAKilledRebuildsClaimSaysWhenItLapses(t *testing.T) {
+	log, views := openStores(t)
+	ctx := context.Background()
+	newGen(log, 2).fill(t, 10, 2)
+	at := time.Date(2026, 3, 1, 1, 2, 3, 0, time.UTC)
+	e := newEngine(t, log, views, &layoutLedger{layout: 2}, func(c *engine.Config) {
+		c.Now = func() time.Time { return at.Add(time.Minute) }
+	})
+	putClaim(t, views, 2, at)
+	_, err := e.Rebuild(ctx, "ledger", nil)
+	if !errors.Is(err, engine.ErrRebuilding) {
+		t.Fatalf("rebuild beside a live claim: %v", err)
+	}
+	if !strings.Contains(err.Error(), "lapses at 2026-03-01 01:32:03 UTC") {
+		t.Errorf("the refusal does not say when the claim lapses: %v", err)
+	}
+}

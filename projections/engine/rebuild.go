@@ -53,7 +53,15 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 		return RebuildResult{}, err
 	}
 	if !won {
-		return RebuildResult{}, fmt.Errorf("%w: %s, by another process (a console or a portal starting with a new layout): run it again once that one has swapped in", ErrRebuilding, name)
+		// A process killed mid-rebuild (OOM, kill -9) cannot give its claim
+		// up: say when it lapses, or the operator waits for a swap that
+		// never comes.
+		lapses := ""
+		if c, _, held, err := readClaim(ctx, e.cfg.Store.Get, name); err == nil && held && !c.At.IsZero() {
+			lapses = fmt.Sprintf("; it was claimed at %s, and if that process was killed the claim lapses at %s",
+				c.At.UTC().Format("2006-01-02 15:04:05 UTC"), c.At.Add(relayoutClaimTTL).UTC().Format("2006-01-02 15:04:05 UTC"))
+		}
+		return RebuildResult{}, fmt.Errorf("%w: %s, by another process (a console or a portal starting with a new layout): run it again once that one has swapped in%s", ErrRebuilding, name, lapses)
 	}
 	res, err := e.rebuild(ctx, name, progress)
 	if err != nil {
