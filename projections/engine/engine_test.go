@@ -1041,3 +1041,102 @@ func TestConsumerLeaseIsNotTakenByAFastClock(t *testing.T) {
 		}
 	}
 }
+
+// leaseFailingStore is a real read store on which, once failing is set,
+// every write of a consumer's lease fails (the holder's connection to a
+// shared read store broke for those writes).
+type leaseFailingStore struct {
+	projections.ReadStore
+	failing atomic.Bool
+}
+
+func (s *leaseFailingStore) Write(ctx context.Context, projector string, checkpoint uint64, fn func(projections.Batch) error) error {
+	if projector == "engine_lease" && s.failing.Load() {
+		return errors.New("test: lease writes fail")
+	}
+	return s.ReadStore.Write(ctx, projector, checkpoint, fn)
+}
+
+// TestConsumerHolderThatCannotRenewStopsBeforeTakeover: the process that
+// runs the mailer can no longer renew its lease. It must stop handling
+// before another process may take the lease over; it went on for up to a
+// third of a term after its lease had run out, while the other had taken
+// over, and events of that window were handled (mailed) by both.
+func TestConsumerHolderThatCannotRenewStopsBeforeTakeover(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	const lease = 600 * time.Millisecond
+	broken := &leaseFailingStore{ReadStore: views}
+	a := newEngine(t, log, broken, &ledgerProjector{}, func(c *engine.Config) { c.ConsumerLease = lease })
+	b := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) { c.ConsumerLease = lease })
+	ctx := context.Background()
+	if err := a.RecordConsumerStarts(ctx, "mailer"); err != nil {
+		t.Fatal(err)
+	}
+	type handled struct {
+		by  string
+		pos uint64
+	}
+	var mu sync.Mutex
+	var got []handled
+	runIt := func(e *engine.Engine, by string) func() {
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			done <- e.RunConsumer(runCtx, "mailer", func(_ context.Context, env eventlog.Envelope) error {
+				mu.Lock()
+				got = append(got, handled{by, env.Position})
+				mu.Unlock()
+				return nil
+			})
+		}()
+		return sync.OnceFunc(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	stopA := runIt(a, "a")
+	defer stopA()
+	first := g.appendTo(t, "acct-0600", withdrawn{Amount: 1})
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
+	stopB := runIt(b, "b")
+	defer stopB()
+	// After a renewal or two.
+	time.Sleep(lease/3 + lease/4)
+	broken.failing.Store(true)
+	// Events every 20 ms through the handover.
+	var want []uint64
+	for i := range 150 {
+		want = append(want, g.appendTo(t, "acct-0600", withdrawn{Amount: int64(i + 2)}).LastPosition)
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitFor(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) > 0 && got[len(got)-1].pos >= want[len(want)-1]
+	})
+	stopB()
+	stopA()
+	mu.Lock()
+	defer mu.Unlock()
+	seen := map[uint64][]string{}
+	for _, h := range got {
+		seen[h.pos] = append(seen[h.pos], h.by)
+	}
+	twice := 0
+	for _, p := range append([]uint64{first.LastPosition}, want...) {
+		if len(seen[p]) > 1 {
+			twice++
+		}
+	}
+	if twice > 0 {
+		t.Errorf("%d events handled by both processes around the handover", twice)
+	}
+	if seen[want[len(want)-1]][0] != "b" {
+		t.Errorf("the last event was handled by %v, want the process that could renew", seen[want[len(want)-1]])
+	}
+}
