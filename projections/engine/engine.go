@@ -113,7 +113,8 @@ type Config struct {
 	// time runs a durable consumer (RunConsumer) on a read store; the
 	// holder renews it every third of it, the others look that often
 	// whether it is free. A holder that stops gives it up at once; one
-	// that crashes is taken over when it runs out. Default 30 s.
+	// that crashes is taken over when it has run out and the other has
+	// seen it unchanged for a whole term. Default 30 s.
 	ConsumerLease time.Duration
 }
 
