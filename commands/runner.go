@@ -133,12 +133,13 @@ func (r Runner) attempts() int {
 // appended), and the conflict when the stream moved on meanwhile (then the
 // caller loads again).
 func decideAndAppend[A Aggregate](ctx context.Context, r Runner, stream string, agg A, version uint64, meta Meta, decide func(agg A, now time.Time) error) (Result, eventlog.AppendResult, *eventlog.WrongExpectedVersionError, error) {
-	decideErr := decide(agg, r.Now().UTC())
+	now := r.Now().UTC()
+	decideErr := decide(agg, now)
 	events := agg.Uncommitted()
 	if len(events) == 0 {
 		return Result{Version: version}, eventlog.AppendResult{}, nil, decideErr
 	}
-	proposed, err := r.propose(meta, stream, events)
+	proposed, err := r.propose(meta, stream, events, now)
 	if err != nil {
 		return Result{}, eventlog.AppendResult{}, nil, err
 	}
@@ -166,13 +167,14 @@ func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, ne
 		return Result{}, errCommandWithoutID
 	}
 	agg := newAggregate()
-	if err := decide(agg, r.Now().UTC()); err != nil || len(agg.Uncommitted()) == 0 {
+	now := r.Now().UTC()
+	if err := decide(agg, now); err != nil || len(agg.Uncommitted()) == 0 {
 		// A refusal on an empty stream may be an answer the stored state
 		// would change (the same statement again is a duplicate, not new).
 		return Execute(ctx, r, stream, newAggregate, meta, decide)
 	}
 	events := agg.Uncommitted()
-	proposed, err := r.propose(meta, stream, events)
+	proposed, err := r.propose(meta, stream, events, now)
 	if err != nil {
 		return Result{}, err
 	}
@@ -223,8 +225,11 @@ func loadFrom(ctx context.Context, r Runner, stream string, agg Aggregate, versi
 	}
 }
 
-func (r Runner) propose(meta Meta, stream string, events []eventlog.Event) ([]eventlog.Proposed, error) {
-	now := r.Now().UTC()
+// propose encodes the events a decision taken at now recorded; they
+// occurred then (a session counts as begun at its login's decision, and the
+// sessions an event ends are those begun before it: one clock reading for
+// both, or the change that ended the others would end its own).
+func (r Runner) propose(meta Meta, stream string, events []eventlog.Event, now time.Time) ([]eventlog.Proposed, error) {
 	out := make([]eventlog.Proposed, len(events))
 	for i, e := range events {
 		typ, data, err := r.Registry.Encode(e)

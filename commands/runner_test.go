@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -654,5 +655,54 @@ func TestRunnerDecidesAgainEvenOnItsLastAttempt(t *testing.T) {
 	}
 	if calls != 2 || len(f.types(s)) != 2 || res.Version != 2 {
 		t.Fatalf("decide ran %d times, stream %v, result %+v", calls, f.types(s), res)
+	}
+}
+
+// TestRunnerEventsOccurAtTheDecision: the events a decision records occurred
+// at the time the decision was given, not at a later reading of the clock.
+// A session counts as begun at its login's decision and the sessions an
+// event ends are those begun before it: with two readings, the password
+// change that ends the account's other sessions ended its own.
+func TestRunnerEventsOccurAtTheDecision(t *testing.T) {
+	f := newRunnerFixture(t)
+	var mu sync.Mutex
+	tick := runnerNow
+	f.runner.Now = func() time.Time { // every reading a millisecond later
+		mu.Lock()
+		defer mu.Unlock()
+		tick = tick.Add(time.Millisecond)
+		return tick
+	}
+	for _, run := range []struct {
+		stream string
+		exec   func(stream string, decide func(*tally, time.Time) error) error
+	}{
+		{"tally-decided", func(stream string, decide func(*tally, time.Time) error) error {
+			if _, err := commands.Execute(f.ctx, f.runner, stream, newTally, runnerMeta("u1"), func(a *tally, now time.Time) error { return a.Open("o", 1, now) }); err != nil {
+				return err
+			}
+			_, err := commands.Execute(f.ctx, f.runner, stream, newTally, runnerMeta("u1"), decide)
+			return err
+		}},
+		{"tally-created", func(stream string, decide func(*tally, time.Time) error) error {
+			_, err := commands.ExecuteCreate(f.ctx, f.runner, stream, newTally, runnerMeta("u1"), decide)
+			return err
+		}},
+	} {
+		var decidedAt time.Time
+		err := run.exec(run.stream, func(a *tally, now time.Time) error {
+			decidedAt = now
+			if !a.open {
+				return a.Open("o", 1, now)
+			}
+			return a.Increase(1, now)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := f.records(run.stream)
+		if last := recs[len(recs)-1]; !last.OccurredAt.Equal(decidedAt) {
+			t.Errorf("%s: occurred at %s, decided at %s", run.stream, last.OccurredAt, decidedAt)
+		}
 	}
 }
