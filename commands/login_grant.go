@@ -33,6 +33,10 @@ type LoginGrant struct {
 	// lock, a password change, a role removed) reaches the session even if
 	// it is made a moment later.
 	DecidedAt time.Time
+	// Name and Department are the employee master's as the command
+	// decided (the pages greet the person with them): the accounts view
+	// may not yet show a correction HR has just made.
+	Name, Department string
 }
 
 // grantSeed is what the deciding command saw of the account, kept for the
@@ -53,7 +57,8 @@ func (s grantSeed) grant(ctx context.Context, r Runner, ic mykad.IC) (LoginGrant
 	if _, err := load(ctx, r, employee.Stream(ic), emp); err != nil {
 		return LoginGrant{}, err
 	}
-	g := LoginGrant{SecondFactor: s.totp, DecidedAt: s.now}
+	d := emp.Details()
+	g := LoginGrant{SecondFactor: s.totp, DecidedAt: s.now, Name: d.Name, Department: d.Department}
 	if emp.InService(s.now) {
 		g.Roles, g.ServiceEnds = s.roles, emp.ServiceEnds()
 	}

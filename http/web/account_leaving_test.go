@@ -13,6 +13,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/infra/security"
+	"github.com/melaka-gov/ispeks/projections/accounts"
 )
 
 // myt is a moment of 2026 in Melaka.
@@ -311,4 +312,27 @@ func TestOpenSessionFollowsARejoinUnderAnotherName(t *testing.T) {
 		body := leaver.get("/utama").body
 		return strings.Contains(body, name) && strings.Contains(body, dept)
 	})
+}
+
+// TestLoginGreetsTheMastersCurrentName: HR corrects Siti's name while the
+// projectors lag behind (the accounts view still holds the old one); a
+// login right after greets her by the corrected name, which the login's
+// command read from the employee master, not the lagging view.
+func TestLoginGreetsTheMastersCurrentName(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	w.activeUser(siti)
+	w.holdProjectors()
+	w.clk.Add(time.Minute)
+	const name, dept = "Siti Aminah binti Omar Baki", "Pejabat Setiausaha Kerajaan Negeri Melaka"
+	if _, err := w.h.PutStaff.Handle(context.Background(), commands.PutStaff{Meta: sysMeta(), Details: employee.Details{
+		IC: siti.IC, Name: name, Email: siti.Email, Department: dept, Post: "Pegawai", StaffNumber: "S-" + siti.IC[8:],
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := accounts.GetAccount(context.Background(), w.views, siti.IC); err != nil || v.Name == name {
+		t.Fatal("the accounts view caught up: the test needs it behind")
+	}
+	home := w.browser().login(siti.IC, password)
+	mustContain(t, "home after the correction", home.body, name, dept)
 }

@@ -326,16 +326,20 @@ func (s *Site) startPending(c *gin.Context, userID, stage string, values map[str
 // the roles in place; a deadline in the session cannot be missed, and the
 // store's sweep drops the session as it does any expired one.
 func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.LoginGrant, totpVerified, mustChange bool) {
-	v, _, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, userID)
-	if err != nil {
-		httpx.Abort(c, err)
-		return
+	name, dept := grant.Name, grant.Department
+	if name == "" { // no employee record (an account older than the master's stream)
+		v, _, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, userID)
+		if err != nil {
+			httpx.Abort(c, err)
+			return
+		}
+		name, dept = v.Name, v.Department
 	}
 	var roles []string
 	for _, r := range grant.Roles {
 		roles = append(roles, string(r))
 	}
-	id := session.Identity{UserID: userID, Name: v.Name, Department: v.Department, Roles: roles,
+	id := session.Identity{UserID: userID, Name: name, Department: dept, Roles: roles,
 		TOTPVerified: totpVerified, MustChangePassword: mustChange, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt}
 	if err := s.deps.Sessions.Login(c, id); errors.Is(err, session.ErrOvertaken) {
 		// Locked, password changed or a role removed between this login's

@@ -146,7 +146,11 @@ func (s *Site) password(c *gin.Context) {
 	for _, r := range grant.Roles {
 		roles = append(roles, string(r))
 	}
-	if err := s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: u.Name, Department: u.Department, Roles: roles,
+	name, dept := u.Name, u.Department
+	if grant.Name != "" {
+		name, dept = grant.Name, grant.Department
+	}
+	if err := s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: name, Department: dept, Roles: roles,
 		TOTPVerified: u.TOTPVerified, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt}); errors.Is(err, session.ErrOvertaken) {
 		_ = s.deps.Sessions.Logout(c)
 		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
