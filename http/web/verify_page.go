@@ -3,11 +3,13 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/payment"
+	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
 )
@@ -69,7 +71,7 @@ func (s *Site) verifyLookup(c *gin.Context, raw string) {
 		data.Found = true
 		data.Details = kvs(l,
 			kv{Label: "verify.document", Value: stmtDocLabel(l, st.Document)},
-			kv{Label: "stmt.col.period", Value: st.Period},
+			kv{Label: "stmt.col.period", Value: verifyPeriodLabel(l, st.Period)},
 			kv{Label: "label.name", Value: st.NameMasked},
 			kv{Label: "verify.net", Value: ringgit(st.NetSen)},
 			kv{Label: "verify.revision", Value: itoa(st.Revision)},
@@ -109,6 +111,32 @@ func stmtDocLabel(l i18n.Lang, label string) string {
 	for _, t := range urusniagaOrder {
 		if t.Label() == label {
 			return typeLabel(l, t)
+		}
+	}
+	return label
+}
+
+// verifyPeriodLabel translates a statement period's Malay label (what
+// Verify returns: "Februari 2026", "Tahun 2025"; a week's dates need no
+// translation) when the page is in English, as periodLabel does for the
+// pages that hold the period itself.
+func verifyPeriodLabel(l i18n.Lang, label string) string {
+	if l != i18n.EN {
+		return label
+	}
+	name, year, ok := strings.Cut(label, " ")
+	if !ok {
+		return label
+	}
+	if _, err := strconv.Atoi(year); err != nil {
+		return label
+	}
+	if name == "Tahun" {
+		return "Year " + year
+	}
+	for m := 1; m <= 12; m++ {
+		if statement.MonthName(m) == name {
+			return monthsEN[m-1] + " " + year
 		}
 	}
 	return label

@@ -109,3 +109,26 @@ func TestVerifyThrottle(t *testing.T) {
 		t.Errorf("after a minute: %d", r.code)
 	}
 }
+
+// The English page gives a statement's period in English, as the slip's
+// own English page does: a bank clerk reading in English saw "Februari
+// 2026" and "Tahun 2025" beside English labels.
+func TestVerifyPageEnglishPeriod(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	bank := p.browser()
+	for _, c := range []struct{ id, want, not string }{
+		{"SG-2026-01-S", "<dd>January 2026</dd>", "Januari"},
+		{"EC-2025-S", "<dd>Year 2025</dd>", "Tahun 2025"},
+	} {
+		r := bank.get("/sahkan/" + verifycode.Format(statements.Code(payKey, c.id, 1)) + "?lang=en")
+		payHas(t, c.id, r.body, "This document is genuine", c.want)
+		payHasNot(t, c.id, r.body, c.not)
+	}
+	old := bank.get("/sahkan/" + verifycode.Format(statements.Code(payKey, "SG-2026-02-S", 1)) + "?lang=en")
+	payHas(t, "superseded", old.body, "This document has been superseded", "<dd>February 2026</dd>")
+	payHasNot(t, "superseded", old.body, "Februari")
+	// The Malay page keeps the Malay label (a new browser: ?lang= is kept).
+	ms := p.browser().get("/sahkan/" + verifycode.Format(statements.Code(payKey, "SG-2026-02-S", 1)))
+	payHas(t, "malay", ms.body, "<dd>Februari 2026</dd>")
+}
