@@ -616,6 +616,8 @@ var catalog = map[string]Text{
 	"stmt.save":                            {"Simpan PDF", "Save PDF"},
 	"stmt.pdf_note":                        {"PDF, dibuka dalam tetingkap baharu", "PDF, opens in a new window"},
 	"stmt.none":                            {"Tiada rekod bagi urusniaga ini.", "There are no records for this transaction."},
+	"stmt.err.year_window_months":          {"Tahun %d di luar tempoh paparan: urusniaga ini dipaparkan bagi %d bulan terakhir sahaja", "The year %d is outside the display period: this transaction is shown for the last %d months only"},
+	"stmt.err.year_window_years":           {"Tahun %d di luar tempoh paparan: penyata tahunan dipaparkan bagi %d tahun terakhir sahaja", "The year %d is outside the display period: annual statements are shown for the last %d years only"},
 	"stmt.none_year":                       {"Tiada rekod bagi urusniaga ini pada tahun %d.", "There are no records for this transaction in %d."},
 	"stmt.revised":                         {"Dibetulkan (semakan ke-%d)", "Corrected (revision %d)"},
 	"stmt.title.slip":                      {"Paparan Dokumen", "Document View"},

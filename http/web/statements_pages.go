@@ -148,8 +148,20 @@ func (s *Site) statementList(c *gin.Context) {
 		}
 		if yearRaw != "" {
 			y, err := strconv.Atoi(yearRaw)
-			if err != nil || !containsInt(years, y) {
+			switch {
+			case err != nil || !containsInt(years, y):
 				f.FailKey("tahun", "err.choose_one")
+			case t.Valid() && y < s.windowFirstYear(t, now):
+				// The choice offers the annual statements' years to every
+				// type: a slip year before the slips' window would list
+				// nothing and say "no records in 2019" to someone paid
+				// all that year.
+				w := s.deps.Payments.Windows
+				if t.Annual() {
+					f.FailKey("tahun", "stmt.err.year_window_years", y, w.AnnualYears)
+				} else {
+					f.FailKey("tahun", "stmt.err.year_window_months", y, w.SlipMonths)
+				}
 			}
 			year = y
 		}
@@ -261,15 +273,24 @@ var searchFieldsCache sync.Map // searchFieldsKey → template.HTML
 // windowYears are the years the display windows reach back to, latest
 // first (the year choice of the form).
 func (s *Site) windowYears(now time.Time) []int {
-	w := s.deps.Payments.Windows
 	now = now.In(calendar.Melaka)
-	first := time.Date(now.Year(), now.Month()-time.Month(w.SlipMonths-1), 1, 0, 0, 0, 0, time.UTC).Year()
-	first = min(first, now.Year()-w.AnnualYears)
+	first := min(s.windowFirstYear(statement.SlipGajiBulanan, now), s.windowFirstYear(statement.PenyataPendapatanTahunan, now))
 	var out []int
 	for y := now.Year(); y >= first; y-- {
 		out = append(out, y)
 	}
 	return out
+}
+
+// windowFirstYear is the earliest year with a day inside the display
+// window of statements of type t.
+func (s *Site) windowFirstYear(t statement.Type, now time.Time) int {
+	w := s.deps.Payments.Windows
+	now = now.In(calendar.Melaka)
+	if t.Annual() {
+		return now.Year() - w.AnnualYears
+	}
+	return time.Date(now.Year(), now.Month()-time.Month(w.SlipMonths-1), 1, 0, 0, 0, 0, time.UTC).Year()
 }
 
 func containsInt(list []int, v int) bool {

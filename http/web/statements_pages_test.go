@@ -128,9 +128,11 @@ func TestStatementListEmptyAndInvalid(t *testing.T) {
 	for _, c := range []struct{ q, want string }{
 		{"urusniaga=slip-gaji-mingguan", "Tiada rekod bagi urusniaga ini."},
 		{"urusniaga=bantuan-khas", "Tiada rekod bagi urusniaga ini."},
-		{"urusniaga=slip-gaji-bulanan&tahun=2019", "Tiada rekod bagi urusniaga ini pada tahun 2019."},
-		{"urusniaga=slip-gaji-bulanan&tahun=2019&lang=en", "There are no records for this transaction in 2019."},
-		{"urusniaga=slip-gaji-bulanan&tahun=2019&lang=ms", "Tiada rekod bagi urusniaga ini pada tahun 2019."},
+		{"urusniaga=slip-gaji-mingguan&tahun=2025", "Tiada rekod bagi urusniaga ini pada tahun 2025."},
+		{"urusniaga=slip-gaji-mingguan&tahun=2025&lang=en", "There are no records for this transaction in 2025."},
+		{"urusniaga=slip-gaji-mingguan&tahun=2025&lang=ms", "Tiada rekod bagi urusniaga ini pada tahun 2025."},
+		// (A slip year before the slips' window is refused instead:
+		// TestStatementYearOutsideTypeWindow.)
 	} {
 		q, want := c.q, c.want
 		r := b.get(web.PathPenyataGaji + "?" + q)
@@ -223,4 +225,32 @@ func TestPaymentDepsWiring(t *testing.T) {
 			t.Errorf("unwired, yet %s %s is mounted", rt.Method, rt.Path)
 		}
 	}
+}
+
+// The year choice offers the annual statements' seven years to every type.
+// A monthly slip year before the slips' 18-month window listed nothing and
+// said "no records in 2019" to someone paid all that year: the year is now
+// refused, with the field and the window as the reason, and nothing listed.
+func TestStatementYearOutsideTypeWindow(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	siti := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	r := siti.get("/penyata-gaji?urusniaga=slip-gaji-bulanan&tahun=2019")
+	if r.code != http.StatusUnprocessableEntity {
+		t.Errorf("slip year 2019: %d", r.code)
+	}
+	payHas(t, "slip 2019", r.body, "Tahun 2019 di luar tempoh paparan", "18 bulan terakhir")
+	payHasNot(t, "slip 2019", r.body, "Tiada rekod bagi urusniaga ini pada tahun 2019", "Senarai Dokumen")
+	// A year the slips' window reaches into, and the annual statements'
+	// seventh year back, are searched as before.
+	if r := siti.get("/penyata-gaji?urusniaga=slip-gaji-bulanan&tahun=2024"); r.code != http.StatusOK {
+		t.Errorf("slip year 2024 (from October in the window): %d", r.code)
+	}
+	r = siti.get("/penyata-gaji?urusniaga=penyata-pendapatan-tahunan&tahun=2019")
+	if r.code != http.StatusOK {
+		t.Errorf("Borang EC 2019: %d", r.code)
+	}
+	payHas(t, "EC 2019", r.body, "Tiada rekod bagi urusniaga ini pada tahun 2019")
+	en := siti.get("/penyata-gaji?urusniaga=bonus&tahun=2023&lang=en")
+	payHas(t, "bonus 2023 en", en.body, "The year 2023 is outside the display period", "last 18 months")
 }
