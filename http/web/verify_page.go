@@ -12,6 +12,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
 
 // The public verification page: a bank (or anyone holding a printed slip
@@ -60,6 +61,20 @@ func (s *Site) verifyLookup(c *gin.Context, raw string) {
 	f := NewForm(map[string]string{"kod": raw})
 	data := &verifyData{Looked: true, Code: raw}
 	page := Page{Title: "verify.title", Form: f, Data: data}
+	if verifycode.Normalize(raw) == "" {
+		// Not a code at all (a 0 typed for an O, a character missing): say
+		// what a code is made of, beside the field, rather than "not
+		// recognised ... may not be genuine" about a genuine slip.
+		f.labels["kod"] = "verify.label.code"
+		if strings.TrimSpace(raw) == "" {
+			f.FailKey("kod", "err.required")
+		} else {
+			f.FailKey("kod", "verify.err.malformed")
+		}
+		data.Looked = false
+		s.Invalid(c, "verify", page)
+		return
+	}
 	l := i18n.From(c)
 	ctx := c.Request.Context()
 	st, ok, err := d.Statements.Verify(ctx, raw)

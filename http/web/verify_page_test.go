@@ -57,9 +57,9 @@ func TestVerifyPage(t *testing.T) {
 	// Not the birth date and place of birth the IC's first eight digits are.
 	payHasNot(t, "payment", pay.body, paySitiIC, "791117", "-04-", "Siti", "EFT20260110")
 
-	// Forged and malformed codes.
+	// Forged and unknown codes (malformed ones: TestVerifyMalformedCode).
 	forged := verifycode.Format(statements.Code([]byte("another key, another portal!!"), "SG-2026-01-S", 1))
-	for _, code := range []string{forged, "AAAA-BBBB-CCCC-DDDD", "not-a-code", strings.Repeat("A", 300)} {
+	for _, code := range []string{forged, "AAAA-BBBB-CCCC-DDDD"} {
 		r := bank.get("/sahkan/" + url.PathEscape(code))
 		if r.code != http.StatusNotFound {
 			t.Errorf("%q: %d", code, r.code)
@@ -131,4 +131,39 @@ func TestVerifyPageEnglishPeriod(t *testing.T) {
 	// The Malay page keeps the Malay label (a new browser: ?lang= is kept).
 	ms := p.browser().get("/sahkan/" + verifycode.Format(statements.Code(payKey, "SG-2026-02-S", 1)))
 	payHas(t, "malay", ms.body, "<dd>Februari 2026</dd>")
+}
+
+// Something that cannot be a code (a 0 typed for an O, a character left
+// out, nothing at all) is a typing mistake, not a forged document: the
+// field says what a code is made of. Before, the clerk read "not
+// recognised ... may not be genuine" about a genuine slip.
+func TestVerifyMalformedCode(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	bank := p.browser()
+	good := verifycode.Format(statements.Code(payKey, "SG-2026-01-S", 1))
+	zero := strings.Replace(good, "O", "0", 1)
+	if zero == good {
+		zero = good[:len(good)-1] + "1"
+	}
+	for _, code := range []string{zero, good[:len(good)-1], "not-a-code", strings.Repeat("A", 300)} {
+		r := bank.get("/sahkan/" + url.PathEscape(code))
+		if r.code != http.StatusUnprocessableEntity {
+			t.Errorf("%q: %d", code, r.code)
+		}
+		payHas(t, code, r.body, "Terdapat masalah pada borang", "Kod Pengesahan", "16 aksara: huruf A hingga Z dan angka 2 hingga 7", `aria-invalid="true"`)
+		payHasNot(t, code, r.body, "tidak dikenali", "Dokumen ini sah", "telah digantikan")
+	}
+	r := bank.get(web.PathVerify + "?kod=+")
+	if r.code != http.StatusUnprocessableEntity {
+		t.Errorf("blank code: %d", r.code)
+	}
+	payHas(t, "blank", r.body, "Sila isi ruangan ini")
+	payHasNot(t, "blank", r.body, "tidak dikenali")
+	en := bank.get(web.PathVerify + "?kod=not-a-code&lang=en")
+	payHas(t, "english", en.body, "the letters A to Z and the digits 2 to 7 only")
+	// A well-formed code nobody issued is still "not recognised".
+	if r := bank.get("/sahkan/AAAA-BBBB-CCCC-DDDD"); r.code != http.StatusNotFound {
+		t.Errorf("unknown: %d", r.code)
+	}
 }
