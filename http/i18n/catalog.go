@@ -81,13 +81,19 @@ var catalog = map[string]Text{
 	"hint.email":             {"Contoh: nama@melaka.gov.my", "For example: name@melaka.gov.my"},
 
 	// Sections and values from the manual.
-	"section.maklumat_kata_laluan": {"Maklumat Kata Laluan", "Password Information"},
-	"section.soalan_jawapan":       {"Soalan dan Jawapan Rahsia", "Secret Question and Answer"},
-	"modul.pendahuluan":            {"Pendahuluan", "Advance"},
-	"modul.tuntutan":               {"Tuntutan", "Claim"},
-	"heading.senarai_status":       {"Senarai Pertanyaan Status Bayaran", "Payment Status Enquiry List"},
-	"heading.senarai_dokumen":      {"Senarai Dokumen", "Document List"},
-	"heading.maklumat_terperinci":  {"Maklumat terperinci", "Details"},
+	"section.maklumat_kata_laluan":    {"Maklumat Kata Laluan", "Password Information"},
+	"section.soalan_jawapan":          {"Soalan dan Jawapan Rahsia", "Secret Question and Answer"},
+	"modul.pendahuluan":               {"Pendahuluan", "Advance"},
+	"pay.type.pendahuluan-diri":       {"Pendahuluan Diri", "Personal Advance"},
+	"pay.type.pendahuluan-perjalanan": {"Pendahuluan Perjalanan", "Travel Advance"},
+	"pay.type.pendahuluan-pelbagai":   {"Pendahuluan Pelbagai", "Miscellaneous Advance"},
+	"pay.type.tuntutan-perjalanan":    {"Tuntutan Perjalanan", "Travel Claim"},
+	"pay.type.tuntutan-lebih-masa":    {"Tuntutan Lebih Masa", "Overtime Claim"},
+	"pay.type.tuntutan-pelbagai":      {"Tuntutan Pelbagai", "Miscellaneous Claim"},
+	"modul.tuntutan":                  {"Tuntutan", "Claim"},
+	"heading.senarai_status":          {"Senarai Pertanyaan Status Bayaran", "Payment Status Enquiry List"},
+	"heading.senarai_dokumen":         {"Senarai Dokumen", "Document List"},
+	"heading.maklumat_terperinci":     {"Maklumat terperinci", "Details"},
 
 	// Pages.
 	"title.landing":        {"Log Masuk", "Log In"},

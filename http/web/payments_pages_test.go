@@ -284,3 +284,30 @@ func TestPaymentCatalogKeys(t *testing.T) {
 		}
 	}
 }
+
+// The English pages name the payment type in English: "Payment Type:
+// Tuntutan Lebih Masa" stood among English labels on the detail page and
+// on the public check. The Malay pages keep the manual's words.
+func TestPaymentTypeInEnglish(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	siti := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	ms := siti.get(web.PathStatusBayaran + "/PAY-S-CLM")
+	payHas(t, "detail ms", ms.body, "Tuntutan Lebih Masa — BV-2026-000300", "<dd>Tuntutan Lebih Masa</dd>")
+	en := siti.get(web.PathStatusBayaran + "/PAY-S-CLM?lang=en")
+	payHas(t, "detail en", en.body, "Overtime Claim — BV-2026-000300", "<dt>Payment Type</dt><dd>Overtime Claim</dd>")
+	payHasNot(t, "detail en", en.body, "Tuntutan Lebih Masa")
+	bank := p.browser()
+	v := bank.get("/sahkan/" + payCode("PAY-S-001") + "?lang=en")
+	payHas(t, "verify en", v.body, "<dd>Travel Advance</dd>")
+	payHasNot(t, "verify en", v.body, "Pendahuluan Perjalanan")
+	// Every type has both words, the Malay one the domain's label.
+	for _, m := range []payment.Module{payment.Pendahuluan, payment.Tuntutan} {
+		for _, ty := range payment.Types(m) {
+			txt, ok := i18n.Lookup("pay.type." + string(ty))
+			if !ok || txt.MS != ty.Label() || txt.EN == "" || txt.EN == txt.MS {
+				t.Errorf("%s: catalog %+v, domain %q", ty, txt, ty.Label())
+			}
+		}
+	}
+}

@@ -156,6 +156,14 @@ func statusLabel(l i18n.Lang, st payment.Status) string {
 	return st.Label()
 }
 
+// payTypeLabel is a payment type in the page's language.
+func payTypeLabel(l i18n.Lang, t payment.Type) string {
+	if txt, ok := i18n.Lookup("pay.type." + string(t)); ok {
+		return txt.In(l)
+	}
+	return t.Label()
+}
+
 // statusKeys are the catalog keys of the statuses, built once rather than
 // per list row.
 var statusKeys = func() map[payment.Status]string {
@@ -195,10 +203,10 @@ func (s *Site) paymentDetail(c *gin.Context) {
 	l := i18n.From(c)
 	base := pathWith(PathPaymentDetail, "id", p.ID)
 	data := &paymentDetailData{
-		Heading: p.TypeLabel + " — " + p.VoucherNo,
+		Heading: payTypeLabel(l, p.Type) + " — " + p.VoucherNo,
 		Details: kvs(l,
 			kv{Label: "label.modul", Value: i18n.T(l, "modul."+string(p.Module))},
-			kv{Label: "pay.label.type", Value: p.TypeLabel},
+			kv{Label: "pay.label.type", Value: payTypeLabel(l, p.Type)},
 			kv{Label: "pay.col.voucher", Value: p.VoucherNo, Mono: true},
 			kv{Label: "pay.label.voucher_date", Value: dmy(p.VoucherDate)},
 			kv{Label: "pay.col.reference", Value: p.Reference, Mono: true},

@@ -110,7 +110,7 @@ func (s *Site) verifyLookup(c *gin.Context, raw string) {
 	data.Found = true
 	data.Details = kvs(l,
 		kv{Label: "verify.document", Value: i18n.T(l, "verify.doc.payment")},
-		kv{Label: "pay.label.type", Value: p.Type},
+		kv{Label: "pay.label.type", Value: payTypeLabelOf(l, p.Type)},
 		kv{Label: "pay.col.voucher", Value: p.VoucherNo, Mono: true},
 		kv{Label: "verify.payee_ic", Value: p.PayeeMasked, Mono: true},
 		kv{Label: "pay.col.amount", Value: ringgit(p.AmountSen)},
@@ -152,6 +152,19 @@ func verifyPeriodLabel(l i18n.Lang, label string) string {
 	for m := 1; m <= 12; m++ {
 		if statement.MonthName(m) == name {
 			return monthsEN[m-1] + " " + year
+		}
+	}
+	return label
+}
+
+// payTypeLabelOf translates a payment type's Malay label (what Verify
+// returns) when the page is in English.
+func payTypeLabelOf(l i18n.Lang, label string) string {
+	for _, m := range []payment.Module{payment.Pendahuluan, payment.Tuntutan} {
+		for _, t := range payment.Types(m) {
+			if t.Label() == label {
+				return payTypeLabel(l, t)
+			}
 		}
 	}
 	return label
