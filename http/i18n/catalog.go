@@ -591,6 +591,8 @@ var catalog = map[string]Text{
 	"pay.label.cheque":                     {"No. Cek / Draf Bank", "Cheque / Bank Draft No."},
 	"pay.label.payment_date":               {"Tarikh Bayaran", "Payment Date"},
 	"pay.label.reason":                     {"Sebab", "Reason"},
+	"pay.label.amended":                    {"Pindaan", "Amendments"},
+	"pay.amended":                          {"Butiran bayaran ini telah dipinda oleh sistem kewangan (%d kali); butiran di atas adalah yang terkini. Cetakan yang dibuat sebelum pindaan tidak lagi tepat.", "The finance system amended this payment's details after it was recorded (amendments: %d); the details above are the latest. A printout made before the amendment is out of date."},
 	"pay.label.code":                       {"Kod Pengesahan", "Verification Code"},
 	"pay.code_hint":                        {"Kod ini dicetak pada laporan supaya bank atau pihak lain boleh menyemak ketulenannya.", "This code is printed on the report so that a bank or anyone else can check it is genuine."},
 	"pay.print_hint":                       {"Klik Cetak untuk memaparkan laporan PDF sebelum dicetak, atau MuatTurun untuk menyimpannya.", "Click Print to show the PDF report before printing, or Download to save it."},

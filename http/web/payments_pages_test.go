@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/http/i18n"
@@ -310,4 +312,25 @@ func TestPaymentTypeInEnglish(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAmendedPaymentSaysSo: the finance system corrected a payment's
+// amount after it was recorded; the detail page and its PDF show the
+// latest details and say they were amended, so a printout made before is
+// known to be out of date. A payment never amended says nothing of it.
+func TestAmendedPaymentSaysSo(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	p.must(commands.AmendPaymentHandler{Runner: p.runner}.Handle(context.Background(), commands.AmendPayment{Meta: p.meta(), PaymentID: "PAY-S-002",
+		Reason: "Amaun disemak semula", Patch: func(d payment.Details) payment.Details { d.AmountSen = 25000; return d }}))
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	detail := b.get("/permohonan/status-bayaran/PAY-S-002")
+	payHas(t, "amended detail", detail.body, "250.00", "Pindaan", "telah dipinda oleh sistem kewangan (1 kali)")
+	payHasNot(t, "amended detail", detail.body, "200.00")
+	text := pdfText(t, b.get("/permohonan/status-bayaran/PAY-S-002/laporan.pdf").raw)
+	payHas(t, "amended pdf", text, "250.00", "Pindaan", "Butiran dipinda oleh sistem kewangan (1 kali)")
+	b.get("/permohonan/status-bayaran?lang=en")
+	payHas(t, "amended detail (English)", b.get("/permohonan/status-bayaran/PAY-S-002").body, "Amendments", "The finance system amended this payment", "(amendments: 1)")
+	never := b.get("/permohonan/status-bayaran/PAY-S-003")
+	payHasNot(t, "never amended", never.body, "Amendments", "amended this payment")
 }

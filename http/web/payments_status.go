@@ -219,6 +219,7 @@ func (s *Site) paymentDetail(c *gin.Context) {
 			kv{Label: "pay.label.cheque", Value: p.ChequeNo, Mono: true},
 			kv{Label: "pay.label.payment_date", Value: dmy(p.PaymentDate)},
 			kv{Label: "pay.label.reason", Value: p.Reason},
+			kv{Label: "pay.label.amended", Value: amendedNote(l, p.Amended)},
 		),
 		Code:        verifycode.Format(p.Code),
 		VerifyURL:   pathWith(PathVerifyCode, "code", verifycode.Format(p.Code)),
@@ -230,6 +231,16 @@ func (s *Site) paymentDetail(c *gin.Context) {
 		data.History = append(data.History, historyRow{No: i + 1, Status: statusLabel(l, h.Status), Date: dmy(h.Date), Details: historyDetails(l, h)})
 	}
 	s.Render(c, http.StatusOK, "payments_detail", Page{Title: "heading.maklumat_terperinci", Data: data})
+}
+
+// amendedNote says that the finance system corrected the payment's details
+// (amount, description…) after it was recorded, so a printout made before
+// is out of date; "" when it never did.
+func amendedNote(l i18n.Lang, times int) string {
+	if times <= 0 {
+		return ""
+	}
+	return i18n.Tf(l, "pay.amended", times)
 }
 
 // historyDetails is what a status entry carries besides status and date.

@@ -49,6 +49,7 @@ func (r Renderer) Payment(w io.Writer, p payments.Payment, payee Payee, generate
 		[2]string{"No. Cek / Draf Bank", p.ChequeNo},
 		[2]string{"Tarikh Bayaran", dmy(p.PaymentDate)},
 		[2]string{"Sebab", p.Reason},
+		[2]string{"Pindaan", amendedNote(p.Amended)},
 		[2]string{"ID Bayaran", p.ID},
 	)
 
@@ -89,4 +90,13 @@ func details(h payments.StatusEntry) string {
 		parts = append(parts, "Sebab: "+h.Reason)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// amendedNote says the finance system corrected the payment's details
+// after it was recorded; "" when it never did.
+func amendedNote(times int) string {
+	if times <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("Butiran dipinda oleh sistem kewangan (%d kali); laporan ini menunjukkan butiran terkini.", times)
 }
