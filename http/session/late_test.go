@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"net/http/httptest"
 	"testing"
@@ -146,4 +147,89 @@ func TestLoginDecidedBeforeTheSessionsWereEnded(t *testing.T) {
 			t.Fatal("a notice older than lateFor is still kept")
 		}
 	})
+}
+
+// hookedStore is a memory store that runs a hook (once) as a session is
+// about to be created: there a follower may act between a login's look at
+// the notices and its session.
+type hookedStore struct {
+	*MemoryStore
+	beforeCreate func()
+}
+
+func (h *hookedStore) Create(ctx context.Context, key string, s Session) error {
+	if f := h.beforeCreate; f != nil {
+		h.beforeCreate = nil
+		f()
+	}
+	return h.MemoryStore.Create(ctx, key, s)
+}
+
+// The follower may note an end, and act on the sessions that exist, after
+// a login looked at the notices and before its session is made: the late
+// session must not stand.
+func TestALoginRacingTheFollowerKeepsNoSession(t *testing.T) {
+	const user = "791117045671"
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	decided, ended := now, now.Add(20*time.Millisecond)
+	store := &hookedStore{MemoryStore: NewMemoryStore(100)}
+	m, err := NewManager(store, Config{}, func() time.Time { return ended.Add(5 * time.Millisecond) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	store.beforeCreate = func() {
+		go func() {
+			_, err := m.EndAllBefore(context.Background(), user, ended)
+			done <- err
+		}()
+		// Give the follower the time to run here, if nothing holds it back.
+		select {
+		case err := <-done:
+			done <- err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	gin.SetMode(gin.TestMode)
+	c, _ := gin.CreateTestContext(httptest.NewRecorder())
+	c.Request = httptest.NewRequest("POST", "/login", nil)
+	loginErr := m.Login(c, Identity{UserID: user, Name: "Siti", Roles: []string{"admin"}, DecidedAt: decided})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if loginErr != nil && !errors.Is(loginErr, ErrOvertaken) {
+		t.Fatal(loginErr)
+	}
+	n, err := store.UpdateUserBefore(t.Context(), user, ended.Add(time.Hour), func(*Session) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d sessions of a login decided before the end (Login: %v)", n, loginErr)
+	}
+}
+
+// A logged-in administrator gives a TOTP code (step-up, or enrolment);
+// while it is checked the log ends their sessions (a role removed, a
+// lock). The session is not made again under a new token.
+func TestMarkTOTPDoesNotRemakeAnEndedSession(t *testing.T) {
+	const user = "791117045671"
+	r := newLateRig(t)
+	gin.SetMode(gin.TestMode)
+	c, _ := gin.CreateTestContext(httptest.NewRecorder())
+	c.Request = httptest.NewRequest("POST", "/login", nil)
+	if err := r.m.Login(c, Identity{UserID: user, Name: "Siti", Roles: []string{"admin"}, DecidedAt: r.now}); err != nil {
+		t.Fatal(err)
+	}
+	r.now = r.now.Add(time.Second)
+	if n, err := r.m.EndAllBefore(t.Context(), user, r.now); err != nil || n != 1 {
+		t.Fatalf("the follower ended %d sessions (%v), want 1", n, err)
+	}
+	r.now = r.now.Add(time.Second)
+	if err := r.m.MarkTOTP(c); !errors.Is(err, ErrOvertaken) {
+		t.Fatalf("MarkTOTP on an ended session: %v, want ErrOvertaken", err)
+	}
+	if n := r.sessions(user); n != 0 {
+		t.Fatalf("%d sessions after the code was given to an ended one", n)
+	}
 }

@@ -70,7 +70,8 @@ type Identity struct {
 
 // ErrOvertaken: the log ended the account's sessions (a lock, a password
 // change, a role removed) after the login was decided but before its
-// session was made; the login must start again.
+// session was made, or the session a code was given for ended while the
+// code was checked (MarkTOTP); the login must start again.
 var ErrOvertaken = errors.New("session: the account's sessions were ended after this login was decided")
 
 // Manager runs sessions over a Store.
@@ -81,6 +82,13 @@ type Manager struct {
 
 	lateMu sync.Mutex
 	late   map[string]lateNotice // by user ID
+
+	// orderMu puts a login's look at the notices and the making of its
+	// session on one side, and the follower's notice and its acting on
+	// the sessions that exist on the other: between a look that found no
+	// notice and the session made, the follower could note the end and
+	// act on no session, and the late session would stand.
+	orderMu sync.Mutex
 }
 
 // lateNotice is what the log last said about a user's sessions begun
@@ -365,6 +373,8 @@ func (m *Manager) StartPending(c *gin.Context, userID, stage string) error {
 // ErrOvertaken and no session; one decided before a leaving date was
 // recorded ends on that date.
 func (m *Manager) Login(c *gin.Context, id Identity) error {
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
 	if !id.DecidedAt.IsZero() {
 		if n, ok := m.lateNotice(id.UserID); ok {
 			if id.DecidedAt.Before(n.endedAt) {
@@ -427,7 +437,8 @@ func (m *Manager) Update(c *gin.Context, fn func(*Session)) error {
 }
 
 // MarkTOTP records that the session's user gave a valid TOTP code. The
-// token is rotated: the session has gained privilege.
+// token is rotated: the session has gained privilege. ErrOvertaken when
+// the session ended since the request read it.
 func (m *Manager) MarkTOTP(c *gin.Context) error {
 	s, ok := User(c)
 	if !ok {
@@ -435,6 +446,16 @@ func (m *Manager) MarkTOTP(c *gin.Context) error {
 	}
 	s.TOTPVerified = true
 	createdAt := s.CreatedAt
+	// The session was read when the request began; the code's check took
+	// a while. Ended meanwhile (a lock, a role removed, logged out), it is
+	// not made again under the new token.
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
+	if _, ok, err := m.store.Get(c.Request.Context(), state(c).key); err != nil {
+		return fmt.Errorf("session: mark totp: %w", err)
+	} else if !ok {
+		return ErrOvertaken
+	}
 	if err := m.begin(c, s); err != nil {
 		return err
 	}
@@ -473,6 +494,12 @@ func (m *Manager) EndAllFor(ctx context.Context, userID string) (int, error) {
 // back from the log. Sessions begun after it stay: the one that changed
 // the password, a login after the unlock.
 func (m *Manager) EndAllBefore(ctx context.Context, userID string, t time.Time) (int, error) {
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
+	return m.endAllBefore(ctx, userID, t)
+}
+
+func (m *Manager) endAllBefore(ctx context.Context, userID string, t time.Time) (int, error) {
 	m.noteLate(userID, func(n *lateNotice) {
 		if t.After(n.endedAt) {
 			n.endedAt = t
@@ -492,8 +519,10 @@ func (m *Manager) EndAllBefore(ctx context.Context, userID string, t time.Time) 
 // idle and absolute deadlines still apply; until replaces an earlier one
 // (a leaving date moved later).
 func (m *Manager) EndAllAt(ctx context.Context, userID string, t, until time.Time) (int, error) {
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
 	if !until.After(m.now()) {
-		return m.EndAllBefore(ctx, userID, t)
+		return m.endAllBefore(ctx, userID, t)
 	}
 	m.noteLate(userID, func(n *lateNotice) {
 		if !t.Before(n.changedAt) {
@@ -517,6 +546,8 @@ func (m *Manager) EndAllAt(ctx context.Context, userID string, t, until time.Tim
 // post past it. Their idle and absolute deadlines still apply. A session
 // begun after t was opened knowing it and carries no such end.
 func (m *Manager) ClearValidUntilBefore(ctx context.Context, userID string, t time.Time) (int, error) {
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
 	m.noteLate(userID, func(n *lateNotice) {
 		if !t.Before(n.changedAt) {
 			n.changedAt, n.until = t, time.Time{}

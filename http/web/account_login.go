@@ -483,7 +483,13 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	}
 	s.acctWait(c, res)
 	if !isPending {
-		if err := s.deps.Sessions.MarkTOTP(c); err != nil {
+		if err := s.deps.Sessions.MarkTOTP(c); errors.Is(err, session.ErrOvertaken) {
+			// Ended (locked, a role removed) while the code was checked: it is
+			// not made again; the person logs in again.
+			_ = s.deps.Sessions.Logout(c)
+			c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
+			return
+		} else if err != nil {
 			httpx.Abort(c, err)
 			return
 		}

@@ -324,7 +324,13 @@ func (s *Site) twoFactorConfirm(c *gin.Context) {
 	s.acctWait(c, res)
 	// A valid code from the authenticator is the second factor: the
 	// session has it now (new token).
-	if err := s.deps.Sessions.MarkTOTP(c); err != nil {
+	if err := s.deps.Sessions.MarkTOTP(c); errors.Is(err, session.ErrOvertaken) {
+		// Ended (locked, a role removed) while the code was checked: it is
+		// not made again; the person logs in again.
+		_ = s.deps.Sessions.Logout(c)
+		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
+		return
+	} else if err != nil {
 		httpx.Abort(c, err)
 		return
 	}
