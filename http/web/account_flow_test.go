@@ -211,6 +211,7 @@ func TestRefusedFormTogglesOnItsPage(t *testing.T) {
 		{anon, "/lupa-kata-laluan", "/lupa-kata-laluan", url.Values{"ic": {"12"}}, ""},
 		{staff, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", url.Values{"current_password": {password}}, "/tetapan-akaun/dua-faktor"},
 		{staff, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {"000000"}}, "/tetapan-akaun/dua-faktor"},
+		{staff, "/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/kod-pemulihan-baharu", url.Values{"code": {""}}, "/tetapan-akaun/dua-faktor"},
 		{staff, "/tetapan-akaun/kemaskini-maklumat", "/tetapan-akaun/kemaskini-maklumat", url.Values{"phone": {"abc"}}, ""},
 		{staff, "/tetapan-akaun/tukar-kata-laluan", "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {"salah"}}, ""},
 	} {

@@ -271,6 +271,7 @@ var formPages = map[string]string{
 	PathLogout:           PathLanding,
 	PathTwoFactorStart:   PathTwoFactor,
 	PathTwoFactorConfirm: PathTwoFactor,
+	PathRecoveryCodes:    PathTwoFactor,
 }
 
 // adminActions are the POST-only actions of an account's admin page.
