@@ -1041,7 +1041,9 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		if a.totpSecret == "" {
 			return fmt.Errorf("%w: recovery codes replaced without TOTP", ErrCorrupt)
 		}
-		a.totpLastStep = ev.Step
+		// A current code proved the second factor: it ends the run of
+		// failures, as one accepted at login does.
+		a.totpLastStep, a.failed = ev.Step, 0
 		a.recovery = make([]recoveryCode, len(ev.RecoveryCodeHashes))
 		for i, h := range ev.RecoveryCodeHashes {
 			a.recovery[i] = recoveryCode{hash: h}

@@ -615,6 +615,16 @@ func TestReplaceRecoveryCodes(t *testing.T) {
 	then(t, f, f.ReplaceRecoveryCodes(codeAt(5, true), fresh, 3, t0), ErrTOTPNotEnabled)
 	g := given(t, totpOn())
 	then(t, g, g.ReplaceRecoveryCodes(codeAt(101, true), fresh[:9], 3, t0), ErrInvalid)
+
+	// The right code ends the run of failures, as a code accepted at login
+	// or a step-up does: two slips on the form, then the right code, do
+	// not leave the person one typo from a lock.
+	h := given(t, with(totpOn(), LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 1},
+		LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 2},
+		RecoveryCodesReplaced{UserID: id, Step: 101, RecoveryCodeHashes: fresh, Name: sitiName, Email: sitiEmail}))
+	if h.FailedAttempts() != 0 {
+		t.Fatalf("%d failed attempts after the right code replaced the recovery codes", h.FailedAttempts())
+	}
 }
 
 func TestTOTPEnrolment(t *testing.T) {

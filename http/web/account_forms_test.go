@@ -441,6 +441,10 @@ func TestRecoveryCodesReplacedOnThePage(t *testing.T) {
 		t.Fatalf("new codes: %d, %d codes", r.Code, len(fresh))
 	}
 	mustContain(t, "new codes", r.body, "Sepuluh kod pemulihan baharu telah dijana")
+	// The right code ended the run of failures, as at login.
+	if v := w.accountView(sitiIC); v.FailedAttempts != 0 || v.RecoveryLeft != 10 {
+		t.Fatalf("after the right code: %+v", v)
+	}
 	for _, f := range fresh {
 		for _, o := range first {
 			if f[1] == o[1] {

@@ -278,7 +278,8 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		})
 	case account.RecoveryCodesReplaced:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
-			a.RecoveryLeft = len(ev.RecoveryCodeHashes)
+			// The right code ends the run of failures (as in the aggregate).
+			a.RecoveryLeft, a.FailedAttempts = len(ev.RecoveryCodeHashes), 0
 		})
 	case account.TOTPDisabled:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
