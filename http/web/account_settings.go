@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	qrcode "github.com/skip2/go-qrcode"
@@ -356,8 +357,11 @@ func (s *Site) recoveryCodesReplace(c *gin.Context) {
 		s.Invalid(c, "account_two_factor", page)
 		return
 	}
+	// As at the login's code step: authenticators show "123 456", and a
+	// right code typed so must not count as a wrong one towards the lock.
+	code := strings.Join(strings.Fields(f.Get("code")), "")
 	codes, res, err := s.deps.Accounts.Commands.ReplaceRecoveryCodes.Replace(c.Request.Context(), commands.ReplaceRecoveryCodes{
-		Meta: acctMeta(c, u.UserID), UserID: u.UserID, Code: f.Get("code"),
+		Meta: acctMeta(c, u.UserID), UserID: u.UserID, Code: code,
 	})
 	switch {
 	case err == nil:
