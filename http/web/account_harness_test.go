@@ -113,6 +113,9 @@ type worldOpts struct {
 	// waitTimeout bounds the pages' read-your-writes wait (default 2 s):
 	// short for a test that holds the projectors back.
 	waitTimeout time.Duration
+	// commands, when set, may stand in front of the pages' commands (a
+	// test that makes something happen while one runs).
+	commands func(w *world, c *web.AccountCommands)
 }
 
 func newWorld(t *testing.T) *world { return newWorldWith(t, worldOpts{demo: true}) }
@@ -210,6 +213,9 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 	}
 	if o.demo {
 		deps.Mailbox = mail.NewMailbox(w.outbox, quiet)
+	}
+	if o.commands != nil {
+		o.commands(w, &deps.Commands)
 	}
 	w.srv, err = server.New(server.Config{
 		TrustedProxies: []string{"10.0.0.0/8"},

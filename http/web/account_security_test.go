@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/infra/security"
 )
 
@@ -676,4 +678,47 @@ func TestHomeIgnoresAbandonedCodeStep(t *testing.T) {
 	mustContain(t, "home", home.body,
 		"Log masuk terakhir anda sebelum ini: <strong>"+t1.In(time.FixedZone("MYT", 8*3600)).Format("02/01/2006 15:04")+"</strong>",
 		"Cubaan log masuk yang gagal sejak itu: 1.")
+}
+
+// endingConfirmer confirms the enrolment, then ends the account's sessions
+// as the follower does when the log ends them (a lock, a role removed)
+// while the code is checked.
+type endingConfirmer struct {
+	w    *world
+	next web.TOTPConfirmer
+}
+
+func (e endingConfirmer) Confirm(ctx context.Context, cmd commands.ConfirmTOTP) ([]string, commands.Result, error) {
+	codes, res, err := e.next.Confirm(ctx, cmd)
+	if err == nil {
+		if _, err := e.w.srv.Sessions.EndAllBefore(ctx, cmd.UserID, e.w.clk.Now().Add(time.Second)); err != nil {
+			return nil, res, err
+		}
+	}
+	return codes, res, err
+}
+
+// The session that confirms a TOTP enrolment ends while the code is
+// checked: the answer sends the browser to log in again ("sesi tamat"),
+// and the session is not made again under a new token.
+func TestTOTPConfirmedForAnEndedSessionMakesNoSession(t *testing.T) {
+	w := newWorldWith(t, worldOpts{demo: true, commands: func(w *world, c *web.AccountCommands) {
+		c.ConfirmTOTP = endingConfirmer{w: w, next: c.ConfirmTOTP}
+	}})
+	b := w.activeUser(master[0])
+	const p = "/tetapan-akaun/dua-faktor"
+	r := b.post(p, p+"/mula", vals("current_password", password))
+	secret := regexp.MustCompile(`<code class="secret">([^<]+)</code>`).FindStringSubmatch(r.body)
+	sealed := regexp.MustCompile(`name="sealed" value="([^"]+)"`).FindStringSubmatch(r.body)
+	if secret == nil || sealed == nil {
+		t.Fatalf("enrolment page: %d", r.Code)
+	}
+	code, _ := security.TOTP{}.Code(strings.ReplaceAll(secret[1], " ", ""), w.clk.Now())
+	r = b.post(p, p+"/sahkan", vals("code", code, "sealed", sealed[1]))
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=tamat" {
+		t.Fatalf("confirmed for an ended session: %d %q, want 303 to /?sesi=tamat", r.Code, r.Header().Get("Location"))
+	}
+	if g := b.get(p); g.Code != http.StatusSeeOther {
+		t.Fatalf("the two-factor page after: %d, want a redirect to log in", g.Code)
+	}
 }
