@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/account"
@@ -80,6 +81,9 @@ func (h EnrolTOTPHandler) Enrol(ctx context.Context, cmd EnrolTOTP) (TOTPEnrolme
 // totpCheck is the account.CodeCheck of a typed code: it opens the sealed
 // secret of userID and matches the code at now.
 func (s AccountSecurity) totpCheck(userID, code string, now time.Time) account.CodeCheck {
+	// Typed as authenticators show it ("123 456"): the right code, on every
+	// form that takes one, not a wrong one counted towards the lock.
+	code = strings.Join(strings.Fields(code), "")
 	return func(sealed string) (uint64, bool, error) {
 		secret, err := s.Sealer.Open(sealed, account.TOTPSecretAAD(userID))
 		if err != nil {

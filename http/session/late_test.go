@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -231,5 +232,36 @@ func TestMarkTOTPDoesNotRemakeAnEndedSession(t *testing.T) {
 	}
 	if n := r.sessions(user); n != 0 {
 		t.Fatalf("%d sessions after the code was given to an ended one", n)
+	}
+}
+
+// A burst of ends for more users than lateLimit within lateFor keeps every
+// notice (a late login of any of them must still be refused), and sweeps
+// the expired ones once per doubling rather than at every new notice.
+func TestLateNoticesBurst(t *testing.T) {
+	r := newLateRig(t)
+	old := r.now
+	for i := range lateLimit {
+		if _, err := r.m.EndAllBefore(t.Context(), "old-"+strconv.Itoa(i), old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.now = r.now.Add(lateFor + time.Minute)
+	for i := range 3 * lateLimit {
+		if _, err := r.m.EndAllBefore(t.Context(), "new-"+strconv.Itoa(i), r.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.m.lateMu.Lock()
+	n, prune := len(r.m.late), r.m.latePrune
+	r.m.lateMu.Unlock()
+	if n != 3*lateLimit {
+		t.Fatalf("%d notices kept, want the %d recent ones (the expired swept)", n, 3*lateLimit)
+	}
+	if prune <= lateLimit {
+		t.Fatalf("next sweep at %d notices: every new notice would sweep the map", prune)
+	}
+	if _, err := r.login(Identity{UserID: "new-7", DecidedAt: r.now.Add(-time.Millisecond)}); !errors.Is(err, ErrOvertaken) {
+		t.Fatalf("a late login in the burst: %v", err)
 	}
 }

@@ -82,6 +82,10 @@ type Manager struct {
 
 	lateMu sync.Mutex
 	late   map[string]lateNotice // by user ID
+	// latePrune is the size at which expired notices are next swept: twice
+	// what a sweep left, so a burst of ends (many accounts locked within
+	// ten minutes) costs one sweep per doubling, not one per notice.
+	latePrune int
 
 	// orderMu puts a login's look at the notices and the making of its
 	// session on one side, and the follower's notice and its acting on
@@ -397,13 +401,14 @@ func (m *Manager) Login(c *gin.Context, id Identity) error {
 func (m *Manager) noteLate(userID string, fn func(*lateNotice)) {
 	m.lateMu.Lock()
 	defer m.lateMu.Unlock()
-	if len(m.late) >= lateLimit {
+	if len(m.late) >= max(lateLimit, m.latePrune) {
 		cut := m.now().Add(-lateFor)
 		for u, old := range m.late {
 			if old.latest().Before(cut) {
 				delete(m.late, u)
 			}
 		}
+		m.latePrune = 2 * len(m.late)
 	}
 	n := m.late[userID]
 	fn(&n)
