@@ -21,7 +21,7 @@ import (
 )
 
 func (c *cli) auditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Auditor tools: verify the log's integrity, replay a person's login history, an account's state as of a time"}
+	cmd := &cobra.Command{Use: "audit", Short: "Auditor tools: verify the log's integrity, replay a person's login history, an account's state as of a time, list the backups taken"}
 	var expectHead string
 	verify := &cobra.Command{
 		Use:   "verify",

@@ -36,7 +36,7 @@ func (c *cli) projectionsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "projections", Short: "Inspect and rebuild read models"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
-		Short: "Each projector's and consumer's (the mailer's) checkpoint, the log head, the lag, dead letters and read-model layout",
+		Short: "Each projector's and consumer's (mailer, e-mail and name followers, NATS publisher) checkpoint, the log head, the lag, dead letters and read-model layout",
 		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, app *app) error {
 			return printStatus(cmd.Context(), app.engine, cmd.OutOrStdout())
