@@ -20,7 +20,8 @@ import (
 // printed beside it, and learns whether the portal issued it. It shows
 // only what is needed to compare with the paper: the document type, the
 // period, the masked name or IC number, the amount; a corrected statement's
-// old code says it was superseded. No login; look-ups are throttled per
+// old code says it was superseded, and an amended payment's code says its
+// details were amended (a printout made before shows other figures). No login; look-ups are throttled per
 // client address.
 
 // verifyData is the verification page.
@@ -28,6 +29,7 @@ type verifyData struct {
 	Looked     bool
 	Found      bool
 	Superseded string // the superseded note, or ""
+	Amended    string // the amended payment's note, or ""
 	Code       string
 	Details    []kv
 }
@@ -116,7 +118,13 @@ func (s *Site) verifyLookup(c *gin.Context, raw string) {
 		kv{Label: "pay.col.amount", Value: ringgit(p.AmountSen)},
 		kv{Label: "pay.col.status", Value: payStatusLabel(l, p.Status)},
 		kv{Label: "pay.label.status_date", Value: dmy(p.StatusDate)},
+		kv{Label: "pay.label.amended", Value: verifyAmendedCount(l, p.Amended)},
 	)
+	if p.Amended > 0 {
+		// The code is genuine, but a printout made before the amendment
+		// shows other figures: "Dokumen ini sah" beside these would confirm it.
+		data.Amended = i18n.Tf(l, "verify.amended_txt", p.Amended)
+	}
 	s.Render(c, http.StatusOK, "verify", page)
 }
 
@@ -179,6 +187,15 @@ func payStatusLabel(l i18n.Lang, label string) string {
 		}
 	}
 	return label
+}
+
+// verifyAmendedCount is the "Pindaan" line of an amended payment's check:
+// how many times; "" (no line) when it never was.
+func verifyAmendedCount(l i18n.Lang, times int) string {
+	if times <= 0 {
+		return ""
+	}
+	return i18n.Tf(l, "verify.amended_count", times)
 }
 
 func itoa(n int) string {

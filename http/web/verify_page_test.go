@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/projections/statements"
@@ -166,4 +169,32 @@ func TestVerifyMalformedCode(t *testing.T) {
 	if r := bank.get("/sahkan/AAAA-BBBB-CCCC-DDDD"); r.code != http.StatusNotFound {
 		t.Errorf("unknown: %d", r.code)
 	}
+}
+
+// A payment the finance system amended after it was recorded: a printout
+// made before shows other figures, and the check confirmed its code under
+// "Dokumen ini sah" beside the new ones. The check now says the details
+// were amended (how many times), that those shown are the latest and that
+// a printout showing others is out of date; in English too. A payment
+// never amended is confirmed as before.
+func TestVerifyAmendedPayment(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	for range 2 {
+		p.must(commands.AmendPaymentHandler{Runner: p.runner}.Handle(context.Background(), commands.AmendPayment{Meta: p.meta(), PaymentID: "PAY-S-002",
+			Reason: "Amaun disemak semula", Patch: func(d payment.Details) payment.Details { d.AmountSen += 2500; return d }}))
+	}
+	bank := p.browser()
+	r := bank.get("/sahkan/" + payCode("PAY-S-002"))
+	if r.code != http.StatusOK {
+		t.Fatalf("amended: %d", r.code)
+	}
+	payHas(t, "amended", r.body, "Butiran dokumen ini telah dipinda", "dipinda oleh sistem kewangan selepas ia direkodkan (2 kali)", "250.00", "cetakan yang menunjukkan butiran lain telah lapuk", "<dt>Pindaan</dt><dd>2 kali</dd>")
+	payHasNot(t, "amended", r.body, "Dokumen ini sah<", "200.00")
+	en := bank.get("/sahkan/" + payCode("PAY-S-002") + "?lang=en")
+	payHas(t, "amended (English)", en.body, "details have been amended", "after it was recorded (amendments: 2)", "a printout showing other details is out of date", "250.00")
+	payHasNot(t, "amended (English)", en.body, "This document is genuine<")
+	never := p.browser().get("/sahkan/" + payCode("PAY-S-003"))
+	payHas(t, "never amended", never.body, "Dokumen ini sah<")
+	payHasNot(t, "never amended", never.body, "dipinda", "Pindaan")
 }

@@ -113,6 +113,10 @@ type Verification struct {
 	Status      string `json:"status"` // current status label
 	StatusDate  string `json:"status_date"`
 	PayeeMasked string `json:"payee_ic_masked"`
+	// Amended is how many times the finance system amended the details
+	// after the payment was recorded: the figures above are the latest,
+	// so a printout made before shows others.
+	Amended int `json:"amended,omitempty"`
 }
 
 // Verify looks up a verification code (in any case, with or without
@@ -137,5 +141,6 @@ func (q Queries) Verify(ctx context.Context, code string) (Verification, bool, e
 	return Verification{
 		Document: "Status Bayaran", Type: v.TypeLabel, VoucherNo: v.VoucherNo, AmountSen: v.AmountSen,
 		Status: v.StatusLabel, StatusDate: v.StatusDate, PayeeMasked: mykad.MaskPublic(v.PayeeIC),
+		Amended: v.Amended,
 	}, true, nil
 }
