@@ -63,6 +63,9 @@ type MePayments interface {
 type MeStatements interface {
 	ListByPayee(ctx context.Context, ic string, t statement.Type, year, limit int, after string, now time.Time) (statements.Page, error)
 	Get(ctx context.Context, ic, id string, now time.Time) (statements.Statement, error)
+	// DisplayWindows are the windows the lists keep to: a year before
+	// one is refused, not answered with an empty list.
+	DisplayWindows() statements.Windows
 }
 
 // MeReports draws PDFs (infra/pdf Renderer).
@@ -357,6 +360,17 @@ func (m *me) statements(c *gin.Context) {
 		y, err := strconv.Atoi(raw)
 		if err != nil || y < 1990 || y > 2200 {
 			badQuery(c, &queryError{"year", "must be a year such as 2025"})
+			return
+		}
+		// A year before the type's window would list nothing, as if the
+		// person had no slips that year: the web page refuses it too.
+		w := m.d.Statements.DisplayWindows()
+		if first := w.FirstYear(t, m.d.Now()); y < first {
+			reason := fmt.Sprintf("is outside the display window: this type is shown for the last %d months only (the earliest year is %d)", w.SlipMonths, first)
+			if t.Annual() {
+				reason = fmt.Sprintf("is outside the display window: annual statements are shown for the last %d years only (the earliest year is %d)", w.AnnualYears, first)
+			}
+			badQuery(c, &queryError{"year", reason})
 			return
 		}
 		year = y

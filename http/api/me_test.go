@@ -179,3 +179,33 @@ var errDisk = errors.New("pdf: no space left on device")
 
 func (brokenReports) Payment(io.Writer, payments.Payment, pdf.Payee, time.Time) error { return errDisk }
 func (brokenReports) Statement(io.Writer, statements.Statement, time.Time) error      { return errDisk }
+
+// A year before a type's display window (at 10 March 2026: slips, bonus
+// and special aid from October 2024, annual statements from 2019) was
+// answered with an empty list, as if the person had no slips that year;
+// the web page refuses it beside the field. The API answers 422 on year
+// with the window as the reason; the window's first year is still a list.
+func TestMeStatementsYearBeforeWindow(t *testing.T) {
+	f := newFin(t, finOptions{})
+	meData(t, f)
+	siti := f.login(finSiti, "Siti Aminah binti Omar", "")
+	get := func(path string) *httptestRecorder { return f.do("GET", path, "", "", "", nil, siti) }
+	for _, c := range []struct{ path, reason string }{
+		{"/api/v1/me/statements?type=slip-gaji-bulanan&year=2023", "last 18 months"},
+		{"/api/v1/me/statements?type=bonus&year=2023", "last 18 months"},
+		{"/api/v1/me/statements?type=penyata-pendapatan-tahunan&year=2018", "last 7 years"},
+	} {
+		e := wantErr(t, c.path, get(c.path), http.StatusUnprocessableEntity, "invalid", "year")
+		if len(e.Error.Fields) != 1 || e.Error.Fields[0].Field != "year" || !strings.Contains(e.Error.Fields[0].Reason, c.reason) {
+			t.Errorf("%s: %+v, want the window (%q) as the reason", c.path, e.Error, c.reason)
+		}
+	}
+	for _, p := range []string{
+		"/api/v1/me/statements?type=slip-gaji-bulanan&year=2024",
+		"/api/v1/me/statements?type=penyata-pendapatan-tahunan&year=2019",
+	} {
+		if w := get(p); w.Code != http.StatusOK {
+			t.Errorf("%s: %d %s", p, w.Code, w.Body)
+		}
+	}
+}

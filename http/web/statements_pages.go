@@ -283,14 +283,9 @@ func (s *Site) windowYears(now time.Time) []int {
 }
 
 // windowFirstYear is the earliest year with a day inside the display
-// window of statements of type t.
+// window of statements of type t (the rule the API uses too).
 func (s *Site) windowFirstYear(t statement.Type, now time.Time) int {
-	w := s.deps.Payments.Windows
-	now = now.In(calendar.Melaka)
-	if t.Annual() {
-		return now.Year() - w.AnnualYears
-	}
-	return time.Date(now.Year(), now.Month()-time.Month(w.SlipMonths-1), 1, 0, 0, 0, 0, time.UTC).Year()
+	return s.deps.Payments.Windows.FirstYear(t, now)
 }
 
 func containsInt(list []int, v int) bool {

@@ -52,11 +52,22 @@ func (w Windows) cutoff(t statement.Type, now time.Time) int64 {
 	return int64(first.Year()*10000 + int(first.Month())*100 + 1)
 }
 
+// FirstYear is the earliest year with a day inside the display window of
+// statements of type t at now: a year before it lists nothing, and the web
+// page and the API refuse it rather than answer "no records".
+func (w Windows) FirstYear(t statement.Type, now time.Time) int {
+	return int(w.cutoff(t, now) / 10000)
+}
+
 // Queries read the statement views.
 type Queries struct {
 	Reader  projections.Reader
 	Windows Windows // zero value: DefaultWindows
 }
+
+// DisplayWindows are the windows the queries list and get within (the
+// defaults filled in), for a caller that must tell a year outside them.
+func (q Queries) DisplayWindows() Windows { return q.Windows.WithDefaults() }
 
 // Page is one page of a person's statements.
 type Page struct {
