@@ -497,6 +497,7 @@ var catalog = map[string]Text{
 	"acct.totp.codes_intro":     {"Simpan kod ini di tempat yang selamat. Setiap kod boleh digunakan sekali sahaja jika anda tidak dapat menggunakan telefon anda. Kod ini tidak akan dipaparkan lagi.", "Keep these codes somewhere safe. Each can be used once if you cannot use your phone. They will not be shown again."},
 	"acct.totp.new_codes_title": {"Kod Pemulihan Baharu", "New Recovery Codes"},
 	"acct.totp.new_codes_intro": {"Kod hampir habis, atau senarai kod mungkin telah dilihat orang lain? Masukkan kod daripada aplikasi pengesah untuk menjana sepuluh kod baharu. Kod yang lama tidak lagi boleh digunakan.", "Running low, or might someone have seen the list? Enter a code from your authenticator app to make ten new codes. The earlier codes will no longer work."},
+	"acct.totp.pw_first":        {"Tukar kata laluan anda dahulu; selepas itu anda boleh menjana kod pemulihan baharu di sini.", "Change your password first; after that you can make new recovery codes here."},
 	"acct.totp.new_codes":       {"Jana Kod Pemulihan Baharu", "Make New Recovery Codes"},
 	"acct.totp.codes_replaced":  {"Sepuluh kod pemulihan baharu telah dijana. Kod yang lama tidak lagi boleh digunakan.", "Ten new recovery codes were made. The earlier codes no longer work."},
 	"acct.totp.on":              {"Dua faktor aktif untuk akaun anda.", "Two-factor is on for your account."},

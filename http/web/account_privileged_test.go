@@ -360,3 +360,63 @@ func TestAdministratorWhoLeftServiceLogsInAsStaff(t *testing.T) {
 		t.Fatalf("admin area after leaving service: %d", r.Code)
 	}
 }
+
+// TestRecoveryCodesFormWaitsForPasswordChange: an administrator whose
+// password is below the administrators' policy is held to Tukar Kata
+// Laluan, and the new-recovery-codes post is not open to that session.
+// Dua Faktor showed the "Jana Kod Pemulihan Baharu" form anyway, and a
+// right code typed into it bounced to Tukar Kata Laluan. The page now says
+// to change the password first, without the form; once it is changed the
+// form is there.
+func TestRecoveryCodesFormWaitsForPasswordChange(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	temp := w.register(b, master[0])
+	const weak = "Teh O Limau" // 11 characters: the staff policy only
+	b.enterID(sitiIC)
+	b.enterPassword(temp)
+	if r := b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {weak}, "confirm_password": {weak}, "question": {"guru-kegemaran"},
+		"answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Pagi Melaka"}}); r.Code != http.StatusSeeOther {
+		t.Fatalf("activate: %d %s", r.Code, r.body)
+	}
+	if _, err := w.h.GrantRole.Handle(context.Background(), commands.GrantRole{Meta: sysMeta(), UserID: sitiIC, Role: account.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	w.accountView(sitiIC)
+	w.clk.Add(time.Minute)
+	a := w.browser()
+	a.enterID(sitiIC)
+	a.enterPassword(weak)
+	enrol := a.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", weak))
+	secret := strings.ReplaceAll(regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(enrol.body)[1], " ", "")
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := a.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != 200 {
+		t.Fatalf("confirm: %d", r.Code)
+	}
+	// The post the form would make is not open to the session.
+	w.clk.Add(time.Minute)
+	code, _ = security.TOTP{}.Code(secret, w.clk.Now())
+	if r := a.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/kod-pemulihan-baharu", url.Values{"code": {code}}); r.Code != http.StatusSeeOther ||
+		!strings.HasPrefix(r.Header().Get("Location"), "/tetapan-akaun/tukar-kata-laluan") {
+		t.Fatalf("new codes while held: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	held := a.get("/tetapan-akaun/dua-faktor")
+	if held.Code != http.StatusOK {
+		t.Fatalf("two-factor page while held: %d", held.Code)
+	}
+	mustContain(t, "held", held.body, "Kod pemulihan yang belum digunakan: 10", "Tukar kata laluan anda dahulu", `href="/tetapan-akaun/tukar-kata-laluan"`)
+	mustNotContain(t, "held", held.body, "Jana Kod Pemulihan Baharu", `action="/tetapan-akaun/dua-faktor/kod-pemulihan-baharu"`)
+	a.get("/tetapan-akaun/tukar-kata-laluan?lang=en")
+	en := a.get("/tetapan-akaun/dua-faktor")
+	mustContain(t, "held (English)", en.body, "Change your password first")
+	mustNotContain(t, "held (English)", en.body, "Make New Recovery Codes")
+	a.get("/tetapan-akaun/tukar-kata-laluan?lang=ms")
+
+	const strong = "Teh O Limau Ais Kurang Manis"
+	if r := a.post("/tetapan-akaun/tukar-kata-laluan", "/tetapan-akaun/tukar-kata-laluan", url.Values{"old_password": {weak}, "password": {strong}, "confirm_password": {strong}}); r.Code != http.StatusSeeOther {
+		t.Fatalf("change: %d %s", r.Code, r.body)
+	}
+	after := a.get("/tetapan-akaun/dua-faktor")
+	mustContain(t, "after the change", after.body, "Jana Kod Pemulihan Baharu", `action="/tetapan-akaun/dua-faktor/kod-pemulihan-baharu"`)
+	mustNotContain(t, "after the change", after.body, "Tukar kata laluan anda dahulu")
+}

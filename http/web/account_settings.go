@@ -181,6 +181,11 @@ type acctTwoFactorData struct {
 	StartURL      string
 	ConfirmURL    string
 	CodesURL      string // new recovery codes, when TOTP is on
+	// PasswordFirst: the session must change its password first
+	// (session.Manager.PasswordChangeFirst), and the new-codes post is not
+	// open to it: the form is left out, with a line saying why.
+	PasswordFirst bool
+	PasswordURL   string
 }
 
 func (s *Site) twoFactorPage(c *gin.Context, u session.Session, f *Form) (Page, *acctTwoFactorData, error) {
@@ -189,7 +194,8 @@ func (s *Site) twoFactorPage(c *gin.Context, u session.Session, f *Form) (Page, 
 		return Page{}, nil, err
 	}
 	d := &acctTwoFactorData{Enabled: v.TOTP, Required: len(v.Roles) > 0 && !v.TOTP, RecoveryLeft: v.RecoveryLeft,
-		StartURL: PathTwoFactorStart, ConfirmURL: PathTwoFactorConfirm, CodesURL: PathRecoveryCodes}
+		StartURL: PathTwoFactorStart, ConfirmURL: PathTwoFactorConfirm, CodesURL: PathRecoveryCodes,
+		PasswordFirst: u.MustChangePassword, PasswordURL: PathPassword}
 	return Page{Title: "nav.dua_faktor", Form: f, Data: d}, d, nil
 }
 
