@@ -348,3 +348,28 @@ func TestListRowMatchesView(t *testing.T) {
 		}
 	}
 }
+
+// FirstYear is the year of the first period end the lists keep to, in
+// Melaka time: the web page and the API refuse a year before it.
+func TestWindowsFirstYear(t *testing.T) {
+	w := statements.DefaultWindows()
+	march := time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		w    statements.Windows
+		t    statement.Type
+		now  time.Time
+		want int
+	}{
+		{w, statement.SlipGajiBulanan, march, 2024}, // October 2024 to March 2026
+		{w, statement.Bonus, march, 2024},
+		{w, statement.PenyataPendapatanTahunan, march, 2019},
+		{statements.Windows{SlipMonths: 3}, statement.SlipGajiBulanan, march, 2026},
+		{statements.Windows{SlipMonths: 4}, statement.SlipGajiBulanan, march, 2025},
+		// 1 January 01:00 in Melaka is still 31 December in UTC.
+		{statements.Windows{SlipMonths: 1}, statement.SlipGajiBulanan, time.Date(2025, 12, 31, 17, 0, 0, 0, time.UTC), 2026},
+	} {
+		if got := c.w.FirstYear(c.t, c.now); got != c.want {
+			t.Errorf("%+v %s at %s: %d, want %d", c.w, c.t, c.now, got, c.want)
+		}
+	}
+}
