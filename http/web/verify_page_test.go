@@ -192,7 +192,7 @@ func TestVerifyAmendedPayment(t *testing.T) {
 	payHas(t, "amended", r.body, "Butiran dokumen ini telah dipinda", "dipinda oleh sistem kewangan selepas ia direkodkan (2 kali)", "250.00", "cetakan yang menunjukkan butiran lain telah lapuk", "<dt>Pindaan</dt><dd>2 kali</dd>")
 	payHasNot(t, "amended", r.body, "Dokumen ini sah<", "200.00")
 	en := bank.get("/sahkan/" + payCode("PAY-S-002") + "?lang=en")
-	payHas(t, "amended (English)", en.body, "details have been amended", "after it was recorded (amendments: 2)", "a printout showing other details is out of date", "250.00")
+	payHas(t, "amended (English)", en.body, "details have been amended", "after it was recorded (amendments: 2)", "a printout showing other details is out of date", "250.00", "<dt>Amendments</dt><dd>2</dd>")
 	payHasNot(t, "amended (English)", en.body, "This document is genuine<")
 	never := p.browser().get("/sahkan/" + payCode("PAY-S-003"))
 	payHas(t, "never amended", never.body, "Dokumen ini sah<")
