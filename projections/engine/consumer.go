@@ -434,6 +434,9 @@ func checkConsumerName(name string) error {
 	return nil
 }
 
+// errConsumerStarted: another process recorded the consumer's first start.
+var errConsumerStarted = errors.New("engine: consumer already started")
+
 // startAtHead records a consumer's first start and its checkpoint at the log
 // head in one batch; on later starts it does nothing.
 func (e *Engine) startAtHead(ctx context.Context, name string) error {
@@ -453,8 +456,21 @@ func (e *Engine) startAtHead(ctx context.Context, name string) error {
 		return err
 	}
 	err = e.cfg.Store.Write(ctx, name, head, func(b projections.Batch) error {
+		// Asked again inside the batch: another process (a console
+		// command beside serve on a new install) may have recorded the
+		// start since the check above, at an earlier head; writing this
+		// later head over its checkpoint would pass over the events
+		// between them (their mail never sent).
+		if _, started, err := b.Get(ctx, consumerCollection, name); err != nil {
+			return err
+		} else if started {
+			return errConsumerStarted
+		}
 		return b.Put(ctx, consumerCollection, projections.Doc{ID: name, Version: 1, Body: body})
 	})
+	if errors.Is(err, errConsumerStarted) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("engine: consumer %s: record first start: %w", name, err)
 	}

@@ -1140,3 +1140,44 @@ func TestConsumerHolderThatCannotRenewStopsBeforeTakeover(t *testing.T) {
 		t.Errorf("the last event was handled by %v, want the process that could renew", seen[want[len(want)-1]])
 	}
 }
+
+// headHookLog is the real event log with a hook run once when a consumer's
+// first start asks for the head: what another process does between this
+// one's "not started yet" and its write.
+type headHookLog struct {
+	projections.EventLog
+	once sync.Once
+	hook func()
+}
+
+func (l *headHookLog) LastPosition(ctx context.Context) (uint64, error) {
+	l.once.Do(l.hook)
+	return l.EventLog.LastPosition(ctx)
+}
+
+// TestConsumerFirstStartRacingAnotherProcess: on a new install a console
+// command and serve record the mailer's first start at the same moment.
+// The other records it at the head (0) and appends an event; this one,
+// which had found no start, must not write the later head over it, or the
+// event between them is passed over and its mail never sent.
+func TestConsumerFirstStartRacingAnotherProcess(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	ctx := context.Background()
+	other := newEngine(t, log, views, &ledgerProjector{}, nil)
+	hooked := &headHookLog{EventLog: log, hook: func() {
+		if err := other.RecordConsumerStarts(ctx, "mailer"); err != nil {
+			t.Error(err)
+		}
+		g.appendTo(t, "acct-0300", deposited{Owner: "o", Amount: 5})
+	}}
+	this := newEngine(t, hooked, views, &ledgerProjector{}, nil)
+	if err := this.RecordConsumerStarts(ctx, "mailer"); err != nil {
+		t.Fatal(err)
+	}
+	if cp, _ := views.Checkpoint(ctx, "mailer"); cp != 0 {
+		t.Fatalf("the mailer starts after position %d: the event the other process appended after its start is passed over", cp)
+	}
+}
