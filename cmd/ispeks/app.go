@@ -91,10 +91,7 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 	if err != nil {
 		return nil, err
 	}
-	if err := a.engine.CheckReadStore(ctx); err != nil {
-		if errors.Is(err, engine.ErrReadStoreAhead) {
-			return nil, fmt.Errorf("%w: the log was restored from a backup and the read models were kept; %s", err, readStoreReset(&c.cfg))
-		}
+	if err := c.readStoreAhead(a.engine.CheckReadStore(ctx)); err != nil {
 		return nil, err
 	}
 	// The mailer's starting point is fixed when the stores are first set

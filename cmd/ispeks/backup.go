@@ -81,6 +81,13 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if !ok {
 				return fmt.Errorf("backup: the event store %T cannot be backed up by this command", store)
 			}
+			// A log restored with the read store of the day kept: every
+			// other command refuses it, and this backup's record would
+			// move the log's end towards the stale checkpoints until the
+			// check no longer saw them.
+			if err := c.checkReadStoreBehind(ctx, store); err != nil {
+				return err
+			}
 			start := time.Now()
 			b, err := es.BackupTo(ctx, dest)
 			if err != nil {

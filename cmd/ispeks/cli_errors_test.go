@@ -656,7 +656,10 @@ func TestRestoredLogWithKeptReadModelsIsRefused(t *testing.T) {
 		_ = os.Remove(filepath.Join(dir, f))
 	}
 	views := filepath.Join(dir, "views.db")
-	for _, args := range [][]string{{"clients", "list"}, {"projections", "status"}, {"clients", "add", "Sistem Baru", "--scopes", "events:read"}} {
+	// backup too: it opens only the log, and each backup it recorded would
+	// move the log's end towards the stale checkpoints until this check
+	// no longer saw them.
+	for _, args := range [][]string{{"clients", "list"}, {"projections", "status"}, {"clients", "add", "Sistem Baru", "--scopes", "events:read"}, {"backup", filepath.Join(t.TempDir(), "again")}} {
 		out, err := run(args...)
 		if err == nil || !strings.Contains(err.Error(), "the read store is ahead of the event log: ") || !strings.Contains(err.Error(), "has processed up to position 4, the log ends at 1") ||
 			!strings.Contains(err.Error(), "delete "+views+" (with its -wal and -shm)") {

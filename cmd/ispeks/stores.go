@@ -16,6 +16,7 @@ import (
 	rsqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
 	"github.com/melaka-gov/ispeks/infra/redact"
 	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
 // prepareDataDir makes the data directory and checks it can be written, so a
@@ -97,6 +98,32 @@ func openReadStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (p
 		}
 		return s, nil
 	}
+}
+
+// readStoreAhead words engine.ErrReadStoreAhead for the operator: what
+// happened and what to delete.
+func (c *cli) readStoreAhead(err error) error {
+	if errors.Is(err, engine.ErrReadStoreAhead) {
+		return fmt.Errorf("%w: the log was restored from a backup and the read models were kept; %s", err, readStoreReset(&c.cfg))
+	}
+	return err
+}
+
+// checkReadStoreBehind is openApp's restore check for a command that opens
+// only the log (backup): no projector or consumer of the read store is past
+// the log's end.
+func (c *cli) checkReadStoreBehind(ctx context.Context, log projections.EventLog) error {
+	views, err := openReadStore(ctx, &c.cfg, c.log)
+	if err != nil {
+		return err
+	}
+	defer views.Close()
+	// Only the projectors' names matter here: nothing is projected.
+	e, err := engine.New(engine.Config{Log: log, Store: views, Registry: newRegistry(), Projectors: (&app{}).projectors(), Logger: c.log})
+	if err != nil {
+		return err
+	}
+	return c.readStoreAhead(e.CheckReadStore(ctx))
 }
 
 // readStoreReset tells how to throw the read models away so they are
