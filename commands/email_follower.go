@@ -81,18 +81,27 @@ func (f EmailFollower) Handle(ctx context.Context, env eventlog.Envelope) error 
 	if ev.PreviousEmail == "" || ev.PreviousEmail == ev.Email {
 		return nil
 	}
-	log := f.Log
-	if log == nil {
-		log = slog.Default()
-	}
 	if f.FollowName != nil {
-		name := NameFollower{Follow: *f.FollowName, Log: log}
+		name := NameFollower{Follow: *f.FollowName, Log: f.Log}
 		if err := name.Handle(ctx, env); err != nil {
 			return fmt.Errorf("email follower: %w", err)
 		}
 	}
 	meta := Meta{CommandID: FollowCommandID(env.ID), CorrelationID: env.Metadata.CorrelationID, Actor: EmailFollowerActor}
 	res, err := f.Follow.Handle(ctx, FollowMasterEmail{Meta: meta, UserID: ev.IC, PreviousEmail: ev.PreviousEmail, Email: ev.Email})
+	return followed(ctx, f.Log, "email follower", "e-mail", env, res, err)
+}
+
+// followed settles a follower's run of its command on the master change in
+// env: an unusable event (a field error, account.ErrInvalid) is logged and
+// passed over, since no retry could make it usable and it would hold up
+// every later change; any other error is returned, so the engine delivers
+// the event again. follower names the follower in the log and errors,
+// what the account field that followed.
+func followed(ctx context.Context, log *slog.Logger, follower, what string, env eventlog.Envelope, res Result, err error) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	var afe *account.FieldError
 	var efe *employee.FieldError
 	field := ""
@@ -104,15 +113,15 @@ func (f EmailFollower) Handle(ctx context.Context, env eventlog.Envelope) error 
 	}
 	switch {
 	case field != "", errors.Is(err, account.ErrInvalid):
-		// The field, never its value (an IC or an address): the event ID
-		// finds it.
-		log.WarnContext(ctx, "email follower: master change not followed, its event is unusable", "event_id", env.ID, "field", field)
+		// The field, never its value (an IC, an address, a name): the
+		// event ID finds it.
+		log.WarnContext(ctx, follower+": master change not followed, its event is unusable", "event_id", env.ID, "field", field)
 		return nil
 	case err != nil:
-		return fmt.Errorf("email follower: event %s: %w", env.ID, err)
+		return fmt.Errorf("%s: event %s: %w", follower, env.ID, err)
 	}
 	if res.Appended > 0 {
-		log.InfoContext(ctx, "email follower: account e-mail followed the employee master", "event_id", env.ID, "position", res.Position)
+		log.InfoContext(ctx, follower+": account "+what+" followed the employee master", "event_id", env.ID, "position", res.Position)
 	}
 	return nil
 }

@@ -2,13 +2,11 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/google/uuid"
 
-	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
@@ -73,10 +71,6 @@ func (f NameFollower) Handle(ctx context.Context, env eventlog.Envelope) error {
 	if previous == "" || previous == name {
 		return nil
 	}
-	log := f.Log
-	if log == nil {
-		log = slog.Default()
-	}
 	// The account takes the name the master holds now, not the one this
 	// event carried: the e-mail follower runs this same command for a
 	// later change that moved the address too, maybe before this follower
@@ -90,28 +84,7 @@ func (f NameFollower) Handle(ctx context.Context, env eventlog.Envelope) error {
 	}
 	meta := Meta{CommandID: FollowNameCommandID(env.ID), CorrelationID: env.Metadata.CorrelationID, Actor: NameFollowerActor}
 	res, err := f.Follow.Handle(ctx, FollowMasterName{Meta: meta, UserID: ic, Name: name})
-	var afe *account.FieldError
-	var efe *employee.FieldError
-	field := ""
-	switch {
-	case errors.As(err, &afe):
-		field = afe.Field
-	case errors.As(err, &efe):
-		field = efe.Field
-	}
-	switch {
-	case field != "", errors.Is(err, account.ErrInvalid):
-		// The field, never its value (an IC or a name): the event ID
-		// finds it.
-		log.WarnContext(ctx, "name follower: master change not followed, its event is unusable", "event_id", env.ID, "field", field)
-		return nil
-	case err != nil:
-		return fmt.Errorf("name follower: event %s: %w", env.ID, err)
-	}
-	if res.Appended > 0 {
-		log.InfoContext(ctx, "name follower: account name followed the employee master", "event_id", env.ID, "position", res.Position)
-	}
-	return nil
+	return followed(ctx, f.Log, "name follower", "name", env, res, err)
 }
 
 // mastersName is the name the employee master holds now for ic ("" when
