@@ -666,20 +666,31 @@ func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) erro
 	if err := a.secondFactorPrelude(); err != nil {
 		return err
 	}
-	if a.locked {
-		return a.refuseLocked()
-	}
-	step, ok, err := check(a.totpSecret)
+	step, err := a.totpStep(check, threshold)
 	if err != nil {
 		return err
 	}
+	return a.record(TOTPCodeAccepted{UserID: a.userID, Step: step})
+}
+
+// totpStep is the time step of a typed authenticator code not accepted
+// before, or the refusal: a locked account is refused before the code is
+// looked at, and wrong and reused codes count towards the lock.
+func (a *Account) totpStep(check CodeCheck, threshold int) (uint64, error) {
+	if a.locked {
+		return 0, a.refuseLocked()
+	}
+	step, ok, err := check(a.totpSecret)
+	if err != nil {
+		return 0, err
+	}
 	if !ok {
-		return a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
+		return 0, a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
 	}
 	if step <= a.totpLastStep {
-		return a.fail(FailSecondFactorReused, threshold, ErrCodeReused)
+		return 0, a.fail(FailSecondFactorReused, threshold, ErrCodeReused)
 	}
-	return a.record(TOTPCodeAccepted{UserID: a.userID, Step: step})
+	return step, nil
 }
 
 // ReplaceRecoveryCodes puts ten new recovery codes (keyed hashes) in place
@@ -688,26 +699,15 @@ func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) erro
 // second factor (accepted once; wrong and reused codes count towards the
 // lock, as at login); the session alone does not.
 func (a *Account) ReplaceRecoveryCodes(check CodeCheck, recoveryHashes []string, threshold int, now time.Time) error {
-	switch {
-	case !a.Exists():
-		return ErrNotFound
-	case !a.TOTPEnabled():
-		return ErrTOTPNotEnabled
-	case len(recoveryHashes) != RecoveryCodeCount || slices.Contains(recoveryHashes, ""):
-		return fmt.Errorf("%w: need %d recovery code hashes", ErrInvalid, RecoveryCodeCount)
-	}
-	if a.locked {
-		return a.refuseLocked()
-	}
-	step, ok, err := check(a.totpSecret)
-	if err != nil {
+	if err := a.secondFactorPrelude(); err != nil {
 		return err
 	}
-	if !ok {
-		return a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
+	if len(recoveryHashes) != RecoveryCodeCount || slices.Contains(recoveryHashes, "") {
+		return fmt.Errorf("%w: need %d recovery code hashes", ErrInvalid, RecoveryCodeCount)
 	}
-	if step <= a.totpLastStep {
-		return a.fail(FailSecondFactorReused, threshold, ErrCodeReused)
+	step, err := a.totpStep(check, threshold)
+	if err != nil {
+		return err
 	}
 	return a.record(RecoveryCodesReplaced{UserID: a.userID, Step: step, RecoveryCodeHashes: slices.Clone(recoveryHashes), Name: a.name, Email: a.email})
 }
