@@ -28,7 +28,6 @@ const (
 	MaxReason                     = 500
 	MaxInstrumentNo               = 32 // EFT, cheque or bank draft number
 	maxIDLength                   = 64
-	dateLayout                    = "2006-01-02"
 	earliestYear                  = 1990
 	amendableMaxStatusIndex       = 2 // Diterima, Dalam Proses, Diluluskan
 )
