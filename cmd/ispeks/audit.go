@@ -47,10 +47,7 @@ backup kept elsewhere serves as well.`,
 				}
 				expect = &h
 			}
-			if err := requireLog(&c.cfg); err != nil {
-				return err
-			}
-			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
+			store, err := c.openExistingLog(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -85,10 +82,7 @@ backup kept elsewhere serves as well.`,
 		Short: "Replay one person's login and lockout history from the event log, with each event's integrity verdict (exit status 1 if it does not verify)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireLog(&c.cfg); err != nil {
-				return err
-			}
-			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
+			store, err := c.openExistingLog(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -129,10 +123,7 @@ backup kept elsewhere serves as well.`,
 			if err != nil {
 				return fmt.Errorf("--at: %q is not YYYY-MM-DDTHH:MM (Malaysia time)", at)
 			}
-			if err := requireLog(&c.cfg); err != nil {
-				return err
-			}
-			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
+			store, err := c.openExistingLog(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -160,10 +151,7 @@ backup kept elsewhere serves as well.`,
 		Short: "List the backups taken of the log (ispeks backup): when, by which operator, to where, and each copy's head",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireLog(&c.cfg); err != nil {
-				return err
-			}
-			store, err := openEventStore(cmd.Context(), &c.cfg, c.log)
+			store, err := c.openExistingLog(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -74,6 +74,15 @@ func openEventStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	}
 }
 
+// openExistingLog is openEventStore for a command that only reads what is
+// there (requireLog).
+func (c *cli) openExistingLog(ctx context.Context) (eventstore.Store, error) {
+	if err := requireLog(&c.cfg); err != nil {
+		return nil, err
+	}
+	return openEventStore(ctx, &c.cfg, c.log)
+}
+
 // openReadStore opens the configured read store; its operational messages
 // (rebuilds, dropped collections) go to log.
 func openReadStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (projections.ReadStore, error) {
