@@ -40,8 +40,10 @@ type DeadLetter struct {
 	RecordedAt time.Time `json:"recorded_at"`
 }
 
-func deadLetterID(projector string, rec eventlog.Record) string {
-	return projector + "/" + rec.ID.String()
+// deadLetterID is the dead letter's document ID: one per projector and
+// event.
+func deadLetterID(projector, eventID string) string {
+	return projector + "/" + eventID
 }
 
 // recordDeadLetter stores a dead letter. Recording the same event again for
@@ -76,7 +78,7 @@ func (e *Engine) deadLetterDoc(projector string, rec eventlog.Record, reason str
 		return projections.Doc{}, "", err
 	}
 	return projections.Doc{
-		ID:      deadLetterID(projector, rec),
+		ID:      deadLetterID(projector, rec.ID.String()),
 		Version: 1,
 		Fields:  map[string]any{"projector": projector, "position": int64(rec.Position)},
 		Body:    body,
@@ -97,7 +99,7 @@ func (e *Engine) ClearDeadLetter(ctx context.Context, name, eventID string) erro
 		return fmt.Errorf("engine: ensure collections: %w", err)
 	}
 	err := e.cfg.Store.Write(ctx, deadLetterWriter, 0, func(b projections.Batch) error {
-		return b.Delete(ctx, deadLetterCollection, name+"/"+eventID)
+		return b.Delete(ctx, deadLetterCollection, deadLetterID(name, eventID))
 	})
 	if err != nil {
 		return fmt.Errorf("engine: clear dead letter of %s for event %s: %w", name, eventID, err)
@@ -118,13 +120,14 @@ func (e *Engine) ReplaceDeadLetter(ctx context.Context, name, eventID string, re
 	if err != nil {
 		return err
 	}
+	old := deadLetterID(name, eventID)
 	err = e.cfg.Store.Write(ctx, deadLetterWriter, 0, func(b projections.Batch) error {
 		// Put first: on a store whose batch is not one transaction, a
 		// stop between the two leaves both, never neither.
-		if err := b.Put(ctx, deadLetterCollection, doc); err != nil || doc.ID == name+"/"+eventID {
+		if err := b.Put(ctx, deadLetterCollection, doc); err != nil || doc.ID == old {
 			return err
 		}
-		return b.Delete(ctx, deadLetterCollection, name+"/"+eventID)
+		return b.Delete(ctx, deadLetterCollection, old)
 	})
 	if err != nil {
 		return fmt.Errorf("engine: replace dead letter of %s for event %s: %w", name, eventID, err)
@@ -216,7 +219,7 @@ func (e *Engine) pruneDeadLetters(ctx context.Context, projector string, upTo ui
 	}
 	var stale []string
 	for _, dl := range all {
-		id := projector + "/" + dl.EventID
+		id := deadLetterID(projector, dl.EventID)
 		if dl.Position <= upTo && !kept[id] {
 			stale = append(stale, id)
 		}
