@@ -144,7 +144,10 @@ func TestLoginDecidedBeforeTheSessionsWereEnded(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.now = r.now.Add(lateFor + time.Minute)
-		if _, ok := r.m.lateNotice(user); ok {
+		r.m.orderMu.Lock()
+		_, ok := r.m.lateNotice(user)
+		r.m.orderMu.Unlock()
+		if ok {
 			t.Fatal("a notice older than lateFor is still kept")
 		}
 	})
@@ -252,9 +255,9 @@ func TestLateNoticesBurst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.m.lateMu.Lock()
+	r.m.orderMu.Lock()
 	n, prune := len(r.m.late), r.m.latePrune
-	r.m.lateMu.Unlock()
+	r.m.orderMu.Unlock()
 	if n != 3*lateLimit {
 		t.Fatalf("%d notices kept, want the %d recent ones (the expired swept)", n, 3*lateLimit)
 	}

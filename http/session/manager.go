@@ -80,19 +80,19 @@ type Manager struct {
 	cfg   Config
 	now   func() time.Time
 
-	lateMu sync.Mutex
-	late   map[string]lateNotice // by user ID
-	// latePrune is the size at which expired notices are next swept: twice
-	// what a sweep left, so a burst of ends (many accounts locked within
-	// ten minutes) costs one sweep per doubling, not one per notice.
-	latePrune int
-
 	// orderMu puts a login's look at the notices and the making of its
 	// session on one side, and the follower's notice and its acting on
 	// the sessions that exist on the other: between a look that found no
 	// notice and the session made, the follower could note the end and
-	// act on no session, and the late session would stand.
+	// act on no session, and the late session would stand. It also guards
+	// late and latePrune, read and written only on those two sides.
 	orderMu sync.Mutex
+
+	late map[string]lateNotice // by user ID
+	// latePrune is the size at which expired notices are next swept: twice
+	// what a sweep left, so a burst of ends (many accounts locked within
+	// ten minutes) costs one sweep per doubling, not one per notice.
+	latePrune int
 }
 
 // lateNotice is what the log last said about a user's sessions begun
@@ -397,10 +397,8 @@ func (m *Manager) Login(c *gin.Context, id Identity) error {
 }
 
 // noteLate records, with fn, what an event said of userID's sessions begun
-// before its time.
+// before its time. The caller holds orderMu.
 func (m *Manager) noteLate(userID string, fn func(*lateNotice)) {
-	m.lateMu.Lock()
-	defer m.lateMu.Unlock()
 	if len(m.late) >= max(lateLimit, m.latePrune) {
 		cut := m.now().Add(-lateFor)
 		for u, old := range m.late {
@@ -415,9 +413,9 @@ func (m *Manager) noteLate(userID string, fn func(*lateNotice)) {
 	m.late[userID] = n
 }
 
+// lateNotice is userID's notice, if one younger than lateFor is kept. The
+// caller holds orderMu.
 func (m *Manager) lateNotice(userID string) (lateNotice, bool) {
-	m.lateMu.Lock()
-	defer m.lateMu.Unlock()
 	n, ok := m.late[userID]
 	if ok && n.latest().Before(m.now().Add(-lateFor)) {
 		delete(m.late, userID)
