@@ -5,7 +5,6 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	qrcode "github.com/skip2/go-qrcode"
@@ -363,11 +362,10 @@ func (s *Site) recoveryCodesReplace(c *gin.Context) {
 		s.Invalid(c, "account_two_factor", page)
 		return
 	}
-	// As at the login's code step: authenticators show "123 456", and a
-	// right code typed so must not count as a wrong one towards the lock.
-	code := strings.Join(strings.Fields(f.Get("code")), "")
+	// A code typed as authenticators show it ("123 456") is taken by the
+	// command's check (AccountSecurity.totpCheck), as on every code form.
 	codes, res, err := s.deps.Accounts.Commands.ReplaceRecoveryCodes.Replace(c.Request.Context(), commands.ReplaceRecoveryCodes{
-		Meta: acctMeta(c, u.UserID), UserID: u.UserID, Code: code,
+		Meta: acctMeta(c, u.UserID), UserID: u.UserID, Code: f.Get("code"),
 	})
 	switch {
 	case err == nil:
