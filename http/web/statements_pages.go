@@ -151,7 +151,7 @@ func (s *Site) statementList(c *gin.Context) {
 			switch {
 			case err != nil || !containsInt(years, y):
 				f.FailKey("tahun", "err.choose_one")
-			case t.Valid() && y < s.windowFirstYear(t, now):
+			case t.Valid() && y < s.deps.Payments.Windows.FirstYear(t, now):
 				// The choice offers the annual statements' years to every
 				// type: a slip year before the slips' window would list
 				// nothing and say "no records in 2019" to someone paid
@@ -274,18 +274,13 @@ var searchFieldsCache sync.Map // searchFieldsKey → template.HTML
 // first (the year choice of the form).
 func (s *Site) windowYears(now time.Time) []int {
 	now = now.In(calendar.Melaka)
-	first := min(s.windowFirstYear(statement.SlipGajiBulanan, now), s.windowFirstYear(statement.PenyataPendapatanTahunan, now))
+	w := s.deps.Payments.Windows
+	first := min(w.FirstYear(statement.SlipGajiBulanan, now), w.FirstYear(statement.PenyataPendapatanTahunan, now))
 	var out []int
 	for y := now.Year(); y >= first; y-- {
 		out = append(out, y)
 	}
 	return out
-}
-
-// windowFirstYear is the earliest year with a day inside the display
-// window of statements of type t (the rule the API uses too).
-func (s *Site) windowFirstYear(t statement.Type, now time.Time) int {
-	return s.deps.Payments.Windows.FirstYear(t, now)
 }
 
 func containsInt(list []int, v int) bool {
