@@ -335,21 +335,10 @@ func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.Login
 		}
 		name, dept = v.Name, v.Department
 	}
-	var roles []string
-	for _, r := range grant.Roles {
-		roles = append(roles, string(r))
-	}
+	roles := grantRoles(grant)
 	id := session.Identity{UserID: userID, Name: name, Department: dept, Roles: roles,
 		TOTPVerified: totpVerified, MustChangePassword: mustChange, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt}
-	if err := s.deps.Sessions.Login(c, id); errors.Is(err, session.ErrOvertaken) {
-		// Locked, password changed or a role removed between this login's
-		// decision and now: it does not stand; the person logs in again
-		// (and meets the lock if that is what happened).
-		_ = s.deps.Sessions.Logout(c)
-		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
-		return
-	} else if err != nil {
-		httpx.Abort(c, err)
+	if s.sessionFailed(c, s.deps.Sessions.Login(c, id)) {
 		return
 	}
 	back := returnPage(s.deps.Sessions.TakeReturn(c, userID))
@@ -361,6 +350,34 @@ func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.Login
 	default:
 		c.Redirect(http.StatusSeeOther, back)
 	}
+}
+
+// grantRoles are the session's roles of grant.
+func grantRoles(grant commands.LoginGrant) []string {
+	var roles []string
+	for _, r := range grant.Roles {
+		roles = append(roles, string(r))
+	}
+	return roles
+}
+
+// sessionFailed answers err from Sessions.Login or MarkTOTP, if there is
+// one, and says whether it did. session.ErrOvertaken (the account was
+// locked, its password changed or a role removed after the command
+// decided, or the session ended while a code was checked): the session
+// does not stand and is not made again; the person logs in again (and
+// meets the lock if that is what happened).
+func (s *Site) sessionFailed(c *gin.Context, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, session.ErrOvertaken):
+		_ = s.deps.Sessions.Logout(c)
+		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
+	default:
+		httpx.Abort(c, err)
+	}
+	return true
 }
 
 // returnPage is where a login ends: the page the browser asked for before
@@ -483,14 +500,7 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	}
 	s.acctWait(c, res)
 	if !isPending {
-		if err := s.deps.Sessions.MarkTOTP(c); errors.Is(err, session.ErrOvertaken) {
-			// Ended (locked, a role removed) while the code was checked: it is
-			// not made again; the person logs in again.
-			_ = s.deps.Sessions.Logout(c)
-			c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
-			return
-		} else if err != nil {
-			httpx.Abort(c, err)
+		if s.sessionFailed(c, s.deps.Sessions.MarkTOTP(c)) {
 			return
 		}
 		c.Redirect(http.StatusSeeOther, data.Next)

@@ -142,21 +142,12 @@ func (s *Site) password(c *gin.Context) {
 	// the roles and leaving date the change decided on the stream (not the
 	// old session's copy: a role removed a moment ago stays removed); every
 	// other session of the account ends.
-	var roles []string
-	for _, r := range grant.Roles {
-		roles = append(roles, string(r))
-	}
 	name, dept := u.Name, u.Department
 	if grant.Name != "" {
 		name, dept = grant.Name, grant.Department
 	}
-	if err := s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: name, Department: dept, Roles: roles,
-		TOTPVerified: u.TOTPVerified, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt}); errors.Is(err, session.ErrOvertaken) {
-		_ = s.deps.Sessions.Logout(c)
-		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
-		return
-	} else if err != nil {
-		httpx.Abort(c, err)
+	if s.sessionFailed(c, s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: name, Department: dept,
+		Roles: grantRoles(grant), TOTPVerified: u.TOTPVerified, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt})) {
 		return
 	}
 	if _, err := s.deps.Sessions.EndOthers(c); err != nil {
@@ -330,14 +321,7 @@ func (s *Site) twoFactorConfirm(c *gin.Context) {
 	s.acctWait(c, res)
 	// A valid code from the authenticator is the second factor: the
 	// session has it now (new token).
-	if err := s.deps.Sessions.MarkTOTP(c); errors.Is(err, session.ErrOvertaken) {
-		// Ended (locked, a role removed) while the code was checked: it is
-		// not made again; the person logs in again.
-		_ = s.deps.Sessions.Logout(c)
-		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=tamat")
-		return
-	} else if err != nil {
-		httpx.Abort(c, err)
+	if s.sessionFailed(c, s.deps.Sessions.MarkTOTP(c)) {
 		return
 	}
 	d = &acctTwoFactorData{Enabled: true, RecoveryLeft: len(codes), RecoveryCodes: codes}
