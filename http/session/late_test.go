@@ -268,3 +268,38 @@ func TestLateNoticesBurst(t *testing.T) {
 		t.Fatalf("a late login in the burst: %v", err)
 	}
 }
+
+// A leaving date given to open sessions moves their stored deadline, not
+// only ValidUntil: a request is checked against ExpiresAt, and a session
+// last touched under a minute before the date would otherwise pass it once.
+// A cancellation moves the deadline back to the idle one.
+func TestValidUntilMovesTheDeadline(t *testing.T) {
+	r := newLateRig(t)
+	const user = "800101-04-5001"
+	if _, err := r.login(Identity{UserID: user}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() Session {
+		var got Session
+		if _, err := r.store.UpdateUserBefore(t.Context(), user, r.now.Add(time.Hour), func(s *Session) { got = *s }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	idle := stored().ExpiresAt
+	r.now = r.now.Add(time.Second)
+	until := r.now.Add(5 * time.Minute)
+	if _, err := r.m.EndAllAt(t.Context(), user, r.now, until); err != nil {
+		t.Fatal(err)
+	}
+	if s := stored(); !s.ValidUntil.Equal(until) || !s.ExpiresAt.Equal(until) {
+		t.Fatalf("after a leaving date: ValidUntil %v, ExpiresAt %v; want both %v", s.ValidUntil, s.ExpiresAt, until)
+	}
+	r.now = r.now.Add(time.Second)
+	if _, err := r.m.ClearValidUntilBefore(t.Context(), user, r.now); err != nil {
+		t.Fatal(err)
+	}
+	if s := stored(); !s.ValidUntil.IsZero() || !s.ExpiresAt.Equal(idle) {
+		t.Fatalf("after the cancellation: ValidUntil %v, ExpiresAt %v; want none, %v", s.ValidUntil, s.ExpiresAt, idle)
+	}
+}
