@@ -527,16 +527,7 @@ func (m *Manager) EndAllAt(ctx context.Context, userID string, t, until time.Tim
 	if !until.After(m.now()) {
 		return m.endAllBefore(ctx, userID, t)
 	}
-	m.noteLate(userID, func(n *lateNotice) {
-		if !t.Before(n.changedAt) {
-			n.changedAt, n.until = t, until
-		}
-	})
-	n, err := m.store.UpdateUserBefore(ctx, userID, t, func(s *Session) {
-		s.ValidUntil = until
-		// LastSeen is when the idle deadline was last moved on.
-		s.ExpiresAt = m.deadline(*s, s.LastSeen)
-	})
+	n, err := m.validUntilBefore(ctx, userID, t, until)
 	if err != nil {
 		return n, fmt.Errorf("session: end all at: %w", err)
 	}
@@ -551,23 +542,30 @@ func (m *Manager) EndAllAt(ctx context.Context, userID string, t, until time.Tim
 func (m *Manager) ClearValidUntilBefore(ctx context.Context, userID string, t time.Time) (int, error) {
 	m.orderMu.Lock()
 	defer m.orderMu.Unlock()
-	m.noteLate(userID, func(n *lateNotice) {
-		if !t.Before(n.changedAt) {
-			n.changedAt, n.until = t, time.Time{}
-		}
-	})
-	n, err := m.store.UpdateUserBefore(ctx, userID, t, func(s *Session) {
-		if s.ValidUntil.IsZero() {
-			return
-		}
-		s.ValidUntil = time.Time{}
-		// LastSeen is when the idle deadline was last moved on.
-		s.ExpiresAt = m.deadline(*s, s.LastSeen)
-	})
+	n, err := m.validUntilBefore(ctx, userID, t, time.Time{})
 	if err != nil {
 		return n, fmt.Errorf("session: clear valid-until before: %w", err)
 	}
 	return n, nil
+}
+
+// validUntilBefore notes, and gives every session of userID begun before
+// t, the end until (zero: none) that an event recorded at t set. The caller
+// holds orderMu.
+func (m *Manager) validUntilBefore(ctx context.Context, userID string, t, until time.Time) (int, error) {
+	m.noteLate(userID, func(n *lateNotice) {
+		if !t.Before(n.changedAt) {
+			n.changedAt, n.until = t, until
+		}
+	})
+	return m.store.UpdateUserBefore(ctx, userID, t, func(s *Session) {
+		if s.ValidUntil.Equal(until) {
+			return
+		}
+		s.ValidUntil = until
+		// LastSeen is when the idle deadline was last moved on.
+		s.ExpiresAt = m.deadline(*s, s.LastSeen)
+	})
 }
 
 // RenameBefore gives every logged-in session of userID begun before t the
