@@ -156,6 +156,10 @@ func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec)
 			return fmt.Errorf("%w (not part of the rebuild of %q)", rskit.Unknown(sp.Name), s.projector)
 		}
 	}
+	if err := s.c.turn.acquire(ctx); err != nil {
+		return fmt.Errorf("readstore/sqlite: ensure: wait for the writer: %w", err)
+	}
+	defer s.c.turn.release()
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: ensure: %w", err)

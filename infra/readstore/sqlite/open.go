@@ -54,8 +54,9 @@ var _ projections.ReadStore = (*Store)(nil)
 
 type core struct {
 	path string
-	w    *sql.DB // one connection: SQLite has one writer anyway
-	r    *sql.DB // read-only pool
+	w    *sql.DB   // one connection: SQLite has one writer anyway
+	turn writeTurn // who uses w next: first come, first served
+	r    *sql.DB   // read-only pool
 	log  *slog.Logger
 
 	mu   sync.RWMutex

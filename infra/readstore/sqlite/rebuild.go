@@ -30,6 +30,10 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 	if len(parsed) == 0 {
 		return nil, fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
 	}
+	if err := s.c.turn.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: begin rebuild of %s: wait for the writer: %w", projector, err)
+	}
+	defer s.c.turn.release()
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: begin rebuild of %s: %w", projector, err)
@@ -104,6 +108,10 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	if len(parsed) == 0 {
 		return fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
 	}
+	if err := s.c.turn.acquire(ctx); err != nil {
+		return fmt.Errorf("readstore/sqlite: swap rebuild of %s: wait for the writer: %w", projector, err)
+	}
+	defer s.c.turn.release()
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)

@@ -1,0 +1,163 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/projections"
+)
+
+// queuedWriters is how many callers wait for the writer.
+func queuedWriters(s *Store) int {
+	s.c.turn.mu.Lock()
+	defer s.c.turn.mu.Unlock()
+	return len(s.c.turn.queue)
+}
+
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for queuedWriters(s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writers queued after 5s, want %d", queuedWriters(s), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Batches get the writer in the order they asked for it: a projector
+// committing batch after batch (a payroll run's catch-up) cannot keep a
+// login's projector, a consumer's checkpoint or a lease renewal waiting
+// behind draw after lost draw.
+func TestWritesTakeTheWriterInTheOrderTheyAsked(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ensure(ctx, projections.CollectionSpec{Name: "things"}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	holding := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := s.Write(ctx, "hog", 1, func(projections.Batch) error {
+			close(holding)
+			<-release
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}()
+	<-holding
+	var mu sync.Mutex
+	var order []string
+	const waiters = 8
+	for i := range waiters {
+		name := fmt.Sprintf("p%d", i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Write(ctx, name, 1, func(b projections.Batch) error {
+				mu.Lock()
+				order = append(order, name)
+				mu.Unlock()
+				return b.Put(ctx, "things", projections.Doc{ID: name, Version: 1, Body: []byte(`{}`)})
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+		waitQueued(t, s, i+1)
+	}
+	close(release)
+	wg.Wait()
+	for i, got := range order {
+		if want := fmt.Sprintf("p%d", i); got != want {
+			t.Fatalf("writers served in the order %v, want p0 … p%d", order, waiters-1)
+		}
+	}
+	if len(order) != waiters {
+		t.Fatalf("%d of %d writers ran", len(order), waiters)
+	}
+}
+
+// A writer that gives up while waiting leaves the queue (and writes
+// nothing); one handed the writer just as it gave up passes it on, so the
+// next in line is not stuck.
+func TestAWriterThatGivesUpPassesItsTurnOn(t *testing.T) {
+	var turn writeTurn
+	if err := turn.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() { gaveUp <- turn.acquire(ctx) }()
+	for {
+		turn.mu.Lock()
+		n := len(turn.queue)
+		turn.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled wait: %v", err)
+	}
+	turn.mu.Lock()
+	left := len(turn.queue)
+	turn.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d waiters left after the only one gave up", left)
+	}
+
+	turn.release()
+
+	// Many writers, some giving up at random moments (some just as the
+	// turn reaches them): one at a time holds it, and at the end nobody
+	// holds it and nobody waits.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	inside, most := 0, 0
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*50*time.Microsecond)
+			defer cancel()
+			if turn.acquire(ctx) != nil {
+				return
+			}
+			mu.Lock()
+			inside++
+			most = max(most, inside)
+			mu.Unlock()
+			time.Sleep(20 * time.Microsecond)
+			mu.Lock()
+			inside--
+			mu.Unlock()
+			turn.release()
+		}()
+	}
+	wg.Wait()
+	if most != 1 {
+		t.Fatalf("%d writers held the turn at once", most)
+	}
+	turn.mu.Lock()
+	defer turn.mu.Unlock()
+	if turn.held || len(turn.queue) != 0 {
+		t.Fatalf("turn left held=%v with %d waiters", turn.held, len(turn.queue))
+	}
+}
