@@ -64,10 +64,19 @@ type Config struct {
 	// once if the previous commit is older than that). Defaults 1000, 5 ms.
 	BatchSize  int
 	BatchDelay time.Duration
-	// RebuildBatchSize is the commit size of a rebuild (default 20000);
-	// RebuildPage the number of events read per log read (default 2000).
+	// RebuildBatchSize is the largest commit of a rebuild or a catch-up
+	// (default 20000); RebuildPage the number of events read per log read
+	// (default 2000).
 	RebuildBatchSize int
 	RebuildPage      int
+	// PagedCommitTime bounds how long a rebuild's or a catch-up's commit
+	// holds the read store (default 100 ms): its batch ends when the
+	// previous commit's time per event says the next would take longer.
+	// A store with one writer (SQLite) makes every other projector (a
+	// login's page waits for its own) and the consumers' checkpoints wait
+	// for it: a payroll run's catch-up committed 20,000 slips at a time,
+	// holding the writer for about a second on each.
+	PagedCommitTime time.Duration
 	// RebuildGCPercent, if > 0, is the garbage collector's GOGC setting
 	// while Rebuild runs (restored afterwards). A rebuild allocates fast and
 	// keeps little, so 200 (measured on a 1M-event rebuild: about 100 MiB
@@ -129,6 +138,7 @@ func (c *Config) defaults() {
 	setDefault(&c.BatchDelay, 5*time.Millisecond)
 	setDefault(&c.RebuildBatchSize, 20000)
 	setDefault(&c.RebuildPage, 2000)
+	setDefault(&c.PagedCommitTime, 100*time.Millisecond)
 	setDefault(&c.CacheSize, 100000)
 	setDefault(&c.CatchUpThreshold, 1000)
 	if c.MaxRetries < 0 {

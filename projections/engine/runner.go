@@ -31,21 +31,24 @@ type runner struct {
 
 	batchSize  int
 	batchDelay time.Duration
-	paged      bool // fed a page at a time (rebuild, catch-up): commit by size only
+	paged      bool // fed a page at a time (rebuild, catch-up): commit by size only (pagedLimitLocked)
 
 	handles map[string]bool
 
-	mu          sync.Mutex
-	ov          *overlay
-	st          staging
-	pos         uint64 // position of the last event consumed (projected or passed over)
-	pending     int    // events consumed since the last commit
-	lastCommit  time.Time
-	gen         string // generation of the collections this runner writes (see generation)
-	layout      int    // layout stamped with that generation (see projections.Layouter)
-	newGen      string // rebuild only: generation to stamp on the first commit
-	unknown     map[string]bool
-	deadLetters []string // rebuild only: IDs of the dead letters it recorded
+	mu         sync.Mutex
+	ov         *overlay
+	st         staging
+	pos        uint64 // position of the last event consumed (projected or passed over)
+	pending    int    // events consumed since the last commit
+	lastCommit time.Time
+	// commitPerEvent is what the last paged commit took per event: it
+	// sizes the next paged batch (pagedLimitLocked).
+	commitPerEvent time.Duration
+	gen            string // generation of the collections this runner writes (see generation)
+	layout         int    // layout stamped with that generation (see projections.Layouter)
+	newGen         string // rebuild only: generation to stamp on the first commit
+	unknown        map[string]bool
+	deadLetters    []string // rebuild only: IDs of the dead letters it recorded
 	// swapped is set when the runner found the collections swapped by a
 	// rebuild: the event the subscription may have in flight was sent
 	// before its restart, and the next handler call drops it (see
@@ -317,7 +320,7 @@ func (r *runner) consumed(ctx context.Context, position, epoch uint64) error {
 		}
 	}
 	r.pending++
-	if r.pending < r.batchSize && (r.paged || time.Since(r.lastCommit) < r.batchDelay) {
+	if r.pending < r.pagedLimitLocked() && (r.paged || time.Since(r.lastCommit) < r.batchDelay) {
 		return nil
 	}
 	// A full batch, or a live event after a quiet spell (commit it now
@@ -348,15 +351,39 @@ func (r *runner) consumed(ctx context.Context, position, epoch uint64) error {
 	}
 }
 
+// firstPagedBatch is a paged batch's size before a commit has shown how
+// long one takes; minPagedBatch the least it is made (a store that is slow
+// for a moment must not leave a rebuild committing event by event).
+const (
+	firstPagedBatch = 1000
+	minPagedBatch   = 100
+)
+
+// pagedLimitLocked is the batch size: a live runner's, or for a paged one
+// the events the last paged commit says fit in PagedCommitTime (see
+// Config), within RebuildBatchSize.
+func (r *runner) pagedLimitLocked() int {
+	if !r.paged {
+		return r.batchSize
+	}
+	if r.commitPerEvent <= 0 {
+		return min(firstPagedBatch, r.batchSize)
+	}
+	fits := int64(r.e.cfg.PagedCommitTime / r.commitPerEvent)
+	return int(min(int64(r.batchSize), max(minPagedBatch, fits)))
+}
+
 // commitLocked writes the overlay's changes and the checkpoint in one batch.
 func (r *runner) commitLocked(ctx context.Context) error {
 	if r.pending == 0 && len(r.ov.dirty) == 0 && r.newGen == "" && !r.lazy {
 		return nil
 	}
-	checkpoint := r.pos
+	checkpoint, pending := r.pos, r.pending
 	keys := r.ov.writes()
 	start := time.Now()
+	var began time.Time // the writer is ours: what the batch holds it for
 	err := r.store.Write(ctx, r.name, checkpoint, func(b projections.Batch) error {
+		began = time.Now()
 		if r.newGen != "" {
 			body, _ := json.Marshal(genBody{Generation: r.newGen, Layout: layoutOf(r.p)})
 			if err := b.Put(ctx, genCollection(r.name), projections.Doc{ID: generationID, Version: 1, Body: body}); err != nil {
@@ -386,6 +413,9 @@ func (r *runner) commitLocked(ctx context.Context) error {
 	}
 	r.pending, r.lazy = 0, false
 	r.committed.Store(checkpoint)
+	if r.paged && pending > 0 {
+		r.commitPerEvent = time.Since(began) / time.Duration(pending)
+	}
 	r.e.metrics.committed(r.name, checkpoint, r.rebuild, time.Since(start))
 	r.notify()
 	return nil
