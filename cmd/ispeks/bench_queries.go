@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,7 +65,11 @@ type queriesBenchResult struct {
 	PaymentsTime   time.Duration
 	PaymentsCPU    time.Duration
 	CatchUp        time.Duration // after the last line until the projections had it all
-	Events         uint64
+	// OwnWrites is, during the slips (projectors running), each master
+	// update's time from its command until the accounts view had it: what
+	// a page's read-your-writes wait is while a payroll run arrives.
+	OwnWrites []time.Duration
+	Events    uint64
 	// Const is every slice of the constant route merged; ConstRates are
 	// the slices' rates in order (one before each round, one after the last).
 	Const           loadResult
@@ -451,7 +456,14 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 		fmt.Fprintf(progress, "bench queries: %d monthly slips through the ingester…\n", res.Statements)
 		t0 = time.Now()
 		cpu0 := processCPU()
-		if err := benchIngest(ctx, newIngester(), src, res.Statements, func(w *bufio.Writer) {
+		stopProbe := make(chan struct{})
+		probed := make(chan []time.Duration, 1)
+		if cfg.ProjectWhileIngesting {
+			go func() { probed <- probeOwnWrites(ctx, stopProbe, a, staff) }()
+		} else {
+			probed <- nil
+		}
+		err := benchIngest(ctx, newIngester(), src, res.Statements, func(w *bufio.Writer) {
 			// A payroll run a month, oldest first.
 			for m := cfg.Slips - 1; m >= 0; m-- {
 				month := lastMonth.AddDate(0, -m, 0)
@@ -459,7 +471,10 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 					writeSlip(w, staff[i], i, month)
 				}
 			}
-		}); err != nil {
+		})
+		close(stopProbe)
+		res.OwnWrites = <-probed
+		if err != nil {
 			return err
 		}
 		res.StatementsTime, res.StatementsCPU = time.Since(t0), processCPU()-cpu0
@@ -500,6 +515,43 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 	res.CatchUp = time.Since(t0)
 	stop() // the profile covers the projections' catching up too
 	return nil
+}
+
+// probeOwnWrites updates one employee's post in the master at once and
+// then every 100 ms until stop, and times each from its command until the
+// accounts view had it (as a page waits for its own action to show),
+// sorted. The first is always measured, however short the run. The
+// employee is the last of the staff, far from the slips being written.
+func probeOwnWrites(ctx context.Context, stop <-chan struct{}, a *app, staff []benchStaff) []time.Duration {
+	var took []time.Duration
+	s := staff[len(staff)-1]
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		if i > 0 {
+			select {
+			case <-stop:
+				slices.Sort(took)
+				return took
+			case <-tick.C:
+			}
+		}
+		post := s.Post
+		if i%2 == 0 {
+			post += " (pemangku)"
+		}
+		t0 := time.Now()
+		res, err := a.accounts.PutStaff.Handle(ctx, commands.PutStaff{Meta: benchMeta(benchSystem), Details: employee.Details{
+			IC: s.IC, Name: s.Name, Email: s.Email, Department: s.Dept, Post: post, StaffNumber: s.StaffNo,
+		}})
+		if err != nil {
+			return took // the run is failing or ending: no measurement
+		}
+		// Bounded by the engine's WaitTimeout: a wait that runs out counts
+		// as that long.
+		_ = a.engine.WaitFor(ctx, res.Position, "accounts")
+		took = append(took, time.Since(t0))
+	}
 }
 
 // benchIngest streams what gen writes through the ingester (never holding
@@ -674,6 +726,10 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 			fmt.Fprintf(tw, "ingestion, payments and status changes (%s)\t%.0f lines/s\t\t\t%s\t\t\n", with,
 				float64(r.PaymentLines)/r.PaymentsTime.Seconds(), us(r.PaymentsCPU, r.PaymentLines))
 		}
+	}
+	if len(r.OwnWrites) > 0 {
+		fmt.Fprintf(tw, "a master update until its own view shows it, every 100 ms during the slips\t%d updates, max %s\t%s\t%s\t\t\t(what a page's read-your-writes waits)\n",
+			len(r.OwnWrites), ms(r.OwnWrites[len(r.OwnWrites)-1]), ms(percentile(r.OwnWrites, 50)), ms(percentile(r.OwnWrites, 99)))
 	}
 	fmt.Fprintf(tw, "projections caught up after the last line\t%s\t\t\t\t\t\n", r.CatchUp.Round(time.Millisecond))
 	c := r.Const

@@ -24,6 +24,7 @@ func TestBenchQueriesPrintsItsTable(t *testing.T) {
 	positive(t, out, "employee master", 2)          // "64 at once", rate
 	positive(t, out, "ingestion, monthly slips", 2) // rate, CPU per statement
 	positive(t, out, "ingestion, payments and status changes", 2)
+	positive(t, out, "a master update until its own view shows it", 5) // every 100 ms, count, max, p50, p99
 	// The path's "1" where it has one, rate, p50, p99, CPU/req, then each
 	// round's rate (the constant route: 2 rounds and the closing slice) or
 	// ratio and the median ratio.
