@@ -92,10 +92,12 @@ func (v *View) URL(name string) string {
 // cached for a year and still change when the file does.
 func (v *View) Asset(name string) string { return v.site.asset(name) }
 
-// Current reports whether path is the page being shown (for
-// aria-current in the menu).
+// Current reports whether path is the menu item of the page being shown
+// (for aria-current in the menu): the item the page's path is, or lies
+// below, and of those the most specific, so that Muat Naik Data Kakitangan
+// (/pentadbir/import) is not marked together with Cari Akaun (/pentadbir).
 func (v *View) Current(path string) bool {
-	return path != "" && (v.Path == path || (path != "/" && strings.HasPrefix(v.Path, path+"/")))
+	return path != "" && menuCurrent(v.Path) == path
 }
 
 // GroupCurrent reports whether any child of a menu group is current.
