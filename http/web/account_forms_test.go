@@ -243,7 +243,9 @@ func TestForgotPassword(t *testing.T) {
 }
 
 // TestExpiredTemporaryPassword: the right temporary password after 24 h
-// points to Lupa Kata Laluan.
+// points to Lupa Kata Laluan. The page that answers there must not say the
+// mail goes only to an active account (this one is not activated yet),
+// and the new temporary password does reach them and leads to Aktif.
 func TestExpiredTemporaryPassword(t *testing.T) {
 	w := newWorld(t)
 	b := w.browser()
@@ -254,7 +256,23 @@ func TestExpiredTemporaryPassword(t *testing.T) {
 	if r.Code != http.StatusUnauthorized {
 		t.Fatalf("expired temporary password: %d", r.Code)
 	}
-	mustContain(t, "expired", r.body, "Kata laluan sementara telah tamat tempoh", "Lupa Kata Laluan")
+	mustContain(t, "expired", r.body, "Kata laluan sementara telah tamat tempoh", "Lupa Kata Laluan", `href="/lupa-kata-laluan"`)
+
+	r = b.post("/lupa-kata-laluan", "/lupa-kata-laluan", url.Values{"ic": {"791117-04-5671"}})
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("Lupa Kata Laluan: %d %s", r.Code, r.body)
+	}
+	sent := b.follow(r)
+	mustContain(t, "sent", sent.body, "Permintaan anda telah diterima. Jika ID Pengguna ini berdaftar dan tidak disekat, kata laluan sementara telah dihantar")
+	mustNotContain(t, "sent", sent.body, "berdaftar dan aktif")
+	temp = w.mailFor(b, sitiIC, "kata laluan sementara baharu", 0)
+	b.enterID(sitiIC)
+	r = b.enterPassword(temp)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/pengaktifan" {
+		t.Fatalf("new temporary password of an account not yet activated: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	b.get("/lupa-kata-laluan?lang=en")
+	mustContain(t, "sent (English)", b.get("/lupa-kata-laluan?hantar=1").body, "If this User ID is registered and not blocked")
 }
 
 func TestProfile(t *testing.T) {

@@ -110,8 +110,9 @@ func (s *Site) forgotForm(c *gin.Context) {
 }
 
 // forgot answers every well-formed IC the same way: whether a temporary
-// password was issued (active account, not locked, none issued in the last
-// two minutes) is never shown.
+// password was issued (registered, activated or not — an expired first
+// one is renewed here —, not locked, none issued in the last two minutes)
+// is never shown.
 func (s *Site) forgot(c *gin.Context) {
 	f := ReadForm(c, acctForgotFields...)
 	page := Page{Title: "acct.title.forgot", Form: f}
