@@ -538,6 +538,7 @@ var catalog = map[string]Text{
 	"acct.c.invalid_date":              {"No. Pengenalan tidak sah: 6 digit pertama mesti tarikh lahir (YYMMDD)", "The IC number is not valid: the first 6 digits must be a date of birth (YYMMDD)"},
 	"acct.c.invalid_place_code":        {"No. Pengenalan tidak sah: kod tempat lahir (digit ke-7 dan ke-8) tidak wujud", "The IC number is not valid: the place-of-birth code (digits 7 and 8) does not exist"},
 	"acct.f.ic.required":               {"Sila masukkan No. Pengenalan", "Please enter your IC number"},
+	"acct.f.user_id.required":          {"Sila masukkan ID Pengguna", "Please enter your User ID"},
 	"acct.f.ic.invalid":                {"No. Pengenalan mesti 12 digit, contoh 791117-04-5678", "The IC number must have 12 digits, e.g. 791117-04-5678"},
 	"acct.f.email.required":            {"Sila masukkan Emel Rasmi Kerajaan", "Please enter your official government e-mail"},
 	"acct.f.email.invalid":             {"Alamat emel tidak sah", "The e-mail address is not valid"},

@@ -18,8 +18,8 @@ import (
 // passwords, the IC) is the domain's, so the message is the same
 // everywhere.
 var acctNewPasswordFields = []Field{
-	{Name: "password", Label: "label.password_new", Required: true, Secret: true, Max: 4 * account.MaxPassword},
-	{Name: "confirm_password", Label: "label.password_confirm", Required: true, Secret: true, Max: 4 * account.MaxPassword},
+	{Name: "password", Label: "label.password_new", Required: true, Secret: true, Max: 4 * account.MaxPassword, RequiredKey: "acct.f.password.required"},
+	{Name: "confirm_password", Label: "label.password_confirm", Required: true, Secret: true, Max: 4 * account.MaxPassword, RequiredKey: "acct.f.confirm_password.required"},
 }
 
 var acctActivateFields = append(append([]Field{}, acctNewPasswordFields...),

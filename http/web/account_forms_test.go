@@ -62,7 +62,7 @@ func TestRegistrationMessages(t *testing.T) {
 		{"10 kB e-mail", vals("ic", sitiIC, "email", tenKB+"@melaka.gov.my"), "email", "Terlalu panjang: maksimum 254 aksara"},
 		{"control character", vals("ic", "791117\x0045671", "email", "siti.aminah@melaka.gov.my"), "ic", "Mengandungi aksara yang tidak dibenarkan"},
 		{"right-to-left override", vals("ic", sitiIC, "email", "siti\u202e@melaka.gov.my"), "email", "Mengandungi aksara yang tidak dibenarkan"},
-		{"empty", vals("ic", "", "email", ""), "ic", "Sila isi ruangan ini"},
+		{"empty", vals("ic", "", "email", ""), "ic", "Sila masukkan No. Pengenalan"},
 	})
 	r := b.post("/pendaftaran", "/pendaftaran", vals("ic", "", "email", "siti@gmail.com"))
 	mustContain(t, "empty IC and wrong domain", r.body, `id="f-ic-error"`, "Emel mesti emel rasmi kerajaan (@melaka.gov.my)")
@@ -114,11 +114,11 @@ func TestLoginFormMessages(t *testing.T) {
 		{"bad date", vals("user_id", "791399045671"), "user_id", "tarikh lahir"},
 		{"10 kB", vals("user_id", tenKB), "user_id", "Terlalu panjang"},
 		{"control character", vals("user_id", "791117\n045671"), "user_id", "Mengandungi aksara yang tidak dibenarkan"},
-		{"empty", vals("user_id", ""), "user_id", "Sila isi ruangan ini"},
+		{"empty", vals("user_id", ""), "user_id", "Sila masukkan ID Pengguna"},
 	})
 	b.enterID(sitiIC)
 	w.refuse(t, b, "/login/kata-laluan", "/login/kata-laluan", []badInput{
-		{"empty password", vals("password", ""), "password", "Sila isi ruangan ini"},
+		{"empty password", vals("password", ""), "password", "Sila masukkan kata laluan"},
 		{"10 kB password", vals("password", tenKB), "password", "Terlalu panjang"},
 		{"control character", vals("password", "abc\x07def"), "password", "Mengandungi aksara yang tidak dibenarkan"},
 	})
@@ -332,7 +332,7 @@ func TestChangePassword(t *testing.T) {
 		{"mismatch", vals("old_password", password, "password", np, "confirm_password", np+"!"), "confirm_password", "Tidak sama dengan Kata Laluan Baru"},
 		{"short", vals("old_password", password, "password", "abc12", "confirm_password", "abc12"), "password", "sekurang-kurangnya 8 aksara"},
 		{"10 kB", vals("old_password", password, "password", tenKB, "confirm_password", tenKB), "password", "Terlalu panjang"},
-		{"no old password", vals("old_password", "", "password", np, "confirm_password", np), "old_password", "Sila isi ruangan ini"},
+		{"no old password", vals("old_password", "", "password", np, "confirm_password", np), "old_password", "Sila masukkan Kata Laluan Lama"},
 		{"control character", vals("old_password", password, "password", "abc\x00defgh", "confirm_password", "abc\x00defgh"), "password", "Mengandungi aksara yang tidak dibenarkan"},
 	})
 	r := b.post(p, p, vals("old_password", "salah", "password", np, "confirm_password", np))

@@ -108,7 +108,7 @@ func acctFormatID(userID string) string {
 	return userID
 }
 
-var acctLoginIDFields = []Field{{Name: "user_id", Label: "label.user_id", Required: true, Max: 14}}
+var acctLoginIDFields = []Field{{Name: "user_id", Label: "label.user_id", Required: true, Max: 14, RequiredKey: "acct.f.user_id.required"}}
 
 // loginID is step 1 (manual step 7): the user ID, then the page with the
 // security image. Nothing is looked up here and nothing differs between
@@ -220,7 +220,7 @@ func (s *Site) loginPasswordForm(c *gin.Context) {
 	s.Render(c, http.StatusOK, "account_password", s.passwordPage(c, sess.UserID, nil))
 }
 
-var acctPasswordFields = []Field{{Name: "password", Label: "label.password", Required: true, Secret: true, Max: 4 * account.MaxPassword}}
+var acctPasswordFields = []Field{{Name: "password", Label: "label.password", Required: true, Secret: true, Max: 4 * account.MaxPassword, RequiredKey: "acct.f.password.required"}}
 
 // loginPassword is step 2 (manual step 8). Every answer about the password
 // is the same for a real ID and an unknown one, and a locked account gets

@@ -15,8 +15,8 @@ import (
 )
 
 var acctRegisterFields = []Field{
-	{Name: "ic", Label: "label.ic", Required: true, Max: 14},
-	{Name: "email", Label: "label.email", Required: true, Max: 254},
+	{Name: "ic", Label: "label.ic", Required: true, Max: 14, RequiredKey: "acct.f.ic.required"},
+	{Name: "email", Label: "label.email", Required: true, Max: 254, RequiredKey: "acct.f.email.required"},
 }
 
 // acctRegisterData is what the registration pages show besides the form.
@@ -98,7 +98,7 @@ func (s *Site) register(c *gin.Context) {
 
 func acctTime(t time.Time) string { return t.In(calendar.Melaka).Format("02/01/2006 15:04") }
 
-var acctForgotFields = []Field{{Name: "ic", Label: "label.ic", Required: true, Max: 14}}
+var acctForgotFields = []Field{{Name: "ic", Label: "label.ic", Required: true, Max: 14, RequiredKey: "acct.f.ic.required"}}
 
 // forgotForm is Lupa Kata Laluan: the IC number, then "Hantar".
 func (s *Site) forgotForm(c *gin.Context) {

@@ -23,7 +23,7 @@ import (
 var acctProfileFields = []Field{
 	{Name: "phone", Label: "label.phone", Max: account.MaxPhone},
 	{Name: "office", Label: "label.office", Max: account.MaxOffice},
-	{Name: "email", Label: "label.email", Required: true, Max: 254},
+	{Name: "email", Label: "label.email", Required: true, Max: 254, RequiredKey: "acct.f.email.required"},
 	{Name: "current_password", Label: "acct.label.current_password", Secret: true, Max: 4 * account.MaxPassword},
 }
 
@@ -95,7 +95,7 @@ func (s *Site) profile(c *gin.Context) {
 }
 
 var acctChangePasswordFields = append([]Field{
-	{Name: "old_password", Label: "label.password_old", Required: true, Secret: true, Max: 4 * account.MaxPassword},
+	{Name: "old_password", Label: "label.password_old", Required: true, Secret: true, Max: 4 * account.MaxPassword, RequiredKey: "acct.f.old_password.required"},
 }, acctNewPasswordFields...)
 
 // passwordForm is Tukar Kata Laluan: Kata Laluan Lama, Kata Laluan Baru,
