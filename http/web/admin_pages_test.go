@@ -166,7 +166,7 @@ func TestAdminUnlock(t *testing.T) {
 	admNotContain(t, "locked list", r.body, "Nurul Huda")
 
 	page := b.get(admAccountURL(admSitiIC))
-	admContain(t, "account page", page.body, "Dikunci", "Buka Kunci Akaun", "Kata laluan salah", "<td>Gagal</td>", "<td>Dikunci</td>", "192.0.2.7")
+	admContain(t, "account page", page.body, "Dikunci", "Buka Kunci Akaun", "Kata laluan tidak tepat", "<td>Gagal</td>", "<td>Dikunci</td>", "192.0.2.7")
 	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
 	before := len(p.stream(admSitiIC))
 	head := p.logHead()

@@ -81,7 +81,7 @@ func TestAuditTimeline(t *testing.T) {
 		t.Fatalf("timeline: %d", r.code)
 	}
 	tbody := r.body[strings.Index(r.body, "<tbody>"):]
-	if !inOrder(tbody, "Log masuk berjaya", "Log masuk gagal", "Kata laluan salah", "Log masuk gagal", "Log masuk gagal",
+	if !inOrder(tbody, "Log masuk berjaya", "Log masuk gagal", "Kata laluan tidak tepat", "Log masuk gagal", "Log masuk gagal",
 		"<strong>Akaun dikunci</strong>", "Log masuk gagal", "Akaun dikunci", "<strong>Akaun dibuka kunci</strong>", "disahkan", "Pentadbir Sistem 750101-04-5001", "Log masuk berjaya") {
 		t.Fatalf("timeline out of order:\n%s", tbody)
 	}
