@@ -38,8 +38,13 @@ func TestReplaceRecoveryCodes(t *testing.T) {
 	if !ok || slices.Contains(ev.RecoveryCodeHashes, fresh[0]) {
 		t.Fatalf("last event %+v (the codes are stored hashed, never in clear)", evs[len(evs)-1].Event)
 	}
-	if _, err := f.h.ReplaceRecoveryCodes.Handle(ctx, commands.ReplaceRecoveryCodes{Meta: f.user(sitiIC), UserID: sitiIC, Code: code}); !errors.Is(err, account.ErrCodeReused) {
+	// The form sent twice: refused, nothing recorded.
+	before := len(f.events("account-" + sitiIC))
+	if _, err := f.h.ReplaceRecoveryCodes.Handle(ctx, commands.ReplaceRecoveryCodes{Meta: f.user(sitiIC), UserID: sitiIC, Code: code}); !errors.Is(err, account.ErrCodeJustAccepted) {
 		t.Fatalf("the same code again: %v", err)
+	}
+	if after := len(f.events("account-" + sitiIC)); after != before {
+		t.Fatalf("the second submission recorded %d events", after-before)
 	}
 	if _, _, err := f.h.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: f.user(sitiIC), UserID: sitiIC, Code: old[1]}); !errors.Is(err, account.ErrWrongCode) {
 		t.Fatalf("an old code after the replacement: %v", err)

@@ -54,6 +54,9 @@ var (
 	ErrMailExpired              = errors.New("account: the temporary password in this mail has expired")
 	ErrMailAddressLeft          = errors.New("account: the temporary password in this mail is for an address the account no longer has")
 	ErrResendUnderWay           = errors.New("account: this mail is being sent again already")
+	// ErrCodeJustAccepted: the code accepted last, typed again while no
+	// login awaits a code (the form sent twice). Refused, not counted.
+	ErrCodeJustAccepted = errors.New("account: code accepted a moment ago")
 )
 
 // Policy constants.
@@ -686,6 +689,12 @@ func (a *Account) totpStep(check CodeCheck, threshold int) (uint64, error) {
 	}
 	if !ok {
 		return 0, a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
+	}
+	if step == a.totpLastStep && !a.secondFactorPending {
+		// A double click on the form: the first submission was accepted
+		// and no login waits for a code. Not a guess, so not a failure
+		// that would leave the person nearer a lock after a good login.
+		return 0, ErrCodeJustAccepted
 	}
 	if step <= a.totpLastStep {
 		return 0, a.fail(FailSecondFactorReused, threshold, ErrCodeReused)

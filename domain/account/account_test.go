@@ -604,7 +604,9 @@ func TestReplaceRecoveryCodes(t *testing.T) {
 	c := given(t, with(with(totpOn(), RecoveryCodeUsed{UserID: id, Index: 0}), a.Uncommitted()...))
 	then(t, c, c.UseRecoveryCode(hash("newc"), 3, t0), nil, RecoveryCodeUsed{UserID: id, Index: 2})
 	d := given(t, with(with(totpOn(), RecoveryCodeUsed{UserID: id, Index: 0}), a.Uncommitted()...))
-	then(t, d, d.ReplaceRecoveryCodes(codeAt(101, true), fresh, 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+	// The code that made them, sent again (a double click): refused,
+	// without a failure counted.
+	then(t, d, d.ReplaceRecoveryCodes(codeAt(101, true), fresh, 3, t0), ErrCodeJustAccepted)
 
 	e := given(t, with(totpOn(), LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 2}))
 	then(t, e, e.ReplaceRecoveryCodes(codeAt(0, false), fresh, 3, t0), ErrLocked,
@@ -668,11 +670,37 @@ func TestLoginWithTOTPNeedsSecondFactor(t *testing.T) {
 func TestVerifyTOTPCodeAcceptedOnce(t *testing.T) {
 	a := given(t, totpOn())
 	then(t, a, a.VerifyTOTP(codeAt(101, true), 3, t0), nil, TOTPCodeAccepted{UserID: id, Step: 101})
-	b := given(t, with(totpOn(), a.Uncommitted()...))
+	// For the next login the code is spent: refused and counted.
+	b := given(t, with(totpOn(), append(a.Uncommitted(), LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0})...))
 	then(t, b, b.VerifyTOTP(codeAt(101, true), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
-	// The confirming code cannot be replayed either.
-	c := given(t, totpOn())
+	// An older one too, login waiting or not.
+	c := given(t, with(totpOn(), a.Uncommitted()...))
 	then(t, c, c.VerifyTOTP(codeAt(100, true), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+	// The confirming code cannot be replayed either.
+	d := given(t, with(totpOn(), LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0}))
+	then(t, d, d.VerifyTOTP(codeAt(100, true), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+}
+
+// The form sent twice (a double click, a reload of the answer): the
+// second submission finds the code accepted and no login waiting for one.
+// It is refused — it grants nothing — but not counted: counted, a good
+// login would leave the person one failure nearer a lock.
+func TestTheCodeJustAcceptedSentAgainIsNotAFailure(t *testing.T) {
+	login := given(t, totpOn())
+	_, err := login.LogIn(typed("correct horse", nil), 3, t0)
+	then(t, login, err, nil, LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0})
+	pending := with(totpOn(), login.Uncommitted()...)
+	a := given(t, pending)
+	then(t, a, a.VerifyTOTP(codeAt(101, true), 3, t0), nil, TOTPCodeAccepted{UserID: id, Step: 101})
+	b := given(t, with(pending, a.Uncommitted()...))
+	then(t, b, b.VerifyTOTP(codeAt(101, true), 3, t0), ErrCodeJustAccepted)
+	if b.FailedAttempts() != 0 {
+		t.Fatalf("%d failed attempts after the second submission", b.FailedAttempts())
+	}
+	// A locked account says so first, and the attempt is recorded as on
+	// any locked account.
+	c := given(t, with(with(pending, a.Uncommitted()...), AccountLocked{UserID: id, FailedAttempts: 3, Name: sitiName, Email: sitiEmail}))
+	then(t, c, c.VerifyTOTP(codeAt(101, true), 3, t0), ErrLocked, LoginFailed{UserID: id, Reason: FailLocked, Consecutive: 3})
 }
 
 func TestWrongTOTPCountsTowardsLock(t *testing.T) {

@@ -514,6 +514,7 @@ var catalog = map[string]Text{
 	"acct.err.temp_expired":          {"Kata laluan sementara telah tamat tempoh. Sila klik Lupa Kata Laluan untuk mendapatkan kata laluan sementara yang baru.", "The temporary password has expired. Click Forgot Password to get a new one."},
 	"acct.err.wrong_code":            {"Kod tidak tepat", "Incorrect code"},
 	"acct.err.code_reused":           {"Kod ini telah digunakan. Sila gunakan kod yang baru.", "This code has already been used. Please use a new one."},
+	"acct.err.code_just_accepted":    {"Kod ini telah diterima sebentar tadi (borang dihantar dua kali). Jika senarai kod pemulihan baharu tidak terpapar, sila jana semula dengan kod seterusnya daripada aplikasi pengesah.", "This code was accepted a moment ago (the form was sent twice). If the new recovery codes were not shown, please make new ones with the next code from the authenticator app."},
 	"acct.err.not_activated":         {"Akaun ini belum diaktifkan", "This account is not activated yet"},
 	"acct.err.already_activated":     {"Akaun ini telah diaktifkan", "This account is already activated"},
 	"acct.err.temp_login_required":   {"Sila log masuk dengan kata laluan sementara terlebih dahulu", "Please log in with the temporary password first"},

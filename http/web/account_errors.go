@@ -27,6 +27,7 @@ func AccountRules() []httpx.Rule {
 		{Err: account.ErrTemporaryPasswordExpired, Status: http.StatusUnauthorized, Code: "account.temporary_password_expired", Key: "acct.err.temp_expired"},
 		{Err: account.ErrWrongCode, Status: http.StatusUnauthorized, Code: "account.wrong_code", Key: "acct.err.wrong_code"},
 		{Err: account.ErrCodeReused, Status: http.StatusUnauthorized, Code: "account.code_reused", Key: "acct.err.code_reused"},
+		{Err: account.ErrCodeJustAccepted, Status: http.StatusConflict, Code: "account.code_just_accepted", Key: "acct.err.code_just_accepted"},
 		{Err: account.ErrNotActivated, Status: http.StatusConflict, Code: "account.not_activated", Key: "acct.err.not_activated"},
 		{Err: account.ErrAlreadyActivated, Status: http.StatusConflict, Code: "account.already_activated", Key: "acct.err.already_activated"},
 		{Err: account.ErrTemporaryLoginRequired, Status: http.StatusConflict, Code: "account.temporary_login_required", Key: "acct.err.temp_login_required"},

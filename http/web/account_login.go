@@ -494,6 +494,17 @@ func (s *Site) loginTOTP(c *gin.Context) {
 		page.LockWarning = true
 		s.Fail(c, "account_totp", page, &httpx.FieldError{Name: "code", Err: err})
 		return
+	case errors.Is(err, account.ErrCodeJustAccepted):
+		// The form sent twice: the first submission logged in (or
+		// confirmed the step-up) and its answer carries the session. The
+		// browser shows this answer, so send it where the first went; a
+		// browser without that session's cookie is asked to log in there.
+		if isPending {
+			c.Redirect(http.StatusSeeOther, PathHome)
+		} else {
+			c.Redirect(http.StatusSeeOther, data.Next)
+		}
+		return
 	default:
 		s.failForm(c, "account_totp", page, err)
 		return

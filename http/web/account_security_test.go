@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -474,17 +475,86 @@ func TestTOTP(t *testing.T) {
 
 // enableTOTP turns TOTP on for the logged-in browser b, whose account's
 // password is pw, through Tetapan Akaun.
-func enableTOTP(t *testing.T, w *world, b *browser, pw string) {
+func enableTOTP(t *testing.T, w *world, b *browser, pw string) (secret string) {
 	t.Helper()
 	r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", pw))
 	m := regexp.MustCompile(`<code class="secret">([A-Z2-7 ]+)</code>`).FindStringSubmatch(r.body)
 	if m == nil {
 		t.Fatalf("start enrolment: %d, no secret on the page", r.Code)
 	}
-	secret := strings.ReplaceAll(m[1], " ", "")
+	secret = strings.ReplaceAll(m[1], " ", "")
 	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
 	if r := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/sahkan", url.Values{"code": {code}}); r.Code != 200 {
 		t.Fatalf("confirm: %d", r.Code)
+	}
+	return secret
+}
+
+// sendTwice posts form to action twice with the cookies b had before
+// either answer came back, as a double click does; b keeps the first
+// answer's cookies, and the second answer is returned.
+func (b *browser) sendTwice(page, action string, form url.Values) (first, second result) {
+	b.w.t.Helper()
+	form.Set("csrf_token", b.csrf(page))
+	before := maps.Clone(b.cookies)
+	first = b.do("POST", action, form)
+	after := b.cookies
+	b.cookies = before
+	second = b.do("POST", action, form)
+	b.cookies = after
+	return first, second
+}
+
+// A double click on "Sahkan" (the second-factor step at login, and making
+// new recovery codes): the second submission carries the code the first
+// had accepted. It grants nothing, counts no failure (a good login must
+// not leave the person nearer a lock), and the page it answers with is not
+// an error: the login goes to the home page as the first did; new codes
+// say they were made a moment ago and how to get ones that were not seen.
+func TestSecondFactorFormSentTwice(t *testing.T) {
+	w := newWorld(t)
+	owner := w.activeUser(master[0])
+	secret := enableTOTP(t, w, owner, password)
+	w.clk.Add(30 * time.Second)
+
+	l := w.browser()
+	l.enterID(sitiIC)
+	if r := l.enterPassword(password); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("password with TOTP on: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	first, second := l.sendTwice("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}})
+	if first.Code != http.StatusSeeOther || first.Header().Get("Location") != "/utama" {
+		t.Fatalf("first submission: %d %s", first.Code, first.Header().Get("Location"))
+	}
+	// Here the first was answered before the second was read: the second's
+	// pending login has ended, and it is sent to log in again. (Read
+	// before the first was answered, it reaches the command, which refuses
+	// the code without a failure — TestVerifyTOTPAcceptsACodeOnce — and
+	// the page sends it home.)
+	if second.Code != http.StatusSeeOther || second.Header().Get("Location") == "/login/dua-faktor" {
+		t.Fatalf("second submission: %d %s, want a redirect away from the form: %s", second.Code, second.Header().Get("Location"), second.body)
+	}
+	if l.get("/utama").Code != http.StatusOK {
+		t.Fatal("the first submission's session does not reach the home page")
+	}
+
+	// New recovery codes, the form sent twice.
+	w.clk.Add(30 * time.Second)
+	code, _ = security.TOTP{}.Code(secret, w.clk.Now())
+	first, second = l.sendTwice("/tetapan-akaun/dua-faktor", web.PathRecoveryCodes, url.Values{"code": {code}})
+	if first.Code != http.StatusOK || !strings.Contains(first.body, "Kod Pemulihan") {
+		t.Fatalf("first submission: %d", first.Code)
+	}
+	if second.Code != http.StatusConflict {
+		t.Fatalf("second submission: %d, want 409", second.Code)
+	}
+	mustContain(t, "second submission", second.body, "telah diterima sebentar tadi", "jana semula")
+	if strings.Contains(second.body, "Kod tidak tepat") || strings.Contains(second.body, "telah digunakan") {
+		t.Fatal("the second submission reads as a wrong or reused code")
+	}
+	if n := w.accountView(sitiIC).FailedAttempts; n != 0 {
+		t.Fatalf("%d failed attempts after two double clicks", n)
 	}
 }
 

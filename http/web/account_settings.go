@@ -360,6 +360,12 @@ func (s *Site) recoveryCodesReplace(c *gin.Context) {
 		page.LockWarning = true
 		s.Fail(c, "account_two_factor", page, &httpx.FieldError{Name: "code", Err: err})
 		return
+	case errors.Is(err, account.ErrCodeJustAccepted):
+		// The form sent twice: the first submission made the codes, and
+		// its answer (the only one that shows them) was likely replaced
+		// by this one. Say so, so the person makes new ones if unseen.
+		s.Fail(c, "account_two_factor", page, &httpx.FieldError{Name: "code", Err: err})
+		return
 	default:
 		s.failForm(c, "account_two_factor", page, err)
 		return
