@@ -21,7 +21,17 @@ type acctMail struct {
 }
 
 func acctMailRow(e mail.MailboxEntry) acctMail {
-	return acctMail{URL: PathDemoMailbox + "/" + e.ID, Date: acctTime(e.Date), From: e.From.String(), To: e.To.String(), Subject: e.Subject, Back: PathDemoMailbox}
+	return acctMail{URL: PathDemoMailbox + "/" + e.ID, Date: acctTime(e.Date), From: mailboxAddress(e.From), To: mailboxAddress(e.To), Subject: e.Subject, Back: PathDemoMailbox}
+}
+
+// mailboxAddress shows an address as people write it, "Name <address>":
+// Address.String is the header form, which puts a non-ASCII name in RFC 2047
+// encoding (=?utf-8?...?=) and quotes a name with a comma or an apostrophe.
+func mailboxAddress(a mail.Address) string {
+	if a.Name == "" {
+		return a.Email
+	}
+	return a.Name + " <" + a.Email + ">"
 }
 
 func (s *Site) mailbox(c *gin.Context) {
