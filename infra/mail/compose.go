@@ -244,9 +244,9 @@ func (c Composer) PasswordChanged(to Recipient, at time.Time, reset bool) (Messa
 // not where to.
 func (c Composer) EmailChanged(to Recipient, at time.Time, newEmail string) (Message, error) {
 	masked := MaskEmail(newEmail)
-	return c.notice(to, at, "iSPEKS: alamat e-mel ditukar / e-mail address changed",
+	return c.notice(to, at, "iSPEKS: alamat emel ditukar / e-mail address changed",
 		func(when string) (string, string) {
-			return "Alamat e-mel akaun anda di Portal iSPEKS telah ditukar daripada alamat ini kepada " + masked + " pada " + when + " (waktu Malaysia). E-mel portal untuk akaun ini tidak akan dihantar ke alamat ini lagi.",
+			return "Alamat emel akaun anda di Portal iSPEKS telah ditukar daripada alamat ini kepada " + masked + " pada " + when + " (waktu Malaysia). Emel portal untuk akaun ini tidak akan dihantar ke alamat ini lagi.",
 				"The e-mail address of your iSPEKS Portal account was changed from this address to " + masked + " at " + when + " (Malaysia time). The portal's mail for this account will no longer come here."
 		}, notYouChanged)
 }
@@ -261,9 +261,9 @@ func (c Composer) EmailChanged(to Recipient, at time.Time, newEmail string) (Mes
 // The old address is shown partly hidden.
 func (c Composer) EmailFollowedMaster(to Recipient, at time.Time, previousEmail string) (Message, error) {
 	masked := MaskEmail(previousEmail)
-	return c.notice(to, at, "iSPEKS: e-mel portal kini ke alamat ini / portal mail now comes here",
+	return c.notice(to, at, "iSPEKS: emel portal kini ke alamat ini / portal mail now comes here",
 		func(when string) (string, string) {
-			return "Alamat e-mel rasmi anda dalam rekod kakitangan telah ditukar. Mulai " + when + " (waktu Malaysia), e-mel Portal iSPEKS untuk akaun anda (Lupa Kata Laluan, notis keselamatan) dihantar ke alamat ini, bukan lagi ke " + masked + ". Anda boleh memilih alamat rasmi lain di Tetapan Akaun \u203a Kemaskini Maklumat Pengguna.",
+			return "Alamat emel rasmi anda dalam rekod kakitangan telah ditukar. Mulai " + when + " (waktu Malaysia), emel Portal iSPEKS untuk akaun anda (Lupa Kata Laluan, notis keselamatan) dihantar ke alamat ini, bukan lagi ke " + masked + ". Anda boleh memilih alamat rasmi lain di Tetapan Akaun \u203a Kemaskini Maklumat Pengguna.",
 				"Your official e-mail address in the staff records was changed. From " + when + " (Malaysia time) the iSPEKS Portal's mail for your account (forgotten password, security notices) comes to this address instead of " + masked + ". You can choose another official address under Account Settings \u203a Update User Information."
 		}, [2]string{"Jika alamat ini bukan milik anda, hubungi Pentadbir Sistem dengan segera.", "If this address is not yours, contact the system administrator at once."})
 }

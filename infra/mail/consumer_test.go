@@ -313,7 +313,7 @@ func TestConsumerMailsSecurityNotices(t *testing.T) {
 		has         []string
 	}{
 		{"kewangan@melaka.gov.my", "kata laluan ditukar", []string{"Kata laluan akaun anda di Portal iSPEKS telah ditukar pada 02/03/2026 09:00", "ID Pengguna: " + ic}},
-		{"kewangan@melaka.gov.my", "alamat e-mel ditukar", []string{"kepada a***@jkr.melaka.gov.my", "tidak akan dihantar ke alamat ini lagi"}},
+		{"kewangan@melaka.gov.my", "alamat emel ditukar", []string{"kepada a***@jkr.melaka.gov.my", "tidak akan dihantar ke alamat ini lagi"}},
 		{"aminah.yusof@jkr.melaka.gov.my", "dua faktor diaktifkan", []string{"telah diaktifkan"}},
 		{"aminah.yusof@jkr.melaka.gov.my", "kod pemulihan baharu", []string{"Sepuluh kod pemulihan baharu", "Kod pemulihan yang lama tidak lagi boleh digunakan", "The earlier recovery codes no longer work"}},
 		{"aminah.yusof@jkr.melaka.gov.my", "dua faktor dimatikan", []string{"dimatikan oleh Pentadbir Sistem"}},
@@ -353,7 +353,7 @@ func TestConsumerMailsTheNewAddressWhenTheEmailFollowedTheMaster(t *testing.T) {
 		t.Fatalf("mails %+v, want one to the new address", got)
 	}
 	p := parseMail(t, got[0].Data)
-	if p.To.Name != name || !strings.Contains(p.Subject, "e-mel portal kini ke alamat ini") || !strings.Contains(p.Subject, name) {
+	if p.To.Name != name || !strings.Contains(p.Subject, "emel portal kini ke alamat ini") || !strings.Contains(p.Subject, name) {
 		t.Errorf("to %v, subject %q", p.To, p.Subject)
 	}
 	if want := "<" + rec.ID.String() + "@ispeks.melaka.gov.my>"; p.Header.Get("Message-Id") != want {

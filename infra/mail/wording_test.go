@@ -1,0 +1,47 @@
+package mail_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/infra/mail"
+)
+
+// renderedMail composes, renders and parses a mail as its recipient's
+// client does, so the words checked are those that arrive.
+func renderedMail(t *testing.T, compose func() (mail.Message, error)) parsedMail {
+	t.Helper()
+	m, err := compose()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := mail.Render(composed(m, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseMail(t, raw)
+}
+
+// TestMailsSpellEmelAsTheManual: the manual and the portal's pages write
+// "emel" (Emel Rasmi Kerajaan, peti masuk emel); the e-mail notices wrote
+// "e-mel" beside the "emel" of the same mail's footer.
+func TestMailsSpellEmelAsTheManual(t *testing.T) {
+	c := testComposer()
+	at := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	for name, f := range map[string]func() (mail.Message, error){
+		"email_changed": func() (mail.Message, error) { return c.EmailChanged(aminah, at, "aminah.yusof@jkr.melaka.gov.my") },
+		"email_followed_master": func() (mail.Message, error) {
+			return c.EmailFollowedMaster(aminah, at, "aminah.yusof@jkr.melaka.gov.my")
+		},
+		"registration":     func() (mail.Message, error) { return c.Registration(aminah, "T3mp-Pass-001", at) },
+		"password_changed": func() (mail.Message, error) { return c.PasswordChanged(aminah, at, false) },
+	} {
+		p := renderedMail(t, f)
+		for part, s := range map[string]string{"subject": p.Subject, "text": p.Text, "html": p.HTML} {
+			if i := strings.Index(strings.ToLower(s), "e-mel"); i >= 0 {
+				t.Errorf("%s: %s writes %q, the manual writes \"emel\"", name, part, s[max(0, i-30):min(len(s), i+30)])
+			}
+		}
+	}
+}
