@@ -147,6 +147,7 @@ func (c Composer) ForgotPassword(to Recipient, tempPassword string, expires time
 			"Kunci masuk kata laluan sementara di atas, klik butang \u201cLogin\u201d, kemudian tetapkan kata laluan baharu.",
 		),
 		para("Kata laluan semasa anda masih boleh digunakan sehingga kata laluan sementara ini digunakan. Jika anda tidak membuat permintaan ini, abaikan emel ini; kata laluan semasa anda tidak berubah."),
+		para(replacesEarlier[0]),
 	}
 	en := []block{
 		para("We received a \u201cLupa Kata Laluan\u201d (forgot password) request for your iSPEKS Portal account. This is your new temporary password:"),
@@ -158,8 +159,18 @@ func (c Composer) ForgotPassword(to Recipient, tempPassword string, expires time
 			"Enter the temporary password above, click \u201cLogin\u201d, then set a new password.",
 		),
 		para("Your current password keeps working until this temporary password is used. If you did not ask for it, ignore this mail; your current password is unchanged."),
+		para(replacesEarlier[1]),
 	}
 	return c.compose(to, "iSPEKS: kata laluan sementara baharu / new temporary password", ms, en, true)
+}
+
+// replacesEarlier tells the holder of a new temporary password (Malay,
+// English) that the one mailed before it no longer works: both may sit in
+// one shared mailbox, and a login with the earlier one is a wrong password
+// that counts towards the lock.
+var replacesEarlier = [2]string{
+	"Kata laluan sementara ini menggantikan kata laluan sementara yang dihantar sebelum ini: hanya yang terbaharu boleh digunakan, dan setiap percubaan dengan kata laluan yang salah dikira ke arah sekatan akaun.",
+	"This temporary password replaces any temporary password sent before it: only the newest one works, and each try with a wrong password counts towards locking the account.",
 }
 
 // AdminTemporaryPassword: the system administrator issued a temporary
@@ -178,6 +189,7 @@ func (c Composer) AdminTemporaryPassword(to Recipient, tempPassword string, expi
 			"Kunci masuk ID Pengguna anda ("+to.UserID+"), klik butang \u201cLogin\u201d.",
 			"Kunci masuk kata laluan sementara di atas, klik butang \u201cLogin\u201d, kemudian tetapkan kata laluan baharu.",
 		),
+		para(replacesEarlier[0]),
 		para("Jika anda tidak menghubungi Pentadbir Sistem untuk perkara ini, sila hubungi mereka segera."),
 	}
 	en := []block{
@@ -189,6 +201,7 @@ func (c Composer) AdminTemporaryPassword(to Recipient, tempPassword string, expi
 			"Enter your user ID ("+to.UserID+") and click \u201cLogin\u201d.",
 			"Enter the temporary password above, click \u201cLogin\u201d, then set a new password.",
 		),
+		para(replacesEarlier[1]),
 		para("If you did not contact the system administrator about this, please contact them at once."),
 	}
 	return c.compose(to, "iSPEKS: kata laluan sementara daripada Pentadbir Sistem / temporary password from the administrator", ms, en, true)

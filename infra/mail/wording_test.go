@@ -45,3 +45,27 @@ func TestMailsSpellEmelAsTheManual(t *testing.T) {
 		}
 	}
 }
+
+// TestNewTemporaryPasswordSaysEarlierOnesNoLongerWork: a new temporary
+// password (Lupa Kata Laluan asked twice, an administrator's) replaces the
+// one mailed before it, and a login with the earlier one is a wrong
+// password that counts towards the lock. Both may sit in one (shared)
+// mailbox, so the mail says only the newest works.
+func TestNewTemporaryPasswordSaysEarlierOnesNoLongerWork(t *testing.T) {
+	c := testComposer()
+	exp := time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)
+	for name, f := range map[string]func() (mail.Message, error){
+		"forgot": func() (mail.Message, error) { return c.ForgotPassword(aminah, "T3mp-Pass-002", exp) },
+		"admin":  func() (mail.Message, error) { return c.AdminTemporaryPassword(aminah, "T3mp-Pass-002", exp) },
+	} {
+		p := renderedMail(t, f)
+		for _, want := range []string{
+			"menggantikan kata laluan sementara yang dihantar sebelum ini", "dikira ke arah sekatan akaun",
+			"replaces any temporary password sent before it", "counts towards locking the account",
+		} {
+			if !strings.Contains(p.Text, want) || !strings.Contains(p.HTML, want) {
+				t.Errorf("%s: lacks %q:\n%s", name, want, p.Text)
+			}
+		}
+	}
+}
