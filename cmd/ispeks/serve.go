@@ -31,6 +31,12 @@ func (c *cli) serveCmd() *cobra.Command {
 }
 
 func (c *cli) serve(ctx context.Context) error {
+	// The demo's staff are made up but their addresses are at the state's
+	// real domain, and anyone who opens the demo may register them: their
+	// mail belongs in the outbox /demo/mailbox shows, never on a relay.
+	if c.cfg.Demo && c.cfg.SMTPURL != "" {
+		return errors.New("--demo: its mail goes to the outbox that /demo/mailbox shows; --smtp (or ISPEKS_SMTP_URL) would send the demo staff's temporary passwords to real @melaka.gov.my mailboxes: unset it for the demo")
+	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a, err := c.openApp(ctx, metrics)

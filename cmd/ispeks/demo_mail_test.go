@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemoRefusesSMTP: the demo's staff have made-up names at the state's
+// real domain (siti.aminah@melaka.gov.my), and anyone who opens the demo may
+// register them. With SMTP configured (ISPEKS_SMTP_URL left in the
+// environment of a host that runs the real portal too) their temporary
+// passwords went to those real mailboxes, and /demo/mailbox stayed empty.
+// serve --demo refuses it before it touches the data directory.
+func TestDemoRefusesSMTP(t *testing.T) {
+	for _, how := range []string{"flag", "environment"} {
+		t.Run(how, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "demo")
+			args := []string{"serve", "--demo", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "error"}
+			if how == "flag" {
+				args = append(args, "--smtp", "smtp://relay.melaka.gov.my:25")
+			} else {
+				t.Setenv("ISPEKS_SMTP_URL", "smtp://relay.melaka.gov.my:25")
+			}
+			// Without the check it serves until this ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := execute(ctx, args...)
+			if err == nil || !strings.HasPrefix(err.Error(), "--demo: ") || !strings.Contains(err.Error(), "ISPEKS_SMTP_URL") {
+				t.Fatalf("serve --demo with SMTP: %v", err)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Fatalf("the data directory was made: %v", err)
+			}
+		})
+	}
+}
