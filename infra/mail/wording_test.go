@@ -69,3 +69,27 @@ func TestNewTemporaryPasswordSaysEarlierOnesNoLongerWork(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLPartLinksToThePortal: the HTML part, which most clients show,
+// named the portal's address as bare text, a link only where the client
+// guesses one. It is now a link to the configured base URL; the text part
+// keeps the address as it is.
+func TestHTMLPartLinksToThePortal(t *testing.T) {
+	c := testComposer()
+	c.PortalURL = "https://ispeks.example.test/eispeks/main?a=1&b=2"
+	exp := time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)
+	for name, f := range map[string]func() (mail.Message, error){
+		"registration": func() (mail.Message, error) { return c.Registration(aminah, "T3mp-Pass-002", exp) },
+		"forgot":       func() (mail.Message, error) { return c.ForgotPassword(aminah, "T3mp-Pass-002", exp) },
+		"admin":        func() (mail.Message, error) { return c.AdminTemporaryPassword(aminah, "T3mp-Pass-002", exp) },
+	} {
+		p := renderedMail(t, f)
+		link := `<a href="https://ispeks.example.test/eispeks/main?a=1&amp;b=2">https://ispeks.example.test/eispeks/main?a=1&amp;b=2</a>`
+		if n := strings.Count(p.HTML, link); n != 2 { // Malay and English
+			t.Errorf("%s: HTML part has %d links to the portal, want 2:\n%s", name, n, p.HTML)
+		}
+		if !strings.Contains(p.Text, "Buka Portal iSPEKS: https://ispeks.example.test/eispeks/main?a=1&b=2\n") {
+			t.Errorf("%s: text part lost the portal's address:\n%s", name, p.Text)
+		}
+	}
+}
