@@ -93,3 +93,33 @@ func TestHTMLPartLinksToThePortal(t *testing.T) {
 		}
 	}
 }
+
+// TestNoReplySenderSaysNotToReply: the notices say "if it was not you,
+// contact the system administrator at once", and the quickest way a reader
+// has is Reply, to no-reply@…, where the alarm is lost. A mail from a
+// no-reply address with no Reply-To says not to reply and to call the
+// helpdesk; a mail whose replies reach someone does not.
+func TestNoReplySenderSaysNotToReply(t *testing.T) {
+	at := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		from    mail.Address
+		replyTo mail.Address
+		want    bool
+	}{
+		{"no-reply sender", mail.Address{Name: "iSPEKS", Email: "no-reply@ispeks.melaka.gov.my"}, mail.Address{}, true},
+		{"noreply sender", mail.Address{Name: "iSPEKS", Email: "NoReply@ispeks.melaka.gov.my"}, mail.Address{}, true},
+		{"do_not_reply sender", mail.Address{Name: "iSPEKS", Email: "do_not_reply@ispeks.melaka.gov.my"}, mail.Address{}, true},
+		{"no-reply sender with a Reply-To", mail.Address{Name: "iSPEKS", Email: "no-reply@ispeks.melaka.gov.my"}, mail.Address{Email: "helpdesk@melaka.gov.my"}, false},
+		{"a mailbox someone reads", mail.Address{Name: "Meja Bantuan iSPEKS", Email: "ispeks@melaka.gov.my"}, mail.Address{}, false},
+	} {
+		c := testComposer()
+		c.From, c.ReplyTo = tc.from, tc.replyTo
+		p := renderedMail(t, func() (mail.Message, error) { return c.PasswordChanged(aminah, at, false) })
+		for _, s := range []string{"jangan balas emel ini", "do not reply to this mail"} {
+			if got := strings.Contains(p.Text, s) && strings.Contains(p.HTML, s); got != tc.want {
+				t.Errorf("%s: says %q: %v, want %v:\n%s", tc.name, s, got, tc.want, p.Text)
+			}
+		}
+	}
+}
