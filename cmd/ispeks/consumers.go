@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 
 	"golang.org/x/sync/errgroup"
@@ -10,6 +11,7 @@ import (
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/web"
+	"github.com/melaka-gov/ispeks/infra/config"
 	"github.com/melaka-gov/ispeks/infra/downstream"
 	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/infra/redact"
@@ -53,6 +55,25 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 		}
 		a.closers = append(a.closers, pub.Close)
 		g.Go(func() error { return a.engine.RunConsumer(ctx, downstream.ConsumerName, pub.Handle) })
+	}
+	return nil
+}
+
+// checkMailBaseURL refuses to send mail through --smtp when the link in it
+// would be derived (no --base-url) from a loopback or wildcard listen
+// address: behind a proxy that is http://127.0.0.1:… or http://localhost:…,
+// which only the server itself opens, in every mail to every staff member.
+func checkMailBaseURL(cfg *config.Config) error {
+	if cfg.SMTPURL == "" || cfg.BaseURL != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil // --listen's own check names it
+	}
+	ip := net.ParseIP(host)
+	if host == "" || host == "localhost" || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return fmt.Errorf("--base-url: not set, so the mails --smtp sends would link staff to the listen address %s, which only this machine opens: give the portal's public URL (--base-url or ISPEKS_BASE_URL)", cfg.Listen)
 	}
 	return nil
 }

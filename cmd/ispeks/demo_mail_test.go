@@ -38,3 +38,32 @@ func TestDemoRefusesSMTP(t *testing.T) {
 		})
 	}
 }
+
+// TestSMTPMailNeedsAPublicBaseURL: without --base-url the mails' link is
+// derived from the listen address; behind a proxy that is 127.0.0.1 (or
+// localhost for a wildcard), which only the server itself opens. Mail that
+// leaves through --smtp would send every staff member there, so serve and
+// mail resend refuse it and ask for the public URL; an explicit --base-url
+// or a listen address others reach is accepted.
+func TestSMTPMailNeedsAPublicBaseURL(t *testing.T) {
+	const relay = "smtp://127.0.0.1:1?starttls=off"
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"serve on loopback", []string{"serve", "--listen", "127.0.0.1:0", "--smtp", relay}},
+		{"serve on every address", []string{"serve", "--listen", ":0", "--smtp", relay}},
+		{"resend on the default listen address", []string{"mail", "resend", "1", "--smtp", relay}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			// Without the check serve runs until this ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := execute(ctx, append(tc.args, "--data", dir, "--log-level", "error")...)
+			if err == nil || !strings.HasPrefix(err.Error(), "--base-url: ") || !strings.Contains(err.Error(), "only this machine") {
+				t.Fatalf("%v: %v", tc.args, err)
+			}
+		})
+	}
+}

@@ -57,8 +57,10 @@ console that merely lacks the portal's SMTP settings would otherwise write the m
 dead letter and leave the person without it.`,
 		// Checked before anything is opened.
 		Args: func(_ *cobra.Command, args []string) error {
-			_, err := resendPositions(args, all)
-			return err
+			if _, err := resendPositions(args, all); err != nil {
+				return err
+			}
+			return checkMailBaseURL(&c.cfg)
 		},
 		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, a *app) error {
 			positions, err := resendPositions(args, all)

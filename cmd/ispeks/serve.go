@@ -37,6 +37,9 @@ func (c *cli) serve(ctx context.Context) error {
 	if c.cfg.Demo && c.cfg.SMTPURL != "" {
 		return errors.New("--demo: its mail goes to the outbox that /demo/mailbox shows; --smtp (or ISPEKS_SMTP_URL) would send the demo staff's temporary passwords to real @melaka.gov.my mailboxes: unset it for the demo")
 	}
+	if err := checkMailBaseURL(&c.cfg); err != nil {
+		return err
+	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a, err := c.openApp(ctx, metrics)
