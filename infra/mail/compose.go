@@ -145,6 +145,7 @@ func (c Composer) ForgotPassword(to Recipient, tempPassword string, expires time
 			"Buka Portal iSPEKS: "+c.PortalURL,
 			"Kunci masuk ID Pengguna anda ("+to.UserID+"), klik butang \u201cLogin\u201d.",
 			"Kunci masuk kata laluan sementara di atas, klik butang \u201cLogin\u201d, kemudian tetapkan kata laluan baharu.",
+			notActivatedYet[0],
 		),
 		para("Kata laluan semasa anda masih boleh digunakan sehingga kata laluan sementara ini digunakan. Jika anda tidak membuat permintaan ini, abaikan emel ini; kata laluan semasa anda tidak berubah."),
 		para(replacesEarlier[0]),
@@ -157,6 +158,7 @@ func (c Composer) ForgotPassword(to Recipient, tempPassword string, expires time
 			"Open the iSPEKS Portal: "+c.PortalURL,
 			"Enter your user ID ("+to.UserID+") and click \u201cLogin\u201d.",
 			"Enter the temporary password above, click \u201cLogin\u201d, then set a new password.",
+			notActivatedYet[1],
 		),
 		para("Your current password keeps working until this temporary password is used. If you did not ask for it, ignore this mail; your current password is unchanged."),
 		para(replacesEarlier[1]),
@@ -171,6 +173,15 @@ func (c Composer) ForgotPassword(to Recipient, tempPassword string, expires time
 var replacesEarlier = [2]string{
 	"Kata laluan sementara ini menggantikan kata laluan sementara yang dihantar sebelum ini: hanya yang terbaharu boleh digunakan, dan setiap percubaan dengan kata laluan yang salah dikira ke arah sekatan akaun.",
 	"This temporary password replaces any temporary password sent before it: only the newest one works, and each try with a wrong password counts towards locking the account.",
+}
+
+// notActivatedYet is the last step of a new temporary password's mail
+// (Malay, English) for a person who never activated: the registration
+// mail sends them to Lupa Kata Laluan once its password expired, and after
+// Login the portal shows them the Aktif page, not a password change.
+var notActivatedYet = [2]string{
+	"Jika akaun anda belum diaktifkan, lengkapkan Maklumat Kata Laluan, Soalan dan Jawapan Rahsia, Imej Online dan Frasa Rahsia, kemudian klik butang \u201cAktif\u201d.",
+	"If your account is not activated yet, fill in your password, secret question and answer, security image and secret phrase, then click \u201cAktif\u201d (activate).",
 }
 
 // AdminTemporaryPassword: the system administrator issued a temporary
@@ -188,6 +199,7 @@ func (c Composer) AdminTemporaryPassword(to Recipient, tempPassword string, expi
 			"Buka Portal iSPEKS: "+c.PortalURL,
 			"Kunci masuk ID Pengguna anda ("+to.UserID+"), klik butang \u201cLogin\u201d.",
 			"Kunci masuk kata laluan sementara di atas, klik butang \u201cLogin\u201d, kemudian tetapkan kata laluan baharu.",
+			notActivatedYet[0],
 		),
 		para(replacesEarlier[0]),
 		para("Jika anda tidak menghubungi Pentadbir Sistem untuk perkara ini, sila hubungi mereka segera."),
@@ -200,6 +212,7 @@ func (c Composer) AdminTemporaryPassword(to Recipient, tempPassword string, expi
 			"Open the iSPEKS Portal: "+c.PortalURL,
 			"Enter your user ID ("+to.UserID+") and click \u201cLogin\u201d.",
 			"Enter the temporary password above, click \u201cLogin\u201d, then set a new password.",
+			notActivatedYet[1],
 		),
 		para(replacesEarlier[1]),
 		para("If you did not contact the system administrator about this, please contact them at once."),

@@ -52,12 +52,7 @@ func TestMailsSpellEmelAsTheManual(t *testing.T) {
 // password that counts towards the lock. Both may sit in one (shared)
 // mailbox, so the mail says only the newest works.
 func TestNewTemporaryPasswordSaysEarlierOnesNoLongerWork(t *testing.T) {
-	c := testComposer()
-	exp := time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)
-	for name, f := range map[string]func() (mail.Message, error){
-		"forgot": func() (mail.Message, error) { return c.ForgotPassword(aminah, "T3mp-Pass-002", exp) },
-		"admin":  func() (mail.Message, error) { return c.AdminTemporaryPassword(aminah, "T3mp-Pass-002", exp) },
-	} {
+	for name, f := range newTemporaryPasswordMails(testComposer()) {
 		p := renderedMail(t, f)
 		for _, want := range []string{
 			"menggantikan kata laluan sementara yang dihantar sebelum ini", "dikira ke arah sekatan akaun",
@@ -121,5 +116,34 @@ func TestNoReplySenderSaysNotToReply(t *testing.T) {
 				t.Errorf("%s: says %q: %v, want %v:\n%s", tc.name, s, got, tc.want, p.Text)
 			}
 		}
+	}
+}
+
+// TestNewTemporaryPasswordGuidesAnAccountNotYetActivated: the registration
+// mail sends a person whose temporary password expired before they
+// activated to Lupa Kata Laluan (or the helpdesk, whose administrator issues
+// one). After Login with the new one the portal shows them the Aktif page,
+// not a password change; the mail said only "set a new password".
+func TestNewTemporaryPasswordGuidesAnAccountNotYetActivated(t *testing.T) {
+	for name, f := range newTemporaryPasswordMails(testComposer()) {
+		p := renderedMail(t, f)
+		for _, want := range []string{
+			"Jika akaun anda belum diaktifkan, lengkapkan Maklumat Kata Laluan, Soalan dan Jawapan Rahsia, Imej Online dan Frasa Rahsia, kemudian klik butang \u201cAktif\u201d.",
+			"If your account is not activated yet, fill in your password, secret question and answer, security image and secret phrase, then click \u201cAktif\u201d (activate).",
+		} {
+			if !strings.Contains(p.Text, want) || !strings.Contains(p.HTML, want) {
+				t.Errorf("%s: lacks %q:\n%s", name, want, p.Text)
+			}
+		}
+	}
+}
+
+// newTemporaryPasswordMails composes the mails of a temporary password
+// that replaces an earlier one: Lupa Kata Laluan and the administrator's.
+func newTemporaryPasswordMails(c mail.Composer) map[string]func() (mail.Message, error) {
+	exp := time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC)
+	return map[string]func() (mail.Message, error){
+		"forgot": func() (mail.Message, error) { return c.ForgotPassword(aminah, "T3mp-Pass-002", exp) },
+		"admin":  func() (mail.Message, error) { return c.AdminTemporaryPassword(aminah, "T3mp-Pass-002", exp) },
 	}
 }
