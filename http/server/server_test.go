@@ -506,7 +506,7 @@ func TestRoleMiddleware(t *testing.T) {
 	adminTOTP.login("a2", session.RoleAdmin, true)
 	auditor.login("x", session.RoleAuditor, true)
 
-	if r := anon.get("/pentadbir"); r.Code != 303 || r.Header().Get("Location") != "/" {
+	if r := anon.get("/pentadbir"); r.Code != 303 || r.Header().Get("Location") != "/?sesi=perlu" {
 		t.Fatalf("anonymous: %d %s", r.Code, r.Header().Get("Location"))
 	}
 	r := staff.get("/pentadbir")

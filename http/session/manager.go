@@ -601,10 +601,12 @@ func (m *Manager) EndOthers(c *gin.Context) (int, error) {
 // redirectToLogin sends a browser to the login page, saying why, and
 // remembers the page it asked for (TakeReturn).
 func (m *Manager) redirectToLogin(c *gin.Context) {
-	target := m.cfg.LoginPath
+	// The login page says why: the session ended, or there was none (a
+	// bookmark, or a logout in another tab). Nothing about an account.
+	target := m.cfg.LoginPath + "?sesi=perlu"
 	l := state(c)
 	if l.expired {
-		target += "?sesi=tamat"
+		target = m.cfg.LoginPath + "?sesi=tamat"
 	}
 	// A session cookie whose session is gone and whose user the store no
 	// longer knows (ended elsewhere, lost in a restart, swept too long ago)

@@ -75,7 +75,7 @@ func TestAdministratorMustEnrolTOTP(t *testing.T) {
 	if r := n.enterPassword(adminPW); r.Header().Get("Location") != "/login/dua-faktor" {
 		t.Fatalf("admin password step: %d %s", r.Code, r.Header().Get("Location"))
 	}
-	if r := n.get("/pentadbir"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/" {
+	if r := n.get("/pentadbir"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=perlu" {
 		t.Fatalf("admin area between password and code: %d %s", r.Code, r.Header().Get("Location"))
 	}
 	code, _ = security.TOTP{}.Code(secret, w.clk.Now())

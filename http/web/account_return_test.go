@@ -49,7 +49,7 @@ func TestLoginReturnsToThePageAskedFor(t *testing.T) {
 
 	// A link followed without a session: the login ends there.
 	n := w.browser()
-	if r := n.get("/tetapan-akaun/kemaskini-maklumat"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/" {
+	if r := n.get("/tetapan-akaun/kemaskini-maklumat"); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=perlu" {
 		t.Fatalf("link without a session: %d %s", r.Code, r.Header().Get("Location"))
 	}
 	n.enterID(master[1].IC)
@@ -168,4 +168,43 @@ func TestLoginReturnKeepsNoICInACookie(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSentToLoginSaysWhy: a browser sent to log in from a page says why on
+// the login page: "Sila log masuk untuk meneruskan" when it had no session
+// (a bookmark opened after logging out in another tab, or in a new
+// browser), "Sesi anda telah tamat" when its session timed out. The words
+// are the same for every page and person, and the login still ends on the
+// page asked for.
+func TestSentToLoginSaysWhy(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	const page = "/tetapan-akaun/aktiviti-log-masuk?halaman=1"
+
+	// Logged out in another tab of the same browser: the cookie is gone.
+	b := w.activeUser(siti)
+	b.post("/utama", "/log-keluar", nil)
+	r := b.get(page)
+	if r.Code != http.StatusSeeOther {
+		t.Fatalf("bookmark after logout: %d", r.Code)
+	}
+	l := b.follow(r)
+	mustContain(t, "login page after a bookmark", l.body, "Sila log masuk untuk meneruskan")
+	mustNotContain(t, "login page after a bookmark", l.body, "Sesi anda telah tamat")
+	b.enterID(siti.IC)
+	if r := b.enterPassword(password); r.Header().Get("Location") != page {
+		t.Fatalf("login after a bookmark: %d %s, want %s", r.Code, r.Header().Get("Location"), page)
+	}
+
+	// Timed out: the session is said to have ended.
+	w.clk.Add(31 * time.Minute)
+	l = b.follow(b.get(page))
+	mustContain(t, "login page after the timeout", l.body, "Sesi anda telah tamat")
+	mustNotContain(t, "login page after the timeout", l.body, "Sila log masuk untuk meneruskan")
+
+	// The landing page opened for itself says neither.
+	l = w.browser().get("/")
+	mustNotContain(t, "landing", l.body, "Sila log masuk untuk meneruskan", "Sesi anda telah tamat")
+	l = w.browser().get("/?sesi=perlu&lang=en")
+	mustContain(t, "English", l.body, "Please log in to continue")
 }

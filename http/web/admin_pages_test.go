@@ -82,7 +82,7 @@ func TestAdminAndAuditorAreasAreGuarded(t *testing.T) {
 	}
 	anon := p.newBrowser()
 	for _, pg := range append(adminPages, auditPages...) {
-		if r := anon.get(pg); r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/" {
+		if r := anon.get(pg); r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/?sesi=perlu" {
 			t.Errorf("%s logged out: %d %q", pg, r.code, r.hdr.Get("Location"))
 		}
 	}

@@ -27,6 +27,8 @@ func (s *Site) landing(c *gin.Context) {
 	switch {
 	case c.Query("sesi") == "tamat" || session.Expired(c):
 		p.Notice = "err.session_expired"
+	case c.Query("sesi") == "perlu":
+		p.Notice = "err.login_required"
 	case c.Query("keluar") == "1":
 		p.Notice = "landing.logged_out"
 	}

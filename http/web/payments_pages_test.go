@@ -198,7 +198,7 @@ func TestPaymentPagesNeedLogin(t *testing.T) {
 		"/penyata-gaji/SG-2026-01-S/dokumen.pdf",
 	} {
 		r := b.get(path)
-		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/" {
+		if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/?sesi=perlu" {
 			t.Errorf("%s: %d %s", path, r.code, r.hdr.Get("Location"))
 		}
 		payHasNot(t, path, r.body, "BV-2026", "Siti")
