@@ -29,7 +29,7 @@ func (r Renderer) Payment(w io.Writer, p payments.Payment, payee Payee, generate
 	d.section("Maklumat Penerima")
 	d.kv(
 		[2]string{"Nama", payee.Name},
-		[2]string{"No. Kad Pengenalan", formatIC(p.PayeeIC)},
+		[2]string{"No. Pengenalan", formatIC(p.PayeeIC)},
 		[2]string{"Jabatan", payee.Department},
 	)
 

@@ -45,6 +45,20 @@ func pdfText(t *testing.T, render func(w *bytes.Buffer) error) string {
 	return string(out)
 }
 
+// The IC is labelled as on the pages and in the manual: "No. Pengenalan".
+func TestICLabelIsThePages(t *testing.T) {
+	slipText := pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Statement(w, slip(), generated) })
+	payText := pdfText(t, func(w *bytes.Buffer) error {
+		return pdf.Renderer{}.Payment(w, payments.Payment{ID: "PAY-1", PayeeIC: "880101045678", Code: "ZYXWVUTSRQPONMLK"}, pdf.Payee{Name: "Ahmad"}, generated)
+	})
+	for what, text := range map[string]string{"slip": slipText, "payment": payText} {
+		expect(t, text, "No. Pengenalan 880101-04-5678")
+		if strings.Contains(text, "Kad Pengenalan") {
+			t.Errorf("%s: labels the IC \"No. Kad Pengenalan\", not the pages' \"No. Pengenalan\"", what)
+		}
+	}
+}
+
 func expect(t *testing.T, text string, wants ...string) {
 	t.Helper()
 	// pdftotext -layout pads columns with runs of spaces: compare on single spaces.

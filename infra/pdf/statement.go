@@ -34,7 +34,7 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 	p := s.Payee
 	d.kv(
 		[2]string{"Nama", p.Name},
-		[2]string{"No. Kad Pengenalan", formatIC(p.IC)},
+		[2]string{"No. Pengenalan", formatIC(p.IC)},
 		[2]string{"No. Pekerja", p.StaffNo},
 		[2]string{"No. Gaji", p.PayNo},
 		[2]string{"Jabatan", p.Department},
