@@ -4,7 +4,8 @@
 // A number is 12 digits, YYMMDD-PB-###G: a date of birth, a place-of-birth
 // code and a serial whose last digit encodes sex. There is no checksum, so
 // validation is the date and the place-of-birth code from the national list.
-// Numbers are accepted with or without the two dashes and stored without.
+// Numbers are accepted with or without the two dashes (or two spaces, as
+// people copy them off the card) and stored without.
 package mykad
 
 import (
@@ -35,8 +36,8 @@ type IC string
 const maxInput = 64
 
 // Parse validates s and returns it without dashes. Leading and trailing
-// spaces are ignored; dashes must be both present at the usual places or
-// both absent.
+// spaces are ignored; separators (a dash or a space each) must be both
+// present at the usual places or both absent.
 func Parse(s string) (IC, error) {
 	if len(s) > maxInput {
 		return "", ErrFormat
@@ -50,7 +51,7 @@ func Parse(s string) (IC, error) {
 	case 12:
 		digits = s
 	case 14:
-		if s[6] != '-' || s[9] != '-' {
+		if !separator(s[6]) || !separator(s[9]) {
 			return "", ErrFormat
 		}
 		digits = s[:6] + s[7:9] + s[10:]
@@ -70,6 +71,8 @@ func Parse(s string) (IC, error) {
 	}
 	return IC(digits), nil
 }
+
+func separator(c byte) bool { return c == '-' || c == ' ' }
 
 // MustParse is Parse for constants in tests and demo data; it panics on an
 // invalid number.
@@ -167,14 +170,15 @@ func MaskPublic(s string) string {
 }
 
 // shaped matches anything shaped like an IC number, with or without dashes
-// (valid or not: a malformed one is personal data too), and Mask's form
-// (YYMMDD-PB-****), which still holds the birth date and place. Redact runs
+// or with the two spaces Parse accepts (valid or not: a malformed one is
+// personal data too), and Mask's form (YYMMDD-PB-****), which still holds
+// the birth date and place. Redact runs
 // it anchored at each run of digits and checks the neighbours itself: RE2
 // has no look-around, and \b would let an IC glued to a letter or '_'
 // ("SLIP_791117045671", "ic791117045671") through.
 var (
-	shaped   = regexp.MustCompile(`\d{6}-?\d{2}-?(?:\d{4}|\*{4})`)
-	shapedAt = regexp.MustCompile(`^\d{6}-?\d{2}-?(?:\d{4}|\*{4})`)
+	shaped   = regexp.MustCompile(`\d{6}(?:-?\d{2}-?|[- ]\d{2}[- ])(?:\d{4}|\*{4})`)
+	shapedAt = regexp.MustCompile(`^\d{6}(?:-?\d{2}-?|[- ]\d{2}[- ])(?:\d{4}|\*{4})`)
 )
 
 // Redact replaces everything shaped like an IC number in s by "[IC]": for

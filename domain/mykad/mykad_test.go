@@ -10,7 +10,8 @@ import (
 )
 
 func TestParseAcceptsBothForms(t *testing.T) {
-	for _, in := range []string{"791117-04-5671", "791117045671", "  791117-04-5671 "} {
+	// Spaces where the dashes go, as copied off the card, are read like them.
+	for _, in := range []string{"791117-04-5671", "791117045671", "  791117-04-5671 ", "791117 04 5671", "791117-04 5671"} {
 		ic, err := Parse(in)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", in, err)
@@ -39,7 +40,9 @@ func TestParseRejects(t *testing.T) {
 		{"791117-045671", ErrFormat},  // one dash only
 		{"7911-1704-5671", ErrFormat}, // dashes in wrong places
 		{"79111704567a", ErrFormat},   // letter
-		{"791117 04 5671", ErrFormat}, // spaces instead of dashes
+		{"791117 045671", ErrFormat},  // one space only
+		{"7911 1704 5671", ErrFormat}, // spaces in wrong places
+		{"791117_04_5671", ErrFormat}, // not a dash or a space
 		{"７９１１１７０４５６７１", ErrFormat},   // full-width digits
 		{strings.Repeat("1", 100), ErrFormat},
 		{"791317045671", ErrDate}, // month 13
@@ -186,6 +189,7 @@ func TestRedact(t *testing.T) {
 		"stream employee-791117045671, order 12345":           "stream employee-[IC], order 12345",
 		"position 1234567890123 of 42 (13 digits: not an IC)": "position 1234567890123 of 42 (13 digits: not an IC)",
 		"row 3: 791117-04-**** already left service":          "row 3: [IC] already left service",
+		"typed 791117 04 5671 at login":                       "typed [IC] at login",
 		"user ******-**-5671 logged in":                       "user ******-**-5671 logged in",
 		"no personal data":                                    "no personal data",
 		// Glued to a letter or '_' (a file name, a key): still an IC.

@@ -126,6 +126,8 @@ func TestAdminSearch(t *testing.T) {
 
 	r = b.get("/pentadbir?q=" + url.QueryEscape("791117-04-5671"))
 	admContain(t, "IC search", r.body, "Siti Aminah binti Omar", "791117-04-5671", "Aktif", `href="/pentadbir/akaun/791117045671"`)
+	r = b.get("/pentadbir?q=" + url.QueryEscape("791117 04 5671")) // spaces for dashes
+	admContain(t, "IC search with spaces", r.body, "Siti Aminah binti Omar", `href="/pentadbir/akaun/791117045671"`)
 	r = b.get("/pentadbir?q=" + url.QueryEscape("ha ismail"))
 	admContain(t, "name search", r.body, "Hafiz bin Ismail", "Belum mendaftar")
 	admNotContain(t, "name search", r.body, "Siti Aminah")
