@@ -97,16 +97,17 @@ func (s *Site) activate(c *gin.Context) {
 		s.acctLocked(c, sess.UserID)
 		return
 	case errors.Is(err, account.ErrAlreadyActivated), errors.Is(err, account.ErrTemporaryLoginRequired):
-		// Activated meanwhile in another tab: log in again.
+		// Activated meanwhile in another tab or on another device: log in
+		// again, with the password set there, and be told so.
 		_ = s.deps.Sessions.Logout(c)
-		acctRestart(c)
+		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=diaktifkan")
 		return
 	default:
 		s.failForm(c, "account_activate", s.activatePage(c, sess.UserID, f), err)
 		return
 	}
 	s.acctWait(c, res)
-	s.completeLogin(c, sess.UserID, grant, false, false)
+	s.completeLogin(c, sess.UserID, grant, false, false, "")
 }
 
 // acctResetData is the new-password page after a temporary password.
@@ -159,5 +160,5 @@ func (s *Site) reset(c *gin.Context) {
 		httpx.Abort(c, err)
 		return
 	}
-	s.completeLogin(c, sess.UserID, grant, sess.Values[acctValTOTP] == "1", false)
+	s.completeLogin(c, sess.UserID, grant, sess.Values[acctValTOTP] == "1", false, "kata-laluan=ditukar")
 }

@@ -227,7 +227,7 @@ func TestForgotPassword(t *testing.T) {
 		{"10 kB", vals("password", tenKB, "confirm_password", tenKB), "password", "Terlalu panjang"},
 	})
 	r = b.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", vals("password", "Bunga Raya Kembang 9", "confirm_password", "Bunga Raya Kembang 9"))
-	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama?kata-laluan=ditukar" {
 		t.Fatalf("reset: %d %s %s", r.Code, r.Header().Get("Location"), r.body)
 	}
 	mustContain(t, "home after reset", b.follow(r).body, "Siti Aminah binti Omar")

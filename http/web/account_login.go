@@ -286,7 +286,7 @@ func (s *Site) afterPassword(c *gin.Context, userID string, out commands.LoginOu
 	case out.MustChangePassword && out.Temporary:
 		s.startPending(c, userID, acctStageReset, nil, PathLoginReset)
 	default:
-		s.completeLogin(c, userID, out.Grant, false, out.MustChangePassword)
+		s.completeLogin(c, userID, out.Grant, false, out.MustChangePassword, "")
 	}
 }
 
@@ -325,7 +325,11 @@ func (s *Site) startPending(c *gin.Context, userID, stage string, values map[str
 // be armed again for each login and after a restart, and a late one leaves
 // the roles in place; a deadline in the session cannot be missed, and the
 // store's sweep drops the session as it does any expired one.
-func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.LoginGrant, totpVerified, mustChange bool) {
+//
+// done, if not empty, is the query the home page is given when the login
+// ends there, so that it says what the login also did ("kata-laluan=
+// ditukar": a new password was set).
+func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.LoginGrant, totpVerified, mustChange bool, done string) {
 	name, dept := grant.Name, grant.Department
 	if name == "" { // no employee record (an account older than the master's stream)
 		v, _, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, userID)
@@ -342,6 +346,9 @@ func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.Login
 		return
 	}
 	back := returnPage(s.deps.Sessions.TakeReturn(c, userID))
+	if back == PathHome && done != "" {
+		back += "?" + done
+	}
 	switch {
 	case len(roles) > 0 && !grant.SecondFactor:
 		c.Redirect(http.StatusSeeOther, PathTwoFactor+"?wajib=1")
@@ -521,6 +528,6 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	case acctAfterReset:
 		s.startPending(c, sess.UserID, acctStageReset, map[string]string{acctValTOTP: "1"}, PathLoginReset)
 	default:
-		s.completeLogin(c, sess.UserID, grant, true, sess.Values[acctValAfter] == acctAfterChange)
+		s.completeLogin(c, sess.UserID, grant, true, sess.Values[acctValAfter] == acctAfterChange, "")
 	}
 }

@@ -29,6 +29,8 @@ func (s *Site) landing(c *gin.Context) {
 		p.Notice = "err.session_expired"
 	case c.Query("sesi") == "perlu":
 		p.Notice = "err.login_required"
+	case c.Query("sesi") == "diaktifkan":
+		p.Notice = "acct.activated_elsewhere"
 	case c.Query("keluar") == "1":
 		p.Notice = "landing.logged_out"
 	}
@@ -68,7 +70,11 @@ func (s *Site) home(c *gin.Context) {
 			}
 		}
 	}
-	s.Render(c, http.StatusOK, "home", Page{Title: "title.home", Data: d})
+	p := Page{Title: "title.home", Data: d}
+	if c.Query("kata-laluan") == "ditukar" { // a login that set a new password (Lupa Kata Laluan)
+		p.Notice = "acct.password.saved"
+	}
+	s.Render(c, http.StatusOK, "home", p)
 }
 
 // homeData is the home page's login note. The page is drawn once per
