@@ -175,6 +175,8 @@ const (
 	markPhrase = "@@ispeks-phrase@@"
 )
 
+func (d *acctPasswordData) showsError() bool { return d.Wrong }
+
 func (d *acctPasswordData) contentKey() string {
 	return "password|" + d.ImageID + "|" + strconv.FormatBool(d.Wrong) + "|" + strconv.Itoa(d.Threshold)
 }

@@ -36,6 +36,8 @@ func (s *Site) registerPage(f *Form) Page {
 	return Page{Title: "acct.title.register", Form: f, Data: &acctRegisterData{Domains: acctDomains(s.deps.Accounts.AllowedDomains)}}
 }
 
+func (d *acctRegisterData) showsError() bool { return d.Already }
+
 // acctDomains writes the allowed domains for a hint: "@melaka.gov.my".
 func acctDomains(domains []string) string { return "@" + strings.Join(domains, ", @") }
 

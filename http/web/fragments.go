@@ -63,7 +63,8 @@ func (f *fragments) render(w *bytes.Buffer, name string, v *View) error {
 	if v.User != nil {
 		logged = "1"
 	}
-	key := strings.Join([]string{name, string(v.Lang), logged, strings.Join(roles, ","), cur, v.Title}, "|")
+	// The title's words: "Ralat:" before it, or the error page's error.
+	key := strings.Join([]string{name, string(v.Lang), logged, strings.Join(roles, ","), cur, v.PageTitle()}, "|")
 	cached, ok := f.cache.Load(key)
 	if !ok {
 		fv := *v

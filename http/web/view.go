@@ -137,6 +137,34 @@ func (v *View) StatusTitle() string {
 	return v.Msg(v.Problem.Message)
 }
 
+// errorShown is page data that shows an error of its own, outside the
+// form's problems (Kata Laluan Tidak Tepat, an ID already registered).
+type errorShown interface{ showsError() bool }
+
+// HasError reports whether the page shows an error: a refused field, a
+// form-level refusal, or its data's own.
+func (v *View) HasError() bool {
+	if v.Problem != nil || !v.Form.Valid() {
+		return true
+	}
+	d, ok := v.Data.(errorShown)
+	return ok && d.showsError()
+}
+
+// PageTitle is the page's part of the <title>, which a screen reader reads
+// first on every new page: after "Ralat:" when the page shows an error,
+// so a form drawn again is not taken for the same page unchanged; the
+// error page names its error.
+func (v *View) PageTitle() string {
+	if v.Title == "title.error" && v.Problem != nil {
+		return v.T("err.prefix") + " " + v.StatusTitle()
+	}
+	if v.HasError() {
+		return v.T("err.prefix") + " " + v.T(v.Title)
+	}
+	return v.T(v.Title)
+}
+
 // FieldView is one input, ready for the "field" template: label, value,
 // hint and error, already in the page's language.
 type FieldView struct {
