@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/melaka-gov/ispeks/http/web"
 )
 
 var titleRe = regexp.MustCompile(`<title>([^<]*)</title>`)
@@ -124,5 +127,106 @@ func TestLanguageToggleSpeaksBothLanguages(t *testing.T) {
 		if len(words) != 1 || langOf(words[0]) != c.other {
 			t.Errorf("%s: the visible %q is not marked lang=%q", c.path, c.word, c.other)
 		}
+	}
+}
+
+// checkTables: every table has a name (a caption, or aria-label /
+// aria-labelledby naming elements of the page) and every header cell says
+// whether it heads a column or a row (WCAG 1.3.1).
+func checkTables(t *testing.T, what, body string) {
+	t.Helper()
+	doc := parsePage(t, what, body)
+	ids := map[string]bool{}
+	for _, n := range findAll(doc, func(n *html.Node) bool { _, ok := attrOf(n, "id"); return ok }) {
+		id, _ := attrOf(n, "id")
+		ids[id] = true
+	}
+	tables := findAll(doc, func(n *html.Node) bool { return n.Data == "table" })
+	if len(tables) == 0 {
+		t.Errorf("%s: no table to check", what)
+	}
+	for i, tb := range tables {
+		named := false
+		if caps := findAll(tb, func(n *html.Node) bool { return n.Data == "caption" }); len(caps) > 0 && strings.TrimSpace(textOf(caps[0])) != "" {
+			named = true
+		}
+		if l, ok := attrOf(tb, "aria-label"); ok && strings.TrimSpace(l) != "" {
+			named = true
+		}
+		if ref, ok := attrOf(tb, "aria-labelledby"); ok {
+			named = len(strings.Fields(ref)) > 0
+			for _, id := range strings.Fields(ref) {
+				named = named && ids[id]
+			}
+		}
+		if !named {
+			t.Errorf("%s: table %d has no name (caption or aria-labelledby)", what, i+1)
+		}
+		for _, th := range findAll(tb, func(n *html.Node) bool { return n.Data == "th" }) {
+			if s, _ := attrOf(th, "scope"); s != "col" && s != "row" {
+				t.Errorf("%s: table %d: header %q without scope", what, i+1, strings.TrimSpace(textOf(th)))
+			}
+		}
+	}
+}
+
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	for _, d := range findAll(n, func(*html.Node) bool { return true }) {
+		for c := d.FirstChild; c != nil; c = c.NextSibling {
+			if c.Type == html.TextNode {
+				b.WriteString(c.Data)
+			}
+		}
+	}
+	return b.String()
+}
+
+// TestTablesNamed: the tables of the staff's, the administrators' and the
+// auditors' pages are named and their headers scoped, so a screen reader
+// user moving between tables knows which one they are in.
+func TestTablesNamed(t *testing.T) {
+	w := newWorld(t)
+	anon := w.browser()
+	w.register(anon, master[0])
+	pages := map[string]string{}
+	pages["registered"] = anon.post("/pendaftaran", "/pendaftaran", vals("ic", nurulIC, "email", "pentadbiran.jkr@melaka.gov.my")).body
+	mailbox := anon.get("/demo/mailbox").body
+	pages["mailbox"] = mailbox
+	if m := regexp.MustCompile(`href="(/demo/mailbox/[^"]+)"`).FindStringSubmatch(mailbox); m != nil {
+		pages["mail"] = anon.get(m[1]).body
+	}
+	b := w.browser()
+	w.activate(b, master[1], w.mailFor(anon, nurulIC, "Pendaftaran iSPEKS", 0), "sampan", "Sampan di Sungai")
+	pages["profile"] = b.get("/tetapan-akaun/kemaskini-maklumat").body
+	pages["activity"] = b.get("/tetapan-akaun/aktiviti-log-masuk").body
+
+	p := newAdminPortal(t)
+	auditStory(t, p)
+	p.lock(admSitiIC)
+	admin := p.admin()
+	pages["admin search"] = admin.get("/pentadbir?q=siti").body
+	pages["admin locked"] = admin.get("/pentadbir/akaun-dikunci").body
+	pages["admin account"] = admin.get(admAccountURL(admSitiIC)).body
+	tok := admCSRFRe.FindStringSubmatch(admin.get("/pentadbir/import").body)[1]
+	pages["admin import"] = admin.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, "induk.csv", []byte(
+		"No. Pengenalan,Nama,E-mel Rasmi,Jabatan,Jawatan,No. Gaji\r\n"+
+			"880808-08-5577,Amin bin Yusof,amin.yusof@melaka.gov.my,Jabatan Pertanian,Pegawai Pertanian,JPN-0101\r\n"+
+			"920101-04-5012,Aishah binti Karim,aishah@gmail.com,Jabatan Pertanian,Kerani,JPN-0103\r\n")).body
+	auditor := p.auditor()
+	pages["audit history"] = auditor.get("/audit?ic=" + admSitiIC).body
+	pages["audit state"] = auditor.get("/audit/keadaan?ic=" + admSitiIC + "&pada=" + p.clock().Format("2006-01-02T15:04")).body
+	pages["audit integrity"] = auditor.get("/audit/integriti?ic=" + admSitiIC).body
+
+	pp := newPayPortal(t, payOptions{})
+	pp.fixtures()
+	staff := pp.as(paySitiIC, "Siti Aminah binti Omar", "")
+	pages["payment list"] = staff.get(web.PathStatusBayaran + "?modul=tuntutan").body
+	pages["payment detail"] = staff.get("/permohonan/status-bayaran/PAY-S-001").body
+	pages["statement list"] = staff.get("/penyata-gaji?urusniaga=slip-gaji-bulanan&tahun=").body
+	pages["statement"] = staff.get("/penyata-gaji/SG-2026-02-S").body
+
+	for name, body := range pages {
+		checkTables(t, name, body)
 	}
 }
