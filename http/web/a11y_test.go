@@ -230,3 +230,37 @@ func TestTablesNamed(t *testing.T) {
 		checkTables(t, name, body)
 	}
 }
+
+var secImgAltRe = regexp.MustCompile(`<img src="/static/security/[a-z-]+\.svg\?v=[0-9a-f]+" alt="([^"]*)"`)
+
+// TestSecurityImageAltAlike: the security image at the password step is
+// named as what it is ("Imej Online: Kucing"), not by its picture's name
+// alone, and the decoy of an unknown ID is named in the same words, so a
+// screen reader tells the two apart no more than the eye does.
+func TestSecurityImageAltAlike(t *testing.T) {
+	w := newWorld(t)
+	w.activeUser(master[0]) // chose "kucing"
+	names := map[string]bool{}
+	for _, img := range web.SecurityImages() {
+		names[img.Name.MS] = true
+	}
+	for _, c := range []struct{ id, lang, prefix, want string }{
+		{sitiIC, "ms", "Imej Online: ", "Imej Online: Kucing"},
+		{unknownIC, "ms", "Imej Online: ", ""},
+		{sitiIC, "en", "Security Image: ", "Security Image: Cat"},
+	} {
+		b := w.browser()
+		b.get("/?lang=" + c.lang)
+		m := secImgAltRe.FindStringSubmatch(b.enterID(c.id).body)
+		if m == nil {
+			t.Fatalf("%s: no security image", c.id)
+		}
+		alt := m[1]
+		switch {
+		case c.want != "" && alt != c.want:
+			t.Errorf("%s (%s): alt %q, want %q", c.id, c.lang, alt, c.want)
+		case c.want == "" && (!strings.HasPrefix(alt, c.prefix) || !names[strings.TrimPrefix(alt, c.prefix)]):
+			t.Errorf("unknown ID: decoy alt %q, want %q and a gallery name", alt, c.prefix)
+		}
+	}
+}
