@@ -231,6 +231,112 @@ func TestTablesNamed(t *testing.T) {
 	}
 }
 
+// checkRefs: every in-page link (the error summary's, the skip link) and
+// every label, aria-describedby and aria-labelledby leads to an element of
+// the page, and each error summary link leads to a control or a group of
+// controls (WCAG 3.3.1, 1.3.1).
+func checkRefs(t *testing.T, what, body string) {
+	t.Helper()
+	doc := parsePage(t, what, body)
+	byID := map[string]*html.Node{}
+	for _, n := range findAll(doc, func(n *html.Node) bool { _, ok := attrOf(n, "id"); return ok }) {
+		id, _ := attrOf(n, "id")
+		byID[id] = n
+	}
+	for _, n := range findAll(doc, func(*html.Node) bool { return true }) {
+		if href, ok := attrOf(n, "href"); ok && n.Data == "a" && strings.HasPrefix(href, "#") {
+			target := byID[href[1:]]
+			switch {
+			case target == nil:
+				t.Errorf("%s: link %q (%s) leads nowhere", what, href, strings.TrimSpace(textOf(n)))
+			case href != "#main" && !slices.Contains([]string{"input", "select", "textarea", "fieldset"}, target.Data):
+				t.Errorf("%s: link %q leads to a <%s>, not to the field", what, href, target.Data)
+			case target.Data == "fieldset":
+				// A refused group of radio buttons: each one is refused
+				// and read out with the error, as a single control is.
+				for _, in := range findAll(target, func(n *html.Node) bool { return n.Data == "input" }) {
+					d, _ := attrOf(in, "aria-describedby")
+					if inv, _ := attrOf(in, "aria-invalid"); inv != "true" || !strings.Contains(d, href[1:]+"-error") {
+						id, _ := attrOf(in, "id")
+						t.Errorf("%s: %s in the refused group %s is not marked invalid and described by its error", what, id, href)
+					}
+				}
+			}
+		}
+		for _, key := range []string{"for", "aria-describedby", "aria-labelledby"} {
+			if v, ok := attrOf(n, key); ok {
+				for _, id := range strings.Fields(v) {
+					if byID[id] == nil {
+						t.Errorf("%s: %s=%q names no element", what, key, id)
+					}
+				}
+			}
+		}
+		// An error beside its field starts with "Ralat:" for a screen
+		// reader, as the red colour does for the eye.
+		if hasClass(n, "field__error") {
+			if hidden := findAll(n, func(c *html.Node) bool { return hasClass(c, "visually-hidden") }); len(hidden) == 0 {
+				t.Errorf("%s: the error %q does not say it is one", what, strings.TrimSpace(textOf(n)))
+			}
+		}
+		// A refused control says so itself: the summary's link lands on it.
+		if inv, _ := attrOf(n, "aria-invalid"); inv == "true" {
+			if d, _ := attrOf(n, "aria-describedby"); !strings.Contains(d, "-error") {
+				t.Errorf("%s: invalid <%s> not described by its error", what, n.Data)
+			}
+		}
+	}
+}
+
+// TestFormErrorsLeadToFields: on every refused form the error summary's
+// links land on the refused field, each refused control is described by
+// its error, and no label or ARIA reference names a missing element.
+func TestFormErrorsLeadToFields(t *testing.T) {
+	w := newWorld(t)
+	anon := w.browser()
+	pages := map[string]string{
+		"login":    anon.post("/", "/login", vals("user_id", "12")).body,
+		"register": anon.post("/pendaftaran", "/pendaftaran", vals("ic", "x", "email", "y")).body,
+		"forgot":   anon.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", "x")).body,
+		"demo":     anon.post("/demo/borang", "/demo/borang", vals("ic", "x")).body,
+	}
+	temp := w.register(anon, master[0])
+	anon.enterID(sitiIC)
+	pages["password"] = anon.enterPassword("").body
+	anon.enterPassword(temp)
+	pages["activation"] = anon.post("/pengaktifan", "/pengaktifan", vals("password", "a")).body
+	b := w.activeUser(master[1])
+	pages["profile"] = b.post("/tetapan-akaun/kemaskini-maklumat", "/tetapan-akaun/kemaskini-maklumat", vals("email", "x", "phone", "abc")).body
+	pages["change password"] = b.post("/tetapan-akaun/tukar-kata-laluan", "/tetapan-akaun/tukar-kata-laluan", vals("password", "a")).body
+	pages["two-factor"] = b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", "salah")).body
+
+	p := newAdminPortal(t)
+	p.lock(admSitiIC)
+	admin := p.admin()
+	acct := admAccountURL(admSitiIC)
+	pages["admin search"] = admin.get("/pentadbir?q=a").body
+	pages["admin unlock"] = admin.post(acct+"/buka-kunci", url.Values{"csrf_token": {admin.csrf(acct)}}).body
+	pages["admin verify"] = admin.post(acct+"/semak-jawapan", url.Values{"csrf_token": {admin.csrf(acct)}}).body
+	pages["admin import"] = admin.upload("/pentadbir/import", url.Values{"csrf_token": {admin.csrf("/pentadbir/import")}}, "", nil).body
+	auditor := p.auditor()
+	pages["audit history"] = auditor.get("/audit?ic=123&dari=2026-03-02&hingga=2026-03-01").body
+	pages["audit state"] = auditor.get("/audit/keadaan?ic=" + admSitiIC + "&pada=semalam").body
+	pages["audit integrity"] = auditor.get("/audit/integriti?ic=x").body
+
+	pp := newPayPortal(t, payOptions{})
+	staff := pp.as(paySitiIC, "Siti Aminah binti Omar", "")
+	pages["payment list"] = staff.get(web.PathStatusBayaran + "?modul=x").body
+	pages["statement list"] = staff.get("/penyata-gaji?urusniaga=x&tahun=1900").body
+	pages["verify"] = staff.get("/sahkan?kod=x").body
+
+	for name, body := range pages {
+		if !strings.Contains(body, "aria-invalid") && !strings.Contains(body, "error-summary") {
+			t.Errorf("%s: no refused field on the page", name)
+		}
+		checkRefs(t, name, body)
+	}
+}
+
 var secImgAltRe = regexp.MustCompile(`<img src="/static/security/[a-z-]+\.svg\?v=[0-9a-f]+" alt="([^"]*)"`)
 
 // TestSecurityImageAltAlike: the security image at the password step is

@@ -235,12 +235,14 @@ type GalleryItem struct {
 type GalleryView struct {
 	Name, Legend, Hint, Error string
 	RequiredText              string // "wajib": a security image must be chosen
+	ErrorPrefix               string // "Ralat:", read before the error
 	Items                     []GalleryItem
 }
 
 // Gallery builds the chooser for form field name.
 func (v *View) Gallery(name string) GalleryView {
-	g := GalleryView{Name: name, Legend: v.T("label.security_image"), Hint: v.T("gallery.hint"), RequiredText: v.T("label.required")}
+	g := GalleryView{Name: name, Legend: v.T("label.security_image"), Hint: v.T("gallery.hint"), RequiredText: v.T("label.required"),
+		ErrorPrefix: v.T("err.prefix")}
 	if msg, ok := v.Form.Error(name); ok {
 		g.Error = v.Msg(msg)
 	}
