@@ -370,3 +370,45 @@ func TestSecurityImageAltAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordStepNamesTheUser: the password step's form carries the user
+// ID typed at the first step as its username (hidden, autocomplete
+// "username"), so a password manager saves and fills the password for
+// that ID rather than for no one (WCAG 3.3.8: logging in without
+// remembering the password). An unknown ID's page carries it alike, and
+// the login still goes through.
+func TestPasswordStepNamesTheUser(t *testing.T) {
+	w := newWorld(t)
+	w.activeUser(master[0])
+	for _, c := range []struct{ id, shown string }{{sitiIC, "791117-04-5671"}, {unknownIC, "820304-10-5555"}} {
+		b := w.browser()
+		doc := parsePage(t, c.id, b.enterID(c.id).body)
+		forms := findAll(doc, func(n *html.Node) bool {
+			a, _ := attrOf(n, "action")
+			return n.Data == "form" && a == "/login/kata-laluan"
+		})
+		if len(forms) != 1 {
+			t.Fatalf("%s: %d password forms", c.id, len(forms))
+		}
+		var user, pw *html.Node
+		for _, in := range findAll(forms[0], func(n *html.Node) bool { return n.Data == "input" }) {
+			switch ac, _ := attrOf(in, "autocomplete"); ac {
+			case "username":
+				user = in
+			case "current-password":
+				pw = in
+			}
+		}
+		if user == nil || pw == nil {
+			t.Fatalf("%s: username field %v, password field %v", c.id, user != nil, pw != nil)
+		}
+		if v, _ := attrOf(user, "value"); v != c.shown {
+			t.Errorf("%s: username %q, want %q", c.id, v, c.shown)
+		}
+		if _, hidden := attrOf(user, "hidden"); !hidden {
+			t.Errorf("%s: the username field shows (the ID is already on the page)", c.id)
+		}
+	}
+	b := w.browser()
+	b.login(sitiIC, password)
+}

@@ -276,7 +276,8 @@ func checkAccessible(t *testing.T, name, page string) {
 			case "label":
 				labels[attr["for"]] = true
 			case "input", "select", "textarea":
-				if attr["type"] != "hidden" {
+				// A hidden element is not shown or read: it needs no label.
+				if _, hidden := attr["hidden"]; attr["type"] != "hidden" && !hidden {
 					controls = append(controls, attr["id"])
 				}
 			case "img":
