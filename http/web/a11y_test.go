@@ -412,3 +412,30 @@ func TestPasswordStepNamesTheUser(t *testing.T) {
 	b := w.browser()
 	b.login(sitiIC, password)
 }
+
+// TestOthersICsNotKeptByTheBrowser: the fields where an administrator or
+// an auditor types someone else's IC number (Cari Akaun, the audit pages)
+// ask the browser not to keep what was typed: its form history would
+// offer the next person at that computer the IC numbers looked up.
+func TestOthersICsNotKeptByTheBrowser(t *testing.T) {
+	p := newAdminPortal(t)
+	pages := map[string]string{
+		"admin search":    p.admin().get("/pentadbir").body,
+		"audit history":   p.auditor().get("/audit").body,
+		"audit state":     p.auditor().get("/audit/keadaan").body,
+		"audit integrity": p.auditor().get("/audit/integriti").body,
+	}
+	for name, body := range pages {
+		doc := parsePage(t, name, body)
+		fields := findAll(doc, func(n *html.Node) bool {
+			id, _ := attrOf(n, "id")
+			return n.Data == "input" && (id == "f-ic" || id == "f-q")
+		})
+		if len(fields) != 1 {
+			t.Fatalf("%s: %d IC fields", name, len(fields))
+		}
+		if ac, _ := attrOf(fields[0], "autocomplete"); ac != "off" {
+			t.Errorf("%s: IC field autocomplete %q, want \"off\"", name, ac)
+		}
+	}
+}
