@@ -439,3 +439,51 @@ func TestOthersICsNotKeptByTheBrowser(t *testing.T) {
 		}
 	}
 }
+
+// langOfText is the language a screen reader reads the text node holding
+// s in ("" if no text node holds it).
+func langOfText(doc *html.Node, s string) string {
+	var found *html.Node
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if found != nil {
+			return
+		}
+		if n.Type == html.TextNode && strings.Contains(n.Data, s) {
+			found = n
+			return
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if found == nil {
+		return ""
+	}
+	return langOf(found.Parent)
+}
+
+// TestMalayDataOnEnglishPagesMarked: the finance systems' own words — a
+// payment's description, a slip's earning and deduction names — are
+// Malay, and on the English pages they are marked so (WCAG 3.1.2): an
+// English voice reading "Tuntutan lebih masa Februari" is not understood.
+func TestMalayDataOnEnglishPagesMarked(t *testing.T) {
+	pp := newPayPortal(t, payOptions{})
+	pp.fixtures()
+	b := pp.as(paySitiIC, "Siti Aminah binti Omar", "")
+	b.get("/utama?lang=en")
+	for _, c := range []struct{ path, malay, english string }{
+		{web.PathStatusBayaran + "?modul=tuntutan", "Tuntutan lebih masa Februari", "Payment Status Enquiry List"},
+		{"/permohonan/status-bayaran/PAY-S-001", "Pendahuluan perjalanan ke Putrajaya", "Payment Details"},
+		{"/penyata-gaji/SG-2026-02-S", "Gaji Pokok", "Total Earnings"},
+	} {
+		doc := parsePage(t, c.path, b.get(c.path).body)
+		if got := langOfText(doc, c.malay); got != "ms" {
+			t.Errorf("%s: %q read as lang %q, want ms", c.path, c.malay, got)
+		}
+		if got := langOfText(doc, c.english); got != "en" {
+			t.Errorf("%s: %q read as lang %q, want en", c.path, c.english, got)
+		}
+	}
+}

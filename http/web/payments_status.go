@@ -75,7 +75,7 @@ func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Paymen
 		r = appendText(r, p.VoucherNo)
 		r = append(r, `</td><td class="cell-sub">`...)
 		r = appendText(r, p.Reference)
-		r = append(r, `</td><td>`...)
+		r = append(r, `</td><td lang="ms">`...) // the finance system's words, Malay on the English page too
 		r = appendText(r, p.Description)
 		r = append(r, `</td><td class="num cell-amount">`...)
 		r = appendRinggit(r, p.AmountSen)
@@ -210,7 +210,7 @@ func (s *Site) paymentDetail(c *gin.Context) {
 			kv{Label: "pay.col.voucher", Value: p.VoucherNo, Mono: true},
 			kv{Label: "pay.label.voucher_date", Value: dmy(p.VoucherDate)},
 			kv{Label: "pay.col.reference", Value: p.Reference, Mono: true},
-			kv{Label: "pay.col.description", Value: p.Description},
+			kv{Label: "pay.col.description", Value: p.Description, Malay: true},
 			kv{Label: "pay.col.amount", Value: ringgit(p.AmountSen)},
 			kv{Label: "pay.label.received", Value: dmy(p.ReceivedDate)},
 			kv{Label: "pay.col.status", Value: statusLabel(l, p.Status)},
@@ -218,7 +218,7 @@ func (s *Site) paymentDetail(c *gin.Context) {
 			kv{Label: "pay.label.eft", Value: p.EFTNo, Mono: true},
 			kv{Label: "pay.label.cheque", Value: p.ChequeNo, Mono: true},
 			kv{Label: "pay.label.payment_date", Value: dmy(p.PaymentDate)},
-			kv{Label: "pay.label.reason", Value: p.Reason},
+			kv{Label: "pay.label.reason", Value: p.Reason, Malay: true},
 			kv{Label: "pay.label.amended", Value: amendedNote(l, p.Amended)},
 		),
 		Code:        verifycode.Format(p.Code),

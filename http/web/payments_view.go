@@ -170,6 +170,9 @@ type kv struct {
 	Label string // a catalog key; kvs puts the text in its place
 	Value string
 	Mono  bool // codes and numbers set in a fixed-width face
+	// Malay: the finance system's own words (a description), Malay on the
+	// English page too, marked so for a screen reader's voice.
+	Malay bool
 }
 
 // kvs drops the lines without a value and puts each label in the page's
