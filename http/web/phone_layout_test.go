@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -36,18 +35,10 @@ const measureJS = `(() => {
 // each page measures. It skips the test without chromium.
 func measure(t *testing.T, srv http.Handler, cookies []*http.Cookie, width int64, paths ...string) map[string]widths {
 	t.Helper()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("no chromium: the phone layout needs a real browser")
-	}
+	ctx, closeBrowser := headlessChromium(t, "the phone layout needs a real browser")
+	defer closeBrowser()
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless,
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(actx)
-	defer cancelTab()
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
