@@ -487,3 +487,46 @@ func TestMalayDataOnEnglishPagesMarked(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretsNotSentToSpellcheckers: fields holding a secret answer or
+// phrase, a one-time or verification code, or the names and IC numbers an
+// administrator looks up are not spellchecked: a browser's online
+// spellchecker (Chrome's enhanced spell check, Edge's Editor) sends what
+// is typed in a checked field to its vendor, and autocorrect rewrites
+// codes on a phone.
+func TestSecretsNotSentToSpellcheckers(t *testing.T) {
+	w := newWorld(t)
+	anon := w.browser()
+	temp := w.register(anon, master[0])
+	anon.enterID(sitiIC)
+	anon.enterPassword(temp)
+	p := newAdminPortal(t)
+	pp := newPayPortal(t, payOptions{})
+	w.roleHolder(master[1], true, true)
+	pending := w.browser()
+	pending.enterID(nurulIC)
+	pending.enterPassword(grantPW) // the code step comes next
+	pages := map[string]struct {
+		body   string
+		fields []string
+	}{
+		"activation":    {anon.get("/pengaktifan").body, []string{"f-answer", "f-phrase"}},
+		"admin account": {p.admin().get(admAccountURL(admSitiIC)).body, []string{"f-answer"}},
+		"admin search":  {p.admin().get("/pentadbir").body, []string{"f-q"}},
+		"code step":     {pending.get("/login/dua-faktor").body, []string{"f-code"}},
+		"verify":        {pp.browser().get("/sahkan").body, []string{"f-kod"}},
+	}
+	for name, pg := range pages {
+		doc := parsePage(t, name, pg.body)
+		for _, id := range pg.fields {
+			in := findAll(doc, func(n *html.Node) bool { v, _ := attrOf(n, "id"); return n.Data == "input" && v == id })
+			if len(in) != 1 {
+				t.Errorf("%s: no field %s", name, id)
+				continue
+			}
+			if sc, _ := attrOf(in[0], "spellcheck"); sc != "false" {
+				t.Errorf("%s: %s spellcheck %q, want \"false\"", name, id, sc)
+			}
+		}
+	}
+}

@@ -169,7 +169,7 @@ func (v *View) PageTitle() string {
 // hint and error, already in the page's language.
 type FieldView struct {
 	Name, ID, Label, Type, Value, Hint, Error string
-	Autocomplete, Inputmode                   string
+	Autocomplete, Inputmode, Spellcheck       string // spellcheck "false": no online spellchecker sees a secret or code
 	Required                                  bool
 	MaxLength                                 int
 	Options                                   []OptionView // select only
@@ -184,8 +184,9 @@ type OptionView struct {
 
 // Field describes an input for the "field" template. labelKey is a catalog
 // key; typ is the input type ("text", "email", "password", "tel",
-// "select"). opts are "key=value" words: autocomplete=, inputmode=, hint=
-// (catalog key), maxlength=, and the bare word "required".
+// "select"). opts are "key=value" words: autocomplete=, inputmode=,
+// spellcheck=, hint= (catalog key), maxlength=, and the bare word
+// "required".
 func (v *View) Field(name, labelKey, typ string, opts ...string) FieldView {
 	fv := FieldView{Name: name, ID: "f-" + name, Label: v.T(labelKey), Type: typ,
 		Value: v.Form.Shown(name), RequiredText: v.T("label.required"), ErrorPrefix: v.T("err.prefix")}
@@ -199,6 +200,8 @@ func (v *View) Field(name, labelKey, typ string, opts ...string) FieldView {
 			fv.Autocomplete = val
 		case "inputmode":
 			fv.Inputmode = val
+		case "spellcheck":
+			fv.Spellcheck = val
 		case "hint":
 			fv.Hint = v.T(val)
 		case "maxlength":
