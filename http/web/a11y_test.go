@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -371,6 +372,41 @@ func TestSecurityImageAltAlike(t *testing.T) {
 	}
 }
 
+// usernameOf returns the hidden username field of the form posting to
+// action, and checks the form asks for a password (pw: the autocomplete
+// token of its password field) and keeps the username out of sight.
+func usernameOf(t *testing.T, what, body, action, pw string) string {
+	t.Helper()
+	forms := findAll(parsePage(t, what, body), func(n *html.Node) bool {
+		a, _ := attrOf(n, "action")
+		return n.Data == "form" && a == action
+	})
+	if len(forms) != 1 {
+		t.Fatalf("%s: %d forms posting to %s", what, len(forms), action)
+	}
+	var user, pass *html.Node
+	for _, in := range findAll(forms[0], func(n *html.Node) bool { return n.Data == "input" }) {
+		switch ac, _ := attrOf(in, "autocomplete"); ac {
+		case "username":
+			user = in
+		case pw:
+			pass = in
+		}
+	}
+	if pass == nil {
+		t.Fatalf("%s: no %s field", what, pw)
+	}
+	if user == nil {
+		t.Errorf("%s: no username field beside the password", what)
+		return ""
+	}
+	if _, hidden := attrOf(user, "hidden"); !hidden {
+		t.Errorf("%s: the username field shows (the ID is already on the page)", what)
+	}
+	v, _ := attrOf(user, "value")
+	return v
+}
+
 // TestPasswordStepNamesTheUser: the password step's form carries the user
 // ID typed at the first step as its username (hidden, autocomplete
 // "username"), so a password manager saves and fills the password for
@@ -381,36 +417,53 @@ func TestPasswordStepNamesTheUser(t *testing.T) {
 	w := newWorld(t)
 	w.activeUser(master[0])
 	for _, c := range []struct{ id, shown string }{{sitiIC, "791117-04-5671"}, {unknownIC, "820304-10-5555"}} {
-		b := w.browser()
-		doc := parsePage(t, c.id, b.enterID(c.id).body)
-		forms := findAll(doc, func(n *html.Node) bool {
-			a, _ := attrOf(n, "action")
-			return n.Data == "form" && a == "/login/kata-laluan"
-		})
-		if len(forms) != 1 {
-			t.Fatalf("%s: %d password forms", c.id, len(forms))
-		}
-		var user, pw *html.Node
-		for _, in := range findAll(forms[0], func(n *html.Node) bool { return n.Data == "input" }) {
-			switch ac, _ := attrOf(in, "autocomplete"); ac {
-			case "username":
-				user = in
-			case "current-password":
-				pw = in
-			}
-		}
-		if user == nil || pw == nil {
-			t.Fatalf("%s: username field %v, password field %v", c.id, user != nil, pw != nil)
-		}
-		if v, _ := attrOf(user, "value"); v != c.shown {
-			t.Errorf("%s: username %q, want %q", c.id, v, c.shown)
-		}
-		if _, hidden := attrOf(user, "hidden"); !hidden {
-			t.Errorf("%s: the username field shows (the ID is already on the page)", c.id)
+		body := w.browser().enterID(c.id).body
+		if got := usernameOf(t, c.id, body, "/login/kata-laluan", "current-password"); got != c.shown {
+			t.Errorf("%s: username %q, want %q", c.id, got, c.shown)
 		}
 	}
+	w.browser().login(sitiIC, password)
+}
+
+// TestNewPasswordFormsNameTheUser: where a password is set — Pengaktifan,
+// a new password after a temporary one, Tukar Kata Laluan — the form
+// names the user ID it is for, as the password step does, so a password
+// manager saves the new password under the ID the login later asks for.
+func TestNewPasswordFormsNameTheUser(t *testing.T) {
+	const siti = "791117-04-5671"
+	w := newWorld(t)
 	b := w.browser()
-	b.login(sitiIC, password)
+	temp := w.register(b, master[0])
+	b.enterID(sitiIC)
+	b.enterPassword(temp)
+	if got := usernameOf(t, "activation", b.get("/pengaktifan").body, "/pengaktifan", "new-password"); got != siti {
+		t.Errorf("activation: username %q, want %q", got, siti)
+	}
+	refused := b.post("/pengaktifan", "/pengaktifan", vals("password", "a"))
+	if got := usernameOf(t, "activation refused", refused.body, "/pengaktifan", "new-password"); got != siti {
+		t.Errorf("activation refused: username %q, want %q", got, siti)
+	}
+	if r := b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {password}, "confirm_password": {password},
+		"question": {"guru-kegemaran"}, "answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Pagi Melaka"}}); r.Code != http.StatusSeeOther {
+		t.Fatalf("activation: %d", r.Code)
+	}
+
+	logged := w.browser()
+	logged.login(sitiIC, password)
+	page := logged.get("/tetapan-akaun/tukar-kata-laluan").body
+	if got := usernameOf(t, "change password", page, "/tetapan-akaun/tukar-kata-laluan", "new-password"); got != siti {
+		t.Errorf("change password: username %q, want %q", got, siti)
+	}
+
+	if r := w.browser().post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
+		t.Fatalf("forgot: %d", r.Code)
+	}
+	reset := w.browser()
+	reset.enterID(sitiIC)
+	reset.enterPassword(w.mailFor(reset, sitiIC, "kata laluan sementara baharu", 0))
+	if got := usernameOf(t, "reset", reset.get("/login/kata-laluan-baru").body, "/login/kata-laluan-baru", "new-password"); got != siti {
+		t.Errorf("reset: username %q, want %q", got, siti)
+	}
 }
 
 // TestOthersICsNotKeptByTheBrowser: the fields where an administrator or

@@ -122,6 +122,16 @@ func (v *View) RoleNames() string {
 	return strings.Join(names, ", ")
 }
 
+// LoginID is the logged-in user's ID as the login shows it
+// (791117-04-5671): the username a password manager keeps a new password
+// under.
+func (v *View) LoginID() string {
+	if v.User == nil {
+		return ""
+	}
+	return acctFormatID(v.User.UserID)
+}
+
 // LockoutThreshold is the number of wrong passwords or codes in a row that
 // locks an account.
 func (v *View) LockoutThreshold() int { return v.site.cfg.LockoutThreshold }
