@@ -583,3 +583,28 @@ func TestSecretsNotSentToSpellcheckers(t *testing.T) {
 		}
 	}
 }
+
+// TestSlipLinesHaveRowHeaders: each earning and deduction line of the
+// slip, and each total, heads its row, so a screen reader moving down the
+// RM column reads "Gaji Pokok, 4,567.89", not the bare amount (WCAG 1.3.1).
+func TestSlipLinesHaveRowHeaders(t *testing.T) {
+	pp := newPayPortal(t, payOptions{})
+	pp.fixtures()
+	b := pp.as(paySitiIC, "Siti Aminah binti Omar", "")
+	doc := parsePage(t, "slip", b.get("/penyata-gaji/SG-2026-02-S").body)
+	tables := findAll(doc, func(n *html.Node) bool { return n.Data == "table" && hasClass(n, "lines") })
+	if len(tables) != 2 {
+		t.Fatalf("%d tables of lines", len(tables))
+	}
+	for _, tb := range tables {
+		for _, tr := range findAll(tb, func(n *html.Node) bool { return n.Data == "tr" && n.Parent.Data != "thead" }) {
+			cells := findAll(tr, func(n *html.Node) bool { return n.Data == "th" || n.Data == "td" })
+			if len(cells) == 1 { // "Tiada potongan"
+				continue
+			}
+			if scope, _ := attrOf(cells[0], "scope"); cells[0].Data != "th" || scope != "row" {
+				t.Errorf("line %q does not head its row", strings.TrimSpace(textOf(cells[0])))
+			}
+		}
+	}
+}
