@@ -518,7 +518,8 @@ func langOfText(doc *html.Node, s string) string {
 }
 
 // TestMalayDataOnEnglishPagesMarked: the finance systems' own words — a
-// payment's description, a slip's earning and deduction names — are
+// payment's description, a slip's earning and deduction names and the
+// reason it was corrected — are
 // Malay, and on the English pages they are marked so (WCAG 3.1.2): an
 // English voice reading "Tuntutan lebih masa Februari" is not understood.
 func TestMalayDataOnEnglishPagesMarked(t *testing.T) {
@@ -530,6 +531,7 @@ func TestMalayDataOnEnglishPagesMarked(t *testing.T) {
 		{web.PathStatusBayaran + "?modul=tuntutan", "Tuntutan lebih masa Februari", "Payment Status Enquiry List"},
 		{"/permohonan/status-bayaran/PAY-S-001", "Pendahuluan perjalanan ke Putrajaya", "Payment Details"},
 		{"/penyata-gaji/SG-2026-02-S", "Gaji Pokok", "Total Earnings"},
+		{"/penyata-gaji/SG-2026-02-S", "Potongan zakat tertinggal", "replaces every earlier version"},
 	} {
 		doc := parsePage(t, c.path, b.get(c.path).body)
 		if got := langOfText(doc, c.malay); got != "ms" {

@@ -327,7 +327,7 @@ type slipData struct {
 	NetLabel       string
 	Net            string
 	Revision       string // the correction note, or ""
-	Corrections    []string
+	Corrections    []slipCorrection
 	Code           string
 	VerifyURL      string
 	PDFURL         string
@@ -338,6 +338,13 @@ type slipData struct {
 // slipLine is one earnings or deduction line.
 type slipLine struct {
 	Name, Amount string
+}
+
+// slipCorrection is one earlier correction of a slip: "Semakan ke-2
+// 10/03/2026" and the payroll's reason, in Malay whatever the page's
+// language.
+type slipCorrection struct {
+	Heading, Reason string
 }
 
 // statementView is the HTML slip: every field of the PDF, laid out for a
@@ -394,8 +401,10 @@ func (s *Site) statementView(c *gin.Context) {
 	if st.Revision > 1 {
 		data.Revision = i18n.Tf(l, "stmt.corrected_note", st.Revision)
 		for _, cr := range st.Corrections {
-			data.Corrections = append(data.Corrections, fmt.Sprintf("%s %s: %s",
-				i18n.Tf(l, "stmt.revision_n", cr.Revision), cr.At.In(calendar.Melaka).Format("02/01/2006"), cr.Reason))
+			data.Corrections = append(data.Corrections, slipCorrection{
+				Heading: i18n.Tf(l, "stmt.revision_n", cr.Revision) + " " + cr.At.In(calendar.Melaka).Format("02/01/2006"),
+				Reason:  cr.Reason,
+			})
 		}
 	}
 	s.Render(c, http.StatusOK, "statements_slip", Page{Title: "stmt.title.slip", Data: data})
