@@ -237,6 +237,10 @@ func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, code, fie
 	if e.Error.Code != code || e.Error.Field != field || e.Error.Message == "" {
 		t.Fatalf("error %+v, want code %q field %q", e.Error, code, field)
 	}
+	// The manual's and the pages' word for the IC number.
+	if strings.Contains(e.Error.Message, "Kad Pengenalan") {
+		t.Errorf("error message %q: the IC number is \"No. Pengenalan\"", e.Error.Message)
+	}
 	return e
 }
 

@@ -91,7 +91,7 @@ var employeeRules = []httpx.Rule{
 		EN: "The record was being changed by other requests at the same time; nothing was changed. Send this request again.",
 	}},
 	{Err: employee.ErrNotRecorded, Status: http.StatusNotFound, Code: "employee.not_found", Field: "ic", Text: i18n.Text{
-		MS: "Tiada rekod pekerja dengan No. Kad Pengenalan ini.",
+		MS: "Tiada rekod pekerja dengan No. Pengenalan ini.",
 		EN: "There is no staff record with this IC number.",
 	}},
 	{Err: employee.ErrNoLeavingDate, Status: http.StatusConflict, Code: "employee.no_leaving_date", Text: i18n.Text{

@@ -477,7 +477,7 @@ func (w *writer) answer(c *gin.Context, s single, id string, r ingest.Result) {
 			"Rekod ini tidak boleh diubah begini.", r.Reason)}})
 	case ingest.CodeUnknownPayee:
 		c.JSON(http.StatusUnprocessableEntity, errorBody{Error: errorDetail{Code: "unknown_payee", Field: field,
-			Message: bilingual(c, "Tiada pekerja dengan No. Kad Pengenalan ini dalam data induk pekerja.", r.Reason),
+			Message: bilingual(c, "Tiada pekerja dengan No. Pengenalan ini dalam data induk pekerja.", r.Reason),
 			Fields:  []FieldProblem{{Field: field, Code: "unknown_payee", Reason: r.Reason}}}})
 	case ingest.CodeForbidden:
 		c.JSON(http.StatusForbidden, errorBody{Error: errorDetail{Code: "auth.insufficient_scope", Message: r.Reason}})
