@@ -292,6 +292,7 @@ type AccountHandlers struct {
 	RequestMailResend      RequestMailResendHandler
 	FollowMasterEmail      FollowMasterEmailHandler
 	FollowMasterName       FollowMasterNameHandler
+	TempPasswordMail       TempPasswordMailCheck
 }
 
 // NewAccountHandlers wires every account handler; logins and second-factor
@@ -326,5 +327,6 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		RequestMailResend:      RequestMailResendHandler{Runner: r},
 		FollowMasterEmail:      FollowMasterEmailHandler{Runner: r},
 		FollowMasterName:       FollowMasterNameHandler{Runner: r},
+		TempPasswordMail:       TempPasswordMailCheck{Runner: r},
 	}
 }

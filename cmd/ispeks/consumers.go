@@ -101,6 +101,10 @@ func (a *app) newMailer() (*mail.Consumer, error) {
 		Composer: mail.Composer{From: from, PortalURL: cfg.BaseURL, Helpdesk: helpdesk},
 		Open:     a.sealer.Open,
 		Log:      a.cli.log,
+		// A temporary password that expired, was replaced or whose
+		// address the account left while the mail waited is not sent,
+		// as `ispeks mail resend` refuses it.
+		TempPasswordWorks: a.accounts.TempPasswordMail.Check,
 	}, nil
 }
 

@@ -934,22 +934,39 @@ func (a *Account) RequestMailResend(r MailResend, now time.Time) error {
 		return ErrResendUnderWay
 	}
 	if r.TempID != "" {
-		switch {
-		case a.temp == nil || a.temp.id != r.TempID:
-			return ErrMailSuperseded
-		case !now.Before(a.temp.expires):
-			return ErrMailExpired
-		case r.Email != "" && !strings.EqualFold(r.Email, a.email):
-			// The e-mail moved since (the master's or the owner's change):
-			// the old mailbox may be closed or handed on to someone else,
-			// and a working password must not go there.
-			return ErrMailAddressLeft
+		if err := a.TempPasswordMailWorks(r.TempID, r.Email, now); err != nil {
+			return err
 		}
 	}
 	return a.record(MailResendRequested{
 		UserID: a.userID, ParkedEventID: r.ParkedEventID, MailEventID: r.MailEventID,
 		MailPosition: r.MailPosition, Kind: r.Kind, At: now,
 	})
+}
+
+// TempPasswordMailWorks says whether a mail carrying the temporary password
+// tempID to email ("" when the mail takes the account's address) would
+// still hand the person a working password at now: nil, or
+// ErrMailSuperseded (a newer one replaced it, it was used, or a new
+// password or an e-mail that followed the master cancelled it),
+// ErrMailExpired or ErrMailAddressLeft. The one rule for the mailer, which
+// asks just before it sends (a mail held up by an SMTP outage for days),
+// and for an operator's resend (RequestMailResend). It records nothing.
+func (a *Account) TempPasswordMailWorks(tempID, email string, now time.Time) error {
+	switch {
+	case !a.Exists():
+		return ErrNotFound
+	case a.temp == nil || a.temp.id != tempID:
+		return ErrMailSuperseded
+	case !now.Before(a.temp.expires):
+		return ErrMailExpired
+	case email != "" && !strings.EqualFold(email, a.email):
+		// The e-mail moved since (the master's or the owner's change):
+		// the old mailbox may be closed or handed on to someone else,
+		// and a working password must not go there.
+		return ErrMailAddressLeft
+	}
+	return nil
 }
 
 func (a *Account) record(ev eventlog.Event) error {

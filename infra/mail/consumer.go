@@ -56,6 +56,15 @@ type Consumer struct {
 	// mail (default DefaultDeferFor). Now is the clock (default time.Now).
 	DeferFor time.Duration
 	Now      func() time.Time
+	// TempPasswordWorks is asked, just before each attempt to send a
+	// temporary password, whether the account as it is now still holds that
+	// password, unexpired, for that address
+	// (commands.TempPasswordMailCheck.Check: the rule `ispeks mail resend`
+	// obeys). A mail held up by an SMTP outage may go out days after its
+	// event; one that would hand the person a dead password, or a live one
+	// to an address the account left, is not sent (see Handle). Optional:
+	// nil sends every one.
+	TempPasswordWorks func(ctx context.Context, userID, tempID, email string, now time.Time) error
 
 	mu       sync.Mutex
 	refusing map[string]refusalSpan // by lower-case address
@@ -85,10 +94,7 @@ func (c *Consumer) Handles() []string {
 
 // Handle processes one event; its signature is engine.ConsumerFunc.
 func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
-	log := c.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := c.log()
 	p, ok := c.plan(env)
 	if !ok {
 		return nil
@@ -102,6 +108,9 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 			return engine.Park(fmt.Sprintf("%s mail: cannot be composed: %v", kind, err))
 		}
 		return fmt.Errorf("mailer: event %s: %w", env.ID, err)
+	}
+	if skip, err := c.notWorthSending(ctx, env, p, msg.To.Email); skip || err != nil {
+		return err
 	}
 	if err := c.Sender.Send(ctx, msg); err != nil {
 		if errors.Is(err, ErrRejected) || errors.Is(err, ErrInvalidMessage) {
@@ -119,6 +128,34 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 	c.delivered(msg.To.Email)
 	log.InfoContext(ctx, "mailer: mail sent", "event_id", env.ID, "kind", kind, "message_id", msg.MessageID)
 	return nil
+}
+
+// notWorthSending asks TempPasswordWorks whether p's temporary password,
+// mailed to email, still works now, and reports true when the mail must not
+// go: with a nil error when a newer password took over, or the password
+// was used or cancelled (its mail follows, or nobody needs this one), and
+// with a Park when the person is left without a working password (expired,
+// or the account's address moved): `ispeks mail parked` then shows an
+// operator whom to issue a new one for, and a resend of it, refused for
+// the same reason, clears it. Any other error is a failure to check, to
+// retry.
+func (c *Consumer) notWorthSending(ctx context.Context, env eventlog.Envelope, p plan, email string) (bool, error) {
+	if p.tempID == "" || c.TempPasswordWorks == nil {
+		return false, nil
+	}
+	err := c.TempPasswordWorks(ctx, p.userID, p.tempID, email, c.now())
+	why := strings.TrimPrefix(fmt.Sprint(err), "account: ")
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, account.ErrMailSuperseded):
+		c.log().InfoContext(ctx, "mailer: mail not sent: "+why, "event_id", env.ID, "kind", p.kind)
+		return true, nil
+	case errors.Is(err, account.ErrMailExpired), errors.Is(err, account.ErrMailAddressLeft):
+		c.log().InfoContext(ctx, "mailer: mail not sent, parked: "+why, "event_id", env.ID, "kind", p.kind)
+		return true, engine.Park(fmt.Sprintf("%s mail: not sent: %s; issue a new one (ispeks admin temporary-password)", p.kind, why))
+	}
+	return false, fmt.Errorf("mailer: event %s: check the temporary password: %w", env.ID, err)
 }
 
 // plan is the mail an event asks for: its kind (the word logs, dead
@@ -256,10 +293,7 @@ func (c *Consumer) recipient(ctx context.Context, userID, name, email string) (R
 // mail should be parked: the address has been refusing for DeferFor. A
 // refusal long after the last one starts the span anew.
 func (c *Consumer) refused(address string) (time.Duration, bool) {
-	now := time.Now()
-	if c.Now != nil {
-		now = c.Now()
-	}
+	now := c.now()
 	limit := c.DeferFor
 	if limit <= 0 {
 		limit = DefaultDeferFor
@@ -284,4 +318,18 @@ func (c *Consumer) delivered(address string) {
 	c.mu.Lock()
 	delete(c.refusing, strings.ToLower(address))
 	c.mu.Unlock()
+}
+
+func (c *Consumer) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Consumer) log() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return slog.Default()
 }

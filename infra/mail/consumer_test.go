@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -372,18 +371,7 @@ func TestConsumerMailsTheNewAddressWhenTheEmailFollowedTheMaster(t *testing.T) {
 
 func TestConsumerRetriesWhileSMTPIsDownThenDeliversExactlyOnce(t *testing.T) {
 	rig := newMailRig(t)
-	pki := mailtest.NewPKI(t)
-	// Reserve a port, then leave it closed: the server is down.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	smtpSender, err := mail.NewSMTPSender(smtpURL("smtp", "ispeks", "s3cret pass", addr, "timeout=2s"), pki.Client)
-	if err != nil {
-		t.Fatal(err)
-	}
+	smtpSender, up := downSMTP(t)
 	sender := &countingSender{Sender: smtpSender}
 	// However short the bound for a refused recipient, a server that is
 	// down is waited for: no mail is parked.
@@ -406,7 +394,7 @@ func TestConsumerRetriesWhileSMTPIsDownThenDeliversExactlyOnce(t *testing.T) {
 		t.Fatalf("checkpoint %d moved past the unsent mail at %d", cp, rec.Position)
 	}
 
-	srv := mailtest.Start(t, pki, false, addr) // the server comes up
+	srv := up() // the server comes up
 	first := srv.Wait(t, 1)[0]
 	p := parseMail(t, first.Data)
 	if !strings.Contains(p.Text, "Down-Temp-1234") || p.Header.Get("Message-Id") != "<"+rec.ID.String()+"@ispeks.melaka.gov.my>" {

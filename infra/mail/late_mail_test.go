@@ -1,0 +1,170 @@
+package mail_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/infra/mail"
+	"github.com/melaka-gov/ispeks/infra/mail/mailtest"
+)
+
+// testClock is the consumer's clock, moved by the test.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// downSMTP is an SMTP sender to an address where no server listens yet;
+// up starts the server there.
+func downSMTP(t *testing.T) (sender mail.Sender, up func() *mailtest.Server) {
+	t.Helper()
+	pki := mailtest.NewPKI(t)
+	// Reserve a port, then leave it closed: the server is down.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	sender, err = mail.NewSMTPSender(smtpURL("smtp", "ispeks", "s3cret pass", addr, "timeout=2s"), pki.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sender, func() *mailtest.Server { return mailtest.Start(t, pki, false, addr) }
+}
+
+// runLive runs the mailer as serve wires it: its clock, and the check of a
+// temporary password against the account's stream as it is when sending.
+func (r *mailRig) runLive(sender mail.Sender, clock *testClock) {
+	check := commands.TempPasswordMailCheck{Runner: commands.Runner{Store: r.events, Registry: r.reg, Now: clock.Now}}
+	r.run(sender, func(c *mail.Consumer) {
+		c.Now, c.TempPasswordWorks = clock.Now, check.Check
+	})
+}
+
+// TestConsumerAfterAnOutageLongerThanTheExpiryDoesNotSendDeadPasswords: the
+// SMTP server is down for 26 hours. A registration mail from before the
+// outage carries a temporary password that expired meanwhile: it is not
+// sent, but parked so an operator sees whom to issue a new one for (and a
+// resend of it sends nothing). The lock notice from the outage and a
+// registration from its last hours go out, in order, once each. No log
+// line names the person or the password.
+func TestConsumerAfterAnOutageLongerThanTheExpiryDoesNotSendDeadPasswords(t *testing.T) {
+	rig := newMailRig(t)
+	sender, up := downSMTP(t)
+	t0 := rig.now // 09:00 MYT, 2 March
+	clock := &testClock{t: t0}
+	rig.runLive(sender, clock)
+
+	expired := rig.register("850101045566", "Aminah binti Yusof", "aminah@melaka.gov.my", "Old-Temp-1111")
+	rig.now = t0.Add(time.Hour)
+	clock.Set(rig.now)
+	rig.append("account-700101015001", account.AccountLocked{UserID: "700101015001", FailedAttempts: 3, Name: "Ahmad bin Ali", Email: "ahmad@melaka.gov.my"})
+	rig.now = t0.Add(25 * time.Hour)
+	clock.Set(rig.now)
+	late := rig.register("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "New-Temp-2222")
+
+	clock.Set(t0.Add(26 * time.Hour))
+	srv := up()
+	got := srv.Wait(t, 2)
+	rig.waitCheckpoint(late.Position)
+	got = srv.Messages()
+	if len(got) != 2 || got[0].To[0] != "ahmad@melaka.gov.my" || got[1].To[0] != "lim@melaka.gov.my" {
+		t.Fatalf("delivered %v, want the lock notice then the late registration, once each", countTo(got))
+	}
+	for _, m := range got {
+		if strings.Contains(string(m.Data), "Old-Temp-1111") {
+			t.Fatalf("the expired temporary password was mailed")
+		}
+	}
+
+	ctx := context.Background()
+	dls, err := rig.eng.DeadLetters(ctx, mail.ConsumerName, 0)
+	if err != nil || len(dls) != 1 || dls[0].Position != expired.Position || !strings.Contains(dls[0].Error, "has expired") ||
+		!strings.Contains(dls[0].Error, "ispeks admin temporary-password") {
+		t.Fatalf("dead letters %+v (%v), want the expired registration, naming the remedy", dls, err)
+	}
+	res, err := rig.resender(sender, clock.Now).Resend(ctx, expired.Position)
+	if err != nil || res.Outcome != mail.NotWorthSending || len(srv.Messages()) != 2 {
+		t.Fatalf("resend of the expired mail: %+v, %v; %d mails; want not worth sending", res, err, len(srv.Messages()))
+	}
+
+	logs := rig.logs.String()
+	if !strings.Contains(logs, "mail not sent, parked") {
+		t.Errorf("the skipped mail is not logged:\n%s", logs)
+	}
+	for _, secret := range []string{"850101045566", "Old-Temp-1111", "aminah@"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log contains %q:\n%s", secret, logs)
+		}
+	}
+}
+
+// TestConsumerAfterAnOutageSendsOnlyTheCurrentTemporaryPassword: during an
+// hour's outage one person asked for a new temporary password after
+// registering, and another changed their e-mail address after registering.
+// Once the server is back the first gets only the newer password (the
+// replaced one is passed over, nothing to do for anyone), the second's
+// password does not go to the address the account left (parked, as a
+// resend would refuse it), and the notice of the change goes to the old
+// address as always.
+func TestConsumerAfterAnOutageSendsOnlyTheCurrentTemporaryPassword(t *testing.T) {
+	rig := newMailRig(t)
+	sender, up := downSMTP(t)
+	clock := &testClock{t: rig.now}
+	rig.runLive(sender, clock)
+
+	const lim, aminah = "900202055123", "850101045566"
+	rig.register(lim, "Lim Wei Ming", "lim@melaka.gov.my", "Replaced-Temp-1")
+	rig.issue(lim, "Lim Wei Ming", "lim@melaka.gov.my", "Current-Temp-2", account.TempForgot)
+	left := rig.register(aminah, "Aminah binti Yusof", "kewangan@melaka.gov.my", "Left-Temp-3")
+	moved := rig.append("account-"+aminah, account.ProfileUpdated{UserID: aminah, Email: "aminah.yusof@jkr.melaka.gov.my", PreviousEmail: "kewangan@melaka.gov.my", Name: "Aminah binti Yusof"})
+
+	clock.Set(rig.now.Add(time.Hour))
+	srv := up()
+	srv.Wait(t, 2)
+	rig.waitCheckpoint(moved.Position)
+	got := srv.Messages()
+	if len(got) != 2 {
+		t.Fatalf("delivered %v, want the current password and the change notice", countTo(got))
+	}
+	first, second := parseMail(t, got[0].Data), parseMail(t, got[1].Data)
+	if got[0].To[0] != "lim@melaka.gov.my" || !strings.Contains(first.Text, "Current-Temp-2") {
+		t.Errorf("first mail to %v:\n%s\nwant the newer temporary password", got[0].To, first.Text)
+	}
+	if got[1].To[0] != "kewangan@melaka.gov.my" || !strings.Contains(second.Subject, "alamat emel ditukar") {
+		t.Errorf("second mail to %v, %q: want the change notice to the old address", got[1].To, second.Subject)
+	}
+	for _, m := range got {
+		for _, secret := range []string{"Replaced-Temp-1", "Left-Temp-3"} {
+			if strings.Contains(string(m.Data), secret) {
+				t.Errorf("%s was mailed to %v", secret, m.To)
+			}
+		}
+	}
+	dls, err := rig.eng.DeadLetters(context.Background(), mail.ConsumerName, 0)
+	if err != nil || len(dls) != 1 || dls[0].Position != left.Position || !strings.Contains(dls[0].Error, "no longer has") {
+		t.Fatalf("dead letters %+v (%v), want only the password to the address the account left", dls, err)
+	}
+	if logs := rig.logs.String(); !strings.Contains(logs, "mail not sent: the temporary password in this mail was replaced or used since") {
+		t.Errorf("the replaced password's mail is not logged as passed over:\n%s", logs)
+	}
+}
