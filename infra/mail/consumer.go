@@ -53,7 +53,8 @@ type Consumer struct {
 	Directory Directory // optional
 	Log       *slog.Logger
 	// DeferFor bounds how long a recipient refused for now holds up later
-	// mail (default DefaultDeferFor). Now is the clock (default time.Now).
+	// mail (default DefaultDeferFor). Now is the clock (default time.Now):
+	// a mail's Date is when it is sent.
 	DeferFor time.Duration
 	Now      func() time.Time
 	// TempPasswordWorks is asked, just before each attempt to send a
@@ -237,7 +238,11 @@ func (c *Consumer) plan(env eventlog.Envelope) (plan, bool) {
 }
 
 // message composes env's mail to the person p names, with the Message-ID
-// and date that derive from the event: the same bytes whenever it is sent.
+// that derives from the event, so a mail sent again is recognisably the
+// same one, and the date it is sent (a mail held up by an outage, or
+// resent, would otherwise carry its event's old date: clients sort it far
+// back and spam filters distrust it). The text names the event's own time
+// (a notice) or the password's expiry, which do not move.
 func (c *Consumer) message(ctx context.Context, env eventlog.Envelope, p plan) (Message, error) {
 	to, err := c.recipient(ctx, p.userID, p.name, p.email)
 	if err != nil {
@@ -248,7 +253,7 @@ func (c *Consumer) message(ctx context.Context, env eventlog.Envelope, p plan) (
 		return Message{}, err
 	}
 	msg.MessageID = c.Composer.MessageID(env.ID)
-	msg.Date = env.OccurredAt
+	msg.Date, msg.Occurred = c.now(), env.OccurredAt
 	return msg, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/infra/mail/mailtest"
 )
@@ -65,8 +66,9 @@ func (r *mailRig) runLive(sender mail.Sender, clock *testClock) {
 // outage carries a temporary password that expired meanwhile: it is not
 // sent, but parked so an operator sees whom to issue a new one for (and a
 // resend of it sends nothing). The lock notice from the outage and a
-// registration from its last hours go out, in order, once each. No log
-// line names the person or the password.
+// registration from its last hours go out, in order, once each, dated when
+// they are sent, their text naming the lock's own time and the password's
+// expiry. No log line names the person or the password.
 func TestConsumerAfterAnOutageLongerThanTheExpiryDoesNotSendDeadPasswords(t *testing.T) {
 	rig := newMailRig(t)
 	sender, up := downSMTP(t)
@@ -77,18 +79,36 @@ func TestConsumerAfterAnOutageLongerThanTheExpiryDoesNotSendDeadPasswords(t *tes
 	expired := rig.register("850101045566", "Aminah binti Yusof", "aminah@melaka.gov.my", "Old-Temp-1111")
 	rig.now = t0.Add(time.Hour)
 	clock.Set(rig.now)
-	rig.append("account-700101015001", account.AccountLocked{UserID: "700101015001", FailedAttempts: 3, Name: "Ahmad bin Ali", Email: "ahmad@melaka.gov.my"})
+	lock := rig.append("account-700101015001", account.AccountLocked{UserID: "700101015001", FailedAttempts: 3, Name: "Ahmad bin Ali", Email: "ahmad@melaka.gov.my"})
 	rig.now = t0.Add(25 * time.Hour)
 	clock.Set(rig.now)
 	late := rig.register("900202055123", "Lim Wei Ming", "lim@melaka.gov.my", "New-Temp-2222")
 
-	clock.Set(t0.Add(26 * time.Hour))
+	sent := t0.Add(26 * time.Hour)
+	clock.Set(sent)
 	srv := up()
 	got := srv.Wait(t, 2)
 	rig.waitCheckpoint(late.Position)
 	got = srv.Messages()
 	if len(got) != 2 || got[0].To[0] != "ahmad@melaka.gov.my" || got[1].To[0] != "lim@melaka.gov.my" {
 		t.Fatalf("delivered %v, want the lock notice then the late registration, once each", countTo(got))
+	}
+	for i, want := range []struct {
+		mail int
+		rec  eventlog.Record
+		text string
+	}{
+		{0, lock, "disekat pada 02/03/2026 10:00"}, // the lock's own time
+		{1, late, "New-Temp-2222"},
+		{1, late, "04/03/2026 10:00"}, // its expiry, 24 hours after issue
+	} {
+		p := parseMail(t, got[want.mail].Data)
+		if !strings.Contains(p.Text, want.text) {
+			t.Errorf("mail %d lacks %q:\n%s", i, want.text, p.Text)
+		}
+		if d, err := p.Header.Date(); err != nil || !d.Equal(sent) {
+			t.Errorf("mail %d: Date %v (%v), want %v: when it was sent, not its event's %v", i, d, err, sent, want.rec.OccurredAt)
+		}
 	}
 	for _, m := range got {
 		if strings.Contains(string(m.Data), "Old-Temp-1111") {
@@ -166,5 +186,29 @@ func TestConsumerAfterAnOutageSendsOnlyTheCurrentTemporaryPassword(t *testing.T)
 	}
 	if logs := rig.logs.String(); !strings.Contains(logs, "mail not sent: the temporary password in this mail was replaced or used since") {
 		t.Errorf("the replaced password's mail is not logged as passed over:\n%s", logs)
+	}
+}
+
+// TestOutboxKeepsOneFileForAMailSentAgainLater: the outbox names a file by
+// the time the mail tells of, not by its Date (when it is sent), so the
+// same mail written again later (a retry after a crash, a resend) replaces
+// its file instead of adding a second.
+func TestOutboxKeepsOneFileForAMailSentAgainLater(t *testing.T) {
+	dir := t.TempDir()
+	ob, err := mail.NewOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := composed(testComposer().AccountLocked(mail.Recipient{Name: "Aminah binti Yusof", UserID: "850101045566", Email: "aminah@melaka.gov.my"}, time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC), 3))
+	m.Occurred = time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	for _, sent := range []time.Time{m.Occurred.Add(time.Minute), m.Occurred.Add(48 * time.Hour)} {
+		m.Date = sent
+		if err := ob.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := mail.NewMailbox(dir, nil).List(context.Background())
+	if err != nil || len(list) != 1 || !list[0].Date.Equal(m.Occurred.Add(48*time.Hour)) {
+		t.Fatalf("outbox %+v (%v), want one file holding the later send", list, err)
 	}
 }

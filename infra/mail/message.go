@@ -47,6 +47,11 @@ type Message struct {
 	Subject   string
 	Text      string // plain-text body (required)
 	HTML      string // optional HTML alternative
+	// Occurred is when what the mail tells of happened (its event's
+	// time); Date is when it is sent. The outbox names the file by
+	// Occurred, so the same mail written again (after a crash, or resent)
+	// replaces its file. Zero: Date.
+	Occurred time.Time
 }
 
 // Errors of the package. A Sender wraps ErrRejected when the server refused

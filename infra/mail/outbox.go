@@ -34,11 +34,16 @@ func NewOutbox(dir string) (*Outbox, error) {
 // Dir is the outbox directory.
 func (o *Outbox) Dir() string { return o.dir }
 
-// FileID is the outbox file name (without .eml) of a message: its UTC date
-// for ordering, then a digest of its Message-ID for identity.
+// FileID is the outbox file name (without .eml) of a message: the UTC time
+// it tells of (Occurred, else Date) for ordering, then a digest of its
+// Message-ID for identity.
 func FileID(m Message) string {
 	sum := sha256.Sum256([]byte(m.MessageID))
-	return m.Date.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(sum[:8])
+	at := m.Occurred
+	if at.IsZero() {
+		at = m.Date
+	}
+	return at.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(sum[:8])
 }
 
 // Send writes m to the outbox.

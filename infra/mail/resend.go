@@ -22,7 +22,7 @@ import (
 //
 // It sends from the process that runs it (the console's `ispeks mail
 // resend`), through the mailer's own plan, composer and transport (Mailer):
-// the same bytes, the same Message-ID (derived from the mail's event) and
+// the same text (dated when sent), the same Message-ID (derived from the mail's event) and
 // so the same outbox file name. It does not mark the dead letter for the
 // running portal's mailer to retry: that mailer only moves forward through
 // the log, a retry queue beside it would be a second delivery path, and a
