@@ -677,3 +677,47 @@ func TestRestoredLogWithKeptReadModelsIsRefused(t *testing.T) {
 		t.Fatalf("after deleting views.db: %v\n%s", err, out)
 	}
 }
+
+// TestClientsErrorsNameTheArgument: a bad NAME, --scopes, ID or --reason of
+// the clients commands is named as the operator typed it, not by the
+// aggregate's field ("apiclient: client_id: …"), and an unknown or revoked
+// ID says which and what to do; clients add reports the scopes it stored.
+func TestClientsErrorsNameTheArgument(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	base := []string{"--data", dir, "--log-level", "error"}
+	token, stderr, err := executeOutErr(ctx, append(base, "clients", "add", "Sistem Gaji", "--scopes", "events:read,events:read")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "with scopes events:read;") {
+		t.Errorf("clients add reported %q, want the scopes stored (events:read once)", stderr)
+	}
+	id := strings.Split(strings.TrimSpace(token), "_")[1]
+	if _, err := executeOut(ctx, append(base, "clients", "revoke", id, "--reason", "retired")...); err != nil {
+		t.Fatal(err)
+	}
+	active, err := executeOut(ctx, append(base, "clients", "add", "Sistem Bayaran", "--scopes", "payments:write")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	activeID := strings.Split(strings.TrimSpace(active), "_")[1]
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"clients", "add", " ", "--scopes", "events:read"}, "NAME: is required"},
+		{[]string{"clients", "add", "Sistem", "--scopes", "events:raed"}, `--scopes: unknown scope "events:raed"; one of employees:write, payments:write, statements:write, events:read`},
+		{[]string{"clients", "add", "Sistem", "--scopes", ""}, "--scopes: at least one is required; one of employees:write, payments:write, statements:write, events:read"},
+		{[]string{"clients", "revoke", "X", "--reason", "retired"}, "ID: must be 3 to 40 lower-case letters, digits or dashes, starting with a letter or digit"},
+		{[]string{"clients", "revoke", "c0000000000000000", "--reason", "retired"}, `ID "c0000000000000000": no such client ('ispeks clients list' lists them)`},
+		{[]string{"clients", "revoke", id, "--reason", "retired"}, `ID "` + id + `": revoked already; nothing recorded`},
+		{[]string{"clients", "revoke", activeID, "--reason", strings.Repeat("x", 501)}, "--reason: is longer than 500 characters"},
+	} {
+		_, err := executeOut(ctx, append(base, tc.args...)...)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("ispeks %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/apiclient"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/projections/apiclients"
 )
@@ -52,9 +53,11 @@ func (c *cli) clientsCmd() *cobra.Command {
 				return err
 			}
 			if _, err := (commands.AddAPIClientHandler{Runner: a.runner}).Handle(cmd.Context(), add); err != nil {
-				return err
+				return clientError(args[0], err)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "client %s added with scopes %s; the token is shown once:\n", add.ClientID, strings.Join(scopes, ","))
+			// The scopes as stored (checked above), not as typed.
+			stored, _ := apiclient.NormalizeScopes(scopes)
+			fmt.Fprintf(cmd.ErrOrStderr(), "client %s added with scopes %s; the token is shown once:\n", add.ClientID, strings.Join(stored, ","))
 			fmt.Fprintln(cmd.OutOrStdout(), add.Token)
 			return nil
 		}),
@@ -101,7 +104,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 			_, err := commands.RevokeAPIClientHandler{Runner: a.runner}.Handle(cmd.Context(),
 				commands.RevokeAPIClient{Meta: cliMeta(), ClientID: args[0], Reason: reason})
 			if err != nil {
-				return err
+				return clientError(args[0], err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "client %s revoked\n", args[0])
 			return nil
@@ -111,4 +114,26 @@ func (c *cli) clientsCmd() *cobra.Command {
 	_ = revoke.MarkFlagRequired("reason")
 	cmd.AddCommand(add, list, revoke)
 	return cmd
+}
+
+// clientArgs maps the fields the clients commands' errors name to the
+// argument or flag the operator typed.
+var clientArgs = map[string]string{"name": "NAME", "scopes": "--scopes", "client_id": "ID", "reason": "--reason"}
+
+// clientError words a clients command's error by its arguments and flags
+// ("--scopes: unknown scope …", not "apiclient: scopes: …"), and names
+// the ID an unknown or revoked client was given as.
+func clientError(id string, err error) error {
+	var fe *apiclient.FieldError
+	switch {
+	case errors.As(err, &fe):
+		if arg, ok := clientArgs[fe.Field]; ok {
+			return fmt.Errorf("%s: %s", arg, fe.Reason)
+		}
+	case errors.Is(err, apiclient.ErrNotFound):
+		return fmt.Errorf("ID %q: no such client ('ispeks clients list' lists them)", id)
+	case errors.Is(err, apiclient.ErrRevoked):
+		return fmt.Errorf("ID %q: revoked already; nothing recorded", id)
+	}
+	return err
 }
