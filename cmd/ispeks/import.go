@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -27,7 +28,7 @@ func (c *cli) importCmd() *cobra.Command {
 		Short: "Import the employee master: valid rows land, bad rows are listed (row, field, reason); re-importing appends nothing",
 		Args:  exactArgs("FILE.csv"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := os.Open(args[0])
+			f, _, err := openInput("FILE.csv", args[0])
 			if err != nil {
 				return err
 			}
@@ -66,15 +67,11 @@ func (c *cli) importCmd() *cobra.Command {
 		Short: "Ingest a payroll run or payment moves: one JSON object a line; prints one NDJSON result a line (accepted, duplicate, rejected with field and reason); re-sending appends nothing",
 		Args:  exactArgs("FILE.ndjson"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := os.Open(args[0])
+			f, info, err := openInput("FILE.ndjson", args[0])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			info, err := f.Stat()
-			if err != nil {
-				return err
-			}
 			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
 			if err != nil {
 				return err
@@ -118,4 +115,31 @@ func (c *cli) importCmd() *cobra.Command {
 	statementsCmd.Flags().BoolVar(&quiet, "only-problems", false, "print only rejected and failed lines")
 	cmd.AddCommand(statementsCmd)
 	return cmd
+}
+
+// openInput opens the file an import reads before any store is opened, so
+// a mistyped path or a directory is named as the argument it was given as
+// and leaves the data directory as it was (no new install is made for a
+// file that cannot be read).
+func openInput(arg, path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named once, below
+		}
+		return nil, nil, fmt.Errorf("%s %s: %w", arg, path, err)
+	}
+	info, err := f.Stat()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%s %s: %w", arg, path, err)
+	case info.IsDir():
+		err = fmt.Errorf("%s %s: is a directory, not a file", arg, path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
 }

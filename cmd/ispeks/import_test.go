@@ -169,3 +169,31 @@ func fileWriter(t *testing.T, dir string) func(name, body string) string {
 		return p
 	}
 }
+
+// TestImportFileErrorsComeFirst: a file an import cannot read (missing, a
+// directory) is named as its argument with the reason, before any store is
+// opened: a mistyped path does not leave a new install behind.
+func TestImportFileErrorsComeFirst(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "data")
+	missing := filepath.Join(tmp, "missing.csv")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import", "employees", tmp}, "FILE.csv " + tmp + ": is a directory, not a file"},
+		{[]string{"import", "statements", tmp}, "FILE.ndjson " + tmp + ": is a directory, not a file"},
+		{[]string{"import", "employees", missing}, "FILE.csv " + missing + ": no such file or directory"},
+		{[]string{"import", "statements", missing}, "FILE.ndjson " + missing + ": no such file or directory"},
+	} {
+		_, err := executeOut(ctx, append([]string{"--data", data, "--log-level", "error"}, tc.args...)...)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("ispeks %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+		if _, err := os.Stat(data); err == nil {
+			t.Fatalf("ispeks %s made the data directory", strings.Join(tc.args, " "))
+		}
+	}
+}
