@@ -152,3 +152,27 @@ func TestBaseURLIsTheRealListeningAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestServeTriesItsAddressFirst: a --listen that cannot be had (a portal
+// already on the port, a malformed address) fails before any store is
+// opened: serve --demo in a new directory does not load the demo into a
+// new install and then stop.
+func TestServeTriesItsAddressFirst(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	data := filepath.Join(t.TempDir(), "data")
+	for _, addr := range []string{taken.Addr().String(), "nonsense", "127.0.0.1:99999"} {
+		err := execute(ctx, "serve", "--demo", "--data", data, "--listen", addr, "--log-level", "error")
+		if err == nil || !strings.HasPrefix(err.Error(), "--listen "+addr+": ") {
+			t.Errorf("serve --listen %s: %v, want an error naming --listen", addr, err)
+		}
+		if _, err := os.Stat(data); err == nil {
+			t.Fatalf("serve --listen %s made the data directory", addr)
+		}
+	}
+}

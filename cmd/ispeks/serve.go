@@ -40,6 +40,12 @@ func (c *cli) serve(ctx context.Context) error {
 	if err := checkMailBaseURL(&c.cfg); err != nil {
 		return err
 	}
+	// The address is tried before the stores are opened: a port in use (a
+	// portal already running) or a mistyped --listen must not first make a
+	// new install, or load the demo into one, and then fail.
+	if err := checkListen(c.cfg.Listen); err != nil {
+		return err
+	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a, err := c.openApp(ctx, metrics)
@@ -60,9 +66,9 @@ func (c *cli) serve(ctx context.Context) error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", c.cfg.Listen)
+	ln, err := listen(c.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", c.cfg.Listen, err)
+		return err
 	}
 	defer ln.Close()
 	if c.cfg.BaseURL == "" {
@@ -128,4 +134,24 @@ func baseURLOf(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// listen opens the portal's listener, its error naming --listen.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// checkListen tries the address serve will listen on and lets it go again
+// (held from the start, it would take connections that wait unanswered
+// while the read models are rebuilt).
+func checkListen(addr string) error {
+	ln, err := listen(addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
 }
