@@ -106,6 +106,11 @@ backup kept elsewhere serves as well.`,
 			if err := tl.WriteText(cmd.OutOrStdout()); err != nil {
 				return err
 			}
+			// An empty history "integrity: ok" reads as a person who never
+			// logged in; say when the log knows nothing of the IC at all.
+			if !tl.Registered && tl.Matched == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "no account and no login attempt is recorded for %s (mistyped, or the person has not registered or tried to log in)\n", mykad.Mask(userID))
+			}
 			return brokenHistory(tl.Integrity)
 		},
 	}

@@ -721,3 +721,26 @@ func TestClientsErrorsNameTheArgument(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditHistoryOfAnUnknownICSaysSo: the history of an IC number the log
+// knows nothing of says so (a mistyped IC is not "a person who never logged
+// in"), while a registered account's history carries no such note.
+func TestAuditHistoryOfAnUnknownICSaysSo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	base := []string{"--data", dir, "--log-level", "error"}
+	if _, err := executeOut(ctx, append(base, "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001")...); err != nil {
+		t.Fatal(err)
+	}
+	const note = "no account and no login attempt is recorded for 800102-14-****"
+	_, stderr, err := executeOutErr(ctx, append(base, "audit", "history", "--ic", "800102141234")...)
+	if err != nil || !strings.Contains(stderr, note) {
+		t.Errorf("audit history of an unknown IC: %v, stderr %q, want %q", err, stderr, note)
+	}
+	_, stderr, err = executeOutErr(ctx, append(base, "audit", "history", "--ic", "800101141234")...)
+	if err != nil || strings.Contains(stderr, "no account") {
+		t.Errorf("audit history of a registered account: %v, stderr %q", err, stderr)
+	}
+}
