@@ -744,3 +744,68 @@ func TestAuditHistoryOfAnUnknownICSaysSo(t *testing.T) {
 		t.Errorf("audit history of a registered account: %v, stderr %q", err, stderr)
 	}
 }
+
+// TestRootIsRefusedInTheServiceAccountsDataDirectory: a console command run
+// as root (plain sudo) against a data directory the portal's service account
+// owns is refused before it opens anything: the log's -wal and -shm, a new
+// views.db or master.key it made would be root's, and the portal running as
+// that account could no longer open them.
+func TestRootIsRefusedInTheServiceAccountsDataDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to hand a directory to another user")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const service = 65534 // nobody
+	chownAll := func(dir string) {
+		t.Helper()
+		if err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Chown(p, service, service)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listing := func(dir string) []string {
+		t.Helper()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	fresh := t.TempDir()
+	chownAll(fresh)
+	installed := t.TempDir()
+	if _, err := executeOut(ctx, "--data", installed, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	chownAll(installed)
+	for _, tc := range []struct {
+		dir  string
+		args []string
+	}{
+		{fresh, []string{"admin", "create", "--ic", "800101141234", "--email", "pentadbir@melaka.gov.my"}},
+		{installed, []string{"audit", "verify"}},
+		{installed, []string{"clients", "list"}},
+	} {
+		before := listing(tc.dir)
+		_, err := executeOut(ctx, append([]string{"--data", tc.dir, "--log-level", "error"}, tc.args...)...)
+		if err == nil || !strings.HasPrefix(err.Error(), "--data: ") || !strings.Contains(err.Error(), "runs as root") || !strings.Contains(err.Error(), "sudo -u") {
+			t.Errorf("ispeks %s as root in another user's directory: %v, want a refusal naming --data and sudo -u", strings.Join(tc.args, " "), err)
+		}
+		if after := listing(tc.dir); strings.Join(after, ",") != strings.Join(before, ",") {
+			t.Errorf("ispeks %s changed the directory: %v, was %v", strings.Join(tc.args, " "), after, before)
+		}
+	}
+	// What does not touch the data directory still runs.
+	if _, err := executeOut(ctx, "--data", installed, "help", "admin"); err != nil {
+		t.Errorf("help admin: %v", err)
+	}
+}

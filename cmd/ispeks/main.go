@@ -83,6 +83,17 @@ func consoleCommand(cmd *cobra.Command) bool {
 	return false
 }
 
+// opensDataDir reports whether cmd works in the configured data directory:
+// all but completion, help and bench (which makes a directory of its own).
+func opensDataDir(cmd *cobra.Command) bool {
+	for c := cmd; c != nil && c.Parent() != nil; c = c.Parent() {
+		if c.Parent().Parent() == nil {
+			return c.Name() != "completion" && c.Name() != "help" && c.Name() != "bench"
+		}
+	}
+	return false
+}
+
 func newRootCmd() *cobra.Command {
 	c := &cli{}
 	root := &cobra.Command{
@@ -96,6 +107,11 @@ func newRootCmd() *cobra.Command {
 			}
 			if err := c.cfg.Resolve(); err != nil {
 				return fmt.Errorf("configuration: %w", err)
+			}
+			if opensDataDir(cmd) && consoleCommand(cmd) {
+				if err := notAsRoot(&c.cfg); err != nil {
+					return err
+				}
 			}
 			c.log = newLogger(effectiveLogLevel(cmd, c.cfg.LogLevel), c.cfg.LogFormat)
 			slog.SetDefault(c.log)

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/user"
+	"strconv"
 
 	"github.com/melaka-gov/ispeks/infra/config"
 	"github.com/melaka-gov/ispeks/infra/eventstore"
@@ -46,6 +48,33 @@ func requireLog(cfg *config.Config) error {
 		return fmt.Errorf("no event store at %s: check --data or --event-store (only serve, projectors, admin create, clients add and import start a new one)", target)
 	}
 	return nil
+}
+
+// notAsRoot refuses a console command run as root against a data directory
+// that another user (the portal's service account) owns: what the command
+// makes there — the log's -wal and -shm, views.db, on a new install the
+// log and master.key — would be root's, 0600, and the portal could no
+// longer open it. It looks at the log if there is one, else at the
+// directory; a root-owned install (the portal runs as root) is left alone.
+func notAsRoot(cfg *config.Config) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	path := cfg.DataDir
+	if kind, target, err := cfg.EventStore(); err == nil && kind == config.KindSQLite {
+		if _, err := os.Stat(target); err == nil {
+			path = target
+		}
+	}
+	uid, ok := fileOwner(path)
+	if !ok || uid == 0 {
+		return nil
+	}
+	owner := strconv.Itoa(uid)
+	if u, err := user.LookupId(owner); err == nil {
+		owner = u.Username
+	}
+	return fmt.Errorf("--data: %s belongs to the user %s, and this command runs as root: the files it made there would be root's and the portal could not open them; run it as that user (sudo -u %s ispeks …)", path, owner, owner)
 }
 
 // openEventStore opens the configured event store; its operational
