@@ -96,13 +96,20 @@ func (c *cli) importCmd() *cobra.Command {
 			sum, err := ingest.New(a.runner, a.payees).Run(cmd.Context(), io.TeeReader(f, bar), ingest.Source{
 				Actor: cliMeta().Actor, Namespace: cliRequestNamespace,
 			}, emit)
-			_ = bar.Finish()
+			if err != nil {
+				// Stopped (a signal, a store error): the bar stays where
+				// the ingest got to rather than drawing a full one, and
+				// the count says how far that was.
+				_ = bar.Exit()
+			} else {
+				_ = bar.Finish()
+			}
 			fmt.Fprintln(cmd.ErrOrStderr()) // the bar leaves its line open
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d lines: %d accepted, %d duplicate, %d rejected, %d failed\n",
+				sum.Lines, sum.Accepted, sum.Duplicates, sum.Rejected, sum.Failed)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d lines: %d accepted, %d duplicate, %d rejected, %d failed\n",
-				sum.Lines, sum.Accepted, sum.Duplicates, sum.Rejected, sum.Failed)
 			if err := a.catchUp(cmd.Context()); err != nil {
 				return err
 			}

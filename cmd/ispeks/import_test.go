@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,4 +197,40 @@ func TestImportFileErrorsComeFirst(t *testing.T) {
 			t.Fatalf("ispeks %s made the data directory", strings.Join(tc.args, " "))
 		}
 	}
+}
+
+// TestInterruptedIngestDoesNotLookFinished: an import of statements cut
+// short by a stop signal does not draw a full progress bar over the file
+// it did not finish, and says how many lines it got through.
+func TestInterruptedIngestDoesNotLookFinished(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	line := `{"kind":"payment","request_id":"r%07d","payment":{}}` + "\n"
+	var b strings.Builder
+	for i := 0; b.Len() < 32<<20; i++ {
+		fmt.Fprintf(&b, line, i)
+	}
+	file := fileWriter(t, dir)("run.ndjson", b.String())
+	stopped, stop := context.WithCancel(ctx)
+	defer stop()
+	root := newRootCmd()
+	root.SetArgs([]string{"--data", dir, "--log-level", "error", "import", "statements", file})
+	var stderr strings.Builder
+	root.SetOut(signalOnWrite{stop}) // the signal, once the first line's result is out
+	root.SetErr(&stderr)
+	if err := runRoot(stopped, root); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("import statements stopped by a signal: %v", err)
+	}
+	if strings.Contains(stderr.String(), "100%") || !strings.Contains(stderr.String(), " lines: ") {
+		t.Errorf("an interrupted ingest drew a full bar, or no count:\n%s", stderr.String())
+	}
+}
+
+// signalOnWrite calls stop at every write.
+type signalOnWrite struct{ stop func() }
+
+func (s signalOnWrite) Write(p []byte) (int, error) {
+	s.stop()
+	return len(p), nil
 }
