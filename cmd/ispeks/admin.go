@@ -28,6 +28,18 @@ func (c *cli) adminCmd() *cobra.Command {
 		Use:   "create",
 		Short: "Bootstrap an administrator: records the staff member if needed, registers the account, grants the admin role and prints the temporary password once",
 		Args:  noArgs,
+		// The IC number and e-mail are checked before the stores are
+		// opened: on a new install a mistyped one would otherwise leave
+		// the log, read store and master key made behind.
+		PreRunE: func(*cobra.Command, []string) error {
+			if _, err := mykad.Parse(staff.IC); err != nil {
+				return fmt.Errorf("--ic: %s", strings.TrimPrefix(err.Error(), "mykad: "))
+			}
+			if _, fe := account.CheckEmail("email", staff.Email, c.cfg.EmailDomains); fe != nil {
+				return createFlagError(fe)
+			}
+			return nil
+		},
 		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			out, _, err := a.accounts.CreateAdministrator.Create(cmd.Context(), commands.CreateAdministrator{Meta: cliMeta(), Staff: staff})
 			if err != nil {

@@ -809,3 +809,31 @@ func TestRootIsRefusedInTheServiceAccountsDataDirectory(t *testing.T) {
 		t.Errorf("help admin: %v", err)
 	}
 }
+
+// TestBootstrapCommandsCheckTheirInputFirst: admin create and clients add,
+// which may start a new install, refuse a malformed IC number, e-mail,
+// NAME or scope before any store is opened: a typo leaves no half-made
+// install (log, read store, master key) behind.
+func TestBootstrapCommandsCheckTheirInputFirst(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	data := filepath.Join(t.TempDir(), "data")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"admin", "create", "--ic", "80010114123", "--email", "pentadbir@melaka.gov.my"}, "--ic: IC number must be 12 digits, as YYMMDD-PB-###G or YYMMDDPB###G"},
+		{[]string{"admin", "create", "--ic", "800101141234", "--email", "pentadbir@gmail.com"}, "--email: must be an official address (@melaka.gov.my)"},
+		{[]string{"admin", "create", "--ic", "800101141234", "--email", "pentadbir"}, "--email: is not a valid e-mail address"},
+		{[]string{"clients", "add", "Sistem Gaji", "--scopes", "events:raed"}, `--scopes: unknown scope "events:raed"`},
+		{[]string{"clients", "add", " ", "--scopes", "events:read"}, "NAME: is required"},
+	} {
+		_, err := executeOut(ctx, append([]string{"--data", data, "--log-level", "error"}, tc.args...)...)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("ispeks %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+		if _, err := os.Stat(data); err == nil {
+			t.Fatalf("ispeks %s made the data directory", strings.Join(tc.args, " "))
+		}
+	}
+}

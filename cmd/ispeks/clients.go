@@ -7,6 +7,7 @@ import (
 	"os/user"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -43,17 +44,25 @@ func consoleOperator() string {
 func (c *cli) clientsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "clients", Short: "API clients of finance systems: add, list, revoke"}
 	var scopes []string
+	var newClient commands.AddAPIClient // made and checked by PreRunE
 	add := &cobra.Command{
 		Use:   "add NAME --scopes SCOPE,…",
 		Short: "Add a client and print its bearer token once (only its hash is stored)",
 		Args:  exactArgs("NAME"),
-		RunE: c.withApp(func(cmd *cobra.Command, args []string, a *app) error {
-			add, err := commands.AddAPIClient{Meta: cliMeta(), Name: args[0], Scopes: scopes}.WithNewToken()
-			if err != nil {
+		// NAME and --scopes are checked (on a client of its own, nothing
+		// recorded) before the stores are opened: on a new install a
+		// mistyped one would otherwise leave the log and master key made.
+		PreRunE: func(_ *cobra.Command, args []string) error {
+			var err error
+			if newClient, err = (commands.AddAPIClient{Meta: cliMeta(), Name: args[0], Scopes: scopes}).WithNewToken(); err != nil {
 				return err
 			}
+			return clientError(newClient.ClientID, apiclient.New().Add(newClient.ClientID, newClient.Name, newClient.Scopes, apiclient.HashToken(newClient.Token), time.Now()))
+		},
+		RunE: c.withApp(func(cmd *cobra.Command, args []string, a *app) error {
+			add := newClient
 			if _, err := (commands.AddAPIClientHandler{Runner: a.runner}).Handle(cmd.Context(), add); err != nil {
-				return clientError(args[0], err)
+				return clientError(add.ClientID, err)
 			}
 			// The scopes as stored (checked above), not as typed.
 			stored, _ := apiclient.NormalizeScopes(scopes)
