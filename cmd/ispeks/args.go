@@ -27,6 +27,13 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 		case len(args) > len(names):
 			return fmt.Errorf("unexpected argument %q: %s takes %s only (usage: %s)", args[len(names)], cmd.CommandPath(), strings.Join(names, " "), cmd.UseLine())
 		}
+		// An empty one ("$DIR" unset in a script) is missing too, not a
+		// path or a name to look for.
+		for i, a := range args {
+			if strings.TrimSpace(a) == "" {
+				return fmt.Errorf("%s: is required, and was given empty (usage: %s)", names[i], cmd.UseLine())
+			}
+		}
 		return nil
 	}
 }

@@ -226,6 +226,9 @@ func TestArgumentErrorsNameTheArgument(t *testing.T) {
 		{[]string{"mail", "resend"}, "give the positions of the mails to send again"},
 		{[]string{"mail", "resend", "x"}, `POSITION "x": want a positive number`},
 		{[]string{"mail", "resend", "--all", "7"}, "give positions or --all, not both"},
+		{[]string{"backup", ""}, "DIR: is required, and was given empty (usage: ispeks backup DIR [flags])"},
+		{[]string{"import", "statements", " "}, "FILE.ndjson: is required, and was given empty"},
+		{[]string{"clients", "revoke", "", "--reason", "retired"}, "ID: is required, and was given empty"},
 	} {
 		_, err := executeOut(ctx, append([]string{"--data", dir, "--log-level", "error"}, tc.args...)...)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
