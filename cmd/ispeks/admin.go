@@ -42,6 +42,11 @@ func (c *cli) adminCmd() *cobra.Command {
 		},
 		RunE: c.withApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			out, _, err := a.accounts.CreateAdministrator.Create(cmd.Context(), commands.CreateAdministrator{Meta: cliMeta(), Staff: staff})
+			if errors.Is(err, account.ErrNotRegistrable) {
+				// The master's record of this IC disagrees (another
+				// e-mail, left service): name the IC the operator gave.
+				return fmt.Errorf("--ic %s: %s", mykad.Mask(staff.IC), strings.TrimPrefix(err.Error(), "account: "))
+			}
 			if err != nil {
 				return createFlagError(err)
 			}

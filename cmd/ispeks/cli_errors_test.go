@@ -383,6 +383,15 @@ func TestAdminCreateErrorsNameItsFlags(t *testing.T) {
 			t.Errorf("admin create %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
 		}
 	}
+	// The master's record of the IC disagrees with --email: the IC is named.
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "admin", "create", "--ic", "800101141234", "--email", "siti@melaka.gov.my",
+		"--name", "Siti", "--department", "JKR", "--post", "Kerani", "--staff-number", "A1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := executeOut(ctx, "--data", dir, "--log-level", "error", "admin", "create", "--ic", "800101141234", "--email", "siti.a@melaka.gov.my")
+	if want := "--ic 800101-14-****: not registrable: the employee master has another e-mail for this IC number"; err == nil || err.Error() != want {
+		t.Errorf("admin create with another e-mail: %v, want %q", err, want)
+	}
 }
 
 // TestConsoleFieldErrorsNameTheFlag: a bad --ic or a blank --reason is
