@@ -849,3 +849,40 @@ func TestBootstrapCommandsCheckTheirInputFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedRebuildEndsItsBarLine: a rebuild cut short leaves its
+// progress bar's line ended, so the error ("ispeks: projections rebuild:
+// interrupted …") is a line of its own rather than glued to the bar.
+func TestInterruptedRebuildEndsItsBarLine(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	stopped, stop := context.WithCancel(ctx)
+	defer stop()
+	var stderr strings.Builder
+	root := newRootCmd()
+	root.SetArgs([]string{"--data", dir, "--log-level", "error", "projections", "rebuild", "apiclients"})
+	root.SetOut(io.Discard)
+	root.SetErr(stopOnFirstWrite{w: &stderr, stop: stop}) // the signal, once the bar is drawn
+	if err := runRoot(stopped, root); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("rebuild stopped by a signal: %v (stderr %q)", err, stderr.String())
+	}
+	if got := stderr.String(); got == "" || !strings.HasSuffix(got, "\n") {
+		t.Errorf("the rebuild's bar line was left open: %q", got)
+	}
+}
+
+// stopOnFirstWrite writes to w and calls stop (what a stop signal does)
+// at every write, the first included.
+type stopOnFirstWrite struct {
+	w    io.Writer
+	stop func()
+}
+
+func (s stopOnFirstWrite) Write(p []byte) (int, error) {
+	s.stop()
+	return s.w.Write(p)
+}

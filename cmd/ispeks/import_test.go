@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,7 +218,7 @@ func TestInterruptedIngestDoesNotLookFinished(t *testing.T) {
 	root := newRootCmd()
 	root.SetArgs([]string{"--data", dir, "--log-level", "error", "import", "statements", file})
 	var stderr strings.Builder
-	root.SetOut(signalOnWrite{stop}) // the signal, once the first line's result is out
+	root.SetOut(stopOnFirstWrite{w: io.Discard, stop: stop}) // the signal, once the first line's result is out
 	root.SetErr(&stderr)
 	if err := runRoot(stopped, root); err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("import statements stopped by a signal: %v", err)
@@ -225,12 +226,4 @@ func TestInterruptedIngestDoesNotLookFinished(t *testing.T) {
 	if strings.Contains(stderr.String(), "100%") || !strings.Contains(stderr.String(), " lines: ") {
 		t.Errorf("an interrupted ingest drew a full bar, or no count:\n%s", stderr.String())
 	}
-}
-
-// signalOnWrite calls stop at every write.
-type signalOnWrite struct{ stop func() }
-
-func (s signalOnWrite) Write(p []byte) (int, error) {
-	s.stop()
-	return len(p), nil
 }

@@ -60,8 +60,10 @@ serving the old one meanwhile, and its projector follows the swap. NAME is one o
 			return nil
 		},
 		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, app *app) error {
-			res, err := app.engine.Rebuild(cmd.Context(), args[0], cmd.ErrOrStderr())
+			progress := &lineWriter{w: cmd.ErrOrStderr()}
+			res, err := app.engine.Rebuild(cmd.Context(), args[0], progress)
 			if err != nil {
+				progress.endLine() // the error on a line of its own, not after the bar
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt %s: %d events read, swapped in at position %d, %d dead letters, %d old ones cleared, in %s\n",
@@ -166,5 +168,29 @@ func layoutColumn(s engine.Status) string {
 		return fmt.Sprintf("%d (rebuilds to %d at next start)", s.Layout, s.WantLayout)
 	default:
 		return fmt.Sprint(s.Layout)
+	}
+}
+
+// lineWriter passes writes on and remembers whether they left a line open
+// (a progress bar redraws its line with \r and ends it only when it
+// finishes), so what is printed next can start on a line of its own.
+type lineWriter struct {
+	w    io.Writer
+	open bool
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.open = p[n-1] != '\n'
+	}
+	return n, err
+}
+
+// endLine ends a line left open.
+func (l *lineWriter) endLine() {
+	if l.open {
+		fmt.Fprintln(l.w)
+		l.open = false
 	}
 }
