@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -267,5 +268,31 @@ func TestAuditReplayOfAlteredHistoryFails(t *testing.T) {
 		if !strings.Contains(out, "role_granted") || !strings.Contains(out, "broken") {
 			t.Errorf("ispeks %s printed no replay with its verdict:\n%s", strings.Join(args, " "), out)
 		}
+	}
+}
+
+// TestFailedBackupLeavesNoCopy: a copy that fails verification is removed
+// (and the DIR the backup made for it): an unverified, unrecorded copy
+// would be taken for a backup, and running the backup again into the same
+// DIR would be refused.
+func TestFailedBackupLeavesNoCopy(t *testing.T) {
+	dir := verifyFixture(t)
+	tamper(t, dir, "DELETE FROM events WHERE position = 3")
+	made := filepath.Join(t.TempDir(), "b")
+	given := t.TempDir()
+	for _, dest := range []string{made, given} {
+		_, err := executeOut(context.Background(), "--data", dir, "--log-level", "error", "backup", dest)
+		if err == nil || !strings.Contains(err.Error(), "failed verification") {
+			t.Fatalf("backup of a log with a gap into %s: %v", dest, err)
+		}
+		if _, err := os.Stat(filepath.Join(dest, "events.db")); err == nil {
+			t.Errorf("the copy that failed verification was left in %s", dest)
+		}
+	}
+	if _, err := os.Stat(made); err == nil {
+		t.Errorf("the directory the failed backup made was left: %s", made)
+	}
+	if _, err := os.Stat(given); err != nil {
+		t.Errorf("the directory given was removed: %v", err)
 	}
 }

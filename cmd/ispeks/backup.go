@@ -66,9 +66,31 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if parent := filepath.Dir(filepath.Clean(dir)); !isDir(parent) {
 				return fmt.Errorf("DIR %s: its parent directory %s does not exist (or is not a directory): check the path, or make the parent first", dir, parent)
 			}
-			if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			made := false
+			if err := os.Mkdir(dir, 0o700); err == nil {
+				made = true
+			} else if !errors.Is(err, os.ErrExist) {
 				return fmt.Errorf("DIR %s: %w", dir, errors.Unwrap(err))
 			}
+			// A backup that fails (or is interrupted) leaves nothing: a
+			// copy not verified or not recorded is no backup, would be
+			// taken for one, and would make "run it again" into the same
+			// DIR refused.
+			var copyPath string
+			kept := false
+			defer func() {
+				if kept {
+					return
+				}
+				if copyPath != "" {
+					for _, suffix := range []string{"", "-wal", "-shm"} {
+						_ = os.Remove(copyPath + suffix)
+					}
+				}
+				if made {
+					_ = os.Remove(dir) // only if empty
+				}
+			}()
 			if !isDir(dir) {
 				return fmt.Errorf("DIR %s: it is a file, not a directory", dir)
 			}
@@ -93,16 +115,17 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if err != nil {
 				return fmt.Errorf("backup: %w", err)
 			}
+			copyPath = b.Path
 			copied, err := esqlite.Open(ctx, b.Path, esqlite.Options{Logger: c.log})
 			if err != nil {
-				return fmt.Errorf("backup: open the copy %s: %w", b.Path, err)
+				return fmt.Errorf("backup: open the copy to verify it (removed): %w", err)
 			}
 			head, verr := verifyLog(ctx, copied, nil)
 			if err := copied.Close(); err != nil && verr == nil {
 				verr = err
 			}
 			if verr != nil {
-				return fmt.Errorf("backup: the copy %s failed verification after %d events (keep the previous backup): %w", b.Path, head.Events, verr)
+				return fmt.Errorf("backup: the copy failed verification after %d events and was removed (keep the previous backup): %w", head.Events, verr)
 			}
 			// Recorded once the copy verified, with the operator as actor:
 			// a copy of everyone's personal data is an action auditors ask
@@ -112,8 +135,9 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			rec, err := commands.RecordBackupHandler{Runner: commands.Runner{Store: store, Registry: newRegistry(), Now: time.Now}}.
 				Handle(ctx, commands.RecordBackup{Meta: meta, Backup: taken})
 			if err != nil {
-				return fmt.Errorf("backup: the copy %s is complete and verified, but recording it in the log failed: %w", b.Path, err)
+				return fmt.Errorf("backup: the copy verified, but recording it in the log failed, so it was removed: %w", err)
 			}
+			kept = true
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "backup: %d events (up to position %d) in %s, %.1f MB, every stream's hash chain intact, no position missing, in %s\n",
 				head.Events, b.LastPosition, b.Path, float64(b.Bytes)/1e6, time.Since(start).Round(time.Millisecond))
