@@ -860,29 +860,42 @@ func TestInterruptedRebuildEndsItsBarLine(t *testing.T) {
 	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
 		t.Fatal(err)
 	}
+	stderr, err := runStoppedAtFirstWrite(ctx, false, "--data", dir, "--log-level", "error", "projections", "rebuild", "apiclients")
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("rebuild stopped by a signal: %v (stderr %q)", err, stderr)
+	}
+	if stderr == "" || !strings.HasSuffix(stderr, "\n") {
+		t.Errorf("the rebuild's bar line was left open: %q", stderr)
+	}
+}
+
+// runStoppedAtFirstWrite runs args as main does and sends the stop signal
+// at the first write to stdout (or, onStdout false, stderr: a progress
+// bar), i.e. while the command works. It returns what went to stderr.
+func runStoppedAtFirstWrite(ctx context.Context, onStdout bool, args ...string) (string, error) {
 	stopped, stop := context.WithCancel(ctx)
 	defer stop()
 	var stderr strings.Builder
 	root := newRootCmd()
-	root.SetArgs([]string{"--data", dir, "--log-level", "error", "projections", "rebuild", "apiclients"})
-	root.SetOut(io.Discard)
-	root.SetErr(stopOnFirstWrite{w: &stderr, stop: stop}) // the signal, once the bar is drawn
-	if err := runRoot(stopped, root); err == nil || !strings.Contains(err.Error(), "interrupted") {
-		t.Fatalf("rebuild stopped by a signal: %v (stderr %q)", err, stderr.String())
+	root.SetArgs(args)
+	if onStdout {
+		root.SetOut(stopOnWrite{w: io.Discard, stop: stop})
+		root.SetErr(&stderr)
+	} else {
+		root.SetOut(io.Discard)
+		root.SetErr(stopOnWrite{w: &stderr, stop: stop})
 	}
-	if got := stderr.String(); got == "" || !strings.HasSuffix(got, "\n") {
-		t.Errorf("the rebuild's bar line was left open: %q", got)
-	}
+	err := runRoot(stopped, root)
+	return stderr.String(), err
 }
 
-// stopOnFirstWrite writes to w and calls stop (what a stop signal does)
-// at every write, the first included.
-type stopOnFirstWrite struct {
+// stopOnWrite writes to w and calls stop at every write.
+type stopOnWrite struct {
 	w    io.Writer
 	stop func()
 }
 
-func (s stopOnFirstWrite) Write(p []byte) (int, error) {
+func (s stopOnWrite) Write(p []byte) (int, error) {
 	s.stop()
 	return s.w.Write(p)
 }

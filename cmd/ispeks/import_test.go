@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,17 +212,11 @@ func TestInterruptedIngestDoesNotLookFinished(t *testing.T) {
 		fmt.Fprintf(&b, line, i)
 	}
 	file := fileWriter(t, dir)("run.ndjson", b.String())
-	stopped, stop := context.WithCancel(ctx)
-	defer stop()
-	root := newRootCmd()
-	root.SetArgs([]string{"--data", dir, "--log-level", "error", "import", "statements", file})
-	var stderr strings.Builder
-	root.SetOut(stopOnFirstWrite{w: io.Discard, stop: stop}) // the signal, once the first line's result is out
-	root.SetErr(&stderr)
-	if err := runRoot(stopped, root); err == nil || !strings.Contains(err.Error(), "interrupted") {
+	stderr, err := runStoppedAtFirstWrite(ctx, true, "--data", dir, "--log-level", "error", "import", "statements", file)
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("import statements stopped by a signal: %v", err)
 	}
-	if strings.Contains(stderr.String(), "100%") || !strings.Contains(stderr.String(), " lines: ") {
-		t.Errorf("an interrupted ingest drew a full bar, or no count:\n%s", stderr.String())
+	if strings.Contains(stderr, "100%") || !strings.Contains(stderr, " lines: ") {
+		t.Errorf("an interrupted ingest drew a full bar, or no count:\n%s", stderr)
 	}
 }
