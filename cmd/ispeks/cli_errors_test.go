@@ -840,13 +840,21 @@ func TestBootstrapCommandsCheckTheirInputFirst(t *testing.T) {
 		{[]string{"clients", "add", "Sistem Gaji", "--scopes", "events:raed"}, `--scopes: unknown scope "events:raed"`},
 		{[]string{"clients", "add", " ", "--scopes", "events:read"}, "NAME: is required"},
 	} {
-		_, err := executeOut(ctx, append([]string{"--data", data, "--log-level", "error"}, tc.args...)...)
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("ispeks %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
-		}
-		if _, err := os.Stat(data); err == nil {
-			t.Fatalf("ispeks %s made the data directory", strings.Join(tc.args, " "))
-		}
+		refusedBeforeOpening(ctx, t, data, tc.want, tc.args...)
+	}
+}
+
+// refusedBeforeOpening runs args against the data directory data, which
+// does not exist, and fails t unless the command is refused with an error
+// starting with want and leaves no data directory made.
+func refusedBeforeOpening(ctx context.Context, t *testing.T, data, want string, args ...string) {
+	t.Helper()
+	_, err := executeOut(ctx, append([]string{"--data", data, "--log-level", "error"}, args...)...)
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("ispeks %s: %v, want %q", strings.Join(args, " "), err, want)
+	}
+	if _, err := os.Stat(data); err == nil {
+		t.Fatalf("ispeks %s made the data directory", strings.Join(args, " "))
 	}
 }
 

@@ -189,13 +189,7 @@ func TestImportFileErrorsComeFirst(t *testing.T) {
 		{[]string{"import", "employees", missing}, "FILE.csv " + missing + ": no such file or directory"},
 		{[]string{"import", "statements", missing}, "FILE.ndjson " + missing + ": no such file or directory"},
 	} {
-		_, err := executeOut(ctx, append([]string{"--data", data, "--log-level", "error"}, tc.args...)...)
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("ispeks %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
-		}
-		if _, err := os.Stat(data); err == nil {
-			t.Fatalf("ispeks %s made the data directory", strings.Join(tc.args, " "))
-		}
+		refusedBeforeOpening(ctx, t, data, tc.want, tc.args...)
 	}
 }
 
