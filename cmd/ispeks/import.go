@@ -77,7 +77,14 @@ func (c *cli) importCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			bar := progressbar.NewOptions64(info.Size(),
+			// A pipe (/dev/stdin, <(…)) has no size: the bar then counts
+			// bytes without a total (with 0 as its total it would refuse
+			// the first bytes and fail the import).
+			size := info.Size()
+			if !info.Mode().IsRegular() || size <= 0 {
+				size = -1
+			}
+			bar := progressbar.NewOptions64(size,
 				progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionShowBytes(true),
 				progressbar.OptionSetDescription("ingest"), progressbar.OptionThrottle(100*time.Millisecond))
 			emit := ingest.WriteNDJSON(cmd.OutOrStdout())
