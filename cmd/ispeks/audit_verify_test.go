@@ -296,3 +296,19 @@ func TestFailedBackupLeavesNoCopy(t *testing.T) {
 		t.Errorf("the directory given was removed: %v", err)
 	}
 }
+
+// TestVerifyingACopyElsewhereMakesNoDataDirectory: audit verify of a log
+// named by --event-store sqlite:PATH (a backup copy) opens that file only:
+// it makes no --data directory (by default ./data, where the auditor
+// stands), and so does not fail for want of one it may write.
+func TestVerifyingACopyElsewhereMakesNoDataDirectory(t *testing.T) {
+	copyDir := verifyFixture(t)
+	data := filepath.Join(t.TempDir(), "data")
+	out, err := executeOut(context.Background(), "--data", data, "--event-store", "sqlite:"+filepath.Join(copyDir, "events.db"), "--log-level", "error", "audit", "verify")
+	if err != nil || !strings.Contains(out, "integrity verified: 5 events") {
+		t.Fatalf("audit verify of a copy: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(data); err == nil {
+		t.Errorf("audit verify of a copy elsewhere made the data directory %s", data)
+	}
+}

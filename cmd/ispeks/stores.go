@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 
 	"github.com/melaka-gov/ispeks/infra/config"
@@ -92,7 +93,10 @@ func openEventStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 		}
 		return s, nil
 	default:
-		if err := prepareDataDir(cfg.DataDir); err != nil {
+		// The directory of the file opened, which --event-store sqlite:PATH
+		// may put outside --data: an auditor verifying a backup copy
+		// gets no empty data directory made where they stand.
+		if err := prepareDataDir(filepath.Dir(target)); err != nil {
 			return nil, err
 		}
 		s, err := esqlite.Open(ctx, target, esqlite.Options{Logger: log})
@@ -127,7 +131,7 @@ func openReadStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (p
 		}
 		return s, nil
 	default:
-		if err := prepareDataDir(cfg.DataDir); err != nil {
+		if err := prepareDataDir(filepath.Dir(target)); err != nil {
 			return nil, err
 		}
 		s, err := rsqlite.Open(ctx, target, rsqlite.Options{Logger: log})
