@@ -23,6 +23,15 @@ func TestUseRecoveryCode(t *testing.T) {
 	if left, err := use(typed); err != nil || left != 9 {
 		t.Fatalf("first use: %d left, %v", left, err)
 	}
+	// Sent again with no login waiting (a double click): refused, and not
+	// a failure.
+	if _, err := use(codes[3]); !errors.Is(err, account.ErrCodeJustAccepted) {
+		t.Fatalf("the code just used, sent again: %v", err)
+	}
+	// For the next login it is spent.
+	if _, err := f.logIn(sitiIC, sitiPassword); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := use(codes[3]); !errors.Is(err, account.ErrCodeReused) {
 		t.Fatalf("second use: %v", err)
 	}

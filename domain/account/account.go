@@ -141,6 +141,12 @@ type Account struct {
 	totpSecret   string
 	totpLastStep uint64
 	recovery     []recoveryCode
+	// lastFactor is what the second factor accepted last was used for
+	// (lastRecovery: which recovery code, if one): only that same form,
+	// sent again with no login waiting, is a double click and not a guess
+	// (ErrCodeJustAccepted).
+	lastFactor   factorUse
+	lastRecovery int
 
 	roles     []Role
 	lastLogin time.Time
@@ -149,6 +155,17 @@ type Account struct {
 	// last recorded as sent again.
 	resends map[string]time.Time
 }
+
+// factorUse is what an accepted second factor was for.
+type factorUse uint8
+
+const (
+	factorNone         factorUse = iota
+	factorEnrolment              // TOTPEnabled
+	factorTOTPCode               // TOTPCodeAccepted: a login's code or a step-up
+	factorNewCodes               // RecoveryCodesReplaced
+	factorRecoveryCode           // RecoveryCodeUsed
+)
 
 // New returns an empty aggregate, for commands.Execute.
 func New() *Account { return &Account{} }
@@ -669,7 +686,7 @@ func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) erro
 	if err := a.secondFactorPrelude(); err != nil {
 		return err
 	}
-	step, err := a.totpStep(check, threshold)
+	step, err := a.totpStep(check, threshold, factorTOTPCode)
 	if err != nil {
 		return err
 	}
@@ -678,8 +695,10 @@ func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) erro
 
 // totpStep is the time step of a typed authenticator code not accepted
 // before, or the refusal: a locked account is refused before the code is
-// looked at, and wrong and reused codes count towards the lock.
-func (a *Account) totpStep(check CodeCheck, threshold int) (uint64, error) {
+// looked at, and wrong and reused codes count towards the lock. use is
+// what the code is for: the code accepted last, for the same use, is a
+// form sent twice.
+func (a *Account) totpStep(check CodeCheck, threshold int, use factorUse) (uint64, error) {
 	if a.locked {
 		return 0, a.refuseLocked()
 	}
@@ -690,10 +709,13 @@ func (a *Account) totpStep(check CodeCheck, threshold int) (uint64, error) {
 	if !ok {
 		return 0, a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
 	}
-	if step == a.totpLastStep && !a.secondFactorPending {
+	if step == a.totpLastStep && a.lastFactor == use && !a.secondFactorPending {
 		// A double click on the form: the first submission was accepted
 		// and no login waits for a code. Not a guess, so not a failure
 		// that would leave the person nearer a lock after a good login.
+		// The code of a login typed on the new recovery codes' form is
+		// not: that answer would say the codes were made, and they were
+		// not.
 		return 0, ErrCodeJustAccepted
 	}
 	if step <= a.totpLastStep {
@@ -714,7 +736,7 @@ func (a *Account) ReplaceRecoveryCodes(check CodeCheck, recoveryHashes []string,
 	if len(recoveryHashes) != RecoveryCodeCount || slices.Contains(recoveryHashes, "") {
 		return fmt.Errorf("%w: need %d recovery code hashes", ErrInvalid, RecoveryCodeCount)
 	}
-	step, err := a.totpStep(check, threshold)
+	step, err := a.totpStep(check, threshold, factorNewCodes)
 	if err != nil {
 		return err
 	}
@@ -730,12 +752,12 @@ func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time)
 	if a.locked {
 		return a.refuseLocked()
 	}
-	found, reused := -1, false
+	found, reused := -1, -1
 	for i, c := range a.recovery {
 		// Every code is compared, in constant time, whatever matches.
 		if codeHash != "" && subtle.ConstantTimeCompare([]byte(c.hash), []byte(codeHash)) == 1 {
 			if c.used {
-				reused = true
+				reused = i
 			} else if found < 0 {
 				found = i
 			}
@@ -744,7 +766,11 @@ func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time)
 	switch {
 	case found >= 0:
 		return a.record(RecoveryCodeUsed{UserID: a.userID, Index: found})
-	case reused:
+	case reused >= 0 && a.lastFactor == factorRecoveryCode && a.lastRecovery == reused && !a.secondFactorPending:
+		// The login's form sent twice with the recovery code it was
+		// completed with, as with an authenticator code (totpStep).
+		return ErrCodeJustAccepted
+	case reused >= 0:
 		return a.fail(FailSecondFactorReused, threshold, ErrCodeReused)
 	default:
 		return a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
@@ -1050,18 +1076,21 @@ func (a *Account) Apply(ev eventlog.Event) error {
 			return fmt.Errorf("%w: TOTP enabled without an enrolment", ErrCorrupt)
 		}
 		a.totpSecret, a.totpPending, a.totpLastStep = a.totpPending, "", ev.Step
+		a.lastFactor = factorEnrolment
 		a.recovery = make([]recoveryCode, len(ev.RecoveryCodeHashes))
 		for i, h := range ev.RecoveryCodeHashes {
 			a.recovery[i] = recoveryCode{hash: h}
 		}
 	case TOTPCodeAccepted:
 		a.totpLastStep, a.failed = ev.Step, 0
+		a.lastFactor = factorTOTPCode
 		a.completeLogin()
 	case RecoveryCodeUsed:
 		if ev.Index < 0 || ev.Index >= len(a.recovery) {
 			return fmt.Errorf("%w: recovery code %d of %d", ErrCorrupt, ev.Index, len(a.recovery))
 		}
 		a.recovery[ev.Index].used, a.failed = true, 0
+		a.lastFactor, a.lastRecovery = factorRecoveryCode, ev.Index
 		a.completeLogin()
 	case RecoveryCodesReplaced:
 		if a.totpSecret == "" {
@@ -1070,12 +1099,14 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// A current code proved the second factor: it ends the run of
 		// failures, as one accepted at login does.
 		a.totpLastStep, a.failed = ev.Step, 0
+		a.lastFactor = factorNewCodes
 		a.recovery = make([]recoveryCode, len(ev.RecoveryCodeHashes))
 		for i, h := range ev.RecoveryCodeHashes {
 			a.recovery[i] = recoveryCode{hash: h}
 		}
 	case TOTPDisabled:
 		a.totpSecret, a.totpPending, a.totpLastStep, a.recovery = "", "", 0, nil
+		a.lastFactor = factorNone
 		a.secondFactorPending, a.pendingLoginAt = false, time.Time{}
 	case RoleGranted:
 		if !a.HasRole(ev.Role) {

@@ -703,6 +703,50 @@ func TestTheCodeJustAcceptedSentAgainIsNotAFailure(t *testing.T) {
 	then(t, c, c.VerifyTOTP(codeAt(101, true), 3, t0), ErrLocked, LoginFailed{UserID: id, Reason: FailLocked, Consecutive: 3})
 }
 
+// A double click on Sahkan with a recovery code: the second submission
+// finds the code used by the login it completed, and no login waiting.
+// Refused without a failure, as an authenticator code is; any other used
+// code, or that one for the next login, still counts.
+func TestTheRecoveryCodeJustUsedSentAgainIsNotAFailure(t *testing.T) {
+	pending := with(totpOn(), LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0})
+	a := given(t, pending)
+	then(t, a, a.UseRecoveryCode(hash("rcc"), 3, t0), nil, RecoveryCodeUsed{UserID: id, Index: 2})
+	used := with(pending, a.Uncommitted()...)
+	b := given(t, used)
+	then(t, b, b.UseRecoveryCode(hash("rcc"), 3, t0), ErrCodeJustAccepted)
+	if b.FailedAttempts() != 0 {
+		t.Fatalf("%d failed attempts after the second submission", b.FailedAttempts())
+	}
+	c := given(t, with(used, LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0}))
+	then(t, c, c.UseRecoveryCode(hash("rcc"), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+	d := given(t, with(with(totpOn(), RecoveryCodeUsed{UserID: id, Index: 0}), used[len(totpOn()):]...))
+	then(t, d, d.UseRecoveryCode(hash("rca"), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+	// Used last, then an authenticator code: no longer the last.
+	e := given(t, with(used, TOTPCodeAccepted{UserID: id, Step: 101}))
+	then(t, e, e.UseRecoveryCode(hash("rcc"), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+}
+
+// Only the form that accepted the code, sent again, is a double click. The
+// login's code typed on the new recovery codes' form a moment later made
+// no codes: saying it was accepted a moment ago (as if the codes were made)
+// would leave the earlier codes, maybe seen by someone, in force while the
+// person believes them replaced. It is a reused code, as before.
+func TestACodeAcceptedForAnotherUseIsReused(t *testing.T) {
+	fresh := make([]string, 10)
+	for i := range fresh {
+		fresh[i] = hash("new" + string(rune('a'+i)))
+	}
+	loggedIn := with(totpOn(), LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0}, TOTPCodeAccepted{UserID: id, Step: 101})
+	a := given(t, loggedIn)
+	then(t, a, a.ReplaceRecoveryCodes(codeAt(101, true), fresh, 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+	// New codes' code, then a step-up with it.
+	b := given(t, with(loggedIn, RecoveryCodesReplaced{UserID: id, Step: 102, RecoveryCodeHashes: fresh}))
+	then(t, b, b.VerifyTOTP(codeAt(102, true), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+	// The enrolment's code at a step-up (another tab's session).
+	c := given(t, totpOn())
+	then(t, c, c.VerifyTOTP(codeAt(100, true), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
+}
+
 func TestWrongTOTPCountsTowardsLock(t *testing.T) {
 	a := given(t, with(totpOn(), LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 2}))
 	then(t, a, a.VerifyTOTP(codeAt(0, false), 3, t0), ErrLocked,
@@ -785,6 +829,9 @@ func TestRecoveryCodes(t *testing.T) {
 	if b.RecoveryCodesLeft() != 9 {
 		t.Fatalf("left %d", b.RecoveryCodesLeft())
 	}
+	// At the next login it is spent (sent again at once, see
+	// TestTheRecoveryCodeJustUsedSentAgainIsNotAFailure).
+	b = given(t, with(with(totpOn(), a.Uncommitted()...), LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0}))
 	then(t, b, b.UseRecoveryCode(hash("rcc"), 3, t0), ErrCodeReused, LoginFailed{UserID: id, Reason: FailSecondFactorReused, Consecutive: 1})
 	c := given(t, totpOn())
 	then(t, c, c.UseRecoveryCode(hash("nope"), 3, t0), ErrWrongCode, LoginFailed{UserID: id, Reason: FailWrongSecondFactor, Consecutive: 1})

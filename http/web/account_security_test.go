@@ -505,6 +505,21 @@ func (b *browser) sendTwice(page, action string, form url.Values) (first, second
 	return first, second
 }
 
+// atTheCodeStep enables TOTP for Siti and brings a new browser past her
+// password to the login's code step, a time step after the enrolment's.
+func atTheCodeStep(t *testing.T) (w *world, l *browser, secret string) {
+	t.Helper()
+	w = newWorld(t)
+	secret = enableTOTP(t, w, w.activeUser(master[0]), password)
+	w.clk.Add(30 * time.Second)
+	l = w.browser()
+	l.enterID(sitiIC)
+	if r := l.enterPassword(password); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("password with TOTP on: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	return w, l, secret
+}
+
 // A double click on "Sahkan" (the second-factor step at login, and making
 // new recovery codes): the second submission carries the code the first
 // had accepted. It grants nothing, counts no failure (a good login must
@@ -512,16 +527,7 @@ func (b *browser) sendTwice(page, action string, form url.Values) (first, second
 // an error: the login goes to the home page as the first did; new codes
 // say they were made a moment ago and how to get ones that were not seen.
 func TestSecondFactorFormSentTwice(t *testing.T) {
-	w := newWorld(t)
-	owner := w.activeUser(master[0])
-	secret := enableTOTP(t, w, owner, password)
-	w.clk.Add(30 * time.Second)
-
-	l := w.browser()
-	l.enterID(sitiIC)
-	if r := l.enterPassword(password); r.Header().Get("Location") != "/login/dua-faktor" {
-		t.Fatalf("password with TOTP on: %d %s", r.Code, r.Header().Get("Location"))
-	}
+	w, l, secret := atTheCodeStep(t)
 	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
 	first, second := l.sendTwice("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}})
 	if first.Code != http.StatusSeeOther || first.Header().Get("Location") != "/utama" {
@@ -556,6 +562,23 @@ func TestSecondFactorFormSentTwice(t *testing.T) {
 	if n := w.accountView(sitiIC).FailedAttempts; n != 0 {
 		t.Fatalf("%d failed attempts after two double clicks", n)
 	}
+}
+
+// The code a login was just completed with, typed a moment later on the
+// new recovery codes' form: no codes were made, so the page says the code
+// was used, not that the form was sent twice (which would leave the person
+// believing the earlier codes replaced).
+func TestTheLoginsCodeOnTheRecoveryCodesFormIsUsed(t *testing.T) {
+	w, l, secret := atTheCodeStep(t)
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := l.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}}); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+		t.Fatalf("login's code: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	r := l.post("/tetapan-akaun/dua-faktor", web.PathRecoveryCodes, url.Values{"code": {code}})
+	if r.Code != http.StatusUnauthorized || strings.Contains(r.body, "dihantar dua kali") {
+		t.Fatalf("the login's code on the recovery codes' form: %d", r.Code)
+	}
+	mustContain(t, "the login's code again", r.body, "Kod ini telah digunakan")
 }
 
 // TestWrongCodesLockAcrossPasswordReentries: someone who knows the password
