@@ -70,12 +70,12 @@ type Config struct {
 	RebuildBatchSize int
 	RebuildPage      int
 	// PagedCommitTime bounds how long a rebuild's or a catch-up's commit
-	// holds the read store (default 100 ms): its batch ends when the
-	// previous commit's time per event says the next would take longer.
-	// A store with one writer (SQLite) makes every other projector (a
-	// login's page waits for its own) and the consumers' checkpoints wait
-	// for it: a payroll run's catch-up committed 20,000 slips at a time,
-	// holding the writer for about a second on each.
+	// holds the read store (default 100 ms): its batch ends when it has
+	// gathered as many changed documents as the previous commit's time per
+	// document says fit. A store with one writer (SQLite) makes every other
+	// projector (a login's page waits for its own) and the consumers'
+	// checkpoints wait for it: a payroll run's catch-up committed 20,000
+	// slips at a time, holding the writer for about a second on each.
 	PagedCommitTime time.Duration
 	// RebuildGCPercent, if > 0, is the garbage collector's GOGC setting
 	// while Rebuild runs (restored afterwards). A rebuild allocates fast and

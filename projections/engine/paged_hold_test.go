@@ -51,7 +51,8 @@ func (b slowBatch) Put(ctx context.Context, collection string, doc projections.D
 // sized so that each holds the read store's one writer for about
 // PagedCommitTime, not RebuildBatchSize events at a time: meanwhile every
 // other projector, a login's included, waits for the writer. The first
-// batch is modest, since nothing has shown yet how long a commit takes.
+// batch is modest (1,000 documents), since nothing has shown yet how long
+// a commit takes.
 func TestPagedCommitsAreSizedToHoldTheStoreBriefly(t *testing.T) {
 	dir := t.TempDir()
 	log := openEvents(t, dir)
@@ -81,9 +82,10 @@ func TestPagedCommitsAreSizedToHoldTheStoreBriefly(t *testing.T) {
 		t.Fatalf("log head %d (%v), want %d", head, err, events)
 	}
 
-	// Each event's balance and open-index documents: 400 µs or more to
-	// put, so 20 ms of commit fits fewer than 50 and the batch is the least
-	// a paged batch is made (100 events).
+	// Each event's balance and open-index documents: 200 µs or more each
+	// to put, so 20 ms of commit fits fewer than 100 documents and the
+	// batch gathers the least a paged batch does (100 documents, about 50
+	// events).
 	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) {
 		c.PagedCommitTime = 20 * time.Millisecond
 		c.RebuildBatchSize = 20000
@@ -106,8 +108,36 @@ func TestPagedCommitsAreSizedToHoldTheStoreBriefly(t *testing.T) {
 		case i == 0 && size > 1000:
 			t.Errorf("first batch %d events, want at most 1000 before a commit was timed", size)
 		case i > 0 && size > 100:
-			t.Errorf("batch %d: %d events after commits of ≥400 µs an event, want at most 100 (20 ms)", i, size)
+			t.Errorf("batch %d: %d events after commits of ≥200 µs a document, want at most 100 (20 ms)", i, size)
 		}
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+}
+
+// A backlog that keeps changing the same few documents (a payment and its
+// status moves) costs a commit those documents once, however many events
+// it holds: its batch is not cut short by the event count, so each
+// document is written once rather than once per short batch.
+func TestPagedBatchesAreSizedByDocumentsNotEvents(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := &slowWrites{ReadStore: openViews(t, filepath.Join(dir, "views.db")), perPut: 200 * time.Microsecond}
+	g := newGen(log, 40)
+	head := g.fill(t, 3000, 100) // 40 accounts: at most 81 documents to write
+
+	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) {
+		c.PagedCommitTime = 20 * time.Millisecond
+		c.RebuildBatchSize = 20000
+	})
+	run(t, e)
+	if err := e.WaitFor(context.Background(), head, "ledger"); err != nil {
+		t.Fatal(err)
+	}
+	views.mu.Lock()
+	cps := append([]uint64(nil), views.checkpoints...)
+	views.mu.Unlock()
+	if len(cps) != 1 || cps[0] != head {
+		t.Fatalf("a backlog of %d events over 81 documents was committed in batches ending at %v, want one", head, cps)
 	}
 	checkAgainstLog(t, log, snapshot(t, views))
 }

@@ -31,7 +31,7 @@ type runner struct {
 
 	batchSize  int
 	batchDelay time.Duration
-	paged      bool // fed a page at a time (rebuild, catch-up): commit by size only (pagedLimitLocked)
+	paged      bool // fed a page at a time (rebuild, catch-up): commit by size only (pagedFullLocked)
 
 	handles map[string]bool
 
@@ -41,14 +41,14 @@ type runner struct {
 	pos        uint64 // position of the last event consumed (projected or passed over)
 	pending    int    // events consumed since the last commit
 	lastCommit time.Time
-	// commitPerEvent is what the last paged commit took per event: it
-	// sizes the next paged batch (pagedLimitLocked).
-	commitPerEvent time.Duration
-	gen            string // generation of the collections this runner writes (see generation)
-	layout         int    // layout stamped with that generation (see projections.Layouter)
-	newGen         string // rebuild only: generation to stamp on the first commit
-	unknown        map[string]bool
-	deadLetters    []string // rebuild only: IDs of the dead letters it recorded
+	// commitPerDoc is what the last paged commit took per document it
+	// wrote: it sizes the next paged batch (pagedFullLocked).
+	commitPerDoc time.Duration
+	gen          string // generation of the collections this runner writes (see generation)
+	layout       int    // layout stamped with that generation (see projections.Layouter)
+	newGen       string // rebuild only: generation to stamp on the first commit
+	unknown      map[string]bool
+	deadLetters  []string // rebuild only: IDs of the dead letters it recorded
 	// swapped is set when the runner found the collections swapped by a
 	// rebuild: the event the subscription may have in flight was sent
 	// before its restart, and the next handler call drops it (see
@@ -320,7 +320,7 @@ func (r *runner) consumed(ctx context.Context, position, epoch uint64) error {
 		}
 	}
 	r.pending++
-	if r.pending < r.pagedLimitLocked() && (r.paged || time.Since(r.lastCommit) < r.batchDelay) {
+	if r.pending < r.batchSize && !r.pagedFullLocked() && (r.paged || time.Since(r.lastCommit) < r.batchDelay) {
 		return nil
 	}
 	// A full batch, or a live event after a quiet spell (commit it now
@@ -351,26 +351,29 @@ func (r *runner) consumed(ctx context.Context, position, epoch uint64) error {
 	}
 }
 
-// firstPagedBatch is a paged batch's size before a commit has shown how
-// long one takes; minPagedBatch the least it is made (a store that is slow
-// for a moment must not leave a rebuild committing event by event).
+// firstPagedDocs is the documents a paged batch gathers before a commit
+// has shown how long one takes; minPagedDocs the least it is let gather (a
+// store slow for a moment must not leave a rebuild committing a document at
+// a time).
 const (
-	firstPagedBatch = 1000
-	minPagedBatch   = 100
+	firstPagedDocs = 1000
+	minPagedDocs   = 100
 )
 
-// pagedLimitLocked is the batch size: a live runner's, or for a paged one
-// the events the last paged commit says fit in PagedCommitTime (see
-// Config), within RebuildBatchSize.
-func (r *runner) pagedLimitLocked() int {
+// pagedFullLocked reports whether a paged batch (rebuild, catch-up) has
+// gathered as many documents to write as the last paged commit's time per
+// document says fit in PagedCommitTime (see Config). Documents, not events:
+// a commit writes each changed document once, however many events changed
+// it (a payment and its four status moves), so its time follows them.
+func (r *runner) pagedFullLocked() bool {
 	if !r.paged {
-		return r.batchSize
+		return false
 	}
-	if r.commitPerEvent <= 0 {
-		return min(firstPagedBatch, r.batchSize)
+	limit := firstPagedDocs
+	if r.commitPerDoc > 0 {
+		limit = int(max(minPagedDocs, int64(r.e.cfg.PagedCommitTime/r.commitPerDoc)))
 	}
-	fits := int64(r.e.cfg.PagedCommitTime / r.commitPerEvent)
-	return int(min(int64(r.batchSize), max(minPagedBatch, fits)))
+	return len(r.ov.dirty) >= limit
 }
 
 // commitLocked writes the overlay's changes and the checkpoint in one batch.
@@ -378,7 +381,7 @@ func (r *runner) commitLocked(ctx context.Context) error {
 	if r.pending == 0 && len(r.ov.dirty) == 0 && r.newGen == "" && !r.lazy {
 		return nil
 	}
-	checkpoint, pending := r.pos, r.pending
+	checkpoint := r.pos
 	keys := r.ov.writes()
 	start := time.Now()
 	var began time.Time // the writer is ours: what the batch holds it for
@@ -413,8 +416,8 @@ func (r *runner) commitLocked(ctx context.Context) error {
 	}
 	r.pending, r.lazy = 0, false
 	r.committed.Store(checkpoint)
-	if r.paged && pending > 0 {
-		r.commitPerEvent = time.Since(began) / time.Duration(pending)
+	if r.paged && len(keys) > 0 {
+		r.commitPerDoc = max(time.Nanosecond, time.Since(began)/time.Duration(len(keys)))
 	}
 	r.e.metrics.committed(r.name, checkpoint, r.rebuild, time.Since(start))
 	r.notify()
