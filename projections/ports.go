@@ -160,3 +160,14 @@ type Projector interface {
 type Layouter interface {
 	Layout() int
 }
+
+type bulkKey struct{}
+
+// Bulk marks ctx for a Write that may wait for others: a rebuild's or a
+// catch-up's batch, large and in no one's way. A store with one writer
+// (SQLite) lets the other writes waiting for it (a live projector a page
+// waits for, a consumer's checkpoint, a lease renewal) go first.
+func Bulk(ctx context.Context) context.Context { return context.WithValue(ctx, bulkKey{}, true) }
+
+// IsBulk reports whether ctx was marked by Bulk.
+func IsBulk(ctx context.Context) bool { b, _ := ctx.Value(bulkKey{}).(bool); return b }

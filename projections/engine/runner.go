@@ -385,7 +385,11 @@ func (r *runner) commitLocked(ctx context.Context) error {
 	keys := r.ov.writes()
 	start := time.Now()
 	var began time.Time // the writer is ours: what the batch holds it for
-	err := r.store.Write(ctx, r.name, checkpoint, func(b projections.Batch) error {
+	wctx := ctx
+	if r.paged {
+		wctx = projections.Bulk(ctx) // others' writes first (see PagedCommitTime)
+	}
+	err := r.store.Write(wctx, r.name, checkpoint, func(b projections.Batch) error {
 		began = time.Now()
 		if r.newGen != "" {
 			body, _ := json.Marshal(genBody{Generation: r.newGen, Layout: layoutOf(r.p)})

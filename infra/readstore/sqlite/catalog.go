@@ -156,7 +156,7 @@ func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec)
 			return fmt.Errorf("%w (not part of the rebuild of %q)", rskit.Unknown(sp.Name), s.projector)
 		}
 	}
-	if err := s.c.turn.acquire(ctx); err != nil {
+	if err := s.c.turn.acquire(ctx, false); err != nil {
 		return fmt.Errorf("readstore/sqlite: ensure: wait for the writer: %w", err)
 	}
 	defer s.c.turn.release()

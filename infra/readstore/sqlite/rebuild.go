@@ -30,7 +30,7 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 	if len(parsed) == 0 {
 		return nil, fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
 	}
-	if err := s.c.turn.acquire(ctx); err != nil {
+	if err := s.c.turn.acquire(ctx, false); err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: begin rebuild of %s: wait for the writer: %w", projector, err)
 	}
 	defer s.c.turn.release()
@@ -108,7 +108,7 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	if len(parsed) == 0 {
 		return fmt.Errorf("%w: rebuild of %q names no collections", rskit.ErrInvalid, projector)
 	}
-	if err := s.c.turn.acquire(ctx); err != nil {
+	if err := s.c.turn.acquire(ctx, false); err != nil {
 		return fmt.Errorf("readstore/sqlite: swap rebuild of %s: wait for the writer: %w", projector, err)
 	}
 	defer s.c.turn.release()

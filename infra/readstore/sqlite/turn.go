@@ -6,28 +6,34 @@ import (
 )
 
 // writeTurn hands the one writer connection to its callers in the order
-// they asked. database/sql gives a freed connection to a waiter picked at
-// random: while a projector catches up on a payroll run, committing batch
-// after batch, a live projector (a login's), a consumer's checkpoint or a
-// lease renewal could lose the draw many times in a row (checkpoint saves
-// were seen to time out after 10 s). In turn, a caller waits for at most the
-// batches queued before it.
+// they asked, bulk writes (projections.Bulk: a rebuild's or a catch-up's
+// batches) after every other waiting write. database/sql gives a freed
+// connection to a waiter picked at random: while a projector caught up on a
+// payroll run, committing batch after batch, a live projector (a login's),
+// a consumer's checkpoint or a lease renewal could lose the draw many times
+// in a row (checkpoint saves were seen to time out after 10 s). In turn, a
+// write waits for the one holding the writer and the writes of its own kind
+// queued before it; a bulk write also for those that are not bulk.
 type writeTurn struct {
-	mu    sync.Mutex
-	held  bool
-	queue []chan struct{} // waiters, oldest first; closed when it is theirs
+	mu     sync.Mutex
+	held   bool
+	queues [2][]chan struct{} // waiters, oldest first, others then bulk; closed when it is theirs
 }
 
 // acquire waits for the turn, or until ctx ends.
-func (t *writeTurn) acquire(ctx context.Context) error {
+func (t *writeTurn) acquire(ctx context.Context, bulk bool) error {
 	t.mu.Lock()
 	if !t.held {
 		t.held = true
 		t.mu.Unlock()
 		return nil
 	}
+	q := 0
+	if bulk {
+		q = 1
+	}
 	ch := make(chan struct{})
-	t.queue = append(t.queue, ch)
+	t.queues[q] = append(t.queues[q], ch)
 	t.mu.Unlock()
 	select {
 	case <-ch:
@@ -35,9 +41,9 @@ func (t *writeTurn) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	t.mu.Lock()
-	for i, w := range t.queue {
+	for i, w := range t.queues[q] {
 		if w == ch {
-			t.queue = append(t.queue[:i], t.queue[i+1:]...)
+			t.queues[q] = append(t.queues[q][:i], t.queues[q][i+1:]...)
 			t.mu.Unlock()
 			return ctx.Err()
 		}
@@ -48,16 +54,26 @@ func (t *writeTurn) acquire(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// release gives the turn to the oldest waiter, if any.
+// release gives the turn to the oldest waiter that is not bulk, else to
+// the oldest bulk one, if any.
 func (t *writeTurn) release() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.queue) == 0 {
-		t.held = false
-		return
+	for q := range t.queues {
+		if len(t.queues[q]) > 0 {
+			next := t.queues[q][0]
+			t.queues[q][0] = nil
+			t.queues[q] = t.queues[q][1:]
+			close(next)
+			return
+		}
 	}
-	next := t.queue[0]
-	t.queue[0] = nil
-	t.queue = t.queue[1:]
-	close(next)
+	t.held = false
+}
+
+// waiting is how many callers wait for the turn (tests).
+func (t *writeTurn) waiting() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.queues[0]) + len(t.queues[1])
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,9 +16,7 @@ import (
 
 // queuedWriters is how many callers wait for the writer.
 func queuedWriters(s *Store) int {
-	s.c.turn.mu.Lock()
-	defer s.c.turn.mu.Unlock()
-	return len(s.c.turn.queue)
+	return s.c.turn.waiting()
 }
 
 func waitQueued(t *testing.T, s *Store, n int) {
@@ -97,29 +97,20 @@ func TestWritesTakeTheWriterInTheOrderTheyAsked(t *testing.T) {
 // next in line is not stuck.
 func TestAWriterThatGivesUpPassesItsTurnOn(t *testing.T) {
 	var turn writeTurn
-	if err := turn.acquire(context.Background()); err != nil {
+	if err := turn.acquire(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	gaveUp := make(chan error, 1)
-	go func() { gaveUp <- turn.acquire(ctx) }()
-	for {
-		turn.mu.Lock()
-		n := len(turn.queue)
-		turn.mu.Unlock()
-		if n == 1 {
-			break
-		}
+	go func() { gaveUp <- turn.acquire(ctx, false) }()
+	for turn.waiting() != 1 {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled wait: %v", err)
 	}
-	turn.mu.Lock()
-	left := len(turn.queue)
-	turn.mu.Unlock()
-	if left != 0 {
+	if left := turn.waiting(); left != 0 {
 		t.Fatalf("%d waiters left after the only one gave up", left)
 	}
 
@@ -137,7 +128,7 @@ func TestAWriterThatGivesUpPassesItsTurnOn(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*50*time.Microsecond)
 			defer cancel()
-			if turn.acquire(ctx) != nil {
+			if turn.acquire(ctx, i%3 == 0) != nil {
 				return
 			}
 			mu.Lock()
@@ -155,9 +146,53 @@ func TestAWriterThatGivesUpPassesItsTurnOn(t *testing.T) {
 	if most != 1 {
 		t.Fatalf("%d writers held the turn at once", most)
 	}
-	turn.mu.Lock()
-	defer turn.mu.Unlock()
-	if turn.held || len(turn.queue) != 0 {
-		t.Fatalf("turn left held=%v with %d waiters", turn.held, len(turn.queue))
+	if turn.held || turn.waiting() != 0 {
+		t.Fatalf("turn left held=%v with %d waiters", turn.held, turn.waiting())
+	}
+}
+
+// A bulk write (a rebuild's or a catch-up's batch) lets the writes that
+// are not bulk go first, even those that asked after it; among themselves
+// each kind keeps its order.
+func TestBulkWritesLetOthersGoFirst(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	release := make(chan struct{})
+	holding := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := s.Write(ctx, "hog", 1, func(projections.Batch) error { close(holding); <-release; return nil }); err != nil {
+			t.Error(err)
+		}
+	})
+	<-holding
+	var mu sync.Mutex
+	var order []string
+	for i, name := range []string{"bulk1", "live1", "bulk2", "live2"} {
+		wctx := ctx
+		if strings.HasPrefix(name, "bulk") {
+			wctx = projections.Bulk(ctx)
+		}
+		wg.Go(func() {
+			err := s.Write(wctx, name, 1, func(projections.Batch) error {
+				mu.Lock()
+				order = append(order, name)
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		waitQueued(t, s, i+1)
+	}
+	close(release)
+	wg.Wait()
+	if want := []string{"live1", "live2", "bulk1", "bulk2"}; !slices.Equal(order, want) {
+		t.Fatalf("served %v, want %v", order, want)
 	}
 }

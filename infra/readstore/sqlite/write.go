@@ -25,7 +25,7 @@ func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, 
 	if checkpoint > math.MaxInt64 {
 		return fmt.Errorf("%w: projector %q: checkpoint %d does not fit in int64", rskit.ErrInvalid, projector, checkpoint)
 	}
-	if err := s.c.turn.acquire(ctx); err != nil {
+	if err := s.c.turn.acquire(ctx, projections.IsBulk(ctx)); err != nil {
 		return fmt.Errorf("readstore/sqlite: write %s: wait for the writer: %w", projector, err)
 	}
 	defer s.c.turn.release()
