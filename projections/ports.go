@@ -166,7 +166,8 @@ type bulkKey struct{}
 // Bulk marks ctx for a Write that may wait for others: a rebuild's or a
 // catch-up's batch, large and in no one's way. A store with one writer
 // (SQLite) lets the other writes waiting for it (a live projector a page
-// waits for, a consumer's checkpoint, a lease renewal) go first.
+// waits for, a consumer's checkpoint, a lease renewal) go first, though not
+// for ever: a stream of them without a gap lets it through once a second.
 func Bulk(ctx context.Context) context.Context { return context.WithValue(ctx, bulkKey{}, true) }
 
 // IsBulk reports whether ctx was marked by Bulk.

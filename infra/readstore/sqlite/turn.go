@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // writeTurn hands the one writer connection to its callers in the order
@@ -13,12 +14,30 @@ import (
 // a consumer's checkpoint or a lease renewal could lose the draw many times
 // in a row (checkpoint saves were seen to time out after 10 s). In turn, a
 // write waits for the one holding the writer and the writes of its own kind
-// queued before it; a bulk write also for those that are not bulk.
+// queued before it; a bulk write also for those that are not bulk, but for
+// no longer than patience.
 type writeTurn struct {
 	mu     sync.Mutex
 	held   bool
-	queues [2][]chan struct{} // waiters, oldest first, others then bulk; closed when it is theirs
+	queues [2][]waiter // oldest first, others then bulk
+	// patience is how long the oldest bulk write lets others go first
+	// (bulkPatience if zero).
+	patience time.Duration
 }
+
+// waiter is a caller waiting for the turn: ch is closed when it is theirs.
+type waiter struct {
+	ch    chan struct{}
+	since time.Time
+}
+
+// bulkPatience bounds a bulk write's wait behind writes that keep coming:
+// while live projectors, checkpoints and lease renewals ask for the writer
+// without a gap (a payroll run's ingestion), a catch-up served only when no
+// one else waits would never commit, and its projector would fall further
+// behind for as long as the run went on. Once a second it goes next, and
+// holds the writer for about PagedCommitTime (engine.Config).
+const bulkPatience = time.Second
 
 // acquire waits for the turn, or until ctx ends.
 func (t *writeTurn) acquire(ctx context.Context, bulk bool) error {
@@ -33,7 +52,7 @@ func (t *writeTurn) acquire(ctx context.Context, bulk bool) error {
 		q = 1
 	}
 	ch := make(chan struct{})
-	t.queues[q] = append(t.queues[q], ch)
+	t.queues[q] = append(t.queues[q], waiter{ch: ch, since: time.Now()})
 	t.mu.Unlock()
 	select {
 	case <-ch:
@@ -42,7 +61,7 @@ func (t *writeTurn) acquire(ctx context.Context, bulk bool) error {
 	}
 	t.mu.Lock()
 	for i, w := range t.queues[q] {
-		if w == ch {
+		if w.ch == ch {
 			t.queues[q] = append(t.queues[q][:i], t.queues[q][i+1:]...)
 			t.mu.Unlock()
 			return ctx.Err()
@@ -55,16 +74,25 @@ func (t *writeTurn) acquire(ctx context.Context, bulk bool) error {
 }
 
 // release gives the turn to the oldest waiter that is not bulk, else to
-// the oldest bulk one, if any.
+// the oldest bulk one, if any; to the oldest bulk one first once it has
+// waited patience.
 func (t *writeTurn) release() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for q := range t.queues {
+	order := [2]int{0, 1}
+	patience := t.patience
+	if patience <= 0 {
+		patience = bulkPatience
+	}
+	if bulk := t.queues[1]; len(bulk) > 0 && time.Since(bulk[0].since) >= patience {
+		order = [2]int{1, 0}
+	}
+	for _, q := range order {
 		if len(t.queues[q]) > 0 {
 			next := t.queues[q][0]
-			t.queues[q][0] = nil
+			t.queues[q][0] = waiter{}
 			t.queues[q] = t.queues[q][1:]
-			close(next)
+			close(next.ch)
 			return
 		}
 	}

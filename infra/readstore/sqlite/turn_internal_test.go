@@ -161,6 +161,7 @@ func TestBulkWritesLetOthersGoFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	s.c.turn.patience = time.Hour // the order, not the bound on a bulk write's wait (TestABulkWriteIsNotHeldOffForEver)
 	release := make(chan struct{})
 	holding := make(chan struct{})
 	var wg sync.WaitGroup
@@ -195,4 +196,53 @@ func TestBulkWritesLetOthersGoFirst(t *testing.T) {
 	if want := []string{"live1", "live2", "bulk1", "bulk2"}; !slices.Equal(order, want) {
 		t.Fatalf("served %v, want %v", order, want)
 	}
+}
+
+// A bulk write lets the others go first, but not for ever: while live
+// projectors, consumers' checkpoints and lease renewals keep the writer
+// asked for without a gap (a payroll run's ingestion), a catch-up that only
+// got the writer when no one else waited would never commit, its projector
+// falling further behind the longer the run went on.
+func TestABulkWriteIsNotHeldOffForEver(t *testing.T) {
+	turn := writeTurn{patience: 20 * time.Millisecond}
+	if err := turn.acquire(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan time.Time, 1)
+	asked := time.Now()
+	go func() {
+		if turn.acquire(context.Background(), true) == nil {
+			got <- time.Now()
+			turn.release()
+		}
+	}()
+	for turn.waiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	// Each live write asks before the one holding the writer is done, so
+	// a write that is not bulk always waits when the turn is released.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		held := make(chan struct{})
+		go func() {
+			if turn.acquire(context.Background(), false) == nil {
+				close(held)
+			}
+		}()
+		for turn.waiting() != 2 {
+			time.Sleep(50 * time.Microsecond)
+		}
+		turn.release()
+		select {
+		case at := <-got:
+			if waited := at.Sub(asked); waited > 500*time.Millisecond {
+				t.Fatalf("bulk write waited %v with a patience of 20ms", waited)
+			}
+			<-held // the live write queued behind it gets its turn after
+			turn.release()
+			return
+		case <-held:
+		}
+	}
+	t.Fatal("a bulk write waited a second behind a stream of other writes, with a patience of 20ms")
 }
