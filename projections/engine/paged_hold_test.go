@@ -47,6 +47,24 @@ func (b slowBatch) Put(ctx context.Context, collection string, doc projections.D
 	return b.Batch.Put(ctx, collection, doc)
 }
 
+// catchUpCheckpoints starts the ledger projector on a log whose head it
+// is far behind (a paged catch-up), with 20 ms commits as the target, and
+// returns the checkpoint of each batch it committed up to head.
+func catchUpCheckpoints(t *testing.T, log projections.EventLog, views *slowWrites, head uint64) []uint64 {
+	t.Helper()
+	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) {
+		c.PagedCommitTime = 20 * time.Millisecond
+		c.RebuildBatchSize = 20000
+	})
+	run(t, e)
+	if err := e.WaitFor(context.Background(), head, "ledger"); err != nil {
+		t.Fatal(err)
+	}
+	views.mu.Lock()
+	defer views.mu.Unlock()
+	return append([]uint64(nil), views.checkpoints...)
+}
+
 // A projector paging through a backlog (here at start-up) commits batches
 // sized so that each holds the read store's one writer for about
 // PagedCommitTime, not RebuildBatchSize events at a time: meanwhile every
@@ -86,17 +104,7 @@ func TestPagedCommitsAreSizedToHoldTheStoreBriefly(t *testing.T) {
 	// to put, so 20 ms of commit fits fewer than 100 documents and the
 	// batch gathers the least a paged batch does (100 documents, about 50
 	// events).
-	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) {
-		c.PagedCommitTime = 20 * time.Millisecond
-		c.RebuildBatchSize = 20000
-	})
-	run(t, e)
-	if err := e.WaitFor(context.Background(), head, "ledger"); err != nil {
-		t.Fatal(err)
-	}
-	views.mu.Lock()
-	cps := append([]uint64(nil), views.checkpoints...)
-	views.mu.Unlock()
+	cps := catchUpCheckpoints(t, log, views, head)
 	if len(cps) < 3 {
 		t.Fatalf("the backlog of %d events was committed in %d batches (%v)", head, len(cps), cps)
 	}
@@ -125,17 +133,7 @@ func TestPagedBatchesAreSizedByDocumentsNotEvents(t *testing.T) {
 	g := newGen(log, 40)
 	head := g.fill(t, 3000, 100) // 40 accounts: at most 81 documents to write
 
-	e := newEngine(t, log, views, &ledgerProjector{}, func(c *engine.Config) {
-		c.PagedCommitTime = 20 * time.Millisecond
-		c.RebuildBatchSize = 20000
-	})
-	run(t, e)
-	if err := e.WaitFor(context.Background(), head, "ledger"); err != nil {
-		t.Fatal(err)
-	}
-	views.mu.Lock()
-	cps := append([]uint64(nil), views.checkpoints...)
-	views.mu.Unlock()
+	cps := catchUpCheckpoints(t, log, views, head)
 	if len(cps) != 1 || cps[0] != head {
 		t.Fatalf("a backlog of %d events over 81 documents was committed in batches ending at %v, want one", head, cps)
 	}
