@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/semaphore"
@@ -40,6 +41,10 @@ const (
 	DefaultConcurrency      = 1024
 	DefaultMaxLineBytes     = 1 << 20
 	DefaultMaxBytesInFlight = 16 << 20
+	// A line already running when its batch is stopped is given this long
+	// to finish: its answer then says whether it was stored. An append
+	// takes one group commit, milliseconds; this bounds a stuck store.
+	DefaultStopGrace = 10 * time.Second
 )
 
 // Ingester runs NDJSON batches through the command handlers.
@@ -50,9 +55,10 @@ type Ingester struct {
 	Amendments  commands.Handler[commands.AmendPayment]
 	Statuses    commands.Handler[commands.ChangePaymentStatus]
 
-	Concurrency      int // lines in flight; default 1024
-	MaxLineBytes     int // default 1 MiB
-	MaxBytesInFlight int // bytes of the lines in flight; default 16 MiB, at least MaxLineBytes
+	Concurrency      int           // lines in flight; default 1024
+	MaxLineBytes     int           // default 1 MiB
+	MaxBytesInFlight int           // bytes of the lines in flight; default 16 MiB, at least MaxLineBytes
+	StopGrace        time.Duration // how long running lines may finish after a stop; default 10 s
 	Logger           *slog.Logger
 }
 
@@ -121,6 +127,7 @@ const (
 	CodeConflict     = "conflict"      // exists with different content, or not amendable
 	CodeInternal     = "internal"      // Failed: retry
 	CodeBusy         = "busy"          // Failed: the record kept changing under the line (other requests at once); retry
+	CodeMaybeStored  = "maybe_stored"  // Failed: the batch stopped while the line was being stored and it did not answer in time; a re-send is safe (duplicate if it was stored)
 )
 
 // Result answers one line.
@@ -185,8 +192,8 @@ type slot struct {
 // status change waits for the record before it); others run concurrently.
 // Blank lines are skipped (they still count in line numbers). Run returns
 // when r is exhausted, when ctx ends, or when emit or reading r fails; lines
-// already running finish, and their events stay (a re-sent batch finds them
-// as duplicates).
+// already running finish (for up to StopGrace) and are answered with what
+// happened to them, the others are answered failed without having run.
 func (in *Ingester) Run(ctx context.Context, r io.Reader, src Source, emit func(Result) error) (Summary, error) {
 	n := in.Concurrency
 	if n <= 0 {
@@ -203,6 +210,21 @@ func (in *Ingester) Run(ctx context.Context, r io.Reader, src Source, emit func(
 	inFlight := semaphore.NewWeighted(int64(max(budget, maxLine)))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Lines run on a context of their own: cut off with the batch, an
+	// append may still commit after its caller gave up on it, and the line
+	// would be answered failed although it was stored. A stop lets the
+	// running lines answer, for a bounded time.
+	runCtx, stopRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRuns()
+	grace := in.StopGrace
+	if grace <= 0 {
+		grace = DefaultStopGrace
+	}
+	graceOver := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, stopRuns)
+		context.AfterFunc(runCtx, func() { t.Stop() })
+	})
+	defer graceOver()
 
 	jobs := make(chan *slot)
 	seq := make(chan *slot, n)   // to the dispatcher, in input order
@@ -211,7 +233,7 @@ func (in *Ingester) Run(ctx context.Context, r io.Reader, src Source, emit func(
 	for range n {
 		workers.Go(func() {
 			for s := range jobs {
-				in.work(ctx, src, s)
+				in.work(ctx, runCtx, src, s)
 			}
 		})
 	}
@@ -263,7 +285,7 @@ func (in *Ingester) Run(ctx context.Context, r io.Reader, src Source, emit func(
 		case jobs <- s:
 			return true
 		case <-ctx.Done():
-			s.res = Result{Line: no, Outcome: Failed, Code: CodeInternal, Reason: "the batch was stopped before this line ran"}
+			s.res = Result{Line: no, Outcome: Failed, Code: CodeInternal, Reason: reasonNotRun}
 			close(s.decoded)
 			<-s.ready
 			close(s.done)
@@ -322,8 +344,12 @@ func closed(c <-chan struct{}) bool {
 	}
 }
 
-// work decodes a line, waits for its turn, runs it and closes its done.
-func (in *Ingester) work(ctx context.Context, src Source, s *slot) {
+// reasonNotRun answers a line the batch was stopped before.
+const reasonNotRun = "the batch was stopped before this line ran; nothing of it was stored, send it again"
+
+// work decodes a line, waits for its turn, runs it on runCtx unless the batch
+// (ctx) was stopped meanwhile, and closes its done.
+func (in *Ingester) work(ctx, runCtx context.Context, src Source, s *slot) {
 	run, res, prefix := in.prepare(ctx, src, s.no, s.line)
 	s.line = nil
 	if run != nil {
@@ -333,11 +359,16 @@ func (in *Ingester) work(ctx context.Context, src Source, s *slot) {
 	if prev := <-s.ready; prev != nil {
 		<-prev
 	}
+	if run != nil && ctx.Err() != nil {
+		run = nil
+		res.Outcome, res.Code = Failed, CodeInternal
+		res.Reason = reasonNotRun
+	}
 	if run != nil {
-		out, err := run(ctx)
+		out, err := run(runCtx)
 		switch {
 		case err != nil:
-			res.Result = in.fail(ctx, res.Result, err, prefix)
+			res.Result = in.fail(runCtx, res.Result, err, prefix)
 		case out.Appended == 0:
 			res.Outcome = Duplicate
 		default:
@@ -561,7 +592,10 @@ func (in *Ingester) fail(ctx context.Context, res Result, err error, prefix stri
 		res.Outcome, res.Code, res.Field, res.Incident = Failed, CodeInternal, "", incident
 		res.Reason = "the server could not process this line (incident " + incident + "); send it again"
 		if ctx.Err() != nil {
-			res.Reason = "the batch was stopped before this line finished; send it again"
+			// Only a line still running when the stop's grace ran out:
+			// its append may have committed after it stopped waiting.
+			res.Code, res.Incident = CodeMaybeStored, ""
+			res.Reason = "the batch was stopped while this line was being stored; it may have been stored: send it again (it is then answered duplicate if it was)"
 		} else {
 			in.logger().ErrorContext(ctx, "ingest: line failed", "incident", incident, "line", res.Line, "kind", res.Kind, "error", mykad.Redact(err.Error())) // stream names carry IC numbers
 		}
