@@ -59,12 +59,30 @@ func Run(ctx context.Context, deps Deps, r io.Reader, out io.Writer, progress fu
 }
 
 // WriteText writes the report for a terminal: the counts, then a table of
-// the rows not imported (row, IC masked, column, reason).
+// the rows not imported (row, IC masked, column, reason). The rows an
+// interrupted import (Ctrl-C) never reached are one line, not one each.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Employee master import: %d row(s) read (file SHA-256 %.16s…)\n", r.Rows, r.Digest)
+	notReached, firstNotReached := 0, 0
+	for _, res := range r.Results {
+		if res.wasStopped() {
+			if notReached == 0 {
+				firstNotReached = res.Row
+			}
+			notReached++
+		}
+	}
+	if notReached > 0 {
+		fmt.Fprintf(&b, "Employee master import stopped: %d of %d row(s) done (file SHA-256 %.16s…)\n", r.Rows-notReached, r.Rows, r.Digest)
+	} else {
+		fmt.Fprintf(&b, "Employee master import: %d row(s) read (file SHA-256 %.16s…)\n", r.Rows, r.Digest)
+	}
 	fmt.Fprintf(&b, "  new:       %d\n  rejoined:  %d\n  updated:   %d\n  unchanged: %d\n  rejected:  %d\n  failed:    %d\n",
-		r.Created, r.Rejoined, r.Updated, r.Unchanged, r.Rejected, r.Failed)
+		r.Created, r.Rejoined, r.Updated, r.Unchanged, r.Rejected, r.Failed-notReached)
+	if notReached > 0 {
+		fmt.Fprintf(&b, "Not read: the import was stopped before %d row(s), from row %d on; import the file again (rows already saved are not repeated).\n",
+			notReached, firstNotReached)
+	}
 	if len(r.IgnoredColumns) > 0 {
 		fmt.Fprintf(&b, "Columns not read: %s\n", strings.Join(r.IgnoredColumns, ", "))
 	}
@@ -77,8 +95,16 @@ func (r Report) WriteText(w io.Writer) error {
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
-	bad := r.NotImported()
+	var bad []RowResult
+	for _, res := range r.NotImported() {
+		if !res.wasStopped() {
+			bad = append(bad, res)
+		}
+	}
 	if len(bad) == 0 {
+		if notReached > 0 {
+			return nil
+		}
 		_, err := io.WriteString(w, "Every row is in the employee master.\n")
 		return err
 	}
@@ -107,10 +133,13 @@ func (r Report) WriteText(w io.Writer) error {
 
 // ProgressBar returns a progress callback drawing a bar on w (the CLI
 // passes os.Stderr) and a finish function to call after Run. The bar is
-// made on the first call, when the number of rows is known.
+// made on the first call, when the number of rows is known. An import
+// stopped short of its last row leaves the bar where it stopped.
 func ProgressBar(w io.Writer) (progress func(Progress), finish func()) {
 	var bar *progressbar.ProgressBar
+	var last Progress
 	progress = func(p Progress) {
+		last = p
 		if bar == nil {
 			bar = progressbar.NewOptions(p.Total,
 				progressbar.OptionSetWriter(w),
@@ -126,10 +155,15 @@ func ProgressBar(w io.Writer) (progress func(Progress), finish func()) {
 		_ = bar.Set(p.Done)
 	}
 	finish = func() {
-		if bar != nil {
-			_ = bar.Finish()
-			fmt.Fprintln(w)
+		if bar == nil {
+			return
 		}
+		if last.Done < last.Total {
+			_ = bar.Exit() // stopped: the bar stays where the import got to
+		} else {
+			_ = bar.Finish()
+		}
+		fmt.Fprintln(w)
 	}
 	return progress, finish
 }

@@ -103,7 +103,7 @@ const (
 type Problem struct {
 	Field  string `json:"field,omitempty"`  // canonical column (ic, name, email, …); "" for the whole row
 	Column string `json:"column,omitempty"` // the column's header as the file wrote it
-	Code   string `json:"code"`             // required, too_long, invalid, invalid_date, invalid_place_code, control_character, domain_not_allowed, duplicate_ic, field_count, malformed, forbidden, internal
+	Code   string `json:"code"`             // required, too_long, invalid, invalid_date, invalid_place_code, control_character, domain_not_allowed, duplicate_ic, field_count, malformed, forbidden, internal, stopped
 	Reason string `json:"reason"`
 }
 
@@ -148,7 +148,8 @@ func (r Report) NotImported() []RowResult {
 func (r Report) Complete() bool { return r.Rejected == 0 && r.Failed == 0 }
 
 // Progress is how far an import is: Done of Total data rows have an
-// outcome. Rows refused by the checks are done at once.
+// outcome. Rows refused by the checks are done at once; rows an
+// interrupted import never reached are not done.
 type Progress struct {
 	Done  int
 	Total int
@@ -232,6 +233,9 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, src Source, progres
 		mu.Lock()
 		defer mu.Unlock()
 		rep.Results[v.at] = res
+		if res.wasStopped() {
+			return // not done: the bar stays where the import stopped
+		}
 		done++
 		report()
 	})
@@ -425,12 +429,20 @@ func (im *Importer) land(ctx context.Context, cfg Config, src Source, digest [32
 	return nil
 }
 
+// codeStopped is the problem of a row the import was stopped before.
+const codeStopped = "stopped"
+
+// wasStopped reports whether the import was stopped before res's row landed.
+func (res RowResult) wasStopped() bool {
+	return res.Outcome == Failed && len(res.Problems) == 1 && res.Problems[0].Code == codeStopped
+}
+
 func stopped(v valid, cause error) RowResult {
 	res := RowResult{Row: v.line, IC: mykad.IC(v.details.IC).Masked(), Outcome: Failed}
 	if errors.Is(cause, commands.ErrForbidden) {
 		res.Problems = []Problem{{Code: "forbidden", Reason: "not saved: the importer may not change the employee master"}}
 	} else {
-		res.Problems = []Problem{{Code: "stopped", Reason: "not saved: the import was stopped; import the file again"}}
+		res.Problems = []Problem{{Code: codeStopped, Reason: "not saved: the import was stopped; import the file again"}}
 	}
 	return res
 }
@@ -496,7 +508,8 @@ func (im *Importer) one(ctx context.Context, cfg Config, src Source, digest [32]
 	}
 	// The event this row appended says whether the person is new, or back
 	// after leaving service (recorded again on a stream that had events).
-	recs, err := im.Streams.ReadStream(ctx, stream, out.Version, eventlog.Forwards, 1)
+	// The row has landed, so a stop signal now does not blur its label.
+	recs, err := im.Streams.ReadStream(context.WithoutCancel(ctx), stream, out.Version, eventlog.Forwards, 1)
 	if err != nil || len(recs) == 0 {
 		res.Outcome = Updated // it landed; only the label is unsure
 		return res, nil
