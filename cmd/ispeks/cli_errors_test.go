@@ -907,3 +907,26 @@ func (s stopOnWrite) Write(p []byte) (int, error) {
 	s.stop()
 	return s.w.Write(p)
 }
+
+// TestHelpOfAnUnknownTopicFails: "ispeks help nosuch" is the same mistake
+// as "ispeks nosuch" and fails the same way, not "Unknown help topic" with
+// exit status 0; a known topic still prints its help.
+func TestHelpOfAnUnknownTopicFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for args, want := range map[string]string{
+		"help nosuch":      `unknown command "nosuch" for "ispeks"`,
+		"help admin unlok": `unknown command "unlok" for "ispeks admin"`,
+	} {
+		_, err := executeOut(ctx, strings.Fields(args)...)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ispeks %s: %v, want %s", args, err, want)
+		}
+	}
+	for _, args := range []string{"help", "help admin", "help admin unlock"} {
+		out, err := executeOut(ctx, strings.Fields(args)...)
+		if err != nil || !strings.Contains(out, "Usage:") {
+			t.Errorf("ispeks %s: %v\n%s", args, err, out)
+		}
+	}
+}

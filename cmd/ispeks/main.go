@@ -134,6 +134,8 @@ func newRootCmd() *cobra.Command {
 	)
 	// Added now rather than at Execute, so the walk below covers it too.
 	root.InitDefaultCompletionCmd()
+	root.InitDefaultHelpCmd()
+	refuseUnknownHelpTopics(root)
 	for _, sub := range root.Commands() {
 		requireSubcommand(sub)
 		markRequired(sub)
@@ -187,6 +189,29 @@ func requireSubcommand(cmd *cobra.Command) {
 	}
 	for _, sub := range cmd.Commands() {
 		requireSubcommand(sub)
+	}
+}
+
+// refuseUnknownHelpTopics makes "ispeks help nosuch" (or "help admin
+// unlok") fail as "ispeks nosuch" does: cobra prints "Unknown help topic"
+// and exits 0, so a runbook's typo would pass as done.
+func refuseUnknownHelpTopics(root *cobra.Command) {
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help == root || help.Run == nil {
+		return
+	}
+	show := help.Run
+	help.Run = nil
+	help.RunE = func(cmd *cobra.Command, args []string) error {
+		topic, rest, err := cmd.Root().Find(args)
+		if err != nil {
+			return err // unknown command "nosuch" for "ispeks"
+		}
+		if topic.HasSubCommands() && len(rest) > 0 {
+			return fmt.Errorf("unknown command %q for %q", rest[0], topic.CommandPath())
+		}
+		show(cmd, args)
+		return nil
 	}
 }
 
