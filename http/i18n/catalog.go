@@ -76,6 +76,7 @@ var catalog = map[string]Text{
 	"label.office":           {"Pejabat", "Office"},
 	"label.required":         {"wajib", "required"},
 	"label.optional":         {"pilihan", "optional"},
+	"label.choose":           {"Sila pilih", "Please choose"}, // a select's empty choice
 	"hint.user_id":           {"No. Pengenalan anda, 12 digit", "Your IC number, 12 digits"},
 	"hint.ic":                {"12 digit, dengan atau tanpa sempang", "12 digits, with or without dashes"},
 	"hint.email":             {"Contoh: nama@melaka.gov.my", "For example: name@melaka.gov.my"},
@@ -613,6 +614,7 @@ var catalog = map[string]Text{
 	"stmt.intro":                           {"Pilih Urusniaga dan klik Cari untuk melihat dokumen anda.", "Choose the Transaction and click Search to see your documents."},
 	"stmt.window":                          {"Slip gaji, bonus dan bantuan khas dipaparkan bagi %d bulan terakhir; penyata tahunan bagi %d tahun terakhir.", "Pay slips, bonus and special aid are shown for the last %d months; annual statements for the last %d years."},
 	"stmt.label.year":                      {"Tahun (pilihan)", "Year (optional)"},
+	"stmt.year.all":                        {"Semua tahun", "All years"}, // Tahun left empty
 	"stmt.col.item":                        {"Perkara", "Item"},
 	"stmt.no_deductions":                   {"Tiada potongan", "No deductions"},
 	"stmt.type.bantuan-khas":               {"Bantuan Khas", "Special Aid"},

@@ -42,7 +42,7 @@ type acctActivateData struct {
 func (d *acctActivateData) Question() FieldView {
 	lang, f := d.lang, d.form
 	q := FieldView{Name: "question", ID: "f-question", Label: i18n.T(lang, "label.secret_question"), Type: "select",
-		Required: true, RequiredText: i18n.T(lang, "label.required"), ErrorPrefix: i18n.T(lang, "err.prefix")}
+		Required: true, RequiredText: i18n.T(lang, "label.required"), ErrorPrefix: i18n.T(lang, "err.prefix"), EmptyOption: i18n.T(lang, "label.choose")}
 	if msg, ok := f.Error("question"); ok {
 		q.Error = msg.In(lang)
 	}

@@ -295,7 +295,7 @@ func containsInt(list []int, v int) bool {
 // statementFields builds the Urusniaga and Tahun drop-downs.
 func (s *Site) statementFields(l i18n.Lang, f *Form, years []int) (FieldView, FieldView) {
 	tf := FieldView{Name: "urusniaga", ID: "f-urusniaga", Label: i18n.T(l, "label.urusniaga"), Type: "select",
-		Required: true, RequiredText: i18n.T(l, "label.required"), ErrorPrefix: i18n.T(l, "err.prefix")}
+		Required: true, RequiredText: i18n.T(l, "label.required"), ErrorPrefix: i18n.T(l, "err.prefix"), EmptyOption: i18n.T(l, "label.choose")}
 	if msg, ok := f.Error("urusniaga"); ok {
 		tf.Error = msg.In(l)
 	}
@@ -303,7 +303,7 @@ func (s *Site) statementFields(l i18n.Lang, f *Form, years []int) (FieldView, Fi
 		tf.Options = append(tf.Options, OptionView{Value: string(t), Label: typeLabel(l, t), Selected: f.Get("urusniaga") == string(t)})
 	}
 	yf := FieldView{Name: "tahun", ID: "f-tahun", Label: i18n.T(l, "stmt.label.year"), Type: "select",
-		ErrorPrefix: i18n.T(l, "err.prefix")}
+		ErrorPrefix: i18n.T(l, "err.prefix"), EmptyOption: i18n.T(l, "stmt.year.all")}
 	if msg, ok := f.Error("tahun"); ok {
 		yf.Error = msg.In(l)
 	}

@@ -183,7 +183,10 @@ type FieldView struct {
 	Required                                  bool
 	MaxLength                                 int
 	Options                                   []OptionView // select only
-	RequiredText, ErrorPrefix                 string
+	// EmptyOption is the words of a select's empty choice ("Sila pilih",
+	// "Semua tahun"), which a screen reader reads as the field's value.
+	EmptyOption               string
+	RequiredText, ErrorPrefix string
 }
 
 // OptionView is one choice of a select.
@@ -228,6 +231,7 @@ func (v *View) Field(name, labelKey, typ string, opts ...string) FieldView {
 // Select is Field for a drop-down; each option is "value|labelKey".
 func (v *View) Select(name, labelKey string, options ...string) FieldView {
 	fv := v.Field(name, labelKey, "select", "required")
+	fv.EmptyOption = v.T("label.choose")
 	cur := v.Form.Shown(name)
 	for _, o := range options {
 		val, key, _ := strings.Cut(o, "|")
