@@ -24,3 +24,19 @@ func TestSelectEmptyOptionSaysWhatItIs(t *testing.T) {
 	en := b.get(web.PathPenyataGaji + "?lang=en")
 	payHas(t, "english", en.body, `<option value="">Please choose</option>`, `<option value="">All years</option>`)
 }
+
+// The slip's words from the master and the payroll (post, department, bank,
+// employer and address) stay Malay on the English page, and are marked so,
+// as the finance systems' words are elsewhere: an English voice reading
+// "Pegawai Kewangan" is not understood.
+func TestSlipMasterDataMarkedMalayInEnglish(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	en := b.get("/penyata-gaji/SG-2026-01-S?lang=en")
+	payHas(t, "english slip", en.body, `<dd lang="ms">Pegawai Kewangan</dd>`, `<dd lang="ms">Jabatan Kewangan dan Perbendaharaan</dd>`,
+		`<dd lang="ms">Bank Islam</dd>`, `<dd lang="ms">Kerajaan Negeri Melaka</dd>`,
+		`<dd lang="ms">Jabatan Kewangan dan Perbendaharaan Negeri Melaka</dd>`, `<dd lang="ms">Aras 1, Blok Temenggong`)
+	// Codes and numbers are no language's words.
+	payHasNot(t, "english slip", en.body, `lang="ms">WA41`, `lang="ms">0401-2345-6789`)
+}

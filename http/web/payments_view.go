@@ -170,8 +170,9 @@ type kv struct {
 	Label string // a catalog key; kvs puts the text in its place
 	Value string
 	Mono  bool // codes and numbers set in a fixed-width face
-	// Malay: the finance system's own words (a description), Malay on the
-	// English page too, marked so for a screen reader's voice.
+	// Malay: the finance systems' or the master's own words (a description,
+	// a post, a department), Malay on the English page too, marked so for a
+	// screen reader's voice.
 	Malay bool
 }
 
