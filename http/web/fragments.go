@@ -29,6 +29,7 @@ const (
 	markName    = "@@ispeks-name@@"
 	markDept    = "@@ispeks-dept@@"
 	markLangURL = "@@ispeks-langurl@@"
+	markTitle   = "@@ispeks-title@@" // the page's TitleDetail
 )
 
 // menuCurrent is the menu path the request path belongs to ("" if none):
@@ -63,12 +64,18 @@ func (f *fragments) render(w *bytes.Buffer, name string, v *View) error {
 	if v.User != nil {
 		logged = "1"
 	}
-	// The title's words: "Ralat:" before it, or the error page's error.
-	key := strings.Join([]string{name, string(v.Lang), logged, strings.Join(roles, ","), cur, v.PageTitle()}, "|")
+	// The title's words: "Ralat:" before it, or the error page's error;
+	// the document a page names is a marker, so the cache holds one entry
+	// per page, not one per voucher or slip.
+	detail := ""
+	if v.TitleDetail != "" {
+		detail = markTitle
+	}
+	key := strings.Join([]string{name, string(v.Lang), logged, strings.Join(roles, ","), cur, v.pageTitle(detail)}, "|")
 	cached, ok := f.cache.Load(key)
 	if !ok {
 		fv := *v
-		fv.CSRF, fv.LangURL, fv.Path = markCSRF, markLangURL, cur
+		fv.CSRF, fv.LangURL, fv.Path, fv.TitleDetail = markCSRF, markLangURL, cur, detail
 		if v.User != nil {
 			u := *v.User
 			u.Name, u.Department, u.UserID, u.Roles = markName, markDept, "", roles
@@ -102,6 +109,8 @@ func fillView(w *bytes.Buffer, v *View, mark string) bool {
 		hb.text(v.CSRF)
 	case markLangURL:
 		hb.text(v.LangURL)
+	case markTitle:
+		hb.text(v.TitleDetail)
 	case markName:
 		if v.User != nil {
 			hb.text(v.User.Name)
@@ -122,7 +131,7 @@ type piece struct {
 	mark string
 }
 
-var markers = []string{markCSRF, markName, markDept, markLangURL}
+var markers = []string{markCSRF, markName, markDept, markLangURL, markTitle}
 
 // split cuts rendered HTML at its markers.
 func split(s string) []piece {

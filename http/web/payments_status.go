@@ -230,7 +230,7 @@ func (s *Site) paymentDetail(c *gin.Context) {
 	for i, h := range p.History {
 		data.History = append(data.History, historyRow{No: i + 1, Status: statusLabel(l, h.Status), Date: dmy(h.Date), Details: historyDetails(l, h)})
 	}
-	s.Render(c, http.StatusOK, "payments_detail", Page{Title: "heading.maklumat_terperinci", Data: data})
+	s.Render(c, http.StatusOK, "payments_detail", Page{Title: "heading.maklumat_terperinci", TitleDetail: payTypeLabel(l, p.Type) + " " + p.VoucherNo, Data: data})
 }
 
 // amendedNote says that the finance system corrected the payment's details

@@ -407,7 +407,7 @@ func (s *Site) statementView(c *gin.Context) {
 			})
 		}
 	}
-	s.Render(c, http.StatusOK, "statements_slip", Page{Title: "stmt.title.slip", Data: data})
+	s.Render(c, http.StatusOK, "statements_slip", Page{Title: "stmt.title.slip", TitleDetail: data.Title + " " + data.Period, Data: data})
 }
 
 func lineName(ln statement.Line) string {

@@ -35,6 +35,11 @@ type Page struct {
 	// LockoutThreshold mistakes in a row; without it the third slip there
 	// locks the person out unwarned.
 	LockWarning bool
+	// TitleDetail names the one document a page shows ("Pendahuluan
+	// Perjalanan BV-2026-000101"), after the title's words in the <title>,
+	// so two such pages' tabs differ. It is not in the layout cache's key
+	// (see fragments): a marker stands in for it.
+	TitleDetail string
 }
 
 // Contact is one helpdesk line.
@@ -165,14 +170,21 @@ func (v *View) HasError() bool {
 // first on every new page: after "Ralat:" when the page shows an error,
 // so a form drawn again is not taken for the same page unchanged; the
 // error page names its error.
-func (v *View) PageTitle() string {
+func (v *View) PageTitle() string { return v.pageTitle(v.TitleDetail) }
+
+// pageTitle is PageTitle with detail for the page's TitleDetail.
+func (v *View) pageTitle(detail string) string {
 	if v.Title == "title.error" && v.Problem != nil {
 		return v.T("err.prefix") + " " + v.StatusTitle()
 	}
-	if v.HasError() {
-		return v.T("err.prefix") + " " + v.T(v.Title)
+	title := v.T(v.Title)
+	if detail != "" {
+		title += ": " + detail
 	}
-	return v.T(v.Title)
+	if v.HasError() {
+		return v.T("err.prefix") + " " + title
+	}
+	return title
 }
 
 // FieldView is one input, ready for the "field" template: label, value,
