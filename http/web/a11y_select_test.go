@@ -40,3 +40,15 @@ func TestSlipMasterDataMarkedMalayInEnglish(t *testing.T) {
 	// Codes and numbers are no language's words.
 	payHasNot(t, "english slip", en.body, `lang="ms">WA41`, `lang="ms">0401-2345-6789`)
 }
+
+// The Pengaktifan form's Soalan Rahsia is a required select too.
+func TestSecretQuestionEmptyOptionSaysChoose(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	temp := w.register(b, master[0])
+	b.enterID(sitiIC)
+	b.enterPassword(temp)
+	page := b.get("/pengaktifan").body
+	payHas(t, "activation", page, `<option value="">Sila pilih</option>`)
+	payHasNot(t, "activation", page, `<option value="">—</option>`)
+}
