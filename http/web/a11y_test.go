@@ -532,6 +532,8 @@ func TestMalayDataOnEnglishPagesMarked(t *testing.T) {
 		{"/permohonan/status-bayaran/PAY-S-001", "Pendahuluan perjalanan ke Putrajaya", "Payment Details"},
 		{"/penyata-gaji/SG-2026-02-S", "Gaji Pokok", "Total Earnings"},
 		{"/penyata-gaji/SG-2026-02-S", "Potongan zakat tertinggal", "replaces every earlier version"},
+		// The department from the master, in the header and on the home page.
+		{"/utama", "Jabatan Kewangan dan Perbendaharaan", "Welcome"},
 	} {
 		doc := parsePage(t, c.path, b.get(c.path).body)
 		if got := langOfText(doc, c.malay); got != "ms" {
