@@ -160,6 +160,9 @@ func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec)
 		return fmt.Errorf("readstore/sqlite: ensure: wait for the writer: %w", err)
 	}
 	defer s.c.turn.release()
+	if s.c.closed.Load() {
+		return errClosed // closed while this waited for the writer
+	}
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: ensure: %w", err)

@@ -34,6 +34,9 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 		return nil, fmt.Errorf("readstore/sqlite: begin rebuild of %s: wait for the writer: %w", projector, err)
 	}
 	defer s.c.turn.release()
+	if s.c.closed.Load() {
+		return nil, errClosed // closed while this waited for the writer
+	}
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("readstore/sqlite: begin rebuild of %s: %w", projector, err)
@@ -112,6 +115,9 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 		return fmt.Errorf("readstore/sqlite: swap rebuild of %s: wait for the writer: %w", projector, err)
 	}
 	defer s.c.turn.release()
+	if s.c.closed.Load() {
+		return errClosed // closed while this waited for the writer
+	}
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: swap rebuild of %s: %w", projector, err)

@@ -246,3 +246,61 @@ func TestABulkWriteIsNotHeldOffForEver(t *testing.T) {
 	}
 	t.Fatal("a bulk write waited a second behind a stream of other writes, with a patience of 20ms")
 }
+
+// Writes still waiting for the writer when the store is closed fail with
+// the store's own error (a shutdown's log says the store closed), not with
+// database/sql's "sql: database is closed" from a transaction begun on it.
+func TestWaitersForTheWriterSeeTheStoreClosed(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "views.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := projections.CollectionSpec{Name: "things"}
+	if err := s.Ensure(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	holding := make(chan struct{})
+	hogDone := make(chan struct{})
+	go func() {
+		defer close(hogDone)
+		_ = s.Write(ctx, "hog", 1, func(projections.Batch) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	waiters := map[string]func() error{
+		"Write": func() error {
+			return s.Write(ctx, "late", 1, func(projections.Batch) error { return nil })
+		},
+		"Ensure": func() error { return s.Ensure(ctx, spec) },
+		"BeginRebuild": func() error {
+			_, err := s.BeginRebuild(ctx, "late", spec)
+			return err
+		},
+		"SwapRebuild": func() error { return s.SwapRebuild(ctx, "late", spec) },
+	}
+	errs := make(chan error, len(waiters))
+	n := 0
+	for name, call := range waiters {
+		go func() { errs <- fmt.Errorf("%s: %w", name, call()) }()
+		n++
+		waitQueued(t, s, n)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	for !s.c.closed.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	<-hogDone
+	for range waiters {
+		if err := <-errs; !errors.Is(err, errClosed) {
+			t.Errorf("%v, want %v", err, errClosed)
+		}
+	}
+	<-closed
+}

@@ -29,6 +29,9 @@ func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, 
 		return fmt.Errorf("readstore/sqlite: write %s: wait for the writer: %w", projector, err)
 	}
 	defer s.c.turn.release()
+	if s.c.closed.Load() {
+		return errClosed // closed while this waited for the writer
+	}
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("readstore/sqlite: write %s: begin: %w", projector, err)
