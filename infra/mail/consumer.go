@@ -101,17 +101,27 @@ func (c *Consumer) Handle(ctx context.Context, env eventlog.Envelope) error {
 		return nil
 	}
 	kind := p.kind
-	msg, err := c.message(ctx, env, p)
 	// Logs carry the event ID and the kind, never the user ID (an IC number)
 	// or the temporary password.
-	if err != nil {
+	cannotCompose := func(err error) error {
 		if errors.Is(err, ErrInvalidMessage) {
 			return engine.Park(fmt.Sprintf("%s mail: cannot be composed: %v", kind, err))
 		}
 		return fmt.Errorf("mailer: event %s: %w", env.ID, err)
 	}
-	if skip, err := c.notWorthSending(ctx, env, p, msg.To.Email); skip || err != nil {
+	to, err := c.recipient(ctx, p.userID, p.name, p.email)
+	if err != nil {
+		return cannotCompose(err)
+	}
+	// Before the message is composed: a stale password's mail is skipped
+	// or parked without opening its sealed secret, which may no longer
+	// open (the key changed) and would otherwise be retried for ever.
+	if skip, err := c.notWorthSending(ctx, env, p, to.Email); skip || err != nil {
 		return err
+	}
+	msg, err := c.compose(env, p, to)
+	if err != nil {
+		return cannotCompose(err)
 	}
 	if err := c.Sender.Send(ctx, msg); err != nil {
 		if errors.Is(err, ErrRejected) || errors.Is(err, ErrInvalidMessage) {
@@ -248,6 +258,11 @@ func (c *Consumer) message(ctx context.Context, env eventlog.Envelope, p plan) (
 	if err != nil {
 		return Message{}, err
 	}
+	return c.compose(env, p, to)
+}
+
+// compose is message once the recipient is known.
+func (c *Consumer) compose(env eventlog.Envelope, p plan, to Recipient) (Message, error) {
 	msg, err := p.compose(to)
 	if err != nil {
 		return Message{}, err

@@ -2,11 +2,15 @@ package mail_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
@@ -210,5 +214,49 @@ func TestOutboxKeepsOneFileForAMailSentAgainLater(t *testing.T) {
 	list, err := mail.NewMailbox(dir, nil).List(context.Background())
 	if err != nil || len(list) != 1 || !list[0].Date.Equal(m.Occurred.Add(48*time.Hour)) {
 		t.Fatalf("outbox %+v (%v), want one file holding the later send", list, err)
+	}
+}
+
+// noSend fails the test on any mail.
+type noSend struct{ t *testing.T }
+
+func (s noSend) Send(context.Context, mail.Message) error {
+	s.t.Error("a mail was sent")
+	return nil
+}
+
+// TestConsumerDecidesAStalePasswordBeforeOpeningIt: a temporary-password
+// mail whose sealed password no longer opens (the key changed) is decided
+// by the staleness check alone: skipped when a newer password replaced it,
+// parked when it expired, not retried for ever for a secret nobody needs.
+// One that still works is retried, since an operator can restore the key.
+func TestConsumerDecidesAStalePasswordBeforeOpeningIt(t *testing.T) {
+	ev := account.TemporaryPasswordIssued{
+		UserID: "850101045566", TempID: "t-1", Sealed: "sealed-with-an-old-key",
+		ExpiresAt: time.Date(2026, 3, 3, 1, 0, 0, 0, time.UTC), Reason: account.TempRegistration,
+		Name: "Aminah binti Yusof", Email: "aminah@melaka.gov.my",
+	}
+	env := eventlog.Envelope{Record: eventlog.Record{ID: uuid.New(), Type: ev.EventType()}, Event: ev}
+	for _, tc := range []struct {
+		check error
+		want  string // "" nil, else in the error
+	}{
+		{account.ErrMailSuperseded, ""},
+		{account.ErrMailExpired, "event parked"},
+		{account.ErrMailAddressLeft, "event parked"},
+		{nil, "open temporary password"},
+	} {
+		c := &mail.Consumer{
+			Sender: noSend{t}, Composer: testComposer(),
+			Open: func(string, []byte) ([]byte, error) { return nil, errors.New("security: cannot open") },
+			Log:  slog.New(slog.DiscardHandler),
+			TempPasswordWorks: func(context.Context, string, string, string, time.Time) error {
+				return tc.check
+			},
+		}
+		err := c.Handle(context.Background(), env)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("check says %v: Handle %v, want %q", tc.check, err, tc.want)
+		}
 	}
 }
