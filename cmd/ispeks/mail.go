@@ -7,8 +7,8 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -39,7 +39,7 @@ func (c *cli) mailCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printParked(cmd.OutOrStdout(), list, time.Now())
+			return printParked(cmd.OutOrStdout(), list)
 		}),
 	})
 	var all, toOutbox bool
@@ -160,7 +160,7 @@ func resendAll(ctx context.Context, out io.Writer, rs *mail.Resender, via string
 	return nil
 }
 
-func printParked(out io.Writer, list []mail.ParkedMail, now time.Time) error {
+func printParked(out io.Writer, list []mail.ParkedMail) error {
 	if len(list) == 0 {
 		fmt.Fprintln(out, "no parked mail")
 		return nil
@@ -178,8 +178,8 @@ func printParked(out io.Writer, list []mail.ParkedMail, now time.Time) error {
 		if p.ResendOf != 0 {
 			note = fmt.Sprintf("resend of %d", p.ResendOf)
 		}
-		if !p.Expires.IsZero() && !now.Before(p.Expires) {
-			note = joinNote(note, "password expired: will not be sent")
+		if p.WillNotSend != nil {
+			note = joinNote(note, willNotSendNote(p.WillNotSend))
 		}
 		if note == "" {
 			note = "-"
@@ -188,6 +188,20 @@ func printParked(out io.Writer, list []mail.ParkedMail, now time.Time) error {
 			p.ParkedAt.In(calendar.Melaka).Format("2006-01-02 15:04 MST"), note, p.Reason)
 	}
 	return w.Flush()
+}
+
+// willNotSendNote says briefly why `mail resend` would send nothing (see
+// mail.ParkedMail.WillNotSend).
+func willNotSendNote(err error) string {
+	switch {
+	case errors.Is(err, account.ErrMailExpired):
+		return "password expired: will not be sent"
+	case errors.Is(err, account.ErrMailSuperseded):
+		return "password replaced or used: will not be sent"
+	case errors.Is(err, account.ErrMailAddressLeft):
+		return "address no longer the account's: will not be sent"
+	}
+	return strings.TrimPrefix(err.Error(), "account: ") + ": will not be sent"
 }
 
 func joinNote(a, b string) string {

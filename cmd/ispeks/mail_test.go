@@ -9,6 +9,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/infra/mail/mailtest"
 )
 
@@ -42,18 +44,7 @@ func TestMailParkedAndResend(t *testing.T) {
 
 	// On a failure the test's context ends serve.
 	stop := serveInBackground(t, ctx, dir, base[4:]...)
-	var list string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if list, err = run("mail", "parked"); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(list, "no parked mail") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the mailer parked nothing")
-		}
-	}
+	list := waitParked(t, run)
 	row := regexp.MustCompile(`(?m)^(\d+)\s+(\S+)\s+800101-14-\*\*\*\*\s+k\*\*\*@melaka\.gov\.my\s.*Mailbox full`).FindStringSubmatch(list)
 	if row == nil {
 		t.Fatalf("mail parked:\n%s\nwant a row with the position, kind, masked IC and address, and the reason", list)
@@ -129,5 +120,85 @@ func TestMailParkedAndResend(t *testing.T) {
 	stop()
 	if n := len(relay.Messages()); n != 1 {
 		t.Fatalf("relay received %d mails in the end, want 1: the portal sent the parked mail again", n)
+	}
+}
+
+// TestMailParkedNotesEveryMailAResendRefuses: `mail parked` notes each
+// temporary password a resend would not send (expired, replaced or used,
+// or for an address the account left), not only an expired one; a mail a
+// resend would send has no note.
+func TestMailParkedNotesEveryMailAResendRefuses(t *testing.T) {
+	at := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	list := []mail.ParkedMail{
+		{Position: 11, Kind: "registration", ParkedAt: at, Reason: "r", WillNotSend: account.ErrMailSuperseded},
+		{Position: 12, Kind: "forgot_password", ParkedAt: at, Reason: "r", WillNotSend: account.ErrMailExpired},
+		{Position: 13, Kind: "admin_issued", ParkedAt: at, Reason: "r", WillNotSend: account.ErrMailAddressLeft, ResendOf: 9},
+		{Position: 14, Kind: "admin_issued", ParkedAt: at, Reason: "r", Expires: at.Add(24 * time.Hour)},
+	}
+	var out strings.Builder
+	if err := printParked(&out, list); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`(?m)^11\s.*\spassword replaced or used: will not be sent\s`,
+		`(?m)^12\s.*\spassword expired: will not be sent\s`,
+		`(?m)^13\s.*\sresend of 9; address no longer the account's: will not be sent\s`,
+		`(?m)^14\s.*\s-\s+r$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out.String()) {
+			t.Errorf("mail parked:\n%s\nwant a line matching %s", out.String(), want)
+		}
+	}
+}
+
+// TestMailParkedNotesAReplacedPassword: a registration mail to a closed
+// mailbox is parked; an administrator then issues a new temporary password.
+// `mail resend` would refuse the parked one (replaced), and `mail parked`
+// says so beside it, as it does for an expired one.
+func TestMailParkedNotesAReplacedPassword(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const box = "bekas.pegawai@melaka.gov.my"
+	relay := mailtest.StartRelay(t)
+	relay.Refuse(box, 550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+	base := []string{"--data", dir, "--log-level", "error", "--smtp", "smtp://" + relay.Addr + "?starttls=off", "--base-url", "https://ispeks.example.test"}
+	run := func(args ...string) (string, error) { return executeOut(ctx, append(base, args...)...) }
+	if _, err := run("admin", "create", "--ic", "800101-14-1234", "--email", box,
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
+		t.Fatal(err)
+	}
+	stop := serveInBackground(t, ctx, dir, base[4:]...)
+	list := waitParked(t, run)
+	stop()
+	if strings.Contains(list, "will not be sent") {
+		t.Fatalf("mail parked before the new password:\n%s\nwant no note", list)
+	}
+	if _, err := run("admin", "temporary-password", "--ic", "800101141234"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := run("mail", "parked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^\d+\s+\S+\s+800101-14-\*\*\*\*\s.*\spassword replaced or used: will not be sent\s.*No such user`).MatchString(list) {
+		t.Fatalf("mail parked after a new password was issued:\n%s\nwant the parked mail noted as not to be sent", list)
+	}
+}
+
+// waitParked runs `mail parked` until it lists a mail, and returns its list.
+func waitParked(t *testing.T, run func(args ...string) (string, error)) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		list, err := run("mail", "parked")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(list, "no parked mail") {
+			return list
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the mailer parked nothing")
+		}
 	}
 }

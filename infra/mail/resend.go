@@ -97,6 +97,12 @@ type ParkedMail struct {
 	// Expires is when the temporary password in the mail expires (zero for
 	// a notice): a resend after it sends nothing.
 	Expires time.Time
+	// WillNotSend is why a resend would send nothing now, by the rule a
+	// resend obeys (Mailer.TempPasswordWorks): account.ErrMailExpired,
+	// account.ErrMailSuperseded (replaced or used) or
+	// account.ErrMailAddressLeft. nil for a notice, a password that still
+	// works, or when it could not be checked.
+	WillNotSend error
 }
 
 // Parked lists the mailer's dead letters in log order.
@@ -116,10 +122,34 @@ func (r *Resender) Parked(ctx context.Context) ([]ParkedMail, error) {
 			if ev, ok := m.mail.Event.(account.TemporaryPasswordIssued); ok {
 				pm.Expires = ev.ExpiresAt
 			}
+			pm.WillNotSend = r.willNotSend(ctx, m.plan)
 		}
 		out = append(out, pm)
 	}
 	return out, nil
+}
+
+// willNotSend asks the mailer's check whether p's temporary password, to
+// the address a resend would mail, still works now; only its refusals are
+// returned: a failure to check leaves the list without a note.
+func (r *Resender) willNotSend(ctx context.Context, p plan) error {
+	if p.tempID == "" || r.Mailer.TempPasswordWorks == nil {
+		return nil
+	}
+	to, err := r.Mailer.recipient(ctx, p.userID, p.name, p.email)
+	if err != nil {
+		return nil
+	}
+	if err := r.Mailer.TempPasswordWorks(ctx, p.userID, p.tempID, to.Email, r.Mailer.now()); staleTempPassword(err) {
+		return err
+	}
+	return nil
+}
+
+// staleTempPassword says whether err is the account's refusal of a mail whose
+// temporary password no longer works for its address.
+func staleTempPassword(err error) bool {
+	return errors.Is(err, account.ErrMailSuperseded) || errors.Is(err, account.ErrMailExpired) || errors.Is(err, account.ErrMailAddressLeft)
 }
 
 // ResendOutcome is what became of one resend.
@@ -211,7 +241,7 @@ func (r *Resender) Resend(ctx context.Context, position uint64) (ResendResult, e
 	// interrupts the send.
 	keep := context.WithoutCancel(ctx)
 	switch {
-	case errors.Is(err, account.ErrMailSuperseded), errors.Is(err, account.ErrMailExpired), errors.Is(err, account.ErrMailAddressLeft):
+	case staleTempPassword(err):
 		if err := r.DeadLetters.ClearDeadLetter(keep, ConsumerName, dl.EventID); err != nil {
 			return res, err
 		}

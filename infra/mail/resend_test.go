@@ -283,3 +283,34 @@ func TestResendDoesNotSendATemporaryPasswordToAnAddressTheAccountLeft(t *testing
 		t.Fatalf("dead letters left %+v (%v), want none", dls, err)
 	}
 }
+
+// TestParkedSaysWhichMailsAResendWouldNotSend: the list of parked mails
+// notes, by the rule a resend obeys, every temporary password a resend
+// would refuse: not only one that expired, but one a newer password
+// replaced. A password that still works and a notice carry no note.
+func TestParkedSaysWhichMailsAResendWouldNotSend(t *testing.T) {
+	rig, srv, sender := newSMTPMailRig(t)
+	const gone = "bekas.pegawai@melaka.gov.my"
+	srv.Refuse(gone, 550, smtp.EnhancedCode{5, 1, 1}, "No such user")
+	rig.run(sender)
+	replaced := rig.register("850101045566", "Aminah binti Yusof", gone, "Old-Temp-0001")
+	rig.waitCheckpoint(replaced.Position)
+	_, newer := rig.issue("850101045566", "Aminah binti Yusof", gone, "New-Temp-0002", account.TempAdmin)
+	lock := rig.append("account-850101045566", account.AccountLocked{UserID: "850101045566", FailedAttempts: 3, Name: "Aminah binti Yusof", Email: gone})
+	rig.waitCheckpoint(lock.Position)
+
+	clock := func() time.Time { return rig.now.Add(time.Hour) }
+	rs := rig.resender(sender, clock)
+	check := commands.TempPasswordMailCheck{Runner: commands.Runner{Store: rig.events, Registry: rig.reg, Now: clock}}
+	rs.Mailer.Now, rs.Mailer.TempPasswordWorks = clock, check.Check
+	list, err := rs.Parked(context.Background())
+	if err != nil || len(list) != 3 {
+		t.Fatalf("parked %+v (%v), want the replaced and the newer password and the lock notice", list, err)
+	}
+	want := map[uint64]error{replaced.Position: account.ErrMailSuperseded, newer.Position: nil, lock.Position: nil}
+	for _, p := range list {
+		if w := want[p.Position]; !errors.Is(p.WillNotSend, w) || (w == nil) != (p.WillNotSend == nil) {
+			t.Errorf("position %d (%s): WillNotSend %v, want %v", p.Position, p.Kind, p.WillNotSend, w)
+		}
+	}
+}
