@@ -41,6 +41,9 @@ const (
 	// acctValPaid "1": the user-ID step took a throttle token, which pays
 	// for the first password attempt, so a login costs one token as before.
 	acctValPaid = "paid"
+	// acctValStepUp is the code checks a logged-in session has under way
+	// at its step-up (stepUpSent).
+	acctValStepUp = "stepup"
 
 	acctAfterReset  = "reset"
 	acctAfterChange = "change"
@@ -417,6 +420,26 @@ func (s *Site) acctLocked(c *gin.Context, userID string) {
 	s.Render(c, http.StatusLocked, "account_locked", Page{Title: "err.locked_title", Data: s.cfg.LockoutThreshold})
 }
 
+// stepUpSent adds delta to the code checks this logged-in session has
+// under way at its step-up and returns how many there are; a session gone
+// since the request read it (its token rotated by a code just accepted)
+// counts as one more than this request.
+func (s *Site) stepUpSent(c *gin.Context, delta int) int {
+	n := 0
+	err := s.deps.Sessions.Update(c, func(s *session.Session) {
+		n, _ = strconv.Atoi(s.Values[acctValStepUp])
+		n = max(n+delta, 0)
+		if s.Values == nil {
+			s.Values = map[string]string{}
+		}
+		s.Values[acctValStepUp] = strconv.Itoa(n)
+	})
+	if err != nil {
+		return 2
+	}
+	return n
+}
+
 // acctTOTPData is the second-factor page.
 type acctTOTPData struct {
 	Next string // step-up only
@@ -484,6 +507,10 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	}
 	code := strings.Join(strings.Fields(f.Get("code")), "")
 	ctx := c.Request.Context()
+	if !isPending {
+		s.stepUpSent(c, 1)
+		defer s.stepUpSent(c, -1)
+	}
 	var res commands.Result
 	var grant commands.LoginGrant
 	var err error
@@ -510,9 +537,18 @@ func (s *Site) loginTOTP(c *gin.Context) {
 		// browser without that session's cookie is asked to log in there.
 		if isPending {
 			c.Redirect(http.StatusSeeOther, PathHome)
-		} else {
-			c.Redirect(http.StatusSeeOther, data.Next)
+			return
 		}
+		// At a step-up the code accepted last may be another session's
+		// (a login or step-up elsewhere a moment ago): going on would
+		// bring an administrator straight back here with no word why.
+		// It is this form sent twice only if this session sent another
+		// code check that is still under way or has rotated the token.
+		if s.stepUpSent(c, 0) < 2 {
+			s.Fail(c, "account_totp", page, &httpx.FieldError{Name: "code", Err: account.ErrCodeReused})
+			return
+		}
+		c.Redirect(http.StatusSeeOther, data.Next)
 		return
 	default:
 		s.failForm(c, "account_totp", page, err)
