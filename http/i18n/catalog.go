@@ -468,6 +468,7 @@ var catalog = map[string]Text{
 	"acct.password.not_you":       {"Bukan ID Pengguna anda? Masukkan semula ID Pengguna.", "Not your User ID? Enter it again."},
 	"acct.password.change_intro":  {"Masukkan Kata Laluan Lama, Kata Laluan Baru dan Sah Kata Laluan Baru, kemudian klik Simpan. Sesi anda di peranti lain akan ditamatkan.", "Enter your old password, the new password and its confirmation, then click Save. Your sessions on other devices will end."},
 	"acct.password.saved":         {"Kata laluan anda telah ditukar. Sesi lain akaun anda telah ditamatkan.", "Your password has been changed. Your account's other sessions have ended."},
+	"acct.reset_elsewhere":        {"Kata laluan baru telah ditetapkan di tab atau peranti lain. Sila log masuk dengan kata laluan baru.", "A new password was already set in another tab or on another device. Please log in with the new password."},
 	"acct.activated_elsewhere":    {"Akaun ini telah diaktifkan di tab atau peranti lain. Sila log masuk dengan kata laluan baru.", "This account was activated in another tab or on another device. Please log in with the new password."},
 	"acct.password.must_change":   {"Sila tukar kata laluan anda sebelum meneruskan: Pentadbir Sistem dan Juruaudit memerlukan sekurang-kurangnya 12 aksara.", "Please change your password before continuing: System Administrators and Auditors need at least 12 characters."},
 	"acct.saved":                  {"Maklumat anda telah dikemaskini.", "Your details have been updated."},

@@ -146,8 +146,10 @@ func (s *Site) reset(c *gin.Context) {
 		s.acctLocked(c, sess.UserID)
 		return
 	case errors.Is(err, account.ErrTemporaryLoginRequired):
+		// A new password was set meanwhile in another tab or by the
+		// first of a double click: log in again with it, and be told so.
 		_ = s.deps.Sessions.Logout(c)
-		acctRestart(c)
+		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=kata-laluan-baru")
 		return
 	default:
 		s.failForm(c, "account_reset", page, err)

@@ -31,6 +31,8 @@ func (s *Site) landing(c *gin.Context) {
 		p.Notice = "err.login_required"
 	case c.Query("sesi") == "diaktifkan":
 		p.Notice = "acct.activated_elsewhere"
+	case c.Query("sesi") == "kata-laluan-baru":
+		p.Notice = "acct.reset_elsewhere"
 	case c.Query("keluar") == "1":
 		p.Notice = "landing.logged_out"
 	}
