@@ -44,6 +44,9 @@ const (
 	// acctValStepUp is the code checks a logged-in session has under way
 	// at its step-up (stepUpSent).
 	acctValStepUp = "stepup"
+	// acctValNotice is a notice the login left for the page it ended on
+	// (carryNotice).
+	acctValNotice = "notice"
 
 	acctAfterReset  = "reset"
 	acctAfterChange = "change"
@@ -333,7 +336,8 @@ func (s *Site) startPending(c *gin.Context, userID, stage string, values map[str
 //
 // done, if not empty, is the query the home page is given when the login
 // ends there, so that it says what the login also did ("kata-laluan=
-// ditukar": a new password was set).
+// ditukar": a new password was set); ended on another page, the login
+// leaves the notice with the session for that page (carryNotice).
 func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.LoginGrant, totpVerified, mustChange bool, done string) {
 	name, dept := grant.Name, grant.Department
 	if name == "" { // no employee record (an account older than the master's stream)
@@ -351,17 +355,57 @@ func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.Login
 		return
 	}
 	back := returnPage(s.deps.Sessions.TakeReturn(c, userID))
-	if back == PathHome && done != "" {
-		back += "?" + done
-	}
 	switch {
 	case len(roles) > 0 && !grant.SecondFactor:
-		c.Redirect(http.StatusSeeOther, PathTwoFactor+"?wajib=1")
+		back = PathTwoFactor + "?wajib=1"
 	case mustChange:
-		c.Redirect(http.StatusSeeOther, PathPassword+"?wajib=1")
-	default:
-		c.Redirect(http.StatusSeeOther, back)
+		back = PathPassword + "?wajib=1"
 	}
+	switch {
+	case done == "":
+	case back == PathHome:
+		back += "?" + done
+	default:
+		// Another page (the one asked for, or a step the session must
+		// take first) does not read the home page's query: the notice
+		// goes with the session instead.
+		s.carryNotice(c, acctDoneNotices[done])
+	}
+	c.Redirect(http.StatusSeeOther, back)
+}
+
+// acctDoneNotices are the notices of completeLogin's done queries.
+var acctDoneNotices = map[string]string{"kata-laluan=ditukar": "acct.password.saved"}
+
+// carryNotice leaves the notice key for the next page this session is
+// shown (takeCarried). Lost, it is only a notice: the failure is logged.
+func (s *Site) carryNotice(c *gin.Context, key string) {
+	err := s.deps.Sessions.Update(c, func(s *session.Session) {
+		if s.Values == nil {
+			s.Values = map[string]string{}
+		}
+		s.Values[acctValNotice] = key
+	})
+	if err != nil {
+		s.deps.Log.ErrorContext(c.Request.Context(), "login: carry notice", "err", err)
+	}
+}
+
+// takeCarried is the notice carryNotice left for this session, once; ""
+// if none or if the page shows it already (own).
+func (s *Site) takeCarried(c *gin.Context, own string) string {
+	u, ok := session.User(c)
+	key := u.Values[acctValNotice]
+	if !ok || key == "" {
+		return ""
+	}
+	if err := s.deps.Sessions.Update(c, func(s *session.Session) { delete(s.Values, acctValNotice) }); err != nil {
+		return "" // left for a later page: once, not on each while the store fails
+	}
+	if key == own {
+		return ""
+	}
+	return key
 }
 
 // grantRoles are the session's roles of grant.

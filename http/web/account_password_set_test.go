@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/account"
 )
 
 // TestNewPasswordAfterLupaKataLaluanIsConfirmed: after a temporary password
@@ -84,6 +85,45 @@ func TestResetOvertakenSaysSo(t *testing.T) {
 		t.Fatalf("overtaken new password: %d %s", r.Code, r.body)
 	}
 	mustContain(t, "login page after an overtaken new password", b.follow(r).body, "Kata laluan baru telah ditetapkan")
+}
+
+// TestNewPasswordNoticeWhereTheLoginEnds: the "password changed" notice
+// after Lupa Kata Laluan is shown where the login ends, not only on the
+// home page: on the page asked for before the login, and on the two-factor
+// enrolment an administrator must do first. It is shown once.
+func TestNewPasswordNoticeWhereTheLoginEnds(t *testing.T) {
+	const saved = "Kata laluan anda telah ditukar."
+	w := newWorld(t)
+	siti := master[0]
+	w.activeUser(siti)
+	b := w.browser()
+	if r := b.get("/tetapan-akaun/aktiviti-log-masuk"); r.Code != http.StatusSeeOther {
+		t.Fatalf("a page before login: %d", r.Code)
+	}
+	w.toNewPasswordStep(b, siti)
+	const pw = "Bunga Raya Kembang 9"
+	r := b.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", url.Values{"password": {pw}, "confirm_password": {pw}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/tetapan-akaun/aktiviti-log-masuk" {
+		t.Fatalf("new password: %d %s, want the page asked for", r.Code, r.Header().Get("Location"))
+	}
+	mustContain(t, "the page asked for after a new password", b.follow(r).body, saved)
+	mustNotContain(t, "the same page again", b.get("/tetapan-akaun/aktiviti-log-masuk").body, saved)
+
+	// An administrator without two-factor: the enrolment comes first.
+	other := master[1]
+	w.activeUser(other)
+	if _, err := w.h.GrantRole.Handle(context.Background(), commands.GrantRole{Meta: sysMeta(), UserID: other.IC, Role: account.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	w.accountView(other.IC)
+	a := w.browser()
+	w.toNewPasswordStep(a, other)
+	const pw2 = "Kopi Pagi Melaka Tujuh"
+	r = a.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", url.Values{"password": {pw2}, "confirm_password": {pw2}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/tetapan-akaun/dua-faktor?wajib=1" {
+		t.Fatalf("administrator's new password: %d %s, want the enrolment", r.Code, r.Header().Get("Location"))
+	}
+	mustContain(t, "the enrolment after a new password", a.follow(r).body, saved, "wajib menggunakan dua faktor")
 }
 
 // toNewPasswordStep runs Lupa Kata Laluan for s and logs b in with the

@@ -227,6 +227,11 @@ func (h htmlPage) Render(w http.ResponseWriter) error {
 	if err := h.p.frags.render(buf, "page-top", v); err != nil {
 		return fmt.Errorf("web: render %s: %w", h.name, err)
 	}
+	if v.Carried != "" {
+		buf.WriteString(`<div class="alert alert--info" role="status"><p>`)
+		template.HTMLEscape(buf, []byte(v.T(v.Carried)))
+		buf.WriteString("</p></div>\n")
+	}
 	if err := h.content(buf, v); err != nil {
 		return fmt.Errorf("web: render %s: %w", h.name, err)
 	}

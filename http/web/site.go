@@ -136,7 +136,11 @@ func (s *Site) view(c *gin.Context, p Page) *View {
 
 // Render draws page name (templates/pages/NAME.html) with status.
 func (s *Site) Render(c *gin.Context, status int, name string, p Page) {
-	c.HTML(status, name, s.view(c, p))
+	v := s.view(c, p)
+	if status == http.StatusOK {
+		v.Carried = s.takeCarried(c, v.Notice)
+	}
+	c.HTML(status, name, v)
 }
 
 // Fail shows err to the user in the right place. A user mistake tied to a

@@ -71,7 +71,10 @@ type View struct {
 	LangURL   string // the toggle link
 	RequestID string
 	Menu      []MenuItem
-	site      *Site
+	// Carried is a catalog key of a notice the login left for the page
+	// it ended on (Site.carryNotice), shown above the page's content.
+	Carried string
+	site    *Site
 }
 
 // T returns a catalog text in the page's language.
