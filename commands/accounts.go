@@ -68,6 +68,20 @@ type AccountSecurity struct {
 	Secrets SecretGenerator
 }
 
+// newRecoveryCodes makes a set of recovery codes: in clear, to be shown
+// once, and as the keyed hashes the account keeps.
+func (s AccountSecurity) newRecoveryCodes() (codes, hashes []string, err error) {
+	codes, err = s.Secrets.RecoveryCodes(account.RecoveryCodeCount)
+	if err != nil {
+		return nil, nil, err
+	}
+	hashes = make([]string, len(codes))
+	for i, c := range codes {
+		hashes[i] = s.Keyed.RecoveryCodeHash(c)
+	}
+	return codes, hashes, nil
+}
+
 // AccountPolicy is the configurable part of the account rules.
 type AccountPolicy struct {
 	// LockThreshold: consecutive failures that lock an account (default 3).

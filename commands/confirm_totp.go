@@ -38,13 +38,9 @@ func (h ConfirmTOTPHandler) Confirm(ctx context.Context, cmd ConfirmTOTP) ([]str
 	if err != nil {
 		return nil, Result{}, err
 	}
-	codes, err := h.Security.Secrets.RecoveryCodes(account.RecoveryCodeCount)
+	codes, hashes, err := h.Security.newRecoveryCodes()
 	if err != nil {
 		return nil, Result{}, err
-	}
-	hashes := make([]string, len(codes))
-	for i, c := range codes {
-		hashes[i] = h.Security.Keyed.RecoveryCodeHash(c)
 	}
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {

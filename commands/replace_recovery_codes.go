@@ -19,7 +19,8 @@ type ReplaceRecoveryCodes struct {
 // ReplaceRecoveryCodesHandler records account.RecoveryCodesReplaced with ten
 // new codes (stored as keyed hashes) and returns them in clear, to be shown
 // once. Errors: account.ErrWrongCode, account.ErrCodeReused (both count
-// towards the lock), account.ErrLocked, account.ErrTOTPNotEnabled.
+// towards the lock), account.ErrCodeJustAccepted (this form's code sent
+// again: nothing recorded), account.ErrLocked, account.ErrTOTPNotEnabled.
 type ReplaceRecoveryCodesHandler struct {
 	Runner   Runner
 	Security AccountSecurity
@@ -46,13 +47,9 @@ func (h ReplaceRecoveryCodesHandler) Replace(ctx context.Context, cmd ReplaceRec
 	if cmd.Code == "" {
 		return nil, Result{}, &account.FieldError{Field: "code", Code: "required", Reason: "is required"}
 	}
-	codes, err := h.Security.Secrets.RecoveryCodes(account.RecoveryCodeCount)
+	codes, hashes, err := h.Security.newRecoveryCodes()
 	if err != nil {
 		return nil, Result{}, err
-	}
-	hashes := make([]string, len(codes))
-	for i, c := range codes {
-		hashes[i] = h.Security.Keyed.RecoveryCodeHash(c)
 	}
 	if h.Locks != nil {
 		defer h.Locks.Lock(ic.String())()

@@ -16,7 +16,9 @@ type UseRecoveryCode struct {
 
 // UseRecoveryCodeHandler records account.RecoveryCodeUsed; each code works
 // once. Errors: account.ErrWrongCode, account.ErrCodeReused (both count
-// towards the lock), account.ErrLocked, account.ErrTOTPNotEnabled.
+// towards the lock), account.ErrCodeJustAccepted (the code just used sent
+// again with no login waiting: nothing recorded), account.ErrLocked,
+// account.ErrTOTPNotEnabled.
 type UseRecoveryCodeHandler struct {
 	Runner   Runner
 	Security AccountSecurity

@@ -16,7 +16,9 @@ type VerifyTOTP struct {
 
 // VerifyTOTPHandler records account.TOTPCodeAccepted; a code is accepted
 // once. Errors: account.ErrWrongCode, account.ErrCodeReused (both count
-// towards the lock), account.ErrLocked, account.ErrTOTPNotEnabled.
+// towards the lock), account.ErrCodeJustAccepted (this use's code sent
+// again with no login waiting: nothing recorded), account.ErrLocked,
+// account.ErrTOTPNotEnabled.
 type VerifyTOTPHandler struct {
 	Runner   Runner
 	Security AccountSecurity
