@@ -54,8 +54,9 @@ var (
 	ErrMailExpired              = errors.New("account: the temporary password in this mail has expired")
 	ErrMailAddressLeft          = errors.New("account: the temporary password in this mail is for an address the account no longer has")
 	ErrResendUnderWay           = errors.New("account: this mail is being sent again already")
-	// ErrCodeJustAccepted: the code accepted last, typed again while no
-	// login awaits a code (the form sent twice). Refused, not counted.
+	// ErrCodeJustAccepted: the second factor accepted last, sent again
+	// for the same use while no login awaits a code (the form sent
+	// twice). Refused, not counted.
 	ErrCodeJustAccepted = errors.New("account: code accepted a moment ago")
 )
 
