@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/melaka-gov/ispeks/commands"
@@ -78,6 +79,7 @@ type queriesBenchResult struct {
 	LoadBefore      string
 	LoadAfterIngest string
 	LoadAfter       string
+	ListCacheMiB    float64 // the lists kept in memory after the queries
 }
 
 // routeResult is one measured route: its slices merged, and its rate in
@@ -86,6 +88,9 @@ type routeResult struct {
 	loadResult
 	Kind   routeKind
 	Ratios []float64
+	// Kept and Read are the person's lists answered from memory and read
+	// from the store during the route's slices (warm-up included).
+	Kept, Read float64
 }
 
 // routeKind says which target a route is judged by.
@@ -312,6 +317,7 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 			return benchGet(ctx, client, rig.base+path, cookie)
 		})
 	}
+	kept, read := make([]float64, len(phases)), make([]float64, len(phases))
 	fmt.Fprintf(progress, "bench queries: %d rounds of the constant route and %d routes, %s each after %s, %d connections…\n",
 		cfg.Rounds, len(phases), slice, warm, cfg.Conns)
 	var consts []loadResult
@@ -326,10 +332,13 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 			break
 		}
 		for i, p := range phases {
+			k0, r0 := viewCacheCounts(a.metrics)
 			r, err := run(p, round)
 			if err != nil {
 				return res, err
 			}
+			k1, r1 := viewCacheCounts(a.metrics)
+			kept[i], read[i] = kept[i]+k1-k0, read[i]+r1-r0
 			measured[i] = append(measured[i], r)
 		}
 	}
@@ -338,13 +347,15 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 		res.ConstRates = append(res.ConstRates, c.Rate())
 	}
 	for i, p := range phases {
-		rr := routeResult{loadResult: mergeLoads(measured[i]), Kind: p.kind}
+		rr := routeResult{loadResult: mergeLoads(measured[i]), Kind: p.kind, Kept: kept[i], Read: read[i]}
 		for round, r := range measured[i] {
 			rr.Ratios = append(rr.Ratios, r.Rate()/((consts[round].Rate()+consts[round+1].Rate())/2))
 		}
 		res.Routes = append(res.Routes, rr)
 	}
 	res.LoadAfter = loadAverage()
+	_, _, keptBytes := viewCacheMetrics(a.metrics)
+	res.ListCacheMiB = keptBytes / (1 << 20)
 	printQueriesTable(out, cfg, res)
 	return res, nil
 }
@@ -708,6 +719,7 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 	fmt.Fprintf(out, "queries: %d keep-alive connections; each route %s in %d slices after %s warm-up, alternating with the constant route; load generator in the same process; logs at warn level\n",
 		cfg.Conns, cfg.Duration, cfg.Rounds, cfg.Warmup)
 	fmt.Fprintf(out, "ratio: a route's rate in a round over the mean of the constant route's slices before and after that round; the median of the rounds is judged\n")
+	fmt.Fprintf(out, "lists from memory: a person's payment or statement list kept since its last change (--view-cache-mb; %.1f MiB kept at the end); the first visit of each person reads the store\n", r.ListCacheMiB)
 	fmt.Fprintf(out, "CPU/req: process CPU time (server, projectors, load generator) per request or line — on two idle cores the rate would be about 2 s / CPU/req\n\n")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measure\tvalue\tp50\tp99\tCPU/req\tratio per round\ttarget")
@@ -754,6 +766,9 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 			target, unit = "≥ 200 documents/s "+verdict(p.Rate() >= 200), "documents/s"
 			perRound = "" // judged by its own rate
 		}
+		if p.Kept+p.Read > 0 {
+			perRound += fmt.Sprintf(" (lists %.0f%% from memory)", 100*p.Kept/(p.Kept+p.Read))
+		}
 		errs := ""
 		if p.Errors > 0 {
 			errs = fmt.Sprintf(" (%d errors)", p.Errors)
@@ -761,4 +776,36 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 		fmt.Fprintf(tw, "%s\t%.0f %s%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Rate(), unit, errs, ms(p.P(50)), ms(p.P(99)), us(p.CPU, p.Requests), perRound, target)
 	}
 	tw.Flush()
+}
+
+// viewCacheCounts reads the list cache's hits and misses from the metrics
+// (0, 0 without them).
+func viewCacheCounts(reg *prometheus.Registry) (hits, misses float64) {
+	hits, misses, _ = viewCacheMetrics(reg)
+	return hits, misses
+}
+
+// viewCacheMetrics reads the list cache's hits, misses and bytes kept from
+// the metrics (zeros without them).
+func viewCacheMetrics(reg *prometheus.Registry) (hits, misses, bytes float64) {
+	if reg == nil {
+		return 0, 0, 0
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		return 0, 0, 0
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch f.GetName() {
+			case "ispeks_view_cache_hits_total":
+				hits += m.GetCounter().GetValue()
+			case "ispeks_view_cache_misses_total":
+				misses += m.GetCounter().GetValue()
+			case "ispeks_view_cache_bytes":
+				bytes += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return hits, misses, bytes
 }

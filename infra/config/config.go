@@ -62,7 +62,10 @@ type Config struct {
 	// GCPercent is the GOGC a process gets once it hashes passwords (0:
 	// leave Go's, i.e. the GOGC environment variable or 100).
 	GCPercent int
-	Demo      bool
+	// ViewCacheMB is the memory for people's payment and statement lists
+	// kept between their changes (projections/viewcache); 0 keeps none.
+	ViewCacheMB int
+	Demo        bool
 
 	envErrs []error // malformed ISPEKS_* values, reported by Resolve
 }
@@ -72,6 +75,10 @@ const (
 	MaxSlipMonths  = 600
 	MaxAnnualYears = 50
 )
+
+// MaxViewCacheMB bounds --view-cache-mb (64 GiB): a mistyped size should
+// not promise memory no machine has.
+const MaxViewCacheMB = 64 << 10
 
 // DefaultHelpdesk is the manual's list of Pentadbir Sistem contacts.
 var DefaultHelpdesk = []Helpdesk{
@@ -107,6 +114,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.StringSliceVar(&cfg.MetricsFrom, "metrics-from", envList("ISPEKS_METRICS_FROM", nil), "addresses or CIDRs that may read /metrics, connecting directly (a request through a proxy is refused); others get 404; none given: loopback (127.0.0.0/8, ::1) [ISPEKS_METRICS_FROM]")
 	fs.IntVar(&cfg.APIRateBurst, "api-burst", envInt(cfg, "ISPEKS_API_BURST", 200), "requests an API client may make at once [ISPEKS_API_BURST]")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", envInt(cfg, "ISPEKS_GC_PERCENT", 400), "GOGC of the process once it hashes passwords (each argon2id hash allocates 19 MiB; higher trades memory for fewer collections); 0 leaves Go's [ISPEKS_GC_PERCENT]")
+	fs.IntVar(&cfg.ViewCacheMB, "view-cache-mb", envInt(cfg, "ISPEKS_VIEW_CACHE_MB", 128), "MiB of memory for people's payment and statement lists, kept until the next change to them (128 holds about 30,000 people's); 0 reads every list from the read store [ISPEKS_VIEW_CACHE_MB]")
 	fs.IntVar(&cfg.SlipMonths, "slip-months", envInt(cfg, "ISPEKS_SLIP_MONTHS", 18), "months of pay slips (monthly, weekly, part-time), bonus and special aid statements shown, the current month included [ISPEKS_SLIP_MONTHS]")
 	fs.IntVar(&cfg.AnnualYears, "annual-years", envInt(cfg, "ISPEKS_ANNUAL_YEARS", 7), "years of annual statements (Borang EC) shown before the current year [ISPEKS_ANNUAL_YEARS]")
 	fs.DurationVar(&cfg.APIRateEvery, "api-every", envDuration(cfg, "ISPEKS_API_EVERY", 5*time.Millisecond), "an API client earns one more request this often [ISPEKS_API_EVERY]")
@@ -197,6 +205,9 @@ func (c *Config) Resolve() error {
 	// A window of 0 would hide every document; the upper bounds catch a
 	// unit mistake (days or years typed as months) and keep the window's
 	// first date a real one.
+	if c.ViewCacheMB < 0 || c.ViewCacheMB > MaxViewCacheMB {
+		errs = append(errs, fmt.Errorf("--view-cache-mb: %d is outside 0..%d", c.ViewCacheMB, MaxViewCacheMB))
+	}
 	if c.SlipMonths < 1 || c.SlipMonths > MaxSlipMonths {
 		errs = append(errs, fmt.Errorf("--slip-months: %d is outside 1..%d", c.SlipMonths, MaxSlipMonths))
 	}

@@ -31,7 +31,7 @@ func TestDefaultsAreEmbedded(t *testing.T) {
 	if kind != KindSQLite || path != "data/views.db" {
 		t.Fatalf("read store = %s %s", kind, path)
 	}
-	if cfg.KeyFile != "data/master.key" || cfg.LockThreshold != 3 || len(cfg.Helpdesk) != 4 || cfg.GCPercent != 400 {
+	if cfg.KeyFile != "data/master.key" || cfg.LockThreshold != 3 || len(cfg.Helpdesk) != 4 || cfg.GCPercent != 400 || cfg.ViewCacheMB != 128 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -66,6 +66,7 @@ func TestBadValuesNameTheFlag(t *testing.T) {
 		"--base-url":         {"--base-url", "portal.melaka.gov.my"},
 		"--shutdown-grace":   {"--shutdown-grace", "0s"},
 		"--read-your-writes": {"--read-your-writes", "-1s"},
+		"--view-cache-mb":    {"--view-cache-mb", "-1"},
 	}
 	for flag, args := range cases {
 		_, err := parse(t, args...)

@@ -191,8 +191,10 @@ type Engine struct {
 
 	runners map[string]*runner // live runners by projector name
 	order   []string
+	owners  map[string]*runner // live runners by the collections they write
 
 	running atomic.Bool
+	stopped atomic.Bool // Run has returned: the runners no longer follow the log
 
 	cmu        sync.Mutex
 	consumers  map[string]bool // consumers running in this process
@@ -218,6 +220,7 @@ func New(cfg Config) (*Engine, error) {
 		metrics:    m,
 		direct:     map[string]bool{},
 		runners:    map[string]*runner{},
+		owners:     map[string]*runner{},
 		consumers:  map[string]bool{},
 		rebuilding: map[string]bool{},
 	}
@@ -247,8 +250,12 @@ func New(cfg Config) (*Engine, error) {
 			}
 			colls[c.Name] = name
 		}
-		e.runners[name] = newRunner(e, p, cfg.Store, false)
+		r := newRunner(e, p, cfg.Store, false)
+		e.runners[name] = r
 		e.order = append(e.order, name)
+		for _, c := range p.Collections() {
+			e.owners[c.Name] = r
+		}
 	}
 	return e, nil
 }
@@ -322,6 +329,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
+	defer e.stopped.Store(true)
 	if err := e.ensure(ctx); err != nil {
 		return err
 	}
@@ -670,6 +678,26 @@ func (e *Engine) WaitFor(ctx context.Context, position uint64, projectors ...str
 		}
 	}
 	return nil
+}
+
+// ViewStamp returns a number that grows whenever the documents of
+// collection may have changed as this engine's projector sees them: after
+// each commit of its that wrote documents, when it follows a rebuild's swap
+// (of this process or another), when it loads its checkpoint. An answer read
+// from the collection after the stamp was taken stays the answer while the
+// stamp is unchanged, as far as this process's WaitFor can tell: the stamp
+// moves before WaitFor's waiters are released, so a page that waited for
+// its own write never gets an answer kept from before it. ok is false when
+// no projector this engine runs writes collection, before the projector is
+// ready (a rebuild for its layout may replace the collections) and after
+// Run returned: a cache must then not keep what it reads (see
+// projections/viewcache).
+func (e *Engine) ViewStamp(collection string) (stamp uint64, ok bool) {
+	r := e.owners[collection]
+	if r == nil || !r.loaded.Load() || e.stopped.Load() {
+		return 0, false
+	}
+	return r.changes.Load(), true
 }
 
 // Lags returns, without I/O, how many positions each projector run by this

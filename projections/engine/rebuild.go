@@ -134,6 +134,9 @@ func (e *Engine) rebuild(ctx context.Context, name string, progress io.Writer) (
 	if err := e.cfg.Store.SwapRebuild(ctx, name, specs...); err != nil {
 		return RebuildResult{}, fmt.Errorf("engine: swap rebuilt collections of %s: %w", name, err)
 	}
+	// The live runner follows the swap at its next commit or look
+	// (swappedLocked); answers kept from the old collections go now.
+	live.changes.Add(1)
 	if bar != nil {
 		_ = bar.Finish()
 		_, _ = fmt.Fprintln(progress)

@@ -67,6 +67,11 @@ type runner struct {
 
 	committed atomic.Uint64
 	loaded    atomic.Bool // committed holds the stored checkpoint
+	// changes grows whenever the projector's collections may have changed
+	// under this runner: a commit that wrote documents, a swap followed, a
+	// load (see Engine.ViewStamp). It moves before notify, so a WaitFor
+	// that returns has seen it move.
+	changes atomic.Uint64
 
 	nmu     sync.Mutex
 	changed chan struct{} // closed and replaced after every commit
@@ -167,6 +172,7 @@ func (r *runner) load(ctx context.Context) error {
 	r.mu.Lock()
 	r.pos, r.gen, r.layout = cp, g.Generation, g.Layout
 	r.mu.Unlock()
+	r.changes.Add(1)
 	r.committed.Store(cp)
 	return nil
 }
@@ -419,6 +425,9 @@ func (r *runner) commitLocked(ctx context.Context) error {
 		r.gen, r.newGen = r.newGen, ""
 	}
 	r.pending, r.lazy = 0, false
+	if len(keys) > 0 {
+		r.changes.Add(1)
+	}
 	r.committed.Store(checkpoint)
 	if r.paged && len(keys) > 0 {
 		r.commitPerDoc = max(time.Nanosecond, time.Since(began)/time.Duration(len(keys)))
@@ -453,6 +462,7 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 	r.ov.reset()
 	r.pending, r.pos, r.gen, r.layout, r.swapped, r.lazy = 0, cp, g.Generation, g.Layout, true, false
 	r.epoch++
+	r.changes.Add(1)
 	r.committed.Store(cp)
 	r.e.metrics.committed(r.name, cp, false, 0)
 	r.notify()

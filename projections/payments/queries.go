@@ -19,6 +19,18 @@ var ErrNotFound = errors.New("payments: not found")
 // Queries read the payment views.
 type Queries struct {
 	Reader projections.Reader
+	// Lists, when set, is what a person's lists are read through instead
+	// of Reader: a cache of them (projections/viewcache). A single payment
+	// and a verification are always read from Reader.
+	Lists projections.Reader
+}
+
+// lists is the reader of a person's lists.
+func (q Queries) lists() projections.Reader {
+	if q.Lists != nil {
+		return q.Lists
+	}
+	return q.Reader
 }
 
 // Page is one page of a person's payments.
@@ -52,7 +64,7 @@ func (q Queries) ListByPayee(ctx context.Context, ic string, module payment.Modu
 	if module != "" {
 		where["module"] = string(module)
 	}
-	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "sort", Desc: true, Limit: limit, After: after, BodyOnly: true})
+	pg, err := q.lists().Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "sort", Desc: true, Limit: limit, After: after, BodyOnly: true})
 	if err != nil {
 		return Page{}, err
 	}

@@ -63,6 +63,19 @@ func (w Windows) FirstYear(t statement.Type, now time.Time) int {
 type Queries struct {
 	Reader  projections.Reader
 	Windows Windows // zero value: DefaultWindows
+	// Lists, when set, is what a person's lists are read through instead
+	// of Reader: a cache of them (projections/viewcache). A single
+	// statement and a verification are always read from Reader, so the
+	// public check cannot fill a cache with made-up codes.
+	Lists projections.Reader
+}
+
+// lists is the reader of a person's lists.
+func (q Queries) lists() projections.Reader {
+	if q.Lists != nil {
+		return q.Lists
+	}
+	return q.Reader
 }
 
 // DisplayWindows are the windows the queries list and get within (the
@@ -114,7 +127,7 @@ func (q Queries) ListByPayeeInto(ctx context.Context, ic string, t statement.Typ
 	// Latest period first: the window's first period end bounds the list,
 	// so the store reads no row before it (a person's older slips were
 	// read only to be dropped here), and only the bodies.
-	pg, err := q.Reader.Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "period_end", Desc: true,
+	pg, err := q.lists().Find(ctx, projections.Query{Collection: Rows, Where: where, SortBy: "period_end", Desc: true,
 		Limit: limit, After: after, Bound: cut, BodyOnly: true})
 	if err != nil {
 		return Page{}, err
