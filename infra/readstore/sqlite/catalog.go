@@ -161,7 +161,7 @@ func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec)
 	}
 	defer s.c.turn.release()
 	if s.c.closed.Load() {
-		return errClosed // closed while this waited for the writer
+		return errClosed // closing as this got the writer: Close waits for it to let go
 	}
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -213,8 +213,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the file. A shadow store's Close does nothing: the shadow
-// shares the live store's connections.
+// Close closes the file once the write running, if any, has committed;
+// writes still waiting for the writer, and later ones, fail with an error
+// saying the store is closed. It must not be called from inside a Write's
+// fn. A shadow store's Close does nothing: the shadow shares the live
+// store's connections.
 func (s *Store) Close() error {
 	if s.shadow {
 		return nil
@@ -222,6 +225,7 @@ func (s *Store) Close() error {
 	if s.c.closed.Swap(true) {
 		return nil
 	}
+	s.c.turn.close()
 	return s.c.close()
 }
 

@@ -35,7 +35,7 @@ func (s *Store) BeginRebuild(ctx context.Context, projector string, specs ...pro
 	}
 	defer s.c.turn.release()
 	if s.c.closed.Load() {
-		return nil, errClosed // closed while this waited for the writer
+		return nil, errClosed // closing as this got the writer: Close waits for it to let go
 	}
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -116,7 +116,7 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	}
 	defer s.c.turn.release()
 	if s.c.closed.Load() {
-		return errClosed // closed while this waited for the writer
+		return errClosed // closing as this got the writer: Close waits for it to let go
 	}
 	tx, err := s.c.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -15,19 +15,22 @@ import (
 // in a row (checkpoint saves were seen to time out after 10 s). In turn, a
 // write waits for the one holding the writer and the writes of its own kind
 // queued before it; a bulk write also for those that are not bulk, but for
-// no longer than patience.
+// no longer than patience. Once closed, it hands out no more turns.
 type writeTurn struct {
 	mu     sync.Mutex
 	held   bool
+	closed bool
 	queues [2][]waiter // oldest first, others then bulk
 	// patience is how long the oldest bulk write lets others go first
 	// (bulkPatience if zero).
 	patience time.Duration
 }
 
-// waiter is a caller waiting for the turn: ch is closed when it is theirs.
+// waiter is a caller waiting for the turn: ch receives nil when the turn is
+// theirs, errClosed when the store closed first. It is sent to once, by
+// whoever takes the waiter out of the queue.
 type waiter struct {
-	ch    chan struct{}
+	ch    chan error // buffered: the sender never waits
 	since time.Time
 }
 
@@ -39,9 +42,14 @@ type waiter struct {
 // holds the writer for about PagedCommitTime (engine.Config).
 const bulkPatience = time.Second
 
-// acquire waits for the turn, or until ctx ends.
+// acquire waits for the turn, or until ctx ends or the turn closes
+// (errClosed).
 func (t *writeTurn) acquire(ctx context.Context, bulk bool) error {
 	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return errClosed
+	}
 	if !t.held {
 		t.held = true
 		t.mu.Unlock()
@@ -51,12 +59,12 @@ func (t *writeTurn) acquire(ctx context.Context, bulk bool) error {
 	if bulk {
 		q = 1
 	}
-	ch := make(chan struct{})
+	ch := make(chan error, 1)
 	t.queues[q] = append(t.queues[q], waiter{ch: ch, since: time.Now()})
 	t.mu.Unlock()
 	select {
-	case <-ch:
-		return nil
+	case err := <-ch:
+		return err
 	case <-ctx.Done():
 	}
 	t.mu.Lock()
@@ -68,8 +76,11 @@ func (t *writeTurn) acquire(ctx context.Context, bulk bool) error {
 		}
 	}
 	t.mu.Unlock()
-	// Handed over while ctx ended: pass it on rather than keep it.
-	t.release()
+	// Taken out of the queue while ctx ended (its answer is in ch): a turn
+	// handed over is passed on rather than kept.
+	if <-ch == nil {
+		t.release()
+	}
 	return ctx.Err()
 }
 
@@ -92,11 +103,37 @@ func (t *writeTurn) release() {
 			next := t.queues[q][0]
 			t.queues[q][0] = waiter{}
 			t.queues[q] = t.queues[q][1:]
-			close(next.ch)
+			next.ch <- nil
 			return
 		}
 	}
 	t.held = false
+}
+
+// close hands out no more turns: the callers waiting fail with errClosed
+// at once, as do those who ask later, and close returns when the caller
+// holding the turn, if any, has released it, so that a write running
+// commits before the file closes. Only writes that have started are waited
+// for. The holder itself must not call it (it would wait for itself).
+func (t *writeTurn) close() {
+	t.mu.Lock()
+	t.closed = true
+	for q := range t.queues {
+		for _, w := range t.queues[q] {
+			w.ch <- errClosed
+		}
+		t.queues[q] = nil
+	}
+	if !t.held {
+		t.held = true
+		t.mu.Unlock()
+		return
+	}
+	// Last in line behind nobody: release hands the turn here.
+	ch := make(chan error, 1)
+	t.queues[0] = append(t.queues[0], waiter{ch: ch, since: time.Now()})
+	t.mu.Unlock()
+	<-ch
 }
 
 // waiting is how many callers wait for the turn (tests).

@@ -304,3 +304,77 @@ func TestWaitersForTheWriterSeeTheStoreClosed(t *testing.T) {
 	}
 	<-closed
 }
+
+// Close lets a write that is running commit before it closes the file
+// (closed under it, the batch and its checkpoint could be lost or fail
+// half-way), without waiting for the writes that have not started: those,
+// and any asked for later, fail with the store's error.
+func TestCloseWaitsForTheRunningWriteOnly(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "views.db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ensure(ctx, projections.CollectionSpec{Name: "things"}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	defer letGo()
+	holding := make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- s.Write(ctx, "slow", 7, func(b projections.Batch) error {
+			close(holding)
+			<-release
+			return b.Put(ctx, "things", projections.Doc{ID: "a", Version: 1, Body: []byte(`{"n":1}`)})
+		})
+	}()
+	<-holding
+	queued := make(chan error, 1)
+	go func() {
+		queued <- s.Write(ctx, "queued", 1, func(projections.Batch) error { return nil })
+	}()
+	waitQueued(t, s, 1)
+
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a write was running", err)
+	case err := <-queued:
+		if !errors.Is(err, errClosed) {
+			t.Fatalf("write queued when the store closed: %v, want %v", err, errClosed)
+		}
+	}
+	if err := s.Write(ctx, "late", 1, func(projections.Batch) error { return nil }); !errors.Is(err, errClosed) {
+		t.Fatalf("write after Close: %v, want %v", err, errClosed)
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a write was running", err)
+	default:
+	}
+
+	letGo()
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("the write running when Close was called: %v", err)
+	}
+
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if pos, err := s.Checkpoint(ctx, "slow"); err != nil || pos != 7 {
+		t.Fatalf("checkpoint of the write Close waited for: %d, %v; want 7", pos, err)
+	}
+	if doc, ok, err := s.Get(ctx, "things", "a"); err != nil || !ok || string(doc.Body) != `{"n":1}` {
+		t.Fatalf("document of the write Close waited for: %+v, %v, %v", doc, ok, err)
+	}
+}
