@@ -36,7 +36,10 @@ file can change an event and re-seal its stream, put events of different streams
 What shows that is a head kept outside the database: verify prints the head (the last position, its event's hash
 and a digest over every event up to it); record it elsewhere, and a later
 'audit verify --head POSITION:DIGEST' checks that the log up to that position is unchanged. A
-backup kept elsewhere serves as well.`,
+backup kept elsewhere serves as well.
+
+verify only reads: a copy of the log on read-only media or with read-only permissions (events.db
+alone, or with its -wal and -shm files) is verified as it is, and nothing is written beside it.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var expect *eventlog.LogHead
@@ -47,7 +50,7 @@ backup kept elsewhere serves as well.`,
 				}
 				expect = &h
 			}
-			store, err := c.openExistingLog(cmd.Context())
+			store, err := c.openLogToVerify(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -261,6 +264,12 @@ func (c *cli) auditLog(ctx context.Context, store eventstore.Store, ic string) (
 
 type logReader interface {
 	ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error)
+}
+
+// verifiableLog is the log audit verify opens.
+type verifiableLog interface {
+	logReader
+	Close() error
 }
 
 // contiguous reports whether the log's positions have no gaps.

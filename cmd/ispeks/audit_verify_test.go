@@ -312,3 +312,128 @@ func TestVerifyingACopyElsewhereMakesNoDataDirectory(t *testing.T) {
 		t.Errorf("audit verify of a copy elsewhere made the data directory %s", data)
 	}
 }
+
+// dirState is what a directory holds: each entry's name, size, mode and
+// modification time, and the directory's own.
+func dirState(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, ". %v %v\n", fi.Mode(), fi.ModTime().UnixNano())
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %d %v %v\n", e.Name(), fi.Size(), fi.Mode(), fi.ModTime().UnixNano())
+	}
+	return b.String()
+}
+
+// readOnlyCopy copies the named files of the log in src into a new
+// directory and makes the files and the directory read-only, as a copy
+// handed to an auditor on read-only media is.
+func readOnlyCopy(t *testing.T, src string, files ...string) (dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	return dir
+}
+
+// An auditor given a copy of the log on read-only media (or with the files
+// and directory read-only) verifies it: the copy is read as it stands and
+// nothing is made or changed beside it (no -wal, no -shm). The tests run as
+// root, whom permissions do not stop, so the check is that nothing in the
+// directory changed.
+func TestAuditVerifyReadsAReadOnlyCopy(t *testing.T) {
+	dir := readOnlyCopy(t, verifyFixture(t), "events.db")
+	before := dirState(t, dir)
+	out, err := auditVerify(dir)
+	if err != nil || !strings.Contains(out, "integrity verified: 5 events") || !strings.Contains(out, "positions 1–5 without gaps") {
+		t.Fatalf("audit verify of a read-only copy: %v\n%s", err, out)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Fatalf("audit verify changed the read-only copy's directory:\nbefore:\n%safter:\n%s", before, after)
+	}
+}
+
+// The live log, its last events still in the -wal file, is verified with
+// them, as is a copy taken with the -wal and SQLite's -shm; a copy with
+// the -wal but not the -shm is refused, saying why: reading the WAL would
+// need a -shm made beside the copy, and the log alone would verify short of
+// its last events. A copy cut short is refused too.
+func TestAuditVerifyOfAnIncompleteCopySaysSo(t *testing.T) {
+	ctx := context.Background()
+	live := verifyFixture(t)
+	st, err := esqlite.Open(ctx, filepath.Join(live, "events.db"), esqlite.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 3 {
+		if _, err := st.Append(ctx, fmt.Sprintf("account-%d", i+10), eventlog.NoStream(), []eventlog.Proposed{{ID: uuid.New(), Type: "account.LoginFailed.v1",
+			OccurredAt: time.Date(2025, 1, 2, 0, 0, i, 0, time.UTC), Data: []byte(`{}`), Metadata: eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorUser, ID: "u"}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("the live log", func(t *testing.T) {
+		out, err := auditVerify(live)
+		if err != nil || !strings.Contains(out, "integrity verified: 8 events") {
+			t.Fatalf("audit verify of the log a store has open: %v\n%s", err, out)
+		}
+	})
+	t.Run("with its WAL and -shm", func(t *testing.T) {
+		dir := readOnlyCopy(t, live, "events.db", "events.db-wal", "events.db-shm")
+		out, err := auditVerify(dir)
+		if err != nil || !strings.Contains(out, "integrity verified: 8 events") {
+			t.Fatalf("audit verify of a copy with its WAL: %v\n%s", err, out)
+		}
+	})
+	t.Run("with its WAL, without -shm", func(t *testing.T) {
+		dir := readOnlyCopy(t, live, "events.db", "events.db-wal")
+		before := dirState(t, dir)
+		out, err := auditVerify(dir)
+		if err == nil || !strings.Contains(err.Error(), "events.db-wal") || !strings.Contains(err.Error(), "events.db-shm") {
+			t.Fatalf("audit verify of a copy with its WAL and no -shm: %v\n%s", err, out)
+		}
+		if after := dirState(t, dir); after != before {
+			t.Fatalf("audit verify changed the read-only copy's directory:\nbefore:\n%safter:\n%s", before, after)
+		}
+	})
+	t.Run("cut short", func(t *testing.T) {
+		src := verifyFixture(t)
+		path := filepath.Join(src, "events.db")
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, fi.Size()-2048); err != nil {
+			t.Fatal(err)
+		}
+		dir := readOnlyCopy(t, src, "events.db")
+		out, err := auditVerify(dir)
+		if err == nil || !strings.Contains(err.Error(), "incomplete") {
+			t.Fatalf("audit verify of a copy cut short: %v\n%s", err, out)
+		}
+	})
+}

@@ -116,6 +116,28 @@ func (c *cli) openExistingLog(ctx context.Context) (eventstore.Store, error) {
 	return openEventStore(ctx, &c.cfg, c.log)
 }
 
+// openLogToVerify opens the configured log for audit verify, which only
+// reads it: the embedded one read-only, writing nothing and making no
+// directory or -wal/-shm file (an auditor's copy may be on read-only
+// media), a server's as any command does.
+func (c *cli) openLogToVerify(ctx context.Context) (verifiableLog, error) {
+	if err := requireLog(&c.cfg); err != nil {
+		return nil, err
+	}
+	kind, target, err := c.cfg.EventStore()
+	if err != nil {
+		return nil, err
+	}
+	if kind != config.KindSQLite {
+		return openEventStore(ctx, &c.cfg, c.log)
+	}
+	s, err := esqlite.OpenReadOnly(ctx, target)
+	if err != nil {
+		return nil, fmt.Errorf("event store: %w", err)
+	}
+	return s, nil
+}
+
 // openReadStore opens the configured read store; its operational messages
 // (rebuilds, dropped collections) go to log.
 func openReadStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (projections.ReadStore, error) {

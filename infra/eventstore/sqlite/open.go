@@ -283,23 +283,8 @@ func prepareFile(ctx context.Context, conn *sql.Conn, abs string) error {
 		conn.ExecContext(context.Background(), "ROLLBACK")
 		return err
 	}
-	var tables []string
-	rows, err := conn.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name")
+	tables, err := tableNames(ctx, conn)
 	if err != nil {
-		return rollback(openError(abs, err))
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return rollback(openError(abs, err))
-		}
-		tables = append(tables, name)
-	}
-	if err := rows.Close(); err != nil {
-		return rollback(openError(abs, err))
-	}
-	if err := rows.Err(); err != nil {
 		return rollback(openError(abs, err))
 	}
 
@@ -313,32 +298,8 @@ func prepareFile(ctx context.Context, conn *sql.Conn, abs string) error {
 			formatName, strconv.Itoa(schemaVersion)); err != nil {
 			return rollback(fmt.Errorf("eventstore/sqlite: create schema in %s: %w", abs, err))
 		}
-	} else {
-		meta := map[string]string{}
-		rows, err := conn.QueryContext(ctx, "SELECT key, value FROM ispeks_meta")
-		if err != nil {
-			return rollback(fmt.Errorf("%w: %s is an SQLite database without the iSPEKS meta table (tables: %s)",
-				eventlog.ErrNotEventStore, abs, strings.Join(tables, ", ")))
-		}
-		for rows.Next() {
-			var k, v string
-			if err := rows.Scan(&k, &v); err != nil {
-				rows.Close()
-				return rollback(fmt.Errorf("%w: %s: unreadable meta table: %v", eventlog.ErrNotEventStore, abs, err))
-			}
-			meta[k] = v
-		}
-		rows.Close()
-		if meta["format"] != formatName {
-			return rollback(fmt.Errorf("%w: %s has format %q, want %q", eventlog.ErrNotEventStore, abs, meta["format"], formatName))
-		}
-		v, err := strconv.Atoi(meta["schema_version"])
-		if err != nil || v < 1 {
-			return rollback(fmt.Errorf("%w: %s has schema version %q", eventlog.ErrNotEventStore, abs, meta["schema_version"]))
-		}
-		if v > schemaVersion {
-			return rollback(fmt.Errorf("eventstore/sqlite: %s has schema version %d, newer than this program understands (%d): upgrade the program", abs, v, schemaVersion))
-		}
+	} else if err := checkFormat(ctx, conn, abs, tables); err != nil {
+		return rollback(err)
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return rollback(openError(abs, err))
@@ -355,6 +316,60 @@ func prepareFile(ctx context.Context, conn *sql.Conn, abs string) error {
 	// writer's path (see runCheckpointer).
 	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return openError(abs, err)
+	}
+	return nil
+}
+
+// querier is a connection or a pool.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// tableNames lists the database's tables and views.
+func tableNames(ctx context.Context, q querier) ([]string, error) {
+	rows, err := q.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		tables = append(tables, name)
+	}
+	return tables, rows.Err()
+}
+
+// checkFormat checks that the database at abs, which has tables, is an
+// event store of a schema this code understands.
+func checkFormat(ctx context.Context, q querier, abs string, tables []string) error {
+	meta := map[string]string{}
+	rows, err := q.QueryContext(ctx, "SELECT key, value FROM ispeks_meta")
+	if err != nil {
+		return fmt.Errorf("%w: %s is an SQLite database without the iSPEKS meta table (tables: %s)",
+			eventlog.ErrNotEventStore, abs, strings.Join(tables, ", "))
+	}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return fmt.Errorf("%w: %s: unreadable meta table: %v", eventlog.ErrNotEventStore, abs, err)
+		}
+		meta[k] = v
+	}
+	rows.Close()
+	if meta["format"] != formatName {
+		return fmt.Errorf("%w: %s has format %q, want %q", eventlog.ErrNotEventStore, abs, meta["format"], formatName)
+	}
+	v, err := strconv.Atoi(meta["schema_version"])
+	if err != nil || v < 1 {
+		return fmt.Errorf("%w: %s has schema version %q", eventlog.ErrNotEventStore, abs, meta["schema_version"])
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("eventstore/sqlite: %s has schema version %d, newer than this program understands (%d): upgrade the program", abs, v, schemaVersion)
 	}
 	return nil
 }
