@@ -114,6 +114,12 @@ func (c *cli) importCmd() *cobra.Command {
 			fmt.Fprintln(cmd.ErrOrStderr()) // the bar leaves its line open
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d lines: %d accepted, %d duplicate, %d rejected, %d failed\n",
 				sum.Lines, sum.Accepted, sum.Duplicates, sum.Rejected, sum.Failed)
+			if sum.Unanswered > 0 {
+				// The lines running when the output broke still finished:
+				// the counts above include them, their results are not printed.
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d of these lines have no result printed (the output could not be written); send the file again to see them (lines already stored answer duplicate)\n",
+					sum.Unanswered)
+			}
 			if err != nil {
 				return err
 			}

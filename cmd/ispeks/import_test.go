@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +216,59 @@ func TestInterruptedIngestDoesNotLookFinished(t *testing.T) {
 	}
 	if strings.Contains(stderr, "100%") || !strings.Contains(stderr, " lines: ") {
 		t.Errorf("an interrupted ingest drew a full bar, or no count:\n%s", stderr)
+	}
+}
+
+// brokenOutput takes n writes, then fails as a closed pipe does
+// (`ispeks import statements run.ndjson | head -1`).
+type brokenOutput struct{ n int }
+
+func (w *brokenOutput) Write(p []byte) (int, error) {
+	if w.n <= 0 {
+		return 0, errors.New("write |1: broken pipe")
+	}
+	w.n--
+	return len(p), nil
+}
+
+// TestImportStatementsWhenTheOutputBreaks: the lines still running when
+// stdout broke finish and may be stored; the counts include them and say
+// how many have no result printed, so the file sent again answers
+// duplicate exactly for the lines counted accepted.
+func TestImportStatementsWhenTheOutputBreaks(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	write := fileWriter(t, dir)
+	base := []string{"--data", dir, "--log-level", "error"}
+	if _, err := executeOut(ctx, append(base, "import", "employees", write("staff.csv", oneStaffCSV))...); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	const total = 20
+	for i := range total {
+		fmt.Fprintf(&b, `{"kind":"payment","request_id":"p-%d","payment":{"payment_id":"P%d","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P%d","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}`+"\n", i, i, i)
+	}
+	nd := write("run.ndjson", b.String())
+	root := newRootCmd()
+	root.SetArgs(append(base, "import", "statements", nd))
+	var stderr bytes.Buffer
+	root.SetOut(&brokenOutput{n: 1})
+	root.SetErr(&stderr)
+	if err := root.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "broken pipe") {
+		t.Fatalf("err %v, want the output's error", err)
+	}
+	m := regexp.MustCompile(`(\d+) lines: (\d+) accepted, 0 duplicate, 0 rejected, (\d+) failed\n(\d+) of these lines have no result printed`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("stderr:\n%s\nwant the counts and how many have no result printed", stderr.String())
+	}
+	n := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	lines, accepted, failed, unanswered := n(m[1]), n(m[2]), n(m[3]), n(m[4])
+	if unanswered != lines-1 || accepted+failed != lines {
+		t.Fatalf("%d lines, %d accepted, %d failed, %d without a result printed (1 printed):\n%s", lines, accepted, failed, unanswered, stderr.String())
+	}
+	out, err := executeOut(ctx, append(base, "import", "statements", nd)...)
+	if err != nil || strings.Count(out, `"result":"duplicate"`) != accepted {
+		t.Fatalf("the file again: %v; want %d duplicates (the lines counted accepted):\n%s", err, accepted, out)
 	}
 }

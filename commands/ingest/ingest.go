@@ -155,6 +155,11 @@ type Summary struct {
 	Rejected     int    `json:"rejected"`
 	Failed       int    `json:"failed"`
 	LastPosition uint64 `json:"last_position"` // highest position appended (wait for projections to reach it)
+	// Unanswered counts the lines above whose answer could not be written
+	// (emit failed: the client went away, the output closed). Lines
+	// already running then still finish, and may be stored: they are
+	// counted all the same, so the summary says what the batch did.
+	Unanswered int `json:"unanswered,omitempty"`
 }
 
 func (s *Summary) add(r Result) {
@@ -194,6 +199,8 @@ type slot struct {
 // when r is exhausted, when ctx ends, or when emit or reading r fails; lines
 // already running finish (for up to StopGrace) and are answered with what
 // happened to them, the others are answered failed without having run.
+// Once emit has failed no more answers are emitted, but the summary still
+// counts every line taken in (Summary.Unanswered of them unanswered).
 func (in *Ingester) Run(ctx context.Context, r io.Reader, src Source, emit func(Result) error) (Summary, error) {
 	n := in.Concurrency
 	if n <= 0 {
@@ -250,11 +257,13 @@ func (in *Ingester) Run(ctx context.Context, r io.Reader, src Source, emit func(
 		for s := range order {
 			<-s.done
 			inFlight.Release(s.size)
+			sum.add(s.res)
 			if err != nil {
+				sum.Unanswered++
 				continue
 			}
-			sum.add(s.res)
 			if err = emit(s.res); err != nil {
+				sum.Unanswered++
 				cancel()
 			}
 		}

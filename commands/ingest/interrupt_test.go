@@ -2,9 +2,11 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,5 +140,69 @@ func TestLineStillRunningAfterTheStopGraceMayBeStored(t *testing.T) {
 	if len(results) != 1 || results[0].Outcome != ingest.Failed || results[0].Code != ingest.CodeMaybeStored ||
 		!strings.Contains(results[0].Reason, "may have been stored") || sum.Failed != 1 || sum.Lines != 1 {
 		t.Fatalf("%+v %+v", results, sum)
+	}
+}
+
+// countedStatements counts the lines its handler has finished and closes
+// all once want of them have.
+type countedStatements struct {
+	next commands.Handler[commands.IssueStatement]
+	mu   sync.Mutex
+	n    int
+	want int
+	all  chan struct{}
+}
+
+func (h *countedStatements) Handle(ctx context.Context, cmd commands.IssueStatement) (commands.Result, error) {
+	res, err := h.next.Handle(ctx, cmd)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n++; h.n == h.want {
+		close(h.all)
+	}
+	return res, err
+}
+
+// When an answer cannot be written (the client went away, stdout closed),
+// the lines already running still finish and are stored: the summary
+// counts them, and says how many of the lines it counts were not answered,
+// rather than counting only the lines answered.
+func TestLinesStoredAfterTheAnswersBrokeAreCounted(t *testing.T) {
+	r := newRig(t)
+	r.employees(t, 1)
+	const total = 50
+	counted := &countedStatements{next: r.in.Statements, want: total, all: make(chan struct{})}
+	r.in.Statements = counted
+	var b strings.Builder
+	for i := range total {
+		fmt.Fprintln(&b, slipLine(fmt.Sprint("w", i), fmt.Sprint("SW-", i), testIC(0), 1))
+	}
+	broken := errors.New("write: broken pipe")
+	answers := 0
+	sum, err := r.in.Run(context.Background(), strings.NewReader(b.String()), r.src, func(ingest.Result) error {
+		if answers++; answers < 3 {
+			return nil
+		}
+		// Every line is running or stored by the time the third answer
+		// fails to go out.
+		<-counted.all
+		return broken
+	})
+	if !errors.Is(err, broken) {
+		t.Fatalf("err %v, want the answer's error", err)
+	}
+	stored := 0
+	for i := range total {
+		recs, err := r.store.ReadStream(context.Background(), statement.Stream(fmt.Sprint("SW-", i)), 0, eventlog.Forwards, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored += len(recs)
+	}
+	if stored != total {
+		t.Fatalf("%d of %d lines stored, want every line the batch ran", stored, total)
+	}
+	if sum.Lines != total || sum.Accepted != stored || sum.Unanswered != total-2 {
+		t.Fatalf("summary %+v: want %d lines, %d accepted, %d of them unanswered (2 answers written)", sum, total, stored, total-2)
 	}
 }

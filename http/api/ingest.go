@@ -251,7 +251,7 @@ func (w *writer) ingest(c *gin.Context) {
 	stopCheck()
 	log := w.log.With("request_id", httpx.RequestIDOf(c), "client", client.ID, "lines", sum.Lines,
 		"accepted", sum.Accepted, "duplicates", sum.Duplicates, "rejected", sum.Rejected, "failed", sum.Failed,
-		"ms", time.Since(t0).Milliseconds())
+		"unanswered", sum.Unanswered, "ms", time.Since(t0).Milliseconds())
 	if err != nil {
 		var mb *http.MaxBytesError
 		tooLarge := errors.As(err, &mb)
