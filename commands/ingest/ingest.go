@@ -217,21 +217,15 @@ func (in *Ingester) Run(ctx context.Context, r io.Reader, src Source, emit func(
 	inFlight := semaphore.NewWeighted(int64(max(budget, maxLine)))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Lines run on a context of their own: cut off with the batch, an
-	// append may still commit after its caller gave up on it, and the line
-	// would be answered failed although it was stored. A stop lets the
-	// running lines answer, for a bounded time.
-	runCtx, stopRuns := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRuns()
+	// Lines run on a context of their own: cut off with the batch, a
+	// line would be answered failed although it was stored. A stop lets
+	// the running lines answer, for a bounded time.
 	grace := in.StopGrace
 	if grace <= 0 {
 		grace = DefaultStopGrace
 	}
-	graceOver := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(grace, stopRuns)
-		context.AfterFunc(runCtx, func() { t.Stop() })
-	})
-	defer graceOver()
+	runCtx, release := commands.WithStopGrace(ctx, grace)
+	defer release()
 
 	jobs := make(chan *slot)
 	seq := make(chan *slot, n)   // to the dispatcher, in input order

@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -45,6 +46,9 @@ const (
 	DefaultConcurrency       = 32
 	DefaultMaxBytes    int64 = 32 << 20 // a Melaka-sized master (30,000 staff) is about 5 MB
 	DefaultMaxRows           = 200_000
+	// A row being saved when the import is stopped is given this long to
+	// finish, so its outcome is known; a save takes one group commit.
+	DefaultStopGrace = 10 * time.Second
 )
 
 // Config tunes an Importer. The zero value is the production setting.
@@ -57,7 +61,10 @@ type Config struct {
 	// MaxBytes and MaxRows bound the file (defaults 32 MiB, 200,000 rows).
 	MaxBytes int64
 	MaxRows  int
-	Logger   *slog.Logger
+	// StopGrace is how long rows being saved when the import is stopped
+	// may finish (default 10 s).
+	StopGrace time.Duration
+	Logger    *slog.Logger
 }
 
 // Streams reads an employee stream: its head for the command ID, and the
@@ -103,7 +110,7 @@ const (
 type Problem struct {
 	Field  string `json:"field,omitempty"`  // canonical column (ic, name, email, …); "" for the whole row
 	Column string `json:"column,omitempty"` // the column's header as the file wrote it
-	Code   string `json:"code"`             // required, too_long, invalid, invalid_date, invalid_place_code, control_character, domain_not_allowed, duplicate_ic, field_count, malformed, forbidden, internal, stopped
+	Code   string `json:"code"`             // required, too_long, invalid, invalid_date, invalid_place_code, control_character, domain_not_allowed, duplicate_ic, field_count, malformed, forbidden, internal, stopped, maybe_saved
 	Reason string `json:"reason"`
 }
 
@@ -283,6 +290,9 @@ func (im *Importer) config() Config {
 	if cfg.MaxRows <= 0 {
 		cfg.MaxRows = DefaultMaxRows
 	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = DefaultStopGrace
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -398,12 +408,17 @@ func commandID(digest [32]byte, line int, version uint64) uuid.UUID {
 func (im *Importer) land(ctx context.Context, cfg Config, src Source, digest [32]byte, todo []valid, done func(valid, RowResult)) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// Rows are saved on a context of their own: cut off by a stop, a row
+	// would be reported not saved although it landed. A stop starts no
+	// new row and lets the rows being saved finish, for a bounded time.
+	runCtx, release := commands.WithStopGrace(ctx, cfg.StopGrace)
+	defer release()
 	jobs := make(chan valid)
 	var wg sync.WaitGroup
 	for range min(cfg.Concurrency, max(len(todo), 1)) {
 		wg.Go(func() {
 			for v := range jobs {
-				res, fatal := im.one(ctx, cfg, src, digest, v)
+				res, fatal := im.one(ctx, runCtx, cfg, src, digest, v)
 				if fatal != nil {
 					cancel(fatal)
 				}
@@ -447,14 +462,15 @@ func stopped(v valid, cause error) RowResult {
 	return res
 }
 
-// one lands one row.
-func (im *Importer) one(ctx context.Context, cfg Config, src Source, digest [32]byte, v valid) (RowResult, error) {
+// one lands one row: it reads on ctx and, unless ctx has ended by then,
+// saves on runCtx.
+func (im *Importer) one(ctx, runCtx context.Context, cfg Config, src Source, digest [32]byte, v valid) (RowResult, error) {
 	ic := mykad.IC(v.details.IC)
 	res := RowResult{Row: v.line, IC: ic.Masked()}
 	fail := func(code, reason string, err error) (RowResult, error) {
 		res.Outcome = Failed
 		res.Problems = []Problem{{Code: code, Reason: reason}}
-		if err != nil && ctx.Err() == nil {
+		if err != nil && runCtx.Err() == nil {
 			// The IC never goes to the log; the row number finds it.
 			cfg.Logger.ErrorContext(ctx, "staffimport: row not saved", "row", v.line, "correlation_id", src.CorrelationID, "err", redact(err, v.details.IC))
 		}
@@ -472,7 +488,10 @@ func (im *Importer) one(ctx context.Context, cfg Config, src Source, digest [32]
 	if len(head) > 0 {
 		version = head[0].Version
 	}
-	out, err := im.Put.Handle(ctx, commands.PutStaff{
+	if ctx.Err() != nil {
+		return stopped(v, context.Cause(ctx)), nil
+	}
+	out, err := im.Put.Handle(runCtx, commands.PutStaff{
 		Meta: commands.Meta{
 			CommandID:     commandID(digest, v.line, version),
 			CorrelationID: src.CorrelationID,
@@ -496,8 +515,12 @@ func (im *Importer) one(ctx context.Context, cfg Config, src Source, digest [32]
 			res.Problems = append(res.Problems, Problem{Field: fe.Field, Code: fe.Code, Reason: fe.Reason})
 		}
 		return res, nil
-	case err != nil && ctx.Err() != nil:
-		return stopped(v, context.Cause(ctx)), nil
+	case err != nil && runCtx.Err() != nil:
+		// Still saving when the stop's grace ran out: the append may
+		// commit after this gave up on it.
+		res.Outcome = Failed
+		res.Problems = []Problem{{Code: "maybe_saved", Reason: "the import was stopped while this row was being saved and it did not finish in time; it may have been saved: import the file again (it is then unchanged if it was)"}}
+		return res, nil
 	case err != nil:
 		return fail("internal", "not saved: the event store refused or failed the write; import the file again", err)
 	}
