@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/http/httpx"
@@ -358,14 +359,19 @@ func (m *me) statements(c *gin.Context) {
 	year := 0
 	if raw := c.Query("year"); raw != "" {
 		y, err := strconv.Atoi(raw)
-		if err != nil || y < 1990 || y > 2200 {
+		if err != nil || y < 1990 {
 			badQuery(c, &queryError{"year", "must be a year such as 2025"})
 			return
 		}
-		// A year before the type's window would list nothing, as if the
-		// person had no slips that year: the web page refuses it too.
+		// A year outside the window would list nothing, as if the person
+		// had no slips that year: the web page offers no such year.
+		now := m.d.Now()
+		if this := now.In(calendar.Melaka).Year(); y > this {
+			badQuery(c, &queryError{"year", fmt.Sprintf("is after the current year: statements are listed up to %d", this)})
+			return
+		}
 		w := m.d.Statements.DisplayWindows()
-		if first := w.FirstYear(t, m.d.Now()); y < first {
+		if first := w.FirstYear(t, now); y < first {
 			reason := fmt.Sprintf("is outside the display window: this type is shown for the last %d months only (the earliest year is %d)", w.SlipMonths, first)
 			if t.Annual() {
 				reason = fmt.Sprintf("is outside the display window: annual statements are shown for the last %d years only (the earliest year is %d)", w.AnnualYears, first)

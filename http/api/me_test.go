@@ -209,3 +209,35 @@ func TestMeStatementsYearBeforeWindow(t *testing.T) {
 		}
 	}
 }
+
+// A year after the current one (at 10 March 2026, 2027) was answered with
+// an empty list; the web page offers no such year. The API answers 422 on
+// year, as for a year before the window, with the last year as the reason.
+// The current year is Melaka's: at 00:30 on 1 January 2027 in Melaka (still
+// 2026 in UTC) 2027 is a list.
+func TestMeStatementsYearAfterThisYear(t *testing.T) {
+	f := newFin(t, finOptions{})
+	meData(t, f)
+	siti := f.login(finSiti, "Siti Aminah binti Omar", "")
+	for _, p := range []string{
+		"/api/v1/me/statements?type=slip-gaji-bulanan&year=2027",
+		"/api/v1/me/statements?type=penyata-pendapatan-tahunan&year=2100",
+	} {
+		e := wantErr(t, p, f.do("GET", p, "", "", "", nil, siti), http.StatusUnprocessableEntity, "invalid", "year")
+		if len(e.Error.Fields) != 1 || e.Error.Fields[0].Field != "year" || !strings.Contains(e.Error.Fields[0].Reason, "after the current year") ||
+			!strings.Contains(e.Error.Fields[0].Reason, "2026") {
+			t.Errorf("%s: %+v, want the current year (2026) as the reason", p, e.Error)
+		}
+	}
+
+	f = newFin(t, finOptions{})
+	f.mu.Lock()
+	f.now = time.Date(2026, 12, 31, 16, 30, 0, 0, time.UTC)
+	f.mu.Unlock()
+	meData(t, f)
+	siti = f.login(finSiti, "Siti Aminah binti Omar", "")
+	p := "/api/v1/me/statements?type=slip-gaji-bulanan&year=2027"
+	if w := f.do("GET", p, "", "", "", nil, siti); w.Code != http.StatusOK {
+		t.Errorf("%s on 1 January 2027 in Melaka: %d %s", p, w.Code, w.Body)
+	}
+}
