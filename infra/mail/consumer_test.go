@@ -580,16 +580,9 @@ func (r *mailRig) reopen() (*evsqlite.Store, *rssqlite.Store) {
 func TestTwoServeProcessesMailEachEventOnce(t *testing.T) {
 	rig := newMailRig(t)
 	srv := mailtest.StartRelay(t)
-	newSender := func() mail.Sender {
-		s, err := mail.NewSMTPSender("smtp://"+srv.Addr+"?starttls=off", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	stopA := rig.run(newSender())
+	stopA := rig.run(relaySender(t, srv, ""))
 	events2, views2 := rig.reopen()
-	rig.runOn(events2, views2, newSender())
+	rig.runOn(events2, views2, relaySender(t, srv, ""))
 
 	var last eventlog.Record
 	for i := range 6 {
@@ -609,6 +602,17 @@ func TestTwoServeProcessesMailEachEventOnce(t *testing.T) {
 	if len(srv.Messages()) != 7 || got["lim@melaka.gov.my"] != 1 {
 		t.Fatalf("after one process stopped: %d mails: %v", len(srv.Messages()), got)
 	}
+}
+
+// relaySender is an SMTP sender to srv, a relay (no TLS, no AUTH), with
+// the URL's further parameters in query.
+func relaySender(t *testing.T, srv *mailtest.Server, query string) mail.Sender {
+	t.Helper()
+	s, err := mail.NewSMTPSender("smtp://"+srv.Addr+"?starttls=off"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func countTo(ms []mailtest.Received) map[string]int {

@@ -240,10 +240,10 @@ func TestNamesTheMasterAcceptsAreMailable(t *testing.T) {
 
 func TestParseSMTPURL(t *testing.T) {
 	good := map[string]mail.SMTPConfig{
-		"smtp://relay.melaka.gov.my":                 {Host: "relay.melaka.gov.my", Port: 587, StartTLS: "opportunistic", Auth: "auto", Timeout: 30 * time.Second},
-		"smtp://u:p%40ss@relay:25":                   {Host: "relay", Port: 25, StartTLS: "required", Username: "u", Password: "p@ss", Auth: "auto", Timeout: 30 * time.Second},
+		"smtp://relay.melaka.gov.my":                 {Host: "relay.melaka.gov.my", Port: 587, StartTLS: "opportunistic", Auth: "auto", Timeout: mail.DefaultSMTPTimeout},
+		"smtp://u:p%40ss@relay:25":                   {Host: "relay", Port: 25, StartTLS: "required", Username: "u", Password: "p@ss", Auth: "auto", Timeout: mail.DefaultSMTPTimeout},
 		"smtps://u:p@relay?auth=plain&timeout=5s":    {Host: "relay", Port: 465, Implicit: true, Username: "u", Password: "p", Auth: "plain", Timeout: 5 * time.Second},
-		"smtp://relay:2525?starttls=off&helo=portal": {Host: "relay", Port: 2525, StartTLS: "off", Auth: "auto", Timeout: 30 * time.Second, HELO: "portal"},
+		"smtp://relay:2525?starttls=off&helo=portal": {Host: "relay", Port: 2525, StartTLS: "off", Auth: "auto", Timeout: mail.DefaultSMTPTimeout, HELO: "portal"},
 	}
 	for raw, want := range good {
 		got, err := mail.ParseSMTPURL(raw)

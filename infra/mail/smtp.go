@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -24,7 +26,8 @@ import (
 //
 // Query parameters: starttls=required|opportunistic|off (smtp:// only),
 // auth=auto|plain|login (default auto: the strongest mechanism offered),
-// timeout=DURATION (default 30s), helo=NAME.
+// timeout=DURATION (default DefaultSMTPTimeout: the whole exchange of one
+// mail, dial to QUIT), helo=NAME.
 type SMTPConfig struct {
 	Host     string
 	Port     int
@@ -117,7 +120,7 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	default:
 		return SMTPConfig{}, fmt.Errorf("mail: smtp url: auth %q: want auto, plain or login", c.Auth)
 	}
-	c.Timeout = 30 * time.Second
+	c.Timeout = DefaultSMTPTimeout
 	if t := q.Get("timeout"); t != "" {
 		d, err := time.ParseDuration(t)
 		if err != nil || d <= 0 {
@@ -128,6 +131,13 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	c.HELO = q.Get("helo")
 	return c, nil
 }
+
+// DefaultSMTPTimeout bounds one mail's whole exchange with the server. It
+// is well below the mailer's lease (engine.Config.ConsumerLease, 30s): a
+// send the server holds up is abandoned and retried by the process that
+// holds the lease, instead of running on while another process may take
+// the lease over and send the same mail again.
+const DefaultSMTPTimeout = 15 * time.Second
 
 // Redacted is the URL for logs: no password.
 func (c SMTPConfig) Redacted() string {
@@ -174,11 +184,15 @@ func NewSMTPSender(rawURL string, tlsConfig *tls.Config) (*SMTPSender, error) {
 // Config returns the parsed configuration (for a redacted start-up log).
 func (s *SMTPSender) Config() SMTPConfig { return s.cfg }
 
-func (s *SMTPSender) client() (*gomail.Client, error) {
+func (s *SMTPSender) client(dial gomail.DialContextFunc) (*gomail.Client, error) {
 	opts := []gomail.Option{
 		gomail.WithPort(s.cfg.Port),
-		gomail.WithTimeout(s.cfg.Timeout),
+		// Send bounds the whole exchange by the timeout; go-mail's own,
+		// step by step, is only a backstop that must not end it first
+		// (its error would not say the send was abandoned).
+		gomail.WithTimeout(2 * s.cfg.Timeout),
 		gomail.WithTLSConfig(s.tls),
+		gomail.WithDialContextFunc(dial),
 	}
 	if s.cfg.Implicit {
 		opts = append(opts, gomail.WithSSL())
@@ -196,14 +210,23 @@ func (s *SMTPSender) client() (*gomail.Client, error) {
 		opts = append(opts, gomail.WithHELO(s.cfg.HELO))
 	}
 	if s.cfg.Username != "" {
-		auth := gomail.SMTPAuthAutoDiscover
-		switch s.cfg.Auth {
-		case "plain":
-			auth = gomail.SMTPAuthPlain
-		case "login":
-			auth = gomail.SMTPAuthLogin
+		switch {
+		case s.cfg.Auth == "plain":
+			opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain))
+		case s.cfg.Auth == "login":
+			opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthLogin))
+		case s.cfg.Implicit:
+			// go-mail counts a connection as encrypted from the start only
+			// when it dialled it itself; over the one dial hands it, its
+			// auto discovery would leave out PLAIN and LOGIN. Its own order
+			// for an encrypted connection:
+			opts = append(opts, gomail.WithOpportunisticSMTPAuth(
+				gomail.SMTPAuthSCRAMSHA256PLUS, gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1PLUS, gomail.SMTPAuthSCRAMSHA1,
+				gomail.SMTPAuthNTLM, gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin))
+		default:
+			opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover))
 		}
-		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
+		opts = append(opts, gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
 	}
 	return gomail.NewClient(s.cfg.Host, opts...)
 }
@@ -214,12 +237,24 @@ func (s *SMTPSender) client() (*gomail.Client, error) {
 // else (server down, 421, TLS or auth trouble the operator can fix) is a
 // server-wide failure, worth retrying as it is. Errors carry no e-mail
 // address: go-mail's names the recipients, and servers often echo them.
+//
+// The whole exchange ends when ctx does (the mailer lost its lease, or the
+// process stops) or after the configured timeout, whichever comes first:
+// the connection is closed, the send fails and the mail is retried later,
+// by whichever process then holds the lease. A send left running would
+// deliver the mail a second time if the server answered it in the end.
 func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	g, err := build(m)
 	if err != nil {
 		return err
 	}
-	c, err := s.client()
+	ctx, cancel := context.WithTimeoutCause(ctx, s.cfg.Timeout,
+		fmt.Errorf("%w: no end within timeout=%s", context.DeadlineExceeded, s.cfg.Timeout))
+	defer cancel()
+	conn := &sendConn{}
+	defer conn.close()
+	defer context.AfterFunc(ctx, conn.close)()
+	c, err := s.client(conn.dial(s.tls, s.cfg.Implicit))
 	if err != nil {
 		return fmt.Errorf("mail: smtp client: %s", redactAddresses(err.Error()))
 	}
@@ -237,11 +272,64 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 			return fmt.Errorf("%w: %s", ErrDeferred, text)
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("mail: smtp send to %s:%d: %w (%s)", s.cfg.Host, s.cfg.Port, ctx.Err(), text)
+			return fmt.Errorf("mail: smtp send to %s:%d: abandoned: %w (%s)", s.cfg.Host, s.cfg.Port, context.Cause(ctx), text)
 		}
 		return fmt.Errorf("mail: smtp send to %s:%d: %s", s.cfg.Host, s.cfg.Port, text)
 	}
 	return nil
+}
+
+// sendConn is the connection of one send. Closing it is the only way to
+// stop go-mail mid-exchange: it heeds a context only while it dials, and
+// its timeout only step by step; and it leaves the connection open when a
+// step fails (its QUIT then fails too), for a late answer to the DATA to
+// deliver the mail after all.
+type sendConn struct {
+	mu     sync.Mutex
+	conn   net.Conn
+	closed bool
+}
+
+// dial connects, and for smtps shakes hands TLS, unless the send has
+// already ended.
+func (sc *sendConn) dial(tlsConfig *tls.Config, implicit bool) gomail.DialContextFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		sc.mu.Lock()
+		closed := sc.closed
+		if !closed {
+			sc.conn = raw
+		}
+		sc.mu.Unlock()
+		if closed {
+			_ = raw.Close()
+			return nil, net.ErrClosed
+		}
+		if !implicit {
+			return raw, nil
+		}
+		tc := tls.Client(raw, tlsConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, err
+		}
+		return tc, nil
+	}
+}
+
+func (sc *sendConn) close() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.closed {
+		return
+	}
+	sc.closed = true
+	if sc.conn != nil {
+		_ = sc.conn.Close()
+	}
 }
 
 type refusal int

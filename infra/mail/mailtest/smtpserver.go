@@ -89,6 +89,97 @@ type Server struct {
 	arrived  chan struct{}
 	// refusals answer RCPT TO for an address with an SMTP error (Refuse).
 	refusals map[string]*smtp.SMTPError
+	hold     *heldData // the next mail's DATA whose answer is kept back (HoldData)
+}
+
+// heldData is a mail's DATA the server keeps its answer to.
+type heldData struct {
+	taken   bool          // a session has the mail
+	arrived chan struct{} // closed when its data is read
+	answer  chan struct{} // closed by Answer
+	decided chan bool     // accepted (the client still waited) or dropped
+}
+
+// HoldData makes the server keep back its answer to the next mail's DATA,
+// as a stuck server (a content filter that hangs) does: it reads the data,
+// then says nothing until Answer. The mail is accepted only if its client
+// still waits for the answer then; one whose client left is dropped, as
+// its transaction never completed.
+func (s *Server) HoldData() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = &heldData{arrived: make(chan struct{}), answer: make(chan struct{}), decided: make(chan bool, 1)}
+}
+
+// WaitHeld blocks until the held mail's data has arrived.
+func (s *Server) WaitHeld(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	h := s.hold
+	s.mu.Unlock()
+	select {
+	case <-h.arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no mail's DATA reached the SMTP server to be held")
+	}
+}
+
+// Answer answers the held mail's DATA and reports whether the mail was
+// accepted (its client still waited) rather than dropped.
+func (s *Server) Answer(t testing.TB) bool {
+	t.Helper()
+	s.mu.Lock()
+	h := s.hold
+	s.hold = nil
+	s.mu.Unlock()
+	close(h.answer)
+	select {
+	case ok := <-h.decided:
+		return ok
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held mail was never decided")
+		return false
+	}
+}
+
+// takeHold gives the held DATA to the first session that reaches it.
+func (s *Server) takeHold() *heldData {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hold == nil || s.hold.taken {
+		return nil
+	}
+	s.hold.taken = true
+	return s.hold
+}
+
+// wait keeps the answer back until Answer, watching conn meanwhile: the
+// client, waiting for the answer, sends nothing, so a read ends only when
+// it gives up and closes the connection. It reports whether the client
+// still waited.
+func (h *heldData) wait(conn net.Conn) bool {
+	close(h.arrived)
+	// Not the server's read timeout: held, a client may wait longer.
+	_ = conn.SetReadDeadline(time.Time{})
+	read := make(chan error, 1)
+	go func() {
+		var b [1]byte
+		_, err := conn.Read(b[:])
+		read <- err
+	}()
+	var waited bool
+	select {
+	case <-read:
+	case <-h.answer:
+		// A client that left before the answer has its close seen well
+		// within this; one still waiting sends nothing.
+		_ = conn.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+		var ne net.Error
+		waited = errors.As(<-read, &ne) && ne.Timeout()
+		_ = conn.SetReadDeadline(time.Time{})
+	}
+	h.decided <- waited
+	return waited
 }
 
 // Refuse makes RCPT TO for address fail with code and enhanced code, the
@@ -236,6 +327,9 @@ func (x *session) Data(r io.Reader) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if h := x.s.takeHold(); h != nil && !h.wait(x.conn.Conn()) {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Client left before the answer"}
 	}
 	_, isTLS := x.conn.TLSConnectionState()
 	x.s.mu.Lock()
