@@ -92,13 +92,21 @@ func (a *app) newMailer() (*mail.Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--mail-from: %w", err)
 	}
+	// Undeliverable mail is reported to the envelope sender; left to
+	// --mail-from, usually a no-reply mailbox, nobody would read it.
+	var bounce mail.Address
+	if cfg.MailBounce != "" {
+		if bounce, err = mail.ParseAddress(cfg.MailBounce); err != nil {
+			return nil, fmt.Errorf("--mail-bounce: %w", err)
+		}
+	}
 	helpdesk := make([]mail.Contact, len(cfg.Helpdesk))
 	for i, h := range cfg.Helpdesk {
 		helpdesk[i] = mail.Contact{Name: h.Name, Phone: h.Phone}
 	}
 	return &mail.Consumer{
 		Sender:   sender,
-		Composer: mail.Composer{From: from, PortalURL: cfg.BaseURL, Helpdesk: helpdesk},
+		Composer: mail.Composer{From: from, Bounce: bounce.Email, PortalURL: cfg.BaseURL, Helpdesk: helpdesk},
 		Open:     a.sealer.Open,
 		Log:      a.cli.log,
 		// A temporary password that expired, was replaced or whose

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/infra/mail"
+	"github.com/melaka-gov/ispeks/infra/mail/mailtest"
 )
 
 // serveInBackground runs `serve` on dir (with flags) until the returned
@@ -106,5 +109,41 @@ func TestAdminCreateBeforeTheFirstServeIsMailed(t *testing.T) {
 	}
 	if !strings.Contains(m.Text, "Pentadbir Sistem telah mengeluarkan") {
 		t.Fatalf("the mail after the restart is not the new temporary password:\n%s", m.Text)
+	}
+}
+
+// TestMailBounceIsTheEnvelopeSender: with --mail-bounce the portal's mail
+// leaves with that address as its envelope sender (SMTP MAIL FROM), so mail
+// that cannot be delivered is reported to a mailbox someone reads, while
+// the From header stays the no-reply address. An address that does not
+// parse is refused, naming the flag.
+func TestMailBounceIsTheEnvelopeSender(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	relay := mailtest.StartRelay(t)
+	base := []string{"--data", dir, "--log-level", "error"}
+	if _, err := executeOut(ctx, append(base, "admin", "create", "--ic", "800101-14-1234",
+		"--email", "pentadbir@melaka.gov.my", "--name", "Siti Pentadbir", "--department", "Jabatan Kewangan",
+		"--post", "Pegawai", "--staff-number", "A0001")...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := executeOut(ctx, append(base, "mail", "parked", "--mail-bounce", "not an address")...); err == nil || !strings.Contains(err.Error(), "--mail-bounce") {
+		t.Fatalf("a --mail-bounce that does not parse: %v, want an error naming the flag", err)
+	}
+
+	stop := serveInBackground(t, ctx, dir, "--smtp", "smtp://"+relay.Addr+"?starttls=off", "--base-url", "https://ispeks.example.test",
+		"--mail-bounce", "Pentadbir Emel <pentadbir.emel@melaka.gov.my>")
+	defer stop()
+	got := relay.Wait(t, 1)[0]
+	if got.From != "pentadbir.emel@melaka.gov.my" {
+		t.Fatalf("envelope sender %q, want the --mail-bounce address", got.From)
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(got.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, err := netmail.ParseAddress(msg.Header.Get("From")); err != nil || from.Address != "no-reply@ispeks.melaka.gov.my" {
+		t.Fatalf("From header %q (%v), want the --mail-from address", msg.Header.Get("From"), err)
 	}
 }

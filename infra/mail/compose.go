@@ -32,6 +32,7 @@ type Contact struct {
 type Composer struct {
 	From      Address
 	ReplyTo   Address // optional
+	Bounce    string  // optional envelope sender (Message.Bounce)
 	PortalURL string  // e.g. https://p.ispeks.melaka.gov.my/eispeks/main
 	Helpdesk  []Contact
 	// Zone shows times to the reader; default Malaysia time (UTC+8, no DST).
@@ -50,6 +51,9 @@ func (c Composer) Validate() error {
 		if err := validAddress(c.ReplyTo, true); err != nil {
 			return fmt.Errorf("mail: composer: reply_to: %w", err)
 		}
+	}
+	if err := validAddress(Address{Email: c.Bounce}, false); err != nil {
+		return fmt.Errorf("mail: composer: bounce: %w", err)
 	}
 	if c.PortalURL == "" {
 		return errors.New("mail: composer: portal_url: missing")
@@ -444,6 +448,7 @@ func (c Composer) compose(to Recipient, subject string, ms, en []block, hasSecre
 	return Message{
 		From:    c.From,
 		ReplyTo: c.ReplyTo,
+		Bounce:  c.Bounce,
 		To:      Address{Name: to.Name, Email: to.Email},
 		Subject: subject,
 		Text:    text.String(),

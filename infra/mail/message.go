@@ -47,6 +47,11 @@ type Message struct {
 	Subject   string
 	Text      string // plain-text body (required)
 	HTML      string // optional HTML alternative
+	// Bounce is the envelope sender (SMTP MAIL FROM, the Return-Path the
+	// receiving server records), where a mail that cannot be delivered is
+	// reported. Optional: empty, it is From, often a no-reply mailbox
+	// nobody reads. It is not a header; the outbox file does not show it.
+	Bounce string
 	// Occurred is when what the mail tells of happened (its event's
 	// time); Date is when it is sent. The outbox names the file by
 	// Occurred, so the same mail written again (after a crash, or resent)
@@ -91,6 +96,9 @@ func (m Message) Validate() error {
 		if err := validAddress(m.ReplyTo, true); err != nil {
 			return bad("reply_to", err.Error())
 		}
+	}
+	if err := validAddress(Address{Email: m.Bounce}, false); err != nil {
+		return bad("bounce", err.Error())
 	}
 	if err := validAddress(m.To, true); err != nil {
 		return bad("to", err.Error())
@@ -164,6 +172,11 @@ func build(m Message) (*gomail.Msg, error) {
 	// (go-mail's *Format methods paste a name between double quotes, so a
 	// name with a quote or ending in a backslash would not parse).
 	g.FromMailAddress(&netmail.Address{Name: m.From.Name, Address: m.From.Email})
+	if m.Bounce != "" {
+		if err := g.EnvelopeFrom(m.Bounce); err != nil {
+			return nil, fmt.Errorf("%w: bounce: %v", ErrInvalidMessage, err)
+		}
+	}
 	g.AddToMailAddress(&netmail.Address{Name: m.To.Name, Address: m.To.Email})
 	if !m.ReplyTo.IsZero() {
 		g.ReplyToMailAddress(&netmail.Address{Name: m.ReplyTo.Name, Address: m.ReplyTo.Email})

@@ -103,6 +103,41 @@ func TestSMTPSenderSTARTTLSAndImplicitTLS(t *testing.T) {
 	}
 }
 
+// TestSMTPSenderSendsBouncesToTheBounceAddress: a composer's Bounce is the
+// envelope sender (MAIL FROM: where undeliverable mail is reported) while
+// the From header stays the no-reply address; it is no header, so the
+// outbox file does not show it. One that is not a plain address makes the
+// message invalid.
+func TestSMTPSenderSendsBouncesToTheBounceAddress(t *testing.T) {
+	pki := mailtest.NewPKI(t)
+	srv := mailtest.Start(t, pki, false, "")
+	sender, err := mail.NewSMTPSender(smtpURL("smtp", srv.User, srv.Pass, srv.Addr, ""), pki.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testComposer()
+	c.Bounce = "pentadbir.emel@melaka.gov.my"
+	msg := composed(c.AccountLocked(aminah, time.Now(), 3))
+	if err := sender.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Wait(t, 1)[0]
+	if got.From != c.Bounce {
+		t.Fatalf("envelope sender %q, want the bounce address", got.From)
+	}
+	if p := parseMail(t, got.Data); p.From.Address != "no-reply@ispeks.melaka.gov.my" {
+		t.Fatalf("From header %v, want the composer's From", p.From)
+	}
+	raw, err := mail.Render(msg)
+	if err != nil || strings.Contains(string(raw), c.Bounce) {
+		t.Fatalf("rendered mail (%v) shows the bounce address:\n%s", err, raw)
+	}
+	msg.Bounce = "Pentadbir <pentadbir.emel@melaka.gov.my>"
+	if err := sender.Send(context.Background(), msg); !errors.Is(err, mail.ErrInvalidMessage) || !strings.Contains(err.Error(), "bounce") {
+		t.Fatalf("a bounce with a name: %v, want an invalid message naming the bounce", err)
+	}
+}
+
 func TestSMTPSenderRefusesWrongCredentialsAndUnknownCA(t *testing.T) {
 	pki := mailtest.NewPKI(t)
 	srv := mailtest.Start(t, pki, false, "")
