@@ -127,6 +127,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	sc.Secure, sc.IsAPI = secure, isAPI
 	sc.LoginPath, sc.TOTPPath = web.PathLanding, web.PathLoginTOTP
 	sc.PasswordPath = web.PathPassword + "?wajib=1" // with the notice why
+	sc.FormerForms = web.TakesFormerForms
 	sessions, err := session.NewManager(deps.SessionStore, sc, deps.Now)
 	if err != nil {
 		return nil, err

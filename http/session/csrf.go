@@ -103,8 +103,14 @@ func (m *Manager) CSRF() gin.HandlerFunc {
 			ok = equal(token, m.preSessionToken(ck.Value))
 		}
 		if !ok {
-			if l.expired && !m.cfg.IsAPI(c.Request) {
-				// The form was fine; the session behind it ran out.
+			if f, former := l.formerOf(token); former && m.takesFormerForms(c.Request) {
+				l.former = &f
+				c.Next()
+				return
+			}
+			if (l.expired || l.replaced != nil) && !m.cfg.IsAPI(c.Request) {
+				// The form was fine; the session behind it ran out (or
+				// moved on under a new token).
 				m.redirectToLogin(c)
 				return
 			}

@@ -40,6 +40,10 @@ type Config struct {
 	// TOTPPath is where RequireTOTP sends a logged-in admin or auditor who
 	// has not yet given a code in this session.
 	TOTPPath string
+	// FormerForms says which routes answer, themselves, a form of a
+	// session this browser's session replaced (FormerForm); elsewhere such
+	// a form is refused as any stale one is.
+	FormerForms func(*http.Request) bool
 	// PasswordPath is where PasswordChangeFirst sends a session that must
 	// change its password before anything else.
 	PasswordPath string
@@ -93,6 +97,8 @@ type Manager struct {
 	// what a sweep left, so a burst of ends (many accounts locked within
 	// ten minutes) costs one sweep per doubling, not one per notice.
 	latePrune int
+
+	replaced replacements
 }
 
 // lateNotice is what the log last said about a user's sessions begun
@@ -190,6 +196,10 @@ type loaded struct {
 	expired bool   // a session cookie was presented but had timed out
 	was     string // the user of that timed-out session, when still known
 	csrf    string // pre-session CSRF token issued in this request
+	// replaced: the cookie's session was replaced a moment ago by a
+	// logged-in one (noteReplaced), not timed out.
+	replaced *replaced
+	former   *Former // the form is one of a replaced session (FormerForm)
 }
 
 func state(c *gin.Context) *loaded {
@@ -282,6 +292,12 @@ func (m *Manager) Load() gin.HandlerFunc {
 		now := m.now()
 		switch {
 		case !ok:
+			if r, ok := m.replacedBy(key); ok {
+				// The other request of a double click: the browser may
+				// already hold the new token, which clearing would end.
+				l.replaced, l.was = &r, r.former.UserID
+				break
+			}
 			m.clearCookie(c)
 			l.expired = true
 			// Swept by the janitor after timing out: the store may still
@@ -339,9 +355,13 @@ func (m *Manager) clearCookie(c *gin.Context) {
 func (m *Manager) begin(c *gin.Context, s Session) error {
 	ctx := c.Request.Context()
 	l := state(c)
+	carryFormers(l.s, &s)
 	if l.ok {
 		if err := m.store.Delete(ctx, l.key); err != nil {
 			return fmt.Errorf("session: end old: %w", err)
+		}
+		if s.State == StateActive && s.UserID == l.s.UserID {
+			m.noteReplaced(l.key, l.s)
 		}
 	}
 	now := m.now()

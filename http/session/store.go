@@ -66,6 +66,9 @@ type Session struct {
 	// Values is small per-flow scratch space (e.g. which decoy image was
 	// shown). Keep it small and free of secrets.
 	Values map[string]string
+	// FormerTokens are the forms of the sessions of the same user this one
+	// replaced (FormerForm), newest first.
+	FormerTokens []FormerToken
 }
 
 // LoggedIn reports whether the session is a completed login.
@@ -84,6 +87,7 @@ func (s Session) HasRole(roles ...string) bool {
 func (s Session) clone() Session {
 	s.Roles = slices.Clone(s.Roles)
 	s.Values = maps.Clone(s.Values)
+	s.FormerTokens = slices.Clone(s.FormerTokens)
 	return s
 }
 

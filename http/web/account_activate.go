@@ -72,6 +72,10 @@ func (s *Site) activateForm(c *gin.Context) {
 }
 
 func (s *Site) activate(c *gin.Context) {
+	if f, ok := session.FormerForm(c); ok {
+		s.formerForm(c, f, session.StageActivation, "acct.activated_here", "?sesi=diaktifkan")
+		return
+	}
 	sess, ok := acctPending(c, session.StageActivation)
 	if !ok {
 		acctRestart(c)
@@ -125,6 +129,10 @@ func (s *Site) resetForm(c *gin.Context) {
 }
 
 func (s *Site) reset(c *gin.Context) {
+	if f, ok := session.FormerForm(c); ok {
+		s.formerForm(c, f, acctStageReset, "acct.reset_here", "?sesi=kata-laluan-baru")
+		return
+	}
 	sess, ok := acctPending(c, acctStageReset)
 	if !ok {
 		acctRestart(c)
@@ -163,4 +171,22 @@ func (s *Site) reset(c *gin.Context) {
 		return
 	}
 	s.completeLogin(c, sess.UserID, grant, sess.Values[acctValTOTP] == "1", false, "kata-laluan=ditukar")
+}
+
+// formerForm answers the activation or new-password form (stage) sent
+// after its login had moved on: another tab of this browser, or the first
+// of a double click, completed it. Nothing is done again: a browser now
+// logged in goes home and is told (notice); one without the new session
+// goes to log in, told why (query).
+func (s *Site) formerForm(c *gin.Context, f session.Former, stage, notice, query string) {
+	if f.Stage != stage {
+		acctRestart(c)
+		return
+	}
+	if _, ok := session.User(c); ok {
+		s.carryNotice(c, notice)
+		c.Redirect(http.StatusSeeOther, PathHome)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, PathLanding+query)
 }

@@ -453,14 +453,20 @@ func (w *world) activate(b *browser, s staff, temp, image, phrase string) result
 	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/pengaktifan" {
 		w.t.Fatalf("temporary password: %d %s %s", r.Code, r.Header().Get("Location"), r.body)
 	}
-	r = b.post("/pengaktifan", "/pengaktifan", url.Values{
-		"password": {password}, "confirm_password": {password}, "question": {"guru-kegemaran"},
-		"answer": {"Cikgu Rosnah"}, "image": {image}, "phrase": {phrase},
-	})
+	r = b.post("/pengaktifan", "/pengaktifan", activationForm(password, image, phrase))
 	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
 		w.t.Fatalf("activation: %d %s %s", r.Code, r.Header().Get("Location"), r.body)
 	}
 	return b.follow(r)
+}
+
+// activationForm is the activation form with the password pw, the tests'
+// secret question and answer, and the image and phrase.
+func activationForm(pw, image, phrase string) url.Values {
+	return url.Values{
+		"password": {pw}, "confirm_password": {pw}, "question": {"guru-kegemaran"},
+		"answer": {"Cikgu Rosnah"}, "image": {image}, "phrase": {phrase},
+	}
 }
 
 // activeUser registers and activates s; the browser is logged in.

@@ -39,11 +39,7 @@ func TestActivationOvertakenSaysSo(t *testing.T) {
 	w := newWorld(t)
 	siti := master[0]
 	a := w.browser()
-	temp := w.register(a, siti)
-	a.enterID(siti.IC)
-	if r := a.enterPassword(temp); r.Header().Get("Location") != "/pengaktifan" {
-		t.Fatalf("temporary password: %d %s", r.Code, r.Header().Get("Location"))
-	}
+	w.toActivationStep(a, siti)
 	// Elsewhere: a new temporary password, and the activation with it.
 	b := w.browser()
 	if !w.forgotIssues(siti.IC) {
@@ -52,10 +48,7 @@ func TestActivationOvertakenSaysSo(t *testing.T) {
 	temp2 := w.mailFor(b, siti.IC, "kata laluan sementara baharu", 0)
 	w.activate(b, siti, temp2, "kucing", "Kopi Pagi Melaka")
 
-	r := a.post("/pengaktifan", "/pengaktifan", url.Values{
-		"password": {password}, "confirm_password": {password}, "question": {"guru-kegemaran"},
-		"answer": {"Cikgu Rosnah"}, "image": {"durian"}, "phrase": {"Teh Tarik Petang"},
-	})
+	r := a.post("/pengaktifan", "/pengaktifan", activationForm(password, "durian", "Teh Tarik Petang"))
 	if r.Code != http.StatusSeeOther {
 		t.Fatalf("overtaken activation: %d %s", r.Code, r.body)
 	}
@@ -136,6 +129,107 @@ func (w *world) toNewPasswordStep(b *browser, s staff) {
 	temp := w.mailFor(b, s.IC, "kata laluan sementara baharu", 0)
 	b.enterID(s.IC)
 	if r := b.enterPassword(temp); r.Header().Get("Location") != "/login/kata-laluan-baru" {
+		w.t.Fatalf("temporary password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+}
+
+// The activation form and the new-password form after Lupa Kata Laluan,
+// sent from a tab whose page was drawn before another tab of the same
+// browser completed the form: the browser is logged in by then, so it goes
+// home and is told the form was already done there; nothing is recorded
+// again. (Before, the stale form was refused as expired.)
+func TestFormDoneInAnotherTabSaysSo(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	b := w.browser()
+	w.toActivationStep(b, siti)
+	firstTab := activationForm("Teh Tarik Petang 8", "durian", "Teh Tarik Petang")
+	firstTab.Set("csrf_token", b.csrf("/pengaktifan"))
+	if r := b.post("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Pagi Melaka")); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("activation in the other tab: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	head := w.head()
+	r := b.do("POST", "/pengaktifan", firstTab)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+		t.Fatalf("the first tab's activation: %d %s %s, want home", r.Code, r.Header().Get("Location"), r.body)
+	}
+	mustContain(t, "home after the first tab's activation", b.follow(r).body, siti.Name, "telah pun diaktifkan di tab atau tetingkap lain")
+	if w.head() != head {
+		t.Fatal("the first tab's activation recorded something")
+	}
+
+	b = w.browser()
+	w.toNewPasswordStep(b, siti)
+	const pw = "Bunga Raya Kembang 9"
+	firstTab = url.Values{"password": {"Kopi Pagi Melaka 7"}, "confirm_password": {"Kopi Pagi Melaka 7"}, "csrf_token": {b.csrf("/login/kata-laluan-baru")}}
+	if r := b.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", url.Values{"password": {pw}, "confirm_password": {pw}}); r.Code != http.StatusSeeOther {
+		t.Fatalf("new password in the other tab: %d %s", r.Code, r.body)
+	}
+	head = w.head()
+	r = b.do("POST", "/login/kata-laluan-baru", firstTab)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+		t.Fatalf("the first tab's new password: %d %s %s, want home", r.Code, r.Header().Get("Location"), r.body)
+	}
+	mustContain(t, "home after the first tab's new password", b.follow(r).body, "Kata laluan baru telah pun ditetapkan di tab atau tetingkap lain")
+	if w.head() != head {
+		t.Fatal("the first tab's new password recorded something")
+	}
+	w.browser().login(siti.IC, pw)
+}
+
+// A double click on "Aktif" or on the new password's Hantar: the second
+// submission carries the token the first replaced. It does nothing again,
+// keeps the first's session (no cookie cleared) and says the account was
+// activated or the password set, not that the session ended.
+func TestFormSentTwiceSaysItIsDone(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	b := w.browser()
+	w.toActivationStep(b, siti)
+	first, second := b.sendTwice("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Pagi Melaka"))
+	if first.Header().Get("Location") != "/utama" {
+		t.Fatalf("first activation: %d %s", first.Code, first.Header().Get("Location"))
+	}
+	if second.Code != http.StatusSeeOther || second.Header().Get("Location") != "/?sesi=diaktifkan" || clearsSession(second) {
+		t.Fatalf("second activation: %d %s %v", second.Code, second.Header().Get("Location"), second.Header()["Set-Cookie"])
+	}
+	mustContain(t, "login page of a browser without the first's session", w.browser().get(second.Header().Get("Location")).body, "Akaun ini telah diaktifkan")
+	if r := b.get(second.Header().Get("Location")); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("the browser after the double click: %d %s, want still logged in", r.Code, r.Header().Get("Location"))
+	}
+
+	b = w.browser()
+	w.toNewPasswordStep(b, siti)
+	const pw = "Bunga Raya Kembang 9"
+	first, second = b.sendTwice("/login/kata-laluan-baru", "/login/kata-laluan-baru", url.Values{"password": {pw}, "confirm_password": {pw}})
+	if first.Code != http.StatusSeeOther || first.Header().Get("Location") != "/utama?kata-laluan=ditukar" {
+		t.Fatalf("first new password: %d %s", first.Code, first.Header().Get("Location"))
+	}
+	if second.Code != http.StatusSeeOther || second.Header().Get("Location") != "/?sesi=kata-laluan-baru" || clearsSession(second) {
+		t.Fatalf("second new password: %d %s %v", second.Code, second.Header().Get("Location"), second.Header()["Set-Cookie"])
+	}
+	if b.get("/utama").Code != http.StatusOK {
+		t.Fatal("the first submission's session does not reach the home page")
+	}
+}
+
+// clearsSession reports whether r ends the browser's session cookie.
+func clearsSession(r result) bool {
+	for _, c := range r.Result().Cookies() {
+		if c.Name == "ispeks_session" && (c.MaxAge < 0 || c.Value == "") {
+			return true
+		}
+	}
+	return false
+}
+
+// toActivationStep registers s and logs b in with the temporary password,
+// up to the activation page.
+func (w *world) toActivationStep(b *browser, s staff) {
+	w.t.Helper()
+	temp := w.register(b, s)
+	b.enterID(s.IC)
+	if r := b.enterPassword(temp); r.Header().Get("Location") != "/pengaktifan" {
 		w.t.Fatalf("temporary password: %d %s", r.Code, r.Header().Get("Location"))
 	}
 }

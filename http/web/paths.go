@@ -51,6 +51,17 @@ func OpenBeforePasswordChange(r *http.Request) bool {
 	return openBeforePasswordChange[p] || strings.HasPrefix(p, PathStatic+"/")
 }
 
+// TakesFormerForms is session.Config.FormerForms: the login's forms that
+// answer a form drawn before the login moved on (another tab, a double
+// click) by saying what happened (formerForm).
+func TakesFormerForms(r *http.Request) bool {
+	switch r.URL.Path {
+	case PathActivate, PathLoginReset:
+		return r.Method == http.MethodPost
+	}
+	return false
+}
+
 var namedPaths = map[string]string{
 	"landing": PathLanding, "login": PathLogin, "login_password": PathLoginPassword,
 	"login_totp": PathLoginTOTP, "activate": PathActivate, "register": PathRegister,
