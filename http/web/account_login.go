@@ -522,6 +522,18 @@ func (s *Site) loginTOTPForm(c *gin.Context) {
 }
 
 func (s *Site) loginTOTP(c *gin.Context) {
+	if f, ok := session.FormerForm(c); ok {
+		// The code form sent again after its code was accepted (a double
+		// click whose first answer rotated the token, or another tab): go
+		// where that answer went, without checking the code again. A
+		// session not stepped up after all is sent back by the page.
+		next := PathLanding // a login's code step: home, or log in
+		if f.Stage == session.StageStepUp {
+			next = LocalPath(c.PostForm("next"), PathHome)
+		}
+		c.Redirect(http.StatusSeeOther, next)
+		return
+	}
 	sess, isPending := acctPending(c, acctStageTOTP)
 	u, loggedIn := session.User(c)
 	switch {

@@ -56,7 +56,7 @@ func OpenBeforePasswordChange(r *http.Request) bool {
 // click) by saying what happened (formerForm).
 func TakesFormerForms(r *http.Request) bool {
 	switch r.URL.Path {
-	case PathActivate, PathLoginReset:
+	case PathActivate, PathLoginReset, PathLoginTOTP:
 		return r.Method == http.MethodPost
 	}
 	return false
