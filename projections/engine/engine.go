@@ -682,8 +682,10 @@ func (e *Engine) WaitFor(ctx context.Context, position uint64, projectors ...str
 
 // ViewStamp returns a number that grows whenever the documents of
 // collection may have changed as this engine's projector sees them: after
-// each commit of its that wrote documents, when it follows a rebuild's swap
-// (of this process or another), when it loads its checkpoint. An answer read
+// each commit of its that wrote documents or covers an event it projected
+// (one another process sharing the store applied first writes nothing
+// here), when it follows a rebuild's swap (of this process or another),
+// when it loads its checkpoint. An answer read
 // from the collection after the stamp was taken stays the answer while the
 // stamp is unchanged, as far as this process's WaitFor can tell: the stamp
 // moves before WaitFor's waiters are released, so a page that waited for

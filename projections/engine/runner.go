@@ -64,13 +64,19 @@ type runner struct {
 	// it is written lazyCheckpointDelay after lazySince (see passed).
 	lazy      bool
 	lazySince time.Time
+	// projected: an event since the last commit was given to the
+	// projector. Its commit moves changes even if it writes nothing: a
+	// projector that finds an event applied already (another process
+	// sharing the store projected it first) writes nothing, yet the
+	// collections changed since the last stamp.
+	projected bool
 
 	committed atomic.Uint64
 	loaded    atomic.Bool // committed holds the stored checkpoint
 	// changes grows whenever the projector's collections may have changed
-	// under this runner: a commit that wrote documents, a swap followed, a
-	// load (see Engine.ViewStamp). It moves before notify, so a WaitFor
-	// that returns has seen it move.
+	// under this runner: a commit that wrote documents or covers an event
+	// projected, a swap followed, a load (see Engine.ViewStamp). It moves
+	// before notify, so a WaitFor that returns has seen it move.
 	changes atomic.Uint64
 
 	nmu     sync.Mutex
@@ -275,6 +281,7 @@ func (r *runner) project(msg *message.Message) error {
 	if ep, ok := ctx.Value(epochKey{}).(uint64); ok && ep != r.epoch {
 		return nil // a swap came between bookkeeping and now: see consumed
 	}
+	r.projected = true
 	st := &r.st
 	st.begin(r.ov)
 	if err := r.p.Project(ctx, st, env); err != nil {
@@ -424,10 +431,10 @@ func (r *runner) commitLocked(ctx context.Context) error {
 	if r.newGen != "" {
 		r.gen, r.newGen = r.newGen, ""
 	}
-	r.pending, r.lazy = 0, false
-	if len(keys) > 0 {
+	if len(keys) > 0 || r.projected {
 		r.changes.Add(1)
 	}
+	r.pending, r.lazy, r.projected = 0, false, false
 	r.committed.Store(checkpoint)
 	if r.paged && len(keys) > 0 {
 		r.commitPerDoc = max(time.Nanosecond, time.Since(began)/time.Duration(len(keys)))
@@ -460,7 +467,7 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 		r.log.Warn("collections swapped in by a rebuild of another layout", "stored", g.Layout, "want", l.Layout())
 	}
 	r.ov.reset()
-	r.pending, r.pos, r.gen, r.layout, r.swapped, r.lazy = 0, cp, g.Generation, g.Layout, true, false
+	r.pending, r.pos, r.gen, r.layout, r.swapped, r.lazy, r.projected = 0, cp, g.Generation, g.Layout, true, false, false
 	r.epoch++
 	r.changes.Add(1)
 	r.committed.Store(cp)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/engine"
 	"github.com/melaka-gov/ispeks/projections/viewcache"
@@ -174,5 +176,71 @@ func TestViewStampMovesWhenARebuildSwaps(t *testing.T) {
 			t.Fatal("the live engine's stamp did not move after another process's rebuild swapped its collections")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Another process projecting the same read store (a console import's
+// catch-up, a second portal) may commit an event before this engine's
+// projector reaches it; the projector then finds it applied and writes
+// nothing. Its commit must still move the stamp: an answer kept before the
+// other process's write must not be given after this engine's WaitFor for
+// the event returned.
+func TestViewStampMovesWhenAnotherProcessProjectedFirst(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	path := filepath.Join(dir, "views.db")
+	views := openViews(t, path)
+	g := newGen(log, 5)
+	g.fill(t, 20, 10)
+	first := g.appendTo(t, "acct-mine", deposited{Owner: "mine", Amount: 1})
+
+	var armed atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	p := &ledgerProjector{onProject: func(env eventlog.Envelope) {
+		if armed.Load() && env.Stream == "acct-mine" {
+			armed.Store(false)
+			close(entered)
+			<-release
+		}
+	}}
+	// A small document cache, as after a restart or a payroll run: the
+	// projector reads the account from the store, not from memory.
+	live := newEngine(t, log, views, p, func(c *engine.Config) { c.CacheSize = 1 })
+	run(t, live)
+	ctx := context.Background()
+	if err := live.WaitFor(ctx, first.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	cache := viewcache.New(views, live, 1<<20)
+	balanceOf := func() int64 {
+		pg, err := cache.Find(ctx, projections.Query{Collection: "ledger_balances", Where: map[string]any{"owner": "mine"}, Limit: 10, BodyOnly: true})
+		if err != nil || len(pg.Docs) != 1 {
+			t.Fatalf("balance of mine: %v, %d documents", err, len(pg.Docs))
+		}
+		var b balance
+		if err := json.Unmarshal(pg.Docs[0].Body, &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Balance
+	}
+	if got := balanceOf(); got != 1 {
+		t.Fatalf("balance %d, want 1", got)
+	}
+
+	armed.Store(true)
+	second := g.appendTo(t, "acct-mine", deposited{Owner: "mine", Amount: 10})
+	<-entered // this engine's projector holds the event
+	other := newEngine(t, log, openViews(t, path), &ledgerProjector{}, nil)
+	stopOther := run(t, other)
+	if err := other.WaitFor(ctx, second.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	stopOther()
+	close(release)
+	if err := live.WaitFor(ctx, second.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	if got := balanceOf(); got != 11 {
+		t.Fatalf("after WaitFor for the deposit: balance %d, want 11 (an answer kept from before it)", got)
 	}
 }
