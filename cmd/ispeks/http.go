@@ -29,6 +29,9 @@ import (
 	"github.com/melaka-gov/ispeks/projections/viewcache"
 )
 
+// listPageSize is the rows of a list page (payments and statements).
+const listPageSize = 20
+
 // maxReadyLag is how far behind the log a projector may be before /readyz
 // says the portal is not ready (pages would show stale data).
 const maxReadyLag = 10_000
@@ -53,7 +56,8 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 	}
 	// People's lists are kept in memory between their changes: on the
 	// embedded store a list read was a third of a list page's CPU.
-	lists := viewcache.New(a.views, a.engine, int64(cfg.ViewCacheMB)<<20)
+	lists := viewcache.New(a.views, a.engine, int64(cfg.ViewCacheMB)<<20,
+		listPageSize, api.DefaultPaymentsLimit, api.DefaultStatementsLimit)
 	if err := registerViewCacheMetrics(a.metrics, lists); err != nil {
 		return nil, err
 	}
@@ -91,6 +95,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 				Statements: statementViews,
 				Reports:    reports,
 				Windows:    windows,
+				PageSize:   listPageSize,
 				Now:        time.Now,
 			},
 			Admin: web.AdminDeps{

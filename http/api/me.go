@@ -241,6 +241,13 @@ func badQuery(c *gin.Context, err error) {
 	c.Abort()
 }
 
+// The pages /me answers without a ?limit= (a list cache keeps pages of
+// these sizes: see projections/viewcache).
+const (
+	DefaultPaymentsLimit   = 20
+	DefaultStatementsLimit = 24
+)
+
 // limitParam reads ?limit= (1 to 100, default def).
 func limitParam(c *gin.Context, def int) (int, error) {
 	raw := c.Query("limit")
@@ -278,7 +285,7 @@ func (m *me) payments(c *gin.Context) {
 		badQuery(c, &queryError{"module", "must be pendahuluan or tuntutan"})
 		return
 	}
-	limit, err := limitParam(c, 20)
+	limit, err := limitParam(c, DefaultPaymentsLimit)
 	if err != nil {
 		badQuery(c, err)
 		return
@@ -381,7 +388,7 @@ func (m *me) statements(c *gin.Context) {
 		}
 		year = y
 	}
-	limit, err := limitParam(c, 24)
+	limit, err := limitParam(c, DefaultStatementsLimit)
 	if err != nil {
 		badQuery(c, err)
 		return

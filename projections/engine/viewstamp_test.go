@@ -85,7 +85,7 @@ func TestViewCacheReadsItsOwnWrites(t *testing.T) {
 	if err := e.WaitFor(ctx, head); err != nil {
 		t.Fatal(err)
 	}
-	cache := viewcache.New(views, e, 1<<20)
+	cache := viewcache.New(views, e, 1<<20, 10)
 	byOwner := func(owner string) projections.Query {
 		return projections.Query{Collection: "ledger_balances", Where: map[string]any{"owner": owner}, Limit: 10, BodyOnly: true}
 	}
@@ -211,7 +211,7 @@ func TestViewStampMovesWhenAnotherProcessProjectedFirst(t *testing.T) {
 	if err := live.WaitFor(ctx, first.LastPosition); err != nil {
 		t.Fatal(err)
 	}
-	cache := viewcache.New(views, live, 1<<20)
+	cache := viewcache.New(views, live, 1<<20, 10)
 	balanceOf := func() int64 {
 		pg, err := cache.Find(ctx, projections.Query{Collection: "ledger_balances", Where: map[string]any{"owner": "mine"}, Limit: 10, BodyOnly: true})
 		if err != nil || len(pg.Docs) != 1 {

@@ -11,10 +11,10 @@
 // writes are seen when this process's own projector applies the same
 // events, as its WaitFor is (every portal process runs every projector).
 //
-// Only the first page of a query that asks for bodies alone is kept (the
-// lists a page or the JSON API shows when opened), so one person can put
-// only a handful of answers in, and a stream of made-up cursors cannot push
-// everyone else's out. The memory is bounded: once the answers kept reach
+// Only the first page of a query that asks for bodies alone, of the
+// portal's page size, is kept (the lists a page or the JSON API shows when
+// opened), so one person can put only a handful of answers in, and a
+// stream of made-up cursors or page sizes cannot push everyone else's out. The memory is bounded: once the answers kept reach
 // the budget, further ones are read and not kept until the next change
 // empties the generation. With no eviction the cache favours those who came
 // first since the last change; sized for the whole staff (the default
@@ -46,9 +46,10 @@ type Stamps interface {
 // query of this project does), and Version and Fields are left empty as
 // BodyOnly says.
 type Reader struct {
-	next   projections.Reader
-	stamps Stamps
-	budget int64
+	next      projections.Reader
+	stamps    Stamps
+	budget    int64
+	pageSizes []int
 
 	used   atomic.Int64 // bytes kept, over every collection
 	slots  sync.Map     // collection → *atomic.Pointer[generation]
@@ -59,9 +60,10 @@ type Reader struct {
 var _ projections.Reader = (*Reader)(nil)
 
 // New returns a Reader over next that keeps at most budget bytes of
-// answers (budget <= 0: none; every call goes to next).
-func New(next projections.Reader, stamps Stamps, budget int64) *Reader {
-	return &Reader{next: next, stamps: stamps, budget: budget}
+// answers (budget <= 0: none; every call goes to next), of queries for one
+// of pageSizes documents only (the pages the portal asks for).
+func New(next projections.Reader, stamps Stamps, budget int64, pageSizes ...int) *Reader {
+	return &Reader{next: next, stamps: stamps, budget: budget, pageSizes: pageSizes}
 }
 
 // generation is the answers kept under one stamp of one collection.
@@ -93,7 +95,7 @@ func (r *Reader) Get(ctx context.Context, collection, id string) (projections.Do
 // Find answers from memory when it can, and otherwise from the store,
 // keeping the answer if it may.
 func (r *Reader) Find(ctx context.Context, q projections.Query) (projections.Page, error) {
-	if r.budget <= 0 || !q.BodyOnly || q.After != "" {
+	if r.budget <= 0 || !q.BodyOnly || q.After != "" || !slices.Contains(r.pageSizes, q.Limit) {
 		return r.next.Find(ctx, q)
 	}
 	stamp, ok := r.stamps.ViewStamp(q.Collection)
@@ -142,20 +144,20 @@ func (r *Reader) generation(collection string, stamp uint64) *generation {
 		ng := &generation{stamp: stamp, answers: map[string]*answer{}}
 		if p.CompareAndSwap(g, ng) {
 			if g != nil {
-				g.mu.Lock()
-				g.dropped = true
-				r.used.Add(-g.bytes)
-				g.answers, g.bytes = nil, 0
-				g.mu.Unlock()
+				r.drop(g)
 			}
 			return ng
 		}
 	}
 }
 
-// keep adds a to g under key if the budget has room.
+// keep adds a to g under key if the budget has room, making room first
+// from generations whose stamp has moved on unread.
 func (r *Reader) keep(g *generation, key string, a *answer) {
 	size := int64(len(a.buf)+4*len(a.ends)+len(key)+len(a.next)) + answerOverhead
+	if r.used.Load()+size > r.budget {
+		r.reclaim()
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.dropped || g.answers[key] != nil {
@@ -167,6 +169,41 @@ func (r *Reader) keep(g *generation, key string, a *answer) {
 	}
 	g.answers[key] = a
 	g.bytes += size
+}
+
+// reclaim drops the generations of collections whose stamp has moved on
+// (or that may no longer keep answers) since they were last read: a
+// generation is otherwise replaced only by a read of its own collection,
+// and until then its stale answers would hold budget another collection's
+// could use.
+func (r *Reader) reclaim() {
+	r.slots.Range(func(k, v any) bool {
+		p := v.(*atomic.Pointer[generation])
+		g := p.Load()
+		if g == nil {
+			return true
+		}
+		if stamp, ok := r.stamps.ViewStamp(k.(string)); ok && stamp == g.stamp {
+			return true
+		}
+		if p.CompareAndSwap(g, nil) {
+			r.drop(g)
+		}
+		return true
+	})
+}
+
+// drop empties a generation that is no longer current and gives its bytes
+// back.
+func (r *Reader) drop(g *generation) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dropped {
+		return
+	}
+	g.dropped = true
+	r.used.Add(-g.bytes)
+	g.answers, g.bytes = nil, 0
 }
 
 // pack copies a page's IDs and bodies into one allocation.

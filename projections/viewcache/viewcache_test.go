@@ -84,7 +84,7 @@ func TestKeptUntilTheStampMoves(t *testing.T) {
 	put(t, s, "b1", "B", 1, 1, `{"net":9}`)
 	store := &countingReader{Reader: s}
 	clock := &stampClock{}
-	c := New(store, clock, 1<<20)
+	c := New(store, clock, 1<<20, 10)
 
 	first, err := c.Find(ctx, listOf("A"))
 	if err != nil {
@@ -134,7 +134,7 @@ func TestPassesThroughWhatItMayNotKeep(t *testing.T) {
 	}
 	store := &countingReader{Reader: s}
 	clock := &stampClock{}
-	c := New(store, clock, 1<<20)
+	c := New(store, clock, 1<<20, 10)
 
 	withFields := listOf("A")
 	withFields.BodyOnly = false
@@ -145,7 +145,9 @@ func TestPassesThroughWhatItMayNotKeep(t *testing.T) {
 		t.Fatalf("first page: %v, next %q", err, pg.Next)
 	}
 	second.After = pg.Next
-	cases := map[string]projections.Query{"fields asked for": withFields, "a page after the first": second}
+	otherSize := listOf("A")
+	otherSize.Limit = 3
+	cases := map[string]projections.Query{"fields asked for": withFields, "a page after the first": second, "a page size the portal does not ask for": otherSize}
 	for name, q := range cases {
 		before := store.finds.Load()
 		for range 3 {
@@ -171,7 +173,7 @@ func TestPassesThroughWhatItMayNotKeep(t *testing.T) {
 		t.Errorf("without a stamp: %d of 3 reads reached the store", n)
 	}
 
-	none := New(store, &stampClock{}, 0)
+	none := New(store, &stampClock{}, 0, 10)
 	before = store.finds.Load()
 	for range 3 {
 		_, _ = none.Find(ctx, listOf("A"))
@@ -189,7 +191,7 @@ func TestBudgetBoundsWhatIsKept(t *testing.T) {
 	}
 	clock := &stampClock{}
 	const budget = 2000
-	c := New(s, clock, budget)
+	c := New(s, clock, budget, 10)
 	for p := range 50 {
 		pg, err := c.Find(ctx, listOf(fmt.Sprintf("P%d", p)))
 		if err != nil || len(pg.Docs) != 1 || pg.Docs[0].ID != fmt.Sprintf("p%d", p) {
@@ -221,7 +223,7 @@ func TestAReadOvertakenByAChangeIsNotKept(t *testing.T) {
 	put(t, s, "a1", "A", 1, 1, `{"v":"old"}`)
 	clock := &stampClock{}
 	store := &countingReader{Reader: s}
-	c := New(store, clock, 1<<20)
+	c := New(store, clock, 1<<20, 10)
 
 	inStore, release := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
@@ -289,4 +291,64 @@ func TestQueryKeysDiffer(t *testing.T) {
 			t.Errorf("query %d: key not stable", i)
 		}
 	}
+}
+
+// A collection whose stamp moved while no one read it gives its budget back
+// when another collection needs room.
+func TestAStaleGenerationGivesItsBudgetBack(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if err := s.Ensure(ctx, projections.CollectionSpec{Name: "claims", Indexes: []string{"payee"}}); err != nil {
+		t.Fatal(err)
+	}
+	for p := range 20 {
+		put(t, s, fmt.Sprintf("p%d", p), fmt.Sprintf("P%d", p), 1, 1, fmt.Sprintf(`{"pad":"%0100d"}`, p))
+		err := s.Write(ctx, "test", 1, func(b projections.Batch) error {
+			return b.Put(ctx, "claims", projections.Doc{ID: fmt.Sprintf("c%d", p), Version: 1,
+				Fields: map[string]any{"payee": fmt.Sprintf("P%d", p)}, Body: []byte(`{"claim":1}`)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	slips, claims := &stampClock{}, &stampClock{}
+	stamps := perCollection{coll: slips, "claims": claims}
+	c := New(s, stamps, 2500, 10)
+	claimsOf := func(p int) projections.Query {
+		return projections.Query{Collection: "claims", Where: map[string]any{"payee": fmt.Sprintf("P%d", p)}, Limit: 10, BodyOnly: true}
+	}
+	for p := range 20 {
+		if _, err := c.Find(ctx, listOf(fmt.Sprintf("P%d", p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := c.Stats().Bytes
+	if _, err := c.Find(ctx, claimsOf(0)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Stats().Bytes != full {
+		t.Fatalf("a claim list was kept past the budget (%d → %d bytes)", full, c.Stats().Bytes)
+	}
+	// The slips change; no one reads a slip list again. The claims get
+	// the room.
+	slips.stamp.Add(1)
+	before := c.Stats().Misses
+	for range 2 {
+		if _, err := c.Find(ctx, claimsOf(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := c.Stats(); st.Misses-before != 1 || st.Bytes >= full {
+		t.Errorf("after the slips' stamp moved: %d of 2 claim reads missed, %d bytes kept (were %d): the stale slips kept their budget", st.Misses-before, st.Bytes, full)
+	}
+}
+
+// perCollection gives each collection its own stamps.
+type perCollection map[string]*stampClock
+
+func (p perCollection) ViewStamp(collection string) (uint64, bool) {
+	if c, ok := p[collection]; ok {
+		return c.ViewStamp(collection)
+	}
+	return 0, false
 }
