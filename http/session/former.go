@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -38,10 +39,14 @@ const maxFormers = 6
 // logged-in one of the same user: the other request of a double click is
 // sent with its token before the answer carrying the new one comes back.
 // The token opens nothing: it only lets that request be told what
-// happened, and its answer leave the browser's cookie alone.
+// happened, and its answer leave the browser's cookie alone. It counts
+// only while the session that replaced it (by) lives: once that one ended
+// (a logout, a lock, a password change) the old cookie is an ended
+// session's like any other.
 type replaced struct {
 	former Former
 	csrf   string
+	by     string // key of the session that replaced it
 	at     time.Time
 }
 
@@ -77,9 +82,9 @@ func carryFormers(prev Session, next *Session) {
 	next.FormerTokens = f[:min(len(f), maxFormers)]
 }
 
-// noteReplaced keeps key's session, replaced by a logged-in one, for a
-// double click's other request.
-func (m *Manager) noteReplaced(key string, prev Session) {
+// noteReplaced keeps key's session, replaced by the logged-in one under
+// by, for a double click's other request.
+func (m *Manager) noteReplaced(key string, prev Session, by string) {
 	now := m.now()
 	r := &m.replaced
 	r.mu.Lock()
@@ -96,11 +101,36 @@ func (m *Manager) noteReplaced(key string, prev Session) {
 			}
 		}
 	}
-	r.m[key] = replaced{former: Former{UserID: prev.UserID, Stage: stageOf(prev)}, csrf: prev.CSRF, at: now}
+	r.m[key] = replaced{former: Former{UserID: prev.UserID, Stage: stageOf(prev)}, csrf: prev.CSRF, by: by, at: now}
 }
 
-// replacedBy is key's replaced session, if it was replaced a moment ago.
-func (m *Manager) replacedBy(key string) (replaced, bool) {
+// replacedBy is key's replaced session, if it was replaced a moment ago
+// and the session that replaced it, or one that in turn replaced that (a
+// step-up right after the login), still lives.
+func (m *Manager) replacedBy(ctx context.Context, key string) (replaced, bool, error) {
+	old, ok := m.recentlyReplaced(key)
+	next := old
+	// Keys are never reused, so the chain has no loop; it is bounded all
+	// the same, as a login's rotations are.
+	for range maxFormers {
+		if !ok {
+			break
+		}
+		_, live, err := m.store.Get(ctx, next.by)
+		if err != nil {
+			return replaced{}, false, err
+		}
+		if live {
+			return old, true, nil
+		}
+		next, ok = m.recentlyReplaced(next.by)
+	}
+	return replaced{}, false, nil
+}
+
+// recentlyReplaced is key's replaced session, if it was replaced less
+// than replacedFor ago.
+func (m *Manager) recentlyReplaced(key string) (replaced, bool) {
 	r := &m.replaced
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -292,7 +292,12 @@ func (m *Manager) Load() gin.HandlerFunc {
 		now := m.now()
 		switch {
 		case !ok:
-			if r, ok := m.replacedBy(key); ok {
+			r, ok, err := m.replacedBy(ctx, key)
+			if err != nil {
+				httpx.Abort(c, fmt.Errorf("session: load: %w", err))
+				return
+			}
+			if ok {
 				// The other request of a double click: the browser may
 				// already hold the new token, which clearing would end.
 				l.replaced, l.was = &r, r.former.UserID
@@ -356,12 +361,10 @@ func (m *Manager) begin(c *gin.Context, s Session) error {
 	ctx := c.Request.Context()
 	l := state(c)
 	carryFormers(l.s, &s)
+	prev, prevKey, hadPrev := l.s, l.key, l.ok
 	if l.ok {
 		if err := m.store.Delete(ctx, l.key); err != nil {
 			return fmt.Errorf("session: end old: %w", err)
-		}
-		if s.State == StateActive && s.UserID == l.s.UserID {
-			m.noteReplaced(l.key, l.s)
 		}
 	}
 	now := m.now()
@@ -380,6 +383,9 @@ func (m *Manager) begin(c *gin.Context, s Session) error {
 			return fmt.Errorf("%w: %w", httpx.ErrUnavailable, err)
 		}
 		return fmt.Errorf("session: create: %w", err)
+	}
+	if hadPrev && s.State == StateActive && s.UserID == prev.UserID {
+		m.noteReplaced(prevKey, prev, key)
 	}
 	m.setCookie(c, token)
 	l.key, l.s, l.ok, l.expired, l.csrf = key, s, true, false, ""

@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/melaka-gov/ispeks/commands"
@@ -231,5 +233,70 @@ func (w *world) toActivationStep(b *browser, s staff) {
 	b.enterID(s.IC)
 	if r := b.enterPassword(temp); r.Header().Get("Location") != "/pengaktifan" {
 		w.t.Fatalf("temporary password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+}
+
+// The cookie and the form of the session an activation replaced are kept
+// for a double click's other request only while the session that replaced
+// them lives: once it ended (logged out, the account locked), that cookie
+// is an ended session's, cleared and told so, its page not tied to the
+// account, and its form is refused as an expired one rather than answered
+// as done in another tab.
+func TestFormerFormsEndWithTheSessionThatReplacedThem(t *testing.T) {
+	for name, end := range map[string]func(w *world, b *browser){
+		"logged out": func(w *world, b *browser) {
+			if r := b.post("/utama", "/log-keluar", nil); r.Code != http.StatusSeeOther {
+				t.Fatalf("logout: %d", r.Code)
+			}
+		},
+		"password changed elsewhere": func(w *world, b *browser) {
+			const p, np = "/tetapan-akaun/tukar-kata-laluan", "Ombak Pantai Klebang 4"
+			other := w.browser()
+			other.login(sitiIC, password)
+			if r := other.post(p, p, vals("old_password", password, "password", np, "confirm_password", np)); r.Code != http.StatusSeeOther {
+				t.Fatalf("password change: %d", r.Code)
+			}
+			if r := b.get("/utama"); r.Code != http.StatusSeeOther {
+				t.Fatalf("home after the change elsewhere: %d", r.Code)
+			}
+		},
+		"locked": func(w *world, b *browser) {
+			for _, pw := range []string{"salah-1", "salah-2", "salah-3"} {
+				attempt(w, sitiIC, pw)
+			}
+			if r := b.get("/utama"); r.Code != http.StatusSeeOther {
+				t.Fatalf("home after the lock: %d", r.Code)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			b := w.browser()
+			w.toActivationStep(b, master[0])
+			form := activationForm(password, "kucing", "Kopi Pagi Melaka")
+			form.Set("csrf_token", b.csrf("/pengaktifan"))
+			before := maps.Clone(b.cookies)
+			old := &browser{w: w, cookies: maps.Clone(before), remote: b.remote, headers: map[string]string{}}
+			if r := b.do("POST", "/pengaktifan", form); r.Header().Get("Location") != "/utama" {
+				t.Fatalf("activation: %d %s", r.Code, r.Header().Get("Location"))
+			}
+			end(w, b)
+
+			r := old.get("/utama")
+			if r.Header().Get("Location") != "/?sesi=tamat" || !clearsSession(r) {
+				t.Fatalf("the replaced cookie after its session ended: %d %s %v, want it cleared and told the session ended",
+					r.Code, r.Header().Get("Location"), r.Header()["Set-Cookie"])
+			}
+			for _, c := range r.Result().Cookies() {
+				if c.Name == "ispeks_kembali" && strings.Contains(c.Value, "|") {
+					t.Fatalf("the ended session's page is tied to its account: %v", c)
+				}
+			}
+			old.cookies = maps.Clone(before) // the cookie as the other request sent it
+			r = old.do("POST", "/pengaktifan", form)
+			if r.Header().Get("Location") != "/?sesi=tamat" {
+				t.Fatalf("the replaced form after its session ended: %d %s, want refused as expired", r.Code, r.Header().Get("Location"))
+			}
+		})
 	}
 }
