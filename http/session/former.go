@@ -16,8 +16,9 @@ import (
 // must change nothing, only say what happened.
 type Former struct {
 	UserID string
-	// Stage is what the replaced session was at: its pending stage, or
-	// StageStepUp for a logged-in session without a code yet.
+	// Stage is what the replaced session was at, when its replacement was
+	// the login that step led to: its pending stage, or StageStepUp for a
+	// logged-in session without a code yet. "" says nothing was done.
 	Stage string
 }
 
@@ -72,13 +73,19 @@ func stageOf(s Session) string {
 }
 
 // carryFormers gives next, which replaces prev of the same user, prev's
-// form and those prev remembered, newest first.
+// form and those prev remembered, newest first. Prev's stage is kept only
+// when next is the login it led to (its form was done): a login begun
+// again from another tab replaces it too, with nothing done.
 func carryFormers(prev Session, next *Session) {
 	if prev.UserID == "" || prev.UserID != next.UserID {
 		next.FormerTokens = nil
 		return
 	}
-	f := append([]FormerToken{{CSRF: prev.CSRF, Stage: stageOf(prev)}}, prev.FormerTokens...)
+	former := FormerToken{CSRF: prev.CSRF}
+	if next.State == StateActive {
+		former.Stage = stageOf(prev)
+	}
+	f := append([]FormerToken{former}, prev.FormerTokens...)
 	next.FormerTokens = f[:min(len(f), maxFormers)]
 }
 

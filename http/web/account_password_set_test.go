@@ -10,6 +10,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/projections/accounts"
 )
 
 // TestNewPasswordAfterLupaKataLaluanIsConfirmed: after a temporary password
@@ -298,5 +299,30 @@ func TestFormerFormsEndWithTheSessionThatReplacedThem(t *testing.T) {
 				t.Fatalf("the replaced form after its session ended: %d %s, want refused as expired", r.Code, r.Header().Get("Location"))
 			}
 		})
+	}
+}
+
+// The activation form of a login begun again in another tab (the user ID
+// typed anew there, nothing activated) is not one the browser completed: it
+// is not answered "activated in another tab", which would send the person
+// to log in with a password that was never set.
+func TestFormOfALoginBegunAgainIsNotSaidDone(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	b := w.browser()
+	w.toActivationStep(b, siti)
+	firstTab := activationForm(password, "kucing", "Kopi Pagi Melaka")
+	firstTab.Set("csrf_token", b.csrf("/pengaktifan"))
+	b.enterID(siti.IC) // the other tab begins the login again
+	head := w.head()
+	r := b.do("POST", "/pengaktifan", firstTab)
+	if loc := r.Header().Get("Location"); loc == "/?sesi=diaktifkan" || loc == "/utama" {
+		t.Fatalf("the first tab's activation after the login began again: %d %s, said done", r.Code, loc)
+	}
+	if w.head() != head {
+		t.Fatal("the first tab's activation recorded something")
+	}
+	if w.accountView(siti.IC).Status == accounts.StatusActive {
+		t.Fatal("the account is active")
 	}
 }
