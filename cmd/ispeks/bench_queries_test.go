@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,14 @@ func TestBenchQueriesPrintsItsTable(t *testing.T) {
 	positive(t, out, "status list page", 7)
 	positive(t, out, "statement list page", 7)
 	positive(t, out, "statement PDF", 4)
+	// The lists are kept in memory between changes (the cache is wired
+	// into the server the bench measures): with 40 people and two rounds,
+	// some of each list route's requests are answered from memory.
+	for _, route := range []string{"status list JSON", "status list page", "statement list page"} {
+		if !regexp.MustCompile(route + `.*\(lists [1-9][0-9]*% from memory\)`).MatchString(out) {
+			t.Errorf("%s: no list answered from memory:\n%s", route, out)
+		}
+	}
 	if !strings.Contains(out, "40 staff, 3 monthly slips each, 60 payments") {
 		t.Errorf("the table does not describe the dataset:\n%s", out)
 	}
