@@ -75,6 +75,12 @@ type core struct {
 	rawp *rawPool // the page reads' connections (rawread.go)
 
 	closed atomic.Bool
+	// reads counts the reads in progress (Get, Find, Ping, Checkpoint):
+	// Close waits for them before it closes the readers they use.
+	reads *rskit.Gate
+	// midRead, if set (tests), runs in a page read once its first row is
+	// read, with the read's statement open on its connection.
+	midRead func()
 }
 
 type shadowSpec struct {
@@ -110,7 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	} else if !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("readstore/sqlite: create %s: %w", abs, err)
 	}
-	c := &core{path: abs, log: opts.Logger.With("component", "readstore/sqlite"), rawp: newRawPool(abs, readerMmapBytes)}
+	c := &core{path: abs, log: opts.Logger.With("component", "readstore/sqlite"), rawp: newRawPool(abs, readerMmapBytes), reads: rskit.NewGate()}
 
 	c.w, err = sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
@@ -203,9 +209,10 @@ func dsn(abs string, readOnly bool) string {
 
 // Ping checks the file answers a query.
 func (s *Store) Ping(ctx context.Context) error {
-	if s.c.closed.Load() {
+	if !s.c.reads.Enter() {
 		return errClosed
 	}
+	defer s.c.reads.Leave()
 	var one int
 	if err := s.c.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("readstore/sqlite: ping %s: %w", s.c.path, err)
@@ -213,11 +220,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the file once the write running, if any, has committed;
-// writes still waiting for the writer, and later ones, fail with an error
-// saying the store is closed. It must not be called from inside a Write's
-// fn. A shadow store's Close does nothing: the shadow shares the live
-// store's connections.
+// Close closes the file once the write running, if any, has committed and
+// the reads in progress have finished; writes still waiting for the writer,
+// and later writes and reads, fail with an error saying the store is
+// closed. It must not be called from inside a Write's fn. A shadow store's
+// Close does nothing: the shadow shares the live store's connections.
 func (s *Store) Close() error {
 	if s.shadow {
 		return nil
@@ -226,6 +233,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.c.turn.close()
+	s.c.reads.Close()
 	return s.c.close()
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"modernc.org/sqlite"
@@ -173,6 +174,9 @@ func (c *core) rawQueryUntil(ctx context.Context, sh shape, q string, into *foun
 	if err != nil {
 		return err
 	}
+	if hook := c.midRead; hook != nil {
+		stop = holdAtFirstRow(stop, hook)
+	}
 	err = rc.query(ctx, sh, q, into, args, stop)
 	// A connection whose statement failed is closed rather than reused:
 	// the failure may be the connection's (its statements are cheap to
@@ -182,6 +186,15 @@ func (c *core) rawQueryUntil(ctx context.Context, sh shape, q string, into *foun
 }
 
 type stopFunc func(f *found, next []driver.Value) bool
+
+// holdAtFirstRow is stop that first runs hook, once (core.midRead).
+func holdAtFirstRow(stop stopFunc, hook func()) stopFunc {
+	var once sync.Once
+	return func(f *found, next []driver.Value) bool {
+		once.Do(hook)
+		return stop != nil && stop(f, next)
+	}
+}
 
 func (rc *rawConn) query(ctx context.Context, sh shape, q string, into *found, args []driver.NamedValue, stop stopFunc) error {
 	st, err := rc.stmt(ctx, q)

@@ -141,9 +141,10 @@ func scanDocs(rows *sql.Rows, sh shape, into *found) error {
 
 // Get returns one document.
 func (s *Store) Get(ctx context.Context, collection, id string) (projections.Doc, bool, error) {
-	if s.c.closed.Load() {
+	if !s.c.reads.Enter() {
 		return projections.Doc{}, false, errClosed
 	}
+	defer s.c.reads.Leave()
 	return s.get(ctx, nil, collection, id)
 }
 
@@ -209,9 +210,10 @@ func (s *Store) query(ctx context.Context, b *batch, sh shape, q string, into *f
 // MongoDB); each scan seeks straight to the cursor, so a deep page costs
 // the same as the first.
 func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page, error) {
-	if s.c.closed.Load() {
+	if !s.c.reads.Enter() {
 		return projections.Page{}, errClosed
 	}
+	defer s.c.reads.Leave()
 	need := make([]string, 0, len(q.Where)+1)
 	for k := range q.Where {
 		need = append(need, k)

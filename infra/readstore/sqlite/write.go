@@ -75,9 +75,10 @@ const checkpointSQL = `INSERT INTO _checkpoints (projector, shadow, position) VA
 // Checkpoint returns the projector's stored position (the shadow one on a
 // shadow store).
 func (s *Store) Checkpoint(ctx context.Context, projector string) (uint64, error) {
-	if s.c.closed.Load() {
+	if !s.c.reads.Enter() {
 		return 0, errClosed
 	}
+	defer s.c.reads.Leave()
 	if err := rskit.CheckProjector(projector); err != nil {
 		return 0, err
 	}
