@@ -40,6 +40,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
+	"github.com/melaka-gov/ispeks/infra/readstore/internal/rskit"
 	"github.com/melaka-gov/ispeks/projections"
 )
 
@@ -86,6 +87,14 @@ type core struct {
 	stop   context.CancelFunc
 	bgCtx  context.Context
 	closed atomic.Bool
+	// reads counts the reads in progress (Get, Find, Ping, Checkpoint):
+	// Close waits for them before it disconnects, or a read mid-way
+	// between two of its requests would fail with the driver's "client is
+	// disconnected".
+	reads *rskit.Gate
+	// midRead, if set (tests), runs in Find once the collection is
+	// resolved, before the first query.
+	midRead func()
 }
 
 // Open connects to the server at uri and uses database.
@@ -120,6 +129,7 @@ func OpenWith(ctx context.Context, uri, database string, o Options) (*Store, err
 		log:    o.Logger.With("component", "readstore/mongo", "database", database),
 		stop:   stop,
 		bgCtx:  bgCtx,
+		reads:  rskit.NewGate(),
 	}
 	if err := client.Ping(ctx, readpref.Primary()); err != nil {
 		c.close()
@@ -135,22 +145,26 @@ func OpenWith(ctx context.Context, uri, database string, o Options) (*Store, err
 
 // Ping checks the server answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if s.c.closed.Load() {
+	if !s.c.reads.Enter() {
 		return errClosed
 	}
+	defer s.c.reads.Leave()
 	if err := s.c.client.Ping(ctx, readpref.Primary()); err != nil {
 		return fmt.Errorf("readstore/mongo: ping: %w", err)
 	}
 	return nil
 }
 
-// Close disconnects. Pending delayed drops are abandoned; the next
-// BeginRebuild or Ensure of any process finishes them. A shadow store's
-// Close does nothing: it shares the live store's connection.
+// Close disconnects once the reads in progress have finished; later reads
+// and writes fail with an error saying the store is closed. Pending delayed
+// drops are abandoned; the next BeginRebuild or Ensure of any process
+// finishes them. A shadow store's Close does nothing: it shares the live
+// store's connection.
 func (s *Store) Close() error {
 	if s.shadow || s.c.closed.Swap(true) {
 		return nil
 	}
+	s.c.reads.Close()
 	return s.c.close()
 }
 

@@ -99,9 +99,10 @@ func fieldOf(raw bson.Raw, id, f string) (any, error) {
 
 // Get returns one document.
 func (s *Store) Get(ctx context.Context, collection, id string) (projections.Doc, bool, error) {
-	if s.c.closed.Load() {
+	if !s.c.reads.Enter() {
 		return projections.Doc{}, false, errClosed
 	}
+	defer s.c.reads.Leave()
 	rc, err := s.resolve(ctx, collection)
 	if err != nil {
 		return projections.Doc{}, false, err
@@ -152,9 +153,10 @@ func kindOf(v any) kind {
 // order: MongoDB's range operators only match their own bracket, so each
 // query is a plain index range that starts at the cursor.
 func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page, error) {
-	if s.c.closed.Load() {
+	if !s.c.reads.Enter() {
 		return projections.Page{}, errClosed
 	}
+	defer s.c.reads.Leave()
 	need := make([]string, 0, len(q.Where)+1)
 	for k := range q.Where {
 		need = append(need, k)
@@ -163,6 +165,9 @@ func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page
 	rc, err := s.resolve(ctx, q.Collection, need...)
 	if err != nil {
 		return projections.Page{}, err
+	}
+	if hook := s.c.midRead; hook != nil {
+		hook()
 	}
 	p, err := rskit.PlanQuery(rc.spec, q)
 	if err != nil {

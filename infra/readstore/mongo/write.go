@@ -26,9 +26,10 @@ func (s *Store) checkpointGen(cat *catalog, projector string) int64 {
 // Checkpoint returns the projector's stored position (the shadow one on a
 // shadow store).
 func (s *Store) Checkpoint(ctx context.Context, projector string) (uint64, error) {
-	if s.c.closed.Load() {
+	if !s.c.reads.Enter() {
 		return 0, errClosed
 	}
+	defer s.c.reads.Leave()
 	if err := rskit.CheckProjector(projector); err != nil {
 		return 0, err
 	}
