@@ -49,6 +49,7 @@ type replaced struct {
 	csrf   string
 	by     string // key of the session that replaced it
 	at     time.Time
+	seq    uint64 // its place in replacements.order
 }
 
 const (
@@ -56,10 +57,62 @@ const (
 	replacedLimit = 4096
 )
 
-// replacements are the manager's replaced tokens, by key.
+// replacements are the manager's replaced tokens, by key. They hold user
+// IDs (IC numbers): each goes as soon as it is met past its time, at the
+// next note or look, not when the map fills up.
 type replacements struct {
 	mu sync.Mutex
 	m  map[string]replaced
+	// order is the keys as noted, oldest from head: the ones past their
+	// time, or the oldest when the map is full, are found at the front
+	// without a look at the rest.
+	order []noted
+	head  int
+	seq   uint64
+}
+
+// noted is a key in the order it was noted; seq tells whether the map
+// still holds that note, not a later one of the same key.
+type noted struct {
+	key string
+	seq uint64
+}
+
+// prune drops what is past its time, and the oldest while room is wanted
+// (keep: how many may stay). Each note is met once at the front, so a
+// note costs O(1) amortised. The caller holds mu.
+func (r *replacements) prune(now time.Time, keep int) {
+	for r.head < len(r.order) {
+		n := r.order[r.head]
+		old, ok := r.m[n.key]
+		switch {
+		case !ok || old.seq != n.seq: // gone already, or noted again since
+		case now.Sub(old.at) >= replacedFor || len(r.m) > keep:
+			// Past its time; or young, but losing it only means its
+			// double click is told the session ended.
+			delete(r.m, n.key)
+		default:
+			// Noted in order of the clock: the rest are younger.
+			r.compact()
+			return
+		}
+		r.order[r.head] = noted{}
+		r.head++
+	}
+	r.compact()
+}
+
+// compact gives back the front of order once most of it is spent.
+func (r *replacements) compact() {
+	if r.head == len(r.order) {
+		r.order, r.head = r.order[:0], 0
+		return
+	}
+	if r.head >= 64 && 2*r.head >= len(r.order) {
+		n := copy(r.order, r.order[r.head:])
+		clear(r.order[n:])
+		r.order, r.head = r.order[:n], 0
+	}
 }
 
 func stageOf(s Session) string {
@@ -99,16 +152,10 @@ func (m *Manager) noteReplaced(key string, prev Session, by string) {
 	if r.m == nil {
 		r.m = map[string]replaced{}
 	}
-	if len(r.m) >= replacedLimit {
-		// Past their time they go; if all are young, one gives way (any:
-		// losing one only means its double click is told the session ended).
-		for k, old := range r.m {
-			if now.Sub(old.at) >= replacedFor || len(r.m) >= replacedLimit {
-				delete(r.m, k)
-			}
-		}
-	}
-	r.m[key] = replaced{former: Former{UserID: prev.UserID, Stage: stageOf(prev)}, csrf: prev.CSRF, by: by, at: now}
+	r.prune(now, replacedLimit-1)
+	r.seq++
+	r.m[key] = replaced{former: Former{UserID: prev.UserID, Stage: stageOf(prev)}, csrf: prev.CSRF, by: by, at: now, seq: r.seq}
+	r.order = append(r.order, noted{key: key, seq: r.seq})
 }
 
 // replacedBy is key's replaced session, if it was replaced a moment ago
@@ -138,11 +185,15 @@ func (m *Manager) replacedBy(ctx context.Context, key string) (replaced, bool, e
 // recentlyReplaced is key's replaced session, if it was replaced less
 // than replacedFor ago.
 func (m *Manager) recentlyReplaced(key string) (replaced, bool) {
+	now := m.now()
 	r := &m.replaced
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.prune(now, replacedLimit)
 	old, ok := r.m[key]
-	if ok && m.now().Sub(old.at) >= replacedFor {
+	if ok && now.Sub(old.at) >= replacedFor {
+		// Noted after the clock was set back, behind a younger one:
+		// out of order, met here.
 		delete(r.m, key)
 		return replaced{}, false
 	}
