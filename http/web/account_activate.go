@@ -101,9 +101,13 @@ func (s *Site) activate(c *gin.Context) {
 		s.acctLocked(c, sess.UserID)
 		return
 	case errors.Is(err, account.ErrAlreadyActivated), errors.Is(err, account.ErrTemporaryLoginRequired):
-		// Activated meanwhile in another tab or on another device: log in
-		// again, with the password set there, and be told so.
-		_ = s.deps.Sessions.Logout(c)
+		// Activated meanwhile in another tab or on another device, or by
+		// the first of a double click that read the session too: log in
+		// again, with the password set there, and be told so. The cookie
+		// is left alone (formerForm): the first's answer may carry, or
+		// have carried, the session its activation made. This pending
+		// session goes with the next login step or its timeout; nothing
+		// it allows can be done any more.
 		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=diaktifkan")
 		return
 	default:
@@ -156,7 +160,7 @@ func (s *Site) reset(c *gin.Context) {
 	case errors.Is(err, account.ErrTemporaryLoginRequired):
 		// A new password was set meanwhile in another tab or by the
 		// first of a double click: log in again with it, and be told so.
-		_ = s.deps.Sessions.Logout(c)
+		// The cookie is left alone, as for activate.
 		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=kata-laluan-baru")
 		return
 	default:

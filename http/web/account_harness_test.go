@@ -318,14 +318,21 @@ func (b *browser) do(method, target string, form url.Values) result {
 	}
 	rec := httptest.NewRecorder()
 	b.w.srv.ServeHTTP(rec, r)
-	for _, c := range rec.Result().Cookies() {
+	res := result{rec, rec.Body.String()}
+	b.keepCookies(res)
+	return res
+}
+
+// keepCookies takes the cookies r sets or clears, as a browser does with
+// every answer it gets.
+func (b *browser) keepCookies(r result) {
+	for _, c := range r.Result().Cookies() {
 		if c.MaxAge < 0 || c.Value == "" {
 			delete(b.cookies, c.Name)
 		} else {
 			b.cookies[c.Name] = c
 		}
 	}
-	return result{rec, rec.Body.String()}
 }
 
 func (b *browser) get(target string) result { return b.do("GET", target, nil) }

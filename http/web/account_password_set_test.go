@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/projections/accounts"
 )
 
@@ -224,6 +226,136 @@ func clearsSession(r result) bool {
 		}
 	}
 	return false
+}
+
+// A double click whose two requests overlap: the second read the session
+// before the first replaced it, and reaches the command after the first's
+// activation or new password was recorded — after the first's answer
+// replaced the session, or before. The command refuses it; the answer is
+// the one a second request read after the first gets: told it was done,
+// and the first's cookie left to the browser.
+func TestFormSentTwiceOverlappingSaysItIsDone(t *testing.T) {
+	for _, secondInside := range []bool{false, true} {
+		when := "after the first's session"
+		if secondInside {
+			when = "before the first's session"
+		}
+		t.Run("refused "+when, func(t *testing.T) {
+			hooks := &commandHooks{}
+			w := newWorldWith(t, worldOpts{demo: true, commands: func(w *world, c *web.AccountCommands) {
+				c.Activate = hookedActivator{c.Activate, hooks}
+				c.ResetPassword = hookedResetter{c.ResetPassword, hooks}
+			}})
+			overlappingSaysItIsDone(t, w, hooks, secondInside, when)
+		})
+	}
+}
+
+func overlappingSaysItIsDone(t *testing.T, w *world, hooks *commandHooks, secondInside bool, when string) {
+	const pw = "Bunga Raya Kembang 9"
+	s := master[0]
+	b := w.browser()
+	w.toActivationStep(b, s)
+	first, second := b.sendOverlapping("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Pagi Melaka"), hooks, secondInside)
+	if first.Header().Get("Location") != "/utama" {
+		t.Fatalf("first activation: %d %s", first.Code, first.Header().Get("Location"))
+	}
+	if second.Code != http.StatusSeeOther || second.Header().Get("Location") != "/?sesi=diaktifkan" || clearsSession(second) {
+		t.Fatalf("second activation, refused %s: %d %s %v", when, second.Code, second.Header().Get("Location"), second.Header()["Set-Cookie"])
+	}
+	if r := b.get("/utama"); r.Code != http.StatusOK {
+		t.Fatalf("the browser after the activation's double click refused %s: %d %s, want still logged in", when, r.Code, r.Header().Get("Location"))
+	}
+
+	b = w.browser()
+	w.toNewPasswordStep(b, s)
+	first, second = b.sendOverlapping("/login/kata-laluan-baru", "/login/kata-laluan-baru", url.Values{"password": {pw}, "confirm_password": {pw}}, hooks, secondInside)
+	if first.Header().Get("Location") != "/utama?kata-laluan=ditukar" {
+		t.Fatalf("first new password: %d %s", first.Code, first.Header().Get("Location"))
+	}
+	if second.Code != http.StatusSeeOther || second.Header().Get("Location") != "/?sesi=kata-laluan-baru" || clearsSession(second) {
+		t.Fatalf("second new password, refused %s: %d %s %v", when, second.Code, second.Header().Get("Location"), second.Header()["Set-Cookie"])
+	}
+	if r := b.get("/utama"); r.Code != http.StatusOK {
+		t.Fatalf("the browser after the new password's double click refused %s: %d %s, want still logged in", when, r.Code, r.Header().Get("Location"))
+	}
+}
+
+// sendOverlapping sends form to action twice from b, as a double click
+// whose second request read the session before the first's answer replaced
+// it. The second runs while the first is in its command: before the
+// command (its own command then comes after the first's answer), or after
+// it (before the first's answer) when secondInside. b then takes the
+// first's answer, and the second's last.
+func (b *browser) sendOverlapping(page, action string, form url.Values, hooks *commandHooks, secondInside bool) (first, second result) {
+	b.w.t.Helper()
+	form.Set("csrf_token", b.csrf(page))
+	other := &browser{w: b.w, cookies: maps.Clone(b.cookies), remote: b.remote, headers: maps.Clone(b.headers)}
+	if secondInside {
+		hooks.set(nil, func() { second = other.do("POST", action, form) })
+		first = b.do("POST", action, form)
+	} else {
+		hooks.set(func() { first = b.do("POST", action, form) }, nil)
+		second = other.do("POST", action, form)
+	}
+	if first.ResponseRecorder == nil || second.ResponseRecorder == nil {
+		b.w.t.Fatal("the two requests did not overlap in the command")
+	}
+	b.keepCookies(second)
+	return first, second
+}
+
+// commandHooks run once, as the next command passes: before it, and after
+// it was recorded.
+type commandHooks struct {
+	mu            sync.Mutex
+	before, after func()
+}
+
+func (h *commandHooks) set(before, after func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.before, h.after = before, after
+}
+
+func (h *commandHooks) take(after bool) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := &h.before
+	if after {
+		f = &h.after
+	}
+	run := *f
+	*f = nil
+	if run == nil {
+		return func() {}
+	}
+	return run
+}
+
+// around runs command between the hooks.
+func (h *commandHooks) around(command func() (commands.LoginGrant, commands.Result, error)) (commands.LoginGrant, commands.Result, error) {
+	h.take(false)()
+	defer h.take(true)()
+	return command()
+}
+
+type hookedActivator struct {
+	next  web.Activator
+	hooks *commandHooks
+}
+
+func (a hookedActivator) Activate(ctx context.Context, cmd commands.ActivateAccount) (commands.LoginGrant, commands.Result, error) {
+	return a.hooks.around(func() (commands.LoginGrant, commands.Result, error) { return a.next.Activate(ctx, cmd) })
+}
+
+type hookedResetter struct {
+	next  web.PasswordResetter
+	hooks *commandHooks
+}
+
+func (r hookedResetter) Reset(ctx context.Context, cmd commands.ResetPassword) (commands.LoginGrant, commands.Result, error) {
+	return r.hooks.around(func() (commands.LoginGrant, commands.Result, error) { return r.next.Reset(ctx, cmd) })
 }
 
 // toActivationStep registers s and logs b in with the temporary password,
