@@ -127,7 +127,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	go session.Janitor(ctx, srv.Sessions.Store(), time.Minute, nil)
+	go session.Janitor(ctx, srv.Sessions, time.Minute, nil)
 	return srv, nil
 }
 

@@ -293,6 +293,6 @@ func (h headWriter) Flush() {
 func (s *Server) Run(ctx context.Context, addr string) error {
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go session.Janitor(jctx, s.Sessions.Store(), time.Minute, s.now)
+	go session.Janitor(jctx, s.Sessions, time.Minute, s.now)
 	return httpx.Serve(ctx, addr, s)
 }

@@ -200,6 +200,17 @@ func (m *Manager) recentlyReplaced(key string) (replaced, bool) {
 	return old, ok
 }
 
+// Sweep drops the replaced sessions past their time, which a quiet spell
+// (no login, no stale cookie) would otherwise keep, and sweeps the store
+// (Store.Sweep). Run it as the Janitor.
+func (m *Manager) Sweep(ctx context.Context, now time.Time) (int, error) {
+	r := &m.replaced
+	r.mu.Lock()
+	r.prune(now, replacedLimit)
+	r.mu.Unlock()
+	return m.store.Sweep(ctx, now)
+}
+
 // formerOf is the session the request's form token belongs to, if it is a
 // session this browser's session replaced: one the request's session
 // remembers, or the one its cookie named before a double click's other

@@ -81,3 +81,16 @@ func TestReplacedSessionsFullGiveWayOldestFirst(t *testing.T) {
 		t.Fatalf("%d kept, %d queued, want 2", kept, queued)
 	}
 }
+
+// A quiet spell (no login, no stale cookie) keeps none past its time
+// either: the janitor's sweep drops them.
+func TestReplacedSessionsGoWithTheJanitor(t *testing.T) {
+	r := newLateRig(t)
+	noteSome(r, "old-", 3)
+	if _, err := r.m.Sweep(t.Context(), r.now.Add(replacedFor)); err != nil {
+		t.Fatal(err)
+	}
+	if kept, queued := replacedLen(r.m); kept != 0 || queued != 0 {
+		t.Fatalf("%d replaced sessions (%d queued) kept after a sweep, want none past their time", kept, queued)
+	}
+}

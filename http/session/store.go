@@ -465,9 +465,16 @@ func (m *MemoryStore) Len() int {
 	return len(m.byKey)
 }
 
+// Sweeper drops what has expired by now: a Store, or a Manager (which
+// sweeps its store too).
+type Sweeper interface {
+	Sweep(ctx context.Context, now time.Time) (int, error)
+}
+
 // Janitor sweeps store every interval until ctx ends. Expired sessions are
-// refused on use anyway; the janitor only returns their memory.
-func Janitor(ctx context.Context, store Store, every time.Duration, now func() time.Time) {
+// refused on use anyway; the janitor returns their memory, and the user IDs
+// they held go with it.
+func Janitor(ctx context.Context, store Sweeper, every time.Duration, now func() time.Time) {
 	if every <= 0 {
 		every = time.Minute
 	}
