@@ -34,7 +34,7 @@ func TestLoginActivity(t *testing.T) {
 	if r.Code != http.StatusOK {
 		t.Fatalf("activity: %d", r.Code)
 	}
-	mustContain(t, "activity", r.body, "<h1>Aktiviti Log Masuk</h1>", "Kata laluan diterima", "dengan kata laluan sementara", "Gagal", "Kata laluan tidak tepat", `<td data-label="Alamat IP">192.0.2.`, `aria-current="page"`)
+	mustContain(t, "activity", r.body, "<h1>Aktiviti Log Masuk</h1>", "Kata laluan diterima", "dengan kata laluan sementara", "Gagal", "Kata laluan tidak tepat", `<td><span class="cl">Alamat IP: </span>192.0.2.`, `aria-current="page"`)
 	mustNotContain(t, "activity", r.body, "Dikunci", "Aktiviti lebih lama", "Aktiviti terkini")
 	rows := tableRows(r.body)
 	if len(rows) != 3 || !strings.Contains(rows[0], "Kata laluan diterima") || !strings.Contains(rows[1], "Kata laluan tidak tepat") || !strings.Contains(rows[2], "dengan kata laluan sementara") {

@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"html/template"
+
+	"github.com/melaka-gov/ispeks/http/i18n"
 )
 
 // Markers of the cached content of a list page (cachedContent).
@@ -79,4 +81,16 @@ func (l *listRows) materialize() {
 		l.rows(&b)
 		l.Rows = b.html()
 	}
+}
+
+// cellLabel is a list cell's column name, written into the cell itself:
+// on a phone the table's rows become cards and its header row is not
+// shown (app.css, .cl), so each value names its column in real text, which
+// every screen reader reads whether or not the browser still treats the
+// cards as a table (Safari does not); a data-label shown by CSS ::before
+// would be neither selectable nor reliably read. Wider screens hide it
+// and show the header row. The class name is short because every row of
+// a long list carries it.
+func cellLabel(l i18n.Lang, key string) string {
+	return `<span class="cl">` + escapeText(i18n.T(l, key)) + `: </span>`
 }

@@ -89,7 +89,7 @@ func TestPaymentListPages(t *testing.T) {
 	p.fixtures()
 	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
 	first := b.get(web.PathStatusBayaran + "?modul=pendahuluan")
-	voucherRe := regexp.MustCompile(`cell-main">(BV-2026-0001\d\d)<`)
+	voucherRe := regexp.MustCompile(`cell-main"><span class="cl">No. Baucar: </span>(BV-2026-0001\d\d)<`)
 	vouchers := cells(voucherRe, first.body)
 	want := []string{"BV-2026-000107", "BV-2026-000106", "BV-2026-000105", "BV-2026-000104", "BV-2026-000103"}
 	if strings.Join(vouchers, " ") != strings.Join(want, " ") {

@@ -67,23 +67,40 @@ func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML 
 func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Payment) {
 	view := escapeText(i18n.T(l, "pay.view")) // the same on every row
 	viewLabel := newTextf(l, "pay.view_label")
+	voucherCol, refCol, descCol := cellLabel(l, "pay.col.voucher"), cellLabel(l, "pay.col.reference"), cellLabel(l, "pay.col.description")
+	amountCol, statusCol, dateCol := cellLabel(l, "pay.col.amount"), cellLabel(l, "pay.col.status"), cellLabel(l, "pay.label.voucher_date")
+	// The description is the finance system's words, Malay on the English
+	// page too: marked so there, beside the column name in English.
+	descOpen, descClose := "", ""
+	if l != i18n.MS {
+		descOpen, descClose = `<span lang="ms">`, `</span>`
+	}
 	for i, p := range list {
 		r := b.buf().AvailableBuffer() // the row, appended in place (appendText)
 		r = append(r, `<tr><td class="num cell-no">`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
 		r = append(r, `</td><td class="nowrap mono cell-main">`...)
+		r = append(r, voucherCol...)
 		r = appendText(r, p.VoucherNo)
 		r = append(r, `</td><td class="cell-sub">`...)
+		r = append(r, refCol...)
 		r = appendText(r, p.Reference)
-		r = append(r, `</td><td lang="ms">`...) // the finance system's words, Malay on the English page too
+		r = append(r, `</td><td>`...)
+		r = append(r, descCol...)
+		r = append(r, descOpen...)
 		r = appendText(r, p.Description)
+		r = append(r, descClose...)
 		r = append(r, `</td><td class="num cell-amount">`...)
+		r = append(r, amountCol...)
 		r = appendRinggit(r, p.AmountSen)
-		r = append(r, `</td><td><span class="status status--`...)
+		r = append(r, `</td><td>`...)
+		r = append(r, statusCol...)
+		r = append(r, `<span class="status status--`...)
 		r = appendText(r, string(p.Status))
 		r = append(r, `">`...)
 		r = appendText(r, statusLabel(l, p.Status))
 		r = append(r, `</span></td><td class="nowrap">`...)
+		r = append(r, dateCol...)
 		r = appendDmy(r, p.VoucherDate)
 		r = append(r, `</td><td><a class="row-link" href="`+PathStatusBayaran+`/`...)
 		r = appendText(r, escapeSegment(p.ID))

@@ -5,13 +5,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/net/html"
 
+	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/infra/demo"
 )
 
@@ -126,5 +131,94 @@ func TestPhoneLayout(t *testing.T) {
 				t.Errorf("%s at %d px: a table hides %d px of its columns", p, width, m.TableOver)
 			}
 		}
+	}
+}
+
+// checkCardColumns: in each table whose rows become cards on a phone, every
+// value of a row carries its column's name (the header cell's text) in an
+// element of class "cl", so a phone user, who sees no header row, reads
+// "Tarikh Bayaran: 25/02/2026" rather than a bare date, and a screen
+// reader says it whether or not the browser still reads the cards as a
+// table. Bil. (hidden on a phone), Tindakan (links named by what they do)
+// and empty cells need none. It returns how many values it checked.
+func checkCardColumns(t *testing.T, what, body string, l i18n.Lang) int {
+	t.Helper()
+	doc := parsePage(t, what, body)
+	skip := map[string]bool{i18n.T(l, "pay.col.bil"): true, i18n.T(l, "pay.col.action"): true}
+	checked := 0
+	tables := findAll(doc, func(n *html.Node) bool {
+		return n.Data == "table" && (hasClass(n, "data-table--cards") || hasClass(n, "data-table--cardrows"))
+	})
+	if len(tables) == 0 {
+		t.Errorf("%s: no table of cards", what)
+	}
+	for _, tb := range tables {
+		var cols []string
+		for _, th := range findAll(tb, func(n *html.Node) bool { return n.Data == "th" && n.Parent.Parent.Data == "thead" }) {
+			cols = append(cols, strings.TrimSpace(textOf(th)))
+		}
+		rows := findAll(tb, func(n *html.Node) bool { return n.Data == "tr" && n.Parent.Data == "tbody" })
+		for r, tr := range rows {
+			cells := findAll(tr, func(n *html.Node) bool { return n.Data == "td" && n.Parent == tr })
+			if len(cells) != len(cols) {
+				t.Fatalf("%s: row %d has %d cells under %d columns", what, r+1, len(cells), len(cols))
+			}
+			for i, td := range cells {
+				if skip[cols[i]] || strings.TrimSpace(textOf(td)) == "" {
+					continue
+				}
+				checked++
+				names := findAll(td, func(n *html.Node) bool { return hasClass(n, "cl") })
+				if len(names) == 0 {
+					t.Errorf("%s: row %d: %q shows on a phone without its column's name %q", what, r+1, strings.TrimSpace(textOf(td)), cols[i])
+					continue
+				}
+				if got := strings.TrimSuffix(strings.TrimSpace(textOf(names[0])), ":"); got != cols[i] {
+					t.Errorf("%s: row %d: value under %q named %q", what, r+1, cols[i], got)
+				}
+			}
+		}
+	}
+	return checked
+}
+
+// TestPhoneCardsNameTheirColumns: the lists whose rows become cards on a
+// phone — Senarai Pertanyaan Status Bayaran, Senarai Dokumen, a payment's
+// Sejarah Status, Aktiviti Log Masuk — give each value its column's name
+// in both languages, and the stylesheet shows those names only where the
+// rows are cards (the header row names the columns on a wider screen).
+func TestPhoneCardsNameTheirColumns(t *testing.T) {
+	pp := newPayPortal(t, payOptions{})
+	pp.fixtures()
+	b := pp.as(paySitiIC, "Siti Aminah binti Omar", "")
+	var css strings.Builder
+	for _, l := range []i18n.Lang{i18n.MS, i18n.EN} {
+		b.get("/utama?lang=" + string(l))
+		for _, p := range []string{web.PathStatusBayaran + "?modul=tuntutan", web.PathStatusBayaran + "?modul=pendahuluan",
+			"/penyata-gaji?urusniaga=slip-gaji-bulanan&tahun=", "/permohonan/status-bayaran/PAY-S-001"} {
+			r := b.get(p)
+			if r.code != http.StatusOK {
+				t.Fatalf("%s %s: %d", l, p, r.code)
+			}
+			if checkCardColumns(t, string(l)+" "+p, r.body, l) == 0 {
+				t.Errorf("%s %s: no values to check", l, p)
+			}
+			for _, m := range regexp.MustCompile(`href="(/static/[a-z]+\.css[^"]*)"`).FindAllStringSubmatch(r.body, -1) {
+				css.WriteString(b.get(m[1]).body)
+			}
+		}
+	}
+	w := newWorld(t)
+	activity := w.activeUser(master[0]).get("/tetapan-akaun/aktiviti-log-masuk").body
+	if checkCardColumns(t, "activity", activity, i18n.MS) == 0 {
+		t.Error("activity: no values to check")
+	}
+
+	rules := parseCSS(css.String())
+	if d := cssDecl(rules, "", ".cl", "display"); d != "none" {
+		t.Errorf(".cl: display %q on a wide screen, want none (the header row names the columns)", d)
+	}
+	if d := cssDecl(rules, "(max-width: 39.99rem)", ".cl", "display"); d == "" || d == "none" {
+		t.Errorf(".cl: display %q on a phone, want it shown", d)
 	}
 }

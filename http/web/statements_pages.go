@@ -75,6 +75,7 @@ func statementRows(l i18n.Lang, start int, list []statements.Statement) template
 func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.Statement) {
 	// The same texts on every row: escaped once.
 	view, pdfText, save := escapeText(i18n.T(l, "stmt.view")), escapeText(i18n.T(l, "btn.muat_turun")), escapeText(i18n.T(l, "stmt.save"))
+	periodCol, dateCol, netCol := cellLabel(l, "stmt.col.period"), cellLabel(l, "stmt.col.pay_date"), cellLabel(l, "stmt.col.net")
 	for i, st := range list {
 		id := escapeText(escapeSegment(st.ID)) // written three times
 		period := st.PeriodLabel               // the Malay label, which the list rows carry
@@ -82,14 +83,16 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 			period = periodLabel(l, st.Period)
 		}
 		// The cells are styled by position (data-table--docs), and each
-		// link is named by its text and its row's period cell (d<n>), the
+		// link is named by its text and its row's period (d<n>), the
 		// texts standing once on the page (d-mt, d-sv, d-vw; d-pdf is the
 		// "new window" note), rather than by a sentence of its own: the rows
 		// are most of the page's bytes. The template holds those texts.
 		r := b.buf().AvailableBuffer() // the row, appended in place (appendText)
 		r = append(r, `<tr><td>`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
-		r = append(r, `</td><td id="d`...)
+		r = append(r, `</td><td>`...)
+		r = append(r, periodCol...)
+		r = append(r, `<span id="d`...) // the period without its column name (cellLabel)
 		r = strconv.AppendInt(r, int64(start+i), 10)
 		r = append(r, `">`...)
 		r = appendText(r, period)
@@ -98,9 +101,11 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 			r = appendText(r, i18n.Tf(l, "stmt.revised", st.Revision))
 			r = append(r, `</span>`...)
 		}
-		r = append(r, `</td><td>`...)
+		r = append(r, `</span></td><td>`...)
+		r = append(r, dateCol...)
 		r = appendDmy(r, st.PayDate)
 		r = append(r, `</td><td>`...)
+		r = append(r, netCol...)
 		r = appendRinggit(r, st.Totals.NetSen)
 		r = append(r, `</td><td><span class="row-actions"><a class="row-link" href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)

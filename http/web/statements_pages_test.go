@@ -43,7 +43,7 @@ func TestStatementWalkthrough(t *testing.T) {
 	if list.code != http.StatusOK {
 		t.Fatalf("list: %d", list.code)
 	}
-	periods := cells(regexp.MustCompile(`<td id="d\d+">([A-Za-z]+ \d{4})`), list.body)
+	periods := cells(regexp.MustCompile(`<span id="d\d+">([A-Za-z]+ \d{4})`), list.body)
 	if strings.Join(periods, ",") != "Februari 2026,Januari 2026,Disember 2025" {
 		t.Errorf("periods %v: latest first, window applied", periods)
 	}
@@ -53,7 +53,7 @@ func TestStatementWalkthrough(t *testing.T) {
 	payHasNot(t, "list", list.body, "Januari 2024", "SG-2026-01-N", "Bonus</td>")
 	// Each link is named by its text and its row's period, and every id a
 	// name or description refers to stands on the page.
-	payHas(t, "link names", list.body, `<td id="d1">Februari 2026`, `aria-labelledby="d-mt d1" aria-describedby="d-pdf">MuatTurun<`,
+	payHas(t, "link names", list.body, `<span id="d1">Februari 2026`, `aria-labelledby="d-mt d1" aria-describedby="d-pdf">MuatTurun<`,
 		`aria-labelledby="d-sv d1">Simpan PDF<`, `aria-labelledby="d-vw d1">Lihat<`, `<span id="d-mt" hidden>MuatTurun</span>`,
 		`<span id="d-pdf" hidden>PDF, dibuka dalam tetingkap baharu</span>`)
 	pageIDs := map[string]bool{}
@@ -76,7 +76,7 @@ func TestStatementWalkthrough(t *testing.T) {
 	payHas(t, "corrected net", list.body, "4,454.93")
 
 	byYear := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-bulanan&tahun=2025")
-	periods = cells(regexp.MustCompile(`<td id="d\d+">([A-Za-z]+ \d{4})`), byYear.body)
+	periods = cells(regexp.MustCompile(`<span id="d\d+">([A-Za-z]+ \d{4})`), byYear.body)
 	if strings.Join(periods, ",") != "Disember 2025" {
 		t.Errorf("year 2025: %v", periods)
 	}
