@@ -44,10 +44,7 @@ func TestSlipMasterDataMarkedMalayInEnglish(t *testing.T) {
 // The Pengaktifan form's Soalan Rahsia is a required select too.
 func TestSecretQuestionEmptyOptionSaysChoose(t *testing.T) {
 	w := newWorld(t)
-	b := w.browser()
-	temp := w.register(b, master[0])
-	b.enterID(sitiIC)
-	b.enterPassword(temp)
+	b := w.atActivation(master[0])
 	page := b.get("/pengaktifan").body
 	payHas(t, "activation", page, `<option value="">Sila pilih</option>`)
 	payHasNot(t, "activation", page, `<option value="">—</option>`)

@@ -476,6 +476,17 @@ func activationForm(pw, image, phrase string) url.Values {
 	}
 }
 
+// atActivation registers s and logs in with the temporary password; the
+// browser is at the Pengaktifan step.
+func (w *world) atActivation(s staff) *browser {
+	w.t.Helper()
+	b := w.browser()
+	temp := w.register(b, s)
+	b.enterID(s.IC)
+	b.enterPassword(temp)
+	return b
+}
+
 // activeUser registers and activates s; the browser is logged in.
 func (w *world) activeUser(s staff) *browser {
 	w.t.Helper()
