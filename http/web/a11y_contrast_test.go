@@ -178,3 +178,47 @@ func TestGalleryTilesContrast(t *testing.T) {
 		}
 	}
 }
+
+// TestFocusRingStandsOutFromThePage: the focus ring every control shows
+// (:focus-visible) ends in a band of at least 3:1 against the page and a
+// card around it, and its bands against each other (WCAG 1.4.11).
+func TestFocusRingStandsOutFromThePage(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser()
+	page := b.get("/").body
+	m := regexp.MustCompile(`href="(/static/app\.css[^"]*)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the home page links no app.css")
+	}
+	rules := parseCSS(b.get(m[1]).body)
+	decl := func(selector, property string) string {
+		t.Helper()
+		v := cssDecl(rules, "", selector, property)
+		if v == "" {
+			t.Fatalf("%s: no %s", selector, property)
+		}
+		return v
+	}
+	const focused = ":focus-visible"
+	outline := decl(focused, "outline")
+	ring, width := colourIn(t, rules, focused, outline), pxIn(t, focused, outline, 0)
+	offset := pxIn(t, focused, decl(focused, "outline-offset"), 0)
+	shadow, spread := "", 0
+	for _, s := range strings.Split(cssDecl(rules, "", focused, "box-shadow"), ",") {
+		if s = strings.TrimSpace(s); s != "" && s != "none" && !strings.Contains(s, "inset") {
+			shadow, spread = colourIn(t, rules, focused, s), pxIn(t, focused, s, 3)
+		}
+	}
+	grounds := map[string]string{"page": colourIn(t, rules, "body", decl("body", "background")),
+		"card": colourIn(t, rules, ".card", decl(".card", "background"))}
+	for name, g := range grounds {
+		// From the ring's inner band outwards (the control's own edge
+		// varies: a white field, a navy button).
+		bands := focusRing(shadow, shadow, spread, ring, offset, width, g)
+		for i := 1; i < len(bands); i++ {
+			if r := contrast(bands[i-1], bands[i]); r < 3 {
+				t.Errorf("focus ring on the %s (%s): %s against %s is %.2f:1, want at least 3:1", name, strings.Join(bands, " | "), bands[i-1], bands[i], r)
+			}
+		}
+	}
+}
