@@ -85,8 +85,21 @@ func (s *Store) withReader(ctx context.Context, f func(*reader) error) error {
 
 // LastPosition is the position of the last event in the log (0: empty).
 func (s *Store) LastPosition(ctx context.Context) (uint64, error) {
+	return lastPosition(ctx, s.withReader)
+}
+
+// ReadStream reads up to limit events of stream from version from
+// (inclusive) in direction dir. Backwards from 0 reads from the end.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error) {
+	return readStream(ctx, s.withReader, stream, from, dir, limit)
+}
+
+// withReaderFunc runs f with a reader: Store's pool, or ReadOnly's one.
+type withReaderFunc func(ctx context.Context, f func(*reader) error) error
+
+func lastPosition(ctx context.Context, with withReaderFunc) (uint64, error) {
 	var last int64
-	err := s.withReader(ctx, func(r *reader) error {
+	err := with(ctx, func(r *reader) error {
 		if _, err := r.last.queryRow(ctx, nil, r.dest[:1]); err != nil {
 			return err
 		}
@@ -103,9 +116,7 @@ func (s *Store) LastPosition(ctx context.Context) (uint64, error) {
 	return uint64(last), nil
 }
 
-// ReadStream reads up to limit events of stream from version from
-// (inclusive) in direction dir. Backwards from 0 reads from the end.
-func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error) {
+func readStream(ctx context.Context, with withReaderFunc, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error) {
 	if err := eventlog.ValidateStream(stream); err != nil {
 		return nil, err
 	}
@@ -113,7 +124,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 		return nil, fmt.Errorf("eventstore/sqlite: read %s: limit %d: must be at least 1", stream, limit)
 	}
 	var recs []eventlog.Record
-	err := s.withReader(ctx, func(r *reader) error {
+	err := with(ctx, func(r *reader) error {
 		var rows driver.Rows
 		var err error
 		switch dir {

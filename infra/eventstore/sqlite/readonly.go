@@ -138,30 +138,49 @@ func (s *ReadOnly) Path() string { return s.path }
 // comment), so `audit verify` shows a removed event by its missing position.
 func (s *ReadOnly) ContiguousPositions() bool { return true }
 
+// withReader runs f with the file's one reader.
+func (s *ReadOnly) withReader(_ context.Context, f func(*reader) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.r == nil {
+		return ErrClosed
+	}
+	return s.r.conn.Raw(func(any) error { return f(s.r) })
+}
+
 // ReadAll reads up to limit events with position greater than after, in log
 // order.
 func (s *ReadOnly) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("eventstore/sqlite: read all: limit %d: must be at least 1", limit)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.r == nil {
-		return nil, ErrClosed
-	}
 	var recs []eventlog.Record
-	err := s.r.conn.Raw(func(any) error {
-		rows, err := s.r.all.query(ctx, args(clampInt64(after), int64(limit)))
+	err := s.withReader(ctx, func(r *reader) error {
+		rows, err := r.all.query(ctx, args(clampInt64(after), int64(limit)))
 		if err != nil {
 			return err
 		}
-		recs, err = scanRecords(rows, s.r.dest, limit, nil)
+		recs, err = scanRecords(rows, r.dest, limit, nil)
 		return err
 	})
 	if err != nil {
+		if errors.Is(err, ErrClosed) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("eventstore/sqlite: read all after %d: %w", after, err)
 	}
 	return recs, nil
+}
+
+// ReadStream reads up to limit events of stream from version from
+// (inclusive) in direction dir, as Store.ReadStream does.
+func (s *ReadOnly) ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error) {
+	return readStream(ctx, s.withReader, stream, from, dir, limit)
+}
+
+// LastPosition is the position of the last event in the file (0: empty).
+func (s *ReadOnly) LastPosition(ctx context.Context) (uint64, error) {
+	return lastPosition(ctx, s.withReader)
 }
 
 // Close closes the file.
