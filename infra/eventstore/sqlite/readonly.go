@@ -82,12 +82,18 @@ func readOnlyMode(abs string) (string, error) {
 	}
 	const busy = "&_pragma=busy_timeout(10000)"
 	wal, walErr := os.Stat(abs + "-wal")
-	_, shmErr := os.Stat(abs + "-shm")
+	shm, shmErr := os.Stat(abs + "-shm")
 	switch {
 	case walErr == nil && shmErr == nil:
 		// The live log (a portal may be writing it: its readers lock
 		// through the -shm), or a copy of it taken with both files.
-		// SQLite opens the -shm read-only where it cannot write it.
+		// SQLite opens the -shm read-only where it cannot write it; a
+		// -shm marked read-only (a copy's) is opened so even by root,
+		// whom the permissions would not stop from writing its locks
+		// into it.
+		if shm.Mode().Perm()&0o222 == 0 {
+			return readOnlyURI(abs) + "&readonly_shm=1" + busy, nil
+		}
 		return readOnlyURI(abs) + busy, nil
 	case walErr == nil && wal.Size() > 0:
 		return "", fmt.Errorf("eventstore/sqlite: open %s: the copy is incomplete: %s-wal beside it holds events not yet written into the file, and reading them needs %s-shm, which is missing (and a read-only copy must not get one): copy the -shm file with the others, or give a copy made by 'ispeks backup' (one file)",

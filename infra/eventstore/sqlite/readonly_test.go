@@ -1,11 +1,14 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
@@ -74,5 +77,60 @@ func TestReadOnlyReadsAsTheStoreDoes(t *testing.T) {
 	ro.Close()
 	if _, err := ro.ReadStream(ctx, "account-a", 1, eventlog.Forwards, 10); !errors.Is(err, sqlite.ErrClosed) {
 		t.Errorf("read after close: %v, want ErrClosed", err)
+	}
+}
+
+// TestReadOnlyWritesNoReadOnlyShm: a copy taken with the -wal and the
+// -shm, its files marked read-only, is read and its -shm is left as it
+// was, also by root, whom the permissions do not stop from writing the
+// readers' locks into it.
+func TestReadOnlyWritesNoReadOnlyShm(t *testing.T) {
+	ctx := context.Background()
+	live := t.TempDir()
+	st := open(t, filepath.Join(live, "events.db"))
+	if _, err := st.Append(ctx, "account-a", eventlog.NoStream(), proposed(3)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"events.db", "events.db-wal", "events.db-shm"} {
+		b, err := os.ReadFile(filepath.Join(live, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shm := filepath.Join(dir, "events.db-shm")
+	old := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(shm, old, old); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(shm)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ro, err := sqlite.OpenReadOnly(ctx, filepath.Join(dir, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ro.ReadStream(ctx, "account-a", 1, eventlog.Forwards, 10)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("read the copy: %d events, %v, want 3", len(recs), err)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(shm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(shm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(old) || !bytes.Equal(after, before) {
+		t.Errorf("the copy's read-only -shm was written (modified %v)", fi.ModTime())
 	}
 }
