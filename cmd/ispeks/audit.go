@@ -21,7 +21,14 @@ import (
 )
 
 func (c *cli) auditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Auditor tools: verify the log's integrity, replay a person's login history, an account's state as of a time, list the backups taken"}
+	cmd := &cobra.Command{Use: "audit", Short: "Auditor tools: verify the log's integrity, replay a person's login history, an account's state as of a time, list the backups taken",
+		Long: `Auditor tools: verify the log's integrity, replay a person's login history, an account's state as
+of a time, list the backups taken.
+
+They read the event log only (never the read models in views.db) and write nothing: a copy of the
+log on read-only media or with read-only permissions (events.db alone, or with its -wal and -shm
+files) is read as it is, and nothing is made beside it. history and state also need the install's
+master key (--key-file), which names a person's attempts made before registering.`}
 	var expectHead string
 	verify := &cobra.Command{
 		Use:   "verify",
@@ -50,7 +57,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 				}
 				expect = &h
 			}
-			store, err := c.openLogToVerify(cmd.Context())
+			store, err := c.openLogToRead(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -85,7 +92,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 		Short: "Replay one person's login and lockout history from the event log, with each event's integrity verdict (exit status 1 if it does not verify)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := c.openExistingLog(cmd.Context())
+			store, err := c.openLogToRead(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -131,7 +138,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 			if err != nil {
 				return fmt.Errorf("--at: %q is not YYYY-MM-DDTHH:MM (Malaysia time)", at)
 			}
-			store, err := c.openExistingLog(cmd.Context())
+			store, err := c.openLogToRead(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -159,7 +166,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 		Short: "List the backups taken of the log (ispeks backup): when, by which operator, to where, and each copy's head",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := c.openExistingLog(cmd.Context())
+			store, err := c.openLogToRead(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -173,7 +180,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 
 // listBackups prints the backup records of the log, oldest first, with the
 // integrity of their stream.
-func listBackups(ctx context.Context, store eventstore.Store, reg *eventlog.Registry, out io.Writer) error {
+func listBackups(ctx context.Context, store audit.StreamReader, reg *eventlog.Registry, out io.Writer) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "POSITION\tTIME (MYT)\tOPERATOR\tEVENTS\tHEAD (audit verify --head)\tCOPY")
 	chain := eventlog.NewChainVerifier()
@@ -238,7 +245,7 @@ func brokenHistory(in audit.Integrity) error {
 
 // auditLog builds the auditor's view of the log; the probe key (from the
 // master key) lets it include attempts made before the account existed.
-func (c *cli) auditLog(ctx context.Context, store eventstore.Store, ic string) (*audit.Log, string, error) {
+func (c *cli) auditLog(ctx context.Context, store readLog, ic string) (*audit.Log, string, error) {
 	userID, err := audit.ParseUserID(ic)
 	if err != nil {
 		// mykad's reason alone, as the admin commands give it.
@@ -266,9 +273,12 @@ type logReader interface {
 	ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error)
 }
 
-// verifiableLog is the log audit verify opens.
-type verifiableLog interface {
+// readLog is the log the audit commands open (openLogToRead): they only
+// read it.
+type readLog interface {
 	logReader
+	audit.StreamReader
+	LastPosition(ctx context.Context) (uint64, error)
 	Close() error
 }
 

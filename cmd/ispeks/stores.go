@@ -107,20 +107,11 @@ func openEventStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	}
 }
 
-// openExistingLog is openEventStore for a command that only reads what is
-// there (requireLog).
-func (c *cli) openExistingLog(ctx context.Context) (eventstore.Store, error) {
-	if err := requireLog(&c.cfg); err != nil {
-		return nil, err
-	}
-	return openEventStore(ctx, &c.cfg, c.log)
-}
-
-// openLogToVerify opens the configured log for audit verify, which only
-// reads it: the embedded one read-only, writing nothing and making no
+// openLogToRead opens the configured log for the audit commands, which
+// only read it: the embedded one read-only, writing nothing and making no
 // directory or -wal/-shm file (an auditor's copy may be on read-only
 // media), a server's as any command does.
-func (c *cli) openLogToVerify(ctx context.Context) (verifiableLog, error) {
+func (c *cli) openLogToRead(ctx context.Context) (readLog, error) {
 	if err := requireLog(&c.cfg); err != nil {
 		return nil, err
 	}
