@@ -27,8 +27,9 @@ of a time, list the backups taken.
 
 They read the event log only (never the read models in views.db) and write nothing: a copy of the
 log on read-only media or with read-only permissions (events.db alone, or with its -wal and -shm
-files) is read as it is, and nothing is made beside it. history and state also need the install's
-master key (--key-file), which names a person's attempts made before registering.`}
+files) is read as it is, and nothing is made beside it; root may run them in the portal's data
+directory, as it may not the commands that write. history and state also need the install's master
+key (--key-file), which names a person's attempts made before registering.`}
 	var expectHead string
 	verify := &cobra.Command{
 		Use:   "verify",
@@ -82,6 +83,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 			writeHead(out, head)
 			return nil
 		},
+		Annotations: readsOnly(),
 	}
 	verify.Flags().StringVar(&expectHead, "head", "", "a head recorded earlier, POSITION:DIGEST: check that the log up to it is unchanged")
 	cmd.AddCommand(verify)
@@ -123,6 +125,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 			}
 			return brokenHistory(tl.Integrity)
 		},
+		Annotations: readsOnly(),
 	}
 	history.Flags().StringVar(&ic, "ic", "", "IC number (user ID)")
 	history.Flags().BoolVar(&all, "all", false, "every event of the account, not only logins and lockouts")
@@ -156,6 +159,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 			}
 			return brokenHistory(st.Integrity)
 		},
+		Annotations: readsOnly(),
 	}
 	state.Flags().StringVar(&ic, "ic", "", "IC number (user ID)")
 	state.Flags().StringVar(&at, "at", "", "moment, YYYY-MM-DDTHH:MM in Malaysia time (the whole minute: its events are in)")
@@ -173,6 +177,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 			defer store.Close()
 			return listBackups(cmd.Context(), store, newRegistry(), cmd.OutOrStdout())
 		},
+		Annotations: readsOnly(),
 	}
 	cmd.AddCommand(history, state, backups)
 	return cmd

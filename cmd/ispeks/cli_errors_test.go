@@ -761,7 +761,8 @@ func TestAuditHistoryOfAnUnknownICSaysSo(t *testing.T) {
 // as root (plain sudo) against a data directory the portal's service account
 // owns is refused before it opens anything: the log's -wal and -shm, a new
 // views.db or master.key it made would be root's, and the portal running as
-// that account could no longer open them.
+// that account could no longer open them. The audit commands, which write
+// nothing, run.
 func TestRootIsRefusedInTheServiceAccountsDataDirectory(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to hand a directory to another user")
@@ -804,8 +805,8 @@ func TestRootIsRefusedInTheServiceAccountsDataDirectory(t *testing.T) {
 		args []string
 	}{
 		{fresh, []string{"admin", "create", "--ic", "800101141234", "--email", "pentadbir@melaka.gov.my"}},
-		{installed, []string{"audit", "verify"}},
 		{installed, []string{"clients", "list"}},
+		{installed, []string{"projections", "status"}},
 	} {
 		before := listing(tc.dir)
 		_, err := executeOut(ctx, append([]string{"--data", tc.dir, "--log-level", "error"}, tc.args...)...)
@@ -819,6 +820,28 @@ func TestRootIsRefusedInTheServiceAccountsDataDirectory(t *testing.T) {
 	// What does not touch the data directory still runs.
 	if _, err := executeOut(ctx, "--data", installed, "help", "admin"); err != nil {
 		t.Errorf("help admin: %v", err)
+	}
+	// So do the audit commands, which write nothing (the log is opened
+	// read-only): no file is left for root to own.
+	audited, ic := auditFixture(t)
+	chownAll(audited)
+	before := dirState(t, audited)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"audit", "verify"}, "integrity verified: 12 events"},
+		{[]string{"audit", "history", "--ic", ic}, "integrity: ok, 10 events in 2 streams"},
+		{[]string{"audit", "state", "--ic", ic, "--at", "2099-01-01T00:00"}, "failed attempts: 3"},
+		{[]string{"audit", "backups"}, "1 backups recorded"},
+	} {
+		out, err := executeOut(ctx, append([]string{"--data", audited, "--log-level", "error"}, tc.args...)...)
+		if err != nil || !strings.Contains(out, tc.want) {
+			t.Errorf("ispeks %s as root in another user's directory: %v, want %q in\n%s", strings.Join(tc.args, " "), err, tc.want, out)
+		}
+	}
+	if after := dirState(t, audited); after != before {
+		t.Errorf("the audit as root changed the directory:\nbefore:\n%safter:\n%s", before, after)
 	}
 }
 

@@ -92,6 +92,17 @@ func opensDataDir(cmd *cobra.Command) bool {
 	return false
 }
 
+// writesNothingKey annotates a command that only reads the data directory
+// (readsOnly): it leaves no file there for root to own, so notAsRoot lets
+// root run it.
+const writesNothingKey = "ispeks/writes-nothing"
+
+// readsOnly is the annotation of a command that writes nothing: one that
+// opens the log read-only and no other store.
+func readsOnly() map[string]string { return map[string]string{writesNothingKey: "true"} }
+
+func writesNothing(cmd *cobra.Command) bool { return cmd.Annotations[writesNothingKey] == "true" }
+
 func newRootCmd() *cobra.Command {
 	c := &cli{}
 	root := &cobra.Command{
@@ -106,7 +117,7 @@ func newRootCmd() *cobra.Command {
 			if err := c.cfg.Resolve(); err != nil {
 				return fmt.Errorf("configuration: %w", err)
 			}
-			if opensDataDir(cmd) && consoleCommand(cmd) {
+			if opensDataDir(cmd) && consoleCommand(cmd) && !writesNothing(cmd) {
 				if err := notAsRoot(&c.cfg); err != nil {
 					return err
 				}

@@ -57,6 +57,7 @@ func requireLog(cfg *config.Config) error {
 // log and master.key — would be root's, 0600, and the portal could no
 // longer open it. It looks at the log if there is one, else at the
 // directory; a root-owned install (the portal runs as root) is left alone.
+// A command that writes nothing (the audit commands) is not refused.
 func notAsRoot(cfg *config.Config) error {
 	if os.Geteuid() != 0 {
 		return nil
