@@ -161,6 +161,17 @@ type Layouter interface {
 	Layout() int
 }
 
+// Changed is a document a projector's commit wrote, or found written
+// already by another process sharing the store (its put ignored as not
+// newer): its collection, ID and indexed fields as the projector put them,
+// or Deleted (Fields nil). See engine.ViewObserver.
+type Changed struct {
+	Collection string
+	ID         string
+	Fields     map[string]any
+	Deleted    bool
+}
+
 type bulkKey struct{}
 
 // Bulk marks ctx for a Write that may wait for others: a rebuild's or a

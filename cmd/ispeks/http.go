@@ -54,10 +54,17 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 	if cfg.Demo {
 		mailbox = mail.NewMailbox(a.outboxDir(), a.cli.log)
 	}
-	// People's lists are kept in memory between their changes: on the
-	// embedded store a list read was a third of a list page's CPU.
-	lists := viewcache.New(a.views, a.engine, int64(cfg.ViewCacheMB)<<20,
-		listPageSize, api.DefaultPaymentsLimit, api.DefaultStatementsLimit)
+	// People's lists are kept in memory until they change: on the
+	// embedded store a list read was a third of a list page's CPU. The
+	// engine tells the cache what each commit changed; a payment or a
+	// statement never moves to another payee, so the lists are kept per
+	// payee_ic and a change drops only that person's.
+	lists := viewcache.New(a.views, a.engine, viewcache.Options{
+		Budget:     int64(cfg.ViewCacheMB) << 20,
+		PageSizes:  []int{listPageSize, api.DefaultPaymentsLimit, api.DefaultStatementsLimit},
+		Partitions: map[string]string{payments.Rows: "payee_ic", statements.Rows: "payee_ic"},
+	})
+	a.engine.Observe(lists)
 	if err := registerViewCacheMetrics(a.metrics, lists); err != nil {
 		return nil, err
 	}

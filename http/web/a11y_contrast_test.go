@@ -157,15 +157,7 @@ func TestGalleryTilesContrast(t *testing.T) {
 	}
 	need("tick", colourIn(t, rules, "tick", decl(chosen+"::after", "color")), tickOn)
 
-	outline := decl(focused, "outline")
-	ring, width := colourIn(t, rules, focused, outline), pxIn(t, focused, outline, 0)
-	offset := pxIn(t, focused, decl(focused, "outline-offset"), 0)
-	shadow, spread := "", 0
-	for _, s := range strings.Split(cssDecl(rules, "", focused, "box-shadow"), ",") {
-		if s = strings.TrimSpace(s); s != "" && s != "none" && !strings.Contains(s, "inset") {
-			shadow, spread = colourIn(t, rules, focused, s), pxIn(t, focused, s, 3)
-		}
-	}
+	ring, width, offset, shadow, spread := focusRingOf(t, rules, focused, decl)
 	if width < 2 {
 		t.Errorf("focus ring %dpx wide, want at least 2px", width)
 	}
@@ -200,15 +192,7 @@ func TestFocusRingStandsOutFromThePage(t *testing.T) {
 		return v
 	}
 	const focused = ":focus-visible"
-	outline := decl(focused, "outline")
-	ring, width := colourIn(t, rules, focused, outline), pxIn(t, focused, outline, 0)
-	offset := pxIn(t, focused, decl(focused, "outline-offset"), 0)
-	shadow, spread := "", 0
-	for _, s := range strings.Split(cssDecl(rules, "", focused, "box-shadow"), ",") {
-		if s = strings.TrimSpace(s); s != "" && s != "none" && !strings.Contains(s, "inset") {
-			shadow, spread = colourIn(t, rules, focused, s), pxIn(t, focused, s, 3)
-		}
-	}
+	ring, width, offset, shadow, spread := focusRingOf(t, rules, focused, decl)
 	grounds := map[string]string{"page": colourIn(t, rules, "body", decl("body", "background")),
 		"card": colourIn(t, rules, ".card", decl(".card", "background"))}
 	for name, g := range grounds {
@@ -221,4 +205,19 @@ func TestFocusRingStandsOutFromThePage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// focusRingOf reads selector's focus ring: the outline's colour, width and
+// offset, and the outset box-shadow's colour and spread under it.
+func focusRingOf(t *testing.T, rules []cssRule, selector string, decl func(selector, property string) string) (ring string, width, offset int, shadow string, spread int) {
+	t.Helper()
+	outline := decl(selector, "outline")
+	ring, width = colourIn(t, rules, selector, outline), pxIn(t, selector, outline, 0)
+	offset = pxIn(t, selector, decl(selector, "outline-offset"), 0)
+	for _, s := range strings.Split(cssDecl(rules, "", selector, "box-shadow"), ",") {
+		if s = strings.TrimSpace(s); s != "" && s != "none" && !strings.Contains(s, "inset") {
+			shadow, spread = colourIn(t, rules, selector, s), pxIn(t, selector, s, 3)
+		}
+	}
+	return ring, width, offset, shadow, spread
 }

@@ -196,6 +196,9 @@ type Engine struct {
 	running atomic.Bool
 	stopped atomic.Bool // Run has returned: the runners no longer follow the log
 
+	omu sync.Mutex                     // serialises Observe
+	obs atomic.Pointer[[]ViewObserver] // read in every commit path
+
 	cmu        sync.Mutex
 	consumers  map[string]bool // consumers running in this process
 	rebuilding map[string]bool // projectors being rebuilt by this process
@@ -255,6 +258,7 @@ func New(cfg Config) (*Engine, error) {
 		e.order = append(e.order, name)
 		for _, c := range p.Collections() {
 			e.owners[c.Name] = r
+			r.collections = append(r.collections, c.Name)
 		}
 	}
 	return e, nil
@@ -680,26 +684,72 @@ func (e *Engine) WaitFor(ctx context.Context, position uint64, projectors ...str
 	return nil
 }
 
-// ViewStamp returns a number that grows whenever the documents of
-// collection may have changed as this engine's projector sees them: after
-// each commit of its that wrote documents or covers an event it projected
-// (one another process sharing the store applied first writes nothing
-// here), when it follows a rebuild's swap (of this process or another),
-// when it loads its checkpoint. An answer read
-// from the collection after the stamp was taken stays the answer while the
-// stamp is unchanged, as far as this process's WaitFor can tell: the stamp
-// moves before WaitFor's waiters are released, so a page that waited for
-// its own write never gets an answer kept from before it. ok is false when
-// no projector this engine runs writes collection, before the projector is
-// ready (a rebuild for its layout may replace the collections) and after
-// Run returned: a cache must then not keep what it reads (see
-// projections/viewcache).
-func (e *Engine) ViewStamp(collection string) (stamp uint64, ok bool) {
-	r := e.owners[collection]
-	if r == nil || !r.loaded.Load() || e.stopped.Load() {
-		return 0, false
+// ViewObserver is told how the collections of the projectors an engine
+// runs change, so that it can keep answers read from them (a cache, see
+// projections/viewcache). Both methods are called in the commit path, after
+// the commit and before WaitFor's waiters are released, so a page that
+// waited for its own action never gets an answer kept from before it; they
+// may be called from several goroutines at once, must be quick, must not
+// call the engine, and must not keep docs (its backing array is reused).
+//
+// DocsChanged lists the documents a commit wrote or deleted, and those it
+// found written already by another process sharing the store (a put
+// ignored as not newer): every document of the projector's collections
+// that changed in the store since the observer last heard of it, provided
+// the projector puts each document an event concerns even when it finds it
+// written already, or puts nothing at all for that event (the engine then
+// says CollectionsChanged). CollectionsChanged says any document of the
+// collections may have changed: a checkpoint loaded, a rebuild's swap
+// followed (of this process or another), a catch-up's commit, an event
+// projected that put nothing.
+type ViewObserver interface {
+	DocsChanged(docs []projections.Changed)
+	CollectionsChanged(collections []string)
+}
+
+// Observe adds o to the engine's view observers. o must start with
+// nothing kept; it may be added while the engine runs: events projected
+// before it was added and committed after are told as CollectionsChanged.
+func (e *Engine) Observe(o ViewObserver) {
+	e.omu.Lock()
+	defer e.omu.Unlock()
+	next := append(append([]ViewObserver(nil), e.observers()...), o)
+	e.obs.Store(&next)
+	for _, r := range e.runners {
+		r.mu.Lock()
+		r.allChanged = true
+		r.mu.Unlock()
 	}
-	return r.changes.Load(), true
+}
+
+func (e *Engine) observers() []ViewObserver {
+	if p := e.obs.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (e *Engine) observed() bool { return len(e.observers()) > 0 }
+
+func (e *Engine) docsChanged(docs []projections.Changed) {
+	for _, o := range e.observers() {
+		o.DocsChanged(docs)
+	}
+}
+
+func (e *Engine) collectionsChanged(r *runner) {
+	for _, o := range e.observers() {
+		o.CollectionsChanged(r.collections)
+	}
+}
+
+// ViewReady reports whether an observer may keep answers read from
+// collection now: a projector this engine runs writes it, is ready (a
+// rebuild for its layout may otherwise replace the collections), and Run
+// has not returned (after it, changes are no longer told).
+func (e *Engine) ViewReady(collection string) bool {
+	r := e.owners[collection]
+	return r != nil && r.loaded.Load() && !e.stopped.Load()
 }
 
 // Lags returns, without I/O, how many positions each projector run by this

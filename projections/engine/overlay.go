@@ -145,6 +145,11 @@ func (o *overlay) reset() {
 type staging struct {
 	o      *overlay
 	writes map[docKey]*entry
+	// touched are the puts ignored because the document visible was as new
+	// (another process sharing the store wrote it first), with the fields
+	// the projector gave: the document changed all the same since the view
+	// observers last heard of it.
+	touched map[docKey]map[string]any
 }
 
 var _ projections.Batch = (*staging)(nil)
@@ -152,6 +157,7 @@ var _ projections.Batch = (*staging)(nil)
 func (s *staging) begin(o *overlay) {
 	s.o = o
 	clear(s.writes)
+	clear(s.touched)
 }
 
 func (s *staging) check(coll, id string) error {
@@ -230,6 +236,10 @@ func (s *staging) Put(ctx context.Context, coll string, doc projections.Doc) err
 		cur = &entry{blind: true}
 	}
 	if cur.present && doc.Version <= cur.doc.Version {
+		if s.touched == nil {
+			s.touched = map[docKey]map[string]any{}
+		}
+		s.touched[k] = maps.Clone(doc.Fields)
 		return nil
 	}
 	doc.Fields = maps.Clone(doc.Fields)

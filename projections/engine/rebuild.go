@@ -136,7 +136,7 @@ func (e *Engine) rebuild(ctx context.Context, name string, progress io.Writer) (
 	}
 	// The live runner follows the swap at its next commit or look
 	// (swappedLocked); answers kept from the old collections go now.
-	live.changes.Add(1)
+	e.collectionsChanged(live)
 	if bar != nil {
 		_ = bar.Finish()
 		_, _ = fmt.Fprintln(progress)

@@ -33,7 +33,8 @@ type runner struct {
 	batchDelay time.Duration
 	paged      bool // fed a page at a time (rebuild, catch-up): commit by size only (pagedFullLocked)
 
-	handles map[string]bool
+	handles     map[string]bool
+	collections []string // the projector's collections (for ViewObserver)
 
 	mu         sync.Mutex
 	ov         *overlay
@@ -64,20 +65,17 @@ type runner struct {
 	// it is written lazyCheckpointDelay after lazySince (see passed).
 	lazy      bool
 	lazySince time.Time
-	// projected: an event since the last commit was given to the
-	// projector. Its commit moves changes even if it writes nothing: a
-	// projector that finds an event applied already (another process
-	// sharing the store projected it first) writes nothing, yet the
-	// collections changed since the last stamp.
-	projected bool
+	// What the commit on its way changed, for the view observers (see
+	// ViewObserver): the documents the events since the last commit put,
+	// deleted, or found written already; or allChanged, when that is not
+	// known document by document (an event projected that put nothing:
+	// another process sharing the store projected it first; a paged
+	// catch-up, which does not list its documents).
+	changedDocs []projections.Changed
+	allChanged  bool
 
 	committed atomic.Uint64
 	loaded    atomic.Bool // committed holds the stored checkpoint
-	// changes grows whenever the projector's collections may have changed
-	// under this runner: a commit that wrote documents or covers an event
-	// projected, a swap followed, a load (see Engine.ViewStamp). It moves
-	// before notify, so a WaitFor that returns has seen it move.
-	changes atomic.Uint64
 
 	nmu     sync.Mutex
 	changed chan struct{} // closed and replaced after every commit
@@ -178,7 +176,7 @@ func (r *runner) load(ctx context.Context) error {
 	r.mu.Lock()
 	r.pos, r.gen, r.layout = cp, g.Generation, g.Layout
 	r.mu.Unlock()
-	r.changes.Add(1)
+	r.e.collectionsChanged(r)
 	r.committed.Store(cp)
 	return nil
 }
@@ -281,14 +279,52 @@ func (r *runner) project(msg *message.Message) error {
 	if ep, ok := ctx.Value(epochKey{}).(uint64); ok && ep != r.epoch {
 		return nil // a swap came between bookkeeping and now: see consumed
 	}
-	r.projected = true
 	st := &r.st
 	st.begin(r.ov)
 	if err := r.p.Project(ctx, st, env); err != nil {
 		return fmt.Errorf("project %s %s (position %d): %w", env.Type, env.ID, env.Position, err)
 	}
+	r.noteChanges(st)
 	st.merge()
 	return nil
+}
+
+// noteChanges records what a projected event changed, for the view
+// observers (none: nothing is recorded).
+func (r *runner) noteChanges(st *staging) {
+	if r.rebuild || !r.e.observed() {
+		return // a rebuild writes shadows no one reads until the swap
+	}
+	if r.paged || (len(st.writes) == 0 && len(st.touched) == 0) {
+		r.allChanged = true
+		return
+	}
+	if r.allChanged {
+		return
+	}
+	for k, e := range st.writes {
+		c := projections.Changed{Collection: k.coll, ID: k.id, Deleted: !e.present}
+		if e.present {
+			c.Fields = e.doc.Fields
+		}
+		r.changedDocs = append(r.changedDocs, c)
+	}
+	for k, fields := range st.touched {
+		r.changedDocs = append(r.changedDocs, projections.Changed{Collection: k.coll, ID: k.id, Fields: fields})
+	}
+}
+
+// tellChanges passes what the last commit changed to the view observers
+// and forgets it.
+func (r *runner) tellChanges() {
+	switch {
+	case r.allChanged:
+		r.e.collectionsChanged(r)
+	case len(r.changedDocs) > 0:
+		r.e.docsChanged(r.changedDocs)
+	}
+	clear(r.changedDocs)
+	r.changedDocs, r.allChanged = r.changedDocs[:0], false
 }
 
 // skipUnknown passes over an event whose type is not registered: no
@@ -431,10 +467,8 @@ func (r *runner) commitLocked(ctx context.Context) error {
 	if r.newGen != "" {
 		r.gen, r.newGen = r.newGen, ""
 	}
-	if len(keys) > 0 || r.projected {
-		r.changes.Add(1)
-	}
-	r.pending, r.lazy, r.projected = 0, false, false
+	r.pending, r.lazy = 0, false
+	r.tellChanges() // before notify: a WaitFor that returns finds them told
 	r.committed.Store(checkpoint)
 	if r.paged && len(keys) > 0 {
 		r.commitPerDoc = max(time.Nanosecond, time.Since(began)/time.Duration(len(keys)))
@@ -467,9 +501,11 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 		r.log.Warn("collections swapped in by a rebuild of another layout", "stored", g.Layout, "want", l.Layout())
 	}
 	r.ov.reset()
-	r.pending, r.pos, r.gen, r.layout, r.swapped, r.lazy, r.projected = 0, cp, g.Generation, g.Layout, true, false, false
+	r.pending, r.pos, r.gen, r.layout, r.swapped, r.lazy = 0, cp, g.Generation, g.Layout, true, false
 	r.epoch++
-	r.changes.Add(1)
+	clear(r.changedDocs)
+	r.changedDocs, r.allChanged = r.changedDocs[:0], false
+	r.e.collectionsChanged(r)
 	r.committed.Store(cp)
 	r.e.metrics.committed(r.name, cp, false, 0)
 	r.notify()

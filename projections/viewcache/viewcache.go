@@ -1,24 +1,28 @@
 // Package viewcache keeps the answers of read-model queries in memory until
-// the projector that writes their collection next changes it.
+// a document they may contain changes.
 //
 // A person's pay slips change once a month and their claims a few times a
 // year, but the lists are read on every visit, and on the embedded store a
 // list read is most of a list page's CPU (the SQLite engine interpreting
-// the query). An answer is kept under the projector's change stamp taken
-// before it was read (Stamps, which projections/engine implements): a
-// commit that may change the collection moves the stamp, and every answer
-// kept under the old one is dropped at the next read. Another process's
-// writes are seen when this process's own projector applies the same
-// events, as its WaitFor is (every portal process runs every projector).
+// the query). The cache is told what changes by the projection engine
+// (engine.ViewObserver, which Reader implements): the documents each
+// commit wrote, or that any document of a collection may have changed. A
+// kept collection is partitioned by a field every kept query fixes and no
+// document ever changes (a person's lists by payee_ic: the domain never
+// moves a payment or a statement to another payee); a changed document
+// drops the answers of its partition only, so one person's new slip or
+// claim status leaves everyone else's lists kept. Another process's writes
+// are seen when this process's own projector applies the same events, as
+// its WaitFor is (every portal process runs every projector).
 //
 // Only the first page of a query that asks for bodies alone, of the
 // portal's page size, is kept (the lists a page or the JSON API shows when
 // opened), so one person can put only a handful of answers in, and a
-// stream of made-up cursors or page sizes cannot push everyone else's out. The memory is bounded: once the answers kept reach
-// the budget, further ones are read and not kept until the next change
-// empties the generation. With no eviction the cache favours those who came
-// first since the last change; sized for the whole staff (the default
-// holds 30,000 people's slip and claim lists) it keeps them all.
+// stream of made-up cursors or page sizes cannot push everyone else's out.
+// The memory is bounded: once the answers kept reach the budget, further
+// ones are read and not kept until changes make room. Sized for the whole
+// staff (the default holds 30,000 people's slip and claim lists) it keeps
+// them all.
 package viewcache
 
 import (
@@ -33,11 +37,26 @@ import (
 	"github.com/melaka-gov/ispeks/projections"
 )
 
-// Stamps tells how fresh a collection's kept answers are.
-type Stamps interface {
-	// ViewStamp returns a number that grows whenever collection's
-	// documents may have changed; ok false forbids keeping answers.
-	ViewStamp(collection string) (stamp uint64, ok bool)
+// Source tells whether answers read from a collection may be kept now
+// (projections/engine: its projector is ready and running, so every change
+// to the collection will be told).
+type Source interface {
+	ViewReady(collection string) bool
+}
+
+// Options shape a Reader.
+type Options struct {
+	// Budget is the memory the answers kept may take, in bytes (<= 0:
+	// nothing is kept).
+	Budget int64
+	// PageSizes are the limits of the queries kept (the pages the portal
+	// asks for).
+	PageSizes []int
+	// Partitions names, for each collection whose answers are kept, the
+	// field every kept query fixes in its Where and that no document of the
+	// collection ever changes (a query without it is not kept). A document
+	// deleted, or put without the field, drops the collection's answers.
+	Partitions map[string]string
 }
 
 // Reader is a projections.Reader that keeps Find answers (see the package
@@ -46,33 +65,60 @@ type Stamps interface {
 // query of this project does), and Version and Fields are left empty as
 // BodyOnly says.
 type Reader struct {
-	next      projections.Reader
-	stamps    Stamps
-	budget    int64
-	pageSizes []int
+	next  projections.Reader
+	src   Source
+	opts  Options
+	slots map[string]*slot // by collection; fixed by New
 
 	used   atomic.Int64 // bytes kept, over every collection
-	slots  sync.Map     // collection → *atomic.Pointer[generation]
 	hits   atomic.Uint64
 	misses atomic.Uint64
 }
 
 var _ projections.Reader = (*Reader)(nil)
 
-// New returns a Reader over next that keeps at most budget bytes of
-// answers (budget <= 0: none; every call goes to next), of queries for one
-// of pageSizes documents only (the pages the portal asks for).
-func New(next projections.Reader, stamps Stamps, budget int64, pageSizes ...int) *Reader {
-	return &Reader{next: next, stamps: stamps, budget: budget, pageSizes: pageSizes}
+// New returns a Reader over next, keeping answers as opts says.
+func New(next projections.Reader, src Source, opts Options) *Reader {
+	r := &Reader{next: next, src: src, opts: opts, slots: map[string]*slot{}}
+	for coll, field := range opts.Partitions {
+		r.slots[coll] = &slot{coll: coll, field: field}
+	}
+	return r
 }
 
-// generation is the answers kept under one stamp of one collection.
+// slot is one kept collection: its partition field and its current
+// generation of answers.
+type slot struct {
+	coll, field string
+	cur         atomic.Pointer[generation]
+}
+
+// current returns the slot's generation, starting one if there is none.
+func (s *slot) current() *generation {
+	for {
+		if g := s.cur.Load(); g != nil {
+			return g
+		}
+		if s.cur.CompareAndSwap(nil, newGeneration()) {
+			return s.cur.Load()
+		}
+	}
+}
+
+// generation is the answers kept of one collection since its last
+// CollectionsChanged. epoch counts the DocsChanged it has been told: an
+// answer read across one is not kept.
 type generation struct {
-	stamp   uint64
 	mu      sync.RWMutex
 	answers map[string]*answer
+	parts   map[string][]string // partition value → keys of its answers
+	epoch   uint64
 	bytes   int64
-	dropped bool // replaced by a newer stamp: keeps nothing more
+	dropped bool // replaced: keeps nothing more
+}
+
+func newGeneration() *generation {
+	return &generation{answers: map[string]*answer{}, parts: map[string][]string{}}
 }
 
 // answer is one kept page, packed: every document's ID then its body, back
@@ -81,11 +127,12 @@ type answer struct {
 	buf  []byte
 	ends []uint32
 	next string
+	size int64 // what it counts against the budget
 }
 
-// answerOverhead is what an answer costs beyond its bytes: the map entry,
-// the struct, the slice and string headers (counted against the budget).
-const answerOverhead = 160
+// answerOverhead is what an answer costs beyond its bytes: the map entries
+// (answers and parts), the struct, the slice and string headers.
+const answerOverhead = 200
 
 // Get reads through to the store: single documents are not kept.
 func (r *Reader) Get(ctx context.Context, collection, id string) (projections.Doc, bool, error) {
@@ -95,20 +142,18 @@ func (r *Reader) Get(ctx context.Context, collection, id string) (projections.Do
 // Find answers from memory when it can, and otherwise from the store,
 // keeping the answer if it may.
 func (r *Reader) Find(ctx context.Context, q projections.Query) (projections.Page, error) {
-	if r.budget <= 0 || !q.BodyOnly || q.After != "" || !slices.Contains(r.pageSizes, q.Limit) {
+	s := r.slots[q.Collection]
+	if s == nil || r.opts.Budget <= 0 || !q.BodyOnly || q.After != "" || !slices.Contains(r.opts.PageSizes, q.Limit) {
 		return r.next.Find(ctx, q)
 	}
-	stamp, ok := r.stamps.ViewStamp(q.Collection)
-	if !ok {
+	pv, ok := q.Where[s.field]
+	if !ok || !r.src.ViewReady(q.Collection) {
 		return r.next.Find(ctx, q)
 	}
-	g := r.generation(q.Collection, stamp)
-	if g == nil {
-		return r.next.Find(ctx, q) // a newer stamp has a generation already
-	}
+	g := s.current()
 	key := queryKey(q)
 	g.mu.RLock()
-	a := g.answers[key]
+	a, epoch := g.answers[key], g.epoch
 	g.mu.RUnlock()
 	if a != nil {
 		r.hits.Add(1)
@@ -119,95 +164,101 @@ func (r *Reader) Find(ctx context.Context, q projections.Query) (projections.Pag
 	if err != nil {
 		return pg, err
 	}
-	r.keep(g, key, pack(pg))
+	r.keep(g, epoch, key, partKey(pv), pack(pg, key))
 	return pg, nil
 }
 
-// generation returns the generation of collection for stamp, starting it
-// (and dropping the older one) if stamp is newer; nil if a newer one is
-// there already (this caller's stamp was taken before a change: what it
-// reads must not be kept, nor need it read what was kept since).
-func (r *Reader) generation(collection string, stamp uint64) *generation {
-	slot, ok := r.slots.Load(collection)
-	if !ok {
-		slot, _ = r.slots.LoadOrStore(collection, new(atomic.Pointer[generation]))
-	}
-	p := slot.(*atomic.Pointer[generation])
-	for {
-		g := p.Load()
-		switch {
-		case g != nil && g.stamp == stamp:
-			return g
-		case g != nil && g.stamp > stamp:
-			return nil
-		}
-		ng := &generation{stamp: stamp, answers: map[string]*answer{}}
-		if p.CompareAndSwap(g, ng) {
-			if g != nil {
-				r.drop(g)
-			}
-			return ng
-		}
-	}
-}
-
-// keep adds a to g under key if the budget has room, making room first
-// from generations whose stamp has moved on unread.
-func (r *Reader) keep(g *generation, key string, a *answer) {
-	size := int64(len(a.buf)+4*len(a.ends)+len(key)+len(a.next)) + answerOverhead
-	if r.used.Load()+size > r.budget {
-		r.reclaim()
-	}
+// keep adds a to g under key if nothing changed in g since the read began
+// (epoch) and the budget has room.
+func (r *Reader) keep(g *generation, epoch uint64, key, part string, a *answer) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.dropped || g.answers[key] != nil {
+	if g.dropped || g.epoch != epoch || g.answers[key] != nil {
 		return
 	}
-	if r.used.Add(size) > r.budget {
-		r.used.Add(-size)
+	if r.used.Add(a.size) > r.opts.Budget {
+		r.used.Add(-a.size)
 		return
 	}
 	g.answers[key] = a
-	g.bytes += size
+	g.parts[part] = append(g.parts[part], key)
+	g.bytes += a.size
 }
 
-// reclaim drops the generations of collections whose stamp has moved on
-// (or that may no longer keep answers) since they were last read: a
-// generation is otherwise replaced only by a read of its own collection,
-// and until then its stale answers would hold budget another collection's
-// could use.
-func (r *Reader) reclaim() {
-	r.slots.Range(func(k, v any) bool {
-		p := v.(*atomic.Pointer[generation])
-		g := p.Load()
-		if g == nil {
-			return true
+// DocsChanged drops the answers of each changed document's partition (see
+// engine.ViewObserver).
+func (r *Reader) DocsChanged(docs []projections.Changed) {
+	for coll, s := range r.slots {
+		mine, whole := false, false
+		for _, d := range docs {
+			if d.Collection != coll {
+				continue
+			}
+			mine = true
+			if _, ok := d.Fields[s.field]; d.Deleted || !ok {
+				whole = true // its partition is not known: any answer may hold it
+				break
+			}
 		}
-		if stamp, ok := r.stamps.ViewStamp(k.(string)); ok && stamp == g.stamp {
-			return true
+		switch {
+		case whole:
+			r.replace(s)
+		case mine:
+			r.dropParts(s, docs)
 		}
-		if p.CompareAndSwap(g, nil) {
-			r.drop(g)
-		}
-		return true
-	})
+	}
 }
 
-// drop empties a generation that is no longer current and gives its bytes
-// back.
-func (r *Reader) drop(g *generation) {
+// dropParts drops the answers of the partitions of s's documents in docs.
+func (r *Reader) dropParts(s *slot, docs []projections.Changed) {
+	// The generation is started if there is none, so that a read begun
+	// before this change cannot keep what it read into a new one.
+	g := s.current()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.dropped {
+	g.epoch++
+	for _, d := range docs {
+		pv, ok := d.Fields[s.field]
+		if d.Collection != s.coll || !ok {
+			continue
+		}
+		part := partKey(pv)
+		for _, key := range g.parts[part] {
+			if a := g.answers[key]; a != nil {
+				delete(g.answers, key)
+				g.bytes -= a.size
+				r.used.Add(-a.size)
+			}
+		}
+		delete(g.parts, part)
+	}
+}
+
+// CollectionsChanged drops every answer of the collections (see
+// engine.ViewObserver).
+func (r *Reader) CollectionsChanged(collections []string) {
+	for _, coll := range collections {
+		if s := r.slots[coll]; s != nil {
+			r.replace(s)
+		}
+	}
+}
+
+// replace starts a new generation for s and drops the old one's answers.
+func (r *Reader) replace(s *slot) {
+	old := s.cur.Swap(newGeneration())
+	if old == nil {
 		return
 	}
-	g.dropped = true
-	r.used.Add(-g.bytes)
-	g.answers, g.bytes = nil, 0
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	old.dropped = true
+	r.used.Add(-old.bytes)
+	old.answers, old.parts, old.bytes = nil, nil, 0
 }
 
 // pack copies a page's IDs and bodies into one allocation.
-func pack(pg projections.Page) *answer {
+func pack(pg projections.Page, key string) *answer {
 	n := 0
 	for _, d := range pg.Docs {
 		n += len(d.ID) + len(d.Body)
@@ -219,6 +270,7 @@ func pack(pg projections.Page) *answer {
 		a.buf = append(a.buf, d.Body...)
 		a.ends = append(a.ends, uint32(len(a.buf)))
 	}
+	a.size = int64(len(a.buf)+4*len(a.ends)+2*len(key)+len(a.next)) + answerOverhead
 	return a
 }
 
@@ -237,6 +289,10 @@ func (a *answer) page() projections.Page {
 	}
 	return projections.Page{Docs: docs, Next: a.next}
 }
+
+// partKey is a partition value as a map key, its kind included (as
+// queryKey writes values), so the string "5" and the integer 5 differ.
+func partKey(v any) string { return string(appendValue(nil, v)) }
 
 // queryKey is every part of q that shapes its answer (After is always ""
 // here, BodyOnly always true). Every string goes in with its length first,

@@ -13,13 +13,24 @@ import (
 	"github.com/melaka-gov/ispeks/projections"
 )
 
-// stampClock is the stamps of a projector the test drives by hand.
-type stampClock struct {
-	stamp atomic.Uint64
-	off   atomic.Bool
+// readiness is the engine's side the test drives by hand.
+type readiness struct{ off atomic.Bool }
+
+func (r *readiness) ViewReady(string) bool { return !r.off.Load() }
+
+// newCache keeps the test's slips by payee.
+func newCache(next projections.Reader, src Source, budget int64) *Reader {
+	return New(next, src, Options{Budget: budget, PageSizes: []int{10}, Partitions: map[string]string{coll: "payee", "claims": "payee"}})
 }
 
-func (s *stampClock) ViewStamp(string) (uint64, bool) { return s.stamp.Load(), !s.off.Load() }
+// changed tells c that documents of payee changed in coll.
+func changed(c *Reader, coll string, payee string, ids ...string) {
+	docs := make([]projections.Changed, len(ids))
+	for i, id := range ids {
+		docs[i] = projections.Changed{Collection: coll, ID: id, Fields: map[string]any{"payee": payee, "month": int64(1)}}
+	}
+	c.DocsChanged(docs)
+}
 
 // countingReader counts the Finds that reach the store.
 type countingReader struct {
@@ -76,15 +87,14 @@ func bodies(pg projections.Page) string {
 	return out + "next=" + pg.Next
 }
 
-func TestKeptUntilTheStampMoves(t *testing.T) {
+func TestKeptUntilTheirPartitionChanges(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	put(t, s, "a1", "A", 1, 1, `{"net":1}`)
 	put(t, s, "a2", "A", 2, 1, `{"net":2}`)
 	put(t, s, "b1", "B", 1, 1, `{"net":9}`)
 	store := &countingReader{Reader: s}
-	clock := &stampClock{}
-	c := New(store, clock, 1<<20, 10)
+	c := newCache(store, &readiness{}, 1<<20)
 
 	first, err := c.Find(ctx, listOf("A"))
 	if err != nil {
@@ -102,19 +112,43 @@ func TestKeptUntilTheStampMoves(t *testing.T) {
 		t.Fatalf("another person's list: %s", bodies(got))
 	}
 
-	// A change without a new stamp is not seen (the engine moves the stamp
-	// with every commit that writes); with one, it is.
+	// A change not told is not seen (the engine tells every commit's
+	// documents); a change to another payee leaves A's answer kept; A's
+	// own drops it.
 	put(t, s, "a3", "A", 3, 1, `{"net":3}`)
 	if got, _ := c.Find(ctx, listOf("A")); bodies(got) != want {
-		t.Fatalf("kept answer replaced without a new stamp: %s", bodies(got))
+		t.Fatalf("kept answer replaced without being told: %s", bodies(got))
 	}
-	clock.stamp.Add(1)
+	changed(c, coll, "B", "b1")
+	changed(c, "other", "A", "x1") // a collection not kept
+	if got, _ := c.Find(ctx, listOf("A")); bodies(got) != want {
+		t.Fatalf("A's answer after B's change: %s, want it kept (%s)", bodies(got), want)
+	}
+	changed(c, coll, "A", "a3")
 	want = `a3={"net":3};a2={"net":2};a1={"net":1};next=`
 	if got, _ := c.Find(ctx, listOf("A")); bodies(got) != want {
-		t.Fatalf("after the stamp moved: %s, want %s", bodies(got), want)
+		t.Fatalf("after A's change was told: %s, want %s", bodies(got), want)
 	}
-	if st := c.Stats(); st.Hits != 2 || st.Misses != 3 || st.Bytes <= 0 {
-		t.Errorf("stats %+v: want 2 hits, 3 misses, bytes kept", st)
+	if got, _ := c.Find(ctx, listOf("B")); bodies(got) != `b1={"net":9};next=` {
+		t.Fatalf("B after its change: %s", bodies(got))
+	}
+	if st := c.Stats(); st.Hits != 3 || st.Misses != 4 || st.Bytes <= 0 {
+		t.Errorf("stats %+v: want 3 hits, 4 misses, bytes kept", st)
+	}
+
+	// Every answer goes when the collection as a whole may have changed,
+	// or a document without its partition is told (deleted, say).
+	for name, tell := range map[string]func(){
+		"collections changed": func() { c.CollectionsChanged([]string{coll}) },
+		"a document deleted":  func() { c.DocsChanged([]projections.Changed{{Collection: coll, ID: "zz", Deleted: true}}) },
+	} {
+		_, _ = c.Find(ctx, listOf("A"))
+		before := store.finds.Load()
+		tell()
+		_, _ = c.Find(ctx, listOf("A"))
+		if store.finds.Load() != before+1 {
+			t.Errorf("%s: A's answer still kept", name)
+		}
 	}
 
 	// The kept bodies are capped: appending to one does not write into
@@ -133,8 +167,8 @@ func TestPassesThroughWhatItMayNotKeep(t *testing.T) {
 		put(t, s, fmt.Sprintf("a%d", i), "A", int64(i), 1, `{}`)
 	}
 	store := &countingReader{Reader: s}
-	clock := &stampClock{}
-	c := New(store, clock, 1<<20, 10)
+	ready := &readiness{}
+	c := newCache(store, ready, 1<<20)
 
 	withFields := listOf("A")
 	withFields.BodyOnly = false
@@ -164,7 +198,7 @@ func TestPassesThroughWhatItMayNotKeep(t *testing.T) {
 		t.Errorf("fields and version dropped from a query that asked for them: %+v", pg.Docs[0])
 	}
 
-	clock.off.Store(true) // the projector is not ready, or the engine stopped
+	ready.off.Store(true) // the projector is not ready, or the engine stopped
 	before := store.finds.Load()
 	for range 3 {
 		_, _ = c.Find(ctx, listOf("A"))
@@ -173,13 +207,24 @@ func TestPassesThroughWhatItMayNotKeep(t *testing.T) {
 		t.Errorf("without a stamp: %d of 3 reads reached the store", n)
 	}
 
-	none := New(store, &stampClock{}, 0, 10)
+	none := newCache(store, &readiness{}, 0)
 	before = store.finds.Load()
 	for range 3 {
 		_, _ = none.Find(ctx, listOf("A"))
 	}
 	if n := store.finds.Load() - before; n != 3 {
 		t.Errorf("budget 0: %d of 3 reads reached the store", n)
+	}
+
+	ready.off.Store(false)
+	noPartition := listOf("A")
+	noPartition.Where = map[string]any{"month": int64(1)}
+	before = store.finds.Load()
+	for range 3 {
+		_, _ = c.Find(ctx, noPartition)
+	}
+	if n := store.finds.Load() - before; n != 3 {
+		t.Errorf("a query without the partition field: %d of 3 reads reached the store", n)
 	}
 }
 
@@ -189,9 +234,8 @@ func TestBudgetBoundsWhatIsKept(t *testing.T) {
 	for p := range 50 {
 		put(t, s, fmt.Sprintf("p%d", p), fmt.Sprintf("P%d", p), 1, 1, fmt.Sprintf(`{"pad":"%0100d"}`, p))
 	}
-	clock := &stampClock{}
 	const budget = 2000
-	c := New(s, clock, budget, 10)
+	c := newCache(s, &readiness{}, budget)
 	for p := range 50 {
 		pg, err := c.Find(ctx, listOf(fmt.Sprintf("P%d", p)))
 		if err != nil || len(pg.Docs) != 1 || pg.Docs[0].ID != fmt.Sprintf("p%d", p) {
@@ -208,10 +252,14 @@ func TestBudgetBoundsWhatIsKept(t *testing.T) {
 			t.Fatalf("P%d answered %+v", p, pg.Docs)
 		}
 	}
-	clock.stamp.Add(1)
+	c.CollectionsChanged([]string{coll})
 	_, _ = c.Find(ctx, listOf("P0"))
 	if got := c.Stats().Bytes; got <= 0 || got >= st.Bytes {
-		t.Errorf("after a new stamp %d bytes kept, before %d: the old generation's bytes were not given back", got, st.Bytes)
+		t.Errorf("after every answer was dropped %d bytes kept, before %d: the old generation's bytes were not given back", got, st.Bytes)
+	}
+	changed(c, coll, "P0", "p0")
+	if got := c.Stats().Bytes; got != 0 {
+		t.Errorf("after P0's change %d bytes still counted, want 0", got)
 	}
 }
 
@@ -221,9 +269,8 @@ func TestAReadOvertakenByAChangeIsNotKept(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	put(t, s, "a1", "A", 1, 1, `{"v":"old"}`)
-	clock := &stampClock{}
 	store := &countingReader{Reader: s}
-	c := New(store, clock, 1<<20, 10)
+	c := newCache(store, &readiness{}, 1<<20)
 
 	inStore, release := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
@@ -243,10 +290,11 @@ func TestAReadOvertakenByAChangeIsNotKept(t *testing.T) {
 		done <- bodies(pg)
 	}()
 	<-inStore
-	// The slow read has its stamp (0) and is about to read. The projector
-	// commits a change and moves the stamp; a new read sees the change.
+	// The slow read is about to read. The projector commits a change and
+	// tells it (of another payee too: any change in the collection while a
+	// read runs keeps its answer out); a new read sees the change.
 	put(t, s, "a1", "A", 1, 2, `{"v":"new"}`)
-	clock.stamp.Add(1)
+	changed(c, coll, "A", "a1")
 	want := `a1={"v":"new"};next=`
 	if got, _ := c.Find(ctx, listOf("A")); bodies(got) != want {
 		t.Fatalf("read after the change: %s", bodies(got))
@@ -291,64 +339,4 @@ func TestQueryKeysDiffer(t *testing.T) {
 			t.Errorf("query %d: key not stable", i)
 		}
 	}
-}
-
-// A collection whose stamp moved while no one read it gives its budget back
-// when another collection needs room.
-func TestAStaleGenerationGivesItsBudgetBack(t *testing.T) {
-	ctx := context.Background()
-	s := openStore(t)
-	if err := s.Ensure(ctx, projections.CollectionSpec{Name: "claims", Indexes: []string{"payee"}}); err != nil {
-		t.Fatal(err)
-	}
-	for p := range 20 {
-		put(t, s, fmt.Sprintf("p%d", p), fmt.Sprintf("P%d", p), 1, 1, fmt.Sprintf(`{"pad":"%0100d"}`, p))
-		err := s.Write(ctx, "test", 1, func(b projections.Batch) error {
-			return b.Put(ctx, "claims", projections.Doc{ID: fmt.Sprintf("c%d", p), Version: 1,
-				Fields: map[string]any{"payee": fmt.Sprintf("P%d", p)}, Body: []byte(`{"claim":1}`)})
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	slips, claims := &stampClock{}, &stampClock{}
-	stamps := perCollection{coll: slips, "claims": claims}
-	c := New(s, stamps, 2500, 10)
-	claimsOf := func(p int) projections.Query {
-		return projections.Query{Collection: "claims", Where: map[string]any{"payee": fmt.Sprintf("P%d", p)}, Limit: 10, BodyOnly: true}
-	}
-	for p := range 20 {
-		if _, err := c.Find(ctx, listOf(fmt.Sprintf("P%d", p))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	full := c.Stats().Bytes
-	if _, err := c.Find(ctx, claimsOf(0)); err != nil {
-		t.Fatal(err)
-	}
-	if c.Stats().Bytes != full {
-		t.Fatalf("a claim list was kept past the budget (%d → %d bytes)", full, c.Stats().Bytes)
-	}
-	// The slips change; no one reads a slip list again. The claims get
-	// the room.
-	slips.stamp.Add(1)
-	before := c.Stats().Misses
-	for range 2 {
-		if _, err := c.Find(ctx, claimsOf(1)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if st := c.Stats(); st.Misses-before != 1 || st.Bytes >= full {
-		t.Errorf("after the slips' stamp moved: %d of 2 claim reads missed, %d bytes kept (were %d): the stale slips kept their budget", st.Misses-before, st.Bytes, full)
-	}
-}
-
-// perCollection gives each collection its own stamps.
-type perCollection map[string]*stampClock
-
-func (p perCollection) ViewStamp(collection string) (uint64, bool) {
-	if c, ok := p[collection]; ok {
-		return c.ViewStamp(collection)
-	}
-	return 0, false
 }
