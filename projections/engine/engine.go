@@ -707,9 +707,11 @@ type ViewObserver interface {
 	CollectionsChanged(collections []string)
 }
 
-// Observe adds o to the engine's view observers. o must start with
-// nothing kept; it may be added while the engine runs: events projected
-// before it was added and committed after are told as CollectionsChanged.
+// Observe adds o to the engine's view observers. It may be added while the
+// engine runs, and read from meanwhile: once each runner has finished the
+// commit it may be in, o is told that all its collections changed (what o
+// kept before is dropped), and events projected before o was added and
+// committed after are told the same way.
 func (e *Engine) Observe(o ViewObserver) {
 	e.omu.Lock()
 	defer e.omu.Unlock()
@@ -718,6 +720,7 @@ func (e *Engine) Observe(o ViewObserver) {
 	for _, r := range e.runners {
 		r.mu.Lock()
 		r.allChanged = true
+		o.CollectionsChanged(r.collections)
 		r.mu.Unlock()
 	}
 }
