@@ -156,23 +156,20 @@ func readStream(ctx context.Context, with withReaderFunc, stream string, from ui
 // ReadAll reads up to limit events with position greater than after, in log
 // order.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error) {
+	return readAll(after, limit, func() ([]eventlog.Record, error) {
+		if limit >= splitMin && after < math.MaxInt64/2 && s.head.Load() > after+uint64(limit/2) {
+			return s.readAllSplit(ctx, after, limit)
+		}
+		return readAllPage(ctx, s.withReader, after, limit)
+	})
+}
+
+// readAll checks ReadAll's limit, runs read and names a failure.
+func readAll(after uint64, limit int, read func() ([]eventlog.Record, error)) ([]eventlog.Record, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("eventstore/sqlite: read all: limit %d: must be at least 1", limit)
 	}
-	var recs []eventlog.Record
-	var err error
-	if limit >= splitMin && after < math.MaxInt64/2 && s.head.Load() > after+uint64(limit/2) {
-		recs, err = s.readAllSplit(ctx, after, limit)
-	} else {
-		err = s.withReader(ctx, func(r *reader) error {
-			rows, err := r.all.query(ctx, args(int64(after), int64(limit)))
-			if err != nil {
-				return err
-			}
-			recs, err = scanRecords(rows, r.dest, limit, nil)
-			return err
-		})
-	}
+	recs, err := read()
 	if err != nil {
 		if errors.Is(err, ErrClosed) {
 			return nil, err
@@ -180,6 +177,20 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlo
 		return nil, fmt.Errorf("eventstore/sqlite: read all after %d: %w", after, err)
 	}
 	return recs, nil
+}
+
+// readAllPage reads up to limit events after position after in one query.
+func readAllPage(ctx context.Context, with withReaderFunc, after uint64, limit int) ([]eventlog.Record, error) {
+	var recs []eventlog.Record
+	err := with(ctx, func(r *reader) error {
+		rows, err := r.all.query(ctx, args(clampInt64(after), int64(limit)))
+		if err != nil {
+			return err
+		}
+		recs, err = scanRecords(rows, r.dest, limit, nil)
+		return err
+	})
+	return recs, err
 }
 
 // ReadAllCached is ReadAll for a reader close behind this store's own

@@ -157,25 +157,9 @@ func (s *ReadOnly) withReader(_ context.Context, f func(*reader) error) error {
 // ReadAll reads up to limit events with position greater than after, in log
 // order.
 func (s *ReadOnly) ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error) {
-	if limit <= 0 {
-		return nil, fmt.Errorf("eventstore/sqlite: read all: limit %d: must be at least 1", limit)
-	}
-	var recs []eventlog.Record
-	err := s.withReader(ctx, func(r *reader) error {
-		rows, err := r.all.query(ctx, args(clampInt64(after), int64(limit)))
-		if err != nil {
-			return err
-		}
-		recs, err = scanRecords(rows, r.dest, limit, nil)
-		return err
+	return readAll(after, limit, func() ([]eventlog.Record, error) {
+		return readAllPage(ctx, s.withReader, after, limit)
 	})
-	if err != nil {
-		if errors.Is(err, ErrClosed) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("eventstore/sqlite: read all after %d: %w", after, err)
-	}
-	return recs, nil
 }
 
 // ReadStream reads up to limit events of stream from version from
