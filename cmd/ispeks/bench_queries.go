@@ -332,12 +332,12 @@ func (c *cli) benchQueries(ctx context.Context, cfg queriesBenchConfig, out, pro
 			break
 		}
 		for i, p := range phases {
-			k0, r0 := viewCacheCounts(a.metrics)
+			k0, r0, _ := viewCacheMetrics(a.metrics)
 			r, err := run(p, round)
 			if err != nil {
 				return res, err
 			}
-			k1, r1 := viewCacheCounts(a.metrics)
+			k1, r1, _ := viewCacheMetrics(a.metrics)
 			kept[i], read[i] = kept[i]+k1-k0, read[i]+r1-r0
 			measured[i] = append(measured[i], r)
 		}
@@ -776,13 +776,6 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 		fmt.Fprintf(tw, "%s\t%.0f %s%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Rate(), unit, errs, ms(p.P(50)), ms(p.P(99)), us(p.CPU, p.Requests), perRound, target)
 	}
 	tw.Flush()
-}
-
-// viewCacheCounts reads the list cache's hits and misses from the metrics
-// (0, 0 without them).
-func viewCacheCounts(reg *prometheus.Registry) (hits, misses float64) {
-	hits, misses, _ = viewCacheMetrics(reg)
-	return hits, misses
 }
 
 // viewCacheMetrics reads the list cache's hits, misses and bytes kept from

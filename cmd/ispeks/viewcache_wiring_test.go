@@ -94,7 +94,7 @@ func TestKeptListsFollowEachPersonsChanges(t *testing.T) {
 			t.Fatalf("person %d: a claim in process before any move: %s", i, got)
 		}
 	}
-	kept, _ := viewCacheCounts(a.metrics)
+	kept, _, _ := viewCacheMetrics(a.metrics)
 	if kept < 2 {
 		t.Fatalf("the second reads were not answered from memory (%v hits): is the cache wired?", kept)
 	}
@@ -103,11 +103,11 @@ func TestKeptListsFollowEachPersonsChanges(t *testing.T) {
 	if got := list(0); !strings.Contains(got, benchPaymentID(1)) || !strings.Contains(got, `"dalam-proses"`) {
 		t.Fatalf("the first person's list after their claim moved: %s", got)
 	}
-	before, _ := viewCacheCounts(a.metrics)
+	before, _, _ := viewCacheMetrics(a.metrics)
 	if got := list(1); strings.Contains(got, "dalam-proses") || !strings.Contains(got, benchPaymentID(3)) {
 		t.Fatalf("the second person's list: %s", got)
 	}
-	if after, _ := viewCacheCounts(a.metrics); after != before+1 {
+	if after, _, _ := viewCacheMetrics(a.metrics); after != before+1 {
 		t.Errorf("the second person's list was read from the store after the first person's change (hits %v → %v)", before, after)
 	}
 }

@@ -323,6 +323,11 @@ func (r *runner) tellChanges() {
 	case len(r.changedDocs) > 0:
 		r.e.docsChanged(r.changedDocs)
 	}
+	r.forgetChanges()
+}
+
+// forgetChanges empties what the commit on its way changed.
+func (r *runner) forgetChanges() {
 	clear(r.changedDocs)
 	r.changedDocs, r.allChanged = r.changedDocs[:0], false
 }
@@ -503,8 +508,7 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 	r.ov.reset()
 	r.pending, r.pos, r.gen, r.layout, r.swapped, r.lazy = 0, cp, g.Generation, g.Layout, true, false
 	r.epoch++
-	clear(r.changedDocs)
-	r.changedDocs, r.allChanged = r.changedDocs[:0], false
+	r.forgetChanges() // the collections they were made in are gone
 	r.e.collectionsChanged(r)
 	r.committed.Store(cp)
 	r.e.metrics.committed(r.name, cp, false, 0)
