@@ -30,6 +30,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
 // queriesBenchConfig sizes `ispeks bench queries`.
@@ -66,6 +67,15 @@ type queriesBenchResult struct {
 	PaymentsTime   time.Duration
 	PaymentsCPU    time.Duration
 	CatchUp        time.Duration // after the last line until the projections had it all
+	// With the projectors running, the slips are not in their payees'
+	// views until the projectors catch up: SlipsCatchUp is that wait after
+	// the last slip (the payments start after it), SlipsViewCPU the CPU
+	// time of the slips and the wait, and SlipsMaxLag / PaymentsMaxLag the
+	// most events any projector was behind, sampled every 50 ms.
+	SlipsCatchUp   time.Duration
+	SlipsViewCPU   time.Duration
+	SlipsMaxLag    uint64
+	PaymentsMaxLag uint64
 	// OwnWrites is, during the slips (projectors running), each master
 	// update's time from its command until the accounts view had it: what
 	// a page's read-your-writes wait is while a payroll run arrives.
@@ -474,6 +484,7 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 		} else {
 			probed <- nil
 		}
+		lagged := sampleMaxLag(stopProbe, a.engine)
 		err := benchIngest(ctx, newIngester(), src, res.Statements, func(w *bufio.Writer) {
 			// A payroll run a month, oldest first.
 			for m := cfg.Slips - 1; m >= 0; m-- {
@@ -484,19 +495,30 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 			}
 		})
 		close(stopProbe)
-		res.OwnWrites = <-probed
+		res.OwnWrites, res.SlipsMaxLag = <-probed, <-lagged
 		if err != nil {
 			return err
 		}
 		res.StatementsTime, res.StatementsCPU = time.Since(t0), processCPU()-cpu0
 		fmt.Fprintf(progress, "bench queries: %.0f statements/s\n", float64(res.Statements)/res.StatementsTime.Seconds())
+		if cfg.ProjectWhileIngesting {
+			// Until the projectors have them, the slips are not on anyone's
+			// page: the ingestion rate alone leaves that work to later.
+			t1 := time.Now()
+			if err := rig.catchUp(ctx); err != nil {
+				return err
+			}
+			res.SlipsCatchUp, res.SlipsViewCPU = time.Since(t1), processCPU()-cpu0
+		}
 	}
 	if cfg.Payments > 0 {
 		res.PaymentLines = cfg.Payments * (1 + cfg.Moves)
 		fmt.Fprintf(progress, "bench queries: %d payments with %d status changes each (%d lines)…\n", cfg.Payments, cfg.Moves, res.PaymentLines)
 		t0 = time.Now()
 		cpu0 := processCPU()
-		if err := benchIngest(ctx, newIngester(), src, res.PaymentLines, func(w *bufio.Writer) {
+		stopLag := make(chan struct{})
+		lagged := sampleMaxLag(stopLag, a.engine)
+		err := benchIngest(ctx, newIngester(), src, res.PaymentLines, func(w *bufio.Writer) {
 			// Blocks of a day's work: the records, then each status move of
 			// the block, so no line waits long for the one before it on the
 			// same payment.
@@ -512,7 +534,10 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 					}
 				}
 			}
-		}); err != nil {
+		})
+		close(stopLag)
+		res.PaymentsMaxLag = <-lagged
+		if err != nil {
 			return err
 		}
 		res.PaymentsTime, res.PaymentsCPU = time.Since(t0), processCPU()-cpu0
@@ -526,6 +551,29 @@ func benchDataset(ctx context.Context, rig *benchRig, cfg queriesBenchConfig, st
 	res.CatchUp = time.Since(t0)
 	stop() // the profile covers the projections' catching up too
 	return nil
+}
+
+// sampleMaxLag sends, once stop is closed, the most events any projector
+// of e was behind the log head it knew, looked at every 50 ms until then.
+func sampleMaxLag(stop <-chan struct{}, e *engine.Engine) <-chan uint64 {
+	out := make(chan uint64, 1)
+	go func() {
+		var most uint64
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for _, lag := range e.Lags() {
+				most = max(most, lag)
+			}
+			select {
+			case <-stop:
+				out <- most
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out
 }
 
 // probeOwnWrites updates one employee's post in the master at once and
@@ -734,9 +782,18 @@ func printQueriesTable(out io.Writer, cfg queriesBenchConfig, r queriesBenchResu
 			fmt.Fprintf(tw, "ingestion, monthly slips (%s)\t%.0f statements/s\t\t\t%s\t\t≥ 20000/s %s\n", with, rate,
 				us(r.StatementsCPU, r.Statements), verdict(rate >= 20000))
 		}
+		if r.Statements > 0 && cfg.ProjectWhileIngesting {
+			fmt.Fprintf(tw, "monthly slips until in their payees' views\t%.0f statements/s\t\t\t%s\tprojectors up to %d events behind; caught up %s after the last slip\t\n",
+				float64(r.Statements)/(r.StatementsTime+r.SlipsCatchUp).Seconds(), us(r.SlipsViewCPU, r.Statements),
+				r.SlipsMaxLag, r.SlipsCatchUp.Round(time.Millisecond))
+		}
 		if r.PaymentLines > 0 {
-			fmt.Fprintf(tw, "ingestion, payments and status changes (%s)\t%.0f lines/s\t\t\t%s\t\t\n", with,
-				float64(r.PaymentLines)/r.PaymentsTime.Seconds(), us(r.PaymentsCPU, r.PaymentLines))
+			behind := ""
+			if cfg.ProjectWhileIngesting {
+				behind = fmt.Sprintf("projectors up to %d events behind", r.PaymentsMaxLag)
+			}
+			fmt.Fprintf(tw, "ingestion, payments and status changes (%s)\t%.0f lines/s\t\t\t%s\t%s\t\n", with,
+				float64(r.PaymentLines)/r.PaymentsTime.Seconds(), us(r.PaymentsCPU, r.PaymentLines), behind)
 		}
 	}
 	if len(r.OwnWrites) > 0 {

@@ -24,6 +24,12 @@ func TestBenchQueriesPrintsItsTable(t *testing.T) {
 	}
 	positive(t, out, "employee master", 2)          // "64 at once", rate
 	positive(t, out, "ingestion, monthly slips", 2) // rate, CPU per statement
+	// Until the projectors have them: rate, CPU per statement (the lag
+	// and the catch-up after them may be 0 on so small a run).
+	positive(t, out, "monthly slips until in their payees' views", 2)
+	if !regexp.MustCompile(`monthly slips until in their payees' views.*projectors up to \d+ events behind; caught up \S+ after the last slip`).MatchString(out) {
+		t.Errorf("the slips' row does not say how far the projectors fell behind:\n%s", out)
+	}
 	positive(t, out, "ingestion, payments and status changes", 2)
 	positive(t, out, "a master update until its own view shows it", 5) // every 100 ms, count, max, p50, p99
 	// The path's "1" where it has one, rate, p50, p99, CPU/req, then each
