@@ -78,6 +78,24 @@ func checkMailBaseURL(cfg *config.Config) error {
 	return nil
 }
 
+// mailAddresses parses the mail addresses of the configuration, each error
+// naming its flag. serve checks them before it opens the stores: a start
+// that fails after them leaves a new install made (and may leave a
+// projector's layout claim that holds up the next start).
+func mailAddresses(cfg *config.Config) (from, bounce mail.Address, err error) {
+	if from, err = mail.ParseAddress(cfg.MailFrom); err != nil {
+		return mail.Address{}, mail.Address{}, fmt.Errorf("--mail-from: %w", err)
+	}
+	// Undeliverable mail is reported to the envelope sender; left to
+	// --mail-from, usually a no-reply mailbox, nobody would read it.
+	if cfg.MailBounce != "" {
+		if bounce, err = mail.ParseAddress(cfg.MailBounce); err != nil {
+			return mail.Address{}, mail.Address{}, fmt.Errorf("--mail-bounce: %w", err)
+		}
+	}
+	return from, bounce, nil
+}
+
 // newMailer builds the mailer from the configuration: the transport (SMTP,
 // or the outbox), the composer and the sealer that opens temporary
 // passwords. `ispeks mail resend` builds the same one, so a parked mail is
@@ -88,17 +106,9 @@ func (a *app) newMailer() (*mail.Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--smtp %s: %w", redact.URL(cfg.SMTPURL), err)
 	}
-	from, err := mail.ParseAddress(cfg.MailFrom)
+	from, bounce, err := mailAddresses(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--mail-from: %w", err)
-	}
-	// Undeliverable mail is reported to the envelope sender; left to
-	// --mail-from, usually a no-reply mailbox, nobody would read it.
-	var bounce mail.Address
-	if cfg.MailBounce != "" {
-		if bounce, err = mail.ParseAddress(cfg.MailBounce); err != nil {
-			return nil, fmt.Errorf("--mail-bounce: %w", err)
-		}
+		return nil, err
 	}
 	helpdesk := make([]mail.Contact, len(cfg.Helpdesk))
 	for i, h := range cfg.Helpdesk {

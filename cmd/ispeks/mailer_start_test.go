@@ -147,3 +147,26 @@ func TestMailBounceIsTheEnvelopeSender(t *testing.T) {
 		t.Fatalf("From header %q (%v), want the --mail-from address", msg.Header.Get("From"), err)
 	}
 }
+
+// TestServeRefusesABadMailAddressBeforeItOpensTheStores: serve parsed the
+// mail addresses only when it started the mailer, after it had made the
+// data directory and started the projectors; a first start refused there
+// left a new install behind, and a projector's layout claim it had just
+// taken held up the next start's readiness until the claim aged out.
+func TestServeRefusesABadMailAddressBeforeItOpensTheStores(t *testing.T) {
+	for _, flag := range []string{"--mail-from", "--mail-bounce"} {
+		t.Run(flag, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			// Without the check it serves until this ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := execute(ctx, "serve", "--data", dir, "--listen", freeAddr(t), "--log-level", "error", flag, "not an address")
+			if err == nil || !strings.HasPrefix(err.Error(), flag+": ") {
+				t.Fatalf("serve with %s that does not parse: %v, want an error naming the flag", flag, err)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Fatalf("the data directory was made: %v", err)
+			}
+		})
+	}
+}
