@@ -78,22 +78,36 @@ func checkMailBaseURL(cfg *config.Config) error {
 	return nil
 }
 
-// mailAddresses parses the mail addresses of the configuration, each error
-// naming its flag. serve checks them before it opens the stores: a start
-// that fails after them leaves a new install made (and may leave a
+// mailAddresses are the addresses the portal's mail carries.
+type mailAddresses struct {
+	From, ReplyTo, Bounce mail.Address
+}
+
+// parseMailAddresses parses the mail addresses of the configuration, each
+// error naming its flag. serve checks them before it opens the stores: a
+// start that fails after them leaves a new install made (and may leave a
 // projector's layout claim that holds up the next start).
-func mailAddresses(cfg *config.Config) (from, bounce mail.Address, err error) {
-	if from, err = mail.ParseAddress(cfg.MailFrom); err != nil {
-		return mail.Address{}, mail.Address{}, fmt.Errorf("--mail-from: %w", err)
+func parseMailAddresses(cfg *config.Config) (mailAddresses, error) {
+	var a mailAddresses
+	var err error
+	if a.From, err = mail.ParseAddress(cfg.MailFrom); err != nil {
+		return mailAddresses{}, fmt.Errorf("--mail-from: %w", err)
+	}
+	// A reply to a no-reply From is lost; with a Reply-To (the helpdesk's
+	// mailbox) a reader alarmed by a security notice reaches someone.
+	if cfg.MailReplyTo != "" {
+		if a.ReplyTo, err = mail.ParseAddress(cfg.MailReplyTo); err != nil {
+			return mailAddresses{}, fmt.Errorf("--mail-reply-to: %w", err)
+		}
 	}
 	// Undeliverable mail is reported to the envelope sender; left to
 	// --mail-from, usually a no-reply mailbox, nobody would read it.
 	if cfg.MailBounce != "" {
-		if bounce, err = mail.ParseAddress(cfg.MailBounce); err != nil {
-			return mail.Address{}, mail.Address{}, fmt.Errorf("--mail-bounce: %w", err)
+		if a.Bounce, err = mail.ParseAddress(cfg.MailBounce); err != nil {
+			return mailAddresses{}, fmt.Errorf("--mail-bounce: %w", err)
 		}
 	}
-	return from, bounce, nil
+	return a, nil
 }
 
 // newMailer builds the mailer from the configuration: the transport (SMTP,
@@ -106,7 +120,7 @@ func (a *app) newMailer() (*mail.Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--smtp %s: %w", redact.URL(cfg.SMTPURL), err)
 	}
-	from, bounce, err := mailAddresses(cfg)
+	addrs, err := parseMailAddresses(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +130,7 @@ func (a *app) newMailer() (*mail.Consumer, error) {
 	}
 	return &mail.Consumer{
 		Sender:   sender,
-		Composer: mail.Composer{From: from, Bounce: bounce.Email, PortalURL: cfg.BaseURL, Helpdesk: helpdesk},
+		Composer: mail.Composer{From: addrs.From, ReplyTo: addrs.ReplyTo, Bounce: addrs.Bounce.Email, PortalURL: cfg.BaseURL, Helpdesk: helpdesk},
 		Open:     a.sealer.Open,
 		Log:      a.cli.log,
 		// A temporary password that expired, was replaced or whose

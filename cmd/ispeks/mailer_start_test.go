@@ -154,7 +154,7 @@ func TestMailBounceIsTheEnvelopeSender(t *testing.T) {
 // left a new install behind, and a projector's layout claim it had just
 // taken held up the next start's readiness until the claim aged out.
 func TestServeRefusesABadMailAddressBeforeItOpensTheStores(t *testing.T) {
-	for _, flag := range []string{"--mail-from", "--mail-bounce"} {
+	for _, flag := range []string{"--mail-from", "--mail-reply-to", "--mail-bounce"} {
 		t.Run(flag, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "d")
 			// Without the check it serves until this ends.
@@ -168,5 +168,66 @@ func TestServeRefusesABadMailAddressBeforeItOpensTheStores(t *testing.T) {
 				t.Fatalf("the data directory was made: %v", err)
 			}
 		})
+	}
+}
+
+// TestMailReplyToIsTheHelpdesk: the portal sends from a no-reply address;
+// with --mail-reply-to its mail carries that address as Reply-To, so a
+// reply (a reader alarmed by a security notice) reaches the helpdesk.
+// Without it there is no Reply-To, as before. An address that does not
+// parse, from the flag or ISPEKS_MAIL_REPLY_TO, is refused naming the flag
+// (serve refuses it too: TestServeRefusesABadMailAddressBeforeItOpensTheStores).
+func TestMailReplyToIsTheHelpdesk(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	relay := mailtest.StartRelay(t)
+	base := []string{"--data", dir, "--log-level", "error"}
+	if _, err := executeOut(ctx, append(base, "admin", "create", "--ic", "800101-14-1234",
+		"--email", "pentadbir@melaka.gov.my", "--name", "Siti Pentadbir", "--department", "Jabatan Kewangan",
+		"--post", "Pegawai", "--staff-number", "A0001")...); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(what string, err error) {
+		t.Helper()
+		if err == nil || !strings.HasPrefix(err.Error(), "--mail-reply-to: ") || !strings.Contains(err.Error(), "not an address") {
+			t.Fatalf("%s with a --mail-reply-to that does not parse: %v, want an error naming the flag and the value", what, err)
+		}
+	}
+	_, err := executeOut(ctx, append(base, "mail", "parked", "--mail-reply-to", "not an address")...)
+	refused("mail parked", err)
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv("ISPEKS_MAIL_REPLY_TO", "not an address")
+		_, err := executeOut(ctx, append(base, "mail", "parked")...)
+		refused("mail parked", err)
+	})
+	smtp := []string{"--smtp", "smtp://" + relay.Addr + "?starttls=off", "--base-url", "https://ispeks.example.test"}
+
+	header := func(r mailtest.Received) netmail.Header {
+		t.Helper()
+		msg, err := netmail.ReadMessage(bytes.NewReader(r.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg.Header
+	}
+	stop := serveInBackground(t, ctx, dir, smtp...)
+	without := header(relay.Wait(t, 1)[0])
+	stop()
+	if rt, ok := without["Reply-To"]; ok {
+		t.Fatalf("Reply-To %q without --mail-reply-to, want none", rt)
+	}
+
+	if _, err := executeOut(ctx, append(base, "admin", "temporary-password", "--ic", "800101141234")...); err != nil {
+		t.Fatal(err)
+	}
+	stop = serveInBackground(t, ctx, dir, append(smtp, "--mail-reply-to", "Meja Bantuan iSPEKS <helpdesk.ispeks@melaka.gov.my>")...)
+	defer stop()
+	with := header(relay.Wait(t, 2)[1])
+	if rt, err := netmail.ParseAddress(with.Get("Reply-To")); err != nil || rt.Address != "helpdesk.ispeks@melaka.gov.my" || rt.Name != "Meja Bantuan iSPEKS" {
+		t.Fatalf("Reply-To %q (%v), want the --mail-reply-to address", with.Get("Reply-To"), err)
+	}
+	if from, err := netmail.ParseAddress(with.Get("From")); err != nil || from.Address != "no-reply@ispeks.melaka.gov.my" {
+		t.Fatalf("From header %q (%v), want the --mail-from address", with.Get("From"), err)
 	}
 }

@@ -40,7 +40,7 @@ func (c *cli) serve(ctx context.Context) error {
 	if err := checkMailBaseURL(&c.cfg); err != nil {
 		return err
 	}
-	if _, _, err := mailAddresses(&c.cfg); err != nil {
+	if _, err := parseMailAddresses(&c.cfg); err != nil {
 		return err
 	}
 	// The address is tried before the stores are opened: a port in use (a

@@ -38,6 +38,7 @@ type Config struct {
 	SMTPURL         string // "" → .eml files in data/outbox
 	MailFrom        string
 	MailBounce      string // "" → bounces go to MailFrom
+	MailReplyTo     string // "" → no Reply-To header
 	NATSURL         string // "" → no JetStream publishing
 	KeyFile         string // AES-GCM/HMAC master key; created on first start
 	LockThreshold   int
@@ -101,6 +102,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.SMTPURL, "smtp", env("ISPEKS_SMTP_URL", ""), "smtp://user:pass@host:587 or smtps://…:465; empty writes .eml files to data/outbox [ISPEKS_SMTP_URL]")
 	fs.StringVar(&cfg.MailFrom, "mail-from", env("ISPEKS_MAIL_FROM", "iSPEKS <no-reply@ispeks.melaka.gov.my>"), "From address of e-mails [ISPEKS_MAIL_FROM]")
 	fs.StringVar(&cfg.MailBounce, "mail-bounce", env("ISPEKS_MAIL_BOUNCE", ""), "envelope sender (SMTP MAIL FROM) of e-mails: the mailbox undeliverable mail is reported to (default: the --mail-from address) [ISPEKS_MAIL_BOUNCE]")
+	fs.StringVar(&cfg.MailReplyTo, "mail-reply-to", env("ISPEKS_MAIL_REPLY_TO", ""), "Reply-To address of e-mails: the mailbox a reply goes to, e.g. the helpdesk's (default: none: no Reply-To header, and mail from a no-reply --mail-from says not to reply to it) [ISPEKS_MAIL_REPLY_TO]")
 	fs.StringVar(&cfg.NATSURL, "nats", env("ISPEKS_NATS_URL", ""), "nats://host:4222 to publish events to NATS JetStream; empty: off [ISPEKS_NATS_URL]")
 	fs.StringVar(&cfg.KeyFile, "key-file", env("ISPEKS_KEY_FILE", ""), "master key file (default data/master.key, created 0600 on a new install's first start; never made anew for a log that holds events) [ISPEKS_KEY_FILE]")
 	fs.IntVar(&cfg.LockThreshold, "lock-after", envInt(cfg, "ISPEKS_LOCK_AFTER", 3), "consecutive wrong passwords that lock an account [ISPEKS_LOCK_AFTER]")
