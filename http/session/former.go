@@ -43,11 +43,13 @@ const maxFormers = 6
 // happened, and its answer leave the browser's cookie alone. It counts
 // only while the session that replaced it (by) lives: once that one ended
 // (a logout, a lock, a password change) the old cookie is an ended
-// session's like any other.
+// session's like any other. A pending session ended because its step was
+// done already (EndDonePending) has no by: nothing of this browser's is
+// known to have replaced it, and all its token can get is being told so.
 type replaced struct {
 	former Former
 	csrf   string
-	by     string // key of the session that replaced it
+	by     string // key of the session that replaced it; "" for EndDonePending
 	at     time.Time
 	seq    uint64 // its place in replacements.order
 }
@@ -153,6 +155,30 @@ func (m *Manager) noteReplaced(key string, prev Session, by string) {
 		r.m = map[string]replaced{}
 	}
 	r.prune(now, replacedLimit-1)
+	r.note(key, prev, by, now)
+}
+
+// noteDone keeps key's pending session, ended because its step was done
+// already (EndDonePending), for the requests its browser still sends with
+// its token. A note there already is the login that replaced it (the
+// first of a double click got there first) and says more: it stays.
+func (m *Manager) noteDone(key string, prev Session) {
+	now := m.now()
+	r := &m.replaced
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]replaced{}
+	}
+	r.prune(now, replacedLimit-1)
+	if _, ok := r.m[key]; ok {
+		return
+	}
+	r.note(key, prev, "", now)
+}
+
+// note keeps key's session prev, replaced by by. The caller holds mu.
+func (r *replacements) note(key string, prev Session, by string, now time.Time) {
 	r.seq++
 	r.m[key] = replaced{former: Former{UserID: prev.UserID, Stage: stageOf(prev)}, csrf: prev.CSRF, by: by, at: now, seq: r.seq}
 	r.order = append(r.order, noted{key: key, seq: r.seq})
@@ -160,7 +186,8 @@ func (m *Manager) noteReplaced(key string, prev Session, by string) {
 
 // replacedBy is key's replaced session, if it was replaced a moment ago
 // and the session that replaced it, or one that in turn replaced that (a
-// step-up right after the login), still lives.
+// step-up right after the login), still lives; or if it was ended a
+// moment ago as done already (EndDonePending).
 func (m *Manager) replacedBy(ctx context.Context, key string) (replaced, bool, error) {
 	old, ok := m.recentlyReplaced(key)
 	next := old
@@ -169,6 +196,9 @@ func (m *Manager) replacedBy(ctx context.Context, key string) (replaced, bool, e
 	for range maxFormers {
 		if !ok {
 			break
+		}
+		if next.by == "" {
+			return old, true, nil
 		}
 		_, live, err := m.store.Get(ctx, next.by)
 		if err != nil {

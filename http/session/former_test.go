@@ -1,9 +1,12 @@
 package session
 
 import (
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // replacedLen is how many replaced sessions the manager keeps, and how many
@@ -92,5 +95,52 @@ func TestReplacedSessionsGoWithTheJanitor(t *testing.T) {
 	}
 	if kept, queued := replacedLen(r.m); kept != 0 || queued != 0 {
 		t.Fatalf("%d replaced sessions (%d queued) kept after a sweep, want none past their time", kept, queued)
+	}
+}
+
+// A pending session ended as done already (EndDonePending) goes from the
+// store, alone: another session of the same user (the one the first of a
+// double click made) stays. Its token is kept as a replaced one with
+// nothing that replaced it, for replacedFor: a later login that replaces
+// it is kept instead, and a note of one that did is not overwritten.
+func TestDonePendingSessionEndsAloneAndIsNoted(t *testing.T) {
+	r := newLateRig(t)
+	const user = "791117045671"
+	gin.SetMode(gin.TestMode)
+	c, _ := gin.CreateTestContext(httptest.NewRecorder())
+	c.Request = httptest.NewRequest("POST", "/pengaktifan", nil)
+	if err := r.m.StartPending(c, user, StageActivation); err != nil {
+		t.Fatal(err)
+	}
+	key := state(c).key
+	if _, err := r.login(Identity{UserID: user}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.m.EndDonePending(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Current(c); ok {
+		t.Fatal("the request still has the ended session")
+	}
+	if r.store.Len() != 1 || r.store.Pending() != 0 {
+		t.Fatalf("%d sessions, %d pending, want only the other login's", r.store.Len(), r.store.Pending())
+	}
+	old, ok, err := r.m.replacedBy(t.Context(), key)
+	if err != nil || !ok || old.former != (Former{UserID: user, Stage: StageActivation}) || old.by != "" {
+		t.Fatalf("the ended session's token: %+v %v %v, want noted as done", old, ok, err)
+	}
+	r.m.noteReplaced(key, Session{UserID: user, State: StatePending, Stage: StageActivation}, "by-login")
+	if old, _ := r.m.recentlyReplaced(key); old.by != "by-login" {
+		t.Fatalf("a login's note after the done one: by %q", old.by)
+	}
+	r.m.noteDone(key, Session{UserID: user, State: StatePending, Stage: StageActivation})
+	if old, _ := r.m.recentlyReplaced(key); old.by != "by-login" {
+		t.Fatalf("a done note overwrote a login's: by %q", old.by)
+	}
+
+	r.m.noteDone("other", Session{UserID: user, State: StatePending, Stage: StageActivation})
+	r.now = r.now.Add(replacedFor)
+	if _, ok, _ := r.m.replacedBy(t.Context(), "other"); ok {
+		t.Fatal("a done note outlived replacedFor")
 	}
 }

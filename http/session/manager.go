@@ -508,6 +508,36 @@ func (m *Manager) Logout(c *gin.Context) error {
 	return nil
 }
 
+// EndDonePending ends the request's pending session after its command
+// refused the step it was at as done already: the account was activated,
+// or given its new password, in another tab, on another device, or by the
+// first of a double click. Nothing that session allows can be done any
+// more, and left alone it would hold a place among the logins in progress
+// until the next login step or its timeout.
+//
+// Only the session under the request's own token ends: the one the first
+// of a double click made has a token of its own. The cookie is left alone,
+// for that first request's answer may carry the new session's cookie, which
+// a clearing answer arriving after it would drop. For the same reason the
+// token is kept a moment as a replaced one (noteDone): the next request
+// the browser sends with it (the refused answer's redirect followed, a
+// third click) is told the step was done, not that its session expired,
+// and does not clear the cookie either, whether or not the first request's
+// login has replaced the session by then.
+func (m *Manager) EndDonePending(c *gin.Context) error {
+	l := state(c)
+	if !l.ok || l.s.State != StatePending {
+		return nil
+	}
+	// Noted before it goes, so no request finds it neither stored nor noted.
+	m.noteDone(l.key, l.s)
+	if err := m.store.Delete(c.Request.Context(), l.key); err != nil {
+		return fmt.Errorf("session: end done pending: %w", err)
+	}
+	l.key, l.s, l.ok, l.csrf = "", Session{}, false, ""
+	return nil
+}
+
 // EndAllFor ends every session of userID, pending or active (logout
 // everywhere, lockout, password change by an administrator).
 func (m *Manager) EndAllFor(ctx context.Context, userID string) (int, error) {

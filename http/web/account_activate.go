@@ -106,8 +106,9 @@ func (s *Site) activate(c *gin.Context) {
 		// again, with the password set there, and be told so. The cookie
 		// is left alone (formerForm): the first's answer may carry, or
 		// have carried, the session its activation made. This pending
-		// session goes with the next login step or its timeout; nothing
-		// it allows can be done any more.
+		// session ends (endDonePending): nothing it allows can be done any
+		// more.
+		s.endDonePending(c)
 		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=diaktifkan")
 		return
 	default:
@@ -160,7 +161,9 @@ func (s *Site) reset(c *gin.Context) {
 	case errors.Is(err, account.ErrTemporaryLoginRequired):
 		// A new password was set meanwhile in another tab or by the
 		// first of a double click: log in again with it, and be told so.
-		// The cookie is left alone, as for activate.
+		// The cookie is left alone and this pending session ends, as for
+		// activate.
+		s.endDonePending(c)
 		c.Redirect(http.StatusSeeOther, PathLanding+"?sesi=kata-laluan-baru")
 		return
 	default:
@@ -175,6 +178,16 @@ func (s *Site) reset(c *gin.Context) {
 		return
 	}
 	s.completeLogin(c, sess.UserID, grant, sess.Values[acctValTOTP] == "1", false, "kata-laluan=ditukar")
+}
+
+// endDonePending ends the request's pending session, whose step its
+// command refused as done already, leaving the cookie alone
+// (session.Manager.EndDonePending). Not ended, it only waits for its
+// timeout: the failure is logged, the answer stays the same.
+func (s *Site) endDonePending(c *gin.Context) {
+	if err := s.deps.Sessions.EndDonePending(c); err != nil {
+		s.deps.Log.ErrorContext(c.Request.Context(), "login: end done pending session", "err", err)
+	}
 }
 
 // formerForm answers the activation or new-password form (stage) sent
