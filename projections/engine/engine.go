@@ -132,6 +132,12 @@ type Config struct {
 	// that crashes is taken over when it has run out and the other has
 	// seen it unchanged for a whole term. Default 30 s.
 	ConsumerLease time.Duration
+	// RebuildClaim is the term of the claim by which one process at a time
+	// rebuilds a projector (for a new layout, or `projections rebuild`):
+	// the holder renews it every sixth of it while it rebuilds, so a claim
+	// left by a process that was killed or failed before it could give it
+	// up is taken over after one term. Default 2 min.
+	RebuildClaim time.Duration
 }
 
 func (c *Config) defaults() {
@@ -162,6 +168,7 @@ func (c *Config) defaults() {
 	setDefault(&c.ConsumerBackoff, time.Second)
 	setDefault(&c.ConsumerMaxBackoff, time.Minute)
 	setDefault(&c.ConsumerLease, 30*time.Second)
+	setDefault(&c.RebuildClaim, 2*time.Minute)
 }
 
 func setDefault[T int | time.Duration](v *T, d T) {
@@ -481,6 +488,7 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 		msg = "projector has no layout stored yet (a new read store); rebuilding to record it"
 	}
 	e.log.Info(msg, "projector", r.name, "stored", stored, "want", want)
+	defer e.renewRelayout(ctx, r.name, owner)()
 	if _, err := e.rebuild(ctx, r.name, nil); err != nil {
 		// Let the next start, or another process, try at once rather than
 		// after the claim has aged out.
@@ -505,14 +513,52 @@ func (e *Engine) releaseRelayout(ctx context.Context, name, owner string) {
 		return b.Put(ctx, coll, projections.Doc{ID: relayoutClaimID, Version: version + 1, Body: body})
 	})
 	if err != nil {
-		e.log.Warn("could not give up the layout claim; it ages out", "projector", name, "ttl", relayoutClaimTTL, "err", err)
+		e.log.Warn("could not give up the layout claim; it ages out", "projector", name, "ttl", e.cfg.RebuildClaim, "err", err)
 	}
+}
+
+// renewRelayout keeps owner's claim on projector name fresh, every sixth
+// of its term, until the returned stop is called or ctx ends. A claim that
+// is no longer owner's (the swap dropped it with its collection, or it
+// lapsed and another process took it) is left alone.
+func (e *Engine) renewRelayout(ctx context.Context, name, owner string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(e.cfg.RebuildClaim / 6)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
+				c, version, held, err := readClaim(ctx, b.Get, name)
+				if err != nil || !held || c.Owner != owner {
+					return err
+				}
+				c.At = e.cfg.Now()
+				body, err := json.Marshal(c)
+				if err != nil {
+					return err
+				}
+				return b.Put(ctx, genCollection(name), projections.Doc{ID: relayoutClaimID, Version: version + 1, Body: body})
+			})
+			if err != nil && ctx.Err() == nil {
+				e.log.Warn("could not renew the rebuild claim; trying again", "projector", name, "err", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // relayoutClaim is held, in the projector's live generation collection, by
 // the process rebuilding the projector for a new layout. The rebuild's swap
-// replaces that collection and so drops the claim; a claim older than
-// relayoutClaimTTL is a crashed process's and may be taken over.
+// replaces that collection and so drops the claim; the holder renews At
+// while it rebuilds, so a claim not renewed for Config.RebuildClaim is a
+// killed or failed process's and may be taken over.
 type relayoutClaim struct {
 	Owner  string    `json:"owner"`
 	Layout int       `json:"layout"`
@@ -520,9 +566,8 @@ type relayoutClaim struct {
 }
 
 const (
-	relayoutClaimID  = "relayout-claim"
-	relayoutClaimTTL = 30 * time.Minute
-	relayoutPoll     = 500 * time.Millisecond
+	relayoutClaimID = "relayout-claim"
+	relayoutPoll    = 500 * time.Millisecond
 	// relayoutWriter names the batches that write claims: a store keeps a
 	// checkpoint per writer, and this one's stays 0.
 	relayoutWriter = "engine_relayout"
@@ -540,7 +585,7 @@ func (e *Engine) claimRelayout(ctx context.Context, name string, want int, owner
 		if err != nil {
 			return err
 		}
-		if held && c.Owner != owner && c.Layout == want && e.cfg.Now().Sub(c.At) < relayoutClaimTTL {
+		if held && c.Owner != owner && c.Layout == want && e.cfg.Now().Sub(c.At) < e.cfg.RebuildClaim {
 			return nil // another process's, live
 		}
 		body, err := json.Marshal(relayoutClaim{Owner: owner, Layout: want, At: e.cfg.Now()})
@@ -554,6 +599,9 @@ func (e *Engine) claimRelayout(ctx context.Context, name string, want int, owner
 	}
 	c, _, held, err := readClaim(ctx, e.cfg.Store.Get, name)
 	if err != nil {
+		// The claim may be owner's now, and nobody would give it up: a
+		// start that failed here kept the next one waiting for it.
+		e.releaseRelayout(context.WithoutCancel(ctx), name, owner)
 		return false, err
 	}
 	return held && c.Owner == owner, nil

@@ -659,7 +659,8 @@ func TestLayoutThatGivesUpACollection(t *testing.T) {
 }
 
 // A rebuild whose process was killed (OOM, kill -9) leaves its claim,
-// which lapses after 30 minutes. The next rebuild is refused, and the
+// which lapses when it has not been renewed for a term (Config.RebuildClaim,
+// 2 minutes by default). The next rebuild is refused, and the
 // refusal says when the claim lapses: it only said to wait for the other
 // rebuild's swap, which never comes.
 func TestRebuildRefusedByAKilledRebuildsClaimSaysWhenItLapses(t *testing.T) {
@@ -675,7 +676,52 @@ func TestRebuildRefusedByAKilledRebuildsClaimSaysWhenItLapses(t *testing.T) {
 	if !errors.Is(err, engine.ErrRebuilding) {
 		t.Fatalf("rebuild beside a live claim: %v", err)
 	}
-	if !strings.Contains(err.Error(), "lapses at 2026-03-01 01:32:03 UTC") {
+	if !strings.Contains(err.Error(), "lapses at 2026-03-01 01:04:03 UTC") {
 		t.Errorf("the refusal does not say when the claim lapses: %v", err)
+	}
+}
+
+// A rebuild that runs longer than the claim's term keeps its claim: it
+// renews it while it runs, so another process's rebuild is refused rather
+// than dropping the shadow collections being filled. When it gives up, the
+// other may rebuild at once.
+func TestRebuildClaimIsRenewedWhileItRebuilds(t *testing.T) {
+	log, views := openStores(t)
+	ctx := context.Background()
+	newGen(log, 2).fill(t, 10, 2)
+	const term = 3 * time.Second
+	short := func(c *engine.Config) { c.RebuildClaim = term }
+
+	bl := blockingLog{EventLog: log, entered: make(chan struct{}, 1)}
+	first := newEngine(t, bl, views, &layoutLedger{layout: 2}, short)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := first.Rebuild(fctx, "ledger", nil); done <- err }()
+	select {
+	case <-bl.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first rebuild did not start: no log read in 10s")
+	}
+	taken := layoutClaim(t, views).At
+	time.Sleep(term + term/3) // the claim would have lapsed unless renewed
+
+	if at := layoutClaim(t, views).At; !at.After(taken) {
+		t.Errorf("the claim was taken at %s and not renewed since (at %s)", taken, at)
+	}
+	second := newEngine(t, log, views, &layoutLedger{layout: 2}, short)
+	if _, err := second.Rebuild(ctx, "ledger", nil); !errors.Is(err, engine.ErrRebuilding) {
+		t.Fatalf("a rebuild beside one running longer than the claim's term = %v, want ErrRebuilding", err)
+	}
+
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled rebuild = %v", err)
+	}
+	if _, err := second.Rebuild(ctx, "ledger", nil); err != nil {
+		t.Fatalf("a rebuild after the other gave up: %v", err)
+	}
+	if _, layout, _ := generation(t, views); layout != 2 {
+		t.Errorf("layout %d after the second rebuild, want 2", layout)
 	}
 }

@@ -59,11 +59,13 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 		lapses := ""
 		if c, _, held, err := readClaim(ctx, e.cfg.Store.Get, name); err == nil && held && !c.At.IsZero() {
 			lapses = fmt.Sprintf("; it was claimed at %s, and if that process was killed the claim lapses at %s",
-				c.At.UTC().Format("2006-01-02 15:04:05 UTC"), c.At.Add(relayoutClaimTTL).UTC().Format("2006-01-02 15:04:05 UTC"))
+				c.At.UTC().Format("2006-01-02 15:04:05 UTC"), c.At.Add(e.cfg.RebuildClaim).UTC().Format("2006-01-02 15:04:05 UTC"))
 		}
 		return RebuildResult{}, fmt.Errorf("%w: %s, by another process (a console or a portal starting with a new layout): run it again once that one has swapped in%s", ErrRebuilding, name, lapses)
 	}
+	stopRenewing := e.renewRelayout(ctx, name, owner)
 	res, err := e.rebuild(ctx, name, progress)
+	stopRenewing()
 	if err != nil {
 		// The swap drops the claim with the collection it is in; a rebuild
 		// that failed gives it up, so a retry need not wait for it to age.
