@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -163,7 +164,7 @@ func (a *app) openSecurity(ctx context.Context) error {
 	if err := prepareDataDir(filepath.Dir(cfg.KeyFile)); err != nil {
 		return err
 	}
-	master, err := loadMasterKey(ctx, cfg.KeyFile, a.events, true)
+	master, err := loadMasterKey(ctx, cfg.KeyFile, a.events, false, a.cli.log)
 	if err != nil {
 		return err
 	}
@@ -187,25 +188,34 @@ func (a *app) openSecurity(ctx context.Context) error {
 	return nil
 }
 
-// loadMasterKey reads the master key at path. It creates one only when
-// create is set and the log is still empty, i.e. on a new install: a log
-// that holds events was sealed with a key, and a new one in its place (a
-// backup restored without its key, a mistyped --key-file) would leave its
-// secret phrases, TOTP secrets and temporary passwords unreadable, and seal
-// new ones that the right key cannot open once it is put back.
+// loadMasterKey reads the master key at path. It creates one only for a
+// command that writes (readOnly unset) and while the log is still empty,
+// i.e. on a new install: a log that holds events was sealed with a key,
+// and a new one in its place (a backup restored without its key, a
+// mistyped --key-file) would leave its secret phrases, TOTP secrets and
+// temporary passwords unreadable, and seal new ones that the right key
+// cannot open once it is put back. The audit commands set readOnly: they
+// never create the key, and load one that group or others can read with a
+// warning to logger instead of refusing it (security.ReadOptions says why).
 func loadMasterKey(ctx context.Context, path string, log interface {
 	LastPosition(context.Context) (uint64, error)
-}, create bool) ([]byte, error) {
+}, readOnly bool, logger *slog.Logger) ([]byte, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		last, err := log.LastPosition(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if !create || last > 0 {
+		if readOnly || last > 0 {
 			return nil, fmt.Errorf("--key-file: %s does not exist, and the event log (%d events) was sealed with the install's master key: put that key file there or point --key-file at it", path, last)
 		}
 	}
-	master, err := security.LoadOrCreateMasterKey(path)
+	var master []byte
+	var err error
+	if readOnly {
+		master, err = security.ReadMasterKey(path, security.ReadOptions{ReadOnlyUse: true, Logger: logger})
+	} else {
+		master, err = security.LoadOrCreateMasterKey(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--key-file: %w", err)
 	}

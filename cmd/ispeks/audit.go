@@ -29,7 +29,9 @@ They read the event log only (never the read models in views.db) and write nothi
 log on read-only media or with read-only permissions (events.db alone, or with its -wal and -shm
 files) is read as it is, and nothing is made beside it; root may run them in the portal's data
 directory, as it may not the commands that write. history and state also need the install's master
-key (--key-file), which names a person's attempts made before registering.`}
+key (--key-file), which names a person's attempts made before registering; a key file that group or
+others can read, which the portal refuses, is read with a warning, since a copy on read-only media
+cannot be made private.`}
 	var expectHead string
 	verify := &cobra.Command{
 		Use:   "verify",
@@ -263,7 +265,7 @@ func (c *cli) auditLog(ctx context.Context, store readLog, ic string) (*audit.Lo
 	}
 	// An audit never creates the key: one made up here would match none
 	// of the log's probe streams.
-	master, err := loadMasterKey(ctx, c.cfg.KeyFile, store, false)
+	master, err := loadMasterKey(ctx, c.cfg.KeyFile, store, true, c.log)
 	if err != nil {
 		return nil, "", err
 	}

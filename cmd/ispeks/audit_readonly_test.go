@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -169,4 +170,69 @@ func TestAuditOfAnIncompleteCopySaysSo(t *testing.T) {
 			t.Errorf("the audit changed the read-only copy's directory:\nbefore:\n%safter:\n%s", before, after)
 		}
 	})
+}
+
+// TestAuditLoadsAnExposedKeyWithAWarning: a copy whose master key group
+// and others can read (as files on a CD or a USB stick often are, where
+// the auditor cannot chmod them) is audited, with a warning on stderr that
+// names the key file and its mode but not the key; a command that writes
+// still refuses the same key, as the portal does.
+func TestAuditLoadsAnExposedKeyWithAWarning(t *testing.T) {
+	ctx := context.Background()
+	src, ic := auditFixture(t)
+	dir := readOnlyCopy(t, src, "events.db", "master.key")
+	keyFile := filepath.Join(dir, "master.key")
+	if err := os.Chmod(keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := dirState(t, dir)
+	var out string
+	logged := stderrOf(t, func() {
+		out, err = executeOut(ctx, "--data", dir, "--log-level", "warn", "audit", "history", "--ic", ic)
+	})
+	if err != nil || !strings.Contains(out, "integrity: ok, 10 events in 2 streams") {
+		t.Fatalf("audit history with a 0644 key: %v\n%s", err, out)
+	}
+	if !strings.Contains(logged, "level=WARN") || !strings.Contains(logged, "path="+keyFile) || !strings.Contains(logged, "mode=0644") {
+		t.Errorf("audit history with a 0644 key logged:\n%s\nwant a warning naming the key file and its mode", logged)
+	}
+	if strings.Contains(logged, strings.TrimSpace(string(key))) {
+		t.Errorf("the warning carries the key:\n%s", logged)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Errorf("the audit changed the copy's directory:\nbefore:\n%safter:\n%s", before, after)
+	}
+
+	if err := os.Chmod(filepath.Join(src, "master.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = executeOut(ctx, "--data", src, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001")
+	if err == nil || !strings.Contains(err.Error(), "readable by others (mode 0644); run chmod 600") {
+		t.Errorf("admin create with a 0644 key: %v, want it refused", err)
+	}
+}
+
+// stderrOf runs run with os.Stderr, where the commands' log goes, sent to a
+// file, and returns what was written there.
+func stderrOf(t *testing.T, run func()) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stderr
+	os.Stderr = f
+	defer func() { os.Stderr = saved }()
+	run()
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ func ParseMasterKey(s string) ([]byte, error) {
 // data directory. A key file readable by group or others is refused: it
 // protects every sealed secret in the log.
 func LoadOrCreateMasterKey(path string) ([]byte, error) {
-	key, err := readKeyFile(path)
+	key, err := readKeyFile(path, ReadOptions{})
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return key, err
 	}
@@ -56,7 +57,7 @@ func LoadOrCreateMasterKey(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		// Another process created it first; use theirs.
-		return readKeyFile(path)
+		return readKeyFile(path, ReadOptions{})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: create %s: %v", ErrKey, path, err)
@@ -75,13 +76,48 @@ func LoadOrCreateMasterKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-func readKeyFile(path string) ([]byte, error) {
+// ReadOptions says how ReadMasterKey treats the key file.
+type ReadOptions struct {
+	// ReadOnlyUse is set by a caller that only reads what the key sealed
+	// (the audit commands, over a copy of the log). A key file readable by
+	// group or others is then loaded with a warning to Logger rather than
+	// refused: such a copy is often on read-only media or owned by someone
+	// else, where the auditor cannot chmod it, and refusing would stop the
+	// audit while protecting nothing, the key being as exposed as it is.
+	// The portal and the commands that write never set it: they must not
+	// run with an exposed key.
+	ReadOnlyUse bool
+	// Logger receives that warning; nil is slog.Default().
+	Logger *slog.Logger
+}
+
+// ReadMasterKey reads the key file at path, which must exist: it never
+// creates one (a key made up for a copy of the log would open none of its
+// sealed secrets). A key file readable by group or others is refused
+// unless opts.ReadOnlyUse.
+func ReadMasterKey(path string, opts ReadOptions) ([]byte, error) {
+	key, err := readKeyFile(path, opts)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	return key, err
+}
+
+func readKeyFile(path string, opts ReadOptions) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s is readable by others (mode %04o); run chmod 600 on it", ErrKey, path, st.Mode().Perm())
+	if mode := st.Mode().Perm(); mode&0o077 != 0 {
+		if !opts.ReadOnlyUse {
+			return nil, fmt.Errorf("%w: %s is readable by others (mode %04o); run chmod 600 on it", ErrKey, path, mode)
+		}
+		logger := opts.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Warn("master key file is readable by group or others; loaded only because this command writes nothing (the portal refuses it: run chmod 600 on the install's key)",
+			"path", path, "mode", fmt.Sprintf("%04o", mode))
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -1,8 +1,12 @@
 package security
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -368,5 +372,50 @@ func TestTOTP(t *testing.T) {
 	}
 	if _, _, err := tp.Match("not base32!", "123456", now); err == nil {
 		t.Error("bad secret not reported")
+	}
+}
+
+// TestMasterKeyExposedReadOnlyUse: a key file group or others can read is
+// loaded for a use that only reads (an audit of a copy on read-only media,
+// where nobody can chmod it), with a warning naming the file and its mode
+// but never the key; the portal's loader and a read that is not read-only
+// still refuse it, and reading never creates a key.
+func TestMasterKeyExposedReadOnlyUse(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "master.key")
+	want, err := LoadOrCreateMasterKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	got, err := ReadMasterKey(path, ReadOptions{ReadOnlyUse: true, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read-only use of a 0644 key: %v", err)
+	}
+	line := logged.String()
+	if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "path="+path) || !strings.Contains(line, "mode=0644") {
+		t.Errorf("read-only use of a 0644 key logged %q, want a warning naming the file and its mode", line)
+	}
+	if strings.Contains(line, hex.EncodeToString(want)) {
+		t.Errorf("the warning carries the key: %q", line)
+	}
+
+	if _, err := LoadOrCreateMasterKey(path); !errors.Is(err, ErrKey) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("the portal's loader took a 0644 key: %v", err)
+	}
+	logged.Reset()
+	if _, err := ReadMasterKey(path, ReadOptions{Logger: slog.New(slog.NewTextHandler(&logged, nil))}); !errors.Is(err, ErrKey) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a read that is not read-only took a 0644 key: %v", err)
+	}
+
+	missing := filepath.Join(dir, "none.key")
+	if _, err := ReadMasterKey(missing, ReadOptions{ReadOnlyUse: true}); !errors.Is(err, ErrKey) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("reading a missing key: %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("reading a missing key made one: %v", err)
 	}
 }
