@@ -64,7 +64,9 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		PageSizes:  []int{listPageSize, api.DefaultPaymentsLimit, api.DefaultStatementsLimit},
 		Partitions: map[string]string{payments.Rows: "payee_ic", statements.Rows: "payee_ic"},
 	})
-	a.engine.Observe(lists)
+	// The cache is read for as long as the engine runs (both end with the
+	// app), so it is never taken off the engine's observers.
+	_ = a.engine.Observe(lists)
 	if err := registerViewCacheMetrics(a.metrics, lists); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -203,8 +204,8 @@ type Engine struct {
 	running atomic.Bool
 	stopped atomic.Bool // Run has returned: the runners no longer follow the log
 
-	omu sync.Mutex                     // serialises Observe
-	obs atomic.Pointer[[]ViewObserver] // read in every commit path
+	omu sync.Mutex                  // serialises Observe and its removers
+	obs atomic.Pointer[[]*observer] // read in every commit path
 
 	cmu        sync.Mutex
 	consumers  map[string]bool // consumers running in this process
@@ -760,10 +761,18 @@ type ViewObserver interface {
 // commit it may be in, o is told that all its collections changed (what o
 // kept before is dropped), and events projected before o was added and
 // committed after are told the same way.
-func (e *Engine) Observe(o ViewObserver) {
+//
+// It returns the function that removes o: once that returns, o is not
+// called again, also by a commit under way meanwhile (it waits for a call
+// in progress to end). It may be called more than once and from any
+// goroutine, but not from o's own methods (it would wait for itself). An
+// observer that keeps answers must give none once removed: it hears of no
+// change after.
+func (e *Engine) Observe(o ViewObserver) (remove func()) {
+	added := &observer{view: o}
 	e.omu.Lock()
 	defer e.omu.Unlock()
-	next := append(append([]ViewObserver(nil), e.observers()...), o)
+	next := append(append([]*observer(nil), e.observers()...), added)
 	e.obs.Store(&next)
 	for _, r := range e.runners {
 		r.mu.Lock()
@@ -771,9 +780,32 @@ func (e *Engine) Observe(o ViewObserver) {
 		o.CollectionsChanged(r.collections)
 		r.mu.Unlock()
 	}
+	var once sync.Once
+	return func() { once.Do(func() { e.unobserve(added) }) }
 }
 
-func (e *Engine) observers() []ViewObserver {
+// unobserve takes o out of the observers, then waits for the calls a
+// commit that read the list before may be making to it, and stops any more.
+func (e *Engine) unobserve(o *observer) {
+	e.omu.Lock()
+	next := slices.DeleteFunc(append([]*observer(nil), e.observers()...), func(x *observer) bool { return x == o })
+	e.obs.Store(&next)
+	e.omu.Unlock()
+	o.mu.Lock()
+	o.removed = true
+	o.mu.Unlock()
+}
+
+// observer is one ViewObserver added by Observe. Calls to it hold mu for
+// reading (commits of several runners call it at once); its removal takes
+// mu, so it returns only once no call is in progress and none can start.
+type observer struct {
+	view    ViewObserver
+	mu      sync.RWMutex
+	removed bool
+}
+
+func (e *Engine) observers() []*observer {
 	if p := e.obs.Load(); p != nil {
 		return *p
 	}
@@ -784,13 +816,21 @@ func (e *Engine) observed() bool { return len(e.observers()) > 0 }
 
 func (e *Engine) docsChanged(docs []projections.Changed) {
 	for _, o := range e.observers() {
-		o.DocsChanged(docs)
+		o.mu.RLock()
+		if !o.removed {
+			o.view.DocsChanged(docs)
+		}
+		o.mu.RUnlock()
 	}
 }
 
 func (e *Engine) collectionsChanged(r *runner) {
 	for _, o := range e.observers() {
-		o.CollectionsChanged(r.collections)
+		o.mu.RLock()
+		if !o.removed {
+			o.view.CollectionsChanged(r.collections)
+		}
+		o.mu.RUnlock()
 	}
 }
 

@@ -77,7 +77,11 @@ type Reader struct {
 
 var _ projections.Reader = (*Reader)(nil)
 
-// New returns a Reader over next, keeping answers as opts says.
+// New returns a Reader over next, keeping answers as opts says. It has no
+// Close: it lives as long as the engine that tells it (in the portal, the
+// process). One read no more may be taken off the engine with the function
+// Engine.Observe returned, and must not be read after: it would hear of no
+// change, and give answers kept from before.
 func New(next projections.Reader, src Source, opts Options) *Reader {
 	r := &Reader{next: next, src: src, opts: opts, slots: map[string]*slot{}}
 	for coll, field := range opts.Partitions {
