@@ -60,7 +60,11 @@ dead letter and leave the person without it.`,
 			if _, err := resendPositions(args, all); err != nil {
 				return err
 			}
-			return checkMailBaseURL(&c.cfg)
+			if err := checkMailBaseURL(&c.cfg); err != nil {
+				return err
+			}
+			_, err := parseMailAddresses(&c.cfg)
+			return err
 		},
 		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, a *app) error {
 			positions, err := resendPositions(args, all)

@@ -231,3 +231,21 @@ func TestMailReplyToIsTheHelpdesk(t *testing.T) {
 		t.Fatalf("From header %q (%v), want the --mail-from address", with.Get("From"), err)
 	}
 }
+
+// `mail resend` checks the mail addresses before it opens anything, as
+// serve does: a mistyped one is named at once, not after the data dir was
+// looked for and the stores opened.
+func TestMailResendRefusesABadMailAddressFirst(t *testing.T) {
+	for _, flag := range []string{"--mail-from", "--mail-reply-to", "--mail-bounce"} {
+		t.Run(flag, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			missing := filepath.Join(t.TempDir(), "none")
+			err := execute(ctx, "mail", "resend", "--all", "--data", missing, "--smtp", "smtp://relay.melaka.gov.my:587",
+				"--base-url", "https://ispeks.melaka.gov.my", flag, "not an address")
+			if err == nil || !strings.HasPrefix(err.Error(), flag+": ") {
+				t.Fatalf("mail resend with %s that does not parse: %v, want an error naming the flag", flag, err)
+			}
+		})
+	}
+}
