@@ -2,8 +2,9 @@
 // bearer-token clients (http/apiauth) pushing the employee master, and the
 // OpenAPI document that describes every endpoint (openapi.go).
 //
-// Every endpoint decodes strictly (httpx.DecodeJSON: unknown fields, wrong
-// types and trailing data refused), bounds its body, validates with the
+// Every endpoint decodes strictly (httpx.DecodeJSON: unknown fields, a
+// member twice, names in another case, wrong types and trailing data
+// refused), bounds its body, validates with the
 // domain's rules before any write, records the client as the events' actor,
 // and answers errors in the httpx JSON shape, with a "fields" list when the
 // input has several bad fields:

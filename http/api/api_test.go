@@ -387,6 +387,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"trailing data", sitiPath, sitiBody + ` {}`, "", 400, "bad_request", "", ""},
 		{"empty body", sitiPath, ``, "application/json", 400, "bad_request", "", ""},
 		{"unknown field", sitiPath, strings.Replace(sitiBody, `{`, `{"ic":"791117045671",`, 1), "", 400, "unknown_field", "ic", ""},
+		// Strict as a batch line is (docs/payments.md): a member twice is
+		// ambiguous (which name is meant?), and a name in another case is
+		// not the member's name.
+		{"a member twice", sitiPath, strings.Replace(sitiBody, `{`, `{"name":"Orang Lain",`, 1), "", 400, "malformed_json", "name", ""},
+		{"a name in another case", sitiPath, strings.Replace(sitiBody, `"post"`, `"Post"`, 1), "", 400, "unknown_field", "Post", ""},
 		{"wrong type", sitiPath, strings.Replace(sitiBody, `"JKPN-0042"`, `42`, 1), "", 400, "invalid_type", "staff_number", ""},
 		{"not JSON content type", sitiPath, sitiBody, "text/plain", 415, "unsupported_media_type", "Content-Type", ""},
 		{"bad place code", "/api/v1/employees/791117175671", sitiBody, "", 422, "invalid", "ic", "invalid_place_code"},

@@ -30,6 +30,8 @@ func TestDecodeJSON(t *testing.T) {
 		{`{"voucher":"V1","amount_sen":12.5}`, 400, "invalid_type", "amount_sen"},
 		{`{"voucher":"V1","amount_sen":"12"}`, 400, "invalid_type", "amount_sen"},
 		{`{"voucher":"V1","colour":"red"}`, 400, "unknown_field", "colour"},
+		{`{"voucher":"V1","voucher":"V2","amount_sen":1250}`, 400, "malformed_json", "voucher"},
+		{`{"Voucher":"V1","amount_sen":1250}`, 400, "unknown_field", "Voucher"},
 		{`{"voucher":"V1"} {"voucher":"V2"}`, 400, "bad_request", ""},
 		{`{"voucher":"V1"} x`, 400, "bad_request", ""},
 		{``, 400, "bad_request", ""},

@@ -419,6 +419,7 @@ var catalog = map[string]Text{
 	"err.bad_request":     {"Permintaan tidak sah", "The request is not valid"},
 	"err.malformed_json":  {"JSON tidak sah", "Malformed JSON"},
 	"err.unknown_field":   {"Medan tidak dikenali", "Unknown field"},
+	"err.duplicate_field": {"Medan yang sama muncul dua kali dalam satu objek", "A member appears twice in one object"},
 	"err.invalid_type":    {"Jenis nilai tidak sah", "The value has the wrong type"},
 	"err.method":          {"Kaedah permintaan tidak dibenarkan untuk halaman ini", "This request method is not allowed here"},
 	"err.login_required":  {"Sila log masuk untuk meneruskan", "Please log in to continue"},
