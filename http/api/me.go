@@ -261,21 +261,34 @@ func limitParam(c *gin.Context, def int) (int, error) {
 	return n, nil
 }
 
-// afterParam reads ?after= (the previous page's next).
-func afterParam(c *gin.Context) (string, error) {
+// afterParam reads ?after= (the previous page's next); false when it has
+// answered a bad one.
+func afterParam(c *gin.Context) (string, bool) {
 	v := c.Query("after")
 	if len(v) > 512 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return "", httpx.ErrBadRequest
+		badCursor(c)
+		return "", false
 	}
-	return v, nil
+	return v, true
 }
 
-// listError maps a list query's error: a forged cursor is a bad request.
-func listError(err error) error {
+// listFailed answers a list query's error: a forged cursor is a bad
+// request, anything else our fault.
+func listFailed(c *gin.Context, err error) {
 	if errors.Is(err, projections.ErrBadCursor) {
-		return httpx.ErrBadRequest
+		badCursor(c)
+		return
 	}
-	return err
+	httpx.Abort(c, err)
+}
+
+// badCursor answers 400 naming ?after=, as every other bad parameter is
+// named: a cursor is only ever the list's own next, sent back unchanged.
+func badCursor(c *gin.Context) {
+	c.JSON(http.StatusBadRequest, errorBody{Error: errorDetail{Code: "bad_request", Field: "after",
+		Message: bilingual(c, "Parameter after tidak sah: hantar semula nilai next halaman sebelumnya, atau mulakan tanpa after.",
+			"after must be the previous page's next, unchanged; or start again without after")}})
+	c.Abort()
 }
 
 func (m *me) payments(c *gin.Context) {
@@ -290,14 +303,13 @@ func (m *me) payments(c *gin.Context) {
 		badQuery(c, err)
 		return
 	}
-	after, err := afterParam(c)
-	if err != nil {
-		httpx.Abort(c, err)
+	after, ok := afterParam(c)
+	if !ok {
 		return
 	}
 	pg, err := m.d.Payments.ListByPayee(c.Request.Context(), u.UserID, mod, limit, after)
 	if err != nil {
-		httpx.Abort(c, listError(err))
+		listFailed(c, err)
 		return
 	}
 	out := MePaymentPage{Payments: make([]MePayment, len(pg.Payments)), Next: pg.Next}
@@ -393,14 +405,13 @@ func (m *me) statements(c *gin.Context) {
 		badQuery(c, err)
 		return
 	}
-	after, err := afterParam(c)
-	if err != nil {
-		httpx.Abort(c, err)
+	after, ok := afterParam(c)
+	if !ok {
 		return
 	}
 	pg, err := m.d.Statements.ListByPayee(c.Request.Context(), u.UserID, t, year, limit, after, m.d.Now())
 	if err != nil {
-		httpx.Abort(c, listError(err))
+		listFailed(c, err)
 		return
 	}
 	out := MeStatementPage{Statements: make([]MeStatement, len(pg.Statements)), Next: pg.Next}

@@ -146,7 +146,26 @@ func TestMeEndpoints(t *testing.T) {
 	} {
 		wantErr(t, c.path, get(c.path, siti), http.StatusUnprocessableEntity, "invalid", c.field)
 	}
-	wantErr(t, "forged cursor", get("/api/v1/me/payments?after=forged", siti), http.StatusBadRequest, "bad_request", "")
+	wantErr(t, "forged cursor", get("/api/v1/me/payments?after=forged", siti), http.StatusBadRequest, "bad_request", "after")
+}
+
+// A cursor the list did not give (edited, or cut short in a copy) is a
+// bad request that names the parameter, as every other bad parameter is
+// named; it was a bare "Permintaan tidak sah".
+func TestMeBadCursorNamesAfter(t *testing.T) {
+	f := newFin(t, finOptions{})
+	meData(t, f)
+	siti := f.login(finSiti, "Siti Aminah binti Omar", "")
+	for _, p := range []string{
+		"/api/v1/me/payments?after=forged",
+		"/api/v1/me/payments?after=" + url.QueryEscape("a b"),
+		"/api/v1/me/statements?type=bonus&after=forged",
+	} {
+		e := wantErr(t, p, f.do("GET", p, "", "", "", nil, siti), http.StatusBadRequest, "bad_request", "after")
+		if !strings.Contains(e.Error.Message, "after") {
+			t.Errorf("%s: message %q does not say what is wrong", p, e.Error.Message)
+		}
+	}
 }
 
 // A PDF that cannot be produced: 500 report_failed with an incident ID,
