@@ -8,6 +8,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/accounts"
 )
 
@@ -35,12 +36,12 @@ func (s *Site) activity(c *gin.Context) {
 	u, _ := session.User(c)
 	after, ok := cursorParam(c)
 	if !ok {
-		httpx.Abort(c, httpx.ErrBadRequest)
+		httpx.Abort(c, projections.ErrBadCursor)
 		return
 	}
 	attempts, next, err := accounts.RecentAttempts(c.Request.Context(), s.deps.Accounts.Views, u.UserID, activityPageSize, after)
 	if err != nil {
-		listFailed(c, err)
+		httpx.Abort(c, err) // a forged cursor is 400 (Rules)
 		return
 	}
 	d := &acctActivityData{Older: after != ""}

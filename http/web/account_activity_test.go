@@ -67,6 +67,8 @@ func TestLoginActivity(t *testing.T) {
 	// A cursor that is not one is a bad request; no login, no page.
 	if r := b.get("/tetapan-akaun/aktiviti-log-masuk?selepas=bukan-kursor"); r.Code != http.StatusBadRequest {
 		t.Fatalf("bad cursor: %d", r.Code)
+	} else {
+		mustContain(t, "bad cursor", r.body, "Pautan ke halaman seterusnya tidak sah")
 	}
 	if r := w.browser().get("/tetapan-akaun/aktiviti-log-masuk"); r.Code != http.StatusSeeOther {
 		t.Fatalf("anonymous: %d", r.Code)

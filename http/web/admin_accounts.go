@@ -201,14 +201,10 @@ type adminLockedRow struct {
 func (s *Site) adminLocked(c *gin.Context) {
 	after := c.Query("selepas")
 	if len(after) > 200 || !utf8.ValidString(after) {
-		httpx.Abort(c, httpx.ErrBadRequest)
+		httpx.Abort(c, projections.ErrBadCursor) // 400, saying the link is not valid (Rules)
 		return
 	}
 	list, next, err := accounts.ListAccounts(c.Request.Context(), s.deps.Admin.Views, accounts.StatusLocked, 50, after)
-	if errors.Is(err, projections.ErrBadCursor) {
-		httpx.Abort(c, errors.Join(httpx.ErrBadRequest, err))
-		return
-	}
 	if err != nil {
 		httpx.Abort(c, err)
 		return

@@ -166,6 +166,12 @@ func TestAdminUnlock(t *testing.T) {
 	r := b.get("/pentadbir/akaun-dikunci")
 	admContain(t, "locked list", r.body, "Siti Aminah binti Omar", admAccountURL(admSitiIC))
 	admNotContain(t, "locked list", r.body, "Nurul Huda")
+	// A next-page link the list did not give says what is wrong with it.
+	if bad := b.get("/pentadbir/akaun-dikunci?selepas=bukan-kursor"); bad.code != http.StatusBadRequest {
+		t.Errorf("forged cursor: %d", bad.code)
+	} else {
+		admContain(t, "forged cursor", bad.body, "Pautan ke halaman seterusnya tidak sah")
+	}
 
 	page := b.get(admAccountURL(admSitiIC))
 	admContain(t, "account page", page.body, "Dikunci", "Buka Kunci Akaun", "Kata laluan tidak tepat", "<td>Gagal</td>", "<td>Dikunci</td>", "192.0.2.7")

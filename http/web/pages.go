@@ -13,6 +13,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/accounts"
 )
 
@@ -172,6 +173,12 @@ func Rules() []httpx.Rule {
 		// retries: nothing was written, and trying again is the remedy,
 		// so it is not a fault with an incident.
 		{Err: commands.ErrConflict, Status: http.StatusConflict, Code: "concurrent_change", Key: "err.busy"},
+		// A list's next-page link (?selepas=) that the list did not give:
+		// edited, or cut short when copied. Say which link and what to do,
+		// not a bare "Permintaan tidak sah".
+		{Err: projections.ErrBadCursor, Status: http.StatusBadRequest, Code: "bad_cursor", Text: i18n.Text{
+			MS: "Pautan ke halaman seterusnya tidak sah (mungkin telah diubah atau terpotong). Sila buka senarai semula dari halaman pertama.",
+			EN: "The link to the next page is not valid (it may have been changed or cut short). Please open the list again from its first page."}},
 	}
 }
 

@@ -107,10 +107,13 @@ func TestPaymentListPages(t *testing.T) {
 	payHas(t, "page 2", second.body, `<td class="num cell-no">6</td>`, `<td class="num cell-no">7</td>`, "Halaman pertama")
 	payHasNot(t, "page 2", second.body, `rel="next"`)
 
+	// A next-page link that was edited or cut short says so, in Malay,
+	// not a bare "Permintaan tidak sah".
 	bad := b.get(web.PathStatusBayaran + "?modul=pendahuluan&selepas=" + url.QueryEscape("not-a-cursor"))
 	if bad.code != http.StatusBadRequest {
 		t.Errorf("forged cursor: %d", bad.code)
 	}
+	payHas(t, "forged cursor", bad.body, "Pautan ke halaman seterusnya tidak sah", "halaman pertama")
 }
 
 // Empty results say so; a module that is not one of the two is refused

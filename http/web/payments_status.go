@@ -16,6 +16,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/infra/pdf"
+	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/payments"
 	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
@@ -136,13 +137,13 @@ func (s *Site) paymentList(c *gin.Context) {
 	}
 	after, ok := cursorParam(c)
 	if !ok {
-		httpx.Abort(c, httpx.ErrBadRequest)
+		httpx.Abort(c, projections.ErrBadCursor)
 		return
 	}
 	start := startParam(c)
 	pg, err := d.Payments.ListByPayee(c.Request.Context(), u.UserID, m, d.PageSize, after)
 	if err != nil {
-		listFailed(c, err)
+		httpx.Abort(c, err) // a forged cursor is 400 (Rules)
 		return
 	}
 	data.Searched = true

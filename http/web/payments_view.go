@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -19,7 +18,6 @@ import (
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/infra/pdf"
-	"github.com/melaka-gov/ispeks/projections"
 )
 
 // Helpers shared by the payment, statement and verification pages. Rows
@@ -105,16 +103,6 @@ func startParam(c *gin.Context) int {
 		return 1
 	}
 	return n
-}
-
-// listFailed answers a failed list query: a forged cursor is a bad
-// request, anything else our fault.
-func listFailed(c *gin.Context, err error) {
-	if errors.Is(err, projections.ErrBadCursor) {
-		httpx.Abort(c, httpx.ErrBadRequest)
-		return
-	}
-	httpx.Abort(c, err)
 }
 
 // reportFailed shows "Laporan tidak dapat dipaparkan" with an incident ID

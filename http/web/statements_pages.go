@@ -18,6 +18,7 @@ import (
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
 	"github.com/melaka-gov/ispeks/http/session"
+	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/statements"
 	"github.com/melaka-gov/ispeks/projections/verifycode"
 )
@@ -185,7 +186,7 @@ func (s *Site) statementList(c *gin.Context) {
 	}
 	after, ok := cursorParam(c)
 	if !ok {
-		httpx.Abort(c, httpx.ErrBadRequest)
+		httpx.Abort(c, projections.ErrBadCursor)
 		return
 	}
 	start := startParam(c)
@@ -198,7 +199,7 @@ func (s *Site) statementList(c *gin.Context) {
 	}()
 	pg, err := d.Statements.ListByPayeeInto(c.Request.Context(), u.UserID, t, year, d.PageSize, after, now, (*buf)[:0])
 	if err != nil {
-		listFailed(c, err)
+		httpx.Abort(c, err) // a forged cursor is 400 (Rules)
 		return
 	}
 	if cap(pg.Statements) <= statements.MaxPageSize {

@@ -152,6 +152,8 @@ func TestStatementListEmptyAndInvalid(t *testing.T) {
 	}
 	if r := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-bulanan&selepas=" + url.QueryEscape("\x01")); r.code != http.StatusBadRequest {
 		t.Errorf("control character in the cursor: %d", r.code)
+	} else {
+		payHas(t, "control character in the cursor", r.body, "Pautan ke halaman seterusnya tidak sah")
 	}
 }
 
