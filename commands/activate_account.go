@@ -43,6 +43,7 @@ func (h ActivateAccountHandler) Activate(ctx context.Context, cmd ActivateAccoun
 		return LoginGrant{}, Result{}, err
 	}
 	pw := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizePassword(cmd.Form.Password)}
+	typed := newSecretCheck(ctx, h.Security.Hasher, account.NormalizePassword(cmd.Form.Password))
 	answer := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizeAnswer(cmd.Form.Answer)}
 	var sealedPhrase string
 	var seed grantSeed
@@ -70,7 +71,7 @@ func (h ActivateAccountHandler) Activate(ctx context.Context, cmd ActivateAccoun
 				}
 			}
 			return a.Activate(account.Activation{
-				Password:   account.NewPassword{Hash: pwHash, AdminStrength: adminStrength(form.Password)},
+				Password:   account.NewPassword{Hash: pwHash, AdminStrength: adminStrength(form.Password), Typed: typed.Verify},
 				QuestionID: form.QuestionID, AnswerHash: answerHash,
 				ImageID: form.ImageID, SealedPhrase: sealedPhrase,
 			}, now)

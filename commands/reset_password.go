@@ -42,6 +42,7 @@ func (h ResetPasswordHandler) Reset(ctx context.Context, cmd ResetPassword) (Log
 		return LoginGrant{}, Result{}, err
 	}
 	newHash := &lazyHash{ctx: ctx, hasher: h.Security.Hasher, secret: account.NormalizePassword(cmd.NewPassword)}
+	typed := newSecretCheck(ctx, h.Security.Hasher, account.NormalizePassword(cmd.NewPassword))
 	var seed grantSeed
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
@@ -56,7 +57,7 @@ func (h ResetPasswordHandler) Reset(ctx context.Context, cmd ResetPassword) (Log
 			if err != nil {
 				return err
 			}
-			return a.ResetPassword(account.NewPassword{Hash: hash, AdminStrength: adminStrength(cmd.NewPassword)}, now)
+			return a.ResetPassword(account.NewPassword{Hash: hash, AdminStrength: adminStrength(cmd.NewPassword), Typed: typed.Verify}, now)
 		})
 	if err != nil {
 		return LoginGrant{}, res, err

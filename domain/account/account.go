@@ -123,6 +123,9 @@ type Account struct {
 	// pendingReset: the last login used a temporary password; a new
 	// password must be set (activation or reset) before anything else.
 	pendingReset bool
+	// usedTemp is the hash of the temporary password that login used,
+	// kept until the new password is set: it must not be that password.
+	usedTemp string
 	// secondFactorPending: the last password login awaits its TOTP or
 	// recovery code; pendingLoginAt is its time, which becomes lastLogin
 	// only once the code is accepted (a right password alone is not a
@@ -438,6 +441,30 @@ func (a *Account) fail(reason FailReason, threshold int, notLocked error) error 
 type NewPassword struct {
 	Hash          string
 	AdminStrength bool
+	// Typed checks the typed new password against stored hashes (as
+	// Verify): activation and reset refuse the temporary password that
+	// led to them. Required there; other changes leave it nil.
+	Typed Verify
+}
+
+// notTheTemporary refuses, at activation and reset, the temporary password
+// the login used: it was e-mailed (some mailboxes are shared) and works
+// once; kept as the password it would go on working for whoever read it.
+func (a *Account) notTheTemporary(np NewPassword) error {
+	if a.usedTemp == "" {
+		return nil
+	}
+	if np.Typed == nil {
+		return fmt.Errorf("%w: new password without a check against the temporary one", ErrInvalid)
+	}
+	idx, err := np.Typed(a.usedTemp)
+	if err != nil {
+		return err
+	}
+	if idx == 0 {
+		return FieldErrors{fieldErr("password", "same_as_temporary", "is the temporary password; choose a new one")}
+	}
+	return nil
 }
 
 func (a *Account) checkStrength(np NewPassword) error {
@@ -479,6 +506,9 @@ func (a *Account) Activate(act Activation, now time.Time) error {
 	if err := a.checkStrength(act.Password); err != nil {
 		return err
 	}
+	if err := a.notTheTemporary(act.Password); err != nil {
+		return err
+	}
 	var e errs
 	if _, ok := SecretQuestionByID(act.QuestionID); !ok {
 		e.add(fieldErr("question", "unknown_choice", "is not one of the offered questions"))
@@ -517,6 +547,9 @@ func (a *Account) ResetPassword(np NewPassword, now time.Time) error {
 		return ErrSecondFactorPending
 	}
 	if err := a.checkStrength(np); err != nil {
+		return err
+	}
+	if err := a.notTheTemporary(np); err != nil {
 		return err
 	}
 	return a.changed(np, ViaReset)
@@ -1030,6 +1063,10 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		if ev.Temporary {
 			// Using the temporary password cancels the old password:
 			// whoever knew it can no longer get in.
+			a.usedTemp = ""
+			if a.temp != nil {
+				a.usedTemp = a.temp.hash
+			}
 			a.temp, a.passwordHash, a.adminStrength, a.pendingReset = nil, "", false, true
 		}
 	case LoginFailed:
@@ -1044,6 +1081,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// PasswordChanged: the new password is the only way in.
 		a.status = StatusActive
 		a.passwordHash, a.adminStrength, a.pendingReset, a.temp = ev.PasswordHash, ev.AdminStrength, false, nil
+		a.usedTemp = ""
 		a.questionID, a.answerHash = ev.SecretQuestion, ev.SecretAnswerHash
 		a.imageID, a.sealedPhrase = ev.SecurityImage, ev.SealedPhrase
 	case PasswordChanged:
@@ -1054,6 +1092,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// completed login does: two slips at Tukar Kata Laluan followed by
 		// the right password must not leave them one mistake from a lock.
 		a.passwordHash, a.adminStrength, a.pendingReset, a.temp = ev.PasswordHash, ev.AdminStrength, false, nil
+		a.usedTemp = ""
 		a.failed = 0
 	case ProfileUpdated:
 		a.phone, a.office, a.email = ev.Phone, ev.Office, ev.Email

@@ -139,7 +139,7 @@ func TestExpiredTemporaryPassword(t *testing.T) {
 
 func TestActivate(t *testing.T) {
 	a := given(t, with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}))
-	act := Activation{Password: NewPassword{Hash: hash("correct horse")}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau-bulan", SealedPhrase: "sealed-phrase"}
+	act := Activation{Password: NewPassword{Hash: hash("correct horse"), Typed: typed("correct horse", nil)}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau-bulan", SealedPhrase: "sealed-phrase"}
 	then(t, a, a.Activate(act, t0), nil, activated()[3])
 	if a.Status() != StatusActive {
 		t.Fatal("not active")
@@ -147,7 +147,7 @@ func TestActivate(t *testing.T) {
 }
 
 func TestActivateRefusals(t *testing.T) {
-	act := Activation{Password: NewPassword{Hash: hash("correct horse")}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau-bulan", SealedPhrase: "s"}
+	act := Activation{Password: NewPassword{Hash: hash("correct horse"), Typed: typed("correct horse", nil)}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau-bulan", SealedPhrase: "s"}
 	cases := []struct {
 		name  string
 		given []eventlog.Event
@@ -160,6 +160,12 @@ func TestActivateRefusals(t *testing.T) {
 		{"locked", with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}, AccountLocked{UserID: id, FailedAttempts: 3}), act, ErrLocked},
 		{"unknown image", with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}), func() Activation { x := act; x.ImageID = "nope"; return x }(), ErrInvalid},
 		{"admin with short password", with(registered(), RoleGranted{UserID: id, Role: RoleAdmin}, LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}), act, ErrInvalid},
+		// The e-mailed temporary password typed again as the new one.
+		{"the temporary password", with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}), func() Activation {
+			x := act
+			x.Password = NewPassword{Hash: hash("temp1"), Typed: typed("temp1", nil)}
+			return x
+		}(), ErrInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -287,11 +293,18 @@ func TestNewTemporaryPasswordReplacesUnusedOne(t *testing.T) {
 func TestResetPasswordAfterTemporaryLogin(t *testing.T) {
 	base := with(activated(), TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot})
 	a := given(t, with(base, LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", At: t0}))
-	then(t, a, a.ResetPassword(NewPassword{Hash: hash("new password")}, t0), nil,
+	// The temporary password typed again as the new one: refused on the
+	// field, nothing recorded.
+	err := a.ResetPassword(NewPassword{Hash: hash("temp2"), Typed: typed("temp2", nil)}, t0)
+	then(t, a, err, ErrInvalid)
+	if fe := FieldErrors(nil); !errors.As(err, &fe) || len(fe) != 1 || fe[0].Field != "password" || fe[0].Code != "same_as_temporary" {
+		t.Fatalf("temporary password as the new one: %v", err)
+	}
+	then(t, a, a.ResetPassword(NewPassword{Hash: hash("new password"), Typed: typed("new password", nil)}, t0), nil,
 		PasswordChanged{UserID: id, PasswordHash: hash("new password"), Via: ViaReset, Name: sitiName, Email: sitiEmail},
 		SessionsEnded{UserID: id, Reason: EndPasswordChanged})
 	a = given(t, base)
-	then(t, a, a.ResetPassword(NewPassword{Hash: hash("new password")}, t0), ErrTemporaryLoginRequired)
+	then(t, a, a.ResetPassword(NewPassword{Hash: hash("new password"), Typed: typed("new password", nil)}, t0), ErrTemporaryLoginRequired)
 }
 
 func TestChangePassword(t *testing.T) {
@@ -847,7 +860,7 @@ func TestSecondFactorPendingBlocksReset(t *testing.T) {
 	if err := a.VerifyTOTP(codeAt(150, true), 3, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ResetPassword(NewPassword{Hash: "h"}, t0); err != nil {
+	if err := a.ResetPassword(NewPassword{Hash: "h", Typed: typed("new password", nil)}, t0); err != nil {
 		t.Fatalf("reset after second factor: %v", err)
 	}
 }

@@ -538,6 +538,7 @@ var catalog = map[string]Text{
 	"acct.c.invalid":                   {"Nilai tidak sah", "The value is not valid"},
 	"acct.c.control_character":         {"Mengandungi aksara yang tidak dibenarkan", "Contains characters that are not allowed"},
 	"acct.c.mismatch":                  {"Tidak sama dengan Kata Laluan Baru", "Does not match the new password"},
+	"acct.c.same_as_temporary":         {"Kata laluan baru tidak boleh sama dengan kata laluan sementara. Sila pilih kata laluan lain.", "The new password cannot be the temporary password. Please choose another."},
 	"acct.c.common":                    {"Kata laluan ini terlalu biasa atau mudah diteka. Sila pilih yang lain.", "This password is too common or easy to guess. Please choose another."},
 	"acct.c.contains_user_id":          {"Tidak boleh mengandungi No. Pengenalan / ID Pengguna anda", "Must not contain your IC number / User ID"},
 	"acct.c.domain_not_allowed":        {"Emel mesti emel rasmi kerajaan", "The e-mail must be an official government address"},

@@ -458,3 +458,44 @@ func TestFormOfALoginBegunAgainIsNotSaidDone(t *testing.T) {
 		t.Fatal("the account is active")
 	}
 }
+
+// TestTemporaryPasswordIsNotTheNewOne: the new password at Pengaktifan and
+// after Lupa Kata Laluan cannot be the temporary password typed again. It
+// was e-mailed (to a mailbox some departments share) and the mail says it
+// works once; kept as the password, it went on logging in whoever read it.
+// The form says so beside the field and nothing is recorded.
+func TestTemporaryPasswordIsNotTheNewOne(t *testing.T) {
+	w := newWorld(t)
+	siti := master[0]
+	b := w.browser()
+	temp := w.register(b, siti)
+	b.enterID(siti.IC)
+	if r := b.enterPassword(temp); r.Header().Get("Location") != "/pengaktifan" {
+		t.Fatalf("temporary password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	head := w.head()
+	r := b.post("/pengaktifan", "/pengaktifan", activationForm(temp, "durian", "Teh Tarik Petang"))
+	if r.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("activation with the temporary password: %d", r.Code)
+	}
+	mustContain(t, "activation with the temporary password", r.body, "Kata laluan baru tidak boleh sama dengan kata laluan sementara", `aria-invalid="true"`)
+	if w.head() != head {
+		t.Fatal("the refused activation was recorded")
+	}
+	if r := b.post("/pengaktifan", "/pengaktifan", activationForm(password, "durian", "Teh Tarik Petang")); r.Code != http.StatusSeeOther {
+		t.Fatalf("activation with a new password: %d %s", r.Code, r.body)
+	}
+
+	c := w.browser()
+	w.toNewPasswordStep(c, siti)
+	temp2 := w.mailFor(c, siti.IC, "kata laluan sementara baharu", 0)
+	head = w.head()
+	r = c.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", url.Values{"password": {temp2}, "confirm_password": {temp2}})
+	if r.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("reset to the temporary password: %d", r.Code)
+	}
+	mustContain(t, "reset to the temporary password", r.body, "Kata laluan baru tidak boleh sama dengan kata laluan sementara")
+	if w.head() != head {
+		t.Fatal("the refused reset was recorded")
+	}
+}
