@@ -4,6 +4,8 @@
 package i18n
 
 import (
+	"golang.org/x/text/language"
+
 	"fmt"
 	"net/http"
 	"sort"
@@ -99,8 +101,9 @@ const QueryParam = "lang"
 const ctxKey = "ispeks.lang"
 
 // Negotiate picks the language of r: the ?lang= parameter, then the cookie,
-// then, only when acceptHeader is true (the JSON API), an Accept-Language
-// whose first choice is English; otherwise Malay. Pages ignore
+// then, only when acceptHeader is true (the JSON API), the Accept-Language
+// choice with the highest weight among Malay and English (a language
+// weighted q=0 is refused, not chosen); otherwise Malay. Pages ignore
 // Accept-Language on purpose: the portal is Malay first, whatever the
 // browser's default.
 func Negotiate(r *http.Request, acceptHeader bool) Lang {
@@ -113,14 +116,34 @@ func Negotiate(r *http.Request, acceptHeader bool) Lang {
 		}
 	}
 	if acceptHeader {
-		first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
-		first, _, _ = strings.Cut(first, ";")
-		first, _, _ = strings.Cut(strings.TrimSpace(first), "-")
-		if l, ok := Parse(first); ok {
+		if l, ok := fromAcceptLanguage(r.Header.Get("Accept-Language")); ok {
 			return l
 		}
 	}
 	return MS
+}
+
+// fromAcceptLanguage is the first of Malay and English in header's order
+// of preference (ParseAcceptLanguage sorts by weight, keeping the order of
+// equal ones). A header that does not parse chooses nothing.
+func fromAcceptLanguage(header string) (Lang, bool) {
+	if header == "" {
+		return "", false
+	}
+	tags, weights, err := language.ParseAcceptLanguage(header)
+	if err != nil {
+		return "", false
+	}
+	for i, t := range tags {
+		if weights[i] <= 0 {
+			continue
+		}
+		base, _ := t.Base()
+		if l, ok := Parse(base.String()); ok {
+			return l, true
+		}
+	}
+	return "", false
 }
 
 // Middleware stores the request's language in the Gin context and, when the

@@ -100,6 +100,11 @@ func TestNegotiate(t *testing.T) {
 		{"API honours Accept-Language", "/api/v1/x", "", "en-GB,en;q=0.9", true, EN},
 		{"API Malay first choice", "/api/v1/x", "", "ms-MY, en;q=0.5", true, MS},
 		{"query over Accept-Language", "/api/v1/x?lang=ms", "", "en", true, MS},
+		{"API weighs Accept-Language", "/api/v1/x", "", "ms;q=0.2, en;q=0.8", true, EN},
+		{"API: q=0 refuses a language", "/api/v1/x", "", "ms;q=0, en", true, EN},
+		{"API: first known language", "/api/v1/x", "", "fr-FR, de;q=0.9, en;q=0.5, ms;q=0.4", true, EN},
+		{"API: unknown only", "/api/v1/x", "", "fr, de", true, MS},
+		{"API: garbage", "/api/v1/x", "", ";;;q=x,", true, MS},
 	}
 	for _, c := range cases {
 		r := httptest.NewRequest("GET", c.url, nil)
