@@ -44,8 +44,8 @@ func (h ReplaceRecoveryCodesHandler) Replace(ctx context.Context, cmd ReplaceRec
 	if err != nil {
 		return nil, Result{}, err
 	}
-	if cmd.Code == "" {
-		return nil, Result{}, &account.FieldError{Field: "code", Code: "required", Reason: "is required"}
+	if err := checkTOTPShape(cmd.Code); err != nil {
+		return nil, Result{}, err
 	}
 	codes, hashes, err := h.Security.newRecoveryCodes()
 	if err != nil {

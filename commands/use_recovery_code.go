@@ -51,6 +51,9 @@ func (h UseRecoveryCodeHandler) Use(ctx context.Context, cmd UseRecoveryCode) (R
 	if err != nil {
 		return RecoveryCodeUsed{}, Result{}, err
 	}
+	if err := checkRecoveryShape(cmd.Code); err != nil {
+		return RecoveryCodeUsed{}, Result{}, err
+	}
 	hash := ""
 	if len(cmd.Code) <= 64 {
 		hash = h.Security.Keyed.RecoveryCodeHash(cmd.Code)

@@ -38,8 +38,16 @@ func TestUseRecoveryCode(t *testing.T) {
 	if _, err := use("ZZZZZ-ZZZZZ"); !errors.Is(err, account.ErrWrongCode) {
 		t.Fatalf("unknown code: %v", err)
 	}
-	if _, err := use(strings.Repeat("A", 10240)); !errors.Is(err, account.ErrLocked) {
-		t.Fatalf("huge code (third failure): %v", err)
+	// Codes of the wrong length are typos: refused on the field, and not
+	// counted (two failures so far: the next wrong one locks).
+	for _, typo := range []string{strings.Repeat("A", 10240), "abc", "12345", "ABCDE-FGHI", "ABCDE-FGHIJK", "ÀBCDE-FGHIJ"} {
+		var fe *account.FieldError
+		if _, err := use(typo); !errors.As(err, &fe) || fe.Field != "code" || fe.Code != "code_format" {
+			t.Fatalf("code %.20q: %v, want a code_format field error", typo, err)
+		}
+	}
+	if _, err := use("YYYYY-YYYYY"); !errors.Is(err, account.ErrLocked) {
+		t.Fatalf("a wrong code of the right shape (third failure): %v", err)
 	}
 }
 

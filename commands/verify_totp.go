@@ -45,6 +45,9 @@ func (h VerifyTOTPHandler) Verify(ctx context.Context, cmd VerifyTOTP) (LoginGra
 	if err != nil {
 		return LoginGrant{}, Result{}, err
 	}
+	if err := checkTOTPShape(cmd.Code); err != nil {
+		return LoginGrant{}, Result{}, err
+	}
 	if h.Locks != nil {
 		defer h.Locks.Lock(ic.String())()
 	}

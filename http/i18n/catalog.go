@@ -539,6 +539,8 @@ var catalog = map[string]Text{
 	"acct.c.control_character":         {"Mengandungi aksara yang tidak dibenarkan", "Contains characters that are not allowed"},
 	"acct.c.mismatch":                  {"Tidak sama dengan Kata Laluan Baru", "Does not match the new password"},
 	"acct.c.same_as_temporary":         {"Kata laluan baru tidak boleh sama dengan kata laluan sementara. Sila pilih kata laluan lain.", "The new password cannot be the temporary password. Please choose another."},
+	"acct.c.totp_format":               {"Kod mesti 6 digit seperti yang dipaparkan oleh aplikasi pengesah anda", "The code must be the 6 digits your authenticator app shows"},
+	"acct.c.code_format":               {"Masukkan 6 digit daripada aplikasi pengesah, atau kod pemulihan 10 aksara (XXXXX-XXXXX)", "Enter the 6 digits from your authenticator app, or a 10-character recovery code (XXXXX-XXXXX)"},
 	"acct.c.common":                    {"Kata laluan ini terlalu biasa atau mudah diteka. Sila pilih yang lain.", "This password is too common or easy to guess. Please choose another."},
 	"acct.c.contains_user_id":          {"Tidak boleh mengandungi No. Pengenalan / ID Pengguna anda", "Must not contain your IC number / User ID"},
 	"acct.c.domain_not_allowed":        {"Emel mesti emel rasmi kerajaan", "The e-mail must be an official government address"},

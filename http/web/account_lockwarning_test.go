@@ -60,6 +60,16 @@ func TestCountedMistakesWarnOfTheLock(t *testing.T) {
 	if r := l.enterPassword(np); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/dua-faktor" {
 		t.Fatalf("password step: %d %s", r.Code, r.Header().Get("Location"))
 	}
+	// A code of the wrong shape is a typo: said so on the field, and not
+	// counted (no warning), however often.
+	for _, typo := range []string{"12345", "abc", "1234-5678"} {
+		r = l.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {typo}})
+		if r.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("code %q: %d, want 422", typo, r.Code)
+		}
+		mustContain(t, "typo "+typo, summaryOf(t, r.body), "Masukkan 6 digit daripada aplikasi pengesah, atau kod pemulihan 10 aksara")
+		mustNotContain(t, "typo "+typo, r.body, countedWarningMS)
+	}
 	r = l.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {"000000"}})
 	if r.Code != http.StatusUnauthorized {
 		t.Fatalf("wrong code: %d", r.Code)
