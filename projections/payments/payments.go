@@ -161,6 +161,15 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	case payment.Amended:
 		v.setDetails(ev.Details)
 		v.Amended++
+		// Diterima is dated with the received date (Recorded): a corrected
+		// received date re-dates it, and the current status date while
+		// the payment is still there.
+		if len(v.History) > 0 && v.History[0].Status == payment.Diterima {
+			v.History[0].Date = ev.ReceivedDate
+			if len(v.History) == 1 {
+				v.StatusDate = ev.ReceivedDate
+			}
+		}
 	case payment.StatusChanged:
 		v.setStatus(StatusEntry{Status: ev.To, Date: ev.Date, At: env.OccurredAt, EFTNo: ev.EFTNo, ChequeNo: ev.ChequeNo, PaymentDate: ev.PaymentDate, Reason: ev.Reason})
 	}

@@ -215,6 +215,45 @@ func TestAmendmentShows(t *testing.T) {
 	}
 }
 
+// The Diterima entry is dated with the received date: an amendment that
+// corrects the received date moves it, in the history, in the current
+// status date while the payment is still Diterima, and in the list row.
+func TestAmendedReceivedDateDatesDiterima(t *testing.T) {
+	f := newFeed(t)
+	f.record("P1", icA, payment.Tuntutan, payment.TuntutanPerjalanan, "2025-02-01", 100)
+	amendReceived := func(date string) {
+		f.do("P1", func(p *payment.Payment, cmd uuid.UUID, now time.Time) error {
+			d := p.Details()
+			d.ReceivedDate = date
+			return p.Amend(cmd, d, "tarikh terima salah", now)
+		})
+	}
+	amendReceived("2025-02-03")
+	q := payments.Queries{Reader: f.store}
+	p, err := q.Get(context.Background(), icA, "P1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ReceivedDate != "2025-02-03" || p.StatusDate != "2025-02-03" || len(p.History) != 1 || p.History[0].Date != "2025-02-03" {
+		t.Fatalf("still Diterima: received %s, status date %s, history %+v", p.ReceivedDate, p.StatusDate, p.History)
+	}
+	pg, err := q.ListByPayee(context.Background(), icA, "", 10, "")
+	if err != nil || len(pg.Payments) != 1 || pg.Payments[0].StatusDate != "2025-02-03" {
+		t.Fatalf("list: %v %+v", err, pg.Payments)
+	}
+
+	// Moved on: the history's first entry follows, the current status
+	// keeps its own date.
+	f.move("P1", payment.Change{To: payment.DalamProses, Date: "2025-02-06"})
+	amendReceived("2025-02-04")
+	if p, err = q.Get(context.Background(), icA, "P1"); err != nil {
+		t.Fatal(err)
+	}
+	if p.StatusDate != "2025-02-06" || len(p.History) != 2 || p.History[0].Date != "2025-02-04" || p.History[1].Date != "2025-02-06" {
+		t.Fatalf("after a move: status date %s, history %+v", p.StatusDate, p.History)
+	}
+}
+
 func TestVerify(t *testing.T) {
 	f := newFeed(t)
 	f.record("P1", icA, payment.Tuntutan, payment.TuntutanPerjalanan, "2025-02-01", 45050)
