@@ -141,7 +141,7 @@ type Result struct {
 	Field         string   `json:"field,omitempty"`
 	Reason        string   `json:"reason,omitempty"`
 	CurrentStatus string   `json:"current_status,omitempty"`
-	Allowed       []string `json:"allowed,omitempty"`
+	Allowed       []string `json:"allowed,omitzero"` // on an illegal move only: empty (kept) from a final status
 	// Incident is the ID a failed/internal line was logged under (also in
 	// Reason), for an answer that has a field of its own for it.
 	Incident string `json:"-"`

@@ -486,3 +486,37 @@ func TestUTF16BatchIsRefusedAsAWhole(t *testing.T) {
 		t.Fatalf("err %v, %d results, %+v", err, len(got), sum)
 	}
 }
+
+// A move refused from a final status answers "allowed": [] (no move is
+// allowed), not an answer without the member: a client reads the allowed
+// moves from it, as from a refusal with some.
+func TestIllegalMoveFromAFinalStatusAnswersNoAllowedMoves(t *testing.T) {
+	r := newRig(t)
+	r.employees(t, 1)
+	lines := []string{
+		paymentLine("r1", "P1", testIC(0)),
+		changeLine("r2", "P1", `"status":"dibatalkan","reason":"Dibatalkan oleh pemohon"`),
+		changeLine("r3", "P1", `"status":"dalam-proses"`),
+		paymentLine("r4", "P2", testIC(0)),
+	}
+	var out bytes.Buffer
+	if _, err := r.in.Run(context.Background(), strings.NewReader(strings.Join(lines, "\n")), r.src, ingest.WriteNDJSON(&out)); err != nil {
+		t.Fatal(err)
+	}
+	answers := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(answers) != 4 {
+		t.Fatalf("%d answers: %s", len(answers), out.String())
+	}
+	var refused map[string]any
+	if err := json.Unmarshal([]byte(answers[2]), &refused); err != nil {
+		t.Fatal(err)
+	}
+	allowed, ok := refused["allowed"].([]any)
+	if refused["code"] != ingest.CodeIllegalMove || refused["current_status"] != "dibatalkan" || !ok || len(allowed) != 0 {
+		t.Fatalf("refusal from a final status: %s", answers[2])
+	}
+	// Other answers still leave it out.
+	if strings.Contains(answers[0], `"allowed"`) || strings.Contains(answers[3], `"allowed"`) {
+		t.Fatalf("allowed on an answer that is no move's: %s", out.String())
+	}
+}
