@@ -132,6 +132,12 @@ type Account struct {
 	// login).
 	secondFactorPending bool
 	pendingLoginAt      time.Time
+	// pendingTemp: that login used the temporary password pendingTempID.
+	// It is used, and the old password cancelled, only once the code is
+	// accepted: the temporary password alone (mailed, perhaps to a shared
+	// mailbox) must not take away a TOTP user's password.
+	pendingTemp   bool
+	pendingTempID string
 
 	questionID   string
 	answerHash   string
@@ -541,6 +547,9 @@ func (a *Account) ResetPassword(np NewPassword, now time.Time) error {
 		return ErrNotActivated
 	case a.locked:
 		return ErrLocked
+	case a.secondFactorPending && a.pendingTemp:
+		// The temporary login awaits its code: not used yet.
+		return ErrSecondFactorPending
 	case !a.pendingReset:
 		return ErrTemporaryLoginRequired
 	case a.secondFactorPending:
@@ -818,7 +827,19 @@ func (a *Account) completeLogin() {
 	if a.secondFactorPending && !a.pendingLoginAt.IsZero() {
 		a.lastLogin = a.pendingLoginAt
 	}
+	if a.secondFactorPending && a.pendingTemp {
+		// The temporary login is complete: its temporary password is used
+		// and the old password cancelled. One issued since (an
+		// administrator's) stays until the new password, as after a
+		// temporary login without TOTP.
+		if a.temp != nil && a.temp.id == a.pendingTempID {
+			a.usedTemp = a.temp.hash
+			a.temp = nil
+		}
+		a.passwordHash, a.adminStrength, a.pendingReset = "", false, true
+	}
 	a.secondFactorPending, a.pendingLoginAt = false, time.Time{}
+	a.pendingTemp, a.pendingTempID = false, ""
 }
 
 func (a *Account) secondFactorPrelude() error {
@@ -1060,9 +1081,11 @@ func (a *Account) Apply(ev eventlog.Event) error {
 			a.failed, a.lastLogin, a.pendingLoginAt = 0, ev.At, time.Time{}
 		}
 		a.secondFactorPending = ev.SecondFactorRequired
-		if ev.Temporary {
+		a.pendingTemp, a.pendingTempID = ev.Temporary && ev.SecondFactorRequired, ev.TempID
+		if ev.Temporary && !ev.SecondFactorRequired {
 			// Using the temporary password cancels the old password:
-			// whoever knew it can no longer get in.
+			// whoever knew it can no longer get in. With TOTP on, that
+			// waits for the code (completeLogin).
 			a.usedTemp = ""
 			if a.temp != nil {
 				a.usedTemp = a.temp.hash
@@ -1093,6 +1116,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// the right password must not leave them one mistake from a lock.
 		a.passwordHash, a.adminStrength, a.pendingReset, a.temp = ev.PasswordHash, ev.AdminStrength, false, nil
 		a.usedTemp = ""
+		a.pendingTemp, a.pendingTempID = false, "" // its temporary password died too
 		a.failed = 0
 	case ProfileUpdated:
 		a.phone, a.office, a.email = ev.Phone, ev.Office, ev.Email
@@ -1107,6 +1131,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// which may be closed or read by someone else now: it dies here,
 		// and Lupa Kata Laluan sends a new one to the new address.
 		a.email, a.temp = ev.Email, nil
+		a.pendingTemp, a.pendingTempID = false, ""
 	case NameFollowedMaster:
 		a.name = ev.Name
 	case TOTPEnrolmentStarted:
@@ -1148,6 +1173,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		a.totpSecret, a.totpPending, a.totpLastStep, a.recovery = "", "", 0, nil
 		a.lastFactor = factorNone
 		a.secondFactorPending, a.pendingLoginAt = false, time.Time{}
+		a.pendingTemp, a.pendingTempID = false, ""
 	case RoleGranted:
 		if !a.HasRole(ev.Role) {
 			a.roles = append(a.roles, ev.Role)

@@ -1,0 +1,89 @@
+package account
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+)
+
+// forgotWithTOTP is an account with TOTP on whose owner (or whoever reads
+// their mailbox, which may be shared) was sent a temporary password.
+func forgotWithTOTP() []eventlog.Event {
+	return with(totpOn(),
+		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "sealed-temp2", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot})
+}
+
+// Given an account with TOTP on and a temporary password mailed, when
+// someone types the temporary password but never gives the second factor,
+// then the current password still works: the temporary password is not
+// used until the login it began is complete, or anyone who can read a
+// shared mailbox could take a TOTP user's password away without their
+// authenticator.
+func TestTemporaryPasswordWithoutTheSecondFactorKeepsTheCurrentPassword(t *testing.T) {
+	a := given(t, forgotWithTOTP())
+	out, err := a.LogIn(typed("temp2", nil), 3, t0.Add(time.Minute))
+	if err != nil || !out.Temporary || !out.SecondFactorRequired {
+		t.Fatalf("temporary password: %+v, %v", out, err)
+	}
+	b := given(t, with(forgotWithTOTP(), a.Uncommitted()...))
+	out, err = b.LogIn(typed("correct horse", nil), 3, t0.Add(2*time.Minute))
+	if err != nil || out.Temporary || out.MustChangePassword {
+		t.Fatalf("current password after the temporary one was typed without its code: %+v, %v", out, err)
+	}
+	// The owner completes their own login; the new-password page is not
+	// theirs to reach.
+	c := given(t, with(with(forgotWithTOTP(), a.Uncommitted()...), b.Uncommitted()...))
+	if err := c.VerifyTOTP(codeAt(101, true), 3, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ResetPassword(NewPassword{Hash: hash("new password")}, t0.Add(2*time.Minute)); !errors.Is(err, ErrTemporaryLoginRequired) {
+		t.Fatalf("reset after a login with the current password: %v", err)
+	}
+}
+
+// Given a login with a temporary password awaiting its code, when the code
+// is accepted (TOTP or recovery code), then the temporary password is used:
+// the old password no longer works, the temporary one works no more, and a
+// new password is due.
+func TestTemporaryPasswordIsUsedOnceTheSecondFactorIsGiven(t *testing.T) {
+	for name, code := range map[string]eventlog.Event{
+		"totp":     TOTPCodeAccepted{UserID: id, Step: 101},
+		"recovery": RecoveryCodeUsed{UserID: id, Index: 0},
+	} {
+		a := given(t, with(forgotWithTOTP(),
+			LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(time.Minute)}, code))
+		if _, err := a.LogIn(typed("correct horse", nil), 3, t0.Add(2*time.Minute)); !errors.Is(err, ErrWrongPassword) {
+			t.Fatalf("%s: old password after the temporary login completed: %v", name, err)
+		}
+		b := given(t, with(forgotWithTOTP(),
+			LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(time.Minute)}, code))
+		if _, err := b.LogIn(typed("temp2", nil), 3, t0.Add(2*time.Minute)); !errors.Is(err, ErrWrongPassword) {
+			t.Fatalf("%s: temporary password a second time: %v", name, err)
+		}
+		c := given(t, with(forgotWithTOTP(),
+			LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(time.Minute)}, code))
+		// The new password cannot be the temporary one the login used.
+		var fe FieldErrors
+		if err := c.ResetPassword(NewPassword{Hash: hash("temp2"), Typed: typed("temp2", nil)}, t0.Add(2*time.Minute)); !errors.As(err, &fe) || fe[0].Code != "same_as_temporary" {
+			t.Fatalf("%s: the temporary password as the new one: %v", name, err)
+		}
+		if err := c.ResetPassword(NewPassword{Hash: hash("new password"), Typed: typed("new password", nil)}, t0.Add(2*time.Minute)); err != nil {
+			t.Fatalf("%s: reset after the temporary login completed: %v", name, err)
+		}
+	}
+}
+
+// A temporary password issued while the temporary login awaited its code
+// (an administrator's, say) is not the one that login used: the code does
+// not cancel it, as Activated and PasswordChanged do.
+func TestTheSecondFactorCancelsOnlyTheTemporaryPasswordItsLoginUsed(t *testing.T) {
+	a := given(t, with(forgotWithTOTP(),
+		LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(time.Minute)},
+		TemporaryPasswordIssued{UserID: id, TempID: "t3", Hash: hash("temp3"), Sealed: "sealed-temp3", IssuedAt: t0.Add(2 * time.Minute), ExpiresAt: t0.Add(24 * time.Hour), Reason: TempAdmin},
+		TOTPCodeAccepted{UserID: id, Step: 101}))
+	if err := a.TempPasswordMailWorks("t3", "", t0.Add(3*time.Minute)); err != nil {
+		t.Fatalf("the later temporary password after the code: %v", err)
+	}
+}

@@ -1,0 +1,80 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/melaka-gov/ispeks/infra/security"
+)
+
+// Given Siti with TOTP on and a temporary password mailed to her (Lupa
+// Kata Laluan; the mailbox may be shared), when someone types the
+// temporary password but cannot give her code, then Siti still logs in
+// with her own password and her code. Only once the code is given is the
+// temporary password used.
+func TestTemporaryPasswordWithoutTheCodeLeavesThePasswordWorking(t *testing.T) {
+	w := newWorld(t)
+	secret := enableTOTP(t, w, w.activeUser(master[0]), password)
+	mailbox := w.browser()
+	if r := mailbox.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
+		t.Fatalf("forgot: %d", r.Code)
+	}
+	temp := w.mailFor(mailbox, sitiIC, "kata laluan sementara baharu", 0)
+
+	// Whoever read the mail gets as far as the code step, and no further.
+	mailbox.enterID(sitiIC)
+	if r := mailbox.enterPassword(temp); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("temporary password with TOTP on: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	// Siti logs in as usual.
+	w.clk.Add(30 * time.Second)
+	siti := w.browser()
+	siti.enterID(sitiIC)
+	r := siti.enterPassword(password)
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("her own password after the temporary one was typed elsewhere: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	r = siti.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+		t.Fatalf("her code: %d %s", r.Code, r.Header().Get("Location"))
+	}
+}
+
+// Given Siti with TOTP on, when she uses Lupa Kata Laluan, types the
+// temporary password and her code, then she sets a new password, and
+// neither her old password nor the temporary one works any more.
+func TestTemporaryPasswordWithTheCodeLeadsToANewPassword(t *testing.T) {
+	w := newWorld(t)
+	secret := enableTOTP(t, w, w.activeUser(master[0]), password)
+	b := w.browser()
+	if r := b.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
+		t.Fatalf("forgot: %d", r.Code)
+	}
+	temp := w.mailFor(b, sitiIC, "kata laluan sementara baharu", 0)
+	w.clk.Add(30 * time.Second)
+	b.enterID(sitiIC)
+	if r := b.enterPassword(temp); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("temporary password with TOTP on: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	r := b.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/kata-laluan-baru" {
+		t.Fatalf("code after the temporary password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	const fresh = "Sungai Melaka Waktu Senja 9"
+	r = b.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", url.Values{"password": {fresh}, "confirm_password": {fresh}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama?kata-laluan=ditukar" {
+		t.Fatalf("new password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	for name, pw := range map[string]string{"old": password, "temporary": temp} {
+		o := w.browser()
+		o.enterID(sitiIC)
+		if r := o.enterPassword(pw); r.Code != http.StatusUnauthorized {
+			t.Fatalf("%s password after the new one was set: %d %s", name, r.Code, r.Header().Get("Location"))
+		}
+	}
+}
