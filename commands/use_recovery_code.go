@@ -12,6 +12,8 @@ type UseRecoveryCode struct {
 	Meta   Meta
 	UserID string
 	Code   string
+	// Temporary: as VerifyTOTP.Temporary.
+	Temporary bool
 }
 
 // UseRecoveryCodeHandler records account.RecoveryCodeUsed; each code works
@@ -65,7 +67,11 @@ func (h UseRecoveryCodeHandler) Use(ctx context.Context, cmd UseRecoveryCode) (R
 	var seed grantSeed
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
-			err := a.UseRecoveryCode(hash, h.Policy.threshold(), now)
+			use := a.UseRecoveryCode
+			if cmd.Temporary {
+				use = a.UseRecoveryCodeAfterTemporary
+			}
+			err := use(hash, h.Policy.threshold(), now)
 			out.Left = a.RecoveryCodesLeft()
 			seed.see(a, now)
 			return err

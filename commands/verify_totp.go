@@ -12,6 +12,9 @@ type VerifyTOTP struct {
 	Meta   Meta
 	UserID string
 	Code   string
+	// Temporary: the code step is that of a login begun with the
+	// temporary password (account.Account.VerifyTOTPAfterTemporary).
+	Temporary bool
 }
 
 // VerifyTOTPHandler records account.TOTPCodeAccepted; a code is accepted
@@ -55,7 +58,11 @@ func (h VerifyTOTPHandler) Verify(ctx context.Context, cmd VerifyTOTP) (LoginGra
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
 			seed.see(a, now)
-			return a.VerifyTOTP(h.Security.totpCheck(ic.String(), cmd.Code, now), h.Policy.threshold(), now)
+			check := h.Security.totpCheck(ic.String(), cmd.Code, now)
+			if cmd.Temporary {
+				return a.VerifyTOTPAfterTemporary(check, h.Policy.threshold(), now)
+			}
+			return a.VerifyTOTP(check, h.Policy.threshold(), now)
 		})
 	if err != nil {
 		return LoginGrant{}, res, err

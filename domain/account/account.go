@@ -133,9 +133,10 @@ type Account struct {
 	secondFactorPending bool
 	pendingLoginAt      time.Time
 	// pendingTemp: that login used the temporary password pendingTempID.
-	// It is used, and the old password cancelled, only once the code is
-	// accepted: the temporary password alone (mailed, perhaps to a shared
-	// mailbox) must not take away a TOTP user's password.
+	// It is used, and the old password cancelled, only once a code given
+	// for that login is accepted (VerifyTOTPAfterTemporary): the temporary
+	// password alone (mailed, perhaps to a shared mailbox) must not take
+	// away a TOTP user's password.
 	pendingTemp   bool
 	pendingTempID string
 
@@ -726,6 +727,21 @@ func (a *Account) ConfirmTOTP(check CodeCheck, recoveryHashes []string, now time
 // accepted once: a code of a time step not later than the last accepted one
 // is refused as reused. Wrong and reused codes count towards the lock.
 func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) error {
+	return a.verifyTOTP(check, threshold, false, now)
+}
+
+// VerifyTOTPAfterTemporary is VerifyTOTP at the code step of a login begun
+// with the temporary password (the session knows which login it is at): the
+// code completes that login, and the temporary password is used. A code
+// given at the code step of a login with the current password never does,
+// even when a temporary login was begun since: the password step of one
+// counts no failure, and whoever reads a shared mailbox could send it again
+// and again until the owner's code took her password away.
+func (a *Account) VerifyTOTPAfterTemporary(check CodeCheck, threshold int, now time.Time) error {
+	return a.verifyTOTP(check, threshold, true, now)
+}
+
+func (a *Account) verifyTOTP(check CodeCheck, threshold int, temporary bool, now time.Time) error {
 	if err := a.secondFactorPrelude(); err != nil {
 		return err
 	}
@@ -733,7 +749,7 @@ func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	return a.record(TOTPCodeAccepted{UserID: a.userID, Step: step})
+	return a.record(TOTPCodeAccepted{UserID: a.userID, Step: step, PasswordKept: a.keepsPassword(temporary)})
 }
 
 // totpStep is the time step of a typed authenticator code not accepted
@@ -789,6 +805,16 @@ func (a *Account) ReplaceRecoveryCodes(check CodeCheck, recoveryHashes []string,
 // UseRecoveryCode accepts an unused recovery code in place of a TOTP code.
 // codeHash is the keyed hash of the normalised code.
 func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time) error {
+	return a.useRecoveryCode(codeHash, threshold, false, now)
+}
+
+// UseRecoveryCodeAfterTemporary is UseRecoveryCode at the code step of a
+// login begun with the temporary password (VerifyTOTPAfterTemporary).
+func (a *Account) UseRecoveryCodeAfterTemporary(codeHash string, threshold int, now time.Time) error {
+	return a.useRecoveryCode(codeHash, threshold, true, now)
+}
+
+func (a *Account) useRecoveryCode(codeHash string, threshold int, temporary bool, now time.Time) error {
 	if err := a.secondFactorPrelude(); err != nil {
 		return err
 	}
@@ -808,7 +834,7 @@ func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time)
 	}
 	switch {
 	case found >= 0:
-		return a.record(RecoveryCodeUsed{UserID: a.userID, Index: found})
+		return a.record(RecoveryCodeUsed{UserID: a.userID, Index: found, PasswordKept: a.keepsPassword(temporary)})
 	case reused >= 0 && a.lastFactor == factorRecoveryCode && a.lastRecovery == reused && !a.secondFactorPending:
 		// The login's form sent twice with the recovery code it was
 		// completed with, as with an authenticator code (totpStep).
@@ -820,14 +846,21 @@ func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time)
 	}
 }
 
+// keepsPassword: a code given at the code step of a login with the current
+// password (temporary false) while a temporary login awaits its code.
+func (a *Account) keepsPassword(temporary bool) bool {
+	return !temporary && a.secondFactorPending && a.pendingTemp
+}
+
 // completeLogin ends the password login awaiting its second factor: its
 // time becomes the last login. A code accepted with no login pending (a
-// step-up check) changes no login time.
-func (a *Account) completeLogin() {
+// step-up check) changes no login time. passwordKept: the event's
+// PasswordKept.
+func (a *Account) completeLogin(passwordKept bool) {
 	if a.secondFactorPending && !a.pendingLoginAt.IsZero() {
 		a.lastLogin = a.pendingLoginAt
 	}
-	if a.secondFactorPending && a.pendingTemp {
+	if a.secondFactorPending && a.pendingTemp && !passwordKept {
 		// The temporary login is complete: its temporary password is used
 		// and the old password cancelled. One issued since (an
 		// administrator's) stays until the new password, as after a
@@ -1149,14 +1182,14 @@ func (a *Account) Apply(ev eventlog.Event) error {
 	case TOTPCodeAccepted:
 		a.totpLastStep, a.failed = ev.Step, 0
 		a.lastFactor = factorTOTPCode
-		a.completeLogin()
+		a.completeLogin(ev.PasswordKept)
 	case RecoveryCodeUsed:
 		if ev.Index < 0 || ev.Index >= len(a.recovery) {
 			return fmt.Errorf("%w: recovery code %d of %d", ErrCorrupt, ev.Index, len(a.recovery))
 		}
 		a.recovery[ev.Index].used, a.failed = true, 0
 		a.lastFactor, a.lastRecovery = factorRecoveryCode, ev.Index
-		a.completeLogin()
+		a.completeLogin(ev.PasswordKept)
 	case RecoveryCodesReplaced:
 		if a.totpSecret == "" {
 			return fmt.Errorf("%w: recovery codes replaced without TOTP", ErrCorrupt)

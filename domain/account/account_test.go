@@ -857,7 +857,7 @@ func TestSecondFactorPendingBlocksReset(t *testing.T) {
 		TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s", IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot},
 		LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0}))
 	then(t, a, a.ResetPassword(NewPassword{Hash: "h"}, t0), ErrSecondFactorPending)
-	if err := a.VerifyTOTP(codeAt(150, true), 3, t0); err != nil {
+	if err := a.VerifyTOTPAfterTemporary(codeAt(150, true), 3, t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.ResetPassword(NewPassword{Hash: "h", Typed: typed("new password", nil)}, t0); err != nil {

@@ -218,12 +218,21 @@ type TOTPEnabled struct {
 type TOTPCodeAccepted struct {
 	UserID string `json:"user_id"`
 	Step   uint64 `json:"step"`
+	// PasswordKept: the code was given at the code step of a login with
+	// the current password while a login begun with the temporary password
+	// (begun since) awaited its code. It completes the former: the
+	// password stays and the temporary login is dropped. Without it the
+	// code completes the pending login, and a temporary one uses its
+	// temporary password then.
+	PasswordKept bool `json:"password_kept,omitempty"`
 }
 
-// RecoveryCodeUsed: recovery code number Index was used (once).
+// RecoveryCodeUsed: recovery code number Index was used (once);
+// PasswordKept as for TOTPCodeAccepted.
 type RecoveryCodeUsed struct {
-	UserID string `json:"user_id"`
-	Index  int    `json:"index"`
+	UserID       string `json:"user_id"`
+	Index        int    `json:"index"`
+	PasswordKept bool   `json:"password_kept,omitempty"`
 }
 
 // RecoveryCodesReplaced: the person made ten new recovery codes (keyed

@@ -44,7 +44,7 @@ func TestTemporaryPasswordWithoutTheSecondFactorKeepsTheCurrentPassword(t *testi
 }
 
 // Given a login with a temporary password awaiting its code, when the code
-// is accepted (TOTP or recovery code), then the temporary password is used:
+// given at its code step is accepted (TOTP or recovery code), then the temporary password is used:
 // the old password no longer works, the temporary one works no more, and a
 // new password is due.
 func TestTemporaryPasswordIsUsedOnceTheSecondFactorIsGiven(t *testing.T) {
@@ -85,5 +85,37 @@ func TestTheSecondFactorCancelsOnlyTheTemporaryPasswordItsLoginUsed(t *testing.T
 		TOTPCodeAccepted{UserID: id, Step: 101}))
 	if err := a.TempPasswordMailWorks("t3", "", t0.Add(3*time.Minute)); err != nil {
 		t.Fatalf("the later temporary password after the code: %v", err)
+	}
+}
+
+// Given the owner past her password and awaiting her code, when someone
+// types the mailed temporary password in between (the password step of a
+// temporary login counts no failure, so it can be sent again and again),
+// then the owner's code completes her own login: her password stays. Only
+// a code given for the temporary login uses the temporary password.
+func TestTheOwnersCodeDoesNotCompleteATemporaryLoginBegunMeanwhile(t *testing.T) {
+	interleaved := with(forgotWithTOTP(),
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t0.Add(time.Minute)},
+		LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(2 * time.Minute)})
+	for name, run := range map[string]func(*Account) error{
+		"totp":     func(a *Account) error { return a.VerifyTOTP(codeAt(101, true), 3, t0.Add(3*time.Minute)) },
+		"recovery": func(a *Account) error { return a.UseRecoveryCode(hash("rca"), 3, t0.Add(3*time.Minute)) },
+	} {
+		a := given(t, interleaved)
+		if err := run(a); err != nil {
+			t.Fatalf("%s: the owner's code: %v", name, err)
+		}
+		b := given(t, with(interleaved, a.Uncommitted()...))
+		if _, err := b.LogIn(typed("correct horse", nil), 3, t0.Add(4*time.Minute)); err != nil {
+			t.Fatalf("%s: her password after her own code: %v", name, err)
+		}
+	}
+	a := given(t, interleaved)
+	then(t, a, a.VerifyTOTP(codeAt(101, true), 3, t0.Add(3*time.Minute)), nil, TOTPCodeAccepted{UserID: id, Step: 101, PasswordKept: true})
+	// The temporary login's own code, had it come first, uses it.
+	c := given(t, interleaved)
+	then(t, c, c.VerifyTOTPAfterTemporary(codeAt(101, true), 3, t0.Add(3*time.Minute)), nil, TOTPCodeAccepted{UserID: id, Step: 101})
+	if err := given(t, with(interleaved, c.Uncommitted()...)).ResetPassword(NewPassword{Hash: hash("new password")}, t0.Add(3*time.Minute)); err != nil {
+		t.Fatalf("reset after the temporary login's code: %v", err)
 	}
 }

@@ -570,11 +570,14 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	var res commands.Result
 	var grant commands.LoginGrant
 	var err error
+	// The code completes this session's login, begun with the temporary
+	// password or not: only the former uses it.
+	temporary := isPending && sess.Values[acctValAfter] == acctAfterReset
 	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
-		grant, res, err = s.deps.Accounts.Commands.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code})
+		grant, res, err = s.deps.Accounts.Commands.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary})
 	} else {
 		var used commands.RecoveryCodeUsed
-		used, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code})
+		used, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary})
 		grant = used.Grant
 	}
 	switch {

@@ -78,3 +78,39 @@ func TestTemporaryPasswordWithTheCodeLeadsToANewPassword(t *testing.T) {
 		}
 	}
 }
+
+// Given Siti past her password and at her code step, when whoever reads
+// her mailbox types the mailed temporary password in between, then her
+// code logs her in and her password still works afterwards: her code
+// completes her own login, not the temporary one begun meanwhile.
+func TestTheOwnersCodeKeepsHerPasswordWhenATemporaryLoginCameBetween(t *testing.T) {
+	w := newWorld(t)
+	secret := enableTOTP(t, w, w.activeUser(master[0]), password)
+	mailbox := w.browser()
+	if r := mailbox.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
+		t.Fatalf("forgot: %d", r.Code)
+	}
+	temp := w.mailFor(mailbox, sitiIC, "kata laluan sementara baharu", 0)
+	w.clk.Add(30 * time.Second)
+
+	siti := w.browser()
+	siti.enterID(sitiIC)
+	if r := siti.enterPassword(password); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("her password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	mailbox.enterID(sitiIC)
+	if r := mailbox.enterPassword(temp); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("temporary password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := siti.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}}); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
+		t.Fatalf("her code: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	w.clk.Add(30 * time.Second)
+	again := w.browser()
+	again.enterID(sitiIC)
+	if r := again.enterPassword(password); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("her password at the next login: %d %s", r.Code, r.Header().Get("Location"))
+	}
+}
