@@ -115,7 +115,7 @@ func TestTheOwnersCodeDoesNotCompleteATemporaryLoginBegunMeanwhile(t *testing.T)
 	// The temporary login's own code, had it come first, uses it.
 	c := given(t, interleaved)
 	then(t, c, c.VerifyTOTPAfterTemporary(codeAt(101, true), 3, t0.Add(3*time.Minute)), nil, TOTPCodeAccepted{UserID: id, Step: 101})
-	if err := given(t, with(interleaved, c.Uncommitted()...)).ResetPassword(NewPassword{Hash: hash("new password")}, t0.Add(3*time.Minute)); err != nil {
+	if err := given(t, with(interleaved, c.Uncommitted()...)).ResetPassword(NewPassword{Hash: hash("new password"), Typed: typed("new password", nil)}, t0.Add(3*time.Minute)); err != nil {
 		t.Fatalf("reset after the temporary login's code: %v", err)
 	}
 }
