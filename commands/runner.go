@@ -37,13 +37,24 @@ type Result struct {
 	Position uint64
 	Version  uint64
 	Appended int
+	// NoChange: every event appended only records that the command changed
+	// nothing (eventlog.NoChange), so a repeat of it is recognised later.
+	// The sender is answered as for a repeat.
+	NoChange bool
 }
 
 // Meta is what every command carries besides its own fields. CommandID makes
 // the command idempotent: the event IDs derive from it and the stream, so a
 // retried command appends nothing new.
 type Meta struct {
-	CommandID     uuid.UUID
+	CommandID uuid.UUID
+	// FreshID: CommandID was made for this one command (uuid.New: an API
+	// write without Idempotency-Key), not derived from a request ID the
+	// sender chose, so it can never come again. Such a command that
+	// changes nothing appends nothing: its eventlog.NoChange events only
+	// serve to recognise a repeat. Left false, they are appended (the safe
+	// side: a client may re-send any request ID it chose).
+	FreshID       bool
 	CorrelationID string
 	Actor         eventlog.Actor
 	SourceIP      string
@@ -135,7 +146,7 @@ func (r Runner) attempts() int {
 func decideAndAppend[A Aggregate](ctx context.Context, r Runner, stream string, agg A, version uint64, meta Meta, decide func(agg A, now time.Time) error) (Result, eventlog.AppendResult, *eventlog.WrongExpectedVersionError, error) {
 	now := r.Now().UTC()
 	decideErr := decide(agg, now)
-	events := agg.Uncommitted()
+	events := toAppend(meta, agg.Uncommitted())
 	if len(events) == 0 {
 		return Result{Version: version}, eventlog.AppendResult{}, nil, decideErr
 	}
@@ -151,7 +162,33 @@ func decideAndAppend[A Aggregate](ctx context.Context, r Runner, stream string, 
 	if err != nil {
 		return Result{}, eventlog.AppendResult{}, nil, fmt.Errorf("commands: append to %s: %w", StreamLabel(stream), err)
 	}
-	return Result{Position: stored.LastPosition, Version: stored.LastVersion, Appended: len(events)}, stored, nil, decideErr
+	return Result{Position: stored.LastPosition, Version: stored.LastVersion, Appended: len(events), NoChange: allNoChange(events)}, stored, nil, decideErr
+}
+
+// toAppend is what of a decision's events is appended: all of them, but for
+// a command with a fresh ID (Meta.FreshID) its eventlog.NoChange events,
+// which would only let a repeat that cannot come be recognised.
+func toAppend(meta Meta, events []eventlog.Event) []eventlog.Event {
+	if !meta.FreshID {
+		return events
+	}
+	var out []eventlog.Event
+	for _, e := range events {
+		if _, ok := e.(eventlog.NoChange); !ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// allNoChange reports whether events change nothing (and are some).
+func allNoChange(events []eventlog.Event) bool {
+	for _, e := range events {
+		if _, ok := e.(eventlog.NoChange); !ok {
+			return false
+		}
+	}
+	return len(events) > 0
 }
 
 // ExecuteCreate is Execute for commands that nearly always start a new
@@ -168,12 +205,12 @@ func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, ne
 	}
 	agg := newAggregate()
 	now := r.Now().UTC()
-	if err := decide(agg, now); err != nil || len(agg.Uncommitted()) == 0 {
+	if err := decide(agg, now); err != nil || len(toAppend(meta, agg.Uncommitted())) == 0 {
 		// A refusal on an empty stream may be an answer the stored state
 		// would change (the same statement again is a duplicate, not new).
 		return Execute(ctx, r, stream, newAggregate, meta, decide)
 	}
-	events := agg.Uncommitted()
+	events := toAppend(meta, agg.Uncommitted())
 	proposed, err := r.propose(meta, stream, events, now)
 	if err != nil {
 		return Result{}, err
@@ -191,7 +228,7 @@ func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, ne
 		// Execute answers one).
 		return Execute(ctx, r, stream, newAggregate, meta, decide)
 	}
-	return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events)}, nil
+	return Result{Position: res.LastPosition, Version: res.LastVersion, Appended: len(events), NoChange: allNoChange(events)}, nil
 }
 
 // load rebuilds agg from its stream and returns the stream's version.

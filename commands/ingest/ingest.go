@@ -88,6 +88,10 @@ type Source struct {
 	CorrelationID string
 	SourceIP      string
 	UserAgent     string
+	// FreshRequestIDs: the request IDs were made by the server for this one
+	// request (an API write without Idempotency-Key), not chosen by the
+	// client, so none can come again (commands.Meta.FreshID).
+	FreshRequestIDs bool
 	// Allowed says whether the sender may send a kind of line (its scopes;
 	// see Kind.Scope). nil allows every kind.
 	Allowed func(Kind) bool
@@ -110,7 +114,7 @@ type Outcome string
 
 const (
 	Accepted  Outcome = "accepted"  // new events appended
-	Duplicate Outcome = "duplicate" // already done: nothing appended
+	Duplicate Outcome = "duplicate" // already done, or nothing to change: nothing changed
 	Rejected  Outcome = "rejected"  // bad line: fix it before sending again
 	Failed    Outcome = "failed"    // the server could not run it: send it again
 )
@@ -372,7 +376,10 @@ func (in *Ingester) work(ctx, runCtx context.Context, src Source, s *slot) {
 		switch {
 		case err != nil:
 			res.Result = in.fail(runCtx, res.Result, err, prefix)
-		case out.Appended == 0:
+		case out.Appended == 0, out.NoChange:
+			// A line that changes nothing is answered duplicate, the first
+			// time too (an amendment to the details the payment has): what
+			// it records only makes it a repeat when it is sent again.
 			res.Outcome = Duplicate
 		default:
 			res.Outcome, res.Position = Accepted, out.Position
@@ -481,6 +488,7 @@ func (in *Ingester) prepare(ctx context.Context, src Source, no int, b []byte) (
 	}
 	meta := commands.Meta{
 		CommandID:     commands.ClientCommandID(src.namespace(), w.RequestID),
+		FreshID:       src.FreshRequestIDs,
 		CorrelationID: src.CorrelationID,
 		Actor:         src.Actor,
 		SourceIP:      src.SourceIP,

@@ -21,6 +21,16 @@ type Event interface {
 	EventType() string
 }
 
+// NoChange is an event that changes no state: it records only that a
+// command ran and found nothing to change (payment.AmendmentUnchanged), so
+// that the same command sent again later, after other commands changed the
+// state, is recognised as a repeat instead of being applied then. The
+// sender is answered as for a repeat: nothing changed.
+type NoChange interface {
+	Event
+	NoChange()
+}
+
 // Actor kinds: who caused an event.
 const (
 	ActorUser      = "user"

@@ -409,6 +409,25 @@ type Amended struct {
 
 func (Amended) EventType() string { return "payment.Amended.v1" }
 
+// AmendmentUnchanged: an amendment asked for the details the payment
+// already had, so nothing changed. It is recorded under the amendment's
+// command ID so that the same request sent again later (a re-sent batch,
+// after other amendments) is answered as a repeat, not applied then and
+// made to undo them. The details are the ones it asked for (the payment's
+// at the time): without them a repeat could not be told from the request
+// ID reused for another change (ErrCommandReused).
+type AmendmentUnchanged struct {
+	PaymentID string `json:"payment_id"`
+	CommandID string `json:"command_id"`
+	Reason    string `json:"reason,omitempty"`
+	Details
+}
+
+func (AmendmentUnchanged) EventType() string { return "payment.AmendmentUnchanged.v1" }
+
+// NoChange marks the event as changing nothing (eventlog.NoChange).
+func (AmendmentUnchanged) NoChange() {}
+
 // StatusChanged: the payment moved from one status to another.
 type StatusChanged struct {
 	PaymentID string `json:"payment_id"`
@@ -423,6 +442,7 @@ func (StatusChanged) EventType() string { return "payment.StatusChanged.v1" }
 func Register(reg *eventlog.Registry) {
 	eventlog.Register[Recorded](reg)
 	eventlog.Register[Amended](reg)
+	eventlog.Register[AmendmentUnchanged](reg)
 	eventlog.Register[StatusChanged](reg)
 }
 
@@ -500,7 +520,9 @@ func (p *Payment) Amend(cmd uuid.UUID, d Details, reason string, now time.Time) 
 // change (a merge patch): made here, on the state the command decides on,
 // so a retry after a concurrent write merges onto that write, never onto a
 // stale copy. A repeat of the command applies change to the details it
-// recorded: the same change leaves them as they are.
+// recorded: the same change leaves them as they are. An amendment that
+// changes nothing records AmendmentUnchanged, so that it stays a repeat
+// once later amendments have changed the details.
 func (p *Payment) AmendWith(cmd uuid.UUID, change func(base Details) Details, reason string, now time.Time) error {
 	if !p.Recorded() {
 		return ErrNotRecorded
@@ -522,7 +544,7 @@ func (p *Payment) AmendWith(cmd uuid.UUID, change func(base Details) Details, re
 		return err
 	}
 	if d == p.details {
-		return nil
+		return p.record(AmendmentUnchanged{PaymentID: p.id, CommandID: cmd.String(), Reason: reason, Details: d})
 	}
 	if slices.Index(Statuses(), p.status) > amendableMaxStatusIndex {
 		return fmt.Errorf("%w (status is %s)", ErrNotAmendable, p.status.Label())
@@ -583,6 +605,11 @@ func (p *Payment) Apply(e eventlog.Event) error {
 		}
 		p.details = e.Details
 		p.commands[e.CommandID] = e
+	case AmendmentUnchanged:
+		if !p.Recorded() {
+			return ErrNotRecorded
+		}
+		p.commands[e.CommandID] = e
 	case StatusChanged:
 		if !p.Recorded() {
 			return ErrNotRecorded
@@ -613,14 +640,20 @@ func repeatRecord(prev eventlog.Event, id string, d Details, now time.Time) erro
 }
 
 func repeatAmend(prev eventlog.Event, change func(Details) Details, reason string, now time.Time) error {
-	a, ok := prev.(Amended)
-	if !ok {
+	var asked Details
+	var askedReason string
+	switch a := prev.(type) {
+	case Amended:
+		asked, askedReason = a.Details, a.Reason
+	case AmendmentUnchanged:
+		asked, askedReason = a.Details, a.Reason
+	default:
 		return ErrCommandReused
 	}
-	if r, err := text("reason", reason, MaxReason, false); err != nil || r != a.Reason {
+	if r, err := text("reason", reason, MaxReason, false); err != nil || r != askedReason {
 		return ErrCommandReused
 	}
-	return sameOrReused(change(a.Details), a.Details, now)
+	return sameOrReused(change(asked), asked, now)
 }
 
 func sameOrReused(d, recorded Details, now time.Time) error {

@@ -299,9 +299,13 @@ func TestAmend(t *testing.T) {
 	if p.Details().AmountSen != 99900 {
 		t.Fatal("state not amended")
 	}
-	// Same details again under another command: nothing to record.
-	if err := p.Amend(cmd(21), d, "", now); err != nil || len(p.Uncommitted()) != 1 {
+	// Same details again under another command: nothing changes; only
+	// that the command ran is recorded (so a repeat of it stays a repeat).
+	if err := p.Amend(cmd(21), d, "", now); err != nil || len(p.Uncommitted()) != 2 {
 		t.Fatalf("identical amendment: %v, %d events", err, len(p.Uncommitted()))
+	}
+	if u, ok := p.Uncommitted()[1].(payment.AmendmentUnchanged); !ok || u.CommandID != cmd(21).String() || p.Details().AmountSen != 99900 {
+		t.Fatalf("identical amendment recorded %+v", p.Uncommitted()[1])
 	}
 	d2 := d
 	d2.PayeeIC = "900202-05-1234"

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/payment"
 )
 
@@ -120,5 +121,71 @@ func TestChangeStatusUnderAUsedCommandID(t *testing.T) {
 	}
 	if n := len(p.Uncommitted()); n != 1 || p.Status() != payment.DalamProses {
 		t.Fatalf("%d events, status %s", n, p.Status())
+	}
+}
+
+// Given an amendment that changed nothing when it came (the payment already
+// had those details) and a later amendment that changed the details, when
+// the first is sent again (a re-sent batch), then it is answered as a
+// repeat: nothing recorded, the later details stay. Before, the first
+// recorded nothing under its ID, so the resend was applied as a new
+// amendment and undid the later one.
+func TestUnchangedAmendmentSentAgainAfterAChange(t *testing.T) {
+	p := given(t, payment.DalamProses)
+	if err := p.Amend(cmd(20), details(), "Semakan", now); err != nil {
+		t.Fatal(err)
+	}
+	ev := p.Uncommitted()
+	if len(ev) != 1 {
+		t.Fatalf("unchanged amendment: %d events, want its AmendmentUnchanged", len(ev))
+	}
+	u, ok := ev[0].(payment.AmendmentUnchanged)
+	if !ok || u.PaymentID != "P1" || u.CommandID != cmd(20).String() || u.Reason != "Semakan" || p.Details().AmountSen != details().AmountSen {
+		t.Fatalf("unchanged amendment recorded %+v", ev[0])
+	}
+	later := details()
+	later.AmountSen = 99900
+	if err := p.Amend(cmd(21), later, "Amaun dibetulkan", now); err != nil {
+		t.Fatal(err)
+	}
+
+	// The state rebuilt from the stream (through the registry) knows the
+	// first command too.
+	reg := eventlog.NewRegistry()
+	payment.Register(reg)
+	replayed := given(t, payment.DalamProses)
+	for _, e := range p.Uncommitted() {
+		typ, data, err := reg.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, marker := e.(payment.AmendmentUnchanged); marker && typ != "payment.AmendmentUnchanged.v1" {
+			t.Fatalf("event type %q", typ)
+		}
+		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := replayed.Apply(env.Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, agg := range map[string]*payment.Payment{"in memory": p, "replayed": replayed} {
+		n := len(agg.Uncommitted())
+		if err := agg.Amend(cmd(20), details(), "Semakan", now.Add(24*time.Hour)); err != nil {
+			t.Fatalf("%s: resent: %v", name, err)
+		}
+		if len(agg.Uncommitted()) != n || agg.Details().AmountSen != 99900 {
+			t.Fatalf("%s: resent: %d → %d events, amount %d, want the later amendment kept", name, n, len(agg.Uncommitted()), agg.Details().AmountSen)
+		}
+		// Another change under its ID is still a reused ID.
+		other := details()
+		other.Description = "Lain"
+		if err := agg.Amend(cmd(20), other, "Semakan", now); !errors.Is(err, payment.ErrCommandReused) {
+			t.Fatalf("%s: other details under the unchanged amendment's ID: %v", name, err)
+		}
+		if err := agg.Amend(cmd(20), details(), "Sebab lain", now); !errors.Is(err, payment.ErrCommandReused) {
+			t.Fatalf("%s: other reason under the unchanged amendment's ID: %v", name, err)
+		}
 	}
 }

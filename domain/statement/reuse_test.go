@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/statement"
 )
 
@@ -69,5 +70,67 @@ func TestCorrectUnderAUsedCommandID(t *testing.T) {
 	}
 	if n, rev := len(s.Uncommitted()), s.Revision(); n != 2 || rev != 3 || s.Content().PayDate != "2025-02-26" {
 		t.Fatalf("%d events, revision %d, content %+v", n, rev, s.Content())
+	}
+}
+
+// Given a correction that changed nothing when it came (the statement
+// already had that content) and a later correction that changed it, when
+// the first is sent again (a re-sent batch), then it is answered as a
+// repeat: nothing recorded, the later content stays. Before, the first
+// recorded nothing under its ID, so the resend was applied as a new
+// revision and undid the later correction.
+func TestUnchangedCorrectionSentAgainAfterAChange(t *testing.T) {
+	s := issued(t)
+	if err := s.Correct(cmd(1), slip(), "Semakan semula", now); err != nil {
+		t.Fatal(err)
+	}
+	ev := s.Uncommitted()
+	if len(ev) != 1 {
+		t.Fatalf("unchanged correction: %d events, want its CorrectionUnchanged", len(ev))
+	}
+	u, ok := ev[0].(statement.CorrectionUnchanged)
+	if !ok || u.StatementID != "S1" || u.CommandID != cmd(1).String() || u.Reason != "Semakan semula" || s.Revision() != 1 {
+		t.Fatalf("unchanged correction recorded %+v, revision %d", ev[0], s.Revision())
+	}
+	later := slip()
+	later.Payee.Grade = "WA44"
+	if err := s.Correct(cmd(2), later, "Gred dinaikkan", now); err != nil {
+		t.Fatal(err)
+	}
+
+	// The state rebuilt from the stream (through the registry) knows the
+	// first command too.
+	reg := eventlog.NewRegistry()
+	statement.Register(reg)
+	replayed := issued(t)
+	for _, e := range s.Uncommitted() {
+		typ, data, err := reg.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, marker := e.(statement.CorrectionUnchanged); marker && typ != "statement.CorrectionUnchanged.v1" {
+			t.Fatalf("event type %q", typ)
+		}
+		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := replayed.Apply(env.Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, agg := range map[string]*statement.Statement{"in memory": s, "replayed": replayed} {
+		n := len(agg.Uncommitted())
+		if err := agg.Correct(cmd(1), slip(), "Semakan semula", now.Add(24*time.Hour)); err != nil {
+			t.Fatalf("%s: resent: %v", name, err)
+		}
+		if len(agg.Uncommitted()) != n || agg.Revision() != 2 || agg.Content().Payee.Grade != "WA44" {
+			t.Fatalf("%s: resent: %d → %d events, revision %d, grade %s, want the later correction kept", name, n, len(agg.Uncommitted()), agg.Revision(), agg.Content().Payee.Grade)
+		}
+		other := slip()
+		other.PayDate = "2025-02-27"
+		if err := agg.Correct(cmd(1), other, "Semakan semula", now); !errors.Is(err, statement.ErrCommandReused) {
+			t.Fatalf("%s: other content under the unchanged correction's ID: %v", name, err)
+		}
 	}
 }

@@ -258,10 +258,30 @@ type Corrected struct {
 
 func (Corrected) EventType() string { return "statement.Corrected.v1" }
 
+// CorrectionUnchanged: a correction asked for the content the statement
+// already had, so nothing changed (no new revision). It is recorded under
+// the correction's command ID so that the same request sent again later (a
+// re-sent batch, after other corrections) is answered as a repeat, not
+// applied then and made to undo them. The content is the one it asked for
+// (the statement's at the time): without it a repeat could not be told
+// from the request ID reused for another change (ErrCommandReused).
+type CorrectionUnchanged struct {
+	StatementID string `json:"statement_id"`
+	CommandID   string `json:"command_id"`
+	Reason      string `json:"reason"`
+	Content
+}
+
+func (CorrectionUnchanged) EventType() string { return "statement.CorrectionUnchanged.v1" }
+
+// NoChange marks the event as changing nothing (eventlog.NoChange).
+func (CorrectionUnchanged) NoChange() {}
+
 // Register adds the statement events to reg.
 func Register(reg *eventlog.Registry) {
 	eventlog.Register[Issued](reg)
 	eventlog.Register[Corrected](reg)
+	eventlog.Register[CorrectionUnchanged](reg)
 }
 
 // Statement is the aggregate.
@@ -330,17 +350,28 @@ func (s *Statement) IssueChecked(id string, cmd uuid.UUID, k Checked) error {
 
 // Correct supersedes the statement's content with c. The type and the payee
 // stay: a statement issued to the wrong person or as the wrong type is
-// corrected by zeroing it and issuing a new one.
+// corrected by zeroing it and issuing a new one. A correction to the
+// content the statement already has records CorrectionUnchanged, so that
+// it stays a repeat once later corrections have changed the content.
 func (s *Statement) Correct(cmd uuid.UUID, c Content, reason string, now time.Time) error {
 	if !s.Issued() {
 		return ErrNotIssued
 	}
 	if prev, ok := s.commands[cmd.String()]; ok {
-		co, ok := prev.(Corrected)
-		if r, err := text("reason", reason, MaxReason, true); !ok || err != nil || r != co.Reason {
+		var asked Content
+		var askedReason string
+		switch co := prev.(type) {
+		case Corrected:
+			asked, askedReason = co.Content, co.Reason
+		case CorrectionUnchanged:
+			asked, askedReason = co.Content, co.Reason
+		default:
 			return ErrCommandReused
 		}
-		return sameOrReused(c, co.Content, now)
+		if r, err := text("reason", reason, MaxReason, true); err != nil || r != askedReason {
+			return ErrCommandReused
+		}
+		return sameOrReused(c, asked, now)
 	}
 	c, err := c.Normalize(now)
 	if err != nil {
@@ -356,7 +387,7 @@ func (s *Statement) Correct(cmd uuid.UUID, c Content, reason string, now time.Ti
 		return err
 	}
 	if s.content.Equal(c) {
-		return nil
+		return s.record(CorrectionUnchanged{StatementID: s.id, CommandID: cmd.String(), Reason: reason, Content: c})
 	}
 	return s.record(Corrected{StatementID: s.id, CommandID: cmd.String(), Revision: s.revision + 1, Reason: reason, Content: c})
 }
@@ -389,6 +420,11 @@ func (s *Statement) Apply(e eventlog.Event) error {
 			return fmt.Errorf("statement: %s correction has revision %d after revision %d", s.id, e.Revision, s.revision)
 		}
 		s.revision, s.content = e.Revision, e.Content
+		s.commands[e.CommandID] = e
+	case CorrectionUnchanged:
+		if !s.Issued() {
+			return ErrNotIssued
+		}
 		s.commands[e.CommandID] = e
 	default:
 		return fmt.Errorf("statement: unknown event %T", e)

@@ -262,15 +262,21 @@ func TestCorrect(t *testing.T) {
 	if cor.Revision != 2 || cor.Reason != "Kenaikan gaji tertunggak" || s.Content().Totals.NetSen != 451543 || s.Revision() != 2 {
 		t.Fatalf("%+v", cor)
 	}
-	// The same command again changes nothing; so does the same content.
+	// The same command again changes nothing; so does the same content
+	// under another command, which records only that it ran.
 	if err := s.Correct(cmd(2), c, "Kenaikan gaji tertunggak", now); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Correct(cmd(3), c, "again", now); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Uncommitted()) != 1 {
 		t.Fatal("repeat recorded")
+	}
+	if err := s.Correct(cmd(3), c, "again", now); err != nil {
+		t.Fatal(err)
+	}
+	if ev := s.Uncommitted(); len(ev) != 2 || s.Revision() != 2 {
+		t.Fatalf("same content: %d events, revision %d", len(ev), s.Revision())
+	} else if u, ok := ev[1].(statement.CorrectionUnchanged); !ok || u.CommandID != cmd(3).String() {
+		t.Fatalf("same content recorded %+v", ev[1])
 	}
 }
 

@@ -317,8 +317,9 @@ func withPathID(c *gin.Context, m map[string]jsontext.Value, field, id string) b
 // the client sent no key. The body is left out on purpose: the same key
 // with another body on the same record is the same command, which the
 // payment or statement refuses as a reused key (422 idempotency_key_reused)
-// instead of running it as a new one.
-func requestID(c *gin.Context, op string) (string, bool) {
+// instead of running it as a new one. fresh says the ID was made here (no
+// key): no repeat of it can come.
+func requestID(c *gin.Context, op string) (id string, fresh, ok bool) {
 	key := c.GetHeader(IdempotencyKeyHeader)
 	if key == "" {
 		if rid := c.GetHeader(httpx.RequestIDHeader); rid != "" && rid == httpx.RequestIDOf(c) {
@@ -329,17 +330,17 @@ func requestID(c *gin.Context, op string) (string, bool) {
 			MS: "Idempotency-Key mesti 1 hingga 255 aksara ASCII yang boleh dicetak.",
 			EN: "Idempotency-Key must be 1 to 255 printable ASCII characters.",
 		})
-		return "", false
+		return "", false, false
 	}
 	if key == "" {
-		return "api." + uuid.NewString(), true
+		return "api." + uuid.NewString(), true, true
 	}
 	h := sha256.New()
 	for _, p := range [][]byte{[]byte(op), []byte(key)} {
 		h.Write(p)
 		h.Write([]byte{0})
 	}
-	return "api." + hex.EncodeToString(h.Sum(nil)[:24]), true
+	return "api." + hex.EncodeToString(h.Sum(nil)[:24]), false, true
 }
 
 // run wraps the body as one NDJSON line, runs it through the ingester and
@@ -364,7 +365,7 @@ func (w *writer) run(c *gin.Context, s single, body map[string]jsontext.Value) {
 		_ = json.Unmarshal(body[s.idField], &rec) // missing or bad: the line is rejected anyway
 		op += "/" + rec
 	}
-	rid, ok := requestID(c, op)
+	rid, fresh, ok := requestID(c, op)
 	if !ok {
 		return
 	}
@@ -377,6 +378,7 @@ func (w *writer) run(c *gin.Context, s single, body map[string]jsontext.Value) {
 	}
 	src := w.source(c)
 	src.AmendmentIsPatch = s.patch
+	src.FreshRequestIDs = fresh
 	var res ingest.Result
 	if _, err := w.one.Run(c.Request.Context(), bytes.NewReader(line), src, func(r ingest.Result) error {
 		res = r

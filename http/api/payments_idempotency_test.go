@@ -177,3 +177,28 @@ func (f *fin) details(id string) payment.Details {
 	}
 	return p.Details()
 }
+
+// A PUT that changes nothing is answered duplicate, keyed or not. Under an
+// Idempotency-Key it records that it ran (payment.AmendmentUnchanged), so
+// the same request sent again after another amendment is still a
+// duplicate and does not undo it; without a key its request ID was made for
+// it alone and can never come again, so nothing is appended.
+func TestUnchangedPutIsRecordedOnlyUnderAKey(t *testing.T) {
+	f := newFin(t, finOptions{})
+	const path = "/api/v1/payments/PAY-000123"
+	wantResult(t, "record", f.post("/api/v1/payments", f.payOnly, payBody), http.StatusCreated, "accepted")
+	same := strings.Replace(payBody, `"payment_id":"PAY-000123",`, ``, 1)
+	wantResult(t, "unchanged, no key", f.do("PUT", path, f.payOnly, "", same, nil, nil), http.StatusOK, "duplicate")
+	if n := f.count(payment.Stream("PAY-000123")); n != 1 {
+		t.Fatalf("unchanged without a key: %d events, want the record only", n)
+	}
+	keyed := func(key, body string) *httptestRecorder {
+		return f.do("PUT", path, f.payOnly, "", body, map[string]string{api.IdempotencyKeyHeader: key}, nil)
+	}
+	wantResult(t, "unchanged, keyed", keyed("put-1", same), http.StatusOK, "duplicate")
+	wantResult(t, "a change", keyed("put-2", strings.Replace(same, `"amount_sen":45050`, `"amount_sen":47000`, 1)), http.StatusOK, "accepted")
+	wantResult(t, "the unchanged one again", keyed("put-1", same), http.StatusOK, "duplicate")
+	if n := f.count(payment.Stream("PAY-000123")); n != 3 {
+		t.Errorf("payment stream has %d events, want record, unchanged, amendment", n)
+	}
+}

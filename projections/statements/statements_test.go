@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,9 @@ func (f *feed) do(id string, act func(s *statement.Statement, cmd uuid.UUID, now
 
 func (f *feed) project(env eventlog.Envelope) {
 	f.t.Helper()
+	if !slices.Contains(f.proj.Handles(), env.Type) {
+		return // the engine delivers only the types the projector handles
+	}
 	if err := f.store.Write(context.Background(), f.proj.Name(), env.Position, func(b projections.Batch) error {
 		return f.proj.Project(context.Background(), b, env)
 	}); err != nil {
@@ -371,5 +375,33 @@ func TestWindowsFirstYear(t *testing.T) {
 		if got := c.w.FirstYear(c.t, c.now); got != c.want {
 			t.Errorf("%+v %s at %s: %d, want %d", c.w, c.t, c.now, got, c.want)
 		}
+	}
+}
+
+// A correction that changes nothing is recorded (statement.CorrectionUnchanged,
+// so a re-sent request stays a repeat) but is no correction: no revision, no
+// correction entry, the same code; the correction after it is revision 2.
+func TestUnchangedCorrectionLeavesTheView(t *testing.T) {
+	f := newFeed(t)
+	c := content(icA, statement.SlipGajiBulanan, statement.Period{Year: 2026, Month: 2}, 300000)
+	f.issue("S1", c)
+	q := statements.Queries{Reader: f.store}
+	first, err := q.Get(context.Background(), icA, "S1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.correct("S1", c, "Semakan")
+	if last := f.log[len(f.log)-1]; last.Type != "statement.CorrectionUnchanged.v1" {
+		t.Fatalf("the unchanged correction recorded %s", last.Type)
+	}
+	got, err := q.Get(context.Background(), icA, "S1", now)
+	if err != nil || got.Revision != 1 || len(got.Corrections) != 0 || got.CorrectedAt != nil || got.Code != first.Code {
+		t.Fatalf("after the unchanged correction: %v %+v", err, got)
+	}
+	c.Totals.DeductionsSen, c.Totals.NetSen = c.Totals.DeductionsSen+100, c.Totals.NetSen-100
+	c.Deductions = append(c.Deductions, statement.Line{Name: "Zakat", AmountSen: 100})
+	f.correct("S1", c, "Zakat tertinggal")
+	if got, err = q.Get(context.Background(), icA, "S1", now); err != nil || got.Revision != 2 || len(got.Corrections) != 1 {
+		t.Fatalf("after the correction: %v %+v", err, got)
 	}
 }
