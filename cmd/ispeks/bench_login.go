@@ -592,8 +592,8 @@ func benchPayments(ctx context.Context, a *app, users []benchUser) ([]string, er
 				vouchers[u] = "BV-" + id
 			}
 			fmt.Fprintf(&b, `{"kind":"payment","request_id":"%s-0","payment":{"payment_id":%q,"module":"tuntutan","type":"tuntutan-perjalanan",`+
-				`"voucher_no":"BV-%s","voucher_date":"2025-03-%02d","description":"Tuntutan perjalanan ke Kuala Lumpur","amount_sen":%d,"payee_ic":%q}}`+"\n",
-				id, id, id, 1+k, 10000+k*1550, usr.ic)
+				`"voucher_no":"BV-%s","voucher_date":"2025-03-%02d","description":"Tuntutan perjalanan ke Kuala Lumpur","amount_sen":%d,"payee_ic":%q,"received_date":"2025-03-%02[4]d"}}`+"\n",
+				id, id, id, 1+k, 10000+k*1550, usr.ic) // received on the voucher date: the moves follow it
 			for m := range k % (len(moves) + 1) {
 				body := moves[m]
 				if strings.Contains(body, "%06d") {

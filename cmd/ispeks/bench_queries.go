@@ -665,8 +665,8 @@ func writePayment(w *bufio.Writer, s benchStaff, p int, lastMonth time.Time) {
 	typ := mod + "-perjalanan"
 	day := lastMonth.AddDate(0, 0, p%28).Format("2006-01-02")
 	fmt.Fprintf(w, `{"kind":"payment","request_id":"%s-0","payment":{"payment_id":%q,"module":%q,"type":%q,`+
-		`"voucher_no":"BV-%s","voucher_date":%q,"reference":"TP/%d","description":"Perjalanan rasmi ke Kuala Lumpur","amount_sen":%d,"payee_ic":%q}}`+"\n",
-		id, id, mod, typ, id, day, p, 20000+int64(p%500)*150, s.IC)
+		`"voucher_no":"BV-%s","voucher_date":%q,"reference":"TP/%d","description":"Perjalanan rasmi ke Kuala Lumpur","amount_sen":%d,"payee_ic":%q,"received_date":%q}}`+"\n",
+		id, id, mod, typ, id, day, p, 20000+int64(p%500)*150, s.IC, day) // received on the voucher date: the moves follow it
 }
 
 func writeMove(w *bufio.Writer, p, m int, lastMonth time.Time) {

@@ -35,7 +35,7 @@ func TestFromBatchToPDF(t *testing.T) {
 		slipLine("s1", "SG-2025-01-1", ic, 1),
 		slipLine("s2", "SG-2025-02-1", ic, 2),
 		slipLine("s3", "SG-2025-02-2", testIC(1), 2),
-		paymentLine("p1", "PAY-1", ic),
+		receivedLine("p1", "PAY-1", ic),
 		changeLine("p2", "PAY-1", `"status":"dalam-proses","date":"2025-03-02"`),
 		changeLine("p3", "PAY-1", `"status":"dibatalkan","date":"2025-03-03","reason":"Permohonan ditarik balik"`),
 	}, "\n")

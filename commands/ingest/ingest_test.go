@@ -117,6 +117,12 @@ func slipLine(req, id, ic string, month int) string {
 		`"totals":{"earnings_sen":315000,"deductions_sen":29975,"net_sen":285025}}}`, req, id, month, ic)
 }
 
+// receivedLine is paymentLine received on 1 March 2025 (a status move may
+// not be dated before it; paymentLine's defaults to the test's today).
+func receivedLine(req, id, ic string) string {
+	return strings.Replace(paymentLine(req, id, ic), `"amount_sen"`, `"received_date":"2025-03-01","amount_sen"`, 1)
+}
+
 func paymentLine(req, id, ic string) string {
 	return fmt.Sprintf(`{"kind":"payment","request_id":%q,"payment":{"payment_id":%q,"module":"tuntutan","type":"tuntutan-perjalanan",`+
 		`"voucher_no":"BV-%s","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":%q}}`, req, id, id, ic)
@@ -231,7 +237,7 @@ func TestResubmittedBatchAppendsNothing(t *testing.T) {
 	for i := range 200 {
 		fmt.Fprintln(&b, slipLine(fmt.Sprintf("run-2025-01-%04d", i), fmt.Sprintf("SG-2025-01-%04d", i), testIC(i%20), 1+i/20))
 	}
-	fmt.Fprintln(&b, paymentLine("p1", "P1", testIC(0)))
+	fmt.Fprintln(&b, receivedLine("p1", "P1", testIC(0)))
 	fmt.Fprintln(&b, changeLine("p2", "P1", `"status":"dalam-proses","date":"2025-03-02"`))
 	fmt.Fprintln(&b, changeLine("p3", "P1", `"status":"dibatalkan","reason":"Permohonan ditarik balik"`))
 	fmt.Fprintln(&b, `{"kind":"statement_correction","request_id":"c1","correction":`+

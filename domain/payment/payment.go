@@ -452,6 +452,8 @@ type Payment struct {
 	id      string
 	details Details
 	status  Status
+	// movedOn is the date of the last status move ("" before the first).
+	movedOn string
 	// commands holds, per command ID, the event it recorded: a command
 	// with a known ID is a repeat only if it asks for that same change.
 	commands map[string]eventlog.Event
@@ -576,6 +578,15 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 	if !slices.Contains(allowed, c.To) {
 		return &IllegalMoveError{PaymentID: p.id, From: p.status, To: c.To, Allowed: allowed}
 	}
+	// Moves follow one another and the payment's receipt: one dated
+	// before either would put the history out of order (a payment in
+	// process before it was received). The same day is fine.
+	if c.Date < p.details.ReceivedDate {
+		return fieldErr("date", "is before the payment's received date (%s): a status move cannot be dated before the payment was received", p.details.ReceivedDate)
+	}
+	if c.Date < p.movedOn {
+		return fieldErr("date", "is before the previous move's date (%s, to %s): a status move cannot be dated before the move it follows", p.movedOn, p.status.Label())
+	}
 	return p.record(StatusChanged{PaymentID: p.id, CommandID: cmd.String(), From: p.status, Change: c})
 }
 
@@ -614,7 +625,7 @@ func (p *Payment) Apply(e eventlog.Event) error {
 		if !p.Recorded() {
 			return ErrNotRecorded
 		}
-		p.status = e.To
+		p.status, p.movedOn = e.To, e.Date
 		p.commands[e.CommandID] = e
 	default:
 		return fmt.Errorf("payment: unknown event %T", e)

@@ -57,10 +57,13 @@ var pathTo = map[payment.Status][]payment.Status{
 	payment.Dibatalkan:        {payment.Dibatalkan},
 }
 
-// given replays the events of a payment that reached status s.
+// given replays the events of a payment that reached status s, received on
+// 1 March (its moves are dated after it).
 func given(t *testing.T, s payment.Status) *payment.Payment {
 	t.Helper()
-	d, err := details().Normalize(now)
+	d := details()
+	d.ReceivedDate = "2025-03-01"
+	d, err := d.Normalize(now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +266,7 @@ func TestChangeDefaultsDateAndRepeatIsNoOp(t *testing.T) {
 		t.Fatalf("default date %s", got)
 	}
 	// The same command again, even after further moves, is a no-op.
-	if err := p.ChangeStatus(cmd(10), change(payment.Diluluskan), now); err != nil {
+	if err := p.ChangeStatus(cmd(10), payment.Change{To: payment.Diluluskan}, late); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses}, late); err != nil {
@@ -293,7 +296,7 @@ func TestAmend(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := p.Uncommitted()
-	if len(ev) != 1 || ev[0].(payment.Amended).AmountSen != 99900 || ev[0].(payment.Amended).ReceivedDate != "2025-03-10" {
+	if len(ev) != 1 || ev[0].(payment.Amended).AmountSen != 99900 || ev[0].(payment.Amended).ReceivedDate != "2025-03-01" {
 		t.Fatalf("%+v", ev)
 	}
 	if p.Details().AmountSen != 99900 {
@@ -433,5 +436,40 @@ func TestChangeIsNotDatedAhead(t *testing.T) {
 	p := given(t, payment.DihantarKeBank)
 	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DiterimaOlehBank, Date: "2025-03-11", EFTNo: "E1", PaymentDate: "2025-03-10"}, late); err != nil {
 		t.Fatalf("today in Melaka: %v", err)
+	}
+}
+
+// Given a payment received on 1 March and moved to Dalam Proses on 5 March,
+// when the next move is dated before the move it follows, or (first move)
+// before the payment was received, then it is refused on date, naming the
+// date it may not precede, and nothing is recorded. Before, any date up to
+// today was taken, and the history showed a payment approved before it was
+// in process, or in process before it was received. The same day is fine.
+func TestMoveIsNotDatedBeforeTheOneItFollows(t *testing.T) {
+	received := given(t, payment.Diterima)
+	var fe *payment.FieldError
+	err := received.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses, Date: "2025-02-28"}, now)
+	if !errors.As(err, &fe) || fe.Field != "date" || !strings.Contains(fe.Reason, "received date (2025-03-01)") || len(received.Uncommitted()) != 0 {
+		t.Errorf("first move before the received date: %v", err)
+	}
+	if err := received.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses, Date: "2025-03-01"}, now); err != nil {
+		t.Errorf("first move on the received date: %v", err)
+	}
+
+	inProcess := given(t, payment.DalamProses) // moved on 2025-03-05
+	for _, to := range []payment.Status{payment.Diluluskan, payment.Dibatalkan} {
+		c := change(to)
+		c.Date = "2025-03-04"
+		err := inProcess.ChangeStatus(cmd(9), c, now)
+		if !errors.As(err, &fe) || fe.Field != "date" || !strings.Contains(fe.Reason, "previous move's date (2025-03-05") || len(inProcess.Uncommitted()) != 0 {
+			t.Errorf("%s before the previous move: %v", to, err)
+		}
+	}
+	if err := inProcess.ChangeStatus(cmd(9), change(payment.Diluluskan), now); err != nil {
+		t.Errorf("on the previous move's date: %v", err)
+	}
+	// A repeat of a move stored before is still its repeat.
+	if err := received.ChangeStatus(cmd(9), payment.Change{To: payment.DalamProses, Date: "2025-03-01"}, now); err != nil {
+		t.Errorf("repeat: %v", err)
 	}
 }
