@@ -571,8 +571,15 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 	// status from now on: a date ahead would show staff a move (a payment
 	// "received by the bank") that has not happened. Checked here, not in
 	// Normalize, so a repeat of a move stored before is still its repeat.
-	if today := calendar.Today(now); c.Date > today {
+	today := calendar.Today(now)
+	if c.Date > today {
 		return fieldErr("date", "is after today (%s): a status move is dated when it happened", today)
+	}
+	// Money the bank has received was received on a day that has come. A
+	// cheque or bank draft (Dikeluarkan) may be post-dated: its date stays
+	// free within the year ahead Normalize allows.
+	if c.To == DiterimaOlehBank && c.PaymentDate > today {
+		return fieldErr("payment_date", "is after today (%s): money received by the bank is dated when it was received", today)
 	}
 	allowed := p.status.Next()
 	if !slices.Contains(allowed, c.To) {

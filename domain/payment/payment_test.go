@@ -473,3 +473,28 @@ func TestMoveIsNotDatedBeforeTheOneItFollows(t *testing.T) {
 		t.Errorf("repeat: %v", err)
 	}
 }
+
+// Given a payment sent to the bank, when it is moved to Diterima oleh Bank
+// with a payment date after today in Melaka, then it is refused on
+// payment_date and nothing is recorded: the bank cannot have received money
+// on a day still to come (before, any date up to a year ahead was taken).
+// Today is fine, and a cheque (Dikeluarkan) may still be post-dated.
+func TestBankPaymentIsNotDatedAhead(t *testing.T) {
+	late := time.Date(2025, 3, 10, 17, 0, 0, 0, time.UTC) // 01:00 on the 11th in Melaka
+	for _, date := range []string{"2025-03-12", "2026-03-10"} {
+		p := given(t, payment.DihantarKeBank)
+		err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DiterimaOlehBank, Date: "2025-03-11", EFTNo: "E1", PaymentDate: date}, late)
+		var fe *payment.FieldError
+		if !errors.As(err, &fe) || fe.Field != "payment_date" || !strings.Contains(fe.Reason, "after today (2025-03-11)") || len(p.Uncommitted()) != 0 {
+			t.Errorf("paid on %s: %v", date, err)
+		}
+	}
+	p := given(t, payment.DihantarKeBank)
+	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.DiterimaOlehBank, Date: "2025-03-11", EFTNo: "E1", PaymentDate: "2025-03-11"}, late); err != nil {
+		t.Errorf("paid today in Melaka: %v", err)
+	}
+	cheque := given(t, payment.DihantarKeBank)
+	if err := cheque.ChangeStatus(cmd(9), payment.Change{To: payment.Dikeluarkan, Date: "2025-03-11", ChequeNo: "C1", PaymentDate: "2025-03-20"}, late); err != nil {
+		t.Errorf("post-dated cheque: %v", err)
+	}
+}
