@@ -147,6 +147,12 @@ func carryFormers(prev Session, next *Session) {
 // noteReplaced keeps key's session, replaced by the logged-in one under
 // by, for a double click's other request.
 func (m *Manager) noteReplaced(key string, prev Session, by string) {
+	m.withRoom(func(r *replacements, now time.Time) { r.note(key, prev, by, now) })
+}
+
+// withRoom runs fn on the replacements, locked and pruned to leave room
+// for one more note.
+func (m *Manager) withRoom(fn func(r *replacements, now time.Time)) {
 	now := m.now()
 	r := &m.replaced
 	r.mu.Lock()
@@ -155,7 +161,7 @@ func (m *Manager) noteReplaced(key string, prev Session, by string) {
 		r.m = map[string]replaced{}
 	}
 	r.prune(now, replacedLimit-1)
-	r.note(key, prev, by, now)
+	fn(r, now)
 }
 
 // noteDone keeps key's pending session, ended because its step was done
@@ -163,18 +169,11 @@ func (m *Manager) noteReplaced(key string, prev Session, by string) {
 // its token. A note there already is the login that replaced it (the
 // first of a double click got there first) and says more: it stays.
 func (m *Manager) noteDone(key string, prev Session) {
-	now := m.now()
-	r := &m.replaced
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[string]replaced{}
-	}
-	r.prune(now, replacedLimit-1)
-	if _, ok := r.m[key]; ok {
-		return
-	}
-	r.note(key, prev, "", now)
+	m.withRoom(func(r *replacements, now time.Time) {
+		if _, ok := r.m[key]; !ok {
+			r.note(key, prev, "", now)
+		}
+	})
 }
 
 // note keeps key's session prev, replaced by by. The caller holds mu.
