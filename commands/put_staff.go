@@ -16,9 +16,12 @@ type PutStaff struct {
 	Details employee.Details
 }
 
-// PutStaffHandler runs PutStaff. An unchanged record appends nothing
-// (Result.Appended 0), so re-importing a file is harmless. Errors:
-// employee.FieldErrors (every bad field), ErrForbidden.
+// PutStaffHandler runs PutStaff. An unchanged record under a command ID
+// the server made (Meta.FreshID: the CSV import, an unkeyed API request)
+// appends nothing (Result.Appended 0), so re-importing a file is harmless;
+// under a client's request ID it appends employee.StaffUnchanged
+// (Result.NoChange), so the request re-sent after a later change is a
+// repeat. Errors: employee.FieldErrors (every bad field), ErrForbidden.
 type PutStaffHandler struct {
 	Runner Runner
 }

@@ -15,14 +15,26 @@ func TestPutStaffIsAnIdempotentUpsert(t *testing.T) {
 	f := newAccts(t)
 	ctx := context.Background()
 	d := newStaff()
+	// The import's command IDs are the server's (Meta.FreshID).
 	put := func(d employee.Details) commands.Result {
-		return f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: d}))
+		m := f.system()
+		m.FreshID = true
+		return f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: m, Details: d}))
 	}
-	if res := put(d); res.Appended != 1 {
+	if res := put(d); res.Appended != 1 || res.NoChange {
 		t.Fatalf("new: %+v", res)
 	}
 	if res := put(d); res.Appended != 0 {
 		t.Fatalf("same again: %+v", res)
+	}
+	// Under a request ID the client chose, the same again records its
+	// StaffUnchanged (so a resend of it stays a repeat), and says so.
+	keyed := f.system()
+	if res := f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: keyed, Details: d})); res.Appended != 1 || !res.NoChange {
+		t.Fatalf("same again, client's ID: %+v", res)
+	}
+	if res := f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: keyed, Details: d})); res.Appended != 0 {
+		t.Fatalf("same again, client's ID, resent: %+v", res)
 	}
 	d.Department = "Jabatan Ketua Menteri"
 	if res := put(d); res.Appended != 1 {
@@ -32,7 +44,7 @@ func TestPutStaffIsAnIdempotentUpsert(t *testing.T) {
 	if res := put(d); res.Appended != 1 {
 		t.Fatalf("rejoined: %+v", res)
 	}
-	want := []string{"employee.StaffRecorded.v1", "employee.StaffUpdated.v1", "employee.StaffLeftService.v1", "employee.StaffRecorded.v1"}
+	want := []string{"employee.StaffRecorded.v1", "employee.StaffUnchanged.v1", "employee.StaffUpdated.v1", "employee.StaffLeftService.v1", "employee.StaffRecorded.v1"}
 	got := f.types("employee-" + strangerIC)
 	if len(got) != len(want) {
 		t.Fatalf("events %v", got)

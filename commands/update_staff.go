@@ -13,8 +13,9 @@ type UpdateStaff struct {
 	Details employee.Details
 }
 
-// UpdateStaffHandler records employee.StaffUpdated (nothing when the record
-// is unchanged: Result.Appended is 0). Errors: employee.FieldErrors,
+// UpdateStaffHandler records employee.StaffUpdated (when the record is
+// unchanged, employee.StaffUnchanged, or nothing under Meta.FreshID: see
+// PutStaffHandler). Errors: employee.FieldErrors,
 // employee.ErrNotRecorded, employee.ErrLeftService, ErrForbidden.
 type UpdateStaffHandler struct {
 	Runner Runner

@@ -19,7 +19,9 @@ func TestUpdateStaff(t *testing.T) {
 	if up, ok := evs[len(evs)-1].Event.(employee.StaffUpdated); !ok || up.Post != "Akauntan" || evs[len(evs)-1].Metadata.Actor.ID != adminIC {
 		t.Fatalf("event %+v", evs[len(evs)-1])
 	}
-	if res, err := f.h.UpdateStaff.Handle(ctx, commands.UpdateStaff{Meta: f.admin(), Details: d}); err != nil || res.Appended != 0 {
+	fresh := f.admin()
+	fresh.FreshID = true
+	if res, err := f.h.UpdateStaff.Handle(ctx, commands.UpdateStaff{Meta: fresh, Details: d}); err != nil || res.Appended != 0 {
 		t.Fatalf("unchanged update: %+v %v", res, err)
 	}
 	d.IC = strangerIC

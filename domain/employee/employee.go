@@ -36,6 +36,7 @@ func Stream(ic mykad.IC) string { return "employee-" + ic.String() }
 func Register(reg *eventlog.Registry) {
 	eventlog.Register[StaffRecorded](reg)
 	eventlog.Register[StaffUpdated](reg)
+	eventlog.Register[StaffUnchanged](reg)
 	eventlog.Register[StaffLeftService](reg)
 	eventlog.Register[LeavingCancelled](reg)
 }
@@ -88,6 +89,30 @@ type StaffUpdated struct {
 	PreviousName string `json:"previous_name,omitempty"`
 }
 
+// StaffUnchanged: an update asked for the record the master already had,
+// so nothing changed. It is recorded under the update's command ID so that
+// the same request sent again later (a finance system's keyed PUT re-sent
+// after another update) is answered as a repeat, not applied then and made
+// to undo that update. It carries the record asked for: without it a repeat
+// could not be told from the ID reused for another change
+// (ErrCommandReused). Views and followers ignore it (eventlog.NoChange).
+type StaffUnchanged struct {
+	IC          string `json:"ic"`
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	Department  string `json:"department"`
+	Post        string `json:"post"`
+	StaffNumber string `json:"staff_number"`
+	CommandID   string `json:"command_id"`
+}
+
+// NoChange marks the event as changing nothing (eventlog.NoChange).
+func (StaffUnchanged) NoChange() {}
+
+func (d Details) unchanged(cmd uuid.UUID) StaffUnchanged {
+	return StaffUnchanged{IC: d.IC, Name: d.Name, Email: d.Email, Department: d.Department, Post: d.Post, StaffNumber: d.StaffNumber, CommandID: cmd.String()}
+}
+
 // StaffLeftService: the person leaves government service on Date
 // (YYYY-MM-DD, a calendar date in Melaka). Finance systems report a
 // retirement or resignation ahead of time, so Date may be later than the
@@ -117,6 +142,7 @@ type LeavingCancelled struct {
 
 func (StaffRecorded) EventType() string    { return "employee.StaffRecorded.v1" }
 func (StaffUpdated) EventType() string     { return "employee.StaffUpdated.v1" }
+func (StaffUnchanged) EventType() string   { return "employee.StaffUnchanged.v1" }
 func (StaffLeftService) EventType() string { return "employee.StaffLeftService.v1" }
 func (LeavingCancelled) EventType() string { return "employee.LeavingCancelled.v1" }
 
@@ -195,8 +221,10 @@ func (e *Employee) Record(cmd uuid.UUID, d Details, now time.Time) error {
 
 // Update replaces the record of a person in service at now (a leaving date
 // still ahead keeps them in service, and keeps that date). Updating to the
-// same values records nothing. A repeat of command cmd changes nothing; cmd
-// reused for another change is ErrCommandReused.
+// same values records StaffUnchanged under cmd, so that cmd stays a repeat
+// once later updates have changed the record (nothing without a command
+// ID: no repeat of it can be told). A repeat of command cmd changes
+// nothing; cmd reused for another change is ErrCommandReused.
 func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 	d, err := d.Validate()
 	if err != nil {
@@ -212,8 +240,10 @@ func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 		return ErrLeftService
 	case e.ic != d.IC:
 		return ErrWrongStream
-	case e.details == d:
+	case e.details == d && cmd == uuid.Nil:
 		return nil
+	case e.details == d:
+		return e.record(d.unchanged(cmd))
 	}
 	ev := d.updated()
 	ev.CommandID = commandID(cmd)
@@ -231,7 +261,8 @@ func (e *Employee) Update(cmd uuid.UUID, d Details, now time.Time) error {
 // leaving date is still ahead is in service: Put updates their record and
 // the date stands (the master still lists them until they go, and a nightly
 // import must not cancel a retirement reported in advance). From the date
-// on, Put records them again: they rejoined.
+// on, Put records them again: they rejoined. StaffUnchanged (an update to
+// the same record) is no change.
 func (e *Employee) Put(cmd uuid.UUID, d Details, now time.Time) (changed bool, err error) {
 	before := len(e.Uncommitted())
 	if e.InService(now) {
@@ -239,7 +270,12 @@ func (e *Employee) Put(cmd uuid.UUID, d Details, now time.Time) (changed bool, e
 	} else {
 		err = e.Record(cmd, d, now)
 	}
-	return len(e.Uncommitted()) > before, err
+	for _, ev := range e.Uncommitted()[before:] {
+		if _, same := ev.(eventlog.NoChange); !same {
+			changed = true
+		}
+	}
+	return changed, err
 }
 
 // LeaveService records that the person leaves service on date (YYYY-MM-DD,
@@ -319,6 +355,8 @@ func repeatDetails(prev eventlog.Event, d Details) error {
 		got = detailsOf(p.IC, p.Name, p.Email, p.Department, p.Post, p.StaffNumber)
 	case StaffUpdated:
 		got = detailsOf(p.IC, p.Name, p.Email, p.Department, p.Post, p.StaffNumber)
+	case StaffUnchanged:
+		got = detailsOf(p.IC, p.Name, p.Email, p.Department, p.Post, p.StaffNumber)
 	default:
 		return ErrCommandReused
 	}
@@ -368,6 +406,11 @@ func (e *Employee) Apply(ev eventlog.Event) error {
 			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
 		}
 		e.details = detailsOf(ev.IC, ev.Name, ev.Email, ev.Department, ev.Post, ev.StaffNumber)
+		e.remember(ev.CommandID, ev)
+	case StaffUnchanged:
+		if !e.recorded || e.ic != ev.IC {
+			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+		}
 		e.remember(ev.CommandID, ev)
 	case StaffLeftService:
 		if !e.recorded || e.ic != ev.IC {

@@ -1,6 +1,7 @@
 package employee
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/uuid"
@@ -62,4 +63,76 @@ func TestEventWithoutCommandIDStillReplays(t *testing.T) {
 	want.Post, want.CommandID = "Akauntan", cmdA.String()
 	scenario(t, []eventlog.Event{recorded()},
 		func(e *Employee) error { _, err := e.Put(cmdA, d, now); return err }, []eventlog.Event{want}, nil)
+}
+
+// Given a put that changed nothing when it came (the master already had
+// that record) and a later put that changed the record, when the first is
+// sent again (a finance system re-sending a keyed PUT), then it is answered
+// as a repeat: nothing recorded, the later record stays. Before, the first
+// recorded nothing under its ID, so the resend was applied as a new update
+// and undid the later one.
+func TestUnchangedPutSentAgainAfterAChange(t *testing.T) {
+	cmdB := uuid.MustParse("6f1c1d64-0a43-4c53-9a43-3c1f6f1f0a02")
+	e := New()
+	if err := e.Apply(recorded()); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := e.Put(cmdA, details(), now)
+	if err != nil || changed {
+		t.Fatalf("unchanged put: changed %v, %v", changed, err)
+	}
+	ev := e.Uncommitted()
+	if len(ev) != 1 {
+		t.Fatalf("unchanged put: %d events, want its StaffUnchanged", len(ev))
+	}
+	if u, ok := ev[0].(StaffUnchanged); !ok || u.CommandID != cmdA.String() || u.Post != "Pegawai Kewangan" || u.IC != ic {
+		t.Fatalf("unchanged put recorded %#v", ev[0])
+	}
+	later := details()
+	later.Post = "Akauntan"
+	if changed, err := e.Put(cmdB, later, now); err != nil || !changed {
+		t.Fatalf("later put: changed %v, %v", changed, err)
+	}
+
+	// The state rebuilt from the stream (through the registry) knows the
+	// first command too.
+	reg := eventlog.NewRegistry()
+	Register(reg)
+	replayed := New()
+	for _, ev := range append([]eventlog.Event{recorded()}, e.Uncommitted()...) {
+		typ, data, err := reg.Encode(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, marker := ev.(StaffUnchanged); marker && typ != "employee.StaffUnchanged.v1" {
+			t.Fatalf("event type %q", typ)
+		}
+		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := replayed.Apply(env.Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, agg := range map[string]*Employee{"in memory": e, "replayed": replayed} {
+		n := len(agg.Uncommitted())
+		if changed, err := agg.Put(cmdA, details(), now); err != nil || changed {
+			t.Fatalf("%s: resent: changed %v, %v", name, changed, err)
+		}
+		if len(agg.Uncommitted()) != n || agg.Details().Post != "Akauntan" {
+			t.Fatalf("%s: resent: %d → %d events, post %q, want the later put kept", name, n, len(agg.Uncommitted()), agg.Details().Post)
+		}
+		// Another record under its ID is still a reused ID.
+		other := details()
+		other.Department = "Jabatan Lain"
+		if _, err := agg.Put(cmdA, other, now); !errors.Is(err, ErrCommandReused) {
+			t.Fatalf("%s: another record under the unchanged put's ID: %v", name, err)
+		}
+	}
+}
+
+func TestUnchangedPutWithoutCommandIDRecordsNothing(t *testing.T) {
+	scenario(t, []eventlog.Event{recorded()},
+		func(e *Employee) error { _, err := e.Put(uuid.Nil, details(), now); return err }, nil, nil)
 }

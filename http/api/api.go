@@ -273,7 +273,10 @@ func (h *handlers) commandMeta(c *gin.Context, op string) (meta commands.Meta, k
 		ua = ua[:256]
 	}
 	return commands.Meta{
-		CommandID:     id,
+		CommandID: id,
+		// Without a key the ID is new: no repeat of it can come, so a
+		// request that changes nothing records nothing.
+		FreshID:       key == "",
 		CorrelationID: httpx.RequestIDOf(c),
 		Actor:         actor,
 		SourceIP:      c.ClientIP(),

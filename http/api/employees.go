@@ -145,6 +145,9 @@ func (h *handlers) putEmployee(c *gin.Context) {
 	status := http.StatusOK
 	typ, version := "", uint64(0)
 	switch {
+	case res.NoChange:
+		// Only employee.StaffUnchanged, so that a resend of this keyed
+		// request is a repeat: the record is unchanged.
 	case res.Appended > 0:
 		out.Position, version = res.Position, res.Version
 		typ = h.eventAt(ctx, stream, res.Version)
@@ -152,7 +155,7 @@ func (h *handlers) putEmployee(c *gin.Context) {
 		// A retry of a stored request answers as the request did (without
 		// a key the command ID is new: nothing to look for, and an
 		// unchanged upsert of a bulk sync reads no stream).
-		if rec, ok := h.original(ctx, stream, meta.CommandID); ok {
+		if rec, ok := h.original(ctx, stream, meta.CommandID); ok && rec.Type != (employee.StaffUnchanged{}).EventType() {
 			out.Position, typ, version = rec.Position, rec.Type, rec.Version
 		}
 	}

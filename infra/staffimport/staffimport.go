@@ -493,7 +493,14 @@ func (im *Importer) one(ctx, runCtx context.Context, cfg Config, src Source, dig
 	}
 	out, err := im.Put.Handle(runCtx, commands.PutStaff{
 		Meta: commands.Meta{
-			CommandID:     commandID(digest, v.line, version),
+			CommandID: commandID(digest, v.line, version),
+			// The ID is the server's, and names the stream version seen: a
+			// row unchanged now records nothing (no employee.StaffUnchanged),
+			// so the stream stays put and the same file imported again
+			// proposes the same ID and finds the row unchanged again. A
+			// marker would move the stream, so every re-import of the file
+			// would record one per row.
+			FreshID:       true,
 			CorrelationID: src.CorrelationID,
 			Actor:         src.Actor,
 			SourceIP:      src.SourceIP,
@@ -525,7 +532,7 @@ func (im *Importer) one(ctx, runCtx context.Context, cfg Config, src Source, dig
 		return fail("internal", "not saved: the event store refused or failed the write; import the file again", err)
 	}
 	res.Position = out.Position
-	if out.Appended == 0 {
+	if out.Appended == 0 || out.NoChange {
 		res.Outcome = Unchanged
 		return res, nil
 	}

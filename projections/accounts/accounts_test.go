@@ -867,3 +867,34 @@ func TestLeavingCancelledClearsTheDate(t *testing.T) {
 	w.sameAfterReplayAndRebuild(p)
 	check("rebuilt")
 }
+
+// A put that changes nothing under a client's request ID is recorded
+// (employee.StaffUnchanged, so a re-sent request stays a repeat) but is no
+// update: the views do not see it, and the update after it is projected as
+// before.
+func TestUnchangedPutLeavesTheView(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
+	p := accounts.Projector{}
+	project(t, w.events, w.views, w.reg, p, 10)
+	d := employee.Details{IC: sitiIC, Name: "Siti Aminah binti Omar", Email: "siti.aminah@melaka.gov.my", Department: "Jabatan Kewangan dan Perbendaharaan", Post: "Pegawai Kewangan", StaffNumber: "JKPN-0042"}
+	keyed := w.meta(eventlog.ActorClient, "payroll")
+	keyed.CommandID = commands.ClientCommandID("payroll", "PUT /employees/"+sitiIC+"\nsync-1")
+	res, err := w.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: keyed, Details: d})
+	if err != nil || !res.NoChange || res.Appended != 1 {
+		t.Fatalf("unchanged put: %+v, %v", res, err)
+	}
+	if n := project(t, w.events, w.views, w.reg, p, 10); n != 0 {
+		t.Fatalf("projected %d events of the unchanged put, want none", n)
+	}
+	d.Post = "Akauntan"
+	w.must(w.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: w.meta(eventlog.ActorClient, "payroll"), Details: d}))
+	if n := project(t, w.events, w.views, w.reg, p, 10); n != 1 {
+		t.Fatalf("projected %d events of the update, want 1", n)
+	}
+	if e, _, err := accounts.GetEmployee(ctx, w.views, sitiIC); err != nil || e.Post != "Akauntan" || e.Name != "Siti Aminah binti Omar" {
+		t.Fatalf("employee view %+v, %v", e, err)
+	}
+	w.sameAfterReplayAndRebuild(p)
+}
