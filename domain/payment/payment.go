@@ -454,6 +454,10 @@ type Payment struct {
 	status  Status
 	// movedOn is the date of the last status move ("" before the first).
 	movedOn string
+	// firstMove is the earliest status move (zero before the first): the
+	// received date may not be amended past it. Moves are in date order,
+	// so it is the first; of moves stored before that rule, the earliest.
+	firstMove Change
 	// commands holds, per command ID, the event it recorded: a command
 	// with a known ID is a repeat only if it asks for that same change.
 	commands map[string]eventlog.Event
@@ -551,6 +555,14 @@ func (p *Payment) AmendWith(cmd uuid.UUID, change func(base Details) Details, re
 	if slices.Index(Statuses(), p.status) > amendableMaxStatusIndex {
 		return fmt.Errorf("%w (status is %s)", ErrNotAmendable, p.status.Label())
 	}
+	// A move may not be dated before the received date (ChangeStatus), so
+	// the received date may not be moved past a move made: the history
+	// would show the payment in process before it was received. Checked
+	// only when the date changes, so a record stored before the rule can
+	// still have its other details amended.
+	if d.ReceivedDate != p.details.ReceivedDate && p.firstMove.Date != "" && d.ReceivedDate > p.firstMove.Date {
+		return fieldErr("received_date", "is after the first status move's date (%s, to %s): a payment cannot be received after it moved", p.firstMove.Date, p.firstMove.To.Label())
+	}
 	return p.record(Amended{PaymentID: p.id, CommandID: cmd.String(), Reason: reason, Details: d})
 }
 
@@ -633,6 +645,9 @@ func (p *Payment) Apply(e eventlog.Event) error {
 			return ErrNotRecorded
 		}
 		p.status, p.movedOn = e.To, e.Date
+		if p.firstMove.Date == "" || e.Date < p.firstMove.Date {
+			p.firstMove = e.Change
+		}
 		p.commands[e.CommandID] = e
 	default:
 		return fmt.Errorf("payment: unknown event %T", e)

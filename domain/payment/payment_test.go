@@ -474,6 +474,39 @@ func TestMoveIsNotDatedBeforeTheOneItFollows(t *testing.T) {
 	}
 }
 
+// Given a payment that moved to Dalam Proses on 5 March, when an amendment
+// moves its received date past that (6 March), then it is refused on
+// received_date naming the move, and nothing is recorded: the history would
+// show it in process before it was received (moves may not be dated before
+// the received date). Before, the amendment was recorded. The move's day,
+// an earlier day, and a payment not yet moved are fine.
+func TestReceivedDateIsNotAmendedPastAMove(t *testing.T) {
+	late := details()
+	late.ReceivedDate = "2025-03-06"
+	inProcess := given(t, payment.DalamProses)
+	err := inProcess.Amend(cmd(9), late, "Tarikh terima dibetulkan", now)
+	var fe *payment.FieldError
+	if !errors.As(err, &fe) || fe.Field != "received_date" || !strings.Contains(fe.Reason, "first status move's date (2025-03-05, to Dalam Proses)") || len(inProcess.Uncommitted()) != 0 {
+		t.Fatalf("received date past the move: %v, %d events", err, len(inProcess.Uncommitted()))
+	}
+	approved := given(t, payment.Diluluskan)
+	if err := approved.Amend(cmd(9), late, "", now); !errors.As(err, &fe) || fe.Field != "received_date" {
+		t.Errorf("received date past the moves of an approved payment: %v", err)
+	}
+	for _, date := range []string{"2025-03-05", "2025-02-28"} {
+		d := details()
+		d.ReceivedDate = date
+		p := given(t, payment.DalamProses)
+		if err := p.Amend(cmd(9), d, "", now); err != nil || p.Details().ReceivedDate != date {
+			t.Errorf("received date amended to %s: %v", date, err)
+		}
+	}
+	received := given(t, payment.Diterima)
+	if err := received.Amend(cmd(9), late, "", now); err != nil || received.Details().ReceivedDate != "2025-03-06" {
+		t.Errorf("received date of a payment not yet moved: %v", err)
+	}
+}
+
 // Given a payment sent to the bank, when it is moved to Diterima oleh Bank
 // with a payment date after today in Melaka, then it is refused on
 // payment_date and nothing is recorded: the bank cannot have received money
