@@ -109,3 +109,62 @@ func (r *rig) replay(tb testing.TB, stream string, agg interface{ Apply(eventlog
 		}
 	}
 }
+
+// Given batch 1 whose payment and statement lines were each sent twice
+// under two request IDs (the second answered duplicate, recording
+// nothing), and batch 2 that then amended the payment and corrected the
+// statement, when batch 1 is sent again, then its lines are answered
+// duplicate, not conflict: they ask for the payment and the statement as
+// they were recorded, which is done; nothing is appended and batch 2's
+// changes stay. Other content still conflicts.
+func TestResentDuplicateRecordAfterAChangeIsADuplicate(t *testing.T) {
+	r := newRig(t)
+	r.employees(t, 1)
+	ic := testIC(0)
+	batch1 := strings.Join([]string{
+		paymentLine("p1", "P1", ic),
+		paymentLine("p1-again", "P1", ic),
+		slipLine("i1", "S1", ic, 1),
+		slipLine("i1-again", "S1", ic, 1),
+	}, "\n") + "\n"
+	res, _ := r.run(t, batch1)
+	want := []ingest.Outcome{ingest.Accepted, ingest.Duplicate, ingest.Accepted, ingest.Duplicate}
+	for i, w := range want {
+		if res[i].Outcome != w {
+			t.Errorf("batch 1, line %d: %+v, want %s", i+1, res[i], w)
+		}
+	}
+	res, sum := r.run(t, amendmentLine("a2", "P1", ic, "47000")+"\n"+correctionLine("c2", "S1", ic, "N22")+"\n")
+	if sum.Accepted != 2 {
+		t.Fatalf("batch 2: %+v", res)
+	}
+
+	before, _ := r.store.LastPosition(context.Background())
+	res, sum = r.run(t, batch1)
+	after, _ := r.store.LastPosition(context.Background())
+	for _, got := range res {
+		if got.Outcome != ingest.Duplicate {
+			t.Errorf("batch 1 again, line %d: %+v, want duplicate", got.Line, got)
+		}
+	}
+	if sum.Duplicates != 4 || before != after {
+		t.Errorf("batch 1 again: summary %+v, log %d → %d", sum, before, after)
+	}
+	p := payment.New()
+	r.replay(t, payment.Stream("P1"), p)
+	s := statement.New()
+	r.replay(t, statement.Stream("S1"), s)
+	if p.Details().AmountSen != 47000 || s.Content().Payee.Grade != "N22" || s.Revision() != 2 {
+		t.Errorf("after batch 1 again: amount %d, grade %s, revision %d; want batch 2's 47000, N22, 2",
+			p.Details().AmountSen, s.Content().Payee.Grade, s.Revision())
+	}
+
+	other := strings.Replace(paymentLine("p1-other", "P1", ic), "45000", "46000", 1) + "\n" +
+		strings.Replace(slipLine("i1-other", "S1", ic, 1), `"grade":"N19"`, `"grade":"N29"`, 1) + "\n"
+	res, _ = r.run(t, other)
+	for _, got := range res {
+		if got.Outcome != ingest.Rejected || got.Code != ingest.CodeConflict {
+			t.Errorf("other content, line %d: %+v, want conflict", got.Line, got)
+		}
+	}
+}

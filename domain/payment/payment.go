@@ -451,7 +451,10 @@ type Payment struct {
 	eventlog.Changes
 	id      string
 	details Details
-	status  Status
+	// recordedAs is the details the payment was recorded with (before any
+	// amendment): a record line with them is a repeat of that record.
+	recordedAs Details
+	status     Status
 	// movedOn is the date of the last status move ("" before the first).
 	movedOn string
 	// firstMove is the earliest status move (zero before the first): the
@@ -472,7 +475,10 @@ func (p *Payment) Status() Status   { return p.status }
 func (p *Payment) Details() Details { return p.details }
 
 // Record registers the payment. Recording the same details again (a retried
-// or re-submitted request) changes nothing; different details are refused
+// or re-submitted request) changes nothing: the details it has, or the ones
+// it was recorded with (a batch re-sent after an amendment: its record line
+// was a duplicate when first sent, under a request ID that recorded
+// nothing, and stays one; the amendment stands). Other details are refused
 // (they are an amendment), and so is a command ID that recorded something
 // else (ErrCommandReused).
 func (p *Payment) Record(id string, cmd uuid.UUID, d Details, now time.Time) error {
@@ -488,7 +494,7 @@ func (p *Payment) Record(id string, cmd uuid.UUID, d Details, now time.Time) err
 		return err
 	}
 	if p.Recorded() {
-		if sameDetails(p.details, d, defaulted) {
+		if sameDetails(p.details, d, defaulted) || sameDetails(p.recordedAs, d, defaulted) {
 			return nil
 		}
 		return ErrAlreadyRecorded
@@ -627,7 +633,7 @@ func (p *Payment) Apply(e eventlog.Event) error {
 		if p.Recorded() {
 			return fmt.Errorf("payment: %s recorded twice", e.PaymentID)
 		}
-		p.id, p.details, p.status = e.PaymentID, e.Details, Diterima
+		p.id, p.details, p.recordedAs, p.status = e.PaymentID, e.Details, e.Details, Diterima
 		p.commands[e.CommandID] = e
 	case Amended:
 		if !p.Recorded() {

@@ -189,3 +189,32 @@ func TestUnchangedAmendmentSentAgainAfterAChange(t *testing.T) {
 		}
 	}
 }
+
+// Given a payment amended after it was recorded, when its record is sent
+// again under a request ID it never recorded (a record line that was a
+// duplicate when first sent, re-sent with its batch), then it is a
+// duplicate: nothing recorded, the amendment stands. Before, it was
+// ErrAlreadyRecorded (conflict). Other details still are.
+func TestRecordAsFirstRecordedAfterAnAmendment(t *testing.T) {
+	p := given(t, payment.DalamProses)
+	amended := details()
+	amended.AmountSen = 99900
+	if err := p.Amend(cmd(20), amended, "Amaun dibetulkan", now); err != nil {
+		t.Fatal(err)
+	}
+	n := len(p.Uncommitted())
+	first := details()
+	first.ReceivedDate = "2025-03-01"
+	if err := p.Record("P1", cmd(21), first, now); err != nil || len(p.Uncommitted()) != n || p.Details().AmountSen != 99900 {
+		t.Fatalf("record as first recorded: %v, %d → %d events, amount %d", err, n, len(p.Uncommitted()), p.Details().AmountSen)
+	}
+	// Without a received date (defaulted to the day's), as before.
+	if err := p.Record("P1", cmd(22), details(), now.Add(72*time.Hour)); err != nil || len(p.Uncommitted()) != n {
+		t.Fatalf("record as first recorded, received date left out: %v", err)
+	}
+	other := details()
+	other.AmountSen = 50000
+	if err := p.Record("P1", cmd(23), other, now); !errors.Is(err, payment.ErrAlreadyRecorded) {
+		t.Fatalf("other details: %v", err)
+	}
+}

@@ -134,3 +134,29 @@ func TestUnchangedCorrectionSentAgainAfterAChange(t *testing.T) {
 		}
 	}
 }
+
+// Given a statement corrected after it was issued, when its issue is sent
+// again under a request ID it never recorded (an issue line that was a
+// duplicate when first sent, re-sent with its batch), then it is a
+// duplicate: nothing recorded, the correction stands. Before, it was
+// ErrAlreadyIssued (conflict). Other content still is.
+func TestIssueAsFirstIssuedAfterACorrection(t *testing.T) {
+	s := issued(t)
+	corrected := slip()
+	corrected.Payee.Grade = "WA44"
+	if err := s.Correct(cmd(1), corrected, "Gred dibetulkan", now); err != nil {
+		t.Fatal(err)
+	}
+	n := len(s.Uncommitted())
+	if err := s.Issue("S1", cmd(2), slip(), now); err != nil || len(s.Uncommitted()) != n || s.Content().Payee.Grade != "WA44" {
+		t.Fatalf("issue as first issued: %v, %d → %d events, grade %s", err, n, len(s.Uncommitted()), s.Content().Payee.Grade)
+	}
+	if err := s.Issue("S1", cmd(3), corrected, now); err != nil || len(s.Uncommitted()) != n {
+		t.Fatalf("issue as corrected: %v", err)
+	}
+	other := slip()
+	other.Payee.Grade = "WA48"
+	if err := s.Issue("S1", cmd(4), other, now); !errors.Is(err, statement.ErrAlreadyIssued) {
+		t.Fatalf("other content: %v", err)
+	}
+}

@@ -290,6 +290,9 @@ type Statement struct {
 	id       string
 	revision int
 	content  Content
+	// issuedAs is the content of revision 1 (before any correction): an
+	// issue line with it is a repeat of that issue.
+	issuedAs Content
 	// commands holds, per command ID, the event it recorded: a command
 	// with a known ID is a repeat only if it asks for that same change.
 	commands map[string]eventlog.Event
@@ -304,8 +307,11 @@ func (s *Statement) Revision() int    { return s.revision }
 func (s *Statement) Content() Content { return s.content }
 
 // Issue records the statement. Issuing the same content again (a retried or
-// re-submitted request) changes nothing; different content is refused, and
-// so is a command ID that recorded something else (ErrCommandReused).
+// re-submitted request) changes nothing: the content it has, or the one it
+// was issued with (a batch re-sent after a correction: its issue line was a
+// duplicate when first sent, under a request ID that recorded nothing, and
+// stays one; the correction stands). Other content is refused, and so is a
+// command ID that recorded something else (ErrCommandReused).
 func (s *Statement) Issue(id string, cmd uuid.UUID, c Content, now time.Time) error {
 	if err := ValidateID(id); err != nil {
 		return err
@@ -340,7 +346,7 @@ func (s *Statement) IssueChecked(id string, cmd uuid.UUID, k Checked) error {
 	}
 	c := k.c
 	if s.Issued() {
-		if s.content.Equal(c) {
+		if s.content.Equal(c) || s.issuedAs.Equal(c) {
 			return nil
 		}
 		return ErrAlreadyIssued
@@ -410,7 +416,7 @@ func (s *Statement) Apply(e eventlog.Event) error {
 		if s.Issued() {
 			return fmt.Errorf("statement: %s issued twice", e.StatementID)
 		}
-		s.id, s.revision, s.content = e.StatementID, 1, e.Content
+		s.id, s.revision, s.content, s.issuedAs = e.StatementID, 1, e.Content, e.Content
 		s.commands[e.CommandID] = e
 	case Corrected:
 		if !s.Issued() {
