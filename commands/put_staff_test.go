@@ -2,7 +2,6 @@ package commands_test
 
 import (
 	"context"
-	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -69,12 +68,19 @@ func TestPutStaffBeforeTheLeavingDateUpdates(t *testing.T) {
 	if res := f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: d})); res.Appended != 1 {
 		t.Fatalf("put before the date: %+v", res)
 	}
-	if _, err := f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: d.IC, Date: "2026-03-03", Reason: "Bersara"}); !errors.Is(err, employee.ErrLeftService) {
-		t.Fatalf("the leaving date after the put: %v, want it still recorded", err)
+	// The same date again changes nothing: under an ID the server made it
+	// appends nothing, under the client's only its LeavingDateUnchanged.
+	fresh := f.system()
+	fresh.FreshID = true
+	if res, err := f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: fresh, IC: d.IC, Date: "2026-03-03", Reason: "Bersara"}); err != nil || res.Appended != 0 {
+		t.Fatalf("the leaving date after the put, fresh ID: %+v, %v, want it still recorded", res, err)
+	}
+	if res, err := f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: d.IC, Date: "2026-03-03", Reason: "Bersara"}); err != nil || !res.NoChange {
+		t.Fatalf("the leaving date after the put: %+v, %v, want it still recorded", res, err)
 	}
 	f.advance(15 * time.Hour)
 	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.system(), Details: d}))
-	want := []string{"employee.StaffRecorded.v1", "employee.StaffLeftService.v1", "employee.StaffUpdated.v1", "employee.StaffRecorded.v1"}
+	want := []string{"employee.StaffRecorded.v1", "employee.StaffLeftService.v1", "employee.StaffUpdated.v1", "employee.LeavingDateUnchanged.v1", "employee.StaffRecorded.v1"}
 	if got := f.types("employee-" + strangerIC); !reflect.DeepEqual(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
 	}

@@ -17,9 +17,14 @@ type StaffLeftService struct {
 	Reason string
 }
 
-// StaffLeftServiceHandler records employee.StaffLeftService. Errors:
-// field errors on "ic", "date", "reason"; employee.ErrNotRecorded,
-// employee.ErrLeftService, ErrForbidden.
+// StaffLeftServiceHandler records employee.StaffLeftService. The date the
+// record already has changes nothing: under a client's request ID it
+// records employee.LeavingDateUnchanged (Result.NoChange), so the request
+// re-sent after a later change is a repeat; under a command ID the server
+// made (Meta.FreshID) it appends nothing (Result.Appended 0, no error).
+// Errors: field errors on "ic", "date", "reason"; employee.ErrNotRecorded,
+// employee.ErrLeftService (another date once the date has come),
+// employee.ErrCommandReused, ErrForbidden.
 type StaffLeftServiceHandler struct {
 	Runner Runner
 }

@@ -38,6 +38,7 @@ func Register(reg *eventlog.Registry) {
 	eventlog.Register[StaffUpdated](reg)
 	eventlog.Register[StaffUnchanged](reg)
 	eventlog.Register[StaffLeftService](reg)
+	eventlog.Register[LeavingDateUnchanged](reg)
 	eventlog.Register[LeavingCancelled](reg)
 }
 
@@ -128,6 +129,24 @@ type StaffLeftService struct {
 	CommandID string `json:"command_id,omitempty"`
 }
 
+// LeavingDateUnchanged: a leaving date was reported that the record
+// already had, so nothing changed. Like StaffUnchanged it is recorded under
+// the command's ID so that the same report sent again later (a keyed POST
+// re-sent after another report moved the date, or after a cancellation or
+// a rejoin) is answered as a repeat, not applied then and made to undo that
+// change. It carries the date and reason asked for, so a repeat is told
+// from the ID reused for another report (ErrCommandReused). Views and
+// followers ignore it (eventlog.NoChange).
+type LeavingDateUnchanged struct {
+	IC        string `json:"ic"`
+	Date      string `json:"date"`
+	Reason    string `json:"reason,omitempty"`
+	CommandID string `json:"command_id"`
+}
+
+// NoChange marks the event as changing nothing (eventlog.NoChange).
+func (LeavingDateUnchanged) NoChange() {}
+
 // LeavingCancelled: the leaving date recorded for the person (Date, still
 // ahead when it was cancelled) no longer stands: a resignation withdrawn,
 // a retirement put off with no new date. They stay in service with no
@@ -140,11 +159,12 @@ type LeavingCancelled struct {
 	CommandID string `json:"command_id,omitempty"`
 }
 
-func (StaffRecorded) EventType() string    { return "employee.StaffRecorded.v1" }
-func (StaffUpdated) EventType() string     { return "employee.StaffUpdated.v1" }
-func (StaffUnchanged) EventType() string   { return "employee.StaffUnchanged.v1" }
-func (StaffLeftService) EventType() string { return "employee.StaffLeftService.v1" }
-func (LeavingCancelled) EventType() string { return "employee.LeavingCancelled.v1" }
+func (StaffRecorded) EventType() string        { return "employee.StaffRecorded.v1" }
+func (StaffUpdated) EventType() string         { return "employee.StaffUpdated.v1" }
+func (StaffUnchanged) EventType() string       { return "employee.StaffUnchanged.v1" }
+func (StaffLeftService) EventType() string     { return "employee.StaffLeftService.v1" }
+func (LeavingDateUnchanged) EventType() string { return "employee.LeavingDateUnchanged.v1" }
+func (LeavingCancelled) EventType() string     { return "employee.LeavingCancelled.v1" }
 
 // Employee is the staff-record aggregate. The zero value is a person not (yet)
 // in the master; rebuild it with Apply.
@@ -280,8 +300,12 @@ func (e *Employee) Put(cmd uuid.UUID, d Details, now time.Time) (changed bool, e
 
 // LeaveService records that the person leaves service on date (YYYY-MM-DD,
 // not later than a year from now in Melaka). While a recorded date is still
-// ahead, another date replaces it (the same date again is ErrLeftService,
-// as for someone who already left: nothing new to record). A repeat of
+// ahead, another date replaces it; once it has come the person has left
+// (ErrLeftService). The date the record already has, ahead or come,
+// changes nothing: it records LeavingDateUnchanged under cmd, so that cmd
+// stays a repeat once a later report, a cancellation or a rejoin has
+// changed the record (without a command ID, where no repeat can be told,
+// it is ErrLeftService, as for someone who already left). A repeat of
 // command cmd changes nothing; cmd reused for another change is
 // ErrCommandReused.
 func (e *Employee) LeaveService(cmd uuid.UUID, date, reason string, now time.Time) error {
@@ -294,14 +318,23 @@ func (e *Employee) LeaveService(cmd uuid.UUID, date, reason string, now time.Tim
 		return ferr
 	}
 	if prev, ok := e.known(cmd); ok {
-		if l, isLeft := prev.(StaffLeftService); isLeft && l.Date == date && l.Reason == reason {
-			return nil
+		switch p := prev.(type) {
+		case StaffLeftService:
+			if p.Date == date && p.Reason == reason {
+				return nil
+			}
+		case LeavingDateUnchanged:
+			if p.Date == date && p.Reason == reason {
+				return nil
+			}
 		}
 		return ErrCommandReused
 	}
 	switch {
 	case !e.recorded:
 		return ErrNotRecorded
+	case e.left && e.leftOn == date && cmd != uuid.Nil:
+		return e.record(LeavingDateUnchanged{IC: e.ic, Date: date, Reason: reason, CommandID: cmd.String()})
 	case !e.InService(now), e.left && e.leftOn == date:
 		return ErrLeftService
 	}
@@ -417,6 +450,11 @@ func (e *Employee) Apply(ev eventlog.Event) error {
 			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
 		}
 		e.left, e.leftOn = true, ev.Date
+		e.remember(ev.CommandID, ev)
+	case LeavingDateUnchanged:
+		if !e.recorded || e.ic != ev.IC {
+			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+		}
 		e.remember(ev.CommandID, ev)
 	case LeavingCancelled:
 		if !e.recorded || e.ic != ev.IC {

@@ -203,7 +203,9 @@ func (h *handlers) leftService(c *gin.Context) {
 			return
 		}
 		if on == strings.TrimSpace(in.Date) {
-			// A repeat of the move that is already recorded.
+			// The date this request asked for is the one recorded (the same
+			// date is no refusal under a command ID, so another request
+			// recorded it after this one was refused): nothing to change.
 			c.JSON(http.StatusOK, LeftServiceResult{Result: ResultUnchanged, Version: res.Version, IC: ic.String(), Date: on})
 			return
 		}
@@ -216,14 +218,30 @@ func (h *handlers) leftService(c *gin.Context) {
 		h.commandError(c, err)
 		return
 	}
-	pos := res.Position
-	if res.Appended == 0 && keyed {
-		// A retry of the stored request: its date is the recorded one.
+	out := LeftServiceResult{Result: ResultLeftService, Position: res.Position, Version: res.Version, IC: ic.String(), Date: strings.TrimSpace(in.Date)}
+	switch {
+	case res.NoChange:
+		// Only employee.LeavingDateUnchanged, so that a resend of this
+		// keyed request is a repeat: the date was already recorded.
+		out.Result, out.Position = ResultUnchanged, 0
+	case res.Appended > 0:
+	case !keyed:
+		// The command ID is new, so this is no retry: the date was already
+		// recorded (its LeavingDateUnchanged is not kept under an ID that
+		// cannot come again).
+		out.Result, out.Position = ResultUnchanged, 0
+	default:
+		// A retry of the stored request answers as the request did: its
+		// date is the one asked for.
 		if rec, ok := h.original(ctx, employee.Stream(ic), meta.CommandID); ok {
-			pos = rec.Position
+			if rec.Type == (employee.LeavingDateUnchanged{}).EventType() {
+				out.Result = ResultUnchanged
+			} else {
+				out.Position = rec.Position
+			}
 		}
 	}
-	c.JSON(http.StatusOK, LeftServiceResult{Result: ResultLeftService, Position: pos, Version: res.Version, IC: ic.String(), Date: strings.TrimSpace(in.Date)})
+	c.JSON(http.StatusOK, out)
 }
 
 // cancelLeaving cancels a leaving date still ahead. The body is optional

@@ -898,3 +898,33 @@ func TestUnchangedPutLeavesTheView(t *testing.T) {
 	}
 	w.sameAfterReplayAndRebuild(p)
 }
+
+// A report of the leaving date the record already had, under a client's
+// request ID, is recorded (employee.LeavingDateUnchanged, so a re-sent
+// request stays a repeat) but changes nothing: the views do not see it, and
+// the report after it that moves the date is projected as before.
+func TestUnchangedLeavingDateLeavesTheView(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
+	w.must(w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: w.meta(eventlog.ActorClient, "payroll"), IC: sitiIC, Date: "2026-03-05", Reason: "bersara"}))
+	p := accounts.Projector{}
+	project(t, w.events, w.views, w.reg, p, 10)
+	keyed := w.meta(eventlog.ActorClient, "payroll")
+	keyed.CommandID = commands.ClientCommandID("payroll", "POST /employees/"+sitiIC+"/left-service\nleave-1")
+	res, err := w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: keyed, IC: sitiIC, Date: "2026-03-05", Reason: "bersara"})
+	if err != nil || !res.NoChange || res.Appended != 1 {
+		t.Fatalf("same date: %+v, %v", res, err)
+	}
+	if n := project(t, w.events, w.views, w.reg, p, 10); n != 0 {
+		t.Fatalf("projected %d events of the same date, want none", n)
+	}
+	w.must(w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: w.meta(eventlog.ActorClient, "payroll"), IC: sitiIC, Date: "2026-04-30", Reason: "bersara"}))
+	if n := project(t, w.events, w.views, w.reg, p, 10); n != 1 {
+		t.Fatalf("projected %d events of the move, want 1", n)
+	}
+	if e, _, err := accounts.GetEmployee(ctx, w.views, sitiIC); err != nil || e.LeftOn != "2026-04-30" || e.Post != "Pegawai Kewangan" {
+		t.Fatalf("employee view %+v, %v", e, err)
+	}
+	w.sameAfterReplayAndRebuild(p)
+}
