@@ -605,11 +605,15 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 	}
 	// Moves follow one another and the payment's receipt: one dated
 	// before either would put the history out of order (a payment in
-	// process before it was received). The same day is fine.
-	if c.Date < p.details.ReceivedDate {
+	// process before it was received). The same day is fine. A date still
+	// ahead (a move or an amended received date stored before these rules,
+	// or a received date recorded ahead) is met by today: no move may be
+	// dated after today, so none could be made, not even a cancellation,
+	// until that day came.
+	if c.Date < min(p.details.ReceivedDate, today) {
 		return fieldErr("date", "is before the payment's received date (%s): a status move cannot be dated before the payment was received", p.details.ReceivedDate)
 	}
-	if c.Date < p.movedOn {
+	if c.Date < min(p.movedOn, today) {
 		return fieldErr("date", "is before the previous move's date (%s, to %s): a status move cannot be dated before the move it follows", p.movedOn, p.status.Label())
 	}
 	return p.record(StatusChanged{PaymentID: p.id, CommandID: cmd.String(), From: p.status, Change: c})

@@ -474,6 +474,49 @@ func TestMoveIsNotDatedBeforeTheOneItFollows(t *testing.T) {
 	}
 }
 
+// Given a log stored before moves had to be dated by today (a994efa) or
+// after the received date (0817a22, 7ced934): a move dated ahead, or a
+// received date amended past the moves, when the payment is moved today,
+// then the move is taken. Before, a move dated before that later date was
+// refused and one dated on it was refused as ahead, so the payment could
+// not move at all, not even be cancelled, until that day came.
+func TestMoveAfterADateStoredAheadIsTakenToday(t *testing.T) {
+	d := details()
+	d.ReceivedDate = "2025-03-01"
+	d, err := d.Normalize(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := payment.Recorded{PaymentID: "P1", CommandID: cmd(0).String(), Details: d}
+	ahead := d
+	ahead.ReceivedDate = "2025-03-20" // after now's 10 March
+	for name, stored := range map[string][]eventlog.Event{
+		"move dated ahead": {recorded,
+			payment.StatusChanged{PaymentID: "P1", CommandID: cmd(1).String(), From: payment.Diterima, Change: payment.Change{To: payment.DalamProses, Date: "2025-04-01"}}},
+		"received date amended ahead past a move": {recorded,
+			payment.StatusChanged{PaymentID: "P1", CommandID: cmd(1).String(), From: payment.Diterima, Change: payment.Change{To: payment.DalamProses, Date: "2025-03-05"}},
+			payment.Amended{PaymentID: "P1", CommandID: cmd(2).String(), Details: ahead},
+			payment.StatusChanged{PaymentID: "P1", CommandID: cmd(3).String(), From: payment.DalamProses, Change: payment.Change{To: payment.Diluluskan, Date: "2025-03-06"}},
+			payment.StatusChanged{PaymentID: "P1", CommandID: cmd(4).String(), From: payment.Diluluskan, Change: payment.Change{To: payment.DihantarKeBank, Date: "2025-03-07"}}},
+	} {
+		p := payment.New()
+		for _, e := range stored {
+			if err := p.Apply(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.Dibatalkan, Reason: "Ditarik balik oleh pemohon"}, now); err != nil || p.Status() != payment.Dibatalkan {
+			t.Errorf("%s: cancelled today: %v", name, err)
+		}
+	}
+	// A date ahead still does not let a move go before a date that has come.
+	p := given(t, payment.DalamProses) // moved on 2025-03-05
+	var fe *payment.FieldError
+	if err := p.ChangeStatus(cmd(9), payment.Change{To: payment.Dibatalkan, Date: "2025-03-04", Reason: "x"}, now); !errors.As(err, &fe) || fe.Field != "date" {
+		t.Errorf("before a previous move that has come: %v", err)
+	}
+}
+
 // Given a payment that moved to Dalam Proses on 5 March, when an amendment
 // moves its received date past that (6 March), then it is refused on
 // received_date naming the move, and nothing is recorded: the history would
