@@ -136,9 +136,11 @@ type Account struct {
 	// It is used, and the old password cancelled, only once a code given
 	// for that login is accepted (VerifyTOTPAfterTemporary): the temporary
 	// password alone (mailed, perhaps to a shared mailbox) must not take
-	// away a TOTP user's password.
-	pendingTemp   bool
-	pendingTempID string
+	// away a TOTP user's password. pendingTempHash is its hash, for
+	// usedTemp then: one issued meanwhile may have replaced it.
+	pendingTemp     bool
+	pendingTempID   string
+	pendingTempHash string
 
 	questionID   string
 	answerHash   string
@@ -864,15 +866,16 @@ func (a *Account) completeLogin(passwordKept bool) {
 		// The temporary login is complete: its temporary password is used
 		// and the old password cancelled. One issued since (an
 		// administrator's) stays until the new password, as after a
-		// temporary login without TOTP.
+		// temporary login without TOTP; the new password still may not
+		// be the used one, replaced or not.
 		if a.temp != nil && a.temp.id == a.pendingTempID {
-			a.usedTemp = a.temp.hash
 			a.temp = nil
 		}
+		a.usedTemp = a.pendingTempHash
 		a.passwordHash, a.adminStrength, a.pendingReset = "", false, true
 	}
 	a.secondFactorPending, a.pendingLoginAt = false, time.Time{}
-	a.pendingTemp, a.pendingTempID = false, ""
+	a.pendingTemp, a.pendingTempID, a.pendingTempHash = false, "", ""
 }
 
 func (a *Account) secondFactorPrelude() error {
@@ -1114,7 +1117,10 @@ func (a *Account) Apply(ev eventlog.Event) error {
 			a.failed, a.lastLogin, a.pendingLoginAt = 0, ev.At, time.Time{}
 		}
 		a.secondFactorPending = ev.SecondFactorRequired
-		a.pendingTemp, a.pendingTempID = ev.Temporary && ev.SecondFactorRequired, ev.TempID
+		a.pendingTemp, a.pendingTempID, a.pendingTempHash = ev.Temporary && ev.SecondFactorRequired, ev.TempID, ""
+		if a.pendingTemp && a.temp != nil && a.temp.id == ev.TempID {
+			a.pendingTempHash = a.temp.hash
+		}
 		if ev.Temporary && !ev.SecondFactorRequired {
 			// Using the temporary password cancels the old password:
 			// whoever knew it can no longer get in. With TOTP on, that
@@ -1149,7 +1155,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// the right password must not leave them one mistake from a lock.
 		a.passwordHash, a.adminStrength, a.pendingReset, a.temp = ev.PasswordHash, ev.AdminStrength, false, nil
 		a.usedTemp = ""
-		a.pendingTemp, a.pendingTempID = false, "" // its temporary password died too
+		a.pendingTemp, a.pendingTempID, a.pendingTempHash = false, "", "" // its temporary password died too
 		a.failed = 0
 	case ProfileUpdated:
 		a.phone, a.office, a.email = ev.Phone, ev.Office, ev.Email
@@ -1164,7 +1170,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		// which may be closed or read by someone else now: it dies here,
 		// and Lupa Kata Laluan sends a new one to the new address.
 		a.email, a.temp = ev.Email, nil
-		a.pendingTemp, a.pendingTempID = false, ""
+		a.pendingTemp, a.pendingTempID, a.pendingTempHash = false, "", ""
 	case NameFollowedMaster:
 		a.name = ev.Name
 	case TOTPEnrolmentStarted:
@@ -1206,7 +1212,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		a.totpSecret, a.totpPending, a.totpLastStep, a.recovery = "", "", 0, nil
 		a.lastFactor = factorNone
 		a.secondFactorPending, a.pendingLoginAt = false, time.Time{}
-		a.pendingTemp, a.pendingTempID = false, ""
+		a.pendingTemp, a.pendingTempID, a.pendingTempHash = false, "", ""
 	case RoleGranted:
 		if !a.HasRole(ev.Role) {
 			a.roles = append(a.roles, ev.Role)

@@ -119,3 +119,27 @@ func TestTheOwnersCodeDoesNotCompleteATemporaryLoginBegunMeanwhile(t *testing.T)
 		t.Fatalf("reset after the temporary login's code: %v", err)
 	}
 }
+
+// Given a temporary login awaiting its code and a temporary password
+// issued meanwhile (an administrator's, or Lupa Kata Laluan again after
+// the cooldown), when the login's code is accepted, then the new password
+// still cannot be the temporary password that login used: it was mailed,
+// and kept as the password it would go on working for whoever read it.
+func TestTheNewPasswordIsNotTheTemporaryOneWhenAnotherWasIssuedBeforeTheCode(t *testing.T) {
+	for name, code := range map[string]eventlog.Event{
+		"totp":     TOTPCodeAccepted{UserID: id, Step: 101},
+		"recovery": RecoveryCodeUsed{UserID: id, Index: 0},
+	} {
+		a := given(t, with(forgotWithTOTP(),
+			LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(time.Minute)},
+			TemporaryPasswordIssued{UserID: id, TempID: "t3", Hash: hash("temp3"), Sealed: "sealed-temp3", IssuedAt: t0.Add(3 * time.Minute), ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot},
+			code))
+		var fe FieldErrors
+		if err := a.ResetPassword(NewPassword{Hash: hash("temp2"), Typed: typed("temp2", nil)}, t0.Add(4*time.Minute)); !errors.As(err, &fe) || fe[0].Code != "same_as_temporary" {
+			t.Fatalf("%s: the used temporary password as the new one: %v", name, err)
+		}
+		if err := a.ResetPassword(NewPassword{Hash: hash("new password"), Typed: typed("new password", nil)}, t0.Add(4*time.Minute)); err != nil {
+			t.Fatalf("%s: a new password: %v", name, err)
+		}
+	}
+}
