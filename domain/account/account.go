@@ -452,25 +452,35 @@ type NewPassword struct {
 	AdminStrength bool
 	// Typed checks the typed new password against stored hashes (as
 	// Verify): activation and reset refuse the temporary password that
-	// led to them. Required there; other changes leave it nil.
+	// led to them, and one mailed since. Required there; other changes
+	// leave it nil.
 	Typed Verify
 }
 
 // notTheTemporary refuses, at activation and reset, the temporary password
-// the login used: it was e-mailed (some mailboxes are shared) and works
-// once; kept as the password it would go on working for whoever read it.
+// the login used, and one mailed since that is still outstanding (an
+// administrator's, Lupa Kata Laluan again): each was e-mailed (some
+// mailboxes are shared) and works once; kept as the password it would go
+// on working for whoever read it.
 func (a *Account) notTheTemporary(np NewPassword) error {
-	if a.usedTemp == "" {
+	var mailed []string
+	if a.usedTemp != "" {
+		mailed = append(mailed, a.usedTemp)
+	}
+	if a.temp != nil {
+		mailed = append(mailed, a.temp.hash)
+	}
+	if len(mailed) == 0 {
 		return nil
 	}
 	if np.Typed == nil {
 		return fmt.Errorf("%w: new password without a check against the temporary one", ErrInvalid)
 	}
-	idx, err := np.Typed(a.usedTemp)
+	idx, err := np.Typed(mailed...)
 	if err != nil {
 		return err
 	}
-	if idx == 0 {
+	if idx >= 0 {
 		return FieldErrors{fieldErr("password", "same_as_temporary", "is the temporary password; choose a new one")}
 	}
 	return nil

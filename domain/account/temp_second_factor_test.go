@@ -143,3 +143,27 @@ func TestTheNewPasswordIsNotTheTemporaryOneWhenAnotherWasIssuedBeforeTheCode(t *
 		}
 	}
 }
+
+// Given a temporary login and a temporary password mailed since (an
+// administrator's, Lupa Kata Laluan again), when that newer one is typed as
+// the new password at activation or reset, then it is refused too: it was
+// mailed like the first, and kept as the password it would go on working
+// for whoever read that mail.
+func TestTheNewPasswordIsNotATemporaryOneMailedSinceTheLogin(t *testing.T) {
+	later := TemporaryPasswordIssued{UserID: id, TempID: "t3", Hash: hash("temp3"), Sealed: "sealed-temp3", IssuedAt: t0.Add(3 * time.Minute), ExpiresAt: t0.Add(24 * time.Hour), Reason: TempAdmin}
+	var fe FieldErrors
+	a := given(t, with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0.Add(time.Minute)}, later))
+	act := Activation{Password: NewPassword{Hash: hash("temp3"), Typed: typed("temp3", nil)}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau-bulan", SealedPhrase: "sealed-phrase"}
+	if err := a.Activate(act, t0.Add(4*time.Minute)); !errors.As(err, &fe) || fe[0].Code != "same_as_temporary" {
+		t.Fatalf("activation with the temporary password mailed since: %v", err)
+	}
+	b := given(t, with(forgotWithTOTP(),
+		LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(time.Minute)},
+		later, TOTPCodeAccepted{UserID: id, Step: 101}))
+	if err := b.ResetPassword(NewPassword{Hash: hash("temp3"), Typed: typed("temp3", nil)}, t0.Add(4*time.Minute)); !errors.As(err, &fe) || fe[0].Code != "same_as_temporary" {
+		t.Fatalf("reset with the temporary password mailed since: %v", err)
+	}
+	if err := b.ResetPassword(NewPassword{Hash: hash("new password"), Typed: typed("new password", nil)}, t0.Add(4*time.Minute)); err != nil {
+		t.Fatalf("a new password: %v", err)
+	}
+}
