@@ -70,7 +70,7 @@ func AccountFieldRules() []httpx.FieldRule {
 var acctFieldCodes = []string{
 	"required", "too_short", "too_long", "invalid", "control_character", "mismatch", "common",
 	"contains_user_id", "domain_not_allowed", "unknown_choice", "invalid_date", "invalid_place_code",
-	"totp_format", "code_format",
+	"totp_format", "code_format", "same_as_temporary",
 }
 
 // acctFieldMessage is the message of one field error on an account page: the
