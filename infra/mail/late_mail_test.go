@@ -90,6 +90,16 @@ func TestConsumerAfterAnOutageLongerThanTheExpiryDoesNotSendDeadPasswords(t *tes
 
 	sent := t0.Add(26 * time.Hour)
 	clock.Set(sent)
+	// The server comes up only once the mailer has looked at the expired
+	// mail with the new time: an attempt checked just before the clock
+	// moved could otherwise reach the server just after it came up (the
+	// test's 25 hours pass in microseconds; a real outage's do not).
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(rig.logs.String(), "mail not sent, parked"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the expired registration was not parked while the server was down:\n%s", rig.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	srv := up()
 	got := srv.Wait(t, 2)
 	rig.waitCheckpoint(late.Position)
