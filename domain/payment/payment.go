@@ -581,6 +581,14 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 	if prev, ok := p.commands[cmd.String()]; ok {
 		return repeatChange(prev, c, now)
 	}
+	// An illegal move is refused as such before its fields are looked at:
+	// a move that cannot happen from here is what the client needs to
+	// hear, with where the payment can go, not what the move lacks.
+	if c.To.Valid() {
+		if allowed := p.status.Next(); !slices.Contains(allowed, c.To) {
+			return &IllegalMoveError{PaymentID: p.id, From: p.status, To: c.To, Allowed: allowed}
+		}
+	}
 	c, err := c.Normalize(now)
 	if err != nil {
 		return err
@@ -598,10 +606,6 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 	// free within the year ahead Normalize allows.
 	if c.To == DiterimaOlehBank && c.PaymentDate > today {
 		return fieldErr("payment_date", "is after today (%s): money received by the bank is dated when it was received", today)
-	}
-	allowed := p.status.Next()
-	if !slices.Contains(allowed, c.To) {
-		return &IllegalMoveError{PaymentID: p.id, From: p.status, To: c.To, Allowed: allowed}
 	}
 	// Moves follow one another and the payment's receipt: one dated
 	// before either would put the history out of order (a payment in

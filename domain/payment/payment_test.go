@@ -574,3 +574,34 @@ func TestBankPaymentIsNotDatedAhead(t *testing.T) {
 		t.Errorf("post-dated cheque: %v", err)
 	}
 }
+
+// An illegal move is refused as such whatever its fields lack or get
+// wrong: given a cancelled payment and a paid one, when a move is sent
+// that could not happen from there with a field missing or dated ahead,
+// then the answer is the IllegalMoveError (its current status and the
+// moves allowed), not a field error about a move that cannot be made.
+func TestIllegalMoveIsSaidBeforeItsFields(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		from payment.Status
+		c    payment.Change
+	}{
+		{"paid, cancelled without a reason", payment.DiterimaOlehBank, payment.Change{To: payment.Dibatalkan, Date: "2025-03-05"}},
+		{"cancelled, paid with a payment date ahead", payment.Dibatalkan, payment.Change{To: payment.DiterimaOlehBank, Date: "2025-03-05", EFTNo: "EFT1", PaymentDate: "2025-12-31"}},
+		{"cancelled, paid without an EFT number", payment.Dibatalkan, payment.Change{To: payment.DiterimaOlehBank, Date: "2025-03-05", PaymentDate: "2025-03-05"}},
+	} {
+		p := given(t, tc.from)
+		var ill *payment.IllegalMoveError
+		if err := p.ChangeStatus(cmd(7), tc.c, now); !errors.As(err, &ill) || ill.From != tc.from {
+			t.Errorf("%s: %v, want an IllegalMoveError from %s", tc.name, err, tc.from)
+		}
+		if got := p.Uncommitted(); len(got) != 0 {
+			t.Errorf("%s: recorded %v", tc.name, got)
+		}
+	}
+	// A move from where it is legal still gets its fields checked.
+	var fe *payment.FieldError
+	if err := given(t, payment.DihantarKeBank).ChangeStatus(cmd(8), payment.Change{To: payment.GagalDiprosesBank, Date: "2025-03-05"}, now); !errors.As(err, &fe) || fe.Field != "reason" {
+		t.Errorf("a legal move without its reason: %v, want a field error on reason", err)
+	}
+}
