@@ -30,6 +30,7 @@ func checkTOTPShape(code string) error {
 // alphabet holds is the keyed hash's business: a code of the right length
 // with a letter it never uses is a wrong code.
 func checkRecoveryShape(code string) error {
+	wrong := &account.FieldError{Field: "code", Code: "code_format", Reason: "must be 6 digits from the authenticator app or a 10-character recovery code"}
 	n := 0
 	for _, r := range code {
 		switch {
@@ -37,17 +38,14 @@ func checkRecoveryShape(code string) error {
 		case r >= '0' && r <= '9', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
 			n++
 		default:
-			n = -1
-		}
-		if n < 0 {
-			break
+			return wrong
 		}
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		return &account.FieldError{Field: "code", Code: "required", Reason: "is required"}
+	case 10:
+		return nil
 	}
-	if n != 10 {
-		return &account.FieldError{Field: "code", Code: "code_format", Reason: "must be 6 digits from the authenticator app or a 10-character recovery code"}
-	}
-	return nil
+	return wrong
 }

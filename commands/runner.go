@@ -205,12 +205,13 @@ func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, ne
 	}
 	agg := newAggregate()
 	now := r.Now().UTC()
-	if err := decide(agg, now); err != nil || len(toAppend(meta, agg.Uncommitted())) == 0 {
+	err := decide(agg, now)
+	events := toAppend(meta, agg.Uncommitted())
+	if err != nil || len(events) == 0 {
 		// A refusal on an empty stream may be an answer the stored state
 		// would change (the same statement again is a duplicate, not new).
 		return Execute(ctx, r, stream, newAggregate, meta, decide)
 	}
-	events := toAppend(meta, agg.Uncommitted())
 	proposed, err := r.propose(meta, stream, events, now)
 	if err != nil {
 		return Result{}, err

@@ -16,12 +16,7 @@ import (
 // temporary password used.
 func TestTemporaryPasswordWithoutTheCodeLeavesThePasswordWorking(t *testing.T) {
 	w := newWorld(t)
-	secret := enableTOTP(t, w, w.activeUser(master[0]), password)
-	mailbox := w.browser()
-	if r := mailbox.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
-		t.Fatalf("forgot: %d", r.Code)
-	}
-	temp := w.mailFor(mailbox, sitiIC, "kata laluan sementara baharu", 0)
+	secret, mailbox, temp := forgotWithTOTP(t, w)
 
 	// Whoever read the mail gets as far as the code step, and no further.
 	mailbox.enterID(sitiIC)
@@ -49,12 +44,7 @@ func TestTemporaryPasswordWithoutTheCodeLeavesThePasswordWorking(t *testing.T) {
 // neither her old password nor the temporary one works any more.
 func TestTemporaryPasswordWithTheCodeLeadsToANewPassword(t *testing.T) {
 	w := newWorld(t)
-	secret := enableTOTP(t, w, w.activeUser(master[0]), password)
-	b := w.browser()
-	if r := b.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
-		t.Fatalf("forgot: %d", r.Code)
-	}
-	temp := w.mailFor(b, sitiIC, "kata laluan sementara baharu", 0)
+	secret, b, temp := forgotWithTOTP(t, w)
 	w.clk.Add(30 * time.Second)
 	b.enterID(sitiIC)
 	if r := b.enterPassword(temp); r.Header().Get("Location") != "/login/dua-faktor" {
@@ -85,12 +75,7 @@ func TestTemporaryPasswordWithTheCodeLeadsToANewPassword(t *testing.T) {
 // completes her own login, not the temporary one begun meanwhile.
 func TestTheOwnersCodeKeepsHerPasswordWhenATemporaryLoginCameBetween(t *testing.T) {
 	w := newWorld(t)
-	secret := enableTOTP(t, w, w.activeUser(master[0]), password)
-	mailbox := w.browser()
-	if r := mailbox.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
-		t.Fatalf("forgot: %d", r.Code)
-	}
-	temp := w.mailFor(mailbox, sitiIC, "kata laluan sementara baharu", 0)
+	secret, mailbox, temp := forgotWithTOTP(t, w)
 	w.clk.Add(30 * time.Second)
 
 	siti := w.browser()
@@ -113,4 +98,17 @@ func TestTheOwnersCodeKeepsHerPasswordWhenATemporaryLoginCameBetween(t *testing.
 	if r := again.enterPassword(password); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/login/dua-faktor" {
 		t.Fatalf("her password at the next login: %d %s", r.Code, r.Header().Get("Location"))
 	}
+}
+
+// forgotWithTOTP turns TOTP on for Siti (password unchanged), then sends
+// Lupa Kata Laluan from a new browser: her TOTP secret, that browser, and
+// the temporary password mailed to her.
+func forgotWithTOTP(t *testing.T, w *world) (secret string, b *browser, temp string) {
+	t.Helper()
+	secret = enableTOTP(t, w, w.activeUser(master[0]), password)
+	b = w.browser()
+	if r := b.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
+		t.Fatalf("forgot: %d", r.Code)
+	}
+	return secret, b, w.mailFor(b, sitiIC, "kata laluan sementara baharu", 0)
 }
