@@ -501,21 +501,27 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 
 // releaseRelayout gives up owner's claim after a failed rebuild.
 func (e *Engine) releaseRelayout(ctx context.Context, name, owner string) {
-	coll := genCollection(name)
-	err := e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
+	err := e.rewriteOwnClaim(ctx, name, owner, func(relayoutClaim) relayoutClaim { return relayoutClaim{} })
+	if err != nil {
+		e.log.Warn("could not give up the layout claim; it ages out", "projector", name, "ttl", e.cfg.RebuildClaim, "err", err)
+	}
+}
+
+// rewriteOwnClaim replaces owner's claim on projector name by next(claim),
+// as a compare-and-set on its version; a claim that is not owner's (taken
+// over, or dropped by the swap) is left alone.
+func (e *Engine) rewriteOwnClaim(ctx context.Context, name, owner string, next func(relayoutClaim) relayoutClaim) error {
+	return e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
 		c, version, held, err := readClaim(ctx, b.Get, name)
 		if err != nil || !held || c.Owner != owner {
 			return err
 		}
-		body, err := json.Marshal(relayoutClaim{})
+		body, err := json.Marshal(next(c))
 		if err != nil {
 			return err
 		}
-		return b.Put(ctx, coll, projections.Doc{ID: relayoutClaimID, Version: version + 1, Body: body})
+		return b.Put(ctx, genCollection(name), projections.Doc{ID: relayoutClaimID, Version: version + 1, Body: body})
 	})
-	if err != nil {
-		e.log.Warn("could not give up the layout claim; it ages out", "projector", name, "ttl", e.cfg.RebuildClaim, "err", err)
-	}
 }
 
 // renewRelayout keeps owner's claim on projector name fresh, every sixth
@@ -535,17 +541,9 @@ func (e *Engine) renewRelayout(ctx context.Context, name, owner string) (stop fu
 				return
 			case <-t.C:
 			}
-			err := e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
-				c, version, held, err := readClaim(ctx, b.Get, name)
-				if err != nil || !held || c.Owner != owner {
-					return err
-				}
+			err := e.rewriteOwnClaim(ctx, name, owner, func(c relayoutClaim) relayoutClaim {
 				c.At = e.cfg.Now()
-				body, err := json.Marshal(c)
-				if err != nil {
-					return err
-				}
-				return b.Put(ctx, genCollection(name), projections.Doc{ID: relayoutClaimID, Version: version + 1, Body: body})
+				return c
 			})
 			if err != nil && ctx.Err() == nil {
 				e.log.Warn("could not renew the rebuild claim; trying again", "projector", name, "err", err)
