@@ -20,7 +20,10 @@ type AmendPayment struct {
 	Patch func(current payment.Details) payment.Details
 }
 
-// AmendPaymentHandler runs AmendPayment.
+// AmendPaymentHandler runs AmendPayment. An amendment refused because the
+// payment has gone to the bank (payment.ErrNotAmendable) appends, under a
+// client's request ID, payment.AmendmentRefused, so the request re-sent
+// later gets that same refusal; under Meta.FreshID nothing.
 type AmendPaymentHandler struct {
 	Runner Runner
 }

@@ -55,7 +55,10 @@ func TestAmendPayment(t *testing.T) {
 	if _, err := h.Handle(ctx, commands.AmendPayment{Meta: finMeta("a3"), PaymentID: "P9", Details: d}); !errors.Is(err, payment.ErrNotRecorded) {
 		t.Fatal(err)
 	}
-	if n := len(f.events("payment-P1")); n != 5 {
-		t.Fatalf("%d events", n)
+	// The moves, and the refusal recorded under its request ID.
+	if ev := f.events("payment-P1"); len(ev) != 6 {
+		t.Fatalf("%d events", len(ev))
+	} else if _, ok := ev[5].Event.(payment.AmendmentRefused); !ok {
+		t.Fatalf("after refusal: %T, want the AmendmentRefused", ev[5].Event)
 	}
 }

@@ -20,6 +20,10 @@ type CancelLeaving struct {
 // errors on "ic", "reason"; employee.ErrNotRecorded, employee.ErrLeftService
 // (the date has come: record them again to rejoin),
 // employee.ErrNoLeavingDate, employee.ErrCommandReused, ErrForbidden.
+// Under a client's request ID a refusal for the record's state
+// (ErrLeftService, ErrNoLeavingDate) appends employee.CancellationRefused,
+// so the request re-sent after a date was reported gets that same refusal
+// instead of cancelling the date; under Meta.FreshID it appends nothing.
 type CancelLeavingHandler struct {
 	Runner Runner
 }

@@ -81,3 +81,37 @@ func TestCancelLeaving(t *testing.T) {
 		t.Fatalf("after the date: %v", err)
 	}
 }
+
+// Given a record with no leaving date, when a cancellation comes under a
+// client's request ID, then it is refused (no date) and the refusal is
+// recorded under it; when a date has since been reported and the same
+// request comes again, then it gets the same refusal, nothing is appended
+// and the date stands. Before, the resend cancelled that date. Under a
+// server-made ID a refusal records nothing.
+func TestRefusedCancellationIsRefusedAgainUnderItsRequestID(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	keyed := f.system() // FreshID unset: the sender may send it again
+	cancel := commands.CancelLeaving{Meta: keyed, IC: sitiIC, Reason: "Tarik balik"}
+	res, err := f.h.CancelLeaving.Handle(ctx, cancel)
+	if !errors.Is(err, employee.ErrNoLeavingDate) || res.Appended != 1 {
+		t.Fatalf("cancel with no date: %+v %v", res, err)
+	}
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.system(), IC: sitiIC, Date: "2026-03-03", Reason: "Meletak jawatan"}))
+	before := f.types(employee.Stream(sitiIC))
+
+	res, err = f.h.CancelLeaving.Handle(ctx, cancel)
+	if !errors.Is(err, employee.ErrNoLeavingDate) || res.Appended != 0 {
+		t.Fatalf("resent: %+v %v, want the first refusal", res, err)
+	}
+	got := f.types(employee.Stream(sitiIC))
+	if !reflect.DeepEqual(got, before) || got[len(got)-2] != "employee.CancellationRefused.v1" || got[len(got)-1] != "employee.StaffLeftService.v1" {
+		t.Fatalf("events %v, want the refusal then the date, and nothing after", got)
+	}
+
+	fresh := f.system()
+	fresh.FreshID = true
+	if res, err := f.h.CancelLeaving.Handle(ctx, commands.CancelLeaving{Meta: fresh, IC: nurulIC}); !errors.Is(err, employee.ErrNoLeavingDate) || res.Appended != 0 {
+		t.Fatalf("cancel with no date under a fresh ID: %+v %v", res, err)
+	}
+}

@@ -15,7 +15,11 @@ type ChangePaymentStatus struct {
 }
 
 // ChangePaymentStatusHandler runs ChangePaymentStatus. An illegal move
-// returns *payment.IllegalMoveError.
+// returns *payment.IllegalMoveError; under a client's request ID it also
+// appends payment.MoveRefused, so the request re-sent later, once the
+// payment has moved on, gets that same refusal (nothing appended) instead
+// of being applied then. Under a server-made ID (Meta.FreshID) a refusal
+// appends nothing.
 type ChangePaymentStatusHandler struct {
 	Runner Runner
 }

@@ -39,7 +39,10 @@ type Result struct {
 	Appended int
 	// NoChange: every event appended only records that the command changed
 	// nothing (eventlog.NoChange), so a repeat of it is recognised later.
-	// The sender is answered as for a repeat.
+	// The sender is answered as for a repeat, unless the command also
+	// returned an error: then what it appended is the refusal (recorded
+	// so that the same request is refused again), and the error is the
+	// answer.
 	NoChange bool
 }
 
@@ -92,7 +95,10 @@ const (
 //
 // decide may record events and still return an error: the events are
 // appended and the error returned with the result. That is how a refused
-// login is both recorded (LoginFailed) and reported.
+// login is both recorded (LoginFailed) and reported, and how a keyed
+// request refused for the record's state records its refusal
+// (payment.MoveRefused), which a command with a fresh ID leaves out as it
+// does every eventlog.NoChange.
 func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
 	if meta.CommandID == uuid.Nil {
 		return Result{}, errCommandWithoutID

@@ -23,7 +23,10 @@ type StaffLeftService struct {
 // re-sent after a later change is a repeat; under a command ID the server
 // made (Meta.FreshID) it appends nothing (Result.Appended 0, no error).
 // Errors: field errors on "ic", "date", "reason"; employee.ErrNotRecorded,
-// employee.ErrLeftService (another date once the date has come),
+// employee.ErrLeftService (another date once the date has come: an
+// *employee.LeftServiceError naming it; under a client's request ID it
+// appends employee.LeavingDateRefused, so the report re-sent after a
+// rejoin gets that same refusal instead of making the rejoiner a leaver),
 // employee.ErrCommandReused, ErrForbidden.
 type StaffLeftServiceHandler struct {
 	Runner Runner

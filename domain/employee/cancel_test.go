@@ -28,12 +28,17 @@ func TestCancelLeavingAhead(t *testing.T) {
 }
 
 // Given a date that has come, the person has left: nothing is cancelled
-// (recording them again is a rejoin).
+// (recording them again is a rejoin). Under a command ID the refusal is
+// recorded (CancellationRefused), so the same request gets it again.
 func TestCancelLeavingAfterTheDateRefused(t *testing.T) {
 	scenario(t, []eventlog.Event{recorded(), leaving},
-		func(e *Employee) error { return e.CancelLeaving(cmdA, "", leavingStarts) }, nil, ErrLeftService)
+		func(e *Employee) error { return e.CancelLeaving(cmdA, "", leavingStarts) },
+		[]eventlog.Event{CancellationRefused{IC: ic, Code: RefusedLeftService, LeftOn: leavingDate, CommandID: cmdA.String()}}, ErrLeftService)
 	scenario(t, []eventlog.Event{recorded(), StaffLeftService{IC: ic, Date: "2025-12-31"}},
-		func(e *Employee) error { return e.CancelLeaving(cmdA, "", now) }, nil, ErrLeftService)
+		func(e *Employee) error { return e.CancelLeaving(cmdA, "", now) },
+		[]eventlog.Event{CancellationRefused{IC: ic, Code: RefusedLeftService, LeftOn: "2025-12-31", CommandID: cmdA.String()}}, ErrLeftService)
+	scenario(t, []eventlog.Event{recorded(), leaving},
+		func(e *Employee) error { return e.CancelLeaving(uuid.Nil, "", leavingStarts) }, nil, ErrLeftService)
 }
 
 // Given no leaving date — never recorded, already cancelled, or recorded

@@ -29,6 +29,22 @@ var (
 	ErrCommandReused = eventlog.CommandReused("employee")
 )
 
+// LeftServiceError is ErrLeftService naming the date the person left, which
+// the refusal of a leaving date tells the client.
+type LeftServiceError struct{ On string }
+
+func (e *LeftServiceError) Error() string { return ErrLeftService.Error() + " (on " + e.On + ")" }
+
+// Is makes errors.Is(err, ErrLeftService) true.
+func (e *LeftServiceError) Is(target error) bool { return target == ErrLeftService }
+
+// Refusal codes a refusal event carries: the kind of refusal, as the
+// client was told it.
+const (
+	RefusedLeftService   = "left_service"
+	RefusedNoLeavingDate = "no_leaving_date"
+)
+
 // Stream is the event stream of the staff member with IC number ic (digits).
 func Stream(ic mykad.IC) string { return "employee-" + ic.String() }
 
@@ -40,6 +56,8 @@ func Register(reg *eventlog.Registry) {
 	eventlog.Register[StaffLeftService](reg)
 	eventlog.Register[LeavingDateUnchanged](reg)
 	eventlog.Register[LeavingCancelled](reg)
+	eventlog.Register[LeavingDateRefused](reg)
+	eventlog.Register[CancellationRefused](reg)
 }
 
 // StaffRecorded: a person entered the master (or re-entered it after leaving
@@ -159,12 +177,62 @@ type LeavingCancelled struct {
 	CommandID string `json:"command_id,omitempty"`
 }
 
+// LeavingDateRefused: a leaving date reported under a command ID was
+// refused because the person had already left on another date
+// (ErrLeftService). It is recorded so that the same report sent again
+// later (after a rejoin, when it would apply) gets the same refusal
+// instead of being decided anew and making the rejoiner a leaver long
+// after its sender was told no. It carries the date and reason asked for
+// (to tell a repeat from the ID reused) and the date the person had left
+// on, which the refusal names. It changes nothing (eventlog.NoChange):
+// views, followers and sessions ignore it, and a command with a
+// server-made ID appends none.
+type LeavingDateRefused struct {
+	IC        string `json:"ic"`
+	Date      string `json:"date"`
+	Reason    string `json:"reason,omitempty"`
+	Code      string `json:"code"`
+	LeftOn    string `json:"left_on"`
+	CommandID string `json:"command_id"`
+}
+
+// NoChange marks the event as changing nothing (eventlog.NoChange).
+func (LeavingDateRefused) NoChange() {}
+
+func (r LeavingDateRefused) err() error { return &LeftServiceError{On: r.LeftOn} }
+
+// CancellationRefused: a cancellation of the leaving date under a command
+// ID was refused, with Code RefusedNoLeavingDate (no date to cancel) or
+// RefusedLeftService (the date had come; LeftOn names it). Recorded, like
+// LeavingDateRefused, so that the same cancellation sent again after a
+// date was reported gets the same refusal instead of cancelling that date.
+// It carries the reason asked for, to tell a repeat from the ID reused.
+type CancellationRefused struct {
+	IC        string `json:"ic"`
+	Reason    string `json:"reason,omitempty"`
+	Code      string `json:"code"`
+	LeftOn    string `json:"left_on,omitempty"`
+	CommandID string `json:"command_id"`
+}
+
+// NoChange marks the event as changing nothing (eventlog.NoChange).
+func (CancellationRefused) NoChange() {}
+
+func (r CancellationRefused) err() error {
+	if r.Code == RefusedLeftService {
+		return &LeftServiceError{On: r.LeftOn}
+	}
+	return ErrNoLeavingDate
+}
+
 func (StaffRecorded) EventType() string        { return "employee.StaffRecorded.v1" }
 func (StaffUpdated) EventType() string         { return "employee.StaffUpdated.v1" }
 func (StaffUnchanged) EventType() string       { return "employee.StaffUnchanged.v1" }
 func (StaffLeftService) EventType() string     { return "employee.StaffLeftService.v1" }
 func (LeavingDateUnchanged) EventType() string { return "employee.LeavingDateUnchanged.v1" }
 func (LeavingCancelled) EventType() string     { return "employee.LeavingCancelled.v1" }
+func (LeavingDateRefused) EventType() string   { return "employee.LeavingDateRefused.v1" }
+func (CancellationRefused) EventType() string  { return "employee.CancellationRefused.v1" }
 
 // Employee is the staff-record aggregate. The zero value is a person not (yet)
 // in the master; rebuild it with Apply.
@@ -327,6 +395,11 @@ func (e *Employee) LeaveService(cmd uuid.UUID, date, reason string, now time.Tim
 			if p.Date == date && p.Reason == reason {
 				return nil
 			}
+		case LeavingDateRefused:
+			// The same report: the same refusal, not a new decision.
+			if p.Date == date && p.Reason == reason {
+				return p.err()
+			}
 		}
 		return ErrCommandReused
 	}
@@ -335,7 +408,17 @@ func (e *Employee) LeaveService(cmd uuid.UUID, date, reason string, now time.Tim
 		return ErrNotRecorded
 	case e.left && e.leftOn == date && cmd != uuid.Nil:
 		return e.record(LeavingDateUnchanged{IC: e.ic, Date: date, Reason: reason, CommandID: cmd.String()})
-	case !e.InService(now), e.left && e.leftOn == date:
+	case !e.InService(now) && cmd != uuid.Nil:
+		// Recorded under the command ID (and still refused), so the same
+		// report sent again after a rejoin gets this answer again.
+		refused := LeavingDateRefused{IC: e.ic, Date: date, Reason: reason, Code: RefusedLeftService, LeftOn: e.leftOn, CommandID: cmd.String()}
+		if err := e.record(refused); err != nil {
+			return err
+		}
+		return refused.err()
+	case !e.InService(now):
+		return &LeftServiceError{On: e.leftOn}
+	case e.left && e.leftOn == date:
 		return ErrLeftService
 	}
 	return e.record(StaffLeftService{IC: e.ic, Date: date, Reason: reason, CommandID: commandID(cmd)})
@@ -353,20 +436,41 @@ func (e *Employee) CancelLeaving(cmd uuid.UUID, reason string, now time.Time) er
 		return ferr
 	}
 	if prev, ok := e.known(cmd); ok {
-		if c, isCancel := prev.(LeavingCancelled); isCancel && c.Reason == reason {
-			return nil
+		switch p := prev.(type) {
+		case LeavingCancelled:
+			if p.Reason == reason {
+				return nil
+			}
+		case CancellationRefused:
+			// The same cancellation: the same refusal, not a new
+			// decision.
+			if p.Reason == reason {
+				return p.err()
+			}
 		}
 		return ErrCommandReused
 	}
+	var refused CancellationRefused
 	switch {
 	case !e.recorded:
 		return ErrNotRecorded
 	case !e.InService(now):
-		return ErrLeftService
+		refused = CancellationRefused{Code: RefusedLeftService, LeftOn: e.leftOn}
 	case !e.left:
-		return ErrNoLeavingDate
+		refused = CancellationRefused{Code: RefusedNoLeavingDate}
+	default:
+		return e.record(LeavingCancelled{IC: e.ic, Date: e.leftOn, Reason: reason, CommandID: commandID(cmd)})
 	}
-	return e.record(LeavingCancelled{IC: e.ic, Date: e.leftOn, Reason: reason, CommandID: commandID(cmd)})
+	if cmd != uuid.Nil {
+		// Recorded under the command ID (and still refused), so the same
+		// cancellation sent again after a date was reported gets this
+		// answer again instead of cancelling that date.
+		refused.IC, refused.Reason, refused.CommandID = e.ic, reason, cmd.String()
+		if err := e.record(refused); err != nil {
+			return err
+		}
+	}
+	return refused.err()
 }
 
 // known returns the event command cmd recorded, if it recorded one here.
@@ -461,6 +565,16 @@ func (e *Employee) Apply(ev eventlog.Event) error {
 			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
 		}
 		e.left, e.leftOn = false, ""
+		e.remember(ev.CommandID, ev)
+	case LeavingDateRefused:
+		if !e.recorded || e.ic != ev.IC {
+			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+		}
+		e.remember(ev.CommandID, ev)
+	case CancellationRefused:
+		if !e.recorded || e.ic != ev.IC {
+			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+		}
 		e.remember(ev.CommandID, ev)
 	default:
 		return fmt.Errorf("employee: cannot apply event %T (%s)", ev, ev.EventType())

@@ -29,9 +29,11 @@ func TestSameLeavingDateIsRecordedUnderItsCommandID(t *testing.T) {
 		[]eventlog.Event{LeavingDateUnchanged{IC: ic, Date: leavingDate, CommandID: cmdA.String()}}, nil)
 	scenario(t, []eventlog.Event{recorded(), leaving},
 		func(e *Employee) error { return e.LeaveService(uuid.Nil, leavingDate, "bersara", now) }, nil, ErrLeftService)
-	// Another date for someone who has left is still refused, unrecorded.
+	// Another date for someone who has left is still refused; the
+	// refusal is recorded under the ID (LeavingDateRefused).
 	scenario(t, []eventlog.Event{recorded(), leaving},
-		func(e *Employee) error { return e.LeaveService(cmdA, "2026-04-30", "", leavingStarts) }, nil, ErrLeftService)
+		func(e *Employee) error { return e.LeaveService(cmdA, "2026-04-30", "", leavingStarts) },
+		[]eventlog.Event{LeavingDateRefused{IC: ic, Date: "2026-04-30", Code: RefusedLeftService, LeftOn: leavingDate, CommandID: cmdA.String()}}, ErrLeftService)
 }
 
 // Given a report of the date the record had (cmdA), then a change — the

@@ -25,7 +25,11 @@ type Event interface {
 // command ran and found nothing to change (payment.AmendmentUnchanged), so
 // that the same command sent again later, after other commands changed the
 // state, is recognised as a repeat instead of being applied then. The
-// sender is answered as for a repeat: nothing changed.
+// sender is answered as for a repeat: nothing changed. A refusal recorded
+// for the same reason (payment.MoveRefused: a keyed request refused for
+// the record's state then, so that the same request sent again gets that
+// refusal, not a new decision) is one too: it changes no state, and its
+// sender is answered with the refusal the command returns with it.
 type NoChange interface {
 	Event
 	NoChange()

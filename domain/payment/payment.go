@@ -438,12 +438,74 @@ type StatusChanged struct {
 
 func (StatusChanged) EventType() string { return "payment.StatusChanged.v1" }
 
+// Refusal codes a refusal event carries: the kind of refusal, as the
+// client was told it (commands/ingest answers it with the same code).
+const (
+	RefusedIllegalMove  = "illegal_move"
+	RefusedNotAmendable = "not_amendable"
+)
+
+// MoveRefused: a status move under a command ID was refused because the
+// payment's status did not allow it (IllegalMoveError). It is recorded so
+// that the same request sent again later, once the payment has moved on,
+// gets the same refusal instead of being decided anew and maybe applied
+// then, long after its sender was told no. It carries the move as asked
+// (to tell a repeat from the ID reused for another change) and what the
+// refusal named: the status then and the moves it allowed. It changes
+// nothing (eventlog.NoChange): views ignore it, and a command with a
+// server-made ID appends none.
+type MoveRefused struct {
+	PaymentID string   `json:"payment_id"`
+	CommandID string   `json:"command_id"`
+	Code      string   `json:"code"`
+	From      Status   `json:"from"`
+	Allowed   []Status `json:"allowed"`
+	Change
+}
+
+func (MoveRefused) EventType() string { return "payment.MoveRefused.v1" }
+
+// NoChange marks the event as changing nothing (eventlog.NoChange).
+func (MoveRefused) NoChange() {}
+
+func (r MoveRefused) err() error {
+	return &IllegalMoveError{PaymentID: r.PaymentID, From: r.From, To: r.To, Allowed: slices.Clone(r.Allowed)}
+}
+
+// AmendmentRefused: an amendment under a command ID was refused because
+// the payment had gone past the statuses that may be amended
+// (ErrNotAmendable). Recorded, like MoveRefused, so that the same request
+// sent again later gets the same refusal. It carries the details asked
+// for and the reason (as AmendmentUnchanged, to tell a repeat from the ID
+// reused), and the status that refused it.
+type AmendmentRefused struct {
+	PaymentID string `json:"payment_id"`
+	CommandID string `json:"command_id"`
+	Code      string `json:"code"`
+	Status    Status `json:"current_status"`
+	Reason    string `json:"reason,omitempty"`
+	Details
+}
+
+func (AmendmentRefused) EventType() string { return "payment.AmendmentRefused.v1" }
+
+// NoChange marks the event as changing nothing (eventlog.NoChange).
+func (AmendmentRefused) NoChange() {}
+
+func (r AmendmentRefused) err() error { return notAmendable(r.Status) }
+
+func notAmendable(s Status) error {
+	return fmt.Errorf("%w (status is %s)", ErrNotAmendable, s.Label())
+}
+
 // Register adds the payment events to reg.
 func Register(reg *eventlog.Registry) {
 	eventlog.Register[Recorded](reg)
 	eventlog.Register[Amended](reg)
 	eventlog.Register[AmendmentUnchanged](reg)
 	eventlog.Register[StatusChanged](reg)
+	eventlog.Register[MoveRefused](reg)
+	eventlog.Register[AmendmentRefused](reg)
 }
 
 // Payment is the aggregate.
@@ -559,7 +621,12 @@ func (p *Payment) AmendWith(cmd uuid.UUID, change func(base Details) Details, re
 		return p.record(AmendmentUnchanged{PaymentID: p.id, CommandID: cmd.String(), Reason: reason, Details: d})
 	}
 	if slices.Index(Statuses(), p.status) > amendableMaxStatusIndex {
-		return fmt.Errorf("%w (status is %s)", ErrNotAmendable, p.status.Label())
+		// Recorded under the command ID (and still refused), so the same
+		// request sent again gets this answer, whatever came since.
+		if err := p.record(AmendmentRefused{PaymentID: p.id, CommandID: cmd.String(), Code: RefusedNotAmendable, Status: p.status, Reason: reason, Details: d}); err != nil {
+			return err
+		}
+		return notAmendable(p.status)
 	}
 	// A move may not be dated before the received date (ChangeStatus), so
 	// the received date may not be moved past a move made: the history
@@ -586,7 +653,14 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 	// hear, with where the payment can go, not what the move lacks.
 	if c.To.Valid() {
 		if allowed := p.status.Next(); !slices.Contains(allowed, c.To) {
-			return &IllegalMoveError{PaymentID: p.id, From: p.status, To: c.To, Allowed: allowed}
+			// Recorded under the command ID (and still refused), so the
+			// same request sent again, after the payment moved on to a
+			// status that would allow it, gets this answer again.
+			refused := MoveRefused{PaymentID: p.id, CommandID: cmd.String(), Code: RefusedIllegalMove, From: p.status, Allowed: allowed, Change: c}
+			if err := p.record(refused); err != nil {
+				return err
+			}
+			return refused.err()
 		}
 	}
 	c, err := c.Normalize(now)
@@ -654,6 +728,11 @@ func (p *Payment) Apply(e eventlog.Event) error {
 			return ErrNotRecorded
 		}
 		p.commands[e.CommandID] = e
+	case MoveRefused, AmendmentRefused:
+		if !p.Recorded() {
+			return ErrNotRecorded
+		}
+		p.commands[commandOf(e)] = e
 	case StatusChanged:
 		if !p.Recorded() {
 			return ErrNotRecorded
@@ -667,6 +746,17 @@ func (p *Payment) Apply(e eventlog.Event) error {
 		return fmt.Errorf("payment: unknown event %T", e)
 	}
 	return nil
+}
+
+// commandOf is the command ID a refusal event was recorded under.
+func commandOf(e eventlog.Event) string {
+	switch e := e.(type) {
+	case MoveRefused:
+		return e.CommandID
+	case AmendmentRefused:
+		return e.CommandID
+	}
+	return ""
 }
 
 // A repeat is compared with the event its command ID recorded, field by
@@ -694,6 +784,15 @@ func repeatAmend(prev eventlog.Event, change func(Details) Details, reason strin
 		asked, askedReason = a.Details, a.Reason
 	case AmendmentUnchanged:
 		asked, askedReason = a.Details, a.Reason
+	case AmendmentRefused:
+		if r, err := text("reason", reason, MaxReason, false); err != nil || r != a.Reason {
+			return ErrCommandReused
+		}
+		if err := sameOrReused(change(a.Details), a.Details, now); err != nil {
+			return err
+		}
+		// The same request: the same refusal, not a new decision.
+		return a.err()
 	default:
 		return ErrCommandReused
 	}
@@ -714,6 +813,20 @@ func sameOrReused(d, recorded Details, now time.Time) error {
 }
 
 func repeatChange(prev eventlog.Event, c Change, now time.Time) error {
+	if r, ok := prev.(MoveRefused); ok {
+		// The move as asked (it was refused before its fields were
+		// looked at, so they may not normalize): the same request gets
+		// the same refusal, not a new decision.
+		if c == r.Change {
+			return r.err()
+		}
+		if n, err := c.Normalize(now); err == nil {
+			if m, err := r.Change.Normalize(now); err == nil && n == m {
+				return r.err()
+			}
+		}
+		return ErrCommandReused
+	}
 	s, ok := prev.(StatusChanged)
 	if !ok {
 		return ErrCommandReused

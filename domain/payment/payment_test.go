@@ -220,8 +220,12 @@ func TestEveryMove(t *testing.T) {
 					t.Errorf("%s → %s: message does not name allowed %s: %s", from, to, a, err)
 				}
 			}
-			if len(p.Uncommitted()) != 0 || p.Status() != from {
-				t.Errorf("%s → %s: state changed despite refusal", from, to)
+			// Only the refusal is recorded (under the command ID, so a
+			// repeat gets it again); the status stays.
+			if ev := p.Uncommitted(); len(ev) != 1 || p.Status() != from {
+				t.Errorf("%s → %s: state changed despite refusal: %+v", from, to, ev)
+			} else if r, ok := ev[0].(payment.MoveRefused); !ok || r.From != from || r.To != to || r.Code != payment.RefusedIllegalMove || !slices.Equal(r.Allowed, legal[from]) {
+				t.Errorf("%s → %s: recorded %+v, want a MoveRefused", from, to, ev[0])
 			}
 		}
 	}
@@ -595,7 +599,8 @@ func TestIllegalMoveIsSaidBeforeItsFields(t *testing.T) {
 		if err := p.ChangeStatus(cmd(7), tc.c, now); !errors.As(err, &ill) || ill.From != tc.from {
 			t.Errorf("%s: %v, want an IllegalMoveError from %s", tc.name, err, tc.from)
 		}
-		if got := p.Uncommitted(); len(got) != 0 {
+		// The refusal is recorded with the move as it was asked.
+		if got := p.Uncommitted(); len(got) != 1 || got[0].(payment.MoveRefused).Change != tc.c {
 			t.Errorf("%s: recorded %v", tc.name, got)
 		}
 	}
