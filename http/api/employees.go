@@ -197,9 +197,16 @@ func (h *handlers) leftService(c *gin.Context) {
 	res, err := h.left.Handle(ctx, commands.StaffLeftService{Meta: meta, IC: ic.String(), Date: in.Date, Reason: in.Reason})
 	switch {
 	case errors.Is(err, employee.ErrLeftService):
-		on, lerr := h.leftOn(ctx, ic)
-		if lerr != nil {
-			h.fail(c, lerr)
+		// The refusal names the date the person left: the one the domain
+		// refused with, which for a keyed request re-sent is the first
+		// refusal's (recorded, employee.LeavingDateRefused), not today's
+		// state (after a rejoin, no date at all).
+		var lse *employee.LeftServiceError
+		on := ""
+		if errors.As(err, &lse) {
+			on = lse.On
+		} else if on, err = h.leftOn(ctx, ic); err != nil {
+			h.fail(c, err)
 			return
 		}
 		if on == strings.TrimSpace(in.Date) {
