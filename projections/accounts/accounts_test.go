@@ -928,3 +928,27 @@ func TestUnchangedLeavingDateLeavesTheView(t *testing.T) {
 	}
 	w.sameAfterReplayAndRebuild(p)
 }
+
+// A refused cancellation and a refused leaving date recorded under their
+// request IDs (employee.CancellationRefused, employee.LeavingDateRefused)
+// are not projected: the employee view stays as it was.
+func TestRefusedLeavingRequestsLeaveTheView(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
+	p := accounts.Projector{}
+	project(t, w.events, w.views, w.reg, p, 10)
+	keyed := w.meta(eventlog.ActorClient, "payroll")
+	keyed.CommandID = commands.ClientCommandID("payroll", "DELETE /employees/"+sitiIC+"/left-service\ncancel-1")
+	res, err := w.h.CancelLeaving.Handle(ctx, commands.CancelLeaving{Meta: keyed, IC: sitiIC})
+	if !errors.Is(err, employee.ErrNoLeavingDate) || res.Appended != 1 {
+		t.Fatalf("cancel with no date: %+v, %v", res, err)
+	}
+	if n := project(t, w.events, w.views, w.reg, p, 10); n != 0 {
+		t.Fatalf("projected %d events of the refusal, want none", n)
+	}
+	if e, _, err := accounts.GetEmployee(ctx, w.views, sitiIC); err != nil || e.LeftOn != "" || e.Post != "Pegawai Kewangan" {
+		t.Fatalf("employee view %+v, %v", e, err)
+	}
+	w.sameAfterReplayAndRebuild(p)
+}

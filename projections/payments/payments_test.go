@@ -373,3 +373,24 @@ func TestUnchangedAmendmentLeavesTheView(t *testing.T) {
 		t.Fatalf("%v %+v", err, p)
 	}
 }
+
+// A refused move recorded under its command ID (payment.MoveRefused) is
+// not projected: no history entry, no status, the view as before.
+func TestRefusedMoveLeavesTheView(t *testing.T) {
+	f := newFeed(t)
+	f.record("P1", icA, payment.Tuntutan, payment.TuntutanPerjalanan, "2025-02-01", 100)
+	f.do("P1", func(p *payment.Payment, cmd uuid.UUID, now time.Time) error {
+		if err := p.ChangeStatus(cmd, payment.Change{To: payment.Diluluskan, Date: "2025-02-02"}, now); !errors.Is(err, payment.ErrIllegalMove) {
+			return fmt.Errorf("Diterima to Diluluskan: %v, want an illegal move", err)
+		}
+		return nil
+	})
+	if last := f.log[len(f.log)-1]; last.Type != "payment.MoveRefused.v1" {
+		t.Fatalf("the refused move recorded %s", last.Type)
+	}
+	f.move("P1", payment.Change{To: payment.DalamProses, Date: "2025-02-02"})
+	p, err := payments.Queries{Reader: f.store}.Get(context.Background(), icA, "P1")
+	if err != nil || len(p.History) != 2 || p.Status != payment.DalamProses || p.Amended != 0 {
+		t.Fatalf("%v %+v", err, p)
+	}
+}
