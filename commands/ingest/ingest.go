@@ -158,7 +158,7 @@ type Summary struct {
 	Duplicates   int    `json:"duplicates"`
 	Rejected     int    `json:"rejected"`
 	Failed       int    `json:"failed"`
-	LastPosition uint64 `json:"last_position"` // highest position appended (wait for projections to reach it)
+	LastPosition uint64 `json:"last_position"` // highest position an accepted line appended (wait for projections to reach it; a refusal recorded changes no view)
 	// Unanswered counts the lines above whose answer could not be written
 	// (emit failed: the client went away, the output closed). Lines
 	// already running then still finish, and may be stored: they are
