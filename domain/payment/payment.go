@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -375,6 +376,15 @@ func (c Change) Normalize(now time.Time) (Change, error) {
 	return c, nil
 }
 
+// storable reports whether c's fields are within what any move accepts
+// (their lengths only: a refusal is recorded before they are checked).
+func (c Change) storable() bool {
+	const maxDate = len("2006-01-02") + 16 // room for the spaces Normalize trims
+	return len(c.To) <= 64 && len(c.Date) <= maxDate && len(c.PaymentDate) <= maxDate &&
+		utf8.RuneCountInString(c.EFTNo) <= MaxInstrumentNo+16 && utf8.RuneCountInString(c.ChequeNo) <= MaxInstrumentNo+16 &&
+		utf8.RuneCountInString(c.Reason) <= MaxReason+16
+}
+
 func instrument(field, v string, to Status, required bool) (string, error) {
 	v = strings.TrimSpace(v)
 	if !required {
@@ -657,6 +667,12 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 			// same request sent again, after the payment moved on to a
 			// status that would allow it, gets this answer again.
 			refused := MoveRefused{PaymentID: p.id, CommandID: cmd.String(), Code: RefusedIllegalMove, From: p.status, Allowed: allowed, Change: c}
+			if !c.storable() {
+				// Fields no status accepts: re-sent, this request could
+				// never apply, so there is nothing to remember, and an
+				// event must not carry a megabyte the client sent.
+				return refused.err()
+			}
 			if err := p.record(refused); err != nil {
 				return err
 			}

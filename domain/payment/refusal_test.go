@@ -3,6 +3,7 @@ package payment_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +114,29 @@ func TestRefusedAmendmentSentAgainGetsTheFirstAnswer(t *testing.T) {
 		}
 		if err := agg.Amend(cmd(40), d, "Sebab lain", now); !errors.Is(err, payment.ErrCommandReused) {
 			t.Fatalf("%s: another amendment under the refused one's ID: %v", name, err)
+		}
+	}
+}
+
+// Given a payment in Diterima, when an illegal move comes with a reason
+// far longer than any move accepts, then it is refused as an illegal move
+// and nothing is recorded: re-sent, it could never apply, and an event
+// must not carry the megabyte a client sent.
+func TestIllegalMoveWithOversizedFieldsIsRefusedWithoutBeingRecorded(t *testing.T) {
+	for name, c := range map[string]payment.Change{
+		"reason":  {To: payment.Diluluskan, Reason: strings.Repeat("x", payment.MaxReason*4)},
+		"eft_no":  {To: payment.Diluluskan, EFTNo: strings.Repeat("9", 1<<20)},
+		"date":    {To: payment.Diluluskan, Date: strings.Repeat("2", 4096)},
+		"cheque":  {To: payment.Diluluskan, ChequeNo: strings.Repeat("c", payment.MaxInstrumentNo*3)},
+		"payment": {To: payment.Diluluskan, PaymentDate: strings.Repeat("2", 4096)},
+	} {
+		p := given(t, payment.Diterima)
+		var ill *payment.IllegalMoveError
+		if err := p.ChangeStatus(cmd(40), c, now); !errors.As(err, &ill) || ill.From != payment.Diterima {
+			t.Fatalf("%s: %v, want an illegal move", name, err)
+		}
+		if ev := p.Uncommitted(); len(ev) != 0 {
+			t.Fatalf("%s: recorded %d events, want none", name, len(ev))
 		}
 	}
 }
