@@ -26,13 +26,17 @@ func TestActivateAccount(t *testing.T) {
 	// when Siti activates,
 	f.ok(f.h.Activate.Handle(ctx, commands.ActivateAccount{Meta: f.user(sitiIC), UserID: sitiIC, Form: activationForm(sitiPassword)}))
 	// then Activated holds hashes and the sealed phrase, nothing in clear,
+	// and the account's other sessions end with it,
 	evs := f.events("account-" + sitiIC)
-	act, ok := evs[len(evs)-1].Event.(account.Activated)
+	if end, ok := evs[len(evs)-1].Event.(account.SessionsEnded); !ok || end.Reason != account.EndActivated {
+		t.Fatalf("last event %s, want the sessions ended by the activation", evs[len(evs)-1].Type)
+	}
+	act, ok := evs[len(evs)-2].Event.(account.Activated)
 	if !ok {
-		t.Fatalf("last event %s", evs[len(evs)-1].Type)
+		t.Fatalf("event before the last %s", evs[len(evs)-2].Type)
 	}
 	for _, secret := range []string{sitiPassword, "Comot", "comot", "Pantai Klebang"} {
-		if strings.Contains(string(evs[len(evs)-1].Data), secret) {
+		if strings.Contains(string(evs[len(evs)-2].Data), secret) {
 			t.Fatalf("Activated carries %q in clear", secret)
 		}
 	}

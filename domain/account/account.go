@@ -508,7 +508,8 @@ type Activation struct {
 }
 
 // Activate completes the first login ("Aktif"): only after a login with the
-// temporary password, on an account not yet active and not locked.
+// temporary password, on an account not yet active and not locked. Every
+// session of the account ends, as with ResetPassword.
 func (a *Account) Activate(act Activation, now time.Time) error {
 	switch {
 	case !a.Exists():
@@ -541,11 +542,17 @@ func (a *Account) Activate(act Activation, now time.Time) error {
 	if act.AnswerHash == "" || act.SealedPhrase == "" {
 		return fmt.Errorf("%w: activation without answer hash or sealed phrase", ErrInvalid)
 	}
-	return a.record(Activated{
+	if err := a.record(Activated{
 		UserID: a.userID, PasswordHash: act.Password.Hash, AdminStrength: act.Password.AdminStrength,
 		SecretQuestion: act.QuestionID, SecretAnswerHash: act.AnswerHash,
 		SecurityImage: act.ImageID, SealedPhrase: act.SealedPhrase,
-	})
+	}); err != nil {
+		return err
+	}
+	// The first password is set: as with a new password, every other
+	// session of the account ends (the web layer gives the activating one
+	// a new token), so no login waiting elsewhere outlives it.
+	return a.record(SessionsEnded{UserID: a.userID, Reason: EndActivated})
 }
 
 // ResetPassword sets a new password after a login with a temporary password

@@ -140,7 +140,9 @@ func TestExpiredTemporaryPassword(t *testing.T) {
 func TestActivate(t *testing.T) {
 	a := given(t, with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0}))
 	act := Activation{Password: NewPassword{Hash: hash("correct horse"), Typed: typed("correct horse", nil)}, QuestionID: "haiwan-peliharaan", AnswerHash: hash("comot"), ImageID: "wau-bulan", SealedPhrase: "sealed-phrase"}
-	then(t, a, a.Activate(act, t0), nil, activated()[3])
+	// Like a new password, activation ends the account's other sessions:
+	// another device's login waiting at a step must not outlive it.
+	then(t, a, a.Activate(act, t0), nil, activated()[3], SessionsEnded{UserID: id, Reason: EndActivated})
 	if a.Status() != StatusActive {
 		t.Fatal("not active")
 	}

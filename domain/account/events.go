@@ -295,6 +295,10 @@ const (
 	EndRoleRevoked     SessionsEndReason = "role_revoked"
 	EndTOTPDisabled    SessionsEndReason = "totp_disabled"
 	EndRequested       SessionsEndReason = "requested"
+	// EndActivated: the account was activated; a login waiting elsewhere
+	// (another device at the password step or at Pengaktifan) goes with
+	// the temporary password it was begun with.
+	EndActivated SessionsEndReason = "activated"
 )
 
 // SessionsEnded: every session of the account must end (the web layer's

@@ -313,6 +313,7 @@ var catalog = map[string]Text{
 	"detail.role_revoked":                  {"peranan ditarik balik", "role removed"},
 	"detail.totp_disabled":                 {"dua faktor diset semula", "two-factor reset"},
 	"detail.requested":                     {"atas permintaan", "on request"},
+	"detail.activated":                     {"akaun diaktifkan", "account activated"},
 	"detail.email_changed":                 {"e-mel ditukar", "e-mail changed"},
 	"detail.email_followed_master":         {"e-mel mengikut rekod kakitangan", "e-mail followed the staff record"},
 	"detail.totp_enabled":                  {"dua faktor diaktifkan", "two-factor enabled"},

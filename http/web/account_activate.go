@@ -116,6 +116,13 @@ func (s *Site) activate(c *gin.Context) {
 		return
 	}
 	s.acctWait(c, res)
+	// The account is activated: every other session of it ends (another
+	// device's login waiting at a step), as after a new password; this
+	// one continues under a new token (completeLogin).
+	if _, err := s.deps.Sessions.EndAllFor(c.Request.Context(), sess.UserID); err != nil {
+		httpx.Abort(c, err)
+		return
+	}
 	s.completeLogin(c, sess.UserID, grant, false, false, "")
 }
 

@@ -39,12 +39,17 @@ func TestNewPasswordAfterLupaKataLaluanIsConfirmed(t *testing.T) {
 // TestActivationOvertakenSaysSo: a person whose activation form was
 // overtaken (the account was activated meanwhile from another tab or
 // device, with a newer temporary password) is sent to log in again with
-// a message saying why, not to a bare login page.
+// a message saying why, not to a bare login page. The activation elsewhere
+// ended this waiting login (as a new password ends the account's other
+// sessions), so the message is that the session ended; nothing is
+// recorded.
 func TestActivationOvertakenSaysSo(t *testing.T) {
 	w := newWorld(t)
 	siti := master[0]
 	a := w.browser()
 	w.toActivationStep(a, siti)
+	form := activationForm(password, "durian", "Teh Tarik Petang")
+	form.Set("csrf_token", a.csrf("/pengaktifan")) // the form open on this device
 	// Elsewhere: a new temporary password, and the activation with it.
 	b := w.browser()
 	if !w.forgotIssues(siti.IC) {
@@ -53,12 +58,16 @@ func TestActivationOvertakenSaysSo(t *testing.T) {
 	temp2 := w.mailFor(b, siti.IC, "kata laluan sementara baharu", 0)
 	w.activate(b, siti, temp2, "kucing", "Kopi Pagi Melaka")
 
-	r := a.post("/pengaktifan", "/pengaktifan", activationForm(password, "durian", "Teh Tarik Petang"))
+	head := w.head()
+	r := a.do("POST", "/pengaktifan", form)
 	if r.Code != http.StatusSeeOther {
 		t.Fatalf("overtaken activation: %d %s", r.Code, r.body)
 	}
 	l := a.follow(r)
-	mustContain(t, "login page after an overtaken activation", l.body, "Akaun ini telah diaktifkan")
+	mustContain(t, "login page after an overtaken activation", l.body, "Sesi anda telah tamat")
+	if w.head() != head {
+		t.Fatal("the overtaken activation recorded something")
+	}
 }
 
 // TestResetOvertakenSaysSo: the new-password form after Lupa Kata Laluan

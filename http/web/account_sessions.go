@@ -11,7 +11,7 @@ import (
 
 // SessionEnder ends, in this process's session store, the sessions an
 // account.SessionsEnded event ended: every event that must end an
-// account's sessions (AccountLocked, PasswordChanged, RoleRevoked,
+// account's sessions (AccountLocked, PasswordChanged, Activated, RoleRevoked,
 // TOTPDisabled, a requested end) is recorded together with one, whichever
 // process ran the command (`ispeks admin role --remove` runs in the
 // console). Run it as a follower of the log (engine.RunFollower) in every
