@@ -13,6 +13,8 @@ type ActivateAccount struct {
 	Meta   Meta
 	UserID string
 	Form   account.ActivationForm
+	// Waiting is the temporary login the activation completes.
+	Waiting *WaitingLogin
 }
 
 // ActivateAccountHandler checks the form (password policy — 12 characters
@@ -21,7 +23,8 @@ type ActivateAccount struct {
 // seals the phrase and records account.Activated. Errors:
 // account.FieldErrors (every bad field: password, confirm_password,
 // question, answer, image, phrase), account.ErrTemporaryLoginRequired,
-// account.ErrAlreadyActivated, account.ErrLocked, account.ErrNotFound.
+// account.ErrAlreadyActivated, account.ErrLocked, account.ErrNotFound,
+// account.ErrLoginOvertaken (Waiting).
 type ActivateAccountHandler struct {
 	Runner   Runner
 	Security AccountSecurity
@@ -51,6 +54,13 @@ func (h ActivateAccountHandler) Activate(ctx context.Context, cmd ActivateAccoun
 		func(a *account.Account, now time.Time) error {
 			if !a.Exists() {
 				return account.ErrNotFound
+			}
+			// Activated since (another tab or device): Activate's own
+			// refusal says so, more use than an overtaken login.
+			if a.Status() != account.StatusActive {
+				if err := cmd.Waiting.check(a); err != nil {
+					return err
+				}
 			}
 			seed.see(a, now)
 			form, err := account.CheckActivation(cmd.Form, ic.String(), a.MinPasswordLength())

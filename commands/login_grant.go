@@ -33,6 +33,14 @@ type LoginGrant struct {
 	// lock, a password change, a role removed) reaches the session even if
 	// it is made a moment later.
 	DecidedAt time.Time
+	// Ends is how many times the account's sessions had been ended as
+	// the command decided (account.Account.SessionEnds). A login that
+	// waits for its next step (the code, Pengaktifan, the new password)
+	// keeps it and gives it back with that step (WaitingLogin), which is
+	// refused if the sessions were ended since: a waiting session is made
+	// a moment after the decision, and an end in between finds none to
+	// end.
+	Ends int
 	// Name and Department are the employee master's as the command
 	// decided (the pages greet the person with them): the accounts view
 	// may not yet show a correction HR has just made.
@@ -44,11 +52,12 @@ type LoginGrant struct {
 type grantSeed struct {
 	roles []account.Role
 	totp  bool
+	ends  int
 	now   time.Time
 }
 
 func (s *grantSeed) see(a *account.Account, now time.Time) {
-	s.roles, s.totp, s.now = a.Roles(), a.TOTPEnabled(), now
+	s.roles, s.totp, s.ends, s.now = a.Roles(), a.TOTPEnabled(), a.SessionEnds(), now
 }
 
 // grant completes the seed with the employee master as of the decision.
@@ -58,9 +67,27 @@ func (s grantSeed) grant(ctx context.Context, r Runner, ic mykad.IC) (LoginGrant
 		return LoginGrant{}, err
 	}
 	d := emp.Details()
-	g := LoginGrant{SecondFactor: s.totp, DecidedAt: s.now, Name: d.Name, Department: d.Department}
+	g := LoginGrant{SecondFactor: s.totp, DecidedAt: s.now, Ends: s.ends, Name: d.Name, Department: d.Department}
 	if emp.InService(s.now) {
 		g.Roles, g.ServiceEnds = s.roles, emp.ServiceEnds()
 	}
 	return g, nil
+}
+
+// WaitingLogin is the login a command completes or moves on, when it waits
+// in a session made from an earlier step's decision: Ends is that
+// decision's LoginGrant.Ends. The command refuses the step with
+// account.ErrLoginOvertaken, recording nothing, if the account's sessions
+// were ended since (a lock, a password change, an activation elsewhere).
+// Nil: no waiting login (a step-up, the console).
+type WaitingLogin struct {
+	Ends int
+}
+
+// check refuses the step on a, if w is a waiting login overtaken.
+func (w *WaitingLogin) check(a *account.Account) error {
+	if w == nil {
+		return nil
+	}
+	return a.CheckWaiting(w.Ends)
 }

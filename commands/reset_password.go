@@ -15,12 +15,15 @@ type ResetPassword struct {
 	UserID          string
 	NewPassword     string
 	ConfirmPassword string
+	// Waiting is the temporary login the new password completes.
+	Waiting *WaitingLogin
 }
 
 // ResetPasswordHandler records account.PasswordChanged (via reset) and
 // account.SessionsEnded. Errors: account.FieldErrors,
 // account.ErrTemporaryLoginRequired, account.ErrSecondFactorPending,
-// account.ErrLocked, account.ErrNotActivated.
+// account.ErrLocked, account.ErrNotActivated, account.ErrLoginOvertaken
+// (Waiting).
 type ResetPasswordHandler struct {
 	Runner   Runner
 	Security AccountSecurity
@@ -48,6 +51,14 @@ func (h ResetPasswordHandler) Reset(ctx context.Context, cmd ResetPassword) (Log
 		func(a *account.Account, now time.Time) error {
 			if !a.Exists() {
 				return account.ErrNotFound
+			}
+			// The new password set since (another tab or device):
+			// ResetPassword's own refusal says so, more use than an
+			// overtaken login.
+			if a.PasswordToSet() {
+				if err := cmd.Waiting.check(a); err != nil {
+					return err
+				}
 			}
 			seed.see(a, now)
 			if err := account.CheckPassword(cmd.NewPassword, cmd.ConfirmPassword, ic.String(), a.MinPasswordLength()); err != nil {

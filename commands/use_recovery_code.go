@@ -14,13 +14,16 @@ type UseRecoveryCode struct {
 	Code   string
 	// Temporary: as VerifyTOTP.Temporary.
 	Temporary bool
+	// Waiting: as VerifyTOTP.Waiting.
+	Waiting *WaitingLogin
 }
 
 // UseRecoveryCodeHandler records account.RecoveryCodeUsed; each code works
 // once. Errors: account.ErrWrongCode, account.ErrCodeReused (both count
 // towards the lock), account.ErrCodeJustAccepted (the code just used sent
 // again with no login waiting: nothing recorded), account.ErrLocked,
-// account.ErrTOTPNotEnabled.
+// account.ErrTOTPNotEnabled, account.ErrLoginOvertaken (as for
+// VerifyTOTP).
 type UseRecoveryCodeHandler struct {
 	Runner   Runner
 	Security AccountSecurity
@@ -67,6 +70,9 @@ func (h UseRecoveryCodeHandler) Use(ctx context.Context, cmd UseRecoveryCode) (R
 	var seed grantSeed
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
+			if err := cmd.Waiting.check(a); err != nil {
+				return err
+			}
 			use := a.UseRecoveryCode
 			if cmd.Temporary {
 				use = a.UseRecoveryCodeAfterTemporary

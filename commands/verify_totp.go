@@ -15,13 +15,16 @@ type VerifyTOTP struct {
 	// Temporary: the code step is that of a login begun with the
 	// temporary password (account.Account.VerifyTOTPAfterTemporary).
 	Temporary bool
+	// Waiting is the login the code completes (nil at a step-up).
+	Waiting *WaitingLogin
 }
 
 // VerifyTOTPHandler records account.TOTPCodeAccepted; a code is accepted
 // once. Errors: account.ErrWrongCode, account.ErrCodeReused (both count
 // towards the lock), account.ErrCodeJustAccepted (this use's code sent
 // again with no login waiting: nothing recorded), account.ErrLocked,
-// account.ErrTOTPNotEnabled.
+// account.ErrTOTPNotEnabled, account.ErrLoginOvertaken (Waiting: nothing
+// recorded, the code not checked).
 type VerifyTOTPHandler struct {
 	Runner   Runner
 	Security AccountSecurity
@@ -57,6 +60,9 @@ func (h VerifyTOTPHandler) Verify(ctx context.Context, cmd VerifyTOTP) (LoginGra
 	var seed grantSeed
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
+			if err := cmd.Waiting.check(a); err != nil {
+				return err
+			}
 			seed.see(a, now)
 			check := h.Security.totpCheck(ic.String(), cmd.Code, now)
 			if cmd.Temporary {

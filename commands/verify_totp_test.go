@@ -112,3 +112,45 @@ func TestVerifyTOTPWrongCodesLock(t *testing.T) {
 		t.Fatalf("right code on a locked account: %v", err)
 	}
 }
+
+// Given Siti past her password at the code step, when her password is
+// changed (on another device) before the code comes, then that login's
+// code completes nothing: the login waiting for it was decided before the
+// account's sessions ended, whatever the session store has seen of the
+// change yet. Nothing is recorded and the code is not checked. A login
+// decided after the change completes as usual.
+func TestVerifyTOTPRefusesALoginWaitingSinceBeforeTheSessionsEnded(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	secret, _ := enrolSiti(t, f)
+	f.advance(30 * time.Second)
+	out, _, err := f.h.LogIn.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: sitiPassword})
+	if err != nil || !out.SecondFactorRequired {
+		t.Fatalf("password step: %+v %v", out.LoginOutcome, err)
+	}
+	const fresh = "Sungai Melaka Waktu Senja 9"
+	f.ok(f.h.ChangePassword.Handle(ctx, commands.ChangePassword{Meta: f.user(sitiIC), UserID: sitiIC, OldPassword: sitiPassword, NewPassword: fresh, ConfirmPassword: fresh}))
+	before := len(f.events(f.accountStream(sitiIC)))
+	code, _ := security.TOTP{}.Code(secret, f.clock())
+	_, _, err = f.h.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: f.anon(), UserID: sitiIC, Code: code, Waiting: &commands.WaitingLogin{Ends: out.Grant.Ends}})
+	if !errors.Is(err, account.ErrLoginOvertaken) {
+		t.Fatalf("the code of a login decided before the password change: %v, want it overtaken", err)
+	}
+	_, _, err = f.h.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: f.anon(), UserID: sitiIC, Code: "AAAAA-AAAAA", Waiting: &commands.WaitingLogin{Ends: out.Grant.Ends}})
+	if !errors.Is(err, account.ErrLoginOvertaken) {
+		t.Fatalf("a recovery code for a login decided before the password change: %v, want it overtaken", err)
+	}
+	if after := len(f.events(f.accountStream(sitiIC))); after != before {
+		t.Fatalf("%d events recorded for an overtaken login's codes", after-before)
+	}
+
+	f.advance(30 * time.Second)
+	out, _, err = f.h.LogIn.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: fresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ = security.TOTP{}.Code(secret, f.clock())
+	if _, _, err := f.h.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: f.anon(), UserID: sitiIC, Code: code, Waiting: &commands.WaitingLogin{Ends: out.Grant.Ends}}); err != nil {
+		t.Fatalf("the code of a login decided after the change: %v", err)
+	}
+}

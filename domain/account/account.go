@@ -58,6 +58,11 @@ var (
 	// for the same use while no login awaits a code (the form sent
 	// twice). Refused, not counted.
 	ErrCodeJustAccepted = errors.New("account: code accepted a moment ago")
+	// ErrLoginOvertaken: the login waiting for this step (its code,
+	// activation, its new password) was decided before the account's
+	// sessions were last ended (a lock, a password change, an activation,
+	// a role removed): it must start again (CheckWaiting).
+	ErrLoginOvertaken = errors.New("account: the waiting login was decided before the account's sessions ended")
 )
 
 // Policy constants.
@@ -164,6 +169,11 @@ type Account struct {
 	roles     []Role
 	lastLogin time.Time
 
+	// sessionEnds counts the SessionsEnded events: a login waiting for
+	// its next step remembers the count it was decided at
+	// (CheckWaiting).
+	sessionEnds int
+
 	// resends: when each parked mail (by the dead letter's event ID) was
 	// last recorded as sent again.
 	resends map[string]time.Time
@@ -216,6 +226,29 @@ func (a *Account) Profile() Profile       { return Profile{Phone: a.phone, Offic
 func (a *Account) SecurityImage() string  { return a.imageID }
 func (a *Account) SealedPhrase() string   { return a.sealedPhrase }
 func (a *Account) SecretQuestion() string { return a.questionID }
+
+// PasswordToSet reports that the last login used a temporary password and
+// its new password (activation or reset) is still to be set.
+func (a *Account) PasswordToSet() bool { return a.pendingReset }
+
+// SessionEnds is how many times the account's sessions were ended (a
+// lock, a password change, an activation, a role removed, …): a login
+// decided now and waiting for its next step keeps it for CheckWaiting.
+func (a *Account) SessionEnds() int { return a.sessionEnds }
+
+// CheckWaiting refuses the next step of a login (its code, activation,
+// its new password) that has waited since a decision taken when the
+// account's sessions had been ended ends times, if they were ended again
+// since: what ended them (a lock, a password change, another device's
+// activation) must reach that login too, even when it landed in the
+// moment between the decision and the waiting session being made, where
+// ending the sessions found none to end. ErrLoginOvertaken.
+func (a *Account) CheckWaiting(ends int) error {
+	if a.sessionEnds != ends {
+		return ErrLoginOvertaken
+	}
+	return nil
+}
 
 // PasswordHash is the current password's hash ("" before activation and
 // after a login with a temporary password). A temporary password issued
@@ -1242,8 +1275,10 @@ func (a *Account) Apply(ev eventlog.Event) error {
 			a.resends = map[string]time.Time{}
 		}
 		a.resends[ev.ParkedEventID] = ev.At
-	case SecretAnswerChecked, SessionsEnded:
-		// Recorded for the audit trail and the session store; no state.
+	case SessionsEnded:
+		a.sessionEnds++
+	case SecretAnswerChecked:
+		// Recorded for the audit trail; no state.
 	default:
 		return fmt.Errorf("account: cannot apply event %T (%s)", ev, ev.EventType())
 	}

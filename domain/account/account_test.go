@@ -1075,3 +1075,28 @@ func TestLastLoginWaitsForTheSecondFactor(t *testing.T) {
 		t.Fatalf("last login after a recovery code: %v, want %v", b.LastLogin(), t3)
 	}
 }
+
+// A login waiting for its next step keeps the count of the account's
+// session ends it was decided at: an end since (here a password change,
+// in the moment before its waiting session was made) refuses the step.
+func TestCheckWaitingRefusesALoginDecidedBeforeAnEnd(t *testing.T) {
+	a := given(t, activated())
+	ends := a.SessionEnds()
+	if err := a.CheckWaiting(ends); err != nil {
+		t.Fatalf("a login decided at the current count: %v", err)
+	}
+	for _, ev := range []eventlog.Event{
+		PasswordChanged{UserID: id, PasswordHash: hash("new horse"), Via: ViaChange},
+		SessionsEnded{UserID: id, Reason: EndPasswordChanged},
+	} {
+		if err := a.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.CheckWaiting(ends); !errors.Is(err, ErrLoginOvertaken) {
+		t.Fatalf("a login decided before the password change: %v, want ErrLoginOvertaken", err)
+	}
+	if err := a.CheckWaiting(a.SessionEnds()); err != nil {
+		t.Fatalf("a login decided after it: %v", err)
+	}
+}

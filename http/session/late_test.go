@@ -303,3 +303,48 @@ func TestValidUntilMovesTheDeadline(t *testing.T) {
 		t.Fatalf("after the cancellation: ValidUntil %v, ExpiresAt %v; want none, %v", s.ValidUntil, s.ExpiresAt, idle)
 	}
 }
+
+// A waiting login (the code step, Pengaktifan, the new password) is made
+// from its step's decision a moment later, as a completed login's session
+// is: an end recorded in between reaches it in either order.
+func TestWaitingLoginDecidedBeforeTheSessionsWereEnded(t *testing.T) {
+	const user = "791117045671"
+	start := func(r *lateRig, decided time.Time) error {
+		gin.SetMode(gin.TestMode)
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = httptest.NewRequest("POST", "/login/kata-laluan", nil)
+		return r.m.StartWaiting(c, user, StageActivation, decided)
+	}
+	t.Run("the follower reads the end before the waiting session is made", func(t *testing.T) {
+		r := newLateRig(t)
+		decided := r.now
+		r.now = r.now.Add(20 * time.Millisecond) // a password change elsewhere
+		if _, err := r.m.EndAllBefore(t.Context(), user, r.now); err != nil {
+			t.Fatal(err)
+		}
+		r.now = r.now.Add(5 * time.Millisecond)
+		if err := start(r, decided); !errors.Is(err, ErrOvertaken) {
+			t.Fatalf("a waiting login decided before the end: %v, want ErrOvertaken", err)
+		}
+		if n := r.sessions(user); n != 0 {
+			t.Fatalf("%d sessions after an overtaken waiting login", n)
+		}
+		if err := start(r, r.now); err != nil {
+			t.Fatalf("a waiting login decided after the end: %v", err)
+		}
+	})
+	t.Run("the follower reads the end after the waiting session is made", func(t *testing.T) {
+		r := newLateRig(t)
+		decided := r.now
+		r.now = r.now.Add(25 * time.Millisecond)
+		if err := start(r, decided); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.m.EndAllBefore(t.Context(), user, decided.Add(20*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		if n := r.sessions(user); n != 0 {
+			t.Fatalf("%d sessions: the end recorded after the decision left the waiting login standing", n)
+		}
+	})
+}

@@ -398,6 +398,23 @@ func (m *Manager) StartPending(c *gin.Context, userID, stage string) error {
 	return m.begin(c, Session{State: StatePending, Stage: stage, UserID: userID})
 }
 
+// StartWaiting is StartPending for the next stage of a login that a
+// command decided at decidedAt (commands.LoginGrant.DecidedAt): the code
+// step, Pengaktifan, the new password. Like a completed login's session
+// (Login), it counts as begun at the decision, so an end the log recorded
+// after it reaches it in either order: read before it is made, it is
+// refused (ErrOvertaken, and no session); read after, it ends it as any
+// other. The command completing the login checks the same on the stream
+// (commands.WaitingLogin), which the follower may not have reached yet.
+func (m *Manager) StartWaiting(c *gin.Context, userID, stage string, decidedAt time.Time) error {
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
+	if n, ok := m.lateNotice(userID); ok && decidedAt.Before(n.endedAt) {
+		return ErrOvertaken
+	}
+	return m.begin(c, Session{State: StatePending, Stage: stage, UserID: userID, CreatedAt: decidedAt})
+}
+
 // Login makes the request's browser logged in as id, under a new token.
 // A login decided before the log ended the account's sessions gets
 // ErrOvertaken and no session; one decided before a leaving date was

@@ -93,10 +93,13 @@ func (s *Site) activate(c *gin.Context) {
 		return
 	}
 	grant, res, err := s.deps.Accounts.Commands.Activate.Activate(c.Request.Context(), commands.ActivateAccount{
-		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Form: form,
+		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Form: form, Waiting: acctWaiting(sess),
 	})
 	switch {
 	case err == nil:
+	case errors.Is(err, account.ErrLoginOvertaken):
+		s.sessionFailed(c, session.ErrOvertaken)
+		return
 	case errors.Is(err, account.ErrLocked):
 		s.acctLocked(c, sess.UserID)
 		return
@@ -159,9 +162,13 @@ func (s *Site) reset(c *gin.Context) {
 	}
 	grant, res, err := s.deps.Accounts.Commands.ResetPassword.Reset(c.Request.Context(), commands.ResetPassword{
 		Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, NewPassword: f.Get("password"), ConfirmPassword: f.Get("confirm_password"),
+		Waiting: acctWaiting(sess),
 	})
 	switch {
 	case err == nil:
+	case errors.Is(err, account.ErrLoginOvertaken):
+		s.sessionFailed(c, session.ErrOvertaken)
+		return
 	case errors.Is(err, account.ErrLocked):
 		s.acctLocked(c, sess.UserID)
 		return

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,6 +48,10 @@ const (
 	// acctValNotice is a notice the login left for the page it ended on
 	// (carryNotice).
 	acctValNotice = "notice"
+	// acctValEnds is the LoginGrant.Ends of the step a waiting login was
+	// made from, given back to the command of its next step
+	// (commands.WaitingLogin).
+	acctValEnds = "ends"
 
 	acctAfterReset  = "reset"
 	acctAfterChange = "change"
@@ -94,6 +99,17 @@ func acctPending(c *gin.Context, stage string) (session.Session, bool) {
 		return session.Session{}, false
 	}
 	return sess, true
+}
+
+// acctWaiting is the waiting login sess holds, for the command of its
+// next step. A pending session without the count (made by no step this
+// code knows) never matches one.
+func acctWaiting(sess session.Session) *commands.WaitingLogin {
+	n, err := strconv.Atoi(sess.Values[acctValEnds])
+	if err != nil {
+		n = -1
+	}
+	return &commands.WaitingLogin{Ends: n}
 }
 
 // acctRestart sends a browser whose login in progress is gone (timed out,
@@ -288,11 +304,11 @@ func (s *Site) afterPassword(c *gin.Context, userID string, out commands.LoginOu
 				after = acctAfterReset
 			}
 		}
-		s.startPending(c, userID, acctStageTOTP, map[string]string{acctValAfter: after}, PathLoginTOTP)
+		s.startWaiting(c, userID, acctStageTOTP, out.Grant, map[string]string{acctValAfter: after}, PathLoginTOTP)
 	case out.MustActivate:
-		s.startPending(c, userID, session.StageActivation, nil, PathActivate)
+		s.startWaiting(c, userID, session.StageActivation, out.Grant, nil, PathActivate)
 	case out.MustChangePassword && out.Temporary:
-		s.startPending(c, userID, acctStageReset, nil, PathLoginReset)
+		s.startWaiting(c, userID, acctStageReset, out.Grant, nil, PathLoginReset)
 	default:
 		s.completeLogin(c, userID, out.Grant, false, out.MustChangePassword, "")
 	}
@@ -300,9 +316,28 @@ func (s *Site) afterPassword(c *gin.Context, userID string, out commands.LoginOu
 
 // startPending moves the login on to its next stage under a new token.
 func (s *Site) startPending(c *gin.Context, userID, stage string, values map[string]string, next string) {
+	s.setPending(c, s.deps.Sessions.StartPending(c, userID, stage), values, next)
+}
+
+// startWaiting moves the login on to the stage after a step its command
+// decided (grant): the waiting session counts as begun at the decision,
+// and keeps the grant's Ends for the command of its next step
+// (acctWaiting), so an end of the account's sessions recorded in between
+// (a lock, a password change, an activation elsewhere) reaches it.
+func (s *Site) startWaiting(c *gin.Context, userID, stage string, grant commands.LoginGrant, values map[string]string, next string) {
+	values = maps.Clone(values)
+	if values == nil {
+		values = map[string]string{}
+	}
+	values[acctValEnds] = strconv.Itoa(grant.Ends)
+	s.setPending(c, s.deps.Sessions.StartWaiting(c, userID, stage, grant.DecidedAt), values, next)
+}
+
+// setPending gives the pending session just begun (err: how that went)
+// its values, and sends the browser to next.
+func (s *Site) setPending(c *gin.Context, err error, values map[string]string, next string) {
 	m := s.deps.Sessions
-	if err := m.StartPending(c, userID, stage); err != nil {
-		httpx.Abort(c, err)
+	if s.sessionFailed(c, err) {
 		return
 	}
 	if len(values) > 0 {
@@ -417,12 +452,14 @@ func grantRoles(grant commands.LoginGrant) []string {
 	return roles
 }
 
-// sessionFailed answers err from Sessions.Login or MarkTOTP, if there is
-// one, and says whether it did. session.ErrOvertaken (the account was
-// locked, its password changed or a role removed after the command
-// decided, or the session ended while a code was checked): the session
-// does not stand and is not made again; the person logs in again (and
-// meets the lock if that is what happened).
+// sessionFailed answers err from Sessions.Login, StartWaiting or
+// MarkTOTP, if there is one, and says whether it did.
+// session.ErrOvertaken (the account was locked, its password changed or a
+// role removed after the command decided, or the session ended while a
+// code was checked; also account.ErrLoginOvertaken from the command of a
+// waiting login's step, passed as it): the session does not stand and is
+// not made again; the person logs in again (and meets the lock if that is
+// what happened).
 func (s *Site) sessionFailed(c *gin.Context, err error) bool {
 	switch {
 	case err == nil:
@@ -573,15 +610,22 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	// The code completes this session's login, begun with the temporary
 	// password or not: only the former uses it.
 	temporary := isPending && sess.Values[acctValAfter] == acctAfterReset
+	var waiting *commands.WaitingLogin
+	if isPending {
+		waiting = acctWaiting(sess)
+	}
 	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
-		grant, res, err = s.deps.Accounts.Commands.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary})
+		grant, res, err = s.deps.Accounts.Commands.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary, Waiting: waiting})
 	} else {
 		var used commands.RecoveryCodeUsed
-		used, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary})
+		used, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary, Waiting: waiting})
 		grant = used.Grant
 	}
 	switch {
 	case err == nil:
+	case errors.Is(err, account.ErrLoginOvertaken):
+		s.sessionFailed(c, session.ErrOvertaken)
+		return
 	case errors.Is(err, account.ErrLocked):
 		s.acctLocked(c, sess.UserID)
 		return
@@ -623,7 +667,7 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	}
 	switch sess.Values[acctValAfter] {
 	case acctAfterReset:
-		s.startPending(c, sess.UserID, acctStageReset, map[string]string{acctValTOTP: "1"}, PathLoginReset)
+		s.startWaiting(c, sess.UserID, acctStageReset, grant, map[string]string{acctValTOTP: "1"}, PathLoginReset)
 	default:
 		s.completeLogin(c, sess.UserID, grant, true, sess.Values[acctValAfter] == acctAfterChange, "")
 	}
