@@ -16,6 +16,8 @@ type UseRecoveryCode struct {
 	Temporary bool
 	// Waiting: as VerifyTOTP.Waiting.
 	Waiting *WaitingLogin
+	// StepUp: as VerifyTOTP.StepUp.
+	StepUp bool
 }
 
 // UseRecoveryCodeHandler records account.RecoveryCodeUsed; each code works
@@ -74,7 +76,10 @@ func (h UseRecoveryCodeHandler) Use(ctx context.Context, cmd UseRecoveryCode) (R
 				return err
 			}
 			use := a.UseRecoveryCode
-			if cmd.Temporary {
+			switch {
+			case cmd.StepUp:
+				use = a.UseRecoveryCodeStepUp
+			case cmd.Temporary:
 				use = a.UseRecoveryCodeAfterTemporary
 			}
 			err := use(hash, h.Policy.threshold(), now)

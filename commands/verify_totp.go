@@ -17,6 +17,10 @@ type VerifyTOTP struct {
 	Temporary bool
 	// Waiting is the login the code completes (nil at a step-up).
 	Waiting *WaitingLogin
+	// StepUp: a logged-in session proves the second factor again; no
+	// login is completed, and one awaiting its code goes on waiting
+	// (account.Account.VerifyTOTPStepUp).
+	StepUp bool
 }
 
 // VerifyTOTPHandler records account.TOTPCodeAccepted; a code is accepted
@@ -65,7 +69,10 @@ func (h VerifyTOTPHandler) Verify(ctx context.Context, cmd VerifyTOTP) (LoginGra
 			}
 			seed.see(a, now)
 			check := h.Security.totpCheck(ic.String(), cmd.Code, now)
-			if cmd.Temporary {
+			switch {
+			case cmd.StepUp:
+				return a.VerifyTOTPStepUp(check, h.Policy.threshold(), now)
+			case cmd.Temporary:
 				return a.VerifyTOTPAfterTemporary(check, h.Policy.threshold(), now)
 			}
 			return a.VerifyTOTP(check, h.Policy.threshold(), now)

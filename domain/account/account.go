@@ -165,6 +165,8 @@ type Account struct {
 	// (ErrCodeJustAccepted).
 	lastFactor   factorUse
 	lastRecovery int
+	// lastStepUp: that second factor was given at a step-up.
+	lastStepUp bool
 
 	roles     []Role
 	lastLogin time.Time
@@ -775,7 +777,7 @@ func (a *Account) ConfirmTOTP(check CodeCheck, recoveryHashes []string, now time
 	return a.record(TOTPEnabled{UserID: a.userID, Step: step, RecoveryCodeHashes: slices.Clone(recoveryHashes), Name: a.name, Email: a.email})
 }
 
-// VerifyTOTP is the second step of a login (or a step-up check). A code is
+// VerifyTOTP is the second step of a login (a step-up is VerifyTOTPStepUp). A code is
 // accepted once: a code of a time step not later than the last accepted one
 // is refused as reused. Wrong and reused codes count towards the lock.
 func (a *Account) VerifyTOTP(check CodeCheck, threshold int, now time.Time) error {
@@ -793,11 +795,26 @@ func (a *Account) VerifyTOTPAfterTemporary(check CodeCheck, threshold int, now t
 	return a.verifyTOTP(check, threshold, true, now)
 }
 
+// VerifyTOTPStepUp is VerifyTOTP for a logged-in session proving the
+// second factor again (a step-up). It is no login: a login awaiting its
+// code (on another device, perhaps begun with a temporary password) goes
+// on waiting for its own code, neither completed nor dropped.
+func (a *Account) VerifyTOTPStepUp(check CodeCheck, threshold int, now time.Time) error {
+	if err := a.secondFactorPrelude(); err != nil {
+		return err
+	}
+	step, err := a.totpStep(check, threshold, factorTOTPCode, true)
+	if err != nil {
+		return err
+	}
+	return a.record(TOTPCodeAccepted{UserID: a.userID, Step: step, StepUp: true})
+}
+
 func (a *Account) verifyTOTP(check CodeCheck, threshold int, temporary bool, now time.Time) error {
 	if err := a.secondFactorPrelude(); err != nil {
 		return err
 	}
-	step, err := a.totpStep(check, threshold, factorTOTPCode)
+	step, err := a.totpStep(check, threshold, factorTOTPCode, false)
 	if err != nil {
 		return err
 	}
@@ -808,8 +825,8 @@ func (a *Account) verifyTOTP(check CodeCheck, threshold int, temporary bool, now
 // before, or the refusal: a locked account is refused before the code is
 // looked at, and wrong and reused codes count towards the lock. use is
 // what the code is for: the code accepted last, for the same use, is a
-// form sent twice.
-func (a *Account) totpStep(check CodeCheck, threshold int, use factorUse) (uint64, error) {
+// form sent twice (stepUp: at a step-up, justAccepted).
+func (a *Account) totpStep(check CodeCheck, threshold int, use factorUse, stepUp bool) (uint64, error) {
 	if a.locked {
 		return 0, a.refuseLocked()
 	}
@@ -820,7 +837,7 @@ func (a *Account) totpStep(check CodeCheck, threshold int, use factorUse) (uint6
 	if !ok {
 		return 0, a.fail(FailWrongSecondFactor, threshold, ErrWrongCode)
 	}
-	if step == a.totpLastStep && a.lastFactor == use && !a.secondFactorPending {
+	if step == a.totpLastStep && a.justAccepted(use, stepUp) {
 		// A double click on the form: the first submission was accepted
 		// and no login waits for a code. Not a guess, so not a failure
 		// that would leave the person nearer a lock after a good login.
@@ -847,7 +864,7 @@ func (a *Account) ReplaceRecoveryCodes(check CodeCheck, recoveryHashes []string,
 	if len(recoveryHashes) != RecoveryCodeCount || slices.Contains(recoveryHashes, "") {
 		return fmt.Errorf("%w: need %d recovery code hashes", ErrInvalid, RecoveryCodeCount)
 	}
-	step, err := a.totpStep(check, threshold, factorNewCodes)
+	step, err := a.totpStep(check, threshold, factorNewCodes, false)
 	if err != nil {
 		return err
 	}
@@ -857,16 +874,22 @@ func (a *Account) ReplaceRecoveryCodes(check CodeCheck, recoveryHashes []string,
 // UseRecoveryCode accepts an unused recovery code in place of a TOTP code.
 // codeHash is the keyed hash of the normalised code.
 func (a *Account) UseRecoveryCode(codeHash string, threshold int, now time.Time) error {
-	return a.useRecoveryCode(codeHash, threshold, false, now)
+	return a.useRecoveryCode(codeHash, threshold, false, false, now)
 }
 
 // UseRecoveryCodeAfterTemporary is UseRecoveryCode at the code step of a
 // login begun with the temporary password (VerifyTOTPAfterTemporary).
 func (a *Account) UseRecoveryCodeAfterTemporary(codeHash string, threshold int, now time.Time) error {
-	return a.useRecoveryCode(codeHash, threshold, true, now)
+	return a.useRecoveryCode(codeHash, threshold, true, false, now)
 }
 
-func (a *Account) useRecoveryCode(codeHash string, threshold int, temporary bool, now time.Time) error {
+// UseRecoveryCodeStepUp is UseRecoveryCode at a step-up
+// (VerifyTOTPStepUp): a login awaiting its code goes on waiting.
+func (a *Account) UseRecoveryCodeStepUp(codeHash string, threshold int, now time.Time) error {
+	return a.useRecoveryCode(codeHash, threshold, false, true, now)
+}
+
+func (a *Account) useRecoveryCode(codeHash string, threshold int, temporary, stepUp bool, now time.Time) error {
 	if err := a.secondFactorPrelude(); err != nil {
 		return err
 	}
@@ -885,9 +908,11 @@ func (a *Account) useRecoveryCode(codeHash string, threshold int, temporary bool
 		}
 	}
 	switch {
+	case found >= 0 && stepUp:
+		return a.record(RecoveryCodeUsed{UserID: a.userID, Index: found, StepUp: true})
 	case found >= 0:
 		return a.record(RecoveryCodeUsed{UserID: a.userID, Index: found, PasswordKept: a.keepsPassword(temporary)})
-	case reused >= 0 && a.lastFactor == factorRecoveryCode && a.lastRecovery == reused && !a.secondFactorPending:
+	case reused >= 0 && a.lastRecovery == reused && a.justAccepted(factorRecoveryCode, stepUp):
 		// The login's form sent twice with the recovery code it was
 		// completed with, as with an authenticator code (totpStep).
 		return ErrCodeJustAccepted
@@ -898,6 +923,15 @@ func (a *Account) useRecoveryCode(codeHash string, threshold int, temporary bool
 	}
 }
 
+// justAccepted reports whether the second factor accepted last was for
+// use, and a form sent again with it is that form sent twice: when no
+// login awaits a code, or when both are a step-up's (a logged-in session's
+// form: a login waiting elsewhere is not this, and its own code form is
+// another use).
+func (a *Account) justAccepted(use factorUse, stepUp bool) bool {
+	return a.lastFactor == use && (!a.secondFactorPending || stepUp && a.lastStepUp)
+}
+
 // keepsPassword: a code given at the code step of a login with the current
 // password (temporary false) while a temporary login awaits its code.
 func (a *Account) keepsPassword(temporary bool) bool {
@@ -905,9 +939,9 @@ func (a *Account) keepsPassword(temporary bool) bool {
 }
 
 // completeLogin ends the password login awaiting its second factor: its
-// time becomes the last login. A code accepted with no login pending (a
-// step-up check) changes no login time. passwordKept: the event's
-// PasswordKept.
+// time becomes the last login. A code accepted with no login pending
+// changes no login time; a step-up's never gets here (VerifyTOTPStepUp).
+// passwordKept: the event's PasswordKept.
 func (a *Account) completeLogin(passwordKept bool) {
 	if a.secondFactorPending && !a.pendingLoginAt.IsZero() {
 		a.lastLogin = a.pendingLoginAt
@@ -1237,15 +1271,19 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		}
 	case TOTPCodeAccepted:
 		a.totpLastStep, a.failed = ev.Step, 0
-		a.lastFactor = factorTOTPCode
-		a.completeLogin(ev.PasswordKept)
+		a.lastFactor, a.lastStepUp = factorTOTPCode, ev.StepUp
+		if !ev.StepUp {
+			a.completeLogin(ev.PasswordKept)
+		}
 	case RecoveryCodeUsed:
 		if ev.Index < 0 || ev.Index >= len(a.recovery) {
 			return fmt.Errorf("%w: recovery code %d of %d", ErrCorrupt, ev.Index, len(a.recovery))
 		}
 		a.recovery[ev.Index].used, a.failed = true, 0
-		a.lastFactor, a.lastRecovery = factorRecoveryCode, ev.Index
-		a.completeLogin(ev.PasswordKept)
+		a.lastFactor, a.lastRecovery, a.lastStepUp = factorRecoveryCode, ev.Index, ev.StepUp
+		if !ev.StepUp {
+			a.completeLogin(ev.PasswordKept)
+		}
 	case RecoveryCodesReplaced:
 		if a.totpSecret == "" {
 			return fmt.Errorf("%w: recovery codes replaced without TOTP", ErrCorrupt)

@@ -225,14 +225,21 @@ type TOTPCodeAccepted struct {
 	// code completes the pending login, and a temporary one uses its
 	// temporary password then.
 	PasswordKept bool `json:"password_kept,omitempty"`
+	// StepUp: the code was given by a logged-in session proving the
+	// second factor again (a step-up), not at a login's code step: it
+	// completes no login, and one awaiting its code goes on waiting.
+	// Absent in events stored before it was kept: those completed the
+	// pending login, and replay the same.
+	StepUp bool `json:"step_up,omitempty"`
 }
 
 // RecoveryCodeUsed: recovery code number Index was used (once);
-// PasswordKept as for TOTPCodeAccepted.
+// PasswordKept and StepUp as for TOTPCodeAccepted.
 type RecoveryCodeUsed struct {
 	UserID       string `json:"user_id"`
 	Index        int    `json:"index"`
 	PasswordKept bool   `json:"password_kept,omitempty"`
+	StepUp       bool   `json:"step_up,omitempty"`
 }
 
 // RecoveryCodesReplaced: the person made ten new recovery codes (keyed

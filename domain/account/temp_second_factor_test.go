@@ -167,3 +167,39 @@ func TestTheNewPasswordIsNotATemporaryOneMailedSinceTheLogin(t *testing.T) {
 		t.Fatalf("a new password: %v", err)
 	}
 }
+
+// Given a login with a temporary password awaiting its code, when the owner
+// gives a code (or a recovery code) at a step-up in a session already
+// logged in elsewhere, then that code completes no login: the temporary
+// login goes on waiting, and its own code then uses the temporary
+// password. The same step-up form sent twice is still a double click, not
+// a reuse counted towards the lock.
+func TestAStepUpLeavesTheWaitingTemporaryLogin(t *testing.T) {
+	waiting := with(forgotWithTOTP(),
+		LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(time.Minute)})
+	for name, stepUp := range map[string]func(*Account) error{
+		"totp":     func(a *Account) error { return a.VerifyTOTPStepUp(codeAt(101, true), 3, t0.Add(2*time.Minute)) },
+		"recovery": func(a *Account) error { return a.UseRecoveryCodeStepUp(hash("rca"), 3, t0.Add(2*time.Minute)) },
+	} {
+		a := given(t, waiting)
+		err := stepUp(a)
+		want := []eventlog.Event{TOTPCodeAccepted{UserID: id, Step: 101, StepUp: true}}
+		if name == "recovery" {
+			want = []eventlog.Event{RecoveryCodeUsed{UserID: id, Index: 0, StepUp: true}}
+		}
+		then(t, a, err, nil, want...)
+		b := given(t, with(waiting, a.Uncommitted()...))
+		if err := stepUp(b); !errors.Is(err, ErrCodeJustAccepted) {
+			t.Fatalf("%s: the step-up sent twice: %v, want it taken as a double click", name, err)
+		}
+		if err := b.VerifyTOTPAfterTemporary(codeAt(102, true), 3, t0.Add(3*time.Minute)); err != nil {
+			t.Fatalf("%s: the waiting login's code after the step-up: %v", name, err)
+		}
+		if !b.PasswordToSet() {
+			t.Fatalf("%s: the temporary login's code after a step-up leads to no new password", name)
+		}
+		if err := b.ResetPassword(NewPassword{Hash: hash("new password"), Typed: typed("new password", nil)}, t0.Add(3*time.Minute)); err != nil {
+			t.Fatalf("%s: the new password after the step-up: %v", name, err)
+		}
+	}
+}

@@ -615,10 +615,10 @@ func (s *Site) loginTOTP(c *gin.Context) {
 		waiting = acctWaiting(sess)
 	}
 	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
-		grant, res, err = s.deps.Accounts.Commands.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary, Waiting: waiting})
+		grant, res, err = s.deps.Accounts.Commands.VerifyTOTP.Verify(ctx, commands.VerifyTOTP{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary, Waiting: waiting, StepUp: !isPending})
 	} else {
 		var used commands.RecoveryCodeUsed
-		used, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary, Waiting: waiting})
+		used, res, err = s.deps.Accounts.Commands.UseRecoveryCode.Use(ctx, commands.UseRecoveryCode{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Code: code, Temporary: temporary, Waiting: waiting, StepUp: !isPending})
 		grant = used.Grant
 	}
 	switch {

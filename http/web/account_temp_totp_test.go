@@ -112,3 +112,41 @@ func forgotWithTOTP(t *testing.T, w *world) (secret string, b *browser, temp str
 	}
 	return secret, b, w.mailFor(b, sitiIC, "kata laluan sementara baharu", 0)
 }
+
+// Given Siti with TOTP on, logged in on one device without a code yet in
+// that session, and at the code step of a login with a temporary password
+// (Lupa Kata Laluan) on another, when she gives a code at a step-up on the
+// first device, then the waiting login on the other is left as it was: a
+// step-up is no login. Her code there still leads to her new password.
+func TestAStepUpLeavesATemporaryLoginWaitingForItsCode(t *testing.T) {
+	w := newWorld(t)
+	logged := w.activeUser(master[0]) // logged in before two-factor: no code in this session
+	b := w.browser()
+	b.login(sitiIC, password)
+	secret := enableTOTP(t, w, b, password)
+	other := w.browser()
+	if r := other.post("/lupa-kata-laluan", "/lupa-kata-laluan", vals("ic", sitiIC)); r.Code != http.StatusSeeOther {
+		t.Fatalf("forgot: %d", r.Code)
+	}
+	temp := w.mailFor(other, sitiIC, "kata laluan sementara baharu", 0)
+	w.clk.Add(30 * time.Second)
+	other.enterID(sitiIC)
+	if r := other.enterPassword(temp); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("temporary password with TOTP on: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := logged.post("/login/dua-faktor?next=/utama", "/login/dua-faktor", url.Values{"code": {code}, "next": {"/utama"}}); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("step-up: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	w.clk.Add(30 * time.Second)
+	code, _ = security.TOTP{}.Code(secret, w.clk.Now())
+	if r := other.post("/login/dua-faktor", "/login/dua-faktor", url.Values{"code": {code}}); r.Header().Get("Location") != "/login/kata-laluan-baru" {
+		t.Fatalf("the waiting login's code after the step-up: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	const fresh = "Sungai Melaka Waktu Senja 9"
+	if r := other.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", url.Values{"password": {fresh}, "confirm_password": {fresh}}); r.Header().Get("Location") != "/utama?kata-laluan=ditukar" {
+		t.Fatalf("the new password after the step-up: %d %s", r.Code, r.Header().Get("Location"))
+	}
+}

@@ -288,7 +288,9 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	case account.TOTPCodeAccepted:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			a.FailedAttempts = 0
-			a.completePendingLogin()
+			if !ev.StepUp { // a step-up is no login: one waiting goes on waiting
+				a.completePendingLogin()
+			}
 		})
 	case account.RecoveryCodeUsed:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
@@ -296,7 +298,9 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 				a.RecoveryLeft--
 			}
 			a.FailedAttempts = 0
-			a.completePendingLogin()
+			if !ev.StepUp {
+				a.completePendingLogin()
+			}
 		})
 	case account.RoleGranted:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {

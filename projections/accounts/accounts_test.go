@@ -775,6 +775,16 @@ func TestAccountViewLoginWaitsForSecondFactor(t *testing.T) {
 			a.LastLogin, a.PendingLogin, a.FailedSinceLogin, a.FailedAttempts, t1, t2)
 	}
 
+	// The owner gives her code again in a session already logged in (a
+	// step-up): no login, so the one waiting for its code stays so.
+	w.now = w.now.Add(30 * time.Second)
+	if _, err := w.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: w.meta(eventlog.ActorUser, lim), UserID: lim, Code: code(), StepUp: true}); err != nil {
+		t.Fatal(err)
+	}
+	if a = view(); !same(a.LastLogin, t1) || !same(a.PendingLogin, t2) || a.FailedSinceLogin != 1 {
+		t.Fatalf("after a step-up: last %v pending %v, failed since %d; want %v %v 1", a.LastLogin, a.PendingLogin, a.FailedSinceLogin, t1, t2)
+	}
+
 	t3 := fullLogin()
 	a = view()
 	if !same(a.LastLogin, t3) || !same(a.PreviousLogin, t1) || a.FailedBeforeLogin != 1 || a.FailedSinceLogin != 0 || a.PendingLogin != nil {
