@@ -26,8 +26,9 @@ type ForgotPassword struct {
 // closed or handed on (and may be shared), so a temporary password mailed
 // there could open their slips to someone else. They keep logging in with
 // their own password, and the helpdesk can still help them. Every call
-// costs one employee-stream read and one argon2id hash, so timing says
-// nothing either.
+// costs one employee-stream read and one argon2id hash; the append is the
+// account's alone, so the web page answers before running it (http/web
+// forgot_queue.go): its timing says nothing either.
 type ForgotPasswordHandler struct {
 	Runner   Runner
 	Security AccountSecurity

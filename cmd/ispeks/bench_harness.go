@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/infra/config"
 )
@@ -122,7 +121,7 @@ func (c *cli) startBenchRig(ctx context.Context, dir string, o rigOptions) (*ben
 		return nil, err
 	}
 	r.base = "http://" + ln.Addr().String()
-	g.Go(func() error { return httpx.ServeListener(gctx, ln, r.srv, 5*time.Second) })
+	serveHTTP(gctx, g, ln, r.srv, 5*time.Second)
 	return r, nil
 }
 

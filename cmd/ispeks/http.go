@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/melaka-gov/ispeks/http/api"
 	"github.com/melaka-gov/ispeks/http/apiauth"
@@ -138,6 +140,19 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 	}
 	go session.Janitor(ctx, srv.Sessions, time.Minute, nil)
 	return srv, nil
+}
+
+// serveHTTP serves srv on ln in g until ctx ends, beside the workers that
+// run what the pages hand off (Lupa Kata Laluan). The workers stop only once
+// the server has stopped taking requests and finished those in flight, so
+// nothing is queued after they drain; each drain is bounded by grace.
+func serveHTTP(ctx context.Context, g *errgroup.Group, ln net.Listener, srv *server.Server, grace time.Duration) {
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	g.Go(func() error { return srv.Site.RunWorkers(work, grace) })
+	g.Go(func() error {
+		defer stopWork()
+		return httpx.ServeListener(ctx, ln, srv, grace)
+	})
 }
 
 // waitFor is read-your-writes for pages: it returns when every projector has

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
-	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/infra/demo"
 )
 
@@ -97,7 +96,7 @@ func (c *cli) serve(ctx context.Context) error {
 		_ = g.Wait()
 		return err
 	}
-	g.Go(func() error { return httpx.ServeListener(gctx, ln, handler, c.cfg.ShutdownGrace) })
+	serveHTTP(gctx, g, ln, handler, c.cfg.ShutdownGrace)
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil

@@ -75,7 +75,7 @@ type Deps struct {
 	// API mounts JSON API routes on the /api/v1 group.
 	API []func(api *gin.RouterGroup)
 	// Web are the pages' flow collaborators (web.Deps.Accounts, …);
-	// Sessions, Errors, Throttle and Log are filled in by New.
+	// Sessions, Errors, Throttle, Log and Metrics are filled in by New.
 	Web web.Deps
 	// Now is the clock (default time.Now); tests inject one.
 	Now func() time.Time
@@ -136,7 +136,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	errs.AddFieldRules(deps.FieldRules...)
 	throttle := httpx.NewThrottle(cfg.LoginThrottle, deps.Now)
 	wd := deps.Web
-	wd.Sessions, wd.Errors, wd.Throttle, wd.Log = sessions, errs, throttle, deps.Log
+	wd.Sessions, wd.Errors, wd.Throttle, wd.Log, wd.Metrics = sessions, errs, throttle, deps.Log, deps.Metrics
 	site, err := web.NewSite(cfg.Web, wd)
 	if err != nil {
 		return nil, err
@@ -289,10 +289,20 @@ func (h headWriter) Flush() {
 }
 
 // Run serves on addr until ctx ends, then shuts down gracefully; it also
-// sweeps expired sessions meanwhile.
+// sweeps expired sessions meanwhile, and runs the pages' workers
+// (Site.RunWorkers), which drain once the requests are done.
 func (s *Server) Run(ctx context.Context, addr string) error {
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go session.Janitor(jctx, s.Sessions, time.Minute, s.now)
-	return httpx.Serve(ctx, addr, s)
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	workers := make(chan struct{})
+	go func() {
+		defer close(workers)
+		_ = s.Site.RunWorkers(work, httpx.DefaultShutdownTimeout)
+	}()
+	err := httpx.Serve(ctx, addr, s)
+	stopWork()
+	<-workers
+	return err
 }

@@ -48,6 +48,11 @@ type AccountDeps struct {
 	AllowedDomains []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ForgotQueue bounds the Lupa Kata Laluan requests waiting for a
+	// worker (default 256; one beyond is dropped with a warning, the page
+	// answering the same), ForgotWorkers the workers that run them
+	// (default 2). They run in Site.RunWorkers.
+	ForgotQueue, ForgotWorkers int
 }
 
 // AccountCommands are the handlers the account pages run. The handlers of
@@ -190,6 +195,12 @@ func (d AccountDeps) withDefaults() AccountDeps {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.ForgotQueue <= 0 {
+		d.ForgotQueue = defaultForgotQueue
+	}
+	if d.ForgotWorkers <= 0 {
+		d.ForgotWorkers = defaultForgotWorkers
 	}
 	if len(d.AllowedDomains) == 0 {
 		d.AllowedDomains = []string{commands.DefaultAllowedDomain}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,13 @@ type world struct {
 	// session follower): the read models stay as they are, as when the
 	// projector process lags behind the log.
 	holdProjectors func()
+	// forgotRan counts the Lupa Kata Laluan commands the site's workers
+	// have run (after the page answered); stopWorkers tells those workers
+	// to stop, as serve does once the server has stopped taking requests,
+	// and workersDone closes when they have drained and returned.
+	forgotRan   atomic.Int64
+	stopWorkers func()
+	workersDone chan struct{}
 }
 
 // Staff of the tests: in the employee master, in service. Nurul and Hafiz
@@ -116,6 +124,9 @@ type worldOpts struct {
 	// commands, when set, may stand in front of the pages' commands (a
 	// test that makes something happen while one runs).
 	commands func(w *world, c *web.AccountCommands)
+	// forgotQueue and forgotWorkers size the Lupa Kata Laluan queue
+	// (0: the site's defaults).
+	forgotQueue, forgotWorkers int
 }
 
 func newWorld(t *testing.T) *world { return newWorldWith(t, worldOpts{demo: true}) }
@@ -210,7 +221,13 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 		WaitFor:     func(ctx context.Context, pos uint64) error { return w.eng.WaitFor(ctx, pos) },
 		WaitTimeout: o.waitTimeout,
 		Now:         w.clk.Now,
+		ForgotQueue: o.forgotQueue, ForgotWorkers: o.forgotWorkers,
 	}
+	forgot := deps.Commands.ForgotPassword
+	deps.Commands.ForgotPassword = forgotFunc(func(ctx context.Context, cmd commands.ForgotPassword) (commands.Result, error) {
+		defer w.forgotRan.Add(1)
+		return forgot.Handle(ctx, cmd)
+	})
 	if o.demo {
 		deps.Mailbox = mail.NewMailbox(w.outbox, quiet)
 	}
@@ -230,6 +247,15 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The site's workers (Lupa Kata Laluan), as cmd/ispeks runs them.
+	workCtx, stopWorkers := context.WithCancel(runCtx)
+	w.stopWorkers, w.workersDone = stopWorkers, make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(w.workersDone)
+		_ = w.srv.Site.RunWorkers(workCtx, 10*time.Second)
+	}()
 	// The portal's session follower, as cmd/ispeks runs it.
 	ender := web.SessionEnder{Sessions: w.srv.Sessions}
 	start := w.head()
@@ -239,6 +265,27 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 		_ = w.eng.RunFollower(runCtx, web.SessionEnderName, start, ender.Handle, ender.Handles()...)
 	}()
 	return w
+}
+
+// forgotFunc is a Lupa Kata Laluan handler made of a function (a test's
+// stand-in in front of the real one).
+type forgotFunc func(ctx context.Context, cmd commands.ForgotPassword) (commands.Result, error)
+
+func (f forgotFunc) Handle(ctx context.Context, cmd commands.ForgotPassword) (commands.Result, error) {
+	return f(ctx, cmd)
+}
+
+// forgot posts Lupa Kata Laluan for ic from b, checks the answer every IC
+// gets, and waits until the site's workers have run the command.
+func (w *world) forgot(b *browser, ic string) result {
+	w.t.Helper()
+	ran := w.forgotRan.Load()
+	r := b.post("/lupa-kata-laluan", "/lupa-kata-laluan", url.Values{"ic": {ic}})
+	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/lupa-kata-laluan?hantar=1" {
+		w.t.Fatalf("forgot password: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	w.eventually("Lupa Kata Laluan run", func() bool { return w.forgotRan.Load() > ran })
+	return r
 }
 
 func sysMeta() commands.Meta {

@@ -11,7 +11,6 @@ import (
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/calendar"
-	"github.com/melaka-gov/ispeks/http/httpx"
 )
 
 var acctRegisterFields = []Field{
@@ -112,9 +111,12 @@ func (s *Site) forgotForm(c *gin.Context) {
 }
 
 // forgot answers every well-formed IC the same way: whether a temporary
-// password was issued (registered, activated or not — an expired first
+// password is issued (registered, activated or not — an expired first
 // one is renewed here —, not locked, none issued in the last two minutes)
-// is never shown.
+// is never shown. Nor is it told by the time the answer takes: what
+// decides the answer (the form, the IC's shape, the per-IP throttle) is
+// checked here, and the command, whose work depends on the account, runs
+// after the answer (forgot_queue.go), its failures logged, not shown.
 func (s *Site) forgot(c *gin.Context) {
 	f := ReadForm(c, acctForgotFields...)
 	page := Page{Title: "acct.title.forgot", Form: f}
@@ -132,16 +134,7 @@ func (s *Site) forgot(c *gin.Context) {
 			return
 		}
 	}
-	// No read-your-writes wait here: the next page reads nothing, and a
-	// wait only when a password was issued would tell by its timing.
-	_, err := s.deps.Accounts.Commands.ForgotPassword.Handle(c.Request.Context(), commands.ForgotPassword{Meta: acctMeta(c, ""), IC: f.Get("ic")})
-	if err != nil {
-		if len(acctFieldErrors(err)) > 0 {
-			s.failForm(c, "account_forgot", page, err)
-			return
-		}
-		httpx.Abort(c, err)
-		return
-	}
+	// No read-your-writes wait either: the next page reads nothing.
+	s.forgotJobs.submit(c.Request.Context(), commands.ForgotPassword{Meta: acctMeta(c, ""), IC: f.Get("ic")})
 	c.Redirect(http.StatusSeeOther, PathForgot+"?hantar=1")
 }

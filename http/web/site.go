@@ -6,15 +6,18 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/render"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
@@ -41,6 +44,9 @@ type Deps struct {
 	Errors   *httpx.ErrorMap  // required: the one error table
 	Throttle *httpx.Throttle  // login throttling (may be nil in tests)
 	Log      *slog.Logger
+	// Metrics registers the pages' own collectors (the Lupa Kata Laluan
+	// queue's); nil: not exported.
+	Metrics prometheus.Registerer
 	// Accounts: the staff account pages (account_deps.go); zero leaves
 	// them out.
 	Accounts AccountDeps
@@ -51,11 +57,12 @@ type Deps struct {
 
 // Site renders pages and holds the handlers.
 type Site struct {
-	cfg    Config
-	deps   Deps
-	pages  *pages
-	assets map[string]string
-	static fs.FS
+	cfg        Config
+	deps       Deps
+	pages      *pages
+	assets     map[string]string
+	static     fs.FS
+	forgotJobs *forgotQueue // nil without the account pages
 }
 
 // NewSite parses the embedded templates and prepares the static files.
@@ -78,6 +85,13 @@ func NewSite(cfg Config, deps Deps) (*Site, error) {
 		}
 		deps.Accounts = deps.Accounts.withDefaults()
 	}
+	var forgot *forgotQueue
+	if a := deps.Accounts; a.enabled() {
+		var err error
+		if forgot, err = newForgotQueue(a.Commands.ForgotPassword, a.ForgotQueue, a.ForgotWorkers, deps.Log, deps.Metrics); err != nil {
+			return nil, fmt.Errorf("web: metrics: %w", err)
+		}
+	}
 	// The account errors map the same on every page (admin pages run
 	// account commands too).
 	deps.Errors.Add(AccountRules()...)
@@ -94,7 +108,22 @@ func NewSite(cfg Config, deps Deps) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Site{cfg: cfg, deps: deps, pages: p, assets: assets, static: static}, nil
+	return &Site{cfg: cfg, deps: deps, pages: p, assets: assets, static: static, forgotJobs: forgot}, nil
+}
+
+// RunWorkers runs the work the pages hand off to be done after they have
+// answered (Lupa Kata Laluan, so its response time says nothing about the
+// account) until ctx ends, then finishes what is queued, for up to grace,
+// and returns nil. Run it beside the HTTP server and end ctx once the server
+// has stopped taking requests, so that none is queued after the drain.
+// Without it the requests queue up unrun and then are dropped.
+func (s *Site) RunWorkers(ctx context.Context, grace time.Duration) error {
+	if s.forgotJobs == nil {
+		<-ctx.Done()
+		return nil
+	}
+	s.forgotJobs.run(ctx, grace)
+	return nil
 }
 
 // HTMLRender is the renderer to install on the Gin engine
