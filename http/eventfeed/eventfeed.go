@@ -65,6 +65,11 @@ type Feed struct {
 	// RecheckEvery is how often an open stream re-checks its client against
 	// the read model, busy or idle (default 5 s).
 	RecheckEvery time.Duration
+	// WriteTimeout bounds each write to the stream (default 30 s): a
+	// reader that takes nothing for that long (hung, or its network gone
+	// without a reset) is cut off and reconnects with Last-Event-ID,
+	// instead of holding its stream, and the server's shutdown, for ever.
+	WriteTimeout time.Duration
 	Logger       *slog.Logger // optional
 }
 
@@ -72,6 +77,10 @@ var (
 	errDone    = errors.New("eventfeed: limit reached")
 	errRevoked = errors.New("eventfeed: client may no longer read events")
 )
+
+// endGrace is how long an ending stream lets a write in progress finish
+// before it cuts it short.
+const endGrace = time.Second
 
 // revokedType is the event that ends a stream of its client when the stream
 // reaches it.
@@ -90,6 +99,10 @@ func (f *Feed) Handler() gin.HandlerFunc {
 	recheck := f.RecheckEvery
 	if recheck <= 0 {
 		recheck = 5 * time.Second
+	}
+	writeTimeout := f.WriteTimeout
+	if writeTimeout <= 0 {
+		writeTimeout = 30 * time.Second
 	}
 	log := f.Logger
 	if log == nil {
@@ -116,18 +129,51 @@ func (f *Feed) Handler() gin.HandlerFunc {
 		}
 		ctx, cancel := context.WithCancel(c.Request.Context())
 		defer cancel()
-		if f.Stop != nil {
-			go func() {
-				select {
-				case <-f.Stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
+		// Each write has its own deadline (writeTimeout), the stream as a
+		// whole none. The last one is cleared when the stream ends: the
+		// connection may carry further requests.
+		rc := http.NewResponseController(c.Writer)
+		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+
+		writing := make(chan struct{}, 1) // held while writing: the heartbeat and the events share the writer
+		write := func(s string) error {
+			writing <- struct{}{}
+			defer func() { <-writing }()
+			// Once the stream is ending nothing more is written (the
+			// watch below relies on it).
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if _, err := c.Writer.WriteString(s); err != nil {
+				return err
+			}
+			c.Writer.Flush()
+			return nil
 		}
-		// The server has no write timeout today; clear any a proxy layer
-		// might set, since a stream is long by design.
-		_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{})
+		// When the stream ends (the server stops, the client leaves or may
+		// no longer read), a write still blocked a moment later, on a
+		// reader that does not read, is cut short: shutdown must not wait
+		// writeTimeout for it. The deadline is cleared only after this.
+		var watch sync.WaitGroup
+		defer func() { cancel(); watch.Wait() }()
+		watch.Add(1)
+		go func() {
+			defer watch.Done()
+			select {
+			case <-f.Stop: // nil: never
+				cancel()
+			case <-ctx.Done():
+			}
+			t := time.NewTimer(endGrace)
+			defer t.Stop()
+			select {
+			case writing <- struct{}{}:
+				<-writing // no write in progress, and none starts now
+			case <-t.C:
+				_ = rc.SetWriteDeadline(time.Now())
+			}
+		}()
 
 		h := c.Writer.Header()
 		h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -149,16 +195,6 @@ func (f *Feed) Handler() gin.HandlerFunc {
 			return nil
 		}
 
-		var mu sync.Mutex // the heartbeat and the events share the writer
-		write := func(s string) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if _, err := c.Writer.WriteString(s); err != nil {
-				return err
-			}
-			c.Writer.Flush()
-			return nil
-		}
 		if err := write("retry: 3000\n\n"); err != nil {
 			return
 		}

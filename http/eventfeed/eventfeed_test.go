@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,12 +80,13 @@ type feedRig struct {
 	eng    *engine.Engine
 	halt   func() // stops eng
 	stop   chan struct{}
+	ended  chan struct{} // one value each time a feed request's handler returns
 }
 
 // RecheckEvery of the rig's feed.
 const recheckEvery = 200 * time.Millisecond
 
-func newFeedRig(t *testing.T) *feedRig {
+func newFeedRig(t *testing.T, opts ...func(*eventfeed.Feed)) *feedRig {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -105,9 +109,20 @@ func newFeedRig(t *testing.T) *feedRig {
 	auth := apiauth.New(apiclients.Queries{Reader: views}, apiauth.Config{})
 	feed := &eventfeed.Feed{Events: events, Clients: apiclients.Queries{Reader: views},
 		Heartbeat: 50 * time.Millisecond, RecheckEvery: recheckEvery, Stop: stop}
-	router.Group("/api/v1", auth.Middleware()).GET("/events", apiauth.RequireScope(apiclient.ScopeEventsRead), feed.Handler())
+	for _, o := range opts {
+		o(feed)
+	}
+	ended := make(chan struct{}, 100)
+	onEnd := func(c *gin.Context) {
+		c.Next()
+		select {
+		case ended <- struct{}{}:
+		default:
+		}
+	}
+	router.Group("/api/v1", onEnd, auth.Middleware()).GET("/events", apiauth.RequireScope(apiclient.ScopeEventsRead), feed.Handler())
 	srv := httptest.NewServer(router)
-	r := &feedRig{t: t, events: events, views: views, reg: reg, srv: srv, stop: stop,
+	r := &feedRig{t: t, events: events, views: views, reg: reg, srv: srv, stop: stop, ended: ended,
 		runner: commands.Runner{Store: events, Registry: reg, Now: time.Now}}
 	r.startEngine()
 	t.Cleanup(func() {
@@ -380,4 +395,97 @@ func TestFeedRechecksTheClient(t *testing.T) {
 		t.Fatalf("revoked client received %v", got)
 	}
 	t.Logf("stream ended %v after the projector restarted", time.Since(start))
+}
+
+// bulk appends n staff events of about size bytes each (a log big enough
+// to fill the socket buffers of a reader that does not read).
+func (r *feedRig) bulk(n, size int) {
+	r.t.Helper()
+	name := strings.Repeat("N", size)
+	for done := 0; done < n; {
+		batch := make([]eventlog.Proposed, 0, 100)
+		for ; len(batch) < 100 && done < n; done++ {
+			data, _ := json.Marshal(employee.StaffRecorded{IC: "850101045566", Name: name, Email: "j@melaka.gov.my", Department: "D", Post: "P", StaffNumber: "S1"})
+			batch = append(batch, eventlog.Proposed{ID: uuid.New(), Type: "employee.StaffRecorded.v1", OccurredAt: time.Now().UTC(), Data: data,
+				Metadata: eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorClient, ID: "payroll"}}})
+		}
+		if _, err := r.events.Append(context.Background(), "employee-850101045566", eventlog.Any(), batch); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+// stalledReader opens the feed on a connection with a tiny receive buffer
+// and never reads from it: a finance system that hangs, or a peer whose
+// network went away without a reset.
+func (r *feedRig) stalledReader(token string) {
+	r.t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	conn, err := d.Dial("tcp", strings.TrimPrefix(r.srv.URL, "http://"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { _ = conn.Close() })
+	if _, err := fmt.Fprintf(conn, "GET /api/v1/events HTTP/1.1\r\nHost: feed\r\nAuthorization: Bearer %s\r\n\r\n", token); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// waitEnded waits for a feed handler to return; the test fails if none
+// has within.
+func (r *feedRig) waitEnded(within time.Duration, what string) {
+	r.t.Helper()
+	select {
+	case <-r.ended:
+	case <-time.After(within):
+		r.t.Fatalf("%s: the stream's handler still runs %v later", what, within)
+	}
+}
+
+// TestFeedShutdownEndsAStalledStream: a stream whose reader stopped
+// reading is blocked writing to it; server shutdown (Stop) must still end
+// it, or every SIGTERM waits the whole grace period and then reports
+// requests still running.
+func TestFeedShutdownEndsAStalledStream(t *testing.T) {
+	r := newFeedRig(t)
+	token := r.client("stuck", apiclient.ScopeEventsRead)
+	r.bulk(2000, 16<<10) // 32 MB: more than the socket buffers hold
+	r.stalledReader(token)
+	time.Sleep(500 * time.Millisecond) // let the writes fill the buffers and block
+	select {
+	case <-r.ended:
+		t.Fatal("the stream ended before shutdown")
+	default:
+	}
+	close(r.stop)
+	r.waitEnded(5*time.Second, "after shutdown")
+}
+
+// TestFeedCutsOffAStalledReader: a reader that takes nothing for
+// WriteTimeout is cut off (it reconnects with Last-Event-ID), so a hung
+// finance system does not hold a stream, and its subscription to the log,
+// for ever; one still reading is not.
+func TestFeedCutsOffAStalledReader(t *testing.T) {
+	r := newFeedRig(t, func(f *eventfeed.Feed) { f.WriteTimeout = 300 * time.Millisecond })
+	token := r.client("stuck", apiclient.ScopeEventsRead)
+	r.bulk(2000, 16<<10)
+	r.stalledReader(token)
+	r.waitEnded(10*time.Second, "stalled reader")
+
+	// A reader that reads gets every event, the heartbeats between them
+	// keeping it well inside the timeout.
+	resp := r.get(context.Background(), "?limit=2000", token, "")
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	readSSE(t, sc, 2000)
 }
