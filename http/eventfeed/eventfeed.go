@@ -9,6 +9,9 @@
 // Query parameters: after (position to start after; default 0, the whole
 // log), limit (close the stream after that many events; default: stream
 // until the client leaves). Last-Event-ID, when present, wins over after.
+// A position beyond the log's head is refused (400, naming the field): the
+// log has no such position, and waiting for it would pass over the events
+// up to it.
 //
 // The token is checked when the stream opens, and the stream ends when the
 // client may no longer read: at once when the stream reaches the client's
@@ -39,9 +42,10 @@ import (
 )
 
 // Log is what the feed reads: the event store's catch-up-then-live
-// subscription.
+// subscription, and its head (a position beyond it is refused).
 type Log interface {
 	Subscribe(ctx context.Context, after uint64, handle func(context.Context, eventlog.Record) error) error
+	LastPosition(ctx context.Context) (uint64, error)
 }
 
 // MaxLimit bounds the limit parameter.
@@ -112,11 +116,30 @@ func (f *Feed) Handler() gin.HandlerFunc {
 		panic("eventfeed: Feed.Clients is required") // a programming error in route setup
 	}
 	return func(c *gin.Context) {
-		after, limit, p, ok := params(c)
+		after, from, limit, p, ok := params(c)
 		if !ok {
 			httpx.WriteJSONProblem(c, p)
 			c.Abort()
 			return
+		}
+		// A position the log has not reached (the client followed a log
+		// since restored from a backup, or another installation's) would
+		// wait silently and then pass over every event up to it.
+		if after > 0 {
+			head, err := f.Events.LastPosition(c.Request.Context())
+			if err != nil {
+				httpx.Abort(c, fmt.Errorf("eventfeed: read the log's head: %w", err))
+				return
+			}
+			if after > head {
+				httpx.WriteJSONProblem(c, httpx.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Field: from,
+					Message: i18n.Text{
+						MS: fmt.Sprintf("%s %d melepasi hujung log (kedudukan %d): log ini tidak mempunyai kedudukan itu.", from, after, head),
+						EN: fmt.Sprintf("%s %d is beyond the end of the log (position %d): this log has no such position.", from, after, head),
+					}})
+				c.Abort()
+				return
+			}
 		}
 		client, ok := apiauth.FromGin(c)
 		if !ok {
@@ -270,11 +293,14 @@ func (f *Feed) Handler() gin.HandlerFunc {
 	}
 }
 
-func params(c *gin.Context) (after uint64, limit int, p httpx.Problem, ok bool) {
-	bad := func(field, ms, en string) (uint64, int, httpx.Problem, bool) {
-		return 0, 0, httpx.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Field: field,
+// params reads the request's position (from names where it came from:
+// after or Last-Event-ID) and limit.
+func params(c *gin.Context) (after uint64, from string, limit int, p httpx.Problem, ok bool) {
+	bad := func(field, ms, en string) (uint64, string, int, httpx.Problem, bool) {
+		return 0, "", 0, httpx.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Field: field,
 			Message: i18n.Text{MS: ms, EN: en}}, false
 	}
+	from = "after"
 	if v := c.Query("after"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -287,7 +313,7 @@ func params(c *gin.Context) (after uint64, limit int, p httpx.Problem, ok bool) 
 		if err != nil {
 			return bad("Last-Event-ID", "Last-Event-ID mesti nombor kedudukan.", "Last-Event-ID must be a log position.")
 		}
-		after = n
+		after, from = n, "Last-Event-ID"
 	}
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -296,5 +322,5 @@ func params(c *gin.Context) (after uint64, limit int, p httpx.Problem, ok bool) 
 		}
 		limit = n
 	}
-	return after, limit, httpx.Problem{}, true
+	return after, from, limit, httpx.Problem{}, true
 }

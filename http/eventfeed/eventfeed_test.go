@@ -489,3 +489,43 @@ func TestFeedCutsOffAStalledReader(t *testing.T) {
 	sc.Buffer(nil, 1<<20)
 	readSSE(t, sc, 2000)
 }
+
+// TestFeedRefusesAPositionBeyondTheHead: a position the log has not
+// reached (a client that followed a log since restored from a backup, or
+// another installation's) would otherwise wait silently and then skip
+// every event up to it; it is refused, naming the field. The head itself
+// is a live stream.
+func TestFeedRefusesAPositionBeyondTheHead(t *testing.T) {
+	r := newFeedRig(t)
+	token := r.client("feed", apiclient.ScopeEventsRead)
+	last := r.staff("850101045566", "Aminah binti Yusof")
+	beyond := strconv.FormatUint(last.Position+1, 10)
+	for _, tc := range []struct{ query, lastID, field string }{
+		{"?after=" + beyond, "", "after"},
+		{"?after=18446744073709551615", "", "after"},
+		{"?after=0", beyond, "Last-Event-ID"},
+	} {
+		resp := r.get(context.Background(), tc.query, token, tc.lastID)
+		var je httpx.JSONError
+		err := json.NewDecoder(resp.Body).Decode(&je)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusBadRequest || je.Error.Code != "invalid_parameter" || je.Error.Field != tc.field {
+			t.Errorf("%s Last-Event-ID %q: HTTP %d %+v (%v), want 400 invalid_parameter field %s", tc.query, tc.lastID, resp.StatusCode, je, err, tc.field)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp := r.get(ctx, "?after="+strconv.FormatUint(last.Position, 10), token, "")
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the head itself: HTTP %d", resp.StatusCode)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), ": keep-alive") {
+	}
+	next := r.staff("900202055123", "Lim Wei Ming")
+	if got := readSSE(t, sc, 1); got[0].ID != strconv.FormatUint(next.Position, 10) {
+		t.Fatalf("live event %+v, want position %d", got[0], next.Position)
+	}
+}
