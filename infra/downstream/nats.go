@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,9 +31,12 @@ type NATSConfig struct {
 	// ispeks.events.payment. Default "ispeks.events".
 	SubjectPrefix string
 	// Stream is the JetStream stream holding <prefix>.>; created if
-	// missing. Default "ISPEKS_EVENTS".
+	// missing. Default "ISPEKS_EVENTS". An existing stream keeps its
+	// settings (an operator's retention, limits, replicas): it is only made
+	// to take <prefix>.> and keep a duplicate window of DuplicateWindow.
 	Stream string
-	// MaxAge is how long JetStream keeps events (default 30 days).
+	// MaxAge is how long JetStream keeps events in a stream it creates
+	// (default 30 days).
 	MaxAge time.Duration
 	// DuplicateWindow is how long JetStream remembers message IDs to drop a
 	// re-published event (default 1 h; subscribers dedupe by ID beyond it).
@@ -158,7 +163,7 @@ func NewNATS(ctx context.Context, cfg NATSConfig) (*NATS, error) {
 	return n, nil
 }
 
-// ensureStream creates or updates the stream once; until that succeeds
+// ensureStream creates or adopts the stream once; until that succeeds
 // (NATS not reachable yet) every publish tries it first.
 func (n *NATS) ensureStream(ctx context.Context) error {
 	n.streamMu.Lock()
@@ -185,17 +190,61 @@ func ensureStream(ctx context.Context, js nats.JetStreamManager, cfg NATSConfig)
 		MaxAge:      cfg.MaxAge,
 		Duplicates:  cfg.DuplicateWindow,
 	}
-	_, err := js.StreamInfo(cfg.Stream, nats.Context(ctx))
+	info, err := js.StreamInfo(cfg.Stream, nats.Context(ctx))
 	switch {
 	case errors.Is(err, nats.ErrStreamNotFound):
 		_, err = js.AddStream(want, nats.Context(ctx))
 	case err == nil:
-		_, err = js.UpdateStream(want, nats.Context(ctx))
+		// An existing stream keeps the settings an operator gave it
+		// (retention, limits, replicas, other subjects): only what the
+		// publisher relies on is added.
+		if cur, changed := adoptStream(info.Config, cfg); changed {
+			_, err = js.UpdateStream(&cur, nats.Context(ctx))
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("downstream: JetStream stream %s: %w", cfg.Stream, err)
 	}
 	return nil
+}
+
+// adoptStream is an existing stream's configuration with what publishing
+// needs: its subjects take <prefix>.>, and its duplicate window is at least
+// cfg.DuplicateWindow (no longer than the stream keeps messages, which
+// JetStream requires).
+func adoptStream(cur nats.StreamConfig, cfg NATSConfig) (nats.StreamConfig, bool) {
+	changed := false
+	all := cfg.SubjectPrefix + ".>"
+	if !slices.ContainsFunc(cur.Subjects, func(s string) bool { return subjectCovers(s, all) }) {
+		cur.Subjects = append(slices.Clip(cur.Subjects), all)
+		changed = true
+	}
+	dup := cfg.DuplicateWindow
+	if cur.MaxAge > 0 && cur.MaxAge < dup {
+		dup = cur.MaxAge
+	}
+	if cur.Duplicates < dup {
+		cur.Duplicates = dup
+		changed = true
+	}
+	return cur, changed
+}
+
+// subjectCovers reports whether the subject filter f matches every subject
+// that sub (ending in ">") matches.
+func subjectCovers(f, sub string) bool {
+	ft, st := strings.Split(f, "."), strings.Split(sub, ".")
+	for i, tok := range ft {
+		switch {
+		case tok == ">":
+			return true
+		case i >= len(st) || st[i] == ">":
+			return false
+		case tok != "*" && tok != st[i]:
+			return false
+		}
+	}
+	return false
 }
 
 // Subject is where an event of stream goes.

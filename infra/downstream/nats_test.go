@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -349,5 +350,62 @@ func TestNATSDownAtStartCatchesUp(t *testing.T) {
 	}
 	if m, _ := receive(t, subscribe(t, srv.url(), "ispeks.events.employee")); m.UUID != first.ID.String() {
 		t.Fatalf("got %s, want %s", m.UUID, first.ID)
+	}
+}
+
+// TestNATSKeepsAnExistingStreamsSettings: the stream an operator tuned
+// (a year's retention and a size limit, set with `nats stream edit`) keeps
+// its settings when the portal starts, and again after a failed publish;
+// the portal only makes it take its subjects and keep a duplicate window
+// long enough for the Msg-Id dedup.
+func TestNATSKeepsAnExistingStreamsSettings(t *testing.T) {
+	url := natsURL(t)
+	suffix := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	prefix := "ispekstest" + suffix + ".events"
+	stream := "ISPEKS_TEST_" + suffix
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const year = 365 * 24 * time.Hour
+	if _, err := js.AddStream(&nats.StreamConfig{
+		Name: stream, Subjects: []string{"ispekstest" + suffix + ".other"}, Storage: nats.FileStorage,
+		MaxAge: year, MaxBytes: 1 << 30, Duplicates: time.Minute,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = js.DeleteStream(stream) })
+
+	pub, err := downstream.NewNATS(context.Background(), downstream.NATSConfig{URL: url, SubjectPrefix: prefix, Stream: stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+	r := newRig(t)
+	rec := r.append("employee-850101045566", "employee.StaffRecorded.v1", staff("850101045566", "Aminah binti Yusof"))
+	if err := pub.Handle(context.Background(), eventlog.Envelope{Record: rec}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := js.StreamInfo(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := info.Config
+	if c.MaxAge != year || c.MaxBytes != 1<<30 {
+		t.Errorf("the operator's settings were overwritten: max age %v, max bytes %d", c.MaxAge, c.MaxBytes)
+	}
+	if !slices.Contains(c.Subjects, "ispekstest"+suffix+".other") || !slices.Contains(c.Subjects, prefix+".>") {
+		t.Errorf("subjects %v, want the operator's and %s.>", c.Subjects, prefix)
+	}
+	if c.Duplicates < time.Hour {
+		t.Errorf("duplicate window %v, want at least the portal's 1 h", c.Duplicates)
+	}
+	if info.State.Msgs != 1 {
+		t.Errorf("stream holds %d messages, want 1", info.State.Msgs)
 	}
 }
