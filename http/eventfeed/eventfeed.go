@@ -128,7 +128,12 @@ func (f *Feed) Handler() gin.HandlerFunc {
 		if after > 0 {
 			head, err := f.Events.LastPosition(c.Request.Context())
 			if err != nil {
-				httpx.Abort(c, fmt.Errorf("eventfeed: read the log's head: %w", err))
+				// As apiauth answers a read model it cannot read.
+				p := httpx.Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", Internal: true,
+					Incident: httpx.NewIncidentID(), Message: i18n.Text{MS: "Sistem tidak dapat diakses.", EN: "The system cannot be reached."}}
+				log.ErrorContext(c.Request.Context(), "eventfeed: read the log's head", "request_id", httpx.RequestIDOf(c), "incident", p.Incident, "err", err)
+				httpx.WriteJSONProblem(c, p)
+				c.Abort()
 				return
 			}
 			if after > head {

@@ -529,3 +529,21 @@ func TestFeedRefusesAPositionBeyondTheHead(t *testing.T) {
 		t.Fatalf("live event %+v, want position %d", got[0], next.Position)
 	}
 }
+
+// TestFeedLogUnreadable: a log whose head cannot be read answers 503
+// unavailable with an incident, as the OpenAPI document says, not a 500.
+func TestFeedLogUnreadable(t *testing.T) {
+	r := newFeedRig(t)
+	token := r.client("feed", apiclient.ScopeEventsRead)
+	r.halt()
+	if err := r.events.Close(); err != nil {
+		t.Fatal(err)
+	}
+	resp := r.get(context.Background(), "?after=1", token, "")
+	var je httpx.JSONError
+	err := json.NewDecoder(resp.Body).Decode(&je)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || je.Error.Code != "unavailable" || je.Error.Incident == "" {
+		t.Fatalf("HTTP %d %+v (%v), want 503 unavailable with an incident", resp.StatusCode, je, err)
+	}
+}
