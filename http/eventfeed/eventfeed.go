@@ -158,10 +158,10 @@ func (f *Feed) Handler() gin.HandlerFunc {
 		ctx, cancel := context.WithCancel(c.Request.Context())
 		defer cancel()
 		// Each write has its own deadline (writeTimeout), the stream as a
-		// whole none. The last one is cleared when the stream ends: the
-		// connection may carry further requests.
+		// whole none; so has the end of the response, which net/http
+		// writes after the handler (and then clears the deadline).
 		rc := http.NewResponseController(c.Writer)
-		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+		defer func() { _ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) }()
 
 		writing := make(chan struct{}, 1) // held while writing: the heartbeat and the events share the writer
 		write := func(s string) error {
@@ -182,7 +182,8 @@ func (f *Feed) Handler() gin.HandlerFunc {
 		// When the stream ends (the server stops, the client leaves or may
 		// no longer read), a write still blocked a moment later, on a
 		// reader that does not read, is cut short: shutdown must not wait
-		// writeTimeout for it. The deadline is cleared only after this.
+		// writeTimeout for it. The end of the response gets its own
+		// deadline only after this.
 		var watch sync.WaitGroup
 		defer func() { cancel(); watch.Wait() }()
 		watch.Add(1)

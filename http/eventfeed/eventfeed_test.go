@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -484,10 +486,27 @@ func TestFeedCutsOffAStalledReader(t *testing.T) {
 	// A reader that reads gets every event, the heartbeats between them
 	// keeping it well inside the timeout.
 	resp := r.get(context.Background(), "?limit=2000", token, "")
-	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	readSSE(t, sc, 2000)
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("the stream did not end cleanly at its limit: %v", err)
+	}
+	resp.Body.Close()
+
+	// The connection, kept alive, serves a later request: no deadline of
+	// the stream is left on it.
+	time.Sleep(500 * time.Millisecond)
+	var reused bool
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }})
+	resp = r.get(ctx, "?limit=1", token, "")
+	defer resp.Body.Close()
+	sc = bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	readSSE(t, sc, 1)
+	if !reused {
+		t.Log("the client did not reuse the connection; the later request proves nothing about it")
+	}
 }
 
 // TestFeedRefusesAPositionBeyondTheHead: a position the log has not
