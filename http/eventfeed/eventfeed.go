@@ -122,6 +122,15 @@ func (f *Feed) Handler() gin.HandlerFunc {
 			c.Abort()
 			return
 		}
+		client, ok := apiauth.FromGin(c)
+		if !ok {
+			// Mounted without apiauth: nobody to re-check, so nothing
+			// is served (the events carry IC numbers).
+			httpx.WriteJSONProblem(c, httpx.Problem{Status: http.StatusUnauthorized, Code: "auth.missing_token",
+				Message: i18n.Text{MS: "Token pelanggan API diperlukan.", EN: "An API client token is required."}})
+			c.Abort()
+			return
+		}
 		// A position the log has not reached (the client followed a log
 		// since restored from a backup, or another installation's) would
 		// wait silently and then pass over every event up to it.
@@ -145,15 +154,6 @@ func (f *Feed) Handler() gin.HandlerFunc {
 				c.Abort()
 				return
 			}
-		}
-		client, ok := apiauth.FromGin(c)
-		if !ok {
-			// Mounted without apiauth: nobody to re-check, so nothing
-			// is served (the events carry IC numbers).
-			httpx.WriteJSONProblem(c, httpx.Problem{Status: http.StatusUnauthorized, Code: "auth.missing_token",
-				Message: i18n.Text{MS: "Token pelanggan API diperlukan.", EN: "An API client token is required."}})
-			c.Abort()
-			return
 		}
 		ctx, cancel := context.WithCancel(c.Request.Context())
 		defer cancel()
