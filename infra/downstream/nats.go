@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
 // ConsumerName is the NATS publisher's consumer name (its checkpoint key).
@@ -252,6 +253,10 @@ func (n *NATS) Subject(stream string) string {
 	return n.cfg.SubjectPrefix + "." + Category(stream)
 }
 
+// headerRoom is what the message's headers (Msg-Id, the three Ispeks-
+// ones, Watermill's) may add to the payload on the wire.
+const headerRoom = 1024
+
 // Handle publishes one event (engine.ConsumerFunc). Events the filter does
 // not select are passed over.
 func (n *NATS) Handle(ctx context.Context, env eventlog.Envelope) error {
@@ -265,6 +270,12 @@ func (n *NATS) Handle(ctx context.Context, env eventlog.Envelope) error {
 	payload, err := json.Marshal(Wire(rec))
 	if err != nil {
 		return fmt.Errorf("downstream: encode event %s: %w", rec.ID, err)
+	}
+	// The server refuses a message past its max_payload (headers
+	// included) every time: retried, it would hold up every later event.
+	// Parked instead (a dead letter names it); the log still has it.
+	if limit := n.conn.MaxPayload(); limit > 0 && int64(len(payload))+headerRoom > limit {
+		return engine.Park(fmt.Sprintf("event %s at position %d: %d bytes with its envelope, more than the NATS server's max_payload (%d)", rec.ID, rec.Position, len(payload), limit))
 	}
 	msg := message.NewMessage(rec.ID.String(), payload)
 	msg.SetContext(ctx)

@@ -409,3 +409,57 @@ func TestNATSKeepsAnExistingStreamsSettings(t *testing.T) {
 		t.Errorf("stream holds %d messages, want 1", info.State.Msgs)
 	}
 }
+
+// An event too large for the NATS server (its max_payload, 1 MiB by
+// default, counts the envelope and headers too) can never be published:
+// it is parked as a dead letter, and the events after it still go. Before,
+// its publish failed for ever and held up every later event.
+func TestNATSParksAnEventLargerThanTheServerTakes(t *testing.T) {
+	url := natsURL(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxPayload := nc.MaxPayload()
+	nc.Close()
+	if maxPayload >= eventlog.MaxEventSize+64<<10 {
+		t.Skipf("the NATS server takes %d bytes, more than any event with its envelope", maxPayload)
+	}
+	suffix := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	prefix := "ispekstest" + suffix + ".events"
+	stream := "ISPEKS_TEST_" + suffix
+	r := newRig(t)
+	pub, err := downstream.NewNATS(context.Background(), downstream.NATSConfig{URL: url, SubjectPrefix: prefix, Stream: stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = pub.Close()
+		if nc, err := nats.Connect(url); err == nil {
+			if js, err := nc.JetStream(); err == nil {
+				_ = js.DeleteStream(stream)
+			}
+			nc.Close()
+		}
+	})
+	r.runConsumer(downstream.ConsumerName, pub.Handle)
+
+	big := staff("850101045566", "Aminah binti Yusof")
+	big.Post = strings.Repeat("p", eventlog.MaxEventSize-700) // within the log's limit, not the server's with the envelope
+	r.append("employee-850101045566", "employee.StaffRecorded.v1", big)
+	after := r.append("employee-900101045567", "employee.StaffRecorded.v1", staff("900101045567", "Siti binti Ali"))
+
+	msg, w := receive(t, subscribe(t, url, prefix+".employee"))
+	if msg.UUID != after.ID.String() || w.Position != after.Position {
+		t.Fatalf("first message delivered: %s at %d, want the event after the oversized one (%s at %d)", msg.UUID, w.Position, after.ID, after.Position)
+	}
+	found := false
+	for _, d := range r.deadLetters() {
+		if strings.Contains(string(d), "max_payload") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no dead letter naming max_payload for the oversized event: %q", r.deadLetters())
+	}
+}

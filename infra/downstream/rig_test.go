@@ -15,6 +15,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	evsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 	rssqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
+	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
@@ -110,4 +111,18 @@ func (r *rig) append(stream string, typ string, data any) eventlog.Record {
 
 func staff(ic, name string) employee.StaffRecorded {
 	return employee.StaffRecorded{IC: ic, Name: name, Email: "jabatan@melaka.gov.my", Department: "Perbendaharaan", Post: "Akauntan", StaffNumber: "S" + ic[6:]}
+}
+
+// deadLetters is the bodies of the dead letters the engine recorded.
+func (r *rig) deadLetters() [][]byte {
+	r.t.Helper()
+	page, err := r.views.Find(context.Background(), projections.Query{Collection: "dead_letters", Limit: 100})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out := make([][]byte, len(page.Docs))
+	for i, d := range page.Docs {
+		out[i] = d.Body
+	}
+	return out
 }
