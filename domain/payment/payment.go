@@ -376,10 +376,23 @@ func (c Change) Normalize(now time.Time) (Change, error) {
 	return c, nil
 }
 
-// storable reports whether c's fields are within what any move accepts
-// (their lengths only: a refusal is recorded before they are checked).
+// trimmed is c with the spaces around its fields taken off, as Normalize
+// takes them off before it checks a field: what a refused move records
+// and what its repeat is compared by, so that padding neither goes into
+// the log nor tells two sends of one request apart.
+func (c Change) trimmed() Change {
+	c.Date, c.PaymentDate = strings.TrimSpace(c.Date), strings.TrimSpace(c.PaymentDate)
+	c.EFTNo, c.ChequeNo = strings.TrimSpace(c.EFTNo), strings.TrimSpace(c.ChequeNo)
+	c.Reason = strings.TrimSpace(c.Reason)
+	return c
+}
+
+// storable reports whether the fields of c, trimmed, are within what any
+// move accepts (their lengths only: a refusal is recorded before they are
+// checked). Measured after trimming, as Normalize measures them: a field
+// padded past its length may still be accepted by a legal move.
 func (c Change) storable() bool {
-	const maxDate = len("2006-01-02") + 16 // room for the spaces Normalize trims
+	const maxDate = len("2006-01-02") + 16
 	return len(c.To) <= 64 && len(c.Date) <= maxDate && len(c.PaymentDate) <= maxDate &&
 		utf8.RuneCountInString(c.EFTNo) <= MaxInstrumentNo+16 && utf8.RuneCountInString(c.ChequeNo) <= MaxInstrumentNo+16 &&
 		utf8.RuneCountInString(c.Reason) <= MaxReason+16
@@ -459,9 +472,10 @@ const (
 // payment's status did not allow it (IllegalMoveError). It is recorded so
 // that the same request sent again later, once the payment has moved on,
 // gets the same refusal instead of being decided anew and maybe applied
-// then, long after its sender was told no. It carries the move as asked
-// (to tell a repeat from the ID reused for another change) and what the
-// refusal named: the status then and the moves it allowed. It changes
+// then, long after its sender was told no. It carries the move as asked,
+// its fields trimmed (to tell a repeat from the ID reused for another
+// change), and what the refusal named: the status then and the moves it
+// allowed. It changes
 // nothing (eventlog.NoChange): views ignore it, and a command with a
 // server-made ID appends none.
 type MoveRefused struct {
@@ -666,8 +680,8 @@ func (p *Payment) ChangeStatus(cmd uuid.UUID, c Change, now time.Time) error {
 			// Recorded under the command ID (and still refused), so the
 			// same request sent again, after the payment moved on to a
 			// status that would allow it, gets this answer again.
-			refused := MoveRefused{PaymentID: p.id, CommandID: cmd.String(), Code: RefusedIllegalMove, From: p.status, Allowed: allowed, Change: c}
-			if !c.storable() {
+			refused := MoveRefused{PaymentID: p.id, CommandID: cmd.String(), Code: RefusedIllegalMove, From: p.status, Allowed: allowed, Change: c.trimmed()}
+			if !refused.Change.storable() {
 				// Fields no status accepts: re-sent, this request could
 				// never apply, so there is nothing to remember, and an
 				// event must not carry a megabyte the client sent.
@@ -831,9 +845,9 @@ func sameOrReused(d, recorded Details, now time.Time) error {
 func repeatChange(prev eventlog.Event, c Change, now time.Time) error {
 	if r, ok := prev.(MoveRefused); ok {
 		// The move as asked (it was refused before its fields were
-		// looked at, so they may not normalize): the same request gets
-		// the same refusal, not a new decision.
-		if c == r.Change {
+		// looked at, so they may not normalize), trimmed as recorded:
+		// the same request gets the same refusal, not a new decision.
+		if c.trimmed() == r.Change.trimmed() {
 			return r.err()
 		}
 		if n, err := c.Normalize(now); err == nil {

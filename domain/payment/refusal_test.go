@@ -140,3 +140,53 @@ func TestIllegalMoveWithOversizedFieldsIsRefusedWithoutBeingRecorded(t *testing.
 		}
 	}
 }
+
+// Given an illegal move whose fields are valid once trimmed but padded
+// with whitespace past what a field holds (a date, a reason, an EFT
+// number), when it is refused and the same request comes again after the
+// payment moved to a status that allows it, then it gets the same refusal
+// and nothing is recorded or moved; the refusal recorded carries the
+// fields trimmed, not the padding. Before, such a move was taken for one
+// that could never apply and went unrecorded (its lengths were measured
+// before trimming, which Normalize does first), so the resend applied.
+func TestPaddedIllegalMoveIsRecordedAndRefusedAgain(t *testing.T) {
+	pad := strings.Repeat(" ", 4096)
+	for name, tc := range map[string]struct {
+		from, via payment.Status
+		c         payment.Change
+	}{
+		"date":   {payment.Diterima, payment.DalamProses, payment.Change{To: payment.Diluluskan, Date: pad + "2025-03-06" + pad}},
+		"reason": {payment.Diluluskan, payment.DihantarKeBank, payment.Change{To: payment.GagalDiprosesBank, Reason: pad + "Akaun ditutup\n"}},
+		"eft": {payment.Diluluskan, payment.DihantarKeBank, payment.Change{To: payment.DiterimaOlehBank,
+			EFTNo: "EFT77" + pad, PaymentDate: "\t" + pad + "2025-03-07"}},
+	} {
+		p := given(t, tc.from)
+		var ill *payment.IllegalMoveError
+		if err := p.ChangeStatus(cmd(50), tc.c, now); !errors.As(err, &ill) || ill.From != tc.from {
+			t.Fatalf("%s: %v, want an illegal move from %s", name, err, tc.from)
+		}
+		first := ill.Error()
+		ev := p.Uncommitted()
+		if len(ev) != 1 {
+			t.Fatalf("%s: recorded %d events, want the refusal", name, len(ev))
+		}
+		r, ok := ev[0].(payment.MoveRefused)
+		if !ok || len(r.Date)+len(r.Reason)+len(r.EFTNo)+len(r.PaymentDate) > 64 {
+			t.Fatalf("%s: recorded %T with %d bytes of fields, want a MoveRefused without the padding", name, ev[0],
+				len(r.Date)+len(r.Reason)+len(r.EFTNo)+len(r.PaymentDate))
+		}
+		if err := p.ChangeStatus(cmd(51), change(tc.via), now); err != nil {
+			t.Fatalf("%s: move to %s: %v", name, tc.via, err)
+		}
+		replayed := replay(t, tc.from, p.Uncommitted())
+		for how, agg := range map[string]*payment.Payment{"in memory": p, "replayed": replayed} {
+			n := len(agg.Uncommitted())
+			if err := agg.ChangeStatus(cmd(50), tc.c, now.Add(24*time.Hour)); err == nil || err.Error() != first {
+				t.Fatalf("%s, %s: resent: %v, want the first refusal (%s)", name, how, err, first)
+			}
+			if len(agg.Uncommitted()) != n || agg.Status() != tc.via {
+				t.Fatalf("%s, %s: resent: %d → %d events, status %s", name, how, n, len(agg.Uncommitted()), agg.Status())
+			}
+		}
+	}
+}
