@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +98,63 @@ func TestRefusedKeyedLeavingRequestsAreRefusedAgainAfterAChange(t *testing.T) {
 	if recs := r.stream(sitiIC); len(recs) != n || recs[n-1].Type != "employee.StaffRecorded.v1" {
 		t.Fatalf("report resent: %d → %d events, last %s: want the rejoin to stand", n, len(recs), recs[len(recs)-1].Type)
 	}
+}
+
+// A keyed amendment refused because the payment went to the bank (PUT and
+// PATCH), re-sent a day later after the payment was paid, gets the first
+// answer byte for byte and appends nothing; the key with another body is
+// still 422 idempotency_key_reused. A keyed illegal move whose date is
+// padded with spaces, re-sent once the move is legal, is refused again
+// (before, the padding kept it from being recorded and the resend applied).
+func TestRefusedKeyedAmendmentsAndPaddedMovesAreRefusedAgain(t *testing.T) {
+	f := newFin(t, finOptions{})
+	send := func(method, path, ctype, key, body string) *httptestRecorder {
+		return f.do(method, path, f.payOnly, ctype, body, map[string]string{api.IdempotencyKeyHeader: key}, nil)
+	}
+	const pay = "/api/v1/payments/PAY-000123"
+	stream := payment.Stream("PAY-000123")
+	wantResult(t, "record", send("POST", "/api/v1/payments", "", "pay-1", payBody), http.StatusCreated, "accepted")
+
+	padded := `{"status":"diluluskan","date":"` + strings.Repeat(" ", 64) + `2026-03-10"}`
+	firstMove := send("POST", pay+"/status", "", "padded", padded)
+	wantErr(t, "padded approval from Diterima", firstMove, http.StatusConflict, "illegal_move", "status")
+	for i, to := range []string{"dalam-proses"} {
+		wantResult(t, "move", send("POST", pay+"/status", "", "move-"+strconv.Itoa(i), `{"status":"`+to+`"}`), http.StatusOK, "accepted")
+	}
+	n := f.count(stream)
+	if again := send("POST", pay+"/status", "", "padded", padded); again.Code != firstMove.Code || again.Body.String() != firstMove.Body.String() {
+		t.Fatalf("padded move resent: %d %s\nwant the first answer: %d %s", again.Code, again.Body, firstMove.Code, firstMove.Body)
+	}
+	if got := f.count(stream); got != n {
+		t.Fatalf("padded move resent: %d → %d events", n, got)
+	}
+
+	for i, to := range []string{"diluluskan", "dihantar-ke-bank"} {
+		wantResult(t, "move", send("POST", pay+"/status", "", "on-"+strconv.Itoa(i), `{"status":"`+to+`"}`), http.StatusOK, "accepted")
+	}
+	put := strings.Replace(strings.Replace(payBody, `"payment_id":"PAY-000123",`, ``, 1), `"amount_sen":45050`, `"amount_sen":47000`, 1)
+	const patchType = "application/merge-patch+json"
+	firstPut := send("PUT", pay, "", "put-late", put)
+	wantErr(t, "amendment at the bank", firstPut, http.StatusConflict, "conflict", "payment_id")
+	firstPatch := send("PATCH", pay, patchType, "patch-late", `{"amount_sen":48000}`)
+	wantErr(t, "patch at the bank", firstPatch, http.StatusConflict, "conflict", "payment_id")
+
+	wantResult(t, "paid", send("POST", pay+"/status", "", "paid", `{"status":"diterima-oleh-bank","eft_no":"EFT1","payment_date":"2026-03-10"}`), http.StatusOK, "accepted")
+	f.mu.Lock()
+	f.now = f.now.Add(24 * time.Hour)
+	f.mu.Unlock()
+	n = f.count(stream)
+	if again := send("PUT", pay, "", "put-late", put); again.Code != firstPut.Code || again.Body.String() != firstPut.Body.String() {
+		t.Fatalf("amendment resent: %d %s\nwant the first answer: %d %s", again.Code, again.Body, firstPut.Code, firstPut.Body)
+	}
+	if again := send("PATCH", pay, patchType, "patch-late", `{"amount_sen":48000}`); again.Code != firstPatch.Code || again.Body.String() != firstPatch.Body.String() {
+		t.Fatalf("patch resent: %d %s\nwant the first answer: %d %s", again.Code, again.Body, firstPatch.Code, firstPatch.Body)
+	}
+	if got := f.count(stream); got != n {
+		t.Fatalf("amendments resent: %d → %d events", n, got)
+	}
+	wantErr(t, "another amendment under the refused one's key", send("PUT", pay, "", "put-late", strings.Replace(put, "47000", "47500", 1)),
+		http.StatusUnprocessableEntity, "idempotency_key_reused", api.IdempotencyKeyHeader)
+	wantErr(t, "another patch under the refused one's key", send("PATCH", pay, patchType, "patch-late", `{"amount_sen":1}`),
+		http.StatusUnprocessableEntity, "idempotency_key_reused", api.IdempotencyKeyHeader)
 }
