@@ -196,3 +196,33 @@ func TestSameKeyAtOnceWithAnotherBody(t *testing.T) {
 		t.Fatalf("%d events, want the record and one move", got)
 	}
 }
+
+// A keyed move decided as illegal on a state that a concurrent legal move
+// changes before the refusal is appended: the refusal's append finds the
+// stream moved on, so the request is decided again on the new state, where
+// it is legal, and applied (200 accepted). No refusal is recorded for the
+// stale decision, and the request re-sent is a duplicate.
+func TestKeyedRefusalRacingALegalMoveIsDecidedAgain(t *testing.T) {
+	rc := &racer{stream: payment.Stream("PAY-000123")}
+	f := newFin(t, finOptions{writeStore: func(s commands.EventStore) commands.EventStore { rc.EventStore = s; return rc }})
+	wantResult(t, "record", f.post("/api/v1/payments", f.payOnly, payBody), http.StatusCreated, "accepted")
+	rc.race = func() {
+		rc.race = nil // once: the legal move lands between this request's read and its append
+		w := f.do("POST", "/api/v1/payments/PAY-000123/status", f.payOnly, "", `{"status":"dalam-proses"}`, map[string]string{"Idempotency-Key": "move-1"}, nil)
+		wantResult(t, "the concurrent move", w, http.StatusOK, "accepted")
+	}
+	key := map[string]string{"Idempotency-Key": "approve"}
+	wantResult(t, "approval decided on Diterima, appended after Dalam Proses", f.do("POST", "/api/v1/payments/PAY-000123/status", f.payOnly, "", `{"status":"diluluskan"}`, key, nil), http.StatusOK, "accepted")
+	recs, err := f.events.ReadStream(context.Background(), payment.Stream("PAY-000123"), 1, eventlog.Forwards, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, r := range recs {
+		types = append(types, r.Type)
+	}
+	if want := "payment.Recorded.v1 payment.StatusChanged.v1 payment.StatusChanged.v1"; strings.Join(types, " ") != want {
+		t.Fatalf("stream %v, want %s", types, want)
+	}
+	wantResult(t, "the approval again", f.do("POST", "/api/v1/payments/PAY-000123/status", f.payOnly, "", `{"status":"diluluskan"}`, key, nil), http.StatusOK, "duplicate")
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,11 @@ func TestIngestBatch(t *testing.T) {
 	}
 	if s := again[len(again)-1].Summary; s == nil || s.Duplicates != 3 || s.Accepted != 0 || s.Rejected != 7 {
 		t.Fatalf("re-sent summary %+v", s)
+	}
+	// Line 8's refusal is answered as the first time (its recorded
+	// MoveRefused), field for field.
+	if !reflect.DeepEqual(again[6].Result, out[6].Result) {
+		t.Fatalf("re-sent illegal move: %+v\nwant the first answer %+v", again[6].Result, out[6].Result)
 	}
 	// No personal data in the log.
 	if logs := f.logs.String(); strings.Contains(logs, finSiti) || strings.Contains(logs, "Siti Aminah") {
