@@ -98,6 +98,17 @@ func TestRefusedKeyedLeavingRequestsAreRefusedAgainAfterAChange(t *testing.T) {
 	if recs := r.stream(sitiIC); len(recs) != n || recs[n-1].Type != "employee.StaffRecorded.v1" {
 		t.Fatalf("report resent: %d → %d events, last %s: want the rejoin to stand", n, len(recs), recs[len(recs)-1].Type)
 	}
+	// The same reason and date with spaces around them is the same
+	// request; another reason or date under the refused requests' keys is
+	// a reused key, and nothing is appended.
+	if w := r.do("POST", path, r.writer, `{"date":" `+ahead+` ","reason":" Bersara "}`, key("late")); w.Code != first.Code || w.Body.String() != first.Body.String() {
+		t.Fatalf("report resent with spaces: %d %s", w.Code, w.Body)
+	}
+	wantError(t, r.do("POST", path, r.writer, `{"date":"`+ahead+`","reason":"Berhenti"}`, key("late")), http.StatusUnprocessableEntity, "idempotency_key_reused", api.IdempotencyKeyHeader)
+	wantError(t, r.do("DELETE", path, r.writer, `{"reason":"Lain"}`, key("cancel-early")), http.StatusUnprocessableEntity, "idempotency_key_reused", api.IdempotencyKeyHeader)
+	if recs := r.stream(sitiIC); len(recs) != n {
+		t.Fatalf("reused keys: %d → %d events", n, len(recs))
+	}
 }
 
 // A keyed amendment refused because the payment went to the bank (PUT and
