@@ -314,6 +314,8 @@ var catalog = map[string]Text{
 	"detail.totp_disabled":                 {"dua faktor diset semula", "two-factor reset"},
 	"detail.requested":                     {"atas permintaan", "on request"},
 	"detail.activated":                     {"akaun diaktifkan", "account activated"},
+	"detail.step_up":                       {"pengesahan semula, bukan log masuk", "step-up, not a login"},
+	"detail.recovery_code_step_up":         {"Kod pemulihan, pengesahan semula, bukan log masuk", "Recovery code, step-up, not a login"},
 	"detail.email_changed":                 {"e-mel ditukar", "e-mail changed"},
 	"detail.email_followed_master":         {"e-mel mengikut rekod kakitangan", "e-mail followed the staff record"},
 	"detail.totp_enabled":                  {"dua faktor diaktifkan", "two-factor enabled"},

@@ -3,12 +3,14 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/infra/security"
 )
 
 // TestLoginActivity: Tetapan Akaun › Aktiviti Log Masuk lists the signed-in
@@ -83,4 +85,35 @@ func tableRows(body string) []string {
 	}
 	tbody, _, _ = strings.Cut(tbody, "</tbody>")
 	return regexp.MustCompile(`(?s)<tr>.*?</tr>`).FindAllString(tbody, -1)
+}
+
+// Given Siti logged in on one device before she turned two-factor on, and
+// a password login from another address waiting for its code, when she
+// gives her code at a step-up on the first device, then Aktiviti Log Masuk
+// shows it as a step-up, not as the second factor of a login: the other
+// address's login never completed, and she must not read it as hers.
+func TestLoginActivityTellsAStepUpFromALogin(t *testing.T) {
+	w := newWorld(t)
+	logged := w.activeUser(master[0]) // logged in before two-factor: no code in this session
+	b := w.browser()
+	b.login(sitiIC, password)
+	secret := enableTOTP(t, w, b, password)
+	w.clk.Add(time.Minute)
+	other := w.browser()
+	other.enterID(sitiIC)
+	if r := other.enterPassword(password); r.Header().Get("Location") != "/login/dua-faktor" {
+		t.Fatalf("password step with TOTP on: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	w.clk.Add(time.Minute)
+	code, _ := security.TOTP{}.Code(secret, w.clk.Now())
+	if r := logged.post("/login/dua-faktor?next=/utama", "/login/dua-faktor", url.Values{"code": {code}, "next": {"/utama"}}); r.Header().Get("Location") != "/utama" {
+		t.Fatalf("step-up: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if err := w.eng.WaitFor(context.Background(), w.head()); err != nil {
+		t.Fatal(err)
+	}
+	rows := tableRows(logged.get("/tetapan-akaun/aktiviti-log-masuk").body)
+	if len(rows) < 2 || !strings.Contains(rows[0], "Dua faktor diterima") || !strings.Contains(rows[0], "pengesahan semula, bukan log masuk") || !strings.Contains(rows[1], "Kata laluan diterima") {
+		t.Fatalf("activity, newest first:\n%s", strings.Join(rows, "\n"))
+	}
 }

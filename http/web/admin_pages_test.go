@@ -612,8 +612,8 @@ func TestAdminCatalogKeys(t *testing.T) {
 		string(account.TempRegistration), string(account.TempForgot), string(account.TempAdmin),
 		string(account.ViaChange), string(account.ViaReset), string(account.RoleAdmin), string(account.RoleAuditor),
 		string(account.EndLocked), string(account.EndPasswordChanged), string(account.EndRoleRevoked),
-		string(account.EndTOTPDisabled), string(account.EndRequested),
-		"totp", "recovery_code", "unknown_user_id", "unknown_user_id_locked", "while_locked", "temporary", "verified", "not_verified",
+		string(account.EndTOTPDisabled), string(account.EndRequested), string(account.EndActivated),
+		"totp", "recovery_code", accounts.ReasonStepUp, accounts.ReasonRecoveryCodeStepUp, "unknown_user_id", "unknown_user_id_locked", "while_locked", "temporary", "verified", "not_verified",
 		// the mailer's kinds, the detail of a parked mail sent again
 		"account_locked", "password_changed", "email_changed", "email_followed_master", "totp_enabled", "totp_disabled",
 	} {

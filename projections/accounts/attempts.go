@@ -21,6 +21,14 @@ const (
 	OutcomeUnlocked             = "unlocked"
 )
 
+// Reasons of a second factor accepted at a step-up (a logged-in session
+// proving it again, which completes no login): the authenticator's code,
+// a recovery code.
+const (
+	ReasonStepUp             = "step_up"
+	ReasonRecoveryCodeStepUp = "recovery_code_step_up"
+)
+
 // Attempt is one entry of the login history of an account (Subject = user
 // ID) or of an unknown user ID (Subject = ProbeSubject(key)).
 type Attempt struct {
@@ -78,8 +86,16 @@ func (AttemptsProjector) Project(ctx context.Context, b projections.Batch, env e
 		a.Subject, a.Outcome, a.Reason = ev.UserID, OutcomeUnlocked, ev.Reason
 	case account.TOTPCodeAccepted:
 		a.Subject, a.Outcome, a.Reason = ev.UserID, OutcomeSecondFactorAccepted, "totp"
+		if ev.StepUp {
+			// No login: shown as "totp", a password login waiting for its
+			// code elsewhere would read as completed by it.
+			a.Reason = ReasonStepUp
+		}
 	case account.RecoveryCodeUsed:
 		a.Subject, a.Outcome, a.Reason = ev.UserID, OutcomeSecondFactorAccepted, "recovery_code"
+		if ev.StepUp {
+			a.Reason = ReasonRecoveryCodeStepUp
+		}
 	case loginprobe.AttemptFailed:
 		a.Subject, a.Outcome, a.Reason, a.Consecutive = ProbeSubject(ev.Key), OutcomeFailed, "unknown_user_id", ev.Consecutive
 		if ev.WhileLocked {

@@ -582,3 +582,51 @@ func TestParseAsOf(t *testing.T) {
 		}
 	}
 }
+
+// The auditor's timeline tells a step-up (a logged-in session giving its
+// code again, which completes no login) from a login's code: read as one,
+// a password login from one address that never gave its code would look
+// completed by a code given in another session. The activation's end of
+// the other sessions says why, too.
+func TestTimelineTellsAStepUpFromALoginsCode(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.register(sitiIC, "siti.aminah@melaka.gov.my")
+	enrol, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.meta(eventlog.ActorUser, sitiIC), UserID: sitiIC, CurrentPassword: sitiPW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func() string {
+		c, _ := security.TOTP{}.Code(enrol.Secret, f.clock())
+		return c
+	}
+	codes, _, err := f.h.ConfirmTOTP.Confirm(ctx, commands.ConfirmTOTP{Meta: f.meta(eventlog.ActorUser, sitiIC), UserID: sitiIC, Code: code()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.advance(time.Minute)
+	if err := f.login(sitiIC, sitiPW); err != nil { // waits for its code
+		t.Fatal(err)
+	}
+	f.advance(time.Minute)
+	f.ok(f.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: f.meta(eventlog.ActorUser, sitiIC), UserID: sitiIC, Code: code(), StepUp: true}))
+	f.ok(f.h.UseRecoveryCode.Handle(ctx, commands.UseRecoveryCode{Meta: f.meta(eventlog.ActorUser, sitiIC), UserID: sitiIC, Code: codes[0], StepUp: true}))
+	f.advance(time.Minute)
+	f.ok(f.h.VerifyTOTP.Handle(ctx, commands.VerifyTOTP{Meta: f.meta(eventlog.ActorAnonymous, ""), UserID: sitiIC, Code: code()}))
+
+	tl, err := f.log.Timeline(ctx, sitiIC, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range tl.Entries {
+		switch e.Kind {
+		case audit.KindTOTPCodeAccepted, audit.KindRecoveryCodeUsed, audit.KindSessionsEnded:
+			got = append(got, string(e.Kind)+"/"+e.Detail)
+		}
+	}
+	want := []string{"sessions_ended/activated", "totp_code_accepted/step_up", "recovery_code_used/step_up", "totp_code_accepted/"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("second factors and session ends: %v, want %v", got, want)
+	}
+}

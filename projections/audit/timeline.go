@@ -226,9 +226,17 @@ func describe(e *Entry, ev eventlog.Event) {
 	case account.TOTPEnabled:
 		e.Kind = KindTOTPEnabled
 	case account.TOTPCodeAccepted:
+		// A step-up completes no login: shown as a login's code, it would
+		// make a password login waiting for its code look completed.
 		e.Kind = KindTOTPCodeAccepted
+		if ev.StepUp {
+			e.Detail = "step_up"
+		}
 	case account.RecoveryCodeUsed:
 		e.Kind = KindRecoveryCodeUsed
+		if ev.StepUp {
+			e.Detail = "step_up"
+		}
 	case account.RecoveryCodesReplaced:
 		e.Kind = KindRecoveryCodesNew
 	case account.TOTPDisabled:
