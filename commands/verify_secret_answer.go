@@ -18,7 +18,8 @@ type VerifySecretAnswer struct {
 // VerifySecretAnswerHandler records account.SecretAnswerChecked (verified or
 // not) and returns the verdict; the stored answer is never shown. Errors:
 // *account.FieldError on "answer", account.ErrNotActivated,
-// account.ErrNotFound, ErrForbidden.
+// account.ErrAnswerChecksExhausted (too many wrong answers in a row: the
+// check is paused), account.ErrNotFound, ErrForbidden.
 type VerifySecretAnswerHandler struct {
 	Runner   Runner
 	Security AccountSecurity

@@ -54,6 +54,9 @@ var (
 	ErrMailExpired              = errors.New("account: the temporary password in this mail has expired")
 	ErrMailAddressLeft          = errors.New("account: the temporary password in this mail is for an address the account no longer has")
 	ErrResendUnderWay           = errors.New("account: this mail is being sent again already")
+	// ErrAnswerChecksExhausted: MaxAnswerMisses wrong secret answers in a
+	// row, the last less than AnswerCheckCooldown ago; nothing is checked.
+	ErrAnswerChecksExhausted = errors.New("account: too many wrong secret answers; the check is paused")
 	// ErrCodeJustAccepted: the second factor accepted last, sent again
 	// for the same use while no login awaits a code (the form sent
 	// twice). Refused, not counted.
@@ -74,6 +77,12 @@ const (
 	// long ago is still unused.
 	ForgotCooldown    = 2 * time.Minute
 	RecoveryCodeCount = 10
+	// MaxAnswerMisses wrong secret answers in a row pause the helpdesk's
+	// check for AnswerCheckCooldown after the last: whoever phones in
+	// guesses (call after call, to any administrator) gets a few a day,
+	// not a dictionary's worth.
+	MaxAnswerMisses     = 3
+	AnswerCheckCooldown = 24 * time.Hour
 )
 
 // Stream is the event stream of the account of userID.
@@ -151,6 +160,10 @@ type Account struct {
 	answerHash   string
 	imageID      string
 	sealedPhrase string
+	// answerMisses: wrong answers in a row at the helpdesk's check, the
+	// last at lastAnswerMiss.
+	answerMisses   int
+	lastAnswerMiss time.Time
 
 	phone  string
 	office string
@@ -1069,13 +1082,15 @@ func (a *Account) CheckSecretAnswer(verify Verify, now time.Time) (bool, error) 
 		return false, ErrNotFound
 	case a.status != StatusActive || a.answerHash == "":
 		return false, ErrNotActivated
+	case a.answerMisses >= MaxAnswerMisses && now.Before(a.lastAnswerMiss.Add(AnswerCheckCooldown)):
+		return false, ErrAnswerChecksExhausted
 	}
 	idx, err := verify(a.answerHash)
 	if err != nil {
 		return false, err
 	}
 	ok := idx == 0
-	return ok, a.record(SecretAnswerChecked{UserID: a.userID, Verified: ok})
+	return ok, a.record(SecretAnswerChecked{UserID: a.userID, Verified: ok, At: now})
 }
 
 // EndSessions ends every session of the account (e.g. "log out everywhere").
@@ -1229,6 +1244,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		a.passwordHash, a.adminStrength, a.pendingReset, a.temp = ev.PasswordHash, ev.AdminStrength, false, nil
 		a.usedTemp = ""
 		a.questionID, a.answerHash = ev.SecretQuestion, ev.SecretAnswerHash
+		a.answerMisses, a.lastAnswerMiss = 0, time.Time{}
 		a.imageID, a.sealedPhrase = ev.SecurityImage, ev.SealedPhrase
 	case PasswordChanged:
 		// An outstanding temporary password dies with the old password:
@@ -1316,7 +1332,13 @@ func (a *Account) Apply(ev eventlog.Event) error {
 	case SessionsEnded:
 		a.sessionEnds++
 	case SecretAnswerChecked:
-		// Recorded for the audit trail; no state.
+		// Checks recorded before At was kept have a zero time: they
+		// count, but their cooldown is long over.
+		if ev.Verified {
+			a.answerMisses = 0
+		} else {
+			a.answerMisses, a.lastAnswerMiss = a.answerMisses+1, ev.At
+		}
 	default:
 		return fmt.Errorf("account: cannot apply event %T (%s)", ev, ev.EventType())
 	}

@@ -935,19 +935,55 @@ func TestNobodyGrantsOrRemovesTheirOwnRole(t *testing.T) {
 func TestCheckSecretAnswer(t *testing.T) {
 	a := given(t, activated())
 	ok, err := a.CheckSecretAnswer(typed("comot", nil), t0)
-	then(t, a, err, nil, SecretAnswerChecked{UserID: id, Verified: true})
+	then(t, a, err, nil, SecretAnswerChecked{UserID: id, Verified: true, At: t0})
 	if !ok {
 		t.Fatal("right answer not verified")
 	}
 	b := given(t, activated())
 	ok, err = b.CheckSecretAnswer(typed("tompok", nil), t0)
-	then(t, b, err, nil, SecretAnswerChecked{UserID: id, Verified: false})
+	then(t, b, err, nil, SecretAnswerChecked{UserID: id, Verified: false, At: t0})
 	if ok {
 		t.Fatal("wrong answer verified")
 	}
 	c := given(t, registered())
 	_, err = c.CheckSecretAnswer(typed("comot", nil), t0)
 	then(t, c, err, ErrNotActivated)
+}
+
+// TestSecretAnswerChecksAreThrottled: the helpdesk's check is an oracle a
+// caller can phone in guesses to, one call after another. After
+// MaxAnswerMisses wrong answers in a row it is refused, without checking
+// what was typed, until AnswerCheckCooldown has passed since the last one;
+// a right answer ends the run.
+func TestSecretAnswerChecksAreThrottled(t *testing.T) {
+	miss := func(at time.Time) eventlog.Event { return SecretAnswerChecked{UserID: id, Verified: false, At: at} }
+	three := with(activated(), miss(t0), miss(t0.Add(time.Minute)), miss(t0.Add(2*time.Minute)))
+
+	a := given(t, three)
+	calls := 0
+	ok, err := a.CheckSecretAnswer(typed("comot", &calls), t0.Add(time.Hour))
+	then(t, a, err, ErrAnswerChecksExhausted)
+	if ok || calls != 0 {
+		t.Fatalf("refused check: verified %v, %d hashings", ok, calls)
+	}
+
+	// Once the cooldown has passed since the last miss, one more check.
+	later := t0.Add(2*time.Minute + AnswerCheckCooldown)
+	b := given(t, three)
+	ok, err = b.CheckSecretAnswer(typed("comot", nil), later)
+	then(t, b, err, nil, SecretAnswerChecked{UserID: id, Verified: true, At: later})
+	if !ok {
+		t.Fatal("right answer after the cooldown not verified")
+	}
+	// A wrong one then starts another cooldown at once.
+	c := given(t, with(three, miss(later)))
+	_, err = c.CheckSecretAnswer(typed("comot", nil), later.Add(time.Minute))
+	then(t, c, err, ErrAnswerChecksExhausted)
+
+	// A right answer ends the run: two misses after it are not three.
+	d := given(t, with(activated(), miss(t0), miss(t0), SecretAnswerChecked{UserID: id, Verified: true, At: t0}, miss(t0), miss(t0)))
+	_, err = d.CheckSecretAnswer(typed("tompok", nil), t0)
+	then(t, d, err, nil, miss(t0))
 }
 
 func TestEndSessions(t *testing.T) {

@@ -287,10 +287,13 @@ type RoleRevoked struct {
 }
 
 // SecretAnswerChecked: the helpdesk checked a caller's answer to the secret
-// question. Only the verdict is recorded; the answer is never shown.
+// question. Only the verdict is recorded; the answer is never shown. At
+// (absent in checks recorded before it was kept) times the run of wrong
+// answers that pauses the check (MaxAnswerMisses).
 type SecretAnswerChecked struct {
-	UserID   string `json:"user_id"`
-	Verified bool   `json:"verified"`
+	UserID   string    `json:"user_id"`
+	Verified bool      `json:"verified"`
+	At       time.Time `json:"at"`
 }
 
 // Why every session of an account was ended.

@@ -231,6 +231,7 @@ var adminRules = []httpx.Rule{
 	{Err: account.ErrOwnRole, Status: http.StatusConflict, Code: "admin.own_role", Key: "admin.err.own_role"},
 	{Err: account.ErrOwnTOTP, Status: http.StatusConflict, Code: "admin.own_totp", Key: "admin.err.own_totp"},
 	{Err: account.ErrNotActivated, Status: http.StatusConflict, Code: "admin.not_activated", Key: "admin.err.not_activated"},
+	{Err: account.ErrAnswerChecksExhausted, Status: http.StatusTooManyRequests, Code: "admin.answer_checks_paused", Key: "admin.err.answer_checks_paused"},
 	{Err: account.ErrTOTPNotEnabled, Status: http.StatusConflict, Code: "admin.totp_not_enabled", Key: "admin.err.totp_not_enabled"},
 	{Err: account.ErrNotFound, Status: http.StatusNotFound, Code: "admin.account_not_found", Key: "admin.err.no_account"},
 	{Err: commands.ErrForbidden, Status: http.StatusForbidden, Code: "admin.forbidden", Key: "admin.err.forbidden"},

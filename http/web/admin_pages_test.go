@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -799,5 +800,30 @@ func TestAdminImportLeavesNoTemporaryFiles(t *testing.T) {
 			t.Fatalf("the upload left %d temporary file(s): %v", len(left), left)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAdminSecretAnswerChecksArePaused: a caller phoning in guesses gets
+// account.MaxAnswerMisses wrong answers in a row, then the check is paused
+// (even for the right answer: nothing is checked or recorded) and the page
+// says so.
+func TestAdminSecretAnswerChecksArePaused(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	page := b.get(admAccountURL(admSitiIC))
+	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
+	for i := range account.MaxAnswerMisses {
+		r := b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"teka " + strconv.Itoa(i)}})
+		admContain(t, "wrong answer", r.body, "Keputusan semakan: Tidak sepadan")
+	}
+	head := p.logHead()
+	r := b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"comot"}})
+	if r.code != http.StatusTooManyRequests {
+		t.Fatalf("check after %d misses: %d", account.MaxAnswerMisses, r.code)
+	}
+	admContain(t, "paused", r.body, "Semakan jawapan rahsia akaun ini digantung")
+	admNotContain(t, "paused", r.body, "Keputusan semakan")
+	if p.logHead() != head {
+		t.Fatal("a paused check appended")
 	}
 }
