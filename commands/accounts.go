@@ -330,7 +330,7 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		IssueTemporaryPassword: IssueTemporaryPasswordHandler{Runner: r, Security: sec},
 		VerifySecretAnswer:     VerifySecretAnswerHandler{Runner: r, Security: sec},
 		GrantRole:              GrantRoleHandler{Runner: r},
-		RevokeRole:             RevokeRoleHandler{Runner: r},
+		RevokeRole:             RevokeRoleHandler{Runner: r, Locks: locks},
 		ResetTOTP:              ResetTOTPHandler{Runner: r},
 		CreateAdministrator:    CreateAdministratorHandler{Runner: r, Security: sec, Policy: pol},
 		RecordStaff:            RecordStaffHandler{Runner: r},

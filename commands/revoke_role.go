@@ -22,7 +22,18 @@ type RevokeRole struct {
 // ErrForbidden.
 type RevokeRoleHandler struct {
 	Runner Runner
+	// Locks queues the removals of an admin role in this process: each
+	// checks its actor's role on the actor's stream and writes another's,
+	// so two administrators removing each other side by side could both
+	// pass the check and leave nobody to administer the portal. Queued,
+	// the second finds its actor removed (ErrForbidden). Share the
+	// handlers' *KeyedLocks; nil leaves it unqueued.
+	Locks *KeyedLocks
 }
+
+// revokeAdminKey is the KeyedLocks key of admin-role removals (not an IC
+// number: those have 12 digits).
+const revokeAdminKey = "role-admin-revoke"
 
 var _ Handler[RevokeRole] = RevokeRoleHandler{}
 
@@ -34,6 +45,9 @@ func (h RevokeRoleHandler) Handle(ctx context.Context, cmd RevokeRole) (Result, 
 	}
 	if !cmd.Role.Valid() {
 		return Result{}, &account.FieldError{Field: "role", Code: "unknown_choice", Reason: "must be admin or auditor"}
+	}
+	if cmd.Role == account.RoleAdmin && h.Locks != nil {
+		defer h.Locks.Lock(revokeAdminKey)()
 	}
 	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, false); err != nil {
 		return Result{}, err
