@@ -70,16 +70,39 @@ const (
 type doc struct {
 	f *fpdf.Fpdf
 	// head is the heading row of the table being drawn, repeated at the
-	// top of each page the table runs on to (nil outside tables).
-	head []cell
+	// top of each page the table runs on to (nil outside tables), in the
+	// fill colour it was begun with.
+	head     []cell
+	headFill [3]int
+	// kept are the headings (a section's, a table's) not drawn yet: they
+	// are drawn with the row that follows them, on the next page if the
+	// row does not fit, so that no heading stands alone at the foot of a
+	// page.
+	kept []kept
 }
 
-// tableHead draws a table's heading row and repeats it on every page the
-// table continues on, until endTable.
+// kept is a heading waiting for the row under it: its height and how to
+// draw it.
+type kept struct {
+	h    float64
+	draw func()
+}
+
+// tableHead draws a table's heading row (with the first row under it) and
+// repeats it on every page the table continues on, until endTable.
 func (d *doc) tableHead(cells []cell) {
-	d.head = nil
-	d.row(cells)
-	d.head = cells
+	r, g, b := d.f.GetFillColor()
+	d.head, d.headFill = cells, [3]int{r, g, b}
+	lines, sizes, h := d.layout(cells)
+	d.kept = append(d.kept, kept{h: h, draw: func() { d.drawHead(lines, sizes, h) }})
+}
+
+// drawHead draws the table's heading row in its own fill colour.
+func (d *doc) drawHead(lines [][]string, sizes []float64, h float64) {
+	r, g, b := d.f.GetFillColor()
+	d.f.SetFillColor(d.headFill[0], d.headFill[1], d.headFill[2])
+	d.draw(d.head, lines, sizes, h)
+	d.f.SetFillColor(r, g, b)
 }
 
 func (d *doc) endTable() { d.head = nil }
@@ -159,13 +182,17 @@ func (d *doc) title(title, subtitle string) {
 	d.f.Ln(3)
 }
 
-// section prints a shaded section heading.
+// section prints a shaded section heading, with the row that follows it.
 func (d *doc) section(text string) {
-	d.f.Ln(1)
-	d.f.SetFont("Helvetica", "B", 9)
-	d.f.SetFillColor(225, 232, 240)
-	d.f.CellFormat(bodyW, 6, tr(text), "", 1, "L", true, 0, "")
-	d.f.Ln(1)
+	d.kept = append(d.kept, kept{h: 8, draw: func() {
+		d.f.Ln(1)
+		d.f.SetFont("Helvetica", "B", 9)
+		r, g, b := d.f.GetFillColor()
+		d.f.SetFillColor(225, 232, 240)
+		d.f.CellFormat(bodyW, 6, tr(text), "", 1, "L", true, 0, "")
+		d.f.SetFillColor(r, g, b)
+		d.f.Ln(1)
+	}})
 }
 
 // kv prints "label : value" rows, skipping empty values; long values wrap.
@@ -192,8 +219,41 @@ type cell struct {
 }
 
 // row prints cells side by side; each wraps within its width and the row
-// is as tall as its tallest cell.
+// is as tall as its tallest cell. The headings kept for it are drawn first,
+// on the same page.
 func (d *doc) row(cells []cell) {
+	f := d.f
+	lines, sizes, h := d.layout(cells)
+	need := h
+	for _, k := range d.kept {
+		need += k.h
+	}
+	_, pageH := f.GetPageSize()
+	if f.GetY()+need > pageH-footerH {
+		f.AddPage()
+		// A table running on: its heading again (one just begun is among
+		// the kept headings).
+		if d.head != nil && len(d.kept) == 0 {
+			hl, hs, hh := d.layout(d.head)
+			d.drawHead(hl, hs, hh)
+		}
+	}
+	d.flushKept()
+	d.draw(cells, lines, sizes, h)
+}
+
+// flushKept draws the headings kept for a row.
+func (d *doc) flushKept() {
+	kept := d.kept
+	d.kept = nil
+	for _, k := range kept {
+		k.draw()
+	}
+}
+
+// layout wraps each cell's text to its width: the lines, the font size of
+// each cell and the row's height.
+func (d *doc) layout(cells []cell) ([][]string, []float64, float64) {
 	f := d.f
 	lines := make([][]string, len(cells))
 	sizes := make([]float64, len(cells))
@@ -215,16 +275,12 @@ func (d *doc) row(cells []cell) {
 		}
 		n = max(n, len(lines[i]))
 	}
-	h := float64(n) * lineH
-	_, pageH := f.GetPageSize()
-	if f.GetY()+h > pageH-footerH {
-		f.AddPage()
-		if head := d.head; head != nil {
-			d.head = nil
-			d.row(head)
-			d.head = head
-		}
-	}
+	return lines, sizes, float64(n) * lineH
+}
+
+// draw prints a laid-out row where the page's cursor is.
+func (d *doc) draw(cells []cell, lines [][]string, sizes []float64, h float64) {
+	f := d.f
 	x, y := f.GetX(), f.GetY()
 	for i, c := range cells {
 		f.SetFont("Helvetica", c.style, sizes[i])
@@ -248,6 +304,7 @@ func (d *doc) row(cells []cell) {
 }
 
 func (d *doc) output(w io.Writer) error {
+	d.flushKept() // a heading with nothing under it (not drawn by the renderers)
 	if err := d.f.Error(); err != nil {
 		return fmt.Errorf("pdf: %w", err)
 	}

@@ -1,0 +1,70 @@
+package pdf_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/melaka-gov/ispeks/domain/statement"
+	"github.com/melaka-gov/ispeks/infra/pdf"
+	"github.com/melaka-gov/ispeks/projections/statements"
+)
+
+// pageOf is the number (from 1) of the first page whose text holds want,
+// compared on single spaces; 0 when none does.
+func pageOf(text, want string) int {
+	for i, page := range strings.Split(text, "\f") {
+		if strings.Contains(strings.Join(strings.Fields(page), " "), want) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// A section's heading and a table's heading row stay on the page of the
+// first line under them: left alone at the foot of a page ("Sejarah
+// Status" and "Bil Status Tarikh Butiran" over nothing, the rows on the
+// next page) they head an empty section. The content above is lengthened
+// a line at a time, so that each heading falls at every height of the
+// page once.
+func TestHeadingsKeptWithTheirFirstLine(t *testing.T) {
+	// Every field of the employee and employer as long as it may be
+	// (statement.MaxName, MaxText, an address of 2*MaxName) and in wide
+	// letters, the address
+	// shorter by a few words at a time.
+	for n := range 30 {
+		s := slip()
+		s.Payee.Name = strings.Repeat("MWMWMWMW ", 17)[:statement.MaxName]
+		for _, f := range []*string{&s.Payee.StaffNo, &s.Payee.PayNo, &s.Payee.Department, &s.Payee.Post, &s.Payee.Grade,
+			&s.Payee.BankName, &s.Payee.BankAccount, &s.Payee.TaxNo, &s.Payee.EPFNo, &s.Employer.EmployerNo} {
+			*f = strings.Repeat("Teks 12345 ", 11)[:statement.MaxText]
+		}
+		s.Employer.Name = strings.Repeat("MWMWMWMW ", 17)[:statement.MaxName]
+		s.Employer.Department = strings.Repeat("MWMWMWMW ", 17)[:statement.MaxName]
+		s.Employer.Address = strings.Repeat("MWMWMWMW ", 34)[:2*statement.MaxName-9*n]
+		text := pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Statement(w, s, generated) })
+		sec, head, first := pageOf(text, "Butiran Pendapatan dan Potongan"), pageOf(text, "Pendapatan RM Potongan RM"), pageOf(text, "0001 Gaji Pokok")
+		if sec == 0 || sec != head || head != first {
+			t.Errorf("statement, address of %d characters: \"Butiran Pendapatan dan Potongan\" on page %d, its table heading on page %d, its first line on page %d", len(s.Employer.Address), sec, head, first)
+		}
+	}
+	for n := range 30 {
+		s := slip()
+		s.Earnings, s.Totals.EarningsSen = nil, 0
+		for i := range n + 1 {
+			s.Earnings = append(s.Earnings, statement.Line{Name: fmt.Sprintf("Elaun %d", i), AmountSen: 100000})
+			s.Totals.EarningsSen += 100000
+		}
+		s.Totals.NetSen = s.Totals.EarningsSen - s.Totals.DeductionsSen
+		if s.Totals.NetSen < 0 {
+			continue
+		}
+		s.Revision = 2
+		s.Corrections = []statements.Correction{{Revision: 2, At: generated, Reason: "Potongan zakat dibetulkan"}}
+		text := pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Statement(w, s, generated) })
+		if sec, first := pageOf(text, "Pembetulan"), pageOf(text, "Catatan Dokumen ini ialah semakan ke-2"); sec == 0 || sec != first {
+			t.Errorf("statement, %d earnings lines: \"Pembetulan\" on page %d, its first line on page %d", n+1, sec, first)
+		}
+	}
+}
