@@ -340,7 +340,9 @@ var fold = map[rune]string{
 // tr turns UTF-8 text into the core fonts' Windows-1252 bytes. A rune the
 // code page lacks is printed as its lookalike (fold), without its accents
 // if that helps (ā → a), else as "?"; control characters and other spaces
-// become spaces, invisible format characters are dropped.
+// become spaces, invisible format characters and accents no letter of the
+// code page carries are dropped. Decomposed accents (e + U+0301) are
+// composed first.
 func tr(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -352,6 +354,9 @@ func tr(s string) string {
 	if ascii {
 		return s
 	}
+	// Composed first: an accent typed or stored as a mark of its own
+	// ("e" then U+0301) is the letter's (é), as the code page has it.
+	s = norm.NFC.String(s)
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -363,6 +368,9 @@ func tr(s string) string {
 			// Invisible marks pasted in with a name (zero-width space,
 			// byte-order mark, soft hyphen): nothing to print, and "?" in
 			// the middle of a name would be wrong.
+		case unicode.Is(unicode.Mn, r) && cp1252[r] == 0:
+			// An accent left over that no letter of the code page carries
+			// (a dot below): the letter prints without it, as ā prints a.
 		case fold[r] != "":
 			b.WriteString(fold[r])
 		case unicode.Is(unicode.Zs, r) && r != 0xA0:

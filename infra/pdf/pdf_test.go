@@ -311,3 +311,18 @@ func TestRenderPanicIsAnError(t *testing.T) {
 		t.Fatalf("payment: %v, want ErrRender", err)
 	}
 }
+
+// A name typed on a keyboard or copied from a system that decomposes
+// accents (macOS, some databases: "e" then U+0301) prints as the same name
+// composed does, not "Jose?": the accent is the letter's, not a character
+// of its own. A mark the code page has no letter for is dropped with it
+// (ṣ → s), as ā prints as a.
+func TestDecomposedAccents(t *testing.T) {
+	s := slip()
+	s.Payee.Name = "Jose\u0301 Iba\u0301n\u0303ez a/l Muthus\u0101my Nura\u0323"
+	text := pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Statement(w, s, generated) })
+	expect(t, text, "José Ibáñez a/l Muthusamy Nura No.")
+	if strings.Contains(text, "?") {
+		t.Errorf("a \"?\" in the PDF text:\n%s", text)
+	}
+}
