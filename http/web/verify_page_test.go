@@ -198,3 +198,23 @@ func TestVerifyAmendedPayment(t *testing.T) {
 	payHas(t, "never amended", never.body, "Dokumen ini sah<")
 	payHasNot(t, "never amended", never.body, "dipinda", "Pindaan")
 }
+
+// A code pasted from a word processor or a chat, whose hyphens became
+// dashes and whose spaces became no-break spaces or a line end, is the
+// printed code: before, the clerk was told it was not a code at all.
+func TestVerifyPastedCode(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	bank := p.browser()
+	code := verifycode.Format(statements.Code(payKey, "SG-2026-01-S", 1))
+	for _, pasted := range []string{
+		strings.ReplaceAll(code, "-", "\u2013"), strings.ReplaceAll(code, "-", " \u2014 "),
+		strings.ReplaceAll(code, "-", "\u00a0"), strings.Replace(code, "-", "-\r\n", 1) + "\n",
+	} {
+		r := bank.get(web.PathVerify + "?kod=" + url.QueryEscape(pasted))
+		if r.code != http.StatusOK {
+			t.Errorf("%q: %d", pasted, r.code)
+		}
+		payHas(t, pasted, r.body, "Dokumen ini sah", "Januari 2026")
+	}
+}

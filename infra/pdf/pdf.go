@@ -6,8 +6,9 @@
 //
 // Text is set in the PDF core fonts, whose encoding is Windows-1252: names
 // with Latin accents print as they are, other letters are transliterated
-// (ā → a), lookalike punctuation takes the code page's (ʼ → ’), invisible
-// marks are dropped and anything else (Chinese, Tamil, Jawi) becomes "?".
+// (ā → a; decomposed accents are composed first), lookalike punctuation
+// takes the code page's (ʼ → ’), invisible marks are dropped and anything
+// else (Chinese, Tamil, Jawi) becomes "?".
 package pdf
 
 import (

@@ -8,6 +8,7 @@ package verifycode
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -33,8 +34,10 @@ func Format(code string) string {
 
 // Normalize undoes Format and the ways people type a code (lower case,
 // spaces, dashes anywhere); it returns "" for anything that cannot be a
-// code. Only ASCII counts: a letter that upper-cases to one of the
-// alphabet's (Turkish dotless ı, long ſ) is not taken for it.
+// code. Only ASCII letters and digits count: a letter that upper-cases to
+// one of the alphabet's (Turkish dotless ı, long ſ) is not taken for it.
+// Any space or dash separates, as pasted from a word processor or a chat
+// (en dash, no-break space, a line end).
 func Normalize(s string) string {
 	if len(s) > maxTyped {
 		return ""
@@ -44,7 +47,14 @@ func Normalize(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '-' || c == ' ':
+		case c == '-' || c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			continue
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !unicode.IsSpace(r) && !unicode.Is(unicode.Pd, r) && r != '\u2212' { // − (minus sign)
+				return ""
+			}
+			i += size - 1
 			continue
 		case c >= 'a' && c <= 'z':
 			c -= 'a' - 'A'

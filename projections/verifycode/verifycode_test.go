@@ -16,6 +16,9 @@ func TestFormatAndNormalize(t *testing.T) {
 	for _, typed := range []string{
 		"TJ6D-WMNQ-7PK2-2IOK", "tj6d-wmnq-7pk2-2iok", "TJ6D WMNQ 7PK2 2IOK", "TJ6DWMNQ7PK22IOK", " tj6dwmnq7pk22iok ",
 		"T-J-6-D-W-M-N-Q-7-P-K-2-2-I-O-K",
+		// Pasted from a word processor or a chat, which turn " - " into a
+		// dash and keep no-break spaces and line ends.
+		"TJ6D\u2013WMNQ\u20137PK2\u20132IOK", "TJ6D \u2014 WMNQ\u20117PK2\u22122IOK", "TJ6D\u00a0WMNQ\u202f7PK2\t2IOK\n", "TJ6D-WMNQ-\r\n7PK2-2IOK",
 	} {
 		if got := verifycode.Normalize(typed); got != code {
 			t.Errorf("Normalize(%q) = %q, want %q", typed, got, code)
