@@ -23,16 +23,14 @@ func pageOf(text, want string) int {
 }
 
 // A section's heading and a table's heading row stay on the page of the
-// first line under them: left alone at the foot of a page ("Sejarah
-// Status" and "Bil Status Tarikh Butiran" over nothing, the rows on the
-// next page) they head an empty section. The content above is lengthened
-// a line at a time, so that each heading falls at every height of the
-// page once.
+// first line under them: left alone at the foot of a page ("Butiran
+// Pendapatan dan Potongan" over nothing, the lines on the next page) they
+// head an empty section. The content above grows a line at a time, so
+// that each heading falls at every height near the foot of the page.
 func TestHeadingsKeptWithTheirFirstLine(t *testing.T) {
 	// Every field of the employee and employer as long as it may be
-	// (statement.MaxName, MaxText, an address of 2*MaxName) and in wide
-	// letters, the address
-	// shorter by a few words at a time.
+	// (statement.MaxName, MaxText, an address of 2*MaxName), some in wide
+	// letters; the address shorter by a word at a time.
 	for n := range 30 {
 		s := slip()
 		s.Payee.Name = strings.Repeat("MWMWMWMW ", 17)[:statement.MaxName]
@@ -57,7 +55,7 @@ func TestHeadingsKeptWithTheirFirstLine(t *testing.T) {
 			s.Totals.EarningsSen += 100000
 		}
 		s.Totals.NetSen = s.Totals.EarningsSen - s.Totals.DeductionsSen
-		if s.Totals.NetSen < 0 {
+		if s.Totals.NetSen < 0 { // not a slip the domain accepts
 			continue
 		}
 		s.Revision = 2
