@@ -309,15 +309,28 @@ const (
 	// (another device at the password step or at Pengaktifan) goes with
 	// the temporary password it was begun with.
 	EndActivated SessionsEndReason = "activated"
+	// EndEmailChanged: the account's e-mail followed the employee
+	// master's (EmailFollowedMaster). Recorded with TemporaryLogins: the
+	// logins waiting with a temporary password mailed to the old address
+	// end; the person's other sessions go on.
+	EndEmailChanged SessionsEndReason = "email_changed"
 )
 
-// SessionsEnded: every session of the account must end (the web layer's
-// session store acts on it; the command that records it also says so in its
-// outcome). After a password change the session that made the change gets
-// a new token and carries on.
+// SessionsEnded: every session of the account must end, or with
+// TemporaryLogins only its logins waiting after a temporary password (the
+// web layer's session store acts on it; the command that records it also
+// says so in its outcome). After a password change the session that made
+// the change gets a new token and carries on.
 type SessionsEnded struct {
 	UserID string            `json:"user_id"`
 	Reason SessionsEndReason `json:"reason"`
+	// TemporaryLogins: only the logins waiting at a step a temporary
+	// password led to end (Pengaktifan, the new password, the code step
+	// of a login begun with one): whoever read that password's mail may
+	// hold them. The account's logged-in sessions, and a login waiting
+	// for the code after the current password, go on. Absent: every
+	// session ends.
+	TemporaryLogins bool `json:"temporary_logins,omitempty"`
 }
 
 // MailResendRequested: an operator (the event's actor) had a mail the

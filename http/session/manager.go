@@ -581,9 +581,28 @@ func (m *Manager) endAllBefore(ctx context.Context, userID string, t time.Time) 
 			n.endedAt = t
 		}
 	})
-	n, err := m.store.DeleteUserBefore(ctx, userID, t)
+	n, err := m.store.DeleteUserBefore(ctx, userID, t, nil)
 	if err != nil {
 		return n, fmt.Errorf("session: end all before: %w", err)
+	}
+	return n, nil
+}
+
+// EndPendingBefore ends the logins in progress of userID begun before t
+// for which which is true: an event recorded at t ended those only (the
+// e-mail followed the master's: the logins waiting after a temporary
+// password mailed to the old address). Logged-in sessions stay. No late
+// notice is kept for StartWaiting: a waiting session made after this from
+// a decision before t is refused by the command of its next step
+// (commands.WaitingLogin), which reads the same end from the log.
+func (m *Manager) EndPendingBefore(ctx context.Context, userID string, t time.Time, which func(Session) bool) (int, error) {
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
+	n, err := m.store.DeleteUserBefore(ctx, userID, t, func(s Session) bool {
+		return s.State == StatePending && which(s)
+	})
+	if err != nil {
+		return n, fmt.Errorf("session: end pending before: %w", err)
 	}
 	return n, nil
 }

@@ -111,8 +111,9 @@ type Store interface {
 	DeleteUser(ctx context.Context, userID, keep string) (int, error)
 	// DeleteUserBefore ends every session of userID created before t (an
 	// event recorded at t ended them; a session begun after it, e.g. the
-	// one that changed the password, stays).
-	DeleteUserBefore(ctx context.Context, userID string, t time.Time) (int, error)
+	// one that changed the password, stays) for which which is true (nil:
+	// every one).
+	DeleteUserBefore(ctx context.Context, userID string, t time.Time, which func(Session) bool) (int, error)
 	// UpdateUserBefore applies fn to every session of userID created
 	// before t, each atomically, and says how many it changed.
 	UpdateUserBefore(ctx context.Context, userID string, t time.Time, fn func(*Session)) (int, error)
@@ -378,16 +379,21 @@ func (m *MemoryStore) DeleteUser(_ context.Context, userID, keep string) (int, e
 	return n, nil
 }
 
-// DeleteUserBefore removes every session of userID created before t.
-func (m *MemoryStore) DeleteUserBefore(_ context.Context, userID string, t time.Time) (int, error) {
+// DeleteUserBefore removes every session of userID created before t for
+// which which is true (nil: every one).
+func (m *MemoryStore) DeleteUserBefore(_ context.Context, userID string, t time.Time, which func(Session) bool) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
 	for key := range m.byUser[userID] {
-		if s := m.byKey[key]; s.CreatedAt.Before(t) {
+		if s := m.byKey[key]; s.CreatedAt.Before(t) && (which == nil || which(s.clone())) {
 			m.remove(key, s)
 			n++
 		}
+	}
+	if which != nil {
+		// Some sessions only: the user's timed-out logins are not of them.
+		return n, nil
 	}
 	for key := range m.goneOf[userID] {
 		if m.goneAt[key].Value.(*tombstone).createdAt.Before(t) {

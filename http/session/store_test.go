@@ -110,13 +110,52 @@ func TestMemoryStoreDeleteUserBefore(t *testing.T) {
 	_ = st.Create(ctx, "old", Session{State: StateActive, UserID: "u", CreatedAt: t0})
 	_ = st.Create(ctx, "new", Session{State: StateActive, UserID: "u", CreatedAt: t0.Add(time.Second)})
 	_ = st.Create(ctx, "other", Session{State: StateActive, UserID: "v", CreatedAt: t0})
-	if n, _ := st.DeleteUserBefore(ctx, "u", t0.Add(time.Second)); n != 1 {
+	if n, _ := st.DeleteUserBefore(ctx, "u", t0.Add(time.Second), nil); n != 1 {
 		t.Fatalf("ended %d, want 1", n)
 	}
 	for k, want := range map[string]bool{"old": false, "new": true, "other": true} {
 		if _, ok, _ := st.Get(ctx, k); ok != want {
 			t.Errorf("%s held: %v, want %v", k, ok, want)
 		}
+	}
+}
+
+// EndPendingBefore ends only the user's logins in progress, begun before
+// the moment given, that it names (the logins waiting after a temporary
+// password, when the e-mail followed the master's): logged-in sessions
+// and the other logins in progress stay, and a pending login counts as
+// one in the pending cap no more.
+func TestManagerEndPendingBefore(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemoryStore(0)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	m, err := NewManager(st, Config{}, func() time.Time { return t0.Add(time.Minute) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, s := range map[string]Session{
+		"activation": {State: StatePending, Stage: StageActivation, UserID: "u", CreatedAt: t0},
+		"password":   {State: StatePending, Stage: StagePassword, UserID: "u", CreatedAt: t0},
+		"later":      {State: StatePending, Stage: StageActivation, UserID: "u", CreatedAt: t0.Add(2 * time.Second)},
+		"logged-in":  {State: StateActive, Stage: StageActivation, UserID: "u", CreatedAt: t0},
+		"other":      {State: StatePending, Stage: StageActivation, UserID: "v", CreatedAt: t0},
+	} {
+		if err := st.Create(ctx, key, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending := st.Pending()
+	n, err := m.EndPendingBefore(ctx, "u", t0.Add(time.Second), func(s Session) bool { return s.Stage == StageActivation })
+	if err != nil || n != 1 {
+		t.Fatalf("ended %d (%v), want 1", n, err)
+	}
+	for k, want := range map[string]bool{"activation": false, "password": true, "later": true, "logged-in": true, "other": true} {
+		if _, ok, _ := st.Get(ctx, k); ok != want {
+			t.Errorf("%s held: %v, want %v", k, ok, want)
+		}
+	}
+	if st.Pending() != pending-1 {
+		t.Fatalf("pending %d, want %d", st.Pending(), pending-1)
 	}
 }
 
@@ -295,7 +334,7 @@ func TestMemoryStoreDeleteUserForgetsTombstones(t *testing.T) {
 	_ = st.Create(ctx, "b", Session{State: StateActive, UserID: "u", CreatedAt: t0.Add(time.Second), ExpiresAt: t0})
 	_ = st.Create(ctx, "v", Session{State: StateActive, UserID: "v", CreatedAt: t0, ExpiresAt: t0})
 	_, _ = st.Sweep(ctx, t0)
-	_, _ = st.DeleteUserBefore(ctx, "u", t0.Add(time.Second))
+	_, _ = st.DeleteUserBefore(ctx, "u", t0.Add(time.Second), nil)
 	if _, ok, _ := st.TakeGone(ctx, "a", t0); ok {
 		t.Fatal("DeleteUserBefore left the tombstone of a session begun before it")
 	}

@@ -41,6 +41,12 @@ import (
 // the date, so their sessions are not cut when it begins. Those begun
 // after it were opened without the date.
 //
+// A SessionsEnded of the temporary logins only (the account's e-mail
+// followed the master's) ends the logins waiting at a step a temporary
+// password led to (acctTemporaryLogin): whoever read that password at the
+// old address may hold them. The person's logged-in sessions, and a login
+// with the current password waiting for its code, go on.
+//
 // Only sessions begun before the event's time end: the page that changed
 // a password logs its own browser in again after the event, and the
 // follower may see the event after that.
@@ -67,6 +73,10 @@ func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
 	case account.SessionsEnded:
 		if ev.UserID == "" {
 			return nil
+		}
+		if ev.TemporaryLogins {
+			_, err := e.Sessions.EndPendingBefore(ctx, ev.UserID, env.OccurredAt, acctTemporaryLogin)
+			return err
 		}
 		_, err := e.Sessions.EndAllBefore(ctx, ev.UserID, env.OccurredAt)
 		return err
@@ -101,4 +111,17 @@ func (e SessionEnder) Handle(ctx context.Context, env eventlog.Envelope) error {
 		return err
 	}
 	return nil
+}
+
+// acctTemporaryLogin reports a login in progress that a temporary password
+// led to: waiting at Pengaktifan, for its new password, or for the code
+// before that new password.
+func acctTemporaryLogin(s session.Session) bool {
+	switch s.Stage {
+	case session.StageActivation, acctStageReset:
+		return true
+	case acctStageTOTP:
+		return s.Values[acctValAfter] == acctAfterReset
+	}
+	return false
 }
