@@ -386,6 +386,7 @@ var catalog = map[string]Text{
 	"audit.kind.role_revoked":              {"Peranan ditarik balik", "Role removed"},
 	"audit.kind.secret_answer_checked":     {"Jawapan rahsia disemak", "Secret answer checked"},
 	"audit.kind.sessions_ended":            {"Semua sesi ditamatkan", "All sessions ended"},
+	"audit.kind.temporary_logins_ended":    {"Log masuk dengan kata laluan sementara ditamatkan", "Temporary-password logins ended"},
 	"audit.kind.mail_resent":               {"E-mel yang tertangguh dihantar semula", "Parked e-mail sent again"},
 	"audit.kind.email_followed_master":     {"E-mel mengikut rekod kakitangan", "E-mail followed the staff record"},
 	"audit.kind.name_followed_master":      {"Nama mengikut rekod kakitangan", "Name followed the staff record"},

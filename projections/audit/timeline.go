@@ -34,6 +34,9 @@ const (
 	KindRoleRevoked          Kind = "role_revoked"
 	KindSecretAnswerChecked  Kind = "secret_answer_checked"
 	KindSessionsEnded        Kind = "sessions_ended"
+	// KindTemporaryLoginsEnded: only the logins waiting after a temporary
+	// password ended (the e-mail followed the master's).
+	KindTemporaryLoginsEnded Kind = "temporary_logins_ended"
 	KindMailResent           Kind = "mail_resent"
 	KindEmailFollowed        Kind = "email_followed_master" // the master's new e-mail, not the person's doing
 	KindNameFollowed         Kind = "name_followed_master"  // HR corrected the name in the master
@@ -50,7 +53,7 @@ func Kinds() []Kind {
 	return []Kind{KindRegistered, KindTemporaryPassword, KindLoginSucceeded, KindLoginFailed, KindLocked,
 		KindUnlocked, KindActivated, KindPasswordChanged, KindProfileUpdated, KindTOTPEnrolmentStarted,
 		KindTOTPEnabled, KindTOTPCodeAccepted, KindRecoveryCodeUsed, KindRecoveryCodesNew, KindTOTPDisabled, KindRoleGranted,
-		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindMailResent, KindEmailFollowed, KindNameFollowed, KindProbeFailed, KindProbeLocked, KindUnreadable}
+		KindRoleRevoked, KindSecretAnswerChecked, KindSessionsEnded, KindTemporaryLoginsEnded, KindMailResent, KindEmailFollowed, KindNameFollowed, KindProbeFailed, KindProbeLocked, KindUnreadable}
 }
 
 // Login reports whether the kind belongs to the login and lockout history
@@ -252,6 +255,9 @@ func describe(e *Entry, ev eventlog.Event) {
 		}
 	case account.SessionsEnded:
 		e.Kind, e.Detail = KindSessionsEnded, string(ev.Reason)
+		if ev.TemporaryLogins {
+			e.Kind = KindTemporaryLoginsEnded
+		}
 	case account.MailResendRequested:
 		e.Kind, e.Detail = KindMailResent, ev.Kind
 	case account.EmailFollowedMaster:
