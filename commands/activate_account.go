@@ -58,7 +58,7 @@ func (h ActivateAccountHandler) Activate(ctx context.Context, cmd ActivateAccoun
 			// Activated since (another tab or device): Activate's own
 			// refusal says so, more use than an overtaken login.
 			if a.Status() != account.StatusActive {
-				if err := cmd.Waiting.check(a); err != nil {
+				if err := cmd.Waiting.check(a, true); err != nil {
 					return err
 				}
 			}

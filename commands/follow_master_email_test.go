@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -36,14 +37,19 @@ func TestFollowMasterEmail(t *testing.T) {
 	sys := meta(eventlog.ActorSystem, "email_follower")
 
 	res, err := follow(sys, sitiIC, "siti.aminah@melaka.gov.my", "Kewangan.Tengah@Melaka.gov.my")
-	if err != nil || res.Appended != 1 {
+	if err != nil || res.Appended != 2 {
 		t.Fatalf("follow: %+v %v", res, err)
 	}
 	evs := f.events(f.accountStream(sitiIC))
-	last := evs[len(evs)-1]
+	followed, ended := evs[len(evs)-2], evs[len(evs)-1]
 	want := account.EmailFollowedMaster{UserID: sitiIC, Email: "kewangan.tengah@melaka.gov.my", PreviousEmail: "siti.aminah@melaka.gov.my", Name: "Siti Aminah binti Omar"}
-	if last.Event != want || last.Metadata.Actor != sys.Actor || last.Metadata.CausationID != sys.CommandID.String() {
-		t.Fatalf("event %+v by %+v", last.Event, last.Metadata)
+	if followed.Event != want || followed.Metadata.Actor != sys.Actor || followed.Metadata.CausationID != sys.CommandID.String() {
+		t.Fatalf("event %+v by %+v", followed.Event, followed.Metadata)
+	}
+	// With it, the logins waiting after a temporary password end (only
+	// those).
+	if ended.Event != (account.SessionsEnded{UserID: sitiIC, Reason: account.EndEmailChanged, TemporaryLogins: true}) {
+		t.Fatalf("event after it: %+v", ended.Event)
 	}
 	// The same command again (a redelivered event): nothing.
 	if res, err := follow(sys, sitiIC, "siti.aminah@melaka.gov.my", "kewangan.tengah@melaka.gov.my"); err != nil || res.Appended != 0 {
@@ -71,6 +77,74 @@ func TestFollowMasterEmail(t *testing.T) {
 	}
 	if len(f.events(f.accountStream(hafizIC))) != 0 {
 		t.Fatal("an account stream was started for someone who never registered")
+	}
+}
+
+// Given Siti's first login with her temporary password waiting at
+// Pengaktifan, and Nurul's login with a Lupa Kata Laluan password waiting
+// for her new password, when HR moves each to a new address, then neither
+// login completes: whoever read the old mailbox cannot activate the
+// account or choose its password. Nothing is recorded. A login with the
+// temporary password mailed to the new address afterwards completes.
+func TestFollowMasterEmailOvertakesTheWaitingTemporaryLogins(t *testing.T) {
+	f := newAccts(t)
+	ctx := context.Background()
+	sys := meta(eventlog.ActorSystem, "email_follower")
+	follow := func(ic, from, to string) {
+		t.Helper()
+		f.ok(f.h.FollowMasterEmail.Handle(ctx, commands.FollowMasterEmail{Meta: sys, UserID: ic, PreviousEmail: from, Email: to}))
+	}
+	tempLogin := func(ic string) commands.LoginOutput {
+		t.Helper()
+		temp, _ := f.tempPassword(ic)
+		out, _, err := f.h.LogIn.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: ic, Password: temp})
+		if err != nil || !out.Temporary {
+			t.Fatalf("temporary login: %+v %v", out.LoginOutcome, err)
+		}
+		return out
+	}
+
+	f.register(sitiIC, "siti.aminah@melaka.gov.my")
+	atActivation := tempLogin(sitiIC)
+	follow(sitiIC, "siti.aminah@melaka.gov.my", "kewangan.tengah@melaka.gov.my")
+	before := len(f.events(f.accountStream(sitiIC)))
+	_, _, err := f.h.Activate.Activate(ctx, commands.ActivateAccount{Meta: f.user(sitiIC), UserID: sitiIC, Form: activationForm(sitiPassword),
+		Waiting: &commands.WaitingLogin{Ends: atActivation.Grant.Ends}})
+	if !errors.Is(err, account.ErrLoginOvertaken) {
+		t.Fatalf("activation by the login waiting since before the e-mail followed the master: %v, want it overtaken", err)
+	}
+	if after := len(f.events(f.accountStream(sitiIC))); after != before {
+		t.Fatalf("%d events recorded for an overtaken activation", after-before)
+	}
+
+	const nurulPassword = "nasi lemak berlauk"
+	f.activate(nurulIC, "pentadbiran.jkr@melaka.gov.my", nurulPassword)
+	f.advance(time.Hour)
+	f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: nurulIC}))
+	atReset := tempLogin(nurulIC)
+	if !atReset.MustChangePassword {
+		t.Fatalf("Lupa Kata Laluan's login: %+v, want the new password next", atReset.LoginOutcome)
+	}
+	follow(nurulIC, "pentadbiran.jkr@melaka.gov.my", "nurul.huda@jkr.melaka.gov.my")
+	before = len(f.events(f.accountStream(nurulIC)))
+	const chosen = "Bukit St Paul Petang 4"
+	_, _, err = f.h.ResetPassword.Reset(ctx, commands.ResetPassword{Meta: f.user(nurulIC), UserID: nurulIC, NewPassword: chosen, ConfirmPassword: chosen,
+		Waiting: &commands.WaitingLogin{Ends: atReset.Grant.Ends}})
+	if !errors.Is(err, account.ErrLoginOvertaken) {
+		t.Fatalf("new password by the login waiting since before the e-mail followed the master: %v, want it overtaken", err)
+	}
+	if after := len(f.events(f.accountStream(nurulIC))); after != before {
+		t.Fatalf("%d events recorded for an overtaken new password", after-before)
+	}
+
+	// Lupa Kata Laluan again, mailed to the new address: its login
+	// activates.
+	f.advance(time.Hour)
+	f.ok(f.h.ForgotPassword.Handle(ctx, commands.ForgotPassword{Meta: f.anon(), IC: sitiIC}))
+	again := tempLogin(sitiIC)
+	if _, _, err := f.h.Activate.Activate(ctx, commands.ActivateAccount{Meta: f.user(sitiIC), UserID: sitiIC, Form: activationForm(sitiPassword),
+		Waiting: &commands.WaitingLogin{Ends: again.Grant.Ends}}); err != nil {
+		t.Fatalf("activation by a login with the password mailed to the new address: %v", err)
 	}
 }
 

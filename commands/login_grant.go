@@ -78,16 +78,22 @@ func (s grantSeed) grant(ctx context.Context, r Runner, ic mykad.IC) (LoginGrant
 // in a session made from an earlier step's decision: Ends is that
 // decision's LoginGrant.Ends. The command refuses the step with
 // account.ErrLoginOvertaken, recording nothing, if the account's sessions
-// were ended since (a lock, a password change, an activation elsewhere).
-// Nil: no waiting login (a step-up, the console).
+// were ended since (a lock, a password change, an activation elsewhere;
+// for a login begun with a temporary password, also the account's e-mail
+// following the master's). Nil: no waiting login (a step-up, the console).
 type WaitingLogin struct {
 	Ends int
 }
 
 // check refuses the step on a, if w is a waiting login overtaken.
-func (w *WaitingLogin) check(a *account.Account) error {
-	if w == nil {
+// temporary: the login was begun with a temporary password (Pengaktifan,
+// the new password, the code step of such a login).
+func (w *WaitingLogin) check(a *account.Account, temporary bool) error {
+	switch {
+	case w == nil:
 		return nil
+	case temporary:
+		return a.CheckWaitingTemporary(w.Ends)
 	}
 	return a.CheckWaiting(w.Ends)
 }

@@ -175,8 +175,8 @@ func TestEmailFollowerNamesTheNewNameWhenBothChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := f.events(f.accountStream(sitiIC))[n:]
-	if len(evs) != 2 {
-		t.Fatalf("%d account events, want the name and the e-mail followed once each", len(evs))
+	if len(evs) != 3 {
+		t.Fatalf("%d account events, want the name and the e-mail followed once each (and the temporary logins ended)", len(evs))
 	}
 	if evs[0].Event != (account.NameFollowedMaster{UserID: sitiIC, Name: "Siti Aminah binti Omar Baki", PreviousName: "Siti Aminah binti Omar"}) {
 		t.Fatalf("first %+v", evs[0].Event)

@@ -56,7 +56,7 @@ func (h ResetPasswordHandler) Reset(ctx context.Context, cmd ResetPassword) (Log
 			// ResetPassword's own refusal says so, more use than an
 			// overtaken login.
 			if a.PasswordToSet() {
-				if err := cmd.Waiting.check(a); err != nil {
+				if err := cmd.Waiting.check(a, true); err != nil {
 					return err
 				}
 			}

@@ -72,7 +72,7 @@ func (h UseRecoveryCodeHandler) Use(ctx context.Context, cmd UseRecoveryCode) (R
 	var seed grantSeed
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
-			if err := cmd.Waiting.check(a); err != nil {
+			if err := cmd.Waiting.check(a, cmd.Temporary); err != nil {
 				return err
 			}
 			use := a.UseRecoveryCode

@@ -64,7 +64,7 @@ func (h VerifyTOTPHandler) Verify(ctx context.Context, cmd VerifyTOTP) (LoginGra
 	var seed grantSeed
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
-			if err := cmd.Waiting.check(a); err != nil {
+			if err := cmd.Waiting.check(a, cmd.Temporary); err != nil {
 				return err
 			}
 			seed.see(a, now)

@@ -64,7 +64,9 @@ var (
 	// ErrLoginOvertaken: the login waiting for this step (its code,
 	// activation, its new password) was decided before the account's
 	// sessions were last ended (a lock, a password change, an activation,
-	// a role removed): it must start again (CheckWaiting).
+	// a role removed; a login begun with a temporary password also when
+	// the e-mail followed the master's): it must start again
+	// (CheckWaiting, CheckWaitingTemporary).
 	ErrLoginOvertaken = errors.New("account: the waiting login was decided before the account's sessions ended")
 )
 
@@ -186,8 +188,10 @@ type Account struct {
 
 	// sessionEnds counts the SessionsEnded events: a login waiting for
 	// its next step remembers the count it was decided at
-	// (CheckWaiting).
+	// (CheckWaiting). allEnded is the count as of the last one that ended
+	// every session (not only the temporary logins).
 	sessionEnds int
+	allEnded    int
 
 	// resends: when each parked mail (by the dead letter's event ID) was
 	// last recorded as sent again.
@@ -247,8 +251,10 @@ func (a *Account) SecretQuestion() string { return a.questionID }
 func (a *Account) PasswordToSet() bool { return a.pendingReset }
 
 // SessionEnds is how many times the account's sessions were ended (a
-// lock, a password change, an activation, a role removed, …): a login
-// decided now and waiting for its next step keeps it for CheckWaiting.
+// lock, a password change, an activation, a role removed, …, or only its
+// temporary logins, when the e-mail followed the master's): a login
+// decided now and waiting for its next step keeps it for CheckWaiting or
+// CheckWaitingTemporary.
 func (a *Account) SessionEnds() int { return a.sessionEnds }
 
 // CheckWaiting refuses the next step of a login (its code, activation,
@@ -257,8 +263,24 @@ func (a *Account) SessionEnds() int { return a.sessionEnds }
 // since: what ended them (a lock, a password change, another device's
 // activation) must reach that login too, even when it landed in the
 // moment between the decision and the waiting session being made, where
-// ending the sessions found none to end. ErrLoginOvertaken.
+// ending the sessions found none to end. An end of the temporary logins
+// only (SessionsEnded.TemporaryLogins) does not refuse it: it was begun
+// with the current password. ErrLoginOvertaken.
 func (a *Account) CheckWaiting(ends int) error {
+	// The ends are counted in order: one since the decision that ended
+	// every session has a count above the decision's.
+	if a.allEnded > ends || ends > a.sessionEnds {
+		return ErrLoginOvertaken
+	}
+	return nil
+}
+
+// CheckWaitingTemporary is CheckWaiting for a login begun with a temporary
+// password (waiting at Pengaktifan, for its new password, or for its
+// code): every end since refuses it, also one of the temporary logins
+// only (the e-mail followed the master's, so the mail that password came
+// in may have been read by someone else). ErrLoginOvertaken.
+func (a *Account) CheckWaitingTemporary(ends int) error {
 	if a.sessionEnds != ends {
 		return ErrLoginOvertaken
 	}
@@ -709,7 +731,9 @@ func (a *Account) UpdateProfile(p Profile, verify Verify, threshold int, now tim
 // and no account, or one already on `to`, records nothing: neither is an
 // error, since the master changes for everyone, registered or not. The
 // state of the account (locked, not yet activated) does not matter: the
-// address is where its mail goes in every state.
+// address is where its mail goes in every state. The outstanding temporary
+// password dies (Apply), and the logins waiting after one end
+// (SessionsEnded{Reason: EndEmailChanged, TemporaryLogins: true}).
 func (a *Account) FollowMasterEmail(from, to string, now time.Time) error {
 	if from == "" || to == "" {
 		return fmt.Errorf("%w: the master's e-mail change needs both addresses", ErrInvalid)
@@ -717,7 +741,17 @@ func (a *Account) FollowMasterEmail(from, to string, now time.Time) error {
 	if !a.Exists() || !strings.EqualFold(a.email, from) || strings.EqualFold(a.email, to) {
 		return nil
 	}
-	return a.record(EmailFollowedMaster{UserID: a.userID, Email: to, PreviousEmail: a.email, Name: a.name})
+	if err := a.record(EmailFollowedMaster{UserID: a.userID, Email: to, PreviousEmail: a.email, Name: a.name}); err != nil {
+		return err
+	}
+	// A login already made with a temporary password mailed to the old
+	// address, waiting for its next step, goes with that password: its
+	// reader could otherwise still choose the password (or activate) after
+	// HR corrected the address. The person's logged-in sessions and a
+	// login with the current password stay: the old mailbox never reached
+	// them. Recorded whether or not one waits: the account remembers only
+	// its last login, and a login elsewhere may wait still.
+	return a.record(SessionsEnded{UserID: a.userID, Reason: EndEmailChanged, TemporaryLogins: true})
 }
 
 // FollowMasterName is the account's side of a correction of the person's
@@ -1331,6 +1365,9 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		a.resends[ev.ParkedEventID] = ev.At
 	case SessionsEnded:
 		a.sessionEnds++
+		if !ev.TemporaryLogins {
+			a.allEnded = a.sessionEnds
+		}
 	case SecretAnswerChecked:
 		// Checks recorded before At was kept have a zero time: they
 		// count, but their cooldown is long over.

@@ -439,7 +439,8 @@ func TestFollowMasterEmailFollowsWhenStillTheOldAddress(t *testing.T) {
 				from = "Siti@Melaka.gov.my"
 			}
 			then(t, a, a.FollowMasterEmail(from, masterNewEmail, t0), nil,
-				EmailFollowedMaster{UserID: id, Email: masterNewEmail, PreviousEmail: sitiEmail, Name: sitiName})
+				EmailFollowedMaster{UserID: id, Email: masterNewEmail, PreviousEmail: sitiEmail, Name: sitiName},
+				SessionsEnded{UserID: id, Reason: EndEmailChanged, TemporaryLogins: true})
 			if a.Email() != masterNewEmail || a.Profile().Email != masterNewEmail {
 				t.Fatalf("e-mail after following: %q", a.Email())
 			}
@@ -490,6 +491,52 @@ func TestFollowMasterEmailCancelsTheTemporaryPassword(t *testing.T) {
 			b := given(t, with(history, EmailFollowedMaster{UserID: id, Email: masterNewEmail, PreviousEmail: sitiEmail, Name: sitiName}))
 			if err := b.IssueTemporaryPassword(TemporaryPassword{ID: "t3", Hash: hash("temp3"), Sealed: "s"}, TempForgot, t0.Add(3*time.Minute)); err != nil {
 				t.Fatalf("Lupa Kata Laluan right after: %v", err)
+			}
+		})
+	}
+}
+
+// Given a login made with a temporary password mailed to the old address
+// and waiting for its next step (Pengaktifan on a first login, the new
+// password after Lupa Kata Laluan, the code of such a login), when the
+// account follows the master to a new address, then that login is
+// overtaken: whoever read the old mailbox cannot complete it. A login
+// begun with the current password, waiting for its code, goes on (the old
+// mailbox never reached it); an end of every session since still
+// overtakes it.
+func TestFollowMasterEmailEndsTheWaitingTemporaryLogins(t *testing.T) {
+	forgot := TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s",
+		IssuedAt: t0.Add(time.Hour), ExpiresAt: t0.Add(25 * time.Hour), Reason: TempForgot}
+	for name, history := range map[string][]eventlog.Event{
+		"at Pengaktifan":       with(registered(), LoginSucceeded{UserID: id, Temporary: true, TempID: "t1", At: t0.Add(time.Minute)}),
+		"at the new password":  with(activated(), forgot, LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", At: t0.Add(2 * time.Hour)}),
+		"at the code":          with(totpOn(), forgot, LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(2 * time.Hour)}),
+		"no login waits (yet)": activated(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := given(t, history)
+			ends := a.SessionEnds()
+			if err := a.CheckWaitingTemporary(ends); err != nil {
+				t.Fatalf("before the master's change: %v", err)
+			}
+			then(t, a, a.FollowMasterEmail(sitiEmail, masterNewEmail, t0.Add(3*time.Hour)), nil,
+				EmailFollowedMaster{UserID: id, Email: masterNewEmail, PreviousEmail: sitiEmail, Name: sitiName},
+				SessionsEnded{UserID: id, Reason: EndEmailChanged, TemporaryLogins: true})
+			b := given(t, with(history, a.Uncommitted()...))
+			if err := b.CheckWaitingTemporary(ends); !errors.Is(err, ErrLoginOvertaken) {
+				t.Fatalf("the temporary login after the e-mail followed the master: %v, want ErrLoginOvertaken", err)
+			}
+			if err := b.CheckWaitingTemporary(b.SessionEnds()); err != nil {
+				t.Fatalf("a temporary login decided after it: %v", err)
+			}
+			if err := b.CheckWaiting(ends); err != nil {
+				t.Fatalf("a login with the current password, decided before it: %v", err)
+			}
+			if err := b.Apply(SessionsEnded{UserID: id, Reason: EndRequested}); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.CheckWaiting(ends); !errors.Is(err, ErrLoginOvertaken) {
+				t.Fatalf("a login with the current password after every session ended: %v, want ErrLoginOvertaken", err)
 			}
 		})
 	}

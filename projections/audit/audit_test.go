@@ -302,10 +302,15 @@ func TestTimelineShowsTheEmailFollowingTheMaster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := all.Entries[len(all.Entries)-1]
+	last, ended := all.Entries[len(all.Entries)-2], all.Entries[len(all.Entries)-1]
 	if last.Kind != audit.KindEmailFollowed || last.Type != "account.EmailFollowedMaster.v1" || last.Actor.Kind != eventlog.ActorSystem ||
 		last.After.Failed != 1 || last.Link != audit.LinkOK || !all.Integrity.OK() {
-		t.Fatalf("last entry %+v", last)
+		t.Fatalf("entry %+v", last)
+	}
+	// With it the logins waiting after a temporary password ended, only
+	// those: not shown as every session ended.
+	if ended.Kind != audit.KindTemporaryLoginsEnded || ended.Detail != "email_changed" || ended.Actor.Kind != eventlog.ActorSystem {
+		t.Fatalf("last entry %+v", ended)
 	}
 	if strings.Contains(last.Detail+last.Note, "@") {
 		t.Fatalf("the timeline shows an address: %+v", last)
@@ -318,7 +323,7 @@ func TestTimelineShowsTheEmailFollowingTheMaster(t *testing.T) {
 		t.Fatal("the e-mail following the master is in the login history")
 	}
 	st, err := f.log.AsOf(ctx, sitiIC, f.clock())
-	if err != nil || st.Unfit != 0 || st.FailedAttempts != 1 || st.Last == nil || st.Last.Kind != audit.KindEmailFollowed {
+	if err != nil || st.Unfit != 0 || st.FailedAttempts != 1 || st.Last == nil || st.Last.Kind != audit.KindTemporaryLoginsEnded {
 		t.Fatalf("state after following: %+v %v", st, err)
 	}
 }
