@@ -71,11 +71,11 @@ func TestAuditReadsAReadOnlyCopy(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"audit", "history", "--ic", ic}, []string{`unknown_id_attempt_failed`, `(?m)^9 .* login_failed +wrong_password +3 `, `(?m)^10 .* locked +3 .* true`, `integrity: ok, 10 events in 2 streams`}},
+		{[]string{"audit", "history", "--ic", ic}, []string{`unknown_id_attempt_failed`, `(?m)^10 .* login_failed +wrong_password +3 `, `(?m)^11 .* locked +3 .* true`, `integrity: ok, 11 events in 2 streams`}},
 		{[]string{"audit", "history", "--ic", ic, "--all", "--csv"}, []string{`loginprobe\.AttemptFailed\.v1`, `account\.Activated\.v1`, `account\.AccountLocked\.v1,locked,.*,ok\n`}},
 		{[]string{"audit", "state", "--ic", ic, "--at", "2099-01-01T00:00"}, []string{`account status: +active`, `locked: +true`, `failed attempts: +3`, `integrity: +ok`}},
-		{[]string{"audit", "backups"}, []string{`(?m)^12 .* cli:\S+ +11 +11:[0-9a-f]{64} `, `1 backups recorded; their records' hash chain is intact`}},
-		{[]string{"audit", "verify"}, []string{`integrity verified: 12 events, every stream's hash chain intact, positions 1–12 without gaps`}},
+		{[]string{"audit", "backups"}, []string{`(?m)^13 .* cli:\S+ +12 +12:[0-9a-f]{64} `, `1 backups recorded; their records' hash chain is intact`}},
+		{[]string{"audit", "verify"}, []string{`integrity verified: 13 events, every stream's hash chain intact, positions 1–13 without gaps`}},
 	} {
 		out, err := executeOut(context.Background(), append([]string{"--data", dir, "--log-level", "error"}, tc.args...)...)
 		if err != nil {
@@ -136,7 +136,7 @@ func TestAuditOfAnIncompleteCopySaysSo(t *testing.T) {
 				t.Errorf("ispeks %s of a copy with its WAL: %v\n%s", strings.Join(args, " "), err, out)
 			}
 		}
-		if out, err := run(dir, []string{"audit", "verify"}); err != nil || !strings.Contains(out, "integrity verified: 13 events") {
+		if out, err := run(dir, []string{"audit", "verify"}); err != nil || !strings.Contains(out, "integrity verified: 14 events") {
 			t.Errorf("audit verify of a copy with its WAL: %v\n%s", err, out)
 		}
 	})
@@ -194,7 +194,7 @@ func TestAuditLoadsAnExposedKeyWithAWarning(t *testing.T) {
 	logged := stderrOf(t, func() {
 		out, err = executeOut(ctx, "--data", dir, "--log-level", "warn", "audit", "history", "--ic", ic)
 	})
-	if err != nil || !strings.Contains(out, "integrity: ok, 10 events in 2 streams") {
+	if err != nil || !strings.Contains(out, "integrity: ok, 11 events in 2 streams") {
 		t.Fatalf("audit history with a 0644 key: %v\n%s", err, out)
 	}
 	if !strings.Contains(logged, "level=WARN") || !strings.Contains(logged, "path="+keyFile) || !strings.Contains(logged, "mode=0644") {

@@ -830,8 +830,8 @@ func TestRootIsRefusedInTheServiceAccountsDataDirectory(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"audit", "verify"}, "integrity verified: 12 events"},
-		{[]string{"audit", "history", "--ic", ic}, "integrity: ok, 10 events in 2 streams"},
+		{[]string{"audit", "verify"}, "integrity verified: 13 events"},
+		{[]string{"audit", "history", "--ic", ic}, "integrity: ok, 11 events in 2 streams"},
 		{[]string{"audit", "state", "--ic", ic, "--at", "2099-01-01T00:00"}, "failed attempts: 3"},
 		{[]string{"audit", "backups"}, "1 backups recorded"},
 	} {
