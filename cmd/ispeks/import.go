@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/melaka-gov/ispeks/commands/ingest"
 	"github.com/melaka-gov/ispeks/infra/staffimport"
@@ -38,15 +40,27 @@ func (c *cli) importCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			progress, finish := staffimport.ProgressBar(cmd.ErrOrStderr())
+			// A bar only on a terminal: in a log (CI, cron, 2>file) it is
+			// a carriage-return redraw every 100 ms.
+			var progress func(staffimport.Progress)
+			finish := func() {}
+			if isTerminal(cmd.ErrOrStderr()) {
+				progress, finish = staffimport.ProgressBar(cmd.ErrOrStderr())
+			}
+			// The report waits for the bar to end its line: on a terminal
+			// its first line would otherwise follow the bar on the same one.
+			var report bytes.Buffer
 			// The operator is the actor, as of every console command
 			// (the rows' IDs come from the file, not from who sends it).
 			_, err = staffimport.Run(cmd.Context(), staffimport.Deps{
 				Runner: a.runner,
 				Config: staffimport.Config{AllowedDomains: c.cfg.EmailDomains, Logger: c.log},
 				Actor:  cliMeta().Actor,
-			}, f, cmd.OutOrStdout(), progress)
+			}, f, &report, progress)
 			finish()
+			if _, werr := report.WriteTo(cmd.OutOrStdout()); werr != nil && err == nil {
+				err = werr
+			}
 			if err != nil && !errors.Is(err, staffimport.ErrIncomplete) {
 				return err
 			}
@@ -84,8 +98,15 @@ func (c *cli) importCmd() *cobra.Command {
 			if !info.Mode().IsRegular() || size <= 0 {
 				size = -1
 			}
+			// A bar only on a terminal: in a log (CI, cron, 2>file) it is
+			// a carriage-return redraw every 100 ms. The count below is
+			// printed either way.
+			barOut := io.Discard
+			if isTerminal(cmd.ErrOrStderr()) {
+				barOut = cmd.ErrOrStderr()
+			}
 			bar := progressbar.NewOptions64(size,
-				progressbar.OptionSetWriter(cmd.ErrOrStderr()), progressbar.OptionShowBytes(true),
+				progressbar.OptionSetWriter(barOut), progressbar.OptionShowBytes(true),
 				progressbar.OptionSetDescription("ingest"), progressbar.OptionThrottle(100*time.Millisecond))
 			emit := ingest.WriteNDJSON(cmd.OutOrStdout())
 			if quiet {
@@ -111,7 +132,7 @@ func (c *cli) importCmd() *cobra.Command {
 			} else {
 				_ = bar.Finish()
 			}
-			fmt.Fprintln(cmd.ErrOrStderr()) // the bar leaves its line open
+			fmt.Fprintln(barOut) // the bar leaves its line open
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d lines: %d accepted, %d duplicate, %d rejected, %d failed\n",
 				sum.Lines, sum.Accepted, sum.Duplicates, sum.Rejected, sum.Failed)
 			if sum.Unanswered > 0 {
@@ -162,4 +183,11 @@ func openInput(arg, path string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	return f, info, nil
+}
+
+// isTerminal reports whether w is a terminal, where a progress bar can
+// redraw its line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -272,3 +272,27 @@ func TestImportStatementsWhenTheOutputBreaks(t *testing.T) {
 		t.Fatalf("the file again: %v; want %d duplicates (the lines counted accepted):\n%s", err, accepted, out)
 	}
 }
+
+// TestImportProgressOnANonTerminal: with stderr not a terminal (a CI log,
+// cron mail, `2>import.log`) the imports draw no progress bar: a bar there
+// is one carriage-return redraw every 100 ms, control characters and
+// block glyphs that fill the log. The report and the counts are all of it.
+func TestImportProgressOnANonTerminal(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	write := fileWriter(t, dir)
+	base := []string{"--data", dir, "--log-level", "error"}
+	csv := write("staff.csv", oneStaffCSV)
+	nd := write("run.ndjson", `{"kind":"payment","request_id":"p-1","payment":{"payment_id":"P1","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P1","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}
+`)
+	for _, args := range [][]string{{"import", "employees", csv}, {"import", "statements", nd}} {
+		stdout, stderr, err := executeOutErr(ctx, append(base, args...)...)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s%s", args[1], err, stdout, stderr)
+		}
+		if strings.ContainsAny(stderr, "\r\x1b█") {
+			t.Errorf("%s drew a progress bar into a non-terminal:\n%q", args[1], stderr)
+		}
+	}
+}
