@@ -192,7 +192,11 @@ func stripBOM(data []byte) ([]byte, error) {
 
 // record is one data row as read from the file.
 type record struct {
-	line  int // first line of the row in the file (the header is line 1)
+	line int // first line of the row in the file (the header is line 1)
+	// row is the row a spreadsheet shows it on: the line, less the line
+	// breaks inside quoted cells above it (an address, a note), which a
+	// spreadsheet keeps within one row.
+	row   int
 	cells []string
 	err   *Problem // the row could not be read as CSV
 }
@@ -217,6 +221,21 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 		}
 		return header{}, nil, fileErr("unreadable", 1, "the header row cannot be read: %v", err)
 	}
+	// inCells counts the line breaks inside the cells read so far: the
+	// records end where the reader's offset is, and every line a record
+	// spans past its first was a break inside a cell.
+	inCells, counted, lines := 0, 0, 0
+	spanned := func(start int) {
+		off := int(cr.InputOffset())
+		lines += bytes.Count(data[counted:off], []byte{'\n'})
+		counted = off
+		end := lines + 1 // the line the record ends on
+		if off > 0 && data[off-1] == '\n' {
+			end--
+		}
+		inCells += max(end-start, 0)
+	}
+	spanned(1)
 	h, err := readHeader(first)
 	if err != nil {
 		return h, nil, err
@@ -227,6 +246,7 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 		if err == io.EOF {
 			break
 		}
+		before := inCells
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
@@ -236,14 +256,16 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 			if pe.Line > pe.StartLine {
 				reason += fmt.Sprintf(" (lines %d to %d were read as this one row: look for a quote that is never closed)", pe.StartLine, pe.Line)
 			}
-			rows = append(rows, record{line: pe.StartLine, err: &Problem{Code: "malformed", Reason: reason}})
+			spanned(pe.StartLine)
+			rows = append(rows, record{line: pe.StartLine, row: pe.StartLine - before, err: &Problem{Code: "malformed", Reason: reason}})
 		} else {
+			// FieldPos is only defined after a successful Read.
+			line, _ := cr.FieldPos(0)
+			spanned(line)
 			if blank(cells) {
 				continue
 			}
-			// FieldPos is only defined after a successful Read.
-			line, _ := cr.FieldPos(0)
-			rows = append(rows, record{line: line, cells: cells})
+			rows = append(rows, record{line: line, row: line - before, cells: cells})
 		}
 		if len(rows) > maxRows {
 			fe := fileErr("too_many_rows", 0, "the file has more than %d rows; split it", maxRows)

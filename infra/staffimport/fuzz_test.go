@@ -35,10 +35,16 @@ func FuzzCheckFile(f *testing.F) {
 			return
 		}
 		im := &Importer{}
+		prev := 1
 		for _, rec := range recs {
 			if rec.line < 2 {
 				t.Fatalf("data row at line %d", rec.line)
 			}
+			// A spreadsheet row is at most the line, and rows go down.
+			if rec.row <= prev || rec.row > rec.line {
+				t.Fatalf("data row at line %d is row %d (the row before: %d)", rec.line, rec.row, prev)
+			}
+			prev = rec.row
 			res, d, ok := im.check(h, rec, domains)
 			if !ok {
 				if res.Outcome != Rejected || len(res.Problems) == 0 {

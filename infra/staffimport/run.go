@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -108,7 +109,7 @@ func (r Report) WriteText(w io.Writer) error {
 		_, err := io.WriteString(w, "Every row is in the employee master.\n")
 		return err
 	}
-	fmt.Fprintln(w, "Rows not imported (row = line in the file; fix them and import the file again —")
+	fmt.Fprintln(w, "Rows not imported (row as a spreadsheet shows it; fix them and import the file again —")
 	fmt.Fprintln(w, "rows already imported are not repeated):")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROW\tIC\tFIELD\tREASON")
@@ -125,7 +126,11 @@ func (r Report) WriteText(w io.Writer) error {
 			if ic == "" {
 				ic = "-"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", res.Row, ic, textfield.Clip(field), p.Reason)
+			row := strconv.Itoa(res.Row)
+			if res.Line != res.Row {
+				row += " (line " + strconv.Itoa(res.Line) + ")" // a cell above spans lines
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row, ic, textfield.Clip(field), p.Reason)
 		}
 	}
 	return tw.Flush()

@@ -114,11 +114,12 @@ type Problem struct {
 	Reason string `json:"reason"`
 }
 
-// RowResult is what happened to one row. Row is the line of the file where
-// the row starts (the header is line 1), which is also the spreadsheet row
-// unless a cell spans lines.
+// RowResult is what happened to one row. Row is the row a spreadsheet
+// shows it on (the header is row 1); Line is the line of the file where it
+// starts, which is further down when cells above it span lines.
 type RowResult struct {
 	Row      int       `json:"row"`
+	Line     int       `json:"line"`
 	IC       string    `json:"ic,omitempty"` // masked (YYMMDD-PB-****): reports may be pasted anywhere
 	Outcome  Outcome   `json:"result"`
 	Problems []Problem `json:"problems,omitempty"`
@@ -165,7 +166,8 @@ type Progress struct {
 // valid is a row that passed every check, waiting to land.
 type valid struct {
 	at      int // index in Report.Results
-	line    int
+	line    int // names the row in its command ID
+	row     int
 	details employee.Details
 }
 
@@ -210,7 +212,7 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, src Source, progres
 			byIC[d.IC] = append(byIC[d.IC], i)
 		}
 		if ok {
-			todo = append(todo, valid{at: i, line: rec.line, details: d})
+			todo = append(todo, valid{at: i, line: rec.line, row: rec.row, details: d})
 		}
 	}
 	dups := markDuplicates(rep.Results, byIC)
@@ -302,7 +304,7 @@ func (im *Importer) config() Config {
 // check validates one row. d.IC is set whenever the IC number is valid,
 // even if another field is not, so duplicates are found among every row.
 func (im *Importer) check(h header, rec record, domains []string) (RowResult, employee.Details, bool) {
-	res := RowResult{Row: rec.line, Outcome: Rejected}
+	res := RowResult{Row: rec.row, Line: rec.line, Outcome: Rejected}
 	if rec.err != nil {
 		res.Problems = []Problem{*rec.err}
 		return res, employee.Details{}, false
@@ -453,7 +455,7 @@ func (res RowResult) wasStopped() bool {
 }
 
 func stopped(v valid, cause error) RowResult {
-	res := RowResult{Row: v.line, IC: mykad.IC(v.details.IC).Masked(), Outcome: Failed}
+	res := RowResult{Row: v.row, Line: v.line, IC: mykad.IC(v.details.IC).Masked(), Outcome: Failed}
 	if errors.Is(cause, commands.ErrForbidden) {
 		res.Problems = []Problem{{Code: "forbidden", Reason: "not saved: the importer may not change the employee master"}}
 	} else {
@@ -466,13 +468,13 @@ func stopped(v valid, cause error) RowResult {
 // saves on runCtx.
 func (im *Importer) one(ctx, runCtx context.Context, cfg Config, src Source, digest [32]byte, v valid) (RowResult, error) {
 	ic := mykad.IC(v.details.IC)
-	res := RowResult{Row: v.line, IC: ic.Masked()}
+	res := RowResult{Row: v.row, Line: v.line, IC: ic.Masked()}
 	fail := func(code, reason string, err error) (RowResult, error) {
 		res.Outcome = Failed
 		res.Problems = []Problem{{Code: code, Reason: reason}}
 		if err != nil && runCtx.Err() == nil {
 			// The IC never goes to the log; the row number finds it.
-			cfg.Logger.ErrorContext(ctx, "staffimport: row not saved", "row", v.line, "correlation_id", src.CorrelationID, "err", redact(err, v.details.IC))
+			cfg.Logger.ErrorContext(ctx, "staffimport: row not saved", "row", v.row, "correlation_id", src.CorrelationID, "err", redact(err, v.details.IC))
 		}
 		return res, nil
 	}

@@ -689,3 +689,42 @@ func TestRowStillSavingAfterTheStopGraceMayBeSaved(t *testing.T) {
 		t.Fatalf("%+v", rep.Results[0])
 	}
 }
+
+// TestRowsAreSpreadsheetRows: a cell that spans lines (an address) is one
+// row in a spreadsheet, so the report names the rows below it as the
+// spreadsheet shows them, not as the lines of the file (one further down
+// for every line break above), and says the line where they differ.
+func TestRowsAreSpreadsheetRows(t *testing.T) {
+	r := newRig(t)
+	csv := "ic,name,email,department,post,staff_number,Alamat\r\n" +
+		"791117045671,Siti Aminah binti Omar,siti@melaka.gov.my,JKPN,Kerani,K-1,\"No 1,\r\nJalan Bukit,\r\nMelaka\"\r\n" +
+		"850203145432,Lim Mei Ling,lim@gmail.com,JKR,Kerani,K-2,\r\n" +
+		"\r\n" +
+		"900512015123,Rajesh a/l Muthu,rajesh@melaka.gov.my,JKR,Juruteknik,K-3,\r\n" +
+		"900512-01-5123,Rajesh a/l Muthu,rajesh@melaka.gov.my,JKR,Juruteknik,K-3,\r\n"
+	rep, err := r.importCSV(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := result(t, rep, 2); res.Outcome != staffimport.Created || res.Line != 2 {
+		t.Fatalf("row 2: %+v", res)
+	}
+	if res := wantProblem(t, rep, 3, "email", "domain_not_allowed"); res.Reason == "" {
+		t.Fatal("no reason")
+	}
+	if res := result(t, rep, 3); res.Line != 5 {
+		t.Fatalf("row 3 starts on line %d, want 5", res.Line)
+	}
+	p := wantProblem(t, rep, 5, "ic", "duplicate_ic")
+	wantProblem(t, rep, 6, "ic", "duplicate_ic")
+	if !strings.Contains(p.Reason, "rows 5, 6") {
+		t.Fatalf("duplicate reason %q, want the spreadsheet rows", p.Reason)
+	}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\n3 (line 5) ") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+}
