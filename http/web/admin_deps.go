@@ -160,7 +160,7 @@ func (s *Site) adminRoutes(r gin.IRouter, pg *gin.RouterGroup) {
 		// The upload sets its own body limit before anything reads the
 		// body (the CSRF check parses the form), and checks the role
 		// before that, so nobody else can make the server read 32 MiB.
-		up := r.Group("", httpx.BodyLimit(s.deps.Admin.MaxUpload+64<<10), m.RequireRole(session.RoleAdmin), m.RequireTOTP(), m.CSRF())
+		up := r.Group("", httpx.BodyLimit(s.deps.Admin.MaxUpload+64<<10), m.RequireRole(session.RoleAdmin), m.RequireTOTP(), s.adminImportTooLarge, m.CSRF())
 		up.POST(PathAdminImport, s.adminImport)
 	}
 	if d.Audit != nil {

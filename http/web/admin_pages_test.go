@@ -827,3 +827,25 @@ func TestAdminSecretAnswerChecksArePaused(t *testing.T) {
 		t.Fatal("a paused check appended")
 	}
 }
+
+// TestAdminImportTooLargeSaysTheLimit: a file past the upload limit is
+// refused on the upload page, beside the file field, in the page's
+// language with the limit and what to do (split it), as a file just under
+// the body limit is refused by the import and as the console says it; not
+// a bare error page telling the administrator to call the administrator.
+func TestAdminImportTooLargeSaysTheLimit(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	tok := b.csrf("/pentadbir/import")
+	head := p.logHead()
+	big := "ic,name,email,department,post,staff_number\n" + strings.Repeat("x", 33<<20)
+	r := b.upload("/pentadbir/import", url.Values{"csrf_token": {tok}}, "besar.csv", []byte(big))
+	if r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("upload past the limit: %d", r.code)
+	}
+	admContain(t, "too large", r.body, "Fail ditolak; tiada data disimpan: fail ini melebihi 32 MB; pecahkan kepada beberapa fail.",
+		`id="f-file-error"`, `type="file"`)
+	if p.logHead() != head {
+		t.Fatal("a refused upload appended")
+	}
+}
