@@ -273,6 +273,11 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 			return h, nil, fe
 		}
 	}
+	if len(rows) == 0 {
+		// An export whose query found nobody would otherwise be "every
+		// row is in the master", with exit status 0.
+		return h, nil, fileErr("empty", 0, "the file has a header row but no rows; it needs one row per person")
+	}
 	return h, rows, nil
 }
 

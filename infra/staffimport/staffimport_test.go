@@ -326,8 +326,12 @@ func TestFileRefusedLandsNothing(t *testing.T) {
 		"missing column":   {"ic,name,email,department,post\n791117045671,Siti,siti@melaka.gov.my,JK,PK\n", "staff_number", "missing_columns", []string{"staff_number"}},
 		"duplicate column": {"ic,name,email,department,jabatan,post,staff_number\n", "both the department column", "duplicate_column", []string{"department"}},
 		"empty":            {"", "empty", "empty", nil},
-		"utf-16":           {"\xff\xfei\x00c\x00", "UTF-16", "utf16", nil},
-		"header only bad":  {"\"ic,name\n", "header row", "header_syntax", nil},
+		// An export whose query found nobody: not "every row is in the
+		// master" with exit status 0.
+		"header only":     {"\uFEFFNo. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\r\n", "no rows", "empty", nil},
+		"blank rows only": {"ic,name,email,department,post,staff_number\r\n,,,,,\r\n\r\n", "no rows", "empty", nil},
+		"utf-16":          {"\xff\xfei\x00c\x00", "UTF-16", "utf16", nil},
+		"header only bad": {"\"ic,name\n", "header row", "header_syntax", nil},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
