@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,7 +337,11 @@ func (im *Importer) check(h header, rec record, domains []string) (RowResult, em
 	switch {
 	case errors.As(err, &fes):
 		for _, fe := range fes {
-			res.Problems = append(res.Problems, Problem{Field: fe.Field, Column: h.column(fe.Field), Code: fe.Code, Reason: fe.Reason})
+			reason := fe.Reason
+			if fe.Field == ColIC {
+				reason += spreadsheetNumberHint(raw.IC)
+			}
+			res.Problems = append(res.Problems, Problem{Field: fe.Field, Column: h.column(fe.Field), Code: fe.Code, Reason: reason})
 		}
 	case err != nil:
 		res.Problems = append(res.Problems, Problem{Code: "invalid", Reason: err.Error()})
@@ -352,6 +357,28 @@ func (im *Importer) check(h header, rec record, domains []string) (RowResult, em
 	}
 	res.Outcome = ""
 	return res, norm, true
+}
+
+// sciNumber is a number as a spreadsheet writes a large one it took for a
+// number (8.80101E+11).
+var sciNumber = regexp.MustCompile(`^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$`)
+
+// spreadsheetNumberHint explains an IC number a spreadsheet mangled by
+// taking the column for numbers: it drops the leading zero of everyone born
+// 2000–2009 and writes long numbers in scientific notation (rounded). The
+// cell looks right in the spreadsheet, so "must be 12 digits" alone puzzles.
+func spreadsheetNumberHint(raw string) string {
+	v := strings.TrimSpace(raw)
+	const fix = `; format the column as Text and type the IC numbers again (or write them with dashes)`
+	switch {
+	case sciNumber.MatchString(v):
+		return " (a spreadsheet wrote it in scientific notation and rounded it" + fix + ")"
+	case len(v) == 11 && strings.Trim(v, "0123456789") == "":
+		if _, err := mykad.Parse("0" + v); err == nil {
+			return " (it has 11 digits: a spreadsheet took it for a number and dropped its leading zero" + fix + ")"
+		}
+	}
+	return ""
 }
 
 func hasField(ps []Problem, field string) bool {

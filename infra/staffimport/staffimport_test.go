@@ -732,3 +732,29 @@ func TestRowsAreSpreadsheetRows(t *testing.T) {
 		t.Fatalf("report:\n%s", out.String())
 	}
 }
+
+// TestICWrittenAsANumberSaysWhy: a spreadsheet that took the IC column for
+// numbers drops the leading zero of everyone born 2000–2009 and may write
+// the rest in scientific notation. The row says so, and how to fix it,
+// rather than only "must be 12 digits" beside what looks like an IC.
+func TestICWrittenAsANumberSaysWhy(t *testing.T) {
+	r := newRig(t)
+	rep, err := r.importCSV("ic,name,email,department,post,staff_number\n" +
+		"10203045678,Nur Aina binti Zulkifli,aina@melaka.gov.my,JKR,Kerani,K-1\n" +
+		"8.80101E+11,Tan Ah Kow,tan@melaka.gov.my,JKR,Kerani,K-2\n" +
+		"88010104567,Abu bin Bakar,abu@melaka.gov.my,JKR,Kerani,K-3\n")
+	if !errors.Is(err, nil) {
+		t.Fatal(err)
+	}
+	for row, want := range map[int]string{2: "leading zero", 3: "scientific notation"} {
+		p := wantProblem(t, rep, row, "ic", "invalid")
+		if !strings.Contains(p.Reason, want) || !strings.Contains(p.Reason, "Text") {
+			t.Errorf("row %d: reason %q, want it to say %q and to format the column as Text", row, p.Reason, want)
+		}
+	}
+	// A digit missing (with a 0 in front it is no IC number) is not
+	// blamed on the spreadsheet.
+	if p := wantProblem(t, rep, 4, "ic", "invalid"); strings.Contains(p.Reason, "zero") {
+		t.Errorf("row 4: reason %q", p.Reason)
+	}
+}
