@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -341,6 +342,9 @@ func (im *Importer) check(h header, rec record, domains []string) (RowResult, em
 			if fe.Field == ColIC {
 				reason += spreadsheetNumberHint(raw.IC)
 			}
+			if i, ok := h.index[fe.Field]; ok && i < len(rec.cells) && !utf8.ValidString(rec.cells[i]) {
+				reason += codePageHint
+			}
 			res.Problems = append(res.Problems, Problem{Field: fe.Field, Column: h.column(fe.Field), Code: fe.Code, Reason: reason})
 		}
 	case err != nil:
@@ -358,6 +362,13 @@ func (im *Importer) check(h header, rec record, domains []string) (RowResult, em
 	res.Outcome = ""
 	return res, norm, true
 }
+
+// codePageHint explains a cell that is not UTF-8: Excel's "CSV (Comma
+// delimited)" writes the Windows code page, so an accent or the apostrophe
+// its autocorrect types (D’Cruz) is not UTF-8. The file is not decoded as
+// that code page: a file from a Chinese Windows would then land its names
+// garbled rather than refused.
+const codePageHint = ` (the file is not UTF-8 text: Excel's "CSV (Comma delimited)" writes the Windows code page; save it as "CSV UTF-8 (Comma delimited)" and import it again)`
 
 // sciNumber is a number as a spreadsheet writes a large one it took for a
 // number (8.80101E+11).

@@ -758,3 +758,25 @@ func TestICWrittenAsANumberSaysWhy(t *testing.T) {
 		t.Errorf("row 4: reason %q", p.Reason)
 	}
 }
+
+// TestWindowsCodePageFileSaysHowToSaveIt: Excel's "CSV (Comma delimited)"
+// writes the Windows code page, so a name with an accent or a typographic
+// apostrophe (D’Cruz, which Excel's autocorrect makes) is not UTF-8. The
+// row says how to save the file, not only "is not valid UTF-8"; the rows
+// in plain ASCII land.
+func TestWindowsCodePageFileSaysHowToSaveIt(t *testing.T) {
+	r := newRig(t)
+	rep, err := r.importCSV("No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\r\n" +
+		"791117045671,Siti Aminah binti Omar,siti@melaka.gov.my,JKPN,Kerani,K-1\r\n" +
+		"850203145432,Joseph D\x92Cruz,joseph@melaka.gov.my,Jabatan Kerja Raya,Jurutera,K-2\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := wantProblem(t, rep, 3, "name", "invalid")
+	if !strings.Contains(p.Reason, `"CSV UTF-8 (Comma delimited)"`) {
+		t.Fatalf("reason %q", p.Reason)
+	}
+	if res := result(t, rep, 2); res.Outcome != staffimport.Created {
+		t.Fatalf("ASCII row: %+v", res)
+	}
+}
