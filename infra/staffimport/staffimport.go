@@ -217,7 +217,7 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, src Source, progres
 			todo = append(todo, valid{at: i, line: rec.line, row: rec.row, details: d})
 		}
 	}
-	dups := markDuplicates(rep.Results, byIC)
+	dups := markDuplicates(rep.Results, byIC, h.column(ColIC))
 	if dups > 0 {
 		kept := todo[:0]
 		for _, v := range todo {
@@ -404,7 +404,7 @@ func hasField(ps []Problem, field string) bool {
 // markDuplicates rejects every row of an IC number the file names more
 // than once: the file is ambiguous about that person, and picking one row
 // would land something the administrator may not have meant.
-func markDuplicates(results []RowResult, byIC map[string][]int) int {
+func markDuplicates(results []RowResult, byIC map[string][]int, column string) int {
 	n := 0
 	for _, idx := range byIC {
 		if len(idx) < 2 {
@@ -417,7 +417,7 @@ func markDuplicates(results []RowResult, byIC map[string][]int) int {
 		for _, i := range idx {
 			res := &results[i]
 			res.Outcome = Rejected
-			res.Problems = append(res.Problems, Problem{Field: ColIC, Code: "duplicate_ic",
+			res.Problems = append(res.Problems, Problem{Field: ColIC, Column: column, Code: "duplicate_ic",
 				Reason: "the same IC number is in rows " + strings.Join(rows, ", ") + "; a person must appear once"})
 			n++
 		}

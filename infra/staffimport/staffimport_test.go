@@ -780,3 +780,21 @@ func TestWindowsCodePageFileSaysHowToSaveIt(t *testing.T) {
 		t.Fatalf("ASCII row: %+v", res)
 	}
 }
+
+// TestDuplicateICNamesTheFilesColumn: the duplicate-IC problem names the IC
+// column as the file wrote it, as every other problem does (the report
+// showed "ic" beside "No. Pengenalan").
+func TestDuplicateICNamesTheFilesColumn(t *testing.T) {
+	r := newRig(t)
+	rep, err := r.importCSV("No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n" +
+		"791117045671,Siti Aminah binti Omar,siti@melaka.gov.my,JKPN,Kerani,K-1\n" +
+		"791117-04-5671,Siti Aminah binti Omar,siti@melaka.gov.my,JKPN,Kerani,K-1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []int{2, 3} {
+		if p := wantProblem(t, rep, row, "ic", "duplicate_ic"); p.Column != "No. Pengenalan" {
+			t.Errorf("row %d: column %q", row, p.Column)
+		}
+	}
+}
