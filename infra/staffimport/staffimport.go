@@ -20,6 +20,7 @@
 package staffimport
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -196,6 +197,11 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, src Source, progres
 	}
 	if data, err = stripBOM(data); err != nil {
 		return rep, err
+	}
+	if bytes.IndexByte(data, '\n') < 0 {
+		// Excel for Mac's "CSV (Macintosh)" ends lines with a carriage
+		// return alone, which encoding/csv does not take for a line end.
+		data = bytes.ReplaceAll(data, []byte{'\r'}, []byte{'\n'})
 	}
 	h, records, err := readRecords(data, cfg.MaxRows)
 	rep.IgnoredColumns = h.ignored

@@ -798,3 +798,20 @@ func TestDuplicateICNamesTheFilesColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestClassicMacLineEndings: Excel for Mac's "CSV (Macintosh)" ends lines
+// with a carriage return alone. The file was one long header row, refused
+// for lacking the last column although its header names it.
+func TestClassicMacLineEndings(t *testing.T) {
+	r := newRig(t)
+	rep, err := r.importCSV("No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\r" +
+		"791117045671,Siti Aminah binti Omar,siti@melaka.gov.my,JKPN,Kerani,K-1\r" +
+		"850203145432,Lim Mei Ling,lim@gmail.com,JKR,Kerani,K-2\r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows != 2 || rep.Created != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	wantProblem(t, rep, 3, "email", "domain_not_allowed")
+}
