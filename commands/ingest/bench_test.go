@@ -21,7 +21,7 @@ import (
 //
 //	go test ./commands/ingest -run XXX -bench IngestStatements -benchtime 30000x
 func BenchmarkIngestStatements(b *testing.B) {
-	for _, c := range []int{64, 256, 1024} {
+	for _, c := range []int{64, 256, 1024, 4096} {
 		b.Run(fmt.Sprintf("concurrency-%d", c), func(b *testing.B) { benchIngest(b, c, false) })
 	}
 	// The payee check answered from a cache warmed with the master (as the
