@@ -718,8 +718,17 @@ func (a *Account) UpdateProfile(p Profile, verify Verify, threshold int, now tim
 	ev := ProfileUpdated{UserID: a.userID, Phone: p.Phone, Office: p.Office, Email: p.Email, Name: a.name}
 	if p.Email != a.email {
 		ev.PreviousEmail = a.email
+		// People move their address because the old mailbox is closing or
+		// read by someone else: a temporary password mailed there, and a
+		// login made with one waiting for its next step, go with it (as
+		// when the address follows the master). The owner's own sessions
+		// stay: they just proved the password.
+		ev.TemporaryCancelled = a.temp != nil || a.pendingReset || a.pendingTemp
 	}
-	return a.record(ev)
+	if err := a.record(ev); err != nil || !ev.TemporaryCancelled {
+		return err
+	}
+	return a.record(SessionsEnded{UserID: a.userID, Reason: EndEmailChanged, TemporaryLogins: true})
 }
 
 // FollowMasterEmail is the account's side of a change of the person's
@@ -1296,6 +1305,10 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		if ev.PreviousEmail != "" {
 			// An e-mail change needed the current password: likewise.
 			a.failed = 0
+		}
+		if ev.TemporaryCancelled {
+			a.temp = nil
+			a.pendingTemp, a.pendingTempID, a.pendingTempHash = false, "", ""
 		}
 	case EmailFollowedMaster:
 		// Not the person's doing: the run of failures stands (contrast

@@ -1183,3 +1183,65 @@ func TestCheckWaitingRefusesALoginDecidedBeforeAnEnd(t *testing.T) {
 		t.Fatalf("a login decided after it: %v", err)
 	}
 }
+
+// Given a temporary password mailed to the old address (Lupa Kata Laluan),
+// perhaps with a login made with it waiting for its TOTP code (the
+// password stands until that code is accepted), when the owner moves the
+// account to another address (Kemaskini Maklumat Pengguna, with the
+// current password), then that temporary password no longer opens the
+// account and the waiting login is overtaken: people move their address
+// because the old mailbox is closing or read by someone else, who could
+// otherwise still set the password. The owner's own sessions stay. An
+// update that keeps the address cancels nothing.
+func TestUpdateProfileWithANewEmailCancelsTheTemporaryPassword(t *testing.T) {
+	forgot := TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s",
+		IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot}
+	p := Profile{Email: "siti.aminah@jkr.melaka.gov.my"}
+	for name, history := range map[string][]eventlog.Event{
+		"outstanding":         with(activated(), forgot),
+		"a login at its code": with(totpOn(), forgot, LoginSucceeded{UserID: id, Temporary: true, TempID: "t2", SecondFactorRequired: true, At: t0.Add(time.Minute)}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := given(t, history)
+			ends := a.SessionEnds()
+			then(t, a, a.UpdateProfile(p, typed("correct horse", nil), 3, t0.Add(2*time.Minute)), nil,
+				ProfileUpdated{UserID: id, Email: p.Email, PreviousEmail: sitiEmail, Name: sitiName, TemporaryCancelled: true},
+				SessionsEnded{UserID: id, Reason: EndEmailChanged, TemporaryLogins: true})
+			b := given(t, with(history, a.Uncommitted()...))
+			if err := b.CheckWaitingTemporary(ends); !errors.Is(err, ErrLoginOvertaken) {
+				t.Fatalf("a login waiting with the temporary password: %v, want ErrLoginOvertaken", err)
+			}
+			if err := b.CheckWaiting(ends); err != nil {
+				t.Fatalf("a login with the current password: %v", err)
+			}
+			if _, err := b.LogIn(typed("temp2", nil), 3, t0.Add(3*time.Minute)); !errors.Is(err, ErrWrongPassword) {
+				t.Fatalf("the temporary password after the e-mail moved: %v", err)
+			}
+			if _, err := b.LogIn(typed("correct horse", nil), 3, t0.Add(4*time.Minute)); err != nil {
+				t.Fatalf("the owner's password after the e-mail moved: %v", err)
+			}
+		})
+	}
+	// Without an outstanding temporary password: the address moves, no end.
+	c := given(t, activated())
+	then(t, c, c.UpdateProfile(p, typed("correct horse", nil), 3, t0), nil,
+		ProfileUpdated{UserID: id, Email: p.Email, PreviousEmail: sitiEmail, Name: sitiName})
+	// Keeping the address: the temporary password stands.
+	d := given(t, with(activated(), forgot))
+	then(t, d, d.UpdateProfile(Profile{Phone: "06-2307290", Email: sitiEmail}, typed("unused", nil), 3, t0), nil,
+		ProfileUpdated{UserID: id, Phone: "06-2307290", Email: sitiEmail, Name: sitiName})
+	if _, err := given(t, with(activated(), forgot, d.Uncommitted()[0])).LogIn(typed("temp2", nil), 3, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("the temporary password after a phone update: %v", err)
+	}
+}
+
+// An e-mail change recorded before ProfileUpdated carried
+// temporary_cancelled replays as it did: the temporary password stands.
+func TestProfileUpdatedWithoutTheFlagReplaysAsBefore(t *testing.T) {
+	forgot := TemporaryPasswordIssued{UserID: id, TempID: "t2", Hash: hash("temp2"), Sealed: "s",
+		IssuedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), Reason: TempForgot}
+	a := given(t, with(activated(), forgot, ProfileUpdated{UserID: id, Email: "siti.aminah@jkr.melaka.gov.my", PreviousEmail: sitiEmail, Name: sitiName}))
+	if _, err := a.LogIn(typed("temp2", nil), 3, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("an old event's replay: %v", err)
+	}
+}

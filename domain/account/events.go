@@ -166,6 +166,12 @@ type ProfileUpdated struct {
 	// did not change); the mailer tells that address. Name addresses it.
 	PreviousEmail string `json:"previous_email,omitempty"`
 	Name          string `json:"name,omitempty"`
+	// TemporaryCancelled: the e-mail moved while a temporary password
+	// mailed to the old address was outstanding (or a login made with one
+	// waited): that password dies, as when the address follows the
+	// master. Absent in events written before it was kept: those replay
+	// as they did.
+	TemporaryCancelled bool `json:"temporary_cancelled,omitempty"`
 }
 
 // EmailFollowedMaster: the employee master moved the person's official
