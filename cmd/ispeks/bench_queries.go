@@ -649,18 +649,23 @@ func benchIngest(ctx context.Context, in *ingest.Ingester, src ingest.Source, li
 	return nil
 }
 
+// slipAmounts are a person's monthly slip lines and totals, in sen.
+func slipAmounts(s benchStaff) (itka, cola, earn, pcb, kwsp, perkeso, ded int64) {
+	itka, cola = 30000, 35000
+	earn = s.Basic + itka + cola
+	pcb = (s.Basic - 150000) / 10
+	kwsp = earn * 11 / 100
+	perkeso = 1475
+	return itka, cola, earn, pcb, kwsp, perkeso, pcb + kwsp + perkeso
+}
+
 // writeSlip writes one monthly slip's NDJSON line. It is the finance
 // system's side of the bench, in the same process as the portal: built with
 // appends rather than fmt (~1.5 µs a line, 1–2 % of a slip's CPU), so that
 // the load generator takes less of the two cores the ingestion is measured
 // on. The line is what fmt's %q/%d would write (TestWriteSlipLine).
 func writeSlip(w *bufio.Writer, s benchStaff, i int, month time.Time) {
-	itka, cola := int64(30000), int64(35000)
-	earn := s.Basic + itka + cola
-	pcb := (s.Basic - 150000) / 10
-	kwsp := earn * 11 / 100
-	perkeso := int64(1475)
-	ded := pcb + kwsp + perkeso
+	itka, cola, earn, pcb, kwsp, perkeso, ded := slipAmounts(s)
 	id := benchSlipID(month, i)
 	b := w.AvailableBuffer()
 	b = append(b, `{"kind":"statement","request_id":"gaji-`...)

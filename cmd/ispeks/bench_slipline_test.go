@@ -28,12 +28,7 @@ func TestWriteSlipLine(t *testing.T) {
 
 // fmtSlipLine is the line as fmt wrote it.
 func fmtSlipLine(s benchStaff, i int, month time.Time) string {
-	itka, cola := int64(30000), int64(35000)
-	earn := s.Basic + itka + cola
-	pcb := (s.Basic - 150000) / 10
-	kwsp := earn * 11 / 100
-	perkeso := int64(1475)
-	ded := pcb + kwsp + perkeso
+	itka, cola, earn, pcb, kwsp, perkeso, ded := slipAmounts(s)
 	id := benchSlipID(month, i)
 	payDate := time.Date(month.Year(), month.Month(), 25, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
 	return fmt.Sprintf(`{"kind":"statement","request_id":"gaji-%s","statement":{"statement_id":%q,"type":"slip-gaji-bulanan",`+

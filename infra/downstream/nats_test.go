@@ -80,16 +80,10 @@ func receive(t *testing.T, ch <-chan *message.Message) (*message.Message, downst
 	return nil, downstream.WireEvent{}
 }
 
-func TestNATSPublishesSelectedEventsOnce(t *testing.T) {
-	url := natsURL(t)
-	suffix := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	prefix := "ispekstest" + suffix + ".events"
-	stream := "ISPEKS_TEST_" + suffix
-	r := newRig(t)
-
-	// History before the first start is not published.
-	r.append("employee-700101015001", "employee.StaffRecorded.v1", staff("700101015001", "Orang Lama"))
-
+// newPublisher is a publisher to a stream of the test's own, which it
+// deletes at the end.
+func newPublisher(t *testing.T, url, prefix, stream string) *downstream.NATS {
+	t.Helper()
 	pub, err := downstream.NewNATS(context.Background(), downstream.NATSConfig{URL: url, SubjectPrefix: prefix, Stream: stream})
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +97,20 @@ func TestNATSPublishesSelectedEventsOnce(t *testing.T) {
 			nc.Close()
 		}
 	})
+	return pub
+}
+
+func TestNATSPublishesSelectedEventsOnce(t *testing.T) {
+	url := natsURL(t)
+	suffix := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	prefix := "ispekstest" + suffix + ".events"
+	stream := "ISPEKS_TEST_" + suffix
+	r := newRig(t)
+
+	// History before the first start is not published.
+	r.append("employee-700101015001", "employee.StaffRecorded.v1", staff("700101015001", "Orang Lama"))
+
+	pub := newPublisher(t, url, prefix, stream)
 	r.runConsumer(downstream.ConsumerName, pub.Handle)
 
 	emp := r.append("employee-850101045566", "employee.StaffRecorded.v1", staff("850101045566", "Aminah binti Yusof"))
@@ -429,19 +437,7 @@ func TestNATSParksAnEventLargerThanTheServerTakes(t *testing.T) {
 	prefix := "ispekstest" + suffix + ".events"
 	stream := "ISPEKS_TEST_" + suffix
 	r := newRig(t)
-	pub, err := downstream.NewNATS(context.Background(), downstream.NATSConfig{URL: url, SubjectPrefix: prefix, Stream: stream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = pub.Close()
-		if nc, err := nats.Connect(url); err == nil {
-			if js, err := nc.JetStream(); err == nil {
-				_ = js.DeleteStream(stream)
-			}
-			nc.Close()
-		}
-	})
+	pub := newPublisher(t, url, prefix, stream)
 	r.runConsumer(downstream.ConsumerName, pub.Handle)
 
 	big := staff("850101045566", "Aminah binti Yusof")
