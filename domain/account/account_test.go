@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/eventlog/eventlogtest"
 	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
@@ -1115,14 +1116,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 		RecoveryCodesReplaced{UserID: id, Step: 9, RecoveryCodeHashes: hashes(10), Name: sitiName, Email: sitiEmail})
 	seen := map[string]bool{}
 	for _, ev := range all {
-		typ, data, err := reg.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
-		if err != nil {
-			t.Fatal(err)
-		}
+		typ, env := eventlogtest.RoundTrip(t, reg, ev)
 		if !reflect.DeepEqual(env.Event, ev) {
 			t.Errorf("%s round trip:\n got  %+v\n want %+v", typ, env.Event, ev)
 		}

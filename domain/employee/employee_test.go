@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/eventlog/eventlogtest"
 )
 
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -238,14 +239,7 @@ func TestRegisterRoundTrip(t *testing.T) {
 	moved.Email, moved.PreviousEmail = "kewangan@melaka.gov.my", "siti.aminah@melaka.gov.my"
 	moved.Name, moved.PreviousName = "Siti Aminah binti Omar Baki", moved.Name
 	for _, ev := range []eventlog.Event{recorded(), updated(), moved, StaffLeftService{IC: ic, Date: "2026-01-01"}} {
-		typ, data, err := reg.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
-		if err != nil {
-			t.Fatal(err)
-		}
+		typ, env := eventlogtest.RoundTrip(t, reg, ev)
 		if !reflect.DeepEqual(env.Event, ev) {
 			t.Errorf("%s round trip: %#v", typ, env.Event)
 		}

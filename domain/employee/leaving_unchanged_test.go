@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/eventlog/eventlogtest"
 )
 
 var cmdB = uuid.MustParse("6f1c1d64-0a43-4c53-9a43-3c1f6f1f0a02")
@@ -80,14 +81,7 @@ func replayed(t *testing.T, events []eventlog.Event) []eventlog.Event {
 	Register(reg)
 	out := make([]eventlog.Event, 0, len(events))
 	for _, ev := range events {
-		typ, data, err := reg.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
-		if err != nil {
-			t.Fatal(err)
-		}
+		typ, env := eventlogtest.RoundTrip(t, reg, ev)
 		if _, marker := ev.(LeavingDateUnchanged); marker && (typ != "employee.LeavingDateUnchanged.v1" || env.Event != ev) {
 			t.Fatalf("%s replayed as %#v", typ, env.Event)
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/eventlog/eventlogtest"
 )
 
 // rebuilt rebuilds an employee from events passed through the registry,
@@ -16,14 +17,7 @@ func rebuilt(t *testing.T, events []eventlog.Event) *Employee {
 	Register(reg)
 	e := New()
 	for _, ev := range events {
-		typ, data, err := reg.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, env := eventlogtest.RoundTrip(t, reg, ev)
 		if err := e.Apply(env.Event); err != nil {
 			t.Fatal(err)
 		}

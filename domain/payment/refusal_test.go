@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/eventlog/eventlogtest"
 	"github.com/melaka-gov/ispeks/domain/payment"
 )
 
@@ -19,14 +20,7 @@ func replay(t *testing.T, s payment.Status, events []eventlog.Event) *payment.Pa
 	payment.Register(reg)
 	p := given(t, s)
 	for _, e := range events {
-		typ, data, err := reg.Encode(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, env := eventlogtest.RoundTrip(t, reg, e)
 		if err := p.Apply(env.Event); err != nil {
 			t.Fatal(err)
 		}
