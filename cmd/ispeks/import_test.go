@@ -296,3 +296,22 @@ func TestImportProgressOnANonTerminal(t *testing.T) {
 		}
 	}
 }
+
+// `projections rebuild` in a log (CI, cron, 2>file) prints its result, not
+// a progress bar redrawn every 200 ms, as the imports do.
+func TestProjectionsRebuildProgressOnANonTerminal(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := []string{"--data", dir, "--log-level", "error"}
+	if _, stderr, err := executeOutErr(ctx, append(base, "import", "employees", fileWriter(t, dir)("staff.csv", oneStaffCSV))...); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	stdout, stderr, err := executeOutErr(ctx, append(base, "projections", "rebuild", "accounts")...)
+	if err != nil || !strings.Contains(stdout, "rebuilt accounts") {
+		t.Fatalf("rebuild: %v\n%s%s", err, stdout, stderr)
+	}
+	if strings.ContainsAny(stderr, "\r\x1b█") || strings.Contains(stderr, "rebuild accounts") {
+		t.Errorf("rebuild drew a progress bar into a non-terminal:\n%q", stderr)
+	}
+}

@@ -61,7 +61,14 @@ serving the old one meanwhile, and its projector follows the swap. NAME is one o
 		},
 		RunE: c.withExistingApp(func(cmd *cobra.Command, args []string, app *app) error {
 			progress := &lineWriter{w: cmd.ErrOrStderr()}
-			res, err := app.engine.Rebuild(cmd.Context(), args[0], progress)
+			// A bar only on a terminal, as the imports: in a log it is a
+			// carriage-return redraw every 200 ms. The result line says
+			// what was done either way.
+			var bar io.Writer
+			if isTerminal(cmd.ErrOrStderr()) {
+				bar = progress
+			}
+			res, err := app.engine.Rebuild(cmd.Context(), args[0], bar)
 			if err != nil {
 				progress.endLine() // the error on a line of its own, not after the bar
 				return err
