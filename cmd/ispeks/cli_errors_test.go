@@ -914,17 +914,21 @@ func runStoppedAtFirstWrite(ctx context.Context, onStdout bool, args ...string) 
 		root.SetErr(&stderr)
 	} else {
 		root.SetOut(io.Discard)
-		root.SetErr(stopOnWrite{w: &stderr, stop: stop})
+		root.SetErr(stopOnWrite{w: &stderr, stop: stop, terminal: true}) // as a terminal, where a bar is drawn
 	}
 	err := runRoot(stopped, root)
 	return stderr.String(), err
 }
 
-// stopOnWrite writes to w and calls stop at every write.
+// stopOnWrite writes to w and calls stop at every write; terminal: it
+// stands for a terminal (isTerminal).
 type stopOnWrite struct {
-	w    io.Writer
-	stop func()
+	w        io.Writer
+	stop     func()
+	terminal bool
 }
+
+func (s stopOnWrite) IsTerminal() bool { return s.terminal }
 
 func (s stopOnWrite) Write(p []byte) (int, error) {
 	s.stop()

@@ -186,8 +186,14 @@ func openInput(arg, path string) (*os.File, fs.FileInfo, error) {
 }
 
 // isTerminal reports whether w is a terminal, where a progress bar can
-// redraw its line.
+// redraw its line: a terminal file, or a writer that says it stands for
+// one (terminalWriter: a test's stand-in for a terminal).
 func isTerminal(w io.Writer) bool {
+	if t, ok := w.(terminalWriter); ok {
+		return t.IsTerminal()
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+type terminalWriter interface{ IsTerminal() bool }
