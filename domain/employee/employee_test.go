@@ -205,7 +205,10 @@ func TestNormalizeEmail(t *testing.T) {
 			t.Errorf("NormalizeEmail(%q) = %q, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"", "ali", "ali@", "@melaka.gov.my", "Ali <ali@melaka.gov.my>", "ali@melaka", "ali@@melaka.gov.my", "ali@melaka..gov.my", "a li@melaka.gov.my", "ali@mélaka.gov.my", "\"a\"@melaka.gov.my", strings.Repeat("a", 300) + "@melaka.gov.my"} {
+	for _, bad := range []string{"", "ali", "ali@", "@melaka.gov.my", "Ali <ali@melaka.gov.my>", "ali@melaka", "ali@@melaka.gov.my", "ali@melaka..gov.my", "a li@melaka.gov.my", "ali@mélaka.gov.my", "\"a\"@melaka.gov.my",
+		// Routed on by the mail server to another domain: the percent
+		// hack and a UUCP bang path.
+		"ali%evil.example@melaka.gov.my", "evil.example!ali@melaka.gov.my", strings.Repeat("a", 300) + "@melaka.gov.my"} {
 		if _, err := NormalizeEmail("email", bad); err == nil {
 			t.Errorf("NormalizeEmail(%q) accepted", bad)
 		}

@@ -199,6 +199,14 @@ func NormalizeEmail(field, v string) (string, *FieldError) {
 	if !ok || local == "" || len(local) > 64 || strings.Contains(domain, "@") || strings.HasPrefix(local, "\"") {
 		return "", fieldErr(field, "invalid", "is not a valid e-mail address")
 	}
+	// '%' and '!' route a mail on: a mail server rewrites
+	// user%elsewhere@melaka.gov.my to user@elsewhere (Postfix's and
+	// sendmail's default "percent hack"), and a bang path likewise, so the
+	// domain allow-list would pass an address whose mail (temporary
+	// passwords included) leaves the official mailboxes.
+	if strings.ContainsAny(local, "%!") {
+		return "", fieldErr(field, "invalid", "is not a valid e-mail address")
+	}
 	if !domainPattern.MatchString(domain) {
 		return "", fieldErr(field, "invalid", "has an invalid domain")
 	}
