@@ -213,6 +213,12 @@ func NormalizeEmail(field, v string) (string, *FieldError) {
 	return v, nil
 }
 
+// ValidDomain reports whether d is a domain as NormalizeEmail accepts one
+// after the @ (lower-case ASCII labels, at least two, no leading or
+// trailing dot): an allowed domain in configuration must be one, or it
+// matches no address.
+func ValidDomain(d string) bool { return domainPattern.MatchString(d) }
+
 // EmailDomain returns the part after the @ of a normalised address.
 func EmailDomain(email string) string {
 	_, d, _ := strings.Cut(email, "@")

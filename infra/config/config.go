@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/infra/redact"
 )
 
@@ -196,6 +197,12 @@ func (c *Config) Resolve() error {
 	}
 	for i, d := range c.EmailDomains {
 		c.EmailDomains[i] = strings.ToLower(strings.TrimSpace(d))
+		// "@melaka.gov.my", ".melaka.gov.my" or an empty entry (a
+		// trailing comma) would match no address: every registration
+		// refused.
+		if !employee.ValidDomain(c.EmailDomains[i]) {
+			errs = append(errs, fmt.Errorf("--email-domains: %q is not a domain such as melaka.gov.my (no @, no leading or trailing dot, no empty entry)", d))
+		}
 	}
 	if c.LoginPerIPEvery <= 0 || c.LoginPerIPBurst < 1 {
 		errs = append(errs, errors.New("--login-every and --login-burst: must be positive"))

@@ -76,6 +76,23 @@ func TestBadValuesNameTheFlag(t *testing.T) {
 	}
 }
 
+// TestEmailDomainsAreDomains: an allowed domain written as an address's
+// end, with a leading or trailing dot, or an empty entry (a trailing comma)
+// matches no address: every registration would be refused, its hint
+// showing "@@melaka.gov.my". They are refused at start, naming the flag.
+func TestEmailDomainsAreDomains(t *testing.T) {
+	for _, domains := range []string{"@melaka.gov.my", ".melaka.gov.my", "melaka.gov.my,", "melaka.gov.my.", "melaka gov my", "m\u00e9laka.gov.my"} {
+		_, err := parse(t, "--email-domains", domains)
+		if err == nil || !strings.Contains(err.Error(), "--email-domains") {
+			t.Errorf("%q: error %v does not name --email-domains", domains, err)
+		}
+	}
+	cfg, err := parse(t, "--email-domains", " Melaka.gov.my, jkr.melaka.gov.my")
+	if err != nil || strings.Join(cfg.EmailDomains, "|") != "melaka.gov.my|jkr.melaka.gov.my" {
+		t.Errorf("email domains %q, %v", cfg.EmailDomains, err)
+	}
+}
+
 // The display windows: 18 months and 7 years unless set; 0, negative and
 // absurd values refused naming the flag; the environment read like the
 // other settings.
