@@ -11,6 +11,7 @@ import (
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/calendar"
+	"github.com/melaka-gov/ispeks/projections/accounts"
 )
 
 var acctRegisterFields = []Field{
@@ -70,6 +71,7 @@ func (s *Site) register(c *gin.Context) {
 			return
 		}
 	}
+	before := s.deps.Accounts.Now()
 	res, err := s.deps.Accounts.Commands.Register.Handle(c.Request.Context(), commands.RegisterAccount{
 		Meta: acctMeta(c, ""), IC: f.Get("ic"), Email: f.Get("email"),
 	})
@@ -91,10 +93,26 @@ func (s *Site) register(c *gin.Context) {
 	d := page.Data.(*acctRegisterData)
 	d.UserID, d.Email = acctFormatID(ic.String()), strings.ToLower(f.Get("email"))
 	d.TTLHours = int(account.TemporaryPasswordTTL / time.Hour)
-	d.Expires = acctTime(s.deps.Accounts.Now().Add(account.TemporaryPasswordTTL))
+	d.Expires = acctTime(s.registeredAt(c, ic.String(), before).Add(account.TemporaryPasswordTTL))
 	// The answer is the page itself, not a redirect: the user ID it names
 	// must not travel in a URL.
 	s.Render(c, http.StatusOK, "account_registered", Page{Title: "acct.title.registered", Data: d})
+}
+
+// registeredAt is when the registration's temporary password was issued,
+// as the accounts view has it once the page has waited for it: the expiry
+// the page names is then the mail's. Without it (the wait gave up), the
+// time before the command ran, so the page never promises more time than
+// the password has.
+func (s *Site) registeredAt(c *gin.Context, userID string, before time.Time) time.Time {
+	if s.deps.Accounts.Views == nil {
+		return before
+	}
+	v, ok, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, userID)
+	if err != nil || !ok || v.LastTempIssued == nil || v.LastTempReason != string(account.TempRegistration) {
+		return before
+	}
+	return *v.LastTempIssued
 }
 
 func acctTime(t time.Time) string { return t.In(calendar.Melaka).Format("02/01/2006 15:04") }
