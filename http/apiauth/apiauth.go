@@ -7,7 +7,8 @@
 // Refusals are JSON in the API's error shape with stable codes:
 //
 //	401 auth.missing_token      no or non-Bearer Authorization header
-//	401 auth.invalid_token      malformed, unknown, or wrong token
+//	401 auth.invalid_token      malformed, unknown, or wrong token, or two
+//	                            Authorization headers
 //	401 auth.token_revoked      the right token of a revoked client
 //	403 auth.insufficient_scope the client lacks the route's scope
 //	429 auth.rate_limited       over the client's rate (Retry-After set)
@@ -104,6 +105,12 @@ var dummyHash = apiclient.HashToken("isp_unknown_client")
 // limit. Put it on the API group; add RequireScope per route.
 func (a *Authenticator) Middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		// One credential only: with two Authorization headers a proxy in
+		// front may have checked (or added) another one than this reads.
+		if len(c.Request.Header.Values("Authorization")) > 1 {
+			refuse(c, problemInvalid)
+			return
+		}
 		token, ok := bearer(c.GetHeader("Authorization"))
 		if !ok {
 			refuse(c, problemMissing)

@@ -250,3 +250,34 @@ func TestPerClientRateLimit(t *testing.T) {
 		t.Fatalf("bad tokens spent the client's budget: %d", w.Code)
 	}
 }
+
+// A request with two Authorization headers is refused, whichever comes
+// first: the header holds one credential (RFC 9110 §11.6.2), and a proxy
+// or gateway in front that checks or adds one of them may not check the
+// one this server reads. Before, the first was used and the second
+// ignored, so a valid token followed by anything passed.
+func TestTwoAuthorizationHeadersAreRefused(t *testing.T) {
+	r := newRig(t, apiauth.Config{})
+	reader := r.add("feed", apiclient.ScopeEventsRead)
+	for _, pair := range [][2]string{
+		{"Bearer " + reader, "Bearer isp_nobody_" + strings.Repeat("A", 43)},
+		{"Bearer " + reader, "Basic dXNlcjpwYXNz"},
+		{"Bearer " + reader, "Bearer " + reader},
+	} {
+		req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
+		req.Header.Add("Authorization", pair[0])
+		req.Header.Add("Authorization", pair[1])
+		w := httptest.NewRecorder()
+		r.router.ServeHTTP(w, req)
+		var je httpx.JSONError
+		if err := json.Unmarshal(w.Body.Bytes(), &je); err != nil || w.Code != http.StatusUnauthorized || je.Error.Code != "auth.invalid_token" {
+			t.Errorf("%q then %q: %d %s, want 401 auth.invalid_token", pair[0][:12], pair[1][:12], w.Code, w.Body)
+		}
+		if w.Header().Get("WWW-Authenticate") == "" {
+			t.Errorf("%q then %q: no WWW-Authenticate", pair[0][:12], pair[1][:12])
+		}
+	}
+	if w, _ := r.do("GET", "/api/v1/whoami", "Bearer "+reader); w.Code != http.StatusOK {
+		t.Fatalf("one header: %d", w.Code)
+	}
+}
