@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/apiclient"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 	"github.com/melaka-gov/ispeks/http/apiauth"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/i18n"
@@ -221,6 +223,28 @@ func plainBody(c *gin.Context) bool {
 	return false
 }
 
+// utf8Charset refuses a JSON body declared in another charset than UTF-8,
+// as a batch is: JSON is UTF-8 (RFC 8259 §8.1) and is read as such, so a
+// Latin-1 body whose bytes happen to be valid UTF-8 ("Ã©") was stored as
+// other text ("é"), and one that was not was answered as malformed JSON
+// without saying why.
+func utf8Charset(c *gin.Context) bool {
+	_, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil {
+		return true // no Content-Type, or one the media type check judges
+	}
+	switch cs := strings.ToLower(params["charset"]); cs {
+	case "", "utf-8", "utf8", "us-ascii":
+		return true
+	default:
+		writeProblem(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type", i18n.Text{
+			MS: "Kandungan JSON mesti dalam UTF-8 (charset=utf-8), bukan " + textfield.Clip(cs) + ".",
+			EN: "A JSON body must be UTF-8 (charset=utf-8), not " + textfield.Clip(cs) + ".",
+		})
+		return false
+	}
+}
+
 // jsonBody refuses a body declared as something other than JSON.
 func (h *handlers) jsonBody(c *gin.Context) bool {
 	if !plainBody(c) {
@@ -233,7 +257,7 @@ func (h *handlers) jsonBody(c *gin.Context) bool {
 	mt, _, _ := strings.Cut(ct, ";")
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		return true
+		return utf8Charset(c)
 	}
 	h.problem(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type", i18n.Text{
 		MS: "Kandungan permintaan mesti JSON (Content-Type: application/json).",

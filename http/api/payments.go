@@ -276,7 +276,7 @@ func jsonContent(c *gin.Context) bool {
 	mt, _, _ := strings.Cut(ct, ";")
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		return true
+		return utf8Charset(c)
 	}
 	writeProblem(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type", i18n.Text{
 		MS: "Kandungan permintaan mesti JSON (Content-Type: application/json).",
@@ -568,7 +568,7 @@ func mergePatchContent(c *gin.Context) bool {
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	switch mt {
 	case "", "application/json", "application/merge-patch+json":
-		return true
+		return utf8Charset(c)
 	}
 	writeProblem(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type", i18n.Text{
 		MS: "Kandungan PATCH mesti application/merge-patch+json.",
