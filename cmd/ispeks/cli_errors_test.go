@@ -726,6 +726,10 @@ func TestClientsErrorsNameTheArgument(t *testing.T) {
 		{[]string{"clients", "revoke", "c0000000000000000", "--reason", "retired"}, `ID "c0000000000000000": no such client ('ispeks clients list' lists them)`},
 		{[]string{"clients", "revoke", id, "--reason", "retired"}, `ID "` + id + `": revoked already; nothing recorded`},
 		{[]string{"clients", "revoke", activeID, "--reason", strings.Repeat("x", 501)}, "--reason: is longer than 500 characters"},
+		// Bytes that are not UTF-8 (a name typed in a Latin-1 terminal)
+		// were stored as U+FFFD: the listed name was not the one given.
+		{[]string{"clients", "add", "Sistem Caf\xe9", "--scopes", "events:read"}, "NAME: is not valid UTF-8"},
+		{[]string{"clients", "revoke", activeID, "--reason", "ditamatkan \xab lama"}, "--reason: is not valid UTF-8"},
 	} {
 		_, err := executeOut(ctx, append(base, tc.args...)...)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

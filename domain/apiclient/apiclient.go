@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/textfield"
@@ -99,6 +100,9 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 	return out, nil
 }
 
+// hasControl reports a control character. Bytes that are not UTF-8 are
+// refused before it: JSON would store them as U+FFFD, so the event would
+// not hold the text given.
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }
@@ -161,6 +165,8 @@ func (c *Client) Add(id, name string, scopes []string, tokenHash string, now tim
 	switch {
 	case name == "":
 		return fieldErr("name", "is required")
+	case !utf8.ValidString(name):
+		return fieldErr("name", "is not valid UTF-8")
 	case len([]rune(name)) > MaxName:
 		return fieldErr("name", "is longer than %d characters", MaxName)
 	case hasControl(name):
@@ -186,6 +192,8 @@ func (c *Client) Revoke(reason string, now time.Time) error {
 	}
 	reason = strings.TrimSpace(reason)
 	switch {
+	case !utf8.ValidString(reason):
+		return fieldErr("reason", "is not valid UTF-8")
 	case len([]rune(reason)) > MaxReason:
 		return fieldErr("reason", "is longer than %d characters", MaxReason)
 	case hasControl(reason):

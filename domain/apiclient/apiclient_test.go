@@ -64,6 +64,7 @@ func TestAddRefusesBadInput(t *testing.T) {
 		{"payroll", "", []string{"events:read"}, h, "name"},
 		{"payroll", strings.Repeat("n", 101), []string{"events:read"}, h, "name"},
 		{"payroll", "a\x00b", []string{"events:read"}, h, "name"},
+		{"payroll", "Caf\xe9", []string{"events:read"}, h, "name"},
 		{"payroll", "x", nil, h, "scopes"},
 		{"payroll", "x", []string{"admin"}, h, "scopes"},
 		{"payroll", "x", []string{"events:read"}, "abc", "token_hash"},
@@ -115,6 +116,9 @@ func TestRevoke(t *testing.T) {
 	}
 	if err := given(t, added).Revoke(strings.Repeat("r", 501), now); !errors.Is(err, apiclient.ErrInvalid) {
 		t.Fatalf("long reason: %v", err)
+	}
+	if err := given(t, added).Revoke("lama \xab", now); !errors.Is(err, apiclient.ErrInvalid) {
+		t.Fatalf("reason not UTF-8: %v", err)
 	}
 }
 
