@@ -100,11 +100,17 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 	return out, nil
 }
 
-// hasControl reports a control character. Bytes that are not UTF-8 are
-// refused before it: JSON would store them as U+FFFD, so the event would
-// not hold the text given.
+// hasControl reports a control character, a line or paragraph separator,
+// or a direction embedding, override or isolate (U+202A–U+202E,
+// U+2066–U+2069), as the web forms do: 'clients list' prints names and
+// reasons on a terminal, where these break the line or turn the rest of it
+// around. Bytes that are not UTF-8 are refused before it: JSON would store
+// them as U+FFFD, so the event would not hold the text given.
 func hasControl(s string) bool {
-	return strings.IndexFunc(s, unicode.IsControl) >= 0
+	return strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+			(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+	}) >= 0
 }
 
 // Added: a client was registered with a token whose SHA-256 is TokenHash.

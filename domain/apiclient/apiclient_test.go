@@ -65,6 +65,11 @@ func TestAddRefusesBadInput(t *testing.T) {
 		{"payroll", strings.Repeat("n", 101), []string{"events:read"}, h, "name"},
 		{"payroll", "a\x00b", []string{"events:read"}, h, "name"},
 		{"payroll", "Caf\xe9", []string{"events:read"}, h, "name"},
+		// Direction overrides and isolates, and line separators, turn or
+		// break the line 'clients list' prints, as the web forms refuse.
+		{"payroll", "Sistem \u202eijaG", []string{"events:read"}, h, "name"},
+		{"payroll", "Sistem \u2067Gaji", []string{"events:read"}, h, "name"},
+		{"payroll", "Sistem\u2028Gaji", []string{"events:read"}, h, "name"},
 		{"payroll", "x", nil, h, "scopes"},
 		{"payroll", "x", []string{"admin"}, h, "scopes"},
 		{"payroll", "x", []string{"events:read"}, "abc", "token_hash"},
@@ -116,6 +121,9 @@ func TestRevoke(t *testing.T) {
 	}
 	if err := given(t, added).Revoke(strings.Repeat("r", 501), now); !errors.Is(err, apiclient.ErrInvalid) {
 		t.Fatalf("long reason: %v", err)
+	}
+	if err := given(t, added).Revoke("lama \u202eevitca", now); !errors.Is(err, apiclient.ErrInvalid) {
+		t.Fatalf("reason with a direction override: %v", err)
 	}
 	if err := given(t, added).Revoke("lama \xab", now); !errors.Is(err, apiclient.ErrInvalid) {
 		t.Fatalf("reason not UTF-8: %v", err)
