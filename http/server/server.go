@@ -219,7 +219,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	site.FillComing(e)
 	pages = map[string]bool{}
 	for _, ri := range e.Routes() {
-		if ri.Method == http.MethodGet && !strings.ContainsAny(ri.Path, ":*") {
+		// The API's paths are exact: one with a trailing slash is its JSON
+		// 404 (a client that does not follow redirects read an HTML 301).
+		if ri.Method == http.MethodGet && !strings.ContainsAny(ri.Path, ":*") && !strings.HasPrefix(ri.Path, APIPrefix) {
 			pages[ri.Path] = true
 		}
 	}

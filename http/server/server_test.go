@@ -778,6 +778,24 @@ func TestTrailingSlashThroughTheChain(t *testing.T) {
 	}
 }
 
+// TestAPIPathsAreNotRedirected: an API path with a trailing slash is the
+// API's JSON 404, as for every method, not a 301 with an HTML body: the
+// API's paths are exact, and a client that does not follow redirects read
+// an HTML page. Before, a GET of an API path without parameters
+// (/api/v1/events/, /api/v1/openapi.json/) was redirected like a page,
+// while a POST of one was the 404.
+func TestAPIPathsAreNotRedirected(t *testing.T) {
+	h := apiHarness(t)
+	b := h.browser()
+	for _, p := range []string{"/api/v1/locked/", "/api/v1/field/?lang=en", "/api/v1/db/"} {
+		r := b.get(p)
+		if r.Code != http.StatusNotFound || r.Header().Get("Location") != "" ||
+			!strings.HasPrefix(r.Header().Get("Content-Type"), "application/json") || !strings.Contains(r.Body.String(), `"code":"not_found"`) {
+			t.Errorf("%s: %d %q %q %s", p, r.Code, r.Header().Get("Location"), r.Header().Get("Content-Type"), r.Body)
+		}
+	}
+}
+
 // TestPublicAssetsSetNoCookies: a static file is cacheable by anyone for a
 // year, so its answer must not set a cookie: a shared cache would hand the
 // clearing of a timed-out session (or a language) to everyone who loads
