@@ -14,6 +14,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/apiclient"
+	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/projections/apiclients"
 )
@@ -76,7 +77,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List clients with their scopes and whether they are revoked",
+		Short: "List clients with their scopes, the day they were added (Malaysia) and whether they are revoked",
 		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
 			if err := a.catchUp(cmd.Context()); err != nil {
@@ -93,7 +94,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 				if cl.Revoked {
 					status = "revoked: " + cl.RevokedReason
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, strings.Join(cl.Scopes, ","), cl.AddedAt.Format("2006-01-02"), status)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, strings.Join(cl.Scopes, ","), cl.AddedAt.In(calendar.Melaka).Format("2006-01-02"), status)
 			}
 			return w.Flush()
 		}),
