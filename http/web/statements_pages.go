@@ -103,8 +103,13 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 			r = append(r, `</span>`...)
 		}
 		r = append(r, `</span></td><td>`...)
-		r = append(r, dateCol...)
-		r = appendDmy(r, st.PayDate)
+		if st.PayDate != "" {
+			// A Borang EC has no pay date: no column name without a value
+			// on a phone's card (as the HTML view and the PDF leave the
+			// line out).
+			r = append(r, dateCol...)
+			r = appendDmy(r, st.PayDate)
+		}
 		r = append(r, `</td><td>`...)
 		r = append(r, netCol...)
 		r = appendRinggit(r, st.Totals.NetSen)

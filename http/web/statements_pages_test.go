@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/http/server"
 	"github.com/melaka-gov/ispeks/http/web"
 	"github.com/melaka-gov/ispeks/projections/payments"
@@ -255,4 +256,32 @@ func TestStatementYearOutsideTypeWindow(t *testing.T) {
 	payHas(t, "EC 2019", r.body, "Tiada rekod bagi urusniaga ini pada tahun 2019")
 	en := siti.get("/penyata-gaji?urusniaga=bonus&tahun=2023&lang=en")
 	payHas(t, "bonus 2023 en", en.body, "The year 2023 is outside the display period", "last 18 months")
+}
+
+// A statement without a pay date (a Borang EC is issued, not paid) lists
+// no "Tarikh Bayaran:" with nothing after it: on a phone each cell names
+// its column, and a name without a value reads as a date gone missing.
+// The HTML view and the PDF leave the line out as well.
+func TestStatementWithoutPayDateListsNoEmptyDate(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	ec := slip(paySiti, statement.PenyataPendapatanTahunan, statement.Period{Year: 2024}, 5100000)
+	ec.PayDate = ""
+	p.issue("EC-2024-S", ec)
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	for _, lang := range []string{"", "&lang=en"} {
+		list := b.get(web.PathPenyataGaji + "?urusniaga=penyata-pendapatan-tahunan" + lang)
+		if list.code != http.StatusOK {
+			t.Fatalf("list%s: %d", lang, list.code)
+		}
+		row := regexp.MustCompile(`<tr><td>\d+</td><td>[^\n]*(?:Tahun|Year) 2024[^\n]*</tr>`).FindString(list.body)
+		if row == "" {
+			t.Fatalf("no row for 2024%s:\n%s", lang, clipBody(list.body))
+		}
+		payHasNot(t, "row without a pay date"+lang, row, "Tarikh Bayaran: </span></td>", "Pay Date: </span></td>")
+		// The row that has one still names it.
+		payHas(t, "row with a pay date"+lang, list.body, ": </span>25/01/2025</td>")
+	}
+	view := b.get("/penyata-gaji/EC-2024-S")
+	payHasNot(t, "view", view.body, "<dt>Tarikh Bayaran</dt>")
 }
