@@ -337,3 +337,25 @@ func TestAmendedPaymentSaysSo(t *testing.T) {
 	never := b.get("/permohonan/status-bayaran/PAY-S-003")
 	payHasNot(t, "never amended", never.body, "Amendments", "amended this payment")
 }
+
+// A payment without a reference number (the finance system may leave it
+// out) lists no "No. Rujukan:" with nothing after it on a phone's card,
+// as its details page leaves the line out.
+func TestPaymentWithoutReferenceListsNoEmptyReference(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.fixtures()
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+	for _, lang := range []string{"", "&lang=en"} {
+		list := b.get(web.PathStatusBayaran + "?modul=tuntutan" + lang)
+		if list.code != http.StatusOK {
+			t.Fatalf("list%s: %d", lang, list.code)
+		}
+		payHas(t, "claim"+lang, list.body, "BV-2026-000300")
+		payHasNot(t, "row without a reference"+lang, list.body, "No. Rujukan: </span></td>", "Reference No.: </span></td>")
+	}
+	// A row that has one still names it.
+	adv := b.get(web.PathStatusBayaran + "?modul=pendahuluan&lang=ms")
+	payHas(t, "row with a reference", adv.body, `<td class="cell-sub"><span class="cl">No. Rujukan: </span>PP/2026/`)
+	view := b.get(web.PathStatusBayaran + "/PAY-S-CLM")
+	payHasNot(t, "details", view.body, "<dt>No. Rujukan</dt>")
+}

@@ -84,8 +84,12 @@ func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Paymen
 		r = append(r, voucherCol...)
 		r = appendText(r, p.VoucherNo)
 		r = append(r, `</td><td class="cell-sub">`...)
-		r = append(r, refCol...)
-		r = appendText(r, p.Reference)
+		if p.Reference != "" {
+			// The reference is optional: no column name without a value
+			// on a phone's card (as the details page leaves the line out).
+			r = append(r, refCol...)
+			r = appendText(r, p.Reference)
+		}
 		r = append(r, `</td><td>`...)
 		r = append(r, descCol...)
 		r = append(r, descOpen...)
