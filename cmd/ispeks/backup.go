@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,7 +24,9 @@ func (c *cli) backupCmd() *cobra.Command {
 		Use:   "backup DIR",
 		Short: "Copy the event log, consistent as of one moment, to DIR/events.db while the portal runs, and verify the copy's hash chains",
 		Long: `Copy the embedded event log (the SQLite file of --event-store) to DIR/events.db while
-the portal keeps running (DIR is made if it does not exist; its parent must): the copy is the log as of one moment, compacted, readable by its
+the portal keeps running (DIR is made if it does not exist; its parent must; a DIR inside the data
+directory, or the master key's or the log's directory, is refused: a copy there is lost with
+the disk and lies beside the key): the copy is the log as of one moment, compacted, readable by its
 owner only. The copy's hash chains are then verified, as 'audit verify' does, and the
 backup is recorded in the log (backup.Taken.v1) with the operator as actor: 'ispeks audit
 backups' lists them.
@@ -65,6 +68,12 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			// backup where no one will look for it.
 			if parent := filepath.Dir(filepath.Clean(dir)); !isDir(parent) {
 				return fmt.Errorf("DIR %s: its parent directory %s does not exist (or is not a directory): check the path, or make the parent first", dir, parent)
+			}
+			// A copy in the data directory, or beside the master key or
+			// the log, is no backup: it is lost with the disk it should
+			// outlive, and lies next to the key that opens its secrets.
+			if err := c.backupApart(dir); err != nil {
+				return err
 			}
 			made := false
 			if err := os.Mkdir(dir, 0o700); err == nil {
@@ -147,6 +156,54 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			return nil
 		},
 	}
+}
+
+// backupApart refuses a backup DIR that is, or is inside, the data
+// directory, the master key's directory or the event log's directory,
+// symbolic links followed. DIR's parent exists (checked before).
+func (c *cli) backupApart(dir string) error {
+	target, err := realPath(dir)
+	if err != nil {
+		return fmt.Errorf("DIR %s: %w", dir, err)
+	}
+	_, logPath, err := c.cfg.EventStore()
+	if err != nil {
+		return err
+	}
+	for _, p := range []struct{ what, path string }{
+		{"the data directory", c.cfg.DataDir},
+		{"the master key's directory", filepath.Dir(c.cfg.KeyFile)},
+		{"the event log's directory", filepath.Dir(logPath)},
+	} {
+		guarded, err := realPath(p.path)
+		if err != nil {
+			continue // not there: nothing of the install to be beside
+		}
+		if rel, err := filepath.Rel(guarded, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("DIR %s: it is inside %s (%s): a copy there is lost with the data it backs up and lies beside the master key; keep backups on another disk, apart from the key", dir, p.what, p.path)
+		}
+	}
+	return nil
+}
+
+// realPath is path made absolute with its symbolic links followed; a path
+// whose last element does not exist yet is its parent's real path joined
+// with that element.
+func realPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	parent, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(parent, filepath.Base(abs)), nil
 }
 
 // isDir reports whether path is an existing directory.

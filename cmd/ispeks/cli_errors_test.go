@@ -961,3 +961,50 @@ func TestHelpOfAnUnknownTopicFails(t *testing.T) {
 		}
 	}
 }
+
+// TestBackupInsideTheDataDirectoryIsRefused: a copy made inside the data
+// directory (or beside the master key, or the log) sits next to the key
+// that opens its secrets and is lost with the disk it should outlive, so
+// it is no backup: refused before anything is made, naming the reason.
+func TestBackupInsideTheDataDirectoryIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	keyDir := t.TempDir()
+	if err := os.Rename(filepath.Join(dir, "master.key"), filepath.Join(keyDir, "master.key")); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(keyDir, "master.key")
+	// A symbolic link to the data directory is the data directory.
+	link := filepath.Join(t.TempDir(), "data-link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{
+		filepath.Join(dir, "backups"),
+		filepath.Join(dir, "outbox"),
+		filepath.Join(link, "backups"),
+		filepath.Join(keyDir, "backups"),
+		keyDir,
+	} {
+		_, err := executeOut(ctx, "--data", dir, "--key-file", key, "--log-level", "error", "backup", target)
+		if err == nil || !strings.Contains(err.Error(), "DIR "+target+": it is inside ") || !strings.Contains(err.Error(), "keep backups on another disk") {
+			t.Errorf("backup %s: %v", target, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "backups")); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("a backup directory was made inside the data directory")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "outbox", "events.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("a copy was made in the outbox")
+	}
+	// Beside the data directory, not in it, is fine.
+	beside := filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"-backup")
+	t.Cleanup(func() { os.RemoveAll(beside) })
+	if out, err := executeOut(ctx, "--data", dir, "--key-file", key, "--log-level", "error", "backup", beside); err != nil || !strings.Contains(out, "every stream's hash chain intact") {
+		t.Fatalf("backup beside the data directory: %v\n%s", err, out)
+	}
+}
