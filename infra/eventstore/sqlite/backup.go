@@ -46,25 +46,40 @@ func (s *Store) BackupTo(ctx context.Context, dest string) (Backup, error) {
 	if err != nil {
 		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: %w", abs, errors.Unwrap(err))
 	}
-	if err := f.Close(); err != nil {
+	// A failed copy is removed with the files SQLite made beside it: a
+	// disk that fills up mid-copy leaves its -journal. Files of that name
+	// that were there before are not ours to remove.
+	var made []string
+	for _, suffix := range []string{"-journal", "-wal", "-shm"} {
+		if _, err := os.Lstat(abs + suffix); errors.Is(err, os.ErrNotExist) {
+			made = append(made, abs+suffix)
+		}
+	}
+	remove := func() {
 		os.Remove(abs)
+		for _, p := range made {
+			os.Remove(p)
+		}
+	}
+	if err := f.Close(); err != nil {
+		remove()
 		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: %w", abs, err)
 	}
 	// mode=ro rather than the readers' query_only, which refuses VACUUM INTO.
 	db, err := sql.Open("sqlite", readOnlyURI(s.path)+"&_pragma=busy_timeout("+strconv.FormatInt(s.opts.BusyTimeout.Milliseconds(), 10)+")")
 	if err != nil {
-		os.Remove(abs)
+		remove()
 		return Backup{}, fmt.Errorf("eventstore/sqlite: backup: %w", err)
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", abs); err != nil {
-		os.Remove(abs) // SQLite may have created it before failing
+		remove()
 		return Backup{}, fmt.Errorf("eventstore/sqlite: backup to %s: %w", abs, err)
 	}
 	b, err := inspectCopy(ctx, abs)
 	if err != nil {
-		os.Remove(abs)
+		remove()
 		return Backup{}, err
 	}
 	return b, nil
