@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/backup"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/infra/eventstore"
 	"github.com/melaka-gov/ispeks/infra/mail"
@@ -199,6 +201,7 @@ func (a *app) openSecurity(ctx context.Context) error {
 // warning to logger instead of refusing it (security.ReadOptions says why).
 func loadMasterKey(ctx context.Context, path string, log interface {
 	LastPosition(context.Context) (uint64, error)
+	ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error)
 }, readOnly bool, logger *slog.Logger) ([]byte, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		last, err := log.LastPosition(ctx)
@@ -219,7 +222,39 @@ func loadMasterKey(ctx context.Context, path string, log interface {
 	if err != nil {
 		return nil, fmt.Errorf("--key-file: %w", err)
 	}
+	if err := checkKeyOfLog(ctx, path, master, log); err != nil {
+		return nil, err
+	}
 	return master, nil
+}
+
+// checkKeyOfLog refuses a master key other than the one the log's secrets
+// were sealed with, as far as the log tells: its last backup record names
+// that key. A log restored beside another key (a new machine's portal,
+// started once before the restore, made one) would otherwise start, its
+// TOTP secrets, secret phrases and temporary passwords unreadable.
+func checkKeyOfLog(ctx context.Context, path string, master []byte, log interface {
+	ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error)
+}) error {
+	recs, err := log.ReadStream(ctx, backup.Stream, 0, eventlog.Backwards, 1) // 0: from the end
+	if errors.Is(err, eventlog.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var taken backup.Taken
+	if err := json.Unmarshal(recs[0].Data, &taken); err != nil || taken.KeyID == "" {
+		return nil // a record made before the key was named
+	}
+	sealer, err := security.NewSealer(master)
+	if err != nil {
+		return err
+	}
+	if id := sealer.KeyID(); id != taken.KeyID {
+		return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; the backup recorded at position %d names %s): put the install's key there or point --key-file at it (a key made by a start before the log was restored opens none of its secrets)", path, id, recs[0].Position, taken.KeyID)
+	}
+	return nil
 }
 
 // useHasher makes h the password hasher and builds the account handlers

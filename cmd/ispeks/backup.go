@@ -14,6 +14,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/backup"
 	"github.com/melaka-gov/ispeks/infra/config"
 	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+	"github.com/melaka-gov/ispeks/infra/security"
 )
 
 // backupCmd copies the embedded event log while the portal runs. The log is
@@ -38,7 +39,8 @@ cannot be opened.
 
 To restore: stop the portal; replace the data directory's events.db with the copy and
 delete events.db-wal, events.db-shm and views.db (with its -wal and -shm); start the portal
-with the same master key (without it, it refuses to start rather than make a new one). The
+with the same master key (without it, it refuses to start rather than make a new one; another
+key is refused when the log holds a backup record, which names the key by its ID). The
 read models are rebuilt from the log.
 
 A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
@@ -119,6 +121,23 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if err := c.checkReadStoreBehind(ctx, store); err != nil {
 				return err
 			}
+			// The record names the master key (by its public key ID), so
+			// a log restored from a later copy beside another key is
+			// refused (loadMasterKey); a wrong key is refused here too.
+			// The copy itself does not need the key: without the key file
+			// the record names none.
+			keyID := ""
+			if _, err := os.Stat(c.cfg.KeyFile); !errors.Is(err, os.ErrNotExist) {
+				master, err := loadMasterKey(ctx, c.cfg.KeyFile, store, true, c.log)
+				if err != nil {
+					return err
+				}
+				sealer, err := security.NewSealer(master)
+				if err != nil {
+					return err
+				}
+				keyID = sealer.KeyID()
+			}
 			start := time.Now()
 			b, err := es.BackupTo(ctx, dest)
 			if err != nil {
@@ -139,7 +158,7 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			// Recorded once the copy verified, with the operator as actor:
 			// a copy of everyone's personal data is an action auditors ask
 			// about ('ispeks audit backups' lists them).
-			taken := backup.Taken{Path: b.Path, Events: head.Events, LastPosition: b.LastPosition, HeadDigest: head.Digest, Bytes: b.Bytes}
+			taken := backup.Taken{Path: b.Path, Events: head.Events, LastPosition: b.LastPosition, HeadDigest: head.Digest, Bytes: b.Bytes, KeyID: keyID}
 			meta := cliMeta()
 			rec, err := commands.RecordBackupHandler{Runner: commands.Runner{Store: store, Registry: newRegistry(), Now: time.Now}}.
 				Handle(ctx, commands.RecordBackup{Meta: meta, Backup: taken})

@@ -133,6 +133,54 @@ func TestNoNewMasterKeyForALogThatHasEvents(t *testing.T) {
 	}
 }
 
+// TestAnotherMasterKeyForARestoredLogIsRefused: a log restored beside a key
+// that is not the install's (a new machine's portal started once before
+// the restore and made one) is refused, naming the key file, when the log
+// holds a backup record, which names the key the log's secrets were sealed
+// with: that key would not open them, and would seal new ones the
+// install's key cannot open. With the install's key the log works.
+func TestAnotherMasterKeyForARestoredLogIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	orig := t.TempDir()
+	if _, err := executeOut(ctx, "--data", orig, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
+		t.Fatal(err)
+	}
+	// The second copy holds the first's record.
+	root := t.TempDir()
+	for _, name := range []string{"monday", "tuesday"} {
+		if _, err := executeOut(ctx, "--data", orig, "--log-level", "error", "backup", filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The new machine: its portal made a key of its own on an empty log.
+	restored := t.TempDir()
+	if _, err := executeOut(ctx, "--data", restored, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"events.db", "events.db-wal", "events.db-shm", "views.db", "views.db-wal", "views.db-shm"} {
+		os.Remove(filepath.Join(restored, f))
+	}
+	copyFile(t, filepath.Join(root, "tuesday", "events.db"), filepath.Join(restored, "events.db"))
+	key := filepath.Join(restored, "master.key")
+	for _, args := range [][]string{
+		{"admin", "temporary-password", "--ic", "800101141234"},
+		{"audit", "history", "--ic", "800101141234"},
+		{"projections", "status"},
+		{"backup", filepath.Join(root, "wednesday")},
+	} {
+		_, err := executeOut(ctx, append([]string{"--data", restored, "--log-level", "error"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "--key-file: "+key+" is not the master key this event log was sealed with") {
+			t.Errorf("ispeks %s with another master key: %v", strings.Join(args, " "), err)
+		}
+	}
+	copyFile(t, filepath.Join(orig, "master.key"), key)
+	if out, err := executeOut(ctx, "--data", restored, "--log-level", "error", "admin", "temporary-password", "--ic", "800101141234"); err != nil || !strings.Contains(out, "temporary password issued") {
+		t.Fatalf("with the install's key: %v\n%s", err, out)
+	}
+}
+
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)

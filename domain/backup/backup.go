@@ -39,6 +39,11 @@ type Taken struct {
 	LastPosition uint64 `json:"last_position"`
 	HeadDigest   string `json:"head_digest,omitempty"` // empty for an empty log
 	Bytes        int64  `json:"bytes"`
+	// KeyID names the master key the log's secrets are sealed with (the
+	// sealer's key ID, which every sealed value already shows): a log
+	// restored beside another key is refused by it. Empty in records
+	// made before it was kept.
+	KeyID string `json:"key_id,omitempty"`
 }
 
 func (Taken) EventType() string { return "backup.Taken.v1" }
@@ -80,6 +85,8 @@ func (t Taken) validate() error {
 		return fmt.Errorf("%w: a head digest goes with a log that holds events, and only then", ErrInvalid)
 	case t.HeadDigest != "" && (len(t.HeadDigest) != 64 || strings.Trim(t.HeadDigest, "0123456789abcdef") != ""):
 		return fmt.Errorf("%w: head digest is not 64 lower-case hex digits", ErrInvalid)
+	case t.KeyID != "" && (len(t.KeyID) != 8 || strings.Trim(t.KeyID, "0123456789abcdef") != ""):
+		return fmt.Errorf("%w: key ID is not 8 lower-case hex digits", ErrInvalid)
 	case t.Bytes <= 0:
 		return fmt.Errorf("%w: a copy of %d bytes", ErrInvalid, t.Bytes)
 	}

@@ -36,6 +36,16 @@ func TestRecordGivenWhenThen(t *testing.T) {
 	if err := l.Record(backup.Taken{Path: "/srv/b/events.db", Bytes: 8192}, now); err != nil {
 		t.Fatalf("empty log: %v", err)
 	}
+	// the master key is named by its 8-hex-digit key ID, or not at all.
+	named := taken
+	named.KeyID = "0a1b2c3d"
+	if err := l.Record(named, now); err != nil {
+		t.Fatalf("key ID: %v", err)
+	}
+	named.KeyID = "not-a-key-id"
+	if err := l.Record(named, now); !errors.Is(err, backup.ErrInvalid) {
+		t.Fatalf("malformed key ID: %v", err)
+	}
 	// Apply refuses what is not a backup event.
 	if err := backup.New().Apply(loginprobe.Locked{}); err == nil {
 		t.Fatal("Apply accepted a foreign event")
