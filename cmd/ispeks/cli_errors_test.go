@@ -156,9 +156,7 @@ func TestAnotherMasterKeyForARestoredLogIsRefused(t *testing.T) {
 	}
 	// The new machine: its portal made a key of its own on an empty log.
 	restored := t.TempDir()
-	if _, err := executeOut(ctx, "--data", restored, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-		t.Fatal(err)
-	}
+	addEventsClient(ctx, t, restored)
 	for _, f := range []string{"events.db", "events.db-wal", "events.db-shm", "views.db", "views.db-wal", "views.db-shm"} {
 		os.Remove(filepath.Join(restored, f))
 	}
@@ -200,9 +198,7 @@ func TestStopSignalFailsABatchCommand(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-		t.Fatal(err)
-	}
+	addEventsClient(ctx, t, dir)
 	file := filepath.Join(dir, "run.ndjson")
 	if err := os.WriteFile(file, []byte(`{"kind":"payment","request_id":"r1","payment":{}}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -245,9 +241,7 @@ func TestRebuildNamesItsProjectors(t *testing.T) {
 	if err == nil || err.Error() != `NAME "mailer": no such projector; one of accounts, login_attempts, apiclients, payments, statements` {
 		t.Fatalf("rebuild mailer: %v", err)
 	}
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-		t.Fatal(err)
-	}
+	addEventsClient(ctx, t, dir)
 	out, err := executeOut(ctx, "--data", dir, "--log-level", "error", "projections", "rebuild", "apiclients")
 	if err != nil || !regexp.MustCompile(`^rebuilt apiclients: 1 events read, swapped in at position 1, 0 dead letters, 0 old ones cleared, in \S+\n$`).MatchString(out) {
 		t.Fatalf("rebuild apiclients: %v\n%q", err, out)
@@ -512,9 +506,7 @@ func TestBackupIntoAnUsedDirectoryIsRefusedPlainly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-		t.Fatal(err)
-	}
+	addEventsClient(ctx, t, dir)
 	used := t.TempDir()
 	if err := os.WriteFile(filepath.Join(used, "events.db"), []byte("an earlier backup"), 0o600); err != nil {
 		t.Fatal(err)
@@ -548,9 +540,7 @@ func TestConsoleActorIsThePersonAtTheConsole(t *testing.T) {
 		t.Setenv("SUDO_USER", tc.sudoUser)
 		t.Setenv("USER", tc.user)
 		dir := t.TempDir()
-		if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-			t.Fatal(err)
-		}
+		addEventsClient(ctx, t, dir)
 		store, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -650,9 +640,7 @@ func TestBackupToAMistypedPathIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-		t.Fatal(err)
-	}
+	addEventsClient(ctx, t, dir)
 	root := t.TempDir()
 	missing := filepath.Join(root, "bakups")
 	target := filepath.Join(missing, "2026-11-27")
@@ -848,9 +836,7 @@ func TestRootIsRefusedInTheServiceAccountsDataDirectory(t *testing.T) {
 	fresh := t.TempDir()
 	chownAll(fresh)
 	installed := t.TempDir()
-	if _, err := executeOut(ctx, "--data", installed, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-		t.Fatal(err)
-	}
+	addEventsClient(ctx, t, installed)
 	chownAll(installed)
 	for _, tc := range []struct {
 		dir  string
@@ -940,9 +926,7 @@ func TestInterruptedRebuildEndsItsBarLine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-		t.Fatal(err)
-	}
+	addEventsClient(ctx, t, dir)
 	stderr, err := runStoppedAtFirstWrite(ctx, false, "--data", dir, "--log-level", "error", "projections", "rebuild", "apiclients")
 	if err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("rebuild stopped by a signal: %v (stderr %q)", err, stderr)
@@ -1018,9 +1002,7 @@ func TestBackupInsideTheDataDirectoryIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
-		t.Fatal(err)
-	}
+	addEventsClient(ctx, t, dir)
 	keyDir := t.TempDir()
 	if err := os.Rename(filepath.Join(dir, "master.key"), filepath.Join(keyDir, "master.key")); err != nil {
 		t.Fatal(err)
@@ -1054,5 +1036,14 @@ func TestBackupInsideTheDataDirectoryIsRefused(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(beside) })
 	if out, err := executeOut(ctx, "--data", dir, "--key-file", key, "--log-level", "error", "backup", beside); err != nil || !strings.Contains(out, "every stream's hash chain intact") {
 		t.Fatalf("backup beside the data directory: %v\n%s", err, out)
+	}
+}
+
+// addEventsClient adds an API client with events:read to the data directory
+// dir: a log with events in it, made through the console.
+func addEventsClient(ctx context.Context, t *testing.T, dir string) {
+	t.Helper()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -9,16 +9,24 @@ import (
 	"testing"
 )
 
-// cutBody yields the start of a body, then the error a connection that
-// broke off gives.
-type cutBody struct{ r io.Reader }
+// failingBody yields the start of a body (r), then err where the rest
+// should be: a connection that broke off, or a read deadline passed.
+type failingBody struct {
+	r   io.Reader
+	err error
+}
 
-func (b cutBody) Read(p []byte) (int, error) {
+func (b failingBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err == io.EOF {
-		return n, errors.New("read tcp 10.0.0.5:8080->192.0.2.44:5000: connection reset by peer")
+		return n, b.err
 	}
 	return n, err
+}
+
+// cutBody is a body whose connection was reset after start.
+func cutBody(start string) failingBody {
+	return failingBody{strings.NewReader(start), errors.New("read tcp 10.0.0.5:8080->192.0.2.44:5000: connection reset by peer")}
 }
 
 // A payment write whose body breaks off (the client's connection reset) is
@@ -30,7 +38,7 @@ func TestPaymentBodyCutOffIsNoServerFault(t *testing.T) {
 	f := newFin(t, finOptions{})
 	head := f.head()
 	for _, path := range []string{"/api/v1/payments", "/api/v1/payments/PAY-000123/status"} {
-		r := httptest.NewRequest("POST", path, cutBody{strings.NewReader(payBody[:40])})
+		r := httptest.NewRequest("POST", path, cutBody(payBody[:40]))
 		r.RemoteAddr = "192.0.2.44:5000"
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("Authorization", "Bearer "+f.payOnly)

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,16 +8,10 @@ import (
 	"testing"
 )
 
-// stalledBody yields the start of a body, then what a read gives once the
-// server's read deadline for the body has passed (httpx.BodyLimit).
-type stalledBody struct{ r io.Reader }
-
-func (b stalledBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err == io.EOF {
-		return n, os.ErrDeadlineExceeded
-	}
-	return n, err
+// stalledBody is a body whose server read deadline (httpx.BodyLimit)
+// passed after start.
+func stalledBody(start string) failingBody {
+	return failingBody{strings.NewReader(start), os.ErrDeadlineExceeded}
 }
 
 // A write whose body does not arrive within its time is answered 408
@@ -28,7 +21,7 @@ func (b stalledBody) Read(p []byte) (int, error) {
 func TestBodyTimeoutIsDocumented(t *testing.T) {
 	f := newFin(t, finOptions{})
 	send := func(method, path, token string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, path, stalledBody{strings.NewReader(`{"payment_id":"PAY-0`)})
+		r := httptest.NewRequest(method, path, stalledBody(`{"payment_id":"PAY-0`))
 		r.RemoteAddr = "192.0.2.44:5000"
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("Authorization", "Bearer "+token)
@@ -54,7 +47,7 @@ func TestBodyTimeoutIsDocumented(t *testing.T) {
 
 	r := newRig(t)
 	for _, op := range []struct{ method, path string }{{"PUT", sitiPath}, {"POST", sitiPath + "/left-service"}, {"DELETE", sitiPath + "/left-service"}} {
-		req := httptest.NewRequest(op.method, op.path, stalledBody{strings.NewReader(`{"name":"Siti`)})
+		req := httptest.NewRequest(op.method, op.path, stalledBody(`{"name":"Siti`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+r.writer)
 		w := httptest.NewRecorder()
