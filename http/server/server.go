@@ -128,6 +128,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	sc.LoginPath, sc.TOTPPath = web.PathLanding, web.PathLoginTOTP
 	sc.PasswordPath = web.PathPassword + "?wajib=1" // with the notice why
 	sc.FormerForms = web.TakesFormerForms
+	sc.LogoutPath = web.PathLogout
 	sessions, err := session.NewManager(deps.SessionStore, sc, deps.Now)
 	if err != nil {
 		return nil, err

@@ -360,6 +360,46 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
+// Log Keluar pressed on a page drawn before the session ended (Log Keluar
+// in another tab of the same browser, a timeout): there is nothing left to
+// end, so the answer is the logged-out landing page, not the 403 of an
+// expired form, which reads as if the logout had failed. A stale token
+// with a live session (the other tab logged in again) is still refused.
+func TestLogoutFromStaleTab(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	b.login("791117045678", "", false)
+	stale := b.csrf("/utama") // the first tab's Log Keluar form
+	other := b.csrf("/utama") // the second tab's
+	if r := b.do("POST", "/log-keluar", url.Values{"csrf_token": {other}}); r.Code != 303 {
+		t.Fatalf("logout in the other tab: %d", r.Code)
+	}
+	r := b.do("POST", "/log-keluar", url.Values{"csrf_token": {stale}})
+	if r.Code != 303 || r.Header().Get("Location") != "/?keluar=1" {
+		t.Fatalf("logout from the stale tab: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := b.get("/utama"); r.Code != 303 {
+		t.Fatalf("logged in after logging out twice: %d", r.Code)
+	}
+
+	// Timed out meanwhile: the same.
+	b.login("791117045678", "", false)
+	stale = b.csrf("/utama")
+	h.clk.Add(31 * time.Minute)
+	if r := b.do("POST", "/log-keluar", url.Values{"csrf_token": {stale}}); r.Code != 303 || r.Header().Get("Location") != "/?keluar=1" {
+		t.Fatalf("logout after the timeout: %d %s", r.Code, r.Header().Get("Location"))
+	}
+
+	// Logged in again since: the old form's token ends nothing.
+	b.login("791117045678", "", false)
+	if r := b.do("POST", "/log-keluar", url.Values{"csrf_token": {stale}}); r.Code != 403 {
+		t.Fatalf("stale token with a live session: %d", r.Code)
+	}
+	if r := b.get("/utama"); r.Code != 200 {
+		t.Fatalf("session ended by a stale token: %d", r.Code)
+	}
+}
+
 func sessionCookie(t *testing.T, r result) *http.Cookie {
 	t.Helper()
 	for _, c := range r.Result().Cookies() {

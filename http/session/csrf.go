@@ -108,6 +108,16 @@ func (m *Manager) CSRF() gin.HandlerFunc {
 				c.Next()
 				return
 			}
+			if !l.ok && l.replaced == nil && m.cfg.LogoutPath != "" && c.Request.URL.Path == m.cfg.LogoutPath {
+				// Log Keluar from a page drawn before the session ended
+				// (Log Keluar in another tab, a timeout): the browser has
+				// no session, so the logout can end nothing and answers as
+				// one, not with the expired form's 403, which reads as if
+				// the logout had failed. A session replaced by a new login
+				// (l.replaced) may live on under the new token: refused.
+				c.Next()
+				return
+			}
 			if (l.expired || l.replaced != nil) && !m.cfg.IsAPI(c.Request) {
 				// The form was fine; the session behind it ran out (or
 				// moved on under a new token).

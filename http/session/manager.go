@@ -47,6 +47,10 @@ type Config struct {
 	// PasswordPath is where PasswordChangeFirst sends a session that must
 	// change its password before anything else.
 	PasswordPath string
+	// LogoutPath is the logout action (POST). Posted with a stale token
+	// by a browser that has no session any more, it is let through: there
+	// is nothing left to end (CSRF).
+	LogoutPath string
 }
 
 // Identity is who logs in.
