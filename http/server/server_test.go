@@ -400,6 +400,71 @@ func TestLogoutFromStaleTab(t *testing.T) {
 	}
 }
 
+// Log Keluar pressed on a page drawn before this browser's session moved on
+// under a new token (a step-up or a password change in another tab, which
+// log the browser in again): the form carries the replaced session's
+// token, which only this browser's pages held. It logs out, the account's
+// other sessions too, rather than answering the expired form's 403 and
+// leaving the person logged in. Also when the request still carries the
+// replaced session's cookie (it left before the new one came back).
+func TestLogoutFromTabDrawnBeforeRotation(t *testing.T) {
+	h := newHarness(t, nil)
+	b, phone := h.browser(), h.browser()
+	b.login("791117045678", "", false)
+	phone.login("791117045678", "", false)
+	stale := b.csrf("/utama")
+	b.login("791117045678", "", true) // the other tab's step-up: a new token
+	r := b.do("POST", "/log-keluar", url.Values{"csrf_token": {stale}})
+	if r.Code != 303 || r.Header().Get("Location") != "/?keluar=1" {
+		t.Fatalf("logout with the replaced session's form: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := b.get("/utama"); r.Code != 303 {
+		t.Fatalf("still logged in: %d", r.Code)
+	}
+	if r := phone.get("/utama"); r.Code != 303 {
+		t.Fatalf("the account's other session survived the logout: %d", r.Code)
+	}
+
+	// The request still carries the replaced cookie.
+	b.login("791117045678", "", false)
+	stale = b.csrf("/utama")
+	old := b.cookies["ispeks_session"].Value
+	b.login("791117045678", "", true)
+	tab := h.browser()
+	tab.cookies["ispeks_session"] = &http.Cookie{Name: "ispeks_session", Value: old}
+	if r := tab.do("POST", "/log-keluar", url.Values{"csrf_token": {stale}}); r.Code != 303 || r.Header().Get("Location") != "/?keluar=1" {
+		t.Fatalf("logout with the replaced cookie: %d %s", r.Code, r.Header().Get("Location"))
+	}
+	if r := b.get("/utama"); r.Code != 303 {
+		t.Fatalf("the session that replaced it survived the logout: %d", r.Code)
+	}
+
+	// Another account's former token ends nothing of this one.
+	b.login("791117045678", "", false)
+	other := h.browser()
+	other.login("800101015555", "", false)
+	otherTok := other.csrf("/utama")
+	if r := b.do("POST", "/log-keluar", url.Values{"csrf_token": {otherTok}}); r.Code != 403 {
+		t.Fatalf("another account's token: %d", r.Code)
+	}
+	if r := b.get("/utama"); r.Code != 200 {
+		t.Fatalf("ended by another account's token: %d", r.Code)
+	}
+
+	// A login in progress, which anyone can begin for this user ID: its
+	// replaced form logs out that browser only.
+	stranger := h.browser()
+	stranger.get("/test/pending?user=791117045678")
+	first := stranger.csrf("/demo/borang")
+	stranger.get("/test/pending?user=791117045678")
+	if r := stranger.do("POST", "/log-keluar", url.Values{"csrf_token": {first}}); r.Code != 303 {
+		t.Fatalf("a login in progress's replaced form: %d", r.Code)
+	}
+	if r := b.get("/utama"); r.Code != 200 {
+		t.Fatalf("ended by the form of a login in progress: %d", r.Code)
+	}
+}
+
 func sessionCookie(t *testing.T, r result) *http.Cookie {
 	t.Helper()
 	for _, c := range r.Result().Cookies() {

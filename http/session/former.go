@@ -13,13 +13,18 @@ import (
 // was drawn before the login moved on under a new token (a password set
 // in another tab, the first of a double click), so its CSRF token is no
 // longer the session's. Only that it was this browser's page is known; it
-// must change nothing, only say what happened.
+// must change nothing, only say what happened — but for Log Keluar, which
+// ends what the browser is logged in as.
 type Former struct {
 	UserID string
 	// Stage is what the replaced session was at, when its replacement was
 	// the login that step led to: its pending stage, or StageStepUp for a
 	// logged-in session without a code yet. "" says nothing was done.
 	Stage string
+	// LoggedIn: the request's cookie named the replaced session, and a
+	// logged-in session of UserID that replaced it lives (the request left
+	// before the answer carrying the new token came back).
+	LoggedIn bool
 }
 
 // StageStepUp is Former.Stage of a logged-in session that had not yet
@@ -254,7 +259,9 @@ func (l *loaded) formerOf(token string) (Former, bool) {
 		return Former{}, false
 	}
 	if l.replaced != nil && equal(token, l.replaced.csrf) {
-		return l.replaced.former, true
+		f := l.replaced.former
+		f.LoggedIn = l.replaced.by != ""
+		return f, true
 	}
 	return Former{}, false
 }

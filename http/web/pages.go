@@ -131,8 +131,18 @@ func (d *homeData) marks() []string { return []string{markPrevious, markFailed} 
 // logout ends every session of the account (DESIGN: "logout … end every
 // session of the account") and returns to the landing page.
 func (s *Site) logout(c *gin.Context) {
+	// The form may be one of a page drawn before this browser's login
+	// moved on under a new token (session.FormerForm): it logs out all the
+	// same. A former form of a login in progress ends nothing but this
+	// browser's own session: anyone can begin one for any user ID.
+	userID := ""
 	if u, ok := session.User(c); ok {
-		if _, err := s.deps.Sessions.EndAllFor(c.Request.Context(), u.UserID); err != nil {
+		userID = u.UserID
+	} else if f, ok := session.FormerForm(c); ok && f.LoggedIn {
+		userID = f.UserID
+	}
+	if userID != "" {
+		if _, err := s.deps.Sessions.EndAllFor(c.Request.Context(), userID); err != nil {
 			httpx.Abort(c, err)
 			return
 		}

@@ -53,10 +53,12 @@ func OpenBeforePasswordChange(r *http.Request) bool {
 
 // TakesFormerForms is session.Config.FormerForms: the login's forms that
 // answer a form drawn before the login moved on (another tab, a double
-// click) by saying what happened (formerForm).
+// click) by saying what happened (formerForm), and Log Keluar, which a
+// page drawn before a step-up or a password change in another tab still
+// carries: it logs out (logout).
 func TakesFormerForms(r *http.Request) bool {
 	switch r.URL.Path {
-	case PathActivate, PathLoginReset, PathLoginTOTP:
+	case PathActivate, PathLoginReset, PathLoginTOTP, PathLogout:
 		return r.Method == http.MethodPost
 	}
 	return false
