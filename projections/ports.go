@@ -82,6 +82,9 @@ var (
 	ErrUnknownCollection = errors.New("projections: unknown collection")
 	ErrUnindexedField    = errors.New("projections: field is not indexed")
 	ErrBadCursor         = errors.New("projections: invalid page cursor")
+	// ErrUnavailable: the read store's server could not be reached (or
+	// did not answer in time); trying again later is the remedy.
+	ErrUnavailable = errors.New("projections: read store unavailable")
 )
 
 // Reader is what queries need of a read store.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/projections"
 )
 
 // Errors the HTTP layer itself raises. Handlers and middleware pass them to
@@ -171,6 +172,8 @@ var builtinRules = append(append([]Rule{}, jsonRules...), []Rule{
 	{Err: ErrTooManyAttempts, Status: http.StatusTooManyRequests, Code: "too_many_attempts", Key: "err.too_many"},
 	{Err: ErrBadRequest, Status: http.StatusBadRequest, Code: "bad_request", Key: "err.bad_request"},
 	{Err: ErrUnavailable, Status: http.StatusServiceUnavailable, Code: "unavailable", Key: "err.unavailable"},
+	// The read store's server did not answer: try again, not a bug.
+	{Err: projections.ErrUnavailable, Status: http.StatusServiceUnavailable, Code: "unavailable", Key: "err.unavailable"},
 	{Err: ErrReport, Status: http.StatusInternalServerError, Code: "report_failed", Key: "err.report"},
 	{Match: isTooLarge, Status: http.StatusRequestEntityTooLarge, Code: "too_large", Key: "err.too_large"},
 	{Match: isMalformedJSON, Status: http.StatusBadRequest, Code: "malformed_json", Key: "err.malformed_json"},

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/melaka-gov/ispeks/http/i18n"
+	"github.com/melaka-gov/ispeks/projections"
 )
 
 // Errors as a domain package would declare them.
@@ -98,6 +100,7 @@ func TestMapBuiltins(t *testing.T) {
 		{json.Unmarshal([]byte(`{"a":"x"}`), &struct{ A int }{}), 400, "malformed_json"},
 		{json.NewDecoder(strings.NewReader(`{"a":`)).Decode(&struct{}{}), 400, "malformed_json"},
 		{context.DeadlineExceeded, 503, "unavailable"},
+		{fmt.Errorf("readstore/mongo: get x/1: %w: %w", projections.ErrUnavailable, io.EOF), 503, "unavailable"},
 		{ErrReport, 500, "report_failed"},
 		{errors.New("sql: connection refused"), 500, "internal"},
 	}

@@ -248,7 +248,8 @@ func hasAll(sp rskit.Spec, fields []string) bool {
 // a field dropped from a spec stays indexed, so an older and a newer binary
 // can run side by side. Documents stored before a field was added lack it
 // until they are put again (or rebuilt).
-func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec) error {
+func (s *Store) Ensure(ctx context.Context, specs ...projections.CollectionSpec) (err error) {
+	defer func() { err = unavailable(err) }()
 	if s.c.closed.Load() {
 		return errClosed
 	}

@@ -29,6 +29,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -53,7 +54,13 @@ type Options struct {
 	// DropDelay is how long a swapped-out generation is kept for readers
 	// still on it before it is dropped. Default 30 s; at least 2×CatalogTTL.
 	DropDelay time.Duration
-	Logger    *slog.Logger
+	// ServerSelectionTimeout is how long an operation waits for a
+	// reachable server before it fails with projections.ErrUnavailable
+	// (a page then answers 503 rather than hang). Default 5 s, the driver's
+	// 30 s being far past what a person waits for a page; a
+	// serverSelectionTimeoutMS in the URI wins.
+	ServerSelectionTimeout time.Duration
+	Logger                 *slog.Logger
 }
 
 // Store is a read store in one MongoDB database. The value returned by Open
@@ -117,7 +124,11 @@ func OpenWith(ctx context.Context, uri, database string, o Options) (*Store, err
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetAppName("ispeks-readstore"))
+	if o.ServerSelectionTimeout <= 0 {
+		o.ServerSelectionTimeout = 5 * time.Second
+	}
+	// Set before ApplyURI, which overrides it only if the URI sets it.
+	client, err := mongo.Connect(options.Client().SetServerSelectionTimeout(o.ServerSelectionTimeout).ApplyURI(uri).SetAppName("ispeks-readstore"))
 	if err != nil {
 		return nil, fmt.Errorf("readstore/mongo: connect: %w", err)
 	}
@@ -150,7 +161,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	defer s.c.reads.Leave()
 	if err := s.c.client.Ping(ctx, readpref.Primary()); err != nil {
-		return fmt.Errorf("readstore/mongo: ping: %w", err)
+		return unavailable(fmt.Errorf("readstore/mongo: ping: %w", err))
 	}
 	return nil
 }
@@ -180,3 +191,17 @@ func (c *core) close() error {
 }
 
 var errClosed = fmt.Errorf("readstore/mongo: store is closed")
+
+// unavailable marks an error that says the server could not be reached, or
+// did not answer in time, as projections.ErrUnavailable: a page then answers
+// 503 "try again" rather than 500, whose incident would send someone
+// looking for a bug.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, projections.ErrUnavailable) {
+		return err
+	}
+	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) {
+		return fmt.Errorf("%w: %w", projections.ErrUnavailable, err)
+	}
+	return err
+}

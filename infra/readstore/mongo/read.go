@@ -98,7 +98,8 @@ func fieldOf(raw bson.Raw, id, f string) (any, error) {
 }
 
 // Get returns one document.
-func (s *Store) Get(ctx context.Context, collection, id string) (projections.Doc, bool, error) {
+func (s *Store) Get(ctx context.Context, collection, id string) (_ projections.Doc, _ bool, err error) {
+	defer func() { err = unavailable(err) }()
 	if !s.c.reads.Enter() {
 		return projections.Doc{}, false, errClosed
 	}
@@ -152,7 +153,8 @@ func kindOf(v any) kind {
 // BSON type bracket the field can hold (null, numbers, strings), in sort
 // order: MongoDB's range operators only match their own bracket, so each
 // query is a plain index range that starts at the cursor.
-func (s *Store) Find(ctx context.Context, q projections.Query) (projections.Page, error) {
+func (s *Store) Find(ctx context.Context, q projections.Query) (_ projections.Page, err error) {
+	defer func() { err = unavailable(err) }()
 	if !s.c.reads.Enter() {
 		return projections.Page{}, errClosed
 	}

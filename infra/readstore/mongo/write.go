@@ -25,7 +25,8 @@ func (s *Store) checkpointGen(cat *catalog, projector string) int64 {
 
 // Checkpoint returns the projector's stored position (the shadow one on a
 // shadow store).
-func (s *Store) Checkpoint(ctx context.Context, projector string) (uint64, error) {
+func (s *Store) Checkpoint(ctx context.Context, projector string) (_ uint64, err error) {
+	defer func() { err = unavailable(err) }()
 	if !s.c.reads.Enter() {
 		return 0, errClosed
 	}
@@ -55,7 +56,8 @@ func (s *Store) Checkpoint(ctx context.Context, projector string) (uint64, error
 // is written. If the process dies after the puts and before the checkpoint,
 // the projector replays the batch from the old checkpoint, which is harmless:
 // puts apply only over older versions, and the deletes come out the same.
-func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, fn func(projections.Batch) error) error {
+func (s *Store) Write(ctx context.Context, projector string, checkpoint uint64, fn func(projections.Batch) error) (err error) {
+	defer func() { err = unavailable(err) }()
 	if s.c.closed.Load() {
 		return errClosed
 	}
