@@ -22,9 +22,14 @@
 // CatalogTTL, have moved on. (renameCollection with dropTarget would swap one
 // collection at a time only, and FerretDB lacks dropTarget.)
 //
-// Write applies a batch's puts and deletes as one unordered bulk write per
-// collection, then stores the checkpoint. A crash between the two replays
-// the batch, which changes nothing: a put applies only over an older version.
+// Write applies a batch's puts and deletes as one ordered bulk write per
+// collection, collections in name order, then stores the checkpoint. A
+// crash in between replays the batch, which changes nothing: a put applies
+// only over an older version. A crash can leave some collections written
+// and not others: a projector that writes derived documents before its main
+// one (and skips an event its main document has seen) relies on the
+// derived collections' names sorting first (payment_rows before payments,
+// employee_names before employees).
 package mongo
 
 import (

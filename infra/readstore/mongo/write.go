@@ -51,8 +51,9 @@ func (s *Store) Checkpoint(ctx context.Context, projector string) (_ uint64, err
 	return uint64(doc.Pos), nil
 }
 
-// Write collects fn's puts and deletes, then applies them as one unordered
-// bulk write per collection, then stores the checkpoint. If fn fails nothing
+// Write collects fn's puts and deletes, then applies them as one ordered
+// bulk write per collection, in collection name order (see the package
+// doc), then stores the checkpoint. If fn fails nothing
 // is written. If the process dies after the puts and before the checkpoint,
 // the projector replays the batch from the old checkpoint, which is harmless:
 // puts apply only over older versions, and the deletes come out the same.
