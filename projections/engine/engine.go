@@ -16,7 +16,11 @@
 // as dead letters: no projector can handle a type that is not registered,
 // and one dead letter per projector per such event would bury real
 // failures. An event of a handled type whose data does not decode is a dead
-// letter (without retries: retrying cannot fix it).
+// letter (without retries: retrying cannot fix it). A read store that does
+// not answer while an event is projected (projections.ErrUnavailable) is the
+// store's trouble, not the event's: the event is tried again until the store
+// answers (the subscription's growing redelivery backoff), never
+// dead-lettered.
 //
 // Correctness rests on three things: a checkpoint is only ever written in the
 // batch that holds the writes of the events before it, so a crash at any
@@ -103,8 +107,10 @@ type Config struct {
 
 	// MaxRetries, RetryInitial and RetryMax shape the Retry middleware: an
 	// event is tried 1+MaxRetries times with exponential backoff before it
-	// becomes a dead letter. Defaults 3, 20 ms, 1 s. RetryMax also caps the
-	// wait between attempts to commit to a failing store.
+	// becomes a dead letter (unless the store did not answer,
+	// projections.ErrUnavailable: then it is tried again until it does). Defaults 3, 20 ms,
+	// 1 s. RetryMax also caps the wait between attempts to commit to a
+	// failing store.
 	MaxRetries   int
 	RetryInitial time.Duration
 	RetryMax     time.Duration

@@ -176,8 +176,22 @@ func (e *Engine) replay(ctx context.Context, r *runner, after uint64, h message.
 	var events uint64
 	for page := range pages {
 		for i, msg := range page.msgs {
-			if _, err := h(msg); err != nil {
-				return events, fmt.Errorf("at position %d: %w", page.decoded[i].env.Position, err)
+			// A read store that fails a read is waited for, as a failing
+			// commit is: the event is not the trouble (see isStoreError).
+			wait := e.cfg.RetryInitial
+			for {
+				_, err := h(msg)
+				if err == nil {
+					break
+				}
+				if !isStoreError(err) || ctx.Err() != nil {
+					return events, fmt.Errorf("at position %d: %w", page.decoded[i].env.Position, err)
+				}
+				r.log.Error("read store read failed while projecting; retrying", "wait", wait, "err", err)
+				if !sleep(ctx, wait) {
+					return events, ctx.Err()
+				}
+				wait = min(2*wait, e.cfg.RetryMax)
 			}
 			events++
 			if stop != nil && stop() {

@@ -206,6 +206,16 @@ type permanentError struct{ err error }
 func (p permanentError) Error() string { return p.err.Error() }
 func (p permanentError) Unwrap() error { return p.err }
 
+// isStoreError reports a read store that did not answer
+// (projections.ErrUnavailable) while an event was projected: the store's
+// trouble, not the event's, so the event is tried again until the store
+// answers and is never dead-lettered, which would leave the read model
+// without it until a rebuild. Any other failure, from the store too (a
+// document it cannot decode), is the event's and dead-letters it.
+func isStoreError(err error) bool {
+	return errors.Is(err, projections.ErrUnavailable)
+}
+
 // decoded is an event made ready for a projector: decoded (env.Event set),
 // or passed over (only env.Record set). A rebuild attaches it to its messages
 // (decodedKey), record included, so the message context needs nothing else.
@@ -649,8 +659,10 @@ func (r *runner) finalCommit() error {
 // first: consumed bookkeeping and batch commits; dead letters for what still
 // fails after retries; exponential-backoff retries; panic recovery.
 func (r *runner) middlewares() ([]message.HandlerMiddleware, error) {
+	// A store error goes back to the subscription, which delivers the
+	// event again after its growing nack backoff.
 	poison, err := middleware.PoisonQueueWithFilter(deadLetterPublisher{r: r}, deadLetterCollection, func(err error) bool {
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !isStoreError(err)
 	})
 	if err != nil {
 		return nil, err
