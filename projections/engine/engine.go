@@ -473,6 +473,18 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 			return err
 		}
 		if won {
+			// Another process's rebuild may have swapped in since the
+			// load (its swap dropped its claim, so this one won): then
+			// there is nothing to rebuild, and a second rebuild would
+			// replay the whole log again while /readyz fails.
+			g, err := readGeneration(ctx, e.cfg.Store.Get, r.name)
+			if err != nil || g.Layout == want {
+				e.releaseRelayout(context.WithoutCancel(ctx), r.name, owner)
+				if err != nil {
+					return err
+				}
+				return r.load(ctx)
+			}
 			break
 		}
 		if !waiting {

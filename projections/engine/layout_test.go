@@ -725,3 +725,67 @@ func TestRebuildClaimIsRenewedWhileItRebuilds(t *testing.T) {
 		t.Errorf("layout %d after the second rebuild, want 2", layout)
 	}
 }
+
+// swapBeforeClaim is a real read store on which another process's layout
+// rebuild swaps in just before this process's first claim write: between
+// its runner's load (which saw the old layout) and its claim.
+type swapBeforeClaim struct {
+	projections.ReadStore
+	before  func()
+	once    sync.Once
+	rebuilt atomic.Int64 // BeginRebuild calls through this store
+}
+
+func (s *swapBeforeClaim) Write(ctx context.Context, projector string, checkpoint uint64, fn func(projections.Batch) error) error {
+	if projector == "engine_relayout" {
+		s.once.Do(s.before)
+	}
+	return s.ReadStore.Write(ctx, projector, checkpoint, fn)
+}
+
+func (s *swapBeforeClaim) BeginRebuild(ctx context.Context, projector string, specs ...projections.CollectionSpec) (projections.ReadStore, error) {
+	s.rebuilt.Add(1)
+	return s.ReadStore.BeginRebuild(ctx, projector, specs...)
+}
+
+// A process that wins the layout claim after another process's rebuild for
+// the same layout swapped in (the swap dropped that one's claim) does not
+// rebuild the read model a second time, and leaves no claim behind.
+func TestLayoutClaimWonAfterTheSwapDoesNotRebuildAgain(t *testing.T) {
+	log, views := openStores(t)
+	ctx := context.Background()
+	head := newGen(log, 10).fill(t, 200, 10)
+	e1 := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
+	stop := run(t, e1)
+	if err := e1.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+
+	other := newEngine(t, log, views, &layoutLedger{layout: 2}, nil)
+	store := &swapBeforeClaim{ReadStore: views}
+	store.before = func() {
+		if _, err := other.Rebuild(ctx, "ledger", nil); err != nil {
+			t.Errorf("the other process's rebuild: %v", err)
+		}
+	}
+	e2 := newEngine(t, log, store, &layoutLedger{layout: 2}, nil)
+	run(t, e2)
+	if err := e2.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.rebuilt.Load(); n != 0 {
+		t.Errorf("the read model was rebuilt %d more time(s) after the other process had swapped layout 2 in", n)
+	}
+	if _, layout, _ := generation(t, views); layout != 2 {
+		t.Errorf("layout %d, want 2", layout)
+	}
+	// Given up (an empty claim) or gone with a swap, not held.
+	if _, ok, err := views.Get(ctx, "engine_gen_ledger", "relayout-claim"); err != nil {
+		t.Fatal(err)
+	} else if ok {
+		if c := layoutClaim(t, views); c.Owner != "" {
+			t.Errorf("a layout claim is left held (%+v): the next 'projections rebuild' is refused until it lapses", c)
+		}
+	}
+}
