@@ -118,6 +118,7 @@ func printStatus(ctx context.Context, e *engine.Engine, out io.Writer) error {
 func printDeadLetters(out io.Writer, st []engine.Status) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	header, mailer := false, false
+	var projectors []string // projectors with dead letters
 	for _, s := range st {
 		for i, d := range s.DeadLetters {
 			if !header {
@@ -132,12 +133,18 @@ func printDeadLetters(out io.Writer, st []engine.Status) error {
 				d.RecordedAt.In(calendar.Melaka).Format("2006-01-02 15:04 MST"), oneLine(maskPersonal(d.Error)))
 		}
 		mailer = mailer || (s.Name == mail.ConsumerName && len(s.DeadLetters) > 0)
+		if s.Kind == "projector" && len(s.DeadLetters) > 0 {
+			projectors = append(projectors, s.Name)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
 	if mailer {
 		fmt.Fprintln(out, "the mailer's dead letters are parked mails: 'ispeks mail parked' lists them, 'ispeks mail resend' sends them again")
+	}
+	for _, name := range projectors {
+		fmt.Fprintf(out, "%s's dead letters are events its read model lacks: once the cause is fixed (a new release), 'ispeks projections rebuild %s' projects them again and clears those it projects\n", name, name)
 	}
 	return nil
 }
