@@ -99,10 +99,7 @@ func TestNoNewMasterKeyForALogThatHasEvents(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	orig := t.TempDir()
-	if _, err := executeOut(ctx, "--data", orig, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
-		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, orig)
 	backup := filepath.Join(t.TempDir(), "backup")
 	if _, err := executeOut(ctx, "--data", orig, "--log-level", "error", "backup", backup); err != nil {
 		t.Fatal(err)
@@ -143,10 +140,7 @@ func TestAnotherMasterKeyForARestoredLogIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	orig := t.TempDir()
-	if _, err := executeOut(ctx, "--data", orig, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
-		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, orig)
 	// The second copy holds the first's record.
 	root := t.TempDir()
 	for _, name := range []string{"monday", "tuesday"} {
@@ -443,10 +437,7 @@ func TestConsoleFieldErrorsNameTheFlag(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
-		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, dir)
 	const badIC = "--ic: IC number must be 12 digits, as YYMMDD-PB-###G or YYMMDDPB###G"
 	for _, tc := range []struct {
 		args []string
@@ -565,10 +556,7 @@ func TestDemoRefusesARealInstallsLog(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	real := t.TempDir()
-	if _, err := executeOut(ctx, "--data", real, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
-		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, real)
 	before, err := executeOut(ctx, "--data", real, "--log-level", "error", "audit", "verify")
 	if err != nil {
 		t.Fatal(err)
@@ -1044,6 +1032,16 @@ func TestBackupInsideTheDataDirectoryIsRefused(t *testing.T) {
 func addEventsClient(ctx context.Context, t *testing.T, dir string) {
 	t.Helper()
 	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createFirstAdmin bootstraps the first administrator (Siti Pentadbir,
+// 800101-14-1234) in the data directory dir through the console.
+func createFirstAdmin(ctx context.Context, t *testing.T, dir string) {
+	t.Helper()
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
+		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
 		t.Fatal(err)
 	}
 }

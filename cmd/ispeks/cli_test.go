@@ -124,10 +124,7 @@ func TestAuditStateAtTheWholeMinute(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
-		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001"); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, dir)
 	hist, err := executeOut(ctx, "--data", dir, "--log-level", "error", "audit", "history", "--ic", "800101141234", "--all", "--csv")
 	if err != nil {
 		t.Fatal(err)
