@@ -125,6 +125,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	sc := cfg.Session
 	sc.Secure, sc.IsAPI = secure, isAPI
+	if cfg.SecureCookies {
+		// Reached only over HTTPS: the __Host- prefix makes browsers take
+		// these cookies from this host alone (Secure, Path=/, no Domain),
+		// so a sibling subdomain cannot plant a session or a pre-login CSRF
+		// nonce (a login CSRF into the planter's account). Without
+		// --secure-cookies a request may come over plain HTTP, where such
+		// a cookie would be dropped, so the plain names stay.
+		if sc.CookieName == "" {
+			sc.CookieName = "__Host-ispeks_session"
+		}
+		if sc.CSRFCookieName == "" {
+			sc.CSRFCookieName = "__Host-ispeks_csrf"
+		}
+	}
 	sc.LoginPath, sc.TOTPPath = web.PathLanding, web.PathLoginTOTP
 	sc.PasswordPath = web.PathPassword + "?wajib=1" // with the notice why
 	sc.FormerForms = web.TakesFormerForms

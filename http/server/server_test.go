@@ -468,7 +468,7 @@ func TestLogoutFromTabDrawnBeforeRotation(t *testing.T) {
 func sessionCookie(t *testing.T, r result) *http.Cookie {
 	t.Helper()
 	for _, c := range r.Result().Cookies() {
-		if c.Name == "ispeks_session" {
+		if c.Name == "ispeks_session" || c.Name == "__Host-ispeks_session" { // the latter with Secure forced
 			return c
 		}
 	}
@@ -918,5 +918,39 @@ func TestPublicAssetsSetNoCookies(t *testing.T) {
 		if sc := r.Header().Values("Set-Cookie"); len(sc) > 0 {
 			t.Errorf("%s: a public answer sets cookies: %q", p, sc)
 		}
+	}
+}
+
+// With Secure forced (--secure-cookies: the portal is only reached over
+// HTTPS), the session and pre-login CSRF cookies carry the __Host- prefix:
+// a browser then takes them only from this host, Secure, Path=/ and no
+// Domain, so a sibling subdomain cannot plant one (a login CSRF into the
+// planter's own account). Plain HTTP keeps the plain names (browsers drop
+// __Host- cookies without Secure).
+func TestSecureCookiesCarryTheHostPrefix(t *testing.T) {
+	hf := newHarness(t, func(c *server.Config, _ *server.Deps) { c.SecureCookies = true })
+	b := hf.browser()
+	r := b.get("/test/login?user=u1")
+	var got *http.Cookie
+	for _, c := range r.Result().Cookies() {
+		if c.Name == "__Host-ispeks_session" {
+			got = c
+		}
+	}
+	if got == nil || !got.Secure || got.Path != "/" || got.Domain != "" {
+		t.Fatalf("session cookie with Secure forced: %+v (all: %v)", got, r.Result().Cookies())
+	}
+	if r := b.get("/utama"); r.Code != 200 {
+		t.Fatalf("logged in under the prefixed name: %d", r.Code)
+	}
+	if name := hf.srv.Sessions.Config().CookieName; name != "__Host-ispeks_session" {
+		t.Fatalf("configured cookie name %q", name)
+	}
+	if name := hf.srv.Sessions.Config().CSRFCookieName; name != "__Host-ispeks_csrf" {
+		t.Fatalf("configured CSRF cookie name %q", name)
+	}
+	plain := newHarness(t, nil)
+	if name := plain.srv.Sessions.Config().CookieName; name != "ispeks_session" {
+		t.Fatalf("plain HTTP cookie name %q", name)
 	}
 }
