@@ -116,20 +116,15 @@ type StaffUpdated struct {
 // could not be told from the ID reused for another change
 // (ErrCommandReused). Views and followers ignore it (eventlog.NoChange).
 type StaffUnchanged struct {
-	IC          string `json:"ic"`
-	Name        string `json:"name"`
-	Email       string `json:"email"`
-	Department  string `json:"department"`
-	Post        string `json:"post"`
-	StaffNumber string `json:"staff_number"`
-	CommandID   string `json:"command_id"`
+	Details
+	CommandID string `json:"command_id"`
 }
 
 // NoChange marks the event as changing nothing (eventlog.NoChange).
 func (StaffUnchanged) NoChange() {}
 
 func (d Details) unchanged(cmd uuid.UUID) StaffUnchanged {
-	return StaffUnchanged{IC: d.IC, Name: d.Name, Email: d.Email, Department: d.Department, Post: d.Post, StaffNumber: d.StaffNumber, CommandID: cmd.String()}
+	return StaffUnchanged{Details: d, CommandID: cmd.String()}
 }
 
 // StaffLeftService: the person leaves government service on Date
@@ -493,7 +488,7 @@ func repeatDetails(prev eventlog.Event, d Details) error {
 	case StaffUpdated:
 		got = detailsOf(p.IC, p.Name, p.Email, p.Department, p.Post, p.StaffNumber)
 	case StaffUnchanged:
-		got = detailsOf(p.IC, p.Name, p.Email, p.Department, p.Post, p.StaffNumber)
+		got = p.Details
 	default:
 		return ErrCommandReused
 	}
@@ -528,6 +523,23 @@ func (e *Employee) record(ev eventlog.Event) error {
 	return nil
 }
 
+// ofThisRecord refuses an event (other than StaffRecorded) that comes before
+// the record or names another IC.
+func (e *Employee) ofThisRecord(ic string, ev eventlog.Event) error {
+	if !e.recorded || e.ic != ic {
+		return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+	}
+	return nil
+}
+
+// unchanging is an event that records a request and changes nothing.
+type unchanging interface{ ids() (ic, command string) }
+
+func (u StaffUnchanged) ids() (string, string)       { return u.IC, u.CommandID }
+func (u LeavingDateUnchanged) ids() (string, string) { return u.IC, u.CommandID }
+func (r LeavingDateRefused) ids() (string, string)   { return r.IC, r.CommandID }
+func (r CancellationRefused) ids() (string, string)  { return r.IC, r.CommandID }
+
 // Apply rebuilds state from one event.
 func (e *Employee) Apply(ev eventlog.Event) error {
 	switch ev := ev.(type) {
@@ -539,43 +551,31 @@ func (e *Employee) Apply(ev eventlog.Event) error {
 		e.details = detailsOf(ev.IC, ev.Name, ev.Email, ev.Department, ev.Post, ev.StaffNumber)
 		e.remember(ev.CommandID, ev)
 	case StaffUpdated:
-		if !e.recorded || e.ic != ev.IC {
-			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+		if err := e.ofThisRecord(ev.IC, ev); err != nil {
+			return err
 		}
 		e.details = detailsOf(ev.IC, ev.Name, ev.Email, ev.Department, ev.Post, ev.StaffNumber)
 		e.remember(ev.CommandID, ev)
-	case StaffUnchanged:
-		if !e.recorded || e.ic != ev.IC {
-			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
-		}
-		e.remember(ev.CommandID, ev)
 	case StaffLeftService:
-		if !e.recorded || e.ic != ev.IC {
-			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+		if err := e.ofThisRecord(ev.IC, ev); err != nil {
+			return err
 		}
 		e.left, e.leftOn = true, ev.Date
 		e.remember(ev.CommandID, ev)
-	case LeavingDateUnchanged:
-		if !e.recorded || e.ic != ev.IC {
-			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
-		}
-		e.remember(ev.CommandID, ev)
 	case LeavingCancelled:
-		if !e.recorded || e.ic != ev.IC {
-			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+		if err := e.ofThisRecord(ev.IC, ev); err != nil {
+			return err
 		}
 		e.left, e.leftOn = false, ""
 		e.remember(ev.CommandID, ev)
-	case LeavingDateRefused:
-		if !e.recorded || e.ic != ev.IC {
-			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
+	case StaffUnchanged, LeavingDateUnchanged, LeavingDateRefused, CancellationRefused:
+		// They change nothing: only their command ID is kept, so that the
+		// same request sent again gets the same answer.
+		ic, cmd := ev.(unchanging).ids()
+		if err := e.ofThisRecord(ic, ev); err != nil {
+			return err
 		}
-		e.remember(ev.CommandID, ev)
-	case CancellationRefused:
-		if !e.recorded || e.ic != ev.IC {
-			return fmt.Errorf("%w: %s before StaffRecorded or for another IC", ErrWrongStream, ev.EventType())
-		}
-		e.remember(ev.CommandID, ev)
+		e.remember(cmd, ev)
 	default:
 		return fmt.Errorf("employee: cannot apply event %T (%s)", ev, ev.EventType())
 	}
