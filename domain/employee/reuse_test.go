@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/eventlog/eventlogtest"
 )
 
 var cmdA = uuid.MustParse("6f1c1d64-0a43-4c53-9a43-3c1f6f1f0a01")
@@ -100,16 +101,9 @@ func TestUnchangedPutSentAgainAfterAChange(t *testing.T) {
 	Register(reg)
 	replayed := New()
 	for _, ev := range append([]eventlog.Event{recorded()}, e.Uncommitted()...) {
-		typ, data, err := reg.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
+		typ, env := eventlogtest.RoundTrip(t, reg, ev)
 		if _, marker := ev.(StaffUnchanged); marker && typ != "employee.StaffUnchanged.v1" {
 			t.Fatalf("event type %q", typ)
-		}
-		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
-		if err != nil {
-			t.Fatal(err)
 		}
 		if err := replayed.Apply(env.Event); err != nil {
 			t.Fatal(err)

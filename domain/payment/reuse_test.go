@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/eventlog/eventlogtest"
 	"github.com/melaka-gov/ispeks/domain/payment"
 )
 
@@ -155,16 +156,9 @@ func TestUnchangedAmendmentSentAgainAfterAChange(t *testing.T) {
 	payment.Register(reg)
 	replayed := given(t, payment.DalamProses)
 	for _, e := range p.Uncommitted() {
-		typ, data, err := reg.Encode(e)
-		if err != nil {
-			t.Fatal(err)
-		}
+		typ, env := eventlogtest.RoundTrip(t, reg, e)
 		if _, marker := e.(payment.AmendmentUnchanged); marker && typ != "payment.AmendmentUnchanged.v1" {
 			t.Fatalf("event type %q", typ)
-		}
-		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
-		if err != nil {
-			t.Fatal(err)
 		}
 		if err := replayed.Apply(env.Event); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/eventlog/eventlogtest"
 	"github.com/melaka-gov/ispeks/domain/statement"
 )
 
@@ -104,16 +105,9 @@ func TestUnchangedCorrectionSentAgainAfterAChange(t *testing.T) {
 	statement.Register(reg)
 	replayed := issued(t)
 	for _, e := range s.Uncommitted() {
-		typ, data, err := reg.Encode(e)
-		if err != nil {
-			t.Fatal(err)
-		}
+		typ, env := eventlogtest.RoundTrip(t, reg, e)
 		if _, marker := e.(statement.CorrectionUnchanged); marker && typ != "statement.CorrectionUnchanged.v1" {
 			t.Fatalf("event type %q", typ)
-		}
-		env, err := reg.Decode(eventlog.Record{Type: typ, Data: data})
-		if err != nil {
-			t.Fatal(err)
 		}
 		if err := replayed.Apply(env.Event); err != nil {
 			t.Fatal(err)
