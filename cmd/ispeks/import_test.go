@@ -70,8 +70,7 @@ func TestImportResentByAnotherOperator(t *testing.T) {
 	write := fileWriter(t, dir)
 	base := []string{"--data", dir, "--log-level", "error"}
 	csv := write("staff.csv", oneStaffCSV)
-	nd := write("run.ndjson", `{"kind":"payment","request_id":"p-1","payment":{"payment_id":"P1","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P1","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}
-{"kind":"payment_status","request_id":"p-2","change":{"payment_id":"P1","status":"dalam-proses"}}
+	nd := write("run.ndjson", onePaymentNDJSON+`{"kind":"payment_status","request_id":"p-2","change":{"payment_id":"P1","status":"dalam-proses"}}
 `)
 	t.Setenv("USER", "alice")
 	if _, err := executeOut(ctx, append(base, "import", "employees", csv)...); err != nil {
@@ -159,6 +158,10 @@ func TestImportEmployeesNamesTheOperator(t *testing.T) {
 
 // oneStaffCSV is an employee master of one person, Siti (880101-04-5678),
 // whom the import tests' payments name.
+// onePaymentNDJSON records one claim for the staff member of oneStaffCSV.
+const onePaymentNDJSON = `{"kind":"payment","request_id":"p-1","payment":{"payment_id":"P1","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P1","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}
+`
+
 const oneStaffCSV = "No. Pengenalan,Nama,Emel,Jabatan,Jawatan,No. Gaji\n" +
 	"880101-04-5678,Siti Nurhaliza binti Ahmad,siti@melaka.gov.my,Jabatan Kewangan,Pegawai Kewangan,MLK00123\n"
 
@@ -284,8 +287,7 @@ func TestImportProgressOnANonTerminal(t *testing.T) {
 	write := fileWriter(t, dir)
 	base := []string{"--data", dir, "--log-level", "error"}
 	csv := write("staff.csv", oneStaffCSV)
-	nd := write("run.ndjson", `{"kind":"payment","request_id":"p-1","payment":{"payment_id":"P1","module":"tuntutan","type":"tuntutan-perjalanan","voucher_no":"BV-P1","voucher_date":"2025-03-01","description":"Tuntutan perjalanan","amount_sen":45000,"payee_ic":"880101045678"}}
-`)
+	nd := write("run.ndjson", onePaymentNDJSON)
 	for _, args := range [][]string{{"import", "employees", csv}, {"import", "statements", nd}} {
 		stdout, stderr, err := executeOutErr(ctx, append(base, args...)...)
 		if err != nil {
