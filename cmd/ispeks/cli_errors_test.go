@@ -770,10 +770,7 @@ func TestAuditHistoryOfAnUnknownICSaysSo(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	base := []string{"--data", dir, "--log-level", "error"}
-	if _, err := executeOut(ctx, append(base, "admin", "create", "--ic", "800101-14-1234", "--email", "pentadbir@melaka.gov.my",
-		"--name", "Siti Pentadbir", "--department", "Jabatan Kewangan", "--post", "Pegawai", "--staff-number", "A0001")...); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, dir)
 	const note = "no account and no login attempt is recorded for 800102-14-****"
 	_, stderr, err := executeOutErr(ctx, append(base, "audit", "history", "--ic", "800102141234")...)
 	if err != nil || !strings.Contains(stderr, note) {

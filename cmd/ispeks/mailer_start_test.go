@@ -73,11 +73,7 @@ func TestAdminCreateBeforeTheFirstServeIsMailed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	base := []string{"--data", dir, "--log-level", "error"}
-	if _, err := executeOut(ctx, append(base, "admin", "create", "--ic", "800101-14-1234",
-		"--email", "pentadbir@melaka.gov.my", "--name", "Siti Pentadbir", "--department", "Jabatan Kewangan",
-		"--post", "Pegawai", "--staff-number", "A0001")...); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, dir)
 
 	stop := serveInBackground(t, ctx, dir)
 	first := waitForOutbox(t, dir, 1)
@@ -123,11 +119,7 @@ func TestMailBounceIsTheEnvelopeSender(t *testing.T) {
 	defer cancel()
 	relay := mailtest.StartRelay(t)
 	base := []string{"--data", dir, "--log-level", "error"}
-	if _, err := executeOut(ctx, append(base, "admin", "create", "--ic", "800101-14-1234",
-		"--email", "pentadbir@melaka.gov.my", "--name", "Siti Pentadbir", "--department", "Jabatan Kewangan",
-		"--post", "Pegawai", "--staff-number", "A0001")...); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, dir)
 	if _, err := executeOut(ctx, append(base, "mail", "parked", "--mail-bounce", "not an address")...); err == nil || !strings.Contains(err.Error(), "--mail-bounce") {
 		t.Fatalf("a --mail-bounce that does not parse: %v, want an error naming the flag", err)
 	}
@@ -183,11 +175,7 @@ func TestMailReplyToIsTheHelpdesk(t *testing.T) {
 	defer cancel()
 	relay := mailtest.StartRelay(t)
 	base := []string{"--data", dir, "--log-level", "error"}
-	if _, err := executeOut(ctx, append(base, "admin", "create", "--ic", "800101-14-1234",
-		"--email", "pentadbir@melaka.gov.my", "--name", "Siti Pentadbir", "--department", "Jabatan Kewangan",
-		"--post", "Pegawai", "--staff-number", "A0001")...); err != nil {
-		t.Fatal(err)
-	}
+	createFirstAdmin(ctx, t, dir)
 	refused := func(what string, err error) {
 		t.Helper()
 		if err == nil || !strings.HasPrefix(err.Error(), "--mail-reply-to: ") || !strings.Contains(err.Error(), "not an address") {
