@@ -182,8 +182,7 @@ func (a *app) openSecurity(ctx context.Context) error {
 	// Every core may hash (the full argon2id rate); the pages stay
 	// responsive because the first derivation raises GOMAXPROCS by as many
 	// Ps as derivations run at once (a request never waits for a P behind
-	// a derivation) and sets GOGC (argon2id's 19 MiB per hash would start
-	// a collection every hash or two). Measured with bench login.
+	// a derivation) and sets GOGC (--gc-percent). Measured with bench login.
 	h := security.NewArgon2(security.DefaultArgon2Params(), 0)
 	h.Tune(security.Argon2Tuning{SpareProcs: true, GCPercent: cfg.GCPercent})
 	a.useHasher(h)

@@ -19,7 +19,8 @@ func processCPU() time.Duration {
 
 // kernelShare is the process's system CPU time and minor page faults so
 // far: on this project's VM a page fault costs microseconds of system time,
-// and a hash's fresh 19 MiB block array can fault thousands of times.
+// and a hash in fresh 19 MiB of memory faults thousands of times (the
+// hasher's slots keep theirs: see infra/security/argon2id).
 func kernelShare() (time.Duration, int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

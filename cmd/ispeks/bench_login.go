@@ -14,13 +14,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/argon2"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/commands/ingest"
@@ -117,30 +115,6 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// rawRateIn is the raw argon2id rate of p in n goroutines (Argon2.Rate
-// always uses GOMAXPROCS).
-func rawRateIn(ctx context.Context, p security.Argon2Params, n int, d time.Duration) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var done atomic.Int64
-	var wg sync.WaitGroup
-	salt := make([]byte, p.SaltLen)
-	start := time.Now()
-	for range n {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				argon2.IDKey([]byte("benchmark password"), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
-				done.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if done.Load() == 0 {
-		return 0, errors.New("raw rate: no hash finished in the time given (--rate-for)")
-	}
-	return float64(done.Load()) / time.Since(start).Seconds(), nil
 }
 
 // rawRate measures the raw argon2id rate and the CPU time one hash took.
@@ -292,7 +266,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	if a.hasher.Cores() > 1 {
 		// What one goroutine hashes: argon2id is memory-bound, so a lower
 		// hasher limit may cost less than it seems.
-		if res.OneRaw, err = rawRateIn(ctx, a.hasher.Params(), 1, cfg.RateFor); err != nil {
+		if res.OneRaw, err = a.hasher.RateIn(ctx, 1, cfg.RateFor); err != nil {
 			return res, err
 		}
 	}
@@ -408,10 +382,10 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	for i, m := range r.Raw {
 		kernels[i] = fmt.Sprintf("%s, %.0f", ms(m.Sys), m.Faults)
 	}
-	// The Go runtime hands freed heap back to the kernel (MADV_DONTNEED),
-	// and the next 19 MiB block array faults its pages in again: on this
-	// VM that is system time the hash itself pays, and more of it while the
-	// pages run beside a hash (see docs/benchmarks.md, session 10).
+	// Faults were most of the gap until session 18 (docs/benchmarks.md,
+	// sessions 10 and 17): the Go runtime handed freed heap back to the
+	// kernel and each hash's new 19 MiB faulted in again. The hasher's
+	// slots now keep their memory; this line shows that they do.
 	fmt.Fprintf(tw, "  system CPU and page faults per login / per raw hash\t%s, %.0f / %s\t\n", ms(r.LoginKernel.Sys), r.LoginKernel.Faults, strings.Join(kernels, " / "))
 	fmt.Fprintf(tw, "  argon2id derivations per login\t%.2f\t\n", float64(r.Logins.Counted)/float64(max(r.Logins.Requests, 1)))
 	fmt.Fprintf(tw, "  login time p50 / p99\t%s / %s\t\n", ms(r.Logins.P(50)), ms(r.Logins.P(99)))

@@ -23,7 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/melaka-gov/ispeks/infra/security/argon2id"
 )
 
 // Argon2Params are the argon2id cost parameters. They are stored in every
@@ -51,8 +51,11 @@ var ErrMalformedHash = errors.New("security: malformed argon2id hash")
 // logins cannot take every core from the queries.
 type Argon2 struct {
 	params Argon2Params
-	sem    chan struct{}
-	cores  int // GOMAXPROCS (before any spare Ps) when made: the raw rate uses this many
+	// slots holds one block memory per derivation allowed at once: a
+	// derivation takes one (or waits), hashes in it and puts it back, so
+	// the MemoryKiB a hash needs is allocated once per slot, not per hash.
+	slots chan *argon2id.Memory
+	cores int // GOMAXPROCS (before any spare Ps) when made: the raw rate uses this many
 
 	tuning   Argon2Tuning
 	tuneOnce sync.Once
@@ -79,7 +82,11 @@ func NewArgon2(params Argon2Params, concurrency int) *Argon2 {
 	if params.Threads == 0 {
 		params.Threads = 1
 	}
-	return &Argon2{params: params, sem: make(chan struct{}, concurrency), cores: cores}
+	slots := make(chan *argon2id.Memory, concurrency)
+	for range concurrency {
+		slots <- new(argon2id.Memory) // sized by its first derivation
+	}
+	return &Argon2{params: params, slots: slots, cores: cores}
 }
 
 // spare remembers GOMAXPROCS from before a hasher first raised it, so that
@@ -124,10 +131,11 @@ type Argon2Tuning struct {
 	// whole Go time slice. So the limit can be every core (the full hash
 	// rate) without starving the pages.
 	SpareProcs bool
-	// GCPercent, if > 0, is set as the garbage collector's GOGC. Each
-	// derivation allocates MemoryKiB of fresh memory, which at the
-	// default GOGC 100 starts a collection every one or two hashes (each
-	// marks the whole live heap and makes page requests assist).
+	// GCPercent, if > 0, is set as the garbage collector's GOGC: fewer
+	// collections (each marks the whole live heap and makes page requests
+	// assist) for more memory. Derivations no longer allocate their
+	// blocks (the slots keep them), so this is the pages' and the
+	// projectors' garbage only.
 	GCPercent int
 }
 
@@ -148,7 +156,7 @@ func (h *Argon2) Cores() int { return h.cores }
 func (h *Argon2) ApplyTuning() {
 	h.tuneOnce.Do(func() {
 		if h.tuning.SpareProcs {
-			raiseProcs(cap(h.sem))
+			raiseProcs(cap(h.slots))
 		}
 		if h.tuning.GCPercent > 0 {
 			debug.SetGCPercent(h.tuning.GCPercent)
@@ -160,7 +168,7 @@ func (h *Argon2) ApplyTuning() {
 func (h *Argon2) Params() Argon2Params { return h.params }
 
 // Concurrency is the number of hashes allowed at once.
-func (h *Argon2) Concurrency() int { return cap(h.sem) }
+func (h *Argon2) Concurrency() int { return cap(h.slots) }
 
 // Computed counts the hashes computed so far (for metrics and tests).
 func (h *Argon2) Computed() uint64 { return h.hashes.Load() }
@@ -173,7 +181,7 @@ type phc struct {
 
 func (x phc) String() string {
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, x.p.MemoryKiB, x.p.Time, x.p.Threads, b64.EncodeToString(x.salt), b64.EncodeToString(x.key))
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2id.Version, x.p.MemoryKiB, x.p.Time, x.p.Threads, b64.EncodeToString(x.salt), b64.EncodeToString(x.key))
 }
 
 // parsePHC reads "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" and refuses
@@ -181,7 +189,7 @@ func (x phc) String() string {
 // cannot make a login allocate gigabytes.
 func parsePHC(s string) (phc, error) {
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2id.Version) {
 		return phc{}, ErrMalformedHash
 	}
 	var m, t, p uint64
@@ -220,25 +228,24 @@ func parsePHC(s string) (phc, error) {
 	return phc{p: Argon2Params{MemoryKiB: uint32(m), Time: uint32(t), Threads: uint8(p), SaltLen: uint32(len(salt)), KeyLen: uint32(len(key))}, salt: salt, key: key}, nil
 }
 
-func (h *Argon2) acquire(ctx context.Context) error {
-	select {
-	case h.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (h *Argon2) release() { <-h.sem }
-
 func (h *Argon2) derive(ctx context.Context, password string, p Argon2Params, salt []byte) ([]byte, error) {
-	if err := h.acquire(ctx); err != nil {
-		return nil, err
+	var slot *argon2id.Memory
+	select {
+	case slot = <-h.slots:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	defer h.release()
+	defer func() { h.slots <- slot }()
 	h.ApplyTuning()
 	h.hashes.Add(1)
-	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen), nil
+	mem := slot
+	if p.MemoryKiB > h.params.MemoryKiB {
+		// A hash stored under a larger memory cost than today's (the
+		// policy was lowered): derive in memory of its own rather than
+		// keep the slot that large for good.
+		mem = new(argon2id.Memory)
+	}
+	return mem.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen), nil
 }
 
 // Hash returns a PHC string of password with a fresh random salt.
@@ -326,7 +333,7 @@ func (h *Argon2) DummyHash() string {
 		salt := make([]byte, h.params.SaltLen)
 		_, _ = rand.Read(pw)
 		_, _ = rand.Read(salt)
-		key := argon2.IDKey(pw, salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+		key := argon2id.IDKey(pw, salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
 		h.dummy = phc{p: h.params, salt: salt, key: key}.String()
 	})
 	return h.dummy
@@ -338,22 +345,27 @@ func (h *Argon2) DummyHash() string {
 // It returns hashes per second. `ispeks bench login` prints it beside the
 // login rate.
 func (h *Argon2) Rate(ctx context.Context, d time.Duration) (float64, error) {
-	workers := h.cores
+	return h.RateIn(ctx, h.cores, d)
+}
+
+// RateIn is Rate with workers goroutines. Each derives in block memory of
+// its own kept between hashes, as the hasher's slots do, so the raw rate
+// and the logins run the same derivation.
+func (h *Argon2) RateIn(ctx context.Context, workers int, d time.Duration) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
 	salt := make([]byte, h.params.SaltLen)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range workers {
+		wg.Go(func() {
+			mem := new(argon2id.Memory)
 			for ctx.Err() == nil {
-				argon2.IDKey([]byte("benchmark password"), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+				mem.IDKey([]byte("benchmark password"), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
 				n.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)

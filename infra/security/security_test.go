@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 )
 
 // Cheap parameters keep the suite fast; TestDefaultParamsInHash checks the
@@ -133,15 +135,14 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 	// Fill the limit, then a hash with a cancelled context gives up
 	// instead of queueing for ever.
-	h.sem <- struct{}{}
-	h.sem <- struct{}{}
+	a, b := <-h.slots, <-h.slots
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := h.Hash(ctx, "x"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("hash past the limit: %v", err)
 	}
-	<-h.sem
-	<-h.sem
+	h.slots <- a
+	h.slots <- b
 	// Many concurrent hashes all finish.
 	var wg sync.WaitGroup
 	for i := 0; i < 16; i++ {
@@ -154,9 +155,43 @@ func TestConcurrencyLimit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if len(h.sem) != 0 {
-		t.Fatal("semaphore leaked")
+	if len(h.slots) != 2 {
+		t.Fatalf("%d of 2 slots back after the hashes", len(h.slots))
 	}
+}
+
+// The slots keep their block memory between derivations, at most the
+// configured cost: a hash stored under a larger one (an older policy) is
+// derived in memory of its own. Hashes stay x/crypto's argon2id, so hashes
+// stored before the slots existed still verify.
+func TestSlotsKeepTheirMemory(t *testing.T) {
+	ctx := context.Background()
+	h := NewArgon2(Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, 1)
+	enc, err := h.Hash(ctx, "kata laluan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := parsePHC(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := argon2.IDKey([]byte("kata laluan"), x.salt, 1, 256, 1, 32); !bytes.Equal(x.key, want) {
+		t.Fatalf("hash key %x, x/crypto's %x", x.key, want)
+	}
+	older := phc{p: Argon2Params{MemoryKiB: 1024, Time: 2, Threads: 1}, salt: x.salt, key: argon2.IDKey([]byte("lama"), x.salt, 2, 1024, 1, 32)}.String()
+	for _, c := range []struct {
+		password, encoded string
+		want              bool
+	}{{"kata laluan", enc, true}, {"lama", older, true}, {"salah", older, false}, {"kata laluan", enc, true}} {
+		if ok, err := h.Verify(ctx, c.password, c.encoded); err != nil || ok != c.want {
+			t.Errorf("Verify(%q, %s) = %v, %v; want %v", c.password, c.encoded, ok, err, c.want)
+		}
+	}
+	slot := <-h.slots
+	if slot.Size() != 256 {
+		t.Errorf("the slot holds %d KiB after a 1024 KiB hash of an older policy, want the configured 256", slot.Size())
+	}
+	h.slots <- slot
 }
 
 func TestRate(t *testing.T) {
