@@ -46,6 +46,7 @@ type loginBenchConfig struct {
 	RateFor       time.Duration // each raw argon2id measurement
 	Dir           string
 	CPUProfile    string
+	SplitCPU      bool // time each derivation on its thread (MeasureCPU)
 }
 
 // loginBenchResult is what the table shows.
@@ -63,12 +64,16 @@ type loginBenchResult struct {
 	Tuning       security.Argon2Tuning
 	OneRaw       float64 // raw argon2id hashes/s in one goroutine (0: not measured)
 	LoginKernel  kernel  // per login, all rounds (warm-up included)
+	// LoginHashCPU is the thread CPU time per derivation in the login
+	// rounds (warm-up included); 0 without --split-cpu.
+	LoginHashCPU time.Duration
 }
 
 // rawMeasure is one raw argon2id measurement.
 type rawMeasure struct {
-	Rate float64       // hashes/s
-	CPU  time.Duration // process CPU time per hash
+	Rate    float64       // hashes/s
+	CPU     time.Duration // process CPU time per hash
+	HashCPU time.Duration // thread CPU time per derivation (--split-cpu; else 0)
 	kernel
 }
 
@@ -119,14 +124,19 @@ func median(v []float64) float64 {
 
 // rawRate measures the raw argon2id rate and the CPU time one hash took.
 func rawRate(ctx context.Context, a *app, d time.Duration) (rawMeasure, error) {
-	cpu0, t0 := processCPU(), time.Now()
+	cpu0, t0, hash0 := processCPU(), time.Now(), a.hasher.DerivationCPU()
 	sys0, faults0 := kernelShare()
 	rate, err := a.hasher.Rate(ctx, d)
 	if err != nil {
 		return rawMeasure{}, err
 	}
-	hashes := rate * time.Since(t0).Seconds()
-	return rawMeasure{Rate: rate, CPU: time.Duration(float64(processCPU()-cpu0) / max(hashes, 1)), kernel: kernelSince(sys0, faults0, hashes)}, nil
+	hashes := max(rate*time.Since(t0).Seconds(), 1)
+	return rawMeasure{
+		Rate:    rate,
+		CPU:     time.Duration(float64(processCPU()-cpu0) / hashes),
+		HashCPU: time.Duration(float64(a.hasher.DerivationCPU()-hash0) / hashes),
+		kernel:  kernelSince(sys0, faults0, hashes),
+	}, nil
 }
 
 func (c *cli) benchLoginCmd() *cobra.Command {
@@ -158,6 +168,7 @@ func (c *cli) benchLoginCmd() *cobra.Command {
 	f.DurationVar(&cfg.RateFor, "rate-for", 3*time.Second, "length of each raw argon2id measurement (one before each login round, one after the last)")
 	f.StringVar(&cfg.Dir, "dir", "", "data directory of the bench (default a temporary one, removed afterwards)")
 	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the first login round to this file")
+	f.BoolVar(&cfg.SplitCPU, "split-cpu", false, "time every argon2id derivation by its thread's CPU, to split a login's CPU into its derivation and the rest (locks each derivation to its OS thread, which the portal does not)")
 	return cmd
 }
 
@@ -210,6 +221,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	defer rig.Close()
 	a := rig.app
 	res.HasherLimit, res.Cores, res.Tuning = a.hasher.Concurrency(), a.hasher.Cores(), a.hasher.Tuning()
+	a.hasher.MeasureCPU(cfg.SplitCPU)
 
 	queryUsers := cfg.QueryClients
 	total := cfg.Accounts + cfg.StormAccounts + queryUsers
@@ -282,7 +294,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		return newBenchBrowser(rig.base, tr).login(ctx, good[i].ic, benchPassword)
 	}
 	loginSys, loginFaults := time.Duration(0), int64(0)
-	loginHashes := uint64(0)
+	loginHashes, loginHashCPU := uint64(0), time.Duration(0)
 	for round := range cfg.Rounds {
 		fmt.Fprintf(progress, "bench login: round %d/%d, %d clients logging in with the right password for %s…\n", round+1, cfg.Rounds, cfg.Clients, cfg.Duration)
 		profile := ""
@@ -294,10 +306,11 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 			return res, err
 		}
 		sys0, faults0 := kernelShare()
-		hashes0 := a.hasher.Computed()
+		hashes0, hashCPU0 := a.hasher.Computed(), a.hasher.DerivationCPU()
 		r, err := runLoad(ctx, "logins", cfg.Clients, cfg.Warmup, cfg.Duration, a.hasher.Computed, login)
 		sys1, faults1 := kernelShare()
 		loginSys, loginFaults, loginHashes = loginSys+sys1-sys0, loginFaults+faults1-faults0, loginHashes+a.hasher.Computed()-hashes0
+		loginHashCPU += a.hasher.DerivationCPU() - hashCPU0
 		stopProfile()
 		if err != nil {
 			return res, err
@@ -309,6 +322,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		res.Raw = append(res.Raw, raw)
 	}
 	res.Logins = mergeLoads(res.Rounds)
+	res.LoginHashCPU = loginHashCPU / time.Duration(max(loginHashes, 1))
 	res.LoginKernel = kernel{Sys: time.Duration(float64(loginSys) / float64(max(loginHashes, 1))), Faults: float64(loginFaults) / float64(max(loginHashes, 1))}
 
 	fmt.Fprintf(progress, "bench login: %d status queries alone for %s…\n", cfg.QueryClients, cfg.Duration)
@@ -387,6 +401,17 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	// kernel and each hash's new 19 MiB faulted in again. The hasher's
 	// slots now keep their memory; this line shows that they do.
 	fmt.Fprintf(tw, "  system CPU and page faults per login / per raw hash\t%s, %.0f / %s\t\n", ms(r.LoginKernel.Sys), r.LoginKernel.Faults, strings.Join(kernels, " / "))
+	if r.LoginHashCPU > 0 {
+		// The derivation's own CPU (its thread's clock) in each phase:
+		// what a login costs besides it, and whether the hash itself ran
+		// slower beside the pages than alone.
+		hashCPUs := make([]string, len(r.Raw))
+		for i, m := range r.Raw {
+			hashCPUs[i] = ms(m.HashCPU)
+		}
+		fmt.Fprintf(tw, "  argon2id derivation's own CPU, in the logins / each raw measurement (--split-cpu)\t%s / %s\t\n", ms(r.LoginHashCPU), strings.Join(hashCPUs, " / "))
+		fmt.Fprintf(tw, "  CPU per login besides its derivation\t%s\t\n", ms(perOp(r.Logins)-r.LoginHashCPU))
+	}
 	fmt.Fprintf(tw, "  argon2id derivations per login\t%.2f\t\n", float64(r.Logins.Counted)/float64(max(r.Logins.Requests, 1)))
 	fmt.Fprintf(tw, "  login time p50 / p99\t%s / %s\t\n", ms(r.Logins.P(50)), ms(r.Logins.P(99)))
 	fmt.Fprintf(tw, "status query %s alone, %d clients: p50 / p99\t%s / %s (%.0f req/s)\t\n", cfg.QueryPath, cfg.QueryClients,

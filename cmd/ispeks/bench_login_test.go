@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,7 +57,7 @@ func TestBenchLoginPrintsItsTable(t *testing.T) {
 	defer cancel()
 	out, err := executeOut(ctx, "bench", "login", "--data", t.TempDir(), "--log-level", "warn",
 		"--accounts", "2", "--clients", "2", "--storm-accounts", "1", "--storm-clients", "2", "--query-clients", "1",
-		"--rounds", "1", "--duration", "1s", "--warmup", "100ms", "--rate-for", "300ms")
+		"--rounds", "1", "--duration", "1s", "--warmup", "100ms", "--rate-for", "300ms", "--split-cpu")
 	if err != nil {
 		t.Fatalf("bench login: %v\n%s", err, out)
 	}
@@ -72,6 +73,10 @@ func TestBenchLoginPrintsItsTable(t *testing.T) {
 	// may be 0 in a short phase, not all three times).
 	if nums := benchRow(t, out, "  system CPU and page faults per login"); len(nums) != 6 || nums[0]+nums[2]+nums[4] <= 0 {
 		t.Errorf("system CPU and page faults: want time and faults per login, raw before and raw after, got %v", nums)
+	}
+	if runtime.GOOS == "linux" { // the thread CPU clock --split-cpu reads
+		positive(t, out, "  argon2id derivation's own CPU, in the logins / each raw", 3) // logins, raw before, raw after
+		benchRow(t, out, "  CPU per login besides its derivation")
 	}
 	positive(t, out, "  argon2id derivations per login", 1)
 	positive(t, out, "  login time p50 / p99", 2)

@@ -64,6 +64,9 @@ type Argon2 struct {
 	dummy     string
 
 	hashes atomic.Uint64
+
+	measureCPU    atomic.Bool
+	derivationCPU atomic.Int64 // nanoseconds, while measureCPU
 }
 
 // NewArgon2 returns a hasher with params, running at most concurrency hashes
@@ -245,7 +248,35 @@ func (h *Argon2) derive(ctx context.Context, password string, p Argon2Params, sa
 		// keep the slot that large for good.
 		mem = new(argon2id.Memory)
 	}
-	return mem.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen), nil
+	return h.timed(func() []byte {
+		return mem.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
+	}), nil
+}
+
+// MeasureCPU turns on (or off) timing every derivation by its thread's CPU
+// time, summed in DerivationCPU: `bench login --split-cpu` splits a login's
+// CPU into its derivation and the rest with it. A timed derivation is
+// locked to its OS thread (else a preempted one may finish on another),
+// which the portal does not do: it is a measurement setting only.
+func (h *Argon2) MeasureCPU(on bool) { h.measureCPU.Store(on) }
+
+// DerivationCPU is the thread CPU time of the derivations timed so far
+// (zero where the thread clock is missing).
+func (h *Argon2) DerivationCPU() time.Duration { return time.Duration(h.derivationCPU.Load()) }
+
+// timed runs derive, timing it when MeasureCPU is on.
+func (h *Argon2) timed(derive func() []byte) []byte {
+	if !h.measureCPU.Load() {
+		return derive()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0, ok := threadCPU()
+	key := derive()
+	if t1, ok1 := threadCPU(); ok && ok1 {
+		h.derivationCPU.Add(int64(t1 - t0))
+	}
+	return key
 }
 
 // Hash returns a PHC string of password with a fresh random salt.
@@ -362,7 +393,9 @@ func (h *Argon2) RateIn(ctx context.Context, workers int, d time.Duration) (floa
 		wg.Go(func() {
 			mem := new(argon2id.Memory)
 			for ctx.Err() == nil {
-				mem.IDKey([]byte("benchmark password"), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+				h.timed(func() []byte {
+					return mem.IDKey([]byte("benchmark password"), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+				})
 				n.Add(1)
 			}
 		})

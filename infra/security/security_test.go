@@ -454,3 +454,37 @@ func TestMasterKeyExposedReadOnlyUse(t *testing.T) {
 		t.Errorf("reading a missing key made one: %v", err)
 	}
 }
+
+// With MeasureCPU on, derivations add their thread's CPU time; off, they
+// do not.
+func TestMeasureCPU(t *testing.T) {
+	if _, ok := threadCPU(); !ok {
+		t.Skip("no thread CPU clock on this system")
+	}
+	ctx := context.Background()
+	h := NewArgon2(Argon2Params{MemoryKiB: 4096, Time: 2, Threads: 1}, 1)
+	if _, err := h.Hash(ctx, "tidak diukur"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.DerivationCPU(); got != 0 {
+		t.Fatalf("DerivationCPU %v before MeasureCPU", got)
+	}
+	h.MeasureCPU(true)
+	if _, err := h.Hash(ctx, "diukur"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.RateIn(ctx, 1, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	measured := h.DerivationCPU()
+	if measured <= 0 {
+		t.Fatalf("DerivationCPU %v after timed derivations", measured)
+	}
+	h.MeasureCPU(false)
+	if _, err := h.Hash(ctx, "tidak diukur lagi"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.DerivationCPU(); got != measured {
+		t.Fatalf("DerivationCPU moved from %v to %v with MeasureCPU off", measured, got)
+	}
+}
