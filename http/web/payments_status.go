@@ -61,11 +61,13 @@ const searchIcon = `<svg class="icon" aria-hidden="true" focusable="false" viewB
 func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML {
 	var b htmlBuf
 	b.Grow(len(list) * 900)
-	writePaymentRows(&b, l, start, list)
+	writePaymentRows(&b, l, start, "", list)
 	return b.html()
 }
 
-func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Payment) {
+// writePaymentRows draws the rows; back is the list place each row's link
+// carries (listPlace.linkSuffix).
+func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, back string, list []payments.Payment) {
 	view := escapeText(i18n.T(l, "pay.view")) // the same on every row
 	viewLabel := newTextf(l, "pay.view_label")
 	voucherCol, refCol, descCol := cellLabel(l, "pay.col.voucher"), cellLabel(l, "pay.col.reference"), cellLabel(l, "pay.col.description")
@@ -109,6 +111,7 @@ func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, list []payments.Paymen
 		r = appendDmy(r, p.VoucherDate)
 		r = append(r, `</td><td><a class="row-link" href="`+PathStatusBayaran+`/`...)
 		r = appendText(r, escapeSegment(p.ID))
+		r = append(r, back...)
 		r = append(r, `" aria-label="`...)
 		r = viewLabel.append(r, p.VoucherNo)
 		r = append(r, `">`+searchIcon...)
@@ -154,7 +157,8 @@ func (s *Site) paymentList(c *gin.Context) {
 	data.module = string(m)
 	data.ModuleLabel = i18n.T(l, "modul."+string(m))
 	data.Count = len(pg.Payments)
-	data.rows = func(b *htmlBuf) { writePaymentRows(b, l, start, pg.Payments) }
+	back := listPlace{after: after, start: start}.linkSuffix()
+	data.rows = func(b *htmlBuf) { writePaymentRows(b, l, start, back, pg.Payments) }
 	q := url.Values{"modul": {string(m)}}
 	if pg.Next != "" {
 		next := url.Values{"modul": {string(m)}, queryAfter: {pg.Next}, "mula": {strconv.Itoa(start + len(pg.Payments))}}
@@ -247,7 +251,8 @@ func (s *Site) paymentDetail(c *gin.Context) {
 		VerifyURL:   pathWith(PathVerifyCode, "code", verifycode.Format(p.Code)),
 		PrintURL:    base + "/laporan.pdf",
 		DownloadURL: base + "/laporan.pdf?" + queryDownload + "=1",
-		BackURL:     PathStatusBayaran + "?" + url.Values{"modul": {string(p.Module)}}.Encode(),
+		// Back to the page of the list the payment was opened from.
+		BackURL: PathStatusBayaran + "?" + placeParam(c, nil).query(url.Values{"modul": {string(p.Module)}}).Encode(),
 	}
 	for i, h := range p.History {
 		data.History = append(data.History, historyRow{No: i + 1, Status: statusLabel(l, h.Status), Date: dmy(h.Date), Details: historyDetails(l, h)})

@@ -69,11 +69,13 @@ func (d *statementListData) withMarkers() any {
 func statementRows(l i18n.Lang, start int, list []statements.Statement) template.HTML {
 	var b htmlBuf
 	b.Grow(len(list) * 700)
-	writeStatementRows(&b, l, start, list)
+	writeStatementRows(&b, l, start, "", list)
 	return b.html()
 }
 
-func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.Statement) {
+// writeStatementRows draws the rows; back is the list place each row's
+// "Lihat" link carries (listPlace.linkSuffix).
+func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, back string, list []statements.Statement) {
 	// The same texts on every row: escaped once.
 	view, pdfText, save := escapeText(i18n.T(l, "stmt.view")), escapeText(i18n.T(l, "btn.muat_turun")), escapeText(i18n.T(l, "stmt.save"))
 	periodCol, dateCol, netCol := cellLabel(l, "stmt.col.period"), cellLabel(l, "stmt.col.pay_date"), cellLabel(l, "stmt.col.net")
@@ -127,6 +129,7 @@ func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, list []statements.St
 		r = append(r, save...)
 		r = append(r, `</a><a href="`+PathPenyataGaji+`/`...)
 		r = append(r, id...)
+		r = append(r, back...)
 		r = append(r, `" aria-labelledby="d-vw d`...)
 		r = strconv.AppendInt(r, int64(start+i), 10)
 		r = append(r, `">`...)
@@ -219,7 +222,8 @@ func (s *Site) statementList(c *gin.Context) {
 	}
 	data.TypeLabel, data.Year = typeLabel(l, t), year
 	data.Count = len(pg.Statements)
-	data.rows = func(b *htmlBuf) { writeStatementRows(b, l, start, pg.Statements) }
+	back := listPlace{after: after, start: start, year: year}.linkSuffix()
+	data.rows = func(b *htmlBuf) { writeStatementRows(b, l, start, back, pg.Statements) }
 	q := url.Values{"urusniaga": {string(t)}}
 	if year != 0 {
 		q.Set("tahun", strconv.Itoa(year))
@@ -401,8 +405,14 @@ func (s *Site) statementView(c *gin.Context) {
 		VerifyURL:  pathWith(PathVerifyCode, "code", verifycode.Format(st.Code)),
 		PDFURL:     base + "/dokumen.pdf",
 		SaveURL:    base + "/dokumen.pdf?" + queryDownload + "=1",
-		BackURL:    PathPenyataGaji + "?" + url.Values{"urusniaga": {string(st.Type)}}.Encode(),
 	}
+	// Back to the page and the year of the list the statement was opened
+	// from; a year the list would refuse for this type is dropped.
+	now := s.deps.Payments.Now()
+	inWindow := func(y int) bool {
+		return containsInt(s.windowYears(now), y) && y >= s.deps.Payments.Windows.FirstYear(st.Type, now)
+	}
+	data.BackURL = PathPenyataGaji + "?" + placeParam(c, inWindow).query(url.Values{"urusniaga": {string(st.Type)}}).Encode()
 	for _, ln := range st.Earnings {
 		data.EarningLines = append(data.EarningLines, slipLine{Name: lineName(ln), Amount: ringgit(ln.AmountSen)})
 	}
