@@ -66,3 +66,45 @@ func TestHeadingsKeptWithTheirFirstLine(t *testing.T) {
 		}
 	}
 }
+
+// The totals rows ("Jumlah Pendapatan / Jumlah Potongan" and the net pay
+// under it) stay on the page of the table's last line: left to start a
+// page on their own they total nothing the reader sees. When they do not
+// fit under the last line, that line goes over with them (under the
+// repeated table heading). The lines grow one at a time, so that the
+// totals fall at every height near the foot of a page, and over a second
+// page break.
+func TestTotalsKeptWithTheLastLines(t *testing.T) {
+	checked := 0
+	for n := 1; n <= 90; n++ {
+		s := slip()
+		s.Earnings, s.Totals.EarningsSen = nil, 0
+		for i := range n {
+			s.Earnings = append(s.Earnings, statement.Line{Name: fmt.Sprintf("Elaun nombor %03d", i+1), AmountSen: 100000})
+			s.Totals.EarningsSen += 100000
+		}
+		s.Totals.NetSen = s.Totals.EarningsSen - s.Totals.DeductionsSen
+		if s.Totals.NetSen < 0 { // not a slip the domain accepts
+			continue
+		}
+		checked++
+		text := pdfText(t, func(w *bytes.Buffer) error { return pdf.Renderer{}.Statement(w, s, generated) })
+		last := pageOf(text, fmt.Sprintf("Elaun nombor %03d", n))
+		totals, net := pageOf(text, "Jumlah Pendapatan"), pageOf(text, "Gaji Bersih")
+		if last == 0 || totals != last || net != totals {
+			t.Errorf("%d earnings lines: the last line on page %d, \"Jumlah Pendapatan\" on page %d, \"Gaji Bersih\" on page %d", n, last, totals, net)
+		}
+		// Every line is printed once, and each page of lines has its heading.
+		for i := range n {
+			if c := strings.Count(text, fmt.Sprintf("Elaun nombor %03d ", i+1)); c != 1 {
+				t.Fatalf("%d earnings lines: line %d printed %d times", n, i+1, c)
+			}
+		}
+		if totals > 1 && !strings.Contains(strings.Join(strings.Fields(strings.Split(text, "\f")[totals-1]), " "), "Pendapatan RM Potongan RM") {
+			t.Errorf("%d earnings lines: the totals' page %d has no table heading over the lines moved to it", n, totals)
+		}
+	}
+	if checked < 80 {
+		t.Fatalf("only %d slips checked", checked)
+	}
+}

@@ -222,10 +222,15 @@ type cell struct {
 // row prints cells side by side; each wraps within its width and the row
 // is as tall as its tallest cell. The headings kept for it are drawn first,
 // on the same page.
-func (d *doc) row(cells []cell) {
+func (d *doc) row(cells []cell) { d.rowKeeping(cells, 0) }
+
+// rowKeeping prints a row as row does, on a new page unless the next
+// after millimetres fit under it as well: the table's last line before
+// its totals, so that the totals never start a page on their own.
+func (d *doc) rowKeeping(cells []cell, after float64) {
 	f := d.f
 	lines, sizes, h := d.layout(cells)
-	need := h
+	need := h + after
 	for _, k := range d.kept {
 		need += k.h
 	}

@@ -57,6 +57,17 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 	}
 	d.f.SetFillColor(240, 240, 240)
 	d.tableHead(append(head("Pendapatan"), head("Potongan")...))
+	totals := []cell{
+		{w: nameW, text: "Jumlah Pendapatan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.EarningsSen), style: "B", align: "R", border: "1", fit: true},
+		{w: nameW, text: "Jumlah Potongan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.DeductionsSen), style: "B", align: "R", border: "1", fit: true},
+	}
+	net := []cell{{w: bodyW - 40, text: netLabel(s.Type), style: "B", border: "1", fill: true}, {w: 40, text: "RM " + Ringgit(s.Totals.NetSen), style: "B", align: "R", border: "1", fill: true, fit: true}}
+	// The totals and the net pay stay on the page of the last line
+	// (rowKeeping): that line goes over with them rather than leave them to
+	// start a page on their own.
+	const netGap = 2.0
+	_, _, netH := d.layout(net)
+	_, _, totalsH := d.layout(totals)
 	n := max(len(s.Earnings), len(s.Deductions))
 	for i := range n {
 		var cells []cell
@@ -71,16 +82,17 @@ func (r Renderer) Statement(w io.Writer, s statements.Statement, generatedAt tim
 				cells = append(cells, cell{w: nameW, border: "1"}, cell{w: amtW, border: "1"})
 			}
 		}
-		d.row(cells)
+		after := 0.0
+		if i == n-1 {
+			after = totalsH + netGap + netH
+		}
+		d.rowKeeping(cells, after)
 	}
 	d.endTable()
-	d.row([]cell{
-		{w: nameW, text: "Jumlah Pendapatan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.EarningsSen), style: "B", align: "R", border: "1", fit: true},
-		{w: nameW, text: "Jumlah Potongan", style: "B", border: "1"}, {w: amtW, text: Ringgit(s.Totals.DeductionsSen), style: "B", align: "R", border: "1", fit: true},
-	})
-	d.f.Ln(2)
+	d.rowKeeping(totals, netGap+netH)
+	d.f.Ln(netGap)
 	d.f.SetFillColor(225, 232, 240)
-	d.row([]cell{{w: bodyW - 40, text: netLabel(s.Type), style: "B", border: "1", fill: true}, {w: 40, text: "RM " + Ringgit(s.Totals.NetSen), style: "B", align: "R", border: "1", fill: true, fit: true}})
+	d.row(net)
 
 	if s.Revision > 1 {
 		d.section("Pembetulan")
