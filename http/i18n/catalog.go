@@ -270,6 +270,7 @@ var catalog = map[string]Text{
 	"admin.import.file.utf16":              {"fail ini teks UTF-16. Simpan semula sebagai \"CSV UTF-8 (Comma delimited)\".", "the file is UTF-16 text. Save it again as \"CSV UTF-8 (Comma delimited)\"."},
 	"admin.import.file.empty":              {"fail ini kosong; ia perlu satu baris tajuk dan satu baris bagi setiap kakitangan.", "the file is empty; it needs a header row and one row per person."},
 	"admin.import.file.header_syntax":      {"baris pertama (tajuk) bukan CSV yang sah: semak tanda petikan (\").", "the first (header) row is not valid CSV: check its quotation marks (\")."},
+	"admin.import.file.separator":          {"baris pertama (sep=…) tidak menamakan satu aksara pemisah. Excel menulis sep=; atau sep=, — betulkan atau padam baris itu.", "the first line (sep=…) does not name one separator character. Excel writes sep=; or sep=, — correct or delete that line."},
 	"admin.import.file.unreadable":         {"fail ini tidak dapat dibaca sebagai CSV.", "the file cannot be read as CSV."},
 	"admin.import.file.too_many_rows":      {"fail ini melebihi %d baris; pecahkan kepada beberapa fail.", "the file has more than %d rows; split it into several files."},
 	"admin.import.file.too_large":          {"fail ini melebihi %d MB; pecahkan kepada beberapa fail.", "the file is larger than %d MB; split it into several files."},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/melaka-gov/ispeks/domain/textfield"
 )
@@ -76,7 +77,7 @@ type FileError struct {
 	Reason string
 	// Code names the refusal, stable, so that a page can word it in its
 	// own language: missing_columns, duplicate_column, utf16, empty,
-	// header_syntax, unreadable, too_many_rows, too_large.
+	// header_syntax, separator, unreadable, too_many_rows, too_large.
 	Code string
 	// Columns are the canonical columns the refusal is about
 	// (missing_columns, duplicate_column).
@@ -111,7 +112,7 @@ type header struct {
 	ignored []string          // headers of columns the import does not read
 }
 
-func readHeader(cells []string) (header, error) {
+func readHeader(cells []string, line int) (header, error) {
 	h := header{index: map[string]int{}, written: map[string]string{}, width: len(cells)}
 	for i, cell := range cells {
 		name := strings.TrimSpace(cell)
@@ -123,7 +124,7 @@ func readHeader(cells []string) (header, error) {
 			continue
 		}
 		if j, dup := h.index[col]; dup {
-			fe := fileErr("duplicate_column", 1, "columns %d (%q) and %d (%q) are both the %s column; keep one",
+			fe := fileErr("duplicate_column", line, "columns %d (%q) and %d (%q) are both the %s column; keep one",
 				j+1, textfield.Clip(h.written[col]), i+1, textfield.Clip(name), col)
 			fe.Columns = []string{col}
 			return h, fe
@@ -138,7 +139,7 @@ func readHeader(cells []string) (header, error) {
 		}
 	}
 	if len(missing) > 0 {
-		fe := fileErr("missing_columns", 1, "the header row lacks the column(s) %s; the header must name the columns %s",
+		fe := fileErr("missing_columns", line, "the header row lacks the column(s) %s; the header must name the columns %s",
 			strings.Join(missing, ", "), strings.Join(Columns(), ", "))
 		fe.Columns = cols
 		return h, fe
@@ -172,6 +173,30 @@ func sniffDelimiter(data []byte) rune {
 	return ','
 }
 
+// separatorLine reads the "sep=;" line Excel writes (and reads) first in a
+// CSV file to name its delimiter ("sep=," and "sep=" with a tab too, the
+// letters in either case; the delimiter repeated after it, as a
+// spreadsheet pads an empty row, is allowed). found is false when the
+// first line is not one; a "sep=" line that names no single delimiter
+// refuses the file. rest is data after the line.
+func separatorLine(data []byte) (comma rune, rest []byte, found bool, err error) {
+	line, rest := data, data[len(data):]
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		line, rest = data[:i], data[i+1:]
+	}
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if len(line) < 4 || !strings.EqualFold(string(line[:4]), "sep=") {
+		return 0, data, false, nil
+	}
+	named := line[4:]
+	d, size := utf8.DecodeRune(named)
+	if len(named) == 0 || d == utf8.RuneError || d == '"' || d == '\r' || d == '\n' || d == 0 ||
+		len(bytes.Trim(named[size:], string(d))) > 0 {
+		return 0, data, false, fileErr("separator", 1, "the first line %q names no single delimiter; Excel writes sep=; or sep=, (or delete the line)", textfield.Clip(string(line)))
+	}
+	return d, rest, true, nil
+}
+
 var (
 	bomUTF8    = []byte{0xEF, 0xBB, 0xBF}
 	bomUTF16LE = []byte{0xFF, 0xFE}
@@ -192,7 +217,7 @@ func stripBOM(data []byte) ([]byte, error) {
 
 // record is one data row as read from the file.
 type record struct {
-	line int // first line of the row in the file (the header is line 1)
+	line int // first line of the row in the file (the header is line 1, or 2 under a "sep=" line)
 	// row is the row a spreadsheet shows it on: the line, less the line
 	// breaks inside quoted cells above it (an address, a note), which a
 	// spreadsheet keeps within one row.
@@ -209,17 +234,33 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return header{}, nil, fileErr("empty", 0, "the file is empty; it needs a header row and one row per person")
 	}
+	// A "sep=" line names the delimiter and is no row: Excel shows the
+	// header under it as row 1. The rows keep those numbers; their lines
+	// in the file are one further down (skip).
+	comma, body, named, err := separatorLine(data)
+	if err != nil {
+		return header{}, nil, err
+	}
+	skip := 0
+	if named {
+		data, skip = body, 1
+		if len(bytes.TrimSpace(data)) == 0 {
+			return header{}, nil, fileErr("empty", 0, "the file is empty; it needs a header row and one row per person")
+		}
+	} else {
+		comma = sniffDelimiter(data)
+	}
 	cr := csv.NewReader(bytes.NewReader(data))
-	cr.Comma = sniffDelimiter(data)
+	cr.Comma = comma
 	cr.FieldsPerRecord = -1 // a row of the wrong width is reported per row
 	cr.ReuseRecord = false
 	first, err := cr.Read()
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return header{}, nil, fileErr("header_syntax", pe.StartLine, "the header row is not valid CSV: %v", pe.Err)
+			return header{}, nil, fileErr("header_syntax", pe.StartLine+skip, "the header row is not valid CSV: %v", pe.Err)
 		}
-		return header{}, nil, fileErr("unreadable", 1, "the header row cannot be read: %v", err)
+		return header{}, nil, fileErr("unreadable", 1+skip, "the header row cannot be read: %v", err)
 	}
 	// inCells counts the line breaks inside the cells read so far: the
 	// records end where the reader's offset is, and every line a record
@@ -236,7 +277,7 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 		inCells += max(end-start, 0)
 	}
 	spanned(1)
-	h, err := readHeader(first)
+	h, err := readHeader(first, 1+skip)
 	if err != nil {
 		return h, nil, err
 	}
@@ -254,10 +295,10 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 			}
 			reason := "is not valid CSV: " + pe.Err.Error()
 			if pe.Line > pe.StartLine {
-				reason += fmt.Sprintf(" (lines %d to %d were read as this one row: look for a quote that is never closed)", pe.StartLine, pe.Line)
+				reason += fmt.Sprintf(" (lines %d to %d were read as this one row: look for a quote that is never closed)", pe.StartLine+skip, pe.Line+skip)
 			}
 			spanned(pe.StartLine)
-			rows = append(rows, record{line: pe.StartLine, row: pe.StartLine - before, err: &Problem{Code: "malformed", Reason: reason}})
+			rows = append(rows, record{line: pe.StartLine + skip, row: pe.StartLine - before, err: &Problem{Code: "malformed", Reason: reason}})
 		} else {
 			// FieldPos is only defined after a successful Read.
 			line, _ := cr.FieldPos(0)
@@ -265,7 +306,7 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 			if blank(cells) {
 				continue
 			}
-			rows = append(rows, record{line: line, row: line - before, cells: cells})
+			rows = append(rows, record{line: line + skip, row: line - before, cells: cells})
 		}
 		if len(rows) > maxRows {
 			fe := fileErr("too_many_rows", 0, "the file has more than %d rows; split it", maxRows)

@@ -119,7 +119,8 @@ type Problem struct {
 
 // RowResult is what happened to one row. Row is the row a spreadsheet
 // shows it on (the header is row 1); Line is the line of the file where it
-// starts, which is further down when cells above it span lines.
+// starts, which is further down when cells above it span lines or under
+// Excel's "sep=;" line (which Excel reads and does not show as a row).
 type RowResult struct {
 	Row      int       `json:"row"`
 	Line     int       `json:"line"`

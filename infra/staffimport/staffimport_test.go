@@ -815,3 +815,85 @@ func TestClassicMacLineEndings(t *testing.T) {
 	}
 	wantProblem(t, rep, 3, "email", "domain_not_allowed")
 }
+
+// TestExcelSeparatorLine: Excel writes (and reads) a first line "sep=;"
+// naming the file's delimiter, for a file opened where the list separator
+// is another. The file was refused for lacking every column (the "sep="
+// line was taken for the header). The line is read for the delimiter it
+// names, whatever the header holds, and is not a row: Excel shows the
+// header as row 1 under it, so the rows keep their spreadsheet numbers and
+// the report gives the line of the file beside them.
+func TestExcelSeparatorLine(t *testing.T) {
+	for name, tc := range map[string]struct{ sep, delim string }{
+		"semicolon":       {"sep=;", ";"},
+		"comma":           {"sep=,", ","},
+		"tab":             {"sep=\t", "\t"},
+		"padded cells":    {"sep=;;;;;;", ";"},
+		"upper case, BOM": {"\uFEFFSEP=;", ";"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t)
+			row := func(cells ...string) string { return strings.Join(cells, tc.delim) + "\r\n" }
+			// A comma inside a cell of a semicolon file, and a semicolon
+			// in a comma file: the named delimiter is used, not guessed.
+			csv := tc.sep + "\r\n" +
+				row("No. Pengenalan", "Nama", "Emel", "Jabatan", "Jawatan", "No. Gaji") +
+				row("791117045671", "Siti Aminah binti Omar", "siti@melaka.gov.my", "Jabatan Kewangan; Unit Gaji", "Kerani", "K-1") +
+				row("850203145432", "Lim Mei Ling", "lim@gmail.com", "JKR", "Kerani", "K-2") +
+				row("900512015123", "Tan, Ah Kow", "tan@melaka.gov.my", "JKR", "Kerani", "K-3")
+			switch tc.delim {
+			case ",":
+				csv = strings.Replace(csv, "Tan, Ah Kow", `"Tan, Ah Kow"`, 1)
+			case ";":
+				csv = strings.Replace(csv, "Jabatan Kewangan; Unit Gaji", `"Jabatan Kewangan; Unit Gaji"`, 1)
+			}
+			rep, err := r.importCSV(csv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Rows != 3 || rep.Created != 2 || rep.Rejected != 1 {
+				t.Fatalf("report %+v", rep)
+			}
+			if d, _ := r.staff("791117045671"); d.Department != "Jabatan Kewangan; Unit Gaji" {
+				t.Errorf("department %q", d.Department)
+			}
+			if d, _ := r.staff("900512015123"); d.Name != "Tan, Ah Kow" {
+				t.Errorf("name %q", d.Name)
+			}
+			wantProblem(t, rep, 3, "email", "domain_not_allowed")
+			if res := result(t, rep, 3); res.Line != 4 {
+				t.Errorf("row 3 on line %d, want 4 (under the sep= line and the header)", res.Line)
+			}
+			var out bytes.Buffer
+			if err := rep.WriteText(&out); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "\n3 (line 4) ") {
+				t.Errorf("report:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestBadSeparatorLineIsRefused: a "sep=" line that names no single
+// delimiter refuses the file with the line and a reason, landing nothing.
+func TestBadSeparatorLineIsRefused(t *testing.T) {
+	for _, first := range []string{"sep=", "sep=ab", "sep=\"", "sep=;,"} {
+		r := newRig(t)
+		_, err := r.importCSV(first + "\nic;name;email;department;post;staff_number\n791117045671;Siti;siti@melaka.gov.my;JK;PK;K-1\n")
+		var fe *staffimport.FileError
+		if !errors.As(err, &fe) || fe.Code != "separator" || fe.Line != 1 || !strings.Contains(fe.Reason, "sep=") {
+			t.Errorf("%q: err %v (%+v), want a separator refusal of line 1", first, err, fe)
+		}
+		if r.head() != 0 {
+			t.Errorf("%q: landed", first)
+		}
+	}
+	// The header after a "sep=" line is the file's second line.
+	r := newRig(t)
+	_, err := r.importCSV("sep=;\nic;name;email;department;post\n791117045671;Siti;siti@melaka.gov.my;JK;PK\n")
+	var fe *staffimport.FileError
+	if !errors.As(err, &fe) || fe.Code != "missing_columns" || fe.Line != 2 {
+		t.Errorf("missing column under sep=: %+v", fe)
+	}
+}
