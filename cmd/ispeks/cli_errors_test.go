@@ -197,6 +197,13 @@ func TestStopSignalFailsABatchCommand(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"kind":"payment","request_id":"r1","payment":{}}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The employee import reads and checks its file before it opens
+	// anything (a refused file is refused as such): a valid one, so that
+	// the stop is what it meets.
+	staff := filepath.Join(dir, "staff.csv")
+	if err := os.WriteFile(staff, []byte(oneStaffCSV), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	stopped, stop := context.WithCancel(ctx)
 	stop() // the signal
 	run := func(args ...string) error {
@@ -208,7 +215,7 @@ func TestStopSignalFailsABatchCommand(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"import", "statements", file},
-		{"import", "employees", file},
+		{"import", "employees", staff},
 		{"backup", filepath.Join(t.TempDir(), "backup")},
 		{"projections", "rebuild", "accounts"},
 		{"audit", "verify"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -35,6 +36,14 @@ func (c *cli) importCmd() *cobra.Command {
 				return err
 			}
 			defer f.Close()
+			cfg := staffimport.Config{AllowedDomains: c.cfg.EmailDomains, Logger: c.log}
+			// The file is read and checked as a whole before the data
+			// directory is opened: a refused file (empty, UTF-16, without
+			// its columns) leaves no new install behind.
+			file, err := staffimport.Prepare(f, cfg, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
 			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
 			if err != nil {
 				return err
@@ -52,11 +61,11 @@ func (c *cli) importCmd() *cobra.Command {
 			var report bytes.Buffer
 			// The operator is the actor, as of every console command
 			// (the rows' IDs come from the file, not from who sends it).
-			_, err = staffimport.Run(cmd.Context(), staffimport.Deps{
+			_, err = staffimport.RunFile(cmd.Context(), staffimport.Deps{
 				Runner: a.runner,
-				Config: staffimport.Config{AllowedDomains: c.cfg.EmailDomains, Logger: c.log},
+				Config: cfg,
 				Actor:  cliMeta().Actor,
-			}, f, &report, progress)
+			}, file, &report, progress)
 			finish()
 			if _, werr := report.WriteTo(cmd.OutOrStdout()); werr != nil && err == nil {
 				err = werr
@@ -86,6 +95,17 @@ func (c *cli) importCmd() *cobra.Command {
 				return err
 			}
 			defer f.Close()
+			// A batch refused by its first bytes (UTF-16) is refused
+			// before the data directory is opened: it leaves nothing
+			// behind.
+			in := bufio.NewReader(f)
+			head, err := in.Peek(3)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("FILE.ndjson %s: %w", args[0], err)
+			}
+			if err := ingest.CheckStart(head); err != nil {
+				return err
+			}
 			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
 			if err != nil {
 				return err
@@ -121,7 +141,7 @@ func (c *cli) importCmd() *cobra.Command {
 			// Request IDs are scoped to the console as a whole, not to
 			// the operator: the same file sent again by someone else (or
 			// by cron, with USER unset) is the same commands.
-			sum, err := ingest.New(a.runner, a.payees).Run(cmd.Context(), io.TeeReader(f, bar), ingest.Source{
+			sum, err := ingest.New(a.runner, a.payees).Run(cmd.Context(), io.TeeReader(in, bar), ingest.Source{
 				Actor: cliMeta().Actor, Namespace: cliRequestNamespace,
 			}, emit)
 			if err != nil {

@@ -412,6 +412,21 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // before any line is read.
 var ErrUTF16 = errors.New("ingest: the batch is UTF-16 (it starts with a UTF-16 byte-order mark); send it as UTF-8")
 
+// CheckStart refuses a batch by its first bytes (at least 3 of them, or
+// the whole batch when shorter), before any line is read: ErrUTF16 when
+// it starts with a UTF-16 byte-order mark. Run checks this itself; the
+// console checks it first too, before it opens the data directory, so a
+// refused file leaves nothing behind.
+func CheckStart(head []byte) error {
+	if bytes.HasPrefix(head, utf8BOM) {
+		return nil
+	}
+	if len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF) {
+		return ErrUTF16
+	}
+	return nil
+}
+
 // readLines calls fn for every non-blank line of r, with a copy of the line
 // (without its line break) or with tooLong set when the line exceeds max
 // bytes; the rest of a long line is skipped without being held in memory.
@@ -419,10 +434,12 @@ var ErrUTF16 = errors.New("ingest: the batch is UTF-16 (it starts with a UTF-16 
 // first line, which would otherwise be refused as malformed JSON.
 func readLines(ctx context.Context, r io.Reader, max int, fn func(no int, line []byte, tooLong bool) bool) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+	head, _ := br.Peek(len(utf8BOM))
+	if err := CheckStart(head); err != nil {
+		return err
+	}
+	if bytes.Equal(head, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
-	} else if len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF) {
-		return ErrUTF16
 	}
 	var buf []byte
 	for no := 1; ; no++ {

@@ -36,19 +36,36 @@ type Deps struct {
 // wraps ErrIncomplete when some rows are not, and is the file's or the
 // store's error when nothing could be done.
 func Run(ctx context.Context, deps Deps, r io.Reader, out io.Writer, progress func(Progress)) (Report, error) {
+	f, err := Prepare(r, deps.Config, out)
+	if err != nil {
+		if f != nil {
+			return f.report(), err
+		}
+		return Report{}, err
+	}
+	return RunFile(ctx, deps, f, out, progress)
+}
+
+// Prepare reads and checks the file r as Read does, and says on out why a
+// refused file is refused. The console calls it before it opens the data
+// directory, then RunFile: a refused file leaves nothing behind.
+func Prepare(r io.Reader, cfg Config, out io.Writer) (*File, error) {
+	f, err := Read(r, cfg)
+	if err != nil && errors.Is(err, ErrFile) {
+		fmt.Fprintf(out, "File refused, nothing imported: %s\n", strings.TrimPrefix(err.Error(), "staffimport: "))
+	}
+	return f, err
+}
+
+// RunFile is Run for a file Prepare accepted.
+func RunFile(ctx context.Context, deps Deps, f *File, out io.Writer, progress func(Progress)) (Report, error) {
 	actor := deps.Actor
 	if actor.Kind == "" {
 		actor = eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:import"}
 	}
-	rep, err := New(deps.Runner, deps.Config).Import(ctx, r, Source{Actor: actor}, progress)
-	if err != nil {
-		if errors.Is(err, ErrFile) {
-			fmt.Fprintf(out, "File refused, nothing imported: %s\n", strings.TrimPrefix(err.Error(), "staffimport: "))
-			return rep, err
-		}
-		if rep.Results == nil {
-			return rep, err
-		}
+	rep, err := New(deps.Runner, deps.Config).ImportFile(ctx, f, Source{Actor: actor}, progress)
+	if err != nil && rep.Results == nil {
+		return rep, err
 	}
 	if werr := rep.WriteText(out); werr != nil && err == nil {
 		err = werr

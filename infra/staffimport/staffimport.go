@@ -175,40 +175,76 @@ type valid struct {
 	details employee.Details
 }
 
-// Import reads r to the end, checks every row, lands the valid ones and
-// returns the report. progress (optional) is called from one goroutine at a
-// time, after the checks and after each row lands.
-//
-// The error is a *FileError (errors.Is ErrFile) when the file was refused
-// as a whole (nothing landed); ctx's error when the import was stopped (the
-// rows not yet landed are Failed); an error wrapping commands.ErrForbidden
-// when src may not change the master (nothing landed).
-func (im *Importer) Import(ctx context.Context, r io.Reader, src Source, progress func(Progress)) (Report, error) {
-	cfg := im.config()
+// File is an employee-master CSV file read and checked as a whole (Read):
+// its size, encoding, header and rows, before any row is checked or lands.
+// Reading it needs no store, so the console refuses a file before it opens
+// (or makes) the data directory.
+type File struct {
+	sum     [sha256.Size]byte
+	header  header
+	records []record
+}
+
+// Read reads r to the end (at most cfg.MaxBytes) and checks the file as a
+// whole. The error is a *FileError (errors.Is ErrFile) when the file is
+// refused, with the File as far as it was read (its digest, the columns
+// not read) for the report; r's error, and a nil File, when r cannot be
+// read.
+func Read(r io.Reader, cfg Config) (*File, error) {
+	cfg = (&Importer{Config: cfg}).config()
 	data, err := io.ReadAll(io.LimitReader(r, cfg.MaxBytes+1))
 	if err != nil {
-		return Report{}, fmt.Errorf("staffimport: read file: %w", err)
+		return nil, fmt.Errorf("staffimport: read file: %w", err)
 	}
-	sum := sha256.Sum256(data)
-	rep := Report{Digest: hex.EncodeToString(sum[:])}
+	f := &File{sum: sha256.Sum256(data)}
 	if int64(len(data)) > cfg.MaxBytes {
 		fe := fileErr("too_large", 0, "the file is larger than %d bytes; split it", cfg.MaxBytes)
 		fe.Limit = cfg.MaxBytes
-		return rep, fe
+		return f, fe
 	}
 	if data, err = stripBOM(data); err != nil {
-		return rep, err
+		return f, err
 	}
 	if bytes.IndexByte(data, '\n') < 0 {
 		// Excel for Mac's "CSV (Macintosh)" ends lines with a carriage
 		// return alone, which encoding/csv does not take for a line end.
 		data = bytes.ReplaceAll(data, []byte{'\r'}, []byte{'\n'})
 	}
-	h, records, err := readRecords(data, cfg.MaxRows)
-	rep.IgnoredColumns = h.ignored
-	if err != nil {
-		return rep, err
+	f.header, f.records, err = readRecords(data, cfg.MaxRows)
+	return f, err
+}
+
+// report is the report of f before any row is checked.
+func (f *File) report() Report {
+	return Report{Digest: hex.EncodeToString(f.sum[:]), IgnoredColumns: f.header.ignored}
+}
+
+// Import reads r to the end, checks every row, lands the valid ones and
+// returns the report (Read, then ImportFile).
+//
+// The error is a *FileError (errors.Is ErrFile) when the file was refused
+// as a whole (nothing landed); ctx's error when the import was stopped (the
+// rows not yet landed are Failed); an error wrapping commands.ErrForbidden
+// when src may not change the master (nothing landed).
+func (im *Importer) Import(ctx context.Context, r io.Reader, src Source, progress func(Progress)) (Report, error) {
+	f, err := Read(r, im.Config)
+	switch {
+	case f == nil:
+		return Report{}, err
+	case err != nil:
+		return f.report(), err
 	}
+	return im.ImportFile(ctx, f, src, progress)
+}
+
+// ImportFile checks every row of a file Read accepted, lands the valid
+// ones and returns the report. progress (optional) is called from one
+// goroutine at a time, after the checks and after each row lands. The
+// error is as Import's, a refused file aside.
+func (im *Importer) ImportFile(ctx context.Context, f *File, src Source, progress func(Progress)) (Report, error) {
+	cfg := im.config()
+	sum, h, records := f.sum, f.header, f.records
+	rep := f.report()
 
 	rep.Rows = len(records)
 	rep.Results = make([]RowResult, len(records))
