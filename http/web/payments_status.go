@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"errors"
-	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -54,19 +53,11 @@ func (d *paymentListData) withMarkers() any {
 // searchIcon is the row's "view" icon (a magnifier), drawn inline.
 const searchIcon = `<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 24 24" width="18" height="18"><circle cx="10" cy="10" r="6.5" fill="none" stroke="currentColor" stroke-width="2.4"/><path d="M15 15l6 6" stroke="currentColor" stroke-width="2.6" stroke-linecap="round"/></svg>`
 
-// paymentRows draws the rows of "Senarai Pertanyaan Status Bayaran". The
-// rows are written here rather than by the template: an action costs a
+// writePaymentRows draws the rows of "Senarai Pertanyaan Status Bayaran";
+// back is the list place each row's link carries (listPlace.linkSuffix).
+// The rows are written here rather than by the template: an action costs a
 // few reflective calls and a list has eight of them per row, while every
 // value here goes through the same HTML escaping (htmlBuf).
-func paymentRows(l i18n.Lang, start int, list []payments.Payment) template.HTML {
-	var b htmlBuf
-	b.Grow(len(list) * 900)
-	writePaymentRows(&b, l, start, "", list)
-	return b.html()
-}
-
-// writePaymentRows draws the rows; back is the list place each row's link
-// carries (listPlace.linkSuffix).
 func writePaymentRows(b *htmlBuf, l i18n.Lang, start int, back string, list []payments.Payment) {
 	view := escapeText(i18n.T(l, "pay.view")) // the same on every row
 	viewLabel := newTextf(l, "pay.view_label")

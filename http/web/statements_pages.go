@@ -64,17 +64,9 @@ func (d *statementListData) withMarkers() any {
 	return &m
 }
 
-// statementRows draws the rows of "Senarai Dokumen" (in Go rather than in
-// the template, for the reason given at paymentRows).
-func statementRows(l i18n.Lang, start int, list []statements.Statement) template.HTML {
-	var b htmlBuf
-	b.Grow(len(list) * 700)
-	writeStatementRows(&b, l, start, "", list)
-	return b.html()
-}
-
-// writeStatementRows draws the rows; back is the list place each row's
-// "Lihat" link carries (listPlace.linkSuffix).
+// writeStatementRows draws the rows of "Senarai Dokumen" (in Go rather than
+// in the template, for the reason given at writePaymentRows); back is the
+// list place each row's "Lihat" link carries (listPlace.linkSuffix).
 func writeStatementRows(b *htmlBuf, l i18n.Lang, start int, back string, list []statements.Statement) {
 	// The same texts on every row: escaped once.
 	view, pdfText, save := escapeText(i18n.T(l, "stmt.view")), escapeText(i18n.T(l, "btn.muat_turun")), escapeText(i18n.T(l, "stmt.save"))
