@@ -42,7 +42,7 @@ func (c *cli) importCmd() *cobra.Command {
 			// its columns) leaves no new install behind.
 			file, err := staffimport.Prepare(f, cfg, cmd.OutOrStdout())
 			if err != nil {
-				return err
+				return fmt.Errorf("FILE.csv %s: %w", args[0], err)
 			}
 			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
 			if err != nil {
@@ -104,7 +104,7 @@ func (c *cli) importCmd() *cobra.Command {
 				return fmt.Errorf("FILE.ndjson %s: %w", args[0], err)
 			}
 			if err := ingest.CheckStart(head); err != nil {
-				return err
+				return fmt.Errorf("FILE.ndjson %s: %w", args[0], err)
 			}
 			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
 			if err != nil {

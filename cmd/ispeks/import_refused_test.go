@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,6 +42,12 @@ func TestRefusedImportFileLeavesNoDataDirectory(t *testing.T) {
 		}{[]string{"import", "employees", locked}, "FILE.csv " + locked + ": permission denied"})
 	}
 	for _, tc := range cases {
-		refusedBeforeOpening(ctx, t, data, tc.want, tc.args...)
+		// Every refusal names the argument it is about.
+		want := tc.want
+		if !strings.HasPrefix(want, "FILE.") {
+			arg := map[string]string{"employees": "FILE.csv", "statements": "FILE.ndjson"}[tc.args[1]]
+			want = arg + " " + tc.args[len(tc.args)-1] + ": " + want
+		}
+		refusedBeforeOpening(ctx, t, data, want, tc.args...)
 	}
 }
