@@ -307,6 +307,7 @@ func TestHostileInputEveryRoute(t *testing.T) {
 		Tune: func(k *config.Config) {
 			k.LoginPerIPBurst, k.LoginPerIPEvery = 1<<30, time.Nanosecond
 			k.APIRateBurst, k.APIRateEvery = 1<<30, time.Nanosecond
+			k.APIFailBurst, k.APIFailEvery = 1<<30, time.Nanosecond
 			k.LockThreshold = 20
 		},
 		// Cheap password hashing: the logins are not what is tested.

@@ -48,7 +48,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		helpdesk[i] = web.Contact{Name: h.Name, Phone: h.Phone}
 	}
 	auth := apiauth.New(apiclients.Queries{Reader: a.views}, apiauth.Config{
-		RateBurst: cfg.APIRateBurst, RateEvery: cfg.APIRateEvery, Log: a.cli.log,
+		RateBurst: cfg.APIRateBurst, RateEvery: cfg.APIRateEvery, FailBurst: cfg.APIFailBurst, FailEvery: cfg.APIFailEvery, Log: a.cli.log,
 	})
 	// The demo mailbox shows the outbox, which holds temporary passwords:
 	// demo mode only.

@@ -1,7 +1,8 @@
 // Package apiauth authenticates the finance systems that call the JSON API:
 // a bearer token (isp_<clientID>_<secret>) checked against the SHA-256 hash
 // in the apiclients read model in constant time, a per-client rate limit
-// (token bucket), and scope checks per route. The client ID is put in the
+// (token bucket), a per-address limit on failed authentications, and scope
+// checks per route. The client ID is put in the
 // Gin and request contexts so commands record the client as their actor.
 //
 // Refusals are JSON in the API's error shape with stable codes:
@@ -12,6 +13,8 @@
 //	401 auth.token_revoked      the right token of a revoked client
 //	403 auth.insufficient_scope the client lacks the route's scope
 //	429 auth.rate_limited       over the client's rate (Retry-After set)
+//	429 auth.too_many_failures  too many failed authentications from the
+//	                            client's address (Retry-After set)
 //	503 unavailable             the read model could not be read
 package apiauth
 
@@ -45,15 +48,21 @@ type Config struct {
 	// requests, so this bounds a misbehaving client, not a normal one).
 	RateBurst int
 	RateEvery time.Duration
+	// FailBurst failed token authentications may come from one client
+	// address (httpx.ClientKey) at once; one more is allowed every
+	// FailEvery. Defaults 20 and 3 s, as the per-IP login throttle.
+	FailBurst int
+	FailEvery time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
 }
 
 // Authenticator is the bearer-token middleware.
 type Authenticator struct {
-	clients Clients
-	limit   *httpx.Throttle
-	log     *slog.Logger
+	clients  Clients
+	limit    *httpx.Throttle
+	failures *httpx.Throttle // per client address: failed authentications
+	log      *slog.Logger
 }
 
 // New returns an authenticator over the clients read model.
@@ -64,13 +73,20 @@ func New(clients Clients, cfg Config) *Authenticator {
 	if cfg.RateEvery <= 0 {
 		cfg.RateEvery = 5 * time.Millisecond
 	}
+	if cfg.FailBurst <= 0 {
+		cfg.FailBurst = 20
+	}
+	if cfg.FailEvery <= 0 {
+		cfg.FailEvery = 3 * time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
 	return &Authenticator{
-		clients: clients,
-		limit:   httpx.NewThrottle(httpx.ThrottleConfig{Burst: cfg.RateBurst, Every: cfg.RateEvery}, cfg.Now),
-		log:     cfg.Log,
+		clients:  clients,
+		limit:    httpx.NewThrottle(httpx.ThrottleConfig{Burst: cfg.RateBurst, Every: cfg.RateEvery}, cfg.Now),
+		failures: httpx.NewThrottle(httpx.ThrottleConfig{Burst: cfg.FailBurst, Every: cfg.FailEvery}, cfg.Now),
+		log:      cfg.Log,
 	}
 }
 
@@ -92,6 +108,9 @@ var (
 	problemLimited = httpx.Problem{Status: http.StatusTooManyRequests, Code: "auth.rate_limited", Message: i18n.Text{
 		MS: "Terlalu banyak permintaan. Cuba lagi sebentar lagi.",
 		EN: "Too many requests. Try again shortly."}}
+	problemFailures = httpx.Problem{Status: http.StatusTooManyRequests, Code: "auth.too_many_failures", Message: i18n.Text{
+		MS: "Terlalu banyak token tidak sah dari alamat ini. Cuba lagi sebentar lagi.",
+		EN: "Too many invalid tokens from this address. Try again shortly."}}
 	problemUnavailable = httpx.Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: i18n.Text{
 		MS: "Sistem tidak dapat diakses.",
 		EN: "The system cannot be reached."}, Internal: true}
@@ -103,23 +122,42 @@ var dummyHash = apiclient.HashToken("isp_unknown_client")
 
 // Middleware authenticates the request and applies the client's rate
 // limit. Put it on the API group; add RequireScope per route.
+//
+// Failed authentications (a malformed, unknown, wrong or revoked token, or
+// two Authorization headers; not a missing one) are counted per client
+// address. An address over its limit is refused (429
+// auth.too_many_failures) before its token is read or looked up — a valid
+// token too: telling it from a guess is the lookup the limit saves, and a
+// finance system sharing the address waits Retry-After like the rest.
 func (a *Authenticator) Middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		// One credential only: with two Authorization headers a proxy in
-		// front may have checked (or added) another one than this reads.
-		if len(c.Request.Header.Values("Authorization")) > 1 {
-			refuse(c, problemInvalid)
+		values := c.Request.Header.Values("Authorization")
+		token, ok := bearer(c.GetHeader("Authorization"))
+		if len(values) <= 1 && !ok {
+			refuse(c, problemMissing)
 			return
 		}
-		token, ok := bearer(c.GetHeader("Authorization"))
-		if !ok {
-			refuse(c, problemMissing)
+		addr := httpx.ClientKey(c.ClientIP())
+		if ok, wait := a.failures.Peek(addr); !ok {
+			p := problemFailures
+			p.RetryAfter = wait
+			refuse(c, p)
+			return
+		}
+		fail := func(p httpx.Problem) {
+			a.failures.Allow(addr)
+			refuse(c, p)
+		}
+		// One credential only: with two Authorization headers a proxy in
+		// front may have checked (or added) another one than this reads.
+		if len(values) > 1 {
+			fail(problemInvalid)
 			return
 		}
 		id, err := apiclient.ParseToken(token)
 		if err != nil {
 			apiclient.VerifyToken(token, dummyHash)
-			refuse(c, problemInvalid)
+			fail(problemInvalid)
 			return
 		}
 		client, found, err := a.clients.Get(c.Request.Context(), id)
@@ -135,11 +173,11 @@ func (a *Authenticator) Middleware() gin.HandlerFunc {
 			hash = client.TokenHash
 		}
 		if !apiclient.VerifyToken(token, hash) || !found {
-			refuse(c, problemInvalid)
+			fail(problemInvalid)
 			return
 		}
 		if client.Revoked {
-			refuse(c, problemRevoked)
+			fail(problemRevoked)
 			return
 		}
 		if ok, wait := a.limit.Allow(client.ID); !ok {

@@ -35,6 +35,7 @@ type rig struct {
 	runner commands.Runner
 	router *gin.Engine
 	clock  *fakeClock
+	reads  *reads // the authenticator's read-model lookups
 }
 
 type fakeClock struct {
@@ -76,12 +77,12 @@ func newRig(t *testing.T, cfg apiauth.Config) *rig {
 
 	clock := &fakeClock{t: time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)}
 	cfg.Now = clock.Now
-	r := &rig{t: t, events: events, eng: eng, clock: clock,
+	r := &rig{t: t, events: events, eng: eng, clock: clock, reads: &reads{Clients: apiclients.Queries{Reader: views}},
 		runner: commands.Runner{Store: events, Registry: reg, Now: clock.Now}}
 
 	gin.SetMode(gin.ReleaseMode)
 	router := gin.New()
-	auth := apiauth.New(apiclients.Queries{Reader: views}, cfg)
+	auth := apiauth.New(r.reads, cfg)
 	api := router.Group("/api/v1", auth.Middleware())
 	api.GET("/whoami", apiauth.RequireScope(apiclient.ScopeEventsRead), func(c *gin.Context) {
 		client, _ := apiauth.FromContext(c.Request.Context())
@@ -215,7 +216,9 @@ func TestBearerAuthentication(t *testing.T) {
 }
 
 func TestPerClientRateLimit(t *testing.T) {
-	r := newRig(t, apiauth.Config{RateBurst: 5, RateEvery: time.Second})
+	// FailBurst above the 20 bad tokens below: this is about the client's
+	// own bucket, not the address's failure limit.
+	r := newRig(t, apiauth.Config{RateBurst: 5, RateEvery: time.Second, FailBurst: 100})
 	a := r.add("alpha", apiclient.ScopeEventsRead)
 	b := r.add("beta", apiclient.ScopeEventsRead)
 	for i := 0; i < 5; i++ {
@@ -279,5 +282,92 @@ func TestTwoAuthorizationHeadersAreRefused(t *testing.T) {
 	}
 	if w, _ := r.do("GET", "/api/v1/whoami", "Bearer "+reader); w.Code != http.StatusOK {
 		t.Fatalf("one header: %d", w.Code)
+	}
+}
+
+// reads counts the read-model lookups the authenticator makes.
+type reads struct {
+	apiauth.Clients
+	mu sync.Mutex
+	n  int
+}
+
+func (r *reads) Get(ctx context.Context, id string) (apiclients.Client, bool, error) {
+	r.mu.Lock()
+	r.n++
+	r.mu.Unlock()
+	return r.Clients.Get(ctx, id)
+}
+
+func (r *reads) count() int { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
+
+// Failed token authentications are limited per client address: past the
+// limit a request is refused (429 auth.too_many_failures, Retry-After)
+// before its token is looked up, a valid token from that address too,
+// while other addresses are unaffected; failures are earned back with time.
+// Before, every bad or unknown token cost a read-model lookup, without end.
+func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
+	r := newRig(t, apiauth.Config{FailBurst: 4, FailEvery: 10 * time.Second})
+	good := r.add("feed", apiclient.ScopeEventsRead)
+	revoked := r.add("oldsys", apiclient.ScopeEventsRead)
+	res, err := commands.RevokeAPIClientHandler{Runner: r.runner}.Handle(context.Background(), commands.RevokeAPIClient{
+		Meta: commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorAdmin, ID: "cli"}}, ClientID: "oldsys"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.wait(res.Position)
+	from := func(ip, auth string) (*httptest.ResponseRecorder, httpx.JSONError) {
+		req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
+		req.RemoteAddr = ip + ":4321"
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		r.router.ServeHTTP(w, req)
+		var je httpx.JSONError
+		if w.Code >= 400 {
+			if err := json.Unmarshal(w.Body.Bytes(), &je); err != nil {
+				t.Fatalf("%d with a non-JSON body %q", w.Code, w.Body)
+			}
+		}
+		return w, je
+	}
+	unknown := "Bearer isp_nobody_" + strings.Repeat("A", 43)
+	wrong := "Bearer " + good[:len(good)-2] + "xx"
+	// Four failures of different kinds (unknown, wrong secret, revoked,
+	// garbage) use up the burst; a missing token is no failure.
+	for i, auth := range []string{unknown, wrong, "Bearer " + revoked, "", "Bearer garbage"} {
+		if w, _ := from("198.51.100.7", auth); w.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, w.Code)
+		}
+	}
+	before := r.reads.count()
+	for _, auth := range []string{unknown, "Bearer " + good} {
+		w, je := from("198.51.100.7", auth)
+		if w.Code != http.StatusTooManyRequests || je.Error.Code != "auth.too_many_failures" || je.Error.Message == "" ||
+			w.Header().Get("Retry-After") != "10" {
+			t.Fatalf("over the failure limit: %d %+v Retry-After=%q", w.Code, je, w.Header().Get("Retry-After"))
+		}
+	}
+	if n := r.reads.count() - before; n != 0 {
+		t.Fatalf("%d read-model lookups for refused requests, want none", n)
+	}
+	// Another address is not held back.
+	if w, _ := from("198.51.100.8", "Bearer "+good); w.Code != http.StatusOK {
+		t.Fatalf("other address: %d", w.Code)
+	}
+	// One failure is earned back after FailEvery: the valid token passes,
+	// and successes spend nothing.
+	r.clock.Add(10 * time.Second)
+	for i := 0; i < 3; i++ {
+		if w, _ := from("198.51.100.7", "Bearer "+good); w.Code != http.StatusOK {
+			t.Fatalf("valid token after the wait, request %d: %d", i, w.Code)
+		}
+	}
+	if w, _ := from("198.51.100.7", unknown); w.Code != http.StatusUnauthorized {
+		t.Fatalf("the failure earned back: %d", w.Code)
+	}
+	if w, _ := from("198.51.100.7", "Bearer "+good); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("after the next failure: %d", w.Code)
 	}
 }

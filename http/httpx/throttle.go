@@ -92,6 +92,29 @@ func (t *Throttle) Allow(key string) (bool, time.Duration) {
 	return false, wait
 }
 
+// Peek says whether key has a token left, and if not how long until the
+// next one, without taking one (nor tracking a key it has not seen: an
+// unknown key has its whole burst, unless the map is full and the shared
+// overflow bucket is empty). For limits that count only failures: check
+// before the attempt, Allow after it failed.
+func (t *Throttle) Peek(key string) (bool, time.Duration) {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, ok := t.buckets[key]
+	if !ok {
+		if len(t.buckets) < t.cfg.MaxKeys {
+			return true, 0
+		}
+		b = &t.overflow
+	}
+	t.refill(b, now)
+	if b.tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) * float64(t.cfg.Every))
+}
+
 func (t *Throttle) refill(b *bucket, now time.Time) {
 	if el := now.Sub(b.last); el > 0 {
 		b.tokens = min(float64(t.cfg.Burst), b.tokens+float64(el)/float64(t.cfg.Every))

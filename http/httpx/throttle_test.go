@@ -73,3 +73,37 @@ func TestClientKey(t *testing.T) {
 		t.Fatalf("mapped IPv4 = %q", ClientKey("::ffff:10.1.2.3"))
 	}
 }
+
+// Peek tells whether a key has a token without taking it, and does not
+// start tracking a key it has not seen.
+func TestThrottlePeek(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)}
+	th := NewThrottle(ThrottleConfig{Burst: 2, Every: 10 * time.Second, MaxKeys: 1}, clk.Now)
+	for range 3 {
+		if ok, wait := th.Peek("a"); !ok || wait != 0 {
+			t.Fatalf("unseen key: ok=%v wait=%s", ok, wait)
+		}
+	}
+	if th.Len() != 0 {
+		t.Fatalf("Peek tracked %d keys", th.Len())
+	}
+	th.Allow("a")
+	th.Allow("a")
+	if ok, wait := th.Peek("a"); ok || wait != 10*time.Second {
+		t.Fatalf("spent key: ok=%v wait=%s", ok, wait)
+	}
+	clk.Add(4 * time.Second)
+	if ok, wait := th.Peek("a"); ok || wait != 6*time.Second {
+		t.Fatalf("after 4 s: ok=%v wait=%s", ok, wait)
+	}
+	clk.Add(6 * time.Second)
+	if ok, _ := th.Peek("a"); !ok {
+		t.Fatal("no token after 10 s")
+	}
+	// The map is full (MaxKeys 1): an unseen key is the overflow bucket.
+	th.Allow("b")
+	th.Allow("c")
+	if ok, _ := th.Peek("d"); ok {
+		t.Fatal("unseen key with the overflow bucket spent")
+	}
+}
