@@ -78,7 +78,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 	windows := statements.Windows{SlipMonths: cfg.SlipMonths, AnnualYears: cfg.AnnualYears}
 	statementViews := statements.Queries{Reader: a.views, Windows: windows, Lists: lists}
 	reports := pdf.Renderer{VerifyURL: strings.TrimSuffix(cfg.BaseURL, "/") + "/sahkan/", QR: true}
-	feed := &eventfeed.Feed{Events: a.events, Clients: apiclients.Queries{Reader: a.views}, Stop: ctx.Done(), Logger: a.cli.log}
+	feed := &eventfeed.Feed{Events: a.events, Clients: apiclients.Queries{Reader: a.views}, Stop: ctx.Done(), MaxStreams: cfg.EventStreams, Logger: a.cli.log}
 
 	srv, err := server.New(server.Config{
 		TrustedProxies: cfg.TrustedProxies,

@@ -152,26 +152,6 @@ func (w *writer) watchClient(ctx context.Context, id string, stop func()) (done 
 	}, gone.Load
 }
 
-// enterBatch counts a batch of client in, unless it already streams
-// maxBatches; leaveBatch counts it out.
-func (w *writer) enterBatch(client string) bool {
-	w.bmu.Lock()
-	defer w.bmu.Unlock()
-	if w.batches[client] >= w.maxBatches {
-		return false
-	}
-	w.batches[client]++
-	return true
-}
-
-func (w *writer) leaveBatch(client string) {
-	w.bmu.Lock()
-	defer w.bmu.Unlock()
-	if w.batches[client]--; w.batches[client] <= 0 {
-		delete(w.batches, client)
-	}
-}
-
 // BatchSummary is the last line of a batch's answer.
 type BatchSummary struct {
 	Summary ingest.Summary `json:"summary"`
@@ -218,17 +198,17 @@ func (w *writer) ingest(c *gin.Context) {
 		return
 	}
 	client, _ := apiauth.FromGin(c)
-	if !w.enterBatch(client.ID) {
+	if !w.batches.Take(client.ID) {
 		// Each batch holds up to its own bound of lines and workers in
 		// memory: the bound is the server's only if the batches are.
 		c.Header("Retry-After", "5")
 		writeProblem(c, http.StatusTooManyRequests, "too_many_batches", "", i18n.Text{
-			MS: fmt.Sprintf("Pelanggan API ini sudah menghantar %d kelompok serentak; tunggu satu selesai sebelum menghantar yang lain.", w.maxBatches),
-			EN: fmt.Sprintf("This API client is already sending %d batches at once; wait for one to end before sending another.", w.maxBatches),
+			MS: fmt.Sprintf("Pelanggan API ini sudah menghantar %d kelompok serentak; tunggu satu selesai sebelum menghantar yang lain.", w.batches.Max()),
+			EN: fmt.Sprintf("This API client is already sending %d batches at once; wait for one to end before sending another.", w.batches.Max()),
 		})
 		return
 	}
-	defer w.leaveBatch(client.ID)
+	defer w.batches.Give(client.ID)
 	// HTTP/1.1: go on reading the request while the answer is written, so
 	// results stream back before the client has sent its last line.
 	rc := http.NewResponseController(c.Writer)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -120,12 +119,9 @@ type writer struct {
 	maxBatch int64
 	clients  apiauth.Clients
 	recheck  time.Duration
-	// Batches streaming now, per client.
-	maxBatches int
-	bmu        sync.Mutex
-	batches    map[string]int
-	resp       *httpx.Responder
-	log        *slog.Logger
+	batches  *httpx.Slots // batches streaming now, per client
+	resp     *httpx.Responder
+	log      *slog.Logger
 }
 
 func newWriter(d PaymentsDeps) *writer {
@@ -156,8 +152,8 @@ func newWriter(d PaymentsDeps) *writer {
 	return &writer{
 		one: one, batch: batch,
 		maxBody: d.MaxBody, maxBatch: d.MaxBatch, clients: d.Clients, recheck: d.RecheckEvery, log: d.Log,
-		maxBatches: d.MaxBatches, batches: map[string]int{},
-		resp: &httpx.Responder{Map: httpx.NewErrorMap(), IsAPI: func(*http.Request) bool { return true }, Log: d.Log},
+		batches: httpx.NewSlots(d.MaxBatches),
+		resp:    &httpx.Responder{Map: httpx.NewErrorMap(), IsAPI: func(*http.Request) bool { return true }, Log: d.Log},
 	}
 }
 

@@ -6,6 +6,10 @@
 // right after the last event it received. Mount it behind apiauth with the
 // events:read scope: the events carry IC numbers.
 //
+// A client holds at most Feed.MaxStreams streams open at once (default 4):
+// one more is refused with 429 too_many_streams (Retry-After), and a stream
+// that ends, however it ends, gives its slot back.
+//
 // Query parameters: after (position to start after; default 0, the whole
 // log), limit (close the stream after that many events; default: stream
 // until the client leaves). Last-Event-ID, when present, wins over after.
@@ -51,6 +55,14 @@ type Log interface {
 // MaxLimit bounds the limit parameter.
 const MaxLimit = 100_000
 
+// DefaultMaxStreams bounds the streams one client holds open at once: each
+// is a subscription to the log and two goroutines for as long as it lasts,
+// and a finance system needs one (a few while it reconnects).
+const DefaultMaxStreams = 4
+
+// streamsRetryAfter is what a client over its streams is told to wait.
+const streamsRetryAfter = 5 * time.Second
+
 // Feed is the SSE handler's configuration.
 type Feed struct {
 	Events Log
@@ -74,7 +86,10 @@ type Feed struct {
 	// without a reset) is cut off and reconnects with Last-Event-ID,
 	// instead of holding its stream, and the server's shutdown, for ever.
 	WriteTimeout time.Duration
-	Logger       *slog.Logger // optional
+	// MaxStreams bounds the streams one client holds open at once
+	// (default DefaultMaxStreams).
+	MaxStreams int
+	Logger     *slog.Logger // optional
 }
 
 var (
@@ -115,6 +130,11 @@ func (f *Feed) Handler() gin.HandlerFunc {
 	if f.Clients == nil {
 		panic("eventfeed: Feed.Clients is required") // a programming error in route setup
 	}
+	maxStreams := f.MaxStreams
+	if maxStreams <= 0 {
+		maxStreams = DefaultMaxStreams
+	}
+	streams := httpx.NewSlots(maxStreams) // open streams, per client
 	return func(c *gin.Context) {
 		after, from, limit, p, ok := params(c)
 		if !ok {
@@ -131,6 +151,18 @@ func (f *Feed) Handler() gin.HandlerFunc {
 			c.Abort()
 			return
 		}
+		if !streams.Take(client.ID) {
+			c.Header("Cache-Control", "no-store")
+			c.Header("Retry-After", strconv.Itoa(int(streamsRetryAfter/time.Second)))
+			httpx.WriteJSONProblem(c, httpx.Problem{Status: http.StatusTooManyRequests, Code: "too_many_streams",
+				Message: i18n.Text{
+					MS: fmt.Sprintf("Pelanggan API ini sudah membuka %d aliran peristiwa serentak; tutup satu sebelum membuka yang lain.", maxStreams),
+					EN: fmt.Sprintf("This API client already has %d event streams open at once; close one before opening another.", maxStreams),
+				}})
+			c.Abort()
+			return
+		}
+		defer streams.Give(client.ID)
 		// A position the log has not reached (the client followed a log
 		// since restored from a backup, or another installation's) would
 		// wait silently and then pass over every event up to it.

@@ -566,3 +566,62 @@ func TestFeedLogUnreadable(t *testing.T) {
 		t.Fatalf("HTTP %d %+v (%v), want 503 unavailable with an incident", resp.StatusCode, je, err)
 	}
 }
+
+// A client may hold at most MaxStreams streams open at once: the next is
+// refused (429 too_many_streams, JSON, Retry-After) while another client
+// is not held back, and a closed stream gives its slot back. Before, one
+// client could open any number of streams (each a subscription and two
+// goroutines).
+func TestFeedStreamsPerClientAreCapped(t *testing.T) {
+	r := newFeedRig(t, func(f *eventfeed.Feed) { f.MaxStreams = 2 })
+	token := r.client("feed", apiclient.ScopeEventsRead)
+	other := r.client("audit", apiclient.ScopeEventsRead)
+	// open starts a stream and waits until its handler has written the
+	// first line (it holds its slot by then).
+	open := func(token string) (*http.Response, context.CancelFunc) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		resp := r.get(ctx, "", token, "")
+		if resp.StatusCode != http.StatusOK {
+			cancel()
+			t.Fatalf("stream refused: %d", resp.StatusCode)
+		}
+		if !bufio.NewScanner(resp.Body).Scan() {
+			t.Fatal("stream sent nothing")
+		}
+		return resp, cancel
+	}
+	refused := func(token string) {
+		t.Helper()
+		resp := r.get(context.Background(), "", token, "")
+		defer resp.Body.Close()
+		var je httpx.JSONError
+		err := json.NewDecoder(resp.Body).Decode(&je)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests || je.Error.Code != "too_many_streams" ||
+			!strings.Contains(je.Error.Message, "2") || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("stream over the cap: %d %+v (%v) Retry-After=%q", resp.StatusCode, je, err, resp.Header.Get("Retry-After"))
+		}
+		<-r.ended
+	}
+	first, closeFirst := open(token)
+	defer first.Body.Close()
+	second, closeSecond := open(token)
+	defer second.Body.Close()
+	defer closeSecond()
+	refused(token)
+	// Another client has slots of its own.
+	third, closeThird := open(other)
+	defer third.Body.Close()
+	defer closeThird()
+	// The client leaves one stream: its slot is free once the handler ends.
+	closeFirst()
+	select {
+	case <-r.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the closed stream's handler did not end")
+	}
+	again, closeAgain := open(token)
+	defer again.Body.Close()
+	defer closeAgain()
+	refused(token)
+}

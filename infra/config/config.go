@@ -58,6 +58,7 @@ type Config struct {
 	APIRateEvery    time.Duration
 	APIFailBurst    int           // failed API token authentications a client IP may make at once
 	APIFailEvery    time.Duration // one more is allowed this often
+	EventStreams    int           // event-feed streams one API client may hold open at once
 	// SlipMonths and AnnualYears are the display windows of statements:
 	// slips, bonus and special aid of the last SlipMonths months (the
 	// current one included), annual statements of the last AnnualYears
@@ -80,6 +81,10 @@ const (
 	MaxSlipMonths  = 600
 	MaxAnnualYears = 50
 )
+
+// MaxEventStreams bounds --event-streams: each stream holds a subscription
+// to the log and goroutines, and a finance system needs one or two.
+const MaxEventStreams = 1000
 
 // MaxViewCacheMB bounds --view-cache-mb (64 GiB): a mistyped size should
 // not promise memory no machine has.
@@ -125,6 +130,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.SlipMonths, "slip-months", envInt(cfg, "ISPEKS_SLIP_MONTHS", 18), "months of pay slips (monthly, weekly, part-time), bonus and special aid statements shown, the current month included [ISPEKS_SLIP_MONTHS]")
 	fs.IntVar(&cfg.AnnualYears, "annual-years", envInt(cfg, "ISPEKS_ANNUAL_YEARS", 7), "years of annual statements (Borang EC) shown before the current year [ISPEKS_ANNUAL_YEARS]")
 	fs.DurationVar(&cfg.APIRateEvery, "api-every", envDuration(cfg, "ISPEKS_API_EVERY", 5*time.Millisecond), "an API client earns one more request this often [ISPEKS_API_EVERY]")
+	fs.IntVar(&cfg.EventStreams, "event-streams", envInt(cfg, "ISPEKS_EVENT_STREAMS", 4), "event-feed streams (/api/v1/events) one API client may hold open at once; one more gets 429 [ISPEKS_EVENT_STREAMS]")
 	fs.IntVar(&cfg.APIFailBurst, "api-fail-burst", envInt(cfg, "ISPEKS_API_FAIL_BURST", 20), "failed API token authentications (bad, unknown or revoked token) a client IP may make at once; past them its requests get 429 without the token being looked up [ISPEKS_API_FAIL_BURST]")
 	fs.DurationVar(&cfg.APIFailEvery, "api-fail-every", envDuration(cfg, "ISPEKS_API_FAIL_EVERY", 3*time.Second), "per client IP, one more failed API token authentication is allowed this often [ISPEKS_API_FAIL_EVERY]")
 }
@@ -216,6 +222,9 @@ func (c *Config) Resolve() error {
 	}
 	if c.APIRateEvery <= 0 || c.APIRateBurst < 1 {
 		errs = append(errs, errors.New("--api-every and --api-burst: must be positive"))
+	}
+	if c.EventStreams < 1 || c.EventStreams > MaxEventStreams {
+		errs = append(errs, fmt.Errorf("--event-streams: %d is outside 1..%d", c.EventStreams, MaxEventStreams))
 	}
 	if c.APIFailEvery <= 0 || c.APIFailBurst < 1 {
 		errs = append(errs, errors.New("--api-fail-every and --api-fail-burst: must be positive"))
