@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -142,5 +143,118 @@ func TestAddAPIClientRefusesBadInput(t *testing.T) {
 	}
 	if _, err := (commands.AddAPIClient{}).WithNewToken(); err == nil {
 		t.Fatal("command without ID got a client ID")
+	}
+}
+
+// addNamed adds a client called name through the handler.
+func addNamed(ctx context.Context, h commands.AddAPIClientHandler, id, name string) (commands.Result, error) {
+	cmd, err := commands.AddAPIClient{Meta: acMeta(), ClientID: id, Name: name, Scopes: []string{"events:read"}}.WithNewToken()
+	if err != nil {
+		return commands.Result{}, err
+	}
+	return h.Handle(ctx, cmd)
+}
+
+// given an active client "Sistem Gaji", when another is added as
+// " sistem GAJI " (case and surrounding spaces aside, the same name), then
+// it is refused with a field error on name, naming the client that holds
+// it, and nothing is added; once that client is revoked, the name is free.
+// Before, two clients could share a name.
+func TestAddAPIClientRefusesTheNameOfAnActiveClient(t *testing.T) {
+	r, _ := acRunner(t)
+	h := commands.AddAPIClientHandler{Runner: r}
+	ctx := context.Background()
+	if _, err := addNamed(ctx, h, "payroll", "Sistem Gaji"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := addNamed(ctx, h, "payroll-two", " sistem GAJI ")
+	var fe *apiclient.FieldError
+	if !errors.As(err, &fe) || fe.Field != "name" || !strings.Contains(fe.Reason, "payroll") || !errors.Is(err, apiclient.ErrNameTaken) {
+		t.Fatalf("same name again: %v, want a field error on name naming payroll", err)
+	}
+	if n := len(acEvents(t, r, apiclient.Stream("payroll-two"))); n != 0 {
+		t.Fatalf("the refused client has %d events", n)
+	}
+	// Another name is fine.
+	if _, err := addNamed(ctx, h, "payments", "Sistem Bayaran"); err != nil {
+		t.Fatal(err)
+	}
+	// given the holder revoked, when the name is used again, then it is added.
+	if _, err := (commands.RevokeAPIClientHandler{Runner: r}).Handle(ctx, commands.RevokeAPIClient{Meta: acMeta(), ClientID: "payroll", Reason: "diganti"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := addNamed(ctx, h, "payroll-two", "SISTEM GAJI"); err != nil {
+		t.Fatalf("the name of a revoked client: %v", err)
+	}
+	if _, err := addNamed(ctx, h, "payroll-three", "Sistem Gaji"); !errors.Is(err, apiclient.ErrNameTaken) {
+		t.Fatalf("the name of the new holder: %v", err)
+	}
+}
+
+// when several clients of one name are added at once, then exactly one is.
+// The name is claimed in a stream of its own (apiclient.NameStream),
+// appended with the version read, as an account is opened in the stream
+// of its IC number: of concurrent claims one wins, the others decide again
+// and find the name taken.
+func TestAddAPIClientNameIsUniqueUnderConcurrency(t *testing.T) {
+	r, _ := acRunner(t)
+	h := commands.AddAPIClientHandler{Runner: r}
+	ctx := context.Background()
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := addNamed(ctx, h, fmt.Sprintf("client-%d", i), "Sistem Gaji")
+			errs <- err
+		}()
+	}
+	added := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			added++
+		case errors.Is(err, apiclient.ErrNameTaken):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if added != 1 {
+		t.Fatalf("%d clients added under one name, want 1", added)
+	}
+}
+
+// A claim whose client was never added (its add failed after the claim, or
+// the process died between the two) holds the name for
+// apiclient.ClaimGrace, as an add under way would, and then gives way.
+func TestAddAPIClientNameClaimOfAClientNeverAdded(t *testing.T) {
+	r, _ := acRunner(t)
+	now := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	r.Now = func() time.Time { return now }
+	h := commands.AddAPIClientHandler{Runner: r}
+	ctx := context.Background()
+	if _, err := addNamed(ctx, h, "payroll", "Sistem Gaji"); err != nil {
+		t.Fatal(err)
+	}
+	// An add under an existing client's ID is refused after its name was
+	// claimed: the claim names a client ID whose client has another name.
+	if _, err := addNamed(ctx, h, "payroll", "Sistem Lama"); !errors.Is(err, apiclient.ErrAlreadyExists) {
+		t.Fatalf("existing client ID: %v", err)
+	}
+	if _, err := addNamed(ctx, h, "old-system", "Sistem Lama"); err != nil {
+		t.Fatalf("a name claimed for a client of another name: %v", err)
+	}
+	// A claim for a client not (yet) added.
+	if _, err := commands.Execute(ctx, r, apiclient.NameStream("Sistem Baru"), apiclient.NewNameClaim, acMeta(),
+		func(c *apiclient.NameClaim, now time.Time) error {
+			return c.Claim("Sistem Baru", "never-added", apiclient.HolderGone, now)
+		}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := addNamed(ctx, h, "new-system", "sistem baru"); !errors.Is(err, apiclient.ErrNameTaken) {
+		t.Fatalf("within the grace: %v", err)
+	}
+	now = now.Add(apiclient.ClaimGrace)
+	if _, err := addNamed(ctx, h, "new-system", "sistem baru"); err != nil {
+		t.Fatalf("after the grace: %v", err)
 	}
 }

@@ -48,7 +48,7 @@ func (c *cli) clientsCmd() *cobra.Command {
 	var newClient commands.AddAPIClient // made and checked by PreRunE
 	add := &cobra.Command{
 		Use:   "add NAME --scopes SCOPE,…",
-		Short: "Add a client and print its bearer token once (only its hash is stored)",
+		Short: "Add a client and print its bearer token once (only its hash is stored); NAME must not be an active client's (case and surrounding spaces aside)",
 		Args:  exactArgs("NAME"),
 		// NAME and --scopes are checked (on a client of its own, nothing
 		// recorded) before the stores are opened: on a new install a
@@ -62,7 +62,14 @@ func (c *cli) clientsCmd() *cobra.Command {
 		},
 		RunE: c.withApp(func(cmd *cobra.Command, args []string, a *app) error {
 			add := newClient
-			if _, err := (commands.AddAPIClientHandler{Runner: a.runner}).Handle(cmd.Context(), add); err != nil {
+			// A name an active client has is refused. The handler's
+			// claim holds under concurrency; the read model, caught up
+			// first, knows the clients added before names were claimed.
+			if err := a.catchUp(cmd.Context()); err != nil {
+				return err
+			}
+			names := apiclients.Queries{Reader: a.views}
+			if _, err := (commands.AddAPIClientHandler{Runner: a.runner, Names: names}).Handle(cmd.Context(), add); err != nil {
 				return clientError(add.ClientID, err)
 			}
 			// The scopes as stored (checked above), not as typed.

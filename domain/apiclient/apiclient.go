@@ -45,18 +45,25 @@ var (
 	ErrAlreadyExists = errors.New("apiclient: client already exists")
 	ErrNotFound      = errors.New("apiclient: no such client")
 	ErrRevoked       = errors.New("apiclient: client is revoked")
+	// ErrNameTaken: an active client has the name already (a *FieldError
+	// on name, which is ErrInvalid too).
+	ErrNameTaken = errors.New("apiclient: name taken")
 )
 
 // FieldError names the input field that is wrong and why.
 type FieldError struct {
 	Field  string
 	Reason string
+	kind   error // a sentinel it is besides ErrInvalid, or nil
 }
 
 func (e *FieldError) Error() string { return "apiclient: " + e.Field + ": " + e.Reason }
 
-// Is makes errors.Is(err, ErrInvalid) true.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+// Is makes errors.Is(err, ErrInvalid) true (and ErrNameTaken for a taken
+// name).
+func (e *FieldError) Is(target error) bool {
+	return target == ErrInvalid || (e.kind != nil && target == e.kind)
+}
 
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
@@ -135,6 +142,7 @@ func (Revoked) EventType() string { return "apiclient.Revoked.v1" }
 func Register(reg *eventlog.Registry) {
 	eventlog.Register[Added](reg)
 	eventlog.Register[Revoked](reg)
+	eventlog.Register[NameClaimed](reg)
 }
 
 // Client is the aggregate.

@@ -111,6 +111,23 @@ func (q Queries) Get(ctx context.Context, id string) (Client, bool, error) {
 	return c, true, nil
 }
 
+// ActiveNamed returns the ID and the name, as stored, of the active (not
+// revoked) client of name, compared by apiclient.NameKey
+// (commands.APIClientNames).
+func (q Queries) ActiveNamed(ctx context.Context, name string) (string, string, bool, error) {
+	clients, err := q.List(ctx)
+	if err != nil {
+		return "", "", false, err
+	}
+	key := apiclient.NameKey(name)
+	for _, c := range clients {
+		if !c.Revoked && apiclient.NameKey(c.Name) == key {
+			return c.ID, c.Name, true, nil
+		}
+	}
+	return "", "", false, nil
+}
+
 // List returns every client, by ID. There are a handful of finance systems,
 // so it reads all pages.
 func (q Queries) List(ctx context.Context) ([]Client, error) {

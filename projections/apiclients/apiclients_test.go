@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -96,6 +97,9 @@ func TestProjectionLiveTwiceAndRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, rec := range recs {
+		if !slices.Contains(apiclients.Projector{}.Handles(), rec.Type) {
+			continue // the name claims: the engine passes over them too
+		}
 		env, err := reg.Decode(rec)
 		if err != nil {
 			t.Fatal(err)
