@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -335,6 +337,7 @@ func (s *Site) adminAccountPage(c *gin.Context, ic string) (Page, error) {
 	if key, ok := adminDone[c.Query("selesai")]; ok {
 		page.Notice = key
 	}
+	d.Verdict = adminCheckVerdict(c, ic)
 	return page, nil
 }
 
@@ -465,8 +468,11 @@ func (s *Site) endSessions(c *gin.Context, ic string) error {
 var adminAnswerFields = []Field{{Name: "answer", Label: "admin.label.answer", Required: true, Max: account.MaxAnswer, Secret: true}}
 
 // adminVerifyAnswer checks what a caller says is their secret answer. The
-// verdict is shown (Sepadan / Tidak sepadan) and recorded; the stored
-// answer never is.
+// verdict (Sepadan / Tidak sepadan) is recorded; the stored answer is never
+// shown. POST → redirect → GET: the check is kept in the administrator's
+// session and the account page it redirects to shows it, so reloading that
+// page shows the verdict again rather than checking (and counting a try)
+// again.
 func (s *Site) adminVerifyAnswer(c *gin.Context) {
 	ic, ok := adminIC(c)
 	if !ok {
@@ -488,11 +494,53 @@ func (s *Site) adminVerifyAnswer(c *gin.Context) {
 		s.adminFail(c, "admin_account", page, err)
 		return
 	}
-	s.adminWait(c, res.Position)
-	d := page.Data.(*adminAccountData)
-	d.Verdict = "nomatch"
+	check := adminCheck{IC: ic, Position: strconv.FormatUint(res.Position, 10), Verdict: "nomatch"}
 	if ok {
-		d.Verdict = "match"
+		check.Verdict = "match"
 	}
-	s.Render(c, http.StatusOK, "admin_account", page)
+	if err := s.deps.Sessions.Update(c, func(s *session.Session) {
+		if s.Values == nil {
+			s.Values = map[string]string{}
+		}
+		s.Values[adminValCheck] = check.String()
+	}); err != nil {
+		// The check is recorded; show its verdict on this answer rather
+		// than lose it (a reload would check again).
+		s.deps.Log.WarnContext(c.Request.Context(), "admin: keep the answer check's verdict in the session", "err", err)
+		s.adminWait(c, res.Position)
+		page.Data.(*adminAccountData).Verdict = check.Verdict
+		s.Render(c, http.StatusOK, "admin_account", page)
+		return
+	}
+	s.adminWait(c, res.Position)
+	c.Redirect(http.StatusSeeOther, adminAccountURL(ic)+"?"+adminQueryCheck+"="+check.Position)
+}
+
+// adminValCheck is the session value holding the administrator's last
+// secret-answer check (adminCheck), which the account page's link
+// (?semakan=POSITION) shows: the verdict itself is never taken from the URL.
+const (
+	adminValCheck   = "answer_check"
+	adminQueryCheck = "semakan"
+)
+
+// adminCheck is a secret-answer check as the session keeps it: whose
+// account, the position of its SecretAnswerChecked event and the verdict.
+type adminCheck struct{ IC, Position, Verdict string }
+
+func (a adminCheck) String() string { return a.IC + " " + a.Position + " " + a.Verdict }
+
+// adminCheckVerdict is the verdict the account page of ic shows: that of
+// the session's last check, if it was of ic and the page's link names it.
+func adminCheckVerdict(c *gin.Context, ic string) string {
+	pos := c.Query(adminQueryCheck)
+	u, ok := session.User(c)
+	if pos == "" || !ok {
+		return ""
+	}
+	parts := strings.Fields(u.Values[adminValCheck])
+	if len(parts) != 3 || parts[0] != ic || parts[1] != pos {
+		return ""
+	}
+	return parts[2]
 }

@@ -272,13 +272,13 @@ func TestAdminVerifiesSecretAnswer(t *testing.T) {
 	admContain(t, "question shown", page.body, "Apakah nama haiwan peliharaan pertama anda?")
 	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
 
-	r := b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"  COMOT "}})
+	r := b.checkAnswer(admSitiIC, tok, "  COMOT ")
 	if r.code != http.StatusOK {
 		t.Fatalf("check: %d", r.code)
 	}
 	admContain(t, "match", r.body, "Keputusan semakan: Sepadan")
 	admNotContain(t, "match", r.body, "COMOT", "Tidak sepadan")
-	r = b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"Tompok"}})
+	r = b.checkAnswer(admSitiIC, tok, "Tompok")
 	admContain(t, "no match", r.body, "Keputusan semakan: Tidak sepadan")
 	admNotContain(t, "no match", r.body, "Tompok", "Comot")
 
@@ -636,8 +636,8 @@ func TestAdminCatalogKeys(t *testing.T) {
 
 // TestAdminRefusedFormTogglesOnAccountPage: a page drawn in answer to one
 // of an account's POST-only actions toggles the language on the account
-// page, not on the action (a GET there is a 405): a refused form, the
-// answer check's result.
+// page, not on the action (a GET there is a 405): a refused form. (The
+// answer check's result is a redirect to the account page.)
 func TestAdminRefusedFormTogglesOnAccountPage(t *testing.T) {
 	p := newAdminPortal(t)
 	p.lock(admSitiIC)
@@ -648,7 +648,7 @@ func TestAdminRefusedFormTogglesOnAccountPage(t *testing.T) {
 		form         url.Values
 	}{
 		{admAccountURL(admSitiIC) + "/buka-kunci", admAccountURL(admSitiIC), url.Values{"reason": {""}}},
-		{admAccountURL(admSitiIC) + "/semak-jawapan", admAccountURL(admSitiIC), url.Values{"answer": {"salah"}}},
+		{admAccountURL(admSitiIC) + "/semak-jawapan", admAccountURL(admSitiIC), url.Values{"answer": {""}}},
 		{admAccountURL(admSitiIC) + "/peranan", admAccountURL(admSitiIC), url.Values{"role": {"root"}, "op": {"grant"}}},
 		{admAccountURL(admNurulIC) + "/buka-kunci", admAccountURL(admNurulIC), url.Values{"reason": {"tidak dikunci"}}},
 		{admAccountURL(admNurulIC) + "/set-semula-totp", admAccountURL(admNurulIC), url.Values{"totp_reason": {"x"}}},
@@ -813,7 +813,7 @@ func TestAdminSecretAnswerChecksArePaused(t *testing.T) {
 	page := b.get(admAccountURL(admSitiIC))
 	tok := admCSRFRe.FindStringSubmatch(page.body)[1]
 	for i := range account.MaxAnswerMisses {
-		r := b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"teka " + strconv.Itoa(i)}})
+		r := b.checkAnswer(admSitiIC, tok, "teka "+strconv.Itoa(i))
 		admContain(t, "wrong answer", r.body, "Keputusan semakan: Tidak sepadan")
 	}
 	head := p.logHead()
@@ -848,4 +848,76 @@ func TestAdminImportTooLargeSaysTheLimit(t *testing.T) {
 	if p.logHead() != head {
 		t.Fatal("a refused upload appended")
 	}
+}
+
+// TestAdminAnswerVerdictSurvivesARefresh: the check is a POST that records
+// it and redirects (POST → redirect → GET); the page it leads to shows the
+// verdict from the administrator's session, so reloading it shows the
+// same verdict and checks nothing again. The link alone shows nothing:
+// another administrator following it sees no verdict, nor does the page
+// without it.
+func TestAdminAnswerVerdictSurvivesARefresh(t *testing.T) {
+	p := newAdminPortal(t)
+	b := p.admin()
+	tok := b.csrf(admAccountURL(admSitiIC))
+	checks := func() int {
+		n := 0
+		for _, e := range p.stream(admSitiIC) {
+			if _, ok := e.Event.(account.SecretAnswerChecked); ok {
+				n++
+			}
+		}
+		return n
+	}
+
+	r := b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"Tompok"}})
+	if r.code != http.StatusSeeOther {
+		t.Fatalf("check: %d, want 303 to the account page", r.code)
+	}
+	loc := r.hdr.Get("Location")
+	if !strings.HasPrefix(loc, admAccountURL(admSitiIC)+"?") || strings.Contains(loc, "nomatch") || strings.Contains(loc, "Tompok") {
+		t.Fatalf("check redirects to %q", loc)
+	}
+	for i := range 2 {
+		g := b.get(loc)
+		if g.code != http.StatusOK {
+			t.Fatalf("GET %d of %s: %d", i+1, loc, g.code)
+		}
+		admContain(t, "verdict page", g.body, "Keputusan semakan: Tidak sepadan")
+		admNotContain(t, "verdict page", g.body, "Tompok", "Comot")
+	}
+	if n := checks(); n != 1 {
+		t.Fatalf("one POST and two GETs recorded %d checks, want 1", n)
+	}
+	admNotContain(t, "the page without the link", b.get(admAccountURL(admSitiIC)).body, "Keputusan semakan")
+	admNotContain(t, "another administrator following the link", p.admin().get(loc).body, "Keputusan semakan")
+
+	// A later check replaces the verdict: its own link shows it, the
+	// earlier link shows none.
+	r = b.post(admAccountURL(admSitiIC)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {"comot"}})
+	if r.code != http.StatusSeeOther {
+		t.Fatalf("second check: %d", r.code)
+	}
+	admContain(t, "second verdict", b.get(r.hdr.Get("Location")).body, "Keputusan semakan: Sepadan")
+	admNotContain(t, "first link after the second check", b.get(loc).body, "Keputusan semakan")
+	// The language toggle keeps the link, and so the verdict.
+	m := langToggleRe.FindStringSubmatch(b.get(r.hdr.Get("Location")).body)
+	if m == nil {
+		t.Fatal("verdict page: no language toggle")
+	}
+	admContain(t, "verdict page in English", b.get(strings.ReplaceAll(m[1], "&amp;", "&")).body, "Check result: Matches")
+	if n := checks(); n != 2 {
+		t.Fatalf("%d checks recorded, want 2", n)
+	}
+}
+
+// checkAnswer posts a secret-answer check of ic's caller and follows its
+// redirect to the verdict, as a browser does.
+func (b *admBrowser) checkAnswer(ic, tok, answer string) admResult {
+	b.p.t.Helper()
+	r := b.post(admAccountURL(ic)+"/semak-jawapan", url.Values{"csrf_token": {tok}, "answer": {answer}})
+	if r.code != http.StatusSeeOther {
+		b.p.t.Fatalf("answer check: %d, want 303", r.code)
+	}
+	return b.get(r.hdr.Get("Location"))
 }
