@@ -21,8 +21,35 @@ import (
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "ispeks:", err)
-		os.Exit(1)
+		os.Exit(exitStatus(err))
 	}
+}
+
+// exitDeadLetters is the exit status of `projections status` when a
+// projector has dead letters: a monitor running it tells that from a
+// command that failed (1).
+const exitDeadLetters = 3
+
+// exitError is a failure that exits with a status of its own rather than 1.
+type exitError struct {
+	status int
+	err    error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitStatus is the exit status for what run returned: 0 for nil, an
+// exitError's own, 1 for any other error.
+func exitStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.status
+	}
+	return 1
 }
 
 func run() error {

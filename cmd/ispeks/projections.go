@@ -37,7 +37,15 @@ func (c *cli) projectionsCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
 		Short: "Each projector's and consumer's (mailer, e-mail and name followers, NATS publisher) checkpoint, the log head, the lag, dead letters and read-model layout",
-		Args:  noArgs,
+		Long: `Each projector's and consumer's (mailer, e-mail and name followers, NATS publisher) checkpoint,
+the log head, the lag, dead letters and read-model layout.
+
+Exit status: 0 when no projector has dead letters; 3 when one has (the
+table is printed first, then a line on stderr with how many and what to
+run); 1 when the command failed (a bad flag, a store that cannot be read).
+A consumer's dead letters (parked mails: 'ispeks mail parked') are listed
+but leave the status 0.`,
+		Args: noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, app *app) error {
 			return printStatus(cmd.Context(), app.engine, cmd.OutOrStdout())
 		}),
@@ -108,7 +116,43 @@ func printStatus(ctx context.Context, e *engine.Engine, out io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return printDeadLetters(out, st)
+	if err := printDeadLetters(out, st); err != nil {
+		return err
+	}
+	return projectorDeadLetters(st)
+}
+
+// projectorDeadLetters is the failure `projections status` ends with when a
+// projector has dead letters (exit status 3, exitDeadLetters): events its
+// read model lacks, so pages show less than the log holds until it is
+// rebuilt. A consumer's (a parked mail, an event too large for NATS) do not
+// change the status: the mailer's are sent again with 'mail resend', and
+// they leave no read model short.
+func projectorDeadLetters(st []engine.Status) error {
+	total := 0
+	var counts, names []string
+	for _, s := range st {
+		if s.Kind != "projector" || len(s.DeadLetters) == 0 {
+			continue
+		}
+		total += len(s.DeadLetters)
+		counts = append(counts, fmt.Sprintf("%s %d", s.Name, len(s.DeadLetters)))
+		names = append(names, s.Name)
+	}
+	if total == 0 {
+		return nil
+	}
+	noun := "dead letters"
+	if total == 1 {
+		noun = "dead letter"
+	}
+	rebuild := "'ispeks projections rebuild " + names[0] + "'"
+	if len(names) > 1 {
+		rebuild = "'ispeks projections rebuild NAME' for each of " + strings.Join(names, ", ")
+	}
+	return &exitError{status: exitDeadLetters, err: fmt.Errorf(
+		"projectors have %d %s (%s): events their read models lack; 'ispeks projections status' lists them (the oldest %d of each), and once the cause is fixed %s projects them again",
+		total, noun, strings.Join(counts, ", "), deadLettersShown, rebuild)}
 }
 
 // printDeadLetters lists the oldest dead letters of each projector and
