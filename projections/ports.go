@@ -136,6 +136,17 @@ type ReadStore interface {
 	BeginRebuild(ctx context.Context, projector string, specs ...CollectionSpec) (ReadStore, error)
 	SwapRebuild(ctx context.Context, projector string, specs ...CollectionSpec) error
 
+	// DropShadows drops what an unfinished rebuild of projector left
+	// behind: its shadow collections and shadow checkpoint, which a rebuild
+	// cut short before its swap leaves until the projector's next
+	// BeginRebuild. It returns the names of the collections whose shadows
+	// it dropped, sorted (none: nothing was left). The live collections and
+	// checkpoint, and other projectors' shadows, are untouched. A store
+	// that BeginRebuild returned for projector is unusable afterwards, so
+	// the caller must know no rebuild of projector is running, in this
+	// process or another (the engine holds the projector's rebuild claim).
+	DropShadows(ctx context.Context, projector string) ([]string, error)
+
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -356,6 +356,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err := r.load(ctx); err != nil {
 			return err
 		}
+		e.dropLeftoverShadows(ctx, r)
 		if err := e.relayout(ctx, r); err != nil {
 			if ctx.Err() != nil {
 				return nil // shut down mid-rebuild: the live collections are untouched
@@ -517,6 +518,42 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 	return r.load(ctx)
 }
 
+// dropLeftoverShadows drops the shadow collections a rebuild of r's
+// projector cut short left behind (a console's rebuild interrupted, a
+// process stopped or killed mid-rebuild), which would otherwise stay until
+// the projector's next rebuild. A rebuild still running, here or in another
+// process, holds the projector's claim, and its shadows must stay: so this
+// takes the claim first, yielding to any live one whatever its layout, and
+// drops only while it holds it. It is housekeeping: a failure is logged and
+// the start goes on.
+func (e *Engine) dropLeftoverShadows(ctx context.Context, r *runner) {
+	e.cmu.Lock()
+	busy := e.rebuilding[r.name]
+	e.cmu.Unlock()
+	if busy {
+		return
+	}
+	owner := uuid.NewString()
+	won, err := e.claim(ctx, r.name, relayoutClaim{Layout: layoutOf(r.p), Cleanup: true}, owner, func(relayoutClaim) bool { return true })
+	if err != nil || !won {
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("could not look for an interrupted rebuild's shadow collections; its next rebuild drops them", "projector", r.name, "err", err)
+		}
+		return
+	}
+	defer e.releaseRelayout(context.WithoutCancel(ctx), r.name, owner)
+	dropped, err := e.cfg.Store.DropShadows(ctx, r.name)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("could not drop an interrupted rebuild's shadow collections; its next rebuild drops them", "projector", r.name, "err", err)
+		}
+		return
+	}
+	if len(dropped) > 0 {
+		e.log.Info("dropped the shadow collections an interrupted rebuild left", "projector", r.name, "collections", dropped)
+	}
+}
+
 // releaseRelayout gives up owner's claim after a failed rebuild.
 func (e *Engine) releaseRelayout(ctx context.Context, name, owner string) {
 	err := e.rewriteOwnClaim(ctx, name, owner, func(relayoutClaim) relayoutClaim { return relayoutClaim{} })
@@ -580,6 +617,10 @@ type relayoutClaim struct {
 	Owner  string    `json:"owner"`
 	Layout int       `json:"layout"`
 	At     time.Time `json:"at"`
+	// Cleanup: held by a start dropping what an interrupted rebuild left
+	// (dropLeftoverShadows), for a moment; a rebuild for any layout waits
+	// for it, lest the drop take the rebuild's new shadows.
+	Cleanup bool `json:"cleanup,omitempty"`
 }
 
 const (
@@ -591,21 +632,28 @@ const (
 )
 
 // claimRelayout takes the claim to rebuild projector name for layout want
-// unless another process holds a live one, and reports whether owner holds
-// it. On SQLite the batch is one transaction; on a store whose batches are
-// not, the put's version (one above the claim read) makes it a
-// compare-and-set, and the read after it tells who won.
+// unless another process holds a live one for that layout, and reports
+// whether owner holds it. On SQLite the batch is one transaction; on a
+// store whose batches are not, the put's version (one above the claim read)
+// makes it a compare-and-set, and the read after it tells who won.
 func (e *Engine) claimRelayout(ctx context.Context, name string, want int, owner string) (bool, error) {
+	return e.claim(ctx, name, relayoutClaim{Layout: want}, owner, func(c relayoutClaim) bool { return c.Layout == want || c.Cleanup })
+}
+
+// claim is claimRelayout for the claim mine (its Owner and At are set
+// here), yielding to another process's live claim when yields says so.
+func (e *Engine) claim(ctx context.Context, name string, mine relayoutClaim, owner string, yields func(relayoutClaim) bool) (bool, error) {
 	coll := genCollection(name)
 	err := e.cfg.Store.Write(ctx, relayoutWriter, 0, func(b projections.Batch) error {
 		c, version, held, err := readClaim(ctx, b.Get, name)
 		if err != nil {
 			return err
 		}
-		if held && c.Owner != owner && c.Layout == want && e.cfg.Now().Sub(c.At) < e.cfg.RebuildClaim {
+		if held && c.Owner != owner && e.cfg.Now().Sub(c.At) < e.cfg.RebuildClaim && yields(c) {
 			return nil // another process's, live
 		}
-		body, err := json.Marshal(relayoutClaim{Owner: owner, Layout: want, At: e.cfg.Now()})
+		mine.Owner, mine.At = owner, e.cfg.Now()
+		body, err := json.Marshal(mine)
 		if err != nil {
 			return err
 		}

@@ -132,3 +132,87 @@ func TestUndeclaredCollectionIsDropped(t *testing.T) {
 		t.Fatalf("the kept collection: %v", err)
 	}
 }
+
+// DropShadows drops an unfinished rebuild's shadow generations and shadow
+// checkpoint document at once (no reader is on them: no drop delay), and
+// leaves the live generation and checkpoint.
+func TestDropShadowsDropsTheGenerations(t *testing.T) {
+	uri, db, admin := scratchDB(t, "rs_gcs_")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	s, err := rsmongo.OpenWith(ctx, uri, db, rsmongo.Options{CatalogTTL: 10 * time.Millisecond, DropDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	spec := projections.CollectionSpec{Name: "things", Indexes: []string{"k"}}
+	if err := s.Ensure(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	put := func(st projections.ReadStore, cp uint64) {
+		t.Helper()
+		if err := st.Write(ctx, "p", cp, func(b projections.Batch) error {
+			return b.Put(ctx, "things", projections.Doc{ID: "x", Version: cp, Body: []byte(`{}`)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(s, 1)
+	shadow, err := s.BeginRebuild(ctx, "p", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(shadow, 2)
+	cps := func() []string {
+		t.Helper()
+		var docs []bson.M
+		cur, err := admin.Database(db).Collection("_ispeks_checkpoints").Find(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cur.All(ctx, &docs); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range docs {
+			ids = append(ids, d["_id"].(string))
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	names := func() []string {
+		t.Helper()
+		n, err := admin.Database(db).ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, name := range n {
+			if strings.HasPrefix(name, "things__g") {
+				out = append(out, name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := names(); !slices.Equal(got, []string{"things__g1", "things__g2"}) {
+		t.Fatalf("collections during the rebuild: %q", got)
+	}
+	if got := cps(); !slices.Equal(got, []string{"p@0", "p@3"}) {
+		t.Fatalf("checkpoint documents during the rebuild: %q", got)
+	}
+
+	if got, err := s.DropShadows(ctx, "p"); err != nil || !slices.Equal(got, []string{"things"}) {
+		t.Fatalf("DropShadows = %q, %v", got, err)
+	}
+	if got := names(); !slices.Equal(got, []string{"things__g1"}) {
+		t.Fatalf("collections after DropShadows: %q, want the live generation only", got)
+	}
+	if got := cps(); !slices.Equal(got, []string{"p@0"}) {
+		t.Fatalf("checkpoint documents after DropShadows: %q, want the live one only", got)
+	}
+	if cp, err := s.Checkpoint(ctx, "p"); err != nil || cp != 1 {
+		t.Fatalf("live checkpoint after DropShadows: %d %v, want 1", cp, err)
+	}
+}

@@ -169,3 +169,48 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	s.c.collectLater()
 	return nil
 }
+
+// DropShadows retires the shadow generations and the shadow checkpoint a
+// rebuild of projector left unswapped, with one catalog change, and drops
+// them at once. Retired rather than dropped outright: should this process
+// stop between the catalog change and the drops, a later collect drops
+// them still.
+func (s *Store) DropShadows(ctx context.Context, projector string) (_ []string, err error) {
+	defer func() { err = unavailable(err) }()
+	if s.c.closed.Load() {
+		return nil, errClosed
+	}
+	if s.shadow {
+		return nil, fmt.Errorf("readstore/mongo: DropShadows on a shadow store: call it on the live store")
+	}
+	if err := rskit.CheckProjector(projector); err != nil {
+		return nil, err
+	}
+	var dropped []string
+	_, err = s.c.update(ctx, func(cat *catalog) error {
+		dropped = dropped[:0]
+		for name, e := range cat.Shadow {
+			if e.Projector == projector {
+				// At zero: due at the next collect, no drop delay; nobody
+				// reads an abandoned shadow.
+				cat.Retired = append(cat.Retired, retired{Collection: physical(name, e.Gen)})
+				delete(cat.Shadow, name)
+				dropped = append(dropped, name)
+			}
+		}
+		if gen, ok := cat.CPShadow[projector]; ok {
+			cat.Retired = append(cat.Retired, retired{Checkpoint: cpID(projector, gen)})
+			delete(cat.CPShadow, projector)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.c.collect(ctx)
+	slices.Sort(dropped)
+	if len(dropped) > 0 {
+		s.c.log.Info("dropped an unfinished rebuild's shadow collections", "projector", projector, "collections", dropped)
+	}
+	return dropped, nil
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"RebuildSwap", testRebuildSwap},
 		{"RebuildSeenByOtherInstance", testRebuildOtherInstance},
 		{"RebuildDropsUndeclared", testRebuildDropsUndeclared},
+		{"DropShadows", testDropShadows},
 		{"Reopen", testReopen},
 		{"ConcurrentReadersAndWriter", testConcurrent},
 	}
@@ -1393,6 +1394,95 @@ func testRebuildDropsUndeclared(t *testing.T, open Open) {
 	// A later layout may declare the name again: it starts empty.
 	rebuild("p", 5, kept, gone)
 	equalIDs(t, "a dropped collection declared again", findAll(t, s, projections.Query{Collection: "gone"}), []string{"d5"})
+}
+
+// An unfinished rebuild of "proj" (one cut short before its swap) leaves
+// shadows; DropShadows drops them, says which, and leaves the live
+// collections, the live checkpoint and another projector's rebuild alone.
+// A later rebuild of "proj" starts afresh.
+func testDropShadows(t *testing.T, open Open) {
+	s := opened(t, open, staff)
+	ctx := ctxFor(t)
+	extra := projections.CollectionSpec{Name: "staff_extra", Indexes: []string{"k"}}
+	theirs := projections.CollectionSpec{Name: "theirs", Indexes: []string{"k"}}
+	putCP(t, s, "proj", 10, "staff", doc("live1", 1, map[string]any{"dept": "L"}, `{"live":1}`))
+
+	if got, err := s.DropShadows(ctx, "proj"); err != nil || len(got) != 0 {
+		t.Fatalf("DropShadows with no rebuild begun = %q, %v; want none", got, err)
+	}
+	else_, err := s.BeginRebuild(ctx, "else", theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = else_.Close() })
+	putCP(t, else_, "else", 7, "theirs", doc("t1", 1, map[string]any{"k": "v"}, `{}`))
+
+	shadow, err := s.BeginRebuild(ctx, "proj", staff, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = shadow.Close() })
+	putCP(t, shadow, "proj", 5, "staff", doc("shadow1", 1, map[string]any{"dept": "S"}, `{}`))
+	putCP(t, shadow, "proj", 6, "staff_extra", doc("x", 1, map[string]any{"k": "v"}, `{}`))
+
+	got, err := s.DropShadows(ctx, "proj")
+	if err != nil {
+		t.Fatalf("DropShadows: %v", err)
+	}
+	equalIDs(t, "collections whose shadows were dropped", got, []string{"staff", "staff_extra"})
+	// Nothing is left to swap in; the live side is as it was.
+	if err := s.SwapRebuild(ctx, "proj", staff, extra); err == nil {
+		t.Fatal("SwapRebuild after DropShadows: no error")
+	}
+	equalIDs(t, "live staff", findAll(t, s, projections.Query{Collection: "staff"}), []string{"live1"})
+	if cp := checkpoint(t, s, "proj"); cp != 10 {
+		t.Fatalf("live checkpoint after DropShadows = %d, want 10", cp)
+	}
+	_, _, err = s.Get(ctx, "staff_extra", "x")
+	checkUnknown(t, "Get of a collection only the dropped shadow had", "staff_extra", err)
+	if got, err := s.DropShadows(ctx, "proj"); err != nil || len(got) != 0 {
+		t.Fatalf("DropShadows again = %q, %v; want none", got, err)
+	}
+	other := opened(t, open) // a second process
+	if got, err := other.DropShadows(ctx, "proj"); err != nil || len(got) != 0 {
+		t.Fatalf("DropShadows in a second instance = %q, %v; want none", got, err)
+	}
+
+	// The other projector's rebuild goes on and swaps in.
+	putCP(t, else_, "else", 8, "theirs", doc("t2", 1, map[string]any{"k": "v"}, `{}`))
+	if err := s.SwapRebuild(ctx, "else", theirs); err != nil {
+		t.Fatalf("another projector's swap after DropShadows: %v", err)
+	}
+	equalIDs(t, "the other projector's swapped-in collection", findAll(t, s, projections.Query{Collection: "theirs"}), []string{"t1", "t2"})
+	if cp := checkpoint(t, s, "else"); cp != 8 {
+		t.Fatalf("checkpoint of the other projector = %d, want 8", cp)
+	}
+
+	// A new rebuild of proj starts empty and swaps in.
+	again, err := s.BeginRebuild(ctx, "proj", staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = again.Close() })
+	if _, ok := get(t, again, "staff", "shadow1"); ok {
+		t.Fatal("a new rebuild's shadow holds the dropped shadow's docs")
+	}
+	if cp := checkpoint(t, again, "proj"); cp != 0 {
+		t.Fatalf("new shadow checkpoint = %d, want 0", cp)
+	}
+	putCP(t, again, "proj", 20, "staff", doc("new", 1, nil, `{}`))
+	if err := s.SwapRebuild(ctx, "proj", staff); err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, "staff after the new rebuild", findAll(t, s, projections.Query{Collection: "staff"}), []string{"new"})
+
+	// Refused: on a shadow store, and for a malformed projector name.
+	if _, err := again.DropShadows(ctx, "proj"); err == nil {
+		t.Fatal("DropShadows on a shadow store: no error")
+	}
+	if _, err := s.DropShadows(ctx, "No Such"); err == nil {
+		t.Fatal("DropShadows of a malformed projector name: no error")
+	}
 }
 
 func testReopen(t *testing.T, open Open) {

@@ -115,3 +115,53 @@ func column(t *testing.T, db *sql.DB, query string) []string {
 	}
 	return out
 }
+
+// DropShadows removes an unfinished rebuild's shadow tables, their catalog
+// rows and its shadow checkpoint from the file, and nothing else.
+func TestDropShadowsEmptiesTheFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "views.db")
+	quiet := sqlite.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s, err := sqlite.Open(ctx, path, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	spec := projections.CollectionSpec{Name: "kept", Owner: "p"}
+	if err := s.Ensure(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	write := func(st projections.ReadStore, cp uint64) {
+		t.Helper()
+		if err := st.Write(ctx, "p", cp, func(b projections.Batch) error {
+			return b.Put(ctx, "kept", projections.Doc{ID: "d", Version: cp, Body: []byte(`{}`)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(s, 1)
+	shadow, err := s.BeginRebuild(ctx, "p", spec, projections.CollectionSpec{Name: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(shadow, 2)
+
+	if got, err := s.DropShadows(ctx, "p"); err != nil || !slices.Equal(got, []string{"kept", "new"}) {
+		t.Fatalf("DropShadows = %q, %v", got, err)
+	}
+	tables := column(t, raw, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")
+	if want := []string{"c_kept"}; !slices.Equal(tables, want) {
+		t.Fatalf("tables after DropShadows: %q, want %q", tables, want)
+	}
+	if got := column(t, raw, "SELECT name || ':' || shadow FROM _collections ORDER BY name"); !slices.Equal(got, []string{"kept:0"}) {
+		t.Fatalf("_collections after DropShadows: %q", got)
+	}
+	if got := column(t, raw, "SELECT projector || ':' || shadow || ':' || position FROM _checkpoints WHERE projector = 'p'"); !slices.Equal(got, []string{"p:0:1"}) {
+		t.Fatalf("checkpoints of p after DropShadows: %q, want the live one", got)
+	}
+}

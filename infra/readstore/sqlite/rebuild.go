@@ -173,6 +173,46 @@ func (s *Store) SwapRebuild(ctx context.Context, projector string, specs ...proj
 	return s.c.reload(ctx)
 }
 
+// DropShadows drops the shadow tables and the shadow checkpoint a rebuild
+// of projector left unswapped, in one transaction.
+func (s *Store) DropShadows(ctx context.Context, projector string) ([]string, error) {
+	if s.c.closed.Load() {
+		return nil, errClosed
+	}
+	if s.shadow {
+		return nil, fmt.Errorf("readstore/sqlite: DropShadows on a shadow store: call it on the live store")
+	}
+	if err := rskit.CheckProjector(projector); err != nil {
+		return nil, err
+	}
+	if err := s.c.turn.acquire(ctx, false); err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: drop shadows of %s: wait for the writer: %w", projector, err)
+	}
+	defer s.c.turn.release()
+	if s.c.closed.Load() {
+		return nil, errClosed // closing as this got the writer: Close waits for it to let go
+	}
+	tx, err := s.c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: drop shadows of %s: %w", projector, err)
+	}
+	defer tx.Rollback()
+	dropped, err := dropUndeclared(ctx, tx, projector, nil, true) // every shadow of projector
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM _checkpoints WHERE projector = ? AND shadow = 1", projector); err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: drop shadows of %s: %w", projector, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("readstore/sqlite: drop shadows of %s: commit: %w", projector, err)
+	}
+	if len(dropped) > 0 {
+		s.c.log.Info("dropped an unfinished rebuild's shadow tables", "projector", projector, "collections", dropped)
+	}
+	return dropped, s.c.reload(ctx)
+}
+
 // dropUndeclared drops, inside the caller's transaction, the live tables
 // (or, with shadow, the shadow tables) owned by projector that are not in
 // keep, and returns their names. Tables of an unknown owner (empty

@@ -1,0 +1,148 @@
+package engine_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// shadowTables lists the SQLite read store's shadow tables (its "s_"
+// prefix: the test pins what the file holds, not what the port says).
+func shadowTables(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 's\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+var ledgerShadows = []string{"s_engine_gen_ledger", "s_ledger_balances", "s_ledger_open", "s_ledger_totals"}
+
+// A rebuild cut short (a console's `projections rebuild` interrupted, a
+// portal stopped during a layout rebuild) leaves its shadow tables; the
+// next start drops them rather than keep them until the projector's next
+// rebuild. So does a start after a rebuild whose process was killed, once
+// its claim has lapsed.
+func TestStartDropsAnInterruptedRebuildsShadows(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "views.db")
+	log, views := openEvents(t, dir), openViews(t, path)
+	ctx := context.Background()
+	head := newGen(log, 10).fill(t, 100, 10)
+	first := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
+	stop := run(t, first)
+	if err := first.WaitFor(ctx, head); err != nil { // layout 1 stamped
+		t.Fatal(err)
+	}
+	stop()
+
+	interrupted := &gatedLedger{layoutLedger: layoutLedger{layout: 1}, gate: make(chan struct{})}
+	rctx, cancel := context.WithCancel(ctx)
+	rebuilt := make(chan error, 1)
+	go func() {
+		_, err := newEngine(t, log, views, interrupted, nil).Rebuild(rctx, "ledger", nil)
+		rebuilt <- err
+	}()
+	waitFor(t, func() bool { return interrupted.entered.Load() })
+	cancel()
+	close(interrupted.gate)
+	if err := <-rebuilt; !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted rebuild: %v", err)
+	}
+	if got := shadowTables(t, path); !slices.Equal(got, ledgerShadows) {
+		t.Fatalf("shadow tables after the interrupted rebuild: %q, want %q", got, ledgerShadows)
+	}
+
+	e := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
+	stop = run(t, e)
+	if err := e.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if got := shadowTables(t, path); len(got) != 0 {
+		t.Fatalf("shadow tables after the next start: %q, want none", got)
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+
+	// A killed rebuild: its shadows and a claim it could not give up,
+	// lapsed by the time of the next start.
+	if _, err := views.BeginRebuild(ctx, "ledger", (&layoutLedger{layout: 1}).Collections()...); err != nil {
+		t.Fatal(err)
+	}
+	putClaim(t, views, 1, time.Now().Add(-time.Hour))
+	e = newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
+	stop = run(t, e)
+	if err := e.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if got := shadowTables(t, path); len(got) != 0 {
+		t.Fatalf("shadow tables of a killed rebuild after the next start: %q, want none", got)
+	}
+}
+
+// A start while another process rebuilds the projector (it holds the
+// claim) leaves that rebuild's shadows alone: the rebuild swaps in the
+// whole model.
+func TestStartLeavesARunningRebuildsShadows(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "views.db")
+	log, views := openEvents(t, dir), openViews(t, path)
+	ctx := context.Background()
+	head := newGen(log, 10).fill(t, 100, 10)
+	first := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
+	stop := run(t, first)
+	if err := first.WaitFor(ctx, head); err != nil { // layout 1 stamped
+		t.Fatal(err)
+	}
+	stop()
+
+	running := &gatedLedger{layoutLedger: layoutLedger{layout: 1}, gate: make(chan struct{})}
+	rebuilt := make(chan error, 1)
+	go func() {
+		// Another process: a store of its own over the same file.
+		_, err := newEngine(t, log, openViews(t, path), running, nil).Rebuild(ctx, "ledger", nil)
+		rebuilt <- err
+	}()
+	waitFor(t, func() bool { return running.entered.Load() })
+
+	e := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
+	stop = run(t, e)
+	defer stop()
+	if err := e.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	if got := shadowTables(t, path); !slices.Equal(got, ledgerShadows) {
+		t.Fatalf("shadow tables of the running rebuild after a start: %q, want %q", got, ledgerShadows)
+	}
+	close(running.gate)
+	if err := <-rebuilt; err != nil {
+		t.Fatalf("the running rebuild: %v", err)
+	}
+	if _, tot := expected(t, log); running.projected.Load() != int64(tot.Events) {
+		t.Errorf("the rebuild projected %d events, want %d", running.projected.Load(), tot.Events)
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+}
