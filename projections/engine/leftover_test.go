@@ -8,6 +8,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	eventsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+	"github.com/melaka-gov/ispeks/projections"
 )
 
 // shadowTables lists the SQLite read store's shadow tables (its "s_"
@@ -51,12 +54,7 @@ func TestStartDropsAnInterruptedRebuildsShadows(t *testing.T) {
 	log, views := openEvents(t, dir), openViews(t, path)
 	ctx := context.Background()
 	head := newGen(log, 10).fill(t, 100, 10)
-	first := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
-	stop := run(t, first)
-	if err := first.WaitFor(ctx, head); err != nil { // layout 1 stamped
-		t.Fatal(err)
-	}
-	stop()
+	startUntil(t, log, views, head) // layout 1 stamped
 
 	interrupted := &gatedLedger{layoutLedger: layoutLedger{layout: 1}, gate: make(chan struct{})}
 	rctx, cancel := context.WithCancel(ctx)
@@ -75,12 +73,7 @@ func TestStartDropsAnInterruptedRebuildsShadows(t *testing.T) {
 		t.Fatalf("shadow tables after the interrupted rebuild: %q, want %q", got, ledgerShadows)
 	}
 
-	e := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
-	stop = run(t, e)
-	if err := e.WaitFor(ctx, head); err != nil {
-		t.Fatal(err)
-	}
-	stop()
+	startUntil(t, log, views, head)
 	if got := shadowTables(t, path); len(got) != 0 {
 		t.Fatalf("shadow tables after the next start: %q, want none", got)
 	}
@@ -92,12 +85,7 @@ func TestStartDropsAnInterruptedRebuildsShadows(t *testing.T) {
 		t.Fatal(err)
 	}
 	putClaim(t, views, 1, time.Now().Add(-time.Hour))
-	e = newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
-	stop = run(t, e)
-	if err := e.WaitFor(ctx, head); err != nil {
-		t.Fatal(err)
-	}
-	stop()
+	startUntil(t, log, views, head)
 	if got := shadowTables(t, path); len(got) != 0 {
 		t.Fatalf("shadow tables of a killed rebuild after the next start: %q, want none", got)
 	}
@@ -112,12 +100,7 @@ func TestStartLeavesARunningRebuildsShadows(t *testing.T) {
 	log, views := openEvents(t, dir), openViews(t, path)
 	ctx := context.Background()
 	head := newGen(log, 10).fill(t, 100, 10)
-	first := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
-	stop := run(t, first)
-	if err := first.WaitFor(ctx, head); err != nil { // layout 1 stamped
-		t.Fatal(err)
-	}
-	stop()
+	startUntil(t, log, views, head) // layout 1 stamped
 
 	running := &gatedLedger{layoutLedger: layoutLedger{layout: 1}, gate: make(chan struct{})}
 	rebuilt := make(chan error, 1)
@@ -129,7 +112,7 @@ func TestStartLeavesARunningRebuildsShadows(t *testing.T) {
 	waitFor(t, func() bool { return running.entered.Load() })
 
 	e := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
-	stop = run(t, e)
+	stop := run(t, e)
 	defer stop()
 	if err := e.WaitFor(ctx, head); err != nil {
 		t.Fatal(err)
@@ -145,4 +128,16 @@ func TestStartLeavesARunningRebuildsShadows(t *testing.T) {
 		t.Errorf("the rebuild projected %d events, want %d", running.projected.Load(), tot.Events)
 	}
 	checkAgainstLog(t, log, snapshot(t, views))
+}
+
+// startUntil starts an engine over the ledger of layout 1, as the portal
+// starts its projectors, and stops it once it has projected head.
+func startUntil(t *testing.T, log *eventsqlite.Store, views projections.ReadStore, head uint64) {
+	t.Helper()
+	e := newEngine(t, log, views, &layoutLedger{layout: 1}, nil)
+	stop := run(t, e)
+	defer stop()
+	if err := e.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
 }
