@@ -21,15 +21,7 @@ func TestSwappedOutGenerationIsDropped(t *testing.T) {
 	defer cancel()
 
 	// A delay no test run reaches: the old generation must still be there.
-	s, err := rsmongo.OpenWith(ctx, uri, db, rsmongo.Options{CatalogTTL: 10 * time.Millisecond, DropDelay: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	spec := projections.CollectionSpec{Name: "things", Indexes: []string{"k"}}
-	if err := s.Ensure(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
+	s, spec := openThings(ctx, t, uri, db)
 	names := func() []string {
 		n, err := admin.Database(db).ListCollectionNames(ctx, bson.D{})
 		if err != nil {
@@ -141,15 +133,7 @@ func TestDropShadowsDropsTheGenerations(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	s, err := rsmongo.OpenWith(ctx, uri, db, rsmongo.Options{CatalogTTL: 10 * time.Millisecond, DropDelay: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	spec := projections.CollectionSpec{Name: "things", Indexes: []string{"k"}}
-	if err := s.Ensure(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
+	s, spec := openThings(ctx, t, uri, db)
 	put := func(st projections.ReadStore, cp uint64) {
 		t.Helper()
 		if err := st.Write(ctx, "p", cp, func(b projections.Batch) error {
@@ -215,4 +199,20 @@ func TestDropShadowsDropsTheGenerations(t *testing.T) {
 	if cp, err := s.Checkpoint(ctx, "p"); err != nil || cp != 1 {
 		t.Fatalf("live checkpoint after DropShadows: %d %v, want 1", cp, err)
 	}
+}
+
+// openThings opens a store whose swapped-out generations stay for an hour
+// (longer than any test run) with the collection "things" ensured.
+func openThings(ctx context.Context, t *testing.T, uri, db string) (*rsmongo.Store, projections.CollectionSpec) {
+	t.Helper()
+	s, err := rsmongo.OpenWith(ctx, uri, db, rsmongo.Options{CatalogTTL: 10 * time.Millisecond, DropDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	spec := projections.CollectionSpec{Name: "things", Indexes: []string{"k"}}
+	if err := s.Ensure(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	return s, spec
 }
