@@ -30,6 +30,8 @@ func TestRefusedImportFileLeavesNoDataDirectory(t *testing.T) {
 		{[]string{"import", "employees", write("columns.csv", "nama,emel\nSiti,siti@melaka.gov.my\n")}, "staffimport: line 1: the header row lacks"},
 		{[]string{"import", "employees", write("sep.csv", "sep=ab\nic;name\n")}, "staffimport: line 1: the first line"},
 		{[]string{"import", "statements", write("utf16.ndjson", "\xff\xfe{\x00}\x00")}, "ingest: the batch is UTF-16"},
+		{[]string{"import", "statements", write("empty.ndjson", "")}, "the file is empty"},
+		{[]string{"import", "statements", write("blank.ndjson", "\xef\xbb\xbf\n \r\n\n")}, "the file is empty"},
 	}
 	if os.Geteuid() != 0 { // root reads any file
 		locked := write("locked.csv", oneStaffCSV)
