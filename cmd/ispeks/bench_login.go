@@ -282,6 +282,14 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 			return res, err
 		}
 	}
+	// Each right-password client has a connection of its own, written
+	// and read on its goroutine (connTransport): the load generator shares
+	// the cores with what it measures.
+	conns := make([]*connTransport, cfg.Clients)
+	for i := range conns {
+		conns[i] = newConnTransport(rig.base)
+		defer conns[i].Close()
+	}
 	var mu sync.Mutex
 	next := make([]int, cfg.Clients)
 	login := func(ctx context.Context, w int, _ *rand.Rand) error {
@@ -291,7 +299,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		i := (w + next[w]*cfg.Clients) % len(good)
 		next[w]++
 		mu.Unlock()
-		return newBenchBrowser(rig.base, tr).login(ctx, good[i].ic, benchPassword)
+		return newBenchBrowser(rig.base, conns[w]).login(ctx, good[i].ic, benchPassword)
 	}
 	loginSys, loginFaults := time.Duration(0), int64(0)
 	loginHashes, loginHashCPU := uint64(0), time.Duration(0)
@@ -630,7 +638,13 @@ type benchBrowser struct {
 
 func newBenchBrowser(base string, tr http.RoundTripper) *benchBrowser {
 	jar, _ := cookiejar.New(nil)
-	return &benchBrowser{base: base, client: &http.Client{Transport: tr, Jar: jar, CheckRedirect: noRedirect, Timeout: time.Minute}}
+	c := &http.Client{Transport: tr, Jar: jar, CheckRedirect: noRedirect, Timeout: time.Minute}
+	if _, ok := tr.(*connTransport); ok {
+		// It keeps its own deadline: over a RoundTripper it does not know,
+		// a client Timeout starts a timer goroutine a request.
+		c.Timeout = 0
+	}
+	return &benchBrowser{base: base, client: c}
 }
 
 var benchCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
