@@ -109,7 +109,7 @@ func (c *cli) importCmd() *cobra.Command {
 			// An empty file is a failed export or the wrong path, not a
 			// batch of nothing: refused (as an empty employee file is)
 			// without making a data directory for it.
-			if onlyBlank(in) {
+			if ingest.Blank(in) {
 				return fmt.Errorf("FILE.ndjson %s: the file is empty; it needs one JSON object a line (nothing imported)", args[0])
 			}
 			a, err := c.openApp(cmd.Context(), prometheus.NewRegistry())
@@ -223,21 +223,3 @@ func isTerminal(w io.Writer) bool {
 }
 
 type terminalWriter interface{ IsTerminal() bool }
-
-// onlyBlank reports whether r holds nothing but a byte-order mark, spaces
-// and line breaks up to its end, looking no further than its buffer (a
-// longer blank start is left for the import to report).
-func onlyBlank(r *bufio.Reader) bool {
-	for n := 1; n <= r.Size(); n++ {
-		b, err := r.Peek(n)
-		if len(b) < n {
-			return err != nil && errors.Is(err, io.EOF)
-		}
-		if c := b[n-1]; !(c == ' ' || c == '\t' || c == '\r' || c == '\n' || (n <= 3 && bytes.HasPrefix(utf8BOM, b[:n]))) {
-			return false
-		}
-	}
-	return false
-}
-
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}

@@ -427,6 +427,25 @@ func CheckStart(head []byte) error {
 	return nil
 }
 
+// Blank reports whether r holds nothing but a byte-order mark, spaces and
+// line breaks up to its end, looking no further than its buffer (a longer
+// blank start is left to Run, which reports no lines). The console refuses
+// such a file as empty before it opens the data directory; a blank API
+// batch is a no-op and answered with an empty summary.
+func Blank(r *bufio.Reader) bool {
+	for n := 1; n <= r.Size(); n++ {
+		b, err := r.Peek(n)
+		if len(b) < n {
+			return errors.Is(err, io.EOF)
+		}
+		c := b[n-1]
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' && !(n <= len(utf8BOM) && bytes.HasPrefix(utf8BOM, b)) {
+			return false
+		}
+	}
+	return false
+}
+
 // readLines calls fn for every non-blank line of r, with a copy of the line
 // (without its line break) or with tooLong set when the line exceeds max
 // bytes; the rest of a long line is skipped without being held in memory.

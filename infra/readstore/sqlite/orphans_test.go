@@ -22,18 +22,7 @@ import (
 // alone.
 func TestSwapDropsUndeclaredTable(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "views.db")
-	quiet := sqlite.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	s, err := sqlite.Open(ctx, path, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	s, raw, path := openWithRaw(ctx, t)
 
 	spec := func(name string) projections.CollectionSpec { return projections.CollectionSpec{Name: name} }
 	kept, gone, legacy := spec("kept"), spec("gone"), spec("legacy")
@@ -70,7 +59,7 @@ func TestSwapDropsUndeclaredTable(t *testing.T) {
 	}
 	rebuild(kept)
 
-	other, err := sqlite.Open(ctx, path, quiet)
+	other, err := sqlite.Open(ctx, path, quietOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,18 +109,7 @@ func column(t *testing.T, db *sql.DB, query string) []string {
 // rows and its shadow checkpoint from the file, and nothing else.
 func TestDropShadowsEmptiesTheFile(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "views.db")
-	quiet := sqlite.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	s, err := sqlite.Open(ctx, path, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	s, raw, _ := openWithRaw(ctx, t)
 	spec := projections.CollectionSpec{Name: "kept", Owner: "p"}
 	if err := s.Ensure(ctx, spec); err != nil {
 		t.Fatal(err)
@@ -164,4 +142,24 @@ func TestDropShadowsEmptiesTheFile(t *testing.T) {
 	if got := column(t, raw, "SELECT projector || ':' || shadow || ':' || position FROM _checkpoints WHERE projector = 'p'"); !slices.Equal(got, []string{"p:0:1"}) {
 		t.Fatalf("checkpoints of p after DropShadows: %q, want the live one", got)
 	}
+}
+
+var quietOptions = sqlite.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+
+// openWithRaw opens a quiet store in a new file, and a plain connection to
+// the same file to see what the store left in it.
+func openWithRaw(ctx context.Context, t *testing.T) (*sqlite.Store, *sql.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "views.db")
+	s, err := sqlite.Open(ctx, path, quietOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return s, raw, path
 }
