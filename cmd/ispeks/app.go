@@ -180,11 +180,11 @@ func (a *app) openSecurity(ctx context.Context) error {
 		return err
 	}
 	// Every core may hash (the full argon2id rate); the pages stay
-	// responsive because the first derivation raises GOMAXPROCS by as many
-	// Ps as derivations run at once (a request never waits for a P behind
-	// a derivation) and sets GOGC (--gc-percent). Measured with bench login.
+	// responsive because the first derivation raises GOMAXPROCS by a spare
+	// P (a request does not wait for a P behind a derivation) and sets
+	// GOGC (--gc-percent). Measured with bench login.
 	h := security.NewArgon2(security.DefaultArgon2Params(), 0)
-	h.Tune(security.Argon2Tuning{SpareProcs: true, GCPercent: cfg.GCPercent})
+	h.Tune(security.Argon2Tuning{SpareProcs: security.DefaultSpareProcs(h.Concurrency()), GCPercent: cfg.GCPercent})
 	a.useHasher(h)
 	return nil
 }

@@ -39,7 +39,8 @@ type loginBenchConfig struct {
 	QueryClients  int           // logged-in clients asking for their payment status meanwhile
 	QueryPath     string        // the status query
 	HasherLimit   int           // argon2id derivations at once (0: as the portal runs, one per core)
-	NoSpareProcs  bool          // do not raise GOMAXPROCS for the hasher (to compare)
+	SpareProcs    int           // Ps GOMAXPROCS is raised by (-1: as the portal runs, security.DefaultSpareProcs)
+	NoSpareProcs  bool          // do not raise GOMAXPROCS for the hasher (SpareProcs 0)
 	Duration      time.Duration // each measured phase (each login round)
 	Rounds        int           // login rounds, each between two raw argon2id measurements
 	Warmup        time.Duration // before each phase, not counted
@@ -77,18 +78,23 @@ type rawMeasure struct {
 	kernel
 }
 
-// kernel is the system CPU time and the minor page faults per hash (or
-// per login) of a phase.
+// kernel is the system CPU time, the minor page faults and the context
+// switches of the process so far, or per hash (or per login) of a phase.
 type kernel struct {
-	Sys    time.Duration
-	Faults float64
+	Sys      time.Duration
+	Faults   float64
+	Switches float64
 }
 
-// kernelSince is the kernel's share since (sys0, faults0), over n hashes.
-func kernelSince(sys0 time.Duration, faults0 int64, n float64) kernel {
-	sys, faults := kernelShare()
+// since is what was counted from k0 to k, over n hashes.
+func (k kernel) since(k0 kernel, n float64) kernel {
 	n = max(n, 1)
-	return kernel{Sys: time.Duration(float64(sys-sys0) / n), Faults: float64(faults-faults0) / n}
+	return kernel{Sys: time.Duration(float64(k.Sys-k0.Sys) / n), Faults: (k.Faults - k0.Faults) / n, Switches: (k.Switches - k0.Switches) / n}
+}
+
+// plus adds what was counted from k0 to k1 to k.
+func (k kernel) plus(k0, k1 kernel) kernel {
+	return kernel{Sys: k.Sys + k1.Sys - k0.Sys, Faults: k.Faults + k1.Faults - k0.Faults, Switches: k.Switches + k1.Switches - k0.Switches}
 }
 
 // wallRatio is round i's logins/s over the mean of the raw rates around it.
@@ -125,7 +131,7 @@ func median(v []float64) float64 {
 // rawRate measures the raw argon2id rate and the CPU time one hash took.
 func rawRate(ctx context.Context, a *app, d time.Duration) (rawMeasure, error) {
 	cpu0, t0, hash0 := processCPU(), time.Now(), a.hasher.DerivationCPU()
-	sys0, faults0 := kernelShare()
+	k0 := kernelShare()
 	rate, err := a.hasher.Rate(ctx, d)
 	if err != nil {
 		return rawMeasure{}, err
@@ -135,7 +141,7 @@ func rawRate(ctx context.Context, a *app, d time.Duration) (rawMeasure, error) {
 		Rate:    rate,
 		CPU:     time.Duration(float64(processCPU()-cpu0) / hashes),
 		HashCPU: time.Duration(float64(a.hasher.DerivationCPU()-hash0) / hashes),
-		kernel:  kernelSince(sys0, faults0, hashes),
+		kernel:  kernelShare().since(k0, hashes),
 	}, nil
 }
 
@@ -158,7 +164,8 @@ func (c *cli) benchLoginCmd() *cobra.Command {
 	f.IntVar(&cfg.QueryClients, "query-clients", 4, "logged-in clients asking for their payment status during the storm")
 	f.StringVar(&cfg.QueryPath, "query", "/permohonan/status-bayaran?modul=tuntutan", "the status query (a page or /api/v1/me/… path of the logged-in user)")
 	f.IntVar(&cfg.HasherLimit, "hasher-limit", 0, "argon2id derivations allowed at once (0: as the portal runs it, one per core, with as many spare Ps for the pages)")
-	f.BoolVar(&cfg.NoSpareProcs, "no-spare-procs", false, "do not raise GOMAXPROCS by the hasher limit on the first hash, as the portal does (to compare)")
+	f.IntVar(&cfg.SpareProcs, "spare-procs", -1, "raise GOMAXPROCS by this many Ps on the first hash (-1: as the portal does, one per four derivations allowed at once, at least one)")
+	f.BoolVar(&cfg.NoSpareProcs, "no-spare-procs", false, "do not raise GOMAXPROCS on the first hash (--spare-procs 0, to compare)")
 	f.DurationVar(&cfg.Duration, "duration", 8*time.Second, "length of each measured phase (each login round)")
 	// Five short rounds rather than three long ones: on a shared VM the raw
 	// rate alone drifts by ±8 % from one 3 s window to the next, and the
@@ -181,6 +188,10 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		return res, fmt.Errorf("--accounts: %d is fewer than --clients %d (logins on one account queue behind each other)", cfg.Accounts, cfg.Clients)
 	case cfg.HasherLimit < 0:
 		return res, errors.New("--hasher-limit: must not be negative")
+	case cfg.SpareProcs < -1:
+		return res, errors.New("--spare-procs: must be -1 (as the portal) or more")
+	case cfg.NoSpareProcs && cfg.SpareProcs > 0:
+		return res, errors.New("--no-spare-procs and --spare-procs: give one of them")
 	case cfg.StormAccounts < 1:
 		return res, errors.New("--storm-accounts: must be at least 1")
 	case cfg.Rounds < 1:
@@ -205,12 +216,19 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	rig, err := c.startBenchRig(ctx, cfg.Dir, rigOptions{Logs: progress, Tune: func(k *config.Config) {
 		k.LoginPerIPBurst, k.LoginPerIPEvery = 1<<30, time.Nanosecond
 	}, Prepare: func(a *app) {
-		if cfg.HasherLimit > 0 || cfg.NoSpareProcs {
+		if cfg.HasherLimit > 0 || cfg.NoSpareProcs || cfg.SpareProcs >= 0 {
 			// The same handlers as openSecurity wires, over a hasher with
-			// another limit (to see what the limit does).
+			// another limit or spare Ps (to see what they do).
 			tuning := a.hasher.Tuning()
-			tuning.SpareProcs = !cfg.NoSpareProcs
 			h := security.NewArgon2(a.hasher.Params(), cfg.HasherLimit)
+			switch {
+			case cfg.NoSpareProcs:
+				tuning.SpareProcs = 0
+			case cfg.SpareProcs >= 0:
+				tuning.SpareProcs = cfg.SpareProcs
+			default:
+				tuning.SpareProcs = security.DefaultSpareProcs(h.Concurrency())
+			}
 			h.Tune(tuning)
 			a.useHasher(h)
 		}
@@ -301,7 +319,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		mu.Unlock()
 		return newBenchBrowser(rig.base, conns[w]).login(ctx, good[i].ic, benchPassword)
 	}
-	loginSys, loginFaults := time.Duration(0), int64(0)
+	var loginKernel kernel
 	loginHashes, loginHashCPU := uint64(0), time.Duration(0)
 	for round := range cfg.Rounds {
 		fmt.Fprintf(progress, "bench login: round %d/%d, %d clients logging in with the right password for %s…\n", round+1, cfg.Rounds, cfg.Clients, cfg.Duration)
@@ -313,11 +331,10 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		if err != nil {
 			return res, err
 		}
-		sys0, faults0 := kernelShare()
+		k0 := kernelShare()
 		hashes0, hashCPU0 := a.hasher.Computed(), a.hasher.DerivationCPU()
 		r, err := runLoad(ctx, "logins", cfg.Clients, cfg.Warmup, cfg.Duration, a.hasher.Computed, login)
-		sys1, faults1 := kernelShare()
-		loginSys, loginFaults, loginHashes = loginSys+sys1-sys0, loginFaults+faults1-faults0, loginHashes+a.hasher.Computed()-hashes0
+		loginKernel, loginHashes = loginKernel.plus(k0, kernelShare()), loginHashes+a.hasher.Computed()-hashes0
 		loginHashCPU += a.hasher.DerivationCPU() - hashCPU0
 		stopProfile()
 		if err != nil {
@@ -331,7 +348,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	}
 	res.Logins = mergeLoads(res.Rounds)
 	res.LoginHashCPU = loginHashCPU / time.Duration(max(loginHashes, 1))
-	res.LoginKernel = kernel{Sys: time.Duration(float64(loginSys) / float64(max(loginHashes, 1))), Faults: float64(loginFaults) / float64(max(loginHashes, 1))}
+	res.LoginKernel = loginKernel.since(kernel{}, float64(loginHashes))
 
 	fmt.Fprintf(progress, "bench login: %d status queries alone for %s…\n", cfg.QueryClients, cfg.Duration)
 	if res.QueriesAlone, err = runLoad(ctx, "queries alone", cfg.QueryClients, cfg.Warmup, cfg.Duration, nil, query); err != nil {
@@ -369,8 +386,8 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	fmt.Fprintf(out, "argon2id m=%d KiB t=%d p=1 (production); hasher concurrency limit %d; load average before %s, after %s\n",
 		memKiB, iters, r.HasherLimit, loadBefore, loadAfter)
 	spare := "no spare Ps"
-	if r.Tuning.SpareProcs {
-		spare = fmt.Sprintf("GOMAXPROCS raised %d → %d on the first hash", r.Cores, r.Cores+r.HasherLimit)
+	if r.Tuning.SpareProcs > 0 {
+		spare = fmt.Sprintf("GOMAXPROCS raised %d → %d on the first hash", r.Cores, r.Cores+r.Tuning.SpareProcs)
 	}
 	gogc := "GOGC as Go's"
 	if r.Tuning.GCPercent > 0 {
@@ -402,13 +419,15 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	fmt.Fprintf(tw, "  CPU per login (all rounds) / per raw hash (each measurement)\t%s / %s\t\n", ms(perOp(r.Logins)), strings.Join(cpus, " / "))
 	kernels := make([]string, len(r.Raw))
 	for i, m := range r.Raw {
-		kernels[i] = fmt.Sprintf("%s, %.0f", ms(m.Sys), m.Faults)
+		kernels[i] = fmt.Sprintf("%s, %.0f, %.1f", ms(m.Sys), m.Faults, m.Switches)
 	}
 	// Faults were most of the gap until session 18 (docs/benchmarks.md,
 	// sessions 10 and 17): the Go runtime handed freed heap back to the
 	// kernel and each hash's new 19 MiB faulted in again. The hasher's
 	// slots now keep their memory; this line shows that they do.
-	fmt.Fprintf(tw, "  system CPU and page faults per login / per raw hash\t%s, %.0f / %s\t\n", ms(r.LoginKernel.Sys), r.LoginKernel.Faults, strings.Join(kernels, " / "))
+	// Context switches: each puts a page's thread on a core a hash was
+	// running on (docs/accounts.md, spare Ps).
+	fmt.Fprintf(tw, "  system CPU, page faults and context switches per login / per raw hash\t%s, %.0f, %.1f / %s\t\n", ms(r.LoginKernel.Sys), r.LoginKernel.Faults, r.LoginKernel.Switches, strings.Join(kernels, " / "))
 	if r.LoginHashCPU > 0 {
 		// The derivation's own CPU (its thread's clock) in each phase:
 		// what a login costs besides it, and whether the hash itself ran

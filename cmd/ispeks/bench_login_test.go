@@ -69,10 +69,11 @@ func TestBenchLoginPrintsItsTable(t *testing.T) {
 	positive(t, out, "  ratio to the raw rate around it", 2)      // the round's, the median
 	positive(t, out, "  CPU per raw hash / CPU per login", 2)     // the round's, the median
 	positive(t, out, "  CPU per login (all rounds) / per raw", 3) // login, raw before, raw after
-	// System time and page faults per login, raw before, raw after (either
-	// may be 0 in a short phase, not all three times).
-	if nums := benchRow(t, out, "  system CPU and page faults per login"); len(nums) != 6 || nums[0]+nums[2]+nums[4] <= 0 {
-		t.Errorf("system CPU and page faults: want time and faults per login, raw before and raw after, got %v", nums)
+	// System time, page faults and context switches per login, raw before,
+	// raw after (each may be 0 in a short phase, not all three times; a
+	// login switches at least once, waiting for its answer).
+	if nums := benchRow(t, out, "  system CPU, page faults and context switches per login"); len(nums) != 9 || nums[0]+nums[3]+nums[6] <= 0 || nums[2] <= 0 {
+		t.Errorf("system CPU, page faults and switches: want them per login, raw before and raw after, got %v", nums)
 	}
 	if runtime.GOOS == "linux" { // the thread CPU clock --split-cpu reads
 		positive(t, out, "  argon2id derivation's own CPU, in the logins / each raw", 3) // logins, raw before, raw after
@@ -97,6 +98,8 @@ func TestBenchLoginRefusesBadSizes(t *testing.T) {
 		{"--duration", "0s"},
 		{"--rounds", "0"},
 		{"--query", "status"},
+		{"--spare-procs", "-2"},
+		{"--spare-procs", "2", "--no-spare-procs"},
 	} {
 		_, err := executeOut(context.Background(), append([]string{"bench", "login", "--data", t.TempDir()}, args...)...)
 		if err == nil || !strings.Contains(err.Error(), "--") {

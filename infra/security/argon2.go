@@ -126,14 +126,14 @@ func raiseProcs(n int) {
 // It is applied once, on the first derivation, so a process that never
 // hashes (a CLI command, a query bench) keeps the runtime as it was.
 type Argon2Tuning struct {
-	// SpareProcs raises GOMAXPROCS by the hasher's concurrency. A
-	// derivation holds its P (the Go scheduler's slot) for ~20 ms of
-	// memory-bound work; with as many extra Ps as derivations run at once,
-	// a page request always finds a P at once and the kernel time-shares
-	// the cores, instead of the request queueing behind a derivation for a
-	// whole Go time slice. So the limit can be every core (the full hash
-	// rate) without starving the pages.
-	SpareProcs bool
+	// SpareProcs is how many Ps (the Go scheduler's slots) GOMAXPROCS is
+	// raised by; 0 leaves it. A derivation holds its P for ~20 ms of
+	// memory-bound work; with a spare P a page request finds one at once
+	// and the kernel time-shares the cores, instead of the request
+	// queueing behind a derivation for a whole Go time slice. So the limit
+	// can be every core (the full hash rate) without starving the pages.
+	// DefaultSpareProcs says how many the portal takes.
+	SpareProcs int
 	// GCPercent, if > 0, is set as the garbage collector's GOGC: fewer
 	// collections (each marks the whole live heap and makes page requests
 	// assist) for more memory. Derivations no longer allocate their
@@ -141,6 +141,16 @@ type Argon2Tuning struct {
 	// projectors' garbage only.
 	GCPercent int
 }
+
+// DefaultSpareProcs is the spare Ps the portal runs with beside limit
+// derivations: one per four, at least one. A login's work besides its hash
+// is a fifth of the hash's CPU or less, so one P per four hashing ones
+// carries it. More spare Ps cost more than they give: bench login on two
+// cores with two spare Ps against one (the limit, as until session 19)
+// counted ~40 context switches and ~140 system calls a login against ~20
+// and ~118. Each idle P is an OS thread the scheduler wakes for the next
+// ready goroutine, and each wake-up preempts a hashing thread.
+func DefaultSpareProcs(limit int) int { return max(1, limit/4) }
 
 // Tune sets how the process is tuned on the first derivation (see
 // Argon2Tuning). Call it before the hasher is used.
@@ -158,8 +168,8 @@ func (h *Argon2) Cores() int { return h.cores }
 // it runs tuned from its first request rather than from its first login.
 func (h *Argon2) ApplyTuning() {
 	h.tuneOnce.Do(func() {
-		if h.tuning.SpareProcs {
-			raiseProcs(cap(h.slots))
+		if h.tuning.SpareProcs > 0 {
+			raiseProcs(h.tuning.SpareProcs)
 		}
 		if h.tuning.GCPercent > 0 {
 			debug.SetGCPercent(h.tuning.GCPercent)
