@@ -81,7 +81,7 @@ func (c *countingStore) count(projector string) int {
 // Events a projector passes over, arriving one at a time after quiet
 // spells (a login's events, for the payments projector), are waited for
 // at once but cost no transaction each: the stored checkpoint follows
-// within a tenth of a second, a few batches for them all.
+// within LazyCheckpointDelay, a few batches for them all.
 func TestPassedOverEventsCommitTheCheckpointLazily(t *testing.T) {
 	log, views := openStores(t)
 	store := &countingStore{ReadStore: views, writes: map[string]int{}}
@@ -117,5 +117,50 @@ func TestPassedOverEventsCommitTheCheckpointLazily(t *testing.T) {
 	}
 	if n := store.count("ledger") - before; n > 30 {
 		t.Errorf("%d batches for 100 passed-over events, want a few", n)
+	}
+}
+
+// A projector passing over a long run of events (a payroll run, for the
+// accounts projector) stores its checkpoint once it is
+// LazyCheckpointEvents behind, without waiting for LazyCheckpointDelay:
+// the lag Status and /readyz count from the stored checkpoint stays
+// bounded. Here the delay is an hour, so only the event bound can store it.
+func TestPassedOverEventsStoreTheCheckpointOnceTheyAreTooMany(t *testing.T) {
+	log, views := openStores(t)
+	store := &countingStore{ReadStore: views, writes: map[string]int{}}
+	e := newEngine(t, log, store, &ledgerProjector{}, func(c *engine.Config) {
+		c.LazyCheckpointDelay, c.LazyCheckpointEvents = time.Hour, 50
+	})
+	stop := run(t, e)
+	defer stop()
+	ctx := context.Background()
+	g := newGen(log, 1)
+	dep := g.appendTo(t, "acct-0001", deposited{Owner: "o", Amount: 5})
+	if err := e.WaitFor(ctx, dep.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	before := store.count("ledger")
+	var last eventlog.AppendResult
+	for i := range 120 {
+		last = g.appendTo(t, fmt.Sprintf("note-%d", i), noted{Text: "x"})
+	}
+	if err := e.WaitFor(ctx, last.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		cp, err := views.Checkpoint(ctx, "ledger")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp >= dep.LastPosition+50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stored checkpoint %d after 120 passed-over events, want at least %d (50 past the deposit)", cp, dep.LastPosition+50)
+		}
+	}
+	// Fewer than the 120 a commit per event would make.
+	if n := store.count("ledger") - before; n < 1 || n > 10 {
+		t.Errorf("%d batches for 120 passed-over events with a bound of 50, want a few", n)
 	}
 }

@@ -61,10 +61,12 @@ type runner struct {
 	// rebuild had not reached it.
 	epoch uint64
 	// lazy: pos moved past events the projector passes over while nothing
-	// else waited to be written, and the stored checkpoint is behind it;
-	// it is written lazyCheckpointDelay after lazySince (see passed).
+	// else waited to be written, and the stored checkpoint (lazyFrom) is
+	// behind it; it is written Config.LazyCheckpointDelay after lazySince,
+	// or once pos is Config.LazyCheckpointEvents past lazyFrom (see passed).
 	lazy      bool
 	lazySince time.Time
+	lazyFrom  uint64
 	// What the commit on its way changed, for the view observers (see
 	// ViewObserver): the documents the events since the last commit put,
 	// deleted, or found written already; or allChanged, when that is not
@@ -547,10 +549,20 @@ func (r *runner) flusher(ctx context.Context) {
 		}
 		for {
 			r.mu.Lock()
+			if r.pending == 0 && len(r.ov.dirty) == 0 && r.newGen == "" && !r.lazy {
+				// A wake-up left from a batch consumed committed: nothing
+				// waits. Sleeping batchDelay and committing then would
+				// store a lazy checkpoint begun meanwhile at once.
+				r.mu.Unlock()
+				break
+			}
 			wait := r.batchDelay - time.Since(r.lastCommit)
 			lazyOnly := r.pending == 0 && len(r.ov.dirty) == 0 && r.lazy
 			if lazyOnly {
-				wait = lazyCheckpointDelay - time.Since(r.lazySince)
+				wait = r.e.cfg.LazyCheckpointDelay - time.Since(r.lazySince)
+				if r.lazyFullLocked() {
+					wait = 0
+				}
 			}
 			r.mu.Unlock()
 			if wait > 0 {
@@ -746,10 +758,14 @@ func (r *runner) passed(ctx context.Context, position uint64) error {
 		// and the checkpoint follows lazily. Committing each passed-over
 		// event at once cost a transaction per projector per login event.
 		if position > r.pos {
+			wake := false
+			if !r.lazy {
+				r.lazy, r.lazySince, r.lazyFrom = true, time.Now(), r.pos
+				wake = true
+			}
 			r.pos = position
 			r.e.metrics.seen(position)
-			if !r.lazy {
-				r.lazy, r.lazySince = true, time.Now()
+			if wake || r.lazyFullLocked() {
 				select {
 				case r.due <- struct{}{}:
 				default:
@@ -771,10 +787,11 @@ func (r *runner) passed(ctx context.Context, position uint64) error {
 	return r.consumed(ctx, position, epoch)
 }
 
-// lazyCheckpointDelay bounds how long a stored checkpoint may stay behind
-// events a projector passed over (a tenth of a second of a payroll run is
-// well inside /readyz's lag bound).
-const lazyCheckpointDelay = 100 * time.Millisecond
+// lazyFullLocked reports whether the stored checkpoint is as far behind
+// passed-over events as it may be (Config.LazyCheckpointEvents).
+func (r *runner) lazyFullLocked() bool {
+	return r.lazy && r.pos-r.lazyFrom >= uint64(r.e.cfg.LazyCheckpointEvents)
+}
 
 // epochKey holds, in a live message's context, the runner's epoch when its
 // handling began (see runner.epoch).
