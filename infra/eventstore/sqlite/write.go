@@ -303,6 +303,7 @@ func (s *Store) commitGroup(group []*appendReq) {
 	}
 	s.recent.record(first, w.committed) // before the head moves: a woken subscription may look
 	s.raiseHead(next - 1)
+	s.commitCount.Add(1)
 	s.commits.broadcast()
 	for i, r := range live {
 		if replies[i].err == nil && r.head != nil {
