@@ -68,30 +68,39 @@ func (r *reader) close() error {
 
 // withReader runs f with a reader from the pool.
 func (s *Store) withReader(ctx context.Context, f func(*reader) error) error {
+	return s.withPooled(ctx, s.readers, f)
+}
+
+// withPointReader runs f with a reader without a memory map (pointDSN).
+func (s *Store) withPointReader(ctx context.Context, f func(*reader) error) error {
+	return s.withPooled(ctx, s.points, f)
+}
+
+func (s *Store) withPooled(ctx context.Context, pool chan *reader, f func(*reader) error) error {
 	if s.isClosed() {
 		return ErrClosed
 	}
 	var r *reader
 	select {
-	case r = <-s.readers:
+	case r = <-pool:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.done:
 		return ErrClosed
 	}
-	defer func() { s.readers <- r }()
+	defer func() { pool <- r }()
 	return r.conn.Raw(func(any) error { return f(r) })
 }
 
 // LastPosition is the position of the last event in the log (0: empty).
 func (s *Store) LastPosition(ctx context.Context) (uint64, error) {
-	return lastPosition(ctx, s.withReader)
+	return lastPosition(ctx, s.withPointReader)
 }
 
 // ReadStream reads up to limit events of stream from version from
 // (inclusive) in direction dir. Backwards from 0 reads from the end.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error) {
-	return readStream(ctx, s.withReader, stream, from, dir, limit)
+	return readStream(ctx, s.withPointReader, stream, from, dir, limit)
 }
 
 // withReaderFunc runs f with a reader: Store's pool, or ReadOnly's one.

@@ -105,6 +105,10 @@ type Store struct {
 	ckpt    *sql.Conn // owned by the checkpointer goroutine
 	rdb     *sql.DB   // read-only connections, handed out through readers
 	readers chan *reader
+	// pdb and points: read-only connections without a memory map, for
+	// the point reads (a stream, the last position; see pointDSN).
+	pdb    *sql.DB
+	points chan *reader
 
 	// mu orders Append's hand-over to the writer against Close, so that
 	// every request the writer can receive arrives before it stops.
@@ -183,16 +187,18 @@ func (s *Store) closeConns(wait bool) error {
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.Close())
 	}
-	if wait {
-		for i := 0; i < cap(s.readers); i++ {
-			errs = append(errs, (<-s.readers).close())
-		}
-	} else {
-		for len(s.readers) > 0 {
-			errs = append(errs, (<-s.readers).close())
+	for _, pool := range []chan *reader{s.readers, s.points} {
+		if wait {
+			for i := 0; i < cap(pool); i++ {
+				errs = append(errs, (<-pool).close())
+			}
+		} else {
+			for len(pool) > 0 {
+				errs = append(errs, (<-pool).close())
+			}
 		}
 	}
-	errs = append(errs, s.wdb.Close(), s.rdb.Close())
+	errs = append(errs, s.wdb.Close(), s.rdb.Close(), s.pdb.Close())
 	return errors.Join(errs...)
 }
 
