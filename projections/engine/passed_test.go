@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	readsqlite "github.com/melaka-gov/ispeks/infra/readstore/sqlite"
 	"github.com/melaka-gov/ispeks/projections"
 	"github.com/melaka-gov/ispeks/projections/engine"
 )
@@ -78,22 +79,30 @@ func (c *countingStore) count(projector string) int {
 	return c.writes[projector]
 }
 
+// ledgerAfterADeposit runs the ledger projector over a read store that
+// counts its batches, once it has projected a deposit; the engine stops
+// with the test.
+func ledgerAfterADeposit(t *testing.T, tweak func(*engine.Config)) (*engine.Engine, *readsqlite.Store, *countingStore, *ledgerGen, eventlog.AppendResult) {
+	t.Helper()
+	log, views := openStores(t)
+	store := &countingStore{ReadStore: views, writes: map[string]int{}}
+	e := newEngine(t, log, store, &ledgerProjector{}, tweak)
+	t.Cleanup(run(t, e))
+	g := newGen(log, 1)
+	dep := g.appendTo(t, "acct-0001", deposited{Owner: "o", Amount: 5})
+	if err := e.WaitFor(context.Background(), dep.LastPosition); err != nil {
+		t.Fatal(err)
+	}
+	return e, views, store, g, dep
+}
+
 // Events a projector passes over, arriving one at a time after quiet
 // spells (a login's events, for the payments projector), are waited for
 // at once but cost no transaction each: the stored checkpoint follows
 // within LazyCheckpointDelay, a few batches for them all.
 func TestPassedOverEventsCommitTheCheckpointLazily(t *testing.T) {
-	log, views := openStores(t)
-	store := &countingStore{ReadStore: views, writes: map[string]int{}}
-	e := newEngine(t, log, store, &ledgerProjector{}, nil)
-	stop := run(t, e)
-	defer stop()
+	e, views, store, g, _ := ledgerAfterADeposit(t, nil)
 	ctx := context.Background()
-	g := newGen(log, 1)
-	dep := g.appendTo(t, "acct-0001", deposited{Owner: "o", Amount: 5})
-	if err := e.WaitFor(ctx, dep.LastPosition); err != nil {
-		t.Fatal(err)
-	}
 	before := store.count("ledger")
 	var last eventlog.AppendResult
 	for i := range 100 {
@@ -126,19 +135,10 @@ func TestPassedOverEventsCommitTheCheckpointLazily(t *testing.T) {
 // the lag Status and /readyz count from the stored checkpoint stays
 // bounded. Here the delay is an hour, so only the event bound can store it.
 func TestPassedOverEventsStoreTheCheckpointOnceTheyAreTooMany(t *testing.T) {
-	log, views := openStores(t)
-	store := &countingStore{ReadStore: views, writes: map[string]int{}}
-	e := newEngine(t, log, store, &ledgerProjector{}, func(c *engine.Config) {
+	e, views, store, g, dep := ledgerAfterADeposit(t, func(c *engine.Config) {
 		c.LazyCheckpointDelay, c.LazyCheckpointEvents = time.Hour, 50
 	})
-	stop := run(t, e)
-	defer stop()
 	ctx := context.Background()
-	g := newGen(log, 1)
-	dep := g.appendTo(t, "acct-0001", deposited{Owner: "o", Amount: 5})
-	if err := e.WaitFor(ctx, dep.LastPosition); err != nil {
-		t.Fatal(err)
-	}
 	before := store.count("ledger")
 	var last eventlog.AppendResult
 	for i := range 120 {

@@ -91,33 +91,21 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 
 	// Two connections: the writer's, and the checkpointer's.
-	wdb, err := sql.Open("sqlite", DSN(abs, opts.BusyTimeout, false))
+	wdb, err := openPool(abs, DSN(abs, opts.BusyTimeout, false), 2)
 	if err != nil {
-		return nil, fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err)
+		return nil, err
 	}
-	wdb.SetMaxOpenConns(2)
-	wdb.SetMaxIdleConns(2)
-	wdb.SetConnMaxLifetime(0)
-	wdb.SetConnMaxIdleTime(0)
-	rdb, err := sql.Open("sqlite", DSN(abs, opts.BusyTimeout, true))
+	rdb, err := openPool(abs, DSN(abs, opts.BusyTimeout, true), opts.ReadConns)
 	if err != nil {
 		wdb.Close()
-		return nil, fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err)
+		return nil, err
 	}
-	rdb.SetMaxOpenConns(opts.ReadConns)
-	rdb.SetMaxIdleConns(opts.ReadConns)
-	rdb.SetConnMaxLifetime(0)
-	rdb.SetConnMaxIdleTime(0)
-	pdb, err := sql.Open("sqlite", pointDSN(abs, opts.BusyTimeout))
+	pdb, err := openPool(abs, pointDSN(abs, opts.BusyTimeout), opts.ReadConns)
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
-		return nil, fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err)
+		return nil, err
 	}
-	pdb.SetMaxOpenConns(opts.ReadConns)
-	pdb.SetMaxIdleConns(opts.ReadConns)
-	pdb.SetConnMaxLifetime(0)
-	pdb.SetConnMaxIdleTime(0)
 
 	s := &Store{
 		path:       abs,
@@ -204,6 +192,20 @@ func DSN(abs string, busyTimeout time.Duration, readOnly bool) string {
 		q = append(q, "_pragma=synchronous(FULL)", "_pragma=cache_size(-32768)")
 	}
 	return fileURI(abs) + "?" + strings.Join(q, "&")
+}
+
+// openPool opens n connections' worth of dsn, kept open for the store's
+// life.
+func openPool(abs, dsn string, n int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore/sqlite: open %s: %w", abs, err)
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
 }
 
 // pointDSN is DSN's read-only connection without a memory map, for reads
