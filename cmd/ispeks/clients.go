@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -94,16 +95,37 @@ func (c *cli) clientsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Clients added before names were claimed may share one: say
+			// so, or an operator revoking "Sistem Gaji" by name may pick
+			// the one in use.
+			namesakes := map[string][]string{}
+			for _, cl := range clients {
+				if !cl.Revoked {
+					k := apiclient.NameKey(cl.Name)
+					namesakes[k] = append(namesakes[k], cl.ID)
+				}
+			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tNAME\tSCOPES\tADDED\tSTATUS")
+			shared := false
 			for _, cl := range clients {
 				status := "active"
 				if cl.Revoked {
 					status = "revoked: " + cl.RevokedReason
+				} else if ids := namesakes[apiclient.NameKey(cl.Name)]; len(ids) > 1 {
+					others := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == cl.ID })
+					status = "active, name shared with " + strings.Join(others, ", ")
+					shared = true
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, strings.Join(cl.Scopes, ","), cl.AddedAt.In(calendar.Melaka).Format("2006-01-02"), status)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if shared {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: active clients share a name (added before names were checked); find which one the finance system uses and 'ispeks clients revoke ID --reason …' the other")
+			}
+			return nil
 		}),
 	}
 	var reason string

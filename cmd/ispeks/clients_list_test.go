@@ -69,3 +69,80 @@ func TestClientsListShowsTheDayInMalaysia(t *testing.T) {
 		}
 	}
 }
+
+// TestClientsListFlagsActiveClientsSharingAName: an install from before
+// names were claimed may hold two active clients under one name (compared
+// as apiclient.NameKey compares them); 'clients list' marks both rows and
+// says which to look at, so an operator can revoke the one not in use. A
+// revoked namesake is no conflict.
+func TestClientsListFlagsActiveClientsSharingAName(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	base := []string{"--data", dir, "--log-level", "error"}
+	if _, err := executeOut(ctx, append(base, "clients", "add", "Sistem Lain", "--scopes", "statements:write")...); err != nil {
+		t.Fatal(err)
+	}
+	store, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := eventlog.NewRegistry()
+	apiclient.Register(reg)
+	// Each client's Added event straight into its stream, without a claim
+	// on its name, as clients were added before the claims existed.
+	for _, c := range []struct{ id, name string }{{"gaji-lama", "Sistem Gaji"}, {"gaji-baru", " sistem gaji "}, {"gaji-batal", "Sistem Gaji"}} {
+		typ, data, err := reg.Encode(apiclient.Added{ClientID: c.id, Name: c.name, Scopes: []string{"statements:write"}, TokenHash: apiclient.HashToken("tiada-" + c.id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Append(ctx, apiclient.Stream(c.id), eventlog.NoStream(), []eventlog.Proposed{{
+			ID: uuid.New(), Type: typ, OccurredAt: time.Now().UTC(), Data: data,
+			Metadata: eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:test"}},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runner := commands.Runner{Store: store, Registry: reg, Now: time.Now}
+	revoke := commands.RevokeAPIClient{Meta: commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:test"}}, ClientID: "gaji-batal", Reason: "ujian"}
+	if _, err := (commands.RevokeAPIClientHandler{Runner: runner}).Handle(ctx, revoke); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	out, warning, err := executeOutErr(ctx, append(base, "clients", "list")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			rows[f[0]] = l
+		}
+	}
+	for _, id := range []string{"gaji-lama", "gaji-baru"} {
+		if !strings.Contains(rows[id], "active, name shared with gaji-") {
+			t.Errorf("row of %s: %q, want it marked as sharing its name with the other\n%s", id, rows[id], out)
+		}
+	}
+	if !strings.Contains(rows["gaji-lama"], "gaji-baru") || !strings.Contains(rows["gaji-baru"], "gaji-lama") {
+		t.Errorf("each row should name the other client:\n%s", out)
+	}
+	if strings.Contains(rows["gaji-batal"], "shared") {
+		t.Errorf("a revoked namesake is marked: %q", rows["gaji-batal"])
+	}
+	var other string
+	for _, row := range rows {
+		if strings.Contains(row, "Sistem Lain") {
+			other = row
+		}
+	}
+	if f := strings.Fields(other); len(f) == 0 || f[len(f)-1] != "active" {
+		t.Errorf("row of the unique name: %q, want it plainly active\n%s", other, out)
+	}
+	if !strings.Contains(warning, "ispeks clients revoke") {
+		t.Errorf("no advice on what to do about the shared name on stderr: %q", warning)
+	}
+}
