@@ -365,12 +365,15 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.ensure(ctx); err != nil {
 		return err
 	}
+	var claimedElsewhere []*runner // their shadows are looked at again later
 	for _, name := range e.order {
 		r := e.runners[name]
 		if err := r.load(ctx); err != nil {
 			return err
 		}
-		e.dropLeftoverShadows(ctx, r)
+		if e.dropLeftoverShadows(ctx, r) {
+			claimedElsewhere = append(claimedElsewhere, r)
+		}
 		if err := e.relayout(ctx, r); err != nil {
 			if ctx.Err() != nil {
 				return nil // shut down mid-rebuild: the live collections are untouched
@@ -426,6 +429,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); e.watchHead(bg) }()
+	for _, r := range claimedElsewhere {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.retryLeftoverShadows(bg, r) }()
+	}
 
 	runErr := router.Run(ctx)
 	stopBg()
@@ -539,13 +546,15 @@ func (e *Engine) relayout(ctx context.Context, r *runner) error {
 // process, holds the projector's claim, and its shadows must stay: so this
 // takes the claim first, yielding to any live one whatever its layout, and
 // drops only while it holds it. It is housekeeping: a failure is logged and
-// the start goes on.
-func (e *Engine) dropLeftoverShadows(ctx context.Context, r *runner) {
+// the start goes on. It reports whether a live claim of another process
+// stood in the way: that rebuild may be running, or killed moments ago
+// (see retryLeftoverShadows).
+func (e *Engine) dropLeftoverShadows(ctx context.Context, r *runner) (claimedElsewhere bool) {
 	e.cmu.Lock()
 	busy := e.rebuilding[r.name]
 	e.cmu.Unlock()
 	if busy {
-		return
+		return false
 	}
 	owner := uuid.NewString()
 	won, err := e.claim(ctx, r.name, relayoutClaim{Layout: layoutOf(r.p), Cleanup: true}, owner, func(relayoutClaim) bool { return true })
@@ -553,7 +562,7 @@ func (e *Engine) dropLeftoverShadows(ctx context.Context, r *runner) {
 		if err != nil && ctx.Err() == nil {
 			e.log.Warn("could not look for an interrupted rebuild's shadow collections; its next rebuild drops them", "projector", r.name, "err", err)
 		}
-		return
+		return err == nil
 	}
 	defer e.releaseRelayout(context.WithoutCancel(ctx), r.name, owner)
 	dropped, err := e.cfg.Store.DropShadows(ctx, r.name)
@@ -565,6 +574,21 @@ func (e *Engine) dropLeftoverShadows(ctx context.Context, r *runner) {
 	}
 	if len(dropped) > 0 {
 		e.log.Info("dropped the shadow collections an interrupted rebuild left", "projector", r.name, "collections", dropped)
+	}
+	return false
+}
+
+// retryLeftoverShadows looks again, once a claim's term has passed, for
+// the shadows of a rebuild whose claim was live at the start, until it gets
+// the claim or ctx ends. A rebuild killed moments before the start left a
+// claim nobody renews; it lapses within a term, and its shadows went. One
+// still running renews its claim and swaps its shadows in at its end, and
+// then there is nothing to drop.
+func (e *Engine) retryLeftoverShadows(ctx context.Context, r *runner) {
+	for sleep(ctx, e.cfg.RebuildClaim) {
+		if !e.dropLeftoverShadows(ctx, r) {
+			return
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	eventsqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 	"github.com/melaka-gov/ispeks/projections"
+	"github.com/melaka-gov/ispeks/projections/engine"
 )
 
 // shadowTables lists the SQLite read store's shadow tables (its "s_"
@@ -140,4 +141,40 @@ func startUntil(t *testing.T, log *eventsqlite.Store, views projections.ReadStor
 	if err := e.WaitFor(context.Background(), head); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A rebuild killed moments before a start left its shadows and a claim
+// still live: the start leaves them (the rebuild may be running), and once
+// the claim has lapsed, unrenewed, the running engine drops them without
+// waiting for the next start.
+func TestRunningEngineDropsAKilledRebuildsShadowsOnceItsClaimLapses(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "views.db")
+	log, views := openEvents(t, dir), openViews(t, path)
+	ctx := context.Background()
+	head := newGen(log, 10).fill(t, 100, 10)
+	startUntil(t, log, views, head) // layout 1 stamped
+
+	if _, err := views.BeginRebuild(ctx, "ledger", (&layoutLedger{layout: 1}).Collections()...); err != nil {
+		t.Fatal(err)
+	}
+	left := shadowTables(t, path)
+	if len(left) == 0 {
+		t.Fatal("the killed rebuild left no shadow tables")
+	}
+	const term = 500 * time.Millisecond
+	claimed := time.Now()
+	putClaim(t, views, 1, claimed) // live for a term, and never renewed
+	e := newEngine(t, log, views, &layoutLedger{layout: 1}, func(c *engine.Config) { c.RebuildClaim = term })
+	stop := run(t, e)
+	defer stop()
+	if err := e.WaitFor(ctx, head); err != nil {
+		t.Fatal(err)
+	}
+	// Checked only well inside the term (a slow machine may be past it).
+	if got := shadowTables(t, path); time.Since(claimed) < term/2 && !slices.Equal(got, left) {
+		t.Fatalf("shadow tables while the claim is live: %q, want %q", got, left)
+	}
+	waitFor(t, func() bool { return len(shadowTables(t, path)) == 0 })
+	checkAgainstLog(t, log, snapshot(t, views))
 }
