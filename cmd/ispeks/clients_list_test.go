@@ -30,12 +30,7 @@ func TestClientsListShowsTheDayInMalaysia(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A client added at 01:30 on 2 March in Melaka (17:30 UTC on 1 March).
-	store, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := eventlog.NewRegistry()
-	apiclient.Register(reg)
+	store, reg := openClientLog(ctx, t, dir)
 	at := time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC)
 	runner := commands.Runner{Store: store, Registry: reg, Now: func() time.Time { return at }}
 	cmd, err := commands.AddAPIClient{Meta: commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:test"}},
@@ -83,12 +78,7 @@ func TestClientsListFlagsActiveClientsSharingAName(t *testing.T) {
 	if _, err := executeOut(ctx, append(base, "clients", "add", "Sistem Lain", "--scopes", "statements:write")...); err != nil {
 		t.Fatal(err)
 	}
-	store, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := eventlog.NewRegistry()
-	apiclient.Register(reg)
+	store, reg := openClientLog(ctx, t, dir)
 	// Each client's Added event straight into its stream, without a claim
 	// on its name, as clients were added before the claims existed.
 	for _, c := range []struct{ id, name string }{{"gaji-lama", "Sistem Gaji"}, {"gaji-baru", " sistem gaji "}, {"gaji-batal", "Sistem Gaji"}} {
@@ -145,4 +135,17 @@ func TestClientsListFlagsActiveClientsSharingAName(t *testing.T) {
 	if !strings.Contains(warning, "ispeks clients revoke") {
 		t.Errorf("no advice on what to do about the shared name on stderr: %q", warning)
 	}
+}
+
+// openClientLog opens the event log of the data directory dir beside the
+// console (a second process), with the API clients' events registered.
+func openClientLog(ctx context.Context, t *testing.T, dir string) (*esqlite.Store, *eventlog.Registry) {
+	t.Helper()
+	store, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := eventlog.NewRegistry()
+	apiclient.Register(reg)
+	return store, reg
 }

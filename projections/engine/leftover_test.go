@@ -50,12 +50,8 @@ var ledgerShadows = []string{"s_engine_gen_ledger", "s_ledger_balances", "s_ledg
 // rebuild. So does a start after a rebuild whose process was killed, once
 // its claim has lapsed.
 func TestStartDropsAnInterruptedRebuildsShadows(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "views.db")
-	log, views := openEvents(t, dir), openViews(t, path)
+	log, views, path, head := stampedLedger(t)
 	ctx := context.Background()
-	head := newGen(log, 10).fill(t, 100, 10)
-	startUntil(t, log, views, head) // layout 1 stamped
 
 	interrupted := &gatedLedger{layoutLedger: layoutLedger{layout: 1}, gate: make(chan struct{})}
 	rctx, cancel := context.WithCancel(ctx)
@@ -96,12 +92,8 @@ func TestStartDropsAnInterruptedRebuildsShadows(t *testing.T) {
 // claim) leaves that rebuild's shadows alone: the rebuild swaps in the
 // whole model.
 func TestStartLeavesARunningRebuildsShadows(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "views.db")
-	log, views := openEvents(t, dir), openViews(t, path)
+	log, views, path, head := stampedLedger(t)
 	ctx := context.Background()
-	head := newGen(log, 10).fill(t, 100, 10)
-	startUntil(t, log, views, head) // layout 1 stamped
 
 	running := &gatedLedger{layoutLedger: layoutLedger{layout: 1}, gate: make(chan struct{})}
 	rebuilt := make(chan error, 1)
@@ -131,6 +123,18 @@ func TestStartLeavesARunningRebuildsShadows(t *testing.T) {
 	checkAgainstLog(t, log, snapshot(t, views))
 }
 
+// stampedLedger is a log of 100 events and a read store in dir (path:
+// its file) with the ledger of layout 1 projected up to head.
+func stampedLedger(t *testing.T) (log *eventsqlite.Store, views projections.ReadStore, path string, head uint64) {
+	t.Helper()
+	dir := t.TempDir()
+	path = filepath.Join(dir, "views.db")
+	log, views = openEvents(t, dir), openViews(t, path)
+	head = newGen(log, 10).fill(t, 100, 10)
+	startUntil(t, log, views, head) // layout 1 stamped
+	return log, views, path, head
+}
+
 // startUntil starts an engine over the ledger of layout 1, as the portal
 // starts its projectors, and stops it once it has projected head.
 func startUntil(t *testing.T, log *eventsqlite.Store, views projections.ReadStore, head uint64) {
@@ -148,12 +152,8 @@ func startUntil(t *testing.T, log *eventsqlite.Store, views projections.ReadStor
 // the claim has lapsed, unrenewed, the running engine drops them without
 // waiting for the next start.
 func TestRunningEngineDropsAKilledRebuildsShadowsOnceItsClaimLapses(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "views.db")
-	log, views := openEvents(t, dir), openViews(t, path)
+	log, views, path, head := stampedLedger(t)
 	ctx := context.Background()
-	head := newGen(log, 10).fill(t, 100, 10)
-	startUntil(t, log, views, head) // layout 1 stamped
 
 	if _, err := views.BeginRebuild(ctx, "ledger", (&layoutLedger{layout: 1}).Collections()...); err != nil {
 		t.Fatal(err)
