@@ -40,7 +40,6 @@ type loginBenchConfig struct {
 	QueryPath     string        // the status query
 	HasherLimit   int           // argon2id derivations at once (0: as the portal runs, one per core)
 	SpareProcs    int           // Ps GOMAXPROCS is raised by (-1: as the portal runs, security.DefaultSpareProcs)
-	NoSpareProcs  bool          // do not raise GOMAXPROCS for the hasher (SpareProcs 0)
 	Duration      time.Duration // each measured phase (each login round)
 	Rounds        int           // login rounds, each between two raw argon2id measurements
 	Warmup        time.Duration // before each phase, not counted
@@ -147,11 +146,18 @@ func rawRate(ctx context.Context, a *app, d time.Duration) (rawMeasure, error) {
 
 func (c *cli) benchLoginCmd() *cobra.Command {
 	var cfg loginBenchConfig
+	noSpare := false
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Logins/s through the two-step login pages beside the raw argon2id rate; status-query p50/p99 during a wrong-password storm",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if noSpare {
+				if cmd.Flags().Changed("spare-procs") {
+					return errors.New("--no-spare-procs and --spare-procs: give one of them")
+				}
+				cfg.SpareProcs = 0
+			}
 			_, err := c.benchLogin(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			return err
 		},
@@ -163,9 +169,9 @@ func (c *cli) benchLoginCmd() *cobra.Command {
 	f.IntVar(&cfg.StormClients, "storm-clients", 32, "concurrent clients sending wrong passwords")
 	f.IntVar(&cfg.QueryClients, "query-clients", 4, "logged-in clients asking for their payment status during the storm")
 	f.StringVar(&cfg.QueryPath, "query", "/permohonan/status-bayaran?modul=tuntutan", "the status query (a page or /api/v1/me/… path of the logged-in user)")
-	f.IntVar(&cfg.HasherLimit, "hasher-limit", 0, "argon2id derivations allowed at once (0: as the portal runs it, one per core, with as many spare Ps for the pages)")
+	f.IntVar(&cfg.HasherLimit, "hasher-limit", 0, "argon2id derivations allowed at once (0: as the portal runs it, one per core)")
 	f.IntVar(&cfg.SpareProcs, "spare-procs", -1, "raise GOMAXPROCS by this many Ps on the first hash (-1: as the portal does, one per four derivations allowed at once, at least one)")
-	f.BoolVar(&cfg.NoSpareProcs, "no-spare-procs", false, "do not raise GOMAXPROCS on the first hash (--spare-procs 0, to compare)")
+	f.BoolVar(&noSpare, "no-spare-procs", false, "do not raise GOMAXPROCS on the first hash (--spare-procs 0, to compare)")
 	f.DurationVar(&cfg.Duration, "duration", 8*time.Second, "length of each measured phase (each login round)")
 	// Five short rounds rather than three long ones: on a shared VM the raw
 	// rate alone drifts by ±8 % from one 3 s window to the next, and the
@@ -190,8 +196,6 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		return res, errors.New("--hasher-limit: must not be negative")
 	case cfg.SpareProcs < -1:
 		return res, errors.New("--spare-procs: must be -1 (as the portal) or more")
-	case cfg.NoSpareProcs && cfg.SpareProcs > 0:
-		return res, errors.New("--no-spare-procs and --spare-procs: give one of them")
 	case cfg.StormAccounts < 1:
 		return res, errors.New("--storm-accounts: must be at least 1")
 	case cfg.Rounds < 1:
@@ -216,17 +220,13 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	rig, err := c.startBenchRig(ctx, cfg.Dir, rigOptions{Logs: progress, Tune: func(k *config.Config) {
 		k.LoginPerIPBurst, k.LoginPerIPEvery = 1<<30, time.Nanosecond
 	}, Prepare: func(a *app) {
-		if cfg.HasherLimit > 0 || cfg.NoSpareProcs || cfg.SpareProcs >= 0 {
+		if cfg.HasherLimit > 0 || cfg.SpareProcs >= 0 {
 			// The same handlers as openSecurity wires, over a hasher with
 			// another limit or spare Ps (to see what they do).
 			tuning := a.hasher.Tuning()
 			h := security.NewArgon2(a.hasher.Params(), cfg.HasherLimit)
-			switch {
-			case cfg.NoSpareProcs:
-				tuning.SpareProcs = 0
-			case cfg.SpareProcs >= 0:
-				tuning.SpareProcs = cfg.SpareProcs
-			default:
+			tuning.SpareProcs = cfg.SpareProcs
+			if tuning.SpareProcs < 0 {
 				tuning.SpareProcs = security.DefaultSpareProcs(h.Concurrency())
 			}
 			h.Tune(tuning)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,27 +79,8 @@ func TestClientsListFlagsActiveClientsSharingAName(t *testing.T) {
 	if _, err := executeOut(ctx, append(base, "clients", "add", "Sistem Lain", "--scopes", "statements:write")...); err != nil {
 		t.Fatal(err)
 	}
-	store, reg := openClientLog(ctx, t, dir)
-	// Each client's Added event straight into its stream, without a claim
-	// on its name, as clients were added before the claims existed.
-	for _, c := range []struct{ id, name string }{{"gaji-lama", "Sistem Gaji"}, {"gaji-baru", " sistem gaji "}, {"gaji-batal", "Sistem Gaji"}} {
-		typ, data, err := reg.Encode(apiclient.Added{ClientID: c.id, Name: c.name, Scopes: []string{"statements:write"}, TokenHash: apiclient.HashToken("tiada-" + c.id)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.Append(ctx, apiclient.Stream(c.id), eventlog.NoStream(), []eventlog.Proposed{{
-			ID: uuid.New(), Type: typ, OccurredAt: time.Now().UTC(), Data: data,
-			Metadata: eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:test"}},
-		}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runner := commands.Runner{Store: store, Registry: reg, Now: time.Now}
-	revoke := commands.RevokeAPIClient{Meta: commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:test"}}, ClientID: "gaji-batal", Reason: "ujian"}
-	if _, err := (commands.RevokeAPIClientHandler{Runner: runner}).Handle(ctx, revoke); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Close(); err != nil {
+	addUnclaimedClients(ctx, t, dir, [2]string{"gaji-lama", "Sistem Gaji"}, [2]string{"gaji-baru", " sistem gaji "}, [2]string{"gaji-batal", "Sistem Gaji"})
+	if _, err := executeOut(ctx, append(base, "clients", "revoke", "gaji-batal", "--reason", "ujian")...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -134,6 +116,31 @@ func TestClientsListFlagsActiveClientsSharingAName(t *testing.T) {
 	}
 	if !strings.Contains(warning, "ispeks clients revoke") {
 		t.Errorf("no advice on what to do about the shared name on stderr: %q", warning)
+	}
+}
+
+// addUnclaimedClients adds clients ({ID, name}) to the log of the data
+// directory dir as they were added before names were claimed: each one's
+// Added event, and no claim on its name.
+func addUnclaimedClients(ctx context.Context, t *testing.T, dir string, clients ...[2]string) {
+	t.Helper()
+	store, reg := openClientLog(ctx, t, dir)
+	runner := commands.Runner{Store: store, Registry: reg, Now: time.Now}
+	for _, c := range clients {
+		tok, err := apiclient.NewToken(c[0], rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := commands.Execute(ctx, runner, apiclient.Stream(c[0]), apiclient.New,
+			commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:test"}},
+			func(cl *apiclient.Client, now time.Time) error {
+				return cl.Add(c[0], c[1], []string{"statements:write"}, apiclient.HashToken(tok), now)
+			}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,18 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
-
-	"github.com/melaka-gov/ispeks/commands"
-	"github.com/melaka-gov/ispeks/domain/apiclient"
-	"github.com/melaka-gov/ispeks/domain/eventlog"
-	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 )
 
 // TestClientsAddRefusesTheNameOfAnActiveClient: 'clients add' refuses a
@@ -45,27 +36,7 @@ func TestClientsAddRefusesTheNameOfAnActiveClient(t *testing.T) {
 	}
 
 	// A client of before names were claimed: its Added without a claim.
-	store, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := eventlog.NewRegistry()
-	apiclient.Register(reg)
-	runner := commands.Runner{Store: store, Registry: reg, Now: time.Now}
-	tok, err := apiclient.NewToken("legacy", rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := commands.Execute(ctx, runner, apiclient.Stream("legacy"), apiclient.New,
-		commands.Meta{CommandID: uuid.New(), Actor: eventlog.Actor{Kind: eventlog.ActorSystem, ID: "cli:test"}},
-		func(c *apiclient.Client, now time.Time) error {
-			return c.Add("legacy", "Sistem Lama", []string{"events:read"}, apiclient.HashToken(tok), now)
-		}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
+	addUnclaimedClients(ctx, t, dir, [2]string{"legacy", "Sistem Lama"})
 	if _, err := run("clients", "add", "SISTEM LAMA", "--scopes", "events:read"); err == nil || !strings.HasPrefix(err.Error(), "NAME: ") || !strings.Contains(err.Error(), "legacy") {
 		t.Fatalf("the name of a client added before claims: %v", err)
 	}

@@ -26,13 +26,18 @@ func hashOf(t *testing.T, id string) string {
 
 func given(t *testing.T, events ...eventlog.Event) *apiclient.Client {
 	t.Helper()
-	c := apiclient.New()
+	return applied(t, apiclient.New(), events...)
+}
+
+// applied is agg after events, as a stream holding them rebuilds it.
+func applied[A interface{ Apply(eventlog.Event) error }](t *testing.T, agg A, events ...eventlog.Event) A {
+	t.Helper()
 	for _, e := range events {
-		if err := c.Apply(e); err != nil {
+		if err := agg.Apply(e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return c
+	return agg
 }
 
 func TestAdd(t *testing.T) {

@@ -25,13 +25,7 @@ func TestNameKeyAndStream(t *testing.T) {
 
 func claimed(t *testing.T, events ...eventlog.Event) *apiclient.NameClaim {
 	t.Helper()
-	n := apiclient.NewNameClaim()
-	for _, e := range events {
-		if err := n.Apply(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return n
+	return applied(t, apiclient.NewNameClaim(), events...)
 }
 
 func TestNameClaim(t *testing.T) {

@@ -128,7 +128,16 @@ func (r *rig) wait(pos uint64) {
 
 func (r *rig) do(method, path, auth string) (*httptest.ResponseRecorder, httpx.JSONError) {
 	r.t.Helper()
+	return r.doFrom("", method, path, auth)
+}
+
+// doFrom is do from the client address ip ("": httptest's default).
+func (r *rig) doFrom(ip, method, path, auth string) (*httptest.ResponseRecorder, httpx.JSONError) {
+	r.t.Helper()
 	req := httptest.NewRequest(method, path, nil)
+	if ip != "" {
+		req.RemoteAddr = ip + ":4321"
+	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
@@ -317,20 +326,7 @@ func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
 	}
 	r.wait(res.Position)
 	from := func(ip, auth string) (*httptest.ResponseRecorder, httpx.JSONError) {
-		req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
-		req.RemoteAddr = ip + ":4321"
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		w := httptest.NewRecorder()
-		r.router.ServeHTTP(w, req)
-		var je httpx.JSONError
-		if w.Code >= 400 {
-			if err := json.Unmarshal(w.Body.Bytes(), &je); err != nil {
-				t.Fatalf("%d with a non-JSON body %q", w.Code, w.Body)
-			}
-		}
-		return w, je
+		return r.doFrom(ip, "GET", "/api/v1/whoami", auth)
 	}
 	unknown := "Bearer isp_nobody_" + strings.Repeat("A", 43)
 	wrong := "Bearer " + good[:len(good)-2] + "xx"

@@ -442,9 +442,14 @@ func (r *runner) pagedFullLocked() bool {
 	return len(r.ov.dirty) >= limit
 }
 
+// idleLocked reports whether a commit would have nothing to write.
+func (r *runner) idleLocked() bool {
+	return r.pending == 0 && len(r.ov.dirty) == 0 && r.newGen == "" && !r.lazy
+}
+
 // commitLocked writes the overlay's changes and the checkpoint in one batch.
 func (r *runner) commitLocked(ctx context.Context) error {
-	if r.pending == 0 && len(r.ov.dirty) == 0 && r.newGen == "" && !r.lazy {
+	if r.idleLocked() {
 		return nil
 	}
 	checkpoint := r.pos
@@ -549,7 +554,7 @@ func (r *runner) flusher(ctx context.Context) {
 		}
 		for {
 			r.mu.Lock()
-			if r.pending == 0 && len(r.ov.dirty) == 0 && r.newGen == "" && !r.lazy {
+			if r.idleLocked() {
 				// A wake-up left from a batch consumed committed: nothing
 				// waits. Sleeping batchDelay and committing then would
 				// store a lazy checkpoint begun meanwhile at once.
