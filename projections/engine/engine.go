@@ -664,6 +664,8 @@ type relayoutClaim struct {
 const (
 	relayoutClaimID = "relayout-claim"
 	relayoutPoll    = 500 * time.Millisecond
+	// cleanupPoll: a Cleanup claim is held for a few statements.
+	cleanupPoll = 20 * time.Millisecond
 	// relayoutWriter names the batches that write claims: a store keeps a
 	// checkpoint per writer, and this one's stays 0.
 	relayoutWriter = "engine_relayout"

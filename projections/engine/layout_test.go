@@ -439,9 +439,10 @@ func TestShutdownDuringLayoutRebuild(t *testing.T) {
 
 // claim is the engine's layout claim document, as a store holds it.
 type claim struct {
-	Owner  string    `json:"owner"`
-	Layout int       `json:"layout"`
-	At     time.Time `json:"at"`
+	Owner   string    `json:"owner"`
+	Layout  int       `json:"layout"`
+	At      time.Time `json:"at"`
+	Cleanup bool      `json:"cleanup,omitempty"`
 }
 
 func layoutClaim(t *testing.T, r projections.Reader) claim {
@@ -460,13 +461,19 @@ func layoutClaim(t *testing.T, r projections.Reader) claim {
 // putClaim writes another process's claim to rebuild the ledger for layout.
 func putClaim(t *testing.T, views projections.ReadStore, layout int, at time.Time) {
 	t.Helper()
+	putClaimDoc(t, views, 1, claim{Owner: "another process", Layout: layout, At: at})
+}
+
+// putClaimDoc writes c as the ledger's claim document at version.
+func putClaimDoc(t *testing.T, views projections.ReadStore, version uint64, c claim) {
+	t.Helper()
 	ctx := context.Background()
 	if err := views.Ensure(ctx, projections.CollectionSpec{Name: "engine_gen_ledger"}); err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(claim{Owner: "another process", Layout: layout, At: at})
+	body, _ := json.Marshal(c)
 	err := views.Write(ctx, "test_claims", 0, func(b projections.Batch) error {
-		return b.Put(ctx, "engine_gen_ledger", projections.Doc{ID: "relayout-claim", Version: 1, Body: body})
+		return b.Put(ctx, "engine_gen_ledger", projections.Doc{ID: "relayout-claim", Version: version, Body: body})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -123,6 +123,29 @@ func TestStartLeavesARunningRebuildsShadows(t *testing.T) {
 	checkAgainstLog(t, log, snapshot(t, views))
 }
 
+// A console's rebuild begun while a starting process holds its brief
+// Cleanup claim (dropping a cut-short rebuild's shadows) waits for that
+// claim to go rather than refuse as if another rebuild ran.
+func TestRebuildWaitsOutAStartsCleanupClaim(t *testing.T) {
+	log, views, _, _ := stampedLedger(t)
+	putClaimDoc(t, views, 1, claim{Owner: "a starting portal", Layout: 1, At: time.Now(), Cleanup: true})
+	rebuilt := make(chan error, 1)
+	go func() {
+		_, err := newEngine(t, log, views, &layoutLedger{layout: 1}, nil).Rebuild(context.Background(), "ledger", nil)
+		rebuilt <- err
+	}()
+	select {
+	case err := <-rebuilt:
+		t.Fatalf("the rebuild did not wait for the Cleanup claim: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	putClaimDoc(t, views, 2, claim{}) // given up, as releaseRelayout does
+	if err := <-rebuilt; err != nil {
+		t.Fatalf("rebuild after the Cleanup claim went: %v", err)
+	}
+	checkAgainstLog(t, log, snapshot(t, views))
+}
+
 // stampedLedger is a log of 100 events and a read store in dir (path:
 // its file) with the ledger of layout 1 projected up to head.
 func stampedLedger(t *testing.T) (log *eventsqlite.Store, views projections.ReadStore, path string, head uint64) {

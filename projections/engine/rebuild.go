@@ -48,7 +48,7 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 		return RebuildResult{}, err
 	}
 	owner := uuid.NewString()
-	won, err := e.claimRelayout(ctx, name, layoutOf(live.p), owner)
+	won, err := e.claimRebuild(ctx, name, layoutOf(live.p), owner)
 	if err != nil {
 		return RebuildResult{}, err
 	}
@@ -72,6 +72,31 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 		e.releaseRelayout(context.WithoutCancel(ctx), name, owner)
 	}
 	return res, err
+}
+
+// claimRebuild is claimRelayout for Rebuild, which waits out a starting
+// process's Cleanup claim instead of refusing: that claim is held for the
+// moment it takes to drop a cut-short rebuild's shadows, and a console's
+// rebuild begun beside a portal's start would otherwise be turned away as if
+// another rebuild ran. A Cleanup claim of a process killed while holding it
+// lapses within a term like any other.
+func (e *Engine) claimRebuild(ctx context.Context, name string, want int, owner string) (bool, error) {
+	for {
+		won, err := e.claimRelayout(ctx, name, want, owner)
+		if err != nil || won {
+			return won, err
+		}
+		c, _, held, err := readClaim(ctx, e.cfg.Store.Get, name)
+		if err != nil {
+			return false, err
+		}
+		if !held || !c.Cleanup {
+			return false, nil
+		}
+		if !sleep(ctx, cleanupPoll) {
+			return false, ctx.Err()
+		}
+	}
 }
 
 // rebuild is Rebuild for a caller that holds the projector's claim.
