@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -59,11 +60,14 @@ type loginBenchResult struct {
 	QueriesAlone loadResult
 	QueriesStorm loadResult
 	Storm        loadResult
-	HasherLimit  int
-	Cores        int // goroutines of the raw rate
-	Tuning       security.Argon2Tuning
-	OneRaw       float64 // raw argon2id hashes/s in one goroutine (0: not measured)
-	LoginKernel  kernel  // per login, all rounds (warm-up included)
+	// StormRestarts: storm logins the portal sent back to the landing page
+	// (errLoginRestarted), over the whole storm.
+	StormRestarts int64
+	HasherLimit   int
+	Cores         int // goroutines of the raw rate
+	Tuning        security.Argon2Tuning
+	OneRaw        float64 // raw argon2id hashes/s in one goroutine (0: not measured)
+	LoginKernel   kernel  // per login, all rounds (warm-up included)
 	// LoginHashCPU is the thread CPU time per derivation in the login
 	// rounds (warm-up included); 0 without --split-cpu.
 	LoginHashCPU time.Duration
@@ -358,9 +362,15 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	fmt.Fprintf(progress, "bench login: %d status queries during a storm of %d wrong-password clients for %s…\n", cfg.QueryClients, cfg.StormClients, cfg.Duration)
 	stormCtx, stopStorm := context.WithCancel(ctx)
 	stormDone := make(chan error, 1)
+	var restarts atomic.Int64
 	go func() {
 		r, err := runLoad(stormCtx, "storm", cfg.StormClients, cfg.Warmup, cfg.Duration+cfg.Warmup, a.hasher.Computed, func(ctx context.Context, _ int, rnd *rand.Rand) error {
-			return newBenchBrowser(rig.base, tr).wrongLogin(ctx, storm[rnd.IntN(len(storm))].ic)
+			err := newBenchBrowser(rig.base, tr).wrongLogin(ctx, storm[rnd.IntN(len(storm))].ic)
+			if errors.Is(err, errLoginRestarted) {
+				restarts.Add(1)
+				return nil
+			}
+			return err
 		})
 		res.Storm = r
 		stormDone <- err
@@ -370,6 +380,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	res.QueriesStorm, err = runLoad(ctx, "queries during the storm", cfg.QueryClients, cfg.Warmup/2, cfg.Duration, nil, query)
 	stormErr := <-stormDone
 	stopStorm()
+	res.StormRestarts = restarts.Load()
 	if err != nil {
 		return res, err
 	}
@@ -445,7 +456,8 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 		ms(r.QueriesAlone.P(50)), ms(r.QueriesAlone.P(99)), r.QueriesAlone.Rate())
 	fmt.Fprintf(tw, "status query during the storm: p50 / p99\t%s / %s (%.0f req/s)\t\n",
 		ms(r.QueriesStorm.P(50)), ms(r.QueriesStorm.P(99)), r.QueriesStorm.Rate())
-	fmt.Fprintf(tw, "wrong-password storm, %d clients on %d accounts\t%.1f attempts/s\t\n", cfg.StormClients, cfg.StormAccounts, r.Storm.Rate())
+	fmt.Fprintf(tw, "wrong-password storm, %d clients on %d accounts\t%.1f attempts/s (derivations), %d logins sent back to the landing page\t\n",
+		cfg.StormClients, cfg.StormAccounts, float64(r.Storm.Counted)/r.Storm.Elapsed.Seconds(), r.StormRestarts)
 	// GOGC trades memory for collector work: show what it cost.
 	fmt.Fprintf(tw, "peak resident memory of the process (whole run, load generator included)\t%s\t\n", peakRSS())
 	tw.Flush()
@@ -683,10 +695,25 @@ func (b *benchBrowser) get(ctx context.Context, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if resp.StatusCode == http.StatusSeeOther && restartsLogin(resp.Header.Get("Location")) {
+		return "", fmt.Errorf("GET %s: %w", path, errLoginRestarted)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("GET %s: %d", path, resp.StatusCode)
 	}
 	return string(body), nil
+}
+
+// errLoginRestarted: the portal sent the browser back to the landing page
+// because its login in progress had ended. An attempt on a locked account
+// ends every session of that ID, so in the wrong-password storm two
+// browsers on one account end each other's; a real user starts again.
+var errLoginRestarted = errors.New("login in progress ended: back to the landing page")
+
+// restartsLogin reports whether a redirect goes back to the landing page.
+func restartsLogin(location string) bool {
+	path, _, _ := strings.Cut(location, "?")
+	return path == "/"
 }
 
 // csrf fetches a page and returns its forms' CSRF token.
@@ -753,20 +780,24 @@ func (b *benchBrowser) login(ctx context.Context, ic, password string) error {
 }
 
 // wrongLogin runs both steps with a wrong password: "Kata Laluan Tidak
-// Tepat" (401) or, once the account is locked, the lock notice (423).
+// Tepat" (401) or, once the account is locked, the lock notice (423); or
+// errLoginRestarted, when another storm browser's attempt on the locked
+// account ended this one's login in progress (no derivation then).
 func (b *benchBrowser) wrongLogin(ctx context.Context, ic string) error {
 	tok, err := b.toPasswordPage(ctx, ic)
 	if err != nil {
 		return err
 	}
-	st, _, err := b.post(ctx, "/login/kata-laluan", url.Values{"password": {"salah sama sekali 99"}, "csrf_token": {tok}})
-	if err != nil {
+	st, loc, err := b.post(ctx, "/login/kata-laluan", url.Values{"password": {"salah sama sekali 99"}, "csrf_token": {tok}})
+	switch {
+	case err != nil:
 		return err
+	case st == http.StatusUnauthorized || st == http.StatusLocked:
+		return nil
+	case st == http.StatusSeeOther && restartsLogin(loc):
+		return fmt.Errorf("POST /login/kata-laluan: %w", errLoginRestarted)
 	}
-	if st != http.StatusUnauthorized && st != http.StatusLocked {
-		return fmt.Errorf("wrong password: %d", st)
-	}
-	return nil
+	return fmt.Errorf("wrong password: %d → %q", st, loc)
 }
 
 // getOK fetches url and wants 200.

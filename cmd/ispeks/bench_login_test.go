@@ -107,3 +107,17 @@ func TestBenchLoginRefusesBadSizes(t *testing.T) {
 		}
 	}
 }
+
+// The storm counts a login sent back to the landing page (its login in
+// progress ended by another browser's attempt on the locked account) as
+// an answer, and nothing else that redirects.
+func TestRestartsLogin(t *testing.T) {
+	for loc, want := range map[string]bool{
+		"/": true, "/?sesi=tamat": true,
+		"/login/kata-laluan": false, "/utama": false, "": false, "https://elsewhere/": false,
+	} {
+		if got := restartsLogin(loc); got != want {
+			t.Errorf("restartsLogin(%q) = %v, want %v", loc, got, want)
+		}
+	}
+}

@@ -93,7 +93,7 @@ func newHarness(t testing.TB, mutate func(*server.Config, *server.Deps)) *harnes
 		c.String(200, "ok")
 	})
 	e.GET("/test/pending", func(c *gin.Context) {
-		if err := srv.Sessions.StartPending(c, c.Query("user"), session.StagePassword); err != nil {
+		if err := srv.Sessions.StartPending(c, c.Query("user"), session.StagePassword, nil); err != nil {
 			httpx.Abort(c, err)
 			return
 		}

@@ -109,7 +109,7 @@ func TestDonePendingSessionEndsAloneAndIsNoted(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
 	c.Request = httptest.NewRequest("POST", "/pengaktifan", nil)
-	if err := r.m.StartPending(c, user, StageActivation); err != nil {
+	if err := r.m.StartPending(c, user, StageActivation, nil); err != nil {
 		t.Fatal(err)
 	}
 	key := state(c).key

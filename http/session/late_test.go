@@ -313,7 +313,7 @@ func TestWaitingLoginDecidedBeforeTheSessionsWereEnded(t *testing.T) {
 		gin.SetMode(gin.TestMode)
 		c, _ := gin.CreateTestContext(httptest.NewRecorder())
 		c.Request = httptest.NewRequest("POST", "/login/kata-laluan", nil)
-		return r.m.StartWaiting(c, user, StageActivation, decided)
+		return r.m.StartWaiting(c, user, StageActivation, decided, nil)
 	}
 	t.Run("the follower reads the end before the waiting session is made", func(t *testing.T) {
 		r := newLateRig(t)
@@ -347,4 +347,44 @@ func TestWaitingLoginDecidedBeforeTheSessionsWereEnded(t *testing.T) {
 			t.Fatalf("%d sessions: the end recorded after the decision left the waiting login standing", n)
 		}
 	})
+}
+
+// createRecorder is a store that keeps what each Create was given.
+type createRecorder struct {
+	*MemoryStore
+	created []Session
+}
+
+func (s *createRecorder) Create(ctx context.Context, key string, sess Session) error {
+	s.created = append(s.created, sess)
+	return s.MemoryStore.Create(ctx, key, sess)
+}
+
+// A pending session is made with its values in one write: a lock that ends
+// the user's sessions right after it is made (another browser's third
+// wrong password) leaves no second write to fail, which answered the user
+// ID step with a 500 under a storm of wrong passwords.
+func TestPendingSessionIsMadeWithItsValues(t *testing.T) {
+	st := &createRecorder{MemoryStore: NewMemoryStore(10)}
+	m, err := NewManager(st, Config{}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gin.SetMode(gin.TestMode)
+	c, _ := gin.CreateTestContext(httptest.NewRecorder())
+	c.Request = httptest.NewRequest("POST", "/login", nil)
+	values := map[string]string{"paid": "1"}
+	if err := m.StartPending(c, "791117045671", StagePassword, values); err != nil {
+		t.Fatal(err)
+	}
+	values["paid"] = "changed by the caller afterwards"
+	if len(st.created) != 1 || st.created[0].Values["paid"] != "1" {
+		t.Fatalf("sessions created: %+v, want one holding the values as given", st.created)
+	}
+	if err := m.StartWaiting(c, "791117045671", StageActivation, time.Now(), map[string]string{"ends": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.created) != 2 || st.created[1].Values["ends"] != "2" {
+		t.Fatalf("sessions created: %+v, want the waiting one holding its values", st.created)
+	}
 }

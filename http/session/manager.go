@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"sync"
@@ -396,10 +397,13 @@ func (m *Manager) begin(c *gin.Context, s Session) error {
 	return nil
 }
 
-// StartPending begins a login in progress for userID at stage (a new token;
-// any previous session of this browser ends).
-func (m *Manager) StartPending(c *gin.Context, userID, stage string) error {
-	return m.begin(c, Session{State: StatePending, Stage: stage, UserID: userID})
+// StartPending begins a login in progress for userID at stage with values
+// (a new token; any previous session of this browser ends). The values go
+// in with the session, not in a second write: a lock recorded in between
+// (another browser's third wrong password) ends the new session, and that
+// write would find none.
+func (m *Manager) StartPending(c *gin.Context, userID, stage string, values map[string]string) error {
+	return m.begin(c, Session{State: StatePending, Stage: stage, UserID: userID, Values: maps.Clone(values)})
 }
 
 // StartWaiting is StartPending for the next stage of a login that a
@@ -410,13 +414,13 @@ func (m *Manager) StartPending(c *gin.Context, userID, stage string) error {
 // refused (ErrOvertaken, and no session); read after, it ends it as any
 // other. The command completing the login checks the same on the stream
 // (commands.WaitingLogin), which the follower may not have reached yet.
-func (m *Manager) StartWaiting(c *gin.Context, userID, stage string, decidedAt time.Time) error {
+func (m *Manager) StartWaiting(c *gin.Context, userID, stage string, decidedAt time.Time, values map[string]string) error {
 	m.orderMu.Lock()
 	defer m.orderMu.Unlock()
 	if n, ok := m.lateNotice(userID); ok && decidedAt.Before(n.endedAt) {
 		return ErrOvertaken
 	}
-	return m.begin(c, Session{State: StatePending, Stage: stage, UserID: userID, CreatedAt: decidedAt})
+	return m.begin(c, Session{State: StatePending, Stage: stage, UserID: userID, CreatedAt: decidedAt, Values: maps.Clone(values)})
 }
 
 // Login makes the request's browser logged in as id, under a new token.

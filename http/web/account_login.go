@@ -316,7 +316,7 @@ func (s *Site) afterPassword(c *gin.Context, userID string, out commands.LoginOu
 
 // startPending moves the login on to its next stage under a new token.
 func (s *Site) startPending(c *gin.Context, userID, stage string, values map[string]string, next string) {
-	s.setPending(c, s.deps.Sessions.StartPending(c, userID, stage), values, next)
+	s.setPending(c, s.deps.Sessions.StartPending(c, userID, stage, values), next)
 }
 
 // startWaiting moves the login on to the stage after a step its command
@@ -330,21 +330,14 @@ func (s *Site) startWaiting(c *gin.Context, userID, stage string, grant commands
 		values = map[string]string{}
 	}
 	values[acctValEnds] = strconv.Itoa(grant.Ends)
-	s.setPending(c, s.deps.Sessions.StartWaiting(c, userID, stage, grant.DecidedAt), values, next)
+	s.setPending(c, s.deps.Sessions.StartWaiting(c, userID, stage, grant.DecidedAt, values), next)
 }
 
-// setPending gives the pending session just begun (err: how that went)
-// its values, and sends the browser to next.
-func (s *Site) setPending(c *gin.Context, err error, values map[string]string, next string) {
-	m := s.deps.Sessions
+// setPending sends the browser to next once its pending session is begun
+// (err: how that went).
+func (s *Site) setPending(c *gin.Context, err error, next string) {
 	if s.sessionFailed(c, err) {
 		return
-	}
-	if len(values) > 0 {
-		if err := m.Update(c, func(s *session.Session) { s.Values = values }); err != nil {
-			httpx.Abort(c, err)
-			return
-		}
 	}
 	c.Redirect(http.StatusSeeOther, next)
 }
