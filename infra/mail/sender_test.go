@@ -200,6 +200,11 @@ func TestSMTPSenderTellsARefusedRecipientFromServerTrouble(t *testing.T) {
 		{452, smtp.EnhancedCode{4, 2, 2}, "Mailbox full", true, false},
 		{450, smtp.EnhancedCode{4, 7, 1}, "Greylisted, try again later", true, false},
 		{550, smtp.EnhancedCode{5, 1, 1}, "No such user", false, true},
+		{552, smtp.EnhancedCode{5, 2, 2}, "Mailbox over quota for good", false, true},
+		{552, smtp.EnhancedCode{5, 3, 4}, "Message too big", false, true},
+		// The relay's policy: every mail would meet it, so it is held.
+		{550, smtp.EnhancedCode{5, 7, 1}, "Relaying denied", true, false},
+		{554, smtp.EnhancedCode{5, 3, 0}, "Mail system not accepting", true, false},
 		{421, smtp.EnhancedCode{4, 3, 0}, "Service not available", false, false},
 		{451, smtp.EnhancedCode{4, 3, 0}, "Mail system trouble", false, false},
 	} {

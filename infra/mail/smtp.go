@@ -345,6 +345,14 @@ const (
 // and DATA concern the mail; among them 421 (service closing) and 4.3.x
 // (mail system full or down) are the server's own trouble and would fail
 // every mail alike.
+//
+// A permanent refusal whose enhanced code is about the server rather than
+// the address or the message (serverSideRefusal: "550 5.7.1 Relaying
+// denied" once the relay no longer knows the portal) is taken as refused
+// for now: parked at once, it would park every mail the portal sends until
+// an operator resent them all; held, the mail goes out by itself once the
+// relay is put right, and a mailbox that really refuses the portal is
+// parked after the consumer's DeferFor, as a full one is.
 func recipientRefusal(err error) refusal {
 	var se *gomail.SendError
 	if !errors.As(err, &se) {
@@ -357,6 +365,8 @@ func recipientRefusal(err error) refusal {
 	}
 	code := se.ErrorCode()
 	switch {
+	case code >= 500 && code < 600 && !se.IsTemp() && serverSideRefusal(se.EnhancedStatusCode()):
+		return refusedForNow
 	case code >= 500 && code < 600 && !se.IsTemp():
 		return refusedForGood
 	case code == 421 || strings.HasPrefix(se.EnhancedStatusCode(), "4.3."):
@@ -365,6 +375,22 @@ func recipientRefusal(err error) refusal {
 		return refusedForNow
 	}
 	return notRefused
+}
+
+// serverSideRefusal reports whether an enhanced status code (RFC 3463)
+// says the refusal comes from the server's policy or state, which every
+// mail would meet alike, rather than from this address (5.1.x, 5.2.x) or
+// this message (5.6.x, 5.3.4 too big): security or policy (5.7.x), mail
+// system (5.3.x), protocol (5.5.x). Without an enhanced code nothing can
+// be told, and the refusal stands.
+func serverSideRefusal(enhanced string) bool {
+	switch {
+	case enhanced == "5.3.4":
+		return false
+	case strings.HasPrefix(enhanced, "5.7."), strings.HasPrefix(enhanced, "5.3."), strings.HasPrefix(enhanced, "5.5."):
+		return true
+	}
+	return false
 }
 
 // addressLike matches anything shaped like an e-mail address (the
