@@ -456,8 +456,12 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 		ms(r.QueriesAlone.P(50)), ms(r.QueriesAlone.P(99)), r.QueriesAlone.Rate())
 	fmt.Fprintf(tw, "status query during the storm: p50 / p99\t%s / %s (%.0f req/s)\t\n",
 		ms(r.QueriesStorm.P(50)), ms(r.QueriesStorm.P(99)), r.QueriesStorm.Rate())
-	fmt.Fprintf(tw, "wrong-password storm, %d clients on %d accounts\t%.1f attempts/s (derivations), %d logins sent back to the landing page\t\n",
-		cfg.StormClients, cfg.StormAccounts, float64(r.Storm.Counted)/r.Storm.Elapsed.Seconds(), r.StormRestarts)
+	sentBack := fmt.Sprintf("%d logins", r.StormRestarts)
+	if r.StormRestarts == 1 {
+		sentBack = "1 login"
+	}
+	fmt.Fprintf(tw, "wrong-password storm, %d clients on %d accounts\t%.1f attempts/s (derivations), %s sent back to the landing page\t\n",
+		cfg.StormClients, cfg.StormAccounts, float64(r.Storm.Counted)/r.Storm.Elapsed.Seconds(), sentBack)
 	// GOGC trades memory for collector work: show what it cost.
 	fmt.Fprintf(tw, "peak resident memory of the process (whole run, load generator included)\t%s\t\n", peakRSS())
 	tw.Flush()
