@@ -67,3 +67,21 @@ func TestSMTPMailNeedsAPublicBaseURL(t *testing.T) {
 		})
 	}
 }
+
+// TestProxiedPortalNeedsABaseURL: behind proxies the listen address is not
+// the portal's, and PDFs would print a verification link to it even with
+// no mail sent; serve asks for the public URL, and starts with it.
+func TestProxiedPortalNeedsABaseURL(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := execute(ctx, "serve", "--listen", "127.0.0.1:0", "--trusted-proxies", "10.0.0.1", "--data", dir, "--log-level", "error")
+	if err == nil || !strings.HasPrefix(err.Error(), "--base-url: ") || !strings.Contains(err.Error(), "verification link") {
+		t.Fatalf("serve behind a proxy without --base-url: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the refused start made its data directory: %v", err)
+	}
+	stop := serveInBackground(t, ctx, dir, "--trusted-proxies", "10.0.0.1", "--base-url", "https://ispeks.melaka.gov.my")
+	stop()
+}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/infra/config"
 	"github.com/melaka-gov/ispeks/infra/demo"
 )
 
@@ -37,6 +38,9 @@ func (c *cli) serve(ctx context.Context) error {
 		return errors.New("--demo: its mail goes to the outbox that /demo/mailbox shows; --smtp (or ISPEKS_SMTP_URL) would send the demo staff's temporary passwords to real @melaka.gov.my mailboxes: unset it for the demo")
 	}
 	if err := checkMailBaseURL(&c.cfg); err != nil {
+		return err
+	}
+	if err := checkProxiedBaseURL(&c.cfg); err != nil {
 		return err
 	}
 	if _, err := parseMailAddresses(&c.cfg); err != nil {
@@ -122,6 +126,17 @@ func demoLogOnly(ctx context.Context, events interface {
 		return errors.New("--demo: this data directory's event log holds an install's own records (its first event is not the demo's): demo data would join them for good and /demo/mailbox would show its mail; give the demo a data directory of its own")
 	}
 	return nil
+}
+
+// checkProxiedBaseURL refuses a portal behind proxies (--trusted-proxies)
+// without --base-url: the address it listens on is then not where anyone
+// reaches it, and every PDF would print a verification link to it (and
+// every mail link to it, SMTP or outbox).
+func checkProxiedBaseURL(cfg *config.Config) error {
+	if len(cfg.TrustedProxies) == 0 || cfg.BaseURL != "" {
+		return nil
+	}
+	return fmt.Errorf("--base-url: not set, and behind the proxies --trusted-proxies names the listen address %s is not where staff reach the portal: the verification link printed on every PDF, and the links in mails, would lead there; give the portal's public URL (--base-url or ISPEKS_BASE_URL)", cfg.Listen)
 }
 
 // baseURLOf is the portal's address when --base-url is not given: the one it
