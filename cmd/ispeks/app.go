@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -198,10 +199,7 @@ func (a *app) openSecurity(ctx context.Context) error {
 // cannot open once it is put back. The audit commands set readOnly: they
 // never create the key, and load one that group or others can read with a
 // warning to logger instead of refusing it (security.ReadOptions says why).
-func loadMasterKey(ctx context.Context, path string, log interface {
-	LastPosition(context.Context) (uint64, error)
-	ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error)
-}, readOnly bool, logger *slog.Logger) ([]byte, error) {
+func loadMasterKey(ctx context.Context, path string, log keyedLog, readOnly bool, logger *slog.Logger) ([]byte, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		last, err := log.LastPosition(ctx)
 		if err != nil {
@@ -227,33 +225,78 @@ func loadMasterKey(ctx context.Context, path string, log interface {
 	return master, nil
 }
 
+// keyedLog is what loadMasterKey reads of the event log.
+type keyedLog interface {
+	LastPosition(context.Context) (uint64, error)
+	ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error)
+	ReadAll(ctx context.Context, after uint64, limit int) ([]eventlog.Record, error)
+}
+
 // checkKeyOfLog refuses a master key other than the one the log's secrets
 // were sealed with, as far as the log tells: its last backup record names
-// that key. A log restored beside another key (a new machine's portal,
-// started once before the restore, made one) would otherwise start, its
-// TOTP secrets, secret phrases and temporary passwords unreadable.
-func checkKeyOfLog(ctx context.Context, path string, master []byte, log interface {
-	ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error)
-}) error {
-	recs, err := log.ReadStream(ctx, backup.Stream, 0, eventlog.Backwards, 1) // 0: from the end
-	if errors.Is(err, eventlog.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var taken backup.Taken
-	if err := json.Unmarshal(recs[0].Data, &taken); err != nil || taken.KeyID == "" {
-		return nil // a record made before the key was named
-	}
+// that key; a log without one (a first backup ends before its own record)
+// names it in its first sealed value (sealedKeyOfLog). A log restored
+// beside another key (a new machine's portal, started once before the
+// restore, made one) would otherwise start, its TOTP secrets, secret
+// phrases and temporary passwords unreadable.
+func checkKeyOfLog(ctx context.Context, path string, master []byte, log keyedLog) error {
 	sealer, err := security.NewSealer(master)
 	if err != nil {
 		return err
 	}
-	if id := sealer.KeyID(); id != taken.KeyID {
-		return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; the backup recorded at position %d names %s): put the install's key there or point --key-file at it (a key made by a start before the log was restored opens none of its secrets)", path, id, recs[0].Position, taken.KeyID)
+	recs, err := log.ReadStream(ctx, backup.Stream, 0, eventlog.Backwards, 1) // 0: from the end
+	if err != nil && !errors.Is(err, eventlog.ErrStreamNotFound) {
+		return err
+	}
+	var taken backup.Taken
+	if len(recs) > 0 && json.Unmarshal(recs[0].Data, &taken) == nil && taken.KeyID != "" {
+		if id := sealer.KeyID(); id != taken.KeyID {
+			return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; the backup recorded at position %d names %s): put the install's key there or point --key-file at it (a key made by a start before the log was restored opens none of its secrets)", path, id, recs[0].Position, taken.KeyID)
+		}
+		return nil
+	}
+	keyID, position, err := sealedKeyOfLog(ctx, log)
+	if err != nil || keyID == "" {
+		return err
+	}
+	if id := sealer.KeyID(); id != keyID {
+		return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; the value sealed at position %d names %s): put the install's key there or point --key-file at it (a key made by a start before the log was restored opens none of its secrets)", path, id, position, keyID)
 	}
 	return nil
+}
+
+// sealedKeyProbe bounds how far into the log sealedKeyOfLog looks: an
+// install's first temporary password (its first administrator's) comes
+// after the employee master at most, and reading a few thousand events
+// costs a start milliseconds.
+const sealedKeyProbe = 20_000
+
+// sealedValue finds a sealed value ("v1.<key ID>.…", security.Sealer) in an
+// event's JSON: its field names all begin with "sealed".
+var sealedValue = regexp.MustCompile(`"sealed[a-z_]*":"v1\.([A-Za-z0-9_-]+)\.`)
+
+// sealedKeyOfLog is the key ID of the first sealed value among the log's
+// first sealedKeyProbe events and its position ("" when there is none).
+func sealedKeyOfLog(ctx context.Context, log keyedLog) (string, uint64, error) {
+	const page = 1000
+	after := uint64(0)
+	for read := 0; read < sealedKeyProbe; {
+		recs, err := log.ReadAll(ctx, after, page)
+		if err != nil {
+			return "", 0, err
+		}
+		for _, r := range recs {
+			if m := sealedValue.FindSubmatch(r.Data); m != nil {
+				return string(m[1]), r.Position, nil
+			}
+		}
+		if len(recs) < page {
+			break
+		}
+		read += len(recs)
+		after = recs[len(recs)-1].Position
+	}
+	return "", 0, nil
 }
 
 // useHasher makes h the password hasher and builds the account handlers

@@ -134,8 +134,9 @@ func TestNoNewMasterKeyForALogThatHasEvents(t *testing.T) {
 // that is not the install's (a new machine's portal started once before
 // the restore and made one) is refused, naming the key file, when the log
 // holds a backup record, which names the key the log's secrets were sealed
-// with: that key would not open them, and would seal new ones the
-// install's key cannot open. With the install's key the log works.
+// with, or else by the key its first sealed value names: that key would
+// not open them, and would seal new ones the install's key cannot open.
+// With the install's key the log works.
 func TestAnotherMasterKeyForARestoredLogIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -170,6 +171,24 @@ func TestAnotherMasterKeyForARestoredLogIsRefused(t *testing.T) {
 	copyFile(t, filepath.Join(orig, "master.key"), key)
 	if out, err := executeOut(ctx, "--data", restored, "--log-level", "error", "admin", "temporary-password", "--ic", "800101141234"); err != nil || !strings.Contains(out, "temporary password issued") {
 		t.Fatalf("with the install's key: %v\n%s", err, out)
+	}
+
+	// The first copy ends before its own record, so it holds none: the
+	// key its first sealed value (the administrator's temporary password)
+	// names is checked instead.
+	first := t.TempDir()
+	addEventsClient(ctx, t, first)
+	for _, f := range []string{"events.db", "events.db-wal", "events.db-shm", "views.db", "views.db-wal", "views.db-shm"} {
+		os.Remove(filepath.Join(first, f))
+	}
+	copyFile(t, filepath.Join(root, "monday", "events.db"), filepath.Join(first, "events.db"))
+	_, err := executeOut(ctx, "--data", first, "--log-level", "error", "projections", "status")
+	if err == nil || !strings.Contains(err.Error(), "is not the master key this event log was sealed with") || !strings.Contains(err.Error(), "the value sealed at position") {
+		t.Errorf("a first backup restored with another master key: %v", err)
+	}
+	copyFile(t, filepath.Join(orig, "master.key"), filepath.Join(first, "master.key"))
+	if _, err := executeOut(ctx, "--data", first, "--log-level", "error", "projections", "status"); err != nil {
+		t.Fatalf("a first backup with the install's key: %v", err)
 	}
 }
 
