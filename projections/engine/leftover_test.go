@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,14 +131,18 @@ func TestRebuildWaitsOutAStartsCleanupClaim(t *testing.T) {
 	log, views, _, _ := stampedLedger(t)
 	putClaimDoc(t, views, 1, claim{Owner: "a starting portal", Layout: 1, At: time.Now(), Cleanup: true})
 	rebuilt := make(chan error, 1)
+	var bar syncBuffer
 	go func() {
-		_, err := newEngine(t, log, views, &layoutLedger{layout: 1}, nil).Rebuild(context.Background(), "ledger", nil)
+		_, err := newEngine(t, log, views, &layoutLedger{layout: 1}, nil).Rebuild(context.Background(), "ledger", &bar)
 		rebuilt <- err
 	}()
 	select {
 	case err := <-rebuilt:
 		t.Fatalf("the rebuild did not wait for the Cleanup claim: %v", err)
 	case <-time.After(200 * time.Millisecond):
+	}
+	if !strings.Contains(bar.String(), "waiting for a starting process") {
+		t.Errorf("the rebuild waits without saying so: %q", bar.String())
 	}
 	putClaimDoc(t, views, 2, claim{}) // given up, as releaseRelayout does
 	if err := <-rebuilt; err != nil {

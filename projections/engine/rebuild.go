@@ -48,7 +48,7 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 		return RebuildResult{}, err
 	}
 	owner := uuid.NewString()
-	won, err := e.claimRebuild(ctx, name, layoutOf(live.p), owner)
+	won, err := e.claimRebuild(ctx, name, layoutOf(live.p), owner, progress)
 	if err != nil {
 		return RebuildResult{}, err
 	}
@@ -79,9 +79,10 @@ func (e *Engine) Rebuild(ctx context.Context, name string, progress io.Writer) (
 // moment it takes to drop a cut-short rebuild's shadows, and a console's
 // rebuild begun beside a portal's start would otherwise be turned away as if
 // another rebuild ran. A Cleanup claim of a process killed while holding it
-// lapses within a term like any other.
-func (e *Engine) claimRebuild(ctx context.Context, name string, want int, owner string) (bool, error) {
-	for {
+// lapses within a term like any other; progress, if not nil, is told once
+// what the rebuild waits for.
+func (e *Engine) claimRebuild(ctx context.Context, name string, want int, owner string, progress io.Writer) (bool, error) {
+	for told := false; ; {
 		won, err := e.claimRelayout(ctx, name, want, owner)
 		if err != nil || won {
 			return won, err
@@ -92,6 +93,11 @@ func (e *Engine) claimRebuild(ctx context.Context, name string, want int, owner 
 		}
 		if !held || !c.Cleanup {
 			return false, nil
+		}
+		if !told && progress != nil {
+			fmt.Fprintf(progress, "rebuild %s: waiting for a starting process to drop what an interrupted rebuild left (if that process was killed, its claim lapses at %s)\n",
+				name, c.At.Add(e.cfg.RebuildClaim).UTC().Format("2006-01-02 15:04:05 UTC"))
+			told = true
 		}
 		if !sleep(ctx, cleanupPoll) {
 			return false, ctx.Err()
