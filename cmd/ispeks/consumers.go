@@ -54,7 +54,7 @@ func (a *app) runConsumers(ctx context.Context, g *errgroup.Group) error {
 			return fmt.Errorf("--nats %s: %w", redact.URL(cfg.NATSURL), err)
 		}
 		a.closers = append(a.closers, pub.Close)
-		g.Go(func() error { return a.engine.RunConsumer(ctx, downstream.ConsumerName, pub.Handle) })
+		g.Go(func() error { return a.engine.RunRawConsumer(ctx, downstream.ConsumerName, pub.Handle) })
 	}
 	return nil
 }

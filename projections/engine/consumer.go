@@ -21,7 +21,7 @@ import (
 // ConsumerFunc handles one event for a side-effect consumer (sending mail,
 // publishing downstream). env.Event is nil when the event's type is not
 // registered (a downstream publisher may forward the raw record; others
-// ignore it). An error makes the same event come again after a backoff,
+// ignore it), and always for a raw consumer (RunRawConsumer). An error makes the same event come again after a backoff,
 // until it succeeds: nothing is skipped, unless the error is a Park.
 type ConsumerFunc func(ctx context.Context, env eventlog.Envelope) error
 
@@ -65,7 +65,17 @@ type consumerBody struct {
 // (Config.ConsumerLease), the others stand by until it stops or its lease
 // runs out.
 func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFunc, types ...string) error {
-	return e.runConsumer(ctx, name, handle, nil, types)
+	return e.runConsumer(ctx, name, handle, nil, false, types)
+}
+
+// RunRawConsumer is RunConsumer for a consumer that forwards events as the
+// log stores them (the NATS publisher): handle gets each record without
+// its decoded event, and an event this version cannot decode (one a newer
+// version wrote with a field this one does not know) goes on like any
+// other instead of becoming a dead letter, as the HTTP event feed serves
+// it too.
+func (e *Engine) RunRawConsumer(ctx context.Context, name string, handle ConsumerFunc, types ...string) error {
+	return e.runConsumer(ctx, name, handle, nil, true, types)
 }
 
 // RunFollower runs a consumer whose effects live only in this process (the
@@ -77,7 +87,7 @@ func (e *Engine) RunConsumer(ctx context.Context, name string, handle ConsumerFu
 // that process survived it). Otherwise it is RunConsumer: retries, dead
 // letters, types.
 func (e *Engine) RunFollower(ctx context.Context, name string, from uint64, handle ConsumerFunc, types ...string) error {
-	return e.runConsumer(ctx, name, handle, &from, types)
+	return e.runConsumer(ctx, name, handle, &from, false, types)
 }
 
 // fromPosition is a follower's resume position: where it started, also
@@ -88,7 +98,7 @@ type fromPosition uint64
 func (p fromPosition) Checkpoint(context.Context, string) (uint64, error) { return uint64(p), nil }
 
 // runConsumer runs a durable consumer (from nil) or a follower.
-func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFunc, from *uint64, types []string) error {
+func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFunc, from *uint64, raw bool, types []string) error {
 	if err := checkConsumerName(name); err != nil {
 		return err
 	}
@@ -112,7 +122,7 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 		return fmt.Errorf("engine: ensure collections: %w", err)
 	}
 	if from != nil {
-		return e.consume(ctx, name, handle, from, types)
+		return e.consume(ctx, name, handle, from, raw, types)
 	}
 	if err := e.startAtHead(ctx, name); err != nil {
 		return err
@@ -135,7 +145,7 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 				e.log.Info("this process now runs the consumer", "consumer", name)
 			}
 			waiting = false
-			lost, err := e.runLeased(ctx, name, owner, handle, types, claimed)
+			lost, err := e.runLeased(ctx, name, owner, handle, raw, types, claimed)
 			if !lost || ctx.Err() != nil {
 				return err
 			}
@@ -162,7 +172,7 @@ func (e *Engine) runConsumer(ctx context.Context, name string, handle ConsumerFu
 // unchanged for a whole term (claimConsumer), so the two never handle at
 // once, whatever their wall clocks say, and the quarter leaves an event in
 // flight time to finish.
-func (e *Engine) runLeased(ctx context.Context, name, owner string, handle ConsumerFunc, types []string, claimed time.Time) (lost bool, err error) {
+func (e *Engine) runLeased(ctx context.Context, name, owner string, handle ConsumerFunc, raw bool, types []string, claimed time.Time) (lost bool, err error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var gone atomic.Bool
@@ -207,7 +217,7 @@ func (e *Engine) runLeased(ctx context.Context, name, owner string, handle Consu
 			return
 		}
 	}()
-	err = e.consume(runCtx, name, handle, nil, types)
+	err = e.consume(runCtx, name, handle, nil, raw, types)
 	cancel()
 	<-done
 	if gone.Load() {
@@ -315,8 +325,9 @@ func readLease(ctx context.Context, get func(context.Context, string, string) (p
 	return l, d.Version, nil
 }
 
-// consume runs a durable consumer (from nil) or a follower until ctx ends.
-func (e *Engine) consume(ctx context.Context, name string, handle ConsumerFunc, from *uint64, types []string) error {
+// consume runs a durable consumer (from nil) or a follower until ctx ends;
+// a raw one's events are not decoded.
+func (e *Engine) consume(ctx context.Context, name string, handle ConsumerFunc, from *uint64, raw bool, types []string) error {
 	var (
 		cps    watermilllog.Checkpoints
 		commit watermilllog.CheckpointSaver
@@ -373,7 +384,10 @@ func (e *Engine) consume(ctx context.Context, name string, handle ConsumerFunc, 
 		if !ok {
 			return fmt.Errorf("engine: message %s carries no event-log record", msg.UUID)
 		}
-		env, err := e.cfg.Registry.Decode(rec)
+		env, err := eventlog.Envelope{Record: rec}, error(nil)
+		if !raw {
+			env, err = e.cfg.Registry.Decode(rec)
+		}
 		var unknown *eventlog.UnknownTypeError
 		switch {
 		case errors.As(err, &unknown):

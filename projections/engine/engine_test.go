@@ -1181,3 +1181,66 @@ func TestConsumerFirstStartRacingAnotherProcess(t *testing.T) {
 		t.Fatalf("the mailer starts after position %d: the event the other process appended after its start is passed over", cp)
 	}
 }
+
+// TestRawConsumerForwardsWhatThisVersionCannotDecode: an event a newer
+// version wrote with a field this one does not know fails to decode. A
+// decoding consumer (the mailer) records it as a dead letter; a raw one
+// (the NATS publisher) gets the record as stored and goes on, as the HTTP
+// event feed serves it.
+func TestRawConsumerForwardsWhatThisVersionCannotDecode(t *testing.T) {
+	dir := t.TempDir()
+	log := openEvents(t, dir)
+	views := openViews(t, filepath.Join(dir, "views.db"))
+	g := newGen(log, 5)
+	e := newEngine(t, log, views, &ledgerProjector{}, nil)
+	ctx := context.Background()
+	if err := e.RecordConsumerStarts(ctx, "mailer", "publisher"); err != nil {
+		t.Fatal(err)
+	}
+	newer := proposed(g.id(), deposited{Owner: "o", Amount: 7})
+	newer.Data = []byte(`{"owner":"o","amount":7,"branch":"added by a newer version"}`)
+	res, err := log.Append(ctx, "acct-0401", eventlog.NoStream(), []eventlog.Proposed{newer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := g.appendTo(t, "acct-0402", deposited{Owner: "p", Amount: 1})
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	forwarded := make(chan eventlog.Envelope, 4)
+	done := make(chan error, 2)
+	go func() {
+		done <- e.RunRawConsumer(runCtx, "publisher", func(_ context.Context, env eventlog.Envelope) error {
+			forwarded <- env
+			return nil
+		})
+	}()
+	go func() {
+		done <- e.RunConsumer(runCtx, "mailer", func(context.Context, eventlog.Envelope) error { return nil })
+	}()
+	for _, want := range []uint64{res.LastPosition, after.LastPosition} {
+		env := <-forwarded
+		if env.Position != want || env.Event != nil {
+			t.Fatalf("raw consumer got position %d (event %v), want %d undecoded", env.Position, env.Event, want)
+		}
+		if want == res.LastPosition && string(env.Data) != string(newer.Data) {
+			t.Fatalf("raw consumer got %s, want the data as stored", env.Data)
+		}
+	}
+	waitFor(t, func() bool {
+		cp, err := e.Checkpoint(ctx, "mailer")
+		return err == nil && cp == after.LastPosition
+	})
+	cancel()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dls, err := e.DeadLetters(ctx, "mailer", 0); err != nil || len(dls) != 1 || dls[0].Position != res.LastPosition {
+		t.Fatalf("mailer's dead letters %+v (%v), want the undecodable event", dls, err)
+	}
+	if dls, err := e.DeadLetters(ctx, "publisher", 0); err != nil || len(dls) != 0 {
+		t.Fatalf("publisher's dead letters %+v (%v), want none", dls, err)
+	}
+}
