@@ -1188,9 +1188,7 @@ func TestConsumerFirstStartRacingAnotherProcess(t *testing.T) {
 // (the NATS publisher) gets the record as stored and goes on, as the HTTP
 // event feed serves it.
 func TestRawConsumerForwardsWhatThisVersionCannotDecode(t *testing.T) {
-	dir := t.TempDir()
-	log := openEvents(t, dir)
-	views := openViews(t, filepath.Join(dir, "views.db"))
+	log, views := openStores(t)
 	g := newGen(log, 5)
 	e := newEngine(t, log, views, &ledgerProjector{}, nil)
 	ctx := context.Background()
