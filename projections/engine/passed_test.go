@@ -112,18 +112,7 @@ func TestPassedOverEventsCommitTheCheckpointLazily(t *testing.T) {
 		}
 		time.Sleep(6 * time.Millisecond) // a quiet spell: more than BatchDelay
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		cp, err := views.Checkpoint(ctx, "ledger")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cp == last.LastPosition {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stored checkpoint %d, want %d", cp, last.LastPosition)
-		}
-	}
+	waitStoredCheckpoint(t, views, last.LastPosition)
 	if n := store.count("ledger") - before; n > 30 {
 		t.Errorf("%d batches for 100 passed-over events, want a few", n)
 	}
@@ -147,20 +136,25 @@ func TestPassedOverEventsStoreTheCheckpointOnceTheyAreTooMany(t *testing.T) {
 	if err := e.WaitFor(ctx, last.LastPosition); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		cp, err := views.Checkpoint(ctx, "ledger")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cp >= dep.LastPosition+50 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stored checkpoint %d after 120 passed-over events, want at least %d (50 past the deposit)", cp, dep.LastPosition+50)
-		}
-	}
+	waitStoredCheckpoint(t, views, dep.LastPosition+50) // 50 past the deposit
 	// Fewer than the 120 a commit per event would make.
 	if n := store.count("ledger") - before; n < 1 || n > 10 {
 		t.Errorf("%d batches for 120 passed-over events with a bound of 50, want a few", n)
+	}
+}
+
+// waitStoredCheckpoint waits up to 5 s for the ledger's stored checkpoint
+// to reach at least want.
+func waitStoredCheckpoint(t *testing.T, views *readsqlite.Store, want uint64) {
+	t.Helper()
+	var cp uint64
+	for deadline := time.Now().Add(5 * time.Second); cp < want; time.Sleep(10 * time.Millisecond) {
+		var err error
+		if cp, err = views.Checkpoint(context.Background(), "ledger"); err != nil {
+			t.Fatal(err)
+		}
+		if cp < want && time.Now().After(deadline) {
+			t.Fatalf("stored checkpoint %d, want at least %d", cp, want)
+		}
 	}
 }

@@ -169,9 +169,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // DSN is the connection string the store uses for the file at abs (for the
 // benchmark's yardstick, which must write under the same settings).
 func DSN(abs string, busyTimeout time.Duration, readOnly bool) string {
-	q := []string{
-		"_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
-	}
+	q := []string{busyPragma(busyTimeout)}
 	if readOnly {
 		// Memory-mapped reads: a page read is a memory access rather than
 		// a pread system call and a copy.
@@ -220,9 +218,14 @@ func openPool(abs, dsn string, n int) (*sql.DB, error) {
 // rebuilds) keep the map: they read the file in order.
 func pointDSN(abs string, busyTimeout time.Duration) string {
 	return fileURI(abs) + "?" + strings.Join([]string{
-		"_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
-		"_pragma=query_only(1)", "_pragma=mmap_size(0)", "_pragma=cache_size(-4096)",
+		busyPragma(busyTimeout), "_pragma=query_only(1)", "_pragma=mmap_size(0)", "_pragma=cache_size(-4096)",
 	}, "&")
+}
+
+// busyPragma is the DSN parameter that makes a connection wait busyTimeout
+// for another process's lock.
+func busyPragma(busyTimeout time.Duration) string {
+	return "_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")"
 }
 
 // fileURI is the file: URI of the file at abs, escaped so that '?', '#' and

@@ -11,11 +11,7 @@ import (
 // memory map, scans the mapped ones (see pointDSN).
 func TestPointReadersDoNotMapTheFile(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"), Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openQuiet(t, filepath.Join(t.TempDir(), "events.db"))
 	mmap := func(pool chan *reader) int64 {
 		t.Helper()
 		r := <-pool
@@ -34,4 +30,15 @@ func TestPointReadersDoNotMapTheFile(t *testing.T) {
 	if n := mmap(s.readers); n == 0 {
 		t.Error("a scanning reader does not map the file")
 	}
+}
+
+// openQuiet opens the store at path without logs, closed when t ends.
+func openQuiet(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,15 +18,7 @@ import (
 func TestWatcherSkipsTheQueryAfterAnOwnCommit(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.db")
-	openStore := func() *Store {
-		st, err := Open(ctx, path, Options{Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	s, other := openStore(), openStore()
+	s, other := openQuiet(t, path), openQuiet(t, path)
 	appendOne := func(st *Store) uint64 {
 		t.Helper()
 		res, err := st.Append(ctx, "watched-"+uuid.NewString(), eventlog.Any(), []eventlog.Proposed{{
