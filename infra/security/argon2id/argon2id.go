@@ -15,11 +15,12 @@
 // a garbage collection every hash or two. Derived into memory that stays
 // mapped, the same derivation does neither. The output is bit for bit
 // x/crypto's (the tests compare them), and the assembly is x/crypto's
-// unchanged. The changes, all in this file: Memory holds the blocks; the
-// first pass writes its blocks (processBlock) instead of XORing them into
-// zeroed memory (processBlockXOR), which is the same value in fresh memory
-// and the only right one in reused memory; the last lane of each segment
-// runs on the calling goroutine; argon2i and argon2d are gone.
+// unchanged. The changes: Memory holds the blocks, on Linux in a mapping
+// of their own on huge pages (memory_linux.go); the first pass writes its
+// blocks (processBlock) instead of XORing them into zeroed memory
+// (processBlockXOR), which is the same value in fresh memory and the only
+// right one in reused memory; the last lane of each segment runs on the
+// calling goroutine; argon2i and argon2d are gone.
 package argon2id
 
 import (
@@ -44,6 +45,9 @@ type block [blockLength]uint64
 // concurrent use (one Memory per hashing slot). The zero value is ready.
 type Memory struct {
 	blocks []block
+	// mapped is the mapping blocks live in where the system gives block
+	// memory a mapping of its own (memory_linux.go); nil on the Go heap.
+	mapped *mapping
 }
 
 // NewMemory returns memory already sized (and touched) for derivations of
@@ -63,7 +67,7 @@ func (m *Memory) Size() int { return len(m.blocks) }
 
 func (m *Memory) take(n uint32) []block {
 	if uint32(len(m.blocks)) < n {
-		m.blocks = make([]block, n)
+		m.blocks = m.grow(n)
 	}
 	return m.blocks[:n]
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package argon2id
+
+// mapping is unused where block memory comes from the Go heap.
+type mapping struct{}
+
+func (m *Memory) grow(n uint32) []block { return make([]block, n) }
