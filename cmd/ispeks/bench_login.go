@@ -133,6 +133,7 @@ func median(v []float64) float64 {
 
 // rawRate measures the raw argon2id rate and the CPU time one hash took.
 func rawRate(ctx context.Context, a *app, d time.Duration) (rawMeasure, error) {
+	a.hasher.PrepareRate() // the workers' fresh pages are not a hash's CPU
 	cpu0, t0, hash0 := processCPU(), time.Now(), a.hasher.DerivationCPU()
 	k0 := kernelShare()
 	rate, err := a.hasher.Rate(ctx, d)

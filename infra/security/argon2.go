@@ -67,6 +67,12 @@ type Argon2 struct {
 
 	measureCPU    atomic.Bool
 	derivationCPU atomic.Int64 // nanoseconds, while measureCPU
+
+	// rateMems are the raw rate's block memories, kept between
+	// measurements so that a caller timing one by the process's CPU counts
+	// hashes only, not 20 MiB of fresh pages a worker (PrepareRate).
+	rateMu   sync.Mutex
+	rateMems []*argon2id.Memory
 }
 
 // NewArgon2 returns a hasher with params, running at most concurrency hashes
@@ -389,16 +395,32 @@ func (h *Argon2) Rate(ctx context.Context, d time.Duration) (float64, error) {
 	return h.RateIn(ctx, h.cores, d)
 }
 
+// PrepareRate makes (and maps) the block memories of Rate's workers now,
+// so that a caller sampling the process's CPU around Rate measures the
+// hashes alone. Rate makes whatever is missing itself, before its clock
+// starts; the memories are kept for the next measurement.
+func (h *Argon2) PrepareRate() {
+	h.rateMu.Lock()
+	defer h.rateMu.Unlock()
+	h.rateMemories(h.cores)
+}
+
+func (h *Argon2) rateMemories(workers int) []*argon2id.Memory {
+	for len(h.rateMems) < workers {
+		h.rateMems = append(h.rateMems, argon2id.NewMemory(h.params.MemoryKiB, h.params.Threads))
+	}
+	return h.rateMems[:workers]
+}
+
 // RateIn is Rate with workers goroutines. Each derives in block memory of
 // its own kept between hashes, as the hasher's slots do, so the raw rate
-// and the logins run the same derivation.
+// and the logins run the same derivation. Measurements run one at a time.
 func (h *Argon2) RateIn(ctx context.Context, workers int, d time.Duration) (float64, error) {
+	h.rateMu.Lock()
+	defer h.rateMu.Unlock()
 	// The memories are made (and their pages mapped) before the clock
 	// starts, as the slots' are before the logins they serve.
-	mems := make([]*argon2id.Memory, workers)
-	for i := range mems {
-		mems[i] = argon2id.NewMemory(h.params.MemoryKiB, h.params.Threads)
-	}
+	mems := h.rateMemories(workers)
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var n atomic.Int64

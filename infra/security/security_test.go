@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -198,6 +199,32 @@ func TestRate(t *testing.T) {
 	r, err := fastHasher(0).Rate(context.Background(), 50*time.Millisecond)
 	if err != nil || r <= 0 {
 		t.Fatalf("rate %v %v", r, err)
+	}
+}
+
+// TestRateKeepsItsMemories: after PrepareRate, measurements hash in the
+// memories it made (bench login samples the process's CPU around Rate and
+// must not count the making of 20 MiB a worker as hashing).
+func TestRateKeepsItsMemories(t *testing.T) {
+	h := fastHasher(0)
+	h.PrepareRate()
+	made := slices.Clone(h.rateMems)
+	if len(made) != h.cores {
+		t.Fatalf("PrepareRate made %d memories, want one per core (%d)", len(made), h.cores)
+	}
+	for _, workers := range []int{h.cores, 1, h.cores} {
+		if _, err := h.RateIn(context.Background(), workers, 20*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(h.rateMems, made) {
+			t.Fatalf("a measurement with %d workers made new memories", workers)
+		}
+	}
+	if _, err := h.RateIn(context.Background(), h.cores+1, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.rateMems) != h.cores+1 || !slices.Equal(h.rateMems[:h.cores], made) {
+		t.Errorf("a measurement with one worker more holds %d memories, want the %d kept and one new", len(h.rateMems), h.cores)
 	}
 }
 
