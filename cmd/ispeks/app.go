@@ -248,19 +248,20 @@ func checkKeyOfLog(ctx context.Context, path string, master []byte, log keyedLog
 	if err != nil && !errors.Is(err, eventlog.ErrStreamNotFound) {
 		return err
 	}
+	// The key the log names, and where it names it.
+	var keyID, where string
 	var taken backup.Taken
 	if len(recs) > 0 && json.Unmarshal(recs[0].Data, &taken) == nil && taken.KeyID != "" {
-		if id := sealer.KeyID(); id != taken.KeyID {
-			return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; the backup recorded at position %d names %s): put the install's key there or point --key-file at it (a key made by a start before the log was restored opens none of its secrets)", path, id, recs[0].Position, taken.KeyID)
+		keyID, where = taken.KeyID, fmt.Sprintf("the backup recorded at position %d", recs[0].Position)
+	} else {
+		id, position, err := sealedKeyOfLog(ctx, log)
+		if err != nil {
+			return err
 		}
-		return nil
+		keyID, where = id, fmt.Sprintf("the value sealed at position %d", position)
 	}
-	keyID, position, err := sealedKeyOfLog(ctx, log)
-	if err != nil || keyID == "" {
-		return err
-	}
-	if id := sealer.KeyID(); id != keyID {
-		return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; the value sealed at position %d names %s): put the install's key there or point --key-file at it (a key made by a start before the log was restored opens none of its secrets)", path, id, position, keyID)
+	if id := sealer.KeyID(); keyID != "" && id != keyID {
+		return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; %s names %s): put the install's key there or point --key-file at it (a key made by a start before the log was restored opens none of its secrets)", path, id, where, keyID)
 	}
 	return nil
 }

@@ -21,8 +21,9 @@ import (
 // ConsumerFunc handles one event for a side-effect consumer (sending mail,
 // publishing downstream). env.Event is nil when the event's type is not
 // registered (a downstream publisher may forward the raw record; others
-// ignore it), and always for a raw consumer (RunRawConsumer). An error makes the same event come again after a backoff,
-// until it succeeds: nothing is skipped, unless the error is a Park.
+// ignore it), and always for a raw consumer (RunRawConsumer). An error
+// makes the same event come again after a backoff, until it succeeds:
+// nothing is skipped, unless the error is a Park.
 type ConsumerFunc func(ctx context.Context, env eventlog.Envelope) error
 
 // parkError is a consumer's decision to give up on one event.
@@ -384,7 +385,8 @@ func (e *Engine) consume(ctx context.Context, name string, handle ConsumerFunc, 
 		if !ok {
 			return fmt.Errorf("engine: message %s carries no event-log record", msg.UUID)
 		}
-		env, err := eventlog.Envelope{Record: rec}, error(nil)
+		env := eventlog.Envelope{Record: rec}
+		var err error
 		if !raw {
 			env, err = e.cfg.Registry.Decode(rec)
 		}
