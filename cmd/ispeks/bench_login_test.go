@@ -91,6 +91,33 @@ func TestBenchLoginPrintsItsTable(t *testing.T) {
 	}
 }
 
+// TestBenchLoginWithATinyHash: with --argon2-memory and --argon2-time the
+// accounts hash with those parameters, the table says they are not
+// production's, and the ratio rows judge nothing (a tiny hash leaves the
+// rest of a login to measure, not the target).
+func TestBenchLoginWithATinyHash(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := executeOut(ctx, "bench", "login", "--data", t.TempDir(), "--log-level", "warn",
+		"--accounts", "2", "--clients", "2", "--storm-accounts", "1", "--storm-clients", "1", "--query-clients", "1",
+		"--rounds", "1", "--duration", "500ms", "--warmup", "100ms", "--rate-for", "200ms", "--argon2-memory", "64", "--argon2-time", "1")
+	if err != nil {
+		t.Fatalf("bench login: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "argon2id m=64 KiB t=1 p=1 (NOT production") {
+		t.Errorf("the table does not say its hash is not production's:\n%s", out)
+	}
+	positive(t, out, "logins/s, right password", 3)
+	positive(t, out, "  CPU per login (all rounds) / per raw", 3)
+	for _, label := range []string{"  ratio to the raw rate around it", "  CPU per raw hash / CPU per login"} {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, label) && (strings.Contains(line, "met") || strings.Contains(line, "MISSED") || !strings.Contains(line, "not production")) {
+				t.Errorf("a tiny hash's ratio is judged: %q", line)
+			}
+		}
+	}
+}
+
 func TestBenchLoginRefusesBadSizes(t *testing.T) {
 	for _, args := range [][]string{
 		{"--accounts", "2", "--clients", "4"},
@@ -100,6 +127,9 @@ func TestBenchLoginRefusesBadSizes(t *testing.T) {
 		{"--query", "status"},
 		{"--spare-procs", "-2"},
 		{"--spare-procs", "2", "--no-spare-procs"},
+		{"--argon2-memory", "64"},
+		{"--argon2-time", "1"},
+		{"--argon2-memory", "4", "--argon2-time", "1"},
 	} {
 		_, err := executeOut(context.Background(), append([]string{"bench", "login", "--data", t.TempDir()}, args...)...)
 		if err == nil || !strings.Contains(err.Error(), "--") {
