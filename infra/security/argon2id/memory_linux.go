@@ -2,6 +2,7 @@ package argon2id
 
 import (
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -42,15 +43,25 @@ func (m *Memory) grow(n uint32) []block {
 		m.mapped.unmap() // blocks of a smaller derivation, no longer read
 	}
 	*m.mapped = mapping{addr: addr, size: size}
+	mappedBytes.Add(int64(size))
 	return unsafe.Slice((*block)(addr), n)
 }
 
 func (mp *mapping) unmap() {
 	if mp.addr != nil {
 		_ = unix.MunmapPtr(mp.addr, mp.size)
+		mappedBytes.Add(-int64(mp.size))
 		mp.addr = nil
 	}
 }
+
+// mappedBytes is the block memory mapped now, in the whole process.
+var mappedBytes atomic.Int64
+
+// MappedBytes is the block memory the process holds in mappings of its own
+// (the hashing slots' and any Memory still reachable): resident memory the
+// Go runtime's heap figures leave out.
+func MappedBytes() int64 { return mappedBytes.Load() }
 
 // mapAligned maps size bytes (a multiple of hugePage) starting on a
 // hugePage boundary, advised for huge pages: it maps one huge page more and

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -72,4 +74,43 @@ func anonHugeKiB(t *testing.T, addr uintptr) int {
 		t.Fatal(err)
 	}
 	return -1
+}
+
+// TestMappedBytesFollowsTheMappings: MappedBytes counts a Memory's mapping
+// while it is held, the larger one once it grows, and none of it once the
+// Memory is collected (the cleanup unmaps it).
+func TestMappedBytesFollowsTheMappings(t *testing.T) {
+	// Earlier tests' memories may still be being unmapped by their
+	// cleanups: start once the count holds still.
+	before := MappedBytes()
+	for range 100 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+		now := MappedBytes()
+		if now == before {
+			break
+		}
+		before = now
+	}
+	m := NewMemory(19*1024, 1)
+	if m.mapped == nil {
+		t.Fatal("the blocks are on the Go heap: mapping them failed")
+	}
+	if got := MappedBytes() - before; got != 20<<20 {
+		t.Fatalf("one 19 MiB memory: MappedBytes grew by %d, want 20 MiB (whole huge pages)", got)
+	}
+	m.take(laneMemory(40*1024, 1))
+	if got := MappedBytes() - before; got != 40<<20 {
+		t.Fatalf("grown to 40 MiB: MappedBytes grew by %d, want 40 MiB (the smaller mapping given back)", got)
+	}
+	runtime.KeepAlive(m)
+	m = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for MappedBytes() != before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the collected memory's mapping is still counted: %d bytes over %d", MappedBytes()-before, before)
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
 }
