@@ -45,6 +45,7 @@ type loginBenchConfig struct {
 	Rounds        int           // login rounds, each between two raw argon2id measurements
 	Warmup        time.Duration // before each phase, not counted
 	RateFor       time.Duration // each raw argon2id measurement
+	Settle        time.Duration // raw argon2id before the first measurement, not counted
 	Dir           string
 	CPUProfile    string
 	SplitCPU      bool // time each derivation on its thread (MeasureCPU)
@@ -79,6 +80,7 @@ type loginBenchResult struct {
 	Cores         int // goroutines of the raw rate
 	Tuning        security.Argon2Tuning
 	OneRaw        float64 // raw argon2id hashes/s in one goroutine (0: not measured)
+	Settled       float64 // raw argon2id hashes/s of the settling window, not counted (0: none)
 	LoginKernel   kernel  // per login, all rounds (warm-up included)
 	// LoginHashCPU is the thread CPU time per derivation in the login
 	// rounds (warm-up included); 0 without --split-cpu.
@@ -195,6 +197,11 @@ func (c *cli) benchLoginCmd() *cobra.Command {
 	// median of five rounds moves less with one bad window than of three.
 	f.IntVar(&cfg.Rounds, "rounds", 5, "login rounds, each between two raw argon2id measurements (the machine may be shared: the table shows the median)")
 	f.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "load before each phase that is not counted (longer than one login under full load)")
+	// The first raw window of every run on session 22's host was its
+	// fastest (64–78 hashes/s, then 54–71), putting round 1's ratio at
+	// the low end; hashing alone for 24 s in a fresh process went 78.7,
+	// 74.7, 70.5, then 67–73 a 3 s window.
+	f.DurationVar(&cfg.Settle, "settle", 6*time.Second, "raw argon2id on every core before the first measurement, not counted (the table shows its rate): a VM's cores may run faster for the first seconds of full load")
 	f.DurationVar(&cfg.RateFor, "rate-for", 3*time.Second, "length of each raw argon2id measurement (one before each login round, one after the last)")
 	f.StringVar(&cfg.Dir, "dir", "", "data directory of the bench (default a temporary one, removed afterwards)")
 	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the first login round to this file")
@@ -219,8 +226,8 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		return res, errors.New("--storm-accounts: must be at least 1")
 	case cfg.Rounds < 1:
 		return res, errors.New("--rounds: must be at least 1")
-	case cfg.Duration <= 0 || cfg.RateFor <= 0 || cfg.Warmup < 0:
-		return res, errors.New("--duration and --rate-for: must be positive; --warmup: not negative")
+	case cfg.Duration <= 0 || cfg.RateFor <= 0 || cfg.Warmup < 0 || cfg.Settle < 0:
+		return res, errors.New("--duration and --rate-for: must be positive; --warmup and --settle: not negative")
 	case !cfg.production() && (cfg.Argon2Time < 1 || cfg.Argon2MemoryKiB < 8):
 		return res, errors.New("--argon2-memory and --argon2-time: give both, at least 8 KiB and 1 pass")
 	case !strings.HasPrefix(cfg.QueryPath, "/"):
@@ -312,6 +319,14 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		return getOK(ctx, qclients[w%len(qclients)], rig.base+cfg.QueryPath)
 	}
 
+	if cfg.Settle > 0 {
+		fmt.Fprintf(progress, "bench login: settling: raw argon2id for %s, not counted…\n", cfg.Settle)
+		settled, err := rawRate(ctx, a, cfg.Settle)
+		if err != nil {
+			return res, err
+		}
+		res.Settled = settled.Rate
+	}
 	fmt.Fprintln(progress, "bench login: raw argon2id rate…")
 	raw, err := rawRate(ctx, a, cfg.RateFor)
 	if err != nil {
@@ -442,6 +457,9 @@ func printLoginTable(out io.Writer, cfg loginBenchConfig, r loginBenchResult, lo
 	cpus := make([]string, len(r.Raw))
 	for i, m := range r.Raw {
 		rates[i], cpus[i] = fmt.Sprintf("%.1f", m.Rate), ms(m.CPU)
+	}
+	if r.Settled > 0 {
+		fmt.Fprintf(tw, "settling: raw argon2id rate over %s before the first measurement, not counted\t%.1f hashes/s\t\n", cfg.Settle, r.Settled)
 	}
 	fmt.Fprintf(tw, "raw argon2id rate, %d goroutines (one per core), each measurement\t%s hashes/s\t\n", r.Cores, strings.Join(rates, " / "))
 	if r.OneRaw > 0 {

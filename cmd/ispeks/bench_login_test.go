@@ -57,12 +57,13 @@ func TestBenchLoginPrintsItsTable(t *testing.T) {
 	defer cancel()
 	out, err := executeOut(ctx, "bench", "login", "--data", t.TempDir(), "--log-level", "warn",
 		"--accounts", "2", "--clients", "2", "--storm-accounts", "1", "--storm-clients", "2", "--query-clients", "1",
-		"--rounds", "1", "--duration", "1s", "--warmup", "100ms", "--rate-for", "300ms", "--split-cpu")
+		"--rounds", "1", "--duration", "1s", "--warmup", "100ms", "--rate-for", "300ms", "--settle", "200ms", "--split-cpu")
 	if err != nil {
 		t.Fatalf("bench login: %v\n%s", err, out)
 	}
-	positive(t, out, "raw argon2id rate", 3)          // goroutines, before, after
-	if benchRow(t, out, "raw argon2id rate")[0] > 1 { // more than one core
+	positive(t, out, "settling: raw argon2id rate over", 2) // its length, its rate
+	positive(t, out, "raw argon2id rate", 3)                // goroutines, before, after
+	if benchRow(t, out, "raw argon2id rate")[0] > 1 {       // more than one core
 		positive(t, out, "raw argon2id rate, 1 goroutine", 1)
 	}
 	positive(t, out, "logins/s, right password", 3)
@@ -124,6 +125,7 @@ func TestBenchLoginRefusesBadSizes(t *testing.T) {
 		{"--clients", "0"},
 		{"--duration", "0s"},
 		{"--rounds", "0"},
+		{"--settle", "-1s"},
 		{"--query", "status"},
 		{"--spare-procs", "-2"},
 		{"--spare-procs", "2", "--no-spare-procs"},
