@@ -402,6 +402,7 @@ func TestLoginGrantFollowsTheStreams(t *testing.T) {
 	ctx := context.Background()
 	secret := f.makeAdmin()
 	f.advance(time.Minute)
+	var lastLogin time.Time // the login the previous grantAt completed
 	grantAt := func(what string) commands.LoginGrant {
 		t.Helper()
 		out, _, err := f.h.LogIn.LogIn(ctx, commands.LogIn{Meta: f.anon(), UserID: adminIC, Password: "pentadbir sistem melaka"})
@@ -413,9 +414,17 @@ func TestLoginGrantFollowsTheStreams(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: code: %v", what, err)
 		}
-		if !reflect.DeepEqual(g, out.Grant) {
+		// The password step awaits the code: its grant has the login note
+		// as it stood; the code completes the login and gives the note.
+		want := out.Grant
+		want.PreviousLogin, want.FailedBeforeLogin = g.PreviousLogin, g.FailedBeforeLogin
+		if !reflect.DeepEqual(g, want) {
 			t.Errorf("%s: the code's grant %+v, the password's %+v", what, g, out.Grant)
 		}
+		if !lastLogin.IsZero() && !g.PreviousLogin.Equal(lastLogin) {
+			t.Errorf("%s: the code's grant notes the previous login at %v, want %v", what, g.PreviousLogin, lastLogin)
+		}
+		lastLogin = g.DecidedAt
 		// The session counts as begun when the login was decided: the time
 		// of the event that completed it, not when the page makes it.
 		envs := f.events("account-" + adminIC)
@@ -454,4 +463,28 @@ func TestLoginGrantWithoutARevokedRole(t *testing.T) {
 	if err != nil || len(out.Grant.Roles) != 0 {
 		t.Fatalf("after the revoke: %+v %v", out, err)
 	}
+}
+
+// The grant of a login carries the account's login note as the command
+// decided: the login before this one and the failures since, for the home
+// page to show from the session.
+func TestLoginGrantCarriesTheLoginNote(t *testing.T) {
+	eachReplay(t, func(t *testing.T, newAccts func(testing.TB) *accts) {
+		f := newAccts(t)
+		first := f.clock() // the activation's temporary login
+		f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+		f.advance(time.Hour)
+		for range 2 {
+			if _, err := f.logIn(sitiIC, "salah sama sekali"); !errors.Is(err, account.ErrWrongPassword) {
+				t.Fatalf("wrong password: %v", err)
+			}
+		}
+		out, _, err := f.h.LogIn.LogIn(context.Background(), commands.LogIn{Meta: f.anon(), UserID: sitiIC, Password: sitiPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := out.Grant; !g.PreviousLogin.Equal(first) || g.FailedBeforeLogin != 2 {
+			t.Fatalf("grant's note: previous %v, %d failures; want %v, 2", g.PreviousLogin, g.FailedBeforeLogin, first)
+		}
+	})
 }

@@ -45,6 +45,14 @@ type LoginGrant struct {
 	// decided (the pages greet the person with them): the accounts view
 	// may not yet show a correction HR has just made.
 	Name, Department string
+	// PreviousLogin (zero: none) and FailedBeforeLogin are the account's
+	// login note once the command's events are applied
+	// (account.Account.LoginNote): the home page shows them from the
+	// session rather than read the accounts view. A password step that
+	// awaits its code gives the note as it stood; the code's command,
+	// which completes the login, gives the login's.
+	PreviousLogin     time.Time
+	FailedBeforeLogin int
 }
 
 // grantSeed is what the deciding command saw of the account, kept for the
@@ -54,10 +62,13 @@ type grantSeed struct {
 	totp  bool
 	ends  int
 	now   time.Time
+	// acc is the account decided on: its login note is read once the
+	// decision's events are applied (see may come before the decision).
+	acc *account.Account
 }
 
 func (s *grantSeed) see(a *account.Account, now time.Time) {
-	s.roles, s.totp, s.ends, s.now = a.Roles(), a.TOTPEnabled(), a.SessionEnds(), now
+	s.roles, s.totp, s.ends, s.now, s.acc = a.Roles(), a.TOTPEnabled(), a.SessionEnds(), now, a
 }
 
 // grant completes the seed with the employee master as of the decision.
@@ -68,6 +79,9 @@ func (s grantSeed) grant(ctx context.Context, r Runner, ic mykad.IC) (LoginGrant
 	}
 	d := emp.Details()
 	g := LoginGrant{SecondFactor: s.totp, DecidedAt: s.now, Ends: s.ends, Name: d.Name, Department: d.Department}
+	if s.acc != nil {
+		g.PreviousLogin, g.FailedBeforeLogin = s.acc.LoginNote()
+	}
 	if emp.InService(s.now) {
 		g.Roles, g.ServiceEnds = s.roles, emp.ServiceEnds()
 	}

@@ -185,6 +185,14 @@ type Account struct {
 
 	roles     []Role
 	lastLogin time.Time
+	// previousLogin is the completed login before lastLogin, and
+	// failedBeforeLogin the failed attempts between the two; failedSince
+	// counts those since lastLogin (every LoginFailed: passwords, codes,
+	// attempts while locked; an unlock does not reset them). The home page
+	// shows the first two (LoginNote), as the accounts view does.
+	previousLogin     time.Time
+	failedBeforeLogin int
+	failedSince       int
 
 	// sessionEnds counts the SessionsEnded events: a login waiting for
 	// its next step remembers the count it was decided at
@@ -230,17 +238,31 @@ func (a *Account) Clone() *Account {
 }
 
 // Exists reports whether the user ID is registered.
-func (a *Account) Exists() bool           { return a.status != StatusNone }
-func (a *Account) UserID() string         { return a.userID }
-func (a *Account) Name() string           { return a.name }
-func (a *Account) Email() string          { return a.email }
-func (a *Account) Status() Status         { return a.status }
-func (a *Account) Locked() bool           { return a.locked }
-func (a *Account) FailedAttempts() int    { return a.failed }
-func (a *Account) Roles() []Role          { return slices.Clone(a.roles) }
-func (a *Account) HasRole(r Role) bool    { return slices.Contains(a.roles, r) }
-func (a *Account) TOTPEnabled() bool      { return a.totpSecret != "" }
-func (a *Account) LastLogin() time.Time   { return a.lastLogin }
+func (a *Account) Exists() bool         { return a.status != StatusNone }
+func (a *Account) UserID() string       { return a.userID }
+func (a *Account) Name() string         { return a.name }
+func (a *Account) Email() string        { return a.email }
+func (a *Account) Status() Status       { return a.status }
+func (a *Account) Locked() bool         { return a.locked }
+func (a *Account) FailedAttempts() int  { return a.failed }
+func (a *Account) Roles() []Role        { return slices.Clone(a.roles) }
+func (a *Account) HasRole(r Role) bool  { return slices.Contains(a.roles, r) }
+func (a *Account) TOTPEnabled() bool    { return a.totpSecret != "" }
+func (a *Account) LastLogin() time.Time { return a.lastLogin }
+
+// LoginNote is what the home page tells a person of the login before the
+// last one (zero time: none) and of the failed attempts between the two,
+// so that they notice a login or guesses that were not theirs.
+func (a *Account) LoginNote() (previous time.Time, failedBefore int) {
+	return a.previousLogin, a.failedBeforeLogin
+}
+
+// loginCompleted makes at the last login: the last one becomes the
+// previous, the failures since it the failures before this one.
+func (a *Account) loginCompleted(at time.Time) {
+	a.previousLogin, a.failedBeforeLogin, a.failedSince = a.lastLogin, a.failedSince, 0
+	a.lastLogin = at
+}
 func (a *Account) Profile() Profile       { return Profile{Phone: a.phone, Office: a.office, Email: a.email} }
 func (a *Account) SecurityImage() string  { return a.imageID }
 func (a *Account) SealedPhrase() string   { return a.sealedPhrase }
@@ -1000,7 +1022,7 @@ func (a *Account) keepsPassword(temporary bool) bool {
 // passwordKept: the event's PasswordKept.
 func (a *Account) completeLogin(passwordKept bool) {
 	if a.secondFactorPending && !a.pendingLoginAt.IsZero() {
-		a.lastLogin = a.pendingLoginAt
+		a.loginCompleted(a.pendingLoginAt)
 	}
 	if a.secondFactorPending && a.pendingTemp && !passwordKept {
 		// The temporary login is complete: its temporary password is used
@@ -1256,7 +1278,8 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		if ev.SecondFactorRequired {
 			a.pendingLoginAt = ev.At
 		} else {
-			a.failed, a.lastLogin, a.pendingLoginAt = 0, ev.At, time.Time{}
+			a.failed, a.pendingLoginAt = 0, time.Time{}
+			a.loginCompleted(ev.At)
 		}
 		a.secondFactorPending = ev.SecondFactorRequired
 		a.pendingTemp, a.pendingTempID, a.pendingTempHash = ev.Temporary && ev.SecondFactorRequired, ev.TempID, ""
@@ -1275,6 +1298,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		}
 	case LoginFailed:
 		a.failed = ev.Consecutive
+		a.failedSince++
 	case AccountLocked:
 		a.locked, a.failed = true, ev.FailedAttempts
 	case AccountUnlocked:

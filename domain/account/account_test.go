@@ -1153,6 +1153,53 @@ func TestLastLoginWaitsForTheSecondFactor(t *testing.T) {
 	}
 }
 
+// The login note (the home page's "last login before this one" and the
+// failures since it) moves with completed logins only: every failure in
+// between counts, an unlock does not reset it, a password step awaiting
+// its code neither moves it nor hides the failures, and a step-up's code
+// is no login.
+func TestLoginNote(t *testing.T) {
+	t1, t2, t3 := t0.Add(time.Hour), t0.Add(2*time.Hour), t0.Add(3*time.Hour)
+	a := given(t, with(activated(),
+		LoginSucceeded{UserID: id, At: t1},
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1},
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 2},
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 3},
+		AccountLocked{UserID: id, FailedAttempts: 3},
+		LoginFailed{UserID: id, Reason: FailLocked, Consecutive: 3},
+		AccountUnlocked{UserID: id},
+		LoginSucceeded{UserID: id, At: t2},
+	))
+	if prev, failed := a.LoginNote(); !prev.Equal(t1) || failed != 4 {
+		t.Fatalf("after three wrong passwords, a lock, an attempt while locked and an unlock: %v, %d failures; want %v, 4", prev, failed, t1)
+	}
+	completed := given(t, with(totpOn(),
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t1},
+		TOTPCodeAccepted{UserID: id, Step: 200},
+	))
+	b := given(t, with(totpOn(),
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t1},
+		TOTPCodeAccepted{UserID: id, Step: 200},
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1},
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t2}, // awaits its code
+	))
+	wantPrev, wantFailed := completed.LoginNote()
+	if prev, failed := b.LoginNote(); !prev.Equal(wantPrev) || failed != wantFailed || !b.LastLogin().Equal(t1) {
+		t.Fatalf("a password step awaiting its code moved the note: %v, %d, last %v; want %v, %d, %v", prev, failed, b.LastLogin(), wantPrev, wantFailed, t1)
+	}
+	b = given(t, with(totpOn(),
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t1},
+		TOTPCodeAccepted{UserID: id, Step: 200},
+		LoginFailed{UserID: id, Reason: FailWrongPassword, Consecutive: 1},
+		LoginSucceeded{UserID: id, SecondFactorRequired: true, At: t3},
+		RecoveryCodeUsed{UserID: id, Index: 0},
+		TOTPCodeAccepted{UserID: id, Step: 300, StepUp: true},
+	))
+	if prev, failed := b.LoginNote(); !prev.Equal(t1) || failed != 1 || !b.LastLogin().Equal(t3) {
+		t.Fatalf("after a recovery code and a step-up: previous %v, %d failures, last %v; want %v, 1, %v", prev, failed, b.LastLogin(), t1, t3)
+	}
+}
+
 // A login waiting for its next step keeps the count of the account's
 // session ends it was decided at: an end since (here a password change,
 // in the moment before its waiting session was made) refuses the step.

@@ -75,6 +75,23 @@ type Identity struct {
 	// after that decision reaches it, also when this process's follower
 	// read the change before the session was made (see Manager.late).
 	DecidedAt time.Time
+	// Note is the account's login note as that command decided (the home
+	// page shows it).
+	Note LoginNote
+}
+
+// LoginNote is what the home page tells a person of the login before this
+// one, so they notice a login or guesses that were not theirs. It is
+// decided with the login and kept in the session: the page then needs no
+// read model, and the login no wait for one.
+type LoginNote struct {
+	// Known: the session was made by a login that decided the note (a
+	// session made otherwise leaves the page to the accounts view).
+	Known bool
+	// Previous is the completed login before this one (zero: this is the
+	// first), FailedBefore the failed attempts between the two.
+	Previous     time.Time
+	FailedBefore int
 }
 
 // ErrOvertaken: the log ended the account's sessions (a lock, a password
@@ -442,7 +459,7 @@ func (m *Manager) Login(c *gin.Context, id Identity) error {
 	}
 	return m.begin(c, Session{
 		State: StateActive, UserID: id.UserID, Name: id.Name, Department: id.Department,
-		Roles: id.Roles, TOTPVerified: id.TOTPVerified, MustChangePassword: id.MustChangePassword,
+		Roles: id.Roles, TOTPVerified: id.TOTPVerified, MustChangePassword: id.MustChangePassword, Note: id.Note,
 		ValidUntil: id.ValidUntil, CreatedAt: id.DecidedAt,
 	})
 }

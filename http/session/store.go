@@ -63,6 +63,8 @@ type Session struct {
 	// ValidUntil), kept current by the Manager so a store can sweep
 	// without knowing policy.
 	ExpiresAt time.Time
+	// Note is the login note of the login that made the session.
+	Note LoginNote
 	// Values is small per-flow scratch space (e.g. which decoy image was
 	// shown). Keep it small and free of secrets.
 	Values map[string]string

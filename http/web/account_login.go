@@ -378,7 +378,8 @@ func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.Login
 	}
 	roles := grantRoles(grant)
 	id := session.Identity{UserID: userID, Name: name, Department: dept, Roles: roles,
-		TOTPVerified: totpVerified, MustChangePassword: mustChange, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt}
+		TOTPVerified: totpVerified, MustChangePassword: mustChange, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt,
+		Note: session.LoginNote{Known: true, Previous: grant.PreviousLogin, FailedBefore: grant.FailedBeforeLogin}}
 	if s.sessionFailed(c, s.deps.Sessions.Login(c, id)) {
 		return
 	}

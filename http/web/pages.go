@@ -55,11 +55,24 @@ func (staticContent) marks() []string            { return nil }
 // home is the page after login: the person's name and department (manual
 // step 10), the menus, and when they last logged in before and how many
 // attempts failed in between, so a login or guesses that were not theirs
-// do not go unnoticed. The note is left out, and the failure logged, if
-// the account view cannot be read: the menus matter more.
+// do not go unnoticed. The note comes from the session (decided with the
+// login); for a session made without one, from the accounts view, and is
+// left out, the failure logged, if that cannot be read: the menus matter
+// more.
 func (s *Site) home(c *gin.Context) {
 	d := &homeData{}
-	if u, ok := session.User(c); ok && s.deps.Accounts.Views != nil {
+	u, ok := session.User(c)
+	switch {
+	case ok && u.Note.Known:
+		// Decided with the login: no read of the accounts view.
+		d.First = u.Note.Previous.IsZero()
+		if !d.First {
+			d.Previous = acctTime(u.Note.Previous)
+			if u.Note.FailedBefore > 0 {
+				d.Failed = strconv.Itoa(u.Note.FailedBefore)
+			}
+		}
+	case ok && s.deps.Accounts.Views != nil:
 		v, found, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, u.UserID)
 		switch {
 		case err != nil:
