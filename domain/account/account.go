@@ -238,17 +238,21 @@ func (a *Account) Clone() *Account {
 }
 
 // Exists reports whether the user ID is registered.
-func (a *Account) Exists() bool         { return a.status != StatusNone }
-func (a *Account) UserID() string       { return a.userID }
-func (a *Account) Name() string         { return a.name }
-func (a *Account) Email() string        { return a.email }
-func (a *Account) Status() Status       { return a.status }
-func (a *Account) Locked() bool         { return a.locked }
-func (a *Account) FailedAttempts() int  { return a.failed }
-func (a *Account) Roles() []Role        { return slices.Clone(a.roles) }
-func (a *Account) HasRole(r Role) bool  { return slices.Contains(a.roles, r) }
-func (a *Account) TOTPEnabled() bool    { return a.totpSecret != "" }
-func (a *Account) LastLogin() time.Time { return a.lastLogin }
+func (a *Account) Exists() bool           { return a.status != StatusNone }
+func (a *Account) UserID() string         { return a.userID }
+func (a *Account) Name() string           { return a.name }
+func (a *Account) Email() string          { return a.email }
+func (a *Account) Status() Status         { return a.status }
+func (a *Account) Locked() bool           { return a.locked }
+func (a *Account) FailedAttempts() int    { return a.failed }
+func (a *Account) Roles() []Role          { return slices.Clone(a.roles) }
+func (a *Account) HasRole(r Role) bool    { return slices.Contains(a.roles, r) }
+func (a *Account) TOTPEnabled() bool      { return a.totpSecret != "" }
+func (a *Account) LastLogin() time.Time   { return a.lastLogin }
+func (a *Account) Profile() Profile       { return Profile{Phone: a.phone, Office: a.office, Email: a.email} }
+func (a *Account) SecurityImage() string  { return a.imageID }
+func (a *Account) SealedPhrase() string   { return a.sealedPhrase }
+func (a *Account) SecretQuestion() string { return a.questionID }
 
 // LoginNote is what the home page tells a person of the login before the
 // last one (zero time: none) and of the failed attempts between the two,
@@ -263,10 +267,6 @@ func (a *Account) loginCompleted(at time.Time) {
 	a.previousLogin, a.failedBeforeLogin, a.failedSince = a.lastLogin, a.failedSince, 0
 	a.lastLogin = at
 }
-func (a *Account) Profile() Profile       { return Profile{Phone: a.phone, Office: a.office, Email: a.email} }
-func (a *Account) SecurityImage() string  { return a.imageID }
-func (a *Account) SealedPhrase() string   { return a.sealedPhrase }
-func (a *Account) SecretQuestion() string { return a.questionID }
 
 // PasswordToSet reports that the last login used a temporary password and
 // its new password (activation or reset) is still to be set.
