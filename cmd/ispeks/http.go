@@ -207,10 +207,7 @@ var _ http.Handler = (*server.Server)(nil)
 // registerViewCacheMetrics exports the list cache's hits, misses and size
 // (nil registry: not exported).
 func registerViewCacheMetrics(reg *prometheus.Registry, c *viewcache.Reader) error {
-	if reg == nil {
-		return nil
-	}
-	for _, col := range []prometheus.Collector{
+	return registerAll(reg, "view cache",
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ispeks_view_cache_hits_total",
 			Help: "People's payment and statement lists answered from memory."},
 			func() float64 { return float64(c.Stats().Hits) }),
@@ -219,13 +216,7 @@ func registerViewCacheMetrics(reg *prometheus.Registry, c *viewcache.Reader) err
 			func() float64 { return float64(c.Stats().Misses) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ispeks_view_cache_bytes",
 			Help: "Memory counted for the lists kept (--view-cache-mb bounds it)."},
-			func() float64 { return float64(c.Stats().Bytes) }),
-	} {
-		if err := reg.Register(col); err != nil {
-			return fmt.Errorf("register view cache metrics: %w", err)
-		}
-	}
-	return nil
+			func() float64 { return float64(c.Stats().Bytes) }))
 }
 
 // registerHasherMetrics exports the password derivations done and the
@@ -234,19 +225,23 @@ func registerViewCacheMetrics(reg *prometheus.Registry, c *viewcache.Reader) err
 // in none of the Go runtime's heap figures: without this gauge a resident
 // size some 40 MiB above the heap looks like a leak.
 func registerHasherMetrics(reg *prometheus.Registry, h *security.Argon2) error {
-	if reg == nil {
-		return nil
-	}
-	for _, col := range []prometheus.Collector{
+	return registerAll(reg, "hasher",
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ispeks_argon2_derivations_total",
 			Help: "argon2id derivations done (password and secret checks, new hashes, the decoys of unknown user IDs)."},
 			func() float64 { return float64(h.Computed()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ispeks_argon2_mapped_bytes",
 			Help: "argon2id block memory held in mappings outside the Go heap (the hashing slots: resident, yet in no Go heap figure)."},
-			func() float64 { return float64(argon2id.MappedBytes()) }),
-	} {
+			func() float64 { return float64(argon2id.MappedBytes()) }))
+}
+
+// registerAll registers cols, the metrics of what, on reg (nil: none).
+func registerAll(reg *prometheus.Registry, what string, cols ...prometheus.Collector) error {
+	if reg == nil {
+		return nil
+	}
+	for _, col := range cols {
 		if err := reg.Register(col); err != nil {
-			return fmt.Errorf("register hasher metrics: %w", err)
+			return fmt.Errorf("register %s metrics: %w", what, err)
 		}
 	}
 	return nil
