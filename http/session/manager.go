@@ -82,8 +82,8 @@ type Identity struct {
 
 // LoginNote is what the home page tells a person of the login before this
 // one, so they notice a login or guesses that were not theirs. It is
-// decided with the login and kept in the session: the page then needs no
-// read model, and the login no wait for one.
+// decided with the login and kept in the session: the page then reads no
+// read model.
 type LoginNote struct {
 	// Known: the session was made by a login that decided the note (a
 	// session made otherwise leaves the page to the accounts view).
