@@ -197,10 +197,11 @@ func (c *cli) benchLoginCmd() *cobra.Command {
 	// median of five rounds moves less with one bad window than of three.
 	f.IntVar(&cfg.Rounds, "rounds", 5, "login rounds, each between two raw argon2id measurements (the machine may be shared: the table shows the median)")
 	f.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "load before each phase that is not counted (longer than one login under full load)")
-	// The first raw window of every run on session 22's host was its
-	// fastest (64–78 hashes/s, then 54–71), putting round 1's ratio at
-	// the low end; hashing alone for 24 s in a fresh process went 78.7,
-	// 74.7, 70.5, then 67–73 a 3 s window.
+	// Every measured window then follows full load, as the rounds do. On
+	// session 22's host the first raw window of three runs was the
+	// fastest, and hashing alone in a fresh process slowed over its first
+	// 9 s (78.7, 74.7, 70.5, then 67–73 hashes/s); later runs with the
+	// settle did not bear the pattern out (docs/benchmarks.md).
 	f.DurationVar(&cfg.Settle, "settle", 6*time.Second, "raw argon2id on every core before the first measurement, not counted (the table shows its rate): a VM's cores may run faster for the first seconds of full load")
 	f.DurationVar(&cfg.RateFor, "rate-for", 3*time.Second, "length of each raw argon2id measurement (one before each login round, one after the last)")
 	f.StringVar(&cfg.Dir, "dir", "", "data directory of the bench (default a temporary one, removed afterwards)")

@@ -33,6 +33,9 @@ func (m *Memory) grow(n uint32) []block {
 	size := (uintptr(n)*blockLength*8 + hugePage - 1) &^ (hugePage - 1)
 	addr, err := mapAligned(size)
 	if err != nil {
+		if m.mapped != nil {
+			m.mapped.unmap() // the smaller blocks are no longer read
+		}
 		return make([]block, n)
 	}
 	if m.mapped == nil {
