@@ -123,7 +123,7 @@ func (h LogInHandler) LogIn(ctx context.Context, cmd LogIn) (LoginOutput, Result
 	// that very ID, so it is replaced, not kept.
 	meta := subCommand(cmd.Meta, "loginprobe")
 	meta.Actor = eventlog.Actor{Kind: eventlog.ActorAnonymous}
-	res, err = Execute(ctx, h.Runner, stream, func() *loginprobe.Probe { return loginprobe.New(key) }, meta,
+	res, err = executeOnLast(ctx, h.Runner, stream, func() *loginprobe.Probe { return loginprobe.New(key) }, meta,
 		func(p *loginprobe.Probe, now time.Time) error { return p.Fail(h.Policy.threshold(), now) })
 	switch {
 	case errors.Is(err, loginprobe.ErrRefused):

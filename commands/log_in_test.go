@@ -488,3 +488,71 @@ func TestLoginGrantCarriesTheLoginNote(t *testing.T) {
 		}
 	})
 }
+
+// categoryReads is the real event store, counting what the command side
+// reads of each stream category.
+type categoryReads struct {
+	commands.EventStore
+	mu      sync.Mutex
+	reads   map[string]int // ReadStream calls
+	records map[string]int // records they returned
+}
+
+func (c *categoryReads) ReadStream(ctx context.Context, stream string, from uint64, dir eventlog.Direction, limit int) ([]eventlog.Record, error) {
+	recs, err := c.EventStore.ReadStream(ctx, stream, from, dir, limit)
+	category, _, _ := strings.Cut(stream, "-")
+	c.mu.Lock()
+	c.reads[category]++
+	c.records[category] += len(recs)
+	c.mu.Unlock()
+	return recs, err
+}
+
+func (c *categoryReads) reset() {
+	c.mu.Lock()
+	c.reads, c.records = map[string]int{}, map[string]int{}
+	c.mu.Unlock()
+}
+
+// TestLogInLoadsAProbeByItsLastEvent: given an unknown ID and a real
+// account each tried forty times (locked long since, every attempt one
+// more event), when each is tried once more, the unknown ID's login reads
+// one event of its probe stream, as the real one reads its cached tail:
+// neither grows with the attempts, so the time a login takes cannot tell
+// an ID that was tried often and has no account from a real one. And the
+// answer is still the lock notice.
+func TestLogInLoadsAProbeByItsLastEvent(t *testing.T) {
+	f := newAccts(t)
+	f.activate(sitiIC, "siti.aminah@melaka.gov.my", sitiPassword)
+	counter := &categoryReads{EventStore: f.store}
+	counter.reset()
+	f.h.LogIn.Runner.Store = counter
+	f.h.LogIn.Accounts = commands.NewAccountCache(0)
+	for range 40 {
+		if _, err := f.logIn(sitiIC, "salah kata laluan"); err == nil {
+			t.Fatal("a wrong password logged in")
+		}
+		if _, err := f.logIn(strangerIC, "salah kata laluan"); err == nil {
+			t.Fatal("an unknown ID logged in")
+		}
+	}
+	probe := "loginprobe-" + f.keyed.ProbeKey(strangerIC)
+	if n := len(f.events(probe)); n < 40 {
+		t.Fatalf("the probe stream holds %d events, want one an attempt", n)
+	}
+	counter.reset()
+	_, errReal := f.logIn(sitiIC, "salah kata laluan")
+	real := map[string]int{"reads": counter.reads["account"], "records": counter.records["account"]}
+	counter.reset()
+	_, errUnknown := f.logIn(strangerIC, "salah kata laluan")
+	unknown := map[string]int{"reads": counter.reads["loginprobe"], "records": counter.records["loginprobe"]}
+	if !errors.Is(errReal, account.ErrLocked) || errReal != errUnknown {
+		t.Fatalf("real ID %v, unknown ID %v: want the lock notice for both", errReal, errUnknown)
+	}
+	if unknown["reads"] != 1 || unknown["records"] != 1 {
+		t.Fatalf("the unknown ID's login read its probe %d times, %d events: want one read of its last event", unknown["reads"], unknown["records"])
+	}
+	if real["reads"] != 1 || real["records"] > 1 {
+		t.Fatalf("the real ID's login read its account %d times, %d events: want one read of its cached tail", real["reads"], real["records"])
+	}
+}

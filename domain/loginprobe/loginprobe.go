@@ -44,6 +44,11 @@ func Register(reg *eventlog.Registry) {
 
 // AttemptFailed: a login on an unknown ID. Consecutive is the count after it
 // (unchanged once locked). WhileLocked marks attempts after the lock.
+//
+// Every probe event carries the probe's whole state (the count, and whether
+// it is locked), so its last event alone rebuilds it: the login handler
+// reads only that one, and a probe tried a thousand times loads as fast as
+// a new one (a real account's login reads its cached tail).
 type AttemptFailed struct {
 	Key         string `json:"key"`
 	Consecutive int    `json:"consecutive"`
@@ -124,6 +129,7 @@ func (p *Probe) Apply(ev eventlog.Event) error {
 			return fmt.Errorf("loginprobe: event for key %q in probe %q", ev.Key, p.key)
 		}
 		p.failed = ev.Consecutive
+		p.locked = p.locked || ev.WhileLocked
 	case Locked:
 		if ev.Key != p.key {
 			return fmt.Errorf("loginprobe: event for key %q in probe %q", ev.Key, p.key)

@@ -86,3 +86,30 @@ func TestRegistryRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// The login handler loads a probe from its last event only: given any
+// history a probe can record, the last event alone must rebuild what the
+// whole replay does, and the next attempt must decide the same.
+func TestLastEventRebuildsTheProbe(t *testing.T) {
+	full := New(key)
+	var history []eventlog.Event
+	for attempt := 1; attempt <= 6; attempt++ {
+		_ = full.Fail(3, now)
+		history = append(history, full.Uncommitted()...)
+		full = given(t, history...)
+		last := given(t, history[len(history)-1])
+		if last.Failed() != full.Failed() || last.IsLocked() != full.IsLocked() {
+			t.Fatalf("after attempt %d: last event gives failed %d locked %v, the replay %d %v",
+				attempt, last.Failed(), last.IsLocked(), full.Failed(), full.IsLocked())
+		}
+		nextFull, nextLast := given(t, history...), given(t, history[len(history)-1])
+		errFull, errLast := nextFull.Fail(3, now), nextLast.Fail(3, now)
+		if errFull != errLast || !reflect.DeepEqual(nextFull.Uncommitted(), nextLast.Uncommitted()) {
+			t.Fatalf("after attempt %d: the next attempt decides %v %+v on the replay, %v %+v on the last event",
+				attempt, errFull, nextFull.Uncommitted(), errLast, nextLast.Uncommitted())
+		}
+	}
+	if !full.IsLocked() || full.Failed() != 3 {
+		t.Fatalf("after six attempts: failed %d locked %v", full.Failed(), full.IsLocked())
+	}
+}
