@@ -99,6 +99,10 @@ func (h CreateAdministratorHandler) Create(ctx context.Context, cmd CreateAdmini
 	var plain string
 	res, err := Execute(ctx, h.Runner, account.Stream(ic), account.New, meta,
 		func(a *account.Account, now time.Time) error {
+			// Decided again after a conflict: if a registration got in
+			// first, this decision registers nothing, and the password of
+			// the lost one must not be printed as if it were stored.
+			out.ExpiresAt = time.Time{}
 			if !a.Exists() {
 				if temp == nil {
 					t, p, err := h.Security.newTemporaryPassword(ctx, meta, ic.String(), "")

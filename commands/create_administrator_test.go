@@ -3,12 +3,15 @@ package commands_test
 import (
 	"context"
 	"errors"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
 
 func TestCreateAdministratorBootstrap(t *testing.T) {
@@ -91,5 +94,44 @@ func TestCreateAdministratorUntilTheLeavingDate(t *testing.T) {
 	f.advance(15 * time.Hour)
 	if _, _, err := f.h.CreateAdministrator.Create(ctx, commands.CreateAdministrator{Meta: f.system(), Staff: employee.Details{IC: hafizIC, Email: "pentadbiran.jkr@melaka.gov.my"}}); !errors.Is(err, account.ErrNotRegistrable) {
 		t.Fatalf("on the leaving date: %v", err)
+	}
+}
+
+// appendRace is the real store with another command's append slipped in
+// just before this command's first append to one stream.
+type appendRace struct {
+	commands.EventStore
+	stream string
+	once   sync.Once
+	first  func()
+}
+
+func (s *appendRace) Append(ctx context.Context, stream string, exp eventlog.ExpectedVersion, evs []eventlog.Proposed) (eventlog.AppendResult, error) {
+	if stream == s.stream {
+		s.once.Do(s.first)
+	}
+	return s.EventStore.Append(ctx, stream, exp, evs)
+}
+
+// TestCreateAdministratorLosingTheRegistrationRace: given Siti registering
+// herself (Pendaftaran) between the bootstrap's read of her account stream
+// and its append, when the bootstrap decides again on her registered
+// account it only grants the role, and it hands the CLI no temporary
+// password: the one it made was never stored, and the one that was went
+// to her mailbox.
+func TestCreateAdministratorLosingTheRegistrationRace(t *testing.T) {
+	f := newAccts(t)
+	r := f.runner
+	r.Store = &appendRace{EventStore: f.store, stream: "account-" + sitiIC, first: func() { f.register(sitiIC, "siti.aminah@melaka.gov.my") }}
+	h := commands.CreateAdministratorHandler{Runner: r, Security: f.sec}
+	created, res, err := h.Create(context.Background(), commands.CreateAdministrator{Meta: f.system(), Staff: employee.Details{IC: sitiIC, Email: "siti.aminah@melaka.gov.my"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Appended != 1 || !reflect.DeepEqual(f.types("account-"+sitiIC), []string{"account.Registered.v1", "account.TemporaryPasswordIssued.v1", "account.RoleGranted.v1"}) {
+		t.Fatalf("appended %d, stream %v: want her registration, then the role alone", res.Appended, f.types("account-"+sitiIC))
+	}
+	if created.TemporaryPassword != "" || !created.ExpiresAt.IsZero() {
+		t.Fatalf("the CLI is handed temporary password %q expiring %v, which was never stored", created.TemporaryPassword, created.ExpiresAt)
 	}
 }
