@@ -110,6 +110,19 @@ func parseMailAddresses(cfg *config.Config) (mailAddresses, error) {
 	return a, nil
 }
 
+// checkSMTPURL parses --smtp as the mailer will: serve checks it before it
+// opens the stores, so a mistyped relay does not first make a new install
+// and log "listening", then fail.
+func checkSMTPURL(cfg *config.Config) error {
+	if cfg.SMTPURL == "" {
+		return nil
+	}
+	if _, err := mail.ParseSMTPURL(cfg.SMTPURL); err != nil {
+		return fmt.Errorf("--smtp %s: %w", redact.URL(cfg.SMTPURL), err)
+	}
+	return nil
+}
+
 // newMailer builds the mailer from the configuration: the transport (SMTP,
 // or the outbox), the composer and the sealer that opens temporary
 // passwords. `ispeks mail resend` builds the same one, so a parked mail is

@@ -145,15 +145,24 @@ func TestMailBounceIsTheEnvelopeSender(t *testing.T) {
 // data directory and started the projectors; a first start refused there
 // left a new install behind, and a projector's layout claim it had just
 // taken held up the next start's readiness until the claim aged out.
+// The same for an SMTP relay URL that the mailer would refuse (an unknown
+// auth, a port out of range): serve refused it only once it was listening.
 func TestServeRefusesABadMailAddressBeforeItOpensTheStores(t *testing.T) {
-	for _, flag := range []string{"--mail-from", "--mail-reply-to", "--mail-bounce"} {
-		t.Run(flag, func(t *testing.T) {
+	for _, bad := range [][]string{
+		{"--mail-from", "not an address"},
+		{"--mail-reply-to", "not an address"},
+		{"--mail-bounce", "not an address"},
+		{"--smtp", "smtp://relay.example.test?auth=bogus"},
+		{"--smtp", "smtp://relay.example.test:99999"},
+	} {
+		flag := bad[0]
+		t.Run(strings.Join(bad, "="), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "d")
 			// Without the check it serves until this ends.
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			err := execute(ctx, "serve", "--data", dir, "--listen", freeAddr(t), "--log-level", "error", flag, "not an address")
-			if err == nil || !strings.HasPrefix(err.Error(), flag+": ") {
+			err := execute(ctx, "serve", "--data", dir, "--listen", freeAddr(t), "--log-level", "error", "--base-url", "https://ispeks.example.test", flag, bad[1])
+			if err == nil || !strings.HasPrefix(err.Error(), flag+" ") && !strings.HasPrefix(err.Error(), flag+": ") {
 				t.Fatalf("serve with %s that does not parse: %v, want an error naming the flag", flag, err)
 			}
 			if _, err := os.Stat(dir); !os.IsNotExist(err) {

@@ -46,6 +46,9 @@ func (c *cli) serve(ctx context.Context) error {
 	if _, err := parseMailAddresses(&c.cfg); err != nil {
 		return err
 	}
+	if err := checkSMTPURL(&c.cfg); err != nil {
+		return err
+	}
 	// The address is tried before the stores are opened: a port in use (a
 	// portal already running) or a mistyped --listen must not first make a
 	// new install, or load the demo into one, and then fail.
