@@ -53,8 +53,14 @@ type Session struct {
 	// before it open (Manager.PasswordChangeFirst).
 	MustChangePassword bool
 	CSRF               string
-	CreatedAt          time.Time
-	LastSeen           time.Time
+	// CreatedAt is when the session counts as begun: an account change the
+	// log recorded after it does not end it (EndAllBefore).
+	CreatedAt time.Time
+	// LoggedInAt, when set, is the login an active session continues (a
+	// password change gives it a new token and a new CreatedAt, not a
+	// new life): the absolute lifetime counts from it, not CreatedAt.
+	LoggedInAt time.Time
+	LastSeen   time.Time
 	// ValidUntil, when set, is a moment the session must not outlive
 	// whatever its activity: the start of its holder's leaving date, from
 	// which they no longer hold the roles the session was opened with.

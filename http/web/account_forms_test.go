@@ -354,6 +354,38 @@ func TestChangePassword(t *testing.T) {
 	})
 }
 
+// TestChangePasswordKeepsTheLoginsLifetime: the session a password change
+// continues under a new token still ends 12 hours after its login, as
+// every session does; before, it began a new 12 hours, so changing the
+// password now and then kept one login (and its two-factor step) alive
+// for good.
+func TestChangePasswordKeepsTheLoginsLifetime(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	loggedIn := w.clk.Now()
+	keepBusy := func(until time.Duration) {
+		t.Helper()
+		for w.clk.Now().Before(loggedIn.Add(until)) {
+			w.clk.Add(20 * time.Minute)
+			if r := b.get("/utama"); r.Code != http.StatusOK {
+				t.Fatalf("%s after the login, well inside the idle timeout: %d", w.clk.Now().Sub(loggedIn), r.Code)
+			}
+		}
+	}
+	keepBusy(11 * time.Hour)
+	const p = "/tetapan-akaun/tukar-kata-laluan"
+	b.get(p)
+	const np = "Ombak Pantai Klebang 4"
+	if r := b.post(p, p, vals("old_password", password, "password", np, "confirm_password", np)); r.Code != http.StatusSeeOther {
+		t.Fatalf("change: %d %s", r.Code, r.body)
+	}
+	keepBusy(12*time.Hour - 20*time.Minute)
+	w.clk.Add(21 * time.Minute)
+	if r := b.get("/utama"); r.Code != http.StatusSeeOther {
+		t.Fatalf("%s after the login (the password changed at 11 h): %d, want the session ended", w.clk.Now().Sub(loggedIn), r.Code)
+	}
+}
+
 func TestTOTPFormMessages(t *testing.T) {
 	w := newWorld(t)
 	b := w.activeUser(master[0])

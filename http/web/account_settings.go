@@ -147,7 +147,8 @@ func (s *Site) password(c *gin.Context) {
 		name, dept = grant.Name, grant.Department
 	}
 	if s.sessionFailed(c, s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: name, Department: dept,
-		Roles: grantRoles(grant), TOTPVerified: u.TOTPVerified, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt, Note: u.Note})) {
+		Roles: grantRoles(grant), TOTPVerified: u.TOTPVerified, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt, Note: u.Note,
+		Continues: &u})) {
 		return
 	}
 	if _, err := s.deps.Sessions.EndOthers(c); err != nil {
