@@ -187,7 +187,7 @@ func (f *accts) activate(ic, email, password string) {
 		f.t.Fatalf("temporary login: %+v %v", out, err)
 	}
 	f.ok(f.h.Activate.Handle(context.Background(), commands.ActivateAccount{Meta: f.user(ic), UserID: ic, Form: account.ActivationForm{
-		Password: password, ConfirmPassword: password, QuestionID: "haiwan-peliharaan", Answer: "Comot", ImageID: "wau-bulan", Phrase: "Pantai Klebang waktu senja",
+		Password: password, ConfirmPassword: password, QuestionID: "haiwan-peliharaan", Answer: "Comot", ImageID: "wau-bulan", Phrase: "Pantai Tenang",
 	}}))
 }
 
@@ -212,7 +212,7 @@ func (f *accts) makeAdmin() string {
 	}
 	pw := "pentadbir sistem melaka"
 	f.ok(f.h.Activate.Handle(ctx, commands.ActivateAccount{Meta: f.user(adminIC), UserID: adminIC, Form: account.ActivationForm{
-		Password: pw, ConfirmPassword: pw, QuestionID: "kerja-pertama", Answer: "Ayer Keroh", ImageID: "enggang", Phrase: "Penyu di Padang Kemunting",
+		Password: pw, ConfirmPassword: pw, QuestionID: "kerja-pertama", Answer: "Ayer Keroh", ImageID: "enggang", Phrase: "Ombak Biru",
 	}}))
 	enrol, _, err := f.h.EnrolTOTP.Enrol(ctx, commands.EnrolTOTP{Meta: f.user(adminIC), UserID: adminIC, CurrentPassword: pw})
 	if err != nil {

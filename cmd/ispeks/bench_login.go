@@ -643,7 +643,7 @@ func benchAccount(ctx context.Context, a *app, ic string, i int) error {
 	images := account.SecurityImages()
 	if _, err := h.Activate.Handle(ctx, commands.ActivateAccount{Meta: benchMeta(user), UserID: ic, Form: account.ActivationForm{
 		Password: benchPassword, ConfirmPassword: benchPassword, QuestionID: account.SecretQuestions()[0].ID,
-		Answer: "Sekolah Kebangsaan Bukit Baru", ImageID: images[i%len(images)].ID, Phrase: "Kopi pagi di Bandar Hilir",
+		Answer: "Sekolah Kebangsaan Bukit Baru", ImageID: images[i%len(images)].ID, Phrase: "Kopi Manis",
 	}}); err != nil {
 		return fmt.Errorf("activate: %w", err)
 	}

@@ -1,5 +1,10 @@
 package account
 
+import (
+	"slices"
+	"strings"
+)
+
 // SecretQuestion is one question offered at activation ("Soalan dan Jawapan
 // Rahsia"). The account stores only its ID; the texts live here so that
 // rewording a question does not touch stored events.
@@ -80,21 +85,31 @@ func ValidSecurityImage(id string) bool {
 	return false
 }
 
-// Decoy phrases are built from two word lists so that there are many of them
-// and they read like phrases people choose. A decoy is picked by an HMAC of
-// the user ID (infra/security), so the same unknown ID always shows the same
-// decoy.
+// Secret phrases come from one catalogue, built from two word lists: a
+// person chooses theirs from phrases of it offered at activation, and an ID
+// without an activated account shows a decoy from it, picked by an HMAC of
+// the ID (infra/security) so the same ID always shows the same one. Since
+// both come from the catalogue, the phrase the password page shows cannot
+// tell whether an ID has an account; a phrase typed freely would (a decoy
+// is never "Kopi Pagi Melaka").
 var (
 	decoyNouns = []string{"Bunga", "Pantai", "Kucing", "Langit", "Hujan", "Perahu", "Bulan", "Pelangi", "Taman", "Sungai", "Burung", "Angin", "Embun", "Kopi", "Buku", "Pagi", "Senja", "Rama-rama", "Ombak", "Teh", "Lampu", "Jambatan", "Kebun", "Layang-layang"}
 	decoyAdjs  = []string{"Biru", "Merah", "Tenang", "Indah", "Ceria", "Harum", "Damai", "Kecil", "Putih", "Hijau", "Manis", "Redup", "Jingga", "Sunyi", "Riang", "Lembut", "Emas", "Ungu", "Segar", "Terang"}
 )
 
-// DecoyPhraseCount is how many decoy phrases there are.
-func DecoyPhraseCount() int { return len(decoyNouns) * len(decoyAdjs) }
+// PhraseCount is how many phrases the catalogue holds.
+func PhraseCount() int { return len(decoyNouns) * len(decoyAdjs) }
 
-// DecoyPhrase returns decoy phrase i (0 <= i < DecoyPhraseCount()).
-func DecoyPhrase(i int) string {
-	n := DecoyPhraseCount()
+// Phrase returns the catalogue's phrase i (taken modulo PhraseCount).
+func Phrase(i int) string {
+	n := PhraseCount()
 	i = ((i % n) + n) % n
 	return decoyNouns[i/len(decoyAdjs)] + " " + decoyAdjs[i%len(decoyAdjs)]
+}
+
+// ValidPhrase reports whether p is one of the catalogue's phrases, as
+// written there.
+func ValidPhrase(p string) bool {
+	noun, adj, ok := strings.Cut(p, " ")
+	return ok && slices.Contains(decoyNouns, noun) && slices.Contains(decoyAdjs, adj)
 }

@@ -89,7 +89,7 @@ func TestCommonListShipsAboutAThousand(t *testing.T) {
 }
 
 func validForm() ActivationForm {
-	return ActivationForm{Password: "kuih lapis sedap", ConfirmPassword: "kuih lapis sedap", QuestionID: "haiwan-peliharaan", Answer: "  Comot ", ImageID: "wau-bulan", Phrase: "  Pantai  Klebang waktu senja "}
+	return ActivationForm{Password: "kuih lapis sedap", ConfirmPassword: "kuih lapis sedap", QuestionID: "haiwan-peliharaan", Answer: "  Comot ", ImageID: "wau-bulan", Phrase: "  Pantai  Tenang "}
 }
 
 func TestCheckActivation(t *testing.T) {
@@ -97,7 +97,7 @@ func TestCheckActivation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Phrase != "Pantai Klebang waktu senja" {
+	if f.Phrase != "Pantai Tenang" {
 		t.Errorf("phrase %q", f.Phrase)
 	}
 	bad := ActivationForm{Password: "short", ConfirmPassword: "short", QuestionID: "nope", Answer: strings.Repeat("x", 10000), ImageID: "", Phrase: "a\x07b"}
@@ -158,13 +158,36 @@ func TestCatalogues(t *testing.T) {
 		}
 	}
 	phrases := map[string]bool{}
-	for i := 0; i < DecoyPhraseCount(); i++ {
-		phrases[DecoyPhrase(i)] = true
+	for i := 0; i < PhraseCount(); i++ {
+		phrases[Phrase(i)] = true
 	}
-	if len(phrases) != DecoyPhraseCount() || DecoyPhraseCount() < 400 {
-		t.Fatalf("%d distinct decoy phrases of %d", len(phrases), DecoyPhraseCount())
+	if len(phrases) != PhraseCount() || PhraseCount() < 400 {
+		t.Fatalf("%d distinct decoy phrases of %d", len(phrases), PhraseCount())
 	}
-	if DecoyPhrase(-1) != DecoyPhrase(DecoyPhraseCount()-1) {
+	if Phrase(-1) != Phrase(PhraseCount()-1) {
 		t.Error("negative index not wrapped")
+	}
+}
+
+// A secret phrase is chosen from the catalogue the decoys come from: a
+// phrase typed freely would tell a real ID's password page from an unknown
+// one's. Every catalogue phrase is accepted; anything else is refused as
+// not offered, with the field named.
+func TestActivationPhraseFromTheCatalogue(t *testing.T) {
+	for i := range PhraseCount() {
+		f := validForm()
+		f.Phrase = Phrase(i)
+		if _, err := CheckActivation(f, id, MinPassword); err != nil {
+			t.Fatalf("catalogue phrase %q: %v", f.Phrase, err)
+		}
+	}
+	for _, typed := range []string{"Kopi Pagi Melaka", "pantai tenang", "Tenang Pantai", "Pantai Tenang Sekali", "Pantai"} {
+		f := validForm()
+		f.Phrase = typed
+		_, err := CheckActivation(f, id, MinPassword)
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != "phrase" || fe.Code != "unknown_choice" {
+			t.Errorf("typed phrase %q: %v, want phrase unknown_choice", typed, err)
+		}
 	}
 }

@@ -235,6 +235,9 @@ func CheckActivation(f ActivationForm, userID string, minLen int) (ActivationFor
 		e.add(fieldErr("image", "unknown_choice", "is not one of the gallery's images"))
 	}
 	f.Phrase, fe = text("phrase", f.Phrase, MinPhrase, MaxPhrase, true)
+	if fe == nil && !ValidPhrase(f.Phrase) {
+		fe = fieldErr("phrase", "unknown_choice", "is not one of the phrases offered")
+	}
 	e.add(fe)
 	return f, e.err()
 }

@@ -467,7 +467,7 @@ var catalog = map[string]Text{
 	"acct.hint.password":          {"Sekurang-kurangnya 8 aksara (12 bagi Pentadbir Sistem dan Juruaudit). Beberapa perkataan yang mudah anda ingat sukar diteka orang lain.", "At least 8 characters (12 for System Administrators and Auditors). A few words you remember easily are hard for others to guess."},
 	"acct.hint.confirm":           {"Taip semula kata laluan baru.", "Type the new password again."},
 	"acct.hint.answer":            {"2 hingga 100 aksara. Pentadbir Sistem menggunakan jawapan ini untuk mengesahkan identiti anda apabila anda menghubungi mereka.", "2 to 100 characters. The System Administrator uses it to verify who you are when you call."},
-	"acct.hint.phrase":            {"4 hingga 60 aksara. Frasa ini dipaparkan bersama imej anda setiap kali anda log masuk.", "4 to 60 characters. It is shown with your image each time you log in."},
+	"acct.hint.phrase":            {"Pilih satu frasa. Frasa ini dipaparkan bersama imej anda setiap kali anda log masuk.", "Choose a phrase. It is shown with your image each time you log in."},
 	"acct.hint.code":              {"Kod 6 digit daripada aplikasi pengesah anda, atau satu kod pemulihan (XXXXX-XXXXX).", "The 6-digit code from your authenticator app, or one recovery code (XXXXX-XXXXX)."},
 	"acct.hint.totp_code":         {"Kod 6 digit yang dipaparkan oleh aplikasi pengesah.", "The 6-digit code the authenticator app shows."},
 
@@ -573,6 +573,8 @@ var catalog = map[string]Text{
 	"acct.f.image.unknown_choice":      {"Sila pilih satu imej", "Please choose an image"},
 	"acct.f.phrase.too_short":          {"Frasa rahsia mesti 4 hingga 60 aksara", "The secret phrase must have 4 to 60 characters"},
 	"acct.f.phrase.too_long":           {"Frasa rahsia mesti 4 hingga 60 aksara", "The secret phrase must have 4 to 60 characters"},
+	"acct.f.phrase.required":           {"Sila pilih satu frasa rahsia", "Please choose a secret phrase"},
+	"acct.f.phrase.unknown_choice":     {"Sila pilih satu frasa rahsia daripada senarai", "Please choose a secret phrase from the list"},
 	"acct.f.phone.invalid":             {"No. telefon mesti 7 hingga 15 digit; hanya ruang, sempang dan + di hadapan dibenarkan", "The phone number must have 7 to 15 digits; only spaces, dashes and a leading + are allowed"},
 	"acct.f.phone.too_long":            {"No. telefon mesti 7 hingga 15 digit; hanya ruang, sempang dan + di hadapan dibenarkan", "The phone number must have 7 to 15 digits; only spaces, dashes and a leading + are allowed"},
 	"acct.f.office.too_long":           {"Maksimum 200 aksara", "At most 200 characters"},

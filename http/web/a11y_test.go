@@ -198,7 +198,7 @@ func TestTablesNamed(t *testing.T) {
 		pages["mail"] = anon.get(m[1]).body
 	}
 	b := w.browser()
-	w.activate(b, master[1], w.mailFor(anon, nurulIC, "Pendaftaran iSPEKS", 0), "sampan", "Sampan di Sungai")
+	w.activate(b, master[1], w.mailFor(anon, nurulIC, "Pendaftaran iSPEKS", 0), "sampan", "Sungai Tenang")
 	pages["profile"] = b.get("/tetapan-akaun/kemaskini-maklumat").body
 	pages["activity"] = b.get("/tetapan-akaun/aktiviti-log-masuk").body
 
@@ -444,7 +444,7 @@ func TestNewPasswordFormsNameTheUser(t *testing.T) {
 		t.Errorf("activation refused: username %q, want %q", got, siti)
 	}
 	if r := b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {password}, "confirm_password": {password},
-		"question": {"guru-kegemaran"}, "answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Pagi Melaka"}}); r.Code != http.StatusSeeOther {
+		"question": {"guru-kegemaran"}, "answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Harum"}}); r.Code != http.StatusSeeOther {
 		t.Fatalf("activation: %d", r.Code)
 	}
 
@@ -567,7 +567,7 @@ func TestSecretsNotSentToSpellcheckers(t *testing.T) {
 		body   string
 		fields []string
 	}{
-		"activation":    {anon.get("/pengaktifan").body, []string{"f-answer", "f-phrase"}},
+		"activation":    {anon.get("/pengaktifan").body, []string{"f-answer"}},
 		"admin account": {p.admin().get(admAccountURL(admSitiIC)).body, []string{"f-answer"}},
 		"admin search":  {p.admin().get("/pentadbir").body, []string{"f-q"}},
 		"code step":     {pending.get("/login/dua-faktor").body, []string{"f-code"}},

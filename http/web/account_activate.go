@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -26,7 +27,7 @@ var acctActivateFields = append(append([]Field{}, acctNewPasswordFields...),
 	Field{Name: "question", Label: "label.secret_question", Required: true, Max: 40, RequiredKey: "acct.f.question.required"},
 	Field{Name: "answer", Label: "label.secret_answer", Required: true, Secret: true, Max: account.MaxAnswer},
 	Field{Name: "image", Label: "label.security_image", Required: true, Max: 40, RequiredKey: "acct.f.image.required"},
-	Field{Name: "phrase", Label: "label.secret_phrase", Required: true, Max: account.MaxPhrase},
+	Field{Name: "phrase", Label: "label.secret_phrase", Required: true, Max: account.MaxPhrase, RequiredKey: "acct.f.phrase.required"},
 )
 
 // acctActivateData is the activation page: the secret questions as a
@@ -51,6 +52,36 @@ func (d *acctActivateData) Question() FieldView {
 		q.Options = append(q.Options, OptionView{Value: sq.ID, Label: i18n.Text{MS: sq.MS, EN: sq.EN}.In(lang), Selected: sq.ID == cur})
 	}
 	return q
+}
+
+// phrasesOffered is how many of the catalogue's phrases the activation
+// page offers; a reload offers others.
+const phrasesOffered = 8
+
+// Phrase is the secret-phrase select: phrases of the catalogue the decoys
+// come from (account.Phrase), drawn afresh for each page, with the one
+// chosen before kept when the form comes back with errors.
+func (d *acctActivateData) Phrase() FieldView {
+	lang, f := d.lang, d.form
+	p := FieldView{Name: "phrase", ID: "f-phrase", Label: i18n.T(lang, "label.secret_phrase"), Type: "select", Hint: i18n.T(lang, "acct.hint.phrase"),
+		Required: true, RequiredText: i18n.T(lang, "label.required"), ErrorPrefix: i18n.T(lang, "err.prefix"), EmptyOption: i18n.T(lang, "label.choose")}
+	if msg, ok := f.Error("phrase"); ok {
+		p.Error = msg.In(lang)
+	}
+	cur := f.Shown("phrase")
+	offered := map[string]bool{}
+	if account.ValidPhrase(cur) {
+		offered[cur] = true
+		p.Options = append(p.Options, OptionView{Value: cur, Label: cur, Selected: true})
+	}
+	for len(p.Options) < phrasesOffered {
+		ph := account.Phrase(rand.IntN(account.PhraseCount()))
+		if !offered[ph] {
+			offered[ph] = true
+			p.Options = append(p.Options, OptionView{Value: ph, Label: ph})
+		}
+	}
+	return p
 }
 
 func (s *Site) activatePage(c *gin.Context, userID string, f *Form) Page {

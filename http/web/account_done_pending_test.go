@@ -44,7 +44,7 @@ func TestFormSentTwiceRefusedEndsItsPendingSession(t *testing.T) {
 				form                           url.Values
 			}{
 				{"activation", "/pengaktifan", "/?sesi=diaktifkan", "/utama", "telah diaktifkan di tab atau peranti lain",
-					func(b *browser) { w.toActivationStep(b, s) }, activationForm(password, "kucing", "Kopi Pagi Melaka")},
+					func(b *browser) { w.toActivationStep(b, s) }, activationForm(password, "kucing", "Kopi Harum")},
 				{"new password", "/login/kata-laluan-baru", "/?sesi=kata-laluan-baru", "/utama?kata-laluan=ditukar", "Kata laluan baru telah ditetapkan di tab atau peranti lain",
 					func(b *browser) { w.toNewPasswordStep(b, s) }, url.Values{"password": {pw}, "confirm_password": {pw}}},
 			} {

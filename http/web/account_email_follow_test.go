@@ -58,7 +58,7 @@ func TestAnEmailFollowingTheMasterEndsTheWaitingTemporaryLogins(t *testing.T) {
 
 	atActivation := w.browser()
 	w.toActivationStep(atActivation, siti)
-	activation := activationForm(password, "kucing", "Kopi Pagi Melaka")
+	activation := activationForm(password, "kucing", "Kopi Harum")
 	activation.Set("csrf_token", atActivation.csrf("/pengaktifan"))
 
 	desktop := w.activeUser(amin)
@@ -142,7 +142,7 @@ func TestAnEmailFollowingTheMasterOvertakesALoginDecidedBeforeIt(t *testing.T) {
 		t.Fatal("the waiting session was not made: this test is about the command's refusal")
 	}
 	head := w.head()
-	r := b.post("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Pagi Melaka"))
+	r := b.post("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Harum"))
 	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/?sesi=tamat" {
 		t.Fatalf("activation by a login decided before HR moved the address: %d %s, want the session ended", r.Code, r.Header().Get("Location"))
 	}

@@ -54,7 +54,7 @@ func TestManualWalkthrough(t *testing.T) {
 	// Step 9: Aktif. Step 10: name and department, and the menu.
 	r = b.post("/pengaktifan", "/pengaktifan", url.Values{
 		"password": {password}, "confirm_password": {password}, "question": {"guru-kegemaran"},
-		"answer": {"Cikgu Rosnah"}, "image": {"wau-bulan"}, "phrase": {"Wau Terbang Tinggi"},
+		"answer": {"Cikgu Rosnah"}, "image": {"wau-bulan"}, "phrase": {"Layang-layang Terang"},
 	})
 	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
 		t.Fatalf("activate: %d %s %s", r.Code, r.Header().Get("Location"), r.body)
@@ -80,7 +80,7 @@ func TestManualWalkthrough(t *testing.T) {
 
 	// The second login shows the chosen image and phrase.
 	pw = b.enterID(sitiIC)
-	mustContain(t, "password page after activation", pw.body, "/static/security/wau-bulan.svg", "Wau Terbang Tinggi")
+	mustContain(t, "password page after activation", pw.body, "/static/security/wau-bulan.svg", "Layang-layang Terang")
 	if r := b.enterPassword(password); r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama" {
 		t.Fatalf("login: %d %s", r.Code, r.Header().Get("Location"))
 	}
@@ -101,7 +101,7 @@ func TestSharedMailbox(t *testing.T) {
 		t.Fatalf("mailbox lists %d mails to the shared address", n)
 	}
 	// Each logs in with their own password only.
-	w.activate(w.browser(), master[1], pn, "durian", "Durian Musang King")
+	w.activate(w.browser(), master[1], pn, "durian", "Kebun Hijau")
 	b2 := w.browser()
 	b2.enterID(hafizIC)
 	if r := b2.enterPassword(pn); r.Code != http.StatusUnauthorized {

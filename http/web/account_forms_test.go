@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melaka-gov/ispeks/domain/account"
 	"github.com/melaka-gov/ispeks/infra/security"
 )
 
@@ -140,10 +141,21 @@ func TestActivationMessages(t *testing.T) {
 		t.Fatalf("temporary password: %d", r.Code)
 	}
 	// Every field of the form is required, the picture gallery too.
-	mustContain(t, "activation page", b.get("/pengaktifan").body, `Imej Online <span class="field__req">(wajib)</span></legend>`)
+	page := b.get("/pengaktifan").body
+	mustContain(t, "activation page", page, `Imej Online <span class="field__req">(wajib)</span></legend>`, `<select class="field__input" id="f-phrase" name="phrase" required`)
+	// The phrase is chosen from phrases of the decoys' catalogue.
+	offered := regexp.MustCompile(`<option value="([^"]+)">`).FindAllStringSubmatch(page[strings.Index(page, `id="f-phrase"`):], -1)
+	if len(offered) < 8 {
+		t.Fatalf("the activation page offers %d phrases", len(offered))
+	}
+	for _, o := range offered[:8] {
+		if !account.ValidPhrase(o[1]) {
+			t.Fatalf("offered phrase %q is not the catalogue's", o[1])
+		}
+	}
 	good := func(kv ...string) url.Values {
 		v := vals("password", password, "confirm_password", password, "question", "kerja-pertama",
-			"answer", "Pejabat Pos Ayer Keroh", "image", "teko", "phrase", "Teh Tarik Kurang Manis")
+			"answer", "Pejabat Pos Ayer Keroh", "image", "teko", "phrase", "Teh Harum")
 		for i := 0; i+1 < len(kv); i += 2 {
 			v.Set(kv[i], kv[i+1])
 		}
@@ -163,6 +175,11 @@ func TestActivationMessages(t *testing.T) {
 		{"unknown image", good("image", "gajah"), "image", "Sila pilih satu imej"},
 		{"short phrase", good("phrase", "ab"), "phrase", "Frasa rahsia mesti 4 hingga 60 aksara"},
 		{"10 kB phrase", good("phrase", tenKB), "phrase", "Terlalu panjang"},
+		{"no phrase", good("phrase", ""), "phrase", "Sila pilih satu frasa rahsia"},
+		// A phrase typed rather than chosen: the password page would tell
+		// this ID from an unknown one, whose decoy is always a catalogue
+		// phrase.
+		{"phrase not offered", good("phrase", "Kopi Pagi Melaka"), "phrase", "Sila pilih satu frasa rahsia daripada senarai"},
 		{"control character in the answer", good("answer", "Cikgu\x1bRosnah"), "answer", "Mengandungi aksara yang tidak dibenarkan"},
 	})
 	// Several errors at once: each beside its field.

@@ -46,7 +46,7 @@ func (w *world) roleHolder(s staff, activate, totp bool) (temp, secret string, c
 		w.t.Fatal(err)
 	}
 	if _, err := w.h.Activate.Handle(ctx, commands.ActivateAccount{Meta: userMeta(s.IC), UserID: s.IC, Form: account.ActivationForm{
-		Password: grantPW, ConfirmPassword: grantPW, QuestionID: "kerja-pertama", Answer: "Bandar Hilir", ImageID: "payung", Phrase: "Payung Kuning Hujan",
+		Password: grantPW, ConfirmPassword: grantPW, QuestionID: "kerja-pertama", Answer: "Bandar Hilir", ImageID: "payung", Phrase: "Hujan Lembut",
 	}}); err != nil {
 		w.t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestLoginRightAfterRoleRevokedHoldsNoRole(t *testing.T) {
 				w.t.Fatalf("password step: %d %s", r.Code, r.Header().Get("Location"))
 			}
 			return b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {grantPW}, "confirm_password": {grantPW}, "question": {"kerja-pertama"},
-				"answer": {"Bandar Hilir"}, "image": {"payung"}, "phrase": {"Payung Kuning Hujan"}})
+				"answer": {"Bandar Hilir"}, "image": {"payung"}, "phrase": {"Hujan Lembut"}})
 		}},
 		{name: "new password after a temporary one", activate: true,
 			before: func(w *world) {

@@ -539,7 +539,7 @@ func (w *world) activeUser(s staff) *browser {
 	w.t.Helper()
 	b := w.browser()
 	temp := w.register(b, s)
-	w.activate(b, s, temp, "kucing", "Kopi Pagi Melaka")
+	w.activate(b, s, temp, "kucing", "Kopi Harum")
 	return b
 }
 

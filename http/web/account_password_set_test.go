@@ -48,7 +48,7 @@ func TestActivationOvertakenSaysSo(t *testing.T) {
 	siti := master[0]
 	a := w.browser()
 	w.toActivationStep(a, siti)
-	form := activationForm(password, "durian", "Teh Tarik Petang")
+	form := activationForm(password, "durian", "Teh Segar")
 	form.Set("csrf_token", a.csrf("/pengaktifan")) // the form open on this device
 	// Elsewhere: a new temporary password, and the activation with it.
 	b := w.browser()
@@ -56,7 +56,7 @@ func TestActivationOvertakenSaysSo(t *testing.T) {
 		t.Fatal("Lupa Kata Laluan issued nothing")
 	}
 	temp2 := w.mailFor(b, siti.IC, "kata laluan sementara baharu", 0)
-	w.activate(b, siti, temp2, "kucing", "Kopi Pagi Melaka")
+	w.activate(b, siti, temp2, "kucing", "Kopi Harum")
 
 	head := w.head()
 	r := a.do("POST", "/pengaktifan", form)
@@ -157,9 +157,9 @@ func TestFormDoneInAnotherTabSaysSo(t *testing.T) {
 	siti := master[0]
 	b := w.browser()
 	w.toActivationStep(b, siti)
-	firstTab := activationForm("Teh Tarik Petang 8", "durian", "Teh Tarik Petang")
+	firstTab := activationForm("Teh Tarik Petang 8", "durian", "Teh Segar")
 	firstTab.Set("csrf_token", b.csrf("/pengaktifan"))
-	if r := b.post("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Pagi Melaka")); r.Header().Get("Location") != "/utama" {
+	if r := b.post("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Harum")); r.Header().Get("Location") != "/utama" {
 		t.Fatalf("activation in the other tab: %d %s", r.Code, r.Header().Get("Location"))
 	}
 	head := w.head()
@@ -200,7 +200,7 @@ func TestFormSentTwiceSaysItIsDone(t *testing.T) {
 	siti := master[0]
 	b := w.browser()
 	w.toActivationStep(b, siti)
-	first, second := b.sendTwice("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Pagi Melaka"))
+	first, second := b.sendTwice("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Harum"))
 	if first.Header().Get("Location") != "/utama" {
 		t.Fatalf("first activation: %d %s", first.Code, first.Header().Get("Location"))
 	}
@@ -265,7 +265,7 @@ func overlappingSaysItIsDone(t *testing.T, w *world, hooks *commandHooks, second
 	s := master[0]
 	b := w.browser()
 	w.toActivationStep(b, s)
-	first, second := b.sendOverlapping("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Pagi Melaka"), hooks, secondInside)
+	first, second := b.sendOverlapping("/pengaktifan", "/pengaktifan", activationForm(password, "kucing", "Kopi Harum"), hooks, secondInside)
 	if first.Header().Get("Location") != "/utama" {
 		t.Fatalf("first activation: %d %s", first.Code, first.Header().Get("Location"))
 	}
@@ -415,7 +415,7 @@ func TestFormerFormsEndWithTheSessionThatReplacedThem(t *testing.T) {
 			w := newWorld(t)
 			b := w.browser()
 			w.toActivationStep(b, master[0])
-			form := activationForm(password, "kucing", "Kopi Pagi Melaka")
+			form := activationForm(password, "kucing", "Kopi Harum")
 			form.Set("csrf_token", b.csrf("/pengaktifan"))
 			before := maps.Clone(b.cookies)
 			old := &browser{w: w, cookies: maps.Clone(before), remote: b.remote, headers: map[string]string{}}
@@ -452,7 +452,7 @@ func TestFormOfALoginBegunAgainIsNotSaidDone(t *testing.T) {
 	siti := master[0]
 	b := w.browser()
 	w.toActivationStep(b, siti)
-	firstTab := activationForm(password, "kucing", "Kopi Pagi Melaka")
+	firstTab := activationForm(password, "kucing", "Kopi Harum")
 	firstTab.Set("csrf_token", b.csrf("/pengaktifan"))
 	b.enterID(siti.IC) // the other tab begins the login again
 	head := w.head()
@@ -483,7 +483,7 @@ func TestTemporaryPasswordIsNotTheNewOne(t *testing.T) {
 		t.Fatalf("temporary password: %d %s", r.Code, r.Header().Get("Location"))
 	}
 	head := w.head()
-	r := b.post("/pengaktifan", "/pengaktifan", activationForm(temp, "durian", "Teh Tarik Petang"))
+	r := b.post("/pengaktifan", "/pengaktifan", activationForm(temp, "durian", "Teh Segar"))
 	if r.Code != http.StatusUnprocessableEntity {
 		t.Fatalf("activation with the temporary password: %d", r.Code)
 	}
@@ -491,7 +491,7 @@ func TestTemporaryPasswordIsNotTheNewOne(t *testing.T) {
 	if w.head() != head {
 		t.Fatal("the refused activation was recorded")
 	}
-	if r := b.post("/pengaktifan", "/pengaktifan", activationForm(password, "durian", "Teh Tarik Petang")); r.Code != http.StatusSeeOther {
+	if r := b.post("/pengaktifan", "/pengaktifan", activationForm(password, "durian", "Teh Segar")); r.Code != http.StatusSeeOther {
 		t.Fatalf("activation with a new password: %d %s", r.Code, r.body)
 	}
 

@@ -36,7 +36,7 @@ func TestAdministratorMustEnrolTOTP(t *testing.T) {
 		t.Fatalf("temporary password: %d %s", r.Code, r.Header().Get("Location"))
 	}
 	form := url.Values{"password": {"Teh O Limau"}, "confirm_password": {"Teh O Limau"}, "question": {"kerja-pertama"},
-		"answer": {"Bandar Hilir"}, "image": {"payung"}, "phrase": {"Payung Kuning Hujan"}}
+		"answer": {"Bandar Hilir"}, "image": {"payung"}, "phrase": {"Hujan Lembut"}}
 	r := b.post("/pengaktifan", "/pengaktifan", form)
 	if r.Code != http.StatusUnprocessableEntity || !strings.Contains(r.body, "sekurang-kurangnya 8 aksara (12 bagi Pentadbir Sistem dan Juruaudit)") {
 		t.Fatalf("an 11-character password for an administrator: %d", r.Code)
@@ -105,7 +105,7 @@ func TestWeakAdminPasswordMustBeChanged(t *testing.T) {
 		t.Fatalf("temporary password: %d", r.Code)
 	}
 	r := b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {weak}, "confirm_password": {weak}, "question": {"guru-kegemaran"},
-		"answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Pagi Melaka"}})
+		"answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Harum"}})
 	if r.Code != http.StatusSeeOther {
 		t.Fatalf("activate: %d %s", r.Code, r.body)
 	}
@@ -222,7 +222,7 @@ func TestAccountPagesAccessible(t *testing.T) {
 	anon.enterPassword(temp)
 	pages["activation"] = anon.get("/pengaktifan").body
 	pages["activation errors"] = anon.post("/pengaktifan", "/pengaktifan", vals("password", "a")).body
-	home := w.activate(w.browser(), master[1], w.mailFor(anon, nurulIC, "Pendaftaran iSPEKS", 0), "sampan", "Sampan di Sungai")
+	home := w.activate(w.browser(), master[1], w.mailFor(anon, nurulIC, "Pendaftaran iSPEKS", 0), "sampan", "Sungai Tenang")
 	pages["home"] = home.body
 	b := w.browser()
 	b.login(nurulIC, password)
@@ -328,7 +328,7 @@ func TestAdministratorWhoLeftServiceLogsInAsStaff(t *testing.T) {
 	b.enterPassword(created.TemporaryPassword)
 	const adminPW = "Kopi Susu Ais Limau"
 	if r := b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {adminPW}, "confirm_password": {adminPW}, "question": {"kerja-pertama"},
-		"answer": {"Bandar Hilir"}, "image": {"payung"}, "phrase": {"Payung Kuning Hujan"}}); r.Code != http.StatusSeeOther {
+		"answer": {"Bandar Hilir"}, "image": {"payung"}, "phrase": {"Hujan Lembut"}}); r.Code != http.StatusSeeOther {
 		t.Fatalf("activate: %d", r.Code)
 	}
 	enrol := b.post("/tetapan-akaun/dua-faktor", "/tetapan-akaun/dua-faktor/mula", vals("current_password", adminPW))
@@ -377,7 +377,7 @@ func TestRecoveryCodesFormWaitsForPasswordChange(t *testing.T) {
 	b.enterID(sitiIC)
 	b.enterPassword(temp)
 	if r := b.post("/pengaktifan", "/pengaktifan", url.Values{"password": {weak}, "confirm_password": {weak}, "question": {"guru-kegemaran"},
-		"answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Pagi Melaka"}}); r.Code != http.StatusSeeOther {
+		"answer": {"Cikgu Rosnah"}, "image": {"kucing"}, "phrase": {"Kopi Harum"}}); r.Code != http.StatusSeeOther {
 		t.Fatalf("activate: %d %s", r.Code, r.body)
 	}
 	if _, err := w.h.GrantRole.Handle(context.Background(), commands.GrantRole{Meta: sysMeta(), UserID: sitiIC, Role: account.RoleAdmin}); err != nil {

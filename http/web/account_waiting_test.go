@@ -35,7 +35,7 @@ func TestActivationEndsTheOtherWaitingLogins(t *testing.T) {
 		t.Fatal("Lupa Kata Laluan issued nothing")
 	}
 	a := w.browser()
-	w.activate(a, s, w.mailFor(a, s.IC, "kata laluan sementara baharu", 0), "kucing", "Kopi Pagi Melaka")
+	w.activate(a, s, w.mailFor(a, s.IC, "kata laluan sementara baharu", 0), "kucing", "Kopi Harum")
 	for what, token := range waiting {
 		if sessionStored(t, store, token) {
 			t.Errorf("the other device's login %s outlived the activation", what)

@@ -217,7 +217,7 @@ func (p *adminPortal) activate(ic, temp, pw string) {
 		p.t.Fatal(err)
 	}
 	p.ok(p.h.Activate.Handle(context.Background(), commands.ActivateAccount{Meta: p.meta(eventlog.ActorUser, ic), UserID: ic, Form: account.ActivationForm{
-		Password: pw, ConfirmPassword: pw, QuestionID: "haiwan-peliharaan", Answer: "Comot", ImageID: "wau-bulan", Phrase: "Pantai Klebang waktu senja",
+		Password: pw, ConfirmPassword: pw, QuestionID: "haiwan-peliharaan", Answer: "Comot", ImageID: "wau-bulan", Phrase: "Pantai Tenang",
 	}}))
 }
 

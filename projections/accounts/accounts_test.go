@@ -129,7 +129,7 @@ func (w *world) activate(ic, email, pw string) {
 		w.t.Fatal(err)
 	}
 	w.must(w.h.Activate.Handle(ctx, commands.ActivateAccount{Meta: w.meta(eventlog.ActorUser, ic), UserID: ic, Form: account.ActivationForm{
-		Password: pw, ConfirmPassword: pw, QuestionID: "sekolah-rendah", Answer: "SK Bukit Baru", ImageID: "kucing", Phrase: "Kucing oren di tingkap",
+		Password: pw, ConfirmPassword: pw, QuestionID: "sekolah-rendah", Answer: "SK Bukit Baru", ImageID: "kucing", Phrase: "Kucing Jingga",
 	}}))
 }
 
@@ -694,7 +694,7 @@ func TestLoginChallenge(t *testing.T) {
 	ctx := context.Background()
 	project(t, w.events, w.views, w.reg, accounts.Projector{}, 100)
 	own, err := accounts.LoginChallenge(ctx, w.views, w.sealer, w.keyed, sitiIC)
-	if err != nil || own != (accounts.Challenge{ImageID: "kucing", Phrase: "Kucing oren di tingkap"}) {
+	if err != nil || own != (accounts.Challenge{ImageID: "kucing", Phrase: "Kucing Jingga"}) {
 		t.Fatalf("own challenge %+v %v", own, err)
 	}
 	// Unknown ID and a registered, not yet activated account: a decoy,
@@ -710,7 +710,7 @@ func TestLoginChallenge(t *testing.T) {
 	// with the error.
 	other, _ := security.NewSealer(make32(9))
 	got, err := accounts.LoginChallenge(ctx, w.views, other, w.keyed, sitiIC)
-	if err == nil || got.Phrase == "Kucing oren di tingkap" {
+	if err == nil || got.Phrase == "Kucing Jingga" {
 		t.Fatalf("wrong key: %+v %v", got, err)
 	}
 }

@@ -226,8 +226,8 @@ type DecoyPicker interface {
 // the page can still show something while the error is logged.
 func LoginChallenge(ctx context.Context, r projections.Reader, open Opener, decoys DecoyPicker, userID string) (Challenge, error) {
 	images := account.SecurityImages()
-	img, phr := decoys.DecoyIndexes(userID, len(images), account.DecoyPhraseCount())
-	decoy := Challenge{ImageID: images[img].ID, Phrase: account.DecoyPhrase(phr)}
+	img, phr := decoys.DecoyIndexes(userID, len(images), account.PhraseCount())
+	decoy := Challenge{ImageID: images[img].ID, Phrase: account.Phrase(phr)}
 	a, ok, err := GetAccount(ctx, r, userID)
 	if err != nil {
 		return decoy, err

@@ -120,7 +120,7 @@ func (f *fixture) activate(ic, temp, pw string) {
 		f.t.Fatal(err)
 	}
 	f.ok(f.h.Activate.Handle(context.Background(), commands.ActivateAccount{Meta: f.meta(eventlog.ActorUser, ic), UserID: ic, Form: account.ActivationForm{
-		Password: pw, ConfirmPassword: pw, QuestionID: "haiwan-peliharaan", Answer: "Comot", ImageID: "wau-bulan", Phrase: "Pantai Klebang waktu senja",
+		Password: pw, ConfirmPassword: pw, QuestionID: "haiwan-peliharaan", Answer: "Comot", ImageID: "wau-bulan", Phrase: "Pantai Tenang",
 	}}))
 }
 
