@@ -109,6 +109,7 @@ type header struct {
 	index   map[string]int    // canonical column → position in the record
 	written map[string]string // canonical column → the header as the file wrote it
 	width   int               // cells in the header row
+	comma   rune              // the file's delimiter (a refused row's message names it)
 	ignored []string          // headers of columns the import does not read
 }
 
@@ -281,6 +282,7 @@ func readRecords(data []byte, maxRows int) (header, []record, error) {
 	if err != nil {
 		return h, nil, err
 	}
+	h.comma = comma
 	var rows []record
 	for {
 		cells, err := cr.Read()

@@ -373,7 +373,7 @@ func (im *Importer) check(h header, rec record, domains []string) (RowResult, em
 	}
 	if len(rec.cells) != h.width {
 		res.Problems = []Problem{{Code: "field_count", Reason: fmt.Sprintf(
-			"has %d cells but the header has %d (a comma inside a value must be in double quotes)", len(rec.cells), h.width)}}
+			"has %d cells but the header has %d (%s inside a value must be in double quotes)", len(rec.cells), h.width, delimiterName(h.comma))}}
 		return res, d, false
 	}
 	norm, err := raw.Validate()
@@ -404,6 +404,18 @@ func (im *Importer) check(h header, rec record, domains []string) (RowResult, em
 	}
 	res.Outcome = ""
 	return res, norm, true
+}
+
+// delimiterName names the file's delimiter in a row's message: a file
+// Excel saved with "sep=;" (or a tab-separated one) has no comma to blame.
+func delimiterName(comma rune) string {
+	switch comma {
+	case ';':
+		return "a semicolon"
+	case '\t':
+		return "a tab"
+	}
+	return "a comma"
 }
 
 // codePageHint explains a cell that is not UTF-8: Excel's "CSV (Comma

@@ -897,3 +897,29 @@ func TestBadSeparatorLineIsRefused(t *testing.T) {
 		t.Errorf("missing column under sep=: %+v", fe)
 	}
 }
+
+// TestFieldCountNamesTheDelimiter: a row with more cells than the header
+// is refused with the advice to quote the file's own delimiter, not a
+// comma a semicolon or tab file does not use.
+func TestFieldCountNamesTheDelimiter(t *testing.T) {
+	for name, tc := range map[string]struct{ first, delim, want string }{
+		"comma":     {"", ",", "a comma inside a value"},
+		"semicolon": {"sep=;\r\n", ";", "a semicolon inside a value"},
+		"tab":       {"", "\t", "a tab inside a value"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t)
+			row := func(cells ...string) string { return strings.Join(cells, tc.delim) + "\r\n" }
+			rep, err := r.importCSV(tc.first +
+				row("No. Pengenalan", "Nama", "Emel", "Jabatan", "Jawatan", "No. Gaji") +
+				row("791117045671", "Siti Aminah binti Omar", "siti@melaka.gov.my", "Jabatan Kewangan", "Unit Gaji", "Kerani", "K-1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := wantProblem(t, rep, 2, "", "field_count")
+			if !strings.Contains(p.Reason, tc.want) {
+				t.Fatalf("reason %q, want %q", p.Reason, tc.want)
+			}
+		})
+	}
+}
