@@ -26,20 +26,29 @@ var _ Handler[IssueTemporaryPassword] = IssueTemporaryPasswordHandler{}
 
 // Handle runs the command.
 func (h IssueTemporaryPasswordHandler) Handle(ctx context.Context, cmd IssueTemporaryPassword) (Result, error) {
+	_, res, err := h.Issue(ctx, cmd)
+	return res, err
+}
+
+// Issue runs the command and also reports whether the account is locked
+// (stillLocked): the password then works only once it is unlocked, which
+// the console says, as the admin page does.
+func (h IssueTemporaryPasswordHandler) Issue(ctx context.Context, cmd IssueTemporaryPassword) (stillLocked bool, res Result, err error) {
 	ic, err := parseUserID("user_id", cmd.UserID)
 	if err != nil {
-		return Result{}, err
+		return false, Result{}, err
 	}
 	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, false); err != nil {
-		return Result{}, err
+		return false, Result{}, err
 	}
 	var temp *account.TemporaryPassword
 	var tempFor string
-	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
+	res, err = Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
 		func(a *account.Account, now time.Time) error {
 			if !a.Exists() {
 				return account.ErrNotFound
 			}
+			stillLocked = a.Locked()
 			if temp == nil || tempFor != a.PasswordHash() {
 				t, _, err := h.Security.newTemporaryPassword(ctx, cmd.Meta, ic.String(), a.PasswordHash())
 				if err != nil {
@@ -49,4 +58,5 @@ func (h IssueTemporaryPasswordHandler) Handle(ctx context.Context, cmd IssueTemp
 			}
 			return a.IssueTemporaryPassword(*temp, account.TempAdmin, now)
 		})
+	return stillLocked, res, err
 }

@@ -91,10 +91,17 @@ func (c *cli) adminCmd() *cobra.Command {
 		Short: "Issue a new temporary password; it is e-mailed to the account's address, never shown here",
 		Args:  noArgs,
 		RunE: c.withExistingApp(func(cmd *cobra.Command, _ []string, a *app) error {
-			if _, err := a.accounts.IssueTemporaryPassword.Handle(cmd.Context(), commands.IssueTemporaryPassword{Meta: cliMeta(), UserID: ic}); err != nil {
+			locked, _, err := a.accounts.IssueTemporaryPassword.Issue(cmd.Context(), commands.IssueTemporaryPassword{Meta: cliMeta(), UserID: ic})
+			if err != nil {
 				return accountError(ic, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "temporary password issued to %s; the portal's mailer sends it\n", mykad.Mask(ic))
+			if locked {
+				// Issuing does not unlock (Lupa Kata Laluan must not either):
+				// without this the person is mailed a password that meets
+				// the lock notice.
+				fmt.Fprintf(cmd.OutOrStdout(), "the account is still locked: the person can log in with it only once it is unlocked ('ispeks admin unlock --ic %s --reason …')\n", mykad.Mask(ic))
+			}
 			return nil
 		}),
 	}
