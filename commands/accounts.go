@@ -297,6 +297,7 @@ type AccountHandlers struct {
 	GrantRole              GrantRoleHandler
 	RevokeRole             RevokeRoleHandler
 	ResetTOTP              ResetTOTPHandler
+	EndSessions            EndSessionsHandler
 	CreateAdministrator    CreateAdministratorHandler
 	RecordStaff            RecordStaffHandler
 	UpdateStaff            UpdateStaffHandler
@@ -332,6 +333,7 @@ func NewAccountHandlers(r Runner, sec AccountSecurity, pol AccountPolicy) Accoun
 		GrantRole:              GrantRoleHandler{Runner: r},
 		RevokeRole:             RevokeRoleHandler{Runner: r, Locks: locks},
 		ResetTOTP:              ResetTOTPHandler{Runner: r},
+		EndSessions:            EndSessionsHandler{Runner: r},
 		CreateAdministrator:    CreateAdministratorHandler{Runner: r, Security: sec, Policy: pol},
 		RecordStaff:            RecordStaffHandler{Runner: r},
 		UpdateStaff:            UpdateStaffHandler{Runner: r},

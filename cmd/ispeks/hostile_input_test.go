@@ -713,6 +713,9 @@ var hostileAllowedEvents = map[string]string{
 	// Log Keluar with a valid CSRF token logs out whatever the body: the
 	// staff caller then logs in again through the pages.
 	"account.LoginSucceeded.v1": "the staff caller's logins after Log Keluar",
+	// Log Keluar records the end of the account's sessions, so every
+	// portal process ends them.
+	"account.SessionsEnded.v1": "the staff caller's Log Keluar",
 	// (Starting TOTP enrolment takes the current password: no hostile
 	// body starts one.)
 }

@@ -314,7 +314,7 @@ var catalog = map[string]Text{
 	"detail.password_changed":              {"kata laluan ditukar", "password changed"},
 	"detail.role_revoked":                  {"peranan ditarik balik", "role removed"},
 	"detail.totp_disabled":                 {"dua faktor diset semula", "two-factor reset"},
-	"detail.requested":                     {"atas permintaan", "on request"},
+	"detail.requested":                     {"Log Keluar", "Log out"},
 	"detail.activated":                     {"akaun diaktifkan", "account activated"},
 	"detail.step_up":                       {"pengesahan semula, bukan log masuk", "step-up, not a login"},
 	"detail.recovery_code_step_up":         {"Kod pemulihan, pengesahan semula, bukan log masuk", "Recovery code, step-up, not a login"},

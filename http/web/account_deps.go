@@ -70,6 +70,9 @@ type AccountCommands struct {
 	VerifyTOTP           TOTPVerifier
 	UseRecoveryCode      RecoveryCodeUser
 	ReplaceRecoveryCodes RecoveryCodesReplacer
+	// EndSessions records Log Keluar, so every portal process ends the
+	// account's sessions, not only the one that served it.
+	EndSessions commands.Handler[commands.EndSessions]
 }
 
 // The commands that can complete a login return the session's
@@ -150,6 +153,7 @@ func AccountCommandsFrom(h commands.AccountHandlers) AccountCommands {
 		ChangePassword: h.ChangePassword, UpdateProfile: h.UpdateProfile,
 		EnrolTOTP: h.EnrolTOTP, ConfirmTOTP: h.ConfirmTOTP, VerifyTOTP: h.VerifyTOTP,
 		UseRecoveryCode: h.UseRecoveryCode, ReplaceRecoveryCodes: h.ReplaceRecoveryCodes,
+		EndSessions: h.EndSessions,
 	}
 }
 
@@ -159,7 +163,7 @@ func (d AccountDeps) enabled() bool {
 	c := d.Commands
 	return c.Register != nil || c.LogIn != nil || c.Activate != nil || c.ForgotPassword != nil ||
 		c.ResetPassword != nil || c.ChangePassword != nil || c.UpdateProfile != nil ||
-		c.EnrolTOTP != nil || c.ConfirmTOTP != nil || c.VerifyTOTP != nil || c.UseRecoveryCode != nil || c.ReplaceRecoveryCodes != nil ||
+		c.EnrolTOTP != nil || c.ConfirmTOTP != nil || c.VerifyTOTP != nil || c.UseRecoveryCode != nil || c.ReplaceRecoveryCodes != nil || c.EndSessions != nil ||
 		d.Views != nil || d.Sealer != nil || d.Decoys != nil || d.WaitFor != nil || d.Mailbox != nil
 }
 
@@ -174,8 +178,9 @@ func (d AccountDeps) check(demo bool) error {
 		"Commands.UpdateProfile": c.UpdateProfile != nil, "Commands.EnrolTOTP": c.EnrolTOTP != nil,
 		"Commands.ConfirmTOTP": c.ConfirmTOTP != nil, "Commands.VerifyTOTP": c.VerifyTOTP != nil,
 		"Commands.UseRecoveryCode": c.UseRecoveryCode != nil, "Commands.ReplaceRecoveryCodes": c.ReplaceRecoveryCodes != nil,
-		"Views":  d.Views != nil,
-		"Sealer": d.Sealer != nil, "Decoys": d.Decoys != nil, "WaitFor": d.WaitFor != nil,
+		"Commands.EndSessions": c.EndSessions != nil,
+		"Views":                d.Views != nil,
+		"Sealer":               d.Sealer != nil, "Decoys": d.Decoys != nil, "WaitFor": d.WaitFor != nil,
 		"Mailbox (demo mode)": d.Mailbox != nil || !demo,
 	} {
 		if !ok {

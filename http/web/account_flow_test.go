@@ -1,11 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
+	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
 // TestManualWalkthrough is the manual's steps 3–10 through the pages:
@@ -232,4 +237,41 @@ func TestRefusedFormTogglesOnItsPage(t *testing.T) {
 	// The password step refused: its own page (GET) again.
 	anon.enterID(sitiIC)
 	opens(anon, "wrong password", anon.enterPassword("salah").body)
+}
+
+// TestLogoutIsRecorded: Log Keluar ends every session of the account in
+// every portal process, not only this one: it records SessionsEnded
+// (requested) with the person as actor, which each process's follower acts
+// on (as in TestConsoleRevokeEndsSessions). A browser without a login
+// records nothing: anyone may begin a login for any user ID.
+func TestLogoutIsRecorded(t *testing.T) {
+	w := newWorld(t)
+	b := w.activeUser(master[0])
+	stream := account.Stream(mykad.MustParse(sitiIC))
+	last := func() eventlog.Record {
+		t.Helper()
+		recs, err := w.events.ReadStream(context.Background(), stream, 0, eventlog.Backwards, 1)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("read %v", err)
+		}
+		return recs[0]
+	}
+	before := last()
+	if r := b.post("/utama", "/log-keluar", nil); r.Code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", r.Code)
+	}
+	rec := last()
+	env, err := w.reg.Decode(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, ok := env.Event.(account.SessionsEnded); rec.Version != before.Version+1 || !ok || ev.Reason != account.EndRequested || env.Metadata.Actor.ID != sitiIC {
+		t.Fatalf("after logout the account's last event is %s %+v by %+v", rec.Type, env.Event, env.Metadata.Actor)
+	}
+	pending := w.browser()
+	pending.enterID(sitiIC)
+	pending.post("/login/kata-laluan", "/log-keluar", nil)
+	if again := last(); again.Version != rec.Version {
+		t.Fatalf("a login in progress logged out and recorded %s", again.Type)
+	}
 }

@@ -164,6 +164,15 @@ func (s *Site) logout(c *gin.Context) {
 		httpx.Abort(c, err)
 		return
 	}
+	if userID != "" && s.deps.Accounts.Commands.EndSessions != nil {
+		// This process ended them above; the event ends them in every
+		// other portal process (their followers) and shows in the
+		// account's history. If it cannot be recorded the browser is
+		// logged out all the same, and the others end at their timeouts.
+		if _, err := s.deps.Accounts.Commands.EndSessions.Handle(c.Request.Context(), commands.EndSessions{Meta: acctMeta(c, userID), UserID: userID}); err != nil {
+			s.deps.Log.WarnContext(c.Request.Context(), "logout: the end of the other sessions was not recorded", "err", err)
+		}
+	}
 	c.Redirect(http.StatusSeeOther, PathLanding+"?keluar=1")
 }
 
