@@ -100,13 +100,19 @@ const (
 // (payment.MoveRefused), which a command with a fresh ID leaves out as it
 // does every eventlog.NoChange.
 func Execute[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
+	return executeLoaded(ctx, r, stream, newAggregate, load, meta, decide)
+}
+
+// executeLoaded is Execute with the aggregate loaded by loadAgg (the whole
+// stream, or only what the aggregate needs of it).
+func executeLoaded[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, loadAgg func(context.Context, Runner, string, Aggregate) (uint64, error), meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
 	if meta.CommandID == uuid.Nil {
 		return Result{}, errCommandWithoutID
 	}
 	redecided := false
 	for attempt := 0; attempt < r.attempts(); attempt++ {
 		agg := newAggregate()
-		version, err := load(ctx, r, stream, agg)
+		version, err := loadAgg(ctx, r, stream, agg)
 		if err != nil {
 			return Result{}, err
 		}
@@ -245,32 +251,7 @@ func ExecuteCreate[A Aggregate](ctx context.Context, r Runner, stream string, ne
 // what a new one costs, as an account's cached tail read does, and the
 // time a login takes does not tell an unknown ID from a real one.
 func executeOnLast[A Aggregate](ctx context.Context, r Runner, stream string, newAggregate func() A, meta Meta, decide func(agg A, now time.Time) error) (Result, error) {
-	if meta.CommandID == uuid.Nil {
-		return Result{}, errCommandWithoutID
-	}
-	redecided := false
-	for attempt := 0; attempt < r.attempts(); attempt++ {
-		agg := newAggregate()
-		version, err := loadLast(ctx, r, stream, agg)
-		if err != nil {
-			return Result{}, err
-		}
-		res, stored, conflict, err := decideAndAppend(ctx, r, stream, agg, version, meta, decide)
-		if conflict != nil {
-			continue
-		}
-		if stored.Replayed && stored.LastVersion > version {
-			// As in Execute: this command's events landed after the load;
-			// decide again on the stream that holds them.
-			if !redecided {
-				redecided = true
-				attempt--
-			}
-			continue
-		}
-		return res, err
-	}
-	return Result{}, fmt.Errorf("%w: %s", ErrConflict, StreamLabel(stream))
+	return executeLoaded(ctx, r, stream, newAggregate, loadLast, meta, decide)
 }
 
 // loadLast applies the last event of stream to agg and returns the stream's
