@@ -264,14 +264,19 @@ func loadLast(ctx context.Context, r Runner, stream string, agg Aggregate) (uint
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	env, err := r.Registry.Decode(recs[0])
+	return recs[0].Version, applyRecord(r, stream, agg, recs[0])
+}
+
+// applyRecord decodes one stored event of stream and applies it to agg.
+func applyRecord(r Runner, stream string, agg Aggregate, rec eventlog.Record) error {
+	env, err := r.Registry.Decode(rec)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if err := agg.Apply(env.Event); err != nil {
-		return 0, fmt.Errorf("commands: replay %s at version %d: %w", StreamLabel(stream), recs[0].Version, err)
+		return fmt.Errorf("commands: replay %s at version %d: %w", StreamLabel(stream), rec.Version, err)
 	}
-	return recs[0].Version, nil
+	return nil
 }
 
 // load rebuilds agg from its stream and returns the stream's version.
@@ -289,12 +294,8 @@ func loadFrom(ctx context.Context, r Runner, stream string, agg Aggregate, versi
 			return 0, fmt.Errorf("commands: read %s: %w", StreamLabel(stream), err)
 		}
 		for _, rec := range recs {
-			env, err := r.Registry.Decode(rec)
-			if err != nil {
+			if err := applyRecord(r, stream, agg, rec); err != nil {
 				return 0, err
-			}
-			if err := agg.Apply(env.Event); err != nil {
-				return 0, fmt.Errorf("commands: replay %s at version %d: %w", StreamLabel(stream), rec.Version, err)
 			}
 			version = rec.Version
 		}

@@ -93,23 +93,23 @@ func ValidSecurityImage(id string) bool {
 // tell whether an ID has an account; a phrase typed freely would (a decoy
 // is never "Kopi Pagi Melaka").
 var (
-	decoyNouns = []string{"Bunga", "Pantai", "Kucing", "Langit", "Hujan", "Perahu", "Bulan", "Pelangi", "Taman", "Sungai", "Burung", "Angin", "Embun", "Kopi", "Buku", "Pagi", "Senja", "Rama-rama", "Ombak", "Teh", "Lampu", "Jambatan", "Kebun", "Layang-layang"}
-	decoyAdjs  = []string{"Biru", "Merah", "Tenang", "Indah", "Ceria", "Harum", "Damai", "Kecil", "Putih", "Hijau", "Manis", "Redup", "Jingga", "Sunyi", "Riang", "Lembut", "Emas", "Ungu", "Segar", "Terang"}
+	phraseNouns = []string{"Bunga", "Pantai", "Kucing", "Langit", "Hujan", "Perahu", "Bulan", "Pelangi", "Taman", "Sungai", "Burung", "Angin", "Embun", "Kopi", "Buku", "Pagi", "Senja", "Rama-rama", "Ombak", "Teh", "Lampu", "Jambatan", "Kebun", "Layang-layang"}
+	phraseAdjs  = []string{"Biru", "Merah", "Tenang", "Indah", "Ceria", "Harum", "Damai", "Kecil", "Putih", "Hijau", "Manis", "Redup", "Jingga", "Sunyi", "Riang", "Lembut", "Emas", "Ungu", "Segar", "Terang"}
 )
 
 // PhraseCount is how many phrases the catalogue holds.
-func PhraseCount() int { return len(decoyNouns) * len(decoyAdjs) }
+func PhraseCount() int { return len(phraseNouns) * len(phraseAdjs) }
 
 // Phrase returns the catalogue's phrase i (taken modulo PhraseCount).
 func Phrase(i int) string {
 	n := PhraseCount()
 	i = ((i % n) + n) % n
-	return decoyNouns[i/len(decoyAdjs)] + " " + decoyAdjs[i%len(decoyAdjs)]
+	return phraseNouns[i/len(phraseAdjs)] + " " + phraseAdjs[i%len(phraseAdjs)]
 }
 
 // ValidPhrase reports whether p is one of the catalogue's phrases, as
 // written there.
 func ValidPhrase(p string) bool {
 	noun, adj, ok := strings.Cut(p, " ")
-	return ok && slices.Contains(decoyNouns, noun) && slices.Contains(decoyAdjs, adj)
+	return ok && slices.Contains(phraseNouns, noun) && slices.Contains(phraseAdjs, adj)
 }

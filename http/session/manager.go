@@ -78,11 +78,12 @@ type Identity struct {
 	// Note is the account's login note as that command decided (the home
 	// page shows it).
 	Note LoginNote
-	// Continues, for a session that goes on from the request's own under
-	// a new token (after a password change), is that session: its login's
-	// time still bounds the absolute lifetime, so changing the password
+	// LoggedInAt, for a session that goes on from the request's own under
+	// a new token (after a password change), is that session's LoginTime:
+	// the absolute lifetime still counts from it, so changing the password
 	// (even to the same one) cannot keep a session alive past 12 hours.
-	Continues *Session
+	// Zero for a login.
+	LoggedInAt time.Time
 }
 
 // LoginNote is what the home page tells a person of the login before this
@@ -283,11 +284,7 @@ func validToken(t string) bool {
 }
 
 func (m *Manager) deadline(s Session, now time.Time) time.Time {
-	born := s.CreatedAt
-	if !s.LoggedInAt.IsZero() && s.LoggedInAt.Before(born) {
-		born = s.LoggedInAt
-	}
-	abs := born.Add(m.cfg.AbsoluteTimeout)
+	abs := s.LoginTime().Add(m.cfg.AbsoluteTimeout)
 	if s.State == StatePending {
 		abs = s.CreatedAt.Add(m.cfg.PendingTimeout)
 	}
@@ -466,18 +463,11 @@ func (m *Manager) Login(c *gin.Context, id Identity) error {
 			}
 		}
 	}
-	s := Session{
+	return m.begin(c, Session{
 		State: StateActive, UserID: id.UserID, Name: id.Name, Department: id.Department,
 		Roles: id.Roles, TOTPVerified: id.TOTPVerified, MustChangePassword: id.MustChangePassword, Note: id.Note,
-		ValidUntil: id.ValidUntil, CreatedAt: id.DecidedAt,
-	}
-	if old := id.Continues; old != nil {
-		s.LoggedInAt = old.LoggedInAt
-		if s.LoggedInAt.IsZero() {
-			s.LoggedInAt = old.CreatedAt
-		}
-	}
-	return m.begin(c, s)
+		ValidUntil: id.ValidUntil, CreatedAt: id.DecidedAt, LoggedInAt: id.LoggedInAt,
+	})
 }
 
 // noteLate records, with fn, what an event said of userID's sessions begun

@@ -92,6 +92,16 @@ func (s Session) HasRole(roles ...string) bool {
 	return false
 }
 
+// LoginTime is when the session's login began: LoggedInAt for a session
+// that carries on another under a new token, else CreatedAt. The absolute
+// lifetime counts from it.
+func (s Session) LoginTime() time.Time {
+	if !s.LoggedInAt.IsZero() && s.LoggedInAt.Before(s.CreatedAt) {
+		return s.LoggedInAt
+	}
+	return s.CreatedAt
+}
+
 func (s Session) clone() Session {
 	s.Roles = slices.Clone(s.Roles)
 	s.Values = maps.Clone(s.Values)

@@ -148,7 +148,7 @@ func (s *Site) password(c *gin.Context) {
 	}
 	if s.sessionFailed(c, s.deps.Sessions.Login(c, session.Identity{UserID: u.UserID, Name: name, Department: dept,
 		Roles: grantRoles(grant), TOTPVerified: u.TOTPVerified, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt, Note: u.Note,
-		Continues: &u})) {
+		LoggedInAt: u.LoginTime()})) {
 		return
 	}
 	if _, err := s.deps.Sessions.EndOthers(c); err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -65,25 +66,16 @@ func (s *Site) home(c *gin.Context) {
 	switch {
 	case ok && u.Note.Known:
 		// Decided with the login: no read of the accounts view.
-		d.First = u.Note.Previous.IsZero()
-		if !d.First {
-			d.Previous = acctTime(u.Note.Previous)
-			if u.Note.FailedBefore > 0 {
-				d.Failed = strconv.Itoa(u.Note.FailedBefore)
-			}
-		}
+		d.note(u.Note.Previous, u.Note.FailedBefore)
 	case ok && s.deps.Accounts.Views != nil:
 		v, found, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, u.UserID)
 		switch {
 		case err != nil:
 			s.deps.Log.ErrorContext(c.Request.Context(), "home: account view", "err", err)
 		case found && v.PreviousLogin == nil:
-			d.First = true
+			d.note(time.Time{}, 0)
 		case found:
-			d.Previous = acctTime(*v.PreviousLogin)
-			if v.FailedBeforeLogin > 0 {
-				d.Failed = strconv.Itoa(v.FailedBeforeLogin)
-			}
+			d.note(*v.PreviousLogin, v.FailedBeforeLogin)
 		}
 	}
 	p := Page{Title: "title.home", Data: d}
@@ -100,6 +92,19 @@ type homeData struct {
 	First    bool   // no login before this one
 	Previous string // the login before this one, Malaysia time ("" unknown)
 	Failed   string // failed attempts between that login and this one ("" none)
+}
+
+// note fills in the login before this one (zero: none) and the attempts
+// that failed since it.
+func (d *homeData) note(previous time.Time, failedBefore int) {
+	d.First = previous.IsZero()
+	if d.First {
+		return
+	}
+	d.Previous = acctTime(previous)
+	if failedBefore > 0 {
+		d.Failed = strconv.Itoa(failedBefore)
+	}
 }
 
 const (
