@@ -84,6 +84,9 @@ type Identity struct {
 	// (even to the same one) cannot keep a session alive past 12 hours.
 	// Zero for a login.
 	LoggedInAt time.Time
+	// ReadAfter is the log position of the login's events
+	// (Session.ReadAfter); zero: none to wait for.
+	ReadAfter uint64
 }
 
 // LoginNote is what the home page tells a person of the login before this
@@ -466,7 +469,7 @@ func (m *Manager) Login(c *gin.Context, id Identity) error {
 	return m.begin(c, Session{
 		State: StateActive, UserID: id.UserID, Name: id.Name, Department: id.Department,
 		Roles: id.Roles, TOTPVerified: id.TOTPVerified, MustChangePassword: id.MustChangePassword, Note: id.Note,
-		ValidUntil: id.ValidUntil, CreatedAt: id.DecidedAt, LoggedInAt: id.LoggedInAt,
+		ValidUntil: id.ValidUntil, CreatedAt: id.DecidedAt, LoggedInAt: id.LoggedInAt, ReadAfter: id.ReadAfter,
 	})
 }
 

@@ -71,6 +71,10 @@ type Session struct {
 	ExpiresAt time.Time
 	// Note is the login note of the login that made the session.
 	Note LoginNote
+	// ReadAfter is the log position of the events of the login that made
+	// the session: a page that reads the views waits for the projections
+	// to pass it (read-your-writes), since the login's own step does not.
+	ReadAfter uint64
 	// Values is small per-flow scratch space (e.g. which decoy image was
 	// shown). Keep it small and free of secrets.
 	Values map[string]string

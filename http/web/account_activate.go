@@ -157,7 +157,7 @@ func (s *Site) activate(c *gin.Context) {
 		httpx.Abort(c, err)
 		return
 	}
-	s.completeLogin(c, sess.UserID, grant, false, false, "")
+	s.completeLogin(c, sess.UserID, grant, res.Position, false, false, "")
 }
 
 // acctResetData is the new-password page after a temporary password.
@@ -222,7 +222,7 @@ func (s *Site) reset(c *gin.Context) {
 		httpx.Abort(c, err)
 		return
 	}
-	s.completeLogin(c, sess.UserID, grant, sess.Values[acctValTOTP] == "1", false, "kata-laluan=ditukar")
+	s.completeLogin(c, sess.UserID, grant, res.Position, sess.Values[acctValTOTP] == "1", false, "kata-laluan=ditukar")
 }
 
 // endDonePending ends the request's pending session, whose step its

@@ -13,6 +13,7 @@ import (
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/http/httpx"
+	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/infra/mail"
 	"github.com/melaka-gov/ispeks/projections"
 )
@@ -233,18 +234,38 @@ func acctMeta(c *gin.Context, userID string) commands.Meta {
 	}
 }
 
-// wait is read-your-writes after a command: the next page must not be older
-// than the person's own action. It is bounded; if the projections lag, the
-// page proceeds anyway (logged), because refusing the person their next
-// page would be worse than showing it a moment stale.
+// acctWait is read-your-writes after a command: the next page must not be
+// older than the person's own action.
 func (s *Site) acctWait(c *gin.Context, res commands.Result) {
+	s.waitFor(c, res.Position)
+}
+
+// waitFor waits until the projections have passed position (0: nothing to
+// wait for). It is bounded; if the projections lag, the page proceeds anyway
+// (logged), because refusing the person their next page would be worse than
+// showing it a moment stale.
+func (s *Site) waitFor(c *gin.Context, position uint64) {
 	a := s.deps.Accounts
-	if res.Position == 0 || a.WaitFor == nil {
+	if position == 0 || a.WaitFor == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), a.WaitTimeout)
 	defer cancel()
-	if err := a.WaitFor(ctx, res.Position); err != nil {
-		s.deps.Log.WarnContext(c.Request.Context(), "read-your-writes wait gave up", "position", res.Position, "err", err)
+	if err := a.WaitFor(ctx, position); err != nil {
+		s.deps.Log.WarnContext(c.Request.Context(), "read-your-writes wait gave up", "position", position, "err", err)
 	}
+}
+
+// readAfterLogin holds a page of a logged-in session until the projections
+// have applied the session's login (session.Session.ReadAfter). The step
+// that completed the login did not wait for them: the home page it leads to
+// shows only what the login decided, and the projectors, waited for by
+// nobody, commit several logins at once. Every other page waits here, so
+// it is never older than the login (an activity page showing it, an
+// administrator's account page).
+func (s *Site) readAfterLogin(c *gin.Context) {
+	if u, ok := session.User(c); ok {
+		s.waitFor(c, u.ReadAfter)
+	}
+	c.Next()
 }

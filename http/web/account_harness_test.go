@@ -127,6 +127,9 @@ type worldOpts struct {
 	// forgotQueue and forgotWorkers size the Lupa Kata Laluan queue
 	// (0: the site's defaults).
 	forgotQueue, forgotWorkers int
+	// unawaited is the projectors' UnawaitedDelay (0: the engine's
+	// default): an hour commits events only for a reader who waits.
+	unawaited time.Duration
 }
 
 func newWorld(t *testing.T) *world { return newWorldWith(t, worldOpts{demo: true}) }
@@ -171,7 +174,7 @@ func newWorldWith(t *testing.T, o worldOpts) *world {
 	if w.eng, err = engine.New(engine.Config{
 		Log: w.events, Store: w.views, Registry: reg,
 		Projectors: []projections.Projector{accounts.Projector{}, accounts.AttemptsProjector{}},
-		Logger:     quiet, WaitTimeout: 10 * time.Second,
+		Logger:     quiet, WaitTimeout: 10 * time.Second, UnawaitedDelay: o.unawaited,
 	}); err != nil {
 		t.Fatal(err)
 	}

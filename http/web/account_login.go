@@ -288,13 +288,14 @@ func (s *Site) loginPassword(c *gin.Context) {
 		s.failForm(c, "account_password", page(), err)
 		return
 	}
-	s.acctWait(c, res)
-	s.afterPassword(c, sess.UserID, out)
+	// No wait for the projections: the pages the login leads to read no
+	// view, or wait themselves (readAfterLogin).
+	s.afterPassword(c, sess.UserID, out, res.Position)
 }
 
 // afterPassword leads a successful password step on: the second factor,
 // activation, a new password, or the home page.
-func (s *Site) afterPassword(c *gin.Context, userID string, out commands.LoginOutput) {
+func (s *Site) afterPassword(c *gin.Context, userID string, out commands.LoginOutput, position uint64) {
 	switch {
 	case out.SecondFactorRequired:
 		after := ""
@@ -310,7 +311,7 @@ func (s *Site) afterPassword(c *gin.Context, userID string, out commands.LoginOu
 	case out.MustChangePassword && out.Temporary:
 		s.startWaiting(c, userID, acctStageReset, out.Grant, nil, PathLoginReset)
 	default:
-		s.completeLogin(c, userID, out.Grant, false, out.MustChangePassword, "")
+		s.completeLogin(c, userID, out.Grant, position, false, out.MustChangePassword, "")
 	}
 }
 
@@ -366,7 +367,7 @@ func (s *Site) setPending(c *gin.Context, err error, next string) {
 // ends there, so that it says what the login also did ("kata-laluan=
 // ditukar": a new password was set); ended on another page, the login
 // leaves the notice with the session for that page (carryNotice).
-func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.LoginGrant, totpVerified, mustChange bool, done string) {
+func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.LoginGrant, position uint64, totpVerified, mustChange bool, done string) {
 	name, dept := grant.Name, grant.Department
 	if name == "" { // no employee record (an account older than the master's stream)
 		v, _, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, userID)
@@ -379,7 +380,8 @@ func (s *Site) completeLogin(c *gin.Context, userID string, grant commands.Login
 	roles := grantRoles(grant)
 	id := session.Identity{UserID: userID, Name: name, Department: dept, Roles: roles,
 		TOTPVerified: totpVerified, MustChangePassword: mustChange, ValidUntil: grant.ServiceEnds, DecidedAt: grant.DecidedAt,
-		Note: session.LoginNote{Known: true, Previous: grant.PreviousLogin, FailedBefore: grant.FailedBeforeLogin}}
+		Note:      session.LoginNote{Known: true, Previous: grant.PreviousLogin, FailedBefore: grant.FailedBeforeLogin},
+		ReadAfter: position}
 	if s.sessionFailed(c, s.deps.Sessions.Login(c, id)) {
 		return
 	}
@@ -651,8 +653,8 @@ func (s *Site) loginTOTP(c *gin.Context) {
 		s.failForm(c, "account_totp", page, err)
 		return
 	}
-	s.acctWait(c, res)
 	if !isPending {
+		s.acctWait(c, res)
 		if s.sessionFailed(c, s.deps.Sessions.MarkTOTP(c)) {
 			return
 		}
@@ -663,6 +665,6 @@ func (s *Site) loginTOTP(c *gin.Context) {
 	case acctAfterReset:
 		s.startWaiting(c, sess.UserID, acctStageReset, grant, map[string]string{acctValTOTP: "1"}, PathLoginReset)
 	default:
-		s.completeLogin(c, sess.UserID, grant, true, sess.Values[acctValAfter] == acctAfterChange, "")
+		s.completeLogin(c, sess.UserID, grant, res.Position, true, sess.Values[acctValAfter] == acctAfterChange, "")
 	}
 }

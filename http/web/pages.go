@@ -68,6 +68,7 @@ func (s *Site) home(c *gin.Context) {
 		// Decided with the login: no read of the accounts view.
 		d.note(u.Note.Previous, u.Note.FailedBefore)
 	case ok && s.deps.Accounts.Views != nil:
+		s.waitFor(c, u.ReadAfter) // the page reads the view after all
 		v, found, err := accounts.GetAccount(c.Request.Context(), s.deps.Accounts.Views, u.UserID)
 		switch {
 		case err != nil:

@@ -250,12 +250,15 @@ func (s *Site) Routes(r gin.IRouter) {
 	pg := r.Group("", s.deps.Sessions.CSRF())
 	pg.GET(PathLanding, s.landing)
 	pg.POST(PathLogout, s.logout)
+	// The home page shows what the login decided (kept in the session): it
+	// alone does not wait for the login's events to reach the views.
+	pg.GET(PathHome, s.deps.Sessions.RequireLogin(), s.home)
 
-	staff := pg.Group("", s.deps.Sessions.RequireLogin())
-	staff.GET(PathHome, s.home)
-	s.accountRoutes(pg, staff)
-	s.adminRoutes(r, pg)
-	s.paymentRoutes(pg, staff)
+	pages := pg.Group("", s.readAfterLogin)
+	staff := pages.Group("", s.deps.Sessions.RequireLogin())
+	s.accountRoutes(pages, staff)
+	s.adminRoutes(r, pages)
+	s.paymentRoutes(pages, staff)
 
 	if s.cfg.Demo {
 		pg.GET(PathDemoForm, s.demoForm)

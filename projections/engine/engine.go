@@ -64,11 +64,17 @@ type Config struct {
 	// Now stamps dead letters (default time.Now).
 	Now func() time.Time
 
-	// BatchSize and BatchDelay: a live projector commits every BatchSize
-	// events, and otherwise at most BatchDelay after an event arrived (at
-	// once if the previous commit is older than that). Defaults 1000, 5 ms.
-	BatchSize  int
-	BatchDelay time.Duration
+	// BatchSize, BatchDelay and UnawaitedDelay: a live projector commits
+	// every BatchSize events; an event a reader waits for (WaitFor) at most
+	// BatchDelay after the previous commit (at once if that is older); and
+	// an event nobody waits for at most UnawaitedDelay after it arrived
+	// (never sooner than BatchDelay after the previous commit), so that a
+	// trickle of them (logins, each waited for by nobody: the home page
+	// shows what the login decided) shares its commits. Defaults 1000,
+	// 5 ms, 50 ms.
+	BatchSize      int
+	BatchDelay     time.Duration
+	UnawaitedDelay time.Duration
 	// RebuildBatchSize is the largest commit of a rebuild or a catch-up
 	// (default 20000); RebuildPage the number of events read per log read
 	// (default 2000).
@@ -168,6 +174,7 @@ func (c *Config) defaults() {
 	}
 	setDefault(&c.BatchSize, 1000)
 	setDefault(&c.BatchDelay, 5*time.Millisecond)
+	setDefault(&c.UnawaitedDelay, 50*time.Millisecond)
 	setDefault(&c.RebuildBatchSize, 20000)
 	setDefault(&c.RebuildPage, 2000)
 	setDefault(&c.PagedCommitTime, 250*time.Millisecond)
@@ -802,19 +809,28 @@ func (e *Engine) watchHead(ctx context.Context) {
 
 // WaitFor returns when every named projector (all, if none are named) has
 // committed past position, or ErrNotCaughtUp after Config.WaitTimeout. It
-// waits on commit notifications, not by polling. Projectors run by another
-// process cannot be waited for here.
+// waits on commit notifications, not by polling, and has the projectors
+// commit what it waits for within Config.BatchDelay. Projectors run by
+// another process cannot be waited for here.
 func (e *Engine) WaitFor(ctx context.Context, position uint64, projectors ...string) error {
 	if len(projectors) == 0 {
 		projectors = e.order
 	}
 	runners := make([]*runner, 0, len(projectors))
+	behind := false
 	for _, name := range projectors {
 		r, ok := e.runners[name]
 		if !ok {
 			return fmt.Errorf("%w: %q", ErrUnknownProjector, name)
 		}
 		runners = append(runners, r)
+		if !r.loaded.Load() || r.committed.Load() < position {
+			r.await(position)
+			behind = true
+		}
+	}
+	if !behind {
+		return nil // a page whose reader's own action is long committed
 	}
 	bound, cancel := context.WithTimeout(ctx, e.cfg.WaitTimeout)
 	defer cancel()

@@ -31,7 +31,10 @@ type runner struct {
 
 	batchSize  int
 	batchDelay time.Duration
-	paged      bool // fed a page at a time (rebuild, catch-up): commit by size only (pagedFullLocked)
+	// unawaitedDelay: how long an event no reader waits for may wait for
+	// its commit (Config.UnawaitedDelay, at least batchDelay).
+	unawaitedDelay time.Duration
+	paged          bool // fed a page at a time (rebuild, catch-up): commit by size only (pagedFullLocked)
 
 	handles     map[string]bool
 	collections []string // the projector's collections (for ViewObserver)
@@ -42,6 +45,9 @@ type runner struct {
 	pos        uint64 // position of the last event consumed (projected or passed over)
 	pending    int    // events consumed since the last commit
 	lastCommit time.Time
+	// firstPending is when the first of the pending events was consumed:
+	// unawaited, they are committed unawaitedDelay after it.
+	firstPending time.Time
 	// commitPerDoc is what the last paged commit took per document it
 	// wrote: it sizes the next paged batch (pagedFullLocked).
 	commitPerDoc time.Duration
@@ -78,11 +84,15 @@ type runner struct {
 
 	committed atomic.Uint64
 	loaded    atomic.Bool // committed holds the stored checkpoint
+	// wanted is the furthest position a reader waits for (WaitFor): while
+	// it is past committed, events are committed within batchDelay rather
+	// than unawaitedDelay.
+	wanted atomic.Uint64
 
 	nmu     sync.Mutex
 	changed chan struct{} // closed and replaced after every commit
 
-	due     chan struct{} // a first pending event arrived: commit within batchDelay
+	due     chan struct{} // a first pending event arrived, or a reader began to wait: the flusher looks again when to commit
 	restart func()        // makes the subscription resume from the stored checkpoint (live only)
 
 	catching atomic.Bool // a catch-up is feeding this runner (no nested catch-up)
@@ -114,6 +124,7 @@ func newRunner(e *Engine, p projections.Projector, store projections.ReadStore, 
 		r.batchSize, r.paged = e.cfg.RebuildBatchSize, true
 	} else {
 		r.batchSize, r.batchDelay = e.cfg.BatchSize, e.cfg.BatchDelay
+		r.unawaitedDelay = max(e.cfg.BatchDelay, e.cfg.UnawaitedDelay)
 	}
 	return r
 }
@@ -380,17 +391,16 @@ func (r *runner) consumed(ctx context.Context, position, epoch uint64) error {
 	r.pos = max(r.pos, position)
 	r.e.metrics.seen(position)
 	if r.pending == 0 {
-		select {
-		case r.due <- struct{}{}:
-		default:
-		}
+		r.firstPending = time.Now()
+		r.wake()
 	}
 	r.pending++
-	if r.pending < r.batchSize && !r.pagedFullLocked() && (r.paged || time.Since(r.lastCommit) < r.batchDelay) {
-		return nil
+	full := r.pending >= r.batchSize || r.pagedFullLocked()
+	if !full && (r.paged || !r.awaited() || time.Since(r.lastCommit) < r.batchDelay) {
+		return nil // the flusher commits it (see flushWaitLocked)
 	}
-	// A full batch, or a live event after a quiet spell (commit it now
-	// rather than hand it to the flusher).
+	// A full batch, or an event a reader waits for after a quiet spell
+	// (commit it now rather than hand it to the flusher).
 	// It is committed before the next event is taken, retrying a failing
 	// store with backoff: the events stay in the overlay meanwhile.
 	wait := r.e.cfg.RetryInitial
@@ -440,6 +450,45 @@ func (r *runner) pagedFullLocked() bool {
 		limit = int(max(minPagedDocs, int64(r.e.cfg.PagedCommitTime/r.commitPerDoc)))
 	}
 	return len(r.ov.dirty) >= limit
+}
+
+// awaited reports whether a reader waits for an event past the last
+// commit (see await).
+func (r *runner) awaited() bool { return r.wanted.Load() > r.committed.Load() }
+
+// await tells the runner a reader waits for position: the events up to it
+// are committed within batchDelay of the previous commit, not left for
+// unawaitedDelay. Events nobody waits for (a login, whose next page shows
+// only what the login decided) are so committed several at a time, one
+// transaction for many, where a commit each cost a login about a tenth of
+// its CPU besides its password hash.
+func (r *runner) await(position uint64) {
+	for {
+		w := r.wanted.Load()
+		if position <= w || r.wanted.CompareAndSwap(w, position) {
+			break
+		}
+	}
+	r.wake()
+}
+
+// wake makes the flusher look again at when to commit.
+func (r *runner) wake() {
+	select {
+	case r.due <- struct{}{}:
+	default:
+	}
+}
+
+// flushWaitLocked is how long the flusher waits before committing the
+// pending events: until batchDelay after the previous commit, and for
+// events no reader waits for, until unawaitedDelay after the first of them.
+func (r *runner) flushWaitLocked() time.Duration {
+	wait := r.batchDelay - time.Since(r.lastCommit)
+	if !r.awaited() {
+		wait = max(wait, r.unawaitedDelay-time.Since(r.firstPending))
+	}
+	return wait
 }
 
 // idleLocked reports whether a commit would have nothing to write.
@@ -533,10 +582,11 @@ func (r *runner) swappedLocked(ctx context.Context) error {
 	return nil
 }
 
-// flusher commits a batch that is not full once its events have waited
-// batchDelay since the previous commit (an event after a quiet spell is
-// committed at once by consumed; a busy log gets at most one commit per
-// batchDelay). So no event waits longer than batchDelay for its commit. It
+// flusher commits a batch that is not full: events a reader waits for
+// once batchDelay has passed since the previous commit (after a quiet
+// spell consumed commits them at once; a busy log gets at most one commit
+// per batchDelay), the others unawaitedDelay after the first of them
+// (flushWaitLocked). A reader beginning to wait wakes it to look again. It
 // keeps retrying a failing commit. While nothing waits to be committed, it
 // looks every SwapCheckInterval whether a rebuild swapped the collections
 // (see checkSwap).
@@ -561,7 +611,7 @@ func (r *runner) flusher(ctx context.Context) {
 				r.mu.Unlock()
 				break
 			}
-			wait := r.batchDelay - time.Since(r.lastCommit)
+			wait := r.flushWaitLocked()
 			lazyOnly := r.pending == 0 && len(r.ov.dirty) == 0 && r.lazy
 			if lazyOnly {
 				wait = r.e.cfg.LazyCheckpointDelay - time.Since(r.lazySince)
@@ -571,18 +621,14 @@ func (r *runner) flusher(ctx context.Context) {
 			}
 			r.mu.Unlock()
 			if wait > 0 {
-				if lazyOnly {
-					// A real event meanwhile is committed within batchDelay,
-					// not after the lazy checkpoint's wait.
-					woke, ok := sleepOrWake(ctx, wait, r.due)
-					if !ok {
-						return
-					}
-					if woke {
-						continue
-					}
-				} else if !sleep(ctx, wait) {
+				// A real event meanwhile (for a lazy checkpoint), or a
+				// reader beginning to wait, may make the commit due sooner.
+				woke, ok := sleepOrWake(ctx, wait, r.due)
+				if !ok {
 					return
+				}
+				if woke {
+					continue
 				}
 			}
 			r.mu.Lock()

@@ -1,0 +1,46 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The password step does not wait for its login to reach the views: the
+// home page shows what the login decided. The pages after it wait instead,
+// so Aktiviti Log Masuk lists the login. Here the projectors commit only
+// for a reader who waits (UnawaitedDelay an hour), so the login is in the
+// views only if the page after home waited for it.
+func TestTheLoginsNextPageWaitsForIt(t *testing.T) {
+	w := newWorldWith(t, worldOpts{demo: true, unawaited: time.Hour})
+	w.activeUser(master[0])
+	w.clk.Add(time.Hour)
+	b := w.browser()
+	b.enterID(sitiIC)
+	home := b.follow(b.enterPassword(password))
+	if home.Code != http.StatusOK {
+		t.Fatalf("home after the password: %d", home.Code)
+	}
+	mustContain(t, "home", home.body, "Log masuk terakhir anda sebelum ini:")
+	login := w.head()
+	for _, projector := range []string{"accounts", "login_attempts"} {
+		cp, err := w.views.Checkpoint(context.Background(), projector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp >= login {
+			t.Errorf("%s committed the login (checkpoint %d, login %d) before any page read it: the password step waited", projector, cp, login)
+		}
+	}
+
+	r := b.get("/tetapan-akaun/aktiviti-log-masuk")
+	if r.Code != http.StatusOK {
+		t.Fatalf("activity: %d", r.Code)
+	}
+	rows := tableRows(r.body)
+	if len(rows) != 2 || !strings.Contains(rows[0], "Kata laluan diterima") || strings.Contains(rows[0], "sementara") {
+		t.Fatalf("activity rows, newest first (want this login, then the activation's):\n%s", strings.Join(rows, "\n"))
+	}
+}
