@@ -256,16 +256,21 @@ func (s *Site) waitFor(c *gin.Context, position uint64) {
 	}
 }
 
-// readAfterLogin holds a page of a logged-in session until the projections
-// have applied the session's login (session.Session.ReadAfter). The step
-// that completed the login did not wait for them: the home page it leads to
-// shows only what the login decided, and the projectors, waited for by
-// nobody, commit several logins at once. Every other page waits here, so
-// it is never older than the login (an activity page showing it, an
-// administrator's account page).
+// readAfterLogin holds the first page of a logged-in session that reads
+// views until the projections have applied the session's login
+// (session.Session.ReadAfter). The step that completed the login did not
+// wait for them: the home page it leads to shows only what the login
+// decided, and the projectors, waited for by nobody, commit several logins
+// at once. Every other page waits here, so it is never older than the login
+// (an activity page showing it, an administrator's account page). It waits
+// once, as the login step did: a projector catching up on a payroll run
+// must not hold every page of the session for the wait's bound.
 func (s *Site) readAfterLogin(c *gin.Context) {
-	if u, ok := session.User(c); ok {
+	if u, ok := session.User(c); ok && u.ReadAfter > 0 {
 		s.waitFor(c, u.ReadAfter)
+		if err := s.deps.Sessions.Update(c, func(s *session.Session) { s.ReadAfter = 0 }); err != nil {
+			s.deps.Log.WarnContext(c.Request.Context(), "read-your-writes: clear the login's position", "err", err)
+		}
 	}
 	c.Next()
 }

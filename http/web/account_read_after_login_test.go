@@ -44,3 +44,30 @@ func TestTheLoginsNextPageWaitsForIt(t *testing.T) {
 		t.Fatalf("activity rows, newest first (want this login, then the activation's):\n%s", strings.Join(rows, "\n"))
 	}
 }
+
+// The wait is once per login, as the login step's was: while the
+// projectors lag (held here), the first page after home waits out its bound
+// and the pages after it no longer wait.
+func TestTheLoginsWaitIsOnce(t *testing.T) {
+	w := newWorldWith(t, worldOpts{demo: true, waitTimeout: 300 * time.Millisecond})
+	w.activeUser(master[0])
+	w.holdProjectors()
+	w.clk.Add(time.Hour)
+	b := w.browser()
+	b.enterID(sitiIC)
+	if home := b.follow(b.enterPassword(password)); home.Code != http.StatusOK {
+		t.Fatalf("home after the password: %d", home.Code)
+	}
+	gaveUp := func() int { return strings.Count(w.logs.String(), "read-your-writes wait gave up") }
+	if n := gaveUp(); n != 0 {
+		t.Fatalf("%d waits before any page that reads a view", n)
+	}
+	for i := range 3 {
+		if r := b.get("/tetapan-akaun/aktiviti-log-masuk"); r.Code != http.StatusOK {
+			t.Fatalf("activity %d: %d", i, r.Code)
+		}
+		if n := gaveUp(); n != 1 {
+			t.Fatalf("after %d pages, %d waits that gave up, want the first page's only", i+1, n)
+		}
+	}
+}

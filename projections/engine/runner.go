@@ -604,10 +604,13 @@ func (r *runner) flusher(ctx context.Context) {
 		}
 		for {
 			r.mu.Lock()
-			if r.idleLocked() {
+			if r.idleLocked() || r.pending == 0 && len(r.ov.dirty) > 0 {
 				// A wake-up left from a batch consumed committed: nothing
 				// waits. Sleeping batchDelay and committing then would
-				// store a lazy checkpoint begun meanwhile at once.
+				// store a lazy checkpoint begun meanwhile at once. Or an
+				// event is being projected and not yet counted (its
+				// firstPending not yet set): consumed wakes the flusher
+				// when it is.
 				r.mu.Unlock()
 				break
 			}

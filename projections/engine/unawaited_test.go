@@ -54,8 +54,11 @@ func TestUnawaitedEventsShareOneCommitAReaderHurries(t *testing.T) {
 	if err := e.WaitFor(ctx, last.LastPosition); err != nil {
 		t.Fatalf("a reader waiting for the last of them: %v", err)
 	}
-	if n := store.count("ledger") - before; n != 1 {
-		t.Errorf("%d commits for the five events, want one", n)
+	// One commit, or two if the reader came between the last event's
+	// projection (counted above) and its bookkeeping: the four before it
+	// are committed at once then, the last within BatchDelay.
+	if n := store.count("ledger") - before; n < 1 || n > 2 {
+		t.Errorf("%d commits for the five events, want one (two at most)", n)
 	}
 	if cp, err := views.Checkpoint(ctx, "ledger"); err != nil || cp != last.LastPosition {
 		t.Errorf("stored checkpoint %d (%v), want %d", cp, err, last.LastPosition)
