@@ -155,7 +155,10 @@ func (s *Site) statementList(c *gin.Context) {
 		if yearRaw != "" {
 			y, err := strconv.Atoi(yearRaw)
 			switch {
-			case err != nil || !containsInt(years, y):
+			case err != nil || strconv.Itoa(y) != yearRaw || !containsInt(years, y):
+				// Only the drop-down's spelling: "02025" would list 2025
+				// with no year chosen in the form, and each spelling
+				// would keep a drawing of the fields (searchFields).
 				f.FailKey("tahun", "err.choose_one")
 			case t.Valid() && y < s.deps.Payments.Windows.FirstYear(t, now):
 				// The choice offers the annual statements' years to every

@@ -143,7 +143,12 @@ func TestStatementListEmptyAndInvalid(t *testing.T) {
 		payHas(t, q, r.body, want)
 		payHasNot(t, q, r.body, "<table")
 	}
-	for _, q := range []string{"urusniaga=", "urusniaga=gaji", "urusniaga=slip-gaji-bulanan&tahun=1999", "urusniaga=slip-gaji-bulanan&tahun=dua"} {
+	// A year in any form but the drop-down's ("02025", "+2025") is refused
+	// too: accepted, it listed the year with no year chosen above it, and
+	// every new spelling kept another drawing of the fields for good.
+	zeros := "urusniaga=slip-gaji-bulanan&tahun=" + strings.Repeat("0", 500) + "2025"
+	for _, q := range []string{"urusniaga=", "urusniaga=gaji", "urusniaga=slip-gaji-bulanan&tahun=1999", "urusniaga=slip-gaji-bulanan&tahun=dua",
+		"urusniaga=slip-gaji-bulanan&tahun=02025", "urusniaga=slip-gaji-bulanan&tahun=%2B2025", zeros} {
 		r := b.get(web.PathPenyataGaji + "?" + q)
 		if r.code != http.StatusUnprocessableEntity {
 			t.Errorf("%s: %d", q, r.code)
