@@ -83,15 +83,18 @@ func (c *cli) serve(ctx context.Context) error {
 	if c.cfg.BaseURL == "" {
 		c.cfg.BaseURL = baseURLOf(ln.Addr())
 	}
-	handler, err := a.httpHandler(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(runCtx)
+	// Built on the group's context: when a projector or a consumer fails,
+	// the open event streams end with the server's shutdown, rather than
+	// hold it for its whole grace.
+	handler, err := a.httpHandler(gctx)
 	if err != nil {
 		return err
 	}
 	c.log.Info("iSPEKS portal listening", "addr", "http://"+ln.Addr().String(), "demo", c.cfg.Demo)
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error { return a.engine.Run(gctx) })
 	if err := a.runSessionEnder(gctx, g, handler); err != nil {
 		cancel()

@@ -47,6 +47,29 @@ type ndjsonOut struct {
 	pending int
 	started bool
 	err     error
+	// timeout bounds each write to the client (writer.answerTimeout); the
+	// connection's deadline is moved on once half of it has passed, not
+	// at every line.
+	timeout  time.Duration
+	deadline time.Time
+}
+
+// armLocked moves the write deadline on before anything may be written:
+// an encode writes through once the buffer is full, a flush always does.
+// A client that does not read for timeout fails the write, and with it
+// the batch, instead of blocking the emitter, and so the batch, for good.
+func (o *ndjsonOut) armLocked() {
+	if o.timeout <= 0 {
+		return
+	}
+	now := time.Now()
+	if o.deadline.Sub(now) > o.timeout/2 {
+		return
+	}
+	o.deadline = now.Add(o.timeout)
+	if err := o.rc.SetWriteDeadline(o.deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		o.err = err
+	}
 }
 
 // write encodes v as one line; flush forces it out.
@@ -60,6 +83,9 @@ func (o *ndjsonOut) write(v any, flush bool) error {
 		o.c.Status(http.StatusOK)
 		o.started = true
 	}
+	if o.armLocked(); o.err != nil {
+		return o.err
+	}
 	if o.err = o.enc.Encode(v); o.err != nil {
 		return o.err
 	}
@@ -70,8 +96,19 @@ func (o *ndjsonOut) write(v any, flush bool) error {
 	return o.err
 }
 
+// failed reports whether a write to the client failed (the answer can go
+// no further).
+func (o *ndjsonOut) failed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err != nil
+}
+
 func (o *ndjsonOut) flushLocked() {
 	if o.pending == 0 || o.err != nil {
+		return
+	}
+	if o.armLocked(); o.err != nil {
 		return
 	}
 	if o.err = o.bw.Flush(); o.err == nil {
@@ -217,7 +254,7 @@ func (w *writer) ingest(c *gin.Context) {
 	h.Set("Content-Type", NDJSONType)
 	h.Set("Cache-Control", "no-store")
 
-	out := &ndjsonOut{bw: bufio.NewWriterSize(c.Writer, 64<<10), rc: rc, c: c}
+	out := &ndjsonOut{bw: bufio.NewWriterSize(c.Writer, 64<<10), rc: rc, c: c, timeout: w.answerTimeout}
 	out.enc = json.NewEncoder(out.bw)
 	out.enc.SetEscapeHTML(false)
 	stop := out.flushEvery(flushAfter)
@@ -260,6 +297,11 @@ func (w *writer) ingest(c *gin.Context) {
 				"this API client's token was revoked while the batch was being sent; the lines answered stand, the rest were not run.")},
 				Summary: sum}, true)
 			log.WarnContext(c.Request.Context(), "api: batch stopped: the client was revoked")
+			return
+		}
+		if out.failed() {
+			// Nothing more reaches the client: the answer's write timed out.
+			log.WarnContext(c.Request.Context(), "api: batch stopped: its answer could not be written (the client stopped reading it or went away)", "err", mykad.Redact(err.Error()))
 			return
 		}
 		if c.Request.Context().Err() != nil || errors.Is(err, context.Canceled) {

@@ -76,15 +76,21 @@ type PaymentsDeps struct {
 	Concurrency int
 	// Clients re-checks a batch's client while the batch streams
 	// (apiclients.Queries, as the token middleware reads): a batch stops
-	// within RecheckEvery (default 5 s) of its client being revoked, as an
-	// event feed does. nil: the client is checked when the batch opens
-	// only, and a batch streaming for hours outlives a revocation.
+	// taking lines within RecheckEvery (default 5 s) of its client being
+	// revoked, as an event feed does. nil: the client is checked when the
+	// batch opens only, and a batch streaming for hours outlives a
+	// revocation.
 	Clients      apiauth.Clients
 	RecheckEvery time.Duration
 	// MaxBatches bounds the batches one client may stream at once
 	// (default DefaultMaxBatches); one more is 429 too_many_batches.
 	MaxBatches int
-	Log        *slog.Logger
+	// AnswerWriteTimeout bounds each write of a batch's answer (default
+	// 30 s): a client that stops reading its answer (or sends the whole
+	// batch before reading any of it) ends the batch, its lines answered
+	// standing, rather than hold its slot, workers and connection for good.
+	AnswerWriteTimeout time.Duration
+	Log                *slog.Logger
 }
 
 // MountPayments adds the payment, statement and batch writes to rg (the
@@ -120,8 +126,10 @@ type writer struct {
 	clients  apiauth.Clients
 	recheck  time.Duration
 	batches  *httpx.Slots // batches streaming now, per client
-	resp     *httpx.Responder
-	log      *slog.Logger
+	// answerTimeout bounds each write of a batch's answer.
+	answerTimeout time.Duration
+	resp          *httpx.Responder
+	log           *slog.Logger
 }
 
 func newWriter(d PaymentsDeps) *writer {
@@ -140,6 +148,9 @@ func newWriter(d PaymentsDeps) *writer {
 	if d.MaxBatches <= 0 {
 		d.MaxBatches = DefaultMaxBatches
 	}
+	if d.AnswerWriteTimeout <= 0 {
+		d.AnswerWriteTimeout = 30 * time.Second
+	}
 	if d.Payees == nil {
 		d.Payees = &commands.PayeeCache{Next: commands.EmployeeStreams{Store: d.Runner.Store}}
 	}
@@ -151,7 +162,7 @@ func newWriter(d PaymentsDeps) *writer {
 	batch.Concurrency, batch.MaxLineBytes, batch.Logger = d.Concurrency, d.MaxLine, d.Log
 	return &writer{
 		one: one, batch: batch,
-		maxBody: d.MaxBody, maxBatch: d.MaxBatch, clients: d.Clients, recheck: d.RecheckEvery, log: d.Log,
+		maxBody: d.MaxBody, maxBatch: d.MaxBatch, clients: d.Clients, recheck: d.RecheckEvery, answerTimeout: d.AnswerWriteTimeout, log: d.Log,
 		batches: httpx.NewSlots(d.MaxBatches),
 		resp:    &httpx.Responder{Map: httpx.NewErrorMap(), IsAPI: func(*http.Request) bool { return true }, Log: d.Log},
 	}

@@ -83,7 +83,9 @@ const (
 
 type finOptions struct {
 	maxBatch int64
-	reports  api.MeReports
+	// answerTimeout bounds a write of a batch's answer (0: the default).
+	answerTimeout time.Duration
+	reports       api.MeReports
 	// writeStore wraps the event store the payment and statement writes
 	// run on (to step in between a command's read and its append).
 	writeStore func(commands.EventStore) commands.EventStore
@@ -138,7 +140,7 @@ func newFin(t *testing.T, opt finOptions) *fin {
 		API: []func(*gin.RouterGroup){
 			api.Mounter(api.Deps{Runner: f.runner, Auth: auth.Middleware(), Log: log, SpecFragments: api.PaymentsSpecFragments()}),
 			api.PaymentsMounter(api.PaymentsDeps{Runner: writes, Auth: auth.Middleware(), Log: log, MaxBatch: opt.maxBatch,
-				Clients: apiclients.Queries{Reader: f.views}, RecheckEvery: finRecheck}),
+				Clients: apiclients.Queries{Reader: f.views}, RecheckEvery: finRecheck, AnswerWriteTimeout: opt.answerTimeout}),
 			api.MeMounter(api.MeDeps{Payments: payments.Queries{Reader: f.views}, Statements: statements.Queries{Reader: f.views},
 				Reports: reports, Now: f.clock}),
 			// The event feed, as serve mounts it (cmd/ispeks/http.go).
