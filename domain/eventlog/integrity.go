@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Seal computes an event's integrity hash: SHA-256 over the previous event's
@@ -105,6 +107,7 @@ func plainJSON(s string) bool {
 // their stream, version, ID, type, time and data already.
 func Chain(prev string, recs []Record) {
 	for i := range recs {
+		validMetadata(&recs[i].Metadata)
 		recs[i].Metadata.Prev = prev
 		recs[i].Metadata.Hash = ""
 		recs[i].Metadata.Hash = Seal(recs[i])
@@ -230,4 +233,19 @@ func VerifyStream(recs []Record) *BrokenLink {
 		}
 	}
 	return nil
+}
+
+// validMetadata replaces bytes that are not UTF-8 in m's strings with
+// U+FFFD, before the event is sealed and stored. Sealed as given, a byte
+// such as 0xFF in a browser's User-Agent was hashed as encoding/json
+// writes it ("\ufffd", six characters) but read back from the store as
+// the character itself, which encodes as three bytes: an honest event
+// then failed its check, and anyone could plant such a "tampered" event
+// with one request.
+func validMetadata(m *Metadata) {
+	for _, s := range [...]*string{&m.CorrelationID, &m.CausationID, &m.Actor.Kind, &m.Actor.ID, &m.SourceIP, &m.UserAgent} {
+		if !utf8.ValidString(*s) {
+			*s = strings.ToValidUTF8(*s, "\uFFFD")
+		}
+	}
 }

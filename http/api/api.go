@@ -292,10 +292,6 @@ func (h *handlers) commandMeta(c *gin.Context, op string) (meta commands.Meta, k
 	if key != "" {
 		id = commands.ClientCommandID(actor.ID, op+"\n"+key)
 	}
-	ua := c.Request.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
 	return commands.Meta{
 		CommandID: id,
 		// Without a key the ID is new: no repeat of it can come, so a
@@ -304,7 +300,7 @@ func (h *handlers) commandMeta(c *gin.Context, op string) (meta commands.Meta, k
 		CorrelationID: httpx.RequestIDOf(c),
 		Actor:         actor,
 		SourceIP:      c.ClientIP(),
-		UserAgent:     strings.ToValidUTF8(ua, "?"),
+		UserAgent:     httpx.UserAgent(c),
 	}, key != "", true
 }
 

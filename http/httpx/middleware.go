@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -301,4 +302,21 @@ func SecureRequest(force bool, proxies Proxies) func(*http.Request) bool {
 		}
 		return proxies.Trusted(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 	}
+}
+
+// UserAgent is the request's User-Agent as commands record it: at most 256
+// bytes, cut between characters, with bytes that are not UTF-8 replaced
+// (a header may carry any byte; the event log's metadata is text).
+func UserAgent(c *gin.Context) string {
+	ua := c.Request.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+		for i := 0; i < utf8.UTFMax && len(ua) > 0; i++ {
+			if r, n := utf8.DecodeLastRuneInString(ua); r != utf8.RuneError || n != 1 {
+				break
+			}
+			ua = ua[:len(ua)-1] // a character cut at the limit
+		}
+	}
+	return strings.ToValidUTF8(ua, "\uFFFD")
 }

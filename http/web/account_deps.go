@@ -224,13 +224,9 @@ func acctMeta(c *gin.Context, userID string) commands.Meta {
 	if userID != "" {
 		actor = eventlog.Actor{Kind: eventlog.ActorUser, ID: userID}
 	}
-	ua := c.Request.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
 	return commands.Meta{
 		CommandID: uuid.New(), CorrelationID: httpx.RequestIDOf(c), Actor: actor,
-		SourceIP: c.ClientIP(), UserAgent: ua,
+		SourceIP: c.ClientIP(), UserAgent: httpx.UserAgent(c),
 	}
 }
 

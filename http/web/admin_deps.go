@@ -198,14 +198,10 @@ func adminAccountURL(ic string) string {
 // as correlation, the administrator as actor, address and user agent.
 func adminMeta(c *gin.Context) commands.Meta {
 	u, _ := session.User(c)
-	ua := c.Request.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
 	return commands.Meta{
 		CommandID: uuid.New(), CorrelationID: httpx.RequestIDOf(c),
 		Actor:    eventlog.Actor{Kind: eventlog.ActorAdmin, ID: u.UserID},
-		SourceIP: c.ClientIP(), UserAgent: ua,
+		SourceIP: c.ClientIP(), UserAgent: httpx.UserAgent(c),
 	}
 }
 

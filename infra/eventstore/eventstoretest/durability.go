@@ -92,6 +92,22 @@ func testIntegrity(t *testing.T, c *check) {
 		}
 	}
 
+	// Metadata that is not UTF-8 (a browser's User-Agent may carry any
+	// byte) is stored as it was sealed: the event verifies when read back,
+	// so no request can plant a "tampered" event.
+	bad := stream("ctutf8")
+	evs := events(2, bad)
+	evs[0].Metadata.UserAgent = "Mozilla\xff/5.0"
+	evs[1].Metadata.SourceIP = "10.0.0.1\xc3"
+	c.append(t, st, bad, eventlog.NoStream(), evs)
+	got := c.readStream(t, st, bad)
+	if br := eventlog.VerifyStream(got); br != nil {
+		t.Fatalf("events with metadata that is not UTF-8 fail verification once stored: %v", br)
+	}
+	if ua := got[0].Metadata.UserAgent; ua != "Mozilla\uFFFD/5.0" {
+		t.Errorf("stored user agent %q, want the byte replaced", ua)
+	}
+
 	if c.b.Tamper == nil {
 		t.Skip("the backend has no Tamper hook (append-only storage): tamper detection not checked here")
 	}
