@@ -244,16 +244,13 @@ func checkKeyOfLog(ctx context.Context, path string, master []byte, log keyedLog
 	if err != nil {
 		return err
 	}
-	recs, err := log.ReadStream(ctx, backup.Stream, 0, eventlog.Backwards, 1) // 0: from the end
-	if err != nil && !errors.Is(err, eventlog.ErrStreamNotFound) {
+	// The key the log names, and where it names it.
+	keyID, position, err := backupKeyOfLog(ctx, log)
+	if err != nil {
 		return err
 	}
-	// The key the log names, and where it names it.
-	var keyID, where string
-	var taken backup.Taken
-	if len(recs) > 0 && json.Unmarshal(recs[0].Data, &taken) == nil && taken.KeyID != "" {
-		keyID, where = taken.KeyID, fmt.Sprintf("the backup recorded at position %d", recs[0].Position)
-	} else {
+	where := fmt.Sprintf("the backup recorded at position %d", position)
+	if keyID == "" {
 		id, position, err := sealedKeyOfLog(ctx, log)
 		if err != nil {
 			return err
@@ -264,6 +261,21 @@ func checkKeyOfLog(ctx context.Context, path string, master []byte, log keyedLog
 		return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; %s names %s): put the install's key there or point --key-file at it (a key made by a start before the log was restored opens none of its secrets)", path, id, where, keyID)
 	}
 	return nil
+}
+
+// backupKeyOfLog is the key ID the log's last backup record names and its
+// position ("" when none does: no backup yet, or one taken before the log
+// held a sealed value).
+func backupKeyOfLog(ctx context.Context, log keyedLog) (string, uint64, error) {
+	recs, err := log.ReadStream(ctx, backup.Stream, 0, eventlog.Backwards, 1) // 0: from the end
+	if err != nil && !errors.Is(err, eventlog.ErrStreamNotFound) {
+		return "", 0, err
+	}
+	var taken backup.Taken
+	if len(recs) > 0 && json.Unmarshal(recs[0].Data, &taken) == nil && taken.KeyID != "" {
+		return taken.KeyID, recs[0].Position, nil
+	}
+	return "", 0, nil
 }
 
 // sealedKeyProbe bounds how far into the log sealedKeyOfLog looks: an

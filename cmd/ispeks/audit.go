@@ -65,7 +65,7 @@ alone, or with its -wal and -shm files) is verified as it is, and nothing is wri
 				return err
 			}
 			defer store.Close()
-			head, err := verifyLog(cmd.Context(), store, expect)
+			head, err := verifyLog(cmd.Context(), store, expect, nil)
 			if err != nil {
 				return err
 			}
@@ -300,7 +300,7 @@ func contiguous(log logReader) bool {
 // On a store whose positions have no gaps it also checks that none is
 // missing. If expect is not nil (a head recorded by an earlier run), the log
 // must hold its position with the same digest. It returns the log's head.
-func verifyLog(ctx context.Context, log logReader, expect *eventlog.LogHead) (eventlog.LogHead, error) {
+func verifyLog(ctx context.Context, log logReader, expect *eventlog.LogHead, seen func(eventlog.Record)) (eventlog.LogHead, error) {
 	v := eventlog.NewLogVerifier(contiguous(log))
 	var after uint64
 	for {
@@ -314,6 +314,9 @@ func verifyLog(ctx context.Context, log logReader, expect *eventlog.LogHead) (ev
 			}
 			if broken := v.Add(r); broken != nil {
 				return v.Head(), broken
+			}
+			if seen != nil {
+				seen(r)
 			}
 			if expect != nil && r.Position == expect.Position {
 				if got := v.Head().Digest; got != expect.Digest {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
+	"github.com/melaka-gov/ispeks/infra/security"
 )
 
 // verifyFixture writes a small log to DIR/events.db: account-a has 3 events
@@ -436,4 +437,29 @@ func TestAuditVerifyOfAnIncompleteCopySaysSo(t *testing.T) {
 			t.Fatalf("audit verify of a copy cut short: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestBackupWithAWrongKeyRecordsNoKey: a backup names the master key in its
+// record only once the log confirms it (an earlier record, a sealed
+// value). Recorded unconfirmed, a wrong --key-file given to one backup of a
+// log that held no sealed value yet became the key every later command
+// demanded, and the install's own key was refused for good.
+func TestBackupWithAWrongKeyRecordsNoKey(t *testing.T) {
+	ctx := context.Background()
+	dir := verifyFixture(t) // five events, none sealed
+	own, wrong := filepath.Join(dir, "master.key"), filepath.Join(t.TempDir(), "wrong.key")
+	for _, k := range []string{own, wrong} {
+		if _, err := security.LoadOrCreateMasterKey(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backupWith := func(key string) (string, error) {
+		return executeOut(ctx, "--data", dir, "--key-file", key, "--log-level", "error", "backup", filepath.Join(t.TempDir(), "b"))
+	}
+	if out, err := backupWith(wrong); err != nil {
+		t.Fatalf("a backup with another key, the log naming none: %v\n%s", err, out)
+	}
+	if out, err := backupWith(own); err != nil || !strings.Contains(out, "every stream's hash chain intact") {
+		t.Fatalf("the install's own key after a backup given another: %v\n%s", err, out)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/melaka-gov/ispeks/commands"
 	"github.com/melaka-gov/ispeks/domain/backup"
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/infra/config"
 	esqlite "github.com/melaka-gov/ispeks/infra/eventstore/sqlite"
 	"github.com/melaka-gov/ispeks/infra/security"
@@ -124,11 +126,16 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			// The record names the master key (by its public key ID), so
 			// a log restored from a later copy beside another key is
 			// refused (loadMasterKey); a wrong key is refused here too.
-			// The copy itself does not need the key: without the key file
-			// the record names none.
-			keyID := ""
+			// It names it only once the log confirms it (an earlier
+			// record, or a sealed value anywhere in the copy): recorded
+			// unconfirmed, a wrong --key-file became the key the log
+			// demands for good. The copy itself does not need the key:
+			// without the key file the record names none.
+			ourKey, priorKey := "", ""
 			if _, err := os.Stat(c.cfg.KeyFile); !errors.Is(err, os.ErrNotExist) {
-				master, err := loadMasterKey(ctx, c.cfg.KeyFile, store, true, c.log)
+				// Loaded as the writing commands do (a key file others may
+				// read is refused): the record this command writes names it.
+				master, err := loadMasterKey(ctx, c.cfg.KeyFile, store, false, c.log)
 				if err != nil {
 					return err
 				}
@@ -136,7 +143,10 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 				if err != nil {
 					return err
 				}
-				keyID = sealer.KeyID()
+				ourKey = sealer.KeyID()
+				if priorKey, _, err = backupKeyOfLog(ctx, store); err != nil {
+					return err
+				}
 			}
 			start := time.Now()
 			b, err := es.BackupTo(ctx, dest)
@@ -148,20 +158,40 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 			if err != nil {
 				return fmt.Errorf("backup: open the copy to verify it (removed): %w", err)
 			}
-			head, verr := verifyLog(ctx, copied, nil)
+			sealedKey := "" // the key ID of the copy's first sealed value
+			head, verr := verifyLog(ctx, copied, nil, func(r eventlog.Record) {
+				if sealedKey == "" {
+					if m := sealedValue.FindSubmatch(r.Data); m != nil {
+						sealedKey = string(m[1])
+					}
+				}
+			})
 			if err := copied.Close(); err != nil && verr == nil {
 				verr = err
 			}
 			if verr != nil {
 				return fmt.Errorf("backup: the copy failed verification after %d events and was removed (keep the previous backup): %w", head.Events, verr)
 			}
+			keyID := ""
+			switch {
+			case ourKey == "":
+			case sealedKey != "" && sealedKey != ourKey:
+				return fmt.Errorf("--key-file: %s is not the master key this event log was sealed with (its key ID is %s; the log's first sealed value names %s): the copy was removed; point --key-file at the install's key", c.cfg.KeyFile, ourKey, sealedKey)
+			case sealedKey != "" || priorKey != "":
+				keyID = ourKey // confirmed by the log
+			}
 			// Recorded once the copy verified, with the operator as actor:
 			// a copy of everyone's personal data is an action auditors ask
 			// about ('ispeks audit backups' lists them).
 			taken := backup.Taken{Path: b.Path, Events: head.Events, LastPosition: b.LastPosition, HeadDigest: head.Digest, Bytes: b.Bytes, KeyID: keyID}
 			meta := cliMeta()
+			// One short append, not abandoned to an interrupt: abandoned,
+			// it may still commit after the copy was removed, and the log
+			// would list a backup that does not exist.
+			rctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			rec, err := commands.RecordBackupHandler{Runner: commands.Runner{Store: store, Registry: newRegistry(), Now: time.Now}}.
-				Handle(ctx, commands.RecordBackup{Meta: meta, Backup: taken})
+				Handle(rctx, commands.RecordBackup{Meta: meta, Backup: taken})
+			cancelRecord()
 			if err != nil {
 				return fmt.Errorf("backup: the copy verified, but recording it in the log failed, so it was removed: %w", err)
 			}

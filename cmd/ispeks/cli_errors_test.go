@@ -1070,3 +1070,27 @@ func createFirstAdmin(ctx context.Context, t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAnEmptyLogBesideReadModelsIsNotCalledARestore: a mistyped --data
+// beside a read store set elsewhere (ISPEKS_READ_STORE) starts an empty
+// log. That is no restore: the message says to check the log's place
+// rather than to delete the read store, which would lose the mailer's
+// position and its unsent mail.
+func TestAnEmptyLogBesideReadModelsIsNotCalledARestore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	views := filepath.Join(dir, "views.db")
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "clients", "add", "Sistem Gaji", "--scopes", "events:read"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "projections", "rebuild", "apiclients"); err != nil {
+		t.Fatal(err)
+	}
+	typo := t.TempDir()
+	out, err := executeOut(ctx, "--data", typo, "--read-store", "sqlite:"+views, "--log-level", "error", "clients", "add", "Sistem Bayaran", "--scopes", "events:read")
+	if err == nil || !strings.Contains(err.Error(), "the event log is empty") || !strings.Contains(err.Error(), "holds no event") ||
+		!strings.Contains(err.Error(), "check --data and --event-store") || strings.Contains(err.Error(), "restored from a backup") {
+		t.Fatalf("an empty log beside read models: %v\n%s", err, out)
+	}
+}

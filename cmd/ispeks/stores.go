@@ -159,6 +159,15 @@ func openReadStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (p
 // readStoreAhead words engine.ErrReadStoreAhead for the operator: what
 // happened and what to delete.
 func (c *cli) readStoreAhead(err error) error {
+	if errors.Is(err, engine.ErrLogEmpty) {
+		// Deleting the read store here would lose the mailer's position
+		// and its unsent mail, for a typo.
+		where := "the event log"
+		if _, target, terr := c.cfg.EventStore(); terr == nil {
+			where += " " + redact.URL(target)
+		}
+		return fmt.Errorf("%w: %s holds no event, but the read store holds the read models of a log: check --data and --event-store (a mistyped directory starts an empty log); if this really is a new log, %s", err, where, readStoreReset(&c.cfg))
+	}
 	if errors.Is(err, engine.ErrReadStoreAhead) {
 		return fmt.Errorf("%w: the log was restored from a backup and the read models were kept; %s", err, readStoreReset(&c.cfg))
 	}

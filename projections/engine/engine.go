@@ -215,6 +215,10 @@ var (
 	// last event, so the read models were built from a longer log (the log
 	// was restored from a backup and the read store kept).
 	ErrReadStoreAhead = errors.New("engine: the read store is ahead of the event log")
+	// ErrLogEmpty comes with ErrReadStoreAhead when the log holds no event
+	// at all: more likely the wrong log (a mistyped data directory) than a
+	// restored one.
+	ErrLogEmpty = errors.New("engine: the event log is empty")
 )
 
 // Engine runs projectors and consumers.
@@ -350,7 +354,10 @@ func (e *Engine) CheckReadStore(ctx context.Context) error {
 		return fmt.Errorf("engine: read log head: %w", err)
 	}
 	for i, name := range names {
-		if cps[i] > head {
+		switch {
+		case cps[i] > head && head == 0:
+			return fmt.Errorf("%w (%w): %s has processed up to position %d", ErrReadStoreAhead, ErrLogEmpty, name, cps[i])
+		case cps[i] > head:
 			return fmt.Errorf("%w: %s has processed up to position %d, the log ends at %d", ErrReadStoreAhead, name, cps[i], head)
 		}
 	}
