@@ -242,13 +242,19 @@ func (s *Site) acctWait(c *gin.Context, res commands.Result) {
 // showing it a moment stale.
 func (s *Site) waitFor(c *gin.Context, position uint64) {
 	a := s.deps.Accounts
-	if position == 0 || a.WaitFor == nil {
+	s.waitBounded(c, a.WaitFor, a.WaitTimeout, position, "read-your-writes wait gave up")
+}
+
+// waitBounded runs wait for position (0 or no wait: nothing to do) within
+// timeout, logging gaveUp when it does not return in time.
+func (s *Site) waitBounded(c *gin.Context, wait func(context.Context, uint64) error, timeout time.Duration, position uint64, gaveUp string) {
+	if position == 0 || wait == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), a.WaitTimeout)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 	defer cancel()
-	if err := a.WaitFor(ctx, position); err != nil {
-		s.deps.Log.WarnContext(c.Request.Context(), "read-your-writes wait gave up", "position", position, "err", err)
+	if err := wait(ctx, position); err != nil {
+		s.deps.Log.WarnContext(c.Request.Context(), gaveUp, "position", position, "err", err)
 	}
 }
 

@@ -209,14 +209,7 @@ func adminMeta(c *gin.Context) commands.Meta {
 // timeout the page proceeds and the lag is logged).
 func (s *Site) adminWait(c *gin.Context, pos uint64) {
 	d := s.deps.Admin
-	if pos == 0 || d.WaitFor == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), d.WaitTimeout)
-	defer cancel()
-	if err := d.WaitFor(ctx, pos); err != nil {
-		s.deps.Log.WarnContext(c.Request.Context(), "admin: read-your-writes wait gave up", "position", pos, "err", err)
-	}
+	s.waitBounded(c, d.WaitFor, d.WaitTimeout, pos, "admin: read-your-writes wait gave up")
 }
 
 // adminRules are the errors the admin and auditor pages explain in their

@@ -820,10 +820,7 @@ func (r *runner) passed(ctx context.Context, position uint64) error {
 			r.pos = position
 			r.e.metrics.seen(position)
 			if wake || r.lazyFullLocked() {
-				select {
-				case r.due <- struct{}{}:
-				default:
-				}
+				r.wake()
 			}
 			r.committed.Store(position)
 			r.mu.Unlock()
