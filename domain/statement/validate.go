@@ -68,14 +68,20 @@ func (c Content) Normalize(now time.Time) (Content, error) {
 	return c, nil
 }
 
+// LatestYear is the latest year a statement's period may fall in at now:
+// the next one in Melaka, since a weekly slip issued in December may end in
+// January. The pages and the API offer statements by year up to it, so
+// every statement the log accepts can be found by its year.
+func LatestYear(now time.Time) int { return now.In(calendar.Melaka).Year() + 1 }
+
 func (p Period) normalize(t Type, now time.Time) (Period, error) {
-	thisYear := now.In(calendar.Melaka).Year()
+	latest := LatestYear(now)
 	year := func(y int) error {
 		if y == 0 {
 			return fieldErr("period.year", "is required")
 		}
-		if y < earliestYear || y > thisYear+1 {
-			return fieldErr("period.year", "must be from %d to %d", earliestYear, thisYear+1)
+		if y < earliestYear || y > latest {
+			return fieldErr("period.year", "must be from %d to %d", earliestYear, latest)
 		}
 		return nil
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/payment"
 	"github.com/melaka-gov/ispeks/domain/statement"
 	"github.com/melaka-gov/ispeks/http/httpx"
@@ -385,8 +384,8 @@ func (m *me) statements(c *gin.Context) {
 		// A year outside the window would list nothing, as if the person
 		// had no slips that year: the web page offers no such year.
 		now := m.d.Now()
-		if this := now.In(calendar.Melaka).Year(); y > this {
-			badQuery(c, &queryError{"year", fmt.Sprintf("is after the current year: statements are listed up to %d", this)})
+		if latest := statement.LatestYear(now); y > latest {
+			badQuery(c, &queryError{"year", fmt.Sprintf("is after the latest year a statement may be dated in: statements are listed up to %d", latest)})
 			return
 		}
 		w := m.d.Statements.DisplayWindows()

@@ -229,23 +229,34 @@ func TestMeStatementsYearBeforeWindow(t *testing.T) {
 	}
 }
 
-// A year after the current one (at 10 March 2026, 2027) was answered with
-// an empty list; the web page offers no such year. The API answers 422 on
-// year, as for a year before the window, with the last year as the reason.
-// The current year is Melaka's: at 00:30 on 1 January 2027 in Melaka (still
-// 2026 in UTC) 2027 is a list.
-func TestMeStatementsYearAfterThisYear(t *testing.T) {
+// A statement may be dated in the next year (a weekly slip issued in
+// December ends in January), so the API lists by year up to the next one:
+// at 10 March 2026 a slip for January 2027 is found under 2027, and a year
+// after that is answered 422 on year, as a year before the window is, with
+// the latest year as the reason. The year is Melaka's: at 00:30 on 1
+// January 2027 in Melaka (still 2026 in UTC) 2028 is a list.
+func TestMeStatementsYearAfterNextYear(t *testing.T) {
 	f := newFin(t, finOptions{})
 	meData(t, f)
+	next := strings.Replace(slipBody("SG-S-2701", 1), `"year":2026`, `"year":2027`, 1)
+	wantResult(t, "slip of January 2027", f.post("/api/v1/statements", f.stmtOnly, next), http.StatusCreated, "accepted")
+	f.caughtUp()
 	siti := f.login(finSiti, "Siti Aminah binti Omar", "")
+	w := f.do("GET", "/api/v1/me/statements?type=slip-gaji-bulanan&year=2027", "", "", "", nil, siti)
+	if w.Code != http.StatusOK {
+		t.Fatalf("year=2027 at 10 March 2026: %d %s", w.Code, w.Body)
+	}
+	if pg := finDecode[api.MeStatementPage](t, w); len(pg.Statements) != 1 || pg.Statements[0].ID != "SG-S-2701" {
+		t.Errorf("year=2027: %+v, want the slip of January 2027 alone", pg.Statements)
+	}
 	for _, p := range []string{
-		"/api/v1/me/statements?type=slip-gaji-bulanan&year=2027",
+		"/api/v1/me/statements?type=slip-gaji-bulanan&year=2028",
 		"/api/v1/me/statements?type=penyata-pendapatan-tahunan&year=2100",
 	} {
 		e := wantErr(t, p, f.do("GET", p, "", "", "", nil, siti), http.StatusUnprocessableEntity, "invalid", "year")
-		if len(e.Error.Fields) != 1 || e.Error.Fields[0].Field != "year" || !strings.Contains(e.Error.Fields[0].Reason, "after the current year") ||
-			!strings.Contains(e.Error.Fields[0].Reason, "2026") {
-			t.Errorf("%s: %+v, want the current year (2026) as the reason", p, e.Error)
+		if len(e.Error.Fields) != 1 || e.Error.Fields[0].Field != "year" || !strings.Contains(e.Error.Fields[0].Reason, "latest year") ||
+			!strings.Contains(e.Error.Fields[0].Reason, "2027") {
+			t.Errorf("%s: %+v, want the latest year (2027) as the reason", p, e.Error)
 		}
 	}
 
@@ -255,7 +266,7 @@ func TestMeStatementsYearAfterThisYear(t *testing.T) {
 	f.mu.Unlock()
 	meData(t, f)
 	siti = f.login(finSiti, "Siti Aminah binti Omar", "")
-	p := "/api/v1/me/statements?type=slip-gaji-bulanan&year=2027"
+	p := "/api/v1/me/statements?type=slip-gaji-bulanan&year=2028"
 	if w := f.do("GET", p, "", "", "", nil, siti); w.Code != http.StatusOK {
 		t.Errorf("%s on 1 January 2027 in Melaka: %d %s", p, w.Code, w.Body)
 	}

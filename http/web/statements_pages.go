@@ -281,13 +281,15 @@ type searchFieldsKey struct {
 var searchFieldsCache sync.Map // searchFieldsKey → template.HTML
 
 // windowYears are the years the display windows reach back to, latest
-// first (the year choice of the form).
+// first (the year choice of the form). They start at the latest year a
+// statement may be dated in (next year), so a slip ending in January that
+// "Semua tahun" lists can be chosen by its year too.
 func (s *Site) windowYears(now time.Time) []int {
 	now = now.In(calendar.Melaka)
 	w := s.deps.Payments.Windows
 	first := min(w.FirstYear(statement.SlipGajiBulanan, now), w.FirstYear(statement.PenyataPendapatanTahunan, now))
 	var out []int
-	for y := now.Year(); y >= first; y-- {
+	for y := statement.LatestYear(now); y >= first; y-- {
 		out = append(out, y)
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -289,4 +290,38 @@ func TestStatementWithoutPayDateListsNoEmptyDate(t *testing.T) {
 	}
 	view := b.get("/penyata-gaji/EC-2024-S")
 	payHasNot(t, "view", view.body, "<dt>Tarikh Bayaran</dt>")
+}
+
+// A weekly slip issued in December may end in January: the log accepts a
+// statement dated up to the next year, so the form offers that year too,
+// and choosing it lists the slip (before, "Semua tahun" listed it but its
+// year was not offered and typed in was refused).
+func TestStatementOfNextYearFoundByItsYear(t *testing.T) {
+	p := newPayPortal(t, payOptions{})
+	p.mu.Lock()
+	p.now = time.Date(2026, 12, 29, 2, 0, 0, 0, time.UTC) // 29 December 2026, 10:00 in Melaka
+	p.mu.Unlock()
+	p.staff(paySiti)
+	week := slip(paySiti, statement.SlipGajiMingguan, statement.Period{From: "2026-12-28", To: "2027-01-03"}, 100000)
+	week.PayDate = "2026-12-29"
+	p.issue("SM-2027-01-S", week)
+	b := p.as(paySitiIC, "Siti Aminah binti Omar", "")
+
+	form := b.get(web.PathPenyataGaji)
+	years := cells(regexp.MustCompile(`<option value="(\d{4})"`), form.body)
+	if len(years) == 0 || years[0] != "2027" || years[1] != "2026" {
+		t.Errorf("years offered %v, want 2027 first, then 2026", years)
+	}
+	for _, q := range []string{"urusniaga=slip-gaji-mingguan", "urusniaga=slip-gaji-mingguan&tahun=2027"} {
+		r := b.get(web.PathPenyataGaji + "?" + q)
+		if r.code != http.StatusOK {
+			t.Fatalf("%s: %d", q, r.code)
+		}
+		payHas(t, q, r.body, "Senarai Dokumen", "/penyata-gaji/SM-2027-01-S/dokumen.pdf")
+	}
+	r := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-mingguan&tahun=2027")
+	payHas(t, "year 2027 chosen", r.body, `<option value="2027" selected`)
+	if r := b.get(web.PathPenyataGaji + "?urusniaga=slip-gaji-mingguan&tahun=2028"); r.code != http.StatusUnprocessableEntity {
+		t.Errorf("tahun=2028: %d, want the year refused", r.code)
+	}
 }
