@@ -66,6 +66,9 @@ func (c *cli) openApp(ctx context.Context, metrics *prometheus.Registry) (*app, 
 			a.Close()
 		}
 	}()
+	if err := c.refuseNewLogBesideReadModels(ctx); err != nil {
+		return nil, err
+	}
 	var err error
 	if a.events, err = openEventStore(ctx, &c.cfg, c.log); err != nil {
 		return nil, err

@@ -1087,10 +1087,17 @@ func TestAnEmptyLogBesideReadModelsIsNotCalledARestore(t *testing.T) {
 	if _, err := executeOut(ctx, "--data", dir, "--log-level", "error", "projections", "rebuild", "apiclients"); err != nil {
 		t.Fatal(err)
 	}
-	typo := t.TempDir()
-	out, err := executeOut(ctx, "--data", typo, "--read-store", "sqlite:"+views, "--log-level", "error", "clients", "add", "Sistem Bayaran", "--scopes", "events:read")
-	if err == nil || !strings.Contains(err.Error(), "the event log is empty") || !strings.Contains(err.Error(), "holds no event") ||
-		!strings.Contains(err.Error(), "check --data and --event-store") || strings.Contains(err.Error(), "restored from a backup") {
-		t.Fatalf("an empty log beside read models: %v\n%s", err, out)
+	// The mistyped directory does not exist: refused, it is not made, nor
+	// an events.db or a master.key in it (they were, before the refusal).
+	typo := filepath.Join(t.TempDir(), "dta")
+	for _, cmd := range [][]string{{"clients", "add", "Sistem Bayaran", "--scopes", "events:read"}, {"serve", "--listen", "127.0.0.1:0"}} {
+		out, err := executeOut(ctx, append([]string{"--data", typo, "--read-store", "sqlite:" + views, "--log-level", "error"}, cmd...)...)
+		if err == nil || !strings.Contains(err.Error(), "the event log is empty") || !strings.Contains(err.Error(), "holds no event") ||
+			!strings.Contains(err.Error(), "check --data and --event-store") || strings.Contains(err.Error(), "restored from a backup") {
+			t.Fatalf("%s: an empty log beside read models: %v\n%s", cmd[0], err, out)
+		}
+		if _, err := os.Stat(typo); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%s: the mistyped --data %s was made (%v)", cmd[0], typo, err)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/infra/config"
 	"github.com/melaka-gov/ispeks/infra/eventstore"
 	"github.com/melaka-gov/ispeks/infra/eventstore/kurrent"
@@ -189,6 +190,42 @@ func (c *cli) checkReadStoreBehind(ctx context.Context, log projections.EventLog
 		return err
 	}
 	return c.readStoreAhead(e.CheckReadStore(ctx))
+}
+
+// refuseNewLogBesideReadModels refuses, before anything is made, an
+// embedded log about to be created (its file is missing) beside a read
+// store that has projected a log: a mistyped --data or --event-store with
+// the read store set elsewhere. Opening the log first made an empty
+// events.db, its directory and a new master.key at the mistyped place
+// before the read-store check refused to go on.
+func (c *cli) refuseNewLogBesideReadModels(ctx context.Context) error {
+	kind, target, err := c.cfg.EventStore()
+	if err != nil || kind != config.KindSQLite {
+		return err
+	}
+	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	rkind, rtarget, err := c.cfg.ReadStore()
+	if err != nil {
+		return err
+	}
+	if rkind == config.KindSQLite {
+		if _, err := os.Stat(rtarget); errors.Is(err, fs.ErrNotExist) {
+			return nil // a new install: both are made now
+		}
+	}
+	return c.checkReadStoreBehind(ctx, noLog{})
+}
+
+// noLog is the log a missing events.db would be: empty.
+type noLog struct{}
+
+func (noLog) ReadAll(context.Context, uint64, int) ([]eventlog.Record, error) { return nil, nil }
+func (noLog) LastPosition(context.Context) (uint64, error)                    { return 0, nil }
+func (noLog) Subscribe(ctx context.Context, _ uint64, _ func(context.Context, eventlog.Record) error) error {
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 // readStoreReset tells how to throw the read models away so they are
