@@ -35,10 +35,11 @@ cannot be made private.`}
 	var expectHead string
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Re-hash every event and check each stream's chain and the log's positions; reports the first broken link and prints the head",
+		Short: "Re-hash every event and check each stream's chain and the log's positions; reports every broken link and prints the head",
 		Long: `Re-hash every event and check each stream's chain; on the embedded SQLite log also that
 positions run 1, 2, 3 … without a gap, so an event removed from the log (even the last of its
-stream) is reported with the missing positions.
+stream) is reported with the missing positions. Verification reads on past a broken link: every
+break is reported (the first 100 listed, all counted), each once, so one break does not hide another.
 
 The chains are unkeyed SHA-256 and a position is not sealed: someone who can rewrite the database
 file can change an event and re-seal its stream, put events of different streams in another order
@@ -298,41 +299,90 @@ func contiguous(log logReader) bool {
 // verifyLog reads the whole log in order and checks every stream's chain
 // without trusting the database: hashes are recomputed from the stored bytes.
 // On a store whose positions have no gaps it also checks that none is
-// missing. If expect is not nil (a head recorded by an earlier run), the log
-// must hold its position with the same digest. It returns the log's head.
+// missing. It reads on past a broken link and reports every one (a
+// *brokenLog), so one real break does not hide the next. If expect is not
+// nil (a head recorded by an earlier run), the log must hold its position
+// with the same digest. It returns the log's head.
 func verifyLog(ctx context.Context, log logReader, expect *eventlog.LogHead, seen func(eventlog.Record)) (eventlog.LogHead, error) {
 	v := eventlog.NewLogVerifier(contiguous(log))
+	var breaks brokenLog
+	fail := func(err error) (eventlog.LogHead, error) {
+		if breaks.count > 0 {
+			err = errors.Join(&breaks, err)
+		}
+		return v.Head(), err
+	}
 	var after uint64
 	for {
 		recs, err := log.ReadAll(ctx, after, 5000)
 		if err != nil {
-			return v.Head(), err
+			return fail(err)
 		}
 		for _, r := range recs {
 			if expect != nil && r.Position > expect.Position && v.Head().Position < expect.Position {
-				return v.Head(), fmt.Errorf("audit: the log has no event at position %d of the recorded head (the next is %d): events were removed", expect.Position, r.Position)
+				return fail(fmt.Errorf("audit: the log has no event at position %d of the recorded head (the next is %d): events were removed", expect.Position, r.Position))
 			}
-			if broken := v.Add(r); broken != nil {
-				return v.Head(), broken
-			}
+			breaks.add(v.AddPast(r))
 			if seen != nil {
 				seen(r)
 			}
 			if expect != nil && r.Position == expect.Position {
 				if got := v.Head().Digest; got != expect.Digest {
-					return v.Head(), fmt.Errorf("audit: the log up to position %d does not match the recorded head (digest %s, recorded %s): events up to it were changed and their streams re-sealed, put in another order, or removed", expect.Position, got, expect.Digest)
+					return fail(fmt.Errorf("audit: the log up to position %d does not match the recorded head (digest %s, recorded %s): events up to it were changed and their streams re-sealed, put in another order, or removed", expect.Position, got, expect.Digest))
 				}
 			}
 			after = r.Position
 		}
 		if len(recs) == 0 {
 			if expect != nil && v.Head().Position < expect.Position {
-				return v.Head(), fmt.Errorf("audit: the log ends at position %d, before the recorded head at %d: events were removed from its end", v.Head().Position, expect.Position)
+				return fail(fmt.Errorf("audit: the log ends at position %d, before the recorded head at %d: events were removed from its end", v.Head().Position, expect.Position))
+			}
+			if breaks.count > 0 {
+				return v.Head(), &breaks
 			}
 			return v.Head(), nil
 		}
 	}
 }
+
+// maxListedBreaks bounds what a verification lists of a log broken all
+// over (a whole table rewritten): the count still covers every break.
+const maxListedBreaks = 100
+
+// brokenLog is every broken link a whole-log verification found, in log
+// order. errors.As finds the first as an *eventlog.BrokenLink.
+type brokenLog struct {
+	links []*eventlog.BrokenLink // the first maxListedBreaks
+	count int
+}
+
+func (b *brokenLog) add(links []*eventlog.BrokenLink) {
+	for _, l := range links {
+		b.count++
+		if len(b.links) < maxListedBreaks {
+			b.links = append(b.links, l)
+		}
+	}
+}
+
+func (b *brokenLog) Error() string {
+	if b.count == 1 {
+		return b.links[0].Error()
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "eventlog: integrity broken at %d places", b.count)
+	if b.count > len(b.links) {
+		fmt.Fprintf(&sb, " (the first %d listed)", len(b.links))
+	}
+	sb.WriteByte(':')
+	for _, l := range b.links {
+		sb.WriteString("\n  ")
+		sb.WriteString(l.Error())
+	}
+	return sb.String()
+}
+
+func (b *brokenLog) Unwrap() error { return b.links[0] }
 
 // writeHead prints the head for the auditor to record outside the database.
 func writeHead(w io.Writer, h eventlog.LogHead) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -461,5 +462,58 @@ func TestBackupWithAWrongKeyRecordsNoKey(t *testing.T) {
 	}
 	if out, err := backupWith(own); err != nil || !strings.Contains(out, "every stream's hash chain intact") {
 		t.Fatalf("the install's own key after a backup given another: %v\n%s", err, out)
+	}
+}
+
+// Verification reads on past a broken link: two events tampered with in two
+// streams, and one removed between them, are all reported, each once, and nothing else
+// (before, the first hid the rest). The events after each break verify
+// against it, so they are not reported.
+func TestAuditVerifyReportsEveryBreak(t *testing.T) {
+	dir := verifyFixture(t)
+	tamper(t, dir, `UPDATE events SET data = '{"n":99}' WHERE position = 1`)
+	tamper(t, dir, `DELETE FROM events WHERE position = 3`)
+	tamper(t, dir, `UPDATE events SET data = '{"n":98}' WHERE position = 5`)
+	out, err := auditVerify(dir)
+	if err == nil {
+		t.Fatalf("a tampered log verified:\n%s", out)
+	}
+	msg := err.Error()
+	for _, want := range []string{"integrity broken at 3 places",
+		`stream "account-a" at version 1 (position 1`, "position 3 is missing", `stream "account-c" at version 1 (position 5`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("report lacks %q:\n%s", want, msg)
+		}
+	}
+	if n := strings.Count(msg, "integrity broken in stream"); n != 3 {
+		t.Errorf("%d breaks listed, want 3 (events after a break verify against it):\n%s", n, msg)
+	}
+	var first *eventlog.BrokenLink
+	if !errors.As(err, &first) || first.Position != 1 {
+		t.Errorf("errors.As finds %+v, want the first break (position 1)", first)
+	}
+}
+
+// A log broken all over lists the first 100 breaks and counts them all.
+func TestAuditVerifyListsAtMostAHundredBreaks(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := esqlite.Open(ctx, filepath.Join(dir, "events.db"), esqlite.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 150 {
+		ev := eventlog.Proposed{ID: uuid.New(), Type: "account.LoginFailed.v1", OccurredAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+			Data: []byte(fmt.Sprintf(`{"n":%d}`, i)), Metadata: eventlog.Metadata{Actor: eventlog.Actor{Kind: eventlog.ActorUser, ID: "u"}}}
+		if _, err := st.Append(ctx, fmt.Sprintf("account-%d", i), eventlog.NoStream(), []eventlog.Proposed{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	tamper(t, dir, `UPDATE events SET data = '{"n":-1}'`)
+	_, err = auditVerify(dir)
+	if err == nil || !strings.Contains(err.Error(), "integrity broken at 150 places (the first 100 listed)") ||
+		strings.Count(err.Error(), "integrity broken in stream") != 100 {
+		t.Fatalf("150 breaks: %v", err)
 	}
 }

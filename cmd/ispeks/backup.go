@@ -170,7 +170,7 @@ A KurrentDB event store (esdb://…) is backed up with KurrentDB's own tools.`,
 				verr = err
 			}
 			if verr != nil {
-				return fmt.Errorf("backup: the copy failed verification after %d events and was removed (keep the previous backup): %w", head.Events, verr)
+				return fmt.Errorf("backup: the copy failed verification (%d events read) and was removed (keep the previous backup): %w", head.Events, verr)
 			}
 			keyID := ""
 			switch {

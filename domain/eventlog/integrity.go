@@ -178,37 +178,91 @@ func NewLogVerifier(contiguous bool) *ChainVerifier {
 // Head is the head of the log verified so far (NewLogVerifier only).
 func (c *ChainVerifier) Head() LogHead { return c.head }
 
-// Add checks one record and returns the broken link if it fails.
+// Add checks one record and returns the broken link if it fails; a record
+// that fails is not taken as read (the stream's chain stays where it was).
 func (c *ChainVerifier) Add(rec Record) *BrokenLink {
 	c.count++
-	broken := func(reason string) *BrokenLink {
-		return &BrokenLink{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, EventID: rec.ID.String(), Reason: reason}
+	if b := c.checkPosition(rec); b != nil {
+		return b
 	}
-	if c.contiguous && rec.Position != c.head.Position+1 {
-		if rec.Position <= c.head.Position {
-			return broken(fmt.Sprintf("position %d follows position %d (out of order)", rec.Position, c.head.Position))
-		}
-		missing := fmt.Sprintf("position %d is", c.head.Position+1)
-		if rec.Position > c.head.Position+2 {
-			missing = fmt.Sprintf("positions %d–%d are", c.head.Position+1, rec.Position-1)
-		}
-		return broken(missing + " missing from the log (removed: the store's positions have no gaps)")
+	if b := c.checkChain(rec); b != nil {
+		return b
 	}
+	if b := c.checkHash(rec); b != nil {
+		return b
+	}
+	c.take(rec)
+	return nil
+}
+
+// AddPast checks one record, returns every way it fails (none: it
+// verifies), and takes it as read whatever it returns: its stream's chain
+// and the log's positions go on from it. A whole-log verification that
+// carries on past a break then reports each later break once, rather than
+// stopping at the first (one real break hid every later one) or flagging
+// every event after it. A record is reported at most once for its
+// position, once for its place in its stream's chain and once for its
+// content.
+func (c *ChainVerifier) AddPast(rec Record) []*BrokenLink {
+	c.count++
+	var out []*BrokenLink
+	for _, b := range []*BrokenLink{c.checkPosition(rec), c.checkChain(rec), c.checkHash(rec)} {
+		if b != nil {
+			out = append(out, b)
+		}
+	}
+	c.take(rec)
+	return out
+}
+
+func broken(rec Record, reason string) *BrokenLink {
+	return &BrokenLink{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, EventID: rec.ID.String(), Reason: reason}
+}
+
+// checkPosition: on a store whose positions have no gaps, rec follows the
+// last position seen.
+func (c *ChainVerifier) checkPosition(rec Record) *BrokenLink {
+	if !c.contiguous || rec.Position == c.head.Position+1 {
+		return nil
+	}
+	if rec.Position <= c.head.Position {
+		return broken(rec, fmt.Sprintf("position %d follows position %d (out of order)", rec.Position, c.head.Position))
+	}
+	missing := fmt.Sprintf("position %d is", c.head.Position+1)
+	if rec.Position > c.head.Position+2 {
+		missing = fmt.Sprintf("positions %d–%d are", c.head.Position+1, rec.Position-1)
+	}
+	return broken(rec, missing+" missing from the log (removed: the store's positions have no gaps)")
+}
+
+// checkChain: rec is the next version of its stream and names the hash of
+// the stream's previous event.
+func (c *ChainVerifier) checkChain(rec Record) *BrokenLink {
 	if want := c.version[rec.Stream] + 1; rec.Version != want {
-		return broken(fmt.Sprintf("version %d follows version %d (an event is missing or out of place)", rec.Version, want-1))
+		return broken(rec, fmt.Sprintf("version %d follows version %d (an event is missing or out of place)", rec.Version, want-1))
 	}
 	if rec.Metadata.Prev != c.last[rec.Stream] {
-		return broken("prev does not match the hash of the stream's previous event")
+		return broken(rec, "prev does not match the hash of the stream's previous event")
 	}
+	return nil
+}
+
+// checkHash: rec's hash is its content's.
+func (c *ChainVerifier) checkHash(rec Record) *BrokenLink {
 	if got := Seal(rec); got != rec.Metadata.Hash {
-		return broken("hash does not match the event's content (changed after it was written)")
+		return broken(rec, "hash does not match the event's content (changed after it was written)")
 	}
+	return nil
+}
+
+// take records rec as its stream's last event and, for a whole log, as
+// the head.
+func (c *ChainVerifier) take(rec Record) {
 	c.last[rec.Stream] = rec.Metadata.Hash
 	c.version[rec.Stream] = rec.Version
 	if c.log {
 		c.head = LogHead{Events: c.head.Events + 1, Position: rec.Position, Hash: rec.Metadata.Hash, Digest: foldDigest(c.head.Digest, rec.Metadata.Hash)}
 	}
-	return nil
 }
 
 // foldDigest is the next LogHead digest: SHA-256 over the previous digest

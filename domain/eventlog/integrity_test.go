@@ -261,3 +261,37 @@ func TestLogVerifierPositionsAndHead(t *testing.T) {
 		t.Fatal("a log without position 3 has the full log's digest")
 	}
 }
+
+// AddPast reports a break and goes on from it: the event after a changed
+// one (its prev still names the stored hash) verifies, as does every event
+// of another stream, and a second change later is reported too. Add
+// refuses the same record and keeps the chain where it was.
+func TestAddPastReportsEachBreakOnce(t *testing.T) {
+	recs := chained("claim-1", 5, 1)
+	recs[1].Data = json.RawMessage(`{"claim_id":"TK-1","amount_sen":1}`)
+	recs[3].Data = json.RawMessage(`{"claim_id":"TK-3","amount_sen":1}`)
+	v := eventlog.NewChainVerifier()
+	var got []uint64
+	for _, r := range recs {
+		for _, b := range v.AddPast(r) {
+			if !strings.Contains(b.Reason, "hash") {
+				t.Errorf("version %d: %s, want the hash", b.Version, b.Reason)
+			}
+			got = append(got, b.Version)
+		}
+	}
+	if len(got) != 2 || got[0] != 2 || got[1] != 4 || v.Verified() != 5 {
+		t.Errorf("breaks at versions %v of %d read, want 2 and 4 of 5", got, v.Verified())
+	}
+
+	strict := eventlog.NewChainVerifier()
+	if b := strict.Add(recs[0]); b != nil {
+		t.Fatal(b)
+	}
+	if b := strict.Add(recs[1]); b == nil {
+		t.Fatal("Add took a changed event")
+	}
+	if b := strict.Add(recs[2]); b == nil || !strings.Contains(b.Reason, "version 3 follows version 1") {
+		t.Errorf("after a refused event Add goes on from the one before it: %v", b)
+	}
+}
