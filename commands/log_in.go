@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -139,24 +140,30 @@ func (h LogInHandler) LogIn(ctx context.Context, cmd LogIn) (LoginOutput, Result
 // so catching up from its version gives exactly the state a full replay
 // gives: lock counts and temporary passwords behave the same. Another
 // process or handler appending to the stream is caught up on the next login.
+// When full it drops the account logged in to least recently: the staff who
+// log in daily, whose streams grow by a login each, stay; one who logs in
+// monthly to see a slip replays a short stream.
 type AccountCache struct {
 	mu      sync.Mutex
 	max     int
-	entries map[string]cachedAccount
+	entries map[string]*list.Element // of *cachedAccount, most recent first
+	order   list.List
 }
 
 type cachedAccount struct {
+	stream  string
 	acc     *account.Account
 	version uint64
 }
 
 // NewAccountCache keeps up to max accounts (<= 0: 10,000, a few MB); past
-// that an arbitrary one is dropped, and its next login replays its stream.
+// that the least recently used is dropped, and its next login replays its
+// stream.
 func NewAccountCache(max int) *AccountCache {
 	if max <= 0 {
 		max = 10_000
 	}
-	return &AccountCache{max: max, entries: map[string]cachedAccount{}}
+	return &AccountCache{max: max, entries: map[string]*list.Element{}}
 }
 
 // Len is the number of accounts held (for tests).
@@ -171,10 +178,12 @@ func (c *AccountCache) Len() int {
 func (c *AccountCache) get(stream string) (*account.Account, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[stream]
+	el, ok := c.entries[stream]
 	if !ok {
 		return account.New(), 0
 	}
+	c.order.MoveToFront(el)
+	e := el.Value.(*cachedAccount)
 	return e.acc.Clone(), e.version
 }
 
@@ -186,22 +195,28 @@ func (c *AccountCache) put(stream string, acc *account.Account, version uint64) 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[stream]; ok && e.version >= version {
+	if el, ok := c.entries[stream]; ok {
+		c.order.MoveToFront(el)
+		if e := el.Value.(*cachedAccount); e.version < version {
+			e.acc, e.version = acc.Clone(), version
+		}
 		return
 	}
-	if _, ok := c.entries[stream]; !ok && len(c.entries) >= c.max {
-		for k := range c.entries {
-			delete(c.entries, k)
-			break
-		}
+	if len(c.entries) >= c.max {
+		oldest := c.order.Back()
+		c.order.Remove(oldest)
+		delete(c.entries, oldest.Value.(*cachedAccount).stream)
 	}
-	c.entries[stream] = cachedAccount{acc: acc.Clone(), version: version}
+	c.entries[stream] = c.order.PushFront(&cachedAccount{stream: stream, acc: acc.Clone(), version: version})
 }
 
 func (c *AccountCache) drop(stream string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.entries, stream)
+	if el, ok := c.entries[stream]; ok {
+		c.order.Remove(el)
+		delete(c.entries, stream)
+	}
 }
 
 // execute is Execute for an account stream, starting from the cached state
