@@ -244,12 +244,13 @@ func authorizeAdmin(ctx context.Context, r Runner, meta Meta, allowClients bool)
 		}
 		// An administrator who left service keeps their account for their
 		// own slips, not the powers of the post; one whose leaving date is
-		// still ahead holds the post until then.
+		// still ahead holds the post until then. One recorded again after
+		// leaving holds it only once granted anew (employee.Employee.Term).
 		emp := employee.New()
 		if _, err := load(ctx, r, employee.Stream(ic), emp); err != nil {
 			return err
 		}
-		if emp.Recorded() && !emp.InService(r.Now()) {
+		if emp.Recorded() && (!emp.InService(r.Now()) || !admin.HasRoleIn(account.RoleAdmin, emp.Term())) {
 			return ErrForbidden
 		}
 		return nil

@@ -116,7 +116,7 @@ func (h CreateAdministratorHandler) Create(ctx context.Context, cmd CreateAdmini
 				}
 				out.ExpiresAt = now.Add(account.TemporaryPasswordTTL)
 			}
-			return a.GrantRole(account.RoleAdmin, meta.Actor.ID, now)
+			return a.GrantRole(account.RoleAdmin, emp.Term(), meta.Actor.ID, now)
 		})
 	if err != nil {
 		return out, res, err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
 )
 
 // GrantRole gives an account the admin or auditor role.
@@ -14,7 +15,8 @@ type GrantRole struct {
 	Role   account.Role
 }
 
-// GrantRoleHandler records account.RoleGranted (nothing if held already).
+// GrantRoleHandler records account.RoleGranted (nothing if held already
+// in the person's present term of service: employee.Employee.Term).
 // The account must then enrol TOTP at its next login, and its password
 // must meet the 12-character policy at the next change (the login outcome
 // asks for one). Errors: *account.FieldError on "role",
@@ -39,6 +41,13 @@ func (h GrantRoleHandler) Handle(ctx context.Context, cmd GrantRole) (Result, er
 	if err := authorizeAdmin(ctx, h.Runner, cmd.Meta, false); err != nil {
 		return Result{}, err
 	}
+	// The role is held for the person's present term of service in the
+	// master; one granted before they left counts no more once they are
+	// recorded again, and granting it now renews it.
+	emp := employee.New()
+	if _, err := load(ctx, h.Runner, employee.Stream(ic), emp); err != nil {
+		return Result{}, err
+	}
 	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
-		func(a *account.Account, now time.Time) error { return a.GrantRole(cmd.Role, cmd.Meta.Actor.ID, now) })
+		func(a *account.Account, now time.Time) error { return a.GrantRole(cmd.Role, emp.Term(), cmd.Meta.Actor.ID, now) })
 }

@@ -58,7 +58,6 @@ type LoginGrant struct {
 // grantSeed is what the deciding command saw of the account, kept for the
 // grant (decide may run again after a conflict: the last run counts).
 type grantSeed struct {
-	roles []account.Role
 	totp  bool
 	ends  int
 	now   time.Time
@@ -68,7 +67,7 @@ type grantSeed struct {
 }
 
 func (s *grantSeed) see(a *account.Account, now time.Time) {
-	s.roles, s.totp, s.ends, s.now, s.acc = a.Roles(), a.TOTPEnabled(), a.SessionEnds(), now, a
+	s.totp, s.ends, s.now, s.acc = a.TOTPEnabled(), a.SessionEnds(), now, a
 }
 
 // grant completes the seed with the employee master as of the decision.
@@ -83,7 +82,12 @@ func (s grantSeed) grant(ctx context.Context, r Runner, ic mykad.IC) (LoginGrant
 		g.PreviousLogin, g.FailedBeforeLogin = s.acc.LoginNote()
 	}
 	if emp.InService(s.now) {
-		g.Roles, g.ServiceEnds = s.roles, emp.ServiceEnds()
+		// Only the roles granted in this term of service: a leaver
+		// recorded again does not get the old post's powers back.
+		g.ServiceEnds = emp.ServiceEnds()
+		if s.acc != nil {
+			g.Roles = s.acc.RolesIn(emp.Term())
+		}
 	}
 	return g, nil
 }

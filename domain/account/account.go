@@ -183,7 +183,10 @@ type Account struct {
 	// lastStepUp: that second factor was given at a step-up.
 	lastStepUp bool
 
-	roles     []Role
+	roles []Role
+	// roleTerms: the employee master's term of service each role was
+	// granted in (RoleGranted.Term, 0 read as 1).
+	roleTerms map[Role]int
 	lastLogin time.Time
 	// previousLogin is the completed login before lastLogin, and
 	// failedBeforeLogin the failed attempts between the two; failedSince
@@ -233,6 +236,7 @@ func (a *Account) Clone() *Account {
 	}
 	c.recovery = slices.Clone(a.recovery)
 	c.roles = slices.Clone(a.roles)
+	c.roleTerms = maps.Clone(a.roleTerms)
 	c.resends = maps.Clone(a.resends)
 	return &c
 }
@@ -247,6 +251,25 @@ func (a *Account) Locked() bool           { return a.locked }
 func (a *Account) FailedAttempts() int    { return a.failed }
 func (a *Account) Roles() []Role          { return slices.Clone(a.roles) }
 func (a *Account) HasRole(r Role) bool    { return slices.Contains(a.roles, r) }
+
+// RolesIn returns the roles granted in the person's term of service term
+// (employee.Employee.Term): the ones a login or an administrator's command
+// may use. A role granted before the person left service and was recorded
+// again is not among them until it is granted anew.
+func (a *Account) RolesIn(term int) []Role {
+	var out []Role
+	for _, r := range a.roles {
+		if a.roleTerms[r] == term {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// HasRoleIn reports whether role was granted in term (see RolesIn).
+func (a *Account) HasRoleIn(r Role, term int) bool {
+	return a.HasRole(r) && a.roleTerms[r] == term
+}
 func (a *Account) TOTPEnabled() bool      { return a.totpSecret != "" }
 func (a *Account) LastLogin() time.Time   { return a.lastLogin }
 func (a *Account) Profile() Profile       { return Profile{Phone: a.phone, Office: a.office, Email: a.email} }
@@ -1095,7 +1118,11 @@ func (a *Account) Unlock(reason string, now time.Time) error {
 // by is the acting administrator's user ID: nobody grants a role to their
 // own account (an administrator making themselves auditor would watch
 // themselves; another administrator must do it, or the console).
-func (a *Account) GrantRole(role Role, by string, now time.Time) error {
+//
+// term is the person's term of service in the employee master now
+// (employee.Employee.Term, at least 1): a role held from an earlier term
+// (they left and were recorded again) is granted anew for this one.
+func (a *Account) GrantRole(role Role, term int, by string, now time.Time) error {
 	if !a.Exists() {
 		return ErrNotFound
 	}
@@ -1105,10 +1132,11 @@ func (a *Account) GrantRole(role Role, by string, now time.Time) error {
 	if by == a.userID {
 		return ErrOwnRole
 	}
-	if a.HasRole(role) {
+	term = max(term, 1)
+	if a.HasRoleIn(role, term) {
 		return nil
 	}
-	return a.record(RoleGranted{UserID: a.userID, Role: role})
+	return a.record(RoleGranted{UserID: a.userID, Role: role, Term: term})
 }
 
 // RevokeRole removes a role and ends the account's sessions (they carried
@@ -1393,8 +1421,13 @@ func (a *Account) Apply(ev eventlog.Event) error {
 			a.roles = append(a.roles, ev.Role)
 			slices.Sort(a.roles)
 		}
+		if a.roleTerms == nil {
+			a.roleTerms = map[Role]int{}
+		}
+		a.roleTerms[ev.Role] = max(ev.Term, 1)
 	case RoleRevoked:
 		a.roles = slices.DeleteFunc(a.roles, func(r Role) bool { return r == ev.Role })
+		delete(a.roleTerms, ev.Role)
 	case MailResendRequested:
 		if a.resends == nil {
 			a.resends = map[string]time.Time{}

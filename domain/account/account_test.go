@@ -955,10 +955,10 @@ func TestUnlock(t *testing.T) {
 
 func TestRoles(t *testing.T) {
 	a := given(t, activated())
-	then(t, a, a.GrantRole("root", "800101141234", t0), ErrInvalid)
-	then(t, a, a.GrantRole(RoleAuditor, "800101141234", t0), nil, RoleGranted{UserID: id, Role: RoleAuditor})
+	then(t, a, a.GrantRole("root", 1, "800101141234", t0), ErrInvalid)
+	then(t, a, a.GrantRole(RoleAuditor, 1, "800101141234", t0), nil, RoleGranted{UserID: id, Role: RoleAuditor, Term: 1})
 	b := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAuditor}))
-	then(t, b, b.GrantRole(RoleAuditor, "800101141234", t0), nil) // held already: nothing
+	then(t, b, b.GrantRole(RoleAuditor, 1, "800101141234", t0), nil) // held already (an event before terms were kept: the first): nothing
 	then(t, b, b.RevokeRole(RoleAuditor, "800101141234", t0), nil, RoleRevoked{UserID: id, Role: RoleAuditor}, SessionsEnded{UserID: id, Reason: EndRoleRevoked})
 	c := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}))
 	then(t, c, c.RevokeRole(RoleAdmin, id, t0), ErrOwnAdminRole)
@@ -966,18 +966,37 @@ func TestRoles(t *testing.T) {
 	then(t, d, d.RevokeRole(RoleAdmin, "800101141234", t0), nil)
 }
 
+// A role is held for the term of service in the employee master it was
+// granted in: given an auditor role of the first term, the person recorded
+// again after leaving (term 2) holds it no more until it is granted for
+// that term, which records it anew.
+func TestRolesAreHeldForTheirTermOfService(t *testing.T) {
+	a := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAuditor}))
+	if got := a.RolesIn(1); len(got) != 1 || got[0] != RoleAuditor || len(a.RolesIn(2)) != 0 || !a.HasRole(RoleAuditor) {
+		t.Fatalf("roles in term 1 %v, in term 2 %v", a.RolesIn(1), a.RolesIn(2))
+	}
+	then(t, a, a.GrantRole(RoleAuditor, 2, "800101141234", t0), nil, RoleGranted{UserID: id, Role: RoleAuditor, Term: 2})
+	if !a.HasRoleIn(RoleAuditor, 2) || a.HasRoleIn(RoleAuditor, 1) {
+		t.Errorf("granted anew for term 2: in 1 %v, in 2 %v", a.HasRoleIn(RoleAuditor, 1), a.HasRoleIn(RoleAuditor, 2))
+	}
+	b := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAuditor, Term: 2}, RoleRevoked{UserID: id, Role: RoleAuditor}))
+	if b.HasRoleIn(RoleAuditor, 2) || len(b.RolesIn(2)) != 0 {
+		t.Error("a revoked role is still held in its term")
+	}
+}
+
 // The auditor watches the administrators: an administrator who could make
 // themselves auditor (or drop a role of their own) would watch themselves.
 // Another administrator must; the console's actor is never an account.
 func TestNobodyGrantsOrRemovesTheirOwnRole(t *testing.T) {
 	a := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}))
-	then(t, a, a.GrantRole(RoleAuditor, id, t0), ErrOwnRole)
-	then(t, a, a.GrantRole(RoleAdmin, id, t0), ErrOwnRole)
+	then(t, a, a.GrantRole(RoleAuditor, 1, id, t0), ErrOwnRole)
+	then(t, a, a.GrantRole(RoleAdmin, 1, id, t0), ErrOwnRole)
 	b := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}, RoleGranted{UserID: id, Role: RoleAuditor}))
 	then(t, b, b.RevokeRole(RoleAuditor, id, t0), ErrOwnRole)
 	then(t, b, b.RevokeRole(RoleAdmin, id, t0), ErrOwnAdminRole)
 	c := given(t, activated())
-	then(t, c, c.GrantRole(RoleAuditor, "cli:pentadbir", t0), nil, RoleGranted{UserID: id, Role: RoleAuditor})
+	then(t, c, c.GrantRole(RoleAuditor, 1, "cli:pentadbir", t0), nil, RoleGranted{UserID: id, Role: RoleAuditor, Term: 1})
 }
 
 func TestCheckSecretAnswer(t *testing.T) {

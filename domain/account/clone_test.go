@@ -53,7 +53,7 @@ func TestCloneIsIndependent(t *testing.T) {
 // shares memory (pointer, slice, map…) that Clone does not copy: add it to
 // Clone, then here.
 func TestCloneCopiesEveryReference(t *testing.T) {
-	copied := map[string]bool{"Changes": true, "temp": true, "recovery": true, "roles": true, "resends": true}
+	copied := map[string]bool{"Changes": true, "temp": true, "recovery": true, "roles": true, "resends": true, "roleTerms": true}
 	typ := reflect.TypeFor[Account]()
 	for i := range typ.NumField() {
 		f := typ.Field(i)

@@ -285,6 +285,12 @@ func (r Role) Valid() bool { return r == RoleAdmin || r == RoleAuditor }
 type RoleGranted struct {
 	UserID string `json:"user_id"`
 	Role   Role   `json:"role"`
+	// Term is the grantee's term of service in the employee master when
+	// the role was granted (employee.Employee.Term): the role counts only
+	// while that term lasts, so a leaver recorded again does not get it
+	// back. Absent (0) in events recorded before it was kept: the first
+	// term.
+	Term int `json:"term,omitempty"`
 }
 
 type RoleRevoked struct {

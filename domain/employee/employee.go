@@ -239,6 +239,7 @@ type Employee struct {
 	recorded bool
 	left     bool
 	leftOn   string
+	term     int
 	// commands holds, per command ID, the event it recorded: a command
 	// with a known ID is a repeat only if it asks for that same change.
 	commands map[string]eventlog.Event
@@ -249,6 +250,14 @@ func New() *Employee { return &Employee{} }
 
 // Recorded reports whether the person is in the master (even if they left).
 func (e *Employee) Recorded() bool { return e.recorded }
+
+// Term is the person's term of service in the master: 1 from their first
+// record, one more each time they are recorded again after leaving (a
+// rejoin); 0 if never recorded. A portal role is held for the term it was
+// granted in (account.RoleGranted.Term): one who left and came back, by
+// any feed of the master, does not get their old post's powers back
+// without an administrator granting them again.
+func (e *Employee) Term() int { return e.term }
 
 // InService reports whether the person is in the master at now and has not
 // left by then: a leaving date still ahead (in Melaka) leaves them in
@@ -548,6 +557,7 @@ func (e *Employee) Apply(ev eventlog.Event) error {
 			return fmt.Errorf("%w: %s", ErrWrongStream, ev.EventType())
 		}
 		e.ic, e.recorded, e.left, e.leftOn = ev.IC, true, false, ""
+		e.term++
 		e.details = detailsOf(ev.IC, ev.Name, ev.Email, ev.Department, ev.Post, ev.StaffNumber)
 		e.remember(ev.CommandID, ev)
 	case StaffUpdated:

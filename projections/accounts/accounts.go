@@ -45,7 +45,10 @@ type Employee struct {
 	// LeftOn is the recorded leaving date (YYYY-MM-DD, "" for none),
 	// which may still be ahead: InService compares it with the time
 	// asked about, so the view never says "left" before the date.
-	LeftOn     string     `json:"left_on,omitempty"`
+	LeftOn string `json:"left_on,omitempty"`
+	// Term is the term of service (employee.Employee.Term): 1 from the
+	// first record, one more for each rejoin.
+	Term       int        `json:"term,omitempty"`
 	RecordedAt time.Time  `json:"recorded_at"`
 	UpdatedAt  *time.Time `json:"updated_at,omitempty"`
 }
@@ -73,13 +76,23 @@ type Account struct {
 	Phone      string `json:"phone,omitempty"`
 	Office     string `json:"office,omitempty"`
 
-	Status         string   `json:"status"`
-	Activated      bool     `json:"activated"`
-	Locked         bool     `json:"locked"`
-	Roles          []string `json:"roles"`
-	TOTP           bool     `json:"totp"`
-	RecoveryLeft   int      `json:"recovery_codes_left,omitempty"`
-	FailedAttempts int      `json:"failed_attempts"`
+	Status    string `json:"status"`
+	Activated bool   `json:"activated"`
+	Locked    bool   `json:"locked"`
+	// Roles are the roles the person holds: granted in their present
+	// term of service in the master (RoleTerms against EmployeeTerm), so
+	// a leaver recorded again shows none of the old post's roles until
+	// they are granted anew, as the commands decide.
+	Roles []string `json:"roles"`
+	// RoleTerms are the roles granted and not revoked, each with the term
+	// of service it was granted in (account.RoleGranted.Term, 0 read as 1).
+	RoleTerms map[string]int `json:"role_terms,omitempty"`
+	// EmployeeTerm is the master's term of service for the person (0: not
+	// recorded, and every role granted counts, as the commands take it).
+	EmployeeTerm   int  `json:"employee_term,omitempty"`
+	TOTP           bool `json:"totp"`
+	RecoveryLeft   int  `json:"recovery_codes_left,omitempty"`
+	FailedAttempts int  `json:"failed_attempts"`
 
 	RegisteredAt time.Time  `json:"registered_at"`
 	ActivatedAt  *time.Time `json:"activated_at,omitempty"`
@@ -162,8 +175,9 @@ func (Projector) Name() string { return "accounts" }
 // whose projector passed over such events before it knew them is rebuilt;
 // 7 projects account.EmailFollowedMaster (the account's e-mail following
 // the master's), likewise for a projector of an older build that passed
-// over those.
-func (Projector) Layout() int { return 7 }
+// over those; 8 keeps the term of service of the master and of each role
+// (a rejoin shows no role of the old term), filled in by a rebuild.
+func (Projector) Layout() int { return 8 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
@@ -196,7 +210,8 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 	switch ev := env.Event.(type) {
 	case employee.StaffRecorded:
 		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
-			*e = Employee{IC: ev.IC, Name: ev.Name, Email: ev.Email, Department: ev.Department, Post: ev.Post, StaffNumber: ev.StaffNumber, RecordedAt: env.OccurredAt}
+			*e = Employee{IC: ev.IC, Name: ev.Name, Email: ev.Email, Department: ev.Department, Post: ev.Post, StaffNumber: ev.StaffNumber, RecordedAt: env.OccurredAt,
+				Term: e.Term + 1}
 		})
 	case employee.StaffUpdated:
 		return p.putEmployee(ctx, b, env, ev.IC, func(e *Employee, exists bool) {
@@ -218,7 +233,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		}
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
 			*a = Account{UserID: ev.UserID, Name: ev.Name, Email: ev.Email, Department: emp.Department, Post: emp.Post,
-				Status: StatusRegistered, Roles: []string{}, RegisteredAt: env.OccurredAt, EmployeeLeftOn: emp.LeftOn}
+				Status: StatusRegistered, Roles: []string{}, RegisteredAt: env.OccurredAt, EmployeeLeftOn: emp.LeftOn, EmployeeTerm: emp.Term}
 		})
 	case account.TemporaryPasswordIssued:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
@@ -304,14 +319,14 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 		})
 	case account.RoleGranted:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
-			if !slices.Contains(a.Roles, string(ev.Role)) {
-				a.Roles = append(a.Roles, string(ev.Role))
-				slices.Sort(a.Roles)
+			if a.RoleTerms == nil {
+				a.RoleTerms = map[string]int{}
 			}
+			a.RoleTerms[string(ev.Role)] = max(ev.Term, 1)
 		})
 	case account.RoleRevoked:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
-			a.Roles = slices.DeleteFunc(a.Roles, func(r string) bool { return r == string(ev.Role) })
+			delete(a.RoleTerms, string(ev.Role))
 		})
 	}
 	return fmt.Errorf("accounts: unexpected event %s", env.Type)
@@ -372,7 +387,7 @@ func (p Projector) syncAccount(ctx context.Context, b projections.Batch, env eve
 		return err
 	}
 	return p.putAccount(ctx, b, env, e.IC, func(a *Account) {
-		a.Name, a.Department, a.Post, a.EmployeeLeftOn = e.Name, e.Department, e.Post, e.LeftOn
+		a.Name, a.Department, a.Post, a.EmployeeLeftOn, a.EmployeeTerm = e.Name, e.Department, e.Post, e.LeftOn, e.Term
 	})
 }
 
@@ -415,9 +430,16 @@ func (p Projector) putAccount(ctx context.Context, b projections.Batch, env even
 	default:
 		a.Status = StatusRegistered
 	}
+	a.Roles = a.Roles[:0]
 	if a.Roles == nil {
 		a.Roles = []string{}
 	}
+	for r, term := range a.RoleTerms {
+		if a.EmployeeTerm == 0 || term == a.EmployeeTerm {
+			a.Roles = append(a.Roles, r)
+		}
+	}
+	slices.Sort(a.Roles)
 	body, err := json.Marshal(a)
 	if err != nil {
 		return err

@@ -962,3 +962,39 @@ func TestRefusedLeavingRequestsLeaveTheView(t *testing.T) {
 	}
 	w.sameAfterReplayAndRebuild(p)
 }
+
+// A role is shown for the term of service it was granted in, as the
+// commands hold it: given an auditor who leaves service and is recorded
+// again (a rejoin), the view shows no role, and granted anew it shows it;
+// a rebuild gives the same.
+func TestAccountViewRolesFollowTheTermOfService(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Kewangan dan Perbendaharaan", "Pegawai Kewangan", "JKPN-0042")
+	w.activate(sitiIC, "siti.aminah@melaka.gov.my", "kuih lapis sedap sekali")
+	w.must(w.h.GrantRole.Handle(ctx, commands.GrantRole{Meta: w.meta(eventlog.ActorSystem, "cli:pentadbir"), UserID: sitiIC, Role: account.RoleAuditor}))
+	p := accounts.Projector{}
+	roles := func(when string, want ...string) {
+		t.Helper()
+		project(t, w.events, w.views, w.reg, p, 10)
+		a, _, err := accounts.GetAccount(ctx, w.views, sitiIC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Roles, append([]string{}, want...)) {
+			t.Fatalf("%s: roles %v, want %v (%+v)", when, a.Roles, want, a)
+		}
+	}
+	roles("granted", "auditor")
+	w.must(w.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: w.meta(eventlog.ActorSystem, "import"), IC: sitiIC, Date: "2026-03-01", Reason: "bertukar"}))
+	w.now = time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
+	w.staff(sitiIC, "Siti Aminah binti Omar", "siti.aminah@melaka.gov.my", "Jabatan Ketua Menteri", "Pegawai Tadbir", "JKM-0007")
+	roles("recorded again")
+	if e, _, _ := accounts.GetEmployee(ctx, w.views, sitiIC); e.Term != 2 {
+		t.Errorf("employee term %d after a rejoin, want 2", e.Term)
+	}
+	w.must(w.h.GrantRole.Handle(ctx, commands.GrantRole{Meta: w.meta(eventlog.ActorSystem, "cli:pentadbir"), UserID: sitiIC, Role: account.RoleAuditor}))
+	roles("granted anew", "auditor")
+	w.sameAfterReplayAndRebuild(p)
+	roles("rebuilt", "auditor")
+}
