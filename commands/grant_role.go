@@ -49,5 +49,7 @@ func (h GrantRoleHandler) Handle(ctx context.Context, cmd GrantRole) (Result, er
 		return Result{}, err
 	}
 	return Execute(ctx, h.Runner, account.Stream(ic), account.New, cmd.Meta,
-		func(a *account.Account, now time.Time) error { return a.GrantRole(cmd.Role, emp.Term(), cmd.Meta.Actor.ID, now) })
+		func(a *account.Account, now time.Time) error {
+			return a.GrantRole(cmd.Role, emp.Term(), cmd.Meta.Actor.ID, now)
+		})
 }

@@ -58,9 +58,9 @@ type LoginGrant struct {
 // grantSeed is what the deciding command saw of the account, kept for the
 // grant (decide may run again after a conflict: the last run counts).
 type grantSeed struct {
-	totp  bool
-	ends  int
-	now   time.Time
+	totp bool
+	ends int
+	now  time.Time
 	// acc is the account decided on: its login note is read once the
 	// decision's events are applied (see may come before the decision).
 	acc *account.Account

@@ -242,15 +242,15 @@ func (a *Account) Clone() *Account {
 }
 
 // Exists reports whether the user ID is registered.
-func (a *Account) Exists() bool           { return a.status != StatusNone }
-func (a *Account) UserID() string         { return a.userID }
-func (a *Account) Name() string           { return a.name }
-func (a *Account) Email() string          { return a.email }
-func (a *Account) Status() Status         { return a.status }
-func (a *Account) Locked() bool           { return a.locked }
-func (a *Account) FailedAttempts() int    { return a.failed }
-func (a *Account) Roles() []Role          { return slices.Clone(a.roles) }
-func (a *Account) HasRole(r Role) bool    { return slices.Contains(a.roles, r) }
+func (a *Account) Exists() bool        { return a.status != StatusNone }
+func (a *Account) UserID() string      { return a.userID }
+func (a *Account) Name() string        { return a.name }
+func (a *Account) Email() string       { return a.email }
+func (a *Account) Status() Status      { return a.status }
+func (a *Account) Locked() bool        { return a.locked }
+func (a *Account) FailedAttempts() int { return a.failed }
+func (a *Account) Roles() []Role       { return slices.Clone(a.roles) }
+func (a *Account) HasRole(r Role) bool { return slices.Contains(a.roles, r) }
 
 // RolesIn returns the roles granted in the person's term of service term
 // (employee.Employee.Term): the ones a login or an administrator's command
