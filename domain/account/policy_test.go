@@ -109,10 +109,31 @@ func TestCheckActivation(t *testing.T) {
 			t.Errorf("field %s: %q, want %q (%v)", f, got[f], c, err)
 		}
 	}
-	f2 := validForm()
-	f2.Answer = id
-	if fieldCodes(func() error { _, e := CheckActivation(f2, id, MinPassword); return e }())["answer"] != "contains_user_id" {
-		t.Error("IC number accepted as the secret answer")
+	// The IC however it is typed: with dashes or spaces it is the IC too.
+	for _, answer := range []string{id, "791117-04-5671", "791117 04 5671", "ic saya 791117-045671"} {
+		f2 := validForm()
+		f2.Answer = answer
+		if fieldCodes(func() error { _, e := CheckActivation(f2, id, MinPassword); return e }())["answer"] != "contains_user_id" {
+			t.Errorf("IC number accepted as the secret answer: %q", answer)
+		}
+	}
+	// An invisible character (a direction mark, a zero-width space) in
+	// the phrase or the answer is refused like a control character.
+	f3 := validForm()
+	f3.Answer, f3.Phrase = "Ayer\u200bKeroh", "Pantai\u200fTenang"
+	if got := fieldCodes(func() error { _, e := CheckActivation(f3, id, MinPassword); return e }()); got["answer"] != "control_character" || got["phrase"] != "control_character" {
+		t.Errorf("invisible characters: %v", got)
+	}
+}
+
+// Kemaskini Maklumat Pengguna: an office of only invisible characters, or
+// with a direction mark inside, is refused (it was saved, and shown blank).
+func TestCheckProfileRefusesInvisibleCharacters(t *testing.T) {
+	for _, office := range []string{"\u200f\u200f", "\u200b", "\ufeff", "\u061c", "Aras 3\u200f, Seri Negeri"} {
+		_, err := CheckProfile(Profile{Phone: "06-2345678", Office: office, Email: "siti.aminah@melaka.gov.my"}, []string{"melaka.gov.my"})
+		if fieldCodes(err)["office"] != "control_character" {
+			t.Errorf("office %q: %v", office, err)
+		}
 	}
 }
 

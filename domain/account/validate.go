@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/melaka-gov/ispeks/domain/employee"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
 // FieldError names the input field that is wrong, a stable Code the web layer
@@ -109,14 +109,7 @@ func text(field, v string, min, max int, required bool) (string, *FieldError) {
 	return v, nil
 }
 
-func hasControl(v string) bool {
-	for _, r := range v {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return true
-		}
-	}
-	return false
-}
+func hasControl(v string) bool { return strings.IndexFunc(v, textfield.Hidden) >= 0 }
 
 // Limits of the account's own fields, in characters.
 const (
@@ -225,7 +218,8 @@ func CheckActivation(f ActivationForm, userID string, minLen int) (ActivationFor
 		e.add(fieldErr("question", "unknown_choice", "is not one of the offered questions"))
 	}
 	var fe *FieldError
-	if _, fe = text("answer", f.Answer, MinAnswer, MaxAnswer, true); fe == nil && strings.Contains(NormalizeAnswer(f.Answer), strings.ToLower(userID)) {
+	// Digits only, as for the password: "791117-04-5671" is the IC too.
+	if _, fe = text("answer", f.Answer, MinAnswer, MaxAnswer, true); fe == nil && containsUserID(NormalizeAnswer(f.Answer), userID) {
 		fe = fieldErr("answer", "contains_user_id", "must not be your IC number")
 	}
 	e.add(fe)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
@@ -114,10 +113,7 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 // around. Bytes that are not UTF-8 are refused before it: JSON would store
 // them as U+FFFD, so the event would not hold the text given.
 func hasControl(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
-			(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
-	}) >= 0
+	return strings.IndexFunc(s, textfield.Hidden) >= 0
 }
 
 // Added: a client was registered with a token whose SHA-256 is TokenHash.

@@ -164,6 +164,21 @@ func TestLeaveService(t *testing.T) {
 	}
 }
 
+// A name, department or post from the CSV, the upload or the API with a
+// direction override or a zero-width space is refused, as the web forms
+// refuse them: it becomes the account's name on the admin pages, in mails
+// and on slips (the reviewer's API PUT of "A\u202eB" was created).
+func TestValidationRefusesInvisibleCharacters(t *testing.T) {
+	for _, name := range []string{"Siti\u202eAminah", "A\u200bB", "\ufeffSiti Aminah", "Siti\u2066Aminah"} {
+		d := Details{IC: "791117-04-5671", Name: name, Email: "siti.aminah@melaka.gov.my", Department: "Jabatan Kewangan\u200f", Post: "Pegawai", StaffNumber: "JKPN-0042"}
+		_, err := d.Validate()
+		var fes FieldErrors
+		if !errors.As(err, &fes) || len(fes) != 2 || fes[0].Field != "name" || fes[0].Code != "control_character" || fes[1].Field != "department" {
+			t.Errorf("name %q: %v", name, err)
+		}
+	}
+}
+
 func TestValidationNamesEveryBadField(t *testing.T) {
 	d := Details{IC: "791317-04-5671", Name: strings.Repeat("x", 10*1024), Email: "siti@", Department: "Kewangan\x00", Post: "", StaffNumber: "#1"}
 	_, err := d.Validate()

@@ -6,11 +6,11 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/domain/textfield"
 )
 
 // Field limits, in characters.
@@ -145,7 +145,7 @@ func text(field, v string, max int, required bool) (string, *FieldError) {
 		return "", fieldErr(field, "invalid", "is not valid UTF-8")
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || r == '\u2028' || r == '\u2029' {
+		if r != '\t' && r != '\n' && r != '\r' && textfield.Hidden(r) {
 			return "", fieldErr(field, "control_character", "contains a control character")
 		}
 	}

@@ -27,11 +27,30 @@ func Check(v string, max int, required bool) (string, string) {
 		return "", fmt.Sprintf("is %d characters long (at most %d)", n, max)
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) {
-			return "", "contains a control character"
+		if Hidden(r) {
+			return "", "contains a control or invisible character"
 		}
 	}
 	return v, ""
+}
+
+// Hidden reports a character that changes or hides what a text shows
+// without being seen itself: a control character, the line and paragraph
+// separators (U+2028, U+2029), and every format character (Unicode Cf:
+// direction marks, embeddings, overrides and isolates; zero-width spaces;
+// the byte-order mark; the soft hyphen), except the zero-width non-joiner
+// and joiner (U+200C, U+200D), which some scripts need inside words. A
+// name, post or office made of them shows as blank or as another, and an
+// override turns the rest of a line around on a page, in a mail or on a
+// terminal.
+func Hidden(r rune) bool {
+	switch {
+	case r == '\u200c' || r == '\u200d':
+		return false
+	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+		return true
+	}
+	return unicode.Is(unicode.Cf, r)
 }
 
 // Clip shortens an input value echoed in an error or a report to 40

@@ -19,13 +19,33 @@ func TestCheck(t *testing.T) {
 		{"\xff\xfe", 20, true, "", "is not valid UTF-8"},
 		{strings.Repeat("é", 21), 20, true, "", "is 21 characters long (at most 20)"},
 		{strings.Repeat("é", 20), 20, true, strings.Repeat("é", 20), ""},
-		{"a\x00b", 20, true, "", "contains a control character"},
-		{"baris\nkedua", 20, true, "", "contains a control character"},
+		{"a\x00b", 20, true, "", "contains a control or invisible character"},
+		{"baris\nkedua", 20, true, "", "contains a control or invisible character"},
+		{"Aras 3\u200f, Seri Negeri", 40, true, "", "contains a control or invisible character"},
+		{"\u200b", 20, true, "", "contains a control or invisible character"},
 	}
 	for _, c := range cases {
 		got, reason := Check(c.in, c.max, c.required)
 		if got != c.want || reason != c.reason {
 			t.Errorf("Check(%q, %d, %v) = %q, %q; want %q, %q", c.in, c.max, c.required, got, reason, c.want, c.reason)
+		}
+	}
+}
+
+// Hidden: what changes or hides the text without being seen, refused in
+// every free-text field (the reviewer saved an office of only U+200F, and
+// a master name with U+202E); the joiners some scripts need inside words
+// are not.
+func TestHidden(t *testing.T) {
+	for _, r := range []rune{0, '\n', '\u007f', '\u0085', '\u2028', '\u2029', '\u200b', '\u200e', '\u200f', '\u202a', '\u202e',
+		'\u2060', '\u2066', '\u2069', '\ufeff', '\u061c', '\u00ad'} {
+		if !Hidden(r) {
+			t.Errorf("%U is not refused", r)
+		}
+	}
+	for _, r := range []rune{'a', ' ', 'é', 'ஆ', 'ج', '中', '\u200c', '\u200d', '\u00a0'} {
+		if Hidden(r) {
+			t.Errorf("%U is refused", r)
 		}
 	}
 }

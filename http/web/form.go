@@ -3,11 +3,11 @@ package web
 import (
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/melaka-gov/ispeks/domain/textfield"
 	"github.com/melaka-gov/ispeks/http/i18n"
 )
 
@@ -27,6 +27,10 @@ type Field struct {
 	// is empty (default err.required, "Sila isi ruangan ini"): a choice
 	// the person did not make says so ("Sila pilih satu imej").
 	RequiredKey string
+	// TooLongKey is the catalog key of the message when the value is over
+	// Max (default err.too_long with Max): a field whose Max only stops
+	// absurd input early names the policy's own limit instead.
+	TooLongKey string
 }
 
 // DefaultMaxField is the default length limit of a field.
@@ -86,6 +90,9 @@ func ReadForm(c *gin.Context, fields ...Field) *Form {
 		case !utf8.ValidString(raw) || hasControl(raw, fd.Multiline):
 			f.FailKey(fd.Name, "err.control_chars")
 			raw = ""
+		case utf8.RuneCountInString(raw) > max && fd.TooLongKey != "":
+			f.FailKey(fd.Name, fd.TooLongKey)
+			raw = truncate(raw, max)
 		case utf8.RuneCountInString(raw) > max:
 			f.Fail(fd.Name, i18n.Getf("err.too_long", max))
 			raw = truncate(raw, max) // never echo 10 kB back into the page
@@ -106,7 +113,7 @@ func hasControl(s string, multiline bool) bool {
 		if multiline && (r == '\n' || r == '\r' || r == '\t') {
 			continue
 		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+		if textfield.Hidden(r) {
 			return true
 		}
 	}
