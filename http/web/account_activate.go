@@ -17,10 +17,10 @@ import (
 // acctNewPasswordFields are a new password and its confirmation. The limits
 // here only stop absurd input early; the policy itself (length, common
 // passwords, the IC) is the domain's, so the message is the same
-// everywhere.
+// everywhere: one stopped here names the policy's maximum too.
 var acctNewPasswordFields = []Field{
-	{Name: "password", Label: "label.password_new", Required: true, Secret: true, Max: 4 * account.MaxPassword, RequiredKey: "acct.f.password.required"},
-	{Name: "confirm_password", Label: "label.password_confirm", Required: true, Secret: true, Max: 4 * account.MaxPassword, RequiredKey: "acct.f.confirm_password.required"},
+	{Name: "password", Label: "label.password_new", Required: true, Secret: true, Max: 4 * account.MaxPassword, RequiredKey: "acct.f.password.required", TooLongKey: "acct.f.password.too_long"},
+	{Name: "confirm_password", Label: "label.password_confirm", Required: true, Secret: true, Max: 4 * account.MaxPassword, RequiredKey: "acct.f.confirm_password.required", TooLongKey: "acct.f.password.too_long"},
 }
 
 var acctActivateFields = append(append([]Field{}, acctNewPasswordFields...),

@@ -166,7 +166,7 @@ func TestActivationMessages(t *testing.T) {
 		{"short password", good("password", "pendek", "confirm_password", "pendek"), "password", "sekurang-kurangnya 8 aksara"},
 		{"common password", good("password", "password123", "confirm_password", "password123"), "password", "terlalu biasa"},
 		{"password with the IC", good("password", "x"+sitiIC, "confirm_password", "x"+sitiIC), "password", "tidak boleh mengandungi No. Pengenalan"},
-		{"10 kB password", good("password", tenKB, "confirm_password", tenKB), "password", "Terlalu panjang"},
+		{"10 kB password", good("password", tenKB, "confirm_password", tenKB), "password", "Kata laluan terlalu panjang: maksimum 128 aksara"},
 		{"no question", good("question", ""), "question", "Sila pilih satu soalan rahsia"},
 		{"unknown question", good("question", "warna-kegemaran"), "question", "Sila pilih satu soalan rahsia"},
 		{"short answer", good("answer", "a"), "answer", "Jawapan rahsia mesti sekurang-kurangnya 2 aksara"},
@@ -237,7 +237,7 @@ func TestForgotPassword(t *testing.T) {
 	w.refuse(t, b, "/login/kata-laluan-baru", "/login/kata-laluan-baru", []badInput{
 		{"mismatch", vals("password", "Bunga Raya Kembang 9", "confirm_password", "Bunga Raya Kembang"), "confirm_password", "Tidak sama dengan Kata Laluan Baru"},
 		{"short", vals("password", "abc", "confirm_password", "abc"), "password", "sekurang-kurangnya 8 aksara"},
-		{"10 kB", vals("password", tenKB, "confirm_password", tenKB), "password", "Terlalu panjang"},
+		{"10 kB", vals("password", tenKB, "confirm_password", tenKB), "password", "Kata laluan terlalu panjang: maksimum 128 aksara"},
 	})
 	r = b.post("/login/kata-laluan-baru", "/login/kata-laluan-baru", vals("password", "Bunga Raya Kembang 9", "confirm_password", "Bunga Raya Kembang 9"))
 	if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/utama?kata-laluan=ditukar" {
@@ -344,7 +344,7 @@ func TestChangePassword(t *testing.T) {
 	w.refuse(t, b, p, p, []badInput{
 		{"mismatch", vals("old_password", password, "password", np, "confirm_password", np+"!"), "confirm_password", "Tidak sama dengan Kata Laluan Baru"},
 		{"short", vals("old_password", password, "password", "abc12", "confirm_password", "abc12"), "password", "sekurang-kurangnya 8 aksara"},
-		{"10 kB", vals("old_password", password, "password", tenKB, "confirm_password", tenKB), "password", "Terlalu panjang"},
+		{"10 kB", vals("old_password", password, "password", tenKB, "confirm_password", tenKB), "password", "Kata laluan terlalu panjang: maksimum 128 aksara"},
 		{"no old password", vals("old_password", "", "password", np, "confirm_password", np), "old_password", "Sila masukkan Kata Laluan Lama"},
 		{"control character", vals("old_password", password, "password", "abc\x00defgh", "confirm_password", "abc\x00defgh"), "password", "Mengandungi aksara yang tidak dibenarkan"},
 	})
