@@ -270,7 +270,16 @@ func (s *Site) waitBounded(c *gin.Context, wait func(context.Context, uint64) er
 func (s *Site) readAfterLogin(c *gin.Context) {
 	if u, ok := session.User(c); ok && u.ReadAfter > 0 {
 		s.waitFor(c, u.ReadAfter)
-		if err := s.deps.Sessions.Update(c, func(s *session.Session) { s.ReadAfter = 0 }); err != nil {
+		err := s.deps.Sessions.Update(c, func(s *session.Session) { s.ReadAfter = 0 })
+		switch {
+		case errors.Is(err, session.ErrNotFound):
+			// Ended while the page waited (a lock, a password change, a
+			// logout in another tab): the request's copy must not carry
+			// it on to the page or its command.
+			s.sessionFailed(c, session.ErrOvertaken)
+			c.Abort()
+			return
+		case err != nil:
 			s.deps.Log.WarnContext(c.Request.Context(), "read-your-writes: clear the login's position", "err", err)
 		}
 	}

@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -69,5 +71,40 @@ func TestTheLoginsWaitIsOnce(t *testing.T) {
 		if n := gaveUp(); n != 1 {
 			t.Fatalf("after %d pages, %d waits that gave up, want the first page's only", i+1, n)
 		}
+	}
+}
+
+// A session ended while its first page waited for the login's position (a
+// lock by three wrong passwords from elsewhere, here) does not get the
+// page: the request's copy of the session was read before the end, and
+// was carried on to the page (200) until the next request.
+func TestASessionEndedDuringTheWaitGetsNoPage(t *testing.T) {
+	w := newWorldWith(t, worldOpts{demo: true, waitTimeout: 1500 * time.Millisecond})
+	b := w.activeUser(master[0])
+	b.post("/utama", "/log-keluar", nil)
+	w.clk.Add(time.Hour)
+	w.holdProjectors()
+	b.login(sitiIC, password)
+	var wg sync.WaitGroup
+	var page result
+	wg.Add(1)
+	go func() { defer wg.Done(); page = b.get("/tetapan-akaun/aktiviti-log-masuk") }()
+	time.Sleep(200 * time.Millisecond) // the page is waiting
+	a := w.browser()
+	a.remote = "203.0.113.9:1"
+	a.enterID(sitiIC)
+	var r result
+	for i := range 3 {
+		r = a.enterPassword(fmt.Sprint("salah sekali lagi ", i))
+	}
+	if r.Code != http.StatusLocked {
+		t.Fatalf("third wrong password: %d, want the lock", r.Code)
+	}
+	wg.Wait()
+	if page.Code != http.StatusSeeOther || !strings.Contains(page.Header().Get("Location"), "sesi=tamat") {
+		t.Fatalf("page requested before the lock, answered after it: %d %q, want back to the landing page (sesi=tamat)", page.Code, page.Header().Get("Location"))
+	}
+	if next := b.get("/tetapan-akaun/aktiviti-log-masuk"); next.Code != http.StatusSeeOther {
+		t.Fatalf("the next page: %d", next.Code)
 	}
 }
