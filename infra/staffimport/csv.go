@@ -157,18 +157,48 @@ func (h header) column(col string) string {
 }
 
 // sniffDelimiter picks the delimiter of the header line: a comma unless the
-// line has none and has semicolons (Excel in some locales) or tabs.
+// line has none and has semicolons (Excel in some locales) or tabs. Only
+// the delimiters between cells count: one inside a quoted cell (RFC 4180,
+// "" for a quote within it), as in a semicolon file's "Alamat, Poskod", is
+// text, and so is a line break there, which does not end the header. A
+// quote opens a quoted cell only where a cell starts, as encoding/csv
+// reads it: at the start of the line or after any of the three.
 func sniffDelimiter(data []byte) rune {
-	line := data
-	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
-		line = data[:i]
+	var commas, semicolons, tabs int
+	quoted, cellStart := false, true
+scan:
+	for i := 0; i < len(data); i++ {
+		b := data[i]
+		if quoted {
+			if b == '"' {
+				if i+1 < len(data) && data[i+1] == '"' {
+					i++ // an escaped quote: still inside
+				} else {
+					quoted, cellStart = false, false
+				}
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			quoted = cellStart
+		case '\r', '\n':
+			break scan
+		case ',':
+			commas++
+		case ';':
+			semicolons++
+		case '\t':
+			tabs++
+		}
+		cellStart = b == ',' || b == ';' || b == '\t'
 	}
 	switch {
-	case bytes.IndexByte(line, ',') >= 0:
+	case commas > 0:
 		return ','
-	case bytes.IndexByte(line, ';') >= 0:
+	case semicolons > 0:
 		return ';'
-	case bytes.IndexByte(line, '\t') >= 0:
+	case tabs > 0:
 		return '\t'
 	}
 	return ','
