@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +15,7 @@ import (
 	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/mykad"
+	"github.com/melaka-gov/ispeks/infra/config"
 )
 
 // adminCmd is the console side of the Pentadbir Sistem: bootstrap the first
@@ -37,6 +40,16 @@ func (c *cli) adminCmd() *cobra.Command {
 			}
 			if _, fe := account.CheckEmail("email", staff.Email, c.cfg.EmailDomains); fe != nil {
 				return createFlagError(fe)
+			}
+			// So are the staff details on a new install: its employee
+			// master is empty, so the person is recorded from them and
+			// the handler would refuse them (with this same message) only
+			// after the open made the log, read store and master key.
+			// With a log there the person may be in the master already.
+			if newInstall(&c.cfg) {
+				if _, err := staff.Validate(); err != nil {
+					return createFlagError(err)
+				}
 			}
 			return nil
 		},
@@ -172,6 +185,17 @@ func (c *cli) adminCmd() *cobra.Command {
 
 	cmd.AddCommand(create, unlock, tempPassword, totpReset, roleCmd)
 	return cmd
+}
+
+// newInstall reports whether the embedded event log does not exist yet
+// (an event store on a server is taken to exist).
+func newInstall(cfg *config.Config) bool {
+	kind, target, err := cfg.EventStore()
+	if err != nil || kind != config.KindSQLite {
+		return false
+	}
+	_, err = os.Stat(target)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // accountError names the account (masked) an administration command could
