@@ -50,9 +50,9 @@ type AccountDeps struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// ForgotQueue bounds the Lupa Kata Laluan requests waiting for a
-	// worker (default 256; one beyond is dropped with a warning, the page
-	// answering the same), ForgotWorkers the workers that run them
-	// (default 2). They run in Site.RunWorkers.
+	// worker (default 256; one beyond waits for a slot, then is answered
+	// 503 "try again", nothing queued), ForgotWorkers the workers that run
+	// them (default 2). They run in Site.RunWorkers.
 	ForgotQueue, ForgotWorkers int
 }
 

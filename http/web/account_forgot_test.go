@@ -149,31 +149,57 @@ func TestForgotPasswordAnswersBeforeItsCommandRuns(t *testing.T) {
 }
 
 // TestForgotPasswordFullQueue: with the one worker held and the queue full,
-// one more request is dropped — answered the same and at once, with a
-// warning in the log that names no IC — and the queued one still runs.
+// a request waits for a free slot, then, none freeing, is answered 503 "try
+// again" — the same for an active account and for an IC without one, never
+// the "received" notice — and nothing is queued for it: the log warns
+// without naming an IC, the metrics count it busy, and once the worker is
+// released only the two queued requests run.
 func TestForgotPasswordFullQueue(t *testing.T) {
 	g := newGate(t)
 	w := newWorldWith(t, worldOpts{demo: true, commands: g.install, forgotQueue: 1, forgotWorkers: 1})
+	const slotWait = 300 * time.Millisecond
+	web.SetForgotQueueTimes(w.srv.Site, slotWait)
 	w.activeUser(master[0])
 	w.activeUser(master[3])
+	aminEvents := w.streamLen(aminIC)
 
 	held := answered(t, "held", postForgot(w.browser(), unknownIC))
 	g.awaitStarted(t) // the worker holds it: the queue is empty
 	queued := answered(t, "queued", postForgot(w.browser(), sitiIC))
-	dropped := answered(t, "dropped", postForgot(w.browser(), aminIC))
-	for name, r := range map[string]result{"queued": queued, "dropped": dropped} {
-		if r.Code != held.Code || r.Header().Get("Location") != held.Header().Get("Location") || r.body != held.body || !sameHeaders(r, held) {
-			t.Errorf("%s request answered otherwise: %d %q", name, r.Code, r.Header().Get("Location"))
+	for name, r := range map[string]result{"held": held, "queued": queued} {
+		if r.Code != http.StatusSeeOther || r.Header().Get("Location") != "/lupa-kata-laluan?hantar=1" {
+			t.Fatalf("%s request: %d %q", name, r.Code, r.Header().Get("Location"))
 		}
+	}
+
+	busy := map[string]result{}
+	for _, ic := range []string{aminIC, nurulIC} { // an active account; none
+		start := time.Now()
+		busy[ic] = answered(t, "beyond the queue", postForgot(w.browser(), ic))
+		if waited := time.Since(start); waited < slotWait {
+			t.Errorf("%s answered after %s, without waiting %s for a slot", ic, waited, slotWait)
+		}
+	}
+	want := busy[nurulIC]
+	if want.Code != http.StatusServiceUnavailable || want.Header().Get("Location") != "" {
+		t.Fatalf("beyond the queue: %d %q, want 503 and no redirect", want.Code, want.Header().Get("Location"))
+	}
+	mustContain(t, "busy page", want.body, "Sistem tidak dapat diakses buat sementara waktu. Sila cuba sebentar lagi.", `action="/lupa-kata-laluan"`)
+	mustNotContain(t, "busy page", want.body, "Permintaan anda telah diterima", "telah dihantar", nurulIC)
+	if got := busy[aminIC]; got.Code != want.Code || !sameHeaders(got, want) || normal(got.body) != normal(want.body) {
+		t.Errorf("busy answer for an active account differs from an unknown IC's: %d %q", got.Code, got.body)
+	}
+	if want.Header().Get("Retry-After") == "" {
+		t.Error("no Retry-After on the busy answer")
 	}
 	logs := w.logs.String()
 	if !strings.Contains(logs, "queue full") {
-		t.Errorf("no warning for the dropped request: %s", logs)
+		t.Errorf("no warning for the busy requests: %s", logs)
 	}
 	scraper := w.browser()
 	scraper.remote = "127.0.0.1:9090" // /metrics answers loopback only
-	if m := scraper.get("/metrics").body; !strings.Contains(m, `ispeks_forgot_password_background_total{outcome="dropped"} 1`) {
-		t.Errorf("dropped request not counted:\n%s", m)
+	if m := scraper.get("/metrics").body; !strings.Contains(m, `ispeks_forgot_password_background_total{outcome="busy"} 2`) {
+		t.Errorf("busy requests not counted:\n%s", m)
 	}
 
 	g.release()
@@ -181,11 +207,57 @@ func TestForgotPasswordFullQueue(t *testing.T) {
 	if w.mailFor(w.browser(), sitiIC, "kata laluan sementara baharu", 0) == "" {
 		t.Fatal("no temporary password for the queued request")
 	}
-	for _, ic := range []string{sitiIC, aminIC, unknownIC} {
+	if n := w.forgotRan.Load(); n != 2 {
+		t.Errorf("%d commands ran, want the 2 queued", n)
+	}
+	if n := w.streamLen(aminIC); n != aminEvents {
+		t.Errorf("the busy request recorded %d events", n-aminEvents)
+	}
+	for _, ic := range []string{sitiIC, aminIC, nurulIC, unknownIC} {
 		if strings.Contains(w.logs.String(), ic) {
 			t.Errorf("%s in the log", ic)
 		}
 	}
+}
+
+// TestForgotPasswordWaitsForAFreeSlot: a request that finds the queue full
+// is not answered while it waits; once the held worker goes on, it takes
+// the freed slot, is answered "received" like any other, and its command
+// runs.
+func TestForgotPasswordWaitsForAFreeSlot(t *testing.T) {
+	g := newGate(t)
+	w := newWorldWith(t, worldOpts{demo: true, commands: g.install, forgotQueue: 1, forgotWorkers: 1})
+	web.SetForgotQueueTimes(w.srv.Site, 20*time.Second) // a stuck wait, not a slow one
+	w.activeUser(master[0])
+
+	held := answered(t, "held", postForgot(w.browser(), unknownIC))
+	g.awaitStarted(t)
+	answered(t, "queued", postForgot(w.browser(), nurulIC))
+	waiting := postForgot(w.browser(), sitiIC)
+	select {
+	case r := <-waiting:
+		t.Fatalf("answered while the queue was full: %d %q", r.Code, r.Header().Get("Location"))
+	case <-time.After(200 * time.Millisecond):
+	}
+	g.release()
+	r := answered(t, "waiting", waiting)
+	if r.Code != held.Code || r.Header().Get("Location") != held.Header().Get("Location") || r.body != held.body || !sameHeaders(r, held) {
+		t.Fatalf("the request that waited answered otherwise: %d %q", r.Code, r.Header().Get("Location"))
+	}
+	w.eventually("all three run", func() bool { return w.forgotRan.Load() == 3 })
+	if w.mailFor(w.browser(), sitiIC, "kata laluan sementara baharu", 0) == "" {
+		t.Fatal("no temporary password for the request that waited")
+	}
+}
+
+// streamLen is how many events the account stream of ic holds.
+func (w *world) streamLen(ic string) int {
+	w.t.Helper()
+	recs, err := w.events.ReadStream(context.Background(), account.Stream(mykad.MustParse(ic)), 0, eventlog.Forwards, 1000)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return len(recs)
 }
 
 // TestForgotPasswordDrainsOnStop: requests queued when the workers are told

@@ -152,7 +152,12 @@ func (s *Site) forgot(c *gin.Context) {
 			return
 		}
 	}
-	// No read-your-writes wait either: the next page reads nothing.
-	s.forgotJobs.submit(c.Request.Context(), commands.ForgotPassword{Meta: acctMeta(c, ""), IC: f.Get("ic")})
+	// No read-your-writes wait either: the next page reads nothing. The
+	// page says "received" only once the command is queued; a queue that
+	// stays full answers "try again" (503), the same for every IC.
+	if err := s.forgotJobs.submit(c.Request.Context(), commands.ForgotPassword{Meta: acctMeta(c, ""), IC: f.Get("ic")}); err != nil {
+		s.forgotBusy(c)
+		return
+	}
 	c.Redirect(http.StatusSeeOther, PathForgot+"?hantar=1")
 }
