@@ -248,6 +248,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 	// throttle, not the logins).
 	rig, err := c.startBenchRig(ctx, cfg.Dir, rigOptions{Logs: progress, Tune: func(k *config.Config) {
 		k.LoginPerIPBurst, k.LoginPerIPEvery = 1<<30, time.Nanosecond
+		k.LoginFailBurst, k.LoginFailEvery = 1<<30, time.Nanosecond
 	}, Prepare: func(a *app) {
 		if cfg.HasherLimit > 0 || cfg.SpareProcs >= 0 || !cfg.production() {
 			// The same handlers as openSecurity wires, over a hasher with

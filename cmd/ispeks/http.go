@@ -90,6 +90,7 @@ func (a *app) httpHandler(ctx context.Context) (*server.Server, error) {
 		MetricsFrom:    cfg.MetricsFrom,
 		SecureCookies:  cfg.SecureCookies,
 		LoginThrottle:  httpx.ThrottleConfig{Burst: cfg.LoginPerIPBurst, Every: cfg.LoginPerIPEvery},
+		LoginFailures:  httpx.ThrottleConfig{Burst: cfg.LoginFailBurst, Every: cfg.LoginFailEvery},
 		Web: web.Config{Helpdesk: helpdesk, Demo: cfg.Demo, LockoutThreshold: cfg.LockThreshold,
 			DemoStaff: web.DemoPeople(demo.Staff(), func(p demo.Person) web.DemoPerson {
 				return web.DemoPerson{Name: p.Name, IC: p.IC, Email: p.Email}

@@ -115,6 +115,22 @@ func (t *Throttle) Peek(key string) (bool, time.Duration) {
 	return false, time.Duration((1 - b.tokens) * float64(t.cfg.Every))
 }
 
+// Refund gives back a token Allow took for key, for an attempt that turned
+// out not to count (a limit reserved before the attempt, charged only if
+// it failed). A key no longer tracked has its whole burst already.
+func (t *Throttle) Refund(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, ok := t.buckets[key]
+	if !ok {
+		if len(t.buckets) < t.cfg.MaxKeys {
+			return
+		}
+		b = &t.overflow
+	}
+	b.tokens = min(float64(t.cfg.Burst), b.tokens+1)
+}
+
 func (t *Throttle) refill(b *bucket, now time.Time) {
 	if el := now.Sub(b.last); el > 0 {
 		b.tokens = min(float64(t.cfg.Burst), b.tokens+float64(el)/float64(t.cfg.Every))

@@ -41,6 +41,9 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// LoginThrottle sizes the per-IP login throttle.
 	LoginThrottle httpx.ThrottleConfig
+	// LoginFailures sizes the per-IP limit of wrong passwords (default
+	// 30 at once, then one a minute).
+	LoginFailures httpx.ThrottleConfig
 	// Session is the session policy; Secure, IsAPI, LoginPath and TOTPPath
 	// are filled in here.
 	Session session.Config
@@ -150,8 +153,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	errs := httpx.NewErrorMap(append([][]httpx.Rule{web.Rules()}, deps.ErrorRules...)...)
 	errs.AddFieldRules(deps.FieldRules...)
 	throttle := httpx.NewThrottle(cfg.LoginThrottle, deps.Now)
+	failures := cfg.LoginFailures
+	if failures.Burst <= 0 {
+		failures.Burst = 30
+	}
+	if failures.Every <= 0 {
+		failures.Every = time.Minute
+	}
 	wd := deps.Web
 	wd.Sessions, wd.Errors, wd.Throttle, wd.Log, wd.Metrics = sessions, errs, throttle, deps.Log, deps.Metrics
+	wd.FailThrottle = httpx.NewThrottle(failures, deps.Now)
 	site, err := web.NewSite(cfg.Web, wd)
 	if err != nil {
 		return nil, err

@@ -272,8 +272,22 @@ func (s *Site) loginPassword(c *gin.Context) {
 		s.Invalid(c, "account_password", page())
 		return
 	}
+	// A wrong password costs this address a token of its failure limit:
+	// taken before the check (concurrent guesses cannot all slip under
+	// it), given back when the password was right. The same for every ID.
+	failKey := ""
+	if s.deps.FailThrottle != nil {
+		failKey = httpx.ClientKey(c.ClientIP())
+		if ok, wait := s.deps.FailThrottle.Allow(failKey); !ok {
+			s.Fail(c, "account_password", page(), &httpx.TooManyError{RetryAfter: wait})
+			return
+		}
+	}
 	out, res, err := s.deps.Accounts.Commands.LogIn.LogIn(c.Request.Context(),
 		commands.LogIn{Meta: acctMeta(c, sess.UserID), UserID: sess.UserID, Password: f.Get("password")})
+	if failKey != "" && !errors.Is(err, account.ErrWrongPassword) && !errors.Is(err, account.ErrLocked) {
+		s.deps.FailThrottle.Refund(failKey)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, account.ErrLocked):

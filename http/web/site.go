@@ -43,6 +43,10 @@ type Deps struct {
 	Sessions *session.Manager // required
 	Errors   *httpx.ErrorMap  // required: the one error table
 	Throttle *httpx.Throttle  // login throttling (may be nil in tests)
+	// FailThrottle limits wrong passwords per client address (nil: none):
+	// a password step takes a token before its check and gives it back
+	// when the password was right.
+	FailThrottle *httpx.Throttle
 	Log      *slog.Logger
 	// Metrics registers the pages' own collectors (the Lupa Kata Laluan
 	// queue's); nil: not exported.

@@ -52,6 +52,12 @@ type Config struct {
 	ShutdownGrace   time.Duration
 	LoginPerIPEvery time.Duration // one more login attempt per IP is earned this often
 	LoginPerIPBurst int
+	// LoginFailEvery and LoginFailBurst size the per-IP limit of wrong
+	// passwords (and attempts on locked accounts): the lockout of three
+	// takes only three of the attempts above, so that limit alone let one
+	// address lock hundreds of accounts an hour.
+	LoginFailEvery time.Duration
+	LoginFailBurst int
 	TrustedProxies  []string
 	MetricsFrom     []string // clients that may read /metrics (empty: loopback, server.DefaultMetricsFrom)
 	APIRateBurst    int
@@ -122,6 +128,8 @@ func Bind(fs *pflag.FlagSet, cfg *Config) {
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", envDuration(cfg, "ISPEKS_SHUTDOWN_GRACE", 10*time.Second), "time to finish requests on SIGTERM [ISPEKS_SHUTDOWN_GRACE]")
 	fs.DurationVar(&cfg.LoginPerIPEvery, "login-every", envDuration(cfg, "ISPEKS_LOGIN_EVERY", 3*time.Second), "per client IP, one more login attempt is allowed this often [ISPEKS_LOGIN_EVERY]")
 	fs.IntVar(&cfg.LoginPerIPBurst, "login-burst", envInt(cfg, "ISPEKS_LOGIN_BURST", 20), "login attempts a client IP may make at once (a department may share one address) [ISPEKS_LOGIN_BURST]")
+	fs.DurationVar(&cfg.LoginFailEvery, "login-fail-every", envDuration(cfg, "ISPEKS_LOGIN_FAIL_EVERY", time.Minute), "per client IP, one more wrong password is allowed this often, so one address cannot lock a department [ISPEKS_LOGIN_FAIL_EVERY]")
+	fs.IntVar(&cfg.LoginFailBurst, "login-fail-burst", envInt(cfg, "ISPEKS_LOGIN_FAIL_BURST", 30), "wrong passwords a client IP may give at once; a password step in progress holds one until it succeeds [ISPEKS_LOGIN_FAIL_BURST]")
 	fs.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", envList("ISPEKS_TRUSTED_PROXIES", nil), "reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed [ISPEKS_TRUSTED_PROXIES]")
 	fs.StringSliceVar(&cfg.MetricsFrom, "metrics-from", envList("ISPEKS_METRICS_FROM", nil), "addresses or CIDRs that may read /metrics, connecting directly (a request through a proxy is refused); others get 404; none given: loopback (127.0.0.0/8, ::1) [ISPEKS_METRICS_FROM]")
 	fs.IntVar(&cfg.APIRateBurst, "api-burst", envInt(cfg, "ISPEKS_API_BURST", 200), "requests an API client may make at once [ISPEKS_API_BURST]")
@@ -216,6 +224,9 @@ func (c *Config) Resolve() error {
 	}
 	if c.LoginPerIPEvery <= 0 || c.LoginPerIPBurst < 1 {
 		errs = append(errs, errors.New("--login-every and --login-burst: must be positive"))
+	}
+	if c.LoginFailEvery <= 0 || c.LoginFailBurst < 1 {
+		errs = append(errs, errors.New("--login-fail-every and --login-fail-burst: must be positive"))
 	}
 	if c.GCPercent < 0 || (c.GCPercent > 0 && c.GCPercent < 25) || c.GCPercent > 10000 {
 		errs = append(errs, fmt.Errorf("--gc-percent: %d is outside 25..10000 (or 0)", c.GCPercent))
