@@ -47,7 +47,7 @@ type Deps struct {
 	// a password step takes a token before its check and gives it back
 	// when the password was right.
 	FailThrottle *httpx.Throttle
-	Log      *slog.Logger
+	Log          *slog.Logger
 	// Metrics registers the pages' own collectors (the Lupa Kata Laluan
 	// queue's); nil: not exported.
 	Metrics prometheus.Registerer

@@ -58,13 +58,13 @@ type Config struct {
 	// address lock hundreds of accounts an hour.
 	LoginFailEvery time.Duration
 	LoginFailBurst int
-	TrustedProxies  []string
-	MetricsFrom     []string // clients that may read /metrics (empty: loopback, server.DefaultMetricsFrom)
-	APIRateBurst    int
-	APIRateEvery    time.Duration
-	APIFailBurst    int           // failed API token authentications a client IP may make at once
-	APIFailEvery    time.Duration // one more is allowed this often
-	EventStreams    int           // event-feed streams one API client may hold open at once
+	TrustedProxies []string
+	MetricsFrom    []string // clients that may read /metrics (empty: loopback, server.DefaultMetricsFrom)
+	APIRateBurst   int
+	APIRateEvery   time.Duration
+	APIFailBurst   int           // failed API token authentications a client IP may make at once
+	APIFailEvery   time.Duration // one more is allowed this often
+	EventStreams   int           // event-feed streams one API client may hold open at once
 	// SlipMonths and AnnualYears are the display windows of statements:
 	// slips, bonus and special aid of the last SlipMonths months (the
 	// current one included), annual statements of the last AnnualYears
