@@ -306,6 +306,7 @@ func TestHostileInputEveryRoute(t *testing.T) {
 		// handlers behind them would not be reached).
 		Tune: func(k *config.Config) {
 			k.LoginPerIPBurst, k.LoginPerIPEvery = 1<<30, time.Nanosecond
+			k.LoginFailBurst, k.LoginFailEvery = 1<<30, time.Nanosecond
 			k.APIRateBurst, k.APIRateEvery = 1<<30, time.Nanosecond
 			k.APIFailBurst, k.APIFailEvery = 1<<30, time.Nanosecond
 			k.LockThreshold = 20
