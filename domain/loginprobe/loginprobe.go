@@ -6,13 +6,26 @@
 // A probe counts and locks exactly like an account, so that from outside an
 // unknown ID cannot be told from a real one: the same messages, the lock
 // after the same number of attempts, and from then on the lock notice.
+//
+// A real account's run of failures also ends when its owner logs in, which
+// an unknown ID never does: two wrong passwords, a day's wait and a third
+// then told real IDs in use (401) from unknown ones (423, locked). So a
+// probe has an imagined owner who logs in on a schedule drawn from its key
+// (a secret keyed hash, so nobody outside can foresee it): every 1 to 30
+// days, in office hours in Melaka. A login of that owner between two
+// attempts ends the run, as the real owner's would; a locked probe stays
+// locked, as a locked account does until an administrator unlocks it.
 package loginprobe
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/melaka-gov/ispeks/domain/calendar"
 
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 )
@@ -53,6 +66,10 @@ type AttemptFailed struct {
 	Key         string `json:"key"`
 	Consecutive int    `json:"consecutive"`
 	WhileLocked bool   `json:"while_locked,omitempty"`
+	// At is when the attempt was decided: the next attempt asks whether
+	// the imagined owner logged in since (absent in events stored before
+	// it was kept: the run then goes on, as it did).
+	At time.Time `json:"at,omitzero"`
 }
 
 // Locked: the probe reached the threshold; every later attempt gets the lock
@@ -75,6 +92,7 @@ type Probe struct {
 	key    string
 	failed int
 	locked bool
+	lastAt time.Time // of the last failed attempt (zero: unknown)
 }
 
 // New returns an empty probe for key, for commands.Execute.
@@ -95,13 +113,16 @@ func (p *Probe) Fail(threshold int, now time.Time) error {
 		threshold = DefaultLockThreshold
 	}
 	if p.locked {
-		if err := p.record(AttemptFailed{Key: p.key, Consecutive: p.failed, WhileLocked: true}); err != nil {
+		if err := p.record(AttemptFailed{Key: p.key, Consecutive: p.failed, WhileLocked: true, At: now}); err != nil {
 			return err
 		}
 		return ErrLocked
 	}
 	n := p.failed + 1
-	if err := p.record(AttemptFailed{Key: p.key, Consecutive: n}); err != nil {
+	if p.failed > 0 && !p.lastAt.IsZero() && OwnerLogsIn(p.key, p.lastAt, now) {
+		n = 1 // the imagined owner logged in since: the run ended
+	}
+	if err := p.record(AttemptFailed{Key: p.key, Consecutive: n, At: now}); err != nil {
 		return err
 	}
 	if n < threshold {
@@ -111,6 +132,40 @@ func (p *Probe) Fail(threshold int, now time.Time) error {
 		return err
 	}
 	return ErrLocked
+}
+
+// OwnerLogsIn reports whether the imagined owner of the probe with key logs
+// in after from and no later than to. The schedule is drawn from the key:
+// a login every 1 to 30 days (as staff look at their payments daily or
+// monthly), on those days at one moment between 08:00 and 17:00 in
+// Melaka. A key that is not hex has no owner.
+func OwnerLogsIn(key string, from, to time.Time) bool {
+	if !to.After(from) {
+		return false
+	}
+	b, err := hex.DecodeString(key)
+	if err != nil || len(b) < 8 {
+		return false
+	}
+	h1, h2 := binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:8])
+	interval := int64(1 + h1%30)                                     // days between the owner's logins
+	phase := int64(h2 % uint32(interval))                            // which day of the interval
+	inDay := time.Duration(h2/30%(9*3600))*time.Second + 8*time.Hour // 08:00–17:00
+	from, to = from.In(calendar.Melaka), to.In(calendar.Melaka)
+	day := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, calendar.Melaka)
+	for ; !day.After(to); day = day.AddDate(0, 0, 1) {
+		n := day.Unix()/86400 + 1 // days since 1 January 1970 in Melaka (UTC+8, no DST)
+		if n%interval != phase {
+			continue
+		}
+		if at := day.Add(inDay); at.After(from) && !at.After(to) {
+			return true
+		}
+		if day.Sub(from) > time.Duration(interval+1)*24*time.Hour {
+			break // a whole interval passed: one login was in it
+		}
+	}
+	return false
 }
 
 func (p *Probe) record(ev eventlog.Event) error {
@@ -130,6 +185,7 @@ func (p *Probe) Apply(ev eventlog.Event) error {
 		}
 		p.failed = ev.Consecutive
 		p.locked = p.locked || ev.WhileLocked
+		p.lastAt = ev.At
 	case Locked:
 		if ev.Key != p.key {
 			return fmt.Errorf("loginprobe: event for key %q in probe %q", ev.Key, p.key)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -810,5 +811,37 @@ func TestTOTPConfirmedForAnEndedSessionMakesNoSession(t *testing.T) {
 	}
 	if g := b.get(p); g.Code != http.StatusSeeOther {
 		t.Fatalf("the two-factor page after: %d, want a redirect to log in", g.Code)
+	}
+}
+
+// Given two wrong passwords on a real ID and on an unknown one, and a
+// month's wait in which the real owner logged in (ending the run, as a
+// completed login does), the third wrong password is "Kata Laluan Tidak
+// Tepat" on both: an unknown ID's imagined owner logs in too, at least
+// once a month (loginprobe.OwnerLogsIn). Before, the unknown ID answered
+// with the lock notice, which told the two apart without locking anything.
+func TestAWaitDoesNotTellUnknownIDsApart(t *testing.T) {
+	w := newWorld(t)
+	w.activeUser(master[0])
+	codes := map[string][]int{}
+	for _, id := range []string{sitiIC, unknownIC} {
+		b := w.browser()
+		b.remote = "203.0.113.60:1"
+		b.enterID(id)
+		for range 2 {
+			codes[id] = append(codes[id], b.enterPassword("salah sama sekali").Code)
+		}
+	}
+	w.clk.Add(31 * 24 * time.Hour)
+	w.browser().login(sitiIC, password) // the real owner's login in the month
+	for _, id := range []string{sitiIC, unknownIC} {
+		b := w.browser()
+		b.remote = "203.0.113.60:1"
+		b.enterID(id)
+		codes[id] = append(codes[id], b.enterPassword("salah sama sekali").Code)
+	}
+	want := []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusUnauthorized}
+	if !slices.Equal(codes[sitiIC], want) || !slices.Equal(codes[unknownIC], want) {
+		t.Fatalf("real ID %v, unknown ID %v, want %v for both", codes[sitiIC], codes[unknownIC], want)
 	}
 }
