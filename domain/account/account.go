@@ -185,7 +185,8 @@ type Account struct {
 
 	roles []Role
 	// roleTerms: the employee master's term of service each role was
-	// granted in (RoleGranted.Term, 0 read as 1).
+	// granted in (RoleGranted.Term; 0: granted before terms were kept,
+	// held in any term, as it was then).
 	roleTerms map[Role]int
 	lastLogin time.Time
 	// previousLogin is the completed login before lastLogin, and
@@ -259,16 +260,24 @@ func (a *Account) HasRole(r Role) bool { return slices.Contains(a.roles, r) }
 func (a *Account) RolesIn(term int) []Role {
 	var out []Role
 	for _, r := range a.roles {
-		if a.roleTerms[r] == term {
+		if a.HasRoleIn(r, term) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// HasRoleIn reports whether role was granted in term (see RolesIn).
+// HasRoleIn reports whether role was granted in term (see RolesIn). A
+// role granted before terms were kept (RoleGranted without one) is held
+// in any term, as it was then: which term it was granted in cannot be
+// told from the account's stream, and reading it as the first would take
+// the role from an administrator who had rejoined before the upgrade.
 func (a *Account) HasRoleIn(r Role, term int) bool {
-	return a.HasRole(r) && a.roleTerms[r] == term
+	if !a.HasRole(r) {
+		return false
+	}
+	t := a.roleTerms[r]
+	return t == 0 || t == term
 }
 func (a *Account) TOTPEnabled() bool      { return a.totpSecret != "" }
 func (a *Account) LastLogin() time.Time   { return a.lastLogin }
@@ -1424,7 +1433,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		if a.roleTerms == nil {
 			a.roleTerms = map[Role]int{}
 		}
-		a.roleTerms[ev.Role] = max(ev.Term, 1)
+		a.roleTerms[ev.Role] = ev.Term
 	case RoleRevoked:
 		a.roles = slices.DeleteFunc(a.roles, func(r Role) bool { return r == ev.Role })
 		delete(a.roleTerms, ev.Role)

@@ -971,7 +971,7 @@ func TestRoles(t *testing.T) {
 // again after leaving (term 2) holds it no more until it is granted for
 // that term, which records it anew.
 func TestRolesAreHeldForTheirTermOfService(t *testing.T) {
-	a := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAuditor}))
+	a := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAuditor, Term: 1}))
 	if got := a.RolesIn(1); len(got) != 1 || got[0] != RoleAuditor || len(a.RolesIn(2)) != 0 || !a.HasRole(RoleAuditor) {
 		t.Fatalf("roles in term 1 %v, in term 2 %v", a.RolesIn(1), a.RolesIn(2))
 	}
@@ -983,6 +983,14 @@ func TestRolesAreHeldForTheirTermOfService(t *testing.T) {
 	if b.HasRoleIn(RoleAuditor, 2) || len(b.RolesIn(2)) != 0 {
 		t.Error("a revoked role is still held in its term")
 	}
+	// A grant recorded before terms were kept (an administrator who may
+	// have rejoined before the upgrade) is held in any term, as it was
+	// then: read as the first, it took the only administrator's role.
+	c := given(t, with(activated(), RoleGranted{UserID: id, Role: RoleAdmin}))
+	if !c.HasRoleIn(RoleAdmin, 1) || !c.HasRoleIn(RoleAdmin, 2) || len(c.RolesIn(3)) != 1 {
+		t.Errorf("a grant without a term: in 1 %v, in 2 %v", c.HasRoleIn(RoleAdmin, 1), c.HasRoleIn(RoleAdmin, 2))
+	}
+	then(t, c, c.GrantRole(RoleAdmin, 2, "800101141234", t0), nil) // held: nothing
 }
 
 // The auditor watches the administrators: an administrator who could make

@@ -85,7 +85,8 @@ type Account struct {
 	// they are granted anew, as the commands decide.
 	Roles []string `json:"roles"`
 	// RoleTerms are the roles granted and not revoked, each with the term
-	// of service it was granted in (account.RoleGranted.Term, 0 read as 1).
+	// of service it was granted in (account.RoleGranted.Term; 0: granted
+	// before terms were kept, held in any term, as the commands take it).
 	RoleTerms map[string]int `json:"role_terms,omitempty"`
 	// EmployeeTerm is the master's term of service for the person (0: not
 	// recorded, and every role granted counts, as the commands take it).
@@ -322,7 +323,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 			if a.RoleTerms == nil {
 				a.RoleTerms = map[string]int{}
 			}
-			a.RoleTerms[string(ev.Role)] = max(ev.Term, 1)
+			a.RoleTerms[string(ev.Role)] = ev.Term
 		})
 	case account.RoleRevoked:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
@@ -435,7 +436,7 @@ func (p Projector) putAccount(ctx context.Context, b projections.Batch, env even
 		a.Roles = []string{}
 	}
 	for r, term := range a.RoleTerms {
-		if a.EmployeeTerm == 0 || term == a.EmployeeTerm {
+		if term == 0 || a.EmployeeTerm == 0 || term == a.EmployeeTerm {
 			a.Roles = append(a.Roles, r)
 		}
 	}

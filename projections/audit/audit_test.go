@@ -635,3 +635,39 @@ func TestTimelineTellsAStepUpFromALoginsCode(t *testing.T) {
 		t.Fatalf("second factors and session ends: %v, want %v", got, want)
 	}
 }
+
+// The state as of a moment shows the roles the person held then: those of
+// their term of service in the employee master at that moment. Given an
+// auditor who left and was recorded again, the state before the rejoin
+// shows the role, the state after it none (as the login and the commands
+// decide), and after a new grant the role again.
+func TestStateAsOfShowsTheRolesOfTheTermThen(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.register(sitiIC, "siti.aminah@melaka.gov.my")
+	f.ok(f.h.GrantRole.Handle(ctx, commands.GrantRole{Meta: f.meta(eventlog.ActorSystem, "cli:pentadbir"), UserID: sitiIC, Role: account.RoleAuditor}))
+	f.advance(time.Hour)
+	granted := f.clock()
+	f.advance(time.Hour)
+	f.ok(f.h.StaffLeftService.Handle(ctx, commands.StaffLeftService{Meta: f.meta(eventlog.ActorSystem, "test"), IC: sitiIC, Date: f.clock().Format("2006-01-02"), Reason: "bertukar"}))
+	f.advance(72 * time.Hour)
+	f.ok(f.h.PutStaff.Handle(ctx, commands.PutStaff{Meta: f.meta(eventlog.ActorSystem, "test"), Details: employee.Details{
+		IC: sitiIC, Name: "Siti Aminah binti Omar", Email: "siti.aminah@melaka.gov.my", Department: "Jabatan Ketua Menteri", Post: "Pegawai Tadbir", StaffNumber: "JKM-0042"}}))
+	f.advance(time.Hour)
+	rejoined := f.clock()
+	f.advance(time.Hour)
+	f.ok(f.h.GrantRole.Handle(ctx, commands.GrantRole{Meta: f.meta(eventlog.ActorSystem, "cli:pentadbir"), UserID: sitiIC, Role: account.RoleAuditor}))
+	f.advance(time.Hour)
+	for _, c := range []struct {
+		at   time.Time
+		want []string
+	}{{granted, []string{"auditor"}}, {rejoined, nil}, {f.clock(), []string{"auditor"}}} {
+		st, err := f.log.AsOf(ctx, sitiIC, c.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(st.Roles, c.want) {
+			t.Errorf("as of %s: roles %v, want %v", c.at.Format(time.RFC3339), st.Roles, c.want)
+		}
+	}
+}

@@ -2,12 +2,15 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/melaka-gov/ispeks/domain/account"
+	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/eventlog"
 	"github.com/melaka-gov/ispeks/domain/loginprobe"
+	"github.com/melaka-gov/ispeks/domain/mykad"
 )
 
 // Kind names what an entry records; the stable words the pages translate
@@ -376,7 +379,16 @@ func (l *Log) AsOf(ctx context.Context, userID string, at time.Time) (State, err
 	}
 	a := r.acc
 	st.Registered, st.Status, st.Locked, st.FailedAttempts = a.Exists(), string(a.Status()), a.Locked(), a.FailedAttempts()
-	for _, role := range a.Roles() {
+	// The roles the person held then: those of their term of service in
+	// the employee master at that moment, as logins and commands decide.
+	// A role granted before they left and were recorded again is not one.
+	roles := a.Roles()
+	if term, err := l.termAsOf(ctx, id, at); err != nil {
+		return st, err
+	} else if term > 0 {
+		roles = a.RolesIn(term)
+	}
+	for _, role := range roles {
 		st.Roles = append(st.Roles, string(role))
 	}
 	st.TOTP, st.LastLogin, st.Events, st.Unfit = a.TOTPEnabled(), a.LastLogin(), r.accounts, r.unfit
@@ -384,4 +396,36 @@ func (l *Log) AsOf(ctx context.Context, userID string, at time.Time) (State, err
 		st.ProbeEvents, st.ProbeFailed, st.ProbeLocked = r.probes, r.probe.Failed(), r.probe.IsLocked()
 	}
 	return st, nil
+}
+
+// termAsOf is the person's term of service in the employee master (the
+// events of employee-<IC> up to at; 0: not recorded by then).
+func (l *Log) termAsOf(ctx context.Context, userID string, at time.Time) (int, error) {
+	ic, err := mykad.Parse(userID)
+	if err != nil {
+		return 0, nil
+	}
+	emp := employee.New()
+	for next := uint64(1); ; {
+		recs, err := l.Streams.ReadStream(ctx, employee.Stream(ic), next, eventlog.Forwards, 512)
+		if err != nil {
+			return 0, fmt.Errorf("audit: read the employee master: %w", err)
+		}
+		for _, rec := range recs {
+			if rec.OccurredAt.After(at) {
+				return emp.Term(), nil
+			}
+			env, err := l.Registry.Decode(rec)
+			if err != nil {
+				return 0, fmt.Errorf("audit: employee master: %w", err)
+			}
+			if err := emp.Apply(env.Event); err != nil {
+				return 0, fmt.Errorf("audit: employee master: %w", err)
+			}
+		}
+		if len(recs) < 512 {
+			return emp.Term(), nil
+		}
+		next = recs[len(recs)-1].Version + 1
+	}
 }
