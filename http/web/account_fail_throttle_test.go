@@ -76,7 +76,9 @@ func TestOneAddressCannotLockADepartment(t *testing.T) {
 }
 
 // A right password gives its token back: an office behind one address
-// logging in all morning is never held back by the limit of wrong ones.
+// logging in all morning spends nothing of the limit of wrong ones. (Once
+// wrong ones have spent it, the right password waits too: see
+// TestOneAddressCannotLockADepartment.)
 func TestRightPasswordsDoNotUseTheFailureLimit(t *testing.T) {
 	w := newWorldWith(t, worldOpts{demo: true, throttle: httpx.ThrottleConfig{Burst: 1 << 20, Every: time.Millisecond}})
 	w.activeUser(master[0])
