@@ -10,11 +10,13 @@
 // A real account's run of failures also ends when its owner logs in, which
 // an unknown ID never does: two wrong passwords, a day's wait and a third
 // then told real IDs in use (401) from unknown ones (423, locked). So a
-// probe has an imagined owner who logs in on a schedule drawn from its key
-// (a secret keyed hash, so nobody outside can foresee it): every 1 to 30
-// days, in office hours in Melaka. A login of that owner between two
-// attempts ends the run, as the real owner's would; a locked probe stays
-// locked, as a locked account does until an administrator unlocks it.
+// probe has an imagined owner drawn from its key (a secret keyed hash, so
+// nobody outside can foresee it), as varied as the real ones: about three
+// in ten never log in (as registered staff who seldom or never do), the
+// rest every 1 to 45 days, on a working day (Monday to Friday) in office
+// hours in Melaka. A login of that owner between two attempts ends the
+// run, as the real owner's would; a locked probe stays locked, as a locked
+// account does until an administrator unlocks it.
 package loginprobe
 
 import (
@@ -135,34 +137,38 @@ func (p *Probe) Fail(threshold int, now time.Time) error {
 }
 
 // OwnerLogsIn reports whether the imagined owner of the probe with key logs
-// in after from and no later than to. The schedule is drawn from the key:
-// a login every 1 to 30 days (as staff look at their payments daily or
-// monthly), on those days at one moment between 08:00 and 17:00 in
-// Melaka. A key that is not hex has no owner.
+// in after from and no later than to. The owner is drawn from the key:
+// about three in ten never log in; the others every 1 to 45 days (as staff
+// look at their payments daily or monthly), on those days at one moment
+// between 08:00 and 17:00 in Melaka, unless the day falls on a Saturday or
+// a Sunday. A key that is not hex has no owner.
 func OwnerLogsIn(key string, from, to time.Time) bool {
 	if !to.After(from) {
 		return false
 	}
 	b, err := hex.DecodeString(key)
-	if err != nil || len(b) < 8 {
+	if err != nil || len(b) < 9 {
 		return false
 	}
+	if b[8]%10 < 3 {
+		return false // an owner who never logs in
+	}
 	h1, h2 := binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:8])
-	interval := int64(1 + h1%30)                                     // days between the owner's logins
+	interval := int64(1 + h1%45)                                     // days between the owner's logins
 	phase := int64(h2 % uint32(interval))                            // which day of the interval
-	inDay := time.Duration(h2/30%(9*3600))*time.Second + 8*time.Hour // 08:00–17:00
+	inDay := time.Duration(h2/45%(9*3600))*time.Second + 8*time.Hour // 08:00–17:00
 	from, to = from.In(calendar.Melaka), to.In(calendar.Melaka)
 	day := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, calendar.Melaka)
-	for ; !day.After(to); day = day.AddDate(0, 0, 1) {
+	// Every interval is a whole number of days, so after 7 intervals the
+	// scheduled days repeat their weekdays: one of them is a working day
+	// unless every one falls at the weekend, and that owner never logs in.
+	for end := day.AddDate(0, 0, int(7*interval)+1); !day.After(to) && day.Before(end); day = day.AddDate(0, 0, 1) {
 		n := day.Unix()/86400 + 1 // days since 1 January 1970 in Melaka (UTC+8, no DST)
-		if n%interval != phase {
+		if n%interval != phase || day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
 			continue
 		}
 		if at := day.Add(inDay); at.After(from) && !at.After(to) {
 			return true
-		}
-		if day.Sub(from) > time.Duration(interval+1)*24*time.Hour {
-			break // a whole interval passed: one login was in it
 		}
 	}
 	return false

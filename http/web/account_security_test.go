@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/melaka-gov/ispeks/commands"
+	"github.com/melaka-gov/ispeks/domain/loginprobe"
 	"github.com/melaka-gov/ispeks/http/httpx"
 	"github.com/melaka-gov/ispeks/http/session"
 	"github.com/melaka-gov/ispeks/http/web"
@@ -814,17 +815,35 @@ func TestTOTPConfirmedForAnEndedSessionMakesNoSession(t *testing.T) {
 	}
 }
 
-// Given two wrong passwords on a real ID and on an unknown one, and a
-// month's wait in which the real owner logged in (ending the run, as a
-// completed login does), the third wrong password is "Kata Laluan Tidak
-// Tepat" on both: an unknown ID's imagined owner logs in too, at least
-// once a month (loginprobe.OwnerLogsIn). Before, the unknown ID answered
-// with the lock notice, which told the two apart without locking anything.
+// Given two wrong passwords on real IDs and on unknown ones, and a month's
+// wait, the third wrong password gets the same answers from both kinds: a
+// real account whose owner logged in meanwhile (the run ended) and an
+// unknown ID whose imagined owner did (loginprobe.OwnerLogsIn) say "Kata
+// Laluan Tidak Tepat"; a real account nobody used and an unknown ID whose
+// imagined owner never logs in get the lock notice. Before, every unknown
+// ID got the lock notice, which told real IDs in use from unknown ones
+// without locking anything.
 func TestAWaitDoesNotTellUnknownIDsApart(t *testing.T) {
 	w := newWorld(t)
 	w.activeUser(master[0])
+	w.activeUser(master[1])
+	start := w.clk.Now()
+	month := start.Add(31 * 24 * time.Hour)
+	// Unknown IDs whose imagined owners do and do not log in in the month.
+	var activeID, idleID string
+	for i := 0; activeID == "" || idleID == ""; i++ {
+		id := fmt.Sprintf("8304051%05d", 5000+i)
+		logsIn := loginprobe.OwnerLogsIn(w.keyed.ProbeKey(id), start, month)
+		switch {
+		case logsIn && activeID == "":
+			activeID = id
+		case !logsIn && idleID == "":
+			idleID = id
+		}
+	}
+	ids := []string{sitiIC, activeID, master[1].IC, idleID}
 	codes := map[string][]int{}
-	for _, id := range []string{sitiIC, unknownIC} {
+	for _, id := range ids {
 		b := w.browser()
 		b.remote = "203.0.113.60:1"
 		b.enterID(id)
@@ -832,16 +851,18 @@ func TestAWaitDoesNotTellUnknownIDsApart(t *testing.T) {
 			codes[id] = append(codes[id], b.enterPassword("salah sama sekali").Code)
 		}
 	}
-	w.clk.Add(31 * 24 * time.Hour)
-	w.browser().login(sitiIC, password) // the real owner's login in the month
-	for _, id := range []string{sitiIC, unknownIC} {
+	w.clk.Add(month.Sub(start))
+	w.browser().login(sitiIC, password) // Siti logs in in the month; the other real owner does not
+	for _, id := range ids {
 		b := w.browser()
 		b.remote = "203.0.113.60:1"
 		b.enterID(id)
 		codes[id] = append(codes[id], b.enterPassword("salah sama sekali").Code)
 	}
-	want := []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusUnauthorized}
-	if !slices.Equal(codes[sitiIC], want) || !slices.Equal(codes[unknownIC], want) {
-		t.Fatalf("real ID %v, unknown ID %v, want %v for both", codes[sitiIC], codes[unknownIC], want)
+	used := []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusUnauthorized}
+	idle := []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusLocked}
+	if !slices.Equal(codes[sitiIC], used) || !slices.Equal(codes[activeID], used) || !slices.Equal(codes[master[1].IC], idle) || !slices.Equal(codes[idleID], idle) {
+		t.Fatalf("real ID in use %v, unknown with an owner %v, real ID unused %v, unknown without %v; want %v, %v, %v, %v",
+			codes[sitiIC], codes[activeID], codes[master[1].IC], codes[idleID], used, used, idle, idle)
 	}
 }
