@@ -83,13 +83,28 @@ func (e errs) err() error {
 // without control characters, within min..max characters (min only when
 // present) and present when required.
 func text(field, v string, min, max int, required bool) (string, *FieldError) {
+	return checkText(field, v, min, max, required, false)
+}
+
+// secretText is text for a secret answer: never shown, so only control
+// characters and line breaks are refused (textfield.Control), as when
+// answers were first set.
+func secretText(field, v string, min, max int, required bool) (string, *FieldError) {
+	return checkText(field, v, min, max, required, true)
+}
+
+func checkText(field, v string, min, max int, required, secret bool) (string, *FieldError) {
 	if len(v) > 4*max+64 {
 		return "", fieldErr(field, "too_long", "is longer than %d characters", max)
 	}
 	if !utf8.ValidString(v) {
 		return "", fieldErr(field, "invalid", "is not valid UTF-8")
 	}
-	if hasControl(v) {
+	refused := textfield.Hidden
+	if secret {
+		refused = textfield.Control
+	}
+	if strings.IndexFunc(v, refused) >= 0 {
 		return "", fieldErr(field, "control_character", "contains a control character or line break")
 	}
 	v = strings.Join(strings.Fields(v), " ")
@@ -98,6 +113,9 @@ func text(field, v string, min, max int, required bool) (string, *FieldError) {
 			return "", fieldErr(field, "required", "is required")
 		}
 		return "", nil
+	}
+	if !secret && !textfield.Visible(v) {
+		return "", fieldErr(field, "control_character", "shows nothing: only invisible characters")
 	}
 	n := utf8.RuneCountInString(v)
 	if n > max {
@@ -109,7 +127,9 @@ func text(field, v string, min, max int, required bool) (string, *FieldError) {
 	return v, nil
 }
 
-func hasControl(v string) bool { return strings.IndexFunc(v, textfield.Hidden) >= 0 }
+// hasControl: a password holds a control character or line break (what a
+// secret may not hold: textfield.Control).
+func hasControl(v string) bool { return strings.IndexFunc(v, textfield.Control) >= 0 }
 
 // Limits of the account's own fields, in characters.
 const (
@@ -219,7 +239,7 @@ func CheckActivation(f ActivationForm, userID string, minLen int) (ActivationFor
 	}
 	var fe *FieldError
 	// Digits only, as for the password: "791117-04-5671" is the IC too.
-	if _, fe = text("answer", f.Answer, MinAnswer, MaxAnswer, true); fe == nil && containsUserID(NormalizeAnswer(f.Answer), userID) {
+	if _, fe = secretText("answer", f.Answer, MinAnswer, MaxAnswer, true); fe == nil && containsUserID(NormalizeAnswer(f.Answer), userID) {
 		fe = fieldErr("answer", "contains_user_id", "must not be your IC number")
 	}
 	e.add(fe)

@@ -113,7 +113,7 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 // around. Bytes that are not UTF-8 are refused before it: JSON would store
 // them as U+FFFD, so the event would not hold the text given.
 func hasControl(s string) bool {
-	return strings.IndexFunc(s, textfield.Hidden) >= 0
+	return strings.IndexFunc(s, textfield.Hidden) >= 0 || (strings.TrimSpace(s) != "" && !textfield.Visible(s))
 }
 
 // Added: a client was registered with a token whose SHA-256 is TokenHash.

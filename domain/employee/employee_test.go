@@ -169,13 +169,19 @@ func TestLeaveService(t *testing.T) {
 // refuse them: it becomes the account's name on the admin pages, in mails
 // and on slips (the reviewer's API PUT of "A\u202eB" was created).
 func TestValidationRefusesInvisibleCharacters(t *testing.T) {
-	for _, name := range []string{"Siti\u202eAminah", "A\u200bB", "\ufeffSiti Aminah", "Siti\u2066Aminah"} {
-		d := Details{IC: "791117-04-5671", Name: name, Email: "siti.aminah@melaka.gov.my", Department: "Jabatan Kewangan\u200f", Post: "Pegawai", StaffNumber: "JKPN-0042"}
+	for _, name := range []string{"Siti\u202eAminah", "A\u200bB", "\ufeffSiti Aminah", "Siti\u2066Aminah", "\u200d\u200c", "\u3164", "\u2800", "\ufe0f"} {
+		d := Details{IC: "791117-04-5671", Name: name, Email: "siti.aminah@melaka.gov.my", Department: "Jabatan Kewangan\u202e", Post: "Pegawai", StaffNumber: "JKPN-0042"}
 		_, err := d.Validate()
 		var fes FieldErrors
 		if !errors.As(err, &fes) || len(fes) != 2 || fes[0].Field != "name" || fes[0].Code != "control_character" || fes[1].Field != "department" {
 			t.Errorf("name %q: %v", name, err)
 		}
+	}
+	// Jawi with the Arabic letter mark and a right-to-left mark, as HR
+	// exports and word processors write it, is a name.
+	jawi := Details{IC: "791117-04-5671", Name: "\u0633\u064a\u062a\u064a \u0639\u0627\u0645\u0646\u0629\u061c\u200f", Email: "siti.aminah@melaka.gov.my", Department: "Jabatan Kewangan", Post: "Pegawai", StaffNumber: "JKPN-0042"}
+	if _, err := jawi.Validate(); err != nil {
+		t.Errorf("a Jawi name: %v", err)
 	}
 }
 

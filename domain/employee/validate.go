@@ -159,6 +159,9 @@ func text(field, v string, max int, required bool) (string, *FieldError) {
 		}
 		return "", nil
 	}
+	if !textfield.Visible(v) {
+		return "", fieldErr(field, "control_character", "shows nothing: only invisible characters")
+	}
 	if n := utf8.RuneCountInString(v); n > max {
 		return "", fieldErr(field, "too_long", "is %d characters long (at most %d)", n, max)
 	}

@@ -31,27 +31,55 @@ func Check(v string, max int, required bool) (string, string) {
 			return "", "contains a control or invisible character"
 		}
 	}
+	if !Visible(v) {
+		return "", "shows nothing: only invisible characters"
+	}
 	return v, ""
 }
 
 // Hidden reports a character that changes or hides what a text shows
 // without being seen itself: a control character, the line and paragraph
-// separators (U+2028, U+2029), and every format character (Unicode Cf:
-// direction marks, embeddings, overrides and isolates; zero-width spaces;
-// the byte-order mark; the soft hyphen), except the zero-width non-joiner
-// and joiner (U+200C, U+200D), which some scripts need inside words. A
-// name, post or office made of them shows as blank or as another, and an
-// override turns the rest of a line around on a page, in a mail or on a
-// terminal.
+// separators (U+2028, U+2029), the direction embeddings, overrides and
+// isolates (U+202A–U+202E, U+2066–U+2069: they turn the rest of a line
+// around on a page, in a mail or on a terminal), the zero-width and
+// invisible spaces and operators (U+200B, U+2060–U+2064, U+FEFF, U+180E),
+// the fillers that show as blank (Hangul U+115F, U+1160, U+3164, U+FFA0;
+// the blank braille pattern U+2800), and the annotation, tag and musical
+// formatting characters. The joiners (U+200C, U+200D), the direction marks
+// (U+200E, U+200F, U+061C: right in Jawi text, and pasted from word
+// processors) and the soft hyphen stay: they hide nothing. Visible says
+// whether a value shows anything at all.
 func Hidden(r rune) bool {
 	switch {
-	case r == '\u200c' || r == '\u200d':
-		return false
 	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
-		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+	case r == '\u200b', r >= '\u2060' && r <= '\u2064', r == '\ufeff', r == '\u180e':
+	case r == '\u115f', r == '\u1160', r == '\u3164', r == '\uffa0', r == '\u2800':
+	case r >= '\ufff9' && r <= '\ufffb', r >= 0xe0000 && r <= 0xe007f, r >= 0x1d173 && r <= 0x1d17a:
+	default:
+		return false
 	}
-	return unicode.Is(unicode.Cf, r)
+	return true
 }
+
+// Visible reports whether s shows anything: a letter, digit, punctuation
+// mark or symbol. A value of only spaces, joiners, marks or direction
+// marks shows as blank, and a name made of them passes for nobody (or, on
+// a page, for anyone).
+func Visible(s string) bool {
+	for _, r := range s {
+		if !Hidden(r) && (unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Control reports what a secret (a password, a secret answer) may not
+// hold: a control character or a line or paragraph separator. Nothing
+// else is refused in a secret: it is never shown, and a password set
+// with any other character must still be typed in.
+func Control(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
 
 // Clip shortens an input value echoed in an error or a report to 40
 // characters, so a hostile 10 kB value never fills a page or a screen,

@@ -58,7 +58,7 @@ func adminReadQuery(c *gin.Context, fields ...Field) *Form {
 			max = DefaultMaxField
 		}
 		switch {
-		case !utf8.ValidString(raw) || hasControl(raw, false):
+		case !utf8.ValidString(raw) || hasControl(raw, false, fd.Secret):
 			f.FailKey(fd.Name, "err.control_chars")
 			raw = ""
 		case utf8.RuneCountInString(raw) > max:

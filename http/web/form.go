@@ -87,7 +87,7 @@ func ReadForm(c *gin.Context, fields ...Field) *Form {
 			max = DefaultMaxField
 		}
 		switch {
-		case !utf8.ValidString(raw) || hasControl(raw, fd.Multiline):
+		case !utf8.ValidString(raw) || hasControl(raw, fd.Multiline, fd.Secret):
 			f.FailKey(fd.Name, "err.control_chars")
 			raw = ""
 		case utf8.RuneCountInString(raw) > max && fd.TooLongKey != "":
@@ -108,16 +108,28 @@ func ReadForm(c *gin.Context, fields ...Field) *Form {
 	return f
 }
 
-func hasControl(s string, multiline bool) bool {
+// hasControl reports what a field may not hold. A shown value: what hides
+// or turns text around (textfield.Hidden), or nothing visible at all. A
+// secret (a password, a secret answer), never shown, only what it always
+// refused: control characters, line and paragraph separators, direction
+// embeddings, overrides and isolates; a password set with any other
+// character must still be typed in.
+func hasControl(s string, multiline, secret bool) bool {
 	for _, r := range s {
 		if multiline && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if secret {
+			if textfield.Control(r) || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+				return true
+			}
 			continue
 		}
 		if textfield.Hidden(r) {
 			return true
 		}
 	}
-	return false
+	return !secret && strings.TrimSpace(s) != "" && !textfield.Visible(s)
 }
 
 func truncate(s string, n int) string {
