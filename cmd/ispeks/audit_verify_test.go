@@ -494,6 +494,18 @@ func TestAuditVerifyReportsEveryBreak(t *testing.T) {
 	}
 }
 
+// An event removed from the middle of its stream is one break (its
+// missing position), not two (the position and its stream's version gap).
+func TestAuditVerifyCountsARemovalOnce(t *testing.T) {
+	dir := verifyFixture(t)
+	tamper(t, dir, `DELETE FROM events WHERE position = 2`)
+	_, err := auditVerify(dir)
+	if err == nil || !strings.Contains(err.Error(), "position 2 is missing") || strings.Contains(err.Error(), "places") ||
+		strings.Contains(err.Error(), "version 3 follows") {
+		t.Fatalf("one removal: %v", err)
+	}
+}
+
 // A log broken all over lists the first 100 breaks and counts them all.
 func TestAuditVerifyListsAtMostAHundredBreaks(t *testing.T) {
 	ctx := context.Background()

@@ -205,8 +205,14 @@ func (c *ChainVerifier) Add(rec Record) *BrokenLink {
 // content.
 func (c *ChainVerifier) AddPast(rec Record) []*BrokenLink {
 	c.count++
+	pos, chain := c.checkPosition(rec), c.checkChain(rec)
+	if pos != nil && chain != nil && rec.Position > c.head.Position+1 && rec.Version > c.version[rec.Stream]+1 {
+		// One removal: the missing positions already report the event
+		// missing from its stream.
+		chain = nil
+	}
 	var out []*BrokenLink
-	for _, b := range []*BrokenLink{c.checkPosition(rec), c.checkChain(rec), c.checkHash(rec)} {
+	for _, b := range []*BrokenLink{pos, chain, c.checkHash(rec)} {
 		if b != nil {
 			out = append(out, b)
 		}
