@@ -343,12 +343,13 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		}
 	}
 	// Each right-password client has a connection of its own, written
-	// and read on its goroutine (connTransport): the load generator shares
-	// the cores with what it measures.
-	conns := make([]*connTransport, cfg.Clients)
-	for i := range conns {
-		conns[i] = newConnTransport(rig.base)
-		defer conns[i].Close()
+	// and read on its goroutine by a browser that builds and parses its
+	// messages itself (rawBrowser): the load generator shares the cores
+	// with what it measures, and should take as little of them as it can.
+	browsers := make([]*rawBrowser, cfg.Clients)
+	for i := range browsers {
+		browsers[i] = newRawBrowser(rig.base)
+		defer browsers[i].Close()
 	}
 	var mu sync.Mutex
 	next := make([]int, cfg.Clients)
@@ -359,7 +360,7 @@ func (c *cli) benchLogin(ctx context.Context, cfg loginBenchConfig, out, progres
 		i := (w + next[w]*cfg.Clients) % len(good)
 		next[w]++
 		mu.Unlock()
-		return newBenchBrowser(rig.base, conns[w]).login(ctx, good[i].ic, benchPassword)
+		return browsers[w].login(ctx, good[i].ic, benchPassword)
 	}
 	var loginKernel kernel
 	loginHashes, loginHashCPU := uint64(0), time.Duration(0)
@@ -731,11 +732,6 @@ type benchBrowser struct {
 func newBenchBrowser(base string, tr http.RoundTripper) *benchBrowser {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Transport: tr, Jar: jar, CheckRedirect: noRedirect, Timeout: time.Minute}
-	if _, ok := tr.(*connTransport); ok {
-		// It keeps its own deadline: over a RoundTripper it does not know,
-		// a client Timeout starts a timer goroutine a request.
-		c.Timeout = 0
-	}
 	return &benchBrowser{base: base, client: c}
 }
 
