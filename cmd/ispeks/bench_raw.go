@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -55,8 +56,9 @@ func (b *rawBrowser) Close() {
 
 // do sends one request (form: an url-encoded body for a POST, nil for a
 // GET) and reads its whole answer. A request that fails on a kept-alive
-// connection (the server closed it while idle) is sent once more on a new
-// one, as a browser does.
+// connection before any of its answer came (the server closed it while
+// idle) is sent once more on a new one, as a browser does; once an answer
+// has begun, a failure is the request's (a POST is never sent twice).
 func (b *rawBrowser) do(ctx context.Context, method, path string, form []byte) (rawAnswer, error) {
 	for attempt := 0; ; attempt++ {
 		reused := b.conn != nil
@@ -67,21 +69,23 @@ func (b *rawBrowser) do(ctx context.Context, method, path string, form []byte) (
 			}
 			b.conn, b.br = c, bufio.NewReaderSize(c, 64<<10)
 		}
-		ans, err := b.exchange(ctx, method, path, form)
+		ans, answered, err := b.exchange(ctx, method, path, form)
 		if err == nil {
 			return ans, nil
 		}
 		b.Close()
-		if !reused || attempt > 0 || ctx.Err() != nil {
+		if !reused || answered || attempt > 0 || ctx.Err() != nil {
 			return rawAnswer{}, fmt.Errorf("%s %s: %w", method, path, err)
 		}
 	}
 }
 
-func (b *rawBrowser) exchange(ctx context.Context, method, path string, form []byte) (rawAnswer, error) {
+// exchange writes the request and reads its answer; answered says whether
+// any of the answer had come when it failed.
+func (b *rawBrowser) exchange(ctx context.Context, method, path string, form []byte) (ans rawAnswer, answered bool, err error) {
 	conn := b.conn
 	if err := conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
-		return rawAnswer{}, err
+		return rawAnswer{}, false, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
@@ -112,9 +116,17 @@ func (b *rawBrowser) exchange(ctx context.Context, method, path string, form []b
 	w = append(w, form...)
 	b.out = w
 	if _, err := conn.Write(w); err != nil {
-		return rawAnswer{}, err
+		return rawAnswer{}, false, err // a write to a closed connection (EPIPE, reset): nothing sent
 	}
-	return b.read()
+	if _, err := b.br.Peek(1); err != nil {
+		// Closed under the request: the server dropped an idle connection
+		// and read none of it. Anything else (a timeout) may have reached
+		// the handler.
+		closed := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+		return rawAnswer{}, !closed, err
+	}
+	ans, err = b.read()
+	return ans, true, err
 }
 
 var errRawAnswer = errors.New("bench: malformed answer")

@@ -185,8 +185,7 @@ type Account struct {
 
 	roles []Role
 	// roleTerms: the employee master's term of service each role was
-	// granted in (RoleGranted.Term; 0: granted before terms were kept,
-	// held in any term, as it was then).
+	// granted in (RoleGranted.Term, 0 read as 1).
 	roleTerms map[Role]int
 	lastLogin time.Time
 	// previousLogin is the completed login before lastLogin, and
@@ -268,16 +267,15 @@ func (a *Account) RolesIn(term int) []Role {
 }
 
 // HasRoleIn reports whether role was granted in term (see RolesIn). A
-// role granted before terms were kept (RoleGranted without one) is held
-// in any term, as it was then: which term it was granted in cannot be
-// told from the account's stream, and reading it as the first would take
-// the role from an administrator who had rejoined before the upgrade.
+// role granted before terms were kept (RoleGranted without one) counts as
+// the first term's: held in any term, it would come back with every
+// rejoin, which is what terms stop. Before them a rejoin restored the old
+// roles with no new grant recorded, so someone who left and was recorded
+// again before the upgrade holds the role no more until it is granted
+// anew (the console's `ispeks admin role`, if they were the only
+// administrator).
 func (a *Account) HasRoleIn(r Role, term int) bool {
-	if !a.HasRole(r) {
-		return false
-	}
-	t := a.roleTerms[r]
-	return t == 0 || t == term
+	return a.HasRole(r) && max(a.roleTerms[r], 1) == term
 }
 func (a *Account) TOTPEnabled() bool      { return a.totpSecret != "" }
 func (a *Account) LastLogin() time.Time   { return a.lastLogin }
@@ -1433,7 +1431,7 @@ func (a *Account) Apply(ev eventlog.Event) error {
 		if a.roleTerms == nil {
 			a.roleTerms = map[Role]int{}
 		}
-		a.roleTerms[ev.Role] = ev.Term
+		a.roleTerms[ev.Role] = max(ev.Term, 1)
 	case RoleRevoked:
 		a.roles = slices.DeleteFunc(a.roles, func(r Role) bool { return r == ev.Role })
 		delete(a.roleTerms, ev.Role)

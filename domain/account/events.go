@@ -288,8 +288,8 @@ type RoleGranted struct {
 	// Term is the grantee's term of service in the employee master when
 	// the role was granted (employee.Employee.Term): the role counts only
 	// while that term lasts, so a leaver recorded again does not get it
-	// back. Absent (0) in events recorded before it was kept: held in any
-	// term, as it was then.
+	// back. Absent (0) in events recorded before it was kept: the first
+	// term.
 	Term int `json:"term,omitempty"`
 }
 

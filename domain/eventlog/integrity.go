@@ -206,9 +206,10 @@ func (c *ChainVerifier) Add(rec Record) *BrokenLink {
 func (c *ChainVerifier) AddPast(rec Record) []*BrokenLink {
 	c.count++
 	pos, chain := c.checkPosition(rec), c.checkChain(rec)
-	if pos != nil && chain != nil && rec.Position > c.head.Position+1 && rec.Version > c.version[rec.Stream]+1 {
-		// One removal: the missing positions already report the event
-		// missing from its stream.
+	if pos != nil && chain != nil && rec.Position > c.head.Position+1 && rec.Version > c.version[rec.Stream]+1 &&
+		rec.Version-c.version[rec.Stream]-1 <= rec.Position-c.head.Position-1 {
+		// The missing positions can hold the versions missing from the
+		// stream: one removal, already reported by them.
 		chain = nil
 	}
 	var out []*BrokenLink

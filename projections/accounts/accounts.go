@@ -85,8 +85,8 @@ type Account struct {
 	// they are granted anew, as the commands decide.
 	Roles []string `json:"roles"`
 	// RoleTerms are the roles granted and not revoked, each with the term
-	// of service it was granted in (account.RoleGranted.Term; 0: granted
-	// before terms were kept, held in any term, as the commands take it).
+	// of service it was granted in (account.RoleGranted.Term, 0 read as
+	// 1, as the commands take it).
 	RoleTerms map[string]int `json:"role_terms,omitempty"`
 	// EmployeeTerm is the master's term of service for the person (0: not
 	// recorded, and every role granted counts, as the commands take it).
@@ -177,8 +177,10 @@ func (Projector) Name() string { return "accounts" }
 // 7 projects account.EmailFollowedMaster (the account's e-mail following
 // the master's), likewise for a projector of an older build that passed
 // over those; 8 keeps the term of service of the master and of each role
-// (a rejoin shows no role of the old term), filled in by a rebuild.
-func (Projector) Layout() int { return 8 }
+// (a rejoin shows no role of the old term), filled in by a rebuild; 9
+// reads a grant without a term as the first term's again, as the commands
+// do (a build between stored it as held in any term).
+func (Projector) Layout() int { return 9 }
 
 // Handles lists the event types projected.
 func (Projector) Handles() []string {
@@ -323,7 +325,7 @@ func (p Projector) Project(ctx context.Context, b projections.Batch, env eventlo
 			if a.RoleTerms == nil {
 				a.RoleTerms = map[string]int{}
 			}
-			a.RoleTerms[string(ev.Role)] = ev.Term
+			a.RoleTerms[string(ev.Role)] = max(ev.Term, 1)
 		})
 	case account.RoleRevoked:
 		return p.putAccount(ctx, b, env, ev.UserID, func(a *Account) {
@@ -436,7 +438,7 @@ func (p Projector) putAccount(ctx context.Context, b projections.Batch, env even
 		a.Roles = []string{}
 	}
 	for r, term := range a.RoleTerms {
-		if term == 0 || a.EmployeeTerm == 0 || term == a.EmployeeTerm {
+		if a.EmployeeTerm == 0 || term == a.EmployeeTerm {
 			a.Roles = append(a.Roles, r)
 		}
 	}
