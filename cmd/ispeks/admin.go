@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +13,6 @@ import (
 	"github.com/melaka-gov/ispeks/domain/calendar"
 	"github.com/melaka-gov/ispeks/domain/employee"
 	"github.com/melaka-gov/ispeks/domain/mykad"
-	"github.com/melaka-gov/ispeks/infra/config"
 )
 
 // adminCmd is the console side of the Pentadbir Sistem: bootstrap the first
@@ -185,17 +182,6 @@ func (c *cli) adminCmd() *cobra.Command {
 
 	cmd.AddCommand(create, unlock, tempPassword, totpReset, roleCmd)
 	return cmd
-}
-
-// newInstall reports whether the embedded event log does not exist yet
-// (an event store on a server is taken to exist).
-func newInstall(cfg *config.Config) bool {
-	kind, target, err := cfg.EventStore()
-	if err != nil || kind != config.KindSQLite {
-		return false
-	}
-	_, err = os.Stat(target)
-	return errors.Is(err, fs.ErrNotExist)
 }
 
 // accountError names the account (masked) an administration command could

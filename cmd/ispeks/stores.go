@@ -199,11 +199,7 @@ func (c *cli) checkReadStoreBehind(ctx context.Context, log projections.EventLog
 // events.db, its directory and a new master.key at the mistyped place
 // before the read-store check refused to go on.
 func (c *cli) refuseNewLogBesideReadModels(ctx context.Context) error {
-	kind, target, err := c.cfg.EventStore()
-	if err != nil || kind != config.KindSQLite {
-		return err
-	}
-	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+	if !newInstall(&c.cfg) {
 		return nil
 	}
 	rkind, rtarget, err := c.cfg.ReadStore()
@@ -216,6 +212,18 @@ func (c *cli) refuseNewLogBesideReadModels(ctx context.Context) error {
 		}
 	}
 	return c.checkReadStoreBehind(ctx, noLog{})
+}
+
+// newInstall reports whether the embedded event log does not exist yet
+// (an event store on a server is taken to exist; a configuration error is
+// left to the open that follows, which names it).
+func newInstall(cfg *config.Config) bool {
+	kind, target, err := cfg.EventStore()
+	if err != nil || kind != config.KindSQLite {
+		return false
+	}
+	_, err = os.Stat(target)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // noLog is the log a missing events.db would be: empty.

@@ -51,8 +51,7 @@ func Check(v string, max int, required bool) (string, string) {
 // whether a value shows anything at all.
 func Hidden(r rune) bool {
 	switch {
-	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+	case Control(r), TurnsText(r):
 	case r == '\u200b', r >= '\u2060' && r <= '\u2064', r == '\ufeff', r == '\u180e':
 	case r == '\u115f', r == '\u1160', r == '\u3164', r == '\uffa0', r == '\u2800':
 	case r >= '\ufff9' && r <= '\ufffb', r >= 0xe0000 && r <= 0xe007f, r >= 0x1d173 && r <= 0x1d17a:
@@ -77,9 +76,13 @@ func Visible(s string) bool {
 
 // Control reports what a secret (a password, a secret answer) may not
 // hold: a control character or a line or paragraph separator. Nothing
-// else is refused in a secret: it is never shown, and a password set
-// with any other character must still be typed in.
+// else is refused in a secret by the domain: it is never shown, and a
+// password set with any other character must still be typed in.
 func Control(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
+
+// TurnsText reports a direction embedding, override or isolate
+// (U+202A–U+202E, U+2066–U+2069): it turns the rest of a line around.
+func TurnsText(r rune) bool { return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' }
 
 // Clip shortens an input value echoed in an error or a report to 40
 // characters, so a hostile 10 kB value never fills a page or a screen,
@@ -92,7 +95,7 @@ func Clip(s string) string {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if Control(r) {
 			return '?'
 		}
 		return r

@@ -120,7 +120,7 @@ func hasControl(s string, multiline, secret bool) bool {
 			continue
 		}
 		if secret {
-			if textfield.Control(r) || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+			if textfield.Control(r) || textfield.TurnsText(r) {
 				return true
 			}
 			continue
